@@ -1,0 +1,120 @@
+"""Diagnostics: one located problem each, and the ways to print them.
+
+Every stage records problems instead of raising, so a single run reports the
+whole tree (Pelican's "record and continue"); the command exits once at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, order=True)
+class SourceRef:
+    """Where a value came from: a path relative to the source root, 1-based line and column."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.path
+        return f"{self.path}:{self.line}:{max(self.col, 1)}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A problem found in the input, located by file, line and field."""
+
+    ref: SourceRef
+    field: str
+    message: str
+    code: str = "invalid"
+    severity: Severity = "error"
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.ref.path, self.ref.line, self.ref.col, self.field, self.message)
+
+    def format_text(self) -> str:
+        """`path:line:col: field.path: message`, the form of the format's contract."""
+        where = str(self.ref)
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.ref.path,
+            "line": self.ref.line,
+            "col": self.ref.col,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Diagnostics:
+    """An ordered collection of diagnostics with helpers to add located problems."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        self.items.append(diagnostic)
+
+    def error(self, ref: SourceRef, field_path: str, message: str, code: str = "invalid") -> None:
+        self.items.append(Diagnostic(ref, field_path, message, code, "error"))
+
+    def extend(self, other: Iterable[Diagnostic]) -> None:
+        self.items.extend(other)
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    def sorted(self) -> list[Diagnostic]:
+        """Stable order: by file, line, column, then field; duplicates removed."""
+        seen: set[Diagnostic] = set()
+        out: list[Diagnostic] = []
+        for d in sorted(self.items, key=Diagnostic.sort_key):
+            if d not in seen:
+                seen.add(d)
+                out.append(d)
+        return out
+
+
+def format_path(parts: Iterable[str | int]) -> str:
+    """Render a field path as `a.b[0].c`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def github_escape(value: str, *, property_value: bool = False) -> str:
+    """Escape text for a GitHub Actions workflow command."""
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+def to_json(items: Iterable[Diagnostic]) -> str:
+    return json.dumps([d.as_json() for d in items], indent=2, sort_keys=True)

@@ -1,0 +1,471 @@
+"""The charter format as typed models: the single source for validation, docs and JSON Schema.
+
+Models are strict (YAML's `no` is not a string, `1` is not text) and forbid
+unknown keys, except keys starting with `x-`, which are kept as extensions.
+Rules that relate one field to another (ids that must be declared, a human
+baseline required once past `proposed`) live in `validate.py`, where each
+problem can be located precisely.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+Status = Literal["proposed", "baseline", "experiment", "live", "paused", "retired"]
+STATUSES: tuple[str, ...] = ("proposed", "baseline", "experiment", "live", "paused", "retired")
+Method = Literal["ab_test", "holdout", "before_after", "shadow", "offline"]
+METHODS: tuple[str, ...] = ("ab_test", "holdout", "before_after", "shadow", "offline")
+Direction = Literal["increase", "decrease"]
+
+CADENCE_DAYS: dict[str, int] = {
+    "daily": 1,
+    "weekly": 7,
+    "biweekly": 14,
+    "fortnightly": 14,
+    "monthly": 31,
+    "quarterly": 92,
+    "yearly": 366,
+}
+_CADENCE_RE = re.compile(r"^every (\d{1,3}) (day|week|month)s?$")
+
+
+def cadence_days(cadence: str) -> int:
+    """Days between expected results for a valid cadence."""
+    if cadence in CADENCE_DAYS:
+        return CADENCE_DAYS[cadence]
+    match = _CADENCE_RE.match(cadence)
+    if not match:
+        raise ValueError(cadence)
+    unit = {"day": 1, "week": 7, "month": 31}[match.group(2)]
+    return int(match.group(1)) * unit
+
+
+def _check_cadence(value: str) -> str:
+    try:
+        cadence_days(value)
+    except ValueError:
+        allowed = ", ".join(CADENCE_DAYS)
+        raise ValueError(
+            f"{value!r} is not a cadence; expected one of: {allowed},"
+            " or 'every N days|weeks|months'"
+        ) from None
+    return value
+
+
+def _parse_date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        raise ValueError("expected a date as YYYY-MM-DD, without a time")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                return date.fromisoformat(text)
+        except ValueError:
+            pass
+        raise ValueError(f"{value!r} is not a valid date; expected YYYY-MM-DD")
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value}")
+    return value
+
+
+def _listify(value: Any) -> Any:
+    # `by: Head of Support` is as clear as a one-item list; accept both spellings.
+    return [value] if isinstance(value, str) else value
+
+
+def _check_url(value: str) -> str:
+    url = value.strip()
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", url)
+    if scheme:
+        if scheme.group(1).lower() not in ("http", "https"):
+            raise ValueError(
+                f"URL scheme {scheme.group(1)!r} is not allowed; use http(s) or a relative URL"
+            )
+        return url
+    if url.startswith(("//", "\\")):
+        raise ValueError("protocol-relative URLs are not allowed; use http(s) or a relative URL")
+    if url.startswith("/"):
+        raise ValueError(
+            "site-absolute paths are not allowed (they break under a path prefix);"
+            " use http(s) or a path relative to the charter's folder"
+        )
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    depth = 0
+    for part in path.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("relative URL leaves the charter's folder")
+        elif part not in ("", "."):
+            depth += 1
+    return url
+
+
+Text = Annotated[str, StringConstraints(min_length=1)]
+Markdown = Annotated[str, StringConstraints(min_length=1)]
+MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
+IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+Number = Annotated[float, AfterValidator(_finite)]
+Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
+Cadence = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_cadence)]
+
+
+class Model(BaseModel):
+    """Base of every block: strict types, unknown keys refused, `x-` keys kept."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    extensions: SkipJsonSchema[dict[str, Any]] = Field(
+        default_factory=dict, validation_alias="x-extensions", exclude=True, repr=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_extensions(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        ext = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith("x-")}
+        rest = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+        rest["x-extensions"] = ext
+        return rest
+
+
+class Owner(Model):
+    """The person accountable for the project."""
+
+    name: Text = Field(description="Full name of the owner.", examples=["Ana Ruiz"])
+    email: Text | None = Field(None, description="Contact e-mail.", examples=["ana@example.com"])
+
+
+class Link(Model):
+    """A link to a related document."""
+
+    title: Text = Field(description="Text of the link.", examples=["Design doc"])
+    url: Url = Field(
+        description="An http(s) URL, or a path relative to the charter's folder.",
+        examples=["https://wiki.example.com/routing"],
+    )
+
+
+class Objective(Model):
+    """The business objective the project serves."""
+
+    statement: Markdown = Field(
+        description="The objective in one or two sentences (Markdown).",
+        examples=["Customers get a first answer sooner."],
+    )
+    context: Markdown | None = Field(
+        None,
+        description="Why the objective matters (Markdown).",
+        examples=["Slow first responses drive most CSAT complaints."],
+    )
+
+
+class Baseline(Model):
+    """The value before the project, with when and where it was measured."""
+
+    value: Number = Field(description="The baseline value, in the metric's unit.", examples=[6.2])
+    as_of: IsoDate | None = Field(None, description="Date of the measurement.")
+    source: Text | None = Field(
+        None, description="Where the number comes from.", examples=["Zendesk weekly export"]
+    )
+
+
+class Target(Model):
+    """The value the project commits to reach."""
+
+    value: Number = Field(description="The target value, in the metric's unit.", examples=[4.5])
+    by: IsoDate | None = Field(None, description="Date by which the target should be met.")
+
+
+class Agreement(Model):
+    """Who agreed that this metric measures the objective, and when."""
+
+    by: Annotated[list[Text], BeforeValidator(_listify)] = Field(
+        default_factory=list,
+        description="Names or roles of the people who agreed.",
+        examples=[["Head of Support", "VP Customer Experience"]],
+    )
+    on: IsoDate | None = Field(None, description="Date of the agreement.")
+
+
+class BusinessMetric(Model):
+    """A business metric: the outcome the project must move."""
+
+    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["ttfr"])
+    name: Text = Field(description="Display name.", examples=["Median time to first response"])
+    definition: Text = Field(
+        description="Exactly how the metric is computed.",
+        examples=["Median hours from ticket creation to first agent reply, all channels."],
+    )
+    unit: Text = Field(
+        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1; both are proportions.",
+        examples=["hours"],
+    )
+    direction: Direction = Field(description="Which way is better.", examples=["decrease"])
+    baseline: Baseline = Field(description="The value before the project.")
+    target: Target = Field(description="The value the project commits to.")
+    agreed: Agreement | None = Field(None, description="Who agreed on the metric, and when.")
+
+
+class ValueOnly(Model):
+    """A value in the metric's unit."""
+
+    value: Number = Field(description="The value, in the metric's unit.")
+
+
+class MLMetric(Model):
+    """A model metric, and the business metrics it is meant to move."""
+
+    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["precision"])
+    name: Text = Field(description="Display name.", examples=["Top-1 routing precision"])
+    definition: Text | None = Field(None, description="Exactly how the metric is computed.")
+    unit: Text = Field(description="Unit of the values.", examples=["ratio"])
+    direction: Direction = Field(description="Which way is better.", examples=["increase"])
+    baseline: ValueOnly | None = Field(None, description="The value before the project.")
+    target: ValueOnly | None = Field(None, description="The value the model should reach.")
+    drives: list[MetricId] = Field(
+        min_length=1,
+        description="Ids of the business metrics this metric should move.",
+        examples=[["ttfr"]],
+    )
+    hypothesis: Markdown | None = Field(
+        None, description="Why moving this metric should move the business metric (Markdown)."
+    )
+
+
+class Tolerance(Model):
+    """The largest acceptable move of a guardrail in its bad direction."""
+
+    value: Annotated[Number, Field(ge=0)] = Field(
+        description="Largest acceptable move in the bad direction, in the metric's unit.",
+        examples=[0.1],
+    )
+
+
+class Guardrail(Model):
+    """A metric that must not get worse while the project ships."""
+
+    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["csat"])
+    name: Text = Field(description="Display name.", examples=["CSAT"])
+    definition: Text | None = Field(None, description="Exactly how the metric is computed.")
+    unit: Text = Field(description="Unit of the values.", examples=["score"])
+    direction: Direction = Field(description="Which way is better.", examples=["increase"])
+    baseline: ValueOnly | None = Field(None, description="The value before the project.")
+    tolerance: Tolerance = Field(description="Largest acceptable move in the bad direction.")
+
+
+class MinimumDetectableEffect(Model):
+    """The smallest effect the measurement plan is powered to detect."""
+
+    metric: MetricId = Field(description="Id of the metric.", examples=["ttfr"])
+    relative: Annotated[Number, Field(gt=0)] | None = Field(
+        None, description="As a share of the baseline (0.10 = 10%).", examples=[0.1]
+    )
+    absolute: Annotated[Number, Field(gt=0)] | None = Field(
+        None, description="In the metric's unit.", examples=[0.5]
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MinimumDetectableEffect:
+        if (self.relative is None) == (self.absolute is None):
+            raise ValueError("give exactly one of 'relative' or 'absolute'")
+        return self
+
+
+class Measurement(Model):
+    """How the effect on the business metric is measured."""
+
+    method: Method = Field(description="The design of the measurement.", examples=["ab_test"])
+    population: Text = Field(
+        description="Who or what is measured.", examples=["All English web and email tickets."]
+    )
+    unit_of_analysis: Text | None = Field(
+        None, description="The unit randomised or measured.", examples=["ticket"]
+    )
+    cadence: Cadence | None = Field(
+        None,
+        description="How often results are added: daily, weekly, biweekly, fortnightly,"
+        " monthly, quarterly, yearly, or 'every N days|weeks|months'.",
+        examples=["weekly"],
+    )
+    minimum_detectable_effect: MinimumDetectableEffect | None = Field(
+        None, description="The smallest effect worth detecting."
+    )
+    guardrails: list[Guardrail] = Field(
+        default_factory=list, description="Metrics that must not get worse."
+    )
+    decision_rule: Markdown | None = Field(
+        None,
+        description="What result leads to which decision (Markdown).",
+        examples=["Ship if TTFR falls at least 10% (95% CI excludes 0)."],
+    )
+
+
+class Period(Model):
+    """A span of dates."""
+
+    start: IsoDate = Field(description="First day.")
+    end: IsoDate = Field(description="Last day.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class HumanResult(Model):
+    """A metric's value while people did the task by hand."""
+
+    metric: MetricId = Field(description="Id of a metric of this charter.", examples=["ttfr"])
+    value: Number = Field(description="The value reached by hand.", examples=[4.9])
+    note: Text | None = Field(None, description="Free text.")
+
+
+class HumanBaseline(Model):
+    """The task done by hand first, or the reason it was not."""
+
+    waived: Text | None = Field(
+        None, description="Why a manual trial is impossible or pointless. Excludes the rest."
+    )
+    method: Markdown | None = Field(
+        None, description="How people did the task by hand (Markdown). Required for a study."
+    )
+    period: Period | None = Field(None, description="When the study ran.")
+    results: list[HumanResult] = Field(default_factory=list, description="What it achieved.")
+    conclusion: Markdown | None = Field(None, description="What the study showed (Markdown).")
+
+    @model_validator(mode="after")
+    def _study_or_waiver(self) -> HumanBaseline:
+        study = [
+            name for name in ("method", "period", "conclusion") if getattr(self, name) is not None
+        ] + (["results"] if self.results else [])
+        if self.waived is not None and study:
+            raise ValueError(
+                "a waived human baseline has no study fields; remove "
+                + ", ".join(repr(s) for s in study)
+                + " or 'waived'"
+            )
+        if self.waived is None and self.method is None:
+            raise ValueError("a human baseline needs either 'method' (a study) or 'waived'")
+        return self
+
+    @property
+    def is_waived(self) -> bool:
+        return self.waived is not None
+
+
+class Decision(Model):
+    """An entry of the decision log."""
+
+    date: IsoDate = Field(description="When the decision was taken.")
+    decision: Text = Field(description="What was decided.", examples=["Ship to all queues."])
+    rationale: Markdown | None = Field(
+        None, description="Why, with the numbers (Markdown).", examples=["TTFR -18%."]
+    )
+
+
+class Charter(Model):
+    """One ML project: why it exists, how success is measured, and what happened."""
+
+    title: Text = Field(description="Project title.", examples=["Support ticket routing"])
+    summary: Markdown = Field(
+        description="One-paragraph summary (Markdown).",
+        examples=["Route new tickets to the right queue."],
+    )
+    status: Status = Field(description="Lifecycle stage of the project.", examples=["live"])
+    owner: Owner = Field(description="The accountable person.")
+    team: Text | None = Field(None, description="Owning team.", examples=["Support Engineering"])
+    tags: list[Text] = Field(
+        default_factory=list, description="Free-form tags.", examples=[["nlp", "support"]]
+    )
+    links: list[Link] = Field(default_factory=list, description="Related documents.")
+    objective: Objective = Field(description="The business objective.")
+    business_metrics: list[BusinessMetric] = Field(
+        min_length=1, description="Business metrics that measure the objective (at least one)."
+    )
+    ml_metrics: list[MLMetric] = Field(
+        default_factory=list, description="Model metrics and the business metrics they drive."
+    )
+    measurement: Measurement = Field(description="The measurement plan.")
+    human_baseline: HumanBaseline | None = Field(
+        None,
+        description="The task done by hand first, or a waiver. Required once past 'proposed'.",
+    )
+    results: list[Text] | None = Field(
+        None,
+        description="Globs of result files relative to the charter's folder; default results/*.",
+        examples=[["results/*.csv"]],
+    )
+    decisions: list[Decision] = Field(
+        default_factory=list, description="Decision log, newest last."
+    )
+
+
+class ResultRow(Model):
+    """One measurement of one metric (a row of a result file)."""
+
+    date: IsoDate = Field(description="Date of the measurement (end of the period).")
+    metric: MetricId = Field(description="A metric id of this charter.")
+    value: Number = Field(description="The measured value.")
+    lower: Number | None = Field(None, description="Lower bound of the 95% confidence interval.")
+    upper: Number | None = Field(None, description="Upper bound of the 95% confidence interval.")
+    variant: Text | None = Field(
+        None, description="e.g. 'control', 'treatment'; empty for the production value."
+    )
+    n: Annotated[int, Field(ge=1)] | None = Field(None, description="Sample size behind the value.")
+    std: Annotated[Number, Field(ge=0)] | None = Field(
+        None, description="Standard deviation of the unit-level measure."
+    )
+    note: Text | None = Field(None, description="Free text.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ResultRow:
+        if self.lower is not None and self.lower > self.value:
+            raise ValueError(f"lower ({self.lower:g}) must be <= value ({self.value:g})")
+        if self.upper is not None and self.upper < self.value:
+            raise ValueError(f"upper ({self.upper:g}) must be >= value ({self.value:g})")
+        return self
+
+
+class LintSettings(Model):
+    """Settings of the rules applied by `charters check`."""
+
+    disable: list[Text] = Field(default_factory=list, description="Rule codes switched off.")
+
+
+class SiteConfig(Model):
+    """site.yaml: settings of the whole site (all optional)."""
+
+    title: Text = Field("ML Metric Charters", description="Site title.")
+    description: Text | None = Field(
+        "Why each ML project exists and whether it worked.", description="Site description."
+    )
+    base_url: Text | None = Field(
+        None,
+        description="Where the site is hosted: a full URL or a path. Used for absolute links.",
+        examples=["https://ml.example.com/charters/"],
+    )
+    lint: LintSettings = Field(default_factory=LintSettings, description="Rule settings.")
