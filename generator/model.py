@@ -46,27 +46,22 @@ CADENCE_DAYS: dict[str, int] = {
 _CADENCE_RE = re.compile(r"^every (\d{1,3}) (day|week|month)s?$")
 
 
-def cadence_days(cadence: str) -> int:
-    """Days between expected results for a valid cadence."""
-    if cadence in CADENCE_DAYS:
-        return CADENCE_DAYS[cadence]
-    match = _CADENCE_RE.match(cadence)
+def cadence_days(cadence: str | None) -> int | None:
+    """Days between expected results, or None for a cadence written in other words.
+
+    The format leaves cadence as free text; the common words and 'every N
+    days|weeks|months' are understood, anything else is shown as written.
+    """
+    if cadence is None:
+        return None
+    text = cadence.strip().lower()
+    if text in CADENCE_DAYS:
+        return CADENCE_DAYS[text]
+    match = _CADENCE_RE.match(text)
     if not match:
-        raise ValueError(cadence)
+        return None
     unit = {"day": 1, "week": 7, "month": 31}[match.group(2)]
     return int(match.group(1)) * unit
-
-
-def _check_cadence(value: str) -> str:
-    try:
-        cadence_days(value)
-    except ValueError:
-        allowed = ", ".join(CADENCE_DAYS)
-        raise ValueError(
-            f"{value!r} is not a cadence; expected one of: {allowed},"
-            " or 'every N days|weeks|months'"
-        ) from None
-    return value
 
 
 def _parse_date(value: Any) -> Any:
@@ -128,7 +123,6 @@ MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date)]
 Number = Annotated[float, AfterValidator(_finite)]
 Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
-Cadence = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_cadence)]
 
 
 class Model(BaseModel):
@@ -304,10 +298,11 @@ class Measurement(Model):
     unit_of_analysis: Text | None = Field(
         None, description="The unit randomised or measured.", examples=["ticket"]
     )
-    cadence: Cadence | None = Field(
+    cadence: Text | None = Field(
         None,
-        description="How often results are added: daily, weekly, biweekly, fortnightly,"
-        " monthly, quarterly, yearly, or 'every N days|weeks|months'.",
+        description="How often results are added. Free text; daily, weekly, biweekly,"
+        " fortnightly, monthly, quarterly, yearly and 'every N days|weeks|months' are"
+        " understood by the staleness rule.",
         examples=["weekly"],
     )
     minimum_detectable_effect: MinimumDetectableEffect | None = Field(

@@ -1,0 +1,204 @@
+"""The build recipe: load → validate → analyse → render → write.
+
+Ordering rules: nothing is written until the whole tree has loaded without an
+error; the output folder is checked before any work so a refused `--out` costs
+nothing; charts are drawn (or reused from the previous build when their inputs
+are unchanged) before pages so pages can describe them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .analyze import CharterView, MetricView, analyze_charter
+from .diagnostics import Diagnostic
+from .render import BUILTIN_TEMPLATES, fmt_value, make_environment, render_page
+from .validate import Project, load_project
+from .write import check_output, read_manifest, write_site
+
+STATUS_ORDER = ("live", "experiment", "baseline", "proposed", "paused", "retired")
+STATUS_LABELS = {
+    "live": "Live",
+    "experiment": "In experiment",
+    "baseline": "Measuring baseline",
+    "proposed": "Proposed",
+    "paused": "Paused",
+    "retired": "Retired",
+}
+METHOD_LABELS = {
+    "ab_test": "A/B test",
+    "holdout": "Holdout",
+    "before_after": "Before/after comparison",
+    "shadow": "Shadow mode",
+    "offline": "Offline evaluation",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: Path
+    out: Path
+
+
+@dataclass
+class Chart:
+    """A drawn chart of one metric, with its text alternative."""
+
+    metric: MetricView
+    path: str  # relative to the site root
+    alt: str
+    key: str
+
+
+@dataclass
+class BuildResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    charters: int = 0
+    pages: int = 0
+    charts: int = 0
+    charts_drawn: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def build(settings: Settings) -> BuildResult:
+    """Build the site from `settings.source` into `settings.out`, or report why not."""
+    started = time.perf_counter()
+    result = BuildResult()
+    check_output(settings.source, settings.out)
+    project, diags = load_project(settings.source)
+    result.diagnostics = diags.sorted()
+    if not result.ok:
+        return result
+    views = [analyze_charter(c) for c in project.charters]
+    files, charts = render_site(project, views, settings.out, result)
+    manifest = {
+        "generator": "charters",
+        "version": __version__,
+        "charts": {c.path: c.key for c in charts},
+    }
+    write_site(settings.out, files, manifest)
+    result.charters = len(views)
+    result.pages = sum(1 for name in files if name.endswith(".html"))
+    result.charts = len(charts)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def render_site(
+    project: Project, views: list[CharterView], out: Path, result: BuildResult
+) -> tuple[dict[str, bytes], list[Chart]]:
+    """Every file of the site, keyed by its site-relative path."""
+    env = make_environment(project.root / "templates")
+    files: dict[str, bytes] = {}
+    previous = read_manifest(out).get("charts", {})
+    all_charts: list[Chart] = []
+    per_charter: dict[str, list[Chart]] = {}
+    for view in views:
+        charts = draw_charts(view, out, previous, files, result)
+        per_charter[view.id] = charts
+        all_charts.extend(charts)
+    common: dict[str, Any] = {
+        "site": project.site,
+        "status_labels": STATUS_LABELS,
+        "method_labels": METHOD_LABELS,
+    }
+    groups = [
+        (status, STATUS_LABELS[status], [v for v in views if v.charter.status == status])
+        for status in STATUS_ORDER
+    ]
+    files["index.html"] = render_page(
+        env,
+        "index.html",
+        "index.html",
+        views=views,
+        groups=[g for g in groups if g[2]],
+        **common,
+    ).encode()
+    for view in views:
+        page = f"charters/{view.id}/index.html"
+        files[page] = render_page(
+            env, "charter.html", page, view=view, charts=per_charter[view.id], **common
+        ).encode()
+    for static in sorted((BUILTIN_TEMPLATES / "static").glob("*")):
+        files[f"static/{static.name}"] = static.read_bytes()
+    user_static = project.root / "templates" / "static"
+    if user_static.is_dir():
+        for static in sorted(user_static.glob("*")):
+            if static.is_file():
+                files[f"static/{static.name}"] = static.read_bytes()
+    return files, all_charts
+
+
+def chart_spec(metric: MetricView) -> Any:
+    """The chart of one metric: a line per variant, intervals, reference lines."""
+    from .charts import ChartSpec, RefLine, Series
+
+    series = []
+    for variant in metric.variants:
+        rows = metric.series(variant)
+        series.append(
+            Series(
+                label=variant,
+                dates=tuple(r.row.date for r in rows),
+                values=tuple(r.row.value for r in rows),
+                lower=tuple(r.row.lower for r in rows),
+                upper=tuple(r.row.upper for r in rows),
+            )
+        )
+    refs = []
+    if metric.baseline is not None:
+        refs.append(
+            RefLine(
+                "baseline", f"Baseline {fmt_value(metric.baseline, metric.unit)}", metric.baseline
+            )
+        )
+    if metric.human is not None:
+        refs.append(
+            RefLine("human", f"Human baseline {fmt_value(metric.human, metric.unit)}", metric.human)
+        )
+    if metric.target is not None:
+        refs.append(
+            RefLine("target", f"Target {fmt_value(metric.target, metric.unit)}", metric.target)
+        )
+    return ChartSpec(
+        title=metric.name,
+        unit=metric.unit,
+        direction=metric.direction,
+        series=tuple(series),
+        refs=tuple(refs),
+    )
+
+
+def draw_charts(
+    view: CharterView,
+    out: Path,
+    previous: dict[str, str],
+    files: dict[str, bytes],
+    result: BuildResult,
+) -> list[Chart]:
+    """Draw a chart per metric with results, reusing last build's SVG when inputs match."""
+    from .charts import describe, render_svg, spec_key
+
+    charts: list[Chart] = []
+    for metric in view.metrics:
+        if not metric.rows:
+            continue
+        spec = chart_spec(metric)
+        key = spec_key(spec)
+        path = f"charters/{view.id}/{metric.id}.svg"
+        old = out / path
+        if previous.get(path) == key and old.is_file():
+            files[path] = old.read_bytes()
+        else:
+            files[path] = render_svg(spec, chart_id=f"{view.id}-{metric.id}").encode()
+            result.charts_drawn += 1
+        charts.append(Chart(metric, path, describe(spec), key))
+    return charts

@@ -1,0 +1,155 @@
+"""Turning analysed charters into HTML: the Jinja environment, Markdown, number formatting.
+
+Charter text is untrusted. Jinja autoescapes every value; Markdown fields are
+rendered by Python-Markdown and then sanitised by nh3 (an allow-list, so scripts,
+event handlers, styles, frames, forms and `javascript:`/`data:` URLs cannot pass).
+Charter text is only ever data handed to templates, never a template itself, so
+`{{ … }}` in a charter is shown as written.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markdown as md
+import nh3
+from markupsafe import Markup
+
+from . import __version__
+
+BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
+    BUILTIN_TEMPLATES = Path(__file__).parent.parent / "templates"
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3",
+    "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub",
+    "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Markdown to sanitised HTML."""
+    if not text:
+        return Markup("")
+    converter = md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
+    html = converter.convert(text)
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+
+
+def render_inline_markdown(text: str | None) -> Markup:
+    """Markdown for a short field shown inline: the outer paragraph is dropped."""
+    html = str(render_markdown(text)).strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return Markup(html)  # noqa: S704 - already sanitised
+
+
+def fmt_number(value: float | None, digits: int = 3) -> str:
+    """A value as people read it: thousands separated, trailing zeros dropped."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        text = f"{value:,.0f}"
+    elif magnitude >= 100:
+        text = f"{value:,.1f}"
+    elif magnitude >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.{digits}g}" if magnitude < 0.001 else f"{value:.{digits}f}"
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace("-", "−")
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """A value with its unit: `4.4%`, `0.92`, `6.2 hours`."""
+    if value is None:
+        return "—"
+    text = fmt_number(value)
+    unit = unit.strip()
+    if unit == "%":
+        return f"{text}%"
+    if unit.lower() in ("ratio", "", "count"):
+        return text
+    if unit in ("USD", "$"):
+        return f"{text} USD"
+    return f"{text} {unit}"
+
+
+def fmt_signed(value: float | None, unit: str) -> str:
+    """A change with its sign: `+0.4 pp`, `−1.2 hours`."""
+    if value is None:
+        return "—"
+    sign = "+" if value > 0 else ""
+    unit = "pp" if unit.strip() == "%" else unit
+    return sign + fmt_value(value, unit)
+
+
+def fmt_percent(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{round(value * 100):d}%"
+
+
+def relative_url(target: str, page: str) -> str:
+    """The link from site page `page` to site file `target`, both relative to the site root."""
+    start = posixpath.dirname(page) or "."
+    rel = posixpath.relpath(target, start)
+    if target.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    return rel
+
+
+def make_environment(user_templates: Path | None) -> jinja2.Environment:
+    """User templates first, then the built-in ones; `builtin/NAME` always reaches a built-in."""
+    builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
+    loaders: list[jinja2.BaseLoader] = []
+    if user_templates is not None and user_templates.is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+    loaders.append(builtin)
+    loaders.append(jinja2.PrefixLoader({"builtin": builtin}))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        markdown=render_markdown,
+        inline_markdown=render_inline_markdown,
+        number=fmt_number,
+        value=fmt_value,
+        signed=fmt_signed,
+        percent=fmt_percent,
+    )
+    env.globals.update(generator_version=__version__)
+    return env
+
+
+def render_page(env: jinja2.Environment, template: str, page: str, **context: Any) -> str:
+    """Render one page; `url(target)` in templates links relatively from this page."""
+
+    def url(target: str) -> str:
+        return relative_url(target, page)
+
+    return env.get_template(template).render(page=page, url=url, **context)
