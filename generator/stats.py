@@ -1,0 +1,225 @@
+"""Lift of a treatment arm over a control arm, and progress toward a target.
+
+Pure functions, no I/O. ``lift`` picks the strongest method the data allows:
+
+1. two-proportion z-test, for ``%`` / ``ratio`` metrics where both arms have ``n``;
+2. Welch's t-test, where both arms have ``n`` (>= 2) and ``std``;
+3. a normal approximation from each arm's own 95% interval (``lower``/``upper``);
+4. nothing (``None``) when there is no uncertainty information.
+
+All outputs are in the metric's own unit (percentage points for ``%``).
+scipy is imported lazily, only for the Welch case.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Z_975",
+    "Arm",
+    "Lift",
+    "is_proportion_unit",
+    "lift",
+    "progress",
+    "reached",
+]
+
+#: Two-sided 95% standard-normal quantile, ``scipy.stats.norm.ppf(0.975)``.
+Z_975 = 1.959963984540054
+
+Method = Literal["two-proportion", "welch", "intervals"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm (control or treatment) of a metric on one date."""
+
+    value: float
+    n: int | None = None
+    std: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class Lift:
+    """Treatment minus control, with a 95% CI and a two-sided p-value."""
+
+    absolute: float  # treatment - control, in the metric's unit ('%' -> percentage points)
+    relative: float | None  # absolute / control.value; None when control.value == 0
+    ci_low: float  # 95% CI of the absolute lift, metric's unit
+    ci_high: float
+    p_value: float  # two-sided
+    method: Method
+
+    @property
+    def significant(self) -> bool:
+        """True when the 95% CI excludes zero."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+def is_proportion_unit(unit: str) -> bool:
+    """True for the two units the format gives a meaning: ``%`` and ``ratio``."""
+    return unit.strip().lower() in ("%", "ratio")
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def _has_n(arm: Arm, minimum: int = 1) -> bool:
+    return arm.n is not None and _finite(arm.n) and arm.n >= minimum
+
+
+def _has_std(arm: Arm) -> bool:
+    return arm.std is not None and _finite(arm.std) and arm.std >= 0
+
+
+def _has_interval(arm: Arm) -> bool:
+    return (
+        arm.lower is not None
+        and arm.upper is not None
+        and _finite(arm.lower)
+        and _finite(arm.upper)
+        and arm.upper >= arm.lower
+    )
+
+
+def _normal_p(diff: float, se: float) -> float:
+    """Two-sided normal p-value of ``diff / se``.
+
+    With ``se == 0`` there is no spread: 1.0 when ``diff == 0``, else 0.0.
+    """
+    if se == 0.0:
+        return 1.0 if diff == 0.0 else 0.0
+    return math.erfc(abs(diff / se) / math.sqrt(2.0))
+
+
+def _relative(absolute: float, control: Arm) -> float | None:
+    return absolute / control.value if control.value != 0 else None
+
+
+def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
+    scale = 100.0 if unit.strip() == "%" else 1.0
+    assert control.n is not None and treatment.n is not None
+    n_c, n_t = float(control.n), float(treatment.n)
+    p_c, p_t = control.value / scale, treatment.value / scale
+    if not (0.0 <= p_c <= 1.0 and 0.0 <= p_t <= 1.0):
+        return None  # not a proportion after all; let the caller try other methods
+    absolute = treatment.value - control.value
+    diff = p_t - p_c
+
+    # CI: unpooled Wald interval (statsmodels confint_proportions_2indep, method="wald").
+    se_unpooled = math.sqrt(p_t * (1.0 - p_t) / n_t + p_c * (1.0 - p_c) / n_c)
+    half = Z_975 * se_unpooled * scale
+
+    # p-value: pooled z-test (statsmodels proportions_ztest).
+    pooled = (p_t * n_t + p_c * n_c) / (n_t + n_c)
+    se_pooled = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_t + 1.0 / n_c))
+    # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
+    p_value = _normal_p(diff, se_pooled)
+
+    return Lift(
+        absolute=absolute,
+        relative=_relative(absolute, control),
+        ci_low=absolute - half,
+        ci_high=absolute + half,
+        p_value=p_value,
+        method="two-proportion",
+    )
+
+
+def _welch(control: Arm, treatment: Arm) -> Lift:
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # lazy import
+
+    assert control.n is not None and treatment.n is not None
+    assert control.std is not None and treatment.std is not None
+    n_c, n_t = float(control.n), float(treatment.n)
+    v_c = control.std**2 / n_c
+    v_t = treatment.std**2 / n_t
+    absolute = treatment.value - control.value
+    se = math.sqrt(v_t + v_c)
+    relative = _relative(absolute, control)
+    if se == 0.0:
+        return Lift(
+            absolute=absolute,
+            relative=relative,
+            ci_low=absolute,
+            ci_high=absolute,
+            p_value=1.0 if absolute == 0.0 else 0.0,
+            method="welch",
+        )
+    df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1.0) + v_c**2 / (n_c - 1.0))
+    half = float(stats.t.ppf(0.975, df)) * se
+    p_value = float(2.0 * stats.t.sf(abs(absolute / se), df))
+    return Lift(
+        absolute=absolute,
+        relative=relative,
+        ci_low=absolute - half,
+        ci_high=absolute + half,
+        p_value=min(1.0, p_value),
+        method="welch",
+    )
+
+
+def _intervals(control: Arm, treatment: Arm) -> Lift:
+    assert control.lower is not None and control.upper is not None
+    assert treatment.lower is not None and treatment.upper is not None
+    se_c = (control.upper - control.lower) / (2.0 * Z_975)
+    se_t = (treatment.upper - treatment.lower) / (2.0 * Z_975)
+    se = math.sqrt(se_t**2 + se_c**2)
+    absolute = treatment.value - control.value
+    p_value = _normal_p(absolute, se)
+    half = Z_975 * se
+    return Lift(
+        absolute=absolute,
+        relative=_relative(absolute, control),
+        ci_low=absolute - half,
+        ci_high=absolute + half,
+        p_value=p_value,
+        method="intervals",
+    )
+
+
+def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:
+    """Lift of ``treatment`` over ``control`` for one metric on one date.
+
+    Returns ``None`` when neither arm pair carries enough uncertainty
+    information (sample sizes, standard deviations or intervals) to say
+    anything beyond the raw difference, or when a value is not finite.
+    """
+    if not (_finite(control.value) and _finite(treatment.value)):
+        return None
+    if is_proportion_unit(unit) and _has_n(control) and _has_n(treatment):
+        result = _two_proportion(control, treatment, unit)
+        if result is not None:
+            return result
+    if _has_n(control, 2) and _has_n(treatment, 2) and _has_std(control) and _has_std(treatment):
+        return _welch(control, treatment)
+    if _has_interval(control) and _has_interval(treatment):
+        return _intervals(control, treatment)
+    return None
+
+
+def progress(baseline: float, target: float, latest: float) -> float | None:
+    """Share of the baseline-to-target gap closed by ``latest``.
+
+    ``(latest - baseline) / (target - baseline)``; ``None`` when target equals
+    baseline. Not clamped: negative means movement the wrong way, above 1 means
+    the target was overshot. Works for both directions since the sign of the
+    gap encodes it.
+    """
+    gap = target - baseline
+    if gap == 0:
+        return None
+    return (latest - baseline) / gap
+
+
+def reached(target: float, latest: float, direction: Literal["increase", "decrease"]) -> bool:
+    """Whether ``latest`` meets ``target``; exact equality counts as reached."""
+    if direction == "increase":
+        return latest >= target
+    return latest <= target
