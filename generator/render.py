@@ -48,7 +48,7 @@ def render_markdown(text: str | None) -> Markup:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+    return Markup(clean)  # sanitised by nh3 just above
 
 
 def render_inline_markdown(text: str | None) -> Markup:
@@ -56,7 +56,7 @@ def render_inline_markdown(text: str | None) -> Markup:
     html = str(render_markdown(text)).strip()
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]
-    return Markup(html)  # noqa: S704 - already sanitised
+    return Markup(html)  # already sanitised
 
 
 def fmt_number(value: float | None, digits: int = 3) -> str:
