@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .analyze import CharterView, MetricView, analyze_charter
+from .analyze import VERDICT_LABELS, VERDICTS, CharterView, MetricView
 from .diagnostics import Diagnostic
 from .render import BUILTIN_TEMPLATES, fmt_value, make_environment, render_page
-from .validate import Project, load_project
+from .rules import RULES, CharterCheck, check_project, fixed_today
+from .stats import Arm, arm_interval
+from .validate import Project, Result, load_project
 from .write import check_output, read_manifest, write_site
 
 STATUS_ORDER = ("live", "experiment", "baseline", "proposed", "paused", "retired")
@@ -77,8 +79,11 @@ def build(settings: Settings) -> BuildResult:
     result.diagnostics = diags.sorted()
     if not result.ok:
         return result
-    views = [analyze_charter(c) for c in project.charters]
-    files, charts = render_site(project, views, settings.out, result)
+    # The staleness rule depends on the date; a reproducible build applies it only when
+    # a date is given (SOURCE_DATE_EPOCH), so the same input gives the same bytes.
+    checks = check_project(project, fixed_today())
+    views = [checks[c.id].view for c in project.charters]
+    files, charts = render_site(project, views, settings.out, result, checks)
     manifest = {
         "generator": "charters",
         "version": __version__,
@@ -93,7 +98,11 @@ def build(settings: Settings) -> BuildResult:
 
 
 def render_site(
-    project: Project, views: list[CharterView], out: Path, result: BuildResult
+    project: Project,
+    views: list[CharterView],
+    out: Path,
+    result: BuildResult,
+    checks: dict[str, CharterCheck],
 ) -> tuple[dict[str, bytes], list[Chart]]:
     """Every file of the site, keyed by its site-relative path."""
     env = make_environment(project.root / "templates")
@@ -109,6 +118,10 @@ def render_site(
         "site": project.site,
         "status_labels": STATUS_LABELS,
         "method_labels": METHOD_LABELS,
+        "verdict_labels": VERDICT_LABELS,
+        "verdict_order": VERDICTS,
+        "checks": checks,
+        "rules": RULES,
     }
     groups = [
         (status, STATUS_LABELS[status], [v for v in views if v.charter.status == status])
@@ -125,8 +138,17 @@ def render_site(
     for view in views:
         page = f"charters/{view.id}/index.html"
         files[page] = render_page(
-            env, "charter.html", page, view=view, charts=per_charter[view.id], **common
+            env,
+            "charter.html",
+            page,
+            view=view,
+            check=checks[view.id],
+            charts=per_charter[view.id],
+            **common,
         ).encode()
+    files["rules/index.html"] = render_page(
+        env, "rules.html", "rules/index.html", **common
+    ).encode()
     for static in sorted((BUILTIN_TEMPLATES / "static").glob("*")):
         files[f"static/{static.name}"] = static.read_bytes()
     user_static = project.root / "templates" / "static"
@@ -135,6 +157,15 @@ def render_site(
             if static.is_file():
                 files[f"static/{static.name}"] = static.read_bytes()
     return files, all_charts
+
+
+def _interval(result: Result, unit: str) -> tuple[float | None, float | None]:
+    """A row's 95% interval: as given, or computed from its n and std."""
+    row = result.row
+    if row.lower is not None or row.upper is not None:
+        return row.lower, row.upper
+    computed = arm_interval(Arm(row.value, n=row.n, std=row.std), unit)
+    return computed if computed is not None else (None, None)
 
 
 def chart_spec(metric: MetricView) -> Any:
@@ -149,8 +180,8 @@ def chart_spec(metric: MetricView) -> Any:
                 label=variant,
                 dates=tuple(r.row.date for r in rows),
                 values=tuple(r.row.value for r in rows),
-                lower=tuple(r.row.lower for r in rows),
-                upper=tuple(r.row.upper for r in rows),
+                lower=tuple(_interval(r, metric.unit)[0] for r in rows),
+                upper=tuple(_interval(r, metric.unit)[1] for r in rows),
             )
         )
     refs = []

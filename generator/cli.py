@@ -107,3 +107,54 @@ def build(source: Path, out: Path | None) -> None:
         f"Built {result.charters} charters: {result.pages} pages, {result.charts} charts"
         f" ({result.charts_drawn} drawn) in {result.seconds:.2f} s → {out}"
     )
+
+
+def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+@main.command()
+@click.option(
+    "--source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="current folder",
+    help="Folder holding site.yaml and charters/.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github", "json"]),
+    default=None,
+    help="Output format.  [default: github when GITHUB_ACTIONS=true, else text]",
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--today",
+    callback=_today,
+    metavar="YYYY-MM-DD",
+    help="Date the staleness rule measures against.  [default: SOURCE_DATE_EPOCH, else today]",
+)
+@_guard
+def check(source: Path, fmt: str | None, strict: bool, today: Any) -> None:
+    """Validate every charter and hold it to the rules, without writing a site.
+
+    Exit 1 on any error (and on warnings with --strict), 0 otherwise.
+    """
+    import os
+
+    from .check import render, run_check
+    from .rules import today_from_env
+
+    if fmt is None:
+        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    report = run_check(source, today_from_env(today))
+    click.echo(render(report, fmt), nl=False)  # type: ignore[arg-type]
+    sys.exit(1 if report.failed(strict) else 0)

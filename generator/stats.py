@@ -223,3 +223,28 @@ def reached(target: float, latest: float, direction: Literal["increase", "decrea
     if direction == "increase":
         return latest >= target
     return latest <= target
+
+
+def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:
+    """A 95% interval for one arm's value, from the row's own data.
+
+    The row's `lower`/`upper` when given; else a Wald interval for a proportion
+    with `n`; else mean ± t·std/√n. None when the row carries no uncertainty.
+    """
+    if _has_interval(arm):
+        assert arm.lower is not None and arm.upper is not None
+        return arm.lower, arm.upper
+    if is_proportion_unit(unit) and _has_n(arm):
+        assert arm.n is not None
+        scale = 100.0 if unit.strip() == "%" else 1.0
+        p = arm.value / scale
+        if 0.0 <= p <= 1.0:
+            half = Z_975 * math.sqrt(p * (1.0 - p) / arm.n) * scale
+            return arm.value - half, arm.value + half
+    if _has_n(arm, 2) and _has_std(arm):
+        from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # lazy import
+
+        assert arm.n is not None and arm.std is not None
+        half = float(stats.t.ppf(0.975, arm.n - 1)) * arm.std / math.sqrt(arm.n)
+        return arm.value - half, arm.value + half
+    return None

@@ -1,0 +1,197 @@
+"""`charters check`: validation and rules without writing a site, in three output formats.
+
+The JSON shape is documented in docs/check.md and kept stable: fields are only
+ever added.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from .analyze import MetricView
+from .diagnostics import Diagnostic, github_escape
+from .rules import CharterCheck, check_project, site_findings
+from .validate import load_project
+
+Format = Literal["text", "github", "json"]
+JSON_VERSION = 1
+
+
+@dataclass
+class CheckReport:
+    checks: list[CharterCheck]
+    errors: list[Diagnostic]  # validation problems (the charters they affect are left out)
+    site: list[Diagnostic]  # findings about site.yaml
+
+    @property
+    def findings(self) -> list[Diagnostic]:
+        out = list(self.errors) + list(self.site)
+        for check in self.checks:
+            out.extend(check.findings)
+        return sorted(out, key=Diagnostic.sort_key)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for d in self.findings if d.severity == severity)
+
+    def failed(self, strict: bool) -> bool:
+        return self.count("error") > 0 or (strict and self.count("warning") > 0)
+
+
+def run_check(source: Path, today: date | None) -> CheckReport:
+    project, diags = load_project(source)
+    checks = check_project(project, today)
+    return CheckReport([checks[k] for k in sorted(checks)], diags.sorted(), site_findings(project))
+
+
+def format_text(report: CheckReport) -> str:
+    lines = [
+        f"{d.ref}: {d.code} {d.severity}: " + (f"{d.field}: " if d.field else "") + d.message
+        for d in report.findings
+    ]
+    for check in report.checks:
+        lines.append(f"{check.id}: {check.verdict} — {check.evidence}")
+    lines.append(_summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_line(report: CheckReport) -> str:
+    n = len(report.checks)
+    parts = [
+        f"{report.count('error')} error{'s' if report.count('error') != 1 else ''}",
+        f"{report.count('warning')} warning{'s' if report.count('warning') != 1 else ''}",
+        f"{report.count('info')} info",
+    ]
+    invalid = len({d.ref.path.split("/")[1] for d in report.errors if d.ref.path.count("/") > 1})
+    extra = f" ({invalid} not loaded: invalid)" if invalid else ""
+    return f"checked {n} charter{'s' if n != 1 else ''}{extra}: " + ", ".join(parts)
+
+
+def format_github(report: CheckReport) -> str:
+    """GitHub Actions workflow commands; the location is repeated inside the message."""
+    kinds = {"error": "error", "warning": "warning", "info": "notice"}
+    lines = []
+    for d in report.findings:
+        props = [f"file={github_escape(d.ref.path, property_value=True)}"]
+        if d.ref.line:
+            props.append(f"line={d.ref.line}")
+            props.append(f"col={max(d.ref.col, 1)}")
+        props.append(f"title={github_escape(d.code, property_value=True)}")
+        message = f"{d.ref}: {d.field + ': ' if d.field else ''}{d.message}"
+        lines.append(f"::{kinds[d.severity]} {','.join(props)}::{github_escape(message)}")
+    lines.append(_summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def _lift_json(metric: MetricView) -> dict[str, Any] | None:
+    if metric.lift is None:
+        return None
+    lf = metric.lift.lift
+    return {
+        "date": metric.lift.date.isoformat(),
+        "treatment": metric.lift.treatment,
+        "method": lf.method,
+        "absolute": lf.absolute,
+        "relative": lf.relative,
+        "ci_low": lf.ci_low,
+        "ci_high": lf.ci_high,
+        "p_value": lf.p_value,
+    }
+
+
+def _raw_change(metric: MetricView) -> float | None:
+    """A move stored good-positive, back in the metric's own sign."""
+    if metric.move is None:
+        return None
+    return metric.move if metric.direction == "increase" else -metric.move
+
+
+def metric_json(metric: MetricView) -> dict[str, Any]:
+    latest = metric.latest
+    return {
+        "id": metric.id,
+        "kind": metric.kind,
+        "name": metric.name,
+        "unit": metric.unit,
+        "direction": metric.direction,
+        "status": metric.status,
+        "baseline": metric.baseline,
+        "target": metric.target,
+        "latest": latest.row.value if latest else None,
+        "latest_date": latest.row.date.isoformat() if latest else None,
+        "progress": metric.progress,
+        "lift": _lift_json(metric),
+    }
+
+
+def finding_json(d: Diagnostic) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "severity": d.severity,
+        "file": d.ref.path,
+        "line": d.ref.line,
+        "col": d.ref.col,
+        "field": d.field,
+        "message": d.message,
+    }
+
+
+def report_json(report: CheckReport) -> dict[str, Any]:
+    charters = []
+    verdicts: dict[str, int] = {}
+    for check in report.checks:
+        view = check.view
+        verdicts[check.verdict] = verdicts.get(check.verdict, 0) + 1
+        charters.append(
+            {
+                "id": check.id,
+                "title": view.charter.title,
+                "status": view.charter.status,
+                "file": view.loaded.path,
+                "verdict": check.verdict,
+                "evidence": check.evidence,
+                "metrics": [metric_json(x) for x in view.metrics if x.kind in ("business", "ml")],
+                "guardrails": [
+                    {
+                        "id": g.id,
+                        "name": g.name,
+                        "unit": g.unit,
+                        "direction": g.direction,
+                        "tolerance": g.tolerance,
+                        "change": _raw_change(g),
+                        "reference": g.move_reference,
+                        "breached": g.breached,
+                    }
+                    for g in view.by_kind("guardrail")
+                ],
+                "findings": [finding_json(d) for d in check.findings],
+            }
+        )
+    return {
+        "version": JSON_VERSION,
+        "charters": charters,
+        "errors": [finding_json(d) for d in report.errors],
+        "site_findings": [finding_json(d) for d in report.site],
+        "summary": {
+            "charters": len(report.checks),
+            "errors": report.count("error"),
+            "warnings": report.count("warning"),
+            "info": report.count("info"),
+            "verdicts": dict(sorted(verdicts.items())),
+        },
+    }
+
+
+def format_json(report: CheckReport) -> str:
+    return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
+
+
+def render(report: CheckReport, fmt: Format) -> str:
+    if fmt == "github":
+        return format_github(report)
+    if fmt == "json":
+        return format_json(report)
+    return format_text(report)

@@ -1,0 +1,405 @@
+"""The discipline a charter is held to: rules with stable codes, severities and rationales.
+
+Each rule is a function over an analysed charter that yields findings. Rules can be
+switched off for the whole site (`site.yaml`: `lint: {disable: [CODE]}`) or for one
+charter (`x-lint: {disable: [CODE]}` at the top of its charter.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from .analyze import VERDICT_LABELS, CharterView, MetricView, analyze_charter
+from .diagnostics import Diagnostic, Severity, SourceRef
+from .model import cadence_days
+from .render import fmt_signed, fmt_value
+from .sources import FieldPath
+from .validate import Project
+
+PAST_PROPOSED = ("baseline", "experiment", "live", "paused", "retired")
+PAST_BASELINE = ("experiment", "live", "paused", "retired")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    rationale: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("MC101", "metric-not-agreed", "warning",
+         "A business metric has no agreement (`agreed.by` and `agreed.on`) once past `proposed`.",
+         "A metric nobody who owns the outcome signed up to can be argued away when results"
+         " arrive. Agreement before building is what makes the metric the goal."),
+    Rule("MC102", "human-baseline-not-planned", "info",
+         "A proposed charter has no human baseline yet.",
+         "Doing the task by hand first shows whether doing it well moves the business metric"
+         " at all. The format requires a study or a waiver once past `proposed`; plan it now."),
+    Rule("MC103", "human-baseline-without-results", "warning",
+         "A human baseline study has no results once past `baseline`.",
+         "A study without numbers cannot tell whether automating the task is worth it."),
+    Rule("MC104", "no-business-results", "error",
+         "A charter in `experiment` or `live` has no business-metric result.",
+         "Only business results show whether the project worked; ML metrics alone cannot."),
+    Rule("MC105", "ml-only", "warning",
+         "An ML metric met its target while the business metrics it drives did not move.",
+         "The case this tool exists to expose: a better model that does not move the business"
+         " means the hypothesis linking them is wrong, or the measurement is."),
+    Rule("MC106", "target-wrong-side", "error",
+         "A target is on the wrong side of its baseline for the metric's direction.",
+         "A target that is already met, or that asks for the metric to get worse, is a typo"
+         " or a wrong direction; either way progress cannot be measured."),
+    Rule("MC107", "experiment-without-decision-rule", "warning",
+         "An A/B test or holdout has no decision rule or no minimum detectable effect.",
+         "Without a rule and an effect size agreed before the data comes in, any result can be"
+         " read as success."),
+    Rule("MC108", "guardrail-breached", "error",
+         "A guardrail moved in its bad direction by more than its tolerance.",
+         "Guardrails are the costs the business agreed not to pay for the gain."),
+    Rule("MC109", "stale-results", "warning",
+         "The latest result is older than twice the cadence (experiment and live charters).",
+         "A charter whose numbers stopped coming in no longer says whether the project works."),
+    Rule("MC110", "decision-before-results", "warning",
+         "A decision is logged with no result on or before its date.",
+         "Decisions should rest on evidence; one taken before any result is a guess on record."),
+    Rule("MC111", "unknown-rule", "warning",
+         "A `lint.disable` list names a rule code that does not exist.",
+         "A mistyped code silently leaves the rule switched on."),
+)  # fmt: skip
+RULES_BY_CODE = {r.code: r for r in RULES}
+
+
+@dataclass
+class CharterCheck:
+    """What `check` says of one charter."""
+
+    view: CharterView
+    evidence: str
+    findings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.view.id
+
+    @property
+    def verdict(self) -> str:
+        return self.view.verdict
+
+
+def today_from_env(explicit: date | None = None) -> date:
+    """`--today`, else `SOURCE_DATE_EPOCH` (for reproducible output), else the real date."""
+    if explicit is not None:
+        return explicit
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC).date()
+    return date.today()
+
+
+def fixed_today(explicit: date | None = None) -> date | None:
+    """The date the staleness rule may use in a reproducible build, if any was given."""
+    if explicit is not None:
+        return explicit
+    return today_from_env() if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else None
+
+
+def check_project(project: Project, today: date | None = None) -> dict[str, CharterCheck]:
+    """Analyse every charter and apply the rules. `today=None` skips the staleness rule."""
+    site_disabled = set(project.site.lint.disable)
+    out: dict[str, CharterCheck] = {}
+    for loaded in project.charters:
+        view = analyze_charter(loaded)
+        out[view.id] = check_charter(view, today, site_disabled)
+    return out
+
+
+def site_findings(project: Project) -> list[Diagnostic]:
+    """Findings about site.yaml itself: codes in `lint.disable` that name no rule."""
+    if project.site_doc is None:
+        return []
+    return [
+        _unknown_rule(project.site_doc.ref(("lint", "disable", i)), f"lint.disable[{i}]", code)
+        for i, code in enumerate(project.site.lint.disable)
+        if code not in RULES_BY_CODE
+    ]
+
+
+def check_charter(view: CharterView, today: date | None, disabled: set[str]) -> CharterCheck:
+    own = _charter_disabled(view)
+    findings: list[Diagnostic] = []
+    for code_, where, message in _run(view, today):
+        if code_ in disabled or code_ in own:
+            continue
+        rule = RULES_BY_CODE[code_]
+        findings.append(
+            Diagnostic(view.loaded.doc.ref(where), _fmt(where), message, code_, rule.severity)
+        )
+    raw = view.loaded.doc.data.get("x-lint") if isinstance(view.loaded.doc.data, dict) else None
+    codes = raw.get("disable") if isinstance(raw, dict) else None
+    for i, code in enumerate(codes if isinstance(codes, list) else []):
+        if code not in RULES_BY_CODE:
+            path: FieldPath = ("x-lint", "disable", i)
+            findings.append(_unknown_rule(view.loaded.doc.ref(path), _fmt(path), str(code)))
+    findings.sort(key=Diagnostic.sort_key)
+    return CharterCheck(view, evidence(view), findings)
+
+
+def _unknown_rule(ref: SourceRef, where: str, code: str) -> Diagnostic:
+    known = ", ".join(RULES_BY_CODE)
+    return Diagnostic(
+        ref, where, f"unknown rule code {code!r}; known codes: {known}", "MC111", "warning"
+    )
+
+
+def _charter_disabled(view: CharterView) -> set[str]:
+    data: Any = view.loaded.doc.data
+    raw = data.get("x-lint") if isinstance(data, dict) else None
+    codes = raw.get("disable") if isinstance(raw, dict) else None
+    return {str(c) for c in codes} if isinstance(codes, list) else set()
+
+
+def _fmt(path: FieldPath) -> str:
+    from .diagnostics import format_path
+
+    return format_path(path)
+
+
+Finding = tuple[str, FieldPath, str]
+
+
+def _metric_path(view: CharterView, metric: MetricView) -> FieldPath:
+    c = view.charter
+    if metric.kind == "business":
+        return ("business_metrics", [b.id for b in c.business_metrics].index(metric.id))
+    if metric.kind == "ml":
+        return ("ml_metrics", [x.id for x in c.ml_metrics].index(metric.id))
+    return ("measurement", "guardrails", [g.id for g in c.measurement.guardrails].index(metric.id))
+
+
+def _run(view: CharterView, today: date | None) -> Iterator[Finding]:
+    for rule in _RULE_FUNCS:
+        yield from rule(view, today)
+
+
+def _not_agreed(view: CharterView, today: date | None) -> Iterator[Finding]:
+    if view.charter.status not in PAST_PROPOSED:
+        return
+    for i, bm in enumerate(view.charter.business_metrics):
+        missing = []
+        if bm.agreed is None or not bm.agreed.by:
+            missing.append("who agreed (agreed.by)")
+        if bm.agreed is None or bm.agreed.on is None:
+            missing.append("when (agreed.on)")
+        if missing:
+            yield (
+                "MC101",
+                ("business_metrics", i),
+                f"business metric {bm.id!r} has no record of {' or '.join(missing)}; get the"
+                " owners of the outcome to agree on it before building",
+            )
+
+
+def _human_baseline(view: CharterView, today: date | None) -> Iterator[Finding]:
+    c = view.charter
+    hb = c.human_baseline
+    if hb is None and c.status == "proposed":
+        yield (
+            "MC102",
+            ("status",),
+            "no human baseline planned yet: try the task by hand, or record why not"
+            " ('human_baseline: {waived: ...}'), before leaving 'proposed'",
+        )
+    if hb is not None and not hb.is_waived and not hb.results and c.status in PAST_BASELINE:
+        yield (
+            "MC103",
+            ("human_baseline",),
+            f"the human baseline study has no results, yet the charter is {c.status!r};"
+            " add 'results' with the metrics reached by hand",
+        )
+
+
+def _no_business_results(view: CharterView, today: date | None) -> Iterator[Finding]:
+    if view.charter.status in ("experiment", "live") and not any(
+        b.rows for b in view.by_kind("business")
+    ):
+        yield (
+            "MC104",
+            ("status",),
+            f"status is {view.charter.status!r} but no business metric has a result;"
+            " add results for " + ", ".join(repr(b.id) for b in view.by_kind("business")),
+        )
+
+
+def _ml_only(view: CharterView, today: date | None) -> Iterator[Finding]:
+    if view.verdict != "ml-only":
+        return
+    for ml in view.by_kind("ml"):
+        if ml.met:
+            yield ("MC105", _metric_path(view, ml), ml_only_sentence(view, ml))
+
+
+def _wrong_side(view: CharterView, today: date | None) -> Iterator[Finding]:
+    for metric in view.metrics:
+        if metric.baseline is None or metric.target is None:
+            continue
+        wrong = (
+            metric.target <= metric.baseline
+            if metric.direction == "increase"
+            else metric.target >= metric.baseline
+        )
+        if wrong:
+            word = "above" if metric.direction == "increase" else "below"
+            yield (
+                "MC106",
+                (*_metric_path(view, metric), "target", "value"),
+                f"target {fmt_value(metric.target, metric.unit)} of {metric.id!r} is not {word}"
+                f" its baseline {fmt_value(metric.baseline, metric.unit)}, yet the direction is"
+                f" {metric.direction!r}",
+            )
+
+
+def _decision_rule(view: CharterView, today: date | None) -> Iterator[Finding]:
+    ms = view.charter.measurement
+    if ms.method not in ("ab_test", "holdout"):
+        return
+    missing = []
+    if not ms.decision_rule:
+        missing.append("decision_rule")
+    if ms.minimum_detectable_effect is None:
+        missing.append("minimum_detectable_effect")
+    if missing:
+        yield (
+            "MC107",
+            ("measurement", "method"),
+            f"an {ms.method} needs {' and '.join(missing)} agreed before the data comes in",
+        )
+
+
+def _guardrails(view: CharterView, today: date | None) -> Iterator[Finding]:
+    for g in view.by_kind("guardrail"):
+        if g.breached and g.move is not None and g.tolerance is not None:
+            raw = g.move if g.direction == "increase" else -g.move
+            yield (
+                "MC108",
+                (*_metric_path(view, g), "tolerance"),
+                f"guardrail {g.name!r} moved {fmt_signed(raw, g.unit)} against"
+                f" {g.move_reference}, beyond its tolerance of {fmt_value(g.tolerance, g.unit)}",
+            )
+
+
+def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
+    c = view.charter
+    days = cadence_days(c.measurement.cadence)
+    latest = view.latest_date
+    if today is None or days is None or latest is None or c.status not in ("experiment", "live"):
+        return
+    if today - latest > timedelta(days=2 * days):
+        yield (
+            "MC109",
+            ("measurement", "cadence"),
+            f"latest result is from {latest.isoformat()}, {(today - latest).days} days before"
+            f" {today.isoformat()}; the cadence is {c.measurement.cadence!r}",
+        )
+
+
+def _decision_before_results(view: CharterView, today: date | None) -> Iterator[Finding]:
+    dates = [r.row.date for r in view.loaded.results]
+    first = min(dates) if dates else None
+    for i, d in enumerate(view.charter.decisions):
+        if first is None or d.date < first:
+            since = f"the first result is from {first.isoformat()}" if first else "no results"
+            yield (
+                "MC110",
+                ("decisions", i, "date"),
+                f"decision of {d.date.isoformat()} ({d.decision!r}) has no result before it"
+                f" ({since})",
+            )
+
+
+_RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...] = (
+    _not_agreed,
+    _human_baseline,
+    _no_business_results,
+    _ml_only,
+    _wrong_side,
+    _decision_rule,
+    _guardrails,
+    _stale,
+    _decision_before_results,
+)
+
+
+# --- evidence sentences ------------------------------------------------------------------
+
+
+def move_phrase(metric: MetricView) -> str:
+    """`-0.2 hours, 95% CI -1.1 to +0.7` for the move a status rests on."""
+    if metric.lift is not None:
+        lf = metric.lift.lift
+        return (
+            f"{fmt_signed(lf.absolute, metric.unit)} vs control, 95% CI"
+            f" {fmt_signed(lf.ci_low, metric.unit)} to {fmt_signed(lf.ci_high, metric.unit)}"
+        )
+    if metric.latest is not None and metric.move is not None and metric.move_reference:
+        raw = metric.move if metric.direction == "increase" else -metric.move
+        return f"{fmt_signed(raw, metric.unit)} vs {metric.move_reference}"
+    return "no comparison"
+
+
+def ml_only_sentence(view: CharterView, ml: MetricView) -> str:
+    assert ml.latest is not None and ml.target is not None
+    driven = [d for mid in ml.drives if (d := view.metric(mid)) is not None]
+    parts = []
+    for d in driven:
+        if d.latest is None:
+            parts.append(f"{d.name} has no results")
+        else:
+            parts.append(f"{d.name} did not move ({move_phrase(d)})")
+    return (
+        f"{ml.name} reached {fmt_value(ml.latest.row.value, ml.unit)} (target"
+        f" {fmt_value(ml.target, ml.unit)}) but " + "; ".join(parts)
+    )
+
+
+def evidence(view: CharterView) -> str:
+    """One sentence that says why the charter got its verdict."""
+    business = view.by_kind("business")
+    verdict = view.verdict
+    if verdict == "target-met":
+        text = "Every business metric reached its target: " + "; ".join(
+            f"{b.name} {fmt_value(b.latest.row.value if b.latest else None, b.unit)}"
+            f" (target {fmt_value(b.target, b.unit)})"
+            for b in business
+        )
+    elif verdict == "business-impact":
+        moved = [b for b in business if b.status in ("met", "improved")]
+        text = "; ".join(
+            f"{b.name} {'reached its target' if b.status == 'met' else 'improved'}:"
+            f" {fmt_value(b.latest.row.value if b.latest else None, b.unit)}"
+            f" ({move_phrase(b)})"
+            for b in moved
+        )
+    elif verdict == "ml-only":
+        ml = next(x for x in view.by_kind("ml") if x.met)
+        text = ml_only_sentence(view, ml)
+    elif verdict == "no-impact":
+        text = "Business results exist but none improved: " + "; ".join(
+            f"{b.name} {move_phrase(b)}" for b in business if b.rows
+        )
+    elif verdict == "no-business-results":
+        text = "Only ML metrics have results; no business metric has been measured yet"
+    else:
+        text = "No results yet"
+    if view.breached:
+        text += ". Guardrail breached: " + ", ".join(g.name for g in view.breached)
+    return text + "."
+
+
+__all__ = ["RULES", "VERDICT_LABELS", "CharterCheck", "check_project", "site_findings"]
