@@ -1,0 +1,113 @@
+"""The field reference (docs/reference.md), generated from the model so it cannot drift.
+
+Run `python -m generator.reference > docs/reference.md`; a test checks the file is current.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from . import model as m
+
+SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("charter.yaml", m.Charter),
+    ("owner", m.Owner),
+    ("links[]", m.Link),
+    ("objective", m.Objective),
+    ("business_metrics[]", m.BusinessMetric),
+    ("business_metrics[].baseline", m.Baseline),
+    ("business_metrics[].target", m.Target),
+    ("business_metrics[].agreed", m.Agreement),
+    ("ml_metrics[]", m.MLMetric),
+    ("ml_metrics[].baseline, ml_metrics[].target, guardrails[].baseline", m.ValueOnly),
+    ("measurement", m.Measurement),
+    ("measurement.minimum_detectable_effect", m.MinimumDetectableEffect),
+    ("measurement.guardrails[]", m.Guardrail),
+    ("measurement.guardrails[].tolerance", m.Tolerance),
+    ("human_baseline", m.HumanBaseline),
+    ("human_baseline.period", m.Period),
+    ("human_baseline.results[]", m.HumanResult),
+    ("decisions[]", m.Decision),
+    ("Result row (CSV column, or JSON/YAML key)", m.ResultRow),
+    ("site.yaml", m.SiteConfig),
+    ("site.yaml lint", m.LintSettings),
+)
+
+
+def type_name(annotation: Any) -> str:
+    """A reader's name for a field's type."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        base = args[0]
+        for meta in args[1:]:
+            pattern = getattr(meta, "pattern", None)
+            if pattern == m.METRIC_ID_PATTERN:
+                return "metric id"
+        if base is float:
+            return "number"
+        if base is str:
+            for meta in args[1:]:
+                if getattr(meta, "func", None) is getattr(m, "_check_url", None):
+                    return "URL"
+            return "text"
+        return type_name(base)
+    if origin in (typing.Union, types.UnionType):
+        names = [type_name(a) for a in args if a is not type(None)]
+        return " or ".join(names)
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin is list:
+        return f"list of {type_name(args[0])}"
+    if origin is dict:
+        return "mapping"
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return "mapping"
+        return {
+            "str": "text",
+            "float": "number",
+            "int": "whole number",
+            "date": "date (YYYY-MM-DD)",
+            "bool": "true/false",
+        }.get(annotation.__name__, annotation.__name__)
+    return str(annotation)
+
+
+def _required(info: FieldInfo) -> str:
+    return "yes" if info.is_required() else "no"
+
+
+def render() -> str:
+    lines = [
+        "# Charter format: field reference",
+        "",
+        "Generated from the model in `generator/model.py` (`python -m generator.reference`).",
+        "The format itself is described in [the format page](format.md). Unknown keys are",
+        "errors everywhere, except keys starting with `x-`, which are kept as extensions.",
+        "",
+    ]
+    for title, cls in SECTIONS:
+        lines += [f"## {title}", "", (cls.__doc__ or "").strip().splitlines()[0], ""]
+        lines += ["| field | type | required | meaning |", "| --- | --- | --- | --- |"]
+        for name, info in cls.model_fields.items():
+            if name == "extensions":
+                continue
+            meaning = (info.description or "").replace("|", "\\|")
+            if info.examples:
+                example = info.examples[0]
+                meaning += f" Example: `{example}`."
+            lines.append(
+                f"| `{name}` | {type_name(info.annotation)} | {_required(info)} | {meaning} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
