@@ -8,6 +8,7 @@ are unchanged) before pages so pages can describe them.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class BuildResult:
     charts: int = 0
     charts_drawn: int = 0
     seconds: float = 0.0
+    pending: list[tuple[str, Any, str]] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -114,6 +116,7 @@ def render_site(
         charts = draw_charts(view, out, previous, files, result)
         per_charter[view.id] = charts
         all_charts.extend(charts)
+    draw_pending(result, files)
     common: dict[str, Any] = {
         "site": project.site,
         "status_labels": STATUS_LABELS,
@@ -215,8 +218,12 @@ def draw_charts(
     files: dict[str, bytes],
     result: BuildResult,
 ) -> list[Chart]:
-    """Draw a chart per metric with results, reusing last build's SVG when inputs match."""
-    from .charts import describe, render_svg, spec_key
+    """A chart per metric with results; SVGs of unchanged charts come from the last build.
+
+    Charts still to draw are left out of `files` and listed in `result.pending`;
+    `draw_pending` draws them all at once, in parallel when there are many.
+    """
+    from .charts import describe, spec_key
 
     charts: list[Chart] = []
     for metric in view.metrics:
@@ -229,7 +236,33 @@ def draw_charts(
         if previous.get(path) == key and old.is_file():
             files[path] = old.read_bytes()
         else:
-            files[path] = render_svg(spec, chart_id=f"{view.id}-{metric.id}").encode()
-            result.charts_drawn += 1
+            result.pending.append((path, spec, f"{view.id}-{metric.id}"))
         charts.append(Chart(metric, path, describe(spec), key))
     return charts
+
+
+PARALLEL_CHARTS = 12  # below this, starting worker processes costs more than it saves
+
+
+def _draw(job: tuple[str, Any, str]) -> tuple[str, bytes]:
+    from .charts import render_svg
+
+    path, spec, chart_id = job
+    return path, render_svg(spec, chart_id=chart_id).encode()
+
+
+def draw_pending(result: BuildResult, files: dict[str, bytes]) -> None:
+    """Draw every pending chart; each is independent, so order and workers do not matter."""
+    jobs = sorted(result.pending, key=lambda job: job[0])
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) >= PARALLEL_CHARTS and workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            drawn = list(pool.map(_draw, jobs, chunksize=4))
+    else:
+        drawn = [_draw(job) for job in jobs]
+    for path, svg in drawn:
+        files[path] = svg
+    result.charts_drawn += len(drawn)
+    result.pending.clear()
