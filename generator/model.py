@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -91,6 +92,9 @@ def _listify(value: Any) -> Any:
 
 def _check_url(value: str) -> str:
     url = value.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:".
+        raise ValueError("URL must not contain tabs, line breaks or other control characters")
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", url)
     if scheme:
         if scheme.group(1).lower() not in ("http", "https"):
@@ -180,7 +184,9 @@ class Baseline(Model):
     """The value before the project, with when and where it was measured."""
 
     value: Number = Field(description="The baseline value, in the metric's unit.", examples=[6.2])
-    as_of: IsoDate | None = Field(None, description="Date of the measurement.")
+    as_of: IsoDate | None = Field(
+        None, description="Date of the measurement.", examples=["2026-02-01"]
+    )
     source: Text | None = Field(
         None, description="Where the number comes from.", examples=["Zendesk weekly export"]
     )
@@ -190,18 +196,31 @@ class Target(Model):
     """The value the project commits to reach."""
 
     value: Number = Field(description="The target value, in the metric's unit.", examples=[4.5])
-    by: IsoDate | None = Field(None, description="Date by which the target should be met.")
+    by: IsoDate | None = Field(
+        None, description="Date by which the target should be met.", examples=["2026-12-31"]
+    )
 
 
 class Agreement(Model):
     """Who agreed that this metric measures the objective, and when."""
 
-    by: Annotated[list[Text], BeforeValidator(_listify)] = Field(
+    by: Annotated[
+        list[Text],
+        BeforeValidator(_listify),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "items": {"type": "string", "minLength": 1}},
+                ]
+            }
+        ),
+    ] = Field(
         default_factory=list,
         description="Names or roles of the people who agreed.",
         examples=[["Head of Support", "VP Customer Experience"]],
     )
-    on: IsoDate | None = Field(None, description="Date of the agreement.")
+    on: IsoDate | None = Field(None, description="Date of the agreement.", examples=["2026-02-15"])
 
 
 class BusinessMetric(Model):
@@ -218,15 +237,25 @@ class BusinessMetric(Model):
         examples=["hours"],
     )
     direction: Direction = Field(description="Which way is better.", examples=["decrease"])
-    baseline: Baseline = Field(description="The value before the project.")
-    target: Target = Field(description="The value the project commits to.")
-    agreed: Agreement | None = Field(None, description="Who agreed on the metric, and when.")
+    baseline: Baseline = Field(
+        description="The value before the project.",
+        examples=[{"value": 6.2, "as_of": "2026-02-01", "source": "Zendesk weekly export"}],
+    )
+    target: Target = Field(
+        description="The value the project commits to.",
+        examples=[{"value": 4.5, "by": "2026-12-31"}],
+    )
+    agreed: Agreement | None = Field(
+        None,
+        description="Who agreed on the metric, and when. Change `on` when a change is re-agreed.",
+        examples=[{"by": ["Head of Support", "VP Customer Experience"], "on": "2026-02-15"}],
+    )
 
 
 class ValueOnly(Model):
     """A value in the metric's unit."""
 
-    value: Number = Field(description="The value, in the metric's unit.")
+    value: Number = Field(description="The value, in the metric's unit.", examples=[0.71])
 
 
 class MLMetric(Model):
@@ -234,18 +263,28 @@ class MLMetric(Model):
 
     id: MetricId = Field(description="Identifier, unique in the charter.", examples=["precision"])
     name: Text = Field(description="Display name.", examples=["Top-1 routing precision"])
-    definition: Text | None = Field(None, description="Exactly how the metric is computed.")
+    definition: Text | None = Field(
+        None,
+        description="Exactly how the metric is computed.",
+        examples=["Share of routed tickets not reassigned within 24 hours."],
+    )
     unit: Text = Field(description="Unit of the values.", examples=["ratio"])
     direction: Direction = Field(description="Which way is better.", examples=["increase"])
-    baseline: ValueOnly | None = Field(None, description="The value before the project.")
-    target: ValueOnly | None = Field(None, description="The value the model should reach.")
+    baseline: ValueOnly | None = Field(
+        None, description="The value before the project.", examples=[{"value": 0.71}]
+    )
+    target: ValueOnly | None = Field(
+        None, description="The value the model should reach.", examples=[{"value": 0.92}]
+    )
     drives: list[MetricId] = Field(
         min_length=1,
         description="Ids of the business metrics this metric should move.",
         examples=[["ttfr"]],
     )
     hypothesis: Markdown | None = Field(
-        None, description="Why moving this metric should move the business metric (Markdown)."
+        None,
+        description="Why moving this metric should move the business metric (Markdown).",
+        examples=["A correct first queue removes one reassignment hop (about 1.5 h)."],
     )
 
 
@@ -263,11 +302,19 @@ class Guardrail(Model):
 
     id: MetricId = Field(description="Identifier, unique in the charter.", examples=["csat"])
     name: Text = Field(description="Display name.", examples=["CSAT"])
-    definition: Text | None = Field(None, description="Exactly how the metric is computed.")
+    definition: Text | None = Field(
+        None,
+        description="Exactly how the metric is computed.",
+        examples=["Mean post-resolution survey score, 1-5."],
+    )
     unit: Text = Field(description="Unit of the values.", examples=["score"])
     direction: Direction = Field(description="Which way is better.", examples=["increase"])
-    baseline: ValueOnly | None = Field(None, description="The value before the project.")
-    tolerance: Tolerance = Field(description="Largest acceptable move in the bad direction.")
+    baseline: ValueOnly | None = Field(
+        None, description="The value before the project.", examples=[{"value": 4.3}]
+    )
+    tolerance: Tolerance = Field(
+        description="Largest acceptable move in the bad direction.", examples=[{"value": 0.1}]
+    )
 
 
 class MinimumDetectableEffect(Model):
@@ -306,10 +353,24 @@ class Measurement(Model):
         examples=["weekly"],
     )
     minimum_detectable_effect: MinimumDetectableEffect | None = Field(
-        None, description="The smallest effect worth detecting."
+        None,
+        description="The smallest effect worth detecting.",
+        examples=[{"metric": "ttfr", "relative": 0.1}],
     )
     guardrails: list[Guardrail] = Field(
-        default_factory=list, description="Metrics that must not get worse."
+        default_factory=list,
+        description="Metrics that must not get worse.",
+        examples=[
+            [
+                {
+                    "id": "csat",
+                    "name": "CSAT",
+                    "unit": "score",
+                    "direction": "increase",
+                    "tolerance": {"value": 0.1},
+                }
+            ]
+        ],
     )
     decision_rule: Markdown | None = Field(
         None,
@@ -321,8 +382,8 @@ class Measurement(Model):
 class Period(Model):
     """A span of dates."""
 
-    start: IsoDate = Field(description="First day.")
-    end: IsoDate = Field(description="Last day.")
+    start: IsoDate = Field(description="First day.", examples=["2026-03-02"])
+    end: IsoDate = Field(description="Last day.", examples=["2026-03-13"])
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -336,21 +397,39 @@ class HumanResult(Model):
 
     metric: MetricId = Field(description="Id of a metric of this charter.", examples=["ttfr"])
     value: Number = Field(description="The value reached by hand.", examples=[4.9])
-    note: Text | None = Field(None, description="Free text.")
+    note: Text | None = Field(
+        None, description="Free text.", examples=["Billing and account queues only."]
+    )
 
 
 class HumanBaseline(Model):
     """The task done by hand first, or the reason it was not."""
 
     waived: Text | None = Field(
-        None, description="Why a manual trial is impossible or pointless. Excludes the rest."
+        None,
+        description="Why a manual trial is impossible or pointless. Excludes the rest.",
+        examples=["People cannot rank millions of products per query by hand."],
     )
     method: Markdown | None = Field(
-        None, description="How people did the task by hand (Markdown). Required for a study."
+        None,
+        description="How people did the task by hand (Markdown). Required for a study.",
+        examples=["Two senior agents routed every ticket by hand for two weeks."],
     )
-    period: Period | None = Field(None, description="When the study ran.")
-    results: list[HumanResult] = Field(default_factory=list, description="What it achieved.")
-    conclusion: Markdown | None = Field(None, description="What the study showed (Markdown).")
+    period: Period | None = Field(
+        None,
+        description="When the study ran.",
+        examples=[{"start": "2026-03-02", "end": "2026-03-13"}],
+    )
+    results: list[HumanResult] = Field(
+        default_factory=list,
+        description="What it achieved.",
+        examples=[[{"metric": "ttfr", "value": 4.9}]],
+    )
+    conclusion: Markdown | None = Field(
+        None,
+        description="What the study showed (Markdown).",
+        examples=["Manual routing cut TTFR by 21%; automating it is worth building."],
+    )
 
     @model_validator(mode="after")
     def _study_or_waiver(self) -> HumanBaseline:
@@ -375,7 +454,7 @@ class HumanBaseline(Model):
 class Decision(Model):
     """An entry of the decision log."""
 
-    date: IsoDate = Field(description="When the decision was taken.")
+    date: IsoDate = Field(description="When the decision was taken.", examples=["2026-06-01"])
     decision: Text = Field(description="What was decided.", examples=["Ship to all queues."])
     rationale: Markdown | None = Field(
         None, description="Why, with the numbers (Markdown).", examples=["TTFR -18%."]
@@ -391,23 +470,63 @@ class Charter(Model):
         examples=["Route new tickets to the right queue."],
     )
     status: Status = Field(description="Lifecycle stage of the project.", examples=["live"])
-    owner: Owner = Field(description="The accountable person.")
+    owner: Owner = Field(
+        description="The accountable person.",
+        examples=[{"name": "Ana Ruiz", "email": "ana@example.com"}],
+    )
     team: Text | None = Field(None, description="Owning team.", examples=["Support Engineering"])
     tags: list[Text] = Field(
         default_factory=list, description="Free-form tags.", examples=[["nlp", "support"]]
     )
-    links: list[Link] = Field(default_factory=list, description="Related documents.")
-    objective: Objective = Field(description="The business objective.")
+    links: list[Link] = Field(
+        default_factory=list,
+        description="Related documents.",
+        examples=[[{"title": "Design doc", "url": "https://wiki.example.com/routing"}]],
+    )
+    objective: Objective = Field(
+        description="The business objective.",
+        examples=[{"statement": "Customers get a first answer sooner."}],
+    )
     business_metrics: list[BusinessMetric] = Field(
-        min_length=1, description="Business metrics that measure the objective (at least one)."
+        min_length=1,
+        description="Business metrics that measure the objective (at least one).",
+        examples=[
+            [
+                {
+                    "id": "ttfr",
+                    "name": "Median time to first response",
+                    "definition": "Median hours from ticket creation to first agent reply.",
+                    "unit": "hours",
+                    "direction": "decrease",
+                    "baseline": {"value": 6.2},
+                    "target": {"value": 4.5},
+                }
+            ]
+        ],
     )
     ml_metrics: list[MLMetric] = Field(
-        default_factory=list, description="Model metrics and the business metrics they drive."
+        default_factory=list,
+        description="Model metrics and the business metrics they drive.",
+        examples=[
+            [
+                {
+                    "id": "routing_precision",
+                    "name": "Top-1 routing precision",
+                    "unit": "ratio",
+                    "direction": "increase",
+                    "drives": ["ttfr"],
+                }
+            ]
+        ],
     )
-    measurement: Measurement = Field(description="The measurement plan.")
+    measurement: Measurement = Field(
+        description="The measurement plan.",
+        examples=[{"method": "ab_test", "population": "All English web and email tickets."}],
+    )
     human_baseline: HumanBaseline | None = Field(
         None,
         description="The task done by hand first, or a waiver. Required once past 'proposed'.",
+        examples=[{"waived": "Reason a manual trial is impossible or pointless."}],
     )
     results: list[Text] | None = Field(
         None,
@@ -415,26 +534,38 @@ class Charter(Model):
         examples=[["results/*.csv"]],
     )
     decisions: list[Decision] = Field(
-        default_factory=list, description="Decision log, newest last."
+        default_factory=list,
+        description="Decision log, newest last.",
+        examples=[[{"date": "2026-06-01", "decision": "Ship to all queues."}]],
     )
 
 
 class ResultRow(Model):
     """One measurement of one metric (a row of a result file)."""
 
-    date: IsoDate = Field(description="Date of the measurement (end of the period).")
-    metric: MetricId = Field(description="A metric id of this charter.")
-    value: Number = Field(description="The measured value.")
-    lower: Number | None = Field(None, description="Lower bound of the 95% confidence interval.")
-    upper: Number | None = Field(None, description="Upper bound of the 95% confidence interval.")
+    date: IsoDate = Field(
+        description="Date of the measurement (end of the period).", examples=["2026-05-04"]
+    )
+    metric: MetricId = Field(description="A metric id of this charter.", examples=["ttfr"])
+    value: Number = Field(description="The measured value.", examples=[5.0])
+    lower: Number | None = Field(
+        None, description="Lower bound of the 95% confidence interval.", examples=[4.7]
+    )
+    upper: Number | None = Field(
+        None, description="Upper bound of the 95% confidence interval.", examples=[5.3]
+    )
     variant: Text | None = Field(
-        None, description="e.g. 'control', 'treatment'; empty for the production value."
+        None,
+        description="e.g. 'control', 'treatment'; empty for the production value.",
+        examples=["treatment"],
     )
-    n: Annotated[int, Field(ge=1)] | None = Field(None, description="Sample size behind the value.")
+    n: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Sample size behind the value.", examples=[4188]
+    )
     std: Annotated[Number, Field(ge=0)] | None = Field(
-        None, description="Standard deviation of the unit-level measure."
+        None, description="Standard deviation of the unit-level measure.", examples=[3.5]
     )
-    note: Text | None = Field(None, description="Free text.")
+    note: Text | None = Field(None, description="Free text.", examples=["first full week"])
 
     @model_validator(mode="after")
     def _bounds(self) -> ResultRow:
@@ -448,19 +579,27 @@ class ResultRow(Model):
 class LintSettings(Model):
     """Settings of the rules applied by `charters check`."""
 
-    disable: list[Text] = Field(default_factory=list, description="Rule codes switched off.")
+    disable: list[Text] = Field(
+        default_factory=list, description="Rule codes switched off.", examples=[["MC109"]]
+    )
 
 
 class SiteConfig(Model):
     """site.yaml: settings of the whole site (all optional)."""
 
-    title: Text = Field("ML Metric Charters", description="Site title.")
+    title: Text = Field(
+        "ML Metric Charters", description="Site title.", examples=["ML Metric Charters"]
+    )
     description: Text | None = Field(
-        "Why each ML project exists and whether it worked.", description="Site description."
+        "Why each ML project exists and whether it worked.",
+        description="Site description.",
+        examples=["Why each ML project exists and whether it worked."],
     )
     base_url: Text | None = Field(
         None,
         description="Where the site is hosted: a full URL or a path. Used for absolute links.",
         examples=["https://ml.example.com/charters/"],
     )
-    lint: LintSettings = Field(default_factory=LintSettings, description="Rule settings.")
+    lint: LintSettings = Field(
+        default_factory=LintSettings, description="Rule settings.", examples=[{"disable": []}]
+    )

@@ -5,6 +5,7 @@ Run `python -m generator.reference > docs/reference.md`; a test checks the file 
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from typing import Any
@@ -101,7 +102,9 @@ def render() -> str:
             meaning = (info.description or "").replace("|", "\\|")
             if info.examples:
                 example = info.examples[0]
-                meaning += f" Example: `{example}`."
+                # Lists and mappings as JSON, which is also YAML flow style.
+                shown = example if isinstance(example, str) else json.dumps(example)
+                meaning += f" Example: `{shown}`."
             lines.append(
                 f"| `{name}` | {type_name(info.annotation)} | {_required(info)} | {meaning} |"
             )

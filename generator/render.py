@@ -73,7 +73,7 @@ def fmt_number(value: float | None, digits: int = 3) -> str:
     elif magnitude >= 1:
         text = f"{value:.2f}"
     else:
-        text = f"{value:.{digits}g}" if magnitude < 0.001 else f"{value:.{digits}f}"
+        text = f"{value:.{digits}g}"
     if "." in text and "e" not in text:
         text = text.rstrip("0").rstrip(".")
     return text.replace("-", "−")
@@ -106,7 +106,8 @@ def fmt_signed(value: float | None, unit: str) -> str:
 def fmt_percent(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—"
-    return f"{round(value * 100):d}%"
+    text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def relative_url(target: str, page: str) -> str:

@@ -27,6 +27,11 @@ def check_output(source: Path, out: Path) -> None:
     """Refuse output folders that would destroy input or someone else's files."""
     src = source.resolve()
     dst = out.resolve()
+    if dst == Path.cwd().resolve():
+        raise OutputError(
+            f"output folder {out} is the current folder, which cannot be swapped out;"
+            " choose a subfolder or run from another folder"
+        )
     if dst == src:
         raise OutputError(f"output folder {out} is the source folder; choose another --out")
     if src.is_relative_to(dst):

@@ -1,0 +1,38 @@
+"""Fixtures: scratch charter trees in tmp_path, and the shipped examples built once.
+
+The helpers behind them (the minimal charter, `at` for positions, the HTML parser)
+live in helpers.py so test modules can import them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT, ExamplesBuild, ScratchProject, run_cli
+
+
+@pytest.fixture
+def scratch_project(tmp_path: Path) -> ScratchProject:
+    """An empty source tree; `write(rel, text)`, `charter(cid, **overrides)`, `errors()`."""
+    root = tmp_path / "project"
+    root.mkdir()
+    return ScratchProject(root)
+
+
+@pytest.fixture(scope="session")
+def examples_build(tmp_path_factory: pytest.TempPathFactory) -> ExamplesBuild:
+    """The repo's charters/ and site.yaml copied to a temporary folder and built there.
+
+    Copying keeps the repo's own site/ untouched.
+    """
+    base = tmp_path_factory.mktemp("examples")
+    source = base / "source"
+    source.mkdir()
+    shutil.copytree(REPO_ROOT / "charters", source / "charters")
+    shutil.copy2(REPO_ROOT / "site.yaml", source / "site.yaml")
+    out = base / "site"
+    result = run_cli("build", "--source", source, "--out", out)
+    assert result.exit_code == 0, result.output
+    return ExamplesBuild(source, out, result.stdout)

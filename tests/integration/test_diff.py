@@ -1,0 +1,463 @@
+"""`charters diff` against real git repositories: commits that add, move, break and fix.
+
+Each test starts from a repository whose first commit holds the shipped example
+charters, makes the change the issue describes, commits it, and reads the JSON and
+the Markdown the command prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from helpers import REPO_ROOT, minimal_charter
+
+from generator.cli import main
+from generator.diff import KINDS, MARKER
+
+ROUTING = "charters/support-ticket-routing/charter.yaml"
+ROUTING_RESULTS = "charters/support-ticket-routing/results/ab-test.csv"
+AGREED_TARGET = "target: {value: 15.0, by: 2026-11-15}"
+AGREEMENT = "agreed: {by: [Head of Support, VP Customer Experience], on: 2026-08-05}"
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No user or system git configuration leaks into the tests."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+class Repo:
+    """A git repository of charters with helpers to edit and commit."""
+
+    def __init__(self, root: Path, source: Path) -> None:
+        self.root = root
+        self.source = source
+
+    def path(self, rel: str) -> Path:
+        return self.source / rel
+
+    def read(self, rel: str) -> str:
+        return self.path(rel).read_text(encoding="utf-8")
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.path(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def replace(self, rel: str, old: str, new: str) -> None:
+        text = self.read(rel)
+        assert text.count(old) == 1, f"{old!r} not once in {rel}"
+        self.write(rel, text.replace(old, new))
+
+    def append(self, rel: str, text: str) -> None:
+        self.write(rel, self.read(rel) + text)
+
+    def commit(self, message: str) -> None:
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-q", "-m", message)
+
+    def diff(self, *args: str) -> Result:
+        return CliRunner().invoke(main, ["diff", *args, "--source", str(self.source)])
+
+    def diff_json(self, *args: str) -> dict[str, Any]:
+        result = self.diff(*args, "--format", "json")
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+
+def make_repo(root: Path, subfolder: str = "") -> Repo:
+    root.mkdir(parents=True)
+    git(root, "init", "-q")
+    git(root, "config", "user.name", "Charter Tests")
+    git(root, "config", "user.email", "charters@example.com")
+    git(root, "config", "commit.gpgsign", "false")
+    source = root / subfolder if subfolder else root
+    source.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO_ROOT / "charters", source / "charters")
+    shutil.copy2(REPO_ROOT / "site.yaml", source / "site.yaml")
+    repo = Repo(root, source)
+    repo.commit("Example charters")
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return make_repo(tmp_path / "repo")
+
+
+def changes(report: dict[str, Any], kind: str | None = None) -> list[dict[str, Any]]:
+    return [c for c in report["changes"] if kind is None or c["kind"] == kind]
+
+
+# --- the acceptance criteria -----------------------------------------------------------
+
+
+def test_raising_an_agreed_target_without_new_date_moves_the_goalposts(repo: Repo) -> None:
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 16.0, by: 2026-11-15}")
+    repo.commit("Make the routing target easier")
+
+    report = repo.diff_json("HEAD~1")
+    moved = changes(report, "goalpost-moved")
+    assert len(moved) == 1
+    assert moved[0]["charter"] == "support-ticket-routing"
+    assert moved[0]["metric"] == "resolution_hours"
+    assert moved[0]["field"] == "target.value"
+    assert (moved[0]["before"], moved[0]["after"]) == (15.0, 16.0)
+    assert "2026-08-05" in moved[0]["message"]
+    assert "less ambitious" in moved[0]["message"]
+    assert not changes(report, "metric-changed")
+    assert report["summary"]["counts"]["goalpost-moved"] == 1
+
+    failing = repo.diff("HEAD~1", "--fail-on", "goalpost-moved")
+    assert failing.exit_code == 1
+    assert "goalpost-moved" in failing.stderr
+    assert failing.stdout.startswith(MARKER + "\n")
+    assert "🚩 Goalpost moved" in failing.stdout
+    assert "goalposts moved" in failing.stdout.split("\n\n")[1]
+
+
+def test_a_new_agreement_date_makes_it_a_plain_metric_change(repo: Repo) -> None:
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "on: 2026-08-05}", "on: 2026-11-20}")
+    repo.commit("Re-agreed a harder target")
+
+    report = repo.diff_json("HEAD~1")
+    assert not changes(report, "goalpost-moved")
+    fields = {c["field"]: c for c in changes(report, "metric-changed")}
+    assert set(fields) == {"target.value", "agreed.on"}
+    assert "re-agreed on 2026-11-20" in fields["target.value"]["message"]
+    assert "more ambitious" in fields["target.value"]["message"]
+    assert repo.diff("HEAD~1", "--fail-on", "goalpost-moved").exit_code == 0
+
+
+def test_removing_the_agreement_while_changing_the_definition_moves_the_goalposts(
+    repo: Repo,
+) -> None:
+    repo.replace(ROUTING, f"    {AGREEMENT}\n", "")
+    repo.replace(ROUTING, "excluding tickets waiting on the customer", "excluding escalations")
+    repo.commit("Redefine resolution time")
+
+    report = repo.diff_json("HEAD~1")
+    moved = changes(report, "goalpost-moved")
+    assert [c["field"] for c in moved] == ["definition"]
+    assert {c["field"] for c in changes(report, "metric-changed")} >= {"agreed.by", "agreed.on"}
+
+
+def test_new_result_rows_show_the_latest_value_before_and_after(repo: Repo) -> None:
+    # resolution_hours: lower is better; the last treatment row in the examples is 18.2.
+    repo.append(
+        ROUTING_RESULTS,
+        "2026-11-22,resolution_hours,control,18.5,3050,13.6,\n"
+        "2026-11-22,resolution_hours,treatment,17.6,3010,13.4,\n",
+    )
+    repo.commit("Week 13")
+
+    report = repo.diff_json("HEAD~1")
+    (added,) = changes(report, "results-added")
+    assert added["metric"] == "resolution_hours"
+    assert added["before"]["value"] == 18.2
+    assert added["after"] == {
+        "date": "2026-11-22",
+        "value": 17.6,
+        "variant": "treatment",
+        "progress": pytest.approx((17.6 - 18.5) / (15.0 - 18.5)),
+        "met": False,
+    }
+    assert added["trend"] == "improved"
+    assert added["rows"] == {"added": 2, "revised": 0, "removed": 0}
+    assert report["summary"]["trends"]["improved"] == 1
+
+    markdown = repo.diff("HEAD~1").stdout
+    row = next(line for line in markdown.splitlines() if line.startswith("| `resolution_hours`"))
+    assert "18.2 hours" in row and "17.6 hours" in row
+    assert "▲ improved" in row
+    assert "of the way to 15 hours" in row
+    assert repo.diff("HEAD~1", "--fail-on", "regressed").exit_code == 0
+
+    # A worse week for a metric where lower is better is a regression.
+    repo.append(ROUTING_RESULTS, "2026-11-29,resolution_hours,treatment,18.9,3000,13.5,\n")
+    repo.commit("Week 14")
+    report = repo.diff_json("HEAD~1")
+    (added,) = changes(report, "results-added")
+    assert (added["before"]["value"], added["after"]["value"]) == (17.6, 18.9)
+    assert added["trend"] == "regressed"
+    regressed = repo.diff("HEAD~1", "--fail-on", "regressed")
+    assert regressed.exit_code == 1
+    assert "▼ regressed" in regressed.stdout
+
+
+def test_a_metric_where_higher_is_better_improves_when_it_rises(repo: Repo) -> None:
+    repo.append(ROUTING_RESULTS, "2026-11-22,routing_precision,treatment,0.97,3010,,\n")
+    repo.commit("Precision up")
+    (added,) = changes(repo.diff_json("HEAD~1"), "results-added")
+    assert added["metric"] == "routing_precision"
+    assert added["after"]["value"] == 0.97
+    assert added["trend"] == "improved"
+    assert added["after"]["met"] is True
+
+
+def test_revised_rows_are_reported(repo: Repo) -> None:
+    repo.replace(
+        ROUTING_RESULTS,
+        "2026-08-23,resolution_hours,treatment,18.7,",
+        "2026-08-23,resolution_hours,treatment,17.0,",
+    )
+    repo.commit("Rewrite history")
+    (added,) = changes(repo.diff_json("HEAD~1"), "results-added")
+    assert added["rows"] == {"added": 0, "revised": 1, "removed": 0}
+    assert "1 row revised" in added["message"]
+
+
+def test_a_broken_charter_in_base_is_reported_not_a_crash(repo: Repo) -> None:
+    good = repo.read(ROUTING)
+    repo.write(ROUTING, good.replace("status: experiment", "status: [experiment"))
+    repo.commit("Broken")
+    repo.write(ROUTING, good.replace("status: experiment", "status: live"))
+    repo.commit("Fixed, and live")
+
+    result = repo.diff("HEAD~1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["base"]["ok"] is False
+    assert report["head"]["ok"] is True
+    assert report["base"]["failed"] == ["support-ticket-routing"]
+    assert any(e["file"] == ROUTING for e in report["base"]["errors"])
+    assert [x["charter"] for x in report["not_compared"]] == ["support-ticket-routing"]
+    assert report["not_compared"][0]["side"] == "base"
+    assert not changes(report, "charter-added")  # present in BASE, only unreadable
+    assert "BASE" in report["summary"]["text"]
+
+    markdown = repo.diff("HEAD~1")
+    assert markdown.exit_code == 0
+    assert "does not load cleanly" in markdown.stdout
+    assert ROUTING in markdown.stdout
+    assert "Not compared" in markdown.stdout
+    assert repo.diff("HEAD~1", "--fail-on", "invalid").exit_code == 1
+    assert repo.diff("HEAD~1", "--fail-on", "goalpost-moved").exit_code == 0
+
+
+def test_charters_that_loaded_are_compared_when_another_is_broken(repo: Repo) -> None:
+    repo.append("charters/churn-prediction/charter.yaml", "tittle: typo\n")
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.commit("Typo in churn, routing goes live")
+
+    report = repo.diff_json("HEAD~1")
+    assert report["head"]["ok"] is False
+    assert report["head"]["failed"] == ["churn-prediction"]
+    (status,) = changes(report, "status-changed")
+    assert (status["charter"], status["before"], status["after"]) == (
+        "support-ticket-routing",
+        "experiment",
+        "live",
+    )
+
+
+# --- charters added, removed, renamed ---------------------------------------------------
+
+
+def test_a_new_charter_is_added_with_its_findings(repo: Repo) -> None:
+    result = CliRunner().invoke(main, ["new", "pricing-model", "--source", str(repo.source)])
+    assert result.exit_code == 0, result.output
+    repo.commit("Propose a pricing model")
+
+    report = repo.diff_json("HEAD~1")
+    (added,) = changes(report, "charter-added")
+    assert added["charter"] == "pricing-model"
+    assert added["after"]["status"] == "proposed"
+    assert report["head"]["ok"] is True
+    if report["head"]["notes"]:
+        return  # the rules of `charters check` are not available
+    findings = [c for c in changes(report, "finding-added") if c["charter"] == "pricing-model"]
+    assert findings, "a proposed charter without a human baseline has an info finding"
+
+
+def test_removed_and_renamed_charters(repo: Repo) -> None:
+    git(repo.root, "mv", "charters/search-ranking", "charters/product-search-ranking")
+    shutil.rmtree(repo.path("charters/review-summarisation"))
+    repo.commit("Rename search, drop summaries")
+
+    report = repo.diff_json("HEAD~1")
+    removed = {c["charter"]: c for c in changes(report, "charter-removed")}
+    added = {c["charter"]: c for c in changes(report, "charter-added")}
+    assert set(removed) == {"search-ranking", "review-summarisation"}
+    assert set(added) == {"product-search-ranking"}
+    assert removed["search-ranking"]["renamed_to"] == "product-search-ranking"
+    assert added["product-search-ranking"]["renamed_from"] == "search-ranking"
+    assert "renamed from `search-ranking`" in added["product-search-ranking"]["message"]
+    assert "renamed_to" not in removed["review-summarisation"]
+    assert report["summary"]["counts"]["charter-removed"] == 2
+
+
+def test_a_target_moved_during_a_rename_is_still_caught(repo: Repo) -> None:
+    git(repo.root, "mv", "charters/support-ticket-routing", "charters/ticket-routing")
+    repo.replace(
+        "charters/ticket-routing/charter.yaml",
+        AGREED_TARGET,
+        "target: {value: 17.0, by: 2026-11-15}",
+    )
+    repo.commit("Rename and soften")
+    moved = changes(repo.diff_json("HEAD~1"), "goalpost-moved")
+    assert [(c["charter"], c["metric"]) for c in moved] == [("ticket-routing", "resolution_hours")]
+
+
+# --- verdicts and findings ---------------------------------------------------------------
+
+
+def test_verdict_and_findings_follow_the_rules_of_check(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    cid = "tiny-routing"
+    repo.write(f"charters/{cid}/charter.yaml", minimal_charter())
+    repo.commit("A live charter without results")
+    repo.write(
+        f"charters/{cid}/results/production.csv",
+        "date,metric,value\n2026-01-05,ttfr,6.0\n2026-02-02,ttfr,4.2\n",
+    )
+    repo.commit("First results")
+
+    report = repo.diff_json("HEAD~1")
+    if report["head"]["notes"]:
+        pytest.skip("the rules of `charters check` are not available")
+    (verdict,) = [c for c in changes(report, "verdict-changed") if c["charter"] == cid]
+    assert verdict["before"] == "no-results"
+    assert verdict["after"] != "no-results"
+    resolved = [c for c in changes(report, "finding-resolved") if c["charter"] == cid]
+    assert any(c["before"]["code"] for c in resolved)
+    (added,) = [c for c in changes(report, "results-added") if c["charter"] == cid]
+    assert added["before"] is None
+    assert added["trend"] == "improved"  # against the baseline 6.2, lower is better
+    assert added["trend_reference"] == "baseline"
+
+
+# --- sides that are not the working tree --------------------------------------------------
+
+
+def test_two_revisions_and_two_folders(repo: Repo, tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    shutil.copytree(repo.source, before, ignore=shutil.ignore_patterns(".git"))
+    repo.replace(ROUTING, "status: experiment", "status: paused")
+    repo.commit("Pause routing")
+    repo.replace(ROUTING, "status: paused", "status: retired")  # uncommitted
+
+    committed = repo.diff_json("HEAD~1", "HEAD")
+    assert [(c["before"], c["after"]) for c in changes(committed, "status-changed")] == [
+        ("experiment", "paused")
+    ]
+    assert committed["head"]["kind"] == "git"
+    assert committed["head"]["revision"] == git(repo.root, "rev-parse", "HEAD").strip()
+
+    worktree = repo.diff_json("HEAD~1")
+    assert [c["after"] for c in changes(worktree, "status-changed")] == ["retired"]
+    assert worktree["head"]["label"] == "working tree"
+
+    folders = repo.diff_json(str(before), str(repo.source))
+    assert folders["base"]["kind"] == "folder"
+    assert [c["after"] for c in changes(folders, "status-changed")] == ["retired"]
+
+
+def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "mono", subfolder="ml/charters-site")
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.commit("Live")
+    report = repo.diff_json("HEAD~1")
+    assert report["base"]["ok"] is True, report["base"]["errors"]
+    assert len(report["base"]["charters"]) == 7
+    assert [c["charter"] for c in changes(report, "status-changed")] == ["support-ticket-routing"]
+
+
+def test_no_change_gives_a_short_report(repo: Repo) -> None:
+    result = repo.diff("HEAD")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(MARKER)
+    assert "No charter changed" in result.stdout
+    assert "###" not in result.stdout
+    assert repo.diff("HEAD", "--fail-on", "any").exit_code == 0
+
+
+def test_all_shows_every_charter_and_metric(repo: Repo) -> None:
+    default = repo.diff("HEAD").stdout
+    everything = repo.diff("HEAD", "--all").stdout
+    assert "### `card-fraud-detection`" not in default
+    assert "### `card-fraud-detection`" in everything
+    assert "| `chargeback_rate` |" in everything
+
+
+# --- missing history, bad arguments ------------------------------------------------------
+
+
+def test_a_revision_missing_from_a_shallow_clone_says_what_to_fetch(
+    repo: Repo, tmp_path: Path
+) -> None:
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.commit("Live")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", repo.root.as_uri(), str(clone))
+    shallow = Repo(clone, clone)
+
+    result = shallow.diff("HEAD~1")
+    assert result.exit_code == 2
+    assert "shallow clone" in result.stderr
+    assert "fetch-depth: 0" in result.stderr
+    assert "git fetch --deepen" in result.stderr
+    assert "Traceback" not in result.output
+
+    missing = shallow.diff("origin/release")
+    assert missing.exit_code == 2
+    assert "`git fetch origin release`" in missing.stderr
+
+    git(clone, "fetch", "-q", "--deepen=1")
+    report = shallow.diff_json("HEAD~1")
+    assert [c["after"] for c in changes(report, "status-changed")] == ["live"]
+
+
+def test_not_a_repository_and_not_a_folder(tmp_path: Path) -> None:
+    source = tmp_path / "plain"
+    shutil.copytree(REPO_ROOT / "charters", source / "charters")
+    result = CliRunner().invoke(main, ["diff", "main", "--source", str(source)])
+    assert result.exit_code == 2
+    assert "neither a folder nor a revision" in result.stderr
+
+
+def test_unknown_fail_on_kind_is_a_usage_error(repo: Repo) -> None:
+    result = repo.diff("HEAD", "--fail-on", "goalposts-moved")
+    assert result.exit_code == 2
+    assert "goalpost-moved" in result.output  # the allowed names are listed
+
+
+def test_every_kind_in_the_json_is_documented(repo: Repo) -> None:
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 16.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.append(ROUTING_RESULTS, "2026-11-22,resolution_hours,treatment,17.6,3010,13.4,\n")
+    repo.commit("Several changes")
+    report = repo.diff_json("HEAD~1")
+    assert set(report) >= {"version", "base", "head", "changes", "not_compared", "summary"}
+    for side in (report["base"], report["head"]):
+        assert set(side) >= {"label", "ok", "errors"}
+    for change in report["changes"]:
+        assert change["kind"] in KINDS
+        assert set(change) >= {"kind", "charter", "metric", "before", "after", "message"}
+    assert list(report["summary"]["counts"]) == list(KINDS)
+    docs = (REPO_ROOT / "docs" / "diff.md").read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert f"`{kind}`" in docs

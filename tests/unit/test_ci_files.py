@@ -1,0 +1,157 @@
+"""The CI workflow, the GitLab example and the pre-commit hook call commands that exist.
+
+Every `charters ...` line is parsed by the real click command (options, choices and
+callbacks included), so a renamed option breaks this test, not a user's CI.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+from helpers import REPO_ROOT
+
+from generator.cli import main
+from generator.diff import MARKER
+
+WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "charters.yml"
+HOOKS = REPO_ROOT / ".pre-commit-hooks.yaml"
+CI_DOC = REPO_ROOT / "docs" / "ci.md"
+OPERATORS = {">", ">>", "<", "|", "||", "&&", ";", "&", "2>", "2>&1"}
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def scripts(node: Any) -> Iterator[str]:
+    """Every shell script in a workflow or GitLab file: `run:` values and `script:` lists."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "run" and isinstance(value, str):
+                yield value
+            elif key in ("script", "before_script", "after_script"):
+                yield from (value if isinstance(value, list) else [value])
+            else:
+                yield from scripts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from scripts(item)
+
+
+def commands(script: str) -> Iterator[list[str]]:
+    """The argument lists of every `charters` call in a shell script."""
+    script = re.sub(r"\$\{\{[^}]*\}\}", "main", script)  # GitHub expressions
+    script = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "main", script)  # shell variables
+    script = script.replace("\\\n", " ")
+    for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        words = list(lexer)
+        while "charters" in words:
+            words = words[words.index("charters") + 1 :]
+            end = next((i for i, w in enumerate(words) if w in OPERATORS), len(words))
+            yield words[:end]
+            words = words[end:]
+
+
+def parse(args: list[str]) -> click.Context:
+    """Parse a `charters` command line with the real command, without running it."""
+    assert args, "a bare `charters` call"
+    name, rest = args[0], args[1:]
+    command = main.commands.get(name)
+    assert command is not None, f"`charters {name}` is not a command"
+    return command.make_context(name, rest)
+
+
+def workflow_calls() -> list[list[str]]:
+    return [args for path in WORKFLOWS for s in scripts(load_yaml(path)) for args in commands(s)]
+
+
+def gitlab_example() -> Any:
+    text = CI_DOC.read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(# \.gitlab-ci\.yml\n.*?)```", text, flags=re.S)
+    assert len(blocks) == 1
+    return yaml.safe_load(blocks[0])
+
+
+def test_the_workflow_exists_and_uses_charters() -> None:
+    assert WORKFLOW in WORKFLOWS
+    used = {args[0] for args in workflow_calls()}
+    assert used >= {"check", "build", "diff"}
+
+
+@pytest.mark.parametrize("args", workflow_calls(), ids=lambda a: " ".join(a))
+def test_every_command_in_the_workflows_parses(args: list[str]) -> None:
+    parse(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [args for s in scripts(gitlab_example()) for args in commands(s)],
+    ids=lambda a: " ".join(a),
+)
+def test_every_command_in_the_gitlab_example_parses(args: list[str]) -> None:
+    parse(args)
+
+
+def test_the_pull_request_job_does_what_the_docs_say() -> None:
+    workflow = load_yaml(WORKFLOW)
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on` as true
+    assert "pull_request" in triggers
+    assert triggers["push"]["branches"] == ["main"]
+    steps = workflow["jobs"]["pull-request"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    runs = [s.get("run", "") for s in steps]
+    assert any("charters check --format github" in r for r in runs)
+    assert any(r.startswith("charters build") for r in runs)
+    diff = next(r for r in runs if "--format md" in r)
+    assert "origin/${{ github.base_ref }}" in diff and "> diff.md" in diff
+    comment = next(s for s in steps if s.get("uses", "").startswith("actions/github-script@"))
+    assert MARKER in comment["with"]["script"]
+    assert any(s.get("uses", "").startswith("actions/upload-artifact@") for s in steps)
+    assert workflow["jobs"]["pull-request"]["permissions"]["pull-requests"] == "write"
+
+
+def test_main_is_built_and_published_to_pages() -> None:
+    jobs = load_yaml(WORKFLOW)["jobs"]
+    uses = [s.get("uses", "") for job in jobs.values() for s in job.get("steps", [])]
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    assert any(u.startswith("actions/deploy-pages@") for u in uses)
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_the_pre_commit_hook_runs_check() -> None:
+    (hook,) = load_yaml(HOOKS)
+    assert hook["id"] == "charters-check"
+    assert hook["entry"] == "charters check"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is False
+    files = re.compile(hook["files"])
+    assert files.search("charters/routing/charter.yaml")
+    assert files.search("charters/routing/results/ab.csv")
+    assert files.search("site.yaml")
+    assert not files.search("docs/site.yaml.md")
+    assert not files.search("README.md")
+    args = shlex.split(hook["entry"])
+    assert args[0] == "charters"
+    parse(args[1:])
+    parse([*args[1:], "--strict"])  # the option docs/ci.md suggests adding
+
+
+def test_the_parser_catches_a_wrong_option() -> None:
+    with pytest.raises(click.UsageError):
+        parse(["diff", "origin/main", "--format", "html"])
+    with pytest.raises(click.UsageError):
+        parse(["build", "--output", "site"])
+    (args,) = commands('charters diff "origin/${{ github.base_ref }}" --format md > diff.md')
+    assert args == ["diff", "origin/main", "--format", "md"]

@@ -1,0 +1,225 @@
+"""Rendering helpers: number formatting, Markdown sanitising, relative URLs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from helpers import Element, parse_html
+
+from generator.render import (
+    fmt_number,
+    fmt_signed,
+    fmt_value,
+    relative_url,
+    render_inline_markdown,
+    render_markdown,
+)
+
+# --- numbers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "0"),
+        (0.0, "0"),
+        (6.2, "6.2"),
+        (6.0, "6"),
+        (18.65, "18.65"),
+        (123.46, "123.5"),
+        (100.0, "100"),
+        (1000, "1,000"),
+        (12345.6, "12,346"),
+        (17933721, "17,933,721"),
+        (0.92, "0.92"),
+        (0.5, "0.5"),
+        (0.123456, "0.123"),
+        (0.094, "0.094"),
+        (0.000457, "0.000457"),
+        (-1.5, "−1.5"),  # a real minus sign, not a hyphen
+        (-2500, "−2,500"),
+        (None, "—"),
+        (math.nan, "—"),
+        (math.inf, "—"),
+    ],
+)
+def test_fmt_number(value: float | None, expected: str) -> None:
+    assert fmt_number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Small ratios (click-through, chargeback rates) keep three significant digits,
+        # as values below 0.001 already do; "0.003" vs "0.004" would hide the real gap.
+        (0.0034, "0.0034"),
+        (0.0036, "0.0036"),
+        (0.0125, "0.0125"),
+        (0.0012, "0.0012"),
+    ],
+)
+def test_fmt_number_small_values_keep_significant_digits(value: float, expected: str) -> None:
+    assert fmt_number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (4.4, "%", "4.4%"),
+        (3, " % ", "3%"),
+        (0.92, "ratio", "0.92"),
+        (0.92, "Ratio", "0.92"),
+        (42, "count", "42"),
+        (42, "", "42"),
+        (6.2, "hours", "6.2 hours"),
+        (31.58, "USD", "31.58 USD"),
+        (31.58, "$", "31.58 USD"),
+        (1250, "ms", "1,250 ms"),
+        (None, "hours", "—"),
+    ],
+)
+def test_fmt_value(value: float | None, unit: str, expected: str) -> None:
+    assert fmt_value(value, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (0.4, "%", "+0.4 pp"),
+        (-1.2, "hours", "−1.2 hours"),
+        (0, "hours", "0 hours"),
+        (None, "hours", "—"),
+    ],
+)
+def test_fmt_signed(value: float | None, unit: str, expected: str) -> None:
+    assert fmt_signed(value, unit) == expected
+
+
+# --- Markdown sanitising ---------------------------------------------------------------
+
+
+def elements(html: str) -> list[Element]:
+    return list(parse_html(html).iter())
+
+
+def assert_harmless(html: str) -> None:
+    """No active content: no scripts or embedding tags, no handlers, styles or bad URLs."""
+    for el in elements(html):
+        assert el.tag not in {
+            "script", "iframe", "frame", "object", "embed", "form", "input", "style", "meta",
+            "link", "base", "svg", "img",
+        }, html  # fmt: skip
+        for name, value in el.attrs.items():
+            assert not name.startswith("on"), html
+            assert name != "style", html
+            if name in ("href", "src", "action", "formaction"):
+                assert value is not None
+                assert value.strip().lower().startswith(("http:", "https:", "mailto:")), html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        "Before <script src='https://evil.example/x.js'></script> after",
+        "<img src=x onerror=alert(1)>",
+        "[click me](javascript:alert(1))",
+        "[click me](JaVaScRiPt:alert(1))",
+        "[click me](&#106;avascript:alert(1))",
+        '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">open</a>',
+        '<a href="java&#x09;script:alert(1)">open</a>',
+        '<iframe src="https://evil.example"></iframe>',
+        '<form action="https://evil.example/steal"><input name="password"></form>',
+        "<style>body { display: none }</style>",
+        '<meta http-equiv="refresh" content="0;url=https://evil.example">',
+        '<p style="position:fixed;top:0">covered</p>',
+        '<span style="color:red">red</span>',
+        "<svg onload=alert(1)>",
+        "<details open ontoggle=alert(1)>x</details>",
+        '<a href="https://ok.example" onclick="alert(1)">ok</a>',
+        '<object data="x.swf"></object><embed src="x.swf">',
+        '<base href="https://evil.example/">',
+    ],
+)
+def test_render_markdown_removes_active_content(text: str) -> None:
+    assert_harmless(str(render_markdown(text)))
+
+
+def test_script_body_is_dropped_with_the_tag() -> None:
+    html = str(render_markdown("Before <script>alert(1)</script> after"))
+    assert "alert" not in html
+    assert parse_html(html).text() == "Before after"
+
+
+def test_style_attribute_removed_but_text_kept() -> None:
+    root = parse_html(str(render_markdown('<p style="color:red">Stop</p>')))
+    [para] = root.find_all("p")
+    assert para.attrs == {}
+    assert para.text() == "Stop"
+
+
+def test_javascript_link_keeps_its_text_but_not_its_href() -> None:
+    root = parse_html(str(render_markdown("[click me](javascript:alert(1))")))
+    link = root.find("a")
+    assert "href" not in link.attrs
+    assert link.text() == "click me"
+
+
+def test_code_span_shows_markup_as_text() -> None:
+    html = str(render_markdown("Use `<script>` with care"))
+    root = parse_html(html)
+    assert not root.find_all("script")
+    assert root.find("code").text() == "<script>"
+
+
+def test_render_markdown_keeps_ordinary_markdown() -> None:
+    html = str(
+        render_markdown(
+            "**Bold**, *em*, [doc](https://wiki.example.com/x), [mail](mailto:a@example.com)"
+            " and [local](docs/x.html)\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+        )
+    )
+    root = parse_html(html)
+    assert root.find("strong").text() == "Bold"
+    assert root.find("em").text() == "em"
+    hrefs = [a.attrs["href"] for a in root.find_all("a")]
+    assert hrefs == ["https://wiki.example.com/x", "mailto:a@example.com", "docs/x.html"]
+    assert all(a.attrs["rel"] == "noopener noreferrer" for a in root.find_all("a"))
+    assert [li.text() for li in root.find_all("li")] == ["one", "two"]
+    assert [td.text() for td in root.find_all("td")] == ["1", "2"]
+
+
+def test_render_markdown_escapes_template_syntax_as_text() -> None:
+    html = str(render_markdown("{{ 7*7 }} and {% for x in y %}"))
+    assert parse_html(html).text() == "{{ 7*7 }} and {% for x in y %}"
+
+
+@pytest.mark.parametrize("text", [None, ""])
+def test_render_markdown_empty(text: str | None) -> None:
+    assert str(render_markdown(text)) == ""
+
+
+def test_inline_markdown_drops_the_single_paragraph() -> None:
+    assert str(render_inline_markdown("Just *one* paragraph")) == "Just <em>one</em> paragraph"
+    assert str(render_inline_markdown("two\n\nparagraphs")).count("<p>") == 2
+
+
+# --- relative URLs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "page", "expected"),
+    [
+        ("static/style.css", "index.html", "static/style.css"),
+        ("static/style.css", "charters/routing/index.html", "../../static/style.css"),
+        ("index.html", "charters/routing/index.html", "../../index.html"),
+        ("index.html", "index.html", "index.html"),
+        ("charters/routing/index.html", "index.html", "charters/routing/index.html"),
+        ("charters/routing/ttfr.svg", "charters/routing/index.html", "ttfr.svg"),
+        ("charters/pricing/index.html", "charters/routing/index.html", "../pricing/index.html"),
+        ("charters/", "index.html", "charters/"),
+    ],
+)
+def test_relative_url(target: str, page: str, expected: str) -> None:
+    assert relative_url(target, page) == expected

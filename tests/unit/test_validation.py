@@ -1,0 +1,743 @@
+"""Validation: one test per kind of error, each checking the located message a user reads.
+
+Every diagnostic prints as `path:line:col: field.path: message`. The tests assert the
+whole prefix (file, line, column, field path) and the part of the message that tells
+the user what to do. Positions are written as `at(text, before, token)`: the line and
+column of `token` where it follows `before` in the input shown just above.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from helpers import ScratchProject, at, minimal_charter
+
+CHARTER = "charters/routing/charter.yaml"
+
+ML_PRECISION = [
+    {
+        "id": "precision",
+        "name": "Routing precision",
+        "unit": "ratio",
+        "direction": "increase",
+        "drives": ["ttfr"],
+    }
+]
+GUARDRAILS_BLOCK = """
+  method: ab_test
+  population: All tickets.
+  guardrails:
+    - id: csat
+      name: CSAT
+      unit: score
+      direction: increase
+      tolerance: {value: 0.1}"""
+
+
+def only_error(project: ScratchProject) -> str:
+    """The single diagnostic of loading the tree (a second one would be noise)."""
+    errors = project.errors()
+    assert len(errors) == 1, "\n".join(errors)
+    return errors[0]
+
+
+def assert_error(project: ScratchProject, prefix: str, *message_parts: str) -> str:
+    error = only_error(project)
+    assert error.startswith(prefix), f"{error!r} does not start with {prefix!r}"
+    for part in message_parts:
+        assert part in error[len(prefix) :], f"{part!r} not in {error!r}"
+    return error
+
+
+# --- the fixture itself ----------------------------------------------------------------
+
+
+def test_minimal_charter_is_valid(scratch_project: ScratchProject) -> None:
+    scratch_project.charter()
+    assert scratch_project.errors() == []
+
+
+# --- YAML-level problems ---------------------------------------------------------------
+
+
+def test_yaml_syntax_error_is_located(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(owner="\n  name: Ana Ruiz\n email: ana@example.com")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, ' ', 'email')}: YAML syntax error: ",
+        "expected <block end>",
+    )
+
+
+def test_duplicate_key(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(title="Ticket routing") + "title: Routing again\n"
+    scratch_project.charter(text=text)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, '', 'title: Routing again')}: title: ",
+        "duplicate key 'title' (first defined on line 1)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "before", "token", "field", "suggestion"),
+    [
+        ({"titel": "Typo"}, "", "titel:", "titel", "did you mean 'title'"),
+        (
+            {"owner": "\n  name: Ana Ruiz\n  emial: ana@example.com"},
+            "  ",
+            "emial:",
+            "owner.emial",
+            "did you mean 'email'",
+        ),
+    ],
+    ids=["top-level", "nested"],
+)
+def test_unknown_key_suggests_the_close_name(
+    scratch_project: ScratchProject,
+    overrides: dict[str, str],
+    before: str,
+    token: str,
+    field: str,
+    suggestion: str,
+) -> None:
+    text = scratch_project.charter(**overrides)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, before, token)}: {field}: ",
+        f"unknown key {field.split('.')[-1]!r} ({suggestion}?)",
+        "x-* extension keys",
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "before", "token", "field"),
+    [
+        (
+            {"objective": "\n  context: Slow answers drive complaints."},
+            "  ",
+            "context",
+            "objective.statement",
+        ),
+        (
+            {
+                "business_metrics": [
+                    {
+                        "id": "ttfr",
+                        "name": "Time to first response",
+                        "definition": "Median hours to first reply.",
+                        "direction": "decrease",
+                        "baseline": {"value": 6.2},
+                        "target": {"value": 4.5},
+                    }
+                ]
+            },
+            "  - ",
+            "id: ttfr",
+            "business_metrics[0].unit",
+        ),
+        ({"owner": None}, "", "title", "owner"),
+    ],
+    ids=["objective.statement", "business_metrics[0].unit", "owner"],
+)
+def test_missing_required_field_points_at_its_parent(
+    scratch_project: ScratchProject,
+    overrides: dict[str, object],
+    before: str,
+    token: str,
+    field: str,
+) -> None:
+    text = scratch_project.charter(**overrides)
+    name = field.rsplit(".", 1)[-1]
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, before, token)}: {field}: ",
+        f"required field {name!r} is missing",
+    )
+
+
+def test_wrong_type(scratch_project: ScratchProject) -> None:
+    text = minimal_charter().replace("baseline: {value: 6.2}", "baseline: {value: six}")
+    scratch_project.charter(text=text)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, '{value: ', 'six')}: business_metrics[0].baseline.value: ",
+        "expected a number, got the text 'six'",
+    )
+
+
+def test_wrong_type_text_where_a_mapping_belongs(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(owner="Ana Ruiz")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'owner: ', 'Ana')}: owner: ",
+        "expected a mapping, got the text 'Ana Ruiz'",
+    )
+
+
+def test_status_no_is_the_yaml_boolean_trap(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(status="no")
+    error = assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'status: ', 'no')}: status: ",
+        "the boolean false",
+        "quote it: 'no'",
+    )
+    assert "expected one of: proposed, baseline, experiment, live, paused, retired" in error
+
+
+def test_nan_is_not_a_number_we_accept(scratch_project: ScratchProject) -> None:
+    text = minimal_charter().replace("target: {value: 4.5}", "target: {value: .nan}")
+    scratch_project.charter(text=text)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'target: {value: ', '.nan')}: business_metrics[0].target.value: ",
+        "must be a finite number",
+        "YAML reads .nan as not-a-number",
+    )
+
+
+def test_date_where_text_belongs(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(title="2026-01-01")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'title: ', '2026')}: title: ",
+        "expected text, got a date",
+        "quote it to keep it as text",
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "before", "field"),
+    [
+        (
+            {"decisions": "\n  - {date: 2026-13-01, decision: Ship.}"},
+            "{date: ",
+            "decisions[0].date",
+        ),
+        (
+            {
+                "human_baseline": "\n  method: By hand."
+                "\n  period: {start: 2026-13-01, end: 2026-14-01}"
+            },
+            "{start: ",
+            "human_baseline.period.start",
+        ),
+    ],
+    ids=["decision", "period"],
+)
+def test_invalid_date(
+    scratch_project: ScratchProject, overrides: dict[str, str], before: str, field: str
+) -> None:
+    text = scratch_project.charter(**overrides)
+    errors = scratch_project.errors()
+    prefix = f"{CHARTER}:{at(text, before, '2026-13-01')}: {field}: "
+    assert any(e.startswith(prefix) for e in errors), errors
+    error = next(e for e in errors if e.startswith(prefix))
+    assert "'2026-13-01' is not a valid date; expected YYYY-MM-DD" in error
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "allowed"),
+    [
+        (
+            "direction: decrease",
+            "direction: down",
+            "business_metrics[0].direction",
+            "increase, decrease",
+        ),
+        (
+            "method: ab_test",
+            "method: abtest",
+            "measurement.method",
+            "ab_test, holdout, before_after, shadow, offline",
+        ),
+        (
+            "status: live",
+            "status: shipped",
+            "status",
+            "proposed, baseline, experiment, live, paused, retired",
+        ),
+    ],
+    ids=["direction", "method", "status"],
+)
+def test_enum_value_lists_the_allowed_values(
+    scratch_project: ScratchProject, old: str, new: str, field: str, allowed: str
+) -> None:
+    text = minimal_charter().replace(old, new)
+    scratch_project.charter(text=text)
+    key, bad = new.split(": ")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, key + ': ', bad)}: {field}: ",
+        f"the text {bad!r} is not allowed; expected one of: {allowed}",
+    )
+
+
+# --- ids and references ----------------------------------------------------------------
+
+
+def test_folder_name_must_be_a_valid_id(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("Bad_Name")
+    assert_error(
+        scratch_project,
+        "charters/Bad_Name: ",
+        "folder name 'Bad_Name' is not a valid charter id",
+        "^[a-z0-9][a-z0-9-]{0,62}$",
+    )
+
+
+def test_metric_id_pattern(scratch_project: ScratchProject) -> None:
+    text = minimal_charter().replace("id: ttfr", "id: Time-To-Reply")
+    scratch_project.charter(text=text)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'id: ', 'Time')}: business_metrics[0].id: ",
+        "'Time-To-Reply' is not a valid metric id",
+        "lowercase letters, digits and '_'",
+    )
+
+
+def test_duplicate_metric_ids(scratch_project: ScratchProject) -> None:
+    ml = [dict(ML_PRECISION[0], id="ttfr")]
+    text = scratch_project.charter(ml_metrics=ml)
+    where = at(text, "ml_metrics:\n  - id: ", "ttfr")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{where}: ml_metrics[0].id: ",
+        "duplicate metric id 'ttfr' (first declared at business_metrics[0].id, line 9)",
+    )
+
+
+def test_drives_names_an_undeclared_metric(scratch_project: ScratchProject) -> None:
+    ml = [dict(ML_PRECISION[0], drives=["revenue"])]
+    text = scratch_project.charter(ml_metrics=ml)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, '  - ', 'revenue')}: ml_metrics[0].drives[0]: ",
+        "'revenue' is not a metric of this charter (business metrics: ttfr)",
+    )
+
+
+def test_drives_names_a_guardrail_not_a_business_metric(
+    scratch_project: ScratchProject,
+) -> None:
+    ml = [dict(ML_PRECISION[0], drives=["csat"])]
+    text = scratch_project.charter(measurement=GUARDRAILS_BLOCK, ml_metrics=ml)
+    where = at(text, "drives:\n    - ", "csat")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{where}: ml_metrics[0].drives[0]: ",
+        "'csat' is not a business metric of this charter (business metrics: ttfr)",
+    )
+
+
+def test_minimum_detectable_effect_names_unknown_metric(
+    scratch_project: ScratchProject,
+) -> None:
+    text = scratch_project.charter(
+        measurement="\n  method: ab_test\n  population: All tickets."
+        "\n  minimum_detectable_effect: {metric: revenue, relative: 0.1}"
+    )
+    where = at(text, "{metric: ", "revenue")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{where}: measurement.minimum_detectable_effect.metric: ",
+        "'revenue' is not a metric of this charter (declared: ttfr)",
+    )
+
+
+def test_human_baseline_result_names_unknown_metric(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(
+        human_baseline="\n  method: Two agents routed by hand.\n  results:"
+        "\n    - {metric: ttfr, value: 4.9}\n    - {metric: revenue, value: 3}"
+    )
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, '{metric: ', 'revenue')}: human_baseline.results[1].metric: ",
+        "'revenue' is not a metric of this charter (declared: ttfr)",
+    )
+
+
+def test_human_baseline_required_once_past_proposed(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(status="experiment", human_baseline=None)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'status: ', 'experiment')}: human_baseline: ",
+        "required once status is past 'proposed' (status is 'experiment')",
+    )
+
+
+def test_human_baseline_not_required_while_proposed(scratch_project: ScratchProject) -> None:
+    scratch_project.charter(status="proposed", human_baseline=None)
+    assert scratch_project.errors() == []
+
+
+# --- result rows -----------------------------------------------------------------------
+
+
+def with_results(project: ScratchProject, name: str, text: str) -> None:
+    project.charter()
+    project.write(f"charters/routing/results/{name}", text)
+
+
+def test_result_row_bad_date_located_by_csv_line(scratch_project: ScratchProject) -> None:
+    with_results(
+        scratch_project,
+        "weekly.csv",
+        "date,metric,value\n2026-05-04,ttfr,5.9\n2026-05-32,ttfr,5.7\n",
+    )
+    assert_error(
+        scratch_project,
+        "charters/routing/results/weekly.csv:3:1: [1].date: ",
+        "'2026-05-32' is not a valid date; expected YYYY-MM-DD",
+    )
+
+
+def test_result_value_nan_in_csv(scratch_project: ScratchProject) -> None:
+    with_results(scratch_project, "weekly.csv", "date,metric,value\n2026-05-04,ttfr,nan\n")
+    assert_error(
+        scratch_project,
+        "charters/routing/results/weekly.csv:2:17: [0].value: ",
+        "must be a finite number",
+    )
+
+
+def test_result_value_nan_in_json(scratch_project: ScratchProject) -> None:
+    text = (
+        "[\n"
+        '  {"date": "2026-05-04", "metric": "ttfr", "value": 5.9},\n'
+        '  {"date": "2026-05-11", "metric": "ttfr", "value": NaN}\n'
+        "]\n"
+    )
+    with_results(scratch_project, "weekly.json", text)
+    where = at(text, '"ttfr", ', '"value": NaN')
+    assert_error(
+        scratch_project,
+        f"charters/routing/results/weekly.json:{where}: [1].value: ",
+        "must be a finite number",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "position"),
+    [
+        ("weekly.csv", "date,metric,value\n2026-05-04,ttfr,5.9\n2026-05-11,revenue,5.7\n", "3:12"),
+        (
+            "weekly.json",
+            '[\n  {"date": "2026-05-04", "metric": "ttfr", "value": 5.9},\n'
+            '  {"date": "2026-05-11",\n   "metric": "revenue",\n   "value": 5.7}\n]\n',
+            "4:4",
+        ),
+        (
+            "weekly.yaml",
+            "# weekly export\n- {date: 2026-05-04, metric: ttfr, value: 5.9}\n"
+            "- date: 2026-05-11\n  metric: revenue\n  value: 5.7\n",
+            "4:11",
+        ),
+    ],
+    ids=["csv", "json", "yaml"],
+)
+def test_result_row_unknown_metric_is_located(
+    scratch_project: ScratchProject, name: str, text: str, position: str
+) -> None:
+    with_results(scratch_project, name, text)
+    assert_error(
+        scratch_project,
+        f"charters/routing/results/{name}:{position}: [1].metric: ",
+        "'revenue' is not a metric of this charter (declared: ttfr)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("2026-05-04,ttfr,5.0,5.5,6.0", "lower (5.5) must be <= value (5)"),
+        ("2026-05-04,ttfr,5.0,4.0,4.5", "upper (4.5) must be >= value (5)"),
+    ],
+    ids=["lower-above-value", "upper-below-value"],
+)
+def test_result_interval_must_contain_the_value(
+    scratch_project: ScratchProject, row: str, message: str
+) -> None:
+    with_results(scratch_project, "ci.csv", f"date,metric,value,lower,upper\n{row}\n")
+    assert_error(scratch_project, "charters/routing/results/ci.csv:2:1: [0]: ", message)
+
+
+def test_result_unknown_column(scratch_project: ScratchProject) -> None:
+    with_results(
+        scratch_project, "ab.csv", "date,metric,varient,value\n2026-05-04,ttfr,control,5.9\n"
+    )
+    assert_error(
+        scratch_project,
+        "charters/routing/results/ab.csv:2:17: [0].varient: ",
+        "unknown column 'varient' (did you mean 'variant'?)",
+    )
+
+
+def test_json_row_missing_value_located_at_its_row(scratch_project: ScratchProject) -> None:
+    text = (
+        "[\n"
+        '  {"date": "2026-05-04", "metric": "ttfr", "value": 5.9},\n'
+        '  {"date": "2026-05-11", "metric": "ttfr", "value": 5.8},\n'
+        "\n"
+        '  {"date": "2026-05-18",\n'
+        '   "metric": "ttfr"}\n'
+        "]\n"
+    )
+    with_results(scratch_project, "weekly.json", text)
+    where = at(text, "  ", '{"date": "2026-05-18"')
+    assert_error(
+        scratch_project,
+        f"charters/routing/results/weekly.json:{where}: [2].value: ",
+        "required field 'value' is missing",
+    )
+
+
+def test_yaml_row_missing_value_located_at_its_row(scratch_project: ScratchProject) -> None:
+    text = (
+        "# weekly export\n"
+        "- {date: 2026-05-04, metric: ttfr, value: 5.9}\n"
+        "\n"
+        "- date: 2026-05-11\n"
+        "  metric: ttfr\n"
+    )
+    with_results(scratch_project, "weekly.yaml", text)
+    assert_error(
+        scratch_project,
+        "charters/routing/results/weekly.yaml:4:3: [1].value: ",
+        "required field 'value' is missing",
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sources.py parse_json reports a duplicate key at 1:1 with the bare key as field,"
+    " not at the row and key where it stands",
+)
+def test_json_duplicate_key_is_located(scratch_project: ScratchProject) -> None:
+    text = (
+        "[\n"
+        '  {"date": "2026-05-04", "metric": "ttfr", "value": 5.9},\n'
+        '  {"date": "2026-05-11", "metric": "ttfr", "value": 5.8, "value": 5.1}\n'
+        "]\n"
+    )
+    with_results(scratch_project, "weekly.json", text)
+    where = at(text, "5.8, ", '"value"')
+    assert_error(
+        scratch_project,
+        f"charters/routing/results/weekly.json:{where}: [1].value: ",
+        "duplicate key 'value'",
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sources.py _cell_columns counts a cell's text, not its quotes: columns after a"
+    " quoted CSV cell are reported too far left",
+)
+def test_csv_position_after_a_quoted_cell(scratch_project: ScratchProject) -> None:
+    # Spreadsheet exports often quote every cell.
+    with_results(
+        scratch_project, "weekly.csv", '"date","metric","value"\n"2026-05-04","ttfr","nan"\n'
+    )
+    assert_error(
+        scratch_project,
+        "charters/routing/results/weekly.csv:2:21: [0].value: ",
+        "must be a finite number",
+    )
+
+
+# --- files and folders -----------------------------------------------------------------
+
+
+def test_empty_charter_file(scratch_project: ScratchProject) -> None:
+    scratch_project.charter(text="\n  \n")
+    assert_error(scratch_project, f"{CHARTER}:1:1: ", "file is empty")
+
+
+def test_empty_result_file(scratch_project: ScratchProject) -> None:
+    with_results(scratch_project, "weekly.csv", "")
+    assert_error(scratch_project, "charters/routing/results/weekly.csv:1:1: ", "file is empty")
+
+
+def test_non_utf8_file_located_at_the_bad_byte(scratch_project: ScratchProject) -> None:
+    text = minimal_charter(owner="\n  name: Ana Ruíz")
+    scratch_project.write(CHARTER, text.encode("latin-1"))
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'Ana Ru', 'í')}: ",
+        "file is not valid UTF-8 (byte 0xed); save it as UTF-8",
+    )
+
+
+def test_folder_without_charter_yaml_is_an_error(scratch_project: ScratchProject) -> None:
+    scratch_project.charter()
+    scratch_project.write("charters/pricing/notes.md", "draft\n")
+    assert_error(scratch_project, "charters/pricing: ", "folder has no charter.yaml")
+
+
+def test_folder_with_charter_yml_gets_a_rename_hint(scratch_project: ScratchProject) -> None:
+    scratch_project.write("charters/pricing/charter.yml", minimal_charter())
+    assert_error(scratch_project, "charters/pricing: ", "rename charter.yml to charter.yaml")
+
+
+def test_results_glob_leaving_the_folder(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(results='["../x/*.csv"]')
+    scratch_project.write("charters/x/data.csv", "date,metric,value\n")
+    errors = scratch_project.errors()
+    where = at(text, "results: [", '"../x')
+    prefix = f"{CHARTER}:{where}: results[0]: "
+    # charters/x has no charter.yaml either; that is reported on its own.
+    assert [e for e in errors if e.startswith(CHARTER)] == [
+        prefix + "'../x/*.csv' leaves the charter's folder; use a glob relative to it"
+    ]
+
+
+def test_result_file_symlink_leaving_the_folder(scratch_project: ScratchProject) -> None:
+    scratch_project.charter()
+    secret = scratch_project.write("private/salaries.csv", "date,metric,value\n2026-05-04,ttfr,1\n")
+    link = scratch_project.root / "charters/routing/results/weekly.csv"
+    link.parent.mkdir(parents=True)
+    os.symlink(secret, link)
+    assert_error(
+        scratch_project,
+        "charters/routing/results/weekly.csv: ",
+        "result file is a link that leaves the charter's folder",
+    )
+
+
+def test_results_folder_symlink_leaving_the_folder(scratch_project: ScratchProject) -> None:
+    scratch_project.charter()
+    scratch_project.write("private/weekly.csv", "date,metric,value\n2026-05-04,ttfr,1\n")
+    os.symlink(scratch_project.root / "private", scratch_project.root / "charters/routing/results")
+    assert_error(
+        scratch_project,
+        "charters/routing/results/weekly.csv: ",
+        "result file is a link that leaves the charter's folder",
+    )
+
+
+# --- links -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("javascript:alert(1)", "URL scheme 'javascript' is not allowed"),
+        ("JavaScript:alert(1)", "URL scheme 'JavaScript' is not allowed"),
+        ("data:text/html,<script>alert(1)</script>", "URL scheme 'data' is not allowed"),
+        ("//evil.example", "protocol-relative URLs are not allowed"),
+        ("/abs", "site-absolute paths are not allowed"),
+        ("../../x", "relative URL leaves the charter's folder"),
+        ("docs/../../x", "relative URL leaves the charter's folder"),
+    ],
+)
+def test_link_url_rejected(scratch_project: ScratchProject, url: str, message: str) -> None:
+    text = scratch_project.charter(links=[{"title": "Doc", "url": url}])
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'url: ')}: links[0].url: ",
+        message,
+    )
+
+
+@pytest.mark.parametrize("url", ["java\tscript:alert(1)", "java\nscript:alert(1)"])
+def test_link_url_with_tab_or_newline_in_the_scheme_rejected(
+    scratch_project: ScratchProject, url: str
+) -> None:
+    scratch_project.charter(links=[{"title": "Doc", "url": url}])
+    assert any(": links[0].url: " in e for e in scratch_project.errors())
+
+
+@pytest.mark.parametrize(
+    "url", ["https://wiki.example.com/routing", "http://intranet/x", "docs/x.html", "#results"]
+)
+def test_link_url_accepted(scratch_project: ScratchProject, url: str) -> None:
+    scratch_project.charter(links=[{"title": "Doc", "url": url}])
+    assert scratch_project.errors() == []
+
+
+# --- the whole tree in one run; extensions ---------------------------------------------
+
+
+def test_every_problem_in_the_tree_is_reported_in_one_run(
+    scratch_project: ScratchProject,
+) -> None:
+    status_text = scratch_project.charter("alpha", status="done")
+    direction_text = minimal_charter(titel="Typo").replace("decrease", "down")
+    scratch_project.charter("beta", text=direction_text)
+    scratch_project.charter("gamma")
+    scratch_project.write(
+        "charters/gamma/results/weekly.csv", "date,metric,value\n2026-05-04,revenue,1\n"
+    )
+    errors = scratch_project.errors()
+    assert [e.split(": ", 2)[:2] for e in errors] == [
+        [f"charters/alpha/charter.yaml:{at(status_text, 'status: ', 'done')}", "status"],
+        [
+            f"charters/beta/charter.yaml:{at(direction_text, 'direction: ', 'down')}",
+            "business_metrics[0].direction",
+        ],
+        [f"charters/beta/charter.yaml:{at(direction_text, '', 'titel')}", "titel"],
+        ["charters/gamma/results/weekly.csv:2:12", "[0].metric"],
+    ]
+
+
+def test_every_problem_in_one_charter_is_reported(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(
+        status="shipped", ml_metrics=[dict(ML_PRECISION[0], drives=["revenue"])]
+    )
+    scratch_project.write(
+        "charters/routing/results/weekly.csv", "date,metric,value\n2026-05-04,ttfr,x\n"
+    )
+    errors = scratch_project.errors()
+    assert [e.split(": ", 2)[1] for e in errors] == [
+        "status",
+        "ml_metrics[0].drives[0]",
+        "[0].value",
+    ]
+    assert errors[0].startswith(f"{CHARTER}:{at(text, 'status: ', 'shipped')}: ")
+
+
+def test_extension_keys_accepted_top_level_and_nested(scratch_project: ScratchProject) -> None:
+    text = minimal_charter(
+        owner="\n  name: Ana Ruiz\n  x-slack: '#support-ml'",
+        **{"x-jira": "ML-1234", "x-review": {"board": "ML council", "on": "2026-02-01"}},
+    ).replace("baseline: {value: 6.2}", "baseline: {value: 6.2, x-query: q42}")
+    scratch_project.charter(text=text)
+    scratch_project.write(
+        "charters/routing/results/weekly.csv",
+        "date,metric,value,x-source\n2026-05-04,ttfr,5.9,zendesk\n",
+    )
+    assert scratch_project.errors() == []
+
+
+def test_key_that_only_looks_like_an_extension_is_unknown(
+    scratch_project: ScratchProject,
+) -> None:
+    text = scratch_project.charter(**{"x_jira": "ML-1234"})
+    assert_error(scratch_project, f"{CHARTER}:{at(text, '', 'x_jira')}: x_jira: ", "unknown key")
+
+
+def test_site_yaml_is_validated_too(scratch_project: ScratchProject) -> None:
+    scratch_project.charter()
+    scratch_project.write("site.yaml", "title: Charters\ntitel: Oops\n")
+    assert_error(scratch_project, "site.yaml:2:1: titel: ", "did you mean 'title'")
+
+
+def test_json_is_read_with_its_positions(scratch_project: ScratchProject) -> None:
+    # A string holding brackets, quotes and colons must not throw the row index off.
+    rows = [
+        {"date": "2026-05-04", "metric": "ttfr", "value": 5.9, "note": 'a "quoted" [x]: {y}'},
+        {"date": "2026-05-11", "metric": "ttfr", "value": "fast"},
+    ]
+    text = "[\n" + ",\n".join("  " + json.dumps(r) for r in rows) + "\n]\n"
+    with_results(scratch_project, "weekly.json", text)
+    where = at(text, '"ttfr", ', '"value": "fast"')
+    assert_error(
+        scratch_project,
+        f"charters/routing/results/weekly.json:{where}: [1].value: ",
+        "expected a number, got the text 'fast'",
+    )
