@@ -65,7 +65,15 @@ def _summary_line(report: CheckReport) -> str:
         f"{report.count('warning')} warning{'s' if report.count('warning') != 1 else ''}",
         f"{report.count('info')} info",
     ]
-    invalid = len({d.ref.path.split("/")[1] for d in report.errors if d.ref.path.count("/") > 1})
+    # Charters with validation errors, counted by folder: charters/<id>/... and also
+    # folder-level problems (charters/<id> without charter.yaml, an invalid id).
+    invalid = len(
+        {
+            segments[1]
+            for d in report.errors
+            if len(segments := d.ref.path.split("/")) >= 2 and segments[0] == "charters"
+        }
+    )
     extra = f" ({invalid} not loaded: invalid)" if invalid else ""
     return f"checked {n} charter{'s' if n != 1 else ''}{extra}: " + ", ".join(parts)
 

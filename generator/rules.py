@@ -141,11 +141,8 @@ def check_charter(view: CharterView, today: date | None, disabled: set[str]) -> 
         findings.append(
             Diagnostic(view.loaded.doc.ref(where), _fmt(where), message, code_, rule.severity)
         )
-    raw = view.loaded.doc.data.get("x-lint") if isinstance(view.loaded.doc.data, dict) else None
-    codes = raw.get("disable") if isinstance(raw, dict) else None
-    for i, code in enumerate(codes if isinstance(codes, list) else []):
+    for path, code in _x_lint_codes(view):
         if code not in RULES_BY_CODE:
-            path: FieldPath = ("x-lint", "disable", i)
             findings.append(_unknown_rule(view.loaded.doc.ref(path), _fmt(path), str(code)))
     findings.sort(key=Diagnostic.sort_key)
     return CharterCheck(view, evidence(view), findings)
@@ -158,11 +155,24 @@ def _unknown_rule(ref: SourceRef, where: str, code: str) -> Diagnostic:
     )
 
 
-def _charter_disabled(view: CharterView) -> set[str]:
+def _x_lint_codes(view: CharterView) -> list[tuple[FieldPath, Any]]:
+    """The codes of `x-lint: {disable: [...]}`, each with its field path.
+
+    A single code written without a list (`disable: MC107`) counts as a one-item list,
+    as `agreed.by` does, rather than being silently ignored.
+    """
     data: Any = view.loaded.doc.data
     raw = data.get("x-lint") if isinstance(data, dict) else None
     codes = raw.get("disable") if isinstance(raw, dict) else None
-    return {str(c) for c in codes} if isinstance(codes, list) else set()
+    if isinstance(codes, str):
+        return [(("x-lint", "disable"), codes)]
+    if isinstance(codes, list):
+        return [(("x-lint", "disable", i), c) for i, c in enumerate(codes)]
+    return []
+
+
+def _charter_disabled(view: CharterView) -> set[str]:
+    return {str(code) for _, code in _x_lint_codes(view)}
 
 
 def _fmt(path: FieldPath) -> str:

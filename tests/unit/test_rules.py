@@ -1,0 +1,645 @@
+"""Tests for generator.rules: each rule MC101-MC111 fires where it should and nowhere else.
+
+A compliant charter gets no finding at all; each test changes one thing and expects the
+one rule that covers it, at the line of the field concerned. Rules can be switched off
+in site.yaml (`lint.disable`) and per charter (`x-lint: {disable: [...]}`).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from generator.build import Settings, build
+from generator.diagnostics import Diagnostic
+from generator.rules import (
+    RULES,
+    RULES_BY_CODE,
+    CharterCheck,
+    check_project,
+    fixed_today,
+    site_findings,
+    today_from_env,
+)
+from generator.validate import load_project
+
+CSV_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
+TODAY = date(2026, 3, 15)  # a week after the compliant charter's latest result
+
+# --------------------------------------------------------------------------- helpers
+
+
+def compliant() -> dict[str, Any]:
+    """A live A/B-tested charter that satisfies every rule."""
+    return {
+        "title": "Checkout recommendations",
+        "summary": "Recommend add-ons at checkout.",
+        "status": "live",
+        "owner": {"name": "Ana Ruiz"},
+        "objective": {"statement": "Larger baskets."},
+        "business_metrics": [
+            {
+                "id": "conv",
+                "name": "Checkout conversion",
+                "definition": "Share of sessions with an order.",
+                "unit": "%",
+                "direction": "increase",
+                "baseline": {"value": 10.0},
+                "target": {"value": 15.0},
+                "agreed": {"by": ["VP Sales"], "on": "2026-01-05"},
+            }
+        ],
+        "ml_metrics": [
+            {
+                "id": "prec",
+                "name": "Recommendation precision",
+                "unit": "ratio",
+                "direction": "increase",
+                "baseline": {"value": 0.7},
+                "target": {"value": 0.9},
+                "drives": ["conv"],
+            }
+        ],
+        "measurement": {
+            "method": "ab_test",
+            "population": "All web sessions.",
+            "cadence": "weekly",
+            "minimum_detectable_effect": {"metric": "conv", "absolute": 0.5},
+            "guardrails": [
+                {
+                    "id": "latency",
+                    "name": "Checkout p95 latency",
+                    "unit": "ms",
+                    "direction": "decrease",
+                    "tolerance": {"value": 20.0},
+                }
+            ],
+            "decision_rule": "Ship if conversion rises (95% CI excludes 0).",
+        },
+        "human_baseline": {
+            "method": "Merchandisers picked add-ons by hand for a week.",
+            "results": [{"metric": "conv", "value": 11.5}],
+        },
+        "decisions": [{"date": "2026-03-08", "decision": "Ramp to 50%."}],
+    }
+
+
+def compliant_rows() -> list[dict[str, Any]]:
+    rows = []
+    for day, c, t in (("2026-03-01", 10.0, 11.0), ("2026-03-08", 10.1, 11.2)):
+        rows.append({"date": day, "metric": "conv", "variant": "control", "value": c, "n": 100000})
+        rows.append(
+            {"date": day, "metric": "conv", "variant": "treatment", "value": t, "n": 100000}
+        )
+        rows.append({"date": day, "metric": "prec", "variant": "treatment", "value": 0.8})
+        rows.append({"date": day, "metric": "latency", "variant": "control", "value": 300.0})
+        rows.append({"date": day, "metric": "latency", "variant": "treatment", "value": 310.0})
+    return rows
+
+
+class Tree:
+    """A source tree in tmp_path: charters, results and site.yaml."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "charters").mkdir(parents=True, exist_ok=True)
+
+    def charter(
+        self, body: dict[str, Any], rows: list[dict[str, Any]] | None = None, cid: str = "shop"
+    ) -> str:
+        folder = self.root / "charters" / cid
+        folder.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+        (folder / "charter.yaml").write_text(text, encoding="utf-8")
+        if rows:
+            (folder / "results").mkdir(exist_ok=True)
+            with (folder / "results" / "ab.csv").open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+                writer.writeheader()
+                writer.writerows(rows)
+        return text
+
+    def site(self, data: dict[str, Any]) -> str:
+        text = yaml.safe_dump(data, sort_keys=False)
+        (self.root / "site.yaml").write_text(text, encoding="utf-8")
+        return text
+
+    def check(self, today: date | None = TODAY) -> dict[str, CharterCheck]:
+        project, diags = load_project(self.root)
+        assert not diags.errors, [d.format_text() for d in diags.errors]
+        return check_project(project, today)
+
+    def findings(self, cid: str = "shop", today: date | None = TODAY) -> list[Diagnostic]:
+        return self.check(today)[cid].findings
+
+    def line(self, d: Diagnostic) -> str:
+        """The source line a finding points at."""
+        text = (self.root / d.ref.path).read_text(encoding="utf-8")
+        return text.splitlines()[d.ref.line - 1]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Tree:
+    return Tree(tmp_path / "project")
+
+
+def codes(findings: list[Diagnostic]) -> list[str]:
+    return [d.code for d in findings]
+
+
+# ============================================================== the rule table
+
+
+def test_rule_table_is_complete_and_stable() -> None:
+    assert [r.code for r in RULES] == [f"MC{n}" for n in range(101, 112)]
+    for rule in RULES:
+        assert rule.severity in ("error", "warning", "info")
+        assert rule.name and rule.summary and rule.rationale
+    assert len({r.name for r in RULES}) == len(RULES)
+    assert RULES_BY_CODE["MC104"].severity == "error"
+    assert RULES_BY_CODE["MC106"].severity == "error"
+    assert RULES_BY_CODE["MC108"].severity == "error"
+    assert RULES_BY_CODE["MC102"].severity == "info"
+
+
+def test_compliant_charter_has_no_findings(tree: Tree) -> None:
+    tree.charter(compliant(), compliant_rows())
+    checks = tree.check()
+    assert checks["shop"].verdict == "business-impact"
+    assert checks["shop"].findings == []
+
+
+# ============================================================== one rule at a time
+
+Mutation = Callable[[dict[str, Any], list[dict[str, Any]]], None]
+
+
+def _no_agreement(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    del c["business_metrics"][0]["agreed"]
+
+
+def _agreement_without_date(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    del c["business_metrics"][0]["agreed"]["on"]
+
+
+def _proposed_without_human_baseline(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    c["status"] = "proposed"
+    del c["human_baseline"]
+
+
+def _study_without_results(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    del c["human_baseline"]["results"]
+
+
+def _no_business_results(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    rows[:] = [r for r in rows if r["metric"] != "conv"]
+
+
+def _ml_only(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        if r["metric"] == "conv":
+            r["value"] = 10.0  # treatment equal to control: no move
+        if r["metric"] == "prec":
+            r["value"] = 0.95  # the model met its target
+
+
+def _target_wrong_side(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    c["ml_metrics"][0]["target"]["value"] = 0.6  # below its baseline 0.7, direction increase
+
+
+def _no_decision_rule(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    del c["measurement"]["decision_rule"]
+
+
+def _no_mde(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    del c["measurement"]["minimum_detectable_effect"]
+
+
+def _breached(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        if r["metric"] == "latency" and r["variant"] == "treatment":
+            r["value"] = 330.0  # +30 ms against control, tolerance 20
+
+
+def _decision_before_results(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    c["decisions"].insert(0, {"date": "2026-02-20", "decision": "Build it."})
+
+
+CASES: list[tuple[str, Mutation, str, str, str]] = [
+    # code, change, severity, field, a token on the reported line
+    ("MC101", _no_agreement, "warning", "business_metrics[0]", "id: conv"),
+    ("MC101", _agreement_without_date, "warning", "business_metrics[0]", "id: conv"),
+    ("MC102", _proposed_without_human_baseline, "info", "status", "status: proposed"),
+    ("MC103", _study_without_results, "warning", "human_baseline", "method:"),
+    ("MC104", _no_business_results, "error", "status", "status: live"),
+    ("MC105", _ml_only, "warning", "ml_metrics[0]", "id: prec"),
+    ("MC106", _target_wrong_side, "error", "ml_metrics[0].target.value", "value: 0.6"),
+    ("MC107", _no_decision_rule, "warning", "measurement.method", "method: ab_test"),
+    ("MC107", _no_mde, "warning", "measurement.method", "method: ab_test"),
+    ("MC108", _breached, "error", "measurement.guardrails[0].tolerance", "value: 20.0"),
+    ("MC110", _decision_before_results, "warning", "decisions[0].date", "2026-02-20"),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "change", "severity", "field", "token"),
+    CASES,
+    ids=[f"{c[0]}-{c[1].__name__.strip('_')}" for c in CASES],
+)
+def test_rule_fires(
+    tree: Tree, code: str, change: Mutation, severity: str, field: str, token: str
+) -> None:
+    body, rows = compliant(), compliant_rows()
+    change(body, rows)
+    tree.charter(body, rows)
+    findings = tree.findings()
+    assert codes(findings) == [code], [d.message for d in findings]
+    finding = findings[0]
+    assert finding.severity == severity == RULES_BY_CODE[code].severity
+    assert finding.ref.path == "charters/shop/charter.yaml"
+    assert finding.field == field
+    assert finding.ref.line > 0 and finding.ref.col > 0
+    assert token in tree.line(finding)
+
+
+def test_mc101_message_names_what_is_missing(tree: Tree) -> None:
+    body, rows = compliant(), compliant_rows()
+    _agreement_without_date(body, rows)
+    tree.charter(body, rows)
+    (finding,) = tree.findings()
+    assert "'conv'" in finding.message
+    assert "agreed.on" in finding.message and "agreed.by" not in finding.message
+
+
+def test_mc101_not_for_proposed_charter(tree: Tree) -> None:
+    body = compliant()
+    body["status"] = "proposed"
+    del body["business_metrics"][0]["agreed"]
+    tree.charter(body)
+    assert "MC101" not in codes(tree.findings())
+
+
+def test_mc102_not_when_a_waiver_is_recorded(tree: Tree) -> None:
+    body = compliant()
+    body["status"] = "proposed"
+    body["human_baseline"] = {"waived": "Nobody can do this by hand."}
+    tree.charter(body)
+    assert "MC102" not in codes(tree.findings())
+
+
+def test_mc103_not_at_status_baseline(tree: Tree) -> None:
+    body = compliant()
+    body["status"] = "baseline"
+    del body["human_baseline"]["results"]
+    tree.charter(body)
+    assert "MC103" not in codes(tree.findings())
+
+
+def test_mc103_not_for_a_waiver(tree: Tree) -> None:
+    body = compliant()
+    body["human_baseline"] = {"waived": "Nobody can do this by hand."}
+    tree.charter(body, compliant_rows())
+    assert tree.findings() == []
+
+
+@pytest.mark.parametrize("status", ["experiment", "live"])
+def test_mc104_experiment_or_live_without_any_result(tree: Tree, status: str) -> None:
+    body = compliant()
+    body["status"] = status
+    body["decisions"] = []
+    tree.charter(body)
+    (finding,) = tree.findings()
+    assert finding.code == "MC104" and "'conv'" in finding.message
+
+
+@pytest.mark.parametrize("status", ["baseline", "paused", "retired"])
+def test_mc104_not_before_experiment_or_after_live(tree: Tree, status: str) -> None:
+    body = compliant()
+    body["status"] = status
+    body["decisions"] = []
+    tree.charter(body)
+    assert "MC104" not in codes(tree.findings())
+
+
+def test_mc105_message_is_the_evidence(tree: Tree) -> None:
+    body, rows = compliant(), compliant_rows()
+    _ml_only(body, rows)
+    tree.charter(body, rows)
+    check = tree.check()["shop"]
+    assert check.verdict == "ml-only"
+    (finding,) = check.findings
+    assert finding.message.startswith("Recommendation precision reached 0.95 (target 0.9) but")
+    assert "Checkout conversion did not move" in finding.message
+    assert check.evidence == finding.message + "."
+
+
+def test_mc105_not_when_business_improved(tree: Tree) -> None:
+    body, rows = compliant(), compliant_rows()
+    for r in rows:
+        if r["metric"] == "prec":
+            r["value"] = 0.95
+    tree.charter(body, rows)
+    check = tree.check()["shop"]
+    assert check.verdict == "business-impact" and check.findings == []
+
+
+@pytest.mark.parametrize(
+    ("direction", "baseline", "target", "fires"),
+    [
+        ("increase", 10.0, 9.0, True),
+        ("increase", 10.0, 10.0, True),  # a target equal to the baseline is already met
+        ("increase", 10.0, 10.5, False),
+        ("decrease", 10.0, 11.0, True),
+        ("decrease", 10.0, 10.0, True),
+        ("decrease", 10.0, 9.5, False),
+    ],
+)
+def test_mc106_business_target_side(
+    tree: Tree, direction: str, baseline: float, target: float, fires: bool
+) -> None:
+    body = compliant()
+    bm = body["business_metrics"][0]
+    bm.update(direction=direction, baseline={"value": baseline}, target={"value": target})
+    tree.charter(body)
+    found = [d for d in tree.findings() if d.code == "MC106"]
+    assert bool(found) is fires
+    if fires:
+        assert found[0].field == "business_metrics[0].target.value"
+        word = "above" if direction == "increase" else "below"
+        assert f"is not {word} its baseline" in found[0].message
+
+
+def test_mc106_not_for_ml_metric_without_baseline(tree: Tree) -> None:
+    body = compliant()
+    del body["ml_metrics"][0]["baseline"]
+    tree.charter(body, compliant_rows())
+    assert tree.findings() == []
+
+
+@pytest.mark.parametrize("method", ["ab_test", "holdout"])
+def test_mc107_names_both_missing_parts(tree: Tree, method: str) -> None:
+    body = compliant()
+    body["measurement"]["method"] = method
+    del body["measurement"]["decision_rule"]
+    del body["measurement"]["minimum_detectable_effect"]
+    tree.charter(body, compliant_rows())
+    (finding,) = tree.findings()
+    assert finding.code == "MC107"
+    assert "decision_rule and minimum_detectable_effect" in finding.message
+
+
+@pytest.mark.parametrize("method", ["before_after", "shadow", "offline"])
+def test_mc107_not_for_other_methods(tree: Tree, method: str) -> None:
+    body = compliant()
+    body["measurement"]["method"] = method
+    del body["measurement"]["decision_rule"]
+    del body["measurement"]["minimum_detectable_effect"]
+    tree.charter(body, compliant_rows())
+    assert "MC107" not in codes(tree.findings())
+
+
+def test_mc108_message_gives_move_reference_and_tolerance(tree: Tree) -> None:
+    body, rows = compliant(), compliant_rows()
+    _breached(body, rows)
+    tree.charter(body, rows)
+    (finding,) = tree.findings()
+    assert finding.message == (
+        "guardrail 'Checkout p95 latency' moved +30 ms against control, beyond its tolerance"
+        " of 20 ms"
+    )
+
+
+def test_mc108_not_at_exactly_the_tolerance(tree: Tree) -> None:
+    body, rows = compliant(), compliant_rows()
+    for r in rows:
+        if r["metric"] == "latency" and r["variant"] == "treatment":
+            r["value"] = 320.0 if r["date"] == "2026-03-08" else 300.0
+    tree.charter(body, rows)
+    assert tree.findings() == []
+
+
+def test_mc110_decision_on_the_first_result_date_is_fine(tree: Tree) -> None:
+    body = compliant()
+    body["decisions"] = [{"date": "2026-03-01", "decision": "Keep going."}]
+    tree.charter(body, compliant_rows())
+    assert tree.findings() == []
+
+
+def test_mc110_decision_without_any_result(tree: Tree) -> None:
+    body = compliant()
+    body["status"] = "baseline"
+    tree.charter(body)
+    (finding,) = tree.findings()
+    assert finding.code == "MC110"
+    assert "no results" in finding.message
+
+
+# ============================================================== staleness (MC109)
+
+
+@pytest.mark.parametrize(
+    ("today", "stale"),
+    [
+        (date(2026, 3, 22), False),  # 14 days after the latest result: exactly twice weekly
+        (date(2026, 3, 23), True),  # 15 days
+    ],
+)
+def test_mc109_boundary_is_twice_the_cadence(tree: Tree, today: date, stale: bool) -> None:
+    tree.charter(compliant(), compliant_rows())
+    found = tree.findings(today=today)
+    assert codes(found) == (["MC109"] if stale else [])
+    if stale:
+        (finding,) = found
+        assert finding.severity == "warning"
+        assert finding.field == "measurement.cadence"
+        assert "cadence: weekly" in tree.line(finding)
+        assert finding.message == (
+            "latest result is from 2026-03-08, 15 days before 2026-03-23; the cadence is 'weekly'"
+        )
+
+
+@pytest.mark.parametrize(
+    ("cadence", "today", "stale"),
+    [
+        ("monthly", date(2026, 5, 9), False),  # 62 days = 2 x 31
+        ("monthly", date(2026, 5, 10), True),
+        ("every 2 weeks", date(2026, 4, 5), False),  # 28 days
+        ("every 2 weeks", date(2026, 4, 6), True),
+        ("when the data team has time", date(2030, 1, 1), False),  # not understood: skipped
+    ],
+)
+def test_mc109_cadences(tree: Tree, cadence: str, today: date, stale: bool) -> None:
+    body = compliant()
+    body["measurement"]["cadence"] = cadence
+    tree.charter(body, compliant_rows())
+    assert ("MC109" in codes(tree.findings(today=today))) is stale
+
+
+@pytest.mark.parametrize("status", ["paused", "retired", "baseline"])
+def test_mc109_only_for_experiment_and_live(tree: Tree, status: str) -> None:
+    body = compliant()
+    body["status"] = status
+    tree.charter(body, compliant_rows())
+    assert "MC109" not in codes(tree.findings(today=date(2027, 1, 1)))
+
+
+def test_mc109_skipped_without_a_date(tree: Tree) -> None:
+    tree.charter(compliant(), compliant_rows())
+    assert tree.findings(today=None) == []
+
+
+def test_today_from_env_prefers_explicit_then_source_date_epoch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    epoch = int(datetime(2026, 3, 23, 12, 0, tzinfo=UTC).timestamp())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+    assert today_from_env() == date(2026, 3, 23)
+    assert today_from_env(date(2026, 1, 1)) == date(2026, 1, 1)
+    assert fixed_today() == date(2026, 3, 23)
+    assert fixed_today(date(2026, 1, 1)) == date(2026, 1, 1)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert today_from_env() == date.today()
+    assert fixed_today() is None  # the site build skips staleness
+    assert fixed_today(date(2026, 1, 1)) == date(2026, 1, 1)
+
+
+def test_staleness_with_source_date_epoch(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree.charter(compliant(), compliant_rows())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 23, tzinfo=UTC).timestamp())))
+    assert codes(tree.findings(today=fixed_today())) == ["MC109"]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 22, tzinfo=UTC).timestamp())))
+    assert tree.findings(today=fixed_today()) == []
+
+
+def _charter_page(out: Path) -> str:
+    return (out / "charters" / "shop" / "index.html").read_text(encoding="utf-8")
+
+
+def test_site_build_applies_staleness_only_with_source_date_epoch(
+    tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree.charter(compliant(), compliant_rows())
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    # Years after the latest result, yet without SOURCE_DATE_EPOCH the build skips the
+    # staleness rule, so the same input always gives the same pages.
+    result = build(Settings(source=tree.root, out=tmp_path / "site-a"))
+    assert result.ok, result.diagnostics
+    assert "MC109" not in _charter_page(tmp_path / "site-a")
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())))
+    result = build(Settings(source=tree.root, out=tmp_path / "site-b"))
+    assert result.ok, result.diagnostics
+    page = _charter_page(tmp_path / "site-b")
+    assert "MC109" in page
+    assert "latest result is from 2026-03-08" in page
+
+
+# ============================================================== switching rules off
+
+
+def _with_two_findings(tree: Tree) -> None:
+    body = compliant()
+    del body["measurement"]["decision_rule"]  # MC107
+    del body["business_metrics"][0]["agreed"]  # MC101
+    tree.charter(body, compliant_rows())
+
+
+def test_two_findings_without_disabling(tree: Tree) -> None:
+    _with_two_findings(tree)
+    assert sorted(codes(tree.findings())) == ["MC101", "MC107"]
+
+
+def test_disable_site_wide(tree: Tree) -> None:
+    _with_two_findings(tree)
+    other = compliant()
+    del other["measurement"]["decision_rule"]
+    tree.charter(other, compliant_rows(), cid="other")
+    tree.site({"title": "Charters", "lint": {"disable": ["MC107"]}})
+    checks = tree.check()
+    assert codes(checks["shop"].findings) == ["MC101"]
+    assert checks["other"].findings == []
+    project, _ = load_project(tree.root)
+    assert site_findings(project) == []
+
+
+def test_disable_per_charter_with_x_lint(tree: Tree) -> None:
+    body = compliant()
+    del body["measurement"]["decision_rule"]
+    del body["business_metrics"][0]["agreed"]
+    body["x-lint"] = {"disable": ["MC107"]}
+    tree.charter(body, compliant_rows())
+    other = compliant()
+    del other["measurement"]["decision_rule"]
+    tree.charter(other, compliant_rows(), cid="other")
+    checks = tree.check()
+    assert codes(checks["shop"].findings) == ["MC101"]
+    # Another charter is not affected by shop's x-lint.
+    assert codes(checks["other"].findings) == ["MC107"]
+
+
+def test_disable_error_rule_per_charter(tree: Tree) -> None:
+    body, rows = compliant(), compliant_rows()
+    _breached(body, rows)
+    body["x-lint"] = {"disable": ["MC108"]}
+    tree.charter(body, rows)
+    check = tree.check()["shop"]
+    assert check.findings == []
+    # Switching the rule off hides the finding, not the fact: the guardrail is still breached.
+    assert [g.id for g in check.view.breached] == ["latency"]
+
+
+def test_unknown_code_in_site_yaml_is_mc111(tree: Tree) -> None:
+    tree.charter(compliant(), compliant_rows())
+    text = tree.site({"lint": {"disable": ["MC107", "MC999"]}})
+    project, diags = load_project(tree.root)
+    assert not diags.errors
+    (finding,) = site_findings(project)
+    assert finding.code == "MC111" and finding.severity == "warning"
+    assert finding.ref.path == "site.yaml"
+    assert finding.field == "lint.disable[1]"
+    assert "MC999" in text.splitlines()[finding.ref.line - 1]
+    assert "'MC999'" in finding.message and "MC101" in finding.message
+
+
+def test_unknown_code_in_x_lint_is_mc111(tree: Tree) -> None:
+    body = compliant()
+    body["x-lint"] = {"disable": ["MC101", "mc107"]}  # codes are case-sensitive
+    tree.charter(body, compliant_rows())
+    (finding,) = tree.findings()
+    assert finding.code == "MC111" and finding.severity == "warning"
+    assert finding.field == "x-lint.disable[1]"
+    assert "mc107" in tree.line(finding)
+
+
+def test_x_lint_single_code_without_list(tree: Tree) -> None:
+    # `disable: MC107` is read as `disable: [MC107]`, not silently ignored.
+    body = compliant()
+    del body["measurement"]["decision_rule"]
+    body["x-lint"] = {"disable": "MC107"}
+    tree.charter(body, compliant_rows())
+    assert tree.findings() == []
+
+
+def test_x_lint_single_unknown_code_is_mc111(tree: Tree) -> None:
+    body = compliant()
+    body["x-lint"] = {"disable": "MC1O7"}
+    tree.charter(body, compliant_rows())
+    (finding,) = tree.findings()
+    assert finding.code == "MC111" and finding.field == "x-lint.disable"
+    assert "MC1O7" in tree.line(finding)
+
+
+def test_site_and_charter_disable_combine(tree: Tree) -> None:
+    body = compliant()
+    del body["measurement"]["decision_rule"]  # MC107
+    del body["business_metrics"][0]["agreed"]  # MC101
+    body["x-lint"] = {"disable": ["MC101"]}
+    tree.charter(body, compliant_rows())
+    tree.site({"lint": {"disable": ["MC107"]}})
+    assert tree.findings() == []
