@@ -17,6 +17,7 @@ from typing import Any
 from . import __version__
 from .analyze import VERDICT_LABELS, VERDICTS, CharterView, MetricView
 from .diagnostics import Diagnostic
+from .outputs import render_outputs, template_context
 from .render import BUILTIN_TEMPLATES, fmt_value, make_environment, render_page
 from .rules import RULES, CharterCheck, check_project, fixed_today
 from .stats import Arm, arm_interval
@@ -45,6 +46,7 @@ METHOD_LABELS = {
 class Settings:
     source: Path
     out: Path
+    live_reload: bool | str = False  # `charters serve`: a build token the page polls for
 
 
 @dataclass
@@ -85,7 +87,9 @@ def build(settings: Settings) -> BuildResult:
     # a date is given (SOURCE_DATE_EPOCH), so the same input gives the same bytes.
     checks = check_project(project, fixed_today())
     views = [checks[c.id].view for c in project.charters]
-    files, charts = render_site(project, views, settings.out, result, checks)
+    files, charts = render_site(
+        project, views, settings.out, result, checks, live_reload=settings.live_reload
+    )
     manifest = {
         "generator": "charters",
         "version": __version__,
@@ -105,6 +109,7 @@ def render_site(
     out: Path,
     result: BuildResult,
     checks: dict[str, CharterCheck],
+    live_reload: bool | str = False,
 ) -> tuple[dict[str, bytes], list[Chart]]:
     """Every file of the site, keyed by its site-relative path."""
     env = make_environment(project.root / "templates")
@@ -126,6 +131,7 @@ def render_site(
         "checks": checks,
         "rules": RULES,
     }
+    common.update(template_context(views, STATUS_LABELS, STATUS_ORDER, live_reload=live_reload))
     groups = [
         (status, STATUS_LABELS[status], [v for v in views if v.charter.status == status])
         for status in STATUS_ORDER
@@ -152,6 +158,10 @@ def render_site(
     files["rules/index.html"] = render_page(
         env, "rules.html", "rules/index.html", **common
     ).encode()
+    # Feeds, sitemap, JSON and CSV for other tools (generator/outputs.py).
+    extra, warnings = render_outputs(env, project, views, common)
+    files.update(extra)
+    result.diagnostics.extend(warnings)
     for static in sorted((BUILTIN_TEMPLATES / "static").glob("*")):
         files[f"static/{static.name}"] = static.read_bytes()
     user_static = project.root / "templates" / "static"

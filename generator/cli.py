@@ -104,7 +104,8 @@ def build(source: Path, out: Path | None) -> None:
         )
         sys.exit(1)
     click.echo(
-        f"Built {result.charters} charters: {result.pages} pages, {result.charts} charts"
+        f"Built {result.charters} charter{'s' if result.charters != 1 else ''}:"
+        f" {result.pages} pages, {result.charts} charts"
         f" ({result.charts_drawn} drawn) in {result.seconds:.2f} s → {out}"
     )
 
@@ -158,3 +159,177 @@ def check(source: Path, fmt: str | None, strict: bool, today: Any) -> None:
     report = run_check(source, today_from_env(today))
     click.echo(render(report, fmt), nl=False)  # type: ignore[arg-type]
     sys.exit(1 if report.failed(strict) else 0)
+
+
+def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
+    from .diff import KINDS, PSEUDO_KINDS
+
+    kinds = [k.strip() for item in value for k in item.split(",") if k.strip()]
+    allowed = [*KINDS, *PSEUDO_KINDS]
+    unknown = [k for k in kinds if k not in allowed]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown kind {', '.join(repr(k) for k in unknown)}."
+            f" Expected one or more of: {', '.join(allowed)}"
+        )
+    return list(dict.fromkeys(kinds))
+
+
+@main.command("diff")
+@click.argument("base")
+@click.argument("head", required=False)
+@click.option(
+    "--source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="current folder",
+    help="Folder holding site.yaml and charters/ (in the working tree; its path inside the"
+    " repository is used for revisions).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="md: a pull-request comment; json: the documented machine-readable report.",
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="In md, show every charter and metric, not only changes.",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    callback=_fail_on,
+    metavar="KINDS",
+    help="Comma-separated change kinds (or regressed, improved, invalid, any) that make the"
+    " command exit 1.",
+)
+@_guard
+def diff_command(
+    base: str, head: str | None, source: Path, fmt: str, show_all: bool, fail_on: list[str]
+) -> None:
+    """Compare the charters at BASE with HEAD: what a change does to the projects.
+
+    BASE and HEAD are git revisions or folders; HEAD defaults to the working tree.
+    Exit 0, or 1 when a --fail-on kind is found, or 2 when a side cannot be read
+    (for example, BASE is not in a shallow clone).
+    """
+    from .diff import DiffError, diff_sides, format_json, format_markdown, load_side
+
+    try:
+        base_side = load_side(base, source, "BASE")
+        head_side = load_side(head, source, "HEAD")
+    except DiffError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    report = diff_sides(base_side, head_side)
+    if fmt == "json":
+        click.echo(format_json(report, fail_on), nl=False)
+    else:
+        click.echo(format_markdown(report, show_all, fail_on), nl=False)
+    matched = report.matching(fail_on)
+    if matched:
+        click.echo(f"charters diff: found {', '.join(matched)} (--fail-on)", err=True)
+        sys.exit(1)
+
+
+@main.command("schema")
+@click.option("--result-row", is_flag=True, help="The schema of one row of a result file instead.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the schema to this file instead of printing it.",
+)
+@_guard
+def schema_command(result_row: bool, out: Path | None) -> None:
+    """Print the JSON Schema of charter.yaml (draft 2020-12), generated from the model.
+
+    Point editors at it with a first line `# yaml-language-server: $schema=<path>`
+    in charter.yaml; see docs/schema.md.
+    """
+    from .schemas import render
+
+    text = render("result-row" if result_row else "charter")
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Wrote {out}")
+
+
+@main.command("new")
+@click.argument("charter_id", metavar="ID")
+@click.option(
+    "--source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="current folder",
+    help="Folder holding site.yaml and charters/.",
+)
+@_guard
+def new_command(charter_id: str, source: Path) -> None:
+    """Start a charter: charters/ID/charter.yaml (commented, with TODOs) and results/.
+
+    Refuses to overwrite anything. The starter validates as a proposed charter.
+    """
+    from .scaffold import ScaffoldError, new_charter, valid_id
+
+    if not valid_id(charter_id):
+        from .model import ID_PATTERN
+
+        raise click.BadParameter(
+            f"{charter_id!r} is not a valid charter id: use lowercase letters, digits and '-',"
+            f" starting with a letter or digit, at most 63 characters ({ID_PATTERN})",
+            param_hint="ID",
+        )
+    try:
+        written = new_charter(source, charter_id)
+    except ScaffoldError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for path in written:
+        click.echo(f"Wrote {path}")
+    click.echo("Fill in the TODOs, then run `charters check`.")
+
+
+@main.command("serve")
+@click.option(
+    "--source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="current folder",
+    help="Folder holding site.yaml, charters/ and templates/.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; keep the default unless others must see the preview.",
+)
+@_guard
+def serve_command(source: Path, port: int, host: str) -> None:
+    """Preview the site: build, serve, rebuild on every change and reload the open page.
+
+    Builds into a temporary folder (site/ is not touched). A broken charter
+    shows its located errors here and on the page; the server keeps running.
+    """
+    from .serve import serve
+
+    sys.exit(serve(source, host=host, port=port, echo=click.echo))

@@ -1,0 +1,559 @@
+"""Files for other tools and for the portfolio's search: feeds, sitemap, JSON, CSV, 404.
+
+Everything here is a pure function of the loaded project, so two builds of the
+same input give the same bytes: JSON keys are sorted with a fixed indent, CSV
+has fixed columns and `\\n` line ends, and dates come from the charters, never
+from the clock. The shapes are documented in docs/outputs.md.
+
+Absolute URLs need `site.yaml`'s `base_url` as a full URL (`https://host/path/`).
+When it is missing or only a path, the sitemap is left out (sitemaps must hold
+absolute URLs) and the feed links relatively.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from markupsafe import Markup, escape
+
+from .analyze import CharterView, MetricView
+from .diagnostics import Diagnostic
+from .render import fmt_percent, fmt_value, render_markdown
+from .validate import Project, Result
+
+API_VERSION = 1
+RESULT_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
+HUMAN_ORDER = {"done": "0", "waived": "1", "missing": "2"}
+# Feed ids need an authority; without a full base_url there is none, and the
+# reserved `.invalid` domain says so (RFC 2606) while keeping the id a valid tag URI.
+FALLBACK_AUTHORITY = "metric-charters.invalid"
+FALLBACK_TAG_DATE = "2026"
+
+
+@dataclass(frozen=True)
+class BaseUrl:
+    """`site.yaml`'s base_url, split into what each output needs."""
+
+    absolute: str | None  # "https://host/path/" when base_url is a full URL
+    path: str | None  # "/path/" when base_url gives one (full URL or path)
+    host: str | None
+
+    def link(self, target: str) -> str:
+        """A link to site file `target` usable from anywhere: absolute, else root-relative."""
+        if self.absolute is not None:
+            return self.absolute + target
+        if self.path is not None:
+            return self.path + target
+        return target
+
+
+def parse_base_url(value: str | None) -> BaseUrl:
+    """Split base_url; anything that is not an http(s) URL is taken as a site path."""
+    if not value or not value.strip():
+        return BaseUrl(None, None, None)
+    text = value.strip()
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
+        absolute = f"{parts.scheme}://{parts.netloc}{path}"
+        return BaseUrl(absolute, path, parts.hostname)
+    path = "/" + text.split("?", 1)[0].split("#", 1)[0].strip("/")
+    return BaseUrl(None, path if path == "/" else path + "/", None)
+
+
+# ---------------------------------------------------------------------------
+# Verdicts: `CharterView.verdict` may not exist yet; everything here tolerates that.
+
+
+def verdict_of(view: CharterView) -> str | None:
+    """The charter's verdict code (e.g. `target-met`), or None when there is none."""
+    verdict = getattr(view, "verdict", None)
+    if verdict is None:
+        return None
+    if isinstance(verdict, str):
+        return verdict
+    for attr in ("code", "key", "id", "value", "state", "kind"):
+        code = getattr(verdict, attr, None)
+        if isinstance(code, str):
+            return code
+    return str(verdict)
+
+
+def verdict_label(view: CharterView) -> str | None:
+    code = verdict_of(view)
+    if code is None:
+        return None
+    label = getattr(getattr(view, "verdict", None), "label", None)
+    if isinstance(label, str):
+        return label
+    from . import analyze
+
+    labels: dict[str, str] = getattr(analyze, "VERDICT_LABELS", {})
+    return labels.get(code, code.replace("-", " ").capitalize())
+
+
+# ---------------------------------------------------------------------------
+# The portfolio's search index, as data-* attributes on each row.
+
+
+def plain_text(markdown_text: str | None) -> str:
+    """Markdown as one line of plain text."""
+    return " ".join(Markup(render_markdown(markdown_text)).striptags().split())
+
+
+def search_text(view: CharterView) -> str:
+    """Every word a reader may type to find this charter, lower-cased, accents removed."""
+    c = view.charter
+    parts: list[str] = [view.id, c.title, plain_text(c.summary), c.owner.name]
+    if c.owner.email:
+        parts.append(c.owner.email)
+    if c.team:
+        parts.append(c.team)
+    parts.extend(c.tags)
+    for metric in view.metrics:
+        parts.extend((metric.name, metric.id))
+    label = verdict_label(view)
+    if label:
+        parts.append(label)
+    return fold(" ".join(parts))
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, matching the `fold` of static/site.js."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.lower().split())
+
+
+def _first_business(view: CharterView) -> MetricView | None:
+    metrics = view.by_kind("business")
+    return metrics[0] if metrics else None
+
+
+def row_attributes(view: CharterView) -> Markup:
+    """The data-* attributes of a portfolio row: what site.js searches, filters and sorts by."""
+    c = view.charter
+    bm = _first_business(view)
+    attrs: list[tuple[str, str]] = [
+        ("data-id", view.id),
+        ("data-search", search_text(view)),
+        ("data-status", c.status),
+        ("data-team", c.team or ""),
+        ("data-tags", json.dumps(list(c.tags), ensure_ascii=False)),
+    ]
+    verdict = verdict_of(view)
+    if verdict is not None:
+        from . import analyze
+
+        known: tuple[str, ...] = tuple(getattr(analyze, "VERDICTS", ()))
+        rank = known.index(verdict) if verdict in known else len(known)
+        attrs += [("data-verdict", verdict), ("data-sort-verdict", str(rank))]
+    attrs += [
+        ("data-sort-project", fold(c.title)),
+        ("data-sort-owner", fold(c.owner.name)),
+        ("data-sort-metric", fold(bm.name) if bm else ""),
+        ("data-sort-progress", _number(bm.progress) if bm and bm.progress is not None else ""),
+        ("data-sort-human", HUMAN_ORDER[view.human_baseline_state]),
+        ("data-sort-latest", view.latest_date.isoformat() if view.latest_date else ""),
+    ]
+    return Markup("".join(f' {name}="{escape(value)}"' for name, value in attrs))
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+def finder_options(
+    views: list[CharterView], status_labels: dict[str, str], status_order: Iterable[str]
+) -> dict[str, list[Option]]:
+    """The choices of each filter, in a stable order; verdicts only when charters have them."""
+    statuses = {v.charter.status for v in views}
+    teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
+    tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
+    verdicts: dict[str, str] = {}
+    for view in views:
+        code = verdict_of(view)
+        if code is not None:
+            verdicts[code] = verdict_label(view) or code
+    from . import analyze
+
+    known: tuple[str, ...] = tuple(getattr(analyze, "VERDICTS", ()))
+    verdict_order = sorted(verdicts, key=lambda c: (known.index(c) if c in known else 99, c))
+    return {
+        "status": [Option(s, status_labels.get(s, s)) for s in status_order if s in statuses],
+        "team": [Option(t, t) for t in teams],
+        "tag": [Option(t, t) for t in tags],
+        "verdict": [Option(c, verdicts[c]) for c in verdict_order],
+    }
+
+
+def template_context(
+    views: list[CharterView],
+    status_labels: dict[str, str],
+    status_order: Iterable[str],
+    *,
+    live_reload: bool | str = False,
+) -> dict[str, Any]:
+    """Template variables for search and live reload (`live_reload` is false in normal builds)."""
+    return {
+        "row_attrs": row_attributes,
+        "finder": finder_options(views, status_labels, status_order),
+        "live_reload": live_reload,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Files for other tools.
+
+
+def _number(value: float) -> str:
+    """A float as the shortest text that reads back to it; whole numbers without `.0`."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _dumps(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _result_record(result: Result) -> dict[str, Any]:
+    row = result.row
+    return {
+        "date": row.date.isoformat(),
+        "metric": row.metric,
+        "variant": row.variant,
+        "value": row.value,
+        "lower": row.lower,
+        "upper": row.upper,
+        "n": row.n,
+        "std": row.std,
+        "note": row.note,
+        "source": str(result.ref),
+    }
+
+
+def sorted_results(view: CharterView) -> list[Result]:
+    """Result rows by date, metric and variant; source position breaks ties."""
+    return sorted(
+        view.loaded.results,
+        key=lambda r: (r.row.date, r.row.metric, r.row.variant or "", r.ref),
+    )
+
+
+def results_json(view: CharterView) -> bytes:
+    return _dumps(
+        {
+            "api_version": API_VERSION,
+            "charter": view.id,
+            "columns": [*RESULT_COLUMNS, "source"],
+            "rows": [_result_record(r) for r in sorted_results(view)],
+        }
+    )
+
+
+def results_csv(view: CharterView) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*RESULT_COLUMNS, "source"])
+    for result in sorted_results(view):
+        row = result.row
+        writer.writerow(
+            [
+                row.date.isoformat(),
+                row.metric,
+                row.variant or "",
+                _number(row.value),
+                "" if row.lower is None else _number(row.lower),
+                "" if row.upper is None else _number(row.upper),
+                "" if row.n is None else str(row.n),
+                "" if row.std is None else _number(row.std),
+                row.note or "",
+                str(result.ref),
+            ]
+        )
+    return buffer.getvalue().encode()
+
+
+def _metric_record(metric: MetricView) -> dict[str, Any]:
+    latest = None
+    if metric.latest is not None:
+        latest = {
+            "date": metric.latest.row.date.isoformat(),
+            "value": metric.latest.row.value,
+            "variant": metric.latest.row.variant,
+        }
+    return {
+        "id": metric.id,
+        "name": metric.name,
+        "unit": metric.unit,
+        "direction": metric.direction,
+        "baseline": metric.baseline,
+        "target": metric.target,
+        "human_baseline": metric.human,
+        "latest": latest,
+        "progress": metric.progress,
+        "target_met": metric.met,
+    }
+
+
+def charter_page(view: CharterView) -> str:
+    return f"charters/{view.id}/"
+
+
+def charters_api(
+    project: Project, views: list[CharterView], base: BaseUrl, status_labels: dict[str, str]
+) -> bytes:
+    charters: list[dict[str, Any]] = []
+    for view in sorted(views, key=lambda v: v.id):
+        c = view.charter
+        page = charter_page(view)
+        record: dict[str, Any] = {
+            "id": view.id,
+            "title": c.title,
+            "summary": plain_text(c.summary),
+            "status": c.status,
+            "status_label": status_labels.get(c.status, c.status),
+            "owner": {"name": c.owner.name, "email": c.owner.email},
+            "team": c.team,
+            "tags": list(c.tags),
+            "path": page,
+            "url": base.link(page),
+            "human_baseline": view.human_baseline_state,
+            "latest_result": view.latest_date.isoformat() if view.latest_date else None,
+            "business_metrics": [_metric_record(m) for m in view.by_kind("business")],
+            "results": {"json": page + "results.json", "csv": page + "results.csv"},
+        }
+        verdict = verdict_of(view)
+        if verdict is not None:
+            record["verdict"] = verdict
+            record["verdict_label"] = verdict_label(view)
+        charters.append(record)
+    return _dumps(
+        {
+            "api_version": API_VERSION,
+            "site": {
+                "title": project.site.title,
+                "description": project.site.description,
+                "base_url": base.absolute or base.path,
+            },
+            "charters": charters,
+        }
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-") or "site"
+
+
+def _tag(base: BaseUrl, when: str, specific: str) -> str:
+    """A tag: URI (RFC 4151), stable across builds for the same entry."""
+    authority = base.host or FALLBACK_AUTHORITY
+    prefix = base.path or "/"
+    return f"tag:{authority},{when}:{prefix}{specific}"
+
+
+def _timestamp(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    id: str
+    title: str
+    updated: str
+    author: str
+    link: str
+    kind: str
+    summary: str
+    sort_key: tuple[str, str, str, str]
+
+
+def feed_entries(views: list[CharterView], base: BaseUrl) -> list[FeedEntry]:
+    """The newest result of each charter's metric, and every decision; newest first."""
+    entries: list[FeedEntry] = []
+    for view in views:
+        c = view.charter
+        page = base.link(charter_page(view))
+        for metric in view.metrics:
+            if not metric.rows:
+                continue
+            day = max(r.row.date for r in metric.rows)
+            parts = []
+            if metric.latest is not None:
+                latest = fmt_value(metric.latest.row.value, metric.unit)
+                variant = metric.latest.row.variant
+                parts.append(f"Latest {latest}" + (f" ({variant})" if variant else ""))
+            if metric.baseline is not None:
+                parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
+            if metric.target is not None:
+                parts.append(f"target {fmt_value(metric.target, metric.unit)}")
+            if metric.progress is not None:
+                parts.append(f"{fmt_percent(metric.progress)} of the way to target")
+            rows = sum(1 for r in metric.rows if r.row.date == day)
+            parts.append(f"{rows} result row{'s' if rows != 1 else ''} dated {day.isoformat()}")
+            entries.append(
+                FeedEntry(
+                    id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
+                    title=f"{c.title}: new results for {metric.name}",
+                    updated=_timestamp(day),
+                    author=c.owner.name,
+                    link=f"{page}#chart-{metric.id}",
+                    kind="results",
+                    summary="; ".join(parts) + ".",
+                    sort_key=(day.isoformat(), view.id, "results", metric.id),
+                )
+            )
+        for index, decision in enumerate(c.decisions):
+            summary = decision.decision
+            if decision.rationale:
+                summary += " " + plain_text(decision.rationale)
+            entries.append(
+                FeedEntry(
+                    id=_tag(
+                        base, decision.date.isoformat(), f"charters/{view.id}/decisions/{index}"
+                    ),
+                    title=f"{c.title}: {decision.decision}",
+                    updated=_timestamp(decision.date),
+                    author=c.owner.name,
+                    link=f"{page}#decisions",
+                    kind="decision",
+                    summary=summary,
+                    sort_key=(decision.date.isoformat(), view.id, "decision", f"{index:06d}"),
+                )
+            )
+    entries.sort(key=lambda e: e.sort_key)
+    entries.reverse()
+    return entries
+
+
+def feed_context(project: Project, views: list[CharterView], base: BaseUrl) -> dict[str, Any]:
+    entries = feed_entries(views, base)
+    if base.absolute is not None:
+        feed_id = base.absolute + "feed.xml"
+    else:
+        feed_id = _tag(base, FALLBACK_TAG_DATE, f"{_slug(project.site.title)}/feed.xml")
+    return {
+        "id": feed_id,
+        # The newest entry's date: a build without new data has the same bytes.
+        "updated": entries[0].updated if entries else "1970-01-01T00:00:00Z",
+        "self": base.link("feed.xml"),
+        "home": base.link(""),
+        "entries": entries,
+    }
+
+
+def sitemap_entries(views: list[CharterView], base: BaseUrl) -> list[tuple[str, str | None]]:
+    """(absolute URL, lastmod) of every page; empty without a full base_url."""
+    if base.absolute is None:
+        return []
+    pages: list[tuple[str, str | None]] = []
+    dates: list[date] = []
+    for view in sorted(views, key=lambda v: v.id):
+        days = [r.row.date for r in view.loaded.results] + [d.date for d in view.charter.decisions]
+        dates.extend(days)
+        pages.append((base.link(charter_page(view)), max(days).isoformat() if days else None))
+    home = (base.link(""), max(dates).isoformat() if dates else None)
+    return [home, *pages]
+
+
+def linked_files(
+    project: Project, views: list[CharterView]
+) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """Files in a charter's folder that its links point to, copied beside its page."""
+    files: dict[str, bytes] = {}
+    diags: list[Diagnostic] = []
+
+    def warn(view: CharterView, index: int, message: str) -> None:
+        ref = view.loaded.doc.ref(("links", index, "url"))
+        diags.append(
+            Diagnostic(ref, f"links[{index}].url", message, code="link-target", severity="warning")
+        )
+
+    for view in views:
+        folder = (project.root / "charters" / view.id).resolve()
+        # The page, its downloads and its charts live beside the copies: never replace them.
+        generated = {"index.html", "results.json", "results.csv"}
+        generated |= {f"{metric.id}.svg" for metric in view.metrics}
+        for index, link in enumerate(view.charter.links):
+            if urlsplit(link.url).scheme:
+                continue
+            rel = link.url.split("#", 1)[0].split("?", 1)[0]
+            if not rel or rel.endswith("/"):
+                continue
+            target = (folder / rel).resolve()
+            if not target.exists():
+                warn(
+                    view,
+                    index,
+                    f"{link.url!r} is not a file in the charter's folder; the link will be broken",
+                )
+                continue
+            if not target.is_file() or not target.is_relative_to(folder):
+                continue
+            name = target.relative_to(folder).as_posix()
+            if name in generated:
+                continue  # a link to the page or its downloads: already there
+            try:
+                files[f"charters/{view.id}/{name}"] = target.read_bytes()
+            except OSError as exc:
+                warn(view, index, f"{link.url!r} cannot be read ({exc.strerror}); not copied")
+    return files, diags
+
+
+def render_outputs(
+    env: jinja2.Environment,
+    project: Project,
+    views: list[CharterView],
+    context: dict[str, Any],
+) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """Every file besides the pages, charts and static assets, keyed by site path."""
+    base = parse_base_url(project.site.base_url)
+    status_labels: dict[str, str] = context.get("status_labels", {})
+    files, diags = linked_files(project, views)
+    for view in views:
+        files[f"charters/{view.id}/results.json"] = results_json(view)
+        files[f"charters/{view.id}/results.csv"] = results_csv(view)
+    files["api/charters.json"] = charters_api(project, views, base, status_labels)
+    files["feed.xml"] = (
+        env.get_template("feed.xml")
+        .render(feed=feed_context(project, views, base), **context)
+        .encode()
+    )
+    sitemap = sitemap_entries(views, base)
+    if sitemap:
+        files["sitemap.xml"] = (
+            env.get_template("sitemap.xml").render(urls=sitemap, **context).encode()
+        )
+    files["robots.txt"] = (
+        env.get_template("robots.txt")
+        .render(sitemap=base.link("sitemap.xml") if sitemap else None, **context)
+        .encode()
+    )
+    files["404.html"] = render_not_found(env, base, context).encode()
+    return files, diags
+
+
+def render_not_found(env: jinja2.Environment, base: BaseUrl, context: dict[str, Any]) -> str:
+    """404.html is served for any missing path, at any depth, so it cannot link relatively.
+
+    With a base_url its links start with the base path; without one they are
+    relative to the site root, which works when the page is served from there.
+    """
+
+    def url(target: str) -> str:
+        return base.path + target if base.path is not None else target
+
+    return env.get_template("404.html").render(page="404.html", url=url, **context)

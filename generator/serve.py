@@ -1,0 +1,384 @@
+"""`charters serve`: build into a temporary folder, serve it, rebuild on change, reload pages.
+
+Changes are found by polling content hashes of `charters/`, `templates/` and
+`site.yaml` (no file-watching dependency, and no reliance on modification times,
+which editors and file systems round). Every build gets a token; pages built
+while serving carry it (`live_reload` in the templates) and the small
+`/__charters__/livereload.js` reloads the page when `/__charters__/version`
+answers another one.
+
+A build that fails keeps the server running: the located problems go to the
+terminal and every page shows them until a later build succeeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import html
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .render import BUILTIN_TEMPLATES
+
+SPECIAL = "/__charters__/"
+LIVERELOAD_JS = Path(__file__).parent / "livereload.js"
+WATCHED_DIRS = ("charters", "templates")
+WATCHED_FILES = ("site.yaml",)
+# A file changed within this many seconds may change again without its size or
+# modification time moving (coarse clocks): hash it on every poll until it settles.
+RACY_SECONDS = 2.0
+
+Echo = Callable[..., None]
+
+
+def _default_echo(message: str = "", err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    print(message, file=stream, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Watching
+
+
+@dataclass
+class SourceWatcher:
+    """A fingerprint of the watched inputs, cheap to take again and again."""
+
+    source: Path
+    _cache: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+
+    def _files(self) -> Iterator[Path]:
+        for name in WATCHED_FILES:
+            path = self.source / name
+            if path.is_file():
+                yield path
+        for name in WATCHED_DIRS:
+            top = self.source / name
+            if not top.is_dir():
+                continue
+            for folder, dirs, files in os.walk(top):
+                dirs[:] = sorted(d for d in dirs if not _ignored(d))
+                for file in sorted(files):
+                    if not _ignored(file):
+                        yield Path(folder) / file
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        now = time.time()
+        seen: set[str] = set()
+        for path in self._files():
+            key = path.relative_to(self.source).as_posix()
+            try:
+                stat = path.stat()
+                cached = self._cache.get(key)
+                racy = now - stat.st_mtime < RACY_SECONDS
+                if cached and not racy and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+                    content = cached[2]
+                else:
+                    content = hashlib.sha256(path.read_bytes()).hexdigest()
+                    self._cache[key] = (stat.st_mtime_ns, stat.st_size, content)
+            except OSError:
+                continue  # removed or unreadable between listing and reading
+            seen.add(key)
+            digest.update(f"{key}\0{content}\n".encode())
+        for gone in set(self._cache) - seen:
+            del self._cache[gone]
+        return digest.hexdigest()
+
+
+def _ignored(name: str) -> bool:
+    """Editor droppings and caches: hidden files, backups, swap files."""
+    return (
+        name.startswith((".", "#"))
+        or name.endswith(("~", ".swp", ".tmp"))
+        or (name == "__pycache__")
+    )
+
+
+# ---------------------------------------------------------------------------
+# Building
+
+
+@dataclass
+class SiteState:
+    """What the server shows: the newest build token and, after a failed build, why."""
+
+    source: Path
+    out: Path
+    echo: Echo = _default_echo
+    token: str = ""
+    errors: list[str] | None = None
+    build_lock: threading.Lock = field(default_factory=threading.Lock)
+    _nonce: str = field(default_factory=lambda: secrets.token_hex(4))
+    _count: int = 0
+
+    def rebuild(self) -> bool:
+        """Build once; on failure keep the last good site and record the problems."""
+        from .build import Settings, build
+        from .write import OutputError
+
+        self._count += 1
+        token = f"{self._nonce}-{self._count}"
+        errors: list[str] | None = None
+        with self.build_lock:
+            try:
+                result = build(Settings(self.source, self.out, live_reload=token))
+            except OutputError as exc:
+                errors = [f"error: {exc}"]
+            except Exception as exc:  # a bug must not stop the server
+                errors = [f"error: internal error: {type(exc).__name__}: {exc}"]
+            else:
+                warnings = [d for d in result.diagnostics if d.severity != "error"]
+                for d in warnings:
+                    self.echo(f"{d.severity}: {d.format_text()}", err=True)
+                if not result.ok:
+                    errors = [d.format_text() for d in result.diagnostics if d.severity == "error"]
+                else:
+                    self.echo(
+                        f"Built {result.charters} charters: {result.pages} pages,"
+                        f" {result.charts} charts ({result.charts_drawn} drawn)"
+                        f" in {result.seconds:.2f} s"
+                    )
+            if errors:
+                for line in errors:
+                    self.echo(line, err=True)
+                count = len(errors)
+                self.echo(
+                    f"{count} problem{'s' if count != 1 else ''} found; the open pages show"
+                    " them. Still serving; save a fix to rebuild.",
+                    err=True,
+                )
+            self.errors = errors
+            self.token = token
+        return errors is None
+
+
+def error_page(errors: list[str], token: str) -> bytes:
+    """The page shown instead of the site while the last build failed (every line escaped)."""
+    items = "\n".join(f"<li><code>{html.escape(line)}</code></li>" for line in errors)
+    count = len(errors)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Build failed · charters serve</title>
+<link rel="stylesheet" href="{SPECIAL}style.css">
+<script src="{SPECIAL}livereload.js" data-build="{html.escape(token)}" defer></script>
+</head>
+<body>
+<main id="main" class="wrap">
+<h1>The site could not be built</h1>
+<p class="lead">{count} problem{"s" if count != 1 else ""} found. <code>charters serve</code> is
+still running: fix the charter and save, and this page reloads by itself.</p>
+<ol class="build-errors callout bad">
+{items}
+</ol>
+</main>
+</body>
+</html>
+""".encode()
+
+
+def not_found_page(path: str) -> bytes:
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Not found · charters serve</title>
+<link rel="stylesheet" href="{SPECIAL}style.css">
+</head>
+<body>
+<main id="main" class="wrap">
+<h1>Not found</h1>
+<p>Nothing is built at <code>{html.escape(path)}</code>. <a href="/">Go to the portfolio</a>.</p>
+</main>
+</body>
+</html>
+""".encode()
+
+
+# ---------------------------------------------------------------------------
+# Serving
+
+
+class PreviewServer(ThreadingHTTPServer):
+    daemon_threads = True
+    state: SiteState
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return  # the browser went away mid-answer; nothing to report
+        self.state.echo(f"error: while answering {client_address[0]}: {exc!r}", err=True)
+
+
+class PreviewHandler(SimpleHTTPRequestHandler):
+    """Static files of the newest good build, plus the live-reload endpoints."""
+
+    server: PreviewServer
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # one line per request drowns the build messages
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = unquote(urlsplit(self.path).path)
+        state = self.server.state
+        if path.startswith(SPECIAL):
+            self._special(path[len(SPECIAL) :])
+            return
+        if state.errors is not None and _is_page(path):
+            self._send(500, error_page(state.errors, state.token), "text/html; charset=utf-8")
+            return
+        if not Path(self.translate_path(self.path)).exists():
+            with state.build_lock:  # a build may be swapping the folder in right now
+                pass
+        super().do_GET()
+
+    def _special(self, name: str) -> None:
+        state = self.server.state
+        if name == "version":
+            self._send(200, state.token.encode(), "text/plain; charset=utf-8")
+        elif name == "livereload.js":
+            self._send(200, LIVERELOAD_JS.read_bytes(), "text/javascript; charset=utf-8")
+        elif name == "style.css":
+            user = state.source / "templates" / "static" / "style.css"
+            css = user if user.is_file() else BUILTIN_TEMPLATES / "static" / "style.css"
+            self._send(200, css.read_bytes(), "text/css; charset=utf-8")
+        else:
+            self.send_error(HTTPStatus.NOT_FOUND)
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        self.send_error(HTTPStatus.NOT_FOUND)
+        return None
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == HTTPStatus.NOT_FOUND:
+            body = not_found_page(unquote(urlsplit(self.path).path))
+            self._send(404, body, "text/html; charset=utf-8")
+            return
+        super().send_error(code, message, explain)
+
+
+def _is_page(path: str) -> bool:
+    last = path.rsplit("/", 1)[-1]
+    return path.endswith("/") or last.endswith(".html") or "." not in last
+
+
+def watch(state: SiteState, stop: threading.Event, poll: float) -> None:
+    """Rebuild whenever the watched inputs change, until `stop` is set."""
+    watcher = SourceWatcher(state.source)
+    seen = watcher.fingerprint()
+    while not stop.wait(poll):
+        try:
+            now = watcher.fingerprint()
+            if now == seen:
+                continue
+            # Editors save in steps; wait until two looks agree before building.
+            time.sleep(0.05)
+            settled = watcher.fingerprint()
+            while settled != now and not stop.is_set():
+                now = settled
+                time.sleep(0.05)
+                settled = watcher.fingerprint()
+            seen = now
+            state.echo("Change detected; rebuilding…")
+            state.rebuild()
+        except Exception as exc:  # keep watching whatever happens
+            state.echo(f"error: internal error while watching: {exc!r}", err=True)
+
+
+def _seed_chart_cache(previous: Path, out: Path) -> None:
+    """Start from the last `charters build` so unchanged charts are reused, not redrawn."""
+    from .write import MANIFEST, read_manifest
+
+    if previous.is_dir() and read_manifest(previous).get("generator") == "charters":
+        with contextlib.suppress(OSError):
+            shutil.copytree(previous, out, symlinks=False)
+            if not (out / MANIFEST).is_file():
+                shutil.rmtree(out, ignore_errors=True)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(
+    source: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    poll: float = 0.25,
+    echo: Echo = _default_echo,
+) -> int:
+    """Serve `source` until interrupted; the exit status (0 on Ctrl-C, 1 if it cannot start)."""
+    tmp = Path(tempfile.mkdtemp(prefix="charters-serve-"))
+    state = SiteState(source=source, out=tmp / "site", echo=echo)
+    stop = threading.Event()
+    server: PreviewServer | None = None
+    previous = signal.getsignal(signal.SIGTERM)
+    with contextlib.suppress(ValueError):  # not in the main thread (tests)
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        handler = functools.partial(PreviewHandler, directory=str(state.out))
+        try:
+            server = PreviewServer((host, port), handler)
+        except OSError as exc:
+            echo(
+                f"error: cannot serve on {host}:{port}: {exc.strerror or exc};"
+                " choose another --port",
+                err=True,
+            )
+            return 1
+        server.state = state
+        _seed_chart_cache(source / "site", state.out)
+        state.rebuild()
+        bound_host, bound_port = server.server_address[:2]
+        name = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+        shown = f"[{name}]" if ":" in name else name
+        echo(f"Serving {source} at http://{shown}:{bound_port}/ (Ctrl-C to stop)")
+        watcher = threading.Thread(target=watch, args=(state, stop, poll), daemon=True)
+        watcher.start()
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        echo("Stopped.")
+    finally:
+        stop.set()
+        if server is not None:
+            server.server_close()
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0

@@ -1,0 +1,313 @@
+"""Files for other tools (feed, sitemap, robots, JSON, CSV, 404) and the strict-hosting rules.
+
+The shapes asserted here are the ones docs/outputs.md documents.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+from helpers import ExamplesBuild, ScratchProject, parse_html
+
+from generator.outputs import fold, parse_base_url
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+RESULTS_CSV = """\
+date,metric,variant,value,n,std,note
+2026-05-04,ttfr,control,6.1,4210,3.9,
+2026-05-04,ttfr,treatment,5.0,4188,3.5,"first week, partial"
+2026-05-11,ttfr,,5.2,,,
+"""
+
+
+def scratch(project: ScratchProject, base_url: str | None) -> Path:
+    site: dict[str, str] = {"title": "Charters"}
+    if base_url is not None:
+        site["base_url"] = base_url
+    project.write("site.yaml", yaml.safe_dump(site))
+    project.charter(
+        "routing",
+        decisions=[{"date": "2026-05-20", "decision": "Ship it.", "rationale": "TTFR *fell*."}],
+        tags=["nlp", "support"],
+        team="Support Engineering",
+    )
+    project.write("charters/routing/results/ab.csv", RESULTS_CSV)
+    project.charter("fraud", title="Fraud scoring", status="proposed", human_baseline=None)
+    result = project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return project.out
+
+
+# --- base_url --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "absolute", "path", "host"),
+    [
+        (None, None, None, None),
+        ("", None, None, None),
+        ("https://ml.example.com/charters", "https://ml.example.com/charters/", "/charters/",
+         "ml.example.com"),
+        ("http://intra:8080/", "http://intra:8080/", "/", "intra"),
+        ("/ml/charters", None, "/ml/charters/", None),
+        ("ml/charters/", None, "/ml/charters/", None),
+        ("/", None, "/", None),
+    ],
+)  # fmt: skip
+def test_base_url_is_split_into_absolute_url_and_path(
+    value: str | None, absolute: str | None, path: str | None, host: str | None
+) -> None:
+    base = parse_base_url(value)
+    assert (base.absolute, base.path, base.host) == (absolute, path, host)
+
+
+# --- the examples, built with a full base_url ------------------------------------------
+
+
+def test_api_lists_every_charter_with_its_business_metrics(examples_build: ExamplesBuild) -> None:
+    out = examples_build.out
+    api = json.loads((out / "api/charters.json").read_text(encoding="utf-8"))
+    assert api["api_version"] == 1
+    assert api["site"]["base_url"] == "https://ml.example.com/charters/"
+    ids = [c["id"] for c in api["charters"]]
+    folders = sorted(p.name for p in (examples_build.source / "charters").iterdir() if p.is_dir())
+    assert ids == folders
+    for charter in api["charters"]:
+        assert set(charter) >= {
+            "id", "title", "summary", "status", "status_label", "owner", "team", "tags", "path",
+            "url", "human_baseline", "latest_result", "business_metrics", "results", "verdict",
+            "verdict_label",
+        }  # fmt: skip
+        assert charter["url"] == "https://ml.example.com/charters/" + charter["path"]
+        assert (out / charter["path"] / "index.html").is_file()
+        assert (out / charter["results"]["json"]).is_file()
+        assert (out / charter["results"]["csv"]).is_file()
+        assert charter["human_baseline"] in ("done", "waived", "missing")
+        assert charter["business_metrics"]
+        for metric in charter["business_metrics"]:
+            assert set(metric) == {
+                "id", "name", "unit", "direction", "baseline", "target", "human_baseline",
+                "latest", "progress", "target_met",
+            }  # fmt: skip
+            if metric["latest"] is not None:
+                assert set(metric["latest"]) == {"date", "value", "variant"}
+
+
+def test_results_downloads_hold_every_row_and_are_linked(examples_build: ExamplesBuild) -> None:
+    out = examples_build.out
+    for folder in sorted((out / "charters").iterdir()):
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        rows = list(csv.DictReader(io.StringIO((folder / "results.csv").read_text("utf-8"))))
+        assert data["charter"] == folder.name
+        assert len(rows) == len(data["rows"])
+        if rows:
+            assert list(rows[0]) == data["columns"]
+        for from_csv, from_json in zip(rows, data["rows"], strict=True):
+            assert float(from_csv["value"]) == from_json["value"]
+            assert (
+                from_csv["date"] == from_json["date"] and from_csv["source"] == from_json["source"]
+            )
+            assert from_json["source"].startswith(f"charters/{folder.name}/")
+        hrefs = {a.attrs.get("href") for a in parse_html(folder / "index.html").find_all("a")}
+        if rows:
+            assert {"results.csv", "results.json"} <= hrefs, folder.name
+
+
+def test_feed_is_atom_with_stable_ids_newest_first(examples_build: ExamplesBuild) -> None:
+    feed = ElementTree.parse(examples_build.out / "feed.xml").getroot()
+    assert feed.tag == f"{ATOM}feed"
+    assert feed.findtext(f"{ATOM}id") == "https://ml.example.com/charters/feed.xml"
+    entries = feed.findall(f"{ATOM}entry")
+    assert entries
+    ids = [e.findtext(f"{ATOM}id") or "" for e in entries]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("tag:ml.example.com,20") for i in ids)
+    updated = [e.findtext(f"{ATOM}updated") or "" for e in entries]
+    assert updated == sorted(updated, reverse=True)
+    assert feed.findtext(f"{ATOM}updated") == updated[0]
+    kinds = {e.find(f"{ATOM}category").attrib["term"] for e in entries}  # type: ignore[union-attr]
+    assert kinds == {"results", "decision"}
+    decisions = sum(
+        len(yaml.safe_load(p.read_text("utf-8")).get("decisions") or [])
+        for p in (examples_build.source / "charters").glob("*/charter.yaml")
+    )
+    assert sum(1 for e in entries if "/decisions/" in (e.findtext(f"{ATOM}id") or "")) == decisions
+    for entry in entries:
+        link = entry.find(f"{ATOM}link").attrib["href"]  # type: ignore[union-attr]
+        assert link.startswith("https://ml.example.com/charters/charters/")
+        assert entry.findtext(f"{ATOM}author/{ATOM}name")
+
+
+def test_sitemap_and_robots_use_the_full_base_url(examples_build: ExamplesBuild) -> None:
+    out = examples_build.out
+    urlset = ElementTree.parse(out / "sitemap.xml").getroot()
+    locs = [u.findtext(f"{SITEMAP}loc") for u in urlset.findall(f"{SITEMAP}url")]
+    charters = sorted(p.name for p in (out / "charters").iterdir())
+    assert locs == ["https://ml.example.com/charters/"] + [
+        f"https://ml.example.com/charters/charters/{c}/" for c in charters
+    ]
+    robots = (out / "robots.txt").read_text(encoding="utf-8")
+    assert "User-agent: *" in robots
+    assert "Sitemap: https://ml.example.com/charters/sitemap.xml" in robots.splitlines()
+
+
+def test_a_relative_link_to_a_file_of_the_charter_is_copied(examples_build: ExamplesBuild) -> None:
+    # support-ticket-routing links `results/ab-test.csv`, relative to its folder.
+    page = examples_build.out / "charters/support-ticket-routing"
+    assert "results/ab-test.csv" in {
+        a.attrs.get("href") for a in parse_html(page / "index.html").iter()
+    }
+    assert (page / "results/ab-test.csv").read_bytes() == (
+        examples_build.source / "charters/support-ticket-routing/results/ab-test.csv"
+    ).read_bytes()
+
+
+# --- strict hosting --------------------------------------------------------------------
+
+
+def test_pages_have_no_inline_script_or_style(examples_build: ExamplesBuild) -> None:
+    """The site must work under `Content-Security-Policy: default-src 'self'`."""
+    pages = sorted(examples_build.out.rglob("*.html"))
+    assert len(pages) > 5
+    for path in pages:
+        root = parse_html(path)
+        assert not root.find_all("style"), path
+        for el in root.iter():
+            assert "style" not in el.attrs, (path, el.tag)
+            assert not [a for a in el.attrs if a.startswith("on")], (path, el.tag)
+            if el.tag == "script":
+                assert el.attrs.get("src") and "defer" in el.attrs and not el.text(), path
+        # Charts are images: their own inline styles never meet the page's policy.
+        for name in ("object", "embed", "iframe", "svg"):
+            assert not root.find_all(name), (path, name)
+
+
+def test_portfolio_rows_carry_the_search_index(examples_build: ExamplesBuild) -> None:
+    root = parse_html(examples_build.out / "index.html")
+    form = root.find("form", id="finder")
+    assert "hidden" in form.attrs  # shown by site.js; without JavaScript the table is all
+    rows = [tr for tr in root.find_all("tr") if "data-search" in tr.attrs]
+    api = json.loads((examples_build.out / "api/charters.json").read_text(encoding="utf-8"))
+    assert sorted(tr.attrs["data-id"] or "" for tr in rows) == [c["id"] for c in api["charters"]]
+    by_id = {c["id"]: c for c in api["charters"]}
+    for tr in rows:
+        charter = by_id[tr.attrs["data-id"] or ""]
+        text = tr.attrs["data-search"] or ""
+        assert fold(charter["owner"]["name"]) in text
+        assert fold(charter["title"]) in text
+        for metric in charter["business_metrics"]:
+            assert fold(metric["name"]) in text
+        assert tr.attrs["data-status"] == charter["status"]
+        assert tr.attrs["data-team"] == (charter["team"] or "")
+        assert json.loads(tr.attrs["data-tags"] or "") == charter["tags"]
+        assert tr.attrs["data-verdict"] == charter["verdict"]
+    scripts = [s.attrs.get("src") for s in root.find_all("script")]
+    assert scripts == ["static/site.js"]
+
+
+def test_normal_build_has_no_live_reload(examples_build: ExamplesBuild) -> None:
+    for path in examples_build.out.rglob("*.html"):
+        assert "__charters__" not in path.read_text(encoding="utf-8"), path
+    assert not list(examples_build.out.rglob("livereload.js"))
+
+
+# --- without a full base_url -----------------------------------------------------------
+
+
+def test_path_base_url_omits_the_sitemap_and_links_from_the_path(
+    scratch_project: ScratchProject,
+) -> None:
+    out = scratch(scratch_project, "/ml/charters")
+    assert not (out / "sitemap.xml").exists()
+    robots = (out / "robots.txt").read_text(encoding="utf-8")
+    assert "Sitemap:" not in robots
+    not_found = parse_html(out / "404.html")
+    refs = [el.attrs.get("href") or el.attrs.get("src") for el in not_found.iter()]
+    local = [r for r in refs if r and not r.startswith(("#", "http"))]
+    assert local and all(r.startswith("/ml/charters/") for r in local), local
+    feed = ElementTree.parse(out / "feed.xml").getroot()
+    for entry in feed.findall(f"{ATOM}entry"):
+        assert (entry.findtext(f"{ATOM}id") or "").startswith("tag:metric-charters.invalid,")
+        href = entry.find(f"{ATOM}link").attrib["href"]  # type: ignore[union-attr]
+        assert href.startswith("/ml/charters/charters/routing/")
+    api = json.loads((out / "api/charters.json").read_text(encoding="utf-8"))
+    assert [c["url"] for c in api["charters"]] == [
+        "/ml/charters/charters/fraud/",
+        "/ml/charters/charters/routing/",
+    ]
+
+
+def test_no_base_url_links_relatively(scratch_project: ScratchProject) -> None:
+    out = scratch(scratch_project, None)
+    assert not (out / "sitemap.xml").exists()
+    assert "Sitemap:" not in (out / "robots.txt").read_text(encoding="utf-8")
+    refs = {
+        el.attrs.get("href") or el.attrs.get("src") for el in parse_html(out / "404.html").iter()
+    }
+    assert {"index.html", "static/style.css", "static/site.js"} <= refs
+    feed = ElementTree.parse(out / "feed.xml").getroot()
+    links = [e.find(f"{ATOM}link").attrib["href"] for e in feed.findall(f"{ATOM}entry")]  # type: ignore[union-attr]
+    assert links and all(urlsplit(h).path.startswith("charters/routing/") for h in links)
+
+
+def test_results_csv_keeps_values_exactly(scratch_project: ScratchProject) -> None:
+    out = scratch(scratch_project, None)
+    text = (out / "charters/routing/results.csv").read_text(encoding="utf-8")
+    assert text.splitlines() == [
+        "date,metric,variant,value,lower,upper,n,std,note,source",
+        "2026-05-04,ttfr,control,6.1,,,4210,3.9,,charters/routing/results/ab.csv:2:1",
+        '2026-05-04,ttfr,treatment,5,,,4188,3.5,"first week, partial",'
+        "charters/routing/results/ab.csv:3:1",
+        "2026-05-11,ttfr,,5.2,,,,,,charters/routing/results/ab.csv:4:1",
+    ]  # fmt: skip
+    assert (out / "charters/fraud/results.csv").read_text(encoding="utf-8").count("\n") == 1
+
+
+def test_outputs_are_the_same_bytes_on_every_build(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    scratch(scratch_project, "https://intra.example.org/ml/")
+    one = tmp_path / "one"
+    two = tmp_path / "two"
+    assert scratch_project.build(one).ok and scratch_project.build(two).ok
+    names = [
+        "feed.xml", "sitemap.xml", "robots.txt", "404.html", "api/charters.json",
+        "charters/routing/results.json", "charters/routing/results.csv",
+    ]  # fmt: skip
+    for name in names:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_a_link_to_a_missing_file_is_a_warning(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing", links=[{"title": "Raw data", "url": "data/raw.csv"}])
+    result = scratch_project.build()
+    assert result.ok
+    warnings = [d.format_text() for d in result.diagnostics if d.severity == "warning"]
+    assert [w for w in warnings if "links[0].url" in w] == [
+        "charters/routing/charter.yaml:23:10: links[0].url: 'data/raw.csv' is not a file in the"
+        " charter's folder; the link will be broken"
+    ]
+
+
+def test_a_linked_file_never_replaces_a_generated_one(scratch_project: ScratchProject) -> None:
+    scratch_project.charter(
+        "routing",
+        links=[
+            {"title": "Old page", "url": "index.html"},
+            {"title": "Notes", "url": "notes/readme.txt"},
+        ],
+    )
+    scratch_project.write("charters/routing/index.html", "<p>not the charter page</p>")
+    scratch_project.write("charters/routing/notes/readme.txt", "notes")
+    assert scratch_project.build().ok
+    out = scratch_project.out / "charters/routing"
+    assert "not the charter page" not in (out / "index.html").read_text(encoding="utf-8")
+    assert (out / "notes/readme.txt").read_text(encoding="utf-8") == "notes"
