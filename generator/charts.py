@@ -319,6 +319,21 @@ def _y_formatter(ylo: float, yhi: float) -> Any:
     return fmt
 
 
+def _no_results_note(ax: Any, **style: Any) -> None:
+    """The note in an empty plot area."""
+    ax.text(
+        0.5,
+        0.5,
+        "No results yet",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=_MUTED,
+        fontsize=_FONT_SIZE + 1,
+        **style,
+    )
+
+
 def _draw(fig: Figure, spec: ChartSpec) -> None:
     from matplotlib import dates as _mdates
     from matplotlib.patches import Patch
@@ -423,16 +438,7 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
         ax.set_yticks([])
         ax.set_xticks([])
         ax.spines["bottom"].set_visible(False)
-        ax.text(
-            0.5,
-            0.5,
-            "No results yet",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color=_MUTED,
-            fontsize=_FONT_SIZE + 1,
-        )
+        _no_results_note(ax)
         return
 
     # --- axes limits and ticks ---------------------------------------------
@@ -447,18 +453,7 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     if not days:
         # Only reference lines: no dates to show.
         ax.set_xticks([])
-        ax.text(
-            0.5,
-            0.5,
-            "No results yet",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color=_MUTED,
-            fontsize=_FONT_SIZE + 1,
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 3},
-            zorder=5,
-        )
+        _no_results_note(ax, bbox={"facecolor": "white", "edgecolor": "none", "pad": 3}, zorder=5)
     else:
         x0, x1 = _x_limits(days)
         origin = float(date2num(min(days)))

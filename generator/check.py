@@ -135,18 +135,6 @@ def metric_json(metric: MetricView) -> dict[str, Any]:
     }
 
 
-def finding_json(d: Diagnostic) -> dict[str, Any]:
-    return {
-        "code": d.code,
-        "severity": d.severity,
-        "file": d.ref.path,
-        "line": d.ref.line,
-        "col": d.ref.col,
-        "field": d.field,
-        "message": d.message,
-    }
-
-
 def report_json(report: CheckReport) -> dict[str, Any]:
     charters = []
     verdicts: dict[str, int] = {}
@@ -175,14 +163,14 @@ def report_json(report: CheckReport) -> dict[str, Any]:
                     }
                     for g in view.by_kind("guardrail")
                 ],
-                "findings": [finding_json(d) for d in check.findings],
+                "findings": [d.as_json() for d in check.findings],
             }
         )
     return {
         "version": JSON_VERSION,
         "charters": charters,
-        "errors": [finding_json(d) for d in report.errors],
-        "site_findings": [finding_json(d) for d in report.site],
+        "errors": [d.as_json() for d in report.errors],
+        "site_findings": [d.as_json() for d in report.site],
         "summary": {
             "charters": len(report.checks),
             "errors": report.count("error"),

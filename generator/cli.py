@@ -49,6 +49,17 @@ def _guard(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def source_option(help_text: str) -> Callable[[F], F]:
+    """The `--source` option of every command: an existing folder, by default the current one."""
+    return click.option(
+        "--source",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default="current folder",
+        help=help_text,
+    )
+
+
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     for d in diagnostics:
         prefix = "" if d.severity == "error" else f"{d.severity}: "
@@ -64,13 +75,7 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--source",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="current folder",
-    help="Folder holding site.yaml, charters/ and templates/.",
-)
+@source_option("Folder holding site.yaml, charters/ and templates/.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -122,13 +127,7 @@ def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> A
 
 
 @main.command()
-@click.option(
-    "--source",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="current folder",
-    help="Folder holding site.yaml and charters/.",
-)
+@source_option("Folder holding site.yaml and charters/.")
 @click.option(
     "--format",
     "fmt",
@@ -178,13 +177,9 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
 @main.command("diff")
 @click.argument("base")
 @click.argument("head", required=False)
-@click.option(
-    "--source",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="current folder",
-    help="Folder holding site.yaml and charters/ (in the working tree; its path inside the"
-    " repository is used for revisions).",
+@source_option(
+    "Folder holding site.yaml and charters/ (in the working tree; its path inside the"
+    " repository is used for revisions)."
 )
 @click.option(
     "--format",
@@ -269,13 +264,7 @@ def schema_command(result_row: bool, out: Path | None) -> None:
 
 @main.command("new")
 @click.argument("charter_id", metavar="ID")
-@click.option(
-    "--source",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="current folder",
-    help="Folder holding site.yaml and charters/.",
-)
+@source_option("Folder holding site.yaml and charters/.")
 @_guard
 def new_command(charter_id: str, source: Path) -> None:
     """Start a charter: charters/ID/charter.yaml (commented, with TODOs) and results/.
@@ -303,13 +292,7 @@ def new_command(charter_id: str, source: Path) -> None:
 
 
 @main.command("serve")
-@click.option(
-    "--source",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="current folder",
-    help="Folder holding site.yaml, charters/ and templates/.",
-)
+@source_option("Folder holding site.yaml, charters/ and templates/.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

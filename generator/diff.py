@@ -27,6 +27,7 @@ from typing import Any, Literal
 from . import model as m
 from .analyze import latest_row
 from .diagnostics import Diagnostic
+from .render import fmt_value as fmt
 from .stats import progress, reached
 from .validate import LoadedCharter, Project, Result, load_project
 
@@ -119,7 +120,7 @@ class Side:
             "ok": self.ok,
             "charters": sorted(self.loaded),
             "failed": self.failed(),
-            "errors": [_finding_json(d) for d in self.errors],
+            "errors": [d.as_json() for d in self.errors],
             "notes": list(self.notes),
         }
 
@@ -736,19 +737,6 @@ def _results_message(
     return text
 
 
-def fmt(value: float | None, unit: str) -> str:
-    """A value with its unit, as the site shows it."""
-    if value is None:
-        return "—"
-    text = _num(value)
-    unit = unit.strip()
-    if unit == "%":
-        return f"{text}%"
-    if unit.lower() in ("ratio", "", "count"):
-        return text
-    return f"{text} {unit}"
-
-
 # --- findings ------------------------------------------------------------------------
 
 
@@ -756,18 +744,6 @@ def _finding_key(d: Diagnostic) -> tuple[str, str]:
     # Lines move with every edit and messages quote numbers that move with new
     # results: a finding is the same finding while its rule and field are.
     return (d.code, d.field)
-
-
-def _finding_json(d: Diagnostic) -> dict[str, Any]:
-    return {
-        "code": d.code,
-        "severity": d.severity,
-        "file": d.ref.path,
-        "line": d.ref.line,
-        "col": d.ref.col,
-        "field": d.field,
-        "message": d.message,
-    }
 
 
 def _findings(cid: str, base: Check | None, head: Check | None) -> list[Change]:
@@ -786,7 +762,7 @@ def _findings(cid: str, base: Check | None, head: Check | None) -> list[Change]:
                         cid,
                         None,
                         None,
-                        _finding_json(d),
+                        d.as_json(),
                         f"{d.severity} {d.code}: {d.message}",
                         field=d.field or None,
                     )
@@ -802,7 +778,7 @@ def _findings(cid: str, base: Check | None, head: Check | None) -> list[Change]:
                         "finding-resolved",
                         cid,
                         None,
-                        _finding_json(d),
+                        d.as_json(),
                         None,
                         f"resolved {d.code}: {d.message}",
                         field=d.field or None,

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup, escape
 
-from .analyze import CharterView, MetricView
+from .analyze import VERDICT_LABELS, VERDICTS, CharterView, MetricView
 from .diagnostics import Diagnostic
 from .render import fmt_percent, fmt_value, render_markdown
 from .validate import Project, Result
@@ -72,36 +72,6 @@ def parse_base_url(value: str | None) -> BaseUrl:
 
 
 # ---------------------------------------------------------------------------
-# Verdicts: `CharterView.verdict` may not exist yet; everything here tolerates that.
-
-
-def verdict_of(view: CharterView) -> str | None:
-    """The charter's verdict code (e.g. `target-met`), or None when there is none."""
-    verdict = getattr(view, "verdict", None)
-    if verdict is None:
-        return None
-    if isinstance(verdict, str):
-        return verdict
-    for attr in ("code", "key", "id", "value", "state", "kind"):
-        code = getattr(verdict, attr, None)
-        if isinstance(code, str):
-            return code
-    return str(verdict)
-
-
-def verdict_label(view: CharterView) -> str | None:
-    code = verdict_of(view)
-    if code is None:
-        return None
-    label = getattr(getattr(view, "verdict", None), "label", None)
-    if isinstance(label, str):
-        return label
-    from . import analyze
-
-    labels: dict[str, str] = getattr(analyze, "VERDICT_LABELS", {})
-    return labels.get(code, code.replace("-", " ").capitalize())
-
-
 # ---------------------------------------------------------------------------
 # The portfolio's search index, as data-* attributes on each row.
 
@@ -122,9 +92,7 @@ def search_text(view: CharterView) -> str:
     parts.extend(c.tags)
     for metric in view.metrics:
         parts.extend((metric.name, metric.id))
-    label = verdict_label(view)
-    if label:
-        parts.append(label)
+    parts.append(view.verdict_label)
     return fold(" ".join(parts))
 
 
@@ -150,14 +118,9 @@ def row_attributes(view: CharterView) -> Markup:
         ("data-status", c.status),
         ("data-team", c.team or ""),
         ("data-tags", json.dumps(list(c.tags), ensure_ascii=False)),
+        ("data-verdict", view.verdict),
+        ("data-sort-verdict", str(VERDICTS.index(view.verdict))),
     ]
-    verdict = verdict_of(view)
-    if verdict is not None:
-        from . import analyze
-
-        known: tuple[str, ...] = tuple(getattr(analyze, "VERDICTS", ()))
-        rank = known.index(verdict) if verdict in known else len(known)
-        attrs += [("data-verdict", verdict), ("data-sort-verdict", str(rank))]
     attrs += [
         ("data-sort-project", fold(c.title)),
         ("data-sort-owner", fold(c.owner.name)),
@@ -182,20 +145,12 @@ def finder_options(
     statuses = {v.charter.status for v in views}
     teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
     tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
-    verdicts: dict[str, str] = {}
-    for view in views:
-        code = verdict_of(view)
-        if code is not None:
-            verdicts[code] = verdict_label(view) or code
-    from . import analyze
-
-    known: tuple[str, ...] = tuple(getattr(analyze, "VERDICTS", ()))
-    verdict_order = sorted(verdicts, key=lambda c: (known.index(c) if c in known else 99, c))
+    verdicts = {v.verdict for v in views}
     return {
         "status": [Option(s, status_labels.get(s, s)) for s in status_order if s in statuses],
         "team": [Option(t, t) for t in teams],
         "tag": [Option(t, t) for t in tags],
-        "verdict": [Option(c, verdicts[c]) for c in verdict_order],
+        "verdict": [Option(c, VERDICT_LABELS[c]) for c in VERDICTS if c in verdicts],
     }
 
 
@@ -245,21 +200,13 @@ def _result_record(result: Result) -> dict[str, Any]:
     }
 
 
-def sorted_results(view: CharterView) -> list[Result]:
-    """Result rows by date, metric and variant; source position breaks ties."""
-    return sorted(
-        view.loaded.results,
-        key=lambda r: (r.row.date, r.row.metric, r.row.variant or "", r.ref),
-    )
-
-
 def results_json(view: CharterView) -> bytes:
     return _dumps(
         {
             "api_version": API_VERSION,
             "charter": view.id,
             "columns": [*RESULT_COLUMNS, "source"],
-            "rows": [_result_record(r) for r in sorted_results(view)],
+            "rows": [_result_record(r) for r in view.loaded.results],
         }
     )
 
@@ -268,7 +215,7 @@ def results_csv(view: CharterView) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*RESULT_COLUMNS, "source"])
-    for result in sorted_results(view):
+    for result in view.loaded.results:
         row = result.row
         writer.writerow(
             [
@@ -335,11 +282,9 @@ def charters_api(
             "latest_result": view.latest_date.isoformat() if view.latest_date else None,
             "business_metrics": [_metric_record(m) for m in view.by_kind("business")],
             "results": {"json": page + "results.json", "csv": page + "results.csv"},
+            "verdict": view.verdict,
+            "verdict_label": view.verdict_label,
         }
-        verdict = verdict_of(view)
-        if verdict is not None:
-            record["verdict"] = verdict
-            record["verdict_label"] = verdict_label(view)
         charters.append(record)
     return _dumps(
         {

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from helpers import write_charter_data
 from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
@@ -85,18 +86,7 @@ def write_tree(
     root: Path, charters: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]
 ) -> Path:
     for cid, (body, rows) in charters.items():
-        folder = root / "charters" / cid
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "charter.yaml").write_text(
-            yaml.safe_dump(body, sort_keys=False, allow_unicode=True), encoding="utf-8"
-        )
-        if rows:
-            (folder / "results").mkdir(exist_ok=True)
-            columns = ["date", "metric", "variant", "value", "lower", "upper", "n", "std"]
-            with (folder / "results" / "ab.csv").open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=columns)
-                writer.writeheader()
-                writer.writerows(rows)
+        write_charter_data(root, cid, body, rows)
     return root
 
 

@@ -6,14 +6,13 @@ and loaded the way the build loads it, so each test reads like the case it cover
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from helpers import write_charter_data
 
 from generator.analyze import (
     VERDICT_LABELS,
@@ -27,8 +26,6 @@ from generator.stats import Lift
 from generator.validate import load_project
 
 # --------------------------------------------------------------------------- helpers
-
-CSV_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
 
 
 def business(
@@ -141,18 +138,7 @@ def write_charter(
     body: dict[str, Any],
     rows: Sequence[dict[str, Any]] = (),
 ) -> None:
-    folder = root / "charters" / cid
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "charter.yaml").write_text(
-        yaml.safe_dump(body, sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )
-    if rows:
-        (folder / "results").mkdir(exist_ok=True)
-        with (folder / "results" / "results.csv").open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    write_charter_data(root, cid, body, rows, results_file="results.csv")
 
 
 def analyse(

@@ -7,7 +7,6 @@ in site.yaml (`lint.disable`) and per charter (`x-lint: {disable: [...]}`).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import write_charter_data
 
 from generator.build import Settings, build
 from generator.diagnostics import Diagnostic
@@ -29,7 +29,6 @@ from generator.rules import (
 )
 from generator.validate import load_project
 
-CSV_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
 TODAY = date(2026, 3, 15)  # a week after the compliant charter's latest result
 
 # --------------------------------------------------------------------------- helpers
@@ -113,17 +112,7 @@ class Tree:
     def charter(
         self, body: dict[str, Any], rows: list[dict[str, Any]] | None = None, cid: str = "shop"
     ) -> str:
-        folder = self.root / "charters" / cid
-        folder.mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-        (folder / "charter.yaml").write_text(text, encoding="utf-8")
-        if rows:
-            (folder / "results").mkdir(exist_ok=True)
-            with (folder / "results" / "ab.csv").open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-                writer.writeheader()
-                writer.writerows(rows)
-        return text
+        return write_charter_data(self.root, cid, body, rows or ())
 
     def site(self, data: dict[str, Any]) -> str:
         text = yaml.safe_dump(data, sort_keys=False)
