@@ -567,14 +567,6 @@ class ResultRow(Model):
     )
     note: Text | None = Field(None, description="Free text.", examples=["first full week"])
 
-    @model_validator(mode="after")
-    def _bounds(self) -> ResultRow:
-        if self.lower is not None and self.lower > self.value:
-            raise ValueError(f"lower ({self.lower:g}) must be <= value ({self.value:g})")
-        if self.upper is not None and self.upper < self.value:
-            raise ValueError(f"upper ({self.upper:g}) must be >= value ({self.value:g})")
-        return self
-
 
 class LintSettings(Model):
     """Settings of the rules applied by `charters check`."""

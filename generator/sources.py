@@ -238,8 +238,11 @@ def parse_json(text: str, rel: str, diags: Diagnostics) -> Document | None:
         return None
     doc = Document(rel, data)
     doc.positions[()] = SourceRef(rel, 1, 1)
-    _index_json(text, doc)
-    for key in duplicates:
+    located = _index_json(text, doc)
+    for path, ref in located:
+        diags.error(ref, _fmt(path), f"duplicate key {path[-1]!r}", code="duplicate-key")
+    for key in duplicates[len(located) :]:
+        # Deeper than a row's own keys: the index does not locate these.
         diags.error(SourceRef(rel, 1, 1), key, f"duplicate key {key!r}", code="duplicate-key")
     return doc
 
@@ -250,8 +253,13 @@ def _json_constant(name: str) -> float:
     return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
 
-def _index_json(text: str, doc: Document) -> None:
-    """Record line/column of top-level list items and of keys in those items."""
+def _index_json(text: str, doc: Document) -> list[tuple[FieldPath, SourceRef]]:
+    """Record line/column of top-level list items and of keys in those items.
+
+    Returns the keys that stand twice in one item, at their second place (JSON keeps
+    the last value, so later messages about the value point there too).
+    """
+    duplicates: list[tuple[FieldPath, SourceRef]] = []
     line, col = 1, 1
     depth = 0
     item = -1
@@ -296,6 +304,8 @@ def _index_json(text: str, doc: Document) -> None:
             expecting_item = True
         elif ch == ":" and depth == 2 and pending_key is not None and item >= 0:
             ref = SourceRef(doc.path, *string_start)
+            if (item, pending_key) in doc.key_positions:
+                duplicates.append(((item, pending_key), ref))
             doc.key_positions[(item, pending_key)] = ref
             doc.positions[(item, pending_key)] = ref
             pending_key = None
@@ -308,11 +318,13 @@ def _index_json(text: str, doc: Document) -> None:
             col = 1
         else:
             col += 1
+    return duplicates
 
 
 def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
     """Parse CSV with a header row into a list of dicts; every cell keeps its line and column."""
     reader = csv.reader(io.StringIO(text, newline=""))
+    lines = io.StringIO(text, newline="").readlines()  # split as the reader splits
     doc = Document(rel, [])
     doc.positions[()] = SourceRef(rel, 1, 1)
     header: list[str] | None = None
@@ -326,18 +338,16 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
                 break
             if not cells or all(not c.strip() for c in cells):
                 continue
-            cols = _cell_columns(cells)
+            cols = _cell_starts(rel, "".join(lines[start - 1 : reader.line_num]), start)
             if header is None:
                 header = [c.strip() for c in cells]
                 seen: dict[str, int] = {}
                 for i, name in enumerate(header):
                     if not name:
-                        diags.error(
-                            SourceRef(rel, start, cols[i]), "", "empty column name in header"
-                        )
+                        diags.error(cols[i], "", "empty column name in header")
                     elif name in seen:
                         diags.error(
-                            SourceRef(rel, start, cols[i]),
+                            cols[i],
                             name,
                             f"duplicate column {name!r} in header",
                             code="duplicate-key",
@@ -348,7 +358,7 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
             doc.positions[(index,)] = SourceRef(rel, start, 1)
             if len(cells) > len(header):
                 diags.error(
-                    SourceRef(rel, start, cols[len(header)]),
+                    cols[len(header)] if len(header) < len(cols) else SourceRef(rel, start, 1),
                     f"[{index}]",
                     f"row has {len(cells)} cells but the header has {len(header)} columns",
                 )
@@ -360,7 +370,7 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
                 if value == "":
                     continue
                 row[name] = value
-                ref = SourceRef(rel, start, cols[i] if i < len(cols) else 1)
+                ref = cols[i] if i < len(cols) else SourceRef(rel, start, 1)
                 doc.positions[(index, name)] = ref
                 doc.key_positions[(index, name)] = ref
             rows.append(row)
@@ -375,10 +385,18 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
     return doc
 
 
-def _cell_columns(cells: list[str]) -> list[int]:
-    cols: list[int] = []
+def _cell_starts(rel: str, raw: str, line: int) -> list[SourceRef]:
+    """Where each cell of one CSV record starts, quotes and line breaks in cells included."""
+    starts = [SourceRef(rel, line, 1)]
     col = 1
-    for cell in cells:
-        cols.append(col)
-        col += len(cell) + 1
-    return cols
+    quoted = False
+    for ch in raw.rstrip("\r\n"):
+        if ch == '"':
+            quoted = not quoted  # a doubled quote inside a cell toggles twice
+        elif ch == "," and not quoted:
+            starts.append(SourceRef(rel, line, col + 1))
+        if ch == "\n":
+            line, col = line + 1, 1
+        else:
+            col += 1
+    return starts

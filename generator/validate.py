@@ -529,10 +529,41 @@ def _load_result_file(root: Path, rel: str, metrics: list[str], diags: Diagnosti
                 f"{metric!r} is not a metric of this charter (declared: {', '.join(metrics)})",
                 code="unknown-metric",
             )
+        contains = _interval_contains_value(doc, i, diags)
         row = validate_model(m.ResultRow, doc, diags, base=(i,))
-        if row is not None and known:
+        if row is not None and known and contains:
             out.append(Result(row, doc.ref((i,))))
     return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _interval_contains_value(doc: Document, i: int, diags: Diagnostics) -> bool:
+    """`lower <= value <= upper`, reported at the bound that is wrong.
+
+    Checked on the raw row, so it is reported even when another cell of the row is
+    wrong too.
+    """
+    raw = doc.data[i]
+    value = _number(raw.get("value"))
+    if value is None:
+        return True
+    ok = True
+    for bound, wrong, relation in (("lower", float.__gt__, "<="), ("upper", float.__lt__, ">=")):
+        limit = _number(raw.get(bound))
+        if limit is not None and wrong(limit, value):
+            where: FieldPath = (i, bound)
+            diags.error(
+                doc.ref(where),
+                format_path(where),
+                f"{bound} ({limit:g}) must be {relation} value ({value:g})",
+            )
+            ok = False
+    return ok
 
 
 _NUMERIC = {"value", "lower", "upper", "std"}

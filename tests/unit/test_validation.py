@@ -452,18 +452,41 @@ def test_result_row_unknown_metric_is_located(
 
 
 @pytest.mark.parametrize(
-    ("row", "message"),
+    ("row", "where", "message"),
     [
-        ("2026-05-04,ttfr,5.0,5.5,6.0", "lower (5.5) must be <= value (5)"),
-        ("2026-05-04,ttfr,5.0,4.0,4.5", "upper (4.5) must be >= value (5)"),
+        ("2026-05-04,ttfr,5.0,5.5,6.0", "2:21: [0].lower", "lower (5.5) must be <= value (5)"),
+        ("2026-05-04,ttfr,5.0,4.0,4.5", "2:25: [0].upper", "upper (4.5) must be >= value (5)"),
     ],
     ids=["lower-above-value", "upper-below-value"],
 )
 def test_result_interval_must_contain_the_value(
-    scratch_project: ScratchProject, row: str, message: str
+    scratch_project: ScratchProject, row: str, where: str, message: str
 ) -> None:
     with_results(scratch_project, "ci.csv", f"date,metric,value,lower,upper\n{row}\n")
-    assert_error(scratch_project, "charters/routing/results/ci.csv:2:1: [0]: ", message)
+    assert_error(scratch_project, f"charters/routing/results/ci.csv:{where}: ", message)
+
+
+def test_result_interval_checked_even_when_another_cell_is_wrong(
+    scratch_project: ScratchProject,
+) -> None:
+    with_results(
+        scratch_project, "ci.csv", "date,metric,value,lower,colour\n2026-05-04,ttfr,5.0,5.5,red\n"
+    )
+    errors = scratch_project.errors()
+    assert len(errors) == 2, errors
+    assert errors[0].startswith("charters/routing/results/ci.csv:2:21: [0].lower: lower (5.5)")
+    assert errors[1].startswith("charters/routing/results/ci.csv:2:25: [0].colour: unknown")
+
+
+def test_csv_position_after_a_cell_spanning_lines(scratch_project: ScratchProject) -> None:
+    with_results(
+        scratch_project,
+        "notes.csv",
+        'date,metric,value,note\n2026-05-04,ttfr,5.1,"two\nlines"\n2026-05-11,ttfr,nan,x\n',
+    )
+    assert_error(
+        scratch_project, "charters/routing/results/notes.csv:4:17: [1].value: ", "finite number"
+    )
 
 
 def test_result_unknown_column(scratch_project: ScratchProject) -> None:
@@ -512,11 +535,6 @@ def test_yaml_row_missing_value_located_at_its_row(scratch_project: ScratchProje
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sources.py parse_json reports a duplicate key at 1:1 with the bare key as field,"
-    " not at the row and key where it stands",
-)
 def test_json_duplicate_key_is_located(scratch_project: ScratchProject) -> None:
     text = (
         "[\n"
@@ -533,11 +551,6 @@ def test_json_duplicate_key_is_located(scratch_project: ScratchProject) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sources.py _cell_columns counts a cell's text, not its quotes: columns after a"
-    " quoted CSV cell are reported too far left",
-)
 def test_csv_position_after_a_quoted_cell(scratch_project: ScratchProject) -> None:
     # Spreadsheet exports often quote every cell.
     with_results(
