@@ -73,6 +73,14 @@ class BuildResult:
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
+    def summary(self) -> str:
+        """The one-line report of a successful build."""
+        return (
+            f"Built {self.charters} charter{'s' if self.charters != 1 else ''}:"
+            f" {self.pages} pages, {self.charts} charts ({self.charts_drawn} drawn)"
+            f" in {self.seconds:.2f} s"
+        )
+
 
 def build(settings: Settings) -> BuildResult:
     """Build the site from `settings.source` into `settings.out`, or report why not."""

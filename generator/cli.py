@@ -108,11 +108,7 @@ def build(source: Path, out: Path | None) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(
-        f"Built {result.charters} charter{'s' if result.charters != 1 else ''}:"
-        f" {result.pages} pages, {result.charts} charts"
-        f" ({result.charts_drawn} drawn) in {result.seconds:.2f} s → {out}"
-    )
+    click.echo(f"{result.summary()} → {out}")
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:

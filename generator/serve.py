@@ -150,11 +150,7 @@ class SiteState:
                 if not result.ok:
                     errors = [d.format_text() for d in result.diagnostics if d.severity == "error"]
                 else:
-                    self.echo(
-                        f"Built {result.charters} charters: {result.pages} pages,"
-                        f" {result.charts} charts ({result.charts_drawn} drawn)"
-                        f" in {result.seconds:.2f} s"
-                    )
+                    self.echo(result.summary())
             if errors:
                 for line in errors:
                     self.echo(line, err=True)
@@ -169,50 +165,50 @@ class SiteState:
         return errors is None
 
 
+def _page(title: str, body: str, head: str = "") -> bytes:
+    """A page of the server itself, styled like the site."""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · charters serve</title>
+<link rel="stylesheet" href="{SPECIAL}style.css">
+{head}</head>
+<body>
+<main id="main" class="wrap">
+{body}
+</main>
+</body>
+</html>
+""".encode()
+
+
 def error_page(errors: list[str], token: str) -> bytes:
     """The page shown instead of the site while the last build failed (every line escaped)."""
     items = "\n".join(f"<li><code>{html.escape(line)}</code></li>" for line in errors)
     count = len(errors)
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Build failed · charters serve</title>
-<link rel="stylesheet" href="{SPECIAL}style.css">
-<script src="{SPECIAL}livereload.js" data-build="{html.escape(token)}" defer></script>
-</head>
-<body>
-<main id="main" class="wrap">
-<h1>The site could not be built</h1>
+    script = (
+        f'<script src="{SPECIAL}livereload.js" data-build="{html.escape(token)}" defer></script>\n'
+    )
+    return _page(
+        "Build failed",
+        f"""<h1>The site could not be built</h1>
 <p class="lead">{count} problem{"s" if count != 1 else ""} found. <code>charters serve</code> is
 still running: fix the charter and save, and this page reloads by itself.</p>
 <ol class="build-errors callout bad">
 {items}
-</ol>
-</main>
-</body>
-</html>
-""".encode()
+</ol>""",
+        head=script,
+    )
 
 
 def not_found_page(path: str) -> bytes:
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Not found · charters serve</title>
-<link rel="stylesheet" href="{SPECIAL}style.css">
-</head>
-<body>
-<main id="main" class="wrap">
-<h1>Not found</h1>
-<p>Nothing is built at <code>{html.escape(path)}</code>. <a href="/">Go to the portfolio</a>.</p>
-</main>
-</body>
-</html>
-""".encode()
+    return _page(
+        "Not found",
+        f"<h1>Not found</h1>\n<p>Nothing is built at <code>{html.escape(path)}</code>."
+        ' <a href="/">Go to the portfolio</a>.</p>',
+    )
 
 
 # ---------------------------------------------------------------------------
