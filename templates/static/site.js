@@ -353,9 +353,10 @@
   }
 
   function clearAll() {
+    /* The fields are cleared once reset() returns: update at once, so the table
+       and the URL change in the same turn as the click. */
     form.reset();
-    /* `reset` fires before the fields are cleared; update on the next turn. */
-    window.setTimeout(function () { update(true); }, 0);
+    update(true);
   }
 
   setUpSortButtons();
