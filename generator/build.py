@@ -15,31 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .analyze import VERDICT_LABELS, VERDICTS, CharterView, MetricView
+from .analyze import CharterView, MetricView
 from .diagnostics import Diagnostic
+from .formatting import fmt_value, plural
 from .outputs import render_outputs, template_context
-from .render import BUILTIN_TEMPLATES, fmt_value, make_environment, render_page
+from .render import BUILTIN_TEMPLATES, make_environment, render_page
 from .rules import RULES, CharterCheck, check_project, fixed_today
 from .stats import Arm, arm_interval
 from .validate import Project, Result, load_project
+from .vocabulary import REF_KINDS, REF_LABELS, STATUS_DISPLAY_ORDER, VERDICTS
 from .write import check_output, read_manifest, write_site
-
-STATUS_ORDER = ("live", "experiment", "baseline", "proposed", "paused", "retired")
-STATUS_LABELS = {
-    "live": "Live",
-    "experiment": "In experiment",
-    "baseline": "Measuring baseline",
-    "proposed": "Proposed",
-    "paused": "Paused",
-    "retired": "Retired",
-}
-METHOD_LABELS = {
-    "ab_test": "A/B test",
-    "holdout": "Holdout",
-    "before_after": "Before/after comparison",
-    "shadow": "Shadow mode",
-    "offline": "Offline evaluation",
-}
 
 
 @dataclass(frozen=True)
@@ -76,7 +61,7 @@ class BuildResult:
     def summary(self) -> str:
         """The one-line report of a successful build."""
         return (
-            f"Built {self.charters} charter{'s' if self.charters != 1 else ''}:"
+            f"Built {plural(self.charters, 'charter')}:"
             f" {self.pages} pages, {self.charts} charts ({self.charts_drawn} drawn)"
             f" in {self.seconds:.2f} s"
         )
@@ -132,24 +117,21 @@ def render_site(
     draw_pending(result, files)
     common: dict[str, Any] = {
         "site": project.site,
-        "status_labels": STATUS_LABELS,
-        "method_labels": METHOD_LABELS,
-        "verdict_labels": VERDICT_LABELS,
-        "verdict_order": VERDICTS,
+        "verdicts": VERDICTS,
         "checks": checks,
         "rules": RULES,
     }
-    common.update(template_context(views, STATUS_LABELS, STATUS_ORDER, live_reload=live_reload))
+    common.update(template_context(views, live_reload=live_reload))
     groups = [
-        (status, STATUS_LABELS[status], [v for v in views if v.charter.status == status])
-        for status in STATUS_ORDER
+        (status, [v for v in views if v.charter.status == status])
+        for status in STATUS_DISPLAY_ORDER
     ]
     files["index.html"] = render_page(
         env,
         "index.html",
         "index.html",
         views=views,
-        groups=[g for g in groups if g[2]],
+        groups=[g for g in groups if g[1]],
         **common,
     ).encode()
     for view in views:
@@ -205,21 +187,13 @@ def chart_spec(metric: MetricView) -> Any:
                 upper=tuple(_interval(r, metric.unit)[1] for r in rows),
             )
         )
-    refs = []
-    if metric.baseline is not None:
-        refs.append(
-            RefLine(
-                "baseline", f"Baseline {fmt_value(metric.baseline, metric.unit)}", metric.baseline
-            )
+    refs = [
+        RefLine(kind, f"{REF_LABELS[kind]} {fmt_value(value, metric.unit)}", value)
+        for kind, value in zip(
+            REF_KINDS, (metric.baseline, metric.human, metric.target), strict=True
         )
-    if metric.human is not None:
-        refs.append(
-            RefLine("human", f"Human baseline {fmt_value(metric.human, metric.unit)}", metric.human)
-        )
-    if metric.target is not None:
-        refs.append(
-            RefLine("target", f"Target {fmt_value(metric.target, metric.unit)}", metric.target)
-        )
+        if value is not None
+    ]
     return ChartSpec(
         title=metric.name,
         unit=metric.unit,

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+from .formatting import aligned_formatter, finite
+from .vocabulary import REF_LABELS, RefKind, is_control, variant_label
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -59,7 +62,7 @@ class Series:
 class RefLine:
     """A horizontal reference line (baseline, human baseline or target)."""
 
-    kind: Literal["baseline", "human", "target"]
+    kind: RefKind
     label: str  # e.g. "Baseline 6.2 h", "Human baseline 4.9 h", "Target 4.5 h"
     value: float
 
@@ -126,13 +129,6 @@ class _Point:
     upper: float | None
 
 
-def _finite(value: float | None) -> float | None:
-    if value is None:
-        return None
-    f = float(value)
-    return f if math.isfinite(f) else None
-
-
 def _points(series: Series) -> list[_Point]:
     """Points of a series sorted by date, dropping missing/non-finite values.
 
@@ -141,11 +137,11 @@ def _points(series: Series) -> list[_Point]:
     """
     points: list[_Point] = []
     for i, (day, raw) in enumerate(zip(series.dates, series.values, strict=False)):
-        value = _finite(raw)
+        value = finite(raw)
         if value is None:
             continue
-        lo = _finite(series.lower[i]) if i < len(series.lower) else None
-        hi = _finite(series.upper[i]) if i < len(series.upper) else None
+        lo = finite(series.lower[i]) if i < len(series.lower) else None
+        hi = finite(series.upper[i]) if i < len(series.upper) else None
         if lo is None or hi is None:
             lo = hi = None
         elif lo > hi:
@@ -153,17 +149,6 @@ def _points(series: Series) -> list[_Point]:
         points.append(_Point(day, value, lo, hi))
     points.sort(key=lambda p: p.day)
     return points
-
-
-_CONTROL_NAMES = frozenset({"control", "ctrl", "holdout", "baseline", "a/a"})
-
-
-def _is_control(label: str) -> bool:
-    return label.strip().lower() in _CONTROL_NAMES
-
-
-def _display_label(label: str) -> str:
-    return label if label else "Production"
 
 
 # --------------------------------------------------------------------------- #
@@ -364,7 +349,7 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
         points = _points(series)
         if not points:
             continue
-        if _is_control(series.label):
+        if is_control(series.label):
             colour = _CONTROL_COLOUR
         else:
             colour = _SERIES_COLOURS[colour_index % len(_SERIES_COLOURS)]
@@ -414,7 +399,7 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
             markersize=4.8 if marker != "D" else 4.2,
             markeredgecolor="white",
             markeredgewidth=0.8,
-            zorder=3 if _is_control(series.label) else 4,
+            zorder=3 if is_control(series.label) else 4,
             solid_capstyle="round",
             solid_joinstyle="round",
         )
@@ -424,10 +409,10 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
             handles.append((band, line))
         else:
             handles.append(line)
-        labels.append(_display_label(series.label))
+        labels.append(variant_label(series.label))
 
     refs = sorted(
-        (r for r in spec.refs if _finite(r.value) is not None),
+        (r for r in spec.refs if finite(r.value) is not None),
         key=lambda r: _REF_STYLE.get(r.kind, _REF_STYLE["baseline"])[3],
     )
     for ref in refs:
@@ -626,35 +611,6 @@ def render_svg(spec: ChartSpec, *, chart_id: str) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _decimals(value: float) -> int:
-    """Decimals needed to show ``value`` at 4 significant digits, at most 4."""
-    if value == 0:
-        return 0
-    magnitude = math.floor(math.log10(abs(value)))
-    rounded = round(value, max(0, 3 - magnitude))
-    text = f"{rounded:.{min(4, max(0, 3 - magnitude))}f}"
-    if "." not in text:
-        return 0
-    return min(4, len(text.rstrip("0").split(".")[1]))
-
-
-def _formatter(values: list[float]) -> Any:
-    decimals = max([_decimals(v) for v in values] + [0])
-    # Show at least one decimal when the numbers are written with one (5.0 → 4.6).
-    if any(v != round(v) for v in values):
-        decimals = max(decimals, 1)
-
-    def fmt(v: float) -> str:
-        if abs(v) >= 10_000:
-            return f"{v:,.0f}"
-        return f"{v:.{decimals}f}"
-
-    return fmt
-
-
-_REF_NAMES = {"target": "target", "human": "human baseline", "baseline": "baseline"}
-
-
 def describe(spec: ChartSpec) -> str:
     """Plain-text alternative of the chart for screen readers (one or two sentences)."""
     unit = spec.unit.strip()
@@ -662,15 +618,15 @@ def describe(spec: ChartSpec) -> str:
     data = [(s, _points(s)) for s in spec.series]
     data = [(s, pts) for s, pts in data if pts]
     refs = sorted(
-        (r for r in spec.refs if _finite(r.value) is not None),
+        (r for r in spec.refs if finite(r.value) is not None),
         key=lambda r: _REF_STYLE.get(r.kind, _REF_STYLE["baseline"])[3],
     )
     numbers = [p.value for _, pts in data for p in (pts[0], pts[-1])]
     numbers += [float(r.value) for r in refs]
-    fmt = _formatter(numbers)
+    fmt = aligned_formatter(numbers)
 
     # Treatment-like variants first, control after, as in the example wording.
-    data.sort(key=lambda item: _is_control(item[0].label))
+    data.sort(key=lambda item: is_control(item[0].label))
 
     direction = "Higher is better." if spec.direction == "increase" else "Lower is better."
     if not data:
@@ -694,7 +650,7 @@ def describe(spec: ChartSpec) -> str:
             )
     sentence = f"{first} {direction}"
     if refs:
-        ref_parts = [f"{_REF_NAMES.get(r.kind, r.kind)} {fmt(float(r.value))}" for r in refs]
+        ref_parts = [f"{REF_LABELS[r.kind].lower()} {fmt(float(r.value))}" for r in refs]
         ref_text = ", ".join(ref_parts)
         sentence += f" {ref_text[0].upper()}{ref_text[1:]}."
     return sentence

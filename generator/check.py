@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from .analyze import MetricView
 from .diagnostics import Diagnostic, github_escape
+from .formatting import plural
 from .rules import CharterCheck, check_project, site_findings
 from .validate import load_project
 
@@ -61,8 +62,8 @@ def format_text(report: CheckReport) -> str:
 def _summary_line(report: CheckReport) -> str:
     n = len(report.checks)
     parts = [
-        f"{report.count('error')} error{'s' if report.count('error') != 1 else ''}",
-        f"{report.count('warning')} warning{'s' if report.count('warning') != 1 else ''}",
+        plural(report.count("error"), "error"),
+        plural(report.count("warning"), "warning"),
         f"{report.count('info')} info",
     ]
     # Charters with validation errors, counted by folder: charters/<id>/... and also
@@ -75,7 +76,7 @@ def _summary_line(report: CheckReport) -> str:
         }
     )
     extra = f" ({invalid} not loaded: invalid)" if invalid else ""
-    return f"checked {n} charter{'s' if n != 1 else ''}{extra}: " + ", ".join(parts)
+    return f"checked {plural(n, 'charter')}{extra}: " + ", ".join(parts)
 
 
 def format_github(report: CheckReport) -> str:

@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .diagnostics import Diagnostic
+from .formatting import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,8 +104,7 @@ def build(source: Path, out: Path | None) -> None:
     if not result.ok:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         click.echo(
-            f"error: {errors} problem{'s' if errors != 1 else ''} found; nothing was written"
-            f" ({out} is unchanged)",
+            f"error: {plural(errors, 'problem')} found; nothing was written ({out} is unchanged)",
             err=True,
         )
         sys.exit(1)

@@ -27,24 +27,16 @@ from typing import Any, Literal
 from . import model as m
 from .analyze import latest_row
 from .diagnostics import Diagnostic
-from .render import fmt_value as fmt
+from .formatting import fmt_value as fmt
+from .formatting import plural
 from .stats import progress, reached
 from .validate import LoadedCharter, Project, Result, load_project
+from .vocabulary import CHANGE_KINDS, CHANGE_LABELS, KIND_LABELS, TREND_LABELS, Trend
 
 JSON_VERSION = 1
 MARKER = "<!-- charters-diff -->"
 
-KINDS: tuple[str, ...] = (
-    "charter-added",
-    "charter-removed",
-    "status-changed",
-    "metric-changed",
-    "goalpost-moved",
-    "results-added",
-    "verdict-changed",
-    "finding-added",
-    "finding-resolved",
-)
+KINDS = CHANGE_KINDS
 # Names `--fail-on` accepts besides the kinds: they select changes by what they mean.
 PSEUDO_KINDS: dict[str, str] = {
     "regressed": "results-added changes whose latest value got worse",
@@ -65,7 +57,6 @@ GOALPOST_FIELDS: tuple[str, ...] = (
 # Markdown comments are capped by the forges (GitHub: 65,536 characters).
 MAX_MARKDOWN = 60_000
 
-Trend = Literal["improved", "regressed", "unchanged"]
 SideKind = Literal["worktree", "folder", "git"]
 
 
@@ -482,7 +473,6 @@ def compare_charter(
 # --- metrics ---------------------------------------------------------------------------
 
 MetricModel = m.BusinessMetric | m.MLMetric | m.Guardrail
-KIND_NAMES = {"business": "business metric", "ml": "ML metric", "guardrail": "guardrail"}
 
 
 def metrics_of(charter: m.Charter) -> dict[str, tuple[str, MetricModel]]:
@@ -530,7 +520,7 @@ def _metric_changes(cid: str, b: m.Charter, h: m.Charter) -> list[Change]:
                     mid,
                     None,
                     {"kind": kind, "name": metric.name},
-                    f"new {KIND_NAMES[kind]} `{mid}`: {metric.name}",
+                    f"new {KIND_LABELS[kind]} `{mid}`: {metric.name}",
                 )
             )
             continue
@@ -545,7 +535,7 @@ def _metric_changes(cid: str, b: m.Charter, h: m.Charter) -> list[Change]:
                     mid,
                     {"kind": kind, "name": metric.name},
                     None,
-                    f"{KIND_NAMES[kind]} `{mid}` removed{note}",
+                    f"{KIND_LABELS[kind]} `{mid}` removed{note}",
                 )
             )
             continue
@@ -566,7 +556,7 @@ def _one_metric(
                 mid,
                 old_kind,
                 new_kind,
-                f"`{mid}` moved from {KIND_NAMES[old_kind]}s to {KIND_NAMES[new_kind]}s",
+                f"`{mid}` moved from {KIND_LABELS[old_kind]}s to {KIND_LABELS[new_kind]}s",
                 field="kind",
             )
         )
@@ -804,7 +794,7 @@ def summary_text(report: Report) -> str:
         if goalposts:
             metrics = sorted({f"{c.charter}/{c.metric}" for c in goalposts})
             parts.append(
-                f"**goalposts moved** on {_count(len(metrics), 'agreed metric')}"
+                f"**goalposts moved** on {plural(len(metrics), 'agreed metric')}"
                 f" ({', '.join(f'`{x}`' for x in metrics)})"
             )
         added = [c for c in report.changes if c.kind == "charter-added"]
@@ -817,30 +807,30 @@ def summary_text(report: Report) -> str:
         if renamed:
             parts.append(f"{len(renamed)} renamed")
         if counts["status-changed"]:
-            parts.append(_count(counts["status-changed"], "status change"))
+            parts.append(plural(counts["status-changed"], "status change"))
         if counts["metric-changed"]:
-            parts.append(_count(counts["metric-changed"], "other metric change"))
+            parts.append(plural(counts["metric-changed"], "other metric change"))
         if counts["results-added"]:
             trends = report.trends()
             detail = ", ".join(f"{v} {k}" for k, v in trends.items() if v)
             parts.append(
-                f"new results for {_count(counts['results-added'], 'metric')}"
+                f"new results for {plural(counts['results-added'], 'metric')}"
                 + (f" ({detail})" if detail else "")
             )
         if counts["verdict-changed"]:
-            parts.append(_count(counts["verdict-changed"], "verdict change"))
+            parts.append(plural(counts["verdict-changed"], "verdict change"))
         if counts["finding-added"]:
-            parts.append(f"{_count(counts['finding-added'], 'finding')} added")
+            parts.append(f"{plural(counts['finding-added'], 'finding')} added")
         if counts["finding-resolved"]:
-            parts.append(f"{_count(counts['finding-resolved'], 'finding')} resolved")
+            parts.append(f"{plural(counts['finding-resolved'], 'finding')} resolved")
         text = (
-            f"Between {base} and {head}, {_count(n, 'charter')} changed: " + "; ".join(parts) + "."
+            f"Between {base} and {head}, {plural(n, 'charter')} changed: " + "; ".join(parts) + "."
         )
     problems = []
     for role, side in (("BASE", report.base), ("HEAD", report.head)):
         if not side.ok:
             problems.append(
-                f"{role} ({side.label}) has {_count(len(side.errors), 'validation error')}"
+                f"{role} ({side.label}) has {plural(len(side.errors), 'validation error')}"
             )
     if problems:
         text += " " + "; ".join(problems) + "; charters that loaded were still compared."
@@ -848,10 +838,6 @@ def summary_text(report: Report) -> str:
         ids = ", ".join(f"`{x['charter']}`" for x in report.not_compared)
         text += f" Not compared because they did not load: {ids}."
     return text
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def report_json(report: Report, fail_on: Iterable[str] = ()) -> dict[str, Any]:
@@ -884,20 +870,6 @@ def _cell(value: Any) -> str:
     text = _show(value) if not isinstance(value, str) else value
     text = " ".join(text.split())
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-
-
-KIND_LABELS = {
-    "charter-added": "Charter added",
-    "charter-removed": "Charter removed",
-    "status-changed": "Status",
-    "metric-changed": "Metric changed",
-    "goalpost-moved": "🚩 Goalpost moved",
-    "results-added": "New results",
-    "verdict-changed": "Verdict",
-    "finding-added": "Finding added",
-    "finding-resolved": "Finding resolved",
-}
-TREND_LABELS = {"improved": "▲ improved", "regressed": "▼ regressed", "unchanged": "= unchanged"}
 
 
 def format_markdown(report: Report, show_all: bool = False, fail_on: Iterable[str] = ()) -> str:
@@ -939,7 +911,7 @@ def _side_markdown(role: str, side: Side) -> list[str]:
         lines += [
             "> [!WARNING]",
             f"> **{role} ({_cell(side.label)}) does not load cleanly:**"
-            f" {_count(len(side.errors), 'problem')}. Charters that loaded were still compared.",
+            f" {plural(len(side.errors), 'problem')}. Charters that loaded were still compared.",
             "",
             f"<details><summary>Problems in {role}</summary>",
             "",
@@ -970,7 +942,7 @@ def _charter_markdown(report: Report, cid: str, changes: list[Change], show_all:
                     ("", _cell(c.message)) if c.before is None else (_cell(c.message), "")
                 )
             name = f"`{c.metric}`" if c.metric else ""
-            label = KIND_LABELS[c.kind]
+            label = CHANGE_LABELS[c.kind]
             lines.append(f"| {label} | {name} | {_cell(c.field or '')} | {before} | {after} |")
         lines.append("")
     results = {c.metric: c for c in changes if c.kind == "results-added"}

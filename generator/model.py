@@ -30,9 +30,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 Status = Literal["proposed", "baseline", "experiment", "live", "paused", "retired"]
-STATUSES: tuple[str, ...] = ("proposed", "baseline", "experiment", "live", "paused", "retired")
 Method = Literal["ab_test", "holdout", "before_after", "shadow", "offline"]
-METHODS: tuple[str, ...] = ("ab_test", "holdout", "before_after", "shadow", "offline")
 Direction = Literal["increase", "decrease"]
 
 CADENCE_DAYS: dict[str, int] = {
@@ -79,7 +77,7 @@ def _parse_date(value: Any) -> Any:
     return value
 
 
-def _finite(value: float) -> float:
+def _must_be_finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number, got {value}")
     return value
@@ -125,7 +123,7 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 Markdown = Annotated[str, StringConstraints(min_length=1)]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date)]
-Number = Annotated[float, AfterValidator(_finite)]
+Number = Annotated[float, AfterValidator(_must_be_finite)]
 Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
 
 

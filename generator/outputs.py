@@ -17,7 +17,6 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,10 +25,12 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup, escape
 
-from .analyze import VERDICT_LABELS, VERDICTS, CharterView, MetricView
+from .analyze import CharterView, MetricView
 from .diagnostics import Diagnostic
-from .render import fmt_percent, fmt_value, render_markdown
+from .formatting import exact_number, fmt_percent, fmt_value, plural
+from .render import render_markdown
 from .validate import Project, Result
+from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label
 
 API_VERSION = 1
 RESULT_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
@@ -92,7 +93,7 @@ def search_text(view: CharterView) -> str:
     parts.extend(c.tags)
     for metric in view.metrics:
         parts.extend((metric.name, metric.id))
-    parts.append(view.verdict_label)
+    parts.append(label(view.verdict, "verdict"))
     return fold(" ".join(parts))
 
 
@@ -125,7 +126,7 @@ def row_attributes(view: CharterView) -> Markup:
         ("data-sort-project", fold(c.title)),
         ("data-sort-owner", fold(c.owner.name)),
         ("data-sort-metric", fold(bm.name) if bm else ""),
-        ("data-sort-progress", _number(bm.progress) if bm and bm.progress is not None else ""),
+        ("data-sort-progress", exact_number(bm.progress) if bm and bm.progress is not None else ""),
         ("data-sort-human", HUMAN_ORDER[view.human_baseline_state]),
         ("data-sort-latest", view.latest_date.isoformat() if view.latest_date else ""),
     ]
@@ -138,46 +139,35 @@ class Option:
     label: str
 
 
-def finder_options(
-    views: list[CharterView], status_labels: dict[str, str], status_order: Iterable[str]
-) -> dict[str, list[Option]]:
+def finder_options(views: list[CharterView]) -> dict[str, list[Option]]:
     """The choices of each filter, in a stable order; verdicts only when charters have them."""
     statuses = {v.charter.status for v in views}
     teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
     tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
     verdicts = {v.verdict for v in views}
     return {
-        "status": [Option(s, status_labels.get(s, s)) for s in status_order if s in statuses],
+        "status": [Option(s, label(s, "status")) for s in STATUS_DISPLAY_ORDER if s in statuses],
         "team": [Option(t, t) for t in teams],
         "tag": [Option(t, t) for t in tags],
-        "verdict": [Option(c, VERDICT_LABELS[c]) for c in VERDICTS if c in verdicts],
+        "verdict": [Option(c, label(c, "verdict")) for c in VERDICTS if c in verdicts],
     }
 
 
 def template_context(
     views: list[CharterView],
-    status_labels: dict[str, str],
-    status_order: Iterable[str],
     *,
     live_reload: bool | str = False,
 ) -> dict[str, Any]:
     """Template variables for search and live reload (`live_reload` is false in normal builds)."""
     return {
         "row_attrs": row_attributes,
-        "finder": finder_options(views, status_labels, status_order),
+        "finder": finder_options(views),
         "live_reload": live_reload,
     }
 
 
 # ---------------------------------------------------------------------------
 # Files for other tools.
-
-
-def _number(value: float) -> str:
-    """A float as the shortest text that reads back to it; whole numbers without `.0`."""
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
 
 
 def _dumps(data: Any) -> bytes:
@@ -222,11 +212,11 @@ def results_csv(view: CharterView) -> bytes:
                 row.date.isoformat(),
                 row.metric,
                 row.variant or "",
-                _number(row.value),
-                "" if row.lower is None else _number(row.lower),
-                "" if row.upper is None else _number(row.upper),
+                exact_number(row.value),
+                "" if row.lower is None else exact_number(row.lower),
+                "" if row.upper is None else exact_number(row.upper),
                 "" if row.n is None else str(row.n),
-                "" if row.std is None else _number(row.std),
+                "" if row.std is None else exact_number(row.std),
                 row.note or "",
                 str(result.ref),
             ]
@@ -260,9 +250,7 @@ def charter_page(view: CharterView) -> str:
     return f"charters/{view.id}/"
 
 
-def charters_api(
-    project: Project, views: list[CharterView], base: BaseUrl, status_labels: dict[str, str]
-) -> bytes:
+def charters_api(project: Project, views: list[CharterView], base: BaseUrl) -> bytes:
     charters: list[dict[str, Any]] = []
     for view in sorted(views, key=lambda v: v.id):
         c = view.charter
@@ -272,7 +260,7 @@ def charters_api(
             "title": c.title,
             "summary": plain_text(c.summary),
             "status": c.status,
-            "status_label": status_labels.get(c.status, c.status),
+            "status_label": label(c.status, "status"),
             "owner": {"name": c.owner.name, "email": c.owner.email},
             "team": c.team,
             "tags": list(c.tags),
@@ -283,7 +271,7 @@ def charters_api(
             "business_metrics": [_metric_record(m) for m in view.by_kind("business")],
             "results": {"json": page + "results.json", "csv": page + "results.csv"},
             "verdict": view.verdict,
-            "verdict_label": view.verdict_label,
+            "verdict_label": label(view.verdict, "verdict"),
         }
         charters.append(record)
     return _dumps(
@@ -348,7 +336,7 @@ def feed_entries(views: list[CharterView], base: BaseUrl) -> list[FeedEntry]:
             if metric.progress is not None:
                 parts.append(f"{fmt_percent(metric.progress)} of the way to target")
             rows = sum(1 for r in metric.rows if r.row.date == day)
-            parts.append(f"{rows} result row{'s' if rows != 1 else ''} dated {day.isoformat()}")
+            parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
             entries.append(
                 FeedEntry(
                     id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
@@ -466,12 +454,11 @@ def render_outputs(
 ) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """Every file besides the pages, charts and static assets, keyed by site path."""
     base = parse_base_url(project.site.base_url)
-    status_labels: dict[str, str] = context.get("status_labels", {})
     files, diags = linked_files(project, views)
     for view in views:
         files[f"charters/{view.id}/results.json"] = results_json(view)
         files[f"charters/{view.id}/results.csv"] = results_csv(view)
-    files["api/charters.json"] = charters_api(project, views, base, status_labels)
+    files["api/charters.json"] = charters_api(project, views, base)
     files["feed.xml"] = (
         env.get_template("feed.xml")
         .render(feed=feed_context(project, views, base), **context)

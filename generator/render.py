@@ -1,4 +1,4 @@
-"""Turning analysed charters into HTML: the Jinja environment, Markdown, number formatting.
+"""Pages stage: the Jinja environment, sanitised Markdown and relative links.
 
 Charter text is untrusted. Jinja autoescapes every value; Markdown fields are
 rendered by Python-Markdown and then sanitised by nh3 (an allow-list, so scripts,
@@ -9,7 +9,6 @@ Charter text is only ever data handed to templates, never a template itself, so
 
 from __future__ import annotations
 
-import math
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,16 @@ import nh3
 from markupsafe import Markup
 
 from . import __version__
+from .formatting import (
+    fmt_interval,
+    fmt_number,
+    fmt_p,
+    fmt_percent,
+    fmt_relative,
+    fmt_signed,
+    fmt_value,
+)
+from .vocabulary import label, variant_label
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
@@ -59,57 +68,6 @@ def render_inline_markdown(text: str | None) -> Markup:
     return Markup(html)  # already sanitised
 
 
-def fmt_number(value: float | None, digits: int = 3) -> str:
-    """A value as people read it: thousands separated, trailing zeros dropped."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        text = f"{value:,.0f}"
-    elif magnitude >= 100:
-        text = f"{value:,.1f}"
-    elif magnitude >= 1:
-        text = f"{value:.2f}"
-    else:
-        text = f"{value:.{digits}g}"
-    if "." in text and "e" not in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace("-", "−")
-
-
-def fmt_value(value: float | None, unit: str) -> str:
-    """A value with its unit: `4.4%`, `0.92`, `6.2 hours`."""
-    if value is None:
-        return "—"
-    text = fmt_number(value)
-    unit = unit.strip()
-    if unit == "%":
-        return f"{text}%"
-    if unit.lower() in ("ratio", "", "count"):
-        return text
-    if unit in ("USD", "$"):
-        return f"{text} USD"
-    return f"{text} {unit}"
-
-
-def fmt_signed(value: float | None, unit: str) -> str:
-    """A change with its sign: `+0.4 pp`, `−1.2 hours`."""
-    if value is None:
-        return "—"
-    sign = "+" if value > 0 else ""
-    unit = "pp" if unit.strip() == "%" else unit
-    return sign + fmt_value(value, unit)
-
-
-def fmt_percent(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
-    return f"{text}%"
-
-
 def relative_url(target: str, page: str) -> str:
     """The link from site page `page` to site file `target`, both relative to the site root."""
     start = posixpath.dirname(page) or "."
@@ -142,6 +100,11 @@ def make_environment(user_templates: Path | None) -> jinja2.Environment:
         value=fmt_value,
         signed=fmt_signed,
         percent=fmt_percent,
+        relative=fmt_relative,
+        p_value=fmt_p,
+        interval=fmt_interval,
+        label=label,
+        variant=variant_label,
     )
     env.globals.update(generator_version=__version__)
     return env

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .analyze import VERDICT_LABELS, CharterView, MetricView, analyze_charter
+from .analyze import CharterView, MetricView, analyze_charter
 from .diagnostics import Diagnostic, Severity, SourceRef
+from .formatting import fmt_interval, fmt_signed, fmt_value
 from .model import cadence_days
-from .render import fmt_signed, fmt_value
 from .sources import FieldPath
 from .validate import Project
-
-PAST_PROPOSED = ("baseline", "experiment", "live", "paused", "retired")
-PAST_BASELINE = ("experiment", "live", "paused", "retired")
+from .vocabulary import CONTROLLED_METHODS, MEASURING, past
 
 
 @dataclass(frozen=True)
@@ -199,7 +197,7 @@ def _run(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 
 def _not_agreed(view: CharterView, today: date | None) -> Iterator[Finding]:
-    if view.charter.status not in PAST_PROPOSED:
+    if not past(view.charter.status, "proposed"):
         return
     for i, bm in enumerate(view.charter.business_metrics):
         missing = []
@@ -226,7 +224,7 @@ def _human_baseline(view: CharterView, today: date | None) -> Iterator[Finding]:
             "no human baseline planned yet: try the task by hand, or record why not"
             " ('human_baseline: {waived: ...}'), before leaving 'proposed'",
         )
-    if hb is not None and not hb.is_waived and not hb.results and c.status in PAST_BASELINE:
+    if hb is not None and not hb.is_waived and not hb.results and past(c.status, "baseline"):
         yield (
             "MC103",
             ("human_baseline",),
@@ -236,9 +234,7 @@ def _human_baseline(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 
 def _no_business_results(view: CharterView, today: date | None) -> Iterator[Finding]:
-    if view.charter.status in ("experiment", "live") and not any(
-        b.rows for b in view.by_kind("business")
-    ):
+    if view.charter.status in MEASURING and not any(b.rows for b in view.by_kind("business")):
         yield (
             "MC104",
             ("status",),
@@ -277,7 +273,7 @@ def _wrong_side(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 def _decision_rule(view: CharterView, today: date | None) -> Iterator[Finding]:
     ms = view.charter.measurement
-    if ms.method not in ("ab_test", "holdout"):
+    if ms.method not in CONTROLLED_METHODS:
         return
     missing = []
     if not ms.decision_rule:
@@ -308,7 +304,7 @@ def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
     c = view.charter
     days = cadence_days(c.measurement.cadence)
     latest = view.latest_date
-    if today is None or days is None or latest is None or c.status not in ("experiment", "live"):
+    if today is None or days is None or latest is None or c.status not in MEASURING:
         return
     if today - latest > timedelta(days=2 * days):
         yield (
@@ -355,7 +351,7 @@ def move_phrase(metric: MetricView) -> str:
         lf = metric.lift.lift
         return (
             f"{fmt_signed(lf.absolute, metric.unit)} vs control, 95% CI"
-            f" {fmt_signed(lf.ci_low, metric.unit)} to {fmt_signed(lf.ci_high, metric.unit)}"
+            f" {fmt_interval(lf.ci_low, lf.ci_high, metric.unit)}"
         )
     if metric.latest is not None and metric.move is not None and metric.move_reference:
         raw = metric.move if metric.direction == "increase" else -metric.move
@@ -412,4 +408,4 @@ def evidence(view: CharterView) -> str:
     return text + "."
 
 
-__all__ = ["RULES", "VERDICT_LABELS", "CharterCheck", "check_project", "site_findings"]
+__all__ = ["RULES", "CharterCheck", "check_project", "site_findings"]

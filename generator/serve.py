@@ -34,6 +34,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .formatting import plural
 from .render import BUILTIN_TEMPLATES
 
 SPECIAL = "/__charters__/"
@@ -156,7 +157,7 @@ class SiteState:
                     self.echo(line, err=True)
                 count = len(errors)
                 self.echo(
-                    f"{count} problem{'s' if count != 1 else ''} found; the open pages show"
+                    f"{plural(count, 'problem')} found; the open pages show"
                     " them. Still serving; save a fix to rebuild.",
                     err=True,
                 )
@@ -194,7 +195,7 @@ def error_page(errors: list[str], token: str) -> bytes:
     return _page(
         "Build failed",
         f"""<h1>The site could not be built</h1>
-<p class="lead">{count} problem{"s" if count != 1 else ""} found. <code>charters serve</code> is
+<p class="lead">{plural(count, "problem")} found. <code>charters serve</code> is
 still running: fix the charter and save, and this page reloads by itself.</p>
 <ol class="build-errors callout bad">
 {items}

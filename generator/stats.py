@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from .formatting import is_finite
+
 __all__ = [
     "Z_975",
     "Arm",
@@ -66,24 +68,20 @@ def is_proportion_unit(unit: str) -> bool:
     return unit.strip().lower() in ("%", "ratio")
 
 
-def _finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)
-
-
 def _has_n(arm: Arm, minimum: int = 1) -> bool:
-    return arm.n is not None and _finite(arm.n) and arm.n >= minimum
+    return arm.n is not None and is_finite(arm.n) and arm.n >= minimum
 
 
 def _has_std(arm: Arm) -> bool:
-    return arm.std is not None and _finite(arm.std) and arm.std >= 0
+    return arm.std is not None and is_finite(arm.std) and arm.std >= 0
 
 
 def _has_interval(arm: Arm) -> bool:
     return (
         arm.lower is not None
         and arm.upper is not None
-        and _finite(arm.lower)
-        and _finite(arm.upper)
+        and is_finite(arm.lower)
+        and is_finite(arm.upper)
         and arm.upper >= arm.lower
     )
 
@@ -191,7 +189,7 @@ def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     information (sample sizes, standard deviations or intervals) to say
     anything beyond the raw difference, or when a value is not finite.
     """
-    if not (_finite(control.value) and _finite(treatment.value)):
+    if not (is_finite(control.value) and is_finite(treatment.value)):
         return None
     if is_proportion_unit(unit) and _has_n(control) and _has_n(treatment):
         result = _two_proportion(control, treatment, unit)

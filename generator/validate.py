@@ -22,7 +22,9 @@ from pydantic_core import ErrorDetails
 
 from . import model as m
 from .diagnostics import Diagnostics, SourceRef, format_path
+from .formatting import finite
 from .sources import Document, FieldPath, parse_csv, parse_json, parse_yaml, read_text
+from .vocabulary import STATUSES, past
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -374,7 +376,7 @@ def _check_references(doc: Document, diags: Diagnostics) -> list[str]:
         if isinstance(hr.get("metric"), str):
             _known(hr["metric"], ("human_baseline", "results", i, "metric"), every, doc, diags)
     status = data.get("status")
-    if data.get("human_baseline") is None and isinstance(status, str) and status in m.STATUSES[1:]:
+    if data.get("human_baseline") is None and status in STATUSES and past(status, "proposed"):
         diags.error(
             doc.ref(("status",)),
             "human_baseline",
@@ -539,7 +541,7 @@ def _load_result_file(root: Path, rel: str, metrics: list[str], diags: Diagnosti
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    return finite(value)
 
 
 def _interval_contains_value(doc: Document, i: int, diags: Diagnostics) -> bool:

@@ -15,8 +15,6 @@ import pytest
 from helpers import write_charter_data
 
 from generator.analyze import (
-    VERDICT_LABELS,
-    VERDICTS,
     CharterView,
     DatedLift,
     analyze_charter,
@@ -24,6 +22,7 @@ from generator.analyze import (
 )
 from generator.stats import Lift
 from generator.validate import load_project
+from generator.vocabulary import label
 
 # --------------------------------------------------------------------------- helpers
 
@@ -752,7 +751,7 @@ def test_verdict_target_met(tmp_path: Path) -> None:
     )
     view = analyse(tmp_path, body, [row(D1, "conv", 12.5), row(D1, "aov", 60.0)])
     assert view.verdict == "target-met"
-    assert view.verdict_label == "Target met"
+    assert label(view.verdict, "verdict") == "Target met"
 
 
 def test_verdict_business_impact_with_one_improved(tmp_path: Path) -> None:
@@ -785,7 +784,7 @@ def test_verdict_ml_only(tmp_path: Path) -> None:
     assert conv is not None and conv.status == "flat"
     assert prec is not None and prec.met is True
     assert view.verdict == "ml-only"
-    assert view.verdict_label == "ML metric only"
+    assert label(view.verdict, "verdict") == "ML metric only"
 
 
 def test_verdict_ml_only_when_driven_business_metric_has_no_results(tmp_path: Path) -> None:
@@ -834,11 +833,3 @@ def test_verdict_no_results(tmp_path: Path) -> None:
     view = analyse(tmp_path, body)
     assert view.verdict == "no-results"
     assert view.latest_date is None
-
-
-def test_verdict_order_and_labels() -> None:
-    assert VERDICTS == (
-        "target-met", "business-impact", "ml-only", "no-impact", "no-business-results", "no-results"
-    )  # fmt: skip
-    assert set(VERDICT_LABELS) == set(VERDICTS)
-    assert VERDICT_LABELS["ml-only"] == "ML metric only"
