@@ -12,8 +12,8 @@ from datetime import date
 from typing import Literal
 
 from . import model as m
+from .load import LoadedCharter, Result
 from .stats import Arm, Lift, lift, progress, reached
-from .validate import LoadedCharter, Result
 from .vocabulary import TREATMENT, Kind, MetricStatus, Verdict, is_control
 
 Status = MetricStatus  # a metric's status, named for the stage that decides it

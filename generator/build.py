@@ -18,11 +18,11 @@ from . import __version__
 from .analyze import CharterView, MetricView
 from .diagnostics import Diagnostic
 from .formatting import fmt_value, plural
+from .load import Project, Result, load_project
 from .outputs import render_outputs, template_context
-from .render import BUILTIN_TEMPLATES, make_environment, render_page
+from .pages import BUILTIN_TEMPLATES, make_environment, render_page
 from .rules import RULES, CharterCheck, check_project, fixed_today
 from .stats import Arm, arm_interval
-from .validate import Project, Result, load_project
 from .vocabulary import REF_KINDS, REF_LABELS, STATUS_DISPLAY_ORDER, VERDICTS
 from .write import check_output, read_manifest, write_site
 

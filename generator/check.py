@@ -15,8 +15,8 @@ from typing import Any, Literal
 from .analyze import MetricView
 from .diagnostics import Diagnostic, github_escape
 from .formatting import plural
+from .load import load_project
 from .rules import CharterCheck, check_project, site_findings
-from .validate import load_project
 
 Format = Literal["text", "github", "json"]
 JSON_VERSION = 1
@@ -186,7 +186,7 @@ def format_json(report: CheckReport) -> str:
     return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
 
 
-def render(report: CheckReport, fmt: Format) -> str:
+def format_report(report: CheckReport, fmt: Format) -> str:
     if fmt == "github":
         return format_github(report)
     if fmt == "json":

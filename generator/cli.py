@@ -146,13 +146,13 @@ def check(source: Path, fmt: str | None, strict: bool, today: Any) -> None:
     """
     import os
 
-    from .check import render, run_check
+    from .check import format_report, run_check
     from .rules import today_from_env
 
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     report = run_check(source, today_from_env(today))
-    click.echo(render(report, fmt), nl=False)  # type: ignore[arg-type]
+    click.echo(format_report(report, fmt), nl=False)  # type: ignore[arg-type]
     sys.exit(1 if report.failed(strict) else 0)
 
 
@@ -244,9 +244,9 @@ def schema_command(result_row: bool, out: Path | None) -> None:
     Point editors at it with a first line `# yaml-language-server: $schema=<path>`
     in charter.yaml; see docs/schema.md.
     """
-    from .schemas import render
+    from .schemas import schema_text
 
-    text = render("result-row" if result_row else "charter")
+    text = schema_text("result-row" if result_row else "charter")
     if out is None:
         click.echo(text, nl=False)
         return

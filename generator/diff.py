@@ -29,8 +29,8 @@ from .analyze import latest_row
 from .diagnostics import Diagnostic
 from .formatting import fmt_value as fmt
 from .formatting import plural
+from .load import LoadedCharter, Project, Result, load_project
 from .stats import progress, reached
-from .validate import LoadedCharter, Project, Result, load_project
 from .vocabulary import CHANGE_KINDS, CHANGE_LABELS, KIND_LABELS, TREND_LABELS, Trend
 
 JSON_VERSION = 1

@@ -3,7 +3,7 @@
 Models are strict (YAML's `no` is not a string, `1` is not text) and forbid
 unknown keys, except keys starting with `x-`, which are kept as extensions.
 Rules that relate one field to another (ids that must be declared, a human
-baseline required once past `proposed`) live in `validate.py`, where each
+baseline required once past `proposed`) live in `load.py`, where each
 problem can be located precisely.
 """
 

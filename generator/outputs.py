@@ -28,8 +28,8 @@ from markupsafe import Markup, escape
 from .analyze import CharterView, MetricView
 from .diagnostics import Diagnostic
 from .formatting import exact_number, fmt_percent, fmt_value, plural
-from .render import render_markdown
-from .validate import Project, Result
+from .load import Project, Result
+from .pages import render_markdown
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label
 
 API_VERSION = 1

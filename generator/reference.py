@@ -84,7 +84,7 @@ def _required(info: FieldInfo) -> str:
     return "yes" if info.is_required() else "no"
 
 
-def render() -> str:
+def reference_markdown() -> str:
     lines = [
         "# Charter format: field reference",
         "",
@@ -113,4 +113,4 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    print(render(), end="")
+    print(reference_markdown(), end="")

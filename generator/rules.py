@@ -16,9 +16,9 @@ from typing import Any
 from .analyze import CharterView, MetricView, analyze_charter
 from .diagnostics import Diagnostic, Severity, SourceRef
 from .formatting import fmt_interval, fmt_signed, fmt_value
+from .load import Project
 from .model import cadence_days
-from .sources import FieldPath
-from .validate import Project
+from .readers import FieldPath
 from .vocabulary import CONTROLLED_METHODS, MEASURING, past
 
 

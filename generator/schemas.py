@@ -79,7 +79,7 @@ def _tidy(node: Any) -> None:
             _tidy(value)
 
 
-def render(kind: SchemaKind = "charter") -> str:
+def schema_text(kind: SchemaKind = "charter") -> str:
     """The schema as the text printed by `charters schema` and shipped in the package."""
     return json.dumps(generate(kind), indent=2, ensure_ascii=False) + "\n"
 

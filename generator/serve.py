@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .formatting import plural
-from .render import BUILTIN_TEMPLATES
+from .pages import BUILTIN_TEMPLATES
 
 SPECIAL = "/__charters__/"
 LIVERELOAD_JS = Path(__file__).parent / "livereload.js"

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from generator.build import BuildResult, Settings, build
 from generator.cli import main
-from generator.validate import load_project
+from generator.load import load_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULT_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")

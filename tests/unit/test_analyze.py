@@ -20,8 +20,8 @@ from generator.analyze import (
     analyze_charter,
     metric_status,
 )
+from generator.load import load_project
 from generator.stats import Lift
-from generator.validate import load_project
 from generator.vocabulary import label
 
 # --------------------------------------------------------------------------- helpers
@@ -292,8 +292,8 @@ def test_metric_status_borderline_intervals(
 ) -> None:
     """metric_status on its own: an interval with an end exactly at zero is `flat`."""
     from generator.diagnostics import SourceRef
+    from generator.load import Result
     from generator.model import ResultRow
-    from generator.validate import Result
 
     latest = Result(
         ResultRow.model_validate(

@@ -3,14 +3,14 @@
 from pathlib import Path
 
 from generator import model as m
-from generator.reference import SECTIONS, render
+from generator.reference import SECTIONS, reference_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_reference_file_is_current() -> None:
     on_disk = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
-    assert on_disk == render(), "run: python -m generator.reference > docs/reference.md"
+    assert on_disk == reference_markdown(), "run: python -m generator.reference > docs/reference.md"
 
 
 def test_every_model_block_is_documented() -> None:
@@ -24,7 +24,7 @@ def test_every_model_block_is_documented() -> None:
 
 
 def test_reference_names_every_field_with_its_type() -> None:
-    text = render()
+    text = reference_markdown()
     assert "| `direction` | `increase` \\| `decrease` | yes |" in text
     assert "| `drives` | list of metric id | yes |" in text
     assert "| `value` | number | yes |" in text

@@ -18,6 +18,7 @@ from helpers import write_charter_data
 
 from generator.build import Settings, build
 from generator.diagnostics import Diagnostic
+from generator.load import load_project
 from generator.rules import (
     RULES,
     RULES_BY_CODE,
@@ -27,7 +28,6 @@ from generator.rules import (
     site_findings,
     today_from_env,
 )
-from generator.validate import load_project
 
 TODAY = date(2026, 3, 15)  # a week after the compliant charter's latest result
 

@@ -16,7 +16,7 @@ from generator import vocabulary as v
 from generator.analyze import analyze_charter
 from generator.build import chart_spec
 from generator.charts import render_svg
-from generator.validate import load_project
+from generator.load import load_project
 
 # --- labels ------------------------------------------------------------------------------
 

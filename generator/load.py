@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from . import model as m
 from .diagnostics import Diagnostics, SourceRef, format_path
 from .formatting import finite
-from .sources import Document, FieldPath, parse_csv, parse_json, parse_yaml, read_text
+from .readers import Document, FieldPath, parse_csv, parse_json, parse_yaml, read_text
 from .vocabulary import STATUSES, past
 
 T = TypeVar("T", bound=BaseModel)

@@ -8,7 +8,7 @@ import pytest
 from helpers import Element, parse_html
 
 from generator.formatting import fmt_number, fmt_signed, fmt_value
-from generator.render import (
+from generator.pages import (
     relative_url,
     render_inline_markdown,
     render_markdown,
