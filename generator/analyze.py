@@ -343,13 +343,8 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
         by_metric.setdefault(result.row.metric, []).append(result)
     view = CharterView(loaded)
     mde = c.measurement.minimum_detectable_effect
-    kinds: list[tuple[Kind, list[m.BusinessMetric] | list[m.MLMetric] | list[m.Guardrail]]] = [
-        ("business", c.business_metrics),
-        ("ml", c.ml_metrics),
-        ("guardrail", c.measurement.guardrails),
-    ]
-    for kind, metrics in kinds:
-        for metric in metrics:
-            view.metrics.append(_view(kind, metric, by_metric.get(metric.id, []), human, mde))
+    for entry in c.metrics():
+        rows = by_metric.get(entry.metric.id, [])
+        view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde))
     view.verdict = verdict(view)
     return view

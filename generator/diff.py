@@ -477,15 +477,7 @@ MetricModel = m.BusinessMetric | m.MLMetric | m.Guardrail
 
 def metrics_of(charter: m.Charter) -> dict[str, tuple[str, MetricModel]]:
     """Every metric of a charter by id, with its kind, in the charter's order."""
-    out: dict[str, tuple[str, MetricModel]] = {}
-    for kind, metrics in (
-        ("business", charter.business_metrics),
-        ("ml", charter.ml_metrics),
-        ("guardrail", charter.measurement.guardrails),
-    ):
-        for metric in metrics:
-            out[metric.id] = (kind, metric)
-    return out
+    return {e.metric.id: (e.kind, e.metric) for e in charter.metrics()}
 
 
 def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

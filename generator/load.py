@@ -56,11 +56,7 @@ class LoadedCharter:
     result_files: list[str] = field(default_factory=list)
 
     def metric_ids(self) -> list[str]:
-        return (
-            [x.id for x in self.charter.business_metrics]
-            + [x.id for x in self.charter.ml_metrics]
-            + [x.id for x in self.charter.measurement.guardrails]
-        )
+        return [e.metric.id for e in self.charter.metrics()]
 
 
 @dataclass
@@ -343,7 +339,7 @@ def _check_references(doc: Document, diags: Diagnostics) -> list[str]:
     """Check ids and references; return the declared metric ids."""
     data = doc.data if isinstance(doc.data, dict) else {}
     declared: dict[str, FieldPath] = {}
-    for path in (("business_metrics",), ("ml_metrics",), ("measurement", "guardrails")):
+    for _, path in m.METRIC_LISTS:
         for i, item in _items(data, *path):
             mid = _str(item.get("id"))
             if mid is not None:

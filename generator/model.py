@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -32,6 +34,13 @@ METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Status = Literal["proposed", "baseline", "experiment", "live", "paused", "retired"]
 Method = Literal["ab_test", "holdout", "before_after", "shadow", "offline"]
 Direction = Literal["increase", "decrease"]
+MetricKind = Literal["business", "ml", "guardrail"]
+# Where each kind of metric is listed in a charter, in the order pages show them.
+METRIC_LISTS: tuple[tuple[MetricKind, tuple[str, ...]], ...] = (
+    ("business", ("business_metrics",)),
+    ("ml", ("ml_metrics",)),
+    ("guardrail", ("measurement", "guardrails")),
+)
 
 CADENCE_DAYS: dict[str, int] = {
     "daily": 1,
@@ -536,6 +545,33 @@ class Charter(Model):
         description="Decision log, newest last.",
         examples=[[{"date": "2026-06-01", "decision": "Ship to all queues."}]],
     )
+
+    def metrics(self) -> Iterator[MetricEntry]:
+        """Every metric of the charter with its kind and field path, in `METRIC_LISTS` order."""
+        lists: dict[MetricKind, Sequence[AnyMetric]] = {
+            "business": self.business_metrics,
+            "ml": self.ml_metrics,
+            "guardrail": self.measurement.guardrails,
+        }
+        for kind, path in METRIC_LISTS:
+            for i, metric in enumerate(lists[kind]):
+                yield MetricEntry(kind, (*path, i), metric)
+
+    def metric_path(self, metric_id: str) -> tuple[str | int, ...]:
+        """The field path of the metric `metric_id` (which must be declared)."""
+        return next(e.path for e in self.metrics() if e.metric.id == metric_id)
+
+
+AnyMetric = BusinessMetric | MLMetric | Guardrail
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    """A metric of a charter, with its kind and where it is written."""
+
+    kind: MetricKind
+    path: tuple[str | int, ...]
+    metric: AnyMetric
 
 
 class ResultRow(Model):

@@ -183,12 +183,7 @@ Finding = tuple[str, FieldPath, str]
 
 
 def _metric_path(view: CharterView, metric: MetricView) -> FieldPath:
-    c = view.charter
-    if metric.kind == "business":
-        return ("business_metrics", [b.id for b in c.business_metrics].index(metric.id))
-    if metric.kind == "ml":
-        return ("ml_metrics", [x.id for x in c.ml_metrics].index(metric.id))
-    return ("measurement", "guardrails", [g.id for g in c.measurement.guardrails].index(metric.id))
+    return view.charter.metric_path(metric.id)
 
 
 def _run(view: CharterView, today: date | None) -> Iterator[Finding]:

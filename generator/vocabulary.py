@@ -71,7 +71,7 @@ VERDICT_LABELS: dict[str, str] = {
 
 # --- a metric and its status -------------------------------------------------------------
 
-Kind = Literal["business", "ml", "guardrail"]
+Kind = m.MetricKind
 KINDS: tuple[Kind, ...] = get_args(Kind)
 KIND_LABELS: dict[str, str] = {
     "business": "business metric",
