@@ -19,7 +19,15 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from helpers import write_charter_data
+from factory import (
+    ab,
+    business_metric,
+    charter_data,
+    guardrail,
+    measurement,
+    ml_metric,
+    write_charter,
+)
 from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
@@ -86,70 +94,48 @@ def write_tree(
     root: Path, charters: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]
 ) -> Path:
     for cid, (body, rows) in charters.items():
-        write_charter_data(root, cid, body, rows)
+        write_charter(root, cid, body, rows)
     return root
 
 
 def base_charter(**extra: Any) -> dict[str, Any]:
     """A live A/B-tested charter that passes every rule."""
-    body: dict[str, Any] = {
-        "title": "Ticket routing",
-        "summary": "Route tickets to the right queue.",
-        "status": "live",
-        "owner": {"name": "Ana Ruiz"},
-        "objective": {"statement": "Tickets get resolved sooner."},
-        "business_metrics": [
-            {
-                "id": "resolution_hours",
-                "name": "Resolution time",
-                "definition": "Mean hours from ticket creation to resolution.",
-                "unit": "hours",
-                "direction": "decrease",
-                "baseline": {"value": 18.6},
-                "target": {"value": 15.0},
-                "agreed": {"by": ["Head of Support"], "on": "2026-01-10"},
-            }
+    return charter_data(
+        title="Ticket routing",
+        summary="Route tickets to the right queue.",
+        objective={"statement": "Tickets get resolved sooner."},
+        business_metrics=[
+            business_metric(
+                "resolution_hours",
+                name="Resolution time",
+                definition="Mean hours from ticket creation to resolution.",
+                unit="hours",
+                direction="decrease",
+                baseline=18.6,
+                target=15.0,
+                agreed={"by": ["Head of Support"], "on": "2026-01-10"},
+            )
         ],
-        "ml_metrics": [
-            {
-                "id": "routing_precision",
-                "name": "Routing precision",
-                "unit": "ratio",
-                "direction": "increase",
-                "baseline": {"value": 0.71},
-                "target": {"value": 0.92},
-                "drives": ["resolution_hours"],
-            }
+        ml_metrics=[
+            ml_metric(
+                "routing_precision",
+                drives=["resolution_hours"],
+                name="Routing precision",
+                baseline=0.71,
+                target=0.92,
+            )
         ],
-        "measurement": {
-            "method": "ab_test",
-            "population": "All tickets.",
-            "cadence": "weekly",
-            "minimum_detectable_effect": {"metric": "resolution_hours", "absolute": 1.0},
-            "decision_rule": "Ship if resolution time falls (95% CI excludes 0).",
-            "guardrails": [
-                {
-                    "id": "csat",
-                    "name": "CSAT",
-                    "unit": "score",
-                    "direction": "increase",
-                    "tolerance": {"value": 0.1},
-                }
+        measurement=measurement(
+            population="All tickets.",
+            minimum_detectable_effect={"metric": "resolution_hours", "absolute": 1.0},
+            decision_rule="Ship if resolution time falls (95% CI excludes 0).",
+            guardrails=[
+                guardrail("csat", name="CSAT", unit="score", direction="increase", tolerance=0.1)
             ],
-        },
-        "human_baseline": {"waived": "Nobody can route every ticket by hand."},
-    }
-    body.update(extra)
-    return body
-
-
-def ab(
-    day: str, metric: str, control: float, treatment: float, **cols: Any
-) -> list[dict[str, Any]]:
-    return [
-        {"date": day, "metric": metric, "variant": "control", "value": control, **cols},
-        {"date": day, "metric": metric, "variant": "treatment", "value": treatment, **cols},
-    ]
+        ),
+        human_baseline={"waived": "Nobody can route every ticket by hand."},
+        **extra,
+    )
 
 
 def ml_only_rows() -> list[dict[str, Any]]:
@@ -452,12 +438,12 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
                 assert {"date", "treatment", "method"} <= set(lift)
                 assert lift["ci_low"] <= lift["absolute"] <= lift["ci_high"]
                 assert 0.0 <= lift["p_value"] <= 1.0
-        for guardrail in charter["guardrails"]:
+        for item in charter["guardrails"]:
             assert {"id", "name", "unit", "direction", "tolerance", "change", "reference"} <= set(
-                guardrail
+                item
             )
-            assert isinstance(guardrail["breached"], bool)
-            assert guardrail["reference"] in (None, "control", "baseline", "first result")
+            assert isinstance(item["breached"], bool)
+            assert item["reference"] in (None, "control", "baseline", "first result")
         for finding in charter["findings"]:
             assert {"code", "severity", "file", "line", "message"} <= set(finding)
             assert re.fullmatch(r"MC\d{3}", finding["code"])

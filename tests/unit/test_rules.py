@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import write_charter_data
+from factory import (
+    business_metric,
+    charter_data,
+    guardrail,
+    measurement,
+    ml_metric,
+    write_charter,
+)
 
 from generator.build import Settings, build
 from generator.diagnostics import Diagnostic
@@ -36,57 +43,31 @@ TODAY = date(2026, 3, 15)  # a week after the compliant charter's latest result
 
 def compliant() -> dict[str, Any]:
     """A live A/B-tested charter that satisfies every rule."""
-    return {
-        "title": "Checkout recommendations",
-        "summary": "Recommend add-ons at checkout.",
-        "status": "live",
-        "owner": {"name": "Ana Ruiz"},
-        "objective": {"statement": "Larger baskets."},
-        "business_metrics": [
-            {
-                "id": "conv",
-                "name": "Checkout conversion",
-                "definition": "Share of sessions with an order.",
-                "unit": "%",
-                "direction": "increase",
-                "baseline": {"value": 10.0},
-                "target": {"value": 15.0},
-                "agreed": {"by": ["VP Sales"], "on": "2026-01-05"},
-            }
+    return charter_data(
+        title="Checkout recommendations",
+        summary="Recommend add-ons at checkout.",
+        objective={"statement": "Larger baskets."},
+        business_metrics=[
+            business_metric(
+                "conv",
+                name="Checkout conversion",
+                definition="Share of sessions with an order.",
+                target=15.0,
+            )
         ],
-        "ml_metrics": [
-            {
-                "id": "prec",
-                "name": "Recommendation precision",
-                "unit": "ratio",
-                "direction": "increase",
-                "baseline": {"value": 0.7},
-                "target": {"value": 0.9},
-                "drives": ["conv"],
-            }
-        ],
-        "measurement": {
-            "method": "ab_test",
-            "population": "All web sessions.",
-            "cadence": "weekly",
-            "minimum_detectable_effect": {"metric": "conv", "absolute": 0.5},
-            "guardrails": [
-                {
-                    "id": "latency",
-                    "name": "Checkout p95 latency",
-                    "unit": "ms",
-                    "direction": "decrease",
-                    "tolerance": {"value": 20.0},
-                }
-            ],
-            "decision_rule": "Ship if conversion rises (95% CI excludes 0).",
-        },
-        "human_baseline": {
+        ml_metrics=[ml_metric("prec", name="Recommendation precision")],
+        measurement=measurement(
+            population="All web sessions.",
+            minimum_detectable_effect={"metric": "conv", "absolute": 0.5},
+            guardrails=[guardrail("latency", name="Checkout p95 latency", tolerance=20.0)],
+            decision_rule="Ship if conversion rises (95% CI excludes 0).",
+        ),
+        human_baseline={
             "method": "Merchandisers picked add-ons by hand for a week.",
             "results": [{"metric": "conv", "value": 11.5}],
         },
-        "decisions": [{"date": "2026-03-08", "decision": "Ramp to 50%."}],
-    }
+        decisions=[{"date": "2026-03-08", "decision": "Ramp to 50%."}],
+    )
 
 
 def compliant_rows() -> list[dict[str, Any]]:
@@ -112,7 +93,7 @@ class Tree:
     def charter(
         self, body: dict[str, Any], rows: list[dict[str, Any]] | None = None, cid: str = "shop"
     ) -> str:
-        return write_charter_data(self.root, cid, body, rows or ())
+        return write_charter(self.root, cid, body, rows or ())
 
     def site(self, data: dict[str, Any]) -> str:
         text = yaml.safe_dump(data, sort_keys=False)
