@@ -11,8 +11,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-Severity = Literal["error", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+# `error`, `warning` and `info` judge the charter as a file and a discipline; an `alert`
+# is news about the project itself (a breached guardrail, stale results): shown as
+# prominently, but it never makes the input invalid.
+Severity = Literal["error", "warning", "info", "alert"]
 
 
 @dataclass(frozen=True, order=True)

@@ -8,6 +8,7 @@ charter (`x-lint: {disable: [CODE]}` at the top of its charter.yaml).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -46,7 +47,7 @@ RULES: tuple[Rule, ...] = (
     Rule("MC104", "no-business-results", "error",
          "A charter in `experiment` or `live` has no business-metric result.",
          "Only business results show whether the project worked; ML metrics alone cannot."),
-    Rule("MC105", "ml-only", "warning",
+    Rule("MC105", "ml-only", "alert",
          "An ML metric met its target while the business metrics it drives did not move.",
          "The case this tool exists to expose: a better model that does not move the business"
          " means the hypothesis linking them is wrong, or the measurement is."),
@@ -58,18 +59,22 @@ RULES: tuple[Rule, ...] = (
          "An A/B test or holdout has no decision rule or no minimum detectable effect.",
          "Without a rule and an effect size agreed before the data comes in, any result can be"
          " read as success."),
-    Rule("MC108", "guardrail-breached", "error",
+    Rule("MC108", "guardrail-breached", "alert",
          "A guardrail moved in its bad direction by more than its tolerance.",
          "Guardrails are the costs the business agreed not to pay for the gain."),
-    Rule("MC109", "stale-results", "warning",
+    Rule("MC109", "stale-results", "alert",
          "The latest result is older than twice the cadence (experiment and live charters).",
          "A charter whose numbers stopped coming in no longer says whether the project works."),
     Rule("MC110", "decision-before-results", "warning",
-         "A decision is logged with no result on or before its date.",
+         "A decision is logged with no result on or before its date (decisions that"
+         " start or plan a measurement excepted).",
          "Decisions should rest on evidence; one taken before any result is a guess on record."),
     Rule("MC111", "unknown-rule", "warning",
          "A `lint.disable` list names a rule code that does not exist.",
          "A mistyped code silently leaves the rule switched on."),
+    Rule("MC112", "placeholder", "warning",
+         "A `TODO` placeholder from `charters new` is still in the charter.",
+         "A charter with placeholders has not been written yet; with `--strict` it fails."),
 )  # fmt: skip
 RULES_BY_CODE = {r.code: r for r in RULES}
 
@@ -310,10 +315,25 @@ def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
         )
 
 
+# A decision to start, plan or design a measurement needs no result before it.
+_STARTS_MEASURING = re.compile(
+    r"\b(start|starts|started|begin|launch|plan|planned|schedule|set up|kick off|design|run)\b"
+    r".*\b(a/b|test|tests|experiment|trial|pilot|holdout|shadow|baseline|measurement|study)\b",
+    re.IGNORECASE,
+)
+
+
+def starts_measuring(decision: str) -> bool:
+    """Whether a logged decision starts or plans a measurement (exempt from MC110)."""
+    return _STARTS_MEASURING.search(decision) is not None
+
+
 def _decision_before_results(view: CharterView, today: date | None) -> Iterator[Finding]:
     dates = [r.row.date for r in view.loaded.results]
     first = min(dates) if dates else None
     for i, d in enumerate(view.charter.decisions):
+        if starts_measuring(d.decision):
+            continue
         if first is None or d.date < first:
             since = f"the first result is from {first.isoformat()}" if first else "no results"
             yield (
@@ -322,6 +342,29 @@ def _decision_before_results(view: CharterView, today: date | None) -> Iterator[
                 f"decision of {d.date.isoformat()} ({d.decision!r}) has no result before it"
                 f" ({since})",
             )
+
+
+_PLACEHOLDER = re.compile(r"\bTODO\b")
+
+
+def _placeholders(view: CharterView, today: date | None) -> Iterator[Finding]:
+    """Every text value still holding a `TODO` placeholder from `charters new`."""
+    stack: list[tuple[FieldPath, Any]] = [((), view.loaded.doc.data)]
+    found: list[FieldPath] = []
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and _PLACEHOLDER.search(value):
+            found.append(path)
+        elif isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items() if isinstance(k, str))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+    for path in sorted(found, key=lambda p: view.loaded.doc.ref(p)):
+        yield (
+            "MC112",
+            path,
+            "still a TODO placeholder from 'charters new'; write the real value",
+        )
 
 
 _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...] = (
@@ -334,6 +377,7 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
     _guardrails,
     _stale,
     _decision_before_results,
+    _placeholders,
 )
 
 

@@ -53,9 +53,10 @@ EXPECTED_VERDICTS = {
 GITHUB_LINE = re.compile(
     r"^::(error|warning|notice) file=([^,]+),line=(\d+),col=(\d+),title=(MC\d{3})::(.*)$"
 )
-TEXT_LINE = re.compile(r"^([^:\s]+):(\d+):(\d+): (MC\d{3}) (error|warning|info): (.+)$")
+TEXT_LINE = re.compile(r"^([^:\s]+):(\d+):(\d+): (MC\d{3}) (error|warning|info|alert): (.+)$")
 SUMMARY_LINE = re.compile(
-    r"^checked \d+ charters?( \(\d+ not loaded: invalid\))?: \d+ errors?, \d+ warnings?, \d+ info$"
+    r"^checked \d+ charters?( \(\d+ not loaded: invalid\))?:"
+    r" \d+ errors?, \d+ warnings?, \d+ info, \d+ alerts?$"
 )
 
 
@@ -346,8 +347,8 @@ def test_examples_findings(examples_json: dict[str, Any]) -> None:
     )
     assert found == [
         ("review-summarisation", "MC102", "info"),
-        ("search-ranking", "MC108", "error"),
-        ("support-ticket-routing", "MC105", "warning"),
+        ("search-ranking", "MC108", "alert"),
+        ("support-ticket-routing", "MC105", "alert"),
     ]
     assert examples_json["errors"] == [] and examples_json["site_findings"] == []
 
@@ -414,7 +415,7 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
     assert data["version"] == 1
     assert isinstance(data["errors"], list) and isinstance(data["site_findings"], list)
     assert [c["id"] for c in data["charters"]] == sorted(EXPECTED_VERDICTS)
-    n_findings: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
+    n_findings: dict[str, int] = {"error": 0, "warning": 0, "info": 0, "alert": 0}
     for charter in data["charters"]:
         assert {"id", "verdict", "metrics", "guardrails", "findings"} <= set(charter)
         assert {"title", "status", "file", "evidence"} <= set(charter)
@@ -455,6 +456,7 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
     assert summary["errors"] == n_findings["error"]
     assert summary["warnings"] == n_findings["warning"]
     assert summary["info"] == n_findings["info"]
+    assert summary["alerts"] == n_findings["alert"] == 2
     assert summary["verdicts"] == {
         v: 1 for v in set(EXPECTED_VERDICTS.values()) - {"business-impact"}
     } | {"business-impact": 2}
@@ -535,7 +537,7 @@ def test_github_format_is_the_default_under_github_actions(
     examples: Path, examples_json: dict[str, Any]
 ) -> None:
     result = run("check", "--source", examples, "--today", TODAY, env={"GITHUB_ACTIONS": "true"})
-    assert result.exit_code == 1  # search-ranking's breached guardrail is an error
+    assert result.exit_code == 0  # a breached guardrail and an ML-only result are alerts
     lines = result.stdout.splitlines()
     commands = [line for line in lines if line.startswith("::")]
     assert len(commands) == _finding_count(examples_json) == 3
@@ -547,9 +549,9 @@ def test_github_format_is_the_default_under_github_actions(
         # The location is repeated inside the message, for logs that drop annotations.
         assert message.startswith(f"{file}:{line_no}:{col}: ")
     kinds = sorted(c[2 : c.index(" ")] for c in commands)
-    assert kinds == ["error", "notice", "warning"]
+    assert kinds == ["notice", "warning", "warning"]  # info, then two alerts as warnings
     assert SUMMARY_LINE.match(lines[-1]), lines[-1]
-    assert "::error file=charters/search-ranking/charter.yaml,line=63," in result.stdout
+    assert "::warning file=charters/search-ranking/charter.yaml,line=63," in result.stdout
 
 
 def test_github_format_explicit_equals_default(examples: Path) -> None:
@@ -614,7 +616,7 @@ def test_text_format(examples: Path, examples_json: dict[str, Any]) -> None:
     # One verdict line per charter, then the summary.
     for cid, verdict in EXPECTED_VERDICTS.items():
         assert any(line.startswith(f"{cid}: {verdict} — ") for line in lines), cid
-    assert lines[-1] == "checked 7 charters: 1 error, 1 warning, 1 info"
+    assert lines[-1] == "checked 7 charters: 0 errors, 0 warnings, 1 info, 2 alerts"
 
 
 # ============================================================== exit codes
@@ -632,7 +634,9 @@ def test_exit_0_when_clean(tmp_path: Path) -> None:
     source = write_tree(tmp_path / "src", {"routing": (base_charter(), _compliant_rows())})
     result = run("check", "--source", source, "--today", TODAY, "--strict")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "checked 1 charter: 0 errors, 0 warnings, 0 info"
+    assert result.stdout.splitlines()[-1] == (
+        "checked 1 charter: 0 errors, 0 warnings, 0 info, 0 alerts"
+    )
 
 
 def test_exit_1_with_an_error_finding(tmp_path: Path) -> None:
@@ -644,13 +648,64 @@ def test_exit_1_with_an_error_finding(tmp_path: Path) -> None:
 
 
 def test_exit_0_with_only_warnings_and_1_with_strict(tmp_path: Path) -> None:
-    source = write_tree(tmp_path / "src", {"routing": (base_charter(), ml_only_rows())})
+    body = base_charter()
+    body["measurement"].pop("minimum_detectable_effect")  # MC107, a warning
+    source = write_tree(tmp_path / "src", {"routing": (body, _compliant_rows())})
     result = run("check", "--source", source, "--today", TODAY)
     assert result.exit_code == 0, result.output
-    assert "MC105 warning" in result.stdout
+    assert "MC107 warning" in result.stdout
     strict = run("check", "--source", source, "--today", TODAY, "--strict")
     assert strict.exit_code == 1
     assert strict.stdout == result.stdout
+
+
+def test_alerts_never_fail_unless_named(tmp_path: Path) -> None:
+    source = write_tree(tmp_path / "src", {"routing": (base_charter(), ml_only_rows())})
+    result = run("check", "--source", source, "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    assert "MC105 alert" in result.stdout
+    assert result.stdout.endswith("0 errors, 0 warnings, 0 info, 1 alert\n")
+    assert run("check", "--source", source, "--today", TODAY, "--strict").exit_code == 0
+    for codes in ("MC105", "MC108,MC105", "alerts"):
+        named = run("check", "--source", source, "--today", TODAY, "--fail-on", codes)
+        assert named.exit_code == 1, codes
+    assert run("check", "--source", source, "--today", TODAY, "--fail-on", "MC108").exit_code == 0
+    bad = run("check", "--source", source, "--fail-on", "MC999")
+    assert bad.exit_code == 2 and "MC999" in bad.output
+
+
+def test_a_breached_guardrail_passes_and_fails_with_fail_on(examples: Path) -> None:
+    result = run("check", "--source", examples, "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    assert "MC108 alert" in result.stdout
+    named = run("check", "--source", examples, "--today", TODAY, "--fail-on", "MC108")
+    assert named.exit_code == 1
+
+
+def test_paths_judge_only_their_charters(tmp_path: Path) -> None:
+    broken = base_charter()
+    broken["business_metrics"][0]["unit"] = 5  # a validation error in another charter
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "routing": (base_charter(), _compliant_rows()),
+            "alerting": (base_charter(), ml_only_rows()),
+            "broken": (broken, []),
+        },
+    )
+    whole = run("check", "--source", source, "--today", TODAY)
+    assert whole.exit_code == 1
+    own = source / "charters" / "routing" / "charter.yaml"
+    one = run("check", own, "--source", source, "--today", TODAY)
+    assert one.exit_code == 0, one.output
+    assert "broken" not in one.stdout and "alerting" not in one.stdout
+    assert one.stdout.splitlines()[-1].startswith("checked 1 charter:")
+    bad = run("check", source / "charters" / "broken" / "charter.yaml", "--source", source)
+    assert bad.exit_code == 1 and "charters/broken/charter.yaml" in bad.stdout
+    site = source / "site.yaml"
+    site.write_text("title: Portfolio\n", encoding="utf-8")
+    everything = run("check", site, "--source", source, "--today", TODAY)
+    assert everything.exit_code == 1 and "broken" in everything.stdout
 
 
 def test_info_does_not_fail_strict(tmp_path: Path) -> None:
@@ -673,7 +728,9 @@ def test_exit_1_on_invalid_charter_with_validation_errors_listed(tmp_path: Path)
     lines = result.stdout.splitlines()
     status_line = next(line for line in lines if line.startswith("charters/bad/charter.yaml:3:"))
     assert "error" in status_line and "'shipped'" in status_line and "proposed" in status_line
-    assert lines[-1] == "checked 1 charter (1 not loaded: invalid): 1 error, 0 warnings, 0 info"
+    assert lines[-1] == (
+        "checked 1 charter (1 not loaded: invalid): 1 error, 0 warnings, 0 info, 0 alerts"
+    )
 
     data = check_json(source)
     assert [c["id"] for c in data["charters"]] == ["routing"]
@@ -705,10 +762,10 @@ def test_staleness_uses_today_option_and_source_date_epoch(tmp_path: Path) -> No
     fresh = run("check", "--source", source, "--today", "2026-11-22")
     assert fresh.exit_code == 0 and "MC109" not in fresh.stdout
     stale = run("check", "--source", source, "--today", "2026-11-23")
-    assert stale.exit_code == 0  # a warning
-    assert "MC109 warning: measurement.cadence: latest result is from 2026-11-08" in stale.stdout
-    strict = run("check", "--source", source, "--today", "2026-11-23", "--strict")
-    assert strict.exit_code == 1
+    assert stale.exit_code == 0  # an alert
+    assert "MC109 alert: measurement.cadence: latest result is from 2026-11-08" in stale.stdout
+    named = run("check", "--source", source, "--today", "2026-11-23", "--fail-on", "MC109")
+    assert named.exit_code == 1
     # SOURCE_DATE_EPOCH stands in for --today: 2026-11-23T00:00:00Z.
     epoch = run("check", "--source", source, env={"SOURCE_DATE_EPOCH": "1795392000"})
     assert "MC109" in epoch.stdout and "before 2026-11-23" in epoch.stdout
@@ -743,4 +800,6 @@ def test_summary_counts_folders_that_could_not_be_loaded(tmp_path: Path) -> None
     lines = result.stdout.splitlines()
     assert any(line.startswith("charters/no-charter-yet: ") for line in lines)
     assert any(line.startswith("charters/Bad_Id: ") for line in lines)
-    assert lines[-1] == "checked 1 charter (2 not loaded: invalid): 2 errors, 0 warnings, 0 info"
+    assert lines[-1] == (
+        "checked 1 charter (2 not loaded: invalid): 2 errors, 0 warnings, 0 info, 0 alerts"
+    )

@@ -127,14 +127,16 @@ def codes(findings: list[Diagnostic]) -> list[str]:
 
 
 def test_rule_table_is_complete_and_stable() -> None:
-    assert [r.code for r in RULES] == [f"MC{n}" for n in range(101, 112)]
+    assert [r.code for r in RULES] == [f"MC{n}" for n in range(101, 113)]
     for rule in RULES:
-        assert rule.severity in ("error", "warning", "info")
+        assert rule.severity in ("error", "warning", "info", "alert")
         assert rule.name and rule.summary and rule.rationale
+    # Alerts are news about the project, not faults of the charter.
+    assert [r.code for r in RULES if r.severity == "alert"] == ["MC105", "MC108", "MC109"]
     assert len({r.name for r in RULES}) == len(RULES)
     assert RULES_BY_CODE["MC104"].severity == "error"
     assert RULES_BY_CODE["MC106"].severity == "error"
-    assert RULES_BY_CODE["MC108"].severity == "error"
+    assert RULES_BY_CODE["MC108"].severity == "alert"
     assert RULES_BY_CODE["MC102"].severity == "info"
 
 
@@ -201,6 +203,10 @@ def _decision_before_results(c: dict[str, Any], rows: list[dict[str, Any]]) -> N
     c["decisions"].insert(0, {"date": "2026-02-20", "decision": "Build it."})
 
 
+def _placeholder(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    c["objective"]["statement"] = "TODO: write it"
+
+
 CASES: list[tuple[str, Mutation, str, str, str]] = [
     # code, change, severity, field, a token on the reported line
     ("MC101", _no_agreement, "warning", "business_metrics[0]", "id: conv"),
@@ -208,12 +214,13 @@ CASES: list[tuple[str, Mutation, str, str, str]] = [
     ("MC102", _proposed_without_human_baseline, "info", "status", "status: proposed"),
     ("MC103", _study_without_results, "warning", "human_baseline", "method:"),
     ("MC104", _no_business_results, "error", "status", "status: live"),
-    ("MC105", _ml_only, "warning", "ml_metrics[0]", "id: prec"),
+    ("MC105", _ml_only, "alert", "ml_metrics[0]", "id: prec"),
     ("MC106", _target_wrong_side, "error", "ml_metrics[0].target.value", "value: 0.6"),
     ("MC107", _no_decision_rule, "warning", "measurement.method", "method: ab_test"),
     ("MC107", _no_mde, "warning", "measurement.method", "method: ab_test"),
-    ("MC108", _breached, "error", "measurement.guardrails[0].tolerance", "value: 20.0"),
+    ("MC108", _breached, "alert", "measurement.guardrails[0].tolerance", "value: 20.0"),
     ("MC110", _decision_before_results, "warning", "decisions[0].date", "2026-02-20"),
+    ("MC112", _placeholder, "warning", "objective.statement", "TODO: write it"),
 ]
 
 
@@ -426,7 +433,7 @@ def test_mc109_boundary_is_twice_the_cadence(tree: Tree, today: date, stale: boo
     assert codes(found) == (["MC109"] if stale else [])
     if stale:
         (finding,) = found
-        assert finding.severity == "warning"
+        assert finding.severity == "alert"
         assert finding.field == "measurement.cadence"
         assert "cadence: weekly" in tree.line(finding)
         assert finding.message == (
@@ -613,3 +620,42 @@ def test_site_and_charter_disable_combine(tree: Tree) -> None:
     tree.charter(body, compliant_rows())
     tree.site({"lint": {"disable": ["MC107"]}})
     assert tree.findings() == []
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        "Start the A/B test",
+        "Launch a two-week holdout on EU traffic.",
+        "Plan the shadow run with the data team.",
+        "Begin the human baseline study.",
+        "Design the experiment and its decision rule.",
+    ],
+)
+def test_mc110_skips_decisions_that_start_measuring(tree: Tree, decision: str) -> None:
+    body = compliant()
+    body["decisions"].insert(0, {"date": "2026-02-20", "decision": decision})
+    tree.charter(body, compliant_rows())
+    assert "MC110" not in codes(tree.findings())
+
+
+@pytest.mark.parametrize("decision", ["Ship to all queues.", "Build it.", "Retire the model."])
+def test_mc110_still_fires_for_decisions_that_need_evidence(tree: Tree, decision: str) -> None:
+    body = compliant()
+    body["decisions"].insert(0, {"date": "2026-02-20", "decision": decision})
+    tree.charter(body, compliant_rows())
+    assert codes(tree.findings()) == ["MC110"]
+
+
+def test_every_placeholder_of_a_new_charter_is_reported(tmp_path: Path) -> None:
+    from generator.check import run_check
+    from generator.scaffold import new_charter
+
+    new_charter(tmp_path, "fresh")
+    report = run_check(tmp_path, TODAY)
+    placeholders = [d for d in report.findings if d.code == "MC112"]
+    fields = {d.field for d in placeholders}
+    assert {"summary", "owner.name", "objective.statement", "measurement.population"} <= fields
+    assert all(d.severity == "warning" for d in placeholders)
+    assert not report.failed(strict=False)
+    assert report.failed(strict=True)
