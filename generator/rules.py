@@ -1,4 +1,4 @@
-"""The discipline a charter is held to: rules with stable codes, severities and rationales.
+"""Rules stage: the discipline a charter is held to, as rules with stable codes and rationales.
 
 Each rule is a function over an analysed charter that yields findings. Rules can be
 switched off for the whole site (`site.yaml`: `lint: {disable: [CODE]}`) or for one
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .analyze import CharterView, MetricView, analyze_charter
+from .analyze import CharterView, MetricView, analyze_project
 from .diagnostics import Diagnostic, Severity, SourceRef
 from .formatting import fmt_interval, fmt_signed, fmt_value
 from .load import Project
@@ -113,14 +113,17 @@ def fixed_today(explicit: date | None = None) -> date | None:
     return today_from_env() if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else None
 
 
-def check_project(project: Project, today: date | None = None) -> dict[str, CharterCheck]:
-    """Analyse every charter and apply the rules. `today=None` skips the staleness rule."""
+def check_views(
+    project: Project, views: Iterable[CharterView], today: date | None = None
+) -> dict[str, CharterCheck]:
+    """Apply the rules to analysed charters, by charter id. `today=None` skips staleness."""
     site_disabled = set(project.site.lint.disable)
-    out: dict[str, CharterCheck] = {}
-    for loaded in project.charters:
-        view = analyze_charter(loaded)
-        out[view.id] = check_charter(view, today, site_disabled)
-    return out
+    return {view.id: check_charter(view, today, site_disabled) for view in views}
+
+
+def check_project(project: Project, today: date | None = None) -> dict[str, CharterCheck]:
+    """Analyse every charter and apply the rules (for `check` and `diff`, which need both)."""
+    return check_views(project, analyze_project(project), today)
 
 
 def site_findings(project: Project) -> list[Diagnostic]:
@@ -447,4 +450,4 @@ def evidence(view: CharterView) -> str:
     return text + "."
 
 
-__all__ = ["RULES", "CharterCheck", "check_project", "site_findings"]
+__all__ = ["RULES", "CharterCheck", "check_project", "check_views", "site_findings"]

@@ -23,6 +23,7 @@ from factory import (
     write_charter,
 )
 
+from generator.analyze import analyze_project
 from generator.build import Settings, build
 from generator.diagnostics import Diagnostic
 from generator.load import load_project
@@ -31,6 +32,7 @@ from generator.rules import (
     RULES_BY_CODE,
     CharterCheck,
     check_project,
+    check_views,
     fixed_today,
     site_findings,
     today_from_env,
@@ -145,6 +147,20 @@ def test_compliant_charter_has_no_findings(tree: Tree) -> None:
     checks = tree.check()
     assert checks["shop"].verdict == "business-impact"
     assert checks["shop"].findings == []
+
+
+def test_rules_apply_to_the_views_they_are_given(tree: Tree) -> None:
+    """The build analyses once and hands its views to the rules; `check` does both at once."""
+    body = compliant()
+    del body["business_metrics"][0]["agreed"]
+    tree.charter(body, compliant_rows())
+    project, diags = load_project(tree.root)
+    assert not diags.errors
+    views = analyze_project(project)
+    checks = check_views(project, views, TODAY)
+    assert checks["shop"].view is views[0]
+    assert codes(checks["shop"].findings) == ["MC101"]
+    assert checks["shop"].findings == check_project(project, TODAY)["shop"].findings
 
 
 # ============================================================== one rule at a time

@@ -15,8 +15,7 @@ from helpers import REPO_ROOT
 from generator import model as m
 from generator import vocabulary as v
 from generator.analyze import analyze_charter
-from generator.build import chart_spec
-from generator.charts import render_svg
+from generator.charts import chart_spec, render_svg
 from generator.load import load_project
 
 # --- labels ------------------------------------------------------------------------------
