@@ -250,7 +250,8 @@ def diff_command(
     Exit 0, or 1 when a --fail-on kind is found, or 2 when a side cannot be read
     (for example, BASE is not in a shallow clone).
     """
-    from .diff import DiffError, diff_sides, format_json, format_markdown, load_side
+    from .diff import DiffError, diff_sides, load_side
+    from .diff.report import format_json, format_markdown
 
     try:
         base_side = load_side(base, source, "BASE")
