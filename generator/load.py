@@ -16,7 +16,7 @@ from typing import Any
 
 from . import model as m
 from .diagnostics import Diagnostics, SourceRef, format_path
-from .messages import validate_model
+from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, parse_yaml, read_text
 from .results import Result, load_results
 from .vocabulary import STATUSES, past
@@ -220,8 +220,7 @@ def _check_metric_references(
         references.append((("human_baseline", "results", i, "metric"), result.get("metric")))
     for where, mid in references:
         if isinstance(mid, str) and mid not in declared:
-            message = f"{mid!r} is not a metric of this charter (declared: {', '.join(declared)})"
-            diags.add(doc.at(where, message, "unknown-metric"))
+            diags.add(doc.at(where, not_declared(mid, declared), "unknown-metric"))
 
 
 def _check_human_baseline_required(data: dict[str, Any], doc: Document, diags: Diagnostics) -> None:

@@ -85,6 +85,11 @@ def describe(value: Any) -> str:
     return f"a {type(value).__name__} ({value})"
 
 
+def not_declared(metric: str, declared: list[str]) -> str:
+    """The message for a reference to a metric id the charter does not declare."""
+    return f"{metric!r} is not a metric of this charter (declared: {', '.join(declared)})"
+
+
 # What each pydantic type error expected, in the words of the format.
 _EXPECTED = {
     "string_type": "text",

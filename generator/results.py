@@ -15,7 +15,7 @@ from typing import Any
 from . import model as m
 from .diagnostics import Diagnostics, SourceRef
 from .formatting import finite
-from .messages import describe, validate_model
+from .messages import describe, not_declared, validate_model
 from .readers import SUFFIXES, Document, FieldPath, Reader, read_text, reader_for
 
 # Where results are looked for when a charter does not list `results:` itself.
@@ -122,8 +122,7 @@ def _load_row(
     metric = raw.get("metric")
     known = not isinstance(metric, str) or metric in metrics
     if not known:
-        message = f"{metric!r} is not a metric of this charter (declared: {', '.join(metrics)})"
-        diags.add(doc.at((i, "metric"), message, "unknown-metric"))
+        diags.add(doc.at((i, "metric"), not_declared(metric, metrics), "unknown-metric"))
     contains = _interval_contains_value(doc, i, diags)
     row = validate_model(m.ResultRow, doc, diags, base=(i,))
     if row is None or not known or not contains:
