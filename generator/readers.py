@@ -420,7 +420,6 @@ def _cell_starts(rel: str, raw: str, line: int) -> list[SourceRef]:
 class Reader:
     """One kind of source file: the suffixes it claims and how it is parsed."""
 
-    name: str
     file_extensions: tuple[str, ...]
     parse: Callable[[str, str, Diagnostics], Document | None]
     # Every value is read as text (CSV): the loader turns numeric fields into numbers.
@@ -430,9 +429,9 @@ class Reader:
 
 
 READERS: tuple[Reader, ...] = (
-    Reader("YAML", (".yaml", ".yml"), parse_yaml),
-    Reader("JSON", (".json",), parse_json),
-    Reader("CSV", (".csv",), parse_csv, text_only=True, field_word="column"),
+    Reader((".yaml", ".yml"), parse_yaml),
+    Reader((".json",), parse_json),
+    Reader((".csv",), parse_csv, text_only=True, field_word="column"),
 )
 _BY_SUFFIX = {suffix: reader for reader in READERS for suffix in reader.file_extensions}
 SUFFIXES: tuple[str, ...] = tuple(sorted(_BY_SUFFIX))
