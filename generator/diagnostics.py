@@ -6,7 +6,6 @@ whole tree (Pelican's "record and continue"); the command exits once at the end.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -116,7 +115,3 @@ def github_escape(value: str, *, property_value: bool = False) -> str:
     if property_value:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value
-
-
-def to_json(items: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.as_json() for d in items], indent=2, sort_keys=True)

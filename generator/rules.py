@@ -15,11 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .analyze import CharterView, MetricView, analyze_project
-from .diagnostics import Diagnostic, Severity, SourceRef
+from .diagnostics import Diagnostic, Severity
 from .formatting import fmt_interval, fmt_signed, fmt_value
 from .load import Project
 from .model import cadence_days
-from .readers import FieldPath
+from .readers import Document, FieldPath
 from .vocabulary import CONTROLLED_METHODS, MEASURING, past
 
 
@@ -131,7 +131,7 @@ def site_findings(project: Project) -> list[Diagnostic]:
     if project.site_doc is None:
         return []
     return [
-        _unknown_rule(project.site_doc.ref(("lint", "disable", i)), f"lint.disable[{i}]", code)
+        _unknown_rule(project.site_doc, ("lint", "disable", i), code)
         for i, code in enumerate(project.site.lint.disable)
         if code not in RULES_BY_CODE
     ]
@@ -144,21 +144,17 @@ def check_charter(view: CharterView, today: date | None, disabled: set[str]) -> 
         if code_ in disabled or code_ in own:
             continue
         rule = RULES_BY_CODE[code_]
-        findings.append(
-            Diagnostic(view.loaded.doc.ref(where), _fmt(where), message, code_, rule.severity)
-        )
+        findings.append(view.loaded.doc.at(where, message, code_, rule.severity))
     for path, code in _x_lint_codes(view):
         if code not in RULES_BY_CODE:
-            findings.append(_unknown_rule(view.loaded.doc.ref(path), _fmt(path), str(code)))
+            findings.append(_unknown_rule(view.loaded.doc, path, str(code)))
     findings.sort(key=Diagnostic.sort_key)
     return CharterCheck(view, evidence(view), findings)
 
 
-def _unknown_rule(ref: SourceRef, where: str, code: str) -> Diagnostic:
+def _unknown_rule(doc: Document, where: FieldPath, code: str) -> Diagnostic:
     known = ", ".join(RULES_BY_CODE)
-    return Diagnostic(
-        ref, where, f"unknown rule code {code!r}; known codes: {known}", "MC111", "warning"
-    )
+    return doc.at(where, f"unknown rule code {code!r}; known codes: {known}", "MC111", "warning")
 
 
 def _x_lint_codes(view: CharterView) -> list[tuple[FieldPath, Any]]:
@@ -179,12 +175,6 @@ def _x_lint_codes(view: CharterView) -> list[tuple[FieldPath, Any]]:
 
 def _charter_disabled(view: CharterView) -> set[str]:
     return {str(code) for _, code in _x_lint_codes(view)}
-
-
-def _fmt(path: FieldPath) -> str:
-    from .diagnostics import format_path
-
-    return format_path(path)
 
 
 Finding = tuple[str, FieldPath, str]
