@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from . import __version__
 from .analyze import analyze_project
 from .charts import ChartSet, draw_charts
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
 from .load import load_project
 from .outputs import render_outputs
 from .pages import render_pages, site_templates
-from .rules import check_views, fixed_today
+from .rules import check_views
 from .write import check_output, write_site
 
 
@@ -30,6 +31,7 @@ class Settings:
     source: Path
     out: Path
     live_reload: bool | str = False  # `charters serve`: a build token the page polls for
+    today: date | None = None  # the staleness date; default SOURCE_DATE_EPOCH, else today
 
 
 @dataclass
@@ -63,9 +65,9 @@ def build(settings: Settings) -> BuildResult:
     if not result.ok:
         return result
     views = analyze_project(project)
-    # The staleness rule depends on the date; a reproducible build applies it only when
-    # a date is given (SOURCE_DATE_EPOCH), so the same input gives the same bytes.
-    checks = check_views(project, views, fixed_today())
+    # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
+    # the same input gives the same bytes on any day), else the day of the build.
+    checks = check_views(project, views, today_from_env(settings.today))
     charts = draw_charts(views, settings.out)
     templates = site_templates(project, views, checks, live_reload=settings.live_reload)
     pages = render_pages(templates, project, views, checks, charts)

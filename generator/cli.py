@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, InputError, today_from_env
 from .formatting import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,6 +35,9 @@ def _guard(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted; the previous site is unchanged", err=True)
             sys.exit(130)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         except Exception as exc:
             ctx = click.get_current_context(silent=True)
             verbose = bool(ctx and ctx.find_root().params.get("verbose"))
@@ -73,6 +76,13 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 def main(verbose: bool) -> None:
     """Metric charters: a static site that says why each ML project exists and whether
     it moved its business metric."""
+    # Checked before anything else runs: some libraries read SOURCE_DATE_EPOCH on import
+    # and fail with an unhelpful message when it is not a number of seconds.
+    try:
+        today_from_env()
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -186,7 +196,6 @@ def check(
     import os
 
     from .check import charters_for_paths, format_report, run_check
-    from .rules import today_from_env
 
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"

@@ -7,11 +7,10 @@ charter (`x-lint: {disable: [CODE]}` at the top of its charter.yaml).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from .analyze import CharterView, MetricView, analyze_project
@@ -94,23 +93,6 @@ class CharterCheck:
     @property
     def verdict(self) -> str:
         return self.view.verdict
-
-
-def today_from_env(explicit: date | None = None) -> date:
-    """`--today`, else `SOURCE_DATE_EPOCH` (for reproducible output), else the real date."""
-    if explicit is not None:
-        return explicit
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=UTC).date()
-    return date.today()
-
-
-def fixed_today(explicit: date | None = None) -> date | None:
-    """The date the staleness rule may use in a reproducible build, if any was given."""
-    if explicit is not None:
-        return explicit
-    return today_from_env() if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else None
 
 
 def check_views(

@@ -25,7 +25,7 @@ from factory import (
 
 from generator.analyze import analyze_project
 from generator.build import Settings, build
-from generator.diagnostics import Diagnostic
+from generator.diagnostics import DateError, Diagnostic, today_from_env
 from generator.load import load_project
 from generator.rules import (
     RULES,
@@ -33,9 +33,7 @@ from generator.rules import (
     CharterCheck,
     check_project,
     check_views,
-    fixed_today,
     site_findings,
-    today_from_env,
 )
 
 TODAY = date(2026, 3, 15)  # a week after the compliant charter's latest result
@@ -494,43 +492,56 @@ def test_today_from_env_prefers_explicit_then_source_date_epoch(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
     assert today_from_env() == date(2026, 3, 23)
     assert today_from_env(date(2026, 1, 1)) == date(2026, 1, 1)
-    assert fixed_today() == date(2026, 3, 23)
-    assert fixed_today(date(2026, 1, 1)) == date(2026, 1, 1)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert today_from_env() == date.today()
-    assert fixed_today() is None  # the site build skips staleness
-    assert fixed_today(date(2026, 1, 1)) == date(2026, 1, 1)
+    assert today_from_env(date(2026, 1, 1)) == date(2026, 1, 1)
+
+
+@pytest.mark.parametrize("epoch", ["abc", "-5x", "99999999999999999999", "1e9"])
+def test_an_unusable_source_date_epoch_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, epoch: str
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    with pytest.raises(DateError, match=r"SOURCE_DATE_EPOCH=.* is not a date"):
+        today_from_env()
 
 
 def test_staleness_with_source_date_epoch(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
     tree.charter(compliant(), compliant_rows())
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 23, tzinfo=UTC).timestamp())))
-    assert codes(tree.findings(today=fixed_today())) == ["MC109"]
+    assert codes(tree.findings(today=today_from_env())) == ["MC109"]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 22, tzinfo=UTC).timestamp())))
-    assert tree.findings(today=fixed_today()) == []
+    assert tree.findings(today=today_from_env()) == []
 
 
 def _charter_page(out: Path) -> str:
     return (out / "charters" / "shop" / "index.html").read_text(encoding="utf-8")
 
 
-def test_site_build_applies_staleness_only_with_source_date_epoch(
+def test_site_build_applies_staleness_by_the_same_date_rule_as_check(
     tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tree.charter(compliant(), compliant_rows())
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    # Years after the latest result, yet without SOURCE_DATE_EPOCH the build skips the
-    # staleness rule, so the same input always gives the same pages.
+    # Without SOURCE_DATE_EPOCH the build judges staleness as of the day it runs, so a
+    # site rebuilt every day stays true; years after the latest result, it is stale.
     result = build(Settings(source=tree.root, out=tmp_path / "site-a"))
     assert result.ok, result.diagnostics
-    assert "MC109" not in _charter_page(tmp_path / "site-a")
+    assert "latest result is from 2026-03-08" in _charter_page(tmp_path / "site-a")
+    # An explicit date (what `serve` and tests pass) wins.
+    fresh = build(Settings(source=tree.root, out=tmp_path / "site-b", today=date(2026, 3, 10)))
+    assert fresh.ok and "MC109" not in _charter_page(tmp_path / "site-b")
 
+    # With SOURCE_DATE_EPOCH the same input gives the same bytes on any day.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())))
-    result = build(Settings(source=tree.root, out=tmp_path / "site-b"))
+    result = build(Settings(source=tree.root, out=tmp_path / "site-c"))
     assert result.ok, result.diagnostics
-    page = _charter_page(tmp_path / "site-b")
+    page = _charter_page(tmp_path / "site-c")
     assert "MC109" in page
-    assert "latest result is from 2026-03-08" in page
+    assert "latest result is from 2026-03-08, 299 days before 2027-01-01" in page
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 12, tzinfo=UTC).timestamp())))
+    result = build(Settings(source=tree.root, out=tmp_path / "site-d"))
+    assert "MC109" not in _charter_page(tmp_path / "site-d")
 
 
 # ============================================================== switching rules off
