@@ -1,4 +1,4 @@
-"""`charters check`: validation and rules without writing a site, in three output formats.
+"""Commands, `charters check`: validation and rules without writing a site, in three formats.
 
 The JSON shape is documented in docs/check.md and kept stable: fields are only
 ever added.

@@ -1,4 +1,4 @@
-"""The `charters` command: thin commands that each call one stage function.
+"""Commands: the `charters` command group, thin commands that each call one stage function.
 
 Exit status: 0 success, 1 invalid input (or a refused output folder), 2 usage.
 A traceback is shown only with `--verbose`; otherwise an unexpected failure is

@@ -1,4 +1,4 @@
-"""Diagnostics: one located problem each, and the ways to print them.
+"""Shared (every stage): diagnostics, one located problem each, and the date a run judges by.
 
 Every stage records problems instead of raising, so a single run reports the
 whole tree (Pelican's "record and continue"); the command exits once at the end.

@@ -1,4 +1,4 @@
-"""The charter format as typed models: the single source for validation, docs and JSON Schema.
+"""Model (the format): typed models, the single source for validation, docs and JSON Schema.
 
 Models are strict (YAML's `no` is not a string, `1` is not text) and forbid
 unknown keys, except keys starting with `x-`, which are kept as extensions.

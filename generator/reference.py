@@ -1,4 +1,4 @@
-"""The field reference (docs/reference.md), generated from the model so it cannot drift.
+"""Docs: the field reference (docs/reference.md), generated from the model so it cannot drift.
 
 Run `python -m generator.reference > docs/reference.md`; a test checks the file is current.
 """

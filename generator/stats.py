@@ -1,4 +1,4 @@
-"""Lift of a treatment arm over a control arm, and progress toward a target.
+"""Analyse stage, statistics: the lift of a treatment arm over control, progress to a target.
 
 Pure functions, no I/O. ``lift`` picks the strongest method the data allows:
 

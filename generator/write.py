@@ -1,4 +1,4 @@
-"""Writing the site so that nothing is lost.
+"""Write stage: writing the site so that nothing is lost.
 
 The new site is written into a temporary folder beside the output folder and
 swapped in by two renames only once every file is written. A failed or

@@ -73,3 +73,44 @@ def test_chart_specs_import_no_drawing_library(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
     )
     assert out.stdout.strip() == "False"
+
+
+# The first line of every module's docstring names where it sits in the flow
+# (docs/architecture.md lists them).
+PLACES = (
+    "Package",
+    "Commands",
+    "Build recipe",
+    "Load stage",
+    "Analyse stage",
+    "Rules stage",
+    "Charts stage",
+    "Pages stage",
+    "Outputs stage",
+    "Write stage",
+    "Diff stage",
+    "Pull stage",
+    "Shared",
+    "Model",
+    "Docs",
+)
+
+
+def test_each_module_says_its_stage_first() -> None:
+    unplaced = []
+    for path in sorted(GENERATOR.rglob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        first = doc.splitlines()[0] if doc else ""
+        if not first.startswith(PLACES):
+            unplaced.append(f"{path.relative_to(REPO_ROOT)}: {first!r}")
+    assert unplaced == []
+
+
+def test_architecture_page_names_every_module() -> None:
+    page = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [
+        path.relative_to(GENERATOR).as_posix()
+        for path in sorted(GENERATOR.rglob("*.py"))
+        if path.name != "__init__.py" and path.relative_to(GENERATOR).as_posix() not in page
+    ]
+    assert missing == []
