@@ -45,7 +45,7 @@ def today_from_env(explicit: date | None = None) -> date:
         ) from None
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class SourceRef:
     """Where a value came from: a path relative to the source root, 1-based line and column."""
 
@@ -125,6 +125,19 @@ class Diagnostics:
                 seen.add(d)
                 out.append(d)
         return out
+
+
+# The most of a file's own text a message quotes: a file that fails to parse may be a
+# link to a secret or a megabyte of junk, and messages reach logs and pull requests.
+EXCERPT_CHARS = 200
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """`repr` of a value from a file, cut to `limit` characters with control characters escaped."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f" … ({len(text) - limit} more characters)"
 
 
 def format_path(parts: Iterable[str | int]) -> str:

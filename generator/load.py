@@ -9,15 +9,17 @@ what it could load and a list of located diagnostics. Nothing is written here.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import model as m
-from .diagnostics import Diagnostics, SourceRef, format_path
+from .diagnostics import Diagnostics, SourceRef, excerpt, format_path
 from .messages import not_declared, validate_model
-from .readers import Document, FieldPath, parse_yaml, read_text
+from .readers import Document, FieldPath, inside, parse_yaml, read_text
 from .results import Result, load_results
 from .vocabulary import STATUSES, past
 
@@ -61,22 +63,64 @@ def load_project(root: Path) -> tuple[Project, Diagnostics]:
     diags = Diagnostics()
     site, site_doc = _load_site(root, diags)
     charters: list[LoadedCharter] = []
-    charters_dir = root / "charters"
-    if not charters_dir.is_dir():
-        diags.error(
-            SourceRef("charters"),
-            "",
-            "no charters/ folder: put one folder per project in charters/<id>/charter.yaml",
-            code="no-charters",
-        )
-    else:
-        for entry in sorted(charters_dir.iterdir(), key=lambda p: p.name):
-            if entry.name.startswith(".") or not entry.is_dir():
-                continue
-            loaded = _load_charter(root, entry, diags)
-            if loaded is not None:
-                charters.append(loaded)
+    for entry in _charter_folders(root, diags):
+        loaded = _load_charter(root, entry, diags)
+        if loaded is not None:
+            charters.append(loaded)
+    check_tree_links(root, "templates", diags)
     return Project(root, site, charters, site_doc), diags
+
+
+def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:
+    """The folders under charters/ that are inside the tree and readable; others reported."""
+    charters_dir = root / "charters"
+    if not charters_dir.is_dir() or not inside(root, charters_dir):
+        message = "no charters/ folder: put one folder per project in charters/<id>/charter.yaml"
+        if charters_dir.is_dir():
+            message = "charters/ is a symbolic link that leaves the source folder; it is not read"
+        diags.error(SourceRef("charters"), "", message, code="no-charters")
+        return []
+    try:
+        entries = sorted(charters_dir.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        diags.error(SourceRef("charters"), "", f"cannot read this folder: {exc.strerror or exc}")
+        return []
+    folders: list[Path] = []
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        rel = _rel(root, entry)
+        if not inside(root, entry):
+            message = "charter folder is a symbolic link that leaves the source folder; not built"
+            diags.error(SourceRef(rel), "", message, code="outside-tree")
+        elif not os.access(entry, os.R_OK | os.X_OK):
+            diags.error(SourceRef(rel), "", "cannot read this folder (permission denied)")
+        else:
+            folders.append(entry)
+    return folders
+
+
+def check_tree_links(root: Path, folder: str, diags: Diagnostics) -> None:
+    """Report every file or folder under `root/folder` that is a link leaving the tree.
+
+    Templates and static files are published or run as the site's own code, so none
+    may come from outside the source folder.
+    """
+    top = root / folder
+    if not top.exists() and not top.is_symlink():
+        return
+    message = (
+        "a symbolic link that leaves the source folder; templates and static files must be"
+        " inside it"
+    )
+    if not inside(root, top):
+        diags.error(SourceRef(folder), "", message, code="outside-tree")
+        return
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in sorted([*dirnames, *filenames]):
+            path = Path(dirpath) / name
+            if not inside(root, path):
+                diags.error(SourceRef(_rel(root, path)), "", message, code="outside-tree")
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -129,10 +173,27 @@ def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter
     before = len(diags.errors)
     charter = validate_model(m.Charter, doc, diags)
     metrics = check_references(doc, diags)
+    _check_linked_files(folder, doc, diags)
     results = load_results(root, folder, doc, metrics, diags)
     if charter is None or not ok or len(diags.errors) > before:
         return None
     return LoadedCharter(cid, rel, charter, doc, results)
+
+
+def _check_linked_files(folder: Path, doc: Document, diags: Diagnostics) -> None:
+    """A relative link must not reach a file outside the charter's folder through a link."""
+    for i, link in _items(doc.data, "links"):
+        url = link.get("url")
+        if not isinstance(url, str) or urlsplit(url).scheme:
+            continue
+        rel = url.split("#", 1)[0].split("?", 1)[0]
+        target = folder / rel
+        if rel and (target.exists() or target.is_symlink()) and not inside(folder, target):
+            message = (
+                f"{excerpt(url)} leads outside the charter's folder (through a symbolic"
+                " link); only files inside it are published"
+            )
+            diags.add(doc.at(("links", i, "url"), message, "outside-tree"))
 
 
 # --- cross-field rules -----------------------------------------------------------------
@@ -179,7 +240,7 @@ def _declared_metrics(
                 continue
             first = declared[mid][1]
             message = (
-                f"duplicate metric id {mid!r} (first declared at {format_path(first)},"
+                f"duplicate metric id {excerpt(mid)} (first declared at {format_path(first)},"
                 f" line {doc.ref(first).line}); metric ids are unique across business, ML"
                 " and guardrail metrics"
             )
@@ -201,7 +262,8 @@ def _check_drives(
             if not isinstance(target, str) or target in business:
                 continue
             what = "is not a business metric" if target in declared else "is not a metric"
-            message = f"{target!r} {what} of this charter (business metrics: {', '.join(business)})"
+            listed = ", ".join(business)
+            message = f"{excerpt(target)} {what} of this charter (business metrics: {listed})"
             diags.add(doc.at(("ml_metrics", i, "drives", j), message, "unknown-metric"))
 
 
@@ -231,6 +293,6 @@ def _check_human_baseline_required(data: dict[str, Any], doc: Document, diags: D
             doc.ref(("status",)),
             "human_baseline",
             "a human baseline (a study, or 'waived: <reason>') is required once status is past"
-            f" 'proposed' (status is {status!r})",
+            f" 'proposed' (status is {excerpt(status)})",
             code="missing-field",
         )

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import model as m
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, excerpt
 from .readers import Document, FieldPath, reader_for
 
 T = TypeVar("T", bound=BaseModel)
@@ -50,11 +50,12 @@ def _record(
         key = str(loc[-1])
         allowed = _fields_at(cls, loc[:-1])
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = f" (did you mean {excerpt(close[0])}?)" if close else ""
         reader = reader_for(doc.path)
         what = reader.field_word if reader else "key"
         message = (
-            f"unknown {what} {key!r}{hint}; allowed: {', '.join(allowed)}, or x-* extension keys"
+            f"unknown {what} {excerpt(key)}{hint}; allowed: {', '.join(allowed)},"
+            " or x-* extension keys"
         )
         diags.add(doc.at(path, message, "unknown-key", key=True))
     elif kind == "missing":
@@ -74,10 +75,15 @@ def describe(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value:g}" if isinstance(value, float) else f"the number {value}"
+    if isinstance(value, float):
+        return f"the number {value:g}"
+    if isinstance(value, int):
+        if abs(value) >= 10**30:
+            # Python refuses to print integers past 4,300 digits; the size says enough.
+            return f"a whole number of about {int((value.bit_length() - 1) * 0.30103) + 1} digits"
+        return f"the number {value}"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {excerpt(value)}"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -87,7 +93,8 @@ def describe(value: Any) -> str:
 
 def not_declared(metric: str, declared: list[str]) -> str:
     """The message for a reference to a metric id the charter does not declare."""
-    return f"{metric!r} is not a metric of this charter (declared: {', '.join(declared)})"
+    listed = excerpt(", ".join(declared), 400)[1:-1]
+    return f"{excerpt(metric)} is not a metric of this charter (declared: {listed})"
 
 
 # What each pydantic type error expected, in the words of the format.
@@ -110,17 +117,46 @@ def _yaml_hint(doc: Document, path: FieldPath, value: Any) -> str:
     scalar = doc.scalars.get(path)
     if scalar is None or scalar.quoted:
         return ""
+    raw = excerpt(scalar.raw, 60)[1:-1]
     if isinstance(value, bool):
-        return f" (YAML reads unquoted {scalar.raw} as a boolean; quote it: '{scalar.raw}')"
+        return f" (YAML reads unquoted {raw} as a boolean; quote it: '{raw}')"
     if isinstance(value, float) and not math.isfinite(value):
-        return f" (YAML reads {scalar.raw} as not-a-number or infinity)"
+        return f" (YAML reads {raw} as not-a-number or infinity)"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f" (quote it to keep it as text: '{scalar.raw}')"
+        return f" (quote it to keep it as text: '{raw}')"
     if scalar.tag.endswith(":timestamp") and isinstance(value, date):
-        return f" (YAML reads {scalar.raw} as a date; quote it to keep it as text)"
+        return f" (YAML reads {raw} as a date; quote it to keep it as text)"
     if value is None:
-        return f" (YAML reads {scalar.raw or 'an empty value'} as null)"
+        return f" (YAML reads {raw or 'an empty value'} as null)"
     return ""
+
+
+def number_hint(text: str) -> str:
+    """A hint for text written like a number in a notation the format does not read."""
+    hint = next((h for pattern, h in _NOT_DECIMAL if pattern.fullmatch(text.strip())), "")
+    return f" ({hint})" if hint else ""
+
+
+# Forms YAML 1.1 (and some tools) read as numbers that YAML 1.2 and this format read as
+# text: the message says how to write the number meant.
+_NOT_DECIMAL = (
+    (
+        re.compile(r"[-+]?0[xX][0-9a-fA-F_]+"),
+        "hexadecimal is not read as a number; write it in decimal",
+    ),
+    (
+        re.compile(r"[-+]?0[oObB][0-7_]+"),
+        "octal and binary are not read as numbers; write it in decimal",
+    ),
+    (
+        re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"),
+        "base-60 (1:30) is not read as a number; write it in decimal, e.g. 90 for 1:30 minutes",
+    ),
+    (
+        re.compile(r"[-+]?[0-9][0-9_]*_[0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?"),
+        "digit separators (_) are not read; write the digits without them",
+    ),
+)
 
 
 def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
@@ -134,7 +170,10 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
             f" expected one of: {', '.join(allowed)}"
         )
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {describe(value)}{_yaml_hint(doc, path, value)}"
+        hint = _yaml_hint(doc, path, value)
+        if not hint and isinstance(value, str) and kind in ("float_type", "int_type"):
+            hint = number_hint(value)
+        return f"expected {_EXPECTED[kind]}, got {describe(value)}{hint}"
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         what = "metric id" if pattern == m.METRIC_ID_PATTERN else "value"
@@ -143,7 +182,7 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
             if pattern == m.METRIC_ID_PATTERN
             else f"it must match {pattern}"
         )
-        return f"{value!r} is not a valid {what}: use {rule}"
+        return f"{excerpt(value)} is not a valid {what}: use {rule}"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "too_short":

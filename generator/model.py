@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from .diagnostics import excerpt
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -72,6 +74,13 @@ def cadence_days(cadence: str | None) -> int | None:
     return int(match.group(1)) * unit
 
 
+# Limits of the format (docs/format.md, "Limits"): past them a number or a date is
+# almost surely a typo, and the statistics and charts cannot draw it.
+MAX_NUMBER = 1e15
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
+
+
 def _parse_date(value: Any) -> Any:
     if isinstance(value, datetime):
         raise ValueError("expected a date as YYYY-MM-DD, without a time")
@@ -82,13 +91,27 @@ def _parse_date(value: Any) -> Any:
                 return date.fromisoformat(text)
         except ValueError:
             pass
-        raise ValueError(f"{value!r} is not a valid date; expected YYYY-MM-DD")
+        raise ValueError(f"{excerpt(value)} is not a valid date; expected YYYY-MM-DD")
     return value
 
 
 def _must_be_finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number, got {value}")
+    if abs(value) > MAX_NUMBER:
+        raise ValueError(
+            f"{value:g} is too large: numbers are limited to ±{MAX_NUMBER:g} (the statistics"
+            " and charts cannot work with larger ones; change the unit)"
+        )
+    return value
+
+
+def _date_in_range(value: date) -> date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(
+            f"{value.isoformat()} is out of range: dates are limited to"
+            f" {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()} (is the year mistyped?)"
+        )
     return value
 
 
@@ -131,7 +154,7 @@ def _check_url(value: str) -> str:
 Text = Annotated[str, StringConstraints(min_length=1)]
 Markdown = Annotated[str, StringConstraints(min_length=1)]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
-IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+IsoDate = Annotated[date, BeforeValidator(_parse_date), AfterValidator(_date_in_range)]
 Number = Annotated[float, AfterValidator(_must_be_finite)]
 Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
 
@@ -600,7 +623,7 @@ class ResultRow(Model):
         description="e.g. 'control', 'treatment'; empty for the production value.",
         examples=["treatment"],
     )
-    n: Annotated[int, Field(ge=1)] | None = Field(
+    n: Annotated[int, Field(ge=1, le=int(MAX_NUMBER))] | None = Field(
         None, description="Sample size behind the value.", examples=[4188]
     )
     std: Annotated[Number, Field(ge=0)] | None = Field(

@@ -41,6 +41,7 @@ from .formatting import (
     fmt_value,
 )
 from .load import Project
+from .readers import inside
 from .rules import RULES, CharterCheck
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
 
@@ -264,7 +265,7 @@ def static_files(project: Project) -> dict[str, bytes]:
     user_static = project.root / "templates" / "static"
     if user_static.is_dir():
         for static in sorted(user_static.glob("*")):
-            if static.is_file():
+            if static.is_file() and inside(project.root, static):  # links out: refused by load
                 files[f"static/{static.name}"] = static.read_bytes()
     return files
 

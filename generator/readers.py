@@ -14,16 +14,20 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable
+import os
+import re
+import stat
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .diagnostics import Diagnostic, Diagnostics, Severity, SourceRef, format_path
+from .diagnostics import Diagnostic, Diagnostics, Severity, SourceRef, excerpt, format_path
 
 FieldPath = tuple[str | int, ...]
 
@@ -35,6 +39,82 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+
+# Limits of the input (docs/format.md, "Limits"). A file past one is refused with an
+# error naming the limit; none of them is near what a real charter or result file needs.
+MAX_DEPTH = 64  # nesting of lists and mappings, in YAML and JSON
+MAX_ALIAS_VALUES = 10_000  # values YAML aliases may add beyond what is written
+MAX_DIGITS = 4_000  # digits of a whole number read exactly (Python stops at 4,300)
+MAX_ROWS = 2_000_000  # rows of one result file
+MAX_CHARTER_BYTES = 1_000_000  # charter.yaml, site.yaml
+MAX_YAML_BYTES = 5_000_000  # a YAML result file (bigger series: CSV)
+MAX_JSON_BYTES = 20_000_000  # a JSON result file
+MAX_CSV_BYTES = 200_000_000  # a CSV result file
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`, links followed, stays inside the folder `root` (links followed too).
+
+    Every file and folder the generator reads goes through this: a symbolic link in a
+    pull request must not publish or print a file from elsewhere on the machine.
+    """
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
+class LimitError(Exception):
+    """Input past one of the limits above, where it was found; the message names the limit."""
+
+    def __init__(self, message: str, ref: SourceRef) -> None:
+        super().__init__(message)
+        self.ref = ref
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 numbers and a nesting limit.
+
+    YAML 1.1, PyYAML's default, reads `017` as 15 (octal), `1:30` as 90 (base 60),
+    `1_000` as 1000 and `0x1F` as 31, and `1e6` as text. Numbers here follow the YAML
+    1.2 core schema's decimal forms: `017` is 17 and `1e6` is 1000000. Its `0o` and
+    `0x` forms, and YAML 1.1's base-60 and digit separators, are read as text, so a
+    number field refuses them with a hint rather than taking a value the author did
+    not mean. Booleans stay YAML 1.1's (`no` is false) so `status: no` is reported
+    with a hint instead of being taken as text; dates stay as they are.
+    """
+
+    depth = 0
+    nodes = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.MarkedYAMLError(
+                problem=f"nested more than {MAX_DEPTH} levels deep (the limit)",
+                problem_mark=event.start_mark,
+            )
+        self.nodes += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT_TAG, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT_TAG,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
 
 
 @dataclass(frozen=True)
@@ -55,11 +135,15 @@ class Document:
     positions: dict[FieldPath, SourceRef] = field(default_factory=dict)
     key_positions: dict[FieldPath, SourceRef] = field(default_factory=dict)
     scalars: dict[FieldPath, Scalar] = field(default_factory=dict)
+    # Works out a position not in `positions` (CSV rows: from offsets into the text).
+    locate: Callable[[FieldPath], SourceRef | None] | None = None
 
     def ref(self, path: FieldPath) -> SourceRef:
         """The position of the value at `path`, or of its nearest located ancestor."""
         for end in range(len(path), -1, -1):
             ref = self.positions.get(path[:end])
+            if ref is None and self.locate is not None:
+                ref = self.locate(path[:end])
             if ref is not None:
                 return ref
         return SourceRef(self.path, 1, 1)
@@ -82,11 +166,35 @@ class Document:
         return Diagnostic(ref, format_path(where), message, code, severity)
 
 
-def read_text(root: Path, rel: str, diags: Diagnostics) -> str | None:
-    """Read a UTF-8 text file; record an error for unreadable, non-UTF-8 or empty files."""
+def read_text(
+    root: Path, rel: str, diags: Diagnostics, max_bytes: int = MAX_CHARTER_BYTES
+) -> str | None:
+    """Read a UTF-8 text file; record an error for unreadable, non-UTF-8, empty or big files.
+
+    Only regular files inside `root` are read: a link leaving the tree could print a
+    secret in a message, and a pipe or a device would never end.
+    """
     path = root / rel
+    if not inside(root, path):
+        message = "file is a symbolic link that leaves the source folder; it is not read"
+        diags.error(SourceRef(rel), "", message, "outside-tree")
+        return None
     try:
-        raw = path.read_bytes()
+        # Opened without blocking, so a named pipe is refused rather than waited on.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        with os.fdopen(os.open(path, flags), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                diags.error(SourceRef(rel), "", "not a regular file; it is not read")
+                return None
+            if info.st_size > max_bytes:
+                message = (
+                    f"file is {info.st_size:,} bytes; files of this kind are limited to"
+                    f" {max_bytes:,} bytes (the limit)"
+                )
+                diags.error(SourceRef(rel), "", message, "limit")
+                return None
+            raw = handle.read(max_bytes + 1)
     except OSError as exc:
         diags.error(SourceRef(rel), "", f"cannot read file: {exc.strerror or exc}")
         return None
@@ -108,19 +216,35 @@ def read_text(root: Path, rel: str, diags: Diagnostics) -> str | None:
 
 
 class _Builder:
-    """Turns a composed YAML node tree into plain data plus a position index."""
+    """Turns a composed YAML node tree into plain data plus a position index.
 
-    def __init__(self, doc: Document, diags: Diagnostics) -> None:
+    `budget` is how many values the tree may hold: what is written plus what aliases
+    may add (`MAX_ALIAS_VALUES`), so a kilobyte of nested aliases cannot expand into
+    billions of values.
+    """
+
+    def __init__(self, doc: Document, diags: Diagnostics, budget: int) -> None:
         self.doc = doc
         self.diags = diags
         self.constructor = SafeConstructor()
         self.active: set[int] = set()
+        self.budget = budget
 
     def ref(self, node: Node) -> SourceRef:
         mark = node.start_mark
         return SourceRef(self.doc.path, mark.line + 1, mark.column + 1)
 
     def build(self, node: Node, path: FieldPath) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            message = (
+                f"YAML aliases expand to more than {MAX_ALIAS_VALUES} values beyond those"
+                " written (the limit)"
+            )
+            raise LimitError(message, self.ref(node))
+        if len(path) > MAX_DEPTH:
+            message = f"YAML aliases nest values more than {MAX_DEPTH} levels deep (the limit)"
+            raise LimitError(message, self.ref(node))
         self.doc.positions[path] = self.ref(node)
         if id(node) in self.active:
             self.diags.error(
@@ -143,9 +267,8 @@ class _Builder:
 
     def check_tag(self, node: Node, expected: str, path: FieldPath) -> None:
         if node.tag != expected:
-            self.diags.error(
-                self.ref(node), format_path(path), f"YAML tag {node.tag!r} is not supported here"
-            )
+            message = f"YAML tag {excerpt(node.tag)} is not supported here"
+            self.diags.error(self.ref(node), format_path(path), message)
 
     def mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -167,7 +290,7 @@ class _Builder:
                 self.diags.error(
                     self.ref(key_node),
                     format_path(child),
-                    f"duplicate key {key!r} (first defined on line {first_line[key]})",
+                    f"duplicate key {excerpt(key)} (first defined on line {first_line[key]})",
                     code="duplicate-key",
                 )
                 continue
@@ -187,36 +310,68 @@ class _Builder:
                 return None
             if tag == _BOOL_TAG:
                 return self.constructor.construct_yaml_bool(node)
-            if tag == _INT_TAG:
-                return self.constructor.construct_yaml_int(node)
-            if tag == _FLOAT_TAG:
-                return self.constructor.construct_yaml_float(node)
+            if tag in (_INT_TAG, _FLOAT_TAG):
+                return read_number(str(node.value), tag == _INT_TAG)
             if tag == _TIMESTAMP_TAG:
                 return self.constructor.construct_yaml_timestamp(node)
         except (ValueError, ConstructorError, OverflowError):
             # e.g. 2026-13-45 matches the timestamp pattern but is no date: keep the
             # text so validation can say what is wrong with it.
             return str(node.value)
-        self.diags.error(self.ref(node), format_path(path), f"YAML tag {tag!r} is not supported")
+        message = f"YAML tag {excerpt(tag)} is not supported"
+        self.diags.error(self.ref(node), format_path(path), message)
         return str(node.value)
+
+
+def read_number(text: str, whole: bool) -> int | float:
+    """A YAML 1.2 decimal number, as an int when written as a whole number.
+
+    Python refuses to convert integers of more than 4,300 digits and nothing in the
+    format needs more than 15, so a longer one is read as a power of ten of its size
+    (the model then refuses it as too large, saying how many digits it has) rather
+    than failing.
+    """
+    if whole:
+        digits = text.lstrip("+-")
+        if len(digits) <= MAX_DIGITS:
+            return int(text)
+        size: int = 10 ** (len(digits) - 1)
+        return -size if text.startswith("-") else size
+    lowered = text.lower()
+    if lowered.lstrip("+-") in (".inf", ".nan"):
+        return float(lowered.replace(".", ""))
+    return float(text)
 
 
 def parse_yaml(text: str, rel: str, diags: Diagnostics) -> Document | None:
     """Parse one YAML document; syntax errors are recorded with their position."""
+    loader: _Loader | None = None
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        loader = _Loader(text)
+        nodes: list[Node] = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "invalid YAML"
+        if problem.endswith("(the limit)"):
+            diags.error(SourceRef(rel, line, col), "", problem, "limit")
+            return None
         if exc.context:
             problem = f"{exc.context}, {problem}"
-        diags.error(SourceRef(rel, line, col), "", f"YAML syntax error: {problem}", "yaml-syntax")
+        message = f"YAML syntax error: {excerpt(problem)[1:-1]}"
+        diags.error(SourceRef(rel, line, col), "", message, "yaml-syntax")
         return None
     except yaml.YAMLError as exc:
-        diags.error(SourceRef(rel, 1, 1), "", f"YAML syntax error: {exc}", "yaml-syntax")
+        message = f"YAML syntax error: {excerpt(str(exc))[1:-1]}"
+        diags.error(SourceRef(rel, 1, 1), "", message, "yaml-syntax")
         return None
-    nodes = [n for n in nodes if n is not None]
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not nodes:
         diags.error(SourceRef(rel, 1, 1), "", "file holds no YAML document")
         return None
@@ -229,7 +384,11 @@ def parse_yaml(text: str, rel: str, diags: Diagnostics) -> Document | None:
         )
         return None
     doc = Document(rel, None)
-    doc.data = _Builder(doc, diags).build(nodes[0], ())
+    try:
+        doc.data = _Builder(doc, diags, loader.nodes + MAX_ALIAS_VALUES).build(nodes[0], ())
+    except LimitError as exc:
+        diags.error(exc.ref, "", str(exc), "limit")
+        return None
     return doc
 
 
@@ -245,19 +404,31 @@ def parse_json(text: str, rel: str, diags: Diagnostics) -> Document | None:
             out[key] = value
         return out
 
-    try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_json_constant)
-    except json.JSONDecodeError as exc:
-        diags.error(SourceRef(rel, exc.lineno, exc.colno), "", f"JSON syntax error: {exc.msg}")
-        return None
-    doc = Document(rel, data)
+    doc = Document(rel, None)
     doc.positions[()] = SourceRef(rel, 1, 1)
-    located = _index_json(text, doc)
+    try:
+        located = _index_json(text, doc)
+    except LimitError as exc:
+        diags.error(exc.ref, "", str(exc), "limit")
+        return None
+    try:
+        doc.data = json.loads(
+            text,
+            object_pairs_hook=pairs,
+            parse_constant=_json_constant,
+            parse_int=lambda digits: read_number(digits, True),
+        )
+    except json.JSONDecodeError as exc:
+        message = f"JSON syntax error: {excerpt(exc.msg)[1:-1]}"
+        diags.error(SourceRef(rel, exc.lineno, exc.colno), "", message)
+        return None
     for path, ref in located:
-        diags.error(ref, format_path(path), f"duplicate key {path[-1]!r}", code="duplicate-key")
+        message = f"duplicate key {excerpt(path[-1])}"
+        diags.error(ref, format_path(path), message, code="duplicate-key")
     for key in duplicates[len(located) :]:
         # Deeper than a row's own keys: the index does not locate these.
-        diags.error(SourceRef(rel, 1, 1), key, f"duplicate key {key!r}", code="duplicate-key")
+        message = f"duplicate key {excerpt(key)}"
+        diags.error(SourceRef(rel, 1, 1), excerpt(key, 60)[1:-1], message, code="duplicate-key")
     return doc
 
 
@@ -271,7 +442,8 @@ def _index_json(text: str, doc: Document) -> list[tuple[FieldPath, SourceRef]]:
     """Record line/column of top-level list items and of keys in those items.
 
     Returns the keys that stand twice in one item, at their second place (JSON keeps
-    the last value, so later messages about the value point there too).
+    the last value, so later messages about the value point there too). Raises
+    `LimitError` where the nesting passes `MAX_DEPTH`, before the decoder recurses.
     """
     duplicates: list[tuple[FieldPath, SourceRef]] = []
     line, col = 1, 1
@@ -310,6 +482,9 @@ def _index_json(text: str, doc: Document) -> list[tuple[FieldPath, SourceRef]]:
                 doc.positions[(item,)] = SourceRef(doc.path, line, col)
                 expecting_item = False
             depth += 1
+            if depth > MAX_DEPTH:
+                message = f"nested more than {MAX_DEPTH} levels deep (the limit)"
+                raise LimitError(message, SourceRef(doc.path, line, col))
             if depth == 1 and ch == "[":
                 expecting_item = True
         elif ch in "]}":
@@ -335,68 +510,190 @@ def _index_json(text: str, doc: Document) -> list[tuple[FieldPath, SourceRef]]:
     return duplicates
 
 
-def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
-    """Parse CSV with a header row into a list of dicts; every cell keeps its line and column."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    lines = io.StringIO(text, newline="").readlines()  # split as the reader splits
-    doc = Document(rel, [])
-    doc.positions[()] = SourceRef(rel, 1, 1)
-    header: list[str] | None = None
-    rows: list[dict[str, str]] = []
-    try:
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            cols = _cell_starts(rel, "".join(lines[start - 1 : reader.line_num]), start)
-            if header is None:
-                header = [c.strip() for c in cells]
-                seen: dict[str, int] = {}
-                for i, name in enumerate(header):
-                    if not name:
-                        diags.error(cols[i], "", "empty column name in header")
-                    elif name in seen:
-                        diags.error(
-                            cols[i],
-                            name,
-                            f"duplicate column {name!r} in header",
-                            code="duplicate-key",
-                        )
-                    seen.setdefault(name, i)
-                continue
-            index = len(rows)
-            doc.positions[(index,)] = SourceRef(rel, start, 1)
-            if len(cells) > len(header):
-                diags.error(
-                    cols[len(header)] if len(header) < len(cols) else SourceRef(rel, start, 1),
-                    f"[{index}]",
-                    f"row has {len(cells)} cells but the header has {len(header)} columns",
-                )
-            row: dict[str, str] = {}
-            for i, name in enumerate(header):
-                if not name or name in row:
-                    continue
-                value = cells[i].strip() if i < len(cells) else ""
-                if value == "":
-                    continue
+class _Lines:
+    """The lines of a text for `csv.reader`, remembering the offset reached."""
+
+    _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+$")
+
+    def __init__(self, text: str) -> None:
+        self.matches = self._LINE.finditer(text)
+        self.pos = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        match = next(self.matches)
+        self.pos = match.end()
+        return match.group()
+
+
+class CsvRows(Sequence[dict[str, str]]):
+    """The rows of a CSV file, kept as offsets into its text and parsed when asked for.
+
+    A million-row file is held as its text plus 20 bytes a row, not as a million
+    dictionaries with a position per cell; positions are worked out when a message
+    needs one. `rows[i] = row` replaces one row at a time (the loader turns cells into
+    numbers, then validates), which is all the loader needs.
+    """
+
+    def __init__(self, text: str, rel: str, header: list[str]) -> None:
+        self.text = text
+        self.rel = rel
+        self.header = header
+        self.starts = array("Q")
+        self.ends = array("Q")
+        self.lines = array("Q")
+        self.replaced: tuple[int, dict[str, Any]] | None = None
+
+    def add(self, start: int, end: int, line: int) -> None:
+        self.starts.append(start)
+        self.ends.append(end)
+        self.lines.append(line)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if self.replaced is not None and self.replaced[0] == index:
+            return self.replaced[1]
+        cells = self.cells(index)
+        row: dict[str, Any] = {}
+        for i, name in enumerate(self.header):
+            value = cells[i].strip() if i < len(cells) else ""
+            if name and name not in row and value:
                 row[name] = value
-                ref = cols[i] if i < len(cols) else SourceRef(rel, start, 1)
-                doc.positions[(index, name)] = ref
-                doc.key_positions[(index, name)] = ref
-            rows.append(row)
-    except csv.Error as exc:
-        diags.error(SourceRef(rel, reader.line_num, 1), "", f"CSV syntax error: {exc}")
-        return None
-    if header is None:
+        return row
+
+    def __setitem__(self, index: int, row: dict[str, Any]) -> None:
+        self.replaced = (index, row)
+
+    def cells(self, index: int) -> list[str]:
+        raw = self.text[self.starts[index] : self.ends[index]]
+        return next(csv.reader(io.StringIO(raw, newline=""), strict=True), [])
+
+    def locate(self, path: FieldPath) -> SourceRef | None:
+        """The position of row `path[0]`, or of its cell in column `path[1]`."""
+        if not path or not isinstance(path[0], int) or not 0 <= path[0] < len(self):
+            return None
+        index = path[0]
+        line = int(self.lines[index])
+        if len(path) == 1 or path[1] not in self.header:
+            return SourceRef(self.rel, line, 1)
+        raw = self.text[self.starts[index] : self.ends[index]]
+        starts = _cell_starts(self.rel, raw, line)
+        column = self.header.index(str(path[1]))
+        return starts[column] if column < len(starts) else SourceRef(self.rel, line, 1)
+
+
+def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
+    """Parse CSV with a header row into a list of dicts; every cell keeps its line and column.
+
+    A row with fewer or more cells than the header is refused where it stands (a
+    missing cell is never taken as empty), and so is a quote that is never closed
+    (it would swallow the rows after it into one cell).
+    """
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=True)
+    rows: CsvRows | None = None
+    while True:
+        start, line = lines.pos, reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            diags.add(_csv_error(rel, text[start : lines.pos], line, str(exc)))
+            return None
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if rows is None:
+            rows = CsvRows(text, rel, _csv_header(rel, text[start : lines.pos], cells, diags))
+            continue
+        if len(rows) >= MAX_ROWS:
+            message = f"more than {MAX_ROWS:,} rows in one file (the limit); split the file"
+            diags.error(SourceRef(rel, line, 1), "", message, "limit")
+            return None
+        if len(cells) != len(rows.header):
+            starts = _cell_starts(rel, text[start : lines.pos], line)
+            at = starts[len(rows.header)] if len(cells) > len(rows.header) else starts[-1]
+            message = (
+                f"row has {len(cells)} cells but the header has {len(rows.header)} columns;"
+                " write an empty cell as two commas, and quote cells holding a comma"
+            )
+            diags.error(at, "", message, "csv-row")
+            continue
+        rows.add(start, lines.pos, line)
+    if rows is None:
         diags.error(SourceRef(rel, 1, 1), "", "CSV file has no header row")
         return None
-    doc.data = rows
-    doc.key_positions.update({("#header", name): SourceRef(rel, 1, 1) for name in header})
+    doc = Document(rel, rows, locate=rows.locate)
+    doc.positions[()] = SourceRef(rel, 1, 1)
     return doc
+
+
+def _csv_header(rel: str, raw: str, cells: list[str], diags: Diagnostics) -> list[str]:
+    header = [c.strip() for c in cells]
+    cols = _cell_starts(rel, raw, 1)
+    seen: set[str] = set()
+    for i, name in enumerate(header):
+        if not name:
+            diags.error(cols[i], "", "empty column name in header")
+        elif name in seen:
+            message = f"duplicate column {excerpt(name)} in header"
+            diags.error(cols[i], excerpt(name, 60)[1:-1], message, code="duplicate-key")
+        seen.add(name)
+    return header
+
+
+def _csv_error(rel: str, raw: str, line: int, problem: str) -> Diagnostic:
+    """A CSV syntax error, at the quote that opened the cell the reader could not end."""
+    quote = _open_quote(raw)
+    if "field larger than field limit" in problem:
+        message = f"a cell is longer than {csv.field_size_limit():,} characters (the limit)"
+        return Diagnostic(SourceRef(rel, line, 1), "", message, "limit")
+    if quote is None:
+        return Diagnostic(SourceRef(rel, line, 1), "", f"CSV syntax error: {problem}", "csv-syntax")
+    offset, closed = quote
+    at_line = line + raw.count("\n", 0, offset)
+    col = offset - (raw.rfind("\n", 0, offset) + 1) + 1
+    spans = raw.count("\n", offset, closed) if closed is not None else raw.count("\n", offset)
+    if closed is None:
+        message = "this quote is never closed: it would take the rest of the file into one cell"
+    else:
+        message = (
+            f"the cell quoted here ends with text after its closing quote, {spans} line(s)"
+            " later: is a quote missing or unclosed?"
+        )
+    message += '; close it, and write a quote inside a quoted cell as ""'
+    return Diagnostic(SourceRef(rel, at_line, col), "", message, "csv-syntax")
+
+
+def _open_quote(raw: str) -> tuple[int, int | None] | None:
+    """Offset of the quote opening the record's last quoted cell, and of its closing quote."""
+    opened: int | None = None
+    closed: int | None = None
+    quoted = False
+    at_cell_start = True
+    for i, ch in enumerate(raw):
+        if quoted:
+            if ch == '"':
+                if raw.startswith('"', i + 1):
+                    continue  # handled as the pair's second half below
+                quoted, closed = False, i
+            continue
+        if ch == '"' and at_cell_start:
+            quoted, opened, closed = True, i, None
+        at_cell_start = ch == ","
+    return None if opened is None else (opened, closed)
 
 
 def _cell_starts(rel: str, raw: str, line: int) -> list[SourceRef]:
@@ -426,12 +723,14 @@ class Reader:
     text_only: bool = False
     # What a field is called in this format, for messages ("unknown column 'vlaue'").
     field_word: str = "key"
+    # The largest result file of this format that is read (the limit).
+    max_bytes: int = MAX_YAML_BYTES
 
 
 READERS: tuple[Reader, ...] = (
     Reader((".yaml", ".yml"), parse_yaml),
-    Reader((".json",), parse_json),
-    Reader((".csv",), parse_csv, text_only=True, field_word="column"),
+    Reader((".json",), parse_json, max_bytes=MAX_JSON_BYTES),
+    Reader((".csv",), parse_csv, text_only=True, field_word="column", max_bytes=MAX_CSV_BYTES),
 )
 _BY_SUFFIX = {suffix: reader for reader in READERS for suffix in reader.file_extensions}
 SUFFIXES: tuple[str, ...] = tuple(sorted(_BY_SUFFIX))

@@ -1,0 +1,439 @@
+"""Hostile and careless input: links out of the tree, YAML 1.1 numbers, broken CSV, limits.
+
+Each case is a source tree a pull request could hold; each must end in a located
+error (path:line:col or path) and never in a traceback, a hang, a swallowed row or a
+file from elsewhere on the machine in a message or on the site.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from helpers import ScratchProject, at, minimal_charter, run_cli
+
+from generator import readers
+
+SECRET = "root:x:0:0:secret-line-from-outside-the-tree\n" * 50
+
+RESULTS_HEADER = "date,metric,variant,value,lower,upper,n,std,note\n"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the source tree, holding a file no build may read."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "passwd").write_text(SECRET, encoding="utf-8")
+    (folder / "charter.yaml").write_text(minimal_charter(), encoding="utf-8")
+    return folder
+
+
+def _secret_absent(text: str) -> None:
+    assert "secret-line" not in text
+
+
+# --- links leaving the tree ------------------------------------------------------------
+
+
+def test_a_charter_yaml_linking_out_of_the_tree_is_refused_unread(
+    scratch_project: ScratchProject, outside: Path
+) -> None:
+    folder = scratch_project.root / "charters" / "routing"
+    folder.mkdir(parents=True)
+    (folder / "charter.yaml").symlink_to(outside / "passwd")
+    errors = scratch_project.errors()
+    assert errors == [
+        "charters/routing/charter.yaml: file is a symbolic link that leaves the source"
+        " folder; it is not read"
+    ]
+    result = run_cli("check", "--source", scratch_project.root, "--format", "github")
+    assert result.exit_code == 1
+    _secret_absent(result.output)
+
+
+def test_a_site_yaml_linking_out_of_the_tree_is_refused_and_charters_still_reported(
+    scratch_project: ScratchProject, outside: Path
+) -> None:
+    (scratch_project.root / "site.yaml").symlink_to(outside / "passwd")
+    scratch_project.charter("routing", status="bogus")
+    errors = scratch_project.errors()
+    assert errors[0].startswith("charters/routing/charter.yaml:3:9: status:")
+    assert errors[1] == (
+        "site.yaml: file is a symbolic link that leaves the source folder; it is not read"
+    )
+
+
+def test_a_charter_folder_linking_out_of_the_tree_is_not_built(
+    scratch_project: ScratchProject, outside: Path
+) -> None:
+    scratch_project.charter("routing")
+    (scratch_project.root / "charters" / "stolen").symlink_to(outside)
+    assert scratch_project.errors() == [
+        "charters/stolen: charter folder is a symbolic link that leaves the source folder;"
+        " not built"
+    ]
+    result = scratch_project.build()
+    assert not result.ok
+    assert not scratch_project.out.exists()
+
+
+def test_a_link_to_a_file_reached_through_a_symbolic_link_is_refused_where_it_stands(
+    scratch_project: ScratchProject, outside: Path
+) -> None:
+    text = scratch_project.charter(
+        "routing", links=[{"title": "Spec", "url": "spec.pdf"}, {"title": "Ok", "url": "ok.txt"}]
+    )
+    folder = scratch_project.root / "charters" / "routing"
+    (folder / "spec.pdf").symlink_to(outside / "passwd")
+    (folder / "ok.txt").write_text("fine", encoding="utf-8")
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:{at(text, 'url: ', 'spec.pdf')}: links[0].url:"
+        " 'spec.pdf' leads outside the charter's folder (through a symbolic link); only files"
+        " inside it are published"
+    ]
+
+
+@pytest.mark.parametrize("where", ["templates", "templates/static", "templates/page.html"])
+def test_templates_and_static_files_linking_out_of_the_tree_are_refused(
+    scratch_project: ScratchProject, outside: Path, where: str
+) -> None:
+    scratch_project.charter("routing")
+    (scratch_project.root / "templates").mkdir(exist_ok=where != "templates")
+    if where == "templates":
+        (scratch_project.root / "templates").rmdir()
+    (scratch_project.root / where).symlink_to(outside if "." not in where else outside / "passwd")
+    assert scratch_project.errors() == [
+        f"{where}: a symbolic link that leaves the source folder; templates and static files"
+        " must be inside it"
+    ]
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+
+
+def test_a_named_pipe_is_refused_not_waited_on(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing")
+    os.mkfifo(scratch_project.root / "charters" / "routing" / "results.csv")
+    text = minimal_charter(results=["results.csv"])
+    scratch_project.charter("routing", text=text)
+    started = time.monotonic()
+    errors = scratch_project.errors()
+    assert time.monotonic() - started < 5
+    assert errors == ["charters/routing/results.csv: not a regular file; it is not read"]
+
+
+# --- excerpts ----------------------------------------------------------------------------
+
+
+def test_a_long_value_is_quoted_as_a_short_escaped_excerpt(
+    scratch_project: ScratchProject,
+) -> None:
+    long = "A" * 5000 + "\\e[31m"  # YAML's escape for the terminal's ESC character
+    scratch_project.charter("routing", status=f'"{long}"')
+    (message,) = scratch_project.errors()
+    assert len(message) < 500
+    assert "AAAA" in message and "more characters" in message
+    assert "\x1b" not in message
+
+
+def test_a_long_unparsable_line_is_not_printed_whole(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing", text="title: [" + "secret-line," * 10000 + "\n")
+    (message,) = scratch_project.errors()
+    assert len(message) < 400, message
+    assert message.startswith("charters/routing/charter.yaml:2:1: YAML syntax error")
+
+
+# --- YAML 1.2 numbers ----------------------------------------------------------------------
+
+
+def _baseline_error(scratch_project: ScratchProject, written: str) -> list[str]:
+    text = minimal_charter().replace("baseline: {value: 6.2}", f"baseline: {{value: {written}}}")
+    scratch_project.charter("routing", text=text)
+    return scratch_project.errors()
+
+
+@pytest.mark.parametrize(
+    ("written", "value"), [("017", 17.0), ("1e6", 1e6), ("+12", 12.0), (".5", 0.5), ("1.", 1.0)]
+)
+def test_numbers_are_read_as_yaml_1_2_decimals(
+    scratch_project: ScratchProject, written: str, value: float
+) -> None:
+    assert _baseline_error(scratch_project, written) == []
+    from generator.load import load_project
+
+    project, _ = load_project(scratch_project.root)
+    metric = project.charters[0].charter.business_metrics[0]
+    assert metric.baseline is not None and metric.baseline.value == value
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("1:30", "base-60 (1:30) is not read as a number; write it in decimal, e.g. 90"),
+        ("0x1F", "hexadecimal is not read as a number; write it in decimal"),
+        ("0o17", "octal and binary are not read as numbers; write it in decimal"),
+        ("1_000", "digit separators (_) are not read; write the digits without them"),
+    ],
+)
+def test_yaml_1_1_number_forms_are_refused_with_a_hint(
+    scratch_project: ScratchProject, written: str, hint: str
+) -> None:
+    (error,) = _baseline_error(scratch_project, written)
+    assert error.startswith(
+        f"charters/routing/charter.yaml:14:23: business_metrics[0].baseline.value: expected a"
+        f" number, got the text '{written}' ({hint}"
+    )
+
+
+def test_csv_numbers_follow_the_same_rule(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(
+        "charters/routing/results/r.csv",
+        RESULTS_HEADER + "2026-05-04,ttfr,,1_000,,,,,\n2026-05-11,ttfr,,5.1,,,017,,\n",
+    )
+    assert scratch_project.errors() == [
+        "charters/routing/results/r.csv:2:18: [0].value: expected a number, got the text '1_000'"
+        " (digit separators (_) are not read; write the digits without them)"
+    ]
+
+
+# --- CSV rows ------------------------------------------------------------------------------
+
+
+def test_an_unclosed_quote_is_reported_at_the_quote_not_swallowing_rows(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing")
+    rows = "".join(f"2026-05-{d:02d},ttfr,,5.{d},,,,,\n" for d in range(4, 20))
+    scratch_project.write(
+        "charters/routing/results/r.csv",
+        RESULTS_HEADER + '2026-05-01,ttfr,,5.0,,,,,"first week\n' + rows,
+    )
+    assert scratch_project.errors() == [
+        "charters/routing/results/r.csv:2:26: this quote is never closed: it would take the"
+        ' rest of the file into one cell; close it, and write a quote inside a quoted cell as ""'
+    ]
+
+
+def test_an_unclosed_quote_closed_rows_later_is_reported_at_the_quote(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(
+        "charters/routing/results/r.csv",
+        RESULTS_HEADER
+        + '2026-05-01,ttfr,,5.0,,,,,"first week\n'
+        + "2026-05-08,ttfr,,5.1,,,,,\n"
+        + '2026-05-15,ttfr,,5.2,,,,,"quoted" note\n',
+    )
+    (error,) = scratch_project.errors()
+    assert error.startswith(
+        "charters/routing/results/r.csv:2:26: the cell quoted here ends with text after its"
+        " closing quote, 2 line(s) later"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "where", "cells"),
+    [("2026-05-04,ttfr,,5.0,,,,", "2:25", 8), ("2026-05-04,ttfr,,5.0,,,,,,x", "2:27", 10)],
+)
+def test_a_row_with_a_cell_missing_or_extra_is_refused(
+    scratch_project: ScratchProject, line: str, where: str, cells: int
+) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + line + "\n")
+    assert scratch_project.errors() == [
+        f"charters/routing/results/r.csv:{where}: row has {cells} cells but the header has 9"
+        " columns; write an empty cell as two commas, and quote cells holding a comma"
+    ]
+
+
+@pytest.mark.parametrize("pattern", ["results", ".", "results/"])
+def test_a_results_pattern_naming_folders_only_is_refused(
+    scratch_project: ScratchProject, pattern: str
+) -> None:
+    text = scratch_project.charter("routing", results=[pattern])
+    scratch_project.write(
+        "charters/routing/results/r.csv", RESULTS_HEADER + "2026-05-04,ttfr,,5.0,,,,,\n"
+    )
+    line = text.count("\n")
+    (error,) = scratch_project.errors()
+    assert error.startswith(f"charters/routing/charter.yaml:{line}:5: results[0]: '{pattern}'")
+    assert "matches only folders; match the files in them" in error
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_an_unreadable_results_folder_is_reported(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing")
+    path = scratch_project.write(
+        "charters/routing/results/r.csv", RESULTS_HEADER + "2026-05-04,ttfr,,5.0,,,,,\n"
+    )
+    path.parent.chmod(0)
+    try:
+        assert scratch_project.errors() == [
+            "charters/routing/results: cannot read this folder (permission denied)"
+        ]
+    finally:
+        path.parent.chmod(0o755)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_an_unreadable_charter_folder_is_reported_and_the_rest_checked(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("locked")
+    scratch_project.charter("routing", status="bogus")
+    folder = scratch_project.root / "charters" / "locked"
+    folder.chmod(0)
+    try:
+        errors = scratch_project.errors()
+    finally:
+        folder.chmod(0o755)
+    assert errors[0] == "charters/locked: cannot read this folder (permission denied)"
+    assert errors[1].startswith("charters/routing/charter.yaml:3:9: status:")
+
+
+# --- limits --------------------------------------------------------------------------------
+
+
+def _bomb_line(prev: str, name: str) -> str:
+    item = f"*{prev}" if prev else "lol"
+    return f"{name}: &{name} [{', '.join([item] * 9)}]\n"
+
+
+BOMB = "".join(_bomb_line(p, n) for p, n in zip(["", *"abcdefgh"], "abcdefghi", strict=True))
+
+
+def _quick_and_small(check: object) -> list[str]:
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        errors = check()  # type: ignore[operator]
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert time.monotonic() - started < 10
+    assert peak < 200_000_000
+    return errors  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("where", ["charter", "site", "results"])
+def test_an_alias_bomb_stops_at_the_limit(scratch_project: ScratchProject, where: str) -> None:
+    assert len(BOMB) < 1024
+    scratch_project.charter("routing")
+    target = {
+        "charter": "charters/routing/charter.yaml",
+        "site": "site.yaml",
+        "results": "charters/routing/results/r.yaml",
+    }[where]
+    body = (
+        BOMB
+        if where != "charter"
+        else minimal_charter() + "x-bomb:\n  " + BOMB.replace("\n", "\n  ")
+    )
+    if where == "results":
+        body = "- " + BOMB.replace("\n", "\n  ")
+    scratch_project.write(target, body)
+    errors = _quick_and_small(scratch_project.errors)
+    assert any(
+        error.startswith(target + ":")
+        and "YAML aliases expand to more than 10000 values beyond those written (the limit)"
+        in error
+        for error in errors
+    ), errors
+
+
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_nesting_500_deep_is_a_located_limit(scratch_project: ScratchProject, suffix: str) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(f"charters/routing/results/r.{suffix}", "[" * 500 + "]" * 500)
+    assert scratch_project.errors() == [
+        f"charters/routing/results/r.{suffix}:1:65: nested more than 64 levels deep (the limit)"
+    ]
+
+
+def test_a_deep_charter_is_a_located_limit_and_other_charters_still_reported(
+    scratch_project: ScratchProject,
+) -> None:
+    deep = "".join("  " * i + f"k{i}:\n" for i in range(500))
+    scratch_project.charter(
+        "deep", text=minimal_charter() + "x-deep:\n" + deep.replace("\n", "\n  ").rstrip() + "\n"
+    )
+    scratch_project.charter("routing", status="bogus")
+    errors = _quick_and_small(scratch_project.errors)
+    assert errors[0].startswith("charters/deep/charter.yaml:")
+    assert errors[0].endswith("nested more than 64 levels deep (the limit)")
+    assert errors[1].startswith("charters/routing/charter.yaml:3:9: status:")
+
+
+def test_a_file_past_its_size_limit_is_refused_unread(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter("routing", text=minimal_charter() + "x-pad: " + "a" * 10**6)
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml: file is {len(text):,} bytes; files of this kind are"
+        " limited to 1,000,000 bytes (the limit)"
+    ]
+
+
+def test_a_csv_past_the_row_limit_is_refused(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    scratch_project.charter("routing")
+    rows = "".join(f"2026-05-{d:02d},ttfr,,5.{d},,,,,\n" for d in range(1, 6))
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + rows)
+    assert scratch_project.errors() == [
+        "charters/routing/results/r.csv:5:1: more than 3 rows in one file (the limit); split"
+        " the file"
+    ]
+
+
+# --- numbers and dates the statistics and charts cannot take -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (
+            "2026-05-04,ttfr,,5.0,,,,1e200,",
+            "3:25: [1].std: 1e+200 is too large: numbers are limited to ±1e+15",
+        ),
+        (
+            "2026-05-04,ttfr,,5.0,-1e300,1e300,,,",
+            "3:22: [1].lower: -1e+300 is too large: numbers are limited to ±1e+15",
+        ),
+        (
+            "2026-05-04,ttfr,,1.7e308,,,,,",
+            "3:18: [1].value: 1.7e+308 is too large: numbers are limited to ±1e+15",
+        ),
+        (
+            "2026-05-04,ttfr,,5.0,,," + "9" * 400 + ",,",
+            "3:24: [1].n: must be <= 1000000000000000, got a whole number of about 400 digits",
+        ),
+        ("0026-05-11,ttfr,,5.0,,,,,", "3:1: [1].date: 0026-05-11 is out of range"),
+    ],
+)
+def test_numbers_and_dates_out_of_range_are_located(
+    scratch_project: ScratchProject, cells: str, message: str
+) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(
+        "charters/routing/results/r.csv",
+        RESULTS_HEADER + "2026-05-18,ttfr,,5.0,,,,,\n" + cells + "\n",
+    )
+    errors = scratch_project.errors()
+    assert any(e.startswith(f"charters/routing/results/r.csv:{message}") for e in errors), errors
+
+
+def test_a_5000_digit_json_integer_is_a_located_error(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(
+        "charters/routing/results/r.json",
+        '[{"date": "2026-05-04", "metric": "ttfr", "value": 5, "n": ' + "7" * 5000 + "}]",
+    )
+    (error,) = scratch_project.errors()
+    assert error.startswith("charters/routing/results/r.json:1:55: [0].n:")
+    assert len(error) < 300
