@@ -7,9 +7,13 @@ file from elsewhere on the machine in a message or on the site.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -266,33 +270,67 @@ def test_a_results_pattern_naming_folders_only_is_refused(
     assert "matches only folders; match the files in them" in error
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
-def test_an_unreadable_results_folder_is_reported(scratch_project: ScratchProject) -> None:
-    scratch_project.charter("routing")
-    path = scratch_project.write(
+@pytest.fixture
+def open_project() -> Iterator[ScratchProject]:
+    """A scratch tree every user may traverse, so an unprivileged process can load it."""
+    base = Path(tempfile.mkdtemp(prefix="charters-perm-"))
+    base.chmod(0o755)
+    (base / "project").mkdir(mode=0o755)
+    try:
+        yield ScratchProject(base / "project")
+    finally:
+        for path in base.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+        shutil.rmtree(base)
+
+
+def errors_without_privileges(project: ScratchProject, locked: list[Path]) -> list[str]:
+    """Lock `locked` (mode 0) and load the tree as a user who cannot read them.
+
+    Root reads every folder, so as root the load runs in a child process switched to
+    the unprivileged user `nobody`; every module it needs is imported before, while
+    the tree is readable.
+    """
+    project.errors()  # import everything lazily imported while all is readable
+    for path in locked:
+        path.chmod(0)
+    if os.geteuid() != 0:
+        return project.errors()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child process
+        os.close(read)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write, json.dumps(project.errors()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return list(json.loads(data))
+
+
+def test_an_unreadable_results_folder_is_reported(open_project: ScratchProject) -> None:
+    open_project.charter("routing")
+    path = open_project.write(
         "charters/routing/results/r.csv", RESULTS_HEADER + "2026-05-04,ttfr,,5.0,,,,,\n"
     )
-    path.parent.chmod(0)
-    try:
-        assert scratch_project.errors() == [
-            "charters/routing/results: cannot read this folder (permission denied)"
-        ]
-    finally:
-        path.parent.chmod(0o755)
+    assert errors_without_privileges(open_project, [path.parent]) == [
+        "charters/routing/results: cannot read this folder (permission denied)"
+    ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
 def test_an_unreadable_charter_folder_is_reported_and_the_rest_checked(
-    scratch_project: ScratchProject,
+    open_project: ScratchProject,
 ) -> None:
-    scratch_project.charter("locked")
-    scratch_project.charter("routing", status="bogus")
-    folder = scratch_project.root / "charters" / "locked"
-    folder.chmod(0)
-    try:
-        errors = scratch_project.errors()
-    finally:
-        folder.chmod(0o755)
+    open_project.charter("locked")
+    open_project.charter("routing", status="bogus")
+    folder = open_project.root / "charters" / "locked"
+    errors = errors_without_privileges(open_project, [folder])
     assert errors[0] == "charters/locked: cannot read this folder (permission denied)"
     assert errors[1].startswith("charters/routing/charter.yaml:3:9: status:")
 
