@@ -36,3 +36,16 @@ def examples_build(tmp_path_factory: pytest.TempPathFactory) -> ExamplesBuild:
     result = run_cli("build", "--source", source, "--out", out)
     assert result.exit_code == 0, result.output
     return ExamplesBuild(source, out, result.stdout)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the long `hostile` run unless the marker expression names it.
+
+    `-m "not browser"` (the default run) would otherwise select it too.
+    """
+    if "hostile" in (config.option.markexpr or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("hostile") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
