@@ -17,6 +17,11 @@ from typing import Literal
 # prominently, but it never makes the input invalid.
 Severity = Literal["error", "warning", "info", "alert"]
 
+# The most of a file's own text a message quotes: a file that fails to parse may be a
+# link to a secret or a megabyte of junk, and messages reach logs and pull requests.
+EXCERPT_CHARS = 200
+MAX_MESSAGE_CHARS = 1000
+
 
 class InputError(Exception):
     """A problem with a run's input that no file holds (an environment variable, a flag).
@@ -68,6 +73,15 @@ class Diagnostic:
     message: str
     code: str = "invalid"
     severity: Severity = "error"
+
+    def __post_init__(self) -> None:
+        # The last guard on quoting a file's own text: every message names its excerpt
+        # itself; one that does not is still cut here rather than printed whole.
+        if len(self.message) > MAX_MESSAGE_CHARS:
+            cut = self.message[:MAX_MESSAGE_CHARS] + " …"
+            object.__setattr__(self, "message", cut)
+        if len(self.field) > EXCERPT_CHARS:
+            object.__setattr__(self, "field", self.field[:EXCERPT_CHARS] + "…")
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.ref.path, self.ref.line, self.ref.col, self.field, self.message)
@@ -125,11 +139,6 @@ class Diagnostics:
                 seen.add(d)
                 out.append(d)
         return out
-
-
-# The most of a file's own text a message quotes: a file that fails to parse may be a
-# link to a secret or a megabyte of junk, and messages reach logs and pull requests.
-EXCERPT_CHARS = 200
 
 
 def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:

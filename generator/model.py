@@ -129,7 +129,8 @@ def _check_url(value: str) -> str:
     if scheme:
         if scheme.group(1).lower() not in ("http", "https"):
             raise ValueError(
-                f"URL scheme {scheme.group(1)!r} is not allowed; use http(s) or a relative URL"
+                f"URL scheme {excerpt(scheme.group(1), 40)} is not allowed;"
+                " use http(s) or a relative URL"
             )
         return url
     if url.startswith(("//", "\\")):
