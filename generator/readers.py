@@ -28,6 +28,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostic, Diagnostics, Severity, SourceRef, excerpt, format_path
+from .formatting import plural
 
 FieldPath = tuple[str | int, ...]
 
@@ -626,7 +627,8 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
             starts = _cell_starts(rel, text[start : lines.pos], line)
             at = starts[len(rows.header)] if len(cells) > len(rows.header) else starts[-1]
             message = (
-                f"row has {len(cells)} cells but the header has {len(rows.header)} columns;"
+                f"row has {plural(len(cells), 'cell')} but the header has"
+                f" {plural(len(rows.header), 'column')};"
                 " write an empty cell as two commas, and quote cells holding a comma"
             )
             diags.error(at, "", message, "csv-row")
@@ -668,6 +670,8 @@ def _csv_error(rel: str, raw: str, line: int, problem: str) -> Diagnostic:
     spans = raw.count("\n", offset, closed) if closed is not None else raw.count("\n", offset)
     if closed is None:
         message = "this quote is never closed: it would take the rest of the file into one cell"
+    elif spans == 0:
+        message = "text follows the closing quote of the cell quoted here"
     else:
         message = (
             f"the cell quoted here ends with text after its closing quote, {spans} line(s)"
