@@ -195,9 +195,13 @@ def read_text(
                 )
                 diags.error(SourceRef(rel), "", message, "limit")
                 return None
-            raw = handle.read(max_bytes + 1)
+            # Sized by the file, not the limit: a 200 MB buffer for a 2 KB file is waste.
+            raw = handle.read(min(info.st_size, max_bytes) + 1)
     except OSError as exc:
         diags.error(SourceRef(rel), "", f"cannot read file: {exc.strerror or exc}")
+        return None
+    if len(raw) > info.st_size:
+        diags.error(SourceRef(rel), "", "file grew while it was read; build again")
         return None
     try:
         text = raw.decode("utf-8-sig")

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from . import model as m
@@ -69,11 +68,12 @@ class Row:
             shared.setdefault(row.n, row.n),
             row.std,
             row.note,
-            MappingProxyType(row.extensions) if row.extensions else _NO_EXTENSIONS,
+            dict(row.extensions) if row.extensions else _NO_EXTENSIONS,
         )
 
 
-_NO_EXTENSIONS: Mapping[str, Any] = MappingProxyType({})
+# Shared by every row without `x-` columns; typed read-only (a plain dict pickles).
+_NO_EXTENSIONS: Mapping[str, Any] = {}
 
 
 class Result:
@@ -95,6 +95,9 @@ class Result:
         object.__setattr__(self, "_path", ref.path)
         object.__setattr__(self, "_line", ref.line)
         object.__setattr__(self, "_col", ref.col)
+
+    def __reduce__(self) -> tuple[type[Result], tuple[Row | m.ResultRow, SourceRef]]:
+        return (Result, (self.row, self.ref))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Result is immutable (tried to set {name!r})")

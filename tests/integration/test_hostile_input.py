@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -475,3 +476,32 @@ def test_a_5000_digit_json_integer_is_a_located_error(scratch_project: ScratchPr
     (error,) = scratch_project.errors()
     assert error.startswith("charters/routing/results/r.json:1:55: [0].n:")
     assert len(error) < 300
+
+
+# --- memory ----------------------------------------------------------------------------
+
+
+def test_result_rows_are_held_compactly(scratch_project: ScratchProject) -> None:
+    """A million-row file must fit: a row held costs a few hundred bytes, not 6 KB."""
+    scratch_project.charter("routing")
+    count = 20_000
+    rows = "".join(
+        f"{2000 + i // 365}-{1 + i // 28 % 12:02d}-{1 + i % 28:02d},ttfr,treatment,"
+        f"{5 + i % 97 / 100},{4 + i % 89 / 100},{6 + i % 83 / 100},{4000 + i % 50},,\n"
+        for i in range(count)
+    )
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + rows)
+    from generator.load import load_project
+
+    load_project(scratch_project.root)  # imports and caches out of the measure
+    tracemalloc.start()
+    project, diags = load_project(scratch_project.root)
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert not diags.errors, [d.format_text() for d in diags.errors][:3]
+    results = project.charters[0].results
+    assert len(results) == count
+    assert held / count < 500, held / count
+    assert peak / count < 1500, peak / count
+    assert results[-1].ref.line > 1
+    assert pickle.loads(pickle.dumps(results[-1])) == results[-1]
