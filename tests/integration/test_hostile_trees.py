@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import yaml
 from factory import ab, charter_data, ml_metric, row
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator.build import BuildResult, Settings, build
@@ -417,6 +417,7 @@ def check_tree(previous: tuple[Path, dict[str, str]], case: Case) -> None:
         before_source, before_outside = snapshot(source), snapshot(outside)
         beside = sorted(p.name for p in base.iterdir())
         result = build(Settings(source=source, out=out, today=TODAY))
+        event("built" if result.ok else "refused with located errors")
         _located(result, source)
         assert snapshot(source) == before_source
         assert snapshot(outside) == before_outside
