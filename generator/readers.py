@@ -244,9 +244,10 @@ class _Builder:
         if self.budget < 0:
             message = (
                 f"YAML aliases expand to more than {MAX_ALIAS_VALUES} values beyond those"
-                " written (the limit)"
+                f" written (the limit), reached in {excerpt(format_path(path[:1]) or '(top)', 60)}"
             )
-            raise LimitError(message, self.ref(node))
+            # At the top-level key being built: the alias's own place is not kept by PyYAML.
+            raise LimitError(message, self.doc.key_positions.get(path[:1]) or self.ref(node))
         if len(path) > MAX_DEPTH:
             message = f"YAML aliases nest values more than {MAX_DEPTH} levels deep (the limit)"
             raise LimitError(message, self.ref(node))
