@@ -312,3 +312,57 @@ def serve_command(source: Path, port: int, host: str) -> None:
     from .serve import serve
 
     sys.exit(serve(source, host=host, port=port, echo=click.echo))
+
+
+@main.command("pull")
+@click.argument("ids", nargs=-1, metavar="[IDS]...")
+@source_option("Folder holding site.yaml and charters/.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option(
+    "--connection", metavar="NAME", default=None, help="Only the pulls that use this connection."
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="How many pulls (and so connections) run at a time.",
+)
+@_guard
+def pull_command(
+    ids: tuple[str, ...], source: Path, dry_run: bool, connection: str | None, jobs: int
+) -> None:
+    """Write result files from SQL databases and MLflow, as the charters' `pull` entries say.
+
+    Each file is replaced only when every row is valid; otherwise it stays as it
+    was and the problem is reported at the charter's pull entry (exit 1). See
+    docs/pull.md.
+    """
+    from .pull.run import pull, summary
+
+    known = sorted(p.parent.name for p in (source / "charters").glob("*/charter.yaml"))
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"no charter {unknown[0]!r} in {source / 'charters'}", param_hint="IDS"
+        )
+    show = _progress_line if sys.stderr.isatty() else None
+    report = pull(source, ids, connection, dry_run=dry_run, jobs=jobs, progress=show)
+    if show is not None:
+        click.echo("\r\033[K", nl=False, err=True)
+    print_diagnostics(report.diags.sorted())
+    for line in summary(report, dry_run):
+        click.echo(line)
+    if not report.ok:
+        errors = len(report.diags.errors)
+        click.echo(
+            f"error: {errors} problem{'s' if errors != 1 else ''} found; the files of the pulls"
+            " that failed were not changed",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _progress_line(done: int, total: int, running: list[str]) -> None:
+    text = f"pulling: {done}/{total} done" + (f"; running: {', '.join(running)}" if running else "")
+    click.echo(f"\r\033[K{text[:200]}", nl=False, err=True)

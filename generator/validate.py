@@ -494,6 +494,11 @@ def _load_result_file(root: Path, rel: str, metrics: list[str], diags: Diagnosti
     text = read_text(root, rel, diags)
     if text is None:
         return []
+    return parse_results(text, rel, metrics, diags)
+
+
+def parse_results(text: str, rel: str, metrics: list[str], diags: Diagnostics) -> list[Result]:
+    """The valid rows of a result file's text; every problem is recorded, located in `rel`."""
     suffix = Path(rel).suffix.lower()
     if suffix == ".csv":
         doc = parse_csv(text, rel, diags)

@@ -1,0 +1,1 @@
+"""`charters pull`: result files from where the numbers live (SQL databases, MLflow)."""
