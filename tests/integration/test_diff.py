@@ -382,7 +382,7 @@ def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     repo.commit("Live")
     report = repo.diff_json("HEAD~1")
     assert report["base"]["ok"] is True, report["base"]["errors"]
-    assert len(report["base"]["charters"]) == 7
+    assert len(report["base"]["charters"]) == 8
     assert [c["charter"] for c in changes(report, "status-changed")] == ["support-ticket-routing"]
 
 
