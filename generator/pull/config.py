@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from .. import model as m
 from ..diagnostics import Diagnostics, SourceRef, format_path
@@ -201,14 +202,16 @@ def resolve(plan: Plan, job: Job) -> Resolved:
             "missing-env",
         )
     target = _ENV.sub(lambda mt: os.environ[mt.group(1)], raw)
-    secrets = tuple(os.environ[var] for var in _ENV.findall(raw) if len(os.environ[var]) >= 4)
     if key == "url":
         from .sql import check_url
 
         shown, password = check_url(name, raw, target, where)
-        secrets = (*secrets, *([password] if password else []))
-        return Resolved(name, "sql", target, shown, secrets)
-    return Resolved(name, "mlflow", target, _hide(target), secrets)
+        return Resolved(name, "sql", target, shown, (password,) if password else ())
+    try:
+        password = urlsplit(target).password
+    except ValueError:
+        password = None
+    return Resolved(name, "mlflow", target, _hide(target), (password,) if password else ())
 
 
 def _line(plan: Plan, path: FieldPath) -> int:

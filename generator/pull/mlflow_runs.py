@@ -33,6 +33,7 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
         ) from None
     spec = job.entry.mlflow
     assert spec is not None
+    custom = spec.runs not in ("all", "latest-per-day")
 
     def work() -> Table:
         client = MlflowClient(tracking_uri=conn.target)
@@ -45,12 +46,14 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
                 ("mlflow", "experiment"),
                 "no-experiment",
             )
-        custom = spec.runs not in ("all", "latest-per-day")
         query = f"{FINISHED} and {spec.runs}" if custom else FINISHED
         runs = _search(client, experiment.experiment_id, query)
         if spec.runs == "latest-per-day":
             runs = _latest_per_day(runs, spec.variant)
-        return Table(COLUMNS, [row for run in runs for row in _rows(run, spec)])
+        rows = [row for run in runs for row in _rows(run, spec)]
+        if spec.variant is None:  # no variant column at all, as a typed file would have
+            return Table([c for c in COLUMNS if c != "variant"], [r[:2] + r[3:] for r in rows])
+        return Table(COLUMNS, rows)
 
     try:
         return with_timeout(work, job.entry.timeout, lambda: None)
@@ -64,7 +67,8 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
             "timeout",
         ) from None
     except MlflowException as exc:
-        where = ("mlflow", "runs") if "filter" in str(exc).lower() else ("connection",)
+        invalid = getattr(exc, "error_code", "") == "INVALID_PARAMETER_VALUE"
+        where = ("mlflow", "runs") if custom and invalid else ("connection",)
         first = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0]
         raise PullError(
             scrub(f"MLflow at {conn.shown} refused the request: {first}", conn),

@@ -8,6 +8,7 @@ only reported).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -58,7 +59,24 @@ def pull(
     jobs: int = 4,
     progress: Progress | None = None,
 ) -> PullReport:
-    """Pull the results of the selected charters into their files."""
+    """Pull the results of the selected charters into their files.
+
+    Runs in the source folder, so that DuckDB reads relative paths (read_csv('…'))
+    from there and not from wherever the command was started.
+    """
+    source = source.resolve()
+    with contextlib.chdir(source):
+        return _pull(source, ids, connection, dry_run, jobs, progress)
+
+
+def _pull(
+    source: Path,
+    ids: Sequence[str],
+    connection: str | None,
+    dry_run: bool,
+    jobs: int,
+    progress: Progress | None,
+) -> PullReport:
     plan = read_plan(source)
     report = PullReport(diags=plan.diags)
     if any(d.ref.path == "site.yaml" for d in plan.diags.errors):
