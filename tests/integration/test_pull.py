@@ -114,7 +114,7 @@ def test_new_events_show_what_they_do_to_the_verdict(examples: Path) -> None:
     assert "agent-reply-suggestions: handle_minutes: 2 rows added; latest 12.07 minutes" in (
         result.stdout
     )
-    assert "verdict" in result.stdout
+    assert "agent-reply-suggestions: verdict business-impact → no-impact" in result.stdout
     assert "dry run: nothing was written" in result.stdout
     assert (examples / EXAMPLE_RESULTS).read_bytes() == before
     assert run_pull(examples).exit_code == 0

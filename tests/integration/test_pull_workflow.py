@@ -191,3 +191,17 @@ def test_the_workflow_runs_in_order_and_opens_then_updates_one_pull_request(
     assert ran[-1] == "Open or update the pull request"
     assert runner.gh_log.read_text().splitlines()[1] == "pr edit 7 --body-file diff.md"
     assert branches(origin) == ["charters/pull", "main"]
+
+
+def test_the_gitlab_scheduled_pull_in_the_docs() -> None:
+    """The GitLab equivalent in docs/ci.md: a scheduled job whose charters calls parse."""
+    from unit.test_ci_files import commands, parse, scripts
+
+    text = (REPO_ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```yaml\n(# \.gitlab-ci\.yml: the scheduled pull.*?)```", text, re.S)
+    job = yaml.safe_load(block)["charters-pull"]
+    assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    calls = [args for s in scripts(job) for args in commands(s)]
+    assert [args[0] for args in calls] == ["pull", "diff"]
+    for args in calls:
+        parse(args)
