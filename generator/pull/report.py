@@ -101,6 +101,7 @@ def verdict_lines(source: Path, files: Mapping[str, bytes]) -> list[str]:
         f"{c.charter}: {c.message.replace('`', '')}" for c in report.changes if c.kind in REPORTED
     ]
     lines += [f"{x['charter']}: {x['message']}" for x in report.not_compared]
-    if lines and not any(c.kind == "verdict-changed" for c in report.changes):
+    compared = lines and not report.not_compared
+    if compared and not any(c.kind == "verdict-changed" for c in report.changes):
         lines.append("no verdict changes")
     return lines

@@ -336,6 +336,38 @@ def test_missing_driver_names_the_extra(tmp_path: Path) -> None:
     assert "pip install snowflake-sqlalchemy" in err
 
 
+def test_missing_psycopg_names_the_postgres_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg is made unimportable in this process, as on an install without the extra.
+    for name in [m for m in sys.modules if m == "psycopg" or m.startswith("psycopg.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    site = {"connections": {"pg": {"url": "postgresql+psycopg://me@db.example.com/events"}}}
+    err, _ = _bad(tmp_path, {"connection": "pg", "sql": GOOD_SQL}, site=site)
+    assert (
+        "connection 'pg' (postgresql+psycopg://me@db.example.com/events) needs the driver module"
+        " 'psycopg', which is not installed; install it with:"
+        " pip install 'metric-charters[postgres]'" in err
+    )
+
+
+def test_progress_is_reported_while_pulling(tmp_path: Path) -> None:
+    from generator.pull.run import pull
+
+    pull_charter(
+        tmp_path,
+        [{"into": "results/a.csv", "sql": GOOD_SQL}, {"into": "results/b.csv", "sql": GOOD_SQL}],
+    )
+    calls: list[tuple[int, int, list[str]]] = []
+    report = pull(
+        tmp_path, progress=lambda done, total, running: calls.append((done, total, running))
+    )
+    assert report.ok
+    assert calls[-1] == (2, 2, [])
+    assert all(total == 2 and 0 <= done <= 2 for done, total, _ in calls)
+
+
 def test_missing_mlflow_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The module is made unimportable in this process, as on an install without the extra.
     for name in [m for m in sys.modules if m == "mlflow" or m.startswith("mlflow.")]:
@@ -427,3 +459,32 @@ def test_sql_and_mlflow_together_are_refused_by_the_model(tmp_path: Path) -> Non
     assert [d.message for d in diags.errors if d.field == "pull[0]"] == [
         "give exactly one of 'sql' or 'mlflow'"
     ]
+
+
+def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    pull_charter(tmp_path, [{"into": "results/a.csv", "sql": GOOD_SQL}])
+    command = [sys.executable, "-m", "generator", "pull", "--source", str(tmp_path), "--dry-run"]
+    main_fd, child_fd = pty.openpty()
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=child_fd, check=False)
+        os.close(child_fd)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        os.close(main_fd)
+    assert done.returncode == 0
+    assert b"pulling: 1/1 done" in terminal
+    piped = subprocess.run(command, capture_output=True, check=False)
+    assert piped.returncode == 0
+    assert b"pulling" not in piped.stderr
