@@ -7,6 +7,7 @@ by the driver (`:since`), never formatted into the text.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,6 +156,13 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
             ("params", unused[0]),
             "unused-param",
         )
+    missing = sorted(used - set(job.entry.params))
+    if missing:
+        raise PullError(
+            f"the query binds :{missing[0]}, which `params` does not give",
+            ("params",) if job.entry.params else ("sql",),
+            "missing-param",
+        )
     engine = engines.get(conn)
     search = str(engines.source) if engine.dialect.name == "duckdb" else None
     state: dict[str, Any] = {}
@@ -184,7 +192,8 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
 
 def _sql_message(conn: Resolved, exc: Exception) -> str:
     orig = getattr(exc, "orig", None)
-    detail = str(orig if orig is not None else exc).split("\n[SQL:")[0].strip()
+    detail = str(orig if orig is not None else exc).split("\n[SQL:")[0]
+    detail = re.sub(r"\(Background on this error at: [^)]*\)", "", detail).strip()
     lines = [line for line in detail.splitlines() if line.strip()][:4]
     return scrub(f"the query failed on {conn.name!r} ({conn.shown}): " + " ".join(lines), conn)
 

@@ -452,6 +452,12 @@ def test_unused_parameter_is_an_error(tmp_path: Path) -> None:
     assert "pull[0].params.sinse: parameter 'sinse' is not used by the query" in err
 
 
+def test_a_parameter_the_query_binds_must_be_given(tmp_path: Path) -> None:
+    sql = "SELECT CAST(:since AS DATE) AS date, 'ttfr' AS metric, 1.0 AS value"
+    err, _ = _bad(tmp_path, {"sql": sql})
+    assert "pull[0].sql: the query binds :since, which `params` does not give" in err
+
+
 def test_sql_and_mlflow_together_are_refused_by_the_model(tmp_path: Path) -> None:
     pull = {"sql": GOOD_SQL, "mlflow": {"experiment": "e", "metrics": {"precision": "p"}}}
     pull_charter(tmp_path, [{"into": "results/p.csv", **pull}])
