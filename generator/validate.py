@@ -91,6 +91,9 @@ def load_project(root: Path) -> tuple[Project, Diagnostics]:
             loaded = _load_charter(root, entry, diags)
             if loaded is not None:
                 charters.append(loaded)
+    from .pull.config import check_connections  # pull entries name site.yaml connections
+
+    check_connections(site, charters, diags)
     return Project(root, site, charters, site_doc), diags
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from .. import model as m
 from ..diagnostics import Diagnostics, SourceRef, format_path
 from ..sources import Document, FieldPath, parse_yaml, read_text
-from ..validate import DEFAULT_RESULTS, validate_model
+from ..validate import DEFAULT_RESULTS, LoadedCharter, validate_model
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -155,6 +155,30 @@ def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
             continue
         jobs.append(job)
     return jobs
+
+
+def check_connections(
+    site: m.SiteConfig, charters: list[LoadedCharter], diags: Diagnostics
+) -> None:
+    """Every pull names a declared connection of the right kind (for check and build)."""
+    for loaded in charters:
+        for i, entry in enumerate(loaded.charter.pull):
+            where: FieldPath = ("pull", i, "connection")
+            conn = site.connections.get(entry.connection)
+            if entry.connection == m.DEFAULT_CONNECTION:
+                conn = m.Connection(url="duckdb:///:memory:")
+            if conn is None:
+                declared = ", ".join([m.DEFAULT_CONNECTION, *site.connections])
+                message = (
+                    f"unknown connection {entry.connection!r}; declared in site.yaml"
+                    f" `connections`: {declared}"
+                )
+            elif (conn.mlflow is None) != (entry.mlflow is None):
+                kind = "an MLflow tracking store" if conn.mlflow else "a SQL database"
+                message = f"connection {entry.connection!r} is {kind}; this pull needs the other"
+            else:
+                continue
+            diags.error(loaded.doc.ref(where), format_path(where), message, "unknown-connection")
 
 
 def glob_matches(pattern: str, path: str) -> bool:

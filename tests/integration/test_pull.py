@@ -307,6 +307,28 @@ def test_unknown_connection(tmp_path: Path) -> None:
     )
 
 
+def test_check_reports_an_unknown_or_wrong_connection(tmp_path: Path) -> None:
+    site = {"connections": {"tracking": {"mlflow": "sqlite:///m.db"}}}
+    text = pull_charter(
+        tmp_path,
+        [
+            {"into": "results/a.csv", "connection": "wharehouse", "sql": GOOD_SQL},
+            {"into": "results/b.csv", "connection": "tracking", "sql": GOOD_SQL},
+        ],
+        site=site,
+        files={"results/a.csv": GOOD_CSV},
+    )
+    _, diags = load_project(tmp_path)
+    assert [d.format_text() for d in diags.sorted()] == [
+        f"charters/routing/charter.yaml:{line_of(text, 'connection: wharehouse')}:17:"
+        " pull[0].connection: unknown connection 'wharehouse'; declared in site.yaml"
+        " `connections`: duckdb, tracking",
+        f"charters/routing/charter.yaml:{line_of(text, 'connection: tracking')}:17:"
+        " pull[1].connection: connection 'tracking' is an MLflow tracking store; this pull"
+        " needs the other",
+    ]
+
+
 def test_missing_environment_variable(tmp_path: Path) -> None:
     site = {"connections": {"warehouse": {"url": "${CHARTERS_TEST_WAREHOUSE}"}}}
     err, _ = _bad(
