@@ -232,6 +232,11 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in path) or "\\" in path:
+            # A NUL or other control character (or a backslash) names no file of a site;
+            # the file system calls behind the static handler would fail on some of them.
+            self._send(400, b"Bad request: the path has control characters\n", "text/plain")
+            return
         state = self.server.state
         if path.startswith(SPECIAL):
             self._special(path[len(SPECIAL) :])
