@@ -24,7 +24,7 @@ from .pages import BUILTIN_TEMPLATES, make_environment, render_page
 from .rules import RULES, CharterCheck, check_project, fixed_today
 from .stats import Arm, arm_interval
 from .vocabulary import REF_KINDS, REF_LABELS, STATUS_DISPLAY_ORDER, VERDICTS
-from .write import check_output, read_manifest, write_site
+from .write import WriteReport, check_output, lock_output, read_manifest, write_site
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Settings:
     source: Path
     out: Path
     live_reload: bool | str = False  # `charters serve`: a build token the page polls for
+    wait: bool = False  # wait for another build writing `out` instead of refusing
 
 
 @dataclass
@@ -52,23 +53,36 @@ class BuildResult:
     charts: int = 0
     charts_drawn: int = 0
     seconds: float = 0.0
+    written: WriteReport = field(default_factory=WriteReport)
     pending: list[tuple[str, Any, str]] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
-    def summary(self) -> str:
+    def summary(self, out: Path | None = None) -> str:
         """The one-line report of a successful build."""
+        note = self.written.note()
         return (
             f"Built {plural(self.charters, 'charter')}:"
             f" {self.pages} pages, {self.charts} charts ({self.charts_drawn} drawn)"
             f" in {self.seconds:.2f} s"
+            + (f" → {out}" if out is not None else "")
+            + (f"; {note}" if note else "")
         )
 
 
 def build(settings: Settings) -> BuildResult:
-    """Build the site from `settings.source` into `settings.out`, or report why not."""
+    """Build the site from `settings.source` into `settings.out`, or report why not.
+
+    One build at a time writes an output folder (generator/write.py).
+    """
+    check_output(settings.source, settings.out)
+    with lock_output(settings.out, wait=settings.wait):
+        return _build(settings)
+
+
+def _build(settings: Settings) -> BuildResult:
     started = time.perf_counter()
     result = BuildResult()
     check_output(settings.source, settings.out)
@@ -88,7 +102,7 @@ def build(settings: Settings) -> BuildResult:
         "version": __version__,
         "charts": {c.path: c.key for c in charts},
     }
-    write_site(settings.out, files, manifest)
+    result.written = write_site(settings.out, files, manifest)
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))
     result.charts = len(charts)
