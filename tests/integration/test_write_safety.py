@@ -8,6 +8,7 @@ the step on stderr, so a kill can be aimed at it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -164,13 +165,14 @@ def lane(corpus: Corpus, tmp_path: Path) -> Lane:
 # --- killed builds -------------------------------------------------------------------------
 
 
-def kill_trials(lane: Lane, trials: int, seed: int, log: list[str]) -> None:
+def kill_trials(lane: Lane, trials: int, seed: int, span: float, log: list[str]) -> None:
+    """Build title A or B, SIGKILL it after a random delay up to `span` seconds."""
     rng = random.Random(seed)
     for trial in range(trials):
         title = rng.choice("AB")
         set_title(lane.source, f"Portfolio {title}")
         proc = start(lane.source, lane.out)
-        time.sleep(rng.uniform(0.0, 1.0))
+        time.sleep(rng.uniform(0.0, span))
         proc.kill()
         _, stderr = proc.communicate()
         if proc.returncode != -signal.SIGKILL:  # it finished first: it must have succeeded
@@ -188,12 +190,16 @@ def test_sigkill_at_random_points_leaves_the_old_or_the_new_complete_site(
     corpus: Corpus, tmp_path: Path
 ) -> None:
     lanes = [Lane(corpus, tmp_path / f"lane{i}") for i in range(2)]
+    started = time.monotonic()  # how long a whole build takes here, two at a time
+    timing = [start(lane.source, lane.out) for lane in lanes]
+    assert [p.wait(timeout=60) for p in timing] == [0, 0]
+    span = min(time.monotonic() - started, 1.0)
     logs: list[list[str]] = [[], []]
     errors: list[BaseException] = []
 
     def work(i: int) -> None:
         try:
-            kill_trials(lanes[i], 26, seed=i, log=logs[i])
+            kill_trials(lanes[i], 26, seed=i, span=span, log=logs[i])
         except BaseException as exc:
             errors.append(exc)
 
@@ -215,6 +221,52 @@ def test_sigkill_at_random_points_leaves_the_old_or_the_new_complete_site(
         assert_complete(lane.out, lane.refs["A"])
         assert_user_files_survived(lane.out)
         assert temporaries(lane.out) == []
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def test_a_killed_build_with_chart_workers_does_not_leave_the_folder_locked(
+    tmp_path: Path,
+) -> None:
+    """Chart workers are forked while the lock is held and can outlive a killed build;
+    the lock belongs to the build process alone, so the next build is not refused."""
+    project = ScratchProject(tmp_path / "src")
+    rows = "date,metric,variant,value,n\n2026-05-04,ttfr,control,6.1,400\n"
+    for i in range(12):  # enough charts to draw them in worker processes
+        project.charter(f"c{i:02d}", title=f"Charter {i}")
+        project.write(
+            f"charters/c{i:02d}/results/ab.csv", rows + f"2026-05-11,ttfr,control,{i},400\n"
+        )
+    out = tmp_path / "site"
+    proc = subprocess.Popen(
+        command(project.root, out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if (os.cpu_count() or 1) > 1:
+            assert children(proc.pid), "the build drew its charts without workers"
+        proc.kill()
+        proc.wait()
+        project.charter("c00", text="status: [\n")  # the next build fails fast on its input
+        after = run(project.root, out)
+        assert after.returncode == 1
+        assert "another build" not in after.stderr
+        assert "nothing was written" in after.stderr
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the orphaned workers
 
 
 def pause_and_kill(lane: Lane, step: str, **env: str) -> None:
