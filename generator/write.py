@@ -152,8 +152,13 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
         return
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        # Never through a link: the lock file is truncated and rewritten.
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(
+                f"the lock file {lock} is a symbolic link; remove it (a build writes it)"
+            ) from None
         raise _os_message(exc, f"write beside the output folder {out}", out) from None
     try:
         try:
@@ -271,12 +276,11 @@ def _write_and_swap(
 
 def _carry_user_files(out: Path, tmp: Path, new_files: set[str], report: WriteReport) -> None:
     """Link (or copy) into the new site every entry of `out` the previous build did not write."""
-    previous = read_manifest(out)
-    listed = previous.get("files")
+    listed = read_manifest(out).get("files")
     if not isinstance(listed, list):
-        # A site from a charters that did not list its files: keep whatever the new
-        # build does not rewrite, and name it, rather than guess and delete.
-        listed = []
+        # A site from a charters that did not list its files: what the new build writes
+        # was surely its own; keep the rest and name it rather than guess and delete.
+        listed = sorted(new_files)
     written = {f for f in listed if isinstance(f, str)} | {MANIFEST}
     parents = {p for f in written for p in _ancestors(f)}
     _carry_folder(out, tmp, "", written, parents, new_files, report)

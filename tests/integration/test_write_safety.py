@@ -9,6 +9,7 @@ the step on stderr, so a kill can be aimed at it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -421,6 +422,43 @@ def test_a_user_file_where_the_build_now_writes_is_replaced_and_named(
     assert notes.read_text() == "my notes\n"
     # The removed charter's page was the build's own: it is gone.
     assert sorted(p.name for p in (lane.out / "charters/c00").iterdir()) == ["notes.md"]
+
+
+def test_a_site_without_a_file_list_keeps_what_the_build_does_not_write(lane: Lane) -> None:
+    """A manifest from before the file list: rewritten names are the build's own, silently;
+    the rest is kept and named rather than guessed at."""
+    manifest = lane.out / MANIFEST
+    data = json.loads(manifest.read_text())
+    del data["files"]
+    manifest.write_text(json.dumps(data))
+    stale = lane.out / "charters/gone/index.html"
+    stale.parent.mkdir()
+    stale.write_text("<p>a charter removed since</p>\n")
+    set_title(lane.source, "Portfolio A")
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(
+        "; kept 2 files and 2 folders not written by charters:"
+        " .git/, .nojekyll, CNAME, charters/gone/"
+    )
+    assert stale.is_file()
+    stale.parent.joinpath("index.html").unlink()
+    stale.parent.rmdir()
+    assert_complete(lane.out, lane.refs["A"])
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_untouched(lane: Lane) -> None:
+    victim = lane.out.parent / "precious.txt"
+    victim.write_text("precious\n")
+    (lane.out.parent / f".{lane.out.name}.lock").symlink_to(victim)
+    done = run(lane.source, lane.out)
+    assert done.returncode == 1
+    lock = lane.out.parent / f".{lane.out.name}.lock"
+    assert done.stderr == (
+        f"error: the lock file {lock} is a symbolic link; remove it (a build writes it)\n"
+    )
+    assert victim.read_text() == "precious\n"
+    assert_complete(lane.out, lane.refs["B"])
 
 
 # --- a full disk, a read-only output ----------------------------------------------------------
