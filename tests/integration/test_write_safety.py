@@ -330,37 +330,47 @@ def test_fallback_swap_builds_a_complete_site(lane: Lane) -> None:
 @pytest.mark.parametrize("others", [1, 2])
 def test_a_second_build_into_the_same_folder_is_refused(lane: Lane, others: int) -> None:
     set_title(lane.source, "Portfolio A")
-    first = start(lane.source, lane.out, **{PAUSE_ENV: "before:2"})
+    first = start(lane.source, lane.out, **{PAUSE_ENV: "before:60"})
     assert first.stderr is not None
     assert first.stderr.readline().strip() == "swap: before"  # it holds the lock now
     refused = [start(lane.source, lane.out) for _ in range(others)]
     outputs = [r.communicate(timeout=60) for r in refused]
-    _, rest = first.communicate(timeout=60)
-    assert first.returncode == 0, rest
+    assert first.poll() is None  # still holding the lock while the others were refused
     for r, (_, stderr) in zip(refused, outputs, strict=True):
         assert r.returncode == 1
         assert stderr == (
             f"error: another build is writing {lane.out} (pid {first.pid});"
             " wait for it or pass --wait\n"
         )
+    assert_complete(lane.out, lane.refs["B"])  # the refused builds changed nothing
+    first.kill()  # the pause is long so that a loaded machine cannot outrun it
+    first.communicate()
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
     assert_complete(lane.out, lane.refs["A"])
     assert_user_files_survived(lane.out)
     assert temporaries(lane.out) == []
 
 
 def test_wait_waits_for_the_other_build(lane: Lane) -> None:
+    """Waiting builds start once the lock is free: here because its holder was killed."""
     set_title(lane.source, "Portfolio A")
-    first = start(lane.source, lane.out, **{PAUSE_ENV: "before:1"})
+    first = start(lane.source, lane.out, **{PAUSE_ENV: "before:60"})
     assert first.stderr is not None
     assert first.stderr.readline().strip() == "swap: before"
     waiting = [start(lane.source, lane.out, "--wait") for _ in range(2)]
-    first.communicate(timeout=60)
+    for w in waiting:
+        assert w.stderr is not None
+        assert w.stderr.readline() == (
+            f"waiting for another build writing {lane.out} (pid {first.pid})\n"
+        )
+    assert_complete(lane.out, lane.refs["B"])
+    first.kill()
+    first.communicate()
     results = [w.communicate(timeout=60) for w in waiting]
-    assert first.returncode == 0
     for w, (stdout, stderr) in zip(waiting, results, strict=True):
         assert w.returncode == 0, stderr
         assert stdout.startswith("Built 40 charters")
-    assert any(f"waiting for another build writing {lane.out}" in stderr for _, stderr in results)
     assert_complete(lane.out, lane.refs["A"])
     assert_user_files_survived(lane.out)
     assert temporaries(lane.out) == []
