@@ -1,4 +1,4 @@
-"""Pure functions from a loaded charter to what the pages show: series, latest values, progress.
+"""Analyse stage: from a loaded charter to what the pages show: series, latest values, progress.
 
 Nothing here reads files or renders; every function takes plain data and returns
 plain data, so each rule can be tested on its own.
@@ -12,7 +12,7 @@ from datetime import date
 from typing import Literal
 
 from . import model as m
-from .load import LoadedCharter, Result
+from .load import LoadedCharter, Project, Result
 from .stats import Arm, Lift, lift, progress, reached
 from .vocabulary import TREATMENT, Kind, MetricStatus, Verdict, is_control
 
@@ -348,3 +348,8 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
         view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde))
     view.verdict = verdict(view)
     return view
+
+
+def analyze_project(project: Project) -> list[CharterView]:
+    """Every charter of the project analysed, in the project's order."""
+    return [analyze_charter(loaded) for loaded in project.charters]

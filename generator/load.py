@@ -1,47 +1,35 @@
-"""Loading a source tree: every file read, validated against the model, cross-checked.
+"""Load stage: the source tree read, validated against the model and cross-checked.
 
-`load_project` never raises for bad input: it returns what it could load and a
-list of located diagnostics. Nothing is written here.
+`load_project` walks `site.yaml` and `charters/*/charter.yaml`, validates each
+against the model (`messages.py` words the errors), checks what relates one field
+to another (declared metric ids, the human baseline past `proposed`) and loads the
+charter's result files (`results.py`). It never raises for bad input: it returns
+what it could load and a list of located diagnostics. Nothing is written here.
 """
 
 from __future__ import annotations
 
-import difflib
-import glob
-import math
 import re
-import types
-import typing
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from typing import Any
 
 from . import model as m
 from .diagnostics import Diagnostics, SourceRef, format_path
-from .formatting import finite
-from .readers import Document, FieldPath, parse_csv, parse_json, parse_yaml, read_text
+from .messages import not_declared, validate_model
+from .readers import Document, FieldPath, parse_yaml, read_text
+from .results import Result, load_results
 from .vocabulary import STATUSES, past
 
-T = TypeVar("T", bound=BaseModel)
-
-RESULT_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
-DEFAULT_RESULTS = ("results/*",)
-
-
-@dataclass(frozen=True)
-class Result:
-    """A validated result row and where it came from."""
-
-    row: m.ResultRow
-    ref: SourceRef
-
-    @property
-    def file(self) -> str:
-        return self.ref.path
+__all__ = [
+    "Document",
+    "FieldPath",
+    "LoadedCharter",
+    "Project",
+    "Result",
+    "load_project",
+    "validate_model",
+]
 
 
 @dataclass
@@ -53,7 +41,6 @@ class LoadedCharter:
     charter: m.Charter
     doc: Document
     results: list[Result] = field(default_factory=list)
-    result_files: list[str] = field(default_factory=list)
 
     def metric_ids(self) -> list[str]:
         return [e.metric.id for e in self.charter.metrics()]
@@ -141,180 +128,11 @@ def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter
         return None
     before = len(diags.errors)
     charter = validate_model(m.Charter, doc, diags)
-    metrics = _check_references(doc, diags)
-    files, results = _load_results(root, folder, doc, metrics, diags)
+    metrics = check_references(doc, diags)
+    results = load_results(root, folder, doc, metrics, diags)
     if charter is None or not ok or len(diags.errors) > before:
         return None
-    return LoadedCharter(cid, rel, charter, doc, results, files)
-
-
-# --- model validation with located, readable messages ---------------------------------
-
-
-def validate_model(
-    cls: type[T], doc: Document, diags: Diagnostics, base: FieldPath = ()
-) -> T | None:
-    """Validate `doc.data` (or the node at `base`) against `cls`; record located errors."""
-    data: Any = doc.data
-    for part in base:
-        data = data[part]
-    try:
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            _record(cls, doc, diags, error, base)
-        return None
-
-
-def _record(
-    cls: type[BaseModel], doc: Document, diags: Diagnostics, error: ErrorDetails, base: FieldPath
-) -> None:
-    loc: FieldPath = tuple(p for p in error["loc"] if p != "x-extensions")
-    path = (*base, *loc)
-    kind = error["type"]
-    field_path = format_path(path)
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        allowed = _fields_at(cls, loc[:-1])
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        what = "column" if doc.path.endswith(".csv") else "key"
-        diags.error(
-            doc.key_ref(path),
-            field_path,
-            f"unknown {what} {key!r}{hint}; allowed: {', '.join(allowed)}, or x-* extension keys",
-            code="unknown-key",
-        )
-        return
-    if kind == "missing":
-        diags.error(
-            doc.ref(path[:-1]),
-            field_path,
-            f"required field {str(path[-1])!r} is missing",
-            code="missing-field",
-        )
-        return
-    ref = doc.ref(path)
-    message = _message(error, doc, path)
-    code = "invalid-value"
-    if kind == "literal_error":
-        code = "invalid-choice"
-    elif kind.endswith("_type") or kind == "model_attributes_type":
-        code = "wrong-type"
-    diags.error(ref, field_path, message, code=code)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value:g}" if isinstance(value, float) else f"the number {value}"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"a {type(value).__name__} ({value})"
-
-
-_EXPECTED = {
-    "string_type": "text",
-    "float_type": "a number",
-    "int_type": "a whole number",
-    "bool_type": "true or false",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "date_type": "a date as YYYY-MM-DD",
-    "date_from_datetime_inexact": "a date as YYYY-MM-DD",
-    "int_from_float": "a whole number",
-}
-
-
-def _yaml_hint(doc: Document, path: FieldPath, value: Any) -> str:
-    scalar = doc.scalars.get(path)
-    if scalar is None or scalar.quoted:
-        return ""
-    if isinstance(value, bool):
-        return f" (YAML reads unquoted {scalar.raw} as a boolean; quote it: '{scalar.raw}')"
-    if isinstance(value, float) and not math.isfinite(value):
-        return f" (YAML reads {scalar.raw} as not-a-number or infinity)"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f" (quote it to keep it as text: '{scalar.raw}')"
-    if scalar.tag.endswith(":timestamp") and isinstance(value, date):
-        return f" (YAML reads {scalar.raw} as a date; quote it to keep it as text)"
-    if value is None:
-        return f" (YAML reads {scalar.raw or 'an empty value'} as null)"
-    return ""
-
-
-def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
-    kind = error["type"]
-    value = error.get("input")
-    ctx = error.get("ctx") or {}
-    if kind == "literal_error":
-        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return (
-            f"{_describe(value)} is not allowed{_yaml_hint(doc, path, value)};"
-            f" expected one of: {', '.join(allowed)}"
-        )
-    if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_describe(value)}{_yaml_hint(doc, path, value)}"
-    if kind == "string_pattern_mismatch":
-        pattern = str(ctx.get("pattern", ""))
-        what = "metric id" if pattern == m.METRIC_ID_PATTERN else "value"
-        rule = (
-            "lowercase letters, digits and '_', starting with a letter, at most 63 characters"
-            if pattern == m.METRIC_ID_PATTERN
-            else f"it must match {pattern}"
-        )
-        return f"{value!r} is not a valid {what}: use {rule}"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "too_short":
-        return "needs at least one item"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<"}.get(kind, "<=")
-        bound = next(iter(ctx.values()), "")
-        return f"must be {sign} {bound}, got {_describe(value)}"
-    if kind == "value_error":
-        text = str(ctx.get("error", error["msg"]))
-        return text + _yaml_hint(doc, path, value)
-    return f"{error['msg']}, got {_describe(value)}{_yaml_hint(doc, path, value)}"
-
-
-def _fields_at(cls: type[BaseModel], loc: FieldPath) -> list[str]:
-    """Allowed keys of the model reached by following `loc` from `cls`."""
-    current: Any = cls
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
-            return []
-        current = _model_of(fields[part].annotation)
-        if current is None:
-            return []
-    fields = getattr(current, "model_fields", {})
-    return [name for name in fields if name != "extensions"]
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _model_of(typing.get_args(annotation)[0])
-    if origin in (list, typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _model_of(arg)
-            if found is not None:
-                return found
-    return None
+    return LoadedCharter(cid, rel, charter, doc, results)
 
 
 # --- cross-field rules -----------------------------------------------------------------
@@ -335,42 +153,78 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _check_references(doc: Document, diags: Diagnostics) -> list[str]:
-    """Check ids and references; return the declared metric ids."""
+def check_references(doc: Document, diags: Diagnostics) -> list[str]:
+    """Check what relates one field to another; return the declared metric ids."""
     data = doc.data if isinstance(doc.data, dict) else {}
-    declared: dict[str, FieldPath] = {}
-    for _, path in m.METRIC_LISTS:
+    declared = _declared_metrics(data, doc, diags)
+    _check_drives(data, declared, doc, diags)
+    _check_metric_references(data, list(declared), doc, diags)
+    _check_human_baseline_required(data, doc, diags)
+    return list(declared)
+
+
+def _declared_metrics(
+    data: dict[str, Any], doc: Document, diags: Diagnostics
+) -> dict[str, tuple[m.MetricKind, FieldPath]]:
+    """Every metric id with its kind and where it is first declared; repeats reported."""
+    declared: dict[str, tuple[m.MetricKind, FieldPath]] = {}
+    for kind, path in m.METRIC_LISTS:
         for i, item in _items(data, *path):
             mid = _str(item.get("id"))
-            if mid is not None:
-                _declare(declared, mid, (*path, i, "id"), doc, diags)
-    business = list(
-        dict.fromkeys(
-            mid for _, item in _items(data, "business_metrics") if (mid := _str(item.get("id")))
-        )
-    )
-    every = list(declared)
+            if mid is None:
+                continue
+            where: FieldPath = (*path, i, "id")
+            if mid not in declared:
+                declared[mid] = (kind, where)
+                continue
+            first = declared[mid][1]
+            message = (
+                f"duplicate metric id {mid!r} (first declared at {format_path(first)},"
+                f" line {doc.ref(first).line}); metric ids are unique across business, ML"
+                " and guardrail metrics"
+            )
+            diags.add(doc.at(where, message, "duplicate-id"))
+    return declared
+
+
+def _check_drives(
+    data: dict[str, Any],
+    declared: dict[str, tuple[m.MetricKind, FieldPath]],
+    doc: Document,
+    diags: Diagnostics,
+) -> None:
+    """Each id in an ML metric's `drives` names a business metric of the charter."""
+    business = [mid for mid, (kind, _) in declared.items() if kind == "business"]
     for i, ml in _items(data, "ml_metrics"):
         drives = ml.get("drives")
         for j, target in enumerate(drives if isinstance(drives, list) else []):
             if not isinstance(target, str) or target in business:
                 continue
-            where: FieldPath = ("ml_metrics", i, "drives", j)
-            kind = "is not a business metric" if target in declared else "is not a metric"
-            diags.error(
-                doc.ref(where),
-                format_path(where),
-                f"{target!r} {kind} of this charter (business metrics: {', '.join(business)})",
-                code="unknown-metric",
-            )
+            what = "is not a business metric" if target in declared else "is not a metric"
+            message = f"{target!r} {what} of this charter (business metrics: {', '.join(business)})"
+            diags.add(doc.at(("ml_metrics", i, "drives", j), message, "unknown-metric"))
+
+
+def _check_metric_references(
+    data: dict[str, Any], declared: list[str], doc: Document, diags: Diagnostics
+) -> None:
+    """The minimum detectable effect and the human baseline's results name declared metrics."""
+    references: list[tuple[FieldPath, Any]] = []
     measurement = data.get("measurement")
     mde = measurement.get("minimum_detectable_effect") if isinstance(measurement, dict) else None
-    if isinstance(mde, dict) and isinstance(mde.get("metric"), str):
-        where = ("measurement", "minimum_detectable_effect", "metric")
-        _known(mde["metric"], where, every, doc, diags)
-    for i, hr in _items(data, "human_baseline", "results"):
-        if isinstance(hr.get("metric"), str):
-            _known(hr["metric"], ("human_baseline", "results", i, "metric"), every, doc, diags)
+    if isinstance(mde, dict):
+        references.append(
+            (("measurement", "minimum_detectable_effect", "metric"), mde.get("metric"))
+        )
+    for i, result in _items(data, "human_baseline", "results"):
+        references.append((("human_baseline", "results", i, "metric"), result.get("metric")))
+    for where, mid in references:
+        if isinstance(mid, str) and mid not in declared:
+            diags.add(doc.at(where, not_declared(mid, declared), "unknown-metric"))
+
+
+def _check_human_baseline_required(data: dict[str, Any], doc: Document, diags: Diagnostics) -> None:
+    """A human baseline (a study, or a waiver) is required once status is past `proposed`."""
     status = data.get("status")
     if data.get("human_baseline") is None and status in STATUSES and past(status, "proposed"):
         diags.error(
@@ -380,211 +234,3 @@ def _check_references(doc: Document, diags: Diagnostics) -> list[str]:
             f" 'proposed' (status is {status!r})",
             code="missing-field",
         )
-    patterns = data.get("results")
-    for i, pattern in enumerate(patterns if isinstance(patterns, list) else []):
-        if isinstance(pattern, str) and _leaves(pattern):
-            where = ("results", i)
-            diags.error(
-                doc.ref(where),
-                format_path(where),
-                f"{pattern!r} leaves the charter's folder; use a glob relative to it",
-                code="outside-folder",
-            )
-    return every
-
-
-def _leaves(pattern: str) -> bool:
-    path = Path(pattern)
-    return path.is_absolute() or ".." in path.parts or pattern.startswith(("/", "\\"))
-
-
-def _declare(
-    declared: dict[str, FieldPath], mid: str, where: FieldPath, doc: Document, diags: Diagnostics
-) -> None:
-    if mid in declared:
-        first = doc.ref(declared[mid])
-        diags.error(
-            doc.ref(where),
-            format_path(where),
-            f"duplicate metric id {mid!r} (first declared at {format_path(declared[mid])},"
-            f" line {first.line}); metric ids are unique across business, ML and guardrail"
-            " metrics",
-            code="duplicate-id",
-        )
-        return
-    declared[mid] = where
-
-
-def _known(
-    mid: str, where: FieldPath, declared: list[str], doc: Document, diags: Diagnostics
-) -> None:
-    if mid not in declared:
-        diags.error(
-            doc.ref(where),
-            format_path(where),
-            f"{mid!r} is not a metric of this charter (declared: {', '.join(declared)})",
-            code="unknown-metric",
-        )
-
-
-# --- result files ---------------------------------------------------------------------
-
-
-def _load_results(
-    root: Path, folder: Path, doc: Document, metrics: list[str], diags: Diagnostics
-) -> tuple[list[str], list[Result]]:
-    raw = doc.data.get("results") if isinstance(doc.data, dict) else None
-    explicit = isinstance(raw, list)
-    patterns = [p for p in raw if isinstance(p, str)] if isinstance(raw, list) else []
-    files: list[Path] = []
-    seen: set[Path] = set()
-    folder_real = folder.resolve()
-    for i, pattern in enumerate(patterns if explicit else DEFAULT_RESULTS):
-        if _leaves(pattern):
-            continue  # reported by _check_references
-        matches = sorted(Path(p) for p in glob.glob(pattern, root_dir=folder, recursive=True))
-        matches = [p for p in matches if not p.name.startswith(".")]
-        where: FieldPath = ("results", i)
-        if explicit and not matches:
-            diags.error(
-                doc.ref(where),
-                format_path(where),
-                f"{pattern!r} matches no file in {_rel(root, folder)}/",
-                code="no-match",
-            )
-        for match in matches:
-            path = folder / match
-            if path.is_dir():
-                continue
-            rel = _rel(root, path)
-            real = path.resolve()
-            if not real.is_relative_to(folder_real):
-                diags.error(
-                    SourceRef(rel),
-                    "",
-                    "result file is a link that leaves the charter's folder",
-                    code="outside-folder",
-                )
-                continue
-            if path.suffix.lower() not in RESULT_SUFFIXES:
-                ref = doc.ref(where) if explicit else SourceRef(rel)
-                diags.error(
-                    ref,
-                    format_path(where) if explicit else "",
-                    f"{rel} is not a result file: expected .csv, .json, .yaml or .yml",
-                    code="bad-result-file",
-                )
-                continue
-            if real not in seen:
-                seen.add(real)
-                files.append(path)
-    names: list[str] = []
-    results: list[Result] = []
-    for path in sorted(files):
-        rel = _rel(root, path)
-        names.append(rel)
-        results.extend(_load_result_file(root, rel, metrics, diags))
-    results.sort(key=lambda r: (r.row.date, r.row.metric, r.row.variant or "", r.ref))
-    return names, results
-
-
-def _load_result_file(root: Path, rel: str, metrics: list[str], diags: Diagnostics) -> list[Result]:
-    text = read_text(root, rel, diags)
-    if text is None:
-        return []
-    suffix = Path(rel).suffix.lower()
-    if suffix == ".csv":
-        doc = parse_csv(text, rel, diags)
-    elif suffix == ".json":
-        doc = parse_json(text, rel, diags)
-    else:
-        doc = parse_yaml(text, rel, diags)
-    if doc is None:
-        return []
-    rows = doc.data
-    if not isinstance(rows, list):
-        diags.error(
-            doc.ref(()),
-            "",
-            f"expected a list of result rows, got {_describe(rows)}",
-            code="wrong-type",
-        )
-        return []
-    out: list[Result] = []
-    for i, raw in enumerate(rows):
-        if not isinstance(raw, dict):
-            diags.error(doc.ref((i,)), f"[{i}]", f"expected a row mapping, got {_describe(raw)}")
-            continue
-        if suffix == ".csv":
-            doc.data[i] = _coerce_csv_row(raw)
-        metric = raw.get("metric")
-        known = not isinstance(metric, str) or metric in metrics
-        if not known:
-            where: FieldPath = (i, "metric")
-            diags.error(
-                doc.ref(where),
-                format_path(where),
-                f"{metric!r} is not a metric of this charter (declared: {', '.join(metrics)})",
-                code="unknown-metric",
-            )
-        contains = _interval_contains_value(doc, i, diags)
-        row = validate_model(m.ResultRow, doc, diags, base=(i,))
-        if row is not None and known and contains:
-            out.append(Result(row, doc.ref((i,))))
-    return out
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return finite(value)
-
-
-def _interval_contains_value(doc: Document, i: int, diags: Diagnostics) -> bool:
-    """`lower <= value <= upper`, reported at the bound that is wrong.
-
-    Checked on the raw row, so it is reported even when another cell of the row is
-    wrong too.
-    """
-    raw = doc.data[i]
-    value = _number(raw.get("value"))
-    if value is None:
-        return True
-    ok = True
-    for bound, wrong, relation in (("lower", float.__gt__, "<="), ("upper", float.__lt__, ">=")):
-        limit = _number(raw.get(bound))
-        if limit is not None and wrong(limit, value):
-            where: FieldPath = (i, bound)
-            diags.error(
-                doc.ref(where),
-                format_path(where),
-                f"{bound} ({limit:g}) must be {relation} value ({value:g})",
-            )
-            ok = False
-    return ok
-
-
-_NUMERIC = {"value", "lower", "upper", "std"}
-
-
-def _coerce_csv_row(raw: dict[str, Any]) -> dict[str, Any]:
-    """CSV cells are text: turn numeric columns into numbers where they parse."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in _NUMERIC:
-            try:
-                out[key] = float(value)
-            except ValueError:
-                out[key] = value
-        elif key == "n":
-            try:
-                out[key] = int(value)
-            except ValueError:
-                try:
-                    as_float = float(value)
-                    out[key] = int(as_float) if as_float.is_integer() else as_float
-                except ValueError:
-                    out[key] = value
-        else:
-            out[key] = value
-    return out

@@ -1,4 +1,4 @@
-"""The charter format as typed models: the single source for validation, docs and JSON Schema.
+"""Model (the format): typed models, the single source for validation, docs and JSON Schema.
 
 Models are strict (YAML's `no` is not a string, `1` is not text) and forbid
 unknown keys, except keys starting with `x-`, which are kept as extensions.
@@ -230,20 +230,45 @@ class Agreement(Model):
     on: IsoDate | None = Field(None, description="Date of the agreement.", examples=["2026-02-15"])
 
 
-class BusinessMetric(Model):
-    """A business metric: the outcome the project must move."""
+class Metric(Model):
+    """What every metric has, whatever its kind: an id, a name, a unit and a direction.
 
-    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["ttfr"])
-    name: Text = Field(description="Display name.", examples=["Median time to first response"])
-    definition: Text = Field(
+    The examples are those of a business, an ML and a guardrail metric, in that order.
+    """
+
+    id: MetricId = Field(
+        description="Identifier, unique in the charter.",
+        examples=["ttfr", "routing_precision", "csat"],
+    )
+    name: Text = Field(
+        description="Display name.",
+        examples=["Median time to first response", "Top-1 routing precision", "CSAT"],
+    )
+    definition: Text | None = Field(
+        None,
         description="Exactly how the metric is computed.",
-        examples=["Median hours from ticket creation to first agent reply, all channels."],
+        examples=[
+            "Median hours from ticket creation to first agent reply, all channels.",
+            "Share of routed tickets not reassigned within 24 hours.",
+            "Mean post-resolution survey score, 1-5.",
+        ],
     )
     unit: Text = Field(
         description="Unit of the values. '%' means 0-100 and 'ratio' 0-1; both are proportions.",
-        examples=["hours"],
+        examples=["hours", "ratio", "score"],
     )
-    direction: Direction = Field(description="Which way is better.", examples=["decrease"])
+    direction: Direction = Field(
+        description="Which way is better.", examples=["decrease", "increase"]
+    )
+
+
+class BusinessMetric(Metric):
+    """A business metric: the outcome the project must move."""
+
+    definition: Text = Field(  # required here: the outcome must say how it is computed
+        description="Exactly how the metric is computed.",
+        examples=["Median hours from ticket creation to first agent reply, all channels."],
+    )
     baseline: Baseline = Field(
         description="The value before the project.",
         examples=[{"value": 6.2, "as_of": "2026-02-01", "source": "Zendesk weekly export"}],
@@ -265,18 +290,9 @@ class ValueOnly(Model):
     value: Number = Field(description="The value, in the metric's unit.", examples=[0.71])
 
 
-class MLMetric(Model):
+class MLMetric(Metric):
     """A model metric, and the business metrics it is meant to move."""
 
-    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["precision"])
-    name: Text = Field(description="Display name.", examples=["Top-1 routing precision"])
-    definition: Text | None = Field(
-        None,
-        description="Exactly how the metric is computed.",
-        examples=["Share of routed tickets not reassigned within 24 hours."],
-    )
-    unit: Text = Field(description="Unit of the values.", examples=["ratio"])
-    direction: Direction = Field(description="Which way is better.", examples=["increase"])
     baseline: ValueOnly | None = Field(
         None, description="The value before the project.", examples=[{"value": 0.71}]
     )
@@ -304,18 +320,9 @@ class Tolerance(Model):
     )
 
 
-class Guardrail(Model):
+class Guardrail(Metric):
     """A metric that must not get worse while the project ships."""
 
-    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["csat"])
-    name: Text = Field(description="Display name.", examples=["CSAT"])
-    definition: Text | None = Field(
-        None,
-        description="Exactly how the metric is computed.",
-        examples=["Mean post-resolution survey score, 1-5."],
-    )
-    unit: Text = Field(description="Unit of the values.", examples=["score"])
-    direction: Direction = Field(description="Which way is better.", examples=["increase"])
     baseline: ValueOnly | None = Field(
         None, description="The value before the project.", examples=[{"value": 4.3}]
     )

@@ -1,4 +1,9 @@
-"""Pages stage: the Jinja environment, sanitised Markdown and relative links.
+"""Pages stage: the portfolio, charter and rules pages, with their templates and static files.
+
+:func:`site_templates` makes the Jinja environment and the variables every template
+sees (outputs render their feed, sitemap and 404 page with it too); :func:`render_pages`
+renders the pages. Also here: sanitised Markdown, relative links, and the
+portfolio finder's search index and filter choices.
 
 Charter text is untrusted. Jinja autoescapes every value; Markdown fields are
 rendered by Python-Markdown and then sanitised by nh3 (an allow-list, so scripts,
@@ -9,17 +14,24 @@ Charter text is only ever data handed to templates, never a template itself, so
 
 from __future__ import annotations
 
+import json
 import posixpath
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import markdown as md
 import nh3
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import __version__
+from .analyze import CharterView, MetricView
+from .charts import ChartSet
 from .formatting import (
+    exact_number,
     fmt_interval,
     fmt_number,
     fmt_p,
@@ -28,7 +40,9 @@ from .formatting import (
     fmt_signed,
     fmt_value,
 )
-from .vocabulary import label, variant_label
+from .load import Project
+from .rules import RULES, CharterCheck
+from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
@@ -117,3 +131,170 @@ def render_page(env: jinja2.Environment, template: str, page: str, **context: An
         return relative_url(target, page)
 
     return env.get_template(template).render(page=page, url=url, **context)
+
+
+# ---------------------------------------------------------------------------
+# The portfolio finder: its search index, as data-* attributes on each row, and
+# the choices of its filters.
+
+HUMAN_ORDER = {"done": "0", "waived": "1", "missing": "2"}
+
+
+def plain_text(markdown_text: str | None) -> str:
+    """Markdown as one line of plain text."""
+    return " ".join(Markup(render_markdown(markdown_text)).striptags().split())
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, matching the `fold` of static/site.js."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.lower().split())
+
+
+def search_text(view: CharterView) -> str:
+    """Every word a reader may type to find this charter, lower-cased, accents removed."""
+    c = view.charter
+    parts: list[str] = [view.id, c.title, plain_text(c.summary), c.owner.name]
+    if c.owner.email:
+        parts.append(c.owner.email)
+    if c.team:
+        parts.append(c.team)
+    parts.extend(c.tags)
+    for metric in view.metrics:
+        parts.extend((metric.name, metric.id))
+    parts.append(label(view.verdict, "verdict"))
+    return fold(" ".join(parts))
+
+
+def _first_business(view: CharterView) -> MetricView | None:
+    metrics = view.by_kind("business")
+    return metrics[0] if metrics else None
+
+
+def row_attributes(view: CharterView) -> Markup:
+    """The data-* attributes of a portfolio row: what site.js searches, filters and sorts by."""
+    c = view.charter
+    bm = _first_business(view)
+    attrs: list[tuple[str, str]] = [
+        ("data-id", view.id),
+        ("data-search", search_text(view)),
+        ("data-status", c.status),
+        ("data-team", c.team or ""),
+        ("data-tags", json.dumps(list(c.tags), ensure_ascii=False)),
+        ("data-verdict", view.verdict),
+        ("data-sort-verdict", str(VERDICTS.index(view.verdict))),
+    ]
+    attrs += [
+        ("data-sort-project", fold(c.title)),
+        ("data-sort-owner", fold(c.owner.name)),
+        ("data-sort-metric", fold(bm.name) if bm else ""),
+        ("data-sort-progress", exact_number(bm.progress) if bm and bm.progress is not None else ""),
+        ("data-sort-human", HUMAN_ORDER[view.human_baseline_state]),
+        ("data-sort-latest", view.latest_date.isoformat() if view.latest_date else ""),
+    ]
+    return Markup("".join(f' {name}="{escape(value)}"' for name, value in attrs))
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+def finder_options(views: Sequence[CharterView]) -> dict[str, list[Option]]:
+    """The choices of each filter, in a stable order; verdicts only when charters have them."""
+    statuses = {v.charter.status for v in views}
+    teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
+    tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
+    verdicts = {v.verdict for v in views}
+    return {
+        "status": [Option(s, label(s, "status")) for s in STATUS_DISPLAY_ORDER if s in statuses],
+        "team": [Option(t, t) for t in teams],
+        "tag": [Option(t, t) for t in tags],
+        "verdict": [Option(c, label(c, "verdict")) for c in VERDICTS if c in verdicts],
+    }
+
+
+# ---------------------------------------------------------------------------
+# The pages of the site.
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The Jinja environment and the variables every page and output template sees."""
+
+    env: jinja2.Environment
+    common: Mapping[str, object]
+
+    def render(self, template: str, page: str, **context: object) -> bytes:
+        """One page of the site; `url(target)` in its template links relatively from `page`."""
+        return render_page(self.env, template, page, **context, **self.common).encode()
+
+
+def site_templates(
+    project: Project,
+    views: Sequence[CharterView],
+    checks: Mapping[str, CharterCheck],
+    *,
+    live_reload: bool | str = False,
+) -> Templates:
+    """User templates over the built-in ones, and the variables shared by every page.
+
+    `live_reload` is false in normal builds; `charters serve` gives a build token the
+    pages poll for.
+    """
+    common: dict[str, object] = {
+        "site": project.site,
+        "verdicts": VERDICTS,
+        "checks": checks,
+        "rules": RULES,
+        "row_attrs": row_attributes,
+        "finder": finder_options(views),
+        "live_reload": live_reload,
+    }
+    return Templates(make_environment(project.root / "templates"), common)
+
+
+def static_files(project: Project) -> dict[str, bytes]:
+    """The built-in static assets, then the project's own, which replace them by name."""
+    files: dict[str, bytes] = {}
+    for static in sorted((BUILTIN_TEMPLATES / "static").glob("*")):
+        files[f"static/{static.name}"] = static.read_bytes()
+    user_static = project.root / "templates" / "static"
+    if user_static.is_dir():
+        for static in sorted(user_static.glob("*")):
+            if static.is_file():
+                files[f"static/{static.name}"] = static.read_bytes()
+    return files
+
+
+def render_pages(
+    templates: Templates,
+    project: Project,
+    views: Sequence[CharterView],
+    checks: Mapping[str, CharterCheck],
+    charts: ChartSet,
+) -> dict[str, bytes]:
+    """The portfolio, a page per charter, the rules page and the static files, by site path."""
+    groups = [
+        (status, [v for v in views if v.charter.status == status])
+        for status in STATUS_DISPLAY_ORDER
+    ]
+    files = {
+        "index.html": templates.render(
+            "index.html", "index.html", views=views, groups=[g for g in groups if g[1]]
+        )
+    }
+    for view in views:
+        page = f"charters/{view.id}/index.html"
+        files[page] = templates.render(
+            "charter.html",
+            page,
+            view=view,
+            check=checks[view.id],
+            charts=charts.by_charter[view.id],
+        )
+    files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
+    files.update(static_files(project))
+    return files

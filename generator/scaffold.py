@@ -1,4 +1,4 @@
-"""`charters new`: a commented starter charter that validates as written.
+"""Commands, `charters new`: a commented starter charter that validates as written.
 
 Every section of the format is present, with TODO placeholders where a person
 must decide; the starter is a valid `proposed` charter so `charters check`

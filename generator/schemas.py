@@ -1,4 +1,4 @@
-"""JSON Schemas of charter.yaml and of a result row, generated from the model.
+"""Docs: JSON Schemas of charter.yaml and of a result row, generated from the model.
 
 The model is the single source: `charters schema` prints what this module
 generates, and the copies shipped in `generator/schema/` are checked against it

@@ -1,4 +1,4 @@
-"""`charters serve`: build into a temporary folder, serve it, rebuild on change, reload pages.
+"""Commands, `charters serve`: build into a temporary folder, serve it, rebuild on change.
 
 Changes are found by polling content hashes of `charters/`, `templates/` and
 `site.yaml` (no file-watching dependency, and no reliance on modification times,

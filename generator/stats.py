@@ -1,4 +1,4 @@
-"""Lift of a treatment arm over a control arm, and progress toward a target.
+"""Analyse stage, statistics: the lift of a treatment arm over control, progress to a target.
 
 Pure functions, no I/O. ``lift`` picks the strongest method the data allows:
 
@@ -100,6 +100,18 @@ def _relative(absolute: float, control: Arm) -> float | None:
     return absolute / control.value if control.value != 0 else None
 
 
+def _symmetric(absolute: float, control: Arm, half: float, p_value: float, method: Method) -> Lift:
+    """A lift whose 95% interval is `absolute ± half`."""
+    return Lift(
+        absolute=absolute,
+        relative=_relative(absolute, control),
+        ci_low=absolute - half,
+        ci_high=absolute + half,
+        p_value=p_value,
+        method=method,
+    )
+
+
 def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     scale = 100.0 if unit.strip() == "%" else 1.0
     assert control.n is not None and treatment.n is not None
@@ -120,14 +132,7 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
     p_value = _normal_p(diff, se_pooled)
 
-    return Lift(
-        absolute=absolute,
-        relative=_relative(absolute, control),
-        ci_low=absolute - half,
-        ci_high=absolute + half,
-        p_value=p_value,
-        method="two-proportion",
-    )
+    return _symmetric(absolute, control, half, p_value, "two-proportion")
 
 
 def _welch(control: Arm, treatment: Arm) -> Lift:
@@ -153,14 +158,7 @@ def _welch(control: Arm, treatment: Arm) -> Lift:
     df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1.0) + v_c**2 / (n_c - 1.0))
     half = float(stats.t.ppf(0.975, df)) * se
     p_value = float(2.0 * stats.t.sf(abs(absolute / se), df))
-    return Lift(
-        absolute=absolute,
-        relative=relative,
-        ci_low=absolute - half,
-        ci_high=absolute + half,
-        p_value=min(1.0, p_value),
-        method="welch",
-    )
+    return _symmetric(absolute, control, half, min(1.0, p_value), "welch")
 
 
 def _intervals(control: Arm, treatment: Arm) -> Lift:
@@ -171,15 +169,7 @@ def _intervals(control: Arm, treatment: Arm) -> Lift:
     se = math.sqrt(se_t**2 + se_c**2)
     absolute = treatment.value - control.value
     p_value = _normal_p(absolute, se)
-    half = Z_975 * se
-    return Lift(
-        absolute=absolute,
-        relative=_relative(absolute, control),
-        ci_low=absolute - half,
-        ci_high=absolute + half,
-        p_value=p_value,
-        method="intervals",
-    )
+    return _symmetric(absolute, control, Z_975 * se, p_value, "intervals")
 
 
 def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:

@@ -1,4 +1,4 @@
-"""Writing the site so that nothing is lost.
+"""Write stage: writing the site so that nothing is lost.
 
 One build at a time writes an output folder: a lock file beside it
 (`.site.lock` for `site/`) is held for the whole build, and it records the

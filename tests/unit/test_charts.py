@@ -399,9 +399,9 @@ def test_spec_key_changes_when_anything_changes() -> None:
 
 
 def test_spec_key_includes_chart_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.charts as charts
+    import generator.charts.spec as charts_spec
 
     spec = _ab_spec()
     before = spec_key(spec)
-    monkeypatch.setattr(charts, "CHART_VERSION", CHART_VERSION + "-next")
-    assert charts.spec_key(spec) != before
+    monkeypatch.setattr(charts_spec, "CHART_VERSION", CHART_VERSION + "-next")
+    assert spec_key(spec) != before

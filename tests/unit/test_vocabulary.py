@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from helpers import REPO_ROOT, write_charter_data
+from factory import write_charter
+from helpers import REPO_ROOT
 
 from generator import model as m
 from generator import vocabulary as v
 from generator.analyze import analyze_charter
-from generator.build import chart_spec
-from generator.charts import render_svg
+from generator.charts import chart_spec, render_svg
 from generator.load import load_project
 
 # --- labels ------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_every_control_name_gets_a_lift_and_a_grey_line(tmp_path: Path, control:
         {"date": "2026-03-01", "metric": "conv", "variant": control, "value": 10.0, "n": 20000},
         {"date": "2026-03-01", "metric": "conv", "variant": "treatment", "value": 12.0, "n": 20000},
     ]
-    write_charter_data(tmp_path, "probe", _charter(), rows)
+    write_charter(tmp_path, "probe", _charter(), rows)
     project, diags = load_project(tmp_path)
     assert not diags.errors, [d.format_text() for d in diags.errors]
     view = analyze_charter(project.charters[0])
