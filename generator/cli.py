@@ -93,8 +93,13 @@ def main(verbose: bool) -> None:
     default=None,
     help="Output folder.  [default: site/ in the source folder]",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another build is writing the output folder, wait for it instead of refusing.",
+)
 @_guard
-def build(source: Path, out: Path | None) -> None:
+def build(source: Path, out: Path | None, wait: bool) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
@@ -106,7 +111,7 @@ def build(source: Path, out: Path | None) -> None:
 
     out = out if out is not None else source / "site"
     try:
-        result = run_build(Settings(source=source, out=out))
+        result = run_build(Settings(source=source, out=out, wait=wait))
     except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -118,7 +123,7 @@ def build(source: Path, out: Path | None) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(f"{result.summary()} → {out}")
+    click.echo(result.summary(out))
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
