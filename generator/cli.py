@@ -178,7 +178,8 @@ def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str,
     "--today",
     callback=_today,
     metavar="YYYY-MM-DD",
-    help="Date the staleness rule measures against.  [default: SOURCE_DATE_EPOCH, else today]",
+    help="The build date: the staleness rule measures against it and no result may be dated"
+    " after it.  [default: SOURCE_DATE_EPOCH, else today]",
 )
 @_guard
 def check(
@@ -266,10 +267,12 @@ def diff_command(
     """
     from .diff import DiffError, diff_sides, load_side
     from .diff.report import format_json, format_markdown
+    from .rules import today_from_env
 
+    today = today_from_env()  # one build date for both sides
     try:
-        base_side = load_side(base, source, "BASE")
-        head_side = load_side(head, source, "HEAD")
+        base_side = load_side(base, source, "BASE", today)
+        head_side = load_side(head, source, "HEAD", today)
     except DiffError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

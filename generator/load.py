@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,16 @@ class Project:
     site_doc: Document | None = None
 
 
-def load_project(root: Path) -> tuple[Project, Diagnostics]:
-    """Load and validate `root`; return the valid charters and every problem found."""
+def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagnostics]:
+    """Load and validate `root`; return the valid charters and every problem found.
+
+    `today` is the build date, after which no result may be dated; by default the
+    date of `rules.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
+    """
+    if today is None:
+        from .rules import today_from_env  # rules build on what this module loads
+
+        today = today_from_env()
     diags = Diagnostics()
     site, site_doc = _load_site(root, diags)
     charters: list[LoadedCharter] = []
@@ -73,7 +82,7 @@ def load_project(root: Path) -> tuple[Project, Diagnostics]:
         for entry in sorted(charters_dir.iterdir(), key=lambda p: p.name):
             if entry.name.startswith(".") or not entry.is_dir():
                 continue
-            loaded = _load_charter(root, entry, diags)
+            loaded = _load_charter(root, entry, diags, today)
             if loaded is not None:
                 charters.append(loaded)
     return Project(root, site, charters, site_doc), diags
@@ -95,7 +104,9 @@ def _load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document |
     return (site or m.SiteConfig()), doc
 
 
-def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter | None:
+def _load_charter(
+    root: Path, folder: Path, diags: Diagnostics, today: date
+) -> LoadedCharter | None:
     cid = folder.name
     folder_rel = _rel(root, folder)
     ok = True
@@ -129,7 +140,7 @@ def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter
     before = len(diags.errors)
     charter = validate_model(m.Charter, doc, diags)
     metrics = check_references(doc, diags)
-    results = load_results(root, folder, doc, metrics, diags)
+    results = load_results(root, folder, doc, metrics, diags, today)
     if charter is None or not ok or len(diags.errors) > before:
         return None
     return LoadedCharter(cid, rel, charter, doc, results)

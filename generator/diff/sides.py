@@ -18,6 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -60,22 +61,28 @@ class Side:
         return [cid for cid in self.present if cid not in self.checks]
 
 
-def load_side(spec: str | None, source: Path, role: str) -> Side:
-    """Load one side: the working tree (`spec` None), a folder, or a git revision."""
+def load_side(spec: str | None, source: Path, role: str, today: date | None = None) -> Side:
+    """Load one side: the working tree (`spec` None), a folder, or a git revision.
+
+    `today` is the build date results are checked against (see `load_project`); give
+    both sides the same one.
+    """
     if spec is None:
-        return _read(source, "working tree", "worktree", None, None)
+        return _read(source, "working tree", "worktree", None, None, today)
     folder = Path(spec)
     if folder.is_dir():
-        return _read(folder, spec, "folder", spec, None)
+        return _read(folder, spec, "folder", spec, None, today)
     top, prefix = _repository(source, spec, role)
     sha = _resolve(top, spec, role)
     with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:
         root = _materialise(top, sha, prefix, Path(tmp))
-        return _read(root, f"{spec} ({sha[:10]})", "git", spec, sha)
+        return _read(root, f"{spec} ({sha[:10]})", "git", spec, sha, today)
 
 
-def _read(root: Path, label: str, kind: SideKind, spec: str | None, sha: str | None) -> Side:
-    project, diags = load_project(root)
+def _read(
+    root: Path, label: str, kind: SideKind, spec: str | None, sha: str | None, today: date | None
+) -> Side:
+    project, diags = load_project(root, today)
     charters = root / "charters"
     present = (
         sorted(p.name for p in charters.iterdir() if p.is_dir() and not p.name.startswith("."))
