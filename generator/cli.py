@@ -237,8 +237,8 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     multiple=True,
     callback=_fail_on,
     metavar="KINDS",
-    help="Comma-separated change kinds (or regressed, improved, invalid, any) that make the"
-    " command exit 1.",
+    help="Comma-separated change kinds (or goalpost-moved-unagreed, regressed, improved,"
+    " invalid, any) that make the command exit 1.",
 )
 @_guard
 def diff_command(
