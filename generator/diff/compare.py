@@ -8,7 +8,9 @@ its kind and label in the vocabulary (and a line in docs/diff.md).
 
 Numbers come from the analysis `charters check` runs on each side: a metric's latest
 value, progress, whether it met its target and its status are read from its
-`MetricView`, never recomputed here. Field changes come from the charter text.
+`MetricView`, never recomputed here. The one other analysis is HEAD's charter with the
+goalposts BASE had where results already existed (`original_goalposts`), run by the
+same `analyze_charter`. Field changes come from the charter text.
 """
 
 from __future__ import annotations
@@ -334,12 +336,18 @@ def _metric_added(cid: str, new: m.MetricEntry) -> Change:
 
 
 def _metric_removed(cid: str, old: m.MetricEntry) -> Change:
+    """A metric gone from HEAD; an agreed business metric takes its agreement with it."""
     mid, about = old.metric.id, {"kind": old.kind, "name": old.metric.name}
-    agreed = _agreed_on(old.metric)
-    note = f" (it was agreed on {agreed.isoformat()})" if agreed else ""
-    return Change(
-        "metric-changed", cid, mid, about, None, f"{KIND_LABELS[old.kind]} `{mid}` removed{note}"
+    agreement = _agreement(old.metric)
+    if agreement is None:
+        return Change(
+            "metric-changed", cid, mid, about, None, f"{KIND_LABELS[old.kind]} `{mid}` removed"
+        )
+    text = (
+        f"{KIND_LABELS[old.kind]} `{mid}` removed, and its agreement with it"
+        f" (it was agreed{_by_on(agreement)})"
     )
+    return Change("agreement-changed", cid, mid, about, None, text)
 
 
 def _metric_fields(pair: Pair, old: m.MetricEntry, new: m.MetricEntry) -> Iterator[Change]:

@@ -375,3 +375,22 @@ def test_a_guardrail_regresses_only_when_newly_breached(
         assert "**1 new alert** (MC108)" in text
     else:
         assert "Alerts" not in text
+
+
+def test_removing_an_agreed_business_metric_removes_its_agreement(tmp_path: Path) -> None:
+    """Dropping the agreed metric (say, for a new one with another id) is not a quiet change."""
+    other = (
+        AGREED.replace("id: ttfr", "id: ttr")
+        .replace("Time to first response", "Time to resolution")
+        .replace("value: 4.5", "value: 20")
+        .replace("6.2", "24")
+    )
+    before = minimal_charter(business_metrics=AGREED + other)
+    report = compare(tmp_path, before, minimal_charter(business_metrics=AGREED))
+    (removed,) = report.changes[:1]
+    assert (removed.kind, removed.metric, removed.field) == ("agreement-changed", "ttr", None)
+    assert removed.before == {"kind": "business", "name": "Time to resolution"}
+    assert removed.message == (
+        "business metric `ttr` removed, and its agreement with it (it was agreed by Head of"
+        " Support on 2026-02-15)"
+    )
