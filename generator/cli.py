@@ -252,8 +252,8 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     multiple=True,
     callback=_fail_on,
     metavar="KINDS",
-    help="Comma-separated change kinds (or regressed, improved, invalid, any) that make the"
-    " command exit 1.",
+    help="Comma-separated change kinds (or goalpost-moved-unagreed, regressed, improved,"
+    " invalid, any) that make the command exit 1.",
 )
 @_guard
 def diff_command(
@@ -267,7 +267,6 @@ def diff_command(
     """
     from .diff import DiffError, diff_sides, load_side
     from .diff.report import format_json, format_markdown
-    from .rules import today_from_env
 
     today = today_from_env()  # one build date for both sides
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
-from .diagnostics import Diagnostics, SourceRef, format_path
+from .diagnostics import Diagnostics, SourceRef, format_path, today_from_env
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, parse_yaml, read_text
 from .results import Result, load_results
@@ -61,11 +61,9 @@ def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagno
     """Load and validate `root`; return the valid charters and every problem found.
 
     `today` is the build date, after which no result may be dated; by default the
-    date of `rules.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
+    date of `diagnostics.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
     """
     if today is None:
-        from .rules import today_from_env  # rules build on what this module loads
-
         today = today_from_env()
     diags = Diagnostics()
     site, site_doc = _load_site(root, diags)
