@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from ..formatting import fmt_value
 from ..vocabulary import is_control, variant_label
 from .spec import (
     ChartJob,
@@ -44,7 +45,6 @@ from .spec import (
     Point,
     RefLine,
     Series,
-    Tolerance,
     ordered_refs,
     points,
 )
@@ -89,7 +89,7 @@ REF_STYLES: dict[LineKind, RefStyle] = {
     "baseline": RefStyle("#4D4D4D", (0, (5, 3)), 1.2),
     "mde": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
     # Okabe-Ito vermillion: the bad side, a guardrail's limit.
-    "tolerance": RefStyle("#D55E00", (0, (4, 2)), 1.5),
+    "tolerance": RefStyle("#D55E00", (0, (6, 1.6, 1.2, 1.6, 1.2, 1.6)), 1.5),  # dash-dot-dot
     "zero": RefStyle("#4D4D4D", "solid", 1.0),
 }
 _TARGET_SHADE = "#009E73"
@@ -500,11 +500,13 @@ def _reference_lines(
         ax.axhspan(y.low, target, color=_TARGET_SHADE, alpha=0.045, linewidth=0, zorder=0)
 
 
-def _tolerance(ax: Axes, tol: Tolerance | None, legend: Legend) -> RefLine | None:
+def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
     """Step 5: a guardrail's limit, flat or following control, and a cross on each breach.
 
-    Returns the line's right-end label (as a reference line) for step 6.
+    Returns the line's right-end label (as a reference line) for step 6: with its
+    value when the limit is flat.
     """
+    tol = spec.tolerance
     if tol is None or not tol.dates:
         return None
     style = REF_STYLES["tolerance"]
@@ -515,7 +517,8 @@ def _tolerance(ax: Axes, tol: Tolerance | None, legend: Legend) -> RefLine | Non
         "zorder": 2,
         "gid": TOLERANCE_GID,
     }
-    if len(set(tol.limits)) == 1:
+    flat = len(set(tol.limits)) == 1
+    if flat:
         line: Artist = ax.axhline(tol.limits[0], **line_style)
     else:
         (line,) = ax.plot([_date2num(d) for d in tol.dates], list(tol.limits), **line_style)
@@ -535,7 +538,8 @@ def _tolerance(ax: Axes, tol: Tolerance | None, legend: Legend) -> RefLine | Non
             gid=BREACH_GID,
         )
         legend.add(marks, "Beyond tolerance")
-    return RefLine("tolerance", "Tolerance limit", tol.limits[-1])
+    label = f"Tolerance limit {fmt_value(tol.limits[0], spec.unit)}" if flat else "Tolerance limit"
+    return RefLine("tolerance", label, tol.limits[-1])
 
 
 def _reference_labels(fig: Figure, ax: Axes, refs: list[RefLine], y: YRange) -> list[Text]:
@@ -661,7 +665,7 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
         return
     y = _axes(ax, spec, extent)
     _reference_lines(ax, spec, refs, y, legend)
-    limit = _tolerance(ax, spec.tolerance, legend)
+    limit = _tolerance(ax, spec, legend)
     labelled = refs + ([limit] if limit is not None else [])
     ref_texts = _reference_labels(fig, ax, labelled, y)
     note = _direction_note(fig, ax, spec)
