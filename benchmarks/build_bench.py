@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from generator.build import Settings, build
-from generator.validate import load_project
+from generator.load import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
 

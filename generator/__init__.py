@@ -1,3 +1,3 @@
-"""Metric charters: a static site that says why each ML project exists and whether it worked."""
+"""Package: metric charters, a static site that says why each ML project exists and worked."""
 
 __version__ = "0.1.0"

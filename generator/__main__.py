@@ -1,4 +1,4 @@
-"""`python -m generator` runs the `charters` command."""
+"""Commands: `python -m generator` runs the `charters` command."""
 
 from .cli import main
 

@@ -1,4 +1,4 @@
-"""Pure functions from a loaded charter to what the pages show: series, latest values, progress.
+"""Analyse stage: from a loaded charter to what the pages show: series, latest values, progress.
 
 Nothing here reads files or renders; every function takes plain data and returns
 plain data, so each rule can be tested on its own.
@@ -12,30 +12,11 @@ from datetime import date
 from typing import Literal
 
 from . import model as m
+from .load import LoadedCharter, Project, Result
 from .stats import Arm, Lift, lift, progress, reached
-from .validate import LoadedCharter, Result
+from .vocabulary import TREATMENT, Kind, MetricStatus, Verdict, is_control
 
-Kind = Literal["business", "ml", "guardrail"]
-Status = Literal["met", "improved", "flat", "worse", "no-results"]
-Verdict = Literal[
-    "target-met", "business-impact", "ml-only", "no-impact", "no-business-results", "no-results"
-]
-VERDICTS: tuple[Verdict, ...] = (
-    "target-met", "business-impact", "ml-only", "no-impact", "no-business-results", "no-results"
-)  # fmt: skip
-VERDICT_LABELS: dict[str, str] = {
-    "target-met": "Target met",
-    "business-impact": "Business impact",
-    "ml-only": "ML metric only",
-    "no-impact": "No impact",
-    "no-business-results": "No business results",
-    "no-results": "No results",
-}
-CONTROL = "control"
-
-
-def is_control(variant: str | None) -> bool:
-    return variant is not None and variant.strip().lower() == CONTROL
+Status = MetricStatus  # a metric's status, named for the stage that decides it
 
 
 @dataclass(frozen=True)
@@ -93,10 +74,6 @@ class CharterView:
     verdict: Verdict = "no-results"
 
     @property
-    def verdict_label(self) -> str:
-        return VERDICT_LABELS[self.verdict]
-
-    @property
     def breached(self) -> list[MetricView]:
         return [g for g in self.by_kind("guardrail") if g.breached]
 
@@ -152,7 +129,7 @@ def treatment_variant(rows: Iterable[Result]) -> str | None:
     names = sorted({r.row.variant for r in rows if r.row.variant and not is_control(r.row.variant)})
     if not names:
         return None
-    return next((n for n in names if n.strip().lower() == "treatment"), names[0])
+    return next((n for n in names if n.strip().lower() == TREATMENT), names[0])
 
 
 def lift_history(rows: list[Result], unit: str) -> tuple[DatedLift, ...]:
@@ -366,13 +343,13 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
         by_metric.setdefault(result.row.metric, []).append(result)
     view = CharterView(loaded)
     mde = c.measurement.minimum_detectable_effect
-    kinds: list[tuple[Kind, list[m.BusinessMetric] | list[m.MLMetric] | list[m.Guardrail]]] = [
-        ("business", c.business_metrics),
-        ("ml", c.ml_metrics),
-        ("guardrail", c.measurement.guardrails),
-    ]
-    for kind, metrics in kinds:
-        for metric in metrics:
-            view.metrics.append(_view(kind, metric, by_metric.get(metric.id, []), human, mde))
+    for entry in c.metrics():
+        rows = by_metric.get(entry.metric.id, [])
+        view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde))
     view.verdict = verdict(view)
     return view
+
+
+def analyze_project(project: Project) -> list[CharterView]:
+    """Every charter of the project analysed, in the project's order."""
+    return [analyze_charter(loaded) for loaded in project.charters]

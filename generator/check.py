@@ -1,4 +1,4 @@
-"""`charters check`: validation and rules without writing a site, in three output formats.
+"""Commands, `charters check`: validation and rules without writing a site, in three formats.
 
 The JSON shape is documented in docs/check.md and kept stable: fields are only
 ever added.
@@ -7,6 +7,7 @@ ever added.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,8 +15,9 @@ from typing import Any, Literal
 
 from .analyze import MetricView
 from .diagnostics import Diagnostic, github_escape
+from .formatting import plural
+from .load import load_project
 from .rules import CharterCheck, check_project, site_findings
-from .validate import load_project
 
 Format = Literal["text", "github", "json"]
 JSON_VERSION = 1
@@ -37,18 +39,66 @@ class CheckReport:
     def count(self, severity: str) -> int:
         return sum(1 for d in self.findings if d.severity == severity)
 
-    def failed(self, strict: bool) -> bool:
-        return self.count("error") > 0 or (strict and self.count("warning") > 0)
+    def failed_on(self, fail_on: Iterable[str] = ()) -> list[str]:
+        """The codes of `fail_on` that some finding has (alerts fail only when named)."""
+        wanted = set(fail_on)
+        return sorted({d.code for d in self.findings if d.code in wanted})
+
+    def failed(self, strict: bool, fail_on: Iterable[str] = ()) -> bool:
+        """Errors fail; warnings with `strict`; alerts and others only when `fail_on` names them."""
+        if self.count("error") > 0 or (strict and self.count("warning") > 0):
+            return True
+        return bool(self.failed_on(fail_on))
 
 
-def run_check(source: Path, today: date | None) -> CheckReport:
-    project, diags = load_project(source)
+def run_check(source: Path, today: date | None, only: Iterable[str] | None = None) -> CheckReport:
+    """Load the whole tree and check it; with `only` (charter ids), judge just those charters.
+
+    References between files still resolve against the whole tree; `only` narrows what is
+    reported: the named charters' findings and problems, and site.yaml's.
+    """
+    project, diags = load_project(source, today)
     checks = check_project(project, today)
-    return CheckReport([checks[k] for k in sorted(checks)], diags.sorted(), site_findings(project))
+    errors = diags.sorted()
+    if only is not None:
+        ids = set(only)
+        checks = {k: v for k, v in checks.items() if k in ids}
+        errors = [d for d in errors if _charter_of(d.ref.path) in ids or _site_wide(d.ref.path)]
+    return CheckReport([checks[k] for k in sorted(checks)], errors, site_findings(project))
+
+
+def _charter_of(path: str) -> str | None:
+    """The charter id a source-relative path belongs to (`charters/<id>/...`), if any."""
+    parts = path.split("/")
+    return parts[1] if len(parts) >= 2 and parts[0] == "charters" else None
+
+
+def _site_wide(path: str) -> bool:
+    return _charter_of(path) is None
+
+
+def charters_for_paths(source: Path, paths: Iterable[Path]) -> list[str] | None:
+    """The charters that files `paths` belong to; None (all) when a site-wide file is named.
+
+    Paths are taken relative to the current folder, as pre-commit passes them. A path
+    outside the source tree, or one not under `charters/`, such as `site.yaml`, a
+    template or the metric catalogue, concerns every charter.
+    """
+    root = source.resolve()
+    ids: list[str] = []
+    for path in paths:
+        full = path.resolve() if path.is_absolute() else (Path.cwd() / path).resolve()
+        if not full.is_relative_to(root):
+            return None
+        cid = _charter_of(full.relative_to(root).as_posix())
+        if cid is None:
+            return None
+        ids.append(cid)
+    return sorted(set(ids))
 
 
 def format_text(report: CheckReport) -> str:
-    lines = [
+    lines: list[str] = [
         f"{d.ref}: {d.code} {d.severity}: " + (f"{d.field}: " if d.field else "") + d.message
         for d in report.findings
     ]
@@ -61,9 +111,10 @@ def format_text(report: CheckReport) -> str:
 def _summary_line(report: CheckReport) -> str:
     n = len(report.checks)
     parts = [
-        f"{report.count('error')} error{'s' if report.count('error') != 1 else ''}",
-        f"{report.count('warning')} warning{'s' if report.count('warning') != 1 else ''}",
+        plural(report.count("error"), "error"),
+        plural(report.count("warning"), "warning"),
         f"{report.count('info')} info",
+        plural(report.count("alert"), "alert"),
     ]
     # Charters with validation errors, counted by folder: charters/<id>/... and also
     # folder-level problems (charters/<id> without charter.yaml, an invalid id).
@@ -75,12 +126,12 @@ def _summary_line(report: CheckReport) -> str:
         }
     )
     extra = f" ({invalid} not loaded: invalid)" if invalid else ""
-    return f"checked {n} charter{'s' if n != 1 else ''}{extra}: " + ", ".join(parts)
+    return f"checked {plural(n, 'charter')}{extra}: " + ", ".join(parts)
 
 
 def format_github(report: CheckReport) -> str:
     """GitHub Actions workflow commands; the location is repeated inside the message."""
-    kinds = {"error": "error", "warning": "warning", "info": "notice"}
+    kinds = {"error": "error", "warning": "warning", "info": "notice", "alert": "warning"}
     lines = []
     for d in report.findings:
         props = [f"file={github_escape(d.ref.path, property_value=True)}"]
@@ -176,6 +227,7 @@ def report_json(report: CheckReport) -> dict[str, Any]:
             "errors": report.count("error"),
             "warnings": report.count("warning"),
             "info": report.count("info"),
+            "alerts": report.count("alert"),
             "verdicts": dict(sorted(verdicts.items())),
         },
     }
@@ -185,7 +237,7 @@ def format_json(report: CheckReport) -> str:
     return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
 
 
-def render(report: CheckReport, fmt: Format) -> str:
+def format_report(report: CheckReport, fmt: Format) -> str:
     if fmt == "github":
         return format_github(report)
     if fmt == "json":

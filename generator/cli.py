@@ -1,4 +1,4 @@
-"""The `charters` command: thin commands that each call one stage function.
+"""Commands: the `charters` command group, thin commands that each call one stage function.
 
 Exit status: 0 success, 1 invalid input (or a refused output folder), 2 usage.
 A traceback is shown only with `--verbose`; otherwise an unexpected failure is
@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, InputError, today_from_env
+from .formatting import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +35,9 @@ def _guard(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted; the previous site is unchanged", err=True)
             sys.exit(130)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         except Exception as exc:
             ctx = click.get_current_context(silent=True)
             verbose = bool(ctx and ctx.find_root().params.get("verbose"))
@@ -72,6 +76,13 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 def main(verbose: bool) -> None:
     """Metric charters: a static site that says why each ML project exists and whether
     it moved its business metric."""
+    # Checked before anything else runs: some libraries read SOURCE_DATE_EPOCH on import
+    # and fail with an unhelpful message when it is not a number of seconds.
+    try:
+        today_from_env()
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -82,8 +93,13 @@ def main(verbose: bool) -> None:
     default=None,
     help="Output folder.  [default: site/ in the source folder]",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another build is writing the output folder, wait for it instead of refusing.",
+)
 @_guard
-def build(source: Path, out: Path | None) -> None:
+def build(source: Path, out: Path | None, wait: bool) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
@@ -95,7 +111,7 @@ def build(source: Path, out: Path | None) -> None:
 
     out = out if out is not None else source / "site"
     try:
-        result = run_build(Settings(source=source, out=out))
+        result = run_build(Settings(source=source, out=out, wait=wait))
     except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -103,12 +119,11 @@ def build(source: Path, out: Path | None) -> None:
     if not result.ok:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         click.echo(
-            f"error: {errors} problem{'s' if errors != 1 else ''} found; nothing was written"
-            f" ({out} is unchanged)",
+            f"error: {plural(errors, 'problem')} found; nothing was written ({out} is unchanged)",
             err=True,
         )
         sys.exit(1)
-    click.echo(f"{result.summary()} → {out}")
+    click.echo(result.summary(out))
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
@@ -122,7 +137,24 @@ def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> A
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
+    from .rules import RULES
+
+    codes = [k.strip() for item in value for k in item.split(",") if k.strip()]
+    alerts = [r.code for r in RULES if r.severity == "alert"]
+    known = [r.code for r in RULES]
+    unknown = [c for c in codes if c not in known and c != "alerts"]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown rule code {', '.join(repr(c) for c in unknown)}."
+            f" Expected one or more of: alerts, {', '.join(known)}"
+        )
+    expanded = [a for c in codes for a in (alerts if c == "alerts" else [c])]
+    return list(dict.fromkeys(expanded))
+
+
 @main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @source_option("Folder holding site.yaml and charters/.")
 @click.option(
     "--format",
@@ -131,29 +163,52 @@ def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> A
     default=None,
     help="Output format.  [default: github when GITHUB_ACTIONS=true, else text]",
 )
-@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--strict", is_flag=True, help="Fail on warnings too (placeholders included).")
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    callback=_check_fail_on,
+    metavar="CODES",
+    help="Comma-separated rule codes (or 'alerts' for all of them) that fail the check too."
+    " Alerts (MC105 ml-only, MC108 guardrail-breached, MC109 stale-results) are news about"
+    " the project and do not fail it otherwise.",
+)
 @click.option(
     "--today",
     callback=_today,
     metavar="YYYY-MM-DD",
-    help="Date the staleness rule measures against.  [default: SOURCE_DATE_EPOCH, else today]",
+    help="The build date: the staleness rule measures against it and no result may be dated"
+    " after it.  [default: SOURCE_DATE_EPOCH, else today]",
 )
 @_guard
-def check(source: Path, fmt: str | None, strict: bool, today: Any) -> None:
+def check(
+    paths: tuple[Path, ...],
+    source: Path,
+    fmt: str | None,
+    strict: bool,
+    fail_on: list[str],
+    today: Any,
+) -> None:
     """Validate every charter and hold it to the rules, without writing a site.
 
-    Exit 1 on any error (and on warnings with --strict), 0 otherwise.
+    With PATHS (files of the tree, as pre-commit passes them), only the charters those
+    files belong to are judged; the whole tree is still loaded for references. A path
+    outside charters/ (site.yaml, a template) judges every charter.
+
+    Exit 1 on any error (on warnings too with --strict, on the codes of --fail-on), 0
+    otherwise.
     """
     import os
 
-    from .check import render, run_check
-    from .rules import today_from_env
+    from .check import charters_for_paths, format_report, run_check
 
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    report = run_check(source, today_from_env(today))
-    click.echo(render(report, fmt), nl=False)  # type: ignore[arg-type]
-    sys.exit(1 if report.failed(strict) else 0)
+    only = charters_for_paths(source, paths) if paths else None
+    report = run_check(source, today_from_env(today), only)
+    click.echo(format_report(report, fmt), nl=False)  # type: ignore[arg-type]
+    sys.exit(1 if report.failed(strict, fail_on) else 0)
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
@@ -197,8 +252,8 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     multiple=True,
     callback=_fail_on,
     metavar="KINDS",
-    help="Comma-separated change kinds (or regressed, improved, invalid, any) that make the"
-    " command exit 1.",
+    help="Comma-separated change kinds (or goalpost-moved-unagreed, regressed, improved,"
+    " invalid, any) that make the command exit 1.",
 )
 @_guard
 def diff_command(
@@ -210,11 +265,13 @@ def diff_command(
     Exit 0, or 1 when a --fail-on kind is found, or 2 when a side cannot be read
     (for example, BASE is not in a shallow clone).
     """
-    from .diff import DiffError, diff_sides, format_json, format_markdown, load_side
+    from .diff import DiffError, diff_sides, load_side
+    from .diff.report import format_json, format_markdown
 
+    today = today_from_env()  # one build date for both sides
     try:
-        base_side = load_side(base, source, "BASE")
-        head_side = load_side(head, source, "HEAD")
+        base_side = load_side(base, source, "BASE", today)
+        head_side = load_side(head, source, "HEAD", today)
     except DiffError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -244,9 +301,9 @@ def schema_command(result_row: bool, out: Path | None) -> None:
     Point editors at it with a first line `# yaml-language-server: $schema=<path>`
     in charter.yaml; see docs/schema.md.
     """
-    from .schemas import render
+    from .schemas import schema_text
 
-    text = render("result-row" if result_row else "charter")
+    text = schema_text("result-row" if result_row else "charter")
     if out is None:
         click.echo(text, nl=False)
         return
@@ -328,9 +385,21 @@ def serve_command(source: Path, port: int, host: str) -> None:
     show_default=True,
     help="How many pulls (and so connections) run at a time.",
 )
+@click.option(
+    "--today",
+    callback=_today,
+    metavar="YYYY-MM-DD",
+    help="The build date: no pulled row may be dated after it."
+    "  [default: SOURCE_DATE_EPOCH, else today]",
+)
 @_guard
 def pull_command(
-    ids: tuple[str, ...], source: Path, dry_run: bool, connection: str | None, jobs: int
+    ids: tuple[str, ...],
+    source: Path,
+    dry_run: bool,
+    connection: str | None,
+    jobs: int,
+    today: Any,
 ) -> None:
     """Write result files from SQL databases and MLflow, as the charters' `pull` entries say.
 
@@ -347,7 +416,7 @@ def pull_command(
             f"no charter {unknown[0]!r} in {source / 'charters'}", param_hint="IDS"
         )
     show = _progress_line if sys.stderr.isatty() else None
-    report = pull(source, ids, connection, dry_run=dry_run, jobs=jobs, progress=show)
+    report = pull(source, ids, connection, dry_run=dry_run, jobs=jobs, progress=show, today=today)
     if show is not None:
         click.echo("\r\033[K", nl=False, err=True)
     print_diagnostics(report.diags.sorted())
@@ -356,7 +425,7 @@ def pull_command(
     if not report.ok:
         errors = len(report.diags.errors)
         click.echo(
-            f"error: {errors} problem{'s' if errors != 1 else ''} found; the files of the pulls"
+            f"error: {plural(errors, 'problem')} found; the files of the pulls"
             " that failed were not changed",
             err=True,
         )

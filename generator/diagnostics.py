@@ -1,4 +1,4 @@
-"""Diagnostics: one located problem each, and the ways to print them.
+"""Shared (every stage): diagnostics, one located problem each, and the date a run judges by.
 
 Every stage records problems instead of raising, so a single run reports the
 whole tree (Pelican's "record and continue"); the command exits once at the end.
@@ -6,13 +6,43 @@ whole tree (Pelican's "record and continue"); the command exits once at the end.
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Literal
 
-Severity = Literal["error", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+# `error`, `warning` and `info` judge the charter as a file and a discipline; an `alert`
+# is news about the project itself (a breached guardrail, stale results): shown as
+# prominently, but it never makes the input invalid.
+Severity = Literal["error", "warning", "info", "alert"]
+
+
+class InputError(Exception):
+    """A problem with a run's input that no file holds (an environment variable, a flag).
+
+    Commands print the message as `error: ...` and exit 1, without a traceback.
+    """
+
+
+class DateError(InputError):
+    """The date a run is judged at cannot be worked out; the message says why."""
+
+
+def today_from_env(explicit: date | None = None) -> date:
+    """`--today`, else `SOURCE_DATE_EPOCH` (for reproducible output), else the real date."""
+    if explicit is not None:
+        return explicit
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return date.today()
+    try:
+        return datetime.fromtimestamp(int(epoch), tz=UTC).date()
+    except (ValueError, OverflowError, OSError):
+        raise DateError(
+            f"SOURCE_DATE_EPOCH={epoch[:40]!r} is not a date: expected whole seconds since"
+            " 1970-01-01 UTC (for example the output of `date +%s`)"
+        ) from None
 
 
 @dataclass(frozen=True, order=True)
@@ -114,7 +144,3 @@ def github_escape(value: str, *, property_value: bool = False) -> str:
     if property_value:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value
-
-
-def to_json(items: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.as_json() for d in items], indent=2, sort_keys=True)

@@ -1,9 +1,9 @@
-"""The charter format as typed models: the single source for validation, docs and JSON Schema.
+"""Model (the format): typed models, the single source for validation, docs and JSON Schema.
 
 Models are strict (YAML's `no` is not a string, `1` is not text) and forbid
 unknown keys, except keys starting with `x-`, which are kept as extensions.
 Rules that relate one field to another (ids that must be declared, a human
-baseline required once past `proposed`) live in `validate.py`, where each
+baseline required once past `proposed`) live in `load.py`, where each
 problem can be located precisely.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -30,10 +32,15 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 Status = Literal["proposed", "baseline", "experiment", "live", "paused", "retired"]
-STATUSES: tuple[str, ...] = ("proposed", "baseline", "experiment", "live", "paused", "retired")
 Method = Literal["ab_test", "holdout", "before_after", "shadow", "offline"]
-METHODS: tuple[str, ...] = ("ab_test", "holdout", "before_after", "shadow", "offline")
 Direction = Literal["increase", "decrease"]
+MetricKind = Literal["business", "ml", "guardrail"]
+# Where each kind of metric is listed in a charter, in the order pages show them.
+METRIC_LISTS: tuple[tuple[MetricKind, tuple[str, ...]], ...] = (
+    ("business", ("business_metrics",)),
+    ("ml", ("ml_metrics",)),
+    ("guardrail", ("measurement", "guardrails")),
+)
 
 CADENCE_DAYS: dict[str, int] = {
     "daily": 1,
@@ -79,9 +86,27 @@ def _parse_date(value: Any) -> Any:
     return value
 
 
-def _finite(value: float) -> float:
+def _must_be_finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number, got {value}")
+    return value
+
+
+def _range_shape(value: Any) -> Any:
+    if isinstance(value, list) and len(value) != 2:
+        raise ValueError(
+            f"a range is [low, high], two numbers (either may be null for no bound);"
+            f" got a list of {len(value)}"
+        )
+    return value
+
+
+def _range_order(value: list[float | None]) -> list[float | None]:
+    low, high = value
+    if low is None and high is None:
+        raise ValueError("[null, null] bounds nothing; give at least one bound or drop 'range'")
+    if low is not None and high is not None and not low < high:
+        raise ValueError(f"low ({low:g}) must be below high ({high:g})")
     return value
 
 
@@ -125,8 +150,15 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 Markdown = Annotated[str, StringConstraints(min_length=1)]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date)]
-Number = Annotated[float, AfterValidator(_finite)]
+Number = Annotated[float, AfterValidator(_must_be_finite)]
 Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
+# [low, high] in the metric's unit; null for no bound on that side.
+ValueRange = Annotated[
+    list[Number | None],
+    Field(min_length=2, max_length=2),
+    BeforeValidator(_range_shape),
+    AfterValidator(_range_order),
+]
 
 
 class Model(BaseModel):
@@ -223,20 +255,52 @@ class Agreement(Model):
     on: IsoDate | None = Field(None, description="Date of the agreement.", examples=["2026-02-15"])
 
 
-class BusinessMetric(Model):
-    """A business metric: the outcome the project must move."""
+class Metric(Model):
+    """What every metric has, whatever its kind: an id, a name, a unit and a direction.
 
-    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["ttfr"])
-    name: Text = Field(description="Display name.", examples=["Median time to first response"])
-    definition: Text = Field(
+    The examples are those of a business, an ML and a guardrail metric, in that order.
+    """
+
+    id: MetricId = Field(
+        description="Identifier, unique in the charter.",
+        examples=["ttfr", "routing_precision", "csat"],
+    )
+    name: Text = Field(
+        description="Display name.",
+        examples=["Median time to first response", "Top-1 routing precision", "CSAT"],
+    )
+    definition: Text | None = Field(
+        None,
         description="Exactly how the metric is computed.",
-        examples=["Median hours from ticket creation to first agent reply, all channels."],
+        examples=[
+            "Median hours from ticket creation to first agent reply, all channels.",
+            "Share of routed tickets not reassigned within 24 hours.",
+            "Mean post-resolution survey score, 1-5.",
+        ],
     )
     unit: Text = Field(
         description="Unit of the values. '%' means 0-100 and 'ratio' 0-1; both are proportions.",
-        examples=["hours"],
+        examples=["hours", "ratio", "score"],
     )
-    direction: Direction = Field(description="Which way is better.", examples=["decrease"])
+    direction: Direction = Field(
+        description="Which way is better.", examples=["decrease", "increase"]
+    )
+    range: ValueRange | None = Field(
+        None,
+        description="The values the metric can take, as [low, high] in its unit; either bound"
+        " may be null for no bound ([0, null]: never negative). Result values, lower and"
+        " upper bounds outside it are errors.",
+        examples=[[0, None], [0, 1], [1, 5]],
+    )
+
+
+class BusinessMetric(Metric):
+    """A business metric: the outcome the project must move."""
+
+    definition: Text = Field(  # required here: the outcome must say how it is computed
+        description="Exactly how the metric is computed.",
+        examples=["Median hours from ticket creation to first agent reply, all channels."],
+    )
     baseline: Baseline = Field(
         description="The value before the project.",
         examples=[{"value": 6.2, "as_of": "2026-02-01", "source": "Zendesk weekly export"}],
@@ -258,18 +322,9 @@ class ValueOnly(Model):
     value: Number = Field(description="The value, in the metric's unit.", examples=[0.71])
 
 
-class MLMetric(Model):
+class MLMetric(Metric):
     """A model metric, and the business metrics it is meant to move."""
 
-    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["precision"])
-    name: Text = Field(description="Display name.", examples=["Top-1 routing precision"])
-    definition: Text | None = Field(
-        None,
-        description="Exactly how the metric is computed.",
-        examples=["Share of routed tickets not reassigned within 24 hours."],
-    )
-    unit: Text = Field(description="Unit of the values.", examples=["ratio"])
-    direction: Direction = Field(description="Which way is better.", examples=["increase"])
     baseline: ValueOnly | None = Field(
         None, description="The value before the project.", examples=[{"value": 0.71}]
     )
@@ -297,18 +352,9 @@ class Tolerance(Model):
     )
 
 
-class Guardrail(Model):
+class Guardrail(Metric):
     """A metric that must not get worse while the project ships."""
 
-    id: MetricId = Field(description="Identifier, unique in the charter.", examples=["csat"])
-    name: Text = Field(description="Display name.", examples=["CSAT"])
-    definition: Text | None = Field(
-        None,
-        description="Exactly how the metric is computed.",
-        examples=["Mean post-resolution survey score, 1-5."],
-    )
-    unit: Text = Field(description="Unit of the values.", examples=["score"])
-    direction: Direction = Field(description="Which way is better.", examples=["increase"])
     baseline: ValueOnly | None = Field(
         None, description="The value before the project.", examples=[{"value": 4.3}]
     )
@@ -644,6 +690,33 @@ class Charter(Model):
         description="Result files `charters pull` writes from SQL or MLflow (docs/pull.md).",
         examples=[[{"into": "results/weekly.csv", "sql": "queries/weekly.sql"}]],
     )
+
+    def metrics(self) -> Iterator[MetricEntry]:
+        """Every metric of the charter with its kind and field path, in `METRIC_LISTS` order."""
+        lists: dict[MetricKind, Sequence[AnyMetric]] = {
+            "business": self.business_metrics,
+            "ml": self.ml_metrics,
+            "guardrail": self.measurement.guardrails,
+        }
+        for kind, path in METRIC_LISTS:
+            for i, metric in enumerate(lists[kind]):
+                yield MetricEntry(kind, (*path, i), metric)
+
+    def metric_path(self, metric_id: str) -> tuple[str | int, ...]:
+        """The field path of the metric `metric_id` (which must be declared)."""
+        return next(e.path for e in self.metrics() if e.metric.id == metric_id)
+
+
+AnyMetric = BusinessMetric | MLMetric | Guardrail
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    """A metric of a charter, with its kind and where it is written."""
+
+    kind: MetricKind
+    path: tuple[str | int, ...]
+    metric: AnyMetric
 
 
 class ResultRow(Model):

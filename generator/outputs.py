@@ -1,4 +1,4 @@
-"""Files for other tools and for the portfolio's search: feeds, sitemap, JSON, CSV, 404.
+"""Outputs stage: files for other tools: feeds, sitemap, JSON API, CSV, linked files, 404.
 
 Everything here is a pure function of the loaded project, so two builds of the
 same input give the same bytes: JSON keys are sorted with a fixed indent, CSV
@@ -16,24 +16,21 @@ import csv
 import io
 import json
 import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-import jinja2
-from markupsafe import Markup, escape
-
-from .analyze import VERDICT_LABELS, VERDICTS, CharterView, MetricView
+from .analyze import CharterView, MetricView
 from .diagnostics import Diagnostic
-from .render import fmt_percent, fmt_value, render_markdown
-from .validate import Project, Result
+from .formatting import exact_number, fmt_percent, fmt_value, plural
+from .load import Project, Result
+from .pages import Templates, fold, plain_text
+from .vocabulary import label
 
 API_VERSION = 1
 RESULT_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
-HUMAN_ORDER = {"done": "0", "waived": "1", "missing": "2"}
 # Feed ids need an authority; without a full base_url there is none, and the
 # reserved `.invalid` domain says so (RFC 2606) while keeping the id a valid tag URI.
 FALLBACK_AUTHORITY = "metric-charters.invalid"
@@ -72,112 +69,7 @@ def parse_base_url(value: str | None) -> BaseUrl:
 
 
 # ---------------------------------------------------------------------------
-# ---------------------------------------------------------------------------
-# The portfolio's search index, as data-* attributes on each row.
-
-
-def plain_text(markdown_text: str | None) -> str:
-    """Markdown as one line of plain text."""
-    return " ".join(Markup(render_markdown(markdown_text)).striptags().split())
-
-
-def search_text(view: CharterView) -> str:
-    """Every word a reader may type to find this charter, lower-cased, accents removed."""
-    c = view.charter
-    parts: list[str] = [view.id, c.title, plain_text(c.summary), c.owner.name]
-    if c.owner.email:
-        parts.append(c.owner.email)
-    if c.team:
-        parts.append(c.team)
-    parts.extend(c.tags)
-    for metric in view.metrics:
-        parts.extend((metric.name, metric.id))
-    parts.append(view.verdict_label)
-    return fold(" ".join(parts))
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, matching the `fold` of static/site.js."""
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.lower().split())
-
-
-def _first_business(view: CharterView) -> MetricView | None:
-    metrics = view.by_kind("business")
-    return metrics[0] if metrics else None
-
-
-def row_attributes(view: CharterView) -> Markup:
-    """The data-* attributes of a portfolio row: what site.js searches, filters and sorts by."""
-    c = view.charter
-    bm = _first_business(view)
-    attrs: list[tuple[str, str]] = [
-        ("data-id", view.id),
-        ("data-search", search_text(view)),
-        ("data-status", c.status),
-        ("data-team", c.team or ""),
-        ("data-tags", json.dumps(list(c.tags), ensure_ascii=False)),
-        ("data-verdict", view.verdict),
-        ("data-sort-verdict", str(VERDICTS.index(view.verdict))),
-    ]
-    attrs += [
-        ("data-sort-project", fold(c.title)),
-        ("data-sort-owner", fold(c.owner.name)),
-        ("data-sort-metric", fold(bm.name) if bm else ""),
-        ("data-sort-progress", _number(bm.progress) if bm and bm.progress is not None else ""),
-        ("data-sort-human", HUMAN_ORDER[view.human_baseline_state]),
-        ("data-sort-latest", view.latest_date.isoformat() if view.latest_date else ""),
-    ]
-    return Markup("".join(f' {name}="{escape(value)}"' for name, value in attrs))
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-
-
-def finder_options(
-    views: list[CharterView], status_labels: dict[str, str], status_order: Iterable[str]
-) -> dict[str, list[Option]]:
-    """The choices of each filter, in a stable order; verdicts only when charters have them."""
-    statuses = {v.charter.status for v in views}
-    teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
-    tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
-    verdicts = {v.verdict for v in views}
-    return {
-        "status": [Option(s, status_labels.get(s, s)) for s in status_order if s in statuses],
-        "team": [Option(t, t) for t in teams],
-        "tag": [Option(t, t) for t in tags],
-        "verdict": [Option(c, VERDICT_LABELS[c]) for c in VERDICTS if c in verdicts],
-    }
-
-
-def template_context(
-    views: list[CharterView],
-    status_labels: dict[str, str],
-    status_order: Iterable[str],
-    *,
-    live_reload: bool | str = False,
-) -> dict[str, Any]:
-    """Template variables for search and live reload (`live_reload` is false in normal builds)."""
-    return {
-        "row_attrs": row_attributes,
-        "finder": finder_options(views, status_labels, status_order),
-        "live_reload": live_reload,
-    }
-
-
-# ---------------------------------------------------------------------------
 # Files for other tools.
-
-
-def _number(value: float) -> str:
-    """A float as the shortest text that reads back to it; whole numbers without `.0`."""
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
 
 
 def _dumps(data: Any) -> bytes:
@@ -222,11 +114,11 @@ def results_csv(view: CharterView) -> bytes:
                 row.date.isoformat(),
                 row.metric,
                 row.variant or "",
-                _number(row.value),
-                "" if row.lower is None else _number(row.lower),
-                "" if row.upper is None else _number(row.upper),
+                exact_number(row.value),
+                "" if row.lower is None else exact_number(row.lower),
+                "" if row.upper is None else exact_number(row.upper),
                 "" if row.n is None else str(row.n),
-                "" if row.std is None else _number(row.std),
+                "" if row.std is None else exact_number(row.std),
                 row.note or "",
                 str(result.ref),
             ]
@@ -260,9 +152,7 @@ def charter_page(view: CharterView) -> str:
     return f"charters/{view.id}/"
 
 
-def charters_api(
-    project: Project, views: list[CharterView], base: BaseUrl, status_labels: dict[str, str]
-) -> bytes:
+def charters_api(project: Project, views: Sequence[CharterView], base: BaseUrl) -> bytes:
     charters: list[dict[str, Any]] = []
     for view in sorted(views, key=lambda v: v.id):
         c = view.charter
@@ -272,7 +162,7 @@ def charters_api(
             "title": c.title,
             "summary": plain_text(c.summary),
             "status": c.status,
-            "status_label": status_labels.get(c.status, c.status),
+            "status_label": label(c.status, "status"),
             "owner": {"name": c.owner.name, "email": c.owner.email},
             "team": c.team,
             "tags": list(c.tags),
@@ -283,7 +173,7 @@ def charters_api(
             "business_metrics": [_metric_record(m) for m in view.by_kind("business")],
             "results": {"json": page + "results.json", "csv": page + "results.csv"},
             "verdict": view.verdict,
-            "verdict_label": view.verdict_label,
+            "verdict_label": label(view.verdict, "verdict"),
         }
         charters.append(record)
     return _dumps(
@@ -326,7 +216,7 @@ class FeedEntry:
     sort_key: tuple[str, str, str, str]
 
 
-def feed_entries(views: list[CharterView], base: BaseUrl) -> list[FeedEntry]:
+def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]:
     """The newest result of each charter's metric, and every decision; newest first."""
     entries: list[FeedEntry] = []
     for view in views:
@@ -348,7 +238,7 @@ def feed_entries(views: list[CharterView], base: BaseUrl) -> list[FeedEntry]:
             if metric.progress is not None:
                 parts.append(f"{fmt_percent(metric.progress)} of the way to target")
             rows = sum(1 for r in metric.rows if r.row.date == day)
-            parts.append(f"{rows} result row{'s' if rows != 1 else ''} dated {day.isoformat()}")
+            parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
             entries.append(
                 FeedEntry(
                     id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
@@ -384,7 +274,7 @@ def feed_entries(views: list[CharterView], base: BaseUrl) -> list[FeedEntry]:
     return entries
 
 
-def feed_context(project: Project, views: list[CharterView], base: BaseUrl) -> dict[str, Any]:
+def feed_context(project: Project, views: Sequence[CharterView], base: BaseUrl) -> dict[str, Any]:
     entries = feed_entries(views, base)
     if base.absolute is not None:
         feed_id = base.absolute + "feed.xml"
@@ -400,7 +290,7 @@ def feed_context(project: Project, views: list[CharterView], base: BaseUrl) -> d
     }
 
 
-def sitemap_entries(views: list[CharterView], base: BaseUrl) -> list[tuple[str, str | None]]:
+def sitemap_entries(views: Sequence[CharterView], base: BaseUrl) -> list[tuple[str, str | None]]:
     """(absolute URL, lastmod) of every page; empty without a full base_url."""
     if base.absolute is None:
         return []
@@ -415,7 +305,7 @@ def sitemap_entries(views: list[CharterView], base: BaseUrl) -> list[tuple[str, 
 
 
 def linked_files(
-    project: Project, views: list[CharterView]
+    project: Project, views: Sequence[CharterView]
 ) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """Files in a charter's folder that its links point to, copied beside its page."""
     files: dict[str, bytes] = {}
@@ -458,20 +348,23 @@ def linked_files(
     return files, diags
 
 
-def render_outputs(
-    env: jinja2.Environment,
-    project: Project,
-    views: list[CharterView],
-    context: dict[str, Any],
-) -> tuple[dict[str, bytes], list[Diagnostic]]:
+@dataclass(frozen=True)
+class Outputs:
+    """The files of the outputs stage by site path, and what it warns about."""
+
+    files: dict[str, bytes]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def render_outputs(templates: Templates, project: Project, views: Sequence[CharterView]) -> Outputs:
     """Every file besides the pages, charts and static assets, keyed by site path."""
     base = parse_base_url(project.site.base_url)
-    status_labels: dict[str, str] = context.get("status_labels", {})
     files, diags = linked_files(project, views)
     for view in views:
         files[f"charters/{view.id}/results.json"] = results_json(view)
         files[f"charters/{view.id}/results.csv"] = results_csv(view)
-    files["api/charters.json"] = charters_api(project, views, base, status_labels)
+    files["api/charters.json"] = charters_api(project, views, base)
+    env, context = templates.env, templates.common
     files["feed.xml"] = (
         env.get_template("feed.xml")
         .render(feed=feed_context(project, views, base), **context)
@@ -487,11 +380,11 @@ def render_outputs(
         .render(sitemap=base.link("sitemap.xml") if sitemap else None, **context)
         .encode()
     )
-    files["404.html"] = render_not_found(env, base, context).encode()
-    return files, diags
+    files["404.html"] = render_not_found(templates, base).encode()
+    return Outputs(files, diags)
 
 
-def render_not_found(env: jinja2.Environment, base: BaseUrl, context: dict[str, Any]) -> str:
+def render_not_found(templates: Templates, base: BaseUrl) -> str:
     """404.html is served for any missing path, at any depth, so it cannot link relatively.
 
     With a base_url its links start with the base path; without one they are
@@ -501,4 +394,5 @@ def render_not_found(env: jinja2.Environment, base: BaseUrl, context: dict[str, 
     def url(target: str) -> str:
         return base.path + target if base.path is not None else target
 
-    return env.get_template("404.html").render(page="404.html", url=url, **context)
+    template = templates.env.get_template("404.html")
+    return template.render(page="404.html", url=url, **templates.common)

@@ -1,4 +1,4 @@
-"""The field reference (docs/reference.md), generated from the model so it cannot drift.
+"""Docs: the field reference (docs/reference.md), generated from the model so it cannot drift.
 
 Run `python -m generator.reference > docs/reference.md`; a test checks the file is current.
 """
@@ -87,7 +87,7 @@ def _required(info: FieldInfo) -> str:
     return "yes" if info.is_required() else "no"
 
 
-def render() -> str:
+def reference_markdown() -> str:
     lines = [
         "# Charter format: field reference",
         "",
@@ -104,10 +104,10 @@ def render() -> str:
                 continue
             meaning = (info.description or "").replace("|", "\\|")
             if info.examples:
-                example = info.examples[0]
                 # Lists and mappings as JSON, which is also YAML flow style.
-                shown = example if isinstance(example, str) else json.dumps(example)
-                meaning += f" Example: `{shown}`."
+                shown = [e if isinstance(e, str) else json.dumps(e) for e in info.examples]
+                word = "Example" if len(shown) == 1 else "Examples"
+                meaning += f" {word}: {', '.join(f'`{e}`' for e in shown)}."
             lines.append(
                 f"| `{name}` | {type_name(info.annotation)} | {_required(info)} | {meaning} |"
             )
@@ -116,4 +116,4 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    print(render(), end="")
+    print(reference_markdown(), end="")

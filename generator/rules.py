@@ -1,4 +1,4 @@
-"""The discipline a charter is held to: rules with stable codes, severities and rationales.
+"""Rules stage: the discipline a charter is held to, as rules with stable codes and rationales.
 
 Each rule is a function over an analysed charter that yields findings. Rules can be
 switched off for the whole site (`site.yaml`: `lint: {disable: [CODE]}`) or for one
@@ -7,21 +7,19 @@ charter (`x-lint: {disable: [CODE]}` at the top of its charter.yaml).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from .analyze import VERDICT_LABELS, CharterView, MetricView, analyze_charter
-from .diagnostics import Diagnostic, Severity, SourceRef
+from .analyze import CharterView, MetricView, analyze_project
+from .diagnostics import Diagnostic, Severity
+from .formatting import fmt_interval, fmt_signed, fmt_value
+from .load import Project
 from .model import cadence_days
-from .render import fmt_signed, fmt_value
-from .sources import FieldPath
-from .validate import Project
-
-PAST_PROPOSED = ("baseline", "experiment", "live", "paused", "retired")
-PAST_BASELINE = ("experiment", "live", "paused", "retired")
+from .readers import Document, FieldPath
+from .vocabulary import CONTROLLED_METHODS, MEASURING, past
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ RULES: tuple[Rule, ...] = (
     Rule("MC104", "no-business-results", "error",
          "A charter in `experiment` or `live` has no business-metric result.",
          "Only business results show whether the project worked; ML metrics alone cannot."),
-    Rule("MC105", "ml-only", "warning",
+    Rule("MC105", "ml-only", "alert",
          "An ML metric met its target while the business metrics it drives did not move.",
          "The case this tool exists to expose: a better model that does not move the business"
          " means the hypothesis linking them is wrong, or the measurement is."),
@@ -60,18 +58,22 @@ RULES: tuple[Rule, ...] = (
          "An A/B test or holdout has no decision rule or no minimum detectable effect.",
          "Without a rule and an effect size agreed before the data comes in, any result can be"
          " read as success."),
-    Rule("MC108", "guardrail-breached", "error",
+    Rule("MC108", "guardrail-breached", "alert",
          "A guardrail moved in its bad direction by more than its tolerance.",
          "Guardrails are the costs the business agreed not to pay for the gain."),
-    Rule("MC109", "stale-results", "warning",
+    Rule("MC109", "stale-results", "alert",
          "The latest result is older than twice the cadence (experiment and live charters).",
          "A charter whose numbers stopped coming in no longer says whether the project works."),
     Rule("MC110", "decision-before-results", "warning",
-         "A decision is logged with no result on or before its date.",
+         "A decision is logged with no result on or before its date (decisions that"
+         " start or plan a measurement excepted).",
          "Decisions should rest on evidence; one taken before any result is a guess on record."),
     Rule("MC111", "unknown-rule", "warning",
          "A `lint.disable` list names a rule code that does not exist.",
          "A mistyped code silently leaves the rule switched on."),
+    Rule("MC112", "placeholder", "warning",
+         "A `TODO` placeholder from `charters new` is still in the charter.",
+         "A charter with placeholders has not been written yet; with `--strict` it fails."),
 )  # fmt: skip
 RULES_BY_CODE = {r.code: r for r in RULES}
 
@@ -93,31 +95,17 @@ class CharterCheck:
         return self.view.verdict
 
 
-def today_from_env(explicit: date | None = None) -> date:
-    """`--today`, else `SOURCE_DATE_EPOCH` (for reproducible output), else the real date."""
-    if explicit is not None:
-        return explicit
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=UTC).date()
-    return date.today()
-
-
-def fixed_today(explicit: date | None = None) -> date | None:
-    """The date the staleness rule may use in a reproducible build, if any was given."""
-    if explicit is not None:
-        return explicit
-    return today_from_env() if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else None
+def check_views(
+    project: Project, views: Iterable[CharterView], today: date | None = None
+) -> dict[str, CharterCheck]:
+    """Apply the rules to analysed charters, by charter id. `today=None` skips staleness."""
+    site_disabled = set(project.site.lint.disable)
+    return {view.id: check_charter(view, today, site_disabled) for view in views}
 
 
 def check_project(project: Project, today: date | None = None) -> dict[str, CharterCheck]:
-    """Analyse every charter and apply the rules. `today=None` skips the staleness rule."""
-    site_disabled = set(project.site.lint.disable)
-    out: dict[str, CharterCheck] = {}
-    for loaded in project.charters:
-        view = analyze_charter(loaded)
-        out[view.id] = check_charter(view, today, site_disabled)
-    return out
+    """Analyse every charter and apply the rules (for `check` and `diff`, which need both)."""
+    return check_views(project, analyze_project(project), today)
 
 
 def site_findings(project: Project) -> list[Diagnostic]:
@@ -125,7 +113,7 @@ def site_findings(project: Project) -> list[Diagnostic]:
     if project.site_doc is None:
         return []
     return [
-        _unknown_rule(project.site_doc.ref(("lint", "disable", i)), f"lint.disable[{i}]", code)
+        _unknown_rule(project.site_doc, ("lint", "disable", i), code)
         for i, code in enumerate(project.site.lint.disable)
         if code not in RULES_BY_CODE
     ]
@@ -138,21 +126,17 @@ def check_charter(view: CharterView, today: date | None, disabled: set[str]) -> 
         if code_ in disabled or code_ in own:
             continue
         rule = RULES_BY_CODE[code_]
-        findings.append(
-            Diagnostic(view.loaded.doc.ref(where), _fmt(where), message, code_, rule.severity)
-        )
+        findings.append(view.loaded.doc.at(where, message, code_, rule.severity))
     for path, code in _x_lint_codes(view):
         if code not in RULES_BY_CODE:
-            findings.append(_unknown_rule(view.loaded.doc.ref(path), _fmt(path), str(code)))
+            findings.append(_unknown_rule(view.loaded.doc, path, str(code)))
     findings.sort(key=Diagnostic.sort_key)
     return CharterCheck(view, evidence(view), findings)
 
 
-def _unknown_rule(ref: SourceRef, where: str, code: str) -> Diagnostic:
+def _unknown_rule(doc: Document, where: FieldPath, code: str) -> Diagnostic:
     known = ", ".join(RULES_BY_CODE)
-    return Diagnostic(
-        ref, where, f"unknown rule code {code!r}; known codes: {known}", "MC111", "warning"
-    )
+    return doc.at(where, f"unknown rule code {code!r}; known codes: {known}", "MC111", "warning")
 
 
 def _x_lint_codes(view: CharterView) -> list[tuple[FieldPath, Any]]:
@@ -175,22 +159,11 @@ def _charter_disabled(view: CharterView) -> set[str]:
     return {str(code) for _, code in _x_lint_codes(view)}
 
 
-def _fmt(path: FieldPath) -> str:
-    from .diagnostics import format_path
-
-    return format_path(path)
-
-
 Finding = tuple[str, FieldPath, str]
 
 
 def _metric_path(view: CharterView, metric: MetricView) -> FieldPath:
-    c = view.charter
-    if metric.kind == "business":
-        return ("business_metrics", [b.id for b in c.business_metrics].index(metric.id))
-    if metric.kind == "ml":
-        return ("ml_metrics", [x.id for x in c.ml_metrics].index(metric.id))
-    return ("measurement", "guardrails", [g.id for g in c.measurement.guardrails].index(metric.id))
+    return view.charter.metric_path(metric.id)
 
 
 def _run(view: CharterView, today: date | None) -> Iterator[Finding]:
@@ -199,7 +172,7 @@ def _run(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 
 def _not_agreed(view: CharterView, today: date | None) -> Iterator[Finding]:
-    if view.charter.status not in PAST_PROPOSED:
+    if not past(view.charter.status, "proposed"):
         return
     for i, bm in enumerate(view.charter.business_metrics):
         missing = []
@@ -226,7 +199,7 @@ def _human_baseline(view: CharterView, today: date | None) -> Iterator[Finding]:
             "no human baseline planned yet: try the task by hand, or record why not"
             " ('human_baseline: {waived: ...}'), before leaving 'proposed'",
         )
-    if hb is not None and not hb.is_waived and not hb.results and c.status in PAST_BASELINE:
+    if hb is not None and not hb.is_waived and not hb.results and past(c.status, "baseline"):
         yield (
             "MC103",
             ("human_baseline",),
@@ -236,9 +209,7 @@ def _human_baseline(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 
 def _no_business_results(view: CharterView, today: date | None) -> Iterator[Finding]:
-    if view.charter.status in ("experiment", "live") and not any(
-        b.rows for b in view.by_kind("business")
-    ):
+    if view.charter.status in MEASURING and not any(b.rows for b in view.by_kind("business")):
         yield (
             "MC104",
             ("status",),
@@ -277,7 +248,7 @@ def _wrong_side(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 def _decision_rule(view: CharterView, today: date | None) -> Iterator[Finding]:
     ms = view.charter.measurement
-    if ms.method not in ("ab_test", "holdout"):
+    if ms.method not in CONTROLLED_METHODS:
         return
     missing = []
     if not ms.decision_rule:
@@ -308,7 +279,7 @@ def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
     c = view.charter
     days = cadence_days(c.measurement.cadence)
     latest = view.latest_date
-    if today is None or days is None or latest is None or c.status not in ("experiment", "live"):
+    if today is None or days is None or latest is None or c.status not in MEASURING:
         return
     if today - latest > timedelta(days=2 * days):
         yield (
@@ -319,10 +290,25 @@ def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
         )
 
 
+# A decision to start, plan or design a measurement needs no result before it.
+_STARTS_MEASURING = re.compile(
+    r"\b(start|starts|started|begin|launch|plan|planned|schedule|set up|kick off|design|run)\b"
+    r".*\b(a/b|test|tests|experiment|trial|pilot|holdout|shadow|baseline|measurement|study)\b",
+    re.IGNORECASE,
+)
+
+
+def starts_measuring(decision: str) -> bool:
+    """Whether a logged decision starts or plans a measurement (exempt from MC110)."""
+    return _STARTS_MEASURING.search(decision) is not None
+
+
 def _decision_before_results(view: CharterView, today: date | None) -> Iterator[Finding]:
     dates = [r.row.date for r in view.loaded.results]
     first = min(dates) if dates else None
     for i, d in enumerate(view.charter.decisions):
+        if starts_measuring(d.decision):
+            continue
         if first is None or d.date < first:
             since = f"the first result is from {first.isoformat()}" if first else "no results"
             yield (
@@ -331,6 +317,29 @@ def _decision_before_results(view: CharterView, today: date | None) -> Iterator[
                 f"decision of {d.date.isoformat()} ({d.decision!r}) has no result before it"
                 f" ({since})",
             )
+
+
+_PLACEHOLDER = re.compile(r"\bTODO\b")
+
+
+def _placeholders(view: CharterView, today: date | None) -> Iterator[Finding]:
+    """Every text value still holding a `TODO` placeholder from `charters new`."""
+    stack: list[tuple[FieldPath, Any]] = [((), view.loaded.doc.data)]
+    found: list[FieldPath] = []
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and _PLACEHOLDER.search(value):
+            found.append(path)
+        elif isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items() if isinstance(k, str))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+    for path in sorted(found, key=lambda p: view.loaded.doc.ref(p)):
+        yield (
+            "MC112",
+            path,
+            "still a TODO placeholder from 'charters new'; write the real value",
+        )
 
 
 _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...] = (
@@ -343,6 +352,7 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
     _guardrails,
     _stale,
     _decision_before_results,
+    _placeholders,
 )
 
 
@@ -355,7 +365,7 @@ def move_phrase(metric: MetricView) -> str:
         lf = metric.lift.lift
         return (
             f"{fmt_signed(lf.absolute, metric.unit)} vs control, 95% CI"
-            f" {fmt_signed(lf.ci_low, metric.unit)} to {fmt_signed(lf.ci_high, metric.unit)}"
+            f" {fmt_interval(lf.ci_low, lf.ci_high, metric.unit)}"
         )
     if metric.latest is not None and metric.move is not None and metric.move_reference:
         raw = metric.move if metric.direction == "increase" else -metric.move
@@ -412,4 +422,4 @@ def evidence(view: CharterView) -> str:
     return text + "."
 
 
-__all__ = ["RULES", "VERDICT_LABELS", "CharterCheck", "check_project", "site_findings"]
+__all__ = ["RULES", "CharterCheck", "check_project", "check_views", "site_findings"]

@@ -1,4 +1,4 @@
-"""`charters new`: a commented starter charter that validates as written.
+"""Commands, `charters new`: a commented starter charter that validates as written.
 
 Every section of the format is present, with TODO placeholders where a person
 must decide; the starter is a valid `proposed` charter so `charters check`
@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from . import model as m
-from .schemas import render as render_schema
+from .schemas import schema_text
 
 SCHEMA_FILE = "charter.schema.json"
 # Relative to charters/<id>/charter.yaml: the schema file at the source root.
@@ -56,7 +56,7 @@ def new_charter(source: Path, charter_id: str) -> list[Path]:
         schema = source / SCHEMA_FILE
         if not schema.exists() and not schema.is_symlink():
             with schema.open("x", encoding="utf-8") as out:
-                out.write(render_schema("charter"))
+                out.write(schema_text("charter"))
             written.append(schema)
     except OSError as exc:
         raise ScaffoldError(

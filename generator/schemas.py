@@ -1,4 +1,4 @@
-"""JSON Schemas of charter.yaml and of a result row, generated from the model.
+"""Docs: JSON Schemas of charter.yaml and of a result row, generated from the model.
 
 The model is the single source: `charters schema` prints what this module
 generates, and the copies shipped in `generator/schema/` are checked against it
@@ -82,7 +82,7 @@ def _tidy(node: Any) -> None:
             _tidy(value)
 
 
-def render(kind: SchemaKind = "charter") -> str:
+def schema_text(kind: SchemaKind = "charter") -> str:
     """The schema as the text printed by `charters schema` and shipped in the package."""
     return json.dumps(generate(kind), indent=2, ensure_ascii=False) + "\n"
 

@@ -1,4 +1,4 @@
-"""Lift of a treatment arm over a control arm, and progress toward a target.
+"""Analyse stage, statistics: the lift of a treatment arm over control, progress to a target.
 
 Pure functions, no I/O. ``lift`` picks the strongest method the data allows:
 
@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Literal
+
+from .formatting import is_finite
 
 __all__ = [
     "Z_975",
@@ -66,24 +68,20 @@ def is_proportion_unit(unit: str) -> bool:
     return unit.strip().lower() in ("%", "ratio")
 
 
-def _finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)
-
-
 def _has_n(arm: Arm, minimum: int = 1) -> bool:
-    return arm.n is not None and _finite(arm.n) and arm.n >= minimum
+    return arm.n is not None and is_finite(arm.n) and arm.n >= minimum
 
 
 def _has_std(arm: Arm) -> bool:
-    return arm.std is not None and _finite(arm.std) and arm.std >= 0
+    return arm.std is not None and is_finite(arm.std) and arm.std >= 0
 
 
 def _has_interval(arm: Arm) -> bool:
     return (
         arm.lower is not None
         and arm.upper is not None
-        and _finite(arm.lower)
-        and _finite(arm.upper)
+        and is_finite(arm.lower)
+        and is_finite(arm.upper)
         and arm.upper >= arm.lower
     )
 
@@ -100,6 +98,18 @@ def _normal_p(diff: float, se: float) -> float:
 
 def _relative(absolute: float, control: Arm) -> float | None:
     return absolute / control.value if control.value != 0 else None
+
+
+def _symmetric(absolute: float, control: Arm, half: float, p_value: float, method: Method) -> Lift:
+    """A lift whose 95% interval is `absolute ± half`."""
+    return Lift(
+        absolute=absolute,
+        relative=_relative(absolute, control),
+        ci_low=absolute - half,
+        ci_high=absolute + half,
+        p_value=p_value,
+        method=method,
+    )
 
 
 def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
@@ -122,14 +132,7 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
     p_value = _normal_p(diff, se_pooled)
 
-    return Lift(
-        absolute=absolute,
-        relative=_relative(absolute, control),
-        ci_low=absolute - half,
-        ci_high=absolute + half,
-        p_value=p_value,
-        method="two-proportion",
-    )
+    return _symmetric(absolute, control, half, p_value, "two-proportion")
 
 
 def _welch(control: Arm, treatment: Arm) -> Lift:
@@ -155,14 +158,7 @@ def _welch(control: Arm, treatment: Arm) -> Lift:
     df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1.0) + v_c**2 / (n_c - 1.0))
     half = float(stats.t.ppf(0.975, df)) * se
     p_value = float(2.0 * stats.t.sf(abs(absolute / se), df))
-    return Lift(
-        absolute=absolute,
-        relative=relative,
-        ci_low=absolute - half,
-        ci_high=absolute + half,
-        p_value=min(1.0, p_value),
-        method="welch",
-    )
+    return _symmetric(absolute, control, half, min(1.0, p_value), "welch")
 
 
 def _intervals(control: Arm, treatment: Arm) -> Lift:
@@ -173,15 +169,7 @@ def _intervals(control: Arm, treatment: Arm) -> Lift:
     se = math.sqrt(se_t**2 + se_c**2)
     absolute = treatment.value - control.value
     p_value = _normal_p(absolute, se)
-    half = Z_975 * se
-    return Lift(
-        absolute=absolute,
-        relative=_relative(absolute, control),
-        ci_low=absolute - half,
-        ci_high=absolute + half,
-        p_value=p_value,
-        method="intervals",
-    )
+    return _symmetric(absolute, control, Z_975 * se, p_value, "intervals")
 
 
 def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:
@@ -191,7 +179,7 @@ def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     information (sample sizes, standard deviations or intervals) to say
     anything beyond the raw difference, or when a value is not finite.
     """
-    if not (_finite(control.value) and _finite(treatment.value)):
+    if not (is_finite(control.value) and is_finite(treatment.value)):
         return None
     if is_proportion_unit(unit) and _has_n(control) and _has_n(treatment):
         result = _two_proportion(control, treatment, unit)

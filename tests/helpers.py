@@ -5,8 +5,7 @@ Kept out of conftest.py so test modules can import them (`from helpers import at
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,33 +16,9 @@ from click.testing import CliRunner, Result
 
 from generator.build import BuildResult, Settings, build
 from generator.cli import main
-from generator.validate import load_project
+from generator.load import load_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULT_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
-
-
-def write_charter_data(
-    root: Path,
-    cid: str,
-    body: dict[str, Any],
-    rows: Sequence[dict[str, Any]] = (),
-    results_file: str = "ab.csv",
-) -> str:
-    """Write a charter given as data, and its rows as a results CSV; return the YAML text."""
-    folder = root / "charters" / cid
-    folder.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-    (folder / "charter.yaml").write_text(text, encoding="utf-8")
-    if rows:
-        (folder / "results").mkdir(exist_ok=True)
-        with (folder / "results" / results_file).open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=RESULT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-    return text
-
-
 # --- the minimal valid charter ---------------------------------------------------------
 # Each value is the YAML text that follows "key:"; a value starting with a newline is a
 # block. The layout is fixed, so line numbers of the default text are stable:

@@ -1,4 +1,4 @@
-"""What `charters pull` has to do: the pull entries of the charters and their connections.
+"""Pull stage: what to pull, from the charters' `pull` entries and site.yaml's connections.
 
 Charters are read on their own, without their result files: a pull must work when
 the file it writes is missing or broken. Connections are resolved only when a pull
@@ -11,14 +11,17 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import date
+from pathlib import Path, PurePosixPath
 from typing import Literal
 from urllib.parse import urlsplit
 
 from .. import model as m
 from ..diagnostics import Diagnostics, SourceRef, format_path
-from ..sources import Document, FieldPath, parse_yaml, read_text
-from ..validate import DEFAULT_RESULTS, LoadedCharter, validate_model
+from ..load import connection_problem, load_site
+from ..messages import validate_model
+from ..readers import Document, FieldPath, parse_yaml, read_text
+from ..results import DEFAULT_RESULTS
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -76,12 +79,13 @@ class Plan:
     site_doc: Document | None
     jobs: list[Job]
     diags: Diagnostics
+    today: date  # the build date: no pulled row may be dated after it
 
 
-def read_plan(source: Path) -> Plan:
+def read_plan(source: Path, today: date) -> Plan:
     """Read site.yaml and every charter with a `pull` key; record located problems."""
     diags = Diagnostics()
-    site, site_doc = _read_site(source, diags)
+    site, site_doc = load_site(source, diags)
     jobs: list[Job] = []
     charters = source / "charters"
     folders = sorted(charters.iterdir(), key=lambda p: p.name) if charters.is_dir() else []
@@ -92,33 +96,11 @@ def read_plan(source: Path) -> Plan:
     for job in jobs:
         first = seen.setdefault(job.rel, job)
         if first is not job:
-            diags.error(
-                job.ref(("into",)),
-                job.field(("into",)),
-                f"{job.entry.into!r} is also written by {first.field()}; each file has one pull",
-                code="duplicate-into",
+            message = (
+                f"{job.entry.into!r} is also written by {first.field()}; each file has one pull"
             )
-    return Plan(source, site, site_doc, jobs, diags)
-
-
-def _read_site(source: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | None]:
-    if not (source / "site.yaml").is_file():
-        return m.SiteConfig(), None
-    text = read_text(source, "site.yaml", diags)
-    doc = parse_yaml(text, "site.yaml", diags) if text is not None else None
-    if doc is None:
-        return m.SiteConfig(), None
-    site = validate_model(m.SiteConfig, doc, diags)
-    if site is not None and m.DEFAULT_CONNECTION in site.connections:
-        where = ("connections", m.DEFAULT_CONNECTION)
-        diags.error(
-            doc.key_ref(where),
-            format_path(where),
-            f"{m.DEFAULT_CONNECTION!r} is the embedded DuckDB and cannot be redefined;"
-            " name this connection differently",
-            code="reserved-name",
-        )
-    return site or m.SiteConfig(), doc
+            diags.add(job.doc.at(("pull", job.index, "into"), message, "duplicate-into"))
+    return Plan(source, site, site_doc, jobs, diags, today)
 
 
 def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
@@ -134,51 +116,21 @@ def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
     diags.extend(local)
     if charter is None:
         return []
-    metrics = tuple(
-        [x.id for x in charter.business_metrics]
-        + [x.id for x in charter.ml_metrics]
-        + [x.id for x in charter.measurement.guardrails]
-    )
+    metrics = tuple(e.metric.id for e in charter.metrics())
     globs = charter.results if charter.results is not None else list(DEFAULT_RESULTS)
     jobs = []
     for i, entry in enumerate(charter.pull):
-        out = f"{folder.relative_to(source).as_posix()}/{entry.into}"
+        out = (PurePosixPath(folder.relative_to(source).as_posix()) / entry.into).as_posix()
         job = Job(folder.name, i, entry, folder, out, doc, metrics)
         if not any(glob_matches(pattern, entry.into) for pattern in globs):
-            diags.error(
-                job.ref(("into",)),
-                job.field(("into",)),
+            message = (
                 f"{entry.into!r} is not read by this charter: its results globs are"
-                f" {', '.join(globs)}; pull into a file they match, or add it to `results`",
-                code="into-not-read",
+                f" {', '.join(globs)}; pull into a file they match, or add it to `results`"
             )
+            diags.add(doc.at(("pull", i, "into"), message, "into-not-read"))
             continue
         jobs.append(job)
     return jobs
-
-
-def check_connections(
-    site: m.SiteConfig, charters: list[LoadedCharter], diags: Diagnostics
-) -> None:
-    """Every pull names a declared connection of the right kind (for check and build)."""
-    for loaded in charters:
-        for i, entry in enumerate(loaded.charter.pull):
-            where: FieldPath = ("pull", i, "connection")
-            conn = site.connections.get(entry.connection)
-            if entry.connection == m.DEFAULT_CONNECTION:
-                conn = m.Connection(url="duckdb:///:memory:")
-            if conn is None:
-                declared = ", ".join([m.DEFAULT_CONNECTION, *site.connections])
-                message = (
-                    f"unknown connection {entry.connection!r}; declared in site.yaml"
-                    f" `connections`: {declared}"
-                )
-            elif (conn.mlflow is None) != (entry.mlflow is None):
-                kind = "an MLflow tracking store" if conn.mlflow else "a SQL database"
-                message = f"connection {entry.connection!r} is {kind}; this pull needs the other"
-            else:
-                continue
-            diags.error(loaded.doc.ref(where), format_path(where), message, "unknown-connection")
 
 
 def glob_matches(pattern: str, path: str) -> bool:
@@ -203,16 +155,12 @@ def _match(pattern: list[str], parts: list[str]) -> bool:
 def resolve(plan: Plan, job: Job) -> Resolved:
     """The job's connection with `${NAME}` filled from the environment."""
     name = job.entry.connection
+    problem = connection_problem(plan.site, job.entry)
+    if problem is not None:
+        raise PullError(problem, ("connection",), "unknown-connection")
     if name == m.DEFAULT_CONNECTION:
         return Resolved(name, "sql", "duckdb:///:memory:", "embedded DuckDB", ())
-    conn = plan.site.connections.get(name)
-    if conn is None:
-        declared = ", ".join([m.DEFAULT_CONNECTION, *plan.site.connections])
-        raise PullError(
-            f"unknown connection {name!r}; declared in site.yaml `connections`: {declared}",
-            ("connection",),
-            "unknown-connection",
-        )
+    conn = plan.site.connections[name]
     key = "url" if conn.url is not None else "mlflow"
     raw = conn.url if conn.url is not None else conn.mlflow
     assert raw is not None  # the model requires one of them

@@ -1,4 +1,4 @@
-"""MLflow pulls: finished runs of one experiment become result rows.
+"""Pull stage: MLflow pulls, finished runs of one experiment become result rows.
 
 A row per run and metric: the run's start date (UTC), the charter's metric id,
 the run's value of the MLflow metric key, the variant from a run tag if asked,

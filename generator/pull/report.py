@@ -1,4 +1,4 @@
-"""What a pull changes: rows added, changed and removed per file, and what that does to verdicts.
+"""Pull stage: what a pull changes, rows added, changed and removed, and what it does to verdicts.
 
 The verdict part is `charters diff` between the working tree and a copy of it with
 the pulled files in place, through the diff module's public functions (one call
@@ -14,10 +14,21 @@ import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from ..formatting import plural
+from ..vocabulary import ChangeKind
+
 KEY = ("date", "metric", "variant")
-REPORTED = ("verdict-changed", "results-added", "finding-added", "finding-resolved")
+# The kinds of change a pull can cause (results only): reported after the files.
+REPORTED: tuple[ChangeKind, ...] = (
+    "verdict-changed",
+    "results-added",
+    "results-rewritten",
+    "finding-added",
+    "finding-resolved",
+)
 
 
 @dataclass(frozen=True)
@@ -37,18 +48,14 @@ class FileChange:
 
     def line(self, dry_run: bool) -> str:
         if self.unchanged:
-            return f"{self.rel}: unchanged ({_count(self.rows, 'row')})"
+            return f"{self.rel}: unchanged ({plural(self.rows, 'row')})"
         verb = "would be " if dry_run else ""
         what = (
-            f"{verb}created with {_count(self.rows, 'row')}"
+            f"{verb}created with {plural(self.rows, 'row')}"
             if self.created
             else f"{self.added} added, {self.changed} changed, {self.removed} removed"
         )
         return f"{self.rel}: {what}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _keyed(text: str) -> Counter[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]:
@@ -81,7 +88,7 @@ def compare(rel: str, old: bytes | None, new: bytes) -> FileChange:
     return FileChange(rel, rows, added, changed, removed, False)
 
 
-def verdict_lines(source: Path, files: Mapping[str, bytes]) -> list[str]:
+def verdict_lines(source: Path, files: Mapping[str, bytes], today: date) -> list[str]:
     """What writing `files` (source-relative) does to each charter, as `charters diff` says it."""
     from ..diff import diff_sides, load_side
 
@@ -96,7 +103,8 @@ def verdict_lines(source: Path, files: Mapping[str, bytes]) -> list[str]:
             target = head / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        report = diff_sides(load_side(None, source, "BASE"), load_side(str(head), source, "HEAD"))
+        base = load_side(None, source, "BASE", today)
+        report = diff_sides(base, load_side(str(head), source, "HEAD", today))
     lines = [
         f"{c.charter}: {c.message.replace('`', '')}" for c in report.changes if c.kind in REPORTED
     ]

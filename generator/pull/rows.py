@@ -1,25 +1,29 @@
-"""From rows a source returned to the bytes of a result file, validated as result files are.
+"""Pull stage: the rows a source returned as a result file, validated as result files are.
 
 The rows are written as CSV text in the order the source returned them and that
-text goes through the loader's own result-file validation, so a pulled file is
-held to exactly the rules of a typed one; a problem is reported with the row
-number (as the query returned it) and the column. Only then are the rows sorted
-(date, metric, variant) and written with stable number formatting, so an
-unchanged source gives the same bytes.
+text goes through the loader's own result-file validation (`results.load_results`,
+with the text standing in for the file among the charter's other result files), so
+a pulled file is held to exactly the rules of a typed one: the model, declared
+metrics, units and ranges, no date after the build date, one row per date, metric
+and variant. A problem is reported with the row number (as the query returned it)
+and the column. Only then are the rows sorted (date, metric, variant) and written
+with stable number formatting, so an unchanged source gives the same bytes.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostics
-from ..validate import parse_results
+from ..formatting import exact_number
+from ..readers import parse_csv
+from ..results import load_results
 from .config import Job, PullError
 from .sql import Table
 
@@ -65,13 +69,6 @@ def columns(job: Job, table: Table) -> list[str]:
     return names
 
 
-def number(value: float) -> str:
-    """The shortest text that reads back to `value`; whole numbers without `.0`."""
-    if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
 def cell(column: str, value: Any) -> str:
     """One value from a driver as the text of a CSV cell."""
     if value is None:
@@ -83,11 +80,11 @@ def cell(column: str, value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return number(float(value)) if value.is_finite() else str(value).lower()
+        return exact_number(float(value)) if value.is_finite() else str(value).lower()
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return number(value)
+        return exact_number(value)
     return str(value)
 
 
@@ -102,8 +99,11 @@ def render(names: list[str], rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def result_bytes(job: Job, table: Table) -> bytes:
-    """The result file for `table`, or RowErrors / PullError; rows are validated first."""
+def result_bytes(job: Job, table: Table, root: Path, today: date) -> bytes:
+    """The result file for `table`, or RowErrors / PullError; rows are validated first.
+
+    `root` is the source folder, `today` the build date no row may be dated after.
+    """
     names = columns(job, table)
     if not table.rows:
         raise PullError(
@@ -114,13 +114,10 @@ def result_bytes(job: Job, table: Table) -> bytes:
         )
     rows = [[cell(n, v) for n, v in zip(names, raw, strict=True)] for raw in table.rows]
     problems = _timestamps(names, table)
-    diags = Diagnostics()
-    parse_results(render(names, rows), job.rel, list(job.metrics), diags)
-    for d in diags.errors:
-        match = _ROW_FIELD.match(d.field)
-        row, column = (int(match.group(1)) + 1, match.group(2) or "") if match else (0, "")
-        if not any(p[0] == row and p[1] == column for p in problems):
-            problems.append((row, column, d.message))
+    said = {(row, column) for row, column, _ in problems}
+    problems += [
+        p for p in _row_problems(job, render(names, rows), root, today) if p[:2] not in said
+    ]
     if problems:
         raise RowErrors(sorted(problems))
     key = [names.index(c) if c in names else None for c in ("date", "metric", "variant")]
@@ -144,3 +141,36 @@ def _timestamps(names: list[str], table: Table) -> list[tuple[int, str, str]]:
                 )
             )
     return out
+
+
+def _row_problems(job: Job, text: str, root: Path, today: date) -> list[tuple[int, str, str]]:
+    """What the loader finds wrong with the rows `text` holds, as if it were the file `job.rel`.
+
+    Only problems located in that file count; another file of the charter that is
+    wrong is `charters check`'s to report. A mention of a place in the pulled text
+    ("also at FILE:LINE:1", in a duplicate) becomes the row number it stands for.
+    """
+    diags = Diagnostics()
+    load_results(root, job.folder, job.doc, list(job.metrics), diags, today, {job.rel: text})
+    rows = _row_numbers(job.rel, text)
+    place = re.compile(re.escape(job.rel) + r":(\d+):1\b")
+    out: list[tuple[int, str, str]] = []
+    for d in diags.errors:
+        if d.ref.path != job.rel:
+            continue
+        match = _ROW_FIELD.match(d.field)
+        row, column = (int(match.group(1)) + 1, match.group(2) or "") if match else (0, "")
+        message = place.sub(
+            lambda mt: f"row {rows.get(int(mt.group(1)), 0)} of this pull", d.message
+        )
+        if not any(p[:2] == (row, column) for p in out):
+            out.append((row, column, message))
+    return out
+
+
+def _row_numbers(rel: str, text: str) -> dict[int, int]:
+    """Line of the pulled text where each row starts: its row number, from 1."""
+    doc = parse_csv(text, rel, Diagnostics())
+    if doc is None:
+        return {}
+    return {doc.ref((i,)).line: i + 1 for i in range(len(doc.data))}

@@ -1,4 +1,4 @@
-"""Running the pulls: in parallel, each validated, each file replaced only when all is well.
+"""Pull stage: the pulls run in parallel, each file replaced only when all its rows are valid.
 
 Charters are pulled in parallel by a bounded pool (at most `jobs` queries or
 connections at a time). A pull that fails leaves its file as it was and is a
@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
-from ..diagnostics import Diagnostics
+from ..diagnostics import Diagnostics, today_from_env
+from ..formatting import plural
 from .config import Job, Plan, PullError, read_plan, resolve
 from .report import FileChange, compare, verdict_lines
 from .rows import RowErrors, result_bytes
@@ -58,26 +60,30 @@ def pull(
     dry_run: bool = False,
     jobs: int = 4,
     progress: Progress | None = None,
+    today: date | None = None,
 ) -> PullReport:
     """Pull the results of the selected charters into their files.
 
-    Runs in the source folder, so that DuckDB reads relative paths (read_csv('…'))
-    from there and not from wherever the command was started.
+    `today` is the build date no pulled row may be dated after (by default
+    `diagnostics.today_from_env`). Runs in the source folder, so that DuckDB reads
+    relative paths (read_csv('…')) from there and not from wherever the command was
+    started.
     """
     source = source.resolve()
+    plan = read_plan(source, today_from_env(today))
     with contextlib.chdir(source):
-        return _pull(source, ids, connection, dry_run, jobs, progress)
+        return _pull(plan, ids, connection, dry_run, jobs, progress)
 
 
 def _pull(
-    source: Path,
+    plan: Plan,
     ids: Sequence[str],
     connection: str | None,
     dry_run: bool,
     jobs: int,
     progress: Progress | None,
 ) -> PullReport:
-    plan = read_plan(source)
+    source = plan.source
     report = PullReport(diags=plan.diags)
     if any(d.ref.path == "site.yaml" for d in plan.diags.errors):
         return report  # without valid connections nothing can be pulled
@@ -96,7 +102,7 @@ def _pull(
         if not change.unchanged:
             files[job.rel] = data
     if files:
-        report.verdicts = verdict_lines(source, files)
+        report.verdicts = verdict_lines(source, files, plan.today)
     if not dry_run:
         for job in selected:
             if job.rel in files:
@@ -160,22 +166,14 @@ def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
             ("into",),
             "outside-folder",
         )
-    conn = resolve(plan, job)
-    wanted = "mlflow" if job.entry.mlflow is not None else "sql"
-    if conn.kind != wanted:
-        kind = "an MLflow tracking store" if conn.kind == "mlflow" else "a SQL database"
-        raise PullError(
-            f"connection {conn.name!r} is {kind}; use `{conn.kind}:` in this pull, not `{wanted}:`",
-            ("connection",),
-            "wrong-connection",
-        )
-    if wanted == "mlflow":
+    conn = resolve(plan, job)  # of the pull's kind, or a PullError
+    if job.entry.mlflow is not None:
         from .mlflow_runs import run_mlflow
 
         table = run_mlflow(job, conn)
     else:
         table = run_sql(job, conn, engines)
-    return result_bytes(job, table)
+    return result_bytes(job, table, plan.source, plan.today)
 
 
 def _write(job: Job, data: bytes) -> None:
@@ -198,7 +196,7 @@ def summary(report: PullReport, dry_run: bool) -> list[str]:
         lines += [f"  {line}" for line in report.verdicts]
     changed = sum(1 for c in report.changes if not c.unchanged)
     total = len(report.changes) + len(report.failed)
-    text = f"pulled {total} file{'s' if total != 1 else ''}: {changed} changed"
+    text = f"pulled {plural(total, 'file')}: {changed} changed"
     text += f", {len(report.changes) - changed} unchanged"
     if report.failed:
         text += f", {len(report.failed)} failed (left as they were)"

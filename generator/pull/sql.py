@@ -1,4 +1,4 @@
-"""SQL pulls: one query through SQLAlchemy, DuckDB embedded by default.
+"""Pull stage: SQL pulls, one query through SQLAlchemy, DuckDB embedded by default.
 
 The query runs where the data is (DuckDB in process, PostgreSQL, a warehouse
 through its SQLAlchemy dialect); only its rows come back. Parameters are bound

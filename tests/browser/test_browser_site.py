@@ -21,7 +21,7 @@ from helpers import ExamplesBuild, parse_html
 if TYPE_CHECKING:
     from conftest import SiteServer, Watched
 
-from generator.outputs import fold
+from generator.pages import fold
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,15 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from helpers import write_charter_data
+from factory import (
+    ab,
+    business_metric,
+    charter_data,
+    guardrail,
+    measurement,
+    ml_metric,
+    write_charter,
+)
 from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
@@ -46,9 +54,10 @@ EXPECTED_VERDICTS = {
 GITHUB_LINE = re.compile(
     r"^::(error|warning|notice) file=([^,]+),line=(\d+),col=(\d+),title=(MC\d{3})::(.*)$"
 )
-TEXT_LINE = re.compile(r"^([^:\s]+):(\d+):(\d+): (MC\d{3}) (error|warning|info): (.+)$")
+TEXT_LINE = re.compile(r"^([^:\s]+):(\d+):(\d+): (MC\d{3}) (error|warning|info|alert): (.+)$")
 SUMMARY_LINE = re.compile(
-    r"^checked \d+ charters?( \(\d+ not loaded: invalid\))?: \d+ errors?, \d+ warnings?, \d+ info$"
+    r"^checked \d+ charters?( \(\d+ not loaded: invalid\))?:"
+    r" \d+ errors?, \d+ warnings?, \d+ info, \d+ alerts?$"
 )
 
 
@@ -87,70 +96,48 @@ def write_tree(
     root: Path, charters: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]
 ) -> Path:
     for cid, (body, rows) in charters.items():
-        write_charter_data(root, cid, body, rows)
+        write_charter(root, cid, body, rows)
     return root
 
 
 def base_charter(**extra: Any) -> dict[str, Any]:
     """A live A/B-tested charter that passes every rule."""
-    body: dict[str, Any] = {
-        "title": "Ticket routing",
-        "summary": "Route tickets to the right queue.",
-        "status": "live",
-        "owner": {"name": "Ana Ruiz"},
-        "objective": {"statement": "Tickets get resolved sooner."},
-        "business_metrics": [
-            {
-                "id": "resolution_hours",
-                "name": "Resolution time",
-                "definition": "Mean hours from ticket creation to resolution.",
-                "unit": "hours",
-                "direction": "decrease",
-                "baseline": {"value": 18.6},
-                "target": {"value": 15.0},
-                "agreed": {"by": ["Head of Support"], "on": "2026-01-10"},
-            }
+    return charter_data(
+        title="Ticket routing",
+        summary="Route tickets to the right queue.",
+        objective={"statement": "Tickets get resolved sooner."},
+        business_metrics=[
+            business_metric(
+                "resolution_hours",
+                name="Resolution time",
+                definition="Mean hours from ticket creation to resolution.",
+                unit="hours",
+                direction="decrease",
+                baseline=18.6,
+                target=15.0,
+                agreed={"by": ["Head of Support"], "on": "2026-01-10"},
+            )
         ],
-        "ml_metrics": [
-            {
-                "id": "routing_precision",
-                "name": "Routing precision",
-                "unit": "ratio",
-                "direction": "increase",
-                "baseline": {"value": 0.71},
-                "target": {"value": 0.92},
-                "drives": ["resolution_hours"],
-            }
+        ml_metrics=[
+            ml_metric(
+                "routing_precision",
+                drives=["resolution_hours"],
+                name="Routing precision",
+                baseline=0.71,
+                target=0.92,
+            )
         ],
-        "measurement": {
-            "method": "ab_test",
-            "population": "All tickets.",
-            "cadence": "weekly",
-            "minimum_detectable_effect": {"metric": "resolution_hours", "absolute": 1.0},
-            "decision_rule": "Ship if resolution time falls (95% CI excludes 0).",
-            "guardrails": [
-                {
-                    "id": "csat",
-                    "name": "CSAT",
-                    "unit": "score",
-                    "direction": "increase",
-                    "tolerance": {"value": 0.1},
-                }
+        measurement=measurement(
+            population="All tickets.",
+            minimum_detectable_effect={"metric": "resolution_hours", "absolute": 1.0},
+            decision_rule="Ship if resolution time falls (95% CI excludes 0).",
+            guardrails=[
+                guardrail("csat", name="CSAT", unit="score", direction="increase", tolerance=0.1)
             ],
-        },
-        "human_baseline": {"waived": "Nobody can route every ticket by hand."},
-    }
-    body.update(extra)
-    return body
-
-
-def ab(
-    day: str, metric: str, control: float, treatment: float, **cols: Any
-) -> list[dict[str, Any]]:
-    return [
-        {"date": day, "metric": metric, "variant": "control", "value": control, **cols},
-        {"date": day, "metric": metric, "variant": "treatment", "value": treatment, **cols},
-    ]
+        ),
+        human_baseline={"waived": "Nobody can route every ticket by hand."},
+        **extra,
+    )
 
 
 def ml_only_rows() -> list[dict[str, Any]]:
@@ -361,8 +348,8 @@ def test_examples_findings(examples_json: dict[str, Any]) -> None:
     )
     assert found == [
         ("review-summarisation", "MC102", "info"),
-        ("search-ranking", "MC108", "error"),
-        ("support-ticket-routing", "MC105", "warning"),
+        ("search-ranking", "MC108", "alert"),
+        ("support-ticket-routing", "MC105", "alert"),
     ]
     assert examples_json["errors"] == [] and examples_json["site_findings"] == []
 
@@ -429,7 +416,7 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
     assert data["version"] == 1
     assert isinstance(data["errors"], list) and isinstance(data["site_findings"], list)
     assert [c["id"] for c in data["charters"]] == sorted(EXPECTED_VERDICTS)
-    n_findings: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
+    n_findings: dict[str, int] = {"error": 0, "warning": 0, "info": 0, "alert": 0}
     for charter in data["charters"]:
         assert {"id", "verdict", "metrics", "guardrails", "findings"} <= set(charter)
         assert {"title", "status", "file", "evidence"} <= set(charter)
@@ -453,12 +440,12 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
                 assert {"date", "treatment", "method"} <= set(lift)
                 assert lift["ci_low"] <= lift["absolute"] <= lift["ci_high"]
                 assert 0.0 <= lift["p_value"] <= 1.0
-        for guardrail in charter["guardrails"]:
+        for item in charter["guardrails"]:
             assert {"id", "name", "unit", "direction", "tolerance", "change", "reference"} <= set(
-                guardrail
+                item
             )
-            assert isinstance(guardrail["breached"], bool)
-            assert guardrail["reference"] in (None, "control", "baseline", "first result")
+            assert isinstance(item["breached"], bool)
+            assert item["reference"] in (None, "control", "baseline", "first result")
         for finding in charter["findings"]:
             assert {"code", "severity", "file", "line", "message"} <= set(finding)
             assert re.fullmatch(r"MC\d{3}", finding["code"])
@@ -470,6 +457,7 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
     assert summary["errors"] == n_findings["error"]
     assert summary["warnings"] == n_findings["warning"]
     assert summary["info"] == n_findings["info"]
+    assert summary["alerts"] == n_findings["alert"] == 2
     assert summary["verdicts"] == {
         v: 1 for v in set(EXPECTED_VERDICTS.values()) - {"business-impact"}
     } | {"business-impact": 3}
@@ -550,7 +538,7 @@ def test_github_format_is_the_default_under_github_actions(
     examples: Path, examples_json: dict[str, Any]
 ) -> None:
     result = run("check", "--source", examples, "--today", TODAY, env={"GITHUB_ACTIONS": "true"})
-    assert result.exit_code == 1  # search-ranking's breached guardrail is an error
+    assert result.exit_code == 0  # a breached guardrail and an ML-only result are alerts
     lines = result.stdout.splitlines()
     commands = [line for line in lines if line.startswith("::")]
     assert len(commands) == _finding_count(examples_json) == 3
@@ -562,9 +550,9 @@ def test_github_format_is_the_default_under_github_actions(
         # The location is repeated inside the message, for logs that drop annotations.
         assert message.startswith(f"{file}:{line_no}:{col}: ")
     kinds = sorted(c[2 : c.index(" ")] for c in commands)
-    assert kinds == ["error", "notice", "warning"]
+    assert kinds == ["notice", "warning", "warning"]  # info, then two alerts as warnings
     assert SUMMARY_LINE.match(lines[-1]), lines[-1]
-    assert "::error file=charters/search-ranking/charter.yaml,line=63," in result.stdout
+    assert "::warning file=charters/search-ranking/charter.yaml,line=63," in result.stdout
 
 
 def test_github_format_explicit_equals_default(examples: Path) -> None:
@@ -629,7 +617,7 @@ def test_text_format(examples: Path, examples_json: dict[str, Any]) -> None:
     # One verdict line per charter, then the summary.
     for cid, verdict in EXPECTED_VERDICTS.items():
         assert any(line.startswith(f"{cid}: {verdict} — ") for line in lines), cid
-    assert lines[-1] == "checked 8 charters: 1 error, 1 warning, 1 info"
+    assert lines[-1] == "checked 8 charters: 0 errors, 0 warnings, 1 info, 2 alerts"
 
 
 # ============================================================== exit codes
@@ -647,7 +635,9 @@ def test_exit_0_when_clean(tmp_path: Path) -> None:
     source = write_tree(tmp_path / "src", {"routing": (base_charter(), _compliant_rows())})
     result = run("check", "--source", source, "--today", TODAY, "--strict")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "checked 1 charter: 0 errors, 0 warnings, 0 info"
+    assert result.stdout.splitlines()[-1] == (
+        "checked 1 charter: 0 errors, 0 warnings, 0 info, 0 alerts"
+    )
 
 
 def test_exit_1_with_an_error_finding(tmp_path: Path) -> None:
@@ -659,13 +649,64 @@ def test_exit_1_with_an_error_finding(tmp_path: Path) -> None:
 
 
 def test_exit_0_with_only_warnings_and_1_with_strict(tmp_path: Path) -> None:
-    source = write_tree(tmp_path / "src", {"routing": (base_charter(), ml_only_rows())})
+    body = base_charter()
+    body["measurement"].pop("minimum_detectable_effect")  # MC107, a warning
+    source = write_tree(tmp_path / "src", {"routing": (body, _compliant_rows())})
     result = run("check", "--source", source, "--today", TODAY)
     assert result.exit_code == 0, result.output
-    assert "MC105 warning" in result.stdout
+    assert "MC107 warning" in result.stdout
     strict = run("check", "--source", source, "--today", TODAY, "--strict")
     assert strict.exit_code == 1
     assert strict.stdout == result.stdout
+
+
+def test_alerts_never_fail_unless_named(tmp_path: Path) -> None:
+    source = write_tree(tmp_path / "src", {"routing": (base_charter(), ml_only_rows())})
+    result = run("check", "--source", source, "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    assert "MC105 alert" in result.stdout
+    assert result.stdout.endswith("0 errors, 0 warnings, 0 info, 1 alert\n")
+    assert run("check", "--source", source, "--today", TODAY, "--strict").exit_code == 0
+    for codes in ("MC105", "MC108,MC105", "alerts"):
+        named = run("check", "--source", source, "--today", TODAY, "--fail-on", codes)
+        assert named.exit_code == 1, codes
+    assert run("check", "--source", source, "--today", TODAY, "--fail-on", "MC108").exit_code == 0
+    bad = run("check", "--source", source, "--fail-on", "MC999")
+    assert bad.exit_code == 2 and "MC999" in bad.output
+
+
+def test_a_breached_guardrail_passes_and_fails_with_fail_on(examples: Path) -> None:
+    result = run("check", "--source", examples, "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    assert "MC108 alert" in result.stdout
+    named = run("check", "--source", examples, "--today", TODAY, "--fail-on", "MC108")
+    assert named.exit_code == 1
+
+
+def test_paths_judge_only_their_charters(tmp_path: Path) -> None:
+    broken = base_charter()
+    broken["business_metrics"][0]["unit"] = 5  # a validation error in another charter
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "routing": (base_charter(), _compliant_rows()),
+            "alerting": (base_charter(), ml_only_rows()),
+            "broken": (broken, []),
+        },
+    )
+    whole = run("check", "--source", source, "--today", TODAY)
+    assert whole.exit_code == 1
+    own = source / "charters" / "routing" / "charter.yaml"
+    one = run("check", own, "--source", source, "--today", TODAY)
+    assert one.exit_code == 0, one.output
+    assert "broken" not in one.stdout and "alerting" not in one.stdout
+    assert one.stdout.splitlines()[-1].startswith("checked 1 charter:")
+    bad = run("check", source / "charters" / "broken" / "charter.yaml", "--source", source)
+    assert bad.exit_code == 1 and "charters/broken/charter.yaml" in bad.stdout
+    site = source / "site.yaml"
+    site.write_text("title: Portfolio\n", encoding="utf-8")
+    everything = run("check", site, "--source", source, "--today", TODAY)
+    assert everything.exit_code == 1 and "broken" in everything.stdout
 
 
 def test_info_does_not_fail_strict(tmp_path: Path) -> None:
@@ -688,7 +729,9 @@ def test_exit_1_on_invalid_charter_with_validation_errors_listed(tmp_path: Path)
     lines = result.stdout.splitlines()
     status_line = next(line for line in lines if line.startswith("charters/bad/charter.yaml:3:"))
     assert "error" in status_line and "'shipped'" in status_line and "proposed" in status_line
-    assert lines[-1] == "checked 1 charter (1 not loaded: invalid): 1 error, 0 warnings, 0 info"
+    assert lines[-1] == (
+        "checked 1 charter (1 not loaded: invalid): 1 error, 0 warnings, 0 info, 0 alerts"
+    )
 
     data = check_json(source)
     assert [c["id"] for c in data["charters"]] == ["routing"]
@@ -720,10 +763,10 @@ def test_staleness_uses_today_option_and_source_date_epoch(tmp_path: Path) -> No
     fresh = run("check", "--source", source, "--today", "2026-11-22")
     assert fresh.exit_code == 0 and "MC109" not in fresh.stdout
     stale = run("check", "--source", source, "--today", "2026-11-23")
-    assert stale.exit_code == 0  # a warning
-    assert "MC109 warning: measurement.cadence: latest result is from 2026-11-08" in stale.stdout
-    strict = run("check", "--source", source, "--today", "2026-11-23", "--strict")
-    assert strict.exit_code == 1
+    assert stale.exit_code == 0  # an alert
+    assert "MC109 alert: measurement.cadence: latest result is from 2026-11-08" in stale.stdout
+    named = run("check", "--source", source, "--today", "2026-11-23", "--fail-on", "MC109")
+    assert named.exit_code == 1
     # SOURCE_DATE_EPOCH stands in for --today: 2026-11-23T00:00:00Z.
     epoch = run("check", "--source", source, env={"SOURCE_DATE_EPOCH": "1795392000"})
     assert "MC109" in epoch.stdout and "before 2026-11-23" in epoch.stdout
@@ -758,4 +801,6 @@ def test_summary_counts_folders_that_could_not_be_loaded(tmp_path: Path) -> None
     lines = result.stdout.splitlines()
     assert any(line.startswith("charters/no-charter-yet: ") for line in lines)
     assert any(line.startswith("charters/Bad_Id: ") for line in lines)
-    assert lines[-1] == "checked 1 charter (2 not loaded: invalid): 2 errors, 0 warnings, 0 info"
+    assert lines[-1] == (
+        "checked 1 charter (2 not loaded: invalid): 2 errors, 0 warnings, 0 info, 0 alerts"
+    )

@@ -16,7 +16,8 @@ import pytest
 import yaml
 from helpers import ExamplesBuild, ScratchProject, parse_html
 
-from generator.outputs import fold, parse_base_url
+from generator.outputs import parse_base_url
+from generator.pages import fold
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

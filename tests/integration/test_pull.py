@@ -21,7 +21,7 @@ from pull_helpers import (
     run_pull,
 )
 
-from generator.validate import load_project
+from generator.load import load_project
 
 GOOD_SQL = """
 SELECT DATE '2026-05-03' AS date, 'ttfr' AS metric, 'control' AS variant,
@@ -114,7 +114,7 @@ def test_new_events_show_what_they_do_to_the_verdict(examples: Path) -> None:
     assert "agent-reply-suggestions: handle_minutes: 2 rows added; latest 12.07 minutes" in (
         result.stdout
     )
-    assert "agent-reply-suggestions: verdict business-impact → no-impact" in result.stdout
+    assert "agent-reply-suggestions: verdict: Business impact → No impact" in result.stdout
     assert "dry run: nothing was written" in result.stdout
     assert (examples / EXAMPLE_RESULTS).read_bytes() == before
     assert run_pull(examples).exit_code == 0
@@ -286,7 +286,7 @@ def test_a_row_that_fails_validation(tmp_path: Path) -> None:
         " UNION ALL SELECT DATE '2026-01-18', 'ttfr', 'nan'::DOUBLE, 3"
     )
     err, _ = _bad(tmp_path, {"sql": sql})
-    assert "row 1, column n: must be >= 1, got the number 0" in err
+    assert "row 1, column n: 0 is not a sample size; n is a whole number, at least 1" in err
     assert "row 2, column metric: 'revenue' is not a metric of this charter" in err
     assert "row 3, column value: must be a finite number, got nan" in err
 
@@ -324,8 +324,8 @@ def test_check_reports_an_unknown_or_wrong_connection(tmp_path: Path) -> None:
         " pull[0].connection: unknown connection 'wharehouse'; declared in site.yaml"
         " `connections`: duckdb, tracking",
         f"charters/routing/charter.yaml:{line_of(text, 'connection: tracking')}:17:"
-        " pull[1].connection: connection 'tracking' is an MLflow tracking store; this pull"
-        " needs the other",
+        " pull[1].connection: connection 'tracking' is an MLflow tracking store; use"
+        " `mlflow:` in this pull, not `sql:`",
     ]
 
 

@@ -80,24 +80,43 @@ def test_latest_run_per_day(tmp_path: Path, store: Store) -> None:
     assert "unchanged (2 rows)" in again.stdout
 
 
-def test_all_runs_with_two_metrics_and_a_variant_tag(tmp_path: Path, store: Store) -> None:
+def test_two_metrics_and_a_variant_tag(tmp_path: Path, store: Store) -> None:
+    spec = {
+        "experiment": "support-router",
+        "metrics": {"precision": "val_top1_precision", "ttfr": "val_recall"},
+        "variant": "arm",
+    }
+    result, _ = _pull(tmp_path, store, spec)
+    assert result.exit_code == 0, result.output
+    r = store.runs
+    # The latest run of each day and arm; mon-late logged no recall.
+    assert (tmp_path / "charters/routing/results/offline.csv").read_text() == (
+        "date,metric,variant,value,note\n"
+        f"2026-05-04,precision,a,0.83,MLflow run {r['mon-late']}\n"
+        f"2026-05-05,precision,b,0.845,MLflow run {r['tue']}\n"
+        f"2026-05-05,ttfr,b,0.72,MLflow run {r['tue']}\n"
+    )
+
+
+def test_all_runs_refuses_two_runs_of_one_day_and_arm(tmp_path: Path, store: Store) -> None:
+    """`runs: all` gives a row per run; two on one day and arm are duplicate result rows."""
     spec = {
         "experiment": "support-router",
         "metrics": {"precision": "val_top1_precision", "ttfr": "val_recall"},
         "runs": "all",
         "variant": "arm",
     }
-    result, _ = _pull(tmp_path, store, spec)
-    assert result.exit_code == 0, result.output
-    r = store.runs
-    assert (tmp_path / "charters/routing/results/offline.csv").read_text() == (
-        "date,metric,variant,value,note\n"
-        f"2026-05-04,precision,a,0.81,MLflow run {r['mon-early']}\n"
-        f"2026-05-04,precision,a,0.83,MLflow run {r['mon-late']}\n"
-        f"2026-05-04,ttfr,a,0.7,MLflow run {r['mon-early']}\n"
-        f"2026-05-05,precision,b,0.845,MLflow run {r['tue']}\n"
-        f"2026-05-05,ttfr,b,0.72,MLflow run {r['tue']}\n"
-    )
+    result, text = _pull(tmp_path, store, spec)
+    assert result.exit_code == 1
+    # At the `mlflow` mapping, which starts at its first key; rows in MLflow's order
+    # (newest first): tue's two, then mon-late's, then mon-early's.
+    at = f"charters/routing/charter.yaml:{line_of(text, 'experiment:')}:7: pull[0].mlflow:"
+    assert result.stderr.splitlines()[:2] == [
+        f"{at} row {first}: duplicate row (2026-05-04, precision, variant 'a'): also at row"
+        f" {second} of this pull; keep one row per date, metric and variant"
+        for first, second in ((3, 4), (4, 3))
+    ]
+    assert not (tmp_path / "charters/routing/results/offline.csv").exists()
 
 
 def test_a_filter_string(tmp_path: Path, store: Store) -> None:

@@ -135,9 +135,13 @@ def test_the_pre_commit_hook_runs_check() -> None:
     assert hook["id"] == "charters-check"
     assert hook["entry"] == "charters check"
     assert hook["language"] == "python"
-    assert hook["pass_filenames"] is False
+    # Changed files are passed, so a commit is judged by the charters it touches.
+    assert hook["pass_filenames"] is True
     files = re.compile(hook["files"])
     assert files.search("charters/routing/charter.yaml")
+    assert files.search("charters/routing/results/ab.csv")
+    assert files.search("site.yaml") and files.search("templates/charter.html")
+    assert not files.search("README.md")
     assert files.search("charters/routing/results/ab.csv")
     assert files.search("site.yaml")
     assert not files.search("docs/site.yaml.md")

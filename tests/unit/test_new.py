@@ -7,9 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from generator.cli import main
+from generator.load import load_project
 from generator.scaffold import SCHEMA_FILE, SCHEMA_LINE
-from generator.schemas import render
-from generator.validate import load_project
+from generator.schemas import schema_text
 
 
 def new(source: Path, *args: str) -> tuple[int, str, str]:
@@ -26,7 +26,7 @@ def test_new_writes_a_valid_proposed_charter(tmp_path: Path) -> None:
     assert "TODO" in text
     assert (folder / "results").is_dir()
     assert (folder / "results" / ".gitkeep").is_file()
-    assert (tmp_path / SCHEMA_FILE).read_text(encoding="utf-8") == render("charter")
+    assert (tmp_path / SCHEMA_FILE).read_text(encoding="utf-8") == schema_text("charter")
     assert "charter.yaml" in out
 
     project, diags = load_project(tmp_path)

@@ -14,20 +14,27 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import write_charter_data
+from factory import (
+    business_metric,
+    charter_data,
+    guardrail,
+    measurement,
+    ml_metric,
+    write_charter,
+)
 
+from generator.analyze import analyze_project
 from generator.build import Settings, build
-from generator.diagnostics import Diagnostic
+from generator.diagnostics import DateError, Diagnostic, today_from_env
+from generator.load import load_project
 from generator.rules import (
     RULES,
     RULES_BY_CODE,
     CharterCheck,
     check_project,
-    fixed_today,
+    check_views,
     site_findings,
-    today_from_env,
 )
-from generator.validate import load_project
 
 TODAY = date(2026, 3, 15)  # a week after the compliant charter's latest result
 
@@ -36,57 +43,31 @@ TODAY = date(2026, 3, 15)  # a week after the compliant charter's latest result
 
 def compliant() -> dict[str, Any]:
     """A live A/B-tested charter that satisfies every rule."""
-    return {
-        "title": "Checkout recommendations",
-        "summary": "Recommend add-ons at checkout.",
-        "status": "live",
-        "owner": {"name": "Ana Ruiz"},
-        "objective": {"statement": "Larger baskets."},
-        "business_metrics": [
-            {
-                "id": "conv",
-                "name": "Checkout conversion",
-                "definition": "Share of sessions with an order.",
-                "unit": "%",
-                "direction": "increase",
-                "baseline": {"value": 10.0},
-                "target": {"value": 15.0},
-                "agreed": {"by": ["VP Sales"], "on": "2026-01-05"},
-            }
+    return charter_data(
+        title="Checkout recommendations",
+        summary="Recommend add-ons at checkout.",
+        objective={"statement": "Larger baskets."},
+        business_metrics=[
+            business_metric(
+                "conv",
+                name="Checkout conversion",
+                definition="Share of sessions with an order.",
+                target=15.0,
+            )
         ],
-        "ml_metrics": [
-            {
-                "id": "prec",
-                "name": "Recommendation precision",
-                "unit": "ratio",
-                "direction": "increase",
-                "baseline": {"value": 0.7},
-                "target": {"value": 0.9},
-                "drives": ["conv"],
-            }
-        ],
-        "measurement": {
-            "method": "ab_test",
-            "population": "All web sessions.",
-            "cadence": "weekly",
-            "minimum_detectable_effect": {"metric": "conv", "absolute": 0.5},
-            "guardrails": [
-                {
-                    "id": "latency",
-                    "name": "Checkout p95 latency",
-                    "unit": "ms",
-                    "direction": "decrease",
-                    "tolerance": {"value": 20.0},
-                }
-            ],
-            "decision_rule": "Ship if conversion rises (95% CI excludes 0).",
-        },
-        "human_baseline": {
+        ml_metrics=[ml_metric("prec", name="Recommendation precision")],
+        measurement=measurement(
+            population="All web sessions.",
+            minimum_detectable_effect={"metric": "conv", "absolute": 0.5},
+            guardrails=[guardrail("latency", name="Checkout p95 latency", tolerance=20.0)],
+            decision_rule="Ship if conversion rises (95% CI excludes 0).",
+        ),
+        human_baseline={
             "method": "Merchandisers picked add-ons by hand for a week.",
             "results": [{"metric": "conv", "value": 11.5}],
         },
-        "decisions": [{"date": "2026-03-08", "decision": "Ramp to 50%."}],
-    }
+        decisions=[{"date": "2026-03-08", "decision": "Ramp to 50%."}],
+    )
 
 
 def compliant_rows() -> list[dict[str, Any]]:
@@ -112,7 +93,7 @@ class Tree:
     def charter(
         self, body: dict[str, Any], rows: list[dict[str, Any]] | None = None, cid: str = "shop"
     ) -> str:
-        return write_charter_data(self.root, cid, body, rows or ())
+        return write_charter(self.root, cid, body, rows or ())
 
     def site(self, data: dict[str, Any]) -> str:
         text = yaml.safe_dump(data, sort_keys=False)
@@ -146,14 +127,16 @@ def codes(findings: list[Diagnostic]) -> list[str]:
 
 
 def test_rule_table_is_complete_and_stable() -> None:
-    assert [r.code for r in RULES] == [f"MC{n}" for n in range(101, 112)]
+    assert [r.code for r in RULES] == [f"MC{n}" for n in range(101, 113)]
     for rule in RULES:
-        assert rule.severity in ("error", "warning", "info")
+        assert rule.severity in ("error", "warning", "info", "alert")
         assert rule.name and rule.summary and rule.rationale
+    # Alerts are news about the project, not faults of the charter.
+    assert [r.code for r in RULES if r.severity == "alert"] == ["MC105", "MC108", "MC109"]
     assert len({r.name for r in RULES}) == len(RULES)
     assert RULES_BY_CODE["MC104"].severity == "error"
     assert RULES_BY_CODE["MC106"].severity == "error"
-    assert RULES_BY_CODE["MC108"].severity == "error"
+    assert RULES_BY_CODE["MC108"].severity == "alert"
     assert RULES_BY_CODE["MC102"].severity == "info"
 
 
@@ -162,6 +145,20 @@ def test_compliant_charter_has_no_findings(tree: Tree) -> None:
     checks = tree.check()
     assert checks["shop"].verdict == "business-impact"
     assert checks["shop"].findings == []
+
+
+def test_rules_apply_to_the_views_they_are_given(tree: Tree) -> None:
+    """The build analyses once and hands its views to the rules; `check` does both at once."""
+    body = compliant()
+    del body["business_metrics"][0]["agreed"]
+    tree.charter(body, compliant_rows())
+    project, diags = load_project(tree.root)
+    assert not diags.errors
+    views = analyze_project(project)
+    checks = check_views(project, views, TODAY)
+    assert checks["shop"].view is views[0]
+    assert codes(checks["shop"].findings) == ["MC101"]
+    assert checks["shop"].findings == check_project(project, TODAY)["shop"].findings
 
 
 # ============================================================== one rule at a time
@@ -220,6 +217,10 @@ def _decision_before_results(c: dict[str, Any], rows: list[dict[str, Any]]) -> N
     c["decisions"].insert(0, {"date": "2026-02-20", "decision": "Build it."})
 
 
+def _placeholder(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    c["objective"]["statement"] = "TODO: write it"
+
+
 CASES: list[tuple[str, Mutation, str, str, str]] = [
     # code, change, severity, field, a token on the reported line
     ("MC101", _no_agreement, "warning", "business_metrics[0]", "id: conv"),
@@ -227,12 +228,13 @@ CASES: list[tuple[str, Mutation, str, str, str]] = [
     ("MC102", _proposed_without_human_baseline, "info", "status", "status: proposed"),
     ("MC103", _study_without_results, "warning", "human_baseline", "method:"),
     ("MC104", _no_business_results, "error", "status", "status: live"),
-    ("MC105", _ml_only, "warning", "ml_metrics[0]", "id: prec"),
+    ("MC105", _ml_only, "alert", "ml_metrics[0]", "id: prec"),
     ("MC106", _target_wrong_side, "error", "ml_metrics[0].target.value", "value: 0.6"),
     ("MC107", _no_decision_rule, "warning", "measurement.method", "method: ab_test"),
     ("MC107", _no_mde, "warning", "measurement.method", "method: ab_test"),
-    ("MC108", _breached, "error", "measurement.guardrails[0].tolerance", "value: 20.0"),
+    ("MC108", _breached, "alert", "measurement.guardrails[0].tolerance", "value: 20.0"),
     ("MC110", _decision_before_results, "warning", "decisions[0].date", "2026-02-20"),
+    ("MC112", _placeholder, "warning", "objective.statement", "TODO: write it"),
 ]
 
 
@@ -445,7 +447,7 @@ def test_mc109_boundary_is_twice_the_cadence(tree: Tree, today: date, stale: boo
     assert codes(found) == (["MC109"] if stale else [])
     if stale:
         (finding,) = found
-        assert finding.severity == "warning"
+        assert finding.severity == "alert"
         assert finding.field == "measurement.cadence"
         assert "cadence: weekly" in tree.line(finding)
         assert finding.message == (
@@ -490,43 +492,56 @@ def test_today_from_env_prefers_explicit_then_source_date_epoch(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
     assert today_from_env() == date(2026, 3, 23)
     assert today_from_env(date(2026, 1, 1)) == date(2026, 1, 1)
-    assert fixed_today() == date(2026, 3, 23)
-    assert fixed_today(date(2026, 1, 1)) == date(2026, 1, 1)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert today_from_env() == date.today()
-    assert fixed_today() is None  # the site build skips staleness
-    assert fixed_today(date(2026, 1, 1)) == date(2026, 1, 1)
+    assert today_from_env(date(2026, 1, 1)) == date(2026, 1, 1)
+
+
+@pytest.mark.parametrize("epoch", ["abc", "-5x", "99999999999999999999", "1e9"])
+def test_an_unusable_source_date_epoch_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, epoch: str
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    with pytest.raises(DateError, match=r"SOURCE_DATE_EPOCH=.* is not a date"):
+        today_from_env()
 
 
 def test_staleness_with_source_date_epoch(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
     tree.charter(compliant(), compliant_rows())
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 23, tzinfo=UTC).timestamp())))
-    assert codes(tree.findings(today=fixed_today())) == ["MC109"]
+    assert codes(tree.findings(today=today_from_env())) == ["MC109"]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 22, tzinfo=UTC).timestamp())))
-    assert tree.findings(today=fixed_today()) == []
+    assert tree.findings(today=today_from_env()) == []
 
 
 def _charter_page(out: Path) -> str:
     return (out / "charters" / "shop" / "index.html").read_text(encoding="utf-8")
 
 
-def test_site_build_applies_staleness_only_with_source_date_epoch(
+def test_site_build_applies_staleness_by_the_same_date_rule_as_check(
     tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tree.charter(compliant(), compliant_rows())
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    # Years after the latest result, yet without SOURCE_DATE_EPOCH the build skips the
-    # staleness rule, so the same input always gives the same pages.
+    # Without SOURCE_DATE_EPOCH the build judges staleness as of the day it runs, so a
+    # site rebuilt every day stays true; years after the latest result, it is stale.
     result = build(Settings(source=tree.root, out=tmp_path / "site-a"))
     assert result.ok, result.diagnostics
-    assert "MC109" not in _charter_page(tmp_path / "site-a")
+    assert "latest result is from 2026-03-08" in _charter_page(tmp_path / "site-a")
+    # An explicit date (what `serve` and tests pass) wins.
+    fresh = build(Settings(source=tree.root, out=tmp_path / "site-b", today=date(2026, 3, 10)))
+    assert fresh.ok and "MC109" not in _charter_page(tmp_path / "site-b")
 
+    # With SOURCE_DATE_EPOCH the same input gives the same bytes on any day.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())))
-    result = build(Settings(source=tree.root, out=tmp_path / "site-b"))
+    result = build(Settings(source=tree.root, out=tmp_path / "site-c"))
     assert result.ok, result.diagnostics
-    page = _charter_page(tmp_path / "site-b")
+    page = _charter_page(tmp_path / "site-c")
     assert "MC109" in page
-    assert "latest result is from 2026-03-08" in page
+    assert "latest result is from 2026-03-08, 299 days before 2027-01-01" in page
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(datetime(2026, 3, 12, tzinfo=UTC).timestamp())))
+    result = build(Settings(source=tree.root, out=tmp_path / "site-d"))
+    assert "MC109" not in _charter_page(tmp_path / "site-d")
 
 
 # ============================================================== switching rules off
@@ -632,3 +647,42 @@ def test_site_and_charter_disable_combine(tree: Tree) -> None:
     tree.charter(body, compliant_rows())
     tree.site({"lint": {"disable": ["MC107"]}})
     assert tree.findings() == []
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        "Start the A/B test",
+        "Launch a two-week holdout on EU traffic.",
+        "Plan the shadow run with the data team.",
+        "Begin the human baseline study.",
+        "Design the experiment and its decision rule.",
+    ],
+)
+def test_mc110_skips_decisions_that_start_measuring(tree: Tree, decision: str) -> None:
+    body = compliant()
+    body["decisions"].insert(0, {"date": "2026-02-20", "decision": decision})
+    tree.charter(body, compliant_rows())
+    assert "MC110" not in codes(tree.findings())
+
+
+@pytest.mark.parametrize("decision", ["Ship to all queues.", "Build it.", "Retire the model."])
+def test_mc110_still_fires_for_decisions_that_need_evidence(tree: Tree, decision: str) -> None:
+    body = compliant()
+    body["decisions"].insert(0, {"date": "2026-02-20", "decision": decision})
+    tree.charter(body, compliant_rows())
+    assert codes(tree.findings()) == ["MC110"]
+
+
+def test_every_placeholder_of_a_new_charter_is_reported(tmp_path: Path) -> None:
+    from generator.check import run_check
+    from generator.scaffold import new_charter
+
+    new_charter(tmp_path, "fresh")
+    report = run_check(tmp_path, TODAY)
+    placeholders = [d for d in report.findings if d.code == "MC112"]
+    fields = {d.field for d in placeholders}
+    assert {"summary", "owner.name", "objective.statement", "measurement.population"} <= fields
+    assert all(d.severity == "warning" for d in placeholders)
+    assert not report.failed(strict=False)
+    assert report.failed(strict=True)

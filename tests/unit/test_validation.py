@@ -14,6 +14,8 @@ import os
 import pytest
 from helpers import ScratchProject, at, minimal_charter
 
+from generator.load import load_project
+
 CHARTER = "charters/routing/charter.yaml"
 
 ML_PRECISION = [
@@ -607,6 +609,61 @@ def test_results_glob_leaving_the_folder(scratch_project: ScratchProject) -> Non
     assert [e for e in errors if e.startswith(CHARTER)] == [
         prefix + "'../x/*.csv' leaves the charter's folder; use a glob relative to it"
     ]
+
+
+def test_results_glob_matching_nothing_is_located_after_a_wrong_item(
+    scratch_project: ScratchProject,
+) -> None:
+    text = scratch_project.charter(results='[3, "weekly/*.csv"]')
+    second = at(text, "3, ", '"weekly')
+    assert scratch_project.errors() == [
+        f"{CHARTER}:{at(text, 'results: [', '3')}: results[0]: expected text, got the number 3"
+        " (quote it to keep it as text: '3')",
+        f"{CHARTER}:{second}: results[1]: 'weekly/*.csv' matches no file in charters/routing/",
+    ]
+
+
+def test_a_file_no_reader_reads_is_refused(scratch_project: ScratchProject) -> None:
+    with_results(scratch_project, "notes.txt", "weekly export, see the CSV\n")
+    assert_error(
+        scratch_project,
+        "charters/routing/results/notes.txt: ",
+        "charters/routing/results/notes.txt is not a result file:"
+        " expected .csv, .json, .yaml or .yml",
+    )
+
+
+def test_a_file_no_reader_reads_is_located_at_the_glob_that_matched_it(
+    scratch_project: ScratchProject,
+) -> None:
+    text = scratch_project.charter(results='["data/*"]')
+    scratch_project.write("charters/routing/data/notes.txt", "weekly export\n")
+    where = at(text, "results: [", '"data')
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{where}: results[0]: ",
+        "charters/routing/data/notes.txt is not a result file",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("weekly.CSV", "date,metric,value\n2026-05-04,ttfr,5.9\n"),
+        ("weekly.json", '[{"date": "2026-05-04", "metric": "ttfr", "value": 5.9}]'),
+        ("weekly.yaml", "- {date: 2026-05-04, metric: ttfr, value: 5.9}\n"),
+        ("weekly.yml", "- {date: 2026-05-04, metric: ttfr, value: 5.9}\n"),
+    ],
+    ids=["csv-upper-case", "json", "yaml", "yml"],
+)
+def test_each_suffix_is_read_by_its_reader(
+    scratch_project: ScratchProject, name: str, text: str
+) -> None:
+    with_results(scratch_project, name, text)
+    project, diags = load_project(scratch_project.root)
+    assert [d.format_text() for d in diags] == []
+    [result] = project.charters[0].results
+    assert (result.file, result.row.value) == (f"charters/routing/results/{name}", 5.9)
 
 
 def test_result_file_symlink_leaving_the_folder(scratch_project: ScratchProject) -> None:

@@ -1,5 +1,7 @@
-"""Reading source files into plain data that remembers where every value came from.
+"""Load stage: source files read into plain data that remembers where every value came from.
 
+One reader per kind of file, each declaring the suffixes it reads (`READERS`, as
+Pelican's readers declare `file_extensions`); the loader picks one by suffix.
 YAML is composed into nodes and constructed here rather than by PyYAML's loader so
 that each value keeps its line and column, duplicate keys are refused, and the
 original spelling of a scalar is kept for messages about YAML's implicit typing
@@ -12,6 +14,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .diagnostics import Diagnostics, SourceRef
+from .diagnostics import Diagnostic, Diagnostics, Severity, SourceRef, format_path
 
 FieldPath = tuple[str | int, ...]
 
@@ -65,6 +68,19 @@ class Document:
         """The position of the key that names `path` (falls back to the value)."""
         return self.key_positions.get(path) or self.ref(path)
 
+    def at(
+        self,
+        where: FieldPath,
+        message: str,
+        code: str = "invalid",
+        severity: Severity = "error",
+        *,
+        key: bool = False,
+    ) -> Diagnostic:
+        """A diagnostic about the node at `where`, located there (at its key if `key`)."""
+        ref = self.key_ref(where) if key else self.ref(where)
+        return Diagnostic(ref, format_path(where), message, code, severity)
+
 
 def read_text(root: Path, rel: str, diags: Diagnostics) -> str | None:
     """Read a UTF-8 text file; record an error for unreadable, non-UTF-8 or empty files."""
@@ -107,7 +123,9 @@ class _Builder:
     def build(self, node: Node, path: FieldPath) -> Any:
         self.doc.positions[path] = self.ref(node)
         if id(node) in self.active:
-            self.diags.error(self.ref(node), _fmt(path), "recursive YAML alias is not allowed")
+            self.diags.error(
+                self.ref(node), format_path(path), "recursive YAML alias is not allowed"
+            )
             return None
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
@@ -126,7 +144,7 @@ class _Builder:
     def check_tag(self, node: Node, expected: str, path: FieldPath) -> None:
         if node.tag != expected:
             self.diags.error(
-                self.ref(node), _fmt(path), f"YAML tag {node.tag!r} is not supported here"
+                self.ref(node), format_path(path), f"YAML tag {node.tag!r} is not supported here"
             )
 
     def mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
@@ -134,19 +152,21 @@ class _Builder:
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self.diags.error(self.ref(key_node), _fmt(path), "mapping keys must be plain text")
+                self.diags.error(
+                    self.ref(key_node), format_path(path), "mapping keys must be plain text"
+                )
                 continue
             key = str(key_node.value)
             if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
                 self.diags.error(
-                    self.ref(key_node), _fmt(path), "YAML merge keys (<<) are not supported"
+                    self.ref(key_node), format_path(path), "YAML merge keys (<<) are not supported"
                 )
                 continue
             child = (*path, key)
             if key in out:
                 self.diags.error(
                     self.ref(key_node),
-                    _fmt(child),
+                    format_path(child),
                     f"duplicate key {key!r} (first defined on line {first_line[key]})",
                     code="duplicate-key",
                 )
@@ -177,14 +197,8 @@ class _Builder:
             # e.g. 2026-13-45 matches the timestamp pattern but is no date: keep the
             # text so validation can say what is wrong with it.
             return str(node.value)
-        self.diags.error(self.ref(node), _fmt(path), f"YAML tag {tag!r} is not supported")
+        self.diags.error(self.ref(node), format_path(path), f"YAML tag {tag!r} is not supported")
         return str(node.value)
-
-
-def _fmt(path: FieldPath) -> str:
-    from .diagnostics import format_path
-
-    return format_path(path)
 
 
 def parse_yaml(text: str, rel: str, diags: Diagnostics) -> Document | None:
@@ -240,7 +254,7 @@ def parse_json(text: str, rel: str, diags: Diagnostics) -> Document | None:
     doc.positions[()] = SourceRef(rel, 1, 1)
     located = _index_json(text, doc)
     for path, ref in located:
-        diags.error(ref, _fmt(path), f"duplicate key {path[-1]!r}", code="duplicate-key")
+        diags.error(ref, format_path(path), f"duplicate key {path[-1]!r}", code="duplicate-key")
     for key in duplicates[len(located) :]:
         # Deeper than a row's own keys: the index does not locate these.
         diags.error(SourceRef(rel, 1, 1), key, f"duplicate key {key!r}", code="duplicate-key")
@@ -400,3 +414,29 @@ def _cell_starts(rel: str, raw: str, line: int) -> list[SourceRef]:
         else:
             col += 1
     return starts
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One kind of source file: the suffixes it claims and how it is parsed."""
+
+    file_extensions: tuple[str, ...]
+    parse: Callable[[str, str, Diagnostics], Document | None]
+    # Every value is read as text (CSV): the loader turns numeric fields into numbers.
+    text_only: bool = False
+    # What a field is called in this format, for messages ("unknown column 'vlaue'").
+    field_word: str = "key"
+
+
+READERS: tuple[Reader, ...] = (
+    Reader((".yaml", ".yml"), parse_yaml),
+    Reader((".json",), parse_json),
+    Reader((".csv",), parse_csv, text_only=True, field_word="column"),
+)
+_BY_SUFFIX = {suffix: reader for reader in READERS for suffix in reader.file_extensions}
+SUFFIXES: tuple[str, ...] = tuple(sorted(_BY_SUFFIX))
+
+
+def reader_for(path: str) -> Reader | None:
+    """The reader of a file, chosen by its suffix (in any case), or None."""
+    return _BY_SUFFIX.get(Path(path).suffix.lower())

@@ -7,10 +7,8 @@ import math
 import pytest
 from helpers import Element, parse_html
 
-from generator.render import (
-    fmt_number,
-    fmt_signed,
-    fmt_value,
+from generator.formatting import fmt_number, fmt_signed, fmt_value
+from generator.pages import (
     relative_url,
     render_inline_markdown,
     render_markdown,

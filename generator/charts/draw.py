@@ -1,0 +1,726 @@
+"""Charts stage, drawing: a chart spec to a deterministic SVG line chart with matplotlib.
+
+:func:`render_svg` draws one chart in named steps, in this order (the order of the
+artists in the SVG, so it is part of the output):
+
+1. the frame: white axes, a light horizontal grid;
+2. the series: a line per variant with its 95% interval band (or error bar);
+3. the axes: limits, ticks and the unit;
+4. the reference lines: baseline, human baseline and target (on a lift chart: no
+   effect, and the MDE or a guardrail's tolerance), the good side of the target or
+   MDE lightly shaded;
+5. a guardrail's tolerance line and a marker on each point beyond it;
+6. the labels of the reference lines at their right ends, pushed apart if close;
+7. the direction note ("▲ Higher is better") above the plot on the left;
+8. the legend above the plot on the right, wrapping into rows if too wide.
+
+A lift chart (:class:`~generator.charts.spec.LiftSpec`) is drawn by the same steps,
+as a chart of one line, the lift, with its reference lines.
+
+:func:`draw_all` draws many charts, in worker processes when there are enough.
+The SVG is byte-identical for the same spec and ``chart_id`` across runs and
+processes. matplotlib is imported only inside the functions that draw, so importing
+this module is cheap; only the object-oriented API (``matplotlib.figure.Figure``) is
+used, no pyplot global state.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from ..formatting import fmt_value
+from ..vocabulary import is_control, variant_label
+from .spec import (
+    ChartJob,
+    ChartSpec,
+    LiftSpec,
+    LineKind,
+    Point,
+    RefLine,
+    Series,
+    ordered_refs,
+    points,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+__all__ = ["PARALLEL_CHARTS", "RefStyle", "draw_all", "draw_job", "render_svg"]
+
+# --------------------------------------------------------------------------- #
+# Styling
+# --------------------------------------------------------------------------- #
+
+# Okabe-Ito colour-blind-safe palette. Blue first (strong), then vermillion,
+# orange, sky blue, black; green and reddish purple are kept for reference lines.
+_SERIES_COLOURS = ("#0072B2", "#D55E00", "#E69F00", "#56B4E9", "#000000", "#CC79A7")
+_CONTROL_COLOUR = "#8A8A8A"
+_MARKERS = ("o", "s", "D", "^", "v", "P")
+
+_TEXT = "#333333"
+_MUTED = "#555555"
+_SPINE = "#9A9A9A"
+_GRID = "#E6E6E6"
+
+
+@dataclass(frozen=True)
+class RefStyle:
+    """How a kind of reference line is drawn."""
+
+    colour: str
+    # matplotlib's (offset, (on, off, ...)) in points, or "solid"
+    dashes: tuple[float, tuple[float, ...]] | str
+    width: float
+
+
+REF_STYLES: dict[LineKind, RefStyle] = {
+    "target": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
+    "human": RefStyle("#A6558A", (0, (6, 2, 1.5, 2)), 1.3),
+    "baseline": RefStyle("#4D4D4D", (0, (5, 3)), 1.2),
+    "mde": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
+    # Okabe-Ito vermillion: the bad side, a guardrail's limit.
+    "tolerance": RefStyle("#D55E00", (0, (6, 1.6, 1.2, 1.6, 1.2, 1.6)), 1.5),  # dash-dot-dot
+    "zero": RefStyle("#4D4D4D", "solid", 1.0),
+}
+_TARGET_SHADE = "#009E73"
+#: Shaded on their good side: a value to reach.
+_SHADED: tuple[LineKind, ...] = ("target", "mde")
+
+
+@dataclass(frozen=True)
+class BreachStyle:
+    """How a point beyond a guardrail's tolerance is marked: a large cross over the point."""
+
+    colour: str = "#D55E00"
+    marker: str = "X"
+    size: float = 9.5
+    edge: str = "white"
+
+
+BREACH_STYLE = BreachStyle()
+TOLERANCE_GID = "tolerance-line"  # the SVG group id of the tolerance line
+BREACH_GID = "breach-markers"  # the SVG group id of the breach markers
+
+
+@dataclass(frozen=True)
+class SeriesStyle:
+    """How one series is drawn: control arms grey and behind, others in palette order."""
+
+    colour: str
+    marker: str
+    control: bool
+
+    @property
+    def marker_size(self) -> float:
+        return 4.8 if self.marker != "D" else 4.2
+
+    @property
+    def zorder(self) -> int:
+        return 3 if self.control else 4
+
+
+_FIG_SIZE = (7.2, 3.4)
+_FONT_SIZE = 9.0
+_SMALL_FONT = 8.0
+_INTERVAL_ALPHA = 0.18
+
+_RC: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Helvetica Neue", "Helvetica", "Arial"],
+    "font.size": _FONT_SIZE,
+    "axes.titlesize": _FONT_SIZE,
+    "axes.labelsize": _FONT_SIZE,
+    "xtick.labelsize": _SMALL_FONT + 0.5,
+    "ytick.labelsize": _SMALL_FONT + 0.5,
+    "legend.fontsize": _SMALL_FONT + 0.5,
+    "axes.edgecolor": _SPINE,
+    "axes.labelcolor": _TEXT,
+    "xtick.color": _SPINE,
+    "ytick.color": _SPINE,
+    "xtick.labelcolor": _MUTED,
+    "ytick.labelcolor": _MUTED,
+    "text.color": _TEXT,
+    "axes.unicode_minus": True,
+    "path.simplify": False,
+    "svg.image_inline": True,
+}
+
+# rcParams are process-global; serialise renders within a process.
+_LOCK = threading.Lock()
+
+
+# --------------------------------------------------------------------------- #
+# What the steps hand on
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Legend:
+    """The legend's entries, collected as the steps draw."""
+
+    handles: list[Artist | tuple[Artist, Artist]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    interval: bool = False  # some series has an interval band or bar
+
+    def add(self, handle: Artist | tuple[Artist, Artist], label: str) -> None:
+        self.handles.append(handle)
+        self.labels.append(label)
+
+
+@dataclass
+class Extent:
+    """The dates and values the axes must show."""
+
+    days: list[date] = field(default_factory=list)
+    lows: list[float] = field(default_factory=list)
+    highs: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class YRange:
+    low: float
+    high: float
+
+    def fraction(self, value: float) -> float:
+        """Where `value` sits on the y axis, 0 at the bottom and 1 at the top."""
+        return (value - self.low) / (self.high - self.low)
+
+
+# --------------------------------------------------------------------------- #
+# Helpers
+# --------------------------------------------------------------------------- #
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """Half-open index ranges of consecutive True values."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, flag in enumerate(flags):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(flags)))
+    return runs
+
+
+def _y_limits(lows: list[float], highs: list[float]) -> YRange:
+    lo, hi = min(lows), max(highs)
+    span = hi - lo
+    if span <= 0:
+        half = abs(hi) * 0.05 if hi != 0 else 1.0
+        return YRange(lo - half, hi + half)
+    pad_lo, pad_hi = span * 0.10, span * 0.12
+    if lo >= 0 and lo - pad_lo < 0:
+        # Non-negative data near zero: stop just below 0, no negative ticks.
+        return YRange(-span * 0.02, hi + pad_hi)
+    return YRange(lo - pad_lo, hi + pad_hi)
+
+
+def _x_limits(days: list[date]) -> tuple[float, float]:
+    """x-limits in days relative to the first date (markers must not be clipped)."""
+    span = float((max(days) - min(days)).days)
+    if span == 0:
+        return -3.0, 3.0
+    pad = max(span * 0.035, 0.6)
+    return -pad, span + pad
+
+
+def _date_formatter(locator: Any) -> Any:
+    """Concise date tick labels: "4 May", "Jun", "2026"; year shown somewhere."""
+    from matplotlib import dates as _mdates
+    from matplotlib.ticker import Formatter
+
+    mdates: Any = _mdates
+    inner = mdates.ConciseDateFormatter(
+        locator,
+        formats=["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"],
+        offset_formats=["", "%Y", "%Y", "%Y", "%Y", "%Y"],
+        show_offset=True,
+    )
+
+    class _Concise(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return str(inner(x, pos)).lstrip("0")
+
+        def format_ticks(self, values: Any) -> list[str]:
+            labels = [str(label) for label in inner.format_ticks(values)]
+            labels = [label[1:] if label[:1] == "0" else label for label in labels]
+            years = [label for label in labels if len(label) == 4 and label.isdigit()]
+            if labels and years and labels[0] not in years:
+                # The first year is otherwise not shown anywhere.
+                first_year = mdates.num2date(values[0]).year
+                labels[0] = f"{labels[0]} {first_year}"
+            return labels
+
+        def get_offset(self) -> str:
+            return str(inner.get_offset())
+
+    return _Concise()
+
+
+def _spread(fracs: list[float], gap: float) -> list[float]:
+    """Push sorted axis fractions apart so labels at least ``gap`` apart don't overlap."""
+    out = list(fracs)
+    for i in range(1, len(out)):
+        out[i] = max(out[i], out[i - 1] + gap)
+    top = 1.0
+    if out and out[-1] > top:
+        out[-1] = top
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    return out
+
+
+def _y_formatter(y: YRange) -> Any:
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    if max(abs(y.low), abs(y.high)) >= 10_000:
+        return FuncFormatter(lambda v, _pos: f"{v:,.0f}".replace("-", "\u2212"))
+    fmt = ScalarFormatter(useOffset=False)
+    fmt.set_scientific(False)
+    return fmt
+
+
+def _no_results_note(ax: Axes, **style: Any) -> None:
+    """The note in an empty plot area."""
+    ax.text(
+        0.5,
+        0.5,
+        "No results yet",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=_MUTED,
+        fontsize=_FONT_SIZE + 1,
+        **style,
+    )
+
+
+def _date2num(day: date) -> float:
+    from matplotlib import dates as _mdates
+
+    mdates: Any = _mdates  # matplotlib.dates is not fully annotated
+    return float(mdates.date2num(day))
+
+
+# --------------------------------------------------------------------------- #
+# The steps
+# --------------------------------------------------------------------------- #
+
+
+def _frame(fig: Figure) -> Axes:
+    """Step 1: white axes with only a bottom spine and a light horizontal grid."""
+    ax = fig.add_subplot()
+    ax.set_facecolor("white")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.spines["left"].set_visible(False)
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.tick_params(axis="x", length=3, width=0.8)
+    ax.grid(axis="y", color=_GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    return ax
+
+
+@dataclass(frozen=True)
+class Line:
+    """A series that has points to draw, with its style."""
+
+    series: Series
+    points: list[Point]
+    style: SeriesStyle
+
+
+def _lines(spec: ChartSpec) -> list[Line]:
+    """The series that have points, each with its style.
+
+    Markers follow the series' place in the spec; colours are handed out in palette
+    order to the series that are drawn, except control arms, which are grey.
+    """
+    lines: list[Line] = []
+    colour_index = 0
+    for index, series in enumerate(spec.series):
+        pts = points(series)
+        if not pts:
+            continue
+        control = is_control(series.label)
+        if control:
+            colour = _CONTROL_COLOUR
+        else:
+            colour = _SERIES_COLOURS[colour_index % len(_SERIES_COLOURS)]
+            colour_index += 1
+        style = SeriesStyle(colour, _MARKERS[index % len(_MARKERS)], control)
+        lines.append(Line(series, pts, style))
+    return lines
+
+
+def _intervals(
+    ax: Axes, pts: list[Point], xs: list[float], style: SeriesStyle, extent: Extent
+) -> bool:
+    """A band under each run of points with an interval, or a bar for a lone one."""
+    has_iv = [p.lower is not None for p in pts]
+    for start, stop in _runs(has_iv):
+        run = pts[start:stop]
+        run_lo = [p.lower for p in run if p.lower is not None]
+        run_hi = [p.upper for p in run if p.upper is not None]
+        extent.lows.extend(run_lo)
+        extent.highs.extend(run_hi)
+        if stop - start >= 2:
+            ax.fill_between(
+                xs[start:stop],
+                run_lo,
+                run_hi,
+                color=style.colour,
+                alpha=_INTERVAL_ALPHA,
+                linewidth=0,
+                zorder=1,
+            )
+        else:  # isolated interval: a band would have no width, draw an error bar
+            ax.plot(
+                [xs[start], xs[start]],
+                [run_lo[0], run_hi[0]],
+                color=style.colour,
+                alpha=0.65,
+                linewidth=1.3,
+                marker="_",
+                markersize=7,
+                markeredgewidth=1.3,
+                zorder=2,
+            )
+    return any(has_iv)
+
+
+def _series(ax: Axes, spec: ChartSpec, legend: Legend) -> Extent:
+    """Step 2: a line per series with its intervals; returns what the axes must show."""
+    from matplotlib.patches import Patch
+
+    extent = Extent()
+    for drawn in _lines(spec):
+        pts, style = drawn.points, drawn.style
+        xs = [_date2num(p.day) for p in pts]
+        ys = [p.value for p in pts]
+        extent.days.extend(p.day for p in pts)
+        extent.lows.extend(ys)
+        extent.highs.extend(ys)
+        has_interval = _intervals(ax, pts, xs, style, extent)
+        (line,) = ax.plot(
+            xs,
+            ys,
+            color=style.colour,
+            linewidth=1.9,
+            marker=style.marker,
+            markersize=style.marker_size,
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            zorder=style.zorder,
+            solid_capstyle="round",
+            solid_joinstyle="round",
+        )
+        if has_interval:
+            legend.interval = True
+            band = Patch(facecolor=style.colour, alpha=_INTERVAL_ALPHA + 0.07, linewidth=0)
+            legend.add((band, line), variant_label(drawn.series.label))
+        else:
+            legend.add(line, variant_label(drawn.series.label))
+    return extent
+
+
+def _x_axis(ax: Axes, days: list[date]) -> None:
+    from matplotlib import dates as _mdates
+
+    mdates: Any = _mdates  # matplotlib.dates is not fully annotated
+    if not days:
+        # Only reference lines: no dates to show.
+        ax.set_xticks([])
+        _no_results_note(ax, bbox={"facecolor": "white", "edgecolor": "none", "pad": 3}, zorder=5)
+        return
+    x0, x1 = _x_limits(days)
+    origin = _date2num(min(days))
+    ax.set_xlim(origin + x0, origin + x1)
+    if len(set(days)) == 1:
+        # A single date: one tick with the full date reads better than a week of day numbers.
+        only = days[0]
+        ax.set_xticks([_date2num(only)], [f"{only.day} {only:%b %Y}"])
+    else:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(_date_formatter(locator))
+
+
+def _axes(ax: Axes, spec: ChartSpec, extent: Extent) -> YRange:
+    """Step 3: limits and ticks of both axes, and the unit on the y axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    y = _y_limits(extent.lows, extent.highs)
+    ax.set_ylim(y.low, y.high)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=4))
+    ax.yaxis.set_major_formatter(_y_formatter(y))
+    if spec.unit.strip():
+        ax.set_ylabel(spec.unit.strip(), color=_MUTED)
+    _x_axis(ax, extent.days)
+    return y
+
+
+def _reference_lines(
+    ax: Axes, spec: ChartSpec, refs: list[RefLine], y: YRange, legend: Legend
+) -> None:
+    """Step 4: a horizontal line per reference value; the target's or MDE's good side shaded."""
+    for ref in refs:
+        style = REF_STYLES[ref.kind]
+        line = ax.axhline(
+            float(ref.value),
+            color=style.colour,
+            linestyle=style.dashes,
+            linewidth=style.width,
+            zorder=2,
+        )
+        legend.add(line, ref.label)
+    target = next((float(r.value) for r in refs if r.kind in _SHADED), None)
+    if target is None:
+        return
+    # Very light shading of the "good" side of the target (or of the MDE).
+    if spec.direction == "increase":
+        ax.axhspan(target, y.high, color=_TARGET_SHADE, alpha=0.045, linewidth=0, zorder=0)
+    else:
+        ax.axhspan(y.low, target, color=_TARGET_SHADE, alpha=0.045, linewidth=0, zorder=0)
+
+
+def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
+    """Step 5: a guardrail's limit, flat or following control, and a cross on each breach.
+
+    Returns the line's right-end label (as a reference line) for step 6: with its
+    value when the limit is flat.
+    """
+    tol = spec.tolerance
+    if tol is None or not tol.dates:
+        return None
+    style = REF_STYLES["tolerance"]
+    line_style: dict[str, Any] = {
+        "color": style.colour,
+        "linestyle": style.dashes,
+        "linewidth": style.width,
+        "zorder": 2,
+        "gid": TOLERANCE_GID,
+    }
+    flat = len(set(tol.limits)) == 1
+    if flat:
+        line: Artist = ax.axhline(tol.limits[0], **line_style)
+    else:
+        (line,) = ax.plot([_date2num(d) for d in tol.dates], list(tol.limits), **line_style)
+    legend.add(line, tol.label)
+    if tol.breaches:
+        b = BREACH_STYLE
+        (marks,) = ax.plot(
+            [_date2num(x.day) for x in tol.breaches],
+            [x.value for x in tol.breaches],
+            linestyle="none",
+            marker=b.marker,
+            markersize=b.size,
+            color=b.colour,
+            markeredgecolor=b.edge,
+            markeredgewidth=0.9,
+            zorder=6,
+            gid=BREACH_GID,
+        )
+        legend.add(marks, "Beyond tolerance")
+    label = f"Tolerance limit {fmt_value(tol.limits[0], spec.unit)}" if flat else "Tolerance limit"
+    return RefLine("tolerance", label, tol.limits[-1])
+
+
+def _reference_labels(fig: Figure, ax: Axes, refs: list[RefLine], y: YRange) -> list[Text]:
+    """Step 6: labels at the right end of the reference lines, pushed apart if close."""
+    from matplotlib.transforms import offset_copy
+
+    if not refs:
+        return []
+    # Approximate axes height in points; the gap is one label line high.
+    axes_height_pt = _FIG_SIZE[1] * 72 * 0.68
+    gap = (_SMALL_FONT * 1.3) / axes_height_pt
+    by_value = sorted(refs, key=lambda r: float(r.value))
+    placed = _spread([y.fraction(float(r.value)) for r in by_value], gap)
+    label_transform = offset_copy(ax.transAxes, fig=fig, x=5, y=0, units="points")
+    return [
+        ax.text(
+            1.0,
+            frac,
+            ref.label,
+            transform=label_transform,
+            ha="left",
+            va="center",
+            fontsize=_SMALL_FONT,
+            color=REF_STYLES[ref.kind].colour,
+            clip_on=False,
+        )
+        for ref, frac in zip(by_value, placed, strict=True)
+    ]
+
+
+def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec) -> Text:
+    """Step 7: which way is good, upper left above the plot."""
+    from matplotlib.transforms import offset_copy
+
+    note = "\u25b2 Higher is better" if spec.direction == "increase" else "\u25bc Lower is better"
+    note_transform = offset_copy(ax.transAxes, fig=fig, x=0, y=8, units="points")
+    return ax.text(
+        0.0,
+        1.0,
+        note,
+        transform=note_transform,
+        ha="left",
+        va="bottom",
+        fontsize=_SMALL_FONT + 0.5,
+        color=_MUTED,
+    )
+
+
+def _legend(fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend) -> None:
+    """Step 8: the legend, when there is more than one line or any band to explain."""
+    from matplotlib.patches import Patch
+
+    if legend.interval:
+        legend.add(Patch(facecolor="#7F7F7F", alpha=0.3, linewidth=0), "95% interval")
+    if len(legend.handles) > 1:  # several series, any reference line, or an interval band
+        _place_legend(fig, ax, note, ref_texts, legend)
+
+
+def _place_legend(fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend) -> None:
+    """Put the legend above the plot on the right, wrapping into rows if too wide.
+
+    The legend ends where the reference line labels end (or at the axes' right
+    edge if there are none), and must not run into the direction note on the left.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.transforms import offset_copy
+
+    canvas = FigureCanvasAgg(fig)  # a renderer for measuring; the SVG save swaps canvas
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)  # place the axes so that its width is known
+    px_per_pt = fig.dpi / 72
+    axes_right = ax.get_window_extent(renderer).x1
+    right = max([axes_right] + [t.get_window_extent(renderer).x1 for t in ref_texts])
+    extra_pt = (right - axes_right) / px_per_pt
+    anchor = offset_copy(ax.transAxes, fig=fig, x=extra_pt, y=0, units="points")
+    # Room for the legend: from the end of the direction note to ``right``.
+    budget = right - note.get_window_extent(renderer).x1 - 14 * px_per_pt
+    entries = len(legend.handles)
+    ncol = entries
+    while True:
+        drawn = ax.legend(
+            legend.handles,
+            legend.labels,
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            bbox_transform=anchor,
+            ncol=ncol,
+            frameon=False,
+            handlelength=2.6,
+            handletextpad=0.5,
+            columnspacing=1.3,
+            borderaxespad=0.5,
+            borderpad=0.2,
+            labelspacing=0.3,
+            handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
+        )
+        if ncol == 1 or drawn.get_window_extent(renderer).width <= budget:
+            break
+        drawn.remove()
+        ncol -= 1
+        # Prefer balanced rows: e.g. 5 entries -> 3 + 2 rather than 4 + 1.
+        rows = math.ceil(entries / ncol)
+        ncol = math.ceil(entries / rows)
+
+
+def _draw(fig: Figure, spec: ChartSpec) -> None:
+    """The steps in order; an empty chart gets a note instead of axes."""
+    ax = _frame(fig)
+    legend = Legend()
+    extent = _series(ax, spec, legend)
+    refs = ordered_refs(spec)
+    limits = list(spec.tolerance.limits) if spec.tolerance is not None else []
+    extent.lows.extend([float(r.value) for r in refs] + limits)
+    extent.highs.extend([float(r.value) for r in refs] + limits)
+    if not extent.days and not refs:
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.spines["bottom"].set_visible(False)
+        _no_results_note(ax)
+        return
+    y = _axes(ax, spec, extent)
+    _reference_lines(ax, spec, refs, y, legend)
+    limit = _tolerance(ax, spec, legend)
+    labelled = refs + ([limit] if limit is not None else [])
+    ref_texts = _reference_labels(fig, ax, labelled, y)
+    note = _direction_note(fig, ax, spec)
+    _legend(fig, ax, note, ref_texts, legend)
+
+
+# --------------------------------------------------------------------------- #
+# Entry points
+# --------------------------------------------------------------------------- #
+
+
+def render_svg(spec: ChartSpec | LiftSpec, *, chart_id: str) -> str:
+    """Draw ``spec`` (a metric's chart or its lift chart) and return the SVG document as text.
+
+    The output is deterministic: the same spec and ``chart_id`` give byte-identical
+    SVG in any process. ``chart_id`` also salts the SVG element ids, so several
+    charts can be inlined into one HTML page without id clashes.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    rc: Any = dict(_RC)
+    rc["svg.hashsalt"] = chart_id
+    buffer = io.StringIO()
+    with _LOCK, matplotlib.rc_context(rc):
+        layout = ConstrainedLayoutEngine(w_pad=6 / 72, h_pad=6 / 72)
+        fig = Figure(figsize=_FIG_SIZE, facecolor="white", layout=layout)
+        _draw(fig, spec.chart() if isinstance(spec, LiftSpec) else spec)
+        fig.savefig(
+            buffer,
+            format="svg",
+            facecolor="white",
+            metadata={"Date": None, "Creator": None},
+        )
+    return buffer.getvalue()
+
+
+def draw_job(job: ChartJob) -> bytes:
+    """The SVG of one chart job, encoded for writing."""
+    return render_svg(job.spec, chart_id=job.chart_id).encode()
+
+
+PARALLEL_CHARTS = 12  # below this, starting worker processes costs more than it saves
+
+
+def draw_all(jobs: Sequence[ChartJob]) -> dict[str, bytes]:
+    """The SVG of every job by its site path; each is independent, so workers do not matter."""
+    ordered = sorted(jobs, key=lambda job: job.path)
+    workers = min(os.cpu_count() or 1, 8)
+    if len(ordered) >= PARALLEL_CHARTS and workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            svgs = list(pool.map(draw_job, ordered, chunksize=4))
+    else:
+        svgs = [draw_job(job) for job in ordered]
+    return {job.path: svg for job, svg in zip(ordered, svgs, strict=True)}

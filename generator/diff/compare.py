@@ -1,0 +1,851 @@
+"""Diff stage: comparing two analysed sides, charter by charter, into a list of changes.
+
+The comparison is plain data: a `DiffReport` holding `Change`s, each of a kind named
+in `vocabulary.CHANGE_KINDS`. Charters are paired by id (a rename by its title or its
+metric ids) and each pair goes through `COMPARISONS`, one function per concern, in the
+order the changes are reported. A new kind of change is one more function there, plus
+its kind and label in the vocabulary (and a line in docs/diff.md).
+
+Numbers come from the analysis `charters check` runs on each side: a metric's latest
+value, progress, whether it met its target and its status are read from its
+`MetricView`, never recomputed here. The one other analysis is HEAD's charter with the
+goalposts BASE had where results already existed (`original_goalposts`), run by the
+same `analyze_charter`. Field changes come from the charter text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
+from datetime import date
+from typing import Any, NamedTuple
+
+from .. import model as m
+from ..analyze import CharterView, MetricView, analyze_charter
+from ..diagnostics import Diagnostic
+from ..formatting import exact_number, fmt_interval, fmt_percent, fmt_signed, fmt_value, plural
+from ..load import Result
+from ..rules import CharterCheck
+from ..vocabulary import (
+    CHANGE_KINDS,
+    KIND_LABELS,
+    TRENDS,
+    ChangeKind,
+    MetricStatus,
+    Trend,
+    label,
+)
+from .sides import Side
+
+KINDS = CHANGE_KINDS
+# A change to one of these fields of an agreed business metric moves the goalposts,
+# whatever happens to its agreement in the same change. `baseline.*` and `target.*`
+# are goalposts too (value, date, source).
+GOALPOST_FIELDS: tuple[str, ...] = ("definition", "unit", "direction")
+GOALPOST_GROUPS: tuple[str, ...] = ("baseline.", "target.")
+# Kinds a reviewer must look at: flagged 🚩 in the Markdown.
+FLAGGED_KINDS: tuple[ChangeKind, ...] = ("goalpost-moved", "agreement-changed", "results-rewritten")
+
+
+@dataclass
+class Change:
+    """One reported difference. `metric` is None for charter-level changes.
+
+    `before` and `after` are what the JSON shows. A `results-added` change also
+    carries the analysed metric of each side (`base_metric`, `head_metric`) for
+    the Markdown table; they are not part of the JSON.
+    """
+
+    kind: ChangeKind
+    charter: str
+    metric: str | None
+    before: Any
+    after: Any
+    message: str
+    field: str | None = None
+    trend: Trend | None = None
+    extra: dict[str, Any] = dataclass_field(default_factory=dict)
+    base_metric: MetricView | None = None
+    head_metric: MetricView | None = None
+
+
+@dataclass(frozen=True)
+class PseudoKind:
+    """A name `--fail-on` accepts besides the kinds: it selects changes by what they mean."""
+
+    description: str
+    found: Callable[[DiffReport], bool]
+
+
+def _with_trend(trend: Trend) -> Callable[[DiffReport], bool]:
+    return lambda r: any(c.kind == "results-added" and c.trend == trend for c in r.changes)
+
+
+def _unagreed(report: DiffReport) -> bool:
+    return any(not c.extra.get("reagreed") for c in report.of_kind("goalpost-moved"))
+
+
+PSEUDO_KINDS: dict[str, PseudoKind] = {
+    "goalpost-moved-unagreed": PseudoKind(
+        "goalpost-moved changes without a renewed agreement (reagreed: false)", _unagreed
+    ),
+    "regressed": PseudoKind(
+        "results-added changes whose status got worse (met → improved → flat → worse),"
+        " or a guardrail newly breached",
+        _with_trend("regressed"),
+    ),
+    "improved": PseudoKind(
+        "results-added changes whose status got better, or a guardrail breach cleared",
+        _with_trend("improved"),
+    ),
+    "invalid": PseudoKind(
+        "either side has validation errors", lambda r: not (r.base.ok and r.head.ok)
+    ),
+    "any": PseudoKind("any change at all", lambda r: bool(r.changes)),
+}
+
+
+@dataclass
+class DiffReport:
+    """Everything `charters diff` found between two sides."""
+
+    base: Side
+    head: Side
+    changes: list[Change] = dataclass_field(default_factory=list)
+    not_compared: list[dict[str, str]] = dataclass_field(default_factory=list)
+    # By charter id: HEAD judged against the goalposts in force when results began,
+    # for charters where they differ from HEAD's own (see `original_goalposts`).
+    original: dict[str, CharterView] = dataclass_field(default_factory=dict)
+
+    def of_kind(self, kind: ChangeKind) -> list[Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    def matching(self, kinds: Iterable[str]) -> list[str]:
+        """Which of `kinds` (kinds or pseudo-kinds) this report contains."""
+        return [
+            kind
+            for kind in kinds
+            if (
+                PSEUDO_KINDS[kind].found(self)
+                if kind in PSEUDO_KINDS
+                else any(c.kind == kind for c in self.changes)
+            )
+        ]
+
+    def changed_charters(self) -> list[str]:
+        return list(dict.fromkeys(c.charter for c in self.changes))
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(c.kind for c in self.changes)
+        return {kind: counted.get(kind, 0) for kind in KINDS}
+
+    def trends(self) -> dict[str, int]:
+        counted = Counter(c.trend for c in self.of_kind("results-added"))
+        return {t: counted.get(t, 0) for t in TRENDS}
+
+
+# --- charters: added, removed, renamed, compared ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two versions of one charter, each as `check` analysed it, reported under `cid`."""
+
+    cid: str
+    base: CharterCheck
+    head: CharterCheck
+    day: date | None = None  # when HEAD was written (see `Side.day`)
+
+
+CharterComparison = Callable[[Pair], Iterator[Change]]
+
+
+def diff_sides(base: Side, head: Side) -> DiffReport:
+    """Compare two loaded sides charter by charter."""
+    report = DiffReport(base, head)
+    removed = [cid for cid in base.present if cid not in head.present]
+    added = [cid for cid in head.present if cid not in base.present]
+    renames = _renames(
+        [base.checks[c] for c in removed if c in base.checks],
+        [head.checks[c] for c in added if c in head.checks],
+    )
+    renamed_to = dict(renames)
+    renamed_from = {new: old for old, new in renames}
+    for cid in sorted(set(base.present) | set(head.present)):
+        if cid in removed:
+            report.changes.append(_removed(cid, base.checks.get(cid), renamed_to.get(cid)))
+        elif cid in added:
+            old_id = renamed_from.get(cid)
+            report.changes.extend(_added(cid, base, head, old_id))
+            if old_id is not None and cid in head.checks:
+                _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
+        elif cid in base.checks and cid in head.checks:
+            pair = Pair(cid, base.checks[cid], head.checks[cid], head.day)
+            report.changes.extend(compare_charter(pair))
+            _judge_originally(report, pair)
+        else:
+            report.not_compared.append(_not_compared(cid, base, head))
+    return report
+
+
+def _judge_originally(report: DiffReport, pair: Pair) -> None:
+    """Keep HEAD judged by the original goalposts, and note it on the moved goalposts."""
+    view = original_goalposts(pair)
+    if view is None:
+        return
+    report.original[pair.cid] = view
+    for change in report.changes:
+        if change.kind == "goalpost-moved" and change.charter == pair.cid and change.metric:
+            metric = view.metric(change.metric)
+            if metric is not None:
+                change.extra["original_goalposts"] = {
+                    "baseline": metric.baseline,
+                    "target": metric.target,
+                    "progress": metric.progress,
+                    "met": metric.met,
+                    "status": metric.status,
+                    "verdict": view.verdict,
+                }
+
+
+def compare_charter(pair: Pair) -> list[Change]:
+    """Every difference between two versions of one charter, in the reported order."""
+    return [change for comparison in COMPARISONS for change in comparison(pair)]
+
+
+def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tuple[str, str]]:
+    """Pairs (old id, new id) of a removed and an added charter that are one project.
+
+    Same title first, then the same set of metric ids; each charter pairs once.
+    """
+    pairs: list[tuple[str, str]] = []
+    used: set[str] = set()
+    keys: tuple[Callable[[CharterCheck], object], ...] = (
+        lambda c: c.view.charter.title.strip().casefold(),
+        lambda c: tuple(sorted(c.view.loaded.metric_ids())),
+    )
+    for key in keys:
+        for old in removed:
+            if any(old.id == p[0] for p in pairs):
+                continue
+            for new in added:
+                if new.id not in used and key(old) and key(old) == key(new):
+                    pairs.append((old.id, new.id))
+                    used.add(new.id)
+                    break
+    return pairs
+
+
+def _summary(check: CharterCheck | None, verdict: bool) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    charter = check.view.charter
+    out: dict[str, Any] = {"title": charter.title, "status": charter.status}
+    if verdict:
+        out["verdict"] = check.verdict
+    return out
+
+
+def _added(cid: str, base: Side, head: Side, old_id: str | None) -> list[Change]:
+    """A charter folder in HEAD only: new, or the new name of a BASE charter."""
+    new = head.checks.get(cid)
+    if old_id is not None:
+        message = f"charter `{cid}` renamed from `{old_id}`"
+    elif new is None:
+        message = f"charter `{cid}` added, but it does not load (see the HEAD problems)"
+    else:
+        status = label(new.view.charter.status, "status")
+        message = f"charter `{cid}` added: {new.view.charter.title} ({status})"
+    extra = {"renamed_from": old_id} if old_id is not None else {}
+    out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
+    if new is not None and old_id is not None:
+        out += compare_charter(Pair(cid, base.checks[old_id], new, head.day))
+    elif new is not None:
+        out += findings_between(cid, (), new.findings)
+    return out
+
+
+def _removed(cid: str, old: CharterCheck | None, new_id: str | None) -> Change:
+    if new_id is not None:
+        message = f"charter `{cid}` renamed to `{new_id}`"
+    elif old is None:
+        message = f"charter `{cid}` removed (it did not load in BASE either)"
+    else:
+        message = f"charter `{cid}` removed: {old.view.charter.title}"
+    extra = {"renamed_to": new_id} if new_id is not None else {}
+    return Change("charter-removed", cid, None, _summary(old, False), None, message, extra=extra)
+
+
+def _not_compared(cid: str, base: Side, head: Side) -> dict[str, str]:
+    """A charter on both sides that did not load on one of them (or either)."""
+    failed = [
+        (role, side) for role, side in (("base", base), ("head", head)) if cid not in side.checks
+    ]
+    where = " and ".join(f"{role.upper()} ({side.label})" for role, side in failed)
+    return {
+        "charter": cid,
+        "side": failed[0][0] if len(failed) == 1 else "both",
+        "message": f"Not compared: it did not load in {where}",
+    }
+
+
+# --- status and verdict -------------------------------------------------------------------
+
+
+def status_changes(pair: Pair) -> Iterator[Change]:
+    was, now = pair.base.view.charter.status, pair.head.view.charter.status
+    yield from _coded(pair.cid, "status-changed", "status", was, now, field="status")
+
+
+def verdict_changes(pair: Pair) -> Iterator[Change]:
+    yield from _coded(pair.cid, "verdict-changed", "verdict", pair.base.verdict, pair.head.verdict)
+
+
+def _coded(
+    cid: str, kind: ChangeKind, vocabulary: str, was: str, now: str, field: str | None = None
+) -> Iterator[Change]:
+    """A change of a coded value (status, verdict): codes in the JSON, labels in the text."""
+    if was != now:
+        text = f"{vocabulary}: {label(was, vocabulary)} → {label(now, vocabulary)}"
+        yield Change(kind, cid, None, was, now, text, field=field)
+
+
+# --- metrics: added, removed, fields, goalposts -------------------------------------------
+
+
+def metric_changes(pair: Pair) -> Iterator[Change]:
+    """Metrics added, removed, moved between kinds, or with a changed field or agreement."""
+    before = {e.metric.id: e for e in pair.base.view.charter.metrics()}
+    after = {e.metric.id: e for e in pair.head.view.charter.metrics()}
+    for mid in [*after, *(x for x in before if x not in after)]:
+        old, new = before.get(mid), after.get(mid)
+        if old is None and new is not None:
+            yield _metric_added(pair.cid, new)
+        elif new is None and old is not None:
+            yield _metric_removed(pair.cid, old)
+        elif old is not None and new is not None:
+            yield from _metric_fields(pair, old, new)
+
+
+def _metric_added(cid: str, new: m.MetricEntry) -> Change:
+    mid, about = new.metric.id, {"kind": new.kind, "name": new.metric.name}
+    text = f"new {KIND_LABELS[new.kind]} `{mid}`: {new.metric.name}"
+    return Change("metric-changed", cid, mid, None, about, text)
+
+
+def _metric_removed(cid: str, old: m.MetricEntry) -> Change:
+    """A metric gone from HEAD; an agreed business metric takes its agreement with it."""
+    mid, about = old.metric.id, {"kind": old.kind, "name": old.metric.name}
+    agreement = _agreement(old.metric)
+    if agreement is None:
+        return Change(
+            "metric-changed", cid, mid, about, None, f"{KIND_LABELS[old.kind]} `{mid}` removed"
+        )
+    text = (
+        f"{KIND_LABELS[old.kind]} `{mid}` removed, and its agreement with it"
+        f" (it was agreed{_by_on(agreement)})"
+    )
+    return Change("agreement-changed", cid, mid, about, None, text)
+
+
+def _metric_fields(pair: Pair, old: m.MetricEntry, new: m.MetricEntry) -> Iterator[Change]:
+    cid, mid = pair.cid, new.metric.id
+    if old.kind != new.kind:
+        text = f"`{mid}` moved from {KIND_LABELS[old.kind]}s to {KIND_LABELS[new.kind]}s"
+        yield Change("metric-changed", cid, mid, old.kind, new.kind, text, field="kind")
+    was, now = _fields(old.metric), _fields(new.metric)
+    renewed = renewal(old.metric, new.metric, pair.day)
+    for name in [*now, *(x for x in was if x not in now)]:
+        if not name.startswith("agreed.") and was.get(name) != now.get(name):
+            yield field_change(cid, name, was.get(name), now.get(name), new.metric, renewed)
+    yield from agreement_changes(cid, old.metric, new.metric, _results_by_then(pair, mid, new))
+
+
+def field_change(
+    cid: str, name: str, was: Any, now: Any, new: m.AnyMetric, renewed: Renewal | None = None
+) -> Change:
+    """One changed field of a metric: a plain change, or a moved goalpost."""
+    text = f"`{new.id}` {name}: {show(was)} → {show(now)}"
+    if name == "target.value" and isinstance(was, float) and isinstance(now, float):
+        text += f" ({_ambition(was, now, new.direction)})"
+    if renewed is None or not is_goalpost(name):
+        return Change("metric-changed", cid, new.id, was, now, text, field=name)
+    extra = {"reagreed": renewed.renewed}
+    return Change("goalpost-moved", cid, new.id, was, now, text + renewed.note, name, extra=extra)
+
+
+def is_goalpost(name: str) -> bool:
+    """Whether field `name` (dotted) of a business metric is one of its goalposts."""
+    return name in GOALPOST_FIELDS or name.startswith(GOALPOST_GROUPS)
+
+
+class Renewal(NamedTuple):
+    """Whether the agreement on a business metric was renewed for a change, and how to say it."""
+
+    renewed: bool
+    note: str  # appended to the message of a moved goalpost
+
+
+def renewal(old: m.AnyMetric, new: m.AnyMetric, day: date | None) -> Renewal | None:
+    """How the agreement on `old` fared in the change to `new`; None if `old` was not agreed.
+
+    The agreement is renewed when HEAD's `agreed.on` is later than BASE's and not
+    before `day`, the date of the change (when known): a date the change was
+    already written by cannot be an agreement to it.
+    """
+    was, now = _agreement(old), _agreement(new)
+    if was is None:
+        return None
+    since = f", after it was agreed{_by_on(was)}"
+    if now is None:
+        return Renewal(False, since + ", and the agreement was removed")
+    if now.on is None or now.on == was.on:
+        return Renewal(False, since + ", without a renewed agreement (same `agreed.on`)")
+    if was.on is not None and now.on < was.on:
+        return Renewal(False, since + f"; `agreed.on` moved back to {now.on.isoformat()}")
+    if day is not None and now.on < day:
+        return Renewal(
+            False,
+            since + f"; the new `agreed.on` {now.on.isoformat()} is before the change"
+            f" ({day.isoformat()}), so it cannot be an agreement to it",
+        )
+    return Renewal(True, f"; re-agreed{_by_on(now)}")
+
+
+def agreement_changes(
+    cid: str, old: m.AnyMetric, new: m.AnyMetric, results: Sequence[Result]
+) -> Iterator[Change]:
+    """Changes to `agreed`: signatories removed, the date moved back or renewed late, removed.
+
+    `results` are the metric's rows dated by the time of the new agreement: a
+    renewal once results are in is an `agreement-changed`, as is any weakening.
+    """
+    was, now = _agreement(old), _agreement(new)
+    mid = new.id
+    if was == now:
+        return
+    if was is None or now is None:
+        kind: ChangeKind = "agreement-changed" if now is None else "metric-changed"
+        text = f"`{mid}` agreement removed (it was agreed{_by_on(was)})" if was else ""
+        text = text or f"`{mid}` agreed{_by_on(now)}"
+        yield Change(kind, cid, mid, _dump(was), _dump(now), text, field="agreed")
+        return
+    if was.by != now.by:
+        dropped = [p for p in was.by if p not in now.by]
+        text = f"`{mid}` agreed.by: {show(was.by)} → {show(now.by)}"
+        kind = "agreement-changed" if dropped else "metric-changed"
+        text += f" ({', '.join(dropped)} no longer agreed)" if dropped else ""
+        yield Change(kind, cid, mid, was.by, now.by, text, field="agreed.by")
+    if was.on != now.on:
+        yield _agreement_date(cid, mid, was, now, results)
+
+
+def _agreement_date(
+    cid: str, mid: str, was: m.Agreement, now: m.Agreement, results: Sequence[Result]
+) -> Change:
+    before, after = _iso(was.on), _iso(now.on)
+    text = f"`{mid}` agreed.on: {show(before)} → {show(after)}"
+    kind: ChangeKind = "agreement-changed"
+    if now.on is None:
+        text += " (the agreement lost its date)"
+    elif was.on is not None and now.on < was.on:
+        text += " (moved backwards)"
+    elif results:
+        first = min(r.row.date for r in results).isoformat()
+        text += (
+            f" (re-agreed{_by_on(now)} after the metric had results:"
+            f" {plural(len(results), 'row')} since {first})"
+        )
+    else:
+        kind = "metric-changed"
+        text += f" (re-agreed{_by_on(now)})"
+    return Change(kind, cid, mid, before, after, text, field="agreed.on")
+
+
+def _results_by_then(pair: Pair, mid: str, new: m.MetricEntry) -> list[Result]:
+    """The metric's rows in BASE, or in HEAD dated on or before HEAD's agreement."""
+    base = pair.base.view.metric(mid)
+    if base is not None and base.rows:
+        return list(base.rows)
+    agreed = _agreed_on(new.metric)
+    head = pair.head.view.metric(mid)
+    if head is None or agreed is None:
+        return []
+    return [r for r in head.rows if r.row.date <= agreed]
+
+
+def _agreement(metric: m.AnyMetric) -> m.Agreement | None:
+    """A business metric's agreement, if it names anyone or any date."""
+    agreed = metric.agreed if isinstance(metric, m.BusinessMetric) else None
+    return agreed if agreed is not None and (agreed.by or agreed.on is not None) else None
+
+
+def _by_on(agreement: m.Agreement | None) -> str:
+    """` by A, B on 2026-08-05`, for whatever the agreement names."""
+    if agreement is None:
+        return ""
+    text = f" by {', '.join(agreement.by)}" if agreement.by else ""
+    return text + (f" on {agreement.on.isoformat()}" if agreement.on is not None else "")
+
+
+def _dump(agreement: m.Agreement | None) -> dict[str, Any] | None:
+    return agreement.model_dump(mode="json") if agreement is not None else None
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+def _fields(metric: m.AnyMetric) -> dict[str, Any]:
+    """A metric's fields by dotted path (`target.value`), as the JSON writes them."""
+    return dict(_flatten(metric.model_dump(mode="json", exclude={"id"})))
+
+
+def _agreed_on(metric: m.AnyMetric) -> date | None:
+    if isinstance(metric, m.BusinessMetric) and metric.agreed is not None:
+        return metric.agreed.on
+    return None
+
+
+def _ambition(was: float, now: float, direction: m.Direction) -> str:
+    harder = now > was if direction == "increase" else now < was
+    return "more ambitious" if harder else "less ambitious"
+
+
+def show(value: Any) -> str:
+    """A field's value in a message or a table cell; numbers exactly as the charter has them."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, float):
+        return exact_number(value)
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value) or "(none)"
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def result_changes(pair: Pair) -> Iterator[Change]:
+    """Metrics of HEAD whose past rows were rewritten, then those with new rows."""
+    for after in pair.head.view.metrics:
+        before = pair.base.view.metric(after.id)
+        old = before.rows if before else ()
+        rows = row_counts(old, after.rows)
+        if rows["revised"] or rows["removed"]:
+            yield _rewritten(pair.cid, before, after, rewritten_rows(old, after.rows), rows)
+        if rows["added"]:
+            yield _results_added(pair.cid, before, after, rows)
+
+
+def _results_added(
+    cid: str, before: MetricView | None, after: MetricView, rows: dict[str, int]
+) -> Change:
+    moved = trend(before, after)
+    return Change(
+        "results-added",
+        cid,
+        after.id,
+        latest(before),
+        latest(after),
+        _results_message(before, after, moved, rows),
+        trend=moved.trend,
+        extra={"rows": rows, "trend_reference": moved.reference},
+        base_metric=before,
+        head_metric=after,
+    )
+
+
+def _rewritten(
+    cid: str,
+    before: MetricView | None,
+    after: MetricView,
+    pairs: list[tuple[Result, Result | None]],
+    rows: dict[str, int],
+) -> Change:
+    """Rows of BASE changed or removed in HEAD: history rewritten, whatever the reason."""
+    listed = [
+        f"{old.row.date.isoformat()} {variant_name(old)}: {_row_numbers(old, after.unit)}"
+        + (f" → {_row_numbers(new, after.unit)}" if new is not None else " removed")
+        for old, new in pairs
+    ]
+    shown = "; ".join(listed[:MAX_ROWS_LISTED])
+    if len(listed) > MAX_ROWS_LISTED:
+        shown += f"; and {len(listed) - MAX_ROWS_LISTED} more"
+    counts = ", ".join(
+        f"{plural(n, 'past row')} {what}" for what, n in rows.items() if what != "added" and n
+    )
+    text = f"`{after.id}`: {counts} ({shown})"
+    was = before.status if before is not None else "no-results"
+    if was != after.status:
+        text += f"; status {label(was, 'metric_status')} → {label(after.status, 'metric_status')}"
+    return Change(
+        "results-rewritten",
+        cid,
+        after.id,
+        [row_json(old) for old, _ in pairs],
+        [row_json(new) for _, new in pairs if new is not None],
+        text,
+        extra={"rows": rows},
+        base_metric=before,
+        head_metric=after,
+    )
+
+
+# Rewritten rows spelled out in a message; the JSON has them all.
+MAX_ROWS_LISTED = 5
+
+
+def _row_key(result: Result) -> tuple[date, str]:
+    return result.row.date, result.row.variant or ""
+
+
+def _row_value(result: Result) -> tuple[Any, ...]:
+    row = result.row
+    return (row.value, row.lower, row.upper, row.n, row.std)
+
+
+def row_counts(old: Sequence[Result], new: Sequence[Result]) -> dict[str, int]:
+    """How many rows (by date and variant) were added, revised (other numbers) or removed."""
+    was = {_row_key(r): _row_value(r) for r in old}
+    now = {_row_key(r): _row_value(r) for r in new}
+    return {
+        "added": sum(1 for k in now if k not in was),
+        "revised": sum(1 for k in now if k in was and now[k] != was[k]),
+        "removed": sum(1 for k in was if k not in now),
+    }
+
+
+def rewritten_rows(
+    old: Sequence[Result], new: Sequence[Result]
+) -> list[tuple[Result, Result | None]]:
+    """BASE rows whose numbers changed in HEAD (with the new row) or that are gone (None)."""
+    now = {_row_key(r): r for r in new}
+    out: list[tuple[Result, Result | None]] = []
+    for row in old:
+        other = now.get(_row_key(row))
+        if other is None or _row_value(other) != _row_value(row):
+            out.append((row, other))
+    return out
+
+
+def variant_name(result: Result) -> str:
+    return result.row.variant or "production"
+
+
+def _row_numbers(result: Result, unit: str) -> str:
+    row = result.row
+    text = fmt_value(row.value, unit)
+    if row.lower is not None and row.upper is not None:
+        text += f" [{exact_number(row.lower)}, {exact_number(row.upper)}]"
+    extras = [f"{k} {exact_number(float(v))}" for k, v in (("n", row.n), ("std", row.std)) if v]
+    return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+def row_json(result: Result) -> dict[str, Any]:
+    """A result row in the JSON, with the file and line it is read from."""
+    row = result.row
+    return {
+        "date": row.date.isoformat(),
+        "variant": row.variant,
+        "value": row.value,
+        "lower": row.lower,
+        "upper": row.upper,
+        "n": row.n,
+        "std": row.std,
+        "file": result.ref.path,
+        "line": result.ref.line,
+    }
+
+
+def latest(view: MetricView | None) -> dict[str, Any] | None:
+    """A metric's latest value as the JSON reports it, with progress, met and status."""
+    if view is None or view.latest is None:
+        return None
+    row = view.latest.row
+    out: dict[str, Any] = {
+        "date": row.date.isoformat(),
+        "value": row.value,
+        "variant": row.variant,
+        "progress": view.progress,
+        "met": view.met,
+        "status": view.status,
+    }
+    if view.kind == "guardrail":
+        out["breached"] = view.breached
+    return out
+
+
+class Movement(NamedTuple):
+    trend: Trend | None
+    reference: str | None  # "previous status" or "no earlier result"; None without a trend
+
+
+# Statuses from worst to best; no result counts as not having moved.
+STATUS_RANK: dict[MetricStatus, int] = {
+    "worse": 0,
+    "flat": 1,
+    "no-results": 1,
+    "improved": 2,
+    "met": 3,
+}
+
+
+def trend(before: MetricView | None, after: MetricView) -> Movement:
+    """How new results moved a metric: its status before against its status after.
+
+    The status is the one the charter page shows, from the statistics (the lift and
+    its interval against control, else the value's interval, else the minimum
+    detectable effect). Only a change of status is a trend: flat → improved is
+    `improved`, improved → flat or met → improved is `regressed`. For a guardrail,
+    newly breached is `regressed` and a breach cleared is `improved`.
+    """
+    if after.latest is None:
+        return Movement(None, None)
+    had = before is not None and before.latest is not None
+    reference = "previous status" if had else "no earlier result"
+    if after.kind == "guardrail":
+        was_breached = before is not None and before.breached
+        if after.breached == was_breached:
+            return Movement("unchanged", reference)
+        return Movement("regressed" if after.breached else "improved", reference)
+    was = STATUS_RANK[before.status if before is not None else "no-results"]
+    now = STATUS_RANK[after.status]
+    moved: Trend = "improved" if now > was else "regressed" if now < was else "unchanged"
+    return Movement(moved, reference)
+
+
+def evidence(view: MetricView) -> str:
+    """The numbers a metric's status rests on: lift and interval, or the move and against what."""
+    if view.lift is not None:
+        lf = view.lift.lift
+        return (
+            f"{fmt_signed(lf.absolute, view.unit)} vs control"
+            f" (95% CI {fmt_interval(lf.ci_low, lf.ci_high, view.unit)})"
+        )
+    if view.move is None or view.move_reference is None:
+        return ""
+    sign = 1.0 if view.direction == "increase" else -1.0
+    text = f"{fmt_signed(sign * view.move, view.unit)} vs {view.move_reference}"
+    if view.move_interval is not None:
+        low, high = sorted(sign * x for x in view.move_interval)
+        text += f" (95% CI {fmt_interval(low, high, view.unit)})"
+    if view.tolerance is not None:
+        text += f", tolerance {fmt_value(view.tolerance, view.unit)}"
+    return text
+
+
+def _results_message(
+    before: MetricView | None, after: MetricView, moved: Movement, rows: dict[str, int]
+) -> str:
+    text = f"`{after.id}`: {plural(rows['added'], 'row')} added"
+    if after.latest is None:
+        return text + " (no latest value outside the control arm)"
+    was = (
+        fmt_value(before.latest.row.value, before.unit) if before and before.latest else "no result"
+    )
+    now = fmt_value(after.latest.row.value, after.unit)
+    text += f"; latest {was} → {now} ({after.latest.row.date.isoformat()})"
+    text += f"; status {_status_words(before)} → {_status_words(after)}"
+    numbers = evidence(after)
+    text += f" ({numbers})" if numbers else ""
+    if moved.trend is not None:
+        text += f", {moved.trend}"
+    if after.progress is not None and after.target is not None:
+        target = fmt_value(after.target, after.unit)
+        text += f"; {fmt_percent(after.progress)} of the way to the target {target}"
+    if after.met:
+        text += " (target met)"
+    return text
+
+
+def _status_words(view: MetricView | None) -> str:
+    if view is None or view.latest is None:
+        return "no result"
+    if view.kind == "guardrail":
+        return label("breached", "alert") if view.breached else "within tolerance"
+    return label(view.status, "metric_status")
+
+
+# --- the goalposts in force when results began ---------------------------------------------
+
+
+def original_goalposts(pair: Pair) -> CharterView | None:
+    """HEAD's results judged against BASE's goalposts, where those differ and had results.
+
+    For each business metric that already had results in BASE and whose goalposts
+    (unit, direction, baseline, target) differ in HEAD, the BASE goalposts are put
+    back and HEAD's charter analysed again: progress, met, status and verdict as
+    the agreement in force when the first results arrived would have them. None
+    when no such metric exists.
+    """
+    old = {b.id: b for b in pair.base.view.charter.business_metrics}
+    swapped: list[m.BusinessMetric] = []
+    for metric in pair.head.view.charter.business_metrics:
+        was, results = old.get(metric.id), pair.base.view.metric(metric.id)
+        if was is not None and results is not None and results.rows:
+            goalposts = {k: getattr(was, k) for k in ("unit", "direction", "baseline", "target")}
+            if any(getattr(metric, k) != v for k, v in goalposts.items()):
+                metric = metric.model_copy(update=goalposts)
+        swapped.append(metric)
+    if swapped == pair.head.view.charter.business_metrics:
+        return None
+    charter = pair.head.view.charter.model_copy(update={"business_metrics": swapped})
+    return analyze_charter(replace(pair.head.view.loaded, charter=charter))
+
+
+# --- findings of `charters check` -----------------------------------------------------------
+
+
+def finding_changes(pair: Pair) -> Iterator[Change]:
+    yield from findings_between(pair.cid, pair.base.findings, pair.head.findings)
+
+
+def findings_between(
+    cid: str, before: Sequence[Diagnostic], after: Sequence[Diagnostic]
+) -> Iterator[Change]:
+    """Findings that appear (in HEAD's order), then findings that disappear (in BASE's)."""
+    for d in _unmatched(after, before):
+        text = f"{d.severity} {d.code}: {d.message}"
+        yield Change("finding-added", cid, None, None, d.as_json(), text, field=d.field or None)
+    for d in _unmatched(before, after):
+        text = f"resolved {d.code}: {d.message}"
+        yield Change("finding-resolved", cid, None, d.as_json(), None, text, field=d.field or None)
+
+
+def _finding_key(d: Diagnostic) -> tuple[str, str]:
+    # Lines move with every edit and messages quote numbers that move with new
+    # results: a finding is the same finding while its rule and field are.
+    return (d.code, d.field)
+
+
+def _unmatched(findings: Sequence[Diagnostic], others: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """The findings with no counterpart (same rule and field) among `others`, in order."""
+    spare = Counter(_finding_key(d) for d in findings) - Counter(_finding_key(d) for d in others)
+    out: list[Diagnostic] = []
+    for d in findings:
+        if spare[_finding_key(d)] > 0:
+            spare[_finding_key(d)] -= 1
+            out.append(d)
+    return out
+
+
+# The comparisons of two versions of a charter, in the order their changes are reported.
+COMPARISONS: tuple[CharterComparison, ...] = (
+    status_changes,
+    metric_changes,
+    result_changes,
+    verdict_changes,
+    finding_changes,
+)

@@ -1,0 +1,417 @@
+"""Diff stage: writing a comparison as a Markdown pull-request comment or as JSON.
+
+The JSON shape is documented in docs/diff.md; fields are only ever added, and
+`JSON_VERSION` changes if one ever changes meaning. The Markdown starts with a
+hidden marker so CI can find and update its own comment. Numbers are written by
+`generator.formatting` and coded values by `generator.vocabulary`, as on the site.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ..analyze import MetricView
+from ..formatting import fmt_date, fmt_percent, fmt_value, plural
+from ..rules import RULES_BY_CODE
+from ..vocabulary import CHANGE_LABELS, ChangeKind, label
+from .compare import FLAGGED_KINDS, Change, DiffReport, show
+from .sides import Side
+
+# Version 2: `trend` follows the metric's status (it compared raw values in version 1);
+# rewritten rows are `results-rewritten`, no longer part of `results-added`.
+JSON_VERSION = 2
+MARKER = "<!-- charters-diff -->"
+# Markdown comments are capped by the forges (GitHub: 65,536 characters).
+MAX_MARKDOWN = 60_000
+# Problems listed per side before the rest are counted.
+MAX_PROBLEMS = 50
+# Changes whose table row shows their message instead of a before and an after.
+MESSAGE_KINDS = (
+    "charter-added",
+    "charter-removed",
+    "finding-added",
+    "finding-resolved",
+)
+# Kinds with their own table of metrics rather than a row in the table of changes.
+RESULT_KINDS = ("results-added", "results-rewritten")
+# Changes of a coded value, and the vocabulary that labels it.
+CODED_KINDS = {"status-changed": "status", "verdict-changed": "verdict"}
+
+
+# --- summary -----------------------------------------------------------------------------
+
+
+def summary_text(report: DiffReport) -> str:
+    """The one-paragraph summary that opens the Markdown and is in the JSON."""
+    base, head = report.base.label, report.head.label
+    if not report.changes:
+        text = f"No charter changed between {base} and {head}."
+    else:
+        n = len(report.changed_charters())
+        parts = "; ".join(_change_parts(report))
+        text = f"Between {base} and {head}, {plural(n, 'charter')} changed: {parts}."
+    problems = [
+        f"{role} ({side.label}) has {plural(len(side.errors), 'validation error')}"
+        for role, side in (("BASE", report.base), ("HEAD", report.head))
+        if not side.ok
+    ]
+    if problems:
+        text += " " + "; ".join(problems) + "; charters that loaded were still compared."
+    if report.not_compared:
+        ids = ", ".join(f"`{x['charter']}`" for x in report.not_compared)
+        text += f" Not compared because they did not load: {ids}."
+    return text
+
+
+def _change_parts(report: DiffReport) -> list[str]:
+    """What changed, most serious first: moved goalposts, then in the order of the kinds."""
+    counts = report.counts()
+    parts = _flagged_parts(report)
+    renamed = sum(1 for c in report.of_kind("charter-added") if c.extra.get("renamed_from"))
+    for count, text in (
+        (counts["charter-added"] - renamed, "added"),
+        (counts["charter-removed"] - renamed, "removed"),
+        (renamed, "renamed"),
+    ):
+        if count:
+            parts.append(f"{count} {text}")
+    if counts["status-changed"]:
+        parts.append(plural(counts["status-changed"], "status change"))
+    if counts["metric-changed"]:
+        parts.append(plural(counts["metric-changed"], "other metric change"))
+    if counts["results-added"]:
+        detail = ", ".join(f"{v} {k}" for k, v in report.trends().items() if v)
+        parts.append(
+            f"new results for {plural(counts['results-added'], 'metric')}"
+            + (f" ({detail})" if detail else "")
+        )
+    if counts["verdict-changed"]:
+        parts.append(plural(counts["verdict-changed"], "verdict change"))
+    for kind, verb in (("finding-added", "added"), ("finding-resolved", "resolved")):
+        if counts[kind]:
+            parts.append(f"{plural(counts[kind], 'finding')} {verb}")
+    return parts
+
+
+def _flagged_parts(report: DiffReport) -> list[str]:
+    """The changes a reviewer must not miss, in bold: goalposts, agreements, history, alerts."""
+    parts: list[str] = []
+    flagged: tuple[tuple[ChangeKind, str, str], ...] = (
+        ("goalpost-moved", "goalposts moved", "agreed metric"),
+        ("agreement-changed", "agreement changed", "metric"),
+        ("results-rewritten", "past results rewritten", "metric"),
+    )
+    for kind, words, noun in flagged:
+        changes = report.of_kind(kind)
+        where = sorted({f"{c.charter}/{c.metric}" for c in changes})
+        if not where:
+            continue
+        text = f"**{words}** on {plural(len(where), noun)} ({', '.join(f'`{x}`' for x in where)})"
+        unagreed = sorted(
+            {f"{c.charter}/{c.metric}" for c in changes if not c.extra.get("reagreed")}
+        )
+        if kind == "goalpost-moved" and unagreed:
+            text += f", {len(unagreed)} without a renewed agreement"
+        parts.append(text)
+    alerts = _alerts(report.changes)
+    if alerts:
+        codes = ", ".join(sorted({str(a.after["code"]) for a in alerts}))
+        parts.append(f"**{plural(len(alerts), 'new alert')}** ({codes})")
+    return parts
+
+
+def _alerts(changes: list[Change]) -> list[Change]:
+    """New findings of severity alert: news about a project, shown before anything else."""
+    return [
+        c
+        for c in changes
+        if c.kind == "finding-added"
+        and isinstance(c.after, dict)
+        and c.after.get("severity") == "alert"
+    ]
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+
+# Attributes written to the JSON as they are, in this order.
+SIDE_FIELDS = ("label", "kind", "spec", "revision")
+CHANGE_FIELDS = ("kind", "charter", "metric", "field", "before", "after", "trend", "message")
+
+
+def side_json(side: Side) -> dict[str, Any]:
+    return {
+        **{name: getattr(side, name) for name in SIDE_FIELDS},
+        "date": side.day.isoformat() if side.day is not None else None,
+        "ok": side.ok,
+        "charters": sorted(side.checks),
+        "failed": side.failed(),
+        "errors": [d.as_json() for d in side.errors],
+        "notes": [],  # version 1 had notes when the rules could not run; they always run now
+    }
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    """A change as docs/diff.md describes it; `extra` adds the fields of some kinds."""
+    return {**{name: getattr(change, name) for name in CHANGE_FIELDS}, **change.extra}
+
+
+def report_json(report: DiffReport, fail_on: Iterable[str] = ()) -> dict[str, Any]:
+    fail_on = list(fail_on)
+    matched = report.matching(fail_on)
+    return {
+        "version": JSON_VERSION,
+        "base": side_json(report.base),
+        "head": side_json(report.head),
+        "changes": [change_json(c) for c in report.changes],
+        "not_compared": report.not_compared,
+        "summary": {
+            "text": summary_text(report),
+            "charters_changed": report.changed_charters(),
+            "counts": report.counts(),
+            "trends": report.trends(),
+            "fail_on": fail_on,
+            "failed_on": matched,
+            "failed": bool(matched),
+        },
+    }
+
+
+def format_json(report: DiffReport, fail_on: Iterable[str] = ()) -> str:
+    return json.dumps(report_json(report, fail_on), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+
+def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterable[str] = ()) -> str:
+    """A pull-request comment: marker, summary paragraph, then a section per charter."""
+    lines = [MARKER, f"## Charter changes: {report.base.label} → {report.head.label}", ""]
+    lines += [summary_text(report), ""]
+    matched = report.matching(fail_on)
+    if matched:
+        lines += [f"**Fails on:** {', '.join(f'`{k}`' for k in matched)}.", ""]
+    for role, side in (("BASE", report.base), ("HEAD", report.head)):
+        lines += _side_markdown(role, side)
+    by_charter: dict[str, list[Change]] = {}
+    for change in report.changes:
+        by_charter.setdefault(change.charter, []).append(change)
+    ids = list(by_charter)
+    if show_all:
+        ids = sorted(set(ids) | set(report.head.checks) | set(report.base.checks))
+    body = [_charter_markdown(report, cid, by_charter.get(cid, []), show_all) for cid in ids]
+    body += [
+        [f"### `{item['charter']}`", "", _cell(item["message"]) + ".", ""]
+        for item in report.not_compared
+    ]
+    out = "\n".join(lines)
+    for i, section in enumerate(body):
+        text = "\n".join(section)
+        if len(out) + len(text) > MAX_MARKDOWN:
+            out += (
+                f"\n_{len(body) - i} more charter section(s) left out to fit a comment;"
+                " run `charters diff` locally or use `--format json` for everything._\n"
+            )
+            break
+        out += "\n" + text
+    return out.rstrip("\n") + "\n"
+
+
+def _side_markdown(role: str, side: Side) -> list[str]:
+    lines: list[str] = []
+    if not side.ok:
+        lines += [
+            "> [!WARNING]",
+            f"> **{role} ({_cell(side.label)}) does not load cleanly:**"
+            f" {plural(len(side.errors), 'problem')}. Charters that loaded were still compared.",
+            "",
+            f"<details><summary>Problems in {role}</summary>",
+            "",
+        ]
+        lines += [f"- `{_code(d.format_text())}`" for d in side.errors[:MAX_PROBLEMS]]
+        if len(side.errors) > MAX_PROBLEMS:
+            lines.append(f"- … and {len(side.errors) - MAX_PROBLEMS} more")
+        lines += ["", "</details>", ""]
+    return lines
+
+
+def _charter_markdown(
+    report: DiffReport, cid: str, changes: list[Change], show_all: bool
+) -> list[str]:
+    view = report.head.view(cid) or report.base.view(cid)
+    title = f" · {_cell(view.charter.title)}" if view is not None else ""
+    lines = [f"### `{cid}`{title}", ""]
+    lines += _alerts_markdown(_alerts(changes))
+    lines += _changes_table([c for c in changes if c.kind != "results-added"])
+    lines += _flagged_markdown(changes)
+    lines += _metrics_table(report, cid, changes, show_all)
+    lines += _original_verdict(report, cid)
+    if len(lines) == 2:
+        lines += ["No change.", ""]
+    return lines
+
+
+def _alerts_markdown(alerts: list[Change]) -> list[str]:
+    """One prominent line for the new alerts of a charter (a breached guardrail, ML-only …)."""
+    if not alerts:
+        return []
+    items = []
+    for change in alerts:
+        code = str(change.after["code"])
+        rule = RULES_BY_CODE.get(code)
+        name = f" {rule.name}" if rule is not None else ""
+        items.append(f"`{code}`{name}: {_cell(change.after['message'])}")
+    return [f"> ⚠️ **Alerts:** {'; '.join(items)}", ""]
+
+
+def _flagged_markdown(changes: list[Change]) -> list[str]:
+    """The full sentence of every flagged change: why a goalpost moved, who re-agreed."""
+    flagged = [c for c in changes if c.kind in FLAGGED_KINDS and c.kind != "results-rewritten"]
+    if not flagged:
+        return []
+    return [*(f"- 🚩 {_cell(c.message)}" for c in flagged), ""]
+
+
+def _original_verdict(report: DiffReport, cid: str) -> list[str]:
+    """The verdict against the goalposts in force when results began, when it differs."""
+    original, head = report.original.get(cid), report.head.view(cid)
+    if original is None or head is None or original.verdict == head.verdict:
+        return []
+    return [
+        f"Verdict against the goalposts in force when results began:"
+        f" **{label(original.verdict, 'verdict')}** (against the new goalposts:"
+        f" {label(head.verdict, 'verdict')}).",
+        "",
+    ]
+
+
+def _changes_table(changes: list[Change]) -> list[str]:
+    if not changes:
+        return []
+    lines = ["| Change | Metric | Field | Before | After |", "| --- | --- | --- | --- | --- |"]
+    for c in changes:
+        before, after = _before_after(c)
+        name = f"`{c.metric}`" if c.metric else ""
+        kind = CHANGE_LABELS[c.kind]
+        lines.append(f"| {kind} | {name} | {_cell(c.field or '')} | {before} | {after} |")
+    return [*lines, ""]
+
+
+def _before_after(change: Change) -> tuple[str, str]:
+    """The Before and After cells of a change's row."""
+    if change.kind in MESSAGE_KINDS:
+        message = _cell(change.message)
+        return ("", message) if change.before is None else (message, "")
+    if change.kind == "results-rewritten":
+        return "", _cell(change.message)
+    vocabulary = CODED_KINDS.get(change.kind)
+    if vocabulary is not None:
+        return _cell(label(change.before, vocabulary)), _cell(label(change.after, vocabulary))
+    return _cell_value(change.before), _cell_value(change.after)
+
+
+def _metrics_table(
+    report: DiffReport, cid: str, changes: list[Change], show_all: bool
+) -> list[str]:
+    """A row per metric with new or rewritten results (per metric of HEAD with `--all`)."""
+    head = report.head.view(cid)
+    if head is None:
+        return []
+    results: dict[str | None, Change] = {}
+    for c in changes:
+        if c.kind in RESULT_KINDS and (c.kind == "results-added" or c.metric not in results):
+            results[c.metric] = c
+    original = report.original.get(cid)
+    rows: list[str] = []
+    for metric in head.metrics:
+        change = results.get(metric.id)
+        old = original.metric(metric.id) if original is not None else None
+        if change is None and not show_all and not _moved(metric, old):
+            continue
+        before = change.base_metric if change is not None else metric
+        counts = change.extra.get("rows", {}) if change is not None else {}
+        moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)
+        rows.append(
+            f"| `{metric.id}` | {_latest_cell(before)} | {_latest_cell(metric)}"
+            f" | {_trend_cell(change)} | {_progress_cell(metric, old)} | {moved} |"
+        )
+    if not rows:
+        return []
+    return [
+        "| Metric | Latest before | Latest after | Trend | Progress to target | Rows |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
+def _trend_cell(change: Change | None) -> str:
+    """The trend, with the statuses it rests on: `▲ improved (Did not move → Improved)`."""
+    if change is None or change.trend is None:
+        return ""
+    before, after = change.base_metric, change.head_metric
+    words = f" ({_status(before)} → {_status(after)})" if after is not None else ""
+    return label(change.trend, "trend") + words
+
+
+def _status(metric: MetricView | None) -> str:
+    if metric is None or metric.latest is None:
+        return "no result"
+    if metric.kind == "guardrail":
+        return label("breached", "alert") if metric.breached else "within tolerance"
+    return label(metric.status, "metric_status")
+
+
+def _latest_cell(metric: MetricView | None) -> str:
+    if metric is None or metric.latest is None:
+        return "—"
+    return f"{fmt_value(metric.latest.row.value, metric.unit)} ({fmt_date(metric.latest.row.date)})"
+
+
+def _progress_cell(metric: MetricView, original: MetricView | None = None) -> str:
+    """Progress to the target; beside it, to the original goalpost when that differs."""
+    text = _progress_text(metric)
+    if original is None or not _moved(metric, original):
+        return text
+    then = _progress_text(original) or "no progress measurable"
+    return f"{text or 'no progress measurable'}; against the goalpost when results began: {then}"
+
+
+def _moved(metric: MetricView, original: MetricView | None) -> bool:
+    """Whether a metric's goalposts differ from those in force when its results began."""
+    return original is not None and (original.target, original.baseline, original.direction) != (
+        metric.target,
+        metric.baseline,
+        metric.direction,
+    )
+
+
+def _progress_text(metric: MetricView) -> str:
+    text = ""
+    if metric.latest is not None and metric.progress is not None:
+        text = (
+            f"{fmt_percent(metric.progress)} of the way to {fmt_value(metric.target, metric.unit)}"
+        )
+    if metric.latest is not None and metric.met:
+        text = (text + " ✓ met").strip()
+    return text
+
+
+def _cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell: no pipes, newlines or raw HTML."""
+    text = show(value) if not isinstance(value, str) else value
+    text = " ".join(text.split())
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+
+
+def _cell_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return _cell(", ".join(f"{k}: {show(v)}" for k, v in value.items() if v is not None))
+    return _cell(value)
+
+
+def _code(text: str) -> str:
+    """Text safe inside a Markdown code span in a list item."""
+    return " ".join(text.replace("`", "'").split())

@@ -1,0 +1,200 @@
+"""Diff stage: reading the two sides (a git revision, a folder, the working tree), analysed.
+
+A side is loaded and validated exactly as `charters check` would, then every charter
+that loaded is analysed and checked with the rules of `check` (without the staleness
+rule, which depends on today's date rather than on the change). A side that does not
+load cleanly keeps its problems; the charters that did load are still compared.
+
+A git revision is read with `git archive` and unpacked with the `tarfile` `data`
+filter (no links out of the folder, no absolute paths, no special files); nothing is
+checked out and the working tree is not touched.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal
+
+from ..analyze import CharterView
+from ..diagnostics import Diagnostic, today_from_env
+from ..load import Project, load_project
+from ..rules import CharterCheck, check_project
+
+SideKind = Literal["worktree", "folder", "git"]
+
+
+class DiffError(Exception):
+    """A side cannot be read at all: a missing revision, no git repository."""
+
+
+@dataclass
+class Side:
+    """One side of the comparison: loaded, validated, analysed and checked."""
+
+    label: str
+    kind: SideKind
+    spec: str | None
+    revision: str | None
+    project: Project
+    errors: list[Diagnostic]
+    present: list[str]  # every folder under charters/, loaded or not
+    checks: dict[str, CharterCheck]  # by charter id, every charter that loaded
+    # When this side was written: a revision's commit date; today for a folder or the
+    # working tree (`SOURCE_DATE_EPOCH` when set). An agreement renewed for a change
+    # must not be dated before it.
+    day: date | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def view(self, cid: str) -> CharterView | None:
+        """The analysed charter `cid` (metrics with latest values, progress, status)."""
+        check = self.checks.get(cid)
+        return check.view if check is not None else None
+
+    def failed(self) -> list[str]:
+        """Charters with a folder on this side that did not load."""
+        return [cid for cid in self.present if cid not in self.checks]
+
+
+def load_side(spec: str | None, source: Path, role: str, today: date | None = None) -> Side:
+    """Load one side: the working tree (`spec` None), a folder, or a git revision.
+
+    `today` is the build date results are checked against (see `load_project`); give
+    both sides the same one.
+    """
+    if spec is None:
+        run_day = today_from_env(today)
+        return _read(source, "working tree", "worktree", None, None, run_day, today)
+    folder = Path(spec)
+    if folder.is_dir():
+        return _read(folder, spec, "folder", spec, None, today_from_env(today), today)
+    top, prefix = _repository(source, spec, role)
+    sha = _resolve(top, spec, role)
+    with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:
+        root = _materialise(top, sha, prefix, Path(tmp))
+        return _read(root, f"{spec} ({sha[:10]})", "git", spec, sha, _commit_date(top, sha), today)
+
+
+def _read(
+    root: Path,
+    label: str,
+    kind: SideKind,
+    spec: str | None,
+    sha: str | None,
+    day: date | None,
+    today: date | None,
+) -> Side:
+    """Load and analyse one side; `day` is the side's own date (the commit's, or today),
+    `today` the build date its results are checked against."""
+    project, diags = load_project(root, today)
+    charters = root / "charters"
+    present = (
+        sorted(p.name for p in charters.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if charters.is_dir()
+        else []
+    )
+    return Side(
+        label=label,
+        kind=kind,
+        spec=spec,
+        revision=sha,
+        project=project,
+        errors=diags.sorted(),
+        present=present,
+        # No `today`: the staleness rule depends on the date, not on the change.
+        checks=check_project(project),
+        day=day,
+    )
+
+
+# --- git -------------------------------------------------------------------------------
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise DiffError("git is not installed; compare folders instead of revisions") from exc
+
+
+def _repository(source: Path, spec: str, role: str) -> tuple[Path, str]:
+    """The repository's top folder and the source folder's path inside it."""
+    top = _git(["rev-parse", "--show-toplevel"], source)
+    prefix = _git(["rev-parse", "--show-prefix"], source)
+    if top.returncode != 0 or prefix.returncode != 0:
+        raise DiffError(
+            f"{role} {spec!r} is neither a folder nor a revision: {source} is not in a git"
+            " repository"
+        )
+    return Path(top.stdout.decode().strip()), prefix.stdout.decode().strip()
+
+
+def _resolve(top: Path, spec: str, role: str) -> str:
+    if spec.startswith("-") or not spec.strip():
+        raise DiffError(f"{role} {spec!r} is not a valid revision")
+    found = _git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"], top
+    )
+    if found.returncode == 0:
+        return found.stdout.decode().strip()
+    shallow = _git(["rev-parse", "--is-shallow-repository"], top).stdout.decode().strip()
+    raise DiffError(missing_revision_message(spec, role, shallow == "true"))
+
+
+def _commit_date(top: Path, sha: str) -> date | None:
+    """The commit date of `sha` (UTC), the date the change it records was made."""
+    shown = _git(["show", "-s", "--format=%ct", sha], top)
+    stamp = shown.stdout.decode().strip()
+    if shown.returncode != 0 or not stamp.isdigit():
+        return None
+    return datetime.fromtimestamp(int(stamp), tz=UTC).date()
+
+
+def missing_revision_message(spec: str, role: str, shallow: bool) -> str:
+    """What to do when a revision is not in the clone: usually, fetch more history."""
+    where = "this shallow clone" if shallow else "this repository"
+    match = re.match(r"^(?:refs/remotes/)?([^/~^@:]+)/([^~^@:]+)", spec)
+    if match and not spec.startswith(("HEAD", "refs/heads/")):
+        fetch = f"`git fetch {match.group(1)} {match.group(2)}`"
+    elif shallow:
+        fetch = "`git fetch --deepen=50` (or `git fetch --unshallow`)"
+    else:
+        fetch = "`git fetch origin <branch>`"
+    return (
+        f"{role} revision {spec!r} was not found in {where}. If it exists upstream, fetch"
+        f" it first: {fetch}."
+        " In GitHub Actions, check out with `fetch-depth: 0` (actions/checkout);"
+        " in GitLab CI, set `GIT_DEPTH: 0`."
+    )
+
+
+def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
+    """Extract the source folder's charters/ and site.yaml at `sha` into `dest`."""
+    wanted = [f"{prefix}charters", f"{prefix}site.yaml"]
+    present = [p for p in wanted if _git(["cat-file", "-e", f"{sha}:{p}"], top).returncode == 0]
+    root = dest / prefix if prefix else dest
+    root.mkdir(parents=True, exist_ok=True)
+    if not present:
+        return root
+    archive = _git(["archive", "--format=tar", sha, "--", *present], top)
+    if archive.returncode != 0:
+        message = archive.stderr.decode(errors="replace").strip()
+        raise DiffError(f"cannot read {sha[:10]} with git archive: {message}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        try:
+            tar.extractall(dest, filter="data")
+        except tarfile.FilterError as exc:  # a link out of the folder, a device file
+            raise DiffError(
+                f"cannot read {sha[:10]}: {exc}; only plain files, folders and links that"
+                " stay inside the folder can be compared"
+            ) from exc
+    return root

@@ -1,0 +1,285 @@
+"""Load stage: the source tree read, validated against the model and cross-checked.
+
+`load_project` walks `site.yaml` and `charters/*/charter.yaml`, validates each
+against the model (`messages.py` words the errors), checks what relates one field
+to another (declared metric ids, the human baseline past `proposed`) and loads the
+charter's result files (`results.py`). It never raises for bad input: it returns
+what it could load and a list of located diagnostics. Nothing is written here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import model as m
+from .diagnostics import Diagnostics, SourceRef, format_path, today_from_env
+from .messages import not_declared, validate_model
+from .readers import Document, FieldPath, parse_yaml, read_text
+from .results import Result, load_results
+from .vocabulary import STATUSES, past
+
+__all__ = [
+    "Document",
+    "FieldPath",
+    "LoadedCharter",
+    "Project",
+    "Result",
+    "connection_problem",
+    "load_project",
+    "load_site",
+    "validate_model",
+]
+
+
+@dataclass
+class LoadedCharter:
+    """A charter that passed validation, with its source positions and results."""
+
+    id: str
+    path: str  # charter.yaml, relative to the source root
+    charter: m.Charter
+    doc: Document
+    results: list[Result] = field(default_factory=list)
+
+    def metric_ids(self) -> list[str]:
+        return [e.metric.id for e in self.charter.metrics()]
+
+
+@dataclass
+class Project:
+    """Everything loaded from a source tree."""
+
+    root: Path
+    site: m.SiteConfig
+    charters: list[LoadedCharter]
+    site_doc: Document | None = None
+
+
+def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagnostics]:
+    """Load and validate `root`; return the valid charters and every problem found.
+
+    `today` is the build date, after which no result may be dated; by default the
+    date of `diagnostics.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
+    """
+    if today is None:
+        today = today_from_env()
+    diags = Diagnostics()
+    site, site_doc = load_site(root, diags)
+    charters: list[LoadedCharter] = []
+    charters_dir = root / "charters"
+    if not charters_dir.is_dir():
+        diags.error(
+            SourceRef("charters"),
+            "",
+            "no charters/ folder: put one folder per project in charters/<id>/charter.yaml",
+            code="no-charters",
+        )
+    else:
+        for entry in sorted(charters_dir.iterdir(), key=lambda p: p.name):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            loaded = _load_charter(root, entry, diags, today)
+            if loaded is not None:
+                charters.append(loaded)
+    _check_connections(site, charters, diags)
+    return Project(root, site, charters, site_doc), diags
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | None]:
+    """site.yaml validated (the defaults when there is none), and its document."""
+    path = root / "site.yaml"
+    if not path.exists():
+        return m.SiteConfig(), None
+    text = read_text(root, "site.yaml", diags)
+    doc = parse_yaml(text, "site.yaml", diags) if text is not None else None
+    if doc is None:
+        return m.SiteConfig(), None
+    site = validate_model(m.SiteConfig, doc, diags)
+    if site is not None and m.DEFAULT_CONNECTION in site.connections:
+        message = (
+            f"{m.DEFAULT_CONNECTION!r} is the embedded DuckDB and cannot be redefined;"
+            " name this connection differently"
+        )
+        diags.add(doc.at(("connections", m.DEFAULT_CONNECTION), message, "reserved-name", key=True))
+    return (site or m.SiteConfig()), doc
+
+
+def connection_problem(site: m.SiteConfig, pull: m.Pull) -> str | None:
+    """Why the connection a pull entry names cannot serve it, or None when it can."""
+    name = pull.connection
+    conn = site.connections.get(name)
+    if name == m.DEFAULT_CONNECTION:
+        conn = m.Connection(url="duckdb:///:memory:")
+    if conn is None:
+        declared = ", ".join([m.DEFAULT_CONNECTION, *site.connections])
+        return f"unknown connection {name!r}; declared in site.yaml `connections`: {declared}"
+    if (conn.mlflow is None) != (pull.mlflow is None):
+        kind, use, other = (
+            ("an MLflow tracking store", "mlflow", "sql")
+            if conn.mlflow is not None
+            else ("a SQL database", "sql", "mlflow")
+        )
+        return f"connection {name!r} is {kind}; use `{use}:` in this pull, not `{other}:`"
+    return None
+
+
+def _check_connections(
+    site: m.SiteConfig, charters: list[LoadedCharter], diags: Diagnostics
+) -> None:
+    """Each `pull` entry names a connection of site.yaml of its kind (SQL or MLflow)."""
+    for loaded in charters:
+        for i, entry in enumerate(loaded.charter.pull):
+            problem = connection_problem(site, entry)
+            if problem is not None:
+                diags.add(loaded.doc.at(("pull", i, "connection"), problem, "unknown-connection"))
+
+
+def _load_charter(
+    root: Path, folder: Path, diags: Diagnostics, today: date
+) -> LoadedCharter | None:
+    cid = folder.name
+    folder_rel = _rel(root, folder)
+    ok = True
+    if not re.match(m.ID_PATTERN, cid):
+        diags.error(
+            SourceRef(folder_rel),
+            "",
+            f"folder name {cid!r} is not a valid charter id: use lowercase letters, digits"
+            f" and '-', starting with a letter or digit, at most 63 characters ({m.ID_PATTERN})",
+            code="invalid-id",
+        )
+        ok = False
+    yaml_path = folder / "charter.yaml"
+    rel = _rel(root, yaml_path)
+    if not yaml_path.is_file():
+        other = [p.name for p in (folder / "charter.yml",) if p.exists()]
+        hint = " (rename charter.yml to charter.yaml)" if other else ""
+        diags.error(
+            SourceRef(folder_rel),
+            "",
+            f"folder has no charter.yaml{hint}; every folder under charters/ is a project",
+            code="missing-charter",
+        )
+        return None
+    text = read_text(root, rel, diags)
+    if text is None:
+        return None
+    doc = parse_yaml(text, rel, diags)
+    if doc is None:
+        return None
+    before = len(diags.errors)
+    charter = validate_model(m.Charter, doc, diags)
+    metrics = check_references(doc, diags)
+    results = load_results(root, folder, doc, metrics, diags, today)
+    if charter is None or not ok or len(diags.errors) > before:
+        return None
+    return LoadedCharter(cid, rel, charter, doc, results)
+
+
+# --- cross-field rules -----------------------------------------------------------------
+# These read the raw data, not the model, so they still report when another part of
+# the same charter failed validation: one run shows every problem.
+
+
+def _items(data: Any, *path: str) -> list[tuple[int, dict[str, Any]]]:
+    node = data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, list):
+        return []
+    return [(i, item) for i, item in enumerate(node) if isinstance(item, dict)]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def check_references(doc: Document, diags: Diagnostics) -> list[str]:
+    """Check what relates one field to another; return the declared metric ids."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    declared = _declared_metrics(data, doc, diags)
+    _check_drives(data, declared, doc, diags)
+    _check_metric_references(data, list(declared), doc, diags)
+    _check_human_baseline_required(data, doc, diags)
+    return list(declared)
+
+
+def _declared_metrics(
+    data: dict[str, Any], doc: Document, diags: Diagnostics
+) -> dict[str, tuple[m.MetricKind, FieldPath]]:
+    """Every metric id with its kind and where it is first declared; repeats reported."""
+    declared: dict[str, tuple[m.MetricKind, FieldPath]] = {}
+    for kind, path in m.METRIC_LISTS:
+        for i, item in _items(data, *path):
+            mid = _str(item.get("id"))
+            if mid is None:
+                continue
+            where: FieldPath = (*path, i, "id")
+            if mid not in declared:
+                declared[mid] = (kind, where)
+                continue
+            first = declared[mid][1]
+            message = (
+                f"duplicate metric id {mid!r} (first declared at {format_path(first)},"
+                f" line {doc.ref(first).line}); metric ids are unique across business, ML"
+                " and guardrail metrics"
+            )
+            diags.add(doc.at(where, message, "duplicate-id"))
+    return declared
+
+
+def _check_drives(
+    data: dict[str, Any],
+    declared: dict[str, tuple[m.MetricKind, FieldPath]],
+    doc: Document,
+    diags: Diagnostics,
+) -> None:
+    """Each id in an ML metric's `drives` names a business metric of the charter."""
+    business = [mid for mid, (kind, _) in declared.items() if kind == "business"]
+    for i, ml in _items(data, "ml_metrics"):
+        drives = ml.get("drives")
+        for j, target in enumerate(drives if isinstance(drives, list) else []):
+            if not isinstance(target, str) or target in business:
+                continue
+            what = "is not a business metric" if target in declared else "is not a metric"
+            message = f"{target!r} {what} of this charter (business metrics: {', '.join(business)})"
+            diags.add(doc.at(("ml_metrics", i, "drives", j), message, "unknown-metric"))
+
+
+def _check_metric_references(
+    data: dict[str, Any], declared: list[str], doc: Document, diags: Diagnostics
+) -> None:
+    """The minimum detectable effect and the human baseline's results name declared metrics."""
+    references: list[tuple[FieldPath, Any]] = []
+    measurement = data.get("measurement")
+    mde = measurement.get("minimum_detectable_effect") if isinstance(measurement, dict) else None
+    if isinstance(mde, dict):
+        references.append(
+            (("measurement", "minimum_detectable_effect", "metric"), mde.get("metric"))
+        )
+    for i, result in _items(data, "human_baseline", "results"):
+        references.append((("human_baseline", "results", i, "metric"), result.get("metric")))
+    for where, mid in references:
+        if isinstance(mid, str) and mid not in declared:
+            diags.add(doc.at(where, not_declared(mid, declared), "unknown-metric"))
+
+
+def _check_human_baseline_required(data: dict[str, Any], doc: Document, diags: Diagnostics) -> None:
+    """A human baseline (a study, or a waiver) is required once status is past `proposed`."""
+    status = data.get("status")
+    if data.get("human_baseline") is None and status in STATUSES and past(status, "proposed"):
+        diags.error(
+            doc.ref(("status",)),
+            "human_baseline",
+            "a human baseline (a study, or 'waived: <reason>') is required once status is past"
+            f" 'proposed' (status is {status!r})",
+            code="missing-field",
+        )

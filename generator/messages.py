@@ -1,0 +1,188 @@
+"""Load stage: validation against the model, each error a located message a person can act on.
+
+Pydantic's own wording ("Input should be a valid string") names neither the file nor
+what is allowed; here every error is placed at its node and says what was read and
+what is expected, with a hint where YAML's implicit typing is the likely cause.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import types
+import typing
+from datetime import date
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from . import model as m
+from .diagnostics import Diagnostics
+from .readers import Document, FieldPath, reader_for
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def validate_model(
+    cls: type[T], doc: Document, diags: Diagnostics, base: FieldPath = ()
+) -> T | None:
+    """Validate `doc.data` (or the node at `base`) against `cls`; record located errors."""
+    data: Any = doc.data
+    for part in base:
+        data = data[part]
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            _record(cls, doc, diags, error, base)
+        return None
+
+
+def _record(
+    cls: type[BaseModel], doc: Document, diags: Diagnostics, error: ErrorDetails, base: FieldPath
+) -> None:
+    loc: FieldPath = tuple(p for p in error["loc"] if p != "x-extensions")
+    path = (*base, *loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _fields_at(cls, loc[:-1])
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        reader = reader_for(doc.path)
+        what = reader.field_word if reader else "key"
+        message = (
+            f"unknown {what} {key!r}{hint}; allowed: {', '.join(allowed)}, or x-* extension keys"
+        )
+        diags.add(doc.at(path, message, "unknown-key", key=True))
+    elif kind == "missing":
+        # Absent, so located at the nearest node that is there: the mapping lacking it.
+        diags.add(doc.at(path, f"required field {str(path[-1])!r} is missing", "missing-field"))
+    elif kind == "literal_error":
+        diags.add(doc.at(path, _message(error, doc, path), "invalid-choice"))
+    elif kind.endswith("_type"):
+        diags.add(doc.at(path, _message(error, doc, path), "wrong-type"))
+    else:
+        diags.add(doc.at(path, _message(error, doc, path), "invalid-value"))
+
+
+def describe(value: Any) -> str:
+    """What was read, in words: `the text 'no'`, `the boolean false`, `a list`."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value:g}" if isinstance(value, float) else f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__} ({value})"
+
+
+def not_declared(metric: str, declared: list[str]) -> str:
+    """The message for a reference to a metric id the charter does not declare."""
+    return f"{metric!r} is not a metric of this charter (declared: {', '.join(declared)})"
+
+
+# What each pydantic type error expected, in the words of the format.
+_EXPECTED = {
+    "string_type": "text",
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "date_type": "a date as YYYY-MM-DD",
+    "date_from_datetime_inexact": "a date as YYYY-MM-DD",
+    "int_from_float": "a whole number",
+}
+
+
+def _yaml_hint(doc: Document, path: FieldPath, value: Any) -> str:
+    scalar = doc.scalars.get(path)
+    if scalar is None or scalar.quoted:
+        return ""
+    if isinstance(value, bool):
+        return f" (YAML reads unquoted {scalar.raw} as a boolean; quote it: '{scalar.raw}')"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f" (YAML reads {scalar.raw} as not-a-number or infinity)"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f" (quote it to keep it as text: '{scalar.raw}')"
+    if scalar.tag.endswith(":timestamp") and isinstance(value, date):
+        return f" (YAML reads {scalar.raw} as a date; quote it to keep it as text)"
+    if value is None:
+        return f" (YAML reads {scalar.raw or 'an empty value'} as null)"
+    return ""
+
+
+def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return (
+            f"{describe(value)} is not allowed{_yaml_hint(doc, path, value)};"
+            f" expected one of: {', '.join(allowed)}"
+        )
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {describe(value)}{_yaml_hint(doc, path, value)}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        what = "metric id" if pattern == m.METRIC_ID_PATTERN else "value"
+        rule = (
+            "lowercase letters, digits and '_', starting with a letter, at most 63 characters"
+            if pattern == m.METRIC_ID_PATTERN
+            else f"it must match {pattern}"
+        )
+        return f"{value!r} is not a valid {what}: use {rule}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return "needs at least one item"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<"}.get(kind, "<=")
+        bound = next(iter(ctx.values()), "")
+        return f"must be {sign} {bound}, got {describe(value)}"
+    if kind == "value_error":
+        text = str(ctx.get("error", error["msg"]))
+        return text + _yaml_hint(doc, path, value)
+    return f"{error['msg']}, got {describe(value)}{_yaml_hint(doc, path, value)}"
+
+
+def _fields_at(cls: type[BaseModel], loc: FieldPath) -> list[str]:
+    """Allowed keys of the model reached by following `loc` from `cls`."""
+    current: Any = cls
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        current = _model_of(fields[part].annotation)
+        if current is None:
+            return []
+    fields = getattr(current, "model_fields", {})
+    return [name for name in fields if name != "extensions"]
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_of(typing.get_args(annotation)[0])
+    if origin in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_of(arg)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,302 @@
+"""Pages stage: the portfolio, charter and rules pages, with their templates and static files.
+
+:func:`site_templates` makes the Jinja environment and the variables every template
+sees (outputs render their feed, sitemap and 404 page with it too); :func:`render_pages`
+renders the pages. Also here: sanitised Markdown, relative links, and the
+portfolio finder's search index and filter choices.
+
+Charter text is untrusted. Jinja autoescapes every value; Markdown fields are
+rendered by Python-Markdown and then sanitised by nh3 (an allow-list, so scripts,
+event handlers, styles, frames, forms and `javascript:`/`data:` URLs cannot pass).
+Charter text is only ever data handed to templates, never a template itself, so
+`{{ … }}` in a charter is shown as written.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markdown as md
+import nh3
+from markupsafe import Markup, escape
+
+from . import __version__
+from .analyze import CharterView, MetricView
+from .charts import ChartSet, interval_source, row_interval
+from .formatting import (
+    exact_number,
+    fmt_interval,
+    fmt_number,
+    fmt_p,
+    fmt_percent,
+    fmt_relative,
+    fmt_signed,
+    fmt_value,
+)
+from .load import Project
+from .rules import RULES, CharterCheck
+from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
+
+BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
+    BUILTIN_TEMPLATES = Path(__file__).parent.parent / "templates"
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3",
+    "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub",
+    "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Markdown to sanitised HTML."""
+    if not text:
+        return Markup("")
+    converter = md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
+    html = converter.convert(text)
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    return Markup(clean)  # sanitised by nh3 just above
+
+
+def render_inline_markdown(text: str | None) -> Markup:
+    """Markdown for a short field shown inline: the outer paragraph is dropped."""
+    html = str(render_markdown(text)).strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return Markup(html)  # already sanitised
+
+
+def relative_url(target: str, page: str) -> str:
+    """The link from site page `page` to site file `target`, both relative to the site root."""
+    start = posixpath.dirname(page) or "."
+    rel = posixpath.relpath(target, start)
+    if target.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    return rel
+
+
+def make_environment(user_templates: Path | None) -> jinja2.Environment:
+    """User templates first, then the built-in ones; `builtin/NAME` always reaches a built-in."""
+    builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
+    loaders: list[jinja2.BaseLoader] = []
+    if user_templates is not None and user_templates.is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+    loaders.append(builtin)
+    loaders.append(jinja2.PrefixLoader({"builtin": builtin}))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        markdown=render_markdown,
+        inline_markdown=render_inline_markdown,
+        number=fmt_number,
+        value=fmt_value,
+        signed=fmt_signed,
+        percent=fmt_percent,
+        relative=fmt_relative,
+        p_value=fmt_p,
+        interval=fmt_interval,
+        label=label,
+        variant=variant_label,
+        row_interval=row_interval,
+        interval_source=interval_source,
+    )
+    env.globals.update(generator_version=__version__)
+    return env
+
+
+def render_page(env: jinja2.Environment, template: str, page: str, **context: Any) -> str:
+    """Render one page; `url(target)` in templates links relatively from this page."""
+
+    def url(target: str) -> str:
+        return relative_url(target, page)
+
+    return env.get_template(template).render(page=page, url=url, **context)
+
+
+# ---------------------------------------------------------------------------
+# The portfolio finder: its search index, as data-* attributes on each row, and
+# the choices of its filters.
+
+HUMAN_ORDER = {"done": "0", "waived": "1", "missing": "2"}
+
+
+def plain_text(markdown_text: str | None) -> str:
+    """Markdown as one line of plain text."""
+    return " ".join(Markup(render_markdown(markdown_text)).striptags().split())
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, matching the `fold` of static/site.js."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.lower().split())
+
+
+def search_text(view: CharterView) -> str:
+    """Every word a reader may type to find this charter, lower-cased, accents removed."""
+    c = view.charter
+    parts: list[str] = [view.id, c.title, plain_text(c.summary), c.owner.name]
+    if c.owner.email:
+        parts.append(c.owner.email)
+    if c.team:
+        parts.append(c.team)
+    parts.extend(c.tags)
+    for metric in view.metrics:
+        parts.extend((metric.name, metric.id))
+    parts.append(label(view.verdict, "verdict"))
+    return fold(" ".join(parts))
+
+
+def _first_business(view: CharterView) -> MetricView | None:
+    metrics = view.by_kind("business")
+    return metrics[0] if metrics else None
+
+
+def row_attributes(view: CharterView) -> Markup:
+    """The data-* attributes of a portfolio row: what site.js searches, filters and sorts by."""
+    c = view.charter
+    bm = _first_business(view)
+    attrs: list[tuple[str, str]] = [
+        ("data-id", view.id),
+        ("data-search", search_text(view)),
+        ("data-status", c.status),
+        ("data-team", c.team or ""),
+        ("data-tags", json.dumps(list(c.tags), ensure_ascii=False)),
+        ("data-verdict", view.verdict),
+        ("data-sort-verdict", str(VERDICTS.index(view.verdict))),
+    ]
+    attrs += [
+        ("data-sort-project", fold(c.title)),
+        ("data-sort-owner", fold(c.owner.name)),
+        ("data-sort-metric", fold(bm.name) if bm else ""),
+        ("data-sort-progress", exact_number(bm.progress) if bm and bm.progress is not None else ""),
+        ("data-sort-human", HUMAN_ORDER[view.human_baseline_state]),
+        ("data-sort-latest", view.latest_date.isoformat() if view.latest_date else ""),
+    ]
+    return Markup("".join(f' {name}="{escape(value)}"' for name, value in attrs))
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+def finder_options(views: Sequence[CharterView]) -> dict[str, list[Option]]:
+    """The choices of each filter, in a stable order; verdicts only when charters have them."""
+    statuses = {v.charter.status for v in views}
+    teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
+    tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
+    verdicts = {v.verdict for v in views}
+    return {
+        "status": [Option(s, label(s, "status")) for s in STATUS_DISPLAY_ORDER if s in statuses],
+        "team": [Option(t, t) for t in teams],
+        "tag": [Option(t, t) for t in tags],
+        "verdict": [Option(c, label(c, "verdict")) for c in VERDICTS if c in verdicts],
+    }
+
+
+# ---------------------------------------------------------------------------
+# The pages of the site.
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The Jinja environment and the variables every page and output template sees."""
+
+    env: jinja2.Environment
+    common: Mapping[str, object]
+
+    def render(self, template: str, page: str, **context: object) -> bytes:
+        """One page of the site; `url(target)` in its template links relatively from `page`."""
+        return render_page(self.env, template, page, **context, **self.common).encode()
+
+
+def site_templates(
+    project: Project,
+    views: Sequence[CharterView],
+    checks: Mapping[str, CharterCheck],
+    *,
+    live_reload: bool | str = False,
+) -> Templates:
+    """User templates over the built-in ones, and the variables shared by every page.
+
+    `live_reload` is false in normal builds; `charters serve` gives a build token the
+    pages poll for.
+    """
+    common: dict[str, object] = {
+        "site": project.site,
+        "verdicts": VERDICTS,
+        "checks": checks,
+        "rules": RULES,
+        "row_attrs": row_attributes,
+        "finder": finder_options(views),
+        "live_reload": live_reload,
+    }
+    return Templates(make_environment(project.root / "templates"), common)
+
+
+def static_files(project: Project) -> dict[str, bytes]:
+    """The built-in static assets, then the project's own, which replace them by name."""
+    files: dict[str, bytes] = {}
+    for static in sorted((BUILTIN_TEMPLATES / "static").glob("*")):
+        files[f"static/{static.name}"] = static.read_bytes()
+    user_static = project.root / "templates" / "static"
+    if user_static.is_dir():
+        for static in sorted(user_static.glob("*")):
+            if static.is_file():
+                files[f"static/{static.name}"] = static.read_bytes()
+    return files
+
+
+def render_pages(
+    templates: Templates,
+    project: Project,
+    views: Sequence[CharterView],
+    checks: Mapping[str, CharterCheck],
+    charts: ChartSet,
+) -> dict[str, bytes]:
+    """The portfolio, a page per charter, the rules page and the static files, by site path."""
+    groups = [
+        (status, [v for v in views if v.charter.status == status])
+        for status in STATUS_DISPLAY_ORDER
+    ]
+    files = {
+        "index.html": templates.render(
+            "index.html", "index.html", views=views, groups=[g for g in groups if g[1]]
+        )
+    }
+    for view in views:
+        page = f"charters/{view.id}/index.html"
+        files[page] = templates.render(
+            "charter.html",
+            page,
+            view=view,
+            check=checks[view.id],
+            charts=charts.by_charter[view.id],
+        )
+    files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
+    files.update(static_files(project))
+    return files
