@@ -291,6 +291,41 @@ def test_a_row_that_fails_validation(tmp_path: Path) -> None:
     assert "row 3, column value: must be a finite number, got nan" in err
 
 
+def test_pulled_rows_keep_the_integrity_rules_of_result_files(tmp_path: Path) -> None:
+    """Units, intervals, the build date and one row per key, across the charter's files."""
+    sql = (
+        "SELECT DATE '2026-05-03' AS date, 'precision' AS metric, 'treatment' AS variant,"
+        " 1.3 AS value, NULL AS std"
+        " UNION ALL SELECT DATE '2026-05-03', 'ttfr', 'control', 6.1, -1.0"
+        " UNION ALL SELECT DATE '2026-05-10', 'ttfr', 'control', 6.0, NULL"
+        " UNION ALL SELECT DATE '2026-05-17', 'ttfr', 'control', 5.9, NULL"
+        " UNION ALL SELECT DATE '2026-05-17', 'ttfr', 'control', 5.8, NULL"
+    )
+    typed = "date,metric,variant,value\n2026-05-10,ttfr,control,6.0\n"
+    text = pull_charter(
+        tmp_path,
+        [{"into": "results/p.csv", "sql": sql}],
+        files={"results/p.csv": OLD, "results/typed.csv": typed},
+    )
+    result = run_pull(tmp_path, "--today", "2026-05-16")
+    assert result.exit_code == 1, result.output
+    at = f"charters/routing/charter.yaml:{line_of(text, 'sql: SELECT')}:10: pull[0].sql:"
+    keep = "keep one row per date, metric and variant"
+    assert result.stderr.splitlines()[:6] == [
+        f"{at} row 1, column value: 1.3 is not a ratio; a ratio is between 0 and 1",
+        f"{at} row 2, column std: -1 is not a standard deviation; std is 0 or more",
+        f"{at} row 3: duplicate row (2026-05-10, ttfr, variant 'control'): also at"
+        f" charters/routing/results/typed.csv:2:1; {keep}",
+        f"{at} row 4, column date: 2026-05-17 is after the build date, 2026-05-16; a result"
+        " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)",
+        f"{at} row 4: duplicate row (2026-05-17, ttfr, variant 'control'): also at row 5 of"
+        f" this pull; {keep}",
+        f"{at} row 5, column date: 2026-05-17 is after the build date, 2026-05-16; a result"
+        " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)",
+    ]
+    assert (tmp_path / "charters/routing/results/p.csv").read_text() == OLD
+
+
 def test_no_rows_keeps_the_file(tmp_path: Path) -> None:
     err, _ = _bad(tmp_path, {"sql": "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric,"
                              " 1.0 AS value WHERE false"})  # fmt: skip
