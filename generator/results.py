@@ -60,6 +60,21 @@ class Result:
     def file(self) -> str:
         return self.ref.path
 
+    def record(self) -> dict[str, Any]:
+        """The row as plain data, every column of the format (for JSON outputs)."""
+        row = self.row
+        return {
+            "date": row.date.isoformat(),
+            "metric": row.metric,
+            "variant": row.variant,
+            "value": row.value,
+            "lower": row.lower,
+            "upper": row.upper,
+            "n": row.n,
+            "std": row.std,
+            "note": row.note,
+        }
+
 
 @dataclass(frozen=True)
 class Bounds:

@@ -655,18 +655,7 @@ def _row_numbers(result: Result, unit: str) -> str:
 
 def row_json(result: Result) -> dict[str, Any]:
     """A result row in the JSON, with the file and line it is read from."""
-    row = result.row
-    return {
-        "date": row.date.isoformat(),
-        "variant": row.variant,
-        "value": row.value,
-        "lower": row.lower,
-        "upper": row.upper,
-        "n": row.n,
-        "std": row.std,
-        "file": result.ref.path,
-        "line": result.ref.line,
-    }
+    return {**result.record(), "file": result.ref.path, "line": result.ref.line}
 
 
 def latest(view: MetricView | None) -> dict[str, Any] | None:
