@@ -23,7 +23,7 @@ from .load import load_project
 from .outputs import render_outputs
 from .pages import render_pages, site_templates
 from .rules import check_views
-from .write import check_output, write_site
+from .write import WriteReport, check_output, lock_output, write_site
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Settings:
     out: Path
     live_reload: bool | str = False  # `charters serve`: a build token the page polls for
     today: date | None = None  # the staleness date; default SOURCE_DATE_EPOCH, else today
+    wait: bool = False  # wait for another build writing `out` instead of refusing
 
 
 @dataclass
@@ -42,22 +43,35 @@ class BuildResult:
     charts: int = 0
     charts_drawn: int = 0
     seconds: float = 0.0
+    written: WriteReport = field(default_factory=WriteReport)
 
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
-    def summary(self) -> str:
+    def summary(self, out: Path | None = None) -> str:
         """The one-line report of a successful build."""
+        note = self.written.note()
         return (
             f"Built {plural(self.charters, 'charter')}:"
             f" {self.pages} pages, {self.charts} charts ({self.charts_drawn} drawn)"
             f" in {self.seconds:.2f} s"
+            + (f" → {out}" if out is not None else "")
+            + (f"; {note}" if note else "")
         )
 
 
 def build(settings: Settings) -> BuildResult:
-    """Build the site from `settings.source` into `settings.out`, or report why not."""
+    """Build the site from `settings.source` into `settings.out`, or report why not.
+
+    One build at a time writes an output folder (generator/write.py).
+    """
+    check_output(settings.source, settings.out)
+    with lock_output(settings.out, wait=settings.wait):
+        return _build(settings)
+
+
+def _build(settings: Settings) -> BuildResult:
     started = time.perf_counter()
     check_output(settings.source, settings.out)
     project, diags = load_project(settings.source)
@@ -74,7 +88,7 @@ def build(settings: Settings) -> BuildResult:
     outputs = render_outputs(templates, project, views)
     result.diagnostics.extend(outputs.diagnostics)
     files = {**charts.svgs, **pages, **outputs.files}
-    write_site(settings.out, files, manifest(charts))
+    result.written = write_site(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))
     result.charts = len(charts.all)

@@ -93,8 +93,13 @@ def main(verbose: bool) -> None:
     default=None,
     help="Output folder.  [default: site/ in the source folder]",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another build is writing the output folder, wait for it instead of refusing.",
+)
 @_guard
-def build(source: Path, out: Path | None) -> None:
+def build(source: Path, out: Path | None, wait: bool) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
@@ -106,7 +111,7 @@ def build(source: Path, out: Path | None) -> None:
 
     out = out if out is not None else source / "site"
     try:
-        result = run_build(Settings(source=source, out=out))
+        result = run_build(Settings(source=source, out=out, wait=wait))
     except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -118,7 +123,7 @@ def build(source: Path, out: Path | None) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(f"{result.summary()} → {out}")
+    click.echo(result.summary(out))
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
@@ -173,7 +178,8 @@ def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str,
     "--today",
     callback=_today,
     metavar="YYYY-MM-DD",
-    help="Date the staleness rule measures against.  [default: SOURCE_DATE_EPOCH, else today]",
+    help="The build date: the staleness rule measures against it and no result may be dated"
+    " after it.  [default: SOURCE_DATE_EPOCH, else today]",
 )
 @_guard
 def check(
@@ -246,8 +252,8 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     multiple=True,
     callback=_fail_on,
     metavar="KINDS",
-    help="Comma-separated change kinds (or regressed, improved, invalid, any) that make the"
-    " command exit 1.",
+    help="Comma-separated change kinds (or goalpost-moved-unagreed, regressed, improved,"
+    " invalid, any) that make the command exit 1.",
 )
 @_guard
 def diff_command(
@@ -262,9 +268,10 @@ def diff_command(
     from .diff import DiffError, diff_sides, load_side
     from .diff.report import format_json, format_markdown
 
+    today = today_from_env()  # one build date for both sides
     try:
-        base_side = load_side(base, source, "BASE")
-        head_side = load_side(head, source, "HEAD")
+        base_side = load_side(base, source, "BASE", today)
+        head_side = load_side(head, source, "HEAD", today)
     except DiffError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -362,3 +369,69 @@ def serve_command(source: Path, port: int, host: str) -> None:
     from .serve import serve
 
     sys.exit(serve(source, host=host, port=port, echo=click.echo))
+
+
+@main.command("pull")
+@click.argument("ids", nargs=-1, metavar="[IDS]...")
+@source_option("Folder holding site.yaml and charters/.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option(
+    "--connection", metavar="NAME", default=None, help="Only the pulls that use this connection."
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="How many pulls (and so connections) run at a time.",
+)
+@click.option(
+    "--today",
+    callback=_today,
+    metavar="YYYY-MM-DD",
+    help="The build date: no pulled row may be dated after it."
+    "  [default: SOURCE_DATE_EPOCH, else today]",
+)
+@_guard
+def pull_command(
+    ids: tuple[str, ...],
+    source: Path,
+    dry_run: bool,
+    connection: str | None,
+    jobs: int,
+    today: Any,
+) -> None:
+    """Write result files from SQL databases and MLflow, as the charters' `pull` entries say.
+
+    Each file is replaced only when every row is valid; otherwise it stays as it
+    was and the problem is reported at the charter's pull entry (exit 1). See
+    docs/pull.md.
+    """
+    from .pull.run import pull, summary
+
+    known = sorted(p.parent.name for p in (source / "charters").glob("*/charter.yaml"))
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"no charter {unknown[0]!r} in {source / 'charters'}", param_hint="IDS"
+        )
+    show = _progress_line if sys.stderr.isatty() else None
+    report = pull(source, ids, connection, dry_run=dry_run, jobs=jobs, progress=show, today=today)
+    if show is not None:
+        click.echo("\r\033[K", nl=False, err=True)
+    print_diagnostics(report.diags.sorted())
+    for line in summary(report, dry_run):
+        click.echo(line)
+    if not report.ok:
+        errors = len(report.diags.errors)
+        click.echo(
+            f"error: {plural(errors, 'problem')} found; the files of the pulls"
+            " that failed were not changed",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _progress_line(done: int, total: int, running: list[str]) -> None:
+    text = f"pulling: {done}/{total} done" + (f"; running: {', '.join(running)}" if running else "")
+    click.echo(f"\r\033[K{text[:200]}", nl=False, err=True)

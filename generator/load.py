@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import model as m
-from .diagnostics import Diagnostics, SourceRef, excerpt, format_path
+from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, inside, parse_yaml, read_text
 from .results import Result, load_results
@@ -29,7 +30,9 @@ __all__ = [
     "LoadedCharter",
     "Project",
     "Result",
+    "connection_problem",
     "load_project",
+    "load_site",
     "validate_model",
 ]
 
@@ -58,16 +61,23 @@ class Project:
     site_doc: Document | None = None
 
 
-def load_project(root: Path) -> tuple[Project, Diagnostics]:
-    """Load and validate `root`; return the valid charters and every problem found."""
+def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagnostics]:
+    """Load and validate `root`; return the valid charters and every problem found.
+
+    `today` is the build date, after which no result may be dated; by default the
+    date of `diagnostics.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
+    """
+    if today is None:
+        today = today_from_env()
     diags = Diagnostics()
-    site, site_doc = _load_site(root, diags)
+    site, site_doc = load_site(root, diags)
     charters: list[LoadedCharter] = []
     for entry in _charter_folders(root, diags):
-        loaded = _load_charter(root, entry, diags)
+        loaded = _load_charter(root, entry, diags, today)
         if loaded is not None:
             charters.append(loaded)
     check_tree_links(root, "templates", diags)
+    _check_connections(site, charters, diags)
     return Project(root, site, charters, site_doc), diags
 
 
@@ -127,7 +137,8 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | None]:
+def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | None]:
+    """site.yaml validated (the defaults when there is none), and its document."""
     path = root / "site.yaml"
     if not path.exists():
         return m.SiteConfig(), None
@@ -136,10 +147,48 @@ def _load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document |
     if doc is None:
         return m.SiteConfig(), None
     site = validate_model(m.SiteConfig, doc, diags)
+    if site is not None and m.DEFAULT_CONNECTION in site.connections:
+        message = (
+            f"{m.DEFAULT_CONNECTION!r} is the embedded DuckDB and cannot be redefined;"
+            " name this connection differently"
+        )
+        diags.add(doc.at(("connections", m.DEFAULT_CONNECTION), message, "reserved-name", key=True))
     return (site or m.SiteConfig()), doc
 
 
-def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter | None:
+def connection_problem(site: m.SiteConfig, pull: m.Pull) -> str | None:
+    """Why the connection a pull entry names cannot serve it, or None when it can."""
+    name = pull.connection
+    conn = site.connections.get(name)
+    if name == m.DEFAULT_CONNECTION:
+        conn = m.Connection(url="duckdb:///:memory:")
+    if conn is None:
+        declared = ", ".join([m.DEFAULT_CONNECTION, *site.connections])
+        return f"unknown connection {name!r}; declared in site.yaml `connections`: {declared}"
+    if (conn.mlflow is None) != (pull.mlflow is None):
+        kind, use, other = (
+            ("an MLflow tracking store", "mlflow", "sql")
+            if conn.mlflow is not None
+            else ("a SQL database", "sql", "mlflow")
+        )
+        return f"connection {name!r} is {kind}; use `{use}:` in this pull, not `{other}:`"
+    return None
+
+
+def _check_connections(
+    site: m.SiteConfig, charters: list[LoadedCharter], diags: Diagnostics
+) -> None:
+    """Each `pull` entry names a connection of site.yaml of its kind (SQL or MLflow)."""
+    for loaded in charters:
+        for i, entry in enumerate(loaded.charter.pull):
+            problem = connection_problem(site, entry)
+            if problem is not None:
+                diags.add(loaded.doc.at(("pull", i, "connection"), problem, "unknown-connection"))
+
+
+def _load_charter(
+    root: Path, folder: Path, diags: Diagnostics, today: date
+) -> LoadedCharter | None:
     cid = folder.name
     folder_rel = _rel(root, folder)
     ok = True
@@ -174,7 +223,7 @@ def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter
     charter = validate_model(m.Charter, doc, diags)
     metrics = check_references(doc, diags)
     _check_linked_files(folder, doc, diags)
-    results = load_results(root, folder, doc, metrics, diags)
+    results = load_results(root, folder, doc, metrics, diags, today)
     if charter is None or not ok or len(diags.errors) > before:
         return None
     return LoadedCharter(cid, rel, charter, doc, results)

@@ -115,6 +115,24 @@ def _date_in_range(value: date) -> date:
     return value
 
 
+def _range_shape(value: Any) -> Any:
+    if isinstance(value, list) and len(value) != 2:
+        raise ValueError(
+            f"a range is [low, high], two numbers (either may be null for no bound);"
+            f" got a list of {len(value)}"
+        )
+    return value
+
+
+def _range_order(value: list[float | None]) -> list[float | None]:
+    low, high = value
+    if low is None and high is None:
+        raise ValueError("[null, null] bounds nothing; give at least one bound or drop 'range'")
+    if low is not None and high is not None and not low < high:
+        raise ValueError(f"low ({low:g}) must be below high ({high:g})")
+    return value
+
+
 def _listify(value: Any) -> Any:
     # `by: Head of Support` is as clear as a one-item list; accept both spellings.
     return [value] if isinstance(value, str) else value
@@ -158,6 +176,13 @@ MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date), AfterValidator(_date_in_range)]
 Number = Annotated[float, AfterValidator(_must_be_finite)]
 Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
+# [low, high] in the metric's unit; null for no bound on that side.
+ValueRange = Annotated[
+    list[Number | None],
+    Field(min_length=2, max_length=2),
+    BeforeValidator(_range_shape),
+    AfterValidator(_range_order),
+]
 
 
 class Model(BaseModel):
@@ -283,6 +308,13 @@ class Metric(Model):
     )
     direction: Direction = Field(
         description="Which way is better.", examples=["decrease", "increase"]
+    )
+    range: ValueRange | None = Field(
+        None,
+        description="The values the metric can take, as [low, high] in its unit; either bound"
+        " may be null for no bound ([0, null]: never negative). Result values, lower and"
+        " upper bounds outside it are errors.",
+        examples=[[0, None], [0, 1], [1, 5]],
     )
 
 
@@ -499,6 +531,107 @@ class Decision(Model):
     )
 
 
+# --- pulling results from where they live (`charters pull`, docs/pull.md) ---------------
+
+CONNECTION_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+DEFAULT_CONNECTION = "duckdb"
+RESULT_FILE_SUFFIX = ".csv"
+
+
+def _check_into(value: str) -> str:
+    path = value.strip()
+    if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
+        raise ValueError("must be a path relative to the charter's folder, not an absolute path")
+    parts = path.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise ValueError(
+            "leaves the charter's folder; use a path inside it, e.g. results/weekly.csv"
+        )
+    if not path.lower().endswith(RESULT_FILE_SUFFIX) or parts[-1].startswith("."):
+        raise ValueError("must name a .csv file, e.g. results/weekly.csv")
+    return path
+
+
+ConnectionName = Annotated[str, StringConstraints(pattern=CONNECTION_NAME_PATTERN)]
+PullPath = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_into)]
+ParamValue = Annotated[
+    str | int | float | bool | date,
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+
+
+class MlflowPull(Model):
+    """Which MLflow runs and metrics become result rows."""
+
+    experiment: Text = Field(
+        description="Name of the MLflow experiment.", examples=["support-router"]
+    )
+    metrics: Annotated[dict[MetricId, Text], Field(min_length=1)] = Field(
+        description="Charter metric id: MLflow metric key.",
+        examples=[{"routing_precision": "val_top1_precision"}],
+    )
+    runs: Text = Field(
+        "latest-per-day",
+        description="Which finished runs: 'latest-per-day' (the last run started each UTC day),"
+        " 'all', or an MLflow filter string such as \"tags.stage = 'prod'\".",
+        examples=["latest-per-day"],
+    )
+    variant: Text | None = Field(
+        None,
+        description="Name of a run tag whose value becomes the row's variant.",
+        examples=["arm"],
+    )
+
+
+class Pull(Model):
+    """One result file that `charters pull` writes from a query or from MLflow runs."""
+
+    into: PullPath = Field(
+        description="The .csv result file to write, inside the charter's folder; created or"
+        " replaced. One of the charter's `results` globs must match it.",
+        examples=["results/weekly.csv"],
+    )
+    connection: ConnectionName = Field(
+        DEFAULT_CONNECTION,
+        description="A connection of site.yaml; 'duckdb' is the embedded DuckDB, which reads"
+        " files relative to the source folder.",
+        examples=["warehouse"],
+    )
+    sql: Text | None = Field(
+        None,
+        description="A .sql file in the charter's folder, or the SQL itself. It returns the"
+        " columns of a result row (date, metric, value; variant, n, std, lower, upper, note).",
+        examples=["queries/weekly.sql"],
+    )
+    params: dict[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ParamValue
+    ] = Field(
+        default_factory=dict,
+        description="Bound parameters of the SQL, written :name in the query.",
+        examples=[{"since": "2026-01-01"}],
+    )
+    mlflow: MlflowPull | None = Field(
+        None,
+        description="Runs of an MLflow experiment instead of SQL.",
+        examples=[
+            {
+                "experiment": "support-router",
+                "metrics": {"routing_precision": "val_top1_precision"},
+                "runs": "latest-per-day",
+            }
+        ],
+    )
+    timeout: Annotated[Number, Field(gt=0)] = Field(
+        300.0, description="Seconds a query may run before it is cancelled.", examples=[600]
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Pull:
+        if (self.sql is None) == (self.mlflow is None):
+            raise ValueError("give exactly one of 'sql' or 'mlflow'")
+        return self
+
+
 class Charter(Model):
     """One ML project: why it exists, how success is measured, and what happened."""
 
@@ -576,6 +709,11 @@ class Charter(Model):
         description="Decision log, newest last.",
         examples=[[{"date": "2026-06-01", "decision": "Ship to all queues."}]],
     )
+    pull: list[Pull] = Field(
+        default_factory=list,
+        description="Result files `charters pull` writes from SQL or MLflow (docs/pull.md).",
+        examples=[[{"into": "results/weekly.csv", "sql": "queries/weekly.sql"}]],
+    )
 
     def metrics(self) -> Iterator[MetricEntry]:
         """Every metric of the charter with its kind and field path, in `METRIC_LISTS` order."""
@@ -641,6 +779,31 @@ class LintSettings(Model):
     )
 
 
+class Connection(Model):
+    """Where `charters pull` reads: a SQLAlchemy URL or an MLflow tracking URI.
+
+    `${NAME}` is replaced by the environment variable NAME when the connection is
+    used; put passwords there, never in the file.
+    """
+
+    url: Text | None = Field(
+        None,
+        description="A SQLAlchemy URL; a DuckDB or SQLite file path is relative to site.yaml.",
+        examples=["${WAREHOUSE_URL}"],
+    )
+    mlflow: Text | None = Field(
+        None,
+        description="An MLflow tracking URI: a server or a local store.",
+        examples=["${MLFLOW_TRACKING_URI}"],
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Connection:
+        if (self.url is None) == (self.mlflow is None):
+            raise ValueError("give exactly one of 'url' or 'mlflow'")
+        return self
+
+
 class SiteConfig(Model):
     """site.yaml: settings of the whole site (all optional)."""
 
@@ -659,4 +822,9 @@ class SiteConfig(Model):
     )
     lint: LintSettings = Field(
         default_factory=LintSettings, description="Rule settings.", examples=[{"disable": []}]
+    )
+    connections: dict[ConnectionName, Connection] = Field(
+        default_factory=dict,
+        description="Named connections for `charters pull`; 'duckdb' (embedded) needs none.",
+        examples=[{"warehouse": {"url": "${WAREHOUSE_URL}"}}],
     )

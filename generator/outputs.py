@@ -77,19 +77,7 @@ def _dumps(data: Any) -> bytes:
 
 
 def _result_record(result: Result) -> dict[str, Any]:
-    row = result.row
-    return {
-        "date": row.date.isoformat(),
-        "metric": row.metric,
-        "variant": row.variant,
-        "value": row.value,
-        "lower": row.lower,
-        "upper": row.upper,
-        "n": row.n,
-        "std": row.std,
-        "note": row.note,
-        "source": str(result.ref),
-    }
+    return {**result.record(), "source": str(result.ref)}
 
 
 def results_json(view: CharterView) -> bytes:

@@ -34,9 +34,12 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("human_baseline.period", m.Period),
     ("human_baseline.results[]", m.HumanResult),
     ("decisions[]", m.Decision),
+    ("pull[]", m.Pull),
+    ("pull[].mlflow", m.MlflowPull),
     ("Result row (CSV column, or JSON/YAML key)", m.ResultRow),
     ("site.yaml", m.SiteConfig),
     ("site.yaml lint", m.LintSettings),
+    ("site.yaml connections.<name>", m.Connection),
 )
 
 

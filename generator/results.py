@@ -1,8 +1,17 @@
 """Load stage: a charter's result files, found by glob, read by suffix, checked row by row.
 
-Every row is validated against `model.ResultRow` and must name a metric the charter
-declares; a row that fails is reported where it stands and left out, so no number
-on a page comes from a row the loader could not read as written.
+Every row is validated against `model.ResultRow`, must name a metric the charter
+declares, and must keep the integrity rules of the format (docs/format.md, "Rules
+every result row keeps"): one row per date, metric and variant across all of the
+charter's result files; values within their unit's meaning and the metric's declared
+`range`; a whole `n` of at least 1; `std` not negative; `lower <= value <= upper`;
+no date after the build date. A row that breaks one is reported where it stands (at
+the cell, or at every copy of a duplicate) and the charter is invalid, so no number
+on a page comes from a row the loader could not trust as written.
+
+A file may hold up to `readers.MAX_ROWS` rows; each valid row is kept as a compact
+`Row` (slots, repeated values shared) in a slotted `Result`, so a million rows fit
+in a few hundred MB.
 """
 
 from __future__ import annotations
@@ -10,14 +19,18 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from pydantic import TypeAdapter, ValidationError
 
 from . import model as m
-from .diagnostics import Diagnostics, SourceRef, excerpt
+from .diagnostics import Diagnostic, Diagnostics, SourceRef, excerpt, format_path
 from .formatting import finite
 from .messages import describe, not_declared, validate_model
 from .readers import (
@@ -33,6 +46,24 @@ from .readers import (
 
 # Where results are looked for when a charter does not list `results:` itself.
 DEFAULT_RESULTS = ("results/*",)
+
+# (date, metric, variant): a row's identity; "" is the production value (no variant).
+RowKey = tuple[date, str, str]
+_DATE: TypeAdapter[date] = TypeAdapter(m.IsoDate)
+
+
+class _Scale(NamedTuple):
+    low: float
+    high: float
+    name: str
+    rule: str
+
+
+# The two units with a meaning of their own (docs/format.md); any spelling of case.
+_UNIT_SCALES = {
+    "%": _Scale(0.0, 100.0, "a percentage", "a percentage (unit '%') is between 0 and 100"),
+    "ratio": _Scale(0.0, 1.0, "a ratio", "a ratio is between 0 and 1"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,16 +153,182 @@ class Result:
     def file(self) -> str:
         return self._path
 
+    def record(self) -> dict[str, Any]:
+        """The row as plain data, every column of the format (for JSON outputs)."""
+        row = self.row
+        return {
+            "date": row.date.isoformat(),
+            "metric": row.metric,
+            "variant": row.variant,
+            "value": row.value,
+            "lower": row.lower,
+            "upper": row.upper,
+            "n": row.n,
+            "std": row.std,
+            "note": row.note,
+        }
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What a metric's values may be: its unit, and the `range` it declares, if any."""
+
+    metric: str
+    unit: str | None
+    range: tuple[float | None, float | None] | None = None
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """What the rows of one charter are checked against."""
+
+    metrics: dict[str, Bounds]  # every declared metric, in declaration order
+    today: date  # the build date: no row may be dated after it
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A row that breaks a rule but whose identity can be read: it still counts as a copy."""
+
+    key: RowKey
+    index: int  # the row's position in its file
+    ref: SourceRef
+
+
+@dataclass
+class _Loaded:
+    """The rows of a charter's result files as read, before duplicates are taken out.
+
+    Kept lean for a million rows: the valid rows as compact results, each one's
+    position in its file in an array beside them (for a duplicate's message), and
+    the few refused rows whose date, metric and variant could still be read.
+    """
+
+    files: list[str]  # in the order read; a duplicate's copies are listed in it
+    results: list[Result] = field(default_factory=list)
+    indices: array[int] = field(default_factory=lambda: array("Q"))
+    refused: list[_Refused] = field(default_factory=list)
+
 
 def load_results(
-    root: Path, folder: Path, doc: Document, metrics: list[str], diags: Diagnostics
+    root: Path,
+    folder: Path,
+    doc: Document,
+    metrics: list[str],
+    diags: Diagnostics,
+    today: date,
+    pending: Mapping[str, str] | None = None,
 ) -> list[Result]:
-    """The valid rows of every result file of the charter `doc`, in date order."""
-    results: list[Result] = []
-    for path in _result_files(root, folder, doc, diags):
-        results.extend(_load_result_file(root, path.relative_to(root).as_posix(), metrics, diags))
-    results.sort(key=lambda r: (r.row.date, r.row.metric, r.row.variant or "", r.file, r._line))
-    return results
+    """The valid rows of every result file of the charter `doc`, in date order.
+
+    `metrics` are the ids the charter declares; `today` is the build date. `pending`
+    maps a result file (relative to `root`) to the text it is about to hold: that text
+    is read instead of the file, which need not exist yet (`charters pull` checks rows
+    this way before it writes them, so they keep every rule a typed file keeps,
+    duplicates across the charter's other files and the limits included).
+    """
+    pending = pending or {}
+    rules = RowRules(metric_bounds(doc.data, metrics), today)
+    files = [p.relative_to(root).as_posix() for p in _result_files(root, folder, doc, diags)]
+    files += sorted(set(pending) - set(files))
+    loaded = _Loaded(files)
+    for rel in files:
+        _load_result_file(root, rel, rules, diags, loaded, pending.get(rel))
+    return _without_duplicates(loaded, rules, diags)
+
+
+def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:
+    """Unit and declared range of each metric id in `metrics`, read from the raw charter.
+
+    Read from the raw data so rows are still checked when another part of the charter
+    is wrong; a `range` the model refuses is reported there and not applied here.
+    """
+    found: dict[str, Bounds] = {mid: Bounds(mid, None) for mid in metrics}
+    for _, path in m.METRIC_LISTS:
+        node: Any = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        for item in node if isinstance(node, list) else []:
+            mid = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(mid, str) or mid not in found or found[mid].unit is not None:
+                continue
+            unit = item.get("unit")
+            found[mid] = Bounds(mid, unit if isinstance(unit, str) else None, _range(item))
+    return found
+
+
+_RANGE: TypeAdapter[list[float | None]] = TypeAdapter(m.ValueRange)
+
+
+def _range(metric: dict[str, Any]) -> tuple[float | None, float | None] | None:
+    raw = metric.get("range")
+    if raw is None:
+        return None
+    try:
+        low, high = _RANGE.validate_python(raw, strict=True)
+    except ValidationError:
+        return None
+    return low, high
+
+
+def _without_duplicates(loaded: _Loaded, rules: RowRules, diags: Diagnostics) -> list[Result]:
+    """The valid rows in date order, less every (date, metric, variant) held more than once.
+
+    Copies are found by the sort the results need anyway rather than by a table of
+    every key, so a million rows cost no more than before; each duplicate is reported
+    at every copy, a refused row with the same date, metric and variant included.
+    """
+    results, indices = loaded.results, loaded.indices
+    order = sorted(range(len(results)), key=lambda j: _order(results[j]))
+    refused = {r.key for r in loaded.refused}
+    rank = {rel: k for k, rel in enumerate(loaded.files)}
+    copies: dict[RowKey, list[tuple[int, int, SourceRef]]] = {}
+    for key, group in groupby(order, key=lambda j: _row_key(results[j].row)):
+        members = list(group)
+        if len(members) > 1 or key in refused:
+            copies[key] = [(rank[results[j].file], indices[j], results[j].ref) for j in members]
+    for row in loaded.refused:
+        copies.setdefault(row.key, []).append((rank[row.ref.path], row.index, row.ref))
+    duplicated = {key: sorted(found) for key, found in copies.items() if len(found) > 1}
+    for key, found in sorted(duplicated.items(), key=lambda item: item[1][0]):
+        _report_duplicate(key, found, rules, diags)
+    if not duplicated:
+        return [results[j] for j in order]
+    return [results[j] for j in order if _row_key(results[j].row) not in duplicated]
+
+
+def _order(result: Result) -> tuple[date, str, str, str, int, int]:
+    row = result.row
+    return (row.date, row.metric, row.variant or "", result.file, result._line, result._col)
+
+
+def _row_key(row: Row | m.ResultRow) -> RowKey:
+    return row.date, row.metric, row.variant or ""
+
+
+# Copies a duplicate's message names; the rest are counted (each is reported itself).
+_COPIES_LISTED = 5
+
+
+def _report_duplicate(
+    key: RowKey, found: list[tuple[int, int, SourceRef]], rules: RowRules, diags: Diagnostics
+) -> None:
+    """One error at every copy of a (date, metric, variant), naming the other copies."""
+    day, metric, variant = key
+    shown = metric if metric in rules.metrics else excerpt(metric)
+    what = f"{day.isoformat()}, {shown}, " + (
+        f"variant {excerpt(variant)}" if variant else "no variant"
+    )
+    first = found[: _COPIES_LISTED + 1]
+    for copy in found:
+        others = [str(o[2]) for o in first if o is not copy][:_COPIES_LISTED]
+        listed = ", ".join(others)
+        if len(found) - 1 > len(others):
+            listed += f" and {len(found) - 1 - len(others):,} more"
+        message = (
+            f"duplicate row ({what}): also at {listed}; keep one row per date, metric and variant"
+        )
+        diags.error(copy[2], format_path((copy[1],)), message, code="duplicate-row")
 
 
 def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -> list[Path]:
@@ -216,58 +413,75 @@ def _leaves(pattern: str) -> bool:
     return path.is_absolute() or ".." in path.parts or pattern.startswith(("/", "\\"))
 
 
-def _load_result_file(root: Path, rel: str, metrics: list[str], diags: Diagnostics) -> list[Result]:
+def _load_result_file(
+    root: Path,
+    rel: str,
+    rules: RowRules,
+    diags: Diagnostics,
+    loaded: _Loaded,
+    text: str | None = None,
+) -> None:
+    """Add the rows of one file to `loaded`: compact results, and refused rows' identities.
+
+    `text` is the file's content when it is not to be read from disk.
+    """
     reader = reader_for(rel)
     if reader is None:
-        return []
-    text = read_text(root, rel, diags, reader.max_bytes)
+        return
     if text is None:
-        return []
+        text = read_text(root, rel, diags, reader.max_bytes)
+    if text is None:
+        return
     doc = reader.parse(text, rel, diags)
     if doc is None:
-        return []
+        return
     rows = doc.data
     if not isinstance(rows, Sequence) or isinstance(rows, str):
         diags.add(doc.at((), f"expected a list of result rows, got {describe(rows)}", "wrong-type"))
-        return []
+        return
     if len(rows) > MAX_ROWS:
         message = f"more than {MAX_ROWS:,} rows in one file (the limit); split the file"
         diags.add(doc.at((), message, "limit"))
-        return []
-    out: list[Result] = []
+        return
     shared: dict[object, Any] = {}
     for i in range(len(rows)):
-        result = _load_row(doc, i, reader, metrics, diags)
-        if result is not None:
-            out.append(_compact(result, shared))
-    return out
-
-
-def _compact(result: Result, shared: dict[object, Any]) -> Result:
-    """The result with its row as a compact `Row`, repeated values shared across the file."""
-    if isinstance(result.row, Row):
-        return result
-    return Result(Row.of(result.row, shared), result.ref)
+        row, key = _load_row(doc, i, reader, rules, diags)
+        if row is not None:
+            loaded.results.append(Result(Row.of(row, shared), doc.ref((i,))))
+            loaded.indices.append(i)
+        elif key is not None:
+            loaded.refused.append(_Refused(key, i, doc.ref((i,))))
 
 
 def _load_row(
-    doc: Document, i: int, reader: Reader, metrics: list[str], diags: Diagnostics
-) -> Result | None:
+    doc: Document, i: int, reader: Reader, rules: RowRules, diags: Diagnostics
+) -> tuple[m.ResultRow | None, RowKey | None]:
+    """Row `i` validated and checked; None when it breaks a rule, then its identity if read."""
     raw = doc.data[i]
     if not isinstance(raw, dict):
         diags.add(doc.at((i,), f"expected a row mapping, got {describe(raw)}"))
-        return None
+        return None, None
     if reader.text_only:
         raw = doc.data[i] = _numbers_from_text(raw)
+    elif _number(raw.get("n")) is not None and float(raw["n"]).is_integer():
+        raw["n"] = int(raw["n"])  # 4188.0 from a JSON export is the count 4188, as in CSV
     metric = raw.get("metric")
-    known = not isinstance(metric, str) or metric in metrics
+    known = not isinstance(metric, str) or metric in rules.metrics
     if not known:
-        diags.add(doc.at((i, "metric"), not_declared(metric, metrics), "unknown-metric"))
-    contains = _interval_contains_value(doc, i, diags)
-    row = validate_model(m.ResultRow, doc, diags, base=(i,))
-    if row is None or not known or not contains:
-        return None
-    return Result(row, doc.ref((i,)))
+        diags.add(
+            doc.at((i, "metric"), not_declared(metric, list(rules.metrics)), "unknown-metric")
+        )
+    # The integrity rules read the raw row, so they report even when another cell of the
+    # row is wrong too; a cell they report is not reported again by the model.
+    own = list(_integrity(doc, i, rules))
+    diags.extend(own)
+    scratch = Diagnostics()
+    row = validate_model(m.ResultRow, doc, scratch, base=(i,))
+    reported = {d.field for d in own}
+    diags.extend(d for d in scratch if d.field not in reported)
+    if row is not None and known and not own:
+        return row, None
+    return None, _key(raw)
 
 
 def _number(value: Any) -> float | None:
@@ -276,24 +490,92 @@ def _number(value: Any) -> float | None:
     return finite(value)
 
 
-def _interval_contains_value(doc: Document, i: int, diags: Diagnostics) -> bool:
-    """`lower <= value <= upper`, reported at the bound that is wrong.
+def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
+    """Every integrity rule of one row, each problem at its cell."""
+    raw = doc.data[i]
+    yield from _interval_contains_value(doc, i)
+    metric = raw.get("metric")
+    bounds = rules.metrics.get(metric) if isinstance(metric, str) else None
+    for name in ("value", "lower", "upper"):
+        number = _number(raw.get(name))
+        if number is not None and bounds is not None:
+            problem = _outside(number, bounds)
+            if problem:
+                yield doc.at((i, name), problem, "out-of-range")
+    n = _number(raw.get("n"))
+    if n is not None and (not n.is_integer() or n < 1):
+        message = f"{_num(n)} is not a sample size; n is a whole number, at least 1"
+        yield doc.at((i, "n"), message, "out-of-range")
+    std = _number(raw.get("std"))
+    if std is not None and std < 0:
+        message = f"{_num(std)} is not a standard deviation; std is 0 or more"
+        yield doc.at((i, "std"), message, "out-of-range")
+    day = _date(raw.get("date"))
+    if day is not None and day > rules.today:
+        message = (
+            f"{day.isoformat()} is after the build date, {rules.today.isoformat()}; a result"
+            " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)"
+        )
+        yield doc.at((i, "date"), message, "future-date")
 
-    Checked on the raw row, so it is reported even when another cell of the row is
-    wrong too.
-    """
+
+def _interval_contains_value(doc: Document, i: int) -> Iterator[Diagnostic]:
+    """`lower <= value <= upper`, reported at the bound that is wrong."""
     raw = doc.data[i]
     value = _number(raw.get("value"))
     if value is None:
-        return True
-    ok = True
+        return
     for bound, wrong, relation in (("lower", float.__gt__, "<="), ("upper", float.__lt__, ">=")):
         limit = _number(raw.get(bound))
         if limit is not None and wrong(limit, value):
-            message = f"{bound} ({limit:g}) must be {relation} value ({value:g})"
-            diags.add(doc.at((i, bound), message))
-            ok = False
-    return ok
+            message = (
+                f"{bound} ({limit:g}) must be {relation} value ({value:g});"
+                " the interval [lower, upper] holds the value"
+            )
+            yield doc.at((i, bound), message)
+
+
+def _outside(number: float, bounds: Bounds) -> str | None:
+    """Why `number` cannot be a value of the metric, or None if it can."""
+    scale = _UNIT_SCALES.get(bounds.unit.strip().lower()) if bounds.unit else None
+    if scale is not None and not scale.low <= number <= scale.high:
+        return f"{_num(number)} is not {scale.name}; {scale.rule}"
+    if bounds.range is None:
+        return None
+    low, high = bounds.range
+    if (low is None or number >= low) and (high is None or number <= high):
+        return None
+    shown = f"[{'null' if low is None else _num(low)}, {'null' if high is None else _num(high)}]"
+    if low is not None and high is not None:
+        allowed = f"between {_num(low)} and {_num(high)}"
+    elif low is not None:
+        allowed = f"at least {_num(low)}"
+    else:
+        allowed = f"at most {_num(high or 0.0)}"
+    return (
+        f"{_num(number)} is outside the range {shown} declared for {bounds.metric};"
+        f" its values are {allowed}"
+    )
+
+
+def _num(number: float) -> str:
+    """A number as written: 95, 0.925, -2.5."""
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return _DATE.validate_python(value, strict=True)
+    except ValidationError:
+        return None
+
+
+def _key(raw: dict[str, Any]) -> RowKey | None:
+    """(date, metric, variant) of a row, or None when one of them cannot be read."""
+    day, metric, variant = _date(raw.get("date")), raw.get("metric"), raw.get("variant")
+    if day is None or not isinstance(metric, str) or not isinstance(variant, str | None):
+        return None
+    return day, metric, variant or ""
 
 
 _NUMERIC = {"value", "lower", "upper", "std"}

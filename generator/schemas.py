@@ -69,6 +69,9 @@ def _tidy(node: Any) -> None:
         # Unknown keys are errors, except `x-` extension keys (see the format).
         node["additionalProperties"] = False
         node["patternProperties"] = {EXTENSION_KEYS: {}}
+    elif node.get("type") == "object" and isinstance(node.get("patternProperties"), dict):
+        # A map whose keys follow a pattern (metric ids, parameter names): no other keys.
+        node.setdefault("additionalProperties", False)
     for key, value in node.items():
         if key in ("examples", "default", "enum", "const"):
             continue  # data, not schemas

@@ -41,6 +41,7 @@ TODAY = "2026-11-10"  # a fixed date for the staleness rule: output does not dep
 TOL = 1e-6
 
 EXPECTED_VERDICTS = {
+    "agent-reply-suggestions": "business-impact",
     "card-fraud-detection": "business-impact",
     "churn-prediction": "no-impact",
     "demand-forecasting": "no-business-results",
@@ -452,14 +453,14 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
             assert isinstance(finding["line"], int) and finding["line"] > 0
             n_findings[finding["severity"]] += 1
     summary = data["summary"]
-    assert summary["charters"] == len(data["charters"]) == 7
+    assert summary["charters"] == len(data["charters"]) == 8
     assert summary["errors"] == n_findings["error"]
     assert summary["warnings"] == n_findings["warning"]
     assert summary["info"] == n_findings["info"]
     assert summary["alerts"] == n_findings["alert"] == 2
     assert summary["verdicts"] == {
         v: 1 for v in set(EXPECTED_VERDICTS.values()) - {"business-impact"}
-    } | {"business-impact": 2}
+    } | {"business-impact": 3}
 
 
 def test_json_progress_and_latest(examples_json: dict[str, Any]) -> None:
@@ -616,7 +617,7 @@ def test_text_format(examples: Path, examples_json: dict[str, Any]) -> None:
     # One verdict line per charter, then the summary.
     for cid, verdict in EXPECTED_VERDICTS.items():
         assert any(line.startswith(f"{cid}: {verdict} — ") for line in lines), cid
-    assert lines[-1] == "checked 7 charters: 0 errors, 0 warnings, 1 info, 2 alerts"
+    assert lines[-1] == "checked 8 charters: 0 errors, 0 warnings, 1 info, 2 alerts"
 
 
 # ============================================================== exit codes

@@ -15,6 +15,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -485,8 +486,9 @@ def test_result_rows_are_held_compactly(scratch_project: ScratchProject) -> None
     """A million-row file must fit: a row held costs a few hundred bytes, not 6 KB."""
     scratch_project.charter("routing")
     count = 20_000
+    # One row per date and arm (a duplicate or a future date would be refused).
     rows = "".join(
-        f"{2000 + i // 365}-{1 + i // 28 % 12:02d}-{1 + i % 28:02d},ttfr,treatment,"
+        f"{date(2000, 1, 1) + timedelta(days=i // 4)},ttfr,arm-{i % 4},"
         f"{5 + i % 97 / 100},{4 + i % 89 / 100},{6 + i % 83 / 100},{4000 + i % 50},,\n"
         for i in range(count)
     )

@@ -1,0 +1,203 @@
+"""Pull stage: what to pull, from the charters' `pull` entries and site.yaml's connections.
+
+Charters are read on their own, without their result files: a pull must work when
+the file it writes is missing or broken. Connections are resolved only when a pull
+uses them, so an unset environment variable matters only to the pulls that need it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Literal
+from urllib.parse import urlsplit
+
+from .. import model as m
+from ..diagnostics import Diagnostics, SourceRef, format_path
+from ..load import connection_problem, load_site
+from ..messages import validate_model
+from ..readers import Document, FieldPath, parse_yaml, read_text
+from ..results import DEFAULT_RESULTS
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PullError(Exception):
+    """One pull failed; `where` is the field under the charter's pull entry it is about."""
+
+    def __init__(self, message: str, where: FieldPath = (), code: str = "pull-failed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Job:
+    """One pull entry of one charter, with what is needed to run it and to locate errors."""
+
+    charter_id: str
+    index: int
+    entry: m.Pull
+    folder: Path  # the charter's folder
+    rel: str  # the output file, relative to the source folder
+    doc: Document  # charter.yaml, for positions
+    metrics: tuple[str, ...]
+
+    def ref(self, where: FieldPath = ()) -> SourceRef:
+        return self.doc.ref(("pull", self.index, *where))
+
+    def field(self, where: FieldPath = ()) -> str:
+        return format_path(("pull", self.index, *where))
+
+    @property
+    def name(self) -> str:
+        return self.rel
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A connection with its environment variables filled in."""
+
+    name: str
+    kind: Literal["sql", "mlflow"]
+    target: str  # may hold a password: never print it
+    shown: str  # safe to print
+    secrets: tuple[str, ...]  # text to blank out of driver messages
+
+
+@dataclass
+class Plan:
+    """Everything `charters pull` found to do, and the problems found while reading it."""
+
+    source: Path
+    site: m.SiteConfig
+    site_doc: Document | None
+    jobs: list[Job]
+    diags: Diagnostics
+    today: date  # the build date: no pulled row may be dated after it
+
+
+def read_plan(source: Path, today: date) -> Plan:
+    """Read site.yaml and every charter with a `pull` key; record located problems."""
+    diags = Diagnostics()
+    site, site_doc = load_site(source, diags)
+    jobs: list[Job] = []
+    charters = source / "charters"
+    folders = sorted(charters.iterdir(), key=lambda p: p.name) if charters.is_dir() else []
+    for folder in folders:
+        if folder.is_dir() and not folder.name.startswith("."):
+            jobs.extend(_charter_jobs(source, folder, diags))
+    seen: dict[str, Job] = {}
+    for job in jobs:
+        first = seen.setdefault(job.rel, job)
+        if first is not job:
+            message = (
+                f"{job.entry.into!r} is also written by {first.field()}; each file has one pull"
+            )
+            diags.add(job.doc.at(("pull", job.index, "into"), message, "duplicate-into"))
+    return Plan(source, site, site_doc, jobs, diags, today)
+
+
+def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
+    rel = (folder / "charter.yaml").relative_to(source).as_posix()
+    if not (folder / "charter.yaml").is_file():
+        return []
+    local = Diagnostics()
+    text = read_text(source, rel, local)
+    doc = parse_yaml(text, rel, local) if text is not None else None
+    if doc is None or not isinstance(doc.data, dict) or "pull" not in doc.data:
+        return []  # not a charter that pulls; `charters check` reports its problems
+    charter = validate_model(m.Charter, doc, local)
+    diags.extend(local)
+    if charter is None:
+        return []
+    metrics = tuple(e.metric.id for e in charter.metrics())
+    globs = charter.results if charter.results is not None else list(DEFAULT_RESULTS)
+    jobs = []
+    for i, entry in enumerate(charter.pull):
+        out = (PurePosixPath(folder.relative_to(source).as_posix()) / entry.into).as_posix()
+        job = Job(folder.name, i, entry, folder, out, doc, metrics)
+        if not any(glob_matches(pattern, entry.into) for pattern in globs):
+            message = (
+                f"{entry.into!r} is not read by this charter: its results globs are"
+                f" {', '.join(globs)}; pull into a file they match, or add it to `results`"
+            )
+            diags.add(doc.at(("pull", i, "into"), message, "into-not-read"))
+            continue
+        jobs.append(job)
+    return jobs
+
+
+def glob_matches(pattern: str, path: str) -> bool:
+    """Whether `glob.glob(pattern)` would list `path` (both relative, '/'-separated)."""
+    return _match(pattern.strip("/").split("/"), path.split("/"))
+
+
+def _match(pattern: list[str], parts: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_match(rest, parts[i:]) for i in range(len(parts) + 1))
+    if not parts or (parts[0].startswith(".") and not head.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _match(rest, parts[1:])
+
+
+# --- connections ------------------------------------------------------------------------
+
+
+def resolve(plan: Plan, job: Job) -> Resolved:
+    """The job's connection with `${NAME}` filled from the environment."""
+    name = job.entry.connection
+    problem = connection_problem(plan.site, job.entry)
+    if problem is not None:
+        raise PullError(problem, ("connection",), "unknown-connection")
+    if name == m.DEFAULT_CONNECTION:
+        return Resolved(name, "sql", "duckdb:///:memory:", "embedded DuckDB", ())
+    conn = plan.site.connections[name]
+    key = "url" if conn.url is not None else "mlflow"
+    raw = conn.url if conn.url is not None else conn.mlflow
+    assert raw is not None  # the model requires one of them
+    where = f"site.yaml:{_line(plan, ('connections', name, key))}: connections.{name}.{key}"
+    missing = [var for var in _ENV.findall(raw) if var not in os.environ]
+    if missing:
+        raise PullError(
+            f"connection {name!r} needs the environment variable {missing[0]}, which is not"
+            f" set ({where} is {raw!r}); set it in the environment (a CI secret), never in a file",
+            ("connection",),
+            "missing-env",
+        )
+    target = _ENV.sub(lambda mt: os.environ[mt.group(1)], raw)
+    if key == "url":
+        from .sql import check_url
+
+        shown, password = check_url(name, raw, target, where)
+        return Resolved(name, "sql", target, shown, (password,) if password else ())
+    try:
+        password = urlsplit(target).password
+    except ValueError:
+        password = None
+    return Resolved(name, "mlflow", target, _hide(target), (password,) if password else ())
+
+
+def _line(plan: Plan, path: FieldPath) -> int:
+    return plan.site_doc.ref(path).line if plan.site_doc is not None else 0
+
+
+def _hide(uri: str) -> str:
+    """A URI with any password replaced by ***."""
+    return re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1***@", uri)
+
+
+def scrub(text: str, resolved: Resolved | None) -> str:
+    """A driver's message without the connection's secrets."""
+    text = _hide(text)
+    for secret in resolved.secrets if resolved else ():
+        text = text.replace(secret, "***")
+    return text

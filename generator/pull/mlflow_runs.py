@@ -1,0 +1,123 @@
+"""Pull stage: MLflow pulls, finished runs of one experiment become result rows.
+
+A row per run and metric: the run's start date (UTC), the charter's metric id,
+the run's value of the MLflow metric key, the variant from a run tag if asked,
+and the run id as the note, so every number leads back to its run. MLflow is
+imported only here, only when an MLflow connection is used.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .config import Job, PullError, Resolved, scrub
+from .sql import Table, with_timeout
+
+PAGE = 1000
+FINISHED = "attributes.status = 'FINISHED'"
+COLUMNS = ["date", "metric", "variant", "value", "note"]
+
+
+def run_mlflow(job: Job, conn: Resolved) -> Table:
+    """The rows of the job's MLflow spec, read within its timeout."""
+    try:
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise PullError(
+            f"connection {conn.name!r} is an MLflow tracking store, and MLflow is not installed;"
+            " install it with: pip install 'metric-charters[mlflow]'",
+            ("connection",),
+            "missing-driver",
+        ) from None
+    spec = job.entry.mlflow
+    assert spec is not None
+    custom = spec.runs not in ("all", "latest-per-day")
+
+    def work() -> Table:
+        client = MlflowClient(tracking_uri=conn.target)
+        experiment = client.get_experiment_by_name(spec.experiment)
+        if experiment is None:
+            names = sorted(e.name for e in client.search_experiments(max_results=PAGE))
+            raise PullError(
+                f"no MLflow experiment named {spec.experiment!r} at {conn.shown}"
+                f" (experiments: {', '.join(names) or 'none'})",
+                ("mlflow", "experiment"),
+                "no-experiment",
+            )
+        query = f"{FINISHED} and {spec.runs}" if custom else FINISHED
+        runs = _search(client, experiment.experiment_id, query)
+        if spec.runs == "latest-per-day":
+            runs = _latest_per_day(runs, spec.variant)
+        rows = [row for run in runs for row in _rows(run, spec)]
+        if spec.variant is None:  # no variant column at all, as a typed file would have
+            return Table([c for c in COLUMNS if c != "variant"], [r[:2] + r[3:] for r in rows])
+        return Table(COLUMNS, rows)
+
+    try:
+        return with_timeout(work, job.entry.timeout, lambda: None)
+    except PullError:
+        raise
+    except TimeoutError:
+        raise PullError(
+            f"reading MLflow at {conn.shown} took longer than the timeout of"
+            f" {job.entry.timeout:g} s",
+            ("timeout",),
+            "timeout",
+        ) from None
+    except MlflowException as exc:
+        invalid = getattr(exc, "error_code", "") == "INVALID_PARAMETER_VALUE"
+        where = ("mlflow", "runs") if custom and invalid else ("connection",)
+        first = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0]
+        raise PullError(
+            scrub(f"MLflow at {conn.shown} refused the request: {first}", conn),
+            where,
+            "query-failed",
+        ) from None
+    except Exception as exc:  # a server that is down, a store that cannot be read
+        raise PullError(
+            scrub(f"cannot read MLflow at {conn.shown}: {type(exc).__name__}: {exc}", conn),
+            ("connection",),
+            "query-failed",
+        ) from None
+
+
+def _search(client: Any, experiment_id: str, query: str) -> list[Any]:
+    runs: list[Any] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id], filter_string=query, max_results=PAGE, page_token=token
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _day(run: Any) -> date:
+    return datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC).date()
+
+
+def _latest_per_day(runs: list[Any], variant_tag: str | None) -> list[Any]:
+    latest: dict[tuple[date, str], Any] = {}
+    for run in runs:
+        key = (_day(run), run.data.tags.get(variant_tag, "") if variant_tag else "")
+        seen = latest.get(key)
+        if seen is None or (run.info.start_time, run.info.run_id) > (
+            seen.info.start_time,
+            seen.info.run_id,
+        ):
+            latest[key] = run
+    return list(latest.values())
+
+
+def _rows(run: Any, spec: Any) -> list[tuple[Any, ...]]:
+    variant = run.data.tags.get(spec.variant) if spec.variant else None
+    rows = []
+    for metric_id, key in spec.metrics.items():
+        if key in run.data.metrics:
+            note = f"MLflow run {run.info.run_id}"
+            rows.append((_day(run), metric_id, variant, run.data.metrics[key], note))
+    return rows

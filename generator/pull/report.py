@@ -1,0 +1,115 @@
+"""Pull stage: what a pull changes, rows added, changed and removed, and what it does to verdicts.
+
+The verdict part is `charters diff` between the working tree and a copy of it with
+the pulled files in place, through the diff module's public functions (one call
+site, `verdict_lines`), so the meaning of a change is the one a reviewer sees.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..formatting import plural
+from ..vocabulary import ChangeKind
+
+KEY = ("date", "metric", "variant")
+# The kinds of change a pull can cause (results only): reported after the files.
+REPORTED: tuple[ChangeKind, ...] = (
+    "verdict-changed",
+    "results-added",
+    "results-rewritten",
+    "finding-added",
+    "finding-resolved",
+)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """How one pulled file differs from the file on disk."""
+
+    rel: str
+    rows: int
+    added: int
+    changed: int
+    removed: int
+    created: bool
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.created or self.added or self.changed or self.removed)
+
+    def line(self, dry_run: bool) -> str:
+        if self.unchanged:
+            return f"{self.rel}: unchanged ({plural(self.rows, 'row')})"
+        verb = "would be " if dry_run else ""
+        what = (
+            f"{verb}created with {plural(self.rows, 'row')}"
+            if self.created
+            else f"{self.added} added, {self.changed} changed, {self.removed} removed"
+        )
+        return f"{self.rel}: {what}"
+
+
+def _keyed(text: str) -> Counter[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]:
+    """Rows as (key, the rest) pairs; a missing or unreadable file has none."""
+    out: Counter[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = Counter()
+    for row in csv.DictReader(io.StringIO(text)):
+        key = tuple((row.get(k) or "").strip() for k in KEY)
+        rest = tuple(sorted((k, (v or "").strip()) for k, v in row.items() if k and k not in KEY))
+        out[(key, rest)] += 1
+    return out
+
+
+def compare(rel: str, old: bytes | None, new: bytes) -> FileChange:
+    """Rows added, changed (same date, metric and variant, other values) and removed."""
+    after = _keyed(new.decode())
+    rows = sum(after.values())
+    if old is None:
+        return FileChange(rel, rows, rows, 0, 0, True)
+    if old == new:
+        return FileChange(rel, rows, 0, 0, 0, False)
+    before = _keyed(old.decode("utf-8", errors="replace"))
+    gone, came = before - after, after - before
+    gone_keys = Counter(k for k, _ in gone.elements())
+    came_keys = Counter(k for k, _ in came.elements())
+    changed = sum((gone_keys & came_keys).values())
+    added = sum(came_keys.values()) - changed
+    removed = sum(gone_keys.values()) - changed
+    if not (added or changed or removed):  # same rows, other bytes (order, spelling)
+        changed = rows
+    return FileChange(rel, rows, added, changed, removed, False)
+
+
+def verdict_lines(source: Path, files: Mapping[str, bytes], today: date) -> list[str]:
+    """What writing `files` (source-relative) does to each charter, as `charters diff` says it."""
+    from ..diff import diff_sides, load_side
+
+    with tempfile.TemporaryDirectory(prefix="charters-pull-") as tmp:
+        head = Path(tmp) / "head"
+        head.mkdir()
+        if (source / "charters").is_dir():
+            shutil.copytree(source / "charters", head / "charters", symlinks=True)
+        if (source / "site.yaml").is_file():
+            shutil.copy2(source / "site.yaml", head / "site.yaml")
+        for rel, data in files.items():
+            target = head / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        base = load_side(None, source, "BASE", today)
+        report = diff_sides(base, load_side(str(head), source, "HEAD", today))
+    lines = [
+        f"{c.charter}: {c.message.replace('`', '')}" for c in report.changes if c.kind in REPORTED
+    ]
+    lines += [f"{x['charter']}: {x['message']}" for x in report.not_compared]
+    compared = lines and not report.not_compared
+    if compared and not any(c.kind == "verdict-changed" for c in report.changes):
+        lines.append("no verdict changes")
+    return lines

@@ -1,0 +1,205 @@
+"""Pull stage: the pulls run in parallel, each file replaced only when all its rows are valid.
+
+Charters are pulled in parallel by a bounded pool (at most `jobs` queries or
+connections at a time). A pull that fails leaves its file as it was and is a
+located error; the pulls that succeeded are still written (or, with `dry_run`,
+only reported).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ..diagnostics import Diagnostics, today_from_env
+from ..formatting import plural
+from .config import Job, Plan, PullError, read_plan, resolve
+from .report import FileChange, compare, verdict_lines
+from .rows import RowErrors, result_bytes
+from .sql import Engines, run_sql
+
+Progress = Callable[[int, int, list[str]], None]
+
+
+@dataclass
+class PullReport:
+    """What a pull did: per file its change, the verdict lines, and every problem."""
+
+    changes: list[FileChange] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    diags: Diagnostics = field(default_factory=Diagnostics)
+    failed: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.diags.errors
+
+
+def select(plan: Plan, ids: Sequence[str], connection: str | None) -> list[Job]:
+    """The jobs of the charters `ids` (all when empty) that use `connection` (any when None)."""
+    return [
+        job
+        for job in plan.jobs
+        if (not ids or job.charter_id in ids)
+        and (connection is None or job.entry.connection == connection)
+    ]
+
+
+def pull(
+    source: Path,
+    ids: Sequence[str] = (),
+    connection: str | None = None,
+    dry_run: bool = False,
+    jobs: int = 4,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> PullReport:
+    """Pull the results of the selected charters into their files.
+
+    `today` is the build date no pulled row may be dated after (by default
+    `diagnostics.today_from_env`). Runs in the source folder, so that DuckDB reads
+    relative paths (read_csv('…')) from there and not from wherever the command was
+    started.
+    """
+    source = source.resolve()
+    plan = read_plan(source, today_from_env(today))
+    with contextlib.chdir(source):
+        return _pull(plan, ids, connection, dry_run, jobs, progress)
+
+
+def _pull(
+    plan: Plan,
+    ids: Sequence[str],
+    connection: str | None,
+    dry_run: bool,
+    jobs: int,
+    progress: Progress | None,
+) -> PullReport:
+    source = plan.source
+    report = PullReport(diags=plan.diags)
+    if any(d.ref.path == "site.yaml" for d in plan.diags.errors):
+        return report  # without valid connections nothing can be pulled
+    selected = select(plan, ids, connection)
+    results = _run_all(plan, selected, max(1, jobs), report, progress)
+    files: dict[str, bytes] = {}
+    for job in selected:
+        data = results.get(job.rel)
+        if data is None:
+            report.failed.append(job.rel)
+            continue
+        path = job.folder / job.entry.into
+        old = path.read_bytes() if path.is_file() else None
+        change = compare(job.rel, old, data)
+        report.changes.append(change)
+        if not change.unchanged:
+            files[job.rel] = data
+    if files:
+        report.verdicts = verdict_lines(source, files, plan.today)
+    if not dry_run:
+        for job in selected:
+            if job.rel in files:
+                _write(job, files[job.rel])
+                report.written.append(job.rel)
+    return report
+
+
+def _run_all(
+    plan: Plan, jobs: list[Job], workers: int, report: PullReport, progress: Progress | None
+) -> dict[str, bytes]:
+    engines = Engines(plan.source)
+    started: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def one(job: Job) -> bytes:
+        with lock:
+            started[job.rel] = time.monotonic()
+        try:
+            return _run_job(plan, job, engines)
+        finally:
+            with lock:
+                started.pop(job.rel, None)
+
+    out: dict[str, bytes] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charters-pull") as pool:
+            futures: dict[Future[bytes], Job] = {pool.submit(one, job): job for job in jobs}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    _collect(futures[future], future, out, report.diags)
+                if progress is not None:
+                    now = time.monotonic()
+                    with lock:
+                        running = [f"{rel} ({now - t:.0f} s)" for rel, t in sorted(started.items())]
+                    progress(len(jobs) - len(pending), len(jobs), running)
+    finally:
+        engines.close()
+    return out
+
+
+def _collect(job: Job, future: Future[bytes], out: dict[str, bytes], diags: Diagnostics) -> None:
+    try:
+        out[job.rel] = future.result()
+    except PullError as exc:
+        diags.error(job.ref(exc.where), job.field(exc.where), exc.message, exc.code)
+    except RowErrors as exc:
+        where = ("sql",) if job.entry.sql is not None else ("mlflow",)
+        for row, column, message in exc.problems:
+            at = f"row {row}, column {column}" if column else f"row {row}"
+            diags.error(job.ref(where), job.field(where), f"{at}: {message}", "invalid-row")
+
+
+def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
+    target = (job.folder / job.entry.into).resolve()
+    if not target.is_relative_to(job.folder.resolve()):
+        raise PullError(
+            f"{job.entry.into!r} leads out of the charter's folder through a link",
+            ("into",),
+            "outside-folder",
+        )
+    conn = resolve(plan, job)  # of the pull's kind, or a PullError
+    if job.entry.mlflow is not None:
+        from .mlflow_runs import run_mlflow
+
+        table = run_mlflow(job, conn)
+    else:
+        table = run_sql(job, conn, engines)
+    return result_bytes(job, table, plan.source, plan.today)
+
+
+def _write(job: Job, data: bytes) -> None:
+    """Replace the file in one rename, so a reader sees the old bytes or the new ones."""
+    target = job.folder / job.entry.into
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.pull-{os.getpid()}"
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def summary(report: PullReport, dry_run: bool) -> list[str]:
+    """The lines printed after a pull: per file, verdict effects, then one summary line."""
+    lines = [change.line(dry_run) for change in report.changes]
+    if report.verdicts:
+        lines.append("What this does to the charters (as `charters diff` reports it):")
+        lines += [f"  {line}" for line in report.verdicts]
+    changed = sum(1 for c in report.changes if not c.unchanged)
+    total = len(report.changes) + len(report.failed)
+    text = f"pulled {plural(total, 'file')}: {changed} changed"
+    text += f", {len(report.changes) - changed} unchanged"
+    if report.failed:
+        text += f", {len(report.failed)} failed (left as they were)"
+    if dry_run and changed:
+        text += "; dry run: nothing was written"
+    return [*lines, text]

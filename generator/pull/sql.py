@@ -1,0 +1,232 @@
+"""Pull stage: SQL pulls, one query through SQLAlchemy, DuckDB embedded by default.
+
+The query runs where the data is (DuckDB in process, PostgreSQL, a warehouse
+through its SQLAlchemy dialect); only its rows come back. Parameters are bound
+by the driver (`:since`), never formatted into the text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Job, PullError, Resolved, scrub
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+# The extra of this package that installs a dialect's driver, or the package to install.
+EXTRAS = {"postgresql": "postgres"}
+PACKAGES = {
+    "snowflake": "snowflake-sqlalchemy",
+    "bigquery": "sqlalchemy-bigquery",
+    "trino": "trino",
+    "databricks": "databricks-sqlalchemy",
+    "redshift": "sqlalchemy-redshift",
+    "mysql": "pymysql",
+    "mssql": "pyodbc",
+    "oracle": "oracledb",
+    "clickhouse": "clickhouse-sqlalchemy",
+}
+_CANCEL = ("cancel_safe", "cancel", "interrupt")
+
+
+@dataclass(frozen=True)
+class Table:
+    """The columns and rows a source returned."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, str | None]:
+    """The URL as it may be printed, and its password; refuse a password written in the file."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(target)
+    except ArgumentError:
+        raise PullError(
+            f"connection {name!r} is not a SQLAlchemy URL ({where}); expected"
+            " dialect+driver://user@host/database, e.g. postgresql+psycopg://…",
+            ("connection",),
+            "bad-connection",
+        ) from None
+    try:
+        written = make_url(raw).password
+    except ArgumentError:
+        written = None
+    if written and "${" not in str(written):
+        raise PullError(
+            f"connection {name!r} has a password written in site.yaml ({where}); put the URL,"
+            ' or its password, in an environment variable: url: "${WAREHOUSE_URL}"',
+            ("connection",),
+            "secret-in-file",
+        )
+    password = url.password if isinstance(url.password, str) else None
+    return url.render_as_string(hide_password=True), password
+
+
+def sql_text(job: Job) -> str:
+    """The query: the named .sql file in the charter's folder, or the inline SQL."""
+    sql = job.entry.sql or ""
+    if "\n" in sql or not sql.strip().lower().endswith(".sql") or " " in sql.strip():
+        return sql
+    path = (job.folder / sql.strip()).resolve()
+    if not path.is_relative_to(job.folder.resolve()):
+        raise PullError(f"{sql!r} leaves the charter's folder", ("sql",), "outside-folder")
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PullError(f"no file {sql!r} in the charter's folder", ("sql",), "no-file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PullError(f"cannot read {sql!r}: {exc}", ("sql",), "no-file") from None
+
+
+class Engines:
+    """One SQLAlchemy engine per connection, made on first use and shared by the pulls."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source.resolve()
+        self.lock = threading.Lock()
+        self.engines: dict[str, Engine] = {}
+
+    def get(self, conn: Resolved) -> Engine:
+        with self.lock:
+            if conn.name not in self.engines:
+                self.engines[conn.name] = _engine(conn, self.source)
+            return self.engines[conn.name]
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+def _engine(conn: Resolved, source: Path) -> Engine:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import NoSuchModuleError
+
+    url = sa.make_url(conn.target)
+    backend = url.get_backend_name()
+    local = backend in ("duckdb", "sqlite") and url.database not in (None, "", ":memory:")
+    if local and not Path(str(url.database)).is_absolute():  # relative to site.yaml
+        url = url.set(database=str(source / str(url.database)))
+    try:
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+    except NoSuchModuleError:
+        raise PullError(
+            _no_driver(conn, backend, None), ("connection",), "missing-driver"
+        ) from None
+    except ImportError as exc:
+        raise PullError(
+            _no_driver(conn, backend, exc.name), ("connection",), "missing-driver"
+        ) from None
+
+
+def _no_driver(conn: Resolved, backend: str, module: str | None) -> str:
+    what = f"the driver module {module!r}" if module else f"the SQLAlchemy dialect {backend!r}"
+    text = f"connection {conn.name!r} ({conn.shown}) needs {what}, which is not installed; "
+    if backend in EXTRAS:
+        extra = EXTRAS[backend]
+        text += f"install it with: pip install 'metric-charters[{extra}]'"
+        if module not in (None, "psycopg"):
+            text += " (it provides psycopg: use a postgresql+psycopg:// URL)"
+        return text
+    package = PACKAGES.get(backend, f"the SQLAlchemy dialect for {backend}")
+    return text + f"install {package} beside metric-charters (pip install {package})"
+
+
+def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
+    """Run the job's query on `conn` within its timeout; every failure is a PullError."""
+    import sqlalchemy as sa
+
+    query = sql_text(job)
+    clause = sa.text(query)
+    used = set(clause.compile().params)
+    unused = sorted(set(job.entry.params) - used)
+    if unused:
+        raise PullError(
+            f"parameter {unused[0]!r} is not used by the query (it binds:"
+            f" {', '.join(':' + p for p in sorted(used)) or 'nothing'})",
+            ("params", unused[0]),
+            "unused-param",
+        )
+    missing = sorted(used - set(job.entry.params))
+    if missing:
+        raise PullError(
+            f"the query binds :{missing[0]}, which `params` does not give",
+            ("params",) if job.entry.params else ("sql",),
+            "missing-param",
+        )
+    engine = engines.get(conn)
+    search = str(engines.source) if engine.dialect.name == "duckdb" else None
+    state: dict[str, Any] = {}
+
+    def work() -> Table:
+        with engine.connect() as connection:
+            state["raw"] = connection.connection.driver_connection
+            if search is not None:  # relative paths in read_csv(...) are under the source
+                connection.exec_driver_sql(
+                    f"SET file_search_path = '{search.replace(chr(39), '')}'"
+                )
+            result = connection.execute(clause, dict(job.entry.params))
+            return Table(list(result.keys()), [tuple(r) for r in result.fetchall()])
+
+    try:
+        return with_timeout(work, job.entry.timeout, lambda: _cancel(state.get("raw")))
+    except TimeoutError:
+        raise PullError(
+            f"the query on {conn.name!r} ran longer than its timeout of {job.entry.timeout:g} s"
+            " and was cancelled; make it cheaper or raise `timeout`",
+            ("timeout",),
+            "timeout",
+        ) from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise PullError(_sql_message(conn, exc), ("sql",), "query-failed") from None
+
+
+def _sql_message(conn: Resolved, exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    detail = str(orig if orig is not None else exc).split("\n[SQL:")[0]
+    detail = re.sub(r"\(Background on this error at: [^)]*\)", "", detail).strip()
+    lines = [line for line in detail.splitlines() if line.strip()][:4]
+    return scrub(f"the query failed on {conn.name!r} ({conn.shown}): " + " ".join(lines), conn)
+
+
+def _cancel(raw: Any) -> None:
+    for name in _CANCEL:
+        method = getattr(raw, name, None)
+        if callable(method):
+            try:
+                method()
+            except Exception:  # cancelling is best effort: the pull is reported either way
+                continue
+            return
+
+
+def with_timeout(work: Callable[[], Table], seconds: float, cancel: Callable[[], None]) -> Table:
+    """Run `work` in a thread; after `seconds`, call `cancel` and raise TimeoutError."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="charters-pull-query", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        cancel()
+        thread.join(5.0)  # let a cancelled query unwind; a stuck driver is left behind
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]
+    result: Table = box["value"]
+    return result

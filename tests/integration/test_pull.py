@@ -1,0 +1,553 @@
+"""`charters pull` with the embedded DuckDB and SQLite through SQLAlchemy, and its bad cases.
+
+Everything runs against real engines: DuckDB in process aggregating raw CSV, a
+SQLite file through its SQLAlchemy URL. Each bad case of the issue has a test that
+checks the located message, the exit status and that the previous file is unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT
+from pull_helpers import (
+    EXAMPLE_RESULTS,
+    copy_examples,
+    line_of,
+    pull_charter,
+    run_pull,
+)
+
+from generator.load import load_project
+
+GOOD_SQL = """
+SELECT DATE '2026-05-03' AS date, 'ttfr' AS metric, 'control' AS variant,
+       6.1 AS value, 120 AS n, 2.5 AS std
+UNION ALL
+SELECT DATE '2026-05-03', 'ttfr', 'treatment', 5.25, 118, 2.25
+UNION ALL
+SELECT DATE '2026-04-26', 'ttfr', 'control', 6.2, 121, 2.5
+"""
+GOOD_CSV = (
+    "date,metric,variant,value,n,std\n"
+    "2026-04-26,ttfr,control,6.2,121,2.5\n"
+    "2026-05-03,ttfr,control,6.1,120,2.5\n"
+    "2026-05-03,ttfr,treatment,5.25,118,2.25\n"
+)
+OLD = "date,metric,value\n2026-01-04,ttfr,7\n"
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    return copy_examples(tmp_path / "examples")
+
+
+# ------------------------------------------------------------------ the example
+
+
+def test_examples_pull_changes_nothing(examples: Path) -> None:
+    before = {p: p.read_bytes() for p in (examples / "charters").rglob("*") if p.is_file()}
+    result = run_pull(examples)
+    assert result.exit_code == 0, result.output
+    assert f"{EXAMPLE_RESULTS}: unchanged (40 rows)" in result.stdout
+    assert result.stdout.strip().endswith("pulled 1 file: 0 changed, 1 unchanged")
+    after = {p: p.read_bytes() for p in (examples / "charters").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_deleted_results_file_is_recreated_byte_for_byte(examples: Path) -> None:
+    committed = (REPO_ROOT / EXAMPLE_RESULTS).read_bytes()
+    (examples / EXAMPLE_RESULTS).unlink()
+    result = run_pull(examples, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would be created with 40 rows" in result.stdout
+    assert not (examples / EXAMPLE_RESULTS).exists()
+    result = run_pull(examples)
+    assert result.exit_code == 0, result.output
+    assert (examples / EXAMPLE_RESULTS).read_bytes() == committed
+
+
+def test_the_example_rows_are_the_sql_aggregates_of_the_raw_events(examples: Path) -> None:
+    """Recompute one weekly row from the raw CSV by hand and find it in the pulled file."""
+    import csv
+    import statistics
+    from datetime import date, datetime, timedelta
+
+    events = examples / "charters/agent-reply-suggestions/data/chats.csv"
+    minutes = [
+        float(row["handle_minutes"])
+        for row in csv.DictReader(events.open(encoding="utf-8"))
+        if row["arm"] == "control"
+        and date(2026, 10, 5)
+        <= datetime.fromisoformat(row["started_at"]).date()
+        <= date(2026, 10, 5) + timedelta(days=6)
+    ]
+    mean, std = statistics.fmean(minutes), statistics.stdev(minutes)
+    rows = list(csv.DictReader((examples / EXAMPLE_RESULTS).open(encoding="utf-8")))
+    (row,) = [
+        r
+        for r in rows
+        if (r["date"], r["metric"], r["variant"]) == ("2026-10-11", "handle_minutes", "control")
+    ]
+    assert int(row["n"]) == len(minutes)
+    assert float(row["value"]) == pytest.approx(mean, abs=0.005)
+    assert float(row["std"]) == pytest.approx(std, abs=0.005)
+
+
+def test_new_events_show_what_they_do_to_the_verdict(examples: Path) -> None:
+    events = examples / "charters/agent-reply-suggestions/data/chats.csv"
+    extra = "".join(
+        f"{900000 + i},2026-11-1{i % 5} 10:00:00,{arm},{minutes},0,{used}\n"
+        for i, (arm, minutes, used) in enumerate(
+            [("control", "14.0", ""), ("treatment", "16.5", "0")] * 10
+        )
+    )
+    with events.open("a", encoding="utf-8") as fh:
+        fh.write(extra)
+    before = (examples / EXAMPLE_RESULTS).read_bytes()
+    result = run_pull(examples, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"{EXAMPLE_RESULTS}: 5 added, 0 changed, 0 removed" in result.stdout
+    assert "agent-reply-suggestions: handle_minutes: 2 rows added; latest 12.07 minutes" in (
+        result.stdout
+    )
+    assert "agent-reply-suggestions: verdict: Business impact → No impact" in result.stdout
+    assert "dry run: nothing was written" in result.stdout
+    assert (examples / EXAMPLE_RESULTS).read_bytes() == before
+    assert run_pull(examples).exit_code == 0
+    assert (examples / EXAMPLE_RESULTS).read_bytes() != before
+    assert (
+        "2026-11-15,handle_minutes,treatment,16.5,10,0" in (examples / EXAMPLE_RESULTS).read_text()
+    )
+
+
+# ------------------------------------------------------------------ DuckDB and SQLite
+
+
+def test_inline_sql_is_sorted_and_written_with_stable_numbers(tmp_path: Path) -> None:
+    pull_charter(tmp_path, [{"into": "results/pulled.csv", "sql": GOOD_SQL}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "charters/routing/results/pulled.csv"
+    assert written.read_text() == GOOD_CSV
+    _, diags = load_project(tmp_path)
+    assert not diags.errors
+    again = run_pull(tmp_path)
+    assert "unchanged (3 rows)" in again.stdout
+
+
+def test_a_sql_file_with_bound_parameters(tmp_path: Path) -> None:
+    sql = (
+        "SELECT CAST(:day AS DATE) AS date, 'ttfr' AS metric, CAST(:value AS DOUBLE) AS value,"
+        " :label AS note"
+    )
+    pull_charter(
+        tmp_path,
+        [
+            {
+                "into": "results/p.csv",
+                "sql": "queries/p.sql",
+                "params": {"day": "2026-03-01", "value": 5.5, "label": "it's; DROP TABLE x"},
+            }
+        ],
+        files={"queries/p.sql": sql},
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "charters/routing/results/p.csv").read_text()
+    assert text == "date,metric,value,note\n2026-03-01,ttfr,5.5,it's; DROP TABLE x\n"
+
+
+def test_sqlite_through_sqlalchemy_relative_to_site_yaml(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "warehouse.db")
+    db.execute("CREATE TABLE tickets (day TEXT, arm TEXT, hours REAL)")
+    db.executemany(
+        "INSERT INTO tickets VALUES (?, ?, ?)",
+        [("2026-05-03", "control", 6.0), ("2026-05-03", "control", 7.0),
+         ("2026-05-03", "treatment", 5.0), ("2026-05-10", "treatment", 4.5)],
+    )  # fmt: skip
+    db.commit()
+    db.close()
+    sql = (
+        "SELECT day AS date, 'ttfr' AS metric, arm AS variant, AVG(hours) AS value,"
+        " COUNT(*) AS n FROM tickets WHERE day >= :since GROUP BY day, arm"
+    )
+    site = {"connections": {"warehouse": {"url": "sqlite:///warehouse.db"}}}
+    pull_charter(
+        tmp_path,
+        [{"into": "results/w.csv", "connection": "warehouse", "sql": sql,
+          "params": {"since": "2026-01-01"}}],
+        site=site,
+    )  # fmt: skip
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "charters/routing/results/w.csv").read_text() == (
+        "date,metric,variant,value,n\n"
+        "2026-05-03,ttfr,control,6.5,2\n"
+        "2026-05-03,ttfr,treatment,5,1\n"
+        "2026-05-10,ttfr,treatment,4.5,1\n"
+    )
+
+
+def test_a_duckdb_file_connection_and_the_connection_filter(tmp_path: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "events.duckdb"))
+    con.execute(
+        "CREATE TABLE t AS SELECT DATE '2026-02-01' AS date, 'ttfr' AS metric, 4.0 AS value"
+    )
+    con.close()
+    site = {"connections": {"events": {"url": "duckdb:///events.duckdb"}}}
+    pull_charter(
+        tmp_path,
+        [
+            {"into": "results/a.csv", "connection": "events", "sql": "SELECT * FROM t"},
+            {"into": "results/b.csv", "sql": GOOD_SQL},
+        ],
+        site=site,
+    )
+    result = run_pull(tmp_path, "--connection", "events")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "charters/routing/results/a.csv").read_text() == (
+        "date,metric,value\n2026-02-01,ttfr,4\n"
+    )
+    assert not (tmp_path / "charters/routing/results/b.csv").exists()
+
+
+def test_charter_ids_select_what_is_pulled(tmp_path: Path) -> None:
+    pull_charter(tmp_path, [{"into": "results/a.csv", "sql": GOOD_SQL}], cid="one")
+    pull_charter(tmp_path, [{"into": "results/a.csv", "sql": GOOD_SQL}], cid="two")
+    result = run_pull(tmp_path, "two")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "charters/one/results/a.csv").exists()
+    assert (tmp_path / "charters/two/results/a.csv").read_text() == GOOD_CSV
+    unknown = run_pull(tmp_path, "three")
+    assert unknown.exit_code == 2
+    assert "no charter 'three'" in unknown.output
+
+
+# ------------------------------------------------------------------ bad cases
+
+
+def _bad(
+    tmp_path: Path,
+    pull: dict[str, object],
+    site: dict[str, object] | None = None,
+    env: dict[str, str | None] | None = None,
+) -> tuple[str, str]:
+    """Pull one entry over an existing file; return (stderr, charter text). Exit 1, file kept."""
+    text = pull_charter(tmp_path, [{"into": "results/p.csv", **pull}], site=site)
+    old = tmp_path / "charters/routing/results/p.csv"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text(OLD)
+    result = run_pull(tmp_path, env=env)
+    assert result.exit_code == 1, result.output
+    assert old.read_text() == OLD, "the previous file must stay as it was"
+    assert "the files of the pulls that failed were not changed" in result.stderr
+    assert "Traceback" not in result.output
+    return result.stderr, text
+
+
+def test_sql_error_is_located_at_the_pull_entry(tmp_path: Path) -> None:
+    err, text = _bad(tmp_path, {"sql": "SELECT * FROM no_such_table"})
+    line = line_of(text, "sql: SELECT")
+    assert f"charters/routing/charter.yaml:{line}:" in err
+    assert "pull[0].sql: the query failed on 'duckdb' (embedded DuckDB):" in err
+    assert "no_such_table" in err
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    err, _ = _bad(tmp_path, {"sql": "SELECT DATE '2026-01-01' AS date, 'ttfr' AS metric, 1 AS val"})
+    assert "pull[0].sql: the query returns the column 'val', which is not a result column" in err
+    err, _ = _bad(tmp_path, {"sql": "SELECT DATE '2026-01-01' AS date, 'ttfr' AS metric"})
+    assert "pull[0].sql: the query returns no column 'value' (it returns: date, metric)" in err
+
+
+def test_wrong_type_names_the_row_and_column(tmp_path: Path) -> None:
+    sql = GOOD_SQL + " UNION ALL SELECT DATE '2026-05-10', 'ttfr', 'control', 'six', 3, 1"
+    err, _ = _bad(tmp_path, {"sql": sql})
+    assert "pull[0].sql: row 4, column value: expected a number, got the text 'six'" in err
+
+
+def test_a_timestamp_for_a_date_says_to_cast_it(tmp_path: Path) -> None:
+    err, _ = _bad(tmp_path, {"sql": "SELECT TIMESTAMP '2026-01-04 10:30:00' AS date,"
+                             " 'ttfr' AS metric, 1.5 AS value"})  # fmt: skip
+    assert "row 1, column date: expected a date, got the timestamp 2026-01-04 10:30:00" in err
+    assert "CAST(… AS DATE)" in err
+
+
+def test_a_row_that_fails_validation(tmp_path: Path) -> None:
+    sql = (
+        "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, 5.0 AS value, 0 AS n"
+        " UNION ALL SELECT DATE '2026-01-11', 'revenue', 5.0, 3"
+        " UNION ALL SELECT DATE '2026-01-18', 'ttfr', 'nan'::DOUBLE, 3"
+    )
+    err, _ = _bad(tmp_path, {"sql": sql})
+    assert "row 1, column n: 0 is not a sample size; n is a whole number, at least 1" in err
+    assert "row 2, column metric: 'revenue' is not a metric of this charter" in err
+    assert "row 3, column value: must be a finite number, got nan" in err
+
+
+def test_pulled_rows_keep_the_integrity_rules_of_result_files(tmp_path: Path) -> None:
+    """Units, intervals, the build date and one row per key, across the charter's files."""
+    sql = (
+        "SELECT DATE '2026-05-03' AS date, 'precision' AS metric, 'treatment' AS variant,"
+        " 1.3 AS value, NULL AS std"
+        " UNION ALL SELECT DATE '2026-05-03', 'ttfr', 'control', 6.1, -1.0"
+        " UNION ALL SELECT DATE '2026-05-10', 'ttfr', 'control', 6.0, NULL"
+        " UNION ALL SELECT DATE '2026-05-17', 'ttfr', 'control', 5.9, NULL"
+        " UNION ALL SELECT DATE '2026-05-17', 'ttfr', 'control', 5.8, NULL"
+    )
+    typed = "date,metric,variant,value\n2026-05-10,ttfr,control,6.0\n"
+    text = pull_charter(
+        tmp_path,
+        [{"into": "results/p.csv", "sql": sql}],
+        files={"results/p.csv": OLD, "results/typed.csv": typed},
+    )
+    result = run_pull(tmp_path, "--today", "2026-05-16")
+    assert result.exit_code == 1, result.output
+    at = f"charters/routing/charter.yaml:{line_of(text, 'sql: SELECT')}:10: pull[0].sql:"
+    keep = "keep one row per date, metric and variant"
+    assert result.stderr.splitlines()[:6] == [
+        f"{at} row 1, column value: 1.3 is not a ratio; a ratio is between 0 and 1",
+        f"{at} row 2, column std: -1 is not a standard deviation; std is 0 or more",
+        f"{at} row 3: duplicate row (2026-05-10, ttfr, variant 'control'): also at"
+        f" charters/routing/results/typed.csv:2:1; {keep}",
+        f"{at} row 4, column date: 2026-05-17 is after the build date, 2026-05-16; a result"
+        " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)",
+        f"{at} row 4: duplicate row (2026-05-17, ttfr, variant 'control'): also at row 5 of"
+        f" this pull; {keep}",
+        f"{at} row 5, column date: 2026-05-17 is after the build date, 2026-05-16; a result"
+        " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)",
+    ]
+    assert (tmp_path / "charters/routing/results/p.csv").read_text() == OLD
+
+
+def test_no_rows_keeps_the_file(tmp_path: Path) -> None:
+    err, _ = _bad(tmp_path, {"sql": "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric,"
+                             " 1.0 AS value WHERE false"})  # fmt: skip
+    assert "the query returned no rows; the previous file is kept" in err
+
+
+def test_unknown_connection(tmp_path: Path) -> None:
+    site = {"connections": {"warehouse": {"url": "sqlite:///w.db"}}}
+    err, text = _bad(tmp_path, {"connection": "wharehouse", "sql": GOOD_SQL}, site=site)
+    assert f"charter.yaml:{line_of(text, 'connection: wharehouse')}:" in err
+    assert (
+        "pull[0].connection: unknown connection 'wharehouse'; declared in site.yaml"
+        " `connections`: duckdb, warehouse" in err
+    )
+
+
+def test_check_reports_an_unknown_or_wrong_connection(tmp_path: Path) -> None:
+    site = {"connections": {"tracking": {"mlflow": "sqlite:///m.db"}}}
+    text = pull_charter(
+        tmp_path,
+        [
+            {"into": "results/a.csv", "connection": "wharehouse", "sql": GOOD_SQL},
+            {"into": "results/b.csv", "connection": "tracking", "sql": GOOD_SQL},
+        ],
+        site=site,
+        files={"results/a.csv": GOOD_CSV},
+    )
+    _, diags = load_project(tmp_path)
+    assert [d.format_text() for d in diags.sorted()] == [
+        f"charters/routing/charter.yaml:{line_of(text, 'connection: wharehouse')}:17:"
+        " pull[0].connection: unknown connection 'wharehouse'; declared in site.yaml"
+        " `connections`: duckdb, tracking",
+        f"charters/routing/charter.yaml:{line_of(text, 'connection: tracking')}:17:"
+        " pull[1].connection: connection 'tracking' is an MLflow tracking store; use"
+        " `mlflow:` in this pull, not `sql:`",
+    ]
+
+
+def test_missing_environment_variable(tmp_path: Path) -> None:
+    site = {"connections": {"warehouse": {"url": "${CHARTERS_TEST_WAREHOUSE}"}}}
+    err, _ = _bad(
+        tmp_path,
+        {"connection": "warehouse", "sql": GOOD_SQL},
+        site=site,
+        env={"CHARTERS_TEST_WAREHOUSE": None},
+    )
+    assert (
+        "connection 'warehouse' needs the environment variable CHARTERS_TEST_WAREHOUSE,"
+        " which is not set (site.yaml:3: connections.warehouse.url" in err
+    )
+
+
+def test_missing_driver_names_the_extra(tmp_path: Path) -> None:
+    site = {
+        "connections": {
+            "pg": {"url": "postgresql+psycopg2://me@db.example.com/events"},
+            "snow": {"url": "snowflake://me@account/db"},
+        }
+    }
+    err, _ = _bad(tmp_path, {"connection": "pg", "sql": GOOD_SQL}, site=site)
+    assert "needs the driver module 'psycopg2', which is not installed" in err
+    assert "pip install 'metric-charters[postgres]'" in err
+    err, _ = _bad(tmp_path, {"connection": "snow", "sql": GOOD_SQL}, site=site)
+    assert "needs the SQLAlchemy dialect 'snowflake'" in err
+    assert "pip install snowflake-sqlalchemy" in err
+
+
+def test_missing_psycopg_names_the_postgres_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg is made unimportable in this process, as on an install without the extra.
+    for name in [m for m in sys.modules if m == "psycopg" or m.startswith("psycopg.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    site = {"connections": {"pg": {"url": "postgresql+psycopg://me@db.example.com/events"}}}
+    err, _ = _bad(tmp_path, {"connection": "pg", "sql": GOOD_SQL}, site=site)
+    assert (
+        "connection 'pg' (postgresql+psycopg://me@db.example.com/events) needs the driver module"
+        " 'psycopg', which is not installed; install it with:"
+        " pip install 'metric-charters[postgres]'" in err
+    )
+
+
+def test_progress_is_reported_while_pulling(tmp_path: Path) -> None:
+    from generator.pull.run import pull
+
+    pull_charter(
+        tmp_path,
+        [{"into": "results/a.csv", "sql": GOOD_SQL}, {"into": "results/b.csv", "sql": GOOD_SQL}],
+    )
+    calls: list[tuple[int, int, list[str]]] = []
+    report = pull(
+        tmp_path, progress=lambda done, total, running: calls.append((done, total, running))
+    )
+    assert report.ok
+    assert calls[-1] == (2, 2, [])
+    assert all(total == 2 and 0 <= done <= 2 for done, total, _ in calls)
+
+
+def test_missing_mlflow_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The module is made unimportable in this process, as on an install without the extra.
+    for name in [m for m in sys.modules if m == "mlflow" or m.startswith("mlflow.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    site = {"connections": {"tracking": {"mlflow": "sqlite:///mlflow.db"}}}
+    pull = {"connection": "tracking", "mlflow": {"experiment": "e", "metrics": {"precision": "p"}}}
+    err, _ = _bad(tmp_path, pull, site=site)
+    assert "MLflow is not installed; install it with: pip install 'metric-charters[mlflow]'" in err
+
+
+def test_timeout_cancels_the_query(tmp_path: Path) -> None:
+    slow = "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, CAST(SUM(a.range * b.range) AS DOUBLE) AS value FROM range(100000000) a, range(100000) b"  # noqa: E501
+    err, text = _bad(tmp_path, {"sql": slow, "timeout": 0.5})
+    assert f"charter.yaml:{line_of(text, 'timeout: 0.5')}:" in err
+    assert "pull[0].timeout: the query on 'duckdb' ran longer than its timeout of 0.5 s" in err
+
+
+@pytest.mark.parametrize(
+    ("into", "message"),
+    [
+        ("../other/results/p.csv", "leaves the charter's folder"),
+        ("/tmp/p.csv", "must be a path relative to the charter's folder"),
+        ("results/p.txt", "must name a .csv file"),
+    ],
+)
+def test_into_outside_the_charter_folder(tmp_path: Path, into: str, message: str) -> None:
+    pull_charter(tmp_path, [{"into": into, "sql": GOOD_SQL}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert f"pull[0].into: {message}" in result.stderr
+    assert not list(tmp_path.rglob("p.csv"))
+    # The charter itself is invalid, so check and build say so too.
+    _, diags = load_project(tmp_path)
+    assert any(d.field == "pull[0].into" for d in diags.errors)
+
+
+def test_into_through_a_link_out_of_the_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": GOOD_SQL}])
+    (tmp_path / "charters/routing/results").symlink_to(outside)
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "'results/p.csv' leads out of the charter's folder through a link" in result.stderr
+    assert not (outside / "p.csv").exists()
+
+
+def test_into_a_file_the_charter_does_not_read(tmp_path: Path) -> None:
+    pull_charter(tmp_path, [{"into": "exports/p.csv", "sql": GOOD_SQL}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "'exports/p.csv' is not read by this charter: its results globs are results/*.csv" in (
+        result.stderr
+    )
+
+
+def test_a_password_in_site_yaml_is_refused_and_never_printed(tmp_path: Path) -> None:
+    site = {"connections": {"w": {"url": "postgresql+psycopg://me:hunter22@db.example.com/x"}}}
+    err, _ = _bad(tmp_path, {"connection": "w", "sql": GOOD_SQL}, site=site)
+    assert "has a password written in site.yaml" in err
+    assert "hunter22" not in err
+
+
+def test_one_failing_pull_does_not_stop_the_others(tmp_path: Path) -> None:
+    pull_charter(
+        tmp_path,
+        [
+            {"into": "results/good.csv", "sql": GOOD_SQL},
+            {"into": "results/bad.csv", "sql": "SELECT 1 AS nope"},
+        ],
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert (tmp_path / "charters/routing/results/good.csv").read_text() == GOOD_CSV
+    assert not (tmp_path / "charters/routing/results/bad.csv").exists()
+    assert "pulled 2 files: 1 changed, 0 unchanged, 1 failed (left as they were)" in result.stdout
+
+
+def test_unused_parameter_is_an_error(tmp_path: Path) -> None:
+    err, _ = _bad(tmp_path, {"sql": GOOD_SQL, "params": {"sinse": "2026-01-01"}})
+    assert "pull[0].params.sinse: parameter 'sinse' is not used by the query" in err
+
+
+def test_a_parameter_the_query_binds_must_be_given(tmp_path: Path) -> None:
+    sql = "SELECT CAST(:since AS DATE) AS date, 'ttfr' AS metric, 1.0 AS value"
+    err, _ = _bad(tmp_path, {"sql": sql})
+    assert "pull[0].sql: the query binds :since, which `params` does not give" in err
+
+
+def test_sql_and_mlflow_together_are_refused_by_the_model(tmp_path: Path) -> None:
+    pull = {"sql": GOOD_SQL, "mlflow": {"experiment": "e", "metrics": {"precision": "p"}}}
+    pull_charter(tmp_path, [{"into": "results/p.csv", **pull}])
+    _, diags = load_project(tmp_path)
+    assert [d.message for d in diags.errors if d.field == "pull[0]"] == [
+        "give exactly one of 'sql' or 'mlflow'"
+    ]
+
+
+def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    pull_charter(tmp_path, [{"into": "results/a.csv", "sql": GOOD_SQL}])
+    command = [sys.executable, "-m", "generator", "pull", "--source", str(tmp_path), "--dry-run"]
+    main_fd, child_fd = pty.openpty()
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=child_fd, check=False)
+        os.close(child_fd)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        os.close(main_fd)
+    assert done.returncode == 0
+    assert b"pulling: 1/1 done" in terminal
+    piped = subprocess.run(command, capture_output=True, check=False)
+    assert piped.returncode == 0
+    assert b"pulling" not in piped.stderr

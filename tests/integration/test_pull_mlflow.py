@@ -1,0 +1,178 @@
+"""`charters pull` from MLflow: a local tracking store in a temporary folder, runs logged here.
+
+The store is MLflow's SQLite backend (its file store is in maintenance mode). The
+runs are logged by this test with the MLflow client, with start times on known
+days, so the expected rows are known exactly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pull_helpers import line_of, need, pull_charter, run_pull
+
+ENV = "CHARTERS_TEST_MLFLOW_URI"
+SITE = {"connections": {"tracking": {"mlflow": "${" + ENV + "}"}}}
+
+
+@dataclass(frozen=True)
+class Store:
+    uri: str
+    runs: dict[str, str]  # run name: run id
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    need(importlib.util.find_spec("mlflow"), "MLflow is not installed (pip install '.[mlflow]')")
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.create_experiment("support-router")
+    runs: dict[str, str] = {}
+    logged: list[tuple[str, str, float, float | None, dict[str, str], str]] = [
+        # name, start, precision, recall, tags, status
+        ("mon-early", "2026-05-04 08:00:00", 0.81, 0.70, {"arm": "a"}, "FINISHED"),
+        ("mon-late", "2026-05-04 18:00:00", 0.83, None, {"arm": "a", "stage": "prod"}, "FINISHED"),
+        ("tue", "2026-05-05 09:30:00", 0.845, 0.72, {"arm": "b", "stage": "prod"}, "FINISHED"),
+        ("tue-failed", "2026-05-05 23:00:00", 0.99, 0.99, {"arm": "a"}, "FAILED"),
+    ]
+    for name, start, precision, recall, tags, status in logged:
+        run = client.create_run(experiment, start_time=_ms(start), tags=tags, run_name=name)
+        client.log_metric(run.info.run_id, "val_top1_precision", precision, timestamp=_ms(start))
+        if recall is not None:
+            client.log_metric(run.info.run_id, "val_recall", recall, timestamp=_ms(start))
+        client.set_terminated(run.info.run_id, status=status, end_time=_ms(start) + 60_000)
+        runs[name] = run.info.run_id
+    yield Store(uri, runs)
+
+
+def _pull(tmp_path: Path, store: Store, mlflow: dict[str, Any]) -> Any:
+    text = pull_charter(
+        tmp_path,
+        [{"into": "results/offline.csv", "connection": "tracking", "mlflow": mlflow}],
+        site=SITE,
+    )
+    return run_pull(tmp_path, env={ENV: store.uri}), text
+
+
+def test_latest_run_per_day(tmp_path: Path, store: Store) -> None:
+    metrics = {"precision": "val_top1_precision"}
+    result, _ = _pull(tmp_path, store, {"experiment": "support-router", "metrics": metrics})
+    assert result.exit_code == 0, result.output
+    r = store.runs
+    assert (tmp_path / "charters/routing/results/offline.csv").read_text() == (
+        "date,metric,value,note\n"
+        f"2026-05-04,precision,0.83,MLflow run {r['mon-late']}\n"
+        f"2026-05-05,precision,0.845,MLflow run {r['tue']}\n"
+    )
+    again = run_pull(tmp_path, env={ENV: store.uri})
+    assert "unchanged (2 rows)" in again.stdout
+
+
+def test_two_metrics_and_a_variant_tag(tmp_path: Path, store: Store) -> None:
+    spec = {
+        "experiment": "support-router",
+        "metrics": {"precision": "val_top1_precision", "ttfr": "val_recall"},
+        "variant": "arm",
+    }
+    result, _ = _pull(tmp_path, store, spec)
+    assert result.exit_code == 0, result.output
+    r = store.runs
+    # The latest run of each day and arm; mon-late logged no recall.
+    assert (tmp_path / "charters/routing/results/offline.csv").read_text() == (
+        "date,metric,variant,value,note\n"
+        f"2026-05-04,precision,a,0.83,MLflow run {r['mon-late']}\n"
+        f"2026-05-05,precision,b,0.845,MLflow run {r['tue']}\n"
+        f"2026-05-05,ttfr,b,0.72,MLflow run {r['tue']}\n"
+    )
+
+
+def test_all_runs_refuses_two_runs_of_one_day_and_arm(tmp_path: Path, store: Store) -> None:
+    """`runs: all` gives a row per run; two on one day and arm are duplicate result rows."""
+    spec = {
+        "experiment": "support-router",
+        "metrics": {"precision": "val_top1_precision", "ttfr": "val_recall"},
+        "runs": "all",
+        "variant": "arm",
+    }
+    result, text = _pull(tmp_path, store, spec)
+    assert result.exit_code == 1
+    # At the `mlflow` mapping, which starts at its first key; rows in MLflow's order
+    # (newest first): tue's two, then mon-late's, then mon-early's.
+    at = f"charters/routing/charter.yaml:{line_of(text, 'experiment:')}:7: pull[0].mlflow:"
+    assert result.stderr.splitlines()[:2] == [
+        f"{at} row {first}: duplicate row (2026-05-04, precision, variant 'a'): also at row"
+        f" {second} of this pull; keep one row per date, metric and variant"
+        for first, second in ((3, 4), (4, 3))
+    ]
+    assert not (tmp_path / "charters/routing/results/offline.csv").exists()
+
+
+def test_a_filter_string(tmp_path: Path, store: Store) -> None:
+    spec = {
+        "experiment": "support-router",
+        "metrics": {"precision": "val_top1_precision"},
+        "runs": "tags.stage = 'prod'",
+    }
+    result, _ = _pull(tmp_path, store, spec)
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "charters/routing/results/offline.csv").read_text().splitlines()
+    assert [row.split(",")[:3] for row in rows[1:]] == [
+        ["2026-05-04", "precision", "0.83"],
+        ["2026-05-05", "precision", "0.845"],
+    ]
+
+
+def test_an_unknown_experiment_is_located(tmp_path: Path, store: Store) -> None:
+    spec = {"experiment": "support-routr", "metrics": {"precision": "val_top1_precision"}}
+    result, text = _pull(tmp_path, store, spec)
+    assert result.exit_code == 1
+    assert f"charter.yaml:{line_of(text, 'experiment: support-routr')}:" in result.stderr
+    assert "pull[0].mlflow.experiment: no MLflow experiment named 'support-routr'" in result.stderr
+    assert "(experiments: Default, support-router)" in result.stderr
+
+
+def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
+    spec = {
+        "experiment": "support-router",
+        "metrics": {"precision": "val_top1_precision"},
+        "runs": "tags.stage === prod",
+    }
+    result, _ = _pull(tmp_path, store, spec)
+    assert result.exit_code == 1
+    assert "pull[0].mlflow.runs: MLflow at sqlite:///" in result.stderr
+    assert not (tmp_path / "charters/routing/results/offline.csv").exists()
+
+
+def test_a_metric_value_that_fails_validation(tmp_path: Path, store: Store) -> None:
+    # Precision logged as 0.81..0.845 is fine for `precision`; as the charter's `ttfr`
+    # metric it is fine too; a metric id the charter does not declare is refused by
+    # the model before anything is read.
+    spec = {"experiment": "support-router", "metrics": {"revenue": "val_top1_precision"}}
+    result, _ = _pull(tmp_path, store, spec)
+    assert result.exit_code == 1
+    assert "pull[0].mlflow: row 1, column metric: 'revenue' is not a metric of this charter" in (
+        result.stderr
+    )
+
+
+def test_an_mlflow_connection_used_for_sql(tmp_path: Path, store: Store) -> None:
+    pull_charter(
+        tmp_path,
+        [{"into": "results/offline.csv", "connection": "tracking", "sql": "SELECT 1"}],
+        site=SITE,
+    )
+    result = run_pull(tmp_path, env={ENV: store.uri})
+    assert result.exit_code == 1
+    assert "connection 'tracking' is an MLflow tracking store; use `mlflow:`" in result.stderr
