@@ -274,35 +274,39 @@ def _range(metric: dict[str, Any]) -> tuple[float | None, float | None] | None:
 def _without_duplicates(loaded: _Loaded, rules: RowRules, diags: Diagnostics) -> list[Result]:
     """The valid rows in date order, less every (date, metric, variant) held more than once.
 
-    Copies are found by the sort the results need anyway rather than by a table of
-    every key, so a million rows cost no more than before; each duplicate is reported
-    at every copy, a refused row with the same date, metric and variant included.
+    Copies are found by the sort the results need anyway (stable, so copies stay in the
+    order read) rather than by a table of every key, which a million rows would make
+    the largest thing held; each duplicate is reported at every copy, a refused row
+    with the same date, metric and variant included.
     """
-    results, indices = loaded.results, loaded.indices
-    order = sorted(range(len(results)), key=lambda j: _order(results[j]))
+    results = loaded.results
+    read = list(results)  # the order read, which `loaded.indices` follows
+    results.sort(key=_result_key)
     refused = {r.key for r in loaded.refused}
-    rank = {rel: k for k, rel in enumerate(loaded.files)}
-    copies: dict[RowKey, list[tuple[int, int, SourceRef]]] = {}
-    for key, group in groupby(order, key=lambda j: _row_key(results[j].row)):
+    copies: dict[RowKey, list[Result]] = {}
+    for key, group in groupby(results, key=_result_key):
         members = list(group)
         if len(members) > 1 or key in refused:
-            copies[key] = [(rank[results[j].file], indices[j], results[j].ref) for j in members]
+            copies[key] = members
+    if not copies:
+        return results
+    wanted = {id(r) for members in copies.values() for r in members}
+    index = {id(r): loaded.indices[pos] for pos, r in enumerate(read) if id(r) in wanted}
+    rank = {rel: k for k, rel in enumerate(loaded.files)}
+    found: dict[RowKey, list[tuple[int, int, SourceRef]]] = {
+        key: [(rank[r.file], index[id(r)], r.ref) for r in members]
+        for key, members in copies.items()
+    }
     for row in loaded.refused:
-        copies.setdefault(row.key, []).append((rank[row.ref.path], row.index, row.ref))
-    duplicated = {key: sorted(found) for key, found in copies.items() if len(found) > 1}
-    for key, found in sorted(duplicated.items(), key=lambda item: item[1][0]):
-        _report_duplicate(key, found, rules, diags)
-    if not duplicated:
-        return [results[j] for j in order]
-    return [results[j] for j in order if _row_key(results[j].row) not in duplicated]
+        found.setdefault(row.key, []).append((rank[row.ref.path], row.index, row.ref))
+    duplicated = {key: sorted(where) for key, where in found.items() if len(where) > 1}
+    for key, where in sorted(duplicated.items(), key=lambda item: item[1][0]):
+        _report_duplicate(key, where, rules, diags)
+    return [r for r in results if _result_key(r) not in duplicated]
 
 
-def _order(result: Result) -> tuple[date, str, str, str, int, int]:
+def _result_key(result: Result) -> RowKey:
     row = result.row
-    return (row.date, row.metric, row.variant or "", result.file, result._line, result._col)
-
-
-def _row_key(row: Row | m.ResultRow) -> RowKey:
     return row.date, row.metric, row.variant or ""
 
 
