@@ -352,6 +352,42 @@ def test_a_duplicate_across_two_files_is_reported_in_both(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_refused_row_still_counts_as_a_copy(tmp_path: Path, fmt: str) -> None:
+    # The second row breaks a rule too; it is still a second row for the same key.
+    rows = [GOOD, {**GOOD, "value": 450}]
+    path = write_results(tmp_path, fmt, rows)
+    result_file = ResultFile(fmt, rows)
+    starts, cells = result_file.starts, result_file.cells
+    what = "duplicate row (2026-05-04, conv, variant 'control'): also at"
+    rule = "; keep one row per date, metric and variant"
+    assert errors(tmp_path) == [
+        f"{path}:{starts[0]}: [0]: {what} {path}:{starts[1]}{rule}",
+        f"{path}:{starts[1]}: [1]: {what} {path}:{starts[0]}{rule}",
+        f"{path}:{cells[(1, 'value')]}: [1].value: 450 is not a percentage; a percentage"
+        " (unit '%') is between 0 and 100",
+    ]
+
+
+def test_many_copies_are_counted_not_all_listed(tmp_path: Path) -> None:
+    """20,000 copies of a row: each is reported, naming five others and the count."""
+    count = 20_000
+    write_charter(tmp_path, "shop", shop_charter())
+    path = f"{FOLDER}/many.csv"
+    (tmp_path / FOLDER).mkdir(parents=True)
+    row = "2026-05-04,conv,control,10.5\n"
+    (tmp_path / path).write_text("date,metric,variant,value\n" + row * count)
+    found = errors(tmp_path)
+    assert len(found) == count
+    others = ", ".join(f"{path}:{line}:1" for line in range(3, 8))
+    assert found[0] == (
+        f"{path}:2:1: [0]: duplicate row (2026-05-04, conv, variant 'control'): also at"
+        f" {others} and {count - 6:,} more; keep one row per date, metric and variant"
+    )
+    assert found[-1].startswith(f"{path}:{count + 1}:1: [{count - 1}]: duplicate row")
+    assert f"{path}:2:1, {path}:3:1, " in found[-1]
+
+
 def test_a_duplicate_is_found_by_date_not_by_spelling(tmp_path: Path) -> None:
     # YAML reads 2026-05-04 as a date, JSON keeps "2026-05-04" as text: the same day.
     write_results(tmp_path, "yaml", [GOOD], name="a")
