@@ -434,6 +434,14 @@ def _load_result_file(
         return
     if text is None:
         text = read_text(root, rel, diags, reader.max_bytes)
+    elif len(text) > reader.max_bytes // 4 and len(text.encode()) > reader.max_bytes:
+        size = len(text.encode())
+        message = (
+            f"these rows make a file of {size:,} bytes; files of this kind are limited to"
+            f" {reader.max_bytes:,} bytes (the limit)"
+        )
+        diags.error(SourceRef(rel), "", message, "limit")
+        return
     if text is None:
         return
     doc = reader.parse(text, rel, diags)

@@ -154,8 +154,8 @@ def _collect(job: Job, future: Future[bytes], out: dict[str, bytes], diags: Diag
     except RowErrors as exc:
         where = ("sql",) if job.entry.sql is not None else ("mlflow",)
         for row, column, message in exc.problems:
-            at = f"row {row}, column {column}" if column else f"row {row}"
-            diags.error(job.ref(where), job.field(where), f"{at}: {message}", "invalid-row")
+            at = f"row {row}, column {column}: " if column else f"row {row}: " if row else ""
+            diags.error(job.ref(where), job.field(where), f"{at}{message}", "invalid-row")
 
 
 def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from pull_helpers import (
     run_pull,
 )
 
+from generator import readers
 from generator.load import load_project
 
 GOOD_SQL = """
@@ -324,6 +326,24 @@ def test_pulled_rows_keep_the_integrity_rules_of_result_files(tmp_path: Path) ->
         " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)",
     ]
     assert (tmp_path / "charters/routing/results/p.csv").read_text() == OLD
+
+
+def test_pulled_rows_keep_the_size_and_row_limits_of_result_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull cannot write a file the build would refuse as too big or too long."""
+    csv_reader = readers.reader_for("p.csv")
+    assert csv_reader is not None
+    size = len(GOOD_CSV.encode())
+    monkeypatch.setitem(readers._BY_SUFFIX, ".csv", replace(csv_reader, max_bytes=size - 1))
+    err, text = _bad(tmp_path, {"sql": GOOD_SQL})
+    at = f"charters/routing/charter.yaml:{line_of(text, 'sql:')}:10: pull[0].sql:"
+    limit = f"files of this kind are limited to {size - 1:,} bytes (the limit)"
+    assert f"{at} these rows make a file of {size:,} bytes; {limit}" in err
+    monkeypatch.undo()
+    monkeypatch.setattr(readers, "MAX_ROWS", 2)
+    err, _ = _bad(tmp_path, {"sql": GOOD_SQL})
+    assert f"{at} more than 2 rows in one file (the limit); split the file" in err
 
 
 def test_no_rows_keeps_the_file(tmp_path: Path) -> None:
