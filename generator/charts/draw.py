@@ -31,7 +31,16 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import RefKind, is_control, variant_label
-from .spec import ChartJob, ChartSpec, Point, RefLine, Series, ordered_refs, points
+from .spec import (
+    ChartJob,
+    ChartSpec,
+    Point,
+    RefLine,
+    Series,
+    hidden_note,
+    ordered_refs,
+    points,
+)
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -587,6 +596,24 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     ref_texts = _reference_labels(fig, ax, refs, y)
     note = _direction_note(fig, ax, spec)
     _legend(fig, ax, note, ref_texts, legend)
+    if spec.hidden:
+        _hidden_note(ax, spec.hidden)
+
+
+def _hidden_note(ax: Axes, hidden: int) -> None:
+    """Variants the chart leaves out, counted in the plot's upper left corner."""
+    ax.text(
+        0.01,
+        0.97,
+        hidden_note(hidden),
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        color=_MUTED,
+        fontsize=_SMALL_FONT,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 2},
+        zorder=6,
+    )
 
 
 # --------------------------------------------------------------------------- #

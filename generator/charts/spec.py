@@ -65,6 +65,7 @@ class ChartSpec:
     direction: Literal["increase", "decrease"]
     series: tuple[Series, ...]
     refs: tuple[RefLine, ...]
+    hidden: int = 0  # variants left out of the chart (see MAX_VARIANTS); in its data table
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,35 @@ def _interval(result: Result, unit: str) -> tuple[float | None, float | None]:
     return computed if computed is not None else (None, None)
 
 
-def _series(metric: MetricView, variant: str) -> Series:
-    rows = metric.series(variant)
+#: Variants a chart draws besides production and control arms; the rest are counted
+#: in a note. More lines than this cannot be told apart, and drawing thousands of
+#: them (and their legend) takes minutes.
+MAX_VARIANTS = 8
+
+
+def _by_variant(metric: MetricView) -> dict[str, list[Result]]:
+    """The metric's rows by variant ("" for production), in one pass."""
+    groups: dict[str, list[Result]] = {}
+    for result in metric.rows:
+        groups.setdefault(result.row.variant or "", []).append(result)
+    return groups
+
+
+def drawn_variants(groups: dict[str, list[Result]]) -> tuple[list[str], int]:
+    """The variants a chart draws, in legend order, and how many are left out.
+
+    Production and control arms are always drawn; of the other variants, the
+    `MAX_VARIANTS` with the most rows (then the newest result, then by name) are.
+    """
+    always = [v for v in groups if v == "" or is_control(v)]
+    others = [v for v in groups if v != "" and not is_control(v)]
+    others.sort(key=lambda v: (-len(groups[v]), -max(r.row.date for r in groups[v]).toordinal(), v))
+    kept = set(always) | set(others[:MAX_VARIANTS])
+    order = sorted(kept, key=lambda v: (v != "", not is_control(v), v))
+    return order, len(others) - min(len(others), MAX_VARIANTS)
+
+
+def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
     intervals = [_interval(r, metric.unit) for r in rows]
     return Series(
         label=variant,
@@ -111,12 +139,15 @@ def chart_spec(metric: MetricView) -> ChartSpec:
         )
         if value is not None
     ]
+    groups = _by_variant(metric)
+    variants, hidden = drawn_variants(groups)
     return ChartSpec(
         title=metric.name,
         unit=metric.unit,
         direction=metric.direction,
-        series=tuple(_series(metric, variant) for variant in metric.variants),
+        series=tuple(_series(metric, v, groups[v]) for v in variants),
         refs=tuple(refs),
+        hidden=hidden,
     )
 
 
@@ -154,6 +185,8 @@ def spec_key(spec: ChartSpec) -> str:
         ],
         "refs": [{"kind": r.kind, "label": r.label, "value": _num(r.value)} for r in spec.refs],
     }
+    if spec.hidden:  # only then, so the keys of charts that show every variant stay
+        payload["hidden"] = spec.hidden
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -245,4 +278,12 @@ def describe(spec: ChartSpec) -> str:
         ref_parts = [f"{REF_LABELS[r.kind].lower()} {fmt(float(r.value))}" for r in refs]
         ref_text = ", ".join(ref_parts)
         sentence += f" {ref_text[0].upper()}{ref_text[1:]}."
+    if spec.hidden:
+        sentence += f" {hidden_note(spec.hidden)}."
     return sentence
+
+
+def hidden_note(hidden: int) -> str:
+    """The note on a chart that leaves variants out: `+9,992 more variants, see the data table`."""
+    noun = "variant" if hidden == 1 else "variants"
+    return f"+{hidden:,} more {noun}, see the data table"
