@@ -19,11 +19,12 @@ from .analyze import analyze_project
 from .charts import ChartSet, draw_charts
 from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
+from .links import linked_files
 from .load import load_project
 from .outputs import render_outputs
-from .pages import render_pages, site_templates
+from .pages import render_pages, site_templates, template_diagnostic
 from .rules import check_views
-from .write import check_output, write_site
+from .write import OutputError, check_output, write_site
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,43 @@ def build(settings: Settings) -> BuildResult:
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
     checks = check_views(project, views, today_from_env(settings.today))
+    # Linked files are checked before anything is drawn: a refused one fails the build.
+    linked = linked_files(project.root, views)
+    result.diagnostics.extend(linked.diagnostics)
+    if not result.ok:
+        return result
     charts = draw_charts(views, settings.out)
-    templates = site_templates(project, views, checks, live_reload=settings.live_reload)
-    pages = render_pages(templates, project, views, checks, charts)
-    outputs = render_outputs(templates, project, views)
-    result.diagnostics.extend(outputs.diagnostics)
-    files = {**charts.svgs, **pages, **outputs.files}
-    write_site(settings.out, files, manifest(charts))
+    try:
+        templates = site_templates(project, views, checks, live_reload=settings.live_reload)
+        pages = render_pages(templates, project, views, checks, charts)
+        outputs = render_outputs(templates, project, views)
+    except Exception as exc:
+        problem = template_diagnostic(exc, project.root)
+        if problem is None:
+            raise
+        result.diagnostics.append(problem)
+        return result
+    # Generated files win over a linked file of the same name.
+    files = {**linked.files, **charts.svgs, **pages, **outputs.files}
+    _write(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))
     result.charts = len(charts.all)
     result.charts_drawn = charts.drawn
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _write(out: Path, files: dict[str, bytes], manifest: dict[str, object]) -> None:
+    """Write the site; a full disk or a read-only folder ends as a message naming the path."""
+    try:
+        write_site(out, files, manifest)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OutputError(
+            f"cannot write the site to {out}: {exc.strerror or exc}{where};"
+            " the previous site is unchanged"
+        ) from exc
 
 
 def manifest(charts: ChartSet) -> dict[str, object]:

@@ -8,12 +8,19 @@ hidden marker so CI can find and update its own comment. Numbers are written by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from ..analyze import MetricView
-from ..formatting import fmt_date, fmt_percent, fmt_value, plural
+from ..formatting import (
+    escape_code_span,
+    escape_markdown,
+    fmt_date,
+    fmt_percent,
+    fmt_value,
+    json_text,
+    plural,
+)
 from ..vocabulary import CHANGE_LABELS, label
 from .compare import Change, DiffReport, show
 from .sides import Side
@@ -50,7 +57,7 @@ def summary_text(report: DiffReport) -> str:
     if problems:
         text += " " + "; ".join(problems) + "; charters that loaded were still compared."
     if report.not_compared:
-        ids = ", ".join(f"`{x['charter']}`" for x in report.not_compared)
+        ids = ", ".join(f"`{_code(x['charter'])}`" for x in report.not_compared)
         text += f" Not compared because they did not load: {ids}."
     return text
 
@@ -63,7 +70,7 @@ def _change_parts(report: DiffReport) -> list[str]:
     if goalposts:
         parts.append(
             f"**goalposts moved** on {plural(len(goalposts), 'agreed metric')}"
-            f" ({', '.join(f'`{x}`' for x in goalposts)})"
+            f" ({', '.join(f'`{_code(x)}`' for x in goalposts)})"
         )
     renamed = sum(1 for c in report.of_kind("charter-added") if c.extra.get("renamed_from"))
     for count, text in (
@@ -137,7 +144,7 @@ def report_json(report: DiffReport, fail_on: Iterable[str] = ()) -> dict[str, An
 
 
 def format_json(report: DiffReport, fail_on: Iterable[str] = ()) -> str:
-    return json.dumps(report_json(report, fail_on), indent=2, ensure_ascii=False) + "\n"
+    return json_text(report_json(report, fail_on), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- Markdown --------------------------------------------------------------------------------
@@ -145,7 +152,8 @@ def format_json(report: DiffReport, fail_on: Iterable[str] = ()) -> str:
 
 def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterable[str] = ()) -> str:
     """A pull-request comment: marker, summary paragraph, then a section per charter."""
-    lines = [MARKER, f"## Charter changes: {report.base.label} → {report.head.label}", ""]
+    base, head = _cell(report.base.label), _cell(report.head.label)
+    lines = [MARKER, f"## Charter changes: {base} → {head}", ""]
     lines += [summary_text(report), ""]
     matched = report.matching(fail_on)
     if matched:
@@ -160,7 +168,7 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
         ids = sorted(set(ids) | set(report.head.checks) | set(report.base.checks))
     body = [_charter_markdown(report, cid, by_charter.get(cid, []), show_all) for cid in ids]
     body += [
-        [f"### `{item['charter']}`", "", _cell(item["message"]) + ".", ""]
+        [f"### `{_code(item['charter'])}`", "", _cell(item["message"]) + ".", ""]
         for item in report.not_compared
     ]
     out = "\n".join(lines)
@@ -199,7 +207,7 @@ def _charter_markdown(
 ) -> list[str]:
     view = report.head.view(cid) or report.base.view(cid)
     title = f" · {_cell(view.charter.title)}" if view is not None else ""
-    lines = [f"### `{cid}`{title}", ""]
+    lines = [f"### `{_code(cid)}`{title}", ""]
     lines += _changes_table([c for c in changes if c.kind != "results-added"])
     lines += _metrics_table(report, cid, changes, show_all)
     if len(lines) == 2:
@@ -213,7 +221,7 @@ def _changes_table(changes: list[Change]) -> list[str]:
     lines = ["| Change | Metric | Field | Before | After |", "| --- | --- | --- | --- | --- |"]
     for c in changes:
         before, after = _before_after(c)
-        name = f"`{c.metric}`" if c.metric else ""
+        name = f"`{_code(c.metric)}`" if c.metric else ""
         kind = CHANGE_LABELS[c.kind]
         lines.append(f"| {kind} | {name} | {_cell(c.field or '')} | {before} | {after} |")
     return [*lines, ""]
@@ -248,7 +256,7 @@ def _metrics_table(
         counts = change.extra.get("rows", {}) if change is not None else {}
         moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)
         rows.append(
-            f"| `{metric.id}` | {_latest_cell(before)} | {_latest_cell(metric)}"
+            f"| `{_code(metric.id)}` | {_latest_cell(before)} | {_latest_cell(metric)}"
             f" | {trend} | {_progress_cell(metric)} | {moved} |"
         )
     if not rows:
@@ -264,14 +272,16 @@ def _metrics_table(
 def _latest_cell(metric: MetricView | None) -> str:
     if metric is None or metric.latest is None:
         return "—"
-    return f"{fmt_value(metric.latest.row.value, metric.unit)} ({fmt_date(metric.latest.row.date)})"
+    value = _cell(fmt_value(metric.latest.row.value, metric.unit))
+    return f"{value} ({fmt_date(metric.latest.row.date)})"
 
 
 def _progress_cell(metric: MetricView) -> str:
     text = ""
     if metric.latest is not None and metric.progress is not None:
         text = (
-            f"{fmt_percent(metric.progress)} of the way to {fmt_value(metric.target, metric.unit)}"
+            f"{fmt_percent(metric.progress)} of the way to"
+            f" {_cell(fmt_value(metric.target, metric.unit))}"
         )
     if metric.latest is not None and metric.met:
         text = (text + " ✓ met").strip()
@@ -279,10 +289,10 @@ def _progress_cell(metric: MetricView) -> str:
 
 
 def _cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell: no pipes, newlines or raw HTML."""
+    """Charter text inside a Markdown table cell or paragraph, shown as written: no live
+    Markdown, HTML, mentions, issue links or autolinks, no pipes or newlines."""
     text = show(value) if not isinstance(value, str) else value
-    text = " ".join(text.split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return escape_markdown(text)
 
 
 def _cell_value(value: Any) -> str:
@@ -292,5 +302,5 @@ def _cell_value(value: Any) -> str:
 
 
 def _code(text: str) -> str:
-    """Text safe inside a Markdown code span in a list item."""
-    return " ".join(text.replace("`", "'").split())
+    """Text safe inside a Markdown code span: one line, no backtick, no control character."""
+    return escape_code_span(text)

