@@ -426,3 +426,35 @@ def test_a_read_only_output_folder_is_a_clear_message(
     assert "internal error" not in result.output
     assert f"error: cannot write the site to {out}: Read-only file system" in result.stderr
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+# --- diff: committed links out of the tree ----------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../../../outside.txt"])
+def test_diff_refuses_a_committed_link_out_of_the_tree(
+    scratch_project: ScratchProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    if shutil.which("git") is None:
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail("git is not installed; CI must run the diff tests")
+        pytest.skip("git is not installed")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = scratch_project.root
+    scratch_project.charter("routing")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "add", "-A")
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+    (root / "charters/routing/notes.txt").symlink_to(target)
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "add", "-A")
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "two")
+    result = run_cli("diff", "HEAD~1", "HEAD", "--source", root)
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output and "root:" not in result.output
+    assert "charters/routing/notes.txt" in result.stderr
+    assert "only plain files, folders and links that stay inside the folder" in result.stderr
