@@ -13,11 +13,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 from helpers import MINIMAL_BLOCKS, ScratchProject, at, parse_html, run_cli
@@ -458,3 +461,47 @@ def test_diff_refuses_a_committed_link_out_of_the_tree(
     assert "internal error" not in result.output and "root:" not in result.output
     assert "charters/routing/notes.txt" in result.stderr
     assert "only plain files, folders and links that stay inside the folder" in result.stderr
+
+
+# --- the preview serves linked text as text ---------------------------------------------------
+
+
+def test_serve_sends_linked_text_as_text_with_nosniff(scratch_project: ScratchProject) -> None:
+    links_charter(scratch_project, [("Notes", "notes.md"), ("Data", "data.csv")])
+    scratch_project.write(
+        "charters/routing/notes.md", "# Notes\n\nText <script>alert(1)</script>\n"
+    )
+    scratch_project.write("charters/routing/data.csv", "a,b\n1,=1+1\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "serve",
+            "--source",
+            scratch_project.root,
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        assert proc.stdout is not None
+        line = ""
+        deadline = time.monotonic() + 60
+        while "Serving" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None
+        url = line.split(" at ", 1)[1].split()[0]
+        for name, kind in (("notes.md", "text/markdown"), ("data.csv", "text/csv")):
+            with urlopen(url + "charters/routing/" + name, timeout=10) as response:
+                assert response.headers["Content-Type"].startswith(kind), name
+                assert response.headers["X-Content-Type-Options"] == "nosniff"
+                body = response.read().decode()
+        assert body == "a,b\n1,'=1+1\n"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
