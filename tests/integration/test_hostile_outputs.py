@@ -270,6 +270,18 @@ def test_escape_markdown_leaves_no_live_syntax() -> None:
     assert escape_markdown("6.2 hours (2026-11-08)") == "6.2 hours \\(2026-11-08\\)"
 
 
+def test_escape_markdown_round_trips_every_printable_character() -> None:
+    import string
+
+    for a in string.printable.strip():
+        for b in ("", "x", a, " //", "ww."):
+            text = f"{a}{b}{a} w{a}{b}"
+            escaped = escape_markdown(text)
+            assert re.sub(r"\\(.)", r"\1", escaped).replace("\u200b", "") == text
+            bare = re.sub(r"\\.", "", escaped)
+            assert not set(bare) & set("<>[]()!*_`~|&\\"), (text, escaped)
+
+
 def test_diff_comment_shows_hostile_titles_as_text(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
