@@ -105,18 +105,31 @@ def _by_variant(metric: MetricView) -> dict[str, list[Result]]:
     return groups
 
 
+#: Control arms a chart draws (names such as `Control` and `control ` all count as one).
+MAX_CONTROLS = 2
+
+
 def drawn_variants(groups: dict[str, list[Result]]) -> tuple[list[str], int]:
     """The variants a chart draws, in legend order, and how many are left out.
 
-    Production and control arms are always drawn; of the other variants, the
-    `MAX_VARIANTS` with the most rows (then the newest result, then by name) are.
+    Production is always drawn, and so are the `MAX_CONTROLS` control arms and
+    the `MAX_VARIANTS` other variants with the most rows (then the newest
+    result, then by name).
     """
-    always = [v for v in groups if v == "" or is_control(v)]
+
+    def most_rows(names: list[str], limit: int) -> list[str]:
+        names.sort(
+            key=lambda v: (-len(groups[v]), -max(r.row.date for r in groups[v]).toordinal(), v)
+        )
+        return names[:limit]
+
+    controls = [v for v in groups if v != "" and is_control(v)]
     others = [v for v in groups if v != "" and not is_control(v)]
-    others.sort(key=lambda v: (-len(groups[v]), -max(r.row.date for r in groups[v]).toordinal(), v))
-    kept = set(always) | set(others[:MAX_VARIANTS])
+    kept = set(most_rows(controls, MAX_CONTROLS)) | set(most_rows(others, MAX_VARIANTS))
+    if "" in groups:
+        kept.add("")
     order = sorted(kept, key=lambda v: (v != "", not is_control(v), v))
-    return order, len(others) - min(len(others), MAX_VARIANTS)
+    return order, len(groups) - len(kept)
 
 
 def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:

@@ -357,6 +357,26 @@ def test_ten_thousand_variants_build_in_seconds(scratch_project: ScratchProject)
     assert "v00500" in table.text()  # ... but in its data table
 
 
+def test_control_look_alikes_are_capped_too() -> None:
+    from factory import charter_data, row, view
+
+    from generator.charts import chart_spec, describe
+
+    rows = [row("2026-05-04", "conv", 0.1)]  # production: always drawn
+    rows += [row("2026-05-04", "conv", 0.1, "control" + " " * i) for i in range(300)]
+    rows += [row("2026-05-04", "conv", 0.1, "Control"), row("2026-05-11", "conv", 0.1, "Control")]
+    rows += [row("2026-05-04", "conv", 0.2, f"arm {i}") for i in range(20)]
+    metric = view(charter_data(), rows).metric("conv")
+    assert metric is not None
+    started = time.perf_counter()
+    spec = chart_spec(metric)
+    assert time.perf_counter() - started < 5
+    labels = [s.label for s in spec.series]
+    assert labels[:2] == ["", "Control"] and len(labels) == 1 + 2 + 8
+    assert spec.hidden == 1 + 300 + 20 + 1 - len(labels)
+    assert describe(spec).endswith(f"+{spec.hidden} more variants, see the data table.")
+
+
 # --- templates: located errors ----------------------------------------------------------------
 
 
