@@ -61,7 +61,7 @@ def hostile_charter(case: str) -> dict[str, Any]:
         tags=[line, "tag " + line],
         links=[
             {"title": line, "url": "https://docs.example/?q=" + line.replace(" ", "+")},
-            {"title": line, "url": "notes.txt"},
+            {"title": line, "url": "notes.txt?q=" + line},
             {"title": line, "url": "outside.txt"},
         ],
         objective={"statement": case, "context": case},
