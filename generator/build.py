@@ -60,7 +60,12 @@ class BuildResult:
 def build(settings: Settings) -> BuildResult:
     """Build the site from `settings.source` into `settings.out`, or report why not."""
     started = time.perf_counter()
-    check_output(settings.source, settings.out)
+    try:
+        check_output(settings.source, settings.out)
+    except OSError as exc:  # an output folder that cannot be listed, say
+        raise OutputError(
+            f"cannot use the output folder {settings.out}: {exc.strerror or exc}"
+        ) from exc
     project, diags = load_project(settings.source)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:

@@ -537,3 +537,17 @@ def test_serve_sends_linked_text_as_text_with_nosniff(scratch_project: ScratchPr
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=15)
+
+
+def test_an_output_folder_under_a_file_is_a_clear_message(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    scratch_project.charter("routing")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    out = blocker / "site"
+    result = run_cli("build", "--source", scratch_project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: cannot write the site to {out}: ")
+    assert blocker.read_text(encoding="utf-8") == "not a folder\n"
