@@ -24,7 +24,7 @@ from .load import load_project
 from .outputs import render_outputs
 from .pages import render_pages, site_templates, template_diagnostic
 from .rules import check_views
-from .write import OutputError, check_output, write_site
+from .write import OutputError, WriteReport, check_output, lock_output, write_site
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Settings:
     out: Path
     live_reload: bool | str = False  # `charters serve`: a build token the page polls for
     today: date | None = None  # the staleness date; default SOURCE_DATE_EPOCH, else today
+    wait: bool = False  # wait for another build writing `out` instead of refusing
 
 
 @dataclass
@@ -43,29 +44,41 @@ class BuildResult:
     charts: int = 0
     charts_drawn: int = 0
     seconds: float = 0.0
+    written: WriteReport = field(default_factory=WriteReport)
 
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
-    def summary(self) -> str:
+    def summary(self, out: Path | None = None) -> str:
         """The one-line report of a successful build."""
+        note = self.written.note()
         return (
             f"Built {plural(self.charters, 'charter')}:"
             f" {self.pages} pages, {self.charts} charts ({self.charts_drawn} drawn)"
             f" in {self.seconds:.2f} s"
+            + (f" → {out}" if out is not None else "")
+            + (f"; {note}" if note else "")
         )
 
 
 def build(settings: Settings) -> BuildResult:
-    """Build the site from `settings.source` into `settings.out`, or report why not."""
-    started = time.perf_counter()
+    """Build the site from `settings.source` into `settings.out`, or report why not.
+
+    One build at a time writes an output folder (generator/write.py).
+    """
     try:
         check_output(settings.source, settings.out)
     except OSError as exc:  # an output folder that cannot be listed, say
         raise OutputError(
             f"cannot use the output folder {settings.out}: {exc.strerror or exc}"
         ) from exc
+    with lock_output(settings.out, wait=settings.wait):
+        return _build(settings)
+
+
+def _build(settings: Settings) -> BuildResult:
+    started = time.perf_counter()
     project, diags = load_project(settings.source)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
@@ -92,25 +105,13 @@ def build(settings: Settings) -> BuildResult:
         return result
     # Generated files win over a linked file of the same name.
     files = {**linked.files, **charts.svgs, **pages, **outputs.files}
-    _write(settings.out, files, manifest(charts))
+    result.written = write_site(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))
     result.charts = len(charts.all)
     result.charts_drawn = charts.drawn
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _write(out: Path, files: dict[str, bytes], manifest: dict[str, object]) -> None:
-    """Write the site; a full disk or a read-only folder ends as a message naming the path."""
-    try:
-        write_site(out, files, manifest)
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise OutputError(
-            f"cannot write the site to {out}: {exc.strerror or exc}{where};"
-            " the previous site is unchanged"
-        ) from exc
 
 
 def manifest(charts: ChartSet) -> dict[str, object]:

@@ -57,7 +57,7 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
     References between files still resolve against the whole tree; `only` narrows what is
     reported: the named charters' findings and problems, and site.yaml's.
     """
-    project, diags = load_project(source)
+    project, diags = load_project(source, today)
     checks = check_project(project, today)
     _add_link_problems(project.root, checks)
     errors = diags.sorted()

@@ -93,8 +93,13 @@ def main(verbose: bool) -> None:
     default=None,
     help="Output folder.  [default: site/ in the source folder]",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another build is writing the output folder, wait for it instead of refusing.",
+)
 @_guard
-def build(source: Path, out: Path | None) -> None:
+def build(source: Path, out: Path | None, wait: bool) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
@@ -106,7 +111,7 @@ def build(source: Path, out: Path | None) -> None:
 
     out = out if out is not None else source / "site"
     try:
-        result = run_build(Settings(source=source, out=out))
+        result = run_build(Settings(source=source, out=out, wait=wait))
     except OutputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -118,7 +123,7 @@ def build(source: Path, out: Path | None) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(f"{result.summary()} → {out}")
+    click.echo(result.summary(out))
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
@@ -173,7 +178,8 @@ def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str,
     "--today",
     callback=_today,
     metavar="YYYY-MM-DD",
-    help="Date the staleness rule measures against.  [default: SOURCE_DATE_EPOCH, else today]",
+    help="The build date: the staleness rule measures against it and no result may be dated"
+    " after it.  [default: SOURCE_DATE_EPOCH, else today]",
 )
 @_guard
 def check(
@@ -246,8 +252,8 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     multiple=True,
     callback=_fail_on,
     metavar="KINDS",
-    help="Comma-separated change kinds (or regressed, improved, invalid, any) that make the"
-    " command exit 1.",
+    help="Comma-separated change kinds (or goalpost-moved-unagreed, regressed, improved,"
+    " invalid, any) that make the command exit 1.",
 )
 @_guard
 def diff_command(
@@ -262,9 +268,10 @@ def diff_command(
     from .diff import DiffError, diff_sides, load_side
     from .diff.report import format_json, format_markdown
 
+    today = today_from_env()  # one build date for both sides
     try:
-        base_side = load_side(base, source, "BASE")
-        head_side = load_side(head, source, "HEAD")
+        base_side = load_side(base, source, "BASE", today)
+        head_side = load_side(head, source, "HEAD", today)
     except DiffError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from . import model as m
-from .diagnostics import Diagnostics, SourceRef, format_path
+from .diagnostics import Diagnostics, SourceRef, format_path, today_from_env
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, parse_yaml, read_text
 from .results import Result, load_results
@@ -56,8 +57,14 @@ class Project:
     site_doc: Document | None = None
 
 
-def load_project(root: Path) -> tuple[Project, Diagnostics]:
-    """Load and validate `root`; return the valid charters and every problem found."""
+def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagnostics]:
+    """Load and validate `root`; return the valid charters and every problem found.
+
+    `today` is the build date, after which no result may be dated; by default the
+    date of `diagnostics.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
+    """
+    if today is None:
+        today = today_from_env()
     diags = Diagnostics()
     site, site_doc = _load_site(root, diags)
     charters: list[LoadedCharter] = []
@@ -73,7 +80,7 @@ def load_project(root: Path) -> tuple[Project, Diagnostics]:
         for entry in sorted(charters_dir.iterdir(), key=lambda p: p.name):
             if entry.name.startswith(".") or not entry.is_dir():
                 continue
-            loaded = _load_charter(root, entry, diags)
+            loaded = _load_charter(root, entry, diags, today)
             if loaded is not None:
                 charters.append(loaded)
     return Project(root, site, charters, site_doc), diags
@@ -95,7 +102,9 @@ def _load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document |
     return (site or m.SiteConfig()), doc
 
 
-def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter | None:
+def _load_charter(
+    root: Path, folder: Path, diags: Diagnostics, today: date
+) -> LoadedCharter | None:
     cid = folder.name
     folder_rel = _rel(root, folder)
     ok = True
@@ -129,7 +138,7 @@ def _load_charter(root: Path, folder: Path, diags: Diagnostics) -> LoadedCharter
     before = len(diags.errors)
     charter = validate_model(m.Charter, doc, diags)
     metrics = check_references(doc, diags)
-    results = load_results(root, folder, doc, metrics, diags)
+    results = load_results(root, folder, doc, metrics, diags, today)
     if charter is None or not ok or len(diags.errors) > before:
         return None
     return LoadedCharter(cid, rel, charter, doc, results)

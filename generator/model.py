@@ -92,6 +92,24 @@ def _must_be_finite(value: float) -> float:
     return value
 
 
+def _range_shape(value: Any) -> Any:
+    if isinstance(value, list) and len(value) != 2:
+        raise ValueError(
+            f"a range is [low, high], two numbers (either may be null for no bound);"
+            f" got a list of {len(value)}"
+        )
+    return value
+
+
+def _range_order(value: list[float | None]) -> list[float | None]:
+    low, high = value
+    if low is None and high is None:
+        raise ValueError("[null, null] bounds nothing; give at least one bound or drop 'range'")
+    if low is not None and high is not None and not low < high:
+        raise ValueError(f"low ({low:g}) must be below high ({high:g})")
+    return value
+
+
 def _listify(value: Any) -> Any:
     # `by: Head of Support` is as clear as a one-item list; accept both spellings.
     return [value] if isinstance(value, str) else value
@@ -134,6 +152,13 @@ MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date)]
 Number = Annotated[float, AfterValidator(_must_be_finite)]
 Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
+# [low, high] in the metric's unit; null for no bound on that side.
+ValueRange = Annotated[
+    list[Number | None],
+    Field(min_length=2, max_length=2),
+    BeforeValidator(_range_shape),
+    AfterValidator(_range_order),
+]
 
 
 class Model(BaseModel):
@@ -259,6 +284,13 @@ class Metric(Model):
     )
     direction: Direction = Field(
         description="Which way is better.", examples=["decrease", "increase"]
+    )
+    range: ValueRange | None = Field(
+        None,
+        description="The values the metric can take, as [low, high] in its unit; either bound"
+        " may be null for no bound ([0, null]: never negative). Result values, lower and"
+        " upper bounds outside it are errors.",
+        examples=[[0, None], [0, 1], [1, 5]],
     )
 
 

@@ -29,7 +29,7 @@ from markupsafe import Markup, escape
 
 from . import __version__
 from .analyze import CharterView, MetricView
-from .charts import ChartSet
+from .charts import ChartSet, interval_source, row_interval
 from .diagnostics import Diagnostic, SourceRef
 from .formatting import (
     exact_number,
@@ -120,6 +120,8 @@ def make_environment(user_templates: Path | None) -> jinja2.Environment:
         interval=fmt_interval,
         label=label,
         variant=variant_label,
+        row_interval=row_interval,
+        interval_source=interval_source,
     )
     env.globals.update(generator_version=__version__)
     return env

@@ -1,8 +1,8 @@
 """Commands, `charters serve`: build into a temporary folder, serve it, rebuild on change.
 
-Changes are found by polling content hashes of `charters/`, `templates/` and
-`site.yaml` (no file-watching dependency, and no reliance on modification times,
-which editors and file systems round). Every build gets a token; pages built
+Changes come from the operating system's file notifications through `watchfiles`
+(inotify, FSEvents, ReadDirectoryChangesW; polling only where none of them
+works), so a server left idle does no work. Every build gets a token; pages built
 while serving carry it (`live_reload` in the templates) and the small
 `/__charters__/livereload.js` reloads the page when `/__charters__/version`
 answers another one.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import html
 import os
 import secrets
@@ -24,15 +23,18 @@ import signal
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import watchfiles
+from watchfiles import Change
+from watchfiles.main import FileChange
 
 from .formatting import plural
 from .pages import BUILTIN_TEMPLATES
@@ -41,9 +43,6 @@ SPECIAL = "/__charters__/"
 LIVERELOAD_JS = Path(__file__).parent / "livereload.js"
 WATCHED_DIRS = ("charters", "templates")
 WATCHED_FILES = ("site.yaml",)
-# A file changed within this many seconds may change again without its size or
-# modification time moving (coarse clocks): hash it on every poll until it settles.
-RACY_SECONDS = 2.0
 
 Echo = Callable[..., None]
 
@@ -57,58 +56,39 @@ def _default_echo(message: str = "", err: bool = False) -> None:
 # Watching
 
 
-@dataclass
-class SourceWatcher:
-    """A fingerprint of the watched inputs, cheap to take again and again."""
+@dataclass(frozen=True)
+class SourceFilter:
+    """Which changed paths are inputs of the build: `site.yaml` and everything under
+    `charters/` (charters and their result files) and `templates/`, less editor droppings.
 
-    source: Path
-    _cache: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    The project's `site/` and every other folder of the source tree are not inputs.
+    """
 
-    def _files(self) -> Iterator[Path]:
-        for name in WATCHED_FILES:
-            path = self.source / name
-            if path.is_file():
-                yield path
-        for name in WATCHED_DIRS:
-            top = self.source / name
-            if not top.is_dir():
-                continue
-            for folder, dirs, files in os.walk(top):
-                dirs[:] = sorted(d for d in dirs if not _ignored(d))
-                for file in sorted(files):
-                    if not _ignored(file):
-                        yield Path(folder) / file
+    root: Path
 
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        now = time.time()
-        seen: set[str] = set()
-        for path in self._files():
-            key = path.relative_to(self.source).as_posix()
-            try:
-                stat = path.stat()
-                cached = self._cache.get(key)
-                racy = now - stat.st_mtime < RACY_SECONDS
-                if cached and not racy and cached[:2] == (stat.st_mtime_ns, stat.st_size):
-                    content = cached[2]
-                else:
-                    content = hashlib.sha256(path.read_bytes()).hexdigest()
-                    self._cache[key] = (stat.st_mtime_ns, stat.st_size, content)
-            except OSError:
-                continue  # removed or unreadable between listing and reading
-            seen.add(key)
-            digest.update(f"{key}\0{content}\n".encode())
-        for gone in set(self._cache) - seen:
-            del self._cache[gone]
-        return digest.hexdigest()
+    def relative(self, path: str) -> PurePosixPath | None:
+        """`path` relative to the source root, or None when it lies outside it."""
+        try:
+            return PurePosixPath(Path(path).relative_to(self.root).as_posix())
+        except ValueError:
+            return None
+
+    def __call__(self, change: Change, path: str) -> bool:
+        rel = self.relative(path)
+        if rel is None or not rel.parts or any(_ignored(part) for part in rel.parts):
+            return False
+        if rel.name.isdigit():
+            return False  # vim's probe that the folder is writable: 4913, 5036, …
+        return rel.parts[0] in WATCHED_DIRS or str(rel) in WATCHED_FILES
 
 
 def _ignored(name: str) -> bool:
-    """Editor droppings and caches: hidden files, backups, swap files."""
+    """Editor droppings and caches: hidden files (`.x.swp`, emacs' `.#x` locks), backups
+    (`x~`, `#x#`), swap and temporary files, `__pycache__`."""
     return (
         name.startswith((".", "#"))
-        or name.endswith(("~", ".swp", ".tmp"))
-        or (name == "__pycache__")
+        or name.endswith(("~", ".swp", ".swx", ".tmp"))
+        or name == "__pycache__"
     )
 
 
@@ -254,6 +234,11 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in path) or "\\" in path:
+            # A NUL or other control character (or a backslash) names no file of a site;
+            # the file system calls behind the static handler would fail on some of them.
+            self._send(400, b"Bad request: the path has control characters\n", "text/plain")
+            return
         state = self.server.state
         if path.startswith(SPECIAL):
             self._special(path[len(SPECIAL) :])
@@ -296,27 +281,41 @@ def _is_page(path: str) -> bool:
     return path.endswith("/") or last.endswith(".html") or "." not in last
 
 
-def watch(state: SiteState, stop: threading.Event, poll: float) -> None:
-    """Rebuild whenever the watched inputs change, until `stop` is set."""
-    watcher = SourceWatcher(state.source)
-    seen = watcher.fingerprint()
-    while not stop.wait(poll):
-        try:
-            now = watcher.fingerprint()
-            if now == seen:
-                continue
-            # Editors save in steps; wait until two looks agree before building.
-            time.sleep(0.05)
-            settled = watcher.fingerprint()
-            while settled != now and not stop.is_set():
-                now = settled
-                time.sleep(0.05)
-                settled = watcher.fingerprint()
-            seen = now
-            state.echo("Change detected; rebuilding…")
+def watch(state: SiteState, stop: threading.Event) -> None:
+    """Rebuild after each burst of changes to the build's inputs, until `stop` is set.
+
+    The whole source folder is watched, so a `templates/` or `site.yaml` made after
+    the start counts too; `SourceFilter` keeps only the inputs. `watchfiles` yields
+    once no further change came for 50 ms (at most 1.6 s after the first), so an
+    editor's save in several steps is one rebuild; changes made during a build are
+    kept and yielded right after it.
+    """
+    inputs = SourceFilter(state.source.absolute())
+    try:
+        for changes in watchfiles.watch(
+            inputs.root,
+            watch_filter=inputs,
+            stop_event=stop,
+            raise_interrupt=False,
+            ignore_permission_denied=True,  # an unreadable folder beside charters/ is not ours
+        ):
+            state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
             state.rebuild()
-        except Exception as exc:  # keep watching whatever happens
-            state.echo(f"error: internal error while watching: {exc!r}", err=True)
+    except Exception as exc:  # the server goes on with the last build
+        state.echo(
+            f"error: stopped watching {inputs.root} for changes: {exc}."
+            " Pages no longer rebuild; restart `charters serve`.",
+            err=True,
+        )
+
+
+def _describe(inputs: SourceFilter, changes: set[FileChange]) -> str:
+    """`charters/a/charter.yaml`, or `… and 2 other files`; a new folder is named by its files."""
+    every = {str(inputs.relative(path)) for _, path in changes}
+    names = sorted(n for n in every if not any(o.startswith(n + "/") for o in every))
+    if len(names) == 1:
+        return names[0]
+    return f"{names[0]} and {plural(len(names) - 1, 'other file')}"
 
 
 def _seed_chart_cache(previous: Path, out: Path) -> None:
@@ -339,7 +338,6 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     *,
-    poll: float = 0.25,
     echo: Echo = _default_echo,
 ) -> int:
     """Serve `source` until interrupted; the exit status (0 on Ctrl-C, 1 if it cannot start)."""
@@ -347,6 +345,7 @@ def serve(
     state = SiteState(source=source, out=tmp / "site", echo=echo)
     stop = threading.Event()
     server: PreviewServer | None = None
+    watcher: threading.Thread | None = None
     previous = signal.getsignal(signal.SIGTERM)
     with contextlib.suppress(ValueError):  # not in the main thread (tests)
         signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -368,13 +367,15 @@ def serve(
         name = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
         shown = f"[{name}]" if ":" in name else name
         echo(f"Serving {source} at http://{shown}:{bound_port}/ (Ctrl-C to stop)")
-        watcher = threading.Thread(target=watch, args=(state, stop, poll), daemon=True)
+        watcher = threading.Thread(target=watch, args=(state, stop), daemon=True)
         watcher.start()
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
         echo("Stopped.")
     finally:
-        stop.set()
+        stop.set()  # watchfiles looks at it every 50 ms
+        if watcher is not None:
+            watcher.join(timeout=2.0)  # longer only while a build finishes
         if server is not None:
             server.server_close()
         with contextlib.suppress(ValueError):

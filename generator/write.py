@@ -1,26 +1,87 @@
 """Write stage: writing the site so that nothing is lost.
 
+One build at a time writes an output folder: a lock file beside it
+(`.site.lock` for `site/`) is held for the whole build, and it records the
+temporary folders the build creates, each named with a random token, so that
+the next build removes exactly those after a crash and never a folder of the
+user's that merely looks like one.
+
 The new site is written into a temporary folder beside the output folder and
-swapped in by two renames only once every file is written. A failed or
-interrupted build leaves the previous site as it was. A folder is replaced only
-when it is empty or carries the manifest this module writes, so a mistyped
-`--out` cannot wipe someone's documents.
+swapped in by one atomic exchange of the two folders (Linux `renameat2` with
+`RENAME_EXCHANGE`), so `site/` stays a real folder and is at every instant
+either the old or the new complete site. Where the exchange is unavailable two
+renames are used, and a build killed between them is repaired by the next build
+before it does anything else.
+
+Files in the output folder that the previous build did not write (its manifest
+lists every file it wrote) are carried over into the new site: `CNAME`,
+`.nojekyll`, `.git/`. A folder is replaced only when it is empty or carries the
+manifest, so a mistyped `--out` cannot wipe someone's documents.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import json
 import os
+import secrets
 import shutil
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 MANIFEST = ".charters-site.json"
+# For the fault tests only: seconds to pause at each step of the swap, announced on
+# stderr; and "1" to use the two-rename fallback even where the exchange works.
+PAUSE_ENV = "CHARTERS_TEST_SWAP_PAUSE"
+FALLBACK_ENV = "CHARTERS_TEST_SWAP_FALLBACK"
+_TEMP_INFIX = ".charters-"
 
 
 class OutputError(Exception):
     """The output folder cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class WriteReport:
+    """What a write did to files the previous build had not written."""
+
+    kept: list[str] = field(default_factory=list)  # carried over; folders end in "/"
+    replaced: list[str] = field(default_factory=list)  # the build now writes that name
+
+    def note(self) -> str:
+        """The clause the build summary adds, or ""."""
+        parts = []
+        if self.kept:
+            parts.append(f"kept {_count(self.kept)} not written by charters: {_names(self.kept)}")
+        if self.replaced:
+            parts.append(
+                f"replaced {_count(self.replaced)} not written by charters with the built ones:"
+                f" {_names(self.replaced)}"
+            )
+        return "; ".join(parts)
+
+
+def _count(names: list[str]) -> str:
+    folders = sum(1 for n in names if n.endswith("/"))
+    files = len(names) - folders
+    words = []
+    if files:
+        words.append(f"{files} file{'' if files == 1 else 's'}")
+    if folders:
+        words.append(f"{folders} folder{'' if folders == 1 else 's'}")
+    return " and ".join(words)
+
+
+def _names(names: list[str], shown: int = 8) -> str:
+    text = ", ".join(names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def check_output(source: Path, out: Path) -> None:
@@ -59,48 +120,282 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def write_site(out: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
-    """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically."""
-    parent = out.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(out)
-    tmp = parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
+def _os_message(exc: OSError, doing: str, out: Path) -> OutputError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    kept = f"; {out} is unchanged" if out.exists() else ""
+    return OutputError(f"cannot {doing}: {reason}{where}{kept}")
+
+
+# --- the lock ---------------------------------------------------------------------------
+
+
+def lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+_HELD: dict[Path, int] = {}  # lock file → its descriptor, while this process holds it
+
+
+@contextlib.contextmanager
+def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
+    """Hold the output folder's lock; repair what a killed build left behind first.
+
+    A POSIX record lock (`lockf`) belongs to this process only: chart workers
+    forked during the build do not inherit it, so a killed build never leaves
+    the folder locked. (It is also released when the process closes any
+    descriptor of the file, hence the one descriptor kept in `_HELD`.)
+    """
+    lock = lock_path(out)
+    if lock in _HELD:
+        yield
+        return
     try:
-        tmp.mkdir()
-        for rel in sorted(files):
-            target = tmp / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files[rel])
-        text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
-        (tmp / MANIFEST).write_text(text, encoding="utf-8")
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Never through a link: the lock file is truncated and rewritten.
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(
+                f"the lock file {lock} is a symbolic link; remove it (a build writes it)"
+            ) from None
+        raise _os_message(exc, f"write beside the output folder {out}", out) from None
+    try:
+        try:
+            _acquire(fd, out, wait)
+            _recover(out, _read_record(fd))
+            _write_record(fd, [])
+        except OSError as exc:
+            raise _os_message(exc, f"prepare {out}", out) from None
+        _HELD[lock] = fd
+        yield
+    finally:
+        _HELD.pop(lock, None)
+        os.close(fd)  # releases the lock
 
 
-def _swap(tmp: Path, out: Path) -> None:
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
+def _acquire(fd: int, out: Path, wait: bool) -> None:
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EAGAIN):
+            raise
+    pid = _read_record(fd).get("pid")
+    who = f" (pid {pid})" if isinstance(pid, int) else ""
+    if not wait:
+        raise OutputError(f"another build is writing {out}{who}; wait for it or pass --wait")
+    print(f"waiting for another build writing {out}{who}", file=sys.stderr, flush=True)
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+
+
+def _read_record(fd: int) -> dict[str, Any]:
+    try:
+        data = json.loads(os.pread(fd, 65536, 0).decode("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_record(fd: int, temporary: list[str]) -> None:
+    """Record this build's temporary folders before they exist, so a crash is repairable."""
+    data = json.dumps({"pid": os.getpid(), "temporary": temporary}).encode() + b"\n"
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data, 0)
+    os.fsync(fd)
+
+
+def _recover(out: Path, record: Mapping[str, Any]) -> None:
+    """Undo a killed build: restore the previous site if it was moved aside, drop the rest.
+
+    Only the folders the killed build recorded (names with its random token) are
+    touched; the output folder itself is never removed here.
+    """
+    names = record.get("temporary")
+    if not isinstance(names, list):
+        return
+    prefix = f".{out.name}{_TEMP_INFIX}"
+    ours = [
+        out.parent / n
+        for n in names
+        if isinstance(n, str) and n.startswith(prefix) and "/" not in n
+    ]
+    for path in ours:
+        if path.name.endswith("-old") and not out.exists() and (path / MANIFEST).is_file():
+            path.rename(out)
+    for path in ours:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+
+
+# --- writing and swapping ------------------------------------------------------------------
+
+
+def write_site(out: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> WriteReport:
+    """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically.
+
+    Takes the output folder's lock unless this process holds it already.
+    """
+    token = secrets.token_hex(8)
+    tmp = out.parent / f".{out.name}{_TEMP_INFIX}{token}-new"
+    old = out.parent / f".{out.name}{_TEMP_INFIX}{token}-old"
+    with lock_output(out):
+        fd = _HELD[lock_path(out)]
+        try:
+            _write_record(fd, [tmp.name, old.name])
+            report = _write_and_swap(out, tmp, old, files, manifest)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _os_message(exc, f"write the site into {out}", out) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        with contextlib.suppress(OSError):  # a stale record only names folders now gone
+            _write_record(fd, [])
+    return report
+
+
+def _write_and_swap(
+    out: Path, tmp: Path, old: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]
+) -> WriteReport:
+    tmp.mkdir()
+    for rel in sorted(files):
+        target = tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(files[rel])
+    report = WriteReport()
+    if out.is_dir():
+        _carry_user_files(out, tmp, set(files), report)
+    full = dict(manifest)
+    full["files"] = sorted(files)
+    text = json.dumps(full, indent=1, sort_keys=True) + "\n"
+    (tmp / MANIFEST).write_text(text, encoding="utf-8")
+    _swap(tmp, out, old)
+    return report
+
+
+def _carry_user_files(out: Path, tmp: Path, new_files: set[str], report: WriteReport) -> None:
+    """Link (or copy) into the new site every entry of `out` the previous build did not write."""
+    listed = read_manifest(out).get("files")
+    if not isinstance(listed, list):
+        # A site from a charters that did not list its files: what the new build writes
+        # was surely its own; keep the rest and name it rather than guess and delete.
+        listed = sorted(new_files)
+    written = {f for f in listed if isinstance(f, str)} | {MANIFEST}
+    parents = {p for f in written for p in _ancestors(f)}
+    _carry_folder(out, tmp, "", written, parents, new_files, report)
+
+
+def _ancestors(rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _carry_folder(
+    src: Path,
+    dst_root: Path,
+    rel: str,
+    written: set[str],
+    parents: set[str],
+    new_files: set[str],
+    report: WriteReport,
+) -> None:
+    for entry in sorted(os.scandir(src), key=lambda e: e.name):
+        name = f"{rel}{entry.name}"
+        is_dir = entry.is_dir(follow_symlinks=False)
+        target = dst_root / name
+        if is_dir and (name in parents or (target.is_dir() and not target.is_symlink())):
+            _carry_folder(
+                Path(entry.path), dst_root, f"{name}/", written, parents, new_files, report
+            )
+            continue
+        if name in written:
+            continue
+        shown = name + ("/" if is_dir else "")
+        if os.path.lexists(target) or any(
+            os.path.lexists(dst_root / a) and not (dst_root / a).is_dir() for a in _ancestors(name)
+        ):
+            report.replaced.append(shown)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _link_tree(Path(entry.path), target)
+        report.kept.append(shown)
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """A copy of `src` at `dst` that shares file contents by hard links where it can."""
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    elif src.is_dir():
+        dst.mkdir()
+        shutil.copystat(src, dst)
+        for child in sorted(src.iterdir()):
+            _link_tree(child, dst / child.name)
+    else:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+
+def _pause(step: str) -> None:
+    """The fault tests' window onto the swap; nothing happens unless PAUSE_ENV is set.
+
+    PAUSE_ENV is "SECONDS" (pause at every step) or "STEP:SECONDS" (at that step
+    only); every step is announced on stderr either way.
+    """
+    setting = os.environ.get(PAUSE_ENV)
+    if not setting:
+        return
+    print(f"swap: {step}", file=sys.stderr, flush=True)
+    only, _, seconds = setting.rpartition(":")
+    if only in ("", step):
+        time.sleep(float(seconds))
+
+
+def _swap(tmp: Path, out: Path, old: Path) -> None:
+    _pause("before")
+    if not out.exists():
+        tmp.rename(out)
+    elif _exchange(tmp, out):
+        _pause("exchanged")
+    else:
         out.rename(old)
         try:
+            _pause("between renames")
             tmp.rename(out)
         except BaseException:
             old.rename(out)
             raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
+        tmp = old
+    _pause("after")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _remove_leftovers(out: Path) -> None:
-    """Temporary folders of an interrupted build; an `.old-` one is restored if `out` is gone."""
-    for stale in sorted(out.parent.glob(f".{out.name}.old-*")):
-        if not out.exists() and (stale / MANIFEST).is_file():
-            stale.rename(out)
-        else:
-            shutil.rmtree(stale, ignore_errors=True)
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step; False where the system cannot."""
+    if not sys.platform.startswith("linux") or os.environ.get(FALLBACK_ENV) == "1":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))

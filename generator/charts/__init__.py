@@ -1,7 +1,8 @@
 """Charts stage: a chart per metric with results, reused from the last build when unchanged.
 
 :func:`draw_charts` takes the analysed charters and gives a :class:`ChartSet`: every
-chart with its text alternative (for the pages) and its SVG (for the site). A chart
+chart with its text alternative (for the pages) and its SVG (for the site). A metric
+with experiment lifts also gets a lift-over-time chart (`<metric>-lift.svg`). A chart
 whose spec key matches the previous build's manifest is copied from the previous
 site; the others are drawn, in worker processes when there are many.
 
@@ -14,45 +15,63 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from ..analyze import CharterView, MetricView
+from ..analyze import CharterView, MetricView, mde_threshold
 from ..write import read_manifest
 from .draw import draw_all, render_svg
 from .spec import (
     CHART_VERSION,
+    Breach,
     ChartJob,
     ChartSpec,
+    LiftSpec,
     RefLine,
     Series,
+    Tolerance,
     chart_spec,
     describe,
+    interval_source,
+    lift_spec,
+    row_interval,
     spec_key,
 )
 
 __all__ = [
     "CHART_VERSION",
+    "Breach",
     "Chart",
     "ChartJob",
     "ChartSet",
     "ChartSpec",
+    "LiftSpec",
     "RefLine",
     "Series",
+    "Tolerance",
     "chart_spec",
     "describe",
     "draw_charts",
+    "interval_source",
+    "lift_spec",
     "render_svg",
+    "row_interval",
     "spec_key",
 ]
 
 
+ChartKind = Literal["values", "lift"]
+
+
 @dataclass(frozen=True)
 class Chart:
-    """A chart of one metric, with its text alternative."""
+    """A chart of one metric (its values, or its lift over control), with its text alternative."""
 
     metric: MetricView
     path: str  # relative to the site root
     alt: str
     key: str  # the spec key, recorded in the manifest to reuse the SVG next time
+    kind: ChartKind = "values"
+    tolerance: Tolerance | None = None  # a guardrail's, for its data table
 
 
 @dataclass(frozen=True)
@@ -81,8 +100,24 @@ def previous_keys(site: Path) -> dict[str, str]:
     return {k: v for k, v in charts.items() if isinstance(k, str) and isinstance(v, str)}
 
 
+def _metric_specs(
+    view: CharterView, metric: MetricView
+) -> list[tuple[ChartKind, ChartSpec | LiftSpec]]:
+    """The charts of one metric: its values when it has rows, its lift when it has lifts."""
+    specs: list[tuple[ChartKind, ChartSpec | LiftSpec]] = []
+    if metric.rows:
+        specs.append(("values", chart_spec(metric)))
+    mde = mde_threshold(
+        view.charter.measurement.minimum_detectable_effect, metric.id, metric.baseline
+    )
+    lift = lift_spec(metric, mde)
+    if lift is not None:
+        specs.append(("lift", lift))
+    return specs
+
+
 def draw_charts(views: Sequence[CharterView], site: Path) -> ChartSet:
-    """A chart per metric with results; SVGs of unchanged charts come from `site`."""
+    """Every chart of every metric; SVGs of unchanged charts come from `site`."""
     previous = previous_keys(site)
     by_charter: dict[str, tuple[Chart, ...]] = {}
     svgs: dict[str, bytes] = {}
@@ -90,17 +125,17 @@ def draw_charts(views: Sequence[CharterView], site: Path) -> ChartSet:
     for view in views:
         charts: list[Chart] = []
         for metric in view.metrics:
-            if not metric.rows:
-                continue
-            spec = chart_spec(metric)
-            key = spec_key(spec)
-            path = f"charters/{view.id}/{metric.id}.svg"
-            old = site / path
-            if previous.get(path) == key and old.is_file():
-                svgs[path] = old.read_bytes()
-            else:
-                jobs.append(ChartJob(path, spec, chart_id=f"{view.id}-{metric.id}"))
-            charts.append(Chart(metric, path, describe(spec), key))
+            for kind, spec in _metric_specs(view, metric):
+                key = spec_key(spec)
+                name = metric.id if kind == "values" else f"{metric.id}-lift"
+                path = f"charters/{view.id}/{name}.svg"
+                old = site / path
+                if previous.get(path) == key and old.is_file():
+                    svgs[path] = old.read_bytes()
+                else:
+                    jobs.append(ChartJob(path, spec, chart_id=f"{view.id}-{name}"))
+                tolerance = spec.tolerance if isinstance(spec, ChartSpec) else None
+                charts.append(Chart(metric, path, describe(spec), key, kind, tolerance))
         by_charter[view.id] = tuple(charts)
     drawn = draw_all(jobs)
     svgs.update(drawn)

@@ -6,11 +6,16 @@ artists in the SVG, so it is part of the output):
 1. the frame: white axes, a light horizontal grid;
 2. the series: a line per variant with its 95% interval band (or error bar);
 3. the axes: limits, ticks and the unit;
-4. the reference lines: baseline, human baseline and target, the good side of the
-   target lightly shaded;
-5. the labels of the reference lines at their right ends, pushed apart if close;
-6. the direction note ("▲ Higher is better") above the plot on the left;
-7. the legend above the plot on the right, wrapping into rows if too wide.
+4. the reference lines: baseline, human baseline and target (on a lift chart: no
+   effect, and the MDE or a guardrail's tolerance), the good side of the target or
+   MDE lightly shaded;
+5. a guardrail's tolerance line and a marker on each point beyond it;
+6. the labels of the reference lines at their right ends, pushed apart if close;
+7. the direction note ("▲ Higher is better") above the plot on the left;
+8. the legend above the plot on the right, wrapping into rows if too wide.
+
+A lift chart (:class:`~generator.charts.spec.LiftSpec`) is drawn by the same steps,
+as a chart of one line, the lift, with its reference lines.
 
 :func:`draw_all` draws many charts, in worker processes when there are enough.
 The SVG is byte-identical for the same spec and ``chart_id`` across runs and
@@ -30,10 +35,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ..vocabulary import RefKind, is_control, variant_label
+from ..formatting import fmt_value
+from ..vocabulary import is_control, variant_label
 from .spec import (
     ChartJob,
     ChartSpec,
+    LiftSpec,
+    LineKind,
     Point,
     RefLine,
     Series,
@@ -71,16 +79,38 @@ class RefStyle:
     """How a kind of reference line is drawn."""
 
     colour: str
-    dashes: tuple[float, tuple[float, ...]]  # matplotlib's (offset, (on, off, ...)) in points
+    # matplotlib's (offset, (on, off, ...)) in points, or "solid"
+    dashes: tuple[float, tuple[float, ...]] | str
     width: float
 
 
-REF_STYLES: dict[RefKind, RefStyle] = {
+REF_STYLES: dict[LineKind, RefStyle] = {
     "target": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
     "human": RefStyle("#A6558A", (0, (6, 2, 1.5, 2)), 1.3),
     "baseline": RefStyle("#4D4D4D", (0, (5, 3)), 1.2),
+    "mde": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
+    # Okabe-Ito vermillion: the bad side, a guardrail's limit.
+    "tolerance": RefStyle("#D55E00", (0, (6, 1.6, 1.2, 1.6, 1.2, 1.6)), 1.5),  # dash-dot-dot
+    "zero": RefStyle("#4D4D4D", "solid", 1.0),
 }
 _TARGET_SHADE = "#009E73"
+#: Shaded on their good side: a value to reach.
+_SHADED: tuple[LineKind, ...] = ("target", "mde")
+
+
+@dataclass(frozen=True)
+class BreachStyle:
+    """How a point beyond a guardrail's tolerance is marked: a large cross over the point."""
+
+    colour: str = "#D55E00"
+    marker: str = "X"
+    size: float = 9.5
+    edge: str = "white"
+
+
+BREACH_STYLE = BreachStyle()
+TOLERANCE_GID = "tolerance-line"  # the SVG group id of the tolerance line
+BREACH_GID = "breach-markers"  # the SVG group id of the breach markers
 
 
 @dataclass(frozen=True)
@@ -450,7 +480,7 @@ def _axes(ax: Axes, spec: ChartSpec, extent: Extent) -> YRange:
 def _reference_lines(
     ax: Axes, spec: ChartSpec, refs: list[RefLine], y: YRange, legend: Legend
 ) -> None:
-    """Step 4: a horizontal line per reference value; the target's good side shaded."""
+    """Step 4: a horizontal line per reference value; the target's or MDE's good side shaded."""
     for ref in refs:
         style = REF_STYLES[ref.kind]
         line = ax.axhline(
@@ -461,18 +491,60 @@ def _reference_lines(
             zorder=2,
         )
         legend.add(line, ref.label)
-    target = next((float(r.value) for r in refs if r.kind == "target"), None)
+    target = next((float(r.value) for r in refs if r.kind in _SHADED), None)
     if target is None:
         return
-    # Very light shading of the "good" side of the target.
+    # Very light shading of the "good" side of the target (or of the MDE).
     if spec.direction == "increase":
         ax.axhspan(target, y.high, color=_TARGET_SHADE, alpha=0.045, linewidth=0, zorder=0)
     else:
         ax.axhspan(y.low, target, color=_TARGET_SHADE, alpha=0.045, linewidth=0, zorder=0)
 
 
+def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
+    """Step 5: a guardrail's limit, flat or following control, and a cross on each breach.
+
+    Returns the line's right-end label (as a reference line) for step 6: with its
+    value when the limit is flat.
+    """
+    tol = spec.tolerance
+    if tol is None or not tol.dates:
+        return None
+    style = REF_STYLES["tolerance"]
+    line_style: dict[str, Any] = {
+        "color": style.colour,
+        "linestyle": style.dashes,
+        "linewidth": style.width,
+        "zorder": 2,
+        "gid": TOLERANCE_GID,
+    }
+    flat = len(set(tol.limits)) == 1
+    if flat:
+        line: Artist = ax.axhline(tol.limits[0], **line_style)
+    else:
+        (line,) = ax.plot([_date2num(d) for d in tol.dates], list(tol.limits), **line_style)
+    legend.add(line, tol.label)
+    if tol.breaches:
+        b = BREACH_STYLE
+        (marks,) = ax.plot(
+            [_date2num(x.day) for x in tol.breaches],
+            [x.value for x in tol.breaches],
+            linestyle="none",
+            marker=b.marker,
+            markersize=b.size,
+            color=b.colour,
+            markeredgecolor=b.edge,
+            markeredgewidth=0.9,
+            zorder=6,
+            gid=BREACH_GID,
+        )
+        legend.add(marks, "Beyond tolerance")
+    label = f"Tolerance limit {fmt_value(tol.limits[0], spec.unit)}" if flat else "Tolerance limit"
+    return RefLine("tolerance", label, tol.limits[-1])
+
+
 def _reference_labels(fig: Figure, ax: Axes, refs: list[RefLine], y: YRange) -> list[Text]:
-    """Step 5: labels at the right end of the reference lines, pushed apart if close."""
+    """Step 6: labels at the right end of the reference lines, pushed apart if close."""
     from matplotlib.transforms import offset_copy
 
     if not refs:
@@ -500,7 +572,7 @@ def _reference_labels(fig: Figure, ax: Axes, refs: list[RefLine], y: YRange) -> 
 
 
 def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec) -> Text:
-    """Step 6: which way is good, upper left above the plot."""
+    """Step 7: which way is good, upper left above the plot."""
     from matplotlib.transforms import offset_copy
 
     note = "\u25b2 Higher is better" if spec.direction == "increase" else "\u25bc Lower is better"
@@ -518,7 +590,7 @@ def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec) -> Text:
 
 
 def _legend(fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend) -> None:
-    """Step 7: the legend, when there is more than one line or any band to explain."""
+    """Step 8: the legend, when there is more than one line or any band to explain."""
     from matplotlib.patches import Patch
 
     if legend.interval:
@@ -583,8 +655,9 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     legend = Legend()
     extent = _series(ax, spec, legend)
     refs = ordered_refs(spec)
-    extent.lows.extend(float(r.value) for r in refs)
-    extent.highs.extend(float(r.value) for r in refs)
+    limits = list(spec.tolerance.limits) if spec.tolerance is not None else []
+    extent.lows.extend([float(r.value) for r in refs] + limits)
+    extent.highs.extend([float(r.value) for r in refs] + limits)
     if not extent.days and not refs:
         ax.set_yticks([])
         ax.set_xticks([])
@@ -593,7 +666,9 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
         return
     y = _axes(ax, spec, extent)
     _reference_lines(ax, spec, refs, y, legend)
-    ref_texts = _reference_labels(fig, ax, refs, y)
+    limit = _tolerance(ax, spec, legend)
+    labelled = refs + ([limit] if limit is not None else [])
+    ref_texts = _reference_labels(fig, ax, labelled, y)
     note = _direction_note(fig, ax, spec)
     _legend(fig, ax, note, ref_texts, legend)
     if spec.hidden:
@@ -621,8 +696,8 @@ def _hidden_note(ax: Axes, hidden: int) -> None:
 # --------------------------------------------------------------------------- #
 
 
-def render_svg(spec: ChartSpec, *, chart_id: str) -> str:
-    """Draw ``spec`` and return the SVG document as text.
+def render_svg(spec: ChartSpec | LiftSpec, *, chart_id: str) -> str:
+    """Draw ``spec`` (a metric's chart or its lift chart) and return the SVG document as text.
 
     The output is deterministic: the same spec and ``chart_id`` give byte-identical
     SVG in any process. ``chart_id`` also salts the SVG element ids, so several
@@ -638,7 +713,7 @@ def render_svg(spec: ChartSpec, *, chart_id: str) -> str:
     with _LOCK, matplotlib.rc_context(rc):
         layout = ConstrainedLayoutEngine(w_pad=6 / 72, h_pad=6 / 72)
         fig = Figure(figsize=_FIG_SIZE, facecolor="white", layout=layout)
-        _draw(fig, spec)
+        _draw(fig, spec.chart() if isinstance(spec, LiftSpec) else spec)
         fig.savefig(
             buffer,
             format="svg",

@@ -2,9 +2,16 @@
 
 * :class:`Series`, :class:`RefLine` and :class:`ChartSpec` describe a chart, and
   :func:`chart_spec` makes the one of a metric: a line per variant with its 95%
-  intervals, and the baseline, human baseline and target as reference lines;
+  intervals (production, 2 control arms and 8 other variants at most, see
+  :func:`drawn_variants`), and the baseline, human baseline and target as
+  reference lines;
 * :func:`spec_key` gives a stable cache key for a spec, so an unchanged chart is
   reused from the previous build instead of drawn again;
+* :class:`Tolerance` is a guardrail's limit in its bad direction on each date, with
+  the points beyond it, drawn on the guardrail's chart;
+* :class:`LiftSpec` and :func:`lift_spec` describe the lift-over-time chart of a
+  metric with an experiment: treatment minus control with its 95% interval per
+  date, the zero line, and the minimum detectable effect in the good direction;
 * :func:`describe` gives a short plain-text alternative for screen readers;
 * :class:`ChartJob` is one chart still to draw (see :mod:`generator.charts.draw`).
 
@@ -22,18 +29,30 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from ..analyze import MetricView
-from ..formatting import aligned_formatter, finite, fmt_value
+from ..analyze import MetricView, treatment_variant
+from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
 from ..load import Result
-from ..stats import Arm, arm_interval
-from ..vocabulary import REF_KINDS, REF_LABELS, RefKind, is_control
+from ..stats import Arm, arm_interval, is_proportion_unit
+from ..vocabulary import REF_KINDS, REF_LABELS, is_control
 
 #: Bump whenever the drawing code changes in a way that changes the output,
 #: so that cached SVGs keyed by :func:`spec_key` are invalidated.
 CHART_VERSION = "charts-1"
 
+#: What a horizontal reference line stands for: the charter's reference values on a
+#: metric's chart; the minimum detectable effect, the tolerance and no effect on a lift chart.
+LineKind = Literal["target", "human", "baseline", "mde", "tolerance", "zero"]
+
 #: Reference lines in the order of the legend and of the text alternative.
-REF_ORDER: tuple[RefKind, ...] = ("target", "human", "baseline")
+REF_ORDER: tuple[LineKind, ...] = ("target", "human", "baseline", "mde", "tolerance", "zero")
+
+#: How the text alternative names each kind of line.
+LINE_NAMES: dict[str, str] = {
+    **REF_LABELS,
+    "mde": "Minimum detectable effect",
+    "tolerance": "Tolerance",
+    "zero": "No effect",
+}
 
 
 @dataclass(frozen=True)
@@ -49,11 +68,53 @@ class Series:
 
 @dataclass(frozen=True)
 class RefLine:
-    """A horizontal reference line (baseline, human baseline or target)."""
+    """A horizontal reference line (baseline, human baseline, target, MDE, tolerance, zero)."""
 
-    kind: RefKind
+    kind: LineKind
     label: str  # e.g. "Baseline 6.2 h", "Human baseline 4.9 h", "Target 4.5 h"
     value: float
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A point beyond a guardrail's tolerance: its value and the limit it passed."""
+
+    day: date
+    variant: str  # "" for production rows
+    value: float
+    limit: float
+
+
+#: What a guardrail is judged against (see :func:`generator.analyze.guardrail_move`).
+Judged = Literal["control", "baseline", "first result"]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A guardrail's limit in its bad direction, on each date it is judged.
+
+    Against the control arm the limit follows control (control + tolerance on each
+    date with a control row); against the baseline or the first result it is flat.
+    """
+
+    label: str  # legend entry, e.g. "Tolerance (control + 20 ms)"
+    reference: Judged
+    arm: str | None  # the variant judged against control; None: every row but control
+    dates: tuple[date, ...]
+    limits: tuple[float, ...]  # same length as dates
+    breaches: tuple[Breach, ...]  # the judged points beyond the limit, by date
+
+    def limit_for(self, variant: str | None, day: date) -> float | None:
+        """The limit a row is judged against, or None for a row that is not judged."""
+        if self.arm is not None and variant != self.arm:
+            return None
+        if self.arm is None and is_control(variant):
+            return None
+        return dict(zip(self.dates, self.limits, strict=True)).get(day)
+
+    def breached_on(self, variant: str | None, day: date) -> bool:
+        """Whether the row of `variant` on `day` is beyond the tolerance."""
+        return any(b.day == day and b.variant == (variant or "") for b in self.breaches)
 
 
 @dataclass(frozen=True)
@@ -65,7 +126,26 @@ class ChartSpec:
     direction: Literal["increase", "decrease"]
     series: tuple[Series, ...]
     refs: tuple[RefLine, ...]
+    tolerance: Tolerance | None = None  # guardrails only
     hidden: int = 0  # variants left out of the chart (see MAX_VARIANTS); in its data table
+
+
+@dataclass(frozen=True)
+class LiftSpec:
+    """Everything needed to draw the lift-over-time chart of one metric."""
+
+    title: str  # metric name
+    unit: str  # the metric's unit; lifts of a "%" metric are in percentage points
+    direction: Literal["increase", "decrease"]
+    treatment: str  # the arm compared with control, e.g. "treatment"
+    lifts: Series  # treatment − control per date, with its 95% interval
+    refs: tuple[RefLine, ...]  # the zero line; the MDE or a guardrail's tolerance
+
+    def chart(self) -> ChartSpec:
+        """The lift as a one-line chart with its reference lines, as drawn."""
+        unit = "pp" if self.unit.strip() == "%" else self.unit.strip()
+        axis = f"lift ({unit})" if unit else "lift"
+        return ChartSpec(self.title, axis, self.direction, (self.lifts,), self.refs)
 
 
 @dataclass(frozen=True)
@@ -73,7 +153,7 @@ class ChartJob:
     """One chart still to draw: where its SVG goes, what it shows, and its id on the page."""
 
     path: str  # relative to the site root, e.g. "charters/churn/retention.svg"
-    spec: ChartSpec
+    spec: ChartSpec | LiftSpec
     chart_id: str  # salts the SVG's element ids, e.g. "churn-retention"
 
 
@@ -82,8 +162,19 @@ class ChartJob:
 # --------------------------------------------------------------------------- #
 
 
-def _interval(result: Result, unit: str) -> tuple[float | None, float | None]:
-    """A row's 95% interval: as given, or computed from its n and std."""
+def interval_source(result: Result, unit: str) -> str | None:
+    """What a drawn row interval comes from when the row does not give one: "n" or "n and std"."""
+    row = result.row
+    if row.lower is not None or row.upper is not None or row_interval(result, unit) == (None, None):
+        return None
+    scale = 100.0 if unit.strip() == "%" else 1.0
+    if is_proportion_unit(unit) and row.n is not None and 0.0 <= row.value / scale <= 1.0:
+        return "n"
+    return "n and std"
+
+
+def row_interval(result: Result, unit: str) -> tuple[float | None, float | None]:
+    """A row's 95% interval as the chart draws it: as given, or computed from its n and std."""
     row = result.row
     if row.lower is not None or row.upper is not None:
         return row.lower, row.upper
@@ -133,7 +224,7 @@ def drawn_variants(groups: dict[str, list[Result]]) -> tuple[list[str], int]:
 
 
 def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
-    intervals = [_interval(r, metric.unit) for r in rows]
+    intervals = [row_interval(r, metric.unit) for r in rows]
     return Series(
         label=variant,
         dates=tuple(r.row.date for r in rows),
@@ -143,8 +234,73 @@ def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
     )
 
 
+def _worse_by(value: float, reference: float, direction: str) -> float:
+    """How far `value` is from `reference` in the bad direction (as the analysis judges)."""
+    delta = value - reference
+    return delta if direction == "decrease" else -delta
+
+
+def _judged(metric: MetricView) -> tuple[Judged, list[tuple[Result, float]]]:
+    """The rows a guardrail is judged on, each with its reference value, and what that is.
+
+    As :func:`generator.analyze.guardrail_move`: the treatment arm against the control
+    arm of the same date where there are such pairs; else every other row against
+    the baseline; else against the first result.
+    """
+    rows = list(metric.rows)
+    arm = treatment_variant(rows)
+    control = {r.row.date: r.row.value for r in rows if is_control(r.row.variant)}
+    paired = [
+        (r, control[r.row.date])
+        for r in rows
+        if arm and r.row.variant == arm and r.row.date in control
+    ]
+    if paired:
+        return "control", paired
+    others = [r for r in rows if not is_control(r.row.variant)]
+    if not others:
+        return "baseline", []
+    if metric.baseline is not None:
+        return "baseline", [(r, metric.baseline) for r in others]
+    first = min(others, key=lambda r: r.row.date).row.value
+    return "first result", [(r, first) for r in others]
+
+
+def tolerance_of(metric: MetricView) -> Tolerance | None:
+    """A guardrail's tolerance line and the points beyond it; None for other metrics."""
+    if metric.kind != "guardrail" or metric.tolerance is None:
+        return None
+    tol = metric.tolerance
+    reference, judged = _judged(metric)
+    if not judged:
+        return None
+    sign = 1.0 if metric.direction == "decrease" else -1.0
+    judged.sort(key=lambda item: (item[0].row.date, item[0].row.variant or ""))
+    limits = {r.row.date: ref + sign * tol for r, ref in judged}
+    breaches = tuple(
+        Breach(r.row.date, r.row.variant or "", r.row.value, ref + sign * tol)
+        for r, ref in judged
+        if _worse_by(r.row.value, ref, metric.direction) > tol
+    )
+    side = "+" if sign > 0 else "\u2212"
+    label = f"Tolerance ({reference} {side} {fmt_value(tol, metric.unit)})"
+    return Tolerance(
+        label=label,
+        reference=reference,
+        arm=treatment_variant(list(metric.rows)) if reference == "control" else None,
+        dates=tuple(limits),
+        limits=tuple(limits.values()),
+        breaches=breaches,
+    )
+
+
 def chart_spec(metric: MetricView) -> ChartSpec:
-    """The chart of one metric: a line per variant, intervals, reference lines."""
+    """The chart of one metric: a line per variant, intervals, reference lines.
+
+    A guardrail's chart also has its tolerance line and the points beyond it. A
+    chart draws at most the variants :func:`drawn_variants` keeps and counts the
+    rest in `hidden`; the tolerance is still judged on every row.
+    """
     refs = [
         RefLine(kind, f"{REF_LABELS[kind]} {fmt_value(value, metric.unit)}", value)
         for kind, value in zip(
@@ -160,7 +316,43 @@ def chart_spec(metric: MetricView) -> ChartSpec:
         direction=metric.direction,
         series=tuple(_series(metric, v, groups[v]) for v in variants),
         refs=tuple(refs),
+        tolerance=tolerance_of(metric),
         hidden=hidden,
+    )
+
+
+def lift_spec(metric: MetricView, mde: float | None) -> LiftSpec | None:
+    """The lift-over-time chart of a metric with lifts; None without any.
+
+    `mde` is the plan's minimum detectable effect for this metric, in its unit; it is
+    drawn in the metric's good direction. A guardrail's tolerance is drawn in its
+    bad direction instead.
+    """
+    if not metric.lifts:
+        return None
+    lifts = metric.lifts
+    series = Series(
+        label=f"{lifts[-1].treatment} \u2212 control",
+        dates=tuple(x.date for x in lifts),
+        values=tuple(x.lift.absolute for x in lifts),
+        lower=tuple(x.lift.ci_low for x in lifts),
+        upper=tuple(x.lift.ci_high for x in lifts),
+    )
+    good = 1.0 if metric.direction == "increase" else -1.0
+    refs = [RefLine("zero", "No effect", 0.0)]
+    if metric.kind == "guardrail" and metric.tolerance is not None:
+        value = -good * metric.tolerance
+        refs.append(RefLine("tolerance", f"Tolerance {fmt_signed(value, metric.unit)}", value))
+    elif mde is not None and mde > 0:
+        value = good * mde
+        refs.append(RefLine("mde", f"MDE {fmt_signed(value, metric.unit)}", value))
+    return LiftSpec(
+        title=metric.name,
+        unit=metric.unit,
+        direction=metric.direction,
+        treatment=lifts[-1].treatment,
+        lifts=series,
+        refs=tuple(refs),
     )
 
 
@@ -179,27 +371,57 @@ def _num(value: float | None) -> float | str | None:
     return repr(f)
 
 
-def spec_key(spec: ChartSpec) -> str:
-    """Return a sha256 hex digest identifying ``spec`` and the drawing code version."""
+def _series_payload(s: Series) -> dict[str, Any]:
+    return {
+        "label": s.label,
+        "dates": [d.isoformat() for d in s.dates],
+        "values": [_num(v) for v in s.values],
+        "lower": [_num(v) for v in s.lower],
+        "upper": [_num(v) for v in s.upper],
+    }
+
+
+def _refs_payload(refs: tuple[RefLine, ...]) -> list[dict[str, Any]]:
+    return [{"kind": r.kind, "label": r.label, "value": _num(r.value)} for r in refs]
+
+
+def _tolerance_payload(tol: Tolerance) -> dict[str, Any]:
+    return {
+        "label": tol.label,
+        "reference": tol.reference,
+        "arm": tol.arm,
+        "dates": [d.isoformat() for d in tol.dates],
+        "limits": [_num(v) for v in tol.limits],
+        "breaches": [
+            [b.day.isoformat(), b.variant, _num(b.value), _num(b.limit)] for b in tol.breaches
+        ],
+    }
+
+
+def spec_key(spec: ChartSpec | LiftSpec) -> str:
+    """Return a sha256 hex digest identifying ``spec`` and the drawing code version.
+
+    Every field that is drawn is in the key. Fields a chart does not have (a
+    tolerance on a metric that is not a guardrail) are left out rather than given
+    as null, so keys of charts without them stay as they were.
+    """
     payload: dict[str, Any] = {
         "version": CHART_VERSION,
         "title": spec.title,
         "unit": spec.unit,
         "direction": spec.direction,
-        "series": [
-            {
-                "label": s.label,
-                "dates": [d.isoformat() for d in s.dates],
-                "values": [_num(v) for v in s.values],
-                "lower": [_num(v) for v in s.lower],
-                "upper": [_num(v) for v in s.upper],
-            }
-            for s in spec.series
-        ],
-        "refs": [{"kind": r.kind, "label": r.label, "value": _num(r.value)} for r in spec.refs],
     }
-    if spec.hidden:  # only then, so the keys of charts that show every variant stay
-        payload["hidden"] = spec.hidden
+    if isinstance(spec, LiftSpec):
+        payload["chart"] = "lift"
+        payload["treatment"] = spec.treatment
+        payload["lifts"] = _series_payload(spec.lifts)
+    else:
+        payload["series"] = [_series_payload(s) for s in spec.series]
+        if spec.tolerance is not None:
+            payload["tolerance"] = _tolerance_payload(spec.tolerance)
+        if spec.hidden:  # only then, so the keys of charts that show every variant stay
+            payload["hidden"] = spec.hidden
+    payload["refs"] = _refs_payload(spec.refs)
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -272,14 +494,68 @@ def _data_sentence(
     )
 
 
-def describe(spec: ChartSpec) -> str:
-    """Plain-text alternative of the chart for screen readers (one or two sentences)."""
+def _tolerance_sentence(tol: Tolerance, fmt: Callable[[float], str]) -> str:
+    """Where a guardrail stands against its tolerance, on every date and on the latest."""
+    if not tol.dates:
+        return ""
+    last = max(tol.dates)
+    if not tol.breaches:
+        return f" {tol.label}: within it on every date."
+    latest = tol.breaches[-1]
+    text = (
+        f" {tol.label}: beyond it on {len({b.day for b in tol.breaches})} of {len(tol.dates)}"
+        f" dates, latest {latest.day.isoformat()} at {fmt(latest.value)}"
+        f" against a limit of {fmt(latest.limit)}"
+    )
+    if latest.day != last:
+        text += f"; within it on the latest date, {last.isoformat()}"
+    return text + "."
+
+
+def _describe_lift(spec: LiftSpec) -> str:
+    """The lift chart's text alternative: span, latest lift and its interval, the lines."""
+    unit = spec.unit
+    name = f"the lift of {spec.title} ({spec.lifts.label})"
+    pts = points(spec.lifts)
+    direction = "Higher is better." if spec.direction == "increase" else "Lower is better."
+    if not pts:
+        return f"Chart of {name} with no lifts yet. {direction}"
+    latest = pts[-1]
+    value = fmt_signed(latest.value, unit)
+    interval = ""
+    if latest.lower is not None and latest.upper is not None:
+        interval = f" (95% CI {fmt_signed(latest.lower, unit)} to {fmt_signed(latest.upper, unit)})"
+    if len(pts) == 1:
+        sentence = f"Chart of {name} on {latest.day.isoformat()}: {value}{interval}."
+    else:
+        sentence = (
+            f"Line chart of {name} from {pts[0].day.isoformat()} to {latest.day.isoformat()}:"
+            f" latest {value}{interval}, first {fmt_signed(pts[0].value, unit)}."
+        )
+    lines = [
+        f"{LINE_NAMES[r.kind].lower()} at {fmt_signed(r.value, unit) if r.value else '0'}"
+        for r in ordered_refs(spec.chart())
+    ]
+    text = "; ".join(lines)
+    return (
+        f"{sentence} {direction} {text[0].upper()}{text[1:]}."
+        if lines
+        else f"{sentence} {direction}"
+    )
+
+
+def describe(spec: ChartSpec | LiftSpec) -> str:
+    """Plain-text alternative of the chart for screen readers (one to three sentences)."""
+    if isinstance(spec, LiftSpec):
+        return _describe_lift(spec)
     unit = spec.unit.strip()
     name = f"{spec.title} ({unit})" if unit else spec.title
     data = [(s, pts) for s in spec.series if (pts := points(s))]
     refs = ordered_refs(spec)
     numbers = [p.value for _, pts in data for p in (pts[0], pts[-1])]
     numbers += [float(r.value) for r in refs]
+    if spec.tolerance is not None:
+        numbers += [v for b in spec.tolerance.breaches[-1:] for v in (b.value, b.limit)]
     fmt = aligned_formatter(numbers)
 
     # Treatment-like variants first, control after, as in the example wording.
@@ -288,9 +564,11 @@ def describe(spec: ChartSpec) -> str:
     direction = "Higher is better." if spec.direction == "increase" else "Lower is better."
     sentence = f"{_data_sentence(name, data, fmt)} {direction}"
     if refs:
-        ref_parts = [f"{REF_LABELS[r.kind].lower()} {fmt(float(r.value))}" for r in refs]
+        ref_parts = [f"{LINE_NAMES[r.kind].lower()} {fmt(float(r.value))}" for r in refs]
         ref_text = ", ".join(ref_parts)
         sentence += f" {ref_text[0].upper()}{ref_text[1:]}."
+    if spec.tolerance is not None:
+        sentence += _tolerance_sentence(spec.tolerance, fmt)
     if spec.hidden:
         sentence += f" {hidden_note(spec.hidden)}."
     return sentence

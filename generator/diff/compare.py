@@ -8,38 +8,45 @@ its kind and label in the vocabulary (and a line in docs/diff.md).
 
 Numbers come from the analysis `charters check` runs on each side: a metric's latest
 value, progress, whether it met its target and its status are read from its
-`MetricView`, never recomputed here. Field changes come from the charter text.
+`MetricView`, never recomputed here. The one other analysis is HEAD's charter with the
+goalposts BASE had where results already existed (`original_goalposts`), run by the
+same `analyze_charter`. Field changes come from the charter text.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import date
 from typing import Any, NamedTuple
 
 from .. import model as m
-from ..analyze import MetricView
+from ..analyze import CharterView, MetricView, analyze_charter
 from ..diagnostics import Diagnostic
-from ..formatting import exact_number, fmt_percent, fmt_value, plural
+from ..formatting import exact_number, fmt_interval, fmt_percent, fmt_signed, fmt_value, plural
 from ..load import Result
 from ..rules import CharterCheck
-from ..vocabulary import CHANGE_KINDS, KIND_LABELS, TRENDS, ChangeKind, Trend, label
+from ..vocabulary import (
+    CHANGE_KINDS,
+    KIND_LABELS,
+    TRENDS,
+    ChangeKind,
+    MetricStatus,
+    Trend,
+    label,
+)
 from .sides import Side
 
 KINDS = CHANGE_KINDS
-# A change to one of these after the metric was agreed, without a new `agreed.on`,
-# moves the goalposts.
-GOALPOST_FIELDS: tuple[str, ...] = (
-    "definition",
-    "unit",
-    "direction",
-    "baseline.value",
-    "target.value",
-    "target.by",
-)
+# A change to one of these fields of an agreed business metric moves the goalposts,
+# whatever happens to its agreement in the same change. `baseline.*` and `target.*`
+# are goalposts too (value, date, source).
+GOALPOST_FIELDS: tuple[str, ...] = ("definition", "unit", "direction")
+GOALPOST_GROUPS: tuple[str, ...] = ("baseline.", "target.")
+# Kinds a reviewer must look at: flagged 🚩 in the Markdown.
+FLAGGED_KINDS: tuple[ChangeKind, ...] = ("goalpost-moved", "agreement-changed", "results-rewritten")
 
 
 @dataclass
@@ -76,12 +83,22 @@ def _with_trend(trend: Trend) -> Callable[[DiffReport], bool]:
     return lambda r: any(c.kind == "results-added" and c.trend == trend for c in r.changes)
 
 
+def _unagreed(report: DiffReport) -> bool:
+    return any(not c.extra.get("reagreed") for c in report.of_kind("goalpost-moved"))
+
+
 PSEUDO_KINDS: dict[str, PseudoKind] = {
+    "goalpost-moved-unagreed": PseudoKind(
+        "goalpost-moved changes without a renewed agreement (reagreed: false)", _unagreed
+    ),
     "regressed": PseudoKind(
-        "results-added changes whose latest value got worse", _with_trend("regressed")
+        "results-added changes whose status got worse (met → improved → flat → worse),"
+        " or a guardrail newly breached",
+        _with_trend("regressed"),
     ),
     "improved": PseudoKind(
-        "results-added changes whose latest value got better", _with_trend("improved")
+        "results-added changes whose status got better, or a guardrail breach cleared",
+        _with_trend("improved"),
     ),
     "invalid": PseudoKind(
         "either side has validation errors", lambda r: not (r.base.ok and r.head.ok)
@@ -98,6 +115,9 @@ class DiffReport:
     head: Side
     changes: list[Change] = dataclass_field(default_factory=list)
     not_compared: list[dict[str, str]] = dataclass_field(default_factory=list)
+    # By charter id: HEAD judged against the goalposts in force when results began,
+    # for charters where they differ from HEAD's own (see `original_goalposts`).
+    original: dict[str, CharterView] = dataclass_field(default_factory=dict)
 
     def of_kind(self, kind: ChangeKind) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -136,6 +156,7 @@ class Pair:
     cid: str
     base: CharterCheck
     head: CharterCheck
+    day: date | None = None  # when HEAD was written (see `Side.day`)
 
 
 CharterComparison = Callable[[Pair], Iterator[Change]]
@@ -156,12 +177,37 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
         if cid in removed:
             report.changes.append(_removed(cid, base.checks.get(cid), renamed_to.get(cid)))
         elif cid in added:
-            report.changes.extend(_added(cid, base, head, renamed_from.get(cid)))
+            old_id = renamed_from.get(cid)
+            report.changes.extend(_added(cid, base, head, old_id))
+            if old_id is not None and cid in head.checks:
+                _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:
-            report.changes.extend(compare_charter(Pair(cid, base.checks[cid], head.checks[cid])))
+            pair = Pair(cid, base.checks[cid], head.checks[cid], head.day)
+            report.changes.extend(compare_charter(pair))
+            _judge_originally(report, pair)
         else:
             report.not_compared.append(_not_compared(cid, base, head))
     return report
+
+
+def _judge_originally(report: DiffReport, pair: Pair) -> None:
+    """Keep HEAD judged by the original goalposts, and note it on the moved goalposts."""
+    view = original_goalposts(pair)
+    if view is None:
+        return
+    report.original[pair.cid] = view
+    for change in report.changes:
+        if change.kind == "goalpost-moved" and change.charter == pair.cid and change.metric:
+            metric = view.metric(change.metric)
+            if metric is not None:
+                change.extra["original_goalposts"] = {
+                    "baseline": metric.baseline,
+                    "target": metric.target,
+                    "progress": metric.progress,
+                    "met": metric.met,
+                    "status": metric.status,
+                    "verdict": view.verdict,
+                }
 
 
 def compare_charter(pair: Pair) -> list[Change]:
@@ -215,7 +261,7 @@ def _added(cid: str, base: Side, head: Side, old_id: str | None) -> list[Change]
     extra = {"renamed_from": old_id} if old_id is not None else {}
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
     if new is not None and old_id is not None:
-        out += compare_charter(Pair(cid, base.checks[old_id], new))
+        out += compare_charter(Pair(cid, base.checks[old_id], new, head.day))
     elif new is not None:
         out += findings_between(cid, (), new.findings)
     return out
@@ -270,7 +316,7 @@ def _coded(
 
 
 def metric_changes(pair: Pair) -> Iterator[Change]:
-    """Metrics added, removed, moved between kinds, or with a changed field."""
+    """Metrics added, removed, moved between kinds, or with a changed field or agreement."""
     before = {e.metric.id: e for e in pair.base.view.charter.metrics()}
     after = {e.metric.id: e for e in pair.head.view.charter.metrics()}
     for mid in [*after, *(x for x in before if x not in after)]:
@@ -280,7 +326,7 @@ def metric_changes(pair: Pair) -> Iterator[Change]:
         elif new is None and old is not None:
             yield _metric_removed(pair.cid, old)
         elif old is not None and new is not None:
-            yield from _metric_fields(pair.cid, old, new)
+            yield from _metric_fields(pair, old, new)
 
 
 def _metric_added(cid: str, new: m.MetricEntry) -> Change:
@@ -290,56 +336,166 @@ def _metric_added(cid: str, new: m.MetricEntry) -> Change:
 
 
 def _metric_removed(cid: str, old: m.MetricEntry) -> Change:
+    """A metric gone from HEAD; an agreed business metric takes its agreement with it."""
     mid, about = old.metric.id, {"kind": old.kind, "name": old.metric.name}
-    agreed = _agreed_on(old.metric)
-    note = f" (it was agreed on {agreed.isoformat()})" if agreed else ""
-    return Change(
-        "metric-changed", cid, mid, about, None, f"{KIND_LABELS[old.kind]} `{mid}` removed{note}"
+    agreement = _agreement(old.metric)
+    if agreement is None:
+        return Change(
+            "metric-changed", cid, mid, about, None, f"{KIND_LABELS[old.kind]} `{mid}` removed"
+        )
+    text = (
+        f"{KIND_LABELS[old.kind]} `{mid}` removed, and its agreement with it"
+        f" (it was agreed{_by_on(agreement)})"
     )
+    return Change("agreement-changed", cid, mid, about, None, text)
 
 
-def _metric_fields(cid: str, old: m.MetricEntry, new: m.MetricEntry) -> Iterator[Change]:
-    mid = new.metric.id
+def _metric_fields(pair: Pair, old: m.MetricEntry, new: m.MetricEntry) -> Iterator[Change]:
+    cid, mid = pair.cid, new.metric.id
     if old.kind != new.kind:
         text = f"`{mid}` moved from {KIND_LABELS[old.kind]}s to {KIND_LABELS[new.kind]}s"
         yield Change("metric-changed", cid, mid, old.kind, new.kind, text, field="kind")
     was, now = _fields(old.metric), _fields(new.metric)
+    renewed = renewal(old.metric, new.metric, pair.day)
     for name in [*now, *(x for x in was if x not in now)]:
-        if was.get(name) != now.get(name):
-            yield field_change(cid, name, was.get(name), now.get(name), old.metric, new.metric)
+        if not name.startswith("agreed.") and was.get(name) != now.get(name):
+            yield field_change(cid, name, was.get(name), now.get(name), new.metric, renewed)
+    yield from agreement_changes(cid, old.metric, new.metric, _results_by_then(pair, mid, new))
 
 
 def field_change(
-    cid: str, name: str, was: Any, now: Any, old: m.AnyMetric, new: m.AnyMetric
+    cid: str, name: str, was: Any, now: Any, new: m.AnyMetric, renewed: Renewal | None = None
 ) -> Change:
     """One changed field of a metric: a plain change, or a moved goalpost."""
     text = f"`{new.id}` {name}: {show(was)} → {show(now)}"
     if name == "target.value" and isinstance(was, float) and isinstance(now, float):
         text += f" ({_ambition(was, now, new.direction)})"
-    kind, note = goalpost(name, old, new)
-    return Change(kind, cid, new.id, was, now, text + note, field=name)
+    if renewed is None or not is_goalpost(name):
+        return Change("metric-changed", cid, new.id, was, now, text, field=name)
+    extra = {"reagreed": renewed.renewed}
+    return Change("goalpost-moved", cid, new.id, was, now, text + renewed.note, name, extra=extra)
 
 
-class Goalpost(NamedTuple):
-    kind: ChangeKind
-    note: str  # appended to the change's message
+def is_goalpost(name: str) -> bool:
+    """Whether field `name` (dotted) of a business metric is one of its goalposts."""
+    return name in GOALPOST_FIELDS or name.startswith(GOALPOST_GROUPS)
 
 
-def goalpost(name: str, old: m.AnyMetric, new: m.AnyMetric) -> Goalpost:
-    """Whether changing field `name` from `old` to `new` moves an agreed goalpost.
+class Renewal(NamedTuple):
+    """Whether the agreement on a business metric was renewed for a change, and how to say it."""
 
-    It does when the field is one of `GOALPOST_FIELDS`, BASE has `agreed.on`, and
-    HEAD has no new `agreed.on` date (the same date, or the agreement removed).
+    renewed: bool
+    note: str  # appended to the message of a moved goalpost
+
+
+def renewal(old: m.AnyMetric, new: m.AnyMetric, day: date | None) -> Renewal | None:
+    """How the agreement on `old` fared in the change to `new`; None if `old` was not agreed.
+
+    The agreement is renewed when HEAD's `agreed.on` is later than BASE's and not
+    before `day`, the date of the change (when known): a date the change was
+    already written by cannot be an agreement to it.
     """
-    agreed, now_agreed = _agreed_on(old), _agreed_on(new)
-    if name not in GOALPOST_FIELDS or agreed is None:
-        return Goalpost("metric-changed", "")
-    if now_agreed is not None and now_agreed != agreed:
-        return Goalpost("metric-changed", f"; re-agreed on {now_agreed.isoformat()}")
-    return Goalpost(
-        "goalpost-moved",
-        f", after it was agreed on {agreed.isoformat()}, without a new `agreed.on` date",
-    )
+    was, now = _agreement(old), _agreement(new)
+    if was is None:
+        return None
+    since = f", after it was agreed{_by_on(was)}"
+    if now is None:
+        return Renewal(False, since + ", and the agreement was removed")
+    if now.on is None or now.on == was.on:
+        return Renewal(False, since + ", without a renewed agreement (same `agreed.on`)")
+    if was.on is not None and now.on < was.on:
+        return Renewal(False, since + f"; `agreed.on` moved back to {now.on.isoformat()}")
+    if day is not None and now.on < day:
+        return Renewal(
+            False,
+            since + f"; the new `agreed.on` {now.on.isoformat()} is before the change"
+            f" ({day.isoformat()}), so it cannot be an agreement to it",
+        )
+    return Renewal(True, f"; re-agreed{_by_on(now)}")
+
+
+def agreement_changes(
+    cid: str, old: m.AnyMetric, new: m.AnyMetric, results: Sequence[Result]
+) -> Iterator[Change]:
+    """Changes to `agreed`: signatories removed, the date moved back or renewed late, removed.
+
+    `results` are the metric's rows dated by the time of the new agreement: a
+    renewal once results are in is an `agreement-changed`, as is any weakening.
+    """
+    was, now = _agreement(old), _agreement(new)
+    mid = new.id
+    if was == now:
+        return
+    if was is None or now is None:
+        kind: ChangeKind = "agreement-changed" if now is None else "metric-changed"
+        text = f"`{mid}` agreement removed (it was agreed{_by_on(was)})" if was else ""
+        text = text or f"`{mid}` agreed{_by_on(now)}"
+        yield Change(kind, cid, mid, _dump(was), _dump(now), text, field="agreed")
+        return
+    if was.by != now.by:
+        dropped = [p for p in was.by if p not in now.by]
+        text = f"`{mid}` agreed.by: {show(was.by)} → {show(now.by)}"
+        kind = "agreement-changed" if dropped else "metric-changed"
+        text += f" ({', '.join(dropped)} no longer agreed)" if dropped else ""
+        yield Change(kind, cid, mid, was.by, now.by, text, field="agreed.by")
+    if was.on != now.on:
+        yield _agreement_date(cid, mid, was, now, results)
+
+
+def _agreement_date(
+    cid: str, mid: str, was: m.Agreement, now: m.Agreement, results: Sequence[Result]
+) -> Change:
+    before, after = _iso(was.on), _iso(now.on)
+    text = f"`{mid}` agreed.on: {show(before)} → {show(after)}"
+    kind: ChangeKind = "agreement-changed"
+    if now.on is None:
+        text += " (the agreement lost its date)"
+    elif was.on is not None and now.on < was.on:
+        text += " (moved backwards)"
+    elif results:
+        first = min(r.row.date for r in results).isoformat()
+        text += (
+            f" (re-agreed{_by_on(now)} after the metric had results:"
+            f" {plural(len(results), 'row')} since {first})"
+        )
+    else:
+        kind = "metric-changed"
+        text += f" (re-agreed{_by_on(now)})"
+    return Change(kind, cid, mid, before, after, text, field="agreed.on")
+
+
+def _results_by_then(pair: Pair, mid: str, new: m.MetricEntry) -> list[Result]:
+    """The metric's rows in BASE, or in HEAD dated on or before HEAD's agreement."""
+    base = pair.base.view.metric(mid)
+    if base is not None and base.rows:
+        return list(base.rows)
+    agreed = _agreed_on(new.metric)
+    head = pair.head.view.metric(mid)
+    if head is None or agreed is None:
+        return []
+    return [r for r in head.rows if r.row.date <= agreed]
+
+
+def _agreement(metric: m.AnyMetric) -> m.Agreement | None:
+    """A business metric's agreement, if it names anyone or any date."""
+    agreed = metric.agreed if isinstance(metric, m.BusinessMetric) else None
+    return agreed if agreed is not None and (agreed.by or agreed.on is not None) else None
+
+
+def _by_on(agreement: m.Agreement | None) -> str:
+    """` by A, B on 2026-08-05`, for whatever the agreement names."""
+    if agreement is None:
+        return ""
+    text = f" by {', '.join(agreement.by)}" if agreement.by else ""
+    return text + (f" on {agreement.on.isoformat()}" if agreement.on is not None else "")
+
+
+def _dump(agreement: m.Agreement | None) -> dict[str, Any] | None:
+    return agreement.model_dump(mode="json") if agreement is not None else None
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -382,25 +538,73 @@ def show(value: Any) -> str:
 
 
 def result_changes(pair: Pair) -> Iterator[Change]:
-    """Metrics of HEAD whose result rows were added, revised or removed."""
+    """Metrics of HEAD whose past rows were rewritten, then those with new rows."""
     for after in pair.head.view.metrics:
         before = pair.base.view.metric(after.id)
-        rows = row_counts(before.rows if before else (), after.rows)
-        if not any(rows.values()):
-            continue
-        moved = trend(before, after)
-        yield Change(
-            "results-added",
-            pair.cid,
-            after.id,
-            latest(before),
-            latest(after),
-            _results_message(before, after, moved, rows),
-            trend=moved.trend,
-            extra={"rows": rows, "trend_reference": moved.reference},
-            base_metric=before,
-            head_metric=after,
-        )
+        old = before.rows if before else ()
+        rows = row_counts(old, after.rows)
+        if rows["revised"] or rows["removed"]:
+            yield _rewritten(pair.cid, before, after, rewritten_rows(old, after.rows), rows)
+        if rows["added"]:
+            yield _results_added(pair.cid, before, after, rows)
+
+
+def _results_added(
+    cid: str, before: MetricView | None, after: MetricView, rows: dict[str, int]
+) -> Change:
+    moved = trend(before, after)
+    return Change(
+        "results-added",
+        cid,
+        after.id,
+        latest(before),
+        latest(after),
+        _results_message(before, after, moved, rows),
+        trend=moved.trend,
+        extra={"rows": rows, "trend_reference": moved.reference},
+        base_metric=before,
+        head_metric=after,
+    )
+
+
+def _rewritten(
+    cid: str,
+    before: MetricView | None,
+    after: MetricView,
+    pairs: list[tuple[Result, Result | None]],
+    rows: dict[str, int],
+) -> Change:
+    """Rows of BASE changed or removed in HEAD: history rewritten, whatever the reason."""
+    listed = [
+        f"{old.row.date.isoformat()} {variant_name(old)}: {_row_numbers(old, after.unit)}"
+        + (f" → {_row_numbers(new, after.unit)}" if new is not None else " removed")
+        for old, new in pairs
+    ]
+    shown = "; ".join(listed[:MAX_ROWS_LISTED])
+    if len(listed) > MAX_ROWS_LISTED:
+        shown += f"; and {len(listed) - MAX_ROWS_LISTED} more"
+    counts = ", ".join(
+        f"{plural(n, 'past row')} {what}" for what, n in rows.items() if what != "added" and n
+    )
+    text = f"`{after.id}`: {counts} ({shown})"
+    was = before.status if before is not None else "no-results"
+    if was != after.status:
+        text += f"; status {label(was, 'metric_status')} → {label(after.status, 'metric_status')}"
+    return Change(
+        "results-rewritten",
+        cid,
+        after.id,
+        [row_json(old) for old, _ in pairs],
+        [row_json(new) for _, new in pairs if new is not None],
+        text,
+        extra={"rows": rows},
+        base_metric=before,
+        head_metric=after,
+    )
+
+
+# Rewritten rows spelled out in a message; the JSON has them all.
+MAX_ROWS_LISTED = 5
 
 
 def _row_key(result: Result) -> tuple[date, str]:
@@ -423,12 +627,54 @@ def row_counts(old: Sequence[Result], new: Sequence[Result]) -> dict[str, int]:
     }
 
 
+def rewritten_rows(
+    old: Sequence[Result], new: Sequence[Result]
+) -> list[tuple[Result, Result | None]]:
+    """BASE rows whose numbers changed in HEAD (with the new row) or that are gone (None)."""
+    now = {_row_key(r): r for r in new}
+    out: list[tuple[Result, Result | None]] = []
+    for row in old:
+        other = now.get(_row_key(row))
+        if other is None or _row_value(other) != _row_value(row):
+            out.append((row, other))
+    return out
+
+
+def variant_name(result: Result) -> str:
+    return result.row.variant or "production"
+
+
+def _row_numbers(result: Result, unit: str) -> str:
+    row = result.row
+    text = fmt_value(row.value, unit)
+    if row.lower is not None and row.upper is not None:
+        text += f" [{exact_number(row.lower)}, {exact_number(row.upper)}]"
+    extras = [f"{k} {exact_number(float(v))}" for k, v in (("n", row.n), ("std", row.std)) if v]
+    return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+def row_json(result: Result) -> dict[str, Any]:
+    """A result row in the JSON, with the file and line it is read from."""
+    row = result.row
+    return {
+        "date": row.date.isoformat(),
+        "variant": row.variant,
+        "value": row.value,
+        "lower": row.lower,
+        "upper": row.upper,
+        "n": row.n,
+        "std": row.std,
+        "file": result.ref.path,
+        "line": result.ref.line,
+    }
+
+
 def latest(view: MetricView | None) -> dict[str, Any] | None:
     """A metric's latest value as the JSON reports it, with progress, met and status."""
     if view is None or view.latest is None:
         return None
     row = view.latest.row
-    return {
+    out: dict[str, Any] = {
         "date": row.date.isoformat(),
         "value": row.value,
         "variant": row.variant,
@@ -436,44 +682,74 @@ def latest(view: MetricView | None) -> dict[str, Any] | None:
         "met": view.met,
         "status": view.status,
     }
+    if view.kind == "guardrail":
+        out["breached"] = view.breached
+    return out
 
 
 class Movement(NamedTuple):
     trend: Trend | None
-    reference: str | None  # "previous latest" or "baseline"; None without a trend
+    reference: str | None  # "previous status" or "no earlier result"; None without a trend
+
+
+# Statuses from worst to best; no result counts as not having moved.
+STATUS_RANK: dict[MetricStatus, int] = {
+    "worse": 0,
+    "flat": 1,
+    "no-results": 1,
+    "improved": 2,
+    "met": 3,
+}
 
 
 def trend(before: MetricView | None, after: MetricView) -> Movement:
-    """How new results moved a metric, by its direction, and against what.
+    """How new results moved a metric: its status before against its status after.
 
-    The latest value after against the latest value before; with no result before,
-    against the metric's baseline; no trend when neither exists.
+    The status is the one the charter page shows, from the statistics (the lift and
+    its interval against control, else the value's interval, else the minimum
+    detectable effect). Only a change of status is a trend: flat → improved is
+    `improved`, improved → flat or met → improved is `regressed`. For a guardrail,
+    newly breached is `regressed` and a breach cleared is `improved`.
     """
     if after.latest is None:
         return Movement(None, None)
-    now = after.latest.row.value
-    if before is not None and before.latest is not None:
-        return Movement(
-            direction_trend(before.latest.row.value, now, after.direction), "previous latest"
+    had = before is not None and before.latest is not None
+    reference = "previous status" if had else "no earlier result"
+    if after.kind == "guardrail":
+        was_breached = before is not None and before.breached
+        if after.breached == was_breached:
+            return Movement("unchanged", reference)
+        return Movement("regressed" if after.breached else "improved", reference)
+    was = STATUS_RANK[before.status if before is not None else "no-results"]
+    now = STATUS_RANK[after.status]
+    moved: Trend = "improved" if now > was else "regressed" if now < was else "unchanged"
+    return Movement(moved, reference)
+
+
+def evidence(view: MetricView) -> str:
+    """The numbers a metric's status rests on: lift and interval, or the move and against what."""
+    if view.lift is not None:
+        lf = view.lift.lift
+        return (
+            f"{fmt_signed(lf.absolute, view.unit)} vs control"
+            f" (95% CI {fmt_interval(lf.ci_low, lf.ci_high, view.unit)})"
         )
-    if after.baseline is not None:
-        return Movement(direction_trend(after.baseline, now, after.direction), "baseline")
-    return Movement(None, None)
-
-
-def direction_trend(was: float, now: float, direction: m.Direction) -> Trend:
-    if now == was:
-        return "unchanged"
-    better = now > was if direction == "increase" else now < was
-    return "improved" if better else "regressed"
+    if view.move is None or view.move_reference is None:
+        return ""
+    sign = 1.0 if view.direction == "increase" else -1.0
+    text = f"{fmt_signed(sign * view.move, view.unit)} vs {view.move_reference}"
+    if view.move_interval is not None:
+        low, high = sorted(sign * x for x in view.move_interval)
+        text += f" (95% CI {fmt_interval(low, high, view.unit)})"
+    if view.tolerance is not None:
+        text += f", tolerance {fmt_value(view.tolerance, view.unit)}"
+    return text
 
 
 def _results_message(
     before: MetricView | None, after: MetricView, moved: Movement, rows: dict[str, int]
 ) -> str:
-    text = f"`{after.id}`: " + ", ".join(
-        f"{plural(n, 'row')} {what}" for what, n in rows.items() if n
-    )
+    text = f"`{after.id}`: {plural(rows['added'], 'row')} added"
     if after.latest is None:
         return text + " (no latest value outside the control arm)"
     was = (
@@ -481,16 +757,52 @@ def _results_message(
     )
     now = fmt_value(after.latest.row.value, after.unit)
     text += f"; latest {was} → {now} ({after.latest.row.date.isoformat()})"
+    text += f"; status {_status_words(before)} → {_status_words(after)}"
+    numbers = evidence(after)
+    text += f" ({numbers})" if numbers else ""
     if moved.trend is not None:
-        text += f", {moved.trend}" + (
-            " against the baseline" if moved.reference == "baseline" else ""
-        )
+        text += f", {moved.trend}"
     if after.progress is not None and after.target is not None:
         target = fmt_value(after.target, after.unit)
         text += f"; {fmt_percent(after.progress)} of the way to the target {target}"
     if after.met:
         text += " (target met)"
     return text
+
+
+def _status_words(view: MetricView | None) -> str:
+    if view is None or view.latest is None:
+        return "no result"
+    if view.kind == "guardrail":
+        return label("breached", "alert") if view.breached else "within tolerance"
+    return label(view.status, "metric_status")
+
+
+# --- the goalposts in force when results began ---------------------------------------------
+
+
+def original_goalposts(pair: Pair) -> CharterView | None:
+    """HEAD's results judged against BASE's goalposts, where those differ and had results.
+
+    For each business metric that already had results in BASE and whose goalposts
+    (unit, direction, baseline, target) differ in HEAD, the BASE goalposts are put
+    back and HEAD's charter analysed again: progress, met, status and verdict as
+    the agreement in force when the first results arrived would have them. None
+    when no such metric exists.
+    """
+    old = {b.id: b for b in pair.base.view.charter.business_metrics}
+    swapped: list[m.BusinessMetric] = []
+    for metric in pair.head.view.charter.business_metrics:
+        was, results = old.get(metric.id), pair.base.view.metric(metric.id)
+        if was is not None and results is not None and results.rows:
+            goalposts = {k: getattr(was, k) for k in ("unit", "direction", "baseline", "target")}
+            if any(getattr(metric, k) != v for k, v in goalposts.items()):
+                metric = metric.model_copy(update=goalposts)
+        swapped.append(metric)
+    if swapped == pair.head.view.charter.business_metrics:
+        return None
+    charter = pair.head.view.charter.model_copy(update={"business_metrics": swapped})
+    return analyze_charter(replace(pair.head.view.loaded, charter=charter))
 
 
 # --- findings of `charters check` -----------------------------------------------------------

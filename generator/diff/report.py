@@ -21,18 +21,28 @@ from ..formatting import (
     json_text,
     plural,
 )
-from ..vocabulary import CHANGE_LABELS, label
-from .compare import Change, DiffReport, show
+from ..rules import RULES_BY_CODE
+from ..vocabulary import CHANGE_LABELS, ChangeKind, label
+from .compare import FLAGGED_KINDS, Change, DiffReport, show
 from .sides import Side
 
-JSON_VERSION = 1
+# Version 2: `trend` follows the metric's status (it compared raw values in version 1);
+# rewritten rows are `results-rewritten`, no longer part of `results-added`.
+JSON_VERSION = 2
 MARKER = "<!-- charters-diff -->"
 # Markdown comments are capped by the forges (GitHub: 65,536 characters).
 MAX_MARKDOWN = 60_000
 # Problems listed per side before the rest are counted.
 MAX_PROBLEMS = 50
 # Changes whose table row shows their message instead of a before and an after.
-MESSAGE_KINDS = ("charter-added", "charter-removed", "finding-added", "finding-resolved")
+MESSAGE_KINDS = (
+    "charter-added",
+    "charter-removed",
+    "finding-added",
+    "finding-resolved",
+)
+# Kinds with their own table of metrics rather than a row in the table of changes.
+RESULT_KINDS = ("results-added", "results-rewritten")
 # Changes of a coded value, and the vocabulary that labels it.
 CODED_KINDS = {"status-changed": "status", "verdict-changed": "verdict"}
 
@@ -65,13 +75,7 @@ def summary_text(report: DiffReport) -> str:
 def _change_parts(report: DiffReport) -> list[str]:
     """What changed, most serious first: moved goalposts, then in the order of the kinds."""
     counts = report.counts()
-    parts: list[str] = []
-    goalposts = sorted({f"{c.charter}/{c.metric}" for c in report.of_kind("goalpost-moved")})
-    if goalposts:
-        parts.append(
-            f"**goalposts moved** on {plural(len(goalposts), 'agreed metric')}"
-            f" ({', '.join(f'`{_code(x)}`' for x in goalposts)})"
-        )
+    parts = _flagged_parts(report)
     renamed = sum(1 for c in report.of_kind("charter-added") if c.extra.get("renamed_from"))
     for count, text in (
         (counts["charter-added"] - renamed, "added"),
@@ -98,6 +102,45 @@ def _change_parts(report: DiffReport) -> list[str]:
     return parts
 
 
+def _flagged_parts(report: DiffReport) -> list[str]:
+    """The changes a reviewer must not miss, in bold: goalposts, agreements, history, alerts."""
+    parts: list[str] = []
+    flagged: tuple[tuple[ChangeKind, str, str], ...] = (
+        ("goalpost-moved", "goalposts moved", "agreed metric"),
+        ("agreement-changed", "agreement changed", "metric"),
+        ("results-rewritten", "past results rewritten", "metric"),
+    )
+    for kind, words, noun in flagged:
+        changes = report.of_kind(kind)
+        where = sorted({f"{c.charter}/{c.metric}" for c in changes})
+        if not where:
+            continue
+        names = ", ".join(f"`{_code(x)}`" for x in where)
+        text = f"**{words}** on {plural(len(where), noun)} ({names})"
+        unagreed = sorted(
+            {f"{c.charter}/{c.metric}" for c in changes if not c.extra.get("reagreed")}
+        )
+        if kind == "goalpost-moved" and unagreed:
+            text += f", {len(unagreed)} without a renewed agreement"
+        parts.append(text)
+    alerts = _alerts(report.changes)
+    if alerts:
+        codes = _cell(", ".join(sorted({str(a.after["code"]) for a in alerts})))
+        parts.append(f"**{plural(len(alerts), 'new alert')}** ({codes})")
+    return parts
+
+
+def _alerts(changes: list[Change]) -> list[Change]:
+    """New findings of severity alert: news about a project, shown before anything else."""
+    return [
+        c
+        for c in changes
+        if c.kind == "finding-added"
+        and isinstance(c.after, dict)
+        and c.after.get("severity") == "alert"
+    ]
+
+
 # --- JSON ----------------------------------------------------------------------------------
 
 
@@ -109,6 +152,7 @@ CHANGE_FIELDS = ("kind", "charter", "metric", "field", "before", "after", "trend
 def side_json(side: Side) -> dict[str, Any]:
     return {
         **{name: getattr(side, name) for name in SIDE_FIELDS},
+        "date": side.day.isoformat() if side.day is not None else None,
         "ok": side.ok,
         "charters": sorted(side.checks),
         "failed": side.failed(),
@@ -208,11 +252,48 @@ def _charter_markdown(
     view = report.head.view(cid) or report.base.view(cid)
     title = f" · {_cell(view.charter.title)}" if view is not None else ""
     lines = [f"### `{_code(cid)}`{title}", ""]
+    lines += _alerts_markdown(_alerts(changes))
     lines += _changes_table([c for c in changes if c.kind != "results-added"])
+    lines += _flagged_markdown(changes)
     lines += _metrics_table(report, cid, changes, show_all)
+    lines += _original_verdict(report, cid)
     if len(lines) == 2:
         lines += ["No change.", ""]
     return lines
+
+
+def _alerts_markdown(alerts: list[Change]) -> list[str]:
+    """One prominent line for the new alerts of a charter (a breached guardrail, ML-only …)."""
+    if not alerts:
+        return []
+    items = []
+    for change in alerts:
+        code = str(change.after["code"])
+        rule = RULES_BY_CODE.get(code)
+        name = f" {rule.name}" if rule is not None else ""
+        items.append(f"`{_code(code)}`{name}: {_cell(change.after['message'])}")
+    return [f"> ⚠️ **Alerts:** {'; '.join(items)}", ""]
+
+
+def _flagged_markdown(changes: list[Change]) -> list[str]:
+    """The full sentence of every flagged change: why a goalpost moved, who re-agreed."""
+    flagged = [c for c in changes if c.kind in FLAGGED_KINDS and c.kind != "results-rewritten"]
+    if not flagged:
+        return []
+    return [*(f"- 🚩 {_cell(c.message)}" for c in flagged), ""]
+
+
+def _original_verdict(report: DiffReport, cid: str) -> list[str]:
+    """The verdict against the goalposts in force when results began, when it differs."""
+    original, head = report.original.get(cid), report.head.view(cid)
+    if original is None or head is None or original.verdict == head.verdict:
+        return []
+    return [
+        f"Verdict against the goalposts in force when results began:"
+        f" **{label(original.verdict, 'verdict')}** (against the new goalposts:"
+        f" {label(head.verdict, 'verdict')}).",
+        "",
+    ]
 
 
 def _changes_table(changes: list[Change]) -> list[str]:
@@ -232,6 +313,8 @@ def _before_after(change: Change) -> tuple[str, str]:
     if change.kind in MESSAGE_KINDS:
         message = _cell(change.message)
         return ("", message) if change.before is None else (message, "")
+    if change.kind == "results-rewritten":
+        return "", _cell(change.message)
     vocabulary = CODED_KINDS.get(change.kind)
     if vocabulary is not None:
         return _cell(label(change.before, vocabulary)), _cell(label(change.after, vocabulary))
@@ -241,23 +324,27 @@ def _before_after(change: Change) -> tuple[str, str]:
 def _metrics_table(
     report: DiffReport, cid: str, changes: list[Change], show_all: bool
 ) -> list[str]:
-    """A row per metric with new results (per metric of HEAD with `--all`)."""
+    """A row per metric with new or rewritten results (per metric of HEAD with `--all`)."""
     head = report.head.view(cid)
     if head is None:
         return []
-    results = {c.metric: c for c in changes if c.kind == "results-added"}
+    results: dict[str | None, Change] = {}
+    for c in changes:
+        if c.kind in RESULT_KINDS and (c.kind == "results-added" or c.metric not in results):
+            results[c.metric] = c
+    original = report.original.get(cid)
     rows: list[str] = []
     for metric in head.metrics:
         change = results.get(metric.id)
-        if change is None and not show_all:
+        old = original.metric(metric.id) if original is not None else None
+        if change is None and not show_all and not _moved(metric, old):
             continue
         before = change.base_metric if change is not None else metric
-        trend = label(change.trend, "trend") if change is not None and change.trend else ""
         counts = change.extra.get("rows", {}) if change is not None else {}
         moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)
         rows.append(
             f"| `{_code(metric.id)}` | {_latest_cell(before)} | {_latest_cell(metric)}"
-            f" | {trend} | {_progress_cell(metric)} | {moved} |"
+            f" | {_trend_cell(change)} | {_progress_cell(metric, old)} | {moved} |"
         )
     if not rows:
         return []
@@ -269,6 +356,23 @@ def _metrics_table(
     ]
 
 
+def _trend_cell(change: Change | None) -> str:
+    """The trend, with the statuses it rests on: `▲ improved (Did not move → Improved)`."""
+    if change is None or change.trend is None:
+        return ""
+    before, after = change.base_metric, change.head_metric
+    words = f" ({_status(before)} → {_status(after)})" if after is not None else ""
+    return label(change.trend, "trend") + words
+
+
+def _status(metric: MetricView | None) -> str:
+    if metric is None or metric.latest is None:
+        return "no result"
+    if metric.kind == "guardrail":
+        return label("breached", "alert") if metric.breached else "within tolerance"
+    return label(metric.status, "metric_status")
+
+
 def _latest_cell(metric: MetricView | None) -> str:
     if metric is None or metric.latest is None:
         return "—"
@@ -276,7 +380,25 @@ def _latest_cell(metric: MetricView | None) -> str:
     return f"{value} ({fmt_date(metric.latest.row.date)})"
 
 
-def _progress_cell(metric: MetricView) -> str:
+def _progress_cell(metric: MetricView, original: MetricView | None = None) -> str:
+    """Progress to the target; beside it, to the original goalpost when that differs."""
+    text = _progress_text(metric)
+    if original is None or not _moved(metric, original):
+        return text
+    then = _progress_text(original) or "no progress measurable"
+    return f"{text or 'no progress measurable'}; against the goalpost when results began: {then}"
+
+
+def _moved(metric: MetricView, original: MetricView | None) -> bool:
+    """Whether a metric's goalposts differ from those in force when its results began."""
+    return original is not None and (original.target, original.baseline, original.direction) != (
+        metric.target,
+        metric.baseline,
+        metric.direction,
+    )
+
+
+def _progress_text(metric: MetricView) -> str:
     text = ""
     if metric.latest is not None and metric.progress is not None:
         text = (

@@ -18,11 +18,12 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
 from ..analyze import CharterView
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, today_from_env
 from ..load import Project, load_project
 from ..rules import CharterCheck, check_project
 
@@ -45,6 +46,10 @@ class Side:
     errors: list[Diagnostic]
     present: list[str]  # every folder under charters/, loaded or not
     checks: dict[str, CharterCheck]  # by charter id, every charter that loaded
+    # When this side was written: a revision's commit date; today for a folder or the
+    # working tree (`SOURCE_DATE_EPOCH` when set). An agreement renewed for a change
+    # must not be dated before it.
+    day: date | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,22 +65,37 @@ class Side:
         return [cid for cid in self.present if cid not in self.checks]
 
 
-def load_side(spec: str | None, source: Path, role: str) -> Side:
-    """Load one side: the working tree (`spec` None), a folder, or a git revision."""
+def load_side(spec: str | None, source: Path, role: str, today: date | None = None) -> Side:
+    """Load one side: the working tree (`spec` None), a folder, or a git revision.
+
+    `today` is the build date results are checked against (see `load_project`); give
+    both sides the same one.
+    """
     if spec is None:
-        return _read(source, "working tree", "worktree", None, None)
+        run_day = today_from_env(today)
+        return _read(source, "working tree", "worktree", None, None, run_day, today)
     folder = Path(spec)
     if folder.is_dir():
-        return _read(folder, spec, "folder", spec, None)
+        return _read(folder, spec, "folder", spec, None, today_from_env(today), today)
     top, prefix = _repository(source, spec, role)
     sha = _resolve(top, spec, role)
     with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:
         root = _materialise(top, sha, prefix, Path(tmp))
-        return _read(root, f"{spec} ({sha[:10]})", "git", spec, sha)
+        return _read(root, f"{spec} ({sha[:10]})", "git", spec, sha, _commit_date(top, sha), today)
 
 
-def _read(root: Path, label: str, kind: SideKind, spec: str | None, sha: str | None) -> Side:
-    project, diags = load_project(root)
+def _read(
+    root: Path,
+    label: str,
+    kind: SideKind,
+    spec: str | None,
+    sha: str | None,
+    day: date | None,
+    today: date | None,
+) -> Side:
+    """Load and analyse one side; `day` is the side's own date (the commit's, or today),
+    `today` the build date its results are checked against."""
+    project, diags = load_project(root, today)
     charters = root / "charters"
     present = (
         sorted(p.name for p in charters.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -92,6 +112,7 @@ def _read(root: Path, label: str, kind: SideKind, spec: str | None, sha: str | N
         present=present,
         # No `today`: the staleness rule depends on the date, not on the change.
         checks=check_project(project),
+        day=day,
     )
 
 
@@ -127,6 +148,15 @@ def _resolve(top: Path, spec: str, role: str) -> str:
         return found.stdout.decode().strip()
     shallow = _git(["rev-parse", "--is-shallow-repository"], top).stdout.decode().strip()
     raise DiffError(missing_revision_message(spec, role, shallow == "true"))
+
+
+def _commit_date(top: Path, sha: str) -> date | None:
+    """The commit date of `sha` (UTC), the date the change it records was made."""
+    shown = _git(["show", "-s", "--format=%ct", sha], top)
+    stamp = shown.stdout.decode().strip()
+    if shown.returncode != 0 or not stamp.isdigit():
+        return None
+    return datetime.fromtimestamp(int(stamp), tz=UTC).date()
 
 
 def missing_revision_message(spec: str, role: str, shallow: bool) -> str:

@@ -576,7 +576,11 @@ def built(scratch_project: ScratchProject) -> tuple[ScratchProject, dict[str, by
 
 
 def leftovers(out: Path) -> list[str]:
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+    return sorted(
+        p.name
+        for p in out.parent.iterdir()
+        if p.name.startswith(f".{out.name}.") and p.name != f".{out.name}.lock"
+    )
 
 
 def test_source_error_leaves_the_previous_site_untouched(
@@ -670,11 +674,12 @@ def test_interrupt_while_swapping_keeps_the_previous_site(
     real_rename = pathlib.Path.rename
 
     def rename(self: pathlib.Path, target: str | os.PathLike[str]) -> pathlib.Path:
-        if Path(target) == project.out and ".tmp-" in self.name:
+        if Path(target) == project.out and self.name.endswith("-new"):
             raise KeyboardInterrupt
         return real_rename(self, target)
 
     monkeypatch.setattr(generator.write.Path, "rename", rename)
+    monkeypatch.setenv(generator.write.FALLBACK_ENV, "1")  # the exchange is one step
     result = run_cli("build", "--source", project.root, "--out", project.out)
     monkeypatch.undo()
     assert result.exit_code == 130

@@ -41,8 +41,12 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+def git(repo: Path, *args: str, when: str | None = None) -> str:
+    """Run git in `repo`; `when` (ISO 8601) dates the commit it makes."""
+    env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when} if when else None
+    done = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, env=env
+    )
     assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
     return done.stdout
 
@@ -73,9 +77,9 @@ class Repo:
     def append(self, rel: str, text: str) -> None:
         self.write(rel, self.read(rel) + text)
 
-    def commit(self, message: str) -> None:
+    def commit(self, message: str, when: str | None = None) -> None:
         git(self.root, "add", "-A")
-        git(self.root, "commit", "-q", "-m", message)
+        git(self.root, "commit", "-q", "-m", message, when=when)
 
     def diff(self, *args: str) -> Result:
         return CliRunner().invoke(main, ["diff", *args, "--source", str(self.source)])
@@ -138,18 +142,81 @@ def test_raising_an_agreed_target_without_new_date_moves_the_goalposts(repo: Rep
     assert "goalposts moved" in failing.stdout.split("\n\n")[1]
 
 
-def test_a_new_agreement_date_makes_it_a_plain_metric_change(repo: Repo) -> None:
+def test_a_target_raised_with_agreed_on_backdated_moves_the_goalposts(repo: Repo) -> None:
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 16.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "on: 2026-08-05}", "on: 2026-07-20}")
+    repo.commit("Easier target, agreed earlier", when="2026-11-20T10:00:00Z")
+
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert report["head"]["date"] == "2026-11-20"
+    (moved,) = changes(report, "goalpost-moved")
+    assert (moved["field"], moved["before"], moved["after"]) == ("target.value", 15.0, 16.0)
+    assert moved["reagreed"] is False
+    assert "`agreed.on` moved back to 2026-07-20" in moved["message"]
+    (agreement,) = changes(report, "agreement-changed")
+    assert (agreement["field"], agreement["before"], agreement["after"]) == (
+        "agreed.on",
+        "2026-08-05",
+        "2026-07-20",
+    )
+    assert not changes(report, "metric-changed")
+    for kinds in ("goalpost-moved", "goalpost-moved-unagreed", "agreement-changed"):
+        failing = repo.diff("HEAD~1", "HEAD", "--fail-on", kinds)
+        assert failing.exit_code == 1, kinds
+        assert kinds in failing.stderr
+
+
+def test_a_renewed_agreement_keeps_the_goalpost_moved_but_reagreed(repo: Repo) -> None:
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
     repo.replace(ROUTING, "on: 2026-08-05}", "on: 2026-11-20}")
-    repo.commit("Re-agreed a harder target")
+    repo.commit("Re-agreed a harder target", when="2026-11-20T10:00:00Z")
 
+    report = repo.diff_json("HEAD~1", "HEAD")
+    (moved,) = changes(report, "goalpost-moved")
+    assert moved["field"] == "target.value"
+    assert moved["reagreed"] is True
+    assert moved["message"] == (
+        "`resolution_hours` target.value: 15 → 14 (more ambitious); re-agreed by Head of"
+        " Support, VP Customer Experience on 2026-11-20"
+    )
+    # The metric has had results since August: a renewal now is flagged as well.
+    (agreement,) = changes(report, "agreement-changed")
+    assert "after the metric had results" in agreement["message"]
+    assert repo.diff("HEAD~1", "HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 0
+    assert repo.diff("HEAD~1", "HEAD", "--fail-on", "goalpost-moved").exit_code == 1
+    markdown = repo.diff("HEAD~1", "HEAD").stdout
+    assert "- 🚩 `resolution_hours` target.value: 15 → 14 (more ambitious); re-agreed" in markdown
+
+    # The same edit, its agreement dated before the change was written: not renewed.
+    repo.replace(ROUTING, "on: 2026-11-20}", "on: 2026-11-18}")
+    repo.commit("Agreement date as it was", when="2026-11-20T11:00:00Z")
+    report = repo.diff_json("HEAD~2", "HEAD")
+    (moved,) = changes(report, "goalpost-moved")
+    assert moved["reagreed"] is False
+    assert "is before the change (2026-11-20)" in moved["message"]
+    assert repo.diff("HEAD~2", "HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 1
+
+
+def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "on: 2026-08-05}", "on: 2026-11-22}")
+    report = repo.diff_json("HEAD")
+    assert report["head"]["date"] == "2026-11-22"
+    assert [c["reagreed"] for c in changes(report, "goalpost-moved")] == [True]
+
+
+def test_dropping_a_signatory_changes_the_agreement(repo: Repo) -> None:
+    repo.replace(ROUTING, "[Head of Support, VP Customer Experience]", "[Head of Support]")
+    repo.commit("Only support signs now")
     report = repo.diff_json("HEAD~1")
-    assert not changes(report, "goalpost-moved")
-    fields = {c["field"]: c for c in changes(report, "metric-changed")}
-    assert set(fields) == {"target.value", "agreed.on"}
-    assert "re-agreed on 2026-11-20" in fields["target.value"]["message"]
-    assert "more ambitious" in fields["target.value"]["message"]
-    assert repo.diff("HEAD~1", "--fail-on", "goalpost-moved").exit_code == 0
+    (changed,) = changes(report, "agreement-changed")
+    assert (changed["metric"], changed["field"]) == ("resolution_hours", "agreed.by")
+    assert changed["after"] == ["Head of Support"]
+    assert "VP Customer Experience no longer agreed" in changed["message"]
+    assert "**agreement changed** on 1 metric" in report["summary"]["text"]
+    assert "🚩 Agreement changed" in repo.diff("HEAD~1").stdout
+    assert repo.diff("HEAD~1", "--fail-on", "agreement-changed").exit_code == 1
 
 
 def test_removing_the_agreement_while_changing_the_definition_moves_the_goalposts(
@@ -161,8 +228,34 @@ def test_removing_the_agreement_while_changing_the_definition_moves_the_goalpost
 
     report = repo.diff_json("HEAD~1")
     moved = changes(report, "goalpost-moved")
-    assert [c["field"] for c in moved] == ["definition"]
-    assert {c["field"] for c in changes(report, "metric-changed")} >= {"agreed.by", "agreed.on"}
+    assert [(c["field"], c["reagreed"]) for c in moved] == [("definition", False)]
+    assert [c["field"] for c in changes(report, "agreement-changed")] == ["agreed"]
+
+
+def test_progress_is_also_shown_against_the_original_goalposts(repo: Repo) -> None:
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 18.0, by: 2026-11-15}")
+    repo.append(
+        ROUTING_RESULTS,
+        "2026-11-22,resolution_hours,control,18.5,3050,13.6,\n"
+        "2026-11-22,resolution_hours,treatment,17.6,3010,13.4,\n",
+    )
+    repo.commit("Week 13, and a target within reach")
+    report = repo.diff_json("HEAD~1")
+    (moved,) = changes(report, "goalpost-moved")
+    assert moved["original_goalposts"]["target"] == 15.0
+    assert moved["original_goalposts"]["met"] is False
+    assert moved["original_goalposts"]["verdict"] == "business-impact"
+    (added,) = changes(report, "results-added")
+    assert added["after"]["met"] is True
+    verdict = [c for c in changes(report, "verdict-changed") if c["charter"].startswith("support")]
+    assert [c["after"] for c in verdict] == ["target-met"]
+    markdown = repo.diff("HEAD~1").stdout
+    row = next(line for line in markdown.splitlines() if line.startswith("| `resolution_hours`"))
+    assert "✓ met; against the goalpost when results began: 25.7% of the way to 15 hours" in row
+    assert (
+        "Verdict against the goalposts in force when results began: **Business impact**"
+        " (against the new goalposts: Target met)." in markdown
+    )
 
 
 def test_new_result_rows_show_the_latest_value_before_and_after(repo: Repo) -> None:
@@ -197,38 +290,103 @@ def test_new_result_rows_show_the_latest_value_before_and_after(repo: Repo) -> N
     assert "of the way to 15 hours" in row
     assert repo.diff("HEAD~1", "--fail-on", "regressed").exit_code == 0
 
-    # A worse week for a metric where lower is better is a regression.
-    repo.append(ROUTING_RESULTS, "2026-11-29,resolution_hours,treatment,18.9,3000,13.5,\n")
+    # A week where treatment falls back behind control: improved → did not move.
+    repo.append(
+        ROUTING_RESULTS,
+        "2026-11-29,resolution_hours,control,18.3,3000,13.5,\n"
+        "2026-11-29,resolution_hours,treatment,18.9,3000,13.5,\n",
+    )
     repo.commit("Week 14")
     report = repo.diff_json("HEAD~1")
     (added,) = changes(report, "results-added")
     assert (added["before"]["value"], added["after"]["value"]) == (17.6, 18.9)
+    assert (added["before"]["status"], added["after"]["status"]) == ("improved", "flat")
     assert added["trend"] == "regressed"
     regressed = repo.diff("HEAD~1", "--fail-on", "regressed")
     assert regressed.exit_code == 1
-    assert "▼ regressed" in regressed.stdout
+    assert "▼ regressed (Improved → Did not move)" in regressed.stdout
 
 
-def test_a_metric_where_higher_is_better_improves_when_it_rises(repo: Repo) -> None:
-    repo.append(ROUTING_RESULTS, "2026-11-22,routing_precision,treatment,0.97,3010,,\n")
-    repo.commit("Precision up")
+def test_a_non_significant_csat_drop_is_not_a_regression(repo: Repo) -> None:
+    # CSAT, a guardrail with tolerance 0.1: 4.31 → 4.30 with n ≈ 900 is noise.
+    repo.append(
+        ROUTING_RESULTS,
+        "2026-11-15,csat,control,4.31,905,1.02,\n2026-11-15,csat,treatment,4.3,890,1.01,\n",
+    )
+    repo.commit("CSAT week 12")
+    report = repo.diff_json("HEAD~1")
+    (added,) = changes(report, "results-added")
+    assert (added["before"]["value"], added["after"]["value"]) == (4.31, 4.3)
+    assert (added["trend"], added["after"]["breached"]) == ("unchanged", False)
+    assert repo.diff("HEAD~1", "--fail-on", "regressed").exit_code == 0
+
+    # A drop of 0.2 against control breaches the guardrail: a real regression.
+    repo.append(
+        ROUTING_RESULTS,
+        "2026-11-22,csat,control,4.31,905,1.02,\n2026-11-22,csat,treatment,4.11,890,1.01,\n",
+    )
+    repo.commit("CSAT week 13")
+    report = repo.diff_json("HEAD~1")
+    (added,) = changes(report, "results-added")
+    assert (added["trend"], added["after"]["breached"]) == ("regressed", True)
+    failing = repo.diff("HEAD~1", "--fail-on", "regressed")
+    assert failing.exit_code == 1
+    assert "> ⚠️ **Alerts:** `MC108` guardrail-breached" in failing.stdout
+    assert "▼ regressed (within tolerance → Breached)" in failing.stdout
+
+
+def test_a_metric_that_falls_below_its_target_regresses(repo: Repo) -> None:
+    # routing_precision: higher is better, target 0.92, met at 0.95 in the examples.
+    repo.append(
+        ROUTING_RESULTS,
+        "2026-11-22,routing_precision,control,0.7,3050,,\n"
+        "2026-11-22,routing_precision,treatment,0.9,3010,,\n",
+    )
+    repo.commit("Precision down")
     (added,) = changes(repo.diff_json("HEAD~1"), "results-added")
     assert added["metric"] == "routing_precision"
-    assert added["after"]["value"] == 0.97
+    assert (added["before"]["met"], added["after"]["met"]) == (True, False)
+    # Still far better than control, but no longer at the target: met → improved.
+    assert (added["before"]["status"], added["after"]["status"]) == ("met", "improved")
+    assert added["trend"] == "regressed"
+
+    repo.append(ROUTING_RESULTS, "2026-11-29,routing_precision,treatment,0.97,3010,,\n")
+    repo.commit("Precision up")
+    (added,) = changes(repo.diff_json("HEAD~1"), "results-added")
+    assert (added["after"]["value"], added["after"]["status"]) == (0.97, "met")
     assert added["trend"] == "improved"
-    assert added["after"]["met"] is True
 
 
-def test_revised_rows_are_reported(repo: Repo) -> None:
+def test_editing_a_past_row_rewrites_results(repo: Repo) -> None:
     repo.replace(
         ROUTING_RESULTS,
         "2026-08-23,resolution_hours,treatment,18.7,",
         "2026-08-23,resolution_hours,treatment,17.0,",
     )
     repo.commit("Rewrite history")
-    (added,) = changes(repo.diff_json("HEAD~1"), "results-added")
-    assert added["rows"] == {"added": 0, "revised": 1, "removed": 0}
-    assert "1 row revised" in added["message"]
+    report = repo.diff_json("HEAD~1")
+    assert not changes(report, "results-added")
+    (rewritten,) = changes(report, "results-rewritten")
+    assert rewritten["metric"] == "resolution_hours"
+    assert rewritten["rows"] == {"added": 0, "revised": 1, "removed": 0}
+    assert [(r["value"], r["file"], r["line"]) for r in rewritten["before"]] == [
+        (18.7, ROUTING_RESULTS, 3)
+    ]
+    assert [r["value"] for r in rewritten["after"]] == [17.0]
+    assert "1 past row revised (2026-08-23 treatment: 18.7 hours" in rewritten["message"]
+    assert "new results" not in report["summary"]["text"]
+    assert "**past results rewritten** on 1 metric" in report["summary"]["text"]
+    assert repo.diff("HEAD~1", "--fail-on", "results-rewritten").exit_code == 1
+    assert "🚩 Results rewritten" in repo.diff("HEAD~1").stdout
+
+
+def test_deleting_a_past_row_rewrites_results(repo: Repo) -> None:
+    repo.replace(ROUTING_RESULTS, "2026-08-23,resolution_hours,treatment,18.7,3027,13.6,\n", "")
+    repo.commit("Drop the warm-up week")
+    (rewritten,) = changes(repo.diff_json("HEAD~1"), "results-rewritten")
+    assert rewritten["rows"] == {"added": 0, "revised": 0, "removed": 1}
+    assert rewritten["after"] == []
+    assert "1 past row removed" in rewritten["message"]
 
 
 def test_a_broken_charter_in_base_is_reported_not_a_crash(repo: Repo) -> None:
@@ -343,8 +501,9 @@ def test_verdict_and_findings_follow_the_rules_of_check(tmp_path: Path) -> None:
     assert any(c["before"]["code"] for c in resolved)
     (added,) = [c for c in changes(report, "results-added") if c["charter"] == cid]
     assert added["before"] is None
-    assert added["trend"] == "improved"  # against the baseline 6.2, lower is better
-    assert added["trend_reference"] == "baseline"
+    assert added["after"]["status"] == "met"  # 4.2 hours, the target is 4.5
+    assert added["trend"] == "improved"  # no results → target met
+    assert added["trend_reference"] == "no earlier result"
 
 
 # --- sides that are not the working tree --------------------------------------------------

@@ -13,28 +13,46 @@ from urllib.error import HTTPError
 from urllib.request import urlopen
 
 from helpers import ScratchProject, run_cli
+from watchfiles import Change
 
-from generator.serve import SourceWatcher, _is_page, error_page
+from generator.serve import SourceFilter, _is_page, error_page
+
+INPUTS = [
+    "site.yaml",
+    "charters",
+    "charters/routing",
+    "charters/routing/charter.yaml",
+    "charters/routing/results/ab.csv",
+    "charters/routing/results/2024/q1.csv",
+    "templates",
+    "templates/base.html",
+    "templates/static/style.css",
+]
+NOT_INPUTS = [
+    "charters/routing/charter.yaml~",
+    "charters/routing/.charter.yaml.swp",
+    "charters/routing/.charter.yaml.swx",
+    "charters/routing/.#charter.yaml",
+    "charters/routing/#charter.yaml#",
+    "charters/routing/4913",
+    "charters/routing/charter.yaml.tmp",
+    "charters/routing/.cache/ab.csv",
+    "templates/__pycache__/x.pyc",
+    "site.yaml~",
+    "site/index.html",
+    "site",
+    "README.md",
+    ".git/index",
+]
 
 
-def test_fingerprint_follows_content_not_timestamps(scratch_project: ScratchProject) -> None:
-    path = scratch_project.write("charters/a/charter.yaml", "title: one\n")
-    scratch_project.write("site.yaml", "title: Site\n")
-    watcher = SourceWatcher(scratch_project.root)
-    first = watcher.fingerprint()
-    assert watcher.fingerprint() == first
-    stat = path.stat()
-    path.write_text("title: two\n", encoding="utf-8")  # same size
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same modification time
-    second = watcher.fingerprint()
-    assert second != first
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    assert watcher.fingerprint() == second  # touched, not changed
-    scratch_project.write("charters/a/.charter.yaml.swp", "editor state")
-    scratch_project.write("charters/a/charter.yaml~", "backup")
-    assert watcher.fingerprint() == second
-    scratch_project.write("templates/base.html", "{% block content %}{% endblock %}")
-    assert watcher.fingerprint() != second
+def test_source_filter_keeps_the_build_inputs_and_drops_the_rest(tmp_path: Path) -> None:
+    inputs = SourceFilter(tmp_path)
+    for rel in INPUTS:
+        assert inputs(Change.modified, str(tmp_path / rel)), rel
+    for rel in NOT_INPUTS:
+        assert not inputs(Change.modified, str(tmp_path / rel)), rel
+    assert not inputs(Change.added, str(tmp_path.parent / "charters" / "routing.yaml"))
 
 
 def test_error_page_escapes_the_messages() -> None:
@@ -69,19 +87,23 @@ def get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def wait_for_url(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    line = ""
+    deadline = time.monotonic() + 60
+    while "Serving" not in line and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        assert line or proc.poll() is None
+    return line.split(" at ", 1)[1].split()[0]
+
+
 def test_serve_answers_pages_the_version_and_stops_on_interrupt(
     scratch_project: ScratchProject,
 ) -> None:
     scratch_project.charter("routing")
     proc = start(scratch_project.root, "--port", "0")
     try:
-        assert proc.stdout is not None
-        line = ""
-        deadline = time.monotonic() + 60
-        while "Serving" not in line and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None
-        url = line.split(" at ", 1)[1].split()[0]
+        url = wait_for_url(proc)
         assert url.startswith("http://127.0.0.1:")
         status, index = get(url)
         assert status == 200
@@ -95,13 +117,66 @@ def test_serve_answers_pages_the_version_and_stops_on_interrupt(
         status, missing = get(url + "no/such/page.html")
         assert status == 404 and "no/such/page.html" in missing
         assert get(url + "static/")[0] == 404  # no folder listings
+        for hostile in ("%00", "charters/%00/index.html", "a%0Ab", "%5C..%5Csite.yaml"):
+            assert get(url + hostile)[0] == 400, hostile
+        assert get(url)[0] == 200  # and the server is still up
         assert not (scratch_project.root / "site").exists()  # builds in a temporary folder
+    finally:
+        interrupted = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    took = time.monotonic() - interrupted
+    assert proc.returncode == 0, err
+    # Generous: a loaded machine is slow to tear a process down, not the server to stop.
+    assert took < 10.0, f"Ctrl-C took {took:.2f} s to stop the server"
+    assert "Traceback" not in out + err
+    assert "Stopped." in out
+
+
+def wait_for(url: str, text: str, timeout: float = 10) -> float:
+    """Seconds until the answer at `url` contains `text`."""
+    start = time.monotonic()
+    while text not in get(url)[1]:
+        assert time.monotonic() - start < timeout, f"{text!r} never showed at {url}"
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def test_serve_rebuilds_on_an_edit_and_not_on_editor_droppings(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        page = url + "charters/routing/index.html"
+        first = get(url + "__charters__/version")[1]
+        assert first.endswith("-1")
+        # Backups, swap files, vim's probe, an emacs lock, the project's own site/
+        # and files the build does not read: none of them is a change.
+        for rel in ("charter.yaml~", ".charter.yaml.swp", "4913", ".#charter.yaml"):
+            scratch_project.write(f"charters/routing/{rel}", "title: not this\n")
+        scratch_project.write("site/index.html", "<p>an old build</p>")
+        scratch_project.write("notes.md", "not an input")
+        time.sleep(0.5)  # ten times the quiet time watchfiles waits for
+        assert get(url + "__charters__/version")[1] == first
+
+        scratch_project.charter("routing", title="Edited live")
+        took = wait_for(url + "__charters__/version", first[:-1] + "2")  # one rebuild
+        assert took < 2.0, f"the edit took {took:.2f} s to be served"
+        assert "Edited live" in get(page)[1]
+
+        # A result file is read by the build, so it is an input too (here in a new folder).
+        scratch_project.write("charters/routing/results/extra.csv", "not,a,result\n")
+        wait_for(url + "__charters__/version", first[:-1] + "3")
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)
-    assert proc.returncode == 0, err
+    lines = [line for line in out.splitlines() if line.endswith("changed; rebuilding…")]
+    assert len(lines) == 2, out
+    assert lines[0] == "charters/routing/charter.yaml changed; rebuilding…"
+    assert lines[1].startswith("charters/routing/results")
     assert "Traceback" not in out + err
-    assert "Stopped." in out
 
 
 def test_serve_refuses_a_port_in_use(scratch_project: ScratchProject) -> None:

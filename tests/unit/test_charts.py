@@ -11,18 +11,29 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from factory import ab, guardrail, row
+from factory import business_metric as business
+from factory import charter_data as charter
+from factory import view as analyse
 
+from generator.analyze import MetricView
 from generator.charts import (
     CHART_VERSION,
     ChartSpec,
+    LiftSpec,
     RefLine,
     Series,
+    chart_spec,
     describe,
+    lift_spec,
     render_svg,
     spec_key,
 )
+from generator.charts.draw import BREACH_GID, TOLERANCE_GID
+from generator.formatting import fmt_signed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -405,3 +416,169 @@ def test_spec_key_includes_chart_version(monkeypatch: pytest.MonkeyPatch) -> Non
     before = spec_key(spec)
     monkeypatch.setattr(charts_spec, "CHART_VERSION", CHART_VERSION + "-next")
     assert spec_key(spec) != before
+
+
+# --------------------------------------------------------------------------- #
+# Guardrail tolerance and lift charts, from analysed charters
+# --------------------------------------------------------------------------- #
+
+D1, D2, D3 = "2026-03-01", "2026-03-08", "2026-03-15"
+
+
+def _metric(body: dict[str, Any], rows: list[dict[str, Any]], mid: str) -> MetricView:
+    metric = analyse(body, rows).metric(mid)
+    assert metric is not None
+    return metric
+
+
+def _groups(svg: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg.encode())
+    return {g.get("id") or "": g for g in root.iter("{http://www.w3.org/2000/svg}g")}
+
+
+def _marks(svg: str) -> int:
+    group = _groups(svg).get(BREACH_GID)
+    return 0 if group is None else len(list(group.iter("{http://www.w3.org/2000/svg}use")))
+
+
+def test_tolerance_against_the_baseline_is_flat_and_marks_each_point_beyond() -> None:
+    # Lower is better, baseline 100, tolerance 5: the limit is 105; 106 is beyond,
+    # 105 exactly is not (a move of exactly the tolerance is accepted).
+    body = charter(guardrails=[guardrail(baseline=100.0)])
+    rows = [row(D1, "lat", 103.0), row(D2, "lat", 106.0), row(D3, "lat", 105.0)]
+    lat = _metric(body, rows, "lat")
+    spec = chart_spec(lat)
+    tol = spec.tolerance
+    assert tol is not None and tol.reference == "baseline"
+    assert tol.limits == (105.0, 105.0, 105.0)
+    assert [(b.day.isoformat(), b.value) for b in tol.breaches] == [(D2, 106.0)]
+    assert not lat.breached  # the latest row is within: the chart agrees
+    text = describe(spec)
+    assert text.endswith(
+        "Tolerance (baseline + 5 ms): beyond it on 1 of 3 dates, latest 2026-03-08 at 106"
+        " against a limit of 105; within it on the latest date, 2026-03-15."
+    )
+    svg = render_svg(spec, chart_id="flat")
+    assert TOLERANCE_GID in _groups(svg) and _marks(svg) == 1
+    texts = _texts(svg)
+    assert "Tolerance limit 105 ms" in texts and "Beyond tolerance" in texts
+
+
+def test_tolerance_without_a_baseline_is_against_the_first_result() -> None:
+    body = charter(guardrails=[guardrail(direction="increase")])
+    rows = [row(D1, "lat", 100.0), row(D2, "lat", 97.0), row(D3, "lat", 94.0)]
+    lat = _metric(body, rows, "lat")
+    tol = chart_spec(lat).tolerance
+    assert tol is not None and tol.reference == "first result"
+    assert tol.label == "Tolerance (first result \u2212 5 ms)"
+    assert set(tol.limits) == {95.0}
+    assert [b.value for b in tol.breaches] == [94.0]
+    assert lat.breached
+
+
+def test_tolerance_against_control_follows_control_and_judges_the_treatment_arm() -> None:
+    body = charter(guardrails=[guardrail()])
+    rows = [
+        *ab(D1, "lat", 200.0, 204.0),
+        *ab(D2, "lat", 210.0, 216.0),
+        *ab(D3, "lat", 190.0, 196.0),
+    ]
+    lat = _metric(body, rows, "lat")
+    spec = chart_spec(lat)
+    tol = spec.tolerance
+    assert tol is not None and tol.reference == "control" and tol.arm == "treatment"
+    assert tol.limits == (205.0, 215.0, 195.0)
+    assert [b.day.isoformat() for b in tol.breaches] == [D2, D3]
+    assert lat.breached
+    assert tol.limit_for("treatment", date(2026, 3, 8)) == 215.0
+    assert tol.limit_for("control", date(2026, 3, 8)) is None
+    assert tol.breached_on("treatment", date(2026, 3, 15))
+    assert not tol.breached_on("treatment", date(2026, 3, 1))
+    svg = render_svg(spec, chart_id="ctl")
+    assert _marks(svg) == 2
+    assert "Tolerance (control + 5 ms)" in _texts(svg)
+
+
+def test_only_guardrails_have_a_tolerance() -> None:
+    conv = _metric(charter(), ab(D1, "conv", 10.0, 11.0, n=10_000), "conv")
+    spec = chart_spec(conv)
+    assert spec.tolerance is None
+    svg = render_svg(spec, chart_id="no-tolerance")
+    assert TOLERANCE_GID not in _groups(svg) and _marks(svg) == 0
+
+
+def test_no_lift_chart_without_a_control_and_treatment_pair() -> None:
+    conv = _metric(charter(), [row(D1, "conv", 10.0, n=10_000)], "conv")
+    assert lift_spec(conv, None) is None
+    no_noise = _metric(charter(), ab(D1, "conv", 10.0, 11.0), "conv")  # no n, std or interval
+    assert lift_spec(no_noise, None) is None
+
+
+def test_lift_spec_draws_the_mde_on_the_good_side() -> None:
+    body = charter(
+        business_metrics=[
+            business("ttfr", unit="hours", direction="decrease", baseline=6.0, target=4.0)
+        ]
+    )
+    rows = [*ab(D1, "ttfr", 6.0, 5.6, n=400, std=2.0), *ab(D2, "ttfr", 6.1, 5.5, n=400, std=2.0)]
+    ttfr = _metric(body, rows, "ttfr")
+    spec = lift_spec(ttfr, 0.5)
+    assert spec is not None
+    assert spec.lifts.values == pytest.approx((-0.4, -0.6))
+    assert spec.lifts.lower[-1] == pytest.approx(ttfr.lifts[-1].lift.ci_low)
+    assert [(r.kind, r.value, r.label) for r in spec.refs] == [
+        ("zero", 0.0, "No effect"),
+        ("mde", -0.5, "MDE \u22120.5 hours"),
+    ]
+    text = describe(spec)
+    lf = ttfr.lifts[-1].lift
+    ci = f"95% CI {fmt_signed(lf.ci_low, 'hours')} to {fmt_signed(lf.ci_high, 'hours')}"
+    assert f"to 2026-03-08: latest \u22120.6 hours ({ci}), first \u22120.4 hours." in text
+    assert "Lower is better. Minimum detectable effect at \u22120.5 hours; no effect at 0." in text
+    svg = render_svg(spec, chart_id="lift")
+    texts = _texts(svg)
+    assert "lift (hours)" in texts and "No effect" in texts and "95% interval" in texts
+    assert texts.count("MDE \u22120.5 hours") == 2  # legend and line label
+    assert svg == render_svg(spec, chart_id="lift")
+
+
+def test_guardrail_lift_chart_draws_the_tolerance_on_the_bad_side() -> None:
+    body = charter(guardrails=[guardrail()])
+    lat = _metric(body, ab(D1, "lat", 200.0, 203.0, n=500, std=20.0), "lat")
+    spec = lift_spec(lat, 2.0)  # an MDE is for the metric it names; a guardrail has a tolerance
+    assert spec is not None
+    assert [(r.kind, r.value) for r in spec.refs] == [("zero", 0.0), ("tolerance", 5.0)]
+    assert describe(spec).startswith(
+        "Chart of the lift of Guardrail lat (treatment \u2212 control) on 2026-03-01: +3 ms"
+    )
+
+
+def test_spec_key_covers_the_lift_and_the_tolerance() -> None:
+    body = charter(guardrails=[guardrail(baseline=100.0)])
+    rows = [row(D1, "lat", 103.0), row(D2, "lat", 106.0)]
+    spec = chart_spec(_metric(body, rows, "lat"))
+    assert spec.tolerance is not None
+    no_breach = replace(spec, tolerance=replace(spec.tolerance, breaches=()))
+    no_tolerance = replace(spec, tolerance=None)
+    assert len({spec_key(spec), spec_key(no_breach), spec_key(no_tolerance)}) == 3
+    lift = LiftSpec(
+        "Conversion",
+        "%",
+        "increase",
+        "treatment",
+        Series("treatment \u2212 control", _weeks(2), (0.2, 0.3), (0.1, 0.2), (0.3, 0.4)),
+        (RefLine("zero", "No effect", 0.0),),
+    )
+    moved = replace(lift, lifts=replace(lift.lifts, upper=(0.3, 0.5)))
+    with_mde = replace(lift, refs=(*lift.refs, RefLine("mde", "MDE +0.1 pp", 0.1)))
+    assert len({spec_key(lift), spec_key(moved), spec_key(with_mde), spec_key(lift.chart())}) == 4
+
+
+AB_SPEC_KEY = "ac7ec005586696e8104b722474f1ac05a667c660026b0290950a7b7c8abf3877"
+
+
+def test_keys_of_charts_without_tolerance_are_those_of_earlier_builds() -> None:
+    # Charts that did not change keep their keys, so a site built before guardrail
+    # tolerance lines were drawn reuses them (key of `_ab_spec` under charts-1).
+    assert CHART_VERSION == "charts-1"
+    assert spec_key(_ab_spec()) == AB_SPEC_KEY

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers import MINIMAL_BLOCKS, minimal_charter
 
 from generator.diff import MARKER, DiffReport, diff_sides, load_side, missing_revision_message
-from generator.diff.compare import direction_trend
 from generator.diff.report import format_markdown
 
 # The minimal charter's business metric with a deadline, agreed.
@@ -105,20 +103,6 @@ def test_status_change(tmp_path: Path) -> None:
     assert status == [("live", "paused")]
 
 
-@pytest.mark.parametrize(
-    ("was", "now", "direction", "expected"),
-    [
-        (5.0, 4.0, "decrease", "improved"),
-        (5.0, 6.0, "decrease", "regressed"),
-        (5.0, 6.0, "increase", "improved"),
-        (5.0, 4.0, "increase", "regressed"),
-        (5.0, 5.0, "increase", "unchanged"),
-    ],
-)
-def test_trend_follows_the_direction(was: float, now: float, direction: Any, expected: str) -> None:
-    assert direction_trend(was, now, direction) == expected
-
-
 def test_markdown_escapes_charter_text(tmp_path: Path) -> None:
     before = minimal_charter(business_metrics=AGREED)
     after = minimal_charter(
@@ -161,15 +145,17 @@ def test_new_results_are_read_from_the_analysed_metric(tmp_path: Path) -> None:
         "met": False,
         "status": "flat",  # no interval and no minimum detectable effect: not evidence
     }
-    assert (added.trend, added.extra["trend_reference"]) == ("improved", "baseline")
+    # Closer to the target, but with no evidence the status stays "did not move".
+    assert (added.trend, added.extra["trend_reference"]) == ("unchanged", "no earlier result")
     assert added.message == (
-        "`ttfr`: 1 row added; latest no result → 5.35 hours (2026-01-05), improved against"
-        " the baseline; 50% of the way to the target 4.5 hours"
+        "`ttfr`: 1 row added; latest no result → 5.35 hours (2026-01-05); status no result"
+        " → Did not move (−0.85 hours vs baseline), unchanged; 50% of the way to the target"
+        " 4.5 hours"
     )
     text = format_markdown(report)
     assert (
-        "| `ttfr` | — | 5.35 hours (2026-01-05) | ▲ improved | 50% of the way to 4.5 hours | +1 |"
-        in text
+        "| `ttfr` | — | 5.35 hours (2026-01-05) | = unchanged (no result → Did not move)"
+        " | 50% of the way to 4.5 hours | +1 |" in text
     )
 
 
@@ -203,3 +189,208 @@ def test_missing_revision_messages() -> None:
     assert "shallow clone" in shallow and "--deepen" in shallow and "fetch-depth: 0" in shallow
     branch = missing_revision_message("origin/main", "BASE", shallow=False)
     assert "`git fetch origin main`" in branch
+
+
+# --- goalposts and agreements ------------------------------------------------------------
+
+
+def on(day: str) -> str:
+    """AGREED with another `agreed.on` date."""
+    return AGREED.replace("on: 2026-02-15", f"on: {day}")
+
+
+@pytest.fixture
+def change_made_on_march_1st(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder side is dated today; fix today (2026-03-01) through SOURCE_DATE_EPOCH."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1772366400")  # 2026-03-01 12:00 UTC
+
+
+@pytest.mark.usefixtures("change_made_on_march_1st")
+@pytest.mark.parametrize(
+    ("agreed_on", "reagreed", "why"),
+    [
+        ("2026-02-15", False, "without a renewed agreement (same `agreed.on`)"),
+        ("2026-01-10", False, "`agreed.on` moved back to 2026-01-10"),
+        ("2026-02-20", False, "the new `agreed.on` 2026-02-20 is before the change (2026-03-01)"),
+        ("2026-03-01", True, "re-agreed by Head of Support on 2026-03-01"),
+    ],
+)
+def test_a_moved_target_is_a_goalpost_moved_whatever_the_agreement_says(
+    tmp_path: Path, agreed_on: str, reagreed: bool, why: str
+) -> None:
+    before = minimal_charter(business_metrics=AGREED)
+    after = minimal_charter(business_metrics=on(agreed_on).replace("value: 4.5", "value: 5.0"))
+    report = compare(tmp_path, before, after)
+    (moved,) = report.of_kind("goalpost-moved")
+    assert moved.field == "target.value"
+    assert moved.extra == {"reagreed": reagreed}
+    assert why in moved.message
+    assert report.matching(["goalpost-moved"]) == ["goalpost-moved"]
+    unagreed = report.matching(["goalpost-moved-unagreed"])
+    assert unagreed == ([] if reagreed else ["goalpost-moved-unagreed"])
+
+
+@pytest.mark.usefixtures("change_made_on_march_1st")
+def test_the_agreement_removed_with_the_goalpost(tmp_path: Path) -> None:
+    before = minimal_charter(business_metrics=AGREED)
+    removed = AGREED.replace("\n    agreed: {by: [Head of Support], on: 2026-02-15}", "")
+    report = compare(
+        tmp_path, before, minimal_charter(business_metrics=removed.replace("6.2", "7"))
+    )
+    assert kinds(report) == [
+        ("goalpost-moved", "ttfr", "baseline.value"),
+        ("agreement-changed", "ttfr", "agreed"),
+    ]
+    assert report.changes[0].extra == {"reagreed": False}
+    assert "the agreement was removed" in report.changes[0].message
+    assert report.changes[1].before == {"by": ["Head of Support"], "on": "2026-02-15"}
+    assert report.changes[1].after is None
+
+
+def test_dropping_a_signatory_changes_the_agreement(tmp_path: Path) -> None:
+    two = AGREED.replace("[Head of Support]", "[Head of Support, VP Customer Experience]")
+    report = compare(
+        tmp_path, minimal_charter(business_metrics=two), minimal_charter(business_metrics=AGREED)
+    )
+    (changed,) = report.changes
+    assert (changed.kind, changed.field) == ("agreement-changed", "agreed.by")
+    assert changed.before == ["Head of Support", "VP Customer Experience"]
+    assert changed.after == ["Head of Support"]
+    assert changed.message.endswith("(VP Customer Experience no longer agreed)")
+    # Adding a signatory is a plain change.
+    report = compare(
+        tmp_path / "2",
+        minimal_charter(business_metrics=AGREED),
+        minimal_charter(business_metrics=two),
+    )
+    assert kinds(report) == [("metric-changed", "ttfr", "agreed.by")]
+
+
+def test_agreement_dates_moved_back_or_renewed_after_results(tmp_path: Path) -> None:
+    before = minimal_charter(business_metrics=AGREED)
+    backwards = compare(tmp_path, before, minimal_charter(business_metrics=on("2026-01-01")))
+    assert kinds(backwards) == [("agreement-changed", "ttfr", "agreed.on")]
+    assert "(moved backwards)" in backwards.changes[0].message
+
+    later = minimal_charter(business_metrics=on("2026-04-01"))
+    fresh = compare(tmp_path / "2", before, later)
+    assert kinds(fresh) == [("metric-changed", "ttfr", "agreed.on")]
+
+    rows = "date,metric,value\n2026-03-02,ttfr,6.0\n"
+    renewed = compare(tmp_path / "3", before, later, (rows, rows))
+    assert kinds(renewed) == [("agreement-changed", "ttfr", "agreed.on")]
+    assert renewed.changes[0].message == (
+        "`ttfr` agreed.on: 2026-02-15 → 2026-04-01 (re-agreed by Head of Support on 2026-04-01"
+        " after the metric had results: 1 row since 2026-03-02)"
+    )
+
+
+# --- results: rewritten, and trends that follow the statistics ---------------------------
+
+AB_HEADER = "date,metric,variant,value,n,std\n"
+
+
+def ab(day: str, control: float, treatment: float, n: int = 4000, std: float = 3.0) -> str:
+    return f"{day},ttfr,control,{control},{n},{std}\n{day},ttfr,treatment,{treatment},{n},{std}\n"
+
+
+def test_editing_or_deleting_a_past_row_rewrites_results(tmp_path: Path) -> None:
+    base = AB_HEADER + ab("2026-01-05", 6.1, 6.0) + ab("2026-01-12", 6.1, 5.9)
+    head = AB_HEADER + ab("2026-01-05", 6.1, 5.0) + "2026-01-12,ttfr,control,6.1,4000,3.0\n"
+    report = compare(tmp_path, minimal_charter(), minimal_charter(), (base, head))
+    assert [c.kind for c in report.changes if c.kind.startswith("results")] == ["results-rewritten"]
+    (rewritten,) = report.of_kind("results-rewritten")
+    assert rewritten.extra == {"rows": {"added": 0, "revised": 1, "removed": 1}}
+    assert [(r["date"], r["variant"], r["value"]) for r in rewritten.before] == [
+        ("2026-01-05", "treatment", 6.0),
+        ("2026-01-12", "treatment", 5.9),
+    ]
+    assert [(r["date"], r["value"], r["line"]) for r in rewritten.after] == [("2026-01-05", 5.0, 3)]
+    assert rewritten.message.startswith(
+        "`ttfr`: 1 past row revised, 1 past row removed (2026-01-05 treatment: 6 hours"
+        " (n 4000, std 3) → 5 hours (n 4000, std 3); 2026-01-12 treatment: 5.9 hours"
+        " (n 4000, std 3) removed)"
+    )
+    text = format_markdown(report)
+    assert "**past results rewritten** on 1 metric (`routing/ttfr`)" in text
+    assert "| 🚩 Results rewritten | `ttfr` |" in text
+    assert "new results" not in text  # no new row: not summarised as new results
+
+
+@pytest.mark.parametrize(
+    ("new_week", "status", "trend"),
+    [
+        # 6.1 → 6.05 hours against control 6.1, n = 900 a side: noise, still flat.
+        (ab("2026-01-12", 6.1, 6.05, n=900), "flat", "unchanged"),
+        # 1.1 hours faster with n = 4,000 a side: a real improvement.
+        (ab("2026-01-12", 6.1, 5.0), "improved", "improved"),
+        # 0.6 hours slower with n = 4,000 a side: worse than control.
+        (ab("2026-01-12", 6.1, 6.7), "worse", "regressed"),
+    ],
+)
+def test_trends_follow_the_status(tmp_path: Path, new_week: str, status: str, trend: str) -> None:
+    base = AB_HEADER + ab("2026-01-05", 6.1, 6.08)  # flat: 0.02 hours, well inside the noise
+    report = compare(tmp_path, minimal_charter(), minimal_charter(), (base, base + new_week))
+    (added,) = report.of_kind("results-added")
+    assert (added.before["status"], added.after["status"], added.trend) == ("flat", status, trend)
+    assert "vs control (95% CI" in added.message
+    assert report.matching(["regressed"]) == (["regressed"] if trend == "regressed" else [])
+
+
+def test_a_significant_drop_from_improved_to_flat_regresses(tmp_path: Path) -> None:
+    base = AB_HEADER + ab("2026-01-05", 6.1, 5.0)  # improved
+    head = base + ab("2026-01-12", 6.1, 6.05)  # back to flat
+    report = compare(tmp_path, minimal_charter(), minimal_charter(), (base, head))
+    (added,) = report.of_kind("results-added")
+    assert (added.before["status"], added.after["status"]) == ("improved", "flat")
+    assert added.trend == "regressed"
+    row = next(line for line in format_markdown(report).splitlines() if line.startswith("| `ttfr`"))
+    assert "▼ regressed (Improved → Did not move)" in row
+
+
+def csat(day: str, control: float, treatment: float) -> str:
+    return f"{day},csat,control,{control},900,1.0\n{day},csat,treatment,{treatment},900,1.0\n"
+
+
+@pytest.mark.parametrize(
+    ("treatment", "trend", "breached"),
+    [(4.30, "unchanged", False), (4.15, "regressed", True)],
+)
+def test_a_guardrail_regresses_only_when_newly_breached(
+    tmp_path: Path, treatment: float, trend: str, breached: bool
+) -> None:
+    charter = minimal_charter(
+        measurement="\n  method: ab_test\n  population: All tickets.\n  guardrails:"
+        "\n    - {id: csat, name: CSAT, unit: score, direction: increase,"
+        " baseline: {value: 4.31}, tolerance: {value: 0.1}}"
+    )
+    base = AB_HEADER.replace("ttfr", "csat") + csat("2026-01-05", 4.31, 4.31)
+    report = compare(tmp_path, charter, charter, (base, base + csat("2026-01-12", 4.31, treatment)))
+    (added,) = report.of_kind("results-added")
+    assert (added.before["value"], added.after["value"]) == (4.31, treatment)
+    assert (added.trend, added.after["breached"]) == (trend, breached)
+    text = format_markdown(report)
+    if breached:
+        assert "> ⚠️ **Alerts:** `MC108` guardrail-breached:" in text
+        assert "**1 new alert** (MC108)" in text
+    else:
+        assert "Alerts" not in text
+
+
+def test_removing_an_agreed_business_metric_removes_its_agreement(tmp_path: Path) -> None:
+    """Dropping the agreed metric (say, for a new one with another id) is not a quiet change."""
+    other = (
+        AGREED.replace("id: ttfr", "id: ttr")
+        .replace("Time to first response", "Time to resolution")
+        .replace("value: 4.5", "value: 20")
+        .replace("6.2", "24")
+    )
+    before = minimal_charter(business_metrics=AGREED + other)
+    report = compare(tmp_path, before, minimal_charter(business_metrics=AGREED))
+    (removed,) = report.changes[:1]
+    assert (removed.kind, removed.metric, removed.field) == ("agreement-changed", "ttr", None)
+    assert removed.before == {"kind": "business", "name": "Time to resolution"}
+    assert removed.message == (
+        "business metric `ttr` removed, and its agreement with it (it was agreed by Head of"
+        " Support on 2026-02-15)"
+    )

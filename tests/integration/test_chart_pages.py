@@ -1,0 +1,310 @@
+"""The charts of the shipped examples as a reader meets them: lift-over-time charts,
+guardrail tolerance lines and breaches, and the data tables under the charts.
+
+Expected numbers are worked out here from the example result files with textbook
+formulas, not taken from the generator, so a wrong number on a page fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT, Element, ExamplesBuild, parse_html
+
+from generator.formatting import fmt_number, fmt_p, fmt_signed
+
+SVG = "{http://www.w3.org/2000/svg}"
+Z = 1.959963984540054
+
+
+def charter_page(build: ExamplesBuild, charter: str) -> Element:
+    return parse_html(build.out / "charters" / charter / "index.html")
+
+
+def rows_of(charter: str, name: str) -> list[dict[str, str]]:
+    with (REPO_ROOT / "charters" / charter / "results" / name).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def svg_root(build: ExamplesBuild, path: str) -> ET.Element:
+    return ET.fromstring((build.out / path).read_bytes())
+
+
+def group(root: ET.Element, gid: str) -> ET.Element | None:
+    return next((el for el in root.iter(f"{SVG}g") if el.get("id") == gid), None)
+
+
+def svg_texts(root: ET.Element) -> list[str]:
+    return ["".join(el.itertext()) for el in root.iter(f"{SVG}text")]
+
+
+def table_rows(figure: Element) -> list[list[str]]:
+    body = figure.find("tbody")
+    return [[td.text() for td in tr.find_all("td")] for tr in body.find_all("tr")]
+
+
+# --- which metrics get a lift chart ----------------------------------------------------
+
+# Metrics with control and treatment rows on the same dates and a measure of their
+# noise (n, std or an interval), by example charter. Search p95 latency has pairs but
+# no measure of noise: no lift, so no lift chart (its chart shows both arms).
+EXPECTED_LIFT_CHARTS = {
+    "search-ranking": {"search_conversion", "revenue_per_search", "ndcg_at_10", "zero_result_rate"},
+    "support-ticket-routing": {"resolution_hours", "routing_precision", "csat"},
+    "card-fraud-detection": {
+        "chargeback_rate",
+        "false_decline_rate",
+        "manual_review_rate",
+        "precision_at_decline",
+        "recall_at_1pct_fpr",
+    },
+    "churn-prediction": {"arpu", "discount_cost_per_customer", "monthly_churn_rate"},
+    "demand-forecasting": {"abs_bias", "wape"},
+    "invoice-extraction": set(),  # production figures only, no control arm
+    "review-summarisation": set(),  # no results
+}
+
+
+@pytest.mark.parametrize("charter", sorted(EXPECTED_LIFT_CHARTS))
+def test_a_lift_chart_for_each_experiment_metric_and_no_other(
+    examples_build: ExamplesBuild, charter: str
+) -> None:
+    folder = examples_build.out / "charters" / charter
+    lifts = {p.name.removesuffix("-lift.svg") for p in folder.glob("*-lift.svg")}
+    assert lifts == EXPECTED_LIFT_CHARTS[charter]
+    page = charter_page(examples_build, charter)
+    figures = {f.attrs["id"] for f in page.find_all("figure", class_="chart-lift")}
+    assert figures == {f"chart-{metric}-lift" for metric in lifts}
+    for metric in lifts:
+        img = page.find("figure", id=f"chart-{metric}-lift").find("img")
+        assert img.attrs["src"] == f"{metric}-lift.svg"
+        assert (img.attrs["alt"] or "").startswith("Line chart of the lift of ")
+
+
+def test_metrics_without_a_control_arm_have_no_lift_chart(examples_build: ExamplesBuild) -> None:
+    churn = examples_build.out / "charters/churn-prediction"
+    assert (churn / "auc_roc.svg").is_file()  # production rows only
+    assert not (churn / "auc_roc-lift.svg").exists()
+    assert not (examples_build.out / "charters/search-ranking/p95_latency_ms-lift.svg").exists()
+
+
+# --- what the lift chart and its table say ------------------------------------------------
+
+
+def two_proportion(control: dict[str, str], treatment: dict[str, str]) -> tuple[float, ...]:
+    """Lift in points, its Wald 95% interval and the pooled z-test p-value, of two % rows."""
+    pc, nc = float(control["value"]) / 100, int(control["n"])
+    pt, nt = float(treatment["value"]) / 100, int(treatment["n"])
+    half = Z * math.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc) * 100
+    pooled = (pt * nt + pc * nc) / (nt + nc)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / nt + 1 / nc))
+    p_value = math.erfc(abs(pt - pc) / se / math.sqrt(2))
+    lift = float(treatment["value"]) - float(control["value"])
+    return lift, lift - half, lift + half, p_value
+
+
+def conversion_pairs() -> list[tuple[dict[str, str], dict[str, str]]]:
+    rows = [
+        r
+        for r in rows_of("search-ranking", "holdout-weekly.csv")
+        if r["metric"] == "search_conversion"
+    ]
+    control = {r["date"]: r for r in rows if r["variant"] == "control"}
+    return [(control[r["date"]], r) for r in rows if r["variant"] == "treatment"]
+
+
+def test_lift_table_has_date_lift_interval_and_p_value(examples_build: ExamplesBuild) -> None:
+    figure = charter_page(examples_build, "search-ranking").find(
+        "figure", id="chart-search_conversion-lift"
+    )
+    table = table_rows(figure)
+    pairs = conversion_pairs()
+    assert len(table) == len(pairs) == 8
+    for cells, (control, treatment) in zip(table, pairs, strict=True):
+        lift, low, high, p_value = two_proportion(control, treatment)
+        assert cells[0] == treatment["date"]
+        assert cells[1] == fmt_signed(lift, "%")
+        assert cells[2] == f"{fmt_signed(low, '%')} to {fmt_signed(high, '%')}"
+        assert cells[4] == fmt_p(p_value)
+        assert cells[5] == "two-proportion"
+    assert table[0][:3] == ["2026-05-03", "+0.21 pp", "+0.124 pp to +0.296 pp"]
+
+
+def test_lift_alt_text_names_the_latest_lift_and_its_interval(
+    examples_build: ExamplesBuild,
+) -> None:
+    page = charter_page(examples_build, "search-ranking")
+    alt = page.find("figure", id="chart-search_conversion-lift").find("img").attrs["alt"] or ""
+    lift, low, high, _ = two_proportion(*conversion_pairs()[-1])
+    latest = f"{fmt_signed(lift, '%')} (95% CI {fmt_signed(low, '%')} to {fmt_signed(high, '%')})"
+    assert f"to 2026-06-21: latest {latest}" in alt
+    assert latest == "+0.24 pp (95% CI +0.154 pp to +0.326 pp)"
+    # The plan's MDE is 5% relative to the 3.10% baseline: 0.155 points, good side up.
+    assert "Minimum detectable effect at +0.155 pp" in alt
+    routing = charter_page(examples_build, "support-ticket-routing")
+    alt = routing.find("figure", id="chart-resolution_hours-lift").find("img").attrs["alt"] or ""
+    # The ML-only example of docs/check.md: the interval includes zero.
+    assert "latest −0.2 hours (95% CI −0.887 hours to +0.487 hours)" in alt
+    assert "Lower is better." in alt and "Minimum detectable effect at −1 hours" in alt
+
+
+def test_lift_svg_draws_the_zero_line_and_the_mde(examples_build: ExamplesBuild) -> None:
+    root = svg_root(examples_build, "charters/search-ranking/search_conversion-lift.svg")
+    texts = svg_texts(root)
+    assert "No effect" in texts
+    assert texts.count("MDE +0.155 pp") == 2  # legend and line label
+    assert "treatment − control" in texts and "95% interval" in texts
+    assert "lift (pp)" in texts
+    assert group(root, "tolerance-line") is None
+
+
+_RENDER_AGAIN = """
+import hashlib, sys
+from pathlib import Path
+from generator.analyze import analyze_project, mde_threshold
+from generator.charts import lift_spec, render_svg
+from generator.load import load_project
+
+project, _ = load_project(Path(sys.argv[1]))
+view = next(v for v in analyze_project(project) if v.id == "search-ranking")
+metric = view.metric("search_conversion")
+mde = mde_threshold(view.charter.measurement.minimum_detectable_effect, metric.id, metric.baseline)
+svg = render_svg(lift_spec(metric, mde), chart_id="search-ranking-search_conversion-lift")
+sys.stdout.write(hashlib.sha256(svg.encode()).hexdigest())
+"""
+
+
+def test_lift_svg_is_the_same_bytes_when_drawn_again_elsewhere(
+    examples_build: ExamplesBuild,
+) -> None:
+    built = (examples_build.out / "charters/search-ranking/search_conversion-lift.svg").read_bytes()
+    env = {**os.environ, "PYTHONHASHSEED": "977", "MPLBACKEND": "Agg"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    again = subprocess.run(
+        [sys.executable, "-c", _RENDER_AGAIN, str(examples_build.source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(REPO_ROOT),
+        timeout=120,
+        check=True,
+    )
+    assert again.stdout == hashlib.sha256(built).hexdigest()
+
+
+# --- guardrails: tolerance line and breaches -------------------------------------------
+
+
+def test_breached_guardrail_chart_draws_its_limit_and_marks_each_breach(
+    examples_build: ExamplesBuild,
+) -> None:
+    root = svg_root(examples_build, "charters/search-ranking/p95_latency_ms.svg")
+    line = group(root, "tolerance-line")
+    marks = group(root, "breach-markers")
+    assert line is not None and marks is not None
+    rows = [
+        r
+        for r in rows_of("search-ranking", "holdout-weekly.csv")
+        if r["metric"] == "p95_latency_ms"
+    ]
+    control = {r["date"]: float(r["value"]) for r in rows if r["variant"] == "control"}
+    beyond = [
+        r
+        for r in rows
+        if r["variant"] == "treatment" and float(r["value"]) - control[r["date"]] > 20
+    ]
+    assert len(beyond) == 8  # the latency guardrail is breached every week
+    assert len(list(marks.iter(f"{SVG}use"))) == len(beyond)  # one cross per breach
+    texts = svg_texts(root)
+    assert "Beyond tolerance" in texts
+    assert "Tolerance (control + 20 ms)" in texts
+    alt = charter_page(examples_build, "search-ranking").find("figure", id="chart-p95_latency_ms")
+    text = alt.find("img").attrs["alt"] or ""
+    assert "Tolerance (control + 20 ms): beyond it on 8 of 8 dates" in text
+    assert "latest 2026-06-21 at 278 against a limit of 262" in text
+
+
+def test_guardrail_within_tolerance_has_a_limit_and_no_breach(
+    examples_build: ExamplesBuild,
+) -> None:
+    root = svg_root(examples_build, "charters/search-ranking/zero_result_rate.svg")
+    assert group(root, "tolerance-line") is not None
+    assert group(root, "breach-markers") is None
+    assert "Beyond tolerance" not in svg_texts(root)
+    page = charter_page(examples_build, "search-ranking")
+    alt = page.find("figure", id="chart-zero_result_rate").find("img").attrs["alt"] or ""
+    assert alt.endswith("Tolerance (control + 0.3%): within it on every date.")
+
+
+def test_metric_charts_other_than_guardrails_have_no_tolerance(
+    examples_build: ExamplesBuild,
+) -> None:
+    root = svg_root(examples_build, "charters/search-ranking/search_conversion.svg")
+    assert group(root, "tolerance-line") is None and group(root, "breach-markers") is None
+
+
+def test_guardrail_table_shows_each_judged_row_against_its_limit(
+    examples_build: ExamplesBuild,
+) -> None:
+    figure = charter_page(examples_build, "search-ranking").find(
+        "figure", id="chart-p95_latency_ms"
+    )
+    heads = [th.text() for th in figure.find("thead").find_all("th")]
+    assert heads[-1] == "Tolerance limit"
+    table = table_rows(figure)
+    by_row = {(cells[0], cells[1]): cells for cells in table}
+    assert by_row[("2026-05-03", "treatment")][-1] == "264 ms beyond"  # 244 ms + 20 ms
+    assert by_row[("2026-05-03", "control")][-1] == ""  # control is the reference, not judged
+
+
+# --- the data tables show the intervals the charts draw ----------------------------------
+
+
+def test_value_tables_show_given_and_computed_intervals(examples_build: ExamplesBuild) -> None:
+    page = charter_page(examples_build, "search-ranking")
+    rows = rows_of("search-ranking", "holdout-weekly.csv")
+
+    def first(metric: str, variant: str) -> dict[str, str]:
+        return next(r for r in rows if r["metric"] == metric and r["variant"] == variant)
+
+    def cell(metric: str, variant: str) -> str:
+        table = table_rows(page.find("figure", id=f"chart-{metric}"))
+        return next(c for c in table if c[0] == "2026-05-03" and c[1] == variant)[3]
+
+    # A proportion with n: the Wald interval.
+    row = first("search_conversion", "control")
+    p, n = float(row["value"]) / 100, int(row["n"])
+    half = Z * math.sqrt(p * (1 - p) / n) * 100
+    assert cell("search_conversion", "control") == (
+        f"{fmt_number(p * 100 - half)} to {fmt_number(p * 100 + half)} computed from n"
+    )
+    assert cell("search_conversion", "control").startswith("3.05 to 3.21")
+    # A mean with n and std: the t interval.
+    from scipy import stats
+
+    row = first("revenue_per_search", "treatment")
+    mean, n, std = float(row["value"]), int(row["n"]), float(row["std"])
+    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+    assert cell("revenue_per_search", "treatment") == (
+        f"{fmt_number(mean - half)} to {fmt_number(mean + half)} computed from n and std"
+    )
+    # An interval given in the row is shown as given.
+    row = first("ndcg_at_10", "control")
+    assert cell("ndcg_at_10", "control") == f"{row['lower']} to {row['upper']}"
+    # No measure of noise: no interval.
+    assert cell("p95_latency_ms", "control") == ""
+
+
+def test_build_counts_the_lift_charts(examples_build: ExamplesBuild) -> None:
+    svgs = list(Path(examples_build.out / "charters").rglob("*.svg"))
+    lifts = [p for p in svgs if p.name.endswith("-lift.svg")]
+    assert len(lifts) == sum(len(v) for v in EXPECTED_LIFT_CHARTS.values())
+    assert f"{len(svgs)} charts" in examples_build.stdout

@@ -1,0 +1,573 @@
+"""Faults while writing the site: concurrent builds, kills, user files, a full or read-only disk.
+
+Builds run as real `charters build` processes over a 40-charter tree (about half a
+second each) so that kills land at every stage. The swap itself lasts microseconds;
+`CHARTERS_TEST_SWAP_PAUSE` (for tests only) pauses at each of its steps and names
+the step on stderr, so a kill can be aimed at it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT, ScratchProject
+
+from generator.build import Settings, build
+from generator.write import FALLBACK_ENV, MANIFEST, PAUSE_ENV
+
+CHARTERS = 40
+USER_FILES = {"CNAME": b"charters.example.org\n", ".nojekyll": b"", ".git/HEAD": b"ref: main\n"}
+LOOKALIKES = (".tmp-backup", ".old-2024", ".charters-0123456789abcdef-new", ".charters-x-old")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def make_tree(root: Path, title: str = "Portfolio A") -> None:
+    project = ScratchProject(root)
+    project.write("site.yaml", f"title: {title}\n")
+    for i in range(CHARTERS):
+        project.charter(f"c{i:02d}", title=f"Charter {i}")
+
+
+def set_title(root: Path, title: str) -> None:
+    (root / "site.yaml").write_text(f"title: {title}\n", encoding="utf-8")
+
+
+def command(source: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "generator", "build", "--source", str(source), "--out", str(out)]
+
+
+def start(source: Path, out: Path, *extra: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*command(source, out), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env},
+    )
+
+
+def run(source: Path, out: Path, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command(source, out), *extra],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env},
+        timeout=60,
+    )
+
+
+def site_files(out: Path) -> dict[str, bytes]:
+    """The site as charters wrote it: user files and the lock beside it left out."""
+    return {k: v for k, v in tree(out).items() if k not in USER_FILES}
+
+
+def assert_complete(out: Path, expected: dict[str, bytes]) -> None:
+    files = site_files(out)
+    for page in ["404.html", "index.html", "api/charters.json", MANIFEST]:
+        assert page in files, f"{page} missing: truncated site"
+    pages = [f"charters/c{i:02d}/index.html" for i in range(CHARTERS)]
+    assert [p for p in pages if p not in files] == []
+    assert files == expected
+
+
+def temporaries(out: Path) -> list[str]:
+    """Folders beside `out` that look like the build's, minus the user's look-alikes."""
+    lookalikes = {f".{out.name}{s}" for s in LOOKALIKES}
+    return sorted(
+        p.name
+        for p in out.parent.iterdir()
+        if p.name.startswith(f".{out.name}.")
+        and p.name != f".{out.name}.lock"
+        and p.name not in lookalikes
+    )
+
+
+def add_user_files(out: Path) -> None:
+    for rel, data in USER_FILES.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
+    for suffix in LOOKALIKES:
+        folder = out.parent / f".{out.name}{suffix}"
+        folder.mkdir()
+        (folder / "keep.txt").write_text(f"the user's {suffix}\n")
+
+
+def assert_user_files_survived(out: Path) -> None:
+    for rel, data in USER_FILES.items():
+        assert (out / rel).read_bytes() == data, rel
+    for suffix in LOOKALIKES:
+        keep = out.parent / f".{out.name}{suffix}" / "keep.txt"
+        assert keep.read_text() == f"the user's {suffix}\n"
+
+
+class Corpus:
+    """A 40-charter tree and its site built with title A and with title B."""
+
+    def __init__(self, base: Path) -> None:
+        self.source = base / "src"
+        make_tree(self.source)
+        self.sites: dict[str, Path] = {}
+        for title in ("A", "B"):
+            set_title(self.source, f"Portfolio {title}")
+            self.sites[title] = base / f"ref-{title}"
+            assert build(Settings(self.source, self.sites[title])).ok
+        self.refs = {title: tree(site) for title, site in self.sites.items()}
+        assert self.refs["A"] != self.refs["B"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    return Corpus(tmp_path_factory.mktemp("corpus"))
+
+
+class Lane:
+    """A copy of the corpus whose output holds the title-B site plus the user's files."""
+
+    def __init__(self, corpus: Corpus, base: Path, out: Path | None = None) -> None:
+        self.source = base / "src"
+        self.out = out or base / "site"
+        shutil.copytree(corpus.source, self.source)
+        shutil.copytree(corpus.sites["B"], self.out, dirs_exist_ok=True)
+        self.refs = corpus.refs
+        self.state = "B"
+        add_user_files(self.out)
+
+    def which(self) -> str:
+        files = site_files(self.out)
+        matches = [t for t, ref in self.refs.items() if files == ref]
+        assert matches, "the site is neither the old nor the new complete site"
+        return matches[0]
+
+
+@pytest.fixture
+def lane(corpus: Corpus, tmp_path: Path) -> Lane:
+    return Lane(corpus, tmp_path)
+
+
+# --- killed builds -------------------------------------------------------------------------
+
+
+def kill_trials(lane: Lane, trials: int, seed: int, span: float, log: list[str]) -> None:
+    """Build title A or B, SIGKILL it after a random delay up to `span` seconds."""
+    rng = random.Random(seed)
+    for trial in range(trials):
+        title = rng.choice("AB")
+        set_title(lane.source, f"Portfolio {title}")
+        proc = start(lane.source, lane.out)
+        time.sleep(rng.uniform(0.0, span))
+        proc.kill()
+        _, stderr = proc.communicate()
+        if proc.returncode != -signal.SIGKILL:  # it finished first: it must have succeeded
+            assert proc.returncode == 0, stderr
+        now = lane.which()
+        assert now in {lane.state, title}, f"trial {trial}: {now}"
+        if proc.returncode == 0:
+            assert now == title
+        lane.state = now
+        assert_user_files_survived(lane.out)
+        log.append(f"{proc.returncode}:{now}")
+
+
+def test_sigkill_at_random_points_leaves_the_old_or_the_new_complete_site(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    lanes = [Lane(corpus, tmp_path / f"lane{i}") for i in range(2)]
+    started = time.monotonic()  # how long a whole build takes here, two at a time
+    timing = [start(lane.source, lane.out) for lane in lanes]
+    assert [p.wait(timeout=60) for p in timing] == [0, 0]
+    span = min(time.monotonic() - started, 1.0)
+    logs: list[list[str]] = [[], []]
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            kill_trials(lanes[i], 26, seed=i, span=span, log=logs[i])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    outcomes = [entry for log in logs for entry in log]
+    assert len(outcomes) >= 50
+    killed = sum(1 for o in outcomes if o.startswith(f"{-signal.SIGKILL}:"))
+    assert killed >= 25, outcomes  # most trials were really killed mid-build
+    for lane in lanes:
+        set_title(lane.source, "Portfolio A")
+        done = run(lane.source, lane.out)
+        assert done.returncode == 0, done.stderr
+        assert_complete(lane.out, lane.refs["A"])
+        assert_user_files_survived(lane.out)
+        assert temporaries(lane.out) == []
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def test_a_killed_build_with_chart_workers_does_not_leave_the_folder_locked(
+    tmp_path: Path,
+) -> None:
+    """Chart workers are forked while the lock is held and can outlive a killed build;
+    the lock belongs to the build process alone, so the next build is not refused."""
+    project = ScratchProject(tmp_path / "src")
+    rows = "date,metric,variant,value,n\n2026-05-04,ttfr,control,6.1,400\n"
+    for i in range(12):  # enough charts to draw them in worker processes
+        project.charter(f"c{i:02d}", title=f"Charter {i}")
+        project.write(
+            f"charters/c{i:02d}/results/ab.csv", rows + f"2026-05-11,ttfr,control,{i},400\n"
+        )
+    out = tmp_path / "site"
+    proc = subprocess.Popen(
+        command(project.root, out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if (os.cpu_count() or 1) > 1:
+            assert children(proc.pid), "the build drew its charts without workers"
+        proc.kill()
+        proc.wait()
+        project.charter("c00", text="status: [\n")  # the next build fails fast on its input
+        after = run(project.root, out)
+        assert after.returncode == 1
+        assert "another build" not in after.stderr
+        assert "nothing was written" in after.stderr
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the orphaned workers
+
+
+def pause_and_kill(lane: Lane, step: str, **env: str) -> None:
+    """Build title A, kill it when the swap announces `step`."""
+    set_title(lane.source, "Portfolio A")
+    proc = start(lane.source, lane.out, **{PAUSE_ENV: f"{step}:30", **env})
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line.strip())
+        if line.strip() == f"swap: {step}":
+            break
+    proc.kill()
+    proc.communicate()
+    assert f"swap: {step}" in seen, seen
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"), [("before", "B"), ("exchanged", "A"), ("after", "A")]
+)
+def test_sigkill_at_the_swap_leaves_a_complete_site(lane: Lane, step: str, expected: str) -> None:
+    pause_and_kill(lane, step)
+    assert_complete(lane.out, lane.refs[expected])
+    assert_user_files_survived(lane.out)
+    assert temporaries(lane.out) != []  # the killed build's folder, removed by the next one
+    set_title(lane.source, "Portfolio B")
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
+    assert_complete(lane.out, lane.refs["B"])
+    assert temporaries(lane.out) == []
+    assert_user_files_survived(lane.out)
+
+
+def test_sigkill_between_the_fallback_renames_is_repaired_by_the_next_build(lane: Lane) -> None:
+    """Without the exchange, a kill between the renames leaves no site; any next build,
+    even one that fails on its input, first puts the previous site back."""
+    pause_and_kill(lane, "between renames", **{FALLBACK_ENV: "1"})
+    assert not lane.out.exists()
+    (lane.source / "charters/c00/charter.yaml").write_text("status: [\n")
+    failed = run(lane.source, lane.out)
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    assert_complete(lane.out, lane.refs["B"])
+    assert_user_files_survived(lane.out)
+    assert temporaries(lane.out) == []
+
+
+def test_fallback_swap_builds_a_complete_site(lane: Lane) -> None:
+    set_title(lane.source, "Portfolio A")
+    done = run(lane.source, lane.out, **{FALLBACK_ENV: "1"})
+    assert done.returncode == 0, done.stderr
+    assert_complete(lane.out, lane.refs["A"])
+    assert_user_files_survived(lane.out)
+    assert temporaries(lane.out) == []
+
+
+# --- concurrent builds ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("others", [1, 2])
+def test_a_second_build_into_the_same_folder_is_refused(lane: Lane, others: int) -> None:
+    set_title(lane.source, "Portfolio A")
+    first = start(lane.source, lane.out, **{PAUSE_ENV: "before:60"})
+    assert first.stderr is not None
+    assert first.stderr.readline().strip() == "swap: before"  # it holds the lock now
+    refused = [start(lane.source, lane.out) for _ in range(others)]
+    outputs = [r.communicate(timeout=60) for r in refused]
+    assert first.poll() is None  # still holding the lock while the others were refused
+    for r, (_, stderr) in zip(refused, outputs, strict=True):
+        assert r.returncode == 1
+        assert stderr == (
+            f"error: another build is writing {lane.out} (pid {first.pid});"
+            " wait for it or pass --wait\n"
+        )
+    assert_complete(lane.out, lane.refs["B"])  # the refused builds changed nothing
+    first.kill()  # the pause is long so that a loaded machine cannot outrun it
+    first.communicate()
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
+    assert_complete(lane.out, lane.refs["A"])
+    assert_user_files_survived(lane.out)
+    assert temporaries(lane.out) == []
+
+
+def test_wait_waits_for_the_other_build(lane: Lane) -> None:
+    """Waiting builds start once the lock is free: here because its holder was killed."""
+    set_title(lane.source, "Portfolio A")
+    first = start(lane.source, lane.out, **{PAUSE_ENV: "before:60"})
+    assert first.stderr is not None
+    assert first.stderr.readline().strip() == "swap: before"
+    waiting = [start(lane.source, lane.out, "--wait") for _ in range(2)]
+    for w in waiting:
+        assert w.stderr is not None
+        assert w.stderr.readline() == (
+            f"waiting for another build writing {lane.out} (pid {first.pid})\n"
+        )
+    assert_complete(lane.out, lane.refs["B"])
+    first.kill()
+    first.communicate()
+    results = [w.communicate(timeout=60) for w in waiting]
+    for w, (stdout, stderr) in zip(waiting, results, strict=True):
+        assert w.returncode == 0, stderr
+        assert stdout.startswith("Built 40 charters")
+    assert_complete(lane.out, lane.refs["A"])
+    assert_user_files_survived(lane.out)
+    assert temporaries(lane.out) == []
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_simultaneous_builds_publish_a_complete_site_or_refuse(lane: Lane, wait: bool) -> None:
+    for title in ("A",):
+        set_title(lane.source, f"Portfolio {title}")
+        procs = [start(lane.source, lane.out, *(["--wait"] if wait else [])) for _ in range(3)]
+        outputs = [p.communicate(timeout=60) for p in procs]
+        codes = [p.returncode for p in procs]
+        assert 0 in codes
+        for code, (_, stderr) in zip(codes, outputs, strict=True):
+            assert "Traceback" not in stderr and "internal error" not in stderr
+            if code != 0:
+                assert not wait
+                assert code == 1 and "another build is writing" in stderr, stderr
+        assert_complete(lane.out, lane.refs[title])
+        assert_user_files_survived(lane.out)
+        assert temporaries(lane.out) == []
+
+
+# --- the user's files ----------------------------------------------------------------------
+
+
+def test_user_files_are_carried_over_and_named(lane: Lane) -> None:
+    set_title(lane.source, "Portfolio A")
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.strip()
+    assert summary.startswith("Built 40 charters: ")
+    assert summary.endswith(
+        f" → {lane.out}; kept 2 files and 1 folder not written by charters: .git/, .nojekyll, CNAME"
+    )
+    assert_complete(lane.out, lane.refs["A"])
+    assert_user_files_survived(lane.out)
+
+
+def test_a_user_file_where_the_build_now_writes_is_replaced_and_named(
+    lane: Lane,
+) -> None:
+    notes = lane.out / "charters/c00/notes.md"
+    notes.write_text("my notes\n")
+    mine = lane.out / "charters/new/index.html"
+    mine.parent.mkdir()
+    mine.write_text("<p>my own page</p>\n")
+    ScratchProject(lane.source).charter("new", title="A new charter")
+    shutil.rmtree(lane.source / "charters/c00")
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(
+        "; kept 3 files and 1 folder not written by charters:"
+        " .git/, .nojekyll, CNAME, charters/c00/notes.md"
+        "; replaced 1 file not written by charters with the built ones:"
+        " charters/new/index.html"
+    )
+    assert "A new charter" in mine.read_text()
+    assert notes.read_text() == "my notes\n"
+    # The removed charter's page was the build's own: it is gone.
+    assert sorted(p.name for p in (lane.out / "charters/c00").iterdir()) == ["notes.md"]
+
+
+def test_a_site_without_a_file_list_keeps_what_the_build_does_not_write(lane: Lane) -> None:
+    """A manifest from before the file list: rewritten names are the build's own, silently;
+    the rest is kept and named rather than guessed at."""
+    manifest = lane.out / MANIFEST
+    data = json.loads(manifest.read_text())
+    del data["files"]
+    manifest.write_text(json.dumps(data))
+    stale = lane.out / "charters/gone/index.html"
+    stale.parent.mkdir()
+    stale.write_text("<p>a charter removed since</p>\n")
+    set_title(lane.source, "Portfolio A")
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(
+        "; kept 2 files and 2 folders not written by charters:"
+        " .git/, .nojekyll, CNAME, charters/gone/"
+    )
+    assert stale.is_file()
+    stale.parent.joinpath("index.html").unlink()
+    stale.parent.rmdir()
+    assert_complete(lane.out, lane.refs["A"])
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_untouched(lane: Lane) -> None:
+    victim = lane.out.parent / "precious.txt"
+    victim.write_text("precious\n")
+    (lane.out.parent / f".{lane.out.name}.lock").symlink_to(victim)
+    done = run(lane.source, lane.out)
+    assert done.returncode == 1
+    lock = lane.out.parent / f".{lane.out.name}.lock"
+    assert done.stderr == (
+        f"error: the lock file {lock} is a symbolic link; remove it (a build writes it)\n"
+    )
+    assert victim.read_text() == "precious\n"
+    assert_complete(lane.out, lane.refs["B"])
+
+
+# --- a full disk, a read-only output ----------------------------------------------------------
+
+
+def unavailable(reason: str) -> None:
+    """Skip for a missing capability, except in CI, where every fault test must run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: this test may not skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs mounted for the test (needs root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        unavailable("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        unavailable(f"cannot mount a tmpfs: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def assert_refused_cleanly(done: subprocess.CompletedProcess[str], lane: Lane, reason: str) -> None:
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: cannot "), done.stderr
+    assert f"{lane.out}" in done.stderr and reason in done.stderr, done.stderr
+    assert done.stderr.endswith(f"; {lane.out} is unchanged\n"), done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert_complete(lane.out, lane.refs["B"])
+    assert_user_files_survived(lane.out)
+
+
+def test_full_disk_gives_a_clear_message_and_keeps_the_site(
+    corpus: Corpus, small_disk: Path, tmp_path: Path
+) -> None:
+    lane = Lane(corpus, tmp_path / "lane", out=small_disk / "site")
+    filler = fill(small_disk)
+    set_title(lane.source, "Portfolio A")
+    done = run(lane.source, lane.out)
+    assert_refused_cleanly(done, lane, "No space left on device")
+    assert temporaries(lane.out) == []
+    filler.unlink()
+    again = run(lane.source, lane.out)
+    assert again.returncode == 0, again.stderr
+    assert_complete(lane.out, lane.refs["A"])
+
+
+def test_read_only_output_gives_a_clear_message_and_keeps_the_site(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    if os.geteuid() == 0:  # root writes through permissions: make the file system read-only
+        disk = tmp_path / "disk"
+        disk.mkdir()
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)],
+            capture_output=True,
+            text=True,
+        )
+        if mounted.returncode != 0:
+            unavailable(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+        lane = Lane(corpus, tmp_path / "lane", out=disk / "site")
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        reason = "Read-only file system"
+    else:
+        lane = Lane(corpus, tmp_path / "lane")
+        disk = lane.out.parent
+        for folder in (disk, lane.out):
+            folder.chmod(0o555)
+        reason = "Permission denied"
+    try:
+        set_title(lane.source, "Portfolio A")
+        assert_refused_cleanly(run(lane.source, lane.out), lane, reason)
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", "-l", str(disk)], check=False)
+        else:
+            for folder in (disk, lane.out):
+                folder.chmod(0o755)

@@ -1,0 +1,397 @@
+"""Result integrity: every rule a result row keeps, each broken at a known cell of a CSV,
+JSON and YAML file, and the located message a user reads for it.
+
+Rows are written by `ResultFile`, which renders the same rows in each format and records
+where each cell (CSV), key (JSON) or value node (YAML) stands, independently of the
+loader's own position index. Each test asserts the whole prefix
+`path:line:col: [row].field: ` and the words that name the rule and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factory import business_metric, charter_data, guardrail, ml_metric, write_charter
+
+from generator.load import load_project
+
+FORMATS = ("csv", "json", "yaml")
+COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "std", "note")
+TODAY = date(2026, 6, 1)
+FOLDER = "charters/shop/results"
+
+
+def _cell(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@dataclass
+class ResultFile:
+    """Rows rendered as one result file, with the line:col of every cell and row."""
+
+    fmt: str
+    rows: list[dict[str, Any]]
+    text: str = ""
+    cells: dict[tuple[int, str], str] = field(default_factory=dict)
+    starts: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        {"csv": self._csv, "json": self._json, "yaml": self._yaml}[self.fmt]()
+
+    def _csv(self) -> None:
+        used = [c for c in COLUMNS if any(c in r for r in self.rows)]
+        lines = [",".join(used)]
+        for i, row in enumerate(self.rows):
+            col = 1
+            cells = []
+            for name in used:
+                text = _cell(row[name]) if name in row else ""
+                if name in row:
+                    self.cells[(i, name)] = f"{i + 2}:{col}"
+                cells.append(text)
+                col += len(text) + 1
+            self.starts[i] = f"{i + 2}:1"
+            lines.append(",".join(cells))
+        self.text = "\n".join(lines) + "\n"
+
+    def _json(self) -> None:
+        lines = ["["]
+        for i, row in enumerate(self.rows):
+            line = "  {"
+            self.starts[i] = f"{i + 2}:3"
+            parts = []
+            for name, value in row.items():
+                col = len(line) + sum(len(p) + 2 for p in parts) + 1
+                self.cells[(i, name)] = f"{i + 2}:{col}"
+                parts.append(f"{json.dumps(name)}: {json.dumps(value)}")
+            lines.append(line + ", ".join(parts) + ("}," if i < len(self.rows) - 1 else "}"))
+        lines.append("]")
+        self.text = "\n".join(lines) + "\n"
+
+    def _yaml(self) -> None:
+        lines = ["# exported weekly"]
+        for i, row in enumerate(self.rows):
+            self.starts[i] = f"{len(lines) + 1}:3"
+            for j, (name, value) in enumerate(row.items()):
+                lead = "- " if j == 0 else "  "
+                self.cells[(i, name)] = f"{len(lines) + 1}:{len(lead) + len(name) + 3}"
+                lines.append(f"{lead}{name}: {_cell(value)}")
+        self.text = "\n".join(lines) + "\n"
+
+
+def shop_charter() -> dict[str, Any]:
+    """A charter with a metric of each kind of bound: %, ratio, a declared range, one-sided."""
+    return charter_data(
+        business_metrics=[
+            business_metric("conv"),  # %
+            business_metric(
+                "tickets",
+                unit="tickets",
+                direction="decrease",
+                baseline=120,
+                target=90,
+                range=[0, None],
+            ),
+        ],
+        ml_metrics=[ml_metric("prec", drives=["conv"])],  # ratio
+        guardrails=[
+            guardrail("csat", unit="score", direction="increase", tolerance=0.1, range=[1, 5]),
+            guardrail("margin", unit="pp", direction="increase", tolerance=1, range=[None, 40]),
+        ],
+    )
+
+
+GOOD = {"date": "2026-05-04", "metric": "conv", "variant": "control", "value": 10.5, "n": 900}
+
+
+def write_results(root: Path, fmt: str, rows: list[dict[str, Any]], name: str = "weekly") -> str:
+    """Write the shop charter and `rows` as results/<name>.<fmt>; return the file's path."""
+    write_charter(root, "shop", shop_charter())
+    result_file = ResultFile(fmt, rows)
+    path = f"{FOLDER}/{name}.{fmt}"
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_text(result_file.text, encoding="utf-8")
+    return path
+
+
+def errors(root: Path, today: date = TODAY) -> list[str]:
+    _, diags = load_project(root, today=today)
+    return [d.format_text() for d in diags.sorted()]
+
+
+# --- one broken rule at a time ---------------------------------------------------------
+
+# (row written second, the cell that is wrong, what the message says)
+BROKEN: dict[str, tuple[dict[str, Any], str, str]] = {
+    "ratio-above-1": (
+        {"date": "2026-05-11", "metric": "prec", "value": 95},
+        "value",
+        "95 is not a ratio; a ratio is between 0 and 1",
+    ),
+    "ratio-below-0": (
+        {"date": "2026-05-11", "metric": "prec", "value": -0.2},
+        "value",
+        "-0.2 is not a ratio; a ratio is between 0 and 1",
+    ),
+    "ratio-lower-bound": (
+        {"date": "2026-05-11", "metric": "prec", "value": 0.05, "lower": -0.1, "upper": 0.2},
+        "lower",
+        "-0.1 is not a ratio; a ratio is between 0 and 1",
+    ),
+    "ratio-upper-bound": (
+        {"date": "2026-05-11", "metric": "prec", "value": 0.95, "lower": 0.9, "upper": 1.02},
+        "upper",
+        "1.02 is not a ratio; a ratio is between 0 and 1",
+    ),
+    "percent-above-100": (
+        {"date": "2026-05-11", "metric": "conv", "variant": "treatment", "value": 450},
+        "value",
+        "450 is not a percentage; a percentage (unit '%') is between 0 and 100",
+    ),
+    "percent-below-0": (
+        {"date": "2026-05-11", "metric": "conv", "value": -3},
+        "value",
+        "-3 is not a percentage; a percentage (unit '%') is between 0 and 100",
+    ),
+    "declared-range": (
+        {"date": "2026-05-11", "metric": "csat", "value": 6},
+        "value",
+        "6 is outside the range [1, 5] declared for csat; its values are between 1 and 5",
+    ),
+    "declared-range-lower-bound": (
+        {"date": "2026-05-11", "metric": "csat", "value": 1.2, "lower": 0.5, "upper": 1.9},
+        "lower",
+        "0.5 is outside the range [1, 5] declared for csat; its values are between 1 and 5",
+    ),
+    "declared-low-only": (
+        {"date": "2026-05-11", "metric": "tickets", "value": -4},
+        "value",
+        "-4 is outside the range [0, null] declared for tickets; its values are at least 0",
+    ),
+    "declared-high-only": (
+        {"date": "2026-05-11", "metric": "margin", "value": 41.5},
+        "value",
+        "41.5 is outside the range [null, 40] declared for margin; its values are at most 40",
+    ),
+    "n-zero": (
+        {"date": "2026-05-11", "metric": "conv", "value": 11.0, "n": 0},
+        "n",
+        "0 is not a sample size; n is a whole number, at least 1",
+    ),
+    "n-negative": (
+        {"date": "2026-05-11", "metric": "conv", "value": 11.0, "n": -40},
+        "n",
+        "-40 is not a sample size; n is a whole number, at least 1",
+    ),
+    "n-fraction": (
+        {"date": "2026-05-11", "metric": "conv", "value": 11.0, "n": 412.5},
+        "n",
+        "412.5 is not a sample size; n is a whole number, at least 1",
+    ),
+    "std-negative": (
+        {"date": "2026-05-11", "metric": "csat", "value": 4.2, "n": 800, "std": -1.1},
+        "std",
+        "-1.1 is not a standard deviation; std is 0 or more",
+    ),
+    "lower-above-value": (
+        {"date": "2026-05-11", "metric": "csat", "value": 4.2, "lower": 4.3, "upper": 4.4},
+        "lower",
+        "lower (4.3) must be <= value (4.2); the interval [lower, upper] holds the value",
+    ),
+    "upper-below-value": (
+        {"date": "2026-05-11", "metric": "csat", "value": 4.2, "lower": 4.1, "upper": 4.15},
+        "upper",
+        "upper (4.15) must be >= value (4.2); the interval [lower, upper] holds the value",
+    ),
+    "dated-after-the-build-date": (
+        {"date": "2026-06-02", "metric": "conv", "value": 11.0},
+        "date",
+        "2026-06-02 is after the build date, 2026-06-01; a result cannot be dated later than"
+        " the build",
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_rule_is_located_at_its_cell(tmp_path: Path, case: str, fmt: str) -> None:
+    bad, cell, message = BROKEN[case]
+    path = write_results(tmp_path, fmt, [GOOD, bad])
+    where = ResultFile(fmt, [GOOD, bad]).cells[(1, cell)]
+    assert errors(tmp_path) == [f"{path}:{where}: [1].{cell}: {message}" + _tail(case)]
+
+
+def _tail(case: str) -> str:
+    return " (--today, else SOURCE_DATE_EPOCH, else today)" if case.startswith("dated") else ""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_broken_row_leaves_the_charter_out(tmp_path: Path, fmt: str) -> None:
+    bad = {"date": "2026-05-11", "metric": "prec", "value": 95}
+    write_results(tmp_path, fmt, [GOOD, bad])
+    project, diags = load_project(tmp_path, today=TODAY)
+    assert diags.errors and project.charters == []
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_values_on_every_bound_are_accepted(tmp_path: Path, fmt: str) -> None:
+    rows = [
+        {"date": "2026-05-04", "metric": "prec", "value": 0, "lower": 0, "upper": 0.01},
+        {"date": "2026-05-04", "metric": "prec", "variant": "t", "value": 1, "upper": 1},
+        {"date": "2026-05-04", "metric": "conv", "value": 100, "lower": 0, "n": 1, "std": 0},
+        {"date": "2026-05-04", "metric": "csat", "value": 1, "lower": 1, "upper": 5},
+        {"date": "2026-05-04", "metric": "csat", "variant": "t", "value": 5},
+        {"date": "2026-05-04", "metric": "tickets", "value": 0},
+        {"date": "2026-05-04", "metric": "margin", "value": 40, "lower": -1000},
+        # Dated on the build date itself: a build on that day may hold that day's result.
+        {"date": "2026-06-01", "metric": "conv", "value": 12.5},
+    ]
+    write_results(tmp_path, fmt, rows)
+    project, diags = load_project(tmp_path, today=TODAY)
+    assert [d.format_text() for d in diags] == []
+    assert len(project.charters[0].results) == len(rows)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_a_whole_n_written_as_a_decimal_is_a_count(tmp_path: Path, fmt: str) -> None:
+    # Data-frame exports write counts as 4188.0; CSV already reads that as 4188.
+    write_results(tmp_path, fmt, [{**GOOD, "n": 4188.0}])
+    project, diags = load_project(tmp_path, today=TODAY)
+    assert [d.format_text() for d in diags] == []
+    assert project.charters[0].results[0].row.n == 4188
+
+
+def test_a_unit_is_recognised_in_any_case(tmp_path: Path) -> None:
+    data = shop_charter()
+    data["ml_metrics"][0]["unit"] = " Ratio"
+    write_charter(tmp_path, "shop", data)
+    (tmp_path / FOLDER).mkdir(parents=True)
+    (tmp_path / FOLDER / "w.csv").write_text("date,metric,value\n2026-05-04,prec,1.5\n")
+    assert errors(tmp_path) == [
+        f"{FOLDER}/w.csv:2:17: [0].value: 1.5 is not a ratio; a ratio is between 0 and 1"
+    ]
+
+
+def test_every_broken_cell_of_a_row_is_reported(tmp_path: Path) -> None:
+    row = {"date": "2026-07-01", "metric": "prec", "value": 2, "n": 0, "std": -1}
+    path = write_results(tmp_path, "csv", [row])
+    assert errors(tmp_path) == [
+        f"{path}:2:1: [0].date: 2026-07-01 is after the build date, 2026-06-01; a result cannot"
+        " be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)",
+        f"{path}:2:17: [0].value: 2 is not a ratio; a ratio is between 0 and 1",
+        f"{path}:2:19: [0].n: 0 is not a sample size; n is a whole number, at least 1",
+        f"{path}:2:21: [0].std: -1 is not a standard deviation; std is 0 or more",
+    ]
+
+
+def test_the_build_date_defaults_to_source_date_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_results(tmp_path, "csv", [GOOD])
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1777766400")  # 2026-05-03T00:00:00Z
+    _, diags = load_project(tmp_path)
+    assert [d.format_text() for d in diags] == [
+        f"{path}:2:1: [0].date: 2026-05-04 is after the build date, 2026-05-03; a result"
+        " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)"
+    ]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1777852800")  # 2026-05-04T00:00:00Z
+    assert [d.format_text() for d in load_project(tmp_path)[1]] == []
+
+
+# --- one row per (date, metric, variant) ------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_duplicate_row_is_reported_at_both_rows(tmp_path: Path, fmt: str) -> None:
+    again = {**GOOD, "value": 12.0, "note": "re-export"}
+    other = {**GOOD, "variant": "treatment"}  # same date and metric, another variant: fine
+    rows = [GOOD, other, again]
+    path = write_results(tmp_path, fmt, rows)
+    starts = ResultFile(fmt, rows).starts
+    what = "duplicate row (2026-05-04, conv, variant 'control'): also at"
+    rule = "; keep one row per date, metric and variant"
+    assert errors(tmp_path) == [
+        f"{path}:{starts[0]}: [0]: {what} {path}:{starts[2]}{rule}",
+        f"{path}:{starts[2]}: [2]: {what} {path}:{starts[0]}{rule}",
+    ]
+    project, _ = load_project(tmp_path, today=TODAY)
+    assert project.charters == []
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_duplicate_production_row_is_reported(tmp_path: Path, fmt: str) -> None:
+    row = {"date": "2026-05-04", "metric": "tickets", "value": 80}
+    rows = [row, {**row, "value": 60}, {**row, "value": 70}]
+    path = write_results(tmp_path, fmt, rows)
+    starts = ResultFile(fmt, rows).starts
+    found = errors(tmp_path)
+    assert len(found) == 3
+    assert found[1] == (
+        f"{path}:{starts[1]}: [1]: duplicate row (2026-05-04, tickets, no variant): also at"
+        f" {path}:{starts[0]}, {path}:{starts[2]}; keep one row per date, metric and variant"
+    )
+
+
+def test_a_duplicate_across_two_files_is_reported_in_both(tmp_path: Path) -> None:
+    first = write_results(tmp_path, "csv", [GOOD], name="ab-test")
+    again = {**GOOD, "value": 9.0}
+    other = {**GOOD, "date": "2026-05-11"}
+    second = f"{FOLDER}/late-export.json"
+    json_file = ResultFile("json", [other, again])
+    (tmp_path / second).write_text(json_file.text, encoding="utf-8")
+    what = "duplicate row (2026-05-04, conv, variant 'control'): also at"
+    rule = "; keep one row per date, metric and variant"
+    assert errors(tmp_path) == [
+        f"{first}:2:1: [0]: {what} {second}:{json_file.starts[1]}{rule}",
+        f"{second}:{json_file.starts[1]}: [1]: {what} {first}:2:1{rule}",
+    ]
+
+
+def test_a_duplicate_is_found_by_date_not_by_spelling(tmp_path: Path) -> None:
+    # YAML reads 2026-05-04 as a date, JSON keeps "2026-05-04" as text: the same day.
+    write_results(tmp_path, "yaml", [GOOD], name="a")
+    (tmp_path / FOLDER / "b.json").write_text(json.dumps([{**GOOD, "value": 1.0}]))
+    assert len(errors(tmp_path)) == 2
+
+
+# --- a metric's own range ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("[5, 1]", "low (5) must be below high (1)"),
+        ("[3, 3]", "low (3) must be below high (3)"),
+        ("[null, null]", "[null, null] bounds nothing; give at least one bound or drop 'range'"),
+        ("[0, 5, 10]", "a range is [low, high], two numbers (either may be null for no bound);"),
+        ("[0, .inf]", "must be a finite number"),
+        ("[0, high]", "expected a number, got the text 'high'"),
+        ("'1-5'", "expected a list, got the text '1-5'"),
+    ],
+)
+def test_a_declared_range_is_validated(tmp_path: Path, written: str, message: str) -> None:
+    data = shop_charter()
+    data["measurement"]["guardrails"][0]["range"] = "WRITTEN"
+    write_charter(tmp_path, "shop", data)
+    path = tmp_path / "charters/shop/charter.yaml"
+    text = path.read_text().replace("range: WRITTEN", f"range: {written}")
+    path.write_text(text)
+    line = text[: text.index(f"range: {written}")].count("\n") + 1
+    [error] = errors(tmp_path)
+    assert error.startswith(f"charters/shop/charter.yaml:{line}:"), error
+    assert "measurement.guardrails[0].range" in error and message in error
+
+
+def test_a_range_of_a_charter_that_fails_elsewhere_still_checks_rows(tmp_path: Path) -> None:
+    data = shop_charter()
+    data["title"] = ""
+    write_charter(tmp_path, "shop", data)
+    (tmp_path / FOLDER).mkdir(parents=True)
+    (tmp_path / FOLDER / "w.csv").write_text("date,metric,value\n2026-05-04,csat,0\n")
+    found = errors(tmp_path)
+    assert f"{FOLDER}/w.csv:2:17: [0].value: 0 is outside the range [1, 5]" in found[1], found
