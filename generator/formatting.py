@@ -220,7 +220,11 @@ def escape_markdown(text: str) -> str:
     `.` of `www.` are escaped so no autolink forms; a list or heading start is
     escaped; the text is put on one line (a newline could start a block).
     """
-    line = visible_text(text)
+    return _escape_line(visible_text(text))
+
+
+def _escape_line(line: str, at_start: bool = True) -> str:
+    """`escape_markdown` of text already on one line; `at_start`: it begins a line."""
     out = []
     for i, ch in enumerate(line):
         if ch == "@":
@@ -236,10 +240,31 @@ def escape_markdown(text: str) -> str:
         else:
             out.append(ch)
     escaped = "".join(out)
-    match = _BLOCK_START.match(escaped)
+    match = _BLOCK_START.match(escaped) if at_start else None
     if match:
         escaped = escaped[: match.end() - 1] + "\\" + escaped[match.end() - 1 :]
     return escaped
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def escape_message(text: str) -> str:
+    """A generated message that quotes charter text, for a Markdown comment.
+
+    Its `` `id` `` code spans stay code spans (nothing inside one is live); the
+    text between them is escaped as `escape_markdown` escapes charter text, so a
+    backtick in that text only ever pairs into another inert code span.
+    """
+    line = visible_text(text)
+    out = []
+    pos = 0
+    for match in _CODE_SPAN.finditer(line):
+        out.append(_escape_line(line[pos : match.start()], at_start=pos == 0))
+        out.append(f"`{escape_code_span(match.group(1))}`")
+        pos = match.end()
+    out.append(_escape_line(line[pos:], at_start=pos == 0))
+    return "".join(out)
 
 
 def escape_code_span(text: str) -> str:

@@ -15,6 +15,7 @@ from ..analyze import MetricView
 from ..formatting import (
     escape_code_span,
     escape_markdown,
+    escape_message,
     fmt_date,
     fmt_percent,
     fmt_value,
@@ -271,7 +272,7 @@ def _alerts_markdown(alerts: list[Change]) -> list[str]:
         code = str(change.after["code"])
         rule = RULES_BY_CODE.get(code)
         name = f" {rule.name}" if rule is not None else ""
-        items.append(f"`{_code(code)}`{name}: {_cell(change.after['message'])}")
+        items.append(f"`{_code(code)}`{name}: {_message(change.after['message'])}")
     return [f"> ⚠️ **Alerts:** {'; '.join(items)}", ""]
 
 
@@ -280,7 +281,7 @@ def _flagged_markdown(changes: list[Change]) -> list[str]:
     flagged = [c for c in changes if c.kind in FLAGGED_KINDS and c.kind != "results-rewritten"]
     if not flagged:
         return []
-    return [*(f"- 🚩 {_cell(c.message)}" for c in flagged), ""]
+    return [*(f"- 🚩 {_message(c.message)}" for c in flagged), ""]
 
 
 def _original_verdict(report: DiffReport, cid: str) -> list[str]:
@@ -311,10 +312,10 @@ def _changes_table(changes: list[Change]) -> list[str]:
 def _before_after(change: Change) -> tuple[str, str]:
     """The Before and After cells of a change's row."""
     if change.kind in MESSAGE_KINDS:
-        message = _cell(change.message)
+        message = _message(change.message)
         return ("", message) if change.before is None else (message, "")
     if change.kind == "results-rewritten":
-        return "", _cell(change.message)
+        return "", _message(change.message)
     vocabulary = CODED_KINDS.get(change.kind)
     if vocabulary is not None:
         return _cell(label(change.before, vocabulary)), _cell(label(change.after, vocabulary))
@@ -415,6 +416,12 @@ def _cell(value: Any) -> str:
     Markdown, HTML, mentions, issue links or autolinks, no pipes or newlines."""
     text = show(value) if not isinstance(value, str) else value
     return escape_markdown(text)
+
+
+def _message(value: Any) -> str:
+    """A message of the comparison, which quotes charter text: its `id` code spans stay
+    code, everything else is escaped as `_cell` escapes it."""
+    return escape_message(value if isinstance(value, str) else show(value))
 
 
 def _cell_value(value: Any) -> str:

@@ -25,7 +25,7 @@ from urllib.request import urlopen
 import pytest
 from helpers import MINIMAL_BLOCKS, ScratchProject, at, parse_html, run_cli
 
-from generator.formatting import escape_markdown, spreadsheet_cell
+from generator.formatting import escape_markdown, escape_message, spreadsheet_cell
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -282,6 +282,17 @@ def test_escape_markdown_round_trips_every_printable_character() -> None:
             assert not set(bare) & set("<>[]()!*_`~|&\\"), (text, escaped)
 
 
+def test_escape_message_keeps_generated_code_spans_and_escapes_the_rest() -> None:
+    message = "`ttfr` agreed.by: Ana → @team ![p](https://t.example/p.png) a`b (re-agreed)"
+    assert escape_message(message) == (
+        "`ttfr` agreed.by: Ana → @\u200bteam \\!\\[p\\]\\(https\\://t.example/p.png\\)"
+        " a\\`b \\(re-agreed\\)"
+    )
+    # A line start is escaped only at the start; control characters never pass.
+    assert escape_message("- x `id` - y\n# z\x1b") == "\\- x `id` - y \\#\u200b z\ufffd"
+    assert escape_message("`a\x1b`b`") == "`a\ufffd`b\\`"
+
+
 def test_diff_comment_shows_hostile_titles_as_text(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
@@ -305,9 +316,48 @@ def test_diff_comment_shows_hostile_titles_as_text(
     heading = next(x for x in comment.splitlines() if x.startswith("### `routing`"))
     assert_no_live_markdown(heading.split("`routing`", 1)[1])
     row = next(x for x in comment.splitlines() if x.startswith("| `ttfr`"))
-    assert_no_live_markdown(row.replace("|", "").replace("`ttfr`", "").replace("(2026-05-04)", ""))
+    # | metric | latest before | latest after | trend | progress | rows |: the cells that
+    # quote the charter's unit (the trend cell is the generator's own words).
+    cells = re.split(r"(?<!\\)\|", row)[1:-1]
+    assert len(cells) == 6, cells
+    assert_no_live_markdown(cells[2].replace("(2026-05-04)", ""))
+    assert_no_live_markdown(cells[4])
+    assert "@\u200bhere" in cells[2] and "@\u200bhere" in cells[4]
     heading = next(x for x in comment.splitlines() if x.startswith("### `routing`"))
     assert re.sub(r"\\(.)", r"\1", heading).replace("\u200b", "").endswith(HOSTILE_TITLE)
+
+
+HOSTILE_NAME = "@acme/security-team ![p](https://t.example/p.png) **CFO** `x` | y"
+
+
+def test_diff_comment_escapes_signatories_in_flagged_goalposts(
+    scratch_project: ScratchProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-agreed goalpost names who re-agreed: charter text, escaped like a title."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780272000")  # 2026-06-01
+    agreed = "\n    agreed: {by: [Ana Ruiz], on: 2026-01-10}"
+    metrics = MINIMAL_BLOCKS["business_metrics"] + agreed
+    before = tmp_path / "before"
+    scratch_project.charter("routing", business_metrics=metrics)
+    shutil.copytree(scratch_project.root, before)
+    hostile = metrics.replace("target: {value: 4.5}", "target: {value: 4.0}").replace(
+        "by: [Ana Ruiz], on: 2026-01-10", f"by: [{json.dumps(HOSTILE_NAME)}], on: 2026-06-01"
+    )
+    scratch_project.charter("routing", business_metrics=hostile)
+    result = run_cli("diff", before, scratch_project.root, "--source", scratch_project.root)
+    assert result.exit_code == 0, result.output
+    flagged = [x for x in result.stdout.splitlines() if x.startswith("- 🚩 ")]
+    moved = next(x for x in flagged if "target.value" in x)
+    assert moved.startswith(
+        "- 🚩 `ttfr` target.value: 4.5 → 4 \\(more ambitious\\); re-agreed by @\u200bacme"
+    )
+    assert len(flagged) >= 2  # the signatory dropped is an agreement change too
+    for line in flagged:
+        # Generated code spans stay code; the rest is inert and shows the names as written.
+        text = re.sub(r"(?<!\\)`[^`]*`", "", line.removeprefix("- 🚩 "))
+        assert_no_live_markdown(text)
+        shown = re.sub(r"\\(.)", r"\1", line).replace("\u200b", "")
+        assert HOSTILE_NAME.replace("`", "'") in shown or HOSTILE_NAME in shown, line
 
 
 # --- control characters in printed locations --------------------------------------------------
