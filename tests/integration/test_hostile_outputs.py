@@ -493,8 +493,8 @@ def test_a_full_disk_is_a_clear_message(scratch_project: ScratchProject, small_m
     result = run_cli("build", "--source", scratch_project.root, "--out", out)
     assert result.exit_code == 1
     assert "internal error" not in result.output
-    assert f"error: cannot write the site to {out}: No space left on device" in result.stderr
-    assert "the previous site is unchanged" in result.stderr
+    assert f"error: cannot write the site into {out}: No space left on device" in result.stderr
+    assert sorted(p.name for p in small_mount.iterdir()) == [".site.lock"]  # nothing half-written
 
 
 def test_a_read_only_output_folder_is_a_clear_message(
@@ -509,7 +509,9 @@ def test_a_read_only_output_folder_is_a_clear_message(
     result = run_cli("build", "--source", scratch_project.root, "--out", out)
     assert result.exit_code == 1
     assert "internal error" not in result.output
-    assert f"error: cannot write the site to {out}: Read-only file system" in result.stderr
+    assert f"error: cannot write beside the output folder {out}: Read-only file system" in (
+        result.stderr
+    )
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
@@ -599,5 +601,5 @@ def test_an_output_folder_under_a_file_is_a_clear_message(
     result = run_cli("build", "--source", scratch_project.root, "--out", out)
     assert result.exit_code == 1
     assert "internal error" not in result.output and "Traceback" not in result.output
-    assert result.stderr.startswith(f"error: cannot write the site to {out}: ")
+    assert result.stderr.startswith(f"error: cannot write beside the output folder {out}: ")
     assert blocker.read_text(encoding="utf-8") == "not a folder\n"
