@@ -655,7 +655,11 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     legend = Legend()
     extent = _series(ax, spec, legend)
     refs = ordered_refs(spec)
-    limits = list(spec.tolerance.limits) if spec.tolerance is not None else []
+    limits: list[float] = []
+    if spec.tolerance is not None:
+        # Every breach is marked, also one of a variant the chart leaves out (spec.hidden).
+        limits = [*spec.tolerance.limits, *(b.value for b in spec.tolerance.breaches)]
+        extent.days.extend(b.day for b in spec.tolerance.breaches)
     extent.lows.extend([float(r.value) for r in refs] + limits)
     extent.highs.extend([float(r.value) for r in refs] + limits)
     if not extent.days and not refs:

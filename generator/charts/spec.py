@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal
 
 from ..analyze import MetricView, treatment_variant
@@ -110,11 +111,20 @@ class Tolerance:
             return None
         if self.arm is None and is_control(variant):
             return None
-        return dict(zip(self.dates, self.limits, strict=True)).get(day)
+        return self._limits.get(day)
 
     def breached_on(self, variant: str | None, day: date) -> bool:
         """Whether the row of `variant` on `day` is beyond the tolerance."""
-        return any(b.day == day and b.variant == (variant or "") for b in self.breaches)
+        return (day, variant or "") in self._breached
+
+    # Looked up once per row of a data table: built once, so a table stays linear.
+    @cached_property
+    def _limits(self) -> dict[date, float]:
+        return dict(zip(self.dates, self.limits, strict=True))
+
+    @cached_property
+    def _breached(self) -> frozenset[tuple[date, str]]:
+        return frozenset((b.day, b.variant) for b in self.breaches)
 
 
 @dataclass(frozen=True)
@@ -200,17 +210,26 @@ def _by_variant(metric: MetricView) -> dict[str, list[Result]]:
 MAX_CONTROLS = 2
 
 
-def drawn_variants(groups: dict[str, list[Result]]) -> tuple[list[str], int]:
+def drawn_variants(
+    groups: dict[str, list[Result]], keep: str | None = None
+) -> tuple[list[str], int]:
     """The variants a chart draws, in legend order, and how many are left out.
 
     Production is always drawn, and so are the `MAX_CONTROLS` control arms and
     the `MAX_VARIANTS` other variants with the most rows (then the newest
-    result, then by name).
+    result, then by name). `keep`, the arm the analysis compares with control,
+    is always one of them: the lift, the verdict and a guardrail's tolerance
+    are about it.
     """
 
     def most_rows(names: list[str], limit: int) -> list[str]:
         names.sort(
-            key=lambda v: (-len(groups[v]), -max(r.row.date for r in groups[v]).toordinal(), v)
+            key=lambda v: (
+                v != keep,
+                -len(groups[v]),
+                -max(r.row.date for r in groups[v]).toordinal(),
+                v,
+            )
         )
         return names[:limit]
 
@@ -309,7 +328,7 @@ def chart_spec(metric: MetricView) -> ChartSpec:
         if value is not None
     ]
     groups = _by_variant(metric)
-    variants, hidden = drawn_variants(groups)
+    variants, hidden = drawn_variants(groups, keep=treatment_variant(metric.rows))
     return ChartSpec(
         title=metric.name,
         unit=metric.unit,

@@ -407,6 +407,36 @@ def test_ten_thousand_variants_build_in_seconds(scratch_project: ScratchProject)
     assert "v00500" in table.text()  # ... but in its data table
 
 
+def test_a_guardrail_with_ten_thousand_variants_builds_in_seconds(
+    scratch_project: ScratchProject,
+) -> None:
+    """Every row is judged against the tolerance; the chart and its table stay linear."""
+    scratch_project.charter(
+        "routing",
+        status="experiment",
+        measurement=MINIMAL_BLOCKS["measurement"]
+        + "\n  guardrails:"
+        + "\n    - {id: lat, name: Latency, unit: ms, direction: decrease,"
+        + " baseline: {value: 100}, tolerance: {value: 5}}",
+    )
+    lines = ["date,metric,variant,value"]
+    lines += [f"2026-05-04,lat,v{i:05d},{100 + (i % 10)}" for i in range(10_000)]
+    lines += ["2026-05-11,lat,v09999,120"]
+    scratch_project.write("charters/routing/results/many.csv", "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    result = scratch_project.build()
+    elapsed = time.perf_counter() - started
+    assert result.ok, [d.format_text() for d in result.diagnostics][:5]
+    assert elapsed < 60, f"{elapsed:.1f} s"
+    page = parse_html(scratch_project.out / "charters/routing/index.html")
+    alt = page.find("img", src="lat.svg").attrs["alt"] or ""
+    # 4,000 of the rows on 2026-05-04 are beyond 105 ms, and the one on 2026-05-11.
+    assert "beyond it on 2 of 2 dates, latest 2026-05-11 at 120" in alt
+    assert alt.endswith("+9,992 more variants, see the data table.")
+    table = page.find("figure", id="chart-lat").find("table")
+    assert table.text().count("beyond") == 4_001
+
+
 def test_control_look_alikes_are_capped_too() -> None:
     from factory import charter_data, row, view
 
