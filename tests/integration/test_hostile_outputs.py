@@ -382,6 +382,21 @@ def test_a_newline_in_a_file_name_cannot_forge_an_output_line(
     assert "charters/x\\n::error file=site.yaml,line=1::forged\\x1b[2J" in build.stderr
 
 
+def test_a_newline_in_a_kept_file_name_cannot_forge_a_summary_line(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing")
+    assert run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    forged = "notes\n::error file=site.yaml,line=1::forged\x1b[2J"
+    (scratch_project.out / forged).write_text("mine\n", encoding="utf-8")
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 0, result.output
+    assert not [x for x in result.output.splitlines() if x.startswith("::error")]
+    assert "\x1b" not in result.output
+    assert "kept 1 file not written by charters: notes\\n::error" in result.stdout
+    assert (scratch_project.out / forged).read_text(encoding="utf-8") == "mine\n"
+
+
 # --- 10,000 variants: a chart draws the top few -----------------------------------------------
 
 
