@@ -8,7 +8,7 @@ a browser shows or downloads and never runs, and its content matches that type:
 
 * documents and images must start with their format's signature (a `.png` that
   is really HTML is refused);
-* text (`.txt`, `.md`, `.csv`, `.tsv`, `.json`) must be UTF-8 without NUL bytes
+* text (`.txt`, `.md`, `.csv`, `.tsv`, `.json`, `.sql`) must be UTF-8 without NUL bytes
   and must not open like an HTML or XML document, so even a host that sends no
   `Content-Type` (and lets the browser sniff) serves it as text;
 * a `.csv` or `.tsv` is published with its formula-like cells neutralised, as
@@ -50,7 +50,7 @@ BINARY_TYPES: dict[str, tuple[str, Callable[[bytes], bool]]] = {
     ".gif": ("GIF image", _starts(b"GIF87a", b"GIF89a")),
     ".webp": ("WebP image", _webp),
 }
-TEXT_TYPES = (".txt", ".md", ".csv", ".tsv", ".json")
+TEXT_TYPES = (".txt", ".md", ".csv", ".tsv", ".json", ".sql")
 ALLOWED_SUFFIXES = (*BINARY_TYPES, *TEXT_TYPES)
 
 # The openings a browser sniffs as HTML or XML when a host sends no type (the WHATWG
