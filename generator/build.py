@@ -19,11 +19,12 @@ from .analyze import analyze_project
 from .charts import ChartSet, draw_charts
 from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
+from .links import linked_files
 from .load import load_project
 from .outputs import render_outputs
-from .pages import render_pages, site_templates
+from .pages import render_pages, site_templates, template_diagnostic
 from .rules import check_views
-from .write import WriteReport, check_output, lock_output, write_site
+from .write import OutputError, WriteReport, check_output, lock_output, write_site
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,18 @@ def build(settings: Settings) -> BuildResult:
 
     One build at a time writes an output folder (generator/write.py).
     """
-    check_output(settings.source, settings.out)
+    try:
+        check_output(settings.source, settings.out)
+    except OSError as exc:  # an output folder that cannot be listed, say
+        raise OutputError(
+            f"cannot use the output folder {settings.out}: {exc.strerror or exc}"
+        ) from exc
     with lock_output(settings.out, wait=settings.wait):
         return _build(settings)
 
 
 def _build(settings: Settings) -> BuildResult:
     started = time.perf_counter()
-    check_output(settings.source, settings.out)
     project, diags = load_project(settings.source)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
@@ -82,12 +87,24 @@ def _build(settings: Settings) -> BuildResult:
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
     checks = check_views(project, views, today_from_env(settings.today))
+    # Linked files are checked before anything is drawn: a refused one fails the build.
+    linked = linked_files(project.root, views)
+    result.diagnostics.extend(linked.diagnostics)
+    if not result.ok:
+        return result
     charts = draw_charts(views, settings.out)
-    templates = site_templates(project, views, checks, live_reload=settings.live_reload)
-    pages = render_pages(templates, project, views, checks, charts)
-    outputs = render_outputs(templates, project, views)
-    result.diagnostics.extend(outputs.diagnostics)
-    files = {**charts.svgs, **pages, **outputs.files}
+    try:
+        templates = site_templates(project, views, checks, live_reload=settings.live_reload)
+        pages = render_pages(templates, project, views, checks, charts)
+        outputs = render_outputs(templates, project, views)
+    except Exception as exc:
+        problem = template_diagnostic(exc, project.root)
+        if problem is None:
+            raise
+        result.diagnostics.append(problem)
+        return result
+    # Generated files win over a linked file of the same name.
+    files = {**linked.files, **charts.svgs, **pages, **outputs.files}
     result.written = write_site(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))

@@ -6,7 +6,6 @@ ever added.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -14,8 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .analyze import MetricView
-from .diagnostics import Diagnostic, github_escape
-from .formatting import plural
+from .diagnostics import Diagnostic, github_escape, printable
+from .formatting import json_text, plural
+from .links import linked_files
 from .load import load_project
 from .rules import CharterCheck, check_project, site_findings
 
@@ -59,12 +59,23 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
     """
     project, diags = load_project(source, today)
     checks = check_project(project, today)
+    _add_link_problems(project.root, checks)
     errors = diags.sorted()
     if only is not None:
         ids = set(only)
         checks = {k: v for k, v in checks.items() if k in ids}
         errors = [d for d in errors if _charter_of(d.ref.path) in ids or _site_wide(d.ref.path)]
     return CheckReport([checks[k] for k in sorted(checks)], errors, site_findings(project))
+
+
+def _add_link_problems(root: Path, checks: dict[str, CharterCheck]) -> None:
+    """What `build` says of linked files (refused types, missing files), as findings."""
+    linked = linked_files(root, [check.view for check in checks.values()])
+    for problem in linked.diagnostics:
+        cid = _charter_of(problem.ref.path)
+        if cid in checks:
+            checks[cid].findings.append(problem)
+            checks[cid].findings.sort(key=Diagnostic.sort_key)
 
 
 def _charter_of(path: str) -> str | None:
@@ -99,11 +110,13 @@ def charters_for_paths(source: Path, paths: Iterable[Path]) -> list[str] | None:
 
 def format_text(report: CheckReport) -> str:
     lines: list[str] = [
-        f"{d.ref}: {d.code} {d.severity}: " + (f"{d.field}: " if d.field else "") + d.message
+        f"{d.ref}: {d.code} {d.severity}: "
+        + (f"{printable(d.field)}: " if d.field else "")
+        + printable(d.message)
         for d in report.findings
     ]
     for check in report.checks:
-        lines.append(f"{check.id}: {check.verdict} — {check.evidence}")
+        lines.append(f"{check.id}: {check.verdict} — {printable(check.evidence)}")
     lines.append(_summary_line(report))
     return "\n".join(lines) + "\n"
 
@@ -234,7 +247,7 @@ def report_json(report: CheckReport) -> dict[str, Any]:
 
 
 def format_json(report: CheckReport) -> str:
-    return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
+    return json_text(report_json(report), indent=2, sort_keys=False) + "\n"
 
 
 def format_report(report: CheckReport, fmt: Format) -> str:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .diagnostics import Diagnostic, InputError, today_from_env
+from .diagnostics import Diagnostic, InputError, printable, today_from_env
 from .formatting import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +36,7 @@ def _guard(func: F) -> F:
             click.echo("interrupted; the previous site is unchanged", err=True)
             sys.exit(130)
         except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(str(exc))}", err=True)
             sys.exit(1)
         except Exception as exc:
             ctx = click.get_current_context(silent=True)
@@ -44,7 +44,7 @@ def _guard(func: F) -> F:
             if verbose:
                 traceback.print_exc()
             click.echo(
-                f"error: internal error: {type(exc).__name__}: {exc}"
+                f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"
                 + ("" if verbose else " (run with --verbose for the traceback)"),
                 err=True,
             )
@@ -81,7 +81,7 @@ def main(verbose: bool) -> None:
     try:
         today_from_env()
     except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
 
 
@@ -113,7 +113,7 @@ def build(source: Path, out: Path | None, wait: bool) -> None:
     try:
         result = run_build(Settings(source=source, out=out, wait=wait))
     except OutputError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
     print_diagnostics(result.diagnostics)
     if not result.ok:
@@ -123,7 +123,7 @@ def build(source: Path, out: Path | None, wait: bool) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(result.summary(out))
+    click.echo(printable(result.summary(out)))
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
@@ -273,7 +273,7 @@ def diff_command(
         base_side = load_side(base, source, "BASE", today)
         head_side = load_side(head, source, "HEAD", today)
     except DiffError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(2)
     report = diff_sides(base_side, head_side)
     if fmt == "json":
@@ -310,7 +310,7 @@ def schema_command(result_row: bool, out: Path | None) -> None:
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+        click.echo(f"error: cannot write {printable(str(out))}: {exc.strerror or exc}", err=True)
         sys.exit(1)
     click.echo(f"Wrote {out}")
 
@@ -337,7 +337,7 @@ def new_command(charter_id: str, source: Path) -> None:
     try:
         written = new_charter(source, charter_id)
     except ScaffoldError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
     for path in written:
         click.echo(f"Wrote {path}")

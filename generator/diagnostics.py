@@ -50,6 +50,32 @@ def today_from_env(explicit: date | None = None) -> date:
         ) from None
 
 
+# Bidirectional controls: they reorder what a terminal or a web page shows.
+_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on one line: control characters written as escapes.
+
+    A newline in a file name could otherwise start a forged line (`::error ...` in
+    GitHub Actions), and an escape sequence could rewrite the terminal.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif code < 32 or 127 <= code < 160:
+            out.append(f"\\x{code:02x}")
+        elif ch in _BIDI or ch in ("\u2028", "\u2029"):
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class SourceRef:
     """Where a value came from: a path relative to the source root, 1-based line and column."""
@@ -59,9 +85,10 @@ class SourceRef:
     col: int = 0
 
     def __str__(self) -> str:
+        path = printable(self.path)
         if self.line <= 0:
-            return self.path
-        return f"{self.path}:{self.line}:{max(self.col, 1)}"
+            return path
+        return f"{path}:{self.line}:{max(self.col, 1)}"
 
 
 @dataclass(frozen=True)
@@ -90,8 +117,8 @@ class Diagnostic:
         """`path:line:col: field.path: message`, the form of the format's contract."""
         where = str(self.ref)
         if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+            return f"{where}: {printable(self.field)}: {printable(self.message)}"
+        return f"{where}: {printable(self.message)}"
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -8,9 +8,12 @@ This module imports nothing heavy (no Jinja, Markdown, nh3, matplotlib or SciPy)
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 MISSING = "—"
 
@@ -148,3 +151,122 @@ def aligned_formatter(values: Iterable[float]) -> Callable[[float], str]:
         return f"{v:.{decimals}f}"
 
     return fmt
+
+
+# --- text for other tools: JSON and spreadsheets ----------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# What a spreadsheet takes for the start of a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs: OWASP's rule.
+
+    A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is
+    not a plain number (`-5`, `+0.3`, `1e-3` stay numbers), gets a leading `'`.
+    """
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def json_ready(data: Any) -> Any:
+    """`data` with every infinite or not-a-number float replaced by None (JSON `null`).
+
+    JSON has no Infinity or NaN; `json.dumps(..., allow_nan=False)` of the result
+    never fails on a number. A progress over a target next to zero can be infinite.
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: json_ready(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_ready(value) for value in data]
+    return data
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """Valid JSON of `data` (non-finite numbers as null), with `json.dumps` options."""
+    return json.dumps(json_ready(data), allow_nan=False, **options)
+
+
+# --- text for a Markdown comment --------------------------------------------------------
+
+# Backslash-escaped: the ASCII punctuation that starts Markdown inline syntax (emphasis,
+# code, links, images, raw HTML, entities, tables, strike-through).
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()!|<>~&")
+# Invisible characters that reorder or hide text (bidirectional controls).
+_HIDDEN = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+ZERO_WIDTH_SPACE = "\u200b"
+# A list item when the text starts a line: `- x`, `+ x`, `1. x`.
+_BLOCK_START = re.compile(r"^(?:[-+]|\d{1,9}\.)(?= |$)")
+
+
+def visible_text(text: str) -> str:
+    """`text` on one line: whitespace runs become one space, control characters `\ufffd`."""
+    out = []
+    for ch in " ".join(text.split()):
+        out.append("\ufffd" if (ord(ch) < 32 or ord(ch) == 127 or ch in _HIDDEN) else ch)
+    return "".join(out)
+
+
+def escape_markdown(text: str) -> str:
+    """Charter text shown as written in a Markdown comment, never as live Markdown.
+
+    Links, images, HTML, entities, emphasis and table pipes are backslash-escaped;
+    `@name` and `#123` get a zero-width space after the sign so the forge neither
+    mentions a person or team nor links an issue; the `:` of `scheme://` and the
+    `.` of `www.` are escaped so no autolink forms; a list or heading start is
+    escaped; the text is put on one line (a newline could start a block).
+    """
+    return _escape_line(visible_text(text))
+
+
+def _escape_line(line: str, at_start: bool = True) -> str:
+    """`escape_markdown` of text already on one line; `at_start`: it begins a line."""
+    out = []
+    for i, ch in enumerate(line):
+        if ch == "@":
+            out.append("@" + ZERO_WIDTH_SPACE)
+        elif ch == "#":
+            out.append("\\#" + ZERO_WIDTH_SPACE)
+        elif ch in _MARKDOWN_SPECIAL:
+            out.append("\\" + ch)
+        elif ch == ":" and line.startswith("//", i + 1):
+            out.append("\\:")
+        elif ch == "." and line[max(0, i - 3) : i].lower() == "www":
+            out.append("\\.")
+        else:
+            out.append(ch)
+    escaped = "".join(out)
+    match = _BLOCK_START.match(escaped) if at_start else None
+    if match:
+        escaped = escaped[: match.end() - 1] + "\\" + escaped[match.end() - 1 :]
+    return escaped
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def escape_message(text: str) -> str:
+    """A generated message that quotes charter text, for a Markdown comment.
+
+    Its `` `id` `` code spans stay code spans (nothing inside one is live); the
+    text between them is escaped as `escape_markdown` escapes charter text, so a
+    backtick in that text only ever pairs into another inert code span.
+    """
+    line = visible_text(text)
+    out = []
+    pos = 0
+    for match in _CODE_SPAN.finditer(line):
+        out.append(_escape_line(line[pos : match.start()], at_start=pos == 0))
+        out.append(f"`{escape_code_span(match.group(1))}`")
+        pos = match.end()
+    out.append(_escape_line(line[pos:], at_start=pos == 0))
+    return "".join(out)
+
+
+def escape_code_span(text: str) -> str:
+    """Text for inside a Markdown code span (`` `…` ``): one line, no backtick."""
+    return visible_text(text).replace("`", "'")

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 from .analyze import CharterView, MetricView
-from .diagnostics import Diagnostic
-from .formatting import exact_number, fmt_percent, fmt_value, plural
+from .formatting import exact_number, fmt_percent, fmt_value, json_text, plural, spreadsheet_cell
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
 from .vocabulary import label
@@ -73,7 +71,7 @@ def parse_base_url(value: str | None) -> BaseUrl:
 
 
 def _dumps(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (json_text(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def _result_record(result: Result) -> dict[str, Any]:
@@ -97,20 +95,19 @@ def results_csv(view: CharterView) -> bytes:
     writer.writerow([*RESULT_COLUMNS, "source"])
     for result in view.loaded.results:
         row = result.row
-        writer.writerow(
-            [
-                row.date.isoformat(),
-                row.metric,
-                row.variant or "",
-                exact_number(row.value),
-                "" if row.lower is None else exact_number(row.lower),
-                "" if row.upper is None else exact_number(row.upper),
-                "" if row.n is None else str(row.n),
-                "" if row.std is None else exact_number(row.std),
-                row.note or "",
-                str(result.ref),
-            ]
-        )
+        cells = [
+            row.date.isoformat(),
+            row.metric,
+            row.variant or "",
+            exact_number(row.value),
+            "" if row.lower is None else exact_number(row.lower),
+            "" if row.upper is None else exact_number(row.upper),
+            "" if row.n is None else str(row.n),
+            "" if row.std is None else exact_number(row.std),
+            row.note or "",
+            str(result.ref),
+        ]
+        writer.writerow([spreadsheet_cell(cell) for cell in cells])
     return buffer.getvalue().encode()
 
 
@@ -292,62 +289,17 @@ def sitemap_entries(views: Sequence[CharterView], base: BaseUrl) -> list[tuple[s
     return [home, *pages]
 
 
-def linked_files(
-    project: Project, views: Sequence[CharterView]
-) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    """Files in a charter's folder that its links point to, copied beside its page."""
-    files: dict[str, bytes] = {}
-    diags: list[Diagnostic] = []
-
-    def warn(view: CharterView, index: int, message: str) -> None:
-        ref = view.loaded.doc.ref(("links", index, "url"))
-        diags.append(
-            Diagnostic(ref, f"links[{index}].url", message, code="link-target", severity="warning")
-        )
-
-    for view in views:
-        folder = (project.root / "charters" / view.id).resolve()
-        # The page, its downloads and its charts live beside the copies: never replace them.
-        generated = {"index.html", "results.json", "results.csv"}
-        generated |= {f"{metric.id}.svg" for metric in view.metrics}
-        for index, link in enumerate(view.charter.links):
-            if urlsplit(link.url).scheme:
-                continue
-            rel = link.url.split("#", 1)[0].split("?", 1)[0]
-            if not rel or rel.endswith("/"):
-                continue
-            target = (folder / rel).resolve()
-            if not target.exists():
-                warn(
-                    view,
-                    index,
-                    f"{link.url!r} is not a file in the charter's folder; the link will be broken",
-                )
-                continue
-            if not target.is_file() or not target.is_relative_to(folder):
-                continue
-            name = target.relative_to(folder).as_posix()
-            if name in generated:
-                continue  # a link to the page or its downloads: already there
-            try:
-                files[f"charters/{view.id}/{name}"] = target.read_bytes()
-            except OSError as exc:
-                warn(view, index, f"{link.url!r} cannot be read ({exc.strerror}); not copied")
-    return files, diags
-
-
 @dataclass(frozen=True)
 class Outputs:
-    """The files of the outputs stage by site path, and what it warns about."""
+    """The files of the outputs stage by site path (linked files: see generator.links)."""
 
     files: dict[str, bytes]
-    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 def render_outputs(templates: Templates, project: Project, views: Sequence[CharterView]) -> Outputs:
     """Every file besides the pages, charts and static assets, keyed by site path."""
     base = parse_base_url(project.site.base_url)
-    files, diags = linked_files(project, views)
+    files: dict[str, bytes] = {}
     for view in views:
         files[f"charters/{view.id}/results.json"] = results_json(view)
         files[f"charters/{view.id}/results.csv"] = results_csv(view)
@@ -369,7 +321,7 @@ def render_outputs(templates: Templates, project: Project, views: Sequence[Chart
         .encode()
     )
     files["404.html"] = render_not_found(templates, base).encode()
-    return Outputs(files, diags)
+    return Outputs(files)
 
 
 def render_not_found(templates: Templates, base: BaseUrl) -> str:

@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 from . import __version__
 from .analyze import CharterView, MetricView
 from .charts import ChartSet, interval_source, row_interval
+from .diagnostics import Diagnostic, SourceRef
 from .formatting import (
     exact_number,
     fmt_interval,
@@ -134,6 +135,57 @@ def render_page(env: jinja2.Environment, template: str, page: str, **context: An
         return relative_url(target, page)
 
     return env.get_template(template).render(page=page, url=url, **context)
+
+
+def _template_name(filename: str | None, root: Path) -> str:
+    """A template file as messages name it: `templates/x.html`, or `builtin/x.html`."""
+    if not filename:
+        return "templates"
+    path = Path(filename)
+    for base, prefix in ((root, ""), (BUILTIN_TEMPLATES, "builtin/")):
+        try:
+            return prefix + path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
+def _template_frame(exc: BaseException, root: Path) -> tuple[str, int] | None:
+    """The innermost template line the error passed through (Jinja maps frames to them)."""
+    folders = [(root / "templates").resolve(), BUILTIN_TEMPLATES.resolve()]
+    found: tuple[str, int] | None = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and any(
+            Path(filename).resolve().is_relative_to(folder) for folder in folders
+        ):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def template_diagnostic(exc: Exception, root: Path) -> Diagnostic | None:
+    """A located error for a template that failed to compile or render; None when no
+    template is to blame (the exception then is the generator's, not the template's)."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = SourceRef(_template_name(exc.filename, root), exc.lineno or 0, 1)
+        message = f"template syntax error: {exc.message}"
+    elif isinstance(exc, jinja2.TemplateNotFound):
+        frame = _template_frame(exc, root)
+        if frame is not None:
+            where = SourceRef(_template_name(frame[0], root), frame[1], 1)
+        else:
+            where = SourceRef("templates")
+        message = f"template {exc.name!r} not found in templates/ or the built-in templates"
+    else:
+        frame = _template_frame(exc, root)
+        if frame is None:
+            return None
+        where = SourceRef(_template_name(frame[0], root), frame[1], 1)
+        kind = "undefined value" if isinstance(exc, jinja2.UndefinedError) else type(exc).__name__
+        message = f"template error: {kind}: {exc}"
+    return Diagnostic(where, "", message, code="template")
 
 
 # ---------------------------------------------------------------------------

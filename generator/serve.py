@@ -36,6 +36,7 @@ import watchfiles
 from watchfiles import Change
 from watchfiles.main import FileChange
 
+from .diagnostics import printable
 from .formatting import plural
 from .pages import BUILTIN_TEMPLATES
 
@@ -121,9 +122,9 @@ class SiteState:
             try:
                 result = build(Settings(self.source, self.out, live_reload=token))
             except OutputError as exc:
-                errors = [f"error: {exc}"]
+                errors = [f"error: {printable(str(exc))}"]
             except Exception as exc:  # a bug must not stop the server
-                errors = [f"error: internal error: {type(exc).__name__}: {exc}"]
+                errors = [f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"]
             else:
                 warnings = [d for d in result.diagnostics if d.severity != "error"]
                 for d in warnings:
@@ -131,7 +132,7 @@ class SiteState:
                 if not result.ok:
                     errors = [d.format_text() for d in result.diagnostics if d.severity == "error"]
                 else:
-                    self.echo(result.summary())
+                    self.echo(printable(result.summary()))
             if errors:
                 for line in errors:
                     self.echo(line, err=True)
@@ -214,6 +215,8 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
+        # Linked text files are served as text, never sniffed into a page or a script.
+        self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .formatting import json_text
+
 MANIFEST = ".charters-site.json"
 # For the fault tests only: seconds to pause at each step of the swap, announced on
 # stderr; and "1" to use the two-rename fallback even where the exchange works.
@@ -268,7 +270,7 @@ def _write_and_swap(
         _carry_user_files(out, tmp, set(files), report)
     full = dict(manifest)
     full["files"] = sorted(files)
-    text = json.dumps(full, indent=1, sort_keys=True) + "\n"
+    text = json_text(full, indent=1, sort_keys=True) + "\n"
     (tmp / MANIFEST).write_text(text, encoding="utf-8")
     _swap(tmp, out, old)
     return report

@@ -45,6 +45,7 @@ from .spec import (
     Point,
     RefLine,
     Series,
+    hidden_note,
     ordered_refs,
     points,
 )
@@ -654,7 +655,11 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     legend = Legend()
     extent = _series(ax, spec, legend)
     refs = ordered_refs(spec)
-    limits = list(spec.tolerance.limits) if spec.tolerance is not None else []
+    limits: list[float] = []
+    if spec.tolerance is not None:
+        # Every breach is marked, also one of a variant the chart leaves out (spec.hidden).
+        limits = [*spec.tolerance.limits, *(b.value for b in spec.tolerance.breaches)]
+        extent.days.extend(b.day for b in spec.tolerance.breaches)
     extent.lows.extend([float(r.value) for r in refs] + limits)
     extent.highs.extend([float(r.value) for r in refs] + limits)
     if not extent.days and not refs:
@@ -670,6 +675,24 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     ref_texts = _reference_labels(fig, ax, labelled, y)
     note = _direction_note(fig, ax, spec)
     _legend(fig, ax, note, ref_texts, legend)
+    if spec.hidden:
+        _hidden_note(ax, spec.hidden)
+
+
+def _hidden_note(ax: Axes, hidden: int) -> None:
+    """Variants the chart leaves out, counted in the plot's upper left corner."""
+    ax.text(
+        0.01,
+        0.97,
+        hidden_note(hidden),
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        color=_MUTED,
+        fontsize=_SMALL_FONT,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 2},
+        zorder=6,
+    )
 
 
 # --------------------------------------------------------------------------- #

@@ -2,7 +2,9 @@
 
 * :class:`Series`, :class:`RefLine` and :class:`ChartSpec` describe a chart, and
   :func:`chart_spec` makes the one of a metric: a line per variant with its 95%
-  intervals, and the baseline, human baseline and target as reference lines;
+  intervals (production, 2 control arms and 8 other variants at most, see
+  :func:`drawn_variants`), and the baseline, human baseline and target as
+  reference lines;
 * :func:`spec_key` gives a stable cache key for a spec, so an unchanged chart is
   reused from the previous build instead of drawn again;
 * :class:`Tolerance` is a guardrail's limit in its bad direction on each date, with
@@ -25,6 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal
 
 from ..analyze import MetricView, treatment_variant
@@ -108,11 +111,20 @@ class Tolerance:
             return None
         if self.arm is None and is_control(variant):
             return None
-        return dict(zip(self.dates, self.limits, strict=True)).get(day)
+        return self._limits.get(day)
 
     def breached_on(self, variant: str | None, day: date) -> bool:
         """Whether the row of `variant` on `day` is beyond the tolerance."""
-        return any(b.day == day and b.variant == (variant or "") for b in self.breaches)
+        return (day, variant or "") in self._breached
+
+    # Looked up once per row of a data table: built once, so a table stays linear.
+    @cached_property
+    def _limits(self) -> dict[date, float]:
+        return dict(zip(self.dates, self.limits, strict=True))
+
+    @cached_property
+    def _breached(self) -> frozenset[tuple[date, str]]:
+        return frozenset((b.day, b.variant) for b in self.breaches)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ class ChartSpec:
     series: tuple[Series, ...]
     refs: tuple[RefLine, ...]
     tolerance: Tolerance | None = None  # guardrails only
+    hidden: int = 0  # variants left out of the chart (see MAX_VARIANTS); in its data table
 
 
 @dataclass(frozen=True)
@@ -179,8 +192,57 @@ def row_interval(result: Result, unit: str) -> tuple[float | None, float | None]
     return computed if computed is not None else (None, None)
 
 
-def _series(metric: MetricView, variant: str) -> Series:
-    rows = metric.series(variant)
+#: Variants a chart draws besides production and control arms; the rest are counted
+#: in a note. More lines than this cannot be told apart, and drawing thousands of
+#: them (and their legend) takes minutes.
+MAX_VARIANTS = 8
+
+
+def _by_variant(metric: MetricView) -> dict[str, list[Result]]:
+    """The metric's rows by variant ("" for production), in one pass."""
+    groups: dict[str, list[Result]] = {}
+    for result in metric.rows:
+        groups.setdefault(result.row.variant or "", []).append(result)
+    return groups
+
+
+#: Control arms a chart draws (names such as `Control` and `control ` all count as one).
+MAX_CONTROLS = 2
+
+
+def drawn_variants(
+    groups: dict[str, list[Result]], keep: str | None = None
+) -> tuple[list[str], int]:
+    """The variants a chart draws, in legend order, and how many are left out.
+
+    Production is always drawn, and so are the `MAX_CONTROLS` control arms and
+    the `MAX_VARIANTS` other variants with the most rows (then the newest
+    result, then by name). `keep`, the arm the analysis compares with control,
+    is always one of them: the lift, the verdict and a guardrail's tolerance
+    are about it.
+    """
+
+    def most_rows(names: list[str], limit: int) -> list[str]:
+        names.sort(
+            key=lambda v: (
+                v != keep,
+                -len(groups[v]),
+                -max(r.row.date for r in groups[v]).toordinal(),
+                v,
+            )
+        )
+        return names[:limit]
+
+    controls = [v for v in groups if v != "" and is_control(v)]
+    others = [v for v in groups if v != "" and not is_control(v)]
+    kept = set(most_rows(controls, MAX_CONTROLS)) | set(most_rows(others, MAX_VARIANTS))
+    if "" in groups:
+        kept.add("")
+    order = sorted(kept, key=lambda v: (v != "", not is_control(v), v))
+    return order, len(groups) - len(kept)
+
+
+def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
     intervals = [row_interval(r, metric.unit) for r in rows]
     return Series(
         label=variant,
@@ -254,7 +316,9 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
 def chart_spec(metric: MetricView) -> ChartSpec:
     """The chart of one metric: a line per variant, intervals, reference lines.
 
-    A guardrail's chart also has its tolerance line and the points beyond it.
+    A guardrail's chart also has its tolerance line and the points beyond it. A
+    chart draws at most the variants :func:`drawn_variants` keeps and counts the
+    rest in `hidden`; the tolerance is still judged on every row.
     """
     refs = [
         RefLine(kind, f"{REF_LABELS[kind]} {fmt_value(value, metric.unit)}", value)
@@ -263,13 +327,16 @@ def chart_spec(metric: MetricView) -> ChartSpec:
         )
         if value is not None
     ]
+    groups = _by_variant(metric)
+    variants, hidden = drawn_variants(groups, keep=treatment_variant(metric.rows))
     return ChartSpec(
         title=metric.name,
         unit=metric.unit,
         direction=metric.direction,
-        series=tuple(_series(metric, variant) for variant in metric.variants),
+        series=tuple(_series(metric, v, groups[v]) for v in variants),
         refs=tuple(refs),
         tolerance=tolerance_of(metric),
+        hidden=hidden,
     )
 
 
@@ -371,6 +438,8 @@ def spec_key(spec: ChartSpec | LiftSpec) -> str:
         payload["series"] = [_series_payload(s) for s in spec.series]
         if spec.tolerance is not None:
             payload["tolerance"] = _tolerance_payload(spec.tolerance)
+        if spec.hidden:  # only then, so the keys of charts that show every variant stay
+            payload["hidden"] = spec.hidden
     payload["refs"] = _refs_payload(spec.refs)
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -519,4 +588,12 @@ def describe(spec: ChartSpec | LiftSpec) -> str:
         sentence += f" {ref_text[0].upper()}{ref_text[1:]}."
     if spec.tolerance is not None:
         sentence += _tolerance_sentence(spec.tolerance, fmt)
+    if spec.hidden:
+        sentence += f" {hidden_note(spec.hidden)}."
     return sentence
+
+
+def hidden_note(hidden: int) -> str:
+    """The note on a chart that leaves variants out: `+9,992 more variants, see the data table`."""
+    noun = "variant" if hidden == 1 else "variants"
+    return f"+{hidden:,} more {noun}, see the data table"

@@ -8,12 +8,20 @@ hidden marker so CI can find and update its own comment. Numbers are written by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from ..analyze import MetricView
-from ..formatting import fmt_date, fmt_percent, fmt_value, plural
+from ..formatting import (
+    escape_code_span,
+    escape_markdown,
+    escape_message,
+    fmt_date,
+    fmt_percent,
+    fmt_value,
+    json_text,
+    plural,
+)
 from ..rules import RULES_BY_CODE
 from ..vocabulary import CHANGE_LABELS, ChangeKind, label
 from .compare import FLAGGED_KINDS, Change, DiffReport, show
@@ -60,7 +68,7 @@ def summary_text(report: DiffReport) -> str:
     if problems:
         text += " " + "; ".join(problems) + "; charters that loaded were still compared."
     if report.not_compared:
-        ids = ", ".join(f"`{x['charter']}`" for x in report.not_compared)
+        ids = ", ".join(f"`{_code(x['charter'])}`" for x in report.not_compared)
         text += f" Not compared because they did not load: {ids}."
     return text
 
@@ -108,7 +116,8 @@ def _flagged_parts(report: DiffReport) -> list[str]:
         where = sorted({f"{c.charter}/{c.metric}" for c in changes})
         if not where:
             continue
-        text = f"**{words}** on {plural(len(where), noun)} ({', '.join(f'`{x}`' for x in where)})"
+        names = ", ".join(f"`{_code(x)}`" for x in where)
+        text = f"**{words}** on {plural(len(where), noun)} ({names})"
         unagreed = sorted(
             {f"{c.charter}/{c.metric}" for c in changes if not c.extra.get("reagreed")}
         )
@@ -117,7 +126,7 @@ def _flagged_parts(report: DiffReport) -> list[str]:
         parts.append(text)
     alerts = _alerts(report.changes)
     if alerts:
-        codes = ", ".join(sorted({str(a.after["code"]) for a in alerts}))
+        codes = _cell(", ".join(sorted({str(a.after["code"]) for a in alerts})))
         parts.append(f"**{plural(len(alerts), 'new alert')}** ({codes})")
     return parts
 
@@ -180,7 +189,7 @@ def report_json(report: DiffReport, fail_on: Iterable[str] = ()) -> dict[str, An
 
 
 def format_json(report: DiffReport, fail_on: Iterable[str] = ()) -> str:
-    return json.dumps(report_json(report, fail_on), indent=2, ensure_ascii=False) + "\n"
+    return json_text(report_json(report, fail_on), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- Markdown --------------------------------------------------------------------------------
@@ -188,7 +197,8 @@ def format_json(report: DiffReport, fail_on: Iterable[str] = ()) -> str:
 
 def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterable[str] = ()) -> str:
     """A pull-request comment: marker, summary paragraph, then a section per charter."""
-    lines = [MARKER, f"## Charter changes: {report.base.label} → {report.head.label}", ""]
+    base, head = _cell(report.base.label), _cell(report.head.label)
+    lines = [MARKER, f"## Charter changes: {base} → {head}", ""]
     lines += [summary_text(report), ""]
     matched = report.matching(fail_on)
     if matched:
@@ -203,7 +213,7 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
         ids = sorted(set(ids) | set(report.head.checks) | set(report.base.checks))
     body = [_charter_markdown(report, cid, by_charter.get(cid, []), show_all) for cid in ids]
     body += [
-        [f"### `{item['charter']}`", "", _cell(item["message"]) + ".", ""]
+        [f"### `{_code(item['charter'])}`", "", _cell(item["message"]) + ".", ""]
         for item in report.not_compared
     ]
     out = "\n".join(lines)
@@ -242,7 +252,7 @@ def _charter_markdown(
 ) -> list[str]:
     view = report.head.view(cid) or report.base.view(cid)
     title = f" · {_cell(view.charter.title)}" if view is not None else ""
-    lines = [f"### `{cid}`{title}", ""]
+    lines = [f"### `{_code(cid)}`{title}", ""]
     lines += _alerts_markdown(_alerts(changes))
     lines += _changes_table([c for c in changes if c.kind != "results-added"])
     lines += _flagged_markdown(changes)
@@ -262,7 +272,7 @@ def _alerts_markdown(alerts: list[Change]) -> list[str]:
         code = str(change.after["code"])
         rule = RULES_BY_CODE.get(code)
         name = f" {rule.name}" if rule is not None else ""
-        items.append(f"`{code}`{name}: {_cell(change.after['message'])}")
+        items.append(f"`{_code(code)}`{name}: {_message(change.after['message'])}")
     return [f"> ⚠️ **Alerts:** {'; '.join(items)}", ""]
 
 
@@ -271,7 +281,7 @@ def _flagged_markdown(changes: list[Change]) -> list[str]:
     flagged = [c for c in changes if c.kind in FLAGGED_KINDS and c.kind != "results-rewritten"]
     if not flagged:
         return []
-    return [*(f"- 🚩 {_cell(c.message)}" for c in flagged), ""]
+    return [*(f"- 🚩 {_message(c.message)}" for c in flagged), ""]
 
 
 def _original_verdict(report: DiffReport, cid: str) -> list[str]:
@@ -293,7 +303,7 @@ def _changes_table(changes: list[Change]) -> list[str]:
     lines = ["| Change | Metric | Field | Before | After |", "| --- | --- | --- | --- | --- |"]
     for c in changes:
         before, after = _before_after(c)
-        name = f"`{c.metric}`" if c.metric else ""
+        name = f"`{_code(c.metric)}`" if c.metric else ""
         kind = CHANGE_LABELS[c.kind]
         lines.append(f"| {kind} | {name} | {_cell(c.field or '')} | {before} | {after} |")
     return [*lines, ""]
@@ -302,10 +312,10 @@ def _changes_table(changes: list[Change]) -> list[str]:
 def _before_after(change: Change) -> tuple[str, str]:
     """The Before and After cells of a change's row."""
     if change.kind in MESSAGE_KINDS:
-        message = _cell(change.message)
+        message = _message(change.message)
         return ("", message) if change.before is None else (message, "")
     if change.kind == "results-rewritten":
-        return "", _cell(change.message)
+        return "", _message(change.message)
     vocabulary = CODED_KINDS.get(change.kind)
     if vocabulary is not None:
         return _cell(label(change.before, vocabulary)), _cell(label(change.after, vocabulary))
@@ -334,7 +344,7 @@ def _metrics_table(
         counts = change.extra.get("rows", {}) if change is not None else {}
         moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)
         rows.append(
-            f"| `{metric.id}` | {_latest_cell(before)} | {_latest_cell(metric)}"
+            f"| `{_code(metric.id)}` | {_latest_cell(before)} | {_latest_cell(metric)}"
             f" | {_trend_cell(change)} | {_progress_cell(metric, old)} | {moved} |"
         )
     if not rows:
@@ -367,7 +377,8 @@ def _status(metric: MetricView | None) -> str:
 def _latest_cell(metric: MetricView | None) -> str:
     if metric is None or metric.latest is None:
         return "—"
-    return f"{fmt_value(metric.latest.row.value, metric.unit)} ({fmt_date(metric.latest.row.date)})"
+    value = _cell(fmt_value(metric.latest.row.value, metric.unit))
+    return f"{value} ({fmt_date(metric.latest.row.date)})"
 
 
 def _progress_cell(metric: MetricView, original: MetricView | None = None) -> str:
@@ -392,7 +403,8 @@ def _progress_text(metric: MetricView) -> str:
     text = ""
     if metric.latest is not None and metric.progress is not None:
         text = (
-            f"{fmt_percent(metric.progress)} of the way to {fmt_value(metric.target, metric.unit)}"
+            f"{fmt_percent(metric.progress)} of the way to"
+            f" {_cell(fmt_value(metric.target, metric.unit))}"
         )
     if metric.latest is not None and metric.met:
         text = (text + " ✓ met").strip()
@@ -400,10 +412,16 @@ def _progress_text(metric: MetricView) -> str:
 
 
 def _cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell: no pipes, newlines or raw HTML."""
+    """Charter text inside a Markdown table cell or paragraph, shown as written: no live
+    Markdown, HTML, mentions, issue links or autolinks, no pipes or newlines."""
     text = show(value) if not isinstance(value, str) else value
-    text = " ".join(text.split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return escape_markdown(text)
+
+
+def _message(value: Any) -> str:
+    """A message of the comparison, which quotes charter text: its `id` code spans stay
+    code, everything else is escaped as `_cell` escapes it."""
+    return escape_message(value if isinstance(value, str) else show(value))
 
 
 def _cell_value(value: Any) -> str:
@@ -413,5 +431,5 @@ def _cell_value(value: Any) -> str:
 
 
 def _code(text: str) -> str:
-    """Text safe inside a Markdown code span in a list item."""
-    return " ".join(text.replace("`", "'").split())
+    """Text safe inside a Markdown code span: one line, no backtick, no control character."""
+    return escape_code_span(text)

@@ -185,7 +185,11 @@ def test_a_renewed_agreement_keeps_the_goalpost_moved_but_reagreed(repo: Repo) -
     assert repo.diff("HEAD~1", "HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 0
     assert repo.diff("HEAD~1", "HEAD", "--fail-on", "goalpost-moved").exit_code == 1
     markdown = repo.diff("HEAD~1", "HEAD").stdout
-    assert "- 🚩 `resolution_hours` target.value: 15 → 14 (more ambitious); re-agreed" in markdown
+    # Ids stay code spans; the words around them are escaped like the charter text they quote.
+    assert (
+        "- 🚩 `resolution_hours` target.value: 15 → 14 \\(more ambitious\\); re-agreed by Head"
+        " of Support, VP Customer Experience on 2026-11-20"
+    ) in markdown
 
     # The same edit, its agreement dated before the change was written: not renewed.
     repo.replace(ROUTING, "on: 2026-11-20}", "on: 2026-11-18}")

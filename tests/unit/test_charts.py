@@ -582,3 +582,37 @@ def test_keys_of_charts_without_tolerance_are_those_of_earlier_builds() -> None:
     # tolerance lines were drawn reuses them (key of `_ab_spec` under charts-1).
     assert CHART_VERSION == "charts-1"
     assert spec_key(_ab_spec()) == AB_SPEC_KEY
+
+
+def _ticks(svg: str) -> list[float]:
+    values: list[float] = []
+    for t in _texts(svg):
+        with contextlib.suppress(ValueError):
+            values.append(float(t.replace("\u2212", "-").replace(",", "")))
+    return values
+
+
+def test_the_treatment_arm_is_drawn_when_variants_are_left_out() -> None:
+    # Twenty other arms with more rows than the treatment arm: it is drawn all the same,
+    # because the lift, the verdict and a tolerance against control are about it.
+    rows = [*ab(D3, "conv", 10.0, 11.0)]
+    rows += [row(d, "conv", 10.5, f"arm {i:02d}") for i in range(20) for d in (D1, D2, D3)]
+    spec = chart_spec(_metric(charter(), rows, "conv"))
+    labels = [s.label for s in spec.series]
+    assert labels == ["control", *(f"arm {i:02d}" for i in range(7)), "treatment"]
+    assert spec.hidden == 13
+
+
+def test_a_breach_of_a_variant_left_out_is_marked_inside_the_axes() -> None:
+    # Baseline 100, tolerance 5: only `zz`, with the fewest rows, is beyond, at 150.
+    body = charter(guardrails=[guardrail(baseline=100.0)])
+    rows = [row(d, "lat", 100.0, f"arm {i:02d}") for i in range(10) for d in (D1, D2)]
+    rows.append(row(D3, "lat", 150.0, "zz"))
+    spec = chart_spec(_metric(body, rows, "lat"))
+    assert "zz" not in [s.label for s in spec.series] and spec.hidden == 11 - 8
+    assert spec.tolerance is not None
+    assert [(b.variant, b.value) for b in spec.tolerance.breaches] == [("zz", 150.0)]
+    assert "beyond it on 1 of 3 dates, latest 2026-03-15 at 150" in describe(spec)
+    svg = render_svg(spec, chart_id="hidden-breach")
+    assert _marks(svg) == 1
+    assert max(_ticks(svg)) >= 150  # the cross is inside the axes, not cut off

@@ -1,0 +1,178 @@
+"""Outputs stage: the files a charter's relative `links` reach, published only when inert.
+
+A file copied into the site is served from the site's own origin, where the
+pages' `Content-Security-Policy: default-src 'self'` trusts it: an `.html` or
+`.svg` with a script, or a `.js` file, published there would run as the site.
+So a linked file is published only when its type is on an allow-list of types
+a browser shows or downloads and never runs, and its content matches that type:
+
+* documents and images must start with their format's signature (a `.png` that
+  is really HTML is refused);
+* text (`.txt`, `.md`, `.csv`, `.tsv`, `.json`, `.sql`) must be UTF-8 without NUL bytes
+  and must not open like an HTML or XML document, so even a host that sends no
+  `Content-Type` (and lets the browser sniff) serves it as text;
+* a `.csv` or `.tsv` is published with its formula-like cells neutralised, as
+  every CSV of the site is (`formatting.spreadsheet_cell`).
+
+Anything else is refused with an error at the link's `url` (docs/security.md).
+`charters check` reports the same problems as `charters build`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from .analyze import CharterView
+from .diagnostics import Diagnostic, Severity
+from .formatting import spreadsheet_cell
+
+
+def _starts(*signatures: bytes) -> Callable[[bytes], bool]:
+    return lambda data: data.startswith(signatures)
+
+
+def _webp(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
+# Suffix → (what it is, a check of the content). Lower-case; the match ignores case.
+BINARY_TYPES: dict[str, tuple[str, Callable[[bytes], bool]]] = {
+    ".pdf": ("PDF document", _starts(b"%PDF-")),
+    ".png": ("PNG image", _starts(b"\x89PNG\r\n\x1a\n")),
+    ".jpg": ("JPEG image", _starts(b"\xff\xd8\xff")),
+    ".jpeg": ("JPEG image", _starts(b"\xff\xd8\xff")),
+    ".gif": ("GIF image", _starts(b"GIF87a", b"GIF89a")),
+    ".webp": ("WebP image", _webp),
+}
+TEXT_TYPES = (".txt", ".md", ".csv", ".tsv", ".json", ".sql")
+ALLOWED_SUFFIXES = (*BINARY_TYPES, *TEXT_TYPES)
+
+# The openings a browser sniffs as HTML or XML when a host sends no type (the WHATWG
+# MIME Sniffing standard's "HTML" and "XML" patterns), after optional whitespace.
+_MARKUP_TAGS = (
+    "!doctype html", "html", "head", "script", "iframe", "h1", "div", "font", "table", "a",
+    "style", "title", "b", "body", "br", "p",
+)  # fmt: skip
+_MARKUP_START = re.compile(
+    rb"^[\t\n\x0c\r ]*(?:<!--|<\?xml|<(?:" + "|".join(_MARKUP_TAGS).encode() + rb")[ >])",
+    re.IGNORECASE,
+)
+_BOM = b"\xef\xbb\xbf"
+
+
+def allowed_list() -> str:
+    """The allow-list as messages and docs name it: `.pdf, .png, …`."""
+    return ", ".join(ALLOWED_SUFFIXES)
+
+
+def content_problem(name: str, data: bytes) -> str | None:
+    """Why `data`, published as file `name`, could run in a browser; None when it is inert."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in BINARY_TYPES:
+        kind, check = BINARY_TYPES[suffix]
+        if not check(data):
+            return f"it is named {suffix} but is not a {kind} (its first bytes do not match)"
+        return None
+    if suffix in TEXT_TYPES:
+        body = data.removeprefix(_BOM)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"a {suffix} file must be UTF-8 text (byte {exc.start} is not)"
+        if b"\x00" in body:
+            return f"a {suffix} file must be text, but it holds NUL bytes"
+        if _MARKUP_START.match(body):
+            return (
+                f"it opens like an HTML or XML document, which a browser may run as a page;"
+                f" a {suffix} file must not start with markup"
+            )
+        return None
+    shown = suffix or "a file without a suffix"
+    return (
+        f"{shown} files are not published: only inert types are ({allowed_list()});"
+        " put other files elsewhere and link them with an https URL"
+    )
+
+
+def spreadsheet_safe(name: str, data: bytes) -> bytes:
+    """A linked `.csv` or `.tsv` with every formula-like cell neutralised (see
+    `formatting.spreadsheet_cell`); the same bytes when no cell needs it."""
+    delimiter = {".csv": ",", ".tsv": "\t"}.get(PurePosixPath(name).suffix.lower())
+    if delimiter is None:
+        return data
+    bom = data.startswith(_BOM)
+    text = data.removeprefix(_BOM).decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    safe = [[spreadsheet_cell(cell) for cell in row] for row in rows]
+    if safe == rows:
+        return data
+    buffer = io.StringIO(newline="")
+    ending = "\r\n" if "\r\n" in text else "\n"
+    csv.writer(buffer, delimiter=delimiter, lineterminator=ending).writerows(safe)
+    return (_BOM if bom else b"") + buffer.getvalue().encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Linked:
+    """The files a project's links publish (by site path) and the problems found."""
+
+    files: dict[str, bytes]
+    diagnostics: list[Diagnostic]
+
+
+def _generated(view: CharterView) -> set[str]:
+    """The names beside a charter's page that the build writes itself: never replaced."""
+    names = {"index.html", "results.json", "results.csv"}
+    return names | {f"{metric.id}.svg" for metric in view.metrics}
+
+
+def _charter_links(root: Path, view: CharterView, linked: Linked) -> None:
+    folder = (root / "charters" / view.id).resolve()
+    generated = _generated(view)
+
+    def report(index: int, message: str, code: str, severity: Severity = "error") -> None:
+        ref = view.loaded.doc.ref(("links", index, "url"))
+        linked.diagnostics.append(Diagnostic(ref, f"links[{index}].url", message, code, severity))
+
+    for index, link in enumerate(view.charter.links):
+        if urlsplit(link.url).scheme:
+            continue
+        rel = link.url.split("#", 1)[0].split("?", 1)[0]
+        if not rel or rel.endswith("/"):
+            continue
+        target = (folder / rel).resolve()
+        if not target.exists():
+            message = f"{link.url!r} is not a file in the charter's folder; the link will be broken"
+            report(index, message, "link-target", "warning")
+            continue
+        if not target.is_file() or not target.is_relative_to(folder):
+            continue
+        name = target.relative_to(folder).as_posix()
+        if name in generated:
+            continue  # a link to the page or its downloads: already there
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            report(
+                index, f"{link.url!r} cannot be read ({exc.strerror}); not copied", "link-target"
+            )
+            continue
+        problem = content_problem(name, data)
+        if problem is not None:
+            report(index, f"{link.url!r} cannot be published: {problem}", "link-type")
+            continue
+        linked.files[f"charters/{view.id}/{name}"] = spreadsheet_safe(name, data)
+
+
+def linked_files(root: Path, views: Sequence[CharterView]) -> Linked:
+    """Files in a charter's folder that its links point to, to copy beside its page."""
+    linked = Linked({}, [])
+    for view in views:
+        _charter_links(root, view, linked)
+    return linked

