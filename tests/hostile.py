@@ -62,7 +62,6 @@ def hostile_charter(case: str) -> dict[str, Any]:
         links=[
             {"title": line, "url": "https://docs.example/?q=" + line.replace(" ", "+")},
             {"title": line, "url": "notes.txt?q=" + line},
-            {"title": line, "url": "outside.txt"},
         ],
         objective={"statement": case, "context": case},
         business_metrics=[metric],
@@ -84,8 +83,10 @@ def hostile_rows(case: str) -> list[dict[str, Any]]:
 def write_hostile_tree(root: Path) -> list[str]:
     """The hostile tree in `root` (site.yaml and a charter per case); returns the ids.
 
-    Each charter also links `notes.txt` (hostile text, published as text) and
-    `outside.txt`, a link to a file outside the tree that must never be published.
+    Each charter also links `notes.txt` (hostile text, published as text), and its
+    folder holds `outside.txt`, a link to a file outside the tree that must never be
+    published. (Linking to it is refused by the loader with a located error, so the
+    tree would not build: tests/integration/test_hostile_input.py tests that.)
     """
     root.mkdir(parents=True, exist_ok=True)
     secret = root.parent / "outside-secret.txt"
