@@ -167,10 +167,16 @@ def data_mutation(draw: st.DrawFn, tree: Tree) -> str:
         mid = draw(st.sampled_from(["conv", "prec", "nope", "", "CONV", "x" * 70]))
         alpha = tree["alpha"]
         which = draw(st.sampled_from(["drives", "mde"]))
-        if which == "drives":
-            alpha["ml_metrics"][0]["drives"] = [mid]
+        # An earlier mutation may have replaced the block the reference sits in.
+        ml = alpha.get("ml_metrics")
+        plan = alpha.get("measurement")
+        mde = plan.get("minimum_detectable_effect") if isinstance(plan, dict) else None
+        if which == "drives" and isinstance(ml, list) and ml and isinstance(ml[0], dict):
+            ml[0]["drives"] = [mid]
+        elif which == "mde" and isinstance(mde, dict):
+            mde["metric"] = mid
         else:
-            alpha["measurement"]["minimum_detectable_effect"]["metric"] = mid
+            return f"no {which} to change"
         return f"{which}={mid!r:.40}"
     every = list(paths(data))
     if kind == "add-key" or not every:
