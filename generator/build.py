@@ -22,6 +22,7 @@ from .formatting import plural
 from .load import load_project
 from .outputs import render_outputs
 from .pages import render_pages, site_templates
+from .portfolio import catalogued_metrics
 from .rules import check_views
 from .write import WriteReport, check_output, lock_output, write_site
 
@@ -82,7 +83,7 @@ def _build(settings: Settings) -> BuildResult:
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
     checks = check_views(project, views, today_from_env(settings.today))
-    charts = draw_charts(views, settings.out)
+    charts = draw_charts(views, settings.out, catalogued_metrics(project.catalogue, views))
     templates = site_templates(project, views, checks, live_reload=settings.live_reload)
     pages = render_pages(templates, project, views, checks, charts)
     outputs = render_outputs(templates, project, views)
@@ -91,7 +92,7 @@ def _build(settings: Settings) -> BuildResult:
     result.written = write_site(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))
-    result.charts = len(charts.all)
+    result.charts = len(charts.all) + len(charts.forests)
     result.charts_drawn = charts.drawn
     result.seconds = time.perf_counter() - started
     return result

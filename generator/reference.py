@@ -36,6 +36,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("decisions[]", m.Decision),
     ("Result row (CSV column, or JSON/YAML key)", m.ResultRow),
     ("site.yaml", m.SiteConfig),
+    ("metrics.yaml (a list of these)", m.CatalogueMetric),
     ("site.yaml lint", m.LintSettings),
 )
 
