@@ -577,6 +577,9 @@ def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec | ForestSpec) -> Text
     from matplotlib.transforms import offset_copy
 
     note = "\u25b2 Higher is better" if spec.direction == "increase" else "\u25bc Lower is better"
+    if isinstance(spec, ForestSpec):  # lifts run across: better is right or left
+        up = spec.direction == "increase"
+        note = "Higher is better \u2192" if up else "\u2190 Lower is better"
     note_transform = offset_copy(ax.transAxes, fig=fig, x=0, y=8, units="points")
     return ax.text(
         0.0,

@@ -528,7 +528,7 @@ def describe(spec: ChartSpec | LiftSpec) -> str:
 
 
 # Bump when the forest plot's drawing changes, so cached SVGs are redrawn.
-FOREST_VERSION = "forest-1"
+FOREST_VERSION = "forest-2"
 
 
 @dataclass(frozen=True)
