@@ -12,7 +12,6 @@ catalogued one without naming it gets a warning.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -28,8 +27,8 @@ CATALOGUE_FILE = "metrics.yaml"
 # The fields a catalogued metric gives a charter, and those a charter may not contradict.
 INHERITED = ("id", "name", "definition", "unit", "direction", "range")
 FIXED = ("definition", "unit", "direction")
-# A name or definition this close to a catalogued one (difflib ratio, or share of
-# shared words) is probably the same metric written again.
+# A name this close to a catalogued one (difflib ratio, or share of shared words), or a
+# definition sharing this many words, is probably the same metric written again.
 NEAR_RATIO = 0.8
 NEAR_WORDS = 0.6
 _WORD = re.compile(r"[a-z0-9]+")
@@ -43,6 +42,7 @@ class Catalogue:
     metrics: dict[str, m.CatalogueMetric] = field(default_factory=dict)
     doc: Document | None = None
     indexes: dict[str, int] = field(default_factory=dict)  # id -> position in the list
+    invalid: dict[str, int] = field(default_factory=dict)  # ids of entries that failed
 
     @property
     def path(self) -> str:
@@ -79,6 +79,9 @@ def load_catalogue(root: Path, diags: Diagnostics) -> Catalogue:
     for i in range(len(doc.data)):
         metric = validate_model(m.CatalogueMetric, doc, diags, base=(i,))
         if metric is None:
+            item = doc.data[i]
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                catalogue.invalid[item["id"]] = i
             continue
         if metric.id in catalogue.metrics:
             first = catalogue.where(metric.id)
@@ -99,7 +102,8 @@ def resolve_refs(doc: Document, catalogue: Catalogue, diags: Diagnostics) -> Doc
     items = data.get("business_metrics") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return doc
-    resolved = copy.deepcopy(items)
+    resolved = list(items)  # items filled in are new dicts: the original data is untouched
+    changed = False
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             continue
@@ -110,7 +114,8 @@ def resolve_refs(doc: Document, catalogue: Catalogue, diags: Diagnostics) -> Doc
         if not isinstance(ref, str):
             continue  # the model reports the type
         resolved[i] = _resolve_one(item, ref, i, doc, catalogue, diags)
-    if resolved == items:
+        changed = True
+    if not changed:
         return doc
     return Document(doc.path, {**data, "business_metrics": resolved}, doc.positions,
                     doc.key_positions, doc.scalars)  # fmt: skip
@@ -123,6 +128,10 @@ def _resolve_one(
     if entry is None:
         known = ", ".join(catalogue.ids()) or f"none: there is no {CATALOGUE_FILE} beside site.yaml"
         message = f"{ref!r} is not a catalogued metric (catalogued in {CATALOGUE_FILE}: {known})"
+        if ref in catalogue.invalid and catalogue.doc is not None:
+            line = catalogue.doc.ref((catalogue.invalid[ref],)).line
+            where = f"{CATALOGUE_FILE} (line {line})"
+            message = f"the entry of {ref!r} in {where} is invalid: fix it there"
         diags.add(doc.at(("business_metrics", i, "ref"), message, "unknown-metric"))
         # The charter is refused for the error above; filling the fields in keeps the
         # model from adding one "missing field" error per inherited field.
@@ -186,19 +195,32 @@ def _words(text: str) -> set[str]:
 
 
 def similar(a: str, b: str) -> bool:
-    """Two names or definitions close enough to be the same metric written twice."""
+    """Two names close enough to be the same metric: shared words, or difflib's ratio."""
     left, right = " ".join(a.lower().split()), " ".join(b.lower().split())
-    if difflib.SequenceMatcher(None, left, right).ratio() >= NEAR_RATIO:
+    if similar_words(left, right):
         return True
-    wa, wb = _words(left), _words(right)
+    matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
+    # The cheap upper bounds first; ratio() is quadratic in the length.
+    return (
+        matcher.real_quick_ratio() >= NEAR_RATIO
+        and matcher.quick_ratio() >= NEAR_RATIO
+        and matcher.ratio() >= NEAR_RATIO
+    )
+
+
+def similar_words(a: str, b: str) -> bool:
+    """Two texts sharing most of their words (ignoring words like "of" and "per")."""
+    wa, wb = _words(a), _words(b)
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= NEAR_WORDS
 
 
 def near_catalogued(name: Any, definition: Any, catalogue: Catalogue) -> m.CatalogueMetric | None:
-    """The first catalogued metric whose name or definition is near the given ones."""
+    """The first catalogued metric whose name (words or characters) or definition (words)
+    is near the given ones. Definitions are compared by words only: difflib on sentences
+    is too slow for a thousand charters."""
     for entry in catalogue.metrics.values():
         if isinstance(name, str) and similar(name, entry.name):
             return entry
-        if isinstance(definition, str) and similar(definition, entry.definition):
+        if isinstance(definition, str) and similar_words(definition, entry.definition):
             return entry
     return None

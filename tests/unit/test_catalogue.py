@@ -188,3 +188,34 @@ def test_catalogue_errors_are_located(scratch_project: ScratchProject) -> None:
     errors = scratch_project.errors()
     assert any(e.startswith("metrics.yaml:4:14: [0].direction: ") for e in errors), errors
     assert "metrics.yaml:1:3: [0].definition: required field 'definition' is missing" in errors
+
+
+def test_a_broken_catalogue_fails_the_build_and_keeps_the_previous_site(
+    project: ScratchProject,
+) -> None:
+    from helpers import run_cli
+
+    project.charter(business_metrics=REF)
+    out = project.out
+    assert run_cli("build", "--source", project.root, "--out", out).exit_code == 0
+    before = (out / "metrics/ttfr/index.html").read_bytes()
+    project.write("metrics.yaml", CATALOGUE.replace("unit: hours", "unit: [hours]"))
+    result = run_cli("build", "--source", project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "metrics.yaml:4:9: [0].unit: " in result.output
+    # The charter that refs it says where to look, rather than "not catalogued".
+    assert "the entry of 'ttfr' in metrics.yaml (line 1) is invalid: fix it there" in result.output
+    assert (out / "metrics/ttfr/index.html").read_bytes() == before
+
+
+def test_a_near_definition_under_another_name_gets_the_warning(project: ScratchProject) -> None:
+    project.charter(
+        business_metrics="\n  - id: reply_speed"
+        "\n    name: Reply speed"
+        "\n    definition: Median hours from ticket creation to the first agent reply."
+        "\n    unit: hours\n    direction: decrease"
+        "\n    baseline: {value: 6.2}\n    target: {value: 4.5}"
+    )
+    (warning,) = project.errors()
+    assert "'Reply speed' looks like the catalogued metric 'ttfr'" in warning
+    assert warning.endswith("give it a name and definition that say how it differs")
