@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
+from .catalogue import Catalogue, load_catalogue, resolve_refs
 from .diagnostics import Diagnostics, SourceRef, format_path, today_from_env
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, parse_yaml, read_text
@@ -57,6 +58,7 @@ class Project:
     site: m.SiteConfig
     charters: list[LoadedCharter]
     site_doc: Document | None = None
+    catalogue: Catalogue = field(default_factory=Catalogue)
 
 
 def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagnostics]:
@@ -69,6 +71,7 @@ def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagno
         today = today_from_env()
     diags = Diagnostics()
     site, site_doc = load_site(root, diags)
+    catalogue = load_catalogue(root, diags)
     charters: list[LoadedCharter] = []
     charters_dir = root / "charters"
     if not charters_dir.is_dir():
@@ -82,11 +85,11 @@ def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagno
         for entry in sorted(charters_dir.iterdir(), key=lambda p: p.name):
             if entry.name.startswith(".") or not entry.is_dir():
                 continue
-            loaded = _load_charter(root, entry, diags, today)
+            loaded = _load_charter(root, entry, diags, today, catalogue)
             if loaded is not None:
                 charters.append(loaded)
     _check_connections(site, charters, diags)
-    return Project(root, site, charters, site_doc), diags
+    return Project(root, site, charters, site_doc, catalogue), diags
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -143,7 +146,7 @@ def _check_connections(
 
 
 def _load_charter(
-    root: Path, folder: Path, diags: Diagnostics, today: date
+    root: Path, folder: Path, diags: Diagnostics, today: date, catalogue: Catalogue
 ) -> LoadedCharter | None:
     cid = folder.name
     folder_rel = _rel(root, folder)
@@ -176,6 +179,7 @@ def _load_charter(
     if doc is None:
         return None
     before = len(diags.errors)
+    doc = resolve_refs(doc, catalogue, diags)
     charter = validate_model(m.Charter, doc, diags)
     metrics = check_references(doc, diags)
     results = load_results(root, folder, doc, metrics, diags, today)
