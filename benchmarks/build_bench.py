@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_tree(dest: Path, copies: int) -> int:
     (dest / "charters").mkdir(parents=True)
     shutil.copy(ROOT / "site.yaml", dest / "site.yaml")
+    shutil.copy(ROOT / "metrics.yaml", dest / "metrics.yaml")
     count = 0
     for i in range(copies):
         for charter in sorted((ROOT / "charters").iterdir()):

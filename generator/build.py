@@ -23,6 +23,7 @@ from .links import linked_files
 from .load import load_project
 from .outputs import render_outputs
 from .pages import render_pages, site_templates, template_diagnostic
+from .portfolio import catalogued_metrics
 from .rules import check_views
 from .write import OutputError, WriteReport, check_output, lock_output, write_site
 
@@ -92,7 +93,7 @@ def _build(settings: Settings) -> BuildResult:
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
         return result
-    charts = draw_charts(views, settings.out)
+    charts = draw_charts(views, settings.out, catalogued_metrics(project.catalogue, views))
     try:
         templates = site_templates(project, views, checks, live_reload=settings.live_reload)
         pages = render_pages(templates, project, views, checks, charts)
@@ -108,7 +109,7 @@ def _build(settings: Settings) -> BuildResult:
     result.written = write_site(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))
-    result.charts = len(charts.all)
+    result.charts = len(charts.all) + len(charts.forests)
     result.charts_drawn = charts.drawn
     result.seconds = time.perf_counter() - started
     return result

@@ -288,6 +288,7 @@ def diff_command(
 
 @main.command("schema")
 @click.option("--result-row", is_flag=True, help="The schema of one row of a result file instead.")
+@click.option("--metrics", is_flag=True, help="The schema of metrics.yaml (the catalogue) instead.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -295,7 +296,7 @@ def diff_command(
     help="Write the schema to this file instead of printing it.",
 )
 @_guard
-def schema_command(result_row: bool, out: Path | None) -> None:
+def schema_command(result_row: bool, metrics: bool, out: Path | None) -> None:
     """Print the JSON Schema of charter.yaml (draft 2020-12), generated from the model.
 
     Point editors at it with a first line `# yaml-language-server: $schema=<path>`
@@ -303,7 +304,7 @@ def schema_command(result_row: bool, out: Path | None) -> None:
     """
     from .schemas import schema_text
 
-    text = schema_text("result-row" if result_row else "charter")
+    text = schema_text("metrics" if metrics else "result-row" if result_row else "charter")
     if out is None:
         click.echo(text, nl=False)
         return

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import model as m
+from .catalogue import Catalogue, load_catalogue, resolve_refs
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, inside, parse_yaml, read_text
@@ -59,6 +60,7 @@ class Project:
     site: m.SiteConfig
     charters: list[LoadedCharter]
     site_doc: Document | None = None
+    catalogue: Catalogue = field(default_factory=Catalogue)
 
 
 def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagnostics]:
@@ -71,14 +73,15 @@ def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagno
         today = today_from_env()
     diags = Diagnostics()
     site, site_doc = load_site(root, diags)
+    catalogue = load_catalogue(root, diags)
     charters: list[LoadedCharter] = []
     for entry in _charter_folders(root, diags):
-        loaded = _load_charter(root, entry, diags, today)
+        loaded = _load_charter(root, entry, diags, today, catalogue)
         if loaded is not None:
             charters.append(loaded)
     check_tree_links(root, "templates", diags)
     _check_connections(site, charters, diags)
-    return Project(root, site, charters, site_doc), diags
+    return Project(root, site, charters, site_doc, catalogue), diags
 
 
 def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:
@@ -187,7 +190,7 @@ def _check_connections(
 
 
 def _load_charter(
-    root: Path, folder: Path, diags: Diagnostics, today: date
+    root: Path, folder: Path, diags: Diagnostics, today: date, catalogue: Catalogue
 ) -> LoadedCharter | None:
     cid = folder.name
     folder_rel = _rel(root, folder)
@@ -220,6 +223,7 @@ def _load_charter(
     if doc is None:
         return None
     before = len(diags.errors)
+    doc = resolve_refs(doc, catalogue, diags)
     charter = validate_model(m.Charter, doc, diags)
     metrics = check_references(doc, diags)
     _check_linked_files(folder, doc, diags)

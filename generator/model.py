@@ -318,8 +318,31 @@ class Metric(Model):
     )
 
 
+def _ref_form(schema: dict[str, Any]) -> None:
+    """JSON Schema: with `ref`, the catalogue supplies id, name, definition, unit and direction."""
+    own = ["baseline", "target"]
+    inherited = [k for k in schema.get("required", []) if k not in own]
+    schema["required"] = own
+    schema["anyOf"] = [{"required": ["ref"]}, {"required": inherited}]
+
+
 class BusinessMetric(Metric):
-    """A business metric: the outcome the project must move."""
+    """A business metric: the outcome the project must move.
+
+    With `ref`, the metric is one of the catalogue (metrics.yaml): its id, name,
+    definition, unit and direction come from there, and only the baseline, the
+    target and the agreement are the charter's own.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_ref_form)
+
+    ref: MetricId | None = Field(
+        None,
+        description="Id of a metric of the catalogue (metrics.yaml beside site.yaml). The"
+        " catalogue gives the id, name, definition, unit and range; a definition, unit or"
+        " direction written here must match it.",
+        examples=["revenue_per_visit"],
+    )
 
     definition: Text = Field(  # required here: the outcome must say how it is computed
         description="Exactly how the metric is computed.",
@@ -741,6 +764,42 @@ class MetricEntry:
     kind: MetricKind
     path: tuple[str | int, ...]
     metric: AnyMetric
+
+
+class CatalogueMetric(Model):
+    """A business metric of the catalogue (metrics.yaml): one definition the portfolio shares.
+
+    Charters name it with `ref:` and add their own baseline and target.
+    """
+
+    id: MetricId = Field(
+        description="Identifier, unique in the catalogue; charters use it in `ref`.",
+        examples=["revenue_per_visit"],
+    )
+    name: Text = Field(description="Display name.", examples=["Revenue per visit"])
+    definition: Text = Field(
+        description="Exactly how the metric is computed.",
+        examples=["Order revenue net of returns at 30 days, divided by web sessions."],
+    )
+    unit: Text = Field(
+        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1.", examples=["USD"]
+    )
+    direction: Direction = Field(description="Which way is better.", examples=["increase"])
+    range: ValueRange | None = Field(
+        None,
+        description="The values the metric can take, as [low, high]; either may be null.",
+        examples=[[0, None]],
+    )
+    owner: Text | None = Field(
+        None,
+        description="Who owns the definition (a person, role or team).",
+        examples=["Finance Business Partner"],
+    )
+    agreed: Agreement | None = Field(
+        None,
+        description="Who agreed on the definition, and when.",
+        examples=[{"by": ["CFO", "VP E-commerce"], "on": "2026-01-15"}],
+    )
 
 
 class ResultRow(Model):

@@ -25,6 +25,7 @@ from .analyze import CharterView, MetricView
 from .formatting import exact_number, fmt_percent, fmt_value, json_text, plural, spreadsheet_cell
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
+from .portfolio import catalogued_metrics, teams
 from .vocabulary import label
 
 API_VERSION = 1
@@ -289,6 +290,27 @@ def sitemap_entries(views: Sequence[CharterView], base: BaseUrl) -> list[tuple[s
     return [home, *pages]
 
 
+def portfolio_sitemap(
+    project: Project, views: Sequence[CharterView], base: BaseUrl
+) -> list[tuple[str, str | None]]:
+    """(absolute URL, lastmod) of the catalogued metric and team pages and their indexes."""
+    groups: list[tuple[str, Sequence[CharterView]]] = []
+    catalogued = catalogued_metrics(project.catalogue, views)
+    if catalogued:
+        groups.append(("metrics/", views))
+    groups += [(m.page.removesuffix("index.html"), [c.view for c in m.claims]) for m in catalogued]
+    found = teams(views)
+    if found:
+        groups.append(("teams/", views))
+    groups += [(t.page.removesuffix("index.html"), t.views) for t in found]
+    entries: list[tuple[str, str | None]] = []
+    for page, members in groups:
+        days = [r.row.date for v in members for r in v.loaded.results]
+        days += [d.date for v in members for d in v.charter.decisions]
+        entries.append((base.link(page), max(days).isoformat() if days else None))
+    return entries
+
+
 @dataclass(frozen=True)
 class Outputs:
     """The files of the outputs stage by site path (linked files: see generator.links)."""
@@ -311,6 +333,7 @@ def render_outputs(templates: Templates, project: Project, views: Sequence[Chart
         .encode()
     )
     sitemap = sitemap_entries(views, base)
+    sitemap += portfolio_sitemap(project, views, base) if sitemap else []
     if sitemap:
         files["sitemap.xml"] = (
             env.get_template("sitemap.xml").render(urls=sitemap, **context).encode()

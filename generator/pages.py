@@ -42,6 +42,7 @@ from .formatting import (
     fmt_value,
 )
 from .load import Project
+from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
 from .rules import RULES, CharterCheck
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
@@ -307,6 +308,9 @@ def site_templates(
         "row_attrs": row_attributes,
         "finder": finder_options(views),
         "live_reload": live_reload,
+        # Catalogued metric ids and team names link to their pages from every page.
+        "metric_pages": {mid: f"metrics/{mid}/index.html" for mid in project.catalogue.ids()},
+        "team_pages": {team.name: team.page for team in teams(views)},
     }
     return Templates(make_environment(project.root / "templates"), common)
 
@@ -351,5 +355,32 @@ def render_pages(
             charts=charts.by_charter[view.id],
         )
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
+    files.update(
+        portfolio_pages(templates, catalogued_metrics(project.catalogue, views), views, charts)
+    )
     files.update(static_files(project))
+    return files
+
+
+def portfolio_pages(
+    templates: Templates,
+    catalogued: Sequence[CataloguedMetric],
+    views: Sequence[CharterView],
+    charts: ChartSet,
+) -> dict[str, bytes]:
+    """A page per catalogued metric and per team, and an index of each (when there are any)."""
+    files: dict[str, bytes] = {}
+    if catalogued:
+        files["metrics/index.html"] = templates.render(
+            "metrics.html", "metrics/index.html", catalogued=catalogued
+        )
+    for metric in catalogued:
+        files[metric.page] = templates.render(
+            "metric.html", metric.page, metric=metric, forest=charts.forests.get(metric.id)
+        )
+    found: list[Team] = teams(views)
+    if found:
+        files["teams/index.html"] = templates.render("teams.html", "teams/index.html", teams=found)
+    for team in found:
+        files[team.page] = templates.render("team.html", team.page, team=team)
     return files

@@ -38,6 +38,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("pull[].mlflow", m.MlflowPull),
     ("Result row (CSV column, or JSON/YAML key)", m.ResultRow),
     ("site.yaml", m.SiteConfig),
+    ("metrics.yaml (a list of these)", m.CatalogueMetric),
     ("site.yaml lint", m.LintSettings),
     ("site.yaml connections.<name>", m.Connection),
 )

@@ -1,4 +1,4 @@
-"""Docs: JSON Schemas of charter.yaml and of a result row, generated from the model.
+"""Docs: JSON Schemas of charter.yaml, of a result row and of metrics.yaml, from the model.
 
 The model is the single source: `charters schema` prints what this module
 generates, and the copies shipped in `generator/schema/` are checked against it
@@ -13,26 +13,29 @@ import json
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from . import model as m
 
-SchemaKind = Literal["charter", "result-row"]
+SchemaKind = Literal["charter", "result-row", "metrics"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 FILES: dict[SchemaKind, str] = {
     "charter": "charter.schema.json",
     "result-row": "result-row.schema.json",
+    "metrics": "metrics.schema.json",
 }
 # A URN rather than a URL: the schema is shipped with the package and printed by
 # `charters schema`, it is not served from anywhere.
 IDS: dict[SchemaKind, str] = {
     "charter": "urn:metric-charters:schema:1:charter",
     "result-row": "urn:metric-charters:schema:1:result-row",
+    "metrics": "urn:metric-charters:schema:1:metrics",
 }
 TITLES: dict[SchemaKind, str] = {
     "charter": "Metric charter (charters/<id>/charter.yaml)",
     "result-row": "Metric charter result row (a row of charters/<id>/results/*)",
+    "metrics": "Catalogue of business metrics (metrics.yaml beside site.yaml)",
 }
 EXTENSION_KEYS = "^x-"
 
@@ -45,9 +48,17 @@ def _model(kind: SchemaKind) -> type[BaseModel]:
     return m.Charter if kind == "charter" else m.ResultRow
 
 
+def _body(kind: SchemaKind) -> dict[str, Any]:
+    if kind == "metrics":  # a list of catalogued metrics
+        body = TypeAdapter(list[m.CatalogueMetric]).json_schema()
+        body["description"] = "A list of business metrics the charters share (`ref: <id>`)."
+        return body
+    return _model(kind).model_json_schema()
+
+
 def generate(kind: SchemaKind = "charter") -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a charter or of a result row."""
-    body = _model(kind).model_json_schema()
+    """The JSON Schema (draft 2020-12) of a charter, a result row or metrics.yaml."""
+    body = _body(kind)
     _tidy(body)
     body.pop("title", None)
     head = {"$schema": DRAFT, "$id": IDS[kind], "title": TITLES[kind]}

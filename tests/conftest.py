@@ -32,6 +32,7 @@ def examples_build(tmp_path_factory: pytest.TempPathFactory) -> ExamplesBuild:
     source.mkdir()
     shutil.copytree(REPO_ROOT / "charters", source / "charters")
     shutil.copy2(REPO_ROOT / "site.yaml", source / "site.yaml")
+    shutil.copy2(REPO_ROOT / "metrics.yaml", source / "metrics.yaml")
     out = base / "site"
     result = run_cli("build", "--source", source, "--out", out)
     assert result.exit_code == 0, result.output

@@ -13,11 +13,12 @@ site; the others are drawn, in worker processes when there are many.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from ..analyze import CharterView, MetricView, mde_threshold
+from ..portfolio import CataloguedMetric
 from ..write import read_manifest
 from .draw import draw_all, render_svg
 from .spec import (
@@ -25,12 +26,17 @@ from .spec import (
     Breach,
     ChartJob,
     ChartSpec,
+    ForestRow,
+    ForestSpec,
     LiftSpec,
     RefLine,
     Series,
     Tolerance,
     chart_spec,
     describe,
+    describe_forest,
+    forest_key,
+    forest_spec,
     interval_source,
     lift_spec,
     row_interval,
@@ -44,6 +50,9 @@ __all__ = [
     "ChartJob",
     "ChartSet",
     "ChartSpec",
+    "ForestChart",
+    "ForestRow",
+    "ForestSpec",
     "LiftSpec",
     "RefLine",
     "Series",
@@ -75,12 +84,23 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class ForestChart:
+    """The forest plot of a catalogued metric: every project's latest lift on one axis."""
+
+    spec: ForestSpec
+    path: str  # relative to the site root
+    alt: str
+    key: str
+
+
+@dataclass(frozen=True)
 class ChartSet:
     """The charts of a site: per charter for the pages, and every SVG by its site path."""
 
     by_charter: Mapping[str, tuple[Chart, ...]]
     svgs: Mapping[str, bytes]
     drawn: int  # how many were drawn rather than reused
+    forests: Mapping[str, ForestChart] = field(default_factory=dict)  # by catalogued metric id
 
     @property
     def all(self) -> list[Chart]:
@@ -89,7 +109,9 @@ class ChartSet:
 
     def keys(self) -> dict[str, str]:
         """The spec key of each chart by its path, for the manifest."""
-        return {chart.path: chart.key for chart in self.all}
+        keys = {chart.path: chart.key for chart in self.all}
+        keys.update({forest.path: forest.key for forest in self.forests.values()})
+        return keys
 
 
 def previous_keys(site: Path) -> dict[str, str]:
@@ -116,8 +138,43 @@ def _metric_specs(
     return specs
 
 
-def draw_charts(views: Sequence[CharterView], site: Path) -> ChartSet:
-    """Every chart of every metric; SVGs of unchanged charts come from `site`."""
+def forest_of(metric: CataloguedMetric) -> ForestSpec | None:
+    """The forest plot of a catalogued metric: the latest lift of each project that has one."""
+    rows = [
+        ForestRow(c.view.charter.title, dl.date, dl.lift.absolute, dl.lift.ci_low, dl.lift.ci_high)
+        for c in metric.claims
+        if (dl := c.metric.lift) is not None
+    ]
+    entry = metric.entry
+    return forest_spec(entry.name, entry.unit, entry.direction, rows)
+
+
+def _forests(
+    catalogued: Sequence[CataloguedMetric], site: Path, previous: Mapping[str, str]
+) -> tuple[dict[str, ForestChart], dict[str, bytes], list[ChartJob]]:
+    """The forest plot of each catalogued metric with lifts: reused, or a job to draw."""
+    forests: dict[str, ForestChart] = {}
+    svgs: dict[str, bytes] = {}
+    jobs: list[ChartJob] = []
+    for metric in catalogued:
+        spec = forest_of(metric)
+        if spec is None:
+            continue
+        path, key = f"metrics/{metric.id}/forest.svg", forest_key(spec)
+        old = site / path
+        if previous.get(path) == key and old.is_file():
+            svgs[path] = old.read_bytes()
+        else:
+            jobs.append(ChartJob(path, spec, chart_id=f"metric-{metric.id}-forest"))
+        forests[metric.id] = ForestChart(spec, path, describe_forest(spec), key)
+    return forests, svgs, jobs
+
+
+def draw_charts(
+    views: Sequence[CharterView], site: Path, catalogued: Sequence[CataloguedMetric] = ()
+) -> ChartSet:
+    """Every chart of every metric, and a forest plot per catalogued metric; SVGs of
+    unchanged charts come from `site`."""
     previous = previous_keys(site)
     by_charter: dict[str, tuple[Chart, ...]] = {}
     svgs: dict[str, bytes] = {}
@@ -137,6 +194,8 @@ def draw_charts(views: Sequence[CharterView], site: Path) -> ChartSet:
                 tolerance = spec.tolerance if isinstance(spec, ChartSpec) else None
                 charts.append(Chart(metric, path, describe(spec), key, kind, tolerance))
         by_charter[view.id] = tuple(charts)
-    drawn = draw_all(jobs)
+    forests, forest_svgs, forest_jobs = _forests(catalogued, site, previous)
+    svgs.update(forest_svgs)
+    drawn = draw_all(jobs + forest_jobs)
     svgs.update(drawn)
-    return ChartSet(by_charter, svgs, drawn=len(drawn))
+    return ChartSet(by_charter, svgs, drawn=len(drawn), forests=forests)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import textwrap
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from ..vocabulary import is_control, variant_label
 from .spec import (
     ChartJob,
     ChartSpec,
+    ForestSpec,
     LiftSpec,
     LineKind,
     Point,
@@ -571,11 +573,14 @@ def _reference_labels(fig: Figure, ax: Axes, refs: list[RefLine], y: YRange) -> 
     ]
 
 
-def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec) -> Text:
+def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec | ForestSpec) -> Text:
     """Step 7: which way is good, upper left above the plot."""
     from matplotlib.transforms import offset_copy
 
     note = "\u25b2 Higher is better" if spec.direction == "increase" else "\u25bc Lower is better"
+    if isinstance(spec, ForestSpec):  # lifts run across: better is right or left
+        up = spec.direction == "increase"
+        note = "Higher is better \u2192" if up else "\u2190 Lower is better"
     note_transform = offset_copy(ax.transAxes, fig=fig, x=0, y=8, units="points")
     return ax.text(
         0.0,
@@ -700,7 +705,64 @@ def _hidden_note(ax: Axes, hidden: int) -> None:
 # --------------------------------------------------------------------------- #
 
 
-def render_svg(spec: ChartSpec | LiftSpec, *, chart_id: str) -> str:
+# --------------------------------------------------------------------------- #
+# The forest plot of a catalogued metric
+# --------------------------------------------------------------------------- #
+
+_FOREST_ROW_HEIGHT = 0.42  # inches per project
+_FOREST_BASE_HEIGHT = 1.25  # inches for the axis, its label and the direction note
+_FOREST_LABEL_WIDTH = 28  # characters per line of a project's title
+
+
+def _forest_figsize(spec: ForestSpec) -> tuple[float, float]:
+    return (_FIG_SIZE[0], _FOREST_BASE_HEIGHT + _FOREST_ROW_HEIGHT * len(spec.rows))
+
+
+def _forest_points(ax: Axes, spec: ForestSpec) -> list[float]:
+    """Forest step 2: each project's lift as a dot with its 95% interval as a bar."""
+    colour = _SERIES_COLOURS[0]
+    extent: list[float] = [0.0]
+    for y, row in enumerate(reversed(spec.rows)):
+        if row.lower is not None and row.upper is not None:
+            ax.plot([row.lower, row.upper], [y, y], color=colour, linewidth=2.0,
+                    solid_capstyle="butt", zorder=3)  # fmt: skip
+            for end in (row.lower, row.upper):
+                ax.plot([end, end], [y - 0.12, y + 0.12], color=colour, linewidth=1.2, zorder=3)
+            extent += [row.lower, row.upper]
+        ax.plot([row.lift], [y], marker="o", markersize=6.5, color=colour, linestyle="none",
+                markeredgecolor="white", markeredgewidth=0.8, zorder=4)  # fmt: skip
+        extent.append(row.lift)
+    return extent
+
+
+def _forest_axes(ax: Axes, spec: ForestSpec, extent: list[float]) -> None:
+    """Forest step 3: projects down the side, lift across, a line at no effect."""
+    low, high = min(extent), max(extent)
+    pad = (high - low) * 0.08 or 1.0
+    ax.set_xlim(low - pad, high + pad)
+    n = len(spec.rows)
+    ax.set_ylim(-0.7, n - 0.3)
+    # Long titles wrap, so the plot keeps most of the width on a narrow screen.
+    labels = [textwrap.fill(row.project, _FOREST_LABEL_WIDTH) for row in reversed(spec.rows)]
+    ax.set_yticks(range(n), labels)
+    ax.tick_params(axis="y", labelcolor=_TEXT, labelsize=_FONT_SIZE)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=_GRID, linewidth=0.8)
+    ref = REF_STYLES["zero"]
+    ax.axvline(0.0, color=ref.colour, linestyle=ref.dashes, linewidth=ref.width, zorder=2)
+    ax.set_xlabel(f"lift over control ({spec.axis_unit})" if spec.axis_unit else "lift")
+    ax.xaxis.set_major_formatter(_y_formatter(YRange(low - pad, high + pad)))
+
+
+def _draw_forest(fig: Figure, spec: ForestSpec) -> None:
+    """The forest plot's steps in order: frame, points and intervals, axes, direction."""
+    ax = _frame(fig)
+    extent = _forest_points(ax, spec)
+    _forest_axes(ax, spec, extent)
+    _direction_note(fig, ax, spec)
+
+
+def render_svg(spec: ChartSpec | LiftSpec | ForestSpec, *, chart_id: str) -> str:
     """Draw ``spec`` (a metric's chart or its lift chart) and return the SVG document as text.
 
     The output is deterministic: the same spec and ``chart_id`` give byte-identical
@@ -716,8 +778,12 @@ def render_svg(spec: ChartSpec | LiftSpec, *, chart_id: str) -> str:
     buffer = io.StringIO()
     with _LOCK, matplotlib.rc_context(rc):
         layout = ConstrainedLayoutEngine(w_pad=6 / 72, h_pad=6 / 72)
-        fig = Figure(figsize=_FIG_SIZE, facecolor="white", layout=layout)
-        _draw(fig, spec.chart() if isinstance(spec, LiftSpec) else spec)
+        size = _forest_figsize(spec) if isinstance(spec, ForestSpec) else _FIG_SIZE
+        fig = Figure(figsize=size, facecolor="white", layout=layout)
+        if isinstance(spec, ForestSpec):
+            _draw_forest(fig, spec)
+        else:
+            _draw(fig, spec.chart() if isinstance(spec, LiftSpec) else spec)
         fig.savefig(
             buffer,
             format="svg",

@@ -163,7 +163,7 @@ class ChartJob:
     """One chart still to draw: where its SVG goes, what it shows, and its id on the page."""
 
     path: str  # relative to the site root, e.g. "charters/churn/retention.svg"
-    spec: ChartSpec | LiftSpec
+    spec: ChartSpec | LiftSpec | ForestSpec
     chart_id: str  # salts the SVG's element ids, e.g. "churn-retention"
 
 
@@ -597,3 +597,82 @@ def hidden_note(hidden: int) -> str:
     """The note on a chart that leaves variants out: `+9,992 more variants, see the data table`."""
     noun = "variant" if hidden == 1 else "variants"
     return f"+{hidden:,} more {noun}, see the data table"
+
+
+# --------------------------------------------------------------------------- #
+# The forest plot of a catalogued metric: every project's latest lift on one axis
+# --------------------------------------------------------------------------- #
+
+
+# Bump when the forest plot's drawing changes, so cached SVGs are redrawn.
+FOREST_VERSION = "forest-2"
+
+
+@dataclass(frozen=True)
+class ForestRow:
+    """One project's latest lift of the metric over control, with its 95% interval."""
+
+    project: str  # the charter's title
+    day: date
+    lift: float
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class ForestSpec:
+    """Everything needed to draw the forest plot of one catalogued metric."""
+
+    title: str  # the catalogued metric's name
+    unit: str  # the metric's unit; lifts of a "%" metric are in percentage points
+    direction: Literal["increase", "decrease"]
+    rows: tuple[ForestRow, ...]  # in the order drawn, top to bottom
+
+    @property
+    def axis_unit(self) -> str:
+        return "pp" if self.unit.strip() == "%" else self.unit.strip()
+
+
+def forest_spec(
+    title: str, unit: str, direction: Literal["increase", "decrease"], lifts: list[ForestRow]
+) -> ForestSpec | None:
+    """The forest plot of the projects' latest lifts; None when no project has a lift."""
+    if not lifts:
+        return None
+    return ForestSpec(title, unit, direction, tuple(lifts))
+
+
+def forest_key(spec: ForestSpec) -> str:
+    """A sha256 hex digest of everything the forest plot draws, and the drawing version."""
+    payload = {
+        "version": CHART_VERSION,
+        "chart": FOREST_VERSION,
+        "title": spec.title,
+        "unit": spec.unit,
+        "direction": spec.direction,
+        "rows": [
+            [r.project, r.day.isoformat(), _num(r.lift), _num(r.lower), _num(r.upper)]
+            for r in spec.rows
+        ],
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def describe_forest(spec: ForestSpec) -> str:
+    """The forest plot's text alternative: each project's lift and interval, and the zero line."""
+    unit = spec.unit
+    parts = []
+    for row in spec.rows:
+        interval = ""
+        if row.lower is not None and row.upper is not None:
+            interval = f" (95% CI {fmt_signed(row.lower, unit)} to {fmt_signed(row.upper, unit)})"
+        parts.append(
+            f"{row.project} {fmt_signed(row.lift, unit)}{interval} on {row.day.isoformat()}"
+        )
+    direction = "Higher is better." if spec.direction == "increase" else "Lower is better."
+    count = "one project" if len(spec.rows) == 1 else f"{len(spec.rows)} projects"
+    return (
+        f"Forest plot of the latest lift over control of {spec.title} ({spec.axis_unit}),"
+        f" {count}: {'; '.join(parts)}. {direction} The vertical line marks no effect (0)."
+    )

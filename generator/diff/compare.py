@@ -46,7 +46,15 @@ KINDS = CHANGE_KINDS
 GOALPOST_FIELDS: tuple[str, ...] = ("definition", "unit", "direction")
 GOALPOST_GROUPS: tuple[str, ...] = ("baseline.", "target.")
 # Kinds a reviewer must look at: flagged 🚩 in the Markdown.
-FLAGGED_KINDS: tuple[ChangeKind, ...] = ("goalpost-moved", "agreement-changed", "results-rewritten")
+FLAGGED_KINDS: tuple[ChangeKind, ...] = (
+    "goalpost-moved",
+    "agreement-changed",
+    "catalogue-changed",
+    "results-rewritten",
+)
+# The fields a `ref` takes from the catalogue (metrics.yaml): a change to one of them is
+# a change to the catalogue, reported for every charter that refs the metric.
+CATALOGUED_FIELDS: tuple[str, ...] = ("name", "definition", "unit", "direction", "range")
 
 
 @dataclass
@@ -357,10 +365,41 @@ def _metric_fields(pair: Pair, old: m.MetricEntry, new: m.MetricEntry) -> Iterat
         yield Change("metric-changed", cid, mid, old.kind, new.kind, text, field="kind")
     was, now = _fields(old.metric), _fields(new.metric)
     renewed = renewal(old.metric, new.metric, pair.day)
+    skip = CATALOGUED_FIELDS if _same_ref(old.metric, new.metric) else ()
     for name in [*now, *(x for x in was if x not in now)]:
+        if name in skip:
+            continue  # reported by `catalogue_changes`
         if not name.startswith("agreed.") and was.get(name) != now.get(name):
             yield field_change(cid, name, was.get(name), now.get(name), new.metric, renewed)
     yield from agreement_changes(cid, old.metric, new.metric, _results_by_then(pair, mid, new))
+
+
+def _same_ref(old: m.AnyMetric, new: m.AnyMetric) -> str | None:
+    """The catalogue id both versions of a business metric `ref`, if they ref the same one."""
+    was = old.ref if isinstance(old, m.BusinessMetric) else None
+    now = new.ref if isinstance(new, m.BusinessMetric) else None
+    return now if now is not None and now == was else None
+
+
+def catalogue_changes(pair: Pair) -> Iterator[Change]:
+    """A catalogued metric this charter refs whose definition (in metrics.yaml) changed."""
+    before = {e.metric.id: e.metric for e in pair.base.view.charter.metrics()}
+    for entry in pair.head.view.charter.metrics():
+        old, new = before.get(entry.metric.id), entry.metric
+        ref = _same_ref(old, new) if old is not None else None
+        if old is None or ref is None:
+            continue
+        for name in CATALOGUED_FIELDS:
+            was, now = getattr(old, name), getattr(new, name)
+            if was != now:
+                text = (
+                    f"`{new.id}` {name} changed in metrics.yaml, and this charter refs it:"
+                    f" {show(was)} → {show(now)}"
+                )
+                extra = {"catalogue": ref}
+                yield Change(
+                    "catalogue-changed", pair.cid, new.id, was, now, text, name, extra=extra
+                )
 
 
 def field_change(
@@ -834,6 +873,7 @@ def _unmatched(findings: Sequence[Diagnostic], others: Sequence[Diagnostic]) -> 
 COMPARISONS: tuple[CharterComparison, ...] = (
     status_changes,
     metric_changes,
+    catalogue_changes,
     result_changes,
     verdict_changes,
     finding_changes,

@@ -109,6 +109,7 @@ def _flagged_parts(report: DiffReport) -> list[str]:
     flagged: tuple[tuple[ChangeKind, str, str], ...] = (
         ("goalpost-moved", "goalposts moved", "agreed metric"),
         ("agreement-changed", "agreement changed", "metric"),
+        ("catalogue-changed", "catalogued metric redefined", "charter metric"),
         ("results-rewritten", "past results rewritten", "metric"),
     )
     for kind, words, noun in flagged:

@@ -178,8 +178,8 @@ def missing_revision_message(spec: str, role: str, shallow: bool) -> str:
 
 
 def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
-    """Extract the source folder's charters/ and site.yaml at `sha` into `dest`."""
-    wanted = [f"{prefix}charters", f"{prefix}site.yaml"]
+    """Extract the source folder's charters/, site.yaml and metrics.yaml at `sha` into `dest`."""
+    wanted = [f"{prefix}charters", f"{prefix}site.yaml", f"{prefix}metrics.yaml"]
     present = [p for p in wanted if _git(["cat-file", "-e", f"{sha}:{p}"], top).returncode == 0]
     root = dest / prefix if prefix else dest
     root.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,7 @@ def source(tmp_path: Path, examples_build: ExamplesBuild) -> Path:
     root.mkdir()
     shutil.copytree(REPO_ROOT / "charters", root / "charters")
     shutil.copy2(REPO_ROOT / "site.yaml", root / "site.yaml")
+    shutil.copy2(REPO_ROOT / "metrics.yaml", root / "metrics.yaml")
     shutil.copytree(examples_build.out, root / "site")
     return root
 

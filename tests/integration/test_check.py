@@ -46,6 +46,7 @@ EXPECTED_VERDICTS = {
     "churn-prediction": "no-impact",
     "demand-forecasting": "no-business-results",
     "invoice-extraction": "target-met",
+    "query-autocomplete": "business-impact",
     "review-summarisation": "no-results",
     "search-ranking": "business-impact",
     "support-ticket-routing": "ml-only",
@@ -84,6 +85,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root.mkdir()
     shutil.copytree(REPO / "charters", root / "charters")
     shutil.copy2(REPO / "site.yaml", root / "site.yaml")
+    shutil.copy2(REPO / "metrics.yaml", root / "metrics.yaml")
     return root
 
 
@@ -238,7 +240,10 @@ def metric_units(folder: Path) -> dict[str, str]:
         + charter.get("ml_metrics", [])
         + charter["measurement"].get("guardrails", [])
     )
-    return {m["id"]: m["unit"] for m in metrics}
+    catalogue = yaml.safe_load((folder.parent.parent / "metrics.yaml").read_text(encoding="utf-8"))
+    units = {m["id"]: m["unit"] for m in catalogue}
+    # A catalogued metric (`ref:`) takes its id and unit from metrics.yaml.
+    return {m.get("ref", m.get("id")): m.get("unit") or units[m["ref"]] for m in metrics}
 
 
 def _synthetic(mean: float, std: float, n: int, seed: int) -> np.ndarray:
@@ -453,14 +458,14 @@ def test_json_shape(examples_json: dict[str, Any]) -> None:
             assert isinstance(finding["line"], int) and finding["line"] > 0
             n_findings[finding["severity"]] += 1
     summary = data["summary"]
-    assert summary["charters"] == len(data["charters"]) == 8
+    assert summary["charters"] == len(data["charters"]) == 9
     assert summary["errors"] == n_findings["error"]
     assert summary["warnings"] == n_findings["warning"]
     assert summary["info"] == n_findings["info"]
     assert summary["alerts"] == n_findings["alert"] == 2
     assert summary["verdicts"] == {
         v: 1 for v in set(EXPECTED_VERDICTS.values()) - {"business-impact"}
-    } | {"business-impact": 3}
+    } | {"business-impact": 4}
 
 
 def test_json_progress_and_latest(examples_json: dict[str, Any]) -> None:
@@ -552,7 +557,7 @@ def test_github_format_is_the_default_under_github_actions(
     kinds = sorted(c[2 : c.index(" ")] for c in commands)
     assert kinds == ["notice", "warning", "warning"]  # info, then two alerts as warnings
     assert SUMMARY_LINE.match(lines[-1]), lines[-1]
-    assert "::warning file=charters/search-ranking/charter.yaml,line=63," in result.stdout
+    assert "::warning file=charters/search-ranking/charter.yaml,line=55," in result.stdout
 
 
 def test_github_format_explicit_equals_default(examples: Path) -> None:
@@ -617,7 +622,7 @@ def test_text_format(examples: Path, examples_json: dict[str, Any]) -> None:
     # One verdict line per charter, then the summary.
     for cid, verdict in EXPECTED_VERDICTS.items():
         assert any(line.startswith(f"{cid}: {verdict} — ") for line in lines), cid
-    assert lines[-1] == "checked 8 charters: 0 errors, 0 warnings, 1 info, 2 alerts"
+    assert lines[-1] == "checked 9 charters: 0 errors, 0 warnings, 1 info, 2 alerts"
 
 
 # ============================================================== exit codes

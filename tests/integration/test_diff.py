@@ -101,6 +101,7 @@ def make_repo(root: Path, subfolder: str = "") -> Repo:
     source.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO_ROOT / "charters", source / "charters")
     shutil.copy2(REPO_ROOT / "site.yaml", source / "site.yaml")
+    shutil.copy2(REPO_ROOT / "metrics.yaml", source / "metrics.yaml")
     repo = Repo(root, source)
     repo.commit("Example charters")
     return repo
@@ -556,7 +557,7 @@ def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     repo.commit("Live")
     report = repo.diff_json("HEAD~1")
     assert report["base"]["ok"] is True, report["base"]["errors"]
-    assert len(report["base"]["charters"]) == 8
+    assert len(report["base"]["charters"]) == 9
     assert [c["charter"] for c in changes(report, "status-changed")] == ["support-ticket-routing"]
 
 
@@ -635,3 +636,41 @@ def test_every_kind_in_the_json_is_documented(repo: Repo) -> None:
     docs = (REPO_ROOT / "docs" / "diff.md").read_text(encoding="utf-8")
     for kind in KINDS:
         assert f"`{kind}`" in docs
+
+
+# --- the catalogue of business metrics ------------------------------------------------
+
+
+def test_a_catalogued_definition_change_affects_every_charter_that_refs_it(repo: Repo) -> None:
+    old = "attributed to search sessions, divided by search sessions."
+    new = "attributed to search sessions, divided by search sessions with a click."
+    repo.replace("metrics.yaml", old, new)
+    repo.commit("Count only search sessions with a click")
+
+    report = repo.diff_json("HEAD~1")
+    found = changes(report, "catalogue-changed")
+    assert [(c["charter"], c["metric"], c["field"]) for c in found] == [
+        ("query-autocomplete", "revenue_per_search", "definition"),
+        ("search-ranking", "revenue_per_search", "definition"),
+    ]
+    assert found[0]["after"].endswith(new) and found[0]["before"].endswith(old)
+    assert "changed in metrics.yaml, and this charter refs it" in found[0]["message"]
+    assert found[0]["catalogue"] == "revenue_per_search"
+    # Reported once per charter, not again as a changed field of the charter.
+    assert not changes(report, "metric-changed") and not changes(report, "goalpost-moved")
+    markdown = repo.diff("HEAD~1").stdout
+    assert "🚩 Catalogued metric changed" in markdown
+    assert "**catalogued metric redefined** on 2 charter metrics" in markdown
+    assert repo.diff("HEAD~1", "--fail-on", "catalogue-changed").exit_code == 1
+
+
+def test_a_catalogued_unit_change_is_reported_for_each_charter(repo: Repo) -> None:
+    repo.replace("metrics.yaml", "  unit: USD\n", "  unit: EUR\n")
+    repo.commit("Revenue in euros")
+    report = repo.diff_json("HEAD~1")
+    assert [
+        (c["charter"], c["field"], c["after"]) for c in changes(report, "catalogue-changed")
+    ] == [
+        ("query-autocomplete", "unit", "EUR"),
+        ("search-ranking", "unit", "EUR"),
+    ]

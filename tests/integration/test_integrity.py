@@ -33,6 +33,7 @@ def examples(tmp_path: Path) -> Path:
     source.mkdir()
     shutil.copytree(REPO_ROOT / "charters", source / "charters")
     shutil.copy2(REPO_ROOT / "site.yaml", source / "site.yaml")
+    shutil.copy2(REPO_ROOT / "metrics.yaml", source / "metrics.yaml")
     return source
 
 

@@ -152,9 +152,22 @@ def test_sitemap_and_robots_use_the_full_base_url(examples_build: ExamplesBuild)
     urlset = ElementTree.parse(out / "sitemap.xml").getroot()
     locs = [u.findtext(f"{SITEMAP}loc") for u in urlset.findall(f"{SITEMAP}url")]
     charters = sorted(p.name for p in (out / "charters").iterdir())
-    assert locs == ["https://ml.example.com/charters/"] + [
-        f"https://ml.example.com/charters/charters/{c}/" for c in charters
+    site = "https://ml.example.com/charters/"
+    teams = sorted(p.name for p in (out / "teams").iterdir() if p.is_dir())
+    assert locs == [
+        site,
+        *(f"{site}charters/{c}/" for c in charters),
+        f"{site}metrics/",
+        f"{site}metrics/search_conversion/",
+        f"{site}metrics/revenue_per_search/",
+        f"{site}teams/",
+        *(f"{site}teams/{t}/" for t in teams),
     ]
+    assert len(teams) == 7 and "search-discovery" in teams
+    # A metric page is as fresh as the newest result of the charters that claim it.
+    urls = {u.findtext(f"{SITEMAP}loc"): u.findtext(f"{SITEMAP}lastmod") for u in urlset}
+    assert urls[f"{site}metrics/search_conversion/"] == "2026-11-08"
+    assert urls[f"{site}teams/search-discovery/"] == "2026-11-08"
     robots = (out / "robots.txt").read_text(encoding="utf-8")
     assert "User-agent: *" in robots
     assert "Sitemap: https://ml.example.com/charters/sitemap.xml" in robots.splitlines()

@@ -76,6 +76,22 @@ def test_every_example_charter_is_valid(path: Path) -> None:
     assert messages(load(path.read_text(encoding="utf-8"))) == []
 
 
+def test_the_example_catalogue_is_valid_and_a_ref_needs_no_definition() -> None:
+    catalogue = load((REPO_ROOT / "metrics.yaml").read_text(encoding="utf-8"))
+    assert messages(catalogue, "metrics") == []
+    assert messages([{"id": "x", "name": "X"}], "metrics") == [
+        "'definition' is a required property",
+        "'direction' is a required property",
+        "'unit' is a required property",
+    ]
+    # A charter's business metric: either `ref`, or id, name, definition, unit, direction.
+    charter = load((REPO_ROOT / "charters/search-ranking/charter.yaml").read_text("utf-8"))
+    assert "ref" in charter["business_metrics"][0] and messages(charter) == []
+    charter["business_metrics"][0].pop("ref")
+    assert len(messages(charter)) == 1
+    assert "is not valid under any of the given schemas" in messages(charter)[0]
+
+
 def test_every_example_result_row_is_valid() -> None:
     files = [
         p
@@ -179,9 +195,10 @@ def test_every_field_has_a_description_and_an_example_that_fits() -> None:
                     assert errors == [], f"{where}: example {example!r}: {errors}"
 
 
-@pytest.mark.parametrize("kind", ["charter", "result-row"])
+@pytest.mark.parametrize("kind", ["charter", "result-row", "metrics"])
 def test_the_shipped_schema_is_current(kind: schemas.SchemaKind) -> None:
-    refresh = f"charters schema{' --result-row' if kind == 'result-row' else ''} --out"
+    flag = {"charter": "", "result-row": " --result-row", "metrics": " --metrics"}[kind]
+    refresh = f"charters schema{flag} --out"
     assert schemas.shipped(kind) == schemas.schema_text(kind), (
         f"run: {refresh} generator/schema/{schemas.FILES[kind]}"
     )

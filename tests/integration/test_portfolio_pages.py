@@ -1,0 +1,224 @@
+"""The pages across projects, as a reader meets them: a catalogued metric with its forest
+plot, the metrics index, a team and the teams index, and the links to them.
+
+Expected lifts are worked out here from the example result files with textbook formulas
+(the one in test_chart_pages.py), not taken from the generator.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import xml.etree.ElementTree as ET
+from datetime import date
+
+from helpers import REPO_ROOT, Element, ExamplesBuild, ScratchProject, parse_html
+
+from generator.charts import ForestRow, describe_forest, forest_spec, render_svg
+from generator.formatting import fmt_signed
+
+SVG = "{http://www.w3.org/2000/svg}"
+Z = 1.959963984540054
+
+
+def two_proportion(
+    control: dict[str, str], treatment: dict[str, str]
+) -> tuple[float, float, float]:
+    """Lift of two % rows in points, with its Wald 95% interval."""
+    pc, nc = float(control["value"]) / 100, int(control["n"])
+    pt, nt = float(treatment["value"]) / 100, int(treatment["n"])
+    half = Z * math.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc) * 100
+    lift = float(treatment["value"]) - float(control["value"])
+    return lift, lift - half, lift + half
+
+
+def page(build: ExamplesBuild, path: str) -> Element:
+    return parse_html(build.out / path)
+
+
+def latest_pair(charter: str, name: str, metric: str) -> tuple[dict[str, str], dict[str, str]]:
+    with (REPO_ROOT / "charters" / charter / "results" / name).open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["metric"] == metric]
+    day = max(r["date"] for r in rows)
+    arms = {r["variant"]: r for r in rows if r["date"] == day}
+    return arms["control"], arms["treatment"]
+
+
+def expected_lift(charter: str, name: str) -> str:
+    lift, low, high = two_proportion(*latest_pair(charter, name, "search_conversion"))
+    return f"{fmt_signed(lift, '%')} (95% CI {fmt_signed(low, '%')} to {fmt_signed(high, '%')})"
+
+
+def cells(row: Element) -> list[str]:
+    return [" ".join(c.text().split()) for c in row.find_all() if c.tag in ("th", "td")]
+
+
+def test_a_metric_page_shows_its_definition_agreement_and_every_claim(
+    examples_build: ExamplesBuild,
+) -> None:
+    doc = page(examples_build, "metrics/search_conversion/index.html")
+    assert doc.find("h1").text() == "Search session conversion"
+    assert doc.find("dd", class_="metric-definition").text() == (
+        "Share of sessions with at least one search that place an order within 24 hours."
+    )
+    agreed = " ".join(doc.find("dd", class_="metric-agreed").text().split())
+    assert agreed == "VP E-commerce, Head of Digital Analytics on 2026-03-02"
+    search = cells(doc.find("tr", id="claim-search-ranking"))
+    auto = cells(doc.find("tr", id="claim-query-autocomplete"))
+    # Baseline → latest (treatment arm, newest date) → target, from the charters and CSVs.
+    assert search[0].startswith("Search ranking with a neural re-ranker")
+    assert "Retired" in search[1] and "Business impact" in search[2]
+    assert "Guardrail breached" in search[2]
+    assert search[3] == "3.1% → 3.37% → 3.6%latest 2026-06-21"  # the date is a .sub line
+    assert auto[3] == "3.12% → 3.22% → 3.3%latest 2026-11-08"
+    assert "In experiment" in auto[1]
+    # Progress: (3.22 − 3.12) / (3.30 − 3.12) of the way.
+    assert "55.6% of the way" in auto[4] and "Improved" in auto[4]
+    assert search[5].startswith("+0.24 pp95% CI +0.154 pp to +0.326 pp")
+    assert auto[6] == "VP E-commerce, Head of Searchon 2026-10-05"
+
+
+def test_the_forest_plot_alt_text_and_table_name_each_projects_lift(
+    examples_build: ExamplesBuild,
+) -> None:
+    figure = page(examples_build, "metrics/search_conversion/index.html").find(
+        "figure", id="chart-forest"
+    )
+    alt = figure.find("img").attrs["alt"] or ""
+    search = expected_lift("search-ranking", "holdout-weekly.csv")
+    auto = expected_lift("query-autocomplete", "ab-test.csv")
+    assert search == "+0.24 pp (95% CI +0.154 pp to +0.326 pp)"
+    assert f"Search ranking with a neural re-ranker {search} on 2026-06-21" in alt
+    assert f"Query autocomplete from purchase-weighted queries {auto} on 2026-11-08" in alt
+    assert alt.startswith("Forest plot of the latest lift over control of Search session")
+    assert "2 projects" in alt and "Higher is better." in alt
+    rows = [cells(r) for r in figure.find("tbody").find_all("tr")]
+    lift, low, high = two_proportion(*latest_pair("query-autocomplete", "ab-test.csv",
+                                                     "search_conversion"))  # fmt: skip
+    assert rows[0] == [
+        "Query autocomplete from purchase-weighted queries",
+        "2026-11-08",
+        fmt_signed(lift, "%"),
+        f"{fmt_signed(low, '%')} to {fmt_signed(high, '%')}",
+    ]
+    assert rows[1][:3] == ["Search ranking with a neural re-ranker", "2026-06-21", "+0.24 pp"]
+    src = figure.find("img").attrs["src"]
+    assert src == "forest.svg"
+    assert (examples_build.out / "metrics/search_conversion/forest.svg").is_file()
+
+
+def test_the_forest_svg_draws_one_interval_per_project_and_is_deterministic(
+    examples_build: ExamplesBuild,
+) -> None:
+    svg = (examples_build.out / "metrics/search_conversion/forest.svg").read_bytes()
+    root = ET.fromstring(svg)
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    assert any("Search ranking with a neural" in t for t in texts)
+    assert "lift over control (pp)" in texts
+    spec = forest_spec(
+        "Search session conversion",
+        "%",
+        "increase",
+        [
+            ForestRow("A", date(2026, 1, 4), 0.2, 0.1, 0.3),
+            ForestRow("B", date(2026, 1, 4), -0.1, None, None),
+        ],
+    )
+    assert spec is not None
+    first = render_svg(spec, chart_id="t")
+    assert first == render_svg(spec, chart_id="t")
+    assert "A +0.2 pp (95% CI +0.1 pp to +0.3 pp) on 2026-01-04; B −0.1 pp on 2026-01-04" in (
+        describe_forest(spec)
+    )
+    assert forest_spec("x", "%", "increase", []) is None
+
+
+def test_revenue_per_search_draws_both_projects(examples_build: ExamplesBuild) -> None:
+    doc = page(examples_build, "metrics/revenue_per_search/index.html")
+    alt = doc.find("figure", id="chart-forest").find("img").attrs["alt"] or ""
+    assert "Search ranking with a neural re-ranker +0.12 USD" in alt
+    assert "Query autocomplete from purchase-weighted queries +0.03 USD" in alt
+
+
+def test_a_metric_without_lifts_says_so_and_draws_no_forest(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.write(
+        "metrics.yaml",
+        "- id: ttfr\n  name: Time to first response\n  definition: Median hours to first"
+        " reply.\n  unit: hours\n  direction: decrease\n",
+    )
+    scratch_project.charter(
+        business_metrics="\n  - ref: ttfr\n    baseline: {value: 6.2}\n    target: {value: 4.5}",
+        team="Support & Ops",
+    )
+    result = scratch_project.build()
+    assert result.ok, result.diagnostics
+    out = scratch_project.out
+    doc = parse_html(out / "metrics/ttfr/index.html")
+    assert doc.find("section", id="lifts").find("p").text().startswith("No project has a lift")
+    assert not (out / "metrics/ttfr/forest.svg").exists()
+    row = cells(doc.find("tr", id="claim-routing"))
+    assert row[3] == "6.2 hours → — → 4.5 hours"
+    team = parse_html(out / "teams/support-ops/index.html")
+    assert team.find("h1").text() == "Support & Ops"
+
+
+def test_the_metrics_index_lists_each_catalogued_metric(examples_build: ExamplesBuild) -> None:
+    doc = page(examples_build, "metrics/index.html")
+    row = cells(doc.find("tr", id="metric-revenue_per_search"))
+    assert row[0].startswith("Revenue per search session")
+    assert row[2] == "Finance Business Partner"
+    projects = (
+        "Query autocomplete from purchase-weighted queries, Search ranking with a neural re-ranker"
+    )
+    assert row[3] == "2" + projects  # the count, then the titles on a .sub line
+    link = doc.find("tr", id="metric-revenue_per_search").find("a").attrs["href"]
+    assert link == "revenue_per_search/index.html"
+
+
+def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBuild) -> None:
+    doc = page(examples_build, "teams/search-discovery/index.html")
+    assert doc.find("h1").text() == "Search & Discovery"
+    stats = " ".join(doc.find("ul", class_="verdicts").text().split())
+    assert stats == "2 projects Business impact 2"
+    auto = cells(doc.find("tr", id="project-query-autocomplete"))
+    assert auto[:4] == [
+        "Query autocomplete from purchase-weighted queries", "In experiment", "Business impact",
+        "Priya Natarajan",
+    ]  # fmt: skip
+    assert "Search session conversion: 3.12% → 3.22% → 3.3%" in auto[4]
+    assert "Revenue per search session: 2.42 USD → 2.46 USD → 2.55 USD" in auto[4]
+    index = page(examples_build, "teams/index.html")
+    assert cells(index.find("tr", id="team-search-discovery"))[:2] == ["Search & Discovery", "2"]
+    assert len(index.find("tbody").find_all("tr")) == 7
+
+
+def test_charter_pages_and_the_portfolio_link_to_metric_and_team_pages(
+    examples_build: ExamplesBuild,
+) -> None:
+    charter = page(examples_build, "charters/search-ranking/index.html")
+    hrefs = {a.attrs.get("href") for a in charter.find_all("a")}
+    assert "../../metrics/search_conversion/index.html" in hrefs
+    assert "../../teams/search-discovery/index.html" in hrefs
+    assert "../../metrics/index.html" in hrefs and "../../teams/index.html" in hrefs
+    home = page(examples_build, "index.html")
+    assert "teams/search-discovery/index.html" in {a.attrs.get("href") for a in home.find_all("a")}
+    # A charter without catalogued metrics links no metric page from its table.
+    routing = page(examples_build, "charters/support-ticket-routing/index.html")
+    metric_links = [
+        a.attrs.get("href") or ""
+        for a in routing.find("section", id="business-metrics").find_all("a")
+    ]
+    assert not any("metrics/" in h for h in metric_links)
+
+
+def test_a_long_team_name_gets_a_short_distinct_page_name() -> None:
+    from generator.portfolio import MAX_SLUG, slug
+
+    long_a = "Search " + "and ranking " * 30 + "north"
+    long_b = "Search " + "and ranking " * 30 + "south"
+    assert slug("Support Engineering") == "support-engineering"
+    assert len(slug(long_a)) <= MAX_SLUG and len(slug(long_b)) <= MAX_SLUG
+    assert slug(long_a) != slug(long_b)
+    assert slug(long_a).startswith("search-and-ranking-")
