@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 from .. import model as m
 from ..analyze import CharterView, MetricView, analyze_charter
 from ..diagnostics import Diagnostic
-from ..formatting import exact_number, fmt_interval, fmt_percent, fmt_signed, fmt_value, plural
+from ..formatting import exact_number, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
-from ..rules import CharterCheck
+from ..rules import CharterCheck, move_phrase
 from ..vocabulary import (
     CHANGE_KINDS,
     KIND_LABELS,
@@ -756,19 +756,13 @@ def trend(before: MetricView | None, after: MetricView) -> Movement:
 
 def evidence(view: MetricView) -> str:
     """The numbers a metric's status rests on: lift and interval, or the move and against what."""
-    if view.lift is not None:
-        lf = view.lift.lift
-        return (
-            f"{fmt_signed(lf.absolute, view.unit)} vs control"
-            f" (95% CI {fmt_interval(lf.ci_low, lf.ci_high, view.unit)})"
-        )
-    if view.move is None or view.move_reference is None:
+    if view.lift is None and (view.move is None or view.move_reference is None):
         return ""
-    sign = 1.0 if view.direction == "increase" else -1.0
-    text = f"{fmt_signed(sign * view.move, view.unit)} vs {view.move_reference}"
-    if view.move_interval is not None:
+    text = move_phrase(view)  # the words of the site's evidence sentences
+    if view.lift is None and view.move_interval is not None:
+        sign = 1.0 if view.direction == "increase" else -1.0
         low, high = sorted(sign * x for x in view.move_interval)
-        text += f" (95% CI {fmt_interval(low, high, view.unit)})"
+        text += f", 95% CI {fmt_interval(low, high, view.unit)}"
     if view.tolerance is not None:
         text += f", tolerance {fmt_value(view.tolerance, view.unit)}"
     return text
@@ -785,7 +779,7 @@ def _results_message(
     )
     now = fmt_value(after.latest.row.value, after.unit)
     text += f"; latest {was} → {now} ({after.latest.row.date.isoformat()})"
-    text += f"; status {_status_words(before)} → {_status_words(after)}"
+    text += f"; status {status_words(before)} → {status_words(after)}"
     numbers = evidence(after)
     text += f" ({numbers})" if numbers else ""
     if moved.trend is not None:
@@ -798,7 +792,8 @@ def _results_message(
     return text
 
 
-def _status_words(view: MetricView | None) -> str:
+def status_words(view: MetricView | None) -> str:
+    """A metric's status in words; a guardrail is within its tolerance or breached."""
     if view is None or view.latest is None:
         return "no result"
     if view.kind == "guardrail":

@@ -24,7 +24,7 @@ from ..formatting import (
 )
 from ..rules import RULES_BY_CODE
 from ..vocabulary import CHANGE_LABELS, ChangeKind, label
-from .compare import FLAGGED_KINDS, Change, DiffReport, show
+from .compare import FLAGGED_KINDS, Change, DiffReport, show, status_words
 from .sides import Side
 
 # Version 2: `trend` follows the metric's status (it compared raw values in version 1);
@@ -363,16 +363,8 @@ def _trend_cell(change: Change | None) -> str:
     if change is None or change.trend is None:
         return ""
     before, after = change.base_metric, change.head_metric
-    words = f" ({_status(before)} → {_status(after)})" if after is not None else ""
+    words = f" ({status_words(before)} → {status_words(after)})" if after is not None else ""
     return label(change.trend, "trend") + words
-
-
-def _status(metric: MetricView | None) -> str:
-    if metric is None or metric.latest is None:
-        return "no result"
-    if metric.kind == "guardrail":
-        return label("breached", "alert") if metric.breached else "within tolerance"
-    return label(metric.status, "metric_status")
 
 
 def _latest_cell(metric: MetricView | None) -> str:

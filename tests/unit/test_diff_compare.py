@@ -333,7 +333,7 @@ def test_trends_follow_the_status(tmp_path: Path, new_week: str, status: str, tr
     report = compare(tmp_path, minimal_charter(), minimal_charter(), (base, base + new_week))
     (added,) = report.of_kind("results-added")
     assert (added.before["status"], added.after["status"], added.trend) == ("flat", status, trend)
-    assert "vs control (95% CI" in added.message
+    assert "vs control, 95% CI" in added.message
     assert report.matching(["regressed"]) == (["regressed"] if trend == "regressed" else [])
 
 
