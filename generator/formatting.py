@@ -71,7 +71,16 @@ def fmt_value(value: float | None, unit: str) -> str:
         return text
     if unit in ("USD", "$"):
         return f"{text} USD"
+    if text in ("1", "-1", "\u22121"):
+        unit = _SINGULAR_UNITS.get(unit, unit)
     return f"{text} {unit}"
+
+
+# Units of time written in the plural, said in the singular for exactly one: `1 hour`.
+_SINGULAR_UNITS = {
+    plural_unit: plural_unit[:-1]
+    for plural_unit in ("seconds", "minutes", "hours", "days", "weeks", "months", "years")
+}
 
 
 def fmt_signed(value: float | None, unit: str) -> str:

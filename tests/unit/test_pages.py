@@ -75,6 +75,9 @@ def test_fmt_number_small_values_keep_significant_digits(value: float, expected:
         (31.58, "$", "31.58 USD"),
         (1250, "ms", "1,250 ms"),
         (None, "hours", "—"),
+        (1, "hours", "1 hour"),
+        (1.0, "days", "1 day"),
+        (1, "users", "1 users"),  # only units of time are put in the singular
     ],
 )
 def test_fmt_value(value: float | None, unit: str, expected: str) -> None:
@@ -87,6 +90,7 @@ def test_fmt_value(value: float | None, unit: str, expected: str) -> None:
         (0.4, "%", "+0.4 pp"),
         (-1.2, "hours", "−1.2 hours"),
         (0, "hours", "0 hours"),
+        (-1, "hours", "−1 hour"),
         (None, "hours", "—"),
     ],
 )
