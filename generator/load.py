@@ -22,7 +22,7 @@ from .catalogue import Catalogue, load_catalogue, resolve_refs
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, inside, parse_yaml, read_text
-from .results import Result, load_results
+from .results import Result, load_results, metric_bounds, outside_bounds
 from .vocabulary import STATUSES, past
 
 __all__ = [
@@ -274,7 +274,37 @@ def check_references(doc: Document, diags: Diagnostics) -> list[str]:
     _check_drives(data, declared, doc, diags)
     _check_metric_references(data, list(declared), doc, diags)
     _check_human_baseline_required(data, doc, diags)
+    _check_goal_values(data, list(declared), doc, diags)
     return list(declared)
+
+
+def _check_goal_values(
+    data: dict[str, Any], declared: list[str], doc: Document, diags: Diagnostics
+) -> None:
+    """Baselines, targets and the human baseline's results keep the rules a result row keeps.
+
+    A target of 120 for a metric in `%`, or outside the metric's own `range`, could never be
+    met (or never missed); it is refused where it is written, as a row would be.
+    """
+    bounds = metric_bounds(data, declared)
+    values: list[tuple[FieldPath, str, Any]] = []
+    for _, path in m.METRIC_LISTS:
+        for i, item in _items(data, *path):
+            mid = _str(item.get("id"))
+            for goal in ("baseline", "target"):
+                held = item.get(goal)
+                if mid is not None and isinstance(held, dict):
+                    values.append(((*path, i, goal, "value"), mid, held.get("value")))
+    for i, result in _items(data, "human_baseline", "results"):
+        mid = _str(result.get("metric"))
+        if mid is not None:
+            values.append((("human_baseline", "results", i, "value"), mid, result.get("value")))
+    for where, mid, value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or mid not in bounds:
+            continue
+        problem = outside_bounds(float(value), bounds[mid])
+        if problem is not None:
+            diags.add(doc.at(where, problem, "out-of-range"))
 
 
 def _declared_metrics(

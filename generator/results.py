@@ -511,7 +511,7 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
     for name in ("value", "lower", "upper"):
         number = _number(raw.get(name))
         if number is not None and bounds is not None:
-            problem = _outside(number, bounds)
+            problem = outside_bounds(number, bounds)
             if problem:
                 yield doc.at((i, name), problem, "out-of-range")
     n = _number(raw.get("n"))
@@ -547,7 +547,7 @@ def _interval_contains_value(doc: Document, i: int) -> Iterator[Diagnostic]:
             yield doc.at((i, bound), message)
 
 
-def _outside(number: float, bounds: Bounds) -> str | None:
+def outside_bounds(number: float, bounds: Bounds) -> str | None:
     """Why `number` cannot be a value of the metric, or None if it can."""
     scale = _UNIT_SCALES.get(bounds.unit.strip().lower()) if bounds.unit else None
     if scale is not None and not scale.low <= number <= scale.high:

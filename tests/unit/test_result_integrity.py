@@ -431,3 +431,52 @@ def test_a_range_of_a_charter_that_fails_elsewhere_still_checks_rows(tmp_path: P
     (tmp_path / FOLDER / "w.csv").write_text("date,metric,value\n2026-05-04,csat,0\n")
     found = errors(tmp_path)
     assert f"{FOLDER}/w.csv:2:17: [0].value: 0 is outside the range [1, 5]" in found[1], found
+
+
+# --- baselines and targets keep the same rules as rows ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field", "message"),
+    [
+        (
+            ("business_metrics", 0, "target"),
+            120,
+            "business_metrics[0].target.value",
+            "120 is not a percentage; a percentage (unit '%') is between 0 and 100",
+        ),
+        (
+            ("business_metrics", 1, "baseline"),
+            -3,
+            "business_metrics[1].baseline.value",
+            "-3 is outside the range [0, null] declared for tickets; its values are at least 0",
+        ),
+        (
+            ("ml_metrics", 0, "target"),
+            1.5,
+            "ml_metrics[0].target.value",
+            "1.5 is not a ratio; a ratio is between 0 and 1",
+        ),
+    ],
+)
+def test_a_goal_outside_its_metric_bounds_is_located(
+    tmp_path: Path, where: tuple[str, int, str], value: float, field: str, message: str
+) -> None:
+    data = shop_charter()
+    kind, i, goal = where
+    data[kind][i][goal] = {"value": value}
+    write_charter(tmp_path, "shop", data)
+    [error] = errors(tmp_path)
+    assert error.startswith("charters/shop/charter.yaml:"), error
+    assert f": {field}: {message}" in error, error
+
+
+def test_a_human_baseline_result_outside_its_metric_bounds_is_located(tmp_path: Path) -> None:
+    data = shop_charter()
+    data["human_baseline"] = {
+        "method": "Two agents did it by hand.",
+        "results": [{"metric": "conv", "value": 140}],
+    }
+    write_charter(tmp_path, "shop", data)
+    [error] = errors(tmp_path)
+    assert "human_baseline.results[0].value: 140 is not a percentage" in error, error
