@@ -156,7 +156,7 @@ def test_lift_alt_text_names_the_latest_lift_and_its_interval(
     alt = routing.find("figure", id="chart-resolution_hours-lift").find("img").attrs["alt"] or ""
     # The ML-only example of docs/check.md: the interval includes zero.
     assert "latest −0.2 hours (95% CI −0.887 hours to +0.487 hours)" in alt
-    assert "Lower is better." in alt and "Minimum detectable effect at −1 hours" in alt
+    assert "Lower is better." in alt and "Minimum detectable effect at −1 hour" in alt
 
 
 def test_lift_svg_draws_the_zero_line_and_the_mde(examples_build: ExamplesBuild) -> None:
