@@ -36,6 +36,7 @@ import watchfiles
 from watchfiles import Change
 from watchfiles.main import FileChange
 
+from .catalogue import CATALOGUE_FILE
 from .diagnostics import printable
 from .formatting import plural
 from .pages import BUILTIN_TEMPLATES
@@ -43,7 +44,7 @@ from .pages import BUILTIN_TEMPLATES
 SPECIAL = "/__charters__/"
 LIVERELOAD_JS = Path(__file__).parent / "livereload.js"
 WATCHED_DIRS = ("charters", "templates")
-WATCHED_FILES = ("site.yaml",)
+WATCHED_FILES = ("site.yaml", CATALOGUE_FILE)
 
 Echo = Callable[..., None]
 
@@ -59,7 +60,7 @@ def _default_echo(message: str = "", err: bool = False) -> None:
 
 @dataclass(frozen=True)
 class SourceFilter:
-    """Which changed paths are inputs of the build: `site.yaml` and everything under
+    """Which changed paths are inputs of the build: `site.yaml`, `metrics.yaml` and everything under
     `charters/` (charters and their result files) and `templates/`, less editor droppings.
 
     The project's `site/` and every other folder of the source tree are not inputs.

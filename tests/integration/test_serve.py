@@ -19,6 +19,7 @@ from generator.serve import SourceFilter, _is_page, error_page
 
 INPUTS = [
     "site.yaml",
+    "metrics.yaml",
     "charters",
     "charters/routing",
     "charters/routing/charter.yaml",
@@ -39,6 +40,7 @@ NOT_INPUTS = [
     "charters/routing/.cache/ab.csv",
     "templates/__pycache__/x.pyc",
     "site.yaml~",
+    "metrics.yaml.swp",
     "site/index.html",
     "site",
     "README.md",
