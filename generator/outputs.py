@@ -112,7 +112,7 @@ def results_csv(view: CharterView) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _metric_record(metric: MetricView) -> dict[str, Any]:
+def _metric_record(metric: MetricView, catalogued: bool = False) -> dict[str, Any]:
     latest = None
     if metric.latest is not None:
         latest = {
@@ -131,6 +131,7 @@ def _metric_record(metric: MetricView) -> dict[str, Any]:
         "latest": latest,
         "progress": metric.progress,
         "target_met": metric.met,
+        "catalogue_page": f"metrics/{metric.id}/" if catalogued else None,
     }
 
 
@@ -156,7 +157,10 @@ def charters_api(project: Project, views: Sequence[CharterView], base: BaseUrl) 
             "url": base.link(page),
             "human_baseline": view.human_baseline_state,
             "latest_result": view.latest_date.isoformat() if view.latest_date else None,
-            "business_metrics": [_metric_record(m) for m in view.by_kind("business")],
+            "business_metrics": [
+                _metric_record(m, m.id in project.catalogue.metrics)
+                for m in view.by_kind("business")
+            ],
             "results": {"json": page + "results.json", "csv": page + "results.csv"},
             "verdict": view.verdict,
             "verdict_label": label(view.verdict, "verdict"),

@@ -96,10 +96,21 @@ def test_api_lists_every_charter_with_its_business_metrics(examples_build: Examp
         for metric in charter["business_metrics"]:
             assert set(metric) == {
                 "id", "name", "unit", "direction", "baseline", "target", "human_baseline",
-                "latest", "progress", "target_met",
+                "latest", "progress", "target_met", "catalogue_page",
             }  # fmt: skip
             if metric["latest"] is not None:
                 assert set(metric["latest"]) == {"date", "value", "variant"}
+            page = metric["catalogue_page"]
+            if page is not None:
+                assert page == f"metrics/{metric['id']}/" and (out / page / "index.html").is_file()
+    catalogued = {
+        (c["id"], m["id"])
+        for c in api["charters"]
+        for m in c["business_metrics"]
+        if m["catalogue_page"]
+    }
+    assert ("search-ranking", "revenue_per_search") in catalogued
+    assert ("query-autocomplete", "search_conversion") in catalogued
 
 
 def test_results_downloads_hold_every_row_and_are_linked(examples_build: ExamplesBuild) -> None:
