@@ -24,6 +24,7 @@ from .load import load_project
 from .outputs import render_outputs
 from .pages import render_pages, site_templates, template_diagnostic
 from .portfolio import catalogued_metrics
+from .progress import Report
 from .rules import check_views
 from .write import OutputError, WriteReport, check_output, lock_output, write_site
 
@@ -63,10 +64,11 @@ class BuildResult:
         )
 
 
-def build(settings: Settings) -> BuildResult:
+def build(settings: Settings, progress: Report | None = None) -> BuildResult:
     """Build the site from `settings.source` into `settings.out`, or report why not.
 
-    One build at a time writes an output folder (generator/write.py).
+    One build at a time writes an output folder (generator/write.py). `progress`
+    hears of each stage and of each chart drawn (generator/progress.py).
     """
     try:
         check_output(settings.source, settings.out)
@@ -75,15 +77,21 @@ def build(settings: Settings) -> BuildResult:
             f"cannot use the output folder {settings.out}: {exc.strerror or exc}"
         ) from exc
     with lock_output(settings.out, wait=settings.wait):
-        return _build(settings)
+        return _build(settings, progress or _silent)
 
 
-def _build(settings: Settings) -> BuildResult:
+def _silent(stage: str, done: int, total: int, item: str) -> None:
+    """No progress to show."""
+
+
+def _build(settings: Settings, progress: Report) -> BuildResult:
     started = time.perf_counter()
+    progress("Loading", 0, 0, "")
     project, diags = load_project(settings.source)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
         return result
+    progress("Analysing", 0, 0, "")
     views = analyze_project(project)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
@@ -93,7 +101,11 @@ def _build(settings: Settings) -> BuildResult:
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
         return result
-    charts = draw_charts(views, settings.out, catalogued_metrics(project.catalogue, views))
+    catalogued = catalogued_metrics(project.catalogue, views)
+    drawing = "Drawing charts"
+    progress(drawing, 0, 0, "")
+    charts = draw_charts(views, settings.out, catalogued, lambda *n: progress(drawing, *n))
+    progress("Rendering pages", 0, 0, "")
     try:
         templates = site_templates(project, views, checks, live_reload=settings.live_reload)
         pages = render_pages(templates, project, views, checks, charts)
@@ -106,6 +118,7 @@ def _build(settings: Settings) -> BuildResult:
         return result
     # Generated files win over a linked file of the same name.
     files = {**linked.files, **charts.svgs, **pages, **outputs.files}
+    progress("Writing", 0, 0, "")
     result.written = write_site(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))

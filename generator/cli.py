@@ -98,20 +98,29 @@ def main(verbose: bool) -> None:
     is_flag=True,
     help="If another build is writing the output folder, wait for it instead of refusing.",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bar and no summary line; problems are still reported.",
+)
 @_guard
-def build(source: Path, out: Path | None, wait: bool) -> None:
+def build(source: Path, out: Path | None, wait: bool, quiet: bool) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
-    as it was otherwise.
+    as it was otherwise. On a terminal, a build longer than a second shows a
+    progress bar on standard error.
     """
     from .build import Settings
     from .build import build as run_build
+    from .progress import Progress
     from .write import OutputError
 
     out = out if out is not None else source / "site"
     try:
-        result = run_build(Settings(source=source, out=out, wait=wait))
+        with Progress(quiet=quiet) as progress:
+            result = run_build(Settings(source=source, out=out, wait=wait), progress)
     except OutputError as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
@@ -123,7 +132,8 @@ def build(source: Path, out: Path | None, wait: bool) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(printable(result.summary(out)))
+    if not quiet:
+        click.echo(printable(result.summary(out)))
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:

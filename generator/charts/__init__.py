@@ -20,7 +20,7 @@ from typing import Literal
 from ..analyze import CharterView, MetricView, mde_threshold
 from ..portfolio import CataloguedMetric
 from ..write import read_manifest
-from .draw import draw_all, render_svg
+from .draw import DrawProgress, draw_all, render_svg
 from .spec import (
     CHART_VERSION,
     Breach,
@@ -171,10 +171,13 @@ def _forests(
 
 
 def draw_charts(
-    views: Sequence[CharterView], site: Path, catalogued: Sequence[CataloguedMetric] = ()
+    views: Sequence[CharterView],
+    site: Path,
+    catalogued: Sequence[CataloguedMetric] = (),
+    progress: DrawProgress | None = None,
 ) -> ChartSet:
     """Every chart of every metric, and a forest plot per catalogued metric; SVGs of
-    unchanged charts come from `site`."""
+    unchanged charts come from `site`. `progress` hears of each chart drawn."""
     previous = previous_keys(site)
     by_charter: dict[str, tuple[Chart, ...]] = {}
     svgs: dict[str, bytes] = {}
@@ -196,6 +199,6 @@ def draw_charts(
         by_charter[view.id] = tuple(charts)
     forests, forest_svgs, forest_jobs = _forests(catalogued, site, previous)
     svgs.update(forest_svgs)
-    drawn = draw_all(jobs + forest_jobs)
+    drawn = draw_all(jobs + forest_jobs, progress)
     svgs.update(drawn)
     return ChartSet(by_charter, svgs, drawn=len(drawn), forests=forests)

@@ -26,12 +26,14 @@ used, no pyplot global state.
 
 from __future__ import annotations
 
+import atexit
 import io
 import math
 import os
 import textwrap
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -53,12 +55,15 @@ from .spec import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.legend import Legend as Legend_
     from matplotlib.text import Text
 
-__all__ = ["PARALLEL_CHARTS", "RefStyle", "draw_all", "draw_job", "render_svg"]
+__all__ = ["PARALLEL_CHARTS", "RefStyle", "draw_all", "draw_job", "drawn_figure", "render_svg"]
 
 # --------------------------------------------------------------------------- #
 # Styling
@@ -594,31 +599,34 @@ def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec | ForestSpec) -> Text
     )
 
 
-def _legend(fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend) -> None:
+def _legend(
+    fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend
+) -> Legend_ | None:
     """Step 8: the legend, when there is more than one line or any band to explain."""
     from matplotlib.patches import Patch
 
     if legend.interval:
         legend.add(Patch(facecolor="#7F7F7F", alpha=0.3, linewidth=0), "95% interval")
     if len(legend.handles) > 1:  # several series, any reference line, or an interval band
-        _place_legend(fig, ax, note, ref_texts, legend)
+        with _screen_dpi(fig):
+            return _place_legend(fig, ax, note, ref_texts, legend, _screen_renderer(fig))
+    return None
 
 
-def _place_legend(fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend) -> None:
+def _place_legend(
+    fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend, renderer: Any
+) -> Legend_:
     """Put the legend above the plot on the right, wrapping into rows if too wide.
 
     The legend ends where the reference line labels end (or at the axes' right
     edge if there are none), and must not run into the direction note on the left.
+    The axes are already placed (:func:`_fit`), so their width is known. Whether
+    the legend fits on one row is judged in screen pixels (hinted text at 100 dpi),
+    the way the charts have always wrapped it.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.transforms import offset_copy
 
-    canvas = FigureCanvasAgg(fig)  # a renderer for measuring; the SVG save swaps canvas
-    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)  # place the axes so that its width is known
     px_per_pt = fig.dpi / 72
     axes_right = ax.get_window_extent(renderer).x1
     right = max([axes_right] + [t.get_window_extent(renderer).x1 for t in ref_texts])
@@ -646,12 +654,118 @@ def _place_legend(fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], lege
             handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
         )
         if ncol == 1 or drawn.get_window_extent(renderer).width <= budget:
-            break
+            return drawn
         drawn.remove()
         ncol -= 1
         # Prefer balanced rows: e.g. 5 entries -> 3 + 2 rather than 4 + 1.
         rows = math.ceil(entries / ncol)
         ncol = math.ceil(entries / rows)
+
+
+# --------------------------------------------------------------------------- #
+# Layout: one pass, margins from the decorations measured once
+# --------------------------------------------------------------------------- #
+
+_PAD_PT = 6.0  # room between the decorations and the figure's edges
+
+
+@dataclass(frozen=True)
+class Margins:
+    """How far the decorations reach beyond the axes on each side, in pixels."""
+
+    left: float
+    right: float
+    bottom: float
+    top: float
+
+
+def _measurer(fig: Figure) -> Any:
+    """A renderer that measures text as the SVG backend will draw it (72 dpi, unhinted).
+
+    One per figure size and process; measuring draws nothing.
+    """
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    width, height = fig.get_size_inches()
+    key = (float(width), float(height))
+    renderer = _MEASURERS.get(key)
+    if renderer is None:
+        renderer = RendererSVG(width * 72, height * 72, io.StringIO())  # type: ignore[no-untyped-call]
+        _MEASURERS[key] = renderer
+    return renderer
+
+
+_MEASURERS: dict[tuple[float, ...], Any] = {}
+_SCREEN_DPI = 100.0  # matplotlib's default figure dpi: the legend's wrapping is judged at it
+
+
+@contextmanager
+def _screen_dpi(fig: Figure) -> Iterator[None]:
+    """The figure at screen dpi for a while (it is drawn at 72, the SVG's points)."""
+    saved = fig.dpi
+    fig.dpi = _SCREEN_DPI
+    try:
+        yield
+    finally:
+        fig.dpi = saved
+
+
+def _screen_renderer(fig: Figure) -> Any:
+    """A renderer that measures text as on screen (Agg, hinted, 100 dpi); one per size."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    width, height = fig.get_size_inches()
+    key = (float(width), float(height), _SCREEN_DPI)
+    renderer = _MEASURERS.get(key)
+    if renderer is None:
+        renderer = RendererAgg(width * _SCREEN_DPI, height * _SCREEN_DPI, _SCREEN_DPI)  # type: ignore[no-untyped-call]
+        _MEASURERS[key] = renderer
+    return renderer
+
+
+def _fit(fig: Figure, ax: Axes, renderer: Any) -> Margins:
+    """Place the axes so its tick labels, axis label and texts fit in the figure.
+
+    The decorations are measured once: their size does not depend on where the axes
+    sit (the tick locators do not depend on the axes' size), so one measurement gives
+    the margins. Returns them for :func:`_make_room_above`.
+    """
+    from matplotlib.transforms import Bbox
+
+    box = ax.bbox
+    tight = ax.get_tightbbox(renderer, for_layout_only=True)
+    if tight is None:
+        tight = box
+    margins = Margins(
+        left=max(box.x0 - tight.x0, 0.0),
+        right=max(tight.x1 - box.x1, 0.0),
+        bottom=max(box.y0 - tight.y0, 0.0),
+        top=max(tight.y1 - box.y1, 0.0),
+    )
+    ax.set_position(Bbox(_position(fig, margins)))
+    return margins
+
+
+def _position(fig: Figure, margins: Margins) -> list[list[float]]:
+    """The axes' corners in figure fractions for `margins` plus the padding."""
+    width, height = fig.bbox.width, fig.bbox.height
+    pad = _PAD_PT * fig.dpi / 72
+    return [
+        [(margins.left + pad) / width, (margins.bottom + pad) / height],
+        [1 - (margins.right + pad) / width, 1 - (margins.top + pad) / height],
+    ]
+
+
+def _make_room_above(
+    fig: Figure, ax: Axes, margins: Margins, drawn: Legend_, renderer: Any
+) -> None:
+    """Lower the top of the axes so the legend above it fits in the figure too."""
+    from matplotlib.transforms import Bbox
+
+    above = drawn.get_window_extent(renderer).y1 - ax.bbox.y1
+    if above > margins.top:
+        taller = Margins(margins.left, margins.right, margins.bottom, above)
+        ax.set_position(Bbox(_position(fig, taller)))
 
 
 def _draw(fig: Figure, spec: ChartSpec) -> None:
@@ -667,11 +781,13 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
         extent.days.extend(b.day for b in spec.tolerance.breaches)
     extent.lows.extend([float(r.value) for r in refs] + limits)
     extent.highs.extend([float(r.value) for r in refs] + limits)
+    renderer = _measurer(fig)
     if not extent.days and not refs:
         ax.set_yticks([])
         ax.set_xticks([])
         ax.spines["bottom"].set_visible(False)
         _no_results_note(ax)
+        _fit(fig, ax, renderer)
         return
     y = _axes(ax, spec, extent)
     _reference_lines(ax, spec, refs, y, legend)
@@ -679,9 +795,12 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     labelled = refs + ([limit] if limit is not None else [])
     ref_texts = _reference_labels(fig, ax, labelled, y)
     note = _direction_note(fig, ax, spec)
-    _legend(fig, ax, note, ref_texts, legend)
     if spec.hidden:
         _hidden_note(ax, spec.hidden)
+    margins = _fit(fig, ax, renderer)
+    drawn = _legend(fig, ax, note, ref_texts, legend)
+    if drawn is not None:
+        _make_room_above(fig, ax, margins, drawn, renderer)
 
 
 def _hidden_note(ax: Axes, hidden: int) -> None:
@@ -760,6 +879,28 @@ def _draw_forest(fig: Figure, spec: ForestSpec) -> None:
     extent = _forest_points(ax, spec)
     _forest_axes(ax, spec, extent)
     _direction_note(fig, ax, spec)
+    _fit(fig, ax, _measurer(fig))
+
+
+def drawn_figure(spec: ChartSpec | LiftSpec | ForestSpec) -> Figure:
+    """The figure of ``spec``, drawn and laid out, ready to save (call it under ``_RC``).
+
+    A fresh figure per chart: clearing and reusing one costs more than making one
+    (``Axes.clear`` rebuilds the axes' ticks and spines, measured at about 7 ms
+    against 5 ms for a new figure with its axes), and a fresh one cannot carry
+    anything over from the chart before it. What is reused in a process is what
+    costs: the imports, and the renderers that measure text.
+    """
+    from matplotlib.figure import Figure
+
+    size = _forest_figsize(spec) if isinstance(spec, ForestSpec) else _FIG_SIZE
+    # 72 dpi, as the SVG backend draws: the layout is measured as it will be saved.
+    fig = Figure(figsize=size, dpi=72, facecolor="white")
+    if isinstance(spec, ForestSpec):
+        _draw_forest(fig, spec)
+    else:
+        _draw(fig, spec.chart() if isinstance(spec, LiftSpec) else spec)
+    return fig
 
 
 def render_svg(spec: ChartSpec | LiftSpec | ForestSpec, *, chart_id: str) -> str:
@@ -770,20 +911,12 @@ def render_svg(spec: ChartSpec | LiftSpec | ForestSpec, *, chart_id: str) -> str
     charts can be inlined into one HTML page without id clashes.
     """
     import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     rc: Any = dict(_RC)
     rc["svg.hashsalt"] = chart_id
     buffer = io.StringIO()
     with _LOCK, matplotlib.rc_context(rc):
-        layout = ConstrainedLayoutEngine(w_pad=6 / 72, h_pad=6 / 72)
-        size = _forest_figsize(spec) if isinstance(spec, ForestSpec) else _FIG_SIZE
-        fig = Figure(figsize=size, facecolor="white", layout=layout)
-        if isinstance(spec, ForestSpec):
-            _draw_forest(fig, spec)
-        else:
-            _draw(fig, spec.chart() if isinstance(spec, LiftSpec) else spec)
+        fig = drawn_figure(spec)
         fig.savefig(
             buffer,
             format="svg",
@@ -799,17 +932,67 @@ def draw_job(job: ChartJob) -> bytes:
 
 
 PARALLEL_CHARTS = 12  # below this, starting worker processes costs more than it saves
+CHUNKS_PER_WORKER = 4  # jobs go out in this many chunks per worker: few round trips, even ends
+
+#: Called after each chart with (charts done, charts to draw, the chart's site path).
+DrawProgress = Callable[[int, int, str], None]
 
 
-def draw_all(jobs: Sequence[ChartJob]) -> dict[str, bytes]:
-    """The SVG of every job by its site path; each is independent, so workers do not matter."""
-    ordered = sorted(jobs, key=lambda job: job.path)
-    workers = min(os.cpu_count() or 1, 8)
-    if len(ordered) >= PARALLEL_CHARTS and workers > 1:
+def _warm() -> None:
+    """A worker's start: import what drawing needs once, before the first chunk arrives."""
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+
+
+_POOL: ProcessPoolExecutor | None = None
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """The worker processes, started on the first build that needs them and kept for the
+    next ones (`charters serve` rebuilds); they end with this process."""
+    global _POOL
+    if _POOL is None:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            svgs = list(pool.map(draw_job, ordered, chunksize=4))
-    else:
-        svgs = [draw_job(job) for job in ordered]
-    return {job.path: svg for job, svg in zip(ordered, svgs, strict=True)}
+        _POOL = ProcessPoolExecutor(max_workers=workers, initializer=_warm)
+        atexit.register(_POOL.shutdown, cancel_futures=True)
+    return _POOL
+
+
+def _forget_pool() -> None:
+    """Drop a pool whose worker died (killed, out of memory); the next call starts another."""
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=False, cancel_futures=True)
+    _POOL = None
+
+
+def _drawn(ordered: list[ChartJob]) -> Iterator[bytes]:
+    """The SVG of each job in order: in the worker processes when there are enough jobs
+    and cores, else here. matplotlib is imported only where charts are drawn."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(ordered) < PARALLEL_CHARTS or workers < 2:
+        yield from (draw_job(job) for job in ordered)
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunk = max(1, math.ceil(len(ordered) / (workers * CHUNKS_PER_WORKER)))
+    try:
+        yield from _pool(workers).map(draw_job, ordered, chunksize=chunk)
+    except BrokenProcessPool:
+        _forget_pool()
+        raise
+
+
+def draw_all(jobs: Sequence[ChartJob], progress: DrawProgress | None = None) -> dict[str, bytes]:
+    """The SVG of every job by its site path; each is independent, so workers do not matter.
+
+    `progress` hears of each chart as it arrives.
+    """
+    ordered = sorted(jobs, key=lambda job: job.path)
+    svgs: dict[str, bytes] = {}
+    for done, (job, svg) in enumerate(zip(ordered, _drawn(ordered), strict=True), start=1):
+        svgs[job.path] = svg
+        if progress is not None:
+            progress(done, len(ordered), job.path)
+    return svgs

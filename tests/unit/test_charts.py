@@ -574,13 +574,14 @@ def test_spec_key_covers_the_lift_and_the_tolerance() -> None:
     assert len({spec_key(lift), spec_key(moved), spec_key(with_mde), spec_key(lift.chart())}) == 4
 
 
-AB_SPEC_KEY = "ac7ec005586696e8104b722474f1ac05a667c660026b0290950a7b7c8abf3877"
+AB_SPEC_KEY = "f30823a7e893aaf96f88fe510862abfac61cb73dc5c9ac4eb974031aa9399e17"
 
 
 def test_keys_of_charts_without_tolerance_are_those_of_earlier_builds() -> None:
-    # Charts that did not change keep their keys, so a site built before guardrail
-    # tolerance lines were drawn reuses them (key of `_ab_spec` under charts-1).
-    assert CHART_VERSION == "charts-1"
+    # A chart's key changes only with its spec or the drawing's version (charts-2: the
+    # layout computed once instead of by matplotlib's constrained layout, which moved
+    # some coordinates in their last digits), so unrelated changes keep SVGs reusable.
+    assert CHART_VERSION == "charts-2"
     assert spec_key(_ab_spec()) == AB_SPEC_KEY
 
 

@@ -1,0 +1,234 @@
+"""The charts' layout: computed once, as matplotlib's constrained layout would place it,
+with nothing outside the figure; and the drawing of many charts in worker processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pytest
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+from generator.charts import (
+    Breach,
+    ChartJob,
+    ChartSpec,
+    ForestRow,
+    ForestSpec,
+    LiftSpec,
+    RefLine,
+    Series,
+    Tolerance,
+    render_svg,
+)
+from generator.charts import draw as draw_module
+from generator.charts.draw import drawn_figure
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAYS = tuple(date(2026, 1, 5) + timedelta(weeks=w) for w in range(52))
+
+
+def _series(label: str, level: float, step: float) -> Series:
+    values = tuple(level + step * w + 0.3 * ((w * 7) % 5 - 2) for w in range(52))
+    return Series(
+        label, DAYS, values, tuple(v - 0.8 for v in values), tuple(v + 0.8 for v in values)
+    )
+
+
+REFS = (
+    RefLine("target", "Target 45 minutes", 45.0),
+    RefLine("human", "Human baseline 43 minutes", 43.0),
+    RefLine("baseline", "Baseline 40 minutes", 40.0),
+)
+AB = ChartSpec(
+    "Handle time",
+    "minutes",
+    "decrease",
+    (_series("control", 40, 0), _series("treatment", 41, 0.05)),
+    REFS,
+)
+LONG = ChartSpec(
+    "Long names",
+    "minutes per resolved conversation",
+    "increase",
+    (
+        _series("control", 40, 0),
+        _series("treatment with a rather long variant name", 41, 0.05),
+        _series("another arm", 42, -0.02),
+    ),
+    (RefLine("target", "Target 45 minutes per resolved conversation", 45.0),),
+)
+TOLERANCE = Tolerance(
+    "Tolerance (control + 2 minutes)",
+    "control",
+    "treatment",
+    DAYS,
+    tuple(42.0 + 0.3 * ((w * 7) % 5 - 2) for w in range(52)),
+    (Breach(DAYS[10], "treatment", 43.5, 42.0), Breach(DAYS[30], "treatment", 44.0, 42.3)),
+)
+GUARDRAIL = ChartSpec(
+    "Latency",
+    "ms",
+    "decrease",
+    (_series("control", 40, 0), _series("treatment", 41, 0.05)),
+    (RefLine("baseline", "Baseline 40 ms", 40.0),),
+    tolerance=TOLERANCE,
+)
+LIFT = LiftSpec(
+    "Handle time",
+    "minutes",
+    "decrease",
+    "treatment",
+    Series(
+        "treatment",
+        DAYS,
+        tuple(-0.02 * w for w in range(52)),
+        tuple(-0.02 * w - 0.5 for w in range(52)),
+        tuple(-0.02 * w + 0.5 for w in range(52)),
+    ),
+    (RefLine("zero", "No effect", 0.0), RefLine("mde", "MDE −0.5 minutes", -0.5)),
+)
+FOREST = ForestSpec(
+    "Search conversion",
+    "%",
+    "increase",
+    (
+        ForestRow(
+            "Search ranking with a title long enough to wrap twice over", DAYS[-1], 0.4, 0.1, 0.7
+        ),
+        ForestRow("Query autocomplete", DAYS[-1], -0.2, -0.6, 0.2),
+        ForestRow("Short", DAYS[-1], 1.2, None, None),
+    ),
+)
+EMPTY = ChartSpec("Nothing yet", "hours", "decrease", (), ())
+SPECS = [AB, LONG, GUARDRAIL, LIFT, FOREST, EMPTY]
+IDS = ["ab", "long-names", "guardrail", "lift", "forest", "empty"]
+
+
+@pytest.fixture
+def drawn(request: pytest.FixtureRequest) -> Iterator[Figure]:
+    with matplotlib.rc_context(draw_module._RC):
+        yield drawn_figure(request.param)
+
+
+def _points(fig: Figure, box: Any) -> tuple[float, float, float, float]:
+    scale = 72 / fig.dpi
+    return (box.x0 * scale, box.y0 * scale, box.x1 * scale, box.y1 * scale)
+
+
+@pytest.mark.parametrize("drawn", SPECS, ids=IDS, indirect=True)
+def test_every_text_and_the_legend_lie_inside_the_figure(drawn: Figure) -> None:
+    # Nothing is clipped: the tick labels, the unit, the reference line labels, the
+    # direction note and the legend all lie inside the figure, each measured as drawn.
+    fig = drawn
+    ax = fig.axes[0]
+    renderer = draw_module._measurer(fig)
+    width, height = fig.get_size_inches() * 72
+    texts = [t for t in ax.texts if t.get_text().strip()]
+    assert texts  # the direction note, or the note that there are no results
+    boxes = [ax.get_tightbbox(renderer)] + [t.get_window_extent(renderer) for t in texts]
+    legend = ax.get_legend()
+    if legend is not None:
+        boxes.append(legend.get_window_extent(renderer))
+    for box in boxes:
+        x0, y0, x1, y1 = _points(fig, box)
+        assert x0 >= 0 and y0 >= 0 and x1 <= width + 0.01 and y1 <= height + 0.01, (x0, y0, x1, y1)
+
+
+@pytest.mark.parametrize("drawn", SPECS, ids=IDS, indirect=True)
+def test_the_axes_sit_where_constrained_layout_puts_them(drawn: Figure) -> None:
+    # The layout is computed once from measured decorations; matplotlib's constrained
+    # layout (what the charts used before, run on the finished figure) agrees with it.
+    fig = drawn
+    ax = fig.axes[0]
+    ours = ax.get_position().bounds
+    FigureCanvasSVG(fig)  # it measures as the SVG backend does, at 72 dpi
+    ConstrainedLayoutEngine(w_pad=6 / 72, h_pad=6 / 72).execute(fig)
+    theirs = ax.get_position().bounds
+    width, height = fig.get_size_inches() * 72
+    scale = (width, height, width, height)
+    for a, b, pt in zip(ours, theirs, scale, strict=True):
+        assert abs(a - b) * pt < 0.5, (ours, theirs)
+
+
+def test_no_layout_engine_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib import _constrained_layout
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("constrained layout ran")
+
+    monkeypatch.setattr(_constrained_layout, "do_constrained_layout", refuse)
+    for spec, chart_id in zip(SPECS, IDS, strict=True):
+        assert render_svg(spec, chart_id=chart_id).startswith("<?xml")
+
+
+def test_a_chart_is_the_same_whatever_was_drawn_before_it() -> None:
+    first = render_svg(GUARDRAIL, chart_id="g")
+    for spec, chart_id in zip(SPECS, IDS, strict=True):
+        render_svg(spec, chart_id=chart_id)
+    assert render_svg(GUARDRAIL, chart_id="g") == first
+
+
+def _jobs(count: int) -> list[ChartJob]:
+    return [ChartJob(f"charters/c{i:02d}/m.svg", AB, chart_id=f"c{i}") for i in range(count)]
+
+
+def test_draw_all_reports_each_chart_in_order_and_gives_every_svg() -> None:
+    heard: list[tuple[int, int, str]] = []
+    jobs = _jobs(draw_module.PARALLEL_CHARTS + 2)
+    svgs = draw_all_with(jobs, heard)
+    assert sorted(svgs) == [job.path for job in jobs]
+    assert [done for done, _total, _path in heard] == list(range(1, len(jobs) + 1))
+    assert {total for _done, total, _path in heard} == {len(jobs)}
+    assert [path for _done, _total, path in heard] == [job.path for job in jobs]
+    assert svgs[jobs[3].path] == render_svg(AB, chart_id="c3").encode()
+
+
+def draw_all_with(jobs: list[ChartJob], heard: list[tuple[int, int, str]]) -> dict[str, bytes]:
+    return draw_module.draw_all(jobs, progress=lambda *args: heard.append(args))
+
+
+def test_workers_start_once_and_only_they_import_matplotlib() -> None:
+    # Two builds' worth of charts in a fresh process: the same worker processes draw
+    # both, and the process that hands out the charts never imports matplotlib.
+    script = textwrap.dedent(
+        """
+        import os, sys
+        from datetime import date
+        from generator.charts import ChartJob, ChartSpec, RefLine, Series, draw
+        days = (date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19))
+        def _jobs(count):
+            return [
+                ChartJob(f"c{i:02d}.svg", ChartSpec(f"m{i}", "ms", "decrease",
+                    (Series("", days, (1.0, 2.0, float(i)), (None,) * 3, (None,) * 3),),
+                    (RefLine("target", "Target 1 ms", 1.0),)), chart_id=f"c{i}")
+                for i in range(count)
+            ]
+        if (os.cpu_count() or 1) < 2:
+            print("one core"); raise SystemExit
+        first = draw.draw_all(_jobs(20))
+        pool = draw._POOL
+        pids = {p.pid for p in pool._processes.values()}
+        second = draw.draw_all(_jobs(30))
+        assert draw._POOL is pool and {p.pid for p in pool._processes.values()} == pids
+        assert first == {k: v for k, v in second.items() if k in first}
+        print(len(pids), "matplotlib" in sys.modules)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    if out.stdout.strip() == "one core":
+        pytest.skip("one core: charts are drawn in the build's own process")
+    workers, imported = out.stdout.split()
+    assert int(workers) >= 2
+    assert imported == "False"
