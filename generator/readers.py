@@ -458,16 +458,17 @@ def parse_yaml(
     """Parse one YAML document; syntax errors are recorded with their position.
 
     With libyaml (the default when installed) the text is composed in C; anything it
-    does not compose into exactly one document is composed again in Python, so errors
-    read the same with and without it.
+    does not compose into exactly one document without an error is composed again in
+    Python, so errors read the same with and without it.
     """
     nodes = _compose_c(text) if (LIBYAML if libyaml is None else libyaml) else None
     if nodes is not None:
         found = Diagnostics()
         doc, doubtful = _construct(nodes, rel, found)
-        # Where the two parsers may differ (see `_Builder.doubtful`), PyYAML decides.
-        if not doubtful:
-            diags.extend(found)
+        # Where the two parsers may differ (see `_Builder.doubtful`), PyYAML decides;
+        # and on any error, since the builder stops or skips a value there and so may
+        # not have looked at every node.
+        if not doubtful and not found.items:
             return doc
     nodes = _compose_python(text, rel, diags)
     if nodes is None:
@@ -498,7 +499,7 @@ def _construct(nodes: list[Node], rel: str, diags: Diagnostics) -> tuple[Documen
     return doc, builder.doubtful
 
 
-def _C_AGREES(text: str) -> bool:
+def _libyaml_agrees(text: str) -> bool:
     """Whether libyaml reads `text` exactly as PyYAML does (else PyYAML composes it).
 
     libyaml takes tabs where PyYAML refuses them, skips a byte-order mark in the middle
@@ -518,7 +519,7 @@ _BLOCK_COMMENT = re.compile(r"[|>][-+0-9]*#")
 
 def _compose_c(text: str) -> list[Node] | None:
     """The one document of `text` composed by libyaml, or None to compose it in Python."""
-    if _CLoader is None or not _C_AGREES(text):
+    if _CLoader is None or not _libyaml_agrees(text):
         return None
     loader = _CLoader(text)
     nodes: list[Node] = []

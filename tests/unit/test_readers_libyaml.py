@@ -240,3 +240,25 @@ def test_count_nodes_counts_what_is_written_and_each_alias_once() -> None:
     assert root is not None
     # root, 2 keys, 2 sequences, 3 numbers, 2 aliases
     assert readers.count_nodes(root) == 10
+
+
+# libyaml takes `{a?b: 1}`; PyYAML calls it a syntax error.
+HIDDEN = "{a?b: 1}"
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    "text",
+    [
+        _bomb() + f"z: {HIDDEN}\n",
+        f"a: 1\na: {HIDDEN}\n",
+        f"? [k]\n: {HIDDEN}\n",
+        f"<<: {HIDDEN}\n",
+    ],
+    ids=["after an alias bomb", "duplicate key", "collection key", "merge key"],
+)
+def test_an_error_hides_nothing_pyyaml_would_refuse(text: str) -> None:
+    """The builder stops, or skips a value, at an error: PyYAML still reads the rest."""
+    with_c, python = parsed(text, libyaml=True), parsed(text, libyaml=False)
+    assert with_c == python
+    assert any("YAML syntax error" in message for message in python[1]), python
