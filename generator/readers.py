@@ -5,7 +5,10 @@ Pelican's readers declare `file_extensions`); the loader picks one by suffix.
 YAML is composed into nodes and constructed here rather than by PyYAML's loader so
 that each value keeps its line and column, duplicate keys are refused, and the
 original spelling of a scalar is kept for messages about YAML's implicit typing
-(`status: no` is read as false).
+(`status: no` is read as false). Nodes are composed by libyaml, PyYAML's C parser,
+when it is installed (about ten times faster); a file it refuses, or one nested near
+the depth limit, is composed again by the pure-Python parser, whose messages and
+positions are the ones the format promises, so both give the same values and errors.
 """
 
 from __future__ import annotations
@@ -86,7 +89,6 @@ class _Loader(yaml.SafeLoader):
     """
 
     depth = 0
-    nodes = 0
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         self.depth += 1
@@ -96,7 +98,6 @@ class _Loader(yaml.SafeLoader):
                 problem=f"nested more than {MAX_DEPTH} levels deep (the limit)",
                 problem_mark=event.start_mark,
             )
-        self.nodes += 1
         try:
             return super().compose_node(parent, index)
         finally:
@@ -116,6 +117,56 @@ _Loader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
+
+
+class _NearTheLimit(Exception):
+    """libyaml reached the nesting limit: the pure-Python composer decides and locates it."""
+
+
+def _c_loader() -> type | None:
+    """libyaml's parser and composer with the resolvers above, or None if not installed.
+
+    Composition runs in C, so the nesting limit is kept by the resolver hooks the C
+    composer calls around every node it composes (not around an alias, which adds no
+    depth of its own to the tree written). The C composer recurses on the C stack, so
+    it must never go deep: it stops one level short of the limit, and the pure-Python
+    composer, which counts aliases as the limit does, takes the file from there.
+    """
+    if not yaml.__with_libyaml__:
+        return None
+    from yaml._yaml import CParser
+
+    _resolve = yaml.resolver.Resolver.resolve
+
+    class CLoader(CParser, yaml.resolver.Resolver):
+        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            yaml.resolver.Resolver.__init__(self)
+            self.depth = 0
+
+        def descend_resolver(self, parent: Node | None, index: Any) -> None:
+            self.depth += 1
+            if self.depth >= MAX_DEPTH:
+                raise _NearTheLimit
+
+        def ascend_resolver(self) -> None:
+            self.depth -= 1
+
+        def resolve(self, kind: type, value: str | None, implicit: Any) -> str:
+            # An empty scalar tagged `!` is the one case where libyaml says "not
+            # implicit" and PyYAML says "plain": PyYAML's reading (null) is the one kept.
+            if implicit == (False, False) and kind is ScalarNode:
+                implicit = (True, False)
+            return str(_resolve(self, kind, value, implicit))  # type: ignore[no-untyped-call]
+
+    return CLoader
+
+
+_CLoader = _c_loader()
+# Whether `parse_yaml` composes with libyaml (tests set it to compare both paths).
+LIBYAML = _CLoader is not None
 
 
 @dataclass(frozen=True)
@@ -223,17 +274,25 @@ def read_text(
 class _Builder:
     """Turns a composed YAML node tree into plain data plus a position index.
 
-    `budget` is how many values the tree may hold: what is written plus what aliases
-    may add (`MAX_ALIAS_VALUES`), so a kilobyte of nested aliases cannot expand into
-    billions of values.
+    `budget` is how many values the tree may hold: what is written (`count_nodes`)
+    plus what aliases may add (`MAX_ALIAS_VALUES`), so a kilobyte of nested aliases
+    cannot expand into billions of values.
     """
 
-    def __init__(self, doc: Document, diags: Diagnostics, budget: int) -> None:
+    def __init__(self, doc: Document, diags: Diagnostics, root: Node) -> None:
         self.doc = doc
         self.diags = diags
         self.constructor = SafeConstructor()
         self.active: set[int] = set()
-        self.budget = budget
+        # What is written is counted only when the allowance is spent: most files
+        # hold fewer values than the allowance, and counting is a walk of the tree.
+        self.budget = MAX_ALIAS_VALUES
+        self.unwritten: Node | None = root
+        # Something libyaml reads otherwise than PyYAML: a tag PyYAML refuses to scan
+        # (it is refused here either way), or a plain scalar in [ ] or { } (`doubt`).
+        # Such a file is read again by PyYAML.
+        self.doubtful = False
+        self.flow = 0
 
     def ref(self, node: Node) -> SourceRef:
         mark = node.start_mark
@@ -241,6 +300,9 @@ class _Builder:
 
     def build(self, node: Node, path: FieldPath) -> Any:
         self.budget -= 1
+        if self.budget < 0 and self.unwritten is not None:
+            self.budget += count_nodes(self.unwritten)
+            self.unwritten = None
         if self.budget < 0:
             message = (
                 f"YAML aliases expand to more than {MAX_ALIAS_VALUES} values beyond those"
@@ -260,6 +322,8 @@ class _Builder:
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
         self.active.add(id(node))
+        flow = bool(getattr(node, "flow_style", False))
+        self.flow += flow
         try:
             if isinstance(node, SequenceNode):
                 self.check_tag(node, _SEQ_TAG, path)
@@ -269,10 +333,12 @@ class _Builder:
                 return self.mapping(node, path)
         finally:
             self.active.discard(id(node))
+            self.flow -= flow
         return None  # pragma: no cover - PyYAML has no other node kinds
 
     def check_tag(self, node: Node, expected: str, path: FieldPath) -> None:
         if node.tag != expected:
+            self.doubtful = True
             message = f"YAML tag {excerpt(node.tag)} is not supported here"
             self.diags.error(self.ref(node), format_path(path), message)
 
@@ -286,6 +352,7 @@ class _Builder:
                 )
                 continue
             key = str(key_node.value)
+            self.doubt(key_node)
             if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
                 self.diags.error(
                     self.ref(key_node), format_path(path), "YAML merge keys (<<) are not supported"
@@ -305,8 +372,18 @@ class _Builder:
             out[key] = self.build(value_node, child)
         return out
 
+    def doubt(self, node: ScalarNode) -> None:
+        """Note a plain scalar in [ ] or { } that libyaml and PyYAML read differently.
+
+        PyYAML ends a plain scalar at `?` there, and places an empty one at the end of
+        the token before it, libyaml at the start of the token after it.
+        """
+        if self.flow and not node.style and ("?" in node.value or not node.value):
+            self.doubtful = True
+
     def scalar(self, node: ScalarNode, path: FieldPath) -> Any:
         quoted = node.style in ("'", '"', "|", ">")
+        self.doubt(node)
         self.doc.scalars[path] = Scalar(str(node.value), node.tag, quoted)
         tag = node.tag
         try:
@@ -320,10 +397,12 @@ class _Builder:
                 return read_number(str(node.value), tag == _INT_TAG)
             if tag == _TIMESTAMP_TAG:
                 return self.constructor.construct_yaml_timestamp(node)
-        except (ValueError, ConstructorError, OverflowError):
-            # e.g. 2026-13-45 matches the timestamp pattern but is no date: keep the
-            # text so validation can say what is wrong with it.
+        except (ValueError, KeyError, ConstructorError, OverflowError):
+            # e.g. 2026-13-45 matches the timestamp pattern but is no date, and
+            # `!!bool maybe` is no boolean: keep the text so validation can say what
+            # is wrong with it.
             return str(node.value)
+        self.doubtful = True
         message = f"YAML tag {excerpt(tag)} is not supported"
         self.diags.error(self.ref(node), format_path(path), message)
         return str(node.value)
@@ -349,8 +428,115 @@ def read_number(text: str, whole: bool) -> int | float:
     return float(text)
 
 
-def parse_yaml(text: str, rel: str, diags: Diagnostics) -> Document | None:
-    """Parse one YAML document; syntax errors are recorded with their position."""
+def count_nodes(root: Node) -> int:
+    """The values written in a document: one per node the composer was asked for.
+
+    Every alias counts once where it is written, whatever it stands for; a node an
+    anchor names is counted once, where it is defined.
+    """
+    count = 1
+    seen: set[int] = set()
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            count += len(node.value)
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            count += 2 * len(node.value)
+            for key, value in node.value:
+                stack.extend((key, value))
+    return count
+
+
+def parse_yaml(
+    text: str, rel: str, diags: Diagnostics, *, libyaml: bool | None = None
+) -> Document | None:
+    """Parse one YAML document; syntax errors are recorded with their position.
+
+    With libyaml (the default when installed) the text is composed in C; anything it
+    does not compose into exactly one document without an error is composed again in
+    Python, so errors read the same with and without it.
+    """
+    nodes = _compose_c(text) if (LIBYAML if libyaml is None else libyaml) else None
+    if nodes is not None:
+        found = Diagnostics()
+        doc, doubtful = _construct(nodes, rel, found)
+        # Where the two parsers may differ (see `_Builder.doubtful`), PyYAML decides;
+        # and on any error, since the builder stops or skips a value there and so may
+        # not have looked at every node.
+        if not doubtful and not found.items:
+            return doc
+    nodes = _compose_python(text, rel, diags)
+    if nodes is None:
+        return None
+    return _construct(nodes, rel, diags)[0]
+
+
+def _construct(nodes: list[Node], rel: str, diags: Diagnostics) -> tuple[Document | None, bool]:
+    """The one document among `nodes` as plain data; whether PyYAML should read it again."""
+    if not nodes:
+        diags.error(SourceRef(rel, 1, 1), "", "file holds no YAML document")
+        return None, False
+    if len(nodes) > 1:
+        second = nodes[1].start_mark
+        diags.error(
+            SourceRef(rel, second.line + 1, second.column + 1),
+            "",
+            "file holds more than one YAML document; keep one per file",
+        )
+        return None, False
+    doc = Document(rel, None)
+    builder = _Builder(doc, diags, nodes[0])
+    try:
+        doc.data = builder.build(nodes[0], ())
+    except LimitError as exc:
+        diags.error(exc.ref, "", str(exc), "limit")
+        return None, builder.doubtful
+    return doc, builder.doubtful
+
+
+def _libyaml_agrees(text: str) -> bool:
+    """Whether libyaml reads `text` exactly as PyYAML does (else PyYAML composes it).
+
+    libyaml takes tabs where PyYAML refuses them, skips a byte-order mark in the middle
+    of a text where PyYAML reads it as text, and at the end of a text with no final
+    line break it moves to a new line, which moves the position of an empty value
+    there. None is common in a charter; all are left to PyYAML.
+    """
+    if not text.endswith("\n") or "\t" in text or "\ufeff" in text:
+        return False
+    return _BLOCK_COMMENT.search(text) is None
+
+
+# A block scalar header with a comment straight after it (`>#`): libyaml takes it,
+# PyYAML asks for a space first.
+_BLOCK_COMMENT = re.compile(r"[|>][-+0-9]*#")
+
+
+def _compose_c(text: str) -> list[Node] | None:
+    """The one document of `text` composed by libyaml, or None to compose it in Python."""
+    if _CLoader is None or not _libyaml_agrees(text):
+        return None
+    loader = _CLoader(text)
+    nodes: list[Node] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+    except (yaml.YAMLError, _NearTheLimit):
+        return None
+    finally:
+        loader.dispose()
+    return nodes if len(nodes) == 1 else None
+
+
+def _compose_python(text: str, rel: str, diags: Diagnostics) -> list[Node] | None:
+    """The documents of `text` composed by PyYAML in Python; errors recorded, located."""
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
@@ -378,24 +564,7 @@ def parse_yaml(text: str, rel: str, diags: Diagnostics) -> Document | None:
     finally:
         if loader is not None:
             loader.dispose()
-    if not nodes:
-        diags.error(SourceRef(rel, 1, 1), "", "file holds no YAML document")
-        return None
-    if len(nodes) > 1:
-        second = nodes[1].start_mark
-        diags.error(
-            SourceRef(rel, second.line + 1, second.column + 1),
-            "",
-            "file holds more than one YAML document; keep one per file",
-        )
-        return None
-    doc = Document(rel, None)
-    try:
-        doc.data = _Builder(doc, diags, loader.nodes + MAX_ALIAS_VALUES).build(nodes[0], ())
-    except LimitError as exc:
-        diags.error(exc.ref, "", str(exc), "limit")
-        return None
-    return doc
+    return nodes
 
 
 def parse_json(text: str, rel: str, diags: Diagnostics) -> Document | None:

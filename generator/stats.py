@@ -8,7 +8,8 @@ Pure functions, no I/O. ``lift`` picks the strongest method the data allows:
 4. nothing (``None``) when there is no uncertainty information.
 
 All outputs are in the metric's own unit (percentage points for ``%``).
-scipy is imported lazily, only for the Welch case.
+scipy is imported lazily, only where a t quantile is needed, and only `scipy.special`
+(the functions `scipy.stats.t` calls, for a fraction of its import time).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
 
 
 def _welch(control: Arm, treatment: Arm) -> Lift:
-    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # lazy import
+    from scipy import special  # type: ignore[import-untyped, unused-ignore]  # lazy import
 
     assert control.n is not None and treatment.n is not None
     assert control.std is not None and treatment.std is not None
@@ -156,8 +157,9 @@ def _welch(control: Arm, treatment: Arm) -> Lift:
             method="welch",
         )
     df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1.0) + v_c**2 / (n_c - 1.0))
-    half = float(stats.t.ppf(0.975, df)) * se
-    p_value = float(2.0 * stats.t.sf(abs(absolute / se), df))
+    # stdtrit and stdtr are what scipy.stats.t.ppf and t.sf compute with.
+    half = float(special.stdtrit(df, 0.975)) * se
+    p_value = float(2.0 * special.stdtr(df, -abs(absolute / se)))
     return _symmetric(absolute, control, half, min(1.0, p_value), "welch")
 
 
@@ -230,9 +232,9 @@ def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:
             half = Z_975 * math.sqrt(p * (1.0 - p) / arm.n) * scale
             return arm.value - half, arm.value + half
     if _has_n(arm, 2) and _has_std(arm):
-        from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # lazy import
+        from scipy import special  # type: ignore[import-untyped, unused-ignore]  # lazy import
 
         assert arm.n is not None and arm.std is not None
-        half = float(stats.t.ppf(0.975, arm.n - 1)) * arm.std / math.sqrt(arm.n)
+        half = float(special.stdtrit(arm.n - 1, 0.975)) * arm.std / math.sqrt(arm.n)
         return arm.value - half, arm.value + half
     return None

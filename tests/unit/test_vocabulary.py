@@ -174,3 +174,41 @@ def test_check_imports_nothing_heavy(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
     )
     assert out.stdout.strip() == ""
+
+
+# Needed by no check: the page and chart libraries, the statistics library beyond the
+# t quantiles (scipy.special), and what only `pull` and `serve` use.
+NOT_ON_THE_CHECK_PATH = (
+    *HEAVY[:-1],
+    "scipy.stats",
+    "sqlalchemy",
+    "duckdb",
+    "watchfiles",
+    "mlflow",
+)
+
+
+def test_charters_check_end_to_end_imports_nothing_heavy() -> None:
+    """`charters check` on the examples, run as a user runs it, with -X importtime."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "generator", "check", "--source", REPO_ROOT],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "checked 9 charters" in out.stdout + out.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in out.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    # The check really ran: it read YAML, validated and worked out t intervals.
+    assert {"yaml", "pydantic"} <= imported
+    assert any(name.startswith("scipy.special.") for name in imported)
+    heavy = sorted(
+        name
+        for name in imported
+        if any(name == top or name.startswith(top + ".") for top in NOT_ON_THE_CHECK_PATH)
+    )
+    assert heavy == []
