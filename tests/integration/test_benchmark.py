@@ -1,0 +1,104 @@
+"""The speed benchmark (benchmarks/bench.py) at N = 3: correct figures, not fast ones.
+
+It runs the whole benchmark once, as a user would, and checks that every tool
+built what it should from the same corpus: the corpus passes `charters check`,
+the generator built one page per charter, Hugo and MkDocs built as many pages
+(plus an index), naive matplotlib drew as many charts as the generator, the
+edits reached the site, and the table has every row. Without Hugo or MkDocs it
+skips, except with CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT
+
+BENCH = REPO_ROOT / "benchmarks"
+N = 3
+
+
+def _need(module: str) -> None:
+    if importlib.util.find_spec(module) is not None:
+        return
+    message = f"{module} is not installed (pip install '.[test]')"
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{message}; CI must run the benchmark smoke test")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], str, Path]:
+    _need("hugo")
+    _need("mkdocs")
+    work = tmp_path_factory.mktemp("bench")
+    out = work / "figures.json"
+    args = ["--n", str(N), "--repeat", "1", "--idle-seconds", "1", "--json", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench.py"), *args, "--workdir", str(work / "w")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(out.read_text()), done.stdout, work / "w"
+
+
+def test_every_tool_built_the_same_pages(run: tuple[dict[str, object], str, Path]) -> None:
+    report, _, _ = run
+    counts = report["figures"]["counts"]  # type: ignore[index]
+    assert counts["check errors"] == 0
+    assert counts["charter pages"] == N
+    assert counts["Hugo pages"] == N + 1
+    assert counts["MkDocs pages"] == N + 1
+    assert counts["charts"] == N * 5 * 2  # every metric: its values and its lift
+    assert counts["naive charts"] == counts["charts"]
+
+
+def test_the_edits_reached_the_site(run: tuple[dict[str, object], str, Path]) -> None:
+    _, _, work = run
+    site = work / "charters" / "site"
+    pages = sorted(site.glob("charters/*/index.html"))
+    assert len(pages) == N
+    edited = [p for p in pages if "<!-- template edit " in p.read_text()]
+    assert len(edited) == N  # the overridden charter.html renders every charter page
+    summary = (work / "charters" / "charters").glob("*/charter.yaml")
+    assert sum("Served edit" in p.read_text() for p in summary) == 1
+
+
+def test_the_table_has_every_row(run: tuple[dict[str, object], str, Path]) -> None:
+    report, stdout, _ = run
+    sys.path.insert(0, str(BENCH))
+    try:
+        from bench import ROWS
+    finally:
+        sys.path.remove(str(BENCH))
+    lines = [line for line in stdout.splitlines() if line.startswith("| ")]
+    assert lines[1].startswith("| --- |")
+    assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == ROWS
+    for line in lines[2 : 2 + 9]:
+        assert line.rstrip().endswith(("| PASS |", "| FAIL |")), line
+    assert [row[0] for row in report["rows"]] == ROWS  # type: ignore[index]
+    machine = report["machine"]  # type: ignore[index]
+    assert machine["hugo"].startswith("v0.") and machine["mkdocs"][0].isdigit()
+    assert "Machine: " in stdout and f"N = {N}" in stdout
+
+
+def test_the_corpus_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from corpus import make_corpus
+    finally:
+        sys.path.remove(str(BENCH))
+    make_corpus(tmp_path / "a", 2, seed=7)
+    make_corpus(tmp_path / "b", 2, seed=7)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    assert len(files) > 10
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
