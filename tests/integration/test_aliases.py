@@ -36,7 +36,7 @@ def test_each_alias_gets_a_redirect_page_that_works_without_javascript(
     pages = sorted(p.parent.name for p in (site / "charters").glob("*/index.html"))
     assert pages == ["other", "routing-v1", "support-routing", "ticket-routing"]
     api = (site / "api/charters.json").read_text(encoding="utf-8")
-    assert '"routing-v1"' not in api.replace('"aliases"', "")
+    assert "routing-v1" not in api and "support-routing" not in api
 
 
 def test_a_full_base_url_makes_the_canonical_link_absolute(
