@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import model as m
+from .aliases import check_aliases
 from .catalogue import Catalogue, load_catalogue, resolve_refs
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
 from .messages import not_declared, validate_model
@@ -75,10 +76,12 @@ def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagno
     site, site_doc = load_site(root, diags)
     catalogue = load_catalogue(root, diags)
     charters: list[LoadedCharter] = []
-    for entry in _charter_folders(root, diags):
+    folders = _charter_folders(root, diags)
+    for entry in folders:
         loaded = _load_charter(root, entry, diags, today, catalogue)
         if loaded is not None:
             charters.append(loaded)
+    check_aliases(charters, [folder.name for folder in folders], diags)
     check_tree_links(root, "templates", diags)
     _check_connections(site, charters, diags)
     return Project(root, site, charters, site_doc, catalogue), diags

@@ -176,12 +176,13 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
         return f"expected {_EXPECTED[kind]}, got {describe(value)}{hint}"
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
-        what = "metric id" if pattern == m.METRIC_ID_PATTERN else "value"
-        rule = (
-            "lowercase letters, digits and '_', starting with a letter, at most 63 characters"
-            if pattern == m.METRIC_ID_PATTERN
-            else f"it must match {pattern}"
-        )
+        what = {m.METRIC_ID_PATTERN: "metric id", m.ID_PATTERN: "charter id"}.get(pattern, "value")
+        rule = {
+            m.METRIC_ID_PATTERN: "lowercase letters, digits and '_', starting with a letter,"
+            " at most 63 characters",
+            m.ID_PATTERN: "lowercase letters, digits and '-', starting with a letter or digit,"
+            " at most 63 characters",
+        }.get(pattern, f"it must match {pattern}")
         return f"{excerpt(value)} is not a valid {what}: use {rule}"
     if kind == "string_too_short":
         return "must not be empty"

@@ -173,6 +173,7 @@ def _check_url(value: str) -> str:
 Text = Annotated[str, StringConstraints(min_length=1)]
 Markdown = Annotated[str, StringConstraints(min_length=1)]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
+CharterId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date), AfterValidator(_date_in_range)]
 Number = Annotated[float, AfterValidator(_must_be_finite)]
 Url = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_url)]
@@ -669,6 +670,14 @@ class Charter(Model):
         examples=[{"name": "Ana Ruiz", "email": "ana@example.com"}],
     )
     team: Text | None = Field(None, description="Owning team.", examples=["Support Engineering"])
+    aliases: list[CharterId] = Field(
+        default_factory=list,
+        description=(
+            "Former ids of a renamed charter: each old page `charters/<old-id>/` becomes a"
+            " redirect to this one. Not the id of another charter, nor another charter's alias."
+        ),
+        examples=[["ticket-routing"]],
+    )
     tags: list[Text] = Field(
         default_factory=list, description="Free-form tags.", examples=[["nlp", "support"]]
     )

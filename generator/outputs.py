@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from .aliases import redirect_pages
 from .analyze import CharterView, MetricView
 from .formatting import exact_number, fmt_percent, fmt_value, json_text, plural, spreadsheet_cell
 from .load import Project, Result
@@ -348,6 +349,11 @@ def render_outputs(templates: Templates, project: Project, views: Sequence[Chart
         .encode()
     )
     files["404.html"] = render_not_found(templates, base).encode()
+    # Renamed charters: a redirect at each old address; its canonical link is absolute
+    # (or root-relative) when base_url allows, else relative to the redirect page.
+    known = base.path is not None
+    canonical = {c.id: base.link(f"charters/{c.id}/") if known else None for c in project.charters}
+    files.update(redirect_pages(project.charters, canonical))
     return Outputs(files)
 
 

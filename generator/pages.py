@@ -243,6 +243,7 @@ def row_attributes(view: CharterView) -> Markup:
     ]
     attrs += [
         ("data-sort-project", fold(c.title)),
+        ("data-sort-status", str(STATUS_DISPLAY_ORDER.index(c.status))),
         ("data-sort-owner", fold(c.owner.name)),
         ("data-sort-metric", fold(bm.name) if bm else ""),
         ("data-sort-progress", exact_number(bm.progress) if bm and bm.progress is not None else ""),

@@ -54,6 +54,8 @@ def type_name(annotation: Any) -> str:
             pattern = getattr(meta, "pattern", None)
             if pattern == m.METRIC_ID_PATTERN:
                 return "metric id"
+            if pattern == m.ID_PATTERN:
+                return "charter id"
         if base is float:
             return "number"
         if base is str:

@@ -226,10 +226,17 @@ def compare_charter(pair: Pair) -> list[Change]:
 def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tuple[str, str]]:
     """Pairs (old id, new id) of a removed and an added charter that are one project.
 
-    Same title first, then the same set of metric ids; each charter pairs once.
+    A charter that lists the old id in `aliases` first, then the same title, then
+    the same set of metric ids; each charter pairs once.
     """
     pairs: list[tuple[str, str]] = []
     used: set[str] = set()
+    for new in added:
+        for old in removed:
+            if old.id in new.view.charter.aliases and not any(old.id == p[0] for p in pairs):
+                pairs.append((old.id, new.id))
+                used.add(new.id)
+                break
     keys: tuple[Callable[[CharterCheck], object], ...] = (
         lambda c: c.view.charter.title.strip().casefold(),
         lambda c: tuple(sorted(c.view.loaded.metric_ids())),

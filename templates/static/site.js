@@ -30,7 +30,14 @@
   });
 })();
 
-/* The portfolio: search, filters and sorting. */
+/* The portfolio: search, filters, count toggles, grouping and sorting.
+ *
+ * The state (q, status, team, tag, verdict, sort, group) lives in the URL: a
+ * discrete change (a filter, a sort, a count toggled, grouping) adds a history
+ * entry, so back and forward step through views; typing in the search box
+ * replaces the entry it started. Where the query cannot be changed (file://
+ * pages in some browsers) the hash holds the same parameters.
+ */
 (function () {
   "use strict";
 
@@ -39,19 +46,23 @@
     return;
   }
   var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-search]"));
-  var tables = Array.prototype.slice.call(document.querySelectorAll("table.portfolio"));
   var groups = Array.prototype.slice.call(document.querySelectorAll("section.group"));
+  var tables = Array.prototype.slice.call(document.querySelectorAll("table.portfolio"));
   var statusLine = document.getElementById("finder-count");
   var empty = document.getElementById("finder-empty");
   var query = form.elements.namedItem("q");
   var sortSelect = form.elements.namedItem("sort");
+  var groupButton = document.getElementById("finder-group");
   var FILTERS = ["status", "team", "tag", "verdict"];
-  var KEYS = ["q"].concat(FILTERS, ["sort"]);
+  var KEYS = ["q"].concat(FILTERS, ["sort", "group"]);
   var original = new Map();
-  var sortLabels = {};
+  var homeBody = new Map();
+  var flat = null; /* the section of the ungrouped table, made on first use */
+  var countButtons = [];
 
   rows.forEach(function (row, index) {
     original.set(row, index);
+    homeBody.set(row, row.parentNode);
   });
 
   /* Lower case without accents; the generator folds data-search the same way. */
@@ -64,10 +75,6 @@
 
   function words(text) {
     return fold(text).split(/\s+/).filter(Boolean);
-  }
-
-  function slug(text) {
-    return fold(text).replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
   }
 
   function tagsOf(row) {
@@ -106,6 +113,7 @@
       var element = field(key);
       state[key] = element ? element.value.trim() : "";
     });
+    state.group = groupButton.getAttribute("aria-pressed") === "false" ? "off" : "";
     return state;
   }
 
@@ -119,17 +127,30 @@
     return params.toString();
   }
 
-  function writeState(state) {
+  /* `push`: a new history entry (back returns to the view before); else replace it. */
+  function writeState(state, push) {
     var text = stateString(state);
     var base = window.location.pathname;
     var stateHash = window.location.hash.indexOf("=") !== -1;
     var keepHash = stateHash ? "" : window.location.hash;
+    var url = base + (text ? "?" + text : "") + keepHash;
+    if (url === base + window.location.search + window.location.hash) {
+      return;
+    }
     try {
-      window.history.replaceState(null, "", base + (text ? "?" + text : "") + keepHash);
+      if (push) {
+        window.history.pushState(null, "", url);
+      } else {
+        window.history.replaceState(null, "", url);
+      }
     } catch (error) {
       /* Some browsers refuse to change a file:// URL's query; the hash always works. */
       if (text || stateHash) {
-        window.location.replace("#" + text);
+        if (push) {
+          window.location.hash = text;
+        } else {
+          window.location.replace("#" + text);
+        }
       }
     }
   }
@@ -149,6 +170,7 @@
         element.value = state[key];
       }
     });
+    groupButton.setAttribute("aria-pressed", state.group === "off" ? "false" : "true");
   }
 
   /* ---- filtering ---------------------------------------------------------- */
@@ -175,6 +197,21 @@
     return true;
   }
 
+  /* What the filters say, for the announced count: "verdict Business impact". */
+  function describeFilters(state) {
+    var parts = [];
+    if (state.q) {
+      parts.push("search \u201c" + state.q + "\u201d");
+    }
+    FILTERS.forEach(function (key) {
+      var element = field(key);
+      if (state[key] && element && element.tagName === "SELECT") {
+        parts.push(key + " " + element.options[element.selectedIndex].textContent);
+      }
+    });
+    return parts.join(", ");
+  }
+
   function filter(state) {
     var terms = words(state.q);
     var shown = 0;
@@ -185,33 +222,67 @@
         shown += 1;
       }
     });
+    var grouped = state.group !== "off";
     groups.forEach(function (group) {
-      group.hidden = !group.querySelector("tr[data-search]:not([hidden])");
+      group.hidden = !grouped || !group.querySelector("tr[data-search]:not([hidden])");
     });
+    if (flat) {
+      flat.hidden = grouped || shown === 0;
+    }
     var total = rows.length;
-    var filtered = KEYS.some(function (key) { return key !== "sort" && state[key]; });
-    statusLine.textContent = filtered
-      ? "Showing " + shown + " of " + total + " project" + (total === 1 ? "" : "s") + "."
-      : "Showing all " + total + " project" + (total === 1 ? "" : "s") + ".";
+    var plural = " project" + (total === 1 ? "" : "s");
+    var filters = describeFilters(state);
+    statusLine.textContent = filters
+      ? "Showing " + shown + " of " + total + plural + " (" + filters + ")."
+      : "Showing all " + total + plural + ".";
     empty.hidden = shown !== 0;
+    countButtons.forEach(function (button) {
+      var key = button.getAttribute("data-filter");
+      var on = state[key] === button.getAttribute("data-value");
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+  }
+
+  /* ---- grouping ----------------------------------------------------------- */
+
+  /* One table of every project, for sorting across status groups: its head is a
+     copy of the first group's (sort buttons included). */
+  function makeFlat() {
+    var section = document.createElement("section");
+    section.className = "group-all";
+    section.setAttribute("aria-labelledby", "all-projects");
+    var heading = document.createElement("h2");
+    heading.id = "all-projects";
+    heading.textContent = "All projects";
+    section.appendChild(heading);
+    var scroll = document.createElement("div");
+    scroll.className = "table-scroll";
+    var table = document.createElement("table");
+    table.className = "portfolio";
+    table.appendChild(tables[0].tHead.cloneNode(true));
+    table.appendChild(document.createElement("tbody"));
+    scroll.appendChild(table);
+    section.appendChild(scroll);
+    groups[groups.length - 1].parentNode.insertBefore(section, groups[0]);
+    tables.push(table);
+    return section;
+  }
+
+  function regroup(state) {
+    var grouped = state.group !== "off";
+    if (!grouped && !flat) {
+      flat = makeFlat();
+    }
+    var flatBody = flat ? flat.querySelector("tbody") : null;
+    rows.forEach(function (row) {
+      var home = grouped ? homeBody.get(row) : flatBody;
+      if (row.parentNode !== home) {
+        home.appendChild(row);
+      }
+    });
   }
 
   /* ---- sorting ------------------------------------------------------------ */
-
-  function sortValue(row, key) {
-    var value = row.getAttribute("data-sort-" + key);
-    if (value !== null) {
-      return value;
-    }
-    var table = row.closest("table");
-    var headers = table ? table.querySelectorAll("thead th") : [];
-    for (var i = 0; i < headers.length; i += 1) {
-      if (headers[i].getAttribute("data-sort") === key && row.cells[i]) {
-        return fold(row.cells[i].textContent).trim();
-      }
-    }
-    return "";
-  }
 
   function compare(a, b) {
     var na = Number(a);
@@ -227,16 +298,11 @@
     var key = state.sort.replace(/^-/, "");
     tables.forEach(function (table) {
       var body = table.tBodies[0];
-      if (!body) {
-        return;
-      }
-      var members = Array.prototype.slice.call(body.rows).filter(function (row) {
-        return row.hasAttribute("data-search");
-      });
-      members.sort(function (a, b) {
+      var members = Array.prototype.slice.call(body.rows);
+      var sorted = members.slice().sort(function (a, b) {
         if (key) {
-          var va = sortValue(a, key);
-          var vb = sortValue(b, key);
+          var va = a.getAttribute("data-sort-" + key) || "";
+          var vb = b.getAttribute("data-sort-" + key) || "";
           if (va === "" && vb !== "") {
             return 1; /* missing values last, whatever the direction */
           }
@@ -252,12 +318,9 @@
       });
       /* Move rows only when the order changes: moving the row under the pointer
          between mousedown and click would swallow the click on its link. */
-      var current = Array.prototype.slice.call(body.rows).filter(function (row) {
-        return row.hasAttribute("data-search");
-      });
-      var same = members.every(function (row, i) { return current[i] === row; });
+      var same = sorted.every(function (row, i) { return members[i] === row; });
       if (!same) {
-        members.forEach(function (row) {
+        sorted.forEach(function (row) {
           body.appendChild(row);
         });
       }
@@ -271,44 +334,16 @@
     });
   }
 
-  /* A header's own words, without its small print (`.sub`). */
-  function headerLabel(th) {
-    var text = "";
-    Array.prototype.forEach.call(th.childNodes, function (node) {
-      if (node.nodeType === 3 || (node.nodeType === 1 && !node.classList.contains("sub"))) {
-        text += node.textContent;
-      }
-    });
-    return text.replace(/\s+/g, " ").trim();
-  }
-
-  /* On a phone the table becomes cards; each cell then shows its column's name. */
-  function labelCells(table, index, label) {
-    Array.prototype.forEach.call(table.tBodies, function (body) {
-      Array.prototype.forEach.call(body.rows, function (row) {
-        var cell = row.cells[index];
-        if (cell && cell.tagName === "TD") {
-          cell.setAttribute("data-label", label);
-        }
-      });
-    });
-  }
+  /* ---- buttons ------------------------------------------------------------ */
 
   /* Buttons in the column headers; only with JavaScript, since only then can they sort. */
   function setUpSortButtons() {
-    var seen = {};
     tables.forEach(function (table) {
-      Array.prototype.forEach.call(table.querySelectorAll("thead th"), function (th) {
-        var label = headerLabel(th);
-        var key = th.getAttribute("data-sort") || slug(label);
-        if (!key) {
-          return;
-        }
-        th.setAttribute("data-sort", key);
+      Array.prototype.forEach.call(table.querySelectorAll("thead th[data-sort]"), function (th) {
         var button = document.createElement("button");
         button.type = "button";
         button.className = "sort-button";
-        button.setAttribute("data-sort-key", key);
+        button.setAttribute("data-sort-key", th.getAttribute("data-sort"));
         while (th.firstChild) {
           button.appendChild(th.firstChild);
         }
@@ -317,64 +352,99 @@
         icon.setAttribute("aria-hidden", "true");
         button.appendChild(icon);
         th.appendChild(button);
-        labelCells(table, th.cellIndex, label);
-        if (!seen[key]) {
-          seen[key] = true;
-          sortLabels[key] = label;
-        }
       });
     });
-    Object.keys(sortLabels).forEach(function (key) {
-      [["", "ascending"], ["-", "descending"]].forEach(function (pair) {
-        var option = document.createElement("option");
-        option.value = pair[0] + key;
-        option.textContent = sortLabels[key] + " (" + pair[1] + ")";
-        sortSelect.appendChild(option);
-      });
+  }
+
+  /* The counts by status and verdict become toggles: pressed, the table shows only
+     those projects; pressed again, all of them. Without JavaScript they stay text
+     (a status count is then a link to its group). */
+  function setUpCountButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll(".count-filter"), function (el) {
+      var key = el.getAttribute("data-filter");
+      if (!field(key)) {
+        return;
+      }
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "count-filter";
+      button.setAttribute("data-filter", key);
+      button.setAttribute("data-value", el.getAttribute("data-value"));
+      button.setAttribute("aria-pressed", "false");
+      while (el.firstChild) {
+        button.appendChild(el.firstChild);
+      }
+      el.parentNode.replaceChild(button, el);
+      countButtons.push(button);
     });
   }
 
   /* ---- wiring ------------------------------------------------------------- */
 
   var shown = null;
+  var typing = false; /* the current history entry was made by the search box */
 
-  function update(write) {
+  function update(write, push) {
     var state = currentState();
     var key = stateString(state);
     if (key === shown) {
       return; /* `input` and `change` both fire for one edit */
     }
     shown = key;
+    regroup(state);
     filter(state);
     sort(state);
     if (write) {
-      writeState(state);
+      writeState(state, push);
     }
+  }
+
+  /* A discrete change: a new history entry. */
+  function commit() {
+    typing = false;
+    update(true, true);
   }
 
   function clearAll() {
     /* The fields are cleared once reset() returns: update at once, so the table
        and the URL change in the same turn as the click. */
     form.reset();
-    update(true);
+    groupButton.setAttribute("aria-pressed", "true");
+    commit();
   }
 
   setUpSortButtons();
+  setUpCountButtons();
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    update(true);
+    commit();
   });
-  form.addEventListener("input", function () { update(true); });
-  form.addEventListener("change", function () { update(true); });
+  query.addEventListener("input", function () {
+    update(true, !typing); /* one history entry per search, not per key */
+    typing = true;
+  });
+  form.addEventListener("change", function (event) {
+    if (event.target !== query) {
+      commit();
+    }
+  });
   form.addEventListener("reset", function () {
-    window.setTimeout(function () { update(true); }, 0);
+    window.setTimeout(function () {
+      groupButton.setAttribute("aria-pressed", "true");
+      commit();
+    }, 0);
   });
   query.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && query.value) {
       query.value = "";
-      update(true);
+      commit();
     }
+  });
+  groupButton.addEventListener("click", function () {
+    var pressed = groupButton.getAttribute("aria-pressed") !== "false";
+    groupButton.setAttribute("aria-pressed", pressed ? "false" : "true");
+    commit();
   });
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
@@ -383,7 +453,15 @@
       var key = button.getAttribute("data-sort-key");
       var current = sortSelect.value;
       sortSelect.value = current === key ? "-" + key : current === "-" + key ? "" : key;
-      update(true);
+      commit();
+      return;
+    }
+    var count = target ? target.closest("button.count-filter") : null;
+    if (count) {
+      var select = field(count.getAttribute("data-filter"));
+      var value = count.getAttribute("data-value");
+      select.value = select.value === value ? "" : value;
+      commit();
       return;
     }
     if (target && target.closest("[data-finder-clear]")) {
@@ -391,14 +469,19 @@
       query.focus();
     }
   });
+  function restore() {
+    applyState(readState());
+    typing = false;
+    update(false, false);
+  }
+  window.addEventListener("popstate", restore);
   window.addEventListener("hashchange", function () {
-    if (window.location.hash.indexOf("=") !== -1) {
-      applyState(readState());
-      update(false);
+    if (window.location.hash.indexOf("=") !== -1 || window.location.hash === "") {
+      restore();
     }
   });
 
   applyState(readState());
-  update(false);
+  update(false, false);
   form.hidden = false;
 })();

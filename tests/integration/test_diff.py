@@ -674,3 +674,29 @@ def test_a_catalogued_unit_change_is_reported_for_each_charter(repo: Repo) -> No
         ("query-autocomplete", "unit", "EUR"),
         ("search-ranking", "unit", "EUR"),
     ]
+
+
+def test_an_alias_pairs_a_rename_before_the_title_does(repo: Repo) -> None:
+    # The renamed charter takes the title of another charter removed in the same
+    # commit; its alias, not the title, says which project it was.
+    old_title = "title: Search ranking with a neural re-ranker\n"
+    other_title = repo.read("charters/review-summarisation/charter.yaml").splitlines()[0]
+    git(repo.root, "mv", "charters/search-ranking", "charters/product-search")
+    shutil.rmtree(repo.path("charters/review-summarisation"))
+    repo.replace(
+        "charters/product-search/charter.yaml",
+        old_title,
+        f"{other_title}\naliases: [search-ranking]\n",
+    )
+    repo.commit("Rename search ranking, with its old id as an alias")
+
+    report = repo.diff_json("HEAD~1")
+    removed = {c["charter"]: c for c in changes(report, "charter-removed")}
+    added = {c["charter"]: c for c in changes(report, "charter-added")}
+    assert added["product-search"]["renamed_from"] == "search-ranking"
+    assert removed["search-ranking"]["renamed_to"] == "product-search"
+    assert "renamed_to" not in removed["review-summarisation"]
+    assert (
+        "charter `search-ranking` renamed to `product-search`"
+        in removed["search-ranking"]["message"]
+    )
