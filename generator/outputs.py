@@ -81,19 +81,37 @@ def _result_record(result: Result) -> dict[str, Any]:
 
 
 def results_json(view: CharterView) -> bytes:
-    return _dumps(
+    """Every result row of the charter as JSON, the same bytes as one `json.dumps` of it.
+
+    Written row by row into one buffer: a million rows are some 300 MB of JSON, and a
+    `json.dumps` of them all would hold the records, the text and its bytes at once.
+    """
+    head = _dumps(
         {
             "api_version": API_VERSION,
             "charter": view.id,
             "columns": [*RESULT_COLUMNS, "source"],
-            "rows": [_result_record(r) for r in view.loaded.results],
+            "rows": [],
         }
     )
+    results = view.loaded.results
+    if not results:
+        return head
+    out = io.BytesIO()
+    out.write(head.removesuffix(b"[]\n}\n") + b"[\n")
+    for i, result in enumerate(results):
+        text = json_text(_result_record(result), indent=2, sort_keys=True, ensure_ascii=False)
+        out.write(("    " + text.replace("\n", "\n    ")).encode())
+        out.write(b",\n" if i < len(results) - 1 else b"\n")
+    out.write(b"  ]\n}\n")
+    return out.getvalue()
 
 
 def results_csv(view: CharterView) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    """Every result row of the charter as CSV, written straight into one buffer of bytes."""
+    out = io.BytesIO()
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
     writer.writerow([*RESULT_COLUMNS, "source"])
     for result in view.loaded.results:
         row = result.row
@@ -110,7 +128,9 @@ def results_csv(view: CharterView) -> bytes:
             str(result.ref),
         ]
         writer.writerow([spreadsheet_cell(cell) for cell in cells])
-    return buffer.getvalue().encode()
+    text.flush()
+    text.detach()
+    return out.getvalue()
 
 
 def _metric_record(metric: MetricView, catalogued: bool = False) -> dict[str, Any]:

@@ -94,6 +94,17 @@ def relative_url(target: str, page: str) -> str:
     return rel
 
 
+#: Rows a data table on a page shows: the latest ones. A result file may hold a
+#: million rows, which no reader scrolls and no browser lays out quickly; the page
+#: says how many it shows and links the CSV download, which has every row.
+TABLE_ROWS = 1_000
+
+
+def latest_rows(rows: Sequence[Any], limit: int = TABLE_ROWS) -> Sequence[Any]:
+    """The last `limit` items of `rows` (in date order, so the latest), or all of them."""
+    return rows[-limit:] if len(rows) > limit else rows
+
+
 def make_environment(user_templates: Path | None) -> jinja2.Environment:
     """User templates first, then the built-in ones; `builtin/NAME` always reaches a built-in."""
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
@@ -124,6 +135,7 @@ def make_environment(user_templates: Path | None) -> jinja2.Environment:
         variant=variant_label,
         row_interval=row_interval,
         interval_source=interval_source,
+        latest=latest_rows,
     )
     env.globals.update(generator_version=__version__)
     return env

@@ -8,13 +8,17 @@ Pure functions, no I/O. ``lift`` picks the strongest method the data allows:
 4. nothing (``None``) when there is no uncertainty information.
 
 All outputs are in the metric's own unit (percentage points for ``%``).
-scipy is imported lazily, only where a t quantile is needed, and only `scipy.special`
-(the functions `scipy.stats.t` calls, for a fraction of its import time).
+scipy is imported lazily, only where Student's t is needed (Welch's test, and an
+arm's interval from ``n`` and ``std``). Its quantile is kept per degrees of freedom
+(:func:`t_quantile`), so a series of a million rows with a few thousand distinct
+sample sizes computes a few thousand quantiles, each with the very function
+``scipy.stats.t.ppf`` calls (the same bits).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -136,9 +140,50 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     return _symmetric(absolute, control, half, p_value, "two-proportion")
 
 
-def _welch(control: Arm, treatment: Arm) -> Lift:
-    from scipy import special  # type: ignore[import-untyped, unused-ignore]  # lazy import
+# The 97.5% quantile of Student's t by degrees of freedom; bounded, so a stream of
+# distinct fractional Welch degrees of freedom cannot grow it without end.
+_T_QUANTILES: dict[float, float] = {}
+_T_QUANTILES_MAX = 100_000
 
+
+def t_quantile(df: float) -> float:
+    """``scipy.stats.t.ppf(0.975, df)``, computed once per ``df``.
+
+    ``t.ppf`` is ``scipy.special.stdtrit(df, q)`` behind argument checks that cost
+    about 50 µs a call; the special function gives the same bits in a microsecond.
+    """
+    found = _T_QUANTILES.get(df)
+    if found is None:
+        from scipy import special  # type: ignore[import-untyped, unused-ignore]  # lazy import
+
+        found = float(special.stdtrit(df, 0.975))
+        if len(_T_QUANTILES) >= _T_QUANTILES_MAX:
+            _T_QUANTILES.clear()
+        _T_QUANTILES[df] = found
+    return found
+
+
+def t_quantiles(dfs: Iterable[float]) -> None:
+    """Compute the quantiles of every new ``df`` in `dfs` in one vectorised call."""
+    missing = sorted({float(df) for df in dfs} - _T_QUANTILES.keys())
+    if not missing:
+        return
+    from scipy import special  # lazy import
+
+    if len(_T_QUANTILES) + len(missing) > _T_QUANTILES_MAX:
+        _T_QUANTILES.clear()
+    for df, q in zip(missing, special.stdtrit(missing, 0.975).tolist(), strict=True):
+        _T_QUANTILES[df] = float(q)
+
+
+def _t_sf(x: float, df: float) -> float:
+    """``scipy.stats.t.sf(x, df)``: the special function it calls, without its checks."""
+    from scipy import special  # lazy import
+
+    return float(special.stdtr(df, -x))
+
+
+def _welch(control: Arm, treatment: Arm) -> Lift:
     assert control.n is not None and treatment.n is not None
     assert control.std is not None and treatment.std is not None
     n_c, n_t = float(control.n), float(treatment.n)
@@ -157,9 +202,8 @@ def _welch(control: Arm, treatment: Arm) -> Lift:
             method="welch",
         )
     df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1.0) + v_c**2 / (n_c - 1.0))
-    # stdtrit and stdtr are what scipy.stats.t.ppf and t.sf compute with.
-    half = float(special.stdtrit(df, 0.975)) * se
-    p_value = float(2.0 * special.stdtr(df, -abs(absolute / se)))
+    half = t_quantile(df) * se
+    p_value = 2.0 * _t_sf(abs(absolute / se), df)
     return _symmetric(absolute, control, half, min(1.0, p_value), "welch")
 
 
@@ -232,9 +276,7 @@ def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:
             half = Z_975 * math.sqrt(p * (1.0 - p) / arm.n) * scale
             return arm.value - half, arm.value + half
     if _has_n(arm, 2) and _has_std(arm):
-        from scipy import special  # type: ignore[import-untyped, unused-ignore]  # lazy import
-
         assert arm.n is not None and arm.std is not None
-        half = float(special.stdtrit(arm.n - 1, 0.975)) * arm.std / math.sqrt(arm.n)
+        half = t_quantile(arm.n - 1) * arm.std / math.sqrt(arm.n)
         return arm.value - half, arm.value + half
     return None

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from ..analyze import MetricView, treatment_variant
 from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
 from ..load import Result
-from ..stats import Arm, arm_interval, is_proportion_unit
+from ..stats import Arm, arm_interval, is_proportion_unit, t_quantiles
 from ..vocabulary import REF_KINDS, REF_LABELS, is_control
 
 #: Bump whenever the drawing code changes in a way that changes the output,
@@ -65,6 +65,7 @@ class Series:
     values: tuple[float, ...]
     lower: tuple[float | None, ...]  # same length as dates; None where no interval
     upper: tuple[float | None, ...]
+    thinned_from: int = 0  # the points the line had before `thin` kept fewer; 0: all kept
 
 
 @dataclass(frozen=True)
@@ -242,14 +243,61 @@ def drawn_variants(
     return order, len(groups) - len(kept)
 
 
-def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
-    intervals = [row_interval(r, metric.unit) for r in rows]
+#: Pixel columns across a chart's plot (720 px wide at most), and the points a line
+#: keeps at most before it is thinned: a line of more points than this is drawn from
+#: what is visible at the chart's resolution (see :func:`thin`).
+PIXEL_COLUMNS = 720
+MAX_POINTS = 4 * PIXEL_COLUMNS
+
+
+def thin(series: Series) -> Series:
+    """`series` with at most what a chart can show of it, `MAX_POINTS` points.
+
+    A line of more points is cut into `PIXEL_COLUMNS` equal spans of dates, and each
+    span keeps the points with its lowest and highest value and its lowest lower and
+    highest upper bound, so every peak, trough and interval edge is still drawn where
+    it is; the first and last points are always kept (the text alternative names
+    them). `thinned_from` records how many points there were. Shorter lines are
+    returned as they are.
+    """
+    count = len(series.dates)
+    if count <= MAX_POINTS:
+        return series
+    first = min(series.dates).toordinal()
+    span = max(series.dates).toordinal() - first + 1
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    columns = [(d.toordinal() - first) * PIXEL_COLUMNS // span for d in series.dates]
+    for i, column in enumerate(columns):
+        upper = series.upper[i]
+        lowest = (series.values[i], -series.values[i], series.lower[i], upper and -upper)
+        for slot, key in enumerate(lowest):
+            held = best.get((column, slot))
+            if key is not None and (held is None or key < held[0]):
+                best[(column, slot)] = (key, i)
+    kept = sorted({0, count - 1, *(i for _, i in best.values())})
     return Series(
-        label=variant,
-        dates=tuple(r.row.date for r in rows),
-        values=tuple(r.row.value for r in rows),
-        lower=tuple(lower for lower, _ in intervals),
-        upper=tuple(upper for _, upper in intervals),
+        label=series.label,
+        dates=tuple(series.dates[i] for i in kept),
+        values=tuple(series.values[i] for i in kept),
+        lower=tuple(series.lower[i] for i in kept),
+        upper=tuple(series.upper[i] for i in kept),
+        thinned_from=count,
+    )
+
+
+def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
+    t_quantiles(
+        r.row.n - 1 for r in rows if r.row.n is not None and r.row.n >= 2 and r.row.std is not None
+    )
+    intervals = [row_interval(r, metric.unit) for r in rows]
+    return thin(
+        Series(
+            label=variant,
+            dates=tuple(r.row.date for r in rows),
+            values=tuple(r.row.value for r in rows),
+            lower=tuple(lower for lower, _ in intervals),
+            upper=tuple(upper for _, upper in intervals),
+        )
     )
 
 
@@ -350,12 +398,14 @@ def lift_spec(metric: MetricView, mde: float | None) -> LiftSpec | None:
     if not metric.lifts:
         return None
     lifts = metric.lifts
-    series = Series(
-        label=f"{lifts[-1].treatment} \u2212 control",
-        dates=tuple(x.date for x in lifts),
-        values=tuple(x.lift.absolute for x in lifts),
-        lower=tuple(x.lift.ci_low for x in lifts),
-        upper=tuple(x.lift.ci_high for x in lifts),
+    series = thin(
+        Series(
+            label=f"{lifts[-1].treatment} \u2212 control",
+            dates=tuple(x.date for x in lifts),
+            values=tuple(x.lift.absolute for x in lifts),
+            lower=tuple(x.lift.ci_low for x in lifts),
+            upper=tuple(x.lift.ci_high for x in lifts),
+        )
     )
     good = 1.0 if metric.direction == "increase" else -1.0
     refs = [RefLine("zero", "No effect", 0.0)]
@@ -391,13 +441,16 @@ def _num(value: float | None) -> float | str | None:
 
 
 def _series_payload(s: Series) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "label": s.label,
         "dates": [d.isoformat() for d in s.dates],
         "values": [_num(v) for v in s.values],
         "lower": [_num(v) for v in s.lower],
         "upper": [_num(v) for v in s.upper],
     }
+    if s.thinned_from:  # only then, so the keys of lines drawn whole stay as they were
+        payload["thinned_from"] = s.thinned_from
+    return payload
 
 
 def _refs_payload(refs: tuple[RefLine, ...]) -> list[dict[str, Any]]:
@@ -560,7 +613,7 @@ def _describe_lift(spec: LiftSpec) -> str:
         f"{sentence} {direction} {text[0].upper()}{text[1:]}."
         if lines
         else f"{sentence} {direction}"
-    )
+    ) + thinned_note((spec.lifts,))
 
 
 def describe(spec: ChartSpec | LiftSpec) -> str:
@@ -590,7 +643,24 @@ def describe(spec: ChartSpec | LiftSpec) -> str:
         sentence += _tolerance_sentence(spec.tolerance, fmt)
     if spec.hidden:
         sentence += f" {hidden_note(spec.hidden)}."
-    return sentence
+    return sentence + thinned_note(spec.series)
+
+
+def thinned_note(series: tuple[Series, ...]) -> str:
+    """What a chart with thinned lines says: which lines, how many points, and where all are.
+
+    "" when every line is drawn whole.
+    """
+    thinned = [s for s in series if s.thinned_from]
+    if not thinned:
+        return ""
+    lines = ", ".join(
+        f"{s.label or 'production'} {s.thinned_from:,} points as {len(s.dates):,}" for s in thinned
+    )
+    return (
+        f" Lines of many points are drawn as the lowest and highest per pixel column"
+        f" ({lines}); the data table and the CSV download have every row."
+    )
 
 
 def hidden_note(hidden: int) -> str:

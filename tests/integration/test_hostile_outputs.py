@@ -418,8 +418,11 @@ def test_ten_thousand_variants_build_in_seconds(scratch_project: ScratchProject)
     svg = (scratch_project.out / "charters/routing/ttfr.svg").read_text(encoding="utf-8")
     assert "+9,992 more variants, see the data table" in svg
     assert "v00500" not in svg  # left out of the chart ...
-    table = page.find("figure", id="chart-ttfr").find("table")
-    assert "v00500" in table.text()  # ... but in its data table
+    figure = page.find("figure", id="chart-ttfr")
+    assert "v09999" in figure.find("table").text()  # ... its data table has the latest rows
+    assert "Showing the latest 1,000 of 10,002 rows" in figure.text()
+    csv_text = (scratch_project.out / "charters/routing/results.csv").read_text(encoding="utf-8")
+    assert "2026-05-04,ttfr,v00500,5" in csv_text  # ... and the CSV download has every row
 
 
 def test_a_guardrail_with_ten_thousand_variants_builds_in_seconds(
@@ -448,8 +451,11 @@ def test_a_guardrail_with_ten_thousand_variants_builds_in_seconds(
     # 4,000 of the rows on 2026-05-04 are beyond 105 ms, and the one on 2026-05-11.
     assert "beyond it on 2 of 2 dates, latest 2026-05-11 at 120" in alt
     assert alt.endswith("+9,992 more variants, see the data table.")
-    table = page.find("figure", id="chart-lat").find("table")
-    assert table.text().count("beyond") == 4_001
+    figure = page.find("figure", id="chart-lat")
+    # The table shows the latest 1,000 rows: v09001 to v09999 on 2026-05-04, 400 of them
+    # beyond 105 ms, and the row on 2026-05-11.
+    assert figure.find("table").text().count("beyond") == 401
+    assert "Showing the latest 1,000 of 10,001 rows" in figure.text()
 
 
 def test_control_look_alikes_are_capped_too() -> None:
