@@ -52,7 +52,7 @@ from .diff.compare import (
     is_goalpost,
     show,
 )
-from .formatting import plural
+from .formatting import plural, visible_text
 from .readers import parse_yaml, reader_for
 from .vocabulary import HistoryKind, label
 
@@ -373,7 +373,11 @@ class _Stamp:
     author: str
 
     def event(self, kind: EventKind, text: str, **extra: Any) -> Event:
-        return Event(kind, self.time, self.commit, self.author, text, **extra)
+        # Names, paths and values come from commits and files: one line, no control
+        # characters (they could not be written in the Atom feed's XML).
+        return Event(
+            kind, self.time, self.commit, visible_text(self.author), visible_text(text), **extra
+        )
 
 
 def _replay(repo: _Repo) -> dict[str, CharterHistory]:
