@@ -43,6 +43,7 @@ from . import model as m
 from .analyze import CharterView
 from .diagnostics import Diagnostics
 from .diff.compare import (
+    CATALOGUED_FIELDS,
     Renewal,
     _ambition,
     _by_on,
@@ -410,8 +411,9 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
             _result_change(state, stamp, change, blobs)
     business = _business(state.data)
-    for mid in sorted(state.with_rows() - had):
-        if mid in business and mid not in state.first_result:
+    new = state.with_rows() - had
+    for mid in business:  # in the charter's order
+        if mid in new and mid not in state.first_result:
             state.first_result[mid] = stamp.time[:10]
             name = business[mid].get("name") or mid
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
@@ -444,7 +446,8 @@ def _metric_events(
     """Goalpost and agreement changes of one business metric in one commit."""
     mid = str(new.get("id") or new.get("ref"))
     name = new.get("name") or old.get("name") or mid
-    was, now = _goalposts(old), _goalposts(new)
+    catalogued = "ref" in old or "ref" in new
+    was, now = _goalposts(old, catalogued), _goalposts(new, catalogued)
     renewed = agreement_renewal(
         _agreement(old), _agreement(new), date.fromisoformat(stamp.time[:10])
     )
@@ -525,13 +528,23 @@ def _business(data: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _goalposts(metric: dict[str, Any]) -> dict[str, Any]:
-    """A business metric's goalposts by dotted field (`target.value`), as plain values."""
-    return {
+def _goalposts(metric: dict[str, Any], catalogued: bool) -> dict[str, Any]:
+    """A business metric's goalposts by dotted field (`target.value`), as plain values.
+
+    With `catalogued` (either version `ref`s metrics.yaml) the fields the catalogue
+    gives are left out: a charter that starts to `ref` a metric drops them from its
+    own text without changing them, and the catalogue's own history is not followed.
+    A change of the `ref` itself is a goalpost: it is another metric.
+    """
+    skip = ("id", "agreed", *(CATALOGUED_FIELDS if catalogued else ()))
+    found = {
         key: _plain(value)
-        for key, value in _flatten({k: v for k, v in metric.items() if k not in ("id", "agreed")})
+        for key, value in _flatten({k: v for k, v in metric.items() if k not in skip})
         if is_goalpost(key)
     }
+    if catalogued:
+        found["ref"] = metric.get("ref") or metric.get("id")
+    return found
 
 
 def _agreement(metric: dict[str, Any]) -> m.Agreement | None:

@@ -13,9 +13,11 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from factory import charter_data, write_charter
+from factory import business_metric, charter_data, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import ROWS, charter, commit, git, isolate_git, make_history_repo
+
+from generator.history import read_history
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -282,3 +284,26 @@ def test_names_and_values_from_commits_are_escaped_and_kept_on_one_line(tmp_path
     feed = ElementTree.parse(tmp_path / "site" / "feed.xml").getroot()  # well-formed XML
     authors = [e.findtext(f"{ATOM}author/{ATOM}name") for e in feed.findall(f"{ATOM}entry")]
     assert "Mallory\ufffd & Co" in authors
+
+
+def test_a_metric_that_starts_to_ref_the_catalogue_has_not_moved_its_goalposts(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "shop", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T09:00:00Z")
+    inline = business_metric()
+    catalogued = {k: inline[k] for k in ("baseline", "target", "agreed")}
+    write_charter(
+        repo, "shop", charter_data(business_metrics=[{"ref": "conv", **catalogued}]), ROWS
+    )
+    commit(repo, "Use the catalogue", "Ben Okafor", "2026-03-05T09:00:00Z")
+    raised = {**catalogued, "target": {"value": 12.5}}
+    write_charter(repo, "shop", charter_data(business_metrics=[{"ref": "conv", **raised}]), ROWS)
+    sha = commit(repo, "Raise", "Chen Li", "2026-03-09T09:00:00Z")
+    found = read_history(repo).of("shop")
+    assert [(e.kind, e.commit) for e in found.events if e.kind == "goalpost"] == [("goalpost", sha)]
+    assert found.original_targets == {"conv": 12.0}
