@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from . import model as m
 from .analyze import CharterView
 from .diagnostics import Diagnostics
@@ -59,6 +60,7 @@ from .vocabulary import HistoryKind, label
 
 # Bump when the events or their wording change: older cache files are then ignored.
 HISTORY_FORMAT = "history-1"
+_FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
 CACHE_ENV = "CHARTERS_CACHE_DIR"
 CACHE_FOLDER = ".charters-cache"
 SHORT_HASH = 10  # as `charters diff` shows a revision
@@ -612,7 +614,7 @@ def _cache_file(folder: Path, repo: _Repo) -> Path:
 def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != HISTORY_FORMAT or data.get("head") != head:
+        if data.get("format") != _FORMAT or data.get("head") != head:
             return None
         return {
             cid: CharterHistory(
@@ -628,7 +630,7 @@ def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
 def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> None:
     """Keep the history of `head` for the next build; older heads of this source go."""
     data = {
-        "format": HISTORY_FORMAT,
+        "format": _FORMAT,
         "head": head,
         "charters": {
             cid: {
