@@ -169,14 +169,12 @@ class _Unavailable(Exception):
     """No history can be read; the message says what is missing."""
 
 
-def _git(
-    args: Sequence[str], cwd: Path, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
+def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run git read-only: `--no-optional-locks` keeps `status` from rewriting the index."""
     try:
         return subprocess.run(
-            ["git", "-c", "log.showSignature=false", *args],
+            ["git", "--no-optional-locks", "-c", "log.showSignature=false", *args],
             cwd=cwd,
-            input=stdin,
             capture_output=True,
             check=False,
         )
