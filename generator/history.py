@@ -363,8 +363,17 @@ class _Charter:
     original_targets: dict[str, float] = field(default_factory=dict)
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
 
+    versions: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
+
     def with_rows(self) -> set[str]:
         return {mid for f in self.files.values() for mid in f.metrics}
+
+    def version(self, blob: str, blobs: _Blobs) -> dict[str, Any] | None:
+        """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
+        if blob not in self.versions:
+            data = blobs.read(blob)
+            self.versions[blob] = _yaml(data) if data is not None else None
+        return self.versions[blob]
 
 
 @dataclass(frozen=True)
@@ -394,8 +403,12 @@ def _replay(repo: _Repo) -> dict[str, CharterHistory]:
                 _apply(charters.setdefault(cid, _Charter()), stamp, changes, blobs)
     finally:
         blobs.close()
+    # Oldest first by author date; a side branch's commits come in among the others'.
     return {
-        cid: CharterHistory(tuple(state.events), dict(sorted(state.original_targets.items())))
+        cid: CharterHistory(
+            tuple(sorted(state.events, key=lambda e: e.time)),
+            dict(sorted(state.original_targets.items())),
+        )
         for cid, state in sorted(charters.items())
         if state.events
     }
@@ -404,12 +417,13 @@ def _replay(repo: _Repo) -> dict[str, CharterHistory]:
 def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs) -> None:
     """One commit's changes to one charter: its charter.yaml first, then its result files."""
     had = state.with_rows()
+    removed = False
     for change in changes:
         if change.rest == "charter.yaml":
-            _charter_change(state, stamp, blobs.read(change.new), had)
+            removed = _charter_change(state, stamp, change, blobs, had)
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
-            _result_change(state, stamp, change, blobs)
+            _result_change(state, stamp, change, blobs, quiet=removed)
     business = _business(state.data)
     new = state.with_rows() - had
     for mid in business:  # in the charter's order
@@ -419,18 +433,30 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
-def _charter_change(state: _Charter, stamp: _Stamp, blob: bytes | None, had: set[str]) -> None:
-    if blob is None:  # the charter was removed; if it comes back, it is created again
+def _charter_change(
+    state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blobs, had: set[str]
+) -> bool:
+    """Events of one change to charter.yaml; True when the charter was removed.
+
+    The new version is compared with the commit's own parent version (so a commit on
+    a merged branch is compared with what its author changed), or, when that cannot
+    be read, with the last version that could.
+    """
+    if not change.new.strip("0"):  # removed; if it comes back, it is created again
         state.data = None
-        return
-    data = _yaml(blob)
-    if data is None:
-        return  # unreadable at this commit: compared with the next readable version
-    old, state.data = state.data, data
+        return True
+    data = state.version(change.new, blobs)
+    old = state.version(change.old, blobs) if change.old.strip("0") else None
+    if data is None:  # unreadable at this commit: the next readable version is compared
+        state.data = old or state.data  # with the last one this branch could read
+        return False
+    if old is None and change.old.strip("0"):
+        old = state.data
+    state.data = data
     if old is None:
         status = label(str(data.get("status")), "status")
         state.events.append(stamp.event("created", f"Charter created, status {status}"))
-        return
+        return False
     if old.get("status") != data.get("status"):
         was, now = (label(str(d.get("status")), "status") for d in (old, data))
         state.events.append(stamp.event("status", f"Status {was} → {now}"))
@@ -438,6 +464,7 @@ def _charter_change(state: _Charter, stamp: _Stamp, blob: bytes | None, had: set
     for mid, metric in _business(data).items():
         if mid in before:
             state.events.extend(_metric_events(state, stamp, before[mid], metric, mid in had))
+    return False
 
 
 def _metric_events(
@@ -483,7 +510,11 @@ def _moved(stamp: _Stamp, text: str, mid: str, first: str | None, renewed: Renew
     )
 
 
-def _result_change(state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blobs) -> None:
+def _result_change(
+    state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blobs, quiet: bool = False
+) -> None:
+    """Keep the file's rows; note the rows it changed or removed (unless `quiet`: the
+    charter itself was removed)."""
     known = state.files.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None:
@@ -497,7 +528,7 @@ def _result_change(state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blob
         metrics = frozenset(key[1] for key in new)
         state.files[change.rest] = _File(change.new, new, metrics)
     counts = count_changes(old, new)
-    if not (counts["revised"] or counts["removed"]):
+    if quiet or not (counts["revised"] or counts["removed"]):
         return
     touched = sorted({k[1] for k in old if k not in new or new[k] != old[k]})
     words = ", ".join(

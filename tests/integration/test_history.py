@@ -307,3 +307,43 @@ def test_a_metric_that_starts_to_ref_the_catalogue_has_not_moved_its_goalposts(
     found = read_history(repo).of("shop")
     assert [(e.kind, e.commit) for e in found.events if e.kind == "goalpost"] == [("goalpost", sha)]
     assert found.original_targets == {"conv": 12.0}
+
+
+def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path) -> None:
+    """Each commit is compared with its own parent; a broken charter.yaml is skipped over;
+    removing a charter is not a rewrite of its results, and bringing it back creates it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    write_charter(repo, "a", charter(13.0), ROWS)
+    raised = commit(repo, "Raise on a branch", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0, status="paused"), ROWS)
+    commit(repo, "Pause", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "side", author="Dana Ito", when="2026-03-04T00:00:00Z")
+    (repo / "charters" / "a" / "charter.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    commit(repo, "Break", "Eve Park", "2026-03-05T00:00:00Z")
+    write_charter(repo, "a", charter(13.0, status="live"), ROWS)
+    commit(repo, "Fix", "Fay Osei", "2026-03-06T00:00:00Z")
+    shutil.rmtree(repo / "charters" / "a")
+    commit(repo, "Remove", "Gus Berg", "2026-03-07T00:00:00Z")
+    write_charter(repo, "a", charter(14.0), ROWS)
+    commit(repo, "Again", "Hal Moss", "2026-03-08T00:00:00Z")
+    events = read_history(repo).of("a").events
+    assert [(e.date, e.author, e.kind, e.moved) for e in events] == [
+        ("2026-03-01", "Ana Ruiz", "created", False),
+        ("2026-03-01", "Ana Ruiz", "first-result", False),
+        ("2026-03-02", "Ben Okafor", "goalpost", True),
+        ("2026-03-03", "Chen Li", "status", False),
+        ("2026-03-06", "Fay Osei", "status", False),
+        ("2026-03-08", "Hal Moss", "created", False),
+    ]
+    assert events[2].commit == raised and "12 → 13" in events[2].text
+    assert [e.text for e in events if e.kind == "status"] == [
+        "Status Live → Paused",
+        "Status Paused → Live",
+    ]
