@@ -519,14 +519,16 @@ def _result_change(
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None:
         old = _rows(blobs.read(change.old), change.rest)
+    if old is None:  # the parent version could not be read: the last one that could
+        old = known.rows if known is not None else {}
     new_blob = blobs.read(change.new)
+    new = _rows(new_blob, change.rest) if new_blob is not None else {}
+    if new is None:
+        return  # unreadable at this commit (a broken quote, a limit): not a rewrite
     if new_blob is None:
         state.files.pop(change.rest, None)
-        new: dict[RowKey, tuple[Any, ...]] = {}
     else:
-        new = _rows(new_blob, change.rest)
-        metrics = frozenset(key[1] for key in new)
-        state.files[change.rest] = _File(change.new, new, metrics)
+        state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return
@@ -603,15 +605,16 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]]:
-    """A result file's rows by date, metric and variant; rows that cannot be read are left out."""
+def _rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | None:
+    """A result file's rows by date, metric and variant (rows without them are left out);
+    None when the file cannot be read as rows at all."""
     reader = reader_for(rel)
     if blob is None or reader is None:
-        return {}
+        return None
     doc = reader.parse(blob.decode("utf-8", "replace"), rel, Diagnostics())
     rows = doc.data if doc is not None else None
     if not isinstance(rows, Sequence) or isinstance(rows, str):
-        return {}
+        return None
     out: dict[RowKey, tuple[Any, ...]] = {}
     for i in range(len(rows)):
         raw = rows[i]

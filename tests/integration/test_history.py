@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 import pytest
 from factory import business_metric, charter_data, write_charter
 from helpers import Element, parse_html, run_cli
-from history_repo import ROWS, charter, commit, git, isolate_git, make_history_repo
+from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
 
 from generator.history import read_history
 
@@ -347,3 +347,23 @@ def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path
         "Status Live → Paused",
         "Status Paused → Live",
     ]
+
+
+def test_a_result_file_broken_for_one_commit_is_not_a_rewrite(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    results = repo / "charters" / "a" / "results" / "results.csv"
+    good = results.read_text(encoding="utf-8")
+    results.write_text(good + '2026-03-31,conv,"treatment,11\n', encoding="utf-8")  # open quote
+    commit(repo, "Broken", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "Fixed", "Chen Li", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), MORE)
+    dropped = commit(repo, "Drop January and February", "Dana Ito", "2026-03-04T00:00:00Z")
+    events = read_history(repo).of("a").events
+    assert [(e.kind, e.commit) for e in events if e.kind == "rewritten"] == [("rewritten", dropped)]
+    assert "4 past rows removed" in events[-1].text
