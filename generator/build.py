@@ -88,7 +88,8 @@ def _build(settings: Settings) -> BuildResult:
         return result
     views = analyze_project(project)
     # Each charter's history from git (one pass, cached by the head commit).
-    history = read_history(settings.source, settings.cache_dir)
+    names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
+    history = read_history(settings.source, settings.cache_dir, names)
     with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.

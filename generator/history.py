@@ -140,17 +140,24 @@ def cache_dir(source: Path, explicit: Path | None = None) -> Path:
     return Path(env) if env else source / CACHE_FOLDER
 
 
-def read_history(source: Path, cache: Path | None = None) -> History:
-    """The history of every charter under `source`, from the cache or one pass over git."""
+def read_history(
+    source: Path, cache: Path | None = None, names: Mapping[str, str] | None = None
+) -> History:
+    """The history of every charter under `source`, from the cache or one pass over git.
+
+    `names` are the catalogued metrics' names by id (metrics.yaml), for business
+    metrics that `ref` one and so have no name of their own.
+    """
+    names = dict(sorted((names or {}).items()))
     try:
         repo = _probe(source)
     except _Unavailable as exc:
         return History(note=str(exc))
     changed = repo.uncommitted()
-    cached = _cache_file(cache_dir(source, cache), repo)
+    cached = _cache_file(cache_dir(source, cache), repo, names)
     found = _read_cache(cached, repo.head)
     if found is None:
-        found = _replay(repo)
+        found = _replay(repo, names)
         _write_cache(cached, repo.head, found)
     return History(
         charters={
@@ -364,6 +371,13 @@ class _Charter:
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
 
     versions: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
+    names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
+
+    def name(self, metric: dict[str, Any]) -> str:
+        """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
+        ref = metric.get("ref")
+        catalogued = self.names.get(str(ref)) if ref else None
+        return str(metric.get("name") or catalogued or metric.get("id") or ref)
 
     def with_rows(self) -> set[str]:
         return {mid for f in self.files.values() for mid in f.metrics}
@@ -390,7 +404,7 @@ class _Stamp:
         )
 
 
-def _replay(repo: _Repo) -> dict[str, CharterHistory]:
+def _replay(repo: _Repo, names: Mapping[str, str]) -> dict[str, CharterHistory]:
     charters: dict[str, _Charter] = {}
     blobs = _Blobs(repo.top)
     try:
@@ -400,7 +414,7 @@ def _replay(repo: _Repo) -> dict[str, CharterHistory]:
             for change in commit.changes:
                 by_charter.setdefault(change.cid, []).append(change)
             for cid, changes in by_charter.items():
-                _apply(charters.setdefault(cid, _Charter()), stamp, changes, blobs)
+                _apply(charters.setdefault(cid, _Charter(names=names)), stamp, changes, blobs)
     finally:
         blobs.close()
     # Oldest first by author date; a side branch's commits come in among the others'.
@@ -429,7 +443,7 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
     for mid in business:  # in the charter's order
         if mid in new and mid not in state.first_result:
             state.first_result[mid] = stamp.time[:10]
-            name = business[mid].get("name") or mid
+            name = state.name(business[mid])
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
@@ -472,7 +486,7 @@ def _metric_events(
 ) -> Iterator[Event]:
     """Goalpost and agreement changes of one business metric in one commit."""
     mid = str(new.get("id") or new.get("ref"))
-    name = new.get("name") or old.get("name") or mid
+    name = state.name(new)
     catalogued = "ref" in old or "ref" in new
     was, now = _goalposts(old, catalogued), _goalposts(new, catalogued)
     renewed = agreement_renewal(
@@ -638,9 +652,12 @@ def _number(value: Any) -> Any:
 # --- the cache ---------------------------------------------------------------------------
 
 
-def _cache_file(folder: Path, repo: _Repo) -> Path:
+def _cache_file(folder: Path, repo: _Repo, names: Mapping[str, str]) -> Path:
+    """`<source>-<head>-<names>.json`: by the source's path, the head commit and the
+    catalogued names the events use."""
     source = hashlib.blake2b(f"{repo.top}\0{repo.prefix}".encode(), digest_size=8).hexdigest()
-    return folder / "history" / f"{source}-{repo.head}.json"
+    named = hashlib.blake2b(json.dumps(names).encode(), digest_size=4).hexdigest()
+    return folder / "history" / f"{source}-{repo.head}-{named}.json"
 
 
 def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:

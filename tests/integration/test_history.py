@@ -304,8 +304,11 @@ def test_a_metric_that_starts_to_ref_the_catalogue_has_not_moved_its_goalposts(
     raised = {**catalogued, "target": {"value": 12.5}}
     write_charter(repo, "shop", charter_data(business_metrics=[{"ref": "conv", **raised}]), ROWS)
     sha = commit(repo, "Raise", "Chen Li", "2026-03-09T09:00:00Z")
-    found = read_history(repo).of("shop")
-    assert [(e.kind, e.commit) for e in found.events if e.kind == "goalpost"] == [("goalpost", sha)]
+    found = read_history(repo, names={"conv": "Catalogued conversion"}).of("shop")
+    moved = [e for e in found.events if e.kind == "goalpost"]
+    assert [(e.commit, e.moved) for e in moved] == [(sha, True)]
+    # A `ref` has no name of its own: the catalogue's is used.
+    assert moved[0].text.startswith("Catalogued conversion: target.value 12 → 12.5")
     assert found.original_targets == {"conv": 12.0}
 
 
