@@ -54,6 +54,7 @@ class MetricView:
     move_reference: str | None = None
     move_interval: tuple[float, float] | None = None
     breached: bool = False
+    original_target: float | None = None  # before a goalpost moved after results (history.py)
 
     @property
     def variants(self) -> list[str]:

@@ -19,6 +19,7 @@ from .analyze import analyze_project
 from .charts import ChartSet, draw_charts
 from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
+from .history import read_history, with_original_targets
 from .links import linked_files
 from .load import load_project
 from .outputs import render_outputs
@@ -36,6 +37,7 @@ class Settings:
     live_reload: bool | str = False  # `charters serve`: a build token the page polls for
     today: date | None = None  # the staleness date; default SOURCE_DATE_EPOCH, else today
     wait: bool = False  # wait for another build writing `out` instead of refusing
+    cache_dir: Path | None = None  # None: CHARTERS_CACHE_DIR, else <source>/.charters-cache
 
 
 @dataclass
@@ -93,6 +95,10 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         return result
     progress("Analysing", 0, 0, "")
     views = analyze_project(project)
+    # Each charter's history from git (one pass, cached by the head commit).
+    names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
+    history = read_history(settings.source, settings.cache_dir, names)
+    with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
     checks = check_views(project, views, today_from_env(settings.today))
@@ -108,8 +114,8 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     progress("Rendering pages", 0, 0, "")
     try:
         templates = site_templates(project, views, checks, live_reload=settings.live_reload)
-        pages = render_pages(templates, project, views, checks, charts)
-        outputs = render_outputs(templates, project, views)
+        pages = render_pages(templates, project, views, checks, charts, history)
+        outputs = render_outputs(templates, project, views, history)
     except Exception as exc:
         problem = template_diagnostic(exc, project.root)
         if problem is None:

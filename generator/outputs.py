@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from .aliases import redirect_pages
 from .analyze import CharterView, MetricView
 from .formatting import exact_number, fmt_percent, fmt_value, json_text, plural, spreadsheet_cell
+from .history import History
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
 from .portfolio import catalogued_metrics, teams
@@ -285,8 +286,45 @@ def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]
     return entries
 
 
-def feed_context(project: Project, views: Sequence[CharterView], base: BaseUrl) -> dict[str, Any]:
+# The history events that get a feed entry: news a reader of the portfolio should see.
+FEED_HISTORY = ("status", "rewritten")
+
+
+def history_entries(
+    views: Sequence[CharterView], base: BaseUrl, history: History
+) -> list[FeedEntry]:
+    """Status changes, moved goalposts and rewritten results, from each charter's history."""
+    entries: list[FeedEntry] = []
+    for view in views:
+        page = base.link(charter_page(view))
+        for index, event in enumerate(history.of(view.id).events):
+            if not (event.moved or event.kind in FEED_HISTORY):
+                continue
+            kind = "moved" if event.moved else event.kind
+            entries.append(
+                FeedEntry(
+                    id=_tag(base, event.date, f"charters/{view.id}/history/{event.commit}/{index}"),
+                    title=f"{view.charter.title}: {label(kind, 'history').lower()}",
+                    updated=event.time,
+                    author=event.author,
+                    link=f"{page}#history",
+                    kind=f"history-{kind}",
+                    summary=f"{event.text} (commit {event.commit}).",
+                    sort_key=(event.time, view.id, "history", f"{index:06d}"),
+                )
+            )
+    return entries
+
+
+def feed_context(
+    project: Project, views: Sequence[CharterView], base: BaseUrl, history: History | None = None
+) -> dict[str, Any]:
     entries = feed_entries(views, base)
+    if history is not None:
+        entries = sorted(
+            [*entries, *history_entries(views, base, history)], key=lambda e: e.sort_key
+        )
+        entries.reverse()
     if base.absolute is not None:
         feed_id = base.absolute + "feed.xml"
     else:
@@ -343,7 +381,12 @@ class Outputs:
     files: dict[str, bytes]
 
 
-def render_outputs(templates: Templates, project: Project, views: Sequence[CharterView]) -> Outputs:
+def render_outputs(
+    templates: Templates,
+    project: Project,
+    views: Sequence[CharterView],
+    history: History | None = None,
+) -> Outputs:
     """Every file besides the pages, charts and static assets, keyed by site path."""
     base = parse_base_url(project.site.base_url)
     files: dict[str, bytes] = {}
@@ -354,7 +397,7 @@ def render_outputs(templates: Templates, project: Project, views: Sequence[Chart
     env, context = templates.env, templates.common
     files["feed.xml"] = (
         env.get_template("feed.xml")
-        .render(feed=feed_context(project, views, base), **context)
+        .render(feed=feed_context(project, views, base, history), **context)
         .encode()
     )
     sitemap = sitemap_entries(views, base)

@@ -41,6 +41,7 @@ from .formatting import (
     fmt_signed,
     fmt_value,
 )
+from .history import History
 from .load import Project
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
@@ -347,8 +348,12 @@ def render_pages(
     views: Sequence[CharterView],
     checks: Mapping[str, CharterCheck],
     charts: ChartSet,
+    history: History | None = None,
 ) -> dict[str, bytes]:
-    """The portfolio, a page per charter, the rules page and the static files, by site path."""
+    """The portfolio, a page per charter, the rules page and the static files, by site path.
+
+    Without `history` (None) the charter pages have no history section.
+    """
     groups = [
         (status, [v for v in views if v.charter.status == status])
         for status in STATUS_DISPLAY_ORDER
@@ -366,6 +371,8 @@ def render_pages(
             view=view,
             check=checks[view.id],
             charts=charts.by_charter[view.id],
+            history=history.of(view.id) if history is not None else None,
+            history_note=history.message(view.id) if history is not None else "",
         )
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
     files.update(

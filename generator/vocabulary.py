@@ -172,6 +172,20 @@ TREND_LABELS: dict[str, str] = {
     "unchanged": "= unchanged",
 }
 
+# --- a charter's history from git (history.py) --------------------------------------------
+
+HistoryKind = Literal["created", "status", "goalpost", "agreement", "first-result", "rewritten"]
+HISTORY_KINDS: tuple[HistoryKind, ...] = get_args(HistoryKind)
+HISTORY_LABELS: dict[str, str] = {
+    "created": "Created",
+    "status": "Status changed",
+    "goalpost": "Goalpost changed",
+    "agreement": "Agreement changed",
+    "first-result": "First result",
+    "rewritten": "Results rewritten",
+    "moved": "Moved goalpost",  # a goalpost changed after the metric's first result
+}
+
 # --- one lookup for templates ------------------------------------------------------------
 
 VOCABULARIES: dict[str, dict[str, str]] = {
@@ -186,6 +200,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "change": CHANGE_LABELS,
     "trend": TREND_LABELS,
     "alert": ALERT_LABELS,
+    "history": HISTORY_LABELS,
 }
 
 

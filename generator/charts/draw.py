@@ -93,6 +93,8 @@ class RefStyle:
 
 REF_STYLES: dict[LineKind, RefStyle] = {
     "target": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
+    # The target agreed before it moved (history.py): the target's green, long dashes.
+    "original": RefStyle("#009E73", (0, (7, 3)), 1.1),
     "human": RefStyle("#A6558A", (0, (6, 2, 1.5, 2)), 1.3),
     "baseline": RefStyle("#4D4D4D", (0, (5, 3)), 1.2),
     "mde": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),

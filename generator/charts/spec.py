@@ -42,14 +42,23 @@ CHART_VERSION = "charts-2"
 
 #: What a horizontal reference line stands for: the charter's reference values on a
 #: metric's chart; the minimum detectable effect, the tolerance and no effect on a lift chart.
-LineKind = Literal["target", "human", "baseline", "mde", "tolerance", "zero"]
+LineKind = Literal["target", "original", "human", "baseline", "mde", "tolerance", "zero"]
 
 #: Reference lines in the order of the legend and of the text alternative.
-REF_ORDER: tuple[LineKind, ...] = ("target", "human", "baseline", "mde", "tolerance", "zero")
+REF_ORDER: tuple[LineKind, ...] = (
+    "target",
+    "original",
+    "human",
+    "baseline",
+    "mde",
+    "tolerance",
+    "zero",
+)
 
 #: How the text alternative names each kind of line.
 LINE_NAMES: dict[str, str] = {
     **REF_LABELS,
+    "original": "Original target",  # before a goalpost moved after results (history.py)
     "mde": "Minimum detectable effect",
     "tolerance": "Tolerance",
     "zero": "No effect",
@@ -375,6 +384,11 @@ def chart_spec(metric: MetricView) -> ChartSpec:
         )
         if value is not None
     ]
+    if metric.original_target is not None:
+        value = metric.original_target
+        refs.append(
+            RefLine("original", f"{LINE_NAMES['original']} {fmt_value(value, metric.unit)}", value)
+        )
     groups = _by_variant(metric)
     variants, hidden = drawn_variants(groups, keep=treatment_variant(metric.rows))
     return ChartSpec(

@@ -16,7 +16,7 @@ same `analyze_charter`. Field changes come from the charter text.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import date
@@ -441,7 +441,13 @@ def renewal(old: m.AnyMetric, new: m.AnyMetric, day: date | None) -> Renewal | N
     before `day`, the date of the change (when known): a date the change was
     already written by cannot be an agreement to it.
     """
-    was, now = _agreement(old), _agreement(new)
+    return agreement_renewal(_agreement(old), _agreement(new), day)
+
+
+def agreement_renewal(
+    was: m.Agreement | None, now: m.Agreement | None, day: date | None
+) -> Renewal | None:
+    """`renewal` of two agreements (each None when it names nobody and no date)."""
     if was is None:
         return None
     since = f", after it was agreed{_by_on(was)}"
@@ -666,6 +672,11 @@ def row_counts(old: Sequence[Result], new: Sequence[Result]) -> dict[str, int]:
     """How many rows (by date and variant) were added, revised (other numbers) or removed."""
     was = {_row_key(r): _row_value(r) for r in old}
     now = {_row_key(r): _row_value(r) for r in new}
+    return count_changes(was, now)
+
+
+def count_changes(was: Mapping[Any, Any], now: Mapping[Any, Any]) -> dict[str, int]:
+    """Keys added, revised (another value) and removed between two versions of some rows."""
     return {
         "added": sum(1 for k in now if k not in was),
         "revised": sum(1 for k in now if k in was and now[k] != was[k]),

@@ -33,6 +33,7 @@ from generator.load import load_project
         (v.REF_KINDS, v.REF_LABELS),
         (v.CHANGE_KINDS, v.CHANGE_LABELS),
         (v.TRENDS, v.TREND_LABELS),
+        ((*v.HISTORY_KINDS, "moved"), v.HISTORY_LABELS),
     ],
 )
 def test_every_value_of_the_format_has_exactly_one_label(

@@ -1,0 +1,715 @@
+"""Load stage: each charter's history from git: created, status, goalposts, agreements, rewrites.
+
+When the source folder is in a git repository, one `git log` pass over its
+`charters/` folder lists every commit that touched a charter, with the blobs each
+one changed; one `git cat-file --batch` process reads those blobs. Commits are
+replayed oldest first, charter by charter:
+
+- `created`: the first commit with a readable `charter.yaml`;
+- `status`: a change of `status`;
+- `goalpost`: a change of a business metric's baseline, target, definition, unit
+  or direction (`diff.compare.is_goalpost`); made when the metric already had
+  result rows, it is a moved goalpost (`moved`), and whether its agreement was
+  renewed for it is judged as `charters diff` judges it (`agreement_renewal`);
+- `agreement`: a change of a business metric's `agreed`;
+- `first-result`: the commit that brought a business metric's first result row;
+- `rewritten`: a result file whose earlier rows were changed or removed (appended
+  rows are not history; they are the results).
+
+Dates and authors are the commits' (author date in UTC, author name with the
+repository's .mailmap). Merge commits add nothing of their own: each change is
+dated by the commit that made it. A charter folder renamed starts a new history.
+
+The history is cached by the head commit and the source path as JSON under
+`<cache_dir>/history/`, so a build with a warm cache runs `git rev-parse` and
+`git status` and reads one file. The working tree is not history: a charter with
+uncommitted changes gets a note saying so. Outside a repository, without git, or
+in a shallow clone, `History.note` says what is missing and no charter has events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from . import model as m
+from .analyze import CharterView
+from .diagnostics import Diagnostics
+from .diff.compare import (
+    CATALOGUED_FIELDS,
+    Renewal,
+    _ambition,
+    _by_on,
+    _flatten,
+    agreement_renewal,
+    count_changes,
+    is_goalpost,
+    show,
+)
+from .formatting import plural, visible_text
+from .readers import parse_yaml, reader_for
+from .vocabulary import HistoryKind, label
+
+# Bump when the events or their wording change: older cache files are then ignored.
+HISTORY_FORMAT = "history-1"
+_FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
+CACHE_ENV = "CHARTERS_CACHE_DIR"
+CACHE_FOLDER = ".charters-cache"
+SHORT_HASH = 10  # as `charters diff` shows a revision
+
+EventKind = HistoryKind
+
+NO_GIT = "History needs git, which is not installed where this site was built."
+NO_REPOSITORY = (
+    "History needs a git repository: this site was built from a folder that is not in one."
+)
+SHALLOW = (
+    "History needs the full git history: this is a shallow clone; fetch with"
+    " `git fetch --unshallow` (in GitHub Actions, check out with `fetch-depth: 0`;"
+    " in GitLab CI, set `GIT_DEPTH: 0`)."
+)
+NO_COMMITS = "History needs commits: the repository has none yet."
+NOT_COMMITTED = "No history yet: this charter has not been committed."
+UNCOMMITTED = (
+    "This charter has uncommitted changes; the history shows commits only, so they are not in it."
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a charter's history, with the commit that made it."""
+
+    kind: EventKind
+    time: str  # author date, UTC, `2026-03-04T10:00:00Z`
+    commit: str  # short hash
+    author: str
+    text: str  # one plain sentence
+    metric: str | None = None
+    moved: bool = False  # a goalpost moved after the metric's first result
+    reagreed: bool | None = None  # for a moved goalpost of an agreed metric
+    flagged: bool = False  # a reviewer should look: a moved goalpost, rewritten results
+
+    @property
+    def date(self) -> str:
+        return self.time[:10]
+
+
+@dataclass(frozen=True)
+class CharterHistory:
+    events: tuple[Event, ...] = ()
+    # Business metric id → the target in force when its first result arrived, for the
+    # metrics whose target moved since.
+    original_targets: Mapping[str, float] = field(default_factory=dict)
+    uncommitted: bool = False
+
+
+@dataclass(frozen=True)
+class History:
+    """Every charter's history, or why there is none (`note`)."""
+
+    note: str = ""
+    charters: Mapping[str, CharterHistory] = field(default_factory=dict)
+    available: bool = False
+
+    def of(self, cid: str) -> CharterHistory:
+        return self.charters.get(cid, CharterHistory())
+
+    def message(self, cid: str) -> str:
+        """What the page says instead of (or before) a charter's events, if anything."""
+        if not self.available:
+            return self.note
+        found = self.of(cid)
+        if not found.events:
+            return NOT_COMMITTED
+        return UNCOMMITTED if found.uncommitted else ""
+
+
+def cache_dir(source: Path, explicit: Path | None = None) -> Path:
+    """Where caches live: `explicit`, else CHARTERS_CACHE_DIR, else in the source folder."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(CACHE_ENV, "").strip()
+    return Path(env) if env else source / CACHE_FOLDER
+
+
+def read_history(
+    source: Path, cache: Path | None = None, names: Mapping[str, str] | None = None
+) -> History:
+    """The history of every charter under `source`, from the cache or one pass over git.
+
+    `names` are the catalogued metrics' names by id (metrics.yaml), for business
+    metrics that `ref` one and so have no name of their own.
+    """
+    names = dict(sorted((names or {}).items()))
+    try:
+        repo = _probe(source)
+    except _Unavailable as exc:
+        return History(note=str(exc))
+    changed = repo.uncommitted()
+    cached = _cache_file(cache_dir(source, cache), repo, names)
+    found = _read_cache(cached, repo.head)
+    if found is None:
+        found = _replay(repo, names)
+        _write_cache(cached, repo.head, found)
+    return History(
+        charters={
+            cid: CharterHistory(h.events, h.original_targets, cid in changed)
+            for cid, h in found.items()
+        }
+        | {cid: CharterHistory(uncommitted=True) for cid in changed if cid not in found},
+        available=True,
+    )
+
+
+# --- git ------------------------------------------------------------------------------
+
+
+class _Unavailable(Exception):
+    """No history can be read; the message says what is missing."""
+
+
+def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run git read-only: `--no-optional-locks` keeps `status` from rewriting the index."""
+    try:
+        return subprocess.run(
+            ["git", "--no-optional-locks", "-c", "log.showSignature=false", *args],
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise _Unavailable(NO_GIT) from exc
+
+
+@dataclass(frozen=True)
+class _Repo:
+    top: Path
+    prefix: str  # the source folder inside the repository, `` or `site/`
+    head: str
+
+    @property
+    def charters(self) -> str:
+        return f"{self.prefix}charters/"
+
+    def charter_of(self, path: str) -> tuple[str, str] | None:
+        """(charter id, path inside its folder) of a repository path under charters/."""
+        if not path.startswith(self.charters):
+            return None
+        cid, _, rest = path[len(self.charters) :].partition("/")
+        return (cid, rest) if rest and not cid.startswith(".") else None
+
+    def uncommitted(self) -> set[str]:
+        """Charters whose tracked files have changes that are not committed.
+
+        Untracked files are not looked for (`-uno`: walking every folder costs a no-op
+        build several times more); a charter not committed at all has no events anyway.
+        """
+        shown = _git(
+            ["status", "--porcelain", "-z", "-uno", "--no-renames", "--", f":/{self.charters}"],
+            self.top,
+        )
+        found: set[str] = set()
+        for entry in shown.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            path = entry[3:]
+            if path.startswith(self.charters):
+                cid = path[len(self.charters) :].split("/")[0]
+                if cid and not cid.startswith("."):
+                    found.add(cid)
+        return found
+
+
+def _probe(source: Path) -> _Repo:
+    """The repository around `source`, or why there is no history to read."""
+    shown = _git(
+        ["rev-parse", "--is-shallow-repository", "--show-toplevel", "--show-prefix", "HEAD"],
+        source,
+    )
+    lines = shown.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if shown.returncode != 0 or len(lines) < 4:
+        if len(lines) >= 3:  # a repository whose HEAD has no commit yet
+            raise _Unavailable(NO_COMMITS)
+        problem = shown.stderr.decode(errors="replace").strip().splitlines()
+        if not problem or "not a git repository" in problem[0]:
+            raise _Unavailable(NO_REPOSITORY)
+        raise _Unavailable(f"History could not be read from git: {problem[0]}")
+    if lines[0] == "true":
+        raise _Unavailable(SHALLOW)
+    return _Repo(Path(lines[1]), lines[2], lines[3])
+
+
+@dataclass
+class _Change:
+    old: str  # blob ids; all zeros for none
+    new: str
+    cid: str
+    rest: str  # path inside the charter's folder
+
+
+@dataclass
+class _Commit:
+    sha: str
+    time: str
+    author: str
+    changes: list[_Change]
+
+
+def _log(repo: _Repo) -> list[_Commit]:
+    """Every commit that touched charters/, oldest first, with the blobs it changed."""
+    shown = _git(
+        [
+            "--literal-pathspecs",
+            "log",
+            "--topo-order",
+            "--reverse",
+            "--no-renames",
+            "--no-color",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--format=%x01%H%x00%at%x00%aN",
+            "HEAD",
+            "--",
+            repo.charters,
+        ],
+        repo.top,
+    )
+    if shown.returncode != 0:
+        problem = shown.stderr.decode(errors="replace").strip().splitlines()
+        raise _Unavailable(f"History could not be read from git: {(problem or ['git log'])[0]}")
+    return [c for chunk in shown.stdout.split(b"\x01")[1:] if (c := _commit(chunk, repo))]
+
+
+def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
+    parts = chunk.split(b"\0")
+    if len(parts) < 3:
+        return None
+    stamp = datetime.fromtimestamp(int(parts[1] or b"0"), tz=UTC)
+    commit = _Commit(
+        parts[0].decode(),
+        stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        parts[2].decode("utf-8", "replace"),
+        [],
+    )
+    i = 3
+    while i + 1 < len(parts):
+        meta = parts[i].strip(b"\n")
+        if not meta.startswith(b":"):
+            i += 1
+            continue
+        fields = meta[1:].decode().split()
+        path = parts[i + 1].decode("utf-8", "surrogateescape")
+        i += 2
+        where = repo.charter_of(path)
+        regular = all(mode in ("000000", "100644", "100755") for mode in fields[:2])
+        if where is not None and regular and len(fields) >= 4:
+            commit.changes.append(_Change(fields[2], fields[3], *where))
+    return commit
+
+
+class _Blobs:
+    """One `git cat-file --batch` process, asked for one blob at a time."""
+
+    def __init__(self, top: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=top,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, sha: str) -> bytes | None:
+        if not sha.strip("0"):
+            return None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().split()
+        if len(header) != 3:  # `<sha> missing`
+            return None
+        data = self.proc.stdout.read(int(header[2]))
+        self.proc.stdout.read(1)
+        return data
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc.wait()
+
+
+# --- replaying the commits --------------------------------------------------------------
+
+RowKey = tuple[str, str, str]  # date, metric, variant
+_ROW_NUMBERS = ("value", "lower", "upper", "n", "std")
+
+
+@dataclass
+class _File:
+    blob: str
+    rows: dict[RowKey, tuple[Any, ...]]
+    metrics: frozenset[str]
+
+
+@dataclass
+class _Charter:
+    """What the replay knows of one charter at the current commit."""
+
+    data: dict[str, Any] | None = None  # the last charter.yaml that could be read
+    files: dict[str, _File] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    original_targets: dict[str, float] = field(default_factory=dict)
+    first_result: dict[str, str] = field(default_factory=dict)  # metric → date
+
+    versions: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
+    names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
+
+    def name(self, metric: dict[str, Any]) -> str:
+        """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
+        ref = metric.get("ref")
+        catalogued = self.names.get(str(ref)) if ref else None
+        return str(metric.get("name") or catalogued or metric.get("id") or ref)
+
+    def with_rows(self) -> set[str]:
+        return {mid for f in self.files.values() for mid in f.metrics}
+
+    def version(self, blob: str, blobs: _Blobs) -> dict[str, Any] | None:
+        """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
+        if blob not in self.versions:
+            data = blobs.read(blob)
+            self.versions[blob] = _yaml(data) if data is not None else None
+        return self.versions[blob]
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    time: str
+    commit: str
+    author: str
+
+    def event(self, kind: EventKind, text: str, **extra: Any) -> Event:
+        # Names, paths and values come from commits and files: one line, no control
+        # characters (they could not be written in the Atom feed's XML).
+        return Event(
+            kind, self.time, self.commit, visible_text(self.author), visible_text(text), **extra
+        )
+
+
+def _replay(repo: _Repo, names: Mapping[str, str]) -> dict[str, CharterHistory]:
+    charters: dict[str, _Charter] = {}
+    blobs = _Blobs(repo.top)
+    try:
+        for commit in _log(repo):
+            stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author)
+            by_charter: dict[str, list[_Change]] = {}
+            for change in commit.changes:
+                by_charter.setdefault(change.cid, []).append(change)
+            for cid, changes in by_charter.items():
+                _apply(charters.setdefault(cid, _Charter(names=names)), stamp, changes, blobs)
+    finally:
+        blobs.close()
+    # Oldest first by author date; a side branch's commits come in among the others'.
+    return {
+        cid: CharterHistory(
+            tuple(sorted(state.events, key=lambda e: e.time)),
+            dict(sorted(state.original_targets.items())),
+        )
+        for cid, state in sorted(charters.items())
+        if state.events
+    }
+
+
+def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs) -> None:
+    """One commit's changes to one charter: its charter.yaml first, then its result files."""
+    had = state.with_rows()
+    removed = False
+    for change in changes:
+        if change.rest == "charter.yaml":
+            removed = _charter_change(state, stamp, change, blobs, had)
+    for change in changes:
+        if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
+            _result_change(state, stamp, change, blobs, quiet=removed)
+    business = _business(state.data)
+    new = state.with_rows() - had
+    for mid in business:  # in the charter's order
+        if mid in new and mid not in state.first_result:
+            state.first_result[mid] = stamp.time[:10]
+            name = state.name(business[mid])
+            state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
+
+
+def _charter_change(
+    state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blobs, had: set[str]
+) -> bool:
+    """Events of one change to charter.yaml; True when the charter was removed.
+
+    The new version is compared with the commit's own parent version (so a commit on
+    a merged branch is compared with what its author changed), or, when that cannot
+    be read, with the last version that could.
+    """
+    if not change.new.strip("0"):  # removed; if it comes back, it is created again
+        state.data = None
+        return True
+    data = state.version(change.new, blobs)
+    old = state.version(change.old, blobs) if change.old.strip("0") else None
+    if data is None:  # unreadable at this commit: the next readable version is compared
+        state.data = old or state.data  # with the last one this branch could read
+        return False
+    if old is None and change.old.strip("0"):
+        old = state.data
+    state.data = data
+    if old is None:
+        status = label(str(data.get("status")), "status")
+        state.events.append(stamp.event("created", f"Charter created, status {status}"))
+        return False
+    if old.get("status") != data.get("status"):
+        was, now = (label(str(d.get("status")), "status") for d in (old, data))
+        state.events.append(stamp.event("status", f"Status {was} → {now}"))
+    before = _business(old)
+    for mid, metric in _business(data).items():
+        if mid in before:
+            state.events.extend(_metric_events(state, stamp, before[mid], metric, mid in had))
+    return False
+
+
+def _metric_events(
+    state: _Charter, stamp: _Stamp, old: dict[str, Any], new: dict[str, Any], results: bool
+) -> Iterator[Event]:
+    """Goalpost and agreement changes of one business metric in one commit."""
+    mid = str(new.get("id") or new.get("ref"))
+    name = state.name(new)
+    catalogued = "ref" in old or "ref" in new
+    was, now = _goalposts(old, catalogued), _goalposts(new, catalogued)
+    renewed = agreement_renewal(
+        _agreement(old), _agreement(new), date.fromisoformat(stamp.time[:10])
+    )
+    for key in [*now, *(k for k in was if k not in now)]:
+        before, after = was.get(key), now.get(key)
+        if before == after:
+            continue
+        text = f"{name}: {key} {show(before)} → {show(after)}"
+        if key == "target.value" and isinstance(before, float) and isinstance(after, float):
+            text += f" ({_ambition(before, after, new.get('direction') or 'increase')})"
+        if not results:
+            yield stamp.event("goalpost", text, metric=mid)
+            continue
+        if key == "target.value" and isinstance(before, float):
+            state.original_targets.setdefault(mid, before)
+        yield _moved(stamp, text, mid, state.first_result.get(mid), renewed)
+    old_agreed, new_agreed = _agreement(old), _agreement(new)
+    if old_agreed != new_agreed:
+        text = f"{name}: agreement {_agreed_words(old_agreed)} → {_agreed_words(new_agreed)}"
+        yield stamp.event("agreement", text, metric=mid)
+
+
+def _moved(stamp: _Stamp, text: str, mid: str, first: str | None, renewed: Renewal | None) -> Event:
+    text += " — moved after results began" + (f" (first result {first})" if first else "")
+    note = renewed.note.replace("`", "") if renewed is not None else ", never agreed"
+    return stamp.event(
+        "goalpost",
+        text + note,
+        metric=mid,
+        moved=True,
+        reagreed=renewed.renewed if renewed is not None else None,
+        flagged=True,
+    )
+
+
+def _result_change(
+    state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blobs, quiet: bool = False
+) -> None:
+    """Keep the file's rows; note the rows it changed or removed (unless `quiet`: the
+    charter itself was removed)."""
+    known = state.files.get(change.rest)
+    old = known.rows if known is not None and known.blob == change.old else None
+    if old is None:
+        old = _rows(blobs.read(change.old), change.rest)
+    if old is None:  # the parent version could not be read: the last one that could
+        old = known.rows if known is not None else {}
+    new_blob = blobs.read(change.new)
+    new = _rows(new_blob, change.rest) if new_blob is not None else {}
+    if new is None:
+        return  # unreadable at this commit (a broken quote, a limit): not a rewrite
+    if new_blob is None:
+        state.files.pop(change.rest, None)
+    else:
+        state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
+    counts = count_changes(old, new)
+    if quiet or not (counts["revised"] or counts["removed"]):
+        return
+    touched = sorted({k[1] for k in old if k not in new or new[k] != old[k]})
+    words = ", ".join(
+        f"{plural(n, 'past row')} {what}" for what, n in counts.items() if what != "added" and n
+    )
+    text = f"{change.rest} rewritten: {words} ({', '.join(touched)})"
+    state.events.append(stamp.event("rewritten", text, flagged=True))
+
+
+def _yaml(blob: bytes) -> dict[str, Any] | None:
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    doc = parse_yaml(text, "charter.yaml", Diagnostics())
+    return doc.data if doc is not None and isinstance(doc.data, dict) else None
+
+
+def _business(data: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    items = data.get("business_metrics") if data is not None else None
+    if not isinstance(items, list):
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for b in items:
+        mid = b.get("id") or b.get("ref") if isinstance(b, dict) else None  # a `ref` is its id
+        if mid is not None:
+            found[str(mid)] = b
+    return found
+
+
+def _goalposts(metric: dict[str, Any], catalogued: bool) -> dict[str, Any]:
+    """A business metric's goalposts by dotted field (`target.value`), as plain values.
+
+    With `catalogued` (either version `ref`s metrics.yaml) the fields the catalogue
+    gives are left out: a charter that starts to `ref` a metric drops them from its
+    own text without changing them, and the catalogue's own history is not followed.
+    A change of the `ref` itself is a goalpost: it is another metric.
+    """
+    skip = ("id", "agreed", *(CATALOGUED_FIELDS if catalogued else ()))
+    found = {
+        key: _plain(value)
+        for key, value in _flatten({k: v for k, v in metric.items() if k not in skip})
+        if is_goalpost(key)
+    }
+    if catalogued:
+        found["ref"] = metric.get("ref") or metric.get("id")
+    return found
+
+
+def _agreement(metric: dict[str, Any]) -> m.Agreement | None:
+    raw = metric.get("agreed")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        agreed = m.Agreement.model_validate(raw)
+    except ValueError:
+        return None
+    return agreed if agreed.by or agreed.on is not None else None
+
+
+def _agreed_words(agreed: m.Agreement | None) -> str:
+    return f"agreed{_by_on(agreed)}" if agreed is not None else "none"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | None:
+    """A result file's rows by date, metric and variant (rows without them are left out);
+    None when the file cannot be read as rows at all."""
+    reader = reader_for(rel)
+    if blob is None or reader is None:
+        return None
+    doc = reader.parse(blob.decode("utf-8", "replace"), rel, Diagnostics())
+    rows = doc.data if doc is not None else None
+    if not isinstance(rows, Sequence) or isinstance(rows, str):
+        return None
+    out: dict[RowKey, tuple[Any, ...]] = {}
+    for i in range(len(rows)):
+        raw = rows[i]
+        if not isinstance(raw, dict) or raw.get("date") in (None, "") or not raw.get("metric"):
+            continue
+        key = (str(_plain(raw["date"])), str(raw["metric"]), str(raw.get("variant") or ""))
+        out[key] = tuple(_number(raw.get(name)) for name in _ROW_NUMBERS)
+    return out
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return text
+    return _plain(value)
+
+
+# --- the cache ---------------------------------------------------------------------------
+
+
+def _cache_file(folder: Path, repo: _Repo, names: Mapping[str, str]) -> Path:
+    """`<source>-<head>-<names>.json`: by the source's path, the head commit and the
+    catalogued names the events use."""
+    source = hashlib.blake2b(f"{repo.top}\0{repo.prefix}".encode(), digest_size=8).hexdigest()
+    named = hashlib.blake2b(json.dumps(names).encode(), digest_size=4).hexdigest()
+    return folder / "history" / f"{source}-{repo.head}-{named}.json"
+
+
+def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _FORMAT or data.get("head") != head:
+            return None
+        return {
+            cid: CharterHistory(
+                tuple(Event(**e) for e in entry["events"]),
+                {k: float(v) for k, v in entry["original_targets"].items()},
+            )
+            for cid, entry in data["charters"].items()
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> None:
+    """Keep the history of `head` for the next build; older heads of this source go."""
+    data = {
+        "format": _FORMAT,
+        "head": head,
+        "charters": {
+            cid: {
+                "events": [asdict(e) for e in h.events],
+                "original_targets": dict(h.original_targets),
+            }
+            for cid, h in found.items()
+        },
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+        for old in path.parent.glob(path.name.split("-")[0] + "-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next build the git pass
+
+
+def with_original_targets(views: Sequence[CharterView], history: History) -> None:
+    """Give each business metric whose target moved after results its original target."""
+    for view in views:
+        originals = history.of(view.id).original_targets
+        if not originals:
+            continue
+        view.metrics = [
+            replace(mv, original_target=originals[mv.id])
+            if mv.kind == "business" and mv.id in originals and originals[mv.id] != mv.target
+            else mv
+            for mv in view.metrics
+        ]

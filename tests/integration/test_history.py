@@ -1,0 +1,372 @@
+"""A charter's history from git on its page and in the feed, on repositories built here.
+
+Each commit is made with a set author and GIT_AUTHOR_DATE/GIT_COMMITTER_DATE, so the
+page must show exactly those dates, names and short hashes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from factory import business_metric, charter_data, write_charter
+from helpers import Element, parse_html, run_cli
+from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
+
+from generator.history import read_history
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate_git(monkeypatch, tmp_path / "home")
+
+
+@pytest.fixture
+def history_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    return make_history_repo(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The history repository built once: (site, short hashes by step)."""
+    base = tmp_path_factory.mktemp("history")
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_git(mp, base / "home")
+        repo, hashes = make_history_repo(base)
+        build(repo, base / "site")
+    return base / "site", hashes
+
+
+def build(source: Path, out: Path) -> str:
+    result = run_cli("build", "--source", source, "--out", out)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def history_items(site: Path, cid: str = "routing") -> list[Element]:
+    page = parse_html(site / "charters" / cid / "index.html")
+    return page.find("section", id="history").find_all("li")
+
+
+def section_text(site: Path, cid: str = "routing") -> str:
+    page = parse_html(site / "charters" / cid / "index.html")
+    return page.find("section", id="history").text()
+
+
+def test_the_page_shows_each_change_with_its_date_commit_and_author(
+    built: tuple[Path, dict[str, str]],
+) -> None:
+    site, hashes = built
+    lines = [" ".join(li.text().split()) for li in history_items(site)]
+    h = hashes
+    assert lines == [
+        f"2026-01-05 Created Charter created, status Proposed commit {h['created']} by Ana Ruiz",
+        f"2026-01-20 Goalpost changed Business conv: target.value 12 → 12.5 (more ambitious)"
+        f" commit {h['early']} by Ben Okafor",
+        f"2026-03-01 Status changed Status Proposed → Live commit {h['live']} by Ana Ruiz",
+        f"2026-03-01 First result First result for Business conv commit {h['live']} by Ana Ruiz",
+        f"2026-03-02 Moved goalpost Business conv: target.value 12.5 → 13 (more ambitious)"
+        " — moved after results began (first result 2026-03-01), after it was agreed by"
+        " VP Sales on 2026-01-05, without a renewed agreement (same agreed.on)"
+        f" commit {h['moved']} by Chen Li",
+        f"2026-03-10 Moved goalpost Business conv: target.value 13 → 13.5 (more ambitious)"
+        " — moved after results began (first result 2026-03-01); re-agreed by VP Sales, CFO"
+        f" on 2026-03-10 commit {h['reagreed']} by Dana Ito",
+        "2026-03-10 Agreement changed Business conv: agreement agreed by VP Sales on"
+        " 2026-01-05 → agreed by VP Sales, CFO on 2026-03-10"
+        f" commit {h['reagreed']} by Dana Ito",
+        "2026-04-15 Results rewritten results/results.csv rewritten: 1 past row revised (conv)"
+        f" commit {h['rewritten']} by Eve Park",
+    ]
+    # Appended rows are results, not history: the March commit has no entry.
+    assert h["appended"] not in section_text(site)
+    flagged = [li for li in history_items(site) if li.find_all(class_="history-flagged")]
+    assert [li.attrs["class"] for li in flagged] == [
+        "history-moved",
+        "history-moved",
+        "history-rewritten",
+    ]
+    times = [li.find("time").attrs["datetime"] for li in history_items(site)]
+    assert times[0] == "2026-01-05T09:00:00Z"
+
+
+def test_the_original_target_is_shown_beside_the_current_one_and_on_the_chart(
+    built: tuple[Path, dict[str, str]],
+) -> None:
+    site, _ = built
+    page = parse_html(site / "charters" / "routing" / "index.html")
+    table = page.find("section", id="business-metrics").find("table")
+    heads = [th.text().strip() for th in table.find("thead").find_all("th")]
+    assert heads[4:6] == ["Target", "Original target"]
+    cells = [" ".join(td.text().split()) for td in table.find("tbody").find("tr").find_all("td")]
+    # The target in force when the first result arrived (12.5), not the first one ever (12).
+    assert cells[3:5] == ["13.5%", "12.5% Moved goalpost"]
+    figure = page.find("figure", id="chart-conv")
+    assert "Target 13.5, original target 12.5, baseline 10.0." in figure.find("img").attrs["alt"]
+    svg = (site / "charters" / "routing" / "conv.svg").read_text(encoding="utf-8")
+    assert "Original target 12.5%" in svg and "Target 13.5%" in svg
+    # A charter whose goalposts never moved has no such column.
+    quiet = parse_html(site / "charters" / "quiet" / "index.html")
+    quiet_heads = quiet.find("section", id="business-metrics").find("thead").text()
+    assert "Original target" not in quiet_heads
+
+
+def test_the_feed_has_status_changes_moved_goalposts_and_rewritten_results(
+    built: tuple[Path, dict[str, str]],
+) -> None:
+    site, hashes = built
+    feed = ElementTree.parse(site / "feed.xml").getroot()
+    found = [
+        (
+            e.findtext(f"{ATOM}title"),
+            e.findtext(f"{ATOM}updated"),
+            e.findtext(f"{ATOM}author/{ATOM}name"),
+            e.find(f"{ATOM}category").attrib["term"],  # type: ignore[union-attr]
+        )
+        for e in feed.findall(f"{ATOM}entry")
+        if e.find(f"{ATOM}category").attrib["term"].startswith("history-")  # type: ignore[union-attr]
+    ]
+    assert found == [
+        (
+            "Test charter: results rewritten",
+            "2026-04-15T15:00:00Z",
+            "Eve Park",
+            "history-rewritten",
+        ),
+        ("Test charter: moved goalpost", "2026-03-10T13:00:00Z", "Dana Ito", "history-moved"),
+        ("Test charter: moved goalpost", "2026-03-02T12:00:00Z", "Chen Li", "history-moved"),
+        ("Test charter: status changed", "2026-03-01T11:00:00Z", "Ana Ruiz", "history-status"),
+    ]
+    summaries = [e.findtext(f"{ATOM}summary") or "" for e in feed.findall(f"{ATOM}entry")]
+    assert any(f"(commit {hashes['moved']})" in s and "12.5 → 13" in s for s in summaries)
+
+
+def test_a_second_build_reads_the_cache_and_not_git_log(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = history_repo
+    real = shutil.which("git")
+    assert real is not None
+    calls = tmp_path / "git-calls.txt"
+    wrapper = tmp_path / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{calls}"\nexec "{real}" "$@"\n', encoding="utf-8"
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    site = tmp_path / "site"  # one output folder: unchanged charts are not drawn again
+    build(repo, site)
+    before = {n: (site / n).read_bytes() for n in ("charters/routing/index.html", "feed.xml")}
+    first = calls.read_text(encoding="utf-8").splitlines()
+    assert sum(" log " in f" {c} " for c in first) == 1  # one pass for every charter
+    assert sum("cat-file --batch" in c for c in first) == 1
+    cached = list((repo / ".charters-cache" / "history").glob("*.json"))
+    assert len(cached) == 1
+    calls.unlink()
+    build(repo, site)
+    second = calls.read_text(encoding="utf-8").splitlines()
+    assert [c.split()[3] for c in second] == ["rev-parse", "status"]  # after the options
+    assert before == {n: (site / n).read_bytes() for n in before}
+    # A new commit is a new head: the history is read again, and the old file goes.
+    (repo / "charters" / "routing" / "notes.md").write_text("Notes.\n", encoding="utf-8")
+    commit(repo, "Notes", "Ana Ruiz", "2026-05-01T09:00:00Z")
+    build(repo, site)
+    assert [p.name for p in (repo / ".charters-cache" / "history").glob("*.json")] != [
+        cached[0].name
+    ]
+    assert len(list((repo / ".charters-cache" / "history").glob("*.json"))) == 1
+
+
+def test_the_cache_folder_can_be_chosen(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = history_repo
+    monkeypatch.setenv("CHARTERS_CACHE_DIR", str(tmp_path / "elsewhere"))
+    build(repo, tmp_path / "site")
+    assert len(list((tmp_path / "elsewhere" / "history").glob("*.json"))) == 1
+    assert not (repo / ".charters-cache").exists()
+
+
+def test_a_shallow_clone_says_what_is_missing(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    repo, _ = history_repo
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", repo.as_uri(), str(clone))
+    build(clone, tmp_path / "site")
+    text = " ".join(section_text(tmp_path / "site").split())
+    assert "History needs the full git history: this is a shallow clone" in text
+    assert "git fetch --unshallow" in text and "fetch-depth: 0" in text
+    assert history_items(tmp_path / "site") == []
+    # Without the history, nothing claims a goalpost moved.
+    page = (tmp_path / "site" / "charters" / "routing" / "index.html").read_text(encoding="utf-8")
+    assert "Original target" not in page
+
+
+def test_outside_a_repository_the_section_says_so_and_the_build_passes(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    repo, _ = history_repo
+    plain = tmp_path / "plain"
+    shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
+    build(plain, tmp_path / "site")
+    text = " ".join(section_text(tmp_path / "site").split())
+    assert text == (
+        "History History needs a git repository: this site was built from a folder that is"
+        " not in one."
+    )
+
+
+def test_uncommitted_changes_are_noted_and_are_not_history(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    repo, hashes = history_repo
+    write_charter(repo, "routing", charter(14.0), ROWS)
+    write_charter(repo, "fresh", charter_data(title="Fresh charter"))
+    build(repo, tmp_path / "site")
+    text = " ".join(section_text(tmp_path / "site").split())
+    assert "This charter has uncommitted changes; the history shows commits only" in text
+    assert "14" not in text.split("Results rewritten")[-1]
+    assert len(history_items(tmp_path / "site")) == 8
+    fresh = " ".join(section_text(tmp_path / "site", "fresh").split())
+    assert "No history yet: this charter has not been committed." in fresh
+    quiet = " ".join(section_text(tmp_path / "site", "quiet").split())
+    assert "uncommitted" not in quiet and hashes["created"] in quiet
+
+
+def test_a_source_folder_inside_a_larger_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "mono"
+    source = repo / "docs" / "charters-site"
+    source.mkdir(parents=True)
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    (source / "site.yaml").write_text("title: Nested\n", encoding="utf-8")
+    write_charter(source, "nested", charter_data())
+    sha = commit(repo, "Nested charters", "Fay Osei", "2026-02-02T08:00:00Z")
+    build(source, tmp_path / "site")
+    text = " ".join(section_text(tmp_path / "site", "nested").split())
+    assert f"2026-02-02 Created Charter created, status Live commit {sha} by Fay Osei" in text
+
+
+def test_the_same_repository_gives_the_same_bytes(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    repo, _ = history_repo
+    names = ("charters/routing/index.html", "charters/routing/conv.svg", "feed.xml")
+    build(repo, tmp_path / "site")
+    before = {n: (tmp_path / "site" / n).read_bytes() for n in names}
+    shutil.rmtree(repo / ".charters-cache")
+    build(repo, tmp_path / "site")
+    assert before == {n: (tmp_path / "site" / n).read_bytes() for n in names}
+
+
+def test_names_and_values_from_commits_are_escaped_and_kept_on_one_line(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    (repo / "site.yaml").write_text("title: Hostile\n", encoding="utf-8")
+    hostile = charter_data(status="proposed", title="<script>alert(1)</script>")
+    write_charter(repo, "odd", hostile)
+    commit(repo, "Add", "Mallory\x07 & <Co>", "2026-01-05T09:00:00Z")
+    write_charter(repo, "odd", {**hostile, "status": "live"})
+    commit(repo, "Live", "Mallory\x07 & <Co>", "2026-01-06T09:00:00Z")
+    build(repo, tmp_path / "site")
+    html = (tmp_path / "site" / "charters" / "odd" / "index.html").read_text(encoding="utf-8")
+    assert "by Mallory\ufffd &amp; Co" in html and "\x07" not in html
+    feed = ElementTree.parse(tmp_path / "site" / "feed.xml").getroot()  # well-formed XML
+    authors = [e.findtext(f"{ATOM}author/{ATOM}name") for e in feed.findall(f"{ATOM}entry")]
+    assert "Mallory\ufffd & Co" in authors
+
+
+def test_a_metric_that_starts_to_ref_the_catalogue_has_not_moved_its_goalposts(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "shop", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T09:00:00Z")
+    inline = business_metric()
+    catalogued = {k: inline[k] for k in ("baseline", "target", "agreed")}
+    write_charter(
+        repo, "shop", charter_data(business_metrics=[{"ref": "conv", **catalogued}]), ROWS
+    )
+    commit(repo, "Use the catalogue", "Ben Okafor", "2026-03-05T09:00:00Z")
+    raised = {**catalogued, "target": {"value": 12.5}}
+    write_charter(repo, "shop", charter_data(business_metrics=[{"ref": "conv", **raised}]), ROWS)
+    sha = commit(repo, "Raise", "Chen Li", "2026-03-09T09:00:00Z")
+    found = read_history(repo, names={"conv": "Catalogued conversion"}).of("shop")
+    moved = [e for e in found.events if e.kind == "goalpost"]
+    assert [(e.commit, e.moved) for e in moved] == [(sha, True)]
+    # A `ref` has no name of its own: the catalogue's is used.
+    assert moved[0].text.startswith("Catalogued conversion: target.value 12 → 12.5")
+    assert found.original_targets == {"conv": 12.0}
+
+
+def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path) -> None:
+    """Each commit is compared with its own parent; a broken charter.yaml is skipped over;
+    removing a charter is not a rewrite of its results, and bringing it back creates it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    write_charter(repo, "a", charter(13.0), ROWS)
+    raised = commit(repo, "Raise on a branch", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0, status="paused"), ROWS)
+    commit(repo, "Pause", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "side", author="Dana Ito", when="2026-03-04T00:00:00Z")
+    (repo / "charters" / "a" / "charter.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    commit(repo, "Break", "Eve Park", "2026-03-05T00:00:00Z")
+    write_charter(repo, "a", charter(13.0, status="live"), ROWS)
+    commit(repo, "Fix", "Fay Osei", "2026-03-06T00:00:00Z")
+    shutil.rmtree(repo / "charters" / "a")
+    commit(repo, "Remove", "Gus Berg", "2026-03-07T00:00:00Z")
+    write_charter(repo, "a", charter(14.0), ROWS)
+    commit(repo, "Again", "Hal Moss", "2026-03-08T00:00:00Z")
+    events = read_history(repo).of("a").events
+    assert [(e.date, e.author, e.kind, e.moved) for e in events] == [
+        ("2026-03-01", "Ana Ruiz", "created", False),
+        ("2026-03-01", "Ana Ruiz", "first-result", False),
+        ("2026-03-02", "Ben Okafor", "goalpost", True),
+        ("2026-03-03", "Chen Li", "status", False),
+        ("2026-03-06", "Fay Osei", "status", False),
+        ("2026-03-08", "Hal Moss", "created", False),
+    ]
+    assert events[2].commit == raised and "12 → 13" in events[2].text
+    assert [e.text for e in events if e.kind == "status"] == [
+        "Status Live → Paused",
+        "Status Paused → Live",
+    ]
+
+
+def test_a_result_file_broken_for_one_commit_is_not_a_rewrite(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    results = repo / "charters" / "a" / "results" / "results.csv"
+    good = results.read_text(encoding="utf-8")
+    results.write_text(good + '2026-03-31,conv,"treatment,11\n', encoding="utf-8")  # open quote
+    commit(repo, "Broken", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "Fixed", "Chen Li", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), MORE)
+    dropped = commit(repo, "Drop January and February", "Dana Ito", "2026-03-04T00:00:00Z")
+    events = read_history(repo).of("a").events
+    assert [(e.kind, e.commit) for e in events if e.kind == "rewritten"] == [("rewritten", dropped)]
+    assert "4 past rows removed" in events[-1].text
