@@ -365,18 +365,20 @@ def serve(
         server.state = state
         _seed_chart_cache(source / "site", state.out)
         state.rebuild()
+        # The watcher runs before the address is announced: whoever reads "Serving" may
+        # edit a file, or press Ctrl-C, at once.
+        watcher = threading.Thread(target=watch, args=(state, stop), daemon=True)
+        watcher.start()
         bound_host, bound_port = server.server_address[:2]
         name = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
         shown = f"[{name}]" if ":" in name else name
         echo(f"Serving {source} at http://{shown}:{bound_port}/ (Ctrl-C to stop)")
-        watcher = threading.Thread(target=watch, args=(state, stop), daemon=True)
-        watcher.start()
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
         echo("Stopped.")
     finally:
         stop.set()  # watchfiles looks at it every 50 ms
-        if watcher is not None:
+        if watcher is not None and watcher.ident is not None:  # Ctrl-C may beat start()
             watcher.join(timeout=2.0)  # longer only while a build finishes
         if server is not None:
             server.server_close()

@@ -135,6 +135,22 @@ def test_serve_answers_pages_the_version_and_stops_on_interrupt(
     assert "Stopped." in out
 
 
+def test_ctrl_c_the_moment_serve_announces_itself_stops_it_cleanly(
+    scratch_project: ScratchProject,
+) -> None:
+    """A Ctrl-C right after "Serving …" (before the watcher had started, once) stops it."""
+    scratch_project.charter("routing")
+    for _ in range(3):
+        proc = start(scratch_project.root, "--port", "0")
+        try:
+            wait_for_url(proc)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert "internal error" not in err and "Traceback" not in out + err
+
+
 def wait_for(url: str, text: str, timeout: float = 10) -> float:
     """Seconds until the answer at `url` contains `text`."""
     start = time.monotonic()
