@@ -941,7 +941,15 @@ DrawProgress = Callable[[int, int, str], None]
 
 
 def _warm() -> None:
-    """A worker's start: import what drawing needs once, before the first chunk arrives."""
+    """A worker's start: import what drawing needs once, before the first chunk arrives.
+
+    Ctrl-C reaches every process of the terminal's group; a worker ignores it, so only
+    the build (or `serve`) handles it and shuts its pool down, rather than workers dying
+    mid-chunk under a pool that then waits for them.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import matplotlib.backends.backend_svg
     import matplotlib.figure  # noqa: F401
 
