@@ -348,9 +348,12 @@ def serve(
     stop = threading.Event()
     server: PreviewServer | None = None
     watcher: threading.Thread | None = None
-    previous = signal.getsignal(signal.SIGTERM)
+    # Ctrl-C and SIGTERM stop the server, even when started with SIGINT ignored (as a
+    # shell does to `charters serve &`): as Hugo's server does.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     with contextlib.suppress(ValueError):  # not in the main thread (tests)
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         handler = functools.partial(PreviewHandler, directory=str(state.out))
         try:
@@ -383,6 +386,7 @@ def serve(
         if server is not None:
             server.server_close()
         with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGTERM, previous)
+            for sig, was in previous.items():
+                signal.signal(sig, was)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
