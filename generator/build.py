@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .cache import Cache, Context, cache_dir, input_fingerprint, intact, load_report, save_report
+from .cache import (
+    Cache,
+    Context,
+    input_fingerprint,
+    intact,
+    load_report,
+    open_cache,
+    save_report,
+    template_cache,
+)
 from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
 from .write import OutputError, WriteReport, check_output, lock_output, read_manifest, write_site
@@ -82,7 +91,7 @@ def build(settings: Settings) -> BuildResult:
 
 def _build(settings: Settings) -> BuildResult:
     started = time.perf_counter()
-    cache = Cache(cache_dir(settings.source, settings.cache_dir))
+    cache = open_cache(settings.source, settings.cache_dir)
     context = Context(today_from_env(), today_from_env(settings.today), settings.live_reload)
     skip = [settings.out] + ([cache.root] if cache.root is not None else [])
     fingerprint = input_fingerprint(settings.source, context, skip)
@@ -145,7 +154,13 @@ def _full_build(settings: Settings, cache: Cache, fingerprint: str) -> BuildResu
     catalogued = catalogued_metrics(project.catalogue, views)
     charts = draw_charts(views, settings.out, catalogued, cache)
     try:
-        templates = site_templates(project, views, checks, live_reload=settings.live_reload)
+        templates = site_templates(
+            project,
+            views,
+            checks,
+            live_reload=settings.live_reload,
+            bytecode_cache=template_cache(cache),
+        )
         pages = render_pages(templates, project, views, checks, charts)
         outputs = render_outputs(templates, project, views)
     except Exception as exc:

@@ -58,6 +58,20 @@ def cache_dir(source: Path, explicit: Path | None = None) -> Path:
     return Path(env) if env else source / CACHE_FOLDER
 
 
+def open_cache(source: Path, explicit: Path | None = None) -> Cache:
+    """The cache of a build of `source` (see :func:`cache_dir`).
+
+    The default folder lies in the source tree, which may come from a pull request:
+    there it is not used when it is a symbolic link, so that a link committed as
+    `.charters-cache` cannot make a build write outside the tree.
+    """
+    path = cache_dir(source, explicit)
+    if path == source / CACHE_FOLDER and path.is_symlink():
+        warning = f"{CACHE_FOLDER} is a symbolic link; the build goes on without a cache"
+        return Cache(None, warning=warning)
+    return Cache(path)
+
+
 def _digest(*parts: str) -> str:
     h = hashlib.blake2b(digest_size=20)
     for part in parts:
@@ -222,17 +236,63 @@ class Cache:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
+            self.fail(exc)
+
+    def fail(self, exc: OSError) -> None:
+        """Stop using the cache after a failed write, with one warning for the build."""
+        if self.root is not None:
             self.warning = (
                 f"cannot write the cache folder {self.root} ({exc.strerror or exc});"
                 " the build goes on without a cache"
             )
-            self.root = None
+        self.root = None
+
+    def folder(self, kind: str) -> Path | None:
+        """A folder of the cache for a library to keep its own entries in, or None."""
+        if self.root is None:
+            return None
+        path = self.root / kind
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.fail(exc)
+            return None
+        return path
 
     def diagnostic(self) -> Diagnostic | None:
         """The warning about an unusable cache folder, if there was one."""
         if self.warning is None:
             return None
         return Diagnostic(SourceRef(CACHE_FOLDER), "", self.warning, "cache", "warning")
+
+
+def template_cache(cache: Cache) -> Any:
+    """Jinja's compiled templates, kept in the cache (a `jinja2.BytecodeCache`), or None.
+
+    Jinja finds an entry by the template's name and checks the hash of its source
+    and Jinja's version before using it; the folder is per generator fingerprint,
+    since the environment's settings shape the compiled code too. An entry that
+    cannot be read is compiled again; one that cannot be written stops the cache.
+    """
+    folder = cache.folder(f"templates/{generator_fingerprint()}")
+    if folder is None:
+        return None
+    import jinja2
+
+    class _Templates(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a truncated or foreign entry: compile instead
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError as exc:
+                cache.fail(exc)
+
+    return _Templates(str(folder))
 
 
 # --- what a no-op build reports again ------------------------------------------------------

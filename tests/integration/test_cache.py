@@ -124,7 +124,7 @@ def test_bad_cache_entries_are_ignored_and_made_again(
     expected = tree_files(scratch_project.out)
     cache = scratch_project.root / ".charters-cache"
     entries = [p for p in cache.rglob("*") if p.is_file()]
-    assert {p.parent.parent.name for p in entries} == {"charts", "builds"}
+    assert {p.parent.parent.name for p in entries} == {"charts", "builds", "templates"}
     for path in entries:  # truncated: half of each entry
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     shutil.rmtree(scratch_project.out)
@@ -226,3 +226,19 @@ def test_the_examples_same_bytes_incremental_or_cold_in_any_folder(
     assert fresh.charts_drawn == fresh.charts
     assert tree_files(tmp_path / "one-site") == tree_files(tmp_path / "fresh-site")
     assert os.environ["SOURCE_DATE_EPOCH"] == EPOCH
+
+
+def test_a_cache_folder_committed_as_a_link_is_not_followed(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (scratch_project.root / ".charters-cache").symlink_to(elsewhere)
+    result = scratch_project.build()
+    assert result.ok
+    assert [d.message for d in result.diagnostics if d.code == "cache"] == [
+        ".charters-cache is a symbolic link; the build goes on without a cache"
+    ]
+    assert list(elsewhere.iterdir()) == []
+    assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()

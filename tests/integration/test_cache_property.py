@@ -224,9 +224,12 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
 
 
 def tree_key(root: Path) -> str:
+    """The tree's content: every file's bytes and every folder, empty ones included."""
     h = hashlib.blake2b()
     for rel, data in tree_bytes(root).items():
         h.update(rel.encode() + b"\0" + hashlib.blake2b(data).digest())
+    for folder in sorted(p for p in root.rglob("*") if p.is_dir()):
+        h.update(b"dir\0" + folder.relative_to(root).as_posix().encode() + b"\0")
     return h.hexdigest()
 
 
