@@ -162,23 +162,35 @@ def input_fingerprint(source: Path, context: Context, skip: Sequence[Path] = ())
         f"{generator_fingerprint()}\0{context.load_date}\0{context.rules_date}\0"
         f"{context.live_reload!r}\0".encode()
     )
-    skipped = {os.path.realpath(p) for p in skip}
-    for name in INPUT_FILES:
-        _hash_entry(source / name, name, h, skipped, set())
-    for name in INPUT_FOLDERS:
-        _hash_entry(source / name, name, h, skipped, set())
+    walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h)
+    for name in (*INPUT_FILES, *INPUT_FOLDERS):
+        _hash_entry(source / name, name, walk, set())
     return h.hexdigest()
 
 
-def _hash_entry(path: Path, rel: str, h: Any, skipped: set[str], seen: set[str]) -> None:
-    """Hash one entry by its relative name, kind, link target and content."""
+@dataclass(frozen=True)
+class _Walk:
+    root: str  # the source folder, links resolved
+    skipped: set[str]
+    h: Any
+
+
+def _hash_entry(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
+    """Hash one entry by its relative name, kind, link target and content.
+
+    A link that leaves the source folder is hashed by its target's name only: the
+    build refuses it, and it must not lead the hash through someone's disk.
+    """
+    h = walk.h
     h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
     try:
         if path.is_symlink():
             h.update(b"link\0" + os.fsencode(os.readlink(path)) + b"\0")
         real = os.path.realpath(path)
-        if real in skipped:
+        if real in walk.skipped:
             h.update(b"skipped\0")
+        elif real != walk.root and not real.startswith(walk.root + os.sep):
+            h.update(b"outside\0")
         elif path.is_dir():
             if real in seen:  # a link back up the tree
                 h.update(b"cycle\0")
@@ -186,7 +198,7 @@ def _hash_entry(path: Path, rel: str, h: Any, skipped: set[str], seen: set[str])
             names = sorted(os.listdir(path))
             h.update(b"dir\0" + str(len(names)).encode() + b"\0")
             for name in names:
-                _hash_entry(path / name, f"{rel}/{name}", h, skipped, seen | {real})
+                _hash_entry(path / name, f"{rel}/{name}", walk, seen | {real})
         elif path.is_file():
             h.update(b"file\0")
             _hash_file(path, h)
