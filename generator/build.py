@@ -28,7 +28,15 @@ from .cache import (
 )
 from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
-from .write import OutputError, WriteReport, check_output, lock_output, read_manifest, write_site
+from .write import (
+    OutputError,
+    WriteReport,
+    check_output,
+    lock_output,
+    read_manifest,
+    unwritten,
+    write_site,
+)
 
 if TYPE_CHECKING:
     from .charts import ChartSet
@@ -63,7 +71,8 @@ class BuildResult:
 
     def summary(self, out: Path | None = None) -> str:
         """The one-line report of a successful build."""
-        note = "nothing changed" if self.unchanged else self.written.note()
+        notes = ["nothing changed"] if self.unchanged else []
+        note = "; ".join([*notes, self.written.note()] if self.written.note() else notes)
         return (
             f"Built {plural(self.charters, 'charter')}:"
             f" {self.pages} pages, {self.charts} charts"
@@ -124,6 +133,8 @@ def _unchanged(out: Path, cache: Cache, fingerprint: str) -> BuildResult | None:
         charts=numbers.get("charts", 0),
         charts_cached=numbers.get("charts", 0),
         unchanged=True,
+        # Files of the user's in the site folder are named as a real build names them.
+        written=WriteReport(kept=unwritten(out, previous.get("files"))),
     )
 
 

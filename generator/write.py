@@ -317,6 +317,27 @@ def _carry_user_files(out: Path, tmp: Path, new_files: set[str], report: WriteRe
     _carry_folder(out, tmp, "", written, parents, new_files, report)
 
 
+def unwritten(out: Path, listed: object) -> list[str]:
+    """The entries of `out` a build whose manifest lists `listed` did not write (the
+    names a build would keep and report; folders end in "/")."""
+    names = listed if isinstance(listed, list) else []
+    written = {f for f in names if isinstance(f, str)} | {MANIFEST}
+    parents = {p for f in written for p in _ancestors(f)}
+    found: list[str] = []
+
+    def walk(folder: Path, rel: str) -> None:
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            name = f"{rel}{entry.name}"
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if is_dir and name in parents:
+                walk(Path(entry.path), f"{name}/")
+            elif name not in written:
+                found.append(name + ("/" if is_dir else ""))
+
+    walk(out, "")
+    return found
+
+
 def _ancestors(rel: str) -> list[str]:
     parts = rel.split("/")[:-1]
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
