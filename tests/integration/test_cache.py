@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jinja2
@@ -242,3 +244,23 @@ def test_a_cache_folder_committed_as_a_link_is_not_followed(
     ]
     assert list(elsewhere.iterdir()) == []
     assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()
+
+
+def test_a_no_op_build_imports_nothing_heavy(scratch_project: ScratchProject) -> None:
+    """No YAML parser, model, templates or plotting: the no-op hashes files and stops."""
+    write_full_project(scratch_project)
+    assert scratch_project.build().ok
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from generator.build import Settings, build\n"
+        f"result = build(Settings(Path({str(scratch_project.root)!r}),"
+        f" Path({str(scratch_project.out)!r})))\n"
+        "assert result.unchanged, result.summary()\n"
+        "heavy = ('yaml', 'pydantic', 'jinja2', 'markdown', 'nh3', 'matplotlib', 'scipy',"
+        " 'numpy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
