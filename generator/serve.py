@@ -107,6 +107,7 @@ class SiteState:
     echo: Echo = _default_echo
     token: str = ""
     errors: list[str] | None = None
+    cache_dir: Path | None = None  # the build cache (generator/cache.py); None: the default
     build_lock: threading.Lock = field(default_factory=threading.Lock)
     _nonce: str = field(default_factory=lambda: secrets.token_hex(4))
     _count: int = 0
@@ -121,7 +122,9 @@ class SiteState:
         errors: list[str] | None = None
         with self.build_lock:
             try:
-                result = build(Settings(self.source, self.out, live_reload=token))
+                result = build(
+                    Settings(self.source, self.out, live_reload=token, cache_dir=self.cache_dir)
+                )
             except OutputError as exc:
                 errors = [f"error: {printable(str(exc))}"]
             except Exception as exc:  # a bug must not stop the server
@@ -341,10 +344,11 @@ def serve(
     port: int = 8000,
     *,
     echo: Echo = _default_echo,
+    cache_dir: Path | None = None,
 ) -> int:
     """Serve `source` until interrupted; the exit status (0 on Ctrl-C, 1 if it cannot start)."""
     tmp = Path(tempfile.mkdtemp(prefix="charters-serve-"))
-    state = SiteState(source=source, out=tmp / "site", echo=echo)
+    state = SiteState(source=source, out=tmp / "site", echo=echo, cache_dir=cache_dir)
     stop = threading.Event()
     server: PreviewServer | None = None
     watcher: threading.Thread | None = None
