@@ -8,7 +8,9 @@ output, the manifest included, with a cold build (a fresh output and a fresh cac
 the same tree. Cold builds are real builds too; one is made per distinct tree (by its
 content), since the cold output of identical trees is what is being checked against.
 
-A short run by default; 5,000 examples under `-m hostile` (CI runs both).
+A short run by default (200 examples); 5,000 with
+`-m "hostile and incremental_long"`, which takes longer than CI's budget allows and is
+run by hand (CI runs the short one).
 """
 
 from __future__ import annotations
@@ -319,6 +321,7 @@ def test_incremental_build_equals_cold_build(
 
 
 @pytest.mark.hostile
+@pytest.mark.incremental_long
 @settings(
     max_examples=5000,
     deadline=None,
