@@ -238,3 +238,18 @@ class ExamplesBuild:
     source: Path
     out: Path
     stdout: str
+
+
+def serious_axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page in `page` (Playwright), each
+    as "rule (impact): help — first targets"; run after `require_tool("axe_core_python")`."""
+    from axe_core_python.base import AXE_SCRIPT
+
+    page.evaluate(AXE_SCRIPT)  # evaluated by the browser's debugger API, so CSP allows it
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(n["target"][0] for n in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import run_cli
+from helpers import run_cli, serious_axe_violations
 from history_repo import isolate_git, make_history_repo
 
 if TYPE_CHECKING:
@@ -64,21 +64,11 @@ def test_axe_passes_on_a_page_with_history(
     scheme: str,
 ) -> None:
     require_tool("axe_core_python")
-    from axe_core_python.base import AXE_SCRIPT
-
     page = watched.page
     page.emulate_media(color_scheme=scheme)
     page.goto(history_origin + PAGE)
     assert page.locator("#history li").count() == 8
-    page.evaluate(AXE_SCRIPT)
-    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(n["target"][0] for n in v["nodes"][:5])
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == []
+    assert serious_axe_violations(page) == []
     assert watched.problems() == []
 
 

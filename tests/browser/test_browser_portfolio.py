@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from helpers import ExamplesBuild
+from helpers import ExamplesBuild, serious_axe_violations
 
 if TYPE_CHECKING:
     from conftest import SiteServer, Watched
@@ -280,21 +280,11 @@ def test_axe_passes_on_the_enhanced_portfolio(
     scheme: str,
 ) -> None:
     require_tool("axe_core_python")
-    from axe_core_python.base import AXE_SCRIPT
-
     page = watched.page
     page.emulate_media(color_scheme=scheme)
     open_portfolio(watched, site_server.page(ENHANCED))
     assert page.locator("section.group-all:visible").count() == 1
-    page.evaluate(AXE_SCRIPT)
-    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(n["target"][0] for n in v["nodes"][:5])
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == []
+    assert serious_axe_violations(page) == []
 
 
 def test_nu_checker_passes_on_the_portfolio_as_the_script_leaves_it(

@@ -16,7 +16,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.request import urlopen
 
 import pytest
-from helpers import ExamplesBuild, parse_html
+from helpers import ExamplesBuild, parse_html, serious_axe_violations
 
 if TYPE_CHECKING:
     from conftest import SiteServer, Watched
@@ -318,21 +318,11 @@ def test_axe_finds_no_serious_or_critical_violation(
     scheme: str,
 ) -> None:
     require_tool("axe_core_python")
-    from axe_core_python.base import AXE_SCRIPT
-
     page = watched.page
     page.emulate_media(color_scheme=scheme)
     page.goto(site_server.page(rel))
     page.evaluate(LOAD_IMAGES)
-    page.evaluate(AXE_SCRIPT)  # evaluated by the browser's debugger API, so CSP allows it
-    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(n["target"][0] for n in v["nodes"][:5])
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == []
+    assert serious_axe_violations(page) == []
 
 
 def test_nu_html_checker_reports_no_error(
