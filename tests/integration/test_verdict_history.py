@@ -13,6 +13,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 from factory import ab, business_metric, charter_data, ml_metric, row, write_charter
 from helpers import parse_html, run_cli
 from history_repo import commit, git, isolate_git
@@ -172,3 +173,31 @@ def test_a_new_head_loads_only_the_charter_versions_not_seen_before(
     assert len(list(cache.glob("*.json"))) == 1
     # The temporary source folders are gone.
     assert all(not root.exists() for root in loads)
+
+
+def test_a_catalogued_metric_is_judged_by_the_catalogue_at_the_commit(tmp_path: Path) -> None:
+    """metrics.yaml as it was at each commit: its direction turned, the same rows are
+    no longer an improvement (with the head's catalogue both versions would agree)."""
+    repo = new_repo(tmp_path)
+
+    def catalogue(direction: str) -> None:
+        entry = {k: v for k, v in business_metric().items() if k not in ("baseline", "target")}
+        (repo / "metrics.yaml").write_text(
+            yaml.safe_dump([entry | {"direction": direction}]), encoding="utf-8"
+        )
+
+    def refs(baseline: float, target: float) -> dict[str, Any]:
+        metric = {"ref": "conv", "baseline": {"value": baseline}, "target": {"value": target}}
+        return charter_data(business_metrics=[metric], ml_metrics=[ml_metric()])
+
+    catalogue("increase")
+    write_charter(repo, "routing", refs(10.0, 12.0), [*ML_ROWS, *BUSINESS])
+    commit(repo, "Catalogued", "Ana Ruiz", "2026-03-05T09:00:00Z")
+    catalogue("decrease")
+    write_charter(repo, "routing", refs(12.0, 10.0), [*ML_ROWS, *BUSINESS])
+    h = commit(repo, "Lower is better", "Ben Okafor", "2026-03-10T09:00:00Z")
+    build(repo, tmp_path / "site")
+    assert [line for line in history_lines(tmp_path / "site") if "Verdict:" in line] == [
+        f"2026-03-10 Verdict changed Verdict: Business impact → ML metric only commit {h}"
+        " by Ben Okafor"
+    ]
