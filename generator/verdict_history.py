@@ -86,6 +86,8 @@ class VerdictReplay:
         folder = root / "charters" / cid
         folder.mkdir(parents=True)
         for rel, content in self._files(tree, len(folder_id) // 2, ""):
+            if content is None:
+                return None  # a link or submodule: its rows cannot be told, so no verdict
             path = folder / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
@@ -95,8 +97,9 @@ class VerdictReplay:
         found = [c for c in project.charters if c.id == cid]
         return analyze_charter(found[0]).verdict if found else None
 
-    def _files(self, tree: bytes, size: int, base: str) -> Iterator[tuple[str, bytes]]:
-        """Every regular file of a tree object (ids of `size` bytes), with its path."""
+    def _files(self, tree: bytes, size: int, base: str) -> Iterator[tuple[str, bytes | None]]:
+        """Every file of a tree object (ids of `size` bytes) with its path and content;
+        None for a symbolic link or a submodule."""
         for mode, name, sha in _entries(tree, size):
             if mode == b"40000":
                 sub = self.objects.object(sha)
@@ -106,6 +109,8 @@ class VerdictReplay:
                 blob = self.objects.object(sha)
                 if blob is not None and blob[1] == "blob":
                     yield f"{base}{name}", blob[2]
+            else:
+                yield f"{base}{name}", None
 
     def _root(self) -> Path:
         if self._tmp is None:
