@@ -14,14 +14,19 @@ replayed oldest first, charter by charter:
 - `agreement`: a change of a business metric's `agreed`;
 - `first-result`: the commit that brought a business metric's first result row;
 - `rewritten`: a result file whose earlier rows were changed or removed (appended
-  rows are not history; they are the results).
+  rows are not history; they are the results);
+- `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
+  charter.yaml or a result file differs from its verdict at the previous such commit
+  (`verdict_history.py` loads the charter as it was at the commit; a version that
+  does not load is skipped).
 
 Dates and authors are the commits' (author date in UTC, author name with the
 repository's .mailmap). Merge commits add nothing of their own: each change is
 dated by the commit that made it. A charter folder renamed starts a new history.
 
 The history is cached by the head commit and the source path as JSON under
-`<cache_dir>/history/`, so a build with a warm cache runs `git rev-parse` and
+`<cache_dir>/history/` (the verdicts of charter versions by their content under
+`<cache_dir>/history/verdicts/`), so a build with a warm cache runs `git rev-parse` and
 `git status` and reads one file. The working tree is not history: a charter with
 uncommitted changes gets a note saying so. Outside a repository, without git, or
 in a shallow clone, `History.note` says what is missing and no charter has events.
@@ -60,10 +65,11 @@ from .gitrepo import Unavailable as _Unavailable
 from .gitrepo import git as _git
 from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
-from .vocabulary import HistoryKind, label
+from .verdict_history import VerdictReplay
+from .vocabulary import HistoryKind, Verdict, label
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-1"
+HISTORY_FORMAT = "history-2"
 _FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
 CACHE_ENV = "CHARTERS_CACHE_DIR"
 CACHE_FOLDER = ".charters-cache"
@@ -151,7 +157,8 @@ def read_history(
     cached = _cache_file(cache_dir(source, cache), repo, names)
     found = _read_cache(cached, repo.head)
     if found is None:
-        found = _replay(repo, names)
+        verdicts = cached.parent / "verdicts" / (cached.name.split("-")[0] + ".json")
+        found = _replay(repo, names, verdicts)
         _write_cache(cached, repo.head, found)
     return History(
         charters={
@@ -180,6 +187,7 @@ class _Commit:
     time: str
     author: str
     changes: list[_Change]
+    day: str = ""  # the commit date (not the author's), UTC: the build date of its verdicts
 
 
 def _log(repo: _Repo) -> list[_Commit]:
@@ -195,7 +203,7 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--raw",
             "-z",
             "--no-abbrev",
-            "--format=%x01%H%x00%at%x00%aN",
+            "--format=%x01%H%x00%at%x00%aN%x00%ct",
             "HEAD",
             "--",
             repo.charters,
@@ -210,16 +218,18 @@ def _log(repo: _Repo) -> list[_Commit]:
 
 def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     parts = chunk.split(b"\0")
-    if len(parts) < 3:
+    if len(parts) < 4:
         return None
     stamp = datetime.fromtimestamp(int(parts[1] or b"0"), tz=UTC)
+    committed = datetime.fromtimestamp(int(parts[3].strip() or b"0"), tz=UTC)
     commit = _Commit(
         parts[0].decode(),
         stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         parts[2].decode("utf-8", "replace"),
         [],
+        committed.date().isoformat(),
     )
-    i = 3
+    i = 4
     while i + 1 < len(parts):
         meta = parts[i].strip(b"\n")
         if not meta.startswith(b":"):
@@ -250,15 +260,22 @@ class _Blobs:
     def read(self, sha: str) -> bytes | None:
         if not sha.strip("0"):
             return None
+        found = self.object(sha)
+        return found[2] if found is not None else None
+
+    def object(self, name: str) -> tuple[str, str, bytes] | None:
+        """(id, type, content) of an object id or `<commit>:<path>`; None if missing."""
+        if "\n" in name:
+            return None
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
         self.proc.stdin.flush()
         header = self.proc.stdout.readline().split()
-        if len(header) != 3:  # `<sha> missing`
+        if len(header) != 3:  # `<name> missing`, `<name> ambiguous`
             return None
         data = self.proc.stdout.read(int(header[2]))
         self.proc.stdout.read(1)
-        return data
+        return header[0].decode(), header[1].decode(), data
 
     def close(self) -> None:
         if self.proc.stdin is not None:
@@ -291,6 +308,7 @@ class _Charter:
     original_targets: dict[str, float] = field(default_factory=dict)
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
 
+    verdict: str | None = None  # at the last commit where the charter loaded
     versions: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
     names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
 
@@ -325,9 +343,12 @@ class _Stamp:
         )
 
 
-def _replay(repo: _Repo, names: Mapping[str, str]) -> dict[str, CharterHistory]:
+def _replay(
+    repo: _Repo, names: Mapping[str, str], verdict_cache: Path | None = None
+) -> dict[str, CharterHistory]:
     charters: dict[str, _Charter] = {}
     blobs = _Blobs(repo.top)
+    verdicts = VerdictReplay(blobs, repo.prefix, verdict_cache)
     try:
         for commit in _log(repo):
             stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author)
@@ -335,9 +356,13 @@ def _replay(repo: _Repo, names: Mapping[str, str]) -> dict[str, CharterHistory]:
             for change in commit.changes:
                 by_charter.setdefault(change.cid, []).append(change)
             for cid, changes in by_charter.items():
-                _apply(charters.setdefault(cid, _Charter(names=names)), stamp, changes, blobs)
+                state = charters.setdefault(cid, _Charter(names=names))
+                _apply(state, stamp, changes, blobs)
+                if any(c.rest == "charter.yaml" or reader_for(c.rest) for c in changes):
+                    _verdict(state, stamp, verdicts.at(commit.sha, commit.day, cid))
     finally:
         blobs.close()
+        verdicts.close()
     # Oldest first by author date; a side branch's commits come in among the others'.
     return {
         cid: CharterHistory(
@@ -366,6 +391,23 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
             state.first_result[mid] = stamp.time[:10]
             name = state.name(business[mid])
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
+
+
+def _verdict(state: _Charter, stamp: _Stamp, now: Verdict | None) -> None:
+    """A verdict event when the charter's verdict differs from the last one it had.
+
+    A version that does not load (`now` is None) is skipped; a charter removed starts
+    again without a verdict, so coming back is not a change of verdict.
+    """
+    if state.data is None:
+        state.verdict = None
+        return
+    if now is None:
+        return
+    if state.verdict is not None and now != state.verdict:
+        was, new = label(state.verdict, "verdict"), label(now, "verdict")
+        state.events.append(stamp.event("verdict", f"Verdict: {was} → {new}"))
+    state.verdict = now
 
 
 def _charter_change(

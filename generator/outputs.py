@@ -287,13 +287,14 @@ def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]
 
 
 # The history events that get a feed entry: news a reader of the portfolio should see.
-FEED_HISTORY = ("status", "rewritten")
+FEED_HISTORY = ("status", "rewritten", "verdict")
 
 
 def history_entries(
     views: Sequence[CharterView], base: BaseUrl, history: History
 ) -> list[FeedEntry]:
-    """Status changes, moved goalposts and rewritten results, from each charter's history."""
+    """Status and verdict changes, moved goalposts and rewritten results, from each
+    charter's history."""
     entries: list[FeedEntry] = []
     for view in views:
         page = base.link(charter_page(view))

@@ -174,7 +174,9 @@ TREND_LABELS: dict[str, str] = {
 
 # --- a charter's history from git (history.py) --------------------------------------------
 
-HistoryKind = Literal["created", "status", "goalpost", "agreement", "first-result", "rewritten"]
+HistoryKind = Literal[
+    "created", "status", "goalpost", "agreement", "first-result", "rewritten", "verdict"
+]
 HISTORY_KINDS: tuple[HistoryKind, ...] = get_args(HistoryKind)
 HISTORY_LABELS: dict[str, str] = {
     "created": "Created",
@@ -183,6 +185,7 @@ HISTORY_LABELS: dict[str, str] = {
     "agreement": "Agreement changed",
     "first-result": "First result",
     "rewritten": "Results rewritten",
+    "verdict": "Verdict changed",
     "moved": "Moved goalpost",  # a goalpost changed after the metric's first result
 }
 

@@ -71,6 +71,9 @@ def test_the_page_shows_each_change_with_its_date_commit_and_author(
         f" commit {h['early']} by Ben Okafor",
         f"2026-03-01 Status changed Status Proposed → Live commit {h['live']} by Ana Ruiz",
         f"2026-03-01 First result First result for Business conv commit {h['live']} by Ana Ruiz",
+        # The first results move the business metric: the verdict changes with them.
+        f"2026-03-01 Verdict changed Verdict: No results → Business impact commit {h['live']}"
+        " by Ana Ruiz",
         f"2026-03-02 Moved goalpost Business conv: target.value 12.5 → 13 (more ambitious)"
         " — moved after results began (first result 2026-03-01), after it was agreed by"
         " VP Sales on 2026-01-05, without a renewed agreement (same agreed.on)"
@@ -141,6 +144,7 @@ def test_the_feed_has_status_changes_moved_goalposts_and_rewritten_results(
         ),
         ("Test charter: moved goalpost", "2026-03-10T13:00:00Z", "Dana Ito", "history-moved"),
         ("Test charter: moved goalpost", "2026-03-02T12:00:00Z", "Chen Li", "history-moved"),
+        ("Test charter: verdict changed", "2026-03-01T11:00:00Z", "Ana Ruiz", "history-verdict"),
         ("Test charter: status changed", "2026-03-01T11:00:00Z", "Ana Ruiz", "history-status"),
     ]
     summaries = [e.findtext(f"{ATOM}summary") or "" for e in feed.findall(f"{ATOM}entry")]
@@ -234,7 +238,7 @@ def test_uncommitted_changes_are_noted_and_are_not_history(
     text = " ".join(section_text(tmp_path / "site").split())
     assert "This charter has uncommitted changes; the history shows commits only" in text
     assert "14" not in text.split("Results rewritten")[-1]
-    assert len(history_items(tmp_path / "site")) == 8
+    assert len(history_items(tmp_path / "site")) == 9  # the committed events only
     fresh = " ".join(section_text(tmp_path / "site", "fresh").split())
     assert "No history yet: this charter has not been committed." in fresh
     quiet = " ".join(section_text(tmp_path / "site", "quiet").split())

@@ -1,0 +1,169 @@
+"""Load stage: a charter's verdict at a past commit, for the verdict changes in its history.
+
+`history.py` replays the commits that touched `charters/`; for each commit that
+changed a charter's `charter.yaml` or a result file, it asks `VerdictReplay.at`
+for the charter's verdict at that commit. The charter's folder is read from the
+same `git cat-file --batch` process (the folder's tree at the commit, then each of
+its files), with `metrics.yaml` at that commit, written to a temporary folder (never
+the working tree) and given to the real loader and analysis, with the commit's
+date as the build date. A version that fails to load has no verdict (None): it is
+skipped, and the next version that loads is compared with the last one that did.
+
+Each verdict is cached by a hash of its inputs: the folder's tree id (a hash of
+every file in it), the catalogue's blob id and the date. A new head commit then
+loads again only the charter versions not seen before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+from . import __version__
+from .analyze import analyze_charter
+from .load import load_project
+from .vocabulary import VERDICTS, Verdict
+
+VERDICT_FORMAT = f"verdicts-1 charters {__version__}"  # another release computes again
+_MODES = (b"100644", b"100755")  # regular files; links and submodules are not read
+
+
+class Objects(Protocol):
+    """A `git cat-file --batch` reader: (id, type, content) of an object name."""
+
+    def object(self, name: str) -> tuple[str, str, bytes] | None: ...
+
+
+class VerdictReplay:
+    """Verdicts of charter versions, from a cache by content or the loader at the commit."""
+
+    def __init__(self, objects: Objects, prefix: str, cache: Path | None) -> None:
+        self.objects = objects
+        self.prefix = prefix  # the source folder inside the repository, `` or `site/`
+        self.cache = cache
+        self.known = _read(cache)
+        self.used: dict[str, Verdict | None] = {}
+        self.loaded = 0  # charter versions given to the loader (cache misses)
+        self._catalogue: tuple[str, tuple[str, bytes] | None] = ("", None)
+        self._tmp: Path | None = None
+
+    def at(self, commit: str, day: str, cid: str) -> Verdict | None:
+        """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load."""
+        folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
+        if folder is None or folder[1] != "tree":
+            return None
+        catalogue = self._metrics(commit)
+        inputs = f"{VERDICT_FORMAT}\0{cid}\0{folder[0]}\0{catalogue[0] if catalogue else ''}\0{day}"
+        key = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
+        if key not in self.known:
+            self.known[key] = self._load(cid, folder[0], folder[2], catalogue, day)
+            self.loaded += 1
+        self.used[key] = self.known[key]
+        return self.known[key]
+
+    def _metrics(self, commit: str) -> tuple[str, bytes] | None:
+        """metrics.yaml at `commit` (blob id, content), read once per commit."""
+        if self._catalogue[0] != commit:
+            found = self.objects.object(f"{commit}:{self.prefix}metrics.yaml")
+            blob = (found[0], found[2]) if found is not None and found[1] == "blob" else None
+            self._catalogue = (commit, blob)
+        return self._catalogue[1]
+
+    def _load(
+        self, cid: str, folder_id: str, tree: bytes, catalogue: tuple[str, bytes] | None, day: str
+    ) -> Verdict | None:
+        """Write the charter's files and the catalogue to a temporary source; load, analyse."""
+        root = self._root()
+        shutil.rmtree(root / "charters", ignore_errors=True)
+        (root / "metrics.yaml").unlink(missing_ok=True)
+        folder = root / "charters" / cid
+        folder.mkdir(parents=True)
+        for rel, content in self._files(tree, len(folder_id) // 2, ""):
+            if content is None:
+                return None  # a link or submodule: its rows cannot be told, so no verdict
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        if catalogue is not None:
+            (root / "metrics.yaml").write_bytes(catalogue[1])
+        project, _ = load_project(root, date.fromisoformat(day))
+        found = [c for c in project.charters if c.id == cid]
+        return analyze_charter(found[0]).verdict if found else None
+
+    def _files(self, tree: bytes, size: int, base: str) -> Iterator[tuple[str, bytes | None]]:
+        """Every file of a tree object (ids of `size` bytes) with its path and content;
+        None for a symbolic link or a submodule."""
+        for mode, name, sha in _entries(tree, size):
+            if mode == b"40000":
+                sub = self.objects.object(sha)
+                if sub is not None and sub[1] == "tree":
+                    yield from self._files(sub[2], size, f"{base}{name}/")
+            elif mode in _MODES:
+                blob = self.objects.object(sha)
+                if blob is not None and blob[1] == "blob":
+                    yield f"{base}{name}", blob[2]
+            else:
+                yield f"{base}{name}", None
+
+    def _root(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="charters-verdicts-"))
+        return self._tmp
+
+    def close(self) -> None:
+        """Remove the temporary folder and keep the verdicts this replay used for the next."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+        _write(self.cache, self.used)
+
+
+def _entries(tree: bytes, size: int) -> Iterator[tuple[bytes, str, str]]:
+    """(mode, name, object id) of each entry of a git tree object; ids are `size` bytes
+    (20 for SHA-1, 32 for SHA-256)."""
+    i = 0
+    while i < len(tree):
+        space = tree.index(b" ", i)
+        nul = tree.index(b"\0", space)
+        mode, name = tree[i:space], tree[space + 1 : nul].decode("utf-8", "surrogateescape")
+        sha = tree[nul + 1 : nul + 1 + size]
+        i = nul + 1 + size
+        if "/" not in name and name not in (".", ".."):
+            yield mode, name, sha.hex()
+
+
+def _read(path: Path | None) -> dict[str, Verdict | None]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != VERDICT_FORMAT:
+            return {}
+        return {
+            str(k): v
+            for k, v in data["verdicts"].items()
+            if v is None or (isinstance(v, str) and v in VERDICTS)
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _write(path: Path | None, verdicts: dict[str, Verdict | None]) -> None:
+    """Keep the verdicts of this replay; those of versions no longer in the history go."""
+    if path is None:
+        return
+    data = {"format": VERDICT_FORMAT, "verdicts": dict(sorted(verdicts.items()))}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next new head the loads

@@ -1,0 +1,203 @@
+"""Verdict changes in a charter's history, on repositories built here with real git.
+
+Each charter version a commit made is loaded and analysed as it was at the commit:
+the verdict the page would have shown that day. The page and the feed list each
+change of it with the commit's date, short hash and author.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+from factory import ab, business_metric, charter_data, ml_metric, row, write_charter
+from helpers import parse_html, run_cli
+from history_repo import commit, git, isolate_git
+
+from generator import verdict_history
+from generator.load import load_project
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+ML_ROWS = [row("2026-01-31", "prec", 0.93)]
+MORE_ML = [row("2026-02-28", "prec", 0.94)]
+BUSINESS = ab("2026-03-02", "conv", 10.0, 11.0, n=50000)  # a clear lift on conv
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate_git(monkeypatch, tmp_path / "home")
+
+
+def charter(**overrides: Any) -> dict[str, Any]:
+    return charter_data(business_metrics=[business_metric()], ml_metrics=[ml_metric()], **overrides)
+
+
+def new_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    git(repo, "config", "commit.gpgsign", "false")
+    (repo / "site.yaml").write_text("title: Verdict history\n", encoding="utf-8")
+    return repo
+
+
+def make_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """`routing`: ML metric only, still ML metric only, invalid, then business impact."""
+    repo = new_repo(tmp_path)
+    h: dict[str, str] = {}
+    write_charter(repo, "routing", charter(), ML_ROWS)
+    write_charter(repo, "steady", charter(title="Steady charter"), ML_ROWS)
+    h["ml"] = commit(repo, "Model results", "Ana Ruiz", "2026-02-01T09:00:00Z")
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *MORE_ML])
+    h["same"] = commit(repo, "More model results", "Ben Okafor", "2026-03-01T10:00:00Z")
+    write_charter(repo, "routing", charter(measurement=None), [*ML_ROWS, *MORE_ML])
+    h["invalid"] = commit(repo, "Rework the plan", "Chen Li", "2026-03-02T11:00:00Z")
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *MORE_ML, *BUSINESS])
+    h["business"] = commit(repo, "Business results", "Dana Ito", "2026-03-05T12:00:00Z")
+    return repo, h
+
+
+def build(source: Path, out: Path) -> None:
+    result = run_cli("build", "--source", source, "--out", out)
+    assert result.exit_code == 0, result.output
+
+
+def history_lines(site: Path, cid: str = "routing") -> list[str]:
+    page = parse_html(site / "charters" / cid / "index.html")
+    items = page.find("section", id="history").find_all("li")
+    return [" ".join(li.text().split()) for li in items]
+
+
+def test_a_verdict_change_is_on_the_page_with_its_date_commit_and_author(tmp_path: Path) -> None:
+    repo, h = make_repo(tmp_path)
+    build(repo, tmp_path / "site")
+    verdicts = [line for line in history_lines(tmp_path / "site") if "Verdict" in line]
+    # One change: the unchanged verdict of `same` and the invalid version are not events.
+    assert verdicts == [
+        "2026-03-05 Verdict changed Verdict: ML metric only → Business impact"
+        f" commit {h['business']} by Dana Ito"
+    ]
+    page = parse_html(tmp_path / "site" / "charters" / "routing" / "index.html")
+    item = page.find("li", class_="history-verdict")
+    assert item.find("time").attrs["datetime"] == "2026-03-05T12:00:00Z"
+    # The page's own verdict is the head's, the same the last event names.
+    assert "Business impact" in page.find("main").text()
+    assert not [line for line in history_lines(tmp_path / "site", "steady") if "Verdict" in line]
+
+
+def test_a_verdict_change_is_in_the_feed(tmp_path: Path) -> None:
+    repo, h = make_repo(tmp_path)
+    build(repo, tmp_path / "site")
+    feed = ElementTree.parse(tmp_path / "site" / "feed.xml").getroot()
+    found = [
+        (
+            e.findtext(f"{ATOM}title"),
+            e.findtext(f"{ATOM}updated"),
+            e.findtext(f"{ATOM}author/{ATOM}name"),
+            e.findtext(f"{ATOM}summary"),
+        )
+        for e in feed.findall(f"{ATOM}entry")
+        if e.find(f"{ATOM}category").attrib["term"] == "history-verdict"  # type: ignore[union-attr]
+    ]
+    assert found == [
+        (
+            "Test charter: verdict changed",
+            "2026-03-05T12:00:00Z",
+            "Dana Ito",
+            f"Verdict: ML metric only → Business impact (commit {h['business']}).",
+        )
+    ]
+
+
+def test_a_version_that_does_not_load_is_skipped(tmp_path: Path) -> None:
+    """Between two versions judged ML metric only, one that does not load (no
+    measurement plan) but whose rows would show business impact: no event at all."""
+    broken = charter(measurement=None)
+    probe = new_repo(tmp_path / "probe")
+    write_charter(probe, "routing", broken, [*ML_ROWS, *BUSINESS])
+    assert load_project(probe, date(2026, 3, 10))[0].charters == []  # it does not load
+    repo = new_repo(tmp_path)
+    write_charter(repo, "routing", charter(), ML_ROWS)
+    commit(repo, "Model results", "Ana Ruiz", "2026-02-01T09:00:00Z")
+    write_charter(repo, "routing", broken, [*ML_ROWS, *BUSINESS])
+    commit(repo, "Break it", "Ben Okafor", "2026-03-05T09:00:00Z")
+    (repo / "charters" / "routing" / "results" / "results.csv").unlink()
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *MORE_ML])
+    commit(repo, "Mend it", "Chen Li", "2026-03-10T09:00:00Z")
+    build(repo, tmp_path / "site")
+    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == []
+
+
+def test_each_version_is_judged_on_its_commit_date(tmp_path: Path) -> None:
+    """A row dated after its commit was refused that day: that version has no verdict."""
+    repo = new_repo(tmp_path)
+    write_charter(repo, "routing", charter(), ML_ROWS)
+    commit(repo, "Model results", "Ana Ruiz", "2026-02-01T09:00:00Z")
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *BUSINESS])  # dated 2026-03-02
+    commit(repo, "Early", "Ben Okafor", "2026-02-15T09:00:00Z")
+    write_charter(repo, "routing", charter(title="Renamed"), [*ML_ROWS, *BUSINESS])
+    h = commit(repo, "Rename", "Chen Li", "2026-03-10T09:00:00Z")
+    build(repo, tmp_path / "site")
+    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+        f"2026-03-10 Verdict changed Verdict: ML metric only → Business impact commit {h}"
+        " by Chen Li"
+    ]
+
+
+def test_a_new_head_loads_only_the_charter_versions_not_seen_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = make_repo(tmp_path)
+    loads: list[Path] = []
+    real = verdict_history.load_project
+
+    def counted(root: Path, today: Any = None) -> Any:
+        loads.append(root)
+        return real(root, today)
+
+    monkeypatch.setattr(verdict_history, "load_project", counted)
+    build(repo, tmp_path / "site")
+    assert len(loads) == 5  # two charters at the first commit, then routing three times
+    loads.clear()
+    march = ab("2026-03-09", "conv", 10.1, 11.1, n=50000)
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *MORE_ML, *BUSINESS, *march])
+    commit(repo, "March", "Eve Park", "2026-03-10T09:00:00Z")
+    build(repo, tmp_path / "site")
+    assert len(loads) == 1  # the new version of routing; the others from the cache
+    cache = repo / ".charters-cache" / "history" / "verdicts"
+    assert len(list(cache.glob("*.json"))) == 1
+    # The temporary source folders are gone.
+    assert all(not root.exists() for root in loads)
+
+
+def test_a_catalogued_metric_is_judged_by_the_catalogue_at_the_commit(tmp_path: Path) -> None:
+    """metrics.yaml as it was at each commit: its direction turned, the same rows are
+    no longer an improvement (with the head's catalogue both versions would agree)."""
+    repo = new_repo(tmp_path)
+
+    def catalogue(direction: str) -> None:
+        entry = {k: v for k, v in business_metric().items() if k not in ("baseline", "target")}
+        (repo / "metrics.yaml").write_text(
+            yaml.safe_dump([entry | {"direction": direction}]), encoding="utf-8"
+        )
+
+    def refs(baseline: float, target: float) -> dict[str, Any]:
+        metric = {"ref": "conv", "baseline": {"value": baseline}, "target": {"value": target}}
+        return charter_data(business_metrics=[metric], ml_metrics=[ml_metric()])
+
+    catalogue("increase")
+    write_charter(repo, "routing", refs(10.0, 12.0), [*ML_ROWS, *BUSINESS])
+    commit(repo, "Catalogued", "Ana Ruiz", "2026-03-05T09:00:00Z")
+    catalogue("decrease")
+    write_charter(repo, "routing", refs(12.0, 10.0), [*ML_ROWS, *BUSINESS])
+    h = commit(repo, "Lower is better", "Ben Okafor", "2026-03-10T09:00:00Z")
+    build(repo, tmp_path / "site")
+    assert [line for line in history_lines(tmp_path / "site") if "Verdict:" in line] == [
+        f"2026-03-10 Verdict changed Verdict: Business impact → ML metric only commit {h}"
+        " by Ben Okafor"
+    ]
