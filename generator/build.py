@@ -27,7 +27,7 @@ from .pages import render_pages, site_templates, template_diagnostic
 from .portfolio import catalogued_metrics
 from .progress import Report
 from .rules import check_views
-from .write import OutputError, WriteReport, check_output, lock_output, write_site
+from .write import OutputError, WriteReport, check_output, lock_output, open_spool, write_site
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     # the same input gives the same bytes on any day), else the day of the build.
     checks = check_views(project, views, today_from_env(settings.today))
     # Linked files are checked before anything is drawn: a refused one fails the build.
-    linked = linked_files(project.root, views)
+    # Large files (result downloads, linked files) go to the spool, not memory.
+    spool = open_spool(settings.out)
+    linked = linked_files(project.root, views, spool)
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
         return result
@@ -115,7 +117,7 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     try:
         templates = site_templates(project, views, checks, live_reload=settings.live_reload)
         pages = render_pages(templates, project, views, checks, charts, history)
-        outputs = render_outputs(templates, project, views, history)
+        outputs = render_outputs(templates, project, views, history, spool)
     except Exception as exc:
         problem = template_diagnostic(exc, project.root)
         if problem is None:

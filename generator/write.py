@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .formatting import json_text
+from .spool import Content, Spool, place
 
 MANIFEST = ".charters-site.json"
 # For the fault tests only: seconds to pause at each step of the swap, announced on
@@ -137,6 +138,7 @@ def lock_path(out: Path) -> Path:
 
 
 _HELD: dict[Path, int] = {}  # lock file → its descriptor, while this process holds it
+_SPOOLS: dict[Path, Path] = {}  # lock file → the build's spool folder (made on first use)
 
 
 @contextlib.contextmanager
@@ -162,17 +164,22 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
                 f"the lock file {lock} is a symbolic link; remove it (a build writes it)"
             ) from None
         raise _os_message(exc, f"write beside the output folder {out}", out) from None
+    # The spool folder (generator/spool.py) is named and recorded now, made only if used.
+    spool = out.parent / f".{out.name}{_TEMP_INFIX}{secrets.token_hex(8)}-spool"
     try:
         try:
             _acquire(fd, out, wait)
             _recover(out, _read_record(fd))
-            _write_record(fd, [])
+            _write_record(fd, [spool.name])
         except OSError as exc:
             raise _os_message(exc, f"prepare {out}", out) from None
         _HELD[lock] = fd
+        _SPOOLS[lock] = spool
         yield
     finally:
         _HELD.pop(lock, None)
+        if _SPOOLS.pop(lock, None) is not None:
+            shutil.rmtree(spool, ignore_errors=True)
         os.close(fd)  # releases the lock
 
 
@@ -199,8 +206,18 @@ def _read_record(fd: int) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def open_spool(out: Path) -> Spool:
+    """The spool (generator/spool.py) of the build holding `out`'s lock; its folder is
+    made on first use, and removed with the lock."""
+    return Spool(
+        _SPOOLS[lock_path(out)], lambda exc: _os_message(exc, f"write the site into {out}", out)
+    )
+
+
 def _write_record(fd: int, temporary: list[str]) -> None:
     """Record this build's temporary folders before they exist, so a crash is repairable."""
+    spools = [p.name for lock, p in _SPOOLS.items() if _HELD.get(lock) == fd]
+    temporary = [*spools, *(t for t in temporary if t not in spools)]
     data = json.dumps({"pid": os.getpid(), "temporary": temporary}).encode() + b"\n"
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
@@ -233,8 +250,10 @@ def _recover(out: Path, record: Mapping[str, Any]) -> None:
 # --- writing and swapping ------------------------------------------------------------------
 
 
-def write_site(out: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> WriteReport:
+def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> WriteReport:
     """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically.
+
+    A file's content is bytes, or a file in the build's spool folder, moved into place.
 
     Takes the output folder's lock unless this process holds it already.
     """
@@ -258,13 +277,13 @@ def write_site(out: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any
 
 
 def _write_and_swap(
-    out: Path, tmp: Path, old: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]
+    out: Path, tmp: Path, old: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]
 ) -> WriteReport:
     tmp.mkdir()
     for rel in sorted(files):
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(files[rel])
+        place(files[rel], target)
     report = WriteReport()
     if out.is_dir():
         _carry_user_files(out, tmp, set(files), report)
