@@ -86,7 +86,7 @@ class RefLine:
     value: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a long guardrail can breach on every date
 class Breach:
     """A point beyond a guardrail's tolerance: its value and the limit it passed."""
 

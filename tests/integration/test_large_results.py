@@ -195,7 +195,7 @@ def write_million_row_tree(root: Path, rows: int = 1_000_000) -> Path:
 @pytest.mark.hostile
 @pytest.mark.xfail(
     strict=True,
-    reason="peak about 900 MB: the build holds every output's bytes at once (docs/security.md)",
+    reason="peak about 475 MiB for a 398 MiB bound: every row is an object (docs/security.md)",
 )
 def test_a_million_row_csv_builds_within_the_memory_bound(tmp_path: Path) -> None:
     source = tmp_path / "src"
