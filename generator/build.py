@@ -13,21 +13,36 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .analyze import analyze_project
-from .charts import ChartSet, draw_charts
+from .cache import (
+    Cache,
+    Context,
+    input_fingerprint,
+    intact,
+    load_report,
+    open_cache,
+    save_report,
+    template_cache,
+)
 from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
-from .history import read_history, with_original_targets
-from .links import linked_files
-from .load import load_project
-from .outputs import render_outputs
-from .pages import render_pages, site_templates, template_diagnostic
-from .portfolio import catalogued_metrics
+from .gitrepo import state as repository_state
 from .progress import Report
-from .rules import check_views
-from .write import OutputError, WriteReport, check_output, lock_output, open_spool, write_site
+from .write import (
+    OutputError,
+    WriteReport,
+    check_output,
+    lock_output,
+    open_spool,
+    read_manifest,
+    unwritten,
+    write_site,
+)
+
+if TYPE_CHECKING:
+    from .charts import ChartSet
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,9 @@ class BuildResult:
     pages: int = 0
     charts: int = 0
     charts_drawn: int = 0
+    charts_cached: int = 0  # reused from the cache folder (or the previous site)
+    rendered: int = 0  # pages and outputs rendered by templates
+    unchanged: bool = False  # a no-op: the input was that of the site in `out`; nothing written
     seconds: float = 0.0
     written: WriteReport = field(default_factory=WriteReport)
 
@@ -56,10 +74,12 @@ class BuildResult:
 
     def summary(self, out: Path | None = None) -> str:
         """The one-line report of a successful build."""
-        note = self.written.note()
+        notes = ["nothing changed"] if self.unchanged else []
+        note = "; ".join([*notes, self.written.note()] if self.written.note() else notes)
         return (
             f"Built {plural(self.charters, 'charter')}:"
-            f" {self.pages} pages, {self.charts} charts ({self.charts_drawn} drawn)"
+            f" {self.pages} pages, {self.charts} charts"
+            f" ({self.charts_drawn} drawn, {self.charts_cached} cached)"
             f" in {self.seconds:.2f} s"
             + (f" → {out}" if out is not None else "")
             + (f"; {note}" if note else "")
@@ -89,6 +109,63 @@ def _silent(stage: str, done: int, total: int, item: str) -> None:
 def _build(settings: Settings, progress: Report) -> BuildResult:
     started = time.perf_counter()
     progress("Loading", 0, 0, "")
+    cache = open_cache(settings.source, settings.cache_dir)
+    context = Context(
+        today_from_env(),
+        today_from_env(settings.today),
+        settings.live_reload,
+        repository_state(settings.source),
+    )
+    skip = [settings.out] + ([cache.root] if cache.root is not None else [])
+    fingerprint = input_fingerprint(settings.source, context, skip)
+    result = _unchanged(settings.out, cache, fingerprint)
+    if result is None:
+        result = _full_build(settings, cache, fingerprint, progress)
+    if (problem := cache.diagnostic()) is not None:
+        result.diagnostics.append(problem)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _unchanged(out: Path, cache: Cache, fingerprint: str) -> BuildResult | None:
+    """The result of a no-op build, when `out` holds, intact, the site of this very input
+    and the cache still has its warnings to report again; else None."""
+    previous = read_manifest(out)
+    counts = previous.get("counts")
+    if previous.get("input") != fingerprint or not isinstance(counts, dict):
+        return None
+    if not intact(out, previous.get("sizes")):
+        return None
+    diagnostics = load_report(cache, fingerprint)
+    if diagnostics is None:
+        return None
+    numbers = {k: v for k, v in counts.items() if isinstance(v, int)}
+    return BuildResult(
+        diagnostics=diagnostics,
+        charters=numbers.get("charters", 0),
+        pages=numbers.get("pages", 0),
+        charts=numbers.get("charts", 0),
+        charts_cached=numbers.get("charts", 0),
+        unchanged=True,
+        # Files of the user's in the site folder are named as a real build names them.
+        written=WriteReport(kept=unwritten(out, previous.get("files"))),
+    )
+
+
+def _full_build(
+    settings: Settings, cache: Cache, fingerprint: str, progress: Report
+) -> BuildResult:
+    # The stages are imported here, not at the top: a no-op build needs none of them.
+    from .analyze import analyze_project
+    from .charts import draw_charts
+    from .history import read_history, with_original_targets
+    from .links import linked_files
+    from .load import load_project
+    from .outputs import render_outputs
+    from .pages import render_pages, site_templates, template_diagnostic
+    from .portfolio import catalogued_metrics
+    from .rules import check_views
+
     project, diags = load_project(settings.source)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
@@ -112,10 +189,16 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     catalogued = catalogued_metrics(project.catalogue, views)
     drawing = "Drawing charts"
     progress(drawing, 0, 0, "")
-    charts = draw_charts(views, settings.out, catalogued, lambda *n: progress(drawing, *n))
+    charts = draw_charts(views, settings.out, catalogued, cache, lambda *n: progress(drawing, *n))
     progress("Rendering pages", 0, 0, "")
     try:
-        templates = site_templates(project, views, checks, live_reload=settings.live_reload)
+        templates = site_templates(
+            project,
+            views,
+            checks,
+            live_reload=settings.live_reload,
+            bytecode_cache=template_cache(cache),
+        )
         pages = render_pages(templates, project, views, checks, charts, history)
         outputs = render_outputs(templates, project, views, history, spool)
     except Exception as exc:
@@ -126,16 +209,26 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         return result
     # Generated files win over a linked file of the same name.
     files = {**linked.files, **charts.svgs, **pages, **outputs.files}
-    progress("Writing", 0, 0, "")
-    result.written = write_site(settings.out, files, manifest(charts))
     result.charters = len(views)
     result.pages = sum(1 for name in files if name.endswith(".html"))
+    result.rendered = len(pages) + len(outputs.files)
     result.charts = len(charts.all) + len(charts.forests)
     result.charts_drawn = charts.drawn
-    result.seconds = time.perf_counter() - started
+    result.charts_cached = result.charts - charts.drawn
+    counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
+    progress("Writing", 0, 0, "")
+    result.written = write_site(settings.out, files, manifest(charts, fingerprint, counts))
+    save_report(cache, fingerprint, result.diagnostics)
     return result
 
 
-def manifest(charts: ChartSet) -> dict[str, object]:
-    """What the next build reads back: who wrote the folder, and each chart's spec key."""
-    return {"generator": "charters", "version": __version__, "charts": charts.keys()}
+def manifest(charts: ChartSet, fingerprint: str, counts: dict[str, int]) -> dict[str, object]:
+    """What the next build reads back: who wrote the folder, from which input, each chart's
+    spec key, and the counts a no-op build reports again."""
+    return {
+        "generator": "charters",
+        "version": __version__,
+        "charts": charts.keys(),
+        "input": fingerprint,
+        "counts": counts,
+    }

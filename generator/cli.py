@@ -64,6 +64,18 @@ def source_option(help_text: str) -> Callable[[F], F]:
     )
 
 
+def cache_dir_option() -> Callable[[F], F]:
+    """`--cache-dir`: where builds keep drawn charts and what makes a no-op build."""
+    return click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        envvar="CHARTERS_CACHE_DIR",
+        show_envvar=True,
+        help="Cache folder (safe to delete).  [default: .charters-cache/ in the source folder]",
+    )
+
+
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     for d in diagnostics:
         prefix = "" if d.severity == "error" else f"{d.severity}: "
@@ -104,8 +116,9 @@ def main(verbose: bool) -> None:
     is_flag=True,
     help="No progress bar and no summary line; problems are still reported.",
 )
+@cache_dir_option()
 @_guard
-def build(source: Path, out: Path | None, wait: bool, quiet: bool) -> None:
+def build(source: Path, out: Path | None, wait: bool, quiet: bool, cache_dir: Path | None) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
@@ -120,7 +133,8 @@ def build(source: Path, out: Path | None, wait: bool, quiet: bool) -> None:
     out = out if out is not None else source / "site"
     try:
         with Progress(quiet=quiet) as progress:
-            result = run_build(Settings(source=source, out=out, wait=wait), progress)
+            settings = Settings(source=source, out=out, wait=wait, cache_dir=cache_dir)
+            result = run_build(settings, progress)
     except OutputError as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
@@ -370,8 +384,9 @@ def new_command(charter_id: str, source: Path) -> None:
     show_default=True,
     help="Address to listen on; keep the default unless others must see the preview.",
 )
+@cache_dir_option()
 @_guard
-def serve_command(source: Path, port: int, host: str) -> None:
+def serve_command(source: Path, port: int, host: str, cache_dir: Path | None) -> None:
     """Preview the site: build, serve, rebuild on every change and reload the open page.
 
     Builds into a temporary folder (site/ is not touched). A broken charter
@@ -379,7 +394,7 @@ def serve_command(source: Path, port: int, host: str) -> None:
     """
     from .serve import serve
 
-    sys.exit(serve(source, host=host, port=port, echo=click.echo))
+    sys.exit(serve(source, host=host, port=port, echo=click.echo, cache_dir=cache_dir))
 
 
 @main.command("pull")

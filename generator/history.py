@@ -55,6 +55,10 @@ from .diff.compare import (
     show,
 )
 from .formatting import plural, visible_text
+from .gitrepo import Repo as _Repo
+from .gitrepo import Unavailable as _Unavailable
+from .gitrepo import git as _git
+from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
 from .vocabulary import HistoryKind, label
 
@@ -67,16 +71,6 @@ SHORT_HASH = 10  # as `charters diff` shows a revision
 
 EventKind = HistoryKind
 
-NO_GIT = "History needs git, which is not installed where this site was built."
-NO_REPOSITORY = (
-    "History needs a git repository: this site was built from a folder that is not in one."
-)
-SHALLOW = (
-    "History needs the full git history: this is a shallow clone; fetch with"
-    " `git fetch --unshallow` (in GitHub Actions, check out with `fetch-depth: 0`;"
-    " in GitLab CI, set `GIT_DEPTH: 0`)."
-)
-NO_COMMITS = "History needs commits: the repository has none yet."
 NOT_COMMITTED = "No history yet: this charter has not been committed."
 UNCOMMITTED = (
     "This charter has uncommitted changes; the history shows commits only, so they are not in it."
@@ -170,79 +164,6 @@ def read_history(
 
 
 # --- git ------------------------------------------------------------------------------
-
-
-class _Unavailable(Exception):
-    """No history can be read; the message says what is missing."""
-
-
-def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    """Run git read-only: `--no-optional-locks` keeps `status` from rewriting the index."""
-    try:
-        return subprocess.run(
-            ["git", "--no-optional-locks", "-c", "log.showSignature=false", *args],
-            cwd=cwd,
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise _Unavailable(NO_GIT) from exc
-
-
-@dataclass(frozen=True)
-class _Repo:
-    top: Path
-    prefix: str  # the source folder inside the repository, `` or `site/`
-    head: str
-
-    @property
-    def charters(self) -> str:
-        return f"{self.prefix}charters/"
-
-    def charter_of(self, path: str) -> tuple[str, str] | None:
-        """(charter id, path inside its folder) of a repository path under charters/."""
-        if not path.startswith(self.charters):
-            return None
-        cid, _, rest = path[len(self.charters) :].partition("/")
-        return (cid, rest) if rest and not cid.startswith(".") else None
-
-    def uncommitted(self) -> set[str]:
-        """Charters whose tracked files have changes that are not committed.
-
-        Untracked files are not looked for (`-uno`: walking every folder costs a no-op
-        build several times more); a charter not committed at all has no events anyway.
-        """
-        shown = _git(
-            ["status", "--porcelain", "-z", "-uno", "--no-renames", "--", f":/{self.charters}"],
-            self.top,
-        )
-        found: set[str] = set()
-        for entry in shown.stdout.decode("utf-8", "surrogateescape").split("\0"):
-            path = entry[3:]
-            if path.startswith(self.charters):
-                cid = path[len(self.charters) :].split("/")[0]
-                if cid and not cid.startswith("."):
-                    found.add(cid)
-        return found
-
-
-def _probe(source: Path) -> _Repo:
-    """The repository around `source`, or why there is no history to read."""
-    shown = _git(
-        ["rev-parse", "--is-shallow-repository", "--show-toplevel", "--show-prefix", "HEAD"],
-        source,
-    )
-    lines = shown.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if shown.returncode != 0 or len(lines) < 4:
-        if len(lines) >= 3:  # a repository whose HEAD has no commit yet
-            raise _Unavailable(NO_COMMITS)
-        problem = shown.stderr.decode(errors="replace").strip().splitlines()
-        if not problem or "not a git repository" in problem[0]:
-            raise _Unavailable(NO_REPOSITORY)
-        raise _Unavailable(f"History could not be read from git: {problem[0]}")
-    if lines[0] == "true":
-        raise _Unavailable(SHALLOW)
-    return _Repo(Path(lines[1]), lines[2], lines[3])
 
 
 @dataclass

@@ -106,8 +106,12 @@ def latest_rows(rows: Sequence[Any], limit: int = TABLE_ROWS) -> Sequence[Any]:
     return rows[-limit:] if len(rows) > limit else rows
 
 
-def make_environment(user_templates: Path | None) -> jinja2.Environment:
-    """User templates first, then the built-in ones; `builtin/NAME` always reaches a built-in."""
+def make_environment(
+    user_templates: Path | None, bytecode_cache: jinja2.BytecodeCache | None = None
+) -> jinja2.Environment:
+    """User templates first, then the built-in ones; `builtin/NAME` always reaches a built-in.
+
+    `bytecode_cache` keeps compiled templates between builds (generator/cache.py)."""
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
     loaders: list[jinja2.BaseLoader] = []
     if user_templates is not None and user_templates.is_dir():
@@ -121,6 +125,7 @@ def make_environment(user_templates: Path | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=bytecode_cache,
     )
     env.filters.update(
         markdown=render_markdown,
@@ -308,6 +313,7 @@ def site_templates(
     checks: Mapping[str, CharterCheck],
     *,
     live_reload: bool | str = False,
+    bytecode_cache: jinja2.BytecodeCache | None = None,
 ) -> Templates:
     """User templates over the built-in ones, and the variables shared by every page.
 
@@ -326,7 +332,7 @@ def site_templates(
         "metric_pages": {mid: f"metrics/{mid}/index.html" for mid in project.catalogue.ids()},
         "team_pages": {team.name: team.page for team in teams(views)},
     }
-    return Templates(make_environment(project.root / "templates"), common)
+    return Templates(make_environment(project.root / "templates", bytecode_cache), common)
 
 
 def static_files(project: Project) -> dict[str, bytes]:

@@ -107,6 +107,7 @@ class SiteState:
     echo: Echo = _default_echo
     token: str = ""
     errors: list[str] | None = None
+    cache_dir: Path | None = None  # the build cache (generator/cache.py); None: the default
     build_lock: threading.Lock = field(default_factory=threading.Lock)
     _nonce: str = field(default_factory=lambda: secrets.token_hex(4))
     _count: int = 0
@@ -121,7 +122,9 @@ class SiteState:
         errors: list[str] | None = None
         with self.build_lock:
             try:
-                result = build(Settings(self.source, self.out, live_reload=token))
+                result = build(
+                    Settings(self.source, self.out, live_reload=token, cache_dir=self.cache_dir)
+                )
             except OutputError as exc:
                 errors = [f"error: {printable(str(exc))}"]
             except Exception as exc:  # a bug must not stop the server
@@ -341,16 +344,20 @@ def serve(
     port: int = 8000,
     *,
     echo: Echo = _default_echo,
+    cache_dir: Path | None = None,
 ) -> int:
     """Serve `source` until interrupted; the exit status (0 on Ctrl-C, 1 if it cannot start)."""
     tmp = Path(tempfile.mkdtemp(prefix="charters-serve-"))
-    state = SiteState(source=source, out=tmp / "site", echo=echo)
+    state = SiteState(source=source, out=tmp / "site", echo=echo, cache_dir=cache_dir)
     stop = threading.Event()
     server: PreviewServer | None = None
     watcher: threading.Thread | None = None
-    previous = signal.getsignal(signal.SIGTERM)
+    # Ctrl-C and SIGTERM stop the server, even when started with SIGINT ignored (as a
+    # shell does to `charters serve &`): as Hugo's server does.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     with contextlib.suppress(ValueError):  # not in the main thread (tests)
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         handler = functools.partial(PreviewHandler, directory=str(state.out))
         try:
@@ -383,6 +390,7 @@ def serve(
         if server is not None:
             server.server_close()
         with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGTERM, previous)
+            for sig, was in previous.items():
+                signal.signal(sig, was)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

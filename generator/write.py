@@ -13,6 +13,12 @@ either the old or the new complete site. Where the exchange is unavailable two
 renames are used, and a build killed between them is repaired by the next build
 before it does anything else.
 
+A file whose bytes equal those of the same file in the current site is hard-linked
+from it rather than written again, so an unchanged file keeps its inode and
+modification time. The manifest lists every file written with its size, and the
+fingerprint of the input it was built from (generator/cache.py): a build of the
+same input into an intact site is a no-op and writes nothing at all.
+
 Files in the output folder that the previous build did not write (its manifest
 lists every file it wrote) are carried over into the new site: `CNAME`,
 `.nojekyll`, `.git/`. A folder is replaced only when it is empty or carries the
@@ -29,6 +35,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -37,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .formatting import json_text
-from .spool import Content, Spool, place
+from .spool import Content, Spool, place, same_bytes, size_of
 
 MANIFEST = ".charters-site.json"
 # For the fault tests only: seconds to pause at each step of the swap, announced on
@@ -283,16 +290,38 @@ def _write_and_swap(
     for rel in sorted(files):
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        place(files[rel], target)
+        if not _link_unchanged(out / rel, target, files[rel]):
+            place(files[rel], target)
     report = WriteReport()
     if out.is_dir():
         _carry_user_files(out, tmp, set(files), report)
     full = dict(manifest)
     full["files"] = sorted(files)
+    full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
     text = json_text(full, indent=1, sort_keys=True) + "\n"
     (tmp / MANIFEST).write_text(text, encoding="utf-8")
     _swap(tmp, out, old)
     return report
+
+
+def _link_unchanged(old: Path, new: Path, content: Content) -> bool:
+    """Hard-link `old` as `new` when it is a plain file holding exactly `content`.
+
+    An unchanged file of the current site then keeps its inode and modification
+    time, and nothing is written for it; the old site is never modified, so a
+    killed build still leaves it whole. False (write the file) otherwise. A large
+    (spooled) file is compared a chunk at a time, never loaded whole.
+    """
+    try:
+        st = old.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size_of(content):
+            return False
+        if not same_bytes(old, content):
+            return False
+        os.link(old, new, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def _carry_user_files(out: Path, tmp: Path, new_files: set[str], report: WriteReport) -> None:
@@ -305,6 +334,27 @@ def _carry_user_files(out: Path, tmp: Path, new_files: set[str], report: WriteRe
     written = {f for f in listed if isinstance(f, str)} | {MANIFEST}
     parents = {p for f in written for p in _ancestors(f)}
     _carry_folder(out, tmp, "", written, parents, new_files, report)
+
+
+def unwritten(out: Path, listed: object) -> list[str]:
+    """The entries of `out` a build whose manifest lists `listed` did not write (the
+    names a build would keep and report; folders end in "/")."""
+    names = listed if isinstance(listed, list) else []
+    written = {f for f in names if isinstance(f, str)} | {MANIFEST}
+    parents = {p for f in written for p in _ancestors(f)}
+    found: list[str] = []
+
+    def walk(folder: Path, rel: str) -> None:
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            name = f"{rel}{entry.name}"
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if is_dir and name in parents:
+                walk(Path(entry.path), f"{name}/")
+            elif name not in written:
+                found.append(name + ("/" if is_dir else ""))
+
+    walk(out, "")
+    return found
 
 
 def _ancestors(rel: str) -> list[str]:

@@ -3,8 +3,9 @@
 :func:`draw_charts` takes the analysed charters and gives a :class:`ChartSet`: every
 chart with its text alternative (for the pages) and its SVG (for the site). A metric
 with experiment lifts also gets a lift-over-time chart (`<metric>-lift.svg`). A chart
-whose spec key matches the previous build's manifest is copied from the previous
-site; the others are drawn, in worker processes when there are many.
+is taken from the cache folder by its spec key and chart id (generator/cache.py), or,
+without a cache, from the previous site when the manifest records the same key;
+the others are drawn, in worker processes when there are many, and cached.
 
 * :mod:`generator.charts.spec` says what a chart shows (no matplotlib);
 * :mod:`generator.charts.draw` draws it with matplotlib, imported only when drawing.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..analyze import CharterView, MetricView, mde_threshold
+from ..cache import Cache, chart_key
 from ..portfolio import CataloguedMetric
 from ..write import read_manifest
 from .draw import DrawProgress, draw_all, render_svg
@@ -149,39 +151,71 @@ def forest_of(metric: CataloguedMetric) -> ForestSpec | None:
     return forest_spec(entry.name, entry.unit, entry.direction, rows)
 
 
-def _forests(
-    catalogued: Sequence[CataloguedMetric], site: Path, previous: Mapping[str, str]
-) -> tuple[dict[str, ForestChart], dict[str, bytes], list[ChartJob]]:
+@dataclass
+class _Reuse:
+    """Where drawn charts come from: the cache folder, else the previous site."""
+
+    site: Path
+    previous: Mapping[str, str]
+    cache: Cache | None
+    svgs: dict[str, bytes] = field(default_factory=dict)
+    jobs: list[ChartJob] = field(default_factory=list)
+
+    def want(
+        self, path: str, key: str, spec: ChartSpec | LiftSpec | ForestSpec, chart_id: str
+    ) -> None:
+        """The SVG for `path`: reused when its key and id were drawn before, else a job."""
+        if self.cache is not None:
+            data = self.cache.get("charts", chart_key(key, chart_id), ".svg")
+            if data is not None and data.startswith(b"<?xml") and data.rstrip().endswith(b"</svg>"):
+                self.svgs[path] = data
+                return
+        old = self.site / path
+        if self.previous.get(path) == key and old.is_file():
+            self.svgs[path] = old.read_bytes()
+            if self.cache is not None:
+                self.cache.put("charts", chart_key(key, chart_id), self.svgs[path], ".svg")
+            return
+        self.jobs.append(ChartJob(path, spec, chart_id=chart_id))
+
+    def draw(self, progress: DrawProgress | None = None) -> dict[str, bytes]:
+        """Draw the jobs, cache what was drawn; the new SVGs by path."""
+        drawn = draw_all(self.jobs, progress)
+        if self.cache is not None:
+            for job in self.jobs:
+                key = (
+                    forest_key(job.spec) if isinstance(job.spec, ForestSpec) else spec_key(job.spec)
+                )
+                self.cache.put("charts", chart_key(key, job.chart_id), drawn[job.path], ".svg")
+        self.svgs.update(drawn)
+        return drawn
+
+
+def _forests(catalogued: Sequence[CataloguedMetric], reuse: _Reuse) -> dict[str, ForestChart]:
     """The forest plot of each catalogued metric with lifts: reused, or a job to draw."""
     forests: dict[str, ForestChart] = {}
-    svgs: dict[str, bytes] = {}
-    jobs: list[ChartJob] = []
     for metric in catalogued:
         spec = forest_of(metric)
         if spec is None:
             continue
         path, key = f"metrics/{metric.id}/forest.svg", forest_key(spec)
-        old = site / path
-        if previous.get(path) == key and old.is_file():
-            svgs[path] = old.read_bytes()
-        else:
-            jobs.append(ChartJob(path, spec, chart_id=f"metric-{metric.id}-forest"))
+        reuse.want(path, key, spec, f"metric-{metric.id}-forest")
         forests[metric.id] = ForestChart(spec, path, describe_forest(spec), key)
-    return forests, svgs, jobs
+    return forests
 
 
 def draw_charts(
     views: Sequence[CharterView],
     site: Path,
     catalogued: Sequence[CataloguedMetric] = (),
+    cache: Cache | None = None,
     progress: DrawProgress | None = None,
 ) -> ChartSet:
     """Every chart of every metric, and a forest plot per catalogued metric; SVGs of
-    unchanged charts come from `site`. `progress` hears of each chart drawn."""
-    previous = previous_keys(site)
+    unchanged charts come from `cache`, else from `site`. `progress` hears of each
+    chart drawn."""
+    reuse = _Reuse(site, previous_keys(site), cache)
     by_charter: dict[str, tuple[Chart, ...]] = {}
-    svgs: dict[str, bytes] = {}
-    jobs: list[ChartJob] = []
     for view in views:
         charts: list[Chart] = []
         for metric in view.metrics:
@@ -189,16 +223,10 @@ def draw_charts(
                 key = spec_key(spec)
                 name = metric.id if kind == "values" else f"{metric.id}-lift"
                 path = f"charters/{view.id}/{name}.svg"
-                old = site / path
-                if previous.get(path) == key and old.is_file():
-                    svgs[path] = old.read_bytes()
-                else:
-                    jobs.append(ChartJob(path, spec, chart_id=f"{view.id}-{name}"))
+                reuse.want(path, key, spec, f"{view.id}-{name}")
                 tolerance = spec.tolerance if isinstance(spec, ChartSpec) else None
                 charts.append(Chart(metric, path, describe(spec), key, kind, tolerance))
         by_charter[view.id] = tuple(charts)
-    forests, forest_svgs, forest_jobs = _forests(catalogued, site, previous)
-    svgs.update(forest_svgs)
-    drawn = draw_all(jobs + forest_jobs, progress)
-    svgs.update(drawn)
-    return ChartSet(by_charter, svgs, drawn=len(drawn), forests=forests)
+    forests = _forests(catalogued, reuse)
+    drawn = reuse.draw(progress)
+    return ChartSet(by_charter, dict(reuse.svgs), drawn=len(drawn), forests=forests)

@@ -10,6 +10,7 @@ order, as the runner would, on a tree whose only findings are alerts.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -155,6 +156,7 @@ def test_workflow_build_commands_run_in_order_with_alerts_present(tmp_path: Path
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.update(_workflow().get("env", {}))
     env["GITHUB_ACTIONS"] = "true"
+    env["GITHUB_OUTPUT"] = str(tmp_path / "github-output")  # where steps set their outputs
     ran = []
     for step in _workflow()["jobs"]["build"]["steps"]:
         script = step.get("run")
@@ -170,3 +172,6 @@ def test_workflow_build_commands_run_in_order_with_alerts_present(tmp_path: Path
     assert (source / "site" / "index.html").is_file()  # what upload-pages-artifact publishes
     page = (source / "site" / "charters" / "alerting" / "index.html").read_text()
     assert "MC108" in page  # the alert is on the published page
+    # The generator's version, part of the build cache's key, is a step output.
+    outputs = (tmp_path / "github-output").read_text(encoding="utf-8")
+    assert re.fullmatch(r"version=\d+\.\d+[^\s]*\n", outputs), outputs

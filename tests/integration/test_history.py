@@ -241,6 +241,24 @@ def test_uncommitted_changes_are_noted_and_are_not_history(
     assert "uncommitted" not in quiet and hashes["created"] in quiet
 
 
+def test_committing_the_same_files_rebuilds_the_history_not_a_no_op(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """No input file changes when edits are committed, but the history does: the build's
+    fingerprint holds the repository's state, so the next build is not skipped."""
+    repo, _ = history_repo
+    site = tmp_path / "site"
+    write_charter(repo, "routing", charter(14.0), ROWS)
+    build(repo, site)
+    assert "uncommitted changes" in section_text(site)
+    assert "nothing changed" in build(repo, site)  # the same state: a no-op
+    new = commit(repo, "Target 14", "Bea Lund", "2026-06-01T09:00:00Z")
+    output = build(repo, site)
+    assert "nothing changed" not in output
+    text = " ".join(section_text(site).split())
+    assert "uncommitted changes" not in text and new in text and "Bea Lund" in text
+
+
 def test_a_source_folder_inside_a_larger_repository(tmp_path: Path) -> None:
     repo = tmp_path / "mono"
     source = repo / "docs" / "charters-site"

@@ -157,7 +157,8 @@ def test_a_slow_build_on_a_terminal_shows_what_is_drawn_then_one_summary_line(
     before, summary = output.rsplit(CLEAR, 1)
     assert BAR.search(before)
     assert re.fullmatch(
-        r"\s*Built 9 charters: \d+ pages, \d+ charts \(\d+ drawn\) in [\d.]+ s → .*\s*", summary
+        r"\s*Built 9 charters: \d+ pages, \d+ charts \(\d+ drawn, \d+ cached\) in [\d.]+ s → .*\s*",
+        summary,
     )
 
 

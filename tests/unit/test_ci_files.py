@@ -159,3 +159,42 @@ def test_the_parser_catches_a_wrong_option() -> None:
         parse(["build", "--output", "site"])
     (args,) = commands('charters diff "origin/${{ github.base_ref }}" --format md > diff.md')
     assert args == ["diff", "origin/main", "--format", "md"]
+
+
+def test_the_workflow_restores_and_saves_the_build_cache() -> None:
+    """Both building jobs restore `.charters-cache` before the build and save it after
+    (actions/cache), keyed by the generator's version and a hash of every input."""
+    jobs = load_yaml(WORKFLOW)["jobs"]
+    for name in ("pull-request", "build"):
+        steps = jobs[name]["steps"]
+        uses = [s.get("uses", "") for s in steps]
+        runs = [s.get("run", "") for s in steps]
+        cache_at = next(i for i, u in enumerate(uses) if u.startswith("actions/cache@"))
+        build_at = next(i for i, r in enumerate(runs) if r.startswith("charters build"))
+        version_at = next(i for i, s in enumerate(steps) if s.get("id") == "generator")
+        assert version_at < cache_at < build_at, name
+        cache = steps[cache_at]["with"]
+        assert cache["path"] == ".charters-cache"
+        key = cache["key"]
+        assert "${{ steps.generator.outputs.version }}" in key
+        inputs = re.search(r"hashFiles\(([^)]*)\)", key)
+        assert inputs is not None
+        globs = {g.strip().strip("'") for g in inputs.group(1).split(",")}
+        assert globs == {"site.yaml", "metrics.yaml", "charters/**", "templates/**"}
+        restore = [line.strip() for line in cache["restore-keys"].splitlines() if line.strip()]
+        assert restore == [
+            "charters-${{ runner.os }}-${{ steps.generator.outputs.version }}-",
+            "charters-${{ runner.os }}-",
+        ]
+        assert all(key.startswith(prefix) for prefix in restore)
+
+
+def test_the_gitlab_example_keeps_the_build_cache() -> None:
+    cache = gitlab_example()["default"]["cache"]
+    assert cache["paths"] == [".charters-cache/"]
+    assert cache["key"]
+
+
+def test_the_cache_folder_is_ignored_by_git() -> None:
+    ignored = (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/.charters-cache/" in ignored

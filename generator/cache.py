@@ -1,0 +1,354 @@
+"""Build recipe (shared by build and serve): the content-addressed cache of expensive work.
+
+Everything here is keyed by content hashes (blake2b) and the generator's own
+fingerprint, never by modification times, so an entry can never be stale: a
+changed input gives a different key, and an entry that no key reaches is simply
+not read again. Deleting the cache folder is always safe; the next build redoes
+the work.
+
+* :func:`input_fingerprint` hashes every file a build reads (site.yaml,
+  metrics.yaml, everything under charters/ and templates/), the generator
+  (its version, its own code and built-in templates, the libraries that shape
+  the output) and the settings that change the output (the dates, the live
+  reload token). A build whose fingerprint equals the one recorded in the
+  output's manifest, with the output intact, is a no-op: nothing is drawn,
+  rendered or written.
+* :class:`Cache` holds the drawn charts (`charts/`) and what a no-op build
+  reports again (`builds/`: its warnings), in `.charters-cache/` in the source
+  folder by default, `--cache-dir` or `CHARTERS_CACHE_DIR` elsewhere. Entries are
+  written atomically; one that cannot be read back or does not parse is ignored
+  and rebuilt. A cache folder that cannot be written costs a warning, not the
+  build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache as memoized
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .diagnostics import Diagnostic, SourceRef
+
+CACHE_ENV = "CHARTERS_CACHE_DIR"
+CACHE_FOLDER = ".charters-cache"
+# The files and folders of a source tree that a build reads; nothing else is an input.
+INPUT_FILES = ("site.yaml", "metrics.yaml")
+INPUT_FOLDERS = ("charters", "templates")
+# Libraries whose version can change a byte of the output.
+LIBRARIES = ("jinja2", "markdown", "nh3", "matplotlib", "numpy", "scipy", "pydantic", "pyyaml")
+_CHUNK = 1 << 20
+_FORMAT = "charters-cache-1"
+
+
+def cache_dir(source: Path, explicit: Path | None = None) -> Path:
+    """Where the cache lives: `explicit`, else CHARTERS_CACHE_DIR, else in the source folder."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(CACHE_ENV, "").strip()
+    return Path(env) if env else source / CACHE_FOLDER
+
+
+def open_cache(source: Path, explicit: Path | None = None) -> Cache:
+    """The cache of a build of `source` (see :func:`cache_dir`).
+
+    The default folder lies in the source tree, which may come from a pull request:
+    there it is not used when it is a symbolic link, so that a link committed as
+    `.charters-cache` cannot make a build write outside the tree.
+    """
+    path = cache_dir(source, explicit)
+    if path == source / CACHE_FOLDER and path.is_symlink():
+        warning = f"{CACHE_FOLDER} is a symbolic link; the build goes on without a cache"
+        return Cache(None, warning=warning)
+    return Cache(path)
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _hash_file(path: Path, h: Any) -> None:
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+
+
+@memoized
+def generator_fingerprint() -> str:
+    """The generator's version, code, built-in templates and libraries, as one hash.
+
+    Its own files are hashed too, not only the version, so a changed checkout of
+    the generator never reuses what an older one made.
+    """
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{_FORMAT}\0{__version__}\0".encode())
+    for name in LIBRARIES:
+        try:
+            h.update(f"{name}={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name}=none\0".encode())
+    package = Path(__file__).resolve().parent
+    builtin = package / "templates"  # where an installed package has them
+    if not builtin.is_dir():  # running from a source checkout
+        builtin = package.parent / "templates"
+    for top, suffixes in ((package, (".py", ".js", ".json")), (builtin, None)):
+        for path in sorted(_files_under(top)):
+            if suffixes is None or path.suffix in suffixes:
+                h.update(path.relative_to(top).as_posix().encode() + b"\0")
+                _hash_file(path, h)
+    return h.hexdigest()
+
+
+def _files_under(top: Path) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in filenames:
+            yield Path(dirpath) / name
+
+
+@memoized
+def drawing_fingerprint() -> str:
+    """What else than a chart's spec shapes its SVG: the drawing code and matplotlib."""
+    h = hashlib.blake2b(digest_size=20)
+    for name in ("matplotlib", "numpy"):
+        try:
+            h.update(f"{name}={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name}=none\0".encode())
+    charts = Path(__file__).resolve().parent / "charts"
+    for path in sorted(charts.glob("*.py")):
+        h.update(path.name.encode() + b"\0")
+        _hash_file(path, h)
+    return h.hexdigest()
+
+
+def chart_key(spec_key: str, chart_id: str) -> str:
+    """The cache key of a drawn chart: its spec key (what it shows), the id that salts its
+    SVG's element ids, and the drawing code."""
+    return _digest(_FORMAT, drawing_fingerprint(), spec_key, chart_id)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The settings besides the files that change what a build writes."""
+
+    load_date: date  # results dated after it are refused
+    rules_date: date  # the staleness rule's date
+    live_reload: bool | str = False
+    repository: str = ""  # the git state the history is read from (generator/gitrepo.py)
+
+
+def input_fingerprint(source: Path, context: Context, skip: Sequence[Path] = ()) -> str:
+    """One hash of every input of a build of `source` (see the module's docstring).
+
+    Each file is read once. Links are followed (their target's text is hashed
+    too, since whether a link leaves the tree decides what is read); `skip` (the
+    output and cache folders, when they lie inside an input folder) is left out.
+    """
+    h = hashlib.blake2b(digest_size=20)
+    h.update(
+        f"{generator_fingerprint()}\0{context.load_date}\0{context.rules_date}\0"
+        f"{context.live_reload!r}\0{context.repository}\0".encode("utf-8", "surrogateescape")
+    )
+    walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h)
+    for name in (*INPUT_FILES, *INPUT_FOLDERS):
+        _hash_entry(source / name, name, walk, set())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Walk:
+    root: str  # the source folder, links resolved
+    skipped: set[str]
+    h: Any
+
+
+def _hash_entry(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
+    """Hash one entry by its relative name, kind, link target and content.
+
+    A link that leaves the source folder is hashed by its target's name only: the
+    build refuses it, and it must not lead the hash through someone's disk.
+    """
+    h = walk.h
+    h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+    try:
+        if path.is_symlink():
+            h.update(b"link\0" + os.fsencode(os.readlink(path)) + b"\0")
+        real = os.path.realpath(path)
+        if real in walk.skipped:
+            h.update(b"skipped\0")
+        elif real != walk.root and not real.startswith(walk.root + os.sep):
+            h.update(b"outside\0")
+        elif path.is_dir():
+            if real in seen:  # a link back up the tree
+                h.update(b"cycle\0")
+                return
+            names = sorted(os.listdir(path))
+            h.update(b"dir\0" + str(len(names)).encode() + b"\0")
+            for name in names:
+                _hash_entry(path / name, f"{rel}/{name}", walk, seen | {real})
+        elif path.is_file():
+            h.update(b"file\0")
+            _hash_file(path, h)
+            h.update(b"\0end\0")
+        else:
+            h.update(b"absent\0" if not os.path.lexists(path) else b"other\0")
+    except OSError as exc:
+        # An unreadable entry: the build itself reports it; the hash only has to differ.
+        h.update(f"error {exc.errno}\0".encode())
+
+
+@dataclass
+class Cache:
+    """A folder of entries by kind and key; unusable (None root) after a failed write."""
+
+    root: Path | None
+    warning: str | None = None
+    hits: dict[str, int] = field(default_factory=dict)
+
+    def path(self, kind: str, key: str, suffix: str) -> Path | None:
+        if self.root is None:
+            return None
+        return self.root / kind / key[:2] / f"{key}{suffix}"
+
+    def get(self, kind: str, key: str, suffix: str = "") -> bytes | None:
+        path = self.path(kind, key, suffix)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        self.hits[kind] = self.hits.get(kind, 0) + 1
+        return data
+
+    def put(self, kind: str, key: str, data: bytes, suffix: str = "") -> None:
+        """Store an entry atomically (a temporary file renamed over it), or give up quietly
+        after the first failure with a warning for the build to report."""
+        path = self.path(kind, key, suffix)
+        if path is None:
+            return
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            self.fail(exc)
+
+    def fail(self, exc: OSError) -> None:
+        """Stop using the cache after a failed write, with one warning for the build."""
+        if self.root is not None:
+            self.warning = (
+                f"cannot write the cache folder {self.root} ({exc.strerror or exc});"
+                " the build goes on without a cache"
+            )
+        self.root = None
+
+    def folder(self, kind: str) -> Path | None:
+        """A folder of the cache for a library to keep its own entries in, or None."""
+        if self.root is None:
+            return None
+        path = self.root / kind
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.fail(exc)
+            return None
+        return path
+
+    def diagnostic(self) -> Diagnostic | None:
+        """The warning about an unusable cache folder, if there was one."""
+        if self.warning is None:
+            return None
+        return Diagnostic(SourceRef(CACHE_FOLDER), "", self.warning, "cache", "warning")
+
+
+def template_cache(cache: Cache) -> Any:
+    """Jinja's compiled templates, kept in the cache (a `jinja2.BytecodeCache`), or None.
+
+    Jinja finds an entry by the template's name and checks the hash of its source
+    and Jinja's version before using it; the folder is per generator fingerprint,
+    since the environment's settings shape the compiled code too. An entry that
+    cannot be read is compiled again; one that cannot be written stops the cache.
+    """
+    folder = cache.folder(f"templates/{generator_fingerprint()}")
+    if folder is None:
+        return None
+    import jinja2
+
+    class _Templates(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a truncated or foreign entry: compile instead
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError as exc:
+                cache.fail(exc)
+
+    return _Templates(str(folder))
+
+
+# --- what a no-op build reports again ------------------------------------------------------
+
+
+def save_report(cache: Cache, fingerprint: str, diagnostics: Sequence[Diagnostic]) -> None:
+    """Record the warnings of a successful build, for a no-op build to print again."""
+    data = {"format": _FORMAT, "diagnostics": [d.as_json() for d in diagnostics]}
+    cache.put("builds", fingerprint, json.dumps(data, sort_keys=True).encode(), ".json")
+
+
+def load_report(cache: Cache, fingerprint: str) -> list[Diagnostic] | None:
+    """The warnings recorded for `fingerprint`, or None when there is no usable record."""
+    raw = cache.get("builds", fingerprint, ".json")
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        if data.get("format") != _FORMAT:
+            return None
+        return [_diagnostic(d) for d in data["diagnostics"]]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # a truncated or foreign entry: build instead
+
+
+def _diagnostic(d: Mapping[str, Any]) -> Diagnostic:
+    values = (d["file"], d["line"], d["col"], d["field"], d["message"], d["code"], d["severity"])
+    file, line, col, fld, message, code, severity = values
+    if not (isinstance(line, int) and isinstance(col, int)):
+        raise TypeError("line and col must be numbers")
+    if severity not in ("error", "warning", "info", "alert"):
+        raise TypeError("unknown severity")
+    return Diagnostic(SourceRef(str(file), line, col), str(fld), str(message), str(code), severity)
+
+
+def intact(out: Path, sizes: Any) -> bool:
+    """Whether every file the manifest lists is in `out` with its recorded size."""
+    if not isinstance(sizes, dict) or not sizes:
+        return False
+    for rel, size in sizes.items():
+        try:
+            if not isinstance(rel, str) or os.stat(out / rel).st_size != size:
+                return False
+        except OSError:
+            return False
+    return True

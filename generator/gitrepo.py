@@ -1,0 +1,107 @@
+"""Shared: the git repository around a source folder, read with plain `git` commands.
+
+Light on purpose (no YAML, no model): the build's input fingerprint asks for the
+repository's state on every build, a no-op included (generator/cache.py), and the
+history (generator/history.py) reads its commits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+NO_GIT = "History needs git, which is not installed where this site was built."
+NO_REPOSITORY = (
+    "History needs a git repository: this site was built from a folder that is not in one."
+)
+SHALLOW = (
+    "History needs the full git history: this is a shallow clone; fetch with"
+    " `git fetch --unshallow` (in GitHub Actions, check out with `fetch-depth: 0`;"
+    " in GitLab CI, set `GIT_DEPTH: 0`)."
+)
+NO_COMMITS = "History needs commits: the repository has none yet."
+
+
+class Unavailable(Exception):
+    """No history can be read; the message says what is missing."""
+
+
+def git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run git read-only: `--no-optional-locks` keeps `status` from rewriting the index."""
+    try:
+        return subprocess.run(
+            ["git", "--no-optional-locks", "-c", "log.showSignature=false", *args],
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise Unavailable(NO_GIT) from exc
+
+
+@dataclass(frozen=True)
+class Repo:
+    top: Path
+    prefix: str  # the source folder inside the repository, `` or `site/`
+    head: str
+
+    @property
+    def charters(self) -> str:
+        return f"{self.prefix}charters/"
+
+    def charter_of(self, path: str) -> tuple[str, str] | None:
+        """(charter id, path inside its folder) of a repository path under charters/."""
+        if not path.startswith(self.charters):
+            return None
+        cid, _, rest = path[len(self.charters) :].partition("/")
+        return (cid, rest) if rest and not cid.startswith(".") else None
+
+    def uncommitted(self) -> set[str]:
+        """Charters whose tracked files have changes that are not committed.
+
+        Untracked files are not looked for (`-uno`: walking every folder costs a no-op
+        build several times more); a charter not committed at all has no events anyway.
+        """
+        shown = git(
+            ["status", "--porcelain", "-z", "-uno", "--no-renames", "--", f":/{self.charters}"],
+            self.top,
+        )
+        found: set[str] = set()
+        for entry in shown.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            path = entry[3:]
+            if path.startswith(self.charters):
+                cid = path[len(self.charters) :].split("/")[0]
+                if cid and not cid.startswith("."):
+                    found.add(cid)
+        return found
+
+
+def probe(source: Path) -> Repo:
+    """The repository around `source`, or why there is no history to read."""
+    shown = git(
+        ["rev-parse", "--is-shallow-repository", "--show-toplevel", "--show-prefix", "HEAD"],
+        source,
+    )
+    lines = shown.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if shown.returncode != 0 or len(lines) < 4:
+        if len(lines) >= 3:  # a repository whose HEAD has no commit yet
+            raise Unavailable(NO_COMMITS)
+        problem = shown.stderr.decode(errors="replace").strip().splitlines()
+        if not problem or "not a git repository" in problem[0]:
+            raise Unavailable(NO_REPOSITORY)
+        raise Unavailable(f"History could not be read from git: {problem[0]}")
+    if lines[0] == "true":
+        raise Unavailable(SHALLOW)
+    return Repo(Path(lines[1]), lines[2], lines[3])
+
+
+def state(source: Path) -> str:
+    """The repository's state as the history sees it: head commit and the charters with
+    uncommitted changes, or what is missing; part of the build's input fingerprint."""
+    try:
+        repo = probe(source)
+    except Unavailable as exc:
+        return str(exc)
+    return "\0".join([str(repo.top), repo.prefix, repo.head, *sorted(repo.uncommitted())])

@@ -1,0 +1,269 @@
+"""The build cache: no-op builds write nothing, edits redraw only what they change,
+bad cache entries are rebuilt, and the bytes never depend on the cache or the folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+from helpers import REPO_ROOT, ScratchProject, run_cli
+
+import generator.charts as charts_stage
+import generator.charts.draw as draw_module
+from generator.build import BuildResult, Settings, build
+from generator.charts.draw import DrawProgress
+
+from .test_build import FULL_RESULTS, tree_files, write_full_project
+
+EPOCH = "1797292800"  # 2026-12-15, after every example result
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry under `folder` (the folder itself too): inode, size, mtime in ns."""
+    entries = {".": folder.stat()}
+    entries.update({p.relative_to(folder).as_posix(): p.lstat() for p in folder.rglob("*")})
+    return {k: (s.st_ino, s.st_size, s.st_mtime_ns) for k, s in entries.items()}
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The site paths of the charts each build draws (the real drawing, observed)."""
+    paths: list[str] = []
+    real = charts_stage.draw_all
+
+    def observed(
+        jobs: list[charts_stage.ChartJob], progress: DrawProgress | None = None
+    ) -> dict[str, bytes]:
+        paths.extend(job.path for job in jobs)
+        return real(jobs, progress)
+
+    monkeypatch.setattr(charts_stage, "draw_all", observed)
+    return paths
+
+
+def test_a_second_build_of_an_unchanged_tree_does_nothing(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_full_project(scratch_project)
+    first = scratch_project.build()
+    assert first.ok and first.charts_drawn == first.charts > 0
+    before = snapshot(scratch_project.out)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a no-op build rendered or drew something")
+
+    monkeypatch.setattr(jinja2.Environment, "get_template", refuse)
+    monkeypatch.setattr(draw_module, "render_svg", refuse)
+    second = scratch_project.build()
+    assert second.ok and second.unchanged
+    assert (second.charts_drawn, second.rendered) == (0, 0)
+    assert (second.charters, second.pages, second.charts) == (
+        first.charters,
+        first.pages,
+        first.charts,
+    )
+    assert second.charts_cached == first.charts
+    assert snapshot(scratch_project.out) == before
+    assert second.summary().endswith("; nothing changed")
+    assert f"{first.charts} charts (0 drawn, {first.charts} cached)" in second.summary()
+
+
+def test_a_no_op_build_reports_the_warnings_again(scratch_project: ScratchProject) -> None:
+    write_full_project(scratch_project)
+    # A link to a missing file is a warning; the build goes on.
+    text = (scratch_project.root / "charters/routing/charter.yaml").read_text("utf-8")
+    scratch_project.write(
+        "charters/routing/charter.yaml", text.replace("results/ab.csv", "results/gone.csv")
+    )
+    first = scratch_project.build()
+    second = scratch_project.build()
+    assert second.unchanged
+    warnings = [d.format_text() for d in first.diagnostics if d.severity == "warning"]
+    assert warnings and [d.format_text() for d in second.diagnostics] == warnings
+
+
+def test_a_damaged_site_is_built_again(scratch_project: ScratchProject) -> None:
+    write_full_project(scratch_project)
+    scratch_project.build()
+    expected = tree_files(scratch_project.out)
+    page = scratch_project.out / "charters/pricing/index.html"
+    page.write_text("truncated", encoding="utf-8")
+    (scratch_project.out / "404.html").unlink()
+    result = scratch_project.build()
+    assert not result.unchanged and result.charts_drawn == 0
+    assert tree_files(scratch_project.out) == expected
+
+
+def test_one_result_edit_redraws_exactly_that_metrics_charts(
+    scratch_project: ScratchProject, drawn: list[str]
+) -> None:
+    write_full_project(scratch_project)
+    scratch_project.build()
+    assert sorted(drawn) == ["charters/routing/routing_precision.svg", "charters/routing/ttfr.svg"]
+    before = snapshot(scratch_project.out)
+    drawn.clear()
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        FULL_RESULTS.replace("2026-05-11,ttfr,treatment,5.1", "2026-05-11,ttfr,treatment,4.8"),
+    )
+    result = scratch_project.build()
+    assert drawn == ["charters/routing/ttfr.svg"]
+    assert (result.charts_drawn, result.charts_cached) == (1, 1)
+    after = snapshot(scratch_project.out)
+    # Files whose bytes did not change keep their inode and time: linked, not written.
+    for rel in ("charters/routing/routing_precision.svg", "charters/pricing/index.html"):
+        assert after[rel] == before[rel], rel
+    assert after["charters/routing/ttfr.svg"] != before["charters/routing/ttfr.svg"]
+
+
+def test_bad_cache_entries_are_ignored_and_made_again(
+    scratch_project: ScratchProject, drawn: list[str]
+) -> None:
+    write_full_project(scratch_project)
+    scratch_project.build()
+    expected = tree_files(scratch_project.out)
+    cache = scratch_project.root / ".charters-cache"
+    entries = [p for p in cache.rglob("*") if p.is_file()]
+    assert {p.parent.parent.name for p in entries} == {"charts", "builds", "templates"}
+    for path in entries:  # truncated: half of each entry
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    shutil.rmtree(scratch_project.out)
+    drawn.clear()
+    result = scratch_project.build()
+    assert result.ok and len(drawn) == 2
+    assert tree_files(scratch_project.out) == expected
+    # A no-op needs a readable record of the build: a foreign one means a full build.
+    for path in cache.glob("builds/*/*.json"):
+        path.write_text('{"format": "someone else", "diagnostics": []}', encoding="utf-8")
+    again = scratch_project.build()
+    assert again.ok and not again.unchanged and again.charts_drawn == 0
+    assert tree_files(scratch_project.out) == expected
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_a_warning(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    settings = Settings(scratch_project.root, scratch_project.out, cache_dir=blocker / "cache")
+    result = build(settings)
+    assert result.ok
+    (warning,) = [d for d in result.diagnostics if d.code == "cache"]
+    assert warning.severity == "warning"
+    assert "cannot write the cache folder" in warning.message
+    assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()
+    assert not (scratch_project.root / ".charters-cache").exists()
+
+
+def test_the_cache_folder_is_chosen_by_option_or_environment(
+    scratch_project: ScratchProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_full_project(scratch_project)
+    by_env, by_option = tmp_path / "env-cache", tmp_path / "option-cache"
+    monkeypatch.setenv("CHARTERS_CACHE_DIR", str(by_env))
+    src, out = scratch_project.root, tmp_path / "site"
+    result = run_cli("build", "--source", src, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "(2 drawn, 0 cached)" in result.stdout
+    assert list(by_env.glob("charts/*/*.svg"))
+    assert not (src / ".charters-cache").exists()
+    result = run_cli("build", "--source", src, "--out", out, "--cache-dir", by_option)
+    assert result.exit_code == 0, result.output
+    assert "nothing changed" not in result.stdout  # no record of this build in that cache
+    # An empty cache takes the unchanged charts from the previous site, and keeps them.
+    assert "(0 drawn, 2 cached)" in result.stdout
+    assert len(list(by_option.glob("charts/*/*.svg"))) == 2
+
+
+# --- the examples --------------------------------------------------------------------------
+
+
+def copy_examples(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    shutil.copytree(REPO_ROOT / "charters", dest / "charters")
+    for name in ("site.yaml", "metrics.yaml"):
+        shutil.copy2(REPO_ROOT / name, dest / name)
+    return dest
+
+
+def edit_examples(src: Path) -> None:
+    """A result row, a charter's title, a template and site.yaml changed."""
+    results = src / "charters/support-ticket-routing/results/ab-test.csv"
+    lines = results.read_text("utf-8").splitlines(keepends=True)
+    fields = lines[-1].split(",")
+    fields[3] = str(float(fields[3]) + 0.1)
+    results.write_text("".join(lines[:-1]) + ",".join(fields), encoding="utf-8")
+    charter = src / "charters/churn-prediction/charter.yaml"
+    charter.write_text(charter.read_text("utf-8").replace("title: ", "title: Edited ", 1), "utf-8")
+    (src / "templates").mkdir(exist_ok=True)
+    (src / "templates/robots.txt").write_text("User-agent: *\nDisallow: /x/\n", "utf-8")
+    site = src / "site.yaml"
+    site.write_text(site.read_text("utf-8").replace("title: ", "title: Edited ", 1), "utf-8")
+
+
+def built(src: Path, out: Path, cache: Path) -> BuildResult:
+    result = build(Settings(src, out, cache_dir=cache))
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return result
+
+
+def test_the_examples_same_bytes_incremental_or_cold_in_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    one = copy_examples(tmp_path / "one" / "src")
+    two = copy_examples(tmp_path / "elsewhere" / "deeper" / "checkout")
+    built(one, tmp_path / "one-site", tmp_path / "one-cache")
+    cold = built(two, tmp_path / "two-site", tmp_path / "two-cache")
+    assert cold.charts_drawn == cold.charts  # nothing shared between the two
+    assert tree_files(tmp_path / "one-site") == tree_files(tmp_path / "two-site")
+    edit_examples(one)
+    edit_examples(two)
+    incremental = built(one, tmp_path / "one-site", tmp_path / "one-cache")
+    assert 0 < incremental.charts_drawn < incremental.charts
+    fresh = built(two, tmp_path / "fresh-site", tmp_path / "fresh-cache")
+    assert fresh.charts_drawn == fresh.charts
+    assert tree_files(tmp_path / "one-site") == tree_files(tmp_path / "fresh-site")
+    assert os.environ["SOURCE_DATE_EPOCH"] == EPOCH
+
+
+def test_a_cache_folder_committed_as_a_link_is_not_followed(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (scratch_project.root / ".charters-cache").symlink_to(elsewhere)
+    result = scratch_project.build()
+    assert result.ok
+    assert [d.message for d in result.diagnostics if d.code == "cache"] == [
+        ".charters-cache is a symbolic link; the build goes on without a cache"
+    ]
+    assert list(elsewhere.iterdir()) == []
+    assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()
+
+
+def test_a_no_op_build_imports_nothing_heavy(scratch_project: ScratchProject) -> None:
+    """No YAML parser, model, templates or plotting: the no-op hashes files and stops."""
+    write_full_project(scratch_project)
+    assert scratch_project.build().ok
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from generator.build import Settings, build\n"
+        f"result = build(Settings(Path({str(scratch_project.root)!r}),"
+        f" Path({str(scratch_project.out)!r})))\n"
+        "assert result.unchanged, result.summary()\n"
+        "heavy = ('yaml', 'pydantic', 'jinja2', 'markdown', 'nh3', 'matplotlib', 'scipy',"
+        " 'numpy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,331 @@
+"""Never stale: after any sequence of edits, an incremental build gives the bytes of a cold one.
+
+Each example starts from a small tree built once (its site and cache copied in), applies
+random edits (charter fields, result rows, templates, static files, site.yaml,
+metrics.yaml, charters added, renamed and deleted, linked files), and after every edit
+builds incrementally (the same output and cache folder) and compares every byte of the
+output, the manifest included, with a cold build (a fresh output and a fresh cache) of
+the same tree. Cold builds are real builds too; one is made per distinct tree (by its
+content), since the cold output of identical trees is what is being checked against.
+
+A short run by default; 5,000 examples under `-m hostile` (CI runs both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.build import BuildResult, Settings, build
+
+EPOCH = "1793491200"  # 2026-10-31: results dated before it are valid on any day
+
+SITE = "title: Portfolio {n}\ndescription: Charters of the test portfolio.\n"
+CATALOGUE = """\
+- id: orders
+  name: {name}
+  definition: Orders placed per week.
+  unit: orders
+  direction: increase
+  owner: Head of Sales
+  agreed: {{by: [VP Sales], on: 2026-03-02}}
+"""
+CHARTER = """\
+title: {title}
+summary: {summary}
+status: live
+owner: {{name: Ana Ruiz}}
+objective: {{statement: Customers get a first answer sooner.}}
+business_metrics:
+  - id: ttfr
+    name: Time to first response
+    definition: Median hours to first reply.
+    unit: hours
+    direction: decrease
+    baseline: {{value: 6.2}}
+    target: {{value: 4.5}}
+    agreed: {{by: [VP Support], on: 2026-01-05}}
+  - ref: orders
+    baseline: {{value: 100}}
+    target: {{value: 120}}
+    agreed: {{by: [VP Sales], on: 2026-01-05}}
+measurement: {{method: before_after, population: All tickets., cadence: weekly}}
+human_baseline: {{waived: Nobody can route every ticket by hand at this volume.}}
+links:{links}
+"""
+HEADER = "date,metric,variant,value,n,std,note\n"
+ROBOTS = "User-agent: *\nDisallow: /{n}/\n"
+
+
+def charter_text(title: str, summary: str = "Route tickets.", link: bool = False) -> str:
+    links = "\n  - {title: Notes, url: notes.txt}" if link else " []"
+    return CHARTER.format(title=title, summary=summary, links=links)
+
+
+def rows_text(values: list[float]) -> str:
+    lines = [
+        f"2026-0{1 + i // 4}-{10 + i % 4 * 7},ttfr,,{v},100,1.5,\n" for i, v in enumerate(values)
+    ]
+    return HEADER + "".join(lines)
+
+
+def make_tree(root: Path) -> None:
+    (root / "charters" / "alpha" / "results").mkdir(parents=True)
+    (root / "charters" / "beta").mkdir(parents=True)
+    (root / "site.yaml").write_text(SITE.format(n=0), encoding="utf-8")
+    (root / "metrics.yaml").write_text(CATALOGUE.format(name="Weekly orders"), encoding="utf-8")
+    (root / "charters" / "alpha" / "charter.yaml").write_text(charter_text("Alpha"), "utf-8")
+    (root / "charters" / "alpha" / "results" / "r.csv").write_text(rows_text([5.0, 4.8]), "utf-8")
+    (root / "charters" / "beta" / "charter.yaml").write_text(charter_text("Beta"), "utf-8")
+
+
+# --- the edits ---------------------------------------------------------------------------
+
+Edit = Callable[[Path], None]
+
+
+def _charters(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "charters").iterdir() if p.is_dir())
+
+
+def set_title(index: int, title: str) -> Edit:
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        if folders:
+            folder = folders[index % len(folders)]
+            link = (folder / "notes.txt").exists()
+            (folder / "charter.yaml").write_text(charter_text(title, link=link), "utf-8")
+
+    edit.__name__ = f"set_title({index}, {title!r})"
+    return edit
+
+
+def set_rows(index: int, values: list[float]) -> Edit:
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        if folders:
+            folder = folders[index % len(folders)]
+            path = folder / "results" / "r.csv"
+            if values:
+                path.parent.mkdir(exist_ok=True)
+                path.write_text(rows_text(values), encoding="utf-8")
+            elif path.exists():
+                path.unlink()
+
+    edit.__name__ = f"set_rows({index}, {values!r})"
+    return edit
+
+
+def add_charter(name: str, title: str) -> Edit:
+    def edit(root: Path) -> None:
+        folder = root / "charters" / name
+        folder.mkdir(exist_ok=True)
+        (folder / "charter.yaml").write_text(charter_text(title), "utf-8")
+
+    edit.__name__ = f"add_charter({name!r}, {title!r})"
+    return edit
+
+
+def rename_charter(index: int, name: str) -> Edit:
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        target = root / "charters" / name
+        if folders and not target.exists():
+            folders[index % len(folders)].rename(target)
+
+    edit.__name__ = f"rename_charter({index}, {name!r})"
+    return edit
+
+
+def delete_charter(index: int) -> Edit:
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        if len(folders) > 1:  # the tree needs a charter to build
+            shutil.rmtree(folders[index % len(folders)])
+
+    edit.__name__ = f"delete_charter({index})"
+    return edit
+
+
+def link_file(index: int, text: str | None) -> Edit:
+    """Add (or change) a linked notes.txt beside a charter, or remove it and its link."""
+
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        if not folders:
+            return
+        folder = folders[index % len(folders)]
+        charter = (folder / "charter.yaml").read_text("utf-8")
+        title = charter.split("\n", 1)[0].removeprefix("title: ")
+        if text is None:
+            (folder / "notes.txt").unlink(missing_ok=True)
+        else:
+            (folder / "notes.txt").write_text(text, "utf-8")
+        (folder / "charter.yaml").write_text(charter_text(title, link=text is not None), "utf-8")
+
+    edit.__name__ = f"link_file({index}, {text!r})"
+    return edit
+
+
+def write_file(rel: str, text: str | None) -> Edit:
+    def edit(root: Path) -> None:
+        path = root / rel
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+
+    edit.__name__ = f"write_file({rel!r}, {text!r})"
+    return edit
+
+
+TITLES = st.sampled_from(["Alpha", "Beta", "Gamma <b>", "Ünïcode"])
+NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta"])
+VALUES = st.lists(st.sampled_from([4.0, 4.5, 5.0, 6.5]), max_size=3)
+EDITS = st.one_of(
+    st.builds(set_title, st.integers(0, 3), TITLES),
+    st.builds(set_rows, st.integers(0, 3), VALUES),
+    st.builds(add_charter, NAMES, TITLES),
+    st.builds(rename_charter, st.integers(0, 3), NAMES),
+    st.builds(delete_charter, st.integers(0, 3)),
+    st.builds(link_file, st.integers(0, 3), st.sampled_from([None, "one", "two"])),
+    st.builds(lambda n: write_file("site.yaml", SITE.format(n=n)), st.integers(0, 2)),
+    st.builds(
+        lambda name: write_file("metrics.yaml", CATALOGUE.format(name=name)),
+        st.sampled_from(["Weekly orders", "Orders"]),
+    ),
+    st.builds(
+        lambda n: write_file("templates/robots.txt", None if n == 0 else ROBOTS.format(n=n)),
+        st.integers(0, 2),
+    ),
+    st.builds(
+        lambda n: write_file("templates/static/extra.css", None if n == 0 else f"a{{z:{n}}}\n"),
+        st.integers(0, 2),
+    ),
+)
+
+
+# --- the builds --------------------------------------------------------------------------
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.relative_to(folder).parts[0].startswith(".charters-cache")
+    }
+
+
+def tree_key(root: Path) -> str:
+    """The tree's content: every file's bytes and every folder, empty ones included."""
+    h = hashlib.blake2b()
+    for rel, data in tree_bytes(root).items():
+        h.update(rel.encode() + b"\0" + hashlib.blake2b(data).digest())
+    for folder in sorted(p for p in root.rglob("*") if p.is_dir()):
+        h.update(b"dir\0" + folder.relative_to(root).as_posix().encode() + b"\0")
+    return h.hexdigest()
+
+
+class Builds:
+    """The base tree built once, and cold builds remembered by tree content."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.base = work / "base"
+        self.base.mkdir()
+        make_tree(self.base / "src")
+        result = self.build(self.base / "src", self.base / "site", self.base / "cache")
+        assert result.ok, [d.format_text() for d in result.diagnostics]
+        self.cold: dict[str, tuple[bool, dict[str, bytes]]] = {}
+        self.count = 0
+
+    @staticmethod
+    def build(src: Path, out: Path, cache: Path) -> BuildResult:
+        return build(Settings(source=src, out=out, cache_dir=cache))
+
+    def fresh(self) -> Path:
+        """A copy of the base tree, its site and its cache, for one example."""
+        self.count += 1
+        here = self.work / f"ex{self.count}"
+        shutil.copytree(self.base, here, symlinks=True)
+        return here
+
+    def cold_build(self, src: Path) -> tuple[bool, dict[str, bytes]]:
+        key = tree_key(src)
+        if key not in self.cold:
+            self.count += 1
+            out, cache = self.work / f"cold{self.count}", self.work / f"cold{self.count}-cache"
+            result = self.build(src, out, cache)
+            self.cold[key] = (result.ok, tree_bytes(out) if result.ok else {})
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(cache, ignore_errors=True)
+        return self.cold[key]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        return Builds(tmp_path_factory.mktemp("incremental"))
+
+
+def differences(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
+    """The files that differ, with the first differing bytes of each."""
+    out = []
+    for rel in sorted(set(got) | set(want)):
+        a, b = got.get(rel), want.get(rel)
+        if a != b:
+            if a is None or b is None:
+                out.append(f"{rel}: only in the {'cold' if a is None else 'incremental'} build")
+                continue
+            at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)
+            out.append(f"{rel}: incremental {a[at - 60 : at + 60]!r} cold {b[at - 60 : at + 60]!r}")
+    return out
+
+
+def check_edits(builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    here = builds.fresh()
+    src, out, cache = here / "src", here / "site", here / "cache"
+    try:
+        for edit in edits:
+            edit(src)
+            result = builds.build(src, out, cache)
+            cold_ok, cold_files = builds.cold_build(src)
+            assert result.ok == cold_ok, [d.format_text() for d in result.diagnostics]
+            if result.ok:
+                assert differences(tree_bytes(out), cold_files) == [], [e.__name__ for e in edits]
+    finally:
+        shutil.rmtree(here, ignore_errors=True)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edits=st.lists(EDITS, min_size=1, max_size=3))
+def test_incremental_build_equals_cold_build(
+    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_edits(builds, edits, monkeypatch)
+
+
+@pytest.mark.hostile
+@settings(
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(edits=st.lists(EDITS, min_size=1, max_size=6))
+def test_incremental_build_equals_cold_build_long(
+    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_edits(builds, edits, monkeypatch)
