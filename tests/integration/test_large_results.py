@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import random
 import resource
@@ -153,6 +154,31 @@ def test_a_long_tolerance_line_and_its_breaches_are_thinned_as_lines_are() -> No
     assert tol.breached_on("treatment", days[123]) and len(tol.breaches) == count
     short = Tolerance("Tolerance", "control", "treatment", days[:50], tuple(limits[:50]), ())
     assert thin_tolerance(short) is short
+
+
+def test_downloads_are_spooled_beside_the_site_and_a_killed_builds_spool_is_removed(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing", status="experiment")
+    scratch_project.write("charters/routing/results/ab.csv", _ab_rows(50))
+    out = scratch_project.out
+    # A build killed while writing its downloads leaves its spool folder, named in the lock.
+    spool = out.parent / f".{out.name}.charters-0123456789abcdef-spool"
+    spool.mkdir(parents=True)
+    (spool / "000001").write_bytes(b"half a results.json")
+    lock = out.parent / f".{out.name}.lock"
+    lock.write_text(json.dumps({"pid": 1, "temporary": [spool.name]}) + "\n", encoding="utf-8")
+    lookalike = out.parent / f".{out.name}.charters-fedcba9876543210-spool"  # not recorded
+    lookalike.mkdir()
+    assert scratch_project.build().ok
+    assert not spool.exists() and lookalike.is_dir()
+    # This build's own spool is gone too; its files were moved into the site whole.
+    left = sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+    assert left == [f".{out.name}.charters-fedcba9876543210-spool", f".{out.name}.lock"]
+    data = json.loads((out / "charters/routing/results.json").read_text(encoding="utf-8"))
+    assert len(data["rows"]) == 100 and data["rows"][-1]["date"] == "2016-02-19"
+    with open(out / "charters/routing/results.csv", encoding="utf-8", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 100
 
 
 # --- a million rows within the memory bound ---------------------------------------------
