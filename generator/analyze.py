@@ -19,7 +19,7 @@ from .vocabulary import TREATMENT, Kind, MetricStatus, Verdict, is_control
 Status = MetricStatus  # a metric's status, named for the stage that decides it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a long series has one per date
 class DatedLift:
     """The lift of the treatment arm over control on one date."""
 

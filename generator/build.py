@@ -35,6 +35,7 @@ from .write import (
     WriteReport,
     check_output,
     lock_output,
+    open_spool,
     read_manifest,
     unwritten,
     write_site,
@@ -179,7 +180,9 @@ def _full_build(
     # the same input gives the same bytes on any day), else the day of the build.
     checks = check_views(project, views, today_from_env(settings.today))
     # Linked files are checked before anything is drawn: a refused one fails the build.
-    linked = linked_files(project.root, views)
+    # Large files (result downloads, linked files) go to the spool, not memory.
+    spool = open_spool(settings.out)
+    linked = linked_files(project.root, views, spool)
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
         return result
@@ -197,7 +200,7 @@ def _full_build(
             bytecode_cache=template_cache(cache),
         )
         pages = render_pages(templates, project, views, checks, charts, history)
-        outputs = render_outputs(templates, project, views, history)
+        outputs = render_outputs(templates, project, views, history, spool)
     except Exception as exc:
         problem = template_diagnostic(exc, project.root)
         if problem is None:

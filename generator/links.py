@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from .analyze import CharterView
 from .diagnostics import Diagnostic, Severity
 from .formatting import spreadsheet_cell
+from .spool import Content, Spool
 
 
 def _starts(*signatures: bytes) -> Callable[[bytes], bool]:
@@ -103,26 +104,50 @@ def content_problem(name: str, data: bytes) -> str | None:
 def spreadsheet_safe(name: str, data: bytes) -> bytes:
     """A linked `.csv` or `.tsv` with every formula-like cell neutralised (see
     `formatting.spreadsheet_cell`); the same bytes when no cell needs it."""
+    return b"".join(spreadsheet_safe_chunks(name, data))
+
+
+SAFE_ROWS = 4096  # rows per chunk of a rewritten CSV
+
+
+def spreadsheet_safe_chunks(name: str, data: bytes) -> Iterable[bytes]:
+    """`spreadsheet_safe` a few thousand rows at a time, read and written as a stream:
+    a large linked CSV is never held as text, rows or cells, only as its bytes."""
     delimiter = {".csv": ",", ".tsv": "\t"}.get(PurePosixPath(name).suffix.lower())
     if delimiter is None:
-        return data
-    bom = data.startswith(_BOM)
-    text = data.removeprefix(_BOM).decode("utf-8")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    safe = [[spreadsheet_cell(cell) for cell in row] for row in rows]
-    if safe == rows:
-        return data
+        return (data,)
+    if all(cell == spreadsheet_cell(cell) for row in _rows(data, delimiter) for cell in row):
+        return (data,)
+    return _rewritten(data, delimiter)
+
+
+def _rows(data: bytes, delimiter: str) -> Iterator[list[str]]:
+    """The rows of UTF-8 `data` (after a byte-order mark), decoded as they are read."""
+    raw = io.BytesIO(data)  # shares `data`'s buffer
+    raw.seek(len(_BOM) if data.startswith(_BOM) else 0)
+    return csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""), delimiter=delimiter)
+
+
+def _rewritten(data: bytes, delimiter: str) -> Iterator[bytes]:
+    if data.startswith(_BOM):
+        yield _BOM
     buffer = io.StringIO(newline="")
-    ending = "\r\n" if "\r\n" in text else "\n"
-    csv.writer(buffer, delimiter=delimiter, lineterminator=ending).writerows(safe)
-    return (_BOM if bom else b"") + buffer.getvalue().encode("utf-8")
+    ending = "\r\n" if b"\r\n" in data else "\n"
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=ending)
+    for count, row in enumerate(_rows(data, delimiter), 1):
+        writer.writerow([spreadsheet_cell(cell) for cell in row])
+        if count % SAFE_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
 
 
 @dataclass(frozen=True)
 class Linked:
     """The files a project's links publish (by site path) and the problems found."""
 
-    files: dict[str, bytes]
+    files: dict[str, Content]
     diagnostics: list[Diagnostic]
 
 
@@ -132,7 +157,7 @@ def _generated(view: CharterView) -> set[str]:
     return names | {f"{metric.id}.svg" for metric in view.metrics}
 
 
-def _charter_links(root: Path, view: CharterView, linked: Linked) -> None:
+def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) -> None:
     folder = (root / "charters" / view.id).resolve()
     generated = _generated(view)
 
@@ -167,12 +192,17 @@ def _charter_links(root: Path, view: CharterView, linked: Linked) -> None:
         if problem is not None:
             report(index, f"{link.url!r} cannot be published: {problem}", "link-type")
             continue
-        linked.files[f"charters/{view.id}/{name}"] = spreadsheet_safe(name, data)
+        linked.files[f"charters/{view.id}/{name}"] = spool.write(
+            spreadsheet_safe_chunks(name, data)
+        )
 
 
-def linked_files(root: Path, views: Sequence[CharterView]) -> Linked:
-    """Files in a charter's folder that its links point to, to copy beside its page."""
+def linked_files(root: Path, views: Sequence[CharterView], spool: Spool | None = None) -> Linked:
+    """Files in a charter's folder that its links point to, to copy beside its page.
+
+    With a `spool` (the build's), each file goes there rather than staying in memory.
+    """
     linked = Linked({}, [])
     for view in views:
-        _charter_links(root, view, linked)
+        _charter_links(root, view, linked, spool or Spool(None))
     return linked

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,6 +28,7 @@ from .history import History
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
 from .portfolio import catalogued_metrics, teams
+from .spool import Content, Spool
 from .vocabulary import label
 
 API_VERSION = 1
@@ -82,11 +83,21 @@ def _result_record(result: Result) -> dict[str, Any]:
 
 
 def results_json(view: CharterView) -> bytes:
-    """Every result row of the charter as JSON, the same bytes as one `json.dumps` of it.
+    """Every result row of the charter as JSON, the same bytes as one `json.dumps` of it."""
+    return b"".join(results_json_chunks(view))
 
-    Written row by row into one buffer: a million rows are some 300 MB of JSON, and a
-    `json.dumps` of them all would hold the records, the text and its bytes at once.
-    """
+
+def results_csv(view: CharterView) -> bytes:
+    """Every result row of the charter as CSV."""
+    return b"".join(results_csv_chunks(view))
+
+
+CHUNK_ROWS = 4096  # result rows per chunk of a download
+
+
+def results_json_chunks(view: CharterView) -> Iterator[bytes]:
+    """`results_json` a few thousand rows at a time: a million rows are some 270 MB of
+    JSON, written to the spool folder as they are made (generator/spool.py)."""
     head = _dumps(
         {
             "api_version": API_VERSION,
@@ -97,24 +108,26 @@ def results_json(view: CharterView) -> bytes:
     )
     results = view.loaded.results
     if not results:
-        return head
-    out = io.BytesIO()
-    out.write(head.removesuffix(b"[]\n}\n") + b"[\n")
-    for i, result in enumerate(results):
-        text = json_text(_result_record(result), indent=2, sort_keys=True, ensure_ascii=False)
-        out.write(("    " + text.replace("\n", "\n    ")).encode())
-        out.write(b",\n" if i < len(results) - 1 else b"\n")
-    out.write(b"  ]\n}\n")
-    return out.getvalue()
+        yield head
+        return
+    yield head.removesuffix(b"[]\n}\n") + b"[\n"
+    last = len(results) - 1
+    for start in range(0, len(results), CHUNK_ROWS):
+        parts = []
+        for i in range(start, min(start + CHUNK_ROWS, len(results))):
+            record = _result_record(results[i])
+            text = json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+            parts.append("    " + text.replace("\n", "\n    ") + (",\n" if i < last else "\n"))
+        yield "".join(parts).encode()
+    yield b"  ]\n}\n"
 
 
-def results_csv(view: CharterView) -> bytes:
-    """Every result row of the charter as CSV, written straight into one buffer of bytes."""
-    out = io.BytesIO()
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
+def results_csv_chunks(view: CharterView) -> Iterator[bytes]:
+    """`results_csv` a few thousand rows at a time, to be spooled as they are made."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*RESULT_COLUMNS, "source"])
-    for result in view.loaded.results:
+    for count, result in enumerate(view.loaded.results, 1):
         row = result.row
         cells = [
             row.date.isoformat(),
@@ -129,9 +142,11 @@ def results_csv(view: CharterView) -> bytes:
             str(result.ref),
         ]
         writer.writerow([spreadsheet_cell(cell) for cell in cells])
-    text.flush()
-    text.detach()
-    return out.getvalue()
+        if count % CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
 
 
 def _metric_record(metric: MetricView, catalogued: bool = False) -> dict[str, Any]:
@@ -379,7 +394,7 @@ def portfolio_sitemap(
 class Outputs:
     """The files of the outputs stage by site path (linked files: see generator.links)."""
 
-    files: dict[str, bytes]
+    files: dict[str, Content]
 
 
 def render_outputs(
@@ -387,13 +402,18 @@ def render_outputs(
     project: Project,
     views: Sequence[CharterView],
     history: History | None = None,
+    spool: Spool | None = None,
 ) -> Outputs:
-    """Every file besides the pages, charts and static assets, keyed by site path."""
+    """Every file besides the pages, charts and static assets, keyed by site path.
+
+    The result downloads go to `spool` as they are written (generator/spool.py).
+    """
     base = parse_base_url(project.site.base_url)
-    files: dict[str, bytes] = {}
+    files: dict[str, Content] = {}
+    spool = spool or Spool(None)
     for view in views:
-        files[f"charters/{view.id}/results.json"] = results_json(view)
-        files[f"charters/{view.id}/results.csv"] = results_csv(view)
+        files[f"charters/{view.id}/results.json"] = spool.write(results_json_chunks(view))
+        files[f"charters/{view.id}/results.csv"] = spool.write(results_csv_chunks(view))
     files["api/charters.json"] = charters_api(project, views, base)
     env, context = templates.env, templates.common
     files["feed.xml"] = (

@@ -51,7 +51,7 @@ class Arm:
     upper: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a long series has one per date
 class Lift:
     """Treatment minus control, with a 95% CI and a two-sided p-value."""
 

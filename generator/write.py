@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .formatting import json_text
+from .spool import Content, Spool, place, same_bytes, size_of
 
 MANIFEST = ".charters-site.json"
 # For the fault tests only: seconds to pause at each step of the swap, announced on
@@ -144,6 +145,7 @@ def lock_path(out: Path) -> Path:
 
 
 _HELD: dict[Path, int] = {}  # lock file → its descriptor, while this process holds it
+_SPOOLS: dict[Path, Path] = {}  # lock file → the build's spool folder (made on first use)
 
 
 @contextlib.contextmanager
@@ -169,17 +171,22 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
                 f"the lock file {lock} is a symbolic link; remove it (a build writes it)"
             ) from None
         raise _os_message(exc, f"write beside the output folder {out}", out) from None
+    # The spool folder (generator/spool.py) is named and recorded now, made only if used.
+    spool = out.parent / f".{out.name}{_TEMP_INFIX}{secrets.token_hex(8)}-spool"
     try:
         try:
             _acquire(fd, out, wait)
             _recover(out, _read_record(fd))
-            _write_record(fd, [])
+            _write_record(fd, [spool.name])
         except OSError as exc:
             raise _os_message(exc, f"prepare {out}", out) from None
         _HELD[lock] = fd
+        _SPOOLS[lock] = spool
         yield
     finally:
         _HELD.pop(lock, None)
+        if _SPOOLS.pop(lock, None) is not None:
+            shutil.rmtree(spool, ignore_errors=True)
         os.close(fd)  # releases the lock
 
 
@@ -206,8 +213,18 @@ def _read_record(fd: int) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def open_spool(out: Path) -> Spool:
+    """The spool (generator/spool.py) of the build holding `out`'s lock; its folder is
+    made on first use, and removed with the lock."""
+    return Spool(
+        _SPOOLS[lock_path(out)], lambda exc: _os_message(exc, f"write the site into {out}", out)
+    )
+
+
 def _write_record(fd: int, temporary: list[str]) -> None:
     """Record this build's temporary folders before they exist, so a crash is repairable."""
+    spools = [p.name for lock, p in _SPOOLS.items() if _HELD.get(lock) == fd]
+    temporary = [*spools, *(t for t in temporary if t not in spools)]
     data = json.dumps({"pid": os.getpid(), "temporary": temporary}).encode() + b"\n"
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
@@ -240,8 +257,10 @@ def _recover(out: Path, record: Mapping[str, Any]) -> None:
 # --- writing and swapping ------------------------------------------------------------------
 
 
-def write_site(out: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> WriteReport:
+def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> WriteReport:
     """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically.
+
+    A file's content is bytes, or a file in the build's spool folder, moved into place.
 
     Takes the output folder's lock unless this process holds it already.
     """
@@ -265,40 +284,40 @@ def write_site(out: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any
 
 
 def _write_and_swap(
-    out: Path, tmp: Path, old: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]
+    out: Path, tmp: Path, old: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]
 ) -> WriteReport:
     tmp.mkdir()
     for rel in sorted(files):
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if not _link_unchanged(out / rel, target, files[rel]):
-            target.write_bytes(files[rel])
+            place(files[rel], target)
     report = WriteReport()
     if out.is_dir():
         _carry_user_files(out, tmp, set(files), report)
     full = dict(manifest)
     full["files"] = sorted(files)
-    full["sizes"] = {rel: len(files[rel]) for rel in sorted(files)}
+    full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
     text = json_text(full, indent=1, sort_keys=True) + "\n"
     (tmp / MANIFEST).write_text(text, encoding="utf-8")
     _swap(tmp, out, old)
     return report
 
 
-def _link_unchanged(old: Path, new: Path, data: bytes) -> bool:
-    """Hard-link `old` as `new` when it is a plain file holding exactly `data`.
+def _link_unchanged(old: Path, new: Path, content: Content) -> bool:
+    """Hard-link `old` as `new` when it is a plain file holding exactly `content`.
 
     An unchanged file of the current site then keeps its inode and modification
     time, and nothing is written for it; the old site is never modified, so a
-    killed build still leaves it whole. False (write the file) otherwise.
+    killed build still leaves it whole. False (write the file) otherwise. A large
+    (spooled) file is compared a chunk at a time, never loaded whole.
     """
     try:
         st = old.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size_of(content):
             return False
-        with open(old, "rb") as f:
-            if f.read() != data:
-                return False
+        if not same_bytes(old, content):
+            return False
         os.link(old, new, follow_symlinks=False)
     except OSError:
         return False

@@ -52,6 +52,7 @@ from .spec import (
     hidden_note,
     ordered_refs,
     points,
+    thin_tolerance,
 )
 
 if TYPE_CHECKING:
@@ -433,7 +434,8 @@ def _series(ax: Axes, spec: ChartSpec, legend: Legend) -> Extent:
             ys,
             color=style.colour,
             linewidth=1.9,
-            marker=style.marker,
+            # A thinned line's points are as dense as its pixels: markers would draw a band.
+            marker="none" if drawn.series.thinned_from else style.marker,
             markersize=style.marker_size,
             markeredgecolor="white",
             markeredgewidth=0.8,
@@ -519,6 +521,7 @@ def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
     tol = spec.tolerance
     if tol is None or not tol.dates:
         return None
+    tol = thin_tolerance(tol)  # drawn as a long series is: what a pixel column shows
     style = REF_STYLES["tolerance"]
     line_style: dict[str, Any] = {
         "color": style.colour,

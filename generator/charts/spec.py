@@ -24,8 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from typing import Any, Literal
@@ -86,7 +86,7 @@ class RefLine:
     value: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a long guardrail can breach on every date
 class Breach:
     """A point beyond a guardrail's tolerance: its value and the limit it passed."""
 
@@ -272,18 +272,11 @@ def thin(series: Series) -> Series:
     count = len(series.dates)
     if count <= MAX_POINTS:
         return series
-    first = min(series.dates).toordinal()
-    span = max(series.dates).toordinal() - first + 1
-    best: dict[tuple[int, int], tuple[float, int]] = {}
-    columns = [(d.toordinal() - first) * PIXEL_COLUMNS // span for d in series.dates]
-    for i, column in enumerate(columns):
-        upper = series.upper[i]
-        lowest = (series.values[i], -series.values[i], series.lower[i], upper and -upper)
-        for slot, key in enumerate(lowest):
-            held = best.get((column, slot))
-            if key is not None and (held is None or key < held[0]):
-                best[(column, slot)] = (key, i)
-    kept = sorted({0, count - 1, *(i for _, i in best.values())})
+    keys = (
+        (v, -v, low, up and -up)
+        for v, low, up in zip(series.values, series.lower, series.upper, strict=True)
+    )
+    kept = _kept(series.dates, keys)
     return Series(
         label=series.label,
         dates=tuple(series.dates[i] for i in kept),
@@ -292,6 +285,38 @@ def thin(series: Series) -> Series:
         upper=tuple(series.upper[i] for i in kept),
         thinned_from=count,
     )
+
+
+def _kept(dates: Sequence[date], keys: Iterable[tuple[float | None, ...]]) -> list[int]:
+    """The positions `thin` keeps: per pixel column of dates, the point with the lowest
+    of each key (None: no key), and the first and last points."""
+    count = len(dates)
+    first = min(dates).toordinal()
+    span = max(dates).toordinal() - first + 1
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    columns = [(d.toordinal() - first) * PIXEL_COLUMNS // span for d in dates]
+    for i, (column, lowest) in enumerate(zip(columns, keys, strict=True)):
+        for slot, key in enumerate(lowest):
+            held = best.get((column, slot))
+            if key is not None and (held is None or key < held[0]):
+                best[(column, slot)] = (key, i)
+    return sorted({0, count - 1, *(i for _, i in best.values())})
+
+
+def thin_tolerance(tol: Tolerance) -> Tolerance:
+    """`tol` with its line and its breach markers thinned as `thin` thins a series: what
+    a chart draws. The whole tolerance is still judged and described on every row."""
+    dates, limits, breaches = tol.dates, tol.limits, tol.breaches
+    if len(dates) <= MAX_POINTS and len(breaches) <= MAX_POINTS:
+        return tol
+    if len(dates) > MAX_POINTS:
+        kept = _kept(dates, ((v, -v) for v in limits))
+        dates, limits = tuple(dates[i] for i in kept), tuple(limits[i] for i in kept)
+    if len(breaches) > MAX_POINTS:
+        days = [b.day for b in breaches]
+        kept = _kept(days, ((b.value, -b.value) for b in breaches))
+        breaches = tuple(breaches[i] for i in kept)
+    return replace(tol, dates=dates, limits=limits, breaches=breaches)
 
 
 def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
