@@ -965,9 +965,15 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     next ones (`charters serve` rebuilds); they end with this process."""
     global _POOL
     if _POOL is None:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        _POOL = ProcessPoolExecutor(max_workers=workers, initializer=_warm)
+        # Workers come from a fresh server process, not forked from this one: a fork
+        # would inherit every open file and pipe of the caller (a test's browser
+        # driver, a server's sockets) and hold them for as long as the pool lives.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        _POOL = ProcessPoolExecutor(max_workers=workers, initializer=_warm, mp_context=context)
         atexit.register(_POOL.shutdown, cancel_futures=True)
     return _POOL
 
