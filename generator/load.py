@@ -21,6 +21,7 @@ from . import model as m
 from .aliases import check_aliases
 from .catalogue import Catalogue, load_catalogue, resolve_refs
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
+from .formatting import finite
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, inside, parse_yaml, read_text
 from .results import Result, load_results, metric_bounds, outside_bounds
@@ -303,9 +304,12 @@ def _check_goal_values(
         if mid is not None:
             values.append((("human_baseline", "results", i, "value"), mid, result.get("value")))
     for where, mid, value in values:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or mid not in bounds:
+        # A value that is not a finite number is the model's to report (`finite` also
+        # turns away an integer too large for a float).
+        number = finite(value) if isinstance(value, (int, float)) else None
+        if isinstance(value, bool) or number is None or mid not in bounds:
             continue
-        problem = outside_bounds(float(value), bounds[mid])
+        problem = outside_bounds(number, bounds[mid])
         if problem is not None:
             diags.add(doc.at(where, problem, "out-of-range"))
 

@@ -480,3 +480,11 @@ def test_a_human_baseline_result_outside_its_metric_bounds_is_located(tmp_path: 
     write_charter(tmp_path, "shop", data)
     [error] = errors(tmp_path)
     assert "human_baseline.results[0].value: 140 is not a percentage" in error, error
+
+
+def test_a_target_too_large_for_a_float_is_reported_not_a_crash(tmp_path: Path) -> None:
+    data = shop_charter()
+    data["business_metrics"][0]["target"] = {"value": 10**400}
+    write_charter(tmp_path, "shop", data)
+    found = errors(tmp_path)
+    assert found and all("business_metrics[0].target.value" in e for e in found), found
