@@ -304,7 +304,8 @@ def _literal(path: Path, literal: str) -> None:
     for marker in ("value: ", "on: ", "title: ", ",10.", ",2026-05-04,"):
         if marker in text:
             index = text.index(marker) + len(marker)
-            end = min(i for i in (text.find(c, index) for c in "\n,") if i >= 0)
+            ends = [i for i in (text.find(c, index) for c in "\n,") if i >= 0]
+            end = min(ends, default=len(text))  # a file cut short may end inside the value
             path.write_text(text[:index] + literal + text[end:], encoding="utf-8")
             return
 
