@@ -47,6 +47,7 @@ from typing import Any
 from . import __version__
 from . import model as m
 from .analyze import CharterView
+from .cache import cache_dir
 from .diagnostics import Diagnostics
 from .diff.compare import (
     CATALOGUED_FIELDS,
@@ -71,8 +72,6 @@ from .vocabulary import HistoryKind, Verdict, label
 # Bump when the events or their wording change: older cache files are then ignored.
 HISTORY_FORMAT = "history-2"
 _FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
-CACHE_ENV = "CHARTERS_CACHE_DIR"
-CACHE_FOLDER = ".charters-cache"
 SHORT_HASH = 10  # as `charters diff` shows a revision
 
 EventKind = HistoryKind
@@ -130,14 +129,6 @@ class History:
         if not found.events:
             return NOT_COMMITTED
         return UNCOMMITTED if found.uncommitted else ""
-
-
-def cache_dir(source: Path, explicit: Path | None = None) -> Path:
-    """Where caches live: `explicit`, else CHARTERS_CACHE_DIR, else in the source folder."""
-    if explicit is not None:
-        return explicit
-    env = os.environ.get(CACHE_ENV, "").strip()
-    return Path(env) if env else source / CACHE_FOLDER
 
 
 def read_history(
