@@ -16,13 +16,21 @@ FAIL, and the machine it ran on. Only ratios are targets: they hold on any
 machine. `--linearity N1,N2` instead compares the per-charter cold and no-op
 times at two sizes.
 
+`--git` commits the corpus to a git repository in three steps first, so every
+build reads each charter's history (issue #13). `--only` runs some of the
+measurements (and the references they are compared with); without `cold`, one
+unmeasured build comes first.
+
     python benchmarks/bench.py [--n 1000] [--repeat 3] [--json OUT] [--cache-dir DIR]
+                               [--git] [--only noop,check,...]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -44,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import make_corpus
+from corpus import make_corpus, make_repo
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -69,6 +77,15 @@ class Figures:
     idle_window: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     check_status: int = -1
+
+
+def compile_generator() -> None:
+    """Byte-compile the generator once, as `pip install` does for an installed package: where
+    PYTHONDONTWRITEBYTECODE is set, every run would otherwise compile it again."""
+    spec = importlib.util.find_spec("generator")
+    if spec is None or spec.origin is None:
+        raise SystemExit("the generator is not installed: pip install '.[test]'")
+    compileall.compile_dir(Path(spec.origin).parent, quiet=1)
 
 
 def charters_cmd() -> list[str]:
@@ -113,9 +130,11 @@ def run(cmd: Sequence[str], env: dict[str, str] | None = None, ok: Sequence[int]
 class Corpus:
     """The corpus on disk and the commands that build each part of it."""
 
-    def __init__(self, root: Path, n: int, cache_dir: Path | None, seed: int = 1) -> None:
+    def __init__(
+        self, root: Path, n: int, cache_dir: Path | None, seed: int = 1, git: bool = False
+    ) -> None:
         self.root = root
-        self.ids = make_corpus(root, n, seed)
+        self.ids = (make_repo if git else make_corpus)(root, n, seed)
         self.source = root / "charters"
         self.out = self.source / "site"
         self.cache_dir = cache_dir
@@ -299,36 +318,76 @@ def repeat(
     return out
 
 
-def measure(corpus: Corpus, n: int, times: int, idle: float) -> Figures:
-    """Every measurement of issue #10 on one corpus, in one run."""
+# What `--only` can name, in the order they run.
+MEASUREMENTS = ("cold", "noop", "check", "edits", "template", "serve", "hugo", "mkdocs", "naive")
+# The references each measurement is compared with (run with it under --only).
+NEEDS = {
+    "cold": ("naive",),
+    "noop": ("hugo",),
+    "check": ("hugo",),
+    "edits": ("hugo",),
+    "template": ("hugo", "mkdocs"),
+    "serve": ("hugo",),
+}
+
+
+def selected(only: str | None) -> set[str]:
+    """The measurements `--only` names, with the references they need; all without it."""
+    if not only:
+        return set(MEASUREMENTS)
+    names = {x.strip() for x in only.split(",") if x.strip()}
+    unknown = sorted(names - set(MEASUREMENTS))
+    if unknown:
+        raise SystemExit(f"--only: unknown {', '.join(unknown)}; known: {', '.join(MEASUREMENTS)}")
+    return names | {ref for name in names for ref in NEEDS.get(name, ())}
+
+
+def measure(corpus: Corpus, n: int, times: int, idle: float, only: set[str]) -> Figures:
+    """The measurements of issue #10 named in `only` on one corpus, in one run."""
     f = Figures(n=n, repeat=times)
-    note(f"{n} charters in {corpus.root}; cold builds")
-    colds = [corpus.cold() for _ in range(times)]
-    f.seconds["cold build"] = [t.seconds for t in colds]
-    f.peak_mb = [t.peak_mb for t in colds]
+    if "cold" in only:
+        note(f"{n} charters in {corpus.root}; cold builds")
+        colds = [corpus.cold() for _ in range(times)]
+        f.seconds["cold build"] = [t.seconds for t in colds]
+        f.peak_mb = [t.peak_mb for t in colds]
+    else:
+        note(f"{n} charters in {corpus.root}; one build first (not measured)")
+        corpus.build()
     f.counts["charter pages"] = sum(1 for _ in (corpus.out / "charters").glob("*/index.html"))
     f.counts["charters pages"] = count_pages(corpus.out)
     f.counts["charts"] = count_charts(corpus.out)
-    note(f"  cold: {[round(t.seconds, 2) for t in colds]} s, {f.counts['charts']} charts")
-    f.seconds["no-op rebuild"] = repeat(times, corpus.build)
-    checks = [corpus.check() for _ in range(times)]
-    f.seconds["check"] = [t.seconds for t in checks]
-    f.check_status = 0  # run() refuses any other exit status
-    f.counts["check errors"] = _check_errors(checks[-1].output)
-    f.seconds["edit: charter YAML"] = repeat(times, corpus.build, corpus.edit_yaml)
-    f.seconds["edit: result file"] = repeat(times, corpus.build, corpus.edit_result)
-    f.seconds["edit: template"] = repeat(times, corpus.build, corpus.edit_template)
-    note("charters serve")
-    measure_serve(corpus, f, statistics.median(f.seconds["cold build"]), idle)
-    f.seconds["Hugo build"] = repeat(times, corpus.hugo)
-    f.counts["Hugo pages"] = count_pages(corpus.root / "hugo" / "public")
-    f.seconds["MkDocs build"] = repeat(times, corpus.mkdocs)
-    f.counts["MkDocs pages"] = count_pages(corpus.root / "mkdocs" / "site")
-    note("naive matplotlib")
-    naive = [corpus.naive(f.counts["charts"]) for _ in range(times)]
-    f.seconds["naive matplotlib"] = [t.seconds for t in naive]
-    f.counts["naive charts"] = sum(1 for _ in (corpus.root / "naive").glob("*.svg"))
+    if "noop" in only:
+        f.seconds["no-op rebuild"] = repeat(times, corpus.build)
+    if "check" in only:
+        checks = [corpus.check() for _ in range(times)]
+        f.seconds["check"] = [t.seconds for t in checks]
+        f.check_status = 0  # run() refuses any other exit status
+        f.counts["check errors"] = _check_errors(checks[-1].output)
+    if "edits" in only:
+        f.seconds["edit: charter YAML"] = repeat(times, corpus.build, corpus.edit_yaml)
+        f.seconds["edit: result file"] = repeat(times, corpus.build, corpus.edit_result)
+    if "template" in only:
+        f.seconds["edit: template"] = repeat(times, corpus.build, corpus.edit_template)
+    if "serve" in only:
+        note("charters serve")
+        measure_serve(corpus, f, statistics.median(f.seconds.get("cold build", [30.0])), idle)
+    _references(corpus, f, times, only)
     return f
+
+
+def _references(corpus: Corpus, f: Figures, times: int, only: set[str]) -> None:
+    """Hugo, MkDocs and naive matplotlib, each when `only` names it."""
+    if "hugo" in only:
+        f.seconds["Hugo build"] = repeat(times, corpus.hugo)
+        f.counts["Hugo pages"] = count_pages(corpus.root / "hugo" / "public")
+    if "mkdocs" in only:
+        f.seconds["MkDocs build"] = repeat(times, corpus.mkdocs)
+        f.counts["MkDocs pages"] = count_pages(corpus.root / "mkdocs" / "site")
+    if "naive" in only:
+        note("naive matplotlib")
+        naive = [corpus.naive(f.counts["charts"]) for _ in range(times)]
+        f.seconds["naive matplotlib"] = [t.seconds for t in naive]
+        f.counts["naive charts"] = sum(1 for _ in (corpus.root / "naive").glob("*.svg"))
 
 
 def _check_errors(output: str) -> int:
@@ -354,10 +413,12 @@ ROWS = [t[0] for t in TARGETS] + ["serve: idle CPU", "peak memory (cold build)"]
 
 
 def table(f: Figures) -> list[list[str]]:
-    """[measurement, seconds, ratio, target, result] for every row of ROWS."""
+    """[measurement, seconds, ratio, target, result] for each row of ROWS that was measured."""
     med = {k: statistics.median(v) for k, v in f.seconds.items()}
     rows = []
     for label, key, refs in TARGETS:
+        if key not in med or any(ref not in med for ref, _ in refs):
+            continue
         ratios = [(ref, med[key] / med[ref], limit) for ref, limit in refs]
         ok = all(r <= limit for _, r, limit in ratios)
         rows.append(
@@ -370,40 +431,26 @@ def table(f: Figures) -> list[list[str]]:
             ]
         )
     idle = f.idle_cpu_percent
-    rows.append(
-        [
-            "serve: idle CPU",
-            f"{idle / 100 * f.idle_window:.3f} CPU in {f.idle_window:.0f} s",
-            f"{idle:.2f}% of a core",
-            "< 1% of a core",
-            "PASS" if idle < 1 else "FAIL",
-        ]
-    )
-    peak = max(f.peak_mb)
-    rows.append(
-        [
-            "peak memory (cold build)",
-            "",
-            f"{peak:.0f} MB",
-            "≤ 500 MB",
-            "PASS" if peak <= 500 else "FAIL",
-        ]
-    )
-    rows.append(
-        ["Hugo build", f"{med['Hugo build']:.3f}", f"{f.counts['Hugo pages']} pages", "", ""]
-    )
-    rows.append(
-        ["MkDocs build", f"{med['MkDocs build']:.3f}", f"{f.counts['MkDocs pages']} pages", "", ""]
-    )
-    rows.append(
-        [
-            "naive matplotlib",
-            f"{med['naive matplotlib']:.3f}",
-            f"{f.counts['naive charts']} charts",
-            "",
-            "",
-        ]
-    )
+    if f.idle_window > 0:
+        rows.append(
+            [
+                "serve: idle CPU",
+                f"{idle / 100 * f.idle_window:.3f} CPU in {f.idle_window:.0f} s",
+                f"{idle:.2f}% of a core",
+                "< 1% of a core",
+                "PASS" if idle < 1 else "FAIL",
+            ]
+        )
+    if f.peak_mb:
+        peak = max(f.peak_mb)
+        verdict = "PASS" if peak <= 500 else "FAIL"
+        rows.append(["peak memory (cold build)", "", f"{peak:.0f} MB", "≤ 500 MB", verdict])
+    made = {"Hugo build": "Hugo pages", "MkDocs build": "MkDocs pages"}
+    for ref in REFERENCES:
+        if ref in med:
+            count = made.get(ref)
+            what = f"{f.counts[count]} pages" if count else f"{f.counts['naive charts']} charts"
+            rows.append([ref, f"{med[ref]:.3f}", what, "", ""])
     return rows
 
 
@@ -490,11 +537,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep the corpus and sites here")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--linearity", help="N1,N2: per-charter cold and no-op at two sizes")
+    parser.add_argument("--git", action="store_true", help="the corpus in git: builds read history")
+    parser.add_argument("--only", help=f"some of: {', '.join(MEASUREMENTS)} (comma-separated)")
     args = parser.parse_args(argv)
     with contextlib.ExitStack() as stack:
         root = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         root.mkdir(parents=True, exist_ok=True)
         info = machine()
+        compile_generator()
         if args.linearity:
             sizes = sorted(int(x) for x in args.linearity.split(","))
             result = linearity(root, sizes, args.repeat, args.cache_dir)
@@ -505,10 +555,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             report: dict[str, Any] = {"machine": info, "linearity": result}
         else:
-            corpus = Corpus(root, args.n, args.cache_dir, args.seed)
-            figures = measure(corpus, args.n, args.repeat, args.idle_seconds)
+            only = selected(args.only)
+            corpus = Corpus(root, args.n, args.cache_dir, args.seed, git=args.git)
+            figures = measure(corpus, args.n, args.repeat, args.idle_seconds, only)
             rows = table(figures)
-            print(f"N = {args.n} charters × 5 metrics × 52 weeks; median of {args.repeat} runs")
+            history = ", in git (history read by every build)" if args.git else ""
+            print(
+                f"N = {args.n} charters × 5 metrics × 52 weeks{history};"
+                f" median of {args.repeat} runs"
+            )
             print(markdown(rows, f"N = {args.n}"))
             report = {"machine": info, "figures": asdict(figures), "rows": rows}
         print()

@@ -16,15 +16,21 @@ objective, every metric's definition, baseline and target, the measurement
 plan, the human baseline and the decision log); the weekly rows are drawn as
 charts by the generator and are not repeated as text.
 
-    python benchmarks/corpus.py OUT [--n 1000] [--seed 1]
+`make_repo(dest, n, seed)` writes the same trees and makes `dest/charters` a git
+repository of three commits, each bringing a third of every result file's rows
+(so each charter has a history: created, then results added twice).
+
+    python benchmarks/corpus.py OUT [--n 1000] [--seed 1] [--git]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -392,14 +398,46 @@ def make_corpus(dest: Path, n: int, seed: int = 1) -> list[str]:
     return [c.id for c in charters]
 
 
+COMMITS = ("2026-06-01T09:00:00Z", "2026-06-02T09:00:00Z", "2026-06-03T09:00:00Z")
+
+
+def git(repo: Path, *args: str, when: str = "") -> None:
+    """Run git in `repo` with a fixed author and no user or system configuration."""
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    if when:
+        env |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    env |= {"GIT_AUTHOR_NAME": "Bench", "GIT_COMMITTER_NAME": "Bench"}
+    env |= {"GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def make_repo(dest: Path, n: int, seed: int = 1) -> list[str]:
+    """The corpus with `dest/charters` in git: each commit adds a third of every result
+    file's rows. Returns the charter ids."""
+    ids = make_corpus(dest, n, seed)
+    repo = dest / "charters"
+    files = sorted(repo.glob("charters/*/results/*.csv"))
+    full = {f: f.read_text().splitlines(keepends=True) for f in files}
+    git(repo, "init", "-q")
+    for part, when in enumerate(COMMITS, start=1):
+        for f, lines in full.items():
+            rows = len(lines) - 1
+            f.write_text("".join(lines[: 1 + rows * part // len(COMMITS)]))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"Results, part {part}", when=when)
+    return ids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder to write charters/, hugo/ and mkdocs/ into")
     parser.add_argument("--n", type=int, default=1000, help="number of charters")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--git", action="store_true", help="commit the charters in three steps")
     args = parser.parse_args()
-    ids = make_corpus(args.out, args.n, args.seed)
-    print(f"{len(ids)} charters in {args.out}/charters, Hugo in hugo/, MkDocs in mkdocs/")
+    ids = (make_repo if args.git else make_corpus)(args.out, args.n, args.seed)
+    repo = " (a git repository)" if args.git else ""
+    print(f"{len(ids)} charters in {args.out}/charters{repo}, Hugo in hugo/, MkDocs in mkdocs/")
 
 
 if __name__ == "__main__":

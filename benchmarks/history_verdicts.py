@@ -18,10 +18,8 @@ it times an existing repository instead (the project's own examples).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,36 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from corpus import make_corpus
+from corpus import make_repo
 
 from generator.history import read_history
-
-COMMITS = ("2026-06-01T09:00:00Z", "2026-06-02T09:00:00Z", "2026-06-03T09:00:00Z")
-
-
-def git(repo: Path, *args: str, when: str = "") -> None:
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
-    if when:
-        env |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-    env |= {"GIT_AUTHOR_NAME": "Bench", "GIT_COMMITTER_NAME": "Bench"}
-    env |= {"GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-
-def make_repo(dest: Path, n: int) -> Path:
-    """The corpus in git: each commit adds a third of every result file's rows."""
-    make_corpus(dest, n)
-    repo = dest / "charters"
-    files = sorted(repo.glob("charters/*/results/*.csv"))
-    full = {f: f.read_text().splitlines(keepends=True) for f in files}
-    git(repo, "init", "-q")
-    for part, when in enumerate(COMMITS, start=1):
-        for f, lines in full.items():
-            rows = len(lines) - 1
-            f.write_text("".join(lines[: 1 + rows * part // len(COMMITS)]))
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", f"Results, part {part}", when=when)
-    return repo
 
 
 def timed(source: Path, cache: Path, clear: tuple[str, ...]) -> float:
@@ -82,7 +53,9 @@ def main() -> None:
     parser.add_argument("--source", type=Path, help="time this repository instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        source = args.source or make_repo(Path(tmp) / "corpus", args.n)
+        if args.source is None:
+            make_repo(Path(tmp) / "corpus", args.n)
+        source = args.source or Path(tmp) / "corpus" / "charters"
         cache = Path(tmp) / "cache"
         runs = {
             "cold": ("*.json", "verdicts"),

@@ -27,7 +27,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -96,10 +98,7 @@ def generator_fingerprint() -> str:
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{_FORMAT}\0{__version__}\0".encode())
     for name in LIBRARIES:
-        try:
-            h.update(f"{name}={metadata.version(name)}\0".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{name}=none\0".encode())
+        h.update(f"{name}={library_version(name)}\0".encode())
     package = Path(__file__).resolve().parent
     builtin = package / "templates"  # where an installed package has them
     if not builtin.is_dir():  # running from a source checkout
@@ -110,6 +109,39 @@ def generator_fingerprint() -> str:
                 h.update(path.relative_to(top).as_posix().encode() + b"\0")
                 _hash_file(path, h)
     return h.hexdigest()
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@memoized
+def _dist_infos() -> dict[str, str]:
+    """Installed distribution → version, read from the names of the `.dist-info` folders on
+    sys.path, the first one found winning as in an import. Reading a name is much cheaper
+    than parsing each METADATA file, and a no-op build pays for it."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                dist, _, version = name.removesuffix(".dist-info").partition("-")
+                found.setdefault(_normal(dist), version)
+    return found
+
+
+def library_version(name: str) -> str:
+    """The installed version of library `name`, or "none"."""
+    version = _dist_infos().get(_normal(name))
+    if version:
+        return version
+    try:  # installed some other way (an .egg-info, say): ask its metadata
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "none"
 
 
 def _files_under(top: Path) -> Iterable[Path]:
@@ -124,10 +156,7 @@ def drawing_fingerprint() -> str:
     """What else than a chart's spec shapes its SVG: the drawing code and matplotlib."""
     h = hashlib.blake2b(digest_size=20)
     for name in ("matplotlib", "numpy"):
-        try:
-            h.update(f"{name}={metadata.version(name)}\0".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{name}=none\0".encode())
+        h.update(f"{name}={library_version(name)}\0".encode())
     charts = Path(__file__).resolve().parent / "charts"
     for path in sorted(charts.glob("*.py")):
         h.update(path.name.encode() + b"\0")

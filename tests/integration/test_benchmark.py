@@ -102,3 +102,47 @@ def test_the_corpus_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
     assert len(files) > 10
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_only_some_measurements_on_a_corpus_in_git(tmp_path: Path) -> None:
+    """`--git --only noop`: the corpus is a repository (every page shows its history) and
+    the table holds the no-op row and the Hugo build it is compared with, nothing else."""
+    _need("hugo")
+    args = ["--n", "2", "--repeat", "1", "--git", "--only", "noop", "--workdir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == [
+        "no-op rebuild",
+        "Hugo build",
+    ]
+    assert "in git (history read by every build)" in done.stdout
+    log = subprocess.run(
+        ["git", "-C", str(tmp_path / "charters"), "log", "--format=%s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    assert log[:3] == ["Results, part 3", "Results, part 2", "Results, part 1"]
+    pages = sorted((tmp_path / "charters" / "site" / "charters").glob("*/index.html"))
+    assert len(pages) == 2
+    for page in pages:
+        history = page.read_text().split('id="history"', 1)[1].split("</section>", 1)[0]
+        assert "2026-06-01" in history and "Created" in history and "by Bench" in history, page
+
+
+def test_only_refuses_an_unknown_measurement(tmp_path: Path) -> None:
+    args = ["--only", "noop,warm", "--workdir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "--only: unknown warm; known: cold, noop" in done.stderr

@@ -267,3 +267,15 @@ def test_a_no_op_build_imports_nothing_heavy(scratch_project: ScratchProject) ->
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_library_versions_are_those_the_metadata_gives() -> None:
+    """The fingerprint reads versions from the names of `.dist-info` folders (cheap); they
+    must be the versions the packages' metadata states, and a missing library is "none"."""
+    from importlib import metadata
+
+    from generator.cache import LIBRARIES, library_version
+
+    for name in (*LIBRARIES, "click", "PyYAML", "Jinja2"):
+        assert library_version(name) == metadata.version(name), name
+    assert library_version("no-such-library-here") == "none"
