@@ -943,18 +943,48 @@ CHUNKS_PER_WORKER = 4  # jobs go out in this many chunks per worker: few round t
 DrawProgress = Callable[[int, int, str], None]
 
 
-def _warm() -> None:
+def _warm(owner: int) -> None:
     """A worker's start: import what drawing needs once, before the first chunk arrives.
 
     Ctrl-C reaches every process of the terminal's group; a worker ignores it, so only
     the build (or `serve`) handles it and shuts its pool down, rather than workers dying
-    mid-chunk under a pool that then waits for them.
+    mid-chunk under a pool that then waits for them. A worker ends as soon as `owner`,
+    the process that started the pool, is gone (killed, say): else it would go on drawing
+    the charts of a build nobody waits for.
     """
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(owner,), daemon=True).start()
     import matplotlib.backends.backend_svg
     import matplotlib.figure  # noqa: F401
+
+
+def _end_with(owner: int) -> None:
+    """Wait for process `owner` to end, then end this process at once (a daemon thread)."""
+    import select
+    import time
+
+    try:
+        pidfd = os.pidfd_open(owner)  # Linux: readable once the process has ended
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is not None:
+        select.select([pidfd], [], [])
+    else:
+        while _alive(owner):
+            time.sleep(1.0)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process took the number: ours has ended
+        return False
+    return True
 
 
 _POOL: ProcessPoolExecutor | None = None
@@ -973,7 +1003,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         # driver, a server's sockets) and hold them for as long as the pool lives.
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        _POOL = ProcessPoolExecutor(max_workers=workers, initializer=_warm, mp_context=context)
+        _POOL = ProcessPoolExecutor(
+            max_workers=workers, initializer=_warm, initargs=(os.getpid(),), mp_context=context
+        )
         atexit.register(_POOL.shutdown, cancel_futures=True)
     return _POOL
 

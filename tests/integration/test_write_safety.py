@@ -27,6 +27,8 @@ from helpers import REPO_ROOT, ScratchProject
 from generator.build import Settings, build
 from generator.write import FALLBACK_ENV, MANIFEST, PAUSE_ENV
 
+from .test_build import FULL_CHARTER, FULL_RESULTS
+
 CHARTERS = 40
 USER_FILES = {"CNAME": b"charters.example.org\n", ".nojekyll": b"", ".git/HEAD": b"ref: main\n"}
 LOOKALIKES = (".tmp-backup", ".old-2024", ".charters-0123456789abcdef-new", ".charters-x-old")
@@ -268,6 +270,59 @@ def test_a_killed_build_with_chart_workers_does_not_leave_the_folder_locked(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the orphaned workers
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the process tree from /proc")
+def test_the_chart_workers_of_a_killed_build_end_with_it(tmp_path: Path) -> None:
+    """A build killed while its workers draw (a cancelled CI job, say) must not leave them
+    drawing for a build nobody waits for: every process it started ends within seconds."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: charts are drawn without worker processes")
+    project = ScratchProject(tmp_path / "src")
+    for i in range(40):  # many charts, so the workers are still drawing when it is killed
+        project.charter(f"r{i:02d}", text=FULL_CHARTER)
+        project.write(f"charters/r{i:02d}/results/ab.csv", FULL_RESULTS)
+    proc = subprocess.Popen(
+        command(project.root, tmp_path / "site"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while len(workers) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            workers = descendants(proc.pid)  # the fork server and its workers
+        assert len(workers) >= 3, f"no chart workers seen: {workers}"
+        proc.kill()  # the build alone, not its process group
+        proc.wait()
+        deadline = time.monotonic() + 15
+        while any(running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [w for w in workers if running(w)] == [], "workers outlived the build"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def pause_and_kill(lane: Lane, step: str, **env: str) -> None:
