@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -91,7 +92,8 @@ def check_key(source: Path, today: date, scope: list[str] | None, cache: Cache) 
 
 
 def save_checked(cache: Cache, key: str, result: Checked) -> None:
-    """Store a report under `key`: a header line with a digest of the body, then the body."""
+    """Store a report under `key`: a header line with a digest of the body, then the body
+    (JSON, compressed)."""
     body = json.dumps(
         {
             "outputs": dict(result.outputs),
@@ -99,8 +101,9 @@ def save_checked(cache: Cache, key: str, result: Checked) -> None:
         },
         sort_keys=True,
     ).encode("ascii")
-    header = f"{_FORMAT} {hashlib.blake2b(body, digest_size=20).hexdigest()}\n".encode()
-    cache.put(KIND, key, header + body, SUFFIX)
+    packed = zlib.compress(body, 1)  # a tenth of the size, for a fraction of the time
+    header = f"{_FORMAT} {hashlib.blake2b(packed, digest_size=20).hexdigest()}\n".encode()
+    cache.put(KIND, key, header + packed, SUFFIX)
 
 
 def load_checked(cache: Cache, key: str) -> Checked | None:
@@ -108,13 +111,13 @@ def load_checked(cache: Cache, key: str) -> Checked | None:
     raw = cache.get(KIND, key, SUFFIX)
     if raw is None:
         return None
-    header, _, body = raw.partition(b"\n")
-    if header != f"{_FORMAT} {hashlib.blake2b(body, digest_size=20).hexdigest()}".encode():
+    header, _, packed = raw.partition(b"\n")
+    if header != f"{_FORMAT} {hashlib.blake2b(packed, digest_size=20).hexdigest()}".encode():
         return None  # cut short, changed, or of another format: check instead
     try:
-        data = json.loads(body.decode("ascii"))
+        data = json.loads(zlib.decompress(packed).decode("ascii"))
         return _parsed(data)
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, zlib.error):
         return None
 
 

@@ -4,10 +4,12 @@ or a cache folder that cannot be written costs nothing; a hit loads nothing heav
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -274,8 +276,8 @@ def truncated(data: bytes) -> bytes:
 
 
 def changed_byte(data: bytes) -> bytes:
-    at = data.index(b"checked 9 charters")
-    return data[:at] + b"checked 8 charters" + data[at + 18 :]
+    at = len(data) // 2
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
 
 
 def foreign(data: bytes) -> bytes:
@@ -283,9 +285,13 @@ def foreign(data: bytes) -> bytes:
 
 
 def wrong_shape_with_a_good_digest(data: bytes) -> bytes:
-    import hashlib
+    packed = zlib.compress(b'{"findings": [], "outputs": {"text": "all good\\n"}}')
+    digest = hashlib.blake2b(packed, digest_size=20).hexdigest()
+    return f"charters-check-1 {digest}\n".encode() + packed
 
-    body = b'{"findings": [], "outputs": {"text": "all good\\n"}}'
+
+def not_compressed_with_a_good_digest(data: bytes) -> bytes:
+    body = zlib.decompress(data.partition(b"\n")[2])
     return (
         b"charters-check-1 "
         + hashlib.blake2b(body, digest_size=20).hexdigest().encode()
@@ -294,7 +300,13 @@ def wrong_shape_with_a_good_digest(data: bytes) -> bytes:
     )
 
 
-CORRUPTIONS = [truncated, changed_byte, foreign, wrong_shape_with_a_good_digest]
+CORRUPTIONS = [
+    truncated,
+    changed_byte,
+    foreign,
+    wrong_shape_with_a_good_digest,
+    not_compressed_with_a_good_digest,
+]
 
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=[c.__name__ for c in CORRUPTIONS])
