@@ -198,11 +198,30 @@ def input_fingerprint(source: Path, context: Context, skip: Sequence[Path] = ())
     return h.hexdigest()
 
 
+def tree_fingerprint(source: Path, salt: str, skip: Sequence[Path] = ()) -> str | None:
+    """One hash of the same source files as :func:`input_fingerprint`, the generator's
+    fingerprint and `salt` (what else changes the result of the command that asks).
+
+    For `charters check`, whose report depends on no git state, live-reload token or
+    output folder; `skip` is left out of the walk as there. None when an entry is a link
+    that leaves the source folder: what lies at its end is not hashed, yet whether it
+    exists can change a report (a link to a missing file is a warning, to a present one
+    an error), so such a tree has no fingerprint to cache by.
+    """
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{generator_fingerprint()}\0{salt}\0".encode("utf-8", "surrogateescape"))
+    walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h)
+    for name in (*INPUT_FILES, *INPUT_FOLDERS):
+        _hash_entry(source / name, name, walk, set())
+    return None if walk.outside else h.hexdigest()
+
+
 @dataclass(frozen=True)
 class _Walk:
     root: str  # the source folder, links resolved
     skipped: set[str]
     h: Any
+    outside: list[str] = field(default_factory=list)  # entries that are links leaving the tree
 
 
 def _hash_entry(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
@@ -221,6 +240,7 @@ def _hash_entry(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
             h.update(b"skipped\0")
         elif real != walk.root and not real.startswith(walk.root + os.sep):
             h.update(b"outside\0")
+            walk.outside.append(rel)
         elif path.is_dir():
             if real in seen:  # a link back up the tree
                 h.update(b"cycle\0")

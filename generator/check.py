@@ -10,17 +10,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .analyze import MetricView
 from .diagnostics import Diagnostic, github_escape, printable
 from .formatting import json_text, plural
-from .links import linked_files
-from .load import load_project
-from .rules import CharterCheck, check_project, site_findings
+
+if TYPE_CHECKING:
+    from .analyze import MetricView
+    from .rules import CharterCheck
 
 Format = Literal["text", "github", "json"]
+FORMATS: tuple[Format, ...] = ("text", "github", "json")
 JSON_VERSION = 1
+
+
+def fails(findings: Iterable[tuple[str, str]], strict: bool, fail_on: Iterable[str] = ()) -> bool:
+    """Whether findings, as (severity, code) pairs, fail the check: errors fail; warnings
+    with `strict`; alerts and others only when `fail_on` names their code."""
+    wanted = set(fail_on)
+    return any(
+        severity == "error" or (strict and severity == "warning") or code in wanted
+        for severity, code in findings
+    )
 
 
 @dataclass
@@ -46,9 +57,7 @@ class CheckReport:
 
     def failed(self, strict: bool, fail_on: Iterable[str] = ()) -> bool:
         """Errors fail; warnings with `strict`; alerts and others only when `fail_on` names them."""
-        if self.count("error") > 0 or (strict and self.count("warning") > 0):
-            return True
-        return bool(self.failed_on(fail_on))
+        return fails(((d.severity, d.code) for d in self.findings), strict, fail_on)
 
 
 def run_check(source: Path, today: date | None, only: Iterable[str] | None = None) -> CheckReport:
@@ -57,6 +66,10 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
     References between files still resolve against the whole tree; `only` narrows what is
     reported: the named charters' findings and problems, and site.yaml's.
     """
+    # Imported here: printing a cached report (check_cache.py) needs none of them.
+    from .load import load_project
+    from .rules import check_project, site_findings
+
     project, diags = load_project(source, today)
     checks = check_project(project, today)
     _add_link_problems(project.root, checks)
@@ -70,6 +83,8 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
 
 def _add_link_problems(root: Path, checks: dict[str, CharterCheck]) -> None:
     """What `build` says of linked files (refused types, missing files), as findings."""
+    from .links import linked_files
+
     linked = linked_files(root, [check.view for check in checks.values()])
     for problem in linked.diagnostics:
         cid = _charter_of(problem.ref.path)

@@ -65,7 +65,8 @@ def source_option(help_text: str) -> Callable[[F], F]:
 
 
 def cache_dir_option() -> Callable[[F], F]:
-    """`--cache-dir`: where builds keep drawn charts and what makes a no-op build."""
+    """`--cache-dir`: where builds keep drawn charts and what makes a no-op build, and
+    where `check` keeps the reports it prints again for an unchanged tree."""
     return click.option(
         "--cache-dir",
         type=click.Path(file_okay=False, path_type=Path),
@@ -162,7 +163,7 @@ def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> A
 
 
 def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
-    from .rules import RULES
+    from .rulebook import RULES
 
     codes = [k.strip() for item in value for k in item.split(",") if k.strip()]
     alerts = [r.code for r in RULES if r.severity == "alert"]
@@ -205,6 +206,7 @@ def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str,
     help="The build date: the staleness rule measures against it and no result may be dated"
     " after it.  [default: SOURCE_DATE_EPOCH, else today]",
 )
+@cache_dir_option()
 @_guard
 def check(
     paths: tuple[Path, ...],
@@ -213,6 +215,7 @@ def check(
     strict: bool,
     fail_on: list[str],
     today: Any,
+    cache_dir: Path | None,
 ) -> None:
     """Validate every charter and hold it to the rules, without writing a site.
 
@@ -222,17 +225,21 @@ def check(
 
     Exit 1 on any error (on warnings too with --strict, on the codes of --fail-on), 0
     otherwise.
+
+    The report of an unchanged tree is printed again from the cache folder, the one
+    `build` uses (a folder that cannot be written is simply not used).
     """
     import os
 
-    from .check import charters_for_paths, format_report, run_check
+    from .check import charters_for_paths
+    from .check_cache import checked
 
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     only = charters_for_paths(source, paths) if paths else None
-    report = run_check(source, today_from_env(today), only)
-    click.echo(format_report(report, fmt), nl=False)  # type: ignore[arg-type]
-    sys.exit(1 if report.failed(strict, fail_on) else 0)
+    result = checked(source, today_from_env(today), only, cache_dir)
+    click.echo(result.output(fmt), nl=False)  # type: ignore[arg-type]
+    sys.exit(1 if result.failed(strict, fail_on) else 0)
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
