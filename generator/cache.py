@@ -63,15 +63,43 @@ def cache_dir(source: Path, explicit: Path | None = None) -> Path:
 def open_cache(source: Path, explicit: Path | None = None) -> Cache:
     """The cache of a build of `source` (see :func:`cache_dir`).
 
-    The default folder lies in the source tree, which may come from a pull request:
-    there it is not used when it is a symbolic link, so that a link committed as
-    `.charters-cache` cannot make a build write outside the tree.
+    A folder inside the source tree may come from a pull request, and a cache holds
+    what the build publishes (charts) and runs (compiled templates). There it is not
+    used when it is a symbolic link, so that a link committed as `.charters-cache`
+    cannot make a build write outside the tree, nor when git tracks a file in it: a
+    committed cache is someone's content, not this machine's work.
     """
     path = cache_dir(source, explicit)
-    if path == source / CACHE_FOLDER and path.is_symlink():
-        warning = f"{CACHE_FOLDER} is a symbolic link; the build goes on without a cache"
+    inside = _inside(path, source)
+    if inside is None:
+        return Cache(path)
+    if path.is_symlink():
+        warning = f"{inside} is a symbolic link; the build goes on without a cache"
+        return Cache(None, warning=warning)
+    from .gitrepo import tracked
+
+    if tracked(source, inside):
+        warning = (
+            f"{inside} holds files committed to git; the build goes on without a cache"
+            " (a cache is this machine's work: remove it from the repository with"
+            f" `git rm -r --cached {inside}`)"
+        )
         return Cache(None, warning=warning)
     return Cache(path)
+
+
+def _inside(path: Path, source: Path) -> str | None:
+    """`path` relative to `source` when it lies inside it (links of `path` itself not
+    followed), else None."""
+    try:
+        rel = os.path.relpath(
+            os.path.join(os.path.realpath(path.parent), path.name), os.path.realpath(source)
+        )
+    except ValueError:  # another drive
+        return None
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None if rel != os.curdir else rel
+    return Path(rel).as_posix()
 
 
 def _digest(*parts: str) -> str:

@@ -97,6 +97,16 @@ def probe(source: Path) -> Repo:
     return Repo(Path(lines[1]), lines[2], lines[3])
 
 
+def tracked(source: Path, rel: str) -> bool:
+    """Whether git tracks any file at or under `rel` (relative to `source`); False where
+    there is no git or no repository."""
+    try:
+        shown = git(["ls-files", "-z", "--", rel], source)
+    except Unavailable:
+        return False
+    return shown.returncode == 0 and bool(shown.stdout.strip(b"\0"))
+
+
 def state(source: Path) -> str:
     """The repository's state as the history sees it: head commit and the charters with
     uncommitted changes, or what is missing; part of the build's input fingerprint."""

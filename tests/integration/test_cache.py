@@ -249,6 +249,57 @@ def test_a_cache_folder_committed_as_a_link_is_not_followed(
     assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()
 
 
+def _git(root: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+    env |= {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.com"}
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def test_a_cache_committed_to_git_is_not_trusted(scratch_project: ScratchProject) -> None:
+    """A pull request could commit `.charters-cache/` with a chart of its own making (or
+    compiled template code): a cache git tracks is not used, and says why."""
+    write_full_project(scratch_project)
+    root = scratch_project.root
+    (root / ".gitignore").write_text(".charters-cache/\nsite/\n")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "charters")
+    first = scratch_project.build()
+    assert first.ok and first.charts_drawn == first.charts > 0
+    cached = sorted((root / ".charters-cache" / "charts").rglob("*.svg"))
+    assert cached
+    for svg in cached:  # the planted charts: valid-looking SVGs with a script
+        svg.write_bytes(b'<?xml version="1.0"?><svg><script>alert(1)</script></svg>')
+    _git(root, "add", "-f", ".charters-cache")
+    _git(root, "commit", "-q", "-m", "a cache of my own")
+    shutil.rmtree(scratch_project.out)
+    again = scratch_project.build()
+    assert again.ok
+    assert again.charts_drawn == again.charts  # nothing taken from the committed cache
+    assert [d.message for d in again.diagnostics if d.code == "cache"] == [
+        ".charters-cache holds files committed to git; the build goes on without a cache"
+        " (a cache is this machine's work: remove it from the repository with"
+        " `git rm -r --cached .charters-cache`)"
+    ]
+    published = sorted(scratch_project.out.rglob("*.svg"))
+    assert published and not any(b"<script>" in p.read_bytes() for p in published)
+
+
+def test_an_ignored_cache_in_a_repository_is_used(scratch_project: ScratchProject) -> None:
+    write_full_project(scratch_project)
+    root = scratch_project.root
+    (root / ".gitignore").write_text(".charters-cache/\nsite/\n")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "charters")
+    assert scratch_project.build().ok
+    shutil.rmtree(scratch_project.out)
+    again = scratch_project.build()
+    assert again.ok and again.charts_drawn == 0 and again.charts > 0
+    assert [d for d in again.diagnostics if d.code == "cache"] == []
+
+
 def test_a_no_op_build_imports_nothing_heavy(scratch_project: ScratchProject) -> None:
     """No YAML parser, model, templates or plotting: the no-op hashes files and stops."""
     write_full_project(scratch_project)

@@ -176,7 +176,9 @@ def test_a_second_build_reads_the_cache_and_not_git_log(
     calls.unlink()
     build(repo, site)
     second = calls.read_text(encoding="utf-8").splitlines()
-    assert [c.split()[3] for c in second] == ["rev-parse", "status"]  # after the options
+    # After the options: is the cache folder committed (then not trusted), the repository's
+    # head and which charters have changes; no log, no cat-file.
+    assert [c.split()[3] for c in second] == ["ls-files", "rev-parse", "status"]
     assert before == {n: (site / n).read_bytes() for n in before}
     # A new commit is a new head: the history is read again, and the old file goes.
     (repo / "charters" / "routing" / "notes.md").write_text("Notes.\n", encoding="utf-8")
