@@ -408,3 +408,42 @@ def test_check_works_in_a_read_only_tree(
         done = check_process(tree)
         assert (done.stdout, done.returncode, done.stderr) == (expected.stdout, 0, "")
     assert (tree / ".charters-cache").exists() is primed
+
+
+def _git(root: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+    env |= {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.com"}
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def _forge_clean_report(root: Path) -> None:
+    """Store, under the key of `root` as it is now, the report of a clean tree: what a pull
+    request would commit to turn a failing check green."""
+    from datetime import date
+
+    from generator.cache import open_cache
+    from generator.check import CheckReport
+
+    today = date(2026, 11, 30)
+    cache = open_cache(root)
+    key = check_cache.check_key(root, today, None, cache)
+    assert key is not None
+    check_cache.save_checked(cache, key, check_cache.Checked.of(CheckReport([], [], [])))
+
+
+def test_a_report_committed_to_the_repository_is_not_printed(examples: Path) -> None:
+    """A pull request cannot make a failing check pass by committing a kept report."""
+    with_warning_and_error(examples, broken=True)
+    (examples / ".gitignore").write_text(".charters-cache/\n", "utf-8")
+    _git(examples, "init", "-q")
+    _git(examples, "add", "-A")
+    _git(examples, "commit", "-q", "-m", "charters")
+    _forge_clean_report(examples)
+    forged = run(examples, "--today", "2026-11-30")
+    assert forged.exit_code == 0  # not committed: this machine's own cache is trusted
+    _git(examples, "add", "-f", ".charters-cache")
+    _git(examples, "commit", "-q", "-m", "a report of my own")
+    result = run(examples, "--today", "2026-11-30")
+    assert result.exit_code == 1
+    assert "charters/broken/charter.yaml" in result.output
