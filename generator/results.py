@@ -435,7 +435,7 @@ def _load_result_file(
     loaded: _Loaded,
     text: str | None = None,
 ) -> None:
-    """Add the rows of one file to `loaded`: compact results, and refused rows' identities.
+    """Add one file's rows to `loaded`: the valid rows as columns, refused rows' identities.
 
     `text` is the file's content when it is not to be read from disk.
     """
