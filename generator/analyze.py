@@ -37,7 +37,7 @@ class LiftHistory(Sequence[DatedLift]):
     """A metric's lifts in date order, held as columns; a `DatedLift` is made when asked.
 
     A series of a million rows has up to half a million lifts: as objects some 250
-    bytes each, here 49 (one treatment arm for all).
+    bytes each, here 45 (one treatment arm for all).
     """
 
     _COLUMNS = ("absolute", "relative", "ci_low", "ci_high", "p_value")
