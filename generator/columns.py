@@ -36,8 +36,8 @@ class RowStore:
 
     Strings (metric ids, variants, file paths) are held once each and coded by small
     numbers; code 0 is "none". `n` is 0 where a row has none (a sample size is at
-    least 1); one too large for 64 bits, and a row's note and `x-` columns, are kept
-    in dictionaries by row, as few rows have them.
+    least 1, and at most 10^15, the model's limit, so it fits 64 bits). A row's note
+    and `x-` columns are kept in dictionaries by row, as few rows have them.
     """
 
     def __init__(self) -> None:
@@ -54,7 +54,6 @@ class RowStore:
         self.file = array("I")
         self.line = array("I")
         self.col = array("I")
-        self.big_n: dict[int, int] = {}
         self.notes: dict[int, str] = {}
         self.extensions: dict[int, Mapping[str, Any]] = {}
 
@@ -90,11 +89,7 @@ class RowStore:
         self.lower.append(_NAN if row.lower is None else row.lower)
         self.upper.append(_NAN if row.upper is None else row.upper)
         self.std.append(_NAN if row.std is None else row.std)
-        n = row.n
-        if n is not None and n >= 2**63:
-            self.big_n[at] = n
-            n = 0
-        self.n.append(n or 0)
+        self.n.append(row.n or 0)
         self.file.append(self.code(ref.path))
         self.line.append(ref.line)
         self.col.append(ref.col)
@@ -106,8 +101,7 @@ class RowStore:
         return at
 
     def n_at(self, i: int) -> int | None:
-        n = self.n[i]
-        return n if n else self.big_n.get(i)
+        return self.n[i] or None
 
     def row(self, i: int) -> Row:
         from .results import Row
