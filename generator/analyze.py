@@ -6,14 +6,16 @@ plain data, so each rule can be tested on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args, overload
 
 from . import model as m
+from .columns import ResultTable, RowStore, as_table
 from .load import LoadedCharter, Project, Result
-from .stats import Arm, Lift, lift, progress, reached
+from .stats import Arm, Lift, Method, lift, progress, reached
 from .vocabulary import TREATMENT, Kind, MetricStatus, Verdict, is_control
 
 Status = MetricStatus  # a metric's status, named for the stage that decides it
@@ -26,6 +28,82 @@ class DatedLift:
     date: date
     treatment: str
     lift: Lift
+
+
+_METHODS: tuple[Method, ...] = get_args(Method)
+
+
+class LiftHistory(Sequence[DatedLift]):
+    """A metric's lifts in date order, held as columns; a `DatedLift` is made when asked.
+
+    A series of a million rows has up to half a million lifts: as objects some 250
+    bytes each, here 45 (one treatment arm for all).
+    """
+
+    _COLUMNS = ("absolute", "relative", "ci_low", "ci_high", "p_value")
+
+    def __init__(self, treatment: str, lifts: Iterable[DatedLift] = ()) -> None:
+        self.treatment = treatment
+        self.date = array("i")
+        self.absolute = array("d")
+        self.relative = array("d")
+        self.ci_low = array("d")
+        self.ci_high = array("d")
+        self.p_value = array("d")
+        self.method = array("B")
+        for item in lifts:
+            self.append(item.date, item.lift)
+
+    def append(self, day: date, lf: Lift) -> None:
+        self.date.append(day.toordinal())
+        self.absolute.append(lf.absolute)
+        self.relative.append(float("nan") if lf.relative is None else lf.relative)
+        self.ci_low.append(lf.ci_low)
+        self.ci_high.append(lf.ci_high)
+        self.p_value.append(lf.p_value)
+        self.method.append(_METHODS.index(lf.method))
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+    @overload
+    def __getitem__(self, i: int) -> DatedLift: ...
+    @overload
+    def __getitem__(self, i: slice) -> LiftHistory: ...
+    def __getitem__(self, i: int | slice) -> DatedLift | LiftHistory:
+        if isinstance(i, slice):
+            part = LiftHistory(self.treatment)
+            for name in ("date", "method", *self._COLUMNS):
+                setattr(part, name, getattr(self, name)[i])
+            return part
+        relative = self.relative[i]
+        made = Lift(
+            self.absolute[i],
+            None if relative != relative else relative,
+            self.ci_low[i],
+            self.ci_high[i],
+            self.p_value[i],
+            _METHODS[self.method[i]],
+        )
+        return DatedLift(date.fromordinal(self.date[i]), self.treatment, made)
+
+    def __iter__(self) -> Iterator[DatedLift]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def dates(self) -> list[date]:
+        return [date.fromordinal(day) for day in self.date]
+
+
+def _no_rows() -> ResultTable:
+    return ResultTable(RowStore())
 
 
 @dataclass(frozen=True)
@@ -41,14 +119,14 @@ class MetricView:
     baseline: float | None
     target: float | None
     human: float | None
-    rows: tuple[Result, ...]
+    rows: ResultTable
     latest: Result | None
     progress: float | None
     met: bool | None
     drives: tuple[str, ...] = ()
     tolerance: float | None = None
     lift: DatedLift | None = None
-    lifts: tuple[DatedLift, ...] = ()
+    lifts: LiftHistory = field(default_factory=lambda: LiftHistory(""))
     status: Status = "no-results"
     move: float | None = None  # change in the good-or-bad sense, see `movement`
     move_reference: str | None = None
@@ -59,11 +137,11 @@ class MetricView:
     @property
     def variants(self) -> list[str]:
         """Variant labels in a stable order: production first, control, then the rest."""
-        names = {r.row.variant or "" for r in self.rows}
+        names = {v or "" for v in self.rows.variant_names()}
         return sorted(names, key=lambda v: (v != "", not is_control(v), v))
 
     def series(self, variant: str) -> list[Result]:
-        return [r for r in self.rows if (r.row.variant or "") == variant]
+        return list(self.rows.group("variant").get(variant, ()))
 
 
 @dataclass
@@ -94,8 +172,7 @@ class CharterView:
 
     @property
     def latest_date(self) -> date | None:
-        dates = [r.row.date for r in self.loaded.results]
-        return max(dates) if dates else None
+        return self.loaded.results.max_date()
 
     @property
     def human_baseline_state(self) -> Literal["done", "waived", "missing"]:
@@ -105,47 +182,92 @@ class CharterView:
         return "waived" if hb.is_waived else "done"
 
 
-def latest_row(rows: Iterable[Result]) -> Result | None:
+def _control_codes(table: ResultTable) -> set[int]:
+    """The codes of the variants in `table` that are control arms."""
+    strings = table.store.strings
+    return {code for code in set(table.variant_codes()) if is_control(strings[code])}
+
+
+def latest_row(rows: Sequence[Result]) -> Result | None:
     """The newest observation that is not a control arm.
 
     Production rows and treatment arms both say where the metric stands with the
     model; on the same date a production row wins over an experiment arm.
     """
-    candidates = [r for r in rows if not is_control(r.row.variant)]
-    if not candidates:
-        return None
-    return max(
-        candidates,
-        key=lambda r: (r.row.date, r.row.variant is None, r.row.variant or ""),
+    table = as_table(rows)
+    control = _control_codes(table)
+    strings = table.store.strings
+    best: tuple[int, bool, str] | None = None
+    at = -1
+    for pos, (day, code) in enumerate(zip(table.ordinals(), table.variant_codes(), strict=True)):
+        if code in control:
+            continue
+        variant = strings[code]
+        key = (day, variant is None, variant or "")
+        if best is None or key > best:
+            best, at = key, pos
+    return table[at] if best is not None else None
+
+
+def _arm(store: RowStore, i: int) -> Arm:
+    """The arm of the row at position `i` of `store`."""
+    lower, upper, std = store.lower[i], store.upper[i], store.std[i]
+    return Arm(
+        value=store.value[i],
+        n=store.n_at(i),
+        std=None if std != std else std,
+        lower=None if lower != lower else lower,
+        upper=None if upper != upper else upper,
     )
 
 
-def _arm(result: Result) -> Arm:
-    row = result.row
-    return Arm(value=row.value, n=row.n, std=row.std, lower=row.lower, upper=row.upper)
-
-
-def treatment_variant(rows: Iterable[Result]) -> str | None:
+def treatment_variant(rows: Sequence[Result]) -> str | None:
     """The arm compared with control: `treatment` if present, else the first other variant."""
-    names = sorted({r.row.variant for r in rows if r.row.variant and not is_control(r.row.variant)})
+    names = sorted({v for v in as_table(rows).variant_names() if v and not is_control(v)})
     if not names:
         return None
     return next((n for n in names if n.strip().lower() == TREATMENT), names[0])
 
 
-def lift_history(rows: list[Result], unit: str) -> tuple[DatedLift, ...]:
+def _paired(table: ResultTable, arm: str | None) -> tuple[dict[int, int], list[int]]:
+    """The control row of each date (by store position; the last one read wins), and the
+    positions in `table` of the rows of `arm` on a date with a control row."""
+    control_codes = _control_codes(table)
+    days, codes = table.ordinals(), table.variant_codes()
+    control = {
+        day: i
+        for day, code, i in zip(days, codes, table.positions, strict=True)
+        if code in control_codes
+    }
+    wanted = table.store.find(arm) if arm is not None else None
+    if wanted is None:
+        return control, []
+    paired = [
+        p for p, (d, c) in enumerate(zip(days, codes, strict=True)) if c == wanted and d in control
+    ]
+    return control, paired
+
+
+def lift_history(rows: Sequence[Result], unit: str) -> LiftHistory:
     """Lifts on every date on which both control and the treatment arm have a row."""
-    arm = treatment_variant(rows)
+    table = as_table(rows)
+    arm = treatment_variant(table)
     if arm is None:
-        return ()
-    control = {r.row.date: r for r in rows if is_control(r.row.variant)}
-    out: list[DatedLift] = []
-    for r in rows:
-        if r.row.variant == arm and r.row.date in control:
-            computed = lift(_arm(control[r.row.date]), _arm(r), unit)
-            if computed is not None:
-                out.append(DatedLift(r.row.date, arm, computed))
-    return tuple(sorted(out, key=lambda x: x.date))
+        return LiftHistory("")
+    control, paired = _paired(table, arm)
+    store = table.store
+    history = LiftHistory(arm)
+    for p in paired:
+        i = table.positions[p]
+        day = store.date[i]
+        computed = lift(_arm(store, control[day]), _arm(store, i), unit)
+        if computed is not None:
+            history.append(date.fromordinal(day), computed)
+    days = history.date
+    if any(days[k] > days[k + 1] for k in range(len(days) - 1)):  # rows not in date order
+        order = sorted(range(len(days)), key=days.__getitem__)
+        history = LiftHistory(arm, (history[k] for k in order))
+    return history
 
 
 def _good(delta: float, direction: m.Direction) -> float:
@@ -169,7 +291,7 @@ def mde_threshold(
 def metric_status(
     *,
     direction: m.Direction,
-    rows: list[Result],
+    rows: Sequence[Result],
     latest: Result | None,
     target: float | None,
     baseline: float | None,
@@ -196,9 +318,21 @@ def metric_status(
         if status != "met":
             status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"
         return status, move, "control", (lo, hi)
-    control = [r for r in rows if is_control(r.row.variant) and r.row.date == latest.row.date]
-    if control:
-        reference, label = control[0].row.value, "control"
+    table = as_table(rows)
+    codes = _control_codes(table)
+    day = latest.row.date.toordinal()
+    control = next(
+        (
+            i
+            for d, c, i in zip(
+                table.ordinals(), table.variant_codes(), table.positions, strict=True
+            )
+            if d == day and c in codes
+        ),
+        None,
+    )
+    if control is not None:
+        reference, label = table.store.value[control], "control"
     elif baseline is not None:
         reference, label = baseline, "baseline"
     else:
@@ -219,34 +353,38 @@ def metric_status(
 
 
 def guardrail_move(
-    rows: list[Result], baseline: float | None, direction: m.Direction
+    rows: Sequence[Result], baseline: float | None, direction: m.Direction
 ) -> tuple[float | None, str | None]:
     """How far a guardrail moved in its good direction (negative = worse), and against what.
 
     Against the control arm where results have one (the latest date with both
     arms), else against its baseline, else against its first result.
     """
-    history = [r for r in rows]
-    arm = treatment_variant(history)
-    if arm is not None:
-        control = {r.row.date: r.row.value for r in history if is_control(r.row.variant)}
-        paired = [r for r in history if r.row.variant == arm and r.row.date in control]
-        if paired:
-            last = max(paired, key=lambda r: r.row.date)
-            return _good(last.row.value - control[last.row.date], direction), "control"
-    latest = latest_row(history)
+    table = as_table(rows)
+    store = table.store
+    control, paired = _paired(table, treatment_variant(table))
+    if paired:
+        days = table.ordinals()
+        last = table.positions[max(paired, key=days.__getitem__)]  # the first of the latest
+        value = store.value[last] - store.value[control[store.date[last]]]
+        return _good(value, direction), "control"
+    latest = latest_row(table)
     if latest is None:
         return None, None
     if baseline is not None:
         return _good(latest.row.value - baseline, direction), "baseline"
-    first = min((r for r in history if not is_control(r.row.variant)), key=lambda r: r.row.date)
-    return _good(latest.row.value - first.row.value, direction), "first result"
+    codes = _control_codes(table)
+    first = min(
+        (i for i, c in zip(table.positions, table.variant_codes(), strict=True) if c not in codes),
+        key=store.date.__getitem__,
+    )
+    return _good(latest.row.value - store.value[first], direction), "first result"
 
 
 def _view(
     kind: Kind,
     metric: m.BusinessMetric | m.MLMetric | m.Guardrail,
-    rows: list[Result],
+    rows: ResultTable,
     human: dict[str, float],
     mde: m.MinimumDetectableEffect | None,
 ) -> MetricView:
@@ -297,7 +435,7 @@ def _view(
         baseline=baseline,
         target=target,
         human=human.get(metric.id),
-        rows=tuple(rows),
+        rows=rows,
         latest=latest,
         progress=prog,
         met=met,
@@ -339,13 +477,11 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
     human: dict[str, float] = {}
     if c.human_baseline is not None:
         human = {r.metric: r.value for r in c.human_baseline.results}
-    by_metric: dict[str, list[Result]] = {}
-    for result in loaded.results:
-        by_metric.setdefault(result.row.metric, []).append(result)
+    by_metric = loaded.results.group("metric")
     view = CharterView(loaded)
     mde = c.measurement.minimum_detectable_effect
     for entry in c.metrics():
-        rows = by_metric.get(entry.metric.id, [])
+        rows = by_metric.get(entry.metric.id) or _no_rows()
         view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde))
     view.verdict = verdict(view)
     return view

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from . import model as m
 from .aliases import check_aliases
 from .catalogue import Catalogue, load_catalogue, resolve_refs
+from .columns import ResultTable, RowStore
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
 from .formatting import finite
 from .messages import not_declared, validate_model
@@ -48,7 +49,11 @@ class LoadedCharter:
     path: str  # charter.yaml, relative to the source root
     charter: m.Charter
     doc: Document
-    results: list[Result] = field(default_factory=list)
+    # The rows as columns; a list of `Result`s given here is copied into a table.
+    results: ResultTable = field(default_factory=lambda: ResultTable(RowStore()))
+
+    def __post_init__(self) -> None:
+        self.results = ResultTable.of(self.results)
 
     def metric_ids(self) -> list[str]:
         return [e.metric.id for e in self.charter.metrics()]

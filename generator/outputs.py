@@ -252,7 +252,8 @@ def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]
         for metric in view.metrics:
             if not metric.rows:
                 continue
-            day = max(r.row.date for r in metric.rows)
+            day = metric.rows.max_date()
+            assert day is not None  # the metric has rows
             parts = []
             if metric.latest is not None:
                 latest = fmt_value(metric.latest.row.value, metric.unit)
@@ -264,7 +265,7 @@ def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]
                 parts.append(f"target {fmt_value(metric.target, metric.unit)}")
             if metric.progress is not None:
                 parts.append(f"{fmt_percent(metric.progress)} of the way to target")
-            rows = sum(1 for r in metric.rows if r.row.date == day)
+            rows = metric.rows.ordinals().count(day.toordinal())
             parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
             entries.append(
                 FeedEntry(
@@ -362,7 +363,8 @@ def sitemap_entries(views: Sequence[CharterView], base: BaseUrl) -> list[tuple[s
     pages: list[tuple[str, str | None]] = []
     dates: list[date] = []
     for view in sorted(views, key=lambda v: v.id):
-        days = [r.row.date for r in view.loaded.results] + [d.date for d in view.charter.decisions]
+        newest = view.loaded.results.max_date()
+        days = [d.date for d in view.charter.decisions] + ([newest] if newest else [])
         dates.extend(days)
         pages.append((base.link(charter_page(view)), max(days).isoformat() if days else None))
     home = (base.link(""), max(dates).isoformat() if dates else None)
@@ -384,7 +386,7 @@ def portfolio_sitemap(
     groups += [(t.page.removesuffix("index.html"), t.views) for t in found]
     entries: list[tuple[str, str | None]] = []
     for page, members in groups:
-        days = [r.row.date for v in members for r in v.loaded.results]
+        days = [day for v in members if (day := v.loaded.results.max_date()) is not None]
         days += [d.date for v in members for d in v.charter.decisions]
         entries.append((base.link(page), max(days).isoformat() if days else None))
     return entries

@@ -9,9 +9,9 @@ no date after the build date. A row that breaks one is reported where it stands 
 the cell, or at every copy of a duplicate) and the charter is invalid, so no number
 on a page comes from a row the loader could not trust as written.
 
-A file may hold up to `readers.MAX_ROWS` rows; each valid row is kept as a compact
-`Row` (slots, repeated values shared) in a slotted `Result`, so a million rows fit
-in a few hundred MB.
+A file may hold up to `readers.MAX_ROWS` rows; the valid rows are kept as columns
+(`columns.RowStore`, some 64 bytes a row) and read through a `columns.ResultTable`,
+which makes a `Result` only for a row that is asked for.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import groupby
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from . import model as m
+from .columns import ResultTable, RowStore
 from .diagnostics import Diagnostic, Diagnostics, SourceRef, excerpt, format_path
 from .formatting import finite
 from .messages import describe, not_declared, validate_model
@@ -68,11 +69,9 @@ _UNIT_SCALES = {
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """The values of a validated result row, held compactly.
+    """The values of a validated result row, as a `columns.ResultTable` gives it out.
 
-    A result file can hold a million rows; a validated pydantic model takes about
-    1.5 KB each, this about 200 bytes (slots, and one object for each repeated date,
-    metric id and variant). Same fields as `model.ResultRow`.
+    Same fields as `model.ResultRow`; made from the table's columns when asked for.
     """
 
     date: date
@@ -85,22 +84,6 @@ class Row:
     std: float | None = None
     note: str | None = None
     extensions: Mapping[str, Any] = field(default_factory=lambda: _NO_EXTENSIONS)
-
-    @classmethod
-    def of(cls, row: m.ResultRow, shared: dict[object, Any]) -> Row:
-        """The compact copy of `row`; `shared` keeps one object per repeated value."""
-        return cls(
-            shared.setdefault(row.date, row.date),
-            shared.setdefault(row.metric, row.metric),
-            row.value,
-            row.lower,
-            row.upper,
-            shared.setdefault(row.variant, row.variant),
-            shared.setdefault(row.n, row.n),
-            row.std,
-            row.note,
-            dict(row.extensions) if row.extensions else _NO_EXTENSIONS,
-        )
 
 
 # Shared by every row without `x-` columns; typed read-only (a plain dict pickles).
@@ -199,13 +182,13 @@ class _Refused:
 class _Loaded:
     """The rows of a charter's result files as read, before duplicates are taken out.
 
-    Kept lean for a million rows: the valid rows as compact results, each one's
-    position in its file in an array beside them (for a duplicate's message), and
-    the few refused rows whose date, metric and variant could still be read.
+    Kept lean for a million rows: the valid rows as columns, each one's position in
+    its file in an array beside them (for a duplicate's message), and the few refused
+    rows whose date, metric and variant could still be read.
     """
 
     files: list[str]  # in the order read; a duplicate's copies are listed in it
-    results: list[Result] = field(default_factory=list)
+    store: RowStore = field(default_factory=RowStore)
     indices: array[int] = field(default_factory=lambda: array("Q"))
     refused: list[_Refused] = field(default_factory=list)
 
@@ -218,7 +201,7 @@ def load_results(
     diags: Diagnostics,
     today: date,
     pending: Mapping[str, str] | None = None,
-) -> list[Result]:
+) -> ResultTable:
     """The valid rows of every result file of the charter `doc`, in date order.
 
     `metrics` are the ids the charter declares; `today` is the build date. `pending`
@@ -271,43 +254,70 @@ def _range(metric: dict[str, Any]) -> tuple[float | None, float | None] | None:
     return low, high
 
 
-def _without_duplicates(loaded: _Loaded, rules: RowRules, diags: Diagnostics) -> list[Result]:
+def _without_duplicates(loaded: _Loaded, rules: RowRules, diags: Diagnostics) -> ResultTable:
     """The valid rows in date order, less every (date, metric, variant) held more than once.
 
     Copies are found by the sort the results need anyway (stable, so copies stay in the
-    order read) rather than by a table of every key, which a million rows would make
-    the largest thing held; each duplicate is reported at every copy, a refused row
-    with the same date, metric and variant included.
+    order read; by columns, so no key is made per row) rather than by a table of every
+    key; each duplicate is reported at every copy, a refused row with the same date,
+    metric and variant included.
     """
-    results = loaded.results
-    read = list(results)  # the order read, which `loaded.indices` follows
-    results.sort(key=_result_key)
+    store = loaded.store
+    order, same = _date_order(store)
+    copied = np.zeros(len(order), dtype=bool)
+    copied[1:] |= same
+    copied[:-1] |= same
     refused = {r.key for r in loaded.refused}
-    copies: dict[RowKey, list[Result]] = {}
-    for key, group in groupby(results, key=_result_key):
-        members = list(group)
-        if len(members) > 1 or key in refused:
-            copies[key] = members
-    if not copies:
-        return results
-    wanted = {id(r) for members in copies.values() for r in members}
-    index = {id(r): loaded.indices[pos] for pos, r in enumerate(read) if id(r) in wanted}
+    if refused:
+        copied |= np.fromiter(
+            (_store_key(store, int(i)) in refused for i in order), dtype=bool, count=len(order)
+        )
+    if not copied.any():
+        return ResultTable(store, _positions(order))
     rank = {rel: k for k, rel in enumerate(loaded.files)}
-    found: dict[RowKey, list[tuple[int, int, SourceRef]]] = {
-        key: [(rank[r.file], index[id(r)], r.ref) for r in members]
-        for key, members in copies.items()
-    }
+    found: dict[RowKey, list[tuple[int, int, SourceRef]]] = {}
+    for i in order[copied].tolist():
+        ref = store.ref(i)
+        found.setdefault(_store_key(store, i), []).append((rank[ref.path], loaded.indices[i], ref))
     for row in loaded.refused:
         found.setdefault(row.key, []).append((rank[row.ref.path], row.index, row.ref))
     duplicated = {key: sorted(where) for key, where in found.items() if len(where) > 1}
     for key, where in sorted(duplicated.items(), key=lambda item: item[1][0]):
         _report_duplicate(key, where, rules, diags)
-    return [r for r in results if _result_key(r) not in duplicated]
+    return ResultTable(store, _positions(order[~copied]))
 
 
-def _result_key(result: Result) -> RowKey:
-    row = result.row
-    return row.date, row.metric, row.variant or ""
+def _date_order(store: RowStore) -> tuple[Any, Any]:
+    """The rows' positions sorted by date, metric and variant (stable), and whether each
+    sorted row has the same date, metric and variant as the one before it."""
+    names = [text or "" for text in store.strings]
+    ranked = {name: k for k, name in enumerate(sorted(set(names)))}
+    rank = np.array([ranked[name] for name in names], dtype=np.int32)
+    keys = (
+        rank[np.frombuffer(store.variant, dtype=np.uint32)],
+        rank[np.frombuffer(store.metric, dtype=np.uint32)],
+        np.frombuffer(store.date, dtype=np.int32),
+    )
+    order = np.arange(len(store), dtype=np.int64)
+    for key in keys:  # least significant first; each sort stable
+        order = order[np.argsort(key[order], kind="stable")]
+    same = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        sorted_key = key[order]
+        same &= sorted_key[1:] == sorted_key[:-1]
+    return order, same
+
+
+def _positions(order: Any) -> array[int]:
+    out = array("I")
+    out.frombytes(order.astype(np.uint32).tobytes())
+    return out
+
+
+def _store_key(store: RowStore, i: int) -> RowKey:
+    strings = store.strings
+    day = date.fromordinal(store.date[i])
+    return day, strings[store.metric[i]] or "", strings[store.variant[i]] or ""
 
 
 # Copies a duplicate's message names; the rest are counted (each is reported itself).
@@ -425,7 +435,7 @@ def _load_result_file(
     loaded: _Loaded,
     text: str | None = None,
 ) -> None:
-    """Add the rows of one file to `loaded`: compact results, and refused rows' identities.
+    """Add one file's rows to `loaded`: the valid rows as columns, refused rows' identities.
 
     `text` is the file's content when it is not to be read from disk.
     """
@@ -455,11 +465,10 @@ def _load_result_file(
         message = f"more than {MAX_ROWS:,} rows in one file (the limit); split the file"
         diags.add(doc.at((), message, "limit"))
         return
-    shared: dict[object, Any] = {}
     for i in range(len(rows)):
         row, key = _load_row(doc, i, reader, rules, diags)
         if row is not None:
-            loaded.results.append(Result(Row.of(row, shared), doc.ref((i,))))
+            loaded.store.add(row, doc.ref((i,)))
             loaded.indices.append(i)
         elif key is not None:
             loaded.refused.append(_Refused(key, i, doc.ref((i,))))

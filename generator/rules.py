@@ -249,8 +249,7 @@ def starts_measuring(decision: str) -> bool:
 
 
 def _decision_before_results(view: CharterView, today: date | None) -> Iterator[Finding]:
-    dates = [r.row.date for r in view.loaded.results]
-    first = min(dates) if dates else None
+    first = view.loaded.results.min_date()
     for i, d in enumerate(view.charter.decisions):
         if starts_measuring(d.decision):
             continue

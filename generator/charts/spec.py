@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from typing import Any, Literal
 
 from ..analyze import MetricView, treatment_variant
+from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
 from ..load import Result
 from ..stats import Arm, arm_interval, is_proportion_unit, t_quantiles
@@ -196,9 +197,20 @@ def interval_source(result: Result, unit: str) -> str | None:
 def row_interval(result: Result, unit: str) -> tuple[float | None, float | None]:
     """A row's 95% interval as the chart draws it: as given, or computed from its n and std."""
     row = result.row
-    if row.lower is not None or row.upper is not None:
-        return row.lower, row.upper
-    computed = arm_interval(Arm(row.value, n=row.n, std=row.std), unit)
+    return _interval(row.value, row.lower, row.upper, row.n, row.std, unit)
+
+
+def _interval(
+    value: float,
+    lower: float | None,
+    upper: float | None,
+    n: int | None,
+    std: float | None,
+    unit: str,
+) -> tuple[float | None, float | None]:
+    if lower is not None or upper is not None:
+        return lower, upper
+    computed = arm_interval(Arm(value, n=n, std=std), unit)
     return computed if computed is not None else (None, None)
 
 
@@ -208,12 +220,9 @@ def row_interval(result: Result, unit: str) -> tuple[float | None, float | None]
 MAX_VARIANTS = 8
 
 
-def _by_variant(metric: MetricView) -> dict[str, list[Result]]:
+def _by_variant(metric: MetricView) -> dict[str, ResultTable]:
     """The metric's rows by variant ("" for production), in one pass."""
-    groups: dict[str, list[Result]] = {}
-    for result in metric.rows:
-        groups.setdefault(result.row.variant or "", []).append(result)
-    return groups
+    return metric.rows.group("variant")
 
 
 #: Control arms a chart draws (names such as `Control` and `control ` all count as one).
@@ -221,7 +230,7 @@ MAX_CONTROLS = 2
 
 
 def drawn_variants(
-    groups: dict[str, list[Result]], keep: str | None = None
+    groups: Mapping[str, Sequence[Result]], keep: str | None = None
 ) -> tuple[list[str], int]:
     """The variants a chart draws, in legend order, and how many are left out.
 
@@ -232,15 +241,10 @@ def drawn_variants(
     are about it.
     """
 
+    newest = {v: max(as_table(rows).ordinals()) for v, rows in groups.items()}
+
     def most_rows(names: list[str], limit: int) -> list[str]:
-        names.sort(
-            key=lambda v: (
-                v != keep,
-                -len(groups[v]),
-                -max(r.row.date for r in groups[v]).toordinal(),
-                v,
-            )
-        )
+        names.sort(key=lambda v: (v != keep, -len(groups[v]), -newest[v], v))
         return names[:limit]
 
     controls = [v for v in groups if v != "" and is_control(v)]
@@ -319,16 +323,26 @@ def thin_tolerance(tol: Tolerance) -> Tolerance:
     return replace(tol, dates=dates, limits=limits, breaches=breaches)
 
 
-def _series(metric: MetricView, variant: str, rows: list[Result]) -> Series:
+def _series(metric: MetricView, variant: str, rows: ResultTable) -> Series:
+    counts, stds = rows.counts(), rows.numbers("std")
     t_quantiles(
-        r.row.n - 1 for r in rows if r.row.n is not None and r.row.n >= 2 and r.row.std is not None
+        n - 1
+        for n, std in zip(counts, stds, strict=True)
+        if n is not None and n >= 2 and std is not None
     )
-    intervals = [row_interval(r, metric.unit) for r in rows]
+    values = rows.values()
+    intervals = [
+        _interval(value, lower, upper, n, std, metric.unit)
+        for value, lower, upper, n, std in zip(
+            values, rows.numbers("lower"), rows.numbers("upper"), counts, stds, strict=True
+        )
+    ]
+    del counts, stds
     return thin(
         Series(
             label=variant,
-            dates=tuple(r.row.date for r in rows),
-            values=tuple(r.row.value for r in rows),
+            dates=tuple(rows.dates()),
+            values=tuple(values),
             lower=tuple(lower for lower, _ in intervals),
             upper=tuple(upper for _, upper in intervals),
         )
@@ -341,30 +355,40 @@ def _worse_by(value: float, reference: float, direction: str) -> float:
     return delta if direction == "decrease" else -delta
 
 
-def _judged(metric: MetricView) -> tuple[Judged, list[tuple[Result, float]]]:
-    """The rows a guardrail is judged on, each with its reference value, and what that is.
+def _judged(metric: MetricView) -> tuple[Judged, ResultTable, list[float]]:
+    """The rows a guardrail is judged on, the reference value of each, and what that is.
 
     As :func:`generator.analyze.guardrail_move`: the treatment arm against the control
     arm of the same date where there are such pairs; else every other row against
     the baseline; else against the first result.
     """
-    rows = list(metric.rows)
+    rows = metric.rows
+    store = rows.store
     arm = treatment_variant(rows)
-    control = {r.row.date: r.row.value for r in rows if is_control(r.row.variant)}
-    paired = [
-        (r, control[r.row.date])
-        for r in rows
-        if arm and r.row.variant == arm and r.row.date in control
-    ]
-    if paired:
-        return "control", paired
-    others = [r for r in rows if not is_control(r.row.variant)]
+    strings = store.strings
+    days, codes = rows.ordinals(), rows.variant_codes()
+    controls = {code for code in set(codes) if is_control(strings[code])}
+    control = {
+        day: store.value[i]
+        for day, code, i in zip(days, codes, rows.positions, strict=True)
+        if code in controls
+    }
+    wanted = store.find(arm) if arm else None
+    if wanted is not None:
+        paired = [
+            p
+            for p, (d, c) in enumerate(zip(days, codes, strict=True))
+            if c == wanted and d in control
+        ]
+        if paired:
+            return "control", rows.take(paired), [control[days[p]] for p in paired]
+    others = [p for p, c in enumerate(codes) if c not in controls]
     if not others:
-        return "baseline", []
+        return "baseline", rows.take(()), []
     if metric.baseline is not None:
-        return "baseline", [(r, metric.baseline) for r in others]
-    first = min(others, key=lambda r: r.row.date).row.value
-    return "first result", [(r, first) for r in others]
+        return "baseline", rows.take(others), [metric.baseline] * len(others)
+    first = store.value[rows.positions[min(others, key=days.__getitem__)]]
+    return "first result", rows.take(others), [first] * len(others)
 
 
 def tolerance_of(metric: MetricView) -> Tolerance | None:
@@ -372,23 +396,24 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
     if metric.kind != "guardrail" or metric.tolerance is None:
         return None
     tol = metric.tolerance
-    reference, judged = _judged(metric)
+    reference, judged, refs = _judged(metric)
     if not judged:
         return None
     sign = 1.0 if metric.direction == "decrease" else -1.0
-    judged.sort(key=lambda item: (item[0].row.date, item[0].row.variant or ""))
-    limits = {r.row.date: ref + sign * tol for r, ref in judged}
+    days, variants, values = judged.dates(), judged.variants(), judged.values()
+    order = sorted(range(len(judged)), key=lambda k: (days[k], variants[k] or ""))
+    limits = {days[k]: refs[k] + sign * tol for k in order}
     breaches = tuple(
-        Breach(r.row.date, r.row.variant or "", r.row.value, ref + sign * tol)
-        for r, ref in judged
-        if _worse_by(r.row.value, ref, metric.direction) > tol
+        Breach(days[k], variants[k] or "", values[k], refs[k] + sign * tol)
+        for k in order
+        if _worse_by(values[k], refs[k], metric.direction) > tol
     )
     side = "+" if sign > 0 else "\u2212"
     label = f"Tolerance ({reference} {side} {fmt_value(tol, metric.unit)})"
     return Tolerance(
         label=label,
         reference=reference,
-        arm=treatment_variant(list(metric.rows)) if reference == "control" else None,
+        arm=treatment_variant(metric.rows) if reference == "control" else None,
         dates=tuple(limits),
         limits=tuple(limits.values()),
         breaches=breaches,
@@ -439,11 +464,11 @@ def lift_spec(metric: MetricView, mde: float | None) -> LiftSpec | None:
     lifts = metric.lifts
     series = thin(
         Series(
-            label=f"{lifts[-1].treatment} \u2212 control",
-            dates=tuple(x.date for x in lifts),
-            values=tuple(x.lift.absolute for x in lifts),
-            lower=tuple(x.lift.ci_low for x in lifts),
-            upper=tuple(x.lift.ci_high for x in lifts),
+            label=f"{lifts.treatment} \u2212 control",
+            dates=tuple(lifts.dates()),
+            values=tuple(lifts.absolute),
+            lower=tuple(lifts.ci_low),
+            upper=tuple(lifts.ci_high),
         )
     )
     good = 1.0 if metric.direction == "increase" else -1.0
