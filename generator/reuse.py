@@ -10,8 +10,8 @@ charter, the pages and outputs made from every charter, and nothing else:
   `LoadedCharter`, its `CharterView` and the diagnostics loading it gave. The key
   is the hash of the charter's whole folder (every file by name and content, from
   the same walk as the input fingerprint), `metrics.yaml` (refs are resolved
-  from it), the date results are judged by, the folder's name and the
-  generator's own fingerprint: everything `load._load_charter` and
+  from it), the date results are judged by, the folder's name, the generator's
+  own fingerprint and the Python version: everything `load._load_charter` and
   `analyze.analyze_charter` read (a relative link or result file that leads out
   of the folder, written so or through a symbolic link, is refused by the
   loader). What relates charters to each other (ids and aliases, connections,
@@ -38,6 +38,7 @@ import dataclasses
 import hashlib
 import io
 import pickle
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache as memoized
@@ -88,7 +89,8 @@ class Reuse:
         if part is None:
             return None
         catalogue = self.parts.get("metrics.yaml", "none")
-        fields = (_FORMAT, "charter", generator_fingerprint(), rel, part, catalogue)
+        # The Python version too: a pickle is read back by the same kind of interpreter.
+        fields = (_FORMAT, "charter", generator_fingerprint(), sys.version, rel, part, catalogue)
         return digest(*fields, self.context.load_date.isoformat())
 
     def load(
