@@ -30,6 +30,7 @@ from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
 from .gitrepo import state as repository_state
 from .progress import Report
+from .reuse import Reuse
 from .write import (
     OutputError,
     WriteReport,
@@ -117,10 +118,12 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         repository_state(settings.source),
     )
     skip = [settings.out] + ([cache.root] if cache.root is not None else [])
-    fingerprint = input_fingerprint(settings.source, context, skip)
+    parts: dict[str, str] = {}
+    fingerprint = input_fingerprint(settings.source, context, skip, parts)
     result = _unchanged(settings.out, cache, fingerprint)
     if result is None:
-        result = _full_build(settings, cache, fingerprint, progress)
+        reuse = Reuse(cache, parts, context)
+        result = _full_build(settings, reuse, fingerprint, progress)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
     result.seconds = time.perf_counter() - started
@@ -153,10 +156,9 @@ def _unchanged(out: Path, cache: Cache, fingerprint: str) -> BuildResult | None:
 
 
 def _full_build(
-    settings: Settings, cache: Cache, fingerprint: str, progress: Report
+    settings: Settings, reuse: Reuse, fingerprint: str, progress: Report
 ) -> BuildResult:
     # The stages are imported here, not at the top: a no-op build needs none of them.
-    from .analyze import analyze_project
     from .charts import draw_charts
     from .history import read_history, with_original_targets
     from .links import linked_files
@@ -166,19 +168,20 @@ def _full_build(
     from .portfolio import catalogued_metrics
     from .rules import check_views
 
-    project, diags = load_project(settings.source)
+    cache = reuse.cache
+    project, diags = load_project(settings.source, reuse.context.load_date, reuse)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
         return result
     progress("Analysing", 0, 0, "")
-    views = analyze_project(project)
+    views = reuse.analyze(project)
     # Each charter's history from git (one pass, cached by the head commit).
     names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
     history = read_history(settings.source, settings.cache_dir, names)
     with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
-    checks = check_views(project, views, today_from_env(settings.today))
+    checks = check_views(project, views, reuse.context.rules_date)
     # Linked files are checked before anything is drawn: a refused one fails the build.
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)
@@ -189,7 +192,9 @@ def _full_build(
     catalogued = catalogued_metrics(project.catalogue, views)
     drawing = "Drawing charts"
     progress(drawing, 0, 0, "")
-    charts = draw_charts(views, settings.out, catalogued, cache, lambda *n: progress(drawing, *n))
+    charts = draw_charts(
+        views, settings.out, catalogued, cache, lambda *n: progress(drawing, *n), reuse
+    )
     progress("Rendering pages", 0, 0, "")
     try:
         templates = site_templates(
@@ -199,8 +204,8 @@ def _full_build(
             live_reload=settings.live_reload,
             bytecode_cache=template_cache(cache),
         )
-        pages = render_pages(templates, project, views, checks, charts, history)
-        outputs = render_outputs(templates, project, views, history, spool)
+        pages = render_pages(templates, project, views, checks, charts, history, reuse)
+        outputs = render_outputs(templates, project, views, history, spool, reuse)
     except Exception as exc:
         problem = template_diagnostic(exc, project.root)
         if problem is None:

@@ -208,19 +208,29 @@ class Context:
     repository: str = ""  # the git state the history is read from (generator/gitrepo.py)
 
 
-def input_fingerprint(source: Path, context: Context, skip: Sequence[Path] = ()) -> str:
+def input_fingerprint(
+    source: Path,
+    context: Context,
+    skip: Sequence[Path] = (),
+    parts: dict[str, str] | None = None,
+) -> str:
     """One hash of every input of a build of `source` (see the module's docstring).
 
     Each file is read once. Links are followed (their target's text is hashed
     too, since whether a link leaves the tree decides what is read); `skip` (the
     output and cache folders, when they lie inside an input folder) is left out.
+
+    `parts`, when given, receives the hash of each part of the input by its name:
+    `site.yaml`, `metrics.yaml`, `templates` and each `charters/<name>` (its whole
+    folder), so the per-charter cache (generator/reuse.py) needs no second walk.
     """
     h = hashlib.blake2b(digest_size=20)
     h.update(
         f"{generator_fingerprint()}\0{context.load_date}\0{context.rules_date}\0"
         f"{context.live_reload!r}\0{context.repository}\0".encode("utf-8", "surrogateescape")
     )
-    walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h)
+    found = parts if parts is not None else {}
+    walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h, parts=found)
     for name in (*INPUT_FILES, *INPUT_FOLDERS):
         _hash_entry(source / name, name, walk, set())
     return h.hexdigest()
@@ -250,9 +260,31 @@ class _Walk:
     skipped: set[str]
     h: Any
     outside: list[str] = field(default_factory=list)  # entries that are links leaving the tree
+    parts: dict[str, str] = field(default_factory=dict)  # hash of each part, by name
+
+
+def _is_part(rel: str) -> bool:
+    """Whether `rel` is a part hashed on its own: a top-level input or a charter's folder."""
+    head, _, rest = rel.partition("/")
+    if head == "charters":
+        return rest != "" and "/" not in rest
+    return not rest
 
 
 def _hash_entry(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
+    """Hash one entry into the walk; a part (see :func:`_is_part`) is hashed on its own
+    first, and its hash recorded and folded in."""
+    if not _is_part(rel):
+        _hash_one(path, rel, walk, seen)
+        return
+    own = _Walk(walk.root, walk.skipped, hashlib.blake2b(digest_size=20), walk.outside, walk.parts)
+    _hash_one(path, rel, own, seen)
+    digest = own.h.hexdigest()
+    walk.parts[rel] = digest
+    walk.h.update(f"part\0{digest}\0".encode())
+
+
+def _hash_one(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
     """Hash one entry by its relative name, kind, link target and content.
 
     A link that leaves the source folder is hashed by its target's name only: the
@@ -322,6 +354,24 @@ class Cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            self.fail(exc)
+
+    def put_chunks(self, kind: str, key: str, *parts: Iterable[bytes], suffix: str = "") -> None:
+        """:meth:`put` of the bytes of `parts` in turn, never held in memory at once."""
+        path = self.path(kind, key, suffix)
+        if path is None:
+            return
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                for part in parts:
+                    for chunk in part:
+                        f.write(chunk)
             os.replace(tmp, path)
         except OSError as exc:
             with contextlib.suppress(OSError):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from . import model as m
@@ -70,11 +71,26 @@ class Project:
     catalogue: Catalogue = field(default_factory=Catalogue)
 
 
-def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagnostics]:
+class CharterCache(Protocol):
+    """Where a build takes charters loaded before (generator/reuse.py)."""
+
+    def load(
+        self,
+        root: Path,
+        folder: Path,
+        diags: Diagnostics,
+        load_one: Callable[[Path, Diagnostics], LoadedCharter | None],
+    ) -> LoadedCharter | None: ...
+
+
+def load_project(
+    root: Path, today: date | None = None, cache: CharterCache | None = None
+) -> tuple[Project, Diagnostics]:
     """Load and validate `root`; return the valid charters and every problem found.
 
     `today` is the build date, after which no result may be dated; by default the
     date of `diagnostics.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
+    `cache` may give a charter (and its diagnostics) loaded before from the same input.
     """
     if today is None:
         today = today_from_env()
@@ -83,8 +99,15 @@ def load_project(root: Path, today: date | None = None) -> tuple[Project, Diagno
     catalogue = load_catalogue(root, diags)
     charters: list[LoadedCharter] = []
     folders = _charter_folders(root, diags)
+
+    def load_one(folder: Path, into: Diagnostics) -> LoadedCharter | None:
+        return _load_charter(root, folder, into, today, catalogue)
+
     for entry in folders:
-        loaded = _load_charter(root, entry, diags, today, catalogue)
+        if cache is not None:
+            loaded = cache.load(root, entry, diags, load_one)
+        else:
+            loaded = load_one(entry, diags)
         if loaded is not None:
             charters.append(loaded)
     check_aliases(charters, [folder.name for folder in folders], diags)

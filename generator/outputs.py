@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from .history import History
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
 from .portfolio import catalogued_metrics, teams
+from .reuse import Reuse
 from .spool import Content, Spool
 from .vocabulary import label
 
@@ -405,17 +407,25 @@ def render_outputs(
     views: Sequence[CharterView],
     history: History | None = None,
     spool: Spool | None = None,
+    reuse: Reuse | None = None,
 ) -> Outputs:
     """Every file besides the pages, charts and static assets, keyed by site path.
 
-    The result downloads go to `spool` as they are written (generator/spool.py).
+    The result downloads go to `spool` as they are written (generator/spool.py); with
+    `reuse`, an unchanged charter's are copied from the cache (generator/reuse.py).
     """
     base = parse_base_url(project.site.base_url)
     files: dict[str, Content] = {}
     spool = spool or Spool(None)
+    downloads = (("results.json", results_json_chunks), ("results.csv", results_csv_chunks))
     for view in views:
-        files[f"charters/{view.id}/results.json"] = spool.write(results_json_chunks(view))
-        files[f"charters/{view.id}/results.csv"] = spool.write(results_csv_chunks(view))
+        for name, chunks in downloads:
+            make = partial(chunks, view)
+            path = f"charters/{view.id}/{name}"
+            if reuse is None:
+                files[path] = spool.write(make())
+            else:
+                files[path] = reuse.download(view.id, name, make, spool)
     files["api/charters.json"] = charters_api(project, views, base)
     env, context = templates.env, templates.common
     files["feed.xml"] = (

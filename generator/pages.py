@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import posixpath
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from markupsafe import Markup, escape
 
 from . import __version__
 from .analyze import CharterView, MetricView
-from .charts import ChartSet, interval_source, row_interval
+from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import Diagnostic, SourceRef
 from .formatting import (
     exact_number,
@@ -43,8 +44,10 @@ from .formatting import (
 )
 from .history import History
 from .load import Project
+from .model import SiteConfig
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
+from .reuse import Reuse, digest
 from .rules import RULES, CharterCheck
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
 
@@ -65,6 +68,13 @@ def render_markdown(text: str | None) -> Markup:
     """Markdown to sanitised HTML."""
     if not text:
         return Markup("")
+    return Markup(_sanitised_html(text))  # sanitised by nh3 in _sanitised_html
+
+
+@lru_cache(maxsize=8192)
+def _sanitised_html(text: str) -> str:
+    """Markdown to sanitised HTML, once per text: a charter's summary is shown on its page,
+    the portfolio, the feed and the API, and the same words give the same HTML."""
     converter = md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
     html = converter.convert(text)
     clean = nh3.clean(
@@ -75,7 +85,7 @@ def render_markdown(text: str | None) -> Markup:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return Markup(clean)  # sanitised by nh3 just above
+    return str(clean)
 
 
 def render_inline_markdown(text: str | None) -> Markup:
@@ -303,8 +313,9 @@ class Templates:
     common: Mapping[str, object]
 
     def render(self, template: str, page: str, **context: object) -> bytes:
-        """One page of the site; `url(target)` in its template links relatively from `page`."""
-        return render_page(self.env, template, page, **context, **self.common).encode()
+        """One page of the site; `url(target)` in its template links relatively from `page`.
+        A name in `context` stands for the shared variable of that name on this page."""
+        return render_page(self.env, template, page, **{**self.common, **context}).encode()
 
 
 def site_templates(
@@ -355,10 +366,13 @@ def render_pages(
     checks: Mapping[str, CharterCheck],
     charts: ChartSet,
     history: History | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[str, bytes]:
     """The portfolio, a page per charter, the rules page and the static files, by site path.
 
-    Without `history` (None) the charter pages have no history section.
+    Without `history` (None) the charter pages have no history section. With `reuse`
+    a charter's page comes from the cache when everything it is made from is unchanged
+    (generator/reuse.py).
     """
     groups = [
         (status, [v for v in views if v.charter.status == status])
@@ -369,16 +383,11 @@ def render_pages(
             "index.html", "index.html", views=views, groups=[g for g in groups if g[1]]
         )
     }
+    shared = shared_digest(templates) if reuse is not None else ""
     for view in views:
         page = f"charters/{view.id}/index.html"
-        files[page] = templates.render(
-            "charter.html",
-            page,
-            view=view,
-            check=checks[view.id],
-            charts=charts.by_charter[view.id],
-            history=history.of(view.id) if history is not None else None,
-            history_note=history.message(view.id) if history is not None else "",
+        files[page] = charter_page(
+            templates, view, checks, charts.by_charter[view.id], history, reuse, shared
         )
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
     files.update(
@@ -386,6 +395,84 @@ def render_pages(
     )
     files.update(static_files(project))
     return files
+
+
+def charter_page(
+    templates: Templates,
+    view: CharterView,
+    checks: Mapping[str, CharterCheck],
+    charts: Sequence[Chart],
+    history: History | None,
+    reuse: Reuse | None,
+    shared: str,
+) -> bytes:
+    """A charter's page: from the cache when its key is there, else rendered (and kept
+    when it read nothing of another charter)."""
+    page = f"charters/{view.id}/index.html"
+    own = history.of(view.id) if history is not None else None
+    note = history.message(view.id) if history is not None else ""
+    key = None
+    if reuse is not None:
+        drawn = repr([(c.path, c.key, c.kind, c.alt) for c in charts])
+        key = reuse.page_key(view.id, shared, repr(own), note, drawn)
+    if key is not None and reuse is not None and (found := reuse.page(key)) is not None:
+        return found
+    watched = Watched(checks, view.id)
+    data = templates.render(
+        "charter.html",
+        page,
+        view=view,
+        check=checks[view.id],
+        checks=watched,
+        charts=charts,
+        history=own,
+        history_note=note,
+    )
+    if key is not None and reuse is not None and not watched.others:
+        reuse.keep_page(key, data)
+    return data
+
+
+class Watched(Mapping[str, Any]):
+    """A mapping that notes any use beyond the value of one key (`others` becomes True)."""
+
+    def __init__(self, items: Mapping[str, Any], own: str) -> None:
+        self._items = items
+        self._own = own
+        self.others = False
+
+    def __getitem__(self, key: str) -> Any:
+        if key != self._own:
+            self.others = True
+        return self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        if key != self._own:
+            self.others = True
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        self.others = True
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        self.others = True
+        return len(self._items)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key != self._own:
+            self.others = True
+        return self._items.get(key, default)
+
+
+def shared_digest(templates: Templates) -> str:
+    """A hash of what every charter page is given besides its own charter: the shared
+    variables (`checks` aside, which :class:`Watched` guards) and the templates' code."""
+    common = templates.common
+    shown = {k: v for k, v in common.items() if k not in ("checks", "site", "row_attrs")}
+    site = common["site"]
+    site_json = site.model_dump_json() if isinstance(site, SiteConfig) else repr(site)
+    return digest("shared", site_json, repr(sorted(shown.items(), key=lambda kv: kv[0])))
 
 
 def portfolio_pages(

@@ -13,10 +13,10 @@ the others are drawn, in worker processes when there are many, and cached.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from ..analyze import CharterView, MetricView, mde_threshold
 from ..cache import Cache, chart_key
@@ -71,6 +71,7 @@ __all__ = [
 
 
 ChartKind = Literal["values", "lift"]
+AnySpec = ChartSpec | LiftSpec | ForestSpec
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,10 @@ class _Reuse:
     jobs: list[ChartJob] = field(default_factory=list)
 
     def want(
-        self, path: str, key: str, spec: ChartSpec | LiftSpec | ForestSpec, chart_id: str
+        self, path: str, key: str, spec: AnySpec | Callable[[], AnySpec], chart_id: str
     ) -> None:
-        """The SVG for `path`: reused when its key and id were drawn before, else a job."""
+        """The SVG for `path`: reused when its key and id were drawn before, else a job
+        (`spec` may be a function that makes it, called only then)."""
         if self.cache is not None:
             data = self.cache.get("charts", chart_key(key, chart_id), ".svg")
             if data is not None and data.startswith(b"<?xml") and data.rstrip().endswith(b"</svg>"):
@@ -176,7 +178,7 @@ class _Reuse:
             if self.cache is not None:
                 self.cache.put("charts", chart_key(key, chart_id), self.svgs[path], ".svg")
             return
-        self.jobs.append(ChartJob(path, spec, chart_id=chart_id))
+        self.jobs.append(ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id))
 
     def draw(self, progress: DrawProgress | None = None) -> dict[str, bytes]:
         """Draw the jobs, cache what was drawn; the new SVGs by path."""
@@ -204,28 +206,63 @@ def _forests(catalogued: Sequence[CataloguedMetric], reuse: _Reuse) -> dict[str,
     return forests
 
 
+class Known(Protocol):
+    """Where a build keeps each charter's charts as last described (generator/reuse.py)."""
+
+    def charts_of(self, view: CharterView) -> list[Described] | None: ...
+
+    def keep_charts(self, view: CharterView, charts: list[Described]) -> None: ...
+
+
+# A chart as described for its page, without its spec: the index of its metric in the
+# charter's view, its kind, path, spec key, text alternative and tolerance.
+Described = tuple[int, ChartKind, str, str, str, "Tolerance | None"]
+
+
+def _described(view: CharterView) -> list[Described]:
+    """Every chart of a charter, described from its specs."""
+    described: list[Described] = []
+    for index, metric in enumerate(view.metrics):
+        for kind, spec in _metric_specs(view, metric):
+            name = metric.id if kind == "values" else f"{metric.id}-lift"
+            path = f"charters/{view.id}/{name}.svg"
+            tolerance = spec.tolerance if isinstance(spec, ChartSpec) else None
+            described.append((index, kind, path, spec_key(spec), describe(spec), tolerance))
+    return described
+
+
+def _spec_of(view: CharterView, metric: MetricView, kind: ChartKind) -> Callable[[], AnySpec]:
+    def make() -> AnySpec:
+        return next(spec for k, spec in _metric_specs(view, metric) if k == kind)
+
+    return make
+
+
 def draw_charts(
     views: Sequence[CharterView],
     site: Path,
     catalogued: Sequence[CataloguedMetric] = (),
     cache: Cache | None = None,
     progress: DrawProgress | None = None,
+    known: Known | None = None,
 ) -> ChartSet:
     """Every chart of every metric, and a forest plot per catalogued metric; SVGs of
     unchanged charts come from `cache`, else from `site`. `progress` hears of each
-    chart drawn."""
+    chart drawn. `known` may tell a charter's charts without their specs being made."""
     reuse = _Reuse(site, previous_keys(site), cache)
     by_charter: dict[str, tuple[Chart, ...]] = {}
     for view in views:
+        described = known.charts_of(view) if known is not None else None
+        if described is None:
+            described = _described(view)
+            if known is not None:
+                known.keep_charts(view, described)
         charts: list[Chart] = []
-        for metric in view.metrics:
-            for kind, spec in _metric_specs(view, metric):
-                key = spec_key(spec)
-                name = metric.id if kind == "values" else f"{metric.id}-lift"
-                path = f"charters/{view.id}/{name}.svg"
-                reuse.want(path, key, spec, f"{view.id}-{name}")
-                tolerance = spec.tolerance if isinstance(spec, ChartSpec) else None
-                charts.append(Chart(metric, path, describe(spec), key, kind, tolerance))
+        for index, kind, path, key, alt, tolerance in described:
+            metric = view.metrics[index]
+            chart_id = f"{view.id}-{path.rsplit('/', 1)[1].removesuffix('.svg')}"
+            reuse.want(path, key, _spec_of(view, metric, kind), chart_id)
+            charts.append(Chart(metric, path, alt, key, kind, tolerance))
         by_charter[view.id] = tuple(charts)
     forests = _forests(catalogued, reuse)
     drawn = reuse.draw(progress)

@@ -653,6 +653,8 @@ def test_interrupted_write_keeps_the_previous_site(
     calls = []
 
     def failing_write_bytes(self: pathlib.Path, data: bytes) -> int:
+        if ".charters-cache" in self.parts:  # the cache's own entries: not the site's files
+            return real_write_bytes(self, data)
         calls.append(self)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")

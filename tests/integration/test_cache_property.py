@@ -63,6 +63,12 @@ links:{links}
 """
 HEADER = "date,metric,variant,value,n,std,note\n"
 ROBOTS = "User-agent: *\nDisallow: /{n}/\n"
+# Charter page templates: one that reads only its own charter, one that reads them all.
+CHARTER_PAGES = [
+    None,
+    '{% extends "builtin/charter.html" %}{% block title %}{{ view.charter.title }}{% endblock %}',
+    '{% extends "builtin/charter.html" %}{% block title %}of {{ checks|length }}{% endblock %}',
+]
 
 
 def charter_text(title: str, summary: str = "Route tickets.", link: bool = False) -> str:
@@ -121,6 +127,22 @@ def set_rows(index: int, values: list[float]) -> Edit:
                 path.unlink()
 
     edit.__name__ = f"set_rows({index}, {values!r})"
+    return edit
+
+
+def bad_row(index: int, kind: int) -> Edit:
+    """Add a row the loader refuses (an error) or warns about, to one charter's results."""
+    rows = ["2099-01-05,ttfr,,4.0,100,1.5,\n", "2026-02-02,ttfr,,many,100,1.5,\n"]
+
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        if folders:
+            path = folders[index % len(folders)] / "results" / "r.csv"
+            path.parent.mkdir(exist_ok=True)
+            text = path.read_text("utf-8") if path.exists() else HEADER
+            path.write_text(text + rows[kind % len(rows)], encoding="utf-8")
+
+    edit.__name__ = f"bad_row({index}, {kind})"
     return edit
 
 
@@ -211,6 +233,11 @@ EDITS = st.one_of(
         lambda n: write_file("templates/static/extra.css", None if n == 0 else f"a{{z:{n}}}\n"),
         st.integers(0, 2),
     ),
+    st.builds(
+        lambda n: write_file("templates/charter.html", CHARTER_PAGES[n]),
+        st.integers(0, len(CHARTER_PAGES) - 1),
+    ),
+    st.builds(bad_row, st.integers(0, 3), st.integers(0, 1)),
 )
 
 
@@ -245,7 +272,7 @@ class Builds:
         make_tree(self.base / "src")
         result = self.build(self.base / "src", self.base / "site", self.base / "cache")
         assert result.ok, [d.format_text() for d in result.diagnostics]
-        self.cold: dict[str, tuple[bool, dict[str, bytes]]] = {}
+        self.cold: dict[str, tuple[bool, dict[str, bytes], list[str]]] = {}
         self.count = 0
 
     @staticmethod
@@ -259,13 +286,14 @@ class Builds:
         shutil.copytree(self.base, here, symlinks=True)
         return here
 
-    def cold_build(self, src: Path) -> tuple[bool, dict[str, bytes]]:
+    def cold_build(self, src: Path) -> tuple[bool, dict[str, bytes], list[str]]:
         key = tree_key(src)
         if key not in self.cold:
             self.count += 1
             out, cache = self.work / f"cold{self.count}", self.work / f"cold{self.count}-cache"
             result = self.build(src, out, cache)
-            self.cold[key] = (result.ok, tree_bytes(out) if result.ok else {})
+            files = tree_bytes(out) if result.ok else {}
+            self.cold[key] = (result.ok, files, reported(result))
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(cache, ignore_errors=True)
         return self.cold[key]
@@ -276,6 +304,11 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
         return Builds(tmp_path_factory.mktemp("incremental"))
+
+
+def reported(result: BuildResult) -> list[str]:
+    """What the build reported, as printed."""
+    return [d.format_text() for d in result.diagnostics]
 
 
 def differences(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
@@ -300,8 +333,10 @@ def check_edits(builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPat
         for edit in edits:
             edit(src)
             result = builds.build(src, out, cache)
-            cold_ok, cold_files = builds.cold_build(src)
+            cold_ok, cold_files, cold_reported = builds.cold_build(src)
             assert result.ok == cold_ok, [d.format_text() for d in result.diagnostics]
+            # The same errors and warnings too, never those of an earlier tree.
+            assert reported(result) == cold_reported, [e.__name__ for e in edits]
             if result.ok:
                 assert differences(tree_bytes(out), cold_files) == [], [e.__name__ for e in edits]
     finally:

@@ -1,0 +1,312 @@
+"""Build recipe: what a build after a small edit takes from the cache instead of redoing.
+
+A build that is not a no-op (generator/cache.py) still has to give the bytes of a
+cold build, but most of its work depends on one charter at a time. This module
+keeps that work in the cache folder, keyed by content hashes (never by
+modification times), so a build after an edit of one charter redoes that
+charter, the pages and outputs made from every charter, and nothing else:
+
+* **A charter, loaded and analysed** (`charters/…/<key>.pickle`): its
+  `LoadedCharter`, its `CharterView` and the diagnostics loading it gave. The key
+  is the hash of the charter's whole folder (every file by name and content, from
+  the same walk as the input fingerprint), `metrics.yaml` (refs are resolved
+  from it), the date results are judged by, the folder's name, the generator's
+  own fingerprint and the Python version: everything `load._load_charter` and
+  `analyze.analyze_charter` read (a relative link or result file that leads out
+  of the folder, written so or through a symbolic link, is refused by the
+  loader). What relates charters to each other (ids and aliases, connections,
+  the catalogue's claims, teams, the finder) is computed over every charter on
+  every build. A charter is kept only once it loaded without an error.
+* **A charter's page** (`pages/…/<key>.html`): the key is the charter's key with
+  everything else the page is given: its history and history note, its charts'
+  keys, and the context every page shares (site.yaml as validated, the
+  templates, the finder's choices, the team and metric pages, the live-reload
+  token, the staleness date). The page is rendered with a `checks` that notes
+  any look at another charter's check; a page that looked is not kept, since
+  its bytes then depend on more than its key.
+* **A charter's downloads** (`downloads/…/<key>.json|.csv`): the charter's key.
+
+An entry that cannot be read or does not unpickle to what is expected is
+ignored and made again. A pickle runs code when read: the cache folder is
+trusted like the installed generator (docs/cache.md).
+"""
+
+from __future__ import annotations
+
+import copyreg
+import dataclasses
+import hashlib
+import io
+import pickle
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache as memoized
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .cache import Cache, Context, generator_fingerprint
+from .diagnostics import Diagnostic, Diagnostics, SourceRef
+from .spool import CHUNK, Content, Spool, Spooled
+
+if TYPE_CHECKING:
+    from .analyze import CharterView
+    from .charts import Described
+    from .load import LoadedCharter, Project
+
+_FORMAT = "charters-reuse-1"
+LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
+
+
+def digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass
+class Reuse:
+    """The per-charter cache of one build: keys, what was found, what is to be stored."""
+
+    cache: Cache
+    parts: Mapping[str, str]  # the input's parts by name (cache.input_fingerprint)
+    context: Context
+    keys: dict[str, str] = field(default_factory=dict)  # charter id → key, cacheable only
+    views: dict[str, CharterView] = field(default_factory=dict)  # found in the cache
+    pending: dict[str, tuple[str, list[Diagnostic]]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # hits and misses by kind
+
+    def _count(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def charter_key(self, root: Path, folder: Path) -> str | None:
+        """The key of the charter in `folder`, or None when the walk did not hash it."""
+        rel = folder.relative_to(root).as_posix()
+        part = self.parts.get(rel)
+        if part is None:
+            return None
+        catalogue = self.parts.get("metrics.yaml", "none")
+        # The Python version too: a pickle is read back by the same kind of interpreter.
+        fields = (_FORMAT, "charter", generator_fingerprint(), sys.version, rel, part, catalogue)
+        return digest(*fields, self.context.load_date.isoformat())
+
+    def load(
+        self, root: Path, folder: Path, diags: Diagnostics, load_one: LoadOne
+    ) -> LoadedCharter | None:
+        """The charter in `folder` from the cache, or loaded by `load_one` (and kept for
+        :meth:`analyze` to store with its view); its diagnostics go to `diags`."""
+        key = self.charter_key(root, folder)
+        found = self._read_charter(key) if key is not None else None
+        if found is not None:
+            self._count("charters cached")
+            diagnostics, view = found
+            diags.extend(diagnostics)
+            self.views[view.id] = view
+            self.keys[view.id] = key  # type: ignore[assignment]  # found, so not None
+            return view.loaded
+        own = Diagnostics()
+        loaded = load_one(folder, own)
+        diags.extend(own)
+        if key is not None and loaded is not None:
+            self.pending[loaded.id] = (key, list(own))
+        return loaded
+
+    def analyze(self, project: Project) -> list[CharterView]:
+        """Every charter's view: the cached one, else analysed now and stored."""
+        from .analyze import analyze_charter
+
+        views: list[CharterView] = []
+        for loaded in project.charters:
+            view = self.views.get(loaded.id)
+            if view is None or view.loaded is not loaded:
+                view = analyze_charter(loaded)
+                self._count("charters analysed")
+                pending = self.pending.pop(loaded.id, None)
+                if pending is not None:
+                    key, diagnostics = pending
+                    self._store("charters", key, (_FORMAT, diagnostics, view), ".pickle")
+                    self.keys[loaded.id] = key
+            views.append(view)
+        return views
+
+    def _read_charter(self, key: str) -> tuple[list[Diagnostic], CharterView] | None:
+        from .analyze import CharterView
+
+        entry = self._read("charters", key, ".pickle")
+        if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == _FORMAT):
+            return None
+        _, diagnostics, view = entry
+        if not isinstance(view, CharterView) or not isinstance(diagnostics, list):
+            return None
+        if not all(isinstance(d, Diagnostic) for d in diagnostics):
+            return None
+        return diagnostics, view
+
+    def _read(self, kind: str, key: str, suffix: str) -> Any:
+        raw = self.cache.get(kind, key, suffix)
+        if raw is None:
+            return None
+        try:
+            return pickle.loads(raw)
+        except Exception:  # a truncated or foreign entry: made again
+            return None
+
+    def _store(self, kind: str, key: str, value: object, suffix: str) -> None:
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = _dispatch_table()
+        try:
+            pickler.dump(value)
+        except Exception:  # something in it cannot be pickled: it is simply not kept
+            return
+        self.cache.put(kind, key, buffer.getvalue(), suffix)
+
+    # --- charts, pages and downloads ---------------------------------------------------
+
+    def _charts_key(self, view: CharterView) -> str | None:
+        key = self.keys.get(view.id)
+        if key is None:
+            return None
+        # The history gives a business metric its original target, which its chart shows.
+        originals = repr([metric.original_target for metric in view.metrics])
+        return digest(_FORMAT, "charts", key, originals)
+
+    def charts_of(self, view: CharterView) -> list[Described] | None:
+        """The charter's charts as described when last drawn (charts.Known)."""
+        from .charts import Tolerance
+
+        key = self._charts_key(view)
+        found = self._read("charts-of", key, ".pickle") if key is not None else None
+        if not isinstance(found, list):
+            return None
+        for entry in found:
+            if not (isinstance(entry, tuple) and len(entry) == 6):
+                return None
+            index, kind, path, spec, alt, tolerance = entry
+            ok = isinstance(index, int) and 0 <= index < len(view.metrics)
+            ok = ok and kind in ("values", "lift") and isinstance(tolerance, Tolerance | None)
+            if not (ok and all(isinstance(x, str) for x in (path, spec, alt))):
+                return None
+        self._count("charts described")
+        return found
+
+    def keep_charts(self, view: CharterView, charts: list[Described]) -> None:
+        key = self._charts_key(view)
+        if key is not None:
+            self._store("charts-of", key, charts, ".pickle")
+
+    def page_key(self, cid: str, shared: str, *own: str) -> str | None:
+        """The key of charter `cid`'s page: its charter's key, the context every page
+        shares (`shared`) and what else the page is given (`own`); None when the
+        charter has no key."""
+        key = self.keys.get(cid)
+        if key is None:
+            return None
+        templates = self.parts.get("templates", "none")
+        day = self.context.rules_date.isoformat()
+        return digest(_FORMAT, "page", key, templates, day, shared, *own)
+
+    def page(self, key: str) -> bytes | None:
+        data = _unframe(self.cache.get("pages", key, ".html"))
+        self._count("pages cached" if data is not None else "pages rendered")
+        return data
+
+    def keep_page(self, key: str, data: bytes) -> None:
+        self.cache.put("pages", key, _frame(data), ".html")
+
+    def download(
+        self, cid: str, name: str, make: Callable[[], Iterable[bytes]], spool: Spool
+    ) -> Content:
+        """Charter `cid`'s download `name` (results.json, results.csv): copied from the
+        cache into `spool`, else made by `make`, written to `spool` and kept."""
+        key = self.keys.get(cid)
+        if key is None:
+            return spool.write(make())
+        key = digest(_FORMAT, "download", key, name)
+        found = self._cached_download(key, spool)
+        if found is not None:
+            self._count("downloads cached")
+            return found
+        content = spool.write(make())
+        if isinstance(content, bytes):
+            self.cache.put("downloads", key, _frame(content))
+        else:
+            h = hashlib.blake2b(digest_size=20)
+            for chunk in _chunks(content.path):
+                h.update(chunk)
+            head = h.hexdigest().encode() + b"\n"
+            self.cache.put_chunks("downloads", key, [head], _chunks(content.path))
+        return content
+
+    def _cached_download(self, key: str, spool: Spool) -> Content | None:
+        """The download kept under `key`, checked against its hash, written to `spool`."""
+        path = self.cache.path("downloads", key, "")
+        if path is None:
+            return None
+        try:
+            f = open(path, "rb")  # noqa: SIM115  # closed below
+        except OSError:
+            return None
+        with f:
+            want = f.read(HASH_HEX + 1)
+            h = hashlib.blake2b(digest_size=20)
+
+            def chunks() -> Iterator[bytes]:
+                while chunk := f.read(CHUNK):
+                    h.update(chunk)
+                    yield chunk
+
+            content = spool.write(chunks())
+        if want == h.hexdigest().encode() + b"\n":
+            return content
+        if isinstance(content, Spooled):  # damaged: made again
+            content.path.unlink(missing_ok=True)
+        return None
+
+
+@memoized
+def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
+    """How the many small frozen records of a charter are pickled: as a call of their
+    class with their fields. Unpickled so, each costs a third of what restoring a
+    slotted dataclass's state costs (`dataclasses._dataclass_setstate`), which is most
+    of the time of reading a charter back."""
+    from .analyze import DatedLift
+    from .results import Row
+    from .stats import Lift
+
+    table: dict[type, Callable[[Any], Any]] = dict(copyreg.dispatch_table)
+    for cls in (Row, SourceRef, DatedLift, Lift):
+        fields = dataclasses.fields(cls)
+        if hasattr(cls, "__post_init__") or not all(f.init for f in fields):
+            continue  # its constructor would not give back the same record
+        table[cls] = partial(_by_fields, cls, tuple(f.name for f in fields))
+    return table
+
+
+def _by_fields(cls: type, names: tuple[str, ...], record: Any) -> tuple[Any, ...]:
+    return (cls, tuple(getattr(record, name) for name in names))
+
+
+HASH_HEX = 40  # a blake2b digest of 20 bytes, in hex
+
+
+def _frame(data: bytes) -> bytes:
+    """An entry that says its own hash first, so a damaged one is known and made again."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest().encode() + b"\n" + data
+
+
+def _unframe(entry: bytes | None) -> bytes | None:
+    if entry is None or len(entry) <= HASH_HEX:
+        return None
+    data = entry[HASH_HEX + 1 :]
+    ok = entry[: HASH_HEX + 1] == hashlib.blake2b(data, digest_size=20).hexdigest().encode() + b"\n"
+    return data if ok else None
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk

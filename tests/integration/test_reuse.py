@@ -1,0 +1,251 @@
+"""The per-charter cache: an edit of one charter reloads, re-analyses and re-renders that
+charter alone; a change of what every charter shares redoes what depends on it; a damaged
+entry is made again; and every build gives the bytes of a cold build."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import ScratchProject
+
+import generator.analyze as analyze_stage
+import generator.load as load_stage
+from generator.build import BuildResult, Settings, build
+from generator.pages import Templates
+
+from .test_build import FULL_RESULTS, tree_files, write_full_project
+
+EPOCH = "1797292800"  # 2026-12-15, after every example result
+CATALOGUE = """\
+- id: weekly_orders
+  name: {name}
+  definition: Orders placed per week.
+  unit: orders
+  direction: increase
+  owner: Head of Sales
+  agreed: {{by: [VP Sales], on: 2026-03-02}}
+"""
+
+
+class Observed:
+    """What each build loaded, analysed and rendered (the real work, recorded)."""
+
+    def __init__(self) -> None:
+        self.loaded: list[str] = []
+        self.analysed: list[str] = []
+        self.rendered: list[str] = []
+
+    def clear(self) -> None:
+        self.loaded.clear()
+        self.analysed.clear()
+        self.rendered.clear()
+
+    @property
+    def charter_pages(self) -> list[str]:
+        return sorted(p for p in self.rendered if p.startswith("charters/"))
+
+
+@pytest.fixture
+def observed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Observed]:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    seen = Observed()
+    load_one, analyze_one, render = (
+        load_stage._load_charter,
+        analyze_stage.analyze_charter,
+        Templates.render,
+    )
+
+    def loading(root: Path, folder: Path, *args: object) -> object:
+        seen.loaded.append(folder.name)
+        return load_one(root, folder, *args)  # type: ignore[arg-type]
+
+    def analysing(loaded: load_stage.LoadedCharter) -> analyze_stage.CharterView:
+        seen.analysed.append(loaded.id)
+        return analyze_one(loaded)
+
+    def rendering(self: Templates, template: str, page: str, **context: object) -> bytes:
+        seen.rendered.append(page)
+        return render(self, template, page, **context)
+
+    monkeypatch.setattr(load_stage, "_load_charter", loading)
+    monkeypatch.setattr(analyze_stage, "analyze_charter", analysing)
+    monkeypatch.setattr(Templates, "render", rendering)
+    yield seen
+
+
+def cold(project: ScratchProject, tmp_path: Path) -> dict[str, bytes]:
+    """The site of a cold build of the same tree: a fresh output and a fresh cache."""
+    out, cache = tmp_path / "cold-site", tmp_path / "cold-cache"
+    for folder in (out, cache):
+        if folder.exists():
+            shutil.rmtree(folder)
+    result = build(Settings(project.root, out, cache_dir=cache))
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return tree_files(out)
+
+
+def built(project: ScratchProject) -> BuildResult:
+    result = project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return result
+
+
+def test_one_charter_edit_redoes_that_charter_alone(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    built(scratch_project)
+    assert sorted(observed.analysed) == ["pricing", "routing", "summaries"]
+    observed.clear()
+    scratch_project.charter("pricing", title="Dynamic pricing, second try", team=None)
+    built(scratch_project)
+    assert observed.loaded == ["pricing"]
+    assert observed.analysed == ["pricing"]
+    assert observed.charter_pages == ["charters/pricing/index.html"]
+    # The portfolio lists every charter, so it is made again, from the cached views.
+    assert "index.html" in observed.rendered
+    site = tree_files(scratch_project.out)
+    assert b"Dynamic pricing, second try" in site["charters/pricing/index.html"]
+    assert b"Dynamic pricing, second try" in site["index.html"]
+    assert site == cold(scratch_project, tmp_path)
+
+
+def test_one_result_edit_redoes_that_charter_alone(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    built(scratch_project)
+    observed.clear()
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        FULL_RESULTS.replace("2026-05-11,ttfr,treatment,5.1", "2026-05-11,ttfr,treatment,4.8"),
+    )
+    built(scratch_project)
+    assert observed.loaded == ["routing"]
+    assert observed.charter_pages == ["charters/routing/index.html"]
+    site = tree_files(scratch_project.out)
+    assert b"2026-05-11,ttfr,treatment,4.8," in site["charters/routing/results.csv"]
+    assert site == cold(scratch_project, tmp_path)
+
+
+def test_what_every_charter_shares_redoes_what_depends_on_it(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    scratch_project.write("metrics.yaml", CATALOGUE.format(name="Weekly orders"))
+    built(scratch_project)
+    everyone = ["pricing", "routing", "summaries"]
+    pages = [f"charters/{cid}/index.html" for cid in everyone]
+
+    # site.yaml: every page shows the site's title; no charter is loaded again.
+    observed.clear()
+    scratch_project.write("site.yaml", "title: Another portfolio\n")
+    built(scratch_project)
+    assert (observed.loaded, observed.charter_pages) == ([], pages)
+    assert b"Another portfolio" in (scratch_project.out / pages[0]).read_bytes()
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    # metrics.yaml: refs are resolved from it, so every charter is loaded again.
+    observed.clear()
+    scratch_project.write("metrics.yaml", CATALOGUE.format(name="Orders each week"))
+    built(scratch_project)
+    assert (sorted(observed.analysed), observed.charter_pages) == (everyone, pages)
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    # A template: every page rendered again, no charter loaded again.
+    observed.clear()
+    scratch_project.write(
+        "templates/charter.html",
+        '{% extends "builtin/charter.html" %}{% block title %}Changed{% endblock %}',
+    )
+    built(scratch_project)
+    assert (observed.loaded, observed.charter_pages) == ([], pages)
+    assert b"<title>Changed</title>" in (scratch_project.out / pages[1]).read_bytes()
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    # The build date: staleness and results after it depend on it.
+    observed.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", str(int(EPOCH) + 400 * 86400))
+        built(scratch_project)
+        assert sorted(observed.analysed) == everyone
+        assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def test_a_page_that_reads_other_charters_is_not_reused(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    scratch_project.write(
+        "templates/charter.html",
+        '{% extends "builtin/charter.html" %}'
+        "{% block title %}one of {{ checks|length }}{% endblock %}",
+    )
+    built(scratch_project)
+    observed.clear()
+    scratch_project.charter("extra", title="Extra")
+    built(scratch_project)
+    assert observed.loaded == ["extra"]
+    # Each page counted the charters: each is rendered again, and says four now.
+    assert len(observed.charter_pages) == 4
+    assert (
+        b"<title>one of 4</title>"
+        in (scratch_project.out / "charters/pricing/index.html").read_bytes()
+    )
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def test_a_charters_key_follows_its_links(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    """A result file that is a symbolic link (inside the charter's folder, as the loader
+    requires): the charter's key hashes what it leads to, so an edit there is seen."""
+    write_full_project(scratch_project)
+    results = scratch_project.root / "charters/routing/results"
+    scratch_project.write("charters/routing/data/ab.csv", FULL_RESULTS)
+    (results / "ab.csv").unlink()
+    (results / "ab.csv").symlink_to("../data/ab.csv")
+    built(scratch_project)
+    observed.clear()
+    scratch_project.write(
+        "charters/routing/data/ab.csv",
+        FULL_RESULTS.replace("2026-05-11,ttfr,treatment,5.1", "2026-05-11,ttfr,treatment,4.8"),
+    )
+    built(scratch_project)
+    assert observed.loaded == ["routing"]
+    site = tree_files(scratch_project.out)
+    assert b"2026-05-11,ttfr,treatment,4.8," in site["charters/routing/results.csv"]
+    assert site == cold(scratch_project, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["charters", "charts-of", "pages", "downloads"])
+def test_a_damaged_or_foreign_entry_is_made_again(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path, kind: str
+) -> None:
+    write_full_project(scratch_project)
+    built(scratch_project)
+    expected = tree_files(scratch_project.out)
+    entries = sorted((scratch_project.root / ".charters-cache" / kind).rglob("*.*"))
+    entries += sorted((scratch_project.root / ".charters-cache" / kind).glob("*/*"))
+    assert entries
+    for path in set(entries):
+        data = path.read_bytes()
+        if kind == "charters":  # a readable pickle of something else
+            path.write_bytes(pickle.dumps(("charters-reuse-1", [], "not a view")))
+        elif kind == "charts-of":  # a chart of a metric the charter does not have
+            path.write_bytes(pickle.dumps([(99, "values", "x.svg", "k", "alt", None)]))
+        else:  # the same length, one byte changed: the hash in the entry tells
+            path.write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])
+    shutil.rmtree(scratch_project.out)  # the same input, but not a no-op
+    observed.clear()
+    built(scratch_project)
+    everyone = ["pricing", "routing", "summaries"]
+    if kind == "charters":
+        assert sorted(observed.analysed) == everyone
+    if kind == "pages":
+        assert observed.charter_pages == [f"charters/{cid}/index.html" for cid in everyone]
+    assert tree_files(scratch_project.out) == expected
