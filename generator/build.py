@@ -193,7 +193,7 @@ def _full_build(
     drawing = "Drawing charts"
     progress(drawing, 0, 0, "")
     charts = draw_charts(
-        views, settings.out, catalogued, cache, lambda *n: progress(drawing, *n), reuse
+        views, settings.out, catalogued, cache, lambda *n: progress(drawing, *n), reuse, spool
     )
     progress("Rendering pages", 0, 0, "")
     try:
@@ -204,7 +204,7 @@ def _full_build(
             live_reload=settings.live_reload,
             bytecode_cache=template_cache(cache),
         )
-        pages = render_pages(templates, project, views, checks, charts, history, reuse)
+        pages = render_pages(templates, project, views, checks, charts, history, reuse, spool)
         outputs = render_outputs(templates, project, views, history, spool, reuse)
     except Exception as exc:
         problem = template_diagnostic(exc, project.root)

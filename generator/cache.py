@@ -29,6 +29,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -332,6 +333,21 @@ class Cache:
         if self.root is None:
             return None
         return self.root / kind / key[:2] / f"{key}{suffix}"
+
+    def entry(self, kind: str, key: str, suffix: str = "", count: bool = True) -> Path | None:
+        """The file of an entry, when there is one and it is a plain file (never a link);
+        `count` it as a hit."""
+        path = self.path(kind, key, suffix)
+        if path is None:
+            return None
+        try:
+            if not stat.S_ISREG(path.lstat().st_mode):
+                return None
+        except OSError:
+            return None
+        if count:
+            self.hits[kind] = self.hits.get(kind, 0) + 1
+        return path
 
     def get(self, kind: str, key: str, suffix: str = "") -> bytes | None:
         path = self.path(kind, key, suffix)

@@ -49,6 +49,7 @@ from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
 from .reuse import Reuse, digest
 from .rules import RULES, CharterCheck
+from .spool import Content, Spool
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
@@ -367,18 +368,20 @@ def render_pages(
     charts: ChartSet,
     history: History | None = None,
     reuse: Reuse | None = None,
-) -> dict[str, bytes]:
+    spool: Spool | None = None,
+) -> dict[str, Content]:
     """The portfolio, a page per charter, the rules page and the static files, by site path.
 
     Without `history` (None) the charter pages have no history section. With `reuse`
     a charter's page comes from the cache when everything it is made from is unchanged
-    (generator/reuse.py).
+    (generator/reuse.py). With `spool`, each charter page goes there as soon as it is
+    made, so a thousand of them are not held in memory.
     """
     groups = [
         (status, [v for v in views if v.charter.status == status])
         for status in STATUS_DISPLAY_ORDER
     ]
-    files = {
+    files: dict[str, Content] = {
         "index.html": templates.render(
             "index.html", "index.html", views=views, groups=[g for g in groups if g[1]]
         )
@@ -386,9 +389,10 @@ def render_pages(
     shared = shared_digest(templates) if reuse is not None else ""
     for view in views:
         page = f"charters/{view.id}/index.html"
-        files[page] = charter_page(
+        data = charter_page(
             templates, view, checks, charts.by_charter[view.id], history, reuse, shared
         )
+        files[page] = spool.write([data]) if spool is not None else data
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
     files.update(
         portfolio_pages(templates, catalogued_metrics(project.catalogue, views), views, charts)

@@ -73,6 +73,31 @@ class Spool:
             raise self.failed(exc) from None
         return Spooled(path, size)
 
+    def link(self, source: Path) -> Content:
+        """The content of the plain file `source` without reading it: a hard link to it in
+        the spool folder (a copy where a link cannot be made); without a folder, its bytes.
+
+        `source` must never be changed in place afterwards (cache entries are replaced,
+        never rewritten), since the site's file is then the same file.
+        """
+        if self.folder is None:
+            return source.read_bytes()
+        self._count += 1
+        path = self.folder / f"{self._count:06d}"
+        try:
+            self.folder.mkdir(exist_ok=True)
+            try:
+                os.link(source, path, follow_symlinks=False)
+            except OSError:  # another file system, or links not allowed there
+                shutil.copyfile(source, path, follow_symlinks=False)
+            size = path.stat().st_size
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            if self.failed is None:
+                raise
+            raise self.failed(exc) from None
+        return Spooled(path, size)
+
 
 def place(content: Content, target: Path) -> None:
     """Put `content` at `target` (a new path): spooled files are moved, bytes written."""
@@ -86,10 +111,13 @@ def place(content: Content, target: Path) -> None:
 
 
 def same_bytes(path: Path, content: Content) -> bool:
-    """Whether the plain file at `path` holds exactly `content`, read a chunk at a time."""
+    """Whether the plain file at `path` holds exactly `content`, read a chunk at a time
+    (not at all when the spooled file is `path` itself, linked from the same entry)."""
     if isinstance(content, bytes):
         with open(path, "rb") as f:
             return f.read(len(content) + 1) == content
+    if os.path.samestat(os.lstat(path), os.lstat(content.path)):
+        return True
     with open(path, "rb") as a, open(content.path, "rb") as b:
         return _same_stream(a, b)
 

@@ -13,6 +13,7 @@ the others are drawn, in worker processes when there are many, and cached.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,9 @@ from typing import Literal, Protocol
 from ..analyze import CharterView, MetricView, mde_threshold
 from ..cache import Cache, chart_key
 from ..portfolio import CataloguedMetric
+from ..spool import Content, Spool
 from ..write import read_manifest
-from .draw import DrawProgress, draw_all, render_svg
+from .draw import DrawProgress, draw_each, render_svg
 from .spec import (
     CHART_VERSION,
     Breach,
@@ -101,7 +103,7 @@ class ChartSet:
     """The charts of a site: per charter for the pages, and every SVG by its site path."""
 
     by_charter: Mapping[str, tuple[Chart, ...]]
-    svgs: Mapping[str, bytes]
+    svgs: Mapping[str, Content]  # bytes, or a file in the build's spool
     drawn: int  # how many were drawn rather than reused
     forests: Mapping[str, ForestChart] = field(default_factory=dict)  # by catalogued metric id
 
@@ -154,12 +156,17 @@ def forest_of(metric: CataloguedMetric) -> ForestSpec | None:
 
 @dataclass
 class _Reuse:
-    """Where drawn charts come from: the cache folder, else the previous site."""
+    """Where drawn charts come from: the cache folder, else the previous site.
+
+    With a spool (a build), no SVG is held in memory: one from the cache is linked into
+    the spool, a drawn one written there as it arrives from the workers.
+    """
 
     site: Path
     previous: Mapping[str, str]
     cache: Cache | None
-    svgs: dict[str, bytes] = field(default_factory=dict)
+    spool: Spool | None = None
+    svgs: dict[str, Content] = field(default_factory=dict)
     jobs: list[ChartJob] = field(default_factory=list)
 
     def want(
@@ -168,29 +175,54 @@ class _Reuse:
         """The SVG for `path`: reused when its key and id were drawn before, else a job
         (`spec` may be a function that makes it, called only then)."""
         if self.cache is not None:
-            data = self.cache.get("charts", chart_key(key, chart_id), ".svg")
-            if data is not None and data.startswith(b"<?xml") and data.rstrip().endswith(b"</svg>"):
-                self.svgs[path] = data
+            entry = self.cache.entry("charts", chart_key(key, chart_id), ".svg")
+            if entry is not None and _whole_svg(entry):
+                self.svgs[path] = self._take(entry)
                 return
         old = self.site / path
         if self.previous.get(path) == key and old.is_file():
-            self.svgs[path] = old.read_bytes()
+            data = old.read_bytes()
             if self.cache is not None:
-                self.cache.put("charts", chart_key(key, chart_id), self.svgs[path], ".svg")
+                self.cache.put("charts", chart_key(key, chart_id), data, ".svg")
+            self.svgs[path] = self._store(data)
             return
         self.jobs.append(ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id))
 
-    def draw(self, progress: DrawProgress | None = None) -> dict[str, bytes]:
-        """Draw the jobs, cache what was drawn; the new SVGs by path."""
-        drawn = draw_all(self.jobs, progress)
-        if self.cache is not None:
-            for job in self.jobs:
-                key = (
-                    forest_key(job.spec) if isinstance(job.spec, ForestSpec) else spec_key(job.spec)
-                )
-                self.cache.put("charts", chart_key(key, job.chart_id), drawn[job.path], ".svg")
-        self.svgs.update(drawn)
+    def _take(self, entry: Path) -> Content:
+        return self.spool.link(entry) if self.spool is not None else entry.read_bytes()
+
+    def _store(self, data: bytes) -> Content:
+        return self.spool.write([data]) if self.spool is not None else data
+
+    def draw(self, progress: DrawProgress | None = None) -> int:
+        """Draw the jobs, cache what was drawn; how many were drawn."""
+        drawn = 0
+        for job, svg in draw_each(self.jobs, progress):
+            drawn += 1
+            if self.cache is None:
+                self.svgs[job.path] = self._store(svg)
+                continue
+            spec = job.spec
+            key = chart_key(
+                forest_key(spec) if isinstance(spec, ForestSpec) else spec_key(spec), job.chart_id
+            )
+            self.cache.put("charts", key, svg, ".svg")
+            entry = self.cache.entry("charts", key, ".svg", count=False)
+            self.svgs[job.path] = self._take(entry) if entry is not None else self._store(svg)
         return drawn
+
+
+def _whole_svg(path: Path) -> bool:
+    """Whether the file at `path` starts and ends as an SVG written whole does (an entry
+    cut short by a full disk, say, does not), read at its two ends only."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(5) != b"<?xml":
+                return False
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 64))
+            return f.read().rstrip().endswith(b"</svg>")
+    except OSError:
+        return False
 
 
 def _forests(catalogued: Sequence[CataloguedMetric], reuse: _Reuse) -> dict[str, ForestChart]:
@@ -245,11 +277,14 @@ def draw_charts(
     cache: Cache | None = None,
     progress: DrawProgress | None = None,
     known: Known | None = None,
+    spool: Spool | None = None,
 ) -> ChartSet:
     """Every chart of every metric, and a forest plot per catalogued metric; SVGs of
     unchanged charts come from `cache`, else from `site`. `progress` hears of each
-    chart drawn. `known` may tell a charter's charts without their specs being made."""
-    reuse = _Reuse(site, previous_keys(site), cache)
+    chart drawn. `known` may tell a charter's charts without their specs being made.
+    With `spool`, the SVGs are files in it (linked from the cache, or written as drawn),
+    not bytes held in memory."""
+    reuse = _Reuse(site, previous_keys(site), cache, spool)
     by_charter: dict[str, tuple[Chart, ...]] = {}
     for view in views:
         described = known.charts_of(view) if known is not None else None
@@ -266,4 +301,4 @@ def draw_charts(
         by_charter[view.id] = tuple(charts)
     forests = _forests(catalogued, reuse)
     drawn = reuse.draw(progress)
-    return ChartSet(by_charter, dict(reuse.svgs), drawn=len(drawn), forests=forests)
+    return ChartSet(by_charter, dict(reuse.svgs), drawn=drawn, forests=forests)

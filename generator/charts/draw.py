@@ -64,7 +64,15 @@ if TYPE_CHECKING:
     from matplotlib.legend import Legend as Legend_
     from matplotlib.text import Text
 
-__all__ = ["PARALLEL_CHARTS", "RefStyle", "draw_all", "draw_job", "drawn_figure", "render_svg"]
+__all__ = [
+    "PARALLEL_CHARTS",
+    "RefStyle",
+    "draw_all",
+    "draw_each",
+    "draw_job",
+    "drawn_figure",
+    "render_svg",
+]
 
 # --------------------------------------------------------------------------- #
 # Styling
@@ -1035,15 +1043,19 @@ def _drawn(ordered: list[ChartJob]) -> Iterator[bytes]:
         raise
 
 
-def draw_all(jobs: Sequence[ChartJob], progress: DrawProgress | None = None) -> dict[str, bytes]:
-    """The SVG of every job by its site path; each is independent, so workers do not matter.
-
-    `progress` hears of each chart as it arrives.
-    """
+def draw_each(
+    jobs: Sequence[ChartJob], progress: DrawProgress | None = None
+) -> Iterator[tuple[ChartJob, bytes]]:
+    """Each job with its SVG, in the order of their site paths, as the workers finish them:
+    the caller can store each one away instead of holding them all. `progress` hears of
+    each chart as it arrives."""
     ordered = sorted(jobs, key=lambda job: job.path)
-    svgs: dict[str, bytes] = {}
     for done, (job, svg) in enumerate(zip(ordered, _drawn(ordered), strict=True), start=1):
-        svgs[job.path] = svg
         if progress is not None:
             progress(done, len(ordered), job.path)
-    return svgs
+        yield job, svg
+
+
+def draw_all(jobs: Sequence[ChartJob], progress: DrawProgress | None = None) -> dict[str, bytes]:
+    """The SVG of every job by its site path; each is independent, so workers do not matter."""
+    return {job.path: svg for job, svg in draw_each(jobs, progress)}

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
@@ -34,15 +35,15 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
 def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The site paths of the charts each build draws (the real drawing, observed)."""
     paths: list[str] = []
-    real = charts_stage.draw_all
+    real = charts_stage.draw_each
 
     def observed(
         jobs: list[charts_stage.ChartJob], progress: DrawProgress | None = None
-    ) -> dict[str, bytes]:
+    ) -> Iterator[tuple[charts_stage.ChartJob, bytes]]:
         paths.extend(job.path for job in jobs)
         return real(jobs, progress)
 
-    monkeypatch.setattr(charts_stage, "draw_all", observed)
+    monkeypatch.setattr(charts_stage, "draw_each", observed)
     return paths
 
 
