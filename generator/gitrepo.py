@@ -114,4 +114,5 @@ def state(source: Path) -> str:
         repo = probe(source)
     except Unavailable as exc:
         return str(exc)
-    return "\0".join([str(repo.top), repo.prefix, repo.head, *sorted(repo.uncommitted())])
+    # Not the repository's place on disk: two checkouts of one commit are one input.
+    return "\0".join([repo.prefix, repo.head, *sorted(repo.uncommitted())])

@@ -235,6 +235,30 @@ def test_the_examples_same_bytes_incremental_or_cold_in_any_folder(
     assert os.environ["SOURCE_DATE_EPOCH"] == EPOCH
 
 
+def test_two_git_checkouts_in_different_folders_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clones of one commit, in different folders with different cache folders, build
+    the same bytes, the manifest (which records the input's fingerprint) included: where
+    a repository lies on disk is not part of the input."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    origin = copy_examples(tmp_path / "origin")
+    (origin / ".gitignore").write_text(".charters-cache/\n", "utf-8")
+    _git(origin, "init", "-q")
+    _git(origin, "add", "-A")
+    _git(origin, "commit", "-q", "-m", "examples")
+    one, two = tmp_path / "one" / "src", tmp_path / "elsewhere" / "deeper" / "checkout"
+    for dest in (one, two):
+        dest.parent.mkdir(parents=True)
+        _git(tmp_path, "clone", "-q", str(origin), str(dest))
+    first = built(one, tmp_path / "one-site", tmp_path / "one-cache")
+    second = built(two, tmp_path / "two-site", tmp_path / "two-cache")
+    assert first.charts_drawn == first.charts and second.charts_drawn == second.charts
+    page = (tmp_path / "one-site" / "charters/search-ranking/index.html").read_text("utf-8")
+    assert 'id="history"' in page  # the history was read from git
+    assert tree_files(tmp_path / "one-site") == tree_files(tmp_path / "two-site")
+
+
 def test_a_cache_folder_committed_as_a_link_is_not_followed(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
