@@ -2,10 +2,13 @@
 
 Changes come from the operating system's file notifications through `watchfiles`
 (inotify, FSEvents, ReadDirectoryChangesW; polling only where none of them
-works), so a server left idle does no work. Every build gets a token; pages built
-while serving carry it (`live_reload` in the templates) and the small
-`/__charters__/livereload.js` reloads the page when `/__charters__/version`
-answers another one.
+works), so a server left idle does no work. Every build gets a token. Pages built
+while serving carry the live-reload script with a fixed placeholder
+(`live_reload` in the templates), which the server replaces with the token of the
+build it serves as it sends each page; the small `/__charters__/livereload.js`
+reloads the page when `/__charters__/version` answers another token. The files
+on disk never hold a token, so a rebuild after a save reuses every page of an
+unchanged charter from the cache like any build (generator/reuse.py).
 
 A build that fails keeps the server running: the located problems go to the
 terminal and every page shows them until a later build succeeds.
@@ -43,6 +46,9 @@ from .pages import BUILTIN_TEMPLATES
 
 SPECIAL = "/__charters__/"
 LIVERELOAD_JS = Path(__file__).parent / "livereload.js"
+# What pages built while serving carry in place of the build token (see the docstring).
+PLACEHOLDER = "serve"
+_MARK = f'data-build="{PLACEHOLDER}"'.encode()
 WATCHED_DIRS = ("charters", "templates")
 WATCHED_FILES = ("site.yaml", CATALOGUE_FILE)
 
@@ -123,7 +129,9 @@ class SiteState:
         with self.build_lock:
             try:
                 result = build(
-                    Settings(self.source, self.out, live_reload=token, cache_dir=self.cache_dir)
+                    Settings(
+                        self.source, self.out, live_reload=PLACEHOLDER, cache_dir=self.cache_dir
+                    )
                 )
             except OutputError as exc:
                 errors = [f"error: {printable(str(exc))}"]
@@ -235,7 +243,7 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_HEAD(self) -> None:
-        self.do_GET()
+        self.do_GET()  # the same answer without its body (see `_send` and `do_GET`)
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)
@@ -254,7 +262,30 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         if not Path(self.translate_path(self.path)).exists():
             with state.build_lock:  # a build may be swapping the folder in right now
                 pass
-        super().do_GET()
+        if _is_page(path) and (page := self._page_file(path)) is not None:
+            self._send_page(page)
+        elif self.command == "HEAD":
+            super().do_HEAD()
+        else:
+            super().do_GET()
+
+    def _page_file(self, path: str) -> Path | None:
+        """The HTML file a page request names, when there is one to send as is."""
+        file = Path(self.translate_path(self.path))
+        if path.endswith("/"):
+            file = file / "index.html"
+        return file if file.suffix == ".html" and file.is_file() else None
+
+    def _send_page(self, file: Path) -> None:
+        """A page with the token of the build being served in its live-reload script."""
+        try:
+            body = file.read_bytes()
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        token = html.escape(self.server.state.token).encode()
+        body = body.replace(_MARK, b'data-build="' + token + b'"', 1)
+        self._send(200, body, "text/html; charset=utf-8")
 
     def _special(self, name: str) -> None:
         state = self.server.state

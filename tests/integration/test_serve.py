@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 from urllib.error import HTTPError
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 from helpers import ScratchProject, run_cli
 from watchfiles import Change
@@ -133,6 +133,38 @@ def test_serve_answers_pages_the_version_and_stops_on_interrupt(
     assert took < 10.0, f"Ctrl-C took {took:.2f} s to stop the server"
     assert "Traceback" not in out + err
     assert "Stopped." in out
+
+
+def test_each_page_is_sent_with_the_token_of_the_build_served(
+    scratch_project: ScratchProject,
+) -> None:
+    """The files hold a placeholder (so a rebuild can reuse an unchanged charter's page);
+    the server puts the newest build's token in each page it sends, GET and HEAD alike."""
+    scratch_project.charter("routing")
+    scratch_project.charter("pricing", title="Dynamic pricing")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        first = get(url + "__charters__/version")[1]
+        page = get(url + "charters/pricing/")[1]
+        assert f'data-build="{first}"' in page and 'data-build="serve"' not in page
+        request = Request(url + "charters/pricing/index.html", method="HEAD")
+        with urlopen(request, timeout=10) as response:
+            assert int(response.headers["Content-Length"]) == len(page.encode())
+            assert response.read() == b""
+        scratch_project.charter("routing", title="Routing, edited")
+        deadline = time.monotonic() + 60
+        second = first
+        while second == first and time.monotonic() < deadline:
+            time.sleep(0.1)
+            second = get(url + "__charters__/version")[1]
+        assert second != first
+        page = get(url + "charters/pricing/")[1]  # an unchanged charter's page
+        assert f'data-build="{second}"' in page
+        assert "Routing, edited" in get(url + "charters/routing/")[1]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
 
 
 def test_ctrl_c_the_moment_serve_announces_itself_stops_it_cleanly(
