@@ -103,7 +103,8 @@ def _inside(path: Path, source: Path) -> str | None:
     return Path(rel).as_posix()
 
 
-def _digest(*parts: str) -> str:
+def digest(*parts: str) -> str:
+    """One blake2b hash of `parts`, each ended by a NUL."""
     h = hashlib.blake2b(digest_size=20)
     for part in parts:
         h.update(part.encode("utf-8", "surrogateescape"))
@@ -196,7 +197,7 @@ def drawing_fingerprint() -> str:
 def chart_key(spec_key: str, chart_id: str) -> str:
     """The cache key of a drawn chart: its spec key (what it shows), the id that salts its
     SVG's element ids, and the drawing code."""
-    return _digest(_FORMAT, drawing_fingerprint(), spec_key, chart_id)
+    return digest(_FORMAT, drawing_fingerprint(), spec_key, chart_id)
 
 
 @dataclass(frozen=True)
@@ -363,18 +364,7 @@ class Cache:
     def put(self, kind: str, key: str, data: bytes, suffix: str = "") -> None:
         """Store an entry atomically (a temporary file renamed over it), or give up quietly
         after the first failure with a warning for the build to report."""
-        path = self.path(kind, key, suffix)
-        if path is None:
-            return
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            self.fail(exc)
+        self.put_chunks(kind, key, [data], suffix=suffix)
 
     def put_chunks(self, kind: str, key: str, *parts: Iterable[bytes], suffix: str = "") -> None:
         """:meth:`put` of the bytes of `parts` in turn, never held in memory at once."""

@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 
 from . import __version__
 from .analyze import CharterView, MetricView
+from .cache import digest
 from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import Diagnostic, SourceRef
 from .formatting import (
@@ -47,7 +48,7 @@ from .load import Project
 from .model import SiteConfig
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
-from .reuse import Reuse, digest
+from .reuse import Reuse
 from .rules import RULES, CharterCheck
 from .spool import Content, Spool
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label

@@ -46,7 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import Cache, Context, generator_fingerprint
+from .cache import Cache, Context, digest, generator_fingerprint
 from .diagnostics import Diagnostic, Diagnostics, SourceRef
 from .spool import CHUNK, Content, Spool, Spooled
 
@@ -57,14 +57,6 @@ if TYPE_CHECKING:
 
 _FORMAT = "charters-reuse-1"
 LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
-
-
-def digest(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-    return h.hexdigest()
 
 
 @dataclass

@@ -57,21 +57,13 @@ class Spool:
         """The bytes of `chunks`, as a spooled file when there is a folder, else as bytes."""
         if self.folder is None:
             return b"".join(chunks)
-        self._count += 1
-        path = self.folder / f"{self._count:06d}"
-        size = 0
-        try:
-            self.folder.mkdir(exist_ok=True)  # made on first use: a build with none writes none
+
+        def fill(path: Path) -> None:
             with open(path, "xb") as out:
                 for chunk in chunks:
                     out.write(chunk)
-                    size += len(chunk)
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            if self.failed is None:
-                raise
-            raise self.failed(exc) from None
-        return Spooled(path, size)
+
+        return self._spooled(fill)
 
     def link(self, source: Path) -> Content:
         """The content of the plain file `source` without reading it: a hard link to it in
@@ -82,14 +74,24 @@ class Spool:
         """
         if self.folder is None:
             return source.read_bytes()
-        self._count += 1
-        path = self.folder / f"{self._count:06d}"
-        try:
-            self.folder.mkdir(exist_ok=True)
+
+        def fill(path: Path) -> None:
             try:
                 os.link(source, path, follow_symlinks=False)
             except OSError:  # another file system, or links not allowed there
                 shutil.copyfile(source, path, follow_symlinks=False)
+
+        return self._spooled(fill)
+
+    def _spooled(self, fill: Callable[[Path], None]) -> Spooled:
+        """A new file of the spool folder, made by `fill`; on an error of the file system
+        the partial file is removed and the error reported as `failed` makes it."""
+        assert self.folder is not None
+        self._count += 1
+        path = self.folder / f"{self._count:06d}"
+        try:
+            self.folder.mkdir(exist_ok=True)  # made on first use: a build with none writes none
+            fill(path)
             size = path.stat().st_size
         except OSError as exc:
             path.unlink(missing_ok=True)
