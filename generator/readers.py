@@ -799,7 +799,7 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
             return None
         if len(cells) != len(rows.header):
             starts = _cell_starts(rel, text[start : lines.pos], line)
-            at = starts[len(rows.header)] if len(cells) > len(rows.header) else starts[-1]
+            at = _nth(starts, len(rows.header)) if len(cells) > len(rows.header) else starts[-1]
             message = (
                 f"row has {plural(len(cells), 'cell')} but the header has"
                 f" {plural(len(rows.header), 'column')};"
@@ -822,10 +822,10 @@ def _csv_header(rel: str, raw: str, cells: list[str], diags: Diagnostics) -> lis
     seen: set[str] = set()
     for i, name in enumerate(header):
         if not name:
-            diags.error(cols[i], "", "empty column name in header")
+            diags.error(_nth(cols, i), "", "empty column name in header")
         elif name in seen:
             message = f"duplicate column {excerpt(name)} in header"
-            diags.error(cols[i], excerpt(name, 60)[1:-1], message, code="duplicate-key")
+            diags.error(_nth(cols, i), excerpt(name, 60)[1:-1], message, code="duplicate-key")
         seen.add(name)
     return header
 
@@ -875,20 +875,40 @@ def _open_quote(raw: str) -> tuple[int, int | None] | None:
 
 
 def _cell_starts(rel: str, raw: str, line: int) -> list[SourceRef]:
-    """Where each cell of one CSV record starts, quotes and line breaks in cells included."""
+    """Where each cell of one CSV record starts, quotes and line breaks in cells included.
+
+    As the csv module reads them: a quote opens a quoted cell only as the cell's first
+    character (elsewhere it is text), and inside one a doubled quote is a quote.
+    """
     starts = [SourceRef(rel, line, 1)]
-    col = 1
-    quoted = False
-    for ch in raw.rstrip("\r\n"):
-        if ch == '"':
-            quoted = not quoted  # a doubled quote inside a cell toggles twice
-        elif ch == "," and not quoted:
+    text = raw.rstrip("\r\n")
+    col, i = 1, 0
+    quoted, fresh = False, True  # fresh: at the first character of a cell
+    while i < len(text):
+        ch = text[i]
+        separator = False
+        if quoted and ch == '"':
+            if text[i + 1 : i + 2] == '"':  # an escaped quote: the cell goes on
+                i, col = i + 1, col + 1
+            else:
+                quoted = False
+        elif not quoted and ch == '"' and fresh:
+            quoted = True
+        elif not quoted and ch == ",":
             starts.append(SourceRef(rel, line, col + 1))
+            separator = True
+        fresh = separator
         if ch == "\n":
             line, col = line + 1, 1
         else:
             col += 1
+        i += 1
     return starts
+
+
+def _nth(starts: list[SourceRef], n: int) -> SourceRef:
+    """Cell `n`'s start, or the last one found when the record has fewer."""
+    return starts[min(n, len(starts) - 1)]
 
 
 @dataclass(frozen=True)
