@@ -39,6 +39,14 @@ def git(repo: Path, *args: str, author: str | None = None, when: str | None = No
     return done.stdout
 
 
+def init_repo(repo: Path) -> None:
+    """A new repository at `repo` that commits with a set name and address, unsigned."""
+    git(repo, "init", "-q")
+    git(repo, "config", "user.name", "Charters Test")
+    git(repo, "config", "user.email", "charters@example.com")
+    git(repo, "config", "commit.gpgsign", "false")
+
+
 def commit(repo: Path, message: str, author: str, when: str) -> str:
     """Commit everything; the short hash (10 characters) the page shows."""
     git(repo, "add", "-A")

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 import pytest
 from helpers import REPO_ROOT, ScratchProject, run_cli
+from history_repo import git, init_repo
 
 import generator.charts as charts_stage
 import generator.charts.draw as draw_module
@@ -244,13 +245,13 @@ def test_two_git_checkouts_in_different_folders_give_the_same_bytes(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     origin = copy_examples(tmp_path / "origin")
     (origin / ".gitignore").write_text(".charters-cache/\n", "utf-8")
-    _git(origin, "init", "-q")
-    _git(origin, "add", "-A")
-    _git(origin, "commit", "-q", "-m", "examples")
+    init_repo(origin)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "examples")
     one, two = tmp_path / "one" / "src", tmp_path / "elsewhere" / "deeper" / "checkout"
     for dest in (one, two):
         dest.parent.mkdir(parents=True)
-        _git(tmp_path, "clone", "-q", str(origin), str(dest))
+        git(tmp_path, "clone", "-q", str(origin), str(dest))
     first = built(one, tmp_path / "one-site", tmp_path / "one-cache")
     second = built(two, tmp_path / "two-site", tmp_path / "two-cache")
     assert first.charts_drawn == first.charts and second.charts_drawn == second.charts
@@ -275,30 +276,23 @@ def test_a_cache_folder_committed_as_a_link_is_not_followed(
     assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()
 
 
-def _git(root: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-    env |= {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com"}
-    env |= {"GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.com"}
-    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-
 def test_a_cache_committed_to_git_is_not_trusted(scratch_project: ScratchProject) -> None:
     """A pull request could commit `.charters-cache/` with a chart of its own making (or
     compiled template code): a cache git tracks is not used, and says why."""
     write_full_project(scratch_project)
     root = scratch_project.root
     (root / ".gitignore").write_text(".charters-cache/\nsite/\n")
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "charters")
+    init_repo(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "charters")
     first = scratch_project.build()
     assert first.ok and first.charts_drawn == first.charts > 0
     cached = sorted((root / ".charters-cache" / "charts").rglob("*.svg"))
     assert cached
     for svg in cached:  # the planted charts: valid-looking SVGs with a script
         svg.write_bytes(b'<?xml version="1.0"?><svg><script>alert(1)</script></svg>')
-    _git(root, "add", "-f", ".charters-cache")
-    _git(root, "commit", "-q", "-m", "a cache of my own")
+    git(root, "add", "-f", ".charters-cache")
+    git(root, "commit", "-q", "-m", "a cache of my own")
     shutil.rmtree(scratch_project.out)
     again = scratch_project.build()
     assert again.ok
@@ -316,9 +310,9 @@ def test_an_ignored_cache_in_a_repository_is_used(scratch_project: ScratchProjec
     write_full_project(scratch_project)
     root = scratch_project.root
     (root / ".gitignore").write_text(".charters-cache/\nsite/\n")
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "charters")
+    init_repo(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "charters")
     assert scratch_project.build().ok
     shutil.rmtree(scratch_project.out)
     again = scratch_project.build()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from history_repo import git, init_repo
 
 import generator.check_cache as check_cache
 from generator.cli import main
@@ -410,13 +411,6 @@ def test_check_works_in_a_read_only_tree(
     assert (tree / ".charters-cache").exists() is primed
 
 
-def _git(root: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-    env |= {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com"}
-    env |= {"GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.com"}
-    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-
 def _forge_clean_report(root: Path) -> None:
     """Store, under the key of `root` as it is now, the report of a clean tree: what a pull
     request would commit to turn a failing check green."""
@@ -436,14 +430,14 @@ def test_a_report_committed_to_the_repository_is_not_printed(examples: Path) -> 
     """A pull request cannot make a failing check pass by committing a kept report."""
     with_warning_and_error(examples, broken=True)
     (examples / ".gitignore").write_text(".charters-cache/\n", "utf-8")
-    _git(examples, "init", "-q")
-    _git(examples, "add", "-A")
-    _git(examples, "commit", "-q", "-m", "charters")
+    init_repo(examples)
+    git(examples, "add", "-A")
+    git(examples, "commit", "-q", "-m", "charters")
     _forge_clean_report(examples)
     forged = run(examples, "--today", "2026-11-30")
     assert forged.exit_code == 0  # not committed: this machine's own cache is trusted
-    _git(examples, "add", "-f", ".charters-cache")
-    _git(examples, "commit", "-q", "-m", "a report of my own")
+    git(examples, "add", "-f", ".charters-cache")
+    git(examples, "commit", "-q", "-m", "a report of my own")
     result = run(examples, "--today", "2026-11-30")
     assert result.exit_code == 1
     assert "charters/broken/charter.yaml" in result.output
