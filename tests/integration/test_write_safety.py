@@ -67,6 +67,17 @@ def start(source: Path, out: Path, *extra: str, **env: str) -> subprocess.Popen[
     )
 
 
+def start_alone(source: Path, out: Path) -> subprocess.Popen[bytes]:
+    """A build in a session of its own (so its process group can be killed), output dropped."""
+    return subprocess.Popen(
+        command(source, out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        start_new_session=True,
+    )
+
+
 def run(source: Path, out: Path, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*command(source, out), *extra],
@@ -247,13 +258,7 @@ def test_a_killed_build_with_chart_workers_does_not_leave_the_folder_locked(
             f"charters/c{i:02d}/results/ab.csv", rows + f"2026-05-11,ttfr,control,{i},400\n"
         )
     out = tmp_path / "site"
-    proc = subprocess.Popen(
-        command(project.root, out),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        start_new_session=True,
-    )
+    proc = start_alone(project.root, out)
     try:
         deadline = time.monotonic() + 30
         while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
@@ -300,13 +305,7 @@ def test_the_chart_workers_of_a_killed_build_end_with_it(tmp_path: Path) -> None
     for i in range(40):  # many charts, so the workers are still drawing when it is killed
         project.charter(f"r{i:02d}", text=FULL_CHARTER)
         project.write(f"charters/r{i:02d}/results/ab.csv", FULL_RESULTS)
-    proc = subprocess.Popen(
-        command(project.root, tmp_path / "site"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        start_new_session=True,
-    )
+    proc = start_alone(project.root, tmp_path / "site")
     try:
         deadline = time.monotonic() + 60
         workers: list[int] = []
