@@ -73,12 +73,18 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(_sanitised_html(text))  # sanitised by nh3 in _sanitised_html
 
 
+@lru_cache(maxsize=1)
+def _converter() -> md.Markdown:
+    """One Markdown converter, reset before each text (making one costs more than most
+    conversions: its extensions and processors are set up anew)."""
+    return md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
+
+
 @lru_cache(maxsize=8192)
 def _sanitised_html(text: str) -> str:
     """Markdown to sanitised HTML, once per text: a charter's summary is shown on its page,
     the portfolio, the feed and the API, and the same words give the same HTML."""
-    converter = md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
-    html = converter.convert(text)
+    html = _converter().reset().convert(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -393,7 +399,7 @@ def render_pages(
         data = charter_page(
             templates, view, checks, charts.by_charter[view.id], history, reuse, shared
         )
-        files[page] = spool.write([data]) if spool is not None else data
+        files[page] = spool.write([data], page) if spool is not None else data
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
     files.update(
         portfolio_pages(templates, catalogued_metrics(project.catalogue, views), views, charts)

@@ -33,10 +33,12 @@ trusted like the installed generator (docs/cache.md).
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import dataclasses
 import hashlib
 import io
+import os
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -214,15 +216,16 @@ class Reuse:
     ) -> Content:
         """Charter `cid`'s download `name` (results.json, results.csv): copied from the
         cache into `spool`, else made by `make`, written to `spool` and kept."""
+        rel = f"charters/{cid}/{name}"
         key = self.keys.get(cid)
         if key is None:
-            return spool.write(make())
+            return spool.write(make(), rel)
         key = digest(_FORMAT, "download", key, name)
-        found = self._cached_download(key, spool)
+        found = self._cached_download(key, spool, rel)
         if found is not None:
             self._count("downloads cached")
             return found
-        content = spool.write(make())
+        content = spool.write(make(), rel)
         if isinstance(content, bytes):
             self.cache.put("downloads", key, _frame(content))
         else:
@@ -233,8 +236,9 @@ class Reuse:
             self.cache.put_chunks("downloads", key, [head], _chunks(content.path))
         return content
 
-    def _cached_download(self, key: str, spool: Spool) -> Content | None:
-        """The download kept under `key`, checked against its hash, written to `spool`."""
+    def _cached_download(self, key: str, spool: Spool, rel: str) -> Content | None:
+        """The download kept under `key`, checked against its hash, written to `spool`
+        (for site path `rel`)."""
         path = self.cache.path("downloads", key, "")
         if path is None:
             return None
@@ -251,11 +255,12 @@ class Reuse:
                     h.update(chunk)
                     yield chunk
 
-            content = spool.write(chunks())
+            content = spool.write(chunks(), rel)
         if want == h.hexdigest().encode() + b"\n":
             return content
         if isinstance(content, Spooled):  # damaged: made again
-            content.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(content.path)
         return None
 
 
@@ -298,7 +303,7 @@ def _unframe(entry: bytes | None) -> bytes | None:
     return data if ok else None
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
+def _chunks(path: str | Path) -> Iterator[bytes]:
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             yield chunk

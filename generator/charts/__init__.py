@@ -188,8 +188,11 @@ class _Reuse:
             return
         self.jobs.append(ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id))
 
-    def _take(self, entry: Path) -> Content:
-        return self.spool.link(entry) if self.spool is not None else entry.read_bytes()
+    def _take(self, entry: str) -> Content:
+        if self.spool is not None:
+            return self.spool.link(entry)
+        with open(entry, "rb") as f:
+            return f.read()
 
     def _store(self, data: bytes) -> Content:
         return self.spool.write([data]) if self.spool is not None else data
@@ -212,7 +215,7 @@ class _Reuse:
         return drawn
 
 
-def _whole_svg(path: Path) -> bool:
+def _whole_svg(path: str) -> bool:
     """Whether the file at `path` starts and ends as an SVG written whole does (an entry
     cut short by a full disk, say, does not), read at its two ends only."""
     try:
