@@ -163,12 +163,14 @@ def _full_build(
     from .history import read_history, with_original_targets
     from .links import linked_files
     from .load import load_project
+    from .memo import load_memo, save_memo
     from .outputs import render_outputs
     from .pages import render_pages, site_templates, template_diagnostic
     from .portfolio import catalogued_metrics
     from .rules import check_views
 
     cache = reuse.cache
+    load_memo(cache)
     project, diags = load_project(settings.source, reuse.context.load_date, reuse)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
@@ -224,6 +226,7 @@ def _full_build(
     progress("Writing", 0, 0, "")
     result.written = write_site(settings.out, files, manifest(charts, fingerprint, counts))
     save_report(cache, fingerprint, result.diagnostics)
+    save_memo(cache)
     return result
 
 

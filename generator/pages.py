@@ -45,6 +45,7 @@ from .formatting import (
 )
 from .history import History
 from .load import Project
+from .memo import MEMO
 from .model import SiteConfig
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
@@ -70,7 +71,12 @@ def render_markdown(text: str | None) -> Markup:
     """Markdown to sanitised HTML."""
     if not text:
         return Markup("")
-    return Markup(_sanitised_html(text))  # sanitised by nh3 in _sanitised_html
+    key = ("markdown", text)
+    html = MEMO.get(key)  # kept by the last build (generator/memo.py)
+    if html is None:
+        html = _sanitised_html(text)
+        MEMO.put(key, html)
+    return Markup(html)  # sanitised by nh3 in _sanitised_html
 
 
 @lru_cache(maxsize=1)

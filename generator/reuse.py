@@ -111,12 +111,14 @@ class Reuse:
     def analyze(self, project: Project) -> list[CharterView]:
         """Every charter's view: the cached one, else analysed now and stored."""
         from .analyze import analyze_charter
+        from .memo import charter_memo
 
         views: list[CharterView] = []
         for loaded in project.charters:
             view = self.views.get(loaded.id)
             if view is None or view.loaded is not loaded:
-                view = analyze_charter(loaded)
+                with charter_memo(self.cache, f"charters/{loaded.id}"):
+                    view = analyze_charter(loaded)
                 self._count("charters analysed")
                 pending = self.pending.pop(loaded.id, None)
                 if pending is not None:
