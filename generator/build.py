@@ -122,7 +122,16 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     fingerprint = input_fingerprint(settings.source, context, skip, parts)
     result = _unchanged(settings.out, cache, fingerprint)
     if result is None:
-        reuse = Reuse(cache, parts, context)
+        previous = read_manifest(settings.out)
+        made, sizes = previous.get("made"), previous.get("sizes")
+        reuse = Reuse(
+            cache,
+            parts,
+            context,
+            site=settings.out,
+            previous=made if isinstance(made, dict) else {},
+            sizes=sizes if isinstance(sizes, dict) else {},
+        )
         result = _full_build(settings, reuse, fingerprint, progress)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
@@ -224,19 +233,24 @@ def _full_build(
     result.charts_cached = result.charts - charts.drawn
     counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
     progress("Writing", 0, 0, "")
-    result.written = write_site(settings.out, files, manifest(charts, fingerprint, counts))
+    made = {rel: key for rel, key in sorted(reuse.made.items()) if rel in files}
+    result.written = write_site(settings.out, files, manifest(charts, fingerprint, counts, made))
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
 
 
-def manifest(charts: ChartSet, fingerprint: str, counts: dict[str, int]) -> dict[str, object]:
+def manifest(
+    charts: ChartSet, fingerprint: str, counts: dict[str, int], made: dict[str, str]
+) -> dict[str, object]:
     """What the next build reads back: who wrote the folder, from which input, each chart's
-    spec key, and the counts a no-op build reports again."""
+    spec key, the key each charter page and download was made from (generator/reuse.py),
+    and the counts a no-op build reports again."""
     return {
         "generator": "charters",
         "version": __version__,
         "charts": charts.keys(),
+        "made": made,
         "input": fingerprint,
         "counts": counts,
     }

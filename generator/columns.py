@@ -238,7 +238,7 @@ class ResultTable(Sequence["Result"]):
         column, positions = self.store.date, self.positions
         if isinstance(positions, range) and positions == range(len(column)):
             return column
-        return [column[i] for i in positions]
+        return list(map(column.__getitem__, positions))
 
     def variant_names(self) -> set[str | None]:
         strings, column = self.store.strings, self.store.variant

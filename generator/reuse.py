@@ -40,6 +40,7 @@ import hashlib
 import io
 import os
 import pickle
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,10 @@ class Reuse:
     cache: Cache
     parts: Mapping[str, str]  # the input's parts by name (cache.input_fingerprint)
     context: Context
+    site: Path | None = None  # the current site, whose files the previous build made
+    previous: Mapping[str, str] = field(default_factory=dict)  # site path → key it was made from
+    sizes: Mapping[str, int] = field(default_factory=dict)  # site path → size, as written
+    made: dict[str, str] = field(default_factory=dict)  # this build's site path → key
     keys: dict[str, str] = field(default_factory=dict)  # charter id → key, cacheable only
     views: dict[str, CharterView] = field(default_factory=dict)  # found in the cache
     pending: dict[str, tuple[str, list[Diagnostic]]] = field(default_factory=dict)
@@ -205,12 +210,35 @@ class Reuse:
         day = self.context.rules_date.isoformat()
         return digest(_FORMAT, "page", key, templates, day, shared, *own)
 
-    def page(self, key: str) -> bytes | None:
-        data = _unframe(self.cache.get("pages", key, ".html"))
+    def from_site(self, rel: str, key: str, spool: Spool) -> Content | None:
+        """The current site's file at `rel`, linked into `spool` without being read, when
+        the previous build made it from `key` (its manifest says so) and it is as that
+        build wrote it (a plain file of the size the manifest gives); else None."""
+        if self.site is None or self.previous.get(rel) != key:
+            return None
+        path = f"{self.site}{os.sep}{rel}"
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_size != self.sizes.get(rel):
+            return None
+        return spool.link(path)
+
+    def page(self, key: str, rel: str, spool: Spool | None) -> Content | None:
+        """The page made from `key` for site path `rel`: the current site's file (when
+        there is a `spool`), else the cache's entry, else None (to be rendered)."""
+        data = self.from_site(rel, key, spool) if spool is not None else None
+        if data is None:
+            data = _unframe(self.cache.get("pages", key, ".html"))
         self._count("pages cached" if data is not None else "pages rendered")
+        if data is not None:
+            self.made[rel] = key
         return data
 
-    def keep_page(self, key: str, data: bytes) -> None:
+    def keep_page(self, key: str, data: bytes, rel: str) -> None:
+        """Keep the page made from `key` alone, for site path `rel`."""
+        self.made[rel] = key
         self.cache.put("pages", key, _frame(data), ".html")
 
     def download(
@@ -223,7 +251,8 @@ class Reuse:
         if key is None:
             return spool.write(make(), rel)
         key = digest(_FORMAT, "download", key, name)
-        found = self._cached_download(key, spool, rel)
+        self.made[rel] = key
+        found = self.from_site(rel, key, spool) or self._cached_download(key, spool, rel)
         if found is not None:
             self._count("downloads cached")
             return found
