@@ -192,7 +192,7 @@ def _full_build(
     with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
-    checks = check_views(project, views, reuse.context.rules_date)
+    checks = check_views(project, views, reuse.context.rules_date, reuse)
     # Linked files are checked before anything is drawn: a refused one fails the build.
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)

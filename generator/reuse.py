@@ -165,7 +165,28 @@ class Reuse:
             return
         self.cache.put(kind, key, buffer.getvalue(), suffix)
 
-    # --- charts, pages and downloads ---------------------------------------------------
+    # --- rules, charts, pages and downloads --------------------------------------------
+
+    def findings(
+        self, view: CharterView, context: str, make: Callable[[], tuple[str, list[Diagnostic]]]
+    ) -> tuple[str, list[Diagnostic]]:
+        """A charter's evidence sentence and rule findings (rules.check_views): kept under
+        its key, the original targets its history gives it and the rules' `context`
+        (the staleness date, the rules site.yaml switches off), else made and kept."""
+        key = self.keys.get(view.id)
+        if key is None:
+            return make()
+        originals = repr([metric.original_target for metric in view.metrics])
+        key = digest(_FORMAT, "rules", key, originals, context)
+        found = self._read("rules", key, ".pickle")
+        if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str):
+            said, findings = found
+            if isinstance(findings, list) and all(isinstance(d, Diagnostic) for d in findings):
+                self._count("rules cached")
+                return said, findings
+        made = make()
+        self._store("rules", key, made, ".pickle")
+        return made
 
     def _charts_key(self, view: CharterView) -> str | None:
         key = self.keys.get(view.id)
