@@ -233,7 +233,7 @@ def _full_build(
     result.charts_cached = result.charts - charts.drawn
     counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
     progress("Writing", 0, 0, "")
-    made = {rel: key for rel, key in sorted(reuse.made.items()) if rel in files}
+    made = {rel: key for rel, key in sorted({**charts.made, **reuse.made}.items()) if rel in files}
     result.written = write_site(settings.out, files, manifest(charts, fingerprint, counts, made))
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
