@@ -43,7 +43,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
-    from .charts import ChartSet
+    pass
 
 
 @dataclass(frozen=True)
@@ -234,22 +234,19 @@ def _full_build(
     counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
     progress("Writing", 0, 0, "")
     made = {rel: key for rel, key in sorted({**charts.made, **reuse.made}.items()) if rel in files}
-    result.written = write_site(settings.out, files, manifest(charts, fingerprint, counts, made))
+    result.written = write_site(settings.out, files, manifest(fingerprint, counts, made))
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
 
 
-def manifest(
-    charts: ChartSet, fingerprint: str, counts: dict[str, int], made: dict[str, str]
-) -> dict[str, object]:
-    """What the next build reads back: who wrote the folder, from which input, each chart's
-    spec key, the key each charter page and download was made from (generator/reuse.py),
-    and the counts a no-op build reports again."""
+def manifest(fingerprint: str, counts: dict[str, int], made: dict[str, str]) -> dict[str, object]:
+    """What the next build reads back: who wrote the folder, from which input, the cache
+    key each chart, charter page and download was made from (charts/__init__.py,
+    generator/reuse.py), and the counts a no-op build reports again."""
     return {
         "generator": "charters",
         "version": __version__,
-        "charts": charts.keys(),
         "made": made,
         "input": fingerprint,
         "counts": counts,

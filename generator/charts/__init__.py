@@ -115,12 +115,6 @@ class ChartSet:
         """Every chart, charter by charter."""
         return [chart for charts in self.by_charter.values() for chart in charts]
 
-    def keys(self) -> dict[str, str]:
-        """The spec key of each chart by its path, for the manifest."""
-        keys = {chart.path: chart.key for chart in self.all}
-        keys.update({forest.path: forest.key for forest in self.forests.values()})
-        return keys
-
 
 def previous_build(site: Path) -> tuple[dict[str, str], dict[str, int]]:
     """What the previous build wrote into `site`: the key each file was made from (its
