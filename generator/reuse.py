@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .analyze import CharterView
     from .charts import Described
     from .load import LoadedCharter, Project
+    from .readers import Document
 
 _FORMAT = "charters-reuse-1"
 LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
@@ -323,6 +324,7 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
     slotted dataclass's state costs (`dataclasses._dataclass_setstate`), which is most
     of the time of reading a charter back."""
     from .analyze import DatedLift
+    from .readers import Document, LazyDocument
     from .results import Row
     from .stats import Lift
 
@@ -332,7 +334,25 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
         if hasattr(cls, "__post_init__") or not all(f.init for f in fields):
             continue  # its constructor would not give back the same record
         table[cls] = partial(_by_fields, cls, tuple(f.name for f in fields))
+    table[Document] = table[LazyDocument] = _lazy_document
     return table
+
+
+def _dumps(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _dispatch_table()
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def _lazy_document(doc: Document) -> tuple[Any, ...]:
+    """A charter's `Document` pickled so that reading it back costs little until used
+    (readers.LazyDocument): its fields in one inner pickle."""
+    from .readers import LazyDocument
+
+    fields = tuple(getattr(doc, name) for name in LazyDocument.FIELDS)
+    return (LazyDocument, (doc.path, _dumps(fields)))
 
 
 def _by_fields(cls: type, names: tuple[str, ...], record: Any) -> tuple[Any, ...]:
