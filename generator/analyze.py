@@ -10,6 +10,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Literal, get_args, overload
 
 from . import model as m
@@ -170,8 +171,10 @@ class CharterView:
     def metric(self, mid: str) -> MetricView | None:
         return next((x for x in self.metrics if x.id == mid), None)
 
-    @property
+    @cached_property
     def latest_date(self) -> date | None:
+        """The date of the newest result row (read once: the portfolio, the feed, the API
+        and the sitemap each ask for it)."""
         return self.loaded.results.max_date()
 
     @property

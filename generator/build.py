@@ -43,7 +43,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
-    from .charts import ChartSet
+    pass
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,16 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     fingerprint = input_fingerprint(settings.source, context, skip, parts)
     result = _unchanged(settings.out, cache, fingerprint)
     if result is None:
-        reuse = Reuse(cache, parts, context)
+        previous = read_manifest(settings.out)
+        made, sizes = previous.get("made"), previous.get("sizes")
+        reuse = Reuse(
+            cache,
+            parts,
+            context,
+            site=settings.out,
+            previous=made if isinstance(made, dict) else {},
+            sizes=sizes if isinstance(sizes, dict) else {},
+        )
         result = _full_build(settings, reuse, fingerprint, progress)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
@@ -163,12 +172,14 @@ def _full_build(
     from .history import read_history, with_original_targets
     from .links import linked_files
     from .load import load_project
+    from .memo import load_memo, save_memo
     from .outputs import render_outputs
     from .pages import render_pages, site_templates, template_diagnostic
     from .portfolio import catalogued_metrics
     from .rules import check_views
 
     cache = reuse.cache
+    load_memo(cache)
     project, diags = load_project(settings.source, reuse.context.load_date, reuse)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
@@ -181,7 +192,7 @@ def _full_build(
     with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
-    checks = check_views(project, views, reuse.context.rules_date)
+    checks = check_views(project, views, reuse.context.rules_date, reuse)
     # Linked files are checked before anything is drawn: a refused one fails the build.
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)
@@ -222,18 +233,21 @@ def _full_build(
     result.charts_cached = result.charts - charts.drawn
     counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
     progress("Writing", 0, 0, "")
-    result.written = write_site(settings.out, files, manifest(charts, fingerprint, counts))
+    made = {rel: key for rel, key in sorted({**charts.made, **reuse.made}.items()) if rel in files}
+    result.written = write_site(settings.out, files, manifest(fingerprint, counts, made))
     save_report(cache, fingerprint, result.diagnostics)
+    save_memo(cache)
     return result
 
 
-def manifest(charts: ChartSet, fingerprint: str, counts: dict[str, int]) -> dict[str, object]:
-    """What the next build reads back: who wrote the folder, from which input, each chart's
-    spec key, and the counts a no-op build reports again."""
+def manifest(fingerprint: str, counts: dict[str, int], made: dict[str, str]) -> dict[str, object]:
+    """What the next build reads back: who wrote the folder, from which input, the cache
+    key each chart, charter page and download was made from (charts/__init__.py,
+    generator/reuse.py), and the counts a no-op build reports again."""
     return {
         "generator": "charters",
         "version": __version__,
-        "charts": charts.keys(),
+        "made": made,
         "input": fingerprint,
         "counts": counts,
     }

@@ -330,19 +330,22 @@ class Cache:
     warning: str | None = None
     hits: dict[str, int] = field(default_factory=dict)
 
-    def path(self, kind: str, key: str, suffix: str) -> Path | None:
+    def path(self, kind: str, key: str, suffix: str) -> str | None:
+        """Where the entry `key` of `kind` is or would be (a plain string: a build asks for
+        thousands, and joining strings costs far less than joining Paths)."""
         if self.root is None:
             return None
-        return self.root / kind / key[:2] / f"{key}{suffix}"
+        sep = os.sep
+        return f"{self.root}{sep}{kind}{sep}{key[:2]}{sep}{key}{suffix}"
 
-    def entry(self, kind: str, key: str, suffix: str = "", count: bool = True) -> Path | None:
+    def entry(self, kind: str, key: str, suffix: str = "", count: bool = True) -> str | None:
         """The file of an entry, when there is one and it is a plain file (never a link);
         `count` it as a hit."""
         path = self.path(kind, key, suffix)
         if path is None:
             return None
         try:
-            if not stat.S_ISREG(path.lstat().st_mode):
+            if not stat.S_ISREG(os.lstat(path).st_mode):
                 return None
         except OSError:
             return None
@@ -355,7 +358,8 @@ class Cache:
         if path is None:
             return None
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                data = f.read()
         except OSError:
             return None
         self.hits[kind] = self.hits.get(kind, 0) + 1
@@ -371,9 +375,10 @@ class Cache:
         path = self.path(kind, key, suffix)
         if path is None:
             return
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             with open(tmp, "wb") as f:
                 for part in parts:
                     for chunk in part:
@@ -381,7 +386,7 @@ class Cache:
             os.replace(tmp, path)
         except OSError as exc:
             with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+                os.unlink(tmp)
             self.fail(exc)
 
     def fail(self, exc: OSError) -> None:

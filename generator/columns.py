@@ -226,12 +226,19 @@ class ResultTable(Sequence["Result"]):
         return [column[i] for i in self.positions]
 
     def max_date(self) -> date | None:
-        column = self.store.date
-        return date.fromordinal(max(column[i] for i in self.positions)) if self.positions else None
+        days = self._days()
+        return date.fromordinal(max(days)) if days else None
 
     def min_date(self) -> date | None:
-        column = self.store.date
-        return date.fromordinal(min(column[i] for i in self.positions)) if self.positions else None
+        days = self._days()
+        return date.fromordinal(min(days)) if days else None
+
+    def _days(self) -> Sequence[int]:
+        """The day numbers of these rows: the store's column itself when they are all of it."""
+        column, positions = self.store.date, self.positions
+        if isinstance(positions, range) and positions == range(len(column)):
+            return column
+        return list(map(column.__getitem__, positions))
 
     def variant_names(self) -> set[str | None]:
         strings, column = self.store.strings, self.store.variant

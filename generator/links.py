@@ -192,9 +192,8 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         if problem is not None:
             report(index, f"{link.url!r} cannot be published: {problem}", "link-type")
             continue
-        linked.files[f"charters/{view.id}/{name}"] = spool.write(
-            spreadsheet_safe_chunks(name, data)
-        )
+        rel = f"charters/{view.id}/{name}"
+        linked.files[rel] = spool.write(spreadsheet_safe_chunks(name, data), rel)
 
 
 def linked_files(root: Path, views: Sequence[CharterView], spool: Spool | None = None) -> Linked:

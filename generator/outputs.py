@@ -423,7 +423,7 @@ def render_outputs(
             make = partial(chunks, view)
             path = f"charters/{view.id}/{name}"
             if reuse is None:
-                files[path] = spool.write(make())
+                files[path] = spool.write(make(), path)
             else:
                 files[path] = reuse.download(view.id, name, make, spool)
     files["api/charters.json"] = charters_api(project, views, base)

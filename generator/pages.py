@@ -45,6 +45,7 @@ from .formatting import (
 )
 from .history import History
 from .load import Project
+from .memo import MEMO
 from .model import SiteConfig
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
@@ -70,15 +71,26 @@ def render_markdown(text: str | None) -> Markup:
     """Markdown to sanitised HTML."""
     if not text:
         return Markup("")
-    return Markup(_sanitised_html(text))  # sanitised by nh3 in _sanitised_html
+    key = ("markdown", text)
+    html = MEMO.get(key)  # kept by the last build (generator/memo.py)
+    if html is None:
+        html = _sanitised_html(text)
+        MEMO.put(key, html)
+    return Markup(html)  # sanitised by nh3 in _sanitised_html
+
+
+@lru_cache(maxsize=1)
+def _converter() -> md.Markdown:
+    """One Markdown converter, reset before each text (making one costs more than most
+    conversions: its extensions and processors are set up anew)."""
+    return md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
 
 
 @lru_cache(maxsize=8192)
 def _sanitised_html(text: str) -> str:
     """Markdown to sanitised HTML, once per text: a charter's summary is shown on its page,
     the portfolio, the feed and the API, and the same words give the same HTML."""
-    converter = md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
-    html = converter.convert(text)
+    html = _converter().reset().convert(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -233,6 +245,8 @@ def plain_text(markdown_text: str | None) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents, matching the `fold` of static/site.js."""
+    if text.isascii():  # nothing to decompose
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.lower().split())
@@ -390,10 +404,9 @@ def render_pages(
     shared = shared_digest(templates) if reuse is not None else ""
     for view in views:
         page = f"charters/{view.id}/index.html"
-        data = charter_page(
-            templates, view, checks, charts.by_charter[view.id], history, reuse, shared
+        files[page] = charter_page(
+            templates, view, checks, charts.by_charter[view.id], history, reuse, shared, spool
         )
-        files[page] = spool.write([data]) if spool is not None else data
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
     files.update(
         portfolio_pages(templates, catalogued_metrics(project.catalogue, views), views, charts)
@@ -410,9 +423,11 @@ def charter_page(
     history: History | None,
     reuse: Reuse | None,
     shared: str,
-) -> bytes:
-    """A charter's page: from the cache when its key is there, else rendered (and kept
-    when it read nothing of another charter)."""
+    spool: Spool | None = None,
+) -> Content:
+    """A charter's page: from the current site or the cache when its key is there, else
+    rendered (and kept when it read nothing of another charter); written to `spool`
+    when there is one."""
     page = f"charters/{view.id}/index.html"
     own = history.of(view.id) if history is not None else None
     note = history.message(view.id) if history is not None else ""
@@ -420,8 +435,11 @@ def charter_page(
     if reuse is not None:
         drawn = repr([(c.path, c.key, c.kind, c.alt) for c in charts])
         key = reuse.page_key(view.id, shared, repr(own), note, drawn)
-    if key is not None and reuse is not None and (found := reuse.page(key)) is not None:
-        return found
+    found = reuse.page(key, page, spool) if key is not None and reuse is not None else None
+    if found is not None:
+        return (
+            spool.write([found], page) if spool is not None and isinstance(found, bytes) else found
+        )
     watched = Watched(checks, view.id)
     data = templates.render(
         "charter.html",
@@ -434,8 +452,8 @@ def charter_page(
         history_note=note,
     )
     if key is not None and reuse is not None and not watched.others:
-        reuse.keep_page(key, data)
-    return data
+        reuse.keep_page(key, data, page)
+    return spool.write([data], page) if spool is not None else data
 
 
 class Watched(Mapping[str, Any]):

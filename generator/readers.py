@@ -18,11 +18,13 @@ import io
 import json
 import math
 import os
+import pickle
 import re
 import stat
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, overload
 
@@ -216,6 +218,32 @@ class Document:
         """A diagnostic about the node at `where`, located there (at its key if `key`)."""
         ref = self.key_ref(where) if key else self.ref(where)
         return Diagnostic(ref, format_path(where), message, code, severity)
+
+
+class LazyDocument(Document):
+    """A charter's `Document` as read back from the cache: its path at once, the rest
+    (the parsed data and the position of every node, most of the cost of reading a
+    charter back) unpickled when first asked for. A cached charter's rule findings are
+    cached too (generator/reuse.py), so most builds never ask."""
+
+    FIELDS = ("data", "positions", "key_positions", "scalars", "locate")
+
+    def __init__(self, path: str, blob: bytes) -> None:  # not the dataclass's __init__
+        self.__dict__.update(path=path, _blob=blob, _fields=None)
+
+    def _field(self, name: str) -> Any:
+        fields = self.__dict__["_fields"]
+        if fields is None:
+            fields = self.__dict__["_fields"] = dict(
+                zip(self.FIELDS, pickle.loads(self.__dict__["_blob"]), strict=True)
+            )
+        return fields[name]
+
+    data = property(partial(_field, name="data"))
+    positions = property(partial(_field, name="positions"))
+    key_positions = property(partial(_field, name="key_positions"))
+    scalars = property(partial(_field, name="scalars"))
+    locate = property(partial(_field, name="locate"))
 
 
 def read_text(

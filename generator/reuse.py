@@ -33,11 +33,14 @@ trusted like the installed generator (docs/cache.md).
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import dataclasses
 import hashlib
 import io
+import os
 import pickle
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from .analyze import CharterView
     from .charts import Described
     from .load import LoadedCharter, Project
+    from .readers import Document
 
 _FORMAT = "charters-reuse-1"
 LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
@@ -66,6 +70,10 @@ class Reuse:
     cache: Cache
     parts: Mapping[str, str]  # the input's parts by name (cache.input_fingerprint)
     context: Context
+    site: Path | None = None  # the current site, whose files the previous build made
+    previous: Mapping[str, str] = field(default_factory=dict)  # site path → key it was made from
+    sizes: Mapping[str, int] = field(default_factory=dict)  # site path → size, as written
+    made: dict[str, str] = field(default_factory=dict)  # this build's site path → key
     keys: dict[str, str] = field(default_factory=dict)  # charter id → key, cacheable only
     views: dict[str, CharterView] = field(default_factory=dict)  # found in the cache
     pending: dict[str, tuple[str, list[Diagnostic]]] = field(default_factory=dict)
@@ -109,12 +117,14 @@ class Reuse:
     def analyze(self, project: Project) -> list[CharterView]:
         """Every charter's view: the cached one, else analysed now and stored."""
         from .analyze import analyze_charter
+        from .memo import charter_memo
 
         views: list[CharterView] = []
         for loaded in project.charters:
             view = self.views.get(loaded.id)
             if view is None or view.loaded is not loaded:
-                view = analyze_charter(loaded)
+                with charter_memo(self.cache, f"charters/{loaded.id}"):
+                    view = analyze_charter(loaded)
                 self._count("charters analysed")
                 pending = self.pending.pop(loaded.id, None)
                 if pending is not None:
@@ -156,7 +166,28 @@ class Reuse:
             return
         self.cache.put(kind, key, buffer.getvalue(), suffix)
 
-    # --- charts, pages and downloads ---------------------------------------------------
+    # --- rules, charts, pages and downloads --------------------------------------------
+
+    def findings(
+        self, view: CharterView, context: str, make: Callable[[], tuple[str, list[Diagnostic]]]
+    ) -> tuple[str, list[Diagnostic]]:
+        """A charter's evidence sentence and rule findings (rules.check_views): kept under
+        its key, the original targets its history gives it and the rules' `context`
+        (the staleness date, the rules site.yaml switches off), else made and kept."""
+        key = self.keys.get(view.id)
+        if key is None:
+            return make()
+        originals = repr([metric.original_target for metric in view.metrics])
+        key = digest(_FORMAT, "rules", key, originals, context)
+        found = self._read("rules", key, ".pickle")
+        if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str):
+            said, findings = found
+            if isinstance(findings, list) and all(isinstance(d, Diagnostic) for d in findings):
+                self._count("rules cached")
+                return said, findings
+        made = make()
+        self._store("rules", key, made, ".pickle")
+        return made
 
     def _charts_key(self, view: CharterView) -> str | None:
         key = self.keys.get(view.id)
@@ -201,12 +232,35 @@ class Reuse:
         day = self.context.rules_date.isoformat()
         return digest(_FORMAT, "page", key, templates, day, shared, *own)
 
-    def page(self, key: str) -> bytes | None:
-        data = _unframe(self.cache.get("pages", key, ".html"))
+    def from_site(self, rel: str, key: str, spool: Spool) -> Content | None:
+        """The current site's file at `rel`, linked into `spool` without being read, when
+        the previous build made it from `key` (its manifest says so) and it is as that
+        build wrote it (a plain file of the size the manifest gives); else None."""
+        if self.site is None or self.previous.get(rel) != key:
+            return None
+        path = f"{self.site}{os.sep}{rel}"
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_size != self.sizes.get(rel):
+            return None
+        return spool.link(path)
+
+    def page(self, key: str, rel: str, spool: Spool | None) -> Content | None:
+        """The page made from `key` for site path `rel`: the current site's file (when
+        there is a `spool`), else the cache's entry, else None (to be rendered)."""
+        data = self.from_site(rel, key, spool) if spool is not None else None
+        if data is None:
+            data = _unframe(self.cache.get("pages", key, ".html"))
         self._count("pages cached" if data is not None else "pages rendered")
+        if data is not None:
+            self.made[rel] = key
         return data
 
-    def keep_page(self, key: str, data: bytes) -> None:
+    def keep_page(self, key: str, data: bytes, rel: str) -> None:
+        """Keep the page made from `key` alone, for site path `rel`."""
+        self.made[rel] = key
         self.cache.put("pages", key, _frame(data), ".html")
 
     def download(
@@ -214,15 +268,17 @@ class Reuse:
     ) -> Content:
         """Charter `cid`'s download `name` (results.json, results.csv): copied from the
         cache into `spool`, else made by `make`, written to `spool` and kept."""
+        rel = f"charters/{cid}/{name}"
         key = self.keys.get(cid)
         if key is None:
-            return spool.write(make())
+            return spool.write(make(), rel)
         key = digest(_FORMAT, "download", key, name)
-        found = self._cached_download(key, spool)
+        self.made[rel] = key
+        found = self.from_site(rel, key, spool) or self._cached_download(key, spool, rel)
         if found is not None:
             self._count("downloads cached")
             return found
-        content = spool.write(make())
+        content = spool.write(make(), rel)
         if isinstance(content, bytes):
             self.cache.put("downloads", key, _frame(content))
         else:
@@ -233,8 +289,9 @@ class Reuse:
             self.cache.put_chunks("downloads", key, [head], _chunks(content.path))
         return content
 
-    def _cached_download(self, key: str, spool: Spool) -> Content | None:
-        """The download kept under `key`, checked against its hash, written to `spool`."""
+    def _cached_download(self, key: str, spool: Spool, rel: str) -> Content | None:
+        """The download kept under `key`, checked against its hash, written to `spool`
+        (for site path `rel`)."""
         path = self.cache.path("downloads", key, "")
         if path is None:
             return None
@@ -251,11 +308,12 @@ class Reuse:
                     h.update(chunk)
                     yield chunk
 
-            content = spool.write(chunks())
+            content = spool.write(chunks(), rel)
         if want == h.hexdigest().encode() + b"\n":
             return content
         if isinstance(content, Spooled):  # damaged: made again
-            content.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(content.path)
         return None
 
 
@@ -266,6 +324,7 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
     slotted dataclass's state costs (`dataclasses._dataclass_setstate`), which is most
     of the time of reading a charter back."""
     from .analyze import DatedLift
+    from .readers import Document, LazyDocument
     from .results import Row
     from .stats import Lift
 
@@ -275,7 +334,25 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
         if hasattr(cls, "__post_init__") or not all(f.init for f in fields):
             continue  # its constructor would not give back the same record
         table[cls] = partial(_by_fields, cls, tuple(f.name for f in fields))
+    table[Document] = table[LazyDocument] = _lazy_document
     return table
+
+
+def _dumps(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _dispatch_table()
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def _lazy_document(doc: Document) -> tuple[Any, ...]:
+    """A charter's `Document` pickled so that reading it back costs little until used
+    (readers.LazyDocument): its fields in one inner pickle."""
+    from .readers import LazyDocument
+
+    fields = tuple(getattr(doc, name) for name in LazyDocument.FIELDS)
+    return (LazyDocument, (doc.path, _dumps(fields)))
 
 
 def _by_fields(cls: type, names: tuple[str, ...], record: Any) -> tuple[Any, ...]:
@@ -298,7 +375,7 @@ def _unframe(entry: bytes | None) -> bytes | None:
     return data if ok else None
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
+def _chunks(path: str | Path) -> Iterator[bytes]:
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             yield chunk

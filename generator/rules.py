@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from .analyze import CharterView, MetricView, analyze_project
 from .diagnostics import Diagnostic
@@ -40,12 +40,39 @@ class CharterCheck:
         return self.view.verdict
 
 
+class KeptChecks(Protocol):
+    """Where a build keeps each charter's findings (generator/reuse.py)."""
+
+    def findings(
+        self, view: CharterView, context: str, make: Callable[[], tuple[str, list[Diagnostic]]]
+    ) -> tuple[str, list[Diagnostic]]: ...
+
+
 def check_views(
-    project: Project, views: Iterable[CharterView], today: date | None = None
+    project: Project,
+    views: Iterable[CharterView],
+    today: date | None = None,
+    kept: KeptChecks | None = None,
 ) -> dict[str, CharterCheck]:
-    """Apply the rules to analysed charters, by charter id. `today=None` skips staleness."""
+    """Apply the rules to analysed charters, by charter id. `today=None` skips staleness.
+
+    With `kept`, an unchanged charter's findings and evidence come from the cache: they
+    depend on its view, `today` and the site's disabled rules alone.
+    """
     site_disabled = set(project.site.lint.disable)
-    return {view.id: check_charter(view, today, site_disabled) for view in views}
+    if kept is None:
+        return {view.id: check_charter(view, today, site_disabled) for view in views}
+    context = repr((today, sorted(site_disabled)))
+    checks: dict[str, CharterCheck] = {}
+    for view in views:
+
+        def make(view: CharterView = view) -> tuple[str, list[Diagnostic]]:
+            check = check_charter(view, today, site_disabled)
+            return check.evidence, check.findings
+
+        said, findings = kept.findings(view, context, make)
+        checks[view.id] = CharterCheck(view, said, findings)
+    return checks
 
 
 def check_project(project: Project, today: date | None = None) -> dict[str, CharterCheck]:

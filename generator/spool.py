@@ -14,10 +14,15 @@ joined into bytes, so every caller gets the same content either way.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import itertools
 import os
 import shutil
-from collections.abc import Callable, Iterable
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,7 +33,7 @@ CHUNK = 1 << 20  # bytes read at a time when comparing or copying
 class Spooled:
     """A file the build wrote into its spool folder: its place and size."""
 
-    path: Path
+    path: str  # a plain string: a build makes thousands, and a Path costs more to make
     size: int
 
 
@@ -47,25 +52,61 @@ class Spool:
     """
 
     def __init__(
-        self, folder: Path | None, failed: Callable[[OSError], Exception] | None = None
+        self,
+        folder: Path | None,
+        failed: Callable[[OSError], Exception] | None = None,
+        site: Path | None = None,
     ) -> None:
         self.folder = folder
         self.failed = failed
+        self.site = site  # the current site, whose unchanged files are linked, not written
         self._count = 0
+        self._made = False  # whether the folder was made (on first use)
 
-    def write(self, chunks: Iterable[bytes]) -> Content:
-        """The bytes of `chunks`, as a spooled file when there is a folder, else as bytes."""
+    def write(self, chunks: Iterable[bytes], rel: str | None = None) -> Content:
+        """The bytes of `chunks`, as a spooled file when there is a folder, else as bytes.
+
+        With `rel`, the site path the file is for: when the current site's file there
+        holds exactly these bytes, it is linked into the spool instead of written (the
+        chunks are compared with it as they come), and the write stage finds it the
+        same file, with nothing to compare or write.
+        """
         if self.folder is None:
             return b"".join(chunks)
+        it = iter(chunks)
+        old = self._current(rel)
+        if old is not None:
+            path, f = old
+            with f:
+                return self._write_unless_same(it, path, f)
+        return self._spooled(partial(_fill, it, None, 0))
 
-        def fill(path: Path) -> None:
-            with open(path, "xb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
+    def _current(self, rel: str | None) -> tuple[str, BinaryIO] | None:
+        """The current site's plain file at `rel`, open, when there is one."""
+        if rel is None or self.site is None:
+            return None
+        path = f"{self.site}{os.sep}{rel}"
+        try:
+            f = open(path, "rb")  # noqa: SIM115  # closed by the caller
+        except OSError:
+            return None
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            f.close()
+            return None
+        return path, f
 
-        return self._spooled(fill)
+    def _write_unless_same(self, chunks: Iterator[bytes], path: str, old: BinaryIO) -> Content:
+        same = 0  # bytes of `chunks` so far, all equal to the old file's first bytes
+        for chunk in chunks:
+            if old.read(len(chunk)) != chunk:
+                rest = itertools.chain([chunk], chunks)
+                return self._spooled(partial(_fill, rest, old, same))
+            same += len(chunk)
+        if old.read(1):  # the old file is longer
+            return self._spooled(partial(_fill, iter(()), old, same))
+        return self.link(path)
 
-    def link(self, source: Path) -> Content:
+    def link(self, source: str | Path) -> Content:
         """The content of the plain file `source` without reading it: a hard link to it in
         the spool folder (a copy where a link cannot be made); without a folder, its bytes.
 
@@ -73,9 +114,10 @@ class Spool:
         never rewritten), since the site's file is then the same file.
         """
         if self.folder is None:
-            return source.read_bytes()
+            with open(source, "rb") as f:
+                return f.read()
 
-        def fill(path: Path) -> None:
+        def fill(path: str) -> None:
             try:
                 os.link(source, path, follow_symlinks=False)
             except OSError:  # another file system, or links not allowed there
@@ -83,28 +125,47 @@ class Spool:
 
         return self._spooled(fill)
 
-    def _spooled(self, fill: Callable[[Path], None]) -> Spooled:
+    def _spooled(self, fill: Callable[[str], None]) -> Spooled:
         """A new file of the spool folder, made by `fill`; on an error of the file system
         the partial file is removed and the error reported as `failed` makes it."""
         assert self.folder is not None
         self._count += 1
-        path = self.folder / f"{self._count:06d}"
+        path = f"{self.folder}{os.sep}{self._count:06d}"
         try:
-            self.folder.mkdir(exist_ok=True)  # made on first use: a build with none writes none
+            if not self._made:  # made on first use: a build with none writes none
+                self.folder.mkdir(exist_ok=True)
+                self._made = True
             fill(path)
-            size = path.stat().st_size
+            size = os.stat(path).st_size
         except OSError as exc:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
             if self.failed is None:
                 raise
             raise self.failed(exc) from None
         return Spooled(path, size)
 
 
-def place(content: Content, target: Path) -> None:
+def _fill(chunks: Iterator[bytes], head: BinaryIO | None, size: int, path: str) -> None:
+    """Write the first `size` bytes of `head` (bytes already compared equal), then `chunks`."""
+    with open(path, "xb") as out:
+        if head is not None:
+            head.seek(0)
+            while size > 0:
+                block = head.read(min(CHUNK, size))
+                if not block:
+                    raise OSError(errno.EIO, "the current site's file changed while read")
+                out.write(block)
+                size -= len(block)
+        for chunk in chunks:
+            out.write(chunk)
+
+
+def place(content: Content, target: str | Path) -> None:
     """Put `content` at `target` (a new path): spooled files are moved, bytes written."""
     if isinstance(content, bytes):
-        target.write_bytes(content)
+        with open(target, "wb") as f:
+            f.write(content)
         return
     try:
         os.rename(content.path, target)  # the spool is beside the site: the same file system
@@ -112,7 +173,7 @@ def place(content: Content, target: Path) -> None:
         shutil.copyfile(content.path, target)
 
 
-def same_bytes(path: Path, content: Content) -> bool:
+def same_bytes(path: str | Path, content: Content) -> bool:
     """Whether the plain file at `path` holds exactly `content`, read a chunk at a time
     (not at all when the spooled file is `path` itself, linked from the same entry)."""
     if isinstance(content, bytes):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .formatting import is_finite
+from .memo import MEMO
 
 __all__ = [
     "Z_975",
@@ -154,33 +155,47 @@ def t_quantile(df: float) -> float:
     """
     found = _T_QUANTILES.get(df)
     if found is None:
-        from scipy import special  # type: ignore[import-untyped, unused-ignore]  # lazy import
+        found = MEMO.get(("t.ppf", df))  # kept by an earlier build (generator/memo.py)
+    if found is None:
+        from scipy import special  # type: ignore[import-untyped, unused-ignore]  # lazy
 
         found = float(special.stdtrit(df, 0.975))
-        if len(_T_QUANTILES) >= _T_QUANTILES_MAX:
-            _T_QUANTILES.clear()
-        _T_QUANTILES[df] = found
+    if len(_T_QUANTILES) >= _T_QUANTILES_MAX:
+        _T_QUANTILES.clear()
+    _T_QUANTILES[df] = found
+    MEMO.put(("t.ppf", df), found)
     return found
 
 
 def t_quantiles(dfs: Iterable[float]) -> None:
     """Compute the quantiles of every new ``df`` in `dfs` in one vectorised call."""
     missing = sorted({float(df) for df in dfs} - _T_QUANTILES.keys())
-    if not missing:
+    if len(_T_QUANTILES) + len(missing) > _T_QUANTILES_MAX:
+        _T_QUANTILES.clear()
+    unknown = []
+    for df in missing:  # kept by an earlier build (generator/memo.py), else computed
+        kept = MEMO.get(("t.ppf", df))
+        if kept is None:
+            unknown.append(df)
+        else:
+            _T_QUANTILES[df] = kept
+    if not unknown:
         return
     from scipy import special  # lazy import
 
-    if len(_T_QUANTILES) + len(missing) > _T_QUANTILES_MAX:
-        _T_QUANTILES.clear()
-    for df, q in zip(missing, special.stdtrit(missing, 0.975).tolist(), strict=True):
+    for df, q in zip(unknown, special.stdtrit(unknown, 0.975).tolist(), strict=True):
         _T_QUANTILES[df] = float(q)
 
 
 def _t_sf(x: float, df: float) -> float:
     """``scipy.stats.t.sf(x, df)``: the special function it calls, without its checks."""
-    from scipy import special  # lazy import
+    found = MEMO.get(("t.sf", df, x))
+    if found is None:
+        from scipy import special  # lazy import
 
-    return float(special.stdtr(df, -x))
+        found = float(special.stdtr(df, -x))
+        MEMO.put(("t.sf", df, x), found)
+    return found  # type: ignore[no-any-return]
 
 
 def _welch(control: Arm, treatment: Arm) -> Lift:

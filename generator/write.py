@@ -33,6 +33,7 @@ import errno
 import fcntl
 import json
 import os
+import posixpath
 import secrets
 import shutil
 import stat
@@ -217,7 +218,9 @@ def open_spool(out: Path) -> Spool:
     """The spool (generator/spool.py) of the build holding `out`'s lock; its folder is
     made on first use, and removed with the lock."""
     return Spool(
-        _SPOOLS[lock_path(out)], lambda exc: _os_message(exc, f"write the site into {out}", out)
+        _SPOOLS[lock_path(out)],
+        lambda exc: _os_message(exc, f"write the site into {out}", out),
+        site=out,
     )
 
 
@@ -287,10 +290,15 @@ def _write_and_swap(
     out: Path, tmp: Path, old: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]
 ) -> WriteReport:
     tmp.mkdir()
+    made: set[str] = {""}  # folders of the new site made so far, relative to it
+    new_root, old_root = f"{tmp}{os.sep}", f"{out}{os.sep}"  # plain strings: thousands of files
     for rel in sorted(files):
-        target = tmp / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not _link_unchanged(out / rel, target, files[rel]):
+        folder = posixpath.dirname(rel)
+        if folder not in made:
+            os.makedirs(new_root + folder, exist_ok=True)
+            made.update(_ancestors(rel))
+        target = new_root + rel
+        if not _link_unchanged(old_root + rel, target, files[rel]):
             place(files[rel], target)
     report = WriteReport()
     if out.is_dir():
@@ -304,7 +312,7 @@ def _write_and_swap(
     return report
 
 
-def _link_unchanged(old: Path, new: Path, content: Content) -> bool:
+def _link_unchanged(old: str, new: str, content: Content) -> bool:
     """Hard-link `old` as `new` when it is a plain file holding exactly `content`.
 
     An unchanged file of the current site then keeps its inode and modification
@@ -313,7 +321,7 @@ def _link_unchanged(old: Path, new: Path, content: Content) -> bool:
     (spooled) file is compared a chunk at a time, never loaded whole.
     """
     try:
-        st = old.lstat()
+        st = os.lstat(old)
         if not stat.S_ISREG(st.st_mode) or st.st_size != size_of(content):
             return False
         if not same_bytes(old, content):

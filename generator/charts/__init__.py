@@ -3,9 +3,10 @@
 :func:`draw_charts` takes the analysed charters and gives a :class:`ChartSet`: every
 chart with its text alternative (for the pages) and its SVG (for the site). A metric
 with experiment lifts also gets a lift-over-time chart (`<metric>-lift.svg`). A chart
-is taken from the cache folder by its spec key and chart id (generator/cache.py), or,
-without a cache, from the previous site when the manifest records the same key;
-the others are drawn, in worker processes when there are many, and cached.
+is taken from the current site when the previous build's manifest says it made it
+from the same cache key (its spec key, chart id and drawing code), else from the
+cache folder by that key (generator/cache.py); the others are drawn, in worker
+processes when there are many, and cached.
 
 * :mod:`generator.charts.spec` says what a chart shows (no matplotlib);
 * :mod:`generator.charts.draw` draws it with matplotlib, imported only when drawing.
@@ -14,6 +15,7 @@ the others are drawn, in worker processes when there are many, and cached.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,25 +108,25 @@ class ChartSet:
     svgs: Mapping[str, Content]  # bytes, or a file in the build's spool
     drawn: int  # how many were drawn rather than reused
     forests: Mapping[str, ForestChart] = field(default_factory=dict)  # by catalogued metric id
+    made: Mapping[str, str] = field(default_factory=dict)  # site path → cache key, each SVG
 
     @property
     def all(self) -> list[Chart]:
         """Every chart, charter by charter."""
         return [chart for charts in self.by_charter.values() for chart in charts]
 
-    def keys(self) -> dict[str, str]:
-        """The spec key of each chart by its path, for the manifest."""
-        keys = {chart.path: chart.key for chart in self.all}
-        keys.update({forest.path: forest.key for forest in self.forests.values()})
-        return keys
 
-
-def previous_keys(site: Path) -> dict[str, str]:
-    """The spec keys of the charts the previous build wrote into `site`, by path."""
-    charts = read_manifest(site).get("charts")
-    if not isinstance(charts, dict):
-        return {}
-    return {k: v for k, v in charts.items() if isinstance(k, str) and isinstance(v, str)}
+def previous_build(site: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """What the previous build wrote into `site`: the key each file was made from (its
+    manifest's `made`) and each file's size, by path."""
+    manifest = read_manifest(site)
+    made, sizes = manifest.get("made"), manifest.get("sizes")
+    made = made if isinstance(made, dict) else {}
+    sizes = sizes if isinstance(sizes, dict) else {}
+    return (
+        {k: v for k, v in made.items() if isinstance(k, str) and isinstance(v, str)},
+        {k: v for k, v in sizes.items() if isinstance(k, str) and isinstance(v, int)},
+    )
 
 
 def _metric_specs(
@@ -163,33 +165,53 @@ class _Reuse:
     """
 
     site: Path
-    previous: Mapping[str, str]
+    previous: Mapping[str, str]  # site path → cache key, as the previous build made it
     cache: Cache | None
     spool: Spool | None = None
+    sizes: Mapping[str, int] = field(default_factory=dict)  # the previous build's, by path
     svgs: dict[str, Content] = field(default_factory=dict)
     jobs: list[ChartJob] = field(default_factory=list)
+    made: dict[str, str] = field(default_factory=dict)  # site path → cache key, this build
 
     def want(
         self, path: str, key: str, spec: AnySpec | Callable[[], AnySpec], chart_id: str
     ) -> None:
         """The SVG for `path`: reused when its key and id were drawn before, else a job
         (`spec` may be a function that makes it, called only then)."""
+        ck = chart_key(key, chart_id)
+        self.made[path] = ck
+        site_file = self._from_site(path, ck)
+        if site_file is not None:
+            self.svgs[path] = self._take(site_file)
+            if self.cache is not None and self.cache.entry("charts", ck, ".svg") is None:
+                with open(site_file, "rb") as f:  # an empty cache: kept for the next build
+                    self.cache.put("charts", ck, f.read(), ".svg")
+            return
         if self.cache is not None:
-            entry = self.cache.entry("charts", chart_key(key, chart_id), ".svg")
+            entry = self.cache.entry("charts", ck, ".svg")
             if entry is not None and _whole_svg(entry):
                 self.svgs[path] = self._take(entry)
                 return
-        old = self.site / path
-        if self.previous.get(path) == key and old.is_file():
-            data = old.read_bytes()
-            if self.cache is not None:
-                self.cache.put("charts", chart_key(key, chart_id), data, ".svg")
-            self.svgs[path] = self._store(data)
-            return
         self.jobs.append(ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id))
 
-    def _take(self, entry: Path) -> Content:
-        return self.spool.link(entry) if self.spool is not None else entry.read_bytes()
+    def _from_site(self, path: str, ck: str) -> str | None:
+        """The current site's file at `path` when the previous build made it from the cache
+        key `ck` (the spec, the chart id and the drawing code) and it is a plain file of
+        the size that build wrote: taken unread, as a no-op build takes the whole site."""
+        if self.previous.get(path) != ck:
+            return None
+        full = f"{self.site}{os.sep}{path}"
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None
+        return full if stat.S_ISREG(st.st_mode) and st.st_size == self.sizes.get(path) else None
+
+    def _take(self, entry: str) -> Content:
+        if self.spool is not None:
+            return self.spool.link(entry)
+        with open(entry, "rb") as f:
+            return f.read()
 
     def _store(self, data: bytes) -> Content:
         return self.spool.write([data]) if self.spool is not None else data
@@ -212,7 +234,7 @@ class _Reuse:
         return drawn
 
 
-def _whole_svg(path: Path) -> bool:
+def _whole_svg(path: str) -> bool:
     """Whether the file at `path` starts and ends as an SVG written whole does (an entry
     cut short by a full disk, say, does not), read at its two ends only."""
     try:
@@ -284,7 +306,8 @@ def draw_charts(
     chart drawn. `known` may tell a charter's charts without their specs being made.
     With `spool`, the SVGs are files in it (linked from the cache, or written as drawn),
     not bytes held in memory."""
-    reuse = _Reuse(site, previous_keys(site), cache, spool)
+    made, sizes = previous_build(site)
+    reuse = _Reuse(site, made, cache, spool, sizes)
     by_charter: dict[str, tuple[Chart, ...]] = {}
     for view in views:
         described = known.charts_of(view) if known is not None else None
@@ -301,4 +324,4 @@ def draw_charts(
         by_charter[view.id] = tuple(charts)
     forests = _forests(catalogued, reuse)
     drawn = reuse.draw(progress)
-    return ChartSet(by_charter, dict(reuse.svgs), drawn=drawn, forests=forests)
+    return ChartSet(by_charter, dict(reuse.svgs), drawn=drawn, forests=forests, made=reuse.made)

@@ -31,6 +31,7 @@ from helpers import (
 
 import generator.write
 from generator.build import BuildResult, Settings, build
+from generator.spool import Content
 from generator.write import MANIFEST, OutputError
 
 FULL_CHARTER = """\
@@ -649,18 +650,16 @@ def test_interrupted_write_keeps_the_previous_site(
 ) -> None:
     project, before = built
     project.charter(title="A new title")
-    real_write_bytes = pathlib.Path.write_bytes
+    real_place = generator.write.place
     calls = []
 
-    def failing_write_bytes(self: pathlib.Path, data: bytes) -> int:
-        if ".charters-cache" in self.parts:  # the cache's own entries: not the site's files
-            return real_write_bytes(self, data)
-        calls.append(self)
+    def failing_place(content: Content, target: str | pathlib.Path) -> None:
+        calls.append(target)  # the write stage puts each changed file of the new site
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
-        return real_write_bytes(self, data)
+        real_place(content, target)
 
-    monkeypatch.setattr(generator.write.Path, "write_bytes", failing_write_bytes)
+    monkeypatch.setattr(generator.write, "place", failing_place)
     result = run_cli("build", "--source", project.root, "--out", project.out)
     monkeypatch.undo()
     assert len(calls) == 2, "the failure was not midway through the files"

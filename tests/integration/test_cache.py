@@ -131,7 +131,17 @@ def test_bad_cache_entries_are_ignored_and_made_again(
     expected = tree_files(scratch_project.out)
     cache = scratch_project.root / ".charters-cache"
     entries = [p for p in cache.rglob("*") if p.is_file()]
-    kinds = {"charts", "builds", "templates", "charters", "charts-of", "pages", "downloads"}
+    kinds = {
+        "charts",
+        "builds",
+        "templates",
+        "charters",
+        "charts-of",
+        "pages",
+        "downloads",
+        "memo",
+        "rules",
+    }
     assert {p.parent.parent.name for p in entries} == kinds
     for path in entries:  # truncated: half of each entry
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -182,6 +192,33 @@ def test_the_cache_folder_is_chosen_by_option_or_environment(
     # An empty cache takes the unchanged charts from the previous site, and keeps them.
     assert "(0 drawn, 2 cached)" in result.stdout
     assert len(list(by_option.glob("charts/*/*.svg"))) == 2
+
+
+def test_a_chart_is_taken_from_the_site_only_when_made_from_the_same_key(
+    scratch_project: ScratchProject, drawn: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest records each chart's cache key (spec, chart id, drawing code); a chart
+    the previous build made from the same key is the site's file, linked unread."""
+    write_full_project(scratch_project)
+    assert scratch_project.build().ok
+    svg = scratch_project.out / "charters/routing/ttfr.svg"
+    inode = svg.stat().st_ino
+    cache = scratch_project.root / ".charters-cache"
+    shutil.rmtree(cache / "charts")
+    scratch_project.charter("pricing", title="Dynamic pricing, again", team=None)
+    drawn.clear()
+    result = scratch_project.build()
+    assert result.ok and drawn == [] and result.charts_drawn == 0
+    assert svg.stat().st_ino == inode  # the very file, not a copy
+    assert len(list(cache.glob("charts/*/*.svg"))) == 2  # kept again for the next build
+    # New drawing code: the same spec no longer names the same picture.
+    monkeypatch.setattr(charts_stage, "chart_key", lambda key, cid: f"other-{key}-{cid}")
+    scratch_project.charter("pricing", title="Dynamic pricing, third", team=None)
+    result = scratch_project.build()
+    assert result.ok and sorted(drawn) == [
+        "charters/routing/routing_precision.svg",
+        str(svg.relative_to(scratch_project.out)),
+    ]
 
 
 # --- the examples --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ entry is made again; and every build gives the bytes of a cold build."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 from collections.abc import Iterator
@@ -112,6 +113,40 @@ def test_one_charter_edit_redoes_that_charter_alone(
     assert b"Dynamic pricing, second try" in site["charters/pricing/index.html"]
     assert b"Dynamic pricing, second try" in site["index.html"]
     assert site == cold(scratch_project, tmp_path)
+
+
+def test_unchanged_pages_and_downloads_are_linked_from_the_site_unread(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    """The previous build's manifest names the key each charter page and download was made
+    from; an unchanged one is the current site's file, linked, and the cache is not read."""
+    write_full_project(scratch_project)
+    built(scratch_project)
+    site = scratch_project.out
+    manifest = json.loads((site / ".charters-site.json").read_text(encoding="utf-8"))
+    assert {
+        "charters/routing/index.html",
+        "charters/routing/results.csv",
+        "charters/routing/results.json",
+    } <= set(manifest["made"])
+    before = {rel: (site / rel).stat().st_ino for rel in manifest["made"]}
+    cache = scratch_project.root / ".charters-cache"
+    shutil.rmtree(cache / "pages")
+    shutil.rmtree(cache / "downloads")
+    # A page changed by hand to another size is not the previous build's: made again.
+    (site / "charters/summaries/index.html").write_text("changed by hand", encoding="utf-8")
+    observed.clear()
+    scratch_project.charter("pricing", title="Dynamic pricing, second try", team=None)
+    built(scratch_project)
+    assert observed.charter_pages == [
+        "charters/pricing/index.html",
+        "charters/summaries/index.html",
+    ]
+    for rel in ("charters/routing/index.html", "charters/routing/results.json"):
+        assert (site / rel).stat().st_ino == before[rel], rel  # the same file, never read
+    # Only the edited charter's two downloads were made (and kept) again.
+    assert len([p for p in (cache / "downloads").rglob("*") if p.is_file()]) == 2
+    assert tree_files(site) == cold(scratch_project, tmp_path)
 
 
 def test_one_result_edit_redoes_that_charter_alone(

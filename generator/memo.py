@@ -1,0 +1,108 @@
+"""Build recipe: results of a few pure functions, kept from one build for the next.
+
+A build after an edit redoes one charter, yet some of its cost is paid for every
+charter or is out of proportion to the edit: each summary goes through Markdown and
+the sanitiser for the portfolio's search words, and analysing the edited charter
+needs Student's t, whose first use imports much of scipy. These functions' results
+depend on their arguments and the installed libraries alone, so a build keeps the
+ones it used in the cache folder, keyed by the generator's fingerprint (its code
+and library versions), and the next build reads them back:
+
+* the site's memo, ``("markdown", text)``: the sanitised HTML of a Markdown text
+  (pages.py), for every text the build converted or found here;
+* a memo per charter folder, ``("t.ppf", df)`` and ``("t.sf", df, x)``: Student's t
+  quantile and tail (stats.py), as the charter's last analysis used them, read
+  when the charter is analysed again. An edit that leaves a charter's lifts alone
+  (a summary, a target) then needs no scipy.
+
+Only what a build used is written back, so no memo grows without end, and a memo is
+written only when that differs from what was read. A missing, damaged or foreign
+memo means computing again. Like the other pickles of the cache folder, the memos
+are trusted as the installed generator is (docs/cache.md).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cache import Cache
+
+_FORMAT = "charters-memo-1"
+_MISSING = object()
+
+
+class Memo:
+    """The results read from the cache (`known`) and those used since (`used`)."""
+
+    def __init__(self) -> None:
+        self.known: dict[Hashable, Any] = {}
+        self.used: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any:
+        """The kept result for `key`, or None (no function kept here returns None)."""
+        found = self.known.get(key, _MISSING)
+        if found is _MISSING:
+            return None
+        self.used[key] = found
+        return found
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Note `value` as the result for `key`, computed or found in a faster place."""
+        self.used[key] = value
+
+
+#: The memo in use in this process: the site's during a build, a charter's while it
+#: is analysed (:func:`charter_memo`).
+MEMO = Memo()
+
+
+def _key(*scope: str) -> str:
+    from .cache import digest, generator_fingerprint
+
+    return digest(_FORMAT, generator_fingerprint(), *scope)
+
+
+def _read(cache: Cache, key: str) -> dict[Hashable, Any]:
+    raw = cache.get("memo", key, ".pickle")
+    if raw is None:
+        return {}
+    try:
+        entry = pickle.loads(raw)
+    except Exception:  # a truncated or foreign entry: computed again
+        return {}
+    ok = isinstance(entry, tuple) and len(entry) == 2 and entry[0] == _FORMAT
+    return entry[1] if ok and isinstance(entry[1], dict) else {}
+
+
+def _write(cache: Cache, key: str, memo: Memo) -> None:
+    if memo.used != memo.known:
+        data = pickle.dumps((_FORMAT, memo.used), protocol=pickle.HIGHEST_PROTOCOL)
+        cache.put("memo", key, data, ".pickle")
+
+
+def load_memo(cache: Cache) -> None:
+    """Start the site's memo of a build from what the last build kept."""
+    MEMO.known, MEMO.used = _read(cache, _key("site")), {}
+
+
+def save_memo(cache: Cache) -> None:
+    """Keep what this build used of the site's memo for the next build."""
+    _write(cache, _key("site"), MEMO)
+
+
+@contextmanager
+def charter_memo(cache: Cache, folder: str) -> Iterator[None]:
+    """While a charter (its folder, relative to the source) is analysed, use its own memo
+    (as its last analysis left it); keep what the analysis used."""
+    key = _key("charter", folder)
+    outer = MEMO.known, MEMO.used
+    MEMO.known, MEMO.used = _read(cache, key), {}
+    try:
+        yield
+        _write(cache, key, MEMO)
+    finally:
+        MEMO.known, MEMO.used = outer

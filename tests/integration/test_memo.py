@@ -1,0 +1,112 @@
+"""Results of pure functions kept from one build for the next (generator/memo.py): a build
+after a summary edit converts only the new Markdown and does not import scipy,
+and its site is byte for byte that of a cold build."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT
+
+from generator.cache import digest, generator_fingerprint
+
+from .test_build import tree_files
+
+EPOCH = "1797292800"  # 2026-12-15
+
+
+@pytest.fixture
+def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    root = tmp_path / "src"
+    shutil.copytree(REPO_ROOT / "charters", root / "charters")
+    for name in ("site.yaml", "metrics.yaml"):
+        if (REPO_ROOT / name).is_file():
+            shutil.copy(REPO_ROOT / name, root / name)
+    return root
+
+
+def build_in_child(root: Path, out: Path, cache: Path) -> list[str]:
+    """Build in a fresh interpreter; the heavy modules the build imported."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from generator.build import Settings, build\n"
+        f"result = build(Settings(Path({str(root)!r}), Path({str(out)!r}),"
+        f" cache_dir=Path({str(cache)!r})))\n"
+        "assert result.ok and not result.unchanged, [d.format_text() for d in result.diagnostics]\n"
+        "print(sorted(m for m in ('scipy', 'markdown') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return eval(done.stdout.strip())  # a list of names printed above
+
+
+def site_pages(out: Path) -> dict[str, bytes]:
+    """The site's files but its manifest, which names the input's fingerprint."""
+    return {k: v for k, v in tree_files(out).items() if k != ".charters-site.json"}
+
+
+def memo_entry(cache: Path, *scope: str) -> dict[object, object]:
+    key = digest("charters-memo-1", generator_fingerprint(), *(scope or ("site",)))
+    raw = (cache / "memo" / key[:2] / f"{key}.pickle").read_bytes()
+    form, table = pickle.loads(raw)
+    assert form == "charters-memo-1"
+    assert isinstance(table, dict)
+    return table
+
+
+def test_a_summary_edit_imports_no_scipy_and_converts_only_the_new_text(
+    examples: Path, tmp_path: Path
+) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    first = build_in_child(examples, out, cache)
+    assert first == ["markdown", "scipy"]  # a cold build converts and computes
+    routing = "charters/support-ticket-routing"
+    kept = memo_entry(cache, "charter", routing)
+    assert any(k[0] == "t.ppf" for k in kept if isinstance(k, tuple))
+    assert any(k[0] == "markdown" for k in memo_entry(cache) if isinstance(k, tuple))
+    charter = examples / routing / "charter.yaml"
+    text = charter.read_text(encoding="utf-8")
+    summary = next(line for line in text.splitlines() if line.startswith("summary:"))
+
+    # The edited summary is new Markdown; everything else was kept by the first build.
+    charter.write_text(text.replace(summary, "summary: Route each ticket to its queue."))
+    second = build_in_child(examples, out, cache)
+    assert "scipy" not in second  # the edited charter's lifts: the same t quantiles
+    after = memo_entry(cache)
+    assert ("markdown", "Route each ticket to its queue.") in after
+    assert not any(k == ("markdown", summary.removeprefix("summary: ")) for k in after)
+
+    cold_out, cold_cache = tmp_path / "cold", tmp_path / "cold-cache"
+    build_in_child(examples, cold_out, cold_cache)
+    assert tree_files(out) == tree_files(cold_out)
+    assert "Route each ticket to its queue." in tree_files(out)["index.html"].decode()
+
+
+def test_a_foreign_or_damaged_memo_is_computed_again(examples: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build_in_child(examples, out, cache)
+    expected = tree_files(out)
+    charter = examples / "charters" / "support-ticket-routing" / "charter.yaml"
+    charter.write_text(charter.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    edited = build_in_child(examples, out, cache)
+    assert "scipy" not in edited
+    expected = site_pages(out)
+    entries = sorted((cache / "memo").rglob("*.pickle"))
+    assert len(entries) > 1  # the site's and one per charter
+    for damaged in (b"", pickle.dumps(("someone else", {}))):
+        for entry in entries:
+            entry.write_bytes(damaged)
+        charter.write_text(charter.read_text(encoding="utf-8") + "# again\n", encoding="utf-8")
+        assert "scipy" in build_in_child(examples, out, cache)  # computed again
+        assert site_pages(out) == expected  # a YAML comment changes no page
+        assert memo_entry(cache)  # written again, whole
+        assert memo_entry(cache, "charter", "charters/support-ticket-routing")
