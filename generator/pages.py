@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 import markdown as md
 import nh3
 from markupsafe import Markup, escape
@@ -388,10 +389,11 @@ def render_pages(
         )
     }
     shared = shared_digest(templates) if reuse is not None else ""
+    sources = FragmentSources(templates.env, reuse)
     for view in views:
         page = f"charters/{view.id}/index.html"
         data = charter_page(
-            templates, view, checks, charts.by_charter[view.id], history, reuse, shared
+            templates, view, checks, charts.by_charter[view.id], history, reuse, shared, sources
         )
         files[page] = spool.write([data]) if spool is not None else data
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
@@ -410,9 +412,11 @@ def charter_page(
     history: History | None,
     reuse: Reuse | None,
     shared: str,
+    sources: FragmentSources,
 ) -> bytes:
     """A charter's page: from the cache when its key is there, else rendered (and kept
-    when it read nothing of another charter)."""
+    when it read nothing of another charter); its data tables come from the cache as
+    fragments (:class:`Fragments`) when only the rest of the page changed."""
     page = f"charters/{view.id}/index.html"
     own = history.of(view.id) if history is not None else None
     note = history.message(view.id) if history is not None else ""
@@ -432,10 +436,114 @@ def charter_page(
         charts=charts,
         history=own,
         history_note=note,
+        fragment=Fragments(sources, page, view, charts),
     )
     if key is not None and reuse is not None and not watched.others:
         reuse.keep_page(key, data)
     return data
+
+
+#: The template of a charter page's fragments: its data tables, as macros.
+FRAGMENTS = "_tables.html"
+
+
+class FragmentSources:
+    """The fragment template of one build and what its fragments are cached by."""
+
+    def __init__(self, env: jinja2.Environment, reuse: Reuse | None) -> None:
+        self.env = env
+        self.reuse = reuse
+        self._digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """A hash of the fragment template's source and of every template it imports,
+        includes or extends, as this build's loader finds them (a user's own first).
+        When a name is computed rather than written, every user template counts."""
+        if self._digest is None:
+            self._digest = self._sources()
+        return self._digest
+
+    def _sources(self) -> str:
+        loader = self.env.loader
+        assert loader is not None  # make_environment gives one
+        sources: dict[str, str] = {}
+        todo, computed = [FRAGMENTS], False
+        while todo:
+            name = todo.pop()
+            if name in sources:
+                continue
+            source, filename, _ = loader.get_source(self.env, name)
+            sources[name] = source
+            for ref in jinja2.meta.find_referenced_templates(
+                self.env.parse(source, name, filename)
+            ):
+                computed = computed or ref is None
+                todo.extend([ref] if ref is not None else [])
+        every = self.reuse.parts.get("templates", "none") if computed and self.reuse else ""
+        return digest("fragment sources", every, *(f"{n}\0{sources[n]}" for n in sorted(sources)))
+
+
+class Fragments:
+    """`fragment(name, *args)` on a charter page: the macro `name` of the fragment template
+    (templates/_tables.html) called with `args`, rendered once and kept in the cache.
+
+    Like Hugo's `partialCached`, but never stale: the macro sees only its arguments, `url`
+    and `page` (not the rest of the page's variables), and its arguments may only be the
+    page's charter view, one of its charts, or plain values, each of which has a key: the
+    charter's key covers its view, a chart's spec key covers what it shows.
+    """
+
+    def __init__(
+        self, sources: FragmentSources, page: str, view: CharterView, charts: Sequence[Chart]
+    ) -> None:
+        self.sources = sources
+        self.page = page
+        self.view = view
+        self.charts = charts
+        self._module: Any = None
+
+    def _describe(self, arg: object) -> str:
+        if arg is self.view:
+            return "view"
+        for index, chart in enumerate(self.charts):
+            if arg is chart:
+                return repr(("chart", index, chart.metric.id, chart.path, chart.key, chart.kind))
+        if arg is None or isinstance(arg, str | int | float | bool):
+            return f"{type(arg).__name__}:{arg!r}"
+        raise TypeError(
+            f"fragment() takes the page's view, one of its charts, or a plain value "
+            f"(text, number, true/false, none), not {type(arg).__name__}"
+        )
+
+    def __call__(self, name: str, *args: object) -> Markup:
+        parts = [self._describe(arg) for arg in args]
+        reuse = self.sources.reuse
+        key = None
+        if reuse is not None:
+            originals = repr([mv.original_target for mv in self.view.metrics])
+            digest_ = self.sources.digest
+            key = reuse.fragment_key(self.view.id, originals, self.page, digest_, name, *parts)
+        if key is not None and reuse is not None and (found := reuse.fragment(key)) is not None:
+            return Markup(found)  # rendered by the fragment template, escaped there
+        text = str(self._macro(name)(*args))
+        if key is not None and reuse is not None:
+            reuse.keep_fragment(key, text)
+        return Markup(text)  # the macro's output, escaped by Jinja
+
+    def _macro(self, name: str) -> Any:
+        if self._module is None:
+            page = self.page
+
+            def url(target: str) -> str:
+                return relative_url(target, page)
+
+            template = self.sources.env.get_template(FRAGMENTS)
+            self._module = template.make_module({"url": url, "page": page})
+        macro = getattr(self._module, name, None)
+        if not isinstance(macro, jinja2.runtime.Macro):
+            raise jinja2.UndefinedError(f"{FRAGMENTS} has no macro {name!r}")
+        return macro
 
 
 class Watched(Mapping[str, Any]):
