@@ -226,8 +226,12 @@ class ResultTable(Sequence["Result"]):
         return [column[i] for i in self.positions]
 
     def max_date(self) -> date | None:
-        column = self.store.date
-        return date.fromordinal(max(column[i] for i in self.positions)) if self.positions else None
+        column, positions = self.store.date, self.positions
+        if not positions:
+            return None
+        if positions == range(len(column)):  # every row: the column as it is
+            return date.fromordinal(max(column))
+        return date.fromordinal(max(map(column.__getitem__, positions)))
 
     def min_date(self) -> date | None:
         column = self.store.date

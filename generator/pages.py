@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import threading
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,8 +79,7 @@ def render_markdown(text: str | None) -> Markup:
 def _sanitised_html(text: str) -> str:
     """Markdown to sanitised HTML, once per text: a charter's summary is shown on its page,
     the portfolio, the feed and the API, and the same words give the same HTML."""
-    converter = md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
-    html = converter.convert(text)
+    html = _converter().reset().convert(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -89,6 +89,20 @@ def _sanitised_html(text: str) -> str:
         strip_comments=True,
     )
     return str(clean)
+
+
+_converters = threading.local()
+
+
+def _converter() -> md.Markdown:
+    """This thread's Markdown converter: made once (its parsers take longer to build than
+    a summary takes to convert) and reset before each text."""
+    converter: md.Markdown | None = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = md.Markdown(
+            extensions=["tables", "sane_lists", "fenced_code"]
+        )
+    return converter
 
 
 def render_inline_markdown(text: str | None) -> Markup:
@@ -101,11 +115,24 @@ def render_inline_markdown(text: str | None) -> Markup:
 
 def relative_url(target: str, page: str) -> str:
     """The link from site page `page` to site file `target`, both relative to the site root."""
+    parts, folders = target.split("/"), page.split("/")[:-1]
+    if _plain(parts) and _plain(folders):  # the usual case, without posixpath's normalising
+        same = 0
+        for a, b in zip(parts, folders, strict=False):
+            if a != b:
+                break
+            same += 1
+        return "/".join([".."] * (len(folders) - same) + parts[same:]) or "."
     start = posixpath.dirname(page) or "."
     rel = posixpath.relpath(target, start)
     if target.endswith("/") and not rel.endswith("/"):
         rel += "/"
     return rel
+
+
+def _plain(parts: list[str]) -> bool:
+    """Whether path segments `parts` are names, none empty, `.` or `..`."""
+    return all(part not in ("", ".", "..") for part in parts)
 
 
 #: Rows a data table on a page shows: the latest ones. A result file may hold a
