@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import threading
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 import markdown as md
 import nh3
 from markupsafe import Markup, escape
@@ -79,13 +81,6 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(html)  # sanitised by nh3 in _sanitised_html
 
 
-@lru_cache(maxsize=1)
-def _converter() -> md.Markdown:
-    """One Markdown converter, reset before each text (making one costs more than most
-    conversions: its extensions and processors are set up anew)."""
-    return md.Markdown(extensions=["tables", "sane_lists", "fenced_code"])
-
-
 @lru_cache(maxsize=8192)
 def _sanitised_html(text: str) -> str:
     """Markdown to sanitised HTML, once per text: a charter's summary is shown on its page,
@@ -102,6 +97,20 @@ def _sanitised_html(text: str) -> str:
     return str(clean)
 
 
+_converters = threading.local()
+
+
+def _converter() -> md.Markdown:
+    """This thread's Markdown converter: made once (its parsers take longer to build than
+    a summary takes to convert) and reset before each text."""
+    converter: md.Markdown | None = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = md.Markdown(
+            extensions=["tables", "sane_lists", "fenced_code"]
+        )
+    return converter
+
+
 def render_inline_markdown(text: str | None) -> Markup:
     """Markdown for a short field shown inline: the outer paragraph is dropped."""
     html = str(render_markdown(text)).strip()
@@ -112,11 +121,24 @@ def render_inline_markdown(text: str | None) -> Markup:
 
 def relative_url(target: str, page: str) -> str:
     """The link from site page `page` to site file `target`, both relative to the site root."""
+    parts, folders = target.split("/"), page.split("/")[:-1]
+    if _plain(parts) and _plain(folders):  # the usual case, without posixpath's normalising
+        same = 0
+        for a, b in zip(parts, folders, strict=False):
+            if a != b:
+                break
+            same += 1
+        return "/".join([".."] * (len(folders) - same) + parts[same:]) or "."
     start = posixpath.dirname(page) or "."
     rel = posixpath.relpath(target, start)
     if target.endswith("/") and not rel.endswith("/"):
         rel += "/"
     return rel
+
+
+def _plain(parts: list[str]) -> bool:
+    """Whether path segments `parts` are names, none empty, `.` or `..`."""
+    return all(part not in ("", ".", "..") for part in parts)
 
 
 #: Rows a data table on a page shows: the latest ones. A result file may hold a
@@ -402,10 +424,19 @@ def render_pages(
         )
     }
     shared = shared_digest(templates) if reuse is not None else ""
+    sources = FragmentSources(templates.env, reuse)
     for view in views:
         page = f"charters/{view.id}/index.html"
         files[page] = charter_page(
-            templates, view, checks, charts.by_charter[view.id], history, reuse, shared, spool
+            templates,
+            view,
+            checks,
+            charts.by_charter[view.id],
+            history,
+            reuse,
+            shared,
+            sources,
+            spool,
         )
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
     files.update(
@@ -423,11 +454,13 @@ def charter_page(
     history: History | None,
     reuse: Reuse | None,
     shared: str,
+    sources: FragmentSources,
     spool: Spool | None = None,
 ) -> Content:
     """A charter's page: from the current site or the cache when its key is there, else
-    rendered (and kept when it read nothing of another charter); written to `spool`
-    when there is one."""
+    rendered (and kept when it read nothing of another charter), its data tables from
+    the cache as fragments (:class:`Fragments`) when only the rest of the page changed;
+    written to `spool` when there is one."""
     page = f"charters/{view.id}/index.html"
     own = history.of(view.id) if history is not None else None
     note = history.message(view.id) if history is not None else ""
@@ -450,10 +483,114 @@ def charter_page(
         charts=charts,
         history=own,
         history_note=note,
+        fragment=Fragments(sources, page, view, charts),
     )
     if key is not None and reuse is not None and not watched.others:
         reuse.keep_page(key, data, page)
     return spool.write([data], page) if spool is not None else data
+
+
+#: The template of a charter page's fragments: its data tables, as macros.
+FRAGMENTS = "_tables.html"
+
+
+class FragmentSources:
+    """The fragment template of one build and what its fragments are cached by."""
+
+    def __init__(self, env: jinja2.Environment, reuse: Reuse | None) -> None:
+        self.env = env
+        self.reuse = reuse
+        self._digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """A hash of the fragment template's source and of every template it imports,
+        includes or extends, as this build's loader finds them (a user's own first).
+        When a name is computed rather than written, every user template counts."""
+        if self._digest is None:
+            self._digest = self._sources()
+        return self._digest
+
+    def _sources(self) -> str:
+        loader = self.env.loader
+        assert loader is not None  # make_environment gives one
+        sources: dict[str, str] = {}
+        todo, computed = [FRAGMENTS], False
+        while todo:
+            name = todo.pop()
+            if name in sources:
+                continue
+            source, filename, _ = loader.get_source(self.env, name)
+            sources[name] = source
+            for ref in jinja2.meta.find_referenced_templates(
+                self.env.parse(source, name, filename)
+            ):
+                computed = computed or ref is None
+                todo.extend([ref] if ref is not None else [])
+        every = self.reuse.parts.get("templates", "none") if computed and self.reuse else ""
+        return digest("fragment sources", every, *(f"{n}\0{sources[n]}" for n in sorted(sources)))
+
+
+class Fragments:
+    """`fragment(name, *args)` on a charter page: the macro `name` of the fragment template
+    (templates/_tables.html) called with `args`, rendered once and kept in the cache.
+
+    Like Hugo's `partialCached`, but never stale: the macro sees only its arguments, `url`
+    and `page` (not the rest of the page's variables), and its arguments may only be the
+    page's charter view, one of its charts, or plain values, each of which has a key: the
+    charter's key covers its view, a chart's spec key covers what it shows.
+    """
+
+    def __init__(
+        self, sources: FragmentSources, page: str, view: CharterView, charts: Sequence[Chart]
+    ) -> None:
+        self.sources = sources
+        self.page = page
+        self.view = view
+        self.charts = charts
+        self._module: Any = None
+
+    def _describe(self, arg: object) -> str:
+        if arg is self.view:
+            return "view"
+        for index, chart in enumerate(self.charts):
+            if arg is chart:
+                return repr(("chart", index, chart.metric.id, chart.path, chart.key, chart.kind))
+        if arg is None or isinstance(arg, str | int | float | bool):
+            return f"{type(arg).__name__}:{arg!r}"
+        raise TypeError(
+            f"fragment() takes the page's view, one of its charts, or a plain value "
+            f"(text, number, true/false, none), not {type(arg).__name__}"
+        )
+
+    def __call__(self, name: str, *args: object) -> Markup:
+        parts = [self._describe(arg) for arg in args]
+        reuse = self.sources.reuse
+        key = None
+        if reuse is not None:
+            originals = repr([mv.original_target for mv in self.view.metrics])
+            digest_ = self.sources.digest
+            key = reuse.fragment_key(self.view.id, originals, self.page, digest_, name, *parts)
+        if key is not None and reuse is not None and (found := reuse.fragment(key)) is not None:
+            return Markup(found)  # rendered by the fragment template, escaped there
+        text = str(self._macro(name)(*args))
+        if key is not None and reuse is not None:
+            reuse.keep_fragment(key, text)
+        return Markup(text)  # the macro's output, escaped by Jinja
+
+    def _macro(self, name: str) -> Any:
+        if self._module is None:
+            page = self.page
+
+            def url(target: str) -> str:
+                return relative_url(target, page)
+
+            template = self.sources.env.get_template(FRAGMENTS)
+            self._module = template.make_module({"url": url, "page": page})
+        macro = getattr(self._module, name, None)
+        if not isinstance(macro, jinja2.runtime.Macro):
+            raise jinja2.UndefinedError(f"{FRAGMENTS} has no macro {name!r}")
+        return macro
 
 
 class Watched(Mapping[str, Any]):

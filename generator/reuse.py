@@ -24,6 +24,13 @@ charter, the pages and outputs made from every charter, and nothing else:
   token, the staleness date). The page is rendered with a `checks` that notes
   any look at another charter's check; a page that looked is not kept, since
   its bytes then depend on more than its key.
+* **A fragment of a charter's page** (`fragments/…/<key>.html`): a data table of the
+  page (templates/_tables.html), rendered once and kept so that an edit of
+  charter.html does not render every table again. The key is the charter's key, the
+  targets its history moved, the page's path (links are relative to it), the name and
+  arguments of the macro, and the source of the fragment template with every template
+  it imports or includes (pages.Fragments). A macro sees nothing of the page but its
+  arguments and `url`.
 * **A charter's downloads** (`downloads/…/<key>.json|.csv`): the charter's key.
 
 An entry that cannot be read or does not unpickle to what is expected is
@@ -262,6 +269,23 @@ class Reuse:
         """Keep the page made from `key` alone, for site path `rel`."""
         self.made[rel] = key
         self.cache.put("pages", key, _frame(data), ".html")
+
+    def fragment_key(self, cid: str, *parts: str) -> str | None:
+        """The key of a fragment of charter `cid`'s page (pages.Fragments): its charter's
+        key and `parts`, what else the fragment is made from; None when the charter has
+        no key."""
+        key = self.keys.get(cid)
+        if key is None:
+            return None
+        return digest(_FORMAT, "fragment", generator_fingerprint(), key, *parts)
+
+    def fragment(self, key: str) -> str | None:
+        data = _unframe(self.cache.get("fragments", key, ".html"))
+        self._count("fragments cached" if data is not None else "fragments rendered")
+        return data.decode("utf-8") if data is not None else None
+
+    def keep_fragment(self, key: str, text: str) -> None:
+        self.cache.put("fragments", key, _frame(text.encode("utf-8")), ".html")
 
     def download(
         self, cid: str, name: str, make: Callable[[], Iterable[bytes]], spool: Spool

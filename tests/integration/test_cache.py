@@ -131,17 +131,8 @@ def test_bad_cache_entries_are_ignored_and_made_again(
     expected = tree_files(scratch_project.out)
     cache = scratch_project.root / ".charters-cache"
     entries = [p for p in cache.rglob("*") if p.is_file()]
-    kinds = {
-        "charts",
-        "builds",
-        "templates",
-        "charters",
-        "charts-of",
-        "pages",
-        "downloads",
-        "memo",
-        "rules",
-    }
+    kinds = {"charts", "builds", "templates", "charters", "charts-of", "pages"}
+    kinds |= {"fragments", "downloads", "memo", "rules"}
     assert {p.parent.parent.name for p in entries} == kinds
     for path in entries:  # truncated: half of each entry
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])

@@ -1,7 +1,8 @@
 """Never stale: after any sequence of edits, an incremental build gives the bytes of a cold one.
 
 Each example starts from a small tree built once (its site and cache copied in), applies
-random edits (charter fields, result rows, templates, static files, site.yaml,
+random edits (charter fields, result rows, templates (the data tables' fragment
+template and one it imports too), static files, site.yaml,
 metrics.yaml, charters added, renamed and deleted, linked files), and after every edit
 builds incrementally (the same output and cache folder) and compares every byte of the
 output, the manifest included, with a cold build (a fresh output and a fresh cache) of
@@ -25,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.build import BuildResult, Settings, build
+from generator.pages import BUILTIN_TEMPLATES
 
 EPOCH = "1793491200"  # 2026-10-31: results dated before it are valid on any day
 
@@ -71,6 +73,18 @@ CHARTER_PAGES = [
     '{% extends "builtin/charter.html" %}{% block title %}of {{ checks|length }}{% endblock %}',
 ]
 
+# The fragment template of the data tables (cached apart from the page): the built-in
+# one, a user's own, and one that imports a user template (edited by MARKS below; the
+# base tree starts with it).
+TABLES = (BUILTIN_TEMPLATES / "_tables.html").read_text("utf-8")
+TABLES_PAGES = [
+    None,
+    TABLES.replace("<summary>Data table: ", "<summary>Table of "),
+    '{% import "_mark.html" as mark %}'
+    + TABLES.replace("<summary>Data table: ", "<summary>{{ mark.word() }} "),
+]
+MARKS = [None, "{% macro word() %}Rows of{% endmacro %}", "{% macro word() %}Data{% endmacro %}"]
+
 
 def charter_text(title: str, summary: str = "Route tickets.", link: bool = False) -> str:
     links = "\n  - {title: Notes, url: notes.txt}" if link else " []"
@@ -92,6 +106,11 @@ def make_tree(root: Path) -> None:
     (root / "charters" / "alpha" / "charter.yaml").write_text(charter_text("Alpha"), "utf-8")
     (root / "charters" / "alpha" / "results" / "r.csv").write_text(rows_text([5.0, 4.8]), "utf-8")
     (root / "charters" / "beta" / "charter.yaml").write_text(charter_text("Beta"), "utf-8")
+    # The data tables' own template, which imports another: one edit of either changes
+    # every cached table (the built-in one is an edit away).
+    (root / "templates").mkdir()
+    (root / "templates" / "_tables.html").write_text(TABLES_PAGES[2], "utf-8")
+    (root / "templates" / "_mark.html").write_text(MARKS[1], "utf-8")
 
 
 # --- the edits ---------------------------------------------------------------------------
@@ -239,6 +258,14 @@ EDITS = st.one_of(
     st.builds(
         lambda n: write_file("templates/charter.html", CHARTER_PAGES[n]),
         st.integers(0, len(CHARTER_PAGES) - 1),
+    ),
+    st.builds(
+        lambda n: write_file("templates/_tables.html", TABLES_PAGES[n]),
+        st.integers(0, len(TABLES_PAGES) - 1),
+    ),
+    st.builds(
+        lambda n: write_file("templates/_mark.html", MARKS[n]),
+        st.integers(0, len(MARKS) - 1),
     ),
     st.builds(bad_row, st.integers(0, 3), st.integers(0, 1)),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from helpers import ScratchProject
 import generator.analyze as analyze_stage
 import generator.load as load_stage
 from generator.build import BuildResult, Settings, build
-from generator.pages import Templates
+from generator.pages import BUILTIN_TEMPLATES, Templates
+from generator.reuse import Reuse
 
 from .test_build import FULL_RESULTS, tree_files, write_full_project
 
@@ -284,3 +286,98 @@ def test_a_damaged_or_foreign_entry_is_made_again(
     if kind == "pages":
         assert observed.charter_pages == [f"charters/{cid}/index.html" for cid in everyone]
     assert tree_files(scratch_project.out) == expected
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """What each build took from the cache and made, by kind (Reuse.counts), as one tally."""
+    tally: Counter[str] = Counter()
+    count = Reuse._count
+
+    def counting(self: Reuse, name: str) -> None:
+        tally[name] += 1
+        count(self, name)
+
+    monkeypatch.setattr(Reuse, "_count", counting)
+    return tally
+
+
+def test_a_charter_page_edit_reuses_every_data_table(
+    scratch_project: ScratchProject, observed: Observed, counted: Counter[str], tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    built(scratch_project)
+    # routing's tables: the values of ttfr and of routing_precision, and all its rows.
+    assert (counted["fragments rendered"], counted["fragments cached"]) == (3, 0)
+    pages = [f"charters/{cid}/index.html" for cid in ("pricing", "routing", "summaries")]
+
+    # charter.html edited as the benchmark does: every page rendered, every table reused.
+    counted.clear()
+    observed.clear()
+    page = (BUILTIN_TEMPLATES / "charter.html").read_text("utf-8")
+    marker = "{% block content %}"
+    scratch_project.write("templates/charter.html", page.replace(marker, marker + "<!-- mine -->"))
+    built(scratch_project)
+    assert observed.charter_pages == pages
+    assert (counted["fragments rendered"], counted["fragments cached"]) == (0, 3)
+    routing = (scratch_project.out / pages[1]).read_text("utf-8")
+    assert "<!-- mine -->" in routing
+    assert "<summary>Data table: Median time to first response</summary>" in routing
+    assert "<td>2026-05-11</td><td>treatment</td><td>5.1 hours</td>" in routing
+    assert "<summary>All 5 result rows</summary>" in routing
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    # The fragment template overridden: every table rendered again, from the new one.
+    counted.clear()
+    tables = (BUILTIN_TEMPLATES / "_tables.html").read_text("utf-8")
+    tables = '{% import "_mark.html" as mark %}' + tables.replace(
+        "<summary>Data table: ", "<summary>{{ mark.word() }} "
+    )
+    scratch_project.write("templates/_tables.html", tables)
+    scratch_project.write("templates/_mark.html", "{% macro word() %}Table of{% endmacro %}")
+    built(scratch_project)
+    assert (counted["fragments rendered"], counted["fragments cached"]) == (3, 0)
+    routing = (scratch_project.out / pages[1]).read_text("utf-8")
+    assert "<summary>Table of Median time to first response</summary>" in routing
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    # A template the fragment template imports: the tables that use it are made again.
+    counted.clear()
+    scratch_project.write("templates/_mark.html", "{% macro word() %}Numbers of{% endmacro %}")
+    built(scratch_project)
+    assert (counted["fragments rendered"], counted["fragments cached"]) == (3, 0)
+    routing = (scratch_project.out / pages[1]).read_text("utf-8")
+    assert "<summary>Numbers of Median time to first response</summary>" in routing
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            "fragment('results_table', site)",
+            "templates/charter.html:1:1: template error: TypeError: fragment() takes the page's"
+            " view, one of its charts, or a plain value (text, number, true/false, none),"
+            " not SiteConfig",
+        ),
+        (
+            "fragment('no_such_table', view)",
+            "templates/charter.html:1:1: template error: undefined value:"
+            " _tables.html has no macro 'no_such_table'",
+        ),
+    ],
+)
+def test_a_fragment_call_that_cannot_be_cached_is_a_located_error(
+    scratch_project: ScratchProject, call: str, message: str
+) -> None:
+    write_full_project(scratch_project)
+    built(scratch_project)
+    before = tree_files(scratch_project.out)
+    scratch_project.write(
+        "templates/charter.html",
+        '{% extends "builtin/charter.html" %}{% block title %}{{ ' + call + " }}{% endblock %}",
+    )
+    result = scratch_project.build()
+    assert not result.ok
+    assert [d.format_text() for d in result.diagnostics if d.severity == "error"] == [message]
+    assert tree_files(scratch_project.out) == before  # the previous site stays

@@ -692,3 +692,27 @@ def test_verdict_no_results() -> None:
     view = analyse(body)
     assert view.verdict == "no-results"
     assert view.latest_date is None
+
+
+def test_latest_and_earliest_dates_of_a_table_and_of_its_parts() -> None:
+    """max_date reads the whole column at once for a whole table, and only the rows of a
+    part (a metric's or a variant's) for a part; either way the same day as row by row."""
+    from generator.columns import ResultTable
+    from generator.diagnostics import SourceRef
+    from generator.load import Result
+    from generator.model import ResultRow
+
+    days = ["2026-03-08", "2026-05-03", "2026-01-11", "2026-04-05"]
+    table = ResultTable.of(
+        Result(
+            ResultRow.model_validate({"date": d, "metric": "x", "value": 1.0, "variant": v}),
+            SourceRef("r.csv", 2 + i, 1),
+        )
+        for i, (d, v) in enumerate(zip(days, ["control", "treatment"] * 2, strict=True))
+    )
+    assert (table.max_date(), table.min_date()) == (date(2026, 5, 3), date(2026, 1, 11))
+    control = table.group("variant")["control"]
+    assert (control.max_date(), control.min_date()) == (date(2026, 3, 8), date(2026, 1, 11))
+    treatment = table.take([1, 3])
+    assert treatment.max_date() == date(2026, 5, 3)
+    assert table.take([]).max_date() is None

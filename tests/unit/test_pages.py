@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import posixpath
 
 import pytest
 from helpers import Element, parse_html
@@ -225,3 +226,20 @@ def test_inline_markdown_drops_the_single_paragraph() -> None:
 )
 def test_relative_url(target: str, page: str, expected: str) -> None:
     assert relative_url(target, page) == expected
+
+
+PATHS = [
+    *("index.html", "charters/a/index.html", "charters/a/x.svg", "charters/b/", "charters/a"),
+    *("charters", "rules/index.html", "a/b/c/d.html", "./x", "../y", "a//b", "#x", "x/./y"),
+    *("charters/a/../b", "charters/a/index.html#h", "/abs/x", "a/b", "a/b/"),
+]
+
+
+@pytest.mark.parametrize("page", PATHS)
+def test_relative_url_is_posixpaths_relative_path(page: str) -> None:
+    """Common links take a shortcut past posixpath's normalising; any link gives what
+    posixpath.relpath gives from the page's folder (a folder keeps its slash)."""
+    for target in PATHS:
+        rel = posixpath.relpath(target, posixpath.dirname(page) or ".")
+        expected = rel + "/" if target.endswith("/") and not rel.endswith("/") else rel
+        assert relative_url(target, page) == expected, (target, page)
