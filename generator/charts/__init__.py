@@ -24,7 +24,7 @@ from ..cache import Cache, chart_key
 from ..portfolio import CataloguedMetric
 from ..spool import Content, Spool
 from ..write import read_manifest
-from .draw import DrawProgress, draw_each, render_svg
+from .draw import PARALLEL_CHARTS, DrawProgress, draw_each, render_svg
 from .spec import (
     CHART_VERSION,
     Breach,
@@ -213,17 +213,19 @@ class _Reuse:
         self.pending = []
         total = len(pending)
         batch = max(1, CHART_BATCH)
+        many = total >= PARALLEL_CHARTS  # in the workers, however small the last batch
         for start in range(0, total, batch):
-            self._draw_batch(pending[start : start + batch], _counted(progress, start, total))
+            counted = _counted(progress, start, total)
+            self._draw_batch(pending[start : start + batch], counted, many)
         return total
 
-    def _draw_batch(self, batch: list[_Pending], progress: DrawProgress | None) -> None:
+    def _draw_batch(self, batch: list[_Pending], progress: DrawProgress | None, many: bool) -> None:
         """Make the specs of `batch`, draw and store them; they go when this returns."""
         jobs = [
             ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
             for path, spec, chart_id in batch
         ]
-        for job, svg in draw_each(jobs, progress):
+        for job, svg in draw_each(jobs, progress, many):
             self._keep(job, svg)
 
     def _keep(self, job: ChartJob, svg: bytes) -> None:

@@ -38,9 +38,9 @@ def _tree(root: Path) -> Path:
     return root
 
 
-def _alive_specs() -> int:
-    """How many chart specs of charters (values and lift) this process holds right now."""
-    return sum(1 for o in gc.get_objects() if isinstance(o, ChartSpec | LiftSpec))
+def _alive_specs() -> set[int]:
+    """The chart specs of charters (values and lift) this process holds right now, by id."""
+    return {id(o) for o in gc.get_objects() if isinstance(o, ChartSpec | LiftSpec)}
 
 
 def _all_files(site: Path) -> list[str]:
@@ -60,11 +60,12 @@ def test_a_cold_build_holds_at_most_a_batch_of_specs_and_counts_over_all_batches
     real = charts.draw_each
 
     def spying(
-        jobs: Sequence[ChartJob], progress: DrawProgress | None = None
+        jobs: Sequence[ChartJob], progress: DrawProgress | None = None, many: bool | None = None
     ) -> Iterator[tuple[ChartJob, bytes]]:
         batches.append(len(jobs))
-        for job, svg in real(jobs, progress):
-            alive.append(_alive_specs())
+        assert many is True  # 16 charts: every batch, even the last of 1, goes to the workers
+        for job, svg in real(jobs, progress, many):
+            alive.append(len(_alive_specs() - before))
             yield job, svg
 
     monkeypatch.setattr(charts, "CHART_BATCH", 3)
@@ -75,6 +76,8 @@ def test_a_cold_build_holds_at_most_a_batch_of_specs_and_counts_over_all_batches
         if stage == "Drawing charts" and total:
             counted.append((done, total))
 
+    gc.collect()
+    before = _alive_specs()  # held by other tests of this session (their parameters)
     batched = tmp_path / "batched"
     result = build(Settings(source, batched, cache_dir=tmp_path / "cache-batched"), progress)
     assert result.ok and result.charts_drawn == CHARTERS * 4
