@@ -10,6 +10,7 @@ are unchanged) before pages so pages can describe them.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -43,7 +44,8 @@ from .write import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from .load import Project
+    from .rules import CharterCheck
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,7 @@ def _full_build(
 
     cache = reuse.cache
     load_memo(cache)
+    check_key = _check_key(settings.source, reuse.context, cache)  # the tree as it is read
     project, diags = load_project(settings.source, reuse.context.load_date, reuse)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
@@ -197,6 +200,10 @@ def _full_build(
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)
     linked = linked_files(project.root, views, spool)
+    if check_key is not None:
+        _prime_check(
+            cache, check_key, project, checks, list(result.diagnostics), linked.diagnostics
+        )
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
         return result
@@ -238,6 +245,35 @@ def _full_build(
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
+
+
+def _check_key(source: Path, context: Context, cache: Cache) -> str | None:
+    """The key under which `charters check` of the whole tree on the build's date looks its
+    report up (check_cache.py), or None: no usable cache folder, a link leaving the tree,
+    a `serve` rebuild (kept quick), or a load date other than the rules' date (`check`
+    judges by one date)."""
+    if context.live_reload or context.load_date != context.rules_date:
+        return None
+    from .check_cache import check_key
+
+    return check_key(source, context.rules_date, None, cache)
+
+
+def _prime_check(
+    cache: Cache,
+    key: str,
+    project: Project,
+    checks: Mapping[str, CharterCheck],
+    errors: list[Diagnostic],
+    link_problems: list[Diagnostic],
+) -> None:
+    """Store the report `charters check` would print for the whole tree, made from what the
+    build computed (the loader's problems, the rules' findings, the linked files'
+    problems), so the first check after a build prints it again instead of redoing it."""
+    from .check import report_of
+    from .check_cache import Checked, save_checked
+
+    save_checked(cache, key, Checked.of(report_of(project, checks, errors, link_problems)))
 
 
 def manifest(fingerprint: str, counts: dict[str, int], made: dict[str, str]) -> dict[str, object]:

@@ -6,8 +6,8 @@ ever added.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,6 +17,7 @@ from .formatting import json_text, plural
 
 if TYPE_CHECKING:
     from .analyze import MetricView
+    from .load import Project
     from .rules import CharterCheck
 
 Format = Literal["text", "github", "json"]
@@ -67,30 +68,52 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
     reported: the named charters' findings and problems, and site.yaml's.
     """
     # Imported here: printing a cached report (check_cache.py) needs none of them.
+    from .links import linked_files
     from .load import load_project
-    from .rules import check_project, site_findings
+    from .rules import check_project
 
     project, diags = load_project(source, today)
     checks = check_project(project, today)
-    _add_link_problems(project.root, checks)
-    errors = diags.sorted()
+    linked = linked_files(project.root, [check.view for check in checks.values()])
+    return report_of(project, checks, diags.sorted(), linked.diagnostics, only)
+
+
+def report_of(
+    project: Project,
+    checks: Mapping[str, CharterCheck],
+    errors: list[Diagnostic],
+    link_problems: Iterable[Diagnostic],
+    only: Iterable[str] | None = None,
+) -> CheckReport:
+    """The report of a loaded tree: the rules' findings by charter (`checks`, left as they
+    are), with what `build` says of linked files (refused types, missing files) added to
+    each charter's findings, the loader's problems (`errors`, sorted) and site.yaml's
+    findings. `build` makes the same report from what it computed (check_cache.py)."""
+    from .rules import site_findings
+
+    judged = _with_link_problems(checks, link_problems)
     if only is not None:
         ids = set(only)
-        checks = {k: v for k, v in checks.items() if k in ids}
+        judged = {k: v for k, v in judged.items() if k in ids}
         errors = [d for d in errors if _charter_of(d.ref.path) in ids or _site_wide(d.ref.path)]
-    return CheckReport([checks[k] for k in sorted(checks)], errors, site_findings(project))
+    return CheckReport([judged[k] for k in sorted(judged)], errors, site_findings(project))
 
 
-def _add_link_problems(root: Path, checks: dict[str, CharterCheck]) -> None:
-    """What `build` says of linked files (refused types, missing files), as findings."""
-    from .links import linked_files
-
-    linked = linked_files(root, [check.view for check in checks.values()])
-    for problem in linked.diagnostics:
+def _with_link_problems(
+    checks: Mapping[str, CharterCheck], problems: Iterable[Diagnostic]
+) -> dict[str, CharterCheck]:
+    """Each linked-file problem among its charter's findings, in order; a copy of a check
+    that gets one (a build's own checks also feed its pages)."""
+    added: dict[str, list[Diagnostic]] = {}
+    for problem in problems:
         cid = _charter_of(problem.ref.path)
-        if cid in checks:
-            checks[cid].findings.append(problem)
-            checks[cid].findings.sort(key=Diagnostic.sort_key)
+        if cid is not None and cid in checks:
+            added.setdefault(cid, []).append(problem)
+    judged = dict(checks)
+    for cid, extra in added.items():
+        findings = sorted([*checks[cid].findings, *extra], key=Diagnostic.sort_key)
+        judged[cid] = replace(checks[cid], findings=findings)
+    return judged
 
 
 def _charter_of(path: str) -> str | None:

@@ -26,7 +26,7 @@ from ..cache import Cache, chart_key
 from ..portfolio import CataloguedMetric
 from ..spool import Content, Spool
 from ..write import read_manifest
-from .draw import DrawProgress, draw_each, render_svg
+from .draw import PARALLEL_CHARTS, DrawProgress, draw_each, render_svg
 from .spec import (
     CHART_VERSION,
     Breach,
@@ -156,12 +156,23 @@ def forest_of(metric: CataloguedMetric) -> ForestSpec | None:
     return forest_spec(entry.name, entry.unit, entry.direction, rows)
 
 
+#: Charts still to draw are described and drawn this many at a time: the specs (about
+#: 13 KiB each) and SVGs waiting to be stored that a build holds at once stay bounded
+#: however many charters there are.
+CHART_BATCH = 1000
+
+# A chart still to draw: its site path, its spec (or the function that makes it, called
+# only when its batch is drawn) and its chart id.
+_Pending = tuple[str, "AnySpec | Callable[[], AnySpec]", str]
+
+
 @dataclass
 class _Reuse:
     """Where drawn charts come from: the cache folder, else the previous site.
 
     With a spool (a build), no SVG is held in memory: one from the cache is linked into
-    the spool, a drawn one written there as it arrives from the workers.
+    the spool, a drawn one written there as it arrives from the workers. A chart to draw
+    is kept as the function that makes its spec until its batch is drawn.
     """
 
     site: Path
@@ -170,14 +181,14 @@ class _Reuse:
     spool: Spool | None = None
     sizes: Mapping[str, int] = field(default_factory=dict)  # the previous build's, by path
     svgs: dict[str, Content] = field(default_factory=dict)
-    jobs: list[ChartJob] = field(default_factory=list)
+    pending: list[_Pending] = field(default_factory=list)
     made: dict[str, str] = field(default_factory=dict)  # site path → cache key, this build
 
     def want(
         self, path: str, key: str, spec: AnySpec | Callable[[], AnySpec], chart_id: str
     ) -> None:
-        """The SVG for `path`: reused when its key and id were drawn before, else a job
-        (`spec` may be a function that makes it, called only then)."""
+        """The SVG for `path`: reused when its key and id were drawn before, else to be
+        drawn (`spec` may be a function that makes it, called only then)."""
         ck = chart_key(key, chart_id)
         self.made[path] = ck
         site_file = self._from_site(path, ck)
@@ -192,7 +203,7 @@ class _Reuse:
             if entry is not None and _whole_svg(entry):
                 self.svgs[path] = self._take(entry)
                 return
-        self.jobs.append(ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id))
+        self.pending.append((path, spec, chart_id))
 
     def _from_site(self, path: str, ck: str) -> str | None:
         """The current site's file at `path` when the previous build made it from the cache
@@ -217,21 +228,52 @@ class _Reuse:
         return self.spool.write([data]) if self.spool is not None else data
 
     def draw(self, progress: DrawProgress | None = None) -> int:
-        """Draw the jobs, cache what was drawn; how many were drawn."""
-        drawn = 0
-        for job, svg in draw_each(self.jobs, progress):
-            drawn += 1
-            if self.cache is None:
-                self.svgs[job.path] = self._store(svg)
-                continue
-            spec = job.spec
-            key = chart_key(
-                forest_key(spec) if isinstance(spec, ForestSpec) else spec_key(spec), job.chart_id
-            )
-            self.cache.put("charts", key, svg, ".svg")
-            entry = self.cache.entry("charts", key, ".svg", count=False)
-            self.svgs[job.path] = self._take(entry) if entry is not None else self._store(svg)
-        return drawn
+        """Draw the pending charts in order of their paths, `CHART_BATCH` at a time (the
+        specs of one batch made, drawn by the workers, stored, then let go), cache what
+        was drawn; how many were drawn. `progress` counts over all batches."""
+        pending = sorted(self.pending, key=lambda p: p[0])
+        self.pending = []
+        total = len(pending)
+        batch = max(1, CHART_BATCH)
+        many = total >= PARALLEL_CHARTS  # in the workers, however small the last batch
+        for start in range(0, total, batch):
+            counted = _counted(progress, start, total)
+            self._draw_batch(pending[start : start + batch], counted, many)
+        return total
+
+    def _draw_batch(self, batch: list[_Pending], progress: DrawProgress | None, many: bool) -> None:
+        """Make the specs of `batch`, draw and store them; they go when this returns."""
+        jobs = [
+            ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
+            for path, spec, chart_id in batch
+        ]
+        for job, svg in draw_each(jobs, progress, many):
+            self._keep(job, svg)
+
+    def _keep(self, job: ChartJob, svg: bytes) -> None:
+        """Store a drawn chart: in the cache (and linked into the spool), else the spool."""
+        if self.cache is None:
+            self.svgs[job.path] = self._store(svg)
+            return
+        spec = job.spec
+        key = chart_key(
+            forest_key(spec) if isinstance(spec, ForestSpec) else spec_key(spec), job.chart_id
+        )
+        self.cache.put("charts", key, svg, ".svg")
+        entry = self.cache.entry("charts", key, ".svg", count=False)
+        self.svgs[job.path] = self._take(entry) if entry is not None else self._store(svg)
+
+
+def _counted(progress: DrawProgress | None, before: int, total: int) -> DrawProgress | None:
+    """`progress` told of a batch's charts as the k-th of all `total`, not of the batch."""
+    if progress is None:
+        return None
+    report = progress
+
+    def counted(done: int, _batch: int, path: str) -> None:
+        report(before + done, total, path)
+
+    return counted
 
 
 def _whole_svg(path: str) -> bool:

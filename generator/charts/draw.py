@@ -1026,11 +1026,14 @@ def _forget_pool() -> None:
     _POOL = None
 
 
-def _drawn(ordered: list[ChartJob]) -> Iterator[bytes]:
+def _drawn(ordered: list[ChartJob], many: bool | None = None) -> Iterator[bytes]:
     """The SVG of each job in order: in the worker processes when there are enough jobs
-    and cores, else here. matplotlib is imported only where charts are drawn."""
+    (or `many`: the caller's batch is one of many) and cores, else here. matplotlib is
+    imported only where charts are drawn."""
     workers = min(os.cpu_count() or 1, 8)
-    if len(ordered) < PARALLEL_CHARTS or workers < 2:
+    if many is None:
+        many = len(ordered) >= PARALLEL_CHARTS
+    if not many or workers < 2:
         yield from (draw_job(job) for job in ordered)
         return
     from concurrent.futures.process import BrokenProcessPool
@@ -1044,13 +1047,16 @@ def _drawn(ordered: list[ChartJob]) -> Iterator[bytes]:
 
 
 def draw_each(
-    jobs: Sequence[ChartJob], progress: DrawProgress | None = None
+    jobs: Sequence[ChartJob], progress: DrawProgress | None = None, many: bool | None = None
 ) -> Iterator[tuple[ChartJob, bytes]]:
     """Each job with its SVG, in the order of their site paths, as the workers finish them:
     the caller can store each one away instead of holding them all. `progress` hears of
-    each chart as it arrives."""
+    each chart as it arrives. `many` says whether to draw in the workers (default: when
+    there are enough jobs); a batch of a larger drawing says so itself, so that its last,
+    small batch is not drawn here (importing matplotlib into the build)."""
     ordered = sorted(jobs, key=lambda job: job.path)
-    for done, (job, svg) in enumerate(zip(ordered, _drawn(ordered), strict=True), start=1):
+    drawn = _drawn(ordered, many)
+    for done, (job, svg) in enumerate(zip(ordered, drawn, strict=True), start=1):
         if progress is not None:
             progress(done, len(ordered), job.path)
         yield job, svg

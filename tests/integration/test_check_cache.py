@@ -441,3 +441,104 @@ def test_a_report_committed_to_the_repository_is_not_printed(examples: Path) -> 
     result = run(examples, "--today", "2026-11-30")
     assert result.exit_code == 1
     assert "charters/broken/charter.yaml" in result.output
+
+
+# --- a build stores the report check would print -------------------------------------------
+
+STALE_DAY = "2027-06-01"  # the examples' results are old by then: staleness alerts
+STALE_EPOCH = "1811808000"  # 2027-06-01 as SOURCE_DATE_EPOCH
+
+
+def build_at(source: Path, out: Path, epoch: str, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """A build of `source` into `out` on the day of `epoch`; whether it succeeded."""
+    from generator.build import Settings, build
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    monkeypatch.delenv("CHARTERS_CACHE_DIR", raising=False)
+    try:
+        return build(Settings(source, out)).ok
+    finally:
+        monkeypatch.delenv("SOURCE_DATE_EPOCH")
+
+
+def warnings_alerts_and_a_missing_linked_file(root: Path) -> bool:
+    with_warning_and_error(root, broken=False)
+    linked_file_gone(root)
+    return True  # the build succeeds
+
+
+def a_refused_linked_file(root: Path) -> bool:
+    linked_file_refused(root)
+    return False  # the build fails, after the rules have judged every charter
+
+
+@pytest.mark.parametrize("make", [warnings_alerts_and_a_missing_linked_file, a_refused_linked_file])
+def test_a_build_stores_exactly_the_report_check_prints(
+    examples: Path,
+    tmp_path: Path,
+    fresh: Fresh,
+    no_checking: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+    make: Callable[[Path], bool],
+) -> None:
+    succeeds = make(examples)
+    expected = {}
+    for fmt in FORMATS:
+        for flags in FLAGS:
+            done = fresh(examples, "--today", STALE_DAY, "--format", fmt, *flags)
+            expected[fmt, flags] = (done.stdout, done.exit_code)
+    assert "MC109 alert" in expected["text", ()][0]  # alerts, and a failing --fail-on alerts
+    assert expected["text", ("--fail-on", "alerts")][1] == 1
+    assert "weekly.sql" in expected["text", ()][0]  # the linked file's problem is reported
+    assert expected["text", ()][1] == (0 if succeeds else 1)
+
+    assert build_at(examples, tmp_path / "site", STALE_EPOCH, monkeypatch) is succeeds
+    assert len(entries(examples / ".charters-cache")) == 1  # the build stored one report
+    no_checking()
+    for (fmt, flags), (stdout, status) in expected.items():
+        again = run(examples, "--today", STALE_DAY, "--format", fmt, *flags)
+        assert (again.stdout, again.exit_code) == (stdout, status), (fmt, flags)
+    # The build's date from SOURCE_DATE_EPOCH is the check's date from it too.
+    same_day = run(examples, env={"SOURCE_DATE_EPOCH": STALE_EPOCH})
+    assert (same_day.stdout, same_day.exit_code) == expected["text", ()]
+    github = run(examples, "--today", STALE_DAY, env={"GITHUB_ACTIONS": "true"})
+    assert github.stdout == expected["github", ()][0]
+    # Another day is another report: it is not looked up under the build's (the check
+    # runs, and the refusal installed above says so), nor is a check of some charters.
+    other_day = run(examples, "--today", TODAY)
+    some = run(examples, "--today", STALE_DAY, examples / ROUTING / "charter.yaml")
+    for missed in (other_day, some):
+        assert missed.exit_code == 1 and "the check ran" in missed.stderr
+
+
+def test_a_build_on_its_own_date_primes_nothing_for_another_day(
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build at TODAY, a check at STALE_DAY: the check judges by its own day."""
+    assert build_at(examples, tmp_path / "site", "1794355200", monkeypatch)  # 2026-11-10
+    assert len(entries(examples / ".charters-cache")) == 1
+    later = run(examples, "--today", STALE_DAY)
+    assert "MC109 alert" in later.stdout
+    assert len(entries(examples / ".charters-cache")) == 2  # checked, then kept
+
+
+def test_a_build_refused_at_loading_and_a_no_op_build_store_nothing(
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invalid charter stops the build before the rules run: there is no report of the
+    whole tree to store (check would still judge the valid charters). A no-op build does
+    not even hash the tree for check's key."""
+    with_warning_and_error(examples, broken=True)
+    assert not build_at(examples, tmp_path / "site", STALE_EPOCH, monkeypatch)
+    assert entries(examples / ".charters-cache") == []
+    shutil.rmtree(examples / "charters/broken")
+    assert build_at(examples, tmp_path / "site", STALE_EPOCH, monkeypatch)
+    assert len(entries(examples / ".charters-cache")) == 1
+
+    def no_key(*args: object) -> None:
+        raise AssertionError("a no-op build computed check's key")
+
+    monkeypatch.setattr(check_cache, "check_key", no_key)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*")}
+    assert build_at(examples, tmp_path / "site", STALE_EPOCH, monkeypatch)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*")} == before
