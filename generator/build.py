@@ -18,13 +18,17 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import (
+    INPUT_FILES,
+    INPUT_FOLDERS,
     Cache,
     Context,
+    SourceTree,
     input_fingerprint,
     intact,
     load_report,
     open_cache,
     save_report,
+    source_tree,
     template_cache,
 )
 from .diagnostics import Diagnostic, today_from_env
@@ -121,7 +125,8 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     )
     skip = [settings.out] + ([cache.root] if cache.root is not None else [])
     parts: dict[str, str] = {}
-    fingerprint = input_fingerprint(settings.source, context, skip, parts)
+    tree = source_tree(settings.source, skip, parts)
+    fingerprint = input_fingerprint(tree, context)
     result = _unchanged(settings.out, cache, fingerprint)
     if result is None:
         previous = read_manifest(settings.out)
@@ -134,7 +139,7 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
             previous=made if isinstance(made, dict) else {},
             sizes=sizes if isinstance(sizes, dict) else {},
         )
-        result = _full_build(settings, reuse, fingerprint, progress)
+        result = _full_build(settings, reuse, tree, fingerprint, progress)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
     result.seconds = time.perf_counter() - started
@@ -167,7 +172,7 @@ def _unchanged(out: Path, cache: Cache, fingerprint: str) -> BuildResult | None:
 
 
 def _full_build(
-    settings: Settings, reuse: Reuse, fingerprint: str, progress: Report
+    settings: Settings, reuse: Reuse, tree: SourceTree, fingerprint: str, progress: Report
 ) -> BuildResult:
     # The stages are imported here, not at the top: a no-op build needs none of them.
     from .charts import draw_charts
@@ -182,7 +187,7 @@ def _full_build(
 
     cache = reuse.cache
     load_memo(cache)
-    check_key = _check_key(settings.source, reuse.context, cache)  # the tree as it is read
+    check_key = _check_key(settings, tree, reuse.context, cache)  # the tree as it is read
     project, diags = load_project(settings.source, reuse.context.load_date, reuse)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
@@ -247,16 +252,20 @@ def _full_build(
     return result
 
 
-def _check_key(source: Path, context: Context, cache: Cache) -> str | None:
+def _check_key(settings: Settings, tree: SourceTree, context: Context, cache: Cache) -> str | None:
     """The key under which `charters check` of the whole tree on the build's date looks its
     report up (check_cache.py), or None: no usable cache folder, a link leaving the tree,
     a `serve` rebuild (kept quick), or a load date other than the rules' date (`check`
-    judges by one date)."""
+    judges by one date). Made from the build's own walk of the tree, unless the output
+    folder lies inside an input folder (then left out of it, which check does not do)."""
     if context.live_reload or context.load_date != context.rules_date:
         return None
     from .check_cache import check_key
 
-    return check_key(source, context.rules_date, None, cache)
+    out = settings.out.resolve()
+    inputs = [(settings.source / name).resolve() for name in (*INPUT_FILES, *INPUT_FOLDERS)]
+    walked = None if any(out.is_relative_to(path) for path in inputs) else tree
+    return check_key(settings.source, context.rules_date, None, cache, walked)
 
 
 def _prime_check(

@@ -210,50 +210,60 @@ class Context:
     repository: str = ""  # the git state the history is read from (generator/gitrepo.py)
 
 
-def input_fingerprint(
-    source: Path,
-    context: Context,
-    skip: Sequence[Path] = (),
-    parts: dict[str, str] | None = None,
-) -> str:
-    """One hash of every input of a build of `source` (see the module's docstring).
+def input_fingerprint(tree: SourceTree, context: Context) -> str:
+    """One hash of every input of a build (see the module's docstring): the source files
+    as walked by :func:`source_tree`, the generator and the settings in `context`."""
+    settings = (
+        f"{context.load_date}\0{context.rules_date}\0{context.live_reload!r}\0"
+        f"{context.repository}\0"
+    )
+    return digest(_FORMAT, "input", generator_fingerprint(), settings, tree.digest)
 
-    Each file is read once. Links are followed (their target's text is hashed
-    too, since whether a link leaves the tree decides what is read); `skip` (the
-    output and cache folders, when they lie inside an input folder) is left out.
+
+@dataclass(frozen=True)
+class SourceTree:
+    """One walk of the source files a build and `check` read: a hash of them all (by name,
+    kind, link target and content), and the entries that are links leaving the tree."""
+
+    digest: str
+    outside: tuple[str, ...]
+
+
+def source_tree(
+    source: Path, skip: Sequence[Path] = (), parts: dict[str, str] | None = None
+) -> SourceTree:
+    """Walk and hash the source files of `source`, each read once.
+
+    Links are followed (their target's text is hashed too, since whether a link leaves
+    the tree decides what is read); `skip` (the output and cache folders, when they lie
+    inside an input folder) is left out.
 
     `parts`, when given, receives the hash of each part of the input by its name:
     `site.yaml`, `metrics.yaml`, `templates` and each `charters/<name>` (its whole
     folder), so the per-charter cache (generator/reuse.py) needs no second walk.
     """
     h = hashlib.blake2b(digest_size=20)
-    h.update(
-        f"{generator_fingerprint()}\0{context.load_date}\0{context.rules_date}\0"
-        f"{context.live_reload!r}\0{context.repository}\0".encode("utf-8", "surrogateescape")
-    )
     found = parts if parts is not None else {}
     walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h, parts=found)
     for name in (*INPUT_FILES, *INPUT_FOLDERS):
         _hash_entry(source / name, name, walk, set())
-    return h.hexdigest()
+    return SourceTree(h.hexdigest(), tuple(walk.outside))
 
 
-def tree_fingerprint(source: Path, salt: str, skip: Sequence[Path] = ()) -> str | None:
-    """One hash of the same source files as :func:`input_fingerprint`, the generator's
-    fingerprint and `salt` (what else changes the result of the command that asks).
+def tree_key(tree: SourceTree, salt: str) -> str | None:
+    """One hash of the source files as walked by :func:`source_tree` (the same files as
+    :func:`input_fingerprint`), the generator's fingerprint and `salt` (what else
+    changes the result of the command that asks).
 
     For `charters check`, whose report depends on no git state, live-reload token or
-    output folder; `skip` is left out of the walk as there. None when an entry is a link
-    that leaves the source folder: what lies at its end is not hashed, yet whether it
-    exists can change a report (a link to a missing file is a warning, to a present one
-    an error), so such a tree has no fingerprint to cache by.
+    output folder. None when an entry is a link that leaves the source folder: what
+    lies at its end is not hashed, yet whether it exists can change a report (a link
+    to a missing file is a warning, to a present one an error), so such a tree has no
+    fingerprint to cache by.
     """
-    h = hashlib.blake2b(digest_size=20)
-    h.update(f"{generator_fingerprint()}\0{salt}\0".encode("utf-8", "surrogateescape"))
-    walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h)
-    for name in (*INPUT_FILES, *INPUT_FOLDERS):
-        _hash_entry(source / name, name, walk, set())
-    return None if walk.outside else h.hexdigest()
+    if tree.outside:
+        return None
+    return digest(_FORMAT, "tree", generator_fingerprint(), salt, tree.digest)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .cache import Cache, open_cache, tree_fingerprint
+from .cache import Cache, SourceTree, open_cache, source_tree, tree_key
 from .check import FORMATS, CheckReport, Format, fails, format_report, run_check
 
 KIND = "checks"
@@ -81,14 +81,23 @@ def checked(
     return result
 
 
-def check_key(source: Path, today: date, scope: list[str] | None, cache: Cache) -> str | None:
+def check_key(
+    source: Path,
+    today: date,
+    scope: list[str] | None,
+    cache: Cache,
+    tree: SourceTree | None = None,
+) -> str | None:
     """The key of a check of `source` on `today` about `scope` (None: every charter), or
     None: without a usable cache folder (the tree is then not hashed at all), or when a
-    link in the tree leaves it (see :func:`cache.tree_fingerprint`)."""
+    link in the tree leaves it (see :func:`cache.tree_key`). `tree` is the
+    source as a build walked it (skipping the cache folder, as here), else it is walked."""
     if cache.root is None:
         return None
     salt = json.dumps([_FORMAT, sys.version, today.isoformat(), scope])
-    return tree_fingerprint(source, salt, [cache.root])
+    if tree is None:
+        tree = source_tree(source, [cache.root])
+    return tree_key(tree, salt)
 
 
 def save_checked(cache: Cache, key: str, result: Checked) -> None:
