@@ -113,7 +113,10 @@ def mkdocs_cmd() -> list[str]:
 
 
 def run(cmd: Sequence[str], env: dict[str, str] | None = None, ok: Sequence[int] = (0,)) -> Timed:
-    """Run `cmd`, timing it; its peak memory comes from wait4's rusage."""
+    """Run `cmd`, timing it; its peak memory comes from wait4's rusage. The disks are
+    synced first, so what an earlier step wrote (a cold build writes hundreds of
+    megabytes) is not flushed during this one's time."""
+    os.sync()
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

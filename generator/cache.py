@@ -24,6 +24,7 @@ the work.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -283,20 +284,25 @@ def _is_part(rel: str) -> bool:
     return not rest
 
 
-def _hash_entry(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
+def _hash_entry(
+    path: Path, rel: str, walk: _Walk, seen: set[str], real_parent: str | None = None
+) -> None:
     """Hash one entry into the walk; a part (see :func:`_is_part`) is hashed on its own
-    first, and its hash recorded and folded in."""
+    first, and its hash recorded and folded in. `real_parent` is the resolved path of
+    the folder the entry is in, when known."""
     if not _is_part(rel):
-        _hash_one(path, rel, walk, seen)
+        _hash_one(path, rel, walk, seen, real_parent)
         return
     own = _Walk(walk.root, walk.skipped, hashlib.blake2b(digest_size=20), walk.outside, walk.parts)
-    _hash_one(path, rel, own, seen)
+    _hash_one(path, rel, own, seen, real_parent)
     digest = own.h.hexdigest()
     walk.parts[rel] = digest
     walk.h.update(f"part\0{digest}\0".encode())
 
 
-def _hash_one(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
+def _hash_one(
+    path: Path, rel: str, walk: _Walk, seen: set[str], real_parent: str | None = None
+) -> None:
     """Hash one entry by its relative name, kind, link target and content.
 
     A link that leaves the source folder is hashed by its target's name only: the
@@ -305,23 +311,29 @@ def _hash_one(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
     h = walk.h
     h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
     try:
-        if path.is_symlink():
+        mode = _mode(path)
+        link = mode is not None and stat.S_ISLNK(mode)
+        if link:
             h.update(b"link\0" + os.fsencode(os.readlink(path)) + b"\0")
-        real = os.path.realpath(path)
+            mode = _mode(path, follow=True)
+        if real_parent is None or link:
+            real = os.path.realpath(path)
+        else:  # not a link, in a resolved folder: no need to resolve it again
+            real = f"{real_parent}{os.sep}{path.name}"
         if real in walk.skipped:
             h.update(b"skipped\0")
         elif real != walk.root and not real.startswith(walk.root + os.sep):
             h.update(b"outside\0")
             walk.outside.append(rel)
-        elif path.is_dir():
+        elif mode is not None and stat.S_ISDIR(mode):
             if real in seen:  # a link back up the tree
                 h.update(b"cycle\0")
                 return
             names = sorted(os.listdir(path))
             h.update(b"dir\0" + str(len(names)).encode() + b"\0")
             for name in names:
-                _hash_entry(path / name, f"{rel}/{name}", walk, seen | {real})
-        elif path.is_file():
+                _hash_entry(path / name, f"{rel}/{name}", walk, seen | {real}, real)
+        elif mode is not None and stat.S_ISREG(mode):
             h.update(b"file\0")
             _hash_file(path, h)
             h.update(b"\0end\0")
@@ -330,6 +342,17 @@ def _hash_one(path: Path, rel: str, walk: _Walk, seen: set[str]) -> None:
     except OSError as exc:
         # An unreadable entry: the build itself reports it; the hash only has to differ.
         h.update(f"error {exc.errno}\0".encode())
+
+
+def _mode(path: Path, follow: bool = False) -> int | None:
+    """The entry's mode (of the link itself unless `follow`), or None when there is none
+    to read: the errors `pathlib`'s `is_dir` and `is_file` take for "no such entry"."""
+    try:
+        return (os.stat(path) if follow else os.lstat(path)).st_mode
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return None
+        raise
 
 
 @dataclass
@@ -493,9 +516,10 @@ def intact(out: Path, sizes: Any) -> bool:
     """Whether every file the manifest lists is in `out` with its recorded size."""
     if not isinstance(sizes, dict) or not sizes:
         return False
+    base = f"{out}{os.sep}"  # joined as strings: a site has thousands of files
     for rel, size in sizes.items():
         try:
-            if not isinstance(rel, str) or os.stat(out / rel).st_size != size:
+            if not isinstance(rel, str) or os.stat(base + rel).st_size != size:
                 return False
         except OSError:
             return False
