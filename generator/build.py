@@ -13,8 +13,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cache import (
@@ -38,6 +39,7 @@ from .progress import Report
 from .reuse import Reuse
 from .write import (
     OutputError,
+    PreviousSite,
     WriteReport,
     check_output,
     lock_output,
@@ -127,18 +129,10 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     parts: dict[str, str] = {}
     tree = source_tree(settings.source, skip, parts)
     fingerprint = input_fingerprint(tree, context)
-    result = _unchanged(settings.out, cache, fingerprint)
+    previous = read_manifest(settings.out)
+    result = _unchanged(settings.out, previous, cache, fingerprint)
     if result is None:
-        previous = read_manifest(settings.out)
-        made, sizes = previous.get("made"), previous.get("sizes")
-        reuse = Reuse(
-            cache,
-            parts,
-            context,
-            site=settings.out,
-            previous=made if isinstance(made, dict) else {},
-            sizes=sizes if isinstance(sizes, dict) else {},
-        )
+        reuse = Reuse(cache, parts, context, before=PreviousSite.of(settings.out, previous))
         result = _full_build(settings, reuse, tree, fingerprint, progress)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
@@ -146,10 +140,12 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     return result
 
 
-def _unchanged(out: Path, cache: Cache, fingerprint: str) -> BuildResult | None:
+def _unchanged(
+    out: Path, previous: Mapping[str, Any], cache: Cache, fingerprint: str
+) -> BuildResult | None:
     """The result of a no-op build, when `out` holds, intact, the site of this very input
-    and the cache still has its warnings to report again; else None."""
-    previous = read_manifest(out)
+    (`previous`: its manifest) and the cache still has its warnings to report again;
+    else None."""
     counts = previous.get("counts")
     if previous.get("input") != fingerprint or not isinstance(counts, dict):
         return None
@@ -215,9 +211,8 @@ def _full_build(
     catalogued = catalogued_metrics(project.catalogue, views)
     drawing = "Drawing charts"
     progress(drawing, 0, 0, "")
-    charts = draw_charts(
-        views, settings.out, catalogued, cache, lambda *n: progress(drawing, *n), reuse, spool
-    )
+    drew = partial(progress, drawing)
+    charts = draw_charts(views, settings.out, catalogued, cache, drew, reuse, spool, reuse.before)
     progress("Rendering pages", 0, 0, "")
     try:
         templates = site_templates(

@@ -47,7 +47,6 @@ import hashlib
 import io
 import os
 import pickle
-import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import Cache, Context, digest, generator_fingerprint
 from .diagnostics import Diagnostic, Diagnostics, SourceRef
 from .spool import CHUNK, Content, Spool, Spooled
+from .write import PreviousSite
 
 if TYPE_CHECKING:
     from .analyze import CharterView
@@ -77,9 +77,7 @@ class Reuse:
     cache: Cache
     parts: Mapping[str, str]  # the input's parts by name (cache.input_fingerprint)
     context: Context
-    site: Path | None = None  # the current site, whose files the previous build made
-    previous: Mapping[str, str] = field(default_factory=dict)  # site path → key it was made from
-    sizes: Mapping[str, int] = field(default_factory=dict)  # site path → size, as written
+    before: PreviousSite = field(default_factory=PreviousSite)  # the current site
     made: dict[str, str] = field(default_factory=dict)  # this build's site path → key
     keys: dict[str, str] = field(default_factory=dict)  # charter id → key, cacheable only
     views: dict[str, CharterView] = field(default_factory=dict)  # found in the cache
@@ -243,16 +241,8 @@ class Reuse:
         """The current site's file at `rel`, linked into `spool` without being read, when
         the previous build made it from `key` (its manifest says so) and it is as that
         build wrote it (a plain file of the size the manifest gives); else None."""
-        if self.site is None or self.previous.get(rel) != key:
-            return None
-        path = f"{self.site}{os.sep}{rel}"
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode) or st.st_size != self.sizes.get(rel):
-            return None
-        return spool.link(path)
+        path = self.before.file(rel, key)
+        return spool.link(path) if path is not None else None
 
     def page(self, key: str, rel: str, spool: Spool | None) -> Content | None:
         """The page made from `key` for site path `rel`: the current site's file (when

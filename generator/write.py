@@ -131,6 +131,40 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+@dataclass(frozen=True)
+class PreviousSite:
+    """What the previous build wrote into the output folder, from its manifest: the key
+    each file was made from (`made`) and each file's size."""
+
+    out: Path | None = None
+    made: Mapping[str, str] = field(default_factory=dict)
+    sizes: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, out: Path, manifest: Mapping[str, Any]) -> PreviousSite:
+        made, sizes = manifest.get("made"), manifest.get("sizes")
+        made = made if isinstance(made, dict) else {}
+        sizes = sizes if isinstance(sizes, dict) else {}
+        return cls(
+            out,
+            {k: v for k, v in made.items() if isinstance(v, str)},
+            {k: v for k, v in sizes.items() if isinstance(v, int)},
+        )
+
+    def file(self, rel: str, key: str) -> str | None:
+        """The current site's file at `rel` when the previous build made it from `key` and
+        it is as that build wrote it (a plain file of the recorded size), else None: such a
+        file can be taken unread, as a no-op build takes the whole site."""
+        if self.out is None or self.made.get(rel) != key:
+            return None
+        path = f"{self.out}{os.sep}{rel}"  # joined as strings: a site has thousands of files
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return path if stat.S_ISREG(st.st_mode) and st.st_size == self.sizes.get(rel) else None
+
+
 def _os_message(exc: OSError, doing: str, out: Path) -> OutputError:
     where = f" ({exc.filename})" if exc.filename else ""
     reason = exc.strerror or str(exc)

@@ -15,7 +15,6 @@ processes when there are many, and cached.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from ..analyze import CharterView, MetricView, mde_threshold
 from ..cache import Cache, chart_key
 from ..portfolio import CataloguedMetric
 from ..spool import Content, Spool
-from ..write import read_manifest
+from ..write import PreviousSite, read_manifest
 from .draw import PARALLEL_CHARTS, DrawProgress, draw_each, render_svg
 from .spec import (
     CHART_VERSION,
@@ -116,19 +115,6 @@ class ChartSet:
         return [chart for charts in self.by_charter.values() for chart in charts]
 
 
-def previous_build(site: Path) -> tuple[dict[str, str], dict[str, int]]:
-    """What the previous build wrote into `site`: the key each file was made from (its
-    manifest's `made`) and each file's size, by path."""
-    manifest = read_manifest(site)
-    made, sizes = manifest.get("made"), manifest.get("sizes")
-    made = made if isinstance(made, dict) else {}
-    sizes = sizes if isinstance(sizes, dict) else {}
-    return (
-        {k: v for k, v in made.items() if isinstance(k, str) and isinstance(v, str)},
-        {k: v for k, v in sizes.items() if isinstance(k, str) and isinstance(v, int)},
-    )
-
-
 def _metric_specs(
     view: CharterView, metric: MetricView
 ) -> list[tuple[ChartKind, ChartSpec | LiftSpec]]:
@@ -175,11 +161,9 @@ class _Reuse:
     is kept as the function that makes its spec until its batch is drawn.
     """
 
-    site: Path
-    previous: Mapping[str, str]  # site path → cache key, as the previous build made it
+    before: PreviousSite  # the current site, as the previous build made it
     cache: Cache | None
     spool: Spool | None = None
-    sizes: Mapping[str, int] = field(default_factory=dict)  # the previous build's, by path
     svgs: dict[str, Content] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     made: dict[str, str] = field(default_factory=dict)  # site path → cache key, this build
@@ -191,7 +175,7 @@ class _Reuse:
         drawn (`spec` may be a function that makes it, called only then)."""
         ck = chart_key(key, chart_id)
         self.made[path] = ck
-        site_file = self._from_site(path, ck)
+        site_file = self.before.file(path, ck)
         if site_file is not None:
             self.svgs[path] = self._take(site_file)
             if self.cache is not None and self.cache.entry("charts", ck, ".svg") is None:
@@ -204,19 +188,6 @@ class _Reuse:
                 self.svgs[path] = self._take(entry)
                 return
         self.pending.append((path, spec, chart_id))
-
-    def _from_site(self, path: str, ck: str) -> str | None:
-        """The current site's file at `path` when the previous build made it from the cache
-        key `ck` (the spec, the chart id and the drawing code) and it is a plain file of
-        the size that build wrote: taken unread, as a no-op build takes the whole site."""
-        if self.previous.get(path) != ck:
-            return None
-        full = f"{self.site}{os.sep}{path}"
-        try:
-            st = os.lstat(full)
-        except OSError:
-            return None
-        return full if stat.S_ISREG(st.st_mode) and st.st_size == self.sizes.get(path) else None
 
     def _take(self, entry: str) -> Content:
         if self.spool is not None:
@@ -342,14 +313,16 @@ def draw_charts(
     progress: DrawProgress | None = None,
     known: Known | None = None,
     spool: Spool | None = None,
+    before: PreviousSite | None = None,
 ) -> ChartSet:
     """Every chart of every metric, and a forest plot per catalogued metric; SVGs of
-    unchanged charts come from `cache`, else from `site`. `progress` hears of each
+    unchanged charts come from `site` (as `before` describes it, else its manifest
+    read here) or from `cache`. `progress` hears of each
     chart drawn. `known` may tell a charter's charts without their specs being made.
     With `spool`, the SVGs are files in it (linked from the cache, or written as drawn),
     not bytes held in memory."""
-    made, sizes = previous_build(site)
-    reuse = _Reuse(site, made, cache, spool, sizes)
+    before = before if before is not None else PreviousSite.of(site, read_manifest(site))
+    reuse = _Reuse(before, cache, spool)
     by_charter: dict[str, tuple[Chart, ...]] = {}
     for view in views:
         described = known.charts_of(view) if known is not None else None
