@@ -242,7 +242,7 @@ class Reuse:
         the previous build made it from `key` (its manifest says so) and it is as that
         build wrote it (a plain file of the size the manifest gives); else None."""
         path = self.before.file(rel, key)
-        return spool.link(path) if path is not None else None
+        return spool.link(path, self.before.sizes[rel]) if path is not None else None
 
     def page(self, key: str, rel: str, spool: Spool | None) -> Content | None:
         """The page made from `key` for site path `rel`: the current site's file (when

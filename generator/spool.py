@@ -8,6 +8,13 @@ output's lock (generator/write.py) so a killed build's spool is removed by the
 next build. Such a file travels to the write stage as a `Spooled` value (where
 it is and its size), and the write stage moves it into the new site.
 
+A file taken unchanged from elsewhere (the current site's file, a cache entry) is
+not copied or linked into the spool at all: it travels as a *borrowed* `Spooled`
+value naming that file, and the write stage hard-links it into the new site. Such a
+file is never changed in place (the current site is locked by the build and only
+replaced whole; cache entries are replaced, never rewritten), so the name is as good
+as a copy, and an unchanged file costs one link instead of two links and an unlink.
+
 Without a spool folder (`charters check`, tests of one stage) the chunks are
 joined into bytes, so every caller gets the same content either way.
 """
@@ -35,6 +42,7 @@ class Spooled:
 
     path: str  # a plain string: a build makes thousands, and a Path costs more to make
     size: int
+    borrowed: bool = False  # a file outside the spool (the site's, the cache's): linked, kept
 
 
 Content = bytes | Spooled
@@ -106,24 +114,27 @@ class Spool:
             return self._spooled(partial(_fill, iter(()), old, same))
         return self.link(path)
 
-    def link(self, source: str | Path) -> Content:
-        """The content of the plain file `source` without reading it: a hard link to it in
-        the spool folder (a copy where a link cannot be made); without a folder, its bytes.
+    def link(self, source: str | Path, size: int | None = None) -> Content:
+        """The content of the plain file `source` (of `size` bytes, when known) without
+        reading it: borrowed, to be hard-linked into the new site by the write stage;
+        without a folder, its bytes.
 
         `source` must never be changed in place afterwards (cache entries are replaced,
-        never rewritten), since the site's file is then the same file.
+        never rewritten; the current site is replaced whole), since the site's file is
+        then the same file.
         """
         if self.folder is None:
             with open(source, "rb") as f:
                 return f.read()
-
-        def fill(path: str) -> None:
+        path = str(source)
+        if size is None:
             try:
-                os.link(source, path, follow_symlinks=False)
-            except OSError:  # another file system, or links not allowed there
-                shutil.copyfile(source, path, follow_symlinks=False)
-
-        return self._spooled(fill)
+                size = os.stat(path).st_size
+            except OSError as exc:
+                if self.failed is None:
+                    raise
+                raise self.failed(exc) from None
+        return Spooled(path, size, borrowed=True)
 
     def _spooled(self, fill: Callable[[str], None]) -> Spooled:
         """A new file of the spool folder, made by `fill`; on an error of the file system
@@ -162,10 +173,19 @@ def _fill(chunks: Iterator[bytes], head: BinaryIO | None, size: int, path: str) 
 
 
 def place(content: Content, target: str | Path) -> None:
-    """Put `content` at `target` (a new path): spooled files are moved, bytes written."""
+    """Put `content` at `target` (a new path): spooled files are moved, borrowed ones
+    hard-linked (copied where a link cannot be made), bytes written."""
     if isinstance(content, bytes):
         with open(target, "wb") as f:
             f.write(content)
+        return
+    if content.borrowed:
+        try:
+            os.link(content.path, target, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:  # the file lent was removed during the build
+                raise
+            shutil.copyfile(content.path, target, follow_symlinks=False)
         return
     try:
         os.rename(content.path, target)  # the spool is beside the site: the same file system

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .formatting import json_text
-from .spool import Content, Spool, place, same_bytes, size_of
+from .spool import Content, Spool, Spooled, place, same_bytes, size_of
 
 MANIFEST = ".charters-site.json"
 # For the fault tests only: seconds to pause at each step of the swap, announced on
@@ -331,9 +331,11 @@ def _write_and_swap(
         if folder not in made:
             os.makedirs(new_root + folder, exist_ok=True)
             made.update(_ancestors(rel))
-        target = new_root + rel
-        if not _link_unchanged(old_root + rel, target, files[rel]):
-            place(files[rel], target)
+        target, content = new_root + rel, files[rel]
+        if isinstance(content, Spooled) and content.borrowed and content.path == old_root + rel:
+            place(content, target)  # the current site's file, taken unread: linked as it is
+        elif not _link_unchanged(old_root + rel, target, content):
+            place(content, target)
     report = WriteReport()
     if out.is_dir():
         _carry_user_files(out, tmp, set(files), report)
@@ -413,11 +415,16 @@ def _carry_folder(
     new_files: set[str],
     report: WriteReport,
 ) -> None:
-    for entry in sorted(os.scandir(src), key=lambda e: e.name):
+    root = f"{dst_root}{os.sep}"  # plain strings: a site has thousands of files
+    with os.scandir(src) as listing:
+        entries = sorted(listing, key=lambda e: e.name)
+    for entry in entries:
         name = f"{rel}{entry.name}"
         is_dir = entry.is_dir(follow_symlinks=False)
-        target = dst_root / name
-        if is_dir and (name in parents or (target.is_dir() and not target.is_symlink())):
+        if not is_dir and name in written:  # the previous build's own file: nothing to carry
+            continue
+        target = root + name
+        if is_dir and (name in parents or (os.path.isdir(target) and not os.path.islink(target))):
             _carry_folder(
                 Path(entry.path), dst_root, f"{name}/", written, parents, new_files, report
             )
@@ -426,12 +433,12 @@ def _carry_folder(
             continue
         shown = name + ("/" if is_dir else "")
         if os.path.lexists(target) or any(
-            os.path.lexists(dst_root / a) and not (dst_root / a).is_dir() for a in _ancestors(name)
+            os.path.lexists(root + a) and not os.path.isdir(root + a) for a in _ancestors(name)
         ):
             report.replaced.append(shown)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _link_tree(Path(entry.path), target)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        _link_tree(Path(entry.path), Path(target))
         report.kept.append(shown)
 
 

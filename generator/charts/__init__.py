@@ -177,7 +177,7 @@ class _Reuse:
         self.made[path] = ck
         site_file = self.before.file(path, ck)
         if site_file is not None:
-            self.svgs[path] = self._take(site_file)
+            self.svgs[path] = self._take(site_file, self.before.sizes[path])
             if self.cache is not None and self.cache.entry("charts", ck, ".svg") is None:
                 with open(site_file, "rb") as f:  # an empty cache: kept for the next build
                     self.cache.put("charts", ck, f.read(), ".svg")
@@ -189,9 +189,9 @@ class _Reuse:
                 return
         self.pending.append((path, spec, chart_id))
 
-    def _take(self, entry: str) -> Content:
+    def _take(self, entry: str, size: int | None = None) -> Content:
         if self.spool is not None:
-            return self.spool.link(entry)
+            return self.spool.link(entry, size)
         with open(entry, "rb") as f:
             return f.read()
 

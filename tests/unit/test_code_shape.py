@@ -114,3 +114,40 @@ def test_architecture_page_names_every_module() -> None:
         if path.name != "__init__.py" and path.relative_to(GENERATOR).as_posix() not in page
     ]
     assert missing == []
+
+
+def generator_imports(module: str) -> set[str]:
+    """The generator modules `module` (a path under generator/) imports, anywhere in it,
+    as paths under generator/."""
+    path = GENERATOR / module
+    package = path.parent.relative_to(GENERATOR).parts
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        base = list(package[: len(package) - (node.level - 1)])
+        names = [node.module] if node.module else [alias.name for alias in node.names]
+        for name in names:
+            parts = [*base, *name.split(".")]
+            as_module = GENERATOR.joinpath(*parts).with_suffix(".py")
+            as_package = GENERATOR.joinpath(*parts, "__init__.py")
+            target = as_module if as_module.is_file() else as_package
+            if target.is_file():
+                found.add(target.relative_to(GENERATOR).as_posix())
+    return found
+
+
+def test_the_drawing_fingerprint_covers_every_module_the_drawing_code_runs() -> None:
+    # A chart is taken from the cache by its spec and the drawing fingerprint: code that
+    # shapes the SVG (a label's wording, a number's format) but is missing from the
+    # fingerprint would leave an older picture in the site after an upgrade.
+    from generator.cache import DRAWING_MODULES
+
+    spec = "charts/spec.py"  # what the spec's module imports is computed into the spec
+    todo, seen = ["charts/draw.py"], {"charts/draw.py", spec}
+    while todo:
+        for name in sorted(generator_imports(todo.pop()) - seen):
+            seen.add(name)
+            todo.append(name)
+    assert sorted(seen) == sorted(DRAWING_MODULES)
+    assert "charts/__init__.py" not in DRAWING_MODULES  # bookkeeping: an edit redraws nothing
