@@ -112,10 +112,35 @@ def mkdocs_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "mkdocs"]
 
 
-def run(cmd: Sequence[str], env: dict[str, str] | None = None, ok: Sequence[int] = (0,)) -> Timed:
-    """Run `cmd`, timing it; its peak memory comes from wait4's rusage. The disks are
-    synced first, so what an earlier step wrote (a cold build writes hundreds of
-    megabytes) is not flushed during this one's time."""
+def warm(*folders: Path) -> None:
+    """Read every file under `folders` once, so that the timed command finds them in the
+    page cache. Some machines (virtual ones especially) reclaim file pages left unused
+    for a minute or so; a command timed after a long step (a seven-minute cold build)
+    then waits for the disk to read its input again, and one timed right after a short
+    step does not. Every tool's input is read so before each of its timed runs, as a
+    warm-up run would, so that none is timed on a cold page cache and the others not."""
+    roots = [f.resolve() for f in folders]
+    for i, folder in enumerate(roots):
+        if any(folder.is_relative_to(other) for other in roots[:i]):
+            continue  # read with the folder it is in
+        for dirpath, _, filenames in os.walk(folder):
+            for name in filenames:
+                with contextlib.suppress(OSError), open(os.path.join(dirpath, name), "rb") as f:
+                    while f.read(1 << 20):
+                        pass
+
+
+def run(
+    cmd: Sequence[str],
+    env: dict[str, str] | None = None,
+    ok: Sequence[int] = (0,),
+    reads: Sequence[Path] = (),
+) -> Timed:
+    """Run `cmd`, timing it; its peak memory comes from wait4's rusage. The files under
+    `reads` (what the command reads: its input, cache and output) are read first
+    (:func:`warm`), and the disks are synced, so what an earlier step wrote (a cold
+    build writes hundreds of megabytes) is not flushed during this one's time."""
+    warm(*reads)
     os.sync()
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
@@ -153,9 +178,14 @@ class Corpus:
     def cache_args(self) -> list[str]:
         return ["--cache-dir", str(self.cache_dir)] if self.cache_dir else []
 
+    def reads(self) -> list[Path]:
+        """What a build or check reads: the source (with a cache folder inside it), the
+        cache folder and the current site."""
+        return [self.source, self.cache, self.out]
+
     def build(self) -> Timed:
         cmd = [*charters_cmd(), "build", "--source", str(self.source), "--out", str(self.out)]
-        return run(cmd + self.cache_args())
+        return run(cmd + self.cache_args(), reads=self.reads())
 
     def cold(self) -> Timed:
         shutil.rmtree(self.cache, ignore_errors=True)
@@ -164,7 +194,8 @@ class Corpus:
 
     def check(self) -> Timed:
         # Alerts (stale results, a breached guardrail) are news, not errors: exit 0 expected.
-        return run([*charters_cmd(), "check", "--source", str(self.source), *self.cache_args()])
+        cmd = [*charters_cmd(), "check", "--source", str(self.source), *self.cache_args()]
+        return run(cmd, reads=self.reads())
 
     @property
     def edited(self) -> Path:
@@ -207,12 +238,14 @@ class Corpus:
         site = self.root / "hugo"
         for sub in ("public", "resources"):
             shutil.rmtree(site / sub, ignore_errors=True)
-        return run([*hugo_cmd(), "--quiet", "--source", str(site), "--destination", "public"])
+        cmd = [*hugo_cmd(), "--quiet", "--source", str(site), "--destination", "public"]
+        return run(cmd, reads=[site])
 
     def mkdocs(self) -> Timed:
         site = self.root / "mkdocs"
         shutil.rmtree(site / "site", ignore_errors=True)
-        return run([*mkdocs_cmd(), "build", "-q", "-f", str(site / "mkdocs.yml"), "-d", "site"])
+        cmd = [*mkdocs_cmd(), "build", "-q", "-f", str(site / "mkdocs.yml"), "-d", "site"]
+        return run(cmd, reads=[site])
 
     def naive(self, charts: int) -> Timed:
         out = self.root / "naive"
@@ -220,7 +253,7 @@ class Corpus:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         script = HERE / "naive_matplotlib.py"
         cmd = [sys.executable, str(script), "--source", str(self.source), "--out", str(out)]
-        return run([*cmd, "--charts", str(charts)], env=env)
+        return run([*cmd, "--charts", str(charts)], env=env, reads=[self.source / "charters"])
 
 
 def count_pages(site: Path) -> int:
