@@ -24,7 +24,16 @@ from urllib.parse import urlsplit
 
 from .aliases import redirect_pages
 from .analyze import CharterView, MetricView
-from .formatting import exact_number, fmt_percent, fmt_value, json_text, plural, spreadsheet_cell
+from .formatting import (
+    exact_number,
+    fmt_percent,
+    fmt_value,
+    json_list,
+    json_object,
+    json_text,
+    plural,
+    spreadsheet_cell,
+)
 from .history import History
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
@@ -178,44 +187,55 @@ def charter_page(view: CharterView) -> str:
     return f"charters/{view.id}/"
 
 
-def charters_api(project: Project, views: Sequence[CharterView], base: BaseUrl) -> bytes:
-    charters: list[dict[str, Any]] = []
+def _api_record(project: Project, view: CharterView, base: BaseUrl) -> str:
+    """A charter's record in api/charters.json, dumped alone (`json_list` nests it)."""
+    c = view.charter
+    page = charter_page(view)
+    record: dict[str, Any] = {
+        "id": view.id,
+        "title": c.title,
+        "summary": plain_text(c.summary),
+        "status": c.status,
+        "status_label": label(c.status, "status"),
+        "owner": {"name": c.owner.name, "email": c.owner.email},
+        "team": c.team,
+        "tags": list(c.tags),
+        "path": page,
+        "url": base.link(page),
+        "human_baseline": view.human_baseline_state,
+        "latest_result": view.latest_date.isoformat() if view.latest_date else None,
+        "business_metrics": [
+            _metric_record(m, m.id in project.catalogue.metrics) for m in view.by_kind("business")
+        ],
+        "results": {"json": page + "results.json", "csv": page + "results.csv"},
+        "verdict": view.verdict,
+        "verdict_label": label(view.verdict, "verdict"),
+    }
+    return json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def charters_api(
+    project: Project, views: Sequence[CharterView], base: BaseUrl, reuse: Reuse | None = None
+) -> bytes:
+    """api/charters.json: the same bytes as one `_dumps` of it, put together from each
+    charter's record dumped alone; with `reuse`, an unchanged charter's is kept
+    (Reuse.api_entry: keyed by the charter and `base`, all a record is made of but
+    metrics.yaml, which the charter's key holds)."""
+    records = []
     for view in sorted(views, key=lambda v: v.id):
-        c = view.charter
-        page = charter_page(view)
-        record: dict[str, Any] = {
-            "id": view.id,
-            "title": c.title,
-            "summary": plain_text(c.summary),
-            "status": c.status,
-            "status_label": label(c.status, "status"),
-            "owner": {"name": c.owner.name, "email": c.owner.email},
-            "team": c.team,
-            "tags": list(c.tags),
-            "path": page,
-            "url": base.link(page),
-            "human_baseline": view.human_baseline_state,
-            "latest_result": view.latest_date.isoformat() if view.latest_date else None,
-            "business_metrics": [
-                _metric_record(m, m.id in project.catalogue.metrics)
-                for m in view.by_kind("business")
-            ],
-            "results": {"json": page + "results.json", "csv": page + "results.csv"},
-            "verdict": view.verdict,
-            "verdict_label": label(view.verdict, "verdict"),
-        }
-        charters.append(record)
-    return _dumps(
-        {
-            "api_version": API_VERSION,
-            "site": {
-                "title": project.site.title,
-                "description": project.site.description,
-                "base_url": base.absolute or base.path,
-            },
-            "charters": charters,
-        }
-    )
+        make = partial(_api_record, project, view, base)
+        records.append(make() if reuse is None else reuse.api_entry(view.id, repr(base), make))
+    site = {
+        "title": project.site.title,
+        "description": project.site.description,
+        "base_url": base.absolute or base.path,
+    }
+    members = [
+        ("api_version", json_text(API_VERSION)),
+        ("charters", json_list(records)),
+        ("site", json_text(site, indent=2, sort_keys=True, ensure_ascii=False)),
+    ]
+    return (json_object(members, ensure_ascii=False) + "\n").encode()
 
 
 def _slug(text: str) -> str:
@@ -426,7 +446,7 @@ def render_outputs(
                 files[path] = spool.write(make(), path)
             else:
                 files[path] = reuse.download(view.id, name, make, spool)
-    files["api/charters.json"] = charters_api(project, views, base)
+    files["api/charters.json"] = charters_api(project, views, base, reuse)
     env, context = templates.env, templates.common
     files["feed.xml"] = (
         env.get_template("feed.xml")
