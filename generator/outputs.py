@@ -272,10 +272,9 @@ def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]
         c = view.charter
         page = base.link(charter_page(view))
         for metric in view.metrics:
-            if not metric.rows:
+            if metric.newest is None:  # no rows
                 continue
-            day = metric.rows.max_date()
-            assert day is not None  # the metric has rows
+            day, rows = metric.newest
             parts = []
             if metric.latest is not None:
                 latest = fmt_value(metric.latest.row.value, metric.unit)
@@ -287,7 +286,6 @@ def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]
                 parts.append(f"target {fmt_value(metric.target, metric.unit)}")
             if metric.progress is not None:
                 parts.append(f"{fmt_percent(metric.progress)} of the way to target")
-            rows = metric.rows.ordinals().count(day.toordinal())
             parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
             entries.append(
                 FeedEntry(
@@ -385,7 +383,7 @@ def sitemap_entries(views: Sequence[CharterView], base: BaseUrl) -> list[tuple[s
     pages: list[tuple[str, str | None]] = []
     dates: list[date] = []
     for view in sorted(views, key=lambda v: v.id):
-        newest = view.loaded.results.max_date()
+        newest = view.latest_date
         days = [d.date for d in view.charter.decisions] + ([newest] if newest else [])
         dates.extend(days)
         pages.append((base.link(charter_page(view)), max(days).isoformat() if days else None))
@@ -408,7 +406,7 @@ def portfolio_sitemap(
     groups += [(t.page.removesuffix("index.html"), t.views) for t in found]
     entries: list[tuple[str, str | None]] = []
     for page, members in groups:
-        days = [day for v in members if (day := v.loaded.results.max_date()) is not None]
+        days = [day for v in members if (day := v.latest_date) is not None]
         days += [d.date for v in members for d in v.charter.decisions]
         entries.append((base.link(page), max(days).isoformat() if days else None))
     return entries
