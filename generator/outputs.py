@@ -265,60 +265,70 @@ class FeedEntry:
     sort_key: tuple[str, str, str, str]
 
 
-def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]:
-    """The newest result of each charter's metric, and every decision; newest first."""
+def feed_entries(
+    views: Sequence[CharterView], base: BaseUrl, reuse: Reuse | None = None
+) -> list[FeedEntry]:
+    """The newest result of each charter's metric, and every decision; newest first. With
+    `reuse`, an unchanged charter's entries are kept (Reuse.feed_of: keyed by the charter
+    and `base`, all they are made of)."""
     entries: list[FeedEntry] = []
     for view in views:
-        c = view.charter
-        page = base.link(charter_page(view))
-        for metric in view.metrics:
-            if metric.newest is None:  # no rows
-                continue
-            day, rows = metric.newest
-            parts = []
-            if metric.latest is not None:
-                latest = fmt_value(metric.latest.row.value, metric.unit)
-                variant = metric.latest.row.variant
-                parts.append(f"Latest {latest}" + (f" ({variant})" if variant else ""))
-            if metric.baseline is not None:
-                parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
-            if metric.target is not None:
-                parts.append(f"target {fmt_value(metric.target, metric.unit)}")
-            if metric.progress is not None:
-                parts.append(f"{fmt_percent(metric.progress)} of the way to target")
-            parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
-            entries.append(
-                FeedEntry(
-                    id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
-                    title=f"{c.title}: new results for {metric.name}",
-                    updated=_timestamp(day),
-                    author=c.owner.name,
-                    link=f"{page}#chart-{metric.id}",
-                    kind="results",
-                    summary="; ".join(parts) + ".",
-                    sort_key=(day.isoformat(), view.id, "results", metric.id),
-                )
-            )
-        for index, decision in enumerate(c.decisions):
-            summary = decision.decision
-            if decision.rationale:
-                summary += " " + plain_text(decision.rationale)
-            entries.append(
-                FeedEntry(
-                    id=_tag(
-                        base, decision.date.isoformat(), f"charters/{view.id}/decisions/{index}"
-                    ),
-                    title=f"{c.title}: {decision.decision}",
-                    updated=_timestamp(decision.date),
-                    author=c.owner.name,
-                    link=f"{page}#decisions",
-                    kind="decision",
-                    summary=summary,
-                    sort_key=(decision.date.isoformat(), view.id, "decision", f"{index:06d}"),
-                )
-            )
+        make = partial(charter_feed, view, base)
+        entries += make() if reuse is None else reuse.feed_of(view.id, repr(base), make)
     entries.sort(key=lambda e: e.sort_key)
     entries.reverse()
+    return entries
+
+
+def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
+    """One charter's feed entries: the newest result of each metric, and each decision."""
+    entries: list[FeedEntry] = []
+    c = view.charter
+    page = base.link(charter_page(view))
+    for metric in view.metrics:
+        if metric.newest is None:  # no rows
+            continue
+        day, rows = metric.newest
+        parts = []
+        if metric.latest is not None:
+            latest = fmt_value(metric.latest.row.value, metric.unit)
+            variant = metric.latest.row.variant
+            parts.append(f"Latest {latest}" + (f" ({variant})" if variant else ""))
+        if metric.baseline is not None:
+            parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
+        if metric.target is not None:
+            parts.append(f"target {fmt_value(metric.target, metric.unit)}")
+        if metric.progress is not None:
+            parts.append(f"{fmt_percent(metric.progress)} of the way to target")
+        parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
+        entries.append(
+            FeedEntry(
+                id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
+                title=f"{c.title}: new results for {metric.name}",
+                updated=_timestamp(day),
+                author=c.owner.name,
+                link=f"{page}#chart-{metric.id}",
+                kind="results",
+                summary="; ".join(parts) + ".",
+                sort_key=(day.isoformat(), view.id, "results", metric.id),
+            )
+        )
+    for index, decision in enumerate(c.decisions):
+        summary = decision.decision
+        if decision.rationale:
+            summary += " " + plain_text(decision.rationale)
+        entries.append(
+            FeedEntry(
+                id=_tag(base, decision.date.isoformat(), f"charters/{view.id}/decisions/{index}"),
+                title=f"{c.title}: {decision.decision}",
+                updated=_timestamp(decision.date),
+                author=c.owner.name,
+                link=f"{page}#decisions",
+                kind="decision",
+                summary=summary,
+                sort_key=(decision.date.isoformat(), view.id, "decision", f"{index:06d}"),
+            )
+        )
     return entries
 
 
@@ -354,9 +364,13 @@ def history_entries(
 
 
 def feed_context(
-    project: Project, views: Sequence[CharterView], base: BaseUrl, history: History | None = None
+    project: Project,
+    views: Sequence[CharterView],
+    base: BaseUrl,
+    history: History | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[str, Any]:
-    entries = feed_entries(views, base)
+    entries = feed_entries(views, base, reuse)
     if history is not None:
         entries = sorted(
             [*entries, *history_entries(views, base, history)], key=lambda e: e.sort_key
@@ -448,7 +462,7 @@ def render_outputs(
     env, context = templates.env, templates.common
     files["feed.xml"] = (
         env.get_template("feed.xml")
-        .render(feed=feed_context(project, views, base, history), **context)
+        .render(feed=feed_context(project, views, base, history, reuse), **context)
         .encode()
     )
     sitemap = sitemap_entries(views, base)

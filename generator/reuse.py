@@ -36,6 +36,7 @@ charter, the pages and outputs made from every charter, and nothing else:
   report `charters check` prints (check.charter_json_text), under the key of its rule
   findings; its record in api/charters.json, under its key and `base_url`. Each is
   text dumped alone; the whole is put together from them (formatting.json_list).
+* **A charter's feed entries** (`feed/…/<key>.pickle`): under its key and `base_url`.
 
 An entry that cannot be read or does not unpickle to what is expected is
 ignored and made again. A pickle runs code when read: the cache folder is
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from .analyze import CharterView
     from .charts import Described
     from .load import LoadedCharter, Project
+    from .outputs import FeedEntry
     from .readers import Document
 
 _FORMAT = "charters-reuse-1"
@@ -219,6 +221,28 @@ class Reuse:
         if key is None:
             return make()
         return self._text("api-json", digest(_FORMAT, "api", key, base_url), make)
+
+    def feed_of(
+        self, cid: str, base_url: str, make: Callable[[], list[FeedEntry]]
+    ) -> list[FeedEntry]:
+        """Charter `cid`'s entries of feed.xml (outputs.charter_feed): kept under the
+        charter's key (its view: each metric's newest rows, latest value and progress, its
+        title, owner and decisions) and site.yaml's `base_url` (the entries' ids and
+        links), else made and kept."""
+        from .outputs import FeedEntry
+
+        key = self.keys.get(cid)
+        if key is None:
+            return make()
+        key = digest(_FORMAT, "feed", key, base_url)
+        found = self._read("feed", key, ".pickle")
+        if isinstance(found, list) and all(isinstance(e, FeedEntry) for e in found):
+            self._count("feed cached")
+            return found
+        made = make()
+        self._count("feed made")
+        self._store("feed", key, made, ".pickle")
+        return made
 
     def _text(self, kind: str, key: str, make: Callable[[], str]) -> str:
         data = _unframe(self.cache.get(kind, key, ".json"))

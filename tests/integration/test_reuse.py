@@ -263,7 +263,7 @@ def test_a_charters_key_follows_its_links(
 
 
 @pytest.mark.parametrize(
-    "kind", ["charters", "charts-of", "pages", "downloads", "check-json", "api-json"]
+    "kind", ["charters", "charts-of", "pages", "downloads", "check-json", "api-json", "feed"]
 )
 def test_a_damaged_or_foreign_entry_is_made_again(
     scratch_project: ScratchProject, observed: Observed, tmp_path: Path, kind: str
@@ -278,6 +278,8 @@ def test_a_damaged_or_foreign_entry_is_made_again(
         data = path.read_bytes()
         if kind == "charters":  # a readable pickle of something else
             path.write_bytes(pickle.dumps(("charters-reuse-1", [], "not a view")))
+        elif kind == "feed":  # a readable pickle of something else
+            path.write_bytes(pickle.dumps(["not a feed entry"]))
         elif kind == "charts-of":  # a chart of a metric the charter does not have
             path.write_bytes(pickle.dumps([(99, "values", "x.svg", "k", "alt", None)]))
         else:  # the same length, one byte changed: the hash in the entry tells
@@ -404,7 +406,7 @@ def stored_check_is_a_fresh_check(project: ScratchProject, epoch: str) -> str:
     return stored.output("json")
 
 
-def test_an_edit_makes_that_charters_json_pieces_alone_again(
+def test_an_edit_makes_that_charters_json_and_feed_pieces_alone_again(
     scratch_project: ScratchProject,
     counted: Counter[str],
     tmp_path: Path,
@@ -422,6 +424,7 @@ def test_an_edit_makes_that_charters_json_pieces_alone_again(
     built(scratch_project)
     assert (counted["check-json made"], counted["check-json cached"]) == (1, 2)
     assert (counted["api-json made"], counted["api-json cached"]) == (1, 2)
+    assert (counted["feed made"], counted["feed cached"]) == (1, 2)
     site = tree_files(scratch_project.out)
     api = json.loads(site["api/charters.json"])
     assert api["charters"][0]["title"] == "Dynamic pricing, second try"
@@ -434,9 +437,11 @@ def test_an_edit_makes_that_charters_json_pieces_alone_again(
     scratch_project.write("site.yaml", "title: Portfolio\nbase_url: https://example.org/p/\n")
     built(scratch_project)
     assert (counted["api-json made"], counted["check-json cached"]) == (3, 3)
+    assert counted["feed made"] == 3
     site = tree_files(scratch_project.out)
     urls = [c["url"] for c in json.loads(site["api/charters.json"])["charters"]]
     assert urls[0] == "https://example.org/p/charters/pricing/"
+    assert b"<id>tag:example.org," in site["feed.xml"]
     assert site == cold(scratch_project, tmp_path)
 
     # Rules switched off for the site: every check entry changes, no API record.
