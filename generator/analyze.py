@@ -135,6 +135,17 @@ class MetricView:
     breached: bool = False
     original_target: float | None = None  # before a goalpost moved after results (history.py)
 
+    @cached_property
+    def newest(self) -> tuple[date, int] | None:
+        """The date of the newest row (of any arm) and how many rows have that date; None
+        without rows. Read once (the feed asks), and kept with the cached view
+        (analyze_charter asks before it is stored)."""
+        days = self.rows.ordinals()
+        if not days:
+            return None
+        day = max(days)
+        return date.fromordinal(day), days.count(day)
+
     @property
     def variants(self) -> list[str]:
         """Variant labels in a stable order: production first, control, then the rest."""
@@ -487,6 +498,11 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
         rows = by_metric.get(entry.metric.id) or _no_rows()
         view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde))
     view.verdict = verdict(view)
+    # Asked for by the feed, the API and the sitemap over every charter on every build:
+    # read now, they are kept with the view in the cache (generator/reuse.py).
+    for metric in view.metrics:
+        _ = metric.newest
+    _ = view.latest_date
     return view
 
 

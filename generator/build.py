@@ -203,7 +203,7 @@ def _full_build(
     linked = linked_files(project.root, views, spool)
     if check_key is not None:
         _prime_check(
-            cache, check_key, project, checks, list(result.diagnostics), linked.diagnostics
+            reuse, check_key, project, checks, list(result.diagnostics), linked.diagnostics
         )
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
@@ -264,7 +264,7 @@ def _check_key(settings: Settings, tree: SourceTree, context: Context, cache: Ca
 
 
 def _prime_check(
-    cache: Cache,
+    reuse: Reuse,
     key: str,
     project: Project,
     checks: Mapping[str, CharterCheck],
@@ -273,11 +273,18 @@ def _prime_check(
 ) -> None:
     """Store the report `charters check` would print for the whole tree, made from what the
     build computed (the loader's problems, the rules' findings, the linked files'
-    problems), so the first check after a build prints it again instead of redoing it."""
-    from .check import report_of
+    problems), so the first check after a build prints it again instead of redoing it.
+    Each charter's JSON entry is kept with its findings (Reuse.check_entry): an unchanged
+    charter's is not made again."""
+    from .check import charter_json_text, report_of
     from .check_cache import Checked, save_checked
 
-    save_checked(cache, key, Checked.of(report_of(project, checks, errors, link_problems)))
+    entries = {
+        cid: (check, reuse.check_entry(cid, partial(charter_json_text, check)))
+        for cid, check in checks.items()
+    }
+    report = report_of(project, checks, errors, link_problems)
+    save_checked(reuse.cache, key, Checked.of(report, entries))
 
 
 def manifest(fingerprint: str, counts: dict[str, int], made: dict[str, str]) -> dict[str, object]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .diagnostics import Diagnostic, github_escape, printable
-from .formatting import json_text, plural
+from .formatting import json_list, json_object, json_text, plural
 
 if TYPE_CHECKING:
     from .analyze import MetricView
@@ -237,40 +237,58 @@ def metric_json(metric: MetricView) -> dict[str, Any]:
     }
 
 
-def report_json(report: CheckReport) -> dict[str, Any]:
-    charters = []
-    verdicts: dict[str, int] = {}
-    for check in report.checks:
-        view = check.view
-        verdicts[check.verdict] = verdicts.get(check.verdict, 0) + 1
-        charters.append(
+def charter_json(check: CharterCheck) -> dict[str, Any]:
+    """A charter's entry in the JSON report: its view and its findings, nothing else."""
+    view = check.view
+    return {
+        "id": check.id,
+        "title": view.charter.title,
+        "status": view.charter.status,
+        "file": view.loaded.path,
+        "verdict": check.verdict,
+        "evidence": check.evidence,
+        "metrics": [metric_json(x) for x in view.metrics if x.kind in ("business", "ml")],
+        "guardrails": [
             {
-                "id": check.id,
-                "title": view.charter.title,
-                "status": view.charter.status,
-                "file": view.loaded.path,
-                "verdict": check.verdict,
-                "evidence": check.evidence,
-                "metrics": [metric_json(x) for x in view.metrics if x.kind in ("business", "ml")],
-                "guardrails": [
-                    {
-                        "id": g.id,
-                        "name": g.name,
-                        "unit": g.unit,
-                        "direction": g.direction,
-                        "tolerance": g.tolerance,
-                        "change": _raw_change(g),
-                        "reference": g.move_reference,
-                        "breached": g.breached,
-                    }
-                    for g in view.by_kind("guardrail")
-                ],
-                "findings": [d.as_json() for d in check.findings],
+                "id": g.id,
+                "name": g.name,
+                "unit": g.unit,
+                "direction": g.direction,
+                "tolerance": g.tolerance,
+                "change": _raw_change(g),
+                "reference": g.move_reference,
+                "breached": g.breached,
             }
-        )
+            for g in view.by_kind("guardrail")
+        ],
+        "findings": [d.as_json() for d in check.findings],
+    }
+
+
+def charter_json_text(check: CharterCheck) -> str:
+    """A charter's entry as `format_json` prints it, dumped alone (a build keeps it,
+    generator/reuse.py)."""
+    return json_text(charter_json(check), indent=2, sort_keys=False)
+
+
+# Charter id → (the check an entry was made of, the entry's text: charter_json_text).
+JsonEntries = Mapping[str, tuple["CharterCheck", str]]
+
+
+def report_json(report: CheckReport) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
-        "charters": charters,
+        "charters": [charter_json(check) for check in report.checks],
+        **_report_rest(report),
+    }
+
+
+def _report_rest(report: CheckReport) -> dict[str, Any]:
+    """The members of the JSON report after the charters."""
+    verdicts: dict[str, int] = {}
+    for check in report.checks:
+        verdicts[check.verdict] = verdicts.get(check.verdict, 0) + 1
+    return {
         "errors": [d.as_json() for d in report.errors],
         "site_findings": [d.as_json() for d in report.site],
         "summary": {
@@ -284,13 +302,24 @@ def report_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def format_json(report: CheckReport) -> str:
-    return json_text(report_json(report), indent=2, sort_keys=False) + "\n"
+def format_json(report: CheckReport, entries: JsonEntries | None = None) -> str:
+    """`report_json` printed with indent=2, put together from each charter's entry dumped
+    alone (formatting.json_list): the same bytes. An entry of `entries` is taken for the
+    very check it was made of, and only for it (a check that gained a linked file's
+    problem is a new one, see `report_of`)."""
+    texts = []
+    for check in report.checks:
+        kept = entries.get(check.id) if entries is not None else None
+        texts.append(kept[1] if kept is not None and kept[0] is check else charter_json_text(check))
+    members = [("version", json_text(JSON_VERSION)), ("charters", json_list(texts))]
+    members += [(key, json_text(value, indent=2)) for key, value in _report_rest(report).items()]
+    return json_object(members) + "\n"
 
 
-def format_report(report: CheckReport, fmt: Format) -> str:
+def format_report(report: CheckReport, fmt: Format, entries: JsonEntries | None = None) -> str:
+    """`report` in `fmt`; `entries`: charters' JSON entries already made (`format_json`)."""
     if fmt == "github":
         return format_github(report)
     if fmt == "json":
-        return format_json(report)
+        return format_json(report, entries)
     return format_text(report)

@@ -37,7 +37,15 @@ from pathlib import Path
 from typing import Any
 
 from .cache import Cache, SourceTree, open_cache, source_tree, tree_key
-from .check import FORMATS, CheckReport, Format, fails, format_report, run_check
+from .check import (
+    FORMATS,
+    CheckReport,
+    Format,
+    JsonEntries,
+    fails,
+    format_report,
+    run_check,
+)
 
 KIND = "checks"
 SUFFIX = ".check"
@@ -54,8 +62,9 @@ class Checked:
     cached: bool = False  # printed again from the cache
 
     @classmethod
-    def of(cls, report: CheckReport) -> Checked:
-        outputs = {fmt: format_report(report, fmt) for fmt in FORMATS}
+    def of(cls, report: CheckReport, entries: JsonEntries | None = None) -> Checked:
+        """`report` formatted; `entries`: charters' JSON entries a build kept (check.py)."""
+        outputs = {fmt: format_report(report, fmt, entries) for fmt in FORMATS}
         return cls(outputs, tuple((d.severity, d.code) for d in report.findings))
 
     def output(self, fmt: Format) -> str:

@@ -200,6 +200,35 @@ def json_text(data: Any, **options: Any) -> str:
     return json.dumps(json_ready(data), allow_nan=False, **options)
 
 
+# --- JSON made of pieces -----------------------------------------------------------------
+# `json.dumps(..., indent=2)` writes a value nested `d` levels deep as it writes it alone,
+# with every line after the first indented by 2 × d more spaces (a string in JSON has no
+# line break in it). So a document can be put together from pieces dumped alone, each kept
+# apart (generator/reuse.py): the same bytes as one `json_text(..., indent=2)` of it,
+# without encoding again what did not change.
+
+
+def _nested(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def json_list(items: Iterable[str]) -> str:
+    """The text `json_text(values, indent=2)` gives of a list whose values, dumped alone
+    with indent=2, are `items`."""
+    texts = [_nested(text) for text in items]
+    return "[\n  " + ",\n  ".join(texts) + "\n]" if texts else "[]"
+
+
+def json_object(members: Iterable[tuple[str, str]], ensure_ascii: bool = True) -> str:
+    """The text `json_text(mapping, indent=2, ensure_ascii=...)` gives of a mapping whose
+    (key, value dumped alone with indent=2) are `members`, in that order (sort them
+    first for `sort_keys=True`)."""
+    texts = [
+        f"{json.dumps(key, ensure_ascii=ensure_ascii)}: {_nested(value)}" for key, value in members
+    ]
+    return "{\n  " + ",\n  ".join(texts) + "\n}" if texts else "{}"
+
+
 # --- text for a Markdown comment --------------------------------------------------------
 
 # Backslash-escaped: the ASCII punctuation that starts Markdown inline syntax (emphasis,

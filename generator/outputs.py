@@ -24,7 +24,16 @@ from urllib.parse import urlsplit
 
 from .aliases import redirect_pages
 from .analyze import CharterView, MetricView
-from .formatting import exact_number, fmt_percent, fmt_value, json_text, plural, spreadsheet_cell
+from .formatting import (
+    exact_number,
+    fmt_percent,
+    fmt_value,
+    json_list,
+    json_object,
+    json_text,
+    plural,
+    spreadsheet_cell,
+)
 from .history import History
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
@@ -178,44 +187,55 @@ def charter_page(view: CharterView) -> str:
     return f"charters/{view.id}/"
 
 
-def charters_api(project: Project, views: Sequence[CharterView], base: BaseUrl) -> bytes:
-    charters: list[dict[str, Any]] = []
+def _api_record(project: Project, view: CharterView, base: BaseUrl) -> str:
+    """A charter's record in api/charters.json, dumped alone (`json_list` nests it)."""
+    c = view.charter
+    page = charter_page(view)
+    record: dict[str, Any] = {
+        "id": view.id,
+        "title": c.title,
+        "summary": plain_text(c.summary),
+        "status": c.status,
+        "status_label": label(c.status, "status"),
+        "owner": {"name": c.owner.name, "email": c.owner.email},
+        "team": c.team,
+        "tags": list(c.tags),
+        "path": page,
+        "url": base.link(page),
+        "human_baseline": view.human_baseline_state,
+        "latest_result": view.latest_date.isoformat() if view.latest_date else None,
+        "business_metrics": [
+            _metric_record(m, m.id in project.catalogue.metrics) for m in view.by_kind("business")
+        ],
+        "results": {"json": page + "results.json", "csv": page + "results.csv"},
+        "verdict": view.verdict,
+        "verdict_label": label(view.verdict, "verdict"),
+    }
+    return json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def charters_api(
+    project: Project, views: Sequence[CharterView], base: BaseUrl, reuse: Reuse | None = None
+) -> bytes:
+    """api/charters.json: the same bytes as one `_dumps` of it, put together from each
+    charter's record dumped alone; with `reuse`, an unchanged charter's is kept
+    (Reuse.api_entry: keyed by the charter and `base`, all a record is made of but
+    metrics.yaml, which the charter's key holds)."""
+    records = []
     for view in sorted(views, key=lambda v: v.id):
-        c = view.charter
-        page = charter_page(view)
-        record: dict[str, Any] = {
-            "id": view.id,
-            "title": c.title,
-            "summary": plain_text(c.summary),
-            "status": c.status,
-            "status_label": label(c.status, "status"),
-            "owner": {"name": c.owner.name, "email": c.owner.email},
-            "team": c.team,
-            "tags": list(c.tags),
-            "path": page,
-            "url": base.link(page),
-            "human_baseline": view.human_baseline_state,
-            "latest_result": view.latest_date.isoformat() if view.latest_date else None,
-            "business_metrics": [
-                _metric_record(m, m.id in project.catalogue.metrics)
-                for m in view.by_kind("business")
-            ],
-            "results": {"json": page + "results.json", "csv": page + "results.csv"},
-            "verdict": view.verdict,
-            "verdict_label": label(view.verdict, "verdict"),
-        }
-        charters.append(record)
-    return _dumps(
-        {
-            "api_version": API_VERSION,
-            "site": {
-                "title": project.site.title,
-                "description": project.site.description,
-                "base_url": base.absolute or base.path,
-            },
-            "charters": charters,
-        }
-    )
+        make = partial(_api_record, project, view, base)
+        records.append(make() if reuse is None else reuse.api_entry(view.id, repr(base), make))
+    site = {
+        "title": project.site.title,
+        "description": project.site.description,
+        "base_url": base.absolute or base.path,
+    }
+    members = [
+        ("api_version", json_text(API_VERSION)),
+        ("charters", json_list(records)),
+        ("site", json_text(site, indent=2, sort_keys=True, ensure_ascii=False)),
+    ]
+    return (json_object(members, ensure_ascii=False) + "\n").encode()
 
 
 def _slug(text: str) -> str:
@@ -245,62 +265,70 @@ class FeedEntry:
     sort_key: tuple[str, str, str, str]
 
 
-def feed_entries(views: Sequence[CharterView], base: BaseUrl) -> list[FeedEntry]:
-    """The newest result of each charter's metric, and every decision; newest first."""
+def feed_entries(
+    views: Sequence[CharterView], base: BaseUrl, reuse: Reuse | None = None
+) -> list[FeedEntry]:
+    """The newest result of each charter's metric, and every decision; newest first. With
+    `reuse`, an unchanged charter's entries are kept (Reuse.feed_of: keyed by the charter
+    and `base`, all they are made of)."""
     entries: list[FeedEntry] = []
     for view in views:
-        c = view.charter
-        page = base.link(charter_page(view))
-        for metric in view.metrics:
-            if not metric.rows:
-                continue
-            day = metric.rows.max_date()
-            assert day is not None  # the metric has rows
-            parts = []
-            if metric.latest is not None:
-                latest = fmt_value(metric.latest.row.value, metric.unit)
-                variant = metric.latest.row.variant
-                parts.append(f"Latest {latest}" + (f" ({variant})" if variant else ""))
-            if metric.baseline is not None:
-                parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
-            if metric.target is not None:
-                parts.append(f"target {fmt_value(metric.target, metric.unit)}")
-            if metric.progress is not None:
-                parts.append(f"{fmt_percent(metric.progress)} of the way to target")
-            rows = metric.rows.ordinals().count(day.toordinal())
-            parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
-            entries.append(
-                FeedEntry(
-                    id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
-                    title=f"{c.title}: new results for {metric.name}",
-                    updated=_timestamp(day),
-                    author=c.owner.name,
-                    link=f"{page}#chart-{metric.id}",
-                    kind="results",
-                    summary="; ".join(parts) + ".",
-                    sort_key=(day.isoformat(), view.id, "results", metric.id),
-                )
-            )
-        for index, decision in enumerate(c.decisions):
-            summary = decision.decision
-            if decision.rationale:
-                summary += " " + plain_text(decision.rationale)
-            entries.append(
-                FeedEntry(
-                    id=_tag(
-                        base, decision.date.isoformat(), f"charters/{view.id}/decisions/{index}"
-                    ),
-                    title=f"{c.title}: {decision.decision}",
-                    updated=_timestamp(decision.date),
-                    author=c.owner.name,
-                    link=f"{page}#decisions",
-                    kind="decision",
-                    summary=summary,
-                    sort_key=(decision.date.isoformat(), view.id, "decision", f"{index:06d}"),
-                )
-            )
+        make = partial(charter_feed, view, base)
+        entries += make() if reuse is None else reuse.feed_of(view.id, repr(base), make)
     entries.sort(key=lambda e: e.sort_key)
     entries.reverse()
+    return entries
+
+
+def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
+    """One charter's feed entries: the newest result of each metric, and each decision."""
+    entries: list[FeedEntry] = []
+    c = view.charter
+    page = base.link(charter_page(view))
+    for metric in view.metrics:
+        if metric.newest is None:  # no rows
+            continue
+        day, rows = metric.newest
+        parts = []
+        if metric.latest is not None:
+            latest = fmt_value(metric.latest.row.value, metric.unit)
+            variant = metric.latest.row.variant
+            parts.append(f"Latest {latest}" + (f" ({variant})" if variant else ""))
+        if metric.baseline is not None:
+            parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
+        if metric.target is not None:
+            parts.append(f"target {fmt_value(metric.target, metric.unit)}")
+        if metric.progress is not None:
+            parts.append(f"{fmt_percent(metric.progress)} of the way to target")
+        parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")
+        entries.append(
+            FeedEntry(
+                id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
+                title=f"{c.title}: new results for {metric.name}",
+                updated=_timestamp(day),
+                author=c.owner.name,
+                link=f"{page}#chart-{metric.id}",
+                kind="results",
+                summary="; ".join(parts) + ".",
+                sort_key=(day.isoformat(), view.id, "results", metric.id),
+            )
+        )
+    for index, decision in enumerate(c.decisions):
+        summary = decision.decision
+        if decision.rationale:
+            summary += " " + plain_text(decision.rationale)
+        entries.append(
+            FeedEntry(
+                id=_tag(base, decision.date.isoformat(), f"charters/{view.id}/decisions/{index}"),
+                title=f"{c.title}: {decision.decision}",
+                updated=_timestamp(decision.date),
+                author=c.owner.name,
+                link=f"{page}#decisions",
+                kind="decision",
+                summary=summary,
+                sort_key=(decision.date.isoformat(), view.id, "decision", f"{index:06d}"),
+            )
+        )
     return entries
 
 
@@ -336,9 +364,13 @@ def history_entries(
 
 
 def feed_context(
-    project: Project, views: Sequence[CharterView], base: BaseUrl, history: History | None = None
+    project: Project,
+    views: Sequence[CharterView],
+    base: BaseUrl,
+    history: History | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[str, Any]:
-    entries = feed_entries(views, base)
+    entries = feed_entries(views, base, reuse)
     if history is not None:
         entries = sorted(
             [*entries, *history_entries(views, base, history)], key=lambda e: e.sort_key
@@ -365,7 +397,7 @@ def sitemap_entries(views: Sequence[CharterView], base: BaseUrl) -> list[tuple[s
     pages: list[tuple[str, str | None]] = []
     dates: list[date] = []
     for view in sorted(views, key=lambda v: v.id):
-        newest = view.loaded.results.max_date()
+        newest = view.latest_date
         days = [d.date for d in view.charter.decisions] + ([newest] if newest else [])
         dates.extend(days)
         pages.append((base.link(charter_page(view)), max(days).isoformat() if days else None))
@@ -388,7 +420,7 @@ def portfolio_sitemap(
     groups += [(t.page.removesuffix("index.html"), t.views) for t in found]
     entries: list[tuple[str, str | None]] = []
     for page, members in groups:
-        days = [day for v in members if (day := v.loaded.results.max_date()) is not None]
+        days = [day for v in members if (day := v.latest_date) is not None]
         days += [d.date for v in members for d in v.charter.decisions]
         entries.append((base.link(page), max(days).isoformat() if days else None))
     return entries
@@ -426,11 +458,11 @@ def render_outputs(
                 files[path] = spool.write(make(), path)
             else:
                 files[path] = reuse.download(view.id, name, make, spool)
-    files["api/charters.json"] = charters_api(project, views, base)
+    files["api/charters.json"] = charters_api(project, views, base, reuse)
     env, context = templates.env, templates.common
     files["feed.xml"] = (
         env.get_template("feed.xml")
-        .render(feed=feed_context(project, views, base, history), **context)
+        .render(feed=feed_context(project, views, base, history, reuse), **context)
         .encode()
     )
     sitemap = sitemap_entries(views, base)

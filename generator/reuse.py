@@ -32,6 +32,11 @@ charter, the pages and outputs made from every charter, and nothing else:
   it imports or includes (pages.Fragments). A macro sees nothing of the page but its
   arguments and `url`.
 * **A charter's downloads** (`downloads/…/<key>.json|.csv`): the charter's key.
+* **A charter's JSON pieces** (`check-json/…`, `api-json/…`): its entry in the
+  report `charters check` prints (check.charter_json_text), under the key of its rule
+  findings; its record in api/charters.json, under its key and `base_url`. Each is
+  text dumped alone; the whole is put together from them (formatting.json_list).
+* **A charter's feed entries** (`feed/…/<key>.pickle`): under its key and `base_url`.
 
 An entry that cannot be read or does not unpickle to what is expected is
 ignored and made again. A pickle runs code when read: the cache folder is
@@ -64,6 +69,7 @@ if TYPE_CHECKING:
     from .analyze import CharterView
     from .charts import Described
     from .load import LoadedCharter, Project
+    from .outputs import FeedEntry
     from .readers import Document
 
 _FORMAT = "charters-reuse-1"
@@ -83,6 +89,7 @@ class Reuse:
     views: dict[str, CharterView] = field(default_factory=dict)  # found in the cache
     pending: dict[str, tuple[str, list[Diagnostic]]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # hits and misses by kind
+    rule_keys: dict[str, str] = field(default_factory=dict)  # charter id → key of its findings
 
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -184,6 +191,7 @@ class Reuse:
             return make()
         originals = repr([metric.original_target for metric in view.metrics])
         key = digest(_FORMAT, "rules", key, originals, context)
+        self.rule_keys[view.id] = key
         found = self._read("rules", key, ".pickle")
         if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str):
             said, findings = found
@@ -193,6 +201,58 @@ class Reuse:
         made = make()
         self._store("rules", key, made, ".pickle")
         return made
+
+    def check_entry(self, cid: str, make: Callable[[], str]) -> str:
+        """Charter `cid`'s entry in check's JSON report (check.charter_json_text) as made of
+        its check as the rules gave it: kept under the key of its findings (:meth:`findings`),
+        which is all the entry is made of (the view and the findings), else made and kept.
+        Asked for only after `findings` for the same view in this build."""
+        key = self.rule_keys.get(cid)
+        if key is None:
+            return make()
+        return self._text("check-json", digest(_FORMAT, "check-json", key), make)
+
+    def api_entry(self, cid: str, base_url: str, make: Callable[[], str]) -> str:
+        """Charter `cid`'s record in api/charters.json (outputs.charters_api), dumped alone:
+        kept under the charter's key (its view; metrics.yaml, which says which metrics have
+        a catalogue page) and site.yaml's `base_url` (the record's url), else made and
+        kept."""
+        key = self.keys.get(cid)
+        if key is None:
+            return make()
+        return self._text("api-json", digest(_FORMAT, "api", key, base_url), make)
+
+    def feed_of(
+        self, cid: str, base_url: str, make: Callable[[], list[FeedEntry]]
+    ) -> list[FeedEntry]:
+        """Charter `cid`'s entries of feed.xml (outputs.charter_feed): kept under the
+        charter's key (its view: each metric's newest rows, latest value and progress, its
+        title, owner and decisions) and site.yaml's `base_url` (the entries' ids and
+        links), else made and kept."""
+        from .outputs import FeedEntry
+
+        key = self.keys.get(cid)
+        if key is None:
+            return make()
+        key = digest(_FORMAT, "feed", key, base_url)
+        found = self._read("feed", key, ".pickle")
+        if isinstance(found, list) and all(isinstance(e, FeedEntry) for e in found):
+            self._count("feed cached")
+            return found
+        made = make()
+        self._count("feed made")
+        self._store("feed", key, made, ".pickle")
+        return made
+
+    def _text(self, kind: str, key: str, make: Callable[[], str]) -> str:
+        data = _unframe(self.cache.get(kind, key, ".json"))
+        if data is not None:
+            self._count(f"{kind} cached")
+            return data.decode("utf-8")
+        text = make()
+        self._count(f"{kind} made")
+        self.cache.put(kind, key, _frame(text.encode("utf-8")), ".json")
+        return text
 
     def _charts_key(self, view: CharterView) -> str | None:
         key = self.keys.get(view.id)

@@ -136,6 +136,8 @@ def test_bad_cache_entries_are_ignored_and_made_again(
     kinds = {"charts", "builds", "templates", "charters", "charts-of", "pages"}
     kinds |= {"fragments", "downloads", "memo", "rules"}
     kinds.add("checks")  # the report `charters check` would print, stored by the build
+    kinds |= {"check-json", "api-json"}  # each charter's part of that report and of the API
+    kinds.add("feed")  # each charter's entries of feed.xml
     assert {p.parent.parent.name for p in entries} == kinds
     for path in entries:  # truncated: half of each entry
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])

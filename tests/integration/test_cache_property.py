@@ -6,8 +6,10 @@ template and one it imports too), static files, site.yaml,
 metrics.yaml, charters added, renamed and deleted, linked files), and after every edit
 builds incrementally (the same output and cache folder) and compares every byte of the
 output, the manifest included, with a cold build (a fresh output and a fresh cache) of
-the same tree. Cold builds are real builds too; one is made per distinct tree (by its
-content), since the cold output of identical trees is what is being checked against.
+the same tree, and the report it stored for `charters check` (every format) with what
+a check of the same tree prints. Cold builds are real builds too; one is made per
+distinct tree (by its content), since the cold output of identical trees is what is
+being checked against.
 
 A short run by default (200 examples); 5,000 with
 `-m "hostile and incremental_long"`, which takes longer than CI's budget allows and is
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,11 +29,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.build import BuildResult, Settings, build
+from generator.cache import open_cache
+from generator.check import run_check
+from generator.check_cache import Checked, check_key, load_checked
 from generator.pages import BUILTIN_TEMPLATES
 
 EPOCH = "1793491200"  # 2026-10-31: results dated before it are valid on any day
+DAY = datetime.fromtimestamp(int(EPOCH), tz=UTC).date()
 
 SITE = "title: Portfolio {n}\ndescription: Charters of the test portfolio.\n"
+BASE_URLS = ["base_url: https://example.org/portfolio/\n", "base_url: /portfolio/\n"]
 LINT = "lint: {disable: [MC101, MC102, MC103, MC104, MC105, MC106, MC107, MC108, MC109, MC110]}\n"
 CATALOGUE = """\
 - id: orders
@@ -217,6 +225,19 @@ def link_file(index: int, text: str | None) -> Edit:
     return edit
 
 
+def drop_linked_file(index: int) -> Edit:
+    """Remove a charter's notes.txt but not its link: a problem check reports with the
+    charter's findings."""
+
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        if folders:
+            (folders[index % len(folders)] / "notes.txt").unlink(missing_ok=True)
+
+    edit.__name__ = f"drop_linked_file({index})"
+    return edit
+
+
 def write_file(rel: str, text: str | None) -> Edit:
     def edit(root: Path) -> None:
         path = root / rel
@@ -241,6 +262,13 @@ EDITS = st.one_of(
     st.builds(delete_charter, st.integers(0, 3)),
     st.builds(link_file, st.integers(0, 3), st.sampled_from([None, "one", "two"])),
     st.builds(lambda n: write_file("site.yaml", SITE.format(n=n)), st.integers(0, 2)),
+    st.builds(drop_linked_file, st.integers(0, 3)),
+    # base_url: in every record of the API, and in the feed and sitemap.
+    st.builds(
+        lambda n, base: write_file("site.yaml", SITE.format(n=n) + base),
+        st.integers(0, 1),
+        st.sampled_from(BASE_URLS),
+    ),
     # Rules switched off for the site: every charter's findings change, not its key.
     st.builds(lambda n: write_file("site.yaml", SITE.format(n=n) + LINT), st.integers(0, 1)),
     st.builds(
@@ -302,7 +330,7 @@ class Builds:
         make_tree(self.base / "src")
         result = self.build(self.base / "src", self.base / "site", self.base / "cache")
         assert result.ok, [d.format_text() for d in result.diagnostics]
-        self.cold: dict[str, tuple[bool, dict[str, bytes], list[str]]] = {}
+        self.cold: dict[str, tuple[bool, dict[str, bytes], list[str], Mapping[str, str]]] = {}
         self.count = 0
 
     @staticmethod
@@ -316,14 +344,17 @@ class Builds:
         shutil.copytree(self.base, here, symlinks=True)
         return here
 
-    def cold_build(self, src: Path) -> tuple[bool, dict[str, bytes], list[str]]:
+    def cold_build(self, src: Path) -> tuple[bool, dict[str, bytes], list[str], Mapping[str, str]]:
+        """A cold build of `src`: whether it succeeded, its files, what it reported, and
+        what `charters check` of the tree prints in each format."""
         key = tree_key(src)
         if key not in self.cold:
             self.count += 1
             out, cache = self.work / f"cold{self.count}", self.work / f"cold{self.count}-cache"
             result = self.build(src, out, cache)
             files = tree_bytes(out) if result.ok else {}
-            self.cold[key] = (result.ok, files, reported(result))
+            checked = Checked.of(run_check(src, DAY)).outputs
+            self.cold[key] = (result.ok, files, reported(result), checked)
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(cache, ignore_errors=True)
         return self.cold[key]
@@ -339,6 +370,14 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
 def reported(result: BuildResult) -> list[str]:
     """What the build reported, as printed."""
     return [d.format_text() for d in result.diagnostics]
+
+
+def stored_check(src: Path, cache: Path) -> Mapping[str, str] | None:
+    """The report a build stored for `charters check` of `src` on its day, if any."""
+    folder = open_cache(src, cache)
+    key = check_key(src, DAY, None, folder)
+    found = load_checked(folder, key) if key is not None else None
+    return found.outputs if found is not None else None
 
 
 def differences(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
@@ -363,10 +402,15 @@ def check_edits(builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPat
         for edit in edits:
             edit(src)
             result = builds.build(src, out, cache)
-            cold_ok, cold_files, cold_reported = builds.cold_build(src)
+            cold_ok, cold_files, cold_reported, cold_checked = builds.cold_build(src)
             assert result.ok == cold_ok, [d.format_text() for d in result.diagnostics]
             # The same errors and warnings too, never those of an earlier tree.
             assert reported(result) == cold_reported, [e.__name__ for e in edits]
+            # What `charters check` prints from the build's report is what it would find.
+            stored = stored_check(src, cache)
+            assert stored is not None or not result.ok
+            if stored is not None:
+                assert dict(stored) == dict(cold_checked), [e.__name__ for e in edits]
             if result.ok:
                 assert differences(tree_bytes(out), cold_files) == [], [e.__name__ for e in edits]
     finally:

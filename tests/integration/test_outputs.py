@@ -160,6 +160,28 @@ def test_feed_is_atom_with_stable_ids_newest_first(examples_build: ExamplesBuild
         assert entry.findtext(f"{ATOM}author/{ATOM}name")
 
 
+def test_a_feed_entry_gives_the_newest_date_of_a_metrics_rows_and_their_number(
+    examples_build: ExamplesBuild,
+) -> None:
+    """The newest date of any arm (control too), and how many rows of every arm have it."""
+    charter = "agent-reply-suggestions"
+    path = examples_build.source / "charters" / charter / "results" / "weekly-ab.csv"
+    rows = [r for r in csv.DictReader(io.StringIO(path.read_text("utf-8")))]
+    feed = ElementTree.parse(examples_build.out / "feed.xml").getroot()
+    for metric in ("handle_minutes", "suggestion_acceptance"):
+        days = [r["date"] for r in rows if r["metric"] == metric]
+        newest = max(days)
+        (entry,) = [
+            e
+            for e in feed.findall(f"{ATOM}entry")
+            if (e.findtext(f"{ATOM}id") or "").endswith(f"charters/{charter}/results/{metric}")
+        ]
+        assert entry.findtext(f"{ATOM}updated") == f"{newest}T00:00:00Z"
+        count = days.count(newest)
+        rows_text = f"{count} result row{'s' if count != 1 else ''} dated {newest}."
+        assert (entry.findtext(f"{ATOM}summary") or "").endswith(rows_text), metric
+
+
 def test_sitemap_and_robots_use_the_full_base_url(examples_build: ExamplesBuild) -> None:
     out = examples_build.out
     urlset = ElementTree.parse(out / "sitemap.xml").getroot()

@@ -9,6 +9,7 @@ import pickle
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from helpers import ScratchProject
 import generator.analyze as analyze_stage
 import generator.load as load_stage
 from generator.build import BuildResult, Settings, build
+from generator.check import FORMATS, run_check
+from generator.check_cache import Checked, checked
 from generator.pages import BUILTIN_TEMPLATES, Templates
 from generator.reuse import Reuse
 
@@ -259,7 +262,9 @@ def test_a_charters_key_follows_its_links(
     assert site == cold(scratch_project, tmp_path)
 
 
-@pytest.mark.parametrize("kind", ["charters", "charts-of", "pages", "downloads"])
+@pytest.mark.parametrize(
+    "kind", ["charters", "charts-of", "pages", "downloads", "check-json", "api-json", "feed"]
+)
 def test_a_damaged_or_foreign_entry_is_made_again(
     scratch_project: ScratchProject, observed: Observed, tmp_path: Path, kind: str
 ) -> None:
@@ -273,6 +278,8 @@ def test_a_damaged_or_foreign_entry_is_made_again(
         data = path.read_bytes()
         if kind == "charters":  # a readable pickle of something else
             path.write_bytes(pickle.dumps(("charters-reuse-1", [], "not a view")))
+        elif kind == "feed":  # a readable pickle of something else
+            path.write_bytes(pickle.dumps(["not a feed entry"]))
         elif kind == "charts-of":  # a chart of a metric the charter does not have
             path.write_bytes(pickle.dumps([(99, "values", "x.svg", "k", "alt", None)]))
         else:  # the same length, one byte changed: the hash in the entry tells
@@ -381,3 +388,106 @@ def test_a_fragment_call_that_cannot_be_cached_is_a_located_error(
     assert not result.ok
     assert [d.format_text() for d in result.diagnostics if d.severity == "error"] == [message]
     assert tree_files(scratch_project.out) == before  # the previous site stays
+
+
+# --- check's report and the API, from each charter's piece ----------------------------------
+
+
+def stored_check_is_a_fresh_check(project: ScratchProject, epoch: str) -> str:
+    """The report the build stored for `charters check` (every format) is what a check run
+    now prints, byte for byte; its JSON."""
+    day = datetime.fromtimestamp(int(epoch), tz=UTC).date()
+    stored = checked(project.root, day)
+    assert stored.cached  # the build stored it
+    fresh = Checked.of(run_check(project.root, day))
+    for fmt in FORMATS:
+        assert stored.output(fmt) == fresh.output(fmt), fmt
+    assert stored.findings == fresh.findings
+    return stored.output("json")
+
+
+def test_an_edit_makes_that_charters_json_and_feed_pieces_alone_again(
+    scratch_project: ScratchProject,
+    counted: Counter[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    write_full_project(scratch_project)
+    built(scratch_project)
+    assert (counted["check-json made"], counted["api-json made"]) == (3, 3)
+    stored_check_is_a_fresh_check(scratch_project, EPOCH)
+
+    # One charter edited: its check entry and its API record are made again, alone.
+    counted.clear()
+    scratch_project.charter("pricing", title="Dynamic pricing, second try", team=None)
+    built(scratch_project)
+    assert (counted["check-json made"], counted["check-json cached"]) == (1, 2)
+    assert (counted["api-json made"], counted["api-json cached"]) == (1, 2)
+    assert (counted["feed made"], counted["feed cached"]) == (1, 2)
+    site = tree_files(scratch_project.out)
+    api = json.loads(site["api/charters.json"])
+    assert api["charters"][0]["title"] == "Dynamic pricing, second try"
+    report = json.loads(stored_check_is_a_fresh_check(scratch_project, EPOCH))
+    assert report["charters"][0]["title"] == "Dynamic pricing, second try"
+    assert site == cold(scratch_project, tmp_path)
+
+    # base_url is in every API record (its url), in no check entry.
+    counted.clear()
+    scratch_project.write("site.yaml", "title: Portfolio\nbase_url: https://example.org/p/\n")
+    built(scratch_project)
+    assert (counted["api-json made"], counted["check-json cached"]) == (3, 3)
+    assert counted["feed made"] == 3
+    site = tree_files(scratch_project.out)
+    urls = [c["url"] for c in json.loads(site["api/charters.json"])["charters"]]
+    assert urls[0] == "https://example.org/p/charters/pricing/"
+    assert b"<id>tag:example.org," in site["feed.xml"]
+    assert site == cold(scratch_project, tmp_path)
+
+    # Rules switched off for the site: every check entry changes, no API record.
+    counted.clear()
+    scratch_project.write(
+        "site.yaml",
+        "title: Portfolio\nbase_url: https://example.org/p/\nlint: {disable: [MC107]}\n",
+    )
+    built(scratch_project)
+    assert (counted["check-json made"], counted["api-json cached"]) == (3, 3)
+    report = json.loads(stored_check_is_a_fresh_check(scratch_project, EPOCH))
+    assert "MC107" not in {f["code"] for c in report["charters"] for f in c["findings"]}
+
+    # The date results are judged by: every charter is another one (staleness too).
+    counted.clear()
+    later = str(int(EPOCH) + 400 * 86400)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", later)
+    built(scratch_project)
+    assert (counted["check-json made"], counted["api-json made"]) == (3, 3)
+    report = json.loads(stored_check_is_a_fresh_check(scratch_project, later))
+    assert "MC109" in {f["code"] for c in report["charters"] for f in c["findings"]}
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def test_a_check_entry_is_taken_for_the_very_check_it_was_made_of(
+    scratch_project: ScratchProject,
+    counted: Counter[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A linked file gone: its problem joins the charter's findings in check's report (a
+    new check), so the entry kept with the rules' findings is not the one printed."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    write_full_project(scratch_project)
+    scratch_project.write("charters/pricing/notes.txt", "Notes.\n")
+    notes = [{"title": "Notes", "url": "notes.txt"}]
+    scratch_project.charter("pricing", title="Dynamic pricing", team=None, links=notes)
+    built(scratch_project)
+    stored_check_is_a_fresh_check(scratch_project, EPOCH)
+    (scratch_project.root / "charters/pricing/notes.txt").unlink()
+    built(scratch_project)  # pricing's entry is made of its check as the rules gave it
+    # Another charter edited: pricing's entry is kept, and not printed.
+    counted.clear()
+    scratch_project.charter("summaries", title="Review summaries, again", status="proposed")
+    built(scratch_project)
+    assert (counted["check-json cached"], counted["check-json made"]) == (2, 1)
+    report = json.loads(stored_check_is_a_fresh_check(scratch_project, EPOCH))
+    pricing = next(c for c in report["charters"] if c["id"] == "pricing")
+    assert any("'notes.txt' is not a file" in f["message"] for f in pricing["findings"])
