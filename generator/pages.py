@@ -325,11 +325,16 @@ class Option:
     label: str
 
 
+def _folded(text: str) -> tuple[str, str]:
+    return (fold(text), text)
+
+
 def finder_options(views: Sequence[CharterView]) -> dict[str, list[Option]]:
     """The choices of each filter, in a stable order; verdicts only when charters have them."""
     statuses = {v.charter.status for v in views}
-    teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
-    tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
+    # Ties of case and accents broken by the text itself: a set's order changes from run to run.
+    teams = sorted({v.charter.team for v in views if v.charter.team}, key=_folded)
+    tags = sorted({t for v in views for t in v.charter.tags}, key=_folded)
     verdicts = {v.verdict for v in views}
     return {
         "status": [Option(s, label(s, "status")) for s in STATUS_DISPLAY_ORDER if s in statuses],
