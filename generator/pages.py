@@ -18,7 +18,7 @@ import json
 import posixpath
 import threading
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -152,6 +152,15 @@ def latest_rows(rows: Sequence[Any], limit: int = TABLE_ROWS) -> Sequence[Any]:
     return rows[-limit:] if len(rows) > limit else rows
 
 
+def verdict_counts(views: Iterable[CharterView]) -> dict[str, int]:
+    """How many of `views` have each verdict, every verdict named (0 when none has it):
+    one pass, where a count per verdict in a template would pass over them all each time."""
+    counts: dict[str, int] = dict.fromkeys(VERDICTS, 0)
+    for view in views:
+        counts[view.verdict] = counts.get(view.verdict, 0) + 1
+    return counts
+
+
 def make_environment(
     user_templates: Path | None, bytecode_cache: jinja2.BytecodeCache | None = None
 ) -> jinja2.Environment:
@@ -188,6 +197,7 @@ def make_environment(
         row_interval=row_interval,
         interval_source=interval_source,
         latest=latest_rows,
+        verdict_counts=verdict_counts,
     )
     env.globals.update(generator_version=__version__)
     return env
@@ -533,13 +543,22 @@ class FragmentSources:
                 continue
             source, filename, _ = loader.get_source(self.env, name)
             sources[name] = source
-            for ref in jinja2.meta.find_referenced_templates(
-                self.env.parse(source, name, filename)
-            ):
+            for ref in self._referenced(source, name, filename):
                 computed = computed or ref is None
                 todo.extend([ref] if ref is not None else [])
         every = self.reuse.parts.get("templates", "none") if computed and self.reuse else ""
         return digest("fragment sources", every, *(f"{n}\0{sources[n]}" for n in sorted(sources)))
+
+    def _referenced(self, source: str, name: str, filename: str | None) -> tuple[str | None, ...]:
+        """The templates `source` imports, includes or extends (None for a computed name):
+        parsed once, then kept in the site's memo by the source's text."""
+        key = ("referenced templates", source)
+        found = MEMO.get(key)
+        if not isinstance(found, tuple):
+            parsed = self.env.parse(source, name, filename)
+            found = tuple(jinja2.meta.find_referenced_templates(parsed))
+            MEMO.put(key, found)
+        return found
 
 
 class Fragments:
