@@ -10,6 +10,9 @@ and library versions), and the next build reads them back:
 
 * the site's memo, ``("markdown", text)``: the sanitised HTML of a Markdown text
   (pages.py), for every text the build converted or found here;
+* the site's memo too, ``("referenced templates", source)``: the templates a
+  template's source imports, includes or extends (pages.FragmentSources), which
+  otherwise means parsing the fragment templates on every build;
 * a memo per charter folder, ``("t.ppf", df)`` and ``("t.sf", df, x)``: Student's t
   quantile and tail (stats.py), as the charter's last analysis used them, read
   when the charter is analysed again. An edit that leaves a charter's lifts alone

@@ -18,7 +18,7 @@ import json
 import posixpath
 import threading
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -152,6 +152,15 @@ def latest_rows(rows: Sequence[Any], limit: int = TABLE_ROWS) -> Sequence[Any]:
     return rows[-limit:] if len(rows) > limit else rows
 
 
+def verdict_counts(views: Iterable[CharterView]) -> dict[str, int]:
+    """How many of `views` have each verdict, every verdict named (0 when none has it):
+    one pass, where a count per verdict in a template would pass over them all each time."""
+    counts: dict[str, int] = dict.fromkeys(VERDICTS, 0)
+    for view in views:
+        counts[view.verdict] = counts.get(view.verdict, 0) + 1
+    return counts
+
+
 def make_environment(
     user_templates: Path | None, bytecode_cache: jinja2.BytecodeCache | None = None
 ) -> jinja2.Environment:
@@ -188,6 +197,7 @@ def make_environment(
         row_interval=row_interval,
         interval_source=interval_source,
         latest=latest_rows,
+        verdict_counts=verdict_counts,
     )
     env.globals.update(generator_version=__version__)
     return env
@@ -325,11 +335,16 @@ class Option:
     label: str
 
 
+def _folded(text: str) -> tuple[str, str]:
+    return (fold(text), text)
+
+
 def finder_options(views: Sequence[CharterView]) -> dict[str, list[Option]]:
     """The choices of each filter, in a stable order; verdicts only when charters have them."""
     statuses = {v.charter.status for v in views}
-    teams = sorted({v.charter.team for v in views if v.charter.team}, key=fold)
-    tags = sorted({t for v in views for t in v.charter.tags}, key=fold)
+    # Ties of case and accents broken by the text itself: a set's order changes from run to run.
+    teams = sorted({v.charter.team for v in views if v.charter.team}, key=_folded)
+    tags = sorted({t for v in views for t in v.charter.tags}, key=_folded)
     verdicts = {v.verdict for v in views}
     return {
         "status": [Option(s, label(s, "status")) for s in STATUS_DISPLAY_ORDER if s in statuses],
@@ -418,9 +433,15 @@ def render_pages(
         (status, [v for v in views if v.charter.status == status])
         for status in STATUS_DISPLAY_ORDER
     ]
+    metric_pages = templates.common.get("metric_pages", {})
+    rows = RowSources(templates.env, reuse, metric_pages if isinstance(metric_pages, dict) else {})
     files: dict[str, Content] = {
         "index.html": templates.render(
-            "index.html", "index.html", views=views, groups=[g for g in groups if g[1]]
+            "index.html",
+            "index.html",
+            views=views,
+            groups=[g for g in groups if g[1]],
+            row=Rows(rows, "index.html"),
         )
     }
     shared = shared_digest(templates) if reuse is not None else ""
@@ -439,9 +460,8 @@ def render_pages(
             spool,
         )
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
-    files.update(
-        portfolio_pages(templates, catalogued_metrics(project.catalogue, views), views, charts)
-    )
+    catalogued = catalogued_metrics(project.catalogue, views)
+    files.update(portfolio_pages(templates, catalogued, views, charts, rows))
     files.update(static_files(project))
     return files
 
@@ -495,11 +515,12 @@ FRAGMENTS = "_tables.html"
 
 
 class FragmentSources:
-    """The fragment template of one build and what its fragments are cached by."""
+    """A fragment template of one build (`name`) and what its fragments are cached by."""
 
-    def __init__(self, env: jinja2.Environment, reuse: Reuse | None) -> None:
+    def __init__(self, env: jinja2.Environment, reuse: Reuse | None, name: str = FRAGMENTS) -> None:
         self.env = env
         self.reuse = reuse
+        self.name = name
         self._digest: str | None = None
 
     @property
@@ -515,20 +536,29 @@ class FragmentSources:
         loader = self.env.loader
         assert loader is not None  # make_environment gives one
         sources: dict[str, str] = {}
-        todo, computed = [FRAGMENTS], False
+        todo, computed = [self.name], False
         while todo:
             name = todo.pop()
             if name in sources:
                 continue
             source, filename, _ = loader.get_source(self.env, name)
             sources[name] = source
-            for ref in jinja2.meta.find_referenced_templates(
-                self.env.parse(source, name, filename)
-            ):
+            for ref in self._referenced(source, name, filename):
                 computed = computed or ref is None
                 todo.extend([ref] if ref is not None else [])
         every = self.reuse.parts.get("templates", "none") if computed and self.reuse else ""
         return digest("fragment sources", every, *(f"{n}\0{sources[n]}" for n in sorted(sources)))
+
+    def _referenced(self, source: str, name: str, filename: str | None) -> tuple[str | None, ...]:
+        """The templates `source` imports, includes or extends (None for a computed name):
+        parsed once, then kept in the site's memo by the source's text."""
+        key = ("referenced templates", source)
+        found = MEMO.get(key)
+        if not isinstance(found, tuple):
+            parsed = self.env.parse(source, name, filename)
+            found = tuple(jinja2.meta.find_referenced_templates(parsed))
+            MEMO.put(key, found)
+        return found
 
 
 class Fragments:
@@ -585,12 +615,99 @@ class Fragments:
             def url(target: str) -> str:
                 return relative_url(target, page)
 
-            template = self.sources.env.get_template(FRAGMENTS)
+            template = self.sources.env.get_template(self.sources.name)
             self._module = template.make_module({"url": url, "page": page})
-        macro = getattr(self._module, name, None)
-        if not isinstance(macro, jinja2.runtime.Macro):
-            raise jinja2.UndefinedError(f"{FRAGMENTS} has no macro {name!r}")
-        return macro
+        return _macro_of(self._module, self.sources.name, name)
+
+
+def _macro_of(module: Any, template: str, name: str) -> Any:
+    """The macro `name` of a template's `module`, else a located undefined-value error."""
+    macro = getattr(module, name, None)
+    if not isinstance(macro, jinja2.runtime.Macro):
+        raise jinja2.UndefinedError(f"{template} has no macro {name!r}")
+    return macro
+
+
+#: The template of the charters' rows on the pages made from every charter (the
+#: portfolio, a team's page, a catalogued metric's page), as macros.
+ROWS = "_rows.html"
+
+
+class RowSources(FragmentSources):
+    """The rows template of one build, what its rows are cached by, and what its macros
+    see besides their arguments: the catalogued metrics' pages (`metric_pages`) and the
+    finder's attributes of a portfolio row (`row_attrs`), with `url` and `page`."""
+
+    def __init__(
+        self, env: jinja2.Environment, reuse: Reuse | None, metric_pages: Mapping[str, str]
+    ) -> None:
+        super().__init__(env, reuse, ROWS)
+        self.metric_pages = dict(metric_pages)
+        # row_attrs is the generator's code, which every fragment key names already.
+        self.given = digest("rows given", repr(sorted(self.metric_pages.items())))
+
+
+class Rows:
+    """`row(name, view, *args)` on a page made from every charter: the macro `name` of the
+    rows template (templates/_rows.html) called with the charter `view` and `args`,
+    rendered once per charter and page and kept in the cache, so a build after an edit of
+    one charter renders that charter's rows alone.
+
+    As with :class:`Fragments`, never stale: the macro sees only its arguments and what
+    :class:`RowSources` gives it, and its arguments may only be a charter's view, one of
+    that view's metrics, or plain values, each of which has a key.
+    """
+
+    def __init__(self, sources: RowSources, page: str) -> None:
+        self.sources = sources
+        self.page = page
+        self._module: Any = None
+
+    @staticmethod
+    def _describe(view: CharterView, arg: object) -> str:
+        if arg is view:
+            return "view"
+        for index, metric in enumerate(view.metrics):
+            if arg is metric:
+                return repr(("metric", index))
+        if arg is None or isinstance(arg, str | int | float | bool):
+            return f"{type(arg).__name__}:{arg!r}"
+        raise TypeError(
+            f"row() takes a charter's view, then that view, one of its metrics, or a plain "
+            f"value (text, number, true/false, none), not {type(arg).__name__}"
+        )
+
+    def __call__(self, name: str, view: object, *args: object) -> Markup:
+        if not isinstance(view, CharterView):
+            raise TypeError(f"row() takes a charter's view first, not {type(view).__name__}")
+        parts = [self._describe(view, arg) for arg in args]
+        reuse = self.sources.reuse
+        key = None
+        if reuse is not None:
+            originals = repr([mv.original_target for mv in view.metrics])
+            sources = self.sources
+            key = reuse.fragment_key(
+                view.id, "row", originals, self.page, sources.digest, sources.given, name, *parts
+            )
+        if key is not None and reuse is not None and (found := reuse.row(key)) is not None:
+            return Markup(found)  # rendered by the rows template, escaped there
+        text = str(self._macro(name)(view, *args))
+        if key is not None and reuse is not None:
+            reuse.keep_fragment(key, text)
+        return Markup(text)  # the macro's output, escaped by Jinja
+
+    def _macro(self, name: str) -> Any:
+        if self._module is None:
+            page = self.page
+
+            def url(target: str) -> str:
+                return relative_url(target, page)
+
+            given = {"url": url, "page": page, "row_attrs": row_attributes}
+            given["metric_pages"] = self.sources.metric_pages
+            template = self.sources.env.get_template(ROWS)
+            self._module = template.make_module(given)
+        return _macro_of(self._module, ROWS, name)
 
 
 class Watched(Mapping[str, Any]):
@@ -640,20 +757,25 @@ def portfolio_pages(
     catalogued: Sequence[CataloguedMetric],
     views: Sequence[CharterView],
     charts: ChartSet,
+    rows: RowSources,
 ) -> dict[str, bytes]:
-    """A page per catalogued metric and per team, and an index of each (when there are any)."""
+    """A page per catalogued metric and per team, and an index of each (when there are any);
+    their charters' rows come from `rows` (:class:`Rows`)."""
     files: dict[str, bytes] = {}
     if catalogued:
         files["metrics/index.html"] = templates.render(
             "metrics.html", "metrics/index.html", catalogued=catalogued
         )
     for metric in catalogued:
+        forest = charts.forests.get(metric.id)
+        row = Rows(rows, metric.page)
         files[metric.page] = templates.render(
-            "metric.html", metric.page, metric=metric, forest=charts.forests.get(metric.id)
+            "metric.html", metric.page, metric=metric, forest=forest, row=row
         )
     found: list[Team] = teams(views)
     if found:
         files["teams/index.html"] = templates.render("teams.html", "teams/index.html", teams=found)
     for team in found:
-        files[team.page] = templates.render("team.html", team.page, team=team)
+        row = Rows(rows, team.page)
+        files[team.page] = templates.render("team.html", team.page, team=team, row=row)
     return files

@@ -94,9 +94,14 @@ def slug(name: str) -> str:
     return f"{cut}-{digest}"
 
 
+def _by_name(name: str) -> tuple[str, str]:
+    return (name.casefold(), name)
+
+
 def teams(views: Sequence[CharterView]) -> list[Team]:
     """Every team named by a charter, by name; slugs made unique with a number."""
-    names = sorted({v.charter.team for v in views if v.charter.team}, key=str.casefold)
+    # Ties of case broken by the name itself: a set's order changes from run to run.
+    names = sorted({v.charter.team for v in views if v.charter.team}, key=_by_name)
     found: list[Team] = []
     used: set[str] = set()
     for name in names:

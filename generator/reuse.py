@@ -31,6 +31,14 @@ charter, the pages and outputs made from every charter, and nothing else:
   arguments of the macro, and the source of the fragment template with every template
   it imports or includes (pages.Fragments). A macro sees nothing of the page but its
   arguments and `url`.
+* **A charter's row of a page made from every charter** (`fragments/…/<key>.html`
+  too): its row of the portfolio, of its team's page and of the page of each
+  catalogued metric it claims (templates/_rows.html), rendered once and kept so that
+  an edit of one charter does not render every other charter's rows again. The key is
+  the charter's key, the targets its history moved, the page's path, the name and
+  arguments of the macro, what else the macro is given (the catalogued metrics'
+  pages), and the source of the rows template with every template it imports
+  (pages.Rows).
 * **A charter's downloads** (`downloads/…/<key>.json|.csv`): the charter's key.
 * **A charter's JSON pieces** (`check-json/…`, `api-json/…`): its entry in the
   report `charters check` prints (check.charter_json_text), under the key of its rule
@@ -336,6 +344,13 @@ class Reuse:
 
     def keep_fragment(self, key: str, text: str) -> None:
         self.cache.put("fragments", key, _frame(text.encode("utf-8")), ".html")
+
+    def row(self, key: str) -> str | None:
+        """A charter's row of a page made from every charter (pages.Rows), kept under
+        `key` (made by :meth:`fragment_key`) by :meth:`keep_fragment`; None when not there."""
+        data = _unframe(self.cache.get("fragments", key, ".html"))
+        self._count("rows cached" if data is not None else "rows rendered")
+        return data.decode("utf-8") if data is not None else None
 
     def download(
         self, cid: str, name: str, make: Callable[[], Iterable[bytes]], spool: Spool

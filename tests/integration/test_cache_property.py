@@ -1,8 +1,8 @@
 """Never stale: after any sequence of edits, an incremental build gives the bytes of a cold one.
 
 Each example starts from a small tree built once (its site and cache copied in), applies
-random edits (charter fields, result rows, templates (the data tables' fragment
-template and one it imports too), static files, site.yaml,
+random edits (charter fields and teams, result rows, templates (the data tables' and
+the charters' rows' fragment templates and one they import too), static files, site.yaml,
 metrics.yaml, charters added, renamed and deleted, linked files), and after every edit
 builds incrementally (the same output and cache folder) and compares every byte of the
 output, the manifest included, with a cold build (a fresh output and a fresh cache) of
@@ -92,11 +92,34 @@ TABLES_PAGES = [
     + TABLES.replace("<summary>Data table: ", "<summary>{{ mark.word() }} "),
 ]
 MARKS = [None, "{% macro word() %}Rows of{% endmacro %}", "{% macro word() %}Data{% endmacro %}"]
+# The template of the charters' rows on the portfolio, team and metric pages (cached per
+# charter and page): the built-in one, a user's own, and one that imports _mark.html.
+ROWS = (BUILTIN_TEMPLATES / "_rows.html").read_text("utf-8")
+ROWS_PAGES = [
+    None,
+    ROWS.replace('<td data-label="Verdict">', '<td data-label="Verdict" class="mine">'),
+    '{% import "_mark.html" as mark %}'
+    + ROWS.replace('<td data-label="Verdict">', '<td data-label="Verdict">{{ mark.word() }} '),
+]
+# Teams whose pages get the same slug: a charter's team page moves to `core-2` when
+# another charter names the team that sorts first, without an edit of its own.
+TEAMS = [None, "Core", "Core!"]
 
 
-def charter_text(title: str, summary: str = "Route tickets.", link: bool = False) -> str:
+def charter_text(
+    title: str, summary: str = "Route tickets.", link: bool = False, team: str | None = None
+) -> str:
     links = "\n  - {title: Notes, url: notes.txt}" if link else " []"
-    return CHARTER.format(title=title, summary=summary, links=links)
+    text = CHARTER.format(title=title, summary=summary, links=links)
+    return text + (f"team: {team!r}\n" if team else "")
+
+
+def team_of(folder: Path) -> str | None:
+    """The team a charter's YAML names (as `charter_text` writes it), if any."""
+    for line in (folder / "charter.yaml").read_text("utf-8").splitlines():
+        if line.startswith("team: "):
+            return str(line.removeprefix("team: ").strip("'"))
+    return None
 
 
 def rows_text(values: list[float]) -> str:
@@ -113,7 +136,9 @@ def make_tree(root: Path) -> None:
     (root / "metrics.yaml").write_text(CATALOGUE.format(name="Weekly orders"), encoding="utf-8")
     (root / "charters" / "alpha" / "charter.yaml").write_text(charter_text("Alpha"), "utf-8")
     (root / "charters" / "alpha" / "results" / "r.csv").write_text(rows_text([5.0, 4.8]), "utf-8")
-    (root / "charters" / "beta" / "charter.yaml").write_text(charter_text("Beta"), "utf-8")
+    # beta's team page is teams/core/ until another charter names the team "Core".
+    beta = charter_text("Beta", team=TEAMS[2])
+    (root / "charters" / "beta" / "charter.yaml").write_text(beta, "utf-8")
     # The data tables' own template, which imports another: one edit of either changes
     # every cached table (the built-in one is an edit away).
     (root / "templates").mkdir()
@@ -136,7 +161,8 @@ def set_title(index: int, title: str) -> Edit:
         if folders:
             folder = folders[index % len(folders)]
             link = (folder / "notes.txt").exists()
-            (folder / "charter.yaml").write_text(charter_text(title, link=link), "utf-8")
+            text = charter_text(title, link=link, team=team_of(folder))
+            (folder / "charter.yaml").write_text(text, "utf-8")
 
     edit.__name__ = f"set_title({index}, {title!r})"
     return edit
@@ -219,7 +245,9 @@ def link_file(index: int, text: str | None) -> Edit:
             (folder / "notes.txt").unlink(missing_ok=True)
         else:
             (folder / "notes.txt").write_text(text, "utf-8")
-        (folder / "charter.yaml").write_text(charter_text(title, link=text is not None), "utf-8")
+        team = team_of(folder)
+        charter = charter_text(title, link=text is not None, team=team)
+        (folder / "charter.yaml").write_text(charter, "utf-8")
 
     edit.__name__ = f"link_file({index}, {text!r})"
     return edit
@@ -235,6 +263,20 @@ def drop_linked_file(index: int) -> Edit:
             (folders[index % len(folders)] / "notes.txt").unlink(missing_ok=True)
 
     edit.__name__ = f"drop_linked_file({index})"
+    return edit
+
+
+def set_team(index: int, team: str | None) -> Edit:
+    def edit(root: Path) -> None:
+        folders = _charters(root)
+        if folders:
+            folder = folders[index % len(folders)]
+            text = (folder / "charter.yaml").read_text("utf-8")
+            title = text.split("\n", 1)[0].removeprefix("title: ")
+            link = (folder / "notes.txt").exists()
+            (folder / "charter.yaml").write_text(charter_text(title, link=link, team=team), "utf-8")
+
+    edit.__name__ = f"set_team({index}, {team!r})"
     return edit
 
 
@@ -295,6 +337,11 @@ EDITS = st.one_of(
         lambda n: write_file("templates/_mark.html", MARKS[n]),
         st.integers(0, len(MARKS) - 1),
     ),
+    st.builds(
+        lambda n: write_file("templates/_rows.html", ROWS_PAGES[n]),
+        st.integers(0, len(ROWS_PAGES) - 1),
+    ),
+    st.builds(set_team, st.integers(0, 3), st.sampled_from(TEAMS)),
     st.builds(bad_row, st.integers(0, 3), st.integers(0, 1)),
 )
 

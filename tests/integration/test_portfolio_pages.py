@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import date
+from pathlib import Path
 
 from helpers import REPO_ROOT, Element, ExamplesBuild, ScratchProject, parse_html
 
@@ -222,3 +226,28 @@ def test_a_long_team_name_gets_a_short_distinct_page_name() -> None:
     assert len(slug(long_a)) <= MAX_SLUG and len(slug(long_b)) <= MAX_SLUG
     assert slug(long_a) != slug(long_b)
     assert slug(long_a).startswith("search-and-ranking-")
+
+
+def test_teams_and_tags_that_differ_only_in_case_come_out_the_same_on_every_run(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """A set's order changes with the interpreter's hash seed; a tie of case must not."""
+    for n, name in enumerate(["Core", "core", "CORE"]):
+        scratch_project.charter(f"c{n}", title=f"Project {n}", team=name, tags=[name])
+    sites = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"site-{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "SOURCE_DATE_EPOCH": "1793491200"}
+        cmd = [sys.executable, "-m", "generator", "build", "--quiet"]
+        cmd += ["--source", str(scratch_project.root), "--out", str(out)]
+        cmd += ["--cache-dir", str(tmp_path / f"cache-{seed}")]
+        subprocess.run(cmd, env=env, check=True, cwd=REPO_ROOT)
+        sites.append(
+            {
+                p.relative_to(out).as_posix(): p.read_bytes()
+                for p in sorted(out.rglob("*"))
+                if p.is_file() and p.name != ".charters-site.json"
+            }
+        )
+    assert {"teams/core/index.html", "teams/core-2/index.html"} <= set(sites[0])
+    assert sites[0] == sites[1] == sites[2]

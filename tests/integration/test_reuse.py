@@ -491,3 +491,118 @@ def test_a_check_entry_is_taken_for_the_very_check_it_was_made_of(
     report = json.loads(stored_check_is_a_fresh_check(scratch_project, EPOCH))
     pricing = next(c for c in report["charters"] if c["id"] == "pricing")
     assert any("'notes.txt' is not a file" in f["message"] for f in pricing["findings"])
+
+
+ROWS_CATALOGUE = """\
+- id: weekly_orders
+  name: Weekly orders
+  definition: Orders placed per week.
+  unit: orders
+  direction: increase
+"""
+ORDERS = "\n  - ref: weekly_orders\n    baseline: {value: 100}\n    target: {value: 120}"
+
+
+def portfolio_tr(out: Path, cid: str) -> str:
+    """The portfolio's row of charter `cid`, as written."""
+    text = (out / "index.html").read_text("utf-8")
+    start = text.index(f'<tr data-id="{cid}"')
+    return text[start : text.index("</tr>", start)]
+
+
+def test_a_one_charter_edit_renders_that_charters_rows_alone(
+    scratch_project: ScratchProject, counted: Counter[str], tmp_path: Path
+) -> None:
+    """The rows of the portfolio, team and metric pages (templates/_rows.html) come from
+    the cache, except the edited charter's, which show its new verdict."""
+    write_full_project(scratch_project)  # routing is in Support Engineering
+    scratch_project.write("metrics.yaml", ROWS_CATALOGUE)
+    team = "Support Engineering"
+    for cid, title in (("pricing", "Dynamic pricing"), ("summaries", "Review summaries")):
+        scratch_project.charter(cid, title=title, team=team, business_metrics=ORDERS)
+    built(scratch_project)
+    # Three portfolio rows, three on the team's page, two on weekly_orders' page.
+    assert (counted["rows rendered"], counted["rows cached"]) == (8, 0)
+    routing = portfolio_tr(scratch_project.out, "routing")
+    assert 'data-verdict="business-impact"' in routing
+    assert "mstatus-improved" in routing and "64.7% of the way" in routing
+
+    # routing's target moved to 5.2 hours: its latest 5.1 now meets it.
+    counted.clear()
+    text = (scratch_project.root / "charters/routing/charter.yaml").read_text("utf-8")
+    scratch_project.write(
+        "charters/routing/charter.yaml",
+        text.replace("target: {value: 4.5,", "target: {value: 5.2,"),
+    )
+    built(scratch_project)
+    # routing's portfolio row and its row on the team's page, nothing else.
+    assert (counted["rows rendered"], counted["rows cached"]) == (2, 6)
+    routing = portfolio_tr(scratch_project.out, "routing")
+    assert 'data-verdict="target-met"' in routing and "mstatus-met" in routing
+    assert "→ <strong>5.1 hours</strong> → 5.2 hours" in routing
+    team_page = (scratch_project.out / "teams/support-engineering/index.html").read_text("utf-8")
+    assert "→ <strong>5.1 hours</strong> → 5.2 hours" in team_page
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    # The rows template overridden: every row rendered again, from the new one.
+    counted.clear()
+    rows = (BUILTIN_TEMPLATES / "_rows.html").read_text("utf-8")
+    scratch_project.write("templates/_rows.html", rows.replace("<tr ", '<tr class="mine" '))
+    built(scratch_project)
+    assert (counted["rows rendered"], counted["rows cached"]) == (8, 0)
+    assert '<tr class="mine" id="claim-pricing">' in (
+        scratch_project.out / "metrics/weekly_orders/index.html"
+    ).read_text("utf-8")
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    # A template the rows template imports: every row made again.
+    counted.clear()
+    macros = (BUILTIN_TEMPLATES / "_macros.html").read_text("utf-8")
+    scratch_project.write("templates/_macros.html", macros.replace("→ <strong>", "⇒ <strong>"))
+    built(scratch_project)
+    assert (counted["rows rendered"], counted["rows cached"]) == (8, 0)
+    assert "⇒ <strong>5.1 hours</strong>" in portfolio_tr(scratch_project.out, "routing")
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            "row('team_row', views[0], site)",
+            "templates/index.html:1:1: template error: TypeError: row() takes a charter's view,"
+            " then that view, one of its metrics, or a plain value (text, number, true/false,"
+            " none), not SiteConfig",
+        ),
+        (
+            "row('team_row', views[0], views[1])",
+            "templates/index.html:1:1: template error: TypeError: row() takes a charter's view,"
+            " then that view, one of its metrics, or a plain value (text, number, true/false,"
+            " none), not CharterView",
+        ),
+        (
+            "row('team_row', 'routing')",
+            "templates/index.html:1:1: template error: TypeError: row() takes a charter's view"
+            " first, not str",
+        ),
+        (
+            "row('no_such_row', views[0])",
+            "templates/index.html:1:1: template error: undefined value:"
+            " _rows.html has no macro 'no_such_row'",
+        ),
+    ],
+)
+def test_a_row_call_that_cannot_be_cached_is_a_located_error(
+    scratch_project: ScratchProject, call: str, message: str
+) -> None:
+    write_full_project(scratch_project)
+    built(scratch_project)
+    before = tree_files(scratch_project.out)
+    scratch_project.write(
+        "templates/index.html",
+        '{% extends "builtin/index.html" %}{% block title %}{{ ' + call + " }}{% endblock %}",
+    )
+    result = scratch_project.build()
+    assert not result.ok
+    assert [d.format_text() for d in result.diagnostics if d.severity == "error"] == [message]
+    assert tree_files(scratch_project.out) == before  # the previous site stays
