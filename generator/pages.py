@@ -18,7 +18,7 @@ import json
 import posixpath
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -601,23 +601,36 @@ class Fragments:
             originals = repr([mv.original_target for mv in self.view.metrics])
             digest_ = self.sources.digest
             key = reuse.fragment_key(self.view.id, originals, self.page, digest_, name, *parts)
-        if key is not None and reuse is not None and (found := reuse.fragment(key)) is not None:
-            return Markup(found)  # rendered by the fragment template, escaped there
-        text = str(self._macro(name)(*args))
-        if key is not None and reuse is not None:
-            reuse.keep_fragment(key, text)
-        return Markup(text)  # the macro's output, escaped by Jinja
+        found = reuse.fragment(key) if key is not None and reuse is not None else None
+        return _kept(reuse, key, found, lambda: self._macro(name)(*args))
 
     def _macro(self, name: str) -> Any:
         if self._module is None:
-            page = self.page
-
-            def url(target: str) -> str:
-                return relative_url(target, page)
-
-            template = self.sources.env.get_template(self.sources.name)
-            self._module = template.make_module({"url": url, "page": page})
+            self._module = _page_module(self.sources.env, self.sources.name, self.page, {})
         return _macro_of(self._module, self.sources.name, name)
+
+
+def _kept(
+    reuse: Reuse | None, key: str | None, found: str | None, render: Callable[[], object]
+) -> Markup:
+    """A fragment: `found` in the cache under `key`, else rendered by `render()` and kept
+    under `key` (when there is one)."""
+    if found is not None:
+        return Markup(found)  # rendered by a fragment template, escaped there
+    text = str(render())
+    if key is not None and reuse is not None:
+        reuse.keep_fragment(key, text)
+    return Markup(text)  # the macro's output, escaped by Jinja
+
+
+def _page_module(env: jinja2.Environment, name: str, page: str, given: Mapping[str, Any]) -> Any:
+    """Template `name` as a module for the page at `page`: its macros see `url` (relative
+    to that page), `page` and `given`, nothing else."""
+
+    def url(target: str) -> str:
+        return relative_url(target, page)
+
+    return env.get_template(name).make_module({"url": url, "page": page, **given})
 
 
 def _macro_of(module: Any, template: str, name: str) -> Any:
@@ -689,24 +702,13 @@ class Rows:
             key = reuse.fragment_key(
                 view.id, "row", originals, self.page, sources.digest, sources.given, name, *parts
             )
-        if key is not None and reuse is not None and (found := reuse.row(key)) is not None:
-            return Markup(found)  # rendered by the rows template, escaped there
-        text = str(self._macro(name)(view, *args))
-        if key is not None and reuse is not None:
-            reuse.keep_fragment(key, text)
-        return Markup(text)  # the macro's output, escaped by Jinja
+        found = reuse.row(key) if key is not None and reuse is not None else None
+        return _kept(reuse, key, found, lambda: self._macro(name)(view, *args))
 
     def _macro(self, name: str) -> Any:
         if self._module is None:
-            page = self.page
-
-            def url(target: str) -> str:
-                return relative_url(target, page)
-
-            given = {"url": url, "page": page, "row_attrs": row_attributes}
-            given["metric_pages"] = self.sources.metric_pages
-            template = self.sources.env.get_template(ROWS)
-            self._module = template.make_module(given)
+            given = {"row_attrs": row_attributes, "metric_pages": self.sources.metric_pages}
+            self._module = _page_module(self.sources.env, ROWS, self.page, given)
         return _macro_of(self._module, ROWS, name)
 
 
