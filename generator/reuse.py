@@ -400,8 +400,8 @@ class Reuse:
             content = spool.write(chunks(), rel)
         if want == h.hexdigest().encode() + b"\n":
             return content
-        if isinstance(content, Spooled):  # damaged: made again
-            with contextlib.suppress(OSError):
+        if isinstance(content, Spooled) and not content.borrowed:  # damaged: made again
+            with contextlib.suppress(OSError):  # (a borrowed file is the site's: kept)
                 os.unlink(content.path)
         return None
 

@@ -295,6 +295,31 @@ def test_a_damaged_or_foreign_entry_is_made_again(
     assert tree_files(scratch_project.out) == expected
 
 
+def test_a_damaged_download_entry_equal_to_the_site_file_leaves_the_site_alone(
+    scratch_project: ScratchProject,
+) -> None:
+    # A download whose key the manifest does not name is looked up in the cache and
+    # compared with the current site's file as it is read; equal, it is the site's file,
+    # borrowed. When the entry's hash then says it is damaged, what is dropped is the
+    # borrowed name, never the site's file: a build that fails later keeps the old site.
+    write_full_project(scratch_project)
+    built(scratch_project)
+    manifest = scratch_project.out / ".charters-site.json"
+    data = json.loads(manifest.read_text("utf-8"))
+    data["made"] = {}
+    manifest.write_text(json.dumps(data), "utf-8")
+    entries = sorted((scratch_project.root / ".charters-cache" / "downloads").glob("*/*"))
+    assert entries
+    for path in entries:  # the hash line damaged, the download itself intact
+        raw = path.read_bytes()
+        path.write_bytes(bytes([raw[0] ^ 1]) + raw[1:])
+    before = tree_files(scratch_project.out)
+    scratch_project.write("templates/feed.xml", "{{ no_such_thing.at_all() }}\n")
+    result = scratch_project.build()
+    assert not result.ok
+    assert tree_files(scratch_project.out) == before
+
+
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """What each build took from the cache and made, by kind (Reuse.counts), as one tally."""
