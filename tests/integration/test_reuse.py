@@ -402,17 +402,23 @@ def test_a_charter_page_edit_reuses_every_data_table(
 def test_a_fragment_call_that_cannot_be_cached_is_a_located_error(
     scratch_project: ScratchProject, call: str, message: str
 ) -> None:
-    write_full_project(scratch_project)
-    built(scratch_project)
-    before = tree_files(scratch_project.out)
-    scratch_project.write(
-        "templates/charter.html",
-        '{% extends "builtin/charter.html" %}{% block title %}{{ ' + call + " }}{% endblock %}",
+    assert_call_refused(scratch_project, "charter.html", call, message)
+
+
+def assert_call_refused(project: ScratchProject, page: str, call: str, message: str) -> None:
+    """A build whose `page` template (extending the built-in one) makes `call` in its title
+    fails with exactly `message`, and the previous site stays."""
+    write_full_project(project)
+    built(project)
+    before = tree_files(project.out)
+    project.write(
+        f"templates/{page}",
+        f'{{% extends "builtin/{page}" %}}{{% block title %}}{{{{ {call} }}}}{{% endblock %}}',
     )
-    result = scratch_project.build()
+    result = project.build()
     assert not result.ok
     assert [d.format_text() for d in result.diagnostics if d.severity == "error"] == [message]
-    assert tree_files(scratch_project.out) == before  # the previous site stays
+    assert tree_files(project.out) == before  # the previous site stays
 
 
 # --- check's report and the API, from each charter's piece ----------------------------------
@@ -620,14 +626,4 @@ def test_a_one_charter_edit_renders_that_charters_rows_alone(
 def test_a_row_call_that_cannot_be_cached_is_a_located_error(
     scratch_project: ScratchProject, call: str, message: str
 ) -> None:
-    write_full_project(scratch_project)
-    built(scratch_project)
-    before = tree_files(scratch_project.out)
-    scratch_project.write(
-        "templates/index.html",
-        '{% extends "builtin/index.html" %}{% block title %}{{ ' + call + " }}{% endblock %}",
-    )
-    result = scratch_project.build()
-    assert not result.ok
-    assert [d.format_text() for d in result.diagnostics if d.severity == "error"] == [message]
-    assert tree_files(scratch_project.out) == before  # the previous site stays
+    assert_call_refused(scratch_project, "index.html", call, message)
