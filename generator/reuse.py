@@ -306,11 +306,11 @@ class Reuse:
         return digest(_FORMAT, "page", key, templates, day, shared, *own)
 
     def from_site(self, rel: str, key: str, spool: Spool) -> Content | None:
-        """The current site's file at `rel`, linked into `spool` without being read, when
+        """The current site's file at `rel`, borrowed by `spool` without being read, when
         the previous build made it from `key` (its manifest says so) and it is as that
         build wrote it (a plain file of the size the manifest gives); else None."""
         path = self.before.file(rel, key)
-        return spool.link(path, self.before.sizes[rel]) if path is not None else None
+        return spool.borrow(path, self.before.sizes[rel]) if path is not None else None
 
     def page(self, key: str, rel: str, spool: Spool | None) -> Content | None:
         """The page made from `key` for site path `rel`: the current site's file (when

@@ -8,12 +8,12 @@ output's lock (generator/write.py) so a killed build's spool is removed by the
 next build. Such a file travels to the write stage as a `Spooled` value (where
 it is and its size), and the write stage moves it into the new site.
 
-A file taken unchanged from elsewhere (the current site's file, a cache entry) is
-not copied or linked into the spool at all: it travels as a *borrowed* `Spooled`
-value naming that file, and the write stage hard-links it into the new site. Such a
-file is never changed in place (the current site is locked by the build and only
-replaced whole; cache entries are replaced, never rewritten), so the name is as good
-as a copy, and an unchanged file costs one link instead of two links and an unlink.
+A file taken unchanged from the current site is not copied or linked into the
+spool at all: it travels as a *borrowed* `Spooled` value naming the site's file,
+and the write stage hard-links it into the new site. The build holds the site's
+lock and the site is only ever replaced whole, so the name is as good as a copy,
+and an unchanged file costs one link instead of two links and an unlink. A cache
+entry is hard-linked into the spool (the cache may be deleted during a build).
 
 Without a spool folder (`charters check`, tests of one stage) the chunks are
 joined into bytes, so every caller gets the same content either way.
@@ -34,15 +34,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20  # bytes read at a time when comparing or copying
+# Why a hard link cannot be made where a copy can: another file system, links not
+# allowed or not supported there, too many links to the file.
+_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP})
 
 
 @dataclass(frozen=True)
 class Spooled:
-    """A file the build wrote into its spool folder: its place and size."""
+    """A file the build wrote into its spool folder, or a file of the current site it
+    borrows (`borrowed`): its place and size."""
 
     path: str  # a plain string: a build makes thousands, and a Path costs more to make
     size: int
-    borrowed: bool = False  # a file outside the spool (the site's, the cache's): linked, kept
+    borrowed: bool = False  # the current site's file, not the spool's: linked, never moved
 
 
 Content = bytes | Spooled
@@ -75,9 +79,9 @@ class Spool:
         """The bytes of `chunks`, as a spooled file when there is a folder, else as bytes.
 
         With `rel`, the site path the file is for: when the current site's file there
-        holds exactly these bytes, it is linked into the spool instead of written (the
-        chunks are compared with it as they come), and the write stage finds it the
-        same file, with nothing to compare or write.
+        holds exactly these bytes, it is borrowed instead of written (the chunks are
+        compared with it as they come), and the write stage links it, with nothing to
+        compare or write.
         """
         if self.folder is None:
             return b"".join(chunks)
@@ -94,8 +98,8 @@ class Spool:
         if rel is None or self.site is None:
             return None
         path = f"{self.site}{os.sep}{rel}"
-        try:
-            f = open(path, "rb")  # noqa: SIM115  # closed by the caller
+        try:  # never through a link: a link of the user's is not the build's file
+            f = os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
         except OSError:
             return None
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
@@ -112,29 +116,38 @@ class Spool:
             same += len(chunk)
         if old.read(1):  # the old file is longer
             return self._spooled(partial(_fill, iter(()), old, same))
-        return self.link(path)
+        return self.borrow(path, same)
 
-    def link(self, source: str | Path, size: int | None = None) -> Content:
-        """The content of the plain file `source` (of `size` bytes, when known) without
-        reading it: borrowed, to be hard-linked into the new site by the write stage;
-        without a folder, its bytes.
+    def borrow(self, path: str, size: int) -> Content:
+        """The content of the current site's plain file `path` (of `size` bytes) without
+        reading it: borrowed, named where it is, and hard-linked into the new site by the
+        write stage; without a folder, its bytes. Only the current site's files are
+        borrowed: the build holds the site's lock, and the site is only ever replaced
+        whole, so the file stays as it is until the new site is written."""
+        if self.folder is None:
+            with open(path, "rb") as f:
+                return f.read()
+        return Spooled(path, size, borrowed=True)
+
+    def link(self, source: str | Path) -> Content:
+        """The content of the plain file `source` (a cache entry) without reading it: a hard
+        link to it in the spool folder (a copy where a link cannot be made), so the build
+        owns it even if the cache is deleted meanwhile; without a folder, its bytes.
 
         `source` must never be changed in place afterwards (cache entries are replaced,
-        never rewritten; the current site is replaced whole), since the site's file is
-        then the same file.
+        never rewritten), since the site's file is then the same file.
         """
         if self.folder is None:
             with open(source, "rb") as f:
                 return f.read()
-        path = str(source)
-        if size is None:
+
+        def fill(path: str) -> None:
             try:
-                size = os.stat(path).st_size
-            except OSError as exc:
-                if self.failed is None:
-                    raise
-                raise self.failed(exc) from None
-        return Spooled(path, size, borrowed=True)
+                os.link(source, path, follow_symlinks=False)
+            except OSError:  # another file system, or links not allowed there
+                shutil.copyfile(source, path, follow_symlinks=False)
+
+        return self._spooled(fill)
 
     def _spooled(self, fill: Callable[[str], None]) -> Spooled:
         """A new file of the spool folder, made by `fill`; on an error of the file system
@@ -182,10 +195,13 @@ def place(content: Content, target: str | Path) -> None:
     if content.borrowed:
         try:
             os.link(content.path, target, follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:  # the file lent was removed during the build
+        except FileExistsError:  # a name the file system folds into another (case, say)
+            if not os.path.samestat(os.lstat(content.path), os.lstat(target)):
                 raise
-            shutil.copyfile(content.path, target, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in _NO_LINK:
+                raise
+            shutil.copyfile(content.path, target, follow_symlinks=False)  # a new name
         return
     try:
         os.rename(content.path, target)  # the spool is beside the site: the same file system

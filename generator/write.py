@@ -297,7 +297,8 @@ def _recover(out: Path, record: Mapping[str, Any]) -> None:
 def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> WriteReport:
     """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically.
 
-    A file's content is bytes, or a file in the build's spool folder, moved into place.
+    A file's content is bytes, a file in the build's spool folder (moved into place), or
+    a file of the current site, borrowed (hard-linked into place).
 
     Takes the output folder's lock unless this process holds it already.
     """

@@ -104,7 +104,7 @@ class ChartSet:
     """The charts of a site: per charter for the pages, and every SVG by its site path."""
 
     by_charter: Mapping[str, tuple[Chart, ...]]
-    svgs: Mapping[str, Content]  # bytes, or a file in the build's spool
+    svgs: Mapping[str, Content]  # bytes, a file in the build's spool, or the site's (borrowed)
     drawn: int  # how many were drawn rather than reused
     forests: Mapping[str, ForestChart] = field(default_factory=dict)  # by catalogued metric id
     made: Mapping[str, str] = field(default_factory=dict)  # site path → cache key, each SVG
@@ -156,8 +156,9 @@ _Pending = tuple[str, "AnySpec | Callable[[], AnySpec]", str]
 class _Reuse:
     """Where drawn charts come from: the cache folder, else the previous site.
 
-    With a spool (a build), no SVG is held in memory: one from the cache is linked into
-    the spool, a drawn one written there as it arrives from the workers. A chart to draw
+    With a spool (a build), no SVG is held in memory: one the current site has is
+    borrowed from it, one from the cache is linked into the spool, a drawn one written
+    there as it arrives from the workers. A chart to draw
     is kept as the function that makes its spec until its batch is drawn.
     """
 
@@ -177,7 +178,7 @@ class _Reuse:
         self.made[path] = ck
         site_file = self.before.file(path, ck)
         if site_file is not None:
-            self.svgs[path] = self._take(site_file, self.before.sizes[path])
+            self.svgs[path] = self._borrow(site_file, self.before.sizes[path])
             if self.cache is not None and self.cache.entry("charts", ck, ".svg") is None:
                 with open(site_file, "rb") as f:  # an empty cache: kept for the next build
                     self.cache.put("charts", ck, f.read(), ".svg")
@@ -189,9 +190,16 @@ class _Reuse:
                 return
         self.pending.append((path, spec, chart_id))
 
-    def _take(self, entry: str, size: int | None = None) -> Content:
+    def _borrow(self, site_file: str, size: int) -> Content:
+        """The current site's file, unread (generator/spool.py, borrowed)."""
         if self.spool is not None:
-            return self.spool.link(entry, size)
+            return self.spool.borrow(site_file, size)
+        with open(site_file, "rb") as f:
+            return f.read()
+
+    def _take(self, entry: str) -> Content:
+        if self.spool is not None:
+            return self.spool.link(entry)
         with open(entry, "rb") as f:
             return f.read()
 

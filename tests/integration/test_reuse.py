@@ -320,6 +320,28 @@ def test_a_damaged_download_entry_equal_to_the_site_file_leaves_the_site_alone(
     assert tree_files(scratch_project.out) == before
 
 
+def test_the_cache_deleted_during_a_build_costs_nothing(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Charts taken from the cache are the build's own (linked into its spool) as soon as
+    # they are taken: the cache deleted while the pages are rendered changes nothing.
+    import generator.pages as pages_stage
+
+    write_full_project(scratch_project)
+    built(scratch_project)
+    expected = tree_files(scratch_project.out)
+    shutil.rmtree(scratch_project.out)  # the charts come from the cache, not the site
+    render = pages_stage.render_pages
+
+    def deleting_the_cache_first(*args: object, **kwargs: object) -> object:
+        shutil.rmtree(scratch_project.root / ".charters-cache")
+        return render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages_stage, "render_pages", deleting_the_cache_first)
+    built(scratch_project)
+    assert tree_files(scratch_project.out) == expected
+
+
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """What each build took from the cache and made, by kind (Reuse.counts), as one tally."""

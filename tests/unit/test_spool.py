@@ -1,0 +1,53 @@
+"""The spool: files taken unread from the current site, and how they are put in place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from generator.spool import Spool, Spooled, place
+
+
+def test_an_unchanged_site_file_is_borrowed_and_linked_into_place(tmp_path: Path) -> None:
+    site, spool_dir, new = tmp_path / "site", tmp_path / "spool", tmp_path / "new"
+    site.mkdir()
+    new.mkdir()
+    (site / "page.html").write_bytes(b"<p>same</p>")
+    content = Spool(spool_dir, site=site).write([b"<p>sa", b"me</p>"], "page.html")
+    assert isinstance(content, Spooled) and content.borrowed
+    assert content.path == f"{site}{os.sep}page.html" and content.size == 11
+    assert not spool_dir.exists()  # nothing was written or linked into the spool
+    place(content, new / "page.html")
+    assert os.path.samestat(os.stat(site / "page.html"), os.stat(new / "page.html"))
+
+
+def test_a_link_in_the_site_is_never_borrowed(tmp_path: Path) -> None:
+    # A symbolic link of the user's in the site, to a file with the very bytes the build
+    # makes, must not be published as that link: the new site gets a plain file.
+    site, outside, new = tmp_path / "site", tmp_path / "outside.html", tmp_path / "new"
+    site.mkdir()
+    new.mkdir()
+    outside.write_bytes(b"<p>same</p>")
+    (site / "page.html").symlink_to(outside)
+    content = Spool(tmp_path / "spool", site=site).write([b"<p>same</p>"], "page.html")
+    assert isinstance(content, Spooled) and not content.borrowed
+    place(content, new / "page.html")
+    assert not (new / "page.html").is_symlink()
+    assert (new / "page.html").read_bytes() == b"<p>same</p>"
+
+
+def test_placing_a_borrowed_file_where_the_same_file_already_is_is_done(tmp_path: Path) -> None:
+    # On a file system that folds names (case, say) two site paths can be one file: the
+    # second link finds the first, which is the same file, and nothing is to be done.
+    lent, target = tmp_path / "a.csv", tmp_path / "b.csv"
+    lent.write_bytes(b"x,y\n")
+    os.link(lent, target)
+    place(Spooled(str(lent), 4, borrowed=True), target)
+    assert target.read_bytes() == b"x,y\n"
+    other = tmp_path / "c.csv"
+    other.write_bytes(b"other\n")
+    with pytest.raises(FileExistsError):  # another file there is never overwritten
+        place(Spooled(str(lent), 4, borrowed=True), other)
+    assert other.read_bytes() == b"other\n"
