@@ -36,7 +36,7 @@ from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
 from .gitrepo import state as repository_state
 from .progress import Report
-from .reuse import Reuse
+from .reuse import Kept, Reuse
 from .write import (
     OutputError,
     PreviousSite,
@@ -62,6 +62,8 @@ class Settings:
     today: date | None = None  # the staleness date; default SOURCE_DATE_EPOCH, else today
     wait: bool = False  # wait for another build writing `out` instead of refusing
     cache_dir: Path | None = None  # None: CHARTERS_CACHE_DIR, else <source>/.charters-cache
+    kept: Kept | None = None  # what a process that builds again (serve) keeps in memory
+    leave_old: bool = False  # the previous site left for the caller to remove (write_site)
 
 
 @dataclass
@@ -132,7 +134,8 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     previous = read_manifest(settings.out)
     result = _unchanged(settings.out, previous, cache, fingerprint)
     if result is None:
-        reuse = Reuse(cache, parts, context, before=PreviousSite.of(settings.out, previous))
+        before = PreviousSite.of(settings.out, previous)
+        reuse = Reuse(cache, parts, context, before=before, kept=settings.kept)
         result = _full_build(settings, reuse, tree, fingerprint, progress)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
@@ -241,7 +244,9 @@ def _full_build(
     counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
     progress("Writing", 0, 0, "")
     made = {rel: key for rel, key in sorted({**charts.made, **reuse.made}.items()) if rel in files}
-    result.written = write_site(settings.out, files, manifest(fingerprint, counts, made))
+    result.written = write_site(
+        settings.out, files, manifest(fingerprint, counts, made), leave_old=settings.leave_old
+    )
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -93,6 +95,36 @@ def _result_record(result: Result) -> dict[str, Any]:
     return {**result.record(), "source": str(result.ref)}
 
 
+_json_string = json.encoder.encode_basestring  # as json.dumps(..., ensure_ascii=False)
+
+
+def flat_json(record: dict[str, Any]) -> str:
+    """`json_text(record, indent=2, sort_keys=True, ensure_ascii=False)`, the same text,
+    made without the json module's indenting encoder (written in Python, and a
+    results.json has a record per result row) when every key is a string and every value
+    a string, number, boolean or None, as a result row's are; by json_text otherwise."""
+    lines = []
+    for key in sorted(record):
+        value = record[key]
+        kind = type(value)
+        if kind is str:
+            text = _json_string(value)
+        elif kind is float:
+            text = repr(value) if math.isfinite(value) else "null"
+        elif kind is int:
+            text = int.__repr__(value)
+        elif value is None:
+            text = "null"
+        elif kind is bool:
+            text = "true" if value else "false"
+        else:
+            return json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+        if type(key) is not str:
+            return json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+        lines.append(f"  {_json_string(key)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+
+
 def results_json(view: CharterView) -> bytes:
     """Every result row of the charter as JSON, the same bytes as one `json.dumps` of it."""
     return b"".join(results_json_chunks(view))
@@ -127,7 +159,7 @@ def results_json_chunks(view: CharterView) -> Iterator[bytes]:
         parts = []
         for i in range(start, min(start + CHUNK_ROWS, len(results))):
             record = _result_record(results[i])
-            text = json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+            text = flat_json(record)
             parts.append("    " + text.replace("\n", "\n    ") + (",\n" if i < last else "\n"))
         yield "".join(parts).encode()
     yield b"  ]\n}\n"

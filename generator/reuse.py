@@ -54,6 +54,7 @@ trusted like the installed generator (docs/cache.md).
 from __future__ import annotations
 
 import contextlib
+import copy
 import copyreg
 import dataclasses
 import hashlib
@@ -85,6 +86,23 @@ LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
 
 
 @dataclass
+class Kept:
+    """What a long-running process (`charters serve`) keeps in memory between its builds:
+    each charter as loaded and analysed, with what loading it reported, by its cache key.
+
+    A save rebuilds every charter's pages from every charter, and reading a thousand
+    charters back from the cache folder (unpickling them) is most of such a build. Found
+    by the very key of the cache entry, a kept charter is as fresh as one read back. A
+    build is given a shallow copy of each kept view and replaces a view's `metrics`
+    (history.with_original_targets), never the kept one's; templates only read what they
+    are given (docs/cache.md). Only the charters of the last build that analysed its
+    charters are kept, so memory follows the tree, not the number of saves.
+    """
+
+    charters: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
+
+
+@dataclass
 class Reuse:
     """The per-charter cache of one build: keys, what was found, what is to be stored."""
 
@@ -98,6 +116,8 @@ class Reuse:
     pending: dict[str, tuple[str, list[Diagnostic]]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # hits and misses by kind
     rule_keys: dict[str, str] = field(default_factory=dict)  # charter id → key of its findings
+    kept: Kept | None = None  # what the process keeps between builds (serve)
+    _kept_now: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
 
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -119,12 +139,12 @@ class Reuse:
         """The charter in `folder` from the cache, or loaded by `load_one` (and kept for
         :meth:`analyze` to store with its view); its diagnostics go to `diags`."""
         key = self.charter_key(root, folder)
-        found = self._read_charter(key) if key is not None else None
+        found = self._known_charter(key) if key is not None else None
         if found is not None:
             self._count("charters cached")
             diagnostics, view = found
             diags.extend(diagnostics)
-            self.views[view.id] = view
+            self.views[view.id] = view = copy.copy(view)  # the build's own (Kept)
             self.keys[view.id] = key  # type: ignore[assignment]  # found, so not None
             return view.loaded
         own = Diagnostics()
@@ -151,8 +171,21 @@ class Reuse:
                     key, diagnostics = pending
                     self._store("charters", key, (_FORMAT, diagnostics, view), ".pickle")
                     self.keys[loaded.id] = key
+                    self._kept_now[key] = (diagnostics, view)
+                    view = copy.copy(view)  # the build's own (Kept)
             views.append(view)
+        if self.kept is not None:
+            self.kept.charters = self._kept_now
         return views
+
+    def _known_charter(self, key: str) -> tuple[list[Diagnostic], CharterView] | None:
+        """The charter kept in memory under `key` (Kept), else read back from the cache."""
+        found = self.kept.charters.get(key) if self.kept is not None else None
+        if found is None:
+            found = self._read_charter(key)
+        if found is not None and self.kept is not None:
+            self._kept_now[key] = found
+        return found
 
     def _read_charter(self, key: str) -> tuple[list[Diagnostic], CharterView] | None:
         from .analyze import CharterView
@@ -279,12 +312,12 @@ class Reuse:
         if not isinstance(found, list):
             return None
         for entry in found:
-            if not (isinstance(entry, tuple) and len(entry) == 6):
+            if not (isinstance(entry, tuple) and len(entry) == 7):
                 return None
-            index, kind, path, spec, alt, tolerance = entry
+            index, kind, path, spec, alt, tolerance, ck = entry
             ok = isinstance(index, int) and 0 <= index < len(view.metrics)
             ok = ok and kind in ("values", "lift") and isinstance(tolerance, Tolerance | None)
-            if not (ok and all(isinstance(x, str) for x in (path, spec, alt))):
+            if not (ok and all(isinstance(x, str) for x in (path, spec, alt, ck))):
                 return None
         self._count("charts described")
         return found

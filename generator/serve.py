@@ -32,7 +32,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import watchfiles
@@ -43,6 +43,9 @@ from .catalogue import CATALOGUE_FILE
 from .diagnostics import printable
 from .formatting import plural
 from .pages import BUILTIN_TEMPLATES
+
+if TYPE_CHECKING:
+    from .reuse import Kept
 
 SPECIAL = "/__charters__/"
 LIVERELOAD_JS = Path(__file__).parent / "livereload.js"
@@ -115,24 +118,37 @@ class SiteState:
     errors: list[str] | None = None
     cache_dir: Path | None = None  # the build cache (generator/cache.py); None: the default
     build_lock: threading.Lock = field(default_factory=threading.Lock)
+    kept: Kept | None = None  # each charter as loaded and analysed, kept between builds
+    # Removes the site the last build replaced, in the background: a save shows first.
+    _removal: threading.Thread | None = None
     _nonce: str = field(default_factory=lambda: secrets.token_hex(4))
     _count: int = 0
 
     def rebuild(self) -> bool:
         """Build once; on failure keep the last good site and record the problems."""
         from .build import Settings, build
+        from .reuse import Kept
         from .write import OutputError
 
         self._count += 1
         token = f"{self._nonce}-{self._count}"
         errors: list[str] | None = None
         with self.build_lock:
+            self.finish_removal()
             try:
+                if self.kept is None:
+                    self.kept = Kept()
                 result = build(
                     Settings(
-                        self.source, self.out, live_reload=PLACEHOLDER, cache_dir=self.cache_dir
+                        self.source,
+                        self.out,
+                        live_reload=PLACEHOLDER,
+                        cache_dir=self.cache_dir,
+                        kept=self.kept,
+                        leave_old=True,
                     )
                 )
+                self._remove(result.written.old)
             except OutputError as exc:
                 errors = [f"error: {printable(str(exc))}"]
             except Exception as exc:  # a bug must not stop the server
@@ -157,6 +173,20 @@ class SiteState:
             self.errors = errors
             self.token = token
         return errors is None
+
+    def _remove(self, old: Path | None) -> None:
+        if old is not None:
+            self._removal = threading.Thread(
+                target=shutil.rmtree, args=(old,), kwargs={"ignore_errors": True}, daemon=True
+            )
+            self._removal.start()
+
+    def finish_removal(self) -> None:
+        """Wait for the removal of the site the last build replaced (before the next build,
+        and before the server stops: one left unfinished is removed by the next build)."""
+        if self._removal is not None:
+            self._removal.join()
+            self._removal = None
 
 
 def _page(title: str, body: str, head: str = "") -> bytes:
@@ -423,5 +453,6 @@ def serve(
         with contextlib.suppress(ValueError):
             for sig, was in previous.items():
                 signal.signal(sig, was)
+        state.finish_removal()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

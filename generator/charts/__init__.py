@@ -170,11 +170,17 @@ class _Reuse:
     made: dict[str, str] = field(default_factory=dict)  # site path → cache key, this build
 
     def want(
-        self, path: str, key: str, spec: AnySpec | Callable[[], AnySpec], chart_id: str
+        self,
+        path: str,
+        key: str,
+        spec: AnySpec | Callable[[], AnySpec],
+        chart_id: str,
+        ck: str | None = None,
     ) -> None:
         """The SVG for `path`: reused when its key and id were drawn before, else to be
-        drawn (`spec` may be a function that makes it, called only then)."""
-        ck = chart_key(key, chart_id)
+        drawn (`spec` may be a function that makes it, called only then). `ck`, when
+        given, is `chart_key(key, chart_id)`, made before."""
+        ck = ck if ck is not None else chart_key(key, chart_id)
         self.made[path] = ck
         site_file = self.before.file(path, ck)
         if site_file is not None:
@@ -290,8 +296,10 @@ class Known(Protocol):
 
 
 # A chart as described for its page, without its spec: the index of its metric in the
-# charter's view, its kind, path, spec key, text alternative and tolerance.
-Described = tuple[int, ChartKind, str, str, str, "Tolerance | None"]
+# charter's view, its kind, path, spec key, text alternative, tolerance and the cache key
+# of its SVG (cache.chart_key: the spec key, the chart id and the drawing code; a kept
+# description is found by a key that holds the generator's code, so it is that build's).
+Described = tuple[int, ChartKind, str, str, str, "Tolerance | None", str]
 
 
 def _described(view: CharterView) -> list[Described]:
@@ -302,8 +310,15 @@ def _described(view: CharterView) -> list[Described]:
             name = metric.id if kind == "values" else f"{metric.id}-lift"
             path = f"charters/{view.id}/{name}.svg"
             tolerance = spec.tolerance if isinstance(spec, ChartSpec) else None
-            described.append((index, kind, path, spec_key(spec), describe(spec), tolerance))
+            key = spec_key(spec)
+            ck = chart_key(key, _chart_id(view, path))
+            described.append((index, kind, path, key, describe(spec), tolerance, ck))
     return described
+
+
+def _chart_id(view: CharterView, path: str) -> str:
+    """The id that salts a charter's chart's SVG element ids: unique in the site."""
+    return f"{view.id}-{path.rsplit('/', 1)[1].removesuffix('.svg')}"
 
 
 def _spec_of(view: CharterView, metric: MetricView, kind: ChartKind) -> Callable[[], AnySpec]:
@@ -339,10 +354,9 @@ def draw_charts(
             if known is not None:
                 known.keep_charts(view, described)
         charts: list[Chart] = []
-        for index, kind, path, key, alt, tolerance in described:
+        for index, kind, path, key, alt, tolerance, ck in described:
             metric = view.metrics[index]
-            chart_id = f"{view.id}-{path.rsplit('/', 1)[1].removesuffix('.svg')}"
-            reuse.want(path, key, _spec_of(view, metric, kind), chart_id)
+            reuse.want(path, key, _spec_of(view, metric, kind), _chart_id(view, path), ck)
             charts.append(Chart(metric, path, alt, key, kind, tolerance))
         by_charter[view.id] = tuple(charts)
     forests = _forests(catalogued, reuse)

@@ -33,6 +33,7 @@ from generator.cache import open_cache
 from generator.check import run_check
 from generator.check_cache import Checked, check_key, load_checked
 from generator.pages import BUILTIN_TEMPLATES
+from generator.reuse import Kept
 
 EPOCH = "1793491200"  # 2026-10-31: results dated before it are valid on any day
 DAY = datetime.fromtimestamp(int(EPOCH), tz=UTC).date()
@@ -381,8 +382,8 @@ class Builds:
         self.count = 0
 
     @staticmethod
-    def build(src: Path, out: Path, cache: Path) -> BuildResult:
-        return build(Settings(source=src, out=out, cache_dir=cache))
+    def build(src: Path, out: Path, cache: Path, kept: Kept | None = None) -> BuildResult:
+        return build(Settings(source=src, out=out, cache_dir=cache, kept=kept))
 
     def fresh(self) -> Path:
         """A copy of the base tree, its site and its cache, for one example."""
@@ -441,14 +442,20 @@ def differences(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
     return out
 
 
-def check_edits(builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch) -> None:
+def check_edits(
+    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool = False
+) -> None:
+    """Apply `edits` in turn, each followed by an incremental build compared with a cold
+    build of the same tree. With `keep`, the incremental builds share what `charters
+    serve` keeps in memory between its builds (reuse.Kept)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     here = builds.fresh()
     src, out, cache = here / "src", here / "site", here / "cache"
+    kept = Kept() if keep else None
     try:
         for edit in edits:
             edit(src)
-            result = builds.build(src, out, cache)
+            result = builds.build(src, out, cache, kept)
             cold_ok, cold_files, cold_reported, cold_checked = builds.cold_build(src)
             assert result.ok == cold_ok, [d.format_text() for d in result.diagnostics]
             # The same errors and warnings too, never those of an earlier tree.
@@ -469,11 +476,11 @@ def check_edits(builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPat
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(edits=st.lists(EDITS, min_size=1, max_size=3))
+@given(edits=st.lists(EDITS, min_size=1, max_size=3), keep=st.booleans())
 def test_incremental_build_equals_cold_build(
-    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch
+    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool
 ) -> None:
-    check_edits(builds, edits, monkeypatch)
+    check_edits(builds, edits, monkeypatch, keep)
 
 
 @pytest.mark.hostile
@@ -483,8 +490,8 @@ def test_incremental_build_equals_cold_build(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(edits=st.lists(EDITS, min_size=1, max_size=6))
+@given(edits=st.lists(EDITS, min_size=1, max_size=6), keep=st.booleans())
 def test_incremental_build_equals_cold_build_long(
-    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch
+    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool
 ) -> None:
-    check_edits(builds, edits, monkeypatch)
+    check_edits(builds, edits, monkeypatch, keep)

@@ -649,3 +649,38 @@ def test_a_row_call_that_cannot_be_cached_is_a_located_error(
     scratch_project: ScratchProject, call: str, message: str
 ) -> None:
     assert_call_refused(scratch_project, "index.html", call, message)
+
+
+def test_serve_keeps_each_charter_in_memory_between_its_builds(
+    scratch_project: ScratchProject, observed: Observed, counted: Counter[str], tmp_path: Path
+) -> None:
+    # `charters serve` rebuilds on each save; an unchanged charter is taken from memory
+    # (reuse.Kept), found by its cache key: the cache's charters gone changes nothing, and
+    # the site is that of a cold build of the same tree.
+    from generator.serve import PLACEHOLDER, SiteState
+
+    write_full_project(scratch_project)
+    served = tmp_path / "serve" / "site"
+    state = SiteState(scratch_project.root, served, echo=lambda *a, **k: None)
+    assert state.rebuild()
+    assert sorted(observed.analysed) == ["pricing", "routing", "summaries"]
+    assert state.kept is not None and len(state.kept.charters) == 3
+    shutil.rmtree(scratch_project.root / ".charters-cache" / "charters")
+    observed.clear()
+    counted.clear()
+    scratch_project.charter("pricing", title="Dynamic pricing, served", team=None)
+    assert state.rebuild()
+    assert observed.loaded == ["pricing"] and observed.analysed == ["pricing"]
+    assert counted["charters cached"] == 2  # from memory: the cache has none
+    assert len(state.kept.charters) == 3  # the last build's: not the old "pricing" too
+    # The site the build replaced is removed in the background, and is gone after it.
+    state.finish_removal()
+    assert sorted(p.name for p in served.parent.iterdir()) == [".site.lock", "site"]
+    site = tree_files(served)
+    assert b"Dynamic pricing, served" in site["charters/pricing/index.html"]
+    cold_out, cold_cache = tmp_path / "cold-site", tmp_path / "cold-cache"
+    result = build(
+        Settings(scratch_project.root, cold_out, live_reload=PLACEHOLDER, cache_dir=cold_cache)
+    )
+    assert result.ok
+    assert site == tree_files(cold_out)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.formatting import json_list, json_object, json_text
+from generator.outputs import flat_json
 
 KEYS = st.text(max_size=6)  # any text: quotes, backslashes, line breaks, unicode
 SCALARS = st.one_of(
@@ -73,3 +74,23 @@ def test_nested_pieces_keep_their_depth() -> None:
     assert json.loads(made)["charters"][0]["progress"] is None  # not Infinity
     assert '\n    {\n      "id": "a",\n      "progress": null,' in made
     assert json_list([]) == "[]" and json_object([]) == "{}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(record=st.dictionaries(KEYS, st.one_of(SCALARS, st.lists(SCALARS, max_size=2)), max_size=10))
+def test_a_flat_record_is_written_as_json_writes_it(record: dict[str, Any]) -> None:
+    """results.json writes each row's record without the json module's slow indenting
+    encoder (outputs.flat_json): the very text json_text gives, for any keys and values
+    (a value it does not write itself, a list here, is left to json_text)."""
+    want = json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+    assert flat_json(record) == want
+
+
+def test_a_flat_record_of_a_result_row_is_indented_and_sorted() -> None:
+    record = {"value": 0.1, "date": "2026-01-05", "n": 3, "note": None, "ok": True}
+    assert flat_json(record) == (
+        '{\n  "date": "2026-01-05",\n  "n": 3,\n  "note": null,\n  "ok": true,\n  "value": 0.1\n}'
+    )
+    assert flat_json({"lift": float("nan"), "upper": float("inf")}) == (
+        '{\n  "lift": null,\n  "upper": null\n}'
+    )
