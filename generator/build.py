@@ -136,7 +136,11 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     if result is None:
         before = PreviousSite.of(settings.out, previous)
         reuse = Reuse(cache, parts, context, before=before, kept=settings.kept)
+        if settings.kept is not None:
+            cache.memory = settings.kept.entries
         result = _full_build(settings, reuse, tree, fingerprint, progress)
+        if settings.kept is not None:
+            settings.kept.entries = cache.remembered
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
     result.seconds = time.perf_counter() - started

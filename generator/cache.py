@@ -51,6 +51,10 @@ INPUT_FOLDERS = ("charters", "templates")
 # Libraries whose version can change a byte of the output.
 LIBRARIES = ("jinja2", "markdown", "nh3", "matplotlib", "numpy", "scipy", "pydantic", "pyyaml")
 _CHUNK = 1 << 20
+# What `Cache.memory` keeps: entries of at most this size, of kinds other than these
+# (a charter is kept analysed, not as its pickle; a page is large and rarely read back).
+REMEMBERED_SIZE = 32 << 10
+UNREMEMBERED = frozenset({"charters", "pages"})
 _FORMAT = "charters-cache-1"
 
 
@@ -377,6 +381,11 @@ class Cache:
     root: Path | None
     warning: str | None = None
     hits: dict[str, int] = field(default_factory=dict)
+    # Small entries a process that builds again keeps in memory (reuse.Kept), by path:
+    # an entry's bytes never change under its key, so they are read from there, not the
+    # disk; `remembered` holds those this build read or wrote, for the next.
+    memory: Mapping[str, bytes] | None = None
+    remembered: dict[str, bytes] = field(default_factory=dict)
 
     def path(self, kind: str, key: str, suffix: str) -> str | None:
         """Where the entry `key` of `kind` is or would be (a plain string: a build asks for
@@ -405,11 +414,14 @@ class Cache:
         path = self.path(kind, key, suffix)
         if path is None:
             return None
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
+        data = self.memory.get(path) if self.memory is not None else None
+        if data is None:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                return None
+        self._remember(path, kind, data)
         self.hits[kind] = self.hits.get(kind, 0) + 1
         return data
 
@@ -417,6 +429,14 @@ class Cache:
         """Store an entry atomically (a temporary file renamed over it), or give up quietly
         after the first failure with a warning for the build to report."""
         self.put_chunks(kind, key, [data], suffix=suffix)
+        path = self.path(kind, key, suffix)  # None after a failed write
+        if path is not None:
+            self._remember(path, kind, data)
+
+    def _remember(self, path: str, kind: str, data: bytes) -> None:
+        """Keep a small entry for the next build of this process (see `memory`)."""
+        if self.memory is not None and kind not in UNREMEMBERED and len(data) <= REMEMBERED_SIZE:
+            self.remembered[path] = data
 
     def put_chunks(self, kind: str, key: str, *parts: Iterable[bytes], suffix: str = "") -> None:
         """:meth:`put` of the bytes of `parts` in turn, never held in memory at once."""

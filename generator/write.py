@@ -306,8 +306,9 @@ def write_site(
 
     The previous site, once swapped out, is removed; with `leave_old` it is left in the
     report's `old` for the caller to remove (`charters serve` does so in the background,
-    so a save shows before thousands of files are unlinked). The lock file's record
-    names it until the next build, which removes it if the caller did not.
+    so a save shows before thousands of files are unlinked). It is then the caller's
+    alone: the lock file's record no longer names it, so a later build never removes it
+    while the caller does.
 
     Takes the output folder's lock unless this process holds it already.
     """
@@ -329,7 +330,7 @@ def write_site(
             shutil.rmtree(report.old, ignore_errors=True)
             report.old = None
         with contextlib.suppress(OSError):  # a stale record only names folders now gone
-            _write_record(fd, [report.old.name] if report.old is not None else [])
+            _write_record(fd, [])
     return report
 
 

@@ -665,13 +665,17 @@ def test_serve_keeps_each_charter_in_memory_between_its_builds(
     assert state.rebuild()
     assert sorted(observed.analysed) == ["pricing", "routing", "summaries"]
     assert state.kept is not None and len(state.kept.charters) == 3
-    shutil.rmtree(scratch_project.root / ".charters-cache" / "charters")
+    assert state.kept.entries  # and the small entries it read or wrote (Cache.memory)
+    shutil.rmtree(scratch_project.root / ".charters-cache")
     observed.clear()
     counted.clear()
     scratch_project.charter("pricing", title="Dynamic pricing, served", team=None)
     assert state.rebuild()
     assert observed.loaded == ["pricing"] and observed.analysed == ["pricing"]
-    assert counted["charters cached"] == 2  # from memory: the cache has none
+    # From memory: the cache folder is gone.
+    assert counted["charters cached"] == 2
+    assert counted["rules cached"] == 2 and counted["feed cached"] == 2
+    assert counted["api-json cached"] == 2 and counted["rows cached"] >= 2
     assert len(state.kept.charters) == 3  # the last build's: not the old "pricing" too
     # The site the build replaced is removed in the background, and is gone after it.
     state.finish_removal()
