@@ -46,6 +46,7 @@ from .write import (
     open_spool,
     read_manifest,
     unwritten,
+    write_in_place,
     write_site,
 )
 
@@ -63,7 +64,7 @@ class Settings:
     wait: bool = False  # wait for another build writing `out` instead of refusing
     cache_dir: Path | None = None  # None: CHARTERS_CACHE_DIR, else <source>/.charters-cache
     kept: Kept | None = None  # what a process that builds again (serve) keeps in memory
-    leave_old: bool = False  # the previous site left for the caller to remove (write_site)
+    in_place: bool = False  # write `out` where it is (serve's own folder: write_in_place)
 
 
 @dataclass
@@ -248,9 +249,10 @@ def _full_build(
     counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
     progress("Writing", 0, 0, "")
     made = {rel: key for rel, key in sorted({**charts.made, **reuse.made}.items()) if rel in files}
-    result.written = write_site(
-        settings.out, files, manifest(fingerprint, counts, made), leave_old=settings.leave_old
-    )
+    if settings.in_place:
+        write_in_place(settings.out, files, manifest(fingerprint, counts, made))
+    else:
+        result.written = write_site(settings.out, files, manifest(fingerprint, counts, made))
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result

@@ -121,8 +121,6 @@ class SiteState:
     cache_dir: Path | None = None  # the build cache (generator/cache.py); None: the default
     build_lock: threading.Lock = field(default_factory=threading.Lock)
     kept: Kept | None = None  # each charter as loaded and analysed, kept between builds
-    # Remove the sites builds replaced, in the background: a save shows first.
-    _removals: list[threading.Thread] = field(default_factory=list)
     _settled: int = 0  # builds since the cyclic garbage collector last looked at everything
     _nonce: str = field(default_factory=lambda: secrets.token_hex(4))
     _count: int = 0
@@ -147,10 +145,9 @@ class SiteState:
                         live_reload=PLACEHOLDER,
                         cache_dir=self.cache_dir,
                         kept=self.kept,
-                        leave_old=True,
+                        in_place=True,
                     )
                 )
-                self._remove(result.written.old)
                 self._settle()
             except OutputError as exc:
                 errors = [f"error: {printable(str(exc))}"]
@@ -193,23 +190,6 @@ class SiteState:
             self._settled = 0
         gc.collect()
         gc.freeze()
-
-    def _remove(self, old: Path | None) -> None:
-        """Remove `old`, the site a build replaced, in a thread of its own: it is this
-        process's alone (write_site, `leave_old`), so the next build need not wait."""
-        self._removals = [t for t in self._removals if t.is_alive()]
-        if old is not None:
-            removal = threading.Thread(
-                target=shutil.rmtree, args=(old,), kwargs={"ignore_errors": True}, daemon=True
-            )
-            removal.start()
-            self._removals.append(removal)
-
-    def finish_removal(self) -> None:
-        """Wait until the sites builds replaced are removed (before the server stops)."""
-        for removal in self._removals:
-            removal.join()
-        self._removals = []
 
 
 def _page(title: str, body: str, head: str = "") -> bytes:
@@ -476,6 +456,5 @@ def serve(
         with contextlib.suppress(ValueError):
             for sig, was in previous.items():
                 signal.signal(sig, was)
-        state.finish_removal()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

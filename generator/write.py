@@ -65,8 +65,6 @@ class WriteReport:
 
     kept: list[str] = field(default_factory=list)  # carried over; folders end in "/"
     replaced: list[str] = field(default_factory=list)  # the build now writes that name
-    # The previous site, swapped out and left for the caller to remove (`leave_old`).
-    old: Path | None = None
 
     def note(self) -> str:
         """The clause the build summary adds, or ""."""
@@ -296,19 +294,11 @@ def _recover(out: Path, record: Mapping[str, Any]) -> None:
 # --- writing and swapping ------------------------------------------------------------------
 
 
-def write_site(
-    out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any], leave_old: bool = False
-) -> WriteReport:
+def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> WriteReport:
     """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically.
 
     A file's content is bytes, a file in the build's spool folder (moved into place), or
     a file of the current site, borrowed (hard-linked into place).
-
-    The previous site, once swapped out, is removed; with `leave_old` it is left in the
-    report's `old` for the caller to remove (`charters serve` does so in the background,
-    so a save shows before thousands of files are unlinked). It is then the caller's
-    alone: the lock file's record no longer names it, so a later build never removes it
-    while the caller does.
 
     Takes the output folder's lock unless this process holds it already.
     """
@@ -326,9 +316,6 @@ def write_site(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        if report.old is not None and not leave_old:
-            shutil.rmtree(report.old, ignore_errors=True)
-            report.old = None
         with contextlib.suppress(OSError):  # a stale record only names folders now gone
             _write_record(fd, [])
     return report
@@ -360,8 +347,128 @@ def _write_and_swap(
     # tens of thousands of entries are dumped by its C encoder in a tenth of the time.
     text = json_text(full, sort_keys=True, separators=(",", ":")) + "\n"
     (tmp / MANIFEST).write_text(text, encoding="utf-8")
-    report.old = _swap(tmp, out, old)
+    _swap(tmp, out, old)
     return report
+
+
+def write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> None:
+    """Write `files` into `out` where it is, file by file: for the folder of `charters
+    serve`, which is its own (a temporary folder) and which only its server reads.
+
+    Building a new folder of links and swapping it in costs a link per file of the site,
+    the old folder's removal on top; here only what changed is written. Each file is
+    replaced by one rename, so the server never sends half a file; while this runs the
+    site is partly old and partly new (the server waits for the build before answering
+    for a file not there yet, and the open page reloads once the build is done). A file
+    that is unchanged (the same file, borrowed, or the same bytes) is left alone; one the
+    previous build wrote and this one does not is removed, and so is a folder it leaves
+    empty; anything else is left. The manifest is first replaced by one that vouches for
+    no file (no keys, no sizes), so a build stopped midway leaves a folder from which the
+    next build takes nothing unread; the full manifest is written last.
+    """
+    with lock_output(out):
+        try:
+            _write_in_place(out, files, manifest)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise OutputError(
+                f"cannot write the site into {out}: {exc.strerror or exc}{where}"
+            ) from None
+
+
+def _write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    listed = read_manifest(out).get("files")
+    before = {f for f in listed if isinstance(f, str)} if isinstance(listed, list) else set()
+    vouching = {k: v for k, v in manifest.items() if k not in ("made", "input", "counts")}
+    _replace_manifest(out, {**vouching, "files": sorted(before | set(files))})
+    root = f"{out}{os.sep}"  # plain strings: a site has thousands of files
+    for rel in sorted(before - set(files), reverse=True):
+        _remove_gone(root, rel)
+    made: set[str] = {""}
+    for rel in sorted(files):
+        folder = posixpath.dirname(rel)
+        if folder not in made:
+            _make_folder(root, folder)
+            made.update(_ancestors(rel))
+        target, content = root + rel, files[rel]
+        if isinstance(content, Spooled) and content.borrowed and content.path == target:
+            continue  # the site's own file, taken unread
+        if _holds(target, content):
+            continue
+        _replace_file(content, target)
+    full = dict(manifest)
+    full["files"] = sorted(files)
+    full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
+    _replace_manifest(out, full)
+
+
+def _replace_manifest(out: Path, data: Mapping[str, Any]) -> None:
+    text = json_text(data, sort_keys=True, separators=(",", ":")) + "\n"
+    _replace_file(text.encode("utf-8"), f"{out}{os.sep}{MANIFEST}")
+
+
+def _remove_gone(root: str, rel: str) -> None:
+    """Remove the previous build's file `rel`, and the folders it leaves empty."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        path = root + rel
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            return  # a folder now (of this build's, or the user's): not the file listed
+        os.unlink(path)
+    for folder in reversed(_ancestors(rel)):
+        try:
+            os.rmdir(root + folder)
+        except OSError:  # not empty (or gone): so are the ones above it
+            return
+
+
+def _make_folder(root: str, folder: str) -> None:
+    """Make `folder` and its parents; a file where one of them goes (the previous build
+    wrote a file of that name) is removed first."""
+    try:
+        os.makedirs(root + folder, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        for parent in [*_ancestors(folder + "/x")]:
+            path = root + parent
+            if os.path.lexists(path) and not stat.S_ISDIR(os.lstat(path).st_mode):
+                os.unlink(path)
+        os.makedirs(root + folder, exist_ok=True)
+
+
+def _holds(path: str, content: Content) -> bool:
+    """Whether `path` is a plain file holding exactly `content`."""
+    try:
+        st = os.lstat(path)
+        return (
+            stat.S_ISREG(st.st_mode)
+            and st.st_size == size_of(content)
+            and same_bytes(path, content)
+        )
+    except OSError:
+        return False
+
+
+def _replace_file(content: Content, target: str) -> None:
+    """Put `content` at `target` in one rename (a folder there, the previous build's of
+    that name, is removed first)."""
+    if os.path.isdir(target) and not os.path.islink(target):
+        shutil.rmtree(target)
+    folder, name = os.path.split(target)
+    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    try:
+        if isinstance(content, Spooled) and not content.borrowed:
+            try:
+                os.replace(content.path, target)  # the spool is beside the site
+                return
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+        place(content, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _link_unchanged(old: str, new: str, content: Content) -> bool:
@@ -489,15 +596,11 @@ def _pause(step: str) -> None:
         time.sleep(float(seconds))
 
 
-def _swap(tmp: Path, out: Path, old: Path) -> Path | None:
-    """Put the new site `tmp` in the place of `out`; where the previous site is now, to
-    be removed (None: there was none)."""
+def _swap(tmp: Path, out: Path, old: Path) -> None:
     _pause("before")
     if not out.exists():
         tmp.rename(out)
-        _pause("after")
-        return None
-    if _exchange(tmp, out):
+    elif _exchange(tmp, out):
         _pause("exchanged")
     else:
         out.rename(old)
@@ -509,7 +612,7 @@ def _swap(tmp: Path, out: Path, old: Path) -> Path | None:
             raise
         tmp = old
     _pause("after")
-    return tmp
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 _RENAME_EXCHANGE = 2

@@ -383,7 +383,11 @@ class Builds:
 
     @staticmethod
     def build(src: Path, out: Path, cache: Path, kept: Kept | None = None) -> BuildResult:
-        return build(Settings(source=src, out=out, cache_dir=cache, kept=kept))
+        """A build; with `kept`, as `charters serve` builds: what it keeps in memory
+        between builds, and its folder written in place."""
+        return build(
+            Settings(source=src, out=out, cache_dir=cache, kept=kept, in_place=kept is not None)
+        )
 
     def fresh(self) -> Path:
         """A copy of the base tree, its site and its cache, for one example."""
@@ -446,8 +450,9 @@ def check_edits(
     builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool = False
 ) -> None:
     """Apply `edits` in turn, each followed by an incremental build compared with a cold
-    build of the same tree. With `keep`, the incremental builds share what `charters
-    serve` keeps in memory between its builds (reuse.Kept)."""
+    build of the same tree. With `keep`, the incremental builds are `charters serve`'s:
+    they share what it keeps in memory between builds (reuse.Kept) and write the site in
+    place (write.write_in_place)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     here = builds.fresh()
     src, out, cache = here / "src", here / "site", here / "cache"

@@ -666,6 +666,7 @@ def test_serve_keeps_each_charter_in_memory_between_its_builds(
     assert sorted(observed.analysed) == ["pricing", "routing", "summaries"]
     assert state.kept is not None and len(state.kept.charters) == 3
     assert state.kept.entries  # and the small entries it read or wrote (Cache.memory)
+    routing_page = (served / "charters/routing/index.html").stat().st_ino
     shutil.rmtree(scratch_project.root / ".charters-cache")
     observed.clear()
     counted.clear()
@@ -677,9 +678,10 @@ def test_serve_keeps_each_charter_in_memory_between_its_builds(
     assert counted["rules cached"] == 2 and counted["feed cached"] == 2
     assert counted["api-json cached"] == 2 and counted["rows cached"] >= 2
     assert len(state.kept.charters) == 3  # the last build's: not the old "pricing" too
-    # The site the build replaced is removed in the background, and is gone after it.
-    state.finish_removal()
+    # The server's own folder is written in place: nothing beside it, and an unchanged
+    # file is the very file it was.
     assert sorted(p.name for p in served.parent.iterdir()) == [".site.lock", "site"]
+    assert (served / "charters/routing/index.html").stat().st_ino == routing_page
     site = tree_files(served)
     assert b"Dynamic pricing, served" in site["charters/pricing/index.html"]
     cold_out, cold_cache = tmp_path / "cold-site", tmp_path / "cold-cache"

@@ -625,3 +625,90 @@ def test_read_only_output_gives_a_clear_message_and_keeps_the_site(
         else:
             for folder in (disk, lane.out):
                 folder.chmod(0o755)
+
+
+# --- charters serve: its own folder written in place ---------------------------------------
+
+
+def test_in_place_writes_only_what_changed_and_removes_what_is_gone(tmp_path: Path) -> None:
+    from generator.write import read_manifest, write_in_place
+
+    out = tmp_path / "site"
+    manifest = {"generator": "charters", "made": {}, "input": "x", "counts": {}}
+    write_in_place(
+        out, {"a/index.html": b"A", "b/c/old.svg": b"old", "page": b"file", "keep": b"K"}, manifest
+    )
+    (out / "CNAME").write_text("user's own")
+    kept = (out / "keep").stat().st_ino
+    write_in_place(
+        out,
+        {"a/index.html": b"A2", "keep": b"K", "page/index.html": b"now a folder"},
+        manifest,
+    )
+    assert tree(out) == {
+        "a/index.html": b"A2",
+        "keep": b"K",
+        "page/index.html": b"now a folder",
+        "CNAME": b"user's own",  # not the build's: left
+        MANIFEST: (out / MANIFEST).read_bytes(),
+    }
+    assert not (out / "b").exists()  # a folder left empty goes with its last file
+    assert (out / "keep").stat().st_ino == kept  # the same bytes: not written again
+    written = read_manifest(out)
+    assert written["files"] == ["a/index.html", "keep", "page/index.html"]
+    assert written["sizes"] == {"a/index.html": 2, "keep": 1, "page/index.html": 12}
+    assert written["input"] == "x"
+    write_in_place(out, {"page": b"a file again"}, manifest)  # and a folder becomes a file
+    assert (out / "page").read_bytes() == b"a file again"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
+
+
+def test_an_in_place_write_stopped_midway_leaves_nothing_to_take_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A build that stops while it writes in place leaves a site partly old, partly new;
+    # the manifest it leaves vouches for no file, so the next build takes nothing from
+    # the folder unread and writes the cold build's bytes.
+    import generator.write as write_stage
+    from generator.reuse import Kept
+    from generator.write import read_manifest
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1797292800")
+    src, out = tmp_path / "src", tmp_path / "served"
+    make_tree(src)
+    serve_like = Settings(src, out, kept=Kept(), in_place=True)
+    assert build(serve_like).ok
+    set_title(src, "Portfolio B")
+    ScratchProject(src).charter("c01", title="Charter one, again")
+    replace_file, calls = write_stage._replace_file, []
+
+    def failing(content: object, target: str) -> None:
+        calls.append(target)
+        if len(calls) == 3:  # the manifest that vouches for nothing, two files, then this
+            raise OSError(28, "No space left on device", target)
+        replace_file(content, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(write_stage, "_replace_file", failing)
+    result = refused(serve_like)
+    assert "cannot write the site into" in result and "No space left on device" in result
+    left = read_manifest(out)
+    assert "made" not in left and "sizes" not in left and "input" not in left
+    monkeypatch.setattr(write_stage, "_replace_file", replace_file)
+    assert build(serve_like).ok
+    cold_out = tmp_path / "cold"
+    assert build(Settings(src, cold_out, cache_dir=tmp_path / "cold-cache")).ok
+    got, want = tree(out), tree(cold_out)
+    got.pop(MANIFEST), want.pop(MANIFEST)
+    assert got == want
+    assert b"Charter one, again" in got["charters/c01/index.html"]
+
+
+def refused(settings: Settings) -> str:
+    """The message of the OutputError a build raises (as the command line prints it)."""
+    from generator.write import OutputError
+
+    try:
+        build(settings)
+    except OutputError as exc:
+        return str(exc)
+    raise AssertionError("the build did not fail")
