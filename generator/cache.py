@@ -30,6 +30,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import stat
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -451,6 +452,30 @@ class Cache:
                 for part in parts:
                     for chunk in part:
                         f.write(chunk)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            self.fail(exc)
+
+    def put_link(self, kind: str, key: str, source: str, suffix: str = "") -> None:
+        """:meth:`put` of the plain file `source` without reading it: hard-linked (copied
+        where a link cannot be made) to a temporary name, renamed over the entry. The
+        entry is then the same file as `source`, so `source` must never be changed in
+        place afterwards (a spooled or site file is only ever replaced whole)."""
+        path = self.path(kind, key, suffix)
+        if path is None:
+            return
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            try:
+                os.link(source, tmp, follow_symlinks=False)
+            except OSError as exc:  # another file system, links not allowed there
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
+                    raise
+                shutil.copyfile(source, tmp, follow_symlinks=False)
             os.replace(tmp, path)
         except OSError as exc:
             with contextlib.suppress(OSError):

@@ -18,11 +18,13 @@ import json
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
+
+from markupsafe import Markup, escape
 
 from .aliases import redirect_pages
 from .analyze import CharterView, MetricView
@@ -287,6 +289,9 @@ def _timestamp(day: date) -> str:
 
 @dataclass(frozen=True)
 class FeedEntry:
+    """An entry of feed.xml; `xml` is the entry as the built-in feed.xml writes it, made
+    (and escaped) once, when the entry is made, and kept with it in the cache."""
+
     id: str
     title: str
     updated: str
@@ -295,6 +300,26 @@ class FeedEntry:
     kind: str
     summary: str
     sort_key: tuple[str, str, str, str]
+    xml: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "xml", entry_xml(self))
+
+
+def entry_xml(e: FeedEntry) -> str:
+    """`e` as an <entry> of the built-in feed.xml, each field escaped as Jinja's autoescape
+    does (markupsafe), every line ended: the bytes its loop over the entries wrote."""
+    id_, title, author, link, kind, summary = (
+        escape(x) for x in (e.id, e.title, e.author, e.link, e.kind, e.summary)
+    )
+    return (
+        f"  <entry>\n    <id>{id_}</id>\n    <title>{title}</title>\n"
+        f"    <updated>{escape(e.updated)}</updated>\n"
+        f"    <author><name>{author}</name></author>\n"
+        f'    <link rel="alternate" type="text/html" href="{link}"/>\n'
+        f'    <category term="{kind}"/>\n'
+        f'    <summary type="text">{summary}</summary>\n  </entry>\n'
+    )
 
 
 def feed_entries(
@@ -419,6 +444,8 @@ def feed_context(
         "self": base.link("feed.xml"),
         "home": base.link(""),
         "entries": entries,
+        # What the built-in feed.xml writes of them: each entry's XML, made with it.
+        "entries_xml": Markup("".join(e.xml for e in entries)),
     }
 
 

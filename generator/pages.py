@@ -181,6 +181,9 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=bytecode_cache,
+        # One build, one version of each template (the input fingerprint read them):
+        # not checked against its file again on every page that uses it.
+        auto_reload=False,
     )
     env.filters.update(
         markdown=render_markdown,
@@ -490,10 +493,9 @@ def charter_page(
         key = reuse.page_key(view.id, shared, repr(own), note, drawn)
     found = reuse.page(key, page, spool) if key is not None and reuse is not None else None
     if found is not None:
-        return (
-            spool.write([found], page) if spool is not None and isinstance(found, bytes) else found
-        )
+        return found
     watched = Watched(checks, view.id)
+    fragments = Fragments(sources, page, view, charts)
     data = templates.render(
         "charter.html",
         page,
@@ -503,11 +505,13 @@ def charter_page(
         charts=charts,
         history=own,
         history_note=note,
-        fragment=Fragments(sources, page, view, charts),
+        fragment=fragments,
     )
+    fragments.keep()
+    content = spool.write([data], page) if spool is not None else data
     if key is not None and reuse is not None and not watched.others:
-        reuse.keep_page(key, data, page)
-    return spool.write([data], page) if spool is not None else data
+        reuse.keep_page(key, data, content, page)  # linked to what was written, not copied
+    return content
 
 
 #: The template of a charter page's fragments: its data tables, as macros.
@@ -569,6 +573,12 @@ class Fragments:
     and `page` (not the rest of the page's variables), and its arguments may only be the
     page's charter view, one of its charts, or plain values, each of which has a key: the
     charter's key covers its view, a chart's spec key covers what it shows.
+
+    The tables of one page are kept together, in one entry (`tables/`) under the key of
+    what they share (the charter, its original targets, the page and the fragment
+    template), so a page reads one entry, not one per table; inside it each table is
+    found by its own key, and the entry is written again only when the page placed
+    another set of tables than it holds (:meth:`keep`).
     """
 
     def __init__(
@@ -579,6 +589,20 @@ class Fragments:
         self.view = view
         self.charts = charts
         self._module: Any = None
+        self._tables: tuple[str, dict[str, str]] | None = None  # the kept ones, by key
+        self._used: dict[str, str] = {}  # the tables this page placed, by key
+        self._rendered = False  # whether one of them was rendered
+
+    def _known(self, reuse: Reuse) -> dict[str, str]:
+        """The tables this page kept last time: one entry for all, under the key of what
+        they share (each is still found by its own key)."""
+        if self._tables is None:
+            originals = repr([mv.original_target for mv in self.view.metrics])
+            key = reuse.fragment_key(
+                self.view.id, "tables", originals, self.page, self.sources.digest
+            )
+            self._tables = (key or "", reuse.tables(key) if key is not None else {})
+        return self._tables[1]
 
     def _describe(self, arg: object) -> str:
         if arg is self.view:
@@ -601,8 +625,23 @@ class Fragments:
             originals = repr([mv.original_target for mv in self.view.metrics])
             digest_ = self.sources.digest
             key = reuse.fragment_key(self.view.id, originals, self.page, digest_, name, *parts)
-        found = reuse.fragment(key) if key is not None and reuse is not None else None
-        return _kept(reuse, key, found, lambda: self._macro(name)(*args))
+        if key is None or reuse is None:
+            return Markup(str(self._macro(name)(*args)))  # the macro's output, escaped by Jinja
+        text = reuse.fragment(self._known(reuse), key)
+        if text is None:
+            text = str(self._macro(name)(*args))
+            self._rendered = True
+        self._used[key] = text
+        return Markup(text)  # rendered by the fragment template, escaped there
+
+    def keep(self) -> None:
+        """Keep the tables the page placed, in one entry, when they are not what was kept."""
+        reuse = self.sources.reuse
+        if reuse is None or self._tables is None or not self._tables[0]:
+            return
+        key, kept = self._tables
+        if self._rendered or len(kept) != len(self._used):
+            reuse.keep_tables(key, self._used)
 
     def _macro(self, name: str) -> Any:
         if self._module is None:

@@ -23,14 +23,17 @@ charter, the pages and outputs made from every charter, and nothing else:
   templates, the finder's choices, the team and metric pages, the live-reload
   token, the staleness date). The page is rendered with a `checks` that notes
   any look at another charter's check; a page that looked is not kept, since
-  its bytes then depend on more than its key.
-* **A fragment of a charter's page** (`fragments/…/<key>.html`): a data table of the
-  page (templates/_tables.html), rendered once and kept so that an edit of
-  charter.html does not render every table again. The key is the charter's key, the
-  targets its history moved, the page's path (links are relative to it), the name and
-  arguments of the macro, and the source of the fragment template with every template
-  it imports or includes (pages.Fragments). A macro sees nothing of the page but its
-  arguments and `url`.
+  its bytes then depend on more than its key. A page is written once, into the
+  build's spool; its entry is a hard link to that file, with its size and CRC-32
+  beside it (`pages/…/<key>.sum`), and one that does not match them is rendered again.
+* **The data tables of a charter's page** (`tables/…/<key>.pickle`): each a fragment
+  of the page (templates/_tables.html), rendered once and kept so that an edit of
+  charter.html does not render every table again; a page's tables in one entry, under
+  the charter's key, the targets its history moved, the page's path (links are relative
+  to it) and the source of the fragment template with every template it imports or
+  includes, and inside it each found by its own key: those and the name and arguments
+  of the macro (pages.Fragments). A macro sees nothing of the page but its arguments
+  and `url`.
 * **A charter's row of a page made from every charter** (`fragments/…/<key>.html`
   too): its row of the portfolio, of its team's page and of the page of each
   catalogued metric it claims (templates/_rows.html), rendered once and kept so that
@@ -62,6 +65,7 @@ import io
 import os
 import pickle
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache as memoized
@@ -349,19 +353,50 @@ class Reuse:
 
     def page(self, key: str, rel: str, spool: Spool | None) -> Content | None:
         """The page made from `key` for site path `rel`: the current site's file (when
-        there is a `spool`), else the cache's entry, else None (to be rendered)."""
+        there is a `spool`), else the cache's entry when it is whole, else None (to be
+        rendered)."""
         data = self.from_site(rel, key, spool) if spool is not None else None
         if data is None:
-            data = _unframe(self.cache.get("pages", key, ".html"))
+            data = self._cached_page(key, spool)
         self._count("pages cached" if data is not None else "pages rendered")
         if data is not None:
             self.made[rel] = key
         return data
 
-    def keep_page(self, key: str, data: bytes, rel: str) -> None:
-        """Keep the page made from `key` alone, for site path `rel`."""
+    def _cached_page(self, key: str, spool: Spool | None) -> Content | None:
+        """The page kept under `key`, when it holds exactly what its sum (`.sum`, written
+        beside it) says: linked into `spool` and checked there, so what is checked is what
+        the site gets; without a spool, its bytes."""
+        want = self.cache.get("pages", key, ".sum")
+        entry = self.cache.entry("pages", key, ".html", count=False) if want else None
+        if entry is None:
+            return None
+        try:
+            content = spool.link(entry) if spool is not None else _read(entry)
+        except OSError:
+            return None
+        if isinstance(content, bytes):
+            return content if _sum([content]) == want else None
+        try:
+            ok = _sum(_chunks(content.path)) == want
+        except OSError:
+            ok = False
+        if not ok:  # damaged (a spool's own link, never the site's file): made again
+            with contextlib.suppress(OSError):
+                os.unlink(content.path)
+            return None
+        return content
+
+    def keep_page(self, key: str, data: bytes, content: Content, rel: str) -> None:
+        """Keep the page made from `key` alone, for site path `rel`: its bytes `data`, as
+        written to the spool (`content`). A spooled or borrowed file is not written again
+        but linked into the cache; the page's sum is written beside it."""
         self.made[rel] = key
-        self.cache.put("pages", key, _frame(data), ".html")
+        if isinstance(content, bytes):
+            self.cache.put("pages", key, content, ".html")
+        else:
+            self.cache.put_link("pages", key, content.path, ".html")
+        self.cache.put("pages", key, _sum([data]), ".sum")
 
     def fragment_key(self, cid: str, *parts: str) -> str | None:
         """The key of a fragment of charter `cid`'s page (pages.Fragments): its charter's
@@ -372,10 +407,35 @@ class Reuse:
             return None
         return digest(_FORMAT, "fragment", generator_fingerprint(), key, *parts)
 
-    def fragment(self, key: str) -> str | None:
-        data = _unframe(self.cache.get("fragments", key, ".html"))
-        self._count("fragments cached" if data is not None else "fragments rendered")
-        return data.decode("utf-8") if data is not None else None
+    def tables(self, key: str) -> dict[str, str]:
+        """The data tables of one charter page (pages.Fragments) kept under `key` by
+        :meth:`keep_tables`, by each one's own key (made by :meth:`fragment_key`): read
+        in one entry, checked by its sum; empty when not there or damaged."""
+        entry = self.cache.get("tables", key, ".pickle")
+        head, _, body = entry.partition(b"\n") if entry is not None else (b"", b"", b"")
+        if not head or _sum([body]) != head + b"\n":
+            return {}
+        try:
+            found = pickle.loads(body)
+        except Exception:  # a foreign entry: made again
+            return {}
+        if not isinstance(found, dict):
+            return {}
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in found.items()):
+            return {}
+        return found
+
+    def fragment(self, tables: Mapping[str, str], key: str) -> str | None:
+        """The data table kept under `key` among a page's `tables`, else None (to be
+        rendered)."""
+        text = tables.get(key)
+        self._count("fragments cached" if text is not None else "fragments rendered")
+        return text
+
+    def keep_tables(self, key: str, tables: Mapping[str, str]) -> None:
+        """Keep the data tables one charter page used, by their own keys, in one entry."""
+        body = pickle.dumps(dict(tables), protocol=pickle.HIGHEST_PROTOCOL)
+        self.cache.put("tables", key, _sum([body]) + body, ".pickle")
 
     def keep_fragment(self, key: str, text: str) -> None:
         self.cache.put("fragments", key, _frame(text.encode("utf-8")), ".html")
@@ -497,6 +557,23 @@ def _unframe(entry: bytes | None) -> bytes | None:
     data = entry[HASH_HEX + 1 :]
     ok = entry[: HASH_HEX + 1] == hashlib.blake2b(data, digest_size=20).hexdigest().encode() + b"\n"
     return data if ok else None
+
+
+def _sum(chunks: Iterable[bytes]) -> bytes:
+    """The size and CRC-32 of the bytes of `chunks`, as a page's entry is checked by: the
+    cache is trusted (docs/cache.md), so the check is against damage (a disk, a restore
+    cut short, a file changed in place), and a CRC finds any burst of up to 32 bits and
+    all but one in 2**32 of the rest, at a small part of the cost of a cryptographic hash."""
+    crc, size = 0, 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+    return b"%d %08x\n" % (size, crc)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _chunks(path: str | Path) -> Iterator[bytes]:

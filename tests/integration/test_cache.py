@@ -134,7 +134,7 @@ def test_bad_cache_entries_are_ignored_and_made_again(
     cache = scratch_project.root / ".charters-cache"
     entries = [p for p in cache.rglob("*") if p.is_file()]
     kinds = {"charts", "builds", "templates", "charters", "charts-of", "pages"}
-    kinds |= {"fragments", "downloads", "memo", "rules"}
+    kinds |= {"fragments", "tables", "downloads", "memo", "rules"}
     kinds.add("checks")  # the report `charters check` would print, stored by the build
     kinds |= {"check-json", "api-json"}  # each charter's part of that report and of the API
     kinds.add("feed")  # each charter's entries of feed.xml

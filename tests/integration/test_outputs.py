@@ -361,3 +361,60 @@ def test_a_linked_file_never_replaces_a_generated_one(scratch_project: ScratchPr
     out = scratch_project.out / "charters/routing"
     assert "not the charter page" not in (out / "index.html").read_text(encoding="utf-8")
     assert (out / "notes/readme.txt").read_text(encoding="utf-8") == "notes"
+
+
+#: feed.xml as it was before each entry's XML was made with the entry: a user's copy of
+#: it must still work, and give the very bytes of the built-in one.
+FEED_LOOP = """\
+<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>{{ site.title }}: results and decisions</title>
+  {% if site.description %}
+  <subtitle>{{ site.description }}</subtitle>
+  {% endif %}
+  <id>{{ feed.id }}</id>
+  <updated>{{ feed.updated }}</updated>
+  <link rel="self" type="application/atom+xml" href="{{ feed.self }}"/>
+  <link rel="alternate" type="text/html" href="{{ feed.home }}"/>
+  <author><name>{{ site.title }}</name></author>
+  <generator version="{{ generator_version }}">metric charters</generator>
+  {% for e in feed.entries %}
+  <entry>
+    <id>{{ e.id }}</id>
+    <title>{{ e.title }}</title>
+    <updated>{{ e.updated }}</updated>
+    <author><name>{{ e.author }}</name></author>
+    <link rel="alternate" type="text/html" href="{{ e.link }}"/>
+    <category term="{{ e.kind }}"/>
+    <summary type="text">{{ e.summary }}</summary>
+  </entry>
+  {% endfor %}
+</feed>
+"""
+
+
+def test_a_feed_template_of_the_users_gets_every_entrys_fields(
+    scratch_project: ScratchProject,
+) -> None:
+    out = scratch(scratch_project, "https://ml.example.com/charters")
+    scratch_project.charter(
+        "routing",
+        title='Routing <"fast"> & fair',
+        owner={"name": "Ana O'Neil", "email": "ana@example.com"},
+        decisions=[{"date": "2026-05-20", "decision": "Ship <it> & see.", "rationale": "A & B."}],
+    )
+    assert scratch_project.build().ok
+    built_in = (out / "feed.xml").read_bytes()
+    assert (
+        b"<title>Routing &lt;&#34;fast&#34;&gt; &amp; fair: Ship &lt;it&gt; &amp; see.</title>"
+        in (built_in)
+    )
+    assert b"<author><name>Ana O&#39;Neil</name></author>" in built_in
+    scratch_project.write("templates/feed.xml", FEED_LOOP)
+    assert scratch_project.build().ok
+    assert (out / "feed.xml").read_bytes() == built_in
+    scratch_project.write("templates/feed.xml", FEED_LOOP.replace("e.title }}", "e.title|upper }}"))
+    assert scratch_project.build().ok
+    feed = ElementTree.parse(out / "feed.xml").getroot()
+    titles = [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")]
+    assert 'ROUTING <"FAST"> & FAIR: SHIP <IT> & SEE.' in titles

@@ -263,7 +263,8 @@ def test_a_charters_key_follows_its_links(
 
 
 @pytest.mark.parametrize(
-    "kind", ["charters", "charts-of", "pages", "downloads", "check-json", "api-json", "feed"]
+    "kind",
+    ["charters", "charts-of", "pages", "tables", "downloads", "check-json", "api-json", "feed"],
 )
 def test_a_damaged_or_foreign_entry_is_made_again(
     scratch_project: ScratchProject, observed: Observed, tmp_path: Path, kind: str
@@ -285,14 +286,51 @@ def test_a_damaged_or_foreign_entry_is_made_again(
         else:  # the same length, one byte changed: the hash in the entry tells
             path.write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])
     shutil.rmtree(scratch_project.out)  # the same input, but not a no-op
+    if kind == "tables":  # the pages rendered again, so that their tables are looked up
+        shutil.rmtree(scratch_project.root / ".charters-cache" / "pages")
+    damaged = {path: path.read_bytes() for path in entries}
     observed.clear()
     built(scratch_project)
+    if kind == "tables":  # each found damaged, rendered again and kept again
+        assert all(path.read_bytes() != data for path, data in damaged.items())
     everyone = ["pricing", "routing", "summaries"]
     if kind == "charters":
         assert sorted(observed.analysed) == everyone
     if kind == "pages":
         assert observed.charter_pages == [f"charters/{cid}/index.html" for cid in everyone]
     assert tree_files(scratch_project.out) == expected
+
+
+@pytest.mark.parametrize("damage", ["a byte changed", "cut short", "a byte added"])
+def test_a_damaged_page_entry_is_never_published(
+    scratch_project: ScratchProject, observed: Observed, damage: str
+) -> None:
+    # A page is written once: its cache entry is the site's file, linked, with its size and
+    # CRC beside it. Damage to the page itself (its sum intact) is found and it is made again.
+    write_full_project(scratch_project)
+    built(scratch_project)
+    site = scratch_project.out
+    expected = tree_files(site)
+    pages = sorted((scratch_project.root / ".charters-cache" / "pages").glob("*/*.html"))
+    assert len(pages) == 3
+    assert any(p.samefile(site / "charters/routing/index.html") for p in pages)
+    shutil.rmtree(site)  # the same input, but not a no-op: the pages come from the cache
+    for path in pages:
+        data = path.read_bytes()
+        middle = len(data) // 2
+        if damage == "a byte changed":
+            data = data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :]
+        elif damage == "cut short":
+            data = data[:middle]
+        else:
+            data = data + b"\n"
+        path.write_bytes(data)
+    observed.clear()
+    built(scratch_project)
+    assert observed.charter_pages == [
+        f"charters/{cid}/index.html" for cid in ("pricing", "routing", "summaries")
+    ]
+    assert tree_files(site) == expected
 
 
 def test_a_damaged_download_entry_equal_to_the_site_file_leaves_the_site_alone(
