@@ -158,6 +158,8 @@ def _generated(view: CharterView) -> set[str]:
 
 
 def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) -> None:
+    if not any(not urlsplit(link.url).scheme for link in view.charter.links):
+        return  # no relative link: nothing to copy (and the folder need not be resolved)
     folder = (root / "charters" / view.id).resolve()
     generated = _generated(view)
 

@@ -135,7 +135,8 @@ def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:
         if entry.name.startswith(".") or not entry.is_dir():
             continue
         rel = _rel(root, entry)
-        if not inside(root, entry):
+        # charters/ is inside the tree, so a folder in it that is not a link is too.
+        if entry.is_symlink() and not inside(root, entry):
             message = "charter folder is a symbolic link that leaves the source folder; not built"
             diags.error(SourceRef(rel), "", message, code="outside-tree")
         elif not os.access(entry, os.R_OK | os.X_OK):

@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .formatting import json_text
 from .spool import Content, Spool, Spooled, place, same_bytes, size_of
 
 MANIFEST = ".charters-site.json"
@@ -343,10 +342,7 @@ def _write_and_swap(
     full = dict(manifest)
     full["files"] = sorted(files)
     full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
-    # One line per file would be readable, but json's indenting encoder is Python's own:
-    # tens of thousands of entries are dumped by its C encoder in a tenth of the time.
-    text = json_text(full, sort_keys=True, separators=(",", ":")) + "\n"
-    (tmp / MANIFEST).write_text(text, encoding="utf-8")
+    (tmp / MANIFEST).write_text(_manifest_text(full), encoding="utf-8")
     _swap(tmp, out, old)
     return report
 
@@ -404,8 +400,15 @@ def _write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[s
 
 
 def _replace_manifest(out: Path, data: Mapping[str, Any]) -> None:
-    text = json_text(data, sort_keys=True, separators=(",", ":")) + "\n"
-    _replace_file(text.encode("utf-8"), f"{out}{os.sep}{MANIFEST}")
+    _replace_file(_manifest_text(data).encode("utf-8"), f"{out}{os.sep}{MANIFEST}")
+
+
+def _manifest_text(data: Mapping[str, Any]) -> str:
+    """The manifest as JSON: names, keys and counts (strings and whole numbers only, so
+    no value needs `json_text`'s care for infinities), on one line: json's indenting
+    encoder is written in Python, its plain one in C, ten times faster on tens of
+    thousands of entries."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 def _remove_gone(root: str, rel: str) -> None:
