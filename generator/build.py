@@ -9,6 +9,7 @@ are unchanged) before pages so pages can describe them.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,7 +140,15 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         reuse = Reuse(cache, parts, context, before=before, kept=settings.kept)
         if settings.kept is not None:
             cache.memory = settings.kept.entries
-        result = _full_build(settings, reuse, tree, fingerprint, progress)
+        # Charters read back are exempted from the cyclic garbage collector's passes
+        # (Reuse.freezing) until the build ends, unless the caller manages the collector
+        # (serve: _settle).
+        reuse.freezing = gc.get_freeze_count() == 0
+        try:
+            result = _full_build(settings, reuse, tree, fingerprint, progress)
+        finally:
+            if reuse.freezing:
+                gc.unfreeze()
         if settings.kept is not None:
             settings.kept.entries = cache.remembered
     if (problem := cache.diagnostic()) is not None:
