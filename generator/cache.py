@@ -18,7 +18,8 @@ the work.
   folder by default, `--cache-dir` or `CHARTERS_CACHE_DIR` elsewhere. Entries are
   written atomically; one that cannot be read back or does not parse is ignored
   and rebuilt. A cache folder that cannot be written costs a warning, not the
-  build.
+  build. It notes every entry a build asks for, which `charters build --gc` keeps
+  while it removes the rest (generator/prune.py).
 """
 
 from __future__ import annotations
