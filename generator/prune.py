@@ -33,6 +33,7 @@ kept. A failed build prunes nothing; a cache folder that cannot be read or writt
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import stat
@@ -98,7 +99,14 @@ def save_used(cache: Cache, fingerprint: str) -> None:
         return
     start = len(f"{root}{os.sep}")
     names = sorted(p[start:].replace(os.sep, "/") for p in (*cache.used, *cache.folders))
-    cache.put("builds", fingerprint, "\n".join([_RECORD, *names]).encode(), ".used")
+    body = "\n".join(names).encode("utf-8", "surrogateescape")
+    cache.put("builds", fingerprint, _header(body) + body, ".used")
+
+
+def _header(body: bytes) -> bytes:
+    """The record's first line: its format and a hash of the rest, so a damaged record is
+    known (and the no-op build then runs in full) rather than trusted."""
+    return f"{_RECORD} {hashlib.blake2b(body, digest_size=20).hexdigest()}\n".encode()
 
 
 def load_used(cache: Cache, fingerprint: str) -> bool:
@@ -107,11 +115,11 @@ def load_used(cache: Cache, fingerprint: str) -> bool:
     raw = cache.get("builds", fingerprint, ".used")
     if raw is None or root is None:
         return False
-    lines = raw.decode("utf-8", "surrogateescape").split("\n")
-    if lines[0] != _RECORD:
+    head, _, body = raw.partition(b"\n")
+    if head + b"\n" != _header(body):
         return False
     base = f"{root}{os.sep}"
-    for name in lines[1:]:
+    for name in body.decode("utf-8", "surrogateescape").split("\n") if body else ():
         if name.startswith("templates/"):
             cache.folders.add(base + name.replace("/", os.sep))
         else:

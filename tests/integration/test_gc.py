@@ -370,3 +370,21 @@ def test_gc_keeps_the_historys_files_of_this_source_alone(
     assert now - mine  # the new head's history
     assert gc_build(scratch_project).unchanged  # a no-op keeps them too
     assert {p for p in cache_files(cache) if p.startswith("history/")} == now
+
+
+def test_a_damaged_record_of_what_a_build_used_is_not_trusted(
+    scratch_project: ScratchProject,
+) -> None:
+    write_full_project(scratch_project)
+    cache = scratch_project.root / ".charters-cache"
+    gc_build(scratch_project)
+    kept = cache_files(cache)
+    (record,) = cache.glob("builds/*/*.used")
+    text = record.read_bytes()
+    record.write_bytes(text[: len(text) // 2])  # cut short: would name half the entries
+    result = gc_build(scratch_project)
+    assert not result.unchanged  # a full build finds out again
+    assert result.pruned is not None and result.pruned.entries == 0
+    assert cache_files(cache) == kept
+    again = gc_build(scratch_project)  # recorded whole again: a no-op that removes nothing
+    assert again.unchanged and again.pruned is not None and again.pruned.entries == 0
