@@ -32,7 +32,6 @@ kept. A failed build prunes nothing; a cache folder that cannot be read or writt
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -68,6 +67,10 @@ _TEMPLATE = re.compile(rf"templates/({_HEX40})/__jinja2_[0-9a-f]{{40}}\.cache")
 _TEMPLATE_TMP = re.compile(rf"templates/({_HEX40})/__jinja2_[0-9a-f]{{40}}\.cache\w+\.tmp")
 # The history (history.py): by source, head and names, and its verdicts by source.
 _HISTORY = re.compile(r"history/(?:[0-9a-f]{16}-[0-9a-f]{40,64}-[0-9a-f]{8}|verdicts/[0-9a-f]{16})")
+# Another generator's folder of compiled templates, removed once emptied. The folders
+# `<kind>/<xx>` stay: at most 256 a kind, the next entries go there, and removing a
+# folder costs a file system far more than removing a file (milliseconds each).
+_FOLDER = re.compile(rf"templates{re.escape(os.sep)}{_HEX40}")
 _RECORD = "charters-used-1"
 
 
@@ -181,13 +184,16 @@ def _prune_under(
     top: int, kind: str, root: str, keep: set[str], folders: set[str], since: float
 ) -> list[int]:
     """Remove what is not kept under the folder `kind` of the cache (open as `top`),
-    without following a symbolic link; the sizes of the files removed."""
+    without following a symbolic link; the sizes of the files removed. Another generator's
+    folder of compiled templates left empty goes too."""
     removed: list[int] = []
+    emptied: set[str] = set()  # folders walked that were left empty
     for dirpath, dirnames, filenames, dirfd in os.fwalk(kind, topdown=False, dir_fd=top):
         rel_dir = dirpath.replace(os.sep, "/")
+        left = len(filenames) + len(dirnames)
         for name in filenames:
-            rel = f"{rel_dir}/{name}"
-            if not _removable(rel, f"{root}{os.sep}{dirpath}{os.sep}{name}", keep, folders, root):
+            path = f"{root}{os.sep}{dirpath}{os.sep}{name}"
+            if not _removable(f"{rel_dir}/{name}", path, keep, folders, root):
                 continue
             try:
                 st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
@@ -197,10 +203,17 @@ def _prune_under(
             except OSError:  # gone already, or the folder is read-only: it stays
                 continue
             removed.append(st.st_size)
-        for name in dirnames:  # a folder of the layout emptied (never a link: not a folder)
-            if re.fullmatch(r"[0-9a-f]{2}|[0-9a-f]{40}", name):
-                with contextlib.suppress(OSError):  # not empty, or not ours to remove
+            left -= 1
+        for name in dirnames:  # walked (so not a link), of the layout, and left empty
+            child = os.path.join(dirpath, name)
+            if child in emptied and _FOLDER.fullmatch(child):
+                try:
                     os.rmdir(name, dir_fd=dirfd)
+                except OSError:  # written to since, or not ours to remove: it stays
+                    continue
+                left -= 1
+        if not left:
+            emptied.add(dirpath)
     return removed
 
 
