@@ -52,6 +52,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
+    from .history import History
     from .load import Project
     from .rules import CharterCheck
 
@@ -188,7 +189,7 @@ def _full_build(
 ) -> BuildResult:
     # The stages are imported here, not at the top: a no-op build needs none of them.
     from .charts import draw_charts
-    from .history import read_history, with_original_targets
+    from .history import with_original_targets
     from .links import linked_files
     from .load import load_project
     from .memo import load_memo, save_memo
@@ -206,10 +207,7 @@ def _full_build(
         return result
     progress("Analysing", 0, 0, "")
     views = reuse.analyze(project)
-    # Each charter's history from git (one pass, cached by the head commit).
-    names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
-    history = read_history(settings.source, settings.cache_dir, names)
-    cache.used.update(history.cache_files)
+    history = _history(settings, project, cache)
     with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
@@ -265,6 +263,17 @@ def _full_build(
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
+
+
+def _history(settings: Settings, project: Project, cache: Cache) -> History:
+    """Each charter's history from git (one pass, cached by the head commit); its cache
+    files are noted as used (for --gc)."""
+    from .history import read_history
+
+    names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
+    history = read_history(settings.source, settings.cache_dir, names)
+    cache.used.update(history.cache_files)
+    return history
 
 
 def _collect(cache: Cache, fingerprint: str, since: float, unchanged: bool) -> Pruned:
