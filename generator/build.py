@@ -37,6 +37,7 @@ from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
 from .gitrepo import state as repository_state
 from .progress import Report
+from .prune import Pruned, load_used, prune, save_used
 from .reuse import Kept, Reuse
 from .write import (
     OutputError,
@@ -52,6 +53,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
+    from .history import History
     from .load import Project
     from .rules import CharterCheck
 
@@ -66,6 +68,7 @@ class Settings:
     cache_dir: Path | None = None  # None: CHARTERS_CACHE_DIR, else <source>/.charters-cache
     kept: Kept | None = None  # what a process that builds again (serve) keeps in memory
     in_place: bool = False  # write `out` where it is (serve's own folder: write_in_place)
+    gc: bool = False  # after a successful build, remove the cache entries it did not use
 
 
 @dataclass
@@ -80,6 +83,7 @@ class BuildResult:
     unchanged: bool = False  # a no-op: the input was that of the site in `out`; nothing written
     seconds: float = 0.0
     written: WriteReport = field(default_factory=WriteReport)
+    pruned: Pruned | None = None  # what --gc removed from the cache (generator/prune.py)
 
     @property
     def ok(self) -> bool:
@@ -120,9 +124,10 @@ def _silent(stage: str, done: int, total: int, item: str) -> None:
 
 
 def _build(settings: Settings, progress: Report) -> BuildResult:
-    started = time.perf_counter()
+    started, since = time.perf_counter(), time.time()
     progress("Loading", 0, 0, "")
     cache = open_cache(settings.source, settings.cache_dir)
+    cache.collect = settings.gc
     context = Context(
         today_from_env(),
         today_from_env(settings.today),
@@ -151,6 +156,8 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
                 gc.unfreeze()
         if settings.kept is not None:
             settings.kept.entries = cache.remembered
+    if settings.gc and result.ok:
+        result.pruned = _collect(cache, fingerprint, since, result.unchanged)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
     result.seconds = time.perf_counter() - started
@@ -171,6 +178,8 @@ def _unchanged(
     diagnostics = load_report(cache, fingerprint)
     if diagnostics is None:
         return None
+    if cache.collect and not load_used(cache, fingerprint):
+        return None  # --gc needs to know what this input uses: a full build finds out
     numbers = {k: v for k, v in counts.items() if isinstance(v, int)}
     return BuildResult(
         diagnostics=diagnostics,
@@ -189,7 +198,7 @@ def _full_build(
 ) -> BuildResult:
     # The stages are imported here, not at the top: a no-op build needs none of them.
     from .charts import draw_charts
-    from .history import read_history, with_original_targets
+    from .history import with_original_targets
     from .links import linked_files
     from .load import load_project
     from .memo import load_memo, save_memo
@@ -207,9 +216,7 @@ def _full_build(
         return result
     progress("Analysing", 0, 0, "")
     views = reuse.analyze(project)
-    # Each charter's history from git (one pass, cached by the head commit).
-    names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
-    history = read_history(settings.source, settings.cache_dir, names)
+    history = _history(settings, project, cache)
     with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
@@ -265,6 +272,25 @@ def _full_build(
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
+
+
+def _history(settings: Settings, project: Project, cache: Cache) -> History:
+    """Each charter's history from git (one pass, cached by the head commit); its cache
+    files are noted as used (for --gc)."""
+    from .history import read_history
+
+    names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
+    history = read_history(settings.source, settings.cache_dir, names)
+    cache.used.update(history.cache_files)
+    return history
+
+
+def _collect(cache: Cache, fingerprint: str, since: float, unchanged: bool) -> Pruned:
+    """`--gc` after a successful build: what a full build used is recorded for a no-op
+    build of the same input, then every entry not used is removed (generator/prune.py)."""
+    if not unchanged:
+        save_used(cache, fingerprint)
+    return prune(cache, since)
 
 
 def _check_key(settings: Settings, tree: SourceTree, context: Context, cache: Cache) -> str | None:

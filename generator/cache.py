@@ -18,7 +18,8 @@ the work.
   folder by default, `--cache-dir` or `CHARTERS_CACHE_DIR` elsewhere. Entries are
   written atomically; one that cannot be read back or does not parse is ignored
   and rebuilt. A cache folder that cannot be written costs a warning, not the
-  build.
+  build. It notes every entry a build asks for, which `charters build --gc` keeps
+  while it removes the rest (generator/prune.py).
 """
 
 from __future__ import annotations
@@ -387,14 +388,21 @@ class Cache:
     # disk; `remembered` holds those this build read or wrote, for the next.
     memory: Mapping[str, bytes] | None = None
     remembered: dict[str, bytes] = field(default_factory=dict)
+    # Every entry this build asked for (read, found, linked or written), by its path, and
+    # the folders it gave a library: what `charters build --gc` keeps (generator/prune.py).
+    used: set[str] = field(default_factory=set)
+    folders: set[str] = field(default_factory=set)
+    collect: bool = False  # a build with --gc: also note what its pages were made from
 
     def path(self, kind: str, key: str, suffix: str) -> str | None:
         """Where the entry `key` of `kind` is or would be (a plain string: a build asks for
-        thousands, and joining strings costs far less than joining Paths)."""
+        thousands, and joining strings costs far less than joining Paths); noted as used."""
         if self.root is None:
             return None
         sep = os.sep
-        return f"{self.root}{sep}{kind}{sep}{key[:2]}{sep}{key}{suffix}"
+        path = f"{self.root}{sep}{kind}{sep}{key[:2]}{sep}{key}{suffix}"
+        self.used.add(path)
+        return path
 
     def entry(self, kind: str, key: str, suffix: str = "", count: bool = True) -> str | None:
         """The file of an entry, when there is one and it is a plain file (never a link);
@@ -501,6 +509,7 @@ class Cache:
         except OSError as exc:
             self.fail(exc)
             return None
+        self.folders.add(str(path))
         return path
 
     def diagnostic(self) -> Diagnostic | None:

@@ -118,13 +118,22 @@ def main(verbose: bool) -> None:
     help="No progress bar and no summary line; problems are still reported.",
 )
 @cache_dir_option()
+@click.option(
+    "--gc",
+    is_flag=True,
+    help="After a successful build, remove the cache entries it did not use (and say how"
+    " many), so a cache kept between CI runs does not grow without end.",
+)
 @_guard
-def build(source: Path, out: Path | None, wait: bool, quiet: bool, cache_dir: Path | None) -> None:
+def build(
+    source: Path, out: Path | None, wait: bool, quiet: bool, cache_dir: Path | None, gc: bool
+) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
     as it was otherwise. On a terminal, a build longer than a second shows a
-    progress bar on standard error.
+    progress bar on standard error. With --gc, the cache keeps only what this
+    build used (a failed build removes nothing).
     """
     from .build import Settings
     from .build import build as run_build
@@ -134,7 +143,7 @@ def build(source: Path, out: Path | None, wait: bool, quiet: bool, cache_dir: Pa
     out = out if out is not None else source / "site"
     try:
         with Progress(quiet=quiet) as progress:
-            settings = Settings(source=source, out=out, wait=wait, cache_dir=cache_dir)
+            settings = Settings(source=source, out=out, wait=wait, cache_dir=cache_dir, gc=gc)
             result = run_build(settings, progress)
     except OutputError as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
@@ -149,6 +158,8 @@ def build(source: Path, out: Path | None, wait: bool, quiet: bool, cache_dir: Pa
         sys.exit(1)
     if not quiet:
         click.echo(printable(result.summary(out)))
+        if result.pruned is not None:
+            click.echo(result.pruned.summary())
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:

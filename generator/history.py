@@ -117,6 +117,9 @@ class History:
     note: str = ""
     charters: Mapping[str, CharterHistory] = field(default_factory=dict)
     available: bool = False
+    # The cache files this history is kept in (the head's, and the verdicts by content the
+    # next head will read), for `charters build --gc` to keep (generator/prune.py).
+    cache_files: tuple[str, ...] = ()
 
     def of(self, cid: str) -> CharterHistory:
         return self.charters.get(cid, CharterHistory())
@@ -147,8 +150,8 @@ def read_history(
     changed = repo.uncommitted()
     cached = _cache_file(cache_dir(source, cache), repo, names)
     found = _read_cache(cached, repo.head)
+    verdicts = cached.parent / "verdicts" / (cached.name.split("-")[0] + ".json")
     if found is None:
-        verdicts = cached.parent / "verdicts" / (cached.name.split("-")[0] + ".json")
         found = _replay(repo, names, verdicts)
         _write_cache(cached, repo.head, found)
     return History(
@@ -158,6 +161,7 @@ def read_history(
         }
         | {cid: CharterHistory(uncommitted=True) for cid in changed if cid not in found},
         available=True,
+        cache_files=(str(cached), str(verdicts)),
     )
 
 

@@ -97,11 +97,16 @@ def save_memo(cache: Cache) -> None:
     _write(cache, _key("site"), MEMO)
 
 
+def charter_memo_key(folder: str) -> str:
+    """The key of the memo of a charter (its folder, relative to the source)."""
+    return _key("charter", folder)
+
+
 @contextmanager
 def charter_memo(cache: Cache, folder: str) -> Iterator[None]:
     """While a charter (its folder, relative to the source) is analysed, use its own memo
     (as its last analysis left it); keep what the analysis used."""
-    key = _key("charter", folder)
+    key = charter_memo_key(folder)
     outer = MEMO.known, MEMO.used
     MEMO.known, MEMO.used = _read(cache, key), {}
     try:

@@ -128,6 +128,8 @@ class Reuse:
     # Whether charters read back are exempted from the cyclic garbage collector (`_found`).
     freezing: bool = False
     _kept_now: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
+    # The keys of the tables the page being rendered used, kept with it for --gc (prune.py).
+    page_tables: list[str] | None = None
 
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -154,6 +156,11 @@ class Reuse:
             self._count("charters cached")
             self._found()
             diagnostics, view = found
+            if self.cache.collect:  # its entry, even when kept in memory (Kept), and its
+                from .memo import charter_memo_key  # memo, read when it is analysed again
+
+                self.cache.path("charters", key, ".pickle")  # type: ignore[arg-type]
+                self.cache.path("memo", charter_memo_key(f"charters/{view.id}"), ".pickle")
             diags.extend(diagnostics)
             self.views[view.id] = view = copy.copy(view)  # the build's own (Kept)
             self.keys[view.id] = key  # type: ignore[assignment]  # found, so not None
@@ -371,10 +378,12 @@ class Reuse:
         """The page made from `key` for site path `rel`: the current site's file (when
         there is a `spool`), else the cache's entry when it is whole, else None (to be
         rendered)."""
+        self.cache.path("pages", key, ".html")  # used, even when the site's file is taken
         data = self.from_site(rel, key, spool) if spool is not None else None
         if data is None:
             data = self._cached_page(key, spool)
         self._count("pages cached" if data is not None else "pages rendered")
+        self.page_tables = [] if data is None else None
         if data is not None:
             self.made[rel] = key
         return data
@@ -413,6 +422,9 @@ class Reuse:
         else:
             self.cache.put_link("pages", key, content.path, ".html")
         self.cache.put("pages", key, _sum([data]), ".sum")
+        if self.page_tables:  # the tables it was made from, kept while it is (prune.py)
+            self.cache.put("pages", key, "\n".join(self.page_tables).encode(), ".parts")
+        self.page_tables = None
 
     def fragment_key(self, cid: str, *parts: str) -> str | None:
         """The key of a fragment of charter `cid`'s page (pages.Fragments): its charter's
@@ -427,6 +439,8 @@ class Reuse:
         """The data tables of one charter page (pages.Fragments) kept under `key` by
         :meth:`keep_tables`, by each one's own key (made by :meth:`fragment_key`): read
         in one entry, checked by its sum; empty when not there or damaged."""
+        if self.page_tables is not None:
+            self.page_tables.append(key)
         entry = self.cache.get("tables", key, ".pickle")
         head, _, body = entry.partition(b"\n") if entry is not None else (b"", b"", b"")
         if not head or _sum([body]) != head + b"\n":
@@ -474,6 +488,7 @@ class Reuse:
             return spool.write(make(), rel)
         key = digest(_FORMAT, "download", key, name)
         self.made[rel] = key
+        self.cache.path("downloads", key, "")  # used, even when the site's file is taken
         found = self.from_site(rel, key, spool) or self._cached_download(key, spool, rel)
         if found is not None:
             self._count("downloads cached")

@@ -382,11 +382,20 @@ class Builds:
         self.count = 0
 
     @staticmethod
-    def build(src: Path, out: Path, cache: Path, kept: Kept | None = None) -> BuildResult:
+    def build(
+        src: Path, out: Path, cache: Path, kept: Kept | None = None, gc: bool = False
+    ) -> BuildResult:
         """A build; with `kept`, as `charters serve` builds: what it keeps in memory
-        between builds, and its folder written in place."""
+        between builds, and its folder written in place; with `gc`, pruning the cache."""
         return build(
-            Settings(source=src, out=out, cache_dir=cache, kept=kept, in_place=kept is not None)
+            Settings(
+                source=src,
+                out=out,
+                cache_dir=cache,
+                kept=kept,
+                in_place=kept is not None,
+                gc=gc,
+            )
         )
 
     def fresh(self) -> Path:
@@ -458,9 +467,12 @@ def check_edits(
     src, out, cache = here / "src", here / "site", here / "cache"
     kept = Kept() if keep else None
     try:
-        for edit in edits:
+        for index, edit in enumerate(edits):
             edit(src)
-            result = builds.build(src, out, cache, kept)
+            # Every other build without a Kept (a plain build, not serve's) prunes the
+            # cache (--gc): what it removes never changes a byte of a later build, nor the
+            # report it stores for `charters check`.
+            result = builds.build(src, out, cache, kept, gc=kept is None and index % 2 == 1)
             cold_ok, cold_files, cold_reported, cold_checked = builds.cold_build(src)
             assert result.ok == cold_ok, [d.format_text() for d in result.diagnostics]
             # The same errors and warnings too, never those of an earlier tree.

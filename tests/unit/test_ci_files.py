@@ -163,7 +163,8 @@ def test_the_parser_catches_a_wrong_option() -> None:
 
 def test_the_workflow_restores_and_saves_the_build_cache() -> None:
     """Both building jobs restore `.charters-cache` before the build and save it after
-    (actions/cache), keyed by the generator's version and a hash of every input."""
+    (actions/cache), keyed by the generator's version and a hash of every input; the
+    build prunes it to what it used (`--gc`), so the saved cache does not grow."""
     jobs = load_yaml(WORKFLOW)["jobs"]
     for name in ("pull-request", "build"):
         steps = jobs[name]["steps"]
@@ -187,12 +188,27 @@ def test_the_workflow_restores_and_saves_the_build_cache() -> None:
             "charters-${{ runner.os }}-",
         ]
         assert all(key.startswith(prefix) for prefix in restore)
+        builds = [args for r in runs for args in commands(r) if args[:1] == ["build"]]
+        assert builds and all("--gc" in args for args in builds), name
 
 
 def test_the_gitlab_example_keeps_the_build_cache() -> None:
-    cache = gitlab_example()["default"]["cache"]
+    """The default jobs share one rolling cache; every build in it prunes the cache to what
+    it used (`--gc`), and a job that builds nothing does not save the cache back."""
+    example = gitlab_example()
+    cache = example["default"]["cache"]
     assert cache["paths"] == [".charters-cache/"]
     assert cache["key"]
+    jobs = {name: job for name, job in example.items() if isinstance(job, dict) and "script" in job}
+    building = 0
+    for name, job in jobs.items():
+        runs = [args for line in job["script"] for args in commands(line)]
+        builds = [args for args in runs if args[:1] == ["build"]]
+        building += bool(builds)
+        assert all("--gc" in args for args in builds), name
+        if not builds:
+            assert job.get("cache") == [], name
+    assert building == 2
 
 
 def test_the_cache_folder_is_ignored_by_git() -> None:
