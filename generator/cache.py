@@ -34,7 +34,7 @@ import secrets
 import shutil
 import stat
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache as memoized
@@ -449,28 +449,34 @@ class Cache:
 
     def put_chunks(self, kind: str, key: str, *parts: Iterable[bytes], suffix: str = "") -> None:
         """:meth:`put` of the bytes of `parts` in turn, never held in memory at once."""
-        path = self.path(kind, key, suffix)
-        if path is None:
-            return
-        folder, name = os.path.split(path)
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            os.makedirs(folder, exist_ok=True)
+
+        def write(tmp: str) -> None:
             with open(tmp, "wb") as f:
                 for part in parts:
                     for chunk in part:
                         f.write(chunk)
-            os.replace(tmp, path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            self.fail(exc)
+
+        self._install(kind, key, suffix, write)
 
     def put_link(self, kind: str, key: str, source: str, suffix: str = "") -> None:
         """:meth:`put` of the plain file `source` without reading it: hard-linked (copied
         where a link cannot be made) to a temporary name, renamed over the entry. The
         entry is then the same file as `source`, so `source` must never be changed in
         place afterwards (a spooled or site file is only ever replaced whole)."""
+
+        def link(tmp: str) -> None:
+            try:
+                os.link(source, tmp, follow_symlinks=False)
+            except OSError as exc:  # another file system, links not allowed there
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
+                    raise
+                shutil.copyfile(source, tmp, follow_symlinks=False)
+
+        self._install(kind, key, suffix, link)
+
+    def _install(self, kind: str, key: str, suffix: str, make: Callable[[str], None]) -> None:
+        """Make the entry by `make` at a temporary name beside it, then rename it over the
+        entry: an entry is whole or absent. A failed write stops the cache (`fail`)."""
         path = self.path(kind, key, suffix)
         if path is None:
             return
@@ -478,12 +484,7 @@ class Cache:
         tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
         try:
             os.makedirs(folder, exist_ok=True)
-            try:
-                os.link(source, tmp, follow_symlinks=False)
-            except OSError as exc:  # another file system, links not allowed there
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
-                    raise
-                shutil.copyfile(source, tmp, follow_symlinks=False)
+            make(tmp)
             os.replace(tmp, path)
         except OSError as exc:
             with contextlib.suppress(OSError):

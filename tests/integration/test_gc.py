@@ -300,28 +300,6 @@ def test_gc_follows_no_symbolic_link(scratch_project: ScratchProject, tmp_path: 
     assert all(link.is_symlink() for link in links)
 
 
-def test_the_cache_deleted_during_a_gc_build_is_no_error(
-    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import generator.pages as pages_stage
-
-    write_full_project(scratch_project)
-    gc_build(scratch_project)
-    expected = tree_files(scratch_project.out)
-    shutil.rmtree(scratch_project.out)
-    render = pages_stage.render_pages
-
-    def deleting_the_cache_first(*args: object, **kwargs: object) -> object:
-        shutil.rmtree(scratch_project.root / ".charters-cache")
-        return render(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pages_stage, "render_pages", deleting_the_cache_first)
-    result = gc_build(scratch_project)  # the warning that the cache could not be written
-    assert [d.code for d in result.diagnostics] == ["cache"]
-    assert result.pruned is not None and result.pruned.entries == 0
-    assert tree_files(scratch_project.out) == expected
-
-
 def test_the_cli_says_what_gc_removed(scratch_project: ScratchProject) -> None:
     write_full_project(scratch_project)
     result = run_cli("build", "--source", scratch_project.root, "--gc")

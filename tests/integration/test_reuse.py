@@ -358,11 +358,13 @@ def test_a_damaged_download_entry_equal_to_the_site_file_leaves_the_site_alone(
     assert tree_files(scratch_project.out) == before
 
 
+@pytest.mark.parametrize("gc", [False, True])
 def test_the_cache_deleted_during_a_build_costs_nothing(
-    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, gc: bool
 ) -> None:
     # Charts taken from the cache are the build's own (linked into its spool) as soon as
-    # they are taken: the cache deleted while the pages are rendered changes nothing.
+    # they are taken: the cache deleted while the pages are rendered changes nothing,
+    # and with --gc, nothing is pruned and no error is made of it either.
     import generator.pages as pages_stage
 
     write_full_project(scratch_project)
@@ -376,8 +378,12 @@ def test_the_cache_deleted_during_a_build_costs_nothing(
         return render(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pages_stage, "render_pages", deleting_the_cache_first)
-    built(scratch_project)
+    result = build(Settings(scratch_project.root, scratch_project.out, gc=gc))
+    assert result.ok, [d.format_text() for d in result.diagnostics]
     assert tree_files(scratch_project.out) == expected
+    if gc:  # the warning that the cache could not be written, and nothing pruned
+        assert [d.code for d in result.diagnostics] == ["cache"]
+        assert result.pruned is not None and result.pruned.entries == 0
 
 
 @pytest.fixture
