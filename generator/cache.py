@@ -31,19 +31,20 @@ import json
 import os
 import re
 import secrets
-import shutil
 import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache as memoized
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .diagnostics import Diagnostic, SourceRef
+from .spool import link_or_copy
 
 CACHE_ENV = "CHARTERS_CACHE_DIR"
 CACHE_FOLDER = ".charters-cache"
@@ -464,15 +465,7 @@ class Cache:
         entry is then the same file as `source`, so `source` must never be changed in
         place afterwards (a spooled or site file is only ever replaced whole)."""
 
-        def link(tmp: str) -> None:
-            try:
-                os.link(source, tmp, follow_symlinks=False)
-            except OSError as exc:  # another file system, links not allowed there
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
-                    raise
-                shutil.copyfile(source, tmp, follow_symlinks=False)
-
-        self._install(kind, key, suffix, link)
+        self._install(kind, key, suffix, partial(link_or_copy, source))
 
     def _install(self, kind: str, key: str, suffix: str, make: Callable[[str], None]) -> None:
         """Make the entry by `make` at a temporary name beside it, then rename it over the

@@ -158,8 +158,9 @@ def _generated(view: CharterView) -> set[str]:
 
 
 def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) -> None:
-    if not any(not urlsplit(link.url).scheme for link in view.charter.links):
-        return  # no relative link: nothing to copy (and the folder need not be resolved)
+    relative = [(i, x) for i, x in enumerate(view.charter.links) if not urlsplit(x.url).scheme]
+    if not relative:
+        return  # nothing to copy (and the folder need not be resolved)
     folder = (root / "charters" / view.id).resolve()
     generated = _generated(view)
 
@@ -167,9 +168,7 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         ref = view.loaded.doc.ref(("links", index, "url"))
         linked.diagnostics.append(Diagnostic(ref, f"links[{index}].url", message, code, severity))
 
-    for index, link in enumerate(view.charter.links):
-        if urlsplit(link.url).scheme:
-            continue
+    for index, link in relative:
         rel = link.url.split("#", 1)[0].split("?", 1)[0]
         if not rel or rel.endswith("/"):
             continue

@@ -89,8 +89,13 @@ def parse_base_url(value: str | None) -> BaseUrl:
 # Files for other tools.
 
 
+def _pretty(data: Any) -> str:
+    """JSON as the outputs write it: indented by two, keys sorted, text as it is."""
+    return json_text(data, indent=2, sort_keys=True, ensure_ascii=False)
+
+
 def _dumps(data: Any) -> bytes:
-    return (json_text(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (_pretty(data) + "\n").encode()
 
 
 def _result_record(result: Result) -> dict[str, Any]:
@@ -101,10 +106,12 @@ _json_string = json.encoder.encode_basestring  # as json.dumps(..., ensure_ascii
 
 
 def flat_json(record: dict[str, Any]) -> str:
-    """`json_text(record, indent=2, sort_keys=True, ensure_ascii=False)`, the same text,
-    made without the json module's indenting encoder (written in Python, and a
-    results.json has a record per result row) when every key is a string and every value
-    a string, number, boolean or None, as a result row's are; by json_text otherwise."""
+    """`_pretty(record)`, the same text, made without the json module's indenting encoder
+    (written in Python, and a results.json has a record per result row) when every key is
+    a string and every value a string, number, boolean or None, as a result row's are; by
+    `_pretty` otherwise."""
+    if not all(type(key) is str for key in record):
+        return _pretty(record)
     lines = []
     for key in sorted(record):
         value = record[key]
@@ -120,9 +127,7 @@ def flat_json(record: dict[str, Any]) -> str:
         elif kind is bool:
             text = "true" if value else "false"
         else:
-            return json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
-        if type(key) is not str:
-            return json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+            return _pretty(record)
         lines.append(f"  {_json_string(key)}: {text}")
     return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
 
@@ -245,7 +250,7 @@ def _api_record(project: Project, view: CharterView, base: BaseUrl) -> str:
         "verdict": view.verdict,
         "verdict_label": label(view.verdict, "verdict"),
     }
-    return json_text(record, indent=2, sort_keys=True, ensure_ascii=False)
+    return _pretty(record)
 
 
 def charters_api(
@@ -267,7 +272,7 @@ def charters_api(
     members = [
         ("api_version", json_text(API_VERSION)),
         ("charters", json_list(records)),
-        ("site", json_text(site, indent=2, sort_keys=True, ensure_ascii=False)),
+        ("site", _pretty(site)),
     ]
     return (json_object(members, ensure_ascii=False) + "\n").encode()
 

@@ -510,7 +510,8 @@ def charter_page(
     fragments.keep()
     content = spool.write([data], page) if spool is not None else data
     if key is not None and reuse is not None and not watched.others:
-        reuse.keep_page(key, data, content, page)  # linked to what was written, not copied
+        # Linked to what was written, not copied; with the key of its tables' entry.
+        reuse.keep_page(key, data, content, page, fragments.tables_key)
     return content
 
 
@@ -633,6 +634,11 @@ class Fragments:
             self._rendered = True
         self._used[key] = text
         return Markup(text)  # rendered by the fragment template, escaped there
+
+    @property
+    def tables_key(self) -> str | None:
+        """The key of the entry of this page's tables, once the page has looked for it."""
+        return self._tables[0] or None if self._tables is not None else None
 
     def keep(self) -> None:
         """Keep the tables the page placed, in one entry, when they are not what was kept."""

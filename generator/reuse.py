@@ -128,8 +128,6 @@ class Reuse:
     # Whether charters read back are exempted from the cyclic garbage collector (`_found`).
     freezing: bool = False
     _kept_now: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
-    # The keys of the tables the page being rendered used, kept with it for --gc (prune.py).
-    page_tables: list[str] | None = None
 
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -383,7 +381,6 @@ class Reuse:
         if data is None:
             data = self._cached_page(key, spool)
         self._count("pages cached" if data is not None else "pages rendered")
-        self.page_tables = [] if data is None else None
         if data is not None:
             self.made[rel] = key
         return data
@@ -397,7 +394,7 @@ class Reuse:
         if entry is None:
             return None
         try:
-            content = spool.link(entry) if spool is not None else _read(entry)
+            content = spool.link(entry) if spool is not None else Path(entry).read_bytes()
         except OSError:
             return None
         if isinstance(content, bytes):
@@ -412,19 +409,21 @@ class Reuse:
             return None
         return content
 
-    def keep_page(self, key: str, data: bytes, content: Content, rel: str) -> None:
+    def keep_page(
+        self, key: str, data: bytes, content: Content, rel: str, tables: str | None = None
+    ) -> None:
         """Keep the page made from `key` alone, for site path `rel`: its bytes `data`, as
         written to the spool (`content`). A spooled or borrowed file is not written again
-        but linked into the cache; the page's sum is written beside it."""
+        but linked into the cache; the page's sum is written beside it, and the key of the
+        `tables` entry it was made from, if any (`.parts`, kept while the page is: prune.py)."""
         self.made[rel] = key
         if isinstance(content, bytes):
             self.cache.put("pages", key, content, ".html")
         else:
             self.cache.put_link("pages", key, content.path, ".html")
         self.cache.put("pages", key, _sum([data]), ".sum")
-        if self.page_tables:  # the tables it was made from, kept while it is (prune.py)
-            self.cache.put("pages", key, "\n".join(self.page_tables).encode(), ".parts")
-        self.page_tables = None
+        if tables is not None:
+            self.cache.put("pages", key, tables.encode(), ".parts")
 
     def fragment_key(self, cid: str, *parts: str) -> str | None:
         """The key of a fragment of charter `cid`'s page (pages.Fragments): its charter's
@@ -439,8 +438,6 @@ class Reuse:
         """The data tables of one charter page (pages.Fragments) kept under `key` by
         :meth:`keep_tables`, by each one's own key (made by :meth:`fragment_key`): read
         in one entry, checked by its sum; empty when not there or damaged."""
-        if self.page_tables is not None:
-            self.page_tables.append(key)
         entry = self.cache.get("tables", key, ".pickle")
         head, _, body = entry.partition(b"\n") if entry is not None else (b"", b"", b"")
         if not head or _sum([body]) != head + b"\n":
@@ -600,11 +597,6 @@ def _sum(chunks: Iterable[bytes]) -> bytes:
         crc = zlib.crc32(chunk, crc)
         size += len(chunk)
     return b"%d %08x\n" % (size, crc)
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def _chunks(path: str | Path) -> Iterator[bytes]:

@@ -185,6 +185,17 @@ def _fill(chunks: Iterator[bytes], head: BinaryIO | None, size: int, path: str) 
             out.write(chunk)
 
 
+def link_or_copy(source: str, target: str) -> None:
+    """Hard-link the plain file `source` as the new name `target`, or copy it where a link
+    cannot be made (another file system; links not allowed, not supported, too many)."""
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+        shutil.copyfile(source, target, follow_symlinks=False)
+
+
 def place(content: Content, target: str | Path) -> None:
     """Put `content` at `target` (a new path): spooled files are moved, borrowed ones
     hard-linked (copied where a link cannot be made), bytes written."""
@@ -194,14 +205,10 @@ def place(content: Content, target: str | Path) -> None:
         return
     if content.borrowed:
         try:
-            os.link(content.path, target, follow_symlinks=False)
+            link_or_copy(content.path, str(target))
         except FileExistsError:  # a name the file system folds into another (case, say)
             if not os.path.samestat(os.lstat(content.path), os.lstat(target)):
                 raise
-        except OSError as exc:
-            if exc.errno not in _NO_LINK:
-                raise
-            shutil.copyfile(content.path, target, follow_symlinks=False)  # a new name
         return
     try:
         os.rename(content.path, target)  # the spool is beside the site: the same file system

@@ -431,7 +431,7 @@ def _make_folder(root: str, folder: str) -> None:
     try:
         os.makedirs(root + folder, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        for parent in [*_ancestors(folder + "/x")]:
+        for parent in _ancestors(folder + "/"):  # `folder` itself and the ones above
             path = root + parent
             if os.path.lexists(path) and not stat.S_ISDIR(os.lstat(path).st_mode):
                 os.unlink(path)
@@ -482,12 +482,9 @@ def _link_unchanged(old: str, new: str, content: Content) -> bool:
     killed build still leaves it whole. False (write the file) otherwise. A large
     (spooled) file is compared a chunk at a time, never loaded whole.
     """
+    if not _holds(old, content):
+        return False
     try:
-        st = os.lstat(old)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != size_of(content):
-            return False
-        if not same_bytes(old, content):
-            return False
         os.link(old, new, follow_symlinks=False)
     except OSError:
         return False
