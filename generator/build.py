@@ -139,7 +139,12 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     tree = source_tree(settings.source, skip, parts)
     fingerprint = input_fingerprint(tree, context)
     previous = read_manifest(settings.out)
-    result = _unchanged(settings.out, previous, cache, fingerprint)
+    # A link out of the tree is hashed by its target's name only, so the fingerprint does
+    # not stand for a tree that has one: it is built every time (as `check` does), and
+    # the charters such a link could change are loaded anew.
+    for name in tree.open_parts(parts):
+        del parts[name]
+    result = None if tree.outside else _unchanged(settings.out, previous, cache, fingerprint)
     if result is None:
         before = PreviousSite.of(settings.out, previous)
         reuse = Reuse(cache, parts, context, before=before, kept=settings.kept)

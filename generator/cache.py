@@ -251,6 +251,17 @@ class SourceTree:
     digest: str
     outside: tuple[str, ...]
 
+    def open_parts(self, parts: Mapping[str, str]) -> list[str]:
+        """The parts (see :func:`source_tree`) whose hash cannot stand for what a build
+        reads of them: a charter's folder holding a link out of the tree (what is at its
+        end is not hashed, yet whether it is there turns a warning into an error), and
+        every charter's when metrics.yaml, which each charter is read with, leads out."""
+        heads = {rel.split("/", 2)[0] for rel in self.outside}
+        if "metrics.yaml" in heads:
+            return [name for name in parts if name.startswith("charters/")]
+        folders = {"/".join(rel.split("/", 2)[:2]) for rel in self.outside}
+        return [name for name in parts if name in folders and name.startswith("charters/")]
+
 
 def source_tree(
     source: Path, skip: Sequence[Path] = (), parts: dict[str, str] | None = None

@@ -262,6 +262,41 @@ def test_a_charters_key_follows_its_links(
     assert site == cold(scratch_project, tmp_path)
 
 
+def test_a_link_out_of_the_tree_is_judged_by_what_is_at_its_end_now(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    """A linked file through a folder link that leaves the tree: the walk cannot hash
+    what is at the link's end, yet whether it is there turns a warning into an error. So
+    neither the no-op nor that charter's cached form may stand for the tree."""
+    write_full_project(scratch_project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (scratch_project.root / "charters/routing/docs").symlink_to(elsewhere, True)
+    charter = scratch_project.root / "charters/routing/charter.yaml"
+    text = charter.read_text("utf-8")
+    new_link = '  - {title: Notes, url: "docs/notes.txt"}\n'
+    charter.write_text(text.replace("links:\n", "links:\n" + new_link, 1), "utf-8")
+    missing = "'docs/notes.txt' is not a file in the charter's folder"
+    refused = "'docs/notes.txt' leads outside the charter's folder"
+
+    def said(result: BuildResult) -> str:
+        return "\n".join(d.format_text() for d in result.diagnostics)
+
+    first = built(scratch_project)
+    assert missing in said(first)
+    again = built(scratch_project)  # nothing changed: the same report, whatever it reuses
+    assert missing in said(again)
+    observed.clear()
+    (elsewhere / "notes.txt").write_text("notes\n", "utf-8")
+    now = scratch_project.build()
+    assert not now.ok and refused in said(now) and missing not in said(now)
+    assert observed.loaded == ["routing"]  # the others are still taken from the cache
+    (elsewhere / "notes.txt").unlink()
+    back = built(scratch_project)
+    assert missing in said(back)
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
 @pytest.mark.parametrize(
     "kind",
     ["charters", "charts-of", "pages", "tables", "downloads", "check-json", "api-json", "feed"],
