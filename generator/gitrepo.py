@@ -107,6 +107,21 @@ def tracked(source: Path, rel: str) -> bool:
     return shown.returncode == 0 and bool(shown.stdout.strip(b"\0"))
 
 
+def folders(source: Path) -> tuple[Path, ...]:
+    """The git folders of the repository around `source` whose change moves its head: the
+    checkout's own (`HEAD`) and the one its branches are kept in (`refs/`, `packed-refs`),
+    one folder unless `source` is in a linked worktree; none outside a repository."""
+    try:
+        shown = git(["rev-parse", "--absolute-git-dir", "--git-common-dir"], source)
+    except Unavailable:
+        return ()
+    lines = shown.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if shown.returncode != 0 or len(lines) != 2:
+        return ()
+    found = [Path(lines[0]).resolve(), (source / lines[1]).resolve()]
+    return tuple(dict.fromkeys(found))
+
+
 def state(source: Path) -> str:
     """The repository's state as the history sees it: head commit and the charters with
     uncommitted changes, or what is missing; part of the build's input fingerprint."""

@@ -57,6 +57,8 @@ WATCHED_DIRS = ("charters", "templates")
 WATCHED_FILES = ("site.yaml", CATALOGUE_FILE)
 
 Echo = Callable[..., None]
+# At most this long to wait for the watch to be set up before announcing the address.
+WATCH_SETUP_SECONDS = 30.0
 UNFREEZE_EVERY = 50  # builds between full passes of the cyclic garbage collector (_settle)
 
 
@@ -72,12 +74,33 @@ def _default_echo(message: str = "", err: bool = False) -> None:
 @dataclass(frozen=True)
 class SourceFilter:
     """Which changed paths are inputs of the build: `site.yaml`, `metrics.yaml` and everything under
-    `charters/` (charters and their result files) and `templates/`, less editor droppings.
+    `charters/` (charters and their result files) and `templates/`, less editor droppings;
+    and, in the repository's `git` folders, what moves its head (`HEAD`, the branches
+    under `refs/`, `packed-refs`): a commit or a checkout changes the charters' history.
 
     The project's `site/` and every other folder of the source tree are not inputs.
     """
 
     root: Path
+    git: tuple[Path, ...] = ()  # spelled as the watcher reports them (see `watched`)
+
+    @classmethod
+    def of(cls, root: Path) -> SourceFilter:
+        """The filter of the source folder `root` and of the repository around it."""
+        from .gitrepo import folders
+
+        real = root.resolve()
+        spelled = []
+        for folder in folders(root):
+            # A git folder inside the source folder is reported under the root as given.
+            inside = folder.is_relative_to(real)
+            spelled.append(root / folder.relative_to(real) if inside else folder)
+        return cls(root, tuple(spelled))
+
+    @property
+    def watched(self) -> list[Path]:
+        """The folders to watch: the source folder and the git folders outside it."""
+        return [self.root, *(g for g in self.git if not g.is_relative_to(self.root))]
 
     def relative(self, path: str) -> PurePosixPath | None:
         """`path` relative to the source root, or None when it lies outside it."""
@@ -86,7 +109,23 @@ class SourceFilter:
         except ValueError:
             return None
 
+    def in_git(self, path: str) -> bool | None:
+        """Whether `path`, in a git folder, moves the repository's head; None when it is not
+        in one."""
+        for folder in self.git:
+            try:
+                parts = Path(path).relative_to(folder).parts
+            except ValueError:
+                continue
+            if not parts or parts[-1].endswith(".lock"):
+                return False
+            return parts in (("HEAD",), ("packed-refs",)) or parts[0] == "refs"
+        return None
+
     def __call__(self, change: Change, path: str) -> bool:
+        git = self.in_git(path)
+        if git is not None:
+            return git
         rel = self.relative(path)
         if rel is None or not rel.parts or any(_ignored(part) for part in rel.parts):
             return False
@@ -350,27 +389,44 @@ def _is_page(path: str) -> bool:
     return path.endswith("/") or last.endswith(".html") or "." not in last
 
 
-def watch(state: SiteState, stop: threading.Event) -> None:
+class _Watching:
+    """The stop event handed to `watchfiles`, which asks it every 50 ms once the watch is
+    set up; the first question sets `ready` (a large tree takes a moment to watch)."""
+
+    def __init__(self, stop: threading.Event, ready: threading.Event) -> None:
+        self.stop, self.ready = stop, ready
+
+    def is_set(self) -> bool:
+        self.ready.set()
+        return self.stop.is_set()
+
+
+def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None = None) -> None:
     """Rebuild after each burst of changes to the build's inputs, until `stop` is set.
 
     The whole source folder is watched, so a `templates/` or `site.yaml` made after
-    the start counts too; `SourceFilter` keeps only the inputs. `watchfiles` yields
-    once no further change came for 50 ms (at most 1.6 s after the first), so an
+    the start counts too, and so is the repository's git folder, so a commit or a
+    checkout rebuilds the charters' history; `SourceFilter` keeps only the inputs.
+    `watchfiles` yields once no further change came for 50 ms (at most 1.6 s after
+    the first), so an
     editor's save in several steps is one rebuild; changes made during a build are
-    kept and yielded right after it.
+    kept and yielded right after it. `ready` is set once changes are seen (or the
+    watch failed).
     """
-    inputs = SourceFilter(state.source.absolute())
+    inputs = SourceFilter.of(state.source.absolute())
+    ready = ready if ready is not None else threading.Event()
     try:
         for changes in watchfiles.watch(
-            inputs.root,
+            *inputs.watched,
             watch_filter=inputs,
-            stop_event=stop,
+            stop_event=_Watching(stop, ready),
             raise_interrupt=False,
             ignore_permission_denied=True,  # an unreadable folder beside charters/ is not ours
         ):
             state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
             state.rebuild()
     except Exception as exc:  # the server goes on with the last build
+        ready.set()
         state.echo(
             f"error: stopped watching {inputs.root} for changes: {exc}."
             " Pages no longer rebuild; restart `charters serve`.",
@@ -379,8 +435,12 @@ def watch(state: SiteState, stop: threading.Event) -> None:
 
 
 def _describe(inputs: SourceFilter, changes: set[FileChange]) -> str:
-    """`charters/a/charter.yaml`, or `… and 2 other files`; a new folder is named by its files."""
-    every = {str(inputs.relative(path)) for _, path in changes}
+    """`charters/a/charter.yaml`, or `… and 2 other files`; a new folder is named by its files;
+    `the git repository's head` for a commit or a checkout."""
+    every = {
+        "the git repository's head" if inputs.in_git(path) else str(inputs.relative(path))
+        for _, path in changes
+    }
     names = sorted(n for n in every if not any(o.startswith(n + "/") for o in every))
     if len(names) == 1:
         return names[0]
@@ -436,10 +496,12 @@ def serve(
         server.state = state
         _seed_chart_cache(source / "site", state.out)
         state.rebuild()
-        # The watcher runs before the address is announced: whoever reads "Serving" may
-        # edit a file, or press Ctrl-C, at once.
-        watcher = threading.Thread(target=watch, args=(state, stop), daemon=True)
+        # The watcher watches before the address is announced: whoever reads "Serving"
+        # may edit a file, or press Ctrl-C, at once.
+        ready = threading.Event()
+        watcher = threading.Thread(target=watch, args=(state, stop, ready), daemon=True)
         watcher.start()
+        ready.wait(timeout=WATCH_SETUP_SECONDS)
         bound_host, bound_port = server.server_address[:2]
         name = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
         shown = f"[{name}]" if ":" in name else name

@@ -12,7 +12,9 @@ from pathlib import Path
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
+import pytest
 from helpers import ScratchProject, run_cli
+from history_repo import commit, init_repo, isolate_git
 from watchfiles import Change
 
 from generator.serve import SourceFilter, _is_page, error_page
@@ -55,6 +57,14 @@ def test_source_filter_keeps_the_build_inputs_and_drops_the_rest(tmp_path: Path)
     for rel in NOT_INPUTS:
         assert not inputs(Change.modified, str(tmp_path / rel)), rel
     assert not inputs(Change.added, str(tmp_path.parent / "charters" / "routing.yaml"))
+    # In the repository's git folder, only what moves its head.
+    git = SourceFilter(tmp_path, (tmp_path / ".git", tmp_path.parent / "common"))
+    for rel in (".git/HEAD", ".git/refs/heads/main", ".git/packed-refs"):
+        assert git(Change.modified, str(tmp_path / rel)), rel
+    assert git(Change.modified, str(tmp_path.parent / "common/refs/heads/main"))
+    for rel in (".git/index", ".git/refs/heads/main.lock", ".git/objects/ab/cd", ".git/logs/HEAD"):
+        assert not git(Change.modified, str(tmp_path / rel)), rel
+    assert git(Change.modified, str(tmp_path / "charters/routing/charter.yaml"))
 
 
 def test_error_page_escapes_the_messages() -> None:
@@ -226,6 +236,42 @@ def test_serve_rebuilds_on_an_edit_and_not_on_editor_droppings(
     assert len(lines) == 2, out
     assert lines[0] == "charters/routing/charter.yaml changed; rebuilding…"
     assert lines[1].startswith("charters/routing/results")
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("inside", ["", "portfolio"], ids=["at-the-top", "in-a-subfolder"])
+def test_serve_rebuilds_the_history_on_a_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    """A commit changes no source file, yet it changes the charters' history: the server
+    watches the repository's head too (its git folder inside the source folder, or
+    beside it when the source is a folder of the repository)."""
+    isolate_git(monkeypatch, tmp_path / "home")
+    repo = tmp_path / "repo"
+    project = ScratchProject(repo / inside)
+    project.charter("routing")
+    project.write(".gitignore", "/.charters-cache/\n")
+    init_repo(repo)
+    commit(repo, "Routing charter", "Ana Ruiz", "2026-05-01T12:00:00+00:00")
+    note = "This charter has uncommitted changes"
+    proc = start(project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        page = url + "charters/routing/index.html"
+        assert note not in get(page)[1]
+        project.charter("routing", status="paused")
+        wait_for(page, note)
+        # The status change is history once committed: shown with its commit's hash.
+        sha = commit(repo, "Pause routing", "Ana Ruiz", "2026-05-08T12:00:00+00:00")
+        wait_for(page, sha)
+        assert note not in get(page)[1]
+        now = get(url + "__charters__/version")[1]
+        time.sleep(0.5)  # nothing else moved the head: no further build
+        assert get(url + "__charters__/version")[1] == now
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert "the git repository's head changed; rebuilding…" in out.splitlines()
     assert "Traceback" not in out + err
 
 
