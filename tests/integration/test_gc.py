@@ -14,11 +14,12 @@ import pytest
 from helpers import ScratchProject, run_cli
 from history_repo import commit, init_repo, isolate_git
 
-from generator import stats
+from generator import prune, stats
 from generator.build import BuildResult, Settings, build
 from generator.cache import generator_fingerprint
 from generator.check_cache import checked
 from generator.memo import charter_memo_key
+from generator.reuse import Kept
 
 from . import test_cache, test_reuse
 from .test_build import FULL_CHARTER, FULL_RESULTS, tree_files, write_full_project
@@ -366,3 +367,29 @@ def test_a_damaged_record_of_what_a_build_used_is_not_trusted(
     assert cache_files(cache) == kept
     again = gc_build(scratch_project)  # recorded whole again: a no-op that removes nothing
     assert again.unchanged and again.pruned is not None and again.pruned.entries == 0
+
+
+def test_every_kind_of_entry_a_build_or_check_makes_is_one_gc_prunes(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`prune.KINDS` names the cache's folders by hand: a kind added without it would
+    never be pruned. A build with history and `--gc`, a check and a serve-like build
+    (charters kept in memory) make every kind there is."""
+    isolate_git(monkeypatch, tmp_path / "home")
+    root = scratch_project.root
+    write_project(scratch_project)
+    scratch_project.write(".gitignore", ".charters-cache/\nsite/\n")
+    init_repo(root)
+    commit(root, "charters", "Ana", "2026-05-01T10:00:00Z")
+    gc_build(scratch_project)
+    checked_tree = run_cli("check", "--source", str(root))  # the rules find problems
+    assert checked_tree.exit_code == 1 and "MC104 error" in checked_tree.output
+    edit_a_result(scratch_project)
+    served = build(Settings(root, tmp_path / "served", live_reload="x", kept=Kept(), in_place=True))
+    assert served.ok
+    cache = root / ".charters-cache"
+    made = {p.name for p in cache.iterdir()}
+    known = {*prune.KINDS, "templates", "history"}  # the last two: prune's own patterns
+    assert made - known == set()
+    # Each kind in the list is one a build or check makes (no name left from a rename).
+    assert set(prune.KINDS) - made == set()
