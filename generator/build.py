@@ -198,11 +198,17 @@ def _unchanged(
     )
 
 
+# From this many charters, a build that loads one anew starts a drawing worker at once
+# (charts.warm_up): reading the others back takes long enough to hide its start. At
+# 1,000 charters a result edit drew its charts 0.55 s sooner; at 9 it took 0.2 s longer.
+WARM_FROM = 500
+
+
 def _full_build(
     settings: Settings, reuse: Reuse, tree: SourceTree, fingerprint: str, progress: Report
 ) -> BuildResult:
     # The stages are imported here, not at the top: a no-op build needs none of them.
-    from .charts import draw_charts
+    from .charts import draw_charts, warm_up
     from .history import with_original_targets
     from .links import linked_files
     from .load import load_project
@@ -213,6 +219,8 @@ def _full_build(
     from .rules import check_views
 
     cache = reuse.cache
+    if reuse.charters >= WARM_FROM and reuse.any_anew(settings.source):
+        warm_up()  # a drawing worker imports matplotlib while the charters load
     load_memo(cache)
     check_key = _check_key(settings, tree, reuse.context, cache)  # the tree as it is read
     project, diags = load_project(settings.source, reuse.context.load_date, reuse)

@@ -148,6 +148,8 @@ def build(
     except OutputError as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
+    finally:
+        _stop_warming()
     print_diagnostics(result.diagnostics)
     if not result.ok:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
@@ -160,6 +162,14 @@ def build(
         click.echo(printable(result.summary(out)))
         if result.pruned is not None:
             click.echo(result.pruned.summary())
+
+
+def _stop_warming() -> None:
+    """A drawing worker the build started and never needed is not waited for at exit
+    (generator.charts.stop_warming); the charts are not imported for it."""
+    charts = sys.modules.get(f"{__package__}.charts")
+    if charts is not None:
+        charts.stop_warming()
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:

@@ -143,6 +143,25 @@ class Reuse:
         fields = (_FORMAT, "charter", generator_fingerprint(), sys.version, rel, part, catalogue)
         return digest(*fields, self.context.load_date.isoformat())
 
+    @property
+    def charters(self) -> int:
+        """How many entries charters/ holds (the walk's parts: folders, mostly)."""
+        return sum(1 for rel in self.parts if rel.startswith("charters/"))
+
+    def any_anew(self, root: Path) -> bool:
+        """Whether some charter folder has a key found neither in memory (Kept) nor in the
+        cache: that charter is loaded and analysed anew, and its charts may change."""
+        for rel in self.parts:
+            if not rel.startswith("charters/"):
+                continue
+            key = self.charter_key(root, root / rel)
+            if key is None or (self.kept is not None and key in self.kept.charters):
+                continue
+            missing = self.cache.entry("charters", key, ".pickle", count=False) is None
+            if missing and (root / rel).is_dir():
+                return True
+        return False
+
     def load(
         self, root: Path, folder: Path, diags: Diagnostics, load_one: LoadOne
     ) -> LoadedCharter | None:

@@ -15,17 +15,22 @@ processes when there are many, and cached.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ..analyze import CharterView, MetricView, mde_threshold
 from ..cache import Cache, chart_key
 from ..portfolio import CataloguedMetric
 from ..spool import Content, Spool
 from ..write import PreviousSite, read_manifest
-from .draw import PARALLEL_CHARTS, DrawProgress, draw_each, render_svg
+from . import draw as _draw
+from .draw import PARALLEL_CHARTS, DrawProgress, render_svg
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
 from .spec import (
     CHART_VERSION,
     Breach,
@@ -247,6 +252,58 @@ class _Reuse:
         self.cache.put("charts", key, svg, ".svg")
         entry = self.cache.entry("charts", key, ".svg", count=False)
         self.svgs[job.path] = self._take(entry) if entry is not None else self._store(svg)
+
+
+# The pool `warm_up` started a worker of, and the job that started it.
+_WARM: tuple[ProcessPoolExecutor, Future[int]] | None = None
+
+
+def warm_up() -> None:
+    """Start one drawing worker now, to import matplotlib while the build loads and
+    analyses its charters: the few charts an edit redraws are then drawn there, where
+    importing matplotlib into the build would cost more than drawing them (draw_each).
+    Nothing with one core."""
+    global _WARM
+    workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
+    if workers >= 2 and (_WARM is None or _WARM[0] is not _draw._POOL):
+        pool = _draw._pool(workers)
+        _WARM = pool, pool.submit(int)  # the pool starts a worker for it
+
+
+def stop_warming() -> None:
+    """Stop the worker `warm_up` started while it is still importing (so it was given no
+    chart): a process that ends now (the build found an error, or had nothing to draw)
+    would otherwise wait for it at exit. `charters build` calls it when done."""
+    warm = _WARM
+    if warm is not None and warm[0] is _draw._POOL and not warm[1].done():
+        for process in list(warm[0]._processes.values()):
+            process.terminate()
+        _draw._forget_pool()
+
+
+def draw_each(
+    jobs: Sequence[ChartJob], progress: DrawProgress | None = None, many: bool | None = None
+) -> Iterator[tuple[ChartJob, bytes]]:
+    """`draw.draw_each`, except that a few charts (not `many`) go to the worker `warm_up`
+    started, as one chunk once it is ready: a second chunk would start a second worker."""
+    warm = _WARM
+    if many or not jobs or warm is None or warm[0] is not _draw._POOL:
+        yield from _draw.draw_each(jobs, progress, many)
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool, warming = warm
+    ordered = sorted(jobs, key=lambda job: job.path)
+    try:
+        warming.result()
+        svgs = pool.map(_draw.draw_job, ordered, chunksize=len(ordered))
+        for done, (job, svg) in enumerate(zip(ordered, svgs, strict=True), start=1):
+            if progress is not None:
+                progress(done, len(ordered), job.path)
+            yield job, svg
+    except BrokenProcessPool:
+        _draw._forget_pool()
+        raise
 
 
 def _counted(progress: DrawProgress | None, before: int, total: int) -> DrawProgress | None:

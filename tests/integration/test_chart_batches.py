@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import filecmp
 import gc
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -88,3 +91,48 @@ def test_a_cold_build_holds_at_most_a_batch_of_specs_and_counts_over_all_batches
     assert _all_files(batched) == _all_files(whole)
     match, mismatch, errors = filecmp.cmpfiles(whole, batched, _all_files(whole), shallow=False)
     assert mismatch == [] and errors == [] and len(match) == len(_all_files(whole))
+
+
+WARM_SCRIPT = """
+import sys
+from pathlib import Path
+import generator.build as build_stage
+from generator.build import Settings, build
+build_stage.WARM_FROM = int(sys.argv[4])
+source, out, cache = (Path(a) for a in sys.argv[1:4])
+result = build(Settings(source, out, cache_dir=cache))
+assert result.ok
+print(result.charts_drawn, "matplotlib" in sys.modules)
+"""
+
+
+def test_a_large_trees_edit_draws_its_few_charts_in_a_worker_started_early(
+    tmp_path: Path,
+) -> None:
+    """From `WARM_FROM` charters, a build that loads a charter anew starts a drawing worker
+    before loading, and the few charts it then draws are drawn there (never importing
+    matplotlib into the build), with the bytes drawn in the build's own process."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: charts are drawn in the build's own process")
+    source = tmp_path / "source"
+    source.mkdir()
+    body = charter_data(title="One", business_metrics=[business_metric("conv")])
+    write_charter(source, "one", body, ab("2026-03-01", "conv", 10.0, 11.0, n=50_000))
+
+    def run(name: str, warm_from: int) -> tuple[str, str]:
+        argv = [str(source), str(tmp_path / name), str(tmp_path / f"cache-{name}"), str(warm_from)]
+        done = subprocess.run(
+            [sys.executable, "-c", WARM_SCRIPT, *argv], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        drawn, imported = done.stdout.split()
+        assert 0 < int(drawn) < charts.PARALLEL_CHARTS
+        return drawn, imported
+
+    assert run("early", 0)[1] == "False"  # drawn by the worker
+    assert run("here", 10**9)[1] == "True"  # drawn in the build's own process
+    early, here = tmp_path / "early", tmp_path / "here"
+    assert _all_files(early) == _all_files(here)
+    for rel in _all_files(here):
+        if not rel.startswith("."):
+            assert (early / rel).read_bytes() == (here / rel).read_bytes(), rel
