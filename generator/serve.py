@@ -24,6 +24,7 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -458,6 +459,44 @@ def _seed_chart_cache(previous: Path, out: Path) -> None:
                 shutil.rmtree(out, ignore_errors=True)
 
 
+TEMP_PREFIX = "charters-serve-"  # then the server's process id: charters-serve-PID-XXXXXXXX
+_HANGUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+
+
+def _remove_left_behind() -> None:
+    """Remove the folders of servers that ended without removing their own (killed, or
+    the machine stopped): this user's `charters-serve-PID-…` folders in the temporary
+    folder whose process PID is gone. A folder of a live process is left alone, even one
+    that only reuses the number. POSIX only (elsewhere signal 0 is not a question)."""
+    if os.name != "posix":
+        return
+    root = Path(tempfile.gettempdir())
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(TEMP_PREFIX) :].partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        path = root / name
+        with contextlib.suppress(OSError):
+            st = os.lstat(path)
+            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process `pid` exists (another user's counts: its number is taken)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -471,16 +510,20 @@ def serve(
     cache_dir: Path | None = None,
 ) -> int:
     """Serve `source` until interrupted; the exit status (0 on Ctrl-C, 1 if it cannot start)."""
-    tmp = Path(tempfile.mkdtemp(prefix="charters-serve-"))
+    _remove_left_behind()
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
     state = SiteState(source=source, out=tmp / "site", echo=echo, cache_dir=cache_dir)
     stop = threading.Event()
     server: PreviewServer | None = None
     watcher: threading.Thread | None = None
-    # Ctrl-C and SIGTERM stop the server, even when started with SIGINT ignored (as a
-    # shell does to `charters serve &`): as Hugo's server does.
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # Ctrl-C, SIGTERM and SIGHUP (its terminal closed) stop the server and remove its
+    # folder, even when started with SIGINT ignored (as a shell does to `charters serve
+    # &`): as Hugo's server does.
+    stops = (signal.SIGTERM, signal.SIGINT, *_HANGUP)
+    previous = {sig: signal.getsignal(sig) for sig in stops}
     with contextlib.suppress(ValueError):  # not in the main thread (tests)
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        for sig in (signal.SIGTERM, *_HANGUP):
+            signal.signal(sig, _raise_interrupt)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         handler = functools.partial(PreviewHandler, directory=str(state.out))

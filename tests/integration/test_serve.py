@@ -293,3 +293,45 @@ def test_serve_help_lists_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--source", "--port", "--host"):
         assert option in result.output
+
+
+def _a_dead_pid() -> int:
+    """The number of a process that has ended (and, just now, not been reused)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+def test_serve_removes_what_ended_servers_left_and_its_own_folder_on_hangup(
+    scratch_project: ScratchProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server killed outright cannot remove its folder (a copy of the site); the next
+    one removes the folders of servers whose process is gone. Closing the terminal
+    (SIGHUP) stops a server as Ctrl-C does, its folder removed."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    dead = temp / f"charters-serve-{_a_dead_pid()}-abcd1234"
+    (dead / "site").mkdir(parents=True)
+    (dead / "site" / "index.html").write_text("old", "utf-8")
+    alive = temp / f"charters-serve-{os.getpid()}-abcd1234"  # this test's process: alive
+    alive.mkdir()
+    other = temp / "charters-serve-notapid"  # not named by a server of this kind
+    other.mkdir()
+    scratch_project.charter("routing")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        wait_for_url(proc)
+        assert not dead.exists() and alive.is_dir() and other.is_dir()
+        (own,) = [p for p in temp.iterdir() if p.name.startswith(f"charters-serve-{proc.pid}-")]
+        assert (own / "site" / "index.html").is_file()
+    finally:
+        proc.send_signal(signal.SIGHUP)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "Stopped." in out and "Traceback" not in out + err
+    assert not own.exists()
