@@ -10,7 +10,7 @@ not use (read, find, link or write) is removed, and the build says how many:
   with what its pages are kept with: a page taken whole from the site does not read
   its sum (`pages/…/<key>.sum`), nor does any page taken whole read its data tables
   (`tables/`), which an edit of charter.html alone renders every page from again; so a
-  page rendered is kept with the keys of its tables (`pages/…/<key>.parts`), and the
+  page rendered is kept with the key of its tables (after its sum, in `.sum`), and the
   sum and the tables of a kept page are kept too; likewise the memo of a charter taken
   from the cache (read when it is analysed again), and the history's files
   (generator/history.py). A full build with `--gc` records that list under its input fingerprint
@@ -132,19 +132,18 @@ def load_used(cache: Cache, fingerprint: str) -> bool:
 
 def _with_page_parts(cache: Cache) -> set[str]:
     """What the build used, with what each of its pages is kept with: its sum (`.sum`),
-    and the data tables it was made from (listed in `.parts`)."""
+    and the data tables it was made from (named in `.sum`, after the sum)."""
     keep = set(cache.used)
     root = cache.root
     if root is None:
         return keep
     pages = f"{root}{os.sep}pages{os.sep}"
     for path in [p for p in keep if p.startswith(pages) and p.endswith(".html")]:
-        page = path.removesuffix(".html")
-        parts = page + ".parts"
-        keep.update((page + ".sum", parts))
+        page_sum = path.removesuffix(".html") + ".sum"
+        keep.add(page_sum)
         try:
-            with open(parts, "rb") as f:
-                keys = f.read().decode("ascii").split()
+            with open(page_sum, "rb") as f:
+                keys = f.read().decode("ascii").split("\n")[1:]  # after the sum
         except (OSError, UnicodeDecodeError):
             continue
         for key in keys:

@@ -25,7 +25,8 @@ charter, the pages and outputs made from every charter, and nothing else:
   any look at another charter's check; a page that looked is not kept, since
   its bytes then depend on more than its key. A page is written once, into the
   build's spool; its entry is a hard link to that file, with its size and CRC-32
-  beside it (`pages/…/<key>.sum`), and one that does not match them is rendered again.
+  beside it (`pages/…/<key>.sum`, with the key of the data tables it was made from),
+  and one that does not match them is rendered again.
 * **The data tables of a charter's page** (`tables/…/<key>.pickle`): each a fragment
   of the page (templates/_tables.html), rendered once and kept so that an edit of
   charter.html does not render every table again; a page's tables in one entry, under
@@ -408,7 +409,8 @@ class Reuse:
         """The page kept under `key`, when it holds exactly what its sum (`.sum`, written
         beside it) says: linked into `spool` and checked there, so what is checked is what
         the site gets; without a spool, its bytes."""
-        want = self.cache.get("pages", key, ".sum")
+        kept = self.cache.get("pages", key, ".sum")
+        want = kept.partition(b"\n")[0] + b"\n" if kept else None  # then its tables' key
         entry = self.cache.entry("pages", key, ".html", count=False) if want else None
         if entry is None:
             return None
@@ -433,16 +435,16 @@ class Reuse:
     ) -> None:
         """Keep the page made from `key` alone, for site path `rel`: its bytes `data`, as
         written to the spool (`content`). A spooled or borrowed file is not written again
-        but linked into the cache; the page's sum is written beside it, and the key of the
-        `tables` entry it was made from, if any (`.parts`, kept while the page is: prune.py)."""
+        but linked into the cache; the page's sum is written beside it (`.sum`), followed
+        by the key of the `tables` entry it was made from, if any (kept while the page
+        is: prune.py)."""
         self.made[rel] = key
         if isinstance(content, bytes):
             self.cache.put("pages", key, content, ".html")
         else:
             self.cache.put_link("pages", key, content.path, ".html")
-        self.cache.put("pages", key, _sum([data]), ".sum")
-        if tables is not None:
-            self.cache.put("pages", key, tables.encode(), ".parts")
+        made_from = f"{tables}\n".encode() if tables is not None else b""
+        self.cache.put("pages", key, _sum([data]) + made_from, ".sum")
 
     def fragment_key(self, cid: str, *parts: str) -> str | None:
         """The key of a fragment of charter `cid`'s page (pages.Fragments): its charter's
