@@ -449,8 +449,7 @@ class Cache:
     def put(self, kind: str, key: str, data: bytes, suffix: str = "") -> None:
         """Store an entry atomically (a temporary file renamed over it), or give up quietly
         after the first failure with a warning for the build to report."""
-        self.put_chunks(kind, key, [data], suffix=suffix)
-        path = self.path(kind, key, suffix)  # None after a failed write
+        path = self.put_chunks(kind, key, [data], suffix=suffix)
         if path is not None:
             self._remember(path, kind, data)
 
@@ -459,8 +458,11 @@ class Cache:
         if self.memory is not None and kind not in UNREMEMBERED and len(data) <= REMEMBERED_SIZE:
             self.remembered[path] = data
 
-    def put_chunks(self, kind: str, key: str, *parts: Iterable[bytes], suffix: str = "") -> None:
-        """:meth:`put` of the bytes of `parts` in turn, never held in memory at once."""
+    def put_chunks(
+        self, kind: str, key: str, *parts: Iterable[bytes], suffix: str = ""
+    ) -> str | None:
+        """:meth:`put` of the bytes of `parts` in turn, never held in memory at once; the
+        entry's path, None when it could not be written."""
 
         def write(tmp: str) -> None:
             with open(tmp, "wb") as f:
@@ -468,7 +470,7 @@ class Cache:
                     for chunk in part:
                         f.write(chunk)
 
-        self._install(kind, key, suffix, write)
+        return self._install(kind, key, suffix, write)
 
     def put_link(self, kind: str, key: str, source: str, suffix: str = "") -> None:
         """:meth:`put` of the plain file `source` without reading it: hard-linked (copied
@@ -478,12 +480,13 @@ class Cache:
 
         self._install(kind, key, suffix, partial(link_or_copy, source))
 
-    def _install(self, kind: str, key: str, suffix: str, make: Callable[[str], None]) -> None:
+    def _install(self, kind: str, key: str, suffix: str, make: Callable[[str], None]) -> str | None:
         """Make the entry by `make` at a temporary name beside it, then rename it over the
-        entry: an entry is whole or absent. A failed write stops the cache (`fail`)."""
+        entry: an entry is whole or absent. A failed write stops the cache (`fail`). The
+        entry's path, None when it was not written."""
         path = self.path(kind, key, suffix)
         if path is None:
-            return
+            return None
         folder, name = os.path.split(path)
         tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
         try:
@@ -494,6 +497,8 @@ class Cache:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             self.fail(exc)
+            return None
+        return path
 
     def fail(self, exc: OSError) -> None:
         """Stop using the cache after a failed write, with one warning for the build."""
