@@ -208,7 +208,7 @@ def _full_build(
     settings: Settings, reuse: Reuse, tree: SourceTree, fingerprint: str, progress: Report
 ) -> BuildResult:
     # The stages are imported here, not at the top: a no-op build needs none of them.
-    from .charts import draw_charts, warm_up
+    from .charts import draw_charts
     from .history import with_original_targets
     from .links import linked_files
     from .load import load_project
@@ -219,8 +219,7 @@ def _full_build(
     from .rules import check_views
 
     cache = reuse.cache
-    if reuse.charters >= WARM_FROM and reuse.any_anew(settings.source):
-        warm_up()  # a drawing worker imports matplotlib while the charters load
+    _warm_up(settings, reuse)
     load_memo(cache)
     check_key = _check_key(settings, tree, reuse.context, cache)  # the tree as it is read
     project, diags = load_project(settings.source, reuse.context.load_date, reuse)
@@ -285,6 +284,15 @@ def _full_build(
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
+
+
+def _warm_up(settings: Settings, reuse: Reuse) -> None:
+    """From `WARM_FROM` charters, when one is loaded anew, start a drawing worker at once:
+    it imports matplotlib while the others are read back (charts.warm_up)."""
+    from .charts import warm_up
+
+    if reuse.charters >= WARM_FROM and reuse.any_anew(settings.source):
+        warm_up()
 
 
 def _history(settings: Settings, project: Project, cache: Cache) -> History:
