@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -319,15 +320,25 @@ def test_the_cli_says_what_gc_removed(scratch_project: ScratchProject) -> None:
     assert "--gc" in run_cli("build", "--help").stdout
 
 
+def in_git(
+    project: ScratchProject,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    write: Callable[[ScratchProject], None],
+) -> Path:
+    """The project written by `write` and committed (cache and site ignored); its root."""
+    isolate_git(monkeypatch, tmp_path / "home")
+    write(project)
+    project.write(".gitignore", ".charters-cache/\nsite/\n")
+    init_repo(project.root)
+    commit(project.root, "charters", "Ana", "2026-05-01T10:00:00Z")
+    return project.root
+
+
 def test_gc_keeps_the_historys_files_of_this_source_alone(
     scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    isolate_git(monkeypatch, tmp_path / "home")
-    root = scratch_project.root
-    write_full_project(scratch_project)
-    scratch_project.write(".gitignore", ".charters-cache/\nsite/\n")
-    init_repo(root)
-    commit(root, "three charters", "Ana", "2026-05-01T10:00:00Z")
+    root = in_git(scratch_project, monkeypatch, tmp_path, write_full_project)
     cache = root / ".charters-cache"
     gc_build(scratch_project)
     mine = {p for p in cache_files(cache) if p.startswith("history/")}
@@ -375,12 +386,7 @@ def test_every_kind_of_entry_a_build_or_check_makes_is_one_gc_prunes(
     """`prune.KINDS` names the cache's folders by hand: a kind added without it would
     never be pruned. A build with history and `--gc`, a check and a serve-like build
     (charters kept in memory) make every kind there is."""
-    isolate_git(monkeypatch, tmp_path / "home")
-    root = scratch_project.root
-    write_project(scratch_project)
-    scratch_project.write(".gitignore", ".charters-cache/\nsite/\n")
-    init_repo(root)
-    commit(root, "charters", "Ana", "2026-05-01T10:00:00Z")
+    root = in_git(scratch_project, monkeypatch, tmp_path, write_project)
     gc_build(scratch_project)
     checked_tree = run_cli("check", "--source", str(root))  # the rules find problems
     assert checked_tree.exit_code == 1 and "MC104 error" in checked_tree.output
