@@ -409,10 +409,9 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
     the start counts too, and so is the repository's git folder, so a commit or a
     checkout rebuilds the charters' history; `SourceFilter` keeps only the inputs.
     `watchfiles` yields once no further change came for 50 ms (at most 1.6 s after
-    the first), so an
-    editor's save in several steps is one rebuild; changes made during a build are
-    kept and yielded right after it. `ready` is set once changes are seen (or the
-    watch failed).
+    the first), so an editor's save in several steps is one rebuild; changes made
+    during a build are kept and yielded right after it. `ready` is set once the watch
+    is set up (or has failed).
     """
     inputs = SourceFilter.of(state.source.absolute())
     ready = ready if ready is not None else threading.Event()
@@ -518,11 +517,11 @@ def serve(
     watcher: threading.Thread | None = None
     # Ctrl-C, SIGTERM and SIGHUP (its terminal closed) stop the server and remove its
     # folder, even when started with SIGINT ignored (as a shell does to `charters serve
-    # &`): as Hugo's server does.
-    stops = (signal.SIGTERM, signal.SIGINT, *_HANGUP)
-    previous = {sig: signal.getsignal(sig) for sig in stops}
+    # &`): as Hugo's server does. A SIGHUP ignored (`nohup`) stays ignored.
+    hangup = tuple(s for s in _HANGUP if signal.getsignal(s) is not signal.SIG_IGN)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, *hangup)}
     with contextlib.suppress(ValueError):  # not in the main thread (tests)
-        for sig in (signal.SIGTERM, *_HANGUP):
+        for sig in (signal.SIGTERM, *hangup):
             signal.signal(sig, _raise_interrupt)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

@@ -335,3 +335,33 @@ def test_serve_removes_what_ended_servers_left_and_its_own_folder_on_hangup(
     assert proc.returncode == 0, err
     assert "Stopped." in out and "Traceback" not in out + err
     assert not own.exists()
+
+
+def test_serve_started_with_nohup_outlives_its_terminal(scratch_project: ScratchProject) -> None:
+    """SIGHUP ignored by whoever started the server (`nohup charters serve &`) stays
+    ignored: closing the terminal does not stop it."""
+    scratch_project.charter("routing")
+
+    def ignoring_hangups() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    argv = [sys.executable, "-m", "generator", "serve", "--source", str(scratch_project.root)]
+    proc = subprocess.Popen(
+        [*argv, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=ignoring_hangups,
+    )
+    try:
+        url = wait_for_url(proc)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert proc.poll() is None
+        assert get(url + "__charters__/version")[0] == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "Stopped." in out and "Traceback" not in out + err
