@@ -140,14 +140,7 @@ class Spool:
         if self.folder is None:
             with open(source, "rb") as f:
                 return f.read()
-
-        def fill(path: str) -> None:
-            try:
-                os.link(source, path, follow_symlinks=False)
-            except OSError:  # another file system, or links not allowed there
-                shutil.copyfile(source, path, follow_symlinks=False)
-
-        return self._spooled(fill)
+        return self._spooled(partial(link_or_copy, os.fspath(source)))
 
     def _spooled(self, fill: Callable[[str], None]) -> Spooled:
         """A new file of the spool folder, made by `fill`; on an error of the file system
