@@ -149,7 +149,7 @@ def build(
         click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
     finally:
-        _stop_warming()
+        _stop_workers()
     print_diagnostics(result.diagnostics)
     if not result.ok:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
@@ -164,12 +164,12 @@ def build(
             click.echo(result.pruned.summary())
 
 
-def _stop_warming() -> None:
-    """A drawing worker the build started and never needed is not waited for at exit
-    (generator.charts.stop_warming); the charts are not imported for it."""
+def _stop_workers() -> None:
+    """The build's drawing workers are stopped, not waited for at exit
+    (generator.charts.stop_workers); the charts are not imported for it."""
     charts = sys.modules.get(f"{__package__}.charts")
     if charts is not None:
-        charts.stop_warming()
+        charts.stop_workers()
 
 
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:

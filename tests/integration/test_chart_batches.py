@@ -136,3 +136,31 @@ def test_a_large_trees_edit_draws_its_few_charts_in_a_worker_started_early(
     for rel in _all_files(here):
         if not rel.startswith("."):
             assert (early / rel).read_bytes() == (here / rel).read_bytes(), rel
+
+
+def test_a_build_ending_stops_its_drawing_workers_and_the_next_starts_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`charters build` stops its workers as it ends rather than waiting for them to tear
+    matplotlib down; a process that builds again (a test, say) gets new ones."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: charts are drawn in the build's own process")
+    import generator.build as build_stage
+    from generator.charts import draw as draw_module
+
+    monkeypatch.setattr(build_stage, "WARM_FROM", 0)
+    source = _tree(tmp_path / "source")
+    assert build(Settings(source, tmp_path / "first", cache_dir=tmp_path / "c1")).ok
+    pool = draw_module._POOL
+    assert pool is not None
+    workers = list(pool._processes.values())
+    assert workers
+    charts.stop_workers()
+    assert draw_module._POOL is None
+    for process in workers:
+        process.join(timeout=10)
+        assert not process.is_alive()
+    again = build(Settings(source, tmp_path / "again", cache_dir=tmp_path / "c2"))
+    assert again.ok and again.charts_drawn == CHARTERS * 4
+    assert _all_files(tmp_path / "again") == _all_files(tmp_path / "first")
+    charts.stop_workers()
