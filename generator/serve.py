@@ -537,13 +537,15 @@ def serve(
             return 1
         server.state = state
         _seed_chart_cache(source / "site", state.out)
-        state.rebuild()
-        # The watcher watches before the address is announced: whoever reads "Serving"
-        # may edit a file, or press Ctrl-C, at once.
+        # The watcher watches before the first build, so a save made while it runs (a
+        # cold build of many charters takes minutes) is built right after it, and
+        # before the address is announced: whoever reads "Serving" may edit a file, or
+        # press Ctrl-C, at once.
         ready = threading.Event()
         watcher = threading.Thread(target=watch, args=(state, stop, ready), daemon=True)
         watcher.start()
         ready.wait(timeout=WATCH_SETUP_SECONDS)
+        state.rebuild()
         bound_host, bound_port = server.server_address[:2]
         name = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
         shown = f"[{name}]" if ":" in name else name

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +20,8 @@ from history_repo import commit, init_repo, isolate_git
 from watchfiles import Change
 
 from generator.serve import SourceFilter, _is_page, error_page
+
+EXAMPLES = Path(__file__).resolve().parents[2]
 
 INPUTS = [
     "site.yaml",
@@ -365,3 +369,31 @@ def test_serve_started_with_nohup_outlives_its_terminal(scratch_project: Scratch
         out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
     assert "Stopped." in out and "Traceback" not in out + err
+
+
+def test_a_save_during_the_first_build_is_built_after_it(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """The first build of a large tree takes a while; a charter saved while it draws its
+    charts (after it has read that charter) is built right after it, not left stale
+    until the next save."""
+    root = scratch_project.root
+    shutil.copytree(EXAMPLES / "charters", root / "charters")
+    shutil.copy(EXAMPLES / "site.yaml", root / "site.yaml")
+    shutil.copy(EXAMPLES / "metrics.yaml", root / "metrics.yaml")
+    charter = root / "charters" / "churn-prediction" / "charter.yaml"
+    charts = root / ".charters-cache" / "charts"
+    proc = start(root, "--port", "0")
+    try:
+        deadline = time.monotonic() + 120
+        while not charts.is_dir():  # drawing: every charter was read before
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        text = charter.read_text("utf-8")
+        charter.write_text(re.sub(r"(?m)^title: .*$", "title: Saved while building", text), "utf-8")
+        url = wait_for_url(proc)
+        wait_for(url + "charters/churn-prediction/index.html", "Saved while building", 60)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert "Traceback" not in out + err
