@@ -152,15 +152,16 @@ def test_a_build_ending_stops_its_drawing_workers_and_the_next_starts_them_again
     source = _tree(tmp_path / "source")
     assert build(Settings(source, tmp_path / "first", cache_dir=tmp_path / "c1")).ok
     pool = draw_module._POOL
-    assert pool is not None
+    assert pool is not None, "the build drew its charts without a pool"
     workers = list(pool._processes.values())
-    assert workers
+    assert workers, "the pool has no worker processes"
     charts.stop_workers()
     assert draw_module._POOL is None
     for process in workers:
-        process.join(timeout=10)
-        assert not process.is_alive()
+        process.join(timeout=60)  # a loaded machine is slow to reap a process
+        assert not process.is_alive(), f"worker {process.pid} still running"
     again = build(Settings(source, tmp_path / "again", cache_dir=tmp_path / "c2"))
-    assert again.ok and again.charts_drawn == CHARTERS * 4
+    assert again.ok, [d.format_text() for d in again.diagnostics]
+    assert again.charts_drawn == CHARTERS * 4
     assert _all_files(tmp_path / "again") == _all_files(tmp_path / "first")
     charts.stop_workers()
