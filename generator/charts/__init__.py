@@ -280,7 +280,10 @@ def stop_workers() -> None:
     if pool is not None:
         for process in list(pool._processes.values()):
             process.terminate()
-        _draw._forget_pool()
+        # Waited for, once they are gone: a shutdown left running races the interpreter's
+        # own at exit, which then writes to the pool's closed wake-up pipe (a traceback).
+        pool.shutdown(wait=True, cancel_futures=True)
+        _draw._POOL = None
     _WARM = None
 
 
