@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from .analyze import CharterView
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic, Severity, excerpt
 from .formatting import spreadsheet_cell
 from .spool import Content, Spool
 
@@ -173,8 +174,11 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         if not rel or rel.endswith("/"):
             continue
         target = (folder / rel).resolve()
-        if not target.exists():
-            message = f"{link.url!r} is not a file in the charter's folder; the link will be broken"
+        if not os.path.exists(target):  # os.path: a name too long to look up is not there
+            message = (
+                f"{excerpt(link.url)} is not a file in the charter's folder;"
+                " the link will be broken"
+            )
             report(index, message, "link-target", "warning")
             continue
         if not target.is_file() or not target.is_relative_to(folder):
@@ -185,13 +189,12 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         try:
             data = target.read_bytes()
         except OSError as exc:
-            report(
-                index, f"{link.url!r} cannot be read ({exc.strerror}); not copied", "link-target"
-            )
+            message = f"{excerpt(link.url)} cannot be read ({exc.strerror}); not copied"
+            report(index, message, "link-target")
             continue
         problem = content_problem(name, data)
         if problem is not None:
-            report(index, f"{link.url!r} cannot be published: {problem}", "link-type")
+            report(index, f"{excerpt(link.url)} cannot be published: {problem}", "link-type")
             continue
         rel = f"charters/{view.id}/{name}"
         linked.files[rel] = spool.write(spreadsheet_safe_chunks(name, data), rel)

@@ -415,7 +415,7 @@ def _folders_readable(
             break
         fixed = fixed / part
     for candidate in sorted({folder, fixed, *(p.parent for p in matches)}):
-        if candidate.is_dir() and not os.access(candidate, os.R_OK | os.X_OK):
+        if os.path.isdir(candidate) and not os.access(candidate, os.R_OK | os.X_OK):
             rel = candidate.relative_to(root).as_posix()
             diags.error(SourceRef(rel), "", "cannot read this folder (permission denied)")
             return False

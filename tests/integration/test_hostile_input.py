@@ -153,6 +153,30 @@ def test_a_long_unparsable_line_is_not_printed_whole(scratch_project: ScratchPro
     assert message.startswith("charters/routing/charter.yaml:2:1: YAML syntax error")
 
 
+def test_names_too_long_for_the_file_system_are_reported_where_they_are_written(
+    scratch_project: ScratchProject,
+) -> None:
+    """Past the 255 bytes of a file name or the 4,096 of a path, looking a name up fails
+    with an error of its own ("File name too long"), not "no such file"."""
+    part, whole = "y" * 300, "x" * 5000
+    links = [{"title": "Part", "url": part}, {"title": "Whole", "url": whole}]
+    text = scratch_project.charter("routing", links=links)
+    result = scratch_project.build()
+    assert result.ok
+    warnings = [d.format_text() for d in result.diagnostics if "links[" in d.field]
+    lines = [n for n, x in enumerate(text.splitlines(), 1) if "url:" in x]
+    assert len(warnings) == len(lines) == 2
+    for line, warning in zip(lines, warnings, strict=True):
+        assert warning.startswith(f"charters/routing/charter.yaml:{line}:")
+        assert warning.endswith("is not a file in the charter's folder; the link will be broken")
+
+    text = scratch_project.charter("routing", results=[f"results/{part}/*.csv"])
+    (error,) = scratch_project.errors()
+    assert error.startswith(f"charters/routing/charter.yaml:{text.count(chr(10))}:")
+    assert "results[0]: 'results/yyyy" in error
+    assert error.endswith("matches no file in charters/routing/")
+
+
 # --- YAML 1.2 numbers ----------------------------------------------------------------------
 
 
