@@ -95,6 +95,7 @@ def copy_examples(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO_ROOT / "charters", dest / "charters")
     shutil.copy2(REPO_ROOT / "site.yaml", dest / "site.yaml")
+    shutil.copy2(REPO_ROOT / "metrics.yaml", dest / "metrics.yaml")
     return dest
 
 

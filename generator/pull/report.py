@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..cache import INPUT_FILES
 from ..formatting import plural
 from ..vocabulary import ChangeKind
 
@@ -97,14 +98,17 @@ def verdict_lines(source: Path, files: Mapping[str, bytes], today: date) -> list
         head.mkdir()
         if (source / "charters").is_dir():
             shutil.copytree(source / "charters", head / "charters", symlinks=True)
-        if (source / "site.yaml").is_file():
-            shutil.copy2(source / "site.yaml", head / "site.yaml")
+        for name in INPUT_FILES:  # site.yaml and the metric catalogue
+            if (source / name).is_file():
+                shutil.copy2(source / name, head / name)
         for rel, data in files.items():
             target = head / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         base = load_side(None, source, "BASE", today)
-        report = diff_sides(base, load_side(str(head), source, "HEAD", today))
+        after = load_side(str(head), source, "HEAD", today)
+        after.label = "the pulled files"  # not the temporary folder's path
+        report = diff_sides(base, after)
     lines = [
         f"{c.charter}: {c.message.replace('`', '')}" for c in report.changes if c.kind in REPORTED
     ]

@@ -9,16 +9,18 @@ only reported).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ..diagnostics import Diagnostics, today_from_env
+from ..diagnostics import Diagnostics, excerpt, today_from_env
 from ..formatting import plural
 from .config import Job, Plan, PullError, read_plan, resolve
 from .report import FileChange, compare, verdict_lines
@@ -106,7 +108,14 @@ def _pull(
     if not dry_run:
         for job in selected:
             if job.rel in files:
-                _write(job, files[job.rel])
+                try:
+                    _write(job, files[job.rel])
+                except OSError as exc:  # the disk full, the folder read-only
+                    message = f"{excerpt(job.entry.into)} could not be written ({exc.strerror})"
+                    report.diags.error(job.ref(("into",)), job.field(("into",)), message, "write")
+                    report.changes = [c for c in report.changes if c.rel != job.rel]
+                    report.failed.append(job.rel)
+                    continue
                 report.written.append(job.rel)
     return report
 
@@ -162,10 +171,13 @@ def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
     target = (job.folder / job.entry.into).resolve()
     if not target.is_relative_to(job.folder.resolve()):
         raise PullError(
-            f"{job.entry.into!r} leads out of the charter's folder through a link",
+            f"{excerpt(job.entry.into)} leads out of the charter's folder through a link",
             ("into",),
             "outside-folder",
         )
+    problem = _unusable(job.folder, job.entry.into)
+    if problem is not None:
+        raise PullError(f"{excerpt(job.entry.into)} cannot be a file ({problem})", ("into",))
     conn = resolve(plan, job)  # of the pull's kind, or a PullError
     if job.entry.mlflow is not None:
         from .mlflow_runs import run_mlflow
@@ -176,11 +188,33 @@ def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
     return result_bytes(job, table, plan.source, plan.today)
 
 
+def _unusable(folder: Path, into: str) -> str | None:
+    """Why the system would refuse `into` as a file under `folder`, or None.
+
+    Asked before the query runs, so that a name too long, or a file where a folder
+    belongs, is reported at the entry rather than met halfway through writing.
+    """
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # not POSIX, or the system cannot say
+        longest = 255
+    if any(len(part.encode()) > longest for part in PurePosixPath(into).parts):
+        return os.strerror(errno.ENAMETOOLONG)
+    try:
+        is_folder = stat.S_ISDIR(os.stat(folder / into).st_mode)
+    except FileNotFoundError:
+        return None  # a new file (and folders) to make
+    except OSError as exc:  # the whole path too long, a file where a folder belongs
+        return exc.strerror
+    return os.strerror(errno.EISDIR) if is_folder else None
+
+
 def _write(job: Job, data: bytes) -> None:
     """Replace the file in one rename, so a reader sees the old bytes or the new ones."""
     target = job.folder / job.entry.into
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.pull-{os.getpid()}"
+    # A short name of its own: the target's name plus a suffix could pass the system's limit.
+    tmp = target.parent / f".charters-pull-{os.getpid()}.tmp"
     try:
         tmp.write_bytes(data)
         os.replace(tmp, target)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..diagnostics import excerpt
 from .config import Job, PullError, Resolved, scrub
 
 if TYPE_CHECKING:
@@ -79,13 +80,17 @@ def sql_text(job: Job) -> str:
         return sql
     path = (job.folder / sql.strip()).resolve()
     if not path.is_relative_to(job.folder.resolve()):
-        raise PullError(f"{sql!r} leaves the charter's folder", ("sql",), "outside-folder")
+        raise PullError(f"{excerpt(sql)} leaves the charter's folder", ("sql",), "outside-folder")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PullError(f"no file {sql!r} in the charter's folder", ("sql",), "no-file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PullError(f"cannot read {sql!r}: {exc}", ("sql",), "no-file") from None
+        message = f"no file {excerpt(sql)} in the charter's folder"
+        raise PullError(message, ("sql",), "no-file") from None
+    except OSError as exc:  # the error's own text would print the absolute path
+        message = f"cannot read {excerpt(sql)} ({exc.strerror})"
+        raise PullError(message, ("sql",), "no-file") from None
+    except UnicodeDecodeError as exc:
+        raise PullError(f"cannot read {excerpt(sql)}: {exc}", ("sql",), "no-file") from None
 
 
 class Engines:

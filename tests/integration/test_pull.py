@@ -117,6 +117,8 @@ def test_new_events_show_what_they_do_to_the_verdict(examples: Path) -> None:
         result.stdout
     )
     assert "agent-reply-suggestions: verdict: Business impact → No impact" in result.stdout
+    # The charters reading the metric catalogue (metrics.yaml) are compared too.
+    assert "Not compared" not in result.stdout
     assert "dry run: nothing was written" in result.stdout
     assert (examples / EXAMPLE_RESULTS).read_bytes() == before
     assert run_pull(examples).exit_code == 0
@@ -259,6 +261,15 @@ def test_sql_error_is_located_at_the_pull_entry(tmp_path: Path) -> None:
     assert f"charters/routing/charter.yaml:{line}:" in err
     assert "pull[0].sql: the query failed on 'duckdb' (embedded DuckDB):" in err
     assert "no_such_table" in err
+
+
+def test_a_sql_file_that_cannot_be_read_is_named_short_and_without_the_full_path(
+    tmp_path: Path,
+) -> None:
+    err, _ = _bad(tmp_path, {"sql": "q" * 300 + ".sql"})
+    assert "pull[0].sql: cannot read 'qqqq" in err
+    assert err.rstrip().splitlines()[0].endswith("(104 more characters) (File name too long)")
+    assert str(tmp_path) not in err
 
 
 def test_missing_column(tmp_path: Path) -> None:
@@ -491,6 +502,39 @@ def test_into_through_a_link_out_of_the_folder(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "'results/p.csv' leads out of the charter's folder through a link" in result.stderr
     assert not (outside / "p.csv").exists()
+
+
+def test_into_a_name_too_long_for_the_file_system(tmp_path: Path) -> None:
+    into = "results/" + "p" * 300 + ".csv"  # past the 255 bytes a file name may have
+    text = pull_charter(tmp_path, [{"into": into, "sql": GOOD_SQL}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    (line,) = [x for x in result.stderr.splitlines() if "pull[0].into" in x]
+    assert line.startswith(f"charters/routing/charter.yaml:{line_of(text, 'into:')}:")
+    assert line.endswith("(112 more characters) cannot be a file (File name too long)")
+    assert not list((tmp_path / "charters/routing").rglob("*.csv"))
+
+
+def test_into_a_folder(tmp_path: Path) -> None:
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": GOOD_SQL}])
+    folder = tmp_path / "charters/routing/results/p.csv"
+    folder.mkdir(parents=True)
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "pull[0].into: 'results/p.csv' cannot be a file (Is a directory)" in result.stderr
+    assert folder.is_dir() and not any(folder.iterdir())
+
+
+def test_into_the_longest_file_name_the_system_allows(tmp_path: Path) -> None:
+    """The file is written through a temporary name of its own, not the name plus a suffix."""
+    into = "results/" + "p" * 251 + ".csv"  # 255 bytes: the limit, exactly
+    pull_charter(tmp_path, [{"into": into, "sql": GOOD_SQL}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "charters/routing/results"
+    assert [p.name for p in folder.iterdir()] == [into.removeprefix("results/")]
+    assert (folder / into.removeprefix("results/")).read_text() == GOOD_CSV
 
 
 def test_into_a_file_the_charter_does_not_read(tmp_path: Path) -> None:
