@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
-from .diagnostics import Diagnostics, SourceRef
+from .diagnostics import Diagnostics, SourceRef, excerpt
 from .messages import validate_model
 from .readers import Document, FieldPath, read_text, reader_for
 
@@ -127,11 +127,13 @@ def _resolve_one(
     entry = catalogue.metrics.get(ref)
     if entry is None:
         known = ", ".join(catalogue.ids()) or f"none: there is no {CATALOGUE_FILE} beside site.yaml"
-        message = f"{ref!r} is not a catalogued metric (catalogued in {CATALOGUE_FILE}: {known})"
+        message = (
+            f"{excerpt(ref)} is not a catalogued metric (catalogued in {CATALOGUE_FILE}: {known})"
+        )
         if ref in catalogue.invalid and catalogue.doc is not None:
             line = catalogue.doc.ref((catalogue.invalid[ref],)).line
             where = f"{CATALOGUE_FILE} (line {line})"
-            message = f"the entry of {ref!r} in {where} is invalid: fix it there"
+            message = f"the entry of {excerpt(ref)} in {where} is invalid: fix it there"
         diags.add(doc.at(("business_metrics", i, "ref"), message, "unknown-metric"))
         # The charter is refused for the error above; filling the fields in keeps the
         # model from adding one "missing field" error per inherited field.
@@ -140,8 +142,8 @@ def _resolve_one(
     given = item.get("id")
     if given is not None and given != ref:
         message = (
-            f"a catalogued metric keeps its catalogue id: remove 'id' or write {ref!r}"
-            f" (the ref is {ref!r})"
+            f"a catalogued metric keeps its catalogue id: remove 'id' or write {excerpt(ref)}"
+            f" (the ref is {excerpt(ref)})"
         )
         diags.add(doc.at(("business_metrics", i, "id"), message, "invalid"))
     _check_contradictions(item, entry, i, doc, catalogue, diags)
@@ -183,7 +185,7 @@ def _check_unreferenced(
         return
     where = catalogue.where(near.id)
     message = (
-        f"{item.get('name')!r} looks like the catalogued metric {near.id!r}"
+        f"{excerpt(item.get('name'))} looks like the catalogued metric {near.id!r}"
         f" ({where.path}:{where.line}: {near.name!r}); did you mean ref: {near.id}?"
         " If it is another metric, give it a name and definition that say how it differs"
     )

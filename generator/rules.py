@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from .analyze import CharterView, MetricView, analyze_project
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, excerpt
 from .formatting import fmt_interval, fmt_signed, fmt_value
 from .load import Project
 from .model import cadence_days
@@ -242,7 +242,7 @@ def _guardrails(view: CharterView, today: date | None) -> Iterator[Finding]:
             yield (
                 "MC108",
                 (*_metric_path(view, g), "tolerance"),
-                f"guardrail {g.name!r} moved {fmt_signed(raw, g.unit)} against"
+                f"guardrail {excerpt(g.name)} moved {fmt_signed(raw, g.unit)} against"
                 f" {g.move_reference}, beyond its tolerance of {fmt_value(g.tolerance, g.unit)}",
             )
 
@@ -285,7 +285,7 @@ def _decision_before_results(view: CharterView, today: date | None) -> Iterator[
             yield (
                 "MC110",
                 ("decisions", i, "date"),
-                f"decision of {d.date.isoformat()} ({d.decision!r}) has no result before it"
+                f"decision of {d.date.isoformat()} ({excerpt(d.decision)}) has no result before it"
                 f" ({since})",
             )
 

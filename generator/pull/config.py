@@ -17,7 +17,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from .. import model as m
-from ..diagnostics import Diagnostics, SourceRef, format_path
+from ..diagnostics import Diagnostics, SourceRef, excerpt, format_path
 from ..load import connection_problem, load_site
 from ..messages import validate_model
 from ..readers import Document, FieldPath, parse_yaml, read_text
@@ -97,7 +97,8 @@ def read_plan(source: Path, today: date) -> Plan:
         first = seen.setdefault(job.rel, job)
         if first is not job:
             message = (
-                f"{job.entry.into!r} is also written by {first.field()}; each file has one pull"
+                f"{excerpt(job.entry.into)} is also written by {first.field()};"
+                " each file has one pull"
             )
             diags.add(job.doc.at(("pull", job.index, "into"), message, "duplicate-into"))
     return Plan(source, site, site_doc, jobs, diags, today)
@@ -124,7 +125,7 @@ def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
         job = Job(folder.name, i, entry, folder, out, doc, metrics)
         if not any(glob_matches(pattern, entry.into) for pattern in globs):
             message = (
-                f"{entry.into!r} is not read by this charter: its results globs are"
+                f"{excerpt(entry.into)} is not read by this charter: its results globs are"
                 f" {', '.join(globs)}; pull into a file they match, or add it to `results`"
             )
             diags.add(doc.at(("pull", i, "into"), message, "into-not-read"))

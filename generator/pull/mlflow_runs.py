@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ..diagnostics import excerpt
 from .config import Job, PullError, Resolved, scrub
 from .sql import Table, with_timeout
 
@@ -41,7 +42,7 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
         if experiment is None:
             names = sorted(e.name for e in client.search_experiments(max_results=PAGE))
             raise PullError(
-                f"no MLflow experiment named {spec.experiment!r} at {conn.shown}"
+                f"no MLflow experiment named {excerpt(spec.experiment)} at {conn.shown}"
                 f" (experiments: {', '.join(names) or 'none'})",
                 ("mlflow", "experiment"),
                 "no-experiment",
