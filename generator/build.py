@@ -149,7 +149,7 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         before = PreviousSite.of(settings.out, previous)
         reuse = Reuse(cache, parts, context, before=before, kept=settings.kept)
         if settings.kept is not None:
-            cache.memory = settings.kept.entries
+            cache.memory, cache.seen_before = settings.kept.entries, settings.kept.seen
         # Charters read back are exempted from the cyclic garbage collector's passes
         # (Reuse.freezing) until the build ends, unless the caller manages the collector
         # (serve: _settle).
@@ -160,7 +160,7 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
             if reuse.freezing:
                 gc.unfreeze()
         if settings.kept is not None:
-            settings.kept.entries = cache.remembered
+            settings.kept.entries, settings.kept.seen = cache.remembered, cache.seen
     if settings.gc and result.ok:
         result.pruned = _collect(cache, fingerprint, since, result.unchanged)
     if (problem := cache.diagnostic()) is not None:

@@ -33,7 +33,7 @@ import re
 import secrets
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache as memoized
@@ -400,6 +400,10 @@ class Cache:
     # disk; `remembered` holds those this build read or wrote, for the next.
     memory: Mapping[str, bytes] | None = None
     remembered: dict[str, bytes] = field(default_factory=dict)
+    # The entries such a process saw in the folder in its last build, and those this build
+    # saw: `holds` asks the folder only about the others (see there).
+    seen_before: Set[str] | None = None
+    seen: set[str] = field(default_factory=set)
     # Every entry this build asked for (read, found, linked or written), by its path, and
     # the folders it gave a library: what `charters build --gc` keeps (generator/prune.py).
     used: set[str] = field(default_factory=set)
@@ -430,6 +434,24 @@ class Cache:
         if count:
             self.hits[kind] = self.hits.get(kind, 0) + 1
         return path
+
+    def holds(self, kind: str, key: str, suffix: str = "") -> bool:
+        """Whether the folder has the entry, for a build that has what it needs elsewhere
+        and would only store it for the next build (a chart the current site has); counted
+        as a hit when it does, as `entry` counts. A process that builds again takes an entry
+        it saw in its last build as still there: a folder emptied while it runs is refilled
+        on its next start, not at every save (never a wrong byte: it is not read here)."""
+        path = self.path(kind, key, suffix)
+        if path is None:
+            return True  # no folder to fill
+        if self.seen_before is None or path not in self.seen_before:
+            if self.entry(kind, key, suffix) is None:
+                return False
+        else:
+            self.hits[kind] = self.hits.get(kind, 0) + 1
+        if self.seen_before is not None:
+            self.seen.add(path)
+        return True
 
     def get(self, kind: str, key: str, suffix: str = "") -> bytes | None:
         path = self.path(kind, key, suffix)

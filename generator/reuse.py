@@ -109,6 +109,8 @@ class Kept:
     charters: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
     # The small cache entries the last full build read or wrote (cache.Cache.memory).
     entries: dict[str, bytes] = field(default_factory=dict)
+    # The cache entries the last full build saw in the folder (cache.Cache.holds).
+    seen: set[str] = field(default_factory=set)
 
 
 @dataclass

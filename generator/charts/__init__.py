@@ -190,7 +190,7 @@ class _Reuse:
         site_file = self.before.file(path, ck)
         if site_file is not None:
             self.svgs[path] = self._borrow(site_file, self.before.sizes[path])
-            if self.cache is not None and self.cache.entry("charts", ck, ".svg") is None:
+            if self.cache is not None and not self.cache.holds("charts", ck, ".svg"):
                 with open(site_file, "rb") as f:  # an empty cache: kept for the next build
                     self.cache.put("charts", ck, f.read(), ".svg")
             return

@@ -18,7 +18,9 @@ from history_repo import git, init_repo
 import generator.charts as charts_stage
 import generator.charts.draw as draw_module
 from generator.build import BuildResult, Settings, build
+from generator.cache import Cache
 from generator.charts.draw import DrawProgress
+from generator.reuse import Kept
 
 from .test_build import FULL_RESULTS, tree_files, write_full_project
 
@@ -217,6 +219,39 @@ def test_a_chart_is_taken_from_the_site_only_when_made_from_the_same_key(
         "charters/routing/routing_precision.svg",
         str(svg.relative_to(scratch_project.out)),
     ]
+
+
+def test_a_serve_rebuild_asks_the_cache_folder_only_about_charts_it_has_not_seen_there(
+    scratch_project: ScratchProject, drawn: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chart the served site has is stored in the cache when the cache lacks it; a
+    process that builds again (serve) asks the folder about it once, not at every save."""
+    write_full_project(scratch_project)
+    root, out = scratch_project.root, scratch_project.root.parent / "served"
+    served = Settings(root, out, kept=Kept(), in_place=True)
+    cache = root / ".charters-cache"
+    asked: list[str] = []
+    entry = Cache.entry
+
+    def noted(self: Cache, kind: str, key: str, suffix: str = "", count: bool = True) -> str | None:
+        asked.append(kind)
+        return entry(self, kind, key, suffix, count)
+
+    monkeypatch.setattr(Cache, "entry", noted)
+    assert build(served).ok and len(drawn) == 2  # drawn and stored: not asked about
+    for title in ("Dynamic pricing, again", "Dynamic pricing, third"):
+        asked.clear()
+        scratch_project.charter("pricing", title=title, team=None)
+        result = build(served)
+        assert result.ok and len(drawn) == 2 and result.charts_drawn == 0
+    assert "charts" not in asked  # the second save: both charts seen there by the first
+    # Emptied while serving, the cache gets them again from the next process's build.
+    shutil.rmtree(cache / "charts")
+    scratch_project.charter("pricing", title="Dynamic pricing, fourth", team=None)
+    assert build(served).ok and not list(cache.glob("charts/*/*.svg"))
+    scratch_project.charter("pricing", title="Dynamic pricing, fifth", team=None)
+    assert build(Settings(root, out, in_place=True)).ok
+    assert len(list(cache.glob("charts/*/*.svg"))) == 2 and len(drawn) == 2
 
 
 # --- the examples --------------------------------------------------------------------------
