@@ -564,6 +564,8 @@ RESULT_FILE_SUFFIX = ".csv"
 
 def _check_into(value: str) -> str:
     path = value.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):  # NUL cannot be in a file name
+        raise ValueError("must not contain tabs, line breaks or other control characters")
     if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
         raise ValueError("must be a path relative to the charter's folder, not an absolute path")
     parts = path.replace("\\", "/").split("/")

@@ -76,8 +76,9 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, str | 
 def sql_text(job: Job) -> str:
     """The query: the named .sql file in the charter's folder, or the inline SQL."""
     sql = job.entry.sql or ""
-    if "\n" in sql or not sql.strip().lower().endswith(".sql") or " " in sql.strip():
-        return sql
+    name = sql.strip()
+    if any(ord(ch) <= 32 for ch in name) or not name.lower().endswith(".sql"):
+        return sql  # a query (a space, a line break; a NUL is in no file name), not a name
     path = (job.folder / sql.strip()).resolve()
     if not path.is_relative_to(job.folder.resolve()):
         raise PullError(f"{excerpt(sql)} leaves the charter's folder", ("sql",), "outside-folder")

@@ -272,6 +272,13 @@ def test_a_sql_file_that_cannot_be_read_is_named_short_and_without_the_full_path
     assert str(tmp_path) not in err
 
 
+def test_a_sql_name_with_a_control_character_is_run_as_sql_and_fails_located(
+    tmp_path: Path,
+) -> None:
+    err, _ = _bad(tmp_path, {"sql": "q\0.sql"})
+    assert "pull[0].sql: the query failed on 'duckdb' (embedded DuckDB):" in err
+
+
 def test_missing_column(tmp_path: Path) -> None:
     err, _ = _bad(tmp_path, {"sql": "SELECT DATE '2026-01-01' AS date, 'ttfr' AS metric, 1 AS val"})
     assert "pull[0].sql: the query returns the column 'val', which is not a result column" in err
@@ -480,6 +487,8 @@ def test_timeout_cancels_the_query(tmp_path: Path) -> None:
         ("../other/results/p.csv", "leaves the charter's folder"),
         ("/tmp/p.csv", "must be a path relative to the charter's folder"),
         ("results/p.txt", "must name a .csv file"),
+        ("results/p\0q.csv", "must not contain tabs, line breaks or other control characters"),
+        ("results/p\nq.csv", "must not contain tabs, line breaks or other control characters"),
     ],
 )
 def test_into_outside_the_charter_folder(tmp_path: Path, into: str, message: str) -> None:
