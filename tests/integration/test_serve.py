@@ -85,6 +85,12 @@ def test_which_paths_are_pages() -> None:
     assert not _is_page("/static/style.css") and not _is_page("/charters/x/ttfr.svg")
 
 
+def _hangups_as_from_a_terminal() -> None:
+    # The tests themselves may run under `nohup`, whose ignored SIGHUP a child inherits
+    # (and serve then keeps ignoring, test_serve_started_with_nohup_outlives_its_terminal).
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def start(source: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "generator", "serve", "--source", str(source), *args],
@@ -92,6 +98,7 @@ def start(source: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=_hangups_as_from_a_terminal,
     )
 
 
