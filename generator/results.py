@@ -360,6 +360,12 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             message = f"{excerpt(pattern)} leaves the charter's folder; use a glob relative to it"
             diags.add(doc.at(where, message, "outside-folder"))
             continue
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in pattern):  # NUL is in no file name
+            message = (
+                f"{excerpt(pattern)} must not contain tabs, line breaks or other control characters"
+            )
+            diags.add(doc.at(where, message, "invalid"))
+            continue
         matches = sorted(Path(p) for p in glob.glob(pattern, root_dir=folder, recursive=True))
         matches = [folder / p for p in matches if not p.name.startswith(".")]
         if not _folders_readable(root, folder, pattern, matches, doc, where, diags):

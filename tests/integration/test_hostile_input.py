@@ -177,6 +177,19 @@ def test_names_too_long_for_the_file_system_are_reported_where_they_are_written(
     assert error.endswith("matches no file in charters/routing/")
 
 
+def test_a_results_pattern_with_a_control_character_is_refused_where_it_is_written(
+    scratch_project: ScratchProject,
+) -> None:
+    """A NUL cannot be in a file name; looking one up raises ValueError, not "no match"."""
+    text = scratch_project.charter("routing", results=["results/a\0b/*.csv"])
+    (error,) = scratch_project.errors()
+    assert error == (
+        f"charters/routing/charter.yaml:{text.count(chr(10))}:5: results[0]:"
+        " 'results/a\\x00b/*.csv' must not contain tabs, line breaks or other control"
+        " characters"
+    )
+
+
 # --- YAML 1.2 numbers ----------------------------------------------------------------------
 
 
