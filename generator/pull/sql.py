@@ -194,6 +194,9 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
         ) from None
     except sa.exc.SQLAlchemyError as exc:
         raise PullError(_sql_message(conn, exc), ("sql",), "query-failed") from None
+    except (ValueError, OSError) as exc:  # a driver refusing its URL itself (a NUL in a path)
+        message = scrub(f"cannot connect to {conn.name!r} ({conn.shown}): {exc}", conn)
+        raise PullError(message, ("connection",), "query-failed") from None
 
 
 def _sql_message(conn: Resolved, exc: Exception) -> str:

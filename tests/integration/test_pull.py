@@ -279,6 +279,16 @@ def test_a_sql_name_with_a_control_character_is_run_as_sql_and_fails_located(
     assert "pull[0].sql: the query failed on 'duckdb' (embedded DuckDB):" in err
 
 
+def test_a_connection_its_driver_refuses_is_located_at_the_connection(tmp_path: Path) -> None:
+    site = {"connections": {"w": {"url": "sqlite:///a\0b.db"}}}
+    err, text = _bad(tmp_path, {"sql": GOOD_SQL, "connection": "w"}, site=site)
+    line = line_of(text, "connection: w")
+    assert (
+        f"charters/routing/charter.yaml:{line}:17: pull[0].connection: cannot connect to 'w'"
+        " (sqlite:///a%00b.db): embedded null byte"
+    ) in err
+
+
 def test_missing_column(tmp_path: Path) -> None:
     err, _ = _bad(tmp_path, {"sql": "SELECT DATE '2026-01-01' AS date, 'ttfr' AS metric, 1 AS val"})
     assert "pull[0].sql: the query returns the column 'val', which is not a result column" in err
