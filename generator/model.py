@@ -138,9 +138,15 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a tab, a line break, NUL or another ASCII control character:
+    none belongs in a URL or a file name (and NUL cannot be in a file name at all)."""
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def _check_url(value: str) -> str:
     url = value.strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if has_control_characters(url):
         # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:".
         raise ValueError("URL must not contain tabs, line breaks or other control characters")
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", url)
@@ -564,7 +570,7 @@ RESULT_FILE_SUFFIX = ".csv"
 
 def _check_into(value: str) -> str:
     path = value.strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):  # NUL cannot be in a file name
+    if has_control_characters(path):
         raise ValueError("must not contain tabs, line breaks or other control characters")
     if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
         raise ValueError("must be a path relative to the charter's folder, not an absolute path")

@@ -360,7 +360,7 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             message = f"{excerpt(pattern)} leaves the charter's folder; use a glob relative to it"
             diags.add(doc.at(where, message, "outside-folder"))
             continue
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in pattern):  # NUL is in no file name
+        if m.has_control_characters(pattern):
             message = (
                 f"{excerpt(pattern)} must not contain tabs, line breaks or other control characters"
             )
