@@ -54,6 +54,12 @@ def today_from_env(explicit: date | None = None) -> date:
 _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a tab, a line break, NUL or another ASCII control character:
+    none belongs in a URL, a file name (NUL cannot be in one at all) or a site path."""
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def printable(text: str) -> str:
     """`text` safe to print on one line: control characters written as escapes.
 

@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from .diagnostics import excerpt
+from .diagnostics import excerpt, has_control_characters
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -136,12 +136,6 @@ def _range_order(value: list[float | None]) -> list[float | None]:
 def _listify(value: Any) -> Any:
     # `by: Head of Support` is as clear as a one-item list; accept both spellings.
     return [value] if isinstance(value, str) else value
-
-
-def has_control_characters(text: str) -> bool:
-    """Whether `text` holds a tab, a line break, NUL or another ASCII control character:
-    none belongs in a URL or a file name (and NUL cannot be in a file name at all)."""
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
 
 
 def _check_url(value: str) -> str:

@@ -31,7 +31,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from . import model as m
 from .columns import ResultTable, RowStore
-from .diagnostics import Diagnostic, Diagnostics, SourceRef, excerpt, format_path
+from .diagnostics import (
+    Diagnostic,
+    Diagnostics,
+    SourceRef,
+    excerpt,
+    format_path,
+    has_control_characters,
+)
 from .formatting import finite
 from .messages import describe, not_declared, validate_model
 from .readers import (
@@ -360,7 +367,7 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             message = f"{excerpt(pattern)} leaves the charter's folder; use a glob relative to it"
             diags.add(doc.at(where, message, "outside-folder"))
             continue
-        if m.has_control_characters(pattern):
+        if has_control_characters(pattern):
             message = (
                 f"{excerpt(pattern)} must not contain tabs, line breaks or other control characters"
             )

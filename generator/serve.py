@@ -42,7 +42,7 @@ from watchfiles import Change
 from watchfiles.main import FileChange
 
 from .catalogue import CATALOGUE_FILE
-from .diagnostics import printable
+from .diagnostics import has_control_characters, printable
 from .formatting import plural
 from .pages import BUILTIN_TEMPLATES
 
@@ -320,7 +320,7 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in path) or "\\" in path:
+        if has_control_characters(path) or "\\" in path:
             # A NUL or other control character (or a backslash) names no file of a site;
             # the file system calls behind the static handler would fail on some of them.
             self._send(400, b"Bad request: the path has control characters\n", "text/plain")
