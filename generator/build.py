@@ -152,8 +152,9 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
             cache.memory, cache.seen_before = settings.kept.entries, settings.kept.seen
         # Charters read back are exempted from the cyclic garbage collector's passes
         # (Reuse.freezing) until the build ends, unless the caller manages the collector
-        # (serve: _settle).
-        reuse.freezing = gc.get_freeze_count() == 0
+        # (serve: _settle, which says so in Kept; counting what it froze walks all of it).
+        managed = settings.kept is not None and settings.kept.collector_managed
+        reuse.freezing = not managed and gc.get_freeze_count() == 0
         try:
             result = _full_build(settings, reuse, tree, fingerprint, progress)
         finally:
@@ -161,6 +162,7 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
                 gc.unfreeze()
         if settings.kept is not None:
             settings.kept.entries, settings.kept.seen = cache.remembered, cache.seen
+            settings.kept.values = reuse.values_now
     if settings.gc and result.ok:
         result.pruned = _collect(cache, fingerprint, since, result.unchanged)
     if (problem := cache.diagnostic()) is not None:

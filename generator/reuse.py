@@ -90,6 +90,11 @@ if TYPE_CHECKING:
 _FORMAT = "charters-reuse-1"
 FREEZE_EVERY = 100  # charters read back between two gc.freeze() calls (Reuse._found)
 LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
+# Kinds of entry whose value no build changes once read (a charter's charts as described,
+# tuples; its feed entries, frozen; its rule findings, a sentence and frozen diagnostics):
+# a process that builds again (Kept) keeps the value itself, so its next build neither
+# unpickles nor checks it again.
+KEPT_VALUES = frozenset({"charts-of", "feed", "rules"})
 
 
 @dataclass
@@ -111,6 +116,12 @@ class Kept:
     entries: dict[str, bytes] = field(default_factory=dict)
     # The cache entries the last full build saw in the folder (cache.Cache.holds).
     seen: set[str] = field(default_factory=set)
+    # The entries of `KEPT_VALUES` kinds the last full build read or wrote, unpickled, by
+    # kind and key (Reuse._kept_value).
+    values: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Set by a process that manages the cyclic garbage collector itself (serve: it freezes
+    # what is alive after each build), so a build need not (Reuse.freezing).
+    collector_managed: bool = False
 
 
 @dataclass
@@ -131,6 +142,7 @@ class Reuse:
     # Whether charters read back are exempted from the cyclic garbage collector (`_found`).
     freezing: bool = False
     _kept_now: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
+    values_now: dict[tuple[str, str], Any] = field(default_factory=dict)  # for Kept.values
 
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -258,6 +270,24 @@ class Reuse:
         except Exception:  # a truncated or foreign entry: made again
             return None
 
+    def _kept_value(self, kind: str, key: str) -> Any:
+        """The value of entry `key` of `kind` (one of `KEPT_VALUES`) as the last build of
+        this process read or wrote it (Kept.values), else None. The entry is still asked
+        of the cache, so that it is counted and noted as used as when it is read; the
+        cache answers from the bytes it keeps in memory."""
+        if self.kept is None:
+            return None
+        value = self.kept.values.get((kind, key))
+        if value is None or self.cache.get(kind, key, ".pickle") is None:
+            return None
+        self.values_now[(kind, key)] = value
+        return value
+
+    def _keep_value(self, kind: str, key: str, value: object) -> None:
+        """Keep `value` for the next build of this process (see `_kept_value`)."""
+        if self.kept is not None and kind in KEPT_VALUES:
+            self.values_now[(kind, key)] = value
+
     def _store(self, kind: str, key: str, value: object, suffix: str) -> None:
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -282,14 +312,20 @@ class Reuse:
         originals = repr([metric.original_target for metric in view.metrics])
         key = digest(_FORMAT, "rules", key, originals, context)
         self.rule_keys[view.id] = key
+        kept = self._kept_value("rules", key)
+        if kept is not None:
+            self._count("rules cached")
+            return kept  # type: ignore[no-any-return]  # checked when it was first read
         found = self._read("rules", key, ".pickle")
         if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str):
             said, findings = found
             if isinstance(findings, list) and all(isinstance(d, Diagnostic) for d in findings):
                 self._count("rules cached")
+                self._keep_value("rules", key, found)
                 return said, findings
         made = make()
         self._store("rules", key, made, ".pickle")
+        self._keep_value("rules", key, made)
         return made
 
     def check_entry(self, cid: str, make: Callable[[], str]) -> str:
@@ -325,13 +361,19 @@ class Reuse:
         if key is None:
             return make()
         key = digest(_FORMAT, "feed", key, base_url)
-        found = self._read("feed", key, ".pickle")
-        if isinstance(found, list) and all(isinstance(e, FeedEntry) for e in found):
+        found = self._kept_value("feed", key)
+        if found is None:
+            found = self._read("feed", key, ".pickle")
+            if not (isinstance(found, list) and all(isinstance(e, FeedEntry) for e in found)):
+                found = None
+        if found is not None:
             self._count("feed cached")
-            return found
+            self._keep_value("feed", key, found)
+            return found  # type: ignore[no-any-return]  # checked when it was first read
         made = make()
         self._count("feed made")
         self._store("feed", key, made, ".pickle")
+        self._keep_value("feed", key, made)
         return made
 
     def _text(self, kind: str, key: str, make: Callable[[], str]) -> str:
@@ -357,7 +399,13 @@ class Reuse:
         from .charts import Tolerance
 
         key = self._charts_key(view)
-        found = self._read("charts-of", key, ".pickle") if key is not None else None
+        if key is None:
+            return None
+        kept = self._kept_value("charts-of", key)
+        if kept is not None:
+            self._count("charts described")
+            return kept  # type: ignore[no-any-return]  # checked when it was first read
+        found = self._read("charts-of", key, ".pickle")
         if not isinstance(found, list):
             return None
         for entry in found:
@@ -369,12 +417,14 @@ class Reuse:
             if not (ok and all(isinstance(x, str) for x in (path, spec, alt, ck))):
                 return None
         self._count("charts described")
+        self._keep_value("charts-of", key, found)
         return found
 
     def keep_charts(self, view: CharterView, charts: list[Described]) -> None:
         key = self._charts_key(view)
         if key is not None:
             self._store("charts-of", key, charts, ".pickle")
+            self._keep_value("charts-of", key, charts)
 
     def page_key(self, cid: str, shared: str, *own: str) -> str | None:
         """The key of charter `cid`'s page: its charter's key, the context every page

@@ -230,6 +230,8 @@ class SiteState:
             self._settled = 0
         gc.collect()
         gc.freeze()
+        if self.kept is not None:
+            self.kept.collector_managed = True
 
 
 def _page(title: str, body: str, head: str = "") -> bytes:

@@ -769,3 +769,51 @@ def test_serve_keeps_each_charter_in_memory_between_its_builds(
     )
     assert result.ok
     assert site == tree_files(cold_out)
+
+
+def test_serve_keeps_the_values_of_unchanged_charters_entries_not_only_their_bytes(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A save rebuilds the feed, the chart list and the rules' findings from every charter.
+    # An unchanged charter's, as the last build read them, are taken as they are
+    # (Kept.values): nothing of theirs is unpickled again. Nor are the objects serve
+    # froze counted, which walks every one of them (build: Reuse.freezing).
+    import gc
+
+    from generator.serve import PLACEHOLDER, SiteState
+
+    write_full_project(scratch_project)
+    served = tmp_path / "serve" / "site"
+    state = SiteState(scratch_project.root, served, echo=lambda *a, **k: None)
+    assert state.rebuild()
+    read: list[str] = []
+    real_read = Reuse._read
+
+    def noted(self: Reuse, kind: str, key: str, suffix: str) -> object:
+        read.append(kind)
+        return real_read(self, kind, key, suffix)
+
+    counted: list[int] = []
+    real_count = gc.get_freeze_count
+
+    def counting() -> int:
+        counted.append(1)
+        return real_count()
+
+    monkeypatch.setattr(Reuse, "_read", noted)
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    for title in ("Dynamic pricing, served", "Dynamic pricing, served again"):
+        read.clear()
+        scratch_project.charter("pricing", title=title, team=None)
+        assert state.rebuild()
+        # Only the edited charter's, under its new key (not there: made and stored).
+        assert [read.count(kind) for kind in ("charts-of", "feed", "rules")] == [1, 1, 1]
+    assert counted == []
+    site = tree_files(served)
+    assert b"Dynamic pricing, served again" in site["charters/pricing/index.html"]
+    cold_out, cold_cache = tmp_path / "cold-site", tmp_path / "cold-cache"
+    result = build(
+        Settings(scratch_project.root, cold_out, live_reload=PLACEHOLDER, cache_dir=cold_cache)
+    )
+    assert result.ok
+    assert site == tree_files(cold_out)
