@@ -89,23 +89,26 @@ def compare(rel: str, old: bytes | None, new: bytes) -> FileChange:
     return FileChange(rel, rows, added, changed, removed, False)
 
 
-def verdict_lines(source: Path, files: Mapping[str, bytes], today: date) -> list[str]:
-    """What writing `files` (source-relative) does to each charter, as `charters diff` says it."""
+def verdict_lines(
+    source: Path,
+    files: Mapping[str, bytes],
+    today: date,
+    written: Mapping[str, bytes | None] | None = None,
+) -> list[str]:
+    """What writing `files` (source-relative) does to each charter, as `charters diff` says it.
+
+    `written`: files among them already written into `source`, with the bytes each had
+    before (None: it was not there); the comparison starts from those bytes."""
     from ..diff import diff_sides, load_side
 
     with tempfile.TemporaryDirectory(prefix="charters-pull-") as tmp:
-        head = Path(tmp) / "head"
-        head.mkdir()
-        if (source / "charters").is_dir():
-            shutil.copytree(source / "charters", head / "charters", symlinks=True)
-        for name in INPUT_FILES:  # site.yaml and the metric catalogue
-            if (source / name).is_file():
-                shutil.copy2(source / name, head / name)
-        for rel, data in files.items():
-            target = head / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        base = load_side(None, source, "BASE", today)
+        head = _copy_inputs(source, Path(tmp) / "head", files)
+        if written:
+            before = _copy_inputs(source, Path(tmp) / "before", written)
+            base = load_side(str(before), source, "BASE", today)
+            base.label = "the working tree"  # as it was before the pull
+        else:
+            base = load_side(None, source, "BASE", today)
         after = load_side(str(head), source, "HEAD", today)
         after.label = "the pulled files"  # not the temporary folder's path
         report = diff_sides(base, after)
@@ -117,3 +120,23 @@ def verdict_lines(source: Path, files: Mapping[str, bytes], today: date) -> list
     if compared and not any(c.kind == "verdict-changed" for c in report.changes):
         lines.append("no verdict changes")
     return lines
+
+
+def _copy_inputs(source: Path, into: Path, files: Mapping[str, bytes | None]) -> Path:
+    """A copy of the inputs of `source` (charters/, site.yaml, metrics.yaml) in the new
+    folder `into`, with `files` (source-relative) put in place: their bytes, or removed
+    where None."""
+    into.mkdir()
+    if (source / "charters").is_dir():
+        shutil.copytree(source / "charters", into / "charters", symlinks=True)
+    for name in INPUT_FILES:  # site.yaml and the metric catalogue
+        if (source / name).is_file():
+            shutil.copy2(source / name, into / name)
+    for rel, data in files.items():
+        target = into / rel
+        if data is None:
+            target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return into

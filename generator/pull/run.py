@@ -92,6 +92,7 @@ def _pull(
     selected = select(plan, ids, connection)
     results = _run_all(plan, selected, max(1, jobs), report, progress)
     files: dict[str, bytes] = {}
+    olds: dict[str, bytes | None] = {}
     for job in selected:
         data = results.get(job.rel)
         if data is None:
@@ -102,7 +103,7 @@ def _pull(
         change = compare(job.rel, old, data)
         report.changes.append(change)
         if not change.unchanged:
-            files[job.rel] = data
+            files[job.rel], olds[job.rel] = data, old
     if files:
         report.verdicts = verdict_lines(source, files, plan.today)
     if not dry_run:
@@ -117,6 +118,10 @@ def _pull(
                     report.failed.append(job.rel)
                     continue
                 report.written.append(job.rel)
+        if len(report.written) < len(files):  # what was written did less: say what
+            done = {rel: files[rel] for rel in report.written}
+            before = {rel: olds[rel] for rel in report.written}
+            report.verdicts = verdict_lines(source, done, plan.today, before) if done else []
     return report
 
 

@@ -7,6 +7,7 @@ checks the located message, the exit status and that the previous file is unchan
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import sys
 from dataclasses import replace
@@ -40,6 +41,7 @@ GOOD_CSV = (
     "2026-05-03,ttfr,treatment,5.25,118,2.25\n"
 )
 OLD = "date,metric,value\n2026-01-04,ttfr,7\n"
+PRECISION_ROW = "DATE '2026-05-03' AS date, 'precision' AS metric, 0.8 AS value"
 
 
 @pytest.fixture
@@ -584,6 +586,48 @@ def test_one_failing_pull_does_not_stop_the_others(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert (tmp_path / "charters/routing/results/good.csv").read_text() == GOOD_CSV
     assert not (tmp_path / "charters/routing/results/bad.csv").exists()
+    assert "pulled 2 files: 1 changed, 0 unchanged, 1 failed (left as they were)" in result.stdout
+
+
+def test_what_the_pull_did_to_the_charters_leaves_out_a_file_that_could_not_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two pulled files; the disk is full when the first is written. What the pull did to
+    # the charter is what the second file alone does: its precision row, and no verdict.
+    from generator.pull import run as pull_run
+
+    pull_charter(
+        tmp_path,
+        [
+            {"into": "results/a.csv", "sql": GOOD_SQL},
+            {"into": "results/b.csv", "sql": f"SELECT {PRECISION_ROW}"},
+        ],
+        files={"results/old.csv": OLD + "2026-01-04,precision,0.7\n"},
+    )
+    real_write = pull_run._write
+
+    def disk_full_for_a(job: pull_run.Job, data: bytes) -> None:
+        if job.rel.endswith("/a.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(job, data)
+
+    dry = run_pull(tmp_path, "--dry-run")
+    assert "routing: ttfr: 3 rows added" in dry.stdout  # both files would be written
+    assert "routing: verdict: No impact → Business impact" in dry.stdout
+    monkeypatch.setattr(pull_run, "_write", disk_full_for_a)
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert (
+        "charter.yaml:33:11: pull[0].into: 'results/a.csv' could not be written"
+        " (No space left on device)"
+    ) in result.stderr
+    assert not (tmp_path / "charters/routing/results/a.csv").exists()
+    assert (tmp_path / "charters/routing/results/b.csv").is_file()
+    effects = result.stdout.split("What this does to the charters")[1].splitlines()[1:-1]
+    assert [line.split(";")[0] for line in effects] == [
+        "  routing: precision: 1 row added",
+        "  no verdict changes",
+    ]
     assert "pulled 2 files: 1 changed, 0 unchanged, 1 failed (left as they were)" in result.stdout
 
 
