@@ -730,13 +730,23 @@ def test_a_row_call_that_cannot_be_cached_is_a_located_error(
     assert_call_refused(scratch_project, "index.html", call, message)
 
 
+def served_cold(root: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The files of a cold build of `root` as `charters serve` builds (its placeholder for
+    the live-reload token), with a cache folder of its own."""
+    from generator.serve import PLACEHOLDER
+
+    cold_out, cold_cache = tmp_path / "cold-site", tmp_path / "cold-cache"
+    assert build(Settings(root, cold_out, live_reload=PLACEHOLDER, cache_dir=cold_cache)).ok
+    return tree_files(cold_out)
+
+
 def test_serve_keeps_each_charter_in_memory_between_its_builds(
     scratch_project: ScratchProject, observed: Observed, counted: Counter[str], tmp_path: Path
 ) -> None:
     # `charters serve` rebuilds on each save; an unchanged charter is taken from memory
     # (reuse.Kept), found by its cache key: the cache's charters gone changes nothing, and
     # the site is that of a cold build of the same tree.
-    from generator.serve import PLACEHOLDER, SiteState
+    from generator.serve import SiteState
 
     write_full_project(scratch_project)
     served = tmp_path / "serve" / "site"
@@ -763,12 +773,7 @@ def test_serve_keeps_each_charter_in_memory_between_its_builds(
     assert (served / "charters/routing/index.html").stat().st_ino == routing_page
     site = tree_files(served)
     assert b"Dynamic pricing, served" in site["charters/pricing/index.html"]
-    cold_out, cold_cache = tmp_path / "cold-site", tmp_path / "cold-cache"
-    result = build(
-        Settings(scratch_project.root, cold_out, live_reload=PLACEHOLDER, cache_dir=cold_cache)
-    )
-    assert result.ok
-    assert site == tree_files(cold_out)
+    assert site == served_cold(scratch_project.root, tmp_path)
 
 
 def test_serve_keeps_the_values_of_unchanged_charters_entries_not_only_their_bytes(
@@ -780,7 +785,7 @@ def test_serve_keeps_the_values_of_unchanged_charters_entries_not_only_their_byt
     # froze counted, which walks every one of them (build: Reuse.freezing).
     import gc
 
-    from generator.serve import PLACEHOLDER, SiteState
+    from generator.serve import SiteState
 
     write_full_project(scratch_project)
     served = tmp_path / "serve" / "site"
@@ -811,9 +816,4 @@ def test_serve_keeps_the_values_of_unchanged_charters_entries_not_only_their_byt
     assert counted == []
     site = tree_files(served)
     assert b"Dynamic pricing, served again" in site["charters/pricing/index.html"]
-    cold_out, cold_cache = tmp_path / "cold-site", tmp_path / "cold-cache"
-    result = build(
-        Settings(scratch_project.root, cold_out, live_reload=PLACEHOLDER, cache_dir=cold_cache)
-    )
-    assert result.ok
-    assert site == tree_files(cold_out)
+    assert site == served_cold(scratch_project.root, tmp_path)
