@@ -117,7 +117,7 @@ class Kept:
     # The cache entries the last full build saw in the folder (cache.Cache.holds).
     seen: set[str] = field(default_factory=set)
     # The entries of `KEPT_VALUES` kinds the last full build read or wrote, unpickled, by
-    # kind and key (Reuse._kept_value).
+    # kind and key (Reuse._value).
     values: dict[tuple[str, str], Any] = field(default_factory=dict)
     # Set by a process that manages the cyclic garbage collector itself (serve: it freezes
     # what is alive after each build), so a build need not (Reuse.freezing).
@@ -270,21 +270,24 @@ class Reuse:
         except Exception:  # a truncated or foreign entry: made again
             return None
 
-    def _kept_value(self, kind: str, key: str) -> Any:
-        """The value of entry `key` of `kind` (one of `KEPT_VALUES`) as the last build of
-        this process read or wrote it (Kept.values), else None. The entry is still asked
-        of the cache, so that it is counted and noted as used as when it is read; the
-        cache answers from the bytes it keeps in memory."""
-        if self.kept is None:
-            return None
-        value = self.kept.values.get((kind, key))
-        if value is None or self.cache.get(kind, key, ".pickle") is None:
-            return None
-        self.values_now[(kind, key)] = value
-        return value
+    def _value(self, kind: str, key: str, valid: Callable[[Any], bool]) -> Any:
+        """The pickled entry `key` of `kind`, when `valid` says it is what is expected; else
+        None (to be made again). Of a kind in `KEPT_VALUES`, the value the last build of
+        this process read or wrote (Kept.values) is taken as it is, checked when it was
+        first read; the entry is still asked of the cache, so that it is counted and noted
+        as used as when it is read (the cache answers from the bytes it keeps in memory)."""
+        kept = self.kept.values.get((kind, key)) if self.kept is not None else None
+        if kept is not None and self.cache.get(kind, key, ".pickle") is not None:
+            found = kept
+        else:
+            found = self._read(kind, key, ".pickle")
+            if not valid(found):
+                return None
+        self._keep_value(kind, key, found)
+        return found
 
     def _keep_value(self, kind: str, key: str, value: object) -> None:
-        """Keep `value` for the next build of this process (see `_kept_value`)."""
+        """Keep `value` for the next build of this process (see `_value`)."""
         if self.kept is not None and kind in KEPT_VALUES:
             self.values_now[(kind, key)] = value
 
@@ -312,17 +315,10 @@ class Reuse:
         originals = repr([metric.original_target for metric in view.metrics])
         key = digest(_FORMAT, "rules", key, originals, context)
         self.rule_keys[view.id] = key
-        kept = self._kept_value("rules", key)
-        if kept is not None:
+        found = self._value("rules", key, _is_findings)
+        if found is not None:
             self._count("rules cached")
-            return kept  # type: ignore[no-any-return]  # checked when it was first read
-        found = self._read("rules", key, ".pickle")
-        if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str):
-            said, findings = found
-            if isinstance(findings, list) and all(isinstance(d, Diagnostic) for d in findings):
-                self._count("rules cached")
-                self._keep_value("rules", key, found)
-                return said, findings
+            return found  # type: ignore[no-any-return]  # checked by _is_findings
         made = make()
         self._store("rules", key, made, ".pickle")
         self._keep_value("rules", key, made)
@@ -355,21 +351,14 @@ class Reuse:
         charter's key (its view: each metric's newest rows, latest value and progress, its
         title, owner and decisions) and site.yaml's `base_url` (the entries' ids and
         links), else made and kept."""
-        from .outputs import FeedEntry
-
         key = self.keys.get(cid)
         if key is None:
             return make()
         key = digest(_FORMAT, "feed", key, base_url)
-        found = self._kept_value("feed", key)
-        if found is None:
-            found = self._read("feed", key, ".pickle")
-            if not (isinstance(found, list) and all(isinstance(e, FeedEntry) for e in found)):
-                found = None
+        found = self._value("feed", key, _is_feed)
         if found is not None:
             self._count("feed cached")
-            self._keep_value("feed", key, found)
-            return found  # type: ignore[no-any-return]  # checked when it was first read
+            return found  # type: ignore[no-any-return]  # checked by _is_feed
         made = make()
         self._count("feed made")
         self._store("feed", key, made, ".pickle")
@@ -396,29 +385,13 @@ class Reuse:
 
     def charts_of(self, view: CharterView) -> list[Described] | None:
         """The charter's charts as described when last drawn (charts.Known)."""
-        from .charts import Tolerance
-
         key = self._charts_key(view)
         if key is None:
             return None
-        kept = self._kept_value("charts-of", key)
-        if kept is not None:
+        found = self._value("charts-of", key, partial(_is_described, len(view.metrics)))
+        if found is not None:
             self._count("charts described")
-            return kept  # type: ignore[no-any-return]  # checked when it was first read
-        found = self._read("charts-of", key, ".pickle")
-        if not isinstance(found, list):
-            return None
-        for entry in found:
-            if not (isinstance(entry, tuple) and len(entry) == 7):
-                return None
-            index, kind, path, spec, alt, tolerance, ck = entry
-            ok = isinstance(index, int) and 0 <= index < len(view.metrics)
-            ok = ok and kind in ("values", "lift") and isinstance(tolerance, Tolerance | None)
-            if not (ok and all(isinstance(x, str) for x in (path, spec, alt, ck))):
-                return None
-        self._count("charts described")
-        self._keep_value("charts-of", key, found)
-        return found
+        return found  # type: ignore[no-any-return]  # checked by _is_described
 
     def keep_charts(self, view: CharterView, charts: list[Described]) -> None:
         key = self._charts_key(view)
@@ -676,3 +649,34 @@ def _chunks(path: str | Path) -> Iterator[bytes]:
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             yield chunk
+
+
+def _is_findings(found: Any) -> bool:
+    """Whether an entry read back is a charter's evidence sentence and rule findings."""
+    if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str)):
+        return False
+    return isinstance(found[1], list) and all(isinstance(d, Diagnostic) for d in found[1])
+
+
+def _is_feed(found: Any) -> bool:
+    """Whether an entry read back is a charter's feed entries."""
+    from .outputs import FeedEntry
+
+    return isinstance(found, list) and all(isinstance(e, FeedEntry) for e in found)
+
+
+def _is_described(metrics: int, found: Any) -> bool:
+    """Whether an entry read back describes the charts of a charter with `metrics` metrics."""
+    from .charts import Tolerance
+
+    if not isinstance(found, list):
+        return False
+    for entry in found:
+        if not (isinstance(entry, tuple) and len(entry) == 7):
+            return False
+        index, kind, path, spec, alt, tolerance, ck = entry
+        ok = isinstance(index, int) and 0 <= index < metrics
+        ok = ok and kind in ("values", "lift") and isinstance(tolerance, Tolerance | None)
+        if not (ok and all(isinstance(x, str) for x in (path, spec, alt, ck))):
+            return False
+    return True
