@@ -10,6 +10,7 @@ problem can be located precisely.
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -568,13 +569,22 @@ def _check_into(value: str) -> str:
         raise ValueError("must not contain tabs, line breaks or other control characters")
     if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
         raise ValueError("must be a path relative to the charter's folder, not an absolute path")
-    parts = path.replace("\\", "/").split("/")
+    posix = path.replace("\\", "/")
+    parts = posix.split("/")
     if ".." in parts:
-        raise ValueError(
-            "leaves the charter's folder; use a path inside it, e.g. results/weekly.csv"
-        )
-    if not path.lower().endswith(RESULT_FILE_SUFFIX) or parts[-1].startswith("."):
+        inside = posixpath.normpath(posix)
+        if inside == ".." or inside.startswith("../"):
+            raise ValueError(
+                "leaves the charter's folder; use a path inside it, e.g. results/weekly.csv"
+            )
+        raise ValueError(f"must not go through '..'; write it as {inside!r}")
+    if not path.lower().endswith(RESULT_FILE_SUFFIX):
         raise ValueError("must name a .csv file, e.g. results/weekly.csv")
+    if parts[-1].startswith("."):
+        raise ValueError(
+            f"{parts[-1]!r} is a hidden file, which a build never reads as a result;"
+            " use a name that does not start with '.', e.g. results/weekly.csv"
+        )
     return path
 
 

@@ -497,13 +497,16 @@ def test_timeout_cancels_the_query(tmp_path: Path) -> None:
     ("into", "message"),
     [
         ("../other/results/p.csv", "leaves the charter's folder"),
+        ("results/../../p.csv", "leaves the charter's folder"),
+        ("results/new/../p.csv", "must not go through '..'; write it as 'results/p.csv'"),
+        ("results/.p.csv", "'.p.csv' is a hidden file, which a build never reads as a result"),
         ("/tmp/p.csv", "must be a path relative to the charter's folder"),
         ("results/p.txt", "must name a .csv file"),
         ("results/p\0q.csv", "must not contain tabs, line breaks or other control characters"),
         ("results/p\nq.csv", "must not contain tabs, line breaks or other control characters"),
     ],
 )
-def test_into_outside_the_charter_folder(tmp_path: Path, into: str, message: str) -> None:
+def test_a_bad_into_is_refused_before_the_query(tmp_path: Path, into: str, message: str) -> None:
     pull_charter(tmp_path, [{"into": into, "sql": GOOD_SQL}])
     result = run_pull(tmp_path)
     assert result.exit_code == 1
