@@ -214,3 +214,17 @@ def test_the_gitlab_example_keeps_the_build_cache() -> None:
 def test_the_cache_folder_is_ignored_by_git() -> None:
     ignored = (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert "/.charters-cache/" in ignored
+
+
+def test_the_projects_ci_runs_the_readmes_test_command_and_stops_on_a_failed_install() -> None:
+    """The README's second command is what `.ci/run` runs, word for word, and it runs
+    where a failure stops the script: `set -e` ignores a failure inside an `&&` list,
+    so written bare, a failed install would surface later as a missing module."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)
+    assert len(commands) >= 2, "the README starts with two commands"
+    test_command = commands[1]
+    assert "pytest" in test_command
+    run = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in run
+    assert f"\n({test_command})\n" in run
