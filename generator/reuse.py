@@ -274,10 +274,10 @@ class Reuse:
         """The pickled entry `key` of `kind`, when `valid` says it is what is expected; else
         None (to be made again). Of a kind in `KEPT_VALUES`, the value the last build of
         this process read or wrote (Kept.values) is taken as it is, checked when it was
-        first read; the entry is still asked of the cache, so that it is counted and noted
-        as used as when it is read (the cache answers from the bytes it keeps in memory)."""
+        first read. The cache is still asked whether it holds the entry, without reading
+        it, so that the entry is counted and noted as used (`--gc`) as when it is read."""
         kept = self.kept.values.get((kind, key)) if self.kept is not None else None
-        if kept is not None and self.cache.get(kind, key, ".pickle") is not None:
+        if kept is not None and self.cache.holds(kind, key, ".pickle"):
             found = kept
         else:
             found = self._read(kind, key, ".pickle")
