@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..diagnostics import excerpt
+from ..diagnostics import excerpt, has_control_characters
 from .config import Job, PullError, Resolved, scrub
 
 if TYPE_CHECKING:
@@ -77,8 +77,8 @@ def sql_text(job: Job) -> str:
     """The query: the named .sql file in the charter's folder, or the inline SQL."""
     sql = job.entry.sql or ""
     name = sql.strip()
-    if any(ord(ch) <= 32 for ch in name) or not name.lower().endswith(".sql"):
-        return sql  # a query (a space, a line break; a NUL is in no file name), not a name
+    if has_control_characters(name) or not name.lower().endswith(".sql"):
+        return sql  # a query (a line break, a tab; NUL is in no file name), not a file name
     path = (job.folder / sql.strip()).resolve()
     if not path.is_relative_to(job.folder.resolve()):
         raise PullError(f"{excerpt(sql)} leaves the charter's folder", ("sql",), "outside-folder")

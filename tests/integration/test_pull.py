@@ -167,6 +167,26 @@ def test_a_sql_file_with_bound_parameters(tmp_path: Path) -> None:
     assert text == "date,metric,value,note\n2026-03-01,ttfr,5.5,it's; DROP TABLE x\n"
 
 
+def test_a_sql_file_name_with_a_space_is_read_and_a_one_line_query_is_run(
+    tmp_path: Path,
+) -> None:
+    """docs/pull.md: `sql` is a file when it is one line ending in .sql; else a query."""
+    query = "SELECT DATE '2026-05-03' AS date, 'ttfr' AS metric, 6.5 AS value"
+    pull_charter(
+        tmp_path,
+        [
+            {"into": "results/p.csv", "sql": "queries/weekly report.sql"},
+            {"into": "results/q.csv", "sql": query},
+        ],
+        files={"queries/weekly report.sql": query.replace("6.5", "7.5")},
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "charters/routing/results"
+    assert (folder / "p.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,7.5\n"
+    assert (folder / "q.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,6.5\n"
+
+
 def test_sqlite_through_sqlalchemy_relative_to_site_yaml(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "warehouse.db")
     db.execute("CREATE TABLE tickets (day TEXT, arm TEXT, hours REAL)")
