@@ -570,21 +570,22 @@ def _check_into(value: str) -> str:
     if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
         raise ValueError("must be a path relative to the charter's folder, not an absolute path")
     posix = path.replace("\\", "/")
-    parts = posix.split("/")
-    if ".." in parts:
-        inside = posixpath.normpath(posix)
-        if inside == ".." or inside.startswith("../"):
-            raise ValueError(
-                "leaves the charter's folder; use a path inside it, e.g. results/weekly.csv"
-            )
-        raise ValueError(f"must not go through '..'; write it as {inside!r}")
-    if not path.lower().endswith(RESULT_FILE_SUFFIX):
-        raise ValueError("must name a .csv file, e.g. results/weekly.csv")
-    if parts[-1].startswith("."):
+    normal = posixpath.normpath(posix)  # the file meant: no '.', '..' or '//' in it
+    if normal == ".." or normal.startswith("../"):
         raise ValueError(
-            f"{parts[-1]!r} is a hidden file, which a build never reads as a result;"
-            " use a name that does not start with '.', e.g. results/weekly.csv"
+            "leaves the charter's folder; use a path inside it, e.g. results/weekly.csv"
         )
+    if not normal.lower().endswith(RESULT_FILE_SUFFIX):
+        raise ValueError("must name a .csv file, e.g. results/weekly.csv")
+    hidden = [part for part in normal.split("/") if part.startswith(".")]
+    if hidden:
+        raise ValueError(
+            f"{excerpt(hidden[0])} is hidden (its name starts with '.'), and a build never"
+            " reads a result in a hidden file or folder; e.g. results/weekly.csv"
+        )
+    if normal != posix:
+        # Written otherwise, the path would not match the charter's `results` globs.
+        raise ValueError(f"write it as {excerpt(normal)}: no '.', '..' or '//' in it")
     return path
 
 

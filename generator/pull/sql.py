@@ -76,22 +76,23 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, str | 
 def sql_text(job: Job) -> str:
     """The query: the named .sql file in the charter's folder, or the inline SQL."""
     sql = job.entry.sql or ""
-    name = sql.strip()
+    name = sql.strip(" ")
+    # A block scalar (`sql: |`) keeps its final line break, so it is always a query.
     if has_control_characters(name) or not name.lower().endswith(".sql"):
         return sql  # a query (a line break, a tab; NUL is in no file name), not a file name
-    path = (job.folder / sql.strip()).resolve()
+    path = (job.folder / name).resolve()
     if not path.is_relative_to(job.folder.resolve()):
-        raise PullError(f"{excerpt(sql)} leaves the charter's folder", ("sql",), "outside-folder")
+        raise PullError(f"{excerpt(name)} leaves the charter's folder", ("sql",), "outside-folder")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        message = f"no file {excerpt(sql)} in the charter's folder"
+        message = f"no file {excerpt(name)} in the charter's folder"
         raise PullError(message, ("sql",), "no-file") from None
     except OSError as exc:  # the error's own text would print the absolute path
-        message = f"cannot read {excerpt(sql)} ({exc.strerror})"
+        message = f"cannot read {excerpt(name)} ({exc.strerror})"
         raise PullError(message, ("sql",), "no-file") from None
     except UnicodeDecodeError as exc:
-        raise PullError(f"cannot read {excerpt(sql)}: {exc}", ("sql",), "no-file") from None
+        raise PullError(f"cannot read {excerpt(name)}: {exc}", ("sql",), "no-file") from None
 
 
 class Engines:

@@ -177,6 +177,7 @@ def test_a_sql_file_name_with_a_space_is_read_and_a_one_line_query_is_run(
         [
             {"into": "results/p.csv", "sql": "queries/weekly report.sql"},
             {"into": "results/q.csv", "sql": query},
+            {"into": "results/r.csv", "sql": query + " -- was queries/old.sql\n"},  # `sql: |`
         ],
         files={"queries/weekly report.sql": query.replace("6.5", "7.5")},
     )
@@ -185,6 +186,7 @@ def test_a_sql_file_name_with_a_space_is_read_and_a_one_line_query_is_run(
     folder = tmp_path / "charters/routing/results"
     assert (folder / "p.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,7.5\n"
     assert (folder / "q.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,6.5\n"
+    assert (folder / "r.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,6.5\n"
 
 
 def test_sqlite_through_sqlalchemy_relative_to_site_yaml(tmp_path: Path) -> None:
@@ -518,8 +520,12 @@ def test_timeout_cancels_the_query(tmp_path: Path) -> None:
     [
         ("../other/results/p.csv", "leaves the charter's folder"),
         ("results/../../p.csv", "leaves the charter's folder"),
-        ("results/new/../p.csv", "must not go through '..'; write it as 'results/p.csv'"),
-        ("results/.p.csv", "'.p.csv' is a hidden file, which a build never reads as a result"),
+        ("results/new/../p.csv", "write it as 'results/p.csv': no '.', '..' or '//' in it"),
+        ("./results//p.csv", "write it as 'results/p.csv': no '.', '..' or '//' in it"),
+        ("results/p.csv/", "write it as 'results/p.csv': no '.', '..' or '//' in it"),
+        ("results/../.p.csv", "'.p.csv' is hidden (its name starts with '.'), and a build"),
+        ("results/.old/p.csv", "'.old' is hidden (its name starts with '.'), and a build"),
+        ("results/p.csv/..", "must name a .csv file"),
         ("/tmp/p.csv", "must be a path relative to the charter's folder"),
         ("results/p.txt", "must name a .csv file"),
         ("results/p\0q.csv", "must not contain tabs, line breaks or other control characters"),
