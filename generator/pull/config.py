@@ -111,7 +111,10 @@ def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
     local = Diagnostics()
     text = read_text(source, rel, local)
     doc = parse_yaml(text, rel, local) if text is not None else None
-    if doc is None or not isinstance(doc.data, dict) or "pull" not in doc.data:
+    if doc is None:  # unreadable, or not YAML: whether it pulls cannot be known
+        diags.extend(local)
+        return []
+    if not isinstance(doc.data, dict) or "pull" not in doc.data:
         return []  # not a charter that pulls; `charters check` reports its problems
     charter = validate_model(m.Charter, doc, local)
     diags.extend(local)

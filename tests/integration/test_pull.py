@@ -707,3 +707,20 @@ def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
     piped = subprocess.run(command, capture_output=True, check=False)
     assert piped.returncode == 0
     assert b"pulling" not in piped.stderr
+
+
+def test_a_charter_that_does_not_parse_fails_the_pull_located_and_the_others_still_pull(
+    tmp_path: Path,
+) -> None:
+    """Whether a charter that is not YAML pulls cannot be known: a scheduled pull must not
+    report success while skipping it."""
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": GOOD_SQL}])
+    broken = tmp_path / "charters" / "broken" / "charter.yaml"
+    broken.parent.mkdir()
+    broken.write_text("title: [unclosed\npull:\n  - into: results/p.csv\n", encoding="utf-8")
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("charters/broken/charter.yaml:2:5: YAML syntax error:")
+    assert "Traceback" not in result.output
+    assert (tmp_path / "charters/routing/results/p.csv").is_file()
+    assert "pulled 1 file: 1 changed" in result.stdout
