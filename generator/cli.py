@@ -341,6 +341,7 @@ def diff_command(
 @main.command("schema")
 @click.option("--result-row", is_flag=True, help="The schema of one row of a result file instead.")
 @click.option("--metrics", is_flag=True, help="The schema of metrics.yaml (the catalogue) instead.")
+@click.option("--site", is_flag=True, help="The schema of site.yaml instead.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -348,15 +349,26 @@ def diff_command(
     help="Write the schema to this file instead of printing it.",
 )
 @_guard
-def schema_command(result_row: bool, metrics: bool, out: Path | None) -> None:
+def schema_command(result_row: bool, metrics: bool, site: bool, out: Path | None) -> None:
     """Print the JSON Schema of charter.yaml (draft 2020-12), generated from the model.
 
     Point editors at it with a first line `# yaml-language-server: $schema=<path>`
     in charter.yaml; see docs/schema.md.
     """
-    from .schemas import schema_text
+    from .schemas import SchemaKind, schema_text
 
-    text = schema_text("metrics" if metrics else "result-row" if result_row else "charter")
+    kinds: tuple[tuple[SchemaKind, bool], ...] = (
+        ("result-row", result_row),
+        ("metrics", metrics),
+        ("site", site),
+    )
+    chosen = [kind for kind, flag in kinds if flag]
+    if len(chosen) > 1:
+        raise click.UsageError(
+            f"--{chosen[0]} and --{chosen[1]} name two schemas; give one of them (or neither,"
+            " for charter.yaml's)"
+        )
+    text = schema_text(chosen[0] if chosen else "charter")
     if out is None:
         click.echo(text, nl=False)
         return

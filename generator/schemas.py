@@ -1,4 +1,4 @@
-"""Docs: JSON Schemas of charter.yaml, of a result row and of metrics.yaml, from the model.
+"""Docs: JSON Schemas of charter.yaml, a result row, metrics.yaml and site.yaml, from the model.
 
 The model is the single source: `charters schema` prints what this module
 generates, and the copies shipped in `generator/schema/` are checked against it
@@ -17,13 +17,14 @@ from pydantic import BaseModel, TypeAdapter
 
 from . import model as m
 
-SchemaKind = Literal["charter", "result-row", "metrics"]
+SchemaKind = Literal["charter", "result-row", "metrics", "site"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 FILES: dict[SchemaKind, str] = {
     "charter": "charter.schema.json",
     "result-row": "result-row.schema.json",
     "metrics": "metrics.schema.json",
+    "site": "site.schema.json",
 }
 # A URN rather than a URL: the schema is shipped with the package and printed by
 # `charters schema`, it is not served from anywhere.
@@ -31,11 +32,13 @@ IDS: dict[SchemaKind, str] = {
     "charter": "urn:metric-charters:schema:1:charter",
     "result-row": "urn:metric-charters:schema:1:result-row",
     "metrics": "urn:metric-charters:schema:1:metrics",
+    "site": "urn:metric-charters:schema:1:site",
 }
 TITLES: dict[SchemaKind, str] = {
     "charter": "Metric charter (charters/<id>/charter.yaml)",
     "result-row": "Metric charter result row (a row of charters/<id>/results/*)",
     "metrics": "Catalogue of business metrics (metrics.yaml beside site.yaml)",
+    "site": "Settings of the whole site (site.yaml at the top of the source folder)",
 }
 EXTENSION_KEYS = "^x-"
 
@@ -45,7 +48,8 @@ _BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "ex
 
 
 def _model(kind: SchemaKind) -> type[BaseModel]:
-    return m.Charter if kind == "charter" else m.ResultRow
+    models: dict[str, type[BaseModel]] = {"charter": m.Charter, "site": m.SiteConfig}
+    return models.get(kind, m.ResultRow)
 
 
 def _body(kind: SchemaKind) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def _body(kind: SchemaKind) -> dict[str, Any]:
 
 
 def generate(kind: SchemaKind = "charter") -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a charter, a result row or metrics.yaml."""
+    """The JSON Schema (draft 2020-12) of a charter, a result row, metrics.yaml or site.yaml."""
     body = _body(kind)
     _tidy(body)
     body.pop("title", None)

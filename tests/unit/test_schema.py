@@ -130,7 +130,7 @@ def test_extension_keys_are_allowed_everywhere() -> None:
 
 
 def test_every_object_forbids_unknown_keys_but_x_keys() -> None:
-    for kind in ("charter", "result-row"):
+    for kind in ("charter", "result-row", "site"):
         for node in _objects(schemas.generate(kind)):
             assert node["additionalProperties"] is False
             if "properties" in node:
@@ -179,7 +179,7 @@ def test_agreed_by_accepts_one_name_or_a_list() -> None:
 
 
 def test_every_field_has_a_description_and_an_example_that_fits() -> None:
-    for kind in ("charter", "result-row"):
+    for kind in ("charter", "result-row", "site"):
         schema = schemas.generate(kind)
         defs = schema.get("$defs", {})
         for owner, node in [("root", schema), *defs.items()]:
@@ -195,9 +195,11 @@ def test_every_field_has_a_description_and_an_example_that_fits() -> None:
                     assert errors == [], f"{where}: example {example!r}: {errors}"
 
 
-@pytest.mark.parametrize("kind", ["charter", "result-row", "metrics"])
+@pytest.mark.parametrize("kind", ["charter", "result-row", "metrics", "site"])
 def test_the_shipped_schema_is_current(kind: schemas.SchemaKind) -> None:
-    flag = {"charter": "", "result-row": " --result-row", "metrics": " --metrics"}[kind]
+    flag = {"charter": "", "result-row": " --result-row", "metrics": " --metrics"}.get(
+        kind, f" --{kind}"
+    )
     refresh = f"charters schema{flag} --out"
     assert schemas.shipped(kind) == schemas.schema_text(kind), (
         f"run: {refresh} generator/schema/{schemas.FILES[kind]}"
@@ -222,3 +224,22 @@ def test_the_command_writes_the_schema(tmp_path: Path) -> None:
     missing = CliRunner().invoke(main, ["schema", "--out", str(tmp_path / "no" / "x.json")])
     assert missing.exit_code == 1
     assert "cannot write" in missing.stderr
+
+
+def test_the_example_site_yaml_is_valid_and_a_typo_or_wrong_value_is_not() -> None:
+    site = load((REPO_ROOT / "site.yaml").read_text(encoding="utf-8"))
+    assert messages(site, "site") == []
+    assert messages({}, "site") == []  # every setting is optional
+    assert messages({"titel": "x"}, "site") == ["'titel' does not match any of the regexes: '^x-'"]
+    wrong = {"connections": {"Warehouse": {"url": "${W}"}}, "lint": {"disable": "MC101"}}
+    assert len(messages(wrong, "site")) == 2
+
+
+def test_the_command_prints_the_site_schema_and_refuses_two_kinds() -> None:
+    runner = CliRunner()
+    site = runner.invoke(main, ["schema", "--site"])
+    assert site.exit_code == 0
+    assert json.loads(site.stdout) == schemas.generate("site")
+    both = runner.invoke(main, ["schema", "--site", "--metrics"])
+    assert both.exit_code == 2
+    assert "--metrics and --site name two schemas; give one of them" in both.stderr
