@@ -7,7 +7,8 @@ the same corpus and each tool as a subprocess, the median of `--repeat` runs of:
   edited (its YAML; then one of its result files), a template edit (the built-in
   charter.html copied into the source's templates/ and changed), `charters
   check` on an unchanged tree, `charters serve` (a save until the served page
-  shows it; CPU used while idle) and the peak memory of a build;
+  shows it, learned as an open page learns it; CPU used while idle) and the peak
+  memory of a build;
 - Hugo: a full build of the same pages; MkDocs: a build of the same pages;
 - naive matplotlib: as many charts as the generator drew, a fresh figure each.
 
@@ -44,6 +45,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -272,9 +274,9 @@ def free_port() -> int:
         return port
 
 
-def fetch(url: str) -> str | None:
+def fetch(url: str, timeout: float = 5) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
             body: bytes = answer.read()
             return body.decode("utf-8", "replace")
     except (urllib.error.URLError, OSError):
@@ -291,6 +293,28 @@ def wait_for(url: str, words: str, timeout: float, proc: subprocess.Popen[bytes]
         if body is not None and words in body:
             return time.perf_counter() - started
         time.sleep(0.01)
+    raise SystemExit(f"{url} did not show {words!r} within {timeout:.0f} s")
+
+
+def wait_as_a_page(
+    url: str, words: str, token: str, timeout: float, proc: subprocess.Popen[bytes]
+) -> float:
+    """What an open page does (generator/livereload.js): ask the server for a build after
+    `token`, which it answers as soon as one ends, then load the page, until the page
+    holds `words`; return the seconds it took. Nothing polls the server meanwhile."""
+    version = urllib.parse.urljoin(url, "/__charters__/version?after=")
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"charters serve exited {proc.returncode}")
+        answer = fetch(version + urllib.parse.quote(token), timeout=30)
+        if answer is None:
+            time.sleep(0.05)
+            continue
+        token = answer.strip()
+        body = fetch(url)
+        if body is not None and words in body:
+            return time.perf_counter() - started
     raise SystemExit(f"{url} did not show {words!r} within {timeout:.0f} s")
 
 
@@ -332,8 +356,10 @@ def measure_serve(corpus: Corpus, figures: Figures, first_build: float, idle: fl
         figures.idle_cpu_percent = 100 * used / figures.idle_window
         for _ in range(figures.repeat):
             time.sleep(0.5)
+            token = (fetch(urllib.parse.urljoin(url, "/__charters__/version")) or "").strip()
             words = corpus.edit_yaml(f"Served edit {corpus.edits + 1} at {time.time_ns()}.")
-            reloads.append(wait_for(url, words, timeout=first_build * 5 + 120, proc=proc))
+            limit = first_build * 5 + 120
+            reloads.append(wait_as_a_page(url, words, token, limit, proc=proc))
     figures.seconds["serve reload"] = reloads
 
 

@@ -6,7 +6,11 @@ works), so a server left idle does no work. Every build gets a token. Pages buil
 while serving carry the live-reload script with a fixed placeholder
 (`live_reload` in the templates), which the server replaces with the token of the
 build it serves as it sends each page; the small `/__charters__/livereload.js`
-reloads the page when `/__charters__/version` answers another token. The files
+reloads the page when `/__charters__/version` answers another token: asked with
+`?after=<the page's token>`, the server holds the answer until a build ends (or
+`LONG_POLL_SECONDS` pass), so the page learns of it at once. One tab per browser
+asks (the others hear from it), so open tabs do not use up the browser's few
+connections to the server. The files
 on disk never hold a token, so a rebuild after a save reuses every page of an
 unchanged charter from the cache like any build (generator/reuse.py).
 
@@ -35,7 +39,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from types import FrameType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import watchfiles
 from watchfiles import Change
@@ -58,6 +62,9 @@ WATCHED_DIRS = ("charters", "templates")
 WATCHED_FILES = ("site.yaml", CATALOGUE_FILE)
 
 Echo = Callable[..., None]
+# At most this long a page's question for a new build is held (then answered with the
+# same token, and asked again): short enough for any proxy or browser to wait it out.
+LONG_POLL_SECONDS = 25.0
 # At most this long to wait for the watch to be set up before announcing the address.
 WATCH_SETUP_SECONDS = 30.0
 UNFREEZE_EVERY = 50  # builds between full passes of the cyclic garbage collector (_settle)
@@ -164,6 +171,10 @@ class SiteState:
     _settled: int = 0  # builds since the cyclic garbage collector last looked at everything
     _nonce: str = field(default_factory=lambda: secrets.token_hex(4))
     _count: int = 0
+    # Notified when a build ends (a new token) and when the server stops: what the
+    # pages waiting for a new build (`token_after`) wait on.
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _closing: bool = False
 
     def rebuild(self) -> bool:
         """Build once; on failure keep the last good site and record the problems."""
@@ -210,9 +221,24 @@ class SiteState:
                     " them. Still serving; save a fix to rebuild.",
                     err=True,
                 )
-            self.errors = errors
-            self.token = token
+            with self._changed:
+                self.errors = errors
+                self.token = token
+                self._changed.notify_all()
         return errors is None
+
+    def token_after(self, seen: str, timeout: float) -> str:
+        """The newest build's token once it is not `seen` (the asking page's own), or
+        after `timeout` seconds, or when the server stops: a page's long poll."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.token != seen or self._closing, timeout)
+            return self.token
+
+    def close(self) -> None:
+        """Answer every page waiting in `token_after` now: the server is stopping."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
 
     def _settle(self) -> None:
         """Collect the build's garbage, then exempt what is still alive (the kept charters,
@@ -365,7 +391,9 @@ class PreviewHandler(SimpleHTTPRequestHandler):
     def _special(self, name: str) -> None:
         state = self.server.state
         if name == "version":
-            self._send(200, state.token.encode(), "text/plain; charset=utf-8")
+            after = parse_qs(urlsplit(self.path).query).get("after")
+            token = state.token if not after else state.token_after(after[0], LONG_POLL_SECONDS)
+            self._send(200, token.encode(), "text/plain; charset=utf-8")
         elif name == "livereload.js":
             self._send(200, LIVERELOAD_JS.read_bytes(), "text/javascript; charset=utf-8")
         elif name == "style.css":
@@ -557,6 +585,7 @@ def serve(
         echo("Stopped.")
     finally:
         stop.set()  # watchfiles looks at it every 50 ms
+        state.close()
         if watcher is not None and watcher.ident is not None:  # Ctrl-C may beat start()
             watcher.join(timeout=2.0)  # longer only while a build finishes
         if server is not None:

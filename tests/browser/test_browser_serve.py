@@ -148,3 +148,36 @@ def test_serve_reloads_an_edit_shows_errors_and_recovers(
     assert process.stop() == 0, process.transcript()
     assert "Traceback" not in process.transcript()
     assert "Stopped." in "".join(process.out)
+
+
+def test_many_open_tabs_reload_through_one_request_and_leave_the_server_free(
+    served: tuple[ServeProcess, str],
+    source: Path,
+    context: Any,
+    new_watched: Callable[[], Watched],
+    require_tool: Callable[[str], str],
+) -> None:
+    """livereload.js: one tab waits on the server for the next build and tells the others,
+    so eight open tabs hold one connection, not eight (a browser opens six to a server,
+    and a seventh page would wait for one of them), and all of them reload on a save."""
+    require_tool("playwright")
+    from playwright.sync_api import expect
+
+    _, url = served
+    waiting: list[str] = []
+    context.on("request", lambda r: waiting.append(r.url) if "version?after=" in r.url else None)
+    tabs = [new_watched() for _ in range(8)]
+    for tab in tabs:
+        tab.page.goto(url + PAGE)
+        expect(tab.page.locator("h1")).to_have_text("Support ticket routing")
+    time.sleep(1.0)
+    assert len(waiting) == 1, waiting  # the first tab asks; the others listen
+    started = time.monotonic()
+    another = new_watched()
+    another.page.goto(url)  # a ninth page is not stalled behind held requests
+    assert time.monotonic() - started < 5.0
+    charter = source / "charters" / CHARTER / "charter.yaml"
+    replace_in(charter, "title: Support ticket routing", "title: Seen in every tab")
+    for tab in tabs:
+        expect(tab.page.locator("h1")).to_have_text("Seen in every tab", timeout=10000)
+        assert tab.page_errors == [] and tab.console_errors == []

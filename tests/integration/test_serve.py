@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.error import HTTPError
@@ -19,7 +20,7 @@ from helpers import ScratchProject, run_cli
 from history_repo import commit, init_repo, isolate_git
 from watchfiles import Change
 
-from generator.serve import SourceFilter, _is_page, error_page
+from generator.serve import SiteState, SourceFilter, _is_page, error_page
 
 EXAMPLES = Path(__file__).resolve().parents[2]
 
@@ -404,3 +405,55 @@ def test_a_save_during_the_first_build_is_built_after_it(
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)
     assert "Traceback" not in out + err
+
+
+def test_a_page_asking_after_its_build_is_answered_when_the_next_build_ends(
+    scratch_project: ScratchProject,
+) -> None:
+    """`version?after=TOKEN` (livereload.js) is held while TOKEN is the newest build and
+    answered as soon as another build ends; asked with an older token, at once."""
+    scratch_project.charter("routing")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        first = get(url + "__charters__/version")[1]
+        started = time.monotonic()
+        assert get(url + "__charters__/version?after=an-older-build")[1] == first
+        assert time.monotonic() - started < 1.0
+        answers: list[tuple[float, str]] = []
+
+        def ask() -> None:
+            with urlopen(url + f"__charters__/version?after={first}", timeout=30) as response:
+                answers.append((time.monotonic(), response.read().decode()))
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(1.0)
+        assert answers == []  # held: nothing was built since
+        saved = time.monotonic()
+        scratch_project.charter("routing", title="Edited while a page waits")
+        asking.join(timeout=20)
+        assert len(answers) == 1
+        answered, token = answers[0]
+        assert token == first[:-1] + "2" and answered > saved
+        assert "Edited while a page waits" in get(url + "charters/routing/")[1]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in out + err
+
+
+def test_stopping_answers_a_waiting_page_at_once(tmp_path: Path) -> None:
+    state = SiteState(source=tmp_path, out=tmp_path / "site", token="t-1")
+    assert state.token_after("t-0", timeout=5) == "t-1"  # another build: at once
+    started = time.monotonic()
+    assert state.token_after("t-1", timeout=0.2) == "t-1"  # no build: after the timeout
+    assert 0.15 < time.monotonic() - started < 2
+    waited: list[str] = []
+    waiting = threading.Thread(target=lambda: waited.append(state.token_after("t-1", 30)))
+    waiting.start()
+    time.sleep(0.2)
+    state.close()
+    waiting.join(timeout=5)
+    assert waited == ["t-1"]
