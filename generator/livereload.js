@@ -86,6 +86,9 @@
     channel.onmessage = function (event) {
       newer(String(event.data));
     };
+    /* A build may have ended between this page being sent and this script listening,
+     * its news told to the other tabs before this one heard: ask once now. */
+    ask(null).then(newer, function () {});
     /* A page shown again from the back-forward cache may have missed a build. */
     window.addEventListener("pageshow", function (event) {
       if (event.persisted) {

@@ -181,3 +181,34 @@ def test_many_open_tabs_reload_through_one_request_and_leave_the_server_free(
     for tab in tabs:
         expect(tab.page.locator("h1")).to_have_text("Seen in every tab", timeout=10000)
         assert tab.page_errors == [] and tab.console_errors == []
+
+
+def test_a_tab_still_loading_when_a_build_ends_reloads_too(
+    served: tuple[ServeProcess, str],
+    source: Path,
+    context: Any,
+    new_watched: Callable[[], Watched],
+    require_tool: Callable[[str], str],
+) -> None:
+    """A tab whose page was sent before a build ended, and whose script runs only after
+    the first tab had told the others and reloaded, is not left on the old build."""
+    require_tool("playwright")
+    from playwright.sync_api import expect
+
+    _, url = served
+    first = new_watched().page
+    first.goto(url + PAGE)
+    expect(first.locator("h1")).to_have_text("Support ticket routing")
+    late = new_watched().page
+    held: list[Any] = []
+    late.route("**/livereload.js", lambda route: held.append(route))  # held until let go
+    late.goto(url + PAGE, wait_until="commit")
+    expect(late.locator("h1")).to_have_text("Support ticket routing")
+    charter = source / "charters" / CHARTER / "charter.yaml"
+    replace_in(charter, "title: Support ticket routing", "title: Built while loading")
+    expect(first.locator("h1")).to_have_text("Built while loading", timeout=10000)
+    time.sleep(0.5)  # the first tab has reloaded and leads again
+    assert held, "the late tab asked for its script"
+    for route in held:
+        route.continue_()
+    expect(late.locator("h1")).to_have_text("Built while loading", timeout=10000)
