@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,62 +151,67 @@ def test_serve_reloads_an_edit_shows_errors_and_recovers(
     assert "Stopped." in "".join(process.out)
 
 
-def test_many_open_tabs_reload_through_one_request_and_leave_the_server_free(
+@dataclass
+class Tabs:
+    """A running `charters serve` of a copy of the examples, and tabs of one browser."""
+
+    url: str
+    charter: Path  # the charter.yaml of PAGE
+    context: Any
+    new: Callable[[], Watched]
+
+
+@pytest.fixture
+def tabs(
     served: tuple[ServeProcess, str],
     source: Path,
     context: Any,
     new_watched: Callable[[], Watched],
     require_tool: Callable[[str], str],
-) -> None:
+) -> Tabs:
+    require_tool("playwright")
+    return Tabs(served[1], source / "charters" / CHARTER / "charter.yaml", context, new_watched)
+
+
+def test_many_open_tabs_reload_through_one_request_and_leave_the_server_free(tabs: Tabs) -> None:
     """livereload.js: one tab waits on the server for the next build and tells the others,
     so eight open tabs hold one connection, not eight (a browser opens six to a server,
     and a seventh page would wait for one of them), and all of them reload on a save."""
-    require_tool("playwright")
     from playwright.sync_api import expect
 
-    _, url = served
+    url = tabs.url
     waiting: list[str] = []
-    context.on("request", lambda r: waiting.append(r.url) if "version?after=" in r.url else None)
-    tabs = [new_watched() for _ in range(8)]
-    for tab in tabs:
+    tabs.context.on("request", lambda r: waiting.append(r.url) if "after=" in r.url else None)
+    opened = [tabs.new() for _ in range(8)]
+    for tab in opened:
         tab.page.goto(url + PAGE)
         expect(tab.page.locator("h1")).to_have_text("Support ticket routing")
     time.sleep(1.0)
     assert len(waiting) == 1, waiting  # the first tab asks; the others listen
     started = time.monotonic()
-    another = new_watched()
+    another = tabs.new()
     another.page.goto(url)  # a ninth page is not stalled behind held requests
     assert time.monotonic() - started < 5.0
-    charter = source / "charters" / CHARTER / "charter.yaml"
-    replace_in(charter, "title: Support ticket routing", "title: Seen in every tab")
-    for tab in tabs:
+    replace_in(tabs.charter, "title: Support ticket routing", "title: Seen in every tab")
+    for tab in opened:
         expect(tab.page.locator("h1")).to_have_text("Seen in every tab", timeout=10000)
         assert tab.page_errors == [] and tab.console_errors == []
 
 
-def test_a_tab_still_loading_when_a_build_ends_reloads_too(
-    served: tuple[ServeProcess, str],
-    source: Path,
-    context: Any,
-    new_watched: Callable[[], Watched],
-    require_tool: Callable[[str], str],
-) -> None:
+def test_a_tab_still_loading_when_a_build_ends_reloads_too(tabs: Tabs) -> None:
     """A tab whose page was sent before a build ended, and whose script runs only after
     the first tab had told the others and reloaded, is not left on the old build."""
-    require_tool("playwright")
     from playwright.sync_api import expect
 
-    _, url = served
-    first = new_watched().page
-    first.goto(url + PAGE)
+    first = tabs.new().page
+    first.goto(tabs.url + PAGE)
     expect(first.locator("h1")).to_have_text("Support ticket routing")
-    late = new_watched().page
+    late = tabs.new().page
     held: list[Any] = []
     late.route("**/livereload.js", lambda route: held.append(route))  # held until let go
-    late.goto(url + PAGE, wait_until="commit")
+    late.goto(tabs.url + PAGE, wait_until="commit")
     expect(late.locator("h1")).to_have_text("Support ticket routing")
-    charter = source / "charters" / CHARTER / "charter.yaml"
-    replace_in(charter, "title: Support ticket routing", "title: Built while loading")
+    replace_in(tabs.charter, "title: Support ticket routing", "title: Built while loading")
     expect(first.locator("h1")).to_have_text("Built while loading", timeout=10000)
     time.sleep(0.5)  # the first tab has reloaded and leads again
     assert held, "the late tab asked for its script"
