@@ -286,6 +286,11 @@ class Reuse:
         self._keep_value(kind, key, found)
         return found
 
+    def _store_value(self, kind: str, key: str, value: object) -> None:
+        """Store a value made now (pickled) and keep it for the next build of this process."""
+        self._store(kind, key, value, ".pickle")
+        self._keep_value(kind, key, value)
+
     def _keep_value(self, kind: str, key: str, value: object) -> None:
         """Keep `value` for the next build of this process (see `_value`)."""
         if self.kept is not None and kind in KEPT_VALUES:
@@ -320,8 +325,7 @@ class Reuse:
             self._count("rules cached")
             return found  # type: ignore[no-any-return]  # checked by _is_findings
         made = make()
-        self._store("rules", key, made, ".pickle")
-        self._keep_value("rules", key, made)
+        self._store_value("rules", key, made)
         return made
 
     def check_entry(self, cid: str, make: Callable[[], str]) -> str:
@@ -361,8 +365,7 @@ class Reuse:
             return found  # type: ignore[no-any-return]  # checked by _is_feed
         made = make()
         self._count("feed made")
-        self._store("feed", key, made, ".pickle")
-        self._keep_value("feed", key, made)
+        self._store_value("feed", key, made)
         return made
 
     def _text(self, kind: str, key: str, make: Callable[[], str]) -> str:
@@ -396,8 +399,7 @@ class Reuse:
     def keep_charts(self, view: CharterView, charts: list[Described]) -> None:
         key = self._charts_key(view)
         if key is not None:
-            self._store("charts-of", key, charts, ".pickle")
-            self._keep_value("charts-of", key, charts)
+            self._store_value("charts-of", key, charts)
 
     def page_key(self, cid: str, shared: str, *own: str) -> str | None:
         """The key of charter `cid`'s page: its charter's key, the context every page

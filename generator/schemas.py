@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -20,20 +20,11 @@ from . import model as m
 SchemaKind = Literal["charter", "result-row", "metrics", "site"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-FILES: dict[SchemaKind, str] = {
-    "charter": "charter.schema.json",
-    "result-row": "result-row.schema.json",
-    "metrics": "metrics.schema.json",
-    "site": "site.schema.json",
-}
+KINDS: tuple[SchemaKind, ...] = get_args(SchemaKind)
+FILES: dict[SchemaKind, str] = {kind: f"{kind}.schema.json" for kind in KINDS}
 # A URN rather than a URL: the schema is shipped with the package and printed by
 # `charters schema`, it is not served from anywhere.
-IDS: dict[SchemaKind, str] = {
-    "charter": "urn:metric-charters:schema:1:charter",
-    "result-row": "urn:metric-charters:schema:1:result-row",
-    "metrics": "urn:metric-charters:schema:1:metrics",
-    "site": "urn:metric-charters:schema:1:site",
-}
+IDS: dict[SchemaKind, str] = {kind: f"urn:metric-charters:schema:1:{kind}" for kind in KINDS}
 TITLES: dict[SchemaKind, str] = {
     "charter": "Metric charter (charters/<id>/charter.yaml)",
     "result-row": "Metric charter result row (a row of charters/<id>/results/*)",
@@ -47,17 +38,20 @@ EXTENSION_KEYS = "^x-"
 _BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
-def _model(kind: SchemaKind) -> type[BaseModel]:
-    models: dict[str, type[BaseModel]] = {"charter": m.Charter, "site": m.SiteConfig}
-    return models.get(kind, m.ResultRow)
+# The model of each file; metrics.yaml is a list of catalogued metrics (`_body`).
+_MODELS: dict[SchemaKind, type[BaseModel]] = {
+    "charter": m.Charter,
+    "result-row": m.ResultRow,
+    "site": m.SiteConfig,
+}
 
 
 def _body(kind: SchemaKind) -> dict[str, Any]:
-    if kind == "metrics":  # a list of catalogued metrics
+    if kind == "metrics":
         body = TypeAdapter(list[m.CatalogueMetric]).json_schema()
         body["description"] = "A list of business metrics the charters share (`ref: <id>`)."
         return body
-    return _model(kind).model_json_schema()
+    return _MODELS[kind].model_json_schema()
 
 
 def generate(kind: SchemaKind = "charter") -> dict[str, Any]:

@@ -197,9 +197,7 @@ def test_every_field_has_a_description_and_an_example_that_fits() -> None:
 
 @pytest.mark.parametrize("kind", ["charter", "result-row", "metrics", "site"])
 def test_the_shipped_schema_is_current(kind: schemas.SchemaKind) -> None:
-    flag = {"charter": "", "result-row": " --result-row", "metrics": " --metrics"}.get(
-        kind, f" --{kind}"
-    )
+    flag = "" if kind == "charter" else f" --{kind}"
     refresh = f"charters schema{flag} --out"
     assert schemas.shipped(kind) == schemas.schema_text(kind), (
         f"run: {refresh} generator/schema/{schemas.FILES[kind]}"
