@@ -13,10 +13,11 @@ and library versions), and the next build reads them back:
 * the site's memo too, ``("referenced templates", source)``: the templates a
   template's source imports, includes or extends (pages.FragmentSources), which
   otherwise means parsing the fragment templates on every build;
-* a memo per charter folder, ``("t.ppf", df)`` and ``("t.sf", df, x)``: Student's t
-  quantile and tail (stats.py), as the charter's last analysis used them, read
-  when the charter is analysed again. An edit that leaves a charter's lifts alone
-  (a summary, a target) then needs no scipy.
+* two memos per charter folder, ``("t.ppf", df)`` and ``("t.sf", df, x)``: Student's t
+  quantile and tail (stats.py), as the charter's last analysis used them (read when
+  it is analysed again), and as the specs of its charts used them for the interval
+  of each point (read when its charts are described again). An edit that leaves a
+  charter's rows alone (a summary, a target) then needs no scipy.
 
 Only what a build used is written back, so no memo grows without end, and a memo is
 written only when that differs from what was read. A missing, damaged or foreign
@@ -29,7 +30,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -97,16 +98,22 @@ def save_memo(cache: Cache) -> None:
     _write(cache, _key("site"), MEMO)
 
 
-def charter_memo_key(folder: str) -> str:
-    """The key of the memo of a charter (its folder, relative to the source)."""
-    return _key("charter", folder)
+#: The parts of a charter's work that keep a memo each: its analysis and its charts' specs.
+CharterPart = Literal["analysis", "charts"]
+CHARTER_PARTS: tuple[CharterPart, ...] = get_args(CharterPart)
+
+
+def charter_memo_key(folder: str, part: CharterPart) -> str:
+    """The key of the memo of a part of a charter's work (its folder, relative to the
+    source)."""
+    return _key("charter", folder, part)
 
 
 @contextmanager
-def charter_memo(cache: Cache, folder: str) -> Iterator[None]:
-    """While a charter (its folder, relative to the source) is analysed, use its own memo
-    (as its last analysis left it); keep what the analysis used."""
-    key = charter_memo_key(folder)
+def charter_memo(cache: Cache, folder: str, part: CharterPart) -> Iterator[None]:
+    """While a part of a charter's work (its folder, relative to the source) is done, use
+    its own memo (as that part's last run left it); keep what this run used."""
+    key = charter_memo_key(folder, part)
     outer = MEMO.known, MEMO.used
     MEMO.known, MEMO.used = _read(cache, key), {}
     try:

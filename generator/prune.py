@@ -11,10 +11,10 @@ not use (read, find, link or write) is removed, and the build says how many:
   its sum (`pages/…/<key>.sum`), nor does any page taken whole read its data tables
   (`tables/`), which an edit of charter.html alone renders every page from again; so a
   page rendered is kept with the key of its tables (after its sum, in `.sum`), and the
-  sum and the tables of a kept page are kept too; likewise the memo of a charter taken
-  from the cache (read when it is analysed again), and the history's files
-  (generator/history.py). A full build with `--gc` records that list under its input fingerprint
-  (`builds/…/<fingerprint>.used`);
+  sum and the tables of a kept page are kept too; likewise the memos of a charter taken
+  from the cache (read when it is analysed or its charts described again), and the
+  history's files (generator/history.py). A full build with `--gc` records that list
+  under its input fingerprint (`builds/…/<fingerprint>.used`);
 * a no-op build reads almost nothing, so it keeps what the full build of the same
   input recorded, and its own record. Without that record (the site was built without
   `--gc`) a no-op build with `--gc` is a full build instead: slower once, never wrong;

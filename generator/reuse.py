@@ -189,10 +189,13 @@ class Reuse:
             self._found()
             diagnostics, view = found
             if self.cache.collect:  # its entry, even when kept in memory (Kept), and its
-                from .memo import charter_memo_key  # memo, read when it is analysed again
+                from .memo import CHARTER_PARTS, charter_memo_key  # memos, read when it is
+                # analysed or its charts described again
 
                 self.cache.path("charters", key, ".pickle")  # type: ignore[arg-type]
-                self.cache.path("memo", charter_memo_key(f"charters/{view.id}"), ".pickle")
+                for part in CHARTER_PARTS:
+                    memo_key = charter_memo_key(f"charters/{view.id}", part)
+                    self.cache.path("memo", memo_key, ".pickle")
             diags.extend(diagnostics)
             self.views[view.id] = view = copy.copy(view)  # the build's own (Kept)
             self.keys[view.id] = key  # type: ignore[assignment]  # found, so not None
@@ -213,7 +216,7 @@ class Reuse:
         for loaded in project.charters:
             view = self.views.get(loaded.id)
             if view is None or view.loaded is not loaded:
-                with charter_memo(self.cache, f"charters/{loaded.id}"):
+                with charter_memo(self.cache, f"charters/{loaded.id}", "analysis"):
                     view = analyze_charter(loaded)
                 self._count("charters analysed")
                 pending = self.pending.pop(loaded.id, None)

@@ -365,8 +365,18 @@ class Known(Protocol):
 Described = tuple[int, ChartKind, str, str, str, "Tolerance | None", str]
 
 
-def _described(view: CharterView) -> list[Described]:
-    """Every chart of a charter, described from its specs."""
+def _described(view: CharterView, cache: Cache | None = None) -> list[Described]:
+    """Every chart of a charter, described from its specs (made with the Student's t
+    values the charter's last specs used, kept in `cache`: generator/memo.py)."""
+    if cache is None:
+        return _describe(view)
+    from ..memo import charter_memo
+
+    with charter_memo(cache, f"charters/{view.id}", "charts"):
+        return _describe(view)
+
+
+def _describe(view: CharterView) -> list[Described]:
     described: list[Described] = []
     for index, metric in enumerate(view.metrics):
         for kind, spec in _metric_specs(view, metric):
@@ -413,7 +423,7 @@ def draw_charts(
     for view in views:
         described = known.charts_of(view) if known is not None else None
         if described is None:
-            described = _described(view)
+            described = _described(view, cache)
             if known is not None:
                 known.keep_charts(view, described)
         charts: list[Chart] = []

@@ -19,7 +19,7 @@ from generator import prune, stats
 from generator.build import BuildResult, Settings, build
 from generator.cache import generator_fingerprint
 from generator.check_cache import checked
-from generator.memo import charter_memo_key
+from generator.memo import CharterPart, charter_memo_key
 from generator.reuse import Kept
 
 from . import test_cache, test_reuse
@@ -83,9 +83,9 @@ def write_project(project: ScratchProject) -> None:
     project.write("charters/triage/results/ab.csv", TRIAGE_RESULTS)
 
 
-def memo_of(cid: str) -> str:
-    """The cache entry of the memo of charter `cid`'s analysis (generator/memo.py)."""
-    key = charter_memo_key(f"charters/{cid}")
+def memo_of(cid: str, part: CharterPart = "analysis") -> str:
+    """The cache entry of the memo of a part of charter `cid`'s work (generator/memo.py)."""
+    key = charter_memo_key(f"charters/{cid}", part)
     return f"memo/{key[:2]}/{key}.pickle"
 
 
@@ -160,9 +160,11 @@ def test_gc_after_an_edit_removes_what_the_edit_replaced_and_keeps_the_rest(
     cold(scratch_project, tmp_path)
     assert {p for p in after if not p.endswith(".used")} == cache_files(tmp_path / "cold-cache")
 
-    # The charter left alone keeps its memo (read when it is analysed again) and the data
-    # tables of its page (when only the rest of the page changes, generator/reuse.py).
-    assert memo_of("triage") in before and memo_of("triage") in after
+    # The charter left alone keeps its memos (read when it is analysed or its charts are
+    # described again) and the data tables of its page (when only the rest of the page
+    # changes, generator/reuse.py).
+    for part in ("analysis", "charts"):
+        assert memo_of("triage", part) in before and memo_of("triage", part) in after
     triage = {p for p in before if p.startswith("tables/")} - removed
     assert triage and triage <= after
 

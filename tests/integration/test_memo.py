@@ -70,7 +70,7 @@ def test_a_summary_edit_imports_no_scipy_and_converts_only_the_new_text(
     first = build_in_child(examples, out, cache)
     assert first == ["markdown", "scipy"]  # a cold build converts and computes
     routing = "charters/support-ticket-routing"
-    kept = memo_entry(cache, "charter", routing)
+    kept = memo_entry(cache, "charter", routing, "analysis")
     assert any(k[0] == "t.ppf" for k in kept if isinstance(k, tuple))
     assert any(k[0] == "markdown" for k in memo_entry(cache) if isinstance(k, tuple))
     charter = examples / routing / "charter.yaml"
@@ -91,6 +91,33 @@ def test_a_summary_edit_imports_no_scipy_and_converts_only_the_new_text(
     assert "Route each ticket to its queue." in tree_files(out)["index.html"].decode()
 
 
+def summary_edit(examples: Path, charter_id: str, words: str) -> None:
+    charter = examples / "charters" / charter_id / "charter.yaml"
+    text = charter.read_text(encoding="utf-8")
+    summary = next(line for line in text.splitlines() if line.startswith("summary:"))
+    charter.write_text(text.replace(summary, f"summary: {words}"), encoding="utf-8")
+
+
+def test_summary_edits_of_two_charters_in_turn_import_no_scipy(
+    examples: Path, tmp_path: Path
+) -> None:
+    """Each point of a chart with `n` and `std` has an interval from Student's t: the
+    charter's charts keep the values they used in their own memo, so a summary edit of
+    one charter after another's needs none of them computed again."""
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build_in_child(examples, out, cache)
+    agent = "charters/agent-reply-suggestions"
+    assert any(k[0] == "t.ppf" for k in memo_entry(cache, "charter", agent, "charts"))
+    summary_edit(examples, "support-ticket-routing", "Route each ticket to its queue.")
+    assert "scipy" not in build_in_child(examples, out, cache)
+    summary_edit(examples, "agent-reply-suggestions", "Suggest a reply.")
+    assert "scipy" not in build_in_child(examples, out, cache)
+
+    cold_out, cold_cache = tmp_path / "cold", tmp_path / "cold-cache"
+    build_in_child(examples, cold_out, cold_cache)
+    assert tree_files(out) == tree_files(cold_out)
+
+
 def test_a_foreign_or_damaged_memo_is_computed_again(examples: Path, tmp_path: Path) -> None:
     out, cache = tmp_path / "site", tmp_path / "cache"
     build_in_child(examples, out, cache)
@@ -109,4 +136,4 @@ def test_a_foreign_or_damaged_memo_is_computed_again(examples: Path, tmp_path: P
         assert "scipy" in build_in_child(examples, out, cache)  # computed again
         assert site_pages(out) == expected  # a YAML comment changes no page
         assert memo_entry(cache)  # written again, whole
-        assert memo_entry(cache, "charter", "charters/support-ticket-routing")
+        assert memo_entry(cache, "charter", "charters/support-ticket-routing", "analysis")
