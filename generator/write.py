@@ -15,7 +15,16 @@ before it does anything else.
 
 A file whose bytes equal those of the same file in the current site is hard-linked
 from it rather than written again, so an unchanged file keeps its inode and
-modification time. The manifest lists every file written with its size, and the
+modification time.
+
+The site the swap replaces is kept beside the output as the standby folder
+(`.site.charters-TOKEN-standby`, its name in the lock file), and the next build
+writes into it instead of a new folder: renamed to that build's temporary folder
+first, it keeps only the files its manifest lists that the new site has, each
+made the file a new folder would get (usually a link to the current site's file,
+which it often is already). A new folder costs a folder per charter and a link per
+file of the site, and the old site's removal on top; the standby costs what two
+builds changed. The manifest lists every file written with its size, and the
 fingerprint of the input it was built from (generator/cache.py): a build of the
 same input into an intact site is a no-op and writes nothing at all.
 
@@ -180,6 +189,7 @@ def lock_path(out: Path) -> Path:
 
 _HELD: dict[Path, int] = {}  # lock file → its descriptor, while this process holds it
 _SPOOLS: dict[Path, Path] = {}  # lock file → the build's spool folder (made on first use)
+_STANDBYS: dict[int, str] = {}  # lock's descriptor → the name of the site before last, kept
 
 
 @contextlib.contextmanager
@@ -210,7 +220,9 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
     try:
         try:
             _acquire(fd, out, wait)
-            _recover(out, _read_record(fd))
+            record = _read_record(fd)
+            _recover(out, record)
+            _keep_standby(fd, out, record)
             _write_record(fd, [spool.name])
         except OSError as exc:
             raise _os_message(exc, f"prepare {out}", out) from None
@@ -219,6 +231,7 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
         yield
     finally:
         _HELD.pop(lock, None)
+        _STANDBYS.pop(fd, None)
         if _SPOOLS.pop(lock, None) is not None:
             shutil.rmtree(spool, ignore_errors=True)
         os.close(fd)  # releases the lock
@@ -258,13 +271,37 @@ def open_spool(out: Path) -> Spool:
 
 
 def _write_record(fd: int, temporary: list[str]) -> None:
-    """Record this build's temporary folders before they exist, so a crash is repairable."""
+    """Record this build's temporary folders before they exist, so a crash is repairable,
+    and the standby folder (the site before last, kept for the next build)."""
     spools = [p.name for lock, p in _SPOOLS.items() if _HELD.get(lock) == fd]
     temporary = [*spools, *(t for t in temporary if t not in spools)]
-    data = json.dumps({"pid": os.getpid(), "temporary": temporary}).encode() + b"\n"
+    record: dict[str, Any] = {"pid": os.getpid(), "temporary": temporary}
+    if fd in _STANDBYS:
+        record["standby"] = _STANDBYS[fd]
+    data = json.dumps(record).encode() + b"\n"
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
     os.fsync(fd)
+
+
+def _keep_standby(fd: int, out: Path, record: Mapping[str, Any]) -> None:
+    """Note the standby folder the record names for this build (`_STANDBYS`), if it is a
+    real folder beside `out`; remove it when `out` is gone, since it is out of date."""
+    name = record.get("standby")
+    prefix = f".{out.name}{_TEMP_INFIX}"
+    if not isinstance(name, str) or not name.startswith(prefix) or "/" in name:
+        return
+    path = out.parent / name
+    try:
+        is_folder = stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return
+    if not is_folder:
+        return
+    if out.is_dir():
+        _STANDBYS[fd] = name
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _recover(out: Path, record: Mapping[str, Any]) -> None:
@@ -306,33 +343,47 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
     old = out.parent / f".{out.name}{_TEMP_INFIX}{token}-old"
     with lock_output(out):
         fd = _HELD[lock_path(out)]
+        standby = _STANDBYS.pop(fd, None)  # taken by this build, or removed
         try:
             _write_record(fd, [tmp.name, old.name])
-            report = _write_and_swap(out, tmp, old, files, manifest)
+            report, previous = _write_and_swap(out, tmp, old, files, manifest, standby)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise _os_message(exc, f"write the site into {out}", out) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        if previous is not None:
+            _keep_as_standby(fd, out, previous, [tmp.name, old.name])
         with contextlib.suppress(OSError):  # a stale record only names folders now gone
             _write_record(fd, [])
     return report
 
 
 def _write_and_swap(
-    out: Path, tmp: Path, old: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]
-) -> WriteReport:
-    tmp.mkdir()
+    out: Path,
+    tmp: Path,
+    old: Path,
+    files: Mapping[str, Content],
+    manifest: Mapping[str, Any],
+    standby: str | None,
+) -> tuple[WriteReport, Path | None]:
+    """Write the new site into `tmp` (the standby folder brought up to date, else a new
+    folder) and swap it in; the report and where the previous site now is (None: none)."""
+    reused = standby is not None and _take_standby(out.parent / standby, tmp, out, files)
+    if not reused:
+        tmp.mkdir()
     made: set[str] = {""}  # folders of the new site made so far, relative to it
     new_root, old_root = f"{tmp}{os.sep}", f"{out}{os.sep}"  # plain strings: thousands of files
     for rel in sorted(files):
         folder = posixpath.dirname(rel)
         if folder not in made:
-            os.makedirs(new_root + folder, exist_ok=True)
+            _make_folder(new_root, folder)
             made.update(_ancestors(rel))
         target, content = new_root + rel, files[rel]
-        if isinstance(content, Spooled) and content.borrowed and content.path == old_root + rel:
+        if reused:
+            _update(old_root + rel, target, content)
+        elif isinstance(content, Spooled) and content.borrowed and content.path == old_root + rel:
             place(content, target)  # the current site's file, taken unread: linked as it is
         elif not _link_unchanged(old_root + rel, target, content):
             place(content, target)
@@ -342,9 +393,82 @@ def _write_and_swap(
     full = dict(manifest)
     full["files"] = sorted(files)
     full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
-    (tmp / MANIFEST).write_text(_manifest_text(full), encoding="utf-8")
-    _swap(tmp, out, old)
-    return report
+    _replace_manifest(tmp, full)
+    return report, _swap(tmp, out, old)
+
+
+# --- the standby: the site before last, brought up to date by the next build -------------
+
+
+def _take_standby(standby: Path, tmp: Path, out: Path, files: Mapping[str, Content]) -> bool:
+    """Rename the standby folder to `tmp` and leave in it only files the new site has
+    (each still to be checked); False, and the standby removed, when it cannot serve.
+
+    The standby is the site the build before last wrote (kept by `_keep_as_standby`).
+    Bringing it up to date touches only what changed in two builds, where a new folder
+    costs a folder made per charter and a link per file of the site, and the previous
+    site's removal on top. Whatever its manifest does not list goes (the files a user
+    had put in the site then, links, anything made since), so the new site has only
+    the files this build writes and the user's files carried over from the current
+    site, as in a new folder.
+    """
+    listed = read_manifest(standby).get("files") if out.is_dir() else None
+    if not isinstance(listed, list):
+        shutil.rmtree(standby, ignore_errors=True)
+        return False
+    try:
+        os.rename(standby, tmp)  # recorded as this build's temporary folder: a crash removes it
+        root = f"{tmp}{os.sep}"
+        for name in unwritten(tmp, listed):
+            path = root + name.rstrip("/")
+            if name.endswith("/"):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        before = {f for f in listed if isinstance(f, str)}
+        for rel in sorted(before - files.keys(), reverse=True):
+            _remove_gone(root, rel)
+    except OSError:  # a standby that cannot be cleared is no use: a new folder instead
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(standby, ignore_errors=True)
+        return False
+    return True
+
+
+def _update(live: str, target: str, content: Content) -> None:
+    """Make `target`, in the standby folder, the file a new folder would get: a link to
+    the current site's file when that is unchanged, else the spooled file or the bytes.
+    Nothing is done when `target` is that file already (the same inode)."""
+    taken = isinstance(content, Spooled) and content.borrowed and content.path == live
+    source = content
+    if not taken and _holds(live, content):  # the current site's file holds it: linked
+        source = Spooled(live, size_of(content), borrowed=True)
+    if isinstance(source, Spooled) and _same_file(source.path, target):
+        return
+    _replace_file(source, target)
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether `b` is a plain file that is `a` itself (a hard link to it)."""
+    try:
+        st = os.lstat(b)
+        return stat.S_ISREG(st.st_mode) and os.path.samestat(os.lstat(a), st)
+    except OSError:
+        return False
+
+
+def _keep_as_standby(fd: int, out: Path, previous: Path, temporary: list[str]) -> None:
+    """Keep the previous site (its folder at `previous` after the swap) for the next build
+    to bring up to date, under a name recorded before it is given; removed when that
+    fails."""
+    name = f".{out.name}{_TEMP_INFIX}{secrets.token_hex(8)}-standby"
+    try:
+        _STANDBYS[fd] = name
+        _write_record(fd, temporary)  # a crash now leaves a name that is not there: ignored
+        previous.rename(out.parent / name)
+    except OSError:
+        _STANDBYS.pop(fd, None)
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> None:
@@ -596,11 +720,13 @@ def _pause(step: str) -> None:
         time.sleep(float(seconds))
 
 
-def _swap(tmp: Path, out: Path, old: Path) -> None:
+def _swap(tmp: Path, out: Path, old: Path) -> Path | None:
+    """Put `tmp` in the place of `out`; where the previous site now is (None: none)."""
     _pause("before")
     if not out.exists():
         tmp.rename(out)
-    elif _exchange(tmp, out):
+        return None
+    if _exchange(tmp, out):
         _pause("exchanged")
     else:
         out.rename(old)
@@ -612,7 +738,7 @@ def _swap(tmp: Path, out: Path, old: Path) -> None:
             raise
         tmp = old
     _pause("after")
-    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
 
 
 _RENAME_EXCHANGE = 2

@@ -5,6 +5,7 @@ Kept out of conftest.py so test modules can import them (`from helpers import at
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -253,3 +254,13 @@ def serious_axe_violations(page: Any) -> list[str]:
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def standby(out: Path) -> str | None:
+    """The folder the lock file names as the standby (the site before last, kept for the
+    next build to bring up to date: generator/write.py), when it is there."""
+    try:
+        name = json.loads((out.parent / f".{out.name}.lock").read_text()).get("standby")
+    except (OSError, ValueError):
+        return None
+    return name if isinstance(name, str) and (out.parent / name).is_dir() else None

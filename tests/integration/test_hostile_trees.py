@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 import yaml
 from factory import ab, charter_data, ml_metric, row
+from helpers import standby
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -434,8 +435,10 @@ def check_tree(previous: tuple[Path, dict[str, str]], case: Case) -> None:
             if not after_source[rel].startswith(("dir", "link:")):
                 assert SECRET.encode() not in (source / rel).read_bytes(), rel
         assert snapshot(outside) == before_outside
-        # Only the output's lock file may appear beside it (docs/security.md: it stays).
-        assert sorted(p.name for p in base.iterdir() if p.name != ".site.lock") == beside
+        # Only the output's lock file may appear beside it (docs/security.md: it stays),
+        # and the standby it records (the previous site, kept for the next build).
+        kept = {".site.lock", standby(out)}
+        assert sorted(p.name for p in base.iterdir() if p.name not in kept) == beside
         if not result.ok:
             assert snapshot(out) == previous[1]
         else:

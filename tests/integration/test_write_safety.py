@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, ScratchProject
+from helpers import REPO_ROOT, ScratchProject, standby
 
 from generator.build import Settings, build
 from generator.write import FALLBACK_ENV, MANIFEST, PAUSE_ENV
@@ -103,7 +103,8 @@ def assert_complete(out: Path, expected: dict[str, bytes]) -> None:
 
 
 def temporaries(out: Path) -> list[str]:
-    """Folders beside `out` that look like the build's, minus the user's look-alikes."""
+    """Folders beside `out` that look like the build's, minus the user's look-alikes and
+    the recorded standby (an unrecorded one is left over)."""
     lookalikes = {f".{out.name}{s}" for s in LOOKALIKES}
     return sorted(
         p.name
@@ -111,6 +112,7 @@ def temporaries(out: Path) -> list[str]:
         if p.name.startswith(f".{out.name}.")
         and p.name != f".{out.name}.lock"
         and p.name not in lookalikes
+        and p.name != standby(out)
     )
 
 
@@ -712,3 +714,112 @@ def refused(settings: Settings) -> str:
     except OutputError as exc:
         return str(exc)
     raise AssertionError("the build did not fail")
+
+
+# --- the standby: the site before last, brought up to date by the next build ----------------
+
+
+def test_a_build_brings_the_site_before_last_up_to_date_and_keeps_the_site_it_replaces(
+    tmp_path: Path,
+) -> None:
+    from generator.write import read_manifest, write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    write_site(out, {"a/index.html": b"A1", "b/old.svg": b"old", "keep": b"K"}, manifest)
+    assert standby(out) is None  # no previous site: nothing to keep
+    first = out.stat().st_ino
+    kept = (out / "keep").stat().st_ino
+    write_site(out, {"a/index.html": b"A2", "keep": b"K", "page": b"P"}, manifest)
+    assert standby(out) is not None and temporaries(out) == []
+    assert (tmp_path / standby(out)).stat().st_ino == first  # the first site, kept
+    second = out.stat().st_ino
+    (out / "CNAME").write_text("user's own")
+    write_site(
+        out, {"a/index.html": b"A3", "keep": b"K", "page/index.html": b"now a folder"}, manifest
+    )
+    assert out.stat().st_ino == first  # the first site's folder, brought up to date
+    assert (tmp_path / standby(out)).stat().st_ino == second
+    assert tree(out) == {
+        "a/index.html": b"A3",
+        "keep": b"K",
+        "page/index.html": b"now a folder",
+        "CNAME": b"user's own",  # carried over from the current site
+        MANIFEST: (out / MANIFEST).read_bytes(),
+    }
+    assert not (out / "b").exists()  # gone with its last file
+    assert (out / "keep").stat().st_ino == kept  # unchanged all along: the same file
+    assert read_manifest(out)["files"] == ["a/index.html", "keep", "page/index.html"]
+    assert temporaries(out) == []
+
+
+def test_the_standby_keeps_nothing_the_new_site_would_not_have(tmp_path: Path) -> None:
+    # The standby is the site as it was two builds ago: a user's file carried into it
+    # then, and anything put into it since, must not come back.
+    from generator.write import write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    write_site(out, {"index.html": b"1", "c/x.html": b"x"}, manifest)
+    (out / "CNAME").write_text("old domain")
+    write_site(out, {"index.html": b"2", "c/x.html": b"x"}, manifest)  # carries CNAME
+    (out / "CNAME").unlink()  # the user drops it from the current site
+    spare = tmp_path / standby(out)
+    (spare / "planted.html").write_text("not the build's")
+    (spare / "c" / "x.html").unlink()
+    (spare / "c" / "x.html").symlink_to(tmp_path / "elsewhere.html")
+    (tmp_path / "elsewhere.html").write_text("outside")
+    (spare / "d").symlink_to(tmp_path)  # a folder of the new site, as a link
+    write_site(out, {"index.html": b"3", "c/x.html": b"x", "d/y.html": b"y"}, manifest)
+    assert tree(out) == {
+        "index.html": b"3",
+        "c/x.html": b"x",
+        "d/y.html": b"y",
+        MANIFEST: (out / MANIFEST).read_bytes(),
+    }
+    assert not (out / "c" / "x.html").is_symlink() and not (out / "d").is_symlink()
+    assert (tmp_path / "elsewhere.html").read_text() == "outside"
+    assert not (tmp_path / "y.html").exists()
+
+
+def test_a_standby_without_a_manifest_or_without_a_site_is_removed(tmp_path: Path) -> None:
+    from generator.write import MANIFEST, write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    for body in (b"1", b"2"):
+        write_site(out, {"index.html": body}, manifest)
+    spare = tmp_path / standby(out)
+    (spare / MANIFEST).unlink()  # not as a build left it: not used
+    write_site(out, {"index.html": b"3"}, manifest)
+    assert not spare.exists() and tree(out)["index.html"] == b"3"
+    spare = tmp_path / standby(out)
+    shutil.rmtree(out)  # the user removes the site: the standby is out of date
+    write_site(out, {"index.html": b"4"}, manifest)
+    assert not spare.exists() and standby(out) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
+
+
+def test_a_build_killed_while_it_brings_the_standby_up_to_date_is_repaired(
+    tmp_path: Path,
+) -> None:
+    # The standby is renamed to the build's recorded temporary folder before it is
+    # changed: a build killed then leaves the site whole, and the next build removes it.
+    src, out = tmp_path / "src", tmp_path / "site"
+    make_tree(src)
+    for title in ("Portfolio A", "Portfolio B"):
+        set_title(src, title)
+        assert run(src, out).returncode == 0
+    before = tree(out)
+    set_title(src, "Portfolio C")
+    proc = start(src, out, **{PAUSE_ENV: "before:30"})
+    assert proc.stderr is not None
+    assert proc.stderr.readline().strip() == "swap: before"  # the standby is now the new site
+    assert standby(out) is None
+    proc.kill()
+    proc.wait()
+    assert tree(out) == before and len(temporaries(out)) == 2  # its new folder and spool
+    set_title(src, "Portfolio D")
+    assert run(src, out).returncode == 0
+    assert temporaries(out) == [] and standby(out) is not None
+    assert "Portfolio D" in (out / "index.html").read_text()
