@@ -138,7 +138,9 @@ def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
 
 
 def glob_matches(pattern: str, path: str) -> bool:
-    """Whether `glob.glob(pattern)` would list `path` (both relative, '/'-separated)."""
+    """Whether `glob.glob(pattern, recursive=True)`, as the build lists a charter's result
+    files, would list `path` (both relative, '/'-separated): `*` and `**` never match a
+    name that starts with a dot, unless the pattern's own part starts with one."""
     return _match(pattern.strip("/").split("/"), path.split("/"))
 
 
@@ -146,8 +148,13 @@ def _match(pattern: list[str], parts: list[str]) -> bool:
     if not pattern:
         return not parts
     head, rest = pattern[0], pattern[1:]
-    if head == "**":
-        return any(_match(rest, parts[i:]) for i in range(len(parts) + 1))
+    if head == "**":  # any number of parts, none of them hidden
+        for i in range(len(parts) + 1):
+            if _match(rest, parts[i:]):
+                return True
+            if i < len(parts) and parts[i].startswith("."):
+                return False
+        return False
     if not parts or (parts[0].startswith(".") and not head.startswith(".")):
         return False
     return fnmatch.fnmatchcase(parts[0], head) and _match(rest, parts[1:])
