@@ -88,13 +88,16 @@ class Spool:
         it = iter(chunks)
         old = self._current(rel)
         if old is not None:
-            path, f = old
+            path, f, size = old
             with f:
-                return self._write_unless_same(it, path, f)
+                # Bytes given whole (a page) of another size than the file: not the same,
+                # with nothing read (after a template edit, a thousand pages).
+                if not isinstance(chunks, list | tuple) or size == sum(map(len, chunks)):
+                    return self._write_unless_same(it, path, f)
         return self._spooled(partial(_fill, it, None, 0))
 
-    def _current(self, rel: str | None) -> tuple[str, BinaryIO] | None:
-        """The current site's plain file at `rel`, open, when there is one."""
+    def _current(self, rel: str | None) -> tuple[str, BinaryIO, int] | None:
+        """The current site's plain file at `rel`, open, and its size, when there is one."""
         if rel is None or self.site is None:
             return None
         path = f"{self.site}{os.sep}{rel}"
@@ -102,10 +105,11 @@ class Spool:
             f = os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
         except OSError:
             return None
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
             f.close()
             return None
-        return path, f
+        return path, f, st.st_size
 
     def _write_unless_same(self, chunks: Iterator[bytes], path: str, old: BinaryIO) -> Content:
         same = 0  # bytes of `chunks` so far, all equal to the old file's first bytes

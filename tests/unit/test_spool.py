@@ -51,3 +51,32 @@ def test_placing_a_borrowed_file_where_the_same_file_already_is_is_done(tmp_path
     with pytest.raises(FileExistsError):  # another file there is never overwritten
         place(Spooled(str(lent), 4, borrowed=True), other)
     assert other.read_bytes() == b"other\n"
+
+
+def test_a_page_of_another_size_than_the_site_file_is_written_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a template edit every page is rendered again; a page given whole whose size
+    # differs from the current site's file cannot be the same, so that file is not read.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.html").write_bytes(b"<p>old page</p>")
+    compared: list[str] = []
+    write_unless_same = Spool._write_unless_same
+
+    def noting(self: Spool, chunks: object, path: str, old: object) -> object:
+        compared.append(path)
+        return write_unless_same(self, chunks, path, old)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Spool, "_write_unless_same", noting)
+    spool = Spool(tmp_path / "spool", site=site)
+    longer = spool.write([b"<p>a new, longer page</p>"], "page.html")
+    assert isinstance(longer, Spooled) and not longer.borrowed and compared == []
+    assert Path(longer.path).read_bytes() == b"<p>a new, longer page</p>"
+    same_size = spool.write([b"<p>new page</p>"], "page.html")
+    assert len(compared) == 1  # the same size: compared, and it differs
+    assert isinstance(same_size, Spooled) and not same_size.borrowed
+    assert Path(same_size.path).read_bytes() == b"<p>new page</p>"
+    streamed = spool.write(iter([b"<p>streamed, longer</p>"]), "page.html")
+    assert len(compared) == 2  # chunks of unknown length: compared as they come
+    assert isinstance(streamed, Spooled) and Path(streamed.path).read_bytes().startswith(b"<p>str")
