@@ -489,12 +489,13 @@ def pull_command(
     for line in summary(report, dry_run):
         click.echo(line)
     if not report.ok:
-        errors = len(report.diags.errors)
-        click.echo(
-            f"error: {plural(errors, 'problem')} found; the files of the pulls"
-            " that failed were not changed",
-            err=True,
+        errors = plural(len(report.diags.errors), "problem")
+        unchanged = (
+            "the files of the pulls that failed were not changed"
+            if report.failed
+            else "the pulls of a charter or site.yaml in error did not run"
         )
+        click.echo(f"error: {errors} found; {unchanged}", err=True)
         sys.exit(1)
 
 

@@ -724,3 +724,7 @@ def test_a_charter_that_does_not_parse_fails_the_pull_located_and_the_others_sti
     assert "Traceback" not in result.output
     assert (tmp_path / "charters/routing/results/p.csv").is_file()
     assert "pulled 1 file: 1 changed" in result.stdout
+    # No pull failed: the closing line does not say one did.
+    assert result.stderr.rstrip().endswith(
+        "error: 1 problem found; the pulls of a charter or site.yaml in error did not run"
+    )
