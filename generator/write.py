@@ -20,9 +20,10 @@ modification time.
 The site the swap replaces is kept beside the output as the standby folder
 (`.site.charters-TOKEN-standby`, its name in the lock file), and the next build
 writes into it instead of a new folder: renamed to that build's temporary folder
-first, it keeps only the files its manifest lists that the new site has, each
-made the file a new folder would get (usually a link to the current site's file,
-which it often is already). A new folder costs a folder per charter and a link per
+first, it keeps only the plain files at paths the new site has (found by a walk
+that follows no link, never by its manifest), each made the file a new folder
+would get (usually a link to the current site's file, which it often is already),
+and its folders get a new folder's mode. A new folder costs a folder per charter and a link per
 file of the site, and the old site's removal on top; the standby costs what two
 builds changed. The manifest lists every file written with its size, and the
 fingerprint of the input it was built from (generator/cache.py): a build of the
@@ -285,23 +286,12 @@ def _write_record(fd: int, temporary: list[str]) -> None:
 
 
 def _keep_standby(fd: int, out: Path, record: Mapping[str, Any]) -> None:
-    """Note the standby folder the record names for this build (`_STANDBYS`), if it is a
-    real folder beside `out`; remove it when `out` is gone, since it is out of date."""
+    """Note the standby folder the record names, one of ours beside `out`, for this build
+    (`_STANDBYS`)."""
     name = record.get("standby")
     prefix = f".{out.name}{_TEMP_INFIX}"
-    if not isinstance(name, str) or not name.startswith(prefix) or "/" in name:
-        return
-    path = out.parent / name
-    try:
-        is_folder = stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return
-    if not is_folder:
-        return
-    if out.is_dir():
-        _STANDBYS[fd] = name
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    if isinstance(name, str) and name.startswith(prefix) and "/" not in name:
+        _STANDBYS[fd] = name  # checked, and removed when it cannot serve, as it is taken
 
 
 def _recover(out: Path, record: Mapping[str, Any]) -> None:
@@ -322,9 +312,9 @@ def _recover(out: Path, record: Mapping[str, Any]) -> None:
     for path in ours:
         if path.name.endswith("-old") and not out.exists() and (path / MANIFEST).is_file():
             path.rename(out)
-    for path in ours:
+    for path in ours:  # what cannot be removed (a file made immutable) stays, unrecorded
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # --- writing and swapping ------------------------------------------------------------------
@@ -341,12 +331,18 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
     token = secrets.token_hex(8)
     tmp = out.parent / f".{out.name}{_TEMP_INFIX}{token}-new"
     old = out.parent / f".{out.name}{_TEMP_INFIX}{token}-old"
+    spoilt = out.parent / f".{out.name}{_TEMP_INFIX}{token}-spoilt"
     with lock_output(out):
         fd = _HELD[lock_path(out)]
         standby = _STANDBYS.pop(fd, None)  # taken by this build, or removed
         try:
-            _write_record(fd, [tmp.name, old.name])
-            report, previous = _write_and_swap(out, tmp, old, files, manifest, standby)
+            # The standby stays recorded (as temporary now) until it is renamed: a build
+            # killed before that leaves it to the next build to remove.
+            _write_record(fd, [*([standby] if standby else []), tmp.name, old.name, spoilt.name])
+            taken = standby is not None and _take_standby(out.parent / standby, tmp, out, spoilt)
+            if taken and not _clear_standby(tmp, files, spoilt):
+                taken = False  # what it held that could not be removed is out of the way
+            report, previous = _write_and_swap(out, tmp, old, files, manifest, taken)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise _os_message(exc, f"write the site into {out}", out) from None
@@ -366,11 +362,11 @@ def _write_and_swap(
     old: Path,
     files: Mapping[str, Content],
     manifest: Mapping[str, Any],
-    standby: str | None,
+    reused: bool,
 ) -> tuple[WriteReport, Path | None]:
-    """Write the new site into `tmp` (the standby folder brought up to date, else a new
-    folder) and swap it in; the report and where the previous site now is (None: none)."""
-    reused = standby is not None and _take_standby(out.parent / standby, tmp, out, files)
+    """Write the new site into `tmp` (the standby folder, when `reused`: brought up to
+    date; else a new folder) and swap it in; the report and where the previous site now
+    is (None: none)."""
     if not reused:
         tmp.mkdir()
     made: set[str] = {""}  # folders of the new site made so far, relative to it
@@ -400,39 +396,84 @@ def _write_and_swap(
 # --- the standby: the site before last, brought up to date by the next build -------------
 
 
-def _take_standby(standby: Path, tmp: Path, out: Path, files: Mapping[str, Content]) -> bool:
-    """Rename the standby folder to `tmp` and leave in it only files the new site has
-    (each still to be checked); False, and the standby removed, when it cannot serve.
+def _take_standby(standby: Path, tmp: Path, out: Path, spoilt: Path) -> bool:
+    """Rename the standby folder to `tmp` (both recorded); False when there is none to take
+    or it is not a real folder (then removed), or when `out` is gone (it is out of date)."""
+    try:
+        usable = stat.S_ISDIR(os.lstat(standby).st_mode) and out.is_dir()
+    except OSError:
+        return False
+    if not usable:
+        _remove(standby, spoilt)
+        return False
+    try:
+        os.rename(standby, tmp)
+    except OSError:
+        _remove(standby, spoilt)
+        return False
+    return True
+
+
+def _remove(path: Path, spoilt: Path) -> None:
+    """Remove a folder of this build's; what cannot be removed is renamed out of the way
+    (to `spoilt`, recorded) so that the name is free, and left."""
+    if path.is_symlink() or not path.is_dir():
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    if os.path.lexists(path):
+        with contextlib.suppress(OSError):
+            path.rename(spoilt)
+
+
+def _clear_standby(tmp: Path, files: Mapping[str, Content], spoilt: Path) -> bool:
+    """Leave in the standby folder (now `tmp`) only plain files at paths of the new site and
+    the real folders above them, and give each folder the mode a new one gets.
 
     The standby is the site the build before last wrote (kept by `_keep_as_standby`).
     Bringing it up to date touches only what changed in two builds, where a new folder
     costs a folder made per charter and a link per file of the site, and the previous
-    site's removal on top. Whatever its manifest does not list goes (the files a user
-    had put in the site then, links, anything made since), so the new site has only
-    the files this build writes and the user's files carried over from the current
-    site, as in a new folder.
+    site's removal on top. What it holds is judged by a walk that follows no link, never
+    by its manifest: whatever is not a plain file the new site has at that path (a file
+    a user had put in the site then, a link, a folder where a file goes, anything put
+    there since) is removed, so the new site has only the files this build writes and
+    the user's files carried over from the current site, as in a new folder. Each kept
+    file is then checked by `_update`.
+
+    False when something could not be removed or changed (a file made immutable): the
+    folder is then removed, or renamed to `spoilt` and left, and a new folder is made.
     """
-    listed = read_manifest(standby).get("files") if out.is_dir() else None
-    if not isinstance(listed, list):
-        shutil.rmtree(standby, ignore_errors=True)
-        return False
     try:
-        os.rename(standby, tmp)  # recorded as this build's temporary folder: a crash removes it
-        root = f"{tmp}{os.sep}"
-        for name in unwritten(tmp, listed):
-            path = root + name.rstrip("/")
-            if name.endswith("/"):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-        before = {f for f in listed if isinstance(f, str)}
-        for rel in sorted(before - files.keys(), reverse=True):
-            _remove_gone(root, rel)
-    except OSError:  # a standby that cannot be cleared is no use: a new folder instead
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(standby, ignore_errors=True)
+        probe = tmp / f".mode-{secrets.token_hex(4)}"
+        probe.mkdir()  # a new folder's mode here (the umask), read without setting the umask
+        mode = stat.S_IMODE(os.lstat(probe).st_mode)
+        probe.rmdir()
+        parents = {a for rel in files for a in _ancestors(rel)}
+        _clear_folder(f"{tmp}{os.sep}", "", files, parents, mode)
+    except OSError:
+        _remove(tmp, spoilt)
         return False
     return True
+
+
+def _clear_folder(
+    root: str, rel: str, files: Mapping[str, Content], parents: set[str], mode: int
+) -> None:
+    path = root + rel
+    if stat.S_IMODE(os.lstat(path).st_mode) != mode:
+        os.chmod(path, mode)
+    with os.scandir(path) as listing:
+        entries = list(listing)
+    for entry in entries:
+        name = rel + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if name in parents:
+                _clear_folder(root, name + "/", files, parents, mode)
+            else:
+                shutil.rmtree(entry.path)
+        elif name not in files or not entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)
 
 
 def _update(live: str, target: str, content: Content) -> None:

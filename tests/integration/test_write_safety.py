@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -782,22 +783,135 @@ def test_the_standby_keeps_nothing_the_new_site_would_not_have(tmp_path: Path) -
     assert not (tmp_path / "y.html").exists()
 
 
-def test_a_standby_without_a_manifest_or_without_a_site_is_removed(tmp_path: Path) -> None:
-    from generator.write import MANIFEST, write_site
+def test_a_standby_that_is_not_a_folder_or_outlived_its_site_is_removed(tmp_path: Path) -> None:
+    from generator.write import write_site
 
     out = tmp_path / "site"
     manifest = {"input": "x"}
     for body in (b"1", b"2"):
         write_site(out, {"index.html": body}, manifest)
     spare = tmp_path / standby(out)
-    (spare / MANIFEST).unlink()  # not as a build left it: not used
+    shutil.rmtree(spare)
+    spare.symlink_to(tmp_path / "elsewhere")  # a link where the standby was: only unlinked
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "kept.txt").write_text("not ours")
     write_site(out, {"index.html": b"3"}, manifest)
-    assert not spare.exists() and tree(out)["index.html"] == b"3"
+    assert not os.path.lexists(spare) and (tmp_path / "elsewhere" / "kept.txt").is_file()
+    assert tree(out)["index.html"] == b"3"
     spare = tmp_path / standby(out)
     shutil.rmtree(out)  # the user removes the site: the standby is out of date
     write_site(out, {"index.html": b"4"}, manifest)
     assert not spare.exists() and standby(out) is None
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "elsewhere", "site"]
+
+
+def test_the_standby_is_judged_by_a_walk_never_by_its_manifest(tmp_path: Path) -> None:
+    # The manifest is a file in the site (a gh-pages checkout, say): names in it must
+    # never lead a removal out of the folder, and a manifest that is a pipe must not
+    # hang the build. A folder where a file of the new site goes is removed whole.
+    from generator.write import write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "important.txt").write_text("x")
+    write_site(out, {"index.html": b"1", "a.svg": b"svg"}, manifest)
+    listed = json.loads((out / MANIFEST).read_text())
+    listed["files"] += ["../victim/important.txt", "../.site.lock", "bad\u0000name"]
+    (out / MANIFEST).write_text(json.dumps(listed))
+    write_site(out, {"index.html": b"2", "a.svg": b"svg"}, manifest)
+    spare = tmp_path / standby(out)
+    (spare / MANIFEST).unlink()
+    os.mkfifo(spare / MANIFEST)
+    (spare / "a.svg").unlink()
+    (spare / "a.svg").mkdir()  # a folder where the new site has a file
+    (spare / "a.svg" / "note").write_text("a user's")
+    write_site(out, {"index.html": b"3", "a.svg": b"svg"}, manifest)
+    assert tree(out) == {
+        "index.html": b"3",
+        "a.svg": b"svg",
+        MANIFEST: (out / MANIFEST).read_bytes(),
+    }
+    assert (victim / "important.txt").read_text() == "x"
+    assert (tmp_path / ".site.lock").is_file() and temporaries(out) == []
+
+
+def test_a_standby_that_cannot_be_cleared_gives_way_to_a_new_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file in it that cannot be removed (made immutable, owned by another user): the
+    # build makes a new folder instead, and so do the builds after it.
+    import generator.write as write_stage
+    from generator.write import write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    for body in (b"1", b"2"):
+        write_site(out, {"index.html": body}, manifest)
+    clear_folder = write_stage._clear_folder
+
+    def refusing(*args: object) -> None:
+        raise PermissionError(1, "Operation not permitted", "CNAME")
+
+    monkeypatch.setattr(write_stage, "_clear_folder", refusing)
+    write_site(out, {"index.html": b"3"}, manifest)
+    assert tree(out)["index.html"] == b"3" and temporaries(out) == []
+    monkeypatch.setattr(write_stage, "_clear_folder", clear_folder)
+    for body in (b"4", b"5"):
+        write_site(out, {"index.html": body}, manifest)
+        assert tree(out)["index.html"] == body and temporaries(out) == []
+
+
+def test_a_build_stopped_before_it_takes_the_standby_leaves_it_to_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generator.write as write_stage
+    from generator.write import write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    for body in (b"1", b"2"):
+        write_site(out, {"index.html": body}, manifest)
+    spare = standby(out)
+    assert spare is not None
+
+    def stopped(*args: object) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write_stage, "_take_standby", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        write_site(out, {"index.html": b"3"}, manifest)
+    monkeypatch.undo()
+    assert tree(out)["index.html"] == b"2"
+    write_site(out, {"index.html": b"4"}, manifest)
+    assert not (tmp_path / spare).exists()  # removed by the next build, not leaked
+    assert temporaries(out) == [] and standby(out) is not None
+
+
+def test_the_folders_of_a_site_built_in_the_standby_have_a_new_folders_mode(
+    tmp_path: Path,
+) -> None:
+    # The standby's folders were made under another umask (or changed by hand): the
+    # new site's folders get the mode a new folder gets, as a cold build's would.
+    from generator.write import write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    files = {"index.html": b"1", "charters/a/index.html": b"a"}
+    old_mask = os.umask(0o077)
+    try:
+        write_site(out, files, manifest)
+    finally:
+        os.umask(old_mask)
+    expected = 0o777 & ~old_mask
+    for n in range(2, 5):
+        write_site(out, {**files, "index.html": str(n).encode()}, manifest)
+        modes = {
+            p: stat.S_IMODE(p.stat().st_mode)
+            for p in (out, out / "charters", out / "charters" / "a")
+        }
+        assert set(modes.values()) == {expected}, (n, modes)
 
 
 def test_a_build_killed_while_it_brings_the_standby_up_to_date_is_repaired(
