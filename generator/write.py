@@ -351,8 +351,9 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
             raise
         if previous is not None:
             _keep_as_standby(fd, out, previous, [tmp.name, old.name])
+        left = [spoilt.name] if os.path.lexists(spoilt) else []  # the next build tries again
         with contextlib.suppress(OSError):  # a stale record only names folders now gone
-            _write_record(fd, [])
+            _write_record(fd, left)
     return report
 
 

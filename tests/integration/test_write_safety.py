@@ -855,10 +855,15 @@ def test_a_standby_that_cannot_be_cleared_gives_way_to_a_new_folder(
         raise PermissionError(1, "Operation not permitted", "CNAME")
 
     monkeypatch.setattr(write_stage, "_clear_folder", refusing)
+    rmtree = shutil.rmtree
+    monkeypatch.setattr(write_stage.shutil, "rmtree", lambda *a, **k: None)  # nor removed
     write_site(out, {"index.html": b"3"}, manifest)
-    assert tree(out)["index.html"] == b"3" and temporaries(out) == []
+    monkeypatch.setattr(write_stage.shutil, "rmtree", rmtree)
+    assert tree(out)["index.html"] == b"3"
+    (spoilt,) = temporaries(out)  # renamed out of the way, and recorded
+    assert spoilt.endswith("-spoilt")
     monkeypatch.setattr(write_stage, "_clear_folder", clear_folder)
-    for body in (b"4", b"5"):
+    for body in (b"4", b"5"):  # the next build removes it, once it can
         write_site(out, {"index.html": body}, manifest)
         assert tree(out)["index.html"] == body and temporaries(out) == []
 
