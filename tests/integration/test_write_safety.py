@@ -720,6 +720,21 @@ def refused(settings: Settings) -> str:
 # --- the standby: the site before last, brought up to date by the next build ----------------
 
 
+MANIFEST_IN = {"input": "x"}  # what write_site is given besides the files
+
+
+def with_standby(tmp_path: Path) -> Path:
+    """An output folder written twice (index.html "1", then "2"): its first site is the
+    standby."""
+    from generator.write import write_site
+
+    out = tmp_path / "site"
+    for body in (b"1", b"2"):
+        write_site(out, {"index.html": body}, MANIFEST_IN)
+    assert standby(out) is not None
+    return out
+
+
 def test_a_build_brings_the_site_before_last_up_to_date_and_keeps_the_site_it_replaces(
     tmp_path: Path,
 ) -> None:
@@ -786,10 +801,8 @@ def test_the_standby_keeps_nothing_the_new_site_would_not_have(tmp_path: Path) -
 def test_a_standby_that_is_not_a_folder_or_outlived_its_site_is_removed(tmp_path: Path) -> None:
     from generator.write import write_site
 
-    out = tmp_path / "site"
-    manifest = {"input": "x"}
-    for body in (b"1", b"2"):
-        write_site(out, {"index.html": body}, manifest)
+    out = with_standby(tmp_path)
+    manifest = MANIFEST_IN
     spare = tmp_path / standby(out)
     shutil.rmtree(spare)
     spare.symlink_to(tmp_path / "elsewhere")  # a link where the standby was: only unlinked
@@ -845,10 +858,8 @@ def test_a_standby_that_cannot_be_cleared_gives_way_to_a_new_folder(
     import generator.write as write_stage
     from generator.write import write_site
 
-    out = tmp_path / "site"
-    manifest = {"input": "x"}
-    for body in (b"1", b"2"):
-        write_site(out, {"index.html": body}, manifest)
+    out = with_standby(tmp_path)
+    manifest = MANIFEST_IN
     clear_folder = write_stage._clear_folder
 
     def refusing(*args: object) -> None:
@@ -874,12 +885,9 @@ def test_a_build_stopped_before_it_takes_the_standby_leaves_it_to_the_next_build
     import generator.write as write_stage
     from generator.write import write_site
 
-    out = tmp_path / "site"
-    manifest = {"input": "x"}
-    for body in (b"1", b"2"):
-        write_site(out, {"index.html": body}, manifest)
+    out = with_standby(tmp_path)
+    manifest = MANIFEST_IN
     spare = standby(out)
-    assert spare is not None
 
     def stopped(*args: object) -> bool:
         raise KeyboardInterrupt
