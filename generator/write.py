@@ -191,6 +191,7 @@ def lock_path(out: Path) -> Path:
 _HELD: dict[Path, int] = {}  # lock file → its descriptor, while this process holds it
 _SPOOLS: dict[Path, Path] = {}  # lock file → the build's spool folder (made on first use)
 _STANDBYS: dict[int, str] = {}  # lock's descriptor → the name of the site before last, kept
+_LEFT: dict[int, list[str]] = {}  # lock's descriptor → folders of ours that could not be removed
 
 
 @contextlib.contextmanager
@@ -222,7 +223,7 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
         try:
             _acquire(fd, out, wait)
             record = _read_record(fd)
-            _recover(out, record)
+            _LEFT[fd] = _recover(out, record)
             _keep_standby(fd, out, record)
             _write_record(fd, [spool.name])
         except OSError as exc:
@@ -233,6 +234,7 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
     finally:
         _HELD.pop(lock, None)
         _STANDBYS.pop(fd, None)
+        _LEFT.pop(fd, None)
         if _SPOOLS.pop(lock, None) is not None:
             shutil.rmtree(spool, ignore_errors=True)
         os.close(fd)  # releases the lock
@@ -275,7 +277,8 @@ def _write_record(fd: int, temporary: list[str]) -> None:
     """Record this build's temporary folders before they exist, so a crash is repairable,
     and the standby folder (the site before last, kept for the next build)."""
     spools = [p.name for lock, p in _SPOOLS.items() if _HELD.get(lock) == fd]
-    temporary = [*spools, *(t for t in temporary if t not in spools)]
+    temporary = [*spools, *_LEFT.get(fd, ()), *temporary]
+    temporary = list(dict.fromkeys(temporary))  # each once, in order
     record: dict[str, Any] = {"pid": os.getpid(), "temporary": temporary}
     if fd in _STANDBYS:
         record["standby"] = _STANDBYS[fd]
@@ -294,15 +297,16 @@ def _keep_standby(fd: int, out: Path, record: Mapping[str, Any]) -> None:
         _STANDBYS[fd] = name  # checked, and removed when it cannot serve, as it is taken
 
 
-def _recover(out: Path, record: Mapping[str, Any]) -> None:
+def _recover(out: Path, record: Mapping[str, Any]) -> list[str]:
     """Undo a killed build: restore the previous site if it was moved aside, drop the rest.
 
     Only the folders the killed build recorded (names with its random token) are
-    touched; the output folder itself is never removed here.
+    touched; the output folder itself is never removed here. Returns the names of those
+    that could not be removed (a file in them made immutable), to be recorded again.
     """
     names = record.get("temporary")
     if not isinstance(names, list):
-        return
+        return []
     prefix = f".{out.name}{_TEMP_INFIX}"
     ours = [
         out.parent / n
@@ -312,9 +316,9 @@ def _recover(out: Path, record: Mapping[str, Any]) -> None:
     for path in ours:
         if path.name.endswith("-old") and not out.exists() and (path / MANIFEST).is_file():
             path.rename(out)
-    for path in ours:  # what cannot be removed (a file made immutable) stays, unrecorded
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+    for path in ours:
+        _remove(path)
+    return [path.name for path in ours if os.path.lexists(path)]
 
 
 # --- writing and swapping ------------------------------------------------------------------
@@ -338,11 +342,19 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
         try:
             # The standby stays recorded (as temporary now) until it is renamed: a build
             # killed before that leaves it to the next build to remove.
-            _write_record(fd, [*([standby] if standby else []), tmp.name, old.name, spoilt.name])
+            ours = [*([standby] if standby else []), tmp.name, old.name, spoilt.name]
+            _write_record(fd, ours)
             taken = standby is not None and _take_standby(out.parent / standby, tmp, out, spoilt)
             if taken and not _clear_standby(tmp, files, spoilt):
                 taken = False  # what it held that could not be removed is out of the way
-            report, previous = _write_and_swap(out, tmp, old, files, manifest, taken)
+            try:
+                report, previous = _write_and_swap(out, tmp, old, files, manifest, taken)
+            except OSError:
+                if not taken:
+                    raise
+                # A file of the standby that cannot be replaced: a new folder instead.
+                _remove(tmp, spoilt)
+                report, previous = _write_and_swap(out, tmp, old, files, manifest, False)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise _os_message(exc, f"write the site into {out}", out) from None
@@ -351,9 +363,10 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
             raise
         if previous is not None:
             _keep_as_standby(fd, out, previous, [tmp.name, old.name])
-        left = [spoilt.name] if os.path.lexists(spoilt) else []  # the next build tries again
+        # What could not be removed stays recorded: each later build tries again.
+        _LEFT[fd] = [n for n in (*_LEFT.get(fd, ()), *ours) if os.path.lexists(out.parent / n)]
         with contextlib.suppress(OSError):  # a stale record only names folders now gone
-            _write_record(fd, left)
+            _write_record(fd, [])
     return report
 
 
@@ -405,25 +418,34 @@ def _take_standby(standby: Path, tmp: Path, out: Path, spoilt: Path) -> bool:
     except OSError:
         return False
     if not usable:
-        _remove(standby, spoilt)
+        _remove(standby)
         return False
     try:
         os.rename(standby, tmp)
-    except OSError:
-        _remove(standby, spoilt)
+    except OSError as exc:
+        if exc.errno != errno.EBUSY:  # busy: a folder mounted there, not ours to empty
+            _remove(standby)
         return False
     return True
 
 
-def _remove(path: Path, spoilt: Path) -> None:
-    """Remove a folder of this build's; what cannot be removed is renamed out of the way
-    (to `spoilt`, recorded) so that the name is free, and left."""
-    if path.is_symlink() or not path.is_dir():
+def _remove(path: Path, spoilt: Path | None = None) -> None:
+    """Remove a folder (or a link, or a file) of ours beside the output, never across a
+    mount point (a folder mounted there is not ours); what cannot be removed is renamed
+    out of the way to `spoilt` (recorded), when given, so that its name is free, and
+    stays recorded until a later build can remove it."""
+    try:
+        st, parent = os.lstat(path), os.lstat(path.parent)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
         with contextlib.suppress(OSError):
             os.unlink(path)
         return
+    if st.st_dev != parent.st_dev:
+        return
     shutil.rmtree(path, ignore_errors=True)
-    if os.path.lexists(path):
+    if spoilt is not None and os.path.lexists(path):
         with contextlib.suppress(OSError):
             path.rename(spoilt)
 

@@ -869,14 +869,42 @@ def test_a_standby_that_cannot_be_cleared_gives_way_to_a_new_folder(
     rmtree = shutil.rmtree
     monkeypatch.setattr(write_stage.shutil, "rmtree", lambda *a, **k: None)  # nor removed
     write_site(out, {"index.html": b"3"}, manifest)
-    monkeypatch.setattr(write_stage.shutil, "rmtree", rmtree)
     assert tree(out)["index.html"] == b"3"
     (spoilt,) = temporaries(out)  # renamed out of the way, and recorded
-    assert spoilt.endswith("-spoilt")
+    assert spoilt.endswith("-spoilt") and spoilt in (tmp_path / ".site.lock").read_text()
     monkeypatch.setattr(write_stage, "_clear_folder", clear_folder)
+    write_site(out, {"index.html": b"3b"}, manifest)  # still not removable: still recorded
+    assert spoilt in (tmp_path / ".site.lock").read_text()
+    monkeypatch.setattr(write_stage.shutil, "rmtree", rmtree)
     for body in (b"4", b"5"):  # the next build removes it, once it can
         write_site(out, {"index.html": body}, manifest)
         assert tree(out)["index.html"] == body and temporaries(out) == []
+
+
+def test_a_standby_file_that_cannot_be_replaced_gives_way_to_a_new_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generator.write as write_stage
+    from generator.write import write_site
+
+    out = with_standby(tmp_path)
+    update, calls = write_stage._update, []
+
+    def refusing(live: str, target: str, content: object) -> None:
+        calls.append(target)
+        raise PermissionError(1, "Operation not permitted", target)
+
+    monkeypatch.setattr(write_stage, "_update", refusing)
+    write_site(out, {"index.html": b"3", "a/b.html": b"b"}, MANIFEST_IN)
+    assert calls and tree(out) == {
+        "index.html": b"3",
+        "a/b.html": b"b",
+        MANIFEST: (out / MANIFEST).read_bytes(),
+    }
+    assert temporaries(out) == []
+    monkeypatch.setattr(write_stage, "_update", update)
+    write_site(out, {"index.html": b"4"}, MANIFEST_IN)
+    assert tree(out)["index.html"] == b"4" and temporaries(out) == []
 
 
 def test_a_build_stopped_before_it_takes_the_standby_leaves_it_to_the_next_build(
