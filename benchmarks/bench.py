@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -169,6 +170,9 @@ class Corpus:
         self.out = self.source / "site"
         self.cache_dir = cache_dir
         self.edits = 0
+        # Each run's edits are its own: an edit that repeated an earlier run's would find
+        # that run's pages and charts in a kept cache folder, and time a cached build.
+        self.run = secrets.token_hex(4)
 
     @property
     def cache(self) -> Path:
@@ -206,7 +210,7 @@ class Corpus:
     def edit_yaml(self, text: str | None = None) -> str:
         """Change the first charter's summary; return the new words."""
         self.edits += 1
-        words = text or f"Edited summary number {self.edits}."
+        words = text or f"Edited summary number {self.edits} of run {self.run}."
         path = self.edited / "charter.yaml"
         lines = path.read_text().splitlines()
         lines = [f'summary: "{words}"' if x.startswith("summary:") else x for x in lines]
@@ -219,7 +223,7 @@ class Corpus:
         path = self.edited / "results" / "weekly.csv"
         lines = path.read_text().splitlines()
         cells = lines[-1].split(",")
-        cells[3] = f"{float(cells[3]) + 0.1:.1f}"
+        cells[3] = f"{float(cells[3]) + 0.1 * (1 + int(self.run, 16) % 997):.1f}"
         lines[-1] = ",".join(cells)
         path.write_text("\n".join(lines) + "\n")
 
@@ -232,7 +236,9 @@ class Corpus:
         marker = "{% block content %}"
         if marker not in text:
             raise SystemExit(f"charter.html has no {marker}; update edit_template")
-        changed = text.replace(marker, f"{marker}<!-- template edit {self.edits} -->", 1)
+        changed = text.replace(
+            marker, f"{marker}<!-- template edit {self.edits} of run {self.run} -->", 1
+        )
         (self.source / "templates").mkdir(exist_ok=True)
         (self.source / "templates" / "charter.html").write_text(changed)
 
