@@ -66,7 +66,7 @@ def inside(root: Path, path: Path) -> bool:
     """
     try:
         return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # a link loop
+    except (OSError, RuntimeError, ValueError):  # a link loop; a NUL in the name
         return False
 
 
