@@ -188,10 +188,30 @@ def lock_path(out: Path) -> Path:
     return out.parent / f".{out.name}.lock"
 
 
-_HELD: dict[Path, int] = {}  # lock file → its descriptor, while this process holds it
-_SPOOLS: dict[Path, Path] = {}  # lock file → the build's spool folder (made on first use)
-_STANDBYS: dict[int, str] = {}  # lock's descriptor → the name of the site before last, kept
-_LEFT: dict[int, list[str]] = {}  # lock's descriptor → folders of ours that could not be removed
+@dataclass
+class _Held:
+    """This process's hold on an output folder's lock, for one build: what the lock file
+    records (`_Held.write_record`) is made from it."""
+
+    fd: int  # the lock file's one descriptor (closing any descriptor of it releases the lock)
+    spool: Path  # the build's spool folder (generator/spool.py), named now, made on first use
+    standby: str | None = None  # the site before last, kept for the next build (its name)
+    left: list[str] = field(default_factory=list)  # folders of ours that could not be removed
+
+    def write_record(self, temporary: list[str]) -> None:
+        """Record this build's temporary folders before they exist, so a crash is
+        repairable, with what earlier builds left, and the standby folder."""
+        names = list(dict.fromkeys([self.spool.name, *self.left, *temporary]))  # each once
+        record: dict[str, Any] = {"pid": os.getpid(), "temporary": names}
+        if self.standby is not None:
+            record["standby"] = self.standby
+        data = json.dumps(record).encode() + b"\n"
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, data, 0)
+        os.fsync(self.fd)
+
+
+_HELD: dict[Path, _Held] = {}  # lock file → this process's hold on it, while it holds it
 
 
 @contextlib.contextmanager
@@ -218,25 +238,21 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
             ) from None
         raise _os_message(exc, f"write beside the output folder {out}", out) from None
     # The spool folder (generator/spool.py) is named and recorded now, made only if used.
-    spool = out.parent / f".{out.name}{_TEMP_INFIX}{secrets.token_hex(8)}-spool"
+    held = _Held(fd, out.parent / f".{out.name}{_TEMP_INFIX}{secrets.token_hex(8)}-spool")
     try:
         try:
             _acquire(fd, out, wait)
             record = _read_record(fd)
-            _LEFT[fd] = _recover(out, record)
-            _keep_standby(fd, out, record)
-            _write_record(fd, [spool.name])
+            held.left = _recover(out, record)
+            held.standby = _standby_named(out, record)
+            held.write_record([])
         except OSError as exc:
             raise _os_message(exc, f"prepare {out}", out) from None
-        _HELD[lock] = fd
-        _SPOOLS[lock] = spool
+        _HELD[lock] = held
         yield
     finally:
-        _HELD.pop(lock, None)
-        _STANDBYS.pop(fd, None)
-        _LEFT.pop(fd, None)
-        if _SPOOLS.pop(lock, None) is not None:
-            shutil.rmtree(spool, ignore_errors=True)
+        if _HELD.pop(lock, None) is not None:
+            shutil.rmtree(held.spool, ignore_errors=True)
         os.close(fd)  # releases the lock
 
 
@@ -267,34 +283,20 @@ def open_spool(out: Path) -> Spool:
     """The spool (generator/spool.py) of the build holding `out`'s lock; its folder is
     made on first use, and removed with the lock."""
     return Spool(
-        _SPOOLS[lock_path(out)],
+        _HELD[lock_path(out)].spool,
         lambda exc: _os_message(exc, f"write the site into {out}", out),
         site=out,
     )
 
 
-def _write_record(fd: int, temporary: list[str]) -> None:
-    """Record this build's temporary folders before they exist, so a crash is repairable,
-    and the standby folder (the site before last, kept for the next build)."""
-    spools = [p.name for lock, p in _SPOOLS.items() if _HELD.get(lock) == fd]
-    temporary = [*spools, *_LEFT.get(fd, ()), *temporary]
-    temporary = list(dict.fromkeys(temporary))  # each once, in order
-    record: dict[str, Any] = {"pid": os.getpid(), "temporary": temporary}
-    if fd in _STANDBYS:
-        record["standby"] = _STANDBYS[fd]
-    data = json.dumps(record).encode() + b"\n"
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, data, 0)
-    os.fsync(fd)
-
-
-def _keep_standby(fd: int, out: Path, record: Mapping[str, Any]) -> None:
-    """Note the standby folder the record names, one of ours beside `out`, for this build
-    (`_STANDBYS`)."""
+def _standby_named(out: Path, record: Mapping[str, Any]) -> str | None:
+    """The standby folder the record names, when it is one of ours beside `out` (checked,
+    and removed when it cannot serve, as it is taken)."""
     name = record.get("standby")
     prefix = f".{out.name}{_TEMP_INFIX}"
     if isinstance(name, str) and name.startswith(prefix) and "/" not in name:
-        _STANDBYS[fd] = name  # checked, and removed when it cannot serve, as it is taken
+        return name
+    return None
 
 
 def _recover(out: Path, record: Mapping[str, Any]) -> list[str]:
@@ -337,13 +339,13 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
     old = out.parent / f".{out.name}{_TEMP_INFIX}{token}-old"
     spoilt = out.parent / f".{out.name}{_TEMP_INFIX}{token}-spoilt"
     with lock_output(out):
-        fd = _HELD[lock_path(out)]
-        standby = _STANDBYS.pop(fd, None)  # taken by this build, or removed
+        held = _HELD[lock_path(out)]
+        standby, held.standby = held.standby, None  # taken by this build, or removed
         try:
             # The standby stays recorded (as temporary now) until it is renamed: a build
             # killed before that leaves it to the next build to remove.
             ours = [*([standby] if standby else []), tmp.name, old.name, spoilt.name]
-            _write_record(fd, ours)
+            held.write_record(ours)
             taken = standby is not None and _take_standby(out.parent / standby, tmp, out, spoilt)
             if taken and not _clear_standby(tmp, files, spoilt):
                 taken = False  # what it held that could not be removed is out of the way
@@ -362,11 +364,11 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         if previous is not None:
-            _keep_as_standby(fd, out, previous, [tmp.name, old.name])
+            _keep_as_standby(held, out, previous, [tmp.name, old.name])
         # What could not be removed stays recorded: each later build tries again.
-        _LEFT[fd] = [n for n in (*_LEFT.get(fd, ()), *ours) if os.path.lexists(out.parent / n)]
+        held.left = [n for n in (*held.left, *ours) if os.path.lexists(out.parent / n)]
         with contextlib.suppress(OSError):  # a stale record only names folders now gone
-            _write_record(fd, [])
+            held.write_record([])
     return report
 
 
@@ -521,17 +523,17 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def _keep_as_standby(fd: int, out: Path, previous: Path, temporary: list[str]) -> None:
+def _keep_as_standby(held: _Held, out: Path, previous: Path, temporary: list[str]) -> None:
     """Keep the previous site (its folder at `previous` after the swap) for the next build
     to bring up to date, under a name recorded before it is given; removed when that
     fails."""
     name = f".{out.name}{_TEMP_INFIX}{secrets.token_hex(8)}-standby"
     try:
-        _STANDBYS[fd] = name
-        _write_record(fd, temporary)  # a crash now leaves a name that is not there: ignored
+        held.standby = name
+        held.write_record(temporary)  # a crash now leaves a name that is not there: ignored
         previous.rename(out.parent / name)
     except OSError:
-        _STANDBYS.pop(fd, None)
+        held.standby = None
         shutil.rmtree(previous, ignore_errors=True)
 
 
