@@ -446,10 +446,40 @@ def _remove(path: Path, spoilt: Path | None = None) -> None:
         return
     if st.st_dev != parent.st_dev:
         return
-    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        _rmtree(path)
     if spoilt is not None and os.path.lexists(path):
         with contextlib.suppress(OSError):
             path.rename(spoilt)
+
+
+def _rmtree(path: str | Path) -> None:
+    """Remove the folder `path` and everything in it, following no link. A folder in it
+    that its owner may not write or search (a deploy step's `chmod -R a-w site`, say:
+    the site it changed is the next build's standby) is given those permissions first,
+    as only its owner can: every folder here is of a site this generator wrote.
+    Raises OSError when something is left (a file made immutable, another user's)."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        _let_owner_write(os.fspath(path), os.lstat(path).st_dev)
+        shutil.rmtree(path)
+
+
+def _let_owner_write(path: str, device: int) -> None:
+    """Give the owner write and search permission on `path` and each folder in it, on
+    the same device, following no link."""
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_dev != device:
+        return
+    if st.st_mode & stat.S_IRWXU != stat.S_IRWXU:
+        os.chmod(path, stat.S_IMODE(st.st_mode) | stat.S_IRWXU)
+    with os.scandir(path) as listing:
+        folders = [entry.path for entry in listing if entry.is_dir(follow_symlinks=False)]
+    for folder in folders:
+        _let_owner_write(folder, device)
 
 
 def _clear_standby(tmp: Path, files: Mapping[str, Content], spoilt: Path) -> bool:
@@ -496,7 +526,7 @@ def _clear_folder(
             if name in parents:
                 _clear_folder(root, name + "/", files, parents, mode)
             else:
-                shutil.rmtree(entry.path)
+                _rmtree(entry.path)
         elif name not in files or not entry.is_file(follow_symlinks=False):
             os.unlink(entry.path)
 
@@ -534,7 +564,7 @@ def _keep_as_standby(held: _Held, out: Path, previous: Path, temporary: list[str
         previous.rename(out.parent / name)
     except OSError:
         held.standby = None
-        shutil.rmtree(previous, ignore_errors=True)
+        _remove(previous)  # else recorded: the next build tries again
 
 
 def write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> None:

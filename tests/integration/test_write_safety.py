@@ -17,9 +17,10 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -879,6 +880,72 @@ def test_a_standby_that_cannot_be_cleared_gives_way_to_a_new_folder(
     for body in (b"4", b"5"):  # the next build removes it, once it can
         write_site(out, {"index.html": body}, manifest)
         assert tree(out)["index.html"] == body and temporaries(out) == []
+
+
+def as_unprivileged(steps: Callable[[Path], object]) -> object:
+    """Run `steps` in a fresh folder as a user whom permissions bind: this process when
+    it is not root, else a child process switched to `nobody` (root writes through
+    permissions), which gives back what `steps` returned (as JSON)."""
+    base = Path(tempfile.mkdtemp(prefix="charters-unprivileged-"))
+    try:
+        if os.geteuid() != 0:
+            return steps(base)
+        os.chown(base, 65534, 65534)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child process
+            os.close(read)
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                answer: object = steps(base)
+            except BaseException as exc:
+                answer = {"failed": repr(exc)}
+            finally:
+                os.write(write, json.dumps(answer).encode())
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        return json.loads(data)
+    finally:
+        for folder, _, _ in os.walk(base):  # what a failing test left read-only
+            os.chmod(folder, 0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def read_only_site_steps(base: Path) -> dict[str, object]:
+    """Build three times into `base`/site, the first site made read-only by hand."""
+    from generator.write import write_site
+
+    out = base / "site"
+    pages = {"index.html": b"1", "charters/a/index.html": b"a", "charters/b/index.html": b"b"}
+    write_site(out, pages, MANIFEST_IN)
+    for path in [*out.rglob("*"), out]:  # chmod -R a-w site
+        path.chmod(stat.S_IMODE(path.lstat().st_mode) & ~0o222)
+    seen = []
+    for body in (b"2", b"3", b"4"):  # charter b is gone: its read-only folder must go too
+        write_site(out, {"index.html": body, "charters/a/index.html": b"a"}, MANIFEST_IN)
+        files = {k: v.decode() for k, v in tree(out).items() if k != MANIFEST}
+        seen.append({"files": files, "left": temporaries(out)})
+    beside = sorted(p.name for p in base.iterdir() if p.name != "site")
+    return {"seen": seen, "beside": [n.rsplit("-", 1)[-1] for n in beside]}
+
+
+def test_a_site_made_read_only_is_removed_when_it_is_the_standby() -> None:
+    # A deploy step made the site read-only (`chmod -R a-w site`). Two builds later it
+    # is the standby: it cannot be brought up to date, so it is removed (its folders made
+    # writable first, as its owner may) and a new folder is made; it used to be renamed
+    # to `-spoilt` and kept, one more such folder each time.
+    found = as_unprivileged(read_only_site_steps)
+    assert isinstance(found, dict) and "failed" not in found, found
+    for n, seen in enumerate(found["seen"], start=2):
+        assert seen == {
+            "files": {"index.html": str(n), "charters/a/index.html": "a"},
+            "left": [],
+        }
+    assert found["beside"] == ["standby", ".site.lock"]  # no -spoilt folder
 
 
 def test_a_standby_file_that_cannot_be_replaced_gives_way_to_a_new_folder(
