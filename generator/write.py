@@ -392,13 +392,11 @@ def _write_and_swap(
         if folder not in made:
             _make_folder(new_root, folder)
             made.update(_ancestors(rel))
-        target, content = new_root + rel, files[rel]
+        target, source = new_root + rel, _source(old_root + rel, files[rel])
         if reused:
-            _update(old_root + rel, target, content)
-        elif isinstance(content, Spooled) and content.borrowed and content.path == old_root + rel:
-            place(content, target)  # the current site's file, taken unread: linked as it is
-        elif not _link_unchanged(old_root + rel, target, content):
-            place(content, target)
+            _update(source, target)
+        else:
+            place(source, target)
     report = WriteReport()
     if out.is_dir():
         _carry_user_files(out, tmp, set(files), report)
@@ -531,17 +529,12 @@ def _clear_folder(
             os.unlink(entry.path)
 
 
-def _update(live: str, target: str, content: Content) -> None:
-    """Make `target`, in the standby folder, the file a new folder would get: a link to
-    the current site's file when that is unchanged, else the spooled file or the bytes.
-    Nothing is done when `target` is that file already (the same inode)."""
-    taken = isinstance(content, Spooled) and content.borrowed and content.path == live
-    source = content
-    if not taken and _holds(live, content):  # the current site's file holds it: linked
-        source = Spooled(live, size_of(content), borrowed=True)
-    if isinstance(source, Spooled) and _same_file(source.path, target):
-        return
-    _replace_file(source, target)
+def _update(source: Content, target: str) -> None:
+    """Make `target`, in the standby folder, the file a new folder would get (`_source`):
+    nothing is done when it is that file already (the same inode, as an unchanged file
+    linked two builds ago is)."""
+    if not (isinstance(source, Spooled) and _same_file(source.path, target)):
+        _replace_file(source, target)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -607,12 +600,10 @@ def _write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[s
         if folder not in made:
             _make_folder(root, folder)
             made.update(_ancestors(rel))
-        target, content = root + rel, files[rel]
-        if isinstance(content, Spooled) and content.borrowed and content.path == target:
-            continue  # the site's own file, taken unread
-        if _holds(target, content):
-            continue
-        _replace_file(content, target)
+        target = root + rel
+        source = _source(target, files[rel])
+        if not (isinstance(source, Spooled) and source.path == target):  # else unchanged
+            _replace_file(source, target)
     full = dict(manifest)
     full["files"] = sorted(files)
     full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
@@ -694,21 +685,19 @@ def _replace_file(content: Content, target: str) -> None:
         raise
 
 
-def _link_unchanged(old: str, new: str, content: Content) -> bool:
-    """Hard-link `old` as `new` when it is a plain file holding exactly `content`.
-
-    An unchanged file of the current site then keeps its inode and modification
-    time, and nothing is written for it; the old site is never modified, so a
-    killed build still leaves it whole. False (write the file) otherwise. A large
-    (spooled) file is compared a chunk at a time, never loaded whole.
-    """
-    if not _holds(old, content):
-        return False
-    try:
-        os.link(old, new, follow_symlinks=False)
-    except OSError:
-        return False
-    return True
+def _source(live: str, content: Content) -> Content:
+    """What the new site's file comes from, the current site's file at its path being
+    `live`: that file itself when it is `content` (borrowed: taken unread) or holds
+    exactly its bytes (then linked, so an unchanged file keeps its inode and
+    modification time and nothing is written; the current site is never modified, so a
+    killed build still leaves it whole), else `content`. A large (spooled) file is
+    compared a chunk at a time, never loaded whole. For a new folder, the standby
+    (`_update`) and the site written in place alike."""
+    if isinstance(content, Spooled) and content.borrowed and content.path == live:
+        return content
+    if _holds(live, content):
+        return Spooled(live, size_of(content), borrowed=True)
+    return content
 
 
 def _carry_user_files(out: Path, tmp: Path, new_files: set[str], report: WriteReport) -> None:

@@ -957,7 +957,7 @@ def test_a_standby_file_that_cannot_be_replaced_gives_way_to_a_new_folder(
     out = with_standby(tmp_path)
     update, calls = write_stage._update, []
 
-    def refusing(live: str, target: str, content: object) -> None:
+    def refusing(source: object, target: str) -> None:
         calls.append(target)
         raise PermissionError(1, "Operation not permitted", target)
 
