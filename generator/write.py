@@ -44,6 +44,7 @@ import fcntl
 import json
 import os
 import posixpath
+import re
 import secrets
 import shutil
 import stat
@@ -457,6 +458,7 @@ def _rmtree(path: str | Path) -> None:
     the site it changed is the next build's standby) is given those permissions first,
     as only its owner can: every folder here is of a site this generator wrote.
     Raises OSError when something is left (a file made immutable, another user's)."""
+    _refuse_mounts(path)
     try:
         shutil.rmtree(path)
     except FileNotFoundError:
@@ -464,6 +466,36 @@ def _rmtree(path: str | Path) -> None:
     except OSError:
         _let_owner_write(os.fspath(path), os.lstat(path).st_dev)
         shutil.rmtree(path)
+
+
+def _refuse_mounts(path: str | Path) -> None:
+    """Raise OSError (EBUSY) when a file system is mounted at `path` or in it: a folder
+    bind-mounted into the site moves with it when the site is swapped out, and removing
+    the standby would otherwise remove what is on it. Linux lists every mount in
+    /proc/self/mountinfo, a bind mount of the same file system too (which no device
+    number tells apart); elsewhere a different device is still never crossed at the top
+    (`_remove`)."""
+    real = os.path.realpath(path)
+    for point in _mount_points():
+        if point == real or point.startswith(real + os.sep):
+            raise OSError(errno.EBUSY, "a file system is mounted in it", point)
+
+
+def _mount_points() -> list[str]:
+    """Every mount point this process sees (/proc/self/mountinfo's fifth field, with its
+    octal escapes undone), or none where that file is not there."""
+    try:
+        with open("/proc/self/mountinfo", "rb") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    points = []
+    for line in lines:
+        fields = line.split(b" ")
+        if len(fields) > 4:
+            point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
+            points.append(os.fsdecode(point))
+    return points
 
 
 def _let_owner_write(path: str, device: int) -> None:
@@ -494,10 +526,12 @@ def _clear_standby(tmp: Path, files: Mapping[str, Content], spoilt: Path) -> boo
     the user's files carried over from the current site, as in a new folder. Each kept
     file is then checked by `_update`.
 
-    False when something could not be removed or changed (a file made immutable): the
-    folder is then removed, or renamed to `spoilt` and left, and a new folder is made.
+    False when something could not be removed or changed (a file made immutable), or
+    something is mounted in it (it moved with the site that held it): the folder is then
+    removed, or renamed to `spoilt` and left, and a new folder is made.
     """
     try:
+        _refuse_mounts(tmp)  # what is mounted in it is not ours to clear
         probe = tmp / f".mode-{secrets.token_hex(4)}"
         probe.mkdir()  # a new folder's mode here (the umask), read without setting the umask
         mode = stat.S_IMODE(os.lstat(probe).st_mode)

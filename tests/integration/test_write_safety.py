@@ -948,6 +948,47 @@ def test_a_site_made_read_only_is_removed_when_it_is_the_standby() -> None:
     assert found["beside"] == ["standby", ".site.lock"]  # no -spoilt folder
 
 
+def test_a_folder_mounted_in_the_site_is_never_emptied_when_that_site_is_the_standby(
+    tmp_path: Path,
+) -> None:
+    # A folder bind-mounted into the site moves with the site when it is swapped out; two
+    # builds later that site is the standby, which the build clears. What is on the
+    # mounted folder must survive (it used to be removed with the standby's folder).
+    import generator.write as write_stage
+    from generator.write import write_site
+
+    if os.geteuid() != 0:
+        unavailable("a bind mount needs root")
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    (volume / "photo.jpg").write_bytes(b"the user's")
+    out = tmp_path / "site"
+    write_site(out, {"index.html": b"1"}, MANIFEST_IN)
+    (out / "media").mkdir()
+    mounted = subprocess.run(
+        ["mount", "--bind", str(volume), str(out / "media")], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        unavailable(f"cannot bind-mount a folder: {mounted.stderr.strip()}")
+    try:
+        for body in (b"2", b"3", b"4"):
+            write_site(out, {"index.html": body}, MANIFEST_IN)
+            assert tree(out) == {
+                "index.html": body,
+                "media/photo.jpg": b"the user's",  # carried over (copied: another mount)
+                MANIFEST: (out / MANIFEST).read_bytes(),
+            }
+        assert (volume / "photo.jpg").read_bytes() == b"the user's"
+        # The folder that holds the mount is left, recorded, and out of the way.
+        points = [Path(p) for p in write_stage._mount_points()]
+        (held,) = [p for p in tmp_path.iterdir() if p / "media" in points]
+        assert held.name.endswith("-spoilt") and held.name in (tmp_path / ".site.lock").read_text()
+    finally:
+        subprocess.run(["umount", "-l", str(volume)], check=False)
+        for path in tmp_path.glob(".site.charters-*/media"):
+            subprocess.run(["umount", "-l", str(path)], check=False)
+
+
 def test_a_standby_file_that_cannot_be_replaced_gives_way_to_a_new_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
