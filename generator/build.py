@@ -227,6 +227,7 @@ def _full_build(
     project, diags = load_project(settings.source, reuse.context.load_date, reuse)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
+        _keep_loaded(reuse, project, result.diagnostics)
         return result
     progress("Analysing", 0, 0, "")
     views = reuse.analyze(project)
@@ -286,6 +287,19 @@ def _full_build(
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
+
+
+def _keep_loaded(reuse: Reuse, project: Project, diagnostics: list[Diagnostic]) -> None:
+    """A build that fails to load still analyses and keeps each charter it loaded anew
+    without an error of its own (Reuse.analyze), so that the build after the fix reads it
+    back. After a generator upgrade every charter is loaded anew, and a tree with one
+    charter in error used to load them all again on every build until it was fixed (11 s
+    at 1,000 charters, on each save in `charters serve`). Not when metrics.yaml is in
+    error: a charter's key holds it (refs are resolved from it), so its fix changes every
+    key."""
+    catalogue = any(d.severity == "error" and d.ref.path == "metrics.yaml" for d in diagnostics)
+    if reuse.pending and not catalogue:
+        reuse.analyze(project)
 
 
 def _warm_up(settings: Settings, reuse: Reuse) -> None:

@@ -120,6 +120,42 @@ def test_one_charter_edit_redoes_that_charter_alone(
     assert site == cold(scratch_project, tmp_path)
 
 
+def test_a_failed_build_keeps_the_charters_it_loaded_for_the_build_after_the_fix(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    # After a generator upgrade every charter is loaded anew (here: no cache yet). With one
+    # charter in error the build fails, and used to keep none of the others, so every
+    # build loaded them all again until the fix.
+    write_full_project(scratch_project)
+    scratch_project.charter("pricing", title="Dynamic pricing", team=None, status="shelved")
+    failed = scratch_project.build()
+    assert not failed.ok and {d.ref.path for d in failed.diagnostics if d.severity == "error"} == {
+        "charters/pricing/charter.yaml"
+    }
+    assert sorted(observed.analysed) == ["routing", "summaries"]
+    observed.clear()
+    assert not scratch_project.build().ok  # still in error: the others are read back
+    assert observed.loaded == ["pricing"] and observed.analysed == []
+    observed.clear()
+    scratch_project.charter("pricing", title="Dynamic pricing", team=None)  # the fix
+    built(scratch_project)
+    assert observed.loaded == ["pricing"] and observed.analysed == ["pricing"]
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def test_a_build_failed_by_its_catalogue_keeps_no_charter(
+    scratch_project: ScratchProject, observed: Observed
+) -> None:
+    # A charter's key holds metrics.yaml: fixing it changes every key, so a charter
+    # analysed while it is in error would never be read back.
+    write_full_project(scratch_project)
+    scratch_project.write("metrics.yaml", "metrics: [unclosed\n")
+    failed = scratch_project.build()
+    assert not failed.ok
+    assert any(d.ref.path == "metrics.yaml" for d in failed.diagnostics if d.severity == "error")
+    assert observed.loaded and observed.analysed == []
+
+
 def test_unchanged_pages_and_downloads_are_linked_from_the_site_unread(
     scratch_project: ScratchProject, observed: Observed, tmp_path: Path
 ) -> None:
