@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .spool import Content, Spool, Spooled, place, same_bytes, size_of
+from .spool import Content, Spool, Spooled, link_or_copy, place, same_bytes, size_of
 
 MANIFEST = ".charters-site.json"
 # For the fault tests only: seconds to pause at each step of the swap, announced on
@@ -359,10 +359,10 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
                 _remove(tmp, spoilt)
                 report, previous = _write_and_swap(out, tmp, old, files, manifest, False)
         except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove(tmp)  # what is left of it stays recorded
             raise _os_message(exc, f"write the site into {out}", out) from None
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove(tmp)
             raise
         if previous is not None:
             _keep_as_standby(held, out, previous, [tmp.name, old.name])
@@ -457,15 +457,16 @@ def _rmtree(path: str | Path) -> None:
     that its owner may not write or search (a deploy step's `chmod -R a-w site`, say:
     the site it changed is the next build's standby) is given those permissions first,
     as only its owner can: every folder here is of a site this generator wrote.
-    Raises OSError when something is left (a file made immutable, another user's)."""
+    Removes all it can, and raises OSError when something is left (a file made
+    immutable, another user's)."""
     _refuse_mounts(path)
-    try:
-        shutil.rmtree(path)
-    except FileNotFoundError:
+    shutil.rmtree(path, ignore_errors=True)  # all it can: what is left stays recorded
+    if not os.path.lexists(path):
         return
-    except OSError:
-        _let_owner_write(os.fspath(path), os.lstat(path).st_dev)
-        shutil.rmtree(path)
+    _let_owner_write(os.fspath(path), os.lstat(path).st_dev)
+    shutil.rmtree(path, ignore_errors=True)
+    if os.path.lexists(path):
+        raise OSError(errno.ENOTEMPTY, "cannot remove everything in it", os.fspath(path))
 
 
 def _refuse_mounts(path: str | Path) -> None:
@@ -698,20 +699,18 @@ def _holds(path: str, content: Content) -> bool:
 
 def _replace_file(content: Content, target: str) -> None:
     """Put `content` at `target` in one rename (a folder there, the previous build's of
-    that name, is removed first)."""
+    that name, is removed first). A spooled file is linked, not moved: it stays in the
+    spool until the build ends, for a new folder to take should this one fail (a file
+    of the standby that cannot be replaced)."""
     if os.path.isdir(target) and not os.path.islink(target):
         shutil.rmtree(target)
     folder, name = os.path.split(target)
     tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
     try:
-        if isinstance(content, Spooled) and not content.borrowed:
-            try:
-                os.replace(content.path, target)  # the spool is beside the site
-                return
-            except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-        place(content, tmp)
+        if isinstance(content, Spooled):
+            link_or_copy(content.path, tmp)
+        else:
+            place(content, tmp)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -723,8 +722,9 @@ def _source(live: str, content: Content) -> Content:
     """What the new site's file comes from, the current site's file at its path being
     `live`: that file itself when it is `content` (borrowed: taken unread) or holds
     exactly its bytes (then linked, so an unchanged file keeps its inode and
-    modification time and nothing is written; the current site is never modified, so a
-    killed build still leaves it whole), else `content`. A large (spooled) file is
+    modification time and nothing is written; in a new folder or the standby the
+    current site is never modified, so a killed build still leaves it whole), else
+    `content`. A large (spooled) file is
     compared a chunk at a time, never loaded whole. For a new folder, the standby
     (`_update`) and the site written in place alike."""
     if isinstance(content, Spooled) and content.borrowed and content.path == live:
@@ -814,9 +814,9 @@ def _link_tree(src: Path, dst: Path) -> None:
         os.symlink(os.readlink(src), dst)
     elif src.is_dir():
         dst.mkdir()
-        shutil.copystat(src, dst)
         for child in sorted(src.iterdir()):
             _link_tree(child, dst / child.name)
+        shutil.copystat(src, dst)  # after its children: a read-only folder is filled first
     else:
         try:
             os.link(src, dst)

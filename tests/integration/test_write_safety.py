@@ -922,6 +922,8 @@ def read_only_site_steps(base: Path) -> dict[str, object]:
     out = base / "site"
     pages = {"index.html": b"1", "charters/a/index.html": b"a", "charters/b/index.html": b"b"}
     write_site(out, pages, MANIFEST_IN)
+    (out / ".git").mkdir()  # a folder of the user's, carried over into each new site
+    (out / ".git" / "HEAD").write_text("ref")
     for path in [*out.rglob("*"), out]:  # chmod -R a-w site
         path.chmod(stat.S_IMODE(path.lstat().st_mode) & ~0o222)
     seen = []
@@ -942,7 +944,7 @@ def test_a_site_made_read_only_is_removed_when_it_is_the_standby() -> None:
     assert isinstance(found, dict) and "failed" not in found, found
     for n, seen in enumerate(found["seen"], start=2):
         assert seen == {
-            "files": {"index.html": str(n), "charters/a/index.html": "a"},
+            "files": {"index.html": str(n), "charters/a/index.html": "a", ".git/HEAD": "ref"},
             "left": [],
         }
     assert found["beside"] == ["standby", ".site.lock"]  # no -spoilt folder
@@ -987,6 +989,63 @@ def test_a_folder_mounted_in_the_site_is_never_emptied_when_that_site_is_the_sta
         subprocess.run(["umount", "-l", str(volume)], check=False)
         for path in tmp_path.glob(".site.charters-*/media"):
             subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_a_folder_of_ours_that_cannot_be_removed_whole_loses_all_but_what_is_stuck(
+    tmp_path: Path,
+) -> None:
+    # A file made immutable in a recorded folder: the rest still goes, so what stays
+    # beside the output (recorded, tried again by each build) is as small as it can be.
+    import generator.write as write_stage
+
+    if os.geteuid() != 0:
+        unavailable("making a file immutable (chattr +i) needs root")
+    folder = tmp_path / ".site.charters-0123456789abcdef-old"
+    for i in range(30):
+        (folder / f"c{i:02d}").mkdir(parents=True)
+        (folder / f"c{i:02d}" / "index.html").write_text("page")
+    stuck = folder / "c15" / "index.html"
+    made = subprocess.run(["chattr", "+i", str(stuck)], capture_output=True, text=True)
+    if made.returncode != 0:
+        unavailable(f"cannot make a file immutable: {made.stderr.strip()}")
+    try:
+        write_stage._remove(folder)
+        assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+            "c15",
+            "c15/index.html",
+        ]
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=False)
+
+
+def test_a_standby_file_refused_after_spooled_ones_were_placed_gives_way_to_a_new_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The standby took the spooled a.html, then b.html could not be replaced: the new
+    # folder made instead still has the spooled file to take (it used to be moved away).
+    import generator.write as write_stage
+    from generator.write import lock_output, open_spool, write_site
+
+    out = with_standby(tmp_path)
+    update = write_stage._update
+
+    def refusing_b(source: object, target: str) -> None:
+        if target.endswith("b.html"):
+            raise PermissionError(1, "Operation not permitted", target)
+        update(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(write_stage, "_update", refusing_b)
+    with lock_output(out):
+        spool = open_spool(out)
+        files = {"a.html": spool.write([b"A3"]), "b.html": spool.write([b"B3"]), "index.html": b"3"}
+        write_site(out, files, MANIFEST_IN)
+    assert tree(out) == {
+        "a.html": b"A3",
+        "b.html": b"B3",
+        "index.html": b"3",
+        MANIFEST: (out / MANIFEST).read_bytes(),
+    }
+    assert temporaries(out) == []
 
 
 def test_a_standby_file_that_cannot_be_replaced_gives_way_to_a_new_folder(
