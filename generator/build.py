@@ -248,9 +248,8 @@ def _full_build(
     if not result.ok:
         return result
     catalogued = catalogued_metrics(project.catalogue, views)
-    drawing = "Drawing charts"
-    progress(drawing, 0, 0, "")
-    drew = partial(progress, drawing)
+    drew = partial(progress, "Drawing charts")
+    drew(0, 0, "")
     charts = draw_charts(views, settings.out, catalogued, cache, drew, reuse, spool, reuse.before)
     progress("Rendering pages", 0, 0, "")
     try:
