@@ -6,7 +6,8 @@ Kept out of conftest.py so test modules can import them (`from helpers import at
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -264,3 +265,31 @@ def standby(out: Path) -> str | None:
     except (OSError, ValueError):
         return None
     return name if isinstance(name, str) and (out.parent / name).is_dir() else None
+
+
+NOBODY = 65534  # the uid and gid of `nobody` on Debian
+
+
+def as_nobody(work: Callable[[], object]) -> Any:
+    """What `work` returns (as JSON), computed in a child process switched to the user
+    nobody, whom permissions bind (root reads and writes through them); this process
+    must be root. An exception in the child comes back as {"failed": its repr}."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child process
+        try:
+            os.close(read)
+            try:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                answer = work()
+            except BaseException as exc:
+                answer = {"failed": repr(exc)}
+            os.write(write, json.dumps(answer, default=repr).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)

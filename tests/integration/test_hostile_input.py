@@ -7,7 +7,6 @@ file from elsewhere on the machine in a message or on the site.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import shutil
@@ -19,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import ScratchProject, at, minimal_charter, run_cli
+from helpers import ScratchProject, as_nobody, at, minimal_charter, run_cli
 
 from generator import readers
 
@@ -336,21 +335,9 @@ def errors_without_privileges(project: ScratchProject, locked: list[Path]) -> li
         path.chmod(0)
     if os.geteuid() != 0:
         return project.errors()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child process
-        os.close(read)
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            os.write(write, json.dumps(project.errors()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    return list(json.loads(data))
+    found = as_nobody(project.errors)
+    assert isinstance(found, list), found
+    return found
 
 
 def test_an_unreadable_results_folder_is_reported(open_project: ScratchProject) -> None:

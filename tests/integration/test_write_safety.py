@@ -21,10 +21,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, ScratchProject, standby
+from helpers import NOBODY, REPO_ROOT, ScratchProject, as_nobody, standby
 
 from generator.build import Settings, build
 from generator.write import FALLBACK_ENV, MANIFEST, PAUSE_ENV
@@ -890,25 +891,8 @@ def as_unprivileged(steps: Callable[[Path], object]) -> object:
     try:
         if os.geteuid() != 0:
             return steps(base)
-        os.chown(base, 65534, 65534)
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child process
-            os.close(read)
-            try:
-                os.setgid(65534)
-                os.setuid(65534)
-                answer: object = steps(base)
-            except BaseException as exc:
-                answer = {"failed": repr(exc)}
-            finally:
-                os.write(write, json.dumps(answer).encode())
-                os._exit(0)
-        os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        return json.loads(data)
+        os.chown(base, NOBODY, NOBODY)
+        return as_nobody(partial(steps, base))
     finally:
         for folder, _, _ in os.walk(base):  # what a failing test left read-only
             os.chmod(folder, 0o755)
