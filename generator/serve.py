@@ -2,7 +2,8 @@
 
 Changes come from the operating system's file notifications through `watchfiles`
 (inotify, FSEvents, ReadDirectoryChangesW; polling only where none of them
-works), so a server left idle does no work. Every build gets a token. Pages built
+works), so a server left idle does no work. Every build gets a token, except one that
+changed nothing after a build that succeeded (it keeps that one's). Pages built
 while serving carry the live-reload script with a fixed placeholder
 (`live_reload` in the templates), which the server replaces with the token of the
 build it serves as it sends each page; the small `/__charters__/livereload.js`
@@ -182,9 +183,8 @@ class SiteState:
         from .reuse import Kept
         from .write import OutputError
 
-        self._count += 1
-        token = f"{self._nonce}-{self._count}"
         errors: list[str] | None = None
+        unchanged = False
         with self.build_lock:
             try:
                 if self.kept is None:
@@ -212,6 +212,7 @@ class SiteState:
                     errors = [d.format_text() for d in result.diagnostics if d.severity == "error"]
                 else:
                     self.echo(printable(result.summary()))
+                    unchanged = result.unchanged
             if errors:
                 for line in errors:
                     self.echo(line, err=True)
@@ -222,8 +223,13 @@ class SiteState:
                     err=True,
                 )
             with self._changed:
+                # A build that changed nothing after one that succeeded (a commit's last
+                # writes to .git/ after the build they started, say) keeps the token: the
+                # open pages show that site already and are not reloaded.
+                if not (unchanged and self.errors is None and self.token):
+                    self._count += 1
+                    self.token = f"{self._nonce}-{self._count}"
                 self.errors = errors
-                self.token = token
                 self._changed.notify_all()
         return errors is None
 

@@ -444,6 +444,29 @@ def test_a_page_asking_after_its_build_is_answered_when_the_next_build_ends(
     assert "Traceback" not in out + err
 
 
+def test_a_build_that_changes_nothing_keeps_the_token(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    # A commit writes to .git/ in several steps; the last may come after the build the
+    # first started, and the build it starts then changes nothing: the open pages must
+    # not reload for it. After a failed build, the same site is news again.
+    scratch_project.charter("routing")
+    state = SiteState(scratch_project.root, tmp_path / "site", echo=lambda *a, **k: None)
+    assert state.rebuild()
+    first = state.token
+    assert state.rebuild() and state.token == first  # nothing changed
+    scratch_project.charter("routing", title="Edited")
+    assert state.rebuild() and state.token != first
+    edited = state.token
+    good = (scratch_project.root / "charters/routing/charter.yaml").read_text()
+    scratch_project.charter("routing", text="title: [unclosed\n")
+    assert not state.rebuild() and state.token != edited and state.errors
+    failed = state.token
+    scratch_project.charter("routing", text=good)  # back to the site on disk: a no-op build
+    assert state.rebuild() and state.token != failed and state.errors is None
+    assert len({first, edited, failed, state.token}) == 4
+
+
 def test_stopping_answers_a_waiting_page_at_once(tmp_path: Path) -> None:
     state = SiteState(source=tmp_path, out=tmp_path / "site", token="t-1")
     assert state.token_after("t-0", timeout=5) == "t-1"  # another build: at once
