@@ -446,6 +446,7 @@ def _remove(path: Path, spoilt: Path | None = None) -> None:
     if st.st_dev != parent.st_dev:
         return
     with contextlib.suppress(OSError):
+        _refuse_mounts(path)
         _rmtree(path)
     if spoilt is not None and os.path.lexists(path):
         with contextlib.suppress(OSError):
@@ -458,8 +459,8 @@ def _rmtree(path: str | Path) -> None:
     the site it changed is the next build's standby) is given those permissions first,
     as only its owner can: every folder here is of a site this generator wrote.
     Removes all it can, and raises OSError when something is left (a file made
-    immutable, another user's)."""
-    _refuse_mounts(path)
+    immutable, another user's). Its callers have made sure that nothing is mounted in
+    it (`_refuse_mounts`: `_remove`, and `_clear_standby` for the whole standby)."""
     shutil.rmtree(path, ignore_errors=True)  # all it can: what is left stays recorded
     if not os.path.lexists(path):
         return

@@ -540,20 +540,22 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def as_root(command: list[str], what: str) -> None:
+    """Run `command`, which needs root (to `what`); unavailable when this is not root or
+    the command fails."""
+    if os.geteuid() != 0:
+        unavailable(f"{what} needs root")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        unavailable(f"cannot {what}: {done.stderr.strip()}")
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB tmpfs mounted for the test (needs root)."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0:
-        unavailable("mounting a small tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        unavailable(f"cannot mount a tmpfs: {done.stderr.strip()}")
+    as_root(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], "mount a tmpfs")
     try:
         yield mount
     finally:
@@ -943,19 +945,13 @@ def test_a_folder_mounted_in_the_site_is_never_emptied_when_that_site_is_the_sta
     import generator.write as write_stage
     from generator.write import write_site
 
-    if os.geteuid() != 0:
-        unavailable("a bind mount needs root")
     volume = tmp_path / "volume"
     volume.mkdir()
     (volume / "photo.jpg").write_bytes(b"the user's")
     out = tmp_path / "site"
     write_site(out, {"index.html": b"1"}, MANIFEST_IN)
     (out / "media").mkdir()
-    mounted = subprocess.run(
-        ["mount", "--bind", str(volume), str(out / "media")], capture_output=True, text=True
-    )
-    if mounted.returncode != 0:
-        unavailable(f"cannot bind-mount a folder: {mounted.stderr.strip()}")
+    as_root(["mount", "--bind", str(volume), str(out / "media")], "bind-mount a folder")
     try:
         for body in (b"2", b"3", b"4"):
             write_site(out, {"index.html": body}, MANIFEST_IN)
@@ -982,16 +978,12 @@ def test_a_folder_of_ours_that_cannot_be_removed_whole_loses_all_but_what_is_stu
     # beside the output (recorded, tried again by each build) is as small as it can be.
     import generator.write as write_stage
 
-    if os.geteuid() != 0:
-        unavailable("making a file immutable (chattr +i) needs root")
     folder = tmp_path / ".site.charters-0123456789abcdef-old"
     for i in range(30):
         (folder / f"c{i:02d}").mkdir(parents=True)
         (folder / f"c{i:02d}" / "index.html").write_text("page")
     stuck = folder / "c15" / "index.html"
-    made = subprocess.run(["chattr", "+i", str(stuck)], capture_output=True, text=True)
-    if made.returncode != 0:
-        unavailable(f"cannot make a file immutable: {made.stderr.strip()}")
+    as_root(["chattr", "+i", str(stuck)], "make a file immutable (chattr +i)")
     try:
         write_stage._remove(folder)
         assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
