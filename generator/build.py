@@ -44,6 +44,7 @@ from .write import (
     PreviousSite,
     WriteReport,
     check_output,
+    left_beside,
     lock_output,
     open_spool,
     read_manifest,
@@ -84,6 +85,7 @@ class BuildResult:
     seconds: float = 0.0
     written: WriteReport = field(default_factory=WriteReport)
     pruned: Pruned | None = None  # what --gc removed from the cache (generator/prune.py)
+    left: list[str] = field(default_factory=list)  # folders beside `out` that stay, and why
 
     @property
     def ok(self) -> bool:
@@ -116,7 +118,9 @@ def build(settings: Settings, progress: Report | None = None) -> BuildResult:
             f"cannot use the output folder {settings.out}: {exc.strerror or exc}"
         ) from exc
     with lock_output(settings.out, wait=settings.wait):
-        return _build(settings, progress or _silent)
+        result = _build(settings, progress or _silent)
+        result.left = left_beside(settings.out)
+        return result
 
 
 def _silent(stage: str, done: int, total: int, item: str) -> None:

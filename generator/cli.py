@@ -151,6 +151,8 @@ def build(
     finally:
         _stop_workers()
     print_diagnostics(result.diagnostics)
+    for line in result.left:  # a folder of ours beside the output that a build cannot remove
+        click.echo(f"warning: {printable(line)}", err=True)
     if not result.ok:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         click.echo(

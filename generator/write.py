@@ -257,6 +257,36 @@ def lock_output(out: Path, wait: bool = False) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+def left_beside(out: Path) -> list[str]:
+    """What this process's hold on `out`'s lock knows was left beside it: a folder of ours
+    (a swapped-out site, a standby) that a build could not remove, each with the reason,
+    for the user to act on. Each build tries again; this says why it cannot."""
+    held = _HELD.get(lock_path(out))
+    if held is None:
+        return []
+    return [
+        f"{out.parent / name} could not be removed: {_why_left(out.parent / name)};"
+        " each build tries again"
+        for name in held.left
+        if os.path.lexists(out.parent / name)
+    ]
+
+
+def _why_left(path: Path) -> str:
+    """Why `_remove` left `path`: a file system mounted in it (never crossed), or the first
+    thing in it that could not be removed."""
+    try:
+        _refuse_mounts(path)
+    except OSError as exc:
+        return f"{exc.filename} is mounted in it (unmount it, then build again)"
+    for folder, folders, names in os.walk(path):
+        folders.sort()
+        if names:
+            stuck = os.path.relpath(os.path.join(folder, min(names)), path)
+            return f"{stuck} in it cannot be removed (made immutable, or another user's, say)"
+    return "it cannot be removed (made immutable, or another user's, say)"
+
+
 def _acquire(fd: int, out: Path, wait: bool) -> None:
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

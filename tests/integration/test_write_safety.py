@@ -965,6 +965,11 @@ def test_a_folder_mounted_in_the_site_is_never_emptied_when_that_site_is_the_sta
         points = [Path(p) for p in write_stage._mount_points()]
         (held,) = [p for p in tmp_path.iterdir() if p / "media" in points]
         assert held.name.endswith("-spoilt") and held.name in (tmp_path / ".site.lock").read_text()
+        with write_stage.lock_output(out):  # and a build says so, with what to do
+            assert write_stage.left_beside(out) == [
+                f"{held} could not be removed: {held / 'media'} is mounted in it (unmount it,"
+                " then build again); each build tries again"
+            ]
     finally:
         subprocess.run(["umount", "-l", str(volume)], check=False)
         for path in tmp_path.glob(".site.charters-*/media"):
@@ -992,6 +997,38 @@ def test_a_folder_of_ours_that_cannot_be_removed_whole_loses_all_but_what_is_stu
         ]
     finally:
         subprocess.run(["chattr", "-i", str(stuck)], check=False)
+
+
+def test_a_folder_of_ours_left_beside_the_site_is_named_with_why_on_every_build(
+    tmp_path: Path,
+) -> None:
+    # A site swapped out that still holds an immutable file stays beside the output,
+    # recorded; each build tries again and says, on standard error, what it left and why
+    # (it used to say nothing, and the folder stayed unexplained).
+    source, out = tmp_path / "src", tmp_path / "site"
+    make_tree(source)
+    stuck_folder = tmp_path / ".site.charters-0123456789abcdef-old"
+    (stuck_folder / "charters" / "c01").mkdir(parents=True)
+    (stuck_folder / "charters" / "c01" / "index.html").write_text("page")
+    stuck = stuck_folder / "charters" / "c01" / "index.html"
+    (tmp_path / ".site.lock").write_text(json.dumps({"temporary": [stuck_folder.name]}))
+    as_root(["chattr", "+i", str(stuck)], "make a file immutable (chattr +i)")
+    warning = (
+        f"warning: {stuck_folder} could not be removed: charters/c01/index.html in it cannot"
+        " be removed (made immutable, or another user's, say); each build tries again"
+    )
+    try:
+        for run in ("first", "no-op"):
+            done = start(source, out, "--quiet")
+            _, stderr = done.communicate(timeout=120)
+            assert done.returncode == 0, stderr
+            assert stderr.splitlines() == [warning], run  # also with --quiet, and on a no-op
+            assert stuck.read_text() == "page" and (out / "index.html").is_file()
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=False)
+    done = start(source, out)
+    assert done.communicate(timeout=120)[1] == "" and done.returncode == 0
+    assert not stuck_folder.exists()  # removed once it could be, and nothing said
 
 
 def test_a_standby_file_refused_after_spooled_ones_were_placed_gives_way_to_a_new_folder(
