@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -27,6 +28,8 @@ from typing import Any
 import jinja2
 import jinja2.meta
 import markdown as md
+import markdown.extensions
+import markdown.preprocessors
 import nh3
 from markupsafe import Markup, escape
 
@@ -106,9 +109,44 @@ def _converter() -> md.Markdown:
     converter: md.Markdown | None = getattr(_converters, "markdown", None)
     if converter is None:
         converter = _converters.markdown = md.Markdown(
-            extensions=["tables", "sane_lists", "fenced_code"]
+            extensions=["tables", "sane_lists", "fenced_code", _ListsAfterText()]
         )
     return converter
+
+
+class _ListsAfterText(markdown.extensions.Extension):
+    """A list may start on the line after a line of text, as on GitHub and in CommonMark
+    ("Targets:" then "- cost below 1.50"). Python-Markdown wants a blank line first and
+    otherwise shows the items run into the paragraph ("Targets: - cost below 1.50 - …")."""
+
+    def extendMarkdown(self, md_: md.Markdown) -> None:
+        # After fenced_code (25), which has stashed code blocks by then: never inside one.
+        md_.preprocessors.register(_BlankBeforeList(md_), "blank_before_list", 24)
+
+
+class _BlankBeforeList(markdown.preprocessors.Preprocessor):
+    """Put a blank line before a list item that follows a line of text outside a list. As
+    in CommonMark, a numbered list breaks into a paragraph only when it starts at 1, so
+    a line such as "2019. was the year" stays text; an item indented by four spaces or
+    more is not a list's start either."""
+
+    BULLET = re.compile(r" {0,3}[-+*][ \t]+\S")
+    FIRST = re.compile(r" {0,3}1\.[ \t]+\S")
+    ITEM = re.compile(r" *(?:[-+*]|\d{1,9}\.)[ \t]+\S")
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        in_list = False  # a list item since the last blank line
+        for line in lines:
+            if not line.strip():
+                in_list = False
+            elif self.ITEM.match(line):
+                starts = self.BULLET.match(line) or self.FIRST.match(line)
+                if starts and not in_list and out and out[-1].strip():
+                    out.append("")
+                in_list = in_list or bool(starts)
+            out.append(line)
+        return out
 
 
 def render_inline_markdown(text: str | None) -> Markup:

@@ -193,6 +193,32 @@ def test_render_markdown_keeps_ordinary_markdown() -> None:
     assert [td.text() for td in root.find_all("td")] == ["1", "2"]
 
 
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        # A list right after a line of text, as on GitHub (it used to run into the text).
+        (
+            "Targets were set with Finance:\n- **cost** below 1.50,\n- cycle below 24 h.",
+            "<p>Targets were set with Finance:</p>\n<ul>\n<li><strong>cost</strong> below"
+            " 1.50,</li>\n<li>cycle below 24 h.</li>\n</ul>",
+        ),
+        ("Steps:\n1. one\n2. two", "<p>Steps:</p>\n<ol>\n<li>one</li>\n<li>two</li>\n</ol>"),
+        (
+            "a\n* b\n\nc\n+ d",
+            "<p>a</p>\n<ul>\n<li>b</li>\n</ul>\n<p>c</p>\n<ul>\n<li>d</li>\n</ul>",
+        ),
+        # As in CommonMark: a numbered list breaks into text only at 1; an indented item
+        # is text; a list inside a fenced block is code, left as written.
+        ("Revenue grew in\n2019. was the year", "<p>Revenue grew in\n2019. was the year</p>"),
+        ("Text\n    - indented", "<p>Text\n    - indented</p>"),
+        ("Text\n```\nkeys:\n- item\n```", "<p>Text</p>\n<pre><code>keys:\n- item\n</code></pre>"),
+        ("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>"),
+    ],
+)
+def test_render_markdown_starts_a_list_after_a_line_of_text(text: str, html: str) -> None:
+    assert str(render_markdown(text)) == html
+
+
 def test_render_markdown_escapes_template_syntax_as_text() -> None:
     html = str(render_markdown("{{ 7*7 }} and {% for x in y %}"))
     assert parse_html(html).text() == "{{ 7*7 }} and {% for x in y %}"
