@@ -203,21 +203,21 @@ def _control_codes(table: ResultTable) -> set[int]:
 
 
 def latest_row(rows: Sequence[Result]) -> Result | None:
-    """The newest observation that is not a control arm.
-
-    Production rows and treatment arms both say where the metric stands with the
-    model; on the same date a production row wins over an experiment arm.
-    """
+    """The newest observation of where the metric stands with the model: a production row
+    or a row of the arm compared with control (`treatment_variant`); on the same date a
+    production row wins. Other variants are drawn and listed, but never give the latest
+    value (which of them would be a guess: `zz-pilot` used to win over `treatment` by
+    its name)."""
     table = as_table(rows)
-    control = _control_codes(table)
-    strings = table.store.strings
-    best: tuple[int, bool, str] | None = None
+    store = table.store
+    arm = treatment_variant(table)
+    wanted = {store.find(None), store.find(arm) if arm is not None else None} - {None}
+    best: tuple[int, bool] | None = None
     at = -1
     for pos, (day, code) in enumerate(zip(table.ordinals(), table.variant_codes(), strict=True)):
-        if code in control:
+        if code not in wanted:
             continue
-        variant = strings[code]
-        key = (day, variant is None, variant or "")
+        key = (day, store.strings[code] is None)
         if best is None or key > best:
             best, at = key, pos
     return table[at] if best is not None else None

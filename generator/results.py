@@ -19,6 +19,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import unicodedata
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from .readers import (
     read_text,
     reader_for,
 )
+from .vocabulary import CONTROL_ARM, CONTROL_NAMES, arm_of, is_control
 
 # Where results are looked for when a charter does not list `results:` itself.
 DEFAULT_RESULTS = ("results/*",)
@@ -183,6 +185,7 @@ class _Refused:
     key: RowKey
     index: int  # the row's position in its file
     ref: SourceRef
+    variant: str  # as written ("": none)
 
 
 @dataclass
@@ -224,7 +227,38 @@ def load_results(
     loaded = _Loaded(files)
     for rel in files:
         _load_result_file(root, rel, rules, diags, loaded, pending.get(rel))
+    _one_spelling(loaded, diags)
     return _without_duplicates(loaded, rules, diags)
+
+
+def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
+    """Each arm written one way across the charter's results: `Treatment` on one date and
+    `treatment` on another are one arm (`arm_of`), yet the lift would pair only the rows
+    of one spelling and the chart draw two series. Reported at the first row of each
+    other spelling. Control arms are exempt: two control names are two control arms."""
+    store = loaded.store
+    if not len(store):
+        return
+    codes, firsts = np.unique(np.frombuffer(store.variant, dtype=np.uint32), return_index=True)
+    strings = store.strings
+    by_arm: dict[str, list[tuple[int, str]]] = {}
+    for code, i in zip(codes.tolist(), firsts.tolist(), strict=True):
+        text = strings[code]
+        if text and not is_control(text):
+            by_arm.setdefault(arm_of(text), []).append((i, text))
+    for spellings in by_arm.values():
+        if len(spellings) < 2:
+            continue
+        spellings.sort()
+        (first, usual), *others = spellings
+        for i, text in others:
+            message = (
+                f"variant {excerpt(text)} is the arm {excerpt(usual)} (first at"
+                f" {store.ref(first)}) written another way; variants are told apart without"
+                " case and surrounding spaces, so write each one way"
+            )
+            path = format_path((loaded.indices[i], "variant"))
+            diags.error(store.ref(i), path, message, code="variant-spelling")
 
 
 def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:
@@ -282,14 +316,18 @@ def _without_duplicates(loaded: _Loaded, rules: RowRules, diags: Diagnostics) ->
     if not copied.any():
         return ResultTable(store, _positions(order))
     rank = {rel: k for k, rel in enumerate(loaded.files)}
-    found: dict[RowKey, list[tuple[int, int, SourceRef]]] = {}
+    found: dict[RowKey, list[_Copy]] = {}
+    strings = store.strings
     for i in order[copied].tolist():
-        ref = store.ref(i)
-        found.setdefault(_store_key(store, i), []).append((rank[ref.path], loaded.indices[i], ref))
+        ref, variant = store.ref(i), strings[store.variant[i]] or ""
+        copy = _Copy(rank[ref.path], loaded.indices[i], ref, variant)
+        found.setdefault(_store_key(store, i), []).append(copy)
     for row in loaded.refused:
-        found.setdefault(row.key, []).append((rank[row.ref.path], row.index, row.ref))
+        found.setdefault(row.key, []).append(
+            _Copy(rank[row.ref.path], row.index, row.ref, row.variant)
+        )
     duplicated = {key: sorted(where) for key, where in found.items() if len(where) > 1}
-    for key, where in sorted(duplicated.items(), key=lambda item: item[1][0]):
+    for key, where in sorted(duplicated.items(), key=lambda item: item[1][0][:2]):
         _report_duplicate(key, where, rules, diags)
     return ResultTable(store, _positions(order[~copied]))
 
@@ -300,8 +338,11 @@ def _date_order(store: RowStore) -> tuple[Any, Any]:
     names = [text or "" for text in store.strings]
     ranked = {name: k for k, name in enumerate(sorted(set(names)))}
     rank = np.array([ranked[name] for name in names], dtype=np.int32)
+    arms = [arm_of(text) for text in store.strings]  # the variant as an arm (`arm_of`)
+    arm_ranked = {arm: k for k, arm in enumerate(sorted(set(arms)))}
+    arm_rank = np.array([arm_ranked[arm] for arm in arms], dtype=np.int32)
     keys = (
-        rank[np.frombuffer(store.variant, dtype=np.uint32)],
+        arm_rank[np.frombuffer(store.variant, dtype=np.uint32)],
         rank[np.frombuffer(store.metric, dtype=np.uint32)],
         np.frombuffer(store.date, dtype=np.int32),
     )
@@ -324,32 +365,58 @@ def _positions(order: Any) -> array[int]:
 def _store_key(store: RowStore, i: int) -> RowKey:
     strings = store.strings
     day = date.fromordinal(store.date[i])
-    return day, strings[store.metric[i]] or "", strings[store.variant[i]] or ""
+    return day, strings[store.metric[i]] or "", arm_of(strings[store.variant[i]])
+
+
+class _Copy(NamedTuple):
+    """One copy of a duplicated row: its file's rank, its position there, where it is, and
+    its variant as written."""
+
+    file: int
+    position: int
+    ref: SourceRef
+    variant: str
 
 
 # Copies a duplicate's message names; the rest are counted (each is reported itself).
 _COPIES_LISTED = 5
 
 
-def _report_duplicate(
-    key: RowKey, found: list[tuple[int, int, SourceRef]], rules: RowRules, diags: Diagnostics
-) -> None:
-    """One error at every copy of a (date, metric, variant), naming the other copies."""
-    day, metric, variant = key
+def _report_duplicate(key: RowKey, found: list[_Copy], rules: RowRules, diags: Diagnostics) -> None:
+    """One error at every copy of a (date, metric, arm), naming the other copies. Copies
+    may spell the arm apart (`Treatment`, `treatment `) or name two control arms; the
+    message then says so, since they would otherwise read as two arms."""
+    day, metric, arm = key
     shown = metric if metric in rules.metrics else excerpt(metric)
-    what = f"{day.isoformat()}, {shown}, " + (
-        f"variant {excerpt(variant)}" if variant else "no variant"
-    )
+    spellings = list(dict.fromkeys(copy.variant for copy in found))
+    if len(spellings) == 1:
+        variant = spellings[0]
+        what = f"{day.isoformat()}, {shown}, " + (
+            f"variant {excerpt(variant)}" if variant else "no variant"
+        )
+        advice = "keep one row per date, metric and variant"
+    elif arm == CONTROL_ARM:
+        names = ", ".join(excerpt(v) for v in spellings)
+        what = f"{day.isoformat()}, {shown}, control arms {names}"
+        advice = (
+            "the lift is measured against one control arm, so keep one control row per date"
+            f" and metric (control names: {', '.join(sorted(CONTROL_NAMES))})"
+        )
+    else:
+        names = ", ".join(excerpt(v) for v in spellings)
+        what = f"{day.isoformat()}, {shown}, variant written {names}"
+        advice = (
+            "variants are told apart without case and surrounding spaces, so these are one"
+            " arm: keep one row per date, metric and variant, written one way"
+        )
     first = found[: _COPIES_LISTED + 1]
     for copy in found:
-        others = [str(o[2]) for o in first if o is not copy][:_COPIES_LISTED]
+        others = [str(o.ref) for o in first if o is not copy][:_COPIES_LISTED]
         listed = ", ".join(others)
         if len(found) - 1 > len(others):
             listed += f" and {len(found) - 1 - len(others):,} more"
-        message = (
-            f"duplicate row ({what}): also at {listed}; keep one row per date, metric and variant"
-        )
-        diags.error(copy[2], format_path((copy[1],)), message, code="duplicate-row")
+        message = f"duplicate row ({what}): also at {listed}; {advice}"
+        diags.error(copy.ref, format_path((copy.position,)), message, code="duplicate-row")
 
 
 def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -> list[Path]:
@@ -484,7 +551,9 @@ def _load_result_file(
             loaded.store.add(row, doc.ref((i,)))
             loaded.indices.append(i)
         elif key is not None:
-            loaded.refused.append(_Refused(key, i, doc.ref((i,))))
+            variant = doc.data[i].get("variant")
+            written = variant if isinstance(variant, str) else ""
+            loaded.refused.append(_Refused(key, i, doc.ref((i,)), written))
 
 
 def _load_row(
@@ -544,6 +613,14 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
     if std is not None and std < 0:
         message = f"{_num(std)} is not a standard deviation; std is 0 or more"
         yield doc.at((i, "std"), message, "out-of-range")
+    variant = raw.get("variant")
+    hidden = _hidden_character(variant) if isinstance(variant, str) else None
+    if hidden is not None:
+        message = (
+            f"{excerpt(variant)} holds the invisible character U+{ord(hidden):04X}; write the"
+            " variant in visible characters (two arms that look alike are shown as one)"
+        )
+        yield doc.at((i, "variant"), message, "invisible-character")
     day = _date(raw.get("date"))
     if day is not None and day > rules.today:
         message = (
@@ -551,6 +628,21 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
             " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)"
         )
         yield doc.at((i, "date"), message, "future-date")
+
+
+def _hidden_character(text: str) -> str | None:
+    """The first character of `text` that does not show as itself on a page (a control or
+    format character such as NUL or a zero-width space, a line break, an unassigned or
+    private code point), else None."""
+    for ch in text:
+        if ch != " " and unicodedata.category(ch) in _HIDDEN:
+            return ch
+    return None
+
+
+# Unicode categories of characters a reader cannot see: control, format, unassigned,
+# private use, line and paragraph separators, and spaces other than the plain one.
+_HIDDEN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp", "Zs"})
 
 
 def _interval_contains_value(doc: Document, i: int) -> Iterator[Diagnostic]:
@@ -605,11 +697,12 @@ def _date(value: Any) -> date | None:
 
 
 def _key(raw: dict[str, Any]) -> RowKey | None:
-    """(date, metric, variant) of a row, or None when one of them cannot be read."""
+    """(date, metric, arm) of a row (`arm_of` its variant), or None when one of them cannot
+    be read."""
     day, metric, variant = _date(raw.get("date")), raw.get("metric"), raw.get("variant")
     if day is None or not isinstance(metric, str) or not isinstance(variant, str | None):
         return None
-    return day, metric, variant or ""
+    return day, metric, arm_of(variant)
 
 
 _NUMERIC = {"value", "lower", "upper", "std"}

@@ -128,6 +128,22 @@ def is_control(variant: str | None) -> bool:
     return variant is not None and variant.strip().lower() in CONTROL_NAMES
 
 
+# The arm identity every control name shares (see `arm_of`).
+CONTROL_ARM = "\0control"
+
+
+def arm_of(variant: str | None) -> str:
+    """Which arm a row's `variant` is, for the rule of one row per date, metric and arm:
+    "" for production, one identity for every control name (the lift is measured
+    against one control arm on a date), else the name compared without case and
+    surrounding spaces (`Treatment ` is the arm `treatment`)."""
+    if not variant:
+        return ""
+    if is_control(variant):
+        return CONTROL_ARM
+    return variant.strip().casefold()
+
+
 def variant_label(variant: str | None) -> str:
     """How a variant is named on the page: production rows have none."""
     return variant if variant else PRODUCTION_LABEL

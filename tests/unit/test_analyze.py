@@ -434,6 +434,21 @@ def test_latest_treatment_row_after_last_pair() -> None:
     assert conv.progress == pytest.approx((10.7 - 10.0) / (15.0 - 10.0))
 
 
+def test_the_latest_value_comes_from_the_compared_arm_not_another_variant() -> None:
+    # A third arm on the newest date used to give the latest value when its name sorted
+    # after `treatment` (`zz-pilot` met the target while the lift said nothing moved).
+    rows = [
+        *ab(D1, "conv", 10.0, 10.1, n=1000),
+        row(D1, "conv", 12.5, "zz-pilot", n=50),
+        row(D2, "conv", 12.6, "zz-pilot", n=50),
+    ]
+    view = analyse(charter(business_metrics=[business(target=12.0)]), rows)
+    conv = view.metric("conv")
+    assert conv is not None and conv.latest is not None
+    assert (conv.latest.row.variant, conv.latest.row.value) == ("treatment", 10.1)
+    assert conv.met is False and conv.status != "met" and view.verdict != "target-met"
+
+
 def test_progress_decrease_direction() -> None:
     body = charter(
         method="before_after",

@@ -395,6 +395,77 @@ def test_a_duplicate_is_found_by_date_not_by_spelling(tmp_path: Path) -> None:
     assert len(errors(tmp_path)) == 2
 
 
+# --- arms: one row per date, metric and arm, each arm written one way --------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_two_control_arms_on_one_date_are_refused(tmp_path: Path, fmt: str) -> None:
+    # The lift is measured against one control arm; with two, which one was a guess
+    # (the last read), and a backfilled holdout row changed a past date's lift.
+    holdout = {**GOOD, "variant": "holdout", "value": 12.0}
+    rows = [GOOD, {**GOOD, "variant": "treatment", "value": 11.0}, holdout]
+    path = write_results(tmp_path, fmt, rows)
+    starts = ResultFile(fmt, rows).starts
+    what = "duplicate row (2026-05-04, conv, control arms 'control', 'holdout'): also at"
+    rule = (
+        "; the lift is measured against one control arm, so keep one control row per date and"
+        " metric (control names: a/a, baseline, control, ctrl, holdout)"
+    )
+    assert errors(tmp_path) == [
+        f"{path}:{starts[0]}: [0]: {what} {path}:{starts[2]}{rule}",
+        f"{path}:{starts[2]}: [2]: {what} {path}:{starts[0]}{rule}",
+    ]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_arm_written_two_ways_is_refused(tmp_path: Path, fmt: str) -> None:
+    # `Treatment` and `treatment` are one arm: on one date they are a duplicate, and on
+    # different dates the lift would pair only one spelling's rows.
+    rows = [
+        {**GOOD, "variant": "treatment", "value": 11.0},
+        {**GOOD, "variant": "Treatment", "value": 14.0},
+        {**GOOD, "date": "2026-05-11", "variant": "TREATMENT", "value": 14.0},
+    ]
+    path = write_results(tmp_path, fmt, rows)
+    starts = ResultFile(fmt, rows).starts
+    dup = "duplicate row (2026-05-04, conv, variant written 'treatment', 'Treatment'): also at"
+    rule = (
+        "; variants are told apart without case and surrounding spaces, so these are one arm:"
+        " keep one row per date, metric and variant, written one way"
+    )
+
+    def spelling(i: int, text: str) -> str:
+        return (
+            f"{path}:{starts[i]}: [{i}].variant: variant {text!r} is the arm 'treatment' (first"
+            f" at {path}:{starts[0]}) written another way; variants are told apart without case"
+            " and surrounding spaces, so write each one way"
+        )
+
+    assert errors(tmp_path) == [
+        f"{path}:{starts[0]}: [0]: {dup} {path}:{starts[1]}{rule}",
+        f"{path}:{starts[1]}: [1]: {dup} {path}:{starts[0]}{rule}",
+        spelling(1, "Treatment"),
+        spelling(2, "TREATMENT"),
+    ]
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\x00", "\u00a0", "\u2028"])
+def test_a_variant_with_an_invisible_character_is_refused(tmp_path: Path, hidden: str) -> None:
+    # `treatment` and `treatment` + a zero-width space look alike on a page, and were two
+    # arms: the second gave the latest value and met the target.
+    rows = [GOOD, {**GOOD, "variant": f"treatment{hidden}", "value": 11.0}]
+    path = write_results(tmp_path, "json", rows)
+    starts = ResultFile("json", rows).starts
+    [found] = errors(tmp_path)
+    line = starts[1].split(":")[0]
+    assert found.startswith(f"{path}:{line}:")  # at the variant's cell
+    assert found.endswith(
+        f": [1].variant: {f'treatment{hidden}'!r} holds the invisible character"
+        f" U+{ord(hidden):04X}; write the variant in visible characters (two arms that look"
+        " alike are shown as one)"
+    )
+
+
 # --- a metric's own range ---------------------------------------------------------------
 
 
