@@ -16,7 +16,7 @@ from typing import Literal, get_args, overload
 from . import model as m
 from .columns import ResultTable, RowStore, as_table
 from .load import LoadedCharter, Project, Result
-from .stats import Arm, Lift, Method, lift, progress, reached
+from .stats import Arm, Lift, Method, beyond_tolerance, lift, progress, reached
 from .vocabulary import TREATMENT, Kind, MetricStatus, Verdict, is_control
 
 Status = MetricStatus  # a metric's status, named for the stage that decides it
@@ -284,6 +284,14 @@ def lift_history(rows: Sequence[Result], unit: str) -> LiftHistory:
     return history
 
 
+def wrong_side(direction: m.Direction, baseline: float | None, target: float | None) -> bool:
+    """Whether `target` is not beyond `baseline` in the metric's good direction (rule MC106):
+    such a target is met before any work, or asks for the metric to get worse."""
+    if baseline is None or target is None:
+        return False
+    return target <= baseline if direction == "increase" else target >= baseline
+
+
 def _good(delta: float, direction: m.Direction) -> float:
     """A change expressed so that positive is good."""
     return delta if direction == "increase" else -delta
@@ -415,8 +423,11 @@ def _view(
         tolerance = metric.tolerance.value
     latest = latest_row(rows)
     prog = met = None
+    # A target on the wrong side of the baseline (rule MC106) is met from the start: it is
+    # never counted as met, so no typo, and no `lint.disable` of the rule, fakes a verdict.
+    goal = None if wrong_side(metric.direction, baseline, target) else target
     if latest is not None and target is not None:
-        met = reached(target, latest.row.value, metric.direction)
+        met = goal is not None and reached(goal, latest.row.value, metric.direction)
         if baseline is not None:
             prog = progress(baseline, target, latest.row.value)
     lifts = lift_history(rows, metric.unit)
@@ -427,14 +438,14 @@ def _view(
         move, reference = guardrail_move(rows, baseline, metric.direction)
         status: Status = "no-results" if latest is None else "flat"
         if move is not None:
-            breached = -move > metric.tolerance.value
+            breached = beyond_tolerance(-move, metric.tolerance.value)
             status = "worse" if breached else "flat"
     else:
         status, move, reference, interval = metric_status(
             direction=metric.direction,
             rows=rows,
             latest=latest,
-            target=target,
+            target=goal,
             baseline=baseline,
             current_lift=current,
             mde=mde_threshold(mde, metric.id, baseline),

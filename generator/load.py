@@ -307,6 +307,7 @@ def check_references(doc: Document, diags: Diagnostics) -> list[str]:
     declared = _declared_metrics(data, doc, diags)
     _check_drives(data, declared, doc, diags)
     _check_metric_references(data, list(declared), doc, diags)
+    _check_relative_effect(data, doc, diags)
     _check_human_baseline_required(data, doc, diags)
     _check_goal_values(data, list(declared), doc, diags)
     return list(declared)
@@ -403,6 +404,33 @@ def _check_metric_references(
     for where, mid in references:
         if isinstance(mid, str) and mid not in declared:
             diags.add(doc.at(where, not_declared(mid, declared), "unknown-metric"))
+
+
+def _check_relative_effect(data: dict[str, Any], doc: Document, diags: Diagnostics) -> None:
+    """A relative minimum detectable effect is a share of its metric's baseline: of a
+    baseline of 0 it is 0, and any move at all would count as the effect."""
+    measurement = data.get("measurement")
+    mde = measurement.get("minimum_detectable_effect") if isinstance(measurement, dict) else None
+    if not isinstance(mde, dict) or mde.get("relative") is None:
+        return
+    mid = mde.get("metric")
+    for _, path in m.METRIC_LISTS:
+        node: Any = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        for item in node if isinstance(node, list) else []:
+            if not isinstance(item, dict) or item.get("id") != mid:
+                continue
+            baseline = item.get("baseline")
+            value = baseline.get("value") if isinstance(baseline, dict) else None
+            if value == 0 and not isinstance(value, bool):
+                message = (
+                    f"a relative effect is a share of the baseline, and the baseline of"
+                    f" {excerpt(mid)} is 0; give the effect as 'absolute', in the metric's unit"
+                )
+                where = ("measurement", "minimum_detectable_effect", "relative")
+                diags.add(doc.at(where, message, "out-of-range"))
+            return
 
 
 def _check_human_baseline_required(data: dict[str, Any], doc: Document, diags: Diagnostics) -> None:

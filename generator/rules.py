@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from .analyze import CharterView, MetricView, analyze_project
+from .analyze import CharterView, MetricView, analyze_project, wrong_side
 from .diagnostics import Diagnostic, excerpt
 from .formatting import fmt_interval, fmt_signed, fmt_value
 from .load import Project
@@ -202,12 +202,7 @@ def _wrong_side(view: CharterView, today: date | None) -> Iterator[Finding]:
     for metric in view.metrics:
         if metric.baseline is None or metric.target is None:
             continue
-        wrong = (
-            metric.target <= metric.baseline
-            if metric.direction == "increase"
-            else metric.target >= metric.baseline
-        )
-        if wrong:
+        if wrong_side(metric.direction, metric.baseline, metric.target):
             word = "above" if metric.direction == "increase" else "below"
             yield (
                 "MC106",

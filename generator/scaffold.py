@@ -117,7 +117,7 @@ measurement:
   population: "TODO: Who or what is measured, and how it is split."
   # unit_of_analysis: TODO
   cadence: weekly         # how often results are added
-  minimum_detectable_effect: {{metric: todo_metric, relative: 0.1}}  # or absolute: 0.5
+  minimum_detectable_effect: {{metric: todo_metric, absolute: 0.1}}  # or relative: 0.1
   guardrails: []          # metrics that must not get worse
   #  - id: todo_guardrail
   #    name: "TODO: Guardrail name"

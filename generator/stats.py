@@ -274,6 +274,13 @@ def reached(target: float, latest: float, direction: Literal["increase", "decrea
     return latest <= target
 
 
+def beyond_tolerance(worse: float, tolerance: float) -> bool:
+    """Whether a move `worse` in the bad direction exceeds a guardrail's `tolerance`. A move
+    of exactly the tolerance is accepted, also when the subtraction that made it is off in
+    the last bits (4.3 - 4.4 is -0.10000000000000053, not -0.1)."""
+    return worse > tolerance and not math.isclose(worse, tolerance, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:
     """A 95% interval for one arm's value, from the row's own data.
 

@@ -34,7 +34,7 @@ from ..analyze import MetricView, treatment_variant
 from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
 from ..load import Result
-from ..stats import Arm, arm_interval, is_proportion_unit, t_quantiles
+from ..stats import Arm, arm_interval, beyond_tolerance, is_proportion_unit, t_quantiles
 from ..vocabulary import REF_KINDS, REF_LABELS, is_control
 
 #: Bump whenever the drawing code changes in a way that changes the output,
@@ -406,7 +406,7 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
     breaches = tuple(
         Breach(days[k], variants[k] or "", values[k], refs[k] + sign * tol)
         for k in order
-        if _worse_by(values[k], refs[k], metric.direction) > tol
+        if beyond_tolerance(_worse_by(values[k], refs[k], metric.direction), tol)
     )
     side = "+" if sign > 0 else "\u2212"
     label = f"Tolerance ({reference} {side} {fmt_value(tol, metric.unit)})"

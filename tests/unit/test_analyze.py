@@ -19,6 +19,7 @@ from generator.analyze import (
     DatedLift,
     metric_status,
 )
+from generator.charts.spec import tolerance_of
 from generator.stats import Lift
 from generator.vocabulary import label
 
@@ -449,6 +450,21 @@ def test_the_latest_value_comes_from_the_compared_arm_not_another_variant() -> N
     assert conv.met is False and conv.status != "met" and view.verdict != "target-met"
 
 
+@pytest.mark.parametrize("target", [25.0, 18.5])
+def test_a_target_on_the_wrong_side_of_the_baseline_is_never_met(target: float) -> None:
+    # Target 25 on a lower-is-better metric with baseline 18.5 is met by any value under
+    # 25: the page said "Target met" though nothing moved (and MC106 can be disabled).
+    body = charter(
+        business_metrics=[
+            business("ttr", unit="hours", direction="decrease", baseline=18.5, target=target)
+        ]
+    )
+    view = analyse(body, [row(D1, "ttr", 18.4)])
+    ttr = view.metric("ttr")
+    assert ttr is not None and ttr.met is False and ttr.status == "flat"
+    assert view.verdict == "no-impact"
+
+
 def test_progress_decrease_direction() -> None:
     body = charter(
         method="before_after",
@@ -539,7 +555,9 @@ def test_guardrail_decrease_against_control(
 
 @pytest.mark.parametrize(
     ("control", "treatment", "breached"),
-    [(4.3, 4.1, True), (4.3, 4.25, False), (4.3, 4.6, False)],
+    # 4.4 to 4.3 is a move of exactly the tolerance (4.3 - 4.4 is -0.10000000000000053 in
+    # floating point): accepted, on the page and on the chart.
+    [(4.3, 4.1, True), (4.3, 4.25, False), (4.3, 4.6, False), (4.4, 4.3, False), (4.4, 4.29, True)],
 )
 def test_guardrail_increase_against_control(
     control: float, treatment: float, breached: bool
@@ -552,6 +570,8 @@ def test_guardrail_increase_against_control(
     )
     assert lat.move_reference == "control"
     assert lat.breached is breached
+    tolerance = tolerance_of(lat)
+    assert tolerance is not None and bool(tolerance.breaches) is breached
 
 
 def test_guardrail_control_reference_uses_latest_paired_date() -> None:

@@ -12,7 +12,7 @@ import json
 import os
 
 import pytest
-from helpers import ScratchProject, at, minimal_charter
+from helpers import MINIMAL_BLOCKS, ScratchProject, at, minimal_charter
 
 from generator.load import load_project
 
@@ -348,6 +348,23 @@ def test_minimum_detectable_effect_names_unknown_metric(
         scratch_project,
         f"{CHARTER}:{where}: measurement.minimum_detectable_effect.metric: ",
         "'revenue' is not a metric of this charter (declared: ttfr)",
+    )
+
+
+def test_a_relative_effect_of_a_zero_baseline_is_refused(scratch_project: ScratchProject) -> None:
+    # 10% of a baseline of 0 is 0: any move at all counted as the effect ("improved").
+    text = scratch_project.charter(
+        business_metrics=MINIMAL_BLOCKS["business_metrics"].replace(
+            "baseline: {value: 6.2}", "baseline: {value: 0}"
+        ),
+        measurement="\n  method: ab_test\n  population: All tickets."
+        "\n  minimum_detectable_effect: {metric: ttfr, relative: 0.1}",
+    )
+    where = at(text, "relative: ", "0.1")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{where}: measurement.minimum_detectable_effect.relative: ",
+        "the baseline of 'ttfr' is 0; give the effect as 'absolute', in the metric's unit",
     )
 
 
