@@ -58,6 +58,8 @@ SPECIAL = "/__charters__/"
 LIVERELOAD_JS = Path(__file__).parent / "livereload.js"
 # What pages built while serving carry in place of the build token (see the docstring).
 PLACEHOLDER = "serve"
+# Seconds a page request waits at most for a build writing the folder to finish.
+WRITE_WAIT = 10.0
 _MARK = f'data-build="{PLACEHOLDER}"'.encode()
 WATCHED_DIRS = ("charters", "templates")
 WATCHED_FILES = ("site.yaml", CATALOGUE_FILE)
@@ -176,6 +178,7 @@ class SiteState:
     # pages waiting for a new build (`token_after`) wait on.
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _closing: bool = False
+    _writing: bool = False  # a build is writing the folder; its token is not given yet
 
     def rebuild(self) -> bool:
         """Build once; on failure keep the last good site and record the problems."""
@@ -197,7 +200,8 @@ class SiteState:
                         cache_dir=self.cache_dir,
                         kept=self.kept,
                         in_place=True,
-                    )
+                    ),
+                    self._writes,
                 )
                 self._settle()
             except OutputError as exc:
@@ -230,8 +234,24 @@ class SiteState:
                     self._count += 1
                     self.token = f"{self._nonce}-{self._count}"
                 self.errors = errors
+                self._writing = False
                 self._changed.notify_all()
         return errors is None
+
+    def _writes(self, stage: str, done: int, total: int, item: str) -> None:
+        """The build's progress: from its "Writing" stage until its token is given
+        (`rebuild`), pages wait (`read_page`)."""
+        if stage == "Writing":
+            with self._changed:
+                self._writing = True
+
+    def read_page(self, file: Path) -> tuple[bytes, str]:
+        """A page's file and the token to serve it with, read while no build is writing the
+        folder. A page read while a build wrote its new content in place used to carry
+        the previous build's token, so the open page reloaded once more for nothing."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._writing or self._closing, WRITE_WAIT)
+            return file.read_bytes(), self.token
 
     def token_after(self, seen: str, timeout: float) -> str:
         """The newest build's token once it is not `seen` (the asking page's own), or
@@ -386,11 +406,11 @@ class PreviewHandler(SimpleHTTPRequestHandler):
     def _send_page(self, file: Path) -> None:
         """A page with the token of the build being served in its live-reload script."""
         try:
-            body = file.read_bytes()
+            body, token_text = self.server.state.read_page(file)
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND)
             return
-        token = html.escape(self.server.state.token).encode()
+        token = html.escape(token_text).encode()
         body = body.replace(_MARK, b'data-build="' + token + b'"', 1)
         self._send(200, body, "text/html; charset=utf-8")
 
