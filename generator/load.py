@@ -25,7 +25,7 @@ from .columns import ResultTable, RowStore
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
 from .formatting import finite
 from .messages import not_declared, validate_model
-from .readers import Document, FieldPath, inside, parse_yaml, read_text
+from .readers import Document, FieldPath, holds_no_yaml, inside, parse_yaml, read_text
 from .results import Result, load_results, metric_bounds, outside_bounds
 from .vocabulary import STATUSES, past
 
@@ -178,7 +178,9 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
     path = root / "site.yaml"
     if not path.exists():
         return m.SiteConfig(), None
-    text = read_text(root, "site.yaml", diags)
+    text = read_text(root, "site.yaml", diags, empty_ok=True)
+    if text is not None and holds_no_yaml(text):
+        return m.SiteConfig(), None  # every setting is optional: none written, all defaults
     doc = parse_yaml(text, "site.yaml", diags) if text is not None else None
     if doc is None:
         return m.SiteConfig(), None

@@ -247,9 +247,14 @@ class LazyDocument(Document):
 
 
 def read_text(
-    root: Path, rel: str, diags: Diagnostics, max_bytes: int = MAX_CHARTER_BYTES
+    root: Path,
+    rel: str,
+    diags: Diagnostics,
+    max_bytes: int = MAX_CHARTER_BYTES,
+    empty_ok: bool = False,
 ) -> str | None:
-    """Read a UTF-8 text file; record an error for unreadable, non-UTF-8, empty or big files.
+    """Read a UTF-8 text file; record an error for unreadable, non-UTF-8, empty (unless
+    `empty_ok`: then "") or big files.
 
     Only regular files inside `root` are read: a link leaving the tree could print a
     secret in a message, and a pipe or a device would never end.
@@ -294,9 +299,17 @@ def read_text(
         )
         return None
     if not text.strip():
+        if empty_ok:
+            return ""
         diags.error(SourceRef(rel, 1, 1), "", "file is empty")
         return None
     return text
+
+
+def holds_no_yaml(text: str) -> bool:
+    """Whether `text` is only blank lines and comments: a YAML file with every line
+    commented out, which holds no document at all."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 
 
 class _Builder:

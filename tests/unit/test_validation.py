@@ -814,6 +814,20 @@ def test_site_yaml_is_validated_too(scratch_project: ScratchProject) -> None:
     assert_error(scratch_project, "site.yaml:2:1: titel: ", "did you mean 'title'")
 
 
+@pytest.mark.parametrize(
+    "text", ["", "\n  \n", "# title: Charters\n  # lint: {disable: [MC109]}\n"]
+)
+def test_a_site_yaml_with_every_setting_left_out_is_all_defaults(
+    scratch_project: ScratchProject, text: str
+) -> None:
+    # Every setting of site.yaml is optional: commenting them all out used to fail the
+    # build ("file is empty", "file holds no YAML document").
+    scratch_project.charter()
+    scratch_project.write("site.yaml", text)
+    assert scratch_project.errors() == []
+    assert scratch_project.build().ok
+
+
 def test_json_is_read_with_its_positions(scratch_project: ScratchProject) -> None:
     # A string holding brackets, quotes and colons must not throw the row index off.
     rows = [
