@@ -475,7 +475,7 @@ def pull_command(
     was and the problem is reported at the charter's pull entry (exit 1). See
     docs/pull.md.
     """
-    from .pull.run import pull, summary
+    from .pull.run import UnknownConnection, pull, summary
 
     known = sorted(p.parent.name for p in (source / "charters").glob("*/charter.yaml"))
     unknown = [i for i in ids if i not in known]
@@ -484,7 +484,12 @@ def pull_command(
             f"no charter {unknown[0]!r} in {source / 'charters'}", param_hint="IDS"
         )
     show = _progress_line if sys.stderr.isatty() else None
-    report = pull(source, ids, connection, dry_run=dry_run, jobs=jobs, progress=show, today=today)
+    try:
+        report = pull(
+            source, ids, connection, dry_run=dry_run, jobs=jobs, progress=show, today=today
+        )
+    except UnknownConnection as exc:
+        raise click.BadParameter(str(exc), param_hint="'--connection'") from None
     if show is not None:
         click.echo("\r\033[K", nl=False, err=True)
     print_diagnostics(report.diags.sorted())

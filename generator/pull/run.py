@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
 
+from .. import model as m
 from ..diagnostics import Diagnostics, excerpt, today_from_env
 from ..formatting import plural
 from .config import Job, Plan, PullError, read_plan, resolve
@@ -43,6 +44,10 @@ class PullReport:
     @property
     def ok(self) -> bool:
         return not self.diags.errors
+
+
+class UnknownConnection(ValueError):
+    """`--connection` names no connection: a usage error (nothing would be pulled)."""
 
 
 def select(plan: Plan, ids: Sequence[str], connection: str | None) -> list[Job]:
@@ -89,6 +94,12 @@ def _pull(
     report = PullReport(diags=plan.diags)
     if any(d.ref.path == "site.yaml" for d in plan.diags.errors):
         return report  # without valid connections nothing can be pulled
+    names = [m.DEFAULT_CONNECTION, *sorted(plan.site.connections)]
+    if connection is not None and connection not in names:
+        raise UnknownConnection(
+            f"unknown connection {connection!r}; declared in site.yaml `connections`:"
+            f" {', '.join(names)}"
+        )
     selected = select(plan, ids, connection)
     results = _run_all(plan, selected, max(1, jobs), report, progress)
     files: dict[str, bytes] = {}

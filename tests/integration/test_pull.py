@@ -245,6 +245,19 @@ def test_a_duckdb_file_connection_and_the_connection_filter(tmp_path: Path) -> N
     assert not (tmp_path / "charters/routing/results/b.csv").exists()
 
 
+def test_a_connection_filter_naming_no_connection_is_a_usage_error(tmp_path: Path) -> None:
+    # A mistyped --connection in a scheduled job used to pull nothing and exit 0.
+    site = {"connections": {"warehouse": {"url": "sqlite:///w.db"}}}
+    pull_charter(tmp_path, [{"into": "results/a.csv", "sql": GOOD_SQL}], site=site)
+    result = run_pull(tmp_path, "--connection", "wharehouse")
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for '--connection': unknown connection 'wharehouse'; declared in"
+        " site.yaml `connections`: duckdb, warehouse"
+    ) in result.output
+    assert not (tmp_path / "charters/routing/results/a.csv").exists()
+
+
 def test_charter_ids_select_what_is_pulled(tmp_path: Path) -> None:
     pull_charter(tmp_path, [{"into": "results/a.csv", "sql": GOOD_SQL}], cid="one")
     pull_charter(tmp_path, [{"into": "results/a.csv", "sql": GOOD_SQL}], cid="two")
