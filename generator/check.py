@@ -167,13 +167,18 @@ def _summary_line(report: CheckReport) -> str:
         f"{report.count('info')} info",
         plural(report.count("alert"), "alert"),
     ]
-    # Charters with validation errors, counted by folder: charters/<id>/... and also
-    # folder-level problems (charters/<id> without charter.yaml, an invalid id).
+    # Charter folders with a problem of the loader that did not load, counted by folder:
+    # charters/<id>/... and also folder-level problems (charters/<id> without
+    # charter.yaml, an invalid id). A charter with only a warning, or an error that
+    # leaves it loaded (an unknown pull connection), was checked and is not counted.
+    loaded = {check.id for check in report.checks}
     invalid = len(
         {
             segments[1]
             for d in report.errors
-            if len(segments := d.ref.path.split("/")) >= 2 and segments[0] == "charters"
+            if len(segments := d.ref.path.split("/")) >= 2
+            and segments[0] == "charters"
+            and segments[1] not in loaded
         }
     )
     extra = f" ({invalid} not loaded: invalid)" if invalid else ""

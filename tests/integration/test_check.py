@@ -723,6 +723,18 @@ def test_info_does_not_fail_strict(tmp_path: Path) -> None:
     assert "MC102 info" in result.stdout
 
 
+def test_a_charter_loaded_despite_a_problem_is_not_counted_as_not_loaded(tmp_path: Path) -> None:
+    # A pull entry naming no connection is an error that leaves the charter loaded and
+    # judged; the summary used to count it as "not loaded: invalid" all the same.
+    pull = [{"into": "results/weekly.csv", "connection": "wharehouse", "sql": "SELECT 1"}]
+    source = write_tree(tmp_path / "src", {"routing": (base_charter(pull=pull), _compliant_rows())})
+    result = run("check", "--source", source, "--today", TODAY)
+    data = check_json(source)
+    assert [c["id"] for c in data["charters"]] == ["routing"]
+    assert [e["code"] for e in data["errors"]] == ["unknown-connection"]
+    assert result.stdout.splitlines()[-1].startswith("checked 1 charter: 1 error, ")
+
+
 def test_exit_1_on_invalid_charter_with_validation_errors_listed(tmp_path: Path) -> None:
     bad = base_charter(status="shipped")
     source = write_tree(
