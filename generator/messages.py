@@ -194,6 +194,9 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
         return f"must be {sign} {bound}, got {describe(value)}"
     if kind == "value_error":
         text = str(ctx.get("error", error["msg"]))
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and math.isfinite(value):  # a number field refused it: no "quote it" hint
+            return text
         return text + _yaml_hint(doc, path, value)
     return f"{error['msg']}, got {describe(value)}{_yaml_hint(doc, path, value)}"
 

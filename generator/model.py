@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -100,8 +101,10 @@ def _must_be_finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number, got {value}")
     if abs(value) > MAX_NUMBER:
+        # The largest float stands for a decimal beyond it (readers.read_number): not shown.
+        shown = "the number" if abs(value) == sys.float_info.max else f"{value:g}"
         raise ValueError(
-            f"{value:g} is too large: numbers are limited to ±{MAX_NUMBER:g} (the statistics"
+            f"{shown} is too large: numbers are limited to ±{MAX_NUMBER:g} (the statistics"
             " and charts cannot work with larger ones; change the unit)"
         )
     return value

@@ -21,6 +21,7 @@ import os
 import pickle
 import re
 import stat
+import sys
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -466,7 +467,10 @@ def read_number(text: str, whole: bool) -> int | float:
     lowered = text.lower()
     if lowered.lstrip("+-") in (".inf", ".nan"):
         return float(lowered.replace(".", ""))
-    return float(text)
+    value = float(text)
+    if math.isinf(value):  # a decimal too large for a float (1e400), not an infinity written
+        return math.copysign(sys.float_info.max, value)  # refused by the model as too large
+    return value
 
 
 def count_nodes(root: Node) -> int:
@@ -633,6 +637,7 @@ def parse_json(text: str, rel: str, diags: Diagnostics) -> Document | None:
             object_pairs_hook=pairs,
             parse_constant=_json_constant,
             parse_int=lambda digits: read_number(digits, True),
+            parse_float=lambda text: read_number(text, False),
         )
     except json.JSONDecodeError as exc:
         message = f"JSON syntax error: {excerpt(exc.msg)[1:-1]}"

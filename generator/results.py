@@ -601,7 +601,8 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
     bounds = rules.metrics.get(metric) if isinstance(metric, str) else None
     for name in ("value", "lower", "upper"):
         number = _number(raw.get(name))
-        if number is not None and bounds is not None:
+        # One too large for any metric is told so by the model, not as out of this one's range.
+        if number is not None and bounds is not None and abs(number) <= m.MAX_NUMBER:
             problem = outside_bounds(number, bounds)
             if problem:
                 yield doc.at((i, name), problem, "out-of-range")
@@ -722,7 +723,7 @@ def _text_number(value: str, whole: bool) -> Any:
         return value
     if whole and value.lstrip("+-").isdigit():
         return read_number(value, True)
-    number = float(value)
+    number = float(read_number(value, False))  # beyond a float: refused as too large
     return int(number) if whole and number.is_integer() and abs(number) < 1e300 else number
 
 

@@ -395,6 +395,28 @@ def test_a_duplicate_is_found_by_date_not_by_spelling(tmp_path: Path) -> None:
     assert len(errors(tmp_path)) == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("weekly.csv", "date,metric,value\n2026-05-04,conv,1e400\n", "2:17"),
+        ("weekly.json", '[{"date": "2026-05-04", "metric": "conv", "value": -1e400}]', "1:43"),
+        ("weekly.yaml", "- {date: 2026-05-04, metric: conv, value: 1e400}\n", "1:43"),
+    ],
+)
+def test_a_decimal_beyond_a_float_is_too_large_not_infinite(
+    tmp_path: Path, name: str, text: str, where: str
+) -> None:
+    # 1e400 overflows to infinity when read; the message said "got inf", a number the
+    # file does not hold, instead of the limit every too-large number is told.
+    write_charter(tmp_path, "shop", shop_charter())
+    (tmp_path / FOLDER).mkdir(parents=True)
+    (tmp_path / FOLDER / name).write_text(text, encoding="utf-8")
+    assert errors(tmp_path) == [
+        f"{FOLDER}/{name}:{where}: [0].value: the number is too large: numbers are limited to"
+        " ±1e+15 (the statistics and charts cannot work with larger ones; change the unit)"
+    ]
+
+
 # --- arms: one row per date, metric and arm, each arm written one way --------------------
 
 
