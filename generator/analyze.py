@@ -292,6 +292,34 @@ def wrong_side(direction: m.Direction, baseline: float | None, target: float | N
     return target <= baseline if direction == "increase" else target >= baseline
 
 
+def _lift_stands(
+    current: DatedLift | None,
+    latest: Result | None,
+    baseline: float | None,
+    direction: m.Direction,
+) -> bool:
+    """Whether the experiment's lift still judges the metric. A later value (production,
+    or the arm alone, after the experiment) that has gone back to the baseline's side
+    of what the lift showed (not better than the baseline after a significant gain, not
+    worse after a significant loss) overrules it: the metric is then judged as it
+    stands now, against the baseline. A lift with no later value, a flat one, or one
+    without a baseline to compare with, stands."""
+    if current is None:
+        return False
+    if baseline is None or not _after(latest, current.date):
+        return True
+    assert latest is not None
+    lf = current.lift
+    lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
+    now = _good(latest.row.value - baseline, direction)
+    return not ((lo > 0 and now <= 0) or (hi < 0 and now >= 0))
+
+
+def _after(latest: Result | None, day: date) -> bool:
+    """Whether the latest value is of a date after `day` (the last date with both arms)."""
+    return latest is not None and latest.row.date > day
+
+
 def _good(delta: float, direction: m.Direction) -> float:
     """A change expressed so that positive is good."""
     return delta if direction == "increase" else -delta
@@ -432,6 +460,7 @@ def _view(
             prog = progress(baseline, target, latest.row.value)
     lifts = lift_history(rows, metric.unit)
     current = lifts[-1] if lifts else None
+    judging = current if _lift_stands(current, latest, baseline, metric.direction) else None
     breached = False
     interval: tuple[float, float] | None = None
     if isinstance(metric, m.Guardrail):
@@ -447,7 +476,7 @@ def _view(
             latest=latest,
             target=goal,
             baseline=baseline,
-            current_lift=current,
+            current_lift=judging,
             mde=mde_threshold(mde, metric.id, baseline),
         )
     return MetricView(

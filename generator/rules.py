@@ -326,11 +326,15 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
 
 
 def move_phrase(metric: MetricView) -> str:
-    """`-0.2 hours, 95% CI -1.1 to +0.7` for the move a status rests on."""
-    if metric.lift is not None:
+    """`-0.2 hours, 95% CI -1.1 to +0.7` for the move a status rests on: the lift, dated
+    when the latest value is newer than it, unless a later value overruled it
+    (analyze._lift_stands); then the move the status rests on instead."""
+    if metric.lift is not None and metric.move_reference == "control" and metric.move_interval:
         lf = metric.lift.lift
+        day = metric.lift.date
+        when = f" on {day.isoformat()}" if metric.latest and metric.latest.row.date > day else ""
         return (
-            f"{fmt_signed(lf.absolute, metric.unit)} vs control, 95% CI"
+            f"{fmt_signed(lf.absolute, metric.unit)} vs control{when}, 95% CI"
             f" {fmt_interval(lf.ci_low, lf.ci_high, metric.unit)}"
         )
     if metric.latest is not None and metric.move is not None and metric.move_reference:

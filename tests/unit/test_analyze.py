@@ -20,6 +20,7 @@ from generator.analyze import (
     metric_status,
 )
 from generator.charts.spec import tolerance_of
+from generator.rules import evidence
 from generator.stats import Lift
 from generator.vocabulary import label
 
@@ -463,6 +464,42 @@ def test_a_target_on_the_wrong_side_of_the_baseline_is_never_met(target: float) 
     ttr = view.metric("ttr")
     assert ttr is not None and ttr.met is False and ttr.status == "flat"
     assert view.verdict == "no-impact"
+
+
+def _after_the_test(later: float) -> Any:
+    """A decrease metric (baseline 18.5, MDE 1 h) whose A/B test showed a significant gain
+    of 1.6 h on D1, then a production value `later` on D3."""
+    body = charter(
+        business_metrics=[
+            business("ttr", unit="hours", direction="decrease", baseline=18.5, target=15.0)
+        ],
+        mde={"metric": "ttr", "absolute": 1.0},
+    )
+    rows = [
+        row(D1, "ttr", 18.6, "control", n=3000, std=13.7),
+        row(D1, "ttr", 17.0, "treatment", n=3000, std=13.6),
+        row(D3, "ttr", later),
+    ]
+    return analyse(body, rows)
+
+
+def test_a_later_value_back_past_the_baseline_overrules_the_lift() -> None:
+    # 22 h in production after a test that cut 1.6 h: the page said "improved: 22 hours
+    # (-1.6 hours vs control ...)". It is judged as it stands now: 3.5 h worse than the
+    # baseline, beyond the MDE.
+    view = _after_the_test(22.0)
+    ttr = view.metric("ttr")
+    assert ttr is not None and ttr.lift is not None  # still shown, with its date
+    assert (ttr.status, ttr.move_reference, ttr.move) == ("worse", "baseline", pytest.approx(-3.5))
+    assert view.verdict == "no-impact"
+    assert evidence(view).endswith(f"{ttr.name} +3.5 hours vs baseline.")
+
+
+def test_a_later_value_still_better_than_the_baseline_keeps_the_lift_dated() -> None:
+    view = _after_the_test(17.2)
+    ttr = view.metric("ttr")
+    assert ttr is not None and ttr.status == "improved" and view.verdict == "business-impact"
+    assert f"(−1.6 hours vs control on {D1}, 95% CI" in evidence(view)
 
 
 def test_progress_decrease_direction() -> None:
