@@ -26,7 +26,7 @@ from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_fro
 from .formatting import finite
 from .messages import not_declared, validate_model
 from .readers import Document, FieldPath, holds_no_yaml, inside, parse_yaml, read_text
-from .results import Result, load_results, metric_bounds, outside_bounds
+from .results import Result, load_results, metric_bounds, outside_bounds, unread_problem
 from .vocabulary import STATUSES, past
 
 __all__ = [
@@ -112,7 +112,7 @@ def load_project(
             charters.append(loaded)
     check_aliases(charters, [folder.name for folder in folders], diags)
     check_tree_links(root, "templates", diags)
-    _check_connections(site, charters, diags)
+    _check_pulls(root, site, charters, diags)
     return Project(root, site, charters, site_doc, catalogue), diags
 
 
@@ -185,6 +185,13 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
     if doc is None:
         return m.SiteConfig(), None
     site = validate_model(m.SiteConfig, doc, diags)
+    for name, conn in (site.connections if site is not None else {}).items():
+        if conn.url is not None and _written_password(conn.url):
+            message = (
+                f"connection {name!r} has a password written in site.yaml; put the URL, or its"
+                ' password, in an environment variable: url: "${WAREHOUSE_URL}"'
+            )
+            diags.add(doc.at(("connections", name, "url"), message, "secret-in-file"))
     if site is not None and m.DEFAULT_CONNECTION in site.connections:
         message = (
             f"{m.DEFAULT_CONNECTION!r} is the embedded DuckDB and cannot be redefined;"
@@ -192,6 +199,17 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
         )
         diags.add(doc.at(("connections", m.DEFAULT_CONNECTION), message, "reserved-name", key=True))
     return (site or m.SiteConfig()), doc
+
+
+def _written_password(url: str) -> bool:
+    """Whether a connection URL as written holds a password (not a `${NAME}` from the
+    environment): secrets come only from the environment (docs/pull.md), and `check`
+    says so in the pull request, as `charters pull` refuses it."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # not a URL at all: `charters pull` says so
+        return False
+    return bool(password) and "${" not in str(password)
 
 
 def connection_problem(site: m.SiteConfig, pull: m.Pull) -> str | None:
@@ -213,15 +231,26 @@ def connection_problem(site: m.SiteConfig, pull: m.Pull) -> str | None:
     return None
 
 
-def _check_connections(
-    site: m.SiteConfig, charters: list[LoadedCharter], diags: Diagnostics
+def _check_pulls(
+    root: Path, site: m.SiteConfig, charters: list[LoadedCharter], diags: Diagnostics
 ) -> None:
-    """Each `pull` entry names a connection of site.yaml of its kind (SQL or MLflow)."""
+    """Each `pull` entry names a connection of site.yaml of its kind (SQL or MLflow), writes
+    a file the charter's `results` globs read, and names a .sql file that is there: a
+    wrong entry is caught by `check` in the pull request that makes it, not at the next
+    scheduled pull (which refuses the same)."""
     for loaded in charters:
+        folder = (root / loaded.path).parent
         for i, entry in enumerate(loaded.charter.pull):
             problem = connection_problem(site, entry)
             if problem is not None:
                 diags.add(loaded.doc.at(("pull", i, "connection"), problem, "unknown-connection"))
+            unread = unread_problem(entry.into, loaded.charter.results)
+            if unread is not None:
+                diags.add(loaded.doc.at(("pull", i, "into"), unread, "into-not-read"))
+            name = m.sql_file_name(entry.sql) if entry.sql is not None else None
+            if name is not None and not (folder / name).is_file():
+                message = f"no file {excerpt(name)} in the charter's folder"
+                diags.add(loaded.doc.at(("pull", i, "sql"), message, "no-file"))
 
 
 def _load_charter(

@@ -623,6 +623,16 @@ class MlflowPull(Model):
     )
 
 
+def sql_file_name(sql: str) -> str | None:
+    """The .sql file a pull entry's `sql` names (relative to the charter's folder), or None
+    when it is the query itself: a block scalar keeps its final line break, and NUL is in
+    no file name, so text with a control character is always a query."""
+    name = sql.strip(" ")
+    if has_control_characters(name) or not name.lower().endswith(".sql"):
+        return None
+    return name
+
+
 class Pull(Model):
     """One result file that `charters pull` writes from a query or from MLflow runs."""
 

@@ -16,6 +16,7 @@ which makes a `Result` only for a row that is asked for.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
@@ -417,6 +418,41 @@ def _report_duplicate(key: RowKey, found: list[_Copy], rules: RowRules, diags: D
             listed += f" and {len(found) - 1 - len(others):,} more"
         message = f"duplicate row ({what}): also at {listed}; {advice}"
         diags.error(copy.ref, format_path((copy.position,)), message, code="duplicate-row")
+
+
+def unread_problem(into: str, globs: list[str] | None) -> str | None:
+    """Why a file a pull writes (`into`, relative to the charter's folder) would never be
+    read: no `results` glob (`globs`; None: the default) matches it. None when one does."""
+    patterns = globs if globs is not None else list(DEFAULT_RESULTS)
+    if any(glob_matches(pattern, into) for pattern in patterns):
+        return None
+    return (
+        f"{excerpt(into)} is not read by this charter: its results globs are"
+        f" {', '.join(patterns)}; pull into a file they match, or add it to `results`"
+    )
+
+
+def glob_matches(pattern: str, path: str) -> bool:
+    """Whether `glob.glob(pattern, recursive=True)`, as the build lists a charter's result
+    files, would list `path` (both relative, '/'-separated): `*` and `**` never match a
+    name that starts with a dot, unless the pattern's own part starts with one."""
+    return _match(pattern.strip("/").split("/"), path.split("/"))
+
+
+def _match(pattern: list[str], parts: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":  # any number of parts, none of them hidden
+        for i in range(len(parts) + 1):
+            if _match(rest, parts[i:]):
+                return True
+            if i < len(parts) and parts[i].startswith("."):
+                return False
+        return False
+    if not parts or (parts[0].startswith(".") and not head.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _match(rest, parts[1:])
 
 
 def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -> list[Path]:

@@ -7,7 +7,6 @@ uses them, so an unset environment variable matters only to the pulls that need 
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from ..diagnostics import Diagnostics, SourceRef, excerpt, format_path
 from ..load import connection_problem, load_site
 from ..messages import validate_model
 from ..readers import Document, FieldPath, parse_yaml, read_text
-from ..results import DEFAULT_RESULTS
+from ..results import unread_problem
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -121,43 +120,16 @@ def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
     if charter is None:
         return []
     metrics = tuple(e.metric.id for e in charter.metrics())
-    globs = charter.results if charter.results is not None else list(DEFAULT_RESULTS)
     jobs = []
     for i, entry in enumerate(charter.pull):
         out = (PurePosixPath(folder.relative_to(source).as_posix()) / entry.into).as_posix()
         job = Job(folder.name, i, entry, folder, out, doc, metrics)
-        if not any(glob_matches(pattern, entry.into) for pattern in globs):
-            message = (
-                f"{excerpt(entry.into)} is not read by this charter: its results globs are"
-                f" {', '.join(globs)}; pull into a file they match, or add it to `results`"
-            )
-            diags.add(doc.at(("pull", i, "into"), message, "into-not-read"))
+        problem = unread_problem(entry.into, charter.results)
+        if problem is not None:
+            diags.add(doc.at(("pull", i, "into"), problem, "into-not-read"))
             continue
         jobs.append(job)
     return jobs
-
-
-def glob_matches(pattern: str, path: str) -> bool:
-    """Whether `glob.glob(pattern, recursive=True)`, as the build lists a charter's result
-    files, would list `path` (both relative, '/'-separated): `*` and `**` never match a
-    name that starts with a dot, unless the pattern's own part starts with one."""
-    return _match(pattern.strip("/").split("/"), path.split("/"))
-
-
-def _match(pattern: list[str], parts: list[str]) -> bool:
-    if not pattern:
-        return not parts
-    head, rest = pattern[0], pattern[1:]
-    if head == "**":  # any number of parts, none of them hidden
-        for i in range(len(parts) + 1):
-            if _match(rest, parts[i:]):
-                return True
-            if i < len(parts) and parts[i].startswith("."):
-                return False
-        return False
-    if not parts or (parts[0].startswith(".") and not head.startswith(".")):
-        return False
-    return fnmatch.fnmatchcase(parts[0], head) and _match(rest, parts[1:])
 
 
 # --- connections ------------------------------------------------------------------------

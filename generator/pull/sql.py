@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..diagnostics import excerpt, has_control_characters
+from .. import model as m
+from ..diagnostics import excerpt
 from .config import Job, PullError, Resolved, scrub
 
 if TYPE_CHECKING:
@@ -76,10 +77,9 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, str | 
 def sql_text(job: Job) -> str:
     """The query: the named .sql file in the charter's folder, or the inline SQL."""
     sql = job.entry.sql or ""
-    name = sql.strip(" ")
-    # A block scalar (`sql: |`) keeps its final line break, so it is always a query.
-    if has_control_characters(name) or not name.lower().endswith(".sql"):
-        return sql  # a query (a line break, a tab; NUL is in no file name), not a file name
+    name = m.sql_file_name(sql)
+    if name is None:
+        return sql  # the query itself
     path = (job.folder / name).resolve()
     if not path.is_relative_to(job.folder.resolve()):
         raise PullError(f"{excerpt(name)} leaves the charter's folder", ("sql",), "outside-folder")

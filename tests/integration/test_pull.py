@@ -449,6 +449,31 @@ def test_check_reports_an_unknown_or_wrong_connection(tmp_path: Path) -> None:
     ]
 
 
+def test_check_reports_a_pull_into_no_results_glob_reads_and_a_missing_sql_file(
+    tmp_path: Path,
+) -> None:
+    # docs/pull.md: a wrong pull entry is caught in the pull request that makes it. These
+    # two used to surface only at the next scheduled pull.
+    text = pull_charter(
+        tmp_path,
+        [
+            {"into": "other/weekly.csv", "sql": GOOD_SQL},
+            {"into": "results/b.csv", "sql": "queries/nothere.sql"},
+        ],
+        files={"results/a.csv": GOOD_CSV},
+    )
+    _, diags = load_project(tmp_path)
+    into = line_of(text, "into: other/weekly.csv")
+    sql = line_of(text, "sql: queries/nothere.sql")
+    assert [d.format_text() for d in diags.sorted()] == [
+        f"charters/routing/charter.yaml:{into}:11: pull[0].into: 'other/weekly.csv' is not"
+        " read by this charter: its results globs are results/*.csv; pull into a file they"
+        " match, or add it to `results`",
+        f"charters/routing/charter.yaml:{sql}:10: pull[1].sql: no file"
+        " 'queries/nothere.sql' in the charter's folder",
+    ]
+
+
 def test_missing_environment_variable(tmp_path: Path) -> None:
     site = {"connections": {"warehouse": {"url": "${CHARTERS_TEST_WAREHOUSE}"}}}
     err, _ = _bad(
@@ -611,9 +636,23 @@ def test_into_a_file_the_charter_does_not_read(tmp_path: Path) -> None:
 
 def test_a_password_in_site_yaml_is_refused_and_never_printed(tmp_path: Path) -> None:
     site = {"connections": {"w": {"url": "postgresql+psycopg://me:hunter22@db.example.com/x"}}}
-    err, _ = _bad(tmp_path, {"connection": "w", "sql": GOOD_SQL}, site=site)
-    assert "has a password written in site.yaml" in err
-    assert "hunter22" not in err
+    pull_charter(
+        tmp_path, [{"into": "results/p.csv", "connection": "w", "sql": GOOD_SQL}], site=site
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "connection 'w' has a password written in site.yaml" in err
+    assert "the pulls of a charter or site.yaml in error did not run" in err
+    assert "hunter22" not in result.output
+    assert not (tmp_path / "charters/routing/results/p.csv").exists()
+    # `check` (and so the pull request) says so too; a password from the environment is fine.
+    found = [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"]
+    assert [(d.field, d.code) for d in found] == [("connections.w.url", "secret-in-file")]
+    assert "hunter22" not in found[0].format_text()
+    url = "postgresql+psycopg://me:${CHARTERS_TEST_PASSWORD}@db.example.com/x"
+    (tmp_path / "site.yaml").write_text(f'connections:\n  w: {{url: "{url}"}}\n')
+    assert [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"] == []
 
 
 def test_one_failing_pull_does_not_stop_the_others(tmp_path: Path) -> None:

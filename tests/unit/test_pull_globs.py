@@ -1,5 +1,5 @@
 """`charters pull` decides whether a charter reads a pulled file (`into`) by its `results`
-globs without listing the folder (generator/pull/config.py `glob_matches`); the build
+globs without listing the folder (generator/results.py `glob_matches`); the build
 lists it with `glob.glob(..., recursive=True)`. The two must agree on every file, hidden
 ones included: `*` and `**` never match a name starting with a dot."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pull.config import glob_matches
+from generator.results import glob_matches
 
 FILES = (
     "results/a.csv",
