@@ -176,8 +176,14 @@ def new_result_value(root: Path) -> str:
 
 
 def linked_file_gone(root: Path) -> str:
-    (root / "charters/agent-reply-suggestions/queries/weekly.sql").unlink()
-    return "'queries/weekly.sql' is not a file in the charter's folder"
+    # A linked file that is not there (a warning). Not the charter's query: the pull that
+    # reads it would then be an error.
+    path = root / "charters/agent-reply-suggestions/charter.yaml"
+    linked = '  - {title: Weekly query, url: "queries/weekly.sql"}\n'
+    path.write_text(
+        path.read_text().replace(linked, linked + '  - {title: Notes, url: "notes/week.md"}\n')
+    )
+    return "'notes/week.md' is not a file in the charter's folder"
 
 
 def linked_file_refused(root: Path) -> str:
@@ -461,15 +467,14 @@ def build_at(source: Path, out: Path, epoch: str, monkeypatch: pytest.MonkeyPatc
         monkeypatch.delenv("SOURCE_DATE_EPOCH")
 
 
-def warnings_alerts_and_a_missing_linked_file(root: Path) -> bool:
+def warnings_alerts_and_a_missing_linked_file(root: Path) -> tuple[bool, str]:
     with_warning_and_error(root, broken=False)
-    linked_file_gone(root)
-    return True  # the build succeeds
+    return True, linked_file_gone(root)  # the build succeeds
 
 
-def a_refused_linked_file(root: Path) -> bool:
-    linked_file_refused(root)
-    return False  # the build fails, after the rules have judged every charter
+def a_refused_linked_file(root: Path) -> tuple[bool, str]:
+    # The build fails, after the rules have judged every charter.
+    return False, linked_file_refused(root)
 
 
 @pytest.mark.parametrize("make", [warnings_alerts_and_a_missing_linked_file, a_refused_linked_file])
@@ -479,9 +484,9 @@ def test_a_build_stores_exactly_the_report_check_prints(
     fresh: Fresh,
     no_checking: Callable[[], None],
     monkeypatch: pytest.MonkeyPatch,
-    make: Callable[[Path], bool],
+    make: Callable[[Path], tuple[bool, str]],
 ) -> None:
-    succeeds = make(examples)
+    succeeds, problem = make(examples)
     expected = {}
     for fmt in FORMATS:
         for flags in FLAGS:
@@ -489,7 +494,7 @@ def test_a_build_stores_exactly_the_report_check_prints(
             expected[fmt, flags] = (done.stdout, done.exit_code)
     assert "MC109 alert" in expected["text", ()][0]  # alerts, and a failing --fail-on alerts
     assert expected["text", ("--fail-on", "alerts")][1] == 1
-    assert "weekly.sql" in expected["text", ()][0]  # the linked file's problem is reported
+    assert problem in expected["text", ()][0]  # the linked file's problem is reported
     assert expected["text", ()][1] == (0 if succeeds else 1)
 
     assert build_at(examples, tmp_path / "site", STALE_EPOCH, monkeypatch) is succeeds
