@@ -205,19 +205,24 @@ def _control_codes(table: ResultTable) -> set[int]:
 def latest_row(rows: Sequence[Result]) -> Result | None:
     """The newest observation of where the metric stands with the model: a production row
     or a row of the arm compared with control (`treatment_variant`); on the same date a
-    production row wins. Other variants are drawn and listed, but never give the latest
-    value (which of them would be a guess: `zz-pilot` used to win over `treatment` by
-    its name)."""
+    production row wins. Beside a control arm, other variants are drawn and listed but
+    never give the latest value (which of them would be a guess: `zz-pilot` used to win
+    over `treatment` by its name); without one, the newest row of any variant does (the
+    compared arm first on a date)."""
     table = as_table(rows)
     store = table.store
     arm = treatment_variant(table)
-    wanted = {store.find(None), store.find(arm) if arm is not None else None} - {None}
-    best: tuple[int, bool] | None = None
+    compared = store.find(arm) if arm is not None else None
+    controls = _control_codes(table)
+    # Without a control arm nothing is compared: any variant's newest row is the latest.
+    wanted = {store.find(None), compared} - {None} if controls else None
+    best: tuple[int, bool, bool, str] | None = None
     at = -1
     for pos, (day, code) in enumerate(zip(table.ordinals(), table.variant_codes(), strict=True)):
-        if code not in wanted:
+        if code in controls or (wanted is not None and code not in wanted):
             continue
-        key = (day, store.strings[code] is None)
+        name = store.strings[code]
+        key = (day, name is None, code == compared, name or "")
         if best is None or key > best:
             best, at = key, pos
     return table[at] if best is not None else None
@@ -298,17 +303,21 @@ def _lift_stands(
     baseline: float | None,
     direction: m.Direction,
 ) -> bool:
-    """Whether the experiment's lift still judges the metric. A later value (production,
-    or the arm alone, after the experiment) that has gone back to the baseline's side
+    """Whether the experiment's lift still judges the metric. A later production value
+    (after the experiment) that has gone back to the baseline's side
     of what the lift showed (not better than the baseline after a significant gain, not
     worse after a significant loss) overrules it: the metric is then judged as it
     stands now, against the baseline. A lift with no later value, a flat one, or one
     without a baseline to compare with, stands."""
     if current is None:
         return False
+    # Only a production row overrules: a row of the arm alone is the running experiment
+    # whose control row is not in yet.
     if baseline is None or not _after(latest, current.date):
         return True
     assert latest is not None
+    if latest.row.variant is not None:
+        return True
     lf = current.lift
     lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
     now = _good(latest.row.value - baseline, direction)

@@ -13,8 +13,8 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -201,14 +201,35 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
     return (site or m.SiteConfig()), doc
 
 
+def _sql_file_problem(folder: Path, name: str) -> tuple[str, str] | None:
+    """Why the .sql file a pull entry names cannot be read (message, code), as `charters
+    pull` says it; None when it is a file in the charter's folder. A name that leaves
+    the folder is refused without looking for it (the file would not be in the build's
+    inputs)."""
+    parts = PurePosixPath(name).parts
+    if PurePosixPath(name).is_absolute() or ".." in parts:
+        return f"{excerpt(name)} leaves the charter's folder", "outside-folder"
+    path = folder / name
+    try:
+        if not inside(folder, path):
+            return f"{excerpt(name)} leaves the charter's folder", "outside-folder"
+        if path.is_file():
+            return None
+    except OSError:  # a name too long to look up, a folder that cannot be read
+        pass
+    return f"no file {excerpt(name)} in the charter's folder", "no-file"
+
+
+# The user and password of a SQLAlchemy URL, as SQLAlchemy's own URL pattern reads them.
+_URL_CREDENTIALS = re.compile(r"[\w+]+://(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@")
+
+
 def _written_password(url: str) -> bool:
     """Whether a connection URL as written holds a password (not a `${NAME}` from the
     environment): secrets come only from the environment (docs/pull.md), and `check`
     says so in the pull request, as `charters pull` refuses it."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:  # not a URL at all: `charters pull` says so
-        return False
+    found = _URL_CREDENTIALS.match(url)
+    password = found.group("password") if found else None
     return bool(password) and "${" not in str(password)
 
 
@@ -248,9 +269,9 @@ def _check_pulls(
             if unread is not None:
                 diags.add(loaded.doc.at(("pull", i, "into"), unread, "into-not-read"))
             name = m.sql_file_name(entry.sql) if entry.sql is not None else None
-            if name is not None and not (folder / name).is_file():
-                message = f"no file {excerpt(name)} in the charter's folder"
-                diags.add(loaded.doc.at(("pull", i, "sql"), message, "no-file"))
+            sql_problem = _sql_file_problem(folder, name) if name is not None else None
+            if sql_problem is not None:
+                diags.add(loaded.doc.at(("pull", i, "sql"), *sql_problem))
 
 
 def _load_charter(
@@ -290,11 +311,34 @@ def _load_charter(
     doc = resolve_refs(doc, catalogue, diags)
     charter = validate_model(m.Charter, doc, diags)
     metrics = check_references(doc, diags)
+    _check_agreement_dates(doc, today, diags)
     _check_linked_files(folder, doc, diags)
     results = load_results(root, folder, doc, metrics, diags, today)
     if charter is None or not ok or len(diags.errors) > before:
         return None
     return LoadedCharter(cid, rel, charter, doc, results)
+
+
+def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> None:
+    """No metric is agreed on a date after the build date: `agreed.on: 2099-01-01` would
+    pass as the re-agreement of any later change of the metric (`charters diff`)."""
+    for _, path in m.METRIC_LISTS:
+        for i, item in _items(doc.data, *path):
+            agreed = item.get("agreed")
+            day = agreed.get("on") if isinstance(agreed, dict) else None
+            if isinstance(day, str):
+                try:
+                    day = date.fromisoformat(day)
+                except ValueError:
+                    continue  # the model says what is wrong with it
+            # A date with a time is refused by the model ("without a time"), not compared.
+            if isinstance(day, date) and not isinstance(day, datetime) and day > today:
+                message = (
+                    f"{day.isoformat()} is after the build date, {today.isoformat()}; an"
+                    " agreement cannot be dated later than the build (--today, else"
+                    " SOURCE_DATE_EPOCH, else today)"
+                )
+                diags.add(doc.at((*path, i, "agreed", "on"), message, "future-date"))
 
 
 def _check_linked_files(folder: Path, doc: Document, diags: Diagnostics) -> None:
@@ -410,7 +454,14 @@ def _check_drives(
     business = [mid for mid, (kind, _) in declared.items() if kind == "business"]
     for i, ml in _items(data, "ml_metrics"):
         drives = ml.get("drives")
+        named: set[str] = set()
         for j, target in enumerate(drives if isinstance(drives, list) else []):
+            if isinstance(target, str) and target in named:
+                message = f"{excerpt(target)} is named twice; name each business metric once"
+                diags.add(doc.at(("ml_metrics", i, "drives", j), message, "duplicate-id"))
+                continue
+            if isinstance(target, str):
+                named.add(target)
             if not isinstance(target, str) or target in business:
                 continue
             what = "is not a business metric" if target in declared else "is not a metric"

@@ -652,7 +652,12 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
         yield doc.at((i, "std"), message, "out-of-range")
     variant = raw.get("variant")
     hidden = _hidden_character(variant) if isinstance(variant, str) else None
-    if hidden is not None:
+    if isinstance(variant, str) and variant and not variant.strip():
+        message = (
+            "the variant is only spaces; leave it out for the production value, or name the arm"
+        )
+        yield doc.at((i, "variant"), message, "invalid-value")
+    elif hidden is not None:
         message = (
             f"{excerpt(variant)} holds the invisible character U+{ord(hidden):04X}; write the"
             " variant in visible characters (two arms that look alike are shown as one)"

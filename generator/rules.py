@@ -325,11 +325,21 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
 # --- evidence sentences ------------------------------------------------------------------
 
 
+def rests_on_lift(metric: MetricView) -> bool:
+    """Whether the metric's status rests on its experiment lift: a guardrail's always when
+    it has one; another metric's unless a later production value overruled the lift
+    (analyze._lift_stands), when it rests on the move against the baseline instead."""
+    if metric.lift is None:
+        return False
+    if metric.kind == "guardrail":
+        return True
+    return metric.move_reference == "control" and metric.move_interval is not None
+
+
 def move_phrase(metric: MetricView) -> str:
-    """`-0.2 hours, 95% CI -1.1 to +0.7` for the move a status rests on: the lift, dated
-    when the latest value is newer than it, unless a later value overruled it
-    (analyze._lift_stands); then the move the status rests on instead."""
-    if metric.lift is not None and metric.move_reference == "control" and metric.move_interval:
+    """`-0.2 hours, 95% CI -1.1 to +0.7` for the move a status rests on: the lift (dated
+    when the latest value is newer than it), else the move and against what."""
+    if metric.lift is not None and rests_on_lift(metric):
         lf = metric.lift.lift
         day = metric.lift.date
         when = f" on {day.isoformat()}" if metric.latest and metric.latest.row.date > day else ""

@@ -27,7 +27,7 @@ from ..analyze import CharterView, MetricView, analyze_charter
 from ..diagnostics import Diagnostic
 from ..formatting import exact_number, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
-from ..rules import CharterCheck, move_phrase
+from ..rules import CharterCheck, move_phrase, rests_on_lift
 from ..vocabulary import (
     CHANGE_KINDS,
     KIND_LABELS,
@@ -777,7 +777,7 @@ def evidence(view: MetricView) -> str:
     if view.lift is None and (view.move is None or view.move_reference is None):
         return ""
     text = move_phrase(view)  # the words of the site's evidence sentences
-    if view.lift is None and view.move_interval is not None:
+    if not rests_on_lift(view) and view.move_interval is not None:
         sign = 1.0 if view.direction == "increase" else -1.0
         low, high = sorted(sign * x for x in view.move_interval)
         text += f", 95% CI {fmt_interval(low, high, view.unit)}"

@@ -459,9 +459,12 @@ def test_check_reports_a_pull_into_no_results_glob_reads_and_a_missing_sql_file(
         [
             {"into": "other/weekly.csv", "sql": GOOD_SQL},
             {"into": "results/b.csv", "sql": "queries/nothere.sql"},
+            {"into": "results/c.csv", "sql": "../../shared.sql"},
+            {"into": "results/d.csv", "sql": "q" * 300 + ".sql"},
         ],
         files={"results/a.csv": GOOD_CSV},
     )
+    (tmp_path / "shared.sql").write_text("SELECT 1")  # outside the charter's folder
     _, diags = load_project(tmp_path)
     into = line_of(text, "into: other/weekly.csv")
     sql = line_of(text, "sql: queries/nothere.sql")
@@ -471,6 +474,10 @@ def test_check_reports_a_pull_into_no_results_glob_reads_and_a_missing_sql_file(
         " match, or add it to `results`",
         f"charters/routing/charter.yaml:{sql}:10: pull[1].sql: no file"
         " 'queries/nothere.sql' in the charter's folder",
+        f"charters/routing/charter.yaml:{line_of(text, 'sql: ../../shared.sql')}:10:"
+        " pull[2].sql: '../../shared.sql' leaves the charter's folder",
+        f"charters/routing/charter.yaml:{line_of(text, 'sql: qqq')}:10: pull[3].sql: no file"
+        f" {'q' * 200!r} … (104 more characters) in the charter's folder",
     ]
 
 
@@ -650,6 +657,11 @@ def test_a_password_in_site_yaml_is_refused_and_never_printed(tmp_path: Path) ->
     found = [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"]
     assert [(d.field, d.code) for d in found] == [("connections.w.url", "secret-in-file")]
     assert "hunter22" not in found[0].format_text()
+    for written in ("pa#ss", "pa/ss", "pa?ss"):  # read as SQLAlchemy reads a URL
+        url = f"postgresql+psycopg://me:{written}@db.example.com/x"
+        (tmp_path / "site.yaml").write_text(f'connections:\n  w: {{url: "{url}"}}\n')
+        found = [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"]
+        assert [d.code for d in found] == ["secret-in-file"], written
     url = "postgresql+psycopg://me:${CHARTERS_TEST_PASSWORD}@db.example.com/x"
     (tmp_path / "site.yaml").write_text(f'connections:\n  w: {{url: "{url}"}}\n')
     assert [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"] == []

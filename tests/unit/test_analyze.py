@@ -20,7 +20,7 @@ from generator.analyze import (
     metric_status,
 )
 from generator.charts.spec import tolerance_of
-from generator.rules import evidence
+from generator.rules import evidence, move_phrase
 from generator.stats import Lift
 from generator.vocabulary import label
 
@@ -500,6 +500,38 @@ def test_a_later_value_still_better_than_the_baseline_keeps_the_lift_dated() -> 
     ttr = view.metric("ttr")
     assert ttr is not None and ttr.status == "improved" and view.verdict == "business-impact"
     assert f"(−1.6 hours vs control on {D1}, 95% CI" in evidence(view)
+
+
+def test_a_later_row_of_the_arm_alone_does_not_overrule_the_lift() -> None:
+    # A treatment row whose control row is not in yet is the running experiment, not a
+    # production value after it: the significant loss on D1 still decides.
+    body = charter(business_metrics=[business(baseline=10.0, target=15.0)])
+    rows = [
+        row(D1, "conv", 12.0, "control", n=20000),
+        row(D1, "conv", 11.0, "treatment", n=20000),
+        row(D2, "conv", 11.1, "treatment", n=20000),
+    ]
+    conv = analyse(body, rows).metric("conv")
+    assert conv is not None and conv.status == "worse" and conv.move_reference == "control"
+
+
+def test_without_a_control_arm_the_newest_variant_is_the_latest() -> None:
+    rows = [
+        row(D1, "conv", 11.0, "model-v2"),
+        row(D2, "conv", 12.0, "model-v2"),
+        row(D3, "conv", 16.0, "model-v3"),
+    ]
+    view = analyse(charter(business_metrics=[business(target=15.0)]), rows)
+    conv = view.metric("conv")
+    assert conv is not None and conv.latest is not None
+    assert (conv.latest.row.variant, conv.latest.row.value) == ("model-v3", 16.0)
+    assert conv.status == "met"
+
+
+def test_a_guardrail_move_is_told_with_its_lift_interval() -> None:
+    _, lat = _lat(ab(D1, "lat", 100.0, 106.0, n=4000, std=20.0), tolerance=5.0, baseline=50.0)
+    assert lat.lift is not None
+    assert "vs control, 95% CI" in move_phrase(lat)
 
 
 def test_progress_decrease_direction() -> None:

@@ -488,6 +488,19 @@ def test_a_variant_with_an_invisible_character_is_refused(tmp_path: Path, hidden
     )
 
 
+def test_a_variant_of_only_spaces_is_refused(tmp_path: Path) -> None:
+    # It showed blank on the page; beside a production row the duplicate message named
+    # production as ''. (CSV drops the spaces around a cell: an empty cell, production.)
+    rows = [{**GOOD, "variant": "  "}]
+    path = write_results(tmp_path, "json", rows)
+    [found] = errors(tmp_path)
+    assert found.startswith(f"{path}:")
+    assert found.endswith(
+        "[0].variant: the variant is only spaces; leave it out for the production value, or"
+        " name the arm"
+    )
+
+
 # --- a metric's own range ---------------------------------------------------------------
 
 

@@ -368,6 +368,50 @@ def test_a_relative_effect_of_a_zero_baseline_is_refused(scratch_project: Scratc
     )
 
 
+def test_an_agreement_dated_after_the_build_date_is_refused(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `agreed.on: 2099-01-01` passed as a re-agreement of a moved target in `charters diff`.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")  # 2026-11-18
+    text = scratch_project.charter(
+        business_metrics=MINIMAL_BLOCKS["business_metrics"]
+        + "\n    agreed: {by: [Head of Support], on: 2099-01-01}"
+    )
+    where = at(text, "on: ", "2099-01-01")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{where}: business_metrics[0].agreed.on: ",
+        "2099-01-01 is after the build date, 2026-11-18; an agreement cannot be dated later"
+        " than the build (--today, else SOURCE_DATE_EPOCH, else today)",
+    )
+
+
+def test_an_agreement_date_with_a_time_is_a_located_error_not_a_crash(
+    scratch_project: ScratchProject,
+) -> None:
+    text = scratch_project.charter(
+        business_metrics=MINIMAL_BLOCKS["business_metrics"]
+        + "\n    agreed: {by: [Head of Support], on: 2026-09-08 10:00:00}"
+    )
+    error = only_error(scratch_project)
+    assert error.startswith(f"{CHARTER}:{at(text, 'on: ', '2026')}: business_metrics[0].agreed.on:")
+
+
+def test_a_drives_list_naming_a_metric_twice_is_refused(scratch_project: ScratchProject) -> None:
+    # The evidence sentence then said "did not move" twice.
+    text = scratch_project.charter(
+        ml_metrics="\n  - id: prec\n    name: Precision\n    definition: Top-1 precision."
+        "\n    unit: ratio\n    direction: increase\n    target: {value: 0.9}"
+        "\n    drives: [ttfr, ttfr]"
+    )
+    where = at(text, "drives: [ttfr, ", "ttfr")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{where}: ml_metrics[0].drives[1]: ",
+        "'ttfr' is named twice; name each business metric once",
+    )
+
+
 def test_human_baseline_result_names_unknown_metric(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(
         human_baseline="\n  method: Two agents routed by hand.\n  results:"
