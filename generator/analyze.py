@@ -304,29 +304,21 @@ def _lift_stands(
     direction: m.Direction,
 ) -> bool:
     """Whether the experiment's lift still judges the metric. A later production value
-    (after the experiment) that has gone back to the baseline's side
-    of what the lift showed (not better than the baseline after a significant gain, not
-    worse after a significant loss) overrules it: the metric is then judged as it
-    stands now, against the baseline. A lift with no later value, a flat one, or one
-    without a baseline to compare with, stands."""
+    that has gone back to the baseline's side of what the lift showed (not better than
+    the baseline after a significant gain, not worse after a significant loss) overrules
+    it: the metric is then judged as it stands now, against the baseline. A lift with
+    no later production value, a flat one, or one without a baseline, stands; a later
+    row of the arm alone is the running experiment whose control row is not in yet."""
     if current is None:
         return False
-    # Only a production row overrules: a row of the arm alone is the running experiment
-    # whose control row is not in yet.
-    if baseline is None or not _after(latest, current.date):
+    if baseline is None or latest is None or latest.row.date <= current.date:
         return True
-    assert latest is not None
     if latest.row.variant is not None:
         return True
     lf = current.lift
     lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
     now = _good(latest.row.value - baseline, direction)
     return not ((lo > 0 and now <= 0) or (hi < 0 and now >= 0))
-
-
-def _after(latest: Result | None, day: date) -> bool:
-    """Whether the latest value is of a date after `day` (the last date with both arms)."""
-    return latest is not None and latest.row.date > day
 
 
 def _good(delta: float, direction: m.Direction) -> float:

@@ -10,6 +10,7 @@ what it could load and a list of located diagnostics. Nothing is written here.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,19 +202,28 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
     return (site or m.SiteConfig()), doc
 
 
-def _sql_file_problem(folder: Path, name: str) -> tuple[str, str] | None:
-    """Why the .sql file a pull entry names cannot be read (message, code), as `charters
-    pull` says it; None when it is a file in the charter's folder. A name that leaves
-    the folder is refused without looking for it (the file would not be in the build's
-    inputs)."""
-    parts = PurePosixPath(name).parts
-    if PurePosixPath(name).is_absolute() or ".." in parts:
-        return f"{excerpt(name)} leaves the charter's folder", "outside-folder"
-    path = folder / name
+def sql_leaves_folder(folder: Path, name: str) -> str | None:
+    """Why the .sql file a pull entry names is not one of the charter's folder (it leaves
+    it, by `..`, an absolute path or a link), else None. One rule for `check` and
+    `charters pull` (pull/sql.py); a name written to leave is refused without looking
+    (such a file would not be among the build's hashed inputs)."""
+    message = f"{excerpt(name)} leaves the charter's folder"
+    plain = PurePosixPath(posixpath.normpath(name))  # queries/../q.sql is q.sql
+    if plain.is_absolute() or plain.parts[:1] == ("..",):
+        return message
     try:
-        if not inside(folder, path):
-            return f"{excerpt(name)} leaves the charter's folder", "outside-folder"
-        if path.is_file():
+        return None if inside(folder, folder / name) else message
+    except OSError:  # a name too long to look up: not found, as the caller says
+        return None
+
+
+def _sql_file_problem(folder: Path, name: str) -> tuple[str, str] | None:
+    """Why `check` cannot find the .sql file a pull entry names (message, code), or None."""
+    outside = sql_leaves_folder(folder, name)
+    if outside is not None:
+        return outside, "outside-folder"
+    try:
+        if (folder / name).is_file():
             return None
     except OSError:  # a name too long to look up, a folder that cannot be read
         pass
@@ -497,11 +507,8 @@ def _check_relative_effect(data: dict[str, Any], doc: Document, diags: Diagnosti
         return
     mid = mde.get("metric")
     for _, path in m.METRIC_LISTS:
-        node: Any = data
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        for item in node if isinstance(node, list) else []:
-            if not isinstance(item, dict) or item.get("id") != mid:
+        for _, item in _items(data, *path):
+            if item.get("id") != mid:
                 continue
             baseline = item.get("baseline")
             value = baseline.get("value") if isinstance(baseline, dict) else None

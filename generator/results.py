@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -672,6 +673,7 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
         yield doc.at((i, "date"), message, "future-date")
 
 
+@lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants
 def _hidden_character(text: str) -> str | None:
     """The first character of `text` that does not show as itself on a page (a control or
     format character such as NUL or a zero-width space, a line break, an unassigned or

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import model as m
 from ..diagnostics import excerpt
+from ..load import sql_leaves_folder
 from .config import Job, PullError, Resolved, scrub
 
 if TYPE_CHECKING:
@@ -80,11 +81,11 @@ def sql_text(job: Job) -> str:
     name = m.sql_file_name(sql)
     if name is None:
         return sql  # the query itself
-    path = (job.folder / name).resolve()
-    if not path.is_relative_to(job.folder.resolve()):
-        raise PullError(f"{excerpt(name)} leaves the charter's folder", ("sql",), "outside-folder")
+    outside = sql_leaves_folder(job.folder, name)  # the rule `check` applies (load.py)
+    if outside is not None:
+        raise PullError(outside, ("sql",), "outside-folder")
     try:
-        return path.read_text(encoding="utf-8")
+        return (job.folder / name).read_text(encoding="utf-8")
     except FileNotFoundError:
         message = f"no file {excerpt(name)} in the charter's folder"
         raise PullError(message, ("sql",), "no-file") from None
