@@ -267,6 +267,20 @@ def _paired(table: ResultTable, arm: str | None) -> tuple[dict[int, int], list[i
     return control, paired
 
 
+def production_after(table: ResultTable, day: int) -> list[int]:
+    """The store positions of the production rows (no variant) of `table` dated after the
+    day number `day`, oldest first: a guardrail's rows after its experiment."""
+    production = table.store.find(None)
+    if production is None:
+        return []
+    found = [
+        (d, i)
+        for d, c, i in zip(table.ordinals(), table.variant_codes(), table.positions, strict=True)
+        if c == production and d > day
+    ]
+    return [i for _, i in sorted(found)]
+
+
 def lift_history(rows: Sequence[Result], unit: str) -> LiftHistory:
     """Lifts on every date on which both control and the treatment arm have a row."""
     table = as_table(rows)
@@ -409,7 +423,9 @@ def guardrail_move(
     """How far a guardrail moved in its good direction (negative = worse), and against what.
 
     Against the control arm where results have one (the latest date with both
-    arms), else against its baseline, else against its first result.
+    arms), else against its baseline, else against its first result. A production
+    row dated after the experiment's last pair is the guardrail as it stands since
+    the rollout: the newest one is judged against the baseline, when there is one.
     """
     table = as_table(rows)
     store = table.store
@@ -417,6 +433,9 @@ def guardrail_move(
     if paired:
         days = table.ordinals()
         last = table.positions[max(paired, key=days.__getitem__)]  # the first of the latest
+        after = production_after(table, store.date[last]) if baseline is not None else []
+        if baseline is not None and after:
+            return _good(store.value[after[-1]] - baseline, direction), "baseline"
         value = store.value[last] - store.value[control[store.date[last]]]
         return _good(value, direction), "control"
     latest = latest_row(table)

@@ -32,6 +32,7 @@ import math
 import os
 import textwrap
 import threading
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -542,7 +543,12 @@ def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
     if flat:
         line: Artist = ax.axhline(tol.limits[0], **line_style)
     else:
-        (line,) = ax.plot([_date2num(d) for d in tol.dates], list(tol.limits), **line_style)
+        xs, ys = [_date2num(d) for d in tol.dates], list(tol.limits)
+        if tol.rollout is not None:  # no line across the gap between control and the baseline
+            cut = bisect_right(tol.dates, tol.rollout)
+            xs[cut:cut] = [_date2num(tol.rollout)]
+            ys[cut:cut] = [math.nan]
+        (line,) = ax.plot(xs, ys, **line_style)
     legend.add(line, tol.label)
     if tol.breaches:
         b = BREACH_STYLE

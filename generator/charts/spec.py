@@ -106,7 +106,9 @@ class Tolerance:
     """A guardrail's limit in its bad direction, on each date it is judged.
 
     Against the control arm the limit follows control (control + tolerance on each
-    date with a control row); against the baseline or the first result it is flat.
+    date with a control row), then, over production rows after the experiment's last
+    pair (`rollout`), it is baseline + tolerance; against the baseline or the first
+    result it is flat.
     """
 
     label: str  # legend entry, e.g. "Tolerance (control + 20 ms)"
@@ -115,9 +117,14 @@ class Tolerance:
     dates: tuple[date, ...]
     limits: tuple[float, ...]  # same length as dates
     breaches: tuple[Breach, ...]  # the judged points beyond the limit, by date
+    #: The experiment's last date with both arms, when production rows come after it:
+    #: those rows are judged against the baseline (a flat limit after this date).
+    rollout: date | None = None
 
     def limit_for(self, variant: str | None, day: date) -> float | None:
         """The limit a row is judged against, or None for a row that is not judged."""
+        if self.rollout is not None and day > self.rollout:
+            return self._limits.get(day) if variant is None else None
         if self.arm is not None and variant != self.arm:
             return None
         if self.arm is None and is_control(variant):
@@ -355,12 +362,14 @@ def _worse_by(value: float, reference: float, direction: str) -> float:
     return delta if direction == "decrease" else -delta
 
 
-def _judged(metric: MetricView) -> tuple[Judged, ResultTable, list[float]]:
-    """The rows a guardrail is judged on, the reference value of each, and what that is.
+def _judged(metric: MetricView) -> tuple[Judged, ResultTable, list[float], date | None]:
+    """The rows a guardrail is judged on, the reference value of each, what that is, and
+    the experiment's last paired date when production rows after it are judged too.
 
     As :func:`generator.analyze.guardrail_move`: the treatment arm against the control
-    arm of the same date where there are such pairs; else every other row against
-    the baseline; else against the first result.
+    arm of the same date where there are such pairs, and the production rows after
+    the last pair against the baseline; else every other row against the baseline;
+    else against the first result.
     """
     rows = metric.rows
     store = rows.store
@@ -381,14 +390,22 @@ def _judged(metric: MetricView) -> tuple[Judged, ResultTable, list[float]]:
             if c == wanted and d in control
         ]
         if paired:
-            return "control", rows.take(paired), [control[days[p]] for p in paired]
+            refs = [control[days[p]] for p in paired]
+            last = max(days[p] for p in paired)
+            production, baseline = store.find(None), metric.baseline
+            after = [p for p, (d, c) in enumerate(zip(days, codes, strict=True))
+                     if c == production and d > last]  # fmt: skip
+            if baseline is None or not after:
+                return "control", rows.take(paired), refs, None
+            refs += [baseline] * len(after)
+            return "control", rows.take(paired + after), refs, date.fromordinal(last)
     others = [p for p, c in enumerate(codes) if c not in controls]
     if not others:
-        return "baseline", rows.take(()), []
+        return "baseline", rows.take(()), [], None
     if metric.baseline is not None:
-        return "baseline", rows.take(others), [metric.baseline] * len(others)
+        return "baseline", rows.take(others), [metric.baseline] * len(others), None
     first = store.value[rows.positions[min(others, key=days.__getitem__)]]
-    return "first result", rows.take(others), [first] * len(others)
+    return "first result", rows.take(others), [first] * len(others), None
 
 
 def tolerance_of(metric: MetricView) -> Tolerance | None:
@@ -396,7 +413,7 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
     if metric.kind != "guardrail" or metric.tolerance is None:
         return None
     tol = metric.tolerance
-    reference, judged, refs = _judged(metric)
+    reference, judged, refs, rollout = _judged(metric)
     if not judged:
         return None
     sign = 1.0 if metric.direction == "decrease" else -1.0
@@ -409,14 +426,17 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
         if beyond_tolerance(_worse_by(values[k], refs[k], metric.direction), tol)
     )
     side = "+" if sign > 0 else "\u2212"
-    label = f"Tolerance ({reference} {side} {fmt_value(tol, metric.unit)})"
+    label = f"Tolerance ({reference} {side} {fmt_value(tol, metric.unit)}"
+    if rollout is not None:
+        label += f", then baseline {side} {fmt_value(tol, metric.unit)}"
     return Tolerance(
-        label=label,
+        label=label + ")",
         reference=reference,
         arm=treatment_variant(metric.rows) if reference == "control" else None,
         dates=tuple(limits),
         limits=tuple(limits.values()),
         breaches=breaches,
+        rollout=rollout,
     )
 
 
@@ -531,6 +551,8 @@ def _tolerance_payload(tol: Tolerance) -> dict[str, Any]:
         "breaches": [
             [b.day.isoformat(), b.variant, _num(b.value), _num(b.limit)] for b in tol.breaches
         ],
+        # Only when set, so the keys of guardrails without rows after an experiment stay.
+        **({"rollout": tol.rollout.isoformat()} if tol.rollout is not None else {}),
     }
 
 

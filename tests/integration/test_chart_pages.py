@@ -268,6 +268,26 @@ def test_guardrail_table_shows_each_judged_row_against_its_limit(
     assert by_row[("2026-05-03", "control")][-1] == ""  # control is the reference, not judged
 
 
+def test_a_guardrail_after_its_experiment_is_judged_on_production_against_the_baseline(
+    examples_build: ExamplesBuild,
+) -> None:
+    """card-fraud-detection's manual review rate: an A/B test until 2026-04-19, then
+    production rows from 2026-05-31, each judged against baseline 0.9% + 0.2%."""
+    root = svg_root(examples_build, "charters/card-fraud-detection/manual_review_rate.svg")
+    assert "Tolerance (control + 0.2%, then baseline + 0.2%)" in svg_texts(root)
+    line = group(root, "tolerance-line")
+    assert line is not None
+    (path,) = [p.get("d") or "" for p in line.iter(f"{SVG}path")]
+    assert path.count("M") == 2  # broken between the last pair and the first production row
+    figure = charter_page(examples_build, "card-fraud-detection").find(
+        "figure", id="chart-manual_review_rate"
+    )
+    by_row = {(cells[0], cells[1]): cells for cells in table_rows(figure)}
+    assert by_row[("2026-10-31", "production")][-1] == "1.1%"
+    assert by_row[("2026-04-19", "treatment")][-1] == "1.12%"  # control 0.92% + 0.2%
+    assert by_row[("2026-04-19", "control")][-1] == ""
+
+
 # --- the data tables show the intervals the charts draw ----------------------------------
 
 

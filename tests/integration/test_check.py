@@ -26,6 +26,7 @@ from factory import (
     guardrail,
     measurement,
     ml_metric,
+    row,
     write_charter,
 )
 from scipy import stats as sps
@@ -686,6 +687,24 @@ def test_a_breached_guardrail_passes_and_fails_with_fail_on(examples: Path) -> N
     assert "MC108 alert" in result.stdout
     named = run("check", "--source", examples, "--today", TODAY, "--fail-on", "MC108")
     assert named.exit_code == 1
+
+
+def test_a_guardrail_that_drifts_after_the_rollout_is_breached(tmp_path: Path) -> None:
+    """CSAT held beside control (4.3 against 4.3); rolled out, production fell to 3.10
+    against a baseline of 4.31. Judging it on the experiment's last pair said "within"."""
+    body = base_charter()
+    body["measurement"]["guardrails"][0]["baseline"] = {"value": 4.31}
+    rows = [*_compliant_rows(), row("2026-11-09", "csat", 3.10, n=900, std=1.0)]
+    source = write_tree(tmp_path / "src", {"routing": (body, rows)})
+    result = run("check", "--source", source, "--today", TODAY)
+    assert result.exit_code == 0, result.output  # an alert
+    assert (
+        "MC108 alert: measurement.guardrails[0].tolerance: guardrail 'CSAT' moved"
+        " \u22121.21 score against baseline, beyond its tolerance of 0.1 score"
+    ) in result.stdout
+    (csat,) = check_json(source)["charters"][0]["guardrails"]
+    assert (csat["reference"], csat["breached"]) == ("baseline", True)
+    assert csat["change"] == pytest.approx(3.10 - 4.31)
 
 
 def test_paths_judge_only_their_charters(tmp_path: Path) -> None:

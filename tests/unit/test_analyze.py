@@ -654,6 +654,55 @@ def test_guardrail_control_reference_uses_latest_paired_date() -> None:
     assert lat.breached is False
 
 
+@pytest.mark.parametrize(
+    ("after", "breached"),
+    # Within tolerance beside control on D1 and D2; rolled out, production drifts on D3.
+    [(3.10, True), (4.21, False), (4.20, True), (4.50, False)],
+)
+def test_a_guardrail_after_its_experiment_is_judged_on_production_against_the_baseline(
+    after: float, breached: bool
+) -> None:
+    rows = [*ab(D1, "lat", 4.30, 4.28), *ab(D2, "lat", 4.31, 4.30), row(D3, "lat", after)]
+    _, lat = _lat(rows, unit="score", direction="increase", tolerance=0.1, baseline=4.31)
+    assert lat.move_reference == "baseline"
+    assert lat.move == pytest.approx(after - 4.31)
+    assert lat.breached is breached
+    tolerance = tolerance_of(lat)
+    d2, d3 = date.fromisoformat(D2), date.fromisoformat(D3)
+    assert tolerance is not None and tolerance.rollout == d2
+    assert tolerance.label == "Tolerance (control \u2212 0.1 score, then baseline \u2212 0.1 score)"
+    # The data table's limit: control's on the paired dates, the baseline's after them.
+    assert tolerance.limit_for("treatment", d2) == pytest.approx(4.21)
+    assert tolerance.limit_for(None, d3) == pytest.approx(4.21)
+    assert tolerance.limit_for(None, d2) is None  # production beside the experiment
+    assert tolerance.limit_for("treatment", d3) is None
+    assert tolerance.breached_on(None, d3) is breached
+    assert [b.day for b in tolerance.breaches] == ([d3] if breached else [])
+
+
+def test_a_breach_in_the_experiment_is_cleared_by_production_back_within_the_baseline() -> None:
+    rows = [*ab(D1, "lat", 100.0, 120.0), row(D2, "lat", 102.0)]
+    _, lat = _lat(rows, tolerance=5.0, baseline=100.0)
+    assert (lat.move_reference, lat.breached) == ("baseline", False)
+    tolerance = tolerance_of(lat)
+    assert tolerance is not None
+    assert [b.day for b in tolerance.breaches] == [date.fromisoformat(D1)]
+
+
+def test_a_guardrail_without_a_baseline_stays_judged_against_control() -> None:
+    rows = [*ab(D1, "lat", 100.0, 101.0), row(D2, "lat", 300.0)]
+    _, lat = _lat(rows, tolerance=5.0)
+    assert (lat.move_reference, lat.breached) == ("control", False)
+    tolerance = tolerance_of(lat)
+    assert tolerance is not None and tolerance.rollout is None
+
+
+def test_a_treatment_row_after_the_last_pair_does_not_judge_the_guardrail() -> None:
+    rows = [*ab(D1, "lat", 100.0, 101.0), row(D2, "lat", 300.0, "treatment")]
+    _, lat = _lat(rows, tolerance=5.0, baseline=100.0)
+    assert (lat.move_reference, lat.breached) == ("control", False)
+
+
 @pytest.mark.parametrize(("value", "breached"), [(106.0, True), (105.0, False), (95.0, False)])
 def test_guardrail_decrease_against_baseline(value: float, breached: bool) -> None:
     _, lat = _lat([row(D1, "lat", value)], tolerance=5.0, baseline=100.0)
