@@ -98,6 +98,10 @@ def load_project(
     diags = Diagnostics()
     site, site_doc = load_site(root, diags)
     catalogue = load_catalogue(root, diags)
+    if catalogue.doc is not None and isinstance(catalogue.doc.data, list):
+        for i, item in enumerate(catalogue.doc.data):
+            if isinstance(item, dict):
+                _check_agreement_date(catalogue.doc, (i,), item, today, diags)
     charters: list[LoadedCharter] = []
     folders = _charter_folders(root, diags)
 
@@ -334,21 +338,28 @@ def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> No
     pass as the re-agreement of any later change of the metric (`charters diff`)."""
     for _, path in m.METRIC_LISTS:
         for i, item in _items(doc.data, *path):
-            agreed = item.get("agreed")
-            day = agreed.get("on") if isinstance(agreed, dict) else None
-            if isinstance(day, str):
-                try:
-                    day = date.fromisoformat(day)
-                except ValueError:
-                    continue  # the model says what is wrong with it
-            # A date with a time is refused by the model ("without a time"), not compared.
-            if isinstance(day, date) and not isinstance(day, datetime) and day > today:
-                message = (
-                    f"{day.isoformat()} is after the build date, {today.isoformat()}; an"
-                    " agreement cannot be dated later than the build (--today, else"
-                    " SOURCE_DATE_EPOCH, else today)"
-                )
-                diags.add(doc.at((*path, i, "agreed", "on"), message, "future-date"))
+            _check_agreement_date(doc, (*path, i), item, today, diags)
+
+
+def _check_agreement_date(
+    doc: Document, at: tuple[str | int, ...], item: dict[str, Any], today: date, diags: Diagnostics
+) -> None:
+    """The `agreed.on` of the metric `item` (at `at` in `doc`) is not after `today`."""
+    agreed = item.get("agreed")
+    day = agreed.get("on") if isinstance(agreed, dict) else None
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            return  # the model says what is wrong with it
+    # A date with a time is refused by the model ("without a time"), not compared.
+    if isinstance(day, date) and not isinstance(day, datetime) and day > today:
+        message = (
+            f"{day.isoformat()} is after the build date, {today.isoformat()}; an"
+            " agreement cannot be dated later than the build (--today, else"
+            " SOURCE_DATE_EPOCH, else today)"
+        )
+        diags.add(doc.at((*at, "agreed", "on"), message, "future-date"))
 
 
 def _check_linked_files(folder: Path, doc: Document, diags: Diagnostics) -> None:

@@ -219,3 +219,19 @@ def test_a_near_definition_under_another_name_gets_the_warning(project: ScratchP
     (warning,) = project.errors()
     assert "'Reply speed' looks like the catalogued metric 'ttfr'" in warning
     assert warning.endswith("give it a name and definition that say how it differs")
+
+
+def test_a_catalogue_agreement_dated_after_the_build_date_is_refused(
+    project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shown on the metric's page as "agreed on"; a date in the future is no agreement yet.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")  # 2026-11-18
+    text = CATALOGUE.replace("on: 2026-01-10", "on: 2099-01-01")
+    project.write("metrics.yaml", text)
+    project.charter(business_metrics=REF)
+    where = at(text, "on: ", "2099-01-01")
+    assert project.errors() == [
+        f"metrics.yaml:{where}: [0].agreed.on: 2099-01-01 is after the build date, 2026-11-18;"
+        " an agreement cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH,"
+        " else today)"
+    ]
