@@ -9,20 +9,23 @@ replayed oldest first, charter by charter:
 - `status`: a change of `status`;
 - `goalpost`: a change of a business metric's baseline, target, definition, unit
   or direction (`diff.compare.is_goalpost`); made when the metric already had
-  result rows, it is a moved goalpost (`moved`), and whether its agreement was
-  renewed for it is judged as `charters diff` judges it (`agreement_renewal`);
-- `agreement`: a change of a business metric's `agreed`;
+  result rows, or in the commit that brings its first, it is a moved goalpost
+  (`moved`), and whether its agreement was renewed for it is judged as `charters
+  diff` judges it (`agreement_renewal`);
+- `agreement`: a change of a business metric's `agreed`; flagged when an agreed
+  business metric leaves the business metrics;
 - `first-result`: the commit that brought a business metric's first result row;
-- `rewritten`: a result file whose earlier rows were changed or removed (appended
-  rows are not history; they are the results);
+- `rewritten`: a result file whose earlier rows were changed or removed, or that the
+  `results` globs no longer read (appended rows are not history; they are the results);
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
   charter.yaml or a result file differs from its verdict at the previous such commit
   (`verdict_history.py` loads the charter as it was at the commit; a version that
   does not load is skipped).
 
 Dates and authors are the commits' (author date in UTC, author name with the
-repository's .mailmap). Merge commits add nothing of their own: each change is
-dated by the commit that made it. A charter folder renamed starts a new history.
+repository's .mailmap). Each change is dated by the commit that made it; a merge
+commit adds only what it made unlike every parent (`git log -c`, `_merge_base`).
+A charter folder renamed starts a new history.
 
 The history is cached by the head commit and the source path as JSON under
 `<cache_dir>/history/` (the verdicts of charter versions by their content under
@@ -66,11 +69,12 @@ from .gitrepo import Unavailable as _Unavailable
 from .gitrepo import git as _git
 from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
+from .results import DEFAULT_RESULTS, glob_matches
 from .verdict_history import VerdictReplay
 from .vocabulary import HistoryKind, Verdict, label
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-2"
+HISTORY_FORMAT = "history-3"
 _FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
 SHORT_HASH = 10  # as `charters diff` shows a revision
 
@@ -170,10 +174,11 @@ def read_history(
 
 @dataclass
 class _Change:
-    old: str  # blob ids; all zeros for none
+    old: str  # blob ids; all zeros for none; in a merge, the first parent's
     new: str
     cid: str
     rest: str  # path inside the charter's folder
+    others: tuple[str, ...] = ()  # in a merge, the other parents' blob ids
 
 
 @dataclass
@@ -196,6 +201,7 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--no-renames",
             "--no-color",
             "--raw",
+            "-c",  # a merge lists the files it made unlike every parent (git diff -c)
             "-z",
             "--no-abbrev",
             "--format=%x01%H%x00%at%x00%aN%x00%ct",
@@ -230,13 +236,17 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         if not meta.startswith(b":"):
             i += 1
             continue
-        fields = meta[1:].decode().split()
+        # One colon per parent: ":mode mode old new M", or in a merge of two
+        # "::mode mode mode first second new MM" (`git diff -c`'s raw format).
+        parents = len(meta) - len(meta.lstrip(b":"))
+        fields = meta[parents:].decode().split()
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
         where = repo.charter_of(path)
-        regular = all(mode in ("000000", "100644", "100755") for mode in fields[:2])
-        if where is not None and regular and len(fields) >= 4:
-            commit.changes.append(_Change(fields[2], fields[3], *where))
+        modes, blobs = fields[: parents + 1], fields[parents + 1 : 2 * parents + 2]
+        regular = all(mode in ("000000", "100644", "100755") for mode in modes)
+        if where is not None and regular and len(blobs) == parents + 1:
+            commit.changes.append(_Change(blobs[0], blobs[-1], *where, tuple(blobs[1:-1])))
     return commit
 
 
@@ -370,17 +380,24 @@ def _replay(
 
 
 def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs) -> None:
-    """One commit's changes to one charter: its charter.yaml first, then its result files."""
-    had = state.with_rows()
-    removed = False
-    for change in changes:
-        if change.rest == "charter.yaml":
-            removed = _charter_change(state, stamp, change, blobs, had)
+    """One commit's changes to one charter: its result files, then its charter.yaml.
+
+    A goalpost changed in the commit that brings its metric's first results is moved
+    after results began: the change was made with the results in hand.
+    """
+    had, before = state.with_rows(), len(state.events)
+    removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
             _result_change(state, stamp, change, blobs, quiet=removed)
-    business = _business(state.data)
+    rewrites = state.events[before:]
+    del state.events[before:]  # told after the charter's own changes, as it reads
     new = state.with_rows() - had
+    for change in changes:
+        if change.rest == "charter.yaml":
+            _charter_change(state, stamp, change, blobs, had, new)
+    state.events.extend(rewrites)
+    business = _business(state.data)
     for mid in business:  # in the charter's order
         if mid in new and mid not in state.first_result:
             state.first_result[mid] = stamp.time[:10]
@@ -406,43 +423,175 @@ def _verdict(state: _Charter, stamp: _Stamp, now: Verdict | None) -> None:
 
 
 def _charter_change(
-    state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blobs, had: set[str]
-) -> bool:
-    """Events of one change to charter.yaml; True when the charter was removed.
+    state: _Charter,
+    stamp: _Stamp,
+    change: _Change,
+    blobs: _Blobs,
+    had: set[str],
+    arriving: set[str],
+) -> None:
+    """Events of one change to charter.yaml. `had`: the metrics with result rows before
+    the commit; `arriving`: those whose first rows the commit brings.
 
     The new version is compared with the commit's own parent version (so a commit on
     a merged branch is compared with what its author changed), or, when that cannot
-    be read, with the last version that could.
+    be read, with the last version that could. A merge is compared with what it made
+    unlike each of its parents (`_merge_base`).
     """
     if not change.new.strip("0"):  # removed; if it comes back, it is created again
         state.data = None
-        return True
+        return
     data = state.version(change.new, blobs)
     old = state.version(change.old, blobs) if change.old.strip("0") else None
     if data is None:  # unreadable at this commit: the next readable version is compared
         state.data = old or state.data  # with the last one this branch could read
-        return False
-    if old is None and change.old.strip("0"):
+        return
+    if change.others:
+        old = _merge_base(old, [state.version(b, blobs) for b in change.others], data)
+    elif old is None and change.old.strip("0"):
         old = state.data
     state.data = data
     if old is None:
         status = label(str(data.get("status")), "status")
         state.events.append(stamp.event("created", f"Charter created, status {status}"))
-        return False
+        return
     if old.get("status") != data.get("status"):
         was, now = (label(str(d.get("status")), "status") for d in (old, data))
         state.events.append(stamp.event("status", f"Status {was} → {now}"))
-    before = _business(old)
-    for mid, metric in _business(data).items():
+    state.events.extend(_unread_files(state, stamp, old, data))
+    before, after = _business(old), _business(data)
+    for mid, metric in after.items():
         if mid in before:
-            state.events.extend(_metric_events(state, stamp, before[mid], metric, mid in had))
-    return False
+            first = state.first_result.get(mid) or (stamp.time[:10] if mid in arriving else None)
+            results = mid in had or mid in arriving
+            state.events.extend(_metric_events(state, stamp, before[mid], metric, results, first))
+    for mid, metric in before.items():
+        if mid not in after and (agreed := _agreement(metric)) is not None:
+            state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
+
+
+def _agreement_dropped(
+    state: _Charter,
+    stamp: _Stamp,
+    mid: str,
+    metric: dict[str, Any],
+    agreed: m.Agreement,
+    data: dict[str, Any],
+) -> Event:
+    """An agreed business metric gone from the business metrics: the verdict no longer
+    needs it, so it is flagged as `charters diff` flags it (`agreement-changed`)."""
+    where = next(
+        (words for key, words in _OTHER_LISTS if mid in _ids(_dig(data, key))),
+        "removed",
+    )
+    text = (
+        f"{state.name(metric)}: {where}, no longer a business metric, and its agreement"
+        f" with it (it was {_agreed_words(agreed)})"
+    )
+    return stamp.event("agreement", text, metric=mid, flagged=True)
+
+
+# Where else a metric may go in a charter, and how the history says it moved there.
+_OTHER_LISTS = (
+    (("ml_metrics",), "moved to the ML metrics"),
+    (("measurement", "guardrails"), "moved to the guardrails"),
+)
+
+
+def _dig(data: dict[str, Any], key: tuple[str, ...]) -> Any:
+    found: Any = data
+    for part in key:
+        found = found.get(part) if isinstance(found, dict) else None
+    return found
+
+
+def _ids(items: Any) -> set[str]:
+    if not isinstance(items, list):
+        return set()
+    return {str(i.get("id")) for i in items if isinstance(i, dict) and i.get("id") is not None}
+
+
+def _globs(data: dict[str, Any]) -> list[str]:
+    """The `results` globs of a version of charter.yaml (the default without them)."""
+    raw = data.get("results")
+    if not isinstance(raw, list):
+        return list(DEFAULT_RESULTS)
+    return [g for g in raw if isinstance(g, str)]
+
+
+def _unread_files(
+    state: _Charter, stamp: _Stamp, old: dict[str, Any], new: dict[str, Any]
+) -> Iterator[Event]:
+    """A result file with rows that the old `results` globs read and the new ones do not:
+    its rows are gone from the charter as if removed, so it is a rewrite."""
+    was, now = _globs(old), _globs(new)
+    if was == now:
+        return
+    for rest, file in sorted(state.files.items()):
+        read_before = any(glob_matches(g, rest) for g in was)
+        if file.rows and read_before and not any(glob_matches(g, rest) for g in now):
+            metrics = ", ".join(sorted(file.metrics))
+            text = (
+                f"{rest} no longer read (results: {show(was)} → {show(now)}):"
+                f" {plural(len(file.rows), 'past row')} left out ({metrics})"
+            )
+            yield stamp.event("rewritten", text, flagged=True)
+
+
+_ABSENT: Any = object()  # a key one version of a charter does not have
+
+
+def _merge_base(
+    first: dict[str, Any] | None, others: list[dict[str, Any] | None], merged: dict[str, Any]
+) -> dict[str, Any] | None:
+    """What a merge's charter.yaml is compared with: the first parent's version, but with
+    every part (the status, each business metric's fields by id) that the merge took
+    unchanged from another parent taken as the merge has it. So only what the merge made
+    unlike every parent is a change of the merge (what `git diff -c` shows of a file);
+    each branch's own changes were events of its own commits. A parent that cannot be
+    read leaves the first parent's version as it is (or, without one, the other's)."""
+    if first is None or any(o is None for o in others):
+        return first if first is not None else next((o for o in others if o is not None), None)
+    known = [o for o in others if o is not None]
+    status = _blend(first.get("status", _ABSENT), [o.get("status", _ABSENT) for o in known],
+                    merged.get("status", _ABSENT))  # fmt: skip
+    business = _business(first)
+    theirs = [_business(o) for o in known]
+    for mid, metric in _business(merged).items():
+        blended = _blend(business.get(mid, _ABSENT), [t.get(mid, _ABSENT) for t in theirs], metric)
+        if blended is not _ABSENT:
+            business[mid] = blended
+    base = {**first, "business_metrics": list(business.values())}
+    if status is not _ABSENT:
+        base["status"] = status
+    return base
+
+
+def _blend(first: Any, others: list[Any], merged: Any) -> Any:
+    """`merged` where another parent has it so, else `first`, field by field in mappings."""
+    if any(o == merged for o in others):
+        return merged
+    if not (isinstance(first, dict) and isinstance(merged, dict)):
+        return first
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys([*first, *merged]):
+        theirs = [o.get(key, _ABSENT) if isinstance(o, dict) else _ABSENT for o in others]
+        value = _blend(first.get(key, _ABSENT), theirs, merged.get(key, _ABSENT))
+        if value is not _ABSENT:
+            out[key] = value
+    return out
 
 
 def _metric_events(
-    state: _Charter, stamp: _Stamp, old: dict[str, Any], new: dict[str, Any], results: bool
+    state: _Charter,
+    stamp: _Stamp,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    results: bool,
+    first: str | None,
 ) -> Iterator[Event]:
-    """Goalpost and agreement changes of one business metric in one commit."""
+    """Goalpost and agreement changes of one business metric in one commit (`results`:
+    whether the metric has result rows by then, the first dated `first`)."""
     mid = str(new.get("id") or new.get("ref"))
     name = state.name(new)
     catalogued = "ref" in old or "ref" in new
@@ -462,7 +611,7 @@ def _metric_events(
             continue
         if key == "target.value" and isinstance(before, float):
             state.original_targets.setdefault(mid, before)
-        yield _moved(stamp, text, mid, state.first_result.get(mid), renewed)
+        yield _moved(stamp, text, mid, first, renewed)
     old_agreed, new_agreed = _agreement(old), _agreement(new)
     if old_agreed != new_agreed:
         text = f"{name}: agreement {_agreed_words(old_agreed)} → {_agreed_words(new_agreed)}"
@@ -501,6 +650,10 @@ def _result_change(
         state.files.pop(change.rest, None)
     else:
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
+    if change.others:  # a merge rewrites only the rows it made unlike every parent
+        theirs = [t for b in change.others if (t := _rows(blobs.read(b), change.rest)) is not None]
+        old = {k: v for k, v in old.items()
+               if not any(t.get(k, _ABSENT) == new.get(k, _ABSENT) for t in theirs)}  # fmt: skip
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return

@@ -401,13 +401,13 @@ FEED_HISTORY = ("status", "rewritten", "verdict")
 def history_entries(
     views: Sequence[CharterView], base: BaseUrl, history: History
 ) -> list[FeedEntry]:
-    """Status and verdict changes, moved goalposts and rewritten results, from each
-    charter's history."""
+    """Status and verdict changes and what a reviewer should look at (moved goalposts,
+    rewritten results, an agreed business metric dropped), from each charter's history."""
     entries: list[FeedEntry] = []
     for view in views:
         page = base.link(charter_page(view))
         for index, event in enumerate(history.of(view.id).events):
-            if not (event.moved or event.kind in FEED_HISTORY):
+            if not (event.flagged or event.kind in FEED_HISTORY):
                 continue
             kind = "moved" if event.moved else event.kind
             entries.append(

@@ -394,3 +394,133 @@ def test_a_result_file_broken_for_one_commit_is_not_a_rewrite(tmp_path: Path) ->
     events = read_history(repo).of("a").events
     assert [(e.kind, e.commit) for e in events if e.kind == "rewritten"] == [("rewritten", dropped)]
     assert "4 past rows removed" in events[-1].text
+
+
+def test_what_a_merge_commit_changes_itself_is_history(tmp_path: Path) -> None:
+    """A merge adds nothing of its own where it takes each side as that side had it; a
+    target moved or a row rewritten in the merge itself is the merge's change (`git log`
+    shows no diff for a merge unless asked: such an edit was missing from the page)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])  # the branch appends March
+    commit(repo, "March on a branch", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0, status="paused"), ROWS)
+    commit(repo, "Pause", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "merge", "-q", "--no-commit", "side", author="Dana Ito", when="2026-03-04T00:00:00Z")
+    # The merge keeps the pause and March, and lowers the target and January's treatment.
+    lowered = [{**r, "value": 10.3} if r["variant"] == "treatment" else r for r in ROWS[:2]]
+    write_charter(repo, "a", charter(11.0, status="paused"), [*lowered, *ROWS[2:], *MORE])
+    merge = commit(repo, "Merge side", "Dana Ito", "2026-03-04T00:00:00Z")
+    events = [e for e in read_history(repo).of("a").events if e.kind != "verdict"]
+    assert [(e.author, e.kind) for e in events] == [
+        ("Ana Ruiz", "created"),
+        ("Ana Ruiz", "first-result"),
+        ("Chen Li", "status"),  # the branch's March is appended rows: not history
+        ("Dana Ito", "goalpost"),
+        ("Dana Ito", "rewritten"),
+    ]
+    moved, rewritten = events[-2:]
+    assert moved.commit == rewritten.commit == merge
+    assert moved.moved and moved.text.startswith(
+        "Business conv: target.value 12 → 11 (less ambitious) — moved after results began"
+    )
+    assert rewritten.text == "results/results.csv rewritten: 1 past row revised (conv)"
+    assert read_history(repo).of("a").original_targets == {"conv": 12.0}
+
+
+def test_an_ordinary_merge_of_two_appending_branches_adds_nothing(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    write_charter(repo, "a", charter(12.5), ROWS[:2])
+    commit(repo, "Raise", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0, status="paused"), ROWS)
+    commit(repo, "February", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "side", author="Dana Ito", when="2026-03-04T00:00:00Z")
+    merge = git(repo, "rev-parse", "HEAD").strip()[:10]
+    events = read_history(repo).of("a").events
+    assert [e.kind for e in events if e.commit == merge and e.kind != "verdict"] == []
+    assert [(e.author, e.kind) for e in events if e.kind in ("goalpost", "status")] == [
+        ("Ben Okafor", "goalpost"),
+        ("Chen Li", "status"),
+    ]
+
+
+def test_a_target_moved_in_the_commit_of_the_first_results_moved_after_results(
+    tmp_path: Path,
+) -> None:
+    """The target was set with the results in hand: lowering it to what they show is a
+    moved goalpost, not the setting of one."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", charter(10.8), ROWS)
+    sha = commit(
+        repo, "First results, and a target they meet", "Ben Okafor", "2026-03-02T00:00:00Z"
+    )
+    found = read_history(repo).of("a")
+    (goalpost,) = [e for e in found.events if e.kind == "goalpost"]
+    assert (goalpost.commit, goalpost.moved) == (sha, True)
+    assert "moved after results began (first result 2026-03-02)" in goalpost.text
+    assert found.original_targets == {"conv": 12.0}
+
+
+def test_an_agreed_business_metric_dropped_from_the_business_metrics_is_flagged(
+    tmp_path: Path,
+) -> None:
+    """Moving the unmet metric out of the business metrics changes the verdict as
+    surely as moving its target; `charters diff` flags it, and so does the history."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    agreed = {"by": ["VP Sales"], "on": "2026-01-05"}
+    body = charter(12.0, agreed=agreed)
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    metric = body.pop("business_metrics")[0]
+    body["business_metrics"] = [business_metric("revenue", name="Revenue", target={"value": 1})]
+    body["measurement"]["guardrails"] = [{**metric, "tolerance": {"value": 1.0}}]
+    write_charter(repo, "a", body, ROWS)
+    sha = commit(repo, "Conversion is a guardrail now", "Ben Okafor", "2026-03-02T00:00:00Z")
+    found = read_history(repo).of("a")
+    (dropped,) = [e for e in found.events if e.kind == "agreement"]
+    assert (dropped.commit, dropped.flagged, dropped.metric) == (sha, True, "conv")
+    assert dropped.text == (
+        "Business conv: moved to the guardrails, no longer a business metric, and its"
+        " agreement with it (it was agreed by VP Sales on 2026-01-05)"
+    )
+
+
+def test_results_globs_narrowed_to_leave_a_file_out_are_a_rewrite(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "charters@example.com")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    write_charter(repo, "a", charter(12.0), MORE, results_file="march.csv")
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", {**charter(12.0), "results": ["results/results.csv"]})
+    sha = commit(repo, "Read only the first file", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", {**charter(12.0), "results": ["results/*.csv"]})
+    commit(repo, "Read both again", "Chen Li", "2026-03-03T00:00:00Z")
+    (rewritten,) = [e for e in read_history(repo).of("a").events if e.kind == "rewritten"]
+    assert (rewritten.commit, rewritten.flagged) == (sha, True)
+    assert rewritten.text == (
+        "results/march.csv no longer read (results: results/* → results/results.csv):"
+        " 2 past rows left out (conv)"
+    )
