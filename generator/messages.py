@@ -63,7 +63,7 @@ def _record(
         diags.add(doc.at(path, f"required field {str(path[-1])!r} is missing", "missing-field"))
     elif kind == "literal_error":
         diags.add(doc.at(path, _message(error, doc, path), "invalid-choice"))
-    elif kind.endswith("_type"):
+    elif kind.endswith("_type") and not _too_large(error):
         diags.add(doc.at(path, _message(error, doc, path), "wrong-type"))
     else:
         diags.add(doc.at(path, _message(error, doc, path), "invalid-value"))
@@ -111,6 +111,13 @@ _EXPECTED = {
     "date_from_datetime_inexact": "a date as YYYY-MM-DD",
     "int_from_float": "a whole number",
 }
+
+
+# The errors of a number field: of a number too large, each says it is too large.
+_NUMBER_KINDS = frozenset({
+    "float_type", "int_type", "int_from_float", "int_parsing_size", "finite_number",
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "value_error",
+})  # fmt: skip
 
 
 def _yaml_hint(doc: Document, path: FieldPath, value: Any) -> str:
@@ -163,6 +170,9 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if _too_large(error):
+        return m.too_large(value)  # what any number field says of it, with no "quote it"
     if kind == "literal_error":
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         return (
@@ -194,11 +204,21 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
         return f"must be {sign} {bound}, got {describe(value)}"
     if kind == "value_error":
         text = str(ctx.get("error", error["msg"]))
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if number and math.isfinite(value):  # a number field refused it: no "quote it" hint
             return text
         return text + _yaml_hint(doc, path, value)
     return f"{error['msg']}, got {describe(value)}{_yaml_hint(doc, path, value)}"
+
+
+def _too_large(error: ErrorDetails) -> bool:
+    """Whether a number field refused a number past ±MAX_NUMBER (a finite one, or a whole
+    one of any size): an invalid value, told as too large whatever the error's type."""
+    value = error.get("input")
+    if error["type"] not in _NUMBER_KINDS or isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) > m.MAX_NUMBER
+    return isinstance(value, float) and math.isfinite(value) and abs(value) > m.MAX_NUMBER
 
 
 def _fields_at(cls: type[BaseModel], loc: FieldPath) -> list[str]:

@@ -97,16 +97,22 @@ def _parse_date(value: Any) -> Any:
     return value
 
 
+def too_large(value: float) -> str:
+    """The message for a number beyond ±MAX_NUMBER, in any field."""
+    # The largest float stands for a decimal beyond it (readers.read_number), and a whole
+    # number from it for one read by a JSON or CSV reader: neither is what the file says.
+    shown = "the number" if abs(value) >= sys.float_info.max else f"{value:g}"
+    return (
+        f"{shown} is too large: numbers are limited to ±{MAX_NUMBER:g} (the statistics"
+        " and charts cannot work with larger ones; change the unit)"
+    )
+
+
 def _must_be_finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number, got {value}")
     if abs(value) > MAX_NUMBER:
-        # The largest float stands for a decimal beyond it (readers.read_number): not shown.
-        shown = "the number" if abs(value) == sys.float_info.max else f"{value:g}"
-        raise ValueError(
-            f"{shown} is too large: numbers are limited to ±{MAX_NUMBER:g} (the statistics"
-            " and charts cannot work with larger ones; change the unit)"
-        )
+        raise ValueError(too_large(value))
     return value
 
 

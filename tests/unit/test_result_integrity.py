@@ -417,6 +417,32 @@ def test_a_decimal_beyond_a_float_is_too_large_not_infinite(
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("weekly.csv", "date,metric,value,n\n2026-05-04,conv,1,1e400\n", "2:19"),
+        ("weekly.json", '[{"date": "2026-05-04", "metric": "conv", "value": 1, "n": 1e400}]', "1:55"),
+        ("weekly.yaml", "- {date: 2026-05-04, metric: conv, value: 1, n: 1e400}\n", "1:49"),
+        ("weekly.yaml", f"- {{date: 2026-05-04, metric: conv, value: 1, n: {'9' * 400}}}\n", "1:49"),
+    ],
+)  # fmt: skip
+def test_a_sample_size_beyond_a_float_is_too_large(
+    tmp_path: Path, name: str, text: str, where: str
+) -> None:
+    # It said "expected a whole number, got the number 1.79769e+308" (CSV), "a whole
+    # number of about 308 digits" (JSON), and for YAML's 400 nines suggested quoting it.
+    write_charter(tmp_path, "shop", shop_charter())
+    (tmp_path / FOLDER).mkdir(parents=True)
+    (tmp_path / FOLDER / name).write_text(text, encoding="utf-8")
+    (error,) = errors(tmp_path)
+    assert error.startswith(f"{FOLDER}/{name}:{where}: [0].n: ")
+    assert error.endswith(
+        "is too large: numbers are limited to ±1e+15 (the statistics and charts cannot"
+        " work with larger ones; change the unit)"
+    )
+    assert "1.79769e+308" not in error and "digits" not in error and "quote" not in error
+
+
 # --- arms: one row per date, metric and arm, each arm written one way --------------------
 
 
