@@ -71,7 +71,7 @@ from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
 from .results import DEFAULT_RESULTS, glob_matches
 from .verdict_history import VerdictReplay
-from .vocabulary import HistoryKind, Verdict, label
+from .vocabulary import KIND_LABELS, HistoryKind, Verdict, label
 
 # Bump when the events or their wording change: older cache files are then ignored.
 HISTORY_FORMAT = "history-3"
@@ -481,7 +481,11 @@ def _agreement_dropped(
     """An agreed business metric gone from the business metrics: the verdict no longer
     needs it, so it is flagged as `charters diff` flags it (`agreement-changed`)."""
     where = next(
-        (words for key, words in _OTHER_LISTS if mid in _ids(_dig(data, key))),
+        (
+            f"moved to the {KIND_LABELS[kind]}s"
+            for kind, path in m.METRIC_LISTS
+            if kind != "business" and any(i.get("id") == mid for _, i in m.items_at(data, *path))
+        ),
         "removed",
     )
     text = (
@@ -489,26 +493,6 @@ def _agreement_dropped(
         f" with it (it was {_agreed_words(agreed)})"
     )
     return stamp.event("agreement", text, metric=mid, flagged=True)
-
-
-# Where else a metric may go in a charter, and how the history says it moved there.
-_OTHER_LISTS = (
-    (("ml_metrics",), "moved to the ML metrics"),
-    (("measurement", "guardrails"), "moved to the guardrails"),
-)
-
-
-def _dig(data: dict[str, Any], key: tuple[str, ...]) -> Any:
-    found: Any = data
-    for part in key:
-        found = found.get(part) if isinstance(found, dict) else None
-    return found
-
-
-def _ids(items: Any) -> set[str]:
-    if not isinstance(items, list):
-        return set()
-    return {str(i.get("id")) for i in items if isinstance(i, dict) and i.get("id") is not None}
 
 
 def _globs(data: dict[str, Any]) -> list[str]:

@@ -337,7 +337,7 @@ def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> No
     """No metric is agreed on a date after the build date: `agreed.on: 2099-01-01` would
     pass as the re-agreement of any later change of the metric (`charters diff`)."""
     for _, path in m.METRIC_LISTS:
-        for i, item in _items(doc.data, *path):
+        for i, item in m.items_at(doc.data, *path):
             _check_agreement_date(doc, (*path, i), item, today, diags)
 
 
@@ -364,7 +364,7 @@ def _check_agreement_date(
 
 def _check_linked_files(folder: Path, doc: Document, diags: Diagnostics) -> None:
     """A relative link must not reach a file outside the charter's folder through a link."""
-    for i, link in _items(doc.data, "links"):
+    for i, link in m.items_at(doc.data, "links"):
         url = link.get("url")
         if not isinstance(url, str) or urlsplit(url).scheme:
             continue
@@ -382,15 +382,6 @@ def _check_linked_files(folder: Path, doc: Document, diags: Diagnostics) -> None
 # --- cross-field rules -----------------------------------------------------------------
 # These read the raw data, not the model, so they still report when another part of
 # the same charter failed validation: one run shows every problem.
-
-
-def _items(data: Any, *path: str) -> list[tuple[int, dict[str, Any]]]:
-    node = data
-    for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
-    if not isinstance(node, list):
-        return []
-    return [(i, item) for i, item in enumerate(node) if isinstance(item, dict)]
 
 
 def _str(value: Any) -> str | None:
@@ -420,13 +411,13 @@ def _check_goal_values(
     bounds = metric_bounds(data, declared)
     values: list[tuple[FieldPath, str, Any]] = []
     for _, path in m.METRIC_LISTS:
-        for i, item in _items(data, *path):
+        for i, item in m.items_at(data, *path):
             mid = _str(item.get("id"))
             for goal in ("baseline", "target"):
                 held = item.get(goal)
                 if mid is not None and isinstance(held, dict):
                     values.append(((*path, i, goal, "value"), mid, held.get("value")))
-    for i, result in _items(data, "human_baseline", "results"):
+    for i, result in m.items_at(data, "human_baseline", "results"):
         mid = _str(result.get("metric"))
         if mid is not None:
             values.append((("human_baseline", "results", i, "value"), mid, result.get("value")))
@@ -447,7 +438,7 @@ def _declared_metrics(
     """Every metric id with its kind and where it is first declared; repeats reported."""
     declared: dict[str, tuple[m.MetricKind, FieldPath]] = {}
     for kind, path in m.METRIC_LISTS:
-        for i, item in _items(data, *path):
+        for i, item in m.items_at(data, *path):
             mid = _str(item.get("id"))
             if mid is None:
                 continue
@@ -473,7 +464,7 @@ def _check_drives(
 ) -> None:
     """Each id in an ML metric's `drives` names a business metric of the charter."""
     business = [mid for mid, (kind, _) in declared.items() if kind == "business"]
-    for i, ml in _items(data, "ml_metrics"):
+    for i, ml in m.items_at(data, "ml_metrics"):
         drives = ml.get("drives")
         named: set[str] = set()
         for j, target in enumerate(drives if isinstance(drives, list) else []):
@@ -502,7 +493,7 @@ def _check_metric_references(
         references.append(
             (("measurement", "minimum_detectable_effect", "metric"), mde.get("metric"))
         )
-    for i, result in _items(data, "human_baseline", "results"):
+    for i, result in m.items_at(data, "human_baseline", "results"):
         references.append((("human_baseline", "results", i, "metric"), result.get("metric")))
     for where, mid in references:
         if isinstance(mid, str) and mid not in declared:
@@ -518,7 +509,7 @@ def _check_relative_effect(data: dict[str, Any], doc: Document, diags: Diagnosti
         return
     mid = mde.get("metric")
     for _, path in m.METRIC_LISTS:
-        for _, item in _items(data, *path):
+        for _, item in m.items_at(data, *path):
             if item.get("id") != mid:
                 continue
             baseline = item.get("baseline")

@@ -46,6 +46,18 @@ METRIC_LISTS: tuple[tuple[MetricKind, tuple[str, ...]], ...] = (
     ("guardrail", ("measurement", "guardrails")),
 )
 
+
+def items_at(data: Any, *path: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mappings of the list at `path` in raw (not yet validated) charter data, with
+    their indexes; none where a part of the path is not what the format says."""
+    node = data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, list):
+        return []
+    return [(i, item) for i, item in enumerate(node) if isinstance(item, dict)]
+
+
 CADENCE_DAYS: dict[str, int] = {
     "daily": 1,
     "weekly": 7,

@@ -271,11 +271,8 @@ def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:
     """
     found: dict[str, Bounds] = {mid: Bounds(mid, None) for mid in metrics}
     for _, path in m.METRIC_LISTS:
-        node: Any = data
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        for item in node if isinstance(node, list) else []:
-            mid = item.get("id") if isinstance(item, dict) else None
+        for _, item in m.items_at(data, *path):
+            mid = item.get("id")
             if not isinstance(mid, str) or mid not in found or found[mid].unit is not None:
                 continue
             unit = item.get("unit")
