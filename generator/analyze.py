@@ -404,11 +404,10 @@ def metric_status(
         return status, None, None, None
     move = _good(latest.row.value - reference, direction)
     interval: tuple[float, float] | None = None
-    if label == "baseline" and latest.row.lower is not None and latest.row.upper is not None:
-        lo, hi = sorted(
-            (_good(latest.row.lower - reference, direction),
-             _good(latest.row.upper - reference, direction))
-        )  # fmt: skip
+    lower, upper = latest.row.lower, latest.row.upper
+    # An interval of zero width measures no noise: it is no evidence (as in stats.lift).
+    if label == "baseline" and lower is not None and upper is not None and upper > lower:
+        lo, hi = sorted((_good(lower - reference, direction), _good(upper - reference, direction)))
         interval = (lo, hi)
         if status != "met":
             status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"

@@ -118,6 +118,16 @@ def _symmetric(absolute: float, control: Arm, half: float, p_value: float, metho
     )
 
 
+def _no_spread(absolute: float, control: Arm, method: Method) -> Lift | None:
+    """Arms whose noise is measured as none: equal, no difference (p = 1); unequal, no
+    test (the next method the rows allow is tried), for a difference would be certain
+    on a zero-width interval (scipy's t-test gives nan, R's stops: "data are
+    essentially constant")."""
+    if absolute != 0.0:
+        return None
+    return Lift(0.0, _relative(0.0, control), 0.0, 0.0, 1.0, method)
+
+
 def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     scale = 100.0 if unit.strip() == "%" else 1.0
     assert control.n is not None and treatment.n is not None
@@ -130,13 +140,18 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
 
     # CI: unpooled Wald interval (statsmodels confint_proportions_2indep, method="wald").
     se_unpooled = math.sqrt(p_t * (1.0 - p_t) / n_t + p_c * (1.0 - p_c) / n_c)
-    half = Z_975 * se_unpooled * scale
 
     # p-value: pooled z-test (statsmodels proportions_ztest).
     pooled = (p_t * n_t + p_c * n_c) / (n_t + n_c)
     se_pooled = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_t + 1.0 / n_c))
     # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
     p_value = _normal_p(diff, se_pooled)
+
+    # Each arm at 0 or 100% has no spread of its own, so the Wald interval has zero
+    # width: 0% against 100% of one customer each would be a certain +100 pp while the
+    # test above says p = 0.157. The interval then takes the pooled standard error,
+    # the test's own, so the two agree.
+    half = Z_975 * (se_unpooled or se_pooled) * scale
 
     return _symmetric(absolute, control, half, p_value, "two-proportion")
 
@@ -198,7 +213,7 @@ def _t_sf(x: float, df: float) -> float:
     return found  # type: ignore[no-any-return]
 
 
-def _welch(control: Arm, treatment: Arm) -> Lift:
+def _welch(control: Arm, treatment: Arm) -> Lift | None:
     assert control.n is not None and treatment.n is not None
     assert control.std is not None and treatment.std is not None
     n_c, n_t = float(control.n), float(treatment.n)
@@ -206,29 +221,23 @@ def _welch(control: Arm, treatment: Arm) -> Lift:
     v_t = treatment.std**2 / n_t
     absolute = treatment.value - control.value
     se = math.sqrt(v_t + v_c)
-    relative = _relative(absolute, control)
-    if se == 0.0:
-        return Lift(
-            absolute=absolute,
-            relative=relative,
-            ci_low=absolute,
-            ci_high=absolute,
-            p_value=1.0 if absolute == 0.0 else 0.0,
-            method="welch",
-        )
+    if se == 0.0:  # both standard deviations 0: no spread to test a difference against
+        return _no_spread(absolute, control, "welch")
     df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1.0) + v_c**2 / (n_c - 1.0))
     half = t_quantile(df) * se
     p_value = 2.0 * _t_sf(abs(absolute / se), df)
     return _symmetric(absolute, control, half, min(1.0, p_value), "welch")
 
 
-def _intervals(control: Arm, treatment: Arm) -> Lift:
+def _intervals(control: Arm, treatment: Arm) -> Lift | None:
     assert control.lower is not None and control.upper is not None
     assert treatment.lower is not None and treatment.upper is not None
     se_c = (control.upper - control.lower) / (2.0 * Z_975)
     se_t = (treatment.upper - treatment.lower) / (2.0 * Z_975)
     se = math.sqrt(se_t**2 + se_c**2)
     absolute = treatment.value - control.value
+    if se == 0.0:  # both intervals of zero width: no spread to test a difference against
+        return _no_spread(absolute, control, "intervals")
     p_value = _normal_p(absolute, se)
     return _symmetric(absolute, control, Z_975 * se, p_value, "intervals")
 
@@ -238,19 +247,20 @@ def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:
 
     Returns ``None`` when neither arm pair carries enough uncertainty
     information (sample sizes, standard deviations or intervals) to say
-    anything beyond the raw difference, or when a value is not finite.
+    anything beyond the raw difference, or when a value is not finite. Two arms
+    of different values whose noise is measured as none (standard deviations of
+    0, intervals of zero width) are no test either (`_no_spread`).
     """
     if not (is_finite(control.value) and is_finite(treatment.value)):
         return None
+    result: Lift | None = None
     if is_proportion_unit(unit) and _has_n(control) and _has_n(treatment):
         result = _two_proportion(control, treatment, unit)
-        if result is not None:
-            return result
-    if _has_n(control, 2) and _has_n(treatment, 2) and _has_std(control) and _has_std(treatment):
-        return _welch(control, treatment)
-    if _has_interval(control) and _has_interval(treatment):
-        return _intervals(control, treatment)
-    return None
+    if result is None and all(_has_n(a, 2) and _has_std(a) for a in (control, treatment)):
+        result = _welch(control, treatment)
+    if result is None and _has_interval(control) and _has_interval(treatment):
+        result = _intervals(control, treatment)
+    return result
 
 
 def progress(baseline: float, target: float, latest: float) -> float | None:

@@ -373,6 +373,29 @@ def test_production_interval_beats_mde() -> None:
     assert conv is not None and conv.status == "flat"
 
 
+@pytest.mark.parametrize(("mde", "expected"), [(None, "flat"), (0.5, "flat"), (0.05, "improved")])
+def test_a_zero_width_interval_measures_no_noise_and_proves_nothing(
+    mde: float | None, expected: str
+) -> None:
+    # lower = upper = value: the move of 0.1 against the baseline was "improved" however
+    # small against the MDE. Without a measure of noise the MDE rule decides.
+    extra = {"mde": {"metric": "conv", "absolute": mde}} if mde is not None else {}
+    body = charter(method="before_after", business_metrics=[business(target=15.0)], **extra)
+    view = analyse(body, [row(D1, "conv", 10.1, lower=10.1, upper=10.1)])
+    conv = view.metric("conv")
+    assert conv is not None and conv.move_interval is None
+    assert conv.status == expected
+
+
+def test_arms_with_no_spread_have_no_lift() -> None:
+    # Both standard deviations 0: a difference of 0.01 was a significant lift (p = 0).
+    body = charter(business_metrics=[business("score", unit="score", baseline=5.0, target=6.0)])
+    rows = ab(D1, "score", 5.0, 5.01, n=400, std=0.0)
+    score = analyse(body, rows).metric("score")
+    assert score is not None and score.lift is None and not score.lifts
+    assert score.status == "flat"
+
+
 # --- missing n ---------------------------------------------------------------------------
 
 

@@ -421,9 +421,11 @@ def test_a_decimal_beyond_a_float_is_too_large_not_infinite(
     ("name", "text", "where"),
     [
         ("weekly.csv", "date,metric,value,n\n2026-05-04,conv,1,1e400\n", "2:19"),
-        ("weekly.json", '[{"date": "2026-05-04", "metric": "conv", "value": 1, "n": 1e400}]', "1:55"),
+        ("weekly.json", '[{"date": "2026-05-04", "metric": "conv", "value": 1, "n": 1e400}]',
+         "1:55"),
         ("weekly.yaml", "- {date: 2026-05-04, metric: conv, value: 1, n: 1e400}\n", "1:49"),
-        ("weekly.yaml", f"- {{date: 2026-05-04, metric: conv, value: 1, n: {'9' * 400}}}\n", "1:49"),
+        ("weekly.yaml", f"- {{date: 2026-05-04, metric: conv, value: 1, n: {'9' * 400}}}\n",
+         "1:49"),
     ],
 )  # fmt: skip
 def test_a_sample_size_beyond_a_float_is_too_large(

@@ -145,14 +145,19 @@ def test_two_proportion_degenerate_percent_hundred() -> None:
     assert result.relative == 0.0
 
 
-def test_two_proportion_opposite_extremes() -> None:
-    # Unpooled variance is 0 (degenerate CI) but pooled is not (finite test).
-    result = lift(Arm(0.0, n=100), Arm(1.0, n=100), "ratio")
-    assert result is not None
-    assert result.ci_low == result.ci_high == 1.0
-    _, _, p_value = _reference_two_proportion(0.0, 100, 1.0, 100)
+@pytest.mark.parametrize(("n", "significant"), [(1, False), (100, True)])
+def test_two_proportion_opposite_extremes_take_the_pooled_error(n: int, significant: bool) -> None:
+    # Each arm's own variance is 0, so the Wald interval had zero width: one customer at
+    # 0% and one at 100% was a certain +1 while the pooled test said p = 0.157. The
+    # interval now takes the pooled error, so the two agree (at any n).
+    result = lift(Arm(0.0, n=n), Arm(1.0, n=n), "ratio")
+    assert result is not None and result.relative is None
+    _, _, p_value = _reference_two_proportion(0.0, n, 1.0, n)
     assert result.p_value == pytest.approx(p_value, abs=TOL)
-    assert result.relative is None
+    se_pooled = math.sqrt(0.5 * 0.5 * 2 / n)
+    assert result.ci_low == pytest.approx(1.0 - Z_975 * se_pooled)
+    assert result.ci_high == pytest.approx(1.0 + Z_975 * se_pooled)
+    assert result.significant is significant is (result.p_value < 0.05)
 
 
 def test_proportion_unit_but_only_one_arm_has_n_falls_through() -> None:
@@ -207,12 +212,21 @@ def test_welch_example_not_significant() -> None:
     assert not result.significant
 
 
-def test_welch_degenerate_zero_std() -> None:
+def test_welch_with_no_spread_is_no_test_of_a_difference() -> None:
+    # Both standard deviations 0: the standard error is 0, so any difference would be
+    # "certain" (a zero-width interval, p = 0). scipy's ttest_ind gives nan, R's t.test
+    # stops ("data are essentially constant"): no lift. Equal arms differ by nothing.
     same = lift(Arm(5.0, n=10, std=0.0), Arm(5.0, n=10, std=0.0), "score")
     assert same == Lift(0.0, 0.0, 0.0, 0.0, 1.0, "welch")
-    diff = lift(Arm(5.0, n=10, std=0.0), Arm(6.0, n=10, std=0.0), "score")
-    assert diff is not None
-    assert (diff.ci_low, diff.ci_high, diff.p_value) == (1.0, 1.0, 0.0)
+    assert lift(Arm(5.0, n=10, std=0.0), Arm(5.01, n=10, std=0.0), "score") is None
+    with_intervals = lift(
+        Arm(5.0, n=10, std=0.0, lower=4.0, upper=6.0),
+        Arm(5.01, n=10, std=0.0, lower=4.0, upper=6.0),
+        "score",
+    )  # the next method the rows allow is tried
+    assert with_intervals is not None and with_intervals.method == "intervals"
+    one = lift(Arm(5.0, n=10, std=0.0), Arm(6.0, n=10, std=1.0), "score")  # one arm spreads
+    assert one is not None and one.method == "welch" and one.ci_low < one.ci_high
 
 
 def test_welch_needs_n_at_least_two() -> None:
@@ -280,12 +294,12 @@ def test_intervals_asymmetric_bounds_use_width_only() -> None:
     assert result.ci_high == pytest.approx(2.0 + half, abs=1e-12)
 
 
-def test_intervals_degenerate_zero_width() -> None:
+def test_intervals_of_zero_width_are_no_test_of_a_difference() -> None:
     same = lift(Arm(3.0, lower=3.0, upper=3.0), Arm(3.0, lower=3.0, upper=3.0), "score")
     assert same == Lift(0.0, 0.0, 0.0, 0.0, 1.0, "intervals")
-    diff = lift(Arm(3.0, lower=3.0, upper=3.0), Arm(4.0, lower=4.0, upper=4.0), "score")
-    assert diff is not None
-    assert (diff.ci_low, diff.ci_high, diff.p_value) == (1.0, 1.0, 0.0)
+    assert lift(Arm(3.0, lower=3.0, upper=3.0), Arm(3.1, lower=3.1, upper=3.1), "score") is None
+    one = lift(Arm(3.0, lower=3.0, upper=3.0), Arm(3.1, lower=3.0, upper=3.2), "score")
+    assert one is not None and one.ci_low < one.ci_high
 
 
 def test_intervals_used_when_only_one_arm_has_std() -> None:
