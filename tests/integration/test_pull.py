@@ -106,7 +106,8 @@ def test_new_events_show_what_they_do_to_the_verdict(examples: Path) -> None:
     extra = "".join(
         f"{900000 + i},2026-11-1{i % 5} 10:00:00,{arm},{minutes},0,{used}\n"
         for i, (arm, minutes, used) in enumerate(
-            [("control", "14.0", ""), ("treatment", "16.5", "0")] * 10
+            [("control", "14.0", ""), ("treatment", "16.5", "0")] * 5
+            + [("control", "14.4", ""), ("treatment", "16.9", "0")] * 5  # some spread
         )
     )
     with events.open("a", encoding="utf-8") as fh:
@@ -126,7 +127,7 @@ def test_new_events_show_what_they_do_to_the_verdict(examples: Path) -> None:
     assert run_pull(examples).exit_code == 0
     assert (examples / EXAMPLE_RESULTS).read_bytes() != before
     assert (
-        "2026-11-15,handle_minutes,treatment,16.5,10,0" in (examples / EXAMPLE_RESULTS).read_text()
+        "2026-11-15,handle_minutes,treatment,16.7,10,0.21" in (examples / EXAMPLE_RESULTS).read_text()
     )
 
 
