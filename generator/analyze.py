@@ -133,6 +133,9 @@ class MetricView:
     move_reference: str | None = None
     move_interval: tuple[float, float] | None = None
     breached: bool = False
+    # A guardrail's experiment's last paired date, when production rows after it judge it
+    # against the baseline (see `guardrail_move`); the chart draws its limit so.
+    rollout: date | None = None
     original_target: float | None = None  # before a goalpost moved after results (history.py)
 
     @cached_property
@@ -268,17 +271,18 @@ def _paired(table: ResultTable, arm: str | None) -> tuple[dict[int, int], list[i
 
 
 def production_after(table: ResultTable, day: int) -> list[int]:
-    """The store positions of the production rows (no variant) of `table` dated after the
-    day number `day`, oldest first: a guardrail's rows after its experiment."""
+    """The positions in `table` of its production rows (no variant) dated after the day
+    number `day`, oldest first: a guardrail's rows after its experiment (`guardrail_move`,
+    and the chart's limit, `charts.spec.tolerance_of`)."""
     production = table.store.find(None)
     if production is None:
         return []
     found = [
-        (d, i)
-        for d, c, i in zip(table.ordinals(), table.variant_codes(), table.positions, strict=True)
+        (d, p)
+        for p, (d, c) in enumerate(zip(table.ordinals(), table.variant_codes(), strict=True))
         if c == production and d > day
     ]
-    return [i for _, i in sorted(found)]
+    return [p for _, p in sorted(found)]
 
 
 def lift_history(rows: Sequence[Result], unit: str) -> LiftHistory:
@@ -417,14 +421,18 @@ def metric_status(
 
 
 def guardrail_move(
-    rows: Sequence[Result], baseline: float | None, direction: m.Direction
-) -> tuple[float | None, str | None]:
-    """How far a guardrail moved in its good direction (negative = worse), and against what.
+    rows: Sequence[Result], baseline: float | None, direction: m.Direction, rolled_out: bool
+) -> tuple[float | None, str | None, date | None]:
+    """How far a guardrail moved in its good direction (negative = worse), against what,
+    and the date after which production rows are judged (see below), if any.
 
     Against the control arm where results have one (the latest date with both
-    arms), else against its baseline, else against its first result. A production
-    row dated after the experiment's last pair is the guardrail as it stands since
-    the rollout: the newest one is judged against the baseline, when there is one.
+    arms), else against its baseline, else against its first result. Once
+    `rolled_out` (the charter's status is past `experiment`), a production row
+    dated after the experiment's last pair is the guardrail as it stands since
+    the rollout: the newest one is judged against the baseline, when there is
+    one. While the experiment runs, production rows beside it are not judged
+    (they would switch the reference at every row between two pairs).
     """
     table = as_table(rows)
     store = table.store
@@ -432,22 +440,24 @@ def guardrail_move(
     if paired:
         days = table.ordinals()
         last = table.positions[max(paired, key=days.__getitem__)]  # the first of the latest
-        after = production_after(table, store.date[last]) if baseline is not None else []
+        day = store.date[last]
+        after = production_after(table, day) if rolled_out and baseline is not None else []
         if baseline is not None and after:
-            return _good(store.value[after[-1]] - baseline, direction), "baseline"
-        value = store.value[last] - store.value[control[store.date[last]]]
-        return _good(value, direction), "control"
+            move = _good(store.value[table.positions[after[-1]]] - baseline, direction)
+            return move, "baseline", date.fromordinal(day)
+        value = store.value[last] - store.value[control[day]]
+        return _good(value, direction), "control", None
     latest = latest_row(table)
     if latest is None:
-        return None, None
+        return None, None, None
     if baseline is not None:
-        return _good(latest.row.value - baseline, direction), "baseline"
+        return _good(latest.row.value - baseline, direction), "baseline", None
     codes = _control_codes(table)
     first = min(
         (i for i, c in zip(table.positions, table.variant_codes(), strict=True) if c not in codes),
         key=store.date.__getitem__,
     )
-    return _good(latest.row.value - store.value[first], direction), "first result"
+    return _good(latest.row.value - store.value[first], direction), "first result", None
 
 
 def _view(
@@ -456,6 +466,7 @@ def _view(
     rows: ResultTable,
     human: dict[str, float],
     mde: m.MinimumDetectableEffect | None,
+    rolled_out: bool,
 ) -> MetricView:
     baseline: float | None = metric.baseline.value if metric.baseline else None
     target: float | None = None
@@ -482,8 +493,9 @@ def _view(
     judging = current if _lift_stands(current, latest, baseline, metric.direction) else None
     breached = False
     interval: tuple[float, float] | None = None
+    rollout: date | None = None
     if isinstance(metric, m.Guardrail):
-        move, reference = guardrail_move(rows, baseline, metric.direction)
+        move, reference, rollout = guardrail_move(rows, baseline, metric.direction, rolled_out)
         status: Status = "no-results" if latest is None else "flat"
         if move is not None:
             breached = beyond_tolerance(-move, metric.tolerance.value)
@@ -521,6 +533,7 @@ def _view(
         move_reference=reference,
         move_interval=interval,
         breached=breached,
+        rollout=rollout,
     )
 
 
@@ -553,9 +566,10 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
     by_metric = loaded.results.group("metric")
     view = CharterView(loaded)
     mde = c.measurement.minimum_detectable_effect
+    rolled_out = c.status != "experiment"  # see guardrail_move
     for entry in c.metrics():
         rows = by_metric.get(entry.metric.id) or _no_rows()
-        view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde))
+        view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde, rolled_out))
     view.verdict = verdict(view)
     # Asked for by the feed, the API and the sitemap over every charter on every build:
     # read now, they are kept with the view in the cache (generator/reuse.py).

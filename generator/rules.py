@@ -326,13 +326,14 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
 
 
 def rests_on_lift(metric: MetricView) -> bool:
-    """Whether the metric's status rests on its experiment lift: a guardrail's always when
-    it has one; another metric's unless a later production value overruled the lift
-    (analyze._lift_stands), when it rests on the move against the baseline instead."""
+    """Whether the metric's status rests on its experiment lift: a guardrail's when it is
+    judged against control (not against the baseline after a rollout); another metric's
+    unless a later production value overruled the lift (analyze._lift_stands), when it
+    rests on the move against the baseline instead."""
     if metric.lift is None:
         return False
     if metric.kind == "guardrail":
-        return True
+        return metric.move_reference == "control"
     return metric.move_reference == "control" and metric.move_interval is not None
 
 

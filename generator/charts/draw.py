@@ -544,10 +544,14 @@ def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
         line: Artist = ax.axhline(tol.limits[0], **line_style)
     else:
         xs, ys = [_date2num(d) for d in tol.dates], list(tol.limits)
-        if tol.rollout is not None:  # no line across the gap between control and the baseline
-            cut = bisect_right(tol.dates, tol.rollout)
-            xs[cut:cut] = [_date2num(tol.rollout)]
-            ys[cut:cut] = [math.nan]
+        cut = bisect_right(tol.dates, tol.rollout) if tol.rollout is not None else 0
+        if 0 < cut < len(xs):
+            # Control's limit holds to halfway between the last pair and the first production
+            # row, the baseline's from there: a step with a break, each side a line even
+            # when it has one date.
+            mid = (xs[cut - 1] + xs[cut]) / 2
+            xs[cut:cut] = [mid, mid, mid]
+            ys[cut:cut] = [ys[cut - 1], math.nan, ys[cut]]
         (line,) = ax.plot(xs, ys, **line_style)
     legend.add(line, tol.label)
     if tol.breaches:

@@ -30,7 +30,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any, Literal
 
-from ..analyze import MetricView, treatment_variant
+from ..analyze import MetricView, production_after, treatment_variant
 from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
 from ..load import Result
@@ -391,14 +391,11 @@ def _judged(metric: MetricView) -> tuple[Judged, ResultTable, list[float], date 
         ]
         if paired:
             refs = [control[days[p]] for p in paired]
-            last = max(days[p] for p in paired)
-            production, baseline = store.find(None), metric.baseline
-            after = [p for p, (d, c) in enumerate(zip(days, codes, strict=True))
-                     if c == production and d > last]  # fmt: skip
-            if baseline is None or not after:
+            if metric.rollout is None or metric.baseline is None:
                 return "control", rows.take(paired), refs, None
-            refs += [baseline] * len(after)
-            return "control", rows.take(paired + after), refs, date.fromordinal(last)
+            after = production_after(rows, metric.rollout.toordinal())
+            refs += [metric.baseline] * len(after)
+            return "control", rows.take(paired + after), refs, metric.rollout
     others = [p for p, c in enumerate(codes) if c not in controls]
     if not others:
         return "baseline", rows.take(()), [], None

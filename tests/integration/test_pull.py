@@ -127,7 +127,8 @@ def test_new_events_show_what_they_do_to_the_verdict(examples: Path) -> None:
     assert run_pull(examples).exit_code == 0
     assert (examples / EXAMPLE_RESULTS).read_bytes() != before
     assert (
-        "2026-11-15,handle_minutes,treatment,16.7,10,0.21" in (examples / EXAMPLE_RESULTS).read_text()
+        "2026-11-15,handle_minutes,treatment,16.7,10,0.21"
+        in (examples / EXAMPLE_RESULTS).read_text()
     )
 
 

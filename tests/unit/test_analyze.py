@@ -622,8 +622,8 @@ def test_lift_without_uncertainty_is_absent() -> None:
 # ============================================================== guardrails
 
 
-def _lat(rows: list[dict[str, Any]], **g: Any) -> Any:
-    body = charter(guardrails=[guardrail(**g)])
+def _lat(rows: list[dict[str, Any]], status: str = "live", **g: Any) -> Any:
+    body = charter(guardrails=[guardrail(**g)], status=status)
     view = analyse(body, [row(D1, "conv", 10.5), *rows])
     lat = view.metric("lat")
     assert lat is not None and lat.kind == "guardrail"
@@ -718,6 +718,29 @@ def test_a_guardrail_without_a_baseline_stays_judged_against_control() -> None:
     assert (lat.move_reference, lat.breached) == ("control", False)
     tolerance = tolerance_of(lat)
     assert tolerance is not None and tolerance.rollout is None
+
+
+def test_while_the_experiment_runs_production_rows_beside_it_are_not_judged() -> None:
+    # Production recorded daily between weekly pairs switched the reference at every row
+    # (control on the pair's day, the baseline the day after) and with it the breach.
+    rows = [*ab(D1, "lat", 110.0, 111.0), row(D2, "lat", 110.5)]
+    _, running = _lat(rows, status="experiment", tolerance=5.0, baseline=100.0)
+    assert (running.move_reference, running.breached, running.rollout) == ("control", False, None)
+    tolerance = tolerance_of(running)
+    assert tolerance is not None and tolerance.rollout is None
+    assert tolerance.limit_for(None, date.fromisoformat(D2)) is None
+    _, live = _lat(rows, status="live", tolerance=5.0, baseline=100.0)
+    assert (live.move_reference, live.breached) == ("baseline", True)
+    assert live.rollout == date.fromisoformat(D1)
+
+
+def test_a_guardrail_judged_after_the_rollout_is_told_against_the_baseline() -> None:
+    # Its lift (+1 vs control on D1) is not what it is judged by: `charters diff` quoted it.
+    view, lat = _lat([*ab(D1, "lat", 98.0, 99.0, n=100, std=2.0), row(D2, "lat", 120.0)],
+                     tolerance=5.0, baseline=100.0)  # fmt: skip
+    assert lat.lift is not None and lat.breached
+    assert move_phrase(lat) == "+20 ms vs baseline"
+    assert "Guardrail breached: Guardrail lat" in evidence(view)
 
 
 def test_a_treatment_row_after_the_last_pair_does_not_judge_the_guardrail() -> None:

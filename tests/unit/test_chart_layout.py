@@ -232,3 +232,23 @@ def test_workers_start_once_and_only_they_import_matplotlib() -> None:
     workers, imported = out.stdout.split()
     assert int(workers) >= 2
     assert imported == "False"
+
+
+@pytest.mark.parametrize("production", [1, 3])
+def test_a_limit_after_the_rollout_is_drawn_as_two_lines_with_a_break(production: int) -> None:
+    # One pair and one production row: the break left each side a lone point, which a
+    # line without markers does not draw (the legend listed a line the chart lacked).
+    days = DAYS[:1] + DAYS[5 : 5 + production]
+    limits = (42.0, *[45.0] * production)
+    spec = ChartSpec(
+        "Latency",
+        "ms",
+        "decrease",
+        (_series("control", 40, 0),),
+        (),
+        tolerance=Tolerance("Tolerance", "control", "treatment", days, limits, (), DAYS[0]),
+    )
+    svg = render_svg(spec, chart_id="r")
+    group = svg[svg.index('id="tolerance-line"') :]
+    path = group[group.index(' d="') + 4 : group.index('"', group.index(' d="') + 4)]
+    assert path.count("M") == 2 and path.count("L") >= 2  # each side a line of its own
