@@ -17,14 +17,14 @@ replayed oldest first, charter by charter:
 - `first-result`: the commit that brought a business metric's first result row;
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
   `results` globs no longer read (appended rows are not history; they are the results);
-- `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
+- `verdict`: the charter's verdict (`analyze.verdict`) at a commit (not a merge) that changed its
   charter.yaml or a result file differs from its verdict at the previous such commit
   (`verdict_history.py` loads the charter as it was at the commit; a version that
   does not load is skipped).
 
 Dates and authors are the commits' (author date in UTC, author name with the
 repository's .mailmap). Each change is dated by the commit that made it; a merge
-commit adds only what it made unlike every parent (`git log -c`, `_merge_base`).
+commit adds only what it changed itself (`_merged`: a three-way comparison).
 A charter folder renamed starts a new history.
 
 The history is cached by the head commit and the source path as JSON under
@@ -178,7 +178,10 @@ class _Change:
     new: str
     cid: str
     rest: str  # path inside the charter's folder
-    others: tuple[str, ...] = ()  # in a merge, the other parents' blob ids
+    # In a merge (shown against its first parent): the file in each other parent and in
+    # the merge base, as `<commit>:<path>` names `git cat-file` reads (`_merged`).
+    others: tuple[str, ...] = ()
+    base: str | None = None
 
 
 @dataclass
@@ -188,6 +191,7 @@ class _Commit:
     author: str
     changes: list[_Change]
     day: str = ""  # the commit date (not the author's), UTC: the build date of its verdicts
+    merge: bool = False
 
 
 def _log(repo: _Repo) -> list[_Commit]:
@@ -201,10 +205,14 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--no-renames",
             "--no-color",
             "--raw",
-            "-c",  # a merge lists the files it made unlike every parent (git diff -c)
+            # Every commit, also a merge that took one side's charters whole (git log
+            # would otherwise follow that side alone, and skip the other's commits), and
+            # a merge's files as they differ from its first parent (`_merged`).
+            "--full-history",
+            "--diff-merges=first-parent",
             "-z",
             "--no-abbrev",
-            "--format=%x01%H%x00%at%x00%aN%x00%ct",
+            "--format=%x01%H%x00%at%x00%aN%x00%ct%x00%P",
             "HEAD",
             "--",
             repo.charters,
@@ -219,34 +227,42 @@ def _log(repo: _Repo) -> list[_Commit]:
 
 def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     parts = chunk.split(b"\0")
-    if len(parts) < 4:
+    if len(parts) < 5:
         return None
     stamp = datetime.fromtimestamp(int(parts[1] or b"0"), tz=UTC)
     committed = datetime.fromtimestamp(int(parts[3].strip() or b"0"), tz=UTC)
+    parents = parts[4].split(b"\n", 1)[0].decode().split()
     commit = _Commit(
         parts[0].decode(),
         stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         parts[2].decode("utf-8", "replace"),
         [],
         committed.date().isoformat(),
+        merge=len(parents) > 1,
     )
-    i = 4
+    i = 5
     while i + 1 < len(parts):
         meta = parts[i].strip(b"\n")
         if not meta.startswith(b":"):
             i += 1
             continue
-        # One colon per parent: ":mode mode old new M", or in a merge of two
-        # "::mode mode mode first second new MM" (`git diff -c`'s raw format).
-        parents = len(meta) - len(meta.lstrip(b":"))
-        fields = meta[parents:].decode().split()
+        fields = meta[1:].decode().split()
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
         where = repo.charter_of(path)
-        modes, blobs = fields[: parents + 1], fields[parents + 1 : 2 * parents + 2]
-        regular = all(mode in ("000000", "100644", "100755") for mode in modes)
-        if where is not None and regular and len(blobs) == parents + 1:
-            commit.changes.append(_Change(blobs[0], blobs[-1], *where, tuple(blobs[1:-1])))
+        regular = all(mode in ("000000", "100644", "100755") for mode in fields[:2])
+        if where is None or not regular or len(fields) < 4:
+            continue
+        change = _Change(fields[2], fields[3], *where)
+        if commit.merge:
+            change.others = tuple(f"{p}:{path}" for p in parents[1:])
+            change.base = path  # the merge base's commit is put before it below
+        commit.changes.append(change)
+    if commit.merge and commit.changes:  # one `git merge-base` for a merge that matters
+        found = _git(["merge-base", "--octopus", *parents], repo.top)
+        base = found.stdout.decode().strip() if found.returncode == 0 else ""
+        for change in commit.changes:
+            change.base = f"{base}:{change.base}" if base else None
     return commit
 
 
@@ -363,7 +379,10 @@ def _replay(
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names=names))
                 _apply(state, stamp, changes, blobs)
-                if any(c.rest == "charter.yaml" or reader_for(c.rest) for c in changes):
+                # A merge's verdict is its sides' (each judged at its own commits): its
+                # own edits are flagged as changes, and show in the verdict next time.
+                touched = any(c.rest == "charter.yaml" or reader_for(c.rest) for c in changes)
+                if touched and not commit.merge:
                     _verdict(state, stamp, verdicts.at(commit.sha, commit.day, cid))
     finally:
         blobs.close()
@@ -385,7 +404,7 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
     A goalpost changed in the commit that brings its metric's first results is moved
     after results began: the change was made with the results in hand.
     """
-    had, before = state.with_rows(), len(state.events)
+    had, before, files = state.with_rows(), len(state.events), dict(state.files)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
@@ -395,7 +414,10 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
     new = state.with_rows() - had
     for change in changes:
         if change.rest == "charter.yaml":
-            _charter_change(state, stamp, change, blobs, had, new)
+            compared = _charter_change(state, stamp, change, blobs, had, new)
+            if compared is not None and state.data is not None:
+                kept = {rest: f for rest, f in files.items() if rest in state.files}
+                rewrites += _unread_files(kept, stamp, compared, state.data)
     state.events.extend(rewrites)
     business = _business(state.data)
     for mid in business:  # in the charter's order
@@ -429,36 +451,38 @@ def _charter_change(
     blobs: _Blobs,
     had: set[str],
     arriving: set[str],
-) -> None:
-    """Events of one change to charter.yaml. `had`: the metrics with result rows before
-    the commit; `arriving`: those whose first rows the commit brings.
+) -> dict[str, Any] | None:
+    """Events of one change to charter.yaml, and the version it was compared with (None
+    when it was not). `had`: the metrics with result rows before the commit;
+    `arriving`: those whose first rows the commit brings.
 
     The new version is compared with the commit's own parent version (so a commit on
     a merged branch is compared with what its author changed), or, when that cannot
-    be read, with the last version that could. A merge is compared with what it made
-    unlike each of its parents (`_merge_base`).
+    be read, with the last version that could. A merge is compared with its first
+    parent's version as the other sides changed it (`_merged`).
     """
     if not change.new.strip("0"):  # removed; if it comes back, it is created again
         state.data = None
-        return
+        return None
     data = state.version(change.new, blobs)
     old = state.version(change.old, blobs) if change.old.strip("0") else None
     if data is None:  # unreadable at this commit: the next readable version is compared
         state.data = old or state.data  # with the last one this branch could read
-        return
-    if change.others:
-        old = _merge_base(old, [state.version(b, blobs) for b in change.others], data)
-    elif old is None and change.old.strip("0"):
+        return None
+    if old is None and change.old.strip("0"):
         old = state.data
+    if change.others:
+        versions = [state.version(b, blobs) for b in change.others]
+        base = state.version(change.base, blobs) if change.base else None
+        old = _merged(old, versions, base, data)
     state.data = data
     if old is None:
         status = label(str(data.get("status")), "status")
         state.events.append(stamp.event("created", f"Charter created, status {status}"))
-        return
+        return None
     if old.get("status") != data.get("status"):
         was, now = (label(str(d.get("status")), "status") for d in (old, data))
         state.events.append(stamp.event("status", f"Status {was} → {now}"))
-    state.events.extend(_unread_files(state, stamp, old, data))
     before, after = _business(old), _business(data)
     for mid, metric in after.items():
         if mid in before:
@@ -468,6 +492,7 @@ def _charter_change(
     for mid, metric in before.items():
         if mid not in after and (agreed := _agreement(metric)) is not None:
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
+    return old
 
 
 def _agreement_dropped(
@@ -504,14 +529,15 @@ def _globs(data: dict[str, Any]) -> list[str]:
 
 
 def _unread_files(
-    state: _Charter, stamp: _Stamp, old: dict[str, Any], new: dict[str, Any]
+    files: Mapping[str, _File], stamp: _Stamp, old: dict[str, Any], new: dict[str, Any]
 ) -> Iterator[Event]:
-    """A result file with rows that the old `results` globs read and the new ones do not:
-    its rows are gone from the charter as if removed, so it is a rewrite."""
+    """A result file with rows (`files`: as they were before the commit, of those still
+    there) that the old `results` globs read and the new ones do not: its rows are gone
+    from the charter as if removed, so it is a rewrite."""
     was, now = _globs(old), _globs(new)
     if was == now:
         return
-    for rest, file in sorted(state.files.items()):
+    for rest, file in sorted(files.items()):
         read_before = any(glob_matches(g, rest) for g in was)
         if file.rows and read_before and not any(glob_matches(g, rest) for g in now):
             metrics = ", ".join(sorted(file.metrics))
@@ -525,42 +551,55 @@ def _unread_files(
 _ABSENT: Any = object()  # a key one version of a charter does not have
 
 
-def _merge_base(
-    first: dict[str, Any] | None, others: list[dict[str, Any] | None], merged: dict[str, Any]
+def _merged(
+    first: dict[str, Any] | None,
+    others: list[dict[str, Any] | None],
+    base: dict[str, Any] | None,
+    merged: dict[str, Any],
 ) -> dict[str, Any] | None:
-    """What a merge's charter.yaml is compared with: the first parent's version, but with
-    every part (the status, each business metric's fields by id) that the merge took
-    unchanged from another parent taken as the merge has it. So only what the merge made
-    unlike every parent is a change of the merge (what `git diff -c` shows of a file);
-    each branch's own changes were events of its own commits. A parent that cannot be
-    read leaves the first parent's version as it is (or, without one, the other's)."""
-    if first is None or any(o is None for o in others):
-        return first if first is not None else next((o for o in others if o is not None), None)
-    known = [o for o in others if o is not None]
-    status = _blend(first.get("status", _ABSENT), [o.get("status", _ABSENT) for o in known],
-                    merged.get("status", _ABSENT))  # fmt: skip
-    business = _business(first)
-    theirs = [_business(o) for o in known]
-    for mid, metric in _business(merged).items():
-        blended = _blend(business.get(mid, _ABSENT), [t.get(mid, _ABSENT) for t in theirs], metric)
-        if blended is not _ABSENT:
-            business[mid] = blended
-    base = {**first, "business_metrics": list(business.values())}
-    if status is not _ABSENT:
-        base["status"] = status
-    return base
+    """What a merge's charter.yaml is compared with: its first parent's version, with each
+    part that another parent changed from the merge base, and the merge took as that
+    parent has it, taken as merged (`_blend`; business metrics part by part, by id). So
+    an ordinary merge adds nothing (each side's changes were events of its own
+    commits), and what the merge changed itself, or undid, is its own change. Without a
+    first parent's version (the charter came from another side) the merge base's, else
+    another parent's, stands in."""
+    if first is None:
+        first = base or next((o for o in others if o is not None), None)
+        if first is None:
+            return None
+    blended = _blend(_keyed(first), [_keyed(o) for o in others], _keyed(base), _keyed(merged))
+    if isinstance(blended.get("business_metrics"), dict):
+        blended["business_metrics"] = list(blended["business_metrics"].values())
+    return blended  # type: ignore[no-any-return]
 
 
-def _blend(first: Any, others: list[Any], merged: Any) -> Any:
-    """`merged` where another parent has it so, else `first`, field by field in mappings."""
-    if any(o == merged for o in others):
-        return merged
+def _keyed(data: dict[str, Any] | None) -> Any:
+    """`data` with its business metrics by id, so each is blended with its own versions."""
+    if data is None:
+        return _ABSENT
+    if "business_metrics" not in data:
+        return data
+    return {**data, "business_metrics": _business(data)}
+
+
+def _blend(first: Any, others: list[Any], base: Any, merged: Any) -> Any:
+    """`merged` where another parent changed it from `base` and the merge took that
+    change; else `first`. Mappings are blended key by key (`_ABSENT` for a missing
+    key), so a change is judged where it was made, not by a whole file or metric that
+    happens to equal one side's; a mapping only another side has is blended from it."""
+    if isinstance(merged, dict) and not isinstance(first, dict):
+        first = next((o for o in others if isinstance(o, dict) and o != base), first)
     if not (isinstance(first, dict) and isinstance(merged, dict)):
-        return first
+        return merged if any(o != base and o == merged for o in others) else first
     out: dict[str, Any] = {}
     for key in dict.fromkeys([*first, *merged]):
-        theirs = [o.get(key, _ABSENT) if isinstance(o, dict) else _ABSENT for o in others]
-        value = _blend(first.get(key, _ABSENT), theirs, merged.get(key, _ABSENT))
+        value = _blend(
+            first.get(key, _ABSENT),
+            [o.get(key, _ABSENT) if isinstance(o, dict) else _ABSENT for o in others],
+            base.get(key, _ABSENT) if isinstance(base, dict) else _ABSENT,
+            merged.get(key, _ABSENT),
+        )
         if value is not _ABSENT:
             out[key] = value
     return out
@@ -634,10 +673,14 @@ def _result_change(
         state.files.pop(change.rest, None)
     else:
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
-    if change.others:  # a merge rewrites only the rows it made unlike every parent
-        theirs = [t for b in change.others if (t := _rows(blobs.read(b), change.rest)) is not None]
-        old = {k: v for k, v in old.items()
-               if not any(t.get(k, _ABSENT) == new.get(k, _ABSENT) for t in theirs)}  # fmt: skip
+    if change.others:  # a row another side changed, and the merge took, is that side's
+        base = _rows_or_none(blobs, change.base, change.rest) or {}
+        for theirs in (_rows_or_none(blobs, b, change.rest) for b in change.others):
+            if theirs is None:
+                continue  # unreadable there: no side's change is known
+            old = {k: v for k, v in old.items()
+                   if not (theirs.get(k, _ABSENT) != base.get(k, _ABSENT)
+                           and theirs.get(k, _ABSENT) == new.get(k, _ABSENT))}  # fmt: skip
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return
@@ -712,6 +755,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _rows_or_none(
+    blobs: _Blobs, name: str | None, rel: str
+) -> dict[RowKey, tuple[Any, ...]] | None:
+    """The rows of the file `name` (`<commit>:<path>`): none ({}) where it is missing,
+    None where it cannot be read."""
+    blob = blobs.read(name) if name else None
+    return {} if blob is None else _rows(blob, rel)
 
 
 def _rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -524,3 +525,85 @@ def test_results_globs_narrowed_to_leave_a_file_out_are_a_rewrite(tmp_path: Path
         "results/march.csv no longer read (results: results/* → results/results.csv):"
         " 2 past rows left out (conv)"
     )
+
+
+def _repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "charters@example.com")
+    return repo
+
+
+def _merge(repo: Path, branch: str) -> None:
+    """Start a merge of `branch` and leave it uncommitted, whatever its conflicts."""
+    subprocess.run(["git", "merge", "-q", "--no-commit", branch], cwd=repo, capture_output=True)
+
+
+def test_a_merge_repeats_no_change_its_branch_made(tmp_path: Path) -> None:
+    """The branch narrows the results globs and drops an agreed metric; main edits the
+    summary; the clean merge is the first parent's version plus the branch's changes,
+    which were flagged at the branch's commit, once."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    revenue = business_metric("rev", name="Revenue", agreed={"by": ["CFO"], "on": "2026-01-05"})
+    body["business_metrics"].append(revenue)
+    write_charter(repo, "a", body, ROWS)
+    write_charter(repo, "a", body, MORE, results_file="march.csv")
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    narrowed = {**body, "results": ["results/results.csv"]}
+    narrowed["business_metrics"] = body["business_metrics"][:1]
+    write_charter(repo, "a", narrowed)
+    commit(repo, "Narrow", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", {**body, "summary": "Edited on main."})
+    commit(repo, "Summary", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "side", author="Dana Ito", when="2026-03-04T00:00:00Z")
+    flagged = [(e.author, e.kind) for e in read_history(repo).of("a").events if e.flagged]
+    assert flagged == [("Ben Okafor", "agreement"), ("Ben Okafor", "rewritten")]
+
+
+def test_a_merge_that_drops_rows_or_undoes_a_change_of_its_first_parent_is_flagged(
+    tmp_path: Path,
+) -> None:
+    """Main appends March to old.csv and raises the target; the branch folds old.csv into
+    results.csv. The merge takes the fold (main's March rows are gone) and the branch's
+    target (main's raise undone): both are the merge's own changes."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    write_charter(repo, "a", charter(12.0), ROWS[2:], results_file="old.csv")
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "charters" / "a" / "results" / "old.csv").unlink()
+    write_charter(repo, "a", charter(12.0, status="paused"), ROWS)
+    commit(repo, "Fold old.csv", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(13.0), [*ROWS[2:], *MORE], results_file="old.csv")
+    commit(repo, "March, and a higher target", "Chen Li", "2026-03-03T00:00:00Z")
+    _merge(repo, "side")
+    git(repo, "rm", "-q", "--ignore-unmatch", "charters/a/results/old.csv")
+    write_charter(repo, "a", charter(12.0, status="paused"), ROWS)
+    merge = commit(repo, "Merge side", "Dana Ito", "2026-03-04T00:00:00Z")
+    events = read_history(repo).of("a").events
+    by_merge = [(e.kind, e.text) for e in events if e.commit == merge]
+    assert by_merge == [
+        ("goalpost", by_merge[0][1]),
+        ("rewritten", "results/old.csv rewritten: 2 past rows removed (conv)"),
+    ]
+    assert by_merge[0][1].startswith("Business conv: target.value 13 → 12")
+    # The branch's own changes are its commit's, not the merge's.
+    assert [e.kind for e in events if e.author == "Ben Okafor"] == ["status", "rewritten"]
+
+
+def test_a_result_file_added_where_the_globs_do_not_read_it_is_no_rewrite(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", {**charter(12.0), "results": ["results/results.csv"]})
+    write_charter(repo, "a", {**charter(12.0), "results": ["results/results.csv"]}, MORE,
+                  results_file="draft.csv")  # fmt: skip
+    commit(repo, "A draft the charter does not read", "Ben Okafor", "2026-03-02T00:00:00Z")
+    assert [e for e in read_history(repo).of("a").events if e.flagged] == []
