@@ -60,6 +60,15 @@ def section_text(site: Path, cid: str = "routing") -> str:
     return page.find("section", id="history").text()
 
 
+def _repo(tmp_path: Path) -> Path:
+    """A new repository at tmp_path/repo on branch main."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "charters@example.com")
+    return repo
+
+
 def test_the_page_shows_each_change_with_its_date_commit_and_author(
     built: tuple[Path, dict[str, str]],
 ) -> None:
@@ -401,10 +410,7 @@ def test_what_a_merge_commit_changes_itself_is_history(tmp_path: Path) -> None:
     """A merge adds nothing of its own where it takes each side as that side had it; a
     target moved or a row rewritten in the merge itself is the merge's change (`git log`
     shows no diff for a merge unless asked: such an edit was missing from the page)."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "charters@example.com")
+    repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "side")
@@ -436,10 +442,7 @@ def test_what_a_merge_commit_changes_itself_is_history(tmp_path: Path) -> None:
 
 
 def test_an_ordinary_merge_of_two_appending_branches_adds_nothing(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "charters@example.com")
+    repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS[:2])
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "side")
@@ -463,10 +466,7 @@ def test_a_target_moved_in_the_commit_of_the_first_results_moved_after_results(
 ) -> None:
     """The target was set with the results in hand: lowering it to what they show is a
     moved goalpost, not the setting of one."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    git(repo, "config", "user.email", "charters@example.com")
+    repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0))
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     write_charter(repo, "a", charter(10.8), ROWS)
@@ -485,10 +485,7 @@ def test_an_agreed_business_metric_dropped_from_the_business_metrics_is_flagged(
 ) -> None:
     """Moving the unmet metric out of the business metrics changes the verdict as
     surely as moving its target; `charters diff` flags it, and so does the history."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    git(repo, "config", "user.email", "charters@example.com")
+    repo = _repo(tmp_path)
     agreed = {"by": ["VP Sales"], "on": "2026-01-05"}
     body = charter(12.0, agreed=agreed)
     write_charter(repo, "a", body, ROWS)
@@ -508,10 +505,7 @@ def test_an_agreed_business_metric_dropped_from_the_business_metrics_is_flagged(
 
 
 def test_results_globs_narrowed_to_leave_a_file_out_are_a_rewrite(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    git(repo, "config", "user.email", "charters@example.com")
+    repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
     write_charter(repo, "a", charter(12.0), MORE, results_file="march.csv")
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
@@ -525,14 +519,6 @@ def test_results_globs_narrowed_to_leave_a_file_out_are_a_rewrite(tmp_path: Path
         "results/march.csv no longer read (results: results/* → results/results.csv):"
         " 2 past rows left out (conv)"
     )
-
-
-def _repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "charters@example.com")
-    return repo
 
 
 def _merge(repo: Path, branch: str) -> None:
