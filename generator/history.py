@@ -17,15 +17,14 @@ replayed oldest first, charter by charter:
 - `first-result`: the commit that brought a business metric's first result row;
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
   `results` globs no longer read (appended rows are not history; they are the results);
-- `verdict`: the charter's verdict (`analyze.verdict`) at a commit (not a merge) that changed its
+- `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
   charter.yaml or a result file differs from its verdict at the previous such commit
   (`verdict_history.py` loads the charter as it was at the commit; a version that
   does not load is skipped).
 
 Dates and authors are the commits' (author date in UTC, author name with the
-repository's .mailmap). Each change is dated by the commit that made it; a merge
-commit adds only what it changed itself (`_merged`: a three-way comparison).
-A charter folder renamed starts a new history.
+repository's .mailmap). Merge commits add nothing of their own: each change is
+dated by the commit that made it. A charter folder renamed starts a new history.
 
 The history is cached by the head commit and the source path as JSON under
 `<cache_dir>/history/` (the verdicts of charter versions by their content under
@@ -74,7 +73,7 @@ from .verdict_history import VerdictReplay
 from .vocabulary import KIND_LABELS, HistoryKind, Verdict, label
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-3"
+HISTORY_FORMAT = "history-4"
 _FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
 SHORT_HASH = 10  # as `charters diff` shows a revision
 
@@ -174,14 +173,10 @@ def read_history(
 
 @dataclass
 class _Change:
-    old: str  # blob ids; all zeros for none; in a merge, the first parent's
+    old: str  # blob ids; all zeros for none
     new: str
     cid: str
     rest: str  # path inside the charter's folder
-    # In a merge (shown against its first parent): the file in each other parent and in
-    # the merge base, as `<commit>:<path>` names `git cat-file` reads (`_merged`).
-    others: tuple[str, ...] = ()
-    base: str | None = None
 
 
 @dataclass
@@ -191,7 +186,6 @@ class _Commit:
     author: str
     changes: list[_Change]
     day: str = ""  # the commit date (not the author's), UTC: the build date of its verdicts
-    merge: bool = False
 
 
 def _log(repo: _Repo) -> list[_Commit]:
@@ -205,14 +199,9 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--no-renames",
             "--no-color",
             "--raw",
-            # Every commit, also a merge that took one side's charters whole (git log
-            # would otherwise follow that side alone, and skip the other's commits), and
-            # a merge's files as they differ from its first parent (`_merged`).
-            "--full-history",
-            "--diff-merges=first-parent",
             "-z",
             "--no-abbrev",
-            "--format=%x01%H%x00%at%x00%aN%x00%ct%x00%P",
+            "--format=%x01%H%x00%at%x00%aN%x00%ct",
             "HEAD",
             "--",
             repo.charters,
@@ -227,20 +216,18 @@ def _log(repo: _Repo) -> list[_Commit]:
 
 def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     parts = chunk.split(b"\0")
-    if len(parts) < 5:
+    if len(parts) < 4:
         return None
     stamp = datetime.fromtimestamp(int(parts[1] or b"0"), tz=UTC)
     committed = datetime.fromtimestamp(int(parts[3].strip() or b"0"), tz=UTC)
-    parents = parts[4].split(b"\n", 1)[0].decode().split()
     commit = _Commit(
         parts[0].decode(),
         stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         parts[2].decode("utf-8", "replace"),
         [],
         committed.date().isoformat(),
-        merge=len(parents) > 1,
     )
-    i = 5
+    i = 4
     while i + 1 < len(parts):
         meta = parts[i].strip(b"\n")
         if not meta.startswith(b":"):
@@ -251,18 +238,8 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         i += 2
         where = repo.charter_of(path)
         regular = all(mode in ("000000", "100644", "100755") for mode in fields[:2])
-        if where is None or not regular or len(fields) < 4:
-            continue
-        change = _Change(fields[2], fields[3], *where)
-        if commit.merge:
-            change.others = tuple(f"{p}:{path}" for p in parents[1:])
-            change.base = path  # the merge base's commit is put before it below
-        commit.changes.append(change)
-    if commit.merge and commit.changes:  # one `git merge-base` for a merge that matters
-        found = _git(["merge-base", "--octopus", *parents], repo.top)
-        base = found.stdout.decode().strip() if found.returncode == 0 else ""
-        for change in commit.changes:
-            change.base = f"{base}:{change.base}" if base else None
+        if where is not None and regular and len(fields) >= 4:
+            commit.changes.append(_Change(fields[2], fields[3], *where))
     return commit
 
 
@@ -291,8 +268,15 @@ class _Blobs:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
         self.proc.stdin.flush()
-        header = self.proc.stdout.readline().split()
-        if len(header) != 3:  # `<name> missing`, `<name> ambiguous`
+        line = self.proc.stdout.readline().rstrip(b"\n")
+        # `<id> <type> <size>`, else `<name> missing` or `<name> ambiguous`, where the
+        # name (a `<commit>:<path>`) may itself hold spaces.
+        header = line.split(b" ")
+        if (
+            len(header) != 3
+            or not header[2].isdigit()
+            or line.endswith((b" missing", b" ambiguous"))
+        ):
             return None
         data = self.proc.stdout.read(int(header[2]))
         self.proc.stdout.read(1)
@@ -379,10 +363,7 @@ def _replay(
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names=names))
                 _apply(state, stamp, changes, blobs)
-                # A merge's verdict is its sides' (each judged at its own commits): its
-                # own edits are flagged as changes, and show in the verdict next time.
-                touched = any(c.rest == "charter.yaml" or reader_for(c.rest) for c in changes)
-                if touched and not commit.merge:
+                if any(c.rest == "charter.yaml" or reader_for(c.rest) for c in changes):
                     _verdict(state, stamp, verdicts.at(commit.sha, commit.day, cid))
     finally:
         blobs.close()
@@ -458,8 +439,7 @@ def _charter_change(
 
     The new version is compared with the commit's own parent version (so a commit on
     a merged branch is compared with what its author changed), or, when that cannot
-    be read, with the last version that could. A merge is compared with its first
-    parent's version as the other sides changed it (`_merged`).
+    be read, with the last version that could.
     """
     if not change.new.strip("0"):  # removed; if it comes back, it is created again
         state.data = None
@@ -471,10 +451,6 @@ def _charter_change(
         return None
     if old is None and change.old.strip("0"):
         old = state.data
-    if change.others:
-        versions = [state.version(b, blobs) for b in change.others]
-        base = state.version(change.base, blobs) if change.base else None
-        old = _merged(old, versions, base, data)
     state.data = data
     if old is None:
         status = label(str(data.get("status")), "status")
@@ -548,63 +524,6 @@ def _unread_files(
             yield stamp.event("rewritten", text, flagged=True)
 
 
-_ABSENT: Any = object()  # a key one version of a charter does not have
-
-
-def _merged(
-    first: dict[str, Any] | None,
-    others: list[dict[str, Any] | None],
-    base: dict[str, Any] | None,
-    merged: dict[str, Any],
-) -> dict[str, Any] | None:
-    """What a merge's charter.yaml is compared with: its first parent's version, with each
-    part that another parent changed from the merge base, and the merge took as that
-    parent has it, taken as merged (`_blend`; business metrics part by part, by id). So
-    an ordinary merge adds nothing (each side's changes were events of its own
-    commits), and what the merge changed itself, or undid, is its own change. Without a
-    first parent's version (the charter came from another side) the merge base's, else
-    another parent's, stands in."""
-    if first is None:
-        first = base or next((o for o in others if o is not None), None)
-        if first is None:
-            return None
-    blended = _blend(_keyed(first), [_keyed(o) for o in others], _keyed(base), _keyed(merged))
-    if isinstance(blended.get("business_metrics"), dict):
-        blended["business_metrics"] = list(blended["business_metrics"].values())
-    return blended  # type: ignore[no-any-return]
-
-
-def _keyed(data: dict[str, Any] | None) -> Any:
-    """`data` with its business metrics by id, so each is blended with its own versions."""
-    if data is None:
-        return _ABSENT
-    if "business_metrics" not in data:
-        return data
-    return {**data, "business_metrics": _business(data)}
-
-
-def _blend(first: Any, others: list[Any], base: Any, merged: Any) -> Any:
-    """`merged` where another parent changed it from `base` and the merge took that
-    change; else `first`. Mappings are blended key by key (`_ABSENT` for a missing
-    key), so a change is judged where it was made, not by a whole file or metric that
-    happens to equal one side's; a mapping only another side has is blended from it."""
-    if isinstance(merged, dict) and not isinstance(first, dict):
-        first = next((o for o in others if isinstance(o, dict) and o != base), first)
-    if not (isinstance(first, dict) and isinstance(merged, dict)):
-        return merged if any(o != base and o == merged for o in others) else first
-    out: dict[str, Any] = {}
-    for key in dict.fromkeys([*first, *merged]):
-        value = _blend(
-            first.get(key, _ABSENT),
-            [o.get(key, _ABSENT) if isinstance(o, dict) else _ABSENT for o in others],
-            base.get(key, _ABSENT) if isinstance(base, dict) else _ABSENT,
-            merged.get(key, _ABSENT),
-        )
-        if value is not _ABSENT:
-            out[key] = value
-    return out
-
-
 def _metric_events(
     state: _Charter,
     stamp: _Stamp,
@@ -673,14 +592,6 @@ def _result_change(
         state.files.pop(change.rest, None)
     else:
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
-    if change.others:  # a row another side changed, and the merge took, is that side's
-        base = _rows_or_none(blobs, change.base, change.rest) or {}
-        for theirs in (_rows_or_none(blobs, b, change.rest) for b in change.others):
-            if theirs is None:
-                continue  # unreadable there: no side's change is known
-            old = {k: v for k, v in old.items()
-                   if not (theirs.get(k, _ABSENT) != base.get(k, _ABSENT)
-                           and theirs.get(k, _ABSENT) == new.get(k, _ABSENT))}  # fmt: skip
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return
@@ -755,15 +666,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _rows_or_none(
-    blobs: _Blobs, name: str | None, rel: str
-) -> dict[RowKey, tuple[Any, ...]] | None:
-    """The rows of the file `name` (`<commit>:<path>`): none ({}) where it is missing,
-    None where it cannot be read."""
-    blob = blobs.read(name) if name else None
-    return {} if blob is None else _rows(blob, rel)
 
 
 def _rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | None:
