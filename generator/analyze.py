@@ -17,7 +17,7 @@ from . import model as m
 from .columns import ResultTable, RowStore, as_table
 from .load import LoadedCharter, Project, Result
 from .stats import Arm, Lift, Method, beyond_tolerance, lift, progress, reached
-from .vocabulary import TREATMENT, Kind, MetricStatus, Verdict, is_control
+from .vocabulary import ROLLED_OUT, TREATMENT, Kind, MetricStatus, Verdict, is_control
 
 Status = MetricStatus  # a metric's status, named for the stage that decides it
 
@@ -421,18 +421,23 @@ def metric_status(
 
 
 def guardrail_move(
-    rows: Sequence[Result], baseline: float | None, direction: m.Direction, rolled_out: bool
+    rows: Sequence[Result],
+    baseline: float | None,
+    direction: m.Direction,
+    ended_after: int | None = None,
 ) -> tuple[float | None, str | None, date | None]:
     """How far a guardrail moved in its good direction (negative = worse), against what,
     and the date after which production rows are judged (see below), if any.
 
     Against the control arm where results have one (the latest date with both
-    arms), else against its baseline, else against its first result. Once
-    `rolled_out` (the charter's status is past `experiment`), a production row
-    dated after the experiment's last pair is the guardrail as it stands since
-    the rollout: the newest one is judged against the baseline, when there is
-    one. While the experiment runs, production rows beside it are not judged
-    (they would switch the reference at every row between two pairs).
+    arms), else against its baseline, else against its first result. After the
+    rollout, production rows dated after the experiment's last pair are the
+    guardrail as it stands: judged, the newest against the baseline (when there is
+    one), once the experiment is over. `ended_after` says when that is: None while
+    the charter's status is not past `experiment`; else the days (the cadence) after
+    which a newest production row with no pair since shows that no pair is coming.
+    Until then production rows between two pairs are not judged (they would switch
+    the reference, and the breach, at every row).
     """
     table = as_table(rows)
     store = table.store
@@ -441,10 +446,16 @@ def guardrail_move(
         days = table.ordinals()
         last = table.positions[max(paired, key=days.__getitem__)]  # the first of the latest
         day = store.date[last]
-        after = production_after(table, day) if rolled_out and baseline is not None else []
-        if baseline is not None and after:
-            move = _good(store.value[table.positions[after[-1]]] - baseline, direction)
-            return move, "baseline", date.fromordinal(day)
+        judged = ended_after is not None and baseline is not None
+        after = production_after(table, day) if judged else []
+        newest = table.positions[after[-1]] if after else None
+        if newest is not None and store.date[newest] - day >= (ended_after or 0):
+            assert baseline is not None
+            return (
+                _good(store.value[newest] - baseline, direction),
+                "baseline",
+                date.fromordinal(day),
+            )
         value = store.value[last] - store.value[control[day]]
         return _good(value, direction), "control", None
     latest = latest_row(table)
@@ -466,7 +477,7 @@ def _view(
     rows: ResultTable,
     human: dict[str, float],
     mde: m.MinimumDetectableEffect | None,
-    rolled_out: bool,
+    ended_after: int | None,
 ) -> MetricView:
     baseline: float | None = metric.baseline.value if metric.baseline else None
     target: float | None = None
@@ -495,7 +506,7 @@ def _view(
     interval: tuple[float, float] | None = None
     rollout: date | None = None
     if isinstance(metric, m.Guardrail):
-        move, reference, rollout = guardrail_move(rows, baseline, metric.direction, rolled_out)
+        move, reference, rollout = guardrail_move(rows, baseline, metric.direction, ended_after)
         status: Status = "no-results" if latest is None else "flat"
         if move is not None:
             breached = beyond_tolerance(-move, metric.tolerance.value)
@@ -566,10 +577,13 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
     by_metric = loaded.results.group("metric")
     view = CharterView(loaded)
     mde = c.measurement.minimum_detectable_effect
-    rolled_out = c.status != "experiment"  # see guardrail_move
+    # When production rows after an experiment judge its guardrails (see guardrail_move).
+    ended_after = None
+    if c.status in ROLLED_OUT:
+        ended_after = m.cadence_days(c.measurement.cadence) or 1
     for entry in c.metrics():
         rows = by_metric.get(entry.metric.id) or _no_rows()
-        view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde, rolled_out))
+        view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde, ended_after))
     view.verdict = verdict(view)
     # Asked for by the feed, the API and the sitemap over every charter on every build:
     # read now, they are kept with the view in the cache (generator/reuse.py).

@@ -40,6 +40,8 @@ def past(status: str, stage: m.Status) -> bool:
 
 # Charters that should be producing results now (the staleness and business-results rules).
 MEASURING: tuple[m.Status, ...] = ("experiment", "live")
+# Past the experiment: production rows after it judge a guardrail (analyze.guardrail_move).
+ROLLED_OUT: tuple[m.Status, ...] = ("live", "paused", "retired")
 
 # --- measurement method ----------------------------------------------------------------
 

@@ -694,7 +694,11 @@ def test_a_guardrail_that_drifts_after_the_rollout_is_breached(tmp_path: Path) -
     against a baseline of 4.31. Judging it on the experiment's last pair said "within"."""
     body = base_charter()
     body["measurement"]["guardrails"][0]["baseline"] = {"value": 4.31}
-    rows = [*_compliant_rows(), row("2026-11-09", "csat", 3.10, n=900, std=1.0)]
+    rows = [
+        *(r for r in _compliant_rows() if r["metric"] != "csat"),
+        *ab("2026-11-01", "csat", 4.3, 4.3, n=900, std=1.0),
+        row("2026-11-08", "csat", 3.10, n=900, std=1.0),  # a week on: no pair came
+    ]
     source = write_tree(tmp_path / "src", {"routing": (body, rows)})
     result = run("check", "--source", source, "--today", TODAY)
     assert result.exit_code == 0, result.output  # an alert

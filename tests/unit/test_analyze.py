@@ -6,7 +6,7 @@ validated the way the loader does it, so each test reads like the case it covers
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -720,18 +720,38 @@ def test_a_guardrail_without_a_baseline_stays_judged_against_control() -> None:
     assert tolerance is not None and tolerance.rollout is None
 
 
-def test_while_the_experiment_runs_production_rows_beside_it_are_not_judged() -> None:
-    # Production recorded daily between weekly pairs switched the reference at every row
-    # (control on the pair's day, the baseline the day after) and with it the breach.
+@pytest.mark.parametrize(
+    ("status", "judged"),
+    [("proposed", False), ("baseline", False), ("experiment", False), ("live", True),
+     ("paused", True), ("retired", True)],
+)  # fmt: skip
+def test_production_rows_judge_a_guardrail_only_past_the_experiment(
+    status: str, judged: bool
+) -> None:
+    # Production recorded beside a running experiment switched the reference at every
+    # row (control on a pair's day, the baseline the day after) and the breach with it.
     rows = [*ab(D1, "lat", 110.0, 111.0), row(D2, "lat", 110.5)]
-    _, running = _lat(rows, status="experiment", tolerance=5.0, baseline=100.0)
-    assert (running.move_reference, running.breached, running.rollout) == ("control", False, None)
-    tolerance = tolerance_of(running)
-    assert tolerance is not None and tolerance.rollout is None
-    assert tolerance.limit_for(None, date.fromisoformat(D2)) is None
-    _, live = _lat(rows, status="live", tolerance=5.0, baseline=100.0)
-    assert (live.move_reference, live.breached) == ("baseline", True)
-    assert live.rollout == date.fromisoformat(D1)
+    _, lat = _lat(rows, status=status, tolerance=5.0, baseline=100.0)
+    assert (lat.move_reference, lat.breached) == (
+        ("baseline", True) if judged else ("control", False)
+    )
+    assert lat.rollout == (date.fromisoformat(D1) if judged else None)
+    tolerance = tolerance_of(lat)
+    assert tolerance is not None and tolerance.rollout == lat.rollout
+    assert (tolerance.limit_for(None, date.fromisoformat(D2)) is not None) is judged
+
+
+@pytest.mark.parametrize(("days", "judged"), [(1, False), (6, False), (7, True), (30, True)])
+def test_a_holdout_that_goes_on_keeps_control_until_a_pair_is_a_cadence_late(
+    days: int, judged: bool
+) -> None:
+    # Live, with a holdout still reporting weekly (the cadence): a production row days
+    # after the last pair is between two pairs, not after the experiment.
+    later = (date.fromisoformat(D2) + timedelta(days=days)).isoformat()
+    rows = [*ab(D1, "lat", 110.0, 111.0), *ab(D2, "lat", 110.0, 111.0), row(later, "lat", 110.5)]
+    _, lat = _lat(rows, tolerance=5.0, baseline=100.0)
+    assert lat.move_reference == ("baseline" if judged else "control")
+    assert lat.breached is judged
 
 
 def test_a_guardrail_judged_after_the_rollout_is_told_against_the_baseline() -> None:
