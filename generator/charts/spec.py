@@ -423,11 +423,10 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
         if beyond_tolerance(_worse_by(values[k], refs[k], metric.direction), tol)
     )
     side = "+" if sign > 0 else "\u2212"
-    label = f"Tolerance ({reference} {side} {fmt_value(tol, metric.unit)}"
-    if rollout is not None:
-        label += f", then baseline {side} {fmt_value(tol, metric.unit)}"
+    # After a rollout, short enough for the legend's columns: "(control, then baseline, + 1)".
+    judged = f"{reference}, then baseline," if rollout is not None else reference
     return Tolerance(
-        label=label + ")",
+        label=f"Tolerance ({judged} {side} {fmt_value(tol, metric.unit)})",
         reference=reference,
         arm=treatment_variant(metric.rows) if reference == "control" else None,
         dates=tuple(limits),

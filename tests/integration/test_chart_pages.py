@@ -274,7 +274,7 @@ def test_a_guardrail_after_its_experiment_is_judged_on_production_against_the_ba
     """card-fraud-detection's manual review rate: an A/B test until 2026-04-19, then
     production rows from 2026-05-31, each judged against baseline 0.9% + 0.2%."""
     root = svg_root(examples_build, "charters/card-fraud-detection/manual_review_rate.svg")
-    assert "Tolerance (control + 0.2%, then baseline + 0.2%)" in svg_texts(root)
+    assert "Tolerance (control, then baseline, + 0.2%)" in svg_texts(root)
     line = group(root, "tolerance-line")
     assert line is not None
     (path,) = [p.get("d") or "" for p in line.iter(f"{SVG}path")]

@@ -693,7 +693,7 @@ def test_a_guardrail_after_its_experiment_is_judged_on_production_against_the_ba
     tolerance = tolerance_of(lat)
     d2, d3 = date.fromisoformat(D2), date.fromisoformat(D3)
     assert tolerance is not None and tolerance.rollout == d2
-    assert tolerance.label == "Tolerance (control \u2212 0.1 score, then baseline \u2212 0.1 score)"
+    assert tolerance.label == "Tolerance (control, then baseline, \u2212 0.1 score)"
     # The data table's limit: control's on the paired dates, the baseline's after them.
     assert tolerance.limit_for("treatment", d2) == pytest.approx(4.21)
     assert tolerance.limit_for(None, d3) == pytest.approx(4.21)
