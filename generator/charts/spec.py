@@ -424,9 +424,9 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
     )
     side = "+" if sign > 0 else "\u2212"
     # After a rollout, short enough for the legend's columns: "(control, then baseline, + 1)".
-    judged = f"{reference}, then baseline," if rollout is not None else reference
+    against = f"{reference}, then baseline," if rollout is not None else reference
     return Tolerance(
-        label=f"Tolerance ({judged} {side} {fmt_value(tol, metric.unit)})",
+        label=f"Tolerance ({against} {side} {fmt_value(tol, metric.unit)})",
         reference=reference,
         arm=treatment_variant(metric.rows) if reference == "control" else None,
         dates=tuple(limits),
