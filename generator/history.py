@@ -465,7 +465,8 @@ def _charter_change(
             first = state.first_result.get(mid) or (stamp.time[:10] if mid in arriving else None)
             results = mid in had or mid in arriving
             state.events.extend(_metric_events(state, stamp, before[mid], metric, results, first))
-    for mid, metric in before.items():
+    listed = isinstance(data.get("business_metrics"), list)  # else invalid: not a removal
+    for mid, metric in before.items() if listed else ():
         if mid not in after and (agreed := _agreement(metric)) is not None:
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
     return old

@@ -468,6 +468,20 @@ def test_an_agreed_business_metric_dropped_from_the_business_metrics_is_flagged(
     )
 
 
+def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    body = charter(12.0, agreed={"by": ["VP Sales"], "on": "2026-01-05"})
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", {**body, "business_metrics": "to do"})
+    commit(repo, "Broken", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", body)
+    commit(repo, "Fixed", "Chen Li", "2026-03-03T00:00:00Z")
+    assert [e for e in read_history(repo).of("a").events if e.flagged] == []
+
+
 def test_results_globs_narrowed_to_leave_a_file_out_are_a_rewrite(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
