@@ -580,7 +580,7 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
     # When production rows after an experiment judge its guardrails (see guardrail_move).
     ended_after = None
     if c.status in ROLLED_OUT:
-        ended_after = m.cadence_days(c.measurement.cadence) or 1
+        ended_after = max(1, m.cadence_days(c.measurement.cadence, shortest=True) or 1)
     for entry in c.metrics():
         rows = by_metric.get(entry.metric.id) or _no_rows()
         view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde, ended_after))

@@ -67,25 +67,34 @@ CADENCE_DAYS: dict[str, int] = {
     "quarterly": 92,
     "yearly": 366,
 }
+# The shortest each can be (a February, a quarter from February, a common year).
+CADENCE_SHORTEST_DAYS: dict[str, int] = {
+    **CADENCE_DAYS, "monthly": 28, "quarterly": 89, "yearly": 365,
+}  # fmt: skip
 _CADENCE_RE = re.compile(r"^every (\d{1,3}) (day|week|month)s?$")
 
 
-def cadence_days(cadence: str | None) -> int | None:
+def cadence_days(cadence: str | None, shortest: bool = False) -> int | None:
     """Days between expected results, or None for a cadence written in other words.
 
     The format leaves cadence as free text; the common words and 'every N
-    days|weeks|months' are understood, anything else is shown as written.
+    days|weeks|months' are understood, anything else is shown as written. The
+    longest such period by default (a result is late only after it), with
+    `shortest` the shortest (the earliest the next result can be due).
     """
     if cadence is None:
         return None
     text = cadence.strip().lower()
-    if text in CADENCE_DAYS:
-        return CADENCE_DAYS[text]
+    table = CADENCE_SHORTEST_DAYS if shortest else CADENCE_DAYS
+    if text in table:
+        return table[text]
     match = _CADENCE_RE.match(text)
     if not match:
         return None
-    unit = {"day": 1, "week": 7, "month": 31}[match.group(2)]
-    return int(match.group(1)) * unit
+    count, unit = int(match.group(1)), match.group(2)
+    if unit == "month":  # N months are at least 30 N - 2 days, and at most 31 N
+        return 30 * count - 2 if shortest else 31 * count
+    return count * {"day": 1, "week": 7}[unit]
 
 
 # Limits of the format (docs/format.md, "Limits"): past them a number or a date is

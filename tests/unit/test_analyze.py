@@ -754,6 +754,25 @@ def test_a_holdout_that_goes_on_keeps_control_until_a_pair_is_a_cadence_late(
     assert lat.breached is judged
 
 
+@pytest.mark.parametrize(
+    ("cadence", "days", "judged"),
+    [("monthly", 27, False), ("monthly", 28, True), ("every 2 weeks", 13, False),
+     ("every 2 weeks", 14, True), ("yearly", 365, True), ("every 3 months", 88, True),
+     ("when the data team has time", 1, True)],
+)  # fmt: skip
+def test_a_pair_is_due_after_the_shortest_the_cadence_can_be(
+    cadence: str, days: int, judged: bool
+) -> None:
+    # A monthly pair on 1 February is due by 1 March, 28 days on: the longest month (31)
+    # left a production row on 1 March unjudged, and a yearly one a year on.
+    body = charter(guardrails=[guardrail(tolerance=5.0, baseline=100.0)])
+    body["measurement"]["cadence"] = cadence
+    later = (date.fromisoformat(D1) + timedelta(days=days)).isoformat()
+    rows = [row(D1, "conv", 10.5), *ab(D1, "lat", 110.0, 111.0), row(later, "lat", 200.0)]
+    lat = analyse(body, rows).metric("lat")
+    assert lat is not None and lat.move_reference == ("baseline" if judged else "control")
+
+
 def test_a_guardrail_judged_after_the_rollout_is_told_against_the_baseline() -> None:
     # Its lift (+1 vs control on D1) is not what it is judged by: `charters diff` quoted it.
     view, lat = _lat([*ab(D1, "lat", 98.0, 99.0, n=100, std=2.0), row(D2, "lat", 120.0)],
