@@ -444,8 +444,8 @@ def _charter_change(
     if not change.new.strip("0"):  # removed; if it comes back, it is created again
         state.data = None
         return None
-    data = state.version(change.new, blobs)
-    old = state.version(change.old, blobs) if change.old.strip("0") else None
+    data = _readable(state.version(change.new, blobs))
+    old = _readable(state.version(change.old, blobs)) if change.old.strip("0") else None
     if data is None:  # unreadable at this commit: the next readable version is compared
         state.data = old or state.data  # with the last one this branch could read
         return None
@@ -465,11 +465,19 @@ def _charter_change(
             first = state.first_result.get(mid) or (stamp.time[:10] if mid in arriving else None)
             results = mid in had or mid in arriving
             state.events.extend(_metric_events(state, stamp, before[mid], metric, results, first))
-    listed = isinstance(data.get("business_metrics"), list)  # else invalid: not a removal
-    for mid, metric in before.items() if listed else ():
+    for mid, metric in before.items():
         if mid not in after and (agreed := _agreement(metric)) is not None:
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
     return old
+
+
+def _readable(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A version of charter.yaml the history can compare: None for one whose
+    `business_metrics` is there but not a list (`to do`), read as if unreadable, so the
+    next version is compared with the last well-formed one and no change is lost."""
+    if data is not None and not isinstance(data.get("business_metrics", []), list):
+        return None
+    return data
 
 
 def _agreement_dropped(

@@ -480,6 +480,15 @@ def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
     write_charter(repo, "a", body)
     commit(repo, "Fixed", "Chen Li", "2026-03-03T00:00:00Z")
     assert [e for e in read_history(repo).of("a").events if e.flagged] == []
+    # Nor does it hide what changed across it: the next version is compared with the
+    # last well-formed one.
+    write_charter(repo, "a", {**body, "business_metrics": "to do"})
+    commit(repo, "Broken again", "Dana Ito", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(20.0, agreed={"by": ["VP Sales"], "on": "2026-01-05"}))
+    moved = commit(repo, "A new target", "Eve Park", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("a")
+    flagged = [(e.commit, e.kind) for e in found.events if e.flagged]
+    assert flagged == [(moved, "goalpost")] and found.original_targets == {"conv": 12.0}
 
 
 def test_results_globs_narrowed_to_leave_a_file_out_are_a_rewrite(tmp_path: Path) -> None:
