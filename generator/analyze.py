@@ -199,7 +199,7 @@ class CharterView:
         return "waived" if hb.is_waived else "done"
 
 
-def _control_codes(table: ResultTable) -> set[int]:
+def control_codes(table: ResultTable) -> set[int]:
     """The codes of the variants in `table` that are control arms."""
     strings = table.store.strings
     return {code for code in set(table.variant_codes()) if is_control(strings[code])}
@@ -216,7 +216,7 @@ def latest_row(rows: Sequence[Result]) -> Result | None:
     store = table.store
     arm = treatment_variant(table)
     compared = store.find(arm) if arm is not None else None
-    controls = _control_codes(table)
+    controls = control_codes(table)
     # Without a control arm nothing is compared: any variant's newest row is the latest.
     wanted = {store.find(None), compared} - {None} if controls else None
     best: tuple[int, bool, bool, str] | None = None
@@ -251,15 +251,15 @@ def treatment_variant(rows: Sequence[Result]) -> str | None:
     return next((n for n in names if n.strip().lower() == TREATMENT), names[0])
 
 
-def _paired(table: ResultTable, arm: str | None) -> tuple[dict[int, int], list[int]]:
+def paired_rows(table: ResultTable, arm: str | None) -> tuple[dict[int, int], list[int]]:
     """The control row of each date (by store position; the last one read wins), and the
     positions in `table` of the rows of `arm` on a date with a control row."""
-    control_codes = _control_codes(table)
+    controls = control_codes(table)
     days, codes = table.ordinals(), table.variant_codes()
     control = {
         day: i
         for day, code, i in zip(days, codes, table.positions, strict=True)
-        if code in control_codes
+        if code in controls
     }
     wanted = table.store.find(arm) if arm is not None else None
     if wanted is None:
@@ -291,7 +291,7 @@ def lift_history(rows: Sequence[Result], unit: str) -> LiftHistory:
     arm = treatment_variant(table)
     if arm is None:
         return LiftHistory("")
-    control, paired = _paired(table, arm)
+    control, paired = paired_rows(table, arm)
     store = table.store
     history = LiftHistory(arm)
     for p in paired:
@@ -388,7 +388,7 @@ def metric_status(
             status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"
         return status, move, "control", (lo, hi)
     table = as_table(rows)
-    codes = _control_codes(table)
+    codes = control_codes(table)
     day = latest.row.date.toordinal()
     control = next(
         (
@@ -441,7 +441,7 @@ def guardrail_move(
     """
     table = as_table(rows)
     store = table.store
-    control, paired = _paired(table, treatment_variant(table))
+    control, paired = paired_rows(table, treatment_variant(table))
     if paired:
         days = table.ordinals()
         last = table.positions[max(paired, key=days.__getitem__)]  # the first of the latest
@@ -463,7 +463,7 @@ def guardrail_move(
         return None, None, None
     if baseline is not None:
         return _good(latest.row.value - baseline, direction), "baseline", None
-    codes = _control_codes(table)
+    codes = control_codes(table)
     first = min(
         (i for i, c in zip(table.positions, table.variant_codes(), strict=True) if c not in codes),
         key=store.date.__getitem__,

@@ -30,7 +30,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any, Literal
 
-from ..analyze import MetricView, production_after, treatment_variant
+from ..analyze import MetricView, control_codes, paired_rows, production_after, treatment_variant
 from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
 from ..load import Result
@@ -373,30 +373,17 @@ def _judged(metric: MetricView) -> tuple[Judged, ResultTable, list[float], date 
     """
     rows = metric.rows
     store = rows.store
-    arm = treatment_variant(rows)
-    strings = store.strings
-    days, codes = rows.ordinals(), rows.variant_codes()
-    controls = {code for code in set(codes) if is_control(strings[code])}
-    control = {
-        day: store.value[i]
-        for day, code, i in zip(days, codes, rows.positions, strict=True)
-        if code in controls
-    }
-    wanted = store.find(arm) if arm else None
-    if wanted is not None:
-        paired = [
-            p
-            for p, (d, c) in enumerate(zip(days, codes, strict=True))
-            if c == wanted and d in control
-        ]
-        if paired:
-            refs = [control[days[p]] for p in paired]
-            if metric.rollout is None or metric.baseline is None:
-                return "control", rows.take(paired), refs, None
-            after = production_after(rows, metric.rollout.toordinal())
-            refs += [metric.baseline] * len(after)
-            return "control", rows.take(paired + after), refs, metric.rollout
-    others = [p for p, c in enumerate(codes) if c not in controls]
+    days = rows.ordinals()
+    control, paired = paired_rows(rows, treatment_variant(rows))
+    if paired:
+        refs = [store.value[control[days[p]]] for p in paired]
+        if metric.rollout is None or metric.baseline is None:
+            return "control", rows.take(paired), refs, None
+        after = production_after(rows, metric.rollout.toordinal())
+        refs += [metric.baseline] * len(after)
+        return "control", rows.take(paired + after), refs, metric.rollout
+    controls = control_codes(rows)
+    others = [p for p, c in enumerate(rows.variant_codes()) if c not in controls]
     if not others:
         return "baseline", rows.take(()), [], None
     if metric.baseline is not None:
