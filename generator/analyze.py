@@ -320,23 +320,38 @@ def _lift_stands(
     latest: Result | None,
     baseline: float | None,
     direction: m.Direction,
+    ended_after: int | None,
 ) -> bool:
-    """Whether the experiment's lift still judges the metric. A later production value
-    that has gone back to the baseline's side of what the lift showed (not better than
-    the baseline after a significant gain, not worse after a significant loss) overrules
-    it: the metric is then judged as it stands now, against the baseline. A lift with
-    no later production value, a flat one, or one without a baseline, stands; a later
-    row of the arm alone is the running experiment whose control row is not in yet."""
+    """Whether the experiment's lift still judges the metric. Once the experiment is
+    over (`experiment_over`: rolled out, and the latest value a production row at
+    least a cadence after the lift), a latest value that has gone back to the
+    baseline's side of what the lift showed (not better than the baseline after a
+    significant gain, not worse after a significant loss) overrules it: the metric is
+    then judged as it stands now, against the baseline. A lift with no such value, a
+    flat one, or one without a baseline, stands; so does a lift beside production
+    rows recorded while the experiment goes on, and a later row of the arm alone (the
+    running experiment whose control row is not in yet)."""
     if current is None:
         return False
-    if baseline is None or latest is None or latest.row.date <= current.date:
+    if baseline is None or latest is None or latest.row.variant is not None:
         return True
-    if latest.row.variant is not None:
+    if not experiment_over(current.date.toordinal(), latest.row.date.toordinal(), ended_after):
         return True
     lf = current.lift
     lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
     now = _good(latest.row.value - baseline, direction)
     return not ((lo > 0 and now <= 0) or (hi < 0 and now >= 0))
+
+
+def experiment_over(last_pair: int, production: int, ended_after: int | None) -> bool:
+    """Whether a production row on day number `production` shows the experiment whose
+    last pair (or lift) is on day number `last_pair` over, so that the row judges the
+    metric as it stands: the charter is rolled out (`ended_after` is not None: see
+    `analyze_charter`) and the row is at least `ended_after` days (a cadence at its
+    shortest) after the pair, so a pair would have come by then. Before that,
+    production rows recorded beside the experiment (a holdout that goes on, daily
+    figures between weekly pairs) would switch the judgement at every row."""
+    return ended_after is not None and production - last_pair >= ended_after
 
 
 def _good(delta: float, direction: m.Direction) -> float:
@@ -433,11 +448,8 @@ def guardrail_move(
     arms), else against its baseline, else against its first result. After the
     rollout, production rows dated after the experiment's last pair are the
     guardrail as it stands: judged, the newest against the baseline (when there is
-    one), once the experiment is over. `ended_after` says when that is: None while
-    the charter's status is not past `experiment`; else the days (the cadence) after
-    which a newest production row with no pair since shows that no pair is coming.
-    Until then production rows between two pairs are not judged (they would switch
-    the reference, and the breach, at every row).
+    one), once the experiment is over (`experiment_over`, with `ended_after`: None
+    while the charter's status is not past `experiment`, else the days of a cadence).
     """
     table = as_table(rows)
     store = table.store
@@ -446,10 +458,9 @@ def guardrail_move(
         days = table.ordinals()
         last = table.positions[max(paired, key=days.__getitem__)]  # the first of the latest
         day = store.date[last]
-        judged = ended_after is not None and baseline is not None
-        after = production_after(table, day) if judged else []
+        after = production_after(table, day) if baseline is not None else []
         newest = table.positions[after[-1]] if after else None
-        if newest is not None and store.date[newest] - day >= (ended_after or 0):
+        if newest is not None and experiment_over(day, store.date[newest], ended_after):
             assert baseline is not None
             return (
                 _good(store.value[newest] - baseline, direction),
@@ -501,7 +512,8 @@ def _view(
             prog = progress(baseline, target, latest.row.value)
     lifts = lift_history(rows, metric.unit)
     current = lifts[-1] if lifts else None
-    judging = current if _lift_stands(current, latest, baseline, metric.direction) else None
+    stands = _lift_stands(current, latest, baseline, metric.direction, ended_after)
+    judging = current if stands else None
     breached = False
     interval: tuple[float, float] | None = None
     rollout: date | None = None

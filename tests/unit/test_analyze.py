@@ -489,19 +489,23 @@ def test_a_target_on_the_wrong_side_of_the_baseline_is_never_met(target: float) 
     assert view.verdict == "no-impact"
 
 
-def _after_the_test(later: float) -> Any:
+def _after_the_test(later: float, on: str = D3, cadence: str = "", **fields: Any) -> Any:
     """A decrease metric (baseline 18.5, MDE 1 h) whose A/B test showed a significant gain
-    of 1.6 h on D1, then a production value `later` on D3."""
+    of 1.6 h on D1, then a production value `later` on `on` (D3, two weekly cadences
+    on); `cadence` and `fields` (the status) replace the charter's."""
     body = charter(
         business_metrics=[
             business("ttr", unit="hours", direction="decrease", baseline=18.5, target=15.0)
         ],
         mde={"metric": "ttr", "absolute": 1.0},
     )
+    body.update(fields)
+    if cadence:
+        body["measurement"]["cadence"] = cadence
     rows = [
         row(D1, "ttr", 18.6, "control", n=3000, std=13.7),
         row(D1, "ttr", 17.0, "treatment", n=3000, std=13.6),
-        row(D3, "ttr", later),
+        row(on, "ttr", later),
     ]
     return analyse(body, rows)
 
@@ -536,6 +540,54 @@ def test_a_later_row_of_the_arm_alone_does_not_overrule_the_lift() -> None:
     ]
     conv = analyse(body, rows).metric("conv")
     assert conv is not None and conv.status == "worse" and conv.move_reference == "control"
+
+
+@pytest.mark.parametrize(
+    ("status", "overruled"),
+    [("proposed", False), ("baseline", False), ("experiment", False), ("live", True),
+     ("paused", True), ("retired", True)],
+)  # fmt: skip
+def test_a_production_value_overrules_the_lift_only_after_the_rollout(
+    status: str, overruled: bool
+) -> None:
+    # Before the rollout production is the world without the model: a value back at the
+    # baseline beside a running test says nothing of the model (and, recorded daily
+    # between weekly pairs, switched the status at every row), as for guardrails.
+    view = _after_the_test(22.0, status=status)
+    ttr = view.metric("ttr")
+    assert ttr is not None
+    assert (ttr.status, ttr.move_reference) == (
+        ("worse", "baseline") if overruled else ("improved", "control")
+    )
+    assert view.verdict == ("no-impact" if overruled else "business-impact")
+
+
+@pytest.mark.parametrize(("days", "overruled"), [(1, False), (6, False), (7, True), (30, True)])
+def test_a_holdout_that_goes_on_keeps_the_lift_until_a_pair_is_a_cadence_late(
+    days: int, overruled: bool
+) -> None:
+    # Live, with a holdout still reporting weekly: a production value days after the
+    # last pair is between two pairs, and the lift judges until a pair is overdue.
+    later = (date.fromisoformat(D1) + timedelta(days=days)).isoformat()
+    ttr = _after_the_test(22.0, on=later).metric("ttr")
+    assert ttr is not None
+    assert ttr.move_reference == ("baseline" if overruled else "control")
+    assert ttr.status == ("worse" if overruled else "improved")
+
+
+@pytest.mark.parametrize(
+    ("cadence", "days", "overruled"),
+    [("monthly", 27, False), ("monthly", 28, True), ("when the data team has time", 1, True)],
+)
+def test_a_lift_is_overruled_after_the_shortest_its_cadence_can_be(
+    cadence: str, days: int, overruled: bool
+) -> None:
+    later = (date.fromisoformat(D1) + timedelta(days=days)).isoformat()
+    ttr = _after_the_test(22.0, on=later, cadence=cadence).metric("ttr")
+    assert ttr is not None
+    assert (ttr.status, ttr.move_reference) == (
+        ("worse", "baseline") if overruled else ("improved", "control")
+    )
 
 
 def test_without_a_control_arm_the_newest_variant_is_the_latest() -> None:
