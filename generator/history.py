@@ -6,7 +6,8 @@ one changed; one `git cat-file --batch` process reads those blobs. Commits are
 replayed oldest first, charter by charter:
 
 - `created`: the first commit with a readable `charter.yaml`;
-- `status`: a change of `status`;
+- `status`: a change of `status`; flagged when it leaves the rollout (back from
+  `live`, `paused` or `retired`), as production rows then no longer judge the metrics;
 - `goalpost`: a change of a business metric's baseline, target, definition, unit
   or direction (`diff.compare.is_goalpost`); made when the metric already had
   result rows, or in the commit that brings its first, it is a moved goalpost
@@ -70,10 +71,10 @@ from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
 from .results import DEFAULT_RESULTS, glob_matches
 from .verdict_history import VerdictReplay
-from .vocabulary import KIND_LABELS, HistoryKind, Verdict, label
+from .vocabulary import KIND_LABELS, ROLLED_OUT, HistoryKind, Verdict, label
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-4"
+HISTORY_FORMAT = "history-5"
 _FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
 SHORT_HASH = 10  # as `charters diff` shows a revision
 
@@ -457,8 +458,7 @@ def _charter_change(
         state.events.append(stamp.event("created", f"Charter created, status {status}"))
         return None
     if old.get("status") != data.get("status"):
-        was, now = (label(str(d.get("status")), "status") for d in (old, data))
-        state.events.append(stamp.event("status", f"Status {was} → {now}"))
+        state.events.append(_status_event(stamp, old.get("status"), data.get("status")))
     before, after = _business(old), _business(data)
     for mid, metric in after.items():
         if mid in before:
@@ -478,6 +478,20 @@ def _readable(data: dict[str, Any] | None) -> dict[str, Any] | None:
     if data is not None and not isinstance(data.get("business_metrics", []), list):
         return None
     return data
+
+
+def _status_event(stamp: _Stamp, old: object, new: object) -> Event:
+    """A change of `status`; flagged when it leaves the rollout (`live`, `paused` or
+    `retired` back to an earlier status): production rows after the experiment then no
+    longer judge the metrics (analyze.experiment_over), so a lift the rollout had
+    overruled, or a guardrail breached in production, is judged on the experiment
+    again."""
+    was, now = (label(str(status), "status") for status in (old, new))
+    back = old in ROLLED_OUT and new not in ROLLED_OUT
+    text = f"Status {was} → {now}"
+    if back:
+        text += " (production results no longer judge the metrics)"
+    return stamp.event("status", text, flagged=back)
 
 
 def _agreement_dropped(

@@ -468,6 +468,28 @@ def test_an_agreed_business_metric_dropped_from_the_business_metrics_is_flagged(
     )
 
 
+@pytest.mark.parametrize(
+    ("statuses", "flagged"),
+    [(("live", "experiment"), [False, True]), (("retired", "proposed"), [False, True]),
+     (("experiment", "live"), [False, False]), (("live", "paused"), [False, False])],
+)  # fmt: skip
+def test_a_status_back_from_the_rollout_is_flagged(
+    tmp_path: Path, statuses: tuple[str, str], flagged: list[bool]
+) -> None:
+    """Production rows after the experiment judge a rolled-out charter's metrics; moved
+    back to an earlier status, the experiment judges them again: a reviewer looks."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0, status="baseline"), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    for day, status in enumerate(statuses, start=2):
+        write_charter(repo, "a", charter(12.0, status=status), ROWS)
+        commit(repo, f"Now {status}", "Ben Okafor", f"2026-03-0{day}T00:00:00Z")
+    found = [e for e in read_history(repo).of("a").events if e.kind == "status"]
+    assert [e.flagged for e in found] == flagged
+    back = found[-1].text.endswith("(production results no longer judge the metrics)")
+    assert back is flagged[-1]
+
+
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
     tmp_path: Path,
 ) -> None:
