@@ -64,7 +64,7 @@ class Settings:
     source: Path
     out: Path
     live_reload: bool | str = False  # `charters serve`: a build token the page polls for
-    today: date | None = None  # the staleness date; default SOURCE_DATE_EPOCH, else today
+    today: date | None = None  # the build date (results after it refused, staleness as of it)
     wait: bool = False  # wait for another build writing `out` instead of refusing
     cache_dir: Path | None = None  # None: CHARTERS_CACHE_DIR, else <source>/.charters-cache
     kept: Kept | None = None  # what a process that builds again (serve) keeps in memory
@@ -133,7 +133,6 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     cache = open_cache(settings.source, settings.cache_dir)
     cache.collect = settings.gc
     context = Context(
-        today_from_env(),
         today_from_env(settings.today),
         settings.live_reload,
         repository_state(settings.source),
@@ -228,7 +227,7 @@ def _full_build(
     _warm_up(settings, reuse)
     load_memo(cache)
     check_key = _check_key(settings, tree, reuse.context, cache)  # the tree as it is read
-    project, diags = load_project(settings.source, reuse.context.load_date, reuse)
+    project, diags = load_project(settings.source, reuse.context.day, reuse)
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
         _keep_loaded(reuse, project, result.diagnostics)
@@ -239,7 +238,7 @@ def _full_build(
     with_original_targets(views, history)
     # The staleness rule uses the same date as `check`: SOURCE_DATE_EPOCH when set (then
     # the same input gives the same bytes on any day), else the day of the build.
-    checks = check_views(project, views, reuse.context.rules_date, reuse)
+    checks = check_views(project, views, reuse.context.day, reuse)
     # Linked files are checked before anything is drawn: a refused one fails the build.
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)
@@ -336,17 +335,17 @@ def _collect(cache: Cache, fingerprint: str, since: float, unchanged: bool) -> P
 def _check_key(settings: Settings, tree: SourceTree, context: Context, cache: Cache) -> str | None:
     """The key under which `charters check` of the whole tree on the build's date looks its
     report up (check_cache.py), or None: no usable cache folder, a link leaving the tree,
-    a `serve` rebuild (kept quick), or a load date other than the rules' date (`check`
-    judges by one date). Made from the build's own walk of the tree, unless the output
-    folder lies inside an input folder (then left out of it, which check does not do)."""
-    if context.live_reload or context.load_date != context.rules_date:
+    or a `serve` rebuild (kept quick). Made from the build's own walk of the tree, unless
+    the output folder lies inside an input folder (then left out of it, which check does
+    not do)."""
+    if context.live_reload:
         return None
     from .check_cache import check_key
 
     out = settings.out.resolve()
     inputs = [(settings.source / name).resolve() for name in (*INPUT_FILES, *INPUT_FOLDERS)]
     walked = None if any(out.is_relative_to(path) for path in inputs) else tree
-    return check_key(settings.source, context.rules_date, None, cache, walked)
+    return check_key(settings.source, context.day, None, cache, walked)
 
 
 def _prime_check(

@@ -227,8 +227,7 @@ def chart_key(spec_key: str, chart_id: str) -> str:
 class Context:
     """The settings besides the files that change what a build writes."""
 
-    load_date: date  # results dated after it are refused
-    rules_date: date  # the staleness rule's date
+    day: date  # the build date: results dated after it are refused, staleness as of it
     live_reload: bool | str = False
     repository: str = ""  # the git state the history is read from (generator/gitrepo.py)
 
@@ -236,10 +235,7 @@ class Context:
 def input_fingerprint(tree: SourceTree, context: Context) -> str:
     """One hash of every input of a build (see the module's docstring): the source files
     as walked by :func:`source_tree`, the generator and the settings in `context`."""
-    settings = (
-        f"{context.load_date}\0{context.rules_date}\0{context.live_reload!r}\0"
-        f"{context.repository}\0"
-    )
+    settings = f"{context.day}\0{context.live_reload!r}\0{context.repository}\0"
     return digest(_FORMAT, "input", generator_fingerprint(), settings, tree.digest)
 
 

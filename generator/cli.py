@@ -77,6 +77,27 @@ def cache_dir_option() -> Callable[[F], F]:
     )
 
 
+def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def today_option(help_text: str) -> Callable[[F], F]:
+    """`--today`: the build date of the command (check, build, diff, pull), a date."""
+    return click.option(
+        "--today",
+        callback=_today,
+        metavar="YYYY-MM-DD",
+        help=f"{help_text}  [default: SOURCE_DATE_EPOCH, else today]",
+    )
+
+
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     for d in diagnostics:
         prefix = "" if d.severity == "error" else f"{d.severity}: "
@@ -117,6 +138,9 @@ def main(verbose: bool) -> None:
     is_flag=True,
     help="No progress bar and no summary line; problems are still reported.",
 )
+@today_option(
+    "The build date: the site's staleness alerts are as of it and no result may be dated after it."
+)
 @cache_dir_option()
 @click.option(
     "--gc",
@@ -126,7 +150,13 @@ def main(verbose: bool) -> None:
 )
 @_guard
 def build(
-    source: Path, out: Path | None, wait: bool, quiet: bool, cache_dir: Path | None, gc: bool
+    source: Path,
+    out: Path | None,
+    wait: bool,
+    quiet: bool,
+    today: Any,
+    cache_dir: Path | None,
+    gc: bool,
 ) -> None:
     """Validate every charter and build the static site.
 
@@ -143,7 +173,9 @@ def build(
     out = out if out is not None else source / "site"
     try:
         with Progress(quiet=quiet) as progress:
-            settings = Settings(source=source, out=out, wait=wait, cache_dir=cache_dir, gc=gc)
+            settings = Settings(
+                source=source, out=out, wait=wait, today=today, cache_dir=cache_dir, gc=gc
+            )
             result = run_build(settings, progress)
     except OutputError as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
@@ -172,17 +204,6 @@ def _stop_workers() -> None:
     charts = sys.modules.get(f"{__package__}.charts")
     if charts is not None:
         charts.stop_workers()
-
-
-def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
-    if value is None:
-        return None
-    from datetime import date
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
@@ -222,12 +243,8 @@ def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str,
     " Alerts (MC105 ml-only, MC108 guardrail-breached, MC109 stale-results) are news about"
     " the project and do not fail it otherwise.",
 )
-@click.option(
-    "--today",
-    callback=_today,
-    metavar="YYYY-MM-DD",
-    help="The build date: the staleness rule measures against it and no result may be dated"
-    " after it.  [default: SOURCE_DATE_EPOCH, else today]",
+@today_option(
+    "The build date: the staleness rule measures against it and no result may be dated after it."
 )
 @cache_dir_option()
 @_guard
@@ -309,9 +326,19 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     help="Comma-separated change kinds (or goalpost-moved-unagreed, regressed, improved,"
     " invalid, any) that make the command exit 1.",
 )
+@today_option(
+    "The build date of both sides (no result may be dated after it), and the date of a"
+    " change in a folder or the working tree (a revision's is its commit's)."
+)
 @_guard
 def diff_command(
-    base: str, head: str | None, source: Path, fmt: str, show_all: bool, fail_on: list[str]
+    base: str,
+    head: str | None,
+    source: Path,
+    fmt: str,
+    show_all: bool,
+    fail_on: list[str],
+    today: Any,
 ) -> None:
     """Compare the charters at BASE with HEAD: what a change does to the projects.
 
@@ -322,7 +349,7 @@ def diff_command(
     from .diff import DiffError, diff_sides, load_side
     from .diff.report import format_json, format_markdown
 
-    today = today_from_env()  # one build date for both sides
+    today = today_from_env(today)  # one build date for both sides
     try:
         base_side = load_side(base, source, "BASE", today)
         head_side = load_side(head, source, "HEAD", today)
@@ -453,13 +480,7 @@ def serve_command(source: Path, port: int, host: str, cache_dir: Path | None) ->
     show_default=True,
     help="How many pulls (and so connections) run at a time.",
 )
-@click.option(
-    "--today",
-    callback=_today,
-    metavar="YYYY-MM-DD",
-    help="The build date: no pulled row may be dated after it."
-    "  [default: SOURCE_DATE_EPOCH, else today]",
-)
+@today_option("The build date: no pulled row may be dated after it.")
 @_guard
 def pull_command(
     ids: tuple[str, ...],

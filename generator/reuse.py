@@ -156,7 +156,7 @@ class Reuse:
         catalogue = self.parts.get("metrics.yaml", "none")
         # The Python version too: a pickle is read back by the same kind of interpreter.
         fields = (_FORMAT, "charter", generator_fingerprint(), sys.version, rel, part, catalogue)
-        return digest(*fields, self.context.load_date.isoformat())
+        return digest(*fields, self.context.day.isoformat())
 
     @property
     def charters(self) -> int:
@@ -412,7 +412,7 @@ class Reuse:
         if key is None:
             return None
         templates = self.parts.get("templates", "none")
-        day = self.context.rules_date.isoformat()
+        day = self.context.day.isoformat()
         return digest(_FORMAT, "page", key, templates, day, shared, *own)
 
     def from_site(self, rel: str, key: str, spool: Spool) -> Content | None:

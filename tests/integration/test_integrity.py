@@ -126,6 +126,23 @@ def test_a_row_after_source_date_epoch_fails_the_build(tmp_path: Path) -> None:
     assert built.exit_code == 0, built.output
 
 
+def test_build_takes_the_build_date_from_today_as_check_does(tmp_path: Path) -> None:
+    # The message names --today as the first way to set the date: build takes it too,
+    # and it wins over SOURCE_DATE_EPOCH, as in check.
+    source = _tree(tmp_path / "src")
+    out = tmp_path / "site"
+    refused = run("build", "--source", source, "--out", out, "--today", "2026-11-08")
+    assert refused.exit_code == 1
+    assert "[2].date: 2026-11-09 is after the build date, 2026-11-08" in refused.stderr
+    assert "(--today, else SOURCE_DATE_EPOCH, else today)" in refused.stderr
+    assert not out.exists()
+    env = {"SOURCE_DATE_EPOCH": NOV_08}
+    built = run("build", "--source", source, "--out", out, "--today", "2026-11-10", env=env)
+    assert built.exit_code == 0, built.output
+    bad = run("build", "--source", source, "--out", out, "--today", "2026-11-31")
+    assert bad.exit_code == 2 and "'2026-11-31' is not a date; use YYYY-MM-DD" in bad.output
+
+
 def test_diff_reads_both_sides_on_one_build_date(tmp_path: Path) -> None:
     base = _tree(tmp_path / "base")
     head = _tree(tmp_path / "head")
@@ -157,3 +174,10 @@ def test_diff_reads_both_sides_on_one_build_date(tmp_path: Path) -> None:
         },
     )
     assert later.exit_code == 0, later.output
+    # --today sets the one build date too, and wins over SOURCE_DATE_EPOCH.
+    today = run(
+        "diff", base, head, "--format", "json", "--fail-on", "invalid", "--today", "2026-11-16",
+        env={"SOURCE_DATE_EPOCH": NOV_10},
+    )  # fmt: skip
+    assert today.exit_code == 0, today.output
+    assert json.loads(today.stdout)["head"]["ok"] is True
