@@ -317,6 +317,7 @@ def wrong_side(direction: m.Direction, baseline: float | None, target: float | N
 
 def _lift_stands(
     current: DatedLift | None,
+    rows: ResultTable,
     latest: Result | None,
     baseline: float | None,
     direction: m.Direction,
@@ -324,23 +325,32 @@ def _lift_stands(
 ) -> bool:
     """Whether the experiment's lift still judges the metric. Once the experiment is
     over (`experiment_over`: rolled out, and the latest value a production row at
-    least a cadence after the lift), a latest value that has gone back to the
-    baseline's side of what the lift showed (not better than the baseline after a
-    significant gain, not worse after a significant loss) overrules it: the metric is
-    then judged as it stands now, against the baseline. A lift with no such value, a
-    flat one, or one without a baseline, stands; so does a lift beside production
-    rows recorded while the experiment goes on, and a later row of the arm alone (the
-    running experiment whose control row is not in yet)."""
+    least a cadence after the last pair, with a lift or not), a latest value that has
+    gone back to the baseline's side of what the lift showed (not better than the
+    baseline after a significant gain, not worse after a significant loss) overrules
+    it: the metric is then judged as it stands now, against the baseline. A lift with
+    no such value, a flat one, or one without a baseline, stands; so does a lift beside
+    production rows recorded while the experiment goes on, and a later row of the arm
+    alone (the running experiment whose control row is not in yet)."""
     if current is None:
         return False
     if baseline is None or latest is None or latest.row.variant is not None:
         return True
-    if not experiment_over(current.date.toordinal(), latest.row.date.toordinal(), ended_after):
+    if not experiment_over(last_pair(rows), latest.row.date.toordinal(), ended_after):
         return True
     lf = current.lift
     lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
     now = _good(latest.row.value - baseline, direction)
     return not ((lo > 0 and now <= 0) or (hi < 0 and now >= 0))
+
+
+def last_pair(rows: ResultTable) -> int:
+    """The day number of the latest date with both control and the treatment arm (0
+    without one)."""
+    table = as_table(rows)
+    _, paired = paired_rows(table, treatment_variant(table))
+    days = table.ordinals()
+    return max((days[p] for p in paired), default=0)
 
 
 def experiment_over(last_pair: int, production: int, ended_after: int | None) -> bool:
@@ -512,7 +522,7 @@ def _view(
             prog = progress(baseline, target, latest.row.value)
     lifts = lift_history(rows, metric.unit)
     current = lifts[-1] if lifts else None
-    stands = _lift_stands(current, latest, baseline, metric.direction, ended_after)
+    stands = _lift_stands(current, rows, latest, baseline, metric.direction, ended_after)
     judging = current if stands else None
     breached = False
     interval: tuple[float, float] | None = None

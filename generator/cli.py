@@ -80,12 +80,15 @@ def cache_dir_option() -> Callable[[F], F]:
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
+    import re
     from datetime import date
 
-    try:
-        return date.fromisoformat(value)
+    try:  # YYYY-MM-DD only, as in result files (fromisoformat also takes 20260320)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+            return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+        pass
+    raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD")
 
 
 def today_option(help_text: str) -> Callable[[F], F]:

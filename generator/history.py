@@ -70,12 +70,14 @@ from .gitrepo import git as _git
 from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
 from .results import DEFAULT_RESULTS, glob_matches
-from .verdict_history import VerdictReplay
+from .verdict_history import VERDICT_FORMAT, VerdictReplay
 from .vocabulary import KIND_LABELS, ROLLED_OUT, HistoryKind, Verdict, label
 
 # Bump when the events or their wording change: older cache files are then ignored.
 HISTORY_FORMAT = "history-5"
-_FORMAT = f"{HISTORY_FORMAT} charters {__version__}"  # another release reads git again
+# Another release, or another rule for past verdicts (the verdict entries are kept in the
+# history's cache), reads git again.
+_FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
 SHORT_HASH = 10  # as `charters diff` shows a revision
 
 EventKind = HistoryKind

@@ -474,7 +474,8 @@ class Measurement(Model):
         None,
         description="How often results are added. Free text; daily, weekly, biweekly,"
         " fortnightly, monthly, quarterly, yearly and 'every N days|weeks|months' are"
-        " understood by the staleness rule.",
+        " understood: by the staleness rule, and to tell when a rolled-out experiment is"
+        " over (a production row a cadence after its last pair; other wording: a day).",
         examples=["weekly"],
     )
     minimum_detectable_effect: MinimumDetectableEffect | None = Field(

@@ -17,7 +17,9 @@ from factory import business_metric, charter_data, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
 
+from generator import history
 from generator.history import read_history
+from generator.verdict_history import VERDICT_FORMAT
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -197,6 +199,12 @@ def test_a_second_build_reads_the_cache_and_not_git_log(
         cached[0].name
     ]
     assert len(list((repo / ".charters-cache" / "history").glob("*.json"))) == 1
+
+
+def test_the_history_cache_follows_the_rule_of_past_verdicts() -> None:
+    # The verdict entries are kept in the history's cache: a new rule for past verdicts
+    # (VERDICT_FORMAT) must read git again, or the old entries stay on the page.
+    assert VERDICT_FORMAT in history._FORMAT
 
 
 def test_the_cache_folder_can_be_chosen(

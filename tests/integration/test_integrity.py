@@ -139,8 +139,9 @@ def test_build_takes_the_build_date_from_today_as_check_does(tmp_path: Path) -> 
     env = {"SOURCE_DATE_EPOCH": NOV_08}
     built = run("build", "--source", source, "--out", out, "--today", "2026-11-10", env=env)
     assert built.exit_code == 0, built.output
-    bad = run("build", "--source", source, "--out", out, "--today", "2026-11-31")
-    assert bad.exit_code == 2 and "'2026-11-31' is not a date; use YYYY-MM-DD" in bad.output
+    for wrong in ("2026-11-31", "20261110", "2026-W46-2"):
+        bad = run("build", "--source", source, "--out", out, "--today", wrong)
+        assert bad.exit_code == 2 and f"'{wrong}' is not a date; use YYYY-MM-DD" in bad.output
 
 
 def test_diff_reads_both_sides_on_one_build_date(tmp_path: Path) -> None:

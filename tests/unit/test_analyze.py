@@ -590,6 +590,25 @@ def test_a_lift_is_overruled_after_the_shortest_its_cadence_can_be(
     )
 
 
+def test_a_later_pair_without_a_lift_keeps_the_experiment_going() -> None:
+    # The wait is counted from the last pair, as for guardrails, not from the last lift:
+    # a weekly pair without std (no lift) on D2 is the experiment still reporting.
+    body = charter(
+        business_metrics=[
+            business("ttr", unit="hours", direction="decrease", baseline=18.5, target=15.0)
+        ]
+    )
+    rows = [
+        row(D1, "ttr", 18.6, "control", n=3000, std=13.7),
+        row(D1, "ttr", 17.0, "treatment", n=3000, std=13.6),
+        *ab(D2, "ttr", 18.6, 17.1),
+        row("2026-03-10", "ttr", 22.0),
+    ]
+    ttr = analyse(body, rows).metric("ttr")
+    assert ttr is not None and ttr.lift is not None and str(ttr.lift.date) == D1
+    assert (ttr.status, ttr.move_reference) == ("improved", "control")
+
+
 def test_without_a_control_arm_the_newest_variant_is_the_latest() -> None:
     rows = [
         row(D1, "conv", 11.0, "model-v2"),
