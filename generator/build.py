@@ -237,8 +237,7 @@ def _full_build(
     history = _history(settings, project, cache)
     with_original_targets(views, history)
     # The staleness rule uses the build date, as `check` does: --today, else
-    # SOURCE_DATE_EPOCH (then the same input gives the same bytes on any day), else the
-    # day of the build.
+    # SOURCE_DATE_EPOCH (the same bytes on any day), else the day of the build.
     checks = check_views(project, views, reuse.context.day, reuse)
     # Linked files are checked before anything is drawn: a refused one fails the build.
     # Large files (result downloads, linked files) go to the spool, not memory.
