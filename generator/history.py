@@ -21,7 +21,8 @@ replayed oldest first, charter by charter:
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
   charter.yaml or a result file differs from its verdict at the previous such commit
   (`verdict_history.py` loads the charter as it was at the commit; a version that
-  does not load is skipped).
+  does not load is skipped); flagged when it says the business moved more and no
+  result file changed since the verdict before.
 
 Dates and authors are the commits' (author date in UTC, author name with the
 repository's .mailmap). Merge commits add nothing of their own: each change is
@@ -71,10 +72,17 @@ from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
 from .results import DEFAULT_RESULTS, glob_matches
 from .verdict_history import VERDICT_FORMAT, VerdictReplay
-from .vocabulary import KIND_LABELS, ROLLED_OUT, HistoryKind, Verdict, label
+from .vocabulary import (
+    KIND_LABELS,
+    HistoryKind,
+    Verdict,
+    label,
+    rollout_undone,
+    verdict_gained,
+)
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-5"
+HISTORY_FORMAT = "history-6"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -317,6 +325,7 @@ class _Charter:
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
 
     verdict: str | None = None  # at the last commit where the charter loaded
+    results: bool = False  # a result file changed since that commit
     versions: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
     names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
 
@@ -366,7 +375,9 @@ def _replay(
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names=names))
                 _apply(state, stamp, changes, blobs)
-                if any(c.rest == "charter.yaml" or reader_for(c.rest) for c in changes):
+                results = any(c.rest != "charter.yaml" and reader_for(c.rest) for c in changes)
+                state.results |= results
+                if results or any(c.rest == "charter.yaml" for c in changes):
                     _verdict(state, stamp, verdicts.at(commit.sha, commit.day, cid))
     finally:
         blobs.close()
@@ -412,7 +423,9 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
 
 
 def _verdict(state: _Charter, stamp: _Stamp, now: Verdict | None) -> None:
-    """A verdict event when the charter's verdict differs from the last one it had.
+    """A verdict event when the charter's verdict differs from the last one it had;
+    flagged when it says the business moved more (`verdict_gained`) and no result file
+    changed since that verdict (`state.results`): an edit of the charter alone brought it.
 
     A version that does not load (`now` is None) is skipped; a charter removed starts
     again without a verdict, so coming back is not a change of verdict.
@@ -424,8 +437,12 @@ def _verdict(state: _Charter, stamp: _Stamp, now: Verdict | None) -> None:
         return
     if state.verdict is not None and now != state.verdict:
         was, new = label(state.verdict, "verdict"), label(now, "verdict")
-        state.events.append(stamp.event("verdict", f"Verdict: {was} → {new}"))
-    state.verdict = now
+        text = f"Verdict: {was} → {new}"
+        flagged = not state.results and verdict_gained(state.verdict, now)
+        if flagged:
+            text += " (an edit of the charter, with no new results)"
+        state.events.append(stamp.event("verdict", text, flagged=flagged))
+    state.verdict, state.results = now, False
 
 
 def _charter_change(
@@ -489,7 +506,7 @@ def _status_event(stamp: _Stamp, old: object, new: object) -> Event:
     overruled, or a guardrail breached in production, is judged on the experiment
     again."""
     was, now = (label(str(status), "status") for status in (old, new))
-    back = old in ROLLED_OUT and new not in ROLLED_OUT
+    back = rollout_undone(str(old), str(new))
     text = f"Status {was} → {now}"
     if back:
         text += " (production results no longer judge the metrics)"

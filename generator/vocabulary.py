@@ -70,6 +70,26 @@ VERDICT_LABELS: dict[str, str] = {
     "no-business-results": "No business results",
     "no-results": "No results",
 }
+# The verdicts that say the business moved, best first.
+BUSINESS_MOVED: tuple[Verdict, ...] = ("target-met", "business-impact")
+
+
+def verdict_gained(was: str | None, now: str | None) -> bool:
+    """Whether the verdict `now` says the business moved more than `was` did: into
+    `BUSINESS_MOVED`, or up within it. Brought about by an edit with no new results (a
+    cadence, a status, a plan's minimum detectable effect), it is flagged for a reviewer
+    (the history, `charters diff`)."""
+    if now not in BUSINESS_MOVED:
+        return False
+    return was not in BUSINESS_MOVED or BUSINESS_MOVED.index(now) < BUSINESS_MOVED.index(was)
+
+
+def rollout_undone(was: str | None, now: str | None) -> bool:
+    """Whether a change of status leaves the rollout (`ROLLED_OUT` back to an earlier
+    status): production rows after the experiment then no longer judge the metrics
+    (analyze.experiment_over). Flagged for a reviewer (the history, `charters diff`)."""
+    return was in ROLLED_OUT and now not in ROLLED_OUT
+
 
 # --- a metric and its status -------------------------------------------------------------
 

@@ -36,6 +36,8 @@ from ..vocabulary import (
     MetricStatus,
     Trend,
     label,
+    rollout_undone,
+    verdict_gained,
 )
 from .sides import Side
 
@@ -87,6 +89,12 @@ class PseudoKind:
     found: Callable[[DiffReport], bool]
 
 
+def is_flagged(change: Change) -> bool:
+    """Whether a reviewer must look at `change` (🚩): a kind of `FLAGGED_KINDS`, or a
+    status or verdict change flagged for its own reason (`flagged` in the JSON)."""
+    return change.kind in FLAGGED_KINDS or bool(change.extra.get("flagged"))
+
+
 def _with_trend(trend: Trend) -> Callable[[DiffReport], bool]:
     return lambda r: any(c.kind == "results-added" and c.trend == trend for c in r.changes)
 
@@ -107,6 +115,11 @@ PSEUDO_KINDS: dict[str, PseudoKind] = {
     "improved": PseudoKind(
         "results-added changes whose status got better, or a guardrail breach cleared",
         _with_trend("improved"),
+    ),
+    "flagged": PseudoKind(
+        "any change flagged 🚩 for a reviewer: the flagged kinds, a status back from the"
+        " rollout, a verdict that gained with no new results",
+        lambda r: any(is_flagged(c) for c in r.changes),
     ),
     "invalid": PseudoKind(
         "either side has validation errors", lambda r: not (r.base.ok and r.head.ok)
@@ -310,21 +323,51 @@ def _not_compared(cid: str, base: Side, head: Side) -> dict[str, str]:
 
 
 def status_changes(pair: Pair) -> Iterator[Change]:
+    """A change of status; flagged when it leaves the rollout (`rollout_undone`)."""
     was, now = pair.base.view.charter.status, pair.head.view.charter.status
-    yield from _coded(pair.cid, "status-changed", "status", was, now, field="status")
+    why = "production results no longer judge the metrics" if rollout_undone(was, now) else ""
+    yield from _coded(pair.cid, "status-changed", "status", was, now, why, field="status")
 
 
 def verdict_changes(pair: Pair) -> Iterator[Change]:
-    yield from _coded(pair.cid, "verdict-changed", "verdict", pair.base.verdict, pair.head.verdict)
+    """A change of verdict; flagged when it says the business moved more
+    (`verdict_gained`) and no result row was added, revised or removed: an edit of
+    the charter alone (a cadence, a status, a plan) brought it."""
+    was, now = pair.base.verdict, pair.head.verdict
+    why = ""
+    if verdict_gained(was, now) and not _rows_changed(pair):
+        why = "an edit of the charter, with no new results"
+    yield from _coded(pair.cid, "verdict-changed", "verdict", was, now, why)
+
+
+def _rows_changed(pair: Pair) -> bool:
+    """Whether any result row of the charter differs between the sides."""
+    before = {v.id: v.rows for v in pair.base.view.metrics}
+    for after in pair.head.view.metrics:
+        counts = row_counts(before.pop(after.id, ()), after.rows)
+        if any(counts.values()):
+            return True
+    return any(rows for rows in before.values())
 
 
 def _coded(
-    cid: str, kind: ChangeKind, vocabulary: str, was: str, now: str, field: str | None = None
+    cid: str,
+    kind: ChangeKind,
+    vocabulary: str,
+    was: str,
+    now: str,
+    flag: str = "",
+    field: str | None = None,
 ) -> Iterator[Change]:
-    """A change of a coded value (status, verdict): codes in the JSON, labels in the text."""
+    """A change of a coded value (status, verdict): codes in the JSON, labels in the text;
+    flagged for a reviewer, with the reason after the labels, when `flag` says why."""
     if was != now:
         text = f"{vocabulary}: {label(was, vocabulary)} → {label(now, vocabulary)}"
-        yield Change(kind, cid, None, was, now, text, field=field)
+        extra: dict[str, Any] = {}
+        if flag:
+            text += f" ({flag})"
+            extra["flagged"] = True
+        yield Change(kind, cid, None, was, now, text, field=field, extra=extra)
 
 
 # --- metrics: added, removed, fields, goalposts -------------------------------------------

@@ -24,7 +24,7 @@ from ..formatting import (
 )
 from ..rules import RULES_BY_CODE
 from ..vocabulary import CHANGE_LABELS, ChangeKind, label
-from .compare import FLAGGED_KINDS, Change, DiffReport, show, status_words
+from .compare import Change, DiffReport, is_flagged, show, status_words
 from .sides import Side
 
 # Version 2: `trend` follows the metric's status (it compared raw values in version 1);
@@ -125,6 +125,14 @@ def _flagged_parts(report: DiffReport) -> list[str]:
         if kind == "goalpost-moved" and unagreed:
             text += f", {len(unagreed)} without a renewed agreement"
         parts.append(text)
+    for kind, words in (
+        ("status-changed", "status back from the rollout"),
+        ("verdict-changed", "verdict gained with no new results"),
+    ):
+        ids = sorted({c.charter for c in report.of_kind(kind) if c.extra.get("flagged")})
+        if ids:
+            names = ", ".join(f"`{_code(x)}`" for x in ids)
+            parts.append(f"**{words}** on {plural(len(ids), 'charter')} ({names})")
     alerts = _alerts(report.changes)
     if alerts:
         codes = _cell(", ".join(sorted({str(a.after["code"]) for a in alerts})))
@@ -279,7 +287,7 @@ def _alerts_markdown(alerts: list[Change]) -> list[str]:
 
 def _flagged_markdown(changes: list[Change]) -> list[str]:
     """The full sentence of every flagged change: why a goalpost moved, who re-agreed."""
-    flagged = [c for c in changes if c.kind in FLAGGED_KINDS and c.kind != "results-rewritten"]
+    flagged = [c for c in changes if is_flagged(c) and c.kind != "results-rewritten"]
     if not flagged:
         return []
     return [*(f"- 🚩 {_message(c.message)}" for c in flagged), ""]
@@ -305,7 +313,7 @@ def _changes_table(changes: list[Change]) -> list[str]:
     for c in changes:
         before, after = _before_after(c)
         name = f"`{_code(c.metric)}`" if c.metric else ""
-        kind = CHANGE_LABELS[c.kind]
+        kind = ("🚩 " if c.extra.get("flagged") else "") + CHANGE_LABELS[c.kind]
         lines.append(f"| {kind} | {name} | {_cell(c.field or '')} | {before} | {after} |")
     return [*lines, ""]
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from factory import business_metric, charter_data, row, write_charter
 from helpers import REPO_ROOT, minimal_charter
+from history_repo import MORE, ROWS
 
 from generator.cli import main
 from generator.diff import KINDS, MARKER
@@ -700,3 +702,50 @@ def test_an_alias_pairs_a_rename_before_the_title_does(repo: Repo) -> None:
         "charter `search-ranking` renamed to `product-search`"
         in removed["search-ranking"]["message"]
     )
+
+
+# --- edits that bring a better verdict without results -------------------------------------
+
+
+def test_a_verdict_gained_by_an_edit_and_a_status_back_from_the_rollout_are_flagged(
+    repo: Repo,
+) -> None:
+    # Live, a significant gain on 2026-02-28, then production back below the baseline
+    # three weeks on: the lift is overruled ("No impact"). Stretching the cadence, or
+    # taking the status back to the experiment, brings the lift back without a row.
+    body = charter_data(status="live", business_metrics=[business_metric()])
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    write_charter(repo.source, "lift", body, rows)
+    repo.commit("A rolled-out charter", when="2026-03-21T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"
+    write_charter(repo.source, "lift", body, rows)
+    report = repo.diff_json("HEAD")
+    (verdict,) = [c for c in changes(report, "verdict-changed") if c["charter"] == "lift"]
+    assert (verdict["before"], verdict["after"], verdict["flagged"]) == (
+        "no-impact",
+        "business-impact",
+        True,
+    )
+    assert verdict["message"].endswith("(an edit of the charter, with no new results)")
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
+    markdown = repo.diff("HEAD").stdout
+    assert "| 🚩 Verdict |" in markdown
+    assert "**verdict gained with no new results** on 1 charter (`lift`)" in markdown
+    # The same verdict gained by new rows is news, not a flag.
+    body["measurement"]["cadence"] = "weekly"
+    write_charter(repo.source, "lift", body, [*rows, *MORE])
+    (verdict,) = [c for c in changes(repo.diff_json("HEAD"), "verdict-changed")]
+    assert verdict["after"] == "business-impact" and "flagged" not in verdict
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 0
+    # Live back to the experiment: production no longer judges, and the lift is back.
+    write_charter(repo.source, "lift", {**body, "status": "experiment"}, rows)
+    report = repo.diff_json("HEAD")
+    (status,) = changes(report, "status-changed")
+    assert (status["before"], status["after"], status["flagged"]) == ("live", "experiment", True)
+    assert status["message"] == (
+        "status: Live → In experiment (production results no longer judge the metrics)"
+    )
+    assert [c["flagged"] for c in changes(report, "verdict-changed")] == [True]
+    markdown = repo.diff("HEAD").stdout
+    assert "| 🚩 Status |" in markdown
+    assert "**status back from the rollout** on 1 charter (`lift`)" in markdown

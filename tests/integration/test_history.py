@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from factory import business_metric, charter_data, write_charter
+from factory import business_metric, charter_data, row, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
 
@@ -496,6 +496,34 @@ def test_a_status_back_from_the_rollout_is_flagged(
     assert [e.flagged for e in found] == flagged
     back = found[-1].text.endswith("(production results no longer judge the metrics)")
     assert back is flagged[-1]
+
+
+def test_a_verdict_gained_by_an_edit_with_no_new_results_is_flagged(tmp_path: Path) -> None:
+    """A cadence stretched so that production no longer overrules the lift turns "No
+    impact" into "Business impact" without a row: flagged. New rows gaining it are not."""
+    repo = _repo(tmp_path)
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # production back below the baseline
+    body = charter(12.0)
+    write_charter(repo, "a", body, rows)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"
+    write_charter(repo, "a", body, rows)
+    edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
+    body["measurement"]["cadence"] = "weekly"
+    write_charter(repo, "a", body, rows)
+    commit(repo, "Cadence back", "Ben Okafor", "2026-03-23T00:00:00Z")
+    write_charter(repo, "a", body, [*rows, *MORE])  # a new pair on 2026-03-31
+    results = commit(repo, "Results", "Chen Li", "2026-04-01T00:00:00Z")
+    found = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
+    assert [(e.commit, e.text, e.flagged) for e in found] == [
+        (
+            edited,
+            "Verdict: No impact → Business impact (an edit of the charter, with no new results)",
+            True,
+        ),
+        (found[1].commit, "Verdict: Business impact → No impact", False),
+        (results, "Verdict: No impact → Business impact", False),
+    ]
 
 
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
