@@ -118,7 +118,7 @@ PSEUDO_KINDS: dict[str, PseudoKind] = {
     ),
     "flagged": PseudoKind(
         "any change flagged 🚩 for a reviewer: the flagged kinds, a status back from the"
-        " rollout, a verdict that gained with no new results",
+        " rollout, a verdict gained or an alert resolved with no new results",
         lambda r: any(is_flagged(c) for c in r.changes),
     ),
     "invalid": PseudoKind(
@@ -893,7 +893,17 @@ def original_goalposts(pair: Pair) -> CharterView | None:
 
 
 def finding_changes(pair: Pair) -> Iterator[Change]:
-    yield from findings_between(pair.cid, pair.base.findings, pair.head.findings)
+    """Findings added and resolved; an alert (a breached guardrail, an ML-only win)
+    resolved while no result row changed is flagged: an edit of the charter alone (a
+    tolerance loosened, a guardrail or a `drives` removed) made the news go away."""
+    edited: bool | None = None
+    for change in findings_between(pair.cid, pair.base.findings, pair.head.findings):
+        if change.kind == "finding-resolved" and change.before.get("severity") == "alert":
+            edited = (not _rows_changed(pair)) if edited is None else edited
+            if edited:
+                change.message += " (an edit of the charter, with no new results)"
+                change.extra["flagged"] = True
+        yield change
 
 
 def findings_between(

@@ -128,6 +128,7 @@ def _flagged_parts(report: DiffReport) -> list[str]:
     for kind, words in (
         ("status-changed", "status back from the rollout"),
         ("verdict-changed", "verdict gained with no new results"),
+        ("finding-resolved", "alert resolved with no new results"),
     ):
         ids = sorted({c.charter for c in report.of_kind(kind) if c.extra.get("flagged")})
         if ids:

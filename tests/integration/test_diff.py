@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from factory import business_metric, charter_data, row, write_charter
+from factory import ab, business_metric, charter_data, guardrail, row, write_charter
 from helpers import REPO_ROOT, minimal_charter
 from history_repo import MORE, ROWS
 
@@ -749,3 +749,25 @@ def test_a_verdict_gained_by_an_edit_and_a_status_back_from_the_rollout_are_flag
     markdown = repo.diff("HEAD").stdout
     assert "| 🚩 Status |" in markdown
     assert "**status back from the rollout** on 1 charter (`lift`)" in markdown
+
+
+def test_a_breach_cleared_by_loosening_the_tolerance_is_flagged(repo: Repo) -> None:
+    body = charter_data(status="live", business_metrics=[business_metric()])
+    body["measurement"]["guardrails"] = [guardrail()]
+    rows = [*ROWS, *ab("2026-02-28", "lat", 100.0, 120.0)]  # 20 ms worse, tolerance 5
+    write_charter(repo.source, "lift", body, rows)
+    repo.commit("A breached guardrail", when="2026-03-21T00:00:00Z")
+    body["measurement"]["guardrails"] = [guardrail(tolerance={"value": 25.0})]
+    write_charter(repo.source, "lift", body, rows)
+    report = repo.diff_json("HEAD")
+    (resolved,) = changes(report, "finding-resolved")
+    assert (resolved["before"]["code"], resolved["flagged"]) == ("MC108", True)
+    assert resolved["message"].endswith("(an edit of the charter, with no new results)")
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
+    markdown = repo.diff("HEAD").stdout
+    assert "**alert resolved with no new results** on 1 charter (`lift`)" in markdown
+    # Cleared by new rows back within the tolerance: news, not a flag.
+    body["measurement"]["guardrails"] = [guardrail()]
+    write_charter(repo.source, "lift", body, [*rows, *ab("2026-03-07", "lat", 100.0, 101.0)])
+    (resolved,) = changes(repo.diff_json("HEAD"), "finding-resolved")
+    assert resolved["before"]["code"] == "MC108" and "flagged" not in resolved
