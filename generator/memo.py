@@ -19,10 +19,14 @@ and library versions), and the next build reads them back:
   of each point (read when its charts are described again). An edit that leaves a
   charter's rows alone (a summary, a target) then needs no scipy.
 
-Only what a build used is written back, so no memo grows without end, and a memo is
-written only when that differs from what was read. A missing, damaged or foreign
-memo means computing again. Like the other pickles of the cache folder, the memos
-are trusted as the installed generator is (docs/cache.md).
+A charter's memo keeps what its last run used. The site's memo keeps what the build
+used and, for `KEEP_IDLE` builds more, what it read and did not use: a build after an
+edit renders one charter's page and takes the others' from the cache, and the texts
+of those pages are still the site's (a template edit, the next build that renders
+every page, needs them); an entry that no build has used for that long goes, so no
+memo grows without end. A memo is written only when that differs from what was read.
+A missing, damaged or foreign memo means computing again. Like the other pickles of
+the cache folder, the memos are trusted as the installed generator is (docs/cache.md).
 """
 
 from __future__ import annotations
@@ -35,16 +39,20 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 if TYPE_CHECKING:
     from .cache import Cache
 
-_FORMAT = "charters-memo-1"
+_FORMAT = "charters-memo-2"
 _MISSING = object()
+#: How many builds in a row an entry of the site's memo stays without being used.
+KEEP_IDLE = 50
 
 
 class Memo:
-    """The results read from the cache (`known`) and those used since (`used`)."""
+    """The results read from the cache (`known`), those used since (`used`), and for
+    each known one how many builds in a row have not used it (`idle`)."""
 
     def __init__(self) -> None:
         self.known: dict[Hashable, Any] = {}
         self.used: dict[Hashable, Any] = {}
+        self.idle: dict[Hashable, int] = {}
 
     def get(self, key: Hashable) -> Any:
         """The kept result for `key`, or None (no function kept here returns None)."""
@@ -70,32 +78,43 @@ def _key(*scope: str) -> str:
     return digest(_FORMAT, generator_fingerprint(), *scope)
 
 
-def _read(cache: Cache, key: str) -> dict[Hashable, Any]:
+def _read(cache: Cache, key: str) -> tuple[dict[Hashable, Any], dict[Hashable, int]]:
+    """The entries of a memo and how long each has been idle; nothing when it cannot be
+    read."""
     raw = cache.get("memo", key, ".pickle")
     if raw is None:
-        return {}
+        return {}, {}
     try:
         entry = pickle.loads(raw)
     except Exception:  # a truncated or foreign entry: computed again
-        return {}
-    ok = isinstance(entry, tuple) and len(entry) == 2 and entry[0] == _FORMAT
-    return entry[1] if ok and isinstance(entry[1], dict) else {}
+        return {}, {}
+    ok = isinstance(entry, tuple) and len(entry) == 3 and entry[0] == _FORMAT
+    if not (ok and isinstance(entry[1], dict) and isinstance(entry[2], dict)):
+        return {}, {}
+    return entry[1], entry[2]
 
 
-def _write(cache: Cache, key: str, memo: Memo) -> None:
-    if memo.used != memo.known:
-        data = pickle.dumps((_FORMAT, memo.used), protocol=pickle.HIGHEST_PROTOCOL)
+def _write(cache: Cache, key: str, entries: dict[Hashable, Any], idle: dict[Hashable, int],
+           memo: Memo) -> None:  # fmt: skip
+    if entries != memo.known or idle != memo.idle:
+        data = pickle.dumps((_FORMAT, entries, idle), protocol=pickle.HIGHEST_PROTOCOL)
         cache.put("memo", key, data, ".pickle")
 
 
 def load_memo(cache: Cache) -> None:
     """Start the site's memo of a build from what the last build kept."""
-    MEMO.known, MEMO.used = _read(cache, _key("site")), {}
+    MEMO.known, MEMO.idle = _read(cache, _key("site"))
+    MEMO.used = {}
 
 
 def save_memo(cache: Cache) -> None:
-    """Keep what this build used of the site's memo for the next build."""
-    _write(cache, _key("site"), MEMO)
+    """Keep what this build used of the site's memo for the next build, and what it did
+    not use for `KEEP_IDLE` builds in a row."""
+    entries, idle = dict(MEMO.used), {}
+    for key, value in MEMO.known.items():
+        if key not in entries and (n := MEMO.idle.get(key, 0) + 1) <= KEEP_IDLE:
+            entries[key], idle[key] = value, n
+    _write(cache, _key("site"), entries, idle, MEMO)
 
 
 #: The parts of a charter's work that keep a memo each: its analysis and its charts' specs.
@@ -114,10 +133,11 @@ def charter_memo(cache: Cache, folder: str, part: CharterPart) -> Iterator[None]
     """While a part of a charter's work (its folder, relative to the source) is done, use
     its own memo (as that part's last run left it); keep what this run used."""
     key = charter_memo_key(folder, part)
-    outer = MEMO.known, MEMO.used
-    MEMO.known, MEMO.used = _read(cache, key), {}
+    outer = MEMO.known, MEMO.used, MEMO.idle
+    MEMO.known, MEMO.idle = _read(cache, key)
+    MEMO.used = {}
     try:
         yield
-        _write(cache, key, MEMO)
+        _write(cache, key, MEMO.used, {}, MEMO)
     finally:
-        MEMO.known, MEMO.used = outer
+        MEMO.known, MEMO.used, MEMO.idle = outer

@@ -32,8 +32,11 @@ def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def build_in_child(root: Path, out: Path, cache: Path) -> list[str]:
-    """Build in a fresh interpreter; the heavy modules the build imported."""
+def build_in_child(
+    root: Path, out: Path, cache: Path, converted: list[int] | None = None
+) -> list[str]:
+    """Build in a fresh interpreter; the heavy modules the build imported (and, appended to
+    `converted`, how many Markdown texts it converted)."""
     code = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -41,12 +44,17 @@ def build_in_child(root: Path, out: Path, cache: Path) -> list[str]:
         f"result = build(Settings(Path({str(root)!r}), Path({str(out)!r}),"
         f" cache_dir=Path({str(cache)!r})))\n"
         "assert result.ok and not result.unchanged, [d.format_text() for d in result.diagnostics]\n"
-        "print(sorted(m for m in ('scipy', 'markdown') if m in sys.modules))\n"
+        "pages = sys.modules.get('generator.pages')\n"
+        "misses = pages._sanitised_html.cache_info().misses if pages else 0\n"
+        "print(sorted(m for m in ('scipy', 'markdown') if m in sys.modules), misses)\n"
     )
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    return eval(done.stdout.strip())  # a list of names printed above
+    modules, misses = eval(done.stdout.strip().replace("] ", "], "))  # printed above
+    if converted is not None:
+        converted.append(misses)
+    return list(modules)
 
 
 def site_pages(out: Path) -> dict[str, bytes]:
@@ -55,12 +63,16 @@ def site_pages(out: Path) -> dict[str, bytes]:
 
 
 def memo_entry(cache: Path, *scope: str) -> dict[object, object]:
-    key = digest("charters-memo-1", generator_fingerprint(), *(scope or ("site",)))
+    return memo_with_idle(cache, *scope)[0]
+
+
+def memo_with_idle(cache: Path, *scope: str) -> tuple[dict[object, object], dict[object, int]]:
+    key = digest("charters-memo-2", generator_fingerprint(), *(scope or ("site",)))
     raw = (cache / "memo" / key[:2] / f"{key}.pickle").read_bytes()
-    form, table = pickle.loads(raw)
-    assert form == "charters-memo-1"
-    assert isinstance(table, dict)
-    return table
+    form, table, idle = pickle.loads(raw)
+    assert form == "charters-memo-2"
+    assert isinstance(table, dict) and isinstance(idle, dict)
+    return table, idle
 
 
 def test_a_summary_edit_imports_no_scipy_and_converts_only_the_new_text(
@@ -81,9 +93,12 @@ def test_a_summary_edit_imports_no_scipy_and_converts_only_the_new_text(
     charter.write_text(text.replace(summary, "summary: Route each ticket to its queue."))
     second = build_in_child(examples, out, cache)
     assert "scipy" not in second  # the edited charter's lifts: the same t quantiles
-    after = memo_entry(cache)
+    after, idle = memo_with_idle(cache)
     assert ("markdown", "Route each ticket to its queue.") in after
-    assert not any(k == ("markdown", summary.removeprefix("summary: ")) for k in after)
+    # The other pages were taken from the cache: their texts are kept, idle for one build
+    # (and so is the old summary, until KEEP_IDLE builds have passed it by).
+    old = ("markdown", summary.removeprefix("summary: "))
+    assert idle[old] == 1 and ("markdown", "Route each ticket to its queue.") not in idle
 
     cold_out, cold_cache = tmp_path / "cold", tmp_path / "cold-cache"
     build_in_child(examples, cold_out, cold_cache)
@@ -118,6 +133,30 @@ def test_summary_edits_of_two_charters_in_turn_import_no_scipy(
     assert tree_files(out) == tree_files(cold_out)
 
 
+def test_a_template_edit_after_a_summary_edit_converts_no_markdown(
+    examples: Path, tmp_path: Path
+) -> None:
+    # The summary edit's build used one charter's texts; the others stay in the site's
+    # memo, so the template edit that renders every page again converts none of them.
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    converted: list[int] = []
+    build_in_child(examples, out, cache, converted)
+    summary_edit(examples, "support-ticket-routing", "Route each ticket to its queue.")
+    build_in_child(examples, out, cache, converted)
+    (examples / "templates").mkdir()
+    charter_html = REPO_ROOT / "templates" / "charter.html"
+    marker = "{% block content %}"
+    edited = charter_html.read_text(encoding="utf-8").replace(marker, marker + "<!-- edited -->")
+    (examples / "templates" / "charter.html").write_text(edited, encoding="utf-8")
+    assert "scipy" not in build_in_child(examples, out, cache, converted)
+    assert converted[0] > 50 and converted[1:] == [1, 0]  # the new summary, then none
+    idle = memo_with_idle(cache)[1]
+    markdown = {k: n for k, n in idle.items() if isinstance(k, tuple) and k[0] == "markdown"}
+    assert list(markdown.values()) == [2]  # the old summary, unused since the edit
+    page = out / "charters" / "support-ticket-routing" / "index.html"
+    assert "<!-- edited -->" in page.read_text(encoding="utf-8")
+
+
 def test_a_foreign_or_damaged_memo_is_computed_again(examples: Path, tmp_path: Path) -> None:
     out, cache = tmp_path / "site", tmp_path / "cache"
     build_in_child(examples, out, cache)
@@ -129,7 +168,7 @@ def test_a_foreign_or_damaged_memo_is_computed_again(examples: Path, tmp_path: P
     expected = site_pages(out)
     entries = sorted((cache / "memo").rglob("*.pickle"))
     assert len(entries) > 1  # the site's and one per charter
-    for damaged in (b"", pickle.dumps(("someone else", {}))):
+    for damaged in (b"", pickle.dumps(("someone else", {})), pickle.dumps(("charters-memo-2",))):
         for entry in entries:
             entry.write_bytes(damaged)
         charter.write_text(charter.read_text(encoding="utf-8") + "# again\n", encoding="utf-8")
