@@ -327,7 +327,7 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     callback=_fail_on,
     metavar="KINDS",
     help="Comma-separated change kinds (or goalpost-moved-unagreed, regressed, improved,"
-    " invalid, any) that make the command exit 1.",
+    " flagged, invalid, any) that make the command exit 1.",
 )
 @today_option(
     "The build date of both sides (no result may be dated after it), and the date of a"

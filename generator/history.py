@@ -42,9 +42,10 @@ import hashlib
 import json
 import os
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-6"
+HISTORY_FORMAT = "history-7"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -197,6 +198,7 @@ class _Commit:
     author: str
     changes: list[_Change]
     day: str = ""  # the commit date (not the author's), UTC: the build date of its verdicts
+    parent: str = ""  # the first parent (none for a root commit)
 
 
 def _log(repo: _Repo) -> list[_Commit]:
@@ -212,7 +214,7 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--raw",
             "-z",
             "--no-abbrev",
-            "--format=%x01%H%x00%at%x00%aN%x00%ct",
+            "--format=%x01%H%x00%at%x00%aN%x00%ct%x00%P",
             "HEAD",
             "--",
             repo.charters,
@@ -227,7 +229,7 @@ def _log(repo: _Repo) -> list[_Commit]:
 
 def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     parts = chunk.split(b"\0")
-    if len(parts) < 4:
+    if len(parts) < 5:
         return None
     stamp = datetime.fromtimestamp(int(parts[1] or b"0"), tz=UTC)
     committed = datetime.fromtimestamp(int(parts[3].strip() or b"0"), tz=UTC)
@@ -237,8 +239,9 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         parts[2].decode("utf-8", "replace"),
         [],
         committed.date().isoformat(),
+        (parts[4].split() or [b""])[0].decode(),
     )
-    i = 4
+    i = 5
     while i + 1 < len(parts):
         meta = parts[i].strip(b"\n")
         if not meta.startswith(b":"):
@@ -335,6 +338,13 @@ class _Charter:
         catalogued = self.names.get(str(ref)) if ref else None
         return str(metric.get("name") or catalogued or metric.get("id") or ref)
 
+    def reads(self, rest: str) -> bool:
+        """Whether `rest` (a path in the charter's folder) is a result file its `results`
+        globs read, as this commit's charter.yaml has them."""
+        if rest == "charter.yaml" or reader_for(rest) is None:
+            return False
+        return any(glob_matches(g, rest) for g in _globs(self.data or {}))
+
     def with_rows(self) -> set[str]:
         return {mid for f in self.files.values() for mid in f.metrics}
 
@@ -375,10 +385,12 @@ def _replay(
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names=names))
                 _apply(state, stamp, changes, blobs)
-                results = any(c.rest != "charter.yaml" and reader_for(c.rest) for c in changes)
+                results = any(state.reads(c.rest) for c in changes)
                 state.results |= results
                 if results or any(c.rest == "charter.yaml" for c in changes):
-                    _verdict(state, stamp, verdicts.at(commit.sha, commit.day, cid))
+                    now = verdicts.at(commit.sha, commit.day, cid)
+                    parent = partial(verdicts.at, commit.parent, commit.day, cid)
+                    _verdict(state, stamp, now, None if results else parent)
     finally:
         blobs.close()
         verdicts.close()
@@ -422,10 +434,17 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
-def _verdict(state: _Charter, stamp: _Stamp, now: Verdict | None) -> None:
+def _verdict(
+    state: _Charter,
+    stamp: _Stamp,
+    now: Verdict | None,
+    parent: Callable[[], Verdict | None] | None,
+) -> None:
     """A verdict event when the charter's verdict differs from the last one it had;
-    flagged when it says the business moved more (`verdict_gained`) and no result file
-    changed since that verdict (`state.results`): an edit of the charter alone brought it.
+    flagged when it says the business moved more (`verdict_gained`) than at the commit's
+    parent and the commit changed no result file (`parent` is None when it did): an edit
+    of the charter alone brought it. When the parent's version does not load, the last
+    verdict replayed is compared, if no result file changed since (`state.results`).
 
     A version that does not load (`now` is None) is skipped; a charter removed starts
     again without a verdict, so coming back is not a change of verdict.
@@ -438,7 +457,10 @@ def _verdict(state: _Charter, stamp: _Stamp, now: Verdict | None) -> None:
     if state.verdict is not None and now != state.verdict:
         was, new = label(state.verdict, "verdict"), label(now, "verdict")
         text = f"Verdict: {was} → {new}"
-        flagged = not state.results and verdict_gained(state.verdict, now)
+        flagged = False
+        if parent is not None and verdict_gained(state.verdict, now):
+            before = parent()
+            flagged = verdict_gained(before, now) if before else not state.results
         if flagged:
             text += " (an edit of the charter, with no new results)"
         state.events.append(stamp.event("verdict", text, flagged=flagged))

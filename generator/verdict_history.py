@@ -55,7 +55,10 @@ class VerdictReplay:
         self._tmp: Path | None = None
 
     def at(self, commit: str, day: str, cid: str) -> Verdict | None:
-        """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load."""
+        """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load
+        (or `commit` is empty: the parent of a root commit)."""
+        if not commit:
+            return None
         folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
         if folder is None or folder[1] != "tree":
             return None

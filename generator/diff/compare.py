@@ -20,14 +20,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import date
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from .. import model as m
 from ..analyze import CharterView, MetricView, analyze_charter
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, format_path
 from ..formatting import exact_number, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
-from ..rules import CharterCheck, move_phrase, rests_on_lift
+from ..rules import CharterCheck, check_charter, move_phrase, rests_on_lift
 from ..vocabulary import (
     CHANGE_KINDS,
     KIND_LABELS,
@@ -118,7 +119,7 @@ PSEUDO_KINDS: dict[str, PseudoKind] = {
     ),
     "flagged": PseudoKind(
         "any change flagged 🚩 for a reviewer: the flagged kinds, a status back from the"
-        " rollout, a verdict gained or an alert resolved with no new results",
+        " rollout, a verdict gained or an alert resolved by an edit of the charter",
         lambda r: any(is_flagged(c) for c in r.changes),
     ),
     "invalid": PseudoKind(
@@ -170,7 +171,7 @@ class DiffReport:
 # --- charters: added, removed, renamed, compared ------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pair:
     """Two versions of one charter, each as `check` analysed it, reported under `cid`."""
 
@@ -178,6 +179,16 @@ class Pair:
     base: CharterCheck
     head: CharterCheck
     day: date | None = None  # when HEAD was written (see `Side.day`)
+    base_disabled: frozenset[str] = frozenset()  # the rules BASE's site.yaml switches off
+
+    @cached_property
+    def unedited(self) -> CharterCheck:
+        """BASE's charter judged and checked on HEAD's results: what HEAD's rows give
+        without HEAD's edits to the charter (its cadence, status, plan, metrics, goalposts,
+        `x-lint`) or to the rules site.yaml switches off. A better verdict, or an alert
+        gone, in HEAD but not here was brought by an edit."""
+        loaded = replace(self.base.view.loaded, results=self.head.view.loaded.results)
+        return check_charter(analyze_charter(loaded), None, set(self.base_disabled))
 
 
 CharterComparison = Callable[[Pair], Iterator[Change]]
@@ -203,7 +214,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:
-            pair = Pair(cid, base.checks[cid], head.checks[cid], head.day)
+            disabled = frozenset(base.project.site.lint.disable)
+            pair = Pair(cid, base.checks[cid], head.checks[cid], head.day, disabled)
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
@@ -330,24 +342,16 @@ def status_changes(pair: Pair) -> Iterator[Change]:
 
 
 def verdict_changes(pair: Pair) -> Iterator[Change]:
-    """A change of verdict; flagged when it says the business moved more
-    (`verdict_gained`) and no result row was added, revised or removed: an edit of
-    the charter alone (a cadence, a status, a plan) brought it."""
+    """A change of verdict; flagged when HEAD's verdict says the business moved more
+    (`verdict_gained`) than BASE's charter gives on HEAD's results (`Pair.unedited`):
+    an edit of the charter (a cadence, a status, a plan), not the rows, brought it."""
     was, now = pair.base.verdict, pair.head.verdict
     why = ""
-    if verdict_gained(was, now) and not _rows_changed(pair):
-        why = "an edit of the charter, with no new results"
+    if was != now and verdict_gained(unedited := pair.unedited.verdict, now):
+        why = (
+            f"an edit of the charter: before it, the same results give {label(unedited, 'verdict')}"
+        )
     yield from _coded(pair.cid, "verdict-changed", "verdict", was, now, why)
-
-
-def _rows_changed(pair: Pair) -> bool:
-    """Whether any result row of the charter differs between the sides."""
-    before = {v.id: v.rows for v in pair.base.view.metrics}
-    for after in pair.head.view.metrics:
-        counts = row_counts(before.pop(after.id, ()), after.rows)
-        if any(counts.values()):
-            return True
-    return any(rows for rows in before.values())
 
 
 def _coded(
@@ -633,7 +637,9 @@ def show(value: Any) -> str:
 
 
 def result_changes(pair: Pair) -> Iterator[Change]:
-    """Metrics of HEAD whose past rows were rewritten, then those with new rows."""
+    """Metrics of HEAD whose past rows were rewritten, then those with new rows; then
+    metrics of BASE gone from HEAD with their rows (removed or renamed): those rows are
+    gone from the evidence, rewritten too."""
     for after in pair.head.view.metrics:
         before = pair.base.view.metric(after.id)
         old = before.rows if before else ()
@@ -642,6 +648,11 @@ def result_changes(pair: Pair) -> Iterator[Change]:
             yield _rewritten(pair.cid, before, after, rewritten_rows(old, after.rows), rows)
         if rows["added"]:
             yield _results_added(pair.cid, before, after, rows)
+    for before in pair.base.view.metrics:
+        if before.rows and pair.head.view.metric(before.id) is None:
+            rows = row_counts(before.rows, ())
+            gone: list[tuple[Result, Result | None]] = [(r, None) for r in before.rows]
+            yield _rewritten(pair.cid, before, None, gone, rows)
 
 
 def _results_added(
@@ -665,14 +676,17 @@ def _results_added(
 def _rewritten(
     cid: str,
     before: MetricView | None,
-    after: MetricView,
+    after: MetricView | None,
     pairs: list[tuple[Result, Result | None]],
     rows: dict[str, int],
 ) -> Change:
-    """Rows of BASE changed or removed in HEAD: history rewritten, whatever the reason."""
+    """Rows of BASE changed or removed in HEAD: history rewritten, whatever the reason
+    (`after` None: the metric is gone from HEAD, and its rows with it)."""
+    metric = after or before
+    assert metric is not None
     listed = [
-        f"{old.row.date.isoformat()} {variant_name(old)}: {_row_numbers(old, after.unit)}"
-        + (f" → {_row_numbers(new, after.unit)}" if new is not None else " removed")
+        f"{old.row.date.isoformat()} {variant_name(old)}: {_row_numbers(old, metric.unit)}"
+        + (f" → {_row_numbers(new, metric.unit)}" if new is not None else " removed")
         for old, new in pairs
     ]
     shown = "; ".join(listed[:MAX_ROWS_LISTED])
@@ -681,14 +695,14 @@ def _rewritten(
     counts = ", ".join(
         f"{plural(n, 'past row')} {what}" for what, n in rows.items() if what != "added" and n
     )
-    text = f"`{after.id}`: {counts} ({shown})"
+    text = f"`{metric.id}`: {counts}{'' if after else ' with the metric'} ({shown})"
     was = before.status if before is not None else "no-results"
-    if was != after.status:
+    if after is not None and was != after.status:
         text += f"; status {label(was, 'metric_status')} → {label(after.status, 'metric_status')}"
     return Change(
         "results-rewritten",
         cid,
-        after.id,
+        metric.id,
         [row_json(old) for old, _ in pairs],
         [row_json(new) for _, new in pairs if new is not None],
         text,
@@ -893,44 +907,73 @@ def original_goalposts(pair: Pair) -> CharterView | None:
 
 
 def finding_changes(pair: Pair) -> Iterator[Change]:
-    """Findings added and resolved; an alert (a breached guardrail, an ML-only win)
-    resolved while no result row changed is flagged: an edit of the charter alone (a
-    tolerance loosened, a guardrail or a `drives` removed) made the news go away."""
-    edited: bool | None = None
-    for change in findings_between(pair.cid, pair.base.findings, pair.head.findings):
+    """Findings added and resolved; an alert (a breached guardrail, an ML-only win) that
+    BASE's charter still raises on HEAD's results (`Pair.unedited`) is flagged when
+    resolved: an edit of the charter (a tolerance loosened, a guardrail removed, the
+    rule switched off), not the rows, made the news go away."""
+    base, head = _metric_places(pair.base.view), _metric_places(pair.head.view)
+    for change in findings_between(pair.cid, pair.base.findings, pair.head.findings, base, head):
         if change.kind == "finding-resolved" and change.before.get("severity") == "alert":
-            edited = (not _rows_changed(pair)) if edited is None else edited
-            if edited:
-                change.message += " (an edit of the charter, with no new results)"
+            still = {_finding_key(d, base) for d in pair.unedited.findings}
+            if (change.before["code"], _field_key(change.before["field"], base)) in still:
+                change.message += " (an edit of the charter: before it, the same results raise it)"
                 change.extra["flagged"] = True
         yield change
 
 
 def findings_between(
-    cid: str, before: Sequence[Diagnostic], after: Sequence[Diagnostic]
+    cid: str,
+    before: Sequence[Diagnostic],
+    after: Sequence[Diagnostic],
+    base: Mapping[str, str] | None = None,
+    head: Mapping[str, str] | None = None,
 ) -> Iterator[Change]:
-    """Findings that appear (in HEAD's order), then findings that disappear (in BASE's)."""
-    for d in _unmatched(after, before):
+    """Findings that appear (in HEAD's order), then findings that disappear (in BASE's);
+    `base` and `head` name each side's metrics by their field (`_metric_places`)."""
+    for d in _unmatched(after, head or {}, before, base or {}):
         text = f"{d.severity} {d.code}: {d.message}"
         yield Change("finding-added", cid, None, None, d.as_json(), text, field=d.field or None)
-    for d in _unmatched(before, after):
+    for d in _unmatched(before, base or {}, after, head or {}):
         text = f"resolved {d.code}: {d.message}"
         yield Change("finding-resolved", cid, None, d.as_json(), None, text, field=d.field or None)
 
 
-def _finding_key(d: Diagnostic) -> tuple[str, str]:
+def _metric_places(view: CharterView) -> dict[str, str]:
+    """Each metric's id by the field that holds it (`measurement.guardrails[1]`)."""
+    return {format_path(view.charter.metric_path(m.id)): m.id for m in view.metrics}
+
+
+def _field_key(field: str, metrics: Mapping[str, str]) -> str:
+    """A finding's field with the metric it lies in named by its id, not its place in a
+    list, so a metric moved up or down its list keeps its findings."""
+    for place, mid in metrics.items():
+        if field == place or field.startswith((f"{place}.", f"{place}[")):
+            return f"<{mid}>{field[len(place) :]}"
+    return field
+
+
+def _finding_key(d: Diagnostic, metrics: Mapping[str, str]) -> tuple[str, str]:
     # Lines move with every edit and messages quote numbers that move with new
-    # results: a finding is the same finding while its rule and field are.
-    return (d.code, d.field)
+    # results: a finding is the same finding while its rule and field are, the field
+    # inside a metric named by the metric's id.
+    return (d.code, _field_key(d.field, metrics))
 
 
-def _unmatched(findings: Sequence[Diagnostic], others: Sequence[Diagnostic]) -> list[Diagnostic]:
+def _unmatched(
+    findings: Sequence[Diagnostic],
+    metrics: Mapping[str, str],
+    others: Sequence[Diagnostic],
+    other_metrics: Mapping[str, str],
+) -> list[Diagnostic]:
     """The findings with no counterpart (same rule and field) among `others`, in order."""
-    spare = Counter(_finding_key(d) for d in findings) - Counter(_finding_key(d) for d in others)
+    spare = Counter(_finding_key(d, metrics) for d in findings) - Counter(
+        _finding_key(d, other_metrics) for d in others
+    )
     out: list[Diagnostic] = []
     for d in findings:
-        if spare[_finding_key(d)] > 0:
-            spare[_finding_key(d)] -= 1
+        key = _finding_key(d, metrics)
+        if spare[key] > 0:
+            spare[key] -= 1
             out.append(d)
     return out
 

@@ -127,8 +127,8 @@ def _flagged_parts(report: DiffReport) -> list[str]:
         parts.append(text)
     for kind, words in (
         ("status-changed", "status back from the rollout"),
-        ("verdict-changed", "verdict gained with no new results"),
-        ("finding-resolved", "alert resolved with no new results"),
+        ("verdict-changed", "verdict gained by an edit"),
+        ("finding-resolved", "alert resolved by an edit"),
     ):
         ids = sorted({c.charter for c in report.of_kind(kind) if c.extra.get("flagged")})
         if ids:

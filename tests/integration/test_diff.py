@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from factory import ab, business_metric, charter_data, guardrail, row, write_charter
+from factory import (
+    ab,
+    business_metric,
+    charter_data,
+    guardrail,
+    ml_metric,
+    row,
+    write_charter,
+)
 from helpers import REPO_ROOT, minimal_charter
 from history_repo import MORE, ROWS
 
@@ -726,11 +734,13 @@ def test_a_verdict_gained_by_an_edit_and_a_status_back_from_the_rollout_are_flag
         "business-impact",
         True,
     )
-    assert verdict["message"].endswith("(an edit of the charter, with no new results)")
+    assert verdict["message"].endswith(
+        "(an edit of the charter: before it, the same results give No impact)"
+    )
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
     markdown = repo.diff("HEAD").stdout
     assert "| 🚩 Verdict |" in markdown
-    assert "**verdict gained with no new results** on 1 charter (`lift`)" in markdown
+    assert "**verdict gained by an edit** on 1 charter (`lift`)" in markdown
     # The same verdict gained by new rows is news, not a flag.
     body["measurement"]["cadence"] = "weekly"
     write_charter(repo.source, "lift", body, [*rows, *MORE])
@@ -762,12 +772,59 @@ def test_a_breach_cleared_by_loosening_the_tolerance_is_flagged(repo: Repo) -> N
     report = repo.diff_json("HEAD")
     (resolved,) = changes(report, "finding-resolved")
     assert (resolved["before"]["code"], resolved["flagged"]) == ("MC108", True)
-    assert resolved["message"].endswith("(an edit of the charter, with no new results)")
+    assert resolved["message"].endswith(
+        "(an edit of the charter: before it, the same results raise it)"
+    )
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
     markdown = repo.diff("HEAD").stdout
-    assert "**alert resolved with no new results** on 1 charter (`lift`)" in markdown
+    assert "**alert resolved by an edit** on 1 charter (`lift`)" in markdown
     # Cleared by new rows back within the tolerance: news, not a flag.
     body["measurement"]["guardrails"] = [guardrail()]
     write_charter(repo.source, "lift", body, [*rows, *ab("2026-03-07", "lat", 100.0, 101.0)])
     (resolved,) = changes(repo.diff_json("HEAD"), "finding-resolved")
     assert resolved["before"]["code"] == "MC108" and "flagged" not in resolved
+
+
+def test_a_verdict_gained_by_an_edit_beside_new_rows_is_flagged(repo: Repo) -> None:
+    # A row of another metric in the same change does not hide the edit: BASE's charter
+    # on HEAD's rows still gives No impact.
+    body = charter_data(business_metrics=[business_metric()], ml_metrics=[ml_metric()])
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0), row("2026-03-20", "prec", 0.8)]
+    write_charter(repo.source, "lift", body, rows)
+    repo.commit("A rolled-out charter", when="2026-03-21T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"
+    write_charter(repo.source, "lift", body, [*rows, row("2026-03-21", "prec", 0.85)])
+    report = repo.diff_json("HEAD", "--today", "2026-03-22")
+    assert [c["metric"] for c in changes(report, "results-added")] == ["prec"]
+    (verdict,) = changes(report, "verdict-changed")
+    assert (verdict["after"], verdict["flagged"]) == ("business-impact", True)
+
+
+def test_a_metric_removed_with_its_rows_rewrites_results(repo: Repo) -> None:
+    # The breached guardrail goes, and its rows with it: the alert is gone with the
+    # evidence, which is history rewritten.
+    body = charter_data(status="live", business_metrics=[business_metric()])
+    body["measurement"]["guardrails"] = [guardrail()]
+    rows = [*ROWS, *ab("2026-02-28", "lat", 100.0, 120.0)]
+    write_charter(repo.source, "lift", body, rows)
+    repo.commit("A breached guardrail", when="2026-03-21T00:00:00Z")
+    del body["measurement"]["guardrails"]
+    write_charter(repo.source, "lift", body, ROWS)
+    report = repo.diff_json("HEAD")
+    (rewritten,) = changes(report, "results-rewritten")
+    assert rewritten["metric"] == "lat" and rewritten["rows"]["removed"] == 2
+    assert rewritten["message"].startswith("`lat`: 2 past rows removed with the metric (")
+    assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 1
+
+
+def test_guardrails_put_in_another_order_keep_their_findings(repo: Repo) -> None:
+    body = charter_data(status="live", business_metrics=[business_metric()])
+    body["measurement"]["guardrails"] = [guardrail(), guardrail("cost", unit="USD")]
+    rows = [*ROWS, *ab("2026-02-28", "lat", 100.0, 120.0), *ab("2026-02-28", "cost", 1.0, 1.0)]
+    write_charter(repo.source, "lift", body, rows)
+    repo.commit("Two guardrails, one breached", when="2026-03-21T00:00:00Z")
+    body["measurement"]["guardrails"].reverse()
+    write_charter(repo.source, "lift", body, rows)
+    report = repo.diff_json("HEAD")
+    assert changes(report, "finding-added") == changes(report, "finding-resolved") == []
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 0

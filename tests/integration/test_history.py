@@ -526,6 +526,41 @@ def test_a_verdict_gained_by_an_edit_with_no_new_results_is_flagged(tmp_path: Pa
     ]
 
 
+def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
+    """Notes in a CSV beside the charter are not results: the cadence edit committed
+    with them still gains the verdict by an edit."""
+    repo = _repo(tmp_path)
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    body = charter(12.0)
+    write_charter(repo, "a", body, rows)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"
+    write_charter(repo, "a", body, rows)
+    (repo / "charters" / "a" / "notes.csv").write_text("day,note\n2026-03-21,hi\n")
+    edited = commit(repo, "Cadence, and notes", "Ben Okafor", "2026-03-22T00:00:00Z")
+    (verdict,) = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
+    assert (verdict.commit, verdict.flagged) == (edited, True)
+
+
+def test_a_branch_that_changed_no_number_gains_nothing_at_its_merge(tmp_path: Path) -> None:
+    """Main overrules the lift with a production row; a branch started before only
+    rewords the summary. Replayed after main, its verdict differs from main's, but
+    not from its own parent's: it is no edit's gain."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "words")
+    write_charter(repo, "a", {**body, "summary": "Other words."}, ROWS)
+    commit(repo, "Words", "Ben Okafor", "2026-03-22T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", body, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "words", author="Dana Ito", when="2026-03-23T00:00:00Z")
+    verdicts = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
+    assert verdicts and not any(e.flagged for e in verdicts)
+
+
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
     tmp_path: Path,
 ) -> None:

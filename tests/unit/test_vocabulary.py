@@ -217,3 +217,25 @@ def test_charters_check_end_to_end_imports_nothing_heavy(tmp_path: Path) -> None
         if any(name == top or name.startswith(top + ".") for top in NOT_ON_THE_CHECK_PATH)
     )
     assert heavy == []
+
+
+@pytest.mark.parametrize(
+    ("was", "now", "gained"),
+    [("no-impact", "business-impact", True), ("ml-only", "target-met", True),
+     ("business-impact", "target-met", True), ("target-met", "business-impact", False),
+     ("business-impact", "business-impact", False), ("no-results", "no-impact", False),
+     (None, "target-met", True), ("target-met", None, False)],
+)  # fmt: skip
+def test_a_verdict_gained_says_the_business_moved_more(
+    was: str | None, now: str | None, gained: bool
+) -> None:
+    assert v.verdict_gained(was, now) is gained
+
+
+@pytest.mark.parametrize(
+    ("was", "now", "undone"),
+    [("live", "experiment", True), ("retired", "proposed", True), ("paused", "baseline", True),
+     ("live", "paused", False), ("experiment", "live", False), ("proposed", "baseline", False)],
+)  # fmt: skip
+def test_a_rollout_is_undone_by_a_status_before_it(was: str, now: str, undone: bool) -> None:
+    assert v.rollout_undone(was, now) is undone
