@@ -458,9 +458,12 @@ def _verdict(
         was, new = label(state.verdict, "verdict"), label(now, "verdict")
         text = f"Verdict: {was} → {new}"
         flagged = False
-        if parent is not None and verdict_gained(state.verdict, now):
+        if parent is not None:  # no result file changed: the parent's verdict, if it loads
             before = parent()
-            flagged = verdict_gained(before, now) if before else not state.results
+            if before is not None:
+                flagged = verdict_gained(before, now)
+            else:
+                flagged = not state.results and verdict_gained(state.verdict, now)
         if flagged:
             text += " (an edit of the charter, with no new results)"
         state.events.append(stamp.event("verdict", text, flagged=flagged))

@@ -76,9 +76,9 @@ BUSINESS_MOVED: tuple[Verdict, ...] = ("target-met", "business-impact")
 
 def verdict_gained(was: str | None, now: str | None) -> bool:
     """Whether the verdict `now` says the business moved more than `was` did: into
-    `BUSINESS_MOVED`, or up within it. Brought about by an edit with no new results (a
-    cadence, a status, a plan's minimum detectable effect), it is flagged for a reviewer
-    (the history, `charters diff`)."""
+    `BUSINESS_MOVED`, or up within it. Brought about by an edit of the charter (a
+    cadence, a status, a plan's minimum detectable effect) rather than by new results,
+    it is flagged for a reviewer (the history, `charters diff`)."""
     if now not in BUSINESS_MOVED:
         return False
     return was not in BUSINESS_MOVED or BUSINESS_MOVED.index(now) < BUSINESS_MOVED.index(was)

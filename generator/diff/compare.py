@@ -180,6 +180,18 @@ class Pair:
     head: CharterCheck
     day: date | None = None  # when HEAD was written (see `Side.day`)
     base_disabled: frozenset[str] = frozenset()  # the rules BASE's site.yaml switches off
+    head_disabled: frozenset[str] = frozenset()  # and HEAD's
+
+    @property
+    def edited(self) -> bool:
+        """Whether the judgement of the charter changed besides its rows: the charter,
+        its `x-lint` or the rules site.yaml switches off."""
+        base, head = self.base.view.loaded, self.head.view.loaded
+        return (
+            base.charter != head.charter
+            or self.base_disabled != self.head_disabled
+            or _x_lint(base.doc.data) != _x_lint(head.doc.data)
+        )
 
     @cached_property
     def unedited(self) -> CharterCheck:
@@ -192,6 +204,22 @@ class Pair:
 
 
 CharterComparison = Callable[[Pair], Iterator[Change]]
+
+
+def _x_lint(data: Any) -> Any:
+    return data.get("x-lint") if isinstance(data, dict) else None
+
+
+def _pair(cid: str, base: Side, head: Side, old_id: str | None = None) -> Pair:
+    """The pair of charter `cid` (in BASE under `old_id` when renamed)."""
+    return Pair(
+        cid,
+        base.checks[old_id or cid],
+        head.checks[cid],
+        head.day,
+        frozenset(base.project.site.lint.disable),
+        frozenset(head.project.site.lint.disable),
+    )
 
 
 def diff_sides(base: Side, head: Side) -> DiffReport:
@@ -214,8 +242,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:
-            disabled = frozenset(base.project.site.lint.disable)
-            pair = Pair(cid, base.checks[cid], head.checks[cid], head.day, disabled)
+            pair = _pair(cid, base, head)
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
@@ -301,7 +328,7 @@ def _added(cid: str, base: Side, head: Side, old_id: str | None) -> list[Change]
     extra = {"renamed_from": old_id} if old_id is not None else {}
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
     if new is not None and old_id is not None:
-        out += compare_charter(Pair(cid, base.checks[old_id], new, head.day))
+        out += compare_charter(_pair(cid, base, head, old_id))
     elif new is not None:
         out += findings_between(cid, (), new.findings)
     return out
@@ -344,14 +371,19 @@ def status_changes(pair: Pair) -> Iterator[Change]:
 def verdict_changes(pair: Pair) -> Iterator[Change]:
     """A change of verdict; flagged when HEAD's verdict says the business moved more
     (`verdict_gained`) than BASE's charter gives on HEAD's results (`Pair.unedited`):
-    an edit of the charter (a cadence, a status, a plan), not the rows, brought it."""
+    an edit of the charter (a cadence, a status, a plan), not the rows, brought it.
+    A verdict the new rows would have lost and an edit kept is such a change too."""
     was, now = pair.base.verdict, pair.head.verdict
-    why = ""
-    if was != now and verdict_gained(unedited := pair.unedited.verdict, now):
-        why = (
-            f"an edit of the charter: before it, the same results give {label(unedited, 'verdict')}"
-        )
-    yield from _coded(pair.cid, "verdict-changed", "verdict", was, now, why)
+    unedited = pair.unedited.verdict if pair.edited else now
+    if not verdict_gained(unedited, now):
+        yield from _coded(pair.cid, "verdict-changed", "verdict", was, now)
+        return
+    why = f"an edit of the charter: before it, the same results give {label(unedited, 'verdict')}"
+    if was != now:
+        yield from _coded(pair.cid, "verdict-changed", "verdict", was, now, why)
+        return
+    text = f"verdict: {label(now, 'verdict')} kept by {why}"
+    yield Change("verdict-changed", pair.cid, None, was, now, text, extra={"flagged": True})
 
 
 def _coded(
@@ -912,13 +944,26 @@ def finding_changes(pair: Pair) -> Iterator[Change]:
     resolved: an edit of the charter (a tolerance loosened, a guardrail removed, the
     rule switched off), not the rows, made the news go away."""
     base, head = _metric_places(pair.base.view), _metric_places(pair.head.view)
+    why = "an edit of the charter: before it, the same results raise it"
+    alerts: dict[tuple[str, str], Diagnostic] = {}
+    if pair.edited:
+        alerts = {_finding_key(d, base): d for d in pair.unedited.findings if d.severity == "alert"}
     for change in findings_between(pair.cid, pair.base.findings, pair.head.findings, base, head):
-        if change.kind == "finding-resolved" and change.before.get("severity") == "alert":
-            still = {_finding_key(d, base) for d in pair.unedited.findings}
-            if (change.before["code"], _field_key(change.before["field"], base)) in still:
-                change.message += " (an edit of the charter: before it, the same results raise it)"
-                change.extra["flagged"] = True
+        resolved = change.kind == "finding-resolved" and change.before.get("severity") == "alert"
+        if resolved and (change.before["code"], _field_key(change.before["field"], base)) in alerts:
+            change.message += f" ({why})"
+            change.extra["flagged"] = True
         yield change
+    # An alert the new rows raise that an edit kept away (in neither BASE nor HEAD).
+    shown = {_finding_key(d, base) for d in pair.base.findings}
+    shown |= {_finding_key(d, head) for d in pair.head.findings}
+    for key, d in alerts.items():
+        if key not in shown:
+            text = f"silenced {d.code}: {d.message} ({why})"
+            extra = {"flagged": True}
+            yield Change(
+                "finding-resolved", pair.cid, None, d.as_json(), None, text, d.field, extra=extra
+            )
 
 
 def findings_between(

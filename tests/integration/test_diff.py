@@ -828,3 +828,46 @@ def test_guardrails_put_in_another_order_keep_their_findings(repo: Repo) -> None
     report = repo.diff_json("HEAD")
     assert changes(report, "finding-added") == changes(report, "finding-resolved") == []
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 0
+
+
+def test_a_verdict_kept_and_an_alert_kept_away_by_an_edit_are_flagged(repo: Repo) -> None:
+    # The new rows would lose the verdict (production back below the baseline) and
+    # breach the guardrail; the same change stretches the cadence and loosens the
+    # tolerance, so neither the verdict nor the alerts change.
+    body = charter_data(business_metrics=[business_metric()])
+    body["measurement"]["guardrails"] = [guardrail()]
+    write_charter(repo.source, "lift", body, ROWS)
+    repo.commit("Business impact", when="2026-03-01T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"
+    body["measurement"]["guardrails"] = [guardrail(tolerance={"value": 50.0})]
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0), *ab("2026-02-28", "lat", 100.0, 120.0)]
+    write_charter(repo.source, "lift", body, rows)
+    report = repo.diff_json("HEAD")
+    (verdict,) = changes(report, "verdict-changed")
+    assert (verdict["before"], verdict["after"], verdict["flagged"]) == (
+        "business-impact",
+        "business-impact",
+        True,
+    )
+    assert verdict["message"] == (
+        "verdict: Business impact kept by an edit of the charter: before it, the same"
+        " results give No impact"
+    )
+    (silenced,) = changes(report, "finding-resolved")
+    assert (silenced["before"]["code"], silenced["flagged"]) == ("MC108", True)
+    assert silenced["message"].startswith("silenced MC108: guardrail 'Guardrail lat' moved")
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
+    # The same rows without the edit: the verdict and the alert change, unflagged.
+    body["measurement"]["cadence"] = "weekly"
+    body["measurement"]["guardrails"] = [guardrail()]
+    write_charter(repo.source, "lift", body, rows)
+    report = repo.diff_json("HEAD")
+    assert [(c["after"], "flagged" in c) for c in changes(report, "verdict-changed")] == [
+        ("no-impact", False)
+    ]
+    assert [c["after"]["code"] for c in changes(report, "finding-added")] == ["MC108"]
+    assert changes(report, "finding-resolved") == []
+    # Switched off with x-lint instead: silenced too.
+    write_charter(repo.source, "lift", {**body, "x-lint": {"disable": ["MC108"]}}, rows)
+    (silenced,) = changes(repo.diff_json("HEAD"), "finding-resolved")
+    assert silenced["flagged"] is True

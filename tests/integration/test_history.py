@@ -561,6 +561,33 @@ def test_a_branch_that_changed_no_number_gains_nothing_at_its_merge(tmp_path: Pa
     assert verdicts and not any(e.flagged for e in verdicts)
 
 
+def test_a_branch_that_gains_by_an_edit_is_flagged_against_its_own_parent(
+    tmp_path: Path,
+) -> None:
+    """Main meets the target with a new row; a branch from before it only stretches the
+    cadence: against its parent (No impact) it gained, whatever main's verdict was."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    write_charter(repo, "a", body, rows)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "cadence")
+    write_charter(
+        repo,
+        "a",
+        {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}},
+        rows,
+    )
+    edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-23T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", body, [*rows, row("2026-03-21", "conv", 12.5)])
+    commit(repo, "Met", "Chen Li", "2026-03-22T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "cadence", author="Dana Ito", when="2026-03-24T00:00:00Z")
+    found = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
+    assert [e.flagged for e in found if e.commit == edited] == [True]
+    assert not any(e.flagged for e in found if e.commit != edited)
+
+
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
     tmp_path: Path,
 ) -> None:
