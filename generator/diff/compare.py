@@ -119,7 +119,7 @@ PSEUDO_KINDS: dict[str, PseudoKind] = {
     ),
     "flagged": PseudoKind(
         "any change flagged 🚩 for a reviewer: the flagged kinds, a status back from the"
-        " rollout, a verdict gained or an alert resolved by an edit of the charter",
+        " rollout, a verdict gained or kept, an alert cleared or kept away by an edit",
         lambda r: any(is_flagged(c) for c in r.changes),
     ),
     "invalid": PseudoKind(

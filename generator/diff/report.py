@@ -127,8 +127,8 @@ def _flagged_parts(report: DiffReport) -> list[str]:
         parts.append(text)
     for kind, words in (
         ("status-changed", "status back from the rollout"),
-        ("verdict-changed", "verdict gained by an edit"),
-        ("finding-resolved", "alert resolved by an edit"),
+        ("verdict-changed", "verdict gained or kept by an edit"),
+        ("finding-resolved", "alert cleared or kept away by an edit"),
     ):
         ids = sorted({c.charter for c in report.of_kind(kind) if c.extra.get("flagged")})
         if ids:

@@ -740,7 +740,7 @@ def test_a_verdict_gained_by_an_edit_and_a_status_back_from_the_rollout_are_flag
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
     markdown = repo.diff("HEAD").stdout
     assert "| 🚩 Verdict |" in markdown
-    assert "**verdict gained by an edit** on 1 charter (`lift`)" in markdown
+    assert "**verdict gained or kept by an edit** on 1 charter (`lift`)" in markdown
     # The same verdict gained by new rows is news, not a flag.
     body["measurement"]["cadence"] = "weekly"
     write_charter(repo.source, "lift", body, [*rows, *MORE])
@@ -777,7 +777,7 @@ def test_a_breach_cleared_by_loosening_the_tolerance_is_flagged(repo: Repo) -> N
     )
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
     markdown = repo.diff("HEAD").stdout
-    assert "**alert resolved by an edit** on 1 charter (`lift`)" in markdown
+    assert "**alert cleared or kept away by an edit** on 1 charter (`lift`)" in markdown
     # Cleared by new rows back within the tolerance: news, not a flag.
     body["measurement"]["guardrails"] = [guardrail()]
     write_charter(repo.source, "lift", body, [*rows, *ab("2026-03-07", "lat", 100.0, 101.0)])
