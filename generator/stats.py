@@ -128,6 +128,10 @@ def _no_spread(absolute: float, control: Arm, method: Method) -> Lift | None:
     return Lift(0.0, _relative(0.0, control), 0.0, 0.0, 1.0, method)
 
 
+# The fewest successes, and failures, each arm must expect for the two-proportion z-test.
+MIN_EXPECTED = 5.0
+
+
 def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     scale = 100.0 if unit.strip() == "%" else 1.0
     assert control.n is not None and treatment.n is not None
@@ -143,6 +147,12 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
 
     # p-value: pooled z-test (statsmodels proportions_ztest).
     pooled = (p_t * n_t + p_c * n_c) / (n_t + n_c)
+    # The normal approximation holds when each arm expects at least 5 successes and 5
+    # failures (at the pooled rate); with fewer, 0 of 2 against 2 of 2 was "significant"
+    # (p = 0.046; Fisher's exact test says 0.33). Two different arms are then no test
+    # (the next method is tried); equal ones remain no difference.
+    if diff != 0.0 and min(n_c, n_t) * min(pooled, 1.0 - pooled) < MIN_EXPECTED:
+        return None
     se_pooled = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_t + 1.0 / n_c))
     # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
     p_value = _normal_p(diff, se_pooled)

@@ -145,11 +145,11 @@ def test_two_proportion_degenerate_percent_hundred() -> None:
     assert result.relative == 0.0
 
 
-@pytest.mark.parametrize(("n", "significant"), [(1, False), (100, True)])
+@pytest.mark.parametrize(("n", "significant"), [(10, True), (100, True)])
 def test_two_proportion_opposite_extremes_take_the_pooled_error(n: int, significant: bool) -> None:
     # Each arm's own variance is 0, so the Wald interval had zero width: one customer at
     # 0% and one at 100% was a certain +1 while the pooled test said p = 0.157. The
-    # interval now takes the pooled error, so the two agree (at any n).
+    # interval now takes the pooled error, so the two agree (at any n the test holds).
     result = lift(Arm(0.0, n=n), Arm(1.0, n=n), "ratio")
     assert result is not None and result.relative is None
     _, _, p_value = _reference_two_proportion(0.0, n, 1.0, n)
@@ -158,6 +158,30 @@ def test_two_proportion_opposite_extremes_take_the_pooled_error(n: int, signific
     assert result.ci_low == pytest.approx(1.0 - Z_975 * se_pooled)
     assert result.ci_high == pytest.approx(1.0 + Z_975 * se_pooled)
     assert result.significant is significant is (result.p_value < 0.05)
+
+
+@pytest.mark.parametrize(
+    ("control", "treatment", "tested"),
+    # (successes, n) of each arm: each must expect 5 successes and 5 failures at the
+    # pooled rate for the z-test; 0 of 2 against 2 of 2 was "significant" (p = 0.046).
+    [((0, 2), (2, 2), False), ((1, 1), (0, 1), False), ((1, 1000), (7, 1000), False),
+     ((5, 1000), (9, 1000), True), ((2, 10), (8, 10), True), ((0, 10), (10, 10), True)],
+)  # fmt: skip
+def test_two_proportion_needs_five_expected_successes_and_failures(
+    control: tuple[int, int], treatment: tuple[int, int], tested: bool
+) -> None:
+    arms = [Arm(k / n, n=n) for k, n in (control, treatment)]
+    result = lift(arms[0], arms[1], "ratio")
+    assert (result is not None) is tested
+    if result is not None:
+        assert result.method == "two-proportion"
+
+
+def test_a_small_sample_falls_through_to_the_arms_intervals() -> None:
+    control = Arm(0.0, n=2, lower=0.0, upper=0.66)
+    treatment = Arm(1.0, n=2, lower=0.34, upper=1.0)
+    result = lift(control, treatment, "ratio")
+    assert result is not None and result.method == "intervals"
 
 
 def test_proportion_unit_but_only_one_arm_has_n_falls_through() -> None:
