@@ -205,13 +205,15 @@ def control_codes(table: ResultTable) -> set[int]:
     return {code for code in set(table.variant_codes()) if is_control(strings[code])}
 
 
-def latest_row(rows: Sequence[Result]) -> Result | None:
+def latest_row(rows: Sequence[Result], production: bool = True) -> Result | None:
     """The newest observation of where the metric stands with the model: a production row
     or a row of the arm compared with control (`treatment_variant`); on the same date a
     production row wins. Beside a control arm, other variants are drawn and listed but
     never give the latest value (which of them would be a guess: `zz-pilot` used to win
     over `treatment` by its name); without one, the newest row of any variant does (the
-    compared arm first on a date)."""
+    compared arm first on a date). With `production` False (a charter not rolled out:
+    production is the world without the model), beside a control arm only the compared
+    arm gives the latest value."""
     table = as_table(rows)
     store = table.store
     arm = treatment_variant(table)
@@ -219,6 +221,8 @@ def latest_row(rows: Sequence[Result]) -> Result | None:
     controls = control_codes(table)
     # Without a control arm nothing is compared: any variant's newest row is the latest.
     wanted = {store.find(None), compared} - {None} if controls else None
+    if controls and compared is not None and not production:
+        wanted = {compared}
     best: tuple[int, bool, bool, str] | None = None
     at = -1
     for pos, (day, code) in enumerate(zip(table.ordinals(), table.variant_codes(), strict=True)):
@@ -511,7 +515,7 @@ def _view(
         drives = tuple(metric.drives)
     else:
         tolerance = metric.tolerance.value
-    latest = latest_row(rows)
+    latest = latest_row(rows, production=ended_after is not None)
     prog = met = None
     # A target on the wrong side of the baseline (rule MC106) is met from the start: it is
     # never counted as met, so no typo, and no `lint.disable` of the rule, fakes a verdict.
