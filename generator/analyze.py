@@ -207,13 +207,13 @@ def control_codes(table: ResultTable) -> set[int]:
 
 def latest_row(rows: Sequence[Result], production: bool = True) -> Result | None:
     """The newest observation of where the metric stands with the model: a production row
-    or a row of the arm compared with control (`treatment_variant`); on the same date a
-    production row wins. Beside a control arm, other variants are drawn and listed but
-    never give the latest value (which of them would be a guess: `zz-pilot` used to win
-    over `treatment` by its name); without one, the newest row of any variant does (the
-    compared arm first on a date). With `production` False (a charter not rolled out:
-    production is the world without the model), beside a control arm only the compared
-    arm gives the latest value."""
+    (once rolled out, see `production`) or a row of the arm compared with control
+    (`treatment_variant`); on the same date a production row wins. Beside a control arm,
+    other variants are drawn and listed but never give the latest value (which of them
+    would be a guess: `zz-pilot` used to win over `treatment` by its name); without one,
+    the newest row of any variant does (the compared arm first on a date). With
+    `production` False (a charter not rolled out: production is the world without the
+    model), beside a control arm only the compared arm gives the latest value."""
     table = as_table(rows)
     store = table.store
     arm = treatment_variant(table)
@@ -483,7 +483,7 @@ def guardrail_move(
             )
         value = store.value[last] - store.value[control[day]]
         return _good(value, direction), "control", None
-    latest = latest_row(table)
+    latest = latest_row(table, production=ended_after is not None)
     if latest is None:
         return None, None, None
     if baseline is not None:

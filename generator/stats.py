@@ -2,7 +2,10 @@
 
 Pure functions, no I/O. ``lift`` picks the strongest method the data allows:
 
-1. two-proportion z-test, for ``%`` / ``ratio`` metrics where both arms have ``n``;
+1. two-proportion z-test, for ``%`` / ``ratio`` metrics where both arms have ``n``
+   and each expects at least ``MIN_EXPECTED`` successes and failures (with fewer,
+   two different proportions get no lift by any method: the others are normal
+   approximations on the same few customers);
 2. Welch's t-test, where both arms have ``n`` (>= 2) and ``std``;
 3. a normal approximation from each arm's own 95% interval (``lower``/``upper``);
 4. nothing (``None``) when there is no uncertainty information.
@@ -132,6 +135,24 @@ def _no_spread(absolute: float, control: Arm, method: Method) -> Lift | None:
 MIN_EXPECTED = 5.0
 
 
+def _too_few(control: Arm, treatment: Arm, unit: str) -> bool:
+    """Whether two different proportions (both with `n`) are too few customers for a
+    test: an arm expects fewer than `MIN_EXPECTED` successes or failures at the pooled
+    rate, where the z-test's normal approximation does not hold (0 of 2 against 2 of 2
+    was "significant", p = 0.046; Fisher's exact test says 0.33). The interval and
+    Welch methods are normal approximations on the same customers (the arms' own
+    intervals made it p = 3e-5): no lift then, by any method."""
+    scale = 100.0 if unit.strip() == "%" else 1.0
+    assert control.n is not None and treatment.n is not None
+    n_c, n_t = float(control.n), float(treatment.n)
+    p_c, p_t = control.value / scale, treatment.value / scale
+    if p_c == p_t or not (0.0 <= p_c <= 1.0 and 0.0 <= p_t <= 1.0):
+        return False
+    pooled = (p_t * n_t + p_c * n_c) / (n_t + n_c)
+    expected = min(n_c, n_t) * min(pooled, 1.0 - pooled)
+    return expected < MIN_EXPECTED * (1.0 - 1e-9)  # 4.999999999999999 is 5
+
+
 def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     scale = 100.0 if unit.strip() == "%" else 1.0
     assert control.n is not None and treatment.n is not None
@@ -147,12 +168,6 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
 
     # p-value: pooled z-test (statsmodels proportions_ztest).
     pooled = (p_t * n_t + p_c * n_c) / (n_t + n_c)
-    # The normal approximation holds when each arm expects at least 5 successes and 5
-    # failures (at the pooled rate); with fewer, 0 of 2 against 2 of 2 was "significant"
-    # (p = 0.046; Fisher's exact test says 0.33). Two different arms are then no test
-    # (the next method is tried); equal ones remain no difference.
-    if diff != 0.0 and min(n_c, n_t) * min(pooled, 1.0 - pooled) < MIN_EXPECTED:
-        return None
     se_pooled = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_t + 1.0 / n_c))
     # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
     p_value = _normal_p(diff, se_pooled)
@@ -265,6 +280,8 @@ def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:
         return None
     result: Lift | None = None
     if is_proportion_unit(unit) and _has_n(control) and _has_n(treatment):
+        if _too_few(control, treatment, unit):
+            return None
         result = _two_proportion(control, treatment, unit)
     if result is None and all(_has_n(a, 2) and _has_std(a) for a in (control, treatment)):
         result = _welch(control, treatment)

@@ -614,6 +614,16 @@ def test_before_the_rollout_production_does_not_meet_the_target(status: str, met
     assert (ttr.status, view.verdict) == (("met", "target-met") if met else ("worse", "no-impact"))
 
 
+def test_before_the_rollout_a_guardrail_is_judged_on_its_latest_value() -> None:
+    # No pair (control on D1, treatment on D2), production at 120 ms on D3: the page
+    # showed the treatment's 101 ms as the latest value yet judged the production row.
+    rows = [row(D1, "lat", 100.0, "control"), row(D2, "lat", 101.0, "treatment"),
+            row(D3, "lat", 120.0)]  # fmt: skip
+    _, lat = _lat(rows, status="experiment", tolerance=5.0, baseline=100.0)
+    assert lat.latest is not None and lat.latest.row.value == 101.0
+    assert (lat.move, lat.move_reference, lat.breached) == (pytest.approx(-1.0), "baseline", False)
+
+
 def test_a_later_pair_without_a_lift_keeps_the_experiment_going() -> None:
     # The wait is counted from the last pair, as for guardrails, not from the last lift:
     # a weekly pair without std (no lift) on D2 is the experiment still reporting.

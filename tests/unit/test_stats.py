@@ -177,11 +177,24 @@ def test_two_proportion_needs_five_expected_successes_and_failures(
         assert result.method == "two-proportion"
 
 
-def test_a_small_sample_falls_through_to_the_arms_intervals() -> None:
-    control = Arm(0.0, n=2, lower=0.0, upper=0.66)
-    treatment = Arm(1.0, n=2, lower=0.34, upper=1.0)
-    result = lift(control, treatment, "ratio")
-    assert result is not None and result.method == "intervals"
+def test_too_few_customers_get_no_lift_from_their_intervals_or_std_either() -> None:
+    # The arms' own intervals are normal approximations on the same two customers: they
+    # made 0 of 2 against 2 of 2 a lift with p = 3e-5.
+    control = Arm(0.0, n=2, std=0.0, lower=0.0, upper=0.66)
+    treatment = Arm(1.0, n=2, std=0.0, lower=0.34, upper=1.0)
+    assert lift(control, treatment, "ratio") is None
+    assert (
+        lift(Arm(0.0, n=2, lower=0.0, upper=0.66), Arm(1.0, n=2, lower=0.34, upper=1.0), "ratio")
+        is None
+    )
+
+
+@pytest.mark.parametrize(("unit", "scale"), [("ratio", 1.0), ("%", 100.0)])
+def test_exactly_five_expected_is_enough(unit: str, scale: float) -> None:
+    # 4 of 14 against 14 of 14: the pooled rate 18/28 leaves 10/28 × 14 = 5 expected
+    # failures an arm, which floating point made 4.999999999999999.
+    result = lift(Arm(4 / 14 * scale, n=14), Arm(1.0 * scale, n=14), unit)
+    assert result is not None and result.method == "two-proportion"
 
 
 def test_proportion_unit_but_only_one_arm_has_n_falls_through() -> None:
