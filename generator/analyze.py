@@ -340,6 +340,8 @@ def _lift_stands(
         return False
     if baseline is None or latest is None or latest.row.variant is not None:
         return True
+    if ended_after is None:  # not rolled out: the pairs are not read for nothing
+        return True
     if not experiment_over(last_pair(rows), latest.row.date.toordinal(), ended_after):
         return True
     lf = current.lift

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .diagnostics import Diagnostic, InputError, printable, today_from_env
+from .diagnostics import Diagnostic, InputError, iso_date, printable, today_from_env
 from .formatting import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,15 +80,10 @@ def cache_dir_option() -> Callable[[F], F]:
 def _today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
-    import re
-    from datetime import date
-
-    try:  # YYYY-MM-DD only, as in result files (fromisoformat also takes 20260320)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD")
+    found = iso_date(value)  # YYYY-MM-DD only, as in result files
+    if found is None:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD")
+    return found
 
 
 def today_option(help_text: str) -> Callable[[F], F]:

@@ -7,6 +7,7 @@ whole tree (Pelican's "record and continue"); the command exits once at the end.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,6 +33,18 @@ class InputError(Exception):
 
 class DateError(InputError):
     """The date a run is judged at cannot be worked out; the message says why."""
+
+
+def iso_date(text: str) -> date | None:
+    """`text` as a date written YYYY-MM-DD, else None (`date.fromisoformat` also takes
+    20260320 and 2026-W12-5). The one reading of a date given by hand: result files,
+    the format's date fields and `--today`."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    return None
 
 
 def today_from_env(explicit: date | None = None) -> date:

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from .diagnostics import excerpt, has_control_characters
+from .diagnostics import excerpt, has_control_characters, iso_date
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -108,13 +108,10 @@ def _parse_date(value: Any) -> Any:
     if isinstance(value, datetime):
         raise ValueError("expected a date as YYYY-MM-DD, without a time")
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                return date.fromisoformat(text)
-        except ValueError:
-            pass
-        raise ValueError(f"{excerpt(value)} is not a valid date; expected YYYY-MM-DD")
+        found = iso_date(value.strip())
+        if found is None:
+            raise ValueError(f"{excerpt(value)} is not a valid date; expected YYYY-MM-DD")
+        return found
     return value
 
 

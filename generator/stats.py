@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .formatting import is_finite
 from .memo import MEMO
@@ -135,31 +135,44 @@ def _no_spread(absolute: float, control: Arm, method: Method) -> Lift | None:
 MIN_EXPECTED = 5.0
 
 
-def _too_few(control: Arm, treatment: Arm, unit: str) -> bool:
-    """Whether two different proportions (both with `n`) are too few customers for a
-    test: an arm expects fewer than `MIN_EXPECTED` successes or failures at the pooled
-    rate, where the z-test's normal approximation does not hold (0 of 2 against 2 of 2
-    was "significant", p = 0.046; Fisher's exact test says 0.33). The interval and
-    Welch methods are normal approximations on the same customers (the arms' own
-    intervals made it p = 3e-5): no lift then, by any method."""
-    scale = 100.0 if unit.strip() == "%" else 1.0
-    assert control.n is not None and treatment.n is not None
-    n_c, n_t = float(control.n), float(treatment.n)
-    p_c, p_t = control.value / scale, treatment.value / scale
-    if p_c == p_t or not (0.0 <= p_c <= 1.0 and 0.0 <= p_t <= 1.0):
-        return False
-    pooled = (p_t * n_t + p_c * n_c) / (n_t + n_c)
-    expected = min(n_c, n_t) * min(pooled, 1.0 - pooled)
-    return expected < MIN_EXPECTED * (1.0 - 1e-9)  # 4.999999999999999 is 5
+class _Proportions(NamedTuple):
+    """Two arms as proportions: sizes, rates, the pooled rate, and the unit's scale."""
+
+    n_c: float
+    n_t: float
+    p_c: float
+    p_t: float
+    pooled: float
+    scale: float
 
 
-def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
+def _proportions(control: Arm, treatment: Arm, unit: str) -> _Proportions | None:
+    """The arms (both with `n`) as proportions, or None when a value is not one (then
+    the caller tries other methods)."""
     scale = 100.0 if unit.strip() == "%" else 1.0
     assert control.n is not None and treatment.n is not None
     n_c, n_t = float(control.n), float(treatment.n)
     p_c, p_t = control.value / scale, treatment.value / scale
     if not (0.0 <= p_c <= 1.0 and 0.0 <= p_t <= 1.0):
-        return None  # not a proportion after all; let the caller try other methods
+        return None
+    return _Proportions(n_c, n_t, p_c, p_t, (p_t * n_t + p_c * n_c) / (n_t + n_c), scale)
+
+
+def _too_few(arms: _Proportions) -> bool:
+    """Whether two different proportions are too few customers for a test: an arm
+    expects fewer than `MIN_EXPECTED` successes or failures at the pooled rate, where
+    the z-test's normal approximation does not hold (0 of 2 against 2 of 2 was
+    "significant", p = 0.046; Fisher's exact test says 0.33). The interval and Welch
+    methods are normal approximations on the same customers (the arms' own intervals
+    made it p = 3e-5): no lift then, by any method."""
+    if arms.p_c == arms.p_t:
+        return False
+    expected = min(arms.n_c, arms.n_t) * min(arms.pooled, 1.0 - arms.pooled)
+    return expected < MIN_EXPECTED * (1.0 - 1e-9)  # 4.999999999999999 is 5
+
+
+def _two_proportion(control: Arm, treatment: Arm, arms: _Proportions) -> Lift:
+    n_c, n_t, p_c, p_t, pooled, scale = arms
     absolute = treatment.value - control.value
     diff = p_t - p_c
 
@@ -167,7 +180,6 @@ def _two_proportion(control: Arm, treatment: Arm, unit: str) -> Lift | None:
     se_unpooled = math.sqrt(p_t * (1.0 - p_t) / n_t + p_c * (1.0 - p_c) / n_c)
 
     # p-value: pooled z-test (statsmodels proportions_ztest).
-    pooled = (p_t * n_t + p_c * n_c) / (n_t + n_c)
     se_pooled = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_t + 1.0 / n_c))
     # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
     p_value = _normal_p(diff, se_pooled)
@@ -280,9 +292,11 @@ def lift(control: Arm, treatment: Arm, unit: str) -> Lift | None:
         return None
     result: Lift | None = None
     if is_proportion_unit(unit) and _has_n(control) and _has_n(treatment):
-        if _too_few(control, treatment, unit):
-            return None
-        result = _two_proportion(control, treatment, unit)
+        arms = _proportions(control, treatment, unit)
+        if arms is not None:
+            if _too_few(arms):
+                return None
+            result = _two_proportion(control, treatment, arms)
     if result is None and all(_has_n(a, 2) and _has_std(a) for a in (control, treatment)):
         result = _welch(control, treatment)
     if result is None and _has_interval(control) and _has_interval(treatment):

@@ -954,6 +954,8 @@ def finding_changes(pair: Pair) -> Iterator[Change]:
             change.message += f" ({why})"
             change.extra["flagged"] = True
         yield change
+    if not alerts:
+        return
     # An alert the new rows raise that an edit kept away (in neither BASE nor HEAD).
     shown = {_finding_key(d, base) for d in pair.base.findings}
     shown |= {_finding_key(d, head) for d in pair.head.findings}
