@@ -21,8 +21,9 @@ replayed oldest first, charter by charter:
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
   charter.yaml or a result file differs from its verdict at the previous such commit
   (`verdict_history.py` loads the charter as it was at the commit; a version that
-  does not load is skipped); flagged when it says the business moved more and no
-  result file changed since the verdict before.
+  does not load is skipped); flagged when it says the business moved more than the
+  verdict at the commit's parent and the commit changed no file the `results` globs
+  read.
 
 Dates and authors are the commits' (author date in UTC, author name with the
 repository's .mailmap). Merge commits add nothing of their own: each change is
