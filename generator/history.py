@@ -23,7 +23,10 @@ replayed oldest first, charter by charter:
   (`verdict_history.py` loads the charter as it was at the commit; a version that
   does not load is skipped); flagged when it says the business moved more than the
   verdict at the commit's parent and the commit changed no file the `results` globs
-  read.
+  read, or, when it changed both such files and charter.yaml, than the parent's
+  charter.yaml gives on the commit's files (as `charters diff` judges it); a verdict
+  such an edit kept from a loss the new rows alone would bring is an event too,
+  flagged.
 
 Dates and authors are the commits' (author date in UTC, author name with the
 repository's .mailmap). Merge commits add nothing of their own: each change is
@@ -84,7 +87,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-7"
+HISTORY_FORMAT = "history-8"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -387,11 +390,12 @@ def _replay(
                 state = charters.setdefault(cid, _Charter(names=names))
                 _apply(state, stamp, changes, blobs)
                 results = any(state.reads(c.rest) for c in changes)
+                edited = any(c.rest == "charter.yaml" for c in changes)
                 state.results |= results
-                if results or any(c.rest == "charter.yaml" for c in changes):
+                if results or edited:
                     now = verdicts.at(commit.sha, commit.day, cid)
-                    parent = partial(verdicts.at, commit.parent, commit.day, cid)
-                    _verdict(state, stamp, now, None if results else parent)
+                    before = _before(verdicts, commit, cid, results=results, edited=edited)
+                    _verdict(state, stamp, now, before, results=results)
     finally:
         blobs.close()
         verdicts.close()
@@ -435,17 +439,36 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
+def _before(
+    verdicts: VerdictReplay, commit: _Commit, cid: str, *, results: bool, edited: bool
+) -> Callable[[], Verdict | None] | None:
+    """What the charter's verdict at `commit` is compared with to tell an edit's gain, asked
+    only when needed: with no result file changed, its verdict at the commit's parent;
+    with result files and charter.yaml both changed, the parent's charter.yaml judged on
+    the commit's results (as `charters diff` judges BASE's charter on HEAD's rows); with
+    only result files changed, nothing (the rows brought whatever changed)."""
+    if not results:
+        return partial(verdicts.at, commit.parent, commit.day, cid)
+    if edited:
+        return partial(verdicts.at, commit.sha, commit.day, cid, charter_from=commit.parent)
+    return None
+
+
 def _verdict(
     state: _Charter,
     stamp: _Stamp,
     now: Verdict | None,
-    parent: Callable[[], Verdict | None] | None,
+    before: Callable[[], Verdict | None] | None,
+    *,
+    results: bool,
 ) -> None:
     """A verdict event when the charter's verdict differs from the last one it had;
-    flagged when it says the business moved more (`verdict_gained`) than at the commit's
-    parent and the commit changed no result file (`parent` is None when it did): an edit
-    of the charter alone brought it. When the parent's version does not load, the last
-    verdict replayed is compared, if no result file changed since (`state.results`).
+    flagged when it says the business moved more (`verdict_gained`) than `before` (see
+    `_before`) gives: an edit of the charter brought it. When the parent's version does
+    not load and no result file changed since the last verdict replayed
+    (`state.results`), that verdict is compared. A commit that brings result files and
+    an edit which keeps a verdict the new results alone would have lost has an event
+    of its own, flagged.
 
     A version that does not load (`now` is None) is skipped; a charter removed starts
     again without a verdict, so coming back is not a change of verdict.
@@ -455,19 +478,25 @@ def _verdict(
         return
     if now is None:
         return
-    if state.verdict is not None and now != state.verdict:
-        was, new = label(state.verdict, "verdict"), label(now, "verdict")
-        text = f"Verdict: {was} → {new}"
-        flagged = False
-        if parent is not None:  # no result file changed: the parent's verdict, if it loads
-            before = parent()
-            if before is not None:
-                flagged = verdict_gained(before, now)
-            else:
-                flagged = not state.results and verdict_gained(state.verdict, now)
-        if flagged:
-            text += " (an edit of the charter, with no new results)"
-        state.events.append(stamp.event("verdict", text, flagged=flagged))
+    # Unchanged, only an edit that came with results can have kept it.
+    if state.verdict is not None and (now != state.verdict or (results and before is not None)):
+        unedited: str | None = before() if before is not None else None
+        if unedited is None and not results and not state.results:
+            unedited = state.verdict  # the parent's version does not load
+        gained = unedited is not None and verdict_gained(unedited, now)
+        why = ""
+        if gained and results:
+            why = "an edit of the charter: before it, the same results give "
+            why += label(str(unedited), "verdict")
+        elif gained:
+            why = "an edit of the charter, with no new results"
+        if now != state.verdict:
+            text = f"Verdict: {label(state.verdict, 'verdict')} → {label(now, 'verdict')}"
+            text += f" ({why})" if why else ""
+            state.events.append(stamp.event("verdict", text, flagged=gained))
+        elif gained and results:
+            text = f"Verdict: {label(now, 'verdict')} kept by {why}"
+            state.events.append(stamp.event("verdict", text, flagged=True))
     state.verdict, state.results = now, False
 
 

@@ -54,9 +54,15 @@ class VerdictReplay:
         self._catalogue: tuple[str, tuple[str, bytes] | None] = ("", None)
         self._tmp: Path | None = None
 
-    def at(self, commit: str, day: str, cid: str) -> Verdict | None:
+    def at(
+        self, commit: str, day: str, cid: str, charter_from: str | None = None
+    ) -> Verdict | None:
         """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load
-        (or `commit` is empty: the parent of a root commit)."""
+        (or `commit` is empty: the parent of a root commit).
+
+        With `charter_from` (a commit), the folder at `commit` gets the charter.yaml it had
+        at `charter_from` instead (None when it had none there): the charter before an
+        edit, judged on the result files that came with the edit."""
         if not commit:
             return None
         folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
@@ -64,9 +70,17 @@ class VerdictReplay:
             return None
         catalogue = self._metrics(commit)
         inputs = f"{VERDICT_FORMAT}\0{cid}\0{folder[0]}\0{catalogue[0] if catalogue else ''}\0{day}"
+        charter = None
+        if charter_from is not None:
+            name = f"{charter_from}:{self.prefix}charters/{cid}/charter.yaml"
+            found = self.objects.object(name) if charter_from else None
+            if found is None or found[1] != "blob":
+                return None
+            charter = found[2]
+            inputs += f"\0charter.yaml\0{found[0]}"
         key = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if key not in self.known:
-            self.known[key] = self._load(cid, folder[0], folder[2], catalogue, day)
+            self.known[key] = self._load(cid, folder[0], folder[2], catalogue, day, charter)
             self.loaded += 1
         self.used[key] = self.known[key]
         return self.known[key]
@@ -80,9 +94,16 @@ class VerdictReplay:
         return self._catalogue[1]
 
     def _load(
-        self, cid: str, folder_id: str, tree: bytes, catalogue: tuple[str, bytes] | None, day: str
+        self,
+        cid: str,
+        folder_id: str,
+        tree: bytes,
+        catalogue: tuple[str, bytes] | None,
+        day: str,
+        charter: bytes | None,
     ) -> Verdict | None:
-        """Write the charter's files and the catalogue to a temporary source; load, analyse."""
+        """Write the charter's files (its charter.yaml replaced by `charter`, if given) and
+        the catalogue to a temporary source; load, analyse."""
         root = self._root()
         shutil.rmtree(root / "charters", ignore_errors=True)
         (root / "metrics.yaml").unlink(missing_ok=True)
@@ -94,6 +115,8 @@ class VerdictReplay:
             path = folder / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
+        if charter is not None:
+            (folder / "charter.yaml").write_bytes(charter)
         if catalogue is not None:
             (root / "metrics.yaml").write_bytes(catalogue[1])
         project, _ = load_project(root, date.fromisoformat(day))

@@ -526,6 +526,77 @@ def test_a_verdict_gained_by_an_edit_with_no_new_results_is_flagged(tmp_path: Pa
     ]
 
 
+def _rows_and_an_edit(
+    tmp_path: Path,
+    first: list[dict[str, object]],
+    second_rows: list[dict[str, object]],
+    edit: dict[str, object],
+) -> tuple[str, list[history.Event]]:
+    """A charter committed with `first` rows, then one commit that brings `second_rows`
+    and changes the charter by `edit` (top-level fields, `measurement` merged): that
+    commit's hash and the charter's verdict events."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, first)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    measurement = {**body["measurement"], **edit.pop("measurement", {})}  # type: ignore[dict-item]
+    write_charter(repo, "a", {**body, **edit, "measurement": measurement}, second_rows)
+    both = commit(repo, "Rows and an edit", "Ben Okafor", "2026-04-01T00:00:00Z")
+    return both, [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
+
+
+def test_a_verdict_gained_by_an_edit_that_came_with_new_rows_is_flagged(tmp_path: Path) -> None:
+    """A new production row and the cadence stretched in one commit: the charter before
+    the edit gives the same rows "No impact", so the gain is the edit's."""
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # production back below the baseline
+    both, found = _rows_and_an_edit(
+        tmp_path,
+        rows,
+        [*rows, row("2026-03-25", "conv", 9.1)],
+        {"measurement": {"cadence": "every 999 months"}},
+    )
+    assert [(e.commit, e.text, e.flagged) for e in found] == [
+        (
+            both,
+            "Verdict: No impact → Business impact (an edit of the charter: before it, the same"
+            " results give No impact)",
+            True,
+        )
+    ]
+
+
+def test_a_verdict_the_new_rows_would_lose_kept_by_an_edit_is_flagged(tmp_path: Path) -> None:
+    """A production row back below the baseline would end "Business impact"; the cadence
+    stretched in the same commit keeps it. The verdict does not change, yet the history
+    says what kept it."""
+    both, found = _rows_and_an_edit(
+        tmp_path,
+        ROWS,
+        [*ROWS, row("2026-03-20", "conv", 9.0)],
+        {"measurement": {"cadence": "every 999 months"}},
+    )
+    assert [(e.commit, e.text, e.flagged) for e in found] == [
+        (
+            both,
+            "Verdict: Business impact kept by an edit of the charter: before it, the same"
+            " results give No impact",
+            True,
+        )
+    ]
+
+
+def test_new_rows_that_gain_a_verdict_beside_a_harmless_edit_are_not_flagged(
+    tmp_path: Path,
+) -> None:
+    """A new pair lifts the metric again, committed with a new summary: the charter
+    before the edit gives those rows the same verdict, so the rows gained it."""
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    both, found = _rows_and_an_edit(tmp_path, rows, [*rows, *MORE], {"summary": "New words."})
+    assert [(e.commit, e.text, e.flagged) for e in found] == [
+        (both, "Verdict: No impact → Business impact", False)
+    ]
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
