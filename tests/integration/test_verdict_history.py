@@ -162,7 +162,10 @@ def test_a_new_head_loads_only_the_charter_versions_not_seen_before(
 
     monkeypatch.setattr(verdict_history, "load_project", counted)
     build(repo, tmp_path / "site")
-    assert len(loads) == 5  # two charters at the first commit, then routing three times
+    # Two charters at the first commit, then routing three times, and once more for
+    # `business`, which changed the charter and its rows: the charter before the edit
+    # (the invalid one) on those rows.
+    assert len(loads) == 6
     loads.clear()
     march = ab("2026-03-09", "conv", 10.1, 11.1, n=50000)
     write_charter(repo, "routing", charter(), [*ML_ROWS, *MORE_ML, *BUSINESS, *march])
