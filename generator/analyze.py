@@ -321,7 +321,7 @@ def wrong_side(direction: m.Direction, baseline: float | None, target: float | N
 
 def _lift_stands(
     current: DatedLift | None,
-    rows: ResultTable,
+    newest_pair: int,
     latest: Result | None,
     baseline: float | None,
     direction: m.Direction,
@@ -329,7 +329,7 @@ def _lift_stands(
 ) -> bool:
     """Whether the experiment's lift still judges the metric. Once the experiment is
     over (`experiment_over`: rolled out, and the latest value a production row at
-    least a cadence after the last pair, with a lift or not), a latest value that has
+    least a cadence after the last pair, day number `newest_pair`), a latest value that has
     gone back to the baseline's side of what the lift showed (not better than the
     baseline after a significant gain, not worse after a significant loss) overrules
     it: the metric is then judged as it stands now, against the baseline. A lift with
@@ -340,9 +340,7 @@ def _lift_stands(
         return False
     if baseline is None or latest is None or latest.row.variant is not None:
         return True
-    if ended_after is None:  # not rolled out: the pairs are not read for nothing
-        return True
-    if not experiment_over(last_pair(rows), latest.row.date.toordinal(), ended_after):
+    if not experiment_over(newest_pair, latest.row.date.toordinal(), ended_after):
         return True
     lf = current.lift
     lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
@@ -527,8 +525,11 @@ def _view(
         if baseline is not None:
             prog = progress(baseline, target, latest.row.value)
     lifts = lift_history(rows, metric.unit)
-    current = lifts[-1] if lifts else None
-    stands = _lift_stands(current, rows, latest, baseline, metric.direction, ended_after)
+    # The lift of the newest pair, or none: a newer pair whose lift cannot be computed
+    # (no spread, too few customers) is not judged by an older week's lift.
+    newest_pair = last_pair(rows)
+    current = lifts[-1] if lifts and lifts.date[-1] == newest_pair else None
+    stands = _lift_stands(current, newest_pair, latest, baseline, metric.direction, ended_after)
     judging = current if stands else None
     breached = False
     interval: tuple[float, float] | None = None

@@ -624,13 +624,16 @@ def test_before_the_rollout_a_guardrail_is_judged_on_its_latest_value() -> None:
     assert (lat.move, lat.move_reference, lat.breached) == (pytest.approx(-1.0), "baseline", False)
 
 
-def test_a_later_pair_without_a_lift_keeps_the_experiment_going() -> None:
-    # The wait is counted from the last pair, as for guardrails, not from the last lift:
-    # a weekly pair without std (no lift) on D2 is the experiment still reporting.
+def test_a_later_pair_without_a_lift_is_not_judged_by_an_older_lift() -> None:
+    # A weekly pair without std on D2 has no lift: the metric has none (its lift is the
+    # newest pair's), and the D1 lift, now history, judges nothing. A bad week reported
+    # without its spread cannot shelter behind an older good one.
     body = charter(
+        status="experiment",
         business_metrics=[
             business("ttr", unit="hours", direction="decrease", baseline=18.5, target=15.0)
-        ]
+        ],
+        mde={"metric": "ttr", "absolute": 1.0},
     )
     rows = [
         row(D1, "ttr", 18.6, "control", n=3000, std=13.7),
@@ -639,8 +642,14 @@ def test_a_later_pair_without_a_lift_keeps_the_experiment_going() -> None:
         row("2026-03-10", "ttr", 22.0),
     ]
     ttr = analyse(body, rows).metric("ttr")
-    assert ttr is not None and ttr.lift is not None and str(ttr.lift.date) == D1
-    assert (ttr.status, ttr.move_reference) == ("improved", "control")
+    assert ttr is not None and ttr.lift is None and [str(x.date) for x in ttr.lifts] == [D1]
+    assert (ttr.status, ttr.move, ttr.move_reference) == ("improved", pytest.approx(1.5), "control")
+    rows[-3:-1] = ab(D2, "ttr", 15.5, 18.4)  # 2.9 hours worse than control
+    view = analyse(body, rows)
+    ttr = view.metric("ttr")
+    assert ttr is not None and ttr.lift is None
+    assert (ttr.status, ttr.move, ttr.move_reference) == ("worse", pytest.approx(-2.9), "control")
+    assert view.verdict == "no-impact"
 
 
 def test_without_a_control_arm_the_newest_variant_is_the_latest() -> None:
