@@ -5,22 +5,21 @@ that loaded is analysed and checked with the rules of `check` (without the stale
 rule, which depends on today's date rather than on the change). A side that does not
 load cleanly keeps its problems; the charters that did load are still compared.
 
-A git revision is read with `git archive` and unpacked with the `tarfile` `data`
-filter (no links out of the folder, no absolute paths, no special files); nothing is
-checked out and the working tree is not touched.
+A git revision is read blob by blob (`git ls-tree`, then `git cat-file --batch
+--filters`, the files as a checkout would have them; links only when they stay in
+the folder); nothing is checked out and the working tree is not touched.
 """
 
 from __future__ import annotations
 
-import io
+import os
 import re
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 from ..analyze import CharterView
 from ..diagnostics import Diagnostic, today_from_env
@@ -119,9 +118,13 @@ def _read(
 # --- git -------------------------------------------------------------------------------
 
 
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+def _git(
+    args: list[str], cwd: Path, given: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+        return subprocess.run(
+            ["git", *args], cwd=cwd, input=given, capture_output=True, check=False
+        )
     except FileNotFoundError as exc:
         raise DiffError("git is not installed; compare folders instead of revisions") from exc
 
@@ -178,23 +181,107 @@ def missing_revision_message(spec: str, role: str, shallow: bool) -> str:
 
 
 def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
-    """Extract the source folder's charters/, site.yaml and metrics.yaml at `sha` into `dest`."""
+    """Write the source folder's charters/, site.yaml and metrics.yaml at `sha` into `dest`.
+
+    Each file is its blob (one `git cat-file --batch`), through its smudge filter when
+    the working tree's attributes give it one (Git LFS, say: `git cat-file --filters`),
+    never `git archive`'s output: an archive applies the tree's own `export-subst` and
+    `export-ignore` attributes, so a committed `.gitattributes` could show the
+    comparison other files than a build of the checkout reads. A link is made as a
+    link when it stays inside the folder."""
     wanted = [f"{prefix}charters", f"{prefix}site.yaml", f"{prefix}metrics.yaml"]
     present = [p for p in wanted if _git(["cat-file", "-e", f"{sha}:{p}"], top).returncode == 0]
     root = dest / prefix if prefix else dest
     root.mkdir(parents=True, exist_ok=True)
     if not present:
         return root
-    archive = _git(["archive", "--format=tar", sha, "--", *present], top)
-    if archive.returncode != 0:
-        message = archive.stderr.decode(errors="replace").strip()
-        raise DiffError(f"cannot read {sha[:10]} with git archive: {message}")
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        try:
-            tar.extractall(dest, filter="data")
-        except tarfile.FilterError as exc:  # a link out of the folder, a device file
-            raise DiffError(
-                f"cannot read {sha[:10]}: {exc}; only plain files, folders and links that"
-                " stay inside the folder can be compared"
-            ) from exc
+    listing = _git(["ls-tree", "-r", "-z", "--full-tree", sha, "--", *present], top)
+    if listing.returncode != 0:
+        message = listing.stderr.decode(errors="replace").strip()
+        raise DiffError(f"cannot read {sha[:10]} with git ls-tree: {message}")
+    files: list[tuple[str, str]] = []  # (mode, path)
+    for record in listing.stdout.split(b"\0"):
+        meta, _, name = record.partition(b"\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == b"blob":  # not a submodule (a commit)
+            files.append((fields[0].decode(), name.decode("utf-8", "surrogateescape")))
+    bad = next((path for _, path in files if "\n" in path or "\r" in path), None)
+    if bad is not None:
+        raise DiffError(f"cannot read {sha[:10]}: the path {bad!r} has a line break in its name")
+    plain = [path for mode, path in files if mode != "120000"]
+    links = [path for mode, path in files if mode == "120000"]
+    filtered = _filtered(top, plain)
+    for path, content in zip(plain, _blobs(top, sha, plain), strict=True):
+        if path in filtered:
+            content = _smudged(top, sha, path)
+        target = dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    for path, content in zip(links, _blobs(top, sha, links), strict=True):
+        _link(dest, path, os.fsdecode(content), sha)
+    home = dest.resolve()
+    for path in links:  # through other links too, once they are all made
+        if not (dest / path).resolve().is_relative_to(home):
+            _link_out(sha, path, os.readlink(dest / path))
     return root
+
+
+def _blobs(top: Path, sha: str, paths: list[str]) -> list[bytes]:
+    """The content of each `sha:path` blob, in order, from one `git cat-file --batch`."""
+    if not paths:
+        return []
+    names = b"".join(f"{sha}:{path}\n".encode("utf-8", "surrogateescape") for path in paths)
+    done = _git(["cat-file", "--batch"], top, names)
+    out, at, found = done.stdout, 0, []
+    for path in paths:
+        end = out.find(b"\n", at)
+        header = out[at:end].split() if end >= 0 else []
+        if done.returncode != 0 or len(header) != 3 or not header[2].isdigit():
+            message = done.stderr.decode(errors="replace").strip() or f"{path!r} is missing"
+            raise DiffError(f"cannot read {sha[:10]} with git cat-file: {message}")
+        size = int(header[2])
+        found.append(out[end + 1 : end + 1 + size])
+        at = end + 1 + size + 1  # the content, then a line feed
+    return found
+
+
+def _filtered(top: Path, paths: list[str]) -> set[str]:
+    """The paths to which the working tree's attributes give a `filter` (`git check-attr`)."""
+    if not paths:
+        return set()
+    names = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" for path in paths)
+    done = _git(["check-attr", "-z", "--stdin", "filter"], top, names)
+    fields = done.stdout.split(b"\0") if done.returncode == 0 else []
+    return {
+        fields[i].decode("utf-8", "surrogateescape")
+        for i in range(0, len(fields) - 2, 3)
+        if fields[i + 2] not in (b"unspecified", b"unset")
+    }
+
+
+def _smudged(top: Path, sha: str, path: str) -> bytes:
+    """The file at `path` in `sha` through its smudge filter, as a checkout writes it."""
+    done = _git(["cat-file", "--filters", f"{sha}:{path}"], top)
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip()
+        raise DiffError(f"cannot read {path!r} at {sha[:10]} through its filter: {message}")
+    return done.stdout
+
+
+def _link(dest: Path, path: str, target: str, sha: str) -> None:
+    """Make the link `path` to `target` in `dest`, refused when it leads out of it."""
+    where = dest / path
+    inside = not os.path.isabs(target) and os.path.normpath(
+        os.path.join(os.path.dirname(path), target)
+    ).split(os.sep)[0] not in ("..", "")
+    if not inside:
+        _link_out(sha, path, target)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, where)
+
+
+def _link_out(sha: str, path: str, target: str) -> NoReturn:
+    raise DiffError(
+        f"cannot read {sha[:10]}: {path!r} is a link to {target!r}, out of the folder;"
+        " only plain files, folders and links that stay inside the folder can be compared"
+    )

@@ -556,9 +556,47 @@ def test_a_revision_with_a_link_out_of_the_folder_is_refused(repo: Repo, tmp_pat
 
     result = repo.diff("HEAD~1", "HEAD")
     assert result.exit_code == 2
-    assert "is a link to an absolute path" in result.stderr
+    assert f"is a link to {str(outside)!r}, out of the folder" in result.stderr
     assert "charters/support-ticket-routing/results/extra.csv" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_revision_is_read_as_committed_not_as_git_archive_exports_it(repo: Repo) -> None:
+    """A committed .gitattributes with `export-subst` and `export-ignore` changes what
+    `git archive` writes, not what a build of the checkout reads: a `$Format:%h$` in a
+    definition expands to each commit's hash (a goalpost that seems to move), result
+    files are left out (rows that seem removed). The diff reads the blobs: the one
+    change is the status."""
+    repo.replace(
+        ROUTING,
+        "    definition: Mean hours from ticket creation",
+        "    definition: ($Format:%h$) Mean hours from ticket creation",
+    )
+    repo.commit("A definition with a placeholder")
+    repo.path(".gitattributes").write_text(
+        "*.yaml export-subst\n*.csv export-ignore\n", encoding="utf-8"
+    )
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.commit("Attributes, and live")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert {c["kind"] for c in report["changes"]} == {"status-changed"}
+
+
+def test_a_revision_is_read_through_its_smudge_filter_as_a_checkout_is(repo: Repo) -> None:
+    """A result file kept through a filter (as Git LFS keeps one) is compared as the
+    checkout has it, not as the stored blob."""
+    git(repo.root, "config", "filter.late.clean", "sed s/18.2,/99.9,/")
+    git(repo.root, "config", "filter.late.smudge", "sed s/99.9,/18.2,/")
+    repo.path(".gitattributes").write_text("*.csv filter=late\n", encoding="utf-8")
+    for csv in repo.path("charters").rglob("*.csv"):
+        csv.touch()
+    git(repo.root, "add", "--renormalize", ".")
+    repo.commit("Result files through a filter")
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.commit("Live")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert [c["charter"] for c in changes(report, "status-changed")] == ["support-ticket-routing"]
+    assert changes(report, "results-rewritten") == [] and report["base"]["ok"] is True
 
 
 def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
