@@ -294,9 +294,19 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     return list(dict.fromkeys(kinds))
 
 
+def _side(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """BASE or HEAD as given; an empty one (an unset variable in CI, say) would be the
+    current folder, compared with itself."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            "is empty; give a git revision (origin/main, a commit) or a folder"
+        )
+    return value
+
+
 @main.command("diff")
-@click.argument("base")
-@click.argument("head", required=False)
+@click.argument("base", callback=_side)
+@click.argument("head", required=False, callback=_side)
 @source_option(
     "Folder holding site.yaml and charters/ (in the working tree; its path inside the"
     " repository is used for revisions)."

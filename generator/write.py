@@ -118,9 +118,18 @@ def check_output(source: Path, out: Path) -> None:
         raise OutputError(f"output folder {out} is the source folder; choose another --out")
     if src.is_relative_to(dst):
         raise OutputError(f"output folder {out} contains the source folder; choose another --out")
+    # Whether they exist yet or not: a site written into templates/ would be read back
+    # by the next build as templates, its pages (charter text in them) run as Jinja.
     for inner in ("charters", "templates"):
-        if (src / inner).exists() and dst.is_relative_to(src / inner):
-            raise OutputError(f"output folder {out} is inside the source's {inner}/ folder")
+        place = src / inner
+        if dst.is_relative_to(place) or dst.is_relative_to(place.resolve()):
+            raise OutputError(
+                f"output folder {out} is inside the source's {inner}/ folder, which every"
+                " build reads as input; choose another --out"
+            )
+    for name in ("site.yaml", "metrics.yaml"):
+        if dst == src / name:
+            raise OutputError(f"output folder {out} is the source's {name}; choose another --out")
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise OutputError(
             f"output path {out} exists and is not a folder; remove it or choose another"

@@ -626,16 +626,25 @@ def test_empty_folder_is_accepted(scratch_project: ScratchProject, tmp_path: Pat
     assert (out / "index.html").is_file() and (out / MANIFEST).is_file()
 
 
-@pytest.mark.parametrize("where", ["source", "parent", "charters"])
+@pytest.mark.parametrize(
+    "where", ["source", "parent", "charters", "templates", "in templates", "metrics.yaml"]
+)
 def test_output_folder_that_would_destroy_the_source_is_refused(
     scratch_project: ScratchProject, where: str
 ) -> None:
+    """Also where no templates/ folder or metrics.yaml exists yet: a site written there
+    would be read back by the next build as templates (its pages, with charter text in
+    them, run as Jinja) or as the catalogue."""
     scratch_project.charter()
+    assert not (scratch_project.root / "templates").exists()
     before = tree_files(scratch_project.root)
     out = {
         "source": scratch_project.root,
         "parent": scratch_project.root.parent,
         "charters": scratch_project.root / "charters/site",
+        "templates": scratch_project.root / "templates",
+        "in templates": scratch_project.root / "templates/site",
+        "metrics.yaml": scratch_project.root / "metrics.yaml",
     }[where]
     with pytest.raises(OutputError):
         build(Settings(source=scratch_project.root, out=out))

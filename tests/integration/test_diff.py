@@ -599,6 +599,18 @@ def test_a_revision_is_read_through_its_smudge_filter_as_a_checkout_is(repo: Rep
     assert changes(report, "results-rewritten") == [] and report["base"]["ok"] is True
 
 
+@pytest.mark.parametrize("sides", [("",), ("HEAD", ""), (" ",)])
+def test_an_empty_side_is_a_usage_error_not_the_current_folder(
+    repo: Repo, sides: tuple[str, ...]
+) -> None:
+    """`charters diff "$BASE_SHA"` with the variable unset compared the current folder
+    with itself and passed whatever the change."""
+    repo.replace(ROUTING, "target: {value: 15.0", "target: {value: 18.4")
+    result = repo.diff(*sides, "--fail-on", "goalpost-moved")
+    assert result.exit_code == 2, result.output
+    assert "is empty; give a git revision (origin/main, a commit) or a folder" in result.output
+
+
 def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "mono", subfolder="ml/charters-site")
     repo.replace(ROUTING, "status: experiment", "status: live")
