@@ -106,10 +106,10 @@ def fmt_percent(value: float | None) -> str:
 
 
 def fmt_relative(value: float | None) -> str:
-    """A relative change with its sign: 0.123 → `+12.3%`."""
+    """A relative change with its sign: 0.123 → `+12.3%`, -0.011 → `−1.1%`."""
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"{value * 100:+.1f}%"
+    return f"{value * 100:+.1f}%".replace("-", "−")
 
 
 def fmt_p(value: float | None) -> str:

@@ -60,7 +60,7 @@ class Lift:
     """Treatment minus control, with a 95% CI and a two-sided p-value."""
 
     absolute: float  # treatment - control, in the metric's unit ('%' -> percentage points)
-    relative: float | None  # absolute / control.value; None when control.value == 0
+    relative: float | None  # absolute / |control.value|; None when control.value == 0
     ci_low: float  # 95% CI of the absolute lift, metric's unit
     ci_high: float
     p_value: float  # two-sided
@@ -106,7 +106,9 @@ def _normal_p(diff: float, se: float) -> float:
 
 
 def _relative(absolute: float, control: Arm) -> float | None:
-    return absolute / control.value if control.value != 0 else None
+    """The lift as a share of control's size: of a negative control (a net score, a
+    profit) the sign stays the lift's, so a gain never reads as a fall."""
+    return absolute / abs(control.value) if control.value != 0 else None
 
 
 def _symmetric(absolute: float, control: Arm, half: float, p_value: float, method: Method) -> Lift:

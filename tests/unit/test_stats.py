@@ -10,6 +10,7 @@ from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from generator.formatting import fmt_relative
 from generator.stats import (
     Z_975,
     Arm,
@@ -471,3 +472,13 @@ def test_progress_none_when_no_gap() -> None:
 )
 def test_reached(target: float, latest: float, direction: str, expected: bool) -> None:
     assert reached(target, latest, direction) is expected  # type: ignore[arg-type]
+
+
+def test_the_relative_lift_of_a_negative_control_keeps_the_lift_s_sign() -> None:
+    """A net score of −10 in control and −5 in treatment is a gain of 5 points, half of
+    control's size: +50%, never the −50% that dividing by −10 gives."""
+    result = lift(Arm(-10.0, n=1000, std=5.0), Arm(-5.0, n=1000, std=5.0), "points")
+    assert result is not None and result.absolute == pytest.approx(5.0)
+    assert result.relative == pytest.approx(0.5)
+    assert fmt_relative(result.relative) == "+50.0%"
+    assert fmt_relative(-0.011) == "−1.1%"
