@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -171,6 +172,10 @@ def _check_url(value: str) -> str:
     if has_control_characters(url):
         # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:".
         raise ValueError("URL must not contain tabs, line breaks or other control characters")
+    try:
+        urlsplit(url)
+    except ValueError as exc:  # "http://[::1": an IPv6 host not closed
+        raise ValueError(f"not a valid URL: {exc}") from None
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", url)
     if scheme:
         if scheme.group(1).lower() not in ("http", "https"):
@@ -186,7 +191,8 @@ def _check_url(value: str) -> str:
             "site-absolute paths are not allowed (they break under a path prefix);"
             " use http(s) or a path relative to the charter's folder"
         )
-    path = url.split("#", 1)[0].split("?", 1)[0]
+    # As a browser reads it: a backslash is a slash, `%2e%2e` is `..`.
+    path = unquote(url.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
     depth = 0
     for part in path.split("/"):
         if part == "..":
@@ -198,7 +204,16 @@ def _check_url(value: str) -> str:
     return url
 
 
+def _check_base_url(value: str) -> str:
+    try:
+        urlsplit(value.strip())
+    except ValueError as exc:  # "http://[::1": an IPv6 host not closed
+        raise ValueError(f"not a valid URL: {exc}") from None
+    return value
+
+
 Text = Annotated[str, StringConstraints(min_length=1)]
+SiteUrl = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_base_url)]
 Markdown = Annotated[str, StringConstraints(min_length=1)]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 CharterId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -934,7 +949,7 @@ class SiteConfig(Model):
         description="Site description.",
         examples=["Why each ML project exists and whether it worked."],
     )
-    base_url: Text | None = Field(
+    base_url: SiteUrl | None = Field(
         None,
         description="Where the site is hosted: a full URL or a path. Used for absolute links.",
         examples=["https://ml.example.com/charters/"],

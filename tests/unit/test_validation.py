@@ -764,6 +764,10 @@ def test_results_folder_symlink_leaving_the_folder(scratch_project: ScratchProje
         ("/abs", "site-absolute paths are not allowed"),
         ("../../x", "relative URL leaves the charter's folder"),
         ("docs/../../x", "relative URL leaves the charter's folder"),
+        # As a browser reads them: a backslash is a slash, %2e%2e is ..
+        ("results\\..\\..\\x", "relative URL leaves the charter's folder"),
+        ("results/%2e%2e/%2E%2e/x", "relative URL leaves the charter's folder"),
+        ("http://[::1", "not a valid URL: Invalid IPv6 URL"),
     ],
 )
 def test_link_url_rejected(scratch_project: ScratchProject, url: str, message: str) -> None:
@@ -789,6 +793,12 @@ def test_link_url_with_tab_or_newline_in_the_scheme_rejected(
 def test_link_url_accepted(scratch_project: ScratchProject, url: str) -> None:
     scratch_project.charter(links=[{"title": "Doc", "url": url}])
     assert scratch_project.errors() == []
+
+
+def test_a_base_url_that_is_no_url_is_a_located_error(scratch_project: ScratchProject) -> None:
+    scratch_project.charter()
+    (scratch_project.root / "site.yaml").write_text('base_url: "http://[::1"\n', encoding="utf-8")
+    assert_error(scratch_project, "site.yaml:1:11: base_url: ", "not a valid URL: Invalid IPv6 URL")
 
 
 # --- the whole tree in one run; extensions ---------------------------------------------
