@@ -36,6 +36,7 @@ from .cache import (
 from .diagnostics import Diagnostic, today_from_env
 from .formatting import plural
 from .gitrepo import state as repository_state
+from .paths import real
 from .progress import Report
 from .prune import Pruned, load_used, prune, save_used
 from .reuse import Kept, Reuse
@@ -342,8 +343,8 @@ def _check_key(settings: Settings, tree: SourceTree, context: Context, cache: Ca
         return None
     from .check_cache import check_key
 
-    out = settings.out.resolve()
-    inputs = [(settings.source / name).resolve() for name in (*INPUT_FILES, *INPUT_FOLDERS)]
+    out = real(settings.out)
+    inputs = [real(settings.source / name) for name in (*INPUT_FILES, *INPUT_FOLDERS)]
     walked = None if any(out.is_relative_to(path) for path in inputs) else tree
     return check_key(settings.source, context.day, None, cache, walked)
 

@@ -21,6 +21,7 @@ from typing import Any
 from . import model as m
 from .diagnostics import Diagnostics, SourceRef, excerpt
 from .messages import validate_model
+from .paths import loops
 from .readers import Document, FieldPath, read_text, reader_for
 
 CATALOGUE_FILE = "metrics.yaml"
@@ -60,7 +61,7 @@ class Catalogue:
 def load_catalogue(root: Path, diags: Diagnostics) -> Catalogue:
     """Read `metrics.yaml` if present: each entry validated and located, ids unique."""
     catalogue = Catalogue()
-    if not (root / CATALOGUE_FILE).exists():
+    if not (root / CATALOGUE_FILE).exists() and not loops(root / CATALOGUE_FILE):
         return catalogue
     text = read_text(root, CATALOGUE_FILE, diags)
     reader = reader_for(CATALOGUE_FILE)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .diagnostics import Diagnostic, github_escape, printable
 from .formatting import json_list, json_object, json_text, plural
+from .paths import real
 
 if TYPE_CHECKING:
     from .analyze import MetricView
@@ -133,10 +134,10 @@ def charters_for_paths(source: Path, paths: Iterable[Path]) -> list[str] | None:
     outside the source tree, or one not under `charters/`, such as `site.yaml`, a
     template or the metric catalogue, concerns every charter.
     """
-    root = source.resolve()
+    root = real(source)
     ids: list[str] = []
     for path in paths:
-        full = path.resolve() if path.is_absolute() else (Path.cwd() / path).resolve()
+        full = real(path if path.is_absolute() else Path.cwd() / path)
         if not full.is_relative_to(root):
             return None
         cid = _charter_of(full.relative_to(root).as_posix())

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from .analyze import CharterView
 from .diagnostics import Diagnostic, Severity, excerpt
 from .formatting import spreadsheet_cell
+from .paths import real
 from .spool import Content, Spool
 
 
@@ -162,7 +163,7 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
     relative = [(i, x) for i, x in enumerate(view.charter.links) if not urlsplit(x.url).scheme]
     if not relative:
         return  # nothing to copy (and the folder need not be resolved)
-    folder = (root / "charters" / view.id).resolve()
+    folder = real(root / "charters" / view.id)
     generated = _generated(view)
 
     def report(index: int, message: str, code: str, severity: Severity = "error") -> None:
@@ -173,7 +174,7 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         rel = link.url.split("#", 1)[0].split("?", 1)[0]
         if not rel or rel.endswith("/"):
             continue
-        target = (folder / rel).resolve()
+        target = real(folder / rel)
         if not os.path.exists(target):  # os.path: a name too long to look up is not there
             message = (
                 f"{excerpt(link.url)} is not a file in the charter's folder;"

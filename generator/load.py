@@ -25,6 +25,7 @@ from .columns import ResultTable, RowStore
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
 from .formatting import finite
 from .messages import not_declared, validate_model
+from .paths import LOOP, loops
 from .readers import Document, FieldPath, holds_no_yaml, inside, parse_yaml, read_text
 from .results import Result, load_results, metric_bounds, outside_bounds, unread_problem
 from .vocabulary import STATUSES, past
@@ -125,7 +126,9 @@ def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:
     charters_dir = root / "charters"
     if not charters_dir.is_dir() or not inside(root, charters_dir):
         message = "no charters/ folder: put one folder per project in charters/<id>/charter.yaml"
-        if charters_dir.is_dir():
+        if loops(charters_dir):
+            message = f"charters/ is {LOOP}"
+        elif charters_dir.is_dir():
             message = "charters/ is a symbolic link that leaves the source folder; it is not read"
         diags.error(SourceRef("charters"), "", message, code="no-charters")
         return []
@@ -163,6 +166,9 @@ def check_tree_links(root: Path, folder: str, diags: Diagnostics) -> None:
         "a symbolic link that leaves the source folder; templates and static files must be"
         " inside it"
     )
+    if loops(top):
+        diags.error(SourceRef(folder), "", LOOP, code="link-loop")
+        return
     if not inside(root, top):
         diags.error(SourceRef(folder), "", message, code="outside-tree")
         return
@@ -180,7 +186,7 @@ def _rel(root: Path, path: Path) -> str:
 def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | None]:
     """site.yaml validated (the defaults when there is none), and its document."""
     path = root / "site.yaml"
-    if not path.exists():
+    if not path.exists() and not loops(path):
         return m.SiteConfig(), None
     text = read_text(root, "site.yaml", diags, empty_ok=True)
     if text is not None and holds_no_yaml(text):
@@ -304,6 +310,9 @@ def _load_charter(
         ok = False
     yaml_path = folder / "charter.yaml"
     rel = _rel(root, yaml_path)
+    if loops(yaml_path):
+        diags.error(SourceRef(rel), "", f"file is {LOOP}", code="link-loop")
+        return None
     if not yaml_path.is_file():
         other = [p.name for p in (folder / "charter.yml",) if p.exists()]
         hint = " (rename charter.yml to charter.yaml)" if other else ""

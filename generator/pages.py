@@ -52,6 +52,7 @@ from .history import History
 from .load import Project
 from .memo import MEMO
 from .model import SiteConfig
+from .paths import real
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .readers import inside
 from .reuse import Reuse
@@ -260,7 +261,7 @@ def _template_name(filename: str | None, root: Path) -> str:
     path = Path(filename)
     for base, prefix in ((root, ""), (BUILTIN_TEMPLATES, "builtin/")):
         try:
-            return prefix + path.resolve().relative_to(base.resolve()).as_posix()
+            return prefix + real(path).relative_to(real(base)).as_posix()
         except ValueError:
             continue
     return path.name
@@ -268,13 +269,13 @@ def _template_name(filename: str | None, root: Path) -> str:
 
 def _template_frame(exc: BaseException, root: Path) -> tuple[str, int] | None:
     """The innermost template line the error passed through (Jinja maps frames to them)."""
-    folders = [(root / "templates").resolve(), BUILTIN_TEMPLATES.resolve()]
+    folders = [real(root / "templates"), BUILTIN_TEMPLATES.resolve()]
     found: tuple[str, int] | None = None
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if not filename.endswith(".py") and any(
-            Path(filename).resolve().is_relative_to(folder) for folder in folders
+            real(Path(filename)).is_relative_to(folder) for folder in folders
         ):
             found = (filename, tb.tb_lineno)
         tb = tb.tb_next

@@ -35,6 +35,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostic, Diagnostics, Severity, SourceRef, excerpt, format_path
 from .formatting import plural
+from .paths import LOOP, loops
 
 FieldPath = tuple[str | int, ...]
 
@@ -261,6 +262,9 @@ def read_text(
     secret in a message, and a pipe or a device would never end.
     """
     path = root / rel
+    if loops(path):
+        diags.error(SourceRef(rel), "", f"file is {LOOP}", "link-loop")
+        return None
     if not inside(root, path):
         message = "file is a symbolic link that leaves the source folder; it is not read"
         diags.error(SourceRef(rel), "", message, "outside-tree")

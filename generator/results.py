@@ -44,6 +44,7 @@ from .diagnostics import (
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model
+from .paths import real
 from .readers import (
     MAX_ROWS,
     SUFFIXES,
@@ -459,7 +460,7 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
     explicit = isinstance(raw, list)
     patterns: list[Any] = raw if isinstance(raw, list) else list(DEFAULT_RESULTS)
     files: dict[Path, Path] = {}
-    folder_real = folder.resolve()
+    folder_real = real(folder)
     for i, pattern in enumerate(patterns):
         where: FieldPath = ("results", i)
         if not isinstance(pattern, str):
@@ -486,8 +487,8 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             if path.is_dir():
                 continue
             rel = path.relative_to(root).as_posix()
-            real = path.resolve()
-            if not real.is_relative_to(folder_real):
+            real_path = real(path)
+            if not real_path.is_relative_to(folder_real):
                 message = "result file is a link that leaves the charter's folder"
                 diags.error(SourceRef(rel), "", message, code="outside-folder")
             elif reader_for(rel) is None:
@@ -498,7 +499,7 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
                 else:
                     diags.error(SourceRef(rel), "", message, code="bad-result-file")
             else:
-                files.setdefault(real, path)
+                files.setdefault(real_path, path)
     return sorted(files.values())
 
 

@@ -50,6 +50,7 @@ from .catalogue import CATALOGUE_FILE
 from .diagnostics import has_control_characters, printable
 from .formatting import plural
 from .pages import BUILTIN_TEMPLATES
+from .paths import real as real_path
 
 if TYPE_CHECKING:
     from .reuse import Kept
@@ -100,7 +101,7 @@ class SourceFilter:
         """The filter of the source folder `root` and of the repository around it."""
         from .gitrepo import folders
 
-        real = root.resolve()
+        real = real_path(root)
         spelled = []
         for folder in folders(root):
             # A git folder inside the source folder is reported under the root as given.

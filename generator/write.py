@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .paths import real
 from .spool import Content, Spool, Spooled, link_or_copy, place, same_bytes, size_of
 
 MANIFEST = ".charters-site.json"
@@ -107,8 +108,8 @@ def _names(names: list[str], shown: int = 8) -> str:
 
 def check_output(source: Path, out: Path) -> None:
     """Refuse output folders that would destroy input or someone else's files."""
-    src = source.resolve()
-    dst = out.resolve()
+    src = real(source)
+    dst = real(out)
     if dst == Path.cwd().resolve():
         raise OutputError(
             f"output folder {out} is the current folder, which cannot be swapped out;"
@@ -122,7 +123,7 @@ def check_output(source: Path, out: Path) -> None:
     # by the next build as templates, its pages (charter text in them) run as Jinja.
     for inner in ("charters", "templates"):
         place = src / inner
-        if dst.is_relative_to(place) or dst.is_relative_to(place.resolve()):
+        if dst.is_relative_to(place) or dst.is_relative_to(real(place)):
             raise OutputError(
                 f"output folder {out} is inside the source's {inner}/ folder, which every"
                 " build reads as input; choose another --out"

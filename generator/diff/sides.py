@@ -24,6 +24,7 @@ from typing import Literal, NoReturn
 from ..analyze import CharterView
 from ..diagnostics import Diagnostic, today_from_env
 from ..load import Project, load_project
+from ..paths import real
 from ..rules import CharterCheck, check_project
 
 SideKind = Literal["worktree", "folder", "git"]
@@ -221,7 +222,7 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
         _link(dest, path, os.fsdecode(content), sha)
     home = dest.resolve()
     for path in links:  # through other links too, once they are all made
-        if not (dest / path).resolve().is_relative_to(home):
+        if not real(dest / path).is_relative_to(home):
             _link_out(sha, path, os.readlink(dest / path))
     return root
 

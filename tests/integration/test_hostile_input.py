@@ -44,6 +44,45 @@ def _secret_absent(text: str) -> None:
 # --- links leaving the tree ------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "charters/routing/results/x.csv",
+        "charters/routing/charter.yaml",
+        "site.yaml",
+        "metrics.yaml",
+        "templates",
+        "charters",
+    ],
+)
+def test_a_link_that_loops_is_a_located_error_and_the_site_is_kept(
+    scratch_project: ScratchProject, link: str
+) -> None:
+    """A link to itself made `check` pass (site.yaml, metrics.yaml ignored) and `build`
+    end in an internal error (Python's resolve raises on a loop)."""
+    scratch_project.charter("routing")
+    assert scratch_project.build().ok
+    before = {p: p.read_bytes() for p in scratch_project.out.rglob("*") if p.is_file()}
+    path = scratch_project.root / link
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(path.name)
+    loop = "a symbolic link that loops (it leads back to itself); it is not read"
+    for command in (("check",), ("build", "--out", scratch_project.out)):
+        result = run_cli(*command, "--source", scratch_project.root)
+        assert result.exit_code == 1, result.output
+        assert "internal error" not in result.output
+        assert any(
+            line.startswith(f"{link}: ") and line.endswith(loop)
+            for line in result.output.splitlines()
+        ), result.output
+    after = {p: p.read_bytes() for p in scratch_project.out.rglob("*") if p.is_file()}
+    assert after == before
+
+
 def test_a_charter_yaml_linking_out_of_the_tree_is_refused_unread(
     scratch_project: ScratchProject, outside: Path
 ) -> None:
