@@ -15,6 +15,10 @@ replayed oldest first, charter by charter:
   diff` judges it (`agreement_renewal`);
 - `agreement`: a change of a business metric's `agreed`; flagged when an agreed
   business metric leaves the business metrics;
+- `plan`: a change of a field of the measurement plan (`diff.compare.PLAN_FIELDS`);
+  flagged when the charter had result rows by then and the results are judged by the
+  field (`JUDGING_PLAN_FIELDS`: method, cadence, minimum detectable effect, decision
+  rule), as `charters diff` flags it;
 - `first-result`: the commit that brought a business metric's first result row;
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
   `results` globs no longer read (appended rows are not history; they are the results);
@@ -60,6 +64,8 @@ from .cache import cache_dir
 from .diagnostics import Diagnostics
 from .diff.compare import (
     CATALOGUED_FIELDS,
+    JUDGING_PLAN_FIELDS,
+    PLAN_FIELDS,
     Renewal,
     _ambition,
     _by_on,
@@ -87,7 +93,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-8"
+HISTORY_FORMAT = "history-9"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -533,6 +539,7 @@ def _charter_change(
         return None
     if old.get("status") != data.get("status"):
         state.events.append(_status_event(stamp, old.get("status"), data.get("status")))
+    state.events.extend(_plan_events(stamp, old, data, results=bool(had or arriving)))
     before, after = _business(old), _business(data)
     for mid, metric in after.items():
         if mid in before:
@@ -543,6 +550,31 @@ def _charter_change(
         if mid not in after and (agreed := _agreement(metric)) is not None:
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
     return old
+
+
+def _plan_events(
+    stamp: _Stamp, old: dict[str, Any], new: dict[str, Any], *, results: bool
+) -> Iterator[Event]:
+    """A change of a field of the measurement plan (`diff.compare.PLAN_FIELDS`); flagged
+    when the charter had result rows by then (`results`) and the results are judged by
+    the field (`JUDGING_PLAN_FIELDS`), as `charters diff` flags it."""
+    was, now = _plan(old), _plan(new)
+    for name in [*now, *(x for x in was if x not in now)]:
+        before, after = was.get(name), now.get(name)
+        if before == after:
+            continue
+        flagged = results and name.split(".")[1] in JUDGING_PLAN_FIELDS
+        text = f"Plan: {name} {show(before)} → {show(after)}"
+        text += " — changed after results began" if flagged else ""
+        yield stamp.event("plan", text, flagged=flagged)
+
+
+def _plan(data: dict[str, Any]) -> dict[str, Any]:
+    plan = data.get("measurement")
+    if not isinstance(plan, dict):
+        return {}
+    fields = {k: plan[k] for k in PLAN_FIELDS if plan.get(k) is not None}
+    return {k: _plain(v) for k, v in _flatten(fields, "measurement")}
 
 
 def _readable(data: dict[str, Any] | None) -> dict[str, Any] | None:

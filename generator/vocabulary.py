@@ -181,6 +181,7 @@ ChangeKind = Literal[
     "goalpost-moved",
     "agreement-changed",
     "catalogue-changed",
+    "plan-changed",
     "results-rewritten",
     "results-added",
     "verdict-changed",
@@ -196,6 +197,7 @@ CHANGE_LABELS: dict[str, str] = {
     "goalpost-moved": "🚩 Goalpost moved",
     "agreement-changed": "🚩 Agreement changed",
     "catalogue-changed": "🚩 Catalogued metric changed",
+    "plan-changed": "Measurement plan",
     "results-rewritten": "🚩 Results rewritten",
     "results-added": "New results",
     "verdict-changed": "Verdict",
@@ -213,7 +215,7 @@ TREND_LABELS: dict[str, str] = {
 # --- a charter's history from git (history.py) --------------------------------------------
 
 HistoryKind = Literal[
-    "created", "status", "goalpost", "agreement", "first-result", "rewritten", "verdict"
+    "created", "status", "goalpost", "agreement", "plan", "first-result", "rewritten", "verdict"
 ]
 HISTORY_KINDS: tuple[HistoryKind, ...] = get_args(HistoryKind)
 HISTORY_LABELS: dict[str, str] = {
@@ -221,6 +223,7 @@ HISTORY_LABELS: dict[str, str] = {
     "status": "Status changed",
     "goalpost": "Goalpost changed",
     "agreement": "Agreement changed",
+    "plan": "Plan changed",
     "first-result": "First result",
     "rewritten": "Results rewritten",
     "verdict": "Verdict changed",

@@ -55,6 +55,19 @@ FLAGGED_KINDS: tuple[ChangeKind, ...] = (
     "catalogue-changed",
     "results-rewritten",
 )
+# The fields of the measurement plan a change reports (`plan_changes`, and the history),
+# and those the results are judged by: changed once results exist, they are flagged, as
+# a goalpost is (a smaller minimum detectable effect turns the same move into a gain; a
+# longer cadence keeps stale results fresh and a lift standing longer).
+PLAN_FIELDS = (
+    "method",
+    "population",
+    "unit_of_analysis",
+    "cadence",
+    "minimum_detectable_effect",
+    "decision_rule",
+)
+JUDGING_PLAN_FIELDS = frozenset({"method", "cadence", "minimum_detectable_effect", "decision_rule"})
 # The fields a `ref` takes from the catalogue (metrics.yaml): a change to one of them is
 # a change to the catalogue, reported for every charter that refs the metric.
 CATALOGUED_FIELDS: tuple[str, ...] = ("name", "definition", "unit", "direction", "range")
@@ -404,6 +417,34 @@ def _coded(
             text += f" ({flag})"
             extra["flagged"] = True
         yield Change(kind, cid, None, was, now, text, field=field, extra=extra)
+
+
+# --- the measurement plan -----------------------------------------------------------------
+
+
+def plan_changes(pair: Pair) -> Iterator[Change]:
+    """A changed field of the measurement plan (`PLAN_FIELDS`, dotted below them, as
+    `measurement.minimum_detectable_effect.absolute`); flagged when BASE already had
+    results and the field is one they are judged by (`JUDGING_PLAN_FIELDS`)."""
+    was, now = plan_fields(pair.base.view.charter), plan_fields(pair.head.view.charter)
+    results = len(pair.base.view.loaded.results) > 0
+    for name in [*now, *(x for x in was if x not in now)]:
+        if was.get(name) == now.get(name):
+            continue
+        text = f"{name}: {show(was.get(name))} → {show(now.get(name))}"
+        extra: dict[str, Any] = {}
+        if results and name.split(".")[1] in JUDGING_PLAN_FIELDS:
+            text += " (changed with results in hand: the results are judged by it)"
+            extra["flagged"] = True
+        yield Change(
+            "plan-changed", pair.cid, None, was.get(name), now.get(name), text, name, extra=extra
+        )
+
+
+def plan_fields(charter: m.Charter) -> dict[str, Any]:
+    """The plan's fields by dotted path (`measurement.cadence`), as the JSON writes them."""
+    plan = charter.measurement.model_dump(mode="json", include=set(PLAN_FIELDS))
+    return dict(_flatten(plan, "measurement"))
 
 
 # --- metrics: added, removed, fields, goalposts -------------------------------------------
@@ -1030,6 +1071,7 @@ COMPARISONS: tuple[CharterComparison, ...] = (
     status_changes,
     metric_changes,
     catalogue_changes,
+    plan_changes,
     result_changes,
     verdict_changes,
     finding_changes,

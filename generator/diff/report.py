@@ -89,6 +89,8 @@ def _change_parts(report: DiffReport) -> list[str]:
         parts.append(plural(counts["status-changed"], "status change"))
     if counts["metric-changed"]:
         parts.append(plural(counts["metric-changed"], "other metric change"))
+    if counts["plan-changed"]:
+        parts.append(plural(counts["plan-changed"], "change") + " to a measurement plan")
     if counts["results-added"]:
         detail = ", ".join(f"{v} {k}" for k, v in report.trends().items() if v)
         parts.append(
@@ -127,6 +129,7 @@ def _flagged_parts(report: DiffReport) -> list[str]:
         parts.append(text)
     for kind, words in (
         ("status-changed", "status back from the rollout"),
+        ("plan-changed", "measurement plan changed with results in hand"),
         ("verdict-changed", "verdict gained or kept by an edit"),
         ("finding-resolved", "alert cleared or kept away by an edit"),
     ):

@@ -611,6 +611,51 @@ def test_an_empty_side_is_a_usage_error_not_the_current_folder(
     assert "is empty; give a git revision (origin/main, a commit) or a folder" in result.output
 
 
+def test_the_plan_changed_with_results_in_hand_is_flagged(repo: Repo) -> None:
+    """A smaller minimum detectable effect and a longer cadence, once results exist: each
+    is a flagged plan change (nothing reported them, and the smaller effect then turns
+    the next small move into a gain). The population is reported, not flagged."""
+    repo.replace(
+        ROUTING,
+        "{metric: resolution_hours, absolute: 1.0}",
+        "{metric: resolution_hours, absolute: 0.1}",
+    )
+    repo.replace(ROUTING, "  cadence: weekly", "  cadence: every 9 weeks")
+    repo.replace(ROUTING, "randomised 50/50 by ticket id.", "randomised 60/40 by ticket id.")
+    report = repo.diff_json("HEAD")
+    found = [
+        (c["field"], c["before"], c["after"], c.get("flagged", False))
+        for c in changes(report, "plan-changed")
+    ]
+    assert found == [
+        (
+            "measurement.population",
+            "All English web and email tickets, randomised 50/50 by ticket id.",
+            "All English web and email tickets, randomised 60/40 by ticket id.",
+            False,
+        ),
+        ("measurement.cadence", "weekly", "every 9 weeks", True),
+        ("measurement.minimum_detectable_effect.absolute", 1.0, 0.1, True),
+    ]
+    result = repo.diff("HEAD", "--fail-on", "flagged")
+    assert result.exit_code == 1
+    assert "**measurement plan changed with results in hand** on 1 charter" in result.stdout
+    assert "changed with results in hand: the results are judged by it" in result.stdout
+
+
+def test_the_plan_changed_before_any_result_is_not_flagged(repo: Repo) -> None:
+    review = "charters/review-summarisation/charter.yaml"
+    repo.replace(
+        review, "{metric: faithfulness, absolute: 0.02}", "{metric: faithfulness, absolute: 0.01}"
+    )
+    report = repo.diff_json("HEAD")
+    (change,) = changes(report, "plan-changed")
+    assert (change["field"], change.get("flagged", False)) == (
+        "measurement.minimum_detectable_effect.absolute",
+        False,
+    )
+
+
 def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "mono", subfolder="ml/charters-site")
     repo.replace(ROUTING, "status: experiment", "status: live")

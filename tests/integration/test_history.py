@@ -597,6 +597,34 @@ def test_new_rows_that_gain_a_verdict_beside_a_harmless_edit_are_not_flagged(
     ]
 
 
+def test_a_plan_changed_after_results_began_is_flagged(tmp_path: Path) -> None:
+    """The cadence changed before any result is history; the minimum detectable effect
+    made smaller once results are in is flagged: the same move then counts as a gain."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    body["measurement"]["minimum_detectable_effect"] = {"metric": "conv", "absolute": 0.5}
+    write_charter(repo, "a", body)
+    commit(repo, "Add", "Ana Ruiz", "2026-01-05T00:00:00Z")
+    body["measurement"]["cadence"] = "monthly"
+    write_charter(repo, "a", body)
+    early = commit(repo, "Monthly", "Ben Okafor", "2026-01-06T00:00:00Z")
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Results", "Chen Li", "2026-03-01T00:00:00Z")
+    body["measurement"]["minimum_detectable_effect"]["absolute"] = 0.05
+    write_charter(repo, "a", body, ROWS)
+    late = commit(repo, "A smaller effect", "Dana Ito", "2026-03-02T00:00:00Z")
+    found = [e for e in read_history(repo).of("a").events if e.kind == "plan"]
+    assert [(e.commit, e.text, e.flagged) for e in found] == [
+        (early, "Plan: measurement.cadence weekly → monthly", False),
+        (
+            late,
+            "Plan: measurement.minimum_detectable_effect.absolute 0.5 → 0.05"
+            " — changed after results began",
+            True,
+        ),
+    ]
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
