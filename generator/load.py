@@ -22,7 +22,7 @@ from . import model as m
 from .aliases import check_aliases
 from .catalogue import Catalogue, load_catalogue, resolve_refs
 from .columns import ResultTable, RowStore
-from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, today_from_env
+from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, printable, today_from_env
 from .formatting import finite
 from .messages import not_declared, validate_model
 from .paths import LOOP, loops
@@ -303,8 +303,9 @@ def _load_charter(
         diags.error(
             SourceRef(folder_rel),
             "",
-            f"folder name {cid!r} is not a valid charter id: use lowercase letters, digits"
-            f" and '-', starting with a letter or digit, at most 63 characters ({m.ID_PATTERN})",
+            f"folder name '{printable(cid)}' is not a valid charter id: use lowercase letters,"
+            " digits and '-', starting with a letter or digit, at most 63 characters"
+            f" ({m.ID_PATTERN})",
             code="invalid-id",
         )
         ok = False

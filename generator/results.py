@@ -41,6 +41,7 @@ from .diagnostics import (
     excerpt,
     format_path,
     has_control_characters,
+    printable,
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model
@@ -488,7 +489,11 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
                 continue
             rel = path.relative_to(root).as_posix()
             real_path = real(path)
-            if not real_path.is_relative_to(folder_real):
+            if not rel.isprintable() and not _utf8(rel):
+                # Its name is shown on the page and in the downloads, which are UTF-8.
+                message = f"result file name '{printable(rel)}' is not valid UTF-8; rename it"
+                diags.error(SourceRef(folder.relative_to(root).as_posix()), "", message)
+            elif not real_path.is_relative_to(folder_real):
                 message = "result file is a link that leaves the charter's folder"
                 diags.error(SourceRef(rel), "", message, code="outside-folder")
             elif reader_for(rel) is None:
@@ -501,6 +506,14 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             else:
                 files.setdefault(real_path, path)
     return sorted(files.values())
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a byte kept as a lone surrogate (os.fsdecode)
+        return False
+    return True
 
 
 def _folders_readable(

@@ -83,6 +83,30 @@ def test_a_link_that_loops_is_a_located_error_and_the_site_is_kept(
     assert after == before
 
 
+def test_a_result_file_whose_name_is_not_utf8_is_a_located_error(
+    scratch_project: ScratchProject,
+) -> None:
+    """Its name is shown on the page: check passed and build ended in an internal
+    UnicodeEncodeError. The bytes are written as escapes, in text and GitHub output."""
+    scratch_project.charter("routing")
+    results = scratch_project.root / "charters" / "routing" / "results"
+    results.mkdir()
+    name = os.path.join(os.fsencode(results), b"r\xff.csv")
+    with open(name, "w", encoding="utf-8") as handle:
+        handle.write("date,metric,value\n2026-01-20,conv,4.2\n")
+    expected = "result file name 'charters/routing/results/r\\xff.csv' is not valid UTF-8"
+    for args in (
+        ("check",),
+        ("check", "--format", "github"),
+        ("build", "--out", scratch_project.out),
+    ):
+        result = run_cli(*args, "--source", scratch_project.root)
+        assert result.exit_code == 1, result.output
+        assert "internal error" not in result.output
+        assert expected in result.output
+        assert "\udcff" not in result.output
+
+
 def test_a_charter_yaml_linking_out_of_the_tree_is_refused_unread(
     scratch_project: ScratchProject, outside: Path
 ) -> None:
