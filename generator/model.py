@@ -212,9 +212,39 @@ def _check_base_url(value: str) -> str:
     return value
 
 
+# Markdown is converted by Python-Markdown, whose inline patterns search the rest of a
+# text from each '[' (10,000 of them took 10 s, 200,000 more than an hour) and whose block
+# parser recurses into each level of a nested list (300 levels exhausted the stack).
+MAX_MARKDOWN_CHARS = 20_000
+MAX_MARKDOWN_BRACKETS = 500
+MAX_MARKDOWN_INDENT = 200  # columns: lists nested 50 levels deep
+
+
+def _check_markdown(value: str) -> str:
+    if len(value) > MAX_MARKDOWN_CHARS:
+        raise ValueError(
+            f"Markdown text of {len(value):,} characters; at most {MAX_MARKDOWN_CHARS:,}"
+            " (the limit)"
+        )
+    brackets = value.count("[")
+    if brackets > MAX_MARKDOWN_BRACKETS:
+        raise ValueError(
+            f"{brackets:,} '[' in one Markdown text; at most {MAX_MARKDOWN_BRACKETS} (the limit:"
+            " the Markdown converter searches the rest of the text from each one)"
+        )
+    lines = (line.expandtabs(4) for line in value.splitlines())
+    indent = max((len(line) - len(line.lstrip()) for line in lines), default=0)
+    if indent > MAX_MARKDOWN_INDENT:
+        raise ValueError(
+            f"a line indented {indent:,} columns; at most {MAX_MARKDOWN_INDENT} (the limit:"
+            " lists nested 50 levels deep)"
+        )
+    return value
+
+
 Text = Annotated[str, StringConstraints(min_length=1)]
 SiteUrl = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_base_url)]
-Markdown = Annotated[str, StringConstraints(min_length=1)]
+Markdown = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_markdown)]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 CharterId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date), AfterValidator(_date_in_range)]

@@ -896,3 +896,33 @@ def test_json_is_read_with_its_positions(scratch_project: ScratchProject) -> Non
         f"charters/routing/results/weekly.json:{where}: [1].value: ",
         "expected a number, got the text 'fast'",
     )
+
+
+# --- Markdown a converter can read in bounded time ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        ("x" * 20_001, "Markdown text of 20,001 characters; at most 20,000 (the limit)"),
+        ("[" * 501, "501 '[' in one Markdown text; at most 500 (the limit"),
+        (
+            "".join("    " * i + "- a\n" for i in range(60)),
+            "a line indented 236 columns; at most 200 (the limit: lists nested 50 levels deep)",
+        ),
+    ],
+)
+def test_markdown_past_a_limit_is_a_located_error(
+    scratch_project: ScratchProject, summary: str, message: str
+) -> None:
+    """Python-Markdown took 10 s for 10,000 '[' and exhausted its stack on lists nested
+    300 levels deep: `check` passed such a summary and `build` hung or failed in a
+    template. Now both refuse it at the field."""
+    text = scratch_project.charter(summary=json.dumps(summary))
+    assert_error(scratch_project, f"{CHARTER}:{at(text, 'summary: ')}: summary: ", message)
+
+
+def test_markdown_at_the_limits_is_accepted(scratch_project: ScratchProject) -> None:
+    summary = "[" * 500 + "x" * 19_000 + "\n" + " " * 200 + "- a"
+    scratch_project.charter(summary=json.dumps(summary))
+    assert scratch_project.errors() == []
