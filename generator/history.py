@@ -20,6 +20,8 @@ replayed oldest first, charter by charter:
   field (`JUDGING_PLAN_FIELDS`: method, cadence, minimum detectable effect, decision
   rule), as `charters diff` flags it;
 - `first-result`: the commit that brought a business metric's first result row;
+- `linked`: charter.yaml or a result file made a symbolic link (a build follows it,
+  the history cannot: later changes of its target are not in it); flagged;
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
   `results` globs no longer read (appended rows are not history; they are the results);
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
@@ -93,7 +95,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-9"
+HISTORY_FORMAT = "history-10"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -199,6 +201,7 @@ class _Change:
     new: str
     cid: str
     rest: str  # path inside the charter's folder
+    link: bool = False  # now a symbolic link: `new` is the blob of its target's path
 
 
 @dataclass
@@ -261,8 +264,13 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
         where = repo.charter_of(path)
-        regular = all(mode in ("000000", "100644", "100755") for mode in fields[:2])
-        if where is not None and regular and len(fields) >= 4:
+        if where is None or len(fields) < 4:
+            continue
+        if fields[1] == _LINK:
+            commit.changes.append(_Change(fields[2], fields[3], *where, link=True))
+        elif fields[1] in _REGULAR and fields[0] in (*_REGULAR, _LINK):
+            # A link made a file again is compared with the last version that could be
+            # read (the link's blob, its target's path, is no version).
             commit.changes.append(_Change(fields[2], fields[3], *where))
     return commit
 
@@ -315,6 +323,9 @@ class _Blobs:
 
 
 # --- replaying the commits --------------------------------------------------------------
+
+_REGULAR = ("000000", "100644", "100755")  # none, a file, an executable file
+_LINK = "120000"
 
 RowKey = tuple[str, str, str]  # date, metric, variant
 _ROW_NUMBERS = ("value", "lower", "upper", "n", "std")
@@ -422,6 +433,8 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
     A goalpost changed in the commit that brings its metric's first results is moved
     after results began: the change was made with the results in hand.
     """
+    links = [c for c in changes if c.link]
+    changes = [c for c in changes if not c.link]
     had, before, files = state.with_rows(), len(state.events), dict(state.files)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
@@ -437,6 +450,7 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
     state.events.extend(rewrites)
+    state.events.extend(_linked(stamp, links, blobs))
     business = _business(state.data)
     for mid in business:  # in the charter's order
         if mid in new and mid not in state.first_result:
@@ -458,6 +472,21 @@ def _before(
     if edited:
         return partial(verdicts.at, commit.sha, commit.day, cid, charter_from=commit.parent)
     return None
+
+
+def _linked(stamp: _Stamp, links: list[_Change], blobs: _Blobs) -> Iterator[Event]:
+    """charter.yaml or a result file made a symbolic link: a build follows it, the
+    history cannot (a link is no version to compare), so later changes of its target
+    are not in the history; flagged, so a reviewer looks at the target."""
+    for change in links:
+        if change.rest != "charter.yaml" and reader_for(change.rest) is None:
+            continue
+        target = visible_text(os.fsdecode(blobs.read(change.new) or b"?"))
+        text = (
+            f"{change.rest} is now a symbolic link to {target}: the history does not follow"
+            " it, so changes made to its target are not in this history"
+        )
+        yield stamp.event("linked", text, flagged=True)
 
 
 def _verdict(

@@ -215,7 +215,15 @@ TREND_LABELS: dict[str, str] = {
 # --- a charter's history from git (history.py) --------------------------------------------
 
 HistoryKind = Literal[
-    "created", "status", "goalpost", "agreement", "plan", "first-result", "rewritten", "verdict"
+    "created",
+    "status",
+    "goalpost",
+    "agreement",
+    "plan",
+    "first-result",
+    "rewritten",
+    "linked",
+    "verdict",
 ]
 HISTORY_KINDS: tuple[HistoryKind, ...] = get_args(HistoryKind)
 HISTORY_LABELS: dict[str, str] = {
@@ -226,6 +234,7 @@ HISTORY_LABELS: dict[str, str] = {
     "plan": "Plan changed",
     "first-result": "First result",
     "rewritten": "Results rewritten",
+    "linked": "File made a link",
     "verdict": "Verdict changed",
     "moved": "Moved goalpost",  # a goalpost changed after the metric's first result
 }

@@ -625,6 +625,34 @@ def test_a_plan_changed_after_results_began_is_flagged(tmp_path: Path) -> None:
     ]
 
 
+def test_a_charter_yaml_or_result_file_made_a_link_is_flagged(tmp_path: Path) -> None:
+    """A build follows a link in the charter's folder; the history cannot, so a target
+    moved behind `charter.yaml -> charter-main.yaml` went unseen (no goalpost, no
+    verdict). Making the link is itself a flagged entry."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    folder = repo / "charters" / "a"
+    (folder / "charter.yaml").rename(folder / "charter-main.yaml")
+    (folder / "charter.yaml").symlink_to("charter-main.yaml")
+    (folder / "results" / "results.csv").rename(folder / "results" / "rows.data")
+    (folder / "results" / "results.csv").symlink_to("rows.data")
+    linked = commit(repo, "Tidy the layout", "Ben Okafor", "2026-03-02T00:00:00Z")
+    found = [e for e in read_history(repo).of("a").events if e.kind == "linked"]
+    assert [(e.commit, e.text, e.flagged) for e in found] == [
+        (
+            linked,
+            f"{rest} is now a symbolic link to {target}: the history does not follow it,"
+            " so changes made to its target are not in this history",
+            True,
+        )
+        for rest, target in (
+            ("charter.yaml", "charter-main.yaml"),
+            ("results/results.csv", "rows.data"),
+        )
+    ]
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
