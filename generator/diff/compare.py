@@ -292,7 +292,10 @@ def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tup
     """Pairs (old id, new id) of a removed and an added charter that are one project.
 
     A charter that lists the old id in `aliases` first, then the same title, then
-    the same set of metric ids; each charter pairs once.
+    the same set of metric ids, then result rows of its own: at least half of the
+    removed charter's rows (date, metric, variant and value) in the added one (a
+    project renamed, retitled and given another metric keeps its results, and its
+    goalposts are then still compared); each charter pairs once.
     """
     pairs: list[tuple[str, str]] = []
     used: set[str] = set()
@@ -306,16 +309,32 @@ def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tup
         lambda c: c.view.charter.title.strip().casefold(),
         lambda c: tuple(sorted(c.view.loaded.metric_ids())),
     )
-    for key in keys:
+    same: tuple[Callable[[CharterCheck, CharterCheck], bool], ...] = (
+        *((lambda old, new, key=key: bool(key(old)) and key(old) == key(new)) for key in keys),
+        _rows_kept,
+    )
+    for alike in same:
         for old in removed:
             if any(old.id == p[0] for p in pairs):
                 continue
             for new in added:
-                if new.id not in used and key(old) and key(old) == key(new):
+                if new.id not in used and alike(old, new):
                     pairs.append((old.id, new.id))
                     used.add(new.id)
                     break
     return pairs
+
+
+def _rows_kept(old: CharterCheck, new: CharterCheck) -> bool:
+    """Whether at least half of `old`'s result rows (some) are rows of `new` too."""
+    was = _row_keys(old)
+    return bool(was) and 2 * len(was & _row_keys(new)) >= len(was)
+
+
+def _row_keys(check: CharterCheck) -> set[tuple[object, ...]]:
+    return {
+        (r.row.date, r.row.metric, r.row.variant, r.row.value) for r in check.view.loaded.results
+    }
 
 
 def _summary(check: CharterCheck | None, verdict: bool) -> dict[str, Any] | None:

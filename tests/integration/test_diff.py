@@ -494,6 +494,33 @@ def test_a_target_moved_during_a_rename_is_still_caught(repo: Repo) -> None:
     assert [(c["charter"], c["metric"]) for c in moved] == [("ticket-routing", "resolution_hours")]
 
 
+def test_a_rename_that_changes_the_title_and_the_metrics_is_paired_by_its_results(
+    repo: Repo,
+) -> None:
+    """Renamed, retitled and given one more guardrail, the charter matched neither by
+    title nor by metric ids: the diff said "1 added; 1 removed" and the target moved
+    with it was never compared. Its result rows came along, so it is one project."""
+    git(repo.root, "mv", "charters/support-ticket-routing", "charters/ticket-routing")
+    new = "charters/ticket-routing/charter.yaml"
+    repo.replace(new, "title: Support ticket routing", "title: Ticket routing (classifier v2)")
+    repo.replace(new, AGREED_TARGET, "target: {value: 18.2, by: 2026-11-15}")
+    repo.replace(
+        new,
+        "  guardrails:\n",
+        "  guardrails:\n"
+        "    - {id: reopen, name: Reopen rate, definition: Tickets reopened within 7 days.,"
+        " unit: '%', direction: decrease, tolerance: {value: 1.0}}\n",
+    )
+    repo.commit("Rename, retitle, one more guardrail, a softer target")
+    report = repo.diff_json("HEAD~1")
+    (removed,) = changes(report, "charter-removed")
+    assert removed["renamed_to"] == "ticket-routing"
+    moved = changes(report, "goalpost-moved")
+    assert [(c["charter"], c["metric"], c["after"]) for c in moved] == [
+        ("ticket-routing", "resolution_hours", 18.2)
+    ]
+
+
 # --- verdicts and findings ---------------------------------------------------------------
 
 
