@@ -336,6 +336,8 @@ def _load_charter(
     metrics = check_references(doc, diags)
     _check_agreement_dates(doc, today, diags)
     _check_linked_files(folder, doc, diags)
+    if not isinstance(doc.data, dict):  # no metrics declared: every row would be refused
+        return None
     results = load_results(root, folder, doc, metrics, diags, today)
     if charter is None or not ok or len(diags.errors) > before:
         return None

@@ -477,7 +477,8 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             diags.add(doc.at(where, message, "invalid"))
             continue
         matches = sorted(Path(p) for p in glob.glob(pattern, root_dir=folder, recursive=True))
-        matches = [folder / p for p in matches if not p.name.startswith(".")]
+        # Never the charter itself, which a glob such as `*` or `*.yaml` would match.
+        matches = [folder / p for p in matches if not p.name.startswith(".") and p != CHARTER_FILE]
         if not _folders_readable(root, folder, pattern, matches, doc, where, diags):
             continue
         if explicit and not matches:
@@ -506,6 +507,9 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             else:
                 files.setdefault(real_path, path)
     return sorted(files.values())
+
+
+CHARTER_FILE = Path("charter.yaml")
 
 
 def _utf8(text: str) -> bool:

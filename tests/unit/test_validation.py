@@ -684,6 +684,16 @@ def test_results_glob_matching_nothing_is_located_after_a_wrong_item(
     ]
 
 
+def test_a_results_glob_never_reads_the_charter_itself(scratch_project: ScratchProject) -> None:
+    """`*.yaml` matched charter.yaml, read as a result file: "expected a list of result
+    rows, got a mapping" at the charter's first line. The charter is no result file."""
+    text = scratch_project.charter(results='["*.yaml"]')
+    where = at(text, "results: [", '"*.yaml')
+    assert scratch_project.errors() == [
+        f"{CHARTER}:{where}: results[0]: '*.yaml' matches no file in charters/routing/"
+    ]
+
+
 def test_a_file_no_reader_reads_is_refused(scratch_project: ScratchProject) -> None:
     with_results(scratch_project, "notes.txt", "weekly export, see the CSV\n")
     assert_error(
@@ -926,3 +936,18 @@ def test_markdown_at_the_limits_is_accepted(scratch_project: ScratchProject) -> 
     summary = "[" * 500 + "x" * 19_000 + "\n" + " " * 200 + "- a"
     scratch_project.charter(summary=json.dumps(summary))
     assert scratch_project.errors() == []
+
+
+def test_a_charter_that_is_no_mapping_is_one_error_not_one_per_result_row(
+    scratch_project: ScratchProject,
+) -> None:
+    """`charter.yaml` holding `- a` declares no metric: its 72 result rows each added
+    "'x' is not a metric of this charter (declared: )" after the one real error."""
+    scratch_project.charter(text="- a\n")
+    scratch_project.write(
+        "charters/routing/results/r.csv",
+        "date,metric,value\n" + "".join(f"2026-01-{d:02d},conv,1\n" for d in range(1, 29)),
+    )
+    assert scratch_project.errors() == [
+        "charters/routing/charter.yaml:1:1: expected a mapping, got a list"
+    ]
