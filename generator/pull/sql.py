@@ -27,13 +27,27 @@ EXTRAS = {"postgresql": "postgres"}
 PACKAGES = {
     "snowflake": "snowflake-sqlalchemy",
     "bigquery": "sqlalchemy-bigquery",
-    "trino": "trino",
+    "trino": "trino[sqlalchemy]",
     "databricks": "databricks-sqlalchemy",
     "redshift": "sqlalchemy-redshift",
     "mysql": "pymysql",
     "mssql": "pyodbc",
     "oracle": "oracledb",
     "clickhouse": "clickhouse-sqlalchemy",
+}
+# The package that provides a driver module a URL names (`mssql+pymssql://`): it wins
+# over the dialect's usual driver above.
+MODULES = {
+    "pymssql": "pymssql",
+    "pyodbc": "pyodbc",
+    "MySQLdb": "mysqlclient",
+    "pymysql": "pymysql",
+    "mysql": "mysql-connector-python",
+    "cx_Oracle": "cx_Oracle",
+    "oracledb": "oracledb",
+    "psycopg2": "psycopg2-binary",
+    "pg8000": "pg8000",
+    "asyncpg": "asyncpg",
 }
 _CANCEL = ("cancel_safe", "cancel", "interrupt")
 
@@ -145,8 +159,15 @@ def _no_driver(conn: Resolved, backend: str, module: str | None) -> str:
         if module not in (None, "psycopg"):
             text += " (it provides psycopg: use a postgresql+psycopg:// URL)"
         return text
-    package = PACKAGES.get(backend, f"the SQLAlchemy dialect for {backend}")
-    return text + f"install {package} beside metric-charters (pip install {package})"
+    top = module.split(".")[0] if module else ""
+    package = MODULES.get(top) or PACKAGES.get(backend)
+    if package is None:
+        what = (
+            f"the package that provides {top!r}" if top else f"the SQLAlchemy dialect for {backend}"
+        )
+        return text + f"install {what} beside metric-charters"
+    shown = f"'{package}'" if "[" in package else package
+    return text + f"install {package} beside metric-charters (pip install {shown})"
 
 
 def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:

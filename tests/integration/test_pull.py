@@ -512,6 +512,24 @@ def test_missing_driver_names_the_extra(tmp_path: Path) -> None:
     assert "pip install snowflake-sqlalchemy" in err
 
 
+@pytest.mark.parametrize(
+    ("url", "module", "install"),
+    [
+        # The driver the URL names, not the dialect's usual one (pyodbc, pymysql).
+        ("mssql+pymssql://me@db.example.com/events", "pymssql", "pip install pymssql"),
+        ("mysql+mysqldb://me@db.example.com/events", "MySQLdb", "pip install mysqlclient"),
+        ("mysql+pymysql://me@db.example.com/events", "pymysql", "pip install pymysql"),
+    ],
+)
+def test_a_missing_driver_is_the_one_the_url_names(
+    tmp_path: Path, url: str, module: str, install: str
+) -> None:
+    site = {"connections": {"db": {"url": url}}}
+    err, _ = _bad(tmp_path, {"connection": "db", "sql": GOOD_SQL}, site=site)
+    assert f"needs the driver module {module!r}, which is not installed" in err
+    assert f"({install})" in err
+
+
 def test_missing_psycopg_names_the_postgres_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
