@@ -392,9 +392,14 @@ class Metric(Model):
     )
 
 
+# The fields of a business metric that stay its own with `ref`: the catalogue gives the
+# rest (JSON Schema, `_ref_form`; the field reference, generator/reference.py).
+REF_OWN = ("baseline", "target")
+
+
 def _ref_form(schema: dict[str, Any]) -> None:
     """JSON Schema: with `ref`, the catalogue supplies id, name, definition, unit and direction."""
-    own = ["baseline", "target"]
+    own = list(REF_OWN)
     inherited = [k for k in schema.get("required", []) if k not in own]
     schema["required"] = own
     schema["anyOf"] = [{"required": ["ref"]}, {"required": inherited}]
@@ -413,8 +418,8 @@ class BusinessMetric(Metric):
     ref: MetricId | None = Field(
         None,
         description="Id of a metric of the catalogue (metrics.yaml beside site.yaml). The"
-        " catalogue gives the id, name, definition, unit and range; a definition, unit or"
-        " direction written here must match it.",
+        " catalogue gives the id, name, definition, unit, direction and range; a definition,"
+        " unit or direction written here must match it.",
         examples=["revenue_per_visit"],
     )
 

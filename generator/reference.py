@@ -86,8 +86,12 @@ def type_name(annotation: Any) -> str:
     return str(annotation)
 
 
-def _required(info: FieldInfo) -> str:
-    return "yes" if info.is_required() else "no"
+def _required(cls: type[BaseModel], name: str, info: FieldInfo) -> str:
+    if not info.is_required():
+        return "no"
+    if cls is m.BusinessMetric and name not in m.REF_OWN:
+        return "yes, unless `ref`"  # the catalogue gives it
+    return "yes"
 
 
 def reference_markdown() -> str:
@@ -111,9 +115,8 @@ def reference_markdown() -> str:
                 shown = [e if isinstance(e, str) else json.dumps(e) for e in info.examples]
                 word = "Example" if len(shown) == 1 else "Examples"
                 meaning += f" {word}: {', '.join(f'`{e}`' for e in shown)}."
-            lines.append(
-                f"| `{name}` | {type_name(info.annotation)} | {_required(info)} | {meaning} |"
-            )
+            required = _required(cls, name, info)
+            lines.append(f"| `{name}` | {type_name(info.annotation)} | {required} | {meaning} |")
         lines.append("")
     return "\n".join(lines)
 
