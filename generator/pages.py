@@ -302,6 +302,13 @@ def template_diagnostic(exc: Exception, root: Path) -> Diagnostic | None:
         where = SourceRef(_template_name(frame[0], root), frame[1], 1)
         kind = "undefined value" if isinstance(exc, jinja2.UndefinedError) else type(exc).__name__
         message = f"template error: {kind}: {exc}"
+        if isinstance(exc, RecursionError):
+            message = (
+                "template error: a template extends, includes or calls itself without end"
+                ' (a templates/X.html that extends "builtin/X.html" is itself when the'
+                " source's templates/ folder is the built-in one, as in the generator's own"
+                " repository: override templates in a project of your own)"
+            )
     return Diagnostic(where, "", message, code="template")
 
 

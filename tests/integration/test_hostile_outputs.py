@@ -499,6 +499,11 @@ def test_control_look_alikes_are_capped_too() -> None:
             "{% include 'missing.html' %}\n",
             "templates/charter.html:1:1: template 'missing.html' not found",
         ),
+        (
+            "{% include 'charter.html' %}\n",
+            "templates/charter.html:1:1: template error: a template extends, includes or calls"
+            " itself without end",
+        ),
     ],
 )
 def test_a_broken_template_is_a_located_error(
