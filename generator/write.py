@@ -836,8 +836,8 @@ def _carry_folder(
                 Path(entry.path), dst_root, f"{name}/", written, parents, new_files, report
             )
             continue
-        if name in written:
-            continue
+        # A folder where the previous build wrote a file is not the build's: put there
+        # since, it is named below like any other entry the build replaces.
         shown = name + ("/" if is_dir else "")
         if os.path.lexists(target) or any(
             os.path.lexists(root + a) and not os.path.isdir(root + a) for a in _ancestors(name)

@@ -493,6 +493,22 @@ def test_a_user_file_where_the_build_now_writes_is_replaced_and_named(
     assert sorted(p.name for p in (lane.out / "charters/c00").iterdir()) == ["notes.md"]
 
 
+def test_a_folder_put_where_the_build_wrote_a_file_is_replaced_and_named(lane: Lane) -> None:
+    """The previous build's page made a folder of the user's: the build writes its page
+    there again and says so (it used to drop the folder without a word)."""
+    page = lane.out / "charters/c00/index.html"
+    page.unlink()
+    page.mkdir()
+    (page / "user.txt").write_text("mine\n")
+    ScratchProject(lane.source).charter("c00", title="Retitled")
+    done = run(lane.source, lane.out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(
+        "; replaced 1 folder not written by charters with the built ones: charters/c00/index.html/"
+    )
+    assert "Retitled" in page.read_text()
+
+
 def test_a_site_without_a_file_list_keeps_what_the_build_does_not_write(lane: Lane) -> None:
     """A manifest from before the file list: rewritten names are the build's own, silently;
     the rest is kept and named rather than guessed at."""
