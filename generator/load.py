@@ -314,7 +314,7 @@ def _load_charter(
     if loops(yaml_path):
         diags.error(SourceRef(rel), "", f"file is {LOOP}", code="link-loop")
         return None
-    if not yaml_path.is_file():
+    if not yaml_path.is_file() and not os.path.lexists(yaml_path):
         other = [p.name for p in (folder / "charter.yml",) if p.exists()]
         hint = " (rename charter.yml to charter.yaml)" if other else ""
         diags.error(

@@ -536,6 +536,10 @@ def test_a_csv_past_the_row_limit_is_refused(
             "2026-05-04,ttfr,,1.7e308,,,,,",
             "3:18: [1].value: 1.7e+308 is too large: numbers are limited to ±1e+15",
         ),
+        (  # as written, not rounded to the limit it is past
+            "2026-05-04,ttfr,,1.0000001e15,,,,,",
+            "3:18: [1].value: 1000000100000000 is too large: numbers are limited to ±1e+15",
+        ),
         (
             "2026-05-04,ttfr,,5.0,,," + "9" * 400 + ",,",
             "3:24: [1].n: the number is too large: numbers are limited to ±1e+15",

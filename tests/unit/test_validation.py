@@ -951,3 +951,17 @@ def test_a_charter_that_is_no_mapping_is_one_error_not_one_per_result_row(
     assert scratch_project.errors() == [
         "charters/routing/charter.yaml:1:1: expected a mapping, got a list"
     ]
+
+
+@pytest.mark.parametrize("kind", ["folder", "pipe"])
+def test_a_charter_yaml_that_is_no_file_says_so(scratch_project: ScratchProject, kind: str) -> None:
+    """A folder or a named pipe called charter.yaml was "folder has no charter.yaml"."""
+    path = scratch_project.root / "charters" / "routing" / "charter.yaml"
+    path.parent.mkdir(parents=True)
+    if kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    (error,) = scratch_project.errors()
+    assert error.startswith("charters/routing/charter.yaml: ")
+    assert "has no charter.yaml" not in error
