@@ -77,6 +77,8 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     folder = Path(spec)
     if folder.is_dir():
         return _read(folder, spec, "folder", spec, None, today_from_env(today), today)
+    if folder.is_absolute() or spec.startswith(("./", "../", "~")):  # a path, not a revision
+        raise DiffError(f"{role} {spec!r} is no folder (nothing is there) and no git revision")
     top, prefix = _repository(source, spec, role)
     sha = _resolve(top, spec, role)
     with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:

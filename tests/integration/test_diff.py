@@ -683,6 +683,16 @@ def test_the_plan_changed_before_any_result_is_not_flagged(repo: Repo) -> None:
     )
 
 
+def test_a_folder_that_is_not_there_is_not_taken_for_a_revision(repo: Repo, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = repo.diff(str(missing))
+    assert result.exit_code == 2
+    assert f"error: BASE {str(missing)!r} is no folder (nothing is there) and no git revision" in (
+        result.stderr
+    )
+    assert "git fetch" not in result.stderr
+
+
 def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "mono", subfolder="ml/charters-site")
     repo.replace(ROUTING, "status: experiment", "status: live")
