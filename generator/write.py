@@ -131,7 +131,12 @@ def check_output(source: Path, out: Path) -> None:
     for name in ("site.yaml", "metrics.yaml"):
         if dst == src / name:
             raise OutputError(f"output folder {out} is the source's {name}; choose another --out")
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    if out.is_symlink():  # the swap would replace the link, not fill what it points to
+        raise OutputError(
+            f"output path {out} is a symbolic link; give the folder it points to"
+            f" ({os.readlink(out)}) or another --out"
+        )
+    if out.exists() and not out.is_dir():
         raise OutputError(
             f"output path {out} exists and is not a folder; remove it or choose another"
         )

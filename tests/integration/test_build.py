@@ -654,6 +654,23 @@ def test_output_folder_that_would_destroy_the_source_is_refused(
     assert tree_files(scratch_project.root) == before
 
 
+def test_an_output_path_that_is_a_link_is_refused_by_name(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    scratch_project.charter()
+    real = tmp_path / "real-site"
+    real.mkdir()
+    link = tmp_path / "site-link"
+    link.symlink_to(real)
+    result = run_cli("build", "--source", scratch_project.root, "--out", link)
+    assert result.exit_code == 1
+    assert (
+        f"error: output path {link} is a symbolic link; give the folder it points to ({real})"
+        in (result.stderr)
+    )
+    assert list(real.iterdir()) == []
+
+
 def test_interrupted_write_keeps_the_previous_site(
     built: tuple[ScratchProject, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
