@@ -214,11 +214,14 @@ def _check_base_url(value: str) -> str:
 
 
 # Markdown is converted by Python-Markdown, whose inline patterns search the rest of a
-# text from each '[' (10,000 of them took 10 s, 200,000 more than an hour) and whose block
-# parser recurses into each level of a nested list (300 levels exhausted the stack).
+# text from each '[' or '<' (10,000 '[' took 10 s, 200,000 more than an hour; 6,666 "<a "
+# 2 s) and whose block parser recurses into each level of a nested list (300 levels,
+# indented or as "- - - …" on one line, exhausted the stack).
 MAX_MARKDOWN_CHARS = 20_000
-MAX_MARKDOWN_BRACKETS = 500
+MAX_MARKDOWN_BRACKETS = 500  # of '[', and of '<'
 MAX_MARKDOWN_INDENT = 200  # columns: lists nested 50 levels deep
+MAX_MARKDOWN_MARKERS = 50  # list markers opening one line: "- - 1. x" is three lists deep
+_LIST_MARKERS = re.compile(r"(?:[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$))+")
 
 
 def _check_markdown(value: str) -> str:
@@ -227,12 +230,13 @@ def _check_markdown(value: str) -> str:
             f"Markdown text of {len(value):,} characters; at most {MAX_MARKDOWN_CHARS:,}"
             " (the limit)"
         )
-    brackets = value.count("[")
-    if brackets > MAX_MARKDOWN_BRACKETS:
-        raise ValueError(
-            f"{brackets:,} '[' in one Markdown text; at most {MAX_MARKDOWN_BRACKETS} (the limit:"
-            " the Markdown converter searches the rest of the text from each one)"
-        )
+    for bracket in "[<":
+        count = value.count(bracket)
+        if count > MAX_MARKDOWN_BRACKETS:
+            raise ValueError(
+                f"{count:,} {bracket!r} in one Markdown text; at most {MAX_MARKDOWN_BRACKETS}"
+                " (the limit: the Markdown converter searches the rest of the text from each one)"
+            )
     lines = (line.expandtabs(4) for line in value.splitlines())
     indent = max((len(line) - len(line.lstrip()) for line in lines), default=0)
     if indent > MAX_MARKDOWN_INDENT:
@@ -240,6 +244,14 @@ def _check_markdown(value: str) -> str:
             f"a line indented {indent:,} columns; at most {MAX_MARKDOWN_INDENT} (the limit:"
             " lists nested 50 levels deep)"
         )
+    for line in value.splitlines():
+        opened = _LIST_MARKERS.match(line)
+        markers = len(re.findall(r"[-*+]|\d{1,9}[.)]", opened.group(0))) if opened else 0
+        if markers > MAX_MARKDOWN_MARKERS:
+            raise ValueError(
+                f'a line opens {markers:,} lists ("- - …"); at most {MAX_MARKDOWN_MARKERS}'
+                " (the limit: lists nested 50 levels deep)"
+            )
     return value
 
 

@@ -18,6 +18,7 @@ import json
 import posixpath
 import re
 import threading
+import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -282,6 +283,12 @@ def _template_frame(exc: BaseException, root: Path) -> tuple[str, int] | None:
     return found
 
 
+def _in_markdown(exc: BaseException) -> bool:
+    """Whether `exc` was raised inside the Markdown converter (a text, not a template)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-50:]
+    return any("markdown" in Path(frame.filename).parts for frame in frames)
+
+
 def template_diagnostic(exc: Exception, root: Path) -> Diagnostic | None:
     """A located error for a template that failed to compile or render; None when no
     template is to blame (the exception then is the generator's, not the template's)."""
@@ -302,7 +309,7 @@ def template_diagnostic(exc: Exception, root: Path) -> Diagnostic | None:
         where = SourceRef(_template_name(frame[0], root), frame[1], 1)
         kind = "undefined value" if isinstance(exc, jinja2.UndefinedError) else type(exc).__name__
         message = f"template error: {kind}: {exc}"
-        if isinstance(exc, RecursionError):
+        if isinstance(exc, RecursionError) and not _in_markdown(exc):
             message = (
                 "template error: a template extends, includes or calls itself without end"
                 ' (a templates/X.html that extends "builtin/X.html" is itself when the'

@@ -916,6 +916,9 @@ def test_json_is_read_with_its_positions(scratch_project: ScratchProject) -> Non
     [
         ("x" * 20_001, "Markdown text of 20,001 characters; at most 20,000 (the limit)"),
         ("[" * 501, "501 '[' in one Markdown text; at most 500 (the limit"),
+        ("<a " * 501, "501 '<' in one Markdown text; at most 500 (the limit"),
+        ("- " * 51 + "x", 'a line opens 51 lists ("- - …"); at most 50 (the limit'),
+        ("1. " * 60 + "x", 'a line opens 60 lists ("- - …"); at most 50 (the limit'),
         (
             "".join("    " * i + "- a\n" for i in range(60)),
             "a line indented 236 columns; at most 200 (the limit: lists nested 50 levels deep)",
@@ -933,7 +936,7 @@ def test_markdown_past_a_limit_is_a_located_error(
 
 
 def test_markdown_at_the_limits_is_accepted(scratch_project: ScratchProject) -> None:
-    summary = "[" * 500 + "x" * 19_000 + "\n" + " " * 200 + "- a"
+    summary = "[" * 500 + "<" * 500 + "x" * 18_000 + "\n" + " " * 200 + "- " * 50 + "a"
     scratch_project.charter(summary=json.dumps(summary))
     assert scratch_project.errors() == []
 
