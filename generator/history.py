@@ -20,8 +20,9 @@ replayed oldest first, charter by charter:
   field (`JUDGING_PLAN_FIELDS`: method, cadence, minimum detectable effect, decision
   rule), as `charters diff` flags it;
 - `first-result`: the commit that brought a business metric's first result row;
-- `linked`: charter.yaml or a result file made a symbolic link (a build follows it,
-  the history cannot: later changes of its target are not in it); flagged;
+- `linked`: charter.yaml, a result file or a folder made a symbolic link (a build
+  follows it, the history cannot: later changes of its target are not in it);
+  flagged;
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
   `results` globs no longer read (appended rows are not history; they are the results);
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
@@ -56,7 +57,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__
@@ -95,7 +96,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-10"
+HISTORY_FORMAT = "history-11"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -202,6 +203,7 @@ class _Change:
     cid: str
     rest: str  # path inside the charter's folder
     link: bool = False  # now a symbolic link: `new` is the blob of its target's path
+    unlinked: bool = False  # was a symbolic link: `old` is no version of the file
 
 
 @dataclass
@@ -271,7 +273,8 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         elif fields[1] in _REGULAR and fields[0] in (*_REGULAR, _LINK):
             # A link made a file again is compared with the last version that could be
             # read (the link's blob, its target's path, is no version).
-            commit.changes.append(_Change(fields[2], fields[3], *where))
+            unlinked = fields[0] == _LINK
+            commit.changes.append(_Change(fields[2], fields[3], *where, unlinked=unlinked))
     return commit
 
 
@@ -479,7 +482,9 @@ def _linked(stamp: _Stamp, links: list[_Change], blobs: _Blobs) -> Iterator[Even
     history cannot (a link is no version to compare), so later changes of its target
     are not in the history; flagged, so a reviewer looks at the target."""
     for change in links:
-        if change.rest != "charter.yaml" and reader_for(change.rest) is None:
+        # charter.yaml, a result file, or a folder (no suffix) a results glob may go through.
+        kept = change.rest == "charter.yaml" or reader_for(change.rest) is not None
+        if not kept and PurePosixPath(change.rest).suffix:
             continue
         target = visible_text(os.fsdecode(blobs.read(change.new) or b"?"))
         text = (
@@ -738,7 +743,7 @@ def _result_change(
     charter itself was removed)."""
     known = state.files.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
-    if old is None:
+    if old is None and not change.unlinked:
         old = _rows(blobs.read(change.old), change.rest)
     if old is None:  # the parent version could not be read: the last one that could
         old = known.rows if known is not None else {}

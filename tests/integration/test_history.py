@@ -653,6 +653,46 @@ def test_a_charter_yaml_or_result_file_made_a_link_is_flagged(tmp_path: Path) ->
     ]
 
 
+def test_a_link_made_a_file_again_is_compared_with_the_rows_before_the_link(
+    tmp_path: Path,
+) -> None:
+    """A result file made a link and then a file again, with a past row revised in that
+    commit: the link's blob (its target's path) is no version of the file, so the rows
+    are compared with the last version that could be read, and the rewrite is flagged."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "Add", "Ana Ruiz", "2026-04-01T00:00:00Z")
+    results = repo / "charters" / "a" / "results"
+    (results / "results.csv").rename(results / "rows.data")
+    (results / "results.csv").symlink_to("rows.data")
+    commit(repo, "Tidy", "Ben Okafor", "2026-04-02T00:00:00Z")
+    (results / "results.csv").unlink()
+    (results / "rows.data").unlink()
+    write_charter(repo, "a", charter(12.0), [*ROWS[:-1], row(*_revised(ROWS[-1]))])
+    back = commit(repo, "Back, with a row revised", "Chen Li", "2026-04-03T00:00:00Z")
+    found = [e for e in read_history(repo).of("a").events if e.kind == "rewritten"]
+    assert [(e.commit, e.flagged) for e in found] == [(back, True)]
+    assert "1 past row revised" in found[0].text and "2 past rows removed" in found[0].text
+
+
+def _revised(data: dict[str, object]) -> tuple[object, ...]:
+    """A row's date, metric and value plus one, and its variant, for `row`."""
+    return (data["date"], data["metric"], float(data["value"]) + 1.0, data.get("variant"))
+
+
+def test_a_results_folder_made_a_link_is_flagged(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    folder = repo / "charters" / "a"
+    (folder / "results").rename(folder / "data")
+    (folder / "results").symlink_to("data")
+    linked = commit(repo, "Results kept elsewhere", "Ben Okafor", "2026-03-02T00:00:00Z")
+    found = [e for e in read_history(repo).of("a").events if e.kind == "linked"]
+    assert [(e.commit, e.flagged) for e in found] == [(linked, True)]
+    assert found[0].text.startswith("results is now a symbolic link to data:")
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
