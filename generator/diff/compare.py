@@ -292,10 +292,9 @@ def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tup
     """Pairs (old id, new id) of a removed and an added charter that are one project.
 
     A charter that lists the old id in `aliases` first, then the same title, then
-    the same set of metric ids, then result rows of its own: at least half of the
-    removed charter's rows (date, metric, variant and value) in the added one (a
-    project renamed, retitled and given another metric keeps its results, and its
-    goalposts are then still compared); each charter pairs once.
+    the same set of metric ids, then the same owner or team and the same results
+    (`_rows_kept`: a project renamed, retitled and given another metric keeps its
+    results, and its goalposts are then still compared); each charter pairs once.
     """
     pairs: list[tuple[str, str]] = []
     used: set[str] = set()
@@ -317,18 +316,24 @@ def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tup
         for old in removed:
             if any(old.id == p[0] for p in pairs):
                 continue
-            for new in added:
-                if new.id not in used and alike(old, new):
-                    pairs.append((old.id, new.id))
-                    used.add(new.id)
-                    break
+            found = [new for new in added if new.id not in used and alike(old, new)]
+            if len(found) == 1 or (found and alike is not _rows_kept):
+                pairs.append((old.id, found[0].id))
+                used.add(found[0].id)
     return pairs
 
 
 def _rows_kept(old: CharterCheck, new: CharterCheck) -> bool:
-    """Whether at least half of `old`'s result rows (some) are rows of `new` too."""
-    was = _row_keys(old)
-    return bool(was) and 2 * len(was & _row_keys(new)) >= len(was)
+    """Whether `new` is `old` renamed by its results: the same owner or team, at least
+    nine in ten of `old`'s result rows (date, metric, variant, value) among `new`'s, and
+    those at least half of `new`'s. Production rows of a metric the company shares are
+    alike across projects: alone they pair nothing, and a match that is not the only
+    one pairs nothing either (see `_renames`)."""
+    a, b = old.view.charter, new.view.charter
+    owned = a.owner.name == b.owner.name or (a.team is not None and a.team == b.team)
+    was, now = _row_keys(old), _row_keys(new)
+    shared = len(was & now)
+    return owned and bool(was) and 10 * shared >= 9 * len(was) and 2 * shared >= len(now)
 
 
 def _row_keys(check: CharterCheck) -> set[tuple[object, ...]]:

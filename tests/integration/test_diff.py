@@ -33,6 +33,10 @@ from generator.diff import KINDS, MARKER
 
 ROUTING = "charters/support-ticket-routing/charter.yaml"
 ROUTING_RESULTS = "charters/support-ticket-routing/results/ab-test.csv"
+NEW_GUARDRAIL = (
+    "    - {id: reopen, name: Reopen rate, definition: Tickets reopened within 7 days.,"
+    " unit: '%', direction: decrease, tolerance: {value: 1.0}}\n"
+)
 AGREED_TARGET = "target: {value: 15.0, by: 2026-11-15}"
 AGREEMENT = "agreed: {by: [Head of Support, VP Customer Experience], on: 2026-08-05}"
 
@@ -504,13 +508,7 @@ def test_a_rename_that_changes_the_title_and_the_metrics_is_paired_by_its_result
     new = "charters/ticket-routing/charter.yaml"
     repo.replace(new, "title: Support ticket routing", "title: Ticket routing (classifier v2)")
     repo.replace(new, AGREED_TARGET, "target: {value: 18.2, by: 2026-11-15}")
-    repo.replace(
-        new,
-        "  guardrails:\n",
-        "  guardrails:\n"
-        "    - {id: reopen, name: Reopen rate, definition: Tickets reopened within 7 days.,"
-        " unit: '%', direction: decrease, tolerance: {value: 1.0}}\n",
-    )
+    repo.replace(new, "  guardrails:\n", "  guardrails:\n" + NEW_GUARDRAIL)
     repo.commit("Rename, retitle, one more guardrail, a softer target")
     report = repo.diff_json("HEAD~1")
     (removed,) = changes(report, "charter-removed")
@@ -519,6 +517,28 @@ def test_a_rename_that_changes_the_title_and_the_metrics_is_paired_by_its_result
     assert [(c["charter"], c["metric"], c["after"]) for c in moved] == [
         ("ticket-routing", "resolution_hours", 18.2)
     ]
+
+
+def test_another_team_s_charter_with_the_same_rows_is_no_rename(repo: Repo) -> None:
+    """Production rows of a metric the company shares are alike across projects: a
+    charter of another owner and team that holds them is a new project, not a rename
+    (its goalposts were compared as moved, its status as undone)."""
+    old = repo.path("charters/support-ticket-routing")
+    shutil.copytree(old, repo.path("charters/beta"))
+    shutil.rmtree(old)
+    beta = "charters/beta/charter.yaml"
+    repo.replace(beta, "title: Support ticket routing", "title: Answer suggestions for agents")
+    repo.replace(beta, "name: Ana Ruiz", "name: Ben Okafor")
+    repo.replace(beta, "team: Support Engineering", "team: Customer Care")
+    repo.replace(beta, AGREED_TARGET, "target: {value: 18.2, by: 2026-11-15}")
+    repo.replace(beta, "  guardrails:\n", "  guardrails:\n" + NEW_GUARDRAIL)
+    repo.commit("Another project")
+    report = repo.diff_json("HEAD~1")
+    assert report["head"]["ok"] is True, report["head"]["errors"]
+    (removed,) = changes(report, "charter-removed")
+    assert "renamed_to" not in removed
+    assert [c["charter"] for c in changes(report, "charter-added")] == ["beta"]
+    assert changes(report, "goalpost-moved") == []
 
 
 # --- verdicts and findings ---------------------------------------------------------------
