@@ -202,41 +202,39 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
     if listing.returncode != 0:
         message = listing.stderr.decode(errors="replace").strip()
         raise DiffError(f"cannot read {sha[:10]} with git ls-tree: {message}")
-    files: list[tuple[str, str]] = []  # (mode, path)
+    files: list[tuple[str, str, str]] = []  # (mode, blob id, path)
     for record in listing.stdout.split(b"\0"):
         meta, _, name = record.partition(b"\t")
         fields = meta.split()
         if len(fields) == 3 and fields[1] == b"blob":  # not a submodule (a commit)
-            files.append((fields[0].decode(), name.decode("utf-8", "surrogateescape")))
-    bad = next((path for _, path in files if "\n" in path or "\r" in path), None)
-    if bad is not None:
-        raise DiffError(f"cannot read {sha[:10]}: the path {bad!r} has a line break in its name")
-    plain = [path for mode, path in files if mode != "120000"]
-    links = [path for mode, path in files if mode == "120000"]
-    filtered = _filtered(top, plain)
-    for path, content in zip(plain, _blobs(top, sha, plain), strict=True):
+            mode, blob = fields[0].decode(), fields[2].decode()
+            files.append((mode, blob, name.decode("utf-8", "surrogateescape")))
+    plain = [(blob, path) for mode, blob, path in files if mode != "120000"]
+    links = [(blob, path) for mode, blob, path in files if mode == "120000"]
+    filtered = _filtered(top, [path for _, path in plain])
+    for (_, path), content in zip(plain, _blobs(top, sha, plain), strict=True):
         if path in filtered:
             content = _smudged(top, sha, path)
         target = dest / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    for path, content in zip(links, _blobs(top, sha, links), strict=True):
+    for (_, path), content in zip(links, _blobs(top, sha, links), strict=True):
         _link(dest, path, os.fsdecode(content), sha)
     home = dest.resolve()
-    for path in links:  # through other links too, once they are all made
+    for _, path in links:  # through other links too, once they are all made
         if not real(dest / path).is_relative_to(home):
             _link_out(sha, path, os.readlink(dest / path))
     return root
 
 
-def _blobs(top: Path, sha: str, paths: list[str]) -> list[bytes]:
-    """The content of each `sha:path` blob, in order, from one `git cat-file --batch`."""
-    if not paths:
+def _blobs(top: Path, sha: str, files: list[tuple[str, str]]) -> list[bytes]:
+    """The content of each (blob id, path) of `sha`, in order, from one `git cat-file
+    --batch` asked by id (a path may hold a line break; an id never does)."""
+    if not files:
         return []
-    names = b"".join(f"{sha}:{path}\n".encode("utf-8", "surrogateescape") for path in paths)
-    done = _git(["cat-file", "--batch"], top, names)
+    done = _git(["cat-file", "--batch"], top, "".join(f"{blob}\n" for blob, _ in files).encode())
     out, at, found = done.stdout, 0, []
-    for path in paths:
+    for _, path in files:
         end = out.find(b"\n", at)
         header = out[at:end].split() if end >= 0 else []
         if done.returncode != 0 or len(header) != 3 or not header[2].isdigit():

@@ -629,6 +629,17 @@ def test_a_revision_is_read_as_committed_not_as_git_archive_exports_it(repo: Rep
     assert {c["kind"] for c in report["changes"]} == {"status-changed"}
 
 
+def test_a_file_with_a_line_break_in_its_name_does_not_stop_a_revision(repo: Repo) -> None:
+    """Blobs are asked for by id: a notes file named with a line break (check accepts the
+    tree) made the whole revision unreadable when asked for as `commit:path`."""
+    repo.write("charters/support-ticket-routing/notes\nold.txt", "notes\n")
+    repo.commit("Notes")
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.commit("Live")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert [c["charter"] for c in changes(report, "status-changed")] == ["support-ticket-routing"]
+
+
 def test_a_revision_is_read_through_its_smudge_filter_as_a_checkout_is(repo: Repo) -> None:
     """A result file kept through a filter (as Git LFS keeps one) is compared as the
     checkout has it, not as the stored blob."""
