@@ -448,10 +448,11 @@ def _coded(
 
 def plan_changes(pair: Pair) -> Iterator[Change]:
     """A changed field of the measurement plan (`PLAN_FIELDS`, dotted below them, as
-    `measurement.minimum_detectable_effect.absolute`); flagged when BASE already had
-    results and the field is one they are judged by (`JUDGING_PLAN_FIELDS`)."""
+    `measurement.minimum_detectable_effect.absolute`); flagged when there are results by
+    then (BASE had some, or the change brings the first, as the history judges it) and
+    the field is one they are judged by (`JUDGING_PLAN_FIELDS`)."""
     was, now = plan_fields(pair.base.view.charter), plan_fields(pair.head.view.charter)
-    results = len(pair.base.view.loaded.results) > 0
+    results = len(pair.base.view.loaded.results) > 0 or len(pair.head.view.loaded.results) > 0
     for name in [*now, *(x for x in was if x not in now)]:
         if was.get(name) == now.get(name):
             continue

@@ -703,15 +703,20 @@ def test_the_plan_changed_with_results_in_hand_is_flagged(repo: Repo) -> None:
 
 def test_the_plan_changed_before_any_result_is_not_flagged(repo: Repo) -> None:
     review = "charters/review-summarisation/charter.yaml"
-    repo.replace(
-        review, "{metric: faithfulness, absolute: 0.02}", "{metric: faithfulness, absolute: 0.01}"
-    )
+    mde = ("{metric: faithfulness, absolute: 0.02}", "{metric: faithfulness, absolute: 0.01}")
+    repo.replace(review, *mde)
     report = repo.diff_json("HEAD")
     (change,) = changes(report, "plan-changed")
-    assert (change["field"], change.get("flagged", False)) == (
-        "measurement.minimum_detectable_effect.absolute",
-        False,
+    field = "measurement.minimum_detectable_effect.absolute"
+    assert (change["field"], change.get("flagged", False)) == (field, False)
+    # Changed in the change that brings the first results, it is flagged, as the
+    # history flags it.
+    repo.write(
+        "charters/review-summarisation/results/first.csv",
+        "date,metric,value\n2026-11-02,faithfulness,0.93\n",
     )
+    (change,) = changes(repo.diff_json("HEAD"), "plan-changed")
+    assert (change["field"], change.get("flagged", False)) == (field, True)
 
 
 def test_a_folder_that_is_not_there_is_not_taken_for_a_revision(repo: Repo, tmp_path: Path) -> None:
