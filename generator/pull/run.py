@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from .. import model as m
 from ..diagnostics import Diagnostics, excerpt, today_from_env
 from ..formatting import plural
+from ..paths import LOOP, loops, real
 from .config import Job, Plan, PullError, read_plan, resolve
 from .report import FileChange, compare, verdict_lines
 from .rows import RowErrors, result_bytes
@@ -76,7 +77,7 @@ def pull(
     relative paths (read_csv('…')) from there and not from wherever the command was
     started.
     """
-    source = source.resolve()
+    source = real(source)
     plan = read_plan(source, today_from_env(today))
     with contextlib.chdir(source):
         return _pull(plan, ids, connection, dry_run, jobs, progress)
@@ -184,8 +185,10 @@ def _collect(job: Job, future: Future[bytes], out: dict[str, bytes], diags: Diag
 
 
 def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
-    target = (job.folder / job.entry.into).resolve()
-    if not target.is_relative_to(job.folder.resolve()):
+    if loops(job.folder / job.entry.into):
+        raise PullError(f"{excerpt(job.entry.into)} is {LOOP}", ("into",), "link-loop")
+    target = real(job.folder / job.entry.into)
+    if not target.is_relative_to(real(job.folder)):
         raise PullError(
             f"{excerpt(job.entry.into)} leads out of the charter's folder through a link",
             ("into",),

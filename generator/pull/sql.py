@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .. import model as m
 from ..diagnostics import excerpt
 from ..load import sql_leaves_folder
+from ..paths import real
 from .config import Job, PullError, Resolved, scrub
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class Engines:
     """One SQLAlchemy engine per connection, made on first use and shared by the pulls."""
 
     def __init__(self, source: Path) -> None:
-        self.source = source.resolve()
+        self.source = real(source)
         self.lock = threading.Lock()
         self.engines: dict[str, Engine] = {}
 

@@ -619,6 +619,21 @@ def test_into_through_a_link_out_of_the_folder(tmp_path: Path) -> None:
     assert not (outside / "p.csv").exists()
 
 
+def test_into_a_link_that_loops_is_a_located_error(tmp_path: Path) -> None:
+    """A looping link where the file goes ended in an internal RuntimeError (resolve)."""
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": GOOD_SQL}])
+    results = tmp_path / "charters/routing/results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "p.csv").symlink_to("p.csv")
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert (
+        "pull[0].into: 'results/p.csv' is a symbolic link that loops (it leads back to itself)"
+        in result.stderr
+    )
+
+
 def test_into_a_name_too_long_for_the_file_system(tmp_path: Path) -> None:
     into = "results/" + "p" * 300 + ".csv"  # past the 255 bytes a file name may have
     text = pull_charter(tmp_path, [{"into": into, "sql": GOOD_SQL}])
