@@ -120,8 +120,10 @@ def too_large(value: float) -> str:
     """The message for a number beyond ±MAX_NUMBER, in any field."""
     # The largest float stands for a decimal beyond it (readers.read_number), and a whole
     # number from it for one read by a JSON or CSV reader: neither is what the file says.
-    exact = repr(value).removesuffix(".0")  # 1.0000001e15 as written, not rounded to 1e+15
-    shown = "the number" if abs(value) >= sys.float_info.max else exact
+    # 1.0000001e15 as written, not rounded to 1e+15 (a longer whole number is never
+    # turned into text: Python refuses one of 4,300 digits or more).
+    huge = abs(value) >= sys.float_info.max
+    shown = "the number" if huge else repr(value).removesuffix(".0")
     return (
         f"{shown} is too large: numbers are limited to ±{MAX_NUMBER:g} (the statistics"
         " and charts cannot work with larger ones; change the unit)"
