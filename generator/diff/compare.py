@@ -317,29 +317,30 @@ def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tup
             if any(old.id == p[0] for p in pairs):
                 continue
             found = [new for new in added if new.id not in used and alike(old, new)]
-            if len(found) == 1 or (found and alike is not _rows_kept):
+            if found and alike is _rows_kept:  # one match on each side, or none
+                rivals = [o for o in removed if o is not old and _rows_kept(o, found[0])]
+                if len(found) > 1 or rivals:
+                    continue
+            if found:
                 pairs.append((old.id, found[0].id))
                 used.add(found[0].id)
     return pairs
 
 
 def _rows_kept(old: CharterCheck, new: CharterCheck) -> bool:
-    """Whether `new` is `old` renamed by its results: the same owner or team, at least
-    nine in ten of `old`'s result rows (date, metric, variant, value) among `new`'s, and
-    those at least half of `new`'s. Production rows of a metric the company shares are
-    alike across projects: alone they pair nothing, and a match that is not the only
-    one pairs nothing either (see `_renames`)."""
+    """Whether `new` may be `old` renamed, by its results: the same owner or team, and at
+    least half of `old`'s result rows (by date, metric and variant, whatever their
+    values: rows restated in the same change are then reported as rewritten) among
+    `new`'s. Production rows of a metric the company shares are alike across projects,
+    so a match that is not the only one on both sides pairs nothing (`_renames`)."""
     a, b = old.view.charter, new.view.charter
     owned = a.owner.name == b.owner.name or (a.team is not None and a.team == b.team)
-    was, now = _row_keys(old), _row_keys(new)
-    shared = len(was & now)
-    return owned and bool(was) and 10 * shared >= 9 * len(was) and 2 * shared >= len(now)
+    was = _row_keys(old)
+    return owned and bool(was) and 2 * len(was & _row_keys(new)) >= len(was)
 
 
 def _row_keys(check: CharterCheck) -> set[tuple[object, ...]]:
-    return {
-        (r.row.date, r.row.metric, r.row.variant, r.row.value) for r in check.view.loaded.results
-    }
+    return {(r.row.date, r.row.metric, r.row.variant) for r in check.view.loaded.results}
 
 
 def _summary(check: CharterCheck | None, verdict: bool) -> dict[str, Any] | None:

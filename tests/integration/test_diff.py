@@ -509,7 +509,17 @@ def test_a_rename_that_changes_the_title_and_the_metrics_is_paired_by_its_result
     repo.replace(new, "title: Support ticket routing", "title: Ticket routing (classifier v2)")
     repo.replace(new, AGREED_TARGET, "target: {value: 18.2, by: 2026-11-15}")
     repo.replace(new, "  guardrails:\n", "  guardrails:\n" + NEW_GUARDRAIL)
-    repo.commit("Rename, retitle, one more guardrail, a softer target")
+    # And 8 of its 72 rows restated on the way: a rename is still paired by its rows'
+    # dates, metrics and variants, so the restated rows are reported, not hidden.
+    rows = "charters/ticket-routing/results/ab-test.csv"
+    lines = repo.read(rows).splitlines(keepends=True)
+    treated = [i for i, line in enumerate(lines) if ",resolution_hours,treatment," in line]
+    for i in treated[-8:]:
+        cells = lines[i].split(",")
+        cells[3] = f"{float(cells[3]) - 1.5:.1f}"
+        lines[i] = ",".join(cells)
+    repo.write(rows, "".join(lines))
+    repo.commit("Rename, retitle, one more guardrail, a softer target, better rows")
     report = repo.diff_json("HEAD~1")
     (removed,) = changes(report, "charter-removed")
     assert removed["renamed_to"] == "ticket-routing"
@@ -517,6 +527,7 @@ def test_a_rename_that_changes_the_title_and_the_metrics_is_paired_by_its_result
     assert [(c["charter"], c["metric"], c["after"]) for c in moved] == [
         ("ticket-routing", "resolution_hours", 18.2)
     ]
+    assert [c["metric"] for c in changes(report, "results-rewritten")] == ["resolution_hours"]
 
 
 def test_another_team_s_charter_with_the_same_rows_is_no_rename(repo: Repo) -> None:
@@ -538,6 +549,29 @@ def test_another_team_s_charter_with_the_same_rows_is_no_rename(repo: Repo) -> N
     (removed,) = changes(report, "charter-removed")
     assert "renamed_to" not in removed
     assert [c["charter"] for c in changes(report, "charter-added")] == ["beta"]
+    assert changes(report, "goalpost-moved") == []
+
+
+def test_a_charter_whose_rows_two_removed_charters_share_is_paired_with_neither(
+    repo: Repo,
+) -> None:
+    """Two removed charters of one owner hold the same rows; the added one could be
+    either: pairing the first in order showed a goalpost moved that was not."""
+    old = repo.path("charters/support-ticket-routing")
+    shutil.copytree(old, repo.path("charters/zz-routing"))
+    zz = "charters/zz-routing/charter.yaml"
+    repo.replace(zz, "title: Support ticket routing", "title: Routing, second try")
+    repo.replace(zz, AGREED_TARGET, "target: {value: 18.2, by: 2026-11-15}")
+    repo.commit("A second routing charter")
+    shutil.copytree(repo.path("charters/zz-routing"), repo.path("charters/ticket-routing"))
+    shutil.rmtree(old)
+    shutil.rmtree(repo.path("charters/zz-routing"))
+    added = "charters/ticket-routing/charter.yaml"
+    repo.replace(added, "title: Routing, second try", "title: Ticket routing")
+    repo.replace(added, "  guardrails:\n", "  guardrails:\n" + NEW_GUARDRAIL)
+    repo.commit("Both replaced by one")
+    report = repo.diff_json("HEAD~1")
+    assert all("renamed_to" not in c for c in changes(report, "charter-removed"))
     assert changes(report, "goalpost-moved") == []
 
 
