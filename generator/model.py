@@ -220,10 +220,12 @@ def _check_base_url(value: str) -> str:
 # 2 s) and whose block parser recurses into each level of a nested list (300 levels,
 # indented or as "- - - …" on one line, exhausted the stack).
 MAX_MARKDOWN_CHARS = 20_000
+MAX_MARKDOWN_LINES = 2_000  # setext headings ("a\n=\n" * 5,000) took 1.5 s
 MAX_MARKDOWN_BRACKETS = 500  # of '[', and of '<'
 MAX_MARKDOWN_INDENT = 200  # columns: lists nested 50 levels deep
-MAX_MARKDOWN_MARKERS = 50  # list markers opening one line: "- - 1. x" is three lists deep
-_LIST_MARKERS = re.compile(r"(?:[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$))+")
+MAX_MARKDOWN_MARKERS = 50  # list and quote markers opening one line: "> - 1. x" is three deep
+_MARKER = r">|(?:[-*+]|\d+[.)])(?=[ \t]|$)"
+_OPENING = re.compile(rf"(?:[ \t]*(?:{_MARKER}))+")
 
 
 def _check_markdown(value: str) -> str:
@@ -232,6 +234,11 @@ def _check_markdown(value: str) -> str:
             f"Markdown text of {len(value):,} characters; at most {MAX_MARKDOWN_CHARS:,}"
             " (the limit)"
         )
+    lines = value.splitlines()
+    if len(lines) > MAX_MARKDOWN_LINES:
+        raise ValueError(
+            f"Markdown text of {len(lines):,} lines; at most {MAX_MARKDOWN_LINES:,} (the limit)"
+        )
     for bracket in "[<":
         count = value.count(bracket)
         if count > MAX_MARKDOWN_BRACKETS:
@@ -239,20 +246,20 @@ def _check_markdown(value: str) -> str:
                 f"{count:,} {bracket!r} in one Markdown text; at most {MAX_MARKDOWN_BRACKETS}"
                 " (the limit: the Markdown converter searches the rest of the text from each one)"
             )
-    lines = (line.expandtabs(4) for line in value.splitlines())
-    indent = max((len(line) - len(line.lstrip()) for line in lines), default=0)
+    expanded = (line.expandtabs(4) for line in lines)
+    indent = max((len(line) - len(line.lstrip()) for line in expanded), default=0)
     if indent > MAX_MARKDOWN_INDENT:
         raise ValueError(
             f"a line indented {indent:,} columns; at most {MAX_MARKDOWN_INDENT} (the limit:"
             " lists nested 50 levels deep)"
         )
-    for line in value.splitlines():
-        opened = _LIST_MARKERS.match(line)
-        markers = len(re.findall(r"[-*+]|\d{1,9}[.)]", opened.group(0))) if opened else 0
+    for line in lines:
+        opened = _OPENING.match(line)
+        markers = len(re.findall(_MARKER, opened.group(0))) if opened else 0
         if markers > MAX_MARKDOWN_MARKERS:
             raise ValueError(
-                f'a line opens {markers:,} lists ("- - …"); at most {MAX_MARKDOWN_MARKERS}'
-                " (the limit: lists nested 50 levels deep)"
+                f'a line opens {markers:,} lists or quotes ("> - …"); at most'
+                f" {MAX_MARKDOWN_MARKERS} (the limit: nested 50 levels deep)"
             )
     return value
 

@@ -917,8 +917,12 @@ def test_json_is_read_with_its_positions(scratch_project: ScratchProject) -> Non
         ("x" * 20_001, "Markdown text of 20,001 characters; at most 20,000 (the limit)"),
         ("[" * 501, "501 '[' in one Markdown text; at most 500 (the limit"),
         ("<a " * 501, "501 '<' in one Markdown text; at most 500 (the limit"),
-        ("- " * 51 + "x", 'a line opens 51 lists ("- - …"); at most 50 (the limit'),
-        ("1. " * 60 + "x", 'a line opens 60 lists ("- - …"); at most 50 (the limit'),
+        ("- " * 51 + "x", 'a line opens 51 lists or quotes ("> - …"); at most 50 (the limit'),
+        ("1. " * 60 + "x", "a line opens 60 lists or quotes"),
+        # Behind a quote, and ordinals of any length, as the converter reads them.
+        ("> " + "- " * 60 + "x", "a line opens 61 lists or quotes"),
+        ("1234567890. " * 60 + "x", "a line opens 60 lists or quotes"),
+        ("a\n=\n" * 1001, "Markdown text of 2,002 lines; at most 2,000 (the limit)"),
         (
             "".join("    " * i + "- a\n" for i in range(60)),
             "a line indented 236 columns; at most 200 (the limit: lists nested 50 levels deep)",
