@@ -96,7 +96,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-11"
+HISTORY_FORMAT = "history-12"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -266,6 +266,9 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
         where = repo.charter_of(path)
+        if where is None and fields[1:2] == [_LINK] and path.startswith(repo.charters):
+            cid = path[len(repo.charters) :]  # the charter's folder itself made a link
+            where = (cid, "") if cid and "/" not in cid and not cid.startswith(".") else None
         if where is None or len(fields) < 4:
             continue
         if fields[1] == _LINK:
@@ -354,6 +357,9 @@ class _Charter:
     verdict: str | None = None  # at the last commit where the charter loaded
     results: bool = False  # a result file changed since that commit
     versions: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
+    # The charter's folder is a symbolic link: what the history knew before it stays, so
+    # the folder made a folder again is compared with it.
+    folder_link: bool = False
     names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
 
     def name(self, metric: dict[str, Any]) -> str:
@@ -438,6 +444,10 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
     """
     links = [c for c in changes if c.link]
     changes = [c for c in changes if not c.link]
+    if any(c.rest == "" for c in links):  # its files are gone with it: not a removal
+        state.folder_link = True
+        state.events.extend(_linked(stamp, links, blobs))
+        return
     had, before, files = state.with_rows(), len(state.events), dict(state.files)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
@@ -487,8 +497,9 @@ def _linked(stamp: _Stamp, links: list[_Change], blobs: _Blobs) -> Iterator[Even
         if not kept and PurePosixPath(change.rest).suffix:
             continue
         target = visible_text(os.fsdecode(blobs.read(change.new) or b"?"))
+        what = change.rest or "the charter's folder"
         text = (
-            f"{change.rest} is now a symbolic link to {target}: the history does not follow"
+            f"{what} is now a symbolic link to {target}: the history does not follow"
             " it, so changes made to its target are not in this history"
         )
         yield stamp.event("linked", text, flagged=True)
@@ -564,8 +575,9 @@ def _charter_change(
     if data is None:  # unreadable at this commit: the next readable version is compared
         state.data = old or state.data  # with the last one this branch could read
         return None
-    if old is None and change.old.strip("0"):
-        old = state.data
+    if old is None and (change.old.strip("0") or state.folder_link):
+        old = state.data  # unreadable, or from before the folder was made a link
+    state.folder_link = False
     state.data = data
     if old is None:
         status = label(str(data.get("status")), "status")

@@ -693,6 +693,37 @@ def test_a_results_folder_made_a_link_is_flagged(tmp_path: Path) -> None:
     assert found[0].text.startswith("results is now a symbolic link to data:")
 
 
+def test_a_charter_folder_made_a_link_and_a_folder_again_hides_nothing(tmp_path: Path) -> None:
+    """The charter's folder made a link to a folder outside charters/, its target moved
+    and a row revised there, then made a folder again: the link is flagged, and the
+    folder coming back is compared with the charter before the link (it was shown as
+    created anew, the moved goalpost and the rewrite unseen)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    folder, archive = repo / "charters" / "a", repo / "archive" / "a"
+    archive.parent.mkdir()
+    folder.rename(archive)
+    folder.symlink_to("../archive/a")
+    linked = commit(repo, "Keep it in the archive", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(20.0), [*ROWS[:-1], row(*_revised(ROWS[-1]))])
+    commit(repo, "Edit behind the link", "Chen Li", "2026-03-03T00:00:00Z")
+    folder.unlink()
+    archive.rename(folder)
+    back = commit(repo, "Back in charters/", "Dana Ito", "2026-03-04T00:00:00Z")
+    events = read_history(repo).of("a").events
+    assert [e.kind for e in events].count("created") == 1
+    flagged = [(e.commit, e.kind, e.moved) for e in events if e.flagged]
+    assert flagged == [
+        (linked, "linked", False),
+        (back, "goalpost", True),
+        (back, "rewritten", False),
+    ]
+    assert events[[e.kind for e in events].index("linked")].text.startswith(
+        "the charter's folder is now a symbolic link to ../archive/a:"
+    )
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
