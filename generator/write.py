@@ -132,9 +132,11 @@ def check_output(source: Path, out: Path) -> None:
         if dst == src / name:
             raise OutputError(f"output folder {out} is the source's {name}; choose another --out")
     if out.is_symlink():  # the swap would replace the link, not fill what it points to
+        target = real(out)
+        there = "give the folder it points to" if target.is_dir() else "it points to"
+        gone = "" if target.is_dir() else ", which is no folder"
         raise OutputError(
-            f"output path {out} is a symbolic link; give the folder it points to"
-            f" ({os.readlink(out)}) or another --out"
+            f"output path {out} is a symbolic link; {there} ({target}){gone}, or another --out"
         )
     if out.exists() and not out.is_dir():
         raise OutputError(

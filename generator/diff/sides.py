@@ -78,7 +78,10 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     if folder.is_dir():
         return _read(folder, spec, "folder", spec, None, today_from_env(today), today)
     if folder.is_absolute() or spec.startswith(("./", "../", "~")):  # a path, not a revision
-        raise DiffError(f"{role} {spec!r} is no folder (nothing is there) and no git revision")
+        what = (
+            "a file, not a folder," if os.path.lexists(folder) else "no folder (nothing is there)"
+        )
+        raise DiffError(f"{role} {spec!r} is {what} and no git revision")
     top, prefix = _repository(source, spec, role)
     sha = _resolve(top, spec, role)
     with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:

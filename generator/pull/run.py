@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from .. import model as m
 from ..diagnostics import Diagnostics, excerpt, today_from_env
 from ..formatting import plural
-from ..paths import LOOP, loops, real
+from ..paths import loops, real
 from .config import Job, Plan, PullError, read_plan, resolve
 from .report import FileChange, compare, verdict_lines
 from .rows import RowErrors, result_bytes
@@ -186,7 +186,8 @@ def _collect(job: Job, future: Future[bytes], out: dict[str, bytes], diags: Diag
 
 def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
     if loops(job.folder / job.entry.into):
-        raise PullError(f"{excerpt(job.entry.into)} is {LOOP}", ("into",), "link-loop")
+        message = "is a symbolic link that loops (it leads back to itself); nothing is written"
+        raise PullError(f"{excerpt(job.entry.into)} {message}", ("into",), "link-loop")
     target = real(job.folder / job.entry.into)
     if not target.is_relative_to(real(job.folder)):
         raise PullError(

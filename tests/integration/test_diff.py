@@ -761,6 +761,9 @@ def test_a_folder_that_is_not_there_is_not_taken_for_a_revision(repo: Repo, tmp_
         result.stderr
     )
     assert "git fetch" not in result.stderr
+    result = repo.diff(str(repo.path("site.yaml")))
+    assert result.exit_code == 2
+    assert "is a file, not a folder, and no git revision" in result.stderr
 
 
 def test_source_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:

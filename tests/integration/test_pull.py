@@ -629,8 +629,8 @@ def test_into_a_link_that_loops_is_a_located_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "internal error" not in result.output
     assert (
-        "pull[0].into: 'results/p.csv' is a symbolic link that loops (it leads back to itself)"
-        in result.stderr
+        "pull[0].into: 'results/p.csv' is a symbolic link that loops (it leads back to itself);"
+        " nothing is written" in result.stderr
     )
 
 
