@@ -464,8 +464,8 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
     folder_real = real(folder)
     for i, pattern in enumerate(patterns):
         where: FieldPath = ("results", i)
-        if not isinstance(pattern, str):
-            continue  # reported by validation
+        if not isinstance(pattern, str) or not pattern:
+            continue  # reported by validation (an empty glob: "must not be empty")
         if _leaves(pattern):
             message = f"{excerpt(pattern)} leaves the charter's folder; use a glob relative to it"
             diags.add(doc.at(where, message, "outside-folder"))

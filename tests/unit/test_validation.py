@@ -684,6 +684,12 @@ def test_results_glob_matching_nothing_is_located_after_a_wrong_item(
     ]
 
 
+def test_an_empty_results_glob_is_one_error(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(results='[""]')
+    where = at(text, "results: [", '""')
+    assert scratch_project.errors() == [f"{CHARTER}:{where}: results[0]: must not be empty"]
+
+
 def test_a_results_glob_never_reads_the_charter_itself(scratch_project: ScratchProject) -> None:
     """`*.yaml` matched charter.yaml, read as a result file: "expected a list of result
     rows, got a mapping" at the charter's first line. The charter is no result file."""
