@@ -96,7 +96,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-12"
+HISTORY_FORMAT = "history-13"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -266,13 +266,15 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
         where = repo.charter_of(path)
-        if where is None and fields[1:2] == [_LINK] and path.startswith(repo.charters):
-            cid = path[len(repo.charters) :]  # the charter's folder itself made a link
+        if where is None and _LINK in fields[:2] and path.startswith(repo.charters):
+            cid = path[len(repo.charters) :]  # the charter's folder itself made a link, or
             where = (cid, "") if cid and "/" not in cid and not cid.startswith(".") else None
         if where is None or len(fields) < 4:
             continue
         if fields[1] == _LINK:
             commit.changes.append(_Change(fields[2], fields[3], *where, link=True))
+        elif not where[1]:  # the charter's folder that was a link: no longer one
+            commit.changes.append(_Change(fields[2], fields[3], *where, unlinked=True))
         elif fields[1] in _REGULAR and fields[0] in (*_REGULAR, _LINK):
             # A link made a file again is compared with the last version that could be
             # read (the link's blob, its target's path, is no version).
@@ -448,6 +450,12 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs
         state.folder_link = True
         state.events.extend(_linked(stamp, links, blobs))
         return
+    if any(c.rest == "" for c in changes):  # the folder link gone: a folder again, or not
+        changes = [c for c in changes if c.rest]
+        back = any(c.rest == "charter.yaml" and c.new.strip("0") for c in changes)
+        if not back:  # removed with its files; if it comes back, it is created again
+            state.data, state.folder_link = None, False
+            state.files.clear()
     had, before, files = state.with_rows(), len(state.events), dict(state.files)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:

@@ -226,6 +226,7 @@ MAX_MARKDOWN_INDENT = 200  # columns: lists nested 50 levels deep
 MAX_MARKDOWN_MARKERS = 50  # list and quote markers opening one line: "> - 1. x" is three deep
 _MARKER = r">|(?:[-*+]|\d+[.)])(?=[ \t]|$)"
 _OPENING = re.compile(rf"(?:[ \t]*(?:{_MARKER}))+")
+_QUOTED = re.compile(r"^(?:[ \t]{0,3}>[ ]?)+")  # a line's quote markers, one space after each
 
 
 def _check_markdown(value: str) -> str:
@@ -246,7 +247,8 @@ def _check_markdown(value: str) -> str:
                 f"{count:,} {bracket!r} in one Markdown text; at most {MAX_MARKDOWN_BRACKETS}"
                 " (the limit: the Markdown converter searches the rest of the text from each one)"
             )
-    expanded = (line.expandtabs(4) for line in lines)
+    # Inside a quote too: the indentation after its '>' markers nests lists just as deep.
+    expanded = (_QUOTED.sub("", line).expandtabs(4) for line in lines)
     indent = max((len(line) - len(line.lstrip()) for line in expanded), default=0)
     if indent > MAX_MARKDOWN_INDENT:
         raise ValueError(

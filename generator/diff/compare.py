@@ -318,7 +318,12 @@ def _renames(removed: list[CharterCheck], added: list[CharterCheck]) -> list[tup
                 continue
             found = [new for new in added if new.id not in used and alike(old, new)]
             if found and alike is _rows_kept:  # one match on each side, or none
-                rivals = [o for o in removed if o is not old and _rows_kept(o, found[0])]
+                paired = {p[0] for p in pairs}
+                rivals = [
+                    o
+                    for o in removed
+                    if o is not old and o.id not in paired and _rows_kept(o, found[0])
+                ]
                 if len(found) > 1 or rivals:
                     continue
             if found:

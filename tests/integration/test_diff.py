@@ -575,6 +575,31 @@ def test_a_charter_whose_rows_two_removed_charters_share_is_paired_with_neither(
     assert changes(report, "goalpost-moved") == []
 
 
+def test_a_removed_charter_paired_by_title_is_no_rival_to_a_rename_by_rows(repo: Repo) -> None:
+    """A look-alike of the same owner and rows renamed on its own (paired by title) must
+    not stop the other charter's rename from being paired by its rows."""
+    shutil.copytree(repo.path("charters/support-ticket-routing"), repo.path("charters/zz-routing"))
+    repo.replace(
+        "charters/zz-routing/charter.yaml", "title: Support ticket routing", "title: Second try"
+    )
+    repo.commit("A look-alike")
+    git(repo.root, "mv", "charters/zz-routing", "charters/routing-second-try")
+    git(repo.root, "mv", "charters/support-ticket-routing", "charters/ticket-routing")
+    new = "charters/ticket-routing/charter.yaml"
+    repo.replace(new, "title: Support ticket routing", "title: Ticket routing (classifier v2)")
+    repo.replace(new, AGREED_TARGET, "target: {value: 18.2, by: 2026-11-15}")
+    repo.replace(new, "  guardrails:\n", "  guardrails:\n" + NEW_GUARDRAIL)
+    repo.commit("Both renamed")
+    report = repo.diff_json("HEAD~1")
+    renamed = {c["charter"]: c.get("renamed_to") for c in changes(report, "charter-removed")}
+    assert renamed == {
+        "support-ticket-routing": "ticket-routing",
+        "zz-routing": "routing-second-try",
+    }
+    moved = changes(report, "goalpost-moved")
+    assert [(c["charter"], c["after"]) for c in moved] == [("ticket-routing", 18.2)]
+
+
 # --- verdicts and findings ---------------------------------------------------------------
 
 

@@ -724,6 +724,29 @@ def test_a_charter_folder_made_a_link_and_a_folder_again_hides_nothing(tmp_path:
     )
 
 
+def test_a_charter_folder_link_removed_and_a_new_charter_later_is_created_anew(
+    tmp_path: Path,
+) -> None:
+    """The folder made a link, the link then removed: the charter is gone, and a new one
+    of the same id later is created, not compared with the old one (a goalpost moved)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    folder, archive = repo / "charters" / "a", repo / "archive" / "a"
+    archive.parent.mkdir()
+    folder.rename(archive)
+    folder.symlink_to("../archive/a")
+    commit(repo, "Archived", "Ben Okafor", "2026-03-02T00:00:00Z")
+    folder.unlink()
+    shutil.rmtree(archive)
+    commit(repo, "Dropped", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(20.0), ROWS[:2])
+    again = commit(repo, "A new project", "Chen Li", "2026-06-01T00:00:00Z")
+    events = read_history(repo).of("a").events
+    assert next((e.commit, e.kind) for e in events if e.commit == again) == (again, "created")
+    assert [e.kind for e in events if e.flagged] == ["linked"]
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""

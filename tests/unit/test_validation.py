@@ -929,6 +929,11 @@ def test_json_is_read_with_its_positions(scratch_project: ScratchProject) -> Non
         ("> " + "- " * 60 + "x", "a line opens 61 lists or quotes"),
         ("1234567890. " * 60 + "x", "a line opens 60 lists or quotes"),
         ("a\n=\n" * 1001, "Markdown text of 2,002 lines; at most 2,000 (the limit)"),
+        # Indented inside a quote, each line deeper than the lists the one above opened.
+        (
+            "\n>\n".join("> " + "\t" * (49 * k + 1) + "- " * 49 + "x" for k in range(12)),
+            "a line indented 2,160 columns; at most 200",
+        ),
         (
             "".join("    " * i + "- a\n" for i in range(60)),
             "a line indented 236 columns; at most 200 (the limit: lists nested 50 levels deep)",
