@@ -133,10 +133,14 @@ def check_output(source: Path, out: Path) -> None:
             raise OutputError(f"output folder {out} is the source's {name}; choose another --out")
     if out.is_symlink():  # the swap would replace the link, not fill what it points to
         target = real(out)
-        there = "give the folder it points to" if target.is_dir() else "it points to"
-        gone = "" if target.is_dir() else ", which is no folder"
+        if target.is_dir():
+            raise OutputError(
+                f"output path {out} is a symbolic link; give the folder it points to"
+                f" ({target}) or another --out"
+            )
         raise OutputError(
-            f"output path {out} is a symbolic link; {there} ({target}){gone}, or another --out"
+            f"output path {out} is a symbolic link to {os.readlink(out)}, which is no folder"
+            " (or a link that loops); remove it or choose another --out"
         )
     if out.exists() and not out.is_dir():
         raise OutputError(

@@ -78,9 +78,11 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     if folder.is_dir():
         return _read(folder, spec, "folder", spec, None, today_from_env(today), today)
     if folder.is_absolute() or spec.startswith(("./", "../", "~")):  # a path, not a revision
-        what = (
-            "a file, not a folder," if os.path.lexists(folder) else "no folder (nothing is there)"
-        )
+        what = "no folder (nothing is there)"
+        if os.path.islink(folder):
+            what = "a symbolic link to nothing, or one that loops,"
+        elif os.path.lexists(folder):
+            what = "a file, not a folder,"
         raise DiffError(f"{role} {spec!r} is {what} and no git revision")
     top, prefix = _repository(source, spec, role)
     sha = _resolve(top, spec, role)
