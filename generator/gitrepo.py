@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NO_GIT = "History needs git, which is not installed where this site was built."
 NO_REPOSITORY = (
@@ -131,3 +132,57 @@ def state(source: Path) -> str:
         return str(exc)
     # Not the repository's place on disk: two checkouts of one commit are one input.
     return "\0".join([repo.prefix, repo.head, *sorted(repo.uncommitted())])
+
+
+class Blobs:
+    """One `git cat-file --batch` process, asked for one object at a time (the history's
+    blobs, a revision's files for `charters diff`); a context manager that closes it."""
+
+    def __init__(self, top: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=top,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, sha: str) -> bytes | None:
+        if not sha.strip("0"):
+            return None
+        found = self.object(sha)
+        return found[2] if found is not None else None
+
+    def object(self, name: str) -> tuple[str, str, bytes] | None:
+        """(id, type, content) of an object id or `<commit>:<path>`; None if missing."""
+        if "\n" in name:
+            return None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().rstrip(b"\n")
+        # `<id> <type> <size>`, else `<name> missing` or `<name> ambiguous`, where the
+        # name (a `<commit>:<path>`) may itself hold spaces.
+        header = line.split(b" ")
+        if (
+            len(header) != 3
+            or not header[2].isdigit()
+            or line.endswith((b" missing", b" ambiguous"))
+        ):
+            return None
+        data = self.proc.stdout.read(int(header[2]))
+        self.proc.stdout.read(1)
+        return header[0].decode(), header[1].decode(), data
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc.wait()
+
+    def __enter__(self) -> Blobs:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

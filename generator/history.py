@@ -52,7 +52,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -79,6 +78,7 @@ from .diff.compare import (
     show,
 )
 from .formatting import plural, visible_text
+from .gitrepo import Blobs
 from .gitrepo import Repo as _Repo
 from .gitrepo import Unavailable as _Unavailable
 from .gitrepo import git as _git
@@ -283,53 +283,6 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     return commit
 
 
-class _Blobs:
-    """One `git cat-file --batch` process, asked for one blob at a time."""
-
-    def __init__(self, top: Path) -> None:
-        self.proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=top,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def read(self, sha: str) -> bytes | None:
-        if not sha.strip("0"):
-            return None
-        found = self.object(sha)
-        return found[2] if found is not None else None
-
-    def object(self, name: str) -> tuple[str, str, bytes] | None:
-        """(id, type, content) of an object id or `<commit>:<path>`; None if missing."""
-        if "\n" in name:
-            return None
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline().rstrip(b"\n")
-        # `<id> <type> <size>`, else `<name> missing` or `<name> ambiguous`, where the
-        # name (a `<commit>:<path>`) may itself hold spaces.
-        header = line.split(b" ")
-        if (
-            len(header) != 3
-            or not header[2].isdigit()
-            or line.endswith((b" missing", b" ambiguous"))
-        ):
-            return None
-        data = self.proc.stdout.read(int(header[2]))
-        self.proc.stdout.read(1)
-        return header[0].decode(), header[1].decode(), data
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.proc.wait()
-
-
 # --- replaying the commits --------------------------------------------------------------
 
 _REGULAR = ("000000", "100644", "100755")  # none, a file, an executable file
@@ -380,7 +333,7 @@ class _Charter:
     def with_rows(self) -> set[str]:
         return {mid for f in self.files.values() for mid in f.metrics}
 
-    def version(self, blob: str, blobs: _Blobs) -> dict[str, Any] | None:
+    def version(self, blob: str, blobs: Blobs) -> dict[str, Any] | None:
         """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
         if blob not in self.versions:
             data = blobs.read(blob)
@@ -406,7 +359,7 @@ def _replay(
     repo: _Repo, names: Mapping[str, str], verdict_cache: Path | None = None
 ) -> dict[str, CharterHistory]:
     charters: dict[str, _Charter] = {}
-    blobs = _Blobs(repo.top)
+    blobs = Blobs(repo.top)
     verdicts = VerdictReplay(blobs, repo.prefix, verdict_cache)
     try:
         for commit in _log(repo):
@@ -438,7 +391,7 @@ def _replay(
     }
 
 
-def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: _Blobs) -> None:
+def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs) -> None:
     """One commit's changes to one charter: its result files, then its charter.yaml.
 
     A goalpost changed in the commit that brings its metric's first results is moved
@@ -495,7 +448,7 @@ def _before(
     return None
 
 
-def _linked(stamp: _Stamp, links: list[_Change], blobs: _Blobs) -> Iterator[Event]:
+def _linked(stamp: _Stamp, links: list[_Change], blobs: Blobs) -> Iterator[Event]:
     """charter.yaml or a result file made a symbolic link: a build follows it, the
     history cannot (a link is no version to compare), so later changes of its target
     are not in the history; flagged, so a reviewer looks at the target."""
@@ -563,7 +516,7 @@ def _charter_change(
     state: _Charter,
     stamp: _Stamp,
     change: _Change,
-    blobs: _Blobs,
+    blobs: Blobs,
     had: set[str],
     arriving: set[str],
 ) -> dict[str, Any] | None:
@@ -757,7 +710,7 @@ def _moved(stamp: _Stamp, text: str, mid: str, first: str | None, renewed: Renew
 
 
 def _result_change(
-    state: _Charter, stamp: _Stamp, change: _Change, blobs: _Blobs, quiet: bool = False
+    state: _Charter, stamp: _Stamp, change: _Change, blobs: Blobs, quiet: bool = False
 ) -> None:
     """Keep the file's rows; note the rows it changed or removed (unless `quiet`: the
     charter itself was removed)."""

@@ -23,6 +23,7 @@ from typing import Literal, NoReturn
 
 from ..analyze import CharterView
 from ..diagnostics import Diagnostic, today_from_env
+from ..gitrepo import Blobs
 from ..load import Project, load_project
 from ..paths import real
 from ..rules import CharterCheck, check_project
@@ -217,14 +218,16 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
     plain = [(blob, path) for mode, blob, path in files if mode != "120000"]
     links = [(blob, path) for mode, blob, path in files if mode == "120000"]
     filtered = _filtered(top, [path for _, path in plain])
-    for (_, path), content in zip(plain, _blobs(top, sha, plain), strict=True):
-        if path in filtered:
-            content = _smudged(top, sha, path)
-        target = dest / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    for (_, path), content in zip(links, _blobs(top, sha, links), strict=True):
-        _link(dest, path, os.fsdecode(content), sha)
+    with Blobs(top) as blobs:  # asked by id: a path may hold a line break, an id never
+        for blob, path in plain:
+            content = (
+                _smudged(top, sha, path) if path in filtered else _blob(blobs, blob, path, sha)
+            )
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        for blob, path in links:
+            _link(dest, path, os.fsdecode(_blob(blobs, blob, path, sha)), sha)
     home = dest.resolve()
     for _, path in links:  # through other links too, once they are all made
         if not real(dest / path).is_relative_to(home):
@@ -232,23 +235,11 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
     return root
 
 
-def _blobs(top: Path, sha: str, files: list[tuple[str, str]]) -> list[bytes]:
-    """The content of each (blob id, path) of `sha`, in order, from one `git cat-file
-    --batch` asked by id (a path may hold a line break; an id never does)."""
-    if not files:
-        return []
-    done = _git(["cat-file", "--batch"], top, "".join(f"{blob}\n" for blob, _ in files).encode())
-    out, at, found = done.stdout, 0, []
-    for _, path in files:
-        end = out.find(b"\n", at)
-        header = out[at:end].split() if end >= 0 else []
-        if done.returncode != 0 or len(header) != 3 or not header[2].isdigit():
-            message = done.stderr.decode(errors="replace").strip() or f"{path!r} is missing"
-            raise DiffError(f"cannot read {sha[:10]} with git cat-file: {message}")
-        size = int(header[2])
-        found.append(out[end + 1 : end + 1 + size])
-        at = end + 1 + size + 1  # the content, then a line feed
-    return found
+def _blob(blobs: Blobs, blob: str, path: str, sha: str) -> bytes:
+    content = blobs.read(blob)
+    if content is None:
+        raise DiffError(f"cannot read {sha[:10]} with git cat-file: {path!r} is missing")
+    return content
 
 
 def _filtered(top: Path, paths: list[str]) -> set[str]:
