@@ -289,12 +289,13 @@ def production_after(table: ResultTable, day: int) -> list[int]:
     return [p for _, p in sorted(found)]
 
 
-def lift_history(rows: Sequence[Result], unit: str) -> LiftHistory:
-    """Lifts on every date on which both control and the treatment arm have a row."""
+def lift_history(rows: Sequence[Result], unit: str) -> tuple[LiftHistory, int]:
+    """Lifts on every date on which both control and the treatment arm have a row, and
+    the day number of the latest such date (0 without one), with a lift or not."""
     table = as_table(rows)
     arm = treatment_variant(table)
     if arm is None:
-        return LiftHistory("")
+        return LiftHistory(""), 0
     control, paired = paired_rows(table, arm)
     store = table.store
     history = LiftHistory(arm)
@@ -308,7 +309,8 @@ def lift_history(rows: Sequence[Result], unit: str) -> LiftHistory:
     if any(days[k] > days[k + 1] for k in range(len(days) - 1)):  # rows not in date order
         order = sorted(range(len(days)), key=days.__getitem__)
         history = LiftHistory(arm, (history[k] for k in order))
-    return history
+    ordinals = table.ordinals()
+    return history, max((ordinals[p] for p in paired), default=0)
 
 
 def wrong_side(direction: m.Direction, baseline: float | None, target: float | None) -> bool:
@@ -346,15 +348,6 @@ def _lift_stands(
     lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
     now = _good(latest.row.value - baseline, direction)
     return not ((lo > 0 and now <= 0) or (hi < 0 and now >= 0))
-
-
-def last_pair(rows: ResultTable) -> int:
-    """The day number of the latest date with both control and the treatment arm (0
-    without one)."""
-    table = as_table(rows)
-    _, paired = paired_rows(table, treatment_variant(table))
-    days = table.ordinals()
-    return max((days[p] for p in paired), default=0)
 
 
 def experiment_over(last_pair: int, production: int, ended_after: int | None) -> bool:
@@ -524,10 +517,9 @@ def _view(
         met = goal is not None and reached(goal, latest.row.value, metric.direction)
         if baseline is not None:
             prog = progress(baseline, target, latest.row.value)
-    lifts = lift_history(rows, metric.unit)
     # The lift of the newest pair, or none: a newer pair whose lift cannot be computed
     # (no spread, too few customers) is not judged by an older week's lift.
-    newest_pair = last_pair(rows)
+    lifts, newest_pair = lift_history(rows, metric.unit)
     current = lifts[-1] if lifts and lifts.date[-1] == newest_pair else None
     stands = _lift_stands(current, newest_pair, latest, baseline, metric.direction, ended_after)
     judging = current if stands else None
