@@ -90,8 +90,8 @@ def printable(text: str) -> str:
             out.append(f"\\x{code:02x}")
         elif ch in _BIDI or ch in ("\u2028", "\u2029"):
             out.append(f"\\u{code:04x}")
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
-            out.append(f"\\x{code - 0xDC00:02x}")
+        elif _is_byte(code):
+            out.append(_byte(code))
         elif 0xD800 <= code <= 0xDFFF:
             out.append(f"\\u{code:04x}")
         else:
@@ -210,12 +210,20 @@ def format_path(parts: Iterable[str | int]) -> str:
     return out
 
 
+def _is_byte(code: int) -> bool:
+    """Whether a character is a byte of a file name that is not UTF-8 (`os.fsdecode`
+    keeps each as a lone surrogate, which no UTF-8 output can hold)."""
+    return 0xDC80 <= code <= 0xDCFF
+
+
+def _byte(code: int) -> str:
+    return f"\\x{code - 0xDC00:02x}"
+
+
 def github_escape(value: str, *, property_value: bool = False) -> str:
     """Escape text for a GitHub Actions workflow command."""
     if not value.isprintable():  # a file name that is not UTF-8: its bytes as escapes
-        value = "".join(
-            f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in value
-        )
+        value = "".join(_byte(ord(ch)) if _is_byte(ord(ch)) else ch for ch in value)
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if property_value:
         value = value.replace(":", "%3A").replace(",", "%2C")
