@@ -378,7 +378,8 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         if has_control_characters(path) or "\\" in path:
             # A NUL or other control character (or a backslash) names no file of a site;
             # the file system calls behind the static handler would fail on some of them.
-            self._send(400, b"Bad request: the path has control characters\n", "text/plain")
+            what = b"a backslash" if "\\" in path else b"control characters"
+            self._send(400, b"Bad request: the path has " + what + b"\n", "text/plain")
             return
         state = self.server.state
         if path.startswith(SPECIAL):
