@@ -7,7 +7,8 @@ load cleanly keeps its problems; the charters that did load are still compared.
 
 A git revision is read blob by blob (`git ls-tree`, then `git cat-file --batch
 --filters`, the files as a checkout would have them; links only when they stay in
-the folder); nothing is checked out and the working tree is not touched.
+the repository, with what they point to); nothing is checked out and the working
+tree is not touched.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal, NoReturn
 
@@ -197,42 +199,78 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
     never `git archive`'s output: an archive applies the tree's own `export-subst` and
     `export-ignore` attributes, so a committed `.gitattributes` could show the
     comparison other files than a build of the checkout reads. A link is made as a
-    link when it stays inside the folder."""
+    link when it stays inside the repository, and what it points to is read too (a
+    charter's folder kept elsewhere in the repository, as the build follows it)."""
     wanted = [f"{prefix}charters", f"{prefix}site.yaml", f"{prefix}metrics.yaml"]
-    present = [p for p in wanted if _git(["cat-file", "-e", f"{sha}:{p}"], top).returncode == 0]
     root = dest / prefix if prefix else dest
     root.mkdir(parents=True, exist_ok=True)
-    if not present:
-        return root
-    listing = _git(["ls-tree", "-r", "-z", "--full-tree", sha, "--", *present], top)
+    read: list[str] = []  # the paths of the repository read so far
+    links: list[str] = []
+    with Blobs(top) as blobs:  # asked by id: a path may hold a line break, an id never
+        while wanted := [p for p in wanted if not _covered(p, read)]:
+            read.extend(wanted)
+            present = [
+                p for p in wanted if _git(["cat-file", "-e", f"{sha}:{p}"], top).returncode == 0
+            ]
+            made = (
+                _write_files(top, sha, dest, blobs, _listing(top, sha, present)) if present else []
+            )
+            links.extend(made)
+            # A link to a folder holding what is read (`..`) adds nothing a charter reads.
+            wanted = sorted({t for t in map(partial(_target, dest), made) if not _above(t, read)})
+    home = dest.resolve()
+    for path in links:  # through other links too, once they are all made
+        if not real(dest / path).is_relative_to(home):
+            _link_out(sha, path, os.readlink(dest / path))
+    return root
+
+
+def _covered(path: str, read: list[str]) -> bool:
+    """Whether `path` lies in (or is) a path of the repository already read."""
+    return any(path == done or path.startswith(done + "/") for done in read)
+
+
+def _above(path: str, read: list[str]) -> bool:
+    """Whether `path` is the repository itself or holds a path already read."""
+    return path == "." or any(done.startswith(path + "/") for done in read)
+
+
+def _target(dest: Path, path: str) -> str:
+    """The path in the repository the link `path` (made in `dest`) points to."""
+    return os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(dest / path)))
+
+
+def _listing(top: Path, sha: str, paths: list[str]) -> list[tuple[str, str, str]]:
+    """(mode, blob id, path) of every file under `paths` at `sha` (`git ls-tree`)."""
+    listing = _git(["ls-tree", "-r", "-z", "--full-tree", sha, "--", *paths], top)
     if listing.returncode != 0:
         message = listing.stderr.decode(errors="replace").strip()
         raise DiffError(f"cannot read {sha[:10]} with git ls-tree: {message}")
-    files: list[tuple[str, str, str]] = []  # (mode, blob id, path)
+    files: list[tuple[str, str, str]] = []
     for record in listing.stdout.split(b"\0"):
         meta, _, name = record.partition(b"\t")
         fields = meta.split()
         if len(fields) == 3 and fields[1] == b"blob":  # not a submodule (a commit)
             mode, blob = fields[0].decode(), fields[2].decode()
             files.append((mode, blob, name.decode("utf-8", "surrogateescape")))
+    return files
+
+
+def _write_files(
+    top: Path, sha: str, dest: Path, blobs: Blobs, files: list[tuple[str, str, str]]
+) -> list[str]:
+    """Write `files` into `dest`, links as links; return the links' paths."""
     plain = [(blob, path) for mode, blob, path in files if mode != "120000"]
     links = [(blob, path) for mode, blob, path in files if mode == "120000"]
     filtered = _filtered(top, [path for _, path in plain])
-    with Blobs(top) as blobs:  # asked by id: a path may hold a line break, an id never
-        for blob, path in plain:
-            content = (
-                _smudged(top, sha, path) if path in filtered else _blob(blobs, blob, path, sha)
-            )
-            target = dest / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        for blob, path in links:
-            _link(dest, path, os.fsdecode(_blob(blobs, blob, path, sha)), sha)
-    home = dest.resolve()
-    for _, path in links:  # through other links too, once they are all made
-        if not real(dest / path).is_relative_to(home):
-            _link_out(sha, path, os.readlink(dest / path))
-    return root
+    for blob, path in plain:
+        content = _smudged(top, sha, path) if path in filtered else _blob(blobs, blob, path, sha)
+        target = dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    for blob, path in links:
+        _link(dest, path, os.fsdecode(_blob(blobs, blob, path, sha)), sha)
+    return [path for _, path in links]
 
 
 def _blob(blobs: Blobs, blob: str, path: str, sha: str) -> bytes:
@@ -279,6 +317,6 @@ def _link(dest: Path, path: str, target: str, sha: str) -> None:
 
 def _link_out(sha: str, path: str, target: str) -> NoReturn:
     raise DiffError(
-        f"cannot read {sha[:10]}: {path!r} is a link to {target!r}, out of the folder;"
-        " only plain files, folders and links that stay inside the folder can be compared"
+        f"cannot read {sha[:10]}: {path!r} is a link to {target!r}, out of the repository;"
+        " only plain files, folders and links that stay inside the repository can be compared"
     )

@@ -662,9 +662,29 @@ def test_a_revision_with_a_link_out_of_the_folder_is_refused(repo: Repo, tmp_pat
 
     result = repo.diff("HEAD~1", "HEAD")
     assert result.exit_code == 2
-    assert f"is a link to {str(outside)!r}, out of the folder" in result.stderr
+    assert f"is a link to {str(outside)!r}, out of the repository" in result.stderr
     assert "charters/support-ticket-routing/results/extra.csv" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_charter_folder_linked_elsewhere_in_the_repository_is_compared(repo: Repo) -> None:
+    """A charter's folder made a link to a folder of the repository outside `charters/`
+    (which the build follows): the revision reads the linked folder too, so the move is no
+    change and a target moved behind the link is a moved goalpost, not a charter removed
+    and another added."""
+    folder = repo.path("charters/support-ticket-routing")
+    shared = repo.root / "shared" / "support-ticket-routing"
+    shared.parent.mkdir()
+    shutil.move(folder, shared)
+    folder.symlink_to(Path("..", "shared", "support-ticket-routing"))
+    repo.commit("The routing charter lives in shared/")
+    assert repo.diff_json("HEAD~1", "HEAD")["changes"] == []
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 16.0, by: 2026-11-15}")
+    repo.commit("Make the routing target easier, behind the link")
+    moved = changes(repo.diff_json("HEAD~1", "HEAD"))
+    assert [(c["kind"], c["charter"]) for c in moved] == [
+        ("goalpost-moved", "support-ticket-routing")
+    ]
 
 
 def test_a_revision_is_read_as_committed_not_as_git_archive_exports_it(repo: Repo) -> None:

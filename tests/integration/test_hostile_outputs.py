@@ -600,7 +600,7 @@ def test_diff_refuses_a_committed_link_out_of_the_tree(
     assert result.exit_code == 2, result.output
     assert "internal error" not in result.output and "root:" not in result.output
     assert "charters/routing/notes.txt" in result.stderr
-    assert "only plain files, folders and links that stay inside the folder" in result.stderr
+    assert "only plain files, folders and links that stay inside the repository" in result.stderr
 
 
 # --- the preview serves linked text as text ---------------------------------------------------
