@@ -394,7 +394,8 @@ def metric_status(
     The evidence, strongest first: the experiment lift's 95% interval; else the
     latest row's own interval against the baseline; else a move of at least the
     minimum detectable effect against the control arm or the baseline. Without
-    any of these a move is not counted as evidence (`flat`).
+    any of these a move is not counted as evidence (`flat`). A metric at its target is
+    `met`, unless the evidence against control says the model made it worse.
     """
     if latest is None:
         return "no-results", None, None, None
@@ -406,7 +407,9 @@ def metric_status(
         lf = current_lift.lift
         lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
         move = _good(lf.absolute, direction)
-        if status != "met":
+        # A target reached while the model does significantly worse than control (both
+        # arms moved, by the season, say) is no success of the model's: `worse`.
+        if status != "met" or hi < 0:
             status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"
         return status, move, "control", (lo, hi)
     table = as_table(rows)
@@ -437,8 +440,11 @@ def metric_status(
         interval = (lo, hi)
         if status != "met":
             status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"
-    elif mde is not None and status != "met" and abs(move) >= mde:
-        status = "improved" if move > 0 else "worse"
+    elif mde is not None and abs(move) >= mde:
+        if status != "met":
+            status = "improved" if move > 0 else "worse"
+        elif label == "control" and move < 0:
+            status = "worse"  # at its target, yet worse than control by the MDE (above)
     return status, move, label, interval
 
 

@@ -71,6 +71,31 @@ def test_met_wins_over_a_non_significant_lift() -> None:
     assert conv.status == "met"
 
 
+def test_a_target_reached_while_significantly_worse_than_control_is_worse() -> None:
+    # Both arms passed the target (the season moved them), but the treatment arm did
+    # significantly worse than control: no success of the model's.
+    body = charter(business_metrics=[business(target=15.0)])
+    view = analyse(body, ab(D1, "conv", 18.0, 16.0, n=100_000))
+    conv = view.metric("conv")
+    assert conv is not None and conv.lift is not None and conv.lift.lift.ci_high < 0
+    assert conv.met is True  # the value is at its target, and the page says so
+    assert conv.status == "worse"
+    assert view.verdict == "no-impact"
+
+
+def test_a_target_reached_while_worse_than_control_by_the_mde_is_worse() -> None:
+    body = charter(
+        business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 1.0}
+    )
+    rows = [row(D1, "conv", 18.0, variant="control"), row(D1, "conv", 16.0, variant="treatment")]
+    conv = analyse(body, rows).metric("conv")
+    assert conv is not None and conv.lift is None and conv.move_reference == "control"
+    assert conv.status == "worse"
+    ahead = [row(D1, "conv", 16.0, variant="control"), row(D1, "conv", 16.5, variant="treatment")]
+    conv = analyse(body, ahead).metric("conv")
+    assert conv is not None and conv.status == "met"  # not worse than control: met
+
+
 def test_improved_increase_metric_lift_ci_excludes_zero() -> None:
     body = charter(business_metrics=[business(target=15.0)])
     view = analyse(body, ab(D1, "conv", 10.0, 11.0, n=100_000))
