@@ -278,15 +278,28 @@ def production_after(table: ResultTable, day: int) -> list[int]:
     """The positions in `table` of its production rows (no variant) dated after the day
     number `day`, oldest first: a guardrail's rows after its experiment (`guardrail_move`,
     and the chart's limit, `charts.spec.tolerance_of`)."""
-    production = table.store.find(None)
-    if production is None:
+    return rows_after(table, None, day)
+
+
+def rows_after(table: ResultTable, variant: str | None, day: int) -> list[int]:
+    """The positions in `table` of the rows of `variant` (None: production) dated after
+    the day number `day`, oldest first."""
+    code = table.store.find(variant)
+    if code is None:
         return []
     found = [
         (d, p)
         for p, (d, c) in enumerate(zip(table.ordinals(), table.variant_codes(), strict=True))
-        if c == production and d > day
+        if c == code and d > day
     ]
     return [p for _, p in sorted(found)]
+
+
+def unpaired_reference(baseline: float | None, control: float) -> tuple[float, str]:
+    """What a guardrail's row of the compared arm dated after its last pair (its control
+    row not in yet, or left out) is judged against: the baseline, else the control arm's
+    value of that last pair. A bad week never hides behind an older week's pair."""
+    return (baseline, "baseline") if baseline is not None else (control, "control")
 
 
 def lift_history(rows: Sequence[Result], unit: str) -> tuple[LiftHistory, int]:
@@ -458,7 +471,8 @@ def guardrail_move(
     and the date after which production rows are judged (see below), if any.
 
     Against the control arm where results have one (the latest date with both
-    arms), else against its baseline, else against its first result. After the
+    arms; a newer row of the compared arm alone is judged by `unpaired_reference`),
+    else against its baseline, else against its first result. After the
     rollout, production rows dated after the experiment's last pair are the
     guardrail as it stands: judged, the newest against the baseline (when there is
     one), once the experiment is over (`experiment_over`, with `ended_after`: None
@@ -466,7 +480,8 @@ def guardrail_move(
     """
     table = as_table(rows)
     store = table.store
-    control, paired = paired_rows(table, treatment_variant(table))
+    arm = treatment_variant(table)
+    control, paired = paired_rows(table, arm)
     if paired:
         days = table.ordinals()
         last = table.positions[max(paired, key=days.__getitem__)]  # the first of the latest
@@ -480,6 +495,11 @@ def guardrail_move(
                 "baseline",
                 date.fromordinal(day),
             )
+        alone = rows_after(table, arm, day)
+        if alone:  # the arm's newest row has no control row beside it
+            reference, label = unpaired_reference(baseline, store.value[control[day]])
+            value = store.value[table.positions[alone[-1]]] - reference
+            return _good(value, direction), label, None
         value = store.value[last] - store.value[control[day]]
         return _good(value, direction), "control", None
     latest = latest_row(table, production=ended_after is not None)

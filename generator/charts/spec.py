@@ -30,7 +30,15 @@ from datetime import date
 from functools import cached_property
 from typing import Any, Literal
 
-from ..analyze import MetricView, control_codes, paired_rows, production_after, treatment_variant
+from ..analyze import (
+    MetricView,
+    control_codes,
+    paired_rows,
+    production_after,
+    rows_after,
+    treatment_variant,
+    unpaired_reference,
+)
 from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
 from ..load import Result
@@ -367,21 +375,26 @@ def _judged(metric: MetricView) -> tuple[Judged, ResultTable, list[float], date 
     the experiment's last paired date when production rows after it are judged too.
 
     As :func:`generator.analyze.guardrail_move`: the treatment arm against the control
-    arm of the same date where there are such pairs, and the production rows after
-    the last pair against the baseline; else every other row against the baseline;
-    else against the first result.
+    arm of the same date where there are such pairs (its rows after the last pair as
+    `unpaired_reference` says), and the production rows after the last pair against
+    the baseline; else every other row against the baseline; else against the first
+    result.
     """
     rows = metric.rows
     store = rows.store
     days = rows.ordinals()
-    control, paired = paired_rows(rows, treatment_variant(rows))
+    arm = treatment_variant(rows)
+    control, paired = paired_rows(rows, arm)
     if paired:
         refs = [store.value[control[days[p]]] for p in paired]
+        last = max(days[p] for p in paired)
+        alone = rows_after(rows, arm, last)  # the arm's rows after its last pair
+        refs += [unpaired_reference(metric.baseline, store.value[control[last]])[0]] * len(alone)
         if metric.rollout is None or metric.baseline is None:
-            return "control", rows.take(paired), refs, None
+            return "control", rows.take(paired + alone), refs, None
         after = production_after(rows, metric.rollout.toordinal())
         refs += [metric.baseline] * len(after)
-        return "control", rows.take(paired + after), refs, metric.rollout
+        return "control", rows.take(paired + alone + after), refs, metric.rollout
     controls = control_codes(rows)
     others = [p for p, c in enumerate(rows.variant_codes()) if c not in controls]
     if not others:

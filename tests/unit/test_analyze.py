@@ -809,7 +809,7 @@ def test_guardrail_control_reference_uses_latest_paired_date() -> None:
     rows = [
         *ab(D1, "lat", 100.0, 120.0),  # breached on D1 ...
         *ab(D2, "lat", 100.0, 101.0),  # ... but fine on the latest paired date
-        row(D3, "lat", 130.0, "treatment"),  # no control on D3: not a pair
+        row(D3, "lat", 99.0, "control"),  # no treatment on D3: not a pair
     ]
     _, lat = _lat(rows, tolerance=5.0)
     assert lat.move == pytest.approx(-1.0)
@@ -921,10 +921,29 @@ def test_a_guardrail_judged_after_the_rollout_is_told_against_the_baseline() -> 
     assert "Guardrail breached: Guardrail lat" in evidence(view)
 
 
-def test_a_treatment_row_after_the_last_pair_does_not_judge_the_guardrail() -> None:
+@pytest.mark.parametrize(
+    ("baseline", "reference", "move"),
+    [(95.0, "baseline", -205.0), (None, "control", -200.0)],
+)
+def test_a_treatment_row_after_the_last_pair_is_judged_without_its_control_row(
+    baseline: float | None, reference: str, move: float
+) -> None:
+    # A bad week's control row left out (or not in yet) hid the breach behind the week
+    # before's pair: the arm's newest row is judged against the baseline, else against
+    # control's value of the last pair, and the chart marks it.
     rows = [*ab(D1, "lat", 100.0, 101.0), row(D2, "lat", 300.0, "treatment")]
-    _, lat = _lat(rows, tolerance=5.0, baseline=100.0)
-    assert (lat.move_reference, lat.breached) == ("control", False)
+    _, lat = _lat(rows, tolerance=5.0, baseline=baseline)
+    assert (lat.move_reference, lat.breached) == (reference, True)
+    assert lat.move == pytest.approx(move)
+    tolerance = tolerance_of(lat)
+    assert tolerance is not None
+    assert [b.day for b in tolerance.breaches] == [date.fromisoformat(D2)]
+    assert tolerance.limit_for("treatment", date.fromisoformat(D2)) == pytest.approx(
+        (baseline or 100.0) + 5.0
+    )
+    within = [*ab(D1, "lat", 100.0, 101.0), row(D2, "lat", 99.0, "treatment")]
+    _, lat = _lat(within, tolerance=5.0, baseline=baseline)
+    assert lat.breached is False
 
 
 @pytest.mark.parametrize(("value", "breached"), [(106.0, True), (105.0, False), (95.0, False)])
