@@ -83,13 +83,18 @@ _SINGULAR_UNITS = {
 }
 
 
+def fmt_difference(value: float | None, unit: str) -> str:
+    """A size of a change, without a sign: `0.2 pp` (points, never `0.2%`, which reads as
+    relative), `5 ms`; a tolerance, a minimum detectable effect."""
+    return fmt_value(value, "pp" if unit.strip() == "%" else unit)
+
+
 def fmt_signed(value: float | None, unit: str) -> str:
     """A change with its sign: `+0.4 pp`, `−1.2 hours`."""
     if value is None:
         return MISSING
     sign = "+" if value > 0 else ""
-    unit = "pp" if unit.strip() == "%" else unit
-    return sign + fmt_value(value, unit)
+    return sign + fmt_difference(value, unit)
 
 
 def fmt_interval(low: float | None, high: float | None, unit: str) -> str:

@@ -41,6 +41,7 @@ from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import Diagnostic, SourceRef
 from .formatting import (
     exact_number,
+    fmt_difference,
     fmt_interval,
     fmt_number,
     fmt_p,
@@ -231,6 +232,7 @@ def make_environment(
         number=fmt_number,
         value=fmt_value,
         signed=fmt_signed,
+        difference=fmt_difference,
         percent=fmt_percent,
         relative=fmt_relative,
         p_value=fmt_p,

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from .analyze import CharterView, MetricView, analyze_project, wrong_side
 from .diagnostics import Diagnostic, excerpt
-from .formatting import fmt_interval, fmt_signed, fmt_value
+from .formatting import fmt_difference, fmt_interval, fmt_signed, fmt_value
 from .load import Project
 from .model import cadence_days
 from .readers import Document, FieldPath
@@ -238,7 +238,8 @@ def _guardrails(view: CharterView, today: date | None) -> Iterator[Finding]:
                 "MC108",
                 (*_metric_path(view, g), "tolerance"),
                 f"guardrail {excerpt(g.name)} moved {fmt_signed(raw, g.unit)} against"
-                f" {g.move_reference}, beyond its tolerance of {fmt_value(g.tolerance, g.unit)}",
+                f" {g.move_reference}, beyond its tolerance of"
+                f" {fmt_difference(g.tolerance, g.unit)}",
             )
 
 

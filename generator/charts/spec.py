@@ -40,7 +40,7 @@ from ..analyze import (
     unpaired_reference,
 )
 from ..columns import ResultTable, as_table
-from ..formatting import aligned_formatter, finite, fmt_signed, fmt_value
+from ..formatting import aligned_formatter, finite, fmt_difference, fmt_signed, fmt_value
 from ..load import Result
 from ..stats import Arm, arm_interval, beyond_tolerance, is_proportion_unit, t_quantiles
 from ..vocabulary import REF_KINDS, REF_LABELS, is_control
@@ -426,7 +426,7 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
     # After a rollout, short enough for the legend's columns: "(control, then baseline, + 1)".
     against = f"{reference}, then baseline," if rollout is not None else reference
     return Tolerance(
-        label=f"Tolerance ({against} {side} {fmt_value(tol, metric.unit)})",
+        label=f"Tolerance ({against} {side} {fmt_difference(tol, metric.unit)})",
         reference=reference,
         arm=treatment_variant(metric.rows) if reference == "control" else None,
         dates=tuple(limits),

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from .. import model as m
 from ..analyze import CharterView, MetricView, analyze_charter
 from ..diagnostics import Diagnostic, format_path
-from ..formatting import exact_number, fmt_interval, fmt_percent, fmt_value, plural
+from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
 from ..rules import CharterCheck, check_charter, move_phrase, rests_on_lift
 from ..vocabulary import (
@@ -943,7 +943,7 @@ def evidence(view: MetricView) -> str:
         low, high = sorted(sign * x for x in view.move_interval)
         text += f", 95% CI {fmt_interval(low, high, view.unit)}"
     if view.tolerance is not None:
-        text += f", tolerance {fmt_value(view.tolerance, view.unit)}"
+        text += f", tolerance {fmt_difference(view.tolerance, view.unit)}"
     return text
 
 

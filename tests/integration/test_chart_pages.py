@@ -244,7 +244,7 @@ def test_guardrail_within_tolerance_has_a_limit_and_no_breach(
     assert "Beyond tolerance" not in svg_texts(root)
     page = charter_page(examples_build, "search-ranking")
     alt = page.find("figure", id="chart-zero_result_rate").find("img").attrs["alt"] or ""
-    assert alt.endswith("Tolerance (control + 0.3%): within it on every date.")
+    assert alt.endswith("Tolerance (control + 0.3 pp): within it on every date.")
 
 
 def test_metric_charts_other_than_guardrails_have_no_tolerance(
@@ -272,16 +272,19 @@ def test_a_guardrail_after_its_experiment_is_judged_on_production_against_the_ba
     examples_build: ExamplesBuild,
 ) -> None:
     """card-fraud-detection's manual review rate: an A/B test until 2026-04-19, then
-    production rows from 2026-05-31, each judged against baseline 0.9% + 0.2%."""
+    production rows from 2026-05-31, each judged against baseline 0.9% + 0.2 points
+    (written in points, `pp`, as every change of a `%` metric: `0.2%` reads as relative)."""
     root = svg_root(examples_build, "charters/card-fraud-detection/manual_review_rate.svg")
-    assert "Tolerance (control, then baseline, + 0.2%)" in svg_texts(root)
+    assert "Tolerance (control, then baseline, + 0.2 pp)" in svg_texts(root)
     line = group(root, "tolerance-line")
     assert line is not None
     (path,) = [p.get("d") or "" for p in line.iter(f"{SVG}path")]
     assert path.count("M") == 2  # broken between the last pair and the first production row
-    figure = charter_page(examples_build, "card-fraud-detection").find(
-        "figure", id="chart-manual_review_rate"
-    )
+    page = charter_page(examples_build, "card-fraud-detection")
+    assert "at most 0.2 pp worse" in page.text()
+    churn = charter_page(examples_build, "churn-prediction").text()
+    assert "Minimum detectable effect 0.2 pp on Monthly churn rate" in " ".join(churn.split())
+    figure = page.find("figure", id="chart-manual_review_rate")
     by_row = {(cells[0], cells[1]): cells for cells in table_rows(figure)}
     assert by_row[("2026-10-31", "production")][-1] == "1.1%"
     assert by_row[("2026-04-19", "treatment")][-1] == "1.12%"  # control 0.92% + 0.2%
