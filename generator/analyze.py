@@ -248,8 +248,12 @@ def _arm(store: RowStore, i: int) -> Arm:
 
 
 def treatment_variant(rows: Sequence[Result]) -> str | None:
-    """The arm compared with control: `treatment` if present, else the first other variant."""
-    names = sorted({v for v in as_table(rows).variant_names() if v and not is_control(v)})
+    """The arm compared with control: `treatment` if present, else the first other variant
+    in alphabetical order, ignoring case (`alpha` before `Zeta`)."""
+    names = sorted(
+        {v for v in as_table(rows).variant_names() if v and not is_control(v)},
+        key=lambda name: (name.casefold(), name),
+    )
     if not names:
         return None
     return next((n for n in names if n.strip().lower() == TREATMENT), names[0])

@@ -31,7 +31,7 @@ from .analyze import analyze_charter
 from .load import load_project
 from .vocabulary import VERDICTS, Verdict
 
-VERDICT_FORMAT = f"verdicts-9 charters {__version__}"  # another release computes again
+VERDICT_FORMAT = f"verdicts-10 charters {__version__}"  # another release computes again
 _MODES = (b"100644", b"100755")  # regular files; links and submodules are not read
 
 

@@ -24,8 +24,8 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from .. import model as m
-from ..analyze import CharterView, MetricView, analyze_charter
-from ..diagnostics import Diagnostic, format_path
+from ..analyze import CharterView, MetricView, analyze_charter, treatment_variant
+from ..diagnostics import Diagnostic, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
 from ..rules import CharterCheck, check_charter, move_phrase, rests_on_lift
@@ -763,15 +763,25 @@ def _results_added(
     cid: str, before: MetricView | None, after: MetricView, rows: dict[str, int]
 ) -> Change:
     moved = trend(before, after)
+    message = _results_message(before, after, moved, rows)
+    extra: dict[str, Any] = {"rows": rows, "trend_reference": moved.reference}
+    arms = (treatment_variant(before.rows) if before else None, treatment_variant(after.rows))
+    if None not in arms and arms[0] != arms[1]:
+        # A row of a new arm changes which arm is judged against control (the first by
+        # name when none is `treatment`): the evidence is another experiment's.
+        message += (
+            f"; the arm compared with control is now {excerpt(arms[1])}, not {excerpt(arms[0])}"
+        )
+        extra.update(flagged=True, compared_arm=list(arms))
     return Change(
         "results-added",
         cid,
         after.id,
         latest(before),
         latest(after),
-        _results_message(before, after, moved, rows),
+        message,
         trend=moved.trend,
-        extra={"rows": rows, "trend_reference": moved.reference},
+        extra=extra,
         base_metric=before,
         head_metric=after,
     )

@@ -96,6 +96,18 @@ def test_a_target_reached_while_worse_than_control_by_the_mde_is_worse() -> None
     assert conv is not None and conv.status == "met"  # not worse than control: met
 
 
+def test_without_treatment_the_first_arm_by_name_ignoring_case_is_compared() -> None:
+    rows = [
+        row(D1, "conv", 10.0, variant="control"),
+        row(D1, "conv", 11.0, variant="alpha", n=1000),
+        row(D1, "conv", 18.0, variant="Zeta", n=1000),
+    ]
+    view = analyse(charter(), rows)
+    conv = view.metric("conv")
+    assert conv is not None and conv.latest is not None
+    assert conv.latest.row.variant == "alpha"  # not Zeta, first by code point
+
+
 def test_improved_increase_metric_lift_ci_excludes_zero() -> None:
     body = charter(business_metrics=[business(target=15.0)])
     view = analyse(body, ab(D1, "conv", 10.0, 11.0, n=100_000))
