@@ -679,6 +679,13 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
             " variant in visible characters (two arms that look alike are shown as one)"
         )
         yield doc.at((i, "variant"), message, "invisible-character")
+    elif isinstance(variant, str) and len(scripts := _look_alike_scripts(variant)) > 1:
+        message = (
+            f"{excerpt(variant)} mixes {' and '.join(scripts)} letters; write the variant in one"
+            " alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control', makes an arm"
+            " that reads as another)"
+        )
+        yield doc.at((i, "variant"), message, "mixed-script")
     day = _date(raw.get("date"))
     if day is not None and day > rules.today:
         message = (
@@ -686,6 +693,17 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
             " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)"
         )
         yield doc.at((i, "date"), message, "future-date")
+
+
+# Alphabets with letters that look alike: a name that mixes them is a look-alike.
+_LOOK_ALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+
+
+@lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants
+def _look_alike_scripts(text: str) -> tuple[str, ...]:
+    """Which of `_LOOK_ALIKE_SCRIPTS` the letters of `text` are written in, capitalised."""
+    found = {unicodedata.name(ch, "").partition(" ")[0] for ch in text if ch.isalpha()}
+    return tuple(script.capitalize() for script in _LOOK_ALIKE_SCRIPTS if script in found)
 
 
 @lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants

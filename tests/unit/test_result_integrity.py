@@ -516,6 +516,35 @@ def test_a_variant_with_an_invisible_character_is_refused(tmp_path: Path, hidden
     )
 
 
+@pytest.mark.parametrize(
+    ("variant", "scripts"),
+    [("\u0441ontrol", "Latin and Cyrillic"), ("tre\u03b1tment", "Latin and Greek")],
+)
+def test_a_variant_mixing_look_alike_alphabets_is_refused(
+    tmp_path: Path, variant: str, scripts: str
+) -> None:
+    # A Cyrillic 'с' in 'control' made an arm that reads as control but is not one: the
+    # week's real control row was left out, and a breached guardrail read within tolerance.
+    rows = [GOOD, {**GOOD, "variant": variant, "value": 11.0}]
+    path = write_results(tmp_path, "json", rows)
+    [found] = errors(tmp_path)
+    assert found.startswith(f"{path}:{ResultFile('json', rows).starts[1].split(':')[0]}:")
+    assert found.endswith(
+        f": [1].variant: {variant!r} mixes {scripts} letters; write the variant in one"
+        " alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control', makes an arm"
+        " that reads as another)"
+    )
+
+
+def test_a_variant_in_one_alphabet_of_any_kind_is_accepted(tmp_path: Path) -> None:
+    rows = [
+        GOOD,
+        *({**GOOD, "variant": name} for name in ("контроль-2", "ранжирование", "新モデル")),
+    ]
+    write_results(tmp_path, "json", rows)
+    assert errors(tmp_path) == []
+
+
 def test_a_variant_of_only_spaces_is_refused(tmp_path: Path) -> None:
     # It showed blank on the page; beside a production row the duplicate message named
     # production as ''. (CSV drops the spaces around a cell: an empty cell, production.)
