@@ -511,12 +511,20 @@ def guardrail_move(
         return None, None, None
     if baseline is not None:
         return _good(latest.row.value - baseline, direction), "baseline", None
+    first = first_result(table)
+    assert first is not None  # there is a latest row, so a row outside the control arm
+    return _good(latest.row.value - first.row.value, direction), "first result", None
+
+
+def first_result(rows: Sequence[Result]) -> Result | None:
+    """The oldest row outside the control arm: what a guardrail without a control arm or
+    a baseline is judged against (the first of its kind read, on a date with several)."""
+    table = as_table(rows)
     codes = control_codes(table)
-    first = min(
-        (i for i, c in zip(table.positions, table.variant_codes(), strict=True) if c not in codes),
-        key=store.date.__getitem__,
-    )
-    return _good(latest.row.value - store.value[first], direction), "first result", None
+    others = [p for p, c in enumerate(table.variant_codes()) if c not in codes]
+    if not others:
+        return None
+    return table[min(others, key=table.ordinals().__getitem__)]
 
 
 def _view(

@@ -24,7 +24,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from .. import model as m
-from ..analyze import CharterView, MetricView, analyze_charter, treatment_variant
+from ..analyze import CharterView, MetricView, analyze_charter, first_result, treatment_variant
 from ..diagnostics import Diagnostic, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
@@ -773,6 +773,9 @@ def _results_added(
             f"; the arm compared with control is now {excerpt(arms[1])}, not {excerpt(arms[0])}"
         )
         extra.update(flagged=True, compared_arm=list(arms))
+    if (moved_from := _first_result_moved(before, after)) is not None:
+        message += moved_from
+        extra.update(flagged=True)
     return Change(
         "results-added",
         cid,
@@ -785,6 +788,22 @@ def _results_added(
         base_metric=before,
         head_metric=after,
     )
+
+
+def _first_result_moved(before: MetricView | None, after: MetricView) -> str | None:
+    """What the message adds when a guardrail judged against its first result has another
+    first result (rows dated before it, say): the new rows moved its reference."""
+    if before is None or after.kind != "guardrail" or after.move_reference != "first result":
+        return None
+    was, now = first_result(before.rows), first_result(after.rows)
+    if (
+        was is None
+        or now is None
+        or _row_key(was) + _row_value(was) == _row_key(now) + _row_value(now)
+    ):
+        return None
+    said = [f"{fmt_value(r.row.value, after.unit)} on {r.row.date.isoformat()}" for r in (now, was)]
+    return f"; judged against its first result, now {said[0]} (was {said[1]})"
 
 
 def _rewritten(

@@ -296,6 +296,38 @@ def test_a_row_of_a_new_arm_that_changes_the_compared_arm_is_flagged(repo: Repo)
     assert "🚩" in repo.diff("HEAD~1", "HEAD").stdout
 
 
+def test_rows_that_move_a_guardrails_first_result_are_flagged(repo: Repo) -> None:
+    """A guardrail without a control arm or a baseline is judged against its first
+    result: a row dated before it moved the reference and cleared a breach, unflagged."""
+    repo.replace(
+        ROUTING,
+        "  decision_rule:",
+        "    - {id: wait, name: Wait, unit: minutes, direction: decrease,"
+        " tolerance: {value: 2}}\n  decision_rule:",
+    )
+    repo.write(
+        "charters/support-ticket-routing/results/wait.csv",
+        "date,metric,variant,value\n2026-10-04,wait,treatment,9\n2026-10-11,wait,treatment,11.8\n",
+    )
+    repo.commit("A wait guardrail, breached: 11.8 against a first result of 9")
+    repo.append(
+        "charters/support-ticket-routing/results/wait.csv", "2026-09-27,wait,treatment,10.5\n"
+    )
+    repo.commit("A week before the first")
+    (added,) = changes(repo.diff_json("HEAD~1", "HEAD"), "results-added")
+    assert added["metric"] == "wait" and added["flagged"] is True
+    assert added["message"].endswith(
+        "; judged against its first result, now 10.5 minutes on 2026-09-27"
+        " (was 9 minutes on 2026-10-04)"
+    )
+    repo.append(
+        "charters/support-ticket-routing/results/wait.csv", "2026-10-18,wait,treatment,11\n"
+    )
+    repo.commit("A week after the last")
+    (added,) = changes(repo.diff_json("HEAD~1", "HEAD"), "results-added")
+    assert "flagged" not in added  # the reference stays
+
+
 def test_new_result_rows_show_the_latest_value_before_and_after(repo: Repo) -> None:
     # resolution_hours: lower is better; the last treatment row in the examples is 18.2.
     repo.append(
