@@ -11,6 +11,7 @@ import csv
 import hashlib
 import math
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -336,3 +337,11 @@ def test_build_counts_the_lift_charts(examples_build: ExamplesBuild) -> None:
     forests = list(Path(examples_build.out / "metrics").rglob("*.svg"))
     assert len(forests) == 2  # one per catalogued metric with lifts
     assert f"{len(svgs) + len(forests)} charts" in examples_build.stdout
+
+
+def test_a_progress_meter_tells_its_percentage_not_its_float(examples_build: ExamplesBuild) -> None:
+    # Screen readers read the meter's value, 0.08571428571428592, before the text.
+    html = (examples_build.out / "charters/support-ticket-routing/index.html").read_text()
+    meters = re.findall(r"<meter [^>]*>", html)
+    assert meters and all('aria-valuetext="' in meter for meter in meters)
+    assert 'value="0.085" aria-label="Progress toward target" aria-valuetext="8.6%"' in html

@@ -8,7 +8,7 @@ import posixpath
 import pytest
 from helpers import Element, parse_html
 
-from generator.formatting import fmt_number, fmt_signed, fmt_value
+from generator.formatting import fmt_difference, fmt_number, fmt_percent, fmt_signed, fmt_value
 from generator.pages import (
     relative_url,
     render_inline_markdown,
@@ -60,6 +60,24 @@ def test_fmt_number(value: float | None, expected: str) -> None:
 )
 def test_fmt_number_small_values_keep_significant_digits(value: float, expected: str) -> None:
     assert fmt_number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.456, "45.6%"), (1.0, "100%"), (1.0004, "100%"), (0.99997, "99.9%"), (0.9995, "99.9%"),
+     (0.9994, "99.9%"), (0.0, "0%"), (-0.25, "-25%"), (None, "—")],
+)  # fmt: skip
+def test_fmt_percent_never_says_a_whole_short_of_one(value: float | None, expected: str) -> None:
+    # 15.0004 hours against a target of 15 (decrease) is not met: it read "100% of the way".
+    assert fmt_percent(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [(0.2, "%", "0.2 pp"), (0.2, " % ", "0.2 pp"), (5, "ms", "5 ms"), (0.1, "score", "0.1 score")],
+)
+def test_fmt_difference_writes_points_for_percent(value: float, unit: str, expected: str) -> None:
+    assert fmt_difference(value, unit) == expected
 
 
 @pytest.mark.parametrize(
