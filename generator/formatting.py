@@ -120,11 +120,22 @@ def fmt_relative(value: float | None) -> str:
     return f"{value * 100:+.1f}%".replace("-", "−")
 
 
+# Below it a p-value is written as `< 0.001` (`7.88e-143` says nothing more; `0`, where
+# the normal tail underflows, says something false).
+P_FLOOR = 0.001
+
+
 def fmt_p(value: float | None) -> str:
-    """A p-value to three significant digits."""
+    """A p-value to three significant digits, or `< 0.001`."""
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"{value:.3g}"
+    return f"< {P_FLOOR}" if value < P_FLOOR else f"{value:.3g}"
+
+
+def fmt_p_phrase(value: float | None) -> str:
+    """`p = 0.034`, `p < 0.001`."""
+    text = fmt_p(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def fmt_date(day: date | None) -> str:

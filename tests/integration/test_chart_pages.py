@@ -140,6 +140,7 @@ def test_lift_table_has_date_lift_interval_and_p_value(examples_build: ExamplesB
         assert cells[4] == fmt_p(p_value)
         assert cells[5] == "two-proportion"
     assert table[0][:3] == ["2026-05-03", "+0.21 pp", "+0.124 pp to +0.296 pp"]
+    assert table[0][4] == "< 0.001"  # 1.24e-06 said nothing more; 0, where it underflows, lied
 
 
 def test_lift_alt_text_names_the_latest_lift_and_its_interval(

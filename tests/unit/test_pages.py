@@ -8,7 +8,14 @@ import posixpath
 import pytest
 from helpers import Element, parse_html
 
-from generator.formatting import fmt_difference, fmt_number, fmt_percent, fmt_signed, fmt_value
+from generator.formatting import (
+    fmt_difference,
+    fmt_number,
+    fmt_p_phrase,
+    fmt_percent,
+    fmt_signed,
+    fmt_value,
+)
 from generator.pages import (
     relative_url,
     render_inline_markdown,
@@ -70,6 +77,15 @@ def test_fmt_number_small_values_keep_significant_digits(value: float, expected:
 def test_fmt_percent_never_says_a_whole_short_of_one(value: float | None, expected: str) -> None:
     # 15.0004 hours against a target of 15 (decrease) is not met: it read "100% of the way".
     assert fmt_percent(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.034, "p = 0.034"), (0.001, "p = 0.001"), (0.000999, "p < 0.001"), (0.0, "p < 0.001"),
+     (7.88e-143, "p < 0.001"), (1.0, "p = 1"), (None, "p = —")],
+)  # fmt: skip
+def test_a_tiny_p_value_is_below_a_floor_never_zero(value: float | None, expected: str) -> None:
+    assert fmt_p_phrase(value) == expected
 
 
 @pytest.mark.parametrize(
