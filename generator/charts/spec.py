@@ -43,7 +43,7 @@ from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_difference, fmt_signed, fmt_value
 from ..load import Result
 from ..stats import Arm, arm_interval, beyond_tolerance, is_proportion_unit, t_quantiles
-from ..vocabulary import REF_KINDS, REF_LABELS, is_control
+from ..vocabulary import PRODUCTION_LABEL, REF_KINDS, REF_LABELS, is_control
 
 #: Bump whenever the drawing code changes in a way that changes the output,
 #: so that cached SVGs keyed by :func:`spec_key` are invalidated.
@@ -636,7 +636,9 @@ def _data_sentence(
     start, end = min(days), max(days)
     parts = []
     for series, pts in data:
-        prefix = f"{series.label} " if series.label else ""
+        # Production has no variant name; beside arms it is named as in the legend.
+        named = series.label or (PRODUCTION_LABEL if len(data) > 1 else "")
+        prefix = f"{named} " if named else ""
         if len(pts) == 1:
             parts.append(f"{prefix}{fmt(pts[0].value)}")
         else:

@@ -346,3 +346,12 @@ def test_a_progress_meter_tells_its_percentage_not_its_float(examples_build: Exa
     meters = re.findall(r"<meter [^>]*>", html)
     assert meters and all('aria-valuetext="' in meter for meter in meters)
     assert 'value="0.085" aria-label="Progress toward target" aria-valuetext="8.6%"' in html
+
+
+def test_the_production_line_is_named_in_the_text_alternative_beside_arms(
+    examples_build: ExamplesBuild,
+) -> None:
+    html = (examples_build.out / "charters/card-fraud-detection/index.html").read_text()
+    alt = re.search(r'alt="(Line chart of Fraud chargeback rate[^"]*)"', html)
+    assert alt is not None
+    assert ": Production 0.097 → 0.093, treatment 0.094 → 0.095, control" in alt.group(1)
