@@ -30,6 +30,40 @@
   });
 })();
 
+/* Every page: a table or chart wider than its box scrolls sideways, and a keyboard
+ * reaches it only if the box takes focus. Each box that scrolls becomes a focusable
+ * region named by its heading; one that fits (a wide window, a closed data table) is
+ * no tab stop. Without JavaScript the charts' boxes stay focusable. */
+(function () {
+  "use strict";
+
+  var boxes = document.querySelectorAll(".table-scroll, .chart-frame");
+  function nameOf(box) {
+    var scope = box.closest("details, section");
+    var heading = scope && scope.querySelector("summary, h2, h3");
+    var text = heading ? heading.textContent.replace(/\s+/g, " ").trim() : "Table";
+    return text + " (scrolls sideways)";
+  }
+  function update() {
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+        if (!box.hasAttribute("role")) {
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", nameOf(box));
+        }
+      } else {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  update();
+  window.addEventListener("resize", update);
+  Array.prototype.forEach.call(document.querySelectorAll("details"), function (details) {
+    details.addEventListener("toggle", update);
+  });
+})();
+
 /* The portfolio: search, filters, count toggles, grouping and sorting.
  *
  * The state (q, status, team, tag, verdict, sort, group) lives in the URL: a

@@ -325,6 +325,38 @@ def test_axe_finds_no_serious_or_critical_violation(
     assert serious_axe_violations(page) == []
 
 
+@pytest.mark.parametrize(
+    "rel", ["rules/index.html", "charters/card-fraud-detection/index.html", "teams/index.html"]
+)
+def test_on_a_phone_every_box_that_scrolls_takes_focus_and_axe_finds_nothing_serious(
+    watched: Watched, site_server: SiteServer, require_tool: Callable[[str], str], rel: str
+) -> None:
+    """At 390 px, tables and charts scroll sideways in their boxes (with the data tables
+    open): a keyboard must reach each (axe's scrollable-region-focusable); on a wide
+    screen a box that fits is no tab stop."""
+    require_tool("axe_core_python")
+    page = watched.page
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(site_server.page(rel))
+    page.evaluate(LOAD_IMAGES)
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.wait_for_timeout(100)  # the toggle events
+    assert serious_axe_violations(page) == []
+    scrolling = page.eval_on_selector_all(
+        ".table-scroll, .chart-frame",
+        "boxes => boxes.filter(b => b.scrollWidth > b.clientWidth + 1)"
+        ".map(b => [b.getAttribute('tabindex'), b.getAttribute('aria-label')])",
+    )
+    assert all(tabindex == "0" and label for tabindex, label in scrolling)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_timeout(100)  # the resize event
+    stops = page.eval_on_selector_all(
+        ".table-scroll[tabindex], .chart-frame[tabindex]",
+        "boxes => boxes.filter(b => b.scrollWidth <= b.clientWidth + 1).length",
+    )
+    assert stops == 0
+
+
 def test_nu_html_checker_reports_no_error(
     examples_build: ExamplesBuild, require_tool: Callable[[str], str]
 ) -> None:

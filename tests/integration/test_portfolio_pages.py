@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -251,3 +252,18 @@ def test_teams_and_tags_that_differ_only_in_case_come_out_the_same_on_every_run(
         )
     assert {"teams/core/index.html", "teams/core-2/index.html"} <= set(sites[0])
     assert sites[0] == sites[1] == sites[2]
+
+
+def test_team_tables_name_each_cell_for_their_phone_cards(examples_build: ExamplesBuild) -> None:
+    """On a phone these tables are cards without their header row: each cell shows (and
+    reads out) its column's name from `data-label`, as the portfolio's cells do."""
+    for rel in ("teams/index.html", "teams/payments-risk/index.html"):
+        html = (examples_build.out / rel).read_text(encoding="utf-8")
+        cells = re.findall(r"<td[^>]*>", html)
+        assert cells and all("data-label=" in cell for cell in cells), rel
+
+
+def test_the_rules_page_renders_the_rationales_markdown(examples_build: ExamplesBuild) -> None:
+    html = (examples_build.out / "rules/index.html").read_text(encoding="utf-8")
+    assert "`" not in html
+    assert "once past <code>proposed</code>" in html
