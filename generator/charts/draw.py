@@ -79,9 +79,12 @@ __all__ = [
 # Styling
 # --------------------------------------------------------------------------- #
 
-# Okabe-Ito colour-blind-safe palette. Blue first (strong), then vermillion,
-# orange, sky blue, black; green and reddish purple are kept for reference lines.
-_SERIES_COLOURS = ("#0072B2", "#D55E00", "#E69F00", "#56B4E9", "#000000", "#CC79A7")
+# Okabe-Ito colour-blind-safe palette for the arms: blue first (strong: the arm compared
+# with control is drawn first), then reddish purple, orange, sky blue. Vermillion is a
+# guardrail's limit and its breaches, green the target: never an arm's. Production, the
+# world as it is, is black on every chart, control grey.
+_SERIES_COLOURS = ("#0072B2", "#CC79A7", "#E69F00", "#56B4E9")
+_PRODUCTION_COLOUR = "#000000"
 _CONTROL_COLOUR = "#8A8A8A"
 _MARKERS = ("o", "s", "D", "^", "v", "P")
 
@@ -99,17 +102,20 @@ class RefStyle:
     # matplotlib's (offset, (on, off, ...)) in points, or "solid"
     dashes: tuple[float, tuple[float, ...]] | str
     width: float
+    # The label's text, darker than a light line so that small text reads (4.5:1 on the
+    # chart's white, and on the dark theme's dimmed white); None: the line's colour.
+    text: str | None = None
 
 
 REF_STYLES: dict[LineKind, RefStyle] = {
-    "target": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
+    "target": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7, "#007A5A"),
     # The target agreed before it moved (history.py): the target's green, long dashes.
-    "original": RefStyle("#009E73", (0, (7, 3)), 1.1),
-    "human": RefStyle("#A6558A", (0, (6, 2, 1.5, 2)), 1.3),
+    "original": RefStyle("#009E73", (0, (7, 3)), 1.1, "#007A5A"),
+    "human": RefStyle("#A6558A", (0, (6, 2, 1.5, 2)), 1.3, "#8F4778"),
     "baseline": RefStyle("#4D4D4D", (0, (5, 3)), 1.2),
-    "mde": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7),
+    "mde": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7, "#007A5A"),
     # Okabe-Ito vermillion: the bad side, a guardrail's limit.
-    "tolerance": RefStyle("#D55E00", (0, (6, 1.6, 1.2, 1.6, 1.2, 1.6)), 1.5),  # dash-dot-dot
+    "tolerance": RefStyle("#D55E00", (0, (6, 1.6, 1.2, 1.6, 1.2, 1.6)), 1.5, "#B34700"),
     "zero": RefStyle("#4D4D4D", "solid", 1.0),
 }
 _TARGET_SHADE = "#009E73"
@@ -370,7 +376,8 @@ def _lines(spec: ChartSpec) -> list[Line]:
     """The series that have points, each with its style.
 
     Markers follow the series' place in the spec; colours are handed out in palette
-    order to the series that are drawn, except control arms, which are grey.
+    order to the arms that are drawn, except control arms, which are grey; production
+    is black.
     """
     lines: list[Line] = []
     colour_index = 0
@@ -381,6 +388,8 @@ def _lines(spec: ChartSpec) -> list[Line]:
         control = is_control(series.label)
         if control:
             colour = _CONTROL_COLOUR
+        elif not series.label:
+            colour = _PRODUCTION_COLOUR
         else:
             colour = _SERIES_COLOURS[colour_index % len(_SERIES_COLOURS)]
             colour_index += 1
@@ -594,7 +603,7 @@ def _reference_labels(fig: Figure, ax: Axes, refs: list[RefLine], y: YRange) -> 
             ha="left",
             va="center",
             fontsize=_SMALL_FONT,
-            color=REF_STYLES[ref.kind].colour,
+            color=REF_STYLES[ref.kind].text or REF_STYLES[ref.kind].colour,
             clip_on=False,
         )
         for ref, frac in zip(by_value, placed, strict=True)
@@ -854,6 +863,9 @@ def _hidden_note(ax: Axes, hidden: int) -> None:
 _FOREST_ROW_HEIGHT = 0.42  # inches per project
 _FOREST_BASE_HEIGHT = 1.25  # inches for the axis, its label and the direction note
 _FOREST_LABEL_WIDTH = 28  # characters per line of a project's title
+# Lines of a title a row has room for; a longer title ends in "…" (it is whole in the
+# chart's text alternative and its data table).
+_FOREST_LABEL_LINES = 3
 
 
 def _forest_figsize(spec: ForestSpec) -> tuple[float, float]:
@@ -885,7 +897,12 @@ def _forest_axes(ax: Axes, spec: ForestSpec, extent: list[float]) -> None:
     n = len(spec.rows)
     ax.set_ylim(-0.7, n - 0.3)
     # Long titles wrap, so the plot keeps most of the width on a narrow screen.
-    labels = [textwrap.fill(row.project, _FOREST_LABEL_WIDTH) for row in reversed(spec.rows)]
+    labels = [
+        textwrap.fill(
+            row.project, _FOREST_LABEL_WIDTH, max_lines=_FOREST_LABEL_LINES, placeholder=" …"
+        )
+        for row in reversed(spec.rows)
+    ]
     ax.set_yticks(range(n), labels)
     ax.tick_params(axis="y", labelcolor=_TEXT, labelsize=_FONT_SIZE)
     ax.grid(axis="y", visible=False)

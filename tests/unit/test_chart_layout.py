@@ -3,6 +3,7 @@ with nothing outside the figure; and the drawing of many charts in worker proces
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -108,9 +109,19 @@ FOREST = ForestSpec(
         ForestRow("Short", DAYS[-1], 1.2, None, None),
     ),
 )
+TITLE = (
+    "Query autocomplete ranked by purchase-weighted historical queries across every"
+    " storefront, locale and device class (mobile web, apps)"
+)
+FOREST_LONG = ForestSpec(
+    "Search conversion",
+    "%",
+    "increase",
+    tuple(ForestRow(f"{TITLE} {i}", DAYS[-1], 0.1 * i, None, None) for i in range(3)),
+)
 EMPTY = ChartSpec("Nothing yet", "hours", "decrease", (), ())
-SPECS = [AB, LONG, GUARDRAIL, LIFT, FOREST, EMPTY]
-IDS = ["ab", "long-names", "guardrail", "lift", "forest", "empty"]
+SPECS = [AB, LONG, GUARDRAIL, LIFT, FOREST, FOREST_LONG, EMPTY]
+IDS = ["ab", "long-names", "guardrail", "lift", "forest", "forest-long-titles", "empty"]
 
 
 @pytest.fixture
@@ -141,6 +152,18 @@ def test_every_text_and_the_legend_lie_inside_the_figure(drawn: Figure) -> None:
     for box in boxes:
         x0, y0, x1, y1 = _points(fig, box)
         assert x0 >= 0 and y0 >= 0 and x1 <= width + 0.01 and y1 <= height + 0.01, (x0, y0, x1, y1)
+
+
+@pytest.mark.parametrize("drawn", [FOREST, FOREST_LONG], ids=IDS[4:6], indirect=True)
+def test_a_forest_plots_project_titles_never_overprint(drawn: Figure) -> None:
+    # Titles of 110 characters wrapped into five lines ran into each other and above the
+    # plot: a title longer than its row ends in "…" (whole in the text alternative).
+    renderer = draw_module._measurer(drawn)
+    labels = [t for t in drawn.axes[0].get_yticklabels() if t.get_text()]
+    boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.y0)
+    assert len(boxes) == 3
+    assert all(low.y1 <= high.y0 for low, high in itertools.pairwise(boxes))
+    assert all(t.get_text().count("\n") <= 2 for t in labels)
 
 
 @pytest.mark.parametrize("drawn", SPECS, ids=IDS, indirect=True)
@@ -175,6 +198,18 @@ def test_a_chart_is_the_same_whatever_was_drawn_before_it() -> None:
     for spec, chart_id in zip(SPECS, IDS, strict=True):
         render_svg(spec, chart_id=chart_id)
     assert render_svg(GUARDRAIL, chart_id="g") == first
+
+
+def test_reference_labels_are_dark_enough_to_read_and_arms_never_take_the_limits_colour() -> None:
+    # The target's green (#009E73) and the limit's vermillion (#D55E00) as 8 pt text were
+    # 3.4:1 and 3.9:1 on white: their labels are drawn darker (4.5:1 on the dark theme's
+    # dimmed white too). The second arm was vermillion, the limit's colour, crosses and all.
+    svg = render_svg(AB, chart_id="ab").lower()
+    assert "fill: #007a5a" in svg and "fill: #009e73" not in svg.split("<text")[-1]
+    svg = render_svg(GUARDRAIL, chart_id="g").lower()
+    assert "fill: #b34700" in svg
+    arms = {c.lower() for c in draw_module._SERIES_COLOURS}
+    assert "#d55e00" not in arms and "#009e73" not in arms
 
 
 def _jobs(count: int) -> list[ChartJob]:
