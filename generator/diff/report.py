@@ -55,7 +55,12 @@ def summary_text(report: DiffReport) -> str:
     """The one-paragraph summary that opens the Markdown and is in the JSON."""
     base, head = report.base.label, report.head.label
     if not report.changes:
-        text = f"No charter changed between {base} and {head}."
+        # Other fields (title, team, tags, links, decisions, pull entries) are not compared:
+        # "no charter changed" read as if they had not.
+        text = (
+            "No goalpost, agreement, plan, metric, result, status, verdict or finding"
+            f" changed between {base} and {head}."
+        )
     else:
         n = len(report.changed_charters())
         parts = "; ".join(_change_parts(report))

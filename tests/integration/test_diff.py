@@ -876,8 +876,16 @@ def test_no_change_gives_a_short_report(repo: Repo) -> None:
     result = repo.diff("HEAD")
     assert result.exit_code == 0
     assert result.stdout.startswith(MARKER)
-    assert "No charter changed" in result.stdout
+    assert "No goalpost, agreement, plan, metric, result, status, verdict or finding changed" in (
+        result.stdout
+    )
     assert "###" not in result.stdout
+    repo.replace(ROUTING, "team: Support Engineering", "team: Trust and Safety")
+    result = repo.diff("HEAD")  # not compared, and not said unchanged: in the file diff
+    assert "No goalpost, agreement, plan, metric, result, status, verdict or finding" in (
+        result.stdout
+    )
+    assert "No charter changed" not in result.stdout
     assert repo.diff("HEAD", "--fail-on", "any").exit_code == 0
 
 
