@@ -172,6 +172,12 @@ class CharterView:
         return [g for g in self.by_kind("guardrail") if g.breached]
 
     @property
+    def goalpost_moved(self) -> bool:
+        """Whether a business metric's target moved after its first result (from the
+        history: `history.with_original_targets`): the verdict is judged by the new one."""
+        return any(b.original_target is not None for b in self.by_kind("business"))
+
+    @property
     def id(self) -> str:
         return self.loaded.id
 

@@ -131,6 +131,27 @@ def test_the_original_target_is_shown_beside_the_current_one_and_on_the_chart(
     assert "Original target" not in quiet_heads
 
 
+def test_a_verdict_judged_by_a_moved_target_says_so_wherever_it_is_shown(
+    built: tuple[Path, dict[str, str]],
+) -> None:
+    """The verdict box, the portfolio and the team page: a badge links to the history (a
+    relaxed target read 'Target met' everywhere, the move only in a column and the history)."""
+    site, _ = built
+    badge = (
+        'class="badge goalpost-moved" href="{}charters/routing/index.html#history">Moved goalpost'
+    )
+    page = (site / "charters/routing/index.html").read_text(encoding="utf-8")
+    verdict_box = page[page.index('<div class="verdict-box') :]
+    assert (
+        badge.format("").replace("charters/routing/index.html", "")
+        in (verdict_box[: verdict_box.index("</div>")])
+    )
+    portfolio = (site / "index.html").read_text(encoding="utf-8")
+    assert portfolio.count(badge.format("")) == 1  # routing's row only, not quiet's
+    quiet = (site / "charters/quiet/index.html").read_text(encoding="utf-8")
+    assert "goalpost-moved" not in quiet
+
+
 def test_the_feed_has_status_changes_moved_goalposts_and_rewritten_results(
     built: tuple[Path, dict[str, str]],
 ) -> None:
