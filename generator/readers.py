@@ -762,10 +762,14 @@ class CsvRows(Sequence[dict[str, str]]):
     numbers, then validates), which is all the loader needs.
     """
 
-    def __init__(self, text: str, rel: str, header: list[str]) -> None:
+    def __init__(
+        self, text: str, rel: str, header: list[str], header_at: list[SourceRef] | None = None
+    ) -> None:
         self.text = text
         self.rel = rel
         self.header = header
+        self.header_at = header_at or []  # where each column's name is written
+        self.skipped: frozenset[str] = frozenset()  # columns a row does not take
         self.starts = array("Q")
         self.ends = array("Q")
         self.lines = array("Q")
@@ -794,7 +798,7 @@ class CsvRows(Sequence[dict[str, str]]):
         row: dict[str, Any] = {}
         for i, name in enumerate(self.header):
             value = cells[i].strip() if i < len(cells) else ""
-            if name and name not in row and value:
+            if name and name not in row and value and name not in self.skipped:
                 row[name] = value
         return row
 
@@ -841,7 +845,8 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
         if not cells or all(not c.strip() for c in cells):
             continue
         if rows is None:
-            rows = CsvRows(text, rel, _csv_header(rel, text[start : lines.pos], cells, diags))
+            names_at = _cell_starts(rel, text[start : lines.pos], line)
+            rows = CsvRows(text, rel, _csv_header(names_at, cells, diags), names_at)
             continue
         if len(rows) >= MAX_ROWS:
             message = f"more than {MAX_ROWS:,} rows in one file (the limit); split the file"
@@ -866,9 +871,8 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
     return doc
 
 
-def _csv_header(rel: str, raw: str, cells: list[str], diags: Diagnostics) -> list[str]:
+def _csv_header(cols: list[SourceRef], cells: list[str], diags: Diagnostics) -> list[str]:
     header = [c.strip() for c in cells]
-    cols = _cell_starts(rel, raw, 1)
     seen: set[str] = set()
     for i, name in enumerate(header):
         if not name:

@@ -16,6 +16,7 @@ which makes a `Result` only for a row that is asked for.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import glob
 import os
@@ -49,6 +50,7 @@ from .paths import real
 from .readers import (
     MAX_ROWS,
     SUFFIXES,
+    CsvRows,
     Document,
     FieldPath,
     Reader,
@@ -597,6 +599,8 @@ def _load_result_file(
         message = f"more than {MAX_ROWS:,} rows in one file (the limit); split the file"
         diags.add(doc.at((), message, "limit"))
         return
+    if isinstance(rows, CsvRows) and not _header_fits(rows, diags):
+        return  # no column a row needs: one error at the header, not one at every row
     for i in range(len(rows)):
         row, key = _load_row(doc, i, reader, rules, diags)
         if row is not None:
@@ -606,6 +610,44 @@ def _load_result_file(
             variant = doc.data[i].get("variant")
             written = variant if isinstance(variant, str) else ""
             loaded.refused.append(_Refused(key, i, doc.ref((i,)), written))
+
+
+def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
+    """Whether a CSV file's header names every column a result row needs, so that its
+    rows are read. A column no row has is reported once, at its header cell, and left
+    out of the rows (their other cells are still checked); a column missing is reported
+    once, at the header, and the rows are not read: a typo (`val`) or a spreadsheet's
+    other separator (`;`) made two errors at every row. A header of one column holding
+    a `;` or a tab is one such."""
+    fields = [name for name in m.ResultRow.model_fields if name != "extensions"]
+    unknown: set[str] = set()
+    for name, at in zip(rows.header, rows.header_at, strict=False):
+        if not name or name in fields or name.startswith("x-"):
+            continue
+        unknown.add(name)
+        if len(rows.header) == 1 and (";" in name or "\t" in name):
+            message = (
+                f"the header {excerpt(name)} has no comma; separate the columns with commas"
+                " (a spreadsheet set to another separator writes ';' or tabs)"
+            )
+            diags.error(at, "", message, "csv-row")
+            return False
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+        hint = f" (did you mean {excerpt(close[0])}?)" if close else ""
+        message = (
+            f"unknown column {excerpt(name)} in the header{hint}; allowed: {', '.join(fields)},"
+            " or x-* extension columns"
+        )
+        diags.error(at, excerpt(name, 60)[1:-1], message, "unknown-key")
+    rows.skipped = frozenset(unknown)
+    needed = [name for name, f in m.ResultRow.model_fields.items() if f.is_required()]
+    if missing := [name for name in needed if name not in rows.header]:
+        at = rows.header_at[0] if rows.header_at else SourceRef(rows.rel, 1, 1)
+        names = ", ".join(repr(name) for name in missing)
+        message = f"the header has no {names} column; every result row needs {', '.join(needed)}"
+        diags.error(SourceRef(at.path, at.line, 1), "", message, "missing-field")
+        return False
+    return True
 
 
 def _load_row(

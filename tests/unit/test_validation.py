@@ -535,10 +535,10 @@ def test_result_interval_checked_even_when_another_cell_is_wrong(
     with_results(
         scratch_project, "ci.csv", "date,metric,value,lower,colour\n2026-05-04,ttfr,5.0,5.5,red\n"
     )
-    errors = scratch_project.errors()
+    errors = sorted(scratch_project.errors())
     assert len(errors) == 2, errors
-    assert errors[0].startswith("charters/routing/results/ci.csv:2:21: [0].lower: lower (5.5)")
-    assert errors[1].startswith("charters/routing/results/ci.csv:2:25: [0].colour: unknown")
+    assert errors[0].startswith("charters/routing/results/ci.csv:1:25: colour: unknown column")
+    assert errors[1].startswith("charters/routing/results/ci.csv:2:21: [0].lower: lower (5.5)")
 
 
 def test_csv_position_after_a_cell_spanning_lines(scratch_project: ScratchProject) -> None:
@@ -558,9 +558,29 @@ def test_result_unknown_column(scratch_project: ScratchProject) -> None:
     )
     assert_error(
         scratch_project,
-        "charters/routing/results/ab.csv:2:17: [0].varient: ",
-        "unknown column 'varient' (did you mean 'variant'?)",
+        "charters/routing/results/ab.csv:1:13: varient: ",
+        "unknown column 'varient' in the header (did you mean 'variant'?)",
     )
+
+
+def test_a_wrong_header_is_one_error_at_the_header_not_two_at_every_row(
+    scratch_project: ScratchProject,
+) -> None:
+    rows = "".join(f"2026-05-{d:02d},ttfr,control,5.9\n" for d in range(1, 29))
+    with_results(scratch_project, "ab.csv", "date,metric,variant,val\n" + rows)
+    assert sorted(scratch_project.errors()) == [
+        "charters/routing/results/ab.csv:1:1: the header has no 'value' column; every result"
+        " row needs date, metric, value",
+        "charters/routing/results/ab.csv:1:21: val: unknown column 'val' in the header (did you"
+        " mean 'value'?); allowed: date, metric, value, lower, upper, variant, n, std, note, or"
+        " x-* extension columns",
+    ]
+    with_results(scratch_project, "ab.csv", "date;metric;variant;value\n" + rows.replace(",", ";"))
+    assert scratch_project.errors() == [
+        "charters/routing/results/ab.csv:1:1: the header 'date;metric;variant;value' has no"
+        " comma; separate the columns with commas (a spreadsheet set to another separator"
+        " writes ';' or tabs)"
+    ]
 
 
 def test_json_row_missing_value_located_at_its_row(scratch_project: ScratchProject) -> None:
