@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import stat
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -229,14 +230,27 @@ def _unusable(folder: Path, into: str) -> str | None:
     return os.strerror(errno.EISDIR) if is_folder else None
 
 
+# The mode a new file gets (0o666 less the umask), read once: setting the umask to read it
+# is not safe while the pulls' threads write.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def _write(job: Job, data: bytes) -> None:
-    """Replace the file in one rename, so a reader sees the old bytes or the new ones."""
+    """Replace the file in one rename, so a reader sees the old bytes or the new ones.
+
+    The bytes go to a new file of a random name made beside it (`mkstemp`: created, never
+    opened if there, so never through a link committed at a name a process id predicts),
+    with a new file's usual mode; a short name, since the target's name plus a suffix
+    could pass the system's limit."""
     target = job.folder / job.entry.into
     target.parent.mkdir(parents=True, exist_ok=True)
-    # A short name of its own: the target's name plus a suffix could pass the system's limit.
-    tmp = target.parent / f".charters-pull-{os.getpid()}.tmp"
+    fd, name = tempfile.mkstemp(prefix=".charters-pull-", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
     try:
-        tmp.write_bytes(data)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o666 & ~_UMASK)
+            out.write(data)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

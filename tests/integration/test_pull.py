@@ -147,6 +147,35 @@ def test_inline_sql_is_sorted_and_written_with_stable_numbers(tmp_path: Path) ->
     assert "unchanged (3 rows)" in again.stdout
 
 
+def test_a_link_at_a_predictable_temporary_name_is_never_written_through(tmp_path: Path) -> None:
+    """The file was written to `.charters-pull-<pid>.tmp` beside it and renamed: a link
+    committed at that name wrote the rows to the file it points to, out of the tree, and
+    left the result file a link to it."""
+    import os
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original\n")
+    source = tmp_path / "source"
+    pull_charter(source, [{"into": "results/pulled.csv", "sql": GOOD_SQL}])
+    results = source / "charters/routing/results"
+    results.mkdir()
+    (results / f".charters-pull-{os.getpid()}.tmp").symlink_to(victim)
+    result = run_pull(source)
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "original\n"
+    written = results / "pulled.csv"
+    assert not written.is_symlink() and written.read_text() == GOOD_CSV
+    assert oct(written.stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+
+
+def current_umask() -> int:
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def test_a_sql_file_with_bound_parameters(tmp_path: Path) -> None:
     sql = (
         "SELECT CAST(:day AS DATE) AS date, 'ttfr' AS metric, CAST(:value AS DOUBLE) AS value,"
