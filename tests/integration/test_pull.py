@@ -8,6 +8,7 @@ checks the located message, the exit status and that the previous file is unchan
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 import sys
 from dataclasses import replace
@@ -151,8 +152,6 @@ def test_a_link_at_a_predictable_temporary_name_is_never_written_through(tmp_pat
     """The file was written to `.charters-pull-<pid>.tmp` beside it and renamed: a link
     committed at that name wrote the rows to the file it points to, out of the tree, and
     left the result file a link to it."""
-    import os
-
     victim = tmp_path / "victim.txt"
     victim.write_text("original\n")
     source = tmp_path / "source"
@@ -169,8 +168,6 @@ def test_a_link_at_a_predictable_temporary_name_is_never_written_through(tmp_pat
 
 
 def current_umask() -> int:
-    import os
-
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
