@@ -506,14 +506,32 @@ def _describe(inputs: SourceFilter, changes: set[FileChange]) -> str:
 
 
 def _seed_chart_cache(previous: Path, out: Path) -> None:
-    """Start from the last `charters build` so unchanged charts are reused, not redrawn."""
+    """Start from the last `charters build` so unchanged charts are reused, not redrawn.
+
+    Only its plain files and folders are copied: a link in `site/` (committed with
+    `git add -f`, say) would otherwise be followed, and whatever it points to (a key in
+    the home folder, the whole disk) copied into the folder served; a pipe would block."""
     from .write import MANIFEST, read_manifest
 
     if previous.is_dir() and read_manifest(previous).get("generator") == "charters":
         with contextlib.suppress(OSError):
-            shutil.copytree(previous, out, symlinks=False)
+            shutil.copytree(previous, out, symlinks=True, ignore=_not_plain)
             if not (out / MANIFEST).is_file():
                 shutil.rmtree(out, ignore_errors=True)
+
+
+def _not_plain(folder: str, names: list[str]) -> list[str]:
+    """The entries of `folder` that are neither a plain file nor a folder (links first)."""
+    skipped = []
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            skipped.append(name)
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            skipped.append(name)
+    return skipped
 
 
 TEMP_PREFIX = "charters-serve-"  # then the server's process id: charters-serve-PID-XXXXXXXX

@@ -158,6 +158,33 @@ def test_serve_answers_pages_the_version_and_stops_on_interrupt(
     assert "Stopped." in out
 
 
+def test_the_last_build_is_reused_without_following_its_links(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """serve starts from the project's `site/` (its charts reused): a link in it, to a
+    private file or a folder out of the tree, was followed, copied and served."""
+    scratch_project.charter("routing")
+    secret = tmp_path / "id_rsa"
+    secret.write_text("TOP-SECRET\n")
+    site = scratch_project.root / "site"
+    site.mkdir()
+    (site / ".charters-site.json").write_text('{"generator": "charters"}')
+    (site / "key.txt").symlink_to(secret)
+    (site / "docs").symlink_to(tmp_path)
+    os.mkfifo(site / "pipe")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        assert get(url)[0] == 200
+        for path in ("key.txt", "docs/id_rsa", "pipe"):
+            status, body = get(url + path)
+            assert status == 404 and "TOP-SECRET" not in body, path
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert "Traceback" not in out + err
+
+
 def test_each_page_is_sent_with_the_token_of_the_build_served(
     scratch_project: ScratchProject,
 ) -> None:
