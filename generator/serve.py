@@ -25,6 +25,7 @@ import contextlib
 import functools
 import gc
 import html
+import ipaddress
 import os
 import secrets
 import shutil
@@ -348,10 +349,34 @@ class PreviewServer(ThreadingHTTPServer):
         self.state.echo(f"error: while answering {client_address[0]}: {exc!r}", err=True)
 
 
+def _local_host(header: str | None, bound: object) -> bool:
+    """Whether a request's `Host` may be answered: any, when the server listens beyond
+    loopback (`--host 0.0.0.0` shares it on purpose); else only a loopback name or
+    address (`localhost`, `127.0.0.1`, `[::1]`), or none at all (HTTP/1.0)."""
+    try:
+        if not ipaddress.ip_address(str(bound)).is_loopback:
+            return True
+    except ValueError:
+        return True
+    if not header:
+        return True
+    name = header.strip().lower()
+    name = name[1 : name.find("]")] if name.startswith("[") else name.rpartition(":")[0] or name
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class PreviewHandler(SimpleHTTPRequestHandler):
     """Static files of the newest good build, plus the live-reload endpoints."""
 
     server: PreviewServer
+    # A connection that sends nothing for this long is closed: a thread each, so a few
+    # hundred half-open sockets held as many threads for good.
+    timeout = 60
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
@@ -374,6 +399,12 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         self.do_GET()  # the same answer without its body (see `_send` and `do_GET`)
 
     def do_GET(self) -> None:
+        if not _local_host(self.headers.get("Host"), self.server.server_address[0]):
+            # DNS rebinding: a web page whose name resolves to 127.0.0.1 reads the preview.
+            self._send(
+                421, b"Misdirected request: this preview answers to localhost\n", "text/plain"
+            )
+            return
         path = unquote(urlsplit(self.path).path)
         if has_control_characters(path) or "\\" in path:
             # A NUL or other control character (or a backslash) names no file of a site;
@@ -388,10 +419,16 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         if state.errors is not None and _is_page(path):
             self._send(500, error_page(state.errors, state.token), "text/html; charset=utf-8")
             return
-        if not Path(self.translate_path(self.path)).exists():
+        try:
+            missing = not Path(self.translate_path(self.path)).exists()
+            page = self._page_file(path) if _is_page(path) else None
+        except OSError:  # a name too long for the file system: no file of the site
+            self._send(404, b"Not found\n", "text/plain")
+            return
+        if missing:
             with state.build_lock:  # a build may be swapping the folder in right now
-                pass
-        if _is_page(path) and (page := self._page_file(path)) is not None:
+                page = self._page_file(path) if _is_page(path) else None
+        if page is not None:
             self._send_page(page)
         elif self.command == "HEAD":
             super().do_HEAD()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
@@ -183,6 +184,40 @@ def test_the_last_build_is_reused_without_following_its_links(
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)
     assert "Traceback" not in out + err
+
+
+def test_only_loopback_names_are_answered_and_a_long_name_is_not_found(
+    scratch_project: ScratchProject,
+) -> None:
+    """DNS rebinding: a web site whose name resolves to 127.0.0.1 read the preview (any
+    Host was answered). A path component too long for the file system dropped the
+    connection with an error printed."""
+    scratch_project.charter("routing")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        port = int(url.rstrip("/").rpartition(":")[2])
+
+        def status(host: str | None, path: str = "/") -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.putrequest("GET", path, skip_host=True)
+            if host is not None:
+                conn.putheader("Host", host)
+            conn.endheaders()
+            code = conn.getresponse().status
+            conn.close()
+            return code
+
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
+            assert status(host) == 200, host
+        for host in ("rebind.attacker.example", f"evil.example:{port}", "127.0.0.1.nip.io"):
+            assert status(host) == 421, host
+        assert status(f"127.0.0.1:{port}", "/" + "a" * 5000) == 404
+        assert status(f"127.0.0.1:{port}", "/" + "a/" * 3000) == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert "Traceback" not in out + err and "error:" not in err
 
 
 def test_each_page_is_sent_with_the_token_of_the_build_served(
