@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 from . import model as m
 from .aliases import check_aliases
@@ -243,13 +244,25 @@ def _sql_file_problem(folder: Path, name: str) -> tuple[str, str] | None:
 _URL_CREDENTIALS = re.compile(r"[\w+]+://(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@")
 
 
+# Query parameters of a URL that hold a secret (`?password=…` is read by most drivers).
+SECRET_PARAMS = frozenset(
+    {"password", "passwd", "pwd", "token", "access_token", "secret", "client_secret",
+     "api_key", "apikey", "private_key", "private_key_passphrase", "private_key_file_pwd"}
+)  # fmt: skip
+
+
 def _written_password(url: str) -> bool:
-    """Whether a connection URL as written holds a password (not a `${NAME}` from the
-    environment): secrets come only from the environment (docs/pull.md), and `check`
-    says so in the pull request, as `charters pull` refuses it."""
+    """Whether a connection URL as written holds a password, in its user part or as a
+    query parameter of `SECRET_PARAMS` (not a `${NAME}` from the environment): secrets
+    come only from the environment (docs/pull.md), and `check` says so in the pull
+    request, as `charters pull` refuses it."""
     found = _URL_CREDENTIALS.match(url)
-    password = found.group("password") if found else None
-    return bool(password) and "${" not in str(password)
+    written = [found.group("password") if found else None]
+    query = url.partition("?")[2].partition("#")[0]
+    written += [
+        v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() in SECRET_PARAMS
+    ]
+    return any(w and "${" not in str(w) for w in written)
 
 
 def connection_problem(site: m.SiteConfig, pull: m.Pull) -> str | None:

@@ -160,8 +160,8 @@ def resolve(plan: Plan, job: Job) -> Resolved:
     if key == "url":
         from .sql import check_url
 
-        shown, password = check_url(name, raw, target, where)
-        return Resolved(name, "sql", target, shown, (password,) if password else ())
+        shown, secrets = check_url(name, raw, target, where)
+        return Resolved(name, "sql", target, shown, secrets)
     try:
         password = urlsplit(target).password
     except ValueError:

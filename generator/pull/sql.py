@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import model as m
 from ..diagnostics import excerpt
-from ..load import sql_leaves_folder
+from ..load import SECRET_PARAMS, sql_leaves_folder
 from ..paths import real
 from .config import Job, PullError, Resolved, scrub
 
@@ -61,14 +61,15 @@ class Table:
     rows: list[tuple[Any, ...]]
 
 
-def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, str | None]:
-    """The URL as it may be printed, and its password; refuse a password written in the file."""
+def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, tuple[str, ...]]:
+    """The URL as it may be printed, and its secrets (its password, and any query parameter
+    of `SECRET_PARAMS`); refuse a secret written in the file."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
         url = make_url(target)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
         raise PullError(
             f"connection {name!r} is not a SQLAlchemy URL ({where}); expected"
             " dialect+driver://user@host/database, e.g. postgresql+psycopg://…",
@@ -76,18 +77,30 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, str | 
             "bad-connection",
         ) from None
     try:
-        written = make_url(raw).password
-    except ArgumentError:
-        written = None
-    if written and "${" not in str(written):
+        as_written = make_url(raw)
+        written = [as_written.password, *_secret_params(as_written).values()]
+    except (ArgumentError, ValueError):
+        written = []
+    if any(w and "${" not in str(w) for w in written):
         raise PullError(
             f"connection {name!r} has a password written in site.yaml ({where}); put the URL,"
             ' or its password, in an environment variable: url: "${WAREHOUSE_URL}"',
             ("connection",),
             "secret-in-file",
         )
-    password = url.password if isinstance(url.password, str) else None
-    return url.render_as_string(hide_password=True), password
+    params = _secret_params(url)
+    secrets = [url.password if isinstance(url.password, str) else "", *params.values()]
+    shown = url.set(query={**url.query, **dict.fromkeys(params, "***")})
+    return shown.render_as_string(hide_password=True), tuple(s for s in secrets if s)
+
+
+def _secret_params(url: Any) -> dict[str, str]:
+    """The query parameters of `url` that hold a secret, each with its (last) value."""
+    found: dict[str, str] = {}
+    for key, value in url.query.items():
+        if key.lower() in SECRET_PARAMS:
+            found[key] = value[-1] if isinstance(value, tuple) else str(value)
+    return found
 
 
 def sql_text(job: Job) -> str:

@@ -728,6 +728,36 @@ def test_a_password_in_site_yaml_is_refused_and_never_printed(tmp_path: Path) ->
     assert [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"] == []
 
 
+def test_a_password_in_the_urls_query_is_a_secret_too(tmp_path: Path) -> None:
+    """`?password=` is read by most drivers: it was printed in every error and not refused
+    when written in site.yaml."""
+    url = "postgresql+psycopg://ml@127.0.0.1:1/db?sslmode=disable&password=hunter22"
+    (tmp_path / "site.yaml").write_text(f'connections:\n  w: {{url: "{url}"}}\n')
+    pull_charter(tmp_path, [{"into": "results/p.csv", "connection": "w", "sql": GOOD_SQL}])
+    found = [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"]
+    assert [d.code for d in found] == ["secret-in-file"]
+    env_url = (
+        "postgresql+psycopg://ml@127.0.0.1:1/db?sslmode=disable&password=${CHARTERS_TEST_URL_PW}"
+    )
+    (tmp_path / "site.yaml").write_text(f'connections:\n  w: {{url: "{env_url}"}}\n')
+    result = run_pull(tmp_path, env={"CHARTERS_TEST_URL_PW": "hunter22"})
+    assert result.exit_code == 1
+    assert "hunter22" not in result.output
+    assert "password=%2A%2A%2A" in result.stderr or "password=***" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg://u@h:abc/db", "postgresql+psycopg://u@[::1/db"]
+)
+def test_a_url_whose_port_is_no_number_is_a_located_error(tmp_path: Path, url: str) -> None:
+    (tmp_path / "site.yaml").write_text("connections:\n  w: {url: '${CHARTERS_TEST_URL}'}\n")
+    pull_charter(tmp_path, [{"into": "results/p.csv", "connection": "w", "sql": GOOD_SQL}])
+    result = run_pull(tmp_path, env={"CHARTERS_TEST_URL": url})
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert "connection 'w' is not a SQLAlchemy URL" in result.stderr
+
+
 def test_one_failing_pull_does_not_stop_the_others(tmp_path: Path) -> None:
     pull_charter(
         tmp_path,
