@@ -104,6 +104,7 @@ def _pull(
         )
     selected = select(plan, ids, connection)
     results = _run_all(plan, selected, max(1, jobs), report, progress)
+    _check_together(plan, selected, results, report.diags)
     files: dict[str, bytes] = {}
     olds: dict[str, bytes | None] = {}
     for job in selected:
@@ -136,6 +137,38 @@ def _pull(
             before = {rel: olds[rel] for rel in report.written}
             report.verdicts = verdict_lines(source, done, plan.today, before) if done else []
     return report
+
+
+def _check_together(
+    plan: Plan, jobs: list[Job], results: dict[str, bytes], diags: Diagnostics
+) -> None:
+    """Each charter's pulled files read together, as the build will read them: two pulls
+    of one charter that each pass alone may write the same date, metric and variant (the
+    pull passed and the next build failed). A file in error there is not written."""
+    from ..results import load_results
+
+    by_folder: dict[Path, list[Job]] = {}
+    for job in jobs:
+        if job.rel in results:
+            by_folder.setdefault(job.folder, []).append(job)
+    for folder, together in by_folder.items():
+        if len(together) < 2:
+            continue
+        pending = {job.rel: results[job.rel].decode() for job in together}
+        found = Diagnostics()
+        first = together[0]
+        load_results(
+            plan.source, folder, first.doc, list(first.metrics), found, plan.today, pending
+        )
+        for job in together:
+            problems = [d.message for d in found.errors if d.ref.path == job.rel]
+            if problems:
+                where = ("sql",) if job.entry.sql is not None else ("mlflow",)
+                message = f"with the other pulls of this charter: {problems[0]}"
+                if len(problems) > 1:
+                    message += f" (and {plural(len(problems) - 1, 'more problem')})"
+                diags.error(job.ref(where), job.field(where), message, "invalid-row")
+                del results[job.rel]
 
 
 def _run_all(

@@ -200,21 +200,22 @@ def test_a_sql_file_name_with_a_space_is_read_and_a_one_line_query_is_run(
 ) -> None:
     """docs/pull.md: `sql` is a file when it is one line ending in .sql; else a query."""
     query = "SELECT DATE '2026-05-03' AS date, 'ttfr' AS metric, 6.5 AS value"
+    later = query.replace("05-03", "05-10")  # each file its own rows: the build reads all
     pull_charter(
         tmp_path,
         [
             {"into": "results/p.csv", "sql": "queries/weekly report.sql"},
             {"into": "results/q.csv", "sql": query},
-            {"into": "results/r.csv", "sql": query + " -- was queries/old.sql\n"},  # `sql: |`
+            {"into": "results/r.csv", "sql": later + " -- was queries/old.sql\n"},  # `sql: |`
         ],
-        files={"queries/weekly report.sql": query.replace("6.5", "7.5")},
+        files={"queries/weekly report.sql": query.replace("05-03", "04-26")},
     )
     result = run_pull(tmp_path)
     assert result.exit_code == 0, result.output
     folder = tmp_path / "charters/routing/results"
-    assert (folder / "p.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,7.5\n"
+    assert (folder / "p.csv").read_text() == "date,metric,value\n2026-04-26,ttfr,6.5\n"
     assert (folder / "q.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,6.5\n"
-    assert (folder / "r.csv").read_text() == "date,metric,value\n2026-05-03,ttfr,6.5\n"
+    assert (folder / "r.csv").read_text() == "date,metric,value\n2026-05-10,ttfr,6.5\n"
 
 
 def test_sqlite_through_sqlalchemy_relative_to_site_yaml(tmp_path: Path) -> None:
@@ -577,7 +578,10 @@ def test_progress_is_reported_while_pulling(tmp_path: Path) -> None:
 
     pull_charter(
         tmp_path,
-        [{"into": "results/a.csv", "sql": GOOD_SQL}, {"into": "results/b.csv", "sql": GOOD_SQL}],
+        [
+            {"into": "results/a.csv", "sql": GOOD_SQL},
+            {"into": "results/b.csv", "sql": f"SELECT {PRECISION_ROW}"},
+        ],
     )
     calls: list[tuple[int, int, list[str]]] = []
     report = pull(
@@ -756,6 +760,24 @@ def test_a_url_whose_port_is_no_number_is_a_located_error(tmp_path: Path, url: s
     assert result.exit_code == 1
     assert "internal error" not in result.output
     assert "connection 'w' is not a SQLAlchemy URL" in result.stderr
+
+
+def test_two_pulls_of_a_charter_that_write_the_same_row_write_neither(tmp_path: Path) -> None:
+    """Each pull was checked against the files on disk, not against the other pulls of
+    the run: both wrote the 2026-05-03 control row, pull passed, the next build failed."""
+    one = "SELECT DATE '2026-05-03' AS date, 'ttfr' AS metric, 'control' AS variant, 6.1 AS value"
+    other = one.replace("6.1", "6.4")
+    pull_charter(
+        tmp_path,
+        [{"into": "results/a.csv", "sql": one}, {"into": "results/b.csv", "sql": other}],
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "with the other pulls of this charter: " in result.stderr
+    assert "duplicate row (2026-05-03, ttfr, variant 'control')" in result.stderr
+    assert not (tmp_path / "charters/routing/results/a.csv").exists()
+    assert not (tmp_path / "charters/routing/results/b.csv").exists()
+    assert "2 failed (left as they were)" in result.stdout
 
 
 def test_one_failing_pull_does_not_stop_the_others(tmp_path: Path) -> None:
