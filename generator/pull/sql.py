@@ -18,6 +18,7 @@ from .. import model as m
 from ..diagnostics import excerpt
 from ..load import SECRET_PARAMS, sql_leaves_folder
 from ..paths import real
+from ..readers import MAX_ROWS
 from .config import Job, PullError, Resolved, scrub
 
 if TYPE_CHECKING:
@@ -184,6 +185,10 @@ def _no_driver(conn: Resolved, backend: str, module: str | None) -> str:
     return text + f"install {package} beside metric-charters (pip install {shown})"
 
 
+# Rows fetched at a time: an answer past the row limit is refused as it arrives.
+FETCH_ROWS = 10_000
+
+
 def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
     """Run the job's query on `conn` within its timeout; every failure is a PullError."""
     import sqlalchemy as sa
@@ -218,7 +223,17 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
                     f"SET file_search_path = '{search.replace(chr(39), '')}'"
                 )
             result = connection.execute(clause, dict(job.entry.params))
-            return Table(list(result.keys()), [tuple(r) for r in result.fetchall()])
+            rows: list[tuple[Any, ...]] = []
+            while batch := result.fetchmany(FETCH_ROWS):
+                rows += map(tuple, batch)
+                if len(rows) > MAX_ROWS:  # not the whole answer in memory to refuse it
+                    raise PullError(
+                        f"the query returns more than {MAX_ROWS:,} rows, the limit of a"
+                        " result file; aggregate in the query or split it",
+                        ("sql",),
+                        "limit",
+                    )
+            return Table(list(result.keys()), rows)
 
     try:
         return with_timeout(work, job.entry.timeout, lambda: _cancel(state.get("raw")))

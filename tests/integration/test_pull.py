@@ -780,6 +780,26 @@ def test_two_pulls_of_a_charter_that_write_the_same_row_write_neither(tmp_path: 
     assert "2 failed (left as they were)" in result.stdout
 
 
+def test_an_answer_past_the_row_limit_is_refused_as_it_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole answer was fetched (2.1 GB for 3,000,000 rows) before the limit refused it."""
+    from generator.pull import sql
+
+    monkeypatch.setattr(sql, "MAX_ROWS", 100)
+    monkeypatch.setattr(sql, "FETCH_ROWS", 10)
+
+    query = (
+        "SELECT DATE '2026-01-01' + i::INT AS date, 'ttfr' AS metric, 1.0 AS value"
+        " FROM range(100000) t(i)"
+    )
+    pull_charter(tmp_path, [{"into": "results/big.csv", "sql": query}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "the query returns more than 100 rows, the limit of a result file" in result.stderr
+    assert not (tmp_path / "charters/routing/results/big.csv").exists()
+
+
 def test_one_failing_pull_does_not_stop_the_others(tmp_path: Path) -> None:
     pull_charter(
         tmp_path,
