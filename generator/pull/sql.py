@@ -153,6 +153,14 @@ def _engine(conn: Resolved, source: Path) -> Engine:
     local = backend in ("duckdb", "sqlite") and url.database not in (None, "", ":memory:")
     if local and not Path(str(url.database)).is_absolute():  # relative to site.yaml
         url = url.set(database=str(source / str(url.database)))
+    if local and not Path(str(url.database)).is_file():
+        # The driver would make an empty database there (even on a dry run): a typo in
+        # the path then reads as a query that returns nothing.
+        raise PullError(
+            f"connection {conn.name!r} ({conn.shown}) names a database file that is not there",
+            ("connection",),
+            "no-file",
+        )
     try:
         return sa.create_engine(url, poolclass=sa.pool.NullPool)
     except NoSuchModuleError:

@@ -345,14 +345,23 @@ def test_a_sql_name_with_a_control_character_is_run_as_sql_and_fails_located(
     assert "pull[0].sql: the query failed on 'duckdb' (embedded DuckDB):" in err
 
 
-def test_a_connection_its_driver_refuses_is_located_at_the_connection(tmp_path: Path) -> None:
-    site = {"connections": {"w": {"url": "sqlite:///a\0b.db"}}}
+@pytest.mark.parametrize("name", ["a\0b.db", "no-such.db", "typo.duckdb"])
+def test_a_database_file_that_is_not_there_is_located_at_the_connection(
+    tmp_path: Path, name: str
+) -> None:
+    """The driver made an empty database at a mistyped path (even on a dry run), and the
+    query then failed as if the table were missing, or returned nothing."""
+    scheme = "duckdb" if name.endswith(".duckdb") else "sqlite"
+    site = {"connections": {"w": {"url": f"{scheme}:///{name}"}}}
     err, text = _bad(tmp_path, {"sql": GOOD_SQL, "connection": "w"}, site=site)
     line = line_of(text, "connection: w")
+    shown = name.replace("\0", "%00")
     assert (
-        f"charters/routing/charter.yaml:{line}:17: pull[0].connection: cannot connect to 'w'"
-        " (sqlite:///a%00b.db): embedded null byte"
+        f"charters/routing/charter.yaml:{line}:17: pull[0].connection: connection 'w'"
+        f" ({scheme}:///{shown}) names a database file that is not there"
     ) in err
+    assert not (tmp_path / name.replace("\0", "")).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.suffix in (".db", ".duckdb")] == []
 
 
 def test_missing_column(tmp_path: Path) -> None:
