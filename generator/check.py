@@ -36,6 +36,22 @@ def fails(findings: Iterable[tuple[str, str]], strict: bool, fail_on: Iterable[s
     )
 
 
+def why_failed(findings: Iterable[tuple[str, str]], strict: bool, fail_on: Iterable[str]) -> str:
+    """What made a check without errors fail: the warnings `--strict` counts and the
+    codes `--fail-on` names, said on the command's last line (the summary shows counts,
+    not which of them failed it)."""
+    pairs = list(findings)
+    wanted = set(fail_on)
+    reasons = []
+    warnings = sum(1 for severity, _ in pairs if severity == "warning")
+    if strict and warnings:
+        reasons.append(f"{plural(warnings, 'warning')} (--strict)")
+    named = sorted({code for _, code in pairs if code in wanted})
+    if named:
+        reasons.append(f"{', '.join(named)} (--fail-on)")
+    return "; ".join(reasons)
+
+
 @dataclass
 class CheckReport:
     checks: list[CharterCheck]

@@ -275,9 +275,21 @@ def check(
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     only = charters_for_paths(source, paths) if paths else None
+    for cid in only or ():
+        if not (source / "charters" / cid).is_dir():  # a typo, or a charter deleted
+            click.echo(
+                f"warning: charters/{cid} is no charter folder (a typo, or a charter"
+                " removed); nothing there is checked",
+                err=True,
+            )
     result = checked(source, today_from_env(today), only, cache_dir)
     click.echo(result.output(fmt), nl=False)  # type: ignore[arg-type]
-    sys.exit(1 if result.failed(strict, fail_on) else 0)
+    failed = result.failed(strict, fail_on)
+    if failed and not result.failed(False):
+        from .check import why_failed
+
+        click.echo(f"error: failed on {why_failed(result.findings, strict, fail_on)}", err=True)
+    sys.exit(1 if failed else 0)
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:

@@ -735,6 +735,23 @@ def test_paths_judge_only_their_charters(tmp_path: Path) -> None:
     site.write_text("title: Portfolio\n", encoding="utf-8")
     everything = run("check", site, "--source", source, "--today", TODAY)
     assert everything.exit_code == 1 and "broken" in everything.stdout
+    # A mistyped path judged nothing and said nothing: the CI step was green.
+    typo = run("check", source / "charters" / "routng" / "charter.yaml", "--source", source)
+    assert typo.stdout.splitlines()[-1].startswith("checked 0 charters:")
+    assert "warning: charters/routng is no charter folder (a typo, or a charter removed)" in (
+        typo.stderr
+    )
+
+
+def test_a_check_failed_by_its_options_says_which(tmp_path: Path) -> None:
+    """`--fail-on` and `--strict` exited 1 with no line saying why: the summary counts
+    alerts and warnings, but not which of them failed the check."""
+    source = write_tree(tmp_path / "src", {"alerting": (base_charter(), ml_only_rows())})
+    quiet = run("check", "--source", source, "--today", TODAY)
+    assert quiet.exit_code == 0 and "error:" not in quiet.stderr
+    loud = run("check", "--source", source, "--today", TODAY, "--fail-on", "alerts")
+    assert loud.exit_code == 1
+    assert loud.stderr.startswith("error: failed on MC105 (--fail-on)")
 
 
 def test_info_does_not_fail_strict(tmp_path: Path) -> None:
