@@ -120,17 +120,19 @@ _NUMBER_KINDS = frozenset({
 })  # fmt: skip
 
 
-def _yaml_hint(doc: Document, path: FieldPath, value: Any) -> str:
+def _yaml_hint(doc: Document, path: FieldPath, value: Any, quote: bool = True) -> str:
+    """How YAML read an unquoted value, and (with `quote`) that quoting keeps it text."""
     scalar = doc.scalars.get(path)
     if scalar is None or scalar.quoted:
         return ""
     raw = excerpt(scalar.raw, 60)[1:-1]
     if isinstance(value, bool):
-        return f" (YAML reads unquoted {raw} as a boolean; quote it: '{raw}')"
+        advice = f"; quote it: '{raw}'" if quote else ""
+        return f" (YAML reads unquoted {raw} as a boolean{advice})"
     if isinstance(value, float) and not math.isfinite(value):
         return f" (YAML reads {raw} as not-a-number or infinity)"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f" (quote it to keep it as text: '{raw}')"
+        return f" (quote it to keep it as text: '{raw}')" if quote else ""
     if scalar.tag.endswith(":timestamp") and isinstance(value, date):
         return f" (YAML reads {raw} as a date; quote it to keep it as text)"
     if value is None:
@@ -175,10 +177,11 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
         return m.too_large(value)  # what any number field says of it, with no "quote it"
     if kind == "literal_error":
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return (
-            f"{describe(value)} is not allowed{_yaml_hint(doc, path, value)};"
-            f" expected one of: {', '.join(allowed)}"
-        )
+        # Quoting helps only when the text as written is one of them (`status: no` is not).
+        scalar = doc.scalars.get(path)
+        quote = scalar is not None and scalar.raw in allowed
+        hint = _yaml_hint(doc, path, value, quote)
+        return f"{describe(value)} is not allowed{hint}; expected one of: {', '.join(allowed)}"
     if kind in _EXPECTED:
         hint = _yaml_hint(doc, path, value)
         if not hint and isinstance(value, str) and kind in ("float_type", "int_type"):
