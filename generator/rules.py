@@ -153,11 +153,16 @@ def _not_agreed(view: CharterView, today: date | None) -> Iterator[Finding]:
         if bm.agreed is None or bm.agreed.on is None:
             missing.append("when (agreed.on)")
         if missing:
+            # Who agreed is written: the agreement happened, only its date is not recorded.
+            advice = (
+                "record the day they agreed: agreed.on: YYYY-MM-DD"
+                if len(missing) == 1 and bm.agreed is not None and bm.agreed.by
+                else "get the owners of the outcome to agree on it before building"
+            )
             yield (
                 "MC101",
                 ("business_metrics", i),
-                f"business metric {bm.id!r} has no record of {' or '.join(missing)}; get the"
-                " owners of the outcome to agree on it before building",
+                f"business metric {bm.id!r} has no record of {' or '.join(missing)}; {advice}",
             )
 
 

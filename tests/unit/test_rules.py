@@ -266,6 +266,13 @@ def test_mc101_message_names_what_is_missing(tree: Tree) -> None:
     (finding,) = tree.findings()
     assert "'conv'" in finding.message
     assert "agreed.on" in finding.message and "agreed.by" not in finding.message
+    # They agreed (who is written): the advice is to record the day, not to go and agree.
+    assert finding.message.endswith("; record the day they agreed: agreed.on: YYYY-MM-DD")
+    body = compliant()
+    _no_agreement(body, rows)
+    tree.charter(body, rows)
+    (finding,) = tree.findings()
+    assert finding.message.endswith("get the owners of the outcome to agree on it before building")
 
 
 def test_mc101_not_for_proposed_charter(tree: Tree) -> None:
