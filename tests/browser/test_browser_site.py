@@ -357,6 +357,21 @@ def test_on_a_phone_every_box_that_scrolls_takes_focus_and_axe_finds_nothing_ser
     assert stops == 0
 
 
+@pytest.mark.parametrize("width", [905, 960, 1000])
+def test_the_portfolios_business_metrics_stay_in_their_column(
+    watched: Watched, site_server: SiteServer, width: int
+) -> None:
+    """Between the cards (900 px) and about 1,000 px the metrics list was wider than its
+    fixed column and ran under the human baseline's badges."""
+    page = watched.page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(site_server.page())
+    over = page.eval_on_selector_all(
+        "td.business", "cells => cells.filter(c => c.scrollWidth > c.clientWidth + 1).length"
+    )
+    assert over == 0
+
+
 def test_nu_html_checker_reports_no_error(
     examples_build: ExamplesBuild, require_tool: Callable[[str], str]
 ) -> None:
