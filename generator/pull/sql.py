@@ -7,6 +7,7 @@ by the driver (`:since`), never formatted into the text.
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 from collections.abc import Callable
@@ -206,9 +207,16 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
     used = set(clause.compile().params)
     unused = sorted(set(job.entry.params) - used)
     if unused:
+        missing = sorted(used - set(job.entry.params))
+        close = difflib.get_close_matches(unused[0], missing, n=1, cutoff=0.6)
+        hint = (
+            f"; did you mean {close[0]!r}? The query's :{close[0]} is given nothing"
+            if close
+            else ""
+        )
         raise PullError(
             f"parameter {unused[0]!r} is not used by the query (it binds:"
-            f" {', '.join(':' + p for p in sorted(used)) or 'nothing'})",
+            f" {', '.join(':' + p for p in sorted(used)) or 'nothing'}){hint}",
             ("params", unused[0]),
             "unused-param",
         )

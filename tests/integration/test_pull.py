@@ -871,6 +871,15 @@ def test_unused_parameter_is_an_error(tmp_path: Path) -> None:
     assert "pull[0].params.sinse: parameter 'sinse' is not used by the query" in err
 
 
+def test_a_misspelt_parameter_names_the_one_meant(tmp_path: Path) -> None:
+    sql = "SELECT CAST(:since AS DATE) AS date, 'ttfr' AS metric, 1.0 AS value"
+    err, _ = _bad(tmp_path, {"sql": sql, "params": {"sinse": "2026-01-01"}})
+    assert (
+        "pull[0].params.sinse: parameter 'sinse' is not used by the query (it binds: :since);"
+        " did you mean 'since'? The query's :since is given nothing"
+    ) in err
+
+
 def test_a_parameter_the_query_binds_must_be_given(tmp_path: Path) -> None:
     sql = "SELECT CAST(:since AS DATE) AS date, 'ttfr' AS metric, 1.0 AS value"
     err, _ = _bad(tmp_path, {"sql": sql})
