@@ -390,6 +390,7 @@ class Cache:
 
     root: Path | None
     warning: str | None = None
+    warning_at: str = CACHE_FOLDER  # the folder the warning is about
     hits: dict[str, int] = field(default_factory=dict)
     # Small entries a process that builds again keeps in memory (reuse.Kept), by path:
     # an entry's bytes never change under its key, so they are read from there, not the
@@ -521,8 +522,9 @@ class Cache:
     def fail(self, exc: OSError) -> None:
         """Stop using the cache after a failed write, with one warning for the build."""
         if self.root is not None:
+            self.warning_at = str(self.root)  # a `--cache-dir` is not .charters-cache
             self.warning = (
-                f"cannot write the cache folder {self.root} ({exc.strerror or exc});"
+                f"cannot write the cache folder ({exc.strerror or exc});"
                 " the build goes on without a cache"
             )
         self.root = None
@@ -544,7 +546,7 @@ class Cache:
         """The warning about an unusable cache folder, if there was one."""
         if self.warning is None:
             return None
-        return Diagnostic(SourceRef(CACHE_FOLDER), "", self.warning, "cache", "warning")
+        return Diagnostic(SourceRef(self.warning_at), "", self.warning, "cache", "warning")
 
 
 def template_cache(cache: Cache) -> Any:

@@ -167,7 +167,8 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_warning(
     assert result.ok
     (warning,) = [d for d in result.diagnostics if d.code == "cache"]
     assert warning.severity == "warning"
-    assert "cannot write the cache folder" in warning.message
+    assert "cannot write the cache folder (Not a directory)" in warning.message
+    assert warning.ref.path == str(blocker / "cache")  # the folder given, not .charters-cache
     assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()
     assert not (scratch_project.root / ".charters-cache").exists()
 
