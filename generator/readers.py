@@ -311,6 +311,21 @@ def read_text(
     return text
 
 
+def _syntax_hint(problem: str) -> str:
+    """What a newcomer most likely wrote, for the YAML errors they meet first."""
+    found = re.search(r"found character '(.)' that cannot start any token", problem)
+    if found and found.group(1) == "%":
+        return " (a value starting with % must be quoted: unit: '%')"
+    if found:
+        return f" (a value starting with {found.group(1)} must be quoted)"
+    if "expected <block end>" in problem or "mapping values are not allowed here" in problem:
+        return (
+            " (check the indentation of this line and the line above: each level is"
+            " indented by the same number of spaces, and a value holding ': ' is quoted)"
+        )
+    return ""
+
+
 def holds_no_yaml(text: str) -> bool:
     """Whether `text` is only blank lines and comments: a YAML file with every line
     commented out, which holds no document at all."""
@@ -603,7 +618,7 @@ def _compose_python(text: str, rel: str, diags: Diagnostics) -> list[Node] | Non
             return None
         if exc.context:
             problem = f"{exc.context}, {problem}"
-        message = f"YAML syntax error: {excerpt(problem)[1:-1]}"
+        message = f"YAML syntax error: {excerpt(problem)[1:-1]}{_syntax_hint(problem)}"
         diags.error(SourceRef(rel, line, col), "", message, "yaml-syntax")
         return None
     except yaml.YAMLError as exc:

@@ -70,6 +70,21 @@ def test_yaml_syntax_error_is_located(scratch_project: ScratchProject) -> None:
         scratch_project,
         f"{CHARTER}:{at(text, ' ', 'email')}: YAML syntax error: ",
         "expected <block end>",
+        "(check the indentation of this line and the line above",
+    )
+
+
+def test_an_unquoted_percent_unit_says_to_quote_it(scratch_project: ScratchProject) -> None:
+    # `%` is the format's own unit, and a YAML indicator: unquoted, PyYAML's message alone
+    # ("found character '%' that cannot start any token") did not say what to write.
+    text = scratch_project.charter().replace("unit: hours", "unit: %", 1)
+    assert "unit: %\n" in text
+    scratch_project.charter(text=text)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:",
+        "found character '%' that cannot start any token (a value starting with % must be"
+        " quoted: unit: '%')",
     )
 
 
