@@ -381,7 +381,7 @@ def evidence(view: CharterView) -> str:
     verdict = view.verdict
     if verdict == "target-met":
         text = "Every business metric reached its target: " + "; ".join(
-            f"{b.name} {fmt_value(b.latest.row.value if b.latest else None, b.unit)}"
+            f"{b.name} at {fmt_value(b.latest.row.value if b.latest else None, b.unit)}"
             f" (target {fmt_value(b.target, b.unit)})"
             for b in business
         )

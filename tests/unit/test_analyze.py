@@ -108,6 +108,16 @@ def test_without_treatment_the_first_arm_by_name_ignoring_case_is_compared() -> 
     assert conv.latest.row.variant == "alpha"  # not Zeta, first by code point
 
 
+def test_the_target_met_evidence_reads_as_a_sentence() -> None:
+    # "Conversion 12% (target 12%)" ran the name into its value.
+    view = analyse(charter(), [row(D1, "conv", 12.5)])
+    assert view.verdict == "target-met"
+    assert (
+        evidence(view)
+        == "Every business metric reached its target: Business conv at 12.5% (target 12%)."
+    )
+
+
 def test_improved_increase_metric_lift_ci_excludes_zero() -> None:
     body = charter(business_metrics=[business(target=15.0)])
     view = analyse(body, ab(D1, "conv", 10.0, 11.0, n=100_000))
