@@ -206,6 +206,7 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     read: list[str] = []  # the paths of the repository read so far
     links: list[str] = []
+    targets: set[str] = set()  # what links point to: a path through another link too
     with Blobs(top) as blobs:  # asked by id: a path may hold a line break, an id never
         while wanted := [p for p in wanted if not _covered(p, read)]:
             read.extend(wanted)
@@ -217,12 +218,25 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
             )
             links.extend(made)
             # A link to a folder holding what is read (`..`) adds nothing a charter reads.
-            wanted = sorted({t for t in map(partial(_target, dest), made) if not _above(t, read)})
+            found = {t for t in map(partial(_target, dest), made) if not _above(t, read)}
+            # A target not in the tree as written (shared/g1, with shared itself a link):
+            # its folders are read, so that the link among them is made and followed.
+            found |= {
+                part for p in wanted if p in targets and p not in present for part in _parents(p)
+            }
+            targets |= found
+            wanted = sorted(found)
     home = dest.resolve()
     for path in links:  # through other links too, once they are all made
         if not real(dest / path).is_relative_to(home):
             _link_out(sha, path, os.readlink(dest / path))
     return root
+
+
+def _parents(path: str) -> list[str]:
+    """The folders `path` lies in, outermost first: `a`, `a/b` for `a/b/c`."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _covered(path: str, read: list[str]) -> bool:

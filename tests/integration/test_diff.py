@@ -738,6 +738,25 @@ def test_a_charter_folder_linked_elsewhere_in_the_repository_is_compared(repo: R
     ]
 
 
+def test_a_charter_folder_linked_through_another_link_is_compared(repo: Repo) -> None:
+    """charters/x -> ../shared/x with shared itself a link to store/: the target read as
+    written (shared/x) is no path of the tree, and the charter dropped out silently."""
+    folder = repo.path("charters/support-ticket-routing")
+    store = repo.root / "store"
+    store.mkdir()
+    shutil.move(folder, store / "support-ticket-routing")
+    (repo.root / "shared").symlink_to("store")
+    folder.symlink_to(Path("..", "shared", "support-ticket-routing"))
+    repo.commit("The routing charter lives in store/, reached through shared/")
+    assert repo.diff_json("HEAD~1", "HEAD")["changes"] == []
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 16.0, by: 2026-11-15}")
+    repo.commit("Make the routing target easier, behind two links")
+    moved = changes(repo.diff_json("HEAD~1", "HEAD"))
+    assert [(c["kind"], c["charter"]) for c in moved] == [
+        ("goalpost-moved", "support-ticket-routing")
+    ]
+
+
 def test_a_revision_is_read_as_committed_not_as_git_archive_exports_it(repo: Repo) -> None:
     """A committed .gitattributes with `export-subst` and `export-ignore` changes what
     `git archive` writes, not what a build of the checkout reads: a `$Format:%h$` in a
