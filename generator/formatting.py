@@ -113,6 +113,13 @@ def fmt_percent(value: float | None) -> str:
     return f"{text}%"
 
 
+def meter_value(value: float) -> str:
+    """A fraction for a `<meter>`, between 0 and 1 and rounded as `fmt_percent` rounds it:
+    0.9649999 is 0.965 beside 96.5%, and short of a whole never 1 (0.999 beside 99.9%)."""
+    shown = round(min(max(value, 0.0), 1.0), 3)
+    return f"{0.999 if shown >= 1 and value < 1 else shown:g}"
+
+
 def fmt_relative(value: float | None) -> str:
     """A relative change with its sign: 0.123 → `+12.3%`, -0.011 → `−1.1%`."""
     if value is None or not math.isfinite(value):

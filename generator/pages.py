@@ -50,6 +50,7 @@ from .formatting import (
     fmt_relative,
     fmt_signed,
     fmt_value,
+    meter_value,
 )
 from .history import History
 from .load import Project
@@ -238,6 +239,7 @@ def make_environment(
         relative=fmt_relative,
         p_value=fmt_p,
         p_phrase=fmt_p_phrase,
+        meter_value=meter_value,
         interval=fmt_interval,
         label=label,
         variant=variant_label,

@@ -80,7 +80,8 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 
 # Okabe-Ito colour-blind-safe palette for the arms: blue first (strong: the arm compared
-# with control is drawn first), then reddish purple, orange, sky blue. Vermillion is a
+# with control is drawn first, `spec.drawn_variants`), then reddish purple, orange, sky
+# blue, round again past four arms (each keeps its own marker). Vermillion is a
 # guardrail's limit and its breaches, green the target: never an arm's. Production, the
 # world as it is, is black on every chart, control grey.
 _SERIES_COLOURS = ("#0072B2", "#CC79A7", "#E69F00", "#56B4E9")

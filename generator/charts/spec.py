@@ -247,7 +247,8 @@ MAX_CONTROLS = 2
 def drawn_variants(
     groups: Mapping[str, Sequence[Result]], keep: str | None = None
 ) -> tuple[list[str], int]:
-    """The variants a chart draws, in legend order, and how many are left out.
+    """The variants a chart draws, in legend order (production, control arms, `keep`,
+    the others by name), and how many are left out.
 
     Production is always drawn, and so are the `MAX_CONTROLS` control arms and
     the `MAX_VARIANTS` other variants with the most rows (then the newest
@@ -267,7 +268,9 @@ def drawn_variants(
     kept = set(most_rows(controls, MAX_CONTROLS)) | set(most_rows(others, MAX_VARIANTS))
     if "" in groups:
         kept.add("")
-    order = sorted(kept, key=lambda v: (v != "", not is_control(v), v))
+    # Production, control, then the compared arm (so it takes the first arm colour, blue),
+    # then the others by name, ignoring case.
+    order = sorted(kept, key=lambda v: (v != "", not is_control(v), v != keep, v.casefold(), v))
     return order, len(groups) - len(kept)
 
 
@@ -423,8 +426,12 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
         if beyond_tolerance(_worse_by(values[k], refs[k], metric.direction), tol)
     )
     side = "+" if sign > 0 else "\u2212"
-    # After a rollout, short enough for the legend's columns: "(control, then baseline, + 1)".
-    against = f"{reference}, then baseline," if rollout is not None else reference
+    # After a rollout, or an arm's rows after its last pair judged against the baseline
+    # (`unpaired_reference`): "(control, then baseline, + 1)", short for the legend.
+    then_baseline = rollout is not None or (
+        reference == "control" and metric.move_reference == "baseline"
+    )
+    against = f"{reference}, then baseline," if then_baseline else reference
     return Tolerance(
         label=f"Tolerance ({against} {side} {fmt_difference(tol, metric.unit)})",
         reference=reference,

@@ -345,7 +345,7 @@ def test_a_progress_meter_tells_its_percentage_not_its_float(examples_build: Exa
     html = (examples_build.out / "charters/support-ticket-routing/index.html").read_text()
     assert re.findall(r"<meter [^>]*>", html)
     assert not re.search(r'<meter [^>]*value="[0-9.]{6,}"', html)
-    assert 'value="0.085" aria-label="Progress toward target: 8.6%"' in html
+    assert 'value="0.086" aria-label="Progress toward target: 8.6%"' in html
 
 
 def test_the_production_line_is_named_in_the_text_alternative_beside_arms(

@@ -963,6 +963,9 @@ def test_a_treatment_row_after_the_last_pair_is_judged_without_its_control_row(
     assert tolerance.limit_for("treatment", date.fromisoformat(D2)) == pytest.approx(
         (baseline or 100.0) + 5.0
     )
+    # The legend says what the limit follows: control's pair, then the baseline after it.
+    words = "control, then baseline," if baseline is not None else "control"
+    assert tolerance.label == f"Tolerance ({words} + 5 ms)"
     within = [*ab(D1, "lat", 100.0, 101.0), row(D2, "lat", 99.0, "treatment")]
     _, lat = _lat(within, tolerance=5.0, baseline=baseline)
     assert lat.breached is False

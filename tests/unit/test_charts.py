@@ -594,6 +594,20 @@ def _ticks(svg: str) -> list[float]:
     return values
 
 
+def test_the_compared_arm_comes_first_after_control_and_takes_the_first_colour() -> None:
+    # `b-model` sorted before `treatment` and took the blue the compared arm is drawn in.
+    rows = [
+        *ab(D3, "conv", 10.0, 11.0),
+        row(D3, "conv", 10.5, "b-model"),
+        row(D3, "conv", 10.2, "Zed"),
+    ]
+    rows.append(row(D3, "conv", 10.1, "alpha"))
+    spec = chart_spec(_metric(charter(), rows, "conv"))
+    assert [s.label for s in spec.series] == ["control", "treatment", "alpha", "b-model", "Zed"]
+    svg = render_svg(spec, chart_id="c").lower()
+    assert svg.index("#0072b2") < svg.index("#cc79a7")
+
+
 def test_the_treatment_arm_is_drawn_when_variants_are_left_out() -> None:
     # Twenty other arms with more rows than the treatment arm: it is drawn all the same,
     # because the lift, the verdict and a tolerance against control are about it.
@@ -601,7 +615,7 @@ def test_the_treatment_arm_is_drawn_when_variants_are_left_out() -> None:
     rows += [row(d, "conv", 10.5, f"arm {i:02d}") for i in range(20) for d in (D1, D2, D3)]
     spec = chart_spec(_metric(charter(), rows, "conv"))
     labels = [s.label for s in spec.series]
-    assert labels == ["control", *(f"arm {i:02d}" for i in range(7)), "treatment"]
+    assert labels == ["control", "treatment", *(f"arm {i:02d}" for i in range(7))]
     assert spec.hidden == 13
 
 

@@ -15,6 +15,7 @@ from generator.formatting import (
     fmt_percent,
     fmt_signed,
     fmt_value,
+    meter_value,
 )
 from generator.pages import (
     relative_url,
@@ -77,6 +78,16 @@ def test_fmt_number_small_values_keep_significant_digits(value: float, expected:
 def test_fmt_percent_never_says_a_whole_short_of_one(value: float | None, expected: str) -> None:
     # 15.0004 hours against a target of 15 (decrease) is not met: it read "100% of the way".
     assert fmt_percent(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.9649999999, "0.965"), (0.0857142857, "0.086"), (0.99997, "0.999"), (1.0, "1"),
+     (1.35, "1"), (-0.2, "0"), (0.5, "0.5")],
+)  # fmt: skip
+def test_a_meter_shows_the_fraction_its_percentage_says(value: float, expected: str) -> None:
+    # value="0.964" beside "96.5%": the meter floored float noise the text rounded.
+    assert meter_value(value) == expected
 
 
 @pytest.mark.parametrize(
