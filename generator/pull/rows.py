@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -99,10 +100,14 @@ def render(names: list[str], rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def result_bytes(job: Job, table: Table, root: Path, today: date) -> bytes:
+def result_bytes(
+    job: Job, table: Table, root: Path, today: date, replaced: Sequence[str] = ()
+) -> bytes:
     """The result file for `table`, or RowErrors / PullError; rows are validated first.
 
-    `root` is the source folder, `today` the build date no row may be dated after.
+    `root` is the source folder, `today` the build date no row may be dated after;
+    `replaced`, the charter's other files this run pulls anew, whose old rows are not
+    held against these.
     """
     names = columns(job, table)
     if not table.rows:
@@ -116,7 +121,9 @@ def result_bytes(job: Job, table: Table, root: Path, today: date) -> bytes:
     problems = _timestamps(names, table)
     said = {(row, column) for row, column, _ in problems}
     problems += [
-        p for p in _row_problems(job, render(names, rows), root, today) if p[:2] not in said
+        p
+        for p in _row_problems(job, render(names, rows), root, today, replaced)
+        if p[:2] not in said
     ]
     if problems:
         raise RowErrors(sorted(problems))
@@ -143,15 +150,19 @@ def _timestamps(names: list[str], table: Table) -> list[tuple[int, str, str]]:
     return out
 
 
-def _row_problems(job: Job, text: str, root: Path, today: date) -> list[tuple[int, str, str]]:
-    """What the loader finds wrong with the rows `text` holds, as if it were the file `job.rel`.
+def _row_problems(
+    job: Job, text: str, root: Path, today: date, replaced: Sequence[str] = ()
+) -> list[tuple[int, str, str]]:
+    """What the loader finds wrong with the rows `text` holds, as if it were the file `job.rel`
+    (the files `replaced` read as empty: their old rows are on their way out).
 
     Only problems located in that file count; another file of the charter that is
     wrong is `charters check`'s to report. A mention of a place in the pulled text
     ("also at FILE:LINE:1", in a duplicate) becomes the row number it stands for.
     """
     diags = Diagnostics()
-    load_results(root, job.folder, job.doc, list(job.metrics), diags, today, {job.rel: text})
+    pending = {**dict.fromkeys(replaced, ""), job.rel: text}
+    load_results(root, job.folder, job.doc, list(job.metrics), diags, today, pending)
     rows = _row_numbers(job.rel, text)
     place = re.compile(re.escape(job.rel) + r":(\d+):1\b")
     out: list[tuple[int, str, str]] = []

@@ -149,10 +149,12 @@ def _check_together(
 
     by_folder: dict[Path, list[Job]] = {}
     for job in jobs:
-        if job.rel in results:
-            by_folder.setdefault(job.folder, []).append(job)
-    for folder, together in by_folder.items():
-        if len(together) < 2:
+        by_folder.setdefault(job.folder, []).append(job)
+    for folder, selected in by_folder.items():
+        # Each was checked without its siblings' old rows: with one of them failed, its
+        # old file stays, and is read from the disk here.
+        together = [job for job in selected if job.rel in results]
+        if len(selected) < 2 or not together:
             continue
         pending = {job.rel: results[job.rel].decode() for job in together}
         found = Diagnostics()
@@ -177,12 +179,18 @@ def _run_all(
     engines = Engines(plan.source)
     started: dict[str, float] = {}
     lock = threading.Lock()
+    # The files this run replaces beside each: a pulled file is checked without their old
+    # rows (the new ones are checked together afterwards, `_check_together`).
+    siblings = {
+        job.rel: tuple(o.rel for o in jobs if o.folder == job.folder and o.rel != job.rel)
+        for job in jobs
+    }
 
     def one(job: Job) -> bytes:
         with lock:
             started[job.rel] = time.monotonic()
         try:
-            return _run_job(plan, job, engines)
+            return _run_job(plan, job, engines, siblings[job.rel])
         finally:
             with lock:
                 started.pop(job.rel, None)
@@ -218,7 +226,7 @@ def _collect(job: Job, future: Future[bytes], out: dict[str, bytes], diags: Diag
             diags.error(job.ref(where), job.field(where), f"{at}{message}", "invalid-row")
 
 
-def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
+def _run_job(plan: Plan, job: Job, engines: Engines, replaced: Sequence[str] = ()) -> bytes:
     if loops(job.folder / job.entry.into):
         message = "is a symbolic link that loops (it leads back to itself); nothing is written"
         raise PullError(f"{excerpt(job.entry.into)} {message}", ("into",), "link-loop")
@@ -239,7 +247,7 @@ def _run_job(plan: Plan, job: Job, engines: Engines) -> bytes:
         table = run_mlflow(job, conn)
     else:
         table = run_sql(job, conn, engines)
-    return result_bytes(job, table, plan.source, plan.today)
+    return result_bytes(job, table, plan.source, plan.today, replaced)
 
 
 def _unusable(folder: Path, into: str) -> str | None:

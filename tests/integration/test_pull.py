@@ -809,6 +809,41 @@ def test_an_answer_past_the_row_limit_is_refused_as_it_arrives(
     assert not (tmp_path / "charters/routing/results/big.csv").exists()
 
 
+def test_a_row_moving_from_one_pulled_file_to_another_is_not_a_duplicate(tmp_path: Path) -> None:
+    """Each pulled file was checked against its siblings' old files on the disk: a row that
+    moves from a.csv to b.csv in one run was refused as a duplicate of itself, a.csv was
+    written without it and b.csv not at all, so the row was in neither."""
+    week = "SELECT DATE '{}' AS date, 'ttfr' AS metric, 'control' AS variant, 6.1 AS value"
+    pull_charter(
+        tmp_path,
+        [
+            {"into": "results/a.csv", "sql": week.format("2026-05-10")},
+            {"into": "results/b.csv", "sql": week.format("2026-05-03")},
+        ],
+        files={"results/a.csv": "date,metric,variant,value\n2026-05-03,ttfr,control,6.1\n"},
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "charters/routing/results"
+    assert (folder / "a.csv").read_text().splitlines()[1:] == ["2026-05-10,ttfr,control,6.1"]
+    assert (folder / "b.csv").read_text().splitlines()[1:] == ["2026-05-03,ttfr,control,6.1"]
+    # One of the two failing leaves its old file, whose rows the other must not repeat.
+    (folder / "a.csv").write_text("date,metric,variant,value\n2026-05-03,ttfr,control,6.1\n")
+    (folder / "b.csv").unlink()
+    pull_charter(
+        tmp_path,
+        [
+            {"into": "results/a.csv", "sql": "SELECT 1 AS nope"},
+            {"into": "results/b.csv", "sql": week.format("2026-05-03")},
+        ],
+        files={"results/a.csv": "date,metric,variant,value\n2026-05-03,ttfr,control,6.1\n"},
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "with the other pulls of this charter: duplicate row (2026-05-03, ttfr" in result.stderr
+    assert not (folder / "b.csv").exists()
+
+
 def test_one_failing_pull_does_not_stop_the_others(tmp_path: Path) -> None:
     pull_charter(
         tmp_path,
