@@ -721,7 +721,14 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
             " variant in visible characters (two arms that look alike are shown as one)"
         )
         yield doc.at((i, "variant"), message, "invisible-character")
-    elif isinstance(variant, str) and len(scripts := _look_alike_scripts(variant)) > 1:
+    elif isinstance(variant, str) and _nfkc(variant) != variant:
+        message = (
+            f"{excerpt(variant)} is written in compatibility characters (fullwidth or"
+            f" mathematical letters, ligatures); write it as {excerpt(_nfkc(variant))}"
+            " (two arms that look alike are shown as one)"
+        )
+        yield doc.at((i, "variant"), message, "mixed-script")
+    elif isinstance(variant, str) and (scripts := _look_alike_scripts(variant)):
         message = (
             f"{excerpt(variant)} mixes {' and '.join(scripts)} letters; write the variant in one"
             " alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control', makes an arm"
@@ -737,15 +744,25 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
         yield doc.at((i, "date"), message, "future-date")
 
 
-# Alphabets with letters that look alike: a name that mixes them is a look-alike.
-_LOOK_ALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+# Scripts written beside Latin letters in one name as a matter of course (Unicode's
+# "highly restrictive" profile, UTS #39): any other mix is how a look-alike is made.
+_WITH_LATIN = frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
 
 
 @lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants
 def _look_alike_scripts(text: str) -> tuple[str, ...]:
-    """Which of `_LOOK_ALIKE_SCRIPTS` the letters of `text` are written in, capitalised."""
+    """The scripts of the letters of `text`, capitalised, when they mix the way look-alikes
+    do (a Cyrillic 'с', an Armenian 'օ' among Latin letters; two such alphabets); else ()."""
     found = {unicodedata.name(ch, "").partition(" ")[0] for ch in text if ch.isalpha()}
-    return tuple(script.capitalize() for script in _LOOK_ALIKE_SCRIPTS if script in found)
+    others = found - _WITH_LATIN
+    if ("LATIN" in found and others) or len(others) > 1:
+        return tuple(script.capitalize() for script in sorted(found))
+    return ()
+
+
+@lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
 
 
 @lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants

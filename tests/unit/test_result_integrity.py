@@ -518,8 +518,10 @@ def test_a_variant_with_an_invisible_character_is_refused(tmp_path: Path, hidden
 
 @pytest.mark.parametrize(
     ("variant", "scripts"),
-    [("\u0441ontrol", "Latin and Cyrillic"), ("tre\u03b1tment", "Latin and Greek")],
-)
+    [("\u0441ontrol", "Cyrillic and Latin"), ("tre\u03b1tment", "Greek and Latin"),
+     ("c\u0585ntrol", "Armenian and Latin"), ("model-\u03b2", "Greek and Latin"),
+     ("\u0441\u03bf", "Cyrillic and Greek")],
+)  # fmt: skip
 def test_a_variant_mixing_look_alike_alphabets_is_refused(
     tmp_path: Path, variant: str, scripts: str
 ) -> None:
@@ -534,6 +536,15 @@ def test_a_variant_mixing_look_alike_alphabets_is_refused(
         " alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control', makes an arm"
         " that reads as another)"
     )
+
+
+@pytest.mark.parametrize("variant", ["\U0001d5bcontrol", "\uff43ontrol", "\ufb01nal-arm"])
+def test_a_variant_in_compatibility_letters_is_refused(tmp_path: Path, variant: str) -> None:
+    # Mathematical and fullwidth letters, ligatures: they fold to plain letters (NFKC).
+    rows = [GOOD, {**GOOD, "variant": variant, "value": 11.0}]
+    write_results(tmp_path, "json", rows)
+    [found] = errors(tmp_path)
+    assert f"{variant!r} is written in compatibility characters" in found
 
 
 def test_a_variant_in_one_alphabet_of_any_kind_is_accepted(tmp_path: Path) -> None:
