@@ -784,7 +784,6 @@ class CsvRows(Sequence[dict[str, str]]):
         self.rel = rel
         self.header = header
         self.header_at = header_at or []  # where each column's name is written
-        self.skipped: frozenset[str] = frozenset()  # columns a row does not take
         self.starts = array("Q")
         self.ends = array("Q")
         self.lines = array("Q")
@@ -813,7 +812,7 @@ class CsvRows(Sequence[dict[str, str]]):
         row: dict[str, Any] = {}
         for i, name in enumerate(self.header):
             value = cells[i].strip() if i < len(cells) else ""
-            if name and name not in row and value and name not in self.skipped:
+            if name and name not in row and value:
                 row[name] = value
         return row
 

@@ -613,12 +613,12 @@ def _load_result_file(
 
 
 def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
-    """Whether a CSV file's header names every column a result row needs, so that its
-    rows are read. A column no row has is reported once, at its header cell, and left
-    out of the rows (their other cells are still checked); a column missing is reported
-    once, at the header, and the rows are not read: a typo (`val`) or a spreadsheet's
-    other separator (`;`) made two errors at every row. A header of one column holding
-    a `;` or a tab is one such."""
+    """Whether a CSV file's header names only columns a result row has (or `x-*` ones)
+    and every column a row needs, so that its rows are read. Each wrong name is reported
+    once, at its header cell, and the rows are not read: a typo (`val`) or a
+    spreadsheet's other separator (`;`) made two errors at every row, and a misspelt
+    optional column (`varient`) read every row without it (a duplicate at each). A
+    header of one column holding a `;` or a tab is one such."""
     fields = [name for name in m.ResultRow.model_fields if name != "extensions"]
     unknown: set[str] = set()
     for name, at in zip(rows.header, rows.header_at, strict=False):
@@ -639,7 +639,6 @@ def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
             " or x-* extension columns"
         )
         diags.error(at, excerpt(name, 60)[1:-1], message, "unknown-key")
-    rows.skipped = frozenset(unknown)
     needed = [name for name, f in m.ResultRow.model_fields.items() if f.is_required()]
     if missing := [name for name in needed if name not in rows.header]:
         at = rows.header_at[0] if rows.header_at else SourceRef(rows.rel, 1, 1)
@@ -647,7 +646,7 @@ def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
         message = f"the header has no {names} column; every result row needs {', '.join(needed)}"
         diags.error(SourceRef(at.path, at.line, 1), "", message, "missing-field")
         return False
-    return True
+    return not unknown
 
 
 def _load_row(

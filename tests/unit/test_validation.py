@@ -550,12 +550,25 @@ def test_result_interval_checked_even_when_another_cell_is_wrong(
     scratch_project: ScratchProject,
 ) -> None:
     with_results(
-        scratch_project, "ci.csv", "date,metric,value,lower,colour\n2026-05-04,ttfr,5.0,5.5,red\n"
+        scratch_project, "ci.csv", "date,metric,value,lower,note\n2026-05-04,ttfr,5.0,5.5,a\n"
     )
-    errors = sorted(scratch_project.errors())
-    assert len(errors) == 2, errors
-    assert errors[0].startswith("charters/routing/results/ci.csv:1:25: colour: unknown column")
-    assert errors[1].startswith("charters/routing/results/ci.csv:2:21: [0].lower: lower (5.5)")
+    assert scratch_project.errors()[0].startswith(
+        "charters/routing/results/ci.csv:2:21: [0].lower: lower (5.5)"
+    )
+
+
+def test_a_misspelt_optional_column_stops_its_file_with_one_error(
+    scratch_project: ScratchProject,
+) -> None:
+    # `varient` left every row without its variant: a duplicate row at each, with the
+    # header error; and a colour column's rows were checked around it.
+    rows = "".join(f"2026-05-0{d},ttfr,{arm},5.0\n" for d in (1, 2) for arm in ("control", "b"))
+    with_results(scratch_project, "ab.csv", "date,metric,varient,value\n" + rows)
+    assert scratch_project.errors() == [
+        "charters/routing/results/ab.csv:1:13: varient: unknown column 'varient' in the header"
+        " (did you mean 'variant'?); allowed: date, metric, value, lower, upper, variant, n,"
+        " std, note, or x-* extension columns"
+    ]
 
 
 def test_csv_position_after_a_cell_spanning_lines(scratch_project: ScratchProject) -> None:
