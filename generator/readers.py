@@ -315,10 +315,13 @@ def _syntax_hint(problem: str) -> str:
     """What a newcomer most likely wrote, for the YAML errors they meet first."""
     found = re.search(r"found character '(.)' that cannot start any token", problem)
     if found and found.group(1) == "%":
-        return " (a value starting with % must be quoted: unit: '%')"
+        return " (a value starting with % must be quoted, as in unit: '%')"
     if found:
         return f" (a value starting with {found.group(1)} must be quoted)"
-    if "expected <block end>" in problem or "mapping values are not allowed here" in problem:
+    if (
+        "but found '<block mapping start>'" in problem
+        or "mapping values are not allowed" in problem
+    ):
         return (
             " (check the indentation of this line and the line above: each level is"
             " indented by the same number of spaces, and a value holding ': ' is quoted)"

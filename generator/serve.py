@@ -362,12 +362,15 @@ def _local_host(header: str | None, bound: object) -> bool:
         return True
     name = header.strip().lower()
     name = name[1 : name.find("]")] if name.startswith("[") else name.rpartition(":")[0] or name
+    name = name.removesuffix(".")  # `localhost.`, fully qualified
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(name).is_loopback
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # [::ffff:127.0.0.1]
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):

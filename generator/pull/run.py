@@ -290,7 +290,8 @@ def _write(job: Job, data: bytes) -> None:
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), 0o666 & ~_UMASK)
+            if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+                os.fchmod(out.fileno(), 0o666 & ~_UMASK)
             out.write(data)
         os.replace(tmp, target)
     finally:

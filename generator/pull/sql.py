@@ -152,6 +152,8 @@ def _engine(conn: Resolved, source: Path) -> Engine:
     url = sa.make_url(conn.target)
     backend = url.get_backend_name()
     local = backend in ("duckdb", "sqlite") and url.database not in (None, "", ":memory:")
+    # A file path, not MotherDuck's `md:…` nor a SQLite `file:` URI the driver reads.
+    local = local and not str(url.database).startswith(("md:", "motherduck:", "file:"))
     if local and not Path(str(url.database)).is_absolute():  # relative to site.yaml
         url = url.set(database=str(source / str(url.database)))
     if local and not Path(str(url.database)).is_file():

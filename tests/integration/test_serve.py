@@ -208,7 +208,8 @@ def test_only_loopback_names_are_answered_and_a_long_name_is_not_found(
             conn.close()
             return code
 
-        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}",
+                     f"localhost.:{port}", f"[::ffff:127.0.0.1]:{port}"):  # fmt: skip
             assert status(host) == 200, host
         for host in ("rebind.attacker.example", f"evil.example:{port}", "127.0.0.1.nip.io"):
             assert status(host) == 421, host

@@ -74,6 +74,16 @@ def test_yaml_syntax_error_is_located(scratch_project: ScratchProject) -> None:
     )
 
 
+def test_text_after_a_closing_quote_gets_no_indentation_advice(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter(
+        text=scratch_project.charter().replace("summary: ", 'summary: "Route" ', 1)
+    )
+    (error,) = scratch_project.errors()
+    assert "YAML syntax error" in error and "indentation" not in error
+
+
 def test_an_unquoted_percent_unit_says_to_quote_it(scratch_project: ScratchProject) -> None:
     # `%` is the format's own unit, and a YAML indicator: unquoted, PyYAML's message alone
     # ("found character '%' that cannot start any token") did not say what to write.
@@ -84,7 +94,7 @@ def test_an_unquoted_percent_unit_says_to_quote_it(scratch_project: ScratchProje
         scratch_project,
         f"{CHARTER}:",
         "found character '%' that cannot start any token (a value starting with % must be"
-        " quoted: unit: '%')",
+        " quoted, as in unit: '%')",
     )
 
 
