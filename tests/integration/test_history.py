@@ -714,6 +714,15 @@ def test_a_results_folder_made_a_link_is_flagged(tmp_path: Path) -> None:
     assert found[0].text.startswith("results is now a symbolic link to data:")
 
 
+def _archive(repo: Path, cid: str) -> tuple[Path, Path]:
+    """Move charter `cid`'s folder to archive/ and leave a link to it in its place."""
+    folder, archive = repo / "charters" / cid, repo / "archive" / cid
+    archive.parent.mkdir()
+    folder.rename(archive)
+    folder.symlink_to(f"../archive/{cid}")
+    return folder, archive
+
+
 def test_a_charter_folder_made_a_link_and_a_folder_again_hides_nothing(tmp_path: Path) -> None:
     """The charter's folder made a link to a folder outside charters/, its target moved
     and a row revised there, then made a folder again: the link is flagged, and the
@@ -722,10 +731,7 @@ def test_a_charter_folder_made_a_link_and_a_folder_again_hides_nothing(tmp_path:
     repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    folder, archive = repo / "charters" / "a", repo / "archive" / "a"
-    archive.parent.mkdir()
-    folder.rename(archive)
-    folder.symlink_to("../archive/a")
+    folder, archive = _archive(repo, "a")
     linked = commit(repo, "Keep it in the archive", "Ben Okafor", "2026-03-02T00:00:00Z")
     write_charter(repo, "a", charter(20.0), [*ROWS[:-1], row(*_revised(ROWS[-1]))])
     commit(repo, "Edit behind the link", "Chen Li", "2026-03-03T00:00:00Z")
@@ -753,10 +759,7 @@ def test_a_charter_folder_link_removed_and_a_new_charter_later_is_created_anew(
     repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    folder, archive = repo / "charters" / "a", repo / "archive" / "a"
-    archive.parent.mkdir()
-    folder.rename(archive)
-    folder.symlink_to("../archive/a")
+    folder, archive = _archive(repo, "a")
     commit(repo, "Archived", "Ben Okafor", "2026-03-02T00:00:00Z")
     folder.unlink()
     shutil.rmtree(archive)
