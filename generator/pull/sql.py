@@ -80,7 +80,7 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, tuple[
         ) from None
     try:
         as_written = make_url(raw)
-        written = [as_written.password, *_secret_params(as_written).values()]
+        written = [as_written.password, *_values(_secret_params(as_written))]
     except (ArgumentError, ValueError):
         written = []
     if any(w and "${" not in str(w) for w in written):
@@ -91,18 +91,23 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, tuple[
             "secret-in-file",
         )
     params = _secret_params(url)
-    secrets = [url.password if isinstance(url.password, str) else "", *params.values()]
+    secrets = [url.password if isinstance(url.password, str) else "", *_values(params)]
     shown = url.set(query={**url.query, **dict.fromkeys(params, "***")})
     return shown.render_as_string(hide_password=True), tuple(s for s in secrets if s)
 
 
-def _secret_params(url: Any) -> dict[str, str]:
-    """The query parameters of `url` that hold a secret, each with its (last) value."""
-    found: dict[str, str] = {}
+def _secret_params(url: Any) -> dict[str, tuple[str, ...]]:
+    """The query parameters of `url` that hold a secret, each with every value it is given
+    (`?token=a&token=b`: both are secrets, and both are masked)."""
+    found: dict[str, tuple[str, ...]] = {}
     for key, value in url.query.items():
         if key.lower() in SECRET_PARAMS:
-            found[key] = value[-1] if isinstance(value, tuple) else str(value)
+            found[key] = tuple(map(str, value)) if isinstance(value, tuple) else (str(value),)
     return found
+
+
+def _values(params: dict[str, tuple[str, ...]]) -> list[str]:
+    return [value for values in params.values() for value in values]
 
 
 def sql_text(job: Job) -> str:

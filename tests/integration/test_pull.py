@@ -759,6 +759,21 @@ def test_a_password_in_the_urls_query_is_a_secret_too(tmp_path: Path) -> None:
     assert "password=%2A%2A%2A" in result.stderr or "password=***" in result.stderr
 
 
+def test_every_value_of_a_repeated_secret_parameter_is_a_secret() -> None:
+    """`?password=a&password=b`: only the last value was kept as a secret, so a driver's
+    message quoting the first printed it (the URL shown masks the parameter whole)."""
+    from generator.pull.config import PullError
+    from generator.pull.sql import check_url
+
+    target = "postgresql+psycopg://u@h:1/d?password=first-s3cret&password=last-s3cret"
+    raw = "postgresql+psycopg://u@h:1/d?password=${A}&password=${B}"
+    shown, secrets = check_url("w", raw, target, "site.yaml")
+    assert sorted(secrets) == ["first-s3cret", "last-s3cret"]
+    assert "s3cret" not in shown
+    with pytest.raises(PullError, match=r"has a password written in site\.yaml"):
+        check_url("w", raw.replace("${A}", "written"), target, "site.yaml")
+
+
 @pytest.mark.parametrize(
     "url", ["postgresql+psycopg://u@h:abc/db", "postgresql+psycopg://u@[::1/db"]
 )
