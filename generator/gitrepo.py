@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,23 @@ NO_COMMITS = "History needs commits: the repository has none yet."
 
 class Unavailable(Exception):
     """No history can be read; the message says what is missing."""
+
+
+def commit_days(committed: str) -> tuple[date, date] | None:
+    """A commit's date as its committer saw it and in UTC (`%cI`, ISO 8601 with the
+    committer's offset), earlier first; None when it is not one. A person dates a row
+    or an agreement on their own calendar, a CI machine on UTC's: the two differ by a
+    day for commits made near midnight, and each use takes the one that does not wrong
+    the committer (history: the later, as a build date; diff: the earlier, as the date
+    an agreement must not precede)."""
+    try:
+        when = datetime.fromisoformat(committed.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    days = (when.date(), when.astimezone(UTC).date())
+    return min(days), max(days)
 
 
 def git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:

@@ -78,7 +78,7 @@ from .diff.compare import (
     show,
 )
 from .formatting import plural, visible_text
-from .gitrepo import Blobs
+from .gitrepo import Blobs, commit_days
 from .gitrepo import Repo as _Repo
 from .gitrepo import Unavailable as _Unavailable
 from .gitrepo import git as _git
@@ -212,7 +212,7 @@ class _Commit:
     time: str
     author: str
     changes: list[_Change]
-    day: str = ""  # the commit date (not the author's), UTC: the build date of its verdicts
+    day: str = ""  # the commit's date (not the author's): the build date of its verdicts
     parent: str = ""  # the first parent (none for a root commit)
 
 
@@ -229,7 +229,7 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--raw",
             "-z",
             "--no-abbrev",
-            "--format=%x01%H%x00%at%x00%aN%x00%ct%x00%P",
+            "--format=%x01%H%x00%at%x00%aN%x00%cI%x00%P",
             "HEAD",
             "--",
             repo.charters,
@@ -242,18 +242,27 @@ def _log(repo: _Repo) -> list[_Commit]:
     return [c for chunk in shown.stdout.split(b"\x01")[1:] if (c := _commit(chunk, repo))]
 
 
+def _commit_day(committed: str) -> str:
+    """The build date a commit's verdicts are judged on: the later of its date in UTC and
+    in the committer's own zone. A build that day, on a machine in UTC or on the
+    committer's, took the rows the commit holds; a row dated the committer's today, in a
+    zone ahead of UTC, made the version fail to load on the UTC date, and its verdict
+    change was reported on the next commit instead."""
+    days = commit_days(committed)
+    return days[1].isoformat() if days is not None else "1970-01-01"
+
+
 def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     parts = chunk.split(b"\0")
     if len(parts) < 5:
         return None
     stamp = datetime.fromtimestamp(int(parts[1] or b"0"), tz=UTC)
-    committed = datetime.fromtimestamp(int(parts[3].strip() or b"0"), tz=UTC)
     commit = _Commit(
         parts[0].decode(),
         stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         parts[2].decode("utf-8", "replace"),
         [],
-        committed.date().isoformat(),
+        _commit_day(parts[3].strip().decode()),
         (parts[4].split() or [b""])[0].decode(),
     )
     i = 5

@@ -18,14 +18,14 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Literal, NoReturn
 
 from ..analyze import CharterView
 from ..diagnostics import Diagnostic, today_from_env
-from ..gitrepo import Blobs
+from ..gitrepo import Blobs, commit_days
 from ..load import Project, load_project
 from ..paths import real
 from ..rules import CharterCheck, check_project
@@ -165,12 +165,13 @@ def _resolve(top: Path, spec: str, role: str) -> str:
 
 
 def _commit_date(top: Path, sha: str) -> date | None:
-    """The commit date of `sha` (UTC), the date the change it records was made."""
-    shown = _git(["show", "-s", "--format=%ct", sha], top)
-    stamp = shown.stdout.decode().strip()
-    if shown.returncode != 0 or not stamp.isdigit():
-        return None
-    return datetime.fromtimestamp(int(stamp), tz=UTC).date()
+    """The date the change `sha` records was made: its commit date, the earlier of the
+    committer's and UTC's (an agreement renewed that evening in California is dated the
+    day before UTC's), so a renewal dated the committer's day is not called earlier than
+    the change."""
+    shown = _git(["show", "-s", "--format=%cI", sha], top)
+    days = commit_days(shown.stdout.decode()) if shown.returncode == 0 else None
+    return days[0] if days is not None else None
 
 
 def missing_revision_message(spec: str, role: str, shallow: bool) -> str:

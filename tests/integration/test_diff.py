@@ -216,6 +216,17 @@ def test_a_renewed_agreement_keeps_the_goalpost_moved_but_reagreed(repo: Repo) -
     assert repo.diff("HEAD~2", "HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 1
 
 
+def test_a_renewal_is_dated_on_the_committers_calendar(repo: Repo) -> None:
+    """Re-agreed and committed at 20:00 on 19 November in California, 04:00 on the 20th
+    in UTC: the renewal dated the 19th was called before the change."""
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "on: 2026-08-05}", "on: 2026-11-19}")
+    repo.commit("Re-agreed a harder target", when="2026-11-19T20:00:00-08:00")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert report["head"]["date"] == "2026-11-19"
+    assert [c["reagreed"] for c in changes(report, "goalpost-moved")] == [True]
+
+
 def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")

@@ -149,6 +149,24 @@ def test_each_version_is_judged_on_its_commit_date(tmp_path: Path) -> None:
     ]
 
 
+def test_a_version_is_judged_on_its_committers_date_ahead_of_utc(tmp_path: Path) -> None:
+    """Committed at 01:30 on 2 March in Moscow (22:30 on 1 March in UTC) with rows of 2
+    March: that version was judged on the UTC date, failed to load, and its verdict change
+    was reported on the next commit."""
+    repo = new_repo(tmp_path)
+    write_charter(repo, "routing", charter(), ML_ROWS)
+    commit(repo, "Model results", "Ana Ruiz", "2026-02-01T09:00:00Z")
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *BUSINESS])  # dated 2026-03-02
+    h = commit(repo, "Business results", "Ben Okafor", "2026-03-02T01:30:00+03:00")
+    write_charter(repo, "routing", charter(title="Renamed"), [*ML_ROWS, *BUSINESS])
+    commit(repo, "Rename", "Chen Li", "2026-03-10T09:00:00Z")
+    build(repo, tmp_path / "site")
+    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+        f"2026-03-01 Verdict changed Verdict: ML metric only → Business impact commit {h}"
+        " by Ben Okafor"
+    ]
+
+
 def test_a_new_head_loads_only_the_charter_versions_not_seen_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
