@@ -197,7 +197,7 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
         return m.SiteConfig(), None
     site = validate_model(m.SiteConfig, doc, diags)
     for name, conn in (site.connections if site is not None else {}).items():
-        if conn.url is not None and _written_password(conn.url):
+        if conn.url is not None and written_password(conn.url):
             message = (
                 f"connection {name!r} has a password written in site.yaml; put the URL, or its"
                 ' password, in an environment variable: url: "${WAREHOUSE_URL}"'
@@ -251,7 +251,7 @@ SECRET_PARAMS = frozenset(
 )  # fmt: skip
 
 
-def _written_password(url: str) -> bool:
+def written_password(url: str) -> bool:
     """Whether a connection URL as written holds a password, in its user part or as a
     query parameter of `SECRET_PARAMS` (not a `${NAME}` from the environment): secrets
     come only from the environment (docs/pull.md), and `check` says so in the pull

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import model as m
 from ..diagnostics import excerpt
-from ..load import SECRET_PARAMS, sql_leaves_folder
+from ..load import SECRET_PARAMS, sql_leaves_folder, written_password
 from ..paths import real
 from ..readers import MAX_ROWS
 from .config import Job, PullError, Resolved, scrub
@@ -78,12 +78,7 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, tuple[
             ("connection",),
             "bad-connection",
         ) from None
-    try:
-        as_written = make_url(raw)
-        written = [as_written.password, *_values(_secret_params(as_written))]
-    except (ArgumentError, ValueError):
-        written = []
-    if any(w and "${" not in str(w) for w in written):
+    if written_password(raw):  # the rule `check` applies (load.py)
         raise PullError(
             f"connection {name!r} has a password written in site.yaml ({where}); put the URL,"
             ' or its password, in an environment variable: url: "${WAREHOUSE_URL}"',
