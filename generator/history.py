@@ -6,6 +6,9 @@ one changed; one `git cat-file --batch` process reads those blobs. Commits are
 replayed oldest first, charter by charter:
 
 - `created`: the first commit with a readable `charter.yaml`;
+- `renamed`: a new charter folder whose `aliases` name the folder the commit
+  removed: the old folder's history goes on, and the first version is compared
+  with the old folder's last;
 - `status`: a change of `status`; flagged when it leaves the rollout (back from
   `live`, `paused` or `retired`), as production rows then no longer judge the metrics;
 - `goalpost`: a change of a business metric's baseline, target, definition, unit
@@ -37,7 +40,9 @@ replayed oldest first, charter by charter:
 
 Dates and authors are the commits' (author date in UTC, author name with the
 repository's .mailmap). Merge commits add nothing of their own: each change is
-dated by the commit that made it. A charter folder renamed starts a new history.
+dated by the commit that made it. A charter folder renamed goes on with its old
+folder's history when the new charter.yaml lists the old id in `aliases`
+(`renamed`); without it, it starts a new history.
 
 The history is cached by the head commit and the source path as JSON under
 `<cache_dir>/history/` (the verdicts of charter versions by their content under
@@ -96,7 +101,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-13"
+HISTORY_FORMAT = "history-14"
 # Another release, or another rule for past verdicts (the verdict entries are kept in the
 # history's cache), reads git again.
 _FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
@@ -325,6 +330,9 @@ class _Charter:
     # the folder made a folder again is compared with it.
     folder_link: bool = False
     names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
+    # The folder this charter was renamed from in the commit being replayed (its id in
+    # the new charter.yaml's `aliases`): its history goes on here (`_renames`).
+    renamed_from: str | None = None
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -376,15 +384,17 @@ def _replay(
             by_charter: dict[str, list[_Change]] = {}
             for change in commit.changes:
                 by_charter.setdefault(change.cid, []).append(change)
+            _renames(charters, by_charter, blobs, names)
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names=names))
+                was = state.renamed_from
                 _apply(state, stamp, changes, blobs)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
                 state.results |= results
                 if results or edited:
                     now = verdicts.at(commit.sha, commit.day, cid)
-                    before = _before(verdicts, commit, cid, results=results, edited=edited)
+                    before = _before(verdicts, commit, cid, was, results=results, edited=edited)
                     _verdict(state, stamp, now, before, results=results)
     finally:
         blobs.close()
@@ -398,6 +408,39 @@ def _replay(
         for cid, state in sorted(charters.items())
         if state.events
     }
+
+
+def _renames(
+    charters: dict[str, _Charter],
+    by_charter: Mapping[str, list[_Change]],
+    blobs: Blobs,
+    names: Mapping[str, str],
+) -> None:
+    """A charter folder that a commit makes, whose charter.yaml lists in `aliases` the id
+    of a charter the commit removes (or one removed before, and not back), takes over
+    that charter's history: its events, original targets and first results go on, and
+    its first version is compared with the old folder's last (a target moved in the
+    rename is a moved goalpost). A renamed folder used to start a new history, which
+    dropped its moved goalposts from the page."""
+    for cid, changes in by_charter.items():
+        if cid in charters and charters[cid].data is not None:
+            continue  # an existing charter, not a new folder
+        made = next((c for c in changes if c.rest == "charter.yaml" and c.new.strip("0")), None)
+        data = _yaml(blobs.read(made.new) or b"") if made is not None else None
+        aliases = data.get("aliases") if data is not None else None
+        for old in aliases if isinstance(aliases, list) else []:
+            if not isinstance(old, str) or old == cid or old not in charters:
+                continue
+            gone = any(
+                c.rest == "charter.yaml" and not c.new.strip("0") for c in by_charter.get(old, [])
+            )
+            if charters[old].data is not None and not gone:
+                continue  # still there: not the folder this one was renamed from
+            charters[cid] = charters.pop(old)
+            charters[cid].renamed_from = old
+            # The old folder's removal in this commit is replayed on a fresh state.
+            charters[old] = _Charter(names=names)
+            break
 
 
 def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs) -> None:
@@ -443,17 +486,31 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs)
 
 
 def _before(
-    verdicts: VerdictReplay, commit: _Commit, cid: str, *, results: bool, edited: bool
+    verdicts: VerdictReplay,
+    commit: _Commit,
+    cid: str,
+    renamed_from: str | None,
+    *,
+    results: bool,
+    edited: bool,
 ) -> Callable[[], Verdict | None] | None:
     """What the charter's verdict at `commit` is compared with to tell an edit's gain, asked
     only when needed: with no result file changed, its verdict at the commit's parent;
     with result files and charter.yaml both changed, the parent's charter.yaml judged on
     the commit's results (as `charters diff` judges BASE's charter on HEAD's rows); with
-    only result files changed, nothing (the rows brought whatever changed)."""
+    only result files changed, nothing (the rows brought whatever changed). For a charter
+    renamed in the commit, the parent's charter is the old folder's (`renamed_from`)."""
     if not results:
-        return partial(verdicts.at, commit.parent, commit.day, cid)
+        return partial(verdicts.at, commit.parent, commit.day, renamed_from or cid)
     if edited:
-        return partial(verdicts.at, commit.sha, commit.day, cid, charter_from=commit.parent)
+        return partial(
+            verdicts.at,
+            commit.sha,
+            commit.day,
+            cid,
+            charter_from=commit.parent,
+            charter_of=renamed_from,
+        )
     return None
 
 
@@ -545,8 +602,12 @@ def _charter_change(
     if data is None:  # unreadable at this commit: the next readable version is compared
         state.data = old or state.data  # with the last one this branch could read
         return None
-    if old is None and (change.old.strip("0") or state.folder_link):
-        old = state.data  # unreadable, or from before the folder was made a link
+    if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
+        old = state.data  # unreadable, from before the folder was made a link, or renamed
+    if state.renamed_from is not None:
+        text = f"Charter renamed from {state.renamed_from} (listed in its aliases)"
+        state.events.append(stamp.event("renamed", text))
+        state.renamed_from = None
     state.folder_link = False
     state.data = data
     if old is None:

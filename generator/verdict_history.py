@@ -55,14 +55,20 @@ class VerdictReplay:
         self._tmp: Path | None = None
 
     def at(
-        self, commit: str, day: str, cid: str, charter_from: str | None = None
+        self,
+        commit: str,
+        day: str,
+        cid: str,
+        charter_from: str | None = None,
+        charter_of: str | None = None,
     ) -> Verdict | None:
         """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load
         (or `commit` is empty: the parent of a root commit).
 
         With `charter_from` (a commit), the folder at `commit` gets the charter.yaml it had
         at `charter_from` instead (None when it had none there): the charter before an
-        edit, judged on the result files that came with the edit."""
+        edit, judged on the result files that came with the edit; `charter_of` names the
+        folder it is read from there, for a charter renamed in `commit` (else `cid`)."""
         if not commit:
             return None
         folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
@@ -72,7 +78,7 @@ class VerdictReplay:
         inputs = f"{VERDICT_FORMAT}\0{cid}\0{folder[0]}\0{catalogue[0] if catalogue else ''}\0{day}"
         charter = None
         if charter_from is not None:
-            name = f"{charter_from}:{self.prefix}charters/{cid}/charter.yaml"
+            name = f"{charter_from}:{self.prefix}charters/{charter_of or cid}/charter.yaml"
             found = self.objects.object(name) if charter_from else None
             if found is None or found[1] != "blob":
                 return None

@@ -216,6 +216,7 @@ TREND_LABELS: dict[str, str] = {
 
 HistoryKind = Literal[
     "created",
+    "renamed",
     "status",
     "goalpost",
     "agreement",
@@ -228,6 +229,7 @@ HistoryKind = Literal[
 HISTORY_KINDS: tuple[HistoryKind, ...] = get_args(HistoryKind)
 HISTORY_LABELS: dict[str, str] = {
     "created": "Created",
+    "renamed": "Renamed",
     "status": "Status changed",
     "goalpost": "Goalpost changed",
     "agreement": "Agreement changed",

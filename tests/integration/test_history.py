@@ -926,3 +926,54 @@ def test_a_source_folder_with_spaces_in_its_name(tmp_path: Path) -> None:
         ("Ana Ruiz", "first-result"),
         ("Ben Okafor", "status"),
     ]
+
+
+def test_a_charter_renamed_with_an_alias_keeps_its_history_and_moved_goalposts(
+    tmp_path: Path,
+) -> None:
+    """The folder renamed, its old id in `aliases`, the target relaxed in the same commit:
+    the new folder started a new history, so its relaxed target read as the original
+    and the Moved goalpost badge was gone from the page."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "old-routing", charter(12.0), ROWS)
+    made = commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters" / "old-routing")
+    write_charter(repo, "routing", {**charter(10.8), "aliases": ["old-routing"]}, ROWS)
+    renamed = commit(repo, "Rename, and a target met", "Ben Okafor", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("routing")
+    assert [(e.kind, e.commit) for e in found.events] == [
+        ("created", made),
+        ("first-result", made),
+        ("renamed", renamed),
+        ("goalpost", renamed),
+        ("verdict", renamed),
+    ]
+    goalpost, verdict = found.events[-2:]
+    # The relaxed target made it: the old folder's charter on the same rows was not met.
+    assert verdict.flagged and "(an edit of the charter: before it, the same results give" in (
+        verdict.text
+    )
+    assert goalpost.moved and "moved after results began (first result 2026-03-01)" in goalpost.text
+    assert found.original_targets == {"conv": 12.0}
+    assert read_history(repo).of("old-routing").events == ()
+    build(repo, tmp_path / "site")
+    lines = [" ".join(li.text().split()) for li in history_items(tmp_path / "site")]
+    assert (
+        "2026-03-05 Renamed Charter renamed from old-routing (listed in its aliases)"
+        f" commit {renamed} by Ben Okafor"
+    ) in lines
+    page = parse_html(tmp_path / "site" / "charters" / "routing" / "index.html")
+    assert "Moved goalpost" in page.find("section", id="business-metrics").text()
+
+
+def test_a_new_folder_whose_alias_names_a_charter_still_there_starts_its_own_history(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "b", {**charter(10.8), "aliases": ["a"]}, ROWS)
+    commit(repo, "Add another", "Ben Okafor", "2026-03-05T00:00:00Z")
+    found = read_history(repo)
+    assert [e.kind for e in found.of("b").events] == ["created", "first-result"]
+    assert [e.kind for e in found.of("a").events] == ["created", "first-result"]
