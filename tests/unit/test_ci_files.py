@@ -114,8 +114,10 @@ def test_the_pull_request_job_does_what_the_docs_say() -> None:
     runs = [s.get("run", "") for s in steps]
     assert any("charters check --format github" in r for r in runs)
     assert any(r.startswith("charters build") for r in runs)
-    diff = next(r for r in runs if "--format md" in r)
-    assert "origin/${{ github.base_ref }}" in diff and "> diff.md" in diff
+    diff_step = next(s for s in steps if "--format md" in s.get("run", ""))
+    assert diff_step["env"]["BASE"] == "${{ github.base_ref }}"
+    assert 'charters diff "origin/$BASE"' in diff_step["run"]
+    assert diff_step["run"].endswith("> diff.new && mv diff.new diff.md")
     comment = next(s for s in steps if s.get("uses", "").startswith("actions/github-script@"))
     assert MARKER in comment["with"]["script"]
     assert any(s.get("uses", "").startswith("actions/upload-artifact@") for s in steps)
@@ -162,19 +164,24 @@ def test_the_parser_catches_a_wrong_option() -> None:
 
 
 def test_the_workflow_restores_and_saves_the_build_cache() -> None:
-    """Both building jobs restore `.charters-cache` before the build and save it after
-    (actions/cache), keyed by the generator's version and a hash of every input; the
-    build prunes it to what it used (`--gc`), so the saved cache does not grow."""
+    """Both building jobs restore `.charters-cache` before the build and save it right
+    after a successful build (actions/cache/restore and /save: the all-in-one action
+    saves only when the whole job succeeds, so a pull request failing on a moved
+    goalpost never saved it), keyed by the generator's version and a hash of every
+    input; the build prunes it to what it used (`--gc`), so the saved cache does not
+    grow."""
     jobs = load_yaml(WORKFLOW)["jobs"]
     for name in ("pull-request", "build"):
         steps = jobs[name]["steps"]
         uses = [s.get("uses", "") for s in steps]
         runs = [s.get("run", "") for s in steps]
-        cache_at = next(i for i, u in enumerate(uses) if u.startswith("actions/cache@"))
+        assert not any(u.startswith("actions/cache@") for u in uses), name
+        restore_at = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/restore@"))
+        save_at = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/save@"))
         build_at = next(i for i, r in enumerate(runs) if r.startswith("charters build"))
         version_at = next(i for i, s in enumerate(steps) if s.get("id") == "generator")
-        assert version_at < cache_at < build_at, name
-        cache = steps[cache_at]["with"]
+        assert version_at < restore_at < build_at == save_at - 1, name
+        cache = steps[restore_at]["with"]
         assert cache["path"] == ".charters-cache"
         key = cache["key"]
         assert "${{ steps.generator.outputs.version }}" in key
@@ -188,8 +195,23 @@ def test_the_workflow_restores_and_saves_the_build_cache() -> None:
             "charters-${{ runner.os }}-",
         ]
         assert all(key.startswith(prefix) for prefix in restore)
+        save = steps[save_at]
+        ident = steps[restore_at]["id"]
+        assert save["with"] == {
+            "path": ".charters-cache",
+            "key": f"${{{{ steps.{ident}.outputs.cache-primary-key }}}}",
+        }
+        assert save["if"] == f"steps.{ident}.outputs.cache-hit != 'true'"
         builds = [args for r in runs for args in commands(r) if args[:1] == ["build"]]
         assert builds and all("--gc" in args for args in builds), name
+
+
+def test_no_workflow_pastes_an_expression_into_a_shell_script() -> None:
+    """`run: charters diff "origin/${{ github.base_ref }}"` pasted the branch name into
+    the script: a branch named `$(…)` ran it. Names reach scripts through `env:`."""
+    for path in WORKFLOWS:
+        for script in scripts(load_yaml(path)):
+            assert "${{" not in script, f"{path.name}: {script}"
 
 
 def test_the_gitlab_example_keeps_the_build_cache() -> None:
