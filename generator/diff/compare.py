@@ -40,7 +40,7 @@ from ..vocabulary import (
     rollout_undone,
     verdict_gained,
 )
-from .sides import Side
+from .sides import Side, edit_dates
 
 KINDS = CHANGE_KINDS
 # A change to one of these fields of an agreed business metric moves the goalposts,
@@ -223,13 +223,16 @@ def _x_lint(data: Any) -> Any:
     return data.get("x-lint") if isinstance(data, dict) else None
 
 
-def _pair(cid: str, base: Side, head: Side, old_id: str | None = None) -> Pair:
-    """The pair of charter `cid` (in BASE under `old_id` when renamed)."""
+def _pair(
+    cid: str, base: Side, head: Side, edited: Mapping[str, date], old_id: str | None = None
+) -> Pair:
+    """The pair of charter `cid` (in BASE under `old_id` when renamed), dated by the last
+    commit that edited its charter.yaml when both sides are revisions (`edit_dates`)."""
     return Pair(
         cid,
         base.checks[old_id or cid],
         head.checks[cid],
-        head.day,
+        edited.get(cid, head.day),
         frozenset(base.project.site.lint.disable),
         frozenset(head.project.site.lint.disable),
     )
@@ -246,16 +249,17 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     )
     renamed_to = dict(renames)
     renamed_from = {new: old for old, new in renames}
+    edited = edit_dates(base, head)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
             report.changes.append(_removed(cid, base.checks.get(cid), renamed_to.get(cid)))
         elif cid in added:
             old_id = renamed_from.get(cid)
-            report.changes.extend(_added(cid, base, head, old_id))
+            report.changes.extend(_added(cid, base, head, old_id, edited))
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:
-            pair = _pair(cid, base, head)
+            pair = _pair(cid, base, head, edited)
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
@@ -358,7 +362,9 @@ def _summary(check: CharterCheck | None, verdict: bool) -> dict[str, Any] | None
     return out
 
 
-def _added(cid: str, base: Side, head: Side, old_id: str | None) -> list[Change]:
+def _added(
+    cid: str, base: Side, head: Side, old_id: str | None, edited: Mapping[str, date]
+) -> list[Change]:
     """A charter folder in HEAD only: new, or the new name of a BASE charter."""
     new = head.checks.get(cid)
     if old_id is not None:
@@ -371,7 +377,7 @@ def _added(cid: str, base: Side, head: Side, old_id: str | None) -> list[Change]
     extra = {"renamed_from": old_id} if old_id is not None else {}
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
     if new is not None and old_id is not None:
-        out += compare_charter(_pair(cid, base, head, old_id))
+        out += compare_charter(_pair(cid, base, head, edited, old_id))
     elif new is not None:
         out += findings_between(cid, (), new.findings)
     return out

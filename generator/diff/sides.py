@@ -53,6 +53,8 @@ class Side:
     # working tree (`SOURCE_DATE_EPOCH` when set). An agreement renewed for a change
     # must not be dated before it.
     day: date | None = None
+    # A git revision's repository (top folder, the source folder's path in it).
+    repository: tuple[Path, str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -91,7 +93,53 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     sha = _resolve(top, spec, role)
     with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:
         root = _materialise(top, sha, prefix, Path(tmp))
-        return _read(root, f"{spec} ({sha[:10]})", "git", spec, sha, _commit_date(top, sha), today)
+        side = _read(root, f"{spec} ({sha[:10]})", "git", spec, sha, _commit_date(top, sha), today)
+    side.repository = (top, prefix)
+    return side
+
+
+_CHARTER_YAML = re.compile(r"charters/([^/]+)/charter\.yaml")
+
+
+def edit_dates(base: Side, head: Side) -> dict[str, date]:
+    """When each charter's charter.yaml was last edited between two revisions of one
+    repository: the author date (the earlier of the author's calendar and UTC's) of the
+    newest commit in BASE..HEAD that changed it, merges left out. A change is dated by the
+    commit that made it, as the history dates it, not by HEAD's commit: GitHub's merge
+    commit for a pull request, a later commit or a rebase is newer than the edit, and a
+    renewal dated the day of the edit was called earlier than the change. Empty unless
+    both sides are revisions of the same repository."""
+    if base.revision is None or head.revision is None or head.repository is None:
+        return {}
+    if base.repository != head.repository:
+        return {}
+    top, prefix = head.repository
+    shown = _git(
+        [
+            "-c",
+            "core.quotePath=false",
+            "log",
+            "--no-merges",
+            "--no-renames",
+            "--format=%x01%aI",
+            "--name-only",
+            f"{base.revision}..{head.revision}",
+            "--",
+            f"{prefix}charters",
+        ],
+        top,
+    )
+    found: dict[str, date] = {}
+    if shown.returncode != 0:
+        return found
+    for chunk in shown.stdout.decode("utf-8", "replace").split("\x01")[1:]:
+        stamp, *paths = chunk.splitlines()
+        days = commit_days(stamp)
+        for path in paths:
+            edited = _CHARTER_YAML.fullmatch(path.removeprefix(prefix))
+            if days is not None and edited is not None and path.startswith(prefix):
+                found.setdefault(edited.group(1), days[0])  # newest first
+    return found
 
 
 def _read(
@@ -145,10 +193,11 @@ def _repository(source: Path, spec: str, role: str) -> tuple[Path, str]:
     top = _git(["rev-parse", "--show-toplevel"], source)
     prefix = _git(["rev-parse", "--show-prefix"], source)
     if top.returncode != 0 or prefix.returncode != 0:
-        raise DiffError(
-            f"{role} {spec!r} is neither a folder nor a revision: {source} is not in a git"
-            " repository"
-        )
+        said = (top.stderr or prefix.stderr).decode(errors="replace").strip().splitlines()
+        why = f"{source} is not in a git repository"
+        if said and "not a git repository" not in said[0]:
+            why = f"git cannot read the repository at {source}: {said[0]}"
+        raise DiffError(f"{role} {spec!r} is neither a folder nor a revision: {why}")
     return Path(top.stdout.decode().strip()), prefix.stdout.decode().strip()
 
 

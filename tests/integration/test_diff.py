@@ -227,6 +227,29 @@ def test_a_renewal_is_dated_on_the_committers_calendar(repo: Repo) -> None:
     assert [c["reagreed"] for c in changes(report, "goalpost-moved")] == [True]
 
 
+def test_a_change_is_dated_by_the_commit_that_edited_the_charter(repo: Repo) -> None:
+    """Re-agreed on 20 November in the commit that moved the target; a later commit (a
+    reworded summary, then GitHub's merge commit for the pull request) dated HEAD, and
+    the renewal was called earlier than the change."""
+    git(repo.root, "checkout", "-q", "-b", "pr")
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "on: 2026-08-05}", "on: 2026-11-20}")
+    repo.commit("Re-agreed a harder target", when="2026-11-20T10:00:00Z")
+    repo.write("charters/support-ticket-routing/NOTES.md", "Notes.\n")
+    repo.commit("A note", when="2026-11-24T10:00:00Z")
+    git(repo.root, "checkout", "-q", "-")
+    git(repo.root, "merge", "-q", "--no-ff", "-m", "Merge pr", "pr", when="2026-11-27T10:00:00Z")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert report["head"]["date"] == "2026-11-27"
+    assert [c["reagreed"] for c in changes(report, "goalpost-moved")] == [True]
+    assert repo.diff("HEAD~1", "HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 0
+    # Dated by that commit, a renewal dated before it is still refused.
+    repo.replace(ROUTING, "on: 2026-11-20}", "on: 2026-11-18}")
+    repo.commit("Agreement date as it was", when="2026-11-28T10:00:00Z")
+    (moved,) = changes(repo.diff_json("HEAD~2", "HEAD"), "goalpost-moved")
+    assert "is before the change (2026-11-28)" in moved["message"]
+
+
 def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
@@ -961,6 +984,20 @@ def test_not_a_repository_and_not_a_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["diff", "main", "--source", str(source)])
     assert result.exit_code == 2
     assert "neither a folder nor a revision" in result.stderr
+    assert "is not in a git repository" in result.stderr
+
+
+def test_a_repository_git_cannot_read_says_why(tmp_path: Path) -> None:
+    """A repository git refuses (another user's, "dubious ownership"; a broken .git
+    file) was called no repository at all: git's own reason is given."""
+    source = tmp_path / "broken"
+    shutil.copytree(REPO_ROOT / "charters", source / "charters")
+    (source / ".git").write_text("not a gitfile\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", "main", "--source", str(source)])
+    assert result.exit_code == 2
+    assert f"git cannot read the repository at {source}: fatal: invalid gitfile format" in (
+        result.stderr
+    )
 
 
 def test_unknown_fail_on_kind_is_a_usage_error(repo: Repo) -> None:
