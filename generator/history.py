@@ -219,6 +219,7 @@ class _Commit:
     changes: list[_Change]
     day: str = ""  # the commit's date (not the author's): the build date of its verdicts
     parent: str = ""  # the first parent (none for a root commit)
+    authored: str = ""  # the author's date, the earlier of their calendar's and UTC's
 
 
 def _log(repo: _Repo) -> list[_Commit]:
@@ -234,7 +235,7 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--raw",
             "-z",
             "--no-abbrev",
-            "--format=%x01%H%x00%at%x00%aN%x00%cI%x00%P",
+            "--format=%x01%H%x00%aI%x00%aN%x00%cI%x00%P",
             "HEAD",
             "--",
             repo.charters,
@@ -261,7 +262,12 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     parts = chunk.split(b"\0")
     if len(parts) < 5:
         return None
-    stamp = datetime.fromtimestamp(int(parts[1] or b"0"), tz=UTC)
+    authored = parts[1].strip().decode()
+    try:
+        stamp = datetime.fromisoformat(authored).astimezone(UTC)
+    except ValueError:
+        stamp = datetime.fromtimestamp(0, tz=UTC)
+    days = commit_days(authored)
     commit = _Commit(
         parts[0].decode(),
         stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -269,6 +275,7 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         [],
         _commit_day(parts[3].strip().decode()),
         (parts[4].split() or [b""])[0].decode(),
+        days[0].isoformat() if days is not None else stamp.date().isoformat(),
     )
     i = 5
     while i + 1 < len(parts):
@@ -363,6 +370,7 @@ class _Stamp:
     time: str
     commit: str
     author: str
+    authored: str = ""  # the day a renewed agreement must not precede (_Commit.authored)
 
     def event(self, kind: EventKind, text: str, **extra: Any) -> Event:
         # Names, paths and values come from commits and files: one line, no control
@@ -380,7 +388,7 @@ def _replay(
     verdicts = VerdictReplay(blobs, repo.prefix, verdict_cache)
     try:
         for commit in _log(repo):
-            stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author)
+            stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author, commit.authored)
             by_charter: dict[str, list[_Change]] = {}
             for change in commit.changes:
                 by_charter.setdefault(change.cid, []).append(change)
@@ -745,7 +753,7 @@ def _metric_events(
     catalogued = "ref" in old or "ref" in new
     was, now = _goalposts(old, catalogued), _goalposts(new, catalogued)
     renewed = agreement_renewal(
-        _agreement(old), _agreement(new), date.fromisoformat(stamp.time[:10])
+        _agreement(old), _agreement(new), date.fromisoformat(stamp.authored or stamp.time[:10])
     )
     for key in [*now, *(k for k in was if k not in now)]:
         before, after = was.get(key), now.get(key)

@@ -977,3 +977,19 @@ def test_a_new_folder_whose_alias_names_a_charter_still_there_starts_its_own_his
     found = read_history(repo)
     assert [e.kind for e in found.of("b").events] == ["created", "first-result"]
     assert [e.kind for e in found.of("a").events] == ["created", "first-result"]
+
+
+def test_a_renewal_is_dated_on_the_authors_calendar(tmp_path: Path) -> None:
+    """Target raised and re-agreed at 20:00 on 9 March in California (04:00 on the 10th
+    in UTC), agreed.on the 9th: the history called the renewal earlier than the change,
+    while `charters diff` of the same commit called it re-agreed."""
+    repo = _repo(tmp_path)
+    first = {"by": ["VP Sales"], "on": "2026-01-05"}
+    write_charter(repo, "a", charter(12.0, agreed=first), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    again = {"by": ["VP Sales"], "on": "2026-03-09"}
+    write_charter(repo, "a", charter(13.0, agreed=again), ROWS)
+    sha = commit(repo, "Raise and re-agree", "Ben Okafor", "2026-03-09T20:00:00-08:00")
+    (goalpost,) = [e for e in read_history(repo).of("a").events if e.kind == "goalpost"]
+    assert (goalpost.commit, goalpost.moved, goalpost.reagreed) == (sha, True, True)
+    assert goalpost.time == "2026-03-10T04:00:00Z"
