@@ -30,6 +30,7 @@ replayed oldest first, charter by charter:
   `results` globs no longer read (appended rows are not history; they are the results);
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
   charter.yaml or a result file differs from its verdict at the previous such commit
+  on the commit's line of history (`_lines`, `_on_line`)
   (`verdict_history.py` loads the charter as it was at the commit; a version that
   does not load is skipped); flagged when it says the business moved more than the
   verdict at the commit's parent and the commit changed no file the `results` globs
@@ -258,6 +259,20 @@ def _commit_day(committed: str) -> str:
     return days[1].isoformat() if days is not None else "1970-01-01"
 
 
+def _lines(repo: _Repo) -> dict[str, str]:
+    """Each commit that touched charters/ → the one before it on its line of history (its
+    first parent as `git rev-list --parents` rewrites it for the path: the nearest commit
+    before it that touched charters/ too); "" for none."""
+    shown = _git(
+        ["--literal-pathspecs", "rev-list", "--parents", "HEAD", "--", repo.charters], repo.top
+    )
+    lines: dict[str, str] = {}
+    for line in shown.stdout.decode().splitlines() if shown.returncode == 0 else []:
+        sha, *parents = line.split()
+        lines[sha] = parents[0] if parents else ""
+    return lines
+
+
 def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
     parts = chunk.split(b"\0")
     if len(parts) < 5:
@@ -330,7 +345,7 @@ class _Charter:
     original_targets: dict[str, float] = field(default_factory=dict)
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
 
-    verdict: str | None = None  # at the last commit where the charter loaded
+    verdict: Verdict | None = None  # as of the commit being replayed, on its line
     results: bool = False  # a result file changed since that commit
     versions: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
     # The charter's folder is a symbolic link: what the history knew before it stays, so
@@ -340,6 +355,9 @@ class _Charter:
     # The folder this charter was renamed from in the commit being replayed (its id in
     # the new charter.yaml's `aliases`): its history goes on here (`_renames`).
     renamed_from: str | None = None
+    # Its verdict as of each commit that replayed it (and each commit `_on_line` walked
+    # from), for the commits after them on the same line of history.
+    seen: dict[str, Verdict | None] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -386,6 +404,7 @@ def _replay(
     charters: dict[str, _Charter] = {}
     blobs = Blobs(repo.top)
     verdicts = VerdictReplay(blobs, repo.prefix, verdict_cache)
+    lines = _lines(repo)
     try:
         for commit in _log(repo):
             stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author, commit.authored)
@@ -403,7 +422,9 @@ def _replay(
                 if results or edited:
                     now = verdicts.at(commit.sha, commit.day, cid)
                     before = _before(verdicts, commit, cid, was, results=results, edited=edited)
-                    _verdict(state, stamp, now, before, results=results)
+                    last = _on_line(state, lines.get(commit.sha, ""), lines)
+                    _verdict(state, stamp, now, before, last, results=results)
+                    state.seen[commit.sha] = state.verdict
     finally:
         blobs.close()
         verdicts.close()
@@ -493,6 +514,19 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs)
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
+def _on_line(state: _Charter, start: str, lines: Mapping[str, str]) -> Verdict | None:
+    """The charter's verdict as of commit `start` on its line of history: at the nearest
+    commit from `start` back (first parents, as `_lines` gives them) that replayed it;
+    None when none did (it did not exist on this line)."""
+    sha = start
+    while sha and sha not in state.seen:
+        sha = lines.get(sha, "")
+    found = state.seen.get(sha) if sha else None
+    if start:
+        state.seen[start] = found  # the next walk from here stops at once
+    return found
+
+
 def _before(
     verdicts: VerdictReplay,
     commit: _Commit,
@@ -545,30 +579,37 @@ def _verdict(
     stamp: _Stamp,
     now: Verdict | None,
     before: Callable[[], Verdict | None] | None,
+    last: Verdict | None,
     *,
     results: bool,
 ) -> None:
-    """A verdict event when the charter's verdict differs from the last one it had;
-    flagged when it says the business moved more (`verdict_gained`) than `before` (see
-    `_before`) gives: an edit of the charter brought it. When the parent's version does
-    not load and no result file changed since the last verdict replayed
-    (`state.results`), that verdict is compared. A commit that brings result files and
-    an edit which keeps a verdict the new results alone would have lost has an event
-    of its own, flagged.
+    """A verdict event when the charter's verdict differs from `last`, the one it had
+    before the commit on the commit's line of history (`_on_line`); flagged when it says
+    the business moved more (`verdict_gained`) than `before` (see `_before`) gives: an
+    edit of the charter brought it. When the parent's version does not load and no
+    result file changed since the last verdict replayed (`state.results`), `last` is
+    compared. A commit that brings result files and an edit which keeps a verdict the new
+    results alone would have lost has an event of its own, flagged.
 
-    A version that does not load (`now` is None) is skipped; a charter removed starts
-    again without a verdict, so coming back is not a change of verdict.
+    The line's, not the last version replayed: commits are replayed in topological
+    order, so two branches merged one after the other come one after the other, and a
+    branch that changed no verdict was reported as undoing the other's change.
+
+    A version that does not load (`now` is None) is skipped (the charter keeps the
+    verdict it had on the line); a charter removed starts again without a verdict, so
+    coming back is not a change of verdict.
     """
+    state.verdict = last
     if state.data is None:
         state.verdict = None
         return
     if now is None:
         return
     # Unchanged, only an edit that came with results can have kept it.
-    if state.verdict is not None and (now != state.verdict or (results and before is not None)):
+    if last is not None and (now != last or (results and before is not None)):
         unedited: str | None = before() if before is not None else None
         if unedited is None and not results and not state.results:
-            unedited = state.verdict  # the parent's version does not load
+            unedited = last  # the parent's version does not load
         gained = unedited is not None and verdict_gained(unedited, now)
         why = ""
         if gained and results:
@@ -576,8 +617,8 @@ def _verdict(
             why += label(str(unedited), "verdict")
         elif gained:
             why = "an edit of the charter, with no new results"
-        if now != state.verdict:
-            text = f"Verdict: {label(state.verdict, 'verdict')} → {label(now, 'verdict')}"
+        if now != last:
+            text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')}"
             text += f" ({why})" if why else ""
             state.events.append(stamp.event("verdict", text, flagged=gained))
         elif gained and results:

@@ -167,6 +167,34 @@ def test_a_version_is_judged_on_its_committers_date_ahead_of_utc(tmp_path: Path)
     ]
 
 
+def test_two_branches_merged_one_after_the_other_change_the_verdict_once(
+    tmp_path: Path,
+) -> None:
+    """Branch `a` brings rows that make it Business impact; branch `b`, from the same
+    start, changes only the title. Merged one after the other, the replay took them one
+    after the other, and `b` was reported as taking the verdict back to ML metric only,
+    although it changed no verdict: each commit is compared with its own parent."""
+    repo = new_repo(tmp_path)
+    write_charter(repo, "routing", charter(), ML_ROWS)
+    commit(repo, "Model results", "Ana Ruiz", "2026-03-01T09:00:00Z")
+    main = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "b")
+    write_charter(repo, "routing", charter(title="Routing, renamed"), ML_ROWS)
+    commit(repo, "Title", "Ben Okafor", "2026-03-03T09:00:00Z")
+    git(repo, "checkout", "-q", main)
+    git(repo, "checkout", "-q", "-b", "a")
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *BUSINESS])
+    a = commit(repo, "Business results", "Chen Li", "2026-03-05T09:00:00Z")
+    git(repo, "checkout", "-q", main)
+    for branch, when in (("a", "2026-03-06T09:00:00Z"), ("b", "2026-03-07T09:00:00Z")):
+        git(repo, "merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch, when=when)
+    build(repo, tmp_path / "site")
+    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+        f"2026-03-05 Verdict changed Verdict: ML metric only → Business impact commit {a}"
+        " by Chen Li"
+    ]
+
+
 def test_a_new_head_loads_only_the_charter_versions_not_seen_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
