@@ -320,7 +320,7 @@ def _history(settings: Settings, project: Project, cache: Cache) -> History:
     from .history import read_history
 
     names = {mid: entry.name for mid, entry in project.catalogue.metrics.items()}
-    history = read_history(settings.source, settings.cache_dir, names)
+    history = read_history(settings.source, cache.root, names)
     cache.used.update(history.cache_files)
     return history
 

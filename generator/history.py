@@ -65,10 +65,8 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import __version__
 from . import model as m
 from .analyze import CharterView
-from .cache import cache_dir
 from .diagnostics import Diagnostics
 from .diff.compare import (
     CATALOGUED_FIELDS,
@@ -91,7 +89,7 @@ from .gitrepo import git as _git
 from .gitrepo import probe as _probe
 from .readers import parse_yaml, reader_for
 from .results import DEFAULT_RESULTS, glob_matches
-from .verdict_history import VERDICT_FORMAT, VerdictReplay
+from .verdict_history import VerdictReplay, verdict_format
 from .vocabulary import (
     KIND_LABELS,
     HistoryKind,
@@ -103,9 +101,16 @@ from .vocabulary import (
 
 # Bump when the events or their wording change: older cache files are then ignored.
 HISTORY_FORMAT = "history-14"
-# Another release, or another rule for past verdicts (the verdict entries are kept in the
-# history's cache), reads git again.
-_FORMAT = f"{HISTORY_FORMAT} {VERDICT_FORMAT} charters {__version__}"
+
+
+def _format() -> str:
+    """What a history cache file must have been written by: this history format, the rule
+    for past verdicts (the verdict entries are kept in the history's cache) and the
+    generator's fingerprint (its code and templates: the events' words come from them).
+    Anything else reads git again."""
+    return f"{HISTORY_FORMAT} {verdict_format()}"
+
+
 SHORT_HASH = 10  # as `charters diff` shows a revision
 
 EventKind = HistoryKind
@@ -173,6 +178,8 @@ def read_history(
 ) -> History:
     """The history of every charter under `source`, from the cache or one pass over git.
 
+    `cache` is the cache folder the build uses (`Cache.root`: one it may write, never a
+    link or a folder committed to git), None for none: then git is read every time.
     `names` are the catalogued metrics' names by id (metrics.yaml), for business
     metrics that `ref` one and so have no name of their own.
     """
@@ -182,12 +189,17 @@ def read_history(
     except _Unavailable as exc:
         return History(note=str(exc))
     changed = repo.uncommitted()
-    cached = _cache_file(cache_dir(source, cache), repo, names)
-    found = _read_cache(cached, repo.head)
-    verdicts = cached.parent / "verdicts" / (cached.name.split("-")[0] + ".json")
+    cached = _cache_file(cache, repo, names) if cache is not None else None
+    found = _read_cache(cached, repo.head) if cached is not None else None
+    verdicts = (
+        cached.parent / "verdicts" / (cached.name.split("-")[0] + ".json")
+        if cached is not None
+        else None
+    )
     if found is None:
         found = _replay(repo, names, verdicts)
-        _write_cache(cached, repo.head, found)
+        if cached is not None:
+            _write_cache(cached, repo.head, found)
     return History(
         charters={
             cid: CharterHistory(h.events, h.original_targets, cid in changed)
@@ -195,7 +207,7 @@ def read_history(
         }
         | {cid: CharterHistory(uncommitted=True) for cid in changed if cid not in found},
         available=True,
-        cache_files=(str(cached), str(verdicts)),
+        cache_files=(str(cached), str(verdicts)) if cached is not None else (),
     )
 
 
@@ -967,7 +979,7 @@ def _cache_file(folder: Path, repo: _Repo, names: Mapping[str, str]) -> Path:
 def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != _FORMAT or data.get("head") != head:
+        if data.get("format") != _format() or data.get("head") != head:
             return None
         return {
             cid: CharterHistory(
@@ -983,7 +995,7 @@ def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
 def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> None:
     """Keep the history of `head` for the next build; older heads of this source go."""
     data = {
-        "format": _FORMAT,
+        "format": _format(),
         "head": head,
         "charters": {
             cid: {

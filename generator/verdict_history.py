@@ -31,7 +31,18 @@ from .analyze import analyze_charter
 from .load import load_project
 from .vocabulary import VERDICTS, Verdict
 
-VERDICT_FORMAT = f"verdicts-10 charters {__version__}"  # another release computes again
+# Another release computes again; so does a changed generator (verdict_format).
+VERDICT_FORMAT = f"verdicts-10 charters {__version__}"
+
+
+def verdict_format() -> str:
+    """VERDICT_FORMAT and the generator's fingerprint (its code, templates and libraries):
+    a changed checkout of the generator never reads the verdicts an older one made."""
+    from .cache import generator_fingerprint
+
+    return f"{VERDICT_FORMAT} {generator_fingerprint()}"
+
+
 _MODES = (b"100644", b"100755")  # regular files; links and submodules are not read
 
 
@@ -75,7 +86,8 @@ class VerdictReplay:
         if folder is None or folder[1] != "tree":
             return None
         catalogue = self._metrics(commit)
-        inputs = f"{VERDICT_FORMAT}\0{cid}\0{folder[0]}\0{catalogue[0] if catalogue else ''}\0{day}"
+        blob = catalogue[0] if catalogue else ""
+        inputs = f"{verdict_format()}\0{cid}\0{folder[0]}\0{blob}\0{day}"
         charter = None
         if charter_from is not None:
             name = f"{charter_from}:{self.prefix}charters/{charter_of or cid}/charter.yaml"
@@ -176,7 +188,7 @@ def _read(path: Path | None) -> dict[str, Verdict | None]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != VERDICT_FORMAT:
+        if data.get("format") != verdict_format():
             return {}
         return {
             str(k): v
@@ -191,7 +203,7 @@ def _write(path: Path | None, verdicts: dict[str, Verdict | None]) -> None:
     """Keep the verdicts of this replay; those of versions no longer in the history go."""
     if path is None:
         return
-    data = {"format": VERDICT_FORMAT, "verdicts": dict(sorted(verdicts.items()))}
+    data = {"format": verdict_format(), "verdicts": dict(sorted(verdicts.items()))}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -17,7 +17,8 @@ from factory import business_metric, charter_data, row, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
 
-from generator import history
+from generator import history, verdict_history
+from generator.cache import generator_fingerprint
 from generator.history import read_history
 from generator.verdict_history import VERDICT_FORMAT
 
@@ -213,6 +214,8 @@ def test_a_second_build_reads_the_cache_and_not_git_log(
     assert [c.split()[3] for c in second] == ["ls-files", "rev-parse", "status"]
     assert before == {n: (site / n).read_bytes() for n in before}
     # A new commit is a new head: the history is read again, and the old file goes.
+    # (The cache stays out of the commit: a cache folder committed to git is not used.)
+    (repo / ".gitignore").write_text("/.charters-cache/\n", encoding="utf-8")
     (repo / "charters" / "routing" / "notes.md").write_text("Notes.\n", encoding="utf-8")
     commit(repo, "Notes", "Ana Ruiz", "2026-05-01T09:00:00Z")
     build(repo, site)
@@ -222,10 +225,14 @@ def test_a_second_build_reads_the_cache_and_not_git_log(
     assert len(list((repo / ".charters-cache" / "history").glob("*.json"))) == 1
 
 
-def test_the_history_cache_follows_the_rule_of_past_verdicts() -> None:
+def test_the_history_cache_follows_the_rule_of_past_verdicts_and_the_generator() -> None:
     # The verdict entries are kept in the history's cache: a new rule for past verdicts
-    # (VERDICT_FORMAT) must read git again, or the old entries stay on the page.
-    assert VERDICT_FORMAT in history._FORMAT
+    # (VERDICT_FORMAT) must read git again, or the old entries stay on the page; so must
+    # a changed generator (the events' words come from its code: a label changed in a
+    # checkout left the old one in every history line).
+    assert VERDICT_FORMAT in history._format()
+    assert generator_fingerprint() in history._format()
+    assert generator_fingerprint() in verdict_history.verdict_format()
 
 
 def test_the_cache_folder_can_be_chosen(
@@ -993,3 +1000,30 @@ def test_a_renewal_is_dated_on_the_authors_calendar(tmp_path: Path) -> None:
     (goalpost,) = [e for e in read_history(repo).of("a").events if e.kind == "goalpost"]
     assert (goalpost.commit, goalpost.moved, goalpost.reagreed) == (sha, True, True)
     assert goalpost.time == "2026-03-10T04:00:00Z"
+
+
+def test_a_cache_folder_committed_or_linked_away_is_not_the_historys(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The build refused a `.charters-cache` committed to git or made a link, and went on
+    without a cache, but the history still read and wrote its files there: a verdict
+    forged in a pull request's committed cache reached the page, and a link wrote out of
+    the tree."""
+    repo, _ = history_repo
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / ".charters-cache").symlink_to(elsewhere)
+    out = build(repo, tmp_path / "site")
+    assert "symbolic link" in out
+    assert list(elsewhere.rglob("*")) == []
+    (repo / ".charters-cache").unlink()
+    forged = repo / ".charters-cache" / "history" / "verdicts" / "forged.json"
+    forged.parent.mkdir(parents=True)
+    forged.write_text("{}", encoding="utf-8")
+    commit(repo, "A cache", "Ana Ruiz", "2026-05-01T09:00:00Z")
+    build(repo, tmp_path / "site2")
+    assert sorted(p.name for p in (repo / ".charters-cache").rglob("*")) == [
+        "forged.json",
+        "history",
+        "verdicts",
+    ]

@@ -43,6 +43,8 @@ def new_repo(tmp_path: Path) -> Path:
     git(repo, "config", "user.email", "charters@example.com")
     git(repo, "config", "commit.gpgsign", "false")
     (repo / "site.yaml").write_text("title: Verdict history\n", encoding="utf-8")
+    # The build's cache stays out of the commits (a committed one is not used).
+    (repo / ".gitignore").write_text("/.charters-cache/\n", encoding="utf-8")
     return repo
 
 
