@@ -33,7 +33,7 @@ from .cache import (
     source_tree,
     template_cache,
 )
-from .diagnostics import Diagnostic, today_from_env
+from .diagnostics import Diagnostic, SourceRef, today_from_env
 from .formatting import plural
 from .gitrepo import state as repository_state
 from .paths import real
@@ -55,6 +55,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
+    from .charts import ChartSet
     from .history import History
     from .load import Project
     from .rules import CharterCheck
@@ -232,7 +233,7 @@ def _full_build(
     result = BuildResult(diagnostics=diags.sorted())
     if not result.ok:
         _keep_loaded(reuse, project, result.diagnostics)
-        return result
+        return _unless_changed(settings, reuse, result)
     progress("Analysing", 0, 0, "")
     views = reuse.analyze(project)
     history = _history(settings, project, cache)
@@ -274,13 +275,9 @@ def _full_build(
         return result
     # Generated files win over a linked file of the same name.
     files = {**linked.files, **charts.svgs, **pages, **outputs.files}
-    result.charters = len(views)
-    result.pages = sum(1 for name in files if name.endswith(".html"))
-    result.rendered = len(pages) + len(outputs.files)
-    result.charts = len(charts.all) + len(charts.forests)
-    result.charts_drawn = charts.drawn
-    result.charts_cached = result.charts - charts.drawn
-    counts = {"charters": result.charters, "pages": result.pages, "charts": result.charts}
+    counts = _counts(result, len(views), files, len(pages) + len(outputs.files), charts)
+    if not _unless_changed(settings, reuse, result).ok:
+        return result
     progress("Writing", 0, 0, "")
     made = {rel: key for rel, key in sorted({**charts.made, **reuse.made}.items()) if rel in files}
     if settings.in_place:
@@ -289,6 +286,40 @@ def _full_build(
         result.written = write_site(settings.out, files, manifest(fingerprint, counts, made))
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
+    return result
+
+
+def _counts(
+    result: BuildResult, charters: int, files: Mapping[str, Any], rendered: int, charts: ChartSet
+) -> dict[str, int]:
+    """The build's counts into `result`; those a no-op build reports again."""
+    result.charters = charters
+    result.pages = sum(1 for name in files if name.endswith(".html"))
+    result.rendered = rendered
+    result.charts = len(charts.all) + len(charts.forests)
+    result.charts_drawn = charts.drawn
+    result.charts_cached = result.charts - charts.drawn
+    return {"charters": result.charters, "pages": result.pages, "charts": result.charts}
+
+
+def _unless_changed(settings: Settings, reuse: Reuse, result: BuildResult) -> BuildResult:
+    """`result`, with an error added when a file the build read was saved while it read it
+    (`Reuse.changed_since_walk`): the entries it wrote to the cache are removed (they may
+    file one version's content under the other's key, and a later build of that version
+    would show it) and nothing is written to the site. Building again reads the file as
+    it is now; `charters serve` does so, having seen the save."""
+    skip = [settings.out] + ([reuse.cache.root] if reuse.cache.root is not None else [])
+    changed = reuse.changed_since_walk(settings.source, skip)
+    if changed:
+        reuse.cache.discard_written()
+        reuse.values_now.clear()  # nothing of this build is kept in memory either
+        if reuse.kept is not None:
+            reuse.kept.charters = {}
+        message = (
+            f"changed while the build read it ({', '.join(changed)}); nothing was written:"
+            " build again"
+        )
+        result.diagnostics.append(Diagnostic(SourceRef(changed[0]), "", message, "changed"))
     return result
 
 

@@ -280,6 +280,22 @@ def source_tree(
     return SourceTree(h.hexdigest(), tuple(walk.outside))
 
 
+def part_digests(source: Path, names: Iterable[str], skip: Sequence[Path] = ()) -> dict[str, str]:
+    """The hash of each named part (`site.yaml`, `templates`, `charters/<name>`, ...) walked
+    again as :func:`source_tree` walks it, to tell whether it changed since."""
+    walk = _Walk(
+        os.path.realpath(source),
+        {os.path.realpath(p) for p in skip},
+        hashlib.blake2b(digest_size=20),
+    )
+    charters = os.path.realpath(source / "charters")
+    for name in names:
+        inside = name.startswith("charters/")  # reached through charters/, as the walk does
+        seen = {charters} if inside else set()
+        _hash_entry(source / name, name, walk, seen, charters if inside else None)
+    return walk.parts
+
+
 def tree_key(tree: SourceTree, salt: str) -> str | None:
     """One hash of the source files as walked by :func:`source_tree` (the same files as
     :func:`input_fingerprint`), the generator's fingerprint and `salt` (what else
@@ -406,6 +422,16 @@ class Cache:
     used: set[str] = field(default_factory=set)
     folders: set[str] = field(default_factory=set)
     collect: bool = False  # a build with --gc: also note what its pages were made from
+    written: list[str] = field(default_factory=list)  # the entries this build wrote
+
+    def discard_written(self) -> None:
+        """Remove every entry this build wrote (a source file changed while it was read, so
+        they may hold another version's content under this one's key)."""
+        for path in self.written:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            self.remembered.pop(path, None)
+        self.written.clear()
 
     def path(self, kind: str, key: str, suffix: str) -> str | None:
         """Where the entry `key` of `kind` is or would be (a plain string: a build asks for
@@ -512,6 +538,7 @@ class Cache:
             os.makedirs(folder, exist_ok=True)
             make(tmp)
             os.replace(tmp, path)
+            self.written.append(path)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

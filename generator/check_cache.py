@@ -85,7 +85,9 @@ def checked(
         return hit
     report = run_check(source, today, scope)
     result = Checked.of(report)
-    if key is not None:
+    # Kept only when the tree is still the one the key was made from: a file saved while
+    # the check read it would file its report under the other version's key.
+    if key is not None and check_key(source, today, scope, cache) == key:
         save_checked(cache, key, result)
     return result
 

@@ -68,14 +68,14 @@ import os
 import pickle
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache as memoized
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import Cache, Context, digest, generator_fingerprint
+from .cache import Cache, Context, digest, generator_fingerprint, part_digests
 from .diagnostics import Diagnostic, Diagnostics, SourceRef
 from .spool import CHUNK, Content, Spool, Spooled
 from .write import PreviousSite
@@ -142,6 +142,7 @@ class Reuse:
     # Whether charters read back are exempted from the cyclic garbage collector (`_found`).
     freezing: bool = False
     _kept_now: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
+    anew: list[str] = field(default_factory=list)  # the charter folders read from the disk
     values_now: dict[tuple[str, str], Any] = field(default_factory=dict)  # for Kept.values
 
     def _count(self, name: str) -> None:
@@ -162,6 +163,18 @@ class Reuse:
     def charters(self) -> int:
         """How many entries charters/ holds (the walk's parts: folders, mostly)."""
         return sum(1 for rel in self.parts if rel.startswith("charters/"))
+
+    def changed_since_walk(self, root: Path, skip: Sequence[Path]) -> list[str]:
+        """The parts this build read from the disk (site.yaml, metrics.yaml, templates/ and
+        each charter loaded anew) whose files no longer hash as the walk that made the
+        keys hashed them: saved while the build read them. What the build made from them
+        would be filed under the other version's key. Charters read back from the cache
+        need no look: their content is the key's."""
+        names = [
+            n for n in ("site.yaml", "metrics.yaml", "templates", *self.anew) if n in self.parts
+        ]
+        now = part_digests(root, names, skip)
+        return [name for name in names if now.get(name) != self.parts[name]]
 
     def any_anew(self, root: Path) -> bool:
         """Whether some charter folder has a key found neither in memory (Kept) nor in the
@@ -201,6 +214,8 @@ class Reuse:
             self.keys[view.id] = key  # type: ignore[assignment]  # found, so not None
             return view.loaded
         own = Diagnostics()
+        if key is not None:
+            self.anew.append(folder.relative_to(root).as_posix())
         loaded = load_one(folder, own)
         diags.extend(own)
         if key is not None and loaded is not None:

@@ -421,3 +421,87 @@ def test_library_versions_are_those_the_metadata_gives() -> None:
     for name in (*LIBRARIES, "click", "PyYAML", "Jinja2"):
         assert library_version(name) == metadata.version(name), name
     assert library_version("no-such-library-here") == "none"
+
+
+def _save_after_the_walk(
+    monkeypatch: pytest.MonkeyPatch, module: object, path: Path, text: str
+) -> None:
+    """Save `text` into `path` just after the walk that makes the keys: a user's save
+    landing while the command reads the tree."""
+    real = module.source_tree  # type: ignore[attr-defined]
+    calls = []
+
+    def walked(*args: object, **kwargs: object) -> object:
+        tree = real(*args, **kwargs)
+        if not calls:
+            calls.append(1)
+            path.write_text(text, encoding="utf-8")
+        return tree
+
+    monkeypatch.setattr(module, "source_tree", walked)
+
+
+def test_a_file_saved_while_the_build_reads_it_files_nothing_under_the_old_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys came from one walk and the files were read later: a target saved as 99
+    during a build was kept under the key of 41, so after undoing it to 41 the page said
+    99. The build now sees the change, writes nothing and removes what it cached."""
+    import generator.build as build_module
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    source = tmp_path / "src"
+    for name in ("charters", "site.yaml", "metrics.yaml"):
+        copy = shutil.copytree if (REPO_ROOT / name).is_dir() else shutil.copy2
+        copy(REPO_ROOT / name, source / name)
+    charter = source / "charters" / "churn-prediction" / "charter.yaml"
+    original = charter.read_text(encoding="utf-8")
+    at_41 = original.replace("target: {value: 32.50,", "target: {value: 41.00,")
+    charter.write_text(at_41, encoding="utf-8")
+    out = tmp_path / "site"
+    assert run_cli("build", "--source", source, "--out", out).exit_code == 0
+    page = out / "charters" / "churn-prediction" / "index.html"
+    before = page.read_bytes()
+    at_42 = at_41.replace("41.00", "42.00")
+    charter.write_text(at_42, encoding="utf-8")
+    _save_after_the_walk(monkeypatch, build_module, charter, at_42.replace("42.00", "99.00"))
+    result = run_cli("build", "--source", source, "--out", out)
+    assert result.exit_code == 1
+    assert (
+        "charters/churn-prediction: changed while the build read it (charters/churn-prediction);"
+        " nothing was written: build again"
+    ) in result.stderr
+    assert page.read_bytes() == before
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    charter.write_text(at_42, encoding="utf-8")  # undone: the version the keys were made of
+    assert run_cli("build", "--source", source, "--out", out).exit_code == 0
+    cold = tmp_path / "cold"
+    args = ("--out", cold, "--cache-dir", tmp_path / "cold-cache")
+    assert run_cli("build", "--source", source, *args).exit_code == 0
+    assert page.read_bytes() == (cold / "charters" / "churn-prediction" / "index.html").read_bytes()
+    assert b"42 USD" in page.read_bytes() and b"99 USD" not in page.read_bytes()
+
+
+def test_a_file_saved_while_check_reads_it_keeps_no_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check during which the broken target was fixed printed no error, and stored that
+    report under the broken tree's key: the same broken tree then passed."""
+    import generator.check_cache as check_module
+
+    source = tmp_path / "src"
+    for name in ("charters", "site.yaml", "metrics.yaml"):
+        copy = shutil.copytree if (REPO_ROOT / name).is_dir() else shutil.copy2
+        copy(REPO_ROOT / name, source / name)
+    charter = source / "charters" / "churn-prediction" / "charter.yaml"
+    good = charter.read_text(encoding="utf-8")
+    broken = good.replace("target: {value: 32.50,", "target: {value: oops,")
+    charter.write_text(broken, encoding="utf-8")
+    _save_after_the_walk(monkeypatch, check_module, charter, good)
+    assert run_cli("check", "--source", source, "--today", "2026-12-15").exit_code == 0
+    monkeypatch.undo()
+    charter.write_text(broken, encoding="utf-8")
+    result = run_cli("check", "--source", source, "--today", "2026-12-15")
+    assert result.exit_code == 1
+    assert "charters/churn-prediction/charter.yaml:35" in result.stdout + result.stderr
