@@ -73,6 +73,26 @@ def has_control_characters(text: str) -> bool:
     return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
 
 
+def control_character(text: str) -> str | None:
+    """The first control character of `text` other than a tab or a line break (C0, DEL,
+    C1), or None. None belongs in text a page or the feed shows: XML cannot hold most of
+    them (one NUL in a title made feed.xml unreadable to every feed reader), and on a page
+    they are invisible or, like ESC, move a terminal's cursor when the text is printed."""
+    for ch in text:
+        code = ord(ch)
+        if (code < 32 and ch not in "\t\n\r") or 127 <= code < 160:
+            return ch
+    return None
+
+
+def control_message(ch: str) -> str:
+    """What a located error says about `control_character`'s finding."""
+    return (
+        f"holds the control character U+{ord(ch):04X}; remove it (text may hold tabs and"
+        " line breaks, no other control characters)"
+    )
+
+
 def printable(text: str) -> str:
     """`text` safe to print on one line: control characters written as escapes.
 

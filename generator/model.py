@@ -31,7 +31,13 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from .diagnostics import excerpt, has_control_characters, iso_date
+from .diagnostics import (
+    control_character,
+    control_message,
+    excerpt,
+    has_control_characters,
+    iso_date,
+)
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -266,9 +272,24 @@ def _check_markdown(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(min_length=1)]
+def _check_text(value: str) -> str:
+    found = control_character(value)
+    if found is not None:
+        raise ValueError(control_message(found))
+    return value
+
+
+Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_text)]
+# A `results` pattern: its characters are checked where it is globbed (results.py), with
+# a message about file names.
+Glob = Annotated[str, StringConstraints(min_length=1)]
 SiteUrl = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_base_url)]
-Markdown = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_markdown)]
+Markdown = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    AfterValidator(_check_text),
+    AfterValidator(_check_markdown),
+]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]
 CharterId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 IsoDate = Annotated[date, BeforeValidator(_parse_date), AfterValidator(_date_in_range)]
@@ -856,7 +877,7 @@ class Charter(Model):
         description="The task done by hand first, or a waiver. Required once past 'proposed'.",
         examples=[{"waived": "Reason a manual trial is impossible or pointless."}],
     )
-    results: list[Text] | None = Field(
+    results: list[Glob] | None = Field(
         None,
         description="Globs of result files relative to the charter's folder; default results/*.",
         examples=[["results/*.csv"]],

@@ -39,6 +39,8 @@ from .diagnostics import (
     Diagnostic,
     Diagnostics,
     SourceRef,
+    control_character,
+    control_message,
     excerpt,
     format_path,
     has_control_characters,
@@ -707,6 +709,10 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
     if std is not None and std < 0:
         message = f"{_num(std)} is not a standard deviation; std is 0 or more"
         yield doc.at((i, "std"), message, "out-of-range")
+    note = raw.get("note")
+    control = control_character(note) if isinstance(note, str) else None
+    if control is not None:
+        yield doc.at((i, "note"), control_message(control), "invisible-character")
     variant = raw.get("variant")
     hidden = _hidden_character(variant) if isinstance(variant, str) else None
     if isinstance(variant, str) and variant and not variant.strip():

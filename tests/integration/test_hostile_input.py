@@ -252,6 +252,26 @@ def test_a_results_pattern_with_a_control_character_is_refused_where_it_is_writt
     )
 
 
+def test_control_characters_in_charter_text_and_notes_are_located_errors(
+    scratch_project: ScratchProject,
+) -> None:
+    """A NUL or an escape in a title made feed.xml unreadable to every feed reader (XML
+    cannot hold them), and a note's reached the page raw; tabs and line breaks stay."""
+    text = minimal_charter().replace("title: Ticket routing", 'title: "Ticket\\trouting\\x01"')
+    scratch_project.charter("routing", text=text)
+    scratch_project.write(
+        "charters/routing/results/r.csv",
+        RESULTS_HEADER + '2026-05-04,ttfr,,5.1,,,,,"caf\x1b[31m"\n',
+    )
+    errors = scratch_project.errors()
+    assert errors[0].startswith("charters/routing/charter.yaml:1:8: title: holds")
+    assert "title: holds the control character U+0001; remove it" in errors[0]
+    assert errors[1] == (
+        "charters/routing/results/r.csv:2:26: [0].note: holds the control character U+001B;"
+        " remove it (text may hold tabs and line breaks, no other control characters)"
+    )
+
+
 # --- YAML 1.2 numbers ----------------------------------------------------------------------
 
 
