@@ -25,6 +25,7 @@ from .cache import (
     Cache,
     Context,
     SourceTree,
+    cache_dir,
     input_fingerprint,
     intact,
     load_report,
@@ -44,6 +45,7 @@ from .write import (
     OutputError,
     PreviousSite,
     WriteReport,
+    check_cache_folder,
     check_output,
     left_beside,
     lock_output,
@@ -115,6 +117,7 @@ def build(settings: Settings, progress: Report | None = None) -> BuildResult:
     """
     try:
         check_output(settings.source, settings.out)
+        check_cache_folder(settings.out, cache_dir(settings.source, settings.cache_dir))
     except OSError as exc:  # an output folder that cannot be listed, say
         raise OutputError(
             f"cannot use the output folder {settings.out}: {exc.strerror or exc}"

@@ -82,6 +82,14 @@ def open_cache(source: Path, explicit: Path | None = None) -> Cache:
     inside = _inside(path, source)
     if inside is None:
         return Cache(path)
+    top = inside.split("/", 1)[0]
+    if inside == os.curdir or top in INPUT_FOLDERS:  # its entries would be read as input
+        where = "the source folder" if inside == os.curdir else f"inside the source's {top}/"
+        warning = (
+            f"the cache folder is {where}, which every build reads as input; the build goes"
+            " on without a cache (choose another --cache-dir)"
+        )
+        return Cache(None, warning=warning, warning_at=inside)
     if path.is_symlink():
         warning = f"{inside} is a symbolic link; the build goes on without a cache"
         return Cache(None, warning=warning)

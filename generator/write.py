@@ -106,6 +106,20 @@ def _names(names: list[str], shown: int = 8) -> str:
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
+def check_cache_folder(out: Path, cache: Path | None) -> None:
+    """Refuse a cache folder that is the output folder, or inside it, or holds it: the
+    site would publish the cache (compiled templates, pickles), or the swap that puts a
+    new site in place would take the cache away with the old one."""
+    if cache is None:
+        return
+    dst, kept = real(out), real(cache)
+    if kept == dst or kept.is_relative_to(dst) or dst.is_relative_to(kept):
+        raise OutputError(
+            f"cache folder {cache} and output folder {out} overlap: the site would publish"
+            " the cache, or a build would remove it; choose another --cache-dir or --out"
+        )
+
+
 def check_output(source: Path, out: Path) -> None:
     """Refuse output folders that would destroy input or someone else's files."""
     src = real(source)

@@ -347,6 +347,32 @@ def test_a_cache_folder_committed_as_a_link_is_not_followed(
     assert (scratch_project.out / "charters/routing/ttfr.svg").is_file()
 
 
+def test_a_cache_folder_among_the_input_or_overlapping_the_site_is_refused(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """`--cache-dir charters/x` made charters/ hold cache folders, and every later build
+    failed on them ("folder has no charter.yaml"); `--cache-dir` equal to `--out`
+    published the cache (pickles, compiled templates) with the site."""
+    write_full_project(scratch_project)
+    root = scratch_project.root
+    charters = sorted(p.name for p in (root / "charters").iterdir())
+    for inside in ("charters/cache", "templates/cache", "."):
+        out = tmp_path / f"site-{len(inside)}"
+        result = build(Settings(root, out, cache_dir=root / inside))
+        assert result.ok
+        (warning,) = [d for d in result.diagnostics if d.code == "cache"]
+        assert warning.ref.path == inside
+        assert "every build reads as input; the build goes on without a cache" in (warning.message)
+    assert sorted(p.name for p in (root / "charters").iterdir()) == charters
+    assert not (root / "templates").exists()
+    site = tmp_path / "site"
+    for cache in (site, site / "cache", tmp_path):
+        result = run_cli("build", "--source", root, "--out", site, "--cache-dir", cache)
+        assert result.exit_code == 1
+        assert f"cache folder {cache} and output folder {site} overlap" in result.stderr
+    assert not site.exists()
+
+
 def test_a_cache_committed_to_git_is_not_trusted(scratch_project: ScratchProject) -> None:
     """A pull request could commit `.charters-cache/` with a chart of its own making (or
     compiled template code): a cache git tracks is not used, and says why."""
