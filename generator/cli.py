@@ -8,6 +8,7 @@ one line that says so.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,7 +18,14 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .diagnostics import Diagnostic, InputError, iso_date, printable, today_from_env
+from .diagnostics import (
+    Diagnostic,
+    InputError,
+    has_control_characters,
+    iso_date,
+    printable,
+    today_from_env,
+)
 from .formatting import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,6 +104,17 @@ def today_option(help_text: str) -> Callable[[F], F]:
     )
 
 
+def _host(value: str) -> str:
+    """An address to listen on, never empty: an empty --host (an unset variable in
+    `--host "$HOST"`) listened on every interface, showing the preview to the network."""
+    if not value.strip() or has_control_characters(value):
+        raise click.BadParameter(
+            f"{printable(value)!r} is no address; give one to listen on (127.0.0.1 for"
+            " this machine only, 0.0.0.0 to let others see the preview)"
+        )
+    return value
+
+
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     for d in diagnostics:
         prefix = "" if d.severity == "error" else f"{d.severity}: "
@@ -111,6 +130,9 @@ def main(verbose: bool) -> None:
     # Checked before anything else runs: some libraries read SOURCE_DATE_EPOCH on import
     # and fail with an unhelpful message when it is not a number of seconds.
     try:
+        if not os.environ.get("SOURCE_DATE_EPOCH", "x").strip():
+            # Blank is unset (today_from_env), but numpy's import reads it as a number.
+            del os.environ["SOURCE_DATE_EPOCH"]
         today_from_env()
     except InputError as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
@@ -471,6 +493,7 @@ def new_command(charter_id: str, source: Path) -> None:
     "--host",
     default="127.0.0.1",
     show_default=True,
+    callback=lambda ctx, param, value: _host(value),
     help="Address to listen on; keep the default unless others must see the preview.",
 )
 @cache_dir_option()

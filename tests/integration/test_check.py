@@ -8,8 +8,11 @@ import csv
 import glob
 import json
 import math
+import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -29,6 +32,7 @@ from factory import (
     row,
     write_charter,
 )
+from helpers import REPO_ROOT
 from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
@@ -813,6 +817,26 @@ def test_exit_2_on_bad_format(tmp_path: Path) -> None:
     result = run("check", "--source", source, "--format", "xml")
     assert result.exit_code == 2
     assert "xml" in result.output
+
+
+def test_a_blank_source_date_epoch_is_unset(tmp_path: Path) -> None:
+    """Blank is unset for the build date, but numpy read it as a number on import: an
+    internal error."""
+    source = tmp_path / "src"
+    shutil.copytree(REPO_ROOT / "charters", source / "charters")
+    for name in ("site.yaml", "metrics.yaml"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": " "}
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "check", "--source", str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    assert "internal error" not in done.stderr
+    assert done.returncode == 0, done.stderr
 
 
 def test_staleness_uses_today_option_and_source_date_epoch(tmp_path: Path) -> None:

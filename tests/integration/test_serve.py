@@ -371,6 +371,16 @@ def test_serve_help_lists_its_options() -> None:
         assert option in result.output
 
 
+@pytest.mark.parametrize("host", ["", " ", "local\nhost"])
+def test_an_empty_host_is_refused_not_every_interface(host: str) -> None:
+    """`--host "$HOST"` with HOST unset listened on 0.0.0.0: the preview on the network."""
+    result = run_cli("serve", "--host", host)
+    assert result.exit_code == 2
+    assert "is no address; give one to listen on (127.0.0.1 for this machine only" in (
+        result.output
+    )
+
+
 def _a_dead_pid() -> int:
     """The number of a process that has ended (and, just now, not been reused)."""
     done = subprocess.run(
