@@ -235,6 +235,8 @@ def _sql_file_problem(folder: Path, name: str) -> tuple[str, str] | None:
     try:
         if (folder / name).is_file():
             return None
+        if (folder / name).exists():  # a folder, a named pipe, a device
+            return f"{excerpt(name)} is not a regular file; it is not read", "no-file"
     except OSError:  # a name too long to look up, a folder that cannot be read
         pass
     return f"no file {excerpt(name)} in the charter's folder", "no-file"

@@ -92,6 +92,7 @@ def read_plan(source: Path, today: date) -> Plan:
         if folder.is_dir() and not folder.name.startswith("."):
             jobs.extend(_charter_jobs(source, folder, diags))
     seen: dict[str, Job] = {}
+    in_error: set[str] = set()
     for job in jobs:
         first = seen.setdefault(job.rel, job)
         if first is not job:
@@ -100,6 +101,9 @@ def read_plan(source: Path, today: date) -> Plan:
                 " each file has one pull"
             )
             diags.add(job.doc.at(("pull", job.index, "into"), message, "duplicate-into"))
+            in_error |= {job.charter_id, first.charter_id}
+    # A charter in error runs no pull (they raced on the one file, both written).
+    jobs = [job for job in jobs if job.charter_id not in in_error]
     return Plan(source, site, site_doc, jobs, diags, today)
 
 

@@ -8,7 +8,9 @@ by the driver (`:since`), never formatted into the text.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,7 +117,13 @@ def sql_text(job: Job) -> str:
     if outside is not None:
         raise PullError(outside, ("sql",), "outside-folder")
     try:
-        return (job.folder / name).read_text(encoding="utf-8")
+        # Opened without blocking and checked to be a file: a named pipe would never end.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+        with os.fdopen(os.open(job.folder / name, flags), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                message = f"{excerpt(name)} is not a regular file; it is not read"
+                raise PullError(message, ("sql",), "no-file")
+            return handle.read().decode("utf-8")
     except FileNotFoundError:
         message = f"no file {excerpt(name)} in the charter's folder"
         raise PullError(message, ("sql",), "no-file") from None

@@ -338,14 +338,15 @@ def test_a_sql_file_that_cannot_be_read_is_named_short_and_without_the_full_path
     assert str(tmp_path) not in err
 
 
-def test_a_sql_name_with_a_control_character_is_run_as_sql_and_fails_located(
-    tmp_path: Path,
-) -> None:
-    err, _ = _bad(tmp_path, {"sql": "q\0.sql"})
-    assert "pull[0].sql: the query failed on 'duckdb' (embedded DuckDB):" in err
+def test_a_sql_with_a_control_character_is_refused_at_the_field(tmp_path: Path) -> None:
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": "q\0.sql"}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "pull[0].sql: holds the control character U+0000; remove it" in result.stderr
+    assert not (tmp_path / "charters/routing/results/p.csv").exists()
 
 
-@pytest.mark.parametrize("name", ["a\0b.db", "no-such.db", "typo.duckdb"])
+@pytest.mark.parametrize("name", ["no-such.db", "typo.duckdb"])
 def test_a_database_file_that_is_not_there_is_located_at_the_connection(
     tmp_path: Path, name: str
 ) -> None:
@@ -784,6 +785,37 @@ def test_a_url_whose_port_is_no_number_is_a_located_error(tmp_path: Path, url: s
     assert result.exit_code == 1
     assert "internal error" not in result.output
     assert "connection 'w' is not a SQLAlchemy URL" in result.stderr
+
+
+def test_two_pulls_into_one_file_run_neither(tmp_path: Path) -> None:
+    """The error said the charter's pulls did not run, but both ran and raced on the
+    file: it was written."""
+    pull_charter(
+        tmp_path,
+        [{"into": "results/p.csv", "sql": GOOD_SQL}, {"into": "results/p.csv", "sql": GOOD_SQL}],
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "pull[1].into: 'results/p.csv' is also written by pull[0]; each file has one pull" in (
+        result.stderr
+    )
+    assert "the pulls of a charter or site.yaml in error did not run" in result.stderr
+    assert not (tmp_path / "charters/routing/results/p.csv").exists()
+
+
+def test_a_sql_file_that_is_a_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """`pull` read the .sql file with no check: a named pipe blocked it for good, while
+    `check` called it missing."""
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": "queries/q.sql"}])
+    (tmp_path / "charters/routing/queries").mkdir()
+    os.mkfifo(tmp_path / "charters/routing/queries/q.sql")
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "pull[0].sql: 'queries/q.sql' is not a regular file; it is not read" in result.stderr
+    (tmp_path / "charters/routing/results").mkdir(exist_ok=True)
+    (tmp_path / "charters/routing/results/p.csv").write_text(GOOD_CSV, encoding="utf-8")
+    found = [d.format_text() for d in load_project(tmp_path)[1].sorted() if d.code == "no-file"]
+    assert len(found) == 1 and "'queries/q.sql' is not a regular file" in found[0]
 
 
 def test_two_pulls_of_a_charter_that_write_the_same_row_write_neither(tmp_path: Path) -> None:
