@@ -545,17 +545,32 @@ def _folders_readable(
         )
         diags.add(doc.at(where, message, "no-match"))
         return False
-    fixed = folder
-    for part in Path(pattern).parts:
-        if any(ch in part for ch in "*?["):
-            break
-        fixed = fixed / part
-    for candidate in sorted({folder, fixed, *(p.parent for p in matches)}):
+    parts = Path(pattern).parts
+    wild = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+    fixed = folder.joinpath(*parts[:wild])
+    # Folders a wildcard goes through (`*/x.csv`, `**/*.csv`): glob skips an unreadable
+    # one without a word, and its files' rows were left out of the results.
+    depth = None if "**" in parts[wild:] else max(0, len(parts) - wild - 1)
+    for candidate in sorted({folder, fixed, *(p.parent for p in matches), *_under(fixed, depth)}):
         if os.path.isdir(candidate) and not os.access(candidate, os.R_OK | os.X_OK):
             rel = candidate.relative_to(root).as_posix()
             diags.error(SourceRef(rel), "", "cannot read this folder (permission denied)")
             return False
     return True
+
+
+def _under(top: Path, depth: int | None) -> Iterator[Path]:
+    """The folders below `top`, `depth` levels deep at most (None: all), without following
+    links; each is checked for reading by the caller."""
+    if depth == 0 or not os.path.isdir(top):
+        return
+    base = len(top.parts)
+    for here, folders, _ in os.walk(top):
+        level = len(Path(here).parts) - base
+        for name in folders:
+            yield Path(here) / name
+        if depth is not None and level + 1 >= depth:
+            folders.clear()
 
 
 def _leaves(pattern: str) -> bool:

@@ -433,6 +433,24 @@ def test_an_unreadable_results_folder_is_reported(open_project: ScratchProject) 
     ]
 
 
+@pytest.mark.parametrize("pattern", ["results/**/*.csv", "results/*/*.csv"])
+def test_an_unreadable_folder_a_wildcard_goes_through_is_reported(
+    open_project: ScratchProject, pattern: str
+) -> None:
+    """glob skipped the unreadable results/2026-q4 without a word: its rows were left out
+    and the build passed on the rest."""
+    open_project.charter("routing", results=[pattern])
+    open_project.write(
+        "charters/routing/results/2026-q3/r.csv", RESULTS_HEADER + "2026-05-04,ttfr,,5.0,,,,,\n"
+    )
+    hidden = open_project.write(
+        "charters/routing/results/2026-q4/r.csv", RESULTS_HEADER + "2026-05-11,ttfr,,5.1,,,,,\n"
+    )
+    assert errors_without_privileges(open_project, [hidden.parent]) == [
+        "charters/routing/results/2026-q4: cannot read this folder (permission denied)"
+    ]
+
+
 def test_an_unreadable_charter_folder_is_reported_and_the_rest_checked(
     open_project: ScratchProject,
 ) -> None:
