@@ -15,6 +15,7 @@ Charter text is only ever data handed to templates, never a template itself, so
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
 import threading
@@ -295,9 +296,35 @@ def _in_markdown(exc: BaseException) -> bool:
     return any("markdown" in Path(frame.filename).parts for frame in frames)
 
 
+def _unreadable_template(exc: Exception, root: Path) -> Diagnostic | None:
+    """A template file Jinja's loader could not read (not UTF-8, no permission, gone), as
+    a located error at the file; None for any other exception."""
+    if not isinstance(exc, UnicodeDecodeError | OSError):
+        return None
+    tb = exc.__traceback__
+    filename = None
+    while tb is not None:  # the loader's frame holds the file it opened
+        if tb.tb_frame.f_code.co_name == "get_source" and "filename" in tb.tb_frame.f_locals:
+            filename = str(tb.tb_frame.f_locals["filename"])
+        tb = tb.tb_next
+    if filename is None:
+        return None
+    if isinstance(exc, UnicodeDecodeError):
+        byte = exc.object[exc.start]
+        message = f"the template is not UTF-8 text (byte 0x{byte:02x} at offset {exc.start})"
+    else:
+        message = f"cannot read the template ({exc.strerror or exc})"
+    return Diagnostic(SourceRef(_template_name(filename, root)), "", message, code="template")
+
+
 def template_diagnostic(exc: Exception, root: Path) -> Diagnostic | None:
     """A located error for a template that failed to compile or render; None when no
     template is to blame (the exception then is the generator's, not the template's)."""
+    if isinstance(exc, StaticFileError):
+        return Diagnostic(SourceRef(exc.rel), "", exc.message, code="template")
+    read = _unreadable_template(exc, root)
+    if read is not None:
+        return read
     if isinstance(exc, jinja2.TemplateSyntaxError):
         where = SourceRef(_template_name(exc.filename, root), exc.lineno or 0, 1)
         message = f"template syntax error: {exc.message}"
@@ -468,10 +495,24 @@ def static_files(project: Project) -> dict[str, bytes]:
         files[f"static/{static.name}"] = static.read_bytes()
     user_static = project.root / "templates" / "static"
     if user_static.is_dir():
+        if not os.access(user_static, os.R_OK | os.X_OK):  # glob would find nothing
+            raise StaticFileError("templates/static", "cannot read this folder (permission denied)")
         for static in sorted(user_static.glob("*")):
             if static.is_file() and inside(project.root, static):  # links out: refused by load
-                files[f"static/{static.name}"] = static.read_bytes()
+                try:
+                    files[f"static/{static.name}"] = static.read_bytes()
+                except OSError as exc:
+                    rel = f"templates/static/{static.name}"
+                    raise StaticFileError(rel, f"cannot read it ({exc.strerror})") from None
     return files
+
+
+class StaticFileError(Exception):
+    """A static file of the project's that cannot be read: a located error of the build."""
+
+    def __init__(self, rel: str, message: str) -> None:
+        super().__init__(message)
+        self.rel, self.message = rel, message
 
 
 def render_pages(

@@ -786,6 +786,21 @@ def test_project_template_extends_the_builtin_one(scratch_project: ScratchProjec
     assert not index.find_all("p", class_="house")  # only charter pages were overridden
 
 
+def test_a_template_that_is_not_utf8_is_a_located_error(
+    scratch_project: ScratchProject,
+) -> None:
+    """A Latin-1 template was an internal error (UnicodeDecodeError), in serve too."""
+    scratch_project.charter()
+    scratch_project.write(
+        "templates/index.html", b'{% extends "builtin/index.html" %}{# caf\xe9 #}'
+    )
+    result = scratch_project.build()
+    assert [d.format_text() for d in result.diagnostics if d.severity == "error"] == [
+        "templates/index.html: the template is not UTF-8 text (byte 0xe9 at offset 40)"
+    ]
+    assert not scratch_project.out.exists()
+
+
 def test_project_index_template_replaces_the_builtin_one(
     scratch_project: ScratchProject,
 ) -> None:
