@@ -956,6 +956,8 @@ def render_svg(spec: ChartSpec | LiftSpec | ForestSpec, *, chart_id: str) -> str
     rc: Any = dict(_RC)
     rc["svg.hashsalt"] = chart_id
     buffer = io.StringIO()
+    with _LOCK:
+        _from_defaults(matplotlib)
     with _LOCK, matplotlib.rc_context(rc):
         fig = drawn_figure(spec)
         fig.savefig(
@@ -965,6 +967,19 @@ def render_svg(spec: ChartSpec | LiftSpec | ForestSpec, *, chart_id: str) -> str
             metadata={"Date": None, "Creator": None},
         )
     return buffer.getvalue()
+
+
+_DEFAULTS: list[bool] = []  # whether this process's rcParams were reset (_from_defaults)
+
+
+def _from_defaults(matplotlib: Any) -> None:
+    """Once per process, matplotlib's own defaults in place of what its import read from a
+    `matplotlibrc` (MATPLOTLIBRC, the working folder, the user's configuration): a chart
+    depends on nothing but its spec and `_RC`, as its cache key says. A grid or a line
+    width set there changed every SVG, which a no-op build then kept."""
+    if not _DEFAULTS:
+        matplotlib.rcdefaults()
+        _DEFAULTS.append(True)
 
 
 def draw_job(job: ChartJob) -> bytes:

@@ -567,6 +567,37 @@ def test_same_input_gives_the_same_bytes(scratch_project: ScratchProject, tmp_pa
     assert [name for name in one if one[name] != two[name]] == []
 
 
+def test_a_users_matplotlibrc_changes_no_chart(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """matplotlib read a matplotlibrc (MATPLOTLIBRC, the working folder, the user's own)
+    on import: a grid or a line width there changed every SVG, while the charts' keys
+    did not change, so a no-op build kept the other charts and builds differed by
+    machine."""
+    write_full_project(scratch_project)
+    rc = tmp_path / "rc"
+    rc.mkdir()
+    (rc / "matplotlibrc").write_text("axes.grid: True\nlines.linewidth: 4\n", encoding="utf-8")
+    outs = []
+    for name, extra in (("plain", {}), ("rc", {"MATPLOTLIBRC": str(rc)})):
+        out = tmp_path / f"site-{name}"
+        cache = tmp_path / f"cache-{name}"
+        args = ["--source", scratch_project.root, "--out", out, "--cache-dir", cache]
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", "build", *map(str, args), "--quiet"],
+            env={**os.environ, "SOURCE_DATE_EPOCH": "1796000000", **extra},
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO_ROOT,
+        )
+        assert done.returncode == 0, done.stderr
+        outs.append(tree_files(out))
+    svgs = [name for name in outs[0] if name.endswith(".svg")]
+    assert svgs
+    assert [name for name in svgs if outs[0][name] != outs[1][name]] == []
+
+
 # --- nothing is lost -------------------------------------------------------------------
 
 
