@@ -8,7 +8,7 @@ hidden marker so CI can find and update its own comment. Numbers are written by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..analyze import MetricView
@@ -51,9 +51,10 @@ CODED_KINDS = {"status-changed": "status", "verdict-changed": "verdict"}
 # --- summary -----------------------------------------------------------------------------
 
 
-def summary_text(report: DiffReport) -> str:
-    """The one-paragraph summary that opens the Markdown and is in the JSON."""
-    base, head = report.base.label, report.head.label
+def summary_text(report: DiffReport, shown: Callable[[str], str] = str) -> str:
+    """The one-paragraph summary that opens the Markdown and is in the JSON; `shown` puts
+    a side's label (a branch name is anyone's text) in the Markdown as written."""
+    base, head = shown(report.base.label), shown(report.head.label)
     if not report.changes:
         # Other fields (title, team, tags, links, decisions, pull entries) are not compared:
         # "no charter changed" read as if they had not.
@@ -66,7 +67,7 @@ def summary_text(report: DiffReport) -> str:
         parts = "; ".join(_change_parts(report))
         text = f"Between {base} and {head}, {plural(n, 'charter')} changed: {parts}."
     problems = [
-        f"{role} ({side.label}) has {plural(len(side.errors), 'validation error')}"
+        f"{role} ({shown(side.label)}) has {plural(len(side.errors), 'validation error')}"
         for role, side in (("BASE", report.base), ("HEAD", report.head))
         if not side.ok
     ]
@@ -217,7 +218,7 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
     """A pull-request comment: marker, summary paragraph, then a section per charter."""
     base, head = _cell(report.base.label), _cell(report.head.label)
     lines = [MARKER, f"## Charter changes: {base} → {head}", ""]
-    lines += [summary_text(report), ""]
+    lines += [summary_text(report, _cell), ""]
     matched = report.matching(fail_on)
     if matched:
         lines += [f"**Fails on:** {', '.join(f'`{k}`' for k in matched)}.", ""]

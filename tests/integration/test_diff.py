@@ -250,6 +250,39 @@ def test_a_change_is_dated_by_the_commit_that_edited_the_charter(repo: Repo) -> 
     assert "is before the change (2026-11-28)" in moved["message"]
 
 
+def test_a_branch_name_is_shown_as_written_in_the_summary(repo: Repo) -> None:
+    """The heading escaped a revision's label, the summary paragraph printed it raw: a
+    branch named with Markdown or an @mention rendered live in the comment."""
+    name = "feat/_it_-@team-<b>x</b>"
+    git(repo.root, "branch", name)
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    lines = repo.diff(name).stdout.split("\n")
+    heading = lines[1].removeprefix("## Charter changes: ").split(" → ")[0]
+    assert heading.startswith("feat/\\_it\\_-@")
+    summary = lines[3]
+    assert summary.startswith(f"Between {heading} and working tree")
+
+
+def test_the_first_pull_request_adding_the_charters_has_a_clean_base(tmp_path: Path) -> None:
+    """A revision from before charters/ existed was said not to load cleanly."""
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "charters@example.com")
+    git(root, "config", "commit.gpgsign", "false")
+    (root / "README.md").write_text("Our ML projects.\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Start")
+    shutil.copytree(REPO_ROOT / "charters", root / "charters")
+    for name in ("site.yaml", "metrics.yaml"):
+        shutil.copy2(REPO_ROOT / name, root / name)
+    result = CliRunner().invoke(main, ["diff", "HEAD", "--source", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "does not load cleanly" not in result.stdout
+    assert "validation error" not in result.stdout
+    assert "9 added" in result.stdout
+
+
 def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
