@@ -7,6 +7,7 @@ history (generator/history.py) reads its commits.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,16 @@ def git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     """Run git read-only: `--no-optional-locks` keeps `status` from rewriting the index."""
     try:
         return subprocess.run(
-            ["git", "--no-optional-locks", "-c", "log.showSignature=false", *args],
+            # Objects as committed: a `git replace` would rewrite the history's authors and
+            # files without changing the head the history is cached by.
+            [
+                "git",
+                "--no-optional-locks",
+                "--no-replace-objects",
+                "-c",
+                "log.showSignature=false",
+                *args,
+            ],
             cwd=cwd,
             capture_output=True,
             check=False,
@@ -76,6 +86,15 @@ class Repo:
             return None
         cid, _, rest = path[len(self.charters) :].partition("/")
         return (cid, rest) if rest and not cid.startswith(".") else None
+
+    def mailmap(self) -> str:
+        """A hash of the repository's `.mailmap` as it is in the working tree (git reads it
+        there to name each commit's author: `%aN`), "" without one."""
+        try:
+            data = (self.top / ".mailmap").read_bytes()
+        except OSError:
+            return ""
+        return hashlib.blake2b(data, digest_size=10).hexdigest()
 
     def uncommitted(self) -> set[str]:
         """Charters whose tracked files have changes that are not committed.
@@ -149,7 +168,8 @@ def state(source: Path) -> str:
     except Unavailable as exc:
         return str(exc)
     # Not the repository's place on disk: two checkouts of one commit are one input.
-    return "\0".join([repo.prefix, repo.head, *sorted(repo.uncommitted())])
+    # The authors' names come through .mailmap, which need not be committed.
+    return "\0".join([repo.prefix, repo.head, repo.mailmap(), *sorted(repo.uncommitted())])
 
 
 class Blobs:
@@ -158,7 +178,7 @@ class Blobs:
 
     def __init__(self, top: Path) -> None:
         self.proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
+            ["git", "--no-replace-objects", "cat-file", "--batch"],
             cwd=top,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

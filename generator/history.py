@@ -969,11 +969,11 @@ def _number(value: Any) -> Any:
 
 
 def _cache_file(folder: Path, repo: _Repo, names: Mapping[str, str]) -> Path:
-    """`<source>-<head>-<names>.json`: by the source's path, the head commit and the
-    catalogued names the events use."""
+    """`<source>-<head>-<names>.json`: by the source's path, the head commit, the
+    catalogued names the events use and the `.mailmap` that names their authors."""
     source = hashlib.blake2b(f"{repo.top}\0{repo.prefix}".encode(), digest_size=8).hexdigest()
-    named = hashlib.blake2b(json.dumps(names).encode(), digest_size=4).hexdigest()
-    return folder / "history" / f"{source}-{repo.head}-{named}.json"
+    named = hashlib.blake2b(json.dumps([names, repo.mailmap()]).encode(), digest_size=4)
+    return folder / "history" / f"{source}-{repo.head}-{named.hexdigest()}.json"
 
 
 def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:

@@ -187,7 +187,11 @@ def _git(
 ) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
-            ["git", *args], cwd=cwd, input=given, capture_output=True, check=False
+            ["git", "--no-replace-objects", *args],
+            cwd=cwd,
+            input=given,
+            capture_output=True,
+            check=False,
         )
     except FileNotFoundError as exc:
         raise DiffError("git is not installed; compare folders instead of revisions") from exc

@@ -211,7 +211,7 @@ def test_a_second_build_reads_the_cache_and_not_git_log(
     second = calls.read_text(encoding="utf-8").splitlines()
     # After the options: is the cache folder committed (then not trusted), the repository's
     # head and which charters have changes; no log, no cat-file.
-    assert [c.split()[3] for c in second] == ["ls-files", "rev-parse", "status"]
+    assert [c.split()[4] for c in second] == ["ls-files", "rev-parse", "status"]
     assert before == {n: (site / n).read_bytes() for n in before}
     # A new commit is a new head: the history is read again, and the old file goes.
     # (The cache stays out of the commit: a cache folder committed to git is not used.)
@@ -1027,3 +1027,30 @@ def test_a_cache_folder_committed_or_linked_away_is_not_the_historys(
         "history",
         "verdicts",
     ]
+
+
+def test_a_mailmap_or_a_replaced_commit_is_not_a_stale_history(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """A .mailmap added (uncommitted) renamed the authors in a cold build, but the build
+    after it was a no-op and kept the old names; `git replace` changed the authors the
+    history read without changing the head it is cached by."""
+    repo, h = history_repo
+    site = tmp_path / "site"
+    build(repo, site)
+    assert f"commit {h['created']} by Ana Ruiz" in " ".join(section_text(site).split())
+    (repo / ".mailmap").write_text(
+        "Ana R. Ruiz <charters@example.com> Ana Ruiz <charters@example.com>\n", encoding="utf-8"
+    )
+    build(repo, site)
+    assert f"commit {h['created']} by Ana R. Ruiz" in " ".join(section_text(site).split())
+    (repo / ".mailmap").unlink()
+    tree = f"{h['created']}^{{tree}}"  # the same commit (a root), by another author
+    other = git(repo, "commit-tree", "-m", "Add charters", tree, author="Mallory")
+    git(repo, "replace", h["created"], other.strip())
+    build(repo, site)
+    assert f"commit {h['created']} by Ana Ruiz" in " ".join(section_text(site).split())
+    cold = tmp_path / "cold"
+    result = run_cli("build", "--source", repo, "--out", cold, "--cache-dir", tmp_path / "c2")
+    assert result.exit_code == 0, result.output
+    assert f"commit {h['created']} by Ana Ruiz" in " ".join(section_text(cold).split())
