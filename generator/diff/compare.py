@@ -264,6 +264,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             _judge_originally(report, pair)
         else:
             report.not_compared.append(_not_compared(cid, base, head))
+            if cid in head.checks and cid in base.raw:
+                report.changes.extend(unloaded_goalposts(cid, base.raw[cid], head.checks[cid]))
     return report
 
 
@@ -405,6 +407,60 @@ def _not_compared(cid: str, base: Side, head: Side) -> dict[str, str]:
         "side": failed[0][0] if len(failed) == 1 else "both",
         "message": f"Not compared: it did not load in {where}",
     }
+
+
+def unloaded_goalposts(cid: str, base: dict[str, Any], head: CharterCheck) -> Iterator[Change]:
+    """The goalposts of a charter whose BASE did not load, compared as written: a pull
+    request that mends a broken charter and moves its target in one change was "not
+    compared" and passed `--fail-on goalpost-moved`. Each change is a `goalpost-moved`
+    that nobody is taken to have re-agreed (BASE's agreement cannot be read as one)."""
+    data = head.view.loaded.doc.data
+    before, after = _raw_business(base), _raw_business(data if isinstance(data, dict) else {})
+    for mid, metric in after.items():
+        if mid not in before:
+            continue
+        was, now = _raw_goalposts(before[mid]), _raw_goalposts(metric)
+        for name in [*now, *(x for x in was if x not in now)]:
+            if was.get(name) != now.get(name):
+                text = (
+                    f"`{mid}` {name}: {show(was.get(name))} → {show(now.get(name))}; BASE did"
+                    " not load, so its charter.yaml was compared as written"
+                )
+                extra = {"reagreed": False}
+                yield Change(
+                    "goalpost-moved",
+                    cid,
+                    mid,
+                    was.get(name),
+                    now.get(name),
+                    text,
+                    name,
+                    extra=extra,
+                )
+
+
+def _raw_business(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    items = data.get("business_metrics")
+    found: dict[str, dict[str, Any]] = {}
+    for item in items if isinstance(items, list) else []:
+        mid = item.get("id") or item.get("ref") if isinstance(item, dict) else None
+        if isinstance(mid, str):
+            found[mid] = item
+    return found
+
+
+def _raw_goalposts(metric: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A business metric's goalposts as written, by dotted field (`target.value`)."""
+    found: dict[str, Any] = {}
+    for key, value in metric.items():
+        name = f"{prefix}{key}"
+        if key == "agreed" and not prefix:
+            continue
+        if isinstance(value, dict):
+            found.update(_raw_goalposts(value, f"{name}."))
+        elif is_goalpost(name):
+            found[name] = value.isoformat() if isinstance(value, date) else value
+    return found
 
 
 # --- status and verdict -------------------------------------------------------------------

@@ -17,17 +17,18 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 from ..analyze import CharterView
-from ..diagnostics import Diagnostic, today_from_env
+from ..diagnostics import Diagnostic, Diagnostics, today_from_env
 from ..gitrepo import Blobs, commit_days
 from ..load import Project, load_project
 from ..paths import real
+from ..readers import parse_yaml, read_text
 from ..rules import CharterCheck, check_project
 
 SideKind = Literal["worktree", "folder", "git"]
@@ -55,6 +56,9 @@ class Side:
     day: date | None = None
     # A git revision's repository (top folder, the source folder's path in it).
     repository: tuple[Path, str] | None = None
+    # The charter.yaml, as written, of each charter that did not load (when it parses):
+    # its goalposts are still compared (compare.unloaded_goalposts).
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -165,6 +169,14 @@ def _read(
         # A revision from before the charters (the first pull request that adds them): an
         # empty side, not one that "does not load cleanly".
         errors = [d for d in errors if d.ref.path != "charters"]
+    # No `today`: the staleness rule depends on the date, not on the change.
+    checks = check_project(project)
+    raw: dict[str, dict[str, Any]] = {}
+    for cid in (c for c in present if c not in checks):
+        text = read_text(root, f"charters/{cid}/charter.yaml", Diagnostics())
+        doc = parse_yaml(text, f"charters/{cid}/charter.yaml", Diagnostics()) if text else None
+        if doc is not None and isinstance(doc.data, dict):
+            raw[cid] = doc.data
     return Side(
         label=label,
         kind=kind,
@@ -173,9 +185,9 @@ def _read(
         project=project,
         errors=errors,
         present=present,
-        # No `today`: the staleness rule depends on the date, not on the change.
-        checks=check_project(project),
+        checks=checks,
         day=day,
+        raw=raw,
     )
 
 

@@ -283,6 +283,28 @@ def test_the_first_pull_request_adding_the_charters_has_a_clean_base(tmp_path: P
     assert "9 added" in result.stdout
 
 
+def test_a_goalpost_moved_while_mending_a_broken_charter_is_still_moved(repo: Repo) -> None:
+    """BASE's charter did not load, so the pull request that mended it and relaxed its
+    target in one change was "not compared" and passed --fail-on goalpost-moved."""
+    repo.replace(ROUTING, "status: experiment", "status: experimenting")  # invalid
+    repo.commit("Broken on main")
+    repo.replace(ROUTING, "status: experimenting", "status: experiment")
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 16.0, by: 2026-11-15}")
+    report = repo.diff_json("HEAD")
+    assert [c["charter"] for c in report["not_compared"]] == ["support-ticket-routing"]
+    (moved,) = changes(report, "goalpost-moved")
+    assert (moved["metric"], moved["field"], moved["before"], moved["after"]) == (
+        "resolution_hours",
+        "target.value",
+        15.0,
+        16.0,
+    )
+    assert moved["reagreed"] is False
+    assert "BASE did not load, so its charter.yaml was compared as written" in moved["message"]
+    assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 1
+    assert repo.diff("HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 1
+
+
 def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
