@@ -182,15 +182,38 @@ def _fill(chunks: Iterator[bytes], head: BinaryIO | None, size: int, path: str) 
             out.write(chunk)
 
 
+def _umask() -> int:
+    """This process's umask (read by setting it, so once, at import)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# The mode a file this process writes gets; a link shares its inode's mode instead.
+FILE_MODE = 0o666 & ~_umask()
+
+
 def link_or_copy(source: str, target: str) -> None:
     """Hard-link the plain file `source` as the new name `target`, or copy it where a link
-    cannot be made (another file system; links not allowed, not supported, too many)."""
+    cannot be made (another file system; links not allowed, not supported, too many).
+
+    A link has the mode its file was written with, under another build's umask, maybe
+    (a cache entry made with `umask 077` linked into a site built with `022` was
+    unreadable to the web server): it gets `FILE_MODE`, as a file written now would,
+    or, when its mode cannot be changed (another user's), `target` is a copy."""
     try:
         os.link(source, target, follow_symlinks=False)
     except OSError as exc:
         if exc.errno not in _NO_LINK:
             raise
         shutil.copyfile(source, target, follow_symlinks=False)
+        return
+    if stat.S_IMODE(os.lstat(target).st_mode) != FILE_MODE:
+        try:
+            os.chmod(target, FILE_MODE)
+        except OSError:
+            os.unlink(target)
+            shutil.copyfile(source, target, follow_symlinks=False)
 
 
 def place(content: Content, target: str | Path) -> None:

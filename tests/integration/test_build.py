@@ -598,6 +598,30 @@ def test_a_users_matplotlibrc_changes_no_chart(
     assert [name for name in svgs if outs[0][name] != outs[1][name]] == []
 
 
+def test_a_site_built_from_a_cache_made_under_another_umask_has_this_ones_modes(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """Site files are hard links to cache entries, and a link shares its file's mode: a
+    cache made under `umask 077` made the charts and charter pages of a site built
+    under `022` unreadable to a web server running as another user."""
+    write_full_project(scratch_project)
+    cache = tmp_path / "cache"
+    for mask, out in ((0o077, tmp_path / "private"), (0o022, tmp_path / "public")):
+        args = ["--source", scratch_project.root, "--out", out, "--cache-dir", cache]
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", "build", *map(str, args), "--quiet"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO_ROOT,
+            preexec_fn=lambda mask=mask: os.umask(mask),  # type: ignore[misc]
+        )
+        assert done.returncode == 0, done.stderr
+    files = [p for p in (tmp_path / "public").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".svg" for p in files)
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+
+
 # --- nothing is lost -------------------------------------------------------------------
 
 
