@@ -7,13 +7,14 @@ one line that says so.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -41,24 +42,41 @@ def _guard(func: F) -> F:
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted; the previous site is unchanged", err=True)
+            # Only a build has a site to keep (it swaps a new one in whole, or not at all).
+            kept = "; the previous site is unchanged" if func.__name__ == "build" else ""
+            click.echo(f"interrupted{kept}", err=True)
             sys.exit(130)
         except InputError as exc:
             click.echo(f"error: {printable(str(exc))}", err=True)
             sys.exit(1)
-        except Exception as exc:
-            ctx = click.get_current_context(silent=True)
-            verbose = bool(ctx and ctx.find_root().params.get("verbose"))
-            if verbose:
-                traceback.print_exc()
-            click.echo(
-                f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"
-                + ("" if verbose else " (run with --verbose for the traceback)"),
-                err=True,
-            )
+        except OSError as exc:
+            if exc.filename is not None or exc.errno not in _UNWRITABLE:
+                _internal(exc)
+            # Writing the command's output: `> /dev/full`, a pipe closed early, a full disk.
+            click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
             sys.exit(1)
+        except Exception as exc:
+            _internal(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+# Errors writing a command's output to its standard output.
+_UNWRITABLE = frozenset({errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT, errno.EFBIG})
+
+
+def _internal(exc: BaseException) -> NoReturn:
+    """An exception nobody expected: one line, and exit 1; the traceback with --verbose."""
+    ctx = click.get_current_context(silent=True)
+    verbose = bool(ctx and ctx.find_root().params.get("verbose"))
+    if verbose:
+        traceback.print_exc()
+    click.echo(
+        f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"
+        + ("" if verbose else " (run with --verbose for the traceback)"),
+        err=True,
+    )
+    sys.exit(1)
 
 
 def source_option(help_text: str) -> Callable[[F], F]:

@@ -22,6 +22,7 @@ terminal and every page shows them until a later build succeeds.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import gc
 import html
@@ -645,9 +646,12 @@ def serve(
         try:
             server = PreviewServer((host, port), handler)
         except OSError as exc:
+            # A port in use or reserved is the port's fault; anything else (an address
+            # of another family, one this machine does not have) is the host's.
+            option = "--port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "--host"
             echo(
-                f"error: cannot serve on {host}:{port}: {exc.strerror or exc};"
-                " choose another --port",
+                f"error: cannot serve on {printable(host)}:{port}: {exc.strerror or exc};"
+                f" choose another {option}",
                 err=True,
             )
             return 1

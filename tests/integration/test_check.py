@@ -839,6 +839,22 @@ def test_a_blank_source_date_epoch_is_unset(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_output_that_cannot_be_written_is_one_line_not_an_internal_error(
+    tmp_path: Path,
+) -> None:
+    with open("/dev/full", "w") as full:  # every write fails: no space left
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", "schema"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            cwd=REPO_ROOT,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "error: cannot write the output: No space left on device\n"
+
+
 def test_staleness_uses_today_option_and_source_date_epoch(tmp_path: Path) -> None:
     source = write_tree(tmp_path / "src", {"routing": (base_charter(), _compliant_rows())})
     fresh = run("check", "--source", source, "--today", "2026-11-22")

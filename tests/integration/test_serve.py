@@ -364,6 +364,18 @@ def test_serve_refuses_a_port_in_use(scratch_project: ScratchProject) -> None:
     assert "Traceback" not in out + err
 
 
+def test_serve_on_an_address_this_machine_lacks_names_the_host(
+    scratch_project: ScratchProject,
+) -> None:
+    """Every failure to listen advised another --port, also for an address of another
+    family or one this machine does not have."""
+    scratch_project.charter("routing")
+    proc = start(scratch_project.root, "--host", "192.0.2.1", "--port", "0")  # TEST-NET-1
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "cannot serve on 192.0.2.1:0" in err and "choose another --host" in err
+
+
 def test_serve_help_lists_its_options() -> None:
     result = run_cli("serve", "--help")
     assert result.exit_code == 0
