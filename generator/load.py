@@ -122,16 +122,23 @@ def load_project(
     return Project(root, site, charters, site_doc, catalogue), diags
 
 
+def no_charters(root: Path) -> str:
+    """Why the source folder `root` has no charters/ folder to read."""
+    charters_dir = root / "charters"
+    if loops(charters_dir):
+        return f"charters/ is {LOOP}"
+    if os.path.isfile(charters_dir):
+        return "charters is a file, not a folder: put one folder per project in it"
+    if charters_dir.is_dir():
+        return "charters/ is a symbolic link that leaves the source folder; it is not read"
+    return "no charters/ folder: put one folder per project in charters/<id>/charter.yaml"
+
+
 def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:
     """The folders under charters/ that are inside the tree and readable; others reported."""
     charters_dir = root / "charters"
     if not charters_dir.is_dir() or not inside(root, charters_dir):
-        message = "no charters/ folder: put one folder per project in charters/<id>/charter.yaml"
-        if loops(charters_dir):
-            message = f"charters/ is {LOOP}"
-        elif charters_dir.is_dir():
-            message = "charters/ is a symbolic link that leaves the source folder; it is not read"
-        diags.error(SourceRef("charters"), "", message, code="no-charters")
+        diags.error(SourceRef("charters"), "", no_charters(root), code="no-charters")
         return []
     try:
         entries = sorted(charters_dir.iterdir(), key=lambda p: p.name)

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 from . import model as m
+from .diagnostics import Diagnostics
+from .readers import parse_yaml, read_text
 from .schemas import schema_text
 
 SCHEMA_FILE = "charter.schema.json"
@@ -32,6 +34,21 @@ def starter(charter_id: str) -> str:
     return STARTER.format(schema_line=SCHEMA_LINE, title=title)
 
 
+def _alias_owner(source: Path, charter_id: str) -> str | None:
+    """The charter that lists `charter_id` in its `aliases`, if any: a new charter under
+    that id would make the tree invalid (check refuses an alias that is a charter's id)."""
+    charters = source / "charters"
+    for folder in sorted(charters.iterdir()) if charters.is_dir() else []:
+        text = read_text(source, f"charters/{folder.name}/charter.yaml", Diagnostics())
+        doc = parse_yaml(text, "charter.yaml", Diagnostics()) if text else None
+        aliases = (
+            doc.data.get("aliases") if doc is not None and isinstance(doc.data, dict) else None
+        )
+        if isinstance(aliases, list) and charter_id in aliases:
+            return folder.name
+    return None
+
+
 def new_charter(source: Path, charter_id: str) -> list[Path]:
     """Write charters/<id>/charter.yaml and results/.gitkeep; return what was written.
 
@@ -43,6 +60,12 @@ def new_charter(source: Path, charter_id: str) -> list[Path]:
     folder = source / "charters" / charter_id
     if folder.exists() or folder.is_symlink():
         raise ScaffoldError(f"{folder} already exists; nothing was written")
+    owner = _alias_owner(source, charter_id)
+    if owner is not None:
+        raise ScaffoldError(
+            f"{charter_id!r} is a former id of charter {owner!r} (in its aliases: its old"
+            " address redirects there); choose another id, nothing was written"
+        )
     written: list[Path] = []
     try:
         (folder / "results").mkdir(parents=True)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .. import model as m
 from ..diagnostics import Diagnostics, SourceRef, excerpt, format_path
-from ..load import connection_problem, load_site
+from ..load import connection_problem, load_site, no_charters
 from ..messages import validate_model
 from ..readers import Document, FieldPath, parse_yaml, read_text
 from ..results import unread_problem
@@ -88,6 +88,8 @@ def read_plan(source: Path, today: date) -> Plan:
     jobs: list[Job] = []
     charters = source / "charters"
     folders = sorted(charters.iterdir(), key=lambda p: p.name) if charters.is_dir() else []
+    if not charters.is_dir():  # pulling nothing is no success: say why, as check does
+        diags.error(SourceRef("charters"), "", no_charters(source), code="no-charters")
     for folder in folders:
         if folder.is_dir() and not folder.name.startswith("."):
             jobs.extend(_charter_jobs(source, folder, diags))

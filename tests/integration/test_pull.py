@@ -787,6 +787,19 @@ def test_a_url_whose_port_is_no_number_is_a_located_error(tmp_path: Path, url: s
     assert "connection 'w' is not a SQLAlchemy URL" in result.stderr
 
 
+def test_a_tree_whose_charters_is_a_file_pulls_nothing_and_fails(tmp_path: Path) -> None:
+    """`pull` in a tree whose charters/ is a file said "pulled 0 files" and exited 0."""
+    (tmp_path / "site.yaml").write_text("title: T\n", encoding="utf-8")
+    (tmp_path / "charters").write_text("not a folder\n", encoding="utf-8")
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "charters: charters is a file, not a folder: put one folder per project in it" in (
+        result.stderr
+    )
+    found = [d.format_text() for d in load_project(tmp_path)[1].sorted()]
+    assert "charters: charters is a file, not a folder: put one folder per project in it" in found
+
+
 def test_two_pulls_into_one_file_run_neither(tmp_path: Path) -> None:
     """The error said the charter's pulls did not run, but both ran and raced on the
     file: it was written."""

@@ -90,3 +90,20 @@ def test_an_invalid_id_is_a_usage_error_that_shows_the_pattern(tmp_path: Path) -
         assert result.exit_code == 2, bad
         assert "^[a-z0-9][a-z0-9-]{0,62}$" in result.output
     assert not (tmp_path / "charters").exists()
+
+
+def test_new_refuses_an_id_that_is_another_charters_former_id(tmp_path: Path) -> None:
+    """`new search-reranker` beside a charter that lists it in `aliases` was written, and
+    the tree then failed `check` (an alias may not be a charter's id)."""
+    assert new(tmp_path, "search-ranking")[0] == 0
+    charter = tmp_path / "charters" / "search-ranking" / "charter.yaml"
+    charter.write_text(
+        charter.read_text(encoding="utf-8") + "aliases: [search-reranker]\n", encoding="utf-8"
+    )
+    code, _, err = new(tmp_path, "search-reranker")
+    assert code == 1
+    assert (
+        "'search-reranker' is a former id of charter 'search-ranking' (in its aliases: its old"
+        " address redirects there); choose another id, nothing was written"
+    ) in err
+    assert not (tmp_path / "charters" / "search-reranker").exists()
