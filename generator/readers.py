@@ -303,6 +303,20 @@ def read_text(
             f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
         )
         return None
+    nul = text.find("\0")
+    if nul >= 0:  # never in text; a file saved as UTF-16 without a BOM is half NULs
+        line = text.count("\n", 0, nul) + 1
+        col = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        head = text[:200]
+        wide = head.count("\0") * 3 >= len(head)
+        diags.error(
+            SourceRef(rel, line, col),
+            "",
+            "file holds a NUL character"
+            + (" (it looks saved as UTF-16)" if wide else "")
+            + "; save it as UTF-8 text",
+        )
+        return None
     if not text.strip():
         if empty_ok:
             return ""

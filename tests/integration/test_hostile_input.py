@@ -272,6 +272,23 @@ def test_control_characters_in_charter_text_and_notes_are_located_errors(
     )
 
 
+def test_a_file_saved_as_utf16_without_a_bom_says_so(scratch_project: ScratchProject) -> None:
+    """UTF-16 without a byte-order mark decodes as UTF-8 with a NUL after each letter: the
+    header was an 'unknown column' 'd\\x00a\\x00t\\x00e\\x00'."""
+    scratch_project.charter("routing")
+    csv_text = RESULTS_HEADER + "2026-05-04,ttfr,,5.0,,,,,\n"
+    scratch_project.write("charters/routing/results/r.csv", csv_text.encode("utf-16-le"))
+    assert scratch_project.errors() == [
+        "charters/routing/results/r.csv:1:2: file holds a NUL character (it looks saved as"
+        " UTF-16); save it as UTF-8 text"
+    ]
+    scratch_project.charter("routing", text="title: Ticket\0 routing\n")
+    (error,) = scratch_project.errors()[:1]
+    assert error == (
+        "charters/routing/charter.yaml:1:14: file holds a NUL character; save it as UTF-8 text"
+    )
+
+
 # --- YAML 1.2 numbers ----------------------------------------------------------------------
 
 
