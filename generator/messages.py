@@ -189,13 +189,21 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
         return f"expected {_EXPECTED[kind]}, got {describe(value)}{hint}"
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
-        what = {m.METRIC_ID_PATTERN: "metric id", m.ID_PATTERN: "charter id"}.get(pattern, "value")
+        what = {
+            m.METRIC_ID_PATTERN: "metric id",
+            m.ID_PATTERN: "charter id",
+            m.CONNECTION_NAME_PATTERN: "connection name",
+            m.PARAM_NAME_PATTERN: "parameter name",
+        }.get(pattern, "value")
         rule = {
             m.METRIC_ID_PATTERN: "lowercase letters, digits and '_', starting with a letter,"
             " at most 63 characters",
             m.ID_PATTERN: "lowercase letters, digits and '-', starting with a letter or digit,"
             " at most 63 characters",
-        }.get(pattern, f"it must match {pattern}")
+            m.CONNECTION_NAME_PATTERN: "lowercase letters, digits, '_' and '-', starting with"
+            " a letter, at most 63 characters",
+            m.PARAM_NAME_PATTERN: "letters, digits and '_', not starting with a digit",
+        }.get(pattern, f"text matching {pattern}")
         return f"{excerpt(value)} is not a valid {what}: use {rule}"
     if kind == "string_too_short":
         return "must not be empty"

@@ -682,6 +682,7 @@ class Decision(Model):
 # --- pulling results from where they live (`charters pull`, docs/pull.md) ---------------
 
 CONNECTION_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DEFAULT_CONNECTION = "duckdb"
 RESULT_FILE_SUFFIX = ".csv"
 
@@ -714,8 +715,20 @@ def _check_into(value: str) -> str:
 
 ConnectionName = Annotated[str, StringConstraints(pattern=CONNECTION_NAME_PATTERN)]
 PullPath = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_into)]
+
+
+def _scalar_param(value: Any) -> Any:
+    """One error for a parameter that is a list, a mapping or empty, not one per kind of
+    value it is not (text, number, date, true or false)."""
+    if value is None or isinstance(value, list | dict):
+        what = "nothing" if value is None else "a list" if isinstance(value, list) else "a mapping"
+        raise ValueError(f"expected one value (text, a number, a date, true or false), got {what}")
+    return value
+
+
 ParamValue = Annotated[
     str | int | float | bool | date,
+    BeforeValidator(_scalar_param),
     WithJsonSchema({"type": ["string", "number", "boolean"]}),
 ]
 
@@ -773,9 +786,7 @@ class Pull(Model):
         " columns of a result row (date, metric, value; variant, n, std, lower, upper, note).",
         examples=["queries/weekly.sql"],
     )
-    params: dict[
-        Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ParamValue
-    ] = Field(
+    params: dict[Annotated[str, StringConstraints(pattern=PARAM_NAME_PATTERN)], ParamValue] = Field(
         default_factory=dict,
         description="Bound parameters of the SQL, written :name in the query.",
         examples=[{"since": "2026-01-01"}],

@@ -981,6 +981,29 @@ def test_a_parameter_the_query_binds_must_be_given(tmp_path: Path) -> None:
     assert "pull[0].sql: the query binds :since, which `params` does not give" in err
 
 
+def test_a_parameter_or_connection_named_or_given_wrongly_is_one_clear_error(
+    tmp_path: Path,
+) -> None:
+    """A list given as a parameter had five errors (one per kind of value it is not), and
+    a name with a space read "is not a valid value: use it must match ^...$"."""
+    site = {"connections": {"A B": {"url": "duckdb:///:memory:"}}}
+    pull = {"sql": GOOD_SQL, "params": {"a b": 1, "weeks": [1, 2]}}
+    pull_charter(tmp_path, [{"into": "results/p.csv", **pull}], site=site)
+    found = [f"{d.field}: {d.message}" for d in load_project(tmp_path)[1].sorted()]
+    assert "pull[0].params.weeks: expected one value (text, a number, a date, true or" in (
+        "\n".join(found)
+    )
+    assert not [f for f in found if ".weeks." in f]
+    assert (
+        "pull[0].params.a b.[key]: 'a b' is not a valid parameter name: use letters, digits"
+        " and '_', not starting with a digit"
+    ) in found
+    assert (
+        "connections.A B.[key]: 'A B' is not a valid connection name: use lowercase letters,"
+        " digits, '_' and '-', starting with a letter, at most 63 characters"
+    ) in found
+
+
 def test_sql_and_mlflow_together_are_refused_by_the_model(tmp_path: Path) -> None:
     pull = {"sql": GOOD_SQL, "mlflow": {"experiment": "e", "metrics": {"precision": "p"}}}
     pull_charter(tmp_path, [{"into": "results/p.csv", **pull}])
