@@ -225,6 +225,13 @@ def _repository(source: Path, spec: str, role: str) -> tuple[Path, str]:
 def _resolve(top: Path, spec: str, role: str) -> str:
     if spec.startswith("-") or not spec.strip():
         raise DiffError(f"{role} {spec!r} is not a valid revision")
+    if "..." in spec:  # `main...HEAD`: where they forked, as `git diff main...HEAD` reads it
+        left, _, right = spec.partition("...")
+        ends = [_resolve(top, side or "HEAD", role) for side in (left, right)]
+        base = _git(["merge-base", *ends], top)
+        if base.returncode != 0:
+            raise DiffError(f"{role} {spec!r}: the two revisions have no common ancestor")
+        return base.stdout.decode().split()[0]
     found = _git(
         ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"], top
     )

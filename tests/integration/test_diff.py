@@ -305,6 +305,21 @@ def test_a_goalpost_moved_while_mending_a_broken_charter_is_still_moved(repo: Re
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 1
 
 
+def test_three_dots_compare_with_where_the_branches_forked(repo: Repo) -> None:
+    """`main...HEAD` was refused as no revision; it is the merge base, as in `git diff`."""
+    main_branch = git(repo.root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(repo.root, "checkout", "-q", "-b", "pr")
+    repo.replace(ROUTING, "status: experiment", "status: live")
+    repo.commit("Go live")
+    git(repo.root, "checkout", "-q", main_branch)
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 16.0, by: 2026-11-15}")
+    repo.commit("Main moved on")
+    git(repo.root, "checkout", "-q", "pr")
+    report = repo.diff_json(f"{main_branch}...HEAD", "HEAD")
+    assert [c["kind"] for c in report["changes"]] == ["status-changed"]
+    assert report["base"]["spec"] == f"{main_branch}...HEAD"
+
+
 def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
