@@ -180,11 +180,18 @@ def check_tree_links(root: Path, folder: str, diags: Diagnostics) -> None:
     if not inside(root, top):
         diags.error(SourceRef(folder), "", message, code="outside-tree")
         return
+    if not top.is_dir():  # every build would use the built-in templates without a word
+        text = f"{folder} is a file, not a folder: put overrides in {folder}/, or remove it"
+        diags.error(SourceRef(folder), "", text, code="not-a-folder")
+        return
     for dirpath, dirnames, filenames in os.walk(top):
         for name in sorted([*dirnames, *filenames]):
             path = Path(dirpath) / name
             if not inside(root, path):
                 diags.error(SourceRef(_rel(root, path)), "", message, code="outside-tree")
+            elif name.endswith(".html") and name in dirnames:
+                text = "a folder, not a template: the built-in template of this name is used"
+                diags.error(SourceRef(_rel(root, path)), "", text, code="not-a-file")
 
 
 def _rel(root: Path, path: Path) -> str:

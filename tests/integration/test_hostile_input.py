@@ -289,6 +289,22 @@ def test_a_file_saved_as_utf16_without_a_bom_says_so(scratch_project: ScratchPro
     )
 
 
+def test_templates_that_are_a_file_or_a_template_that_is_a_folder_are_errors(
+    scratch_project: ScratchProject,
+) -> None:
+    """Both were skipped without a word: the built-in templates were used instead."""
+    scratch_project.charter("routing")
+    scratch_project.write("templates", "not a folder\n")
+    assert scratch_project.errors() == [
+        "templates: templates is a file, not a folder: put overrides in templates/, or remove it"
+    ]
+    (scratch_project.root / "templates").unlink()
+    (scratch_project.root / "templates" / "index.html").mkdir(parents=True)
+    assert scratch_project.errors() == [
+        "templates/index.html: a folder, not a template: the built-in template of this name is used"
+    ]
+
+
 # --- YAML 1.2 numbers ----------------------------------------------------------------------
 
 
