@@ -182,7 +182,12 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             )
             report(index, message, "link-target", "warning")
             continue
-        if not target.is_file() or not target.is_relative_to(folder):
+        if not target.is_relative_to(folder):
+            continue
+        if not target.is_file():  # a folder, a named pipe: only files are published
+            kind = "a folder, not a file" if target.is_dir() else "not a regular file"
+            message = f"{excerpt(link.url)} is {kind}; the link will be broken"
+            report(index, message, "link-target", "warning")
             continue
         name = target.relative_to(folder).as_posix()
         if name in generated:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
@@ -344,6 +345,22 @@ def test_a_link_to_a_missing_file_is_a_warning(scratch_project: ScratchProject) 
     assert [w for w in warnings if "links[0].url" in w] == [
         "charters/routing/charter.yaml:23:10: links[0].url: 'data/raw.csv' is not a file in the"
         " charter's folder; the link will be broken"
+    ]
+
+
+def test_a_link_to_a_folder_or_a_pipe_is_a_warning(scratch_project: ScratchProject) -> None:
+    """Only files are published: a link to a folder or a named pipe shipped a dead link
+    without a word, where a missing file was warned of."""
+    links = [{"title": "Data", "url": "data"}, {"title": "Feed", "url": "feed.csv"}]
+    scratch_project.charter("routing", links=links)
+    (scratch_project.root / "charters/routing/data").mkdir()
+    os.mkfifo(scratch_project.root / "charters/routing/feed.csv")
+    result = scratch_project.build()
+    assert result.ok
+    warnings = [d.message for d in result.diagnostics if d.field.startswith("links[")]
+    assert warnings == [
+        "'data' is a folder, not a file; the link will be broken",
+        "'feed.csv' is not a regular file; the link will be broken",
     ]
 
 
