@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -121,6 +122,15 @@ class ScratchProject:
     @property
     def out(self) -> Path:
         return self.root.parent / f"{self.root.name}-site"
+
+
+def copy_examples(dest: Path) -> Path:
+    """The example charters, site.yaml and metrics.yaml in `dest`, a source folder."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO_ROOT / "charters", dest / "charters")
+    shutil.copy2(REPO_ROOT / "site.yaml", dest / "site.yaml")
+    shutil.copy2(REPO_ROOT / "metrics.yaml", dest / "metrics.yaml")
+    return dest
 
 
 def run_cli(*args: str | Path) -> Result:

@@ -91,14 +91,6 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def copy_examples(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO_ROOT / "charters", dest / "charters")
-    shutil.copy2(REPO_ROOT / "site.yaml", dest / "site.yaml")
-    shutil.copy2(REPO_ROOT / "metrics.yaml", dest / "metrics.yaml")
-    return dest
-
-
 def postgres_query() -> str:
     """The example's query as it runs on PostgreSQL: the events come from a table."""
     query = (REPO_ROOT / EXAMPLE_QUERY).read_text(encoding="utf-8")

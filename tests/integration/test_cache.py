@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from helpers import REPO_ROOT, ScratchProject, run_cli
+from helpers import ScratchProject, copy_examples, run_cli
 from history_repo import git, init_repo
 
 import generator.charts as charts_stage
@@ -258,14 +258,6 @@ def test_a_serve_rebuild_asks_the_cache_folder_only_about_charts_it_has_not_seen
 # --- the examples --------------------------------------------------------------------------
 
 
-def copy_examples(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    shutil.copytree(REPO_ROOT / "charters", dest / "charters")
-    for name in ("site.yaml", "metrics.yaml"):
-        shutil.copy2(REPO_ROOT / name, dest / name)
-    return dest
-
-
 def edit_examples(src: Path) -> None:
     """A result row, a charter's title, a template and site.yaml changed."""
     results = src / "charters/support-ticket-routing/results/ab-test.csv"
@@ -476,10 +468,7 @@ def test_a_file_saved_while_the_build_reads_it_files_nothing_under_the_old_key(
     import generator.build as build_module
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    source = tmp_path / "src"
-    for name in ("charters", "site.yaml", "metrics.yaml"):
-        copy = shutil.copytree if (REPO_ROOT / name).is_dir() else shutil.copy2
-        copy(REPO_ROOT / name, source / name)
+    source = copy_examples(tmp_path / "src")
     charter = source / "charters" / "churn-prediction" / "charter.yaml"
     original = charter.read_text(encoding="utf-8")
     at_41 = original.replace("target: {value: 32.50,", "target: {value: 41.00,")
@@ -516,10 +505,7 @@ def test_a_file_saved_while_check_reads_it_keeps_no_report(
     report under the broken tree's key: the same broken tree then passed."""
     import generator.check_cache as check_module
 
-    source = tmp_path / "src"
-    for name in ("charters", "site.yaml", "metrics.yaml"):
-        copy = shutil.copytree if (REPO_ROOT / name).is_dir() else shutil.copy2
-        copy(REPO_ROOT / name, source / name)
+    source = copy_examples(tmp_path / "src")
     charter = source / "charters" / "churn-prediction" / "charter.yaml"
     good = charter.read_text(encoding="utf-8")
     broken = good.replace("target: {value: 32.50,", "target: {value: oops,")

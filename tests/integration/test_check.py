@@ -32,7 +32,7 @@ from factory import (
     row,
     write_charter,
 )
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, copy_examples
 from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
@@ -822,10 +822,7 @@ def test_exit_2_on_bad_format(tmp_path: Path) -> None:
 def test_a_blank_source_date_epoch_is_unset(tmp_path: Path) -> None:
     """Blank is unset for the build date, but numpy read it as a number on import: an
     internal error."""
-    source = tmp_path / "src"
-    shutil.copytree(REPO_ROOT / "charters", source / "charters")
-    for name in ("site.yaml", "metrics.yaml"):
-        shutil.copy2(REPO_ROOT / name, source / name)
+    source = copy_examples(tmp_path / "src")
     env = {**os.environ, "SOURCE_DATE_EPOCH": " "}
     done = subprocess.run(
         [sys.executable, "-m", "generator", "check", "--source", str(source)],

@@ -25,7 +25,7 @@ from factory import (
     row,
     write_charter,
 )
-from helpers import REPO_ROOT, minimal_charter
+from helpers import REPO_ROOT, copy_examples, minimal_charter
 from history_repo import MORE, ROWS
 
 from generator.cli import main
@@ -273,9 +273,7 @@ def test_the_first_pull_request_adding_the_charters_has_a_clean_base(tmp_path: P
     (root / "README.md").write_text("Our ML projects.\n", encoding="utf-8")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Start")
-    shutil.copytree(REPO_ROOT / "charters", root / "charters")
-    for name in ("site.yaml", "metrics.yaml"):
-        shutil.copy2(REPO_ROOT / name, root / name)
+    copy_examples(root)
     result = CliRunner().invoke(main, ["diff", "HEAD", "--source", str(root)])
     assert result.exit_code == 0, result.output
     assert "does not load cleanly" not in result.stdout

@@ -15,10 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, copy_examples
 from pull_helpers import (
     EXAMPLE_RESULTS,
-    copy_examples,
     line_of,
     pull_charter,
     run_pull,

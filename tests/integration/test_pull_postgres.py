@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, copy_examples
 from pull_helpers import (
     EXAMPLE,
     EXAMPLE_RESULTS,
     Postgres,
-    copy_examples,
     line_of,
     postgres_query,
     pull_charter,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from helpers import REPO_ROOT
-from pull_helpers import EXAMPLE_EVENTS, EXAMPLE_RESULTS, copy_examples
+from helpers import REPO_ROOT, copy_examples
+from pull_helpers import EXAMPLE_EVENTS, EXAMPLE_RESULTS
 
 from generator.diff import MARKER
 
