@@ -199,21 +199,18 @@ def link_or_copy(source: str, target: str) -> None:
 
     A link has the mode its file was written with, under another build's umask, maybe
     (a cache entry made with `umask 077` linked into a site built with `022` was
-    unreadable to the web server): it gets `FILE_MODE`, as a file written now would,
-    or, when its mode cannot be changed (another user's), `target` is a copy."""
+    unreadable to the web server), and its mode is that of every other link to the
+    file (other sites built from the same cache): a file whose mode is not `FILE_MODE`,
+    what a file written now gets, is copied instead, never changed."""
+    if stat.S_IMODE(os.lstat(source).st_mode) != FILE_MODE:
+        shutil.copyfile(source, target, follow_symlinks=False)
+        return
     try:
         os.link(source, target, follow_symlinks=False)
     except OSError as exc:
         if exc.errno not in _NO_LINK:
             raise
         shutil.copyfile(source, target, follow_symlinks=False)
-        return
-    if stat.S_IMODE(os.lstat(target).st_mode) != FILE_MODE:
-        try:
-            os.chmod(target, FILE_MODE)
-        except OSError:
-            os.unlink(target)
-            shutil.copyfile(source, target, follow_symlinks=False)
 
 
 def place(content: Content, target: str | Path) -> None:

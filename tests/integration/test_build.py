@@ -603,10 +603,12 @@ def test_a_site_built_from_a_cache_made_under_another_umask_has_this_ones_modes(
 ) -> None:
     """Site files are hard links to cache entries, and a link shares its file's mode: a
     cache made under `umask 077` made the charts and charter pages of a site built
-    under `022` unreadable to a web server running as another user."""
+    under `022` unreadable to a web server running as another user. Changing the mode
+    of the shared file instead changed every other site built from the cache."""
     write_full_project(scratch_project)
     cache = tmp_path / "cache"
-    for mask, out in ((0o077, tmp_path / "private"), (0o022, tmp_path / "public")):
+
+    def build_under(mask: int, out: Path) -> set[str]:
         args = ["--source", scratch_project.root, "--out", out, "--cache-dir", cache]
         done = subprocess.run(
             [sys.executable, "-m", "generator", "build", *map(str, args), "--quiet"],
@@ -614,12 +616,21 @@ def test_a_site_built_from_a_cache_made_under_another_umask_has_this_ones_modes(
             text=True,
             check=False,
             cwd=REPO_ROOT,
-            preexec_fn=lambda mask=mask: os.umask(mask),  # type: ignore[misc]
+            preexec_fn=lambda: os.umask(mask),
         )
         assert done.returncode == 0, done.stderr
-    files = [p for p in (tmp_path / "public").rglob("*") if p.is_file()]
-    assert any(p.suffix == ".svg" for p in files)
-    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+        return modes(out)
+
+    def modes(out: Path) -> set[str]:
+        files = [p for p in out.rglob("*") if p.is_file()]
+        assert any(p.suffix == ".svg" for p in files)
+        return {oct(p.stat().st_mode & 0o777) for p in files}
+
+    assert build_under(0o077, tmp_path / "private") == {"0o600"}
+    assert build_under(0o022, tmp_path / "public") == {"0o644"}
+    assert modes(tmp_path / "private") == {"0o600"}  # left as it was
+    assert build_under(0o077, tmp_path / "private-2") == {"0o600"}
+    assert modes(tmp_path / "public") == {"0o644"}
 
 
 # --- nothing is lost -------------------------------------------------------------------
