@@ -232,6 +232,7 @@ class _Commit:
     changes: list[_Change]
     day: str = ""  # the commit's date (not the author's): the build date of its verdicts
     parent: str = ""  # the first parent (none for a root commit)
+    merge: bool = False  # more than one parent: the log lists no change of its own
     authored: str = ""  # the author's date, the earlier of their calendar's and UTC's
 
 
@@ -302,7 +303,8 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         [],
         _commit_day(parts[3].strip().decode()),
         (parts[4].split() or [b""])[0].decode(),
-        days[0].isoformat() if days is not None else stamp.date().isoformat(),
+        merge=len(parts[4].split()) > 1,
+        authored=days[0].isoformat() if days is not None else stamp.date().isoformat(),
     )
     i = 5
     while i + 1 < len(parts):
@@ -417,8 +419,11 @@ def _replay(
     blobs = Blobs(repo.top)
     verdicts = VerdictReplay(blobs, repo.prefix, verdict_cache)
     lines = _lines(repo)
+    merges: dict[str, str] = {}  # merge commit → its day
     try:
         for commit in _log(repo):
+            if commit.merge:
+                merges[commit.sha] = commit.day
             stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author, commit.authored)
             by_charter: dict[str, list[_Change]] = {}
             for change in commit.changes:
@@ -434,7 +439,8 @@ def _replay(
                 if results or edited:
                     now = verdicts.at(commit.sha, commit.day, cid)
                     before = _before(verdicts, commit, cid, was, results=results, edited=edited)
-                    last = _on_line(state, lines.get(commit.sha, ""), lines)
+                    merged = _MergeVerdicts(verdicts, merges, cid)
+                    last = _on_line(state, lines.get(commit.sha, ""), lines, merged)
                     _verdict(state, stamp, now, before, last, results=results)
                     state.seen[commit.sha] = state.verdict
     finally:
@@ -526,12 +532,33 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs)
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
-def _on_line(state: _Charter, start: str, lines: Mapping[str, str]) -> Verdict | None:
+@dataclass(frozen=True)
+class _MergeVerdicts:
+    """A charter's verdict at a merge commit (which the replay does not replay: a merge
+    lists no change of its own), for `_on_line`; None when it has none there."""
+
+    verdicts: VerdictReplay
+    days: Mapping[str, str]  # merge commit → its day
+    cid: str
+
+    def at(self, sha: str) -> Verdict | None:
+        return self.verdicts.at(sha, self.days[sha], self.cid) if sha in self.days else None
+
+
+def _on_line(
+    state: _Charter, start: str, lines: Mapping[str, str], merged: _MergeVerdicts
+) -> Verdict | None:
     """The charter's verdict as of commit `start` on its line of history: at the nearest
-    commit from `start` back (first parents, as `_lines` gives them) that replayed it;
-    None when none did (it did not exist on this line)."""
+    commit from `start` back (first parents, as `_lines` gives them) that replayed it, or
+    at a merge commit on the way (judged there: it holds what the merged branch changed,
+    which its first parents never saw); None when none did (it did not exist on this
+    line)."""
     sha = start
     while sha and sha not in state.seen:
+        at_merge = merged.at(sha)
+        if at_merge is not None:
+            state.seen[sha] = at_merge
+            break
         sha = lines.get(sha, "")
     found = state.seen.get(sha) if sha else None
     if start:

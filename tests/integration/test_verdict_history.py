@@ -197,6 +197,32 @@ def test_two_branches_merged_one_after_the_other_change_the_verdict_once(
     ]
 
 
+def test_a_change_merged_from_a_branch_is_not_reported_again_after_the_merge(
+    tmp_path: Path,
+) -> None:
+    """A branch gains Business impact; main moves on (another charter), merges the branch
+    with --no-ff, then edits the summary: the edit was compared through the merge's
+    first parent, which never saw the branch, and reported the branch's change again."""
+    repo = new_repo(tmp_path)
+    write_charter(repo, "routing", charter(), ML_ROWS)
+    commit(repo, "Model results", "Ana Ruiz", "2026-03-01T09:00:00Z")
+    main = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "f")
+    write_charter(repo, "routing", charter(), [*ML_ROWS, *BUSINESS])
+    b = commit(repo, "Business results", "Ben Okafor", "2026-03-03T09:00:00Z")
+    git(repo, "checkout", "-q", main)
+    write_charter(repo, "other", charter(title="Other"), ML_ROWS)
+    commit(repo, "Another charter", "Chen Li", "2026-03-04T09:00:00Z")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Merge f", "f", when="2026-03-05T09:00:00Z")
+    write_charter(repo, "routing", charter(summary="Reworded."), [*ML_ROWS, *BUSINESS])
+    commit(repo, "Reword", "Dana Ito", "2026-03-06T09:00:00Z")
+    build(repo, tmp_path / "site")
+    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+        f"2026-03-03 Verdict changed Verdict: ML metric only → Business impact commit {b}"
+        " by Ben Okafor"
+    ]
+
+
 def test_a_new_head_loads_only_the_charter_versions_not_seen_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
