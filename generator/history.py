@@ -475,19 +475,27 @@ def _renames(
         made = next((c for c in changes if c.rest == "charter.yaml" and c.new.strip("0")), None)
         data = _yaml(blobs.read(made.new) or b"") if made is not None else None
         aliases = data.get("aliases") if data is not None else None
-        for old in aliases if isinstance(aliases, list) else []:
-            if not isinstance(old, str) or old == cid or old not in charters:
-                continue
-            gone = any(
-                c.rest == "charter.yaml" and not c.new.strip("0") for c in by_charter.get(old, [])
-            )
-            if charters[old].data is not None and not gone:
-                continue  # still there: not the folder this one was renamed from
-            charters[cid] = charters.pop(old)
-            charters[cid].renamed_from = old
-            # The old folder's removal in this commit is replayed on a fresh state.
-            charters[old] = _Charter(names=names)
-            break
+        known = [
+            old
+            for old in (aliases if isinstance(aliases, list) else [])
+            if isinstance(old, str) and old != cid and old in charters
+        ]
+        # The folder this commit removes, else one removed before that has a history (not
+        # the empty state an earlier rename left under its old id: a chain a → b → c).
+        removed = [o for o in known if _removes(by_charter.get(o, []))]
+        earlier = [o for o in known if charters[o].data is None and charters[o].events]
+        old = next(iter(removed or earlier), None)
+        if old is None:
+            continue
+        charters[cid] = charters.pop(old)
+        charters[cid].renamed_from = old
+        # The old folder's removal in this commit is replayed on a fresh state.
+        charters[old] = _Charter(names=names)
+
+
+def _removes(changes: Sequence[_Change]) -> bool:
+    """Whether a commit's changes to a charter remove its charter.yaml."""
+    return any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
 
 
 def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs) -> None:

@@ -1054,3 +1054,27 @@ def test_a_mailmap_or_a_replaced_commit_is_not_a_stale_history(
     result = run_cli("build", "--source", repo, "--out", cold, "--cache-dir", tmp_path / "c2")
     assert result.exit_code == 0, result.output
     assert f"commit {h['created']} by Ana Ruiz" in " ".join(section_text(cold).split())
+
+
+def test_a_chain_of_renames_keeps_the_whole_history(tmp_path: Path) -> None:
+    """a renamed b (aliases [a]), then c (aliases [a, b]): c took the empty state the
+    first rename left under `a`, and b's moved goalpost and a's history were lost."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    made = commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters" / "a")
+    write_charter(repo, "b", {**charter(11.0), "aliases": ["a"]}, ROWS)
+    first = commit(repo, "Rename to b, target lowered", "Ben Okafor", "2026-03-05T00:00:00Z")
+    shutil.rmtree(repo / "charters" / "b")
+    write_charter(repo, "c", {**charter(11.0), "aliases": ["a", "b"]}, ROWS)
+    second = commit(repo, "Rename to c", "Chen Li", "2026-03-09T00:00:00Z")
+    found = read_history(repo).of("c")
+    assert [(e.kind, e.commit) for e in found.events if e.kind != "verdict"] == [
+        ("created", made),
+        ("first-result", made),
+        ("renamed", first),
+        ("goalpost", first),
+        ("renamed", second),
+    ]
+    assert "renamed from b" in found.events[-1].text
+    assert found.original_targets == {"conv": 12.0}
