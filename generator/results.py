@@ -550,8 +550,8 @@ def _folders_readable(
     fixed = folder.joinpath(*parts[:wild])
     # Folders a wildcard goes through (`*/x.csv`, `**/*.csv`): glob skips an unreadable
     # one without a word, and its files' rows were left out of the results.
-    depth = None if "**" in parts[wild:] else max(0, len(parts) - wild - 1)
-    for candidate in sorted({folder, fixed, *(p.parent for p in matches), *_under(fixed, depth)}):
+    through = _under(fixed, parts[wild:-1])
+    for candidate in sorted({folder, fixed, *(p.parent for p in matches), *through}):
         if os.path.isdir(candidate) and not os.access(candidate, os.R_OK | os.X_OK):
             rel = candidate.relative_to(root).as_posix()
             diags.error(SourceRef(rel), "", "cannot read this folder (permission denied)")
@@ -559,18 +559,29 @@ def _folders_readable(
     return True
 
 
-def _under(top: Path, depth: int | None) -> Iterator[Path]:
-    """The folders below `top`, `depth` levels deep at most (None: all), without following
-    links; each is checked for reading by the caller."""
-    if depth == 0 or not os.path.isdir(top):
+def _under(top: Path, parts: Sequence[str]) -> Iterator[Path]:
+    """The folders below `top` that the folder parts of a results pattern (`*`, `2026-*`,
+    `**`) go through, as glob goes: hidden ones only for a part that starts with a dot,
+    links to folders not followed by `**`; each is checked for reading by the caller."""
+    if not parts:
         return
-    base = len(top.parts)
-    for here, folders, _ in os.walk(top):
-        level = len(Path(here).parts) - base
-        for name in folders:
-            yield Path(here) / name
-        if depth is not None and level + 1 >= depth:
-            folders.clear()
+    head, rest = parts[0], parts[1:]
+    try:
+        with os.scandir(top) as entries:
+            names = sorted(e.name for e in entries if e.is_dir(follow_symlinks=head != "**"))
+    except OSError:  # `top` itself unreadable: the caller reports it
+        return
+    for name in names:
+        if name.startswith(".") and not head.startswith("."):
+            continue
+        if head == "**":
+            yield top / name
+            yield from _under(top / name, parts)
+        elif fnmatch.fnmatchcase(name, head):
+            yield top / name
+            yield from _under(top / name, rest)
+    if head == "**":  # `**` also matches no folder at all
+        yield from _under(top, rest)
 
 
 def _leaves(pattern: str) -> bool:

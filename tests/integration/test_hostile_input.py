@@ -484,6 +484,24 @@ def test_an_unreadable_folder_a_wildcard_goes_through_is_reported(
     ]
 
 
+@pytest.mark.parametrize(
+    ("pattern", "locked"),
+    [("results/2026-*/*.csv", "results/private"), ("results/*/*.csv", "results/.snapshots")],
+)
+def test_an_unreadable_folder_no_wildcard_goes_through_is_not_an_error(
+    open_project: ScratchProject, pattern: str, locked: str
+) -> None:
+    """Every folder below the wildcard was checked, also those glob never enters (a name
+    the part does not match, a hidden one): a legitimate charter was refused."""
+    open_project.charter("routing", results=[pattern])
+    open_project.write(
+        "charters/routing/results/2026-q3/r.csv", RESULTS_HEADER + "2026-05-04,ttfr,,5.0,,,,,\n"
+    )
+    folder = open_project.root / "charters/routing" / locked
+    folder.mkdir()
+    assert errors_without_privileges(open_project, [folder]) == []
+
+
 def test_an_unreadable_charter_folder_is_reported_and_the_rest_checked(
     open_project: ScratchProject,
 ) -> None:
