@@ -79,17 +79,18 @@ def open_cache(source: Path, explicit: Path | None = None) -> Cache:
     committed cache is someone's content, not this machine's work.
     """
     path = cache_dir(source, explicit)
-    inside = _inside(path, source)
-    if inside is None:
-        return Cache(path)
-    top = inside.split("/", 1)[0]
-    if inside == os.curdir or top in INPUT_FOLDERS:  # its entries would be read as input
-        where = "the source folder" if inside == os.curdir else f"inside the source's {top}/"
+    among = _among_input(path, source)
+    if among is not None:  # its entries would be read as input
+        where = "the source folder" if among == "." else f"inside the source's {among}/"
         warning = (
             f"the cache folder is {where}, which every build reads as input; the build goes"
             " on without a cache (choose another --cache-dir)"
         )
-        return Cache(None, warning=warning, warning_at=inside)
+        shown = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(source))).as_posix()
+        return Cache(None, warning=warning, warning_at=shown)
+    inside = _inside(path, source)
+    if inside is None:
+        return Cache(path)
     if path.is_symlink():
         warning = f"{inside} is a symbolic link; the build goes on without a cache"
         return Cache(None, warning=warning)
@@ -103,6 +104,18 @@ def open_cache(source: Path, explicit: Path | None = None) -> Cache:
         )
         return Cache(None, warning=warning)
     return Cache(path)
+
+
+def _among_input(path: Path, source: Path) -> str | None:
+    """ "." when `path` is the source folder, the input folder (`charters`, `templates`) it
+    lies in, links followed (charters/ may be a link to data/charters), else None."""
+    where = Path(os.path.realpath(path.parent)) / path.name
+    if where == Path(os.path.realpath(source)):
+        return "."
+    for name in INPUT_FOLDERS:
+        if where.is_relative_to(os.path.realpath(source / name)):
+            return name
+    return None
 
 
 def _inside(path: Path, source: Path) -> str | None:

@@ -357,6 +357,14 @@ def test_a_cache_folder_among_the_input_or_overlapping_the_site_is_refused(
         assert "every build reads as input; the build goes on without a cache" in (warning.message)
     assert sorted(p.name for p in (root / "charters").iterdir()) == charters
     assert not (root / "templates").exists()
+    # charters/ a link to a folder elsewhere in the tree: the same folder, the same rule.
+    (root / "data").mkdir()
+    (root / "charters").rename(root / "data" / "charters")
+    (root / "charters").symlink_to(Path("data") / "charters")
+    result = build(Settings(root, tmp_path / "site-link", cache_dir=root / "charters" / "zz"))
+    assert result.ok
+    assert [d.ref.path for d in result.diagnostics if d.code == "cache"] == ["charters/zz"]
+    assert sorted(p.name for p in (root / "data" / "charters").iterdir()) == charters
     site = tmp_path / "site"
     for cache in (site, site / "cache", tmp_path):
         result = run_cli("build", "--source", root, "--out", site, "--cache-dir", cache)
