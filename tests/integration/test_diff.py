@@ -26,7 +26,7 @@ from factory import (
     write_charter,
 )
 from helpers import REPO_ROOT, copy_examples, minimal_charter
-from history_repo import MORE, ROWS
+from history_repo import MORE, ROWS, init_repo
 
 from generator.cli import main
 from generator.diff import KINDS, MARKER
@@ -267,9 +267,7 @@ def test_the_first_pull_request_adding_the_charters_has_a_clean_base(tmp_path: P
     """A revision from before charters/ existed was said not to load cleanly."""
     root = tmp_path / "fresh"
     root.mkdir()
-    git(root, "init", "-q")
-    git(root, "config", "user.email", "charters@example.com")
-    git(root, "config", "commit.gpgsign", "false")
+    init_repo(root)
     (root / "README.md").write_text("Our ML projects.\n", encoding="utf-8")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Start")

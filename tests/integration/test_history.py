@@ -62,6 +62,11 @@ def section_text(site: Path, cid: str = "routing") -> str:
     return page.find("section", id="history").text()
 
 
+def history_text(site: Path, cid: str = "routing") -> str:
+    """The history section's text on one line."""
+    return " ".join(section_text(site, cid).split())
+
+
 def _repo(tmp_path: Path) -> Path:
     """A new repository at tmp_path/repo on branch main."""
     repo = tmp_path / "repo"
@@ -306,7 +311,7 @@ def test_committing_the_same_files_rebuilds_the_history_not_a_no_op(
     new = commit(repo, "Target 14", "Bea Lund", "2026-06-01T09:00:00Z")
     output = build(repo, site)
     assert "nothing changed" not in output
-    text = " ".join(section_text(site).split())
+    text = history_text(site)
     assert "uncommitted changes" not in text and new in text and "Bea Lund" in text
 
 
@@ -935,6 +940,12 @@ def test_a_source_folder_with_spaces_in_its_name(tmp_path: Path) -> None:
     ]
 
 
+def _rename(repo: Path, old: str, new: str, target: float, aliases: list[str]) -> None:
+    """Charter `old` moved to folder `new`, its target now `target`, listing `aliases`."""
+    shutil.rmtree(repo / "charters" / old)
+    write_charter(repo, new, {**charter(target), "aliases": aliases}, ROWS)
+
+
 def test_a_charter_renamed_with_an_alias_keeps_its_history_and_moved_goalposts(
     tmp_path: Path,
 ) -> None:
@@ -944,8 +955,7 @@ def test_a_charter_renamed_with_an_alias_keeps_its_history_and_moved_goalposts(
     repo = _repo(tmp_path)
     write_charter(repo, "old-routing", charter(12.0), ROWS)
     made = commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters" / "old-routing")
-    write_charter(repo, "routing", {**charter(10.8), "aliases": ["old-routing"]}, ROWS)
+    _rename(repo, "old-routing", "routing", 10.8, ["old-routing"])
     renamed = commit(repo, "Rename, and a target met", "Ben Okafor", "2026-03-05T00:00:00Z")
     found = read_history(repo).of("routing")
     assert [(e.kind, e.commit) for e in found.events] == [
@@ -1038,22 +1048,22 @@ def test_a_mailmap_or_a_replaced_commit_is_not_a_stale_history(
     repo, h = history_repo
     site = tmp_path / "site"
     build(repo, site)
-    assert f"commit {h['created']} by Ana Ruiz" in " ".join(section_text(site).split())
+    assert f"commit {h['created']} by Ana Ruiz" in history_text(site)
     (repo / ".mailmap").write_text(
         "Ana R. Ruiz <charters@example.com> Ana Ruiz <charters@example.com>\n", encoding="utf-8"
     )
     build(repo, site)
-    assert f"commit {h['created']} by Ana R. Ruiz" in " ".join(section_text(site).split())
+    assert f"commit {h['created']} by Ana R. Ruiz" in history_text(site)
     (repo / ".mailmap").unlink()
     tree = f"{h['created']}^{{tree}}"  # the same commit (a root), by another author
     other = git(repo, "commit-tree", "-m", "Add charters", tree, author="Mallory")
     git(repo, "replace", h["created"], other.strip())
     build(repo, site)
-    assert f"commit {h['created']} by Ana Ruiz" in " ".join(section_text(site).split())
+    assert f"commit {h['created']} by Ana Ruiz" in history_text(site)
     cold = tmp_path / "cold"
     result = run_cli("build", "--source", repo, "--out", cold, "--cache-dir", tmp_path / "c2")
     assert result.exit_code == 0, result.output
-    assert f"commit {h['created']} by Ana Ruiz" in " ".join(section_text(cold).split())
+    assert f"commit {h['created']} by Ana Ruiz" in history_text(cold)
 
 
 def test_a_chain_of_renames_keeps_the_whole_history(tmp_path: Path) -> None:
@@ -1062,11 +1072,9 @@ def test_a_chain_of_renames_keeps_the_whole_history(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
     made = commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters" / "a")
-    write_charter(repo, "b", {**charter(11.0), "aliases": ["a"]}, ROWS)
+    _rename(repo, "a", "b", 11.0, ["a"])
     first = commit(repo, "Rename to b, target lowered", "Ben Okafor", "2026-03-05T00:00:00Z")
-    shutil.rmtree(repo / "charters" / "b")
-    write_charter(repo, "c", {**charter(11.0), "aliases": ["a", "b"]}, ROWS)
+    _rename(repo, "b", "c", 11.0, ["a", "b"])
     second = commit(repo, "Rename to c", "Chen Li", "2026-03-09T00:00:00Z")
     found = read_history(repo).of("c")
     assert [(e.kind, e.commit) for e in found.events if e.kind != "verdict"] == [

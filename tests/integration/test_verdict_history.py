@@ -75,10 +75,15 @@ def history_lines(site: Path, cid: str = "routing") -> list[str]:
     return [" ".join(li.text().split()) for li in items]
 
 
+def verdict_lines(site: Path, cid: str = "routing") -> list[str]:
+    """The page's history lines that are verdict changes."""
+    return [line for line in history_lines(site, cid) if "Verdict" in line]
+
+
 def test_a_verdict_change_is_on_the_page_with_its_date_commit_and_author(tmp_path: Path) -> None:
     repo, h = make_repo(tmp_path)
     build(repo, tmp_path / "site")
-    verdicts = [line for line in history_lines(tmp_path / "site") if "Verdict" in line]
+    verdicts = verdict_lines(tmp_path / "site")
     # One change: the unchanged verdict of `same` and the invalid version are not events.
     assert verdicts == [
         "2026-03-05 Verdict changed Verdict: ML metric only → Business impact"
@@ -89,7 +94,7 @@ def test_a_verdict_change_is_on_the_page_with_its_date_commit_and_author(tmp_pat
     assert item.find("time").attrs["datetime"] == "2026-03-05T12:00:00Z"
     # The page's own verdict is the head's, the same the last event names.
     assert "Business impact" in page.find("main").text()
-    assert not [line for line in history_lines(tmp_path / "site", "steady") if "Verdict" in line]
+    assert not verdict_lines(tmp_path / "site", "steady")
 
 
 def test_a_verdict_change_is_in_the_feed(tmp_path: Path) -> None:
@@ -132,7 +137,7 @@ def test_a_version_that_does_not_load_is_skipped(tmp_path: Path) -> None:
     write_charter(repo, "routing", charter(), [*ML_ROWS, *MORE_ML])
     commit(repo, "Mend it", "Chen Li", "2026-03-10T09:00:00Z")
     build(repo, tmp_path / "site")
-    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == []
+    assert verdict_lines(tmp_path / "site") == []
 
 
 def test_each_version_is_judged_on_its_commit_date(tmp_path: Path) -> None:
@@ -145,7 +150,7 @@ def test_each_version_is_judged_on_its_commit_date(tmp_path: Path) -> None:
     write_charter(repo, "routing", charter(title="Renamed"), [*ML_ROWS, *BUSINESS])
     h = commit(repo, "Rename", "Chen Li", "2026-03-10T09:00:00Z")
     build(repo, tmp_path / "site")
-    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+    assert verdict_lines(tmp_path / "site") == [
         f"2026-03-10 Verdict changed Verdict: ML metric only → Business impact commit {h}"
         " by Chen Li"
     ]
@@ -163,7 +168,7 @@ def test_a_version_is_judged_on_its_committers_date_ahead_of_utc(tmp_path: Path)
     write_charter(repo, "routing", charter(title="Renamed"), [*ML_ROWS, *BUSINESS])
     commit(repo, "Rename", "Chen Li", "2026-03-10T09:00:00Z")
     build(repo, tmp_path / "site")
-    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+    assert verdict_lines(tmp_path / "site") == [
         f"2026-03-01 Verdict changed Verdict: ML metric only → Business impact commit {h}"
         " by Ben Okafor"
     ]
@@ -191,7 +196,7 @@ def test_two_branches_merged_one_after_the_other_change_the_verdict_once(
     for branch, when in (("a", "2026-03-06T09:00:00Z"), ("b", "2026-03-07T09:00:00Z")):
         git(repo, "merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch, when=when)
     build(repo, tmp_path / "site")
-    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+    assert verdict_lines(tmp_path / "site") == [
         f"2026-03-05 Verdict changed Verdict: ML metric only → Business impact commit {a}"
         " by Chen Li"
     ]
@@ -217,7 +222,7 @@ def test_a_change_merged_from_a_branch_is_not_reported_again_after_the_merge(
     write_charter(repo, "routing", charter(summary="Reworded."), [*ML_ROWS, *BUSINESS])
     commit(repo, "Reword", "Dana Ito", "2026-03-06T09:00:00Z")
     build(repo, tmp_path / "site")
-    assert [line for line in history_lines(tmp_path / "site") if "Verdict" in line] == [
+    assert verdict_lines(tmp_path / "site") == [
         f"2026-03-03 Verdict changed Verdict: ML metric only → Business impact commit {b}"
         " by Ben Okafor"
     ]
