@@ -142,9 +142,8 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         settings.live_reload,
         repository_state(settings.source),
     )
-    skip = [settings.out] + ([cache.root] if cache.root is not None else [])
     parts: dict[str, str] = {}
-    tree = source_tree(settings.source, skip, parts)
+    tree = source_tree(settings.source, _skipped(settings, cache), parts)
     fingerprint = input_fingerprint(tree, context)
     previous = read_manifest(settings.out)
     # A link out of the tree is hashed by its target's name only, so the fingerprint does
@@ -305,14 +304,18 @@ def _counts(
     return {"charters": result.charters, "pages": result.pages, "charts": result.charts}
 
 
+def _skipped(settings: Settings, cache: Cache) -> list[Path]:
+    """What the walk of the source leaves out: the output folder and the cache folder."""
+    return [settings.out] + ([cache.root] if cache.root is not None else [])
+
+
 def _unless_changed(settings: Settings, reuse: Reuse, result: BuildResult) -> BuildResult:
     """`result`, with an error added when a file the build read was saved while it read it
     (`Reuse.changed_since_walk`): the entries it wrote to the cache are removed (they may
     file one version's content under the other's key, and a later build of that version
     would show it) and nothing is written to the site. Building again reads the file as
     it is now; `charters serve` does so, having seen the save."""
-    skip = [settings.out] + ([reuse.cache.root] if reuse.cache.root is not None else [])
-    changed = reuse.changed_since_walk(settings.source, skip)
+    changed = reuse.changed_since_walk(settings.source, _skipped(settings, reuse.cache))
     if changed:
         reuse.cache.discard_written()
         reuse.values_now.clear()  # nothing of this build is kept in memory either
