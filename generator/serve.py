@@ -37,6 +37,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
@@ -49,7 +50,7 @@ from watchfiles import Change
 from watchfiles.main import FileChange
 
 from .catalogue import CATALOGUE_FILE
-from .diagnostics import has_control_characters, printable
+from .diagnostics import InputError, has_control_characters, printable, today_from_env
 from .formatting import plural
 from .pages import BUILTIN_TEMPLATES
 from .paths import real as real_path
@@ -182,6 +183,11 @@ class SiteState:
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _closing: bool = False
     _writing: bool = False  # a build is writing the folder; its token is not given yet
+    # The date each build judges by (staleness, days since): today's, or SOURCE_DATE_EPOCH's.
+    # `watch` builds again when it is no longer the date of the last build (`day`), so a
+    # page left open past midnight does not show yesterday's figures until the next save.
+    clock: Callable[[], date] = field(default=functools.partial(today_from_env, None))
+    day: date | None = None
 
     def rebuild(self) -> bool:
         """Build once; on failure keep the last good site and record the problems."""
@@ -195,11 +201,13 @@ class SiteState:
             try:
                 if self.kept is None:
                     self.kept = Kept()
+                self.day = self.clock()
                 result = build(
                     Settings(
                         self.source,
                         self.out,
                         live_reload=PLACEHOLDER,
+                        today=self.day,
                         cache_dir=self.cache_dir,
                         kept=self.kept,
                         in_place=True,
@@ -207,7 +215,7 @@ class SiteState:
                     self._writes,
                 )
                 self._settle()
-            except OutputError as exc:
+            except (OutputError, InputError) as exc:
                 errors = [f"error: {printable(str(exc))}"]
             except Exception as exc:  # a bug must not stop the server
                 errors = [f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"]
@@ -240,6 +248,14 @@ class SiteState:
                 self._writing = False
                 self._changed.notify_all()
         return errors is None
+
+    def new_day(self) -> date | None:
+        """The date builds now judge by, when it is not the last build's; else None."""
+        try:
+            today = self.clock()
+        except InputError:  # a SOURCE_DATE_EPOCH set wrong since: the next build says so
+            return None
+        return today if self.day is not None and today != self.day else None
 
     def _writes(self, stage: str, done: int, total: int, item: str) -> None:
         """The build's progress: from its "Writing" stage until its token is given
@@ -501,7 +517,16 @@ class _Watching:
         return self.stop.is_set()
 
 
-def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None = None) -> None:
+# How often, with no change to the inputs, the watcher asks whether the date has changed.
+DATE_CHECK_MS = 30_000
+
+
+def watch(
+    state: SiteState,
+    stop: threading.Event,
+    ready: threading.Event | None = None,
+    date_check_ms: int = DATE_CHECK_MS,
+) -> None:
     """Rebuild after each burst of changes to the build's inputs, until `stop` is set.
 
     The whole source folder is watched, so a `templates/` or `site.yaml` made after
@@ -510,7 +535,8 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
     `watchfiles` yields once no further change came for 50 ms (at most 1.6 s after
     the first), so an editor's save in several steps is one rebuild; changes made
     during a build are kept and yielded right after it. `ready` is set once the watch
-    is set up (or has failed).
+    is set up (or has failed). When no change came for `date_check_ms`, a new date
+    (midnight passed) rebuilds too: the staleness figures are as of the build date.
     """
     inputs = SourceFilter.of(state.source.absolute())
     ready = ready if ready is not None else threading.Event()
@@ -521,8 +547,15 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
             stop_event=_Watching(stop, ready),
             raise_interrupt=False,
             ignore_permission_denied=True,  # an unreadable folder beside charters/ is not ours
+            rust_timeout=date_check_ms,
+            yield_on_timeout=True,
         ):
-            state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
+            if changes:
+                state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
+            elif (today := state.new_day()) is not None:
+                state.echo(f"the date is now {today.isoformat()}; rebuilding…")
+            else:
+                continue
             state.rebuild()
     except Exception as exc:  # the server goes on with the last build
         ready.set()

@@ -12,16 +12,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 import pytest
-from helpers import ScratchProject, run_cli
+from helpers import ScratchProject, copy_examples, run_cli
 from history_repo import commit, init_repo, isolate_git
 from watchfiles import Change
 
-from generator.serve import SiteState, SourceFilter, _is_page, error_page
+from generator.serve import SiteState, SourceFilter, _is_page, error_page, watch
 
 EXAMPLES = Path(__file__).resolve().parents[2]
 
@@ -566,3 +567,34 @@ def test_stopping_answers_a_waiting_page_at_once(tmp_path: Path) -> None:
     state.close()
     waiting.join(timeout=5)
     assert waited == ["t-1"]
+
+
+def test_a_site_left_open_past_midnight_is_built_again_for_the_new_date(
+    tmp_path: Path,
+) -> None:
+    """The staleness figures are as of the build date: with no save, the watcher still
+    builds again once the date has changed, and the open pages reload."""
+    source = copy_examples(tmp_path / "source")
+    days = iter([date(2030, 1, 1)])
+    today = date(2030, 1, 1)
+    echoed: list[str] = []
+    state = SiteState(source, tmp_path / "site", echo=lambda m="", err=False: echoed.append(m))
+    state.clock = lambda: next(days, today)
+    assert state.rebuild()
+    first = state.token
+    page = tmp_path / "site" / "charters" / "card-fraud-detection" / "index.html"
+    assert "days before 2030-01-01" in page.read_text("utf-8")
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(state, stop, None, 100), daemon=True)
+    watcher.start()
+    try:
+        time.sleep(0.5)  # several checks of an unchanged date: no build
+        assert state.token == first
+        today = date(2030, 1, 2)
+        assert state.token_after(first, timeout=60) != first
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert "the date is now 2030-01-02; rebuilding…" in echoed
+    text = page.read_text("utf-8")
+    assert "days before 2030-01-02" in text and "days before 2030-01-01" not in text
