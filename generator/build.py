@@ -9,9 +9,10 @@ are unchanged) before pages so pages can describe them.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -122,10 +123,33 @@ def build(settings: Settings, progress: Report | None = None) -> BuildResult:
         raise OutputError(
             f"cannot use the output folder {settings.out}: {exc.strerror or exc}"
         ) from exc
-    with lock_output(settings.out, wait=settings.wait):
+    with lock_output(settings.out, wait=settings.wait), _fewer_collections():
         result = _build(settings, progress or _silent)
         result.left = left_beside(settings.out)
         return result
+
+
+# Allocations between two passes of the cyclic garbage collector's youngest generation
+# during a build (Python's default is 700). A build makes hundreds of thousands of objects
+# that live to its end (a thousand charters read back, their pages' parts); at 700 the
+# collector ran some 620 times in a one-charter edit at 1,000 charters, 0.2 s of it.
+# Garbage in cycles waits longer to be freed: at most this many objects' worth.
+GC_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Raise the collector's first threshold to `GC_THRESHOLD` for the build, then put
+    back what it was (a caller's own setting is kept when it is higher)."""
+    before = gc.get_threshold()
+    if before[0] >= GC_THRESHOLD or before[0] == 0:
+        yield
+        return
+    gc.set_threshold(GC_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _silent(stage: str, done: int, total: int, item: str) -> None:
