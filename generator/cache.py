@@ -48,6 +48,19 @@ from .spool import link_or_copy
 
 CACHE_ENV = "CHARTERS_CACHE_DIR"
 CACHE_FOLDER = ".charters-cache"
+# What a cache folder the build makes (or the default one) is given, as pytest, mypy and
+# ruff give theirs: git ignores everything in it, so `git add .` never commits a cache
+# (which a build would then refuse), and backup tools that follow the Cache Directory
+# Tagging Specification skip it. A folder named with --cache-dir that was there before is
+# someone's own and is given nothing.
+CACHE_TAGS = {
+    ".gitignore": "# Made by charters: this folder is a cache, safe to delete.\n*\n",
+    "CACHEDIR.TAG": (
+        "Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag made by charters.\n"
+        "# For information about cache directory tags see https://bford.info/cachedir/\n"
+    ),
+}
 # The files and folders of a source tree that a build reads; nothing else is an input.
 INPUT_FILES = ("site.yaml", "metrics.yaml")
 INPUT_FOLDERS = ("charters", "templates")
@@ -444,6 +457,32 @@ class Cache:
     folders: set[str] = field(default_factory=set)
     collect: bool = False  # a build with --gc: also note what its pages were made from
     written: list[str] = field(default_factory=list)  # the entries this build wrote
+    _made_root: bool = False  # the folder was made (and tagged) by this build already
+
+    def _make_root(self) -> None:
+        """Make the cache folder when it is not there, and give it `CACHE_TAGS` when this
+        made it or it is the default folder; once a build. Raises OSError when the folder
+        cannot be made (the caller stops the cache)."""
+        if self._made_root or self.root is None:
+            return
+        root = self.root
+        new = not os.path.lexists(root)
+        os.makedirs(root, exist_ok=True)
+        self._made_root = True
+        if not (new or root.name == CACHE_FOLDER):
+            return
+        for name, text in CACHE_TAGS.items():
+            path = os.path.join(root, name)
+            if os.path.lexists(path):
+                continue
+            tmp = f"{path}.{secrets.token_hex(6)}.tmp"
+            try:
+                with open(tmp, "x", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, path)
+            except OSError:  # the entries' own writes say what is wrong with the folder
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
     def discard_written(self) -> None:
         """Remove every entry this build wrote (a source file changed while it was read, so
@@ -556,6 +595,7 @@ class Cache:
         folder, name = os.path.split(path)
         tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
         try:
+            self._make_root()
             os.makedirs(folder, exist_ok=True)
             make(tmp)
             os.replace(tmp, path)
@@ -583,6 +623,7 @@ class Cache:
             return None
         path = self.root / kind
         try:
+            self._make_root()
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             self.fail(exc)

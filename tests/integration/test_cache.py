@@ -134,7 +134,8 @@ def test_bad_cache_entries_are_ignored_and_made_again(
     scratch_project.build()
     expected = tree_files(scratch_project.out)
     cache = scratch_project.root / ".charters-cache"
-    entries = [p for p in cache.rglob("*") if p.is_file()]
+    entries = [p for p in cache.rglob("*") if p.is_file() and p.parent != cache]
+    assert sorted(p.name for p in cache.iterdir() if p.is_file()) == [".gitignore", "CACHEDIR.TAG"]
     kinds = {"charts", "builds", "templates", "charters", "charts-of", "pages"}
     kinds |= {"fragments", "tables", "downloads", "memo", "rules"}
     kinds.add("checks")  # the report `charters check` would print, stored by the build
@@ -525,3 +526,44 @@ def test_a_file_saved_while_check_reads_it_keeps_no_report(
     result = run_cli("check", "--source", source, "--today", "2026-12-15")
     assert result.exit_code == 1
     assert "charters/churn-prediction/charter.yaml:35" in result.stdout + result.stderr
+
+
+def test_the_cache_folder_is_ignored_by_git_and_tagged_for_backup_tools(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """As pytest's, mypy's and ruff's caches: a project with no .gitignore of its own
+    commits none of its cache with `git add -A` (a committed cache would be refused), and
+    backup tools skip it. A folder of one's own named with --cache-dir gets nothing."""
+    write_full_project(scratch_project)
+    root = scratch_project.root
+    init_repo(root)
+    assert scratch_project.build().ok
+    cache = root / ".charters-cache"
+    assert (cache / ".gitignore").read_text("utf-8").splitlines()[-1] == "*"
+    tag = (cache / "CACHEDIR.TAG").read_text("utf-8")
+    assert tag.startswith("Signature: 8a477f597d28d172789f06886806bc55\n")
+    git(root, "add", "-A")
+    staged = git(root, "diff", "--cached", "--name-only").split()
+    assert "charters/pricing/charter.yaml" in staged
+    assert not [name for name in staged if name.startswith(".charters-cache")]
+    git(root, "commit", "-q", "-m", "charters")
+    shutil.rmtree(scratch_project.out)
+    again = scratch_project.build()
+    assert again.ok and again.charts_drawn == 0 and again.charts > 0
+    assert [d for d in again.diagnostics if d.code == "cache"] == []
+    # --gc removes entries of the cache's own layout only.
+    result = run_cli("build", "--source", root, "--out", scratch_project.out, "--gc")
+    assert result.exit_code == 0, result.output
+    assert (cache / ".gitignore").is_file() and (cache / "CACHEDIR.TAG").is_file()
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "notes.txt").write_text("mine", "utf-8")
+    made = tmp_path / "made" / "cache"
+    for folder in (own, made):
+        out = tmp_path / f"site-{folder.name}"
+        result = run_cli("build", "--source", root, "--out", out, "--cache-dir", folder)
+        assert result.exit_code == 0, result.output
+        assert list(folder.glob("charts/*/*.svg"))
+    assert sorted(p.name for p in own.iterdir() if p.is_file()) == ["notes.txt"]
+    assert (made / ".gitignore").is_file() and (made / "CACHEDIR.TAG").is_file()
