@@ -65,6 +65,11 @@ def today_from_env(explicit: date | None = None) -> date:
 
 # Bidirectional controls: they reorder what a terminal or a web page shows.
 _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Of those, the embeddings, overrides and isolates: they show the characters after them
+# in another order than the file holds them ("Trojan Source", CVE-2021-42574), so that a
+# page could read "target met" where the charter's reviewers read something else. The
+# marks U+200E and U+200F move nothing and stay allowed.
+BIDI_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def has_control_characters(text: str) -> bool:
@@ -75,18 +80,26 @@ def has_control_characters(text: str) -> bool:
 
 def control_character(text: str) -> str | None:
     """The first control character of `text` other than a tab or a line break (C0, DEL,
-    C1), or None. None belongs in text a page or the feed shows: XML cannot hold most of
-    them (one NUL in a title made feed.xml unreadable to every feed reader), and on a page
-    they are invisible or, like ESC, move a terminal's cursor when the text is printed."""
+    C1), or bidirectional control that reorders text (`BIDI_REORDERING`), or None. None
+    belongs in text a page or the feed shows: XML cannot hold most of them (one NUL in a
+    title made feed.xml unreadable to every feed reader), on a page they are invisible or,
+    like ESC, move a terminal's cursor when the text is printed, and the bidirectional
+    ones make a page show other words than the file holds."""
     for ch in text:
         code = ord(ch)
-        if (code < 32 and ch not in "\t\n\r") or 127 <= code < 160:
+        if (code < 32 and ch not in "\t\n\r") or 127 <= code < 160 or ch in BIDI_REORDERING:
             return ch
     return None
 
 
 def control_message(ch: str) -> str:
     """What a located error says about `control_character`'s finding."""
+    if ch in BIDI_REORDERING:
+        return (
+            f"holds the bidirectional control U+{ord(ch):04X}, which shows the text after it"
+            " in another order than it is written; remove it (right-to-left text needs none:"
+            " a page orders it by itself)"
+        )
     return (
         f"holds the control character U+{ord(ch):04X}; remove it (text may hold tabs and"
         " line breaks, no other control characters)"

@@ -272,6 +272,37 @@ def test_control_characters_in_charter_text_and_notes_are_located_errors(
     )
 
 
+def test_bidirectional_controls_that_reorder_text_are_located_errors(
+    scratch_project: ScratchProject,
+) -> None:
+    """A right-to-left override made a page read "Target met" backwards from where the
+    charter's reviewers saw it written ("Trojan Source"); the marks that move nothing
+    (U+200E, U+200F) and right-to-left text itself stay allowed."""
+    text = minimal_charter().replace(
+        "title: Ticket routing", 'title: "Routing \u202edetem tegrat\u202c"'
+    )
+    scratch_project.charter("routing", text=text)
+    scratch_project.write(
+        "charters/routing/results/r.csv",
+        RESULTS_HEADER + "2026-05-04,ttfr,,5.1,,,,,\u2067first week\u2069\n",
+    )
+    errors = scratch_project.errors()
+    assert errors[0].startswith("charters/routing/charter.yaml:1:8: title: holds")
+    assert errors[0].endswith(
+        "title: holds the bidirectional control U+202E, which shows the text after it in"
+        " another order than it is written; remove it (right-to-left text needs none: a"
+        " page orders it by itself)"
+    )
+    assert errors[1].startswith("charters/routing/results/r.csv:2:26: [0].note: holds the")
+    assert "bidirectional control U+2067" in errors[1] and len(errors) == 2
+    text = minimal_charter().replace(
+        "title: Ticket routing", 'title: "\u05e0\u05d9\u05ea\u05d5\u05d1 \u200fv2\u200e"'
+    )
+    scratch_project.charter("routing", text=text)
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER)
+    assert scratch_project.errors() == []
+
+
 def test_a_file_saved_as_utf16_without_a_bom_says_so(scratch_project: ScratchProject) -> None:
     """UTF-16 without a byte-order mark decodes as UTF-8 with a NUL after each letter: the
     header was an 'unknown column' 'd\\x00a\\x00t\\x00e\\x00'."""
