@@ -92,16 +92,18 @@ def control_character(text: str) -> str | None:
     return None
 
 
-def control_message(ch: str) -> str:
-    """What a located error says about `control_character`'s finding."""
+def control_message(ch: str, reference: str | None = None) -> str:
+    """What a located error says about `control_character`'s finding; `reference`: the
+    character reference (`&#x202E;`) the text writes it as, in Markdown."""
+    held = f"holds the character reference {reference}:" if reference else "holds"
     if ch in BIDI_REORDERING:
         return (
-            f"holds the bidirectional control U+{ord(ch):04X}, which shows the text after it"
+            f"{held} the bidirectional control U+{ord(ch):04X}, which shows the text after it"
             " in another order than it is written; remove it (right-to-left text needs none:"
             " a page orders it by itself)"
         )
     return (
-        f"holds the control character U+{ord(ch):04X}; remove it (text may hold tabs and"
+        f"{held} the control character U+{ord(ch):04X}; remove it (text may hold tabs and"
         " line breaks, no other control characters)"
     )
 

@@ -9,6 +9,7 @@ problem can be located precisely.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import posixpath
 import re
@@ -32,6 +33,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from .diagnostics import (
+    BIDI_REORDERING,
     control_character,
     control_message,
     excerpt,
@@ -178,9 +180,12 @@ def _listify(value: Any) -> Any:
 
 def _check_url(value: str) -> str:
     url = value.strip()
-    if has_control_characters(url):
-        # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:".
-        raise ValueError("URL must not contain tabs, line breaks or other control characters")
+    if has_control_characters(url) or not BIDI_REORDERING.isdisjoint(url):
+        # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:";
+        # a bidirectional control makes the address a browser shows read otherwise.
+        raise ValueError(
+            "URL must not contain tabs, line breaks, bidirectional or other control characters"
+        )
     try:
         urlsplit(url)
     except ValueError as exc:  # "http://[::1": an IPv6 host not closed
@@ -279,6 +284,40 @@ def _check_text(value: str) -> str:
     return value
 
 
+# A numeric character reference, as HTML reads one (its `;` may be left out).
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);?")
+
+
+def _check_references(value: str) -> str:
+    """Markdown passes `&#x1b;` through to the HTML, where it is the character itself: on
+    the page, in the feed's XML (which then no reader can parse) and in the text the
+    search and the API take from it. A reference to a character that text may not hold
+    (`_check_text`) is refused as the character would be."""
+    if "&#" not in value:
+        return value
+    for match in _CHARACTER_REFERENCE.finditer(value):
+        found = control_character(_referenced(match.group(0)))
+        if found is not None:
+            raise ValueError(control_message(found, reference=match.group(0)))
+    return value
+
+
+def _referenced(reference: str) -> str:
+    """The character a browser's HTML parser makes of a numeric character reference
+    (HTML's "numeric character reference end state"): a control character is kept (a
+    parse error, but kept), 0x80 to 0x9F are read as Windows-1252 where it has a
+    character there, and NUL, surrogates and numbers past Unicode are U+FFFD. (Python's
+    `html.unescape` drops the control characters instead.)"""
+    digits = reference[2:].rstrip(";")
+    code = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    if 0x80 <= code <= 0x9F:
+        with contextlib.suppress(UnicodeDecodeError):
+            return bytes([code]).decode("cp1252")
+    return chr(code)
+
+
 Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_text)]
 # A `results` pattern: its characters are checked where it is globbed (results.py), with
 # a message about file names.
@@ -288,6 +327,7 @@ Markdown = Annotated[
     str,
     StringConstraints(min_length=1),
     AfterValidator(_check_text),
+    AfterValidator(_check_references),
     AfterValidator(_check_markdown),
 ]
 MetricId = Annotated[str, StringConstraints(pattern=METRIC_ID_PATTERN)]

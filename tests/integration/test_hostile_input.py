@@ -16,6 +16,7 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from helpers import ScratchProject, as_nobody, at, minimal_charter, run_cli
@@ -295,12 +296,62 @@ def test_bidirectional_controls_that_reorder_text_are_located_errors(
     )
     assert errors[1].startswith("charters/routing/results/r.csv:2:26: [0].note: holds the")
     assert "bidirectional control U+2067" in errors[1] and len(errors) == 2
+    scratch_project.charter(
+        "routing", links=[{"title": "Doc", "url": "https://e.com/\u202egpj.exe"}]
+    )
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER)
+    (error,) = scratch_project.errors()
+    assert error.endswith(
+        "links[0].url: URL must not contain tabs, line breaks, bidirectional or other control"
+        " characters"
+    )
     text = minimal_charter().replace(
         "title: Ticket routing", 'title: "\u05e0\u05d9\u05ea\u05d5\u05d1 \u200fv2\u200e"'
     )
     scratch_project.charter("routing", text=text)
     scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER)
     assert scratch_project.errors() == []
+
+
+def test_character_references_to_refused_characters_in_markdown_are_located_errors(
+    scratch_project: ScratchProject,
+) -> None:
+    """Markdown passes `&#x1b;` through to the HTML, where it is the character itself: a
+    raw ESC in feed.xml (which no reader could then parse) and an override on the page.
+    Other references (a dash, a right-to-left mark) stay allowed."""
+    cases = [
+        (
+            {"summary": "'A &#x202e; B'"},
+            "2:10: summary",
+            "&#x202e;",
+            "bidirectional control U+202E",
+        ),
+        ({"summary": "'Human &#27 baseline'"}, "2:10: summary", "&#27", "control character U+001B"),
+        (
+            {"objective": {"statement": "Cut &#X7F; costs"}},
+            "7:14: objective.statement",
+            "&#X7F;",
+            "control character U+007F",
+        ),
+    ]
+    for overrides, where, reference, what in cases:
+        scratch_project.charter("routing", **overrides)
+        (error,) = scratch_project.errors()
+        assert error.startswith(
+            f"charters/routing/charter.yaml:{where}: holds the character reference"
+            f" {reference}: the {what}"
+        ), error
+    assert error.endswith(
+        "remove it (text may hold tabs and line breaks, no other control characters)"
+    )
+    fine = "'Routing &#8212; in one step &#x200F;&amp; more &#169;'"
+    scratch_project.charter("routing", summary=fine)
+    assert scratch_project.errors() == []
+    result = scratch_project.build()
+    assert result.ok
+    feed = (scratch_project.out / "feed.xml").read_text("utf-8")
+    assert "Routing \u2014 in one step" in (scratch_project.out / "index.html").read_text("utf-8")
+    ElementTree.fromstring(feed.encode("utf-8"))  # well-formed XML
 
 
 def test_a_file_saved_as_utf16_without_a_bom_says_so(scratch_project: ScratchProject) -> None:
