@@ -517,16 +517,7 @@ class _Watching:
         return self.stop.is_set()
 
 
-# How often, with no change to the inputs, the watcher asks whether the date has changed.
-DATE_CHECK_MS = 30_000
-
-
-def watch(
-    state: SiteState,
-    stop: threading.Event,
-    ready: threading.Event | None = None,
-    date_check_ms: int = DATE_CHECK_MS,
-) -> None:
+def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None = None) -> None:
     """Rebuild after each burst of changes to the build's inputs, until `stop` is set.
 
     The whole source folder is watched, so a `templates/` or `site.yaml` made after
@@ -535,8 +526,7 @@ def watch(
     `watchfiles` yields once no further change came for 50 ms (at most 1.6 s after
     the first), so an editor's save in several steps is one rebuild; changes made
     during a build are kept and yielded right after it. `ready` is set once the watch
-    is set up (or has failed). When no change came for `date_check_ms`, a new date
-    (midnight passed) rebuilds too: the staleness figures are as of the build date.
+    is set up (or has failed).
     """
     inputs = SourceFilter.of(state.source.absolute())
     ready = ready if ready is not None else threading.Event()
@@ -547,15 +537,8 @@ def watch(
             stop_event=_Watching(stop, ready),
             raise_interrupt=False,
             ignore_permission_denied=True,  # an unreadable folder beside charters/ is not ours
-            rust_timeout=date_check_ms,
-            yield_on_timeout=True,
         ):
-            if changes:
-                state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
-            elif (today := state.new_day()) is not None:
-                state.echo(f"the date is now {today.isoformat()}; rebuilding…")
-            else:
-                continue
+            state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
             state.rebuild()
     except Exception as exc:  # the server goes on with the last build
         ready.set()
@@ -564,6 +547,25 @@ def watch(
             " Pages no longer rebuild; restart `charters serve`.",
             err=True,
         )
+
+
+# How often the server asks whether the date has changed (`follow_the_date`).
+DATE_CHECK_SECONDS = 30.0
+
+
+def follow_the_date(
+    state: SiteState, stop: threading.Event, every: float = DATE_CHECK_SECONDS
+) -> None:
+    """Build again when the date builds judge by is no longer the last build's (midnight
+    passed), until `stop` is set: the staleness alerts and days-since figures are as of
+    the build date, and a page left open overnight would show yesterday's until a save.
+    A clock of its own, not the watcher's quiet time: in a folder where a file is written
+    every few seconds (a training log, another build's site) the watcher is never quiet."""
+    while not stop.wait(every):
+        today = state.new_day()
+        if today is not None:
+            state.echo(f"the date is now {today.isoformat()}; rebuilding…")
+            state.rebuild()
 
 
 def _describe(inputs: SourceFilter, changes: set[FileChange]) -> str:
@@ -665,6 +667,7 @@ def serve(
     stop = threading.Event()
     server: PreviewServer | None = None
     watcher: threading.Thread | None = None
+    dating: threading.Thread | None = None
     # Ctrl-C, SIGTERM and SIGHUP (its terminal closed) stop the server and remove its
     # folder, even when started with SIGINT ignored (as a shell does to `charters serve
     # &`): as Hugo's server does. A SIGHUP ignored (`nohup`) stays ignored.
@@ -699,6 +702,8 @@ def serve(
         watcher.start()
         ready.wait(timeout=WATCH_SETUP_SECONDS)
         state.rebuild()
+        dating = threading.Thread(target=follow_the_date, args=(state, stop), daemon=True)
+        dating.start()
         bound_host, bound_port = server.server_address[:2]
         name = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
         shown = f"[{name}]" if ":" in name else name
@@ -711,6 +716,8 @@ def serve(
         state.close()
         if watcher is not None and watcher.ident is not None:  # Ctrl-C may beat start()
             watcher.join(timeout=2.0)  # longer only while a build finishes
+        if dating is not None and dating.ident is not None:
+            dating.join(timeout=2.0)
         if server is not None:
             server.server_close()
         with contextlib.suppress(ValueError):
