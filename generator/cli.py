@@ -315,6 +315,14 @@ def check(
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     only = charters_for_paths(source, paths) if paths else None
+    if only is None:
+        for path in paths:
+            if not os.path.lexists(path):  # it did not narrow the check: say so
+                click.echo(
+                    f"warning: {printable(str(path))} is not there (a typo?); every charter"
+                    " is checked",
+                    err=True,
+                )
     for cid in only or ():
         if not (source / "charters" / cid).is_dir():  # a typo, or a charter deleted
             click.echo(

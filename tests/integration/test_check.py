@@ -745,6 +745,13 @@ def test_paths_judge_only_their_charters(tmp_path: Path) -> None:
     assert "warning: charters/routng is no charter folder (a typo, or a charter removed)" in (
         typo.stderr
     )
+    # A mistyped path outside charters/ judged every charter without a word.
+    for missing in (tmp_path / "sit.yaml", Path("nonexistent") / "path"):
+        named = run("check", missing, "--source", source, "--today", TODAY)
+        assert named.stdout.splitlines()[-1].startswith("checked 2 charters (1 not loaded")
+        assert f"warning: {missing} is not there (a typo?); every charter is checked" in (
+            named.stderr
+        )
 
 
 def test_a_check_failed_by_its_options_says_which(tmp_path: Path) -> None:
