@@ -86,6 +86,7 @@ class BuildResult:
     charts_drawn: int = 0
     charts_cached: int = 0  # reused from the cache folder (or the previous site)
     rendered: int = 0  # pages and outputs rendered by templates
+    rule_errors: int = 0  # findings of severity error (on the pages; `charters check` fails)
     unchanged: bool = False  # a no-op: the input was that of the site in `out`; nothing written
     seconds: float = 0.0
     written: WriteReport = field(default_factory=WriteReport)
@@ -225,6 +226,7 @@ def _unchanged(
         pages=numbers.get("pages", 0),
         charts=numbers.get("charts", 0),
         charts_cached=numbers.get("charts", 0),
+        rule_errors=numbers.get("rule errors", 0),
         unchanged=True,
         # Files of the user's in the site folder are named as a real build names them.
         written=WriteReport(kept=unwritten(out, previous.get("files"))),
@@ -267,6 +269,9 @@ def _full_build(
     # The staleness rule uses the build date, as `check` does: --today, else
     # SOURCE_DATE_EPOCH (the same bytes on any day), else the day of the build.
     checks = check_views(project, views, reuse.context.day, reuse)
+    result.rule_errors = sum(
+        1 for check in checks.values() for d in check.findings if d.severity == "error"
+    )
     # Linked files are checked before anything is drawn: a refused one fails the build.
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)
@@ -325,7 +330,12 @@ def _counts(
     result.charts = len(charts.all) + len(charts.forests)
     result.charts_drawn = charts.drawn
     result.charts_cached = result.charts - charts.drawn
-    return {"charters": result.charters, "pages": result.pages, "charts": result.charts}
+    return {
+        "charters": result.charters,
+        "pages": result.pages,
+        "charts": result.charts,
+        "rule errors": result.rule_errors,
+    }
 
 
 def _skipped(settings: Settings, cache: Cache) -> list[Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import pathlib
 import re
@@ -1003,3 +1004,28 @@ def test_examples_portfolio_links_every_charter(examples_build: ExamplesBuild) -
         assert f"charters/{folder.name}/index.html" in hrefs
     count = sum(1 for p in (REPO_ROOT / "charters").iterdir() if p.is_dir())
     assert f"Built {count} charters" in examples_build.stdout
+
+
+def test_a_build_says_how_many_rule_errors_its_pages_show(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """A build succeeded without a word about the rule findings of severity error that make
+    `charters check` (the CI step before the deploy) fail; it counts them, a no-op build
+    too, and says nothing when there are none."""
+    write_full_project(scratch_project)
+    root, out = scratch_project.root, tmp_path / "site"
+    checked = run_cli("check", "--source", root, "--format", "json")
+    assert checked.exit_code == 1
+    errors = json.loads(checked.stdout)["summary"]["errors"]
+    assert errors >= 1
+    them = "it" if errors == 1 else "them"
+    counted = f"{errors} rule error{'s' if errors > 1 else ''}"
+    line = f"note: {counted} on the charters' pages: `charters check` fails on {them}"
+    for _ in range(2):  # a full build, then a no-op one
+        built = run_cli("build", "--source", root, "--out", out)
+        assert built.exit_code == 0, built.output
+        assert built.stderr.splitlines() == [line]
+    assert "nothing changed" in built.stdout
+    scratch_project.write("site.yaml", "title: Portfolio\nlint: {disable: [MC104, MC108]}\n")
+    quiet = run_cli("build", "--source", root, "--out", out)
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
