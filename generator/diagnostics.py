@@ -70,6 +70,16 @@ _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\
 # page could read "target met" where the charter's reviewers read something else. The
 # marks U+200E and U+200F move nothing and stay allowed.
 BIDI_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Noncharacters: never text (XML cannot hold U+FFFE and U+FFFF at all, so one in a title
+# made feed.xml unreadable).
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+# Every character text may not hold (`control_character`): C0 but tab and line breaks, DEL,
+# C1, the bidirectional controls that reorder text, and the noncharacters.
+REFUSED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069" + _NONCHARACTERS + "]"
+)
 
 
 def has_control_characters(text: str) -> bool:
@@ -80,16 +90,14 @@ def has_control_characters(text: str) -> bool:
 
 def control_character(text: str) -> str | None:
     """The first control character of `text` other than a tab or a line break (C0, DEL,
-    C1), or bidirectional control that reorders text (`BIDI_REORDERING`), or None. None
+    C1), bidirectional control that reorders text (`BIDI_REORDERING`) or noncharacter
+    (all of them `REFUSED`), or None. None
     belongs in text a page or the feed shows: XML cannot hold most of them (one NUL in a
     title made feed.xml unreadable to every feed reader), on a page they are invisible or,
     like ESC, move a terminal's cursor when the text is printed, and the bidirectional
     ones make a page show other words than the file holds."""
-    for ch in text:
-        code = ord(ch)
-        if (code < 32 and ch not in "\t\n\r") or 127 <= code < 160 or ch in BIDI_REORDERING:
-            return ch
-    return None
+    found = REFUSED.search(text)
+    return found.group(0) if found is not None else None
 
 
 def control_message(ch: str, reference: str | None = None) -> str:
@@ -101,6 +109,11 @@ def control_message(ch: str, reference: str | None = None) -> str:
             f"{held} the bidirectional control U+{ord(ch):04X}, which shows the text after it"
             " in another order than it is written; remove it (right-to-left text needs none:"
             " a page orders it by itself)"
+        )
+    if ord(ch) >= 0xFDD0:
+        return (
+            f"{held} the noncharacter U+{ord(ch):04X}, which is never text (the feed's XML"
+            " cannot hold it); remove it"
         )
     return (
         f"{held} the control character U+{ord(ch):04X}; remove it (text may hold tabs and"

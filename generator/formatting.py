@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+from .diagnostics import REFUSED
+
 MISSING = "—"
 
 
@@ -268,10 +270,12 @@ _BLOCK_START = re.compile(r"^(?:[-+]|\d{1,9}\.)(?= |$)")
 
 
 def visible_text(text: str) -> str:
-    """`text` on one line: whitespace runs become one space, control characters `\ufffd`."""
+    """`text` on one line: whitespace runs become one space; control characters (C1 too),
+    bidirectional controls and noncharacters `\ufffd` (text from git, such as an author's
+    name, is not held to the format's rules, and reaches the page and the feed's XML)."""
     out = []
-    for ch in " ".join(text.split()):
-        out.append("\ufffd" if (ord(ch) < 32 or ord(ch) == 127 or ch in _HIDDEN) else ch)
+    for ch in REFUSED.sub("\ufffd", " ".join(text.split())):
+        out.append("\ufffd" if ch in _HIDDEN else ch)
     return "".join(out)
 
 

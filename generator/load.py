@@ -328,7 +328,7 @@ def _load_charter(
     cid = folder.name
     folder_rel = _rel(root, folder)
     ok = True
-    if not re.match(m.ID_PATTERN, cid):
+    if not re.fullmatch(m.ID_PATTERN, cid):  # `$` alone would let a final newline pass
         diags.error(
             SourceRef(folder_rel),
             "",

@@ -284,8 +284,9 @@ def _check_text(value: str) -> str:
     return value
 
 
-# A numeric character reference, as HTML reads one (its `;` may be left out).
-_CHARACTER_REFERENCE = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);?")
+# A numeric character reference, as HTML reads one (its `;` may be left out), also with
+# its `#` escaped for Markdown (`&\#x1b;`), which Markdown turns into the reference.
+_CHARACTER_REFERENCE = re.compile(r"&\\?#(?:[0-9]+|[xX][0-9a-fA-F]+);?")
 
 
 def _check_references(value: str) -> str:
@@ -293,7 +294,7 @@ def _check_references(value: str) -> str:
     the page, in the feed's XML (which then no reader can parse) and in the text the
     search and the API take from it. A reference to a character that text may not hold
     (`_check_text`) is refused as the character would be."""
-    if "&#" not in value:
+    if "&#" not in value and "&\\#" not in value:
         return value
     for match in _CHARACTER_REFERENCE.finditer(value):
         found = control_character(_referenced(match.group(0)))
@@ -308,7 +309,7 @@ def _referenced(reference: str) -> str:
     parse error, but kept), 0x80 to 0x9F are read as Windows-1252 where it has a
     character there, and NUL, surrogates and numbers past Unicode are U+FFFD. (Python's
     `html.unescape` drops the control characters instead.)"""
-    digits = reference[2:].rstrip(";")
+    digits = reference.replace("\\", "")[2:].rstrip(";")
     code = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
     if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
         return "\ufffd"

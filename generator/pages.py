@@ -39,7 +39,7 @@ from . import __version__
 from .analyze import CharterView, MetricView
 from .cache import digest
 from .charts import Chart, ChartSet, interval_source, row_interval
-from .diagnostics import Diagnostic, SourceRef
+from .diagnostics import REFUSED, Diagnostic, SourceRef
 from .formatting import (
     exact_number,
     fmt_difference,
@@ -103,7 +103,10 @@ def _sanitised_html(text: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return str(clean)
+    # The sanitiser writes a character reference as the character: one the format refuses
+    # (diagnostics.REFUSED) that got past the check of Markdown fields never reaches the
+    # page or the feed's XML as itself.
+    return REFUSED.sub("\ufffd", str(clean))
 
 
 _converters = threading.local()

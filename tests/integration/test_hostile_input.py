@@ -327,6 +327,13 @@ def test_character_references_to_refused_characters_in_markdown_are_located_erro
             "bidirectional control U+202E",
         ),
         ({"summary": "'Human &#27 baseline'"}, "2:10: summary", "&#27", "control character U+001B"),
+        # Markdown makes `&\#x1b;` the reference `&#x1b;`.
+        (
+            {"summary": "'ESC &\\#x1b;[31m'"},
+            "2:10: summary",
+            "&\\#x1b;",
+            "control character U+001B",
+        ),
         (
             {"objective": {"statement": "Cut &#X7F; costs"}},
             "7:14: objective.statement",
@@ -352,6 +359,32 @@ def test_character_references_to_refused_characters_in_markdown_are_located_erro
     feed = (scratch_project.out / "feed.xml").read_text("utf-8")
     assert "Routing \u2014 in one step" in (scratch_project.out / "index.html").read_text("utf-8")
     ElementTree.fromstring(feed.encode("utf-8"))  # well-formed XML
+
+
+def test_noncharacters_in_text_are_located_errors(scratch_project: ScratchProject) -> None:
+    """XML cannot hold U+FFFE or U+FFFF: one in a title made feed.xml unreadable to every
+    feed reader while the build exited 0. No noncharacter is ever text."""
+    text = minimal_charter().replace("title: Ticket routing", 'title: "Routing \\uFFFE"')
+    scratch_project.charter("routing", text=text)
+    scratch_project.write(
+        "charters/routing/results/r.csv", RESULTS_HEADER + "2026-05-04,ttfr,,5.1,,,,,\ufdd0\n"
+    )
+    assert scratch_project.errors() == [
+        "charters/routing/charter.yaml:1:8: title: holds the noncharacter U+FFFE, which is"
+        " never text (the feed's XML cannot hold it); remove it",
+        "charters/routing/results/r.csv:2:26: [0].note: holds the noncharacter U+FDD0, which"
+        " is never text (the feed's XML cannot hold it); remove it",
+    ]
+
+
+def test_a_folder_name_ending_in_a_newline_is_no_charter_id(
+    scratch_project: ScratchProject,
+) -> None:
+    """`$` matches before a final newline: the folder was taken as a charter whose id, page
+    folder and feed links ended in one."""
+    scratch_project.charter("routing\n")
+    (error,) = scratch_project.errors()
+    assert error.startswith("charters/routing\\n: folder name 'routing\\n' is not a valid")
 
 
 def test_a_file_saved_as_utf16_without_a_bom_says_so(scratch_project: ScratchProject) -> None:

@@ -8,6 +8,7 @@ import posixpath
 import pytest
 from helpers import Element, parse_html
 
+from generator.diagnostics import REFUSED
 from generator.formatting import (
     fmt_difference,
     fmt_number,
@@ -16,6 +17,7 @@ from generator.formatting import (
     fmt_signed,
     fmt_value,
     meter_value,
+    visible_text,
 )
 from generator.pages import (
     relative_url,
@@ -314,3 +316,24 @@ def test_relative_url_is_posixpaths_relative_path(page: str) -> None:
         rel = posixpath.relpath(target, posixpath.dirname(page) or ".")
         expected = rel + "/" if target.endswith("/") and not rel.endswith("/") else rel
         assert relative_url(target, page) == expected, (target, page)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a &\\#x1b; b", "&#x202E;gpj.exe", "x &#xFFFE; y", "<span>&#x1b</span>", "&#1114111;"],
+)
+def test_rendered_markdown_never_holds_a_character_text_may_not_hold(text: str) -> None:
+    """The sanitiser writes a reference as the character itself; whatever got past the
+    check of Markdown fields reaches neither the page nor the feed's XML as itself."""
+    html = str(render_markdown(text))
+    assert REFUSED.search(html) is None, repr(html)
+    assert "\ufffd" in html
+
+
+def test_text_from_git_shown_on_a_page_holds_no_control_or_noncharacter() -> None:
+    """An author's name from git is no charter text: C1 controls (U+009B starts a terminal
+    escape sequence), U+FFFE (which XML cannot hold) and overrides become U+FFFD."""
+    assert (
+        visible_text("Mallory\u009b31m \ufffe\u202eX\u200f")
+        == "Mallory\ufffd31m \ufffd\ufffdX\ufffd"
+    )
