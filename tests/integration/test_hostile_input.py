@@ -253,53 +253,66 @@ def test_a_results_pattern_with_a_control_character_is_refused_where_it_is_writt
     )
 
 
-def test_control_characters_in_charter_text_and_notes_are_located_errors(
-    scratch_project: ScratchProject,
-) -> None:
-    """A NUL or an escape in a title made feed.xml unreadable to every feed reader (XML
-    cannot hold them), and a note's reached the page raw; tabs and line breaks stay."""
-    text = minimal_charter().replace("title: Ticket routing", 'title: "Ticket\\trouting\\x01"')
-    scratch_project.charter("routing", text=text)
-    scratch_project.write(
-        "charters/routing/results/r.csv",
-        RESULTS_HEADER + '2026-05-04,ttfr,,5.1,,,,,"caf\x1b[31m"\n',
-    )
-    errors = scratch_project.errors()
-    assert errors[0].startswith("charters/routing/charter.yaml:1:8: title: holds")
-    assert "title: holds the control character U+0001; remove it" in errors[0]
-    assert errors[1] == (
-        "charters/routing/results/r.csv:2:26: [0].note: holds the control character U+001B;"
-        " remove it (text may hold tabs and line breaks, no other control characters)"
-    )
+_CONTROL = "; remove it (text may hold tabs and line breaks, no other control characters)"
+_NEVER_TEXT = ", which is never text (the feed's XML cannot hold it); remove it"
+_REORDERS = (
+    ", which shows the text after it in another order than it is written; remove it"
+    " (right-to-left text needs none: a page orders it by itself)"
+)
 
 
-def test_bidirectional_controls_that_reorder_text_are_located_errors(
-    scratch_project: ScratchProject,
+@pytest.mark.parametrize(
+    ("title", "note", "title_error", "note_error"),
+    [
+        # A NUL or an escape in a title made feed.xml unreadable to every feed reader (XML
+        # cannot hold them), and a note's reached the page raw; tabs stay.
+        (
+            "Ticket\\trouting\\x01",
+            '"caf\x1b[31m"',
+            "the control character U+0001" + _CONTROL,
+            "the control character U+001B" + _CONTROL,
+        ),
+        # A right-to-left override made a page read "Target met" backwards from where the
+        # charter's reviewers saw it written ("Trojan Source").
+        (
+            "Routing \u202edetem tegrat\u202c",
+            "\u2067first week\u2069",
+            "the bidirectional control U+202E" + _REORDERS,
+            "the bidirectional control U+2067" + _REORDERS,
+        ),
+        # XML cannot hold U+FFFE: one in a title made feed.xml unreadable while the build
+        # exited 0. No noncharacter is ever text.
+        (
+            "Routing \\uFFFE",
+            "\ufdd0",
+            "the noncharacter U+FFFE" + _NEVER_TEXT,
+            "the noncharacter U+FDD0" + _NEVER_TEXT,
+        ),
+    ],
+    ids=["control", "bidirectional", "noncharacter"],
+)
+def test_refused_characters_in_charter_text_and_notes_are_located_errors(
+    scratch_project: ScratchProject, title: str, note: str, title_error: str, note_error: str
 ) -> None:
-    """A right-to-left override made a page read "Target met" backwards from where the
-    charter's reviewers saw it written ("Trojan Source"); the marks that move nothing
-    (U+200E, U+200F) and right-to-left text itself stay allowed."""
-    text = minimal_charter().replace(
-        "title: Ticket routing", 'title: "Routing \u202edetem tegrat\u202c"'
-    )
+    text = minimal_charter().replace("title: Ticket routing", f'title: "{title}"')
     scratch_project.charter("routing", text=text)
     scratch_project.write(
-        "charters/routing/results/r.csv",
-        RESULTS_HEADER + "2026-05-04,ttfr,,5.1,,,,,\u2067first week\u2069\n",
+        "charters/routing/results/r.csv", RESULTS_HEADER + f"2026-05-04,ttfr,,5.1,,,,,{note}\n"
     )
-    errors = scratch_project.errors()
-    assert errors[0].startswith("charters/routing/charter.yaml:1:8: title: holds")
-    assert errors[0].endswith(
-        "title: holds the bidirectional control U+202E, which shows the text after it in"
-        " another order than it is written; remove it (right-to-left text needs none: a"
-        " page orders it by itself)"
-    )
-    assert errors[1].startswith("charters/routing/results/r.csv:2:26: [0].note: holds the")
-    assert "bidirectional control U+2067" in errors[1] and len(errors) == 2
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:1:8: title: holds {title_error}",
+        f"charters/routing/results/r.csv:2:26: [0].note: holds {note_error}",
+    ]
+
+
+def test_marks_and_right_to_left_text_stay_allowed_and_urls_hold_no_override(
+    scratch_project: ScratchProject,
+) -> None:
+    """The marks that move nothing (U+200E, U+200F) and right-to-left text itself stay
+    allowed; a link's URL holds no bidirectional control."""
     scratch_project.charter(
         "routing", links=[{"title": "Doc", "url": "https://e.com/\u202egpj.exe"}]
     )
-    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER)
     (error,) = scratch_project.errors()
     assert error.endswith(
         "links[0].url: URL must not contain tabs, line breaks, bidirectional or other control"
@@ -309,7 +322,6 @@ def test_bidirectional_controls_that_reorder_text_are_located_errors(
         "title: Ticket routing", 'title: "\u05e0\u05d9\u05ea\u05d5\u05d1 \u200fv2\u200e"'
     )
     scratch_project.charter("routing", text=text)
-    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER)
     assert scratch_project.errors() == []
 
 
@@ -359,22 +371,6 @@ def test_character_references_to_refused_characters_in_markdown_are_located_erro
     feed = (scratch_project.out / "feed.xml").read_text("utf-8")
     assert "Routing \u2014 in one step" in (scratch_project.out / "index.html").read_text("utf-8")
     ElementTree.fromstring(feed.encode("utf-8"))  # well-formed XML
-
-
-def test_noncharacters_in_text_are_located_errors(scratch_project: ScratchProject) -> None:
-    """XML cannot hold U+FFFE or U+FFFF: one in a title made feed.xml unreadable to every
-    feed reader while the build exited 0. No noncharacter is ever text."""
-    text = minimal_charter().replace("title: Ticket routing", 'title: "Routing \\uFFFE"')
-    scratch_project.charter("routing", text=text)
-    scratch_project.write(
-        "charters/routing/results/r.csv", RESULTS_HEADER + "2026-05-04,ttfr,,5.1,,,,,\ufdd0\n"
-    )
-    assert scratch_project.errors() == [
-        "charters/routing/charter.yaml:1:8: title: holds the noncharacter U+FFFE, which is"
-        " never text (the feed's XML cannot hold it); remove it",
-        "charters/routing/results/r.csv:2:26: [0].note: holds the noncharacter U+FDD0, which"
-        " is never text (the feed's XML cannot hold it); remove it",
-    ]
 
 
 def test_a_folder_name_ending_in_a_newline_is_no_charter_id(
