@@ -232,6 +232,13 @@ def _resolve(top: Path, spec: str, role: str) -> str:
         if base.returncode != 0:
             raise DiffError(f"{role} {spec!r}: the two revisions have no common ancestor")
         return base.stdout.decode().split()[0]
+    if ".." in spec:  # not a revision but a range: it was "not found", with advice to fetch
+        left, _, right = spec.partition("..")
+        raise DiffError(
+            f"{role} {spec!r} is a range, not a revision: give its two ends,"
+            f" `charters diff {left or 'HEAD'} {right or 'HEAD'}` (or `{left}...{right}` for"
+            " where they forked)"
+        )
     found = _git(
         ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"], top
     )

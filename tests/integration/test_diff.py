@@ -316,6 +316,16 @@ def test_three_dots_compare_with_where_the_branches_forked(repo: Repo) -> None:
     assert report["base"]["spec"] == f"{main_branch}...HEAD"
 
 
+def test_two_dots_are_a_range_to_give_as_two_revisions(repo: Repo) -> None:
+    """`main..HEAD` was "not found in this repository" with advice to fetch it."""
+    result = repo.diff("main..HEAD")
+    assert result.exit_code == 2  # a side that cannot be read
+    assert result.stderr.strip() == (
+        "error: BASE 'main..HEAD' is a range, not a revision: give its two ends,"
+        " `charters diff main HEAD` (or `main...HEAD` for where they forked)"
+    )
+
+
 def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
