@@ -19,13 +19,36 @@ CORPUS_FILE = Path(__file__).parent / "data" / "xss-corpus.txt"
 SECRET = "SECRET-OUTSIDE-THE-TREE-7f3a"
 
 
-def corpus() -> list[str]:
+def _cases() -> list[str]:
     cases = []
     for line in CORPUS_FILE.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("# "):
             continue
         cases.append(line.replace("\\n", "\n"))
     return cases
+
+
+def refused(case: str) -> bool:
+    """Whether the format refuses `case` in a Markdown field: it writes a character
+    reference to a character text may not hold (`&#14;`), which a page would show as the
+    character itself."""
+    from generator.model import _check_references
+
+    try:
+        _check_references(case)
+    except ValueError:
+        return True
+    return False
+
+
+def corpus() -> list[str]:
+    """The cases the format accepts in every text field: the hostile tree's charters."""
+    return [case for case in _cases() if not refused(case)]
+
+
+def refused_corpus() -> list[str]:
+    """The cases refused in a Markdown field (tests/integration/test_hostile_corpus.py)."""
+    return [case for case in _cases() if refused(case)]
 
 
 def _one_line(case: str) -> str:

@@ -13,7 +13,14 @@ from xml.etree import ElementTree
 
 import pytest
 from helpers import Element, parse_html, run_cli
-from hostile import SECRET, corpus, write_hostile_tree
+from hostile import (
+    SECRET,
+    corpus,
+    hostile_charter,
+    hostile_rows,
+    refused_corpus,
+    write_hostile_tree,
+)
 
 # URL attributes a browser follows or loads.
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "background", "data", "poster", "srcset"}
@@ -111,3 +118,36 @@ def test_nothing_from_outside_the_tree_is_published(
         assert not path.is_symlink(), path
     names = {p.name for p in (out / "charters" / ids[0]).iterdir()}
     assert names == {"index.html", "results.json", "results.csv", "conv.svg", "notes.txt"}
+
+
+def test_cases_writing_a_refused_character_as_a_reference_are_located_errors(
+    tmp_path: Path,
+) -> None:
+    """`<IMG SRC=" &#14;  javascript:...">` and the like: a page would show the control
+    character itself. Each such case is refused at every Markdown field it is in, with its
+    line, and nowhere else (in plain text fields it is shown as written)."""
+    from factory import write_charter
+
+    cases = refused_corpus()
+    assert cases  # the corpus has some: `&#14;`
+    markdown = [
+        "summary",
+        "objective.statement",
+        "objective.context",
+        "measurement.decision_rule",
+        "decisions[0].rationale",
+    ]
+    for index, case in enumerate(cases):
+        source = tmp_path / f"case-{index}"
+        source.mkdir()
+        (source / "site.yaml").write_text("title: Refused\n", encoding="utf-8")
+        write_charter(source, "refused", hostile_charter(case), hostile_rows(case))
+        result = run_cli("check", "--source", source)
+        assert result.exit_code == 1
+        located = re.findall(
+            r"^charters/refused/charter\.yaml:\d+:\d+: \S+ error: ([\w.\[\]]+): holds the"
+            r" character reference ",
+            result.stdout,
+            re.MULTILINE,
+        )
+        assert located == markdown, result.stdout
