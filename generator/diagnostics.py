@@ -63,13 +63,13 @@ def today_from_env(explicit: date | None = None) -> date:
         ) from None
 
 
-# Bidirectional controls: they reorder what a terminal or a web page shows.
-_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Of those, the embeddings, overrides and isolates: they show the characters after them
-# in another order than the file holds them ("Trojan Source", CVE-2021-42574), so that a
-# page could read "target met" where the charter's reviewers read something else. The
-# marks U+200E and U+200F move nothing and stay allowed.
+# The embeddings, overrides and isolates: they show the characters after them in another
+# order than the file holds them ("Trojan Source", CVE-2021-42574), so that a page could
+# read "target met" where the charter's reviewers read something else.
 BIDI_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# With the marks U+200E and U+200F, which move nothing and are allowed in text: every
+# bidirectional control, escaped where text is printed or quoted (a terminal, a comment).
+BIDI_CONTROLS = BIDI_REORDERING | {"\u200e", "\u200f"}
 # Noncharacters: never text (XML cannot hold U+FFFE and U+FFFF at all, so one in a title
 # made feed.xml unreadable).
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
@@ -78,7 +78,7 @@ _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
 # Every character text may not hold (`control_character`): C0 but tab and line breaks, DEL,
 # C1, the bidirectional controls that reorder text, and the noncharacters.
 REFUSED = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069" + _NONCHARACTERS + "]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + "".join(sorted(BIDI_REORDERING)) + _NONCHARACTERS + "]"
 )
 
 
@@ -136,7 +136,7 @@ def printable(text: str) -> str:
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
         elif code < 32 or 127 <= code < 160:
             out.append(f"\\x{code:02x}")
-        elif ch in _BIDI or ch in ("\u2028", "\u2029"):
+        elif ch in BIDI_CONTROLS or ch in ("\u2028", "\u2029"):
             out.append(f"\\u{code:04x}")
         elif _is_byte(code):
             out.append(_byte(code))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from .diagnostics import REFUSED
+from .diagnostics import BIDI_CONTROLS, REFUSED
 
 MISSING = "—"
 
@@ -262,8 +262,9 @@ def json_object(members: Iterable[tuple[str, str]], ensure_ascii: bool = True) -
 # Backslash-escaped: the ASCII punctuation that starts Markdown inline syntax (emphasis,
 # code, links, images, raw HTML, entities, tables, strike-through).
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()!|<>~&")
-# Invisible characters that reorder or hide text (bidirectional controls).
-_HIDDEN = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What text from outside the format shows as U+FFFD: what the format refuses, and the
+# bidirectional marks it allows (they are invisible).
+_NOT_SHOWN = re.compile(f"{REFUSED.pattern}|[{''.join(sorted(BIDI_CONTROLS))}]")
 ZERO_WIDTH_SPACE = "\u200b"
 # A list item when the text starts a line: `- x`, `+ x`, `1. x`.
 _BLOCK_START = re.compile(r"^(?:[-+]|\d{1,9}\.)(?= |$)")
@@ -273,10 +274,7 @@ def visible_text(text: str) -> str:
     """`text` on one line: whitespace runs become one space; control characters (C1 too),
     bidirectional controls and noncharacters `\ufffd` (text from git, such as an author's
     name, is not held to the format's rules, and reaches the page and the feed's XML)."""
-    out = []
-    for ch in REFUSED.sub("\ufffd", " ".join(text.split())):
-        out.append("\ufffd" if ch in _HIDDEN else ch)
-    return "".join(out)
+    return _NOT_SHOWN.sub("\ufffd", " ".join(text.split()))
 
 
 def escape_markdown(text: str) -> str:
