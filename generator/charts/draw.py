@@ -779,6 +779,34 @@ def _fit(fig: Figure, ax: Axes, renderer: Any) -> Margins:
     return margins
 
 
+def _fixed_ticks(axis: Any) -> None:
+    """The axis's ticks and their labels, worked out once for the chart.
+
+    matplotlib asks the locator and the formatter again each time it measures or draws
+    the axis (some thirteen times a chart: the layout, the spines, the labels, the
+    save), and a date locator walks the calendar each time. Once a metric's chart has
+    its limits, the answer cannot change (its locators, a date locator and
+    ``MaxNLocator(nbins=6)``, do not depend on the axes' size): it is kept as a fixed
+    locator and formatter, which give the same ticks, labels and offset. Not for the
+    forest plot, whose x locator counts the ticks that fit its final width.
+    """
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    locs = axis.get_majorticklocs()
+    formatter = axis.get_major_formatter()
+    labels = formatter.format_ticks(locs)  # of every tick: a label may depend on the others
+    offset = formatter.get_offset()
+    # matplotlib makes a tick (two lines, two texts, a grid line) for each place, then
+    # draws those in the limits; the places well outside are left out at once.
+    low, high = sorted(axis.get_view_interval())
+    near = (high - low) * 0.01
+    kept = [i for i, loc in enumerate(locs) if low - near <= loc <= high + near]
+    fixed = FixedFormatter([labels[i] for i in kept])
+    fixed.set_offset_string(offset)
+    axis.set_major_locator(FixedLocator([locs[i] for i in kept]))
+    axis.set_major_formatter(fixed)
+
+
 def _position(fig: Figure, margins: Margins) -> list[list[float]]:
     """The axes' corners in figure fractions for `margins` plus the padding."""
     width, height = fig.bbox.width, fig.bbox.height
@@ -830,6 +858,8 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     note = _direction_note(fig, ax, spec)
     if spec.hidden:
         _hidden_note(ax, spec.hidden)
+    for axis in (ax.xaxis, ax.yaxis):
+        _fixed_ticks(axis)
     margins = _fit(fig, ax, renderer)
     drawn = _legend(fig, ax, note, ref_texts, legend)
     if drawn is not None:

@@ -632,3 +632,45 @@ def test_a_breach_of_a_variant_left_out_is_marked_inside_the_axes() -> None:
     svg = render_svg(spec, chart_id="hidden-breach")
     assert _marks(svg) == 1
     assert max(_ticks(svg)) >= 150  # the cross is inside the axes, not cut off
+
+
+def _spanning(days: tuple[date, ...], values: tuple[float, ...], unit: str) -> ChartSpec:
+    none = (None,) * len(days)
+    return ChartSpec(
+        "Spanning", unit, "increase", (Series("", days, values, none, none),),
+        (RefLine("target", "Target", values[-1] * 1.1),),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        _ab_spec(),
+        _production_spec(),
+        # Days, weeks, months and years on the date axis; the first year written out;
+        # thousands with separators, negative values, and a value on a limit's edge.
+        _spanning(
+            tuple(date(2026, 1, 1) + timedelta(days=i) for i in range(9)),
+            (1.0, 2, 3, 4, 5, 6, 7, 8, 9),
+            "%",
+        ),
+        _spanning(
+            _weeks(60, date(2025, 11, 3)), tuple(12_000.0 + 250 * i for i in range(60)), "EUR"
+        ),
+        _spanning(tuple(date(2019 + i, 6, 1) for i in range(7)), (-3.0, -1, 0, 2, 4, 5, 8), "pp"),
+        _spanning((date(2026, 5, 4), date(2026, 5, 5)), (0.0, 10.0), ""),
+        ChartSpec("Refs only", "hours", "decrease", (), (RefLine("target", "Target 4.5 h", 4.5),)),
+    ],
+    ids=["ab", "production", "days", "weeks-thousands", "years-negative", "two-days", "refs"],
+)
+def test_ticks_worked_out_once_draw_what_matplotlib_draws(
+    spec: ChartSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A chart's ticks and labels are asked of the locators once and kept (the answer
+    # cannot change once the limits are set); matplotlib asking them at every look
+    # must draw the very same chart.
+    import generator.charts.draw as draw
+
+    once = render_svg(spec, chart_id="ticks")
+    monkeypatch.setattr(draw, "_fixed_ticks", lambda axis: None)
+    assert render_svg(spec, chart_id="ticks") == once
