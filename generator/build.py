@@ -311,13 +311,22 @@ def _full_build(
         return result
     progress("Writing", 0, 0, "")
     made = {rel: key for rel, key in sorted({**charts.made, **reuse.made}.items()) if rel in files}
-    if settings.in_place:
-        write_in_place(settings.out, files, manifest(fingerprint, counts, made))
-    else:
-        result.written = write_site(settings.out, files, manifest(fingerprint, counts, made))
+    result.written = _write(settings, files, manifest(fingerprint, counts, made), reuse.before)
     save_report(cache, fingerprint, result.diagnostics)
     save_memo(cache)
     return result
+
+
+def _write(
+    settings: Settings, files: Mapping[str, Any], data: Mapping[str, Any], before: PreviousSite
+) -> WriteReport:
+    """Write the site: where it is (serve's own folder) or as a new folder swapped in. The
+    files the current site's manifest lists are those read as the build began, under the
+    output's lock it still holds (`before`), not read again."""
+    if settings.in_place:
+        write_in_place(settings.out, files, data, before.listed)
+        return WriteReport()
+    return write_site(settings.out, files, data, before.listed)
 
 
 def _counts(

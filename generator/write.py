@@ -167,6 +167,10 @@ def check_output(source: Path, out: Path) -> None:
         )
 
 
+# `listed` not given: the write functions read the manifest themselves.
+READ_IT: Any = object()
+
+
 def read_manifest(out: Path) -> dict[str, Any]:
     """The previous build's manifest, or an empty one."""
     try:
@@ -184,6 +188,9 @@ class PreviousSite:
     out: Path | None = None
     made: Mapping[str, str] = field(default_factory=dict)
     sizes: Mapping[str, int] = field(default_factory=dict)
+    # The manifest's list of the files the previous build wrote, as read (any value: the
+    # write stage checks it), for `write_site` and `write_in_place` not to read it again.
+    listed: object = None
 
     @classmethod
     def of(cls, out: Path, manifest: Mapping[str, Any]) -> PreviousSite:
@@ -194,6 +201,7 @@ class PreviousSite:
             out,
             {k: v for k, v in made.items() if isinstance(v, str)},
             {k: v for k, v in sizes.items() if isinstance(v, int)},
+            manifest.get("files"),
         )
 
     def file(self, rel: str, key: str) -> str | None:
@@ -392,11 +400,18 @@ def _recover(out: Path, record: Mapping[str, Any]) -> list[str]:
 # --- writing and swapping ------------------------------------------------------------------
 
 
-def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> WriteReport:
+def write_site(
+    out: Path,
+    files: Mapping[str, Content],
+    manifest: Mapping[str, Any],
+    listed: object = READ_IT,
+) -> WriteReport:
     """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically.
 
     A file's content is bytes, a file in the build's spool folder (moved into place), or
-    a file of the current site, borrowed (hard-linked into place).
+    a file of the current site, borrowed (hard-linked into place). `listed` is the
+    current site's manifest's list of files when the caller read it while holding the
+    lock (a build: `PreviousSite.listed`); by default it is read here.
 
     Takes the output folder's lock unless this process holds it already.
     """
@@ -405,6 +420,8 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
     old = out.parent / f".{out.name}{_TEMP_INFIX}{token}-old"
     spoilt = out.parent / f".{out.name}{_TEMP_INFIX}{token}-spoilt"
     with lock_output(out):
+        if listed is READ_IT:
+            listed = read_manifest(out).get("files")
         held = _HELD[lock_path(out)]
         standby, held.standby = held.standby, None  # taken by this build, or removed
         try:
@@ -416,13 +433,13 @@ def write_site(out: Path, files: Mapping[str, Content], manifest: Mapping[str, A
             if taken and not _clear_standby(tmp, files, spoilt):
                 taken = False  # what it held that could not be removed is out of the way
             try:
-                report, previous = _write_and_swap(out, tmp, old, files, manifest, taken)
+                report, previous = _write_and_swap(out, tmp, old, files, manifest, taken, listed)
             except OSError:
                 if not taken:
                     raise
                 # A file of the standby that cannot be replaced: a new folder instead.
                 _remove(tmp, spoilt)
-                report, previous = _write_and_swap(out, tmp, old, files, manifest, False)
+                report, previous = _write_and_swap(out, tmp, old, files, manifest, False, listed)
         except OSError as exc:
             _remove(tmp)  # what is left of it stays recorded
             raise _os_message(exc, f"write the site into {out}", out) from None
@@ -445,6 +462,7 @@ def _write_and_swap(
     files: Mapping[str, Content],
     manifest: Mapping[str, Any],
     reused: bool,
+    listed: object,
 ) -> tuple[WriteReport, Path | None]:
     """Write the new site into `tmp` (the standby folder, when `reused`: brought up to
     date; else a new folder) and swap it in; the report and where the previous site now
@@ -465,7 +483,7 @@ def _write_and_swap(
             place(source, target)
     report = WriteReport()
     if out.is_dir():
-        _carry_user_files(out, tmp, set(files), report)
+        _carry_user_files(out, tmp, set(files), report, listed)
     full = dict(manifest)
     full["files"] = sorted(files)
     full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
@@ -661,7 +679,12 @@ def _keep_as_standby(held: _Held, out: Path, previous: Path, temporary: list[str
         _remove(previous)  # else recorded: the next build tries again
 
 
-def write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> None:
+def write_in_place(
+    out: Path,
+    files: Mapping[str, Content],
+    manifest: Mapping[str, Any],
+    listed: object = READ_IT,
+) -> None:
     """Write `files` into `out` where it is, file by file: for the folder of `charters
     serve`, which is its own (a temporary folder) and which only its server reads.
 
@@ -674,11 +697,14 @@ def write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[st
     previous build wrote and this one does not is removed, and so is a folder it leaves
     empty; anything else is left. The manifest is first replaced by one that vouches for
     no file (no keys, no sizes), so a build stopped midway leaves a folder from which the
-    next build takes nothing unread; the full manifest is written last.
+    next build takes nothing unread; the full manifest is written last. `listed`: as
+    for `write_site`.
     """
     with lock_output(out):
+        if listed is READ_IT:
+            listed = read_manifest(out).get("files")
         try:
-            _write_in_place(out, files, manifest)
+            _write_in_place(out, files, manifest, listed)
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             raise OutputError(
@@ -686,9 +712,10 @@ def write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[st
             ) from None
 
 
-def _write_in_place(out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any]) -> None:
+def _write_in_place(
+    out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any], listed: object
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    listed = read_manifest(out).get("files")
     before = {f for f in listed if isinstance(f, str)} if isinstance(listed, list) else set()
     vouching = {k: v for k, v in manifest.items() if k not in ("made", "input", "counts")}
     _replace_manifest(out, {**vouching, "files": sorted(before | set(files))})
@@ -800,9 +827,11 @@ def _source(live: str, content: Content) -> Content:
     return content
 
 
-def _carry_user_files(out: Path, tmp: Path, new_files: set[str], report: WriteReport) -> None:
-    """Link (or copy) into the new site every entry of `out` the previous build did not write."""
-    listed = read_manifest(out).get("files")
+def _carry_user_files(
+    out: Path, tmp: Path, new_files: set[str], report: WriteReport, listed: object
+) -> None:
+    """Link (or copy) into the new site every entry of `out` the previous build did not
+    write (`listed`: its manifest's list of files)."""
     if not isinstance(listed, list):
         # A site from a charters that did not list its files: what the new build writes
         # was surely its own; keep the rest and name it rather than guess and delete.

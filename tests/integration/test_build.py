@@ -1029,3 +1029,35 @@ def test_a_build_says_how_many_rule_errors_its_pages_show(
     scratch_project.write("site.yaml", "title: Portfolio\nlint: {disable: [MC104, MC108]}\n")
     quiet = run_cli("build", "--source", root, "--out", out)
     assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
+
+
+@pytest.mark.parametrize("in_place", [False, True], ids=["new-folder", "in-place"])
+def test_a_build_reads_the_sites_manifest_once_and_keeps_what_the_user_put_there(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, in_place: bool
+) -> None:
+    # The manifest lists every file the previous build wrote (2.6 MB at 1,000 charters).
+    # A build reads it as it begins, holding the output's lock to its end, and the write
+    # stage works from that reading: the user's own file in the folder is kept, the page
+    # of a charter that is gone is removed.
+    scratch_project.charter("routing")
+    scratch_project.charter("triage")
+    out = scratch_project.out
+    assert build(Settings(source=scratch_project.root, out=out, in_place=in_place)).ok
+    (out / "notes.txt").write_text("mine")
+    (scratch_project.root / "charters" / "triage" / "charter.yaml").unlink()
+    (scratch_project.root / "charters" / "triage").rmdir()
+    reads: list[Path] = []
+    real_read = generator.write.read_manifest
+
+    def counted(folder: Path) -> dict[str, object]:
+        if folder == out:
+            reads.append(folder)
+        return real_read(folder)
+
+    monkeypatch.setattr(generator.write, "read_manifest", counted)
+    monkeypatch.setattr("generator.build.read_manifest", counted)
+    assert build(Settings(source=scratch_project.root, out=out, in_place=in_place)).ok
+    assert len(reads) == 1
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "charters" / "routing" / "index.html").is_file()
+    assert not (out / "charters" / "triage").exists()
