@@ -171,6 +171,12 @@ def check_output(source: Path, out: Path) -> None:
 READ_IT: Any = object()
 
 
+def _listed(out: Path, listed: object) -> object:
+    """The files the current site's manifest lists: `listed`, unless it is `READ_IT`
+    (then read here; call with the output's lock held)."""
+    return read_manifest(out).get("files") if listed is READ_IT else listed
+
+
 def read_manifest(out: Path) -> dict[str, Any]:
     """The previous build's manifest, or an empty one."""
     try:
@@ -420,8 +426,7 @@ def write_site(
     old = out.parent / f".{out.name}{_TEMP_INFIX}{token}-old"
     spoilt = out.parent / f".{out.name}{_TEMP_INFIX}{token}-spoilt"
     with lock_output(out):
-        if listed is READ_IT:
-            listed = read_manifest(out).get("files")
+        listed = _listed(out, listed)
         held = _HELD[lock_path(out)]
         standby, held.standby = held.standby, None  # taken by this build, or removed
         try:
@@ -701,8 +706,7 @@ def write_in_place(
     for `write_site`.
     """
     with lock_output(out):
-        if listed is READ_IT:
-            listed = read_manifest(out).get("files")
+        listed = _listed(out, listed)
         try:
             _write_in_place(out, files, manifest, listed)
         except OSError as exc:
