@@ -154,7 +154,7 @@ def digest(*parts: str) -> str:
     return h.hexdigest()
 
 
-def _hash_file(path: Path, h: Any) -> None:
+def _hash_file(path: str | Path, h: Any) -> None:
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
@@ -310,7 +310,7 @@ def source_tree(
     found = parts if parts is not None else {}
     walk = _Walk(os.path.realpath(source), {os.path.realpath(p) for p in skip}, h, parts=found)
     for name in (*INPUT_FILES, *INPUT_FOLDERS):
-        _hash_entry(source / name, name, walk, set())
+        _hash_entry(f"{source}{os.sep}{name}", name, walk, set())
     return SourceTree(h.hexdigest(), tuple(walk.outside))
 
 
@@ -326,7 +326,7 @@ def part_digests(source: Path, names: Iterable[str], skip: Sequence[Path] = ()) 
     for name in names:
         inside = name.startswith("charters/")  # reached through charters/, as the walk does
         seen = {charters} if inside else set()
-        _hash_entry(source / name, name, walk, seen, charters if inside else None)
+        _hash_entry(f"{source}{os.sep}{name}", name, walk, seen, charters if inside else None)
     return walk.parts
 
 
@@ -364,33 +364,46 @@ def _is_part(rel: str) -> bool:
 
 
 def _hash_entry(
-    path: Path, rel: str, walk: _Walk, seen: set[str], real_parent: str | None = None
+    path: str,
+    rel: str,
+    walk: _Walk,
+    seen: set[str],
+    real_parent: str | None = None,
+    mode: int | None = None,
 ) -> None:
     """Hash one entry into the walk; a part (see :func:`_is_part`) is hashed on its own
     first, and its hash recorded and folded in. `real_parent` is the resolved path of
-    the folder the entry is in, when known."""
+    the folder the entry is in, when known; `mode`, the entry's kind when its folder's
+    listing told it (a plain file or folder; else looked up)."""
     if not _is_part(rel):
-        _hash_one(path, rel, walk, seen, real_parent)
+        _hash_one(path, rel, walk, seen, real_parent, mode)
         return
     own = _Walk(walk.root, walk.skipped, hashlib.blake2b(digest_size=20), walk.outside, walk.parts)
-    _hash_one(path, rel, own, seen, real_parent)
+    _hash_one(path, rel, own, seen, real_parent, mode)
     digest = own.h.hexdigest()
     walk.parts[rel] = digest
     walk.h.update(f"part\0{digest}\0".encode())
 
 
 def _hash_one(
-    path: Path, rel: str, walk: _Walk, seen: set[str], real_parent: str | None = None
+    path: str,
+    rel: str,
+    walk: _Walk,
+    seen: set[str],
+    real_parent: str | None = None,
+    mode: int | None = None,
 ) -> None:
     """Hash one entry by its relative name, kind, link target and content.
 
     A link that leaves the source folder is hashed by its target's name only: the
-    build refuses it, and it must not lead the hash through someone's disk.
+    build refuses it, and it must not lead the hash through someone's disk. Paths are
+    plain strings: a tree of a thousand charters has thousands of entries.
     """
     h = walk.h
     h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
     try:
-        mode = _mode(path)
+        if mode is None:
+            mode = _mode(path)
         link = mode is not None and stat.S_ISLNK(mode)
         if link:
             h.update(b"link\0" + os.fsencode(os.readlink(path)) + b"\0")
@@ -398,7 +411,7 @@ def _hash_one(
         if real_parent is None or link:
             real = os.path.realpath(path)
         else:  # not a link, in a resolved folder: no need to resolve it again
-            real = f"{real_parent}{os.sep}{path.name}"
+            real = f"{real_parent}{os.sep}{rel.rpartition('/')[2]}"
         if real in walk.skipped:
             h.update(b"skipped\0")
         elif real != walk.root and not real.startswith(walk.root + os.sep):
@@ -408,10 +421,7 @@ def _hash_one(
             if real in seen:  # a link back up the tree
                 h.update(b"cycle\0")
                 return
-            names = sorted(os.listdir(path))
-            h.update(b"dir\0" + str(len(names)).encode() + b"\0")
-            for name in names:
-                _hash_entry(path / name, f"{rel}/{name}", walk, seen | {real}, real)
+            _hash_folder(path, rel, walk, seen | {real}, real)
         elif mode is not None and stat.S_ISREG(mode):
             h.update(b"file\0")
             _hash_file(path, h)
@@ -423,7 +433,31 @@ def _hash_one(
         h.update(f"error {exc.errno}\0".encode())
 
 
-def _mode(path: Path, follow: bool = False) -> int | None:
+def _hash_folder(path: str, rel: str, walk: _Walk, seen: set[str], real: str) -> None:
+    """Hash a folder's entries in the order of their names. The listing tells each
+    entry's kind (its `d_type`) without a look at the entry itself: a plain file or
+    folder is hashed as such; a link, or anything else, is looked at."""
+    with os.scandir(path) as listing:
+        entries = sorted((entry.name, _listed_mode(entry)) for entry in listing)
+    walk.h.update(b"dir\0" + str(len(entries)).encode() + b"\0")
+    sep = os.sep
+    for name, mode in entries:
+        _hash_entry(f"{path}{sep}{name}", f"{rel}/{name}", walk, seen, real, mode)
+
+
+def _listed_mode(entry: os.DirEntry[str]) -> int | None:
+    """The kind of a folder's entry as its listing tells it, when that is a plain file or
+    folder (not a link); else None, for it to be looked at (`_mode`)."""
+    if entry.is_symlink():
+        return None
+    if entry.is_dir(follow_symlinks=False):
+        return stat.S_IFDIR
+    if entry.is_file(follow_symlinks=False):
+        return stat.S_IFREG
+    return None
+
+
+def _mode(path: str, follow: bool = False) -> int | None:
     """The entry's mode (of the link itself unless `follow`), or None when there is none
     to read: the errors `pathlib`'s `is_dir` and `is_file` take for "no such entry"."""
     try:
