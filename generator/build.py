@@ -170,15 +170,17 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     parts: dict[str, str] = {}
     tree = source_tree(settings.source, _skipped(settings, cache), parts)
     fingerprint = input_fingerprint(tree, context)
-    previous = read_manifest(settings.out)
+    own = settings.kept.site if settings.kept is not None and settings.in_place else None
+    mine = own.still(settings.out) if own is not None else None
+    previous = mine if mine is not None else read_manifest(settings.out)
     # A link out of the tree is hashed by its target's name only, so the fingerprint does
     # not stand for a tree that has one: it is built every time (as `check` does), and
     # the charters such a link could change are loaded anew.
     for name in tree.open_parts(parts):
         del parts[name]
-    result = None if tree.outside else _unchanged(settings.out, previous, cache, fingerprint)
+    result = None if tree.outside else _unchanged(settings.out, previous, cache, fingerprint, mine)
     if result is None:
-        before = PreviousSite.of(settings.out, previous)
+        before = PreviousSite.of(settings.out, previous, trusted=mine is not None)
         reuse = Reuse(cache, parts, context, before=before, kept=settings.kept)
         if settings.kept is not None:
             cache.memory, cache.seen_before = settings.kept.entries, settings.kept.seen
@@ -204,15 +206,20 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
 
 
 def _unchanged(
-    out: Path, previous: Mapping[str, Any], cache: Cache, fingerprint: str
+    out: Path,
+    previous: Mapping[str, Any],
+    cache: Cache,
+    fingerprint: str,
+    mine: Mapping[str, Any] | None = None,
 ) -> BuildResult | None:
     """The result of a no-op build, when `out` holds, intact, the site of this very input
     (`previous`: its manifest) and the cache still has its warnings to report again;
-    else None."""
+    else None. A folder this process wrote itself, as `mine` (`Kept.site`), is taken
+    to be as written."""
     counts = previous.get("counts")
     if previous.get("input") != fingerprint or not isinstance(counts, dict):
         return None
-    if not intact(out, previous.get("sizes")):
+    if mine is None and not intact(out, previous.get("sizes")):
         return None
     diagnostics = load_report(cache, fingerprint)
     if diagnostics is None:
@@ -324,7 +331,12 @@ def _write(
     files the current site's manifest lists are those read as the build began, under the
     output's lock it still holds (`before`), not read again."""
     if settings.in_place:
-        write_in_place(settings.out, files, data, before.listed)
+        kept = settings.kept
+        if kept is not None:
+            kept.site = None  # the folder as it is being written: nothing to take as written
+        site = write_in_place(settings.out, files, data, before.listed)
+        if kept is not None:
+            kept.site = site
         return WriteReport()
     return write_site(settings.out, files, data, before.listed)
 

@@ -78,7 +78,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import Cache, Context, digest, generator_fingerprint, part_digests
 from .diagnostics import Diagnostic, Diagnostics, SourceRef
 from .spool import CHUNK, Content, Spool, Spooled
-from .write import PreviousSite
+from .write import OwnSite, PreviousSite
 
 if TYPE_CHECKING:
     from .analyze import CharterView
@@ -122,6 +122,9 @@ class Kept:
     # Set by a process that manages the cyclic garbage collector itself (serve: it freezes
     # what is alive after each build), so a build need not (Reuse.freezing).
     collector_managed: bool = False
+    # The site the last build wrote into the process's own folder (written in place), for
+    # the next build to take as it was written (write.OwnSite); None while one writes it.
+    site: OwnSite | None = None
 
 
 @dataclass

@@ -197,9 +197,12 @@ class PreviousSite:
     # The manifest's list of the files the previous build wrote, as read (any value: the
     # write stage checks it), for `write_site` and `write_in_place` not to read it again.
     listed: object = None
+    # The manifest is the one this very process wrote into its own folder, which nothing
+    # else writes (serve's: `InPlace`): its files are as listed, without looking.
+    trusted: bool = False
 
     @classmethod
-    def of(cls, out: Path, manifest: Mapping[str, Any]) -> PreviousSite:
+    def of(cls, out: Path, manifest: Mapping[str, Any], trusted: bool = False) -> PreviousSite:
         made, sizes = manifest.get("made"), manifest.get("sizes")
         made = made if isinstance(made, dict) else {}
         sizes = sizes if isinstance(sizes, dict) else {}
@@ -208,6 +211,7 @@ class PreviousSite:
             {k: v for k, v in made.items() if isinstance(v, str)},
             {k: v for k, v in sizes.items() if isinstance(v, int)},
             manifest.get("files"),
+            trusted,
         )
 
     def file(self, rel: str, key: str) -> str | None:
@@ -217,6 +221,8 @@ class PreviousSite:
         if self.out is None or self.made.get(rel) != key:
             return None
         path = f"{self.out}{os.sep}{rel}"  # joined as strings: a site has thousands of files
+        if self.trusted:
+            return path if rel in self.sizes else None
         try:
             st = os.lstat(path)
         except OSError:
@@ -684,12 +690,46 @@ def _keep_as_standby(held: _Held, out: Path, previous: Path, temporary: list[str
         _remove(previous)  # else recorded: the next build tries again
 
 
+@dataclass(frozen=True)
+class OwnSite:
+    """What a process that writes its own folder in place (`charters serve`) remembers
+    of it after a build: the manifest that build wrote, and that file as it was then
+    (device, inode, size, modification time).
+
+    The folder is serve's own (a temporary folder only it writes), so its next build
+    can take the manifest from memory and each file it lists as listed, without reading
+    the 2.6 MB manifest of a thousand charters back or looking at its 10,000 charts.
+    One look at the manifest file tells that the folder is still the one written (not
+    emptied or replaced meanwhile); else the build reads it as any build does.
+    """
+
+    manifest: Mapping[str, Any]
+    file: tuple[int, int, int, int]
+
+    @classmethod
+    def of(cls, out: Path, manifest: Mapping[str, Any]) -> OwnSite | None:
+        here = _identity(out)
+        return cls(manifest, here) if here is not None else None
+
+    def still(self, out: Path) -> Mapping[str, Any] | None:
+        """The manifest, when `out`'s manifest file is still the one written; else None."""
+        return self.manifest if _identity(out) == self.file else None
+
+
+def _identity(out: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.lstat(out / MANIFEST)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def write_in_place(
     out: Path,
     files: Mapping[str, Content],
     manifest: Mapping[str, Any],
     listed: object = READ_IT,
-) -> None:
+) -> OwnSite | None:
     """Write `files` into `out` where it is, file by file: for the folder of `charters
     serve`, which is its own (a temporary folder) and which only its server reads.
 
@@ -703,12 +743,13 @@ def write_in_place(
     empty; anything else is left. The manifest is first replaced by one that vouches for
     no file (no keys, no sizes), so a build stopped midway leaves a folder from which the
     next build takes nothing unread; the full manifest is written last. `listed`: as
-    for `write_site`.
+    for `write_site`. Returns what the next build of this process may take of the folder
+    without reading it (`OwnSite`).
     """
     with lock_output(out):
         listed = _listed(out, listed)
         try:
-            _write_in_place(out, files, manifest, listed)
+            return OwnSite.of(out, _write_in_place(out, files, manifest, listed))
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             raise OutputError(
@@ -718,7 +759,7 @@ def write_in_place(
 
 def _write_in_place(
     out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any], listed: object
-) -> None:
+) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     before = {f for f in listed if isinstance(f, str)} if isinstance(listed, list) else set()
     vouching = {k: v for k, v in manifest.items() if k not in ("made", "input", "counts")}
@@ -740,6 +781,7 @@ def _write_in_place(
     full["files"] = sorted(files)
     full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
     _replace_manifest(out, full)
+    return full
 
 
 def _replace_manifest(out: Path, data: Mapping[str, Any]) -> None:
