@@ -155,9 +155,13 @@ def digest(*parts: str) -> str:
 
 
 def _hash_file(path: str | Path, h: Any) -> None:
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
+    # Read with os.read, not a file object: a walk reads thousands of small files.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while chunk := os.read(fd, _CHUNK):
             h.update(chunk)
+    finally:
+        os.close(fd)
 
 
 @memoized
