@@ -100,16 +100,18 @@ def _by_name(name: str) -> tuple[str, str]:
 
 def teams(views: Sequence[CharterView]) -> list[Team]:
     """Every team named by a charter, by name; slugs made unique with a number."""
-    # Ties of case broken by the name itself: a set's order changes from run to run.
-    names = sorted({v.charter.team for v in views if v.charter.team}, key=_by_name)
+    members: dict[str, list[CharterView]] = {}  # in the order of `views`, in one pass
+    for view in views:
+        if team := view.charter.team:
+            members.setdefault(team, []).append(view)
     found: list[Team] = []
     used: set[str] = set()
-    for name in names:
+    # Ties of case broken by the name itself.
+    for name in sorted(members, key=_by_name):
         base = slug(name)
         candidate, n = base, 2
         while candidate in used:
             candidate, n = f"{base}-{n}", n + 1
         used.add(candidate)
-        members = tuple(v for v in views if v.charter.team == name)
-        found.append(Team(name, candidate, members))
+        found.append(Team(name, candidate, tuple(members[name])))
     return found
