@@ -198,7 +198,7 @@ class PreviousSite:
     # write stage checks it), for `write_site` and `write_in_place` not to read it again.
     listed: object = None
     # The manifest is the one this very process wrote into its own folder, which nothing
-    # else writes (serve's: `InPlace`): its files are as listed, without looking.
+    # else writes (serve's: `OwnSite`): its files are as listed, without looking.
     trusted: bool = False
 
     @classmethod
