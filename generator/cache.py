@@ -33,6 +33,7 @@ import re
 import secrets
 import stat
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
@@ -152,6 +153,35 @@ def digest(*parts: str) -> str:
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()
+
+
+def sum_line(chunks: Iterable[bytes]) -> bytes:
+    """The size and CRC-32 of the bytes of `chunks`, as one line: what an entry is checked
+    by. The cache is trusted (docs/cache.md), so the check is against damage (a disk, a
+    restore cut short, a file changed in place), and a CRC finds any burst of up to 32
+    bits and all but one in 2**32 of the rest, at a small part of the cost of a
+    cryptographic hash."""
+    crc, size = 0, 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+    return b"%d %08x\n" % (size, crc)
+
+
+def summed(body: bytes) -> bytes:
+    """An entry of `body` that says its size and CRC-32 first (read with `unsummed`)."""
+    return sum_line([body]) + body
+
+
+def unsummed(entry: bytes | None) -> bytes | None:
+    """The body of an entry written by `summed`, when its size and CRC-32 match; else None
+    (cut short, damaged, or not written so)."""
+    if entry is None:
+        return None
+    head, newline, body = entry.partition(b"\n")
+    if not newline or sum_line([body]) != head + newline:
+        return None
+    return body
 
 
 def _hash_file(path: str | Path, h: Any) -> None:

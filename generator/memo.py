@@ -81,12 +81,14 @@ def _key(*scope: str) -> str:
 def _read(cache: Cache, key: str) -> tuple[dict[Hashable, Any], dict[Hashable, int]]:
     """The entries of a memo and how long each has been idle; nothing when it cannot be
     read."""
-    raw = cache.get("memo", key, ".pickle")
-    if raw is None:
+    from .cache import unsummed
+
+    body = unsummed(cache.get("memo", key, ".pickle"))  # checked: it holds t quantiles
+    if body is None:
         return {}, {}
     try:
-        entry = pickle.loads(raw)
-    except Exception:  # a truncated or foreign entry: computed again
+        entry = pickle.loads(body)
+    except Exception:  # a foreign entry: computed again
         return {}, {}
     ok = isinstance(entry, tuple) and len(entry) == 3 and entry[0] == _FORMAT
     if not (ok and isinstance(entry[1], dict) and isinstance(entry[2], dict)):
@@ -97,8 +99,10 @@ def _read(cache: Cache, key: str) -> tuple[dict[Hashable, Any], dict[Hashable, i
 def _write(cache: Cache, key: str, entries: dict[Hashable, Any], idle: dict[Hashable, int],
            memo: Memo) -> None:  # fmt: skip
     if entries != memo.known or idle != memo.idle:
+        from .cache import summed
+
         data = pickle.dumps((_FORMAT, entries, idle), protocol=pickle.HIGHEST_PROTOCOL)
-        cache.put("memo", key, data, ".pickle")
+        cache.put("memo", key, summed(data), ".pickle")
 
 
 def load_memo(cache: Cache) -> None:

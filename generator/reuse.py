@@ -50,8 +50,9 @@ charter, the pages and outputs made from every charter, and nothing else:
   text dumped alone; the whole is put together from them (formatting.json_list).
 * **A charter's feed entries** (`feed/…/<key>.pickle`): under its key and `base_url`.
 
-An entry that cannot be read or does not unpickle to what is expected is
-ignored and made again. A pickle runs code when read: the cache folder is
+A pickled entry says its size and CRC-32 first (`cache.summed`): one that cannot
+be read, does not match them or does not unpickle to what is expected is ignored
+and made again. A pickle runs code when read: the cache folder is
 trusted like the installed generator (docs/cache.md).
 """
 
@@ -67,7 +68,6 @@ import io
 import os
 import pickle
 import sys
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache as memoized
@@ -75,7 +75,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import Cache, Context, digest, generator_fingerprint, part_digests
+from .cache import (
+    Cache,
+    Context,
+    digest,
+    generator_fingerprint,
+    part_digests,
+    sum_line,
+    summed,
+    unsummed,
+)
 from .diagnostics import Diagnostic, Diagnostics, SourceRef
 from .spool import CHUNK, Content, Spool, Spooled
 from .write import OwnSite, PreviousSite
@@ -283,12 +292,14 @@ class Reuse:
         return diagnostics, view
 
     def _read(self, kind: str, key: str, suffix: str) -> Any:
-        raw = self.cache.get(kind, key, suffix)
-        if raw is None:
+        """The pickled entry, when it is whole (its size and CRC-32 match: a damaged one
+        could unpickle to other numbers) and unpickles; else None (made again)."""
+        body = unsummed(self.cache.get(kind, key, suffix))
+        if body is None:
             return None
         try:
-            return pickle.loads(raw)
-        except Exception:  # a truncated or foreign entry: made again
+            return pickle.loads(body)
+        except Exception:  # a foreign entry: made again
             return None
 
     def _value(self, kind: str, key: str, valid: Callable[[Any], bool]) -> Any:
@@ -325,7 +336,7 @@ class Reuse:
             pickler.dump(value)
         except Exception:  # something in it cannot be pickled: it is simply not kept
             return
-        self.cache.put(kind, key, buffer.getvalue(), suffix)
+        self.cache.put(kind, key, summed(buffer.getvalue()), suffix)
 
     # --- rules, charts, pages and downloads --------------------------------------------
 
@@ -467,9 +478,9 @@ class Reuse:
         except OSError:
             return None
         if isinstance(content, bytes):
-            return content if _sum([content]) == want else None
+            return content if sum_line([content]) == want else None
         try:
-            ok = _sum(_chunks(content.path)) == want
+            ok = sum_line(_chunks(content.path)) == want
         except OSError:
             ok = False
         if not ok:  # damaged (a spool's own link, never the site's file): made again
@@ -492,7 +503,7 @@ class Reuse:
         else:
             self.cache.put_link("pages", key, content.path, ".html")
         made_from = f"{tables}\n".encode() if tables is not None else b""
-        self.cache.put("pages", key, _sum([data]) + made_from, ".sum")
+        self.cache.put("pages", key, sum_line([data]) + made_from, ".sum")
 
     def fragment_key(self, cid: str, *parts: str) -> str | None:
         """The key of a fragment of charter `cid`'s page (pages.Fragments): its charter's
@@ -507,9 +518,8 @@ class Reuse:
         """The data tables of one charter page (pages.Fragments) kept under `key` by
         :meth:`keep_tables`, by each one's own key (made by :meth:`fragment_key`): read
         in one entry, checked by its sum; empty when not there or damaged."""
-        entry = self.cache.get("tables", key, ".pickle")
-        head, _, body = entry.partition(b"\n") if entry is not None else (b"", b"", b"")
-        if not head or _sum([body]) != head + b"\n":
+        body = unsummed(self.cache.get("tables", key, ".pickle"))
+        if body is None:
             return {}
         try:
             found = pickle.loads(body)
@@ -531,7 +541,7 @@ class Reuse:
     def keep_tables(self, key: str, tables: Mapping[str, str]) -> None:
         """Keep the data tables one charter page used, by their own keys, in one entry."""
         body = pickle.dumps(dict(tables), protocol=pickle.HIGHEST_PROTOCOL)
-        self.cache.put("tables", key, _sum([body]) + body, ".pickle")
+        self.cache.put("tables", key, summed(body), ".pickle")
 
     def keep_fragment(self, key: str, text: str) -> None:
         self.cache.put("fragments", key, _frame(text.encode("utf-8")), ".html")
@@ -654,18 +664,6 @@ def _unframe(entry: bytes | None) -> bytes | None:
     data = entry[HASH_HEX + 1 :]
     ok = entry[: HASH_HEX + 1] == hashlib.blake2b(data, digest_size=20).hexdigest().encode() + b"\n"
     return data if ok else None
-
-
-def _sum(chunks: Iterable[bytes]) -> bytes:
-    """The size and CRC-32 of the bytes of `chunks`, as a page's entry is checked by: the
-    cache is trusted (docs/cache.md), so the check is against damage (a disk, a restore
-    cut short, a file changed in place), and a CRC finds any burst of up to 32 bits and
-    all but one in 2**32 of the rest, at a small part of the cost of a cryptographic hash."""
-    crc, size = 0, 0
-    for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
-        size += len(chunk)
-    return b"%d %08x\n" % (size, crc)
 
 
 def _chunks(path: str | Path) -> Iterator[bytes]:

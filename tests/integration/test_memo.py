@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT
 
-from generator.cache import digest, generator_fingerprint
+from generator.cache import digest, generator_fingerprint, summed, unsummed
 
 from .test_build import tree_files
 
@@ -68,7 +68,8 @@ def memo_entry(cache: Path, *scope: str) -> dict[object, object]:
 
 def memo_with_idle(cache: Path, *scope: str) -> tuple[dict[object, object], dict[object, int]]:
     key = digest("charters-memo-2", generator_fingerprint(), *(scope or ("site",)))
-    raw = (cache / "memo" / key[:2] / f"{key}.pickle").read_bytes()
+    raw = unsummed((cache / "memo" / key[:2] / f"{key}.pickle").read_bytes())
+    assert raw is not None  # whole: its size and CRC-32 match
     form, table, idle = pickle.loads(raw)
     assert form == "charters-memo-2"
     assert isinstance(table, dict) and isinstance(idle, dict)
@@ -168,7 +169,8 @@ def test_a_foreign_or_damaged_memo_is_computed_again(examples: Path, tmp_path: P
     expected = site_pages(out)
     entries = sorted((cache / "memo").rglob("*.pickle"))
     assert len(entries) > 1  # the site's and one per charter
-    for damaged in (b"", pickle.dumps(("someone else", {})), pickle.dumps(("charters-memo-2",))):
+    foreign = (pickle.dumps(("someone else", {})), pickle.dumps(("charters-memo-2",)))
+    for damaged in (b"", *(summed(body) for body in foreign), pickle.dumps({})):
         for entry in entries:
             entry.write_bytes(damaged)
         charter.write_text(charter.read_text(encoding="utf-8") + "# again\n", encoding="utf-8")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import struct
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from helpers import ScratchProject
 import generator.analyze as analyze_stage
 import generator.load as load_stage
 from generator.build import BuildResult, Settings, build
+from generator.cache import summed
 from generator.check import FORMATS, run_check
 from generator.check_cache import Checked, checked
 from generator.pages import BUILTIN_TEMPLATES, Templates
@@ -348,12 +350,13 @@ def test_a_damaged_or_foreign_entry_is_made_again(
     assert entries
     for path in set(entries):
         data = path.read_bytes()
-        if kind == "charters":  # a readable pickle of something else
-            path.write_bytes(pickle.dumps(("charters-reuse-1", [], "not a view")))
-        elif kind == "feed":  # a readable pickle of something else
-            path.write_bytes(pickle.dumps(["not a feed entry"]))
+        # A readable pickle of something else, whole (its size and CRC-32 first).
+        if kind == "charters":
+            path.write_bytes(summed(pickle.dumps(("charters-reuse-1", [], "not a view"))))
+        elif kind == "feed":
+            path.write_bytes(summed(pickle.dumps(["not a feed entry"])))
         elif kind == "charts-of":  # a chart of a metric the charter does not have
-            path.write_bytes(pickle.dumps([(99, "values", "x.svg", "k", "alt", None)]))
+            path.write_bytes(summed(pickle.dumps([(99, "values", "x.svg", "k", "alt", None)])))
         else:  # the same length, one byte changed: the hash in the entry tells
             path.write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])
     shutil.rmtree(scratch_project.out)  # the same input, but not a no-op
@@ -369,6 +372,55 @@ def test_a_damaged_or_foreign_entry_is_made_again(
         assert sorted(observed.analysed) == everyone
     if kind == "pages":
         assert observed.charter_pages == [f"charters/{cid}/index.html" for cid in everyone]
+    assert tree_files(scratch_project.out) == expected
+
+
+@pytest.mark.parametrize("kind", ["charters", "memo"])
+def test_a_number_changed_in_a_kept_pickle_never_reaches_a_page(
+    scratch_project: ScratchProject, observed: Observed, kind: str
+) -> None:
+    # A damaged pickle can still unpickle: one number in a charter's analysed view (a
+    # result's value), or a word of a memo's sanitised HTML, changed in place would be
+    # shown on every page made from it. Each pickled entry says its size and CRC-32
+    # first, and one that does not match is made again.
+    write_full_project(scratch_project)
+    built(scratch_project)
+    cache = scratch_project.root / ".charters-cache"
+    expected = tree_files(scratch_project.out)
+    changed = 0
+    for path in sorted((cache / kind).glob("*/*.pickle")):
+        data = path.read_bytes()
+        body = data.partition(b"\n")[2]
+        if kind == "charters":  # 0.89, the treatment's precision, read as 0.99
+            pairs = [(struct.pack(f"{e}d", 0.89), struct.pack(f"{e}d", 0.99)) for e in "<>"]
+        else:  # the sanitised HTML of a Markdown text, saying another thing
+            pairs = [(b"<p>Route tickets to the right", b"<p>Route tickets to the wrong")]
+        for old, new in pairs:
+            body = body.replace(old, new)
+        if body != data.partition(b"\n")[2]:
+            pickle.loads(body)  # still a readable pickle: only a number is wrong
+            path.write_bytes(data.partition(b"\n")[0] + b"\n" + body)
+            changed += 1
+    assert changed
+    # The site, pages, tables and downloads made again from what the charters hold.
+    shutil.rmtree(scratch_project.out)
+    for made in (
+        "pages",
+        "tables",
+        "fragments",
+        "downloads",
+        "api-json",
+        "check-json",
+        "rules",
+        "feed",
+        "charts-of",
+        "charts",
+    ):
+        shutil.rmtree(cache / made, ignore_errors=True)
+    observed.clear()
+    built(scratch_project)
+    if kind == "charters":
+        assert observed.analysed == ["routing"]  # the one whose results hold 0.89
     assert tree_files(scratch_project.out) == expected
 
 
