@@ -24,6 +24,7 @@ from generator.check import FORMATS, run_check
 from generator.check_cache import Checked, checked
 from generator.pages import BUILTIN_TEMPLATES, Templates
 from generator.reuse import Reuse
+from generator.serve import SiteState
 
 from .test_build import FULL_RESULTS, tree_files, write_full_project
 
@@ -828,18 +829,22 @@ def served_cold(root: Path, tmp_path: Path) -> dict[str, bytes]:
     return tree_files(cold_out)
 
 
+def first_served(scratch_project: ScratchProject, tmp_path: Path) -> tuple[SiteState, Path]:
+    """The full project's first build as `charters serve` builds it, and its folder."""
+    write_full_project(scratch_project)
+    served = tmp_path / "serve" / "site"
+    state = SiteState(scratch_project.root, served, echo=lambda *a, **k: None)
+    assert state.rebuild()
+    return state, served
+
+
 def test_serve_keeps_each_charter_in_memory_between_its_builds(
     scratch_project: ScratchProject, observed: Observed, counted: Counter[str], tmp_path: Path
 ) -> None:
     # `charters serve` rebuilds on each save; an unchanged charter is taken from memory
     # (reuse.Kept), found by its cache key: the cache's charters gone changes nothing, and
     # the site is that of a cold build of the same tree.
-    from generator.serve import SiteState
-
-    write_full_project(scratch_project)
-    served = tmp_path / "serve" / "site"
-    state = SiteState(scratch_project.root, served, echo=lambda *a, **k: None)
-    assert state.rebuild()
+    state, served = first_served(scratch_project, tmp_path)
     assert sorted(observed.analysed) == ["pricing", "routing", "summaries"]
     assert state.kept is not None and len(state.kept.charters) == 3
     assert state.kept.entries  # and the small entries it read or wrote (Cache.memory)
@@ -873,12 +878,7 @@ def test_serve_keeps_the_values_of_unchanged_charters_entries_not_only_their_byt
     # froze counted, which walks every one of them (build: Reuse.freezing).
     import gc
 
-    from generator.serve import SiteState
-
-    write_full_project(scratch_project)
-    served = tmp_path / "serve" / "site"
-    state = SiteState(scratch_project.root, served, echo=lambda *a, **k: None)
-    assert state.rebuild()
+    state, served = first_served(scratch_project, tmp_path)
     read: list[str] = []
     real_read = Reuse._read
 
@@ -918,12 +918,8 @@ def test_serve_takes_its_own_folder_as_its_last_build_wrote_it(
 
     import generator.build as build_stage
     import generator.write as write_stage
-    from generator.serve import SiteState
 
-    write_full_project(scratch_project)
-    served = tmp_path / "serve" / "site"
-    state = SiteState(scratch_project.root, served, echo=lambda *a, **k: None)
-    assert state.rebuild()
+    state, served = first_served(scratch_project, tmp_path)
     manifests: list[Path] = []
     looked: list[str] = []
     real_read, real_lstat = build_stage.read_manifest, os.lstat
