@@ -178,9 +178,12 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     # the charters such a link could change are loaded anew.
     for name in tree.open_parts(parts):
         del parts[name]
-    result = None if tree.outside else _unchanged(settings.out, previous, cache, fingerprint, mine)
+    trusted = mine is not None
+    result = (
+        None if tree.outside else _unchanged(settings.out, previous, cache, fingerprint, trusted)
+    )
     if result is None:
-        before = PreviousSite.of(settings.out, previous, trusted=mine is not None)
+        before = PreviousSite.of(settings.out, previous, trusted=trusted)
         reuse = Reuse(cache, parts, context, before=before, kept=settings.kept)
         if settings.kept is not None:
             cache.memory, cache.seen_before = settings.kept.entries, settings.kept.seen
@@ -210,16 +213,16 @@ def _unchanged(
     previous: Mapping[str, Any],
     cache: Cache,
     fingerprint: str,
-    mine: Mapping[str, Any] | None = None,
+    trusted: bool = False,
 ) -> BuildResult | None:
     """The result of a no-op build, when `out` holds, intact, the site of this very input
     (`previous`: its manifest) and the cache still has its warnings to report again;
-    else None. A folder this process wrote itself, as `mine` (`Kept.site`), is taken
-    to be as written."""
+    else None. A folder this process wrote itself (`trusted`: `previous` is `Kept.site`'s
+    manifest) is taken to be as written."""
     counts = previous.get("counts")
     if previous.get("input") != fingerprint or not isinstance(counts, dict):
         return None
-    if mine is None and not intact(out, previous.get("sizes")):
+    if not trusted and not intact(out, previous.get("sizes")):
         return None
     diagnostics = load_report(cache, fingerprint)
     if diagnostics is None:
