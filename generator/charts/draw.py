@@ -32,6 +32,7 @@ import math
 import os
 import textwrap
 import threading
+import warnings
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -185,6 +186,8 @@ _RC: dict[str, Any] = {
 
 # rcParams are process-global; serialise renders within a process.
 _LOCK = threading.Lock()
+# matplotlib's warning of a character its font cannot measure (render_svg).
+_MISSING_GLYPH = r"Glyph \d+ .* missing from font"
 
 
 # --------------------------------------------------------------------------- #
@@ -988,7 +991,11 @@ def render_svg(spec: ChartSpec | LiftSpec | ForestSpec, *, chart_id: str) -> str
     buffer = io.StringIO()
     with _LOCK:
         _from_defaults(matplotlib)
-    with _LOCK, matplotlib.rc_context(rc):
+    with _LOCK, matplotlib.rc_context(rc), warnings.catch_warnings():
+        # Text is written as text (svg.fonttype none) and drawn by the browser, which
+        # falls back to a font that has the characters; matplotlib only measures it, with
+        # DejaVu Sans, and warns of each character that font lacks (Chinese, say).
+        warnings.filterwarnings("ignore", message=_MISSING_GLYPH, category=UserWarning)
         fig = drawn_figure(spec)
         fig.savefig(
             buffer,

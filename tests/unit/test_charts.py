@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import date, timedelta
@@ -674,3 +675,23 @@ def test_ticks_worked_out_once_draw_what_matplotlib_draws(
     once = render_svg(spec, chart_id="ticks")
     monkeypatch.setattr(draw, "_fixed_ticks", lambda axis: None)
     assert render_svg(spec, chart_id="ticks") == once
+
+
+def test_text_in_a_script_the_chart_font_lacks_is_kept_as_text_without_a_warning() -> None:
+    # Chart text is SVG text, drawn by the browser with a font that has the characters;
+    # matplotlib measures it with DejaVu Sans, which has no Chinese, and used to print a
+    # raw "Glyph … missing from font(s)" warning for each character on a build's stderr.
+    spec = _ab_spec()
+    arms = (replace(spec.series[0], label="処置"), spec.series[1])
+    refs = (
+        RefLine("target", "Target 4.5 小时", 4.5),
+        RefLine("baseline", "Baseline 6.2 小时", 6.2),
+    )
+    chinese = replace(spec, unit="小时", series=arms, refs=refs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        svg = render_svg(chinese, chart_id="cjk")
+    assert [str(w.message) for w in caught] == []
+    texts = _texts(svg)
+    assert "小时" in texts and "処置" in texts
+    assert texts.count("Target 4.5 小时") >= 2
