@@ -148,11 +148,26 @@ def _inside(path: Path, source: Path) -> str | None:
 
 def digest(*parts: str) -> str:
     """One blake2b hash of `parts`, each ended by a NUL."""
+    return str(hashing(*parts).hexdigest())
+
+
+def hashing(*parts: str) -> Any:
+    """The blake2b hash object of `digest` after `parts`, for keys that share their first
+    parts: `digest_after(hashing(*a), *b) == digest(*a, *b)`, with `a` hashed once."""
     h = hashlib.blake2b(digest_size=20)
     for part in parts:
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
-    return h.hexdigest()
+    return h
+
+
+def digest_after(start: Any, *parts: str) -> str:
+    """`digest` of the parts `start` (from :func:`hashing`) has hashed, then `parts`."""
+    h = start.copy()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return str(h.hexdigest())
 
 
 def sum_line(chunks: Iterable[bytes]) -> bytes:

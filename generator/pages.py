@@ -37,7 +37,7 @@ from markupsafe import Markup, escape
 
 from . import __version__
 from .analyze import CharterView, MetricView
-from .cache import digest
+from .cache import digest, digest_after
 from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import REFUSED, Diagnostic, SourceRef
 from .formatting import (
@@ -694,6 +694,8 @@ class Fragments:
         self.charts = charts
         self._module: Any = None
         self._tables: tuple[str, dict[str, str]] | None = None  # the kept ones, by key
+        # What the keys of this page's tables start with (Reuse.fragment_start), hashed once.
+        self._start: Any = None
         self._used: dict[str, str] = {}  # the tables this page placed, by key
         self._rendered = False  # whether one of them was rendered
 
@@ -701,12 +703,25 @@ class Fragments:
         """The tables this page kept last time: one entry for all, under the key of what
         they share (each is still found by its own key)."""
         if self._tables is None:
-            originals = repr([mv.original_target for mv in self.view.metrics])
+            originals = self._originals
             key = reuse.fragment_key(
                 self.view.id, "tables", originals, self.page, self.sources.digest
             )
             self._tables = (key or "", reuse.tables(key) if key is not None else {})
         return self._tables[1]
+
+    @property
+    def _originals(self) -> str:
+        """The targets the charter's history moved, which its tables show."""
+        return repr([mv.original_target for mv in self.view.metrics])
+
+    def _key(self, reuse: Reuse, name: str, parts: list[str]) -> str | None:
+        """The key of the fragment `name` of this page with arguments `parts`."""
+        if self._start is None:
+            digest_ = self.sources.digest
+            start = reuse.fragment_start(self.view.id, self._originals, self.page, digest_)
+            self._start = start if start is not None else False
+        return digest_after(self._start, name, *parts) if self._start is not False else None
 
     def _describe(self, arg: object) -> str:
         if arg is self.view:
@@ -724,11 +739,7 @@ class Fragments:
     def __call__(self, name: str, *args: object) -> Markup:
         parts = [self._describe(arg) for arg in args]
         reuse = self.sources.reuse
-        key = None
-        if reuse is not None:
-            originals = repr([mv.original_target for mv in self.view.metrics])
-            digest_ = self.sources.digest
-            key = reuse.fragment_key(self.view.id, originals, self.page, digest_, name, *parts)
+        key = self._key(reuse, name, parts) if reuse is not None else None
         if key is None or reuse is None:
             return Markup(str(self._macro(name)(*args)))  # the macro's output, escaped by Jinja
         text = reuse.fragment(self._known(reuse), key)

@@ -79,7 +79,9 @@ from .cache import (
     Cache,
     Context,
     digest,
+    digest_after,
     generator_fingerprint,
+    hashing,
     part_digests,
     sum_line,
     summed,
@@ -509,10 +511,17 @@ class Reuse:
         """The key of a fragment of charter `cid`'s page (pages.Fragments): its charter's
         key and `parts`, what else the fragment is made from; None when the charter has
         no key."""
+        start = self.fragment_start(cid)
+        return digest_after(start, *parts) if start is not None else None
+
+    def fragment_start(self, cid: str, *parts: str) -> Any:
+        """The hash of the first `parts` of the keys of charter `cid`'s fragments, for the
+        keys of one page's fragments to share (`cache.digest_after(start, *rest)` is
+        :meth:`fragment_key` of `parts` and `rest`); None when the charter has no key."""
         key = self.keys.get(cid)
         if key is None:
             return None
-        return digest(_FORMAT, "fragment", generator_fingerprint(), key, *parts)
+        return hashing(_FORMAT, "fragment", generator_fingerprint(), key, *parts)
 
     def tables(self, key: str) -> dict[str, str]:
         """The data tables of one charter page (pages.Fragments) kept under `key` by
