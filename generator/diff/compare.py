@@ -93,6 +93,9 @@ class Change:
     extra: dict[str, Any] = dataclass_field(default_factory=dict)
     base_metric: MetricView | None = None
     head_metric: MetricView | None = None
+    # The Field, Before and After cells of the Markdown table when they are not `field`,
+    # `before` and `after` as written (`results-rewritten`: the rows' numbers, with units).
+    cells: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -879,32 +882,48 @@ def _rewritten(
     (`after` None: the metric is gone from HEAD, and its rows with it)."""
     metric = after or before
     assert metric is not None
-    listed = [
-        f"{old.row.date.isoformat()} {variant_name(old)}: {_row_numbers(old, metric.unit)}"
-        + (f" → {_row_numbers(new, metric.unit)}" if new is not None else " removed")
-        for old, new in pairs
-    ]
-    shown = "; ".join(listed[:MAX_ROWS_LISTED])
-    if len(listed) > MAX_ROWS_LISTED:
-        shown += f"; and {len(listed) - MAX_ROWS_LISTED} more"
+    dated = [f"{old.row.date.isoformat()} {variant_name(old)}: " for old, _ in pairs]
+    was = [_row_numbers(old, metric.unit) for old, _ in pairs]
+    now = [_row_numbers(new, metric.unit) if new is not None else None for _, new in pairs]
+    shown = _first_rows(
+        [
+            f"{d}{a} → {b}" if b else f"{d}{a} removed"
+            for d, a, b in zip(dated, was, now, strict=True)
+        ]
+    )
     counts = ", ".join(
         f"{plural(n, 'past row')} {what}" for what, n in rows.items() if what != "added" and n
     )
-    text = f"`{metric.id}`: {counts}{'' if after else ' with the metric'} ({shown})"
-    was = before.status if before is not None else "no-results"
-    if after is not None and was != after.status:
-        text += f"; status {label(was, 'metric_status')} → {label(after.status, 'metric_status')}"
+    gone = "" if after else " with the metric"
+    status, moved = before.status if before is not None else "no-results", ""
+    if after is not None and status != after.status:
+        moved = (
+            f"; status {label(status, 'metric_status')} → {label(after.status, 'metric_status')}"
+        )
     return Change(
         "results-rewritten",
         cid,
         metric.id,
         [row_json(old) for old, _ in pairs],
         [row_json(new) for _, new in pairs if new is not None],
-        text,
+        f"`{metric.id}`: {counts}{gone} ({shown}){moved}",
         extra={"rows": rows},
         base_metric=before,
         head_metric=after,
+        cells=(
+            f"{counts}{gone}{moved}",
+            _first_rows([d + a for d, a in zip(dated, was, strict=True)]),
+            _first_rows([d + (b or "removed") for d, b in zip(dated, now, strict=True)]),
+        ),
     )
+
+
+def _first_rows(listed: list[str]) -> str:
+    """The first `MAX_ROWS_LISTED` of `listed`, and how many more there are."""
+    shown = "; ".join(listed[:MAX_ROWS_LISTED])
+    if len(listed) > MAX_ROWS_LISTED:
+        shown += f"; and {len(listed) - MAX_ROWS_LISTED} more"
+    return shown
 
 
 # Rewritten rows spelled out in a message; the JSON has them all.

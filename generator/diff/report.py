@@ -321,10 +321,14 @@ def _changes_table(changes: list[Change]) -> list[str]:
         return []
     lines = ["| Change | Metric | Field | Before | After |", "| --- | --- | --- | --- | --- |"]
     for c in changes:
-        before, after = _before_after(c)
+        field = _cell(c.field or "")
+        if c.cells is not None:
+            field, before, after = (_cell(cell) for cell in c.cells)
+        else:
+            before, after = _before_after(c)
         name = f"`{_code(c.metric)}`" if c.metric else ""
         kind = ("🚩 " if c.extra.get("flagged") else "") + CHANGE_LABELS[c.kind]
-        lines.append(f"| {kind} | {name} | {_cell(c.field or '')} | {before} | {after} |")
+        lines.append(f"| {kind} | {name} | {field} | {before} | {after} |")
     return [*lines, ""]
 
 
@@ -333,8 +337,6 @@ def _before_after(change: Change) -> tuple[str, str]:
     if change.kind in MESSAGE_KINDS:
         message = _message(change.message)
         return ("", message) if change.before is None else (message, "")
-    if change.kind == "results-rewritten":
-        return "", _message(change.message)
     vocabulary = CODED_KINDS.get(change.kind)
     if vocabulary is not None:
         return _cell(label(change.before, vocabulary)), _cell(label(change.after, vocabulary))

@@ -313,7 +313,13 @@ def test_editing_or_deleting_a_past_row_rewrites_results(tmp_path: Path) -> None
     )
     text = format_markdown(report)
     assert "**past results rewritten** on 1 metric (`routing/ttfr`)" in text
-    assert "| 🚩 Results rewritten | `ttfr` |" in text
+    # The rows as they were under Before, the same rows now under After (docs/diff.md).
+    assert (
+        "| 🚩 Results rewritten | `ttfr` | 1 past row revised, 1 past row removed"
+        " | 2026-01-05 treatment: 6 hours \\(n 4000, std 3\\); 2026-01-12 treatment: 5.9 hours"
+        " \\(n 4000, std 3\\) | 2026-01-05 treatment: 5 hours \\(n 4000, std 3\\);"
+        " 2026-01-12 treatment: removed |"
+    ) in text
     assert "new results" not in text  # no new row: not summarised as new results
 
 
