@@ -228,6 +228,20 @@ def test_charter_page_business_metrics_table(routing_page: Element) -> None:
     assert "Median hours from ticket creation to first agent reply." in definitions
 
 
+def test_a_metric_without_results_says_so_once_in_its_progress_cell(
+    full_site: tuple[Path, BuildResult],
+) -> None:
+    # Not "—" and then the "No results" badge: the badge alone (the Latest cell has the
+    # same news). A metric with progress shows it, then its status.
+    out, _ = full_site
+    table = section(page(out, "charters/pricing/index.html"), "business-metrics")
+    progress = [row.find_all("td")[-3] for row in table.find("tbody").find_all("tr")]
+    assert progress and [cell.text() for cell in progress] == ["No results"] * len(progress)
+    routing = section(page(out, "charters/routing/index.html"), "business-metrics")
+    cell = routing.find("tr", id="metric-ttfr").find_all("td")[-3].text()
+    assert "of the way" in cell and cell.endswith("Improved"), cell
+
+
 def test_charter_page_ml_metric_drives_its_business_metric(routing_page: Element) -> None:
     ml = section(routing_page, "ml-metrics")
     row = ml.find("tr", id="metric-routing_precision")
