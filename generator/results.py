@@ -691,19 +691,20 @@ def _load_row(
         raw["n"] = int(raw["n"])  # 4188.0 from a JSON export is the count 4188, as in CSV
     metric = raw.get("metric")
     known = not isinstance(metric, str) or metric in rules.metrics
-    if not known:
-        diags.add(
-            doc.at((i, "metric"), not_declared(metric, list(rules.metrics)), "unknown-metric")
-        )
     # The integrity rules read the raw row, so they report even when another cell of the
-    # row is wrong too; a cell they report is not reported again by the model.
-    own = list(_integrity(doc, i, rules))
+    # row is wrong too; a cell they report is not reported again by the model (an id
+    # that is no declared metric is not also refused for its spelling).
+    own = []
+    if not known:
+        message = not_declared(metric, list(rules.metrics))
+        own.append(doc.at((i, "metric"), message, "unknown-metric"))
+    own += _integrity(doc, i, rules)
     diags.extend(own)
     scratch = Diagnostics()
     row = validate_model(m.ResultRow, doc, scratch, base=(i,))
     reported = {d.field for d in own}
     diags.extend(d for d in scratch if d.field not in reported)
-    if row is not None and known and not own:
+    if row is not None and not own:
         return row, None
     return None, _key(raw)
 

@@ -541,6 +541,20 @@ def test_result_row_unknown_metric_is_located(
     )
 
 
+def test_a_result_rows_metric_that_is_no_id_gets_one_error(
+    scratch_project: ScratchProject,
+) -> None:
+    # Not declared, and not spelled as an id either: one error at the cell, the one that
+    # lists the charter's metrics, not a second about the spelling.
+    text = "date,metric,value\n2026-05-04,Revenue per user!,5.9\n"
+    with_results(scratch_project, "weekly.csv", text)
+    assert_error(
+        scratch_project,
+        "charters/routing/results/weekly.csv:2:12: [0].metric: ",
+        "'Revenue per user!' is not a metric of this charter (declared: ttfr)",
+    )
+
+
 @pytest.mark.parametrize(
     ("row", "where", "message"),
     [
