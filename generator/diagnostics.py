@@ -100,6 +100,11 @@ def control_character(text: str) -> str | None:
     return found.group(0) if found is not None else None
 
 
+class RefusedCharacter(ValueError):
+    """A text field holds a character text may not hold (`control_message` says which):
+    reported as `invisible-character`, as the same character in a result file is."""
+
+
 def control_message(ch: str, reference: str | None = None) -> str:
     """What a located error says about `control_character`'s finding; `reference`: the
     character reference (`&#x202E;`) the text writes it as, in Markdown."""

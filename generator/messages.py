@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import model as m
-from .diagnostics import Diagnostics, excerpt
+from .diagnostics import Diagnostics, RefusedCharacter, excerpt
 from .readers import Document, FieldPath, reader_for
 
 T = TypeVar("T", bound=BaseModel)
@@ -65,6 +65,8 @@ def _record(
         diags.add(doc.at(path, _message(error, doc, path), "invalid-choice"))
     elif kind.endswith("_type") and not _too_large(error):
         diags.add(doc.at(path, _message(error, doc, path), "wrong-type"))
+    elif isinstance((error.get("ctx") or {}).get("error"), RefusedCharacter):
+        diags.add(doc.at(path, _message(error, doc, path), "invisible-character"))
     else:
         diags.add(doc.at(path, _message(error, doc, path), "invalid-value"))
 

@@ -34,6 +34,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .diagnostics import (
     BIDI_REORDERING,
+    RefusedCharacter,
     control_character,
     control_message,
     excerpt,
@@ -280,7 +281,7 @@ def _check_markdown(value: str) -> str:
 def _check_text(value: str) -> str:
     found = control_character(value)
     if found is not None:
-        raise ValueError(control_message(found))
+        raise RefusedCharacter(control_message(found))
     return value
 
 
@@ -299,7 +300,7 @@ def _check_references(value: str) -> str:
     for match in _CHARACTER_REFERENCE.finditer(value):
         found = control_character(_referenced(match.group(0)))
         if found is not None:
-            raise ValueError(control_message(found, reference=match.group(0)))
+            raise RefusedCharacter(control_message(found, reference=match.group(0)))
     return value
 
 

@@ -22,6 +22,7 @@ import pytest
 from helpers import ScratchProject, as_nobody, at, minimal_charter, run_cli
 
 from generator import readers
+from generator.load import load_project
 
 SECRET = "root:x:0:0:secret-line-from-outside-the-tree\n" * 50
 
@@ -303,6 +304,9 @@ def test_refused_characters_in_charter_text_and_notes_are_located_errors(
         f"charters/routing/charter.yaml:1:8: title: holds {title_error}",
         f"charters/routing/results/r.csv:2:26: [0].note: holds {note_error}",
     ]
+    # One code for one fault, in a charter's field as in a result file's cell.
+    _, diags = load_project(scratch_project.root)
+    assert [d.code for d in diags.sorted()] == ["invisible-character"] * 2
 
 
 def test_marks_and_right_to_left_text_stay_allowed_and_urls_hold_no_override(
@@ -432,7 +436,6 @@ def test_numbers_are_read_as_yaml_1_2_decimals(
     scratch_project: ScratchProject, written: str, value: float
 ) -> None:
     assert _baseline_error(scratch_project, written) == []
-    from generator.load import load_project
 
     project, _ = load_project(scratch_project.root)
     metric = project.charters[0].charter.business_metrics[0]
@@ -787,7 +790,6 @@ def test_result_rows_are_held_compactly(scratch_project: ScratchProject) -> None
         for i in range(count)
     )
     scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + rows)
-    from generator.load import load_project
 
     load_project(scratch_project.root)  # imports and caches out of the measure
     tracemalloc.start()
