@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from .diagnostics import (
-    BIDI_REORDERING,
+    REFUSED,
     RefusedCharacter,
     control_character,
     control_message,
@@ -181,11 +181,13 @@ def _listify(value: Any) -> Any:
 
 def _check_url(value: str) -> str:
     url = value.strip()
-    if has_control_characters(url) or not BIDI_REORDERING.isdisjoint(url):
+    if has_control_characters(url) or REFUSED.search(url):
         # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:";
-        # a bidirectional control makes the address a browser shows read otherwise.
+        # a bidirectional control makes the address a browser shows read otherwise; no
+        # text, an address included, holds the other characters text may not hold.
         raise ValueError(
-            "URL must not contain tabs, line breaks, bidirectional or other control characters"
+            "URL must not contain tabs, line breaks, bidirectional or other control"
+            " characters, or noncharacters"
         )
     try:
         urlsplit(url)

@@ -320,8 +320,17 @@ def test_marks_and_right_to_left_text_stay_allowed_and_urls_hold_no_override(
     (error,) = scratch_project.errors()
     assert error.endswith(
         "links[0].url: URL must not contain tabs, line breaks, bidirectional or other control"
-        " characters"
+        " characters, or noncharacters"
     )
+    # Nor a noncharacter or a C1 control, which no other text may hold either: each went
+    # into the page's link as written.
+    for refused in ("\ufffe", "\ufdd0", "\x9b"):
+        scratch_project.charter(
+            "routing", links=[{"title": "Doc", "url": f"https://e.com/a{refused}b"}]
+        )
+        errors = scratch_project.errors()
+        assert len(errors) == 1, (repr(refused), errors)
+        assert errors[0].endswith("characters, or noncharacters"), errors
     text = minimal_charter().replace(
         "title: Ticket routing", 'title: "\u05e0\u05d9\u05ea\u05d5\u05d1 \u200fv2\u200e"'
     )
