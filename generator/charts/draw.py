@@ -187,7 +187,8 @@ _RC: dict[str, Any] = {
 # rcParams are process-global; serialise renders within a process.
 _LOCK = threading.Lock()
 # matplotlib's warning of a character its font cannot measure (render_svg).
-_MISSING_GLYPH = r"Glyph \d+ .* missing from font"
+# ("missing from font(s) DejaVu Sans." since matplotlib 3.9, "from current font." before)
+_MISSING_GLYPH = r"Glyph \d+ \(.*\) missing from"
 
 
 # --------------------------------------------------------------------------- #
