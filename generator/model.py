@@ -184,8 +184,10 @@ def _check_url(value: str) -> str:
     if has_control_characters(url) or REFUSED.search(url):
         # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:";
         # a bidirectional control makes the address a browser shows read otherwise; no
-        # text, an address included, holds the other characters text may not hold.
-        raise ValueError(
+        # text, an address included, holds the other characters text may not hold (and
+        # one of those has their error code).
+        refused = RefusedCharacter if REFUSED.search(url) else ValueError
+        raise refused(
             "URL must not contain tabs, line breaks, bidirectional or other control"
             " characters, or noncharacters"
         )

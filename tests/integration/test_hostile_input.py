@@ -331,6 +331,8 @@ def test_marks_and_right_to_left_text_stay_allowed_and_urls_hold_no_override(
         errors = scratch_project.errors()
         assert len(errors) == 1, (repr(refused), errors)
         assert errors[0].endswith("characters, or noncharacters"), errors
+        _, diags = load_project(scratch_project.root)
+        assert [d.code for d in diags] == ["invisible-character"]  # as in any text
     text = minimal_charter().replace(
         "title: Ticket routing", 'title: "\u05e0\u05d9\u05ea\u05d5\u05d1 \u200fv2\u200e"'
     )
