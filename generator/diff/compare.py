@@ -883,7 +883,8 @@ def _rewritten(
     metric = after or before
     assert metric is not None
     dated = [f"{old.row.date.isoformat()} {variant_name(old)}: " for old, _ in pairs]
-    was = [_row_numbers(old, metric.unit) for old, _ in pairs]
+    # Each side's rows in its own unit: a change of unit shows as one.
+    was = [_row_numbers(old, (before or metric).unit) for old, _ in pairs]
     now = [_row_numbers(new, metric.unit) if new is not None else None for _, new in pairs]
     shown = _first_rows(
         [

@@ -323,6 +323,20 @@ def test_editing_or_deleting_a_past_row_rewrites_results(tmp_path: Path) -> None
     assert "new results" not in text  # no new row: not summarised as new results
 
 
+def test_rewritten_rows_of_a_metric_whose_unit_changed_read_in_each_sides_unit(
+    tmp_path: Path,
+) -> None:
+    base = AB_HEADER + ab("2026-01-05", 6.1, 6.0)
+    head = AB_HEADER + ab("2026-01-05", 366.0, 300.0)
+    minutes = minimal_charter().replace("unit: hours", "unit: minutes")
+    report = compare(tmp_path, minimal_charter(), minutes, (base, head))
+    (rewritten,) = report.of_kind("results-rewritten")
+    assert rewritten.cells is not None
+    _, before, after = rewritten.cells
+    assert before.startswith("2026-01-05 control: 6.1 hours") and "minutes" not in before
+    assert after.startswith("2026-01-05 control: 366 minutes") and "hours" not in after
+
+
 @pytest.mark.parametrize(
     ("new_week", "status", "trend"),
     [
