@@ -154,20 +154,20 @@ def digest(*parts: str) -> str:
 def hashing(*parts: str) -> Any:
     """The blake2b hash object of `digest` after `parts`, for keys that share their first
     parts: `digest_after(hashing(*a), *b) == digest(*a, *b)`, with `a` hashed once."""
-    h = hashlib.blake2b(digest_size=20)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-    return h
+    return _hashed(hashlib.blake2b(digest_size=20), parts)
 
 
 def digest_after(start: Any, *parts: str) -> str:
     """`digest` of the parts `start` (from :func:`hashing`) has hashed, then `parts`."""
-    h = start.copy()
+    return str(_hashed(start.copy(), parts).hexdigest())
+
+
+def _hashed(h: Any, parts: Sequence[str]) -> Any:
+    """`h` after each of `parts`, each ended by a NUL."""
     for part in parts:
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
-    return str(h.hexdigest())
+    return h
 
 
 def sum_line(chunks: Iterable[bytes]) -> bytes:

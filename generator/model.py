@@ -181,13 +181,13 @@ def _listify(value: Any) -> Any:
 
 def _check_url(value: str) -> str:
     url = value.strip()
-    if has_control_characters(url) or REFUSED.search(url):
+    refused = REFUSED.search(url) is not None
+    if refused or has_control_characters(url):
         # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:";
         # a bidirectional control makes the address a browser shows read otherwise; no
         # text, an address included, holds the other characters text may not hold (and
         # one of those has their error code).
-        refused = RefusedCharacter if REFUSED.search(url) else ValueError
-        raise refused(
+        raise (RefusedCharacter if refused else ValueError)(
             "URL must not contain tabs, line breaks, bidirectional or other control"
             " characters, or noncharacters"
         )

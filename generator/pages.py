@@ -23,7 +23,7 @@ import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -710,7 +710,7 @@ class Fragments:
             self._tables = (key or "", reuse.tables(key) if key is not None else {})
         return self._tables[1]
 
-    @property
+    @cached_property
     def _originals(self) -> str:
         """The targets the charter's history moved, which its tables show."""
         return repr([mv.original_target for mv in self.view.metrics])
