@@ -34,7 +34,7 @@ def check_aliases(
     folders = set(folder_ids)
     first: dict[str, str] = {}  # alias -> the charter that claimed it first
     for loaded in charters:
-        for i, alias in enumerate(loaded.charter.aliases):
+        for i, alias in enumerate(loaded.outline.aliases):
             where = ("aliases", i)
             if alias in folders:
                 whose = "this charter's own id" if alias == loaded.id else "the id of a charter"
@@ -93,7 +93,7 @@ def redirect_pages(
     """A redirect page per alias, by site path; `canonical` maps charter id to its URL."""
     files: dict[str, bytes] = {}
     for loaded in sorted(charters, key=lambda c: c.id):
-        for alias in loaded.charter.aliases:
+        for alias in loaded.outline.aliases:
             files[f"charters/{alias}/index.html"] = redirect_page(
                 alias, loaded.id, loaded.charter.title, canonical.get(loaded.id)
             )

@@ -15,7 +15,8 @@ from typing import Literal, get_args, overload
 
 from . import model as m
 from .columns import ResultTable, RowStore, as_table
-from .load import LoadedCharter, Project, Result
+from .load import LazyLoaded, LoadedCharter, Outline, Project, Result, Stored
+from .readers import Document
 from .stats import Arm, Lift, Method, beyond_tolerance, lift, progress, reached
 from .vocabulary import ROLLED_OUT, TREATMENT, Kind, MetricStatus, Verdict, is_control
 
@@ -185,6 +186,21 @@ class CharterView:
     def charter(self) -> m.Charter:
         return self.loaded.charter
 
+    @property
+    def outline(self) -> Outline:
+        """What the parts of a build made from every charter read of this one."""
+        return self.loaded.outline
+
+    @property
+    def moved_targets(self) -> str:
+        """Each metric's original target (None but where a goalpost moved after results:
+        history.with_original_targets), as text for the keys of what shows them."""
+        return repr([mv.original_target for mv in self.metrics])
+
+    @property
+    def metric_count(self) -> int:
+        return len(self.metrics)
+
     def by_kind(self, kind: Kind) -> list[MetricView]:
         return [x for x in self.metrics if x.kind == kind]
 
@@ -203,6 +219,61 @@ class CharterView:
         if hb is None:
             return "missing"
         return "waived" if hb.is_waived else "done"
+
+
+class LazyView(CharterView):
+    """A `CharterView` as read back from the cache (generator/reuse.py): its charter
+    (`LazyLoaded`), verdict, latest date and its metrics' original targets at once; its
+    metrics' views, like the charter's model and rows, unpickled from `Stored` when first
+    asked for. A build after an edit of one charter reads the others' outlines, verdicts
+    and keys, and unpickles only those whose page or charts are made again."""
+
+    def __init__(  # not the dataclass's __init__
+        self,
+        loaded: LazyLoaded,
+        verdict: Verdict,
+        latest_date: date | None,
+        originals: tuple[float | None, ...],
+    ) -> None:
+        self.__dict__.update(
+            loaded=loaded, verdict=verdict, latest_date=latest_date, _originals=originals
+        )
+
+    @property
+    def metrics(self) -> list[MetricView]:
+        found = self.__dict__.get("_metrics")
+        if found is None:
+            found = self.loaded.__dict__["_stored"].parts()[2]
+        return found  # type: ignore[no-any-return]
+
+    @metrics.setter
+    def metrics(self, value: list[MetricView]) -> None:
+        self.__dict__["_metrics"] = value
+
+    @property
+    def moved_targets(self) -> str:
+        if "_metrics" in self.__dict__:  # set by the history
+            return super().moved_targets
+        return repr(list(self.__dict__["_originals"]))
+
+    @property
+    def metric_count(self) -> int:
+        return len(self.__dict__["_originals"])
+
+
+def lazy_view(
+    id: str,
+    path: str,
+    doc: Document,
+    outline: Outline,
+    verdict: Verdict,
+    latest_date: date | None,
+    originals: tuple[float | None, ...],
+    blob: bytes,
+) -> LazyView:
+    """A view pickled by `reuse._lazy_view`, read back."""
+    loaded = LazyLoaded(id, path, doc, outline, Stored(blob))
+    return LazyView(loaded, verdict, latest_date, originals)
 
 
 def control_codes(table: ResultTable) -> set[int]:

@@ -156,11 +156,11 @@ class Linked:
 def _generated(view: CharterView) -> set[str]:
     """The names beside a charter's page that the build writes itself: never replaced."""
     names = {"index.html", "results.json", "results.csv"}
-    return names | {f"{metric.id}.svg" for metric in view.metrics}
+    return names | {f"{mid}.svg" for mid in view.outline.metric_ids}
 
 
 def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) -> None:
-    relative = [(i, x) for i, x in enumerate(view.charter.links) if not urlsplit(x.url).scheme]
+    relative = [(i, x) for i, x in enumerate(view.outline.links) if not urlsplit(x.url).scheme]
     if not relative:
         return  # nothing to copy (and the folder need not be resolved)
     folder = real(root / "charters" / view.id)

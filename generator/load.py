@@ -10,11 +10,13 @@ what it could load and a list of located diagnostics. Nothing is written here.
 from __future__ import annotations
 
 import os
+import pickle
 import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -60,6 +62,83 @@ class LoadedCharter:
 
     def metric_ids(self) -> list[str]:
         return [e.metric.id for e in self.charter.metrics()]
+
+    @cached_property
+    def outline(self) -> Outline:
+        """The few fields that what is made from every charter reads of this one."""
+        return Outline.of(self.charter)
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The fields of a charter that the parts of a build made from every charter read of
+    each: the portfolio's filters and groups, the teams, the sitemap's dates, the aliases,
+    pulls and links checked across charters, and the names of its charts. A charter read
+    back from the cache has these at once and the rest when first asked for
+    (`LazyLoaded`), so a build after an edit of one charter does not unpickle the others."""
+
+    status: m.Status
+    team: str | None
+    tags: tuple[str, ...]
+    decision_dates: tuple[date, ...]
+    aliases: tuple[str, ...]
+    pull: tuple[m.Pull, ...]
+    links: tuple[m.Link, ...]
+    metric_ids: tuple[str, ...]  # every metric's, in the order of `m.Charter.metrics()`
+
+    @classmethod
+    def of(cls, charter: m.Charter) -> Outline:
+        return cls(
+            status=charter.status,
+            team=charter.team,
+            tags=tuple(charter.tags),
+            decision_dates=tuple(d.date for d in charter.decisions),
+            aliases=tuple(charter.aliases),
+            pull=tuple(charter.pull),
+            links=tuple(charter.links),
+            metric_ids=tuple(e.metric.id for e in charter.metrics()),
+        )
+
+
+class Stored:
+    """The parts of a charter read back from the cache that take long to unpickle (its
+    model, its rows, its metrics' views), in one inner pickle unpickled when one of them
+    is first asked for; shared by the charter (`LazyLoaded`) and its view
+    (`analyze.LazyView`), which then hold the same objects as when they were stored."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob: bytes | None = blob
+        self._parts: tuple[m.Charter, ResultTable, list[Any]] | None = None
+
+    def parts(self) -> tuple[m.Charter, ResultTable, list[Any]]:
+        if self._parts is None:
+            assert self._blob is not None
+            self._parts = pickle.loads(self._blob)
+            self._blob = None
+        return self._parts
+
+    @property
+    def unpacked(self) -> bool:
+        return self._parts is not None
+
+
+class LazyLoaded(LoadedCharter):
+    """A `LoadedCharter` as read back from the cache: its id, path, document (itself
+    lazy: readers.LazyDocument) and outline at once; its model and rows from `stored`
+    when first asked for."""
+
+    def __init__(  # not the dataclass's __init__
+        self, id: str, path: str, doc: Document, outline: Outline, stored: Stored
+    ) -> None:
+        self.__dict__.update(id=id, path=path, doc=doc, outline=outline, _stored=stored)
+
+    @property
+    def charter(self) -> m.Charter:  # type: ignore[override]
+        return self.__dict__["_stored"].parts()[0]  # type: ignore[no-any-return]
+
+    @property
+    def results(self) -> ResultTable:  # type: ignore[override]
+        return self.__dict__["_stored"].parts()[1]  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -313,7 +392,7 @@ def _check_pulls(
     scheduled pull (which refuses the same)."""
     for loaded in charters:
         folder = (root / loaded.path).parent
-        for i, entry in enumerate(loaded.charter.pull):
+        for i, entry in enumerate(loaded.outline.pull):
             problem = connection_problem(site, entry)
             if problem is not None:
                 diags.add(loaded.doc.at(("pull", i, "connection"), problem, "unknown-connection"))

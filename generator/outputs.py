@@ -462,7 +462,7 @@ def sitemap_entries(views: Sequence[CharterView], base: BaseUrl) -> list[tuple[s
     dates: list[date] = []
     for view in sorted(views, key=lambda v: v.id):
         newest = view.latest_date
-        days = [d.date for d in view.charter.decisions] + ([newest] if newest else [])
+        days = [*view.outline.decision_dates] + ([newest] if newest else [])
         dates.extend(days)
         pages.append((base.link(charter_page(view)), max(days).isoformat() if days else None))
     home = (base.link(""), max(dates).isoformat() if dates else None)
@@ -485,7 +485,7 @@ def portfolio_sitemap(
     entries: list[tuple[str, str | None]] = []
     for page, members in groups:
         days = [day for v in members if (day := v.latest_date) is not None]
-        days += [d.date for v in members for d in v.charter.decisions]
+        days += [day for v in members for day in v.outline.decision_dates]
         entries.append((base.link(page), max(days).isoformat() if days else None))
     return entries
 

@@ -433,10 +433,10 @@ def _folded(text: str) -> tuple[str, str]:
 
 def finder_options(views: Sequence[CharterView]) -> dict[str, list[Option]]:
     """The choices of each filter, in a stable order; verdicts only when charters have them."""
-    statuses = {v.charter.status for v in views}
+    statuses = {v.outline.status for v in views}
     # Ties of case and accents broken by the text itself: a set's order changes from run to run.
-    teams = sorted({v.charter.team for v in views if v.charter.team}, key=_folded)
-    tags = sorted({t for v in views for t in v.charter.tags}, key=_folded)
+    teams = sorted({v.outline.team for v in views if v.outline.team}, key=_folded)
+    tags = sorted({t for v in views for t in v.outline.tags}, key=_folded)
     verdicts = {v.verdict for v in views}
     return {
         "status": [Option(s, label(s, "status")) for s in STATUS_DISPLAY_ORDER if s in statuses],
@@ -536,7 +536,7 @@ def render_pages(
     made, so a thousand of them are not held in memory.
     """
     groups = [
-        (status, [v for v in views if v.charter.status == status])
+        (status, [v for v in views if v.outline.status == status])
         for status in STATUS_DISPLAY_ORDER
     ]
     metric_pages = templates.common.get("metric_pages", {})
@@ -713,7 +713,7 @@ class Fragments:
     @cached_property
     def _originals(self) -> str:
         """The targets the charter's history moved, which its tables show."""
-        return repr([mv.original_target for mv in self.view.metrics])
+        return self.view.moved_targets
 
     def _key(self, reuse: Reuse, name: str, parts: list[str]) -> str | None:
         """The key of the fragment `name` of this page with arguments `parts`."""
@@ -733,7 +733,7 @@ class Fragments:
             return f"{type(arg).__name__}:{arg!r}"
         raise TypeError(
             f"fragment() takes the page's view, one of its charts, or a plain value "
-            f"(text, number, true/false, none), not {type(arg).__name__}"
+            f"(text, number, true/false, none), not {_type_name(arg)}"
         )
 
     def __call__(self, name: str, *args: object) -> Markup:
@@ -819,6 +819,12 @@ class RowSources(FragmentSources):
         self.given = digest("rows given", repr(sorted(self.metric_pages.items())))
 
 
+def _type_name(arg: object) -> str:
+    """The type of an argument a template passed wrongly, as its message names it: a view
+    read back from the cache (analyze.LazyView) as any other charter's view."""
+    return CharterView.__name__ if isinstance(arg, CharterView) else type(arg).__name__
+
+
 class Rows:
     """`row(name, view, *args)` on a page made from every charter: the macro `name` of the
     rows template (templates/_rows.html) called with the charter `view` and `args`,
@@ -839,24 +845,24 @@ class Rows:
     def _describe(view: CharterView, arg: object) -> str:
         if arg is view:
             return "view"
+        if arg is None or isinstance(arg, str | int | float | bool):
+            return f"{type(arg).__name__}:{arg!r}"
         for index, metric in enumerate(view.metrics):
             if arg is metric:
                 return repr(("metric", index))
-        if arg is None or isinstance(arg, str | int | float | bool):
-            return f"{type(arg).__name__}:{arg!r}"
         raise TypeError(
             f"row() takes a charter's view, then that view, one of its metrics, or a plain "
-            f"value (text, number, true/false, none), not {type(arg).__name__}"
+            f"value (text, number, true/false, none), not {_type_name(arg)}"
         )
 
     def __call__(self, name: str, view: object, *args: object) -> Markup:
         if not isinstance(view, CharterView):
-            raise TypeError(f"row() takes a charter's view first, not {type(view).__name__}")
+            raise TypeError(f"row() takes a charter's view first, not {_type_name(view)}")
         parts = [self._describe(view, arg) for arg in args]
         reuse = self.sources.reuse
         key = None
         if reuse is not None:
-            originals = repr([mv.original_target for mv in view.metrics])
+            originals = view.moved_targets
             sources = self.sources
             key = reuse.fragment_key(
                 view.id, "row", originals, self.page, sources.digest, sources.given, name, *parts

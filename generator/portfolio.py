@@ -102,7 +102,7 @@ def teams(views: Sequence[CharterView]) -> list[Team]:
     """Every team named by a charter, by name; slugs made unique with a number."""
     members: dict[str, list[CharterView]] = {}  # in the order of `views`, in one pass
     for view in views:
-        if team := view.charter.team:
+        if team := view.outline.team:
             members.setdefault(team, []).append(view)
     found: list[Team] = []
     used: set[str] = set()

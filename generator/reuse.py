@@ -351,7 +351,7 @@ class Reuse:
         key = self.keys.get(view.id)
         if key is None:
             return make()
-        originals = repr([metric.original_target for metric in view.metrics])
+        originals = view.moved_targets
         key = digest(_FORMAT, "rules", key, originals, context)
         self.rule_keys[view.id] = key
         found = self._value("rules", key, _is_findings)
@@ -417,7 +417,7 @@ class Reuse:
         if key is None:
             return None
         # The history gives a business metric its original target, which its chart shows.
-        originals = repr([metric.original_target for metric in view.metrics])
+        originals = view.moved_targets
         return digest(_FORMAT, "charts", key, originals)
 
     def charts_of(self, view: CharterView) -> list[Described] | None:
@@ -425,7 +425,7 @@ class Reuse:
         key = self._charts_key(view)
         if key is None:
             return None
-        found = self._value("charts-of", key, partial(_is_described, len(view.metrics)))
+        found = self._value("charts-of", key, partial(_is_described, view.metric_count))
         if found is not None:
             self._count("charts described")
         return found  # type: ignore[no-any-return]  # checked by _is_described
@@ -623,7 +623,7 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
     class with their fields. Unpickled so, each costs a third of what restoring a
     slotted dataclass's state costs (`dataclasses._dataclass_setstate`), which is most
     of the time of reading a charter back."""
-    from .analyze import DatedLift
+    from .analyze import CharterView, DatedLift, LazyView
     from .readers import Document, LazyDocument
     from .results import Row
     from .stats import Lift
@@ -635,6 +635,7 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
             continue  # its constructor would not give back the same record
         table[cls] = partial(_by_fields, cls, tuple(f.name for f in fields))
     table[Document] = table[LazyDocument] = _lazy_document
+    table[CharterView] = table[LazyView] = _lazy_view
     return table
 
 
@@ -653,6 +654,19 @@ def _lazy_document(doc: Document) -> tuple[Any, ...]:
 
     fields = tuple(getattr(doc, name) for name in LazyDocument.FIELDS)
     return (LazyDocument, (doc.path, _dumps(fields)))
+
+
+def _lazy_view(view: CharterView) -> tuple[Any, ...]:
+    """A charter's view pickled so that reading it back costs little until its metrics,
+    model or rows are used (analyze.LazyView): those in one inner pickle, beside the few
+    fields a build reads of every charter."""
+    from .analyze import lazy_view
+
+    loaded, metrics = view.loaded, view.metrics
+    originals = tuple(mv.original_target for mv in metrics)
+    inner = _dumps((loaded.charter, loaded.results, metrics))
+    fields = (view.id, loaded.path, loaded.doc, loaded.outline, view.verdict, view.latest_date)
+    return (lazy_view, (*fields, originals, inner))
 
 
 def _by_fields(cls: type, names: tuple[str, ...], record: Any) -> tuple[Any, ...]:

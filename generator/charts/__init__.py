@@ -86,12 +86,19 @@ AnySpec = ChartSpec | LiftSpec | ForestSpec
 class Chart:
     """A chart of one metric (its values, or its lift over control), with its text alternative."""
 
-    metric: MetricView
+    view: CharterView = field(compare=False, repr=False)
+    index: int  # of its metric in the view's metrics
     path: str  # relative to the site root
     alt: str
     key: str  # the spec key, recorded in the manifest to reuse the SVG next time
     kind: ChartKind = "values"
     tolerance: Tolerance | None = None  # a guardrail's, for its data table
+
+    @property
+    def metric(self) -> MetricView:
+        """The metric's view: asked of the charter's view only when a page shows the chart
+        (a charter read back from the cache unpickles its metrics then: analyze.LazyView)."""
+        return self.view.metrics[self.index]
 
 
 @dataclass(frozen=True)
@@ -394,8 +401,9 @@ def _chart_id(view: CharterView, path: str) -> str:
     return f"{view.id}-{path.rsplit('/', 1)[1].removesuffix('.svg')}"
 
 
-def _spec_of(view: CharterView, metric: MetricView, kind: ChartKind) -> Callable[[], AnySpec]:
+def _spec_of(view: CharterView, index: int, kind: ChartKind) -> Callable[[], AnySpec]:
     def make() -> AnySpec:
+        metric = view.metrics[index]
         return next(spec for k, spec in _metric_specs(view, metric) if k == kind)
 
     return make
@@ -428,9 +436,8 @@ def draw_charts(
                 known.keep_charts(view, described)
         charts: list[Chart] = []
         for index, kind, path, key, alt, tolerance, ck in described:
-            metric = view.metrics[index]
-            reuse.want(path, key, _spec_of(view, metric, kind), _chart_id(view, path), ck)
-            charts.append(Chart(metric, path, alt, key, kind, tolerance))
+            reuse.want(path, key, _spec_of(view, index, kind), _chart_id(view, path), ck)
+            charts.append(Chart(view, index, path, alt, key, kind, tolerance))
         by_charter[view.id] = tuple(charts)
     forests = _forests(catalogued, reuse)
     drawn = reuse.draw(progress)

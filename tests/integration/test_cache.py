@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -17,6 +18,7 @@ from history_repo import git, init_repo
 
 import generator.charts as charts_stage
 import generator.charts.draw as draw_module
+import generator.load as load_module
 from generator.build import BuildResult, Settings, build
 from generator.cache import Cache
 from generator.charts.draw import DrawProgress
@@ -125,6 +127,39 @@ def test_one_result_edit_redraws_exactly_that_metrics_charts(
     for rel in ("charters/routing/routing_precision.svg", "charters/pricing/index.html"):
         assert after[rel] == before[rel], rel
     assert after["charters/routing/ttfr.svg"] != before["charters/routing/ttfr.svg"]
+
+
+def test_an_edit_of_one_charter_leaves_the_others_unpickled(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The charters read back from the cache give the site-wide pages what they read of
+    every charter (outline, verdict, latest date, keys) without unpickling their models,
+    rows or metrics; the site is the cold build's all the same."""
+    write_full_project(scratch_project)
+    scratch_project.build()
+    unpacked: list[str] = []
+    real = load_module.Stored.parts
+
+    def observed(self: load_module.Stored) -> tuple[Any, ...]:
+        parts = real(self)
+        unpacked.append(parts[0].title)
+        return parts
+
+    monkeypatch.setattr(load_module.Stored, "parts", observed)
+    text = (scratch_project.root / "charters/pricing/charter.yaml").read_text("utf-8")
+    scratch_project.write(
+        "charters/pricing/charter.yaml", text.replace("summary:", "summary: Edited.", 1)
+    )
+    edited = scratch_project.build()
+    assert edited.ok and not edited.unchanged
+    assert unpacked == []
+    assert "Edited." in (scratch_project.out / "charters/pricing/index.html").read_text("utf-8")
+    monkeypatch.undo()
+    incremental = tree_files(scratch_project.out)
+    shutil.rmtree(scratch_project.root / ".charters-cache")
+    shutil.rmtree(scratch_project.out)
+    assert scratch_project.build().ok
+    assert tree_files(scratch_project.out) == incremental
 
 
 def test_bad_cache_entries_are_ignored_and_made_again(

@@ -1,0 +1,75 @@
+"""A charter's view as the cache keeps it (reuse._lazy_view, analyze.LazyView): what a
+build reads of every charter at once, the rest the same as before when asked for."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from dataclasses import replace
+
+from factory import ab, view
+from factory import charter_data as charter
+
+from generator.analyze import CharterView, LazyView
+from generator.load import Outline
+from generator.reuse import _dumps
+
+
+def _stored() -> CharterView:
+    data = charter(
+        team="Search",
+        tags=["nlp", "ranking"],
+        aliases=["old-name"],
+        links=[{"title": "Notes", "url": "notes.md"}],
+        decisions=[{"date": "2026-03-02", "decision": "Ship it."}],
+    )
+    rows = [
+        *ab("2026-03-01", "conv", 0.10, 0.12, n=5000),
+        *ab("2026-03-08", "conv", 0.1, 0.13, n=5000),
+    ]
+    return view(data, rows, cid="search")
+
+
+def test_what_every_charter_is_read_for_comes_without_unpickling_the_rest() -> None:
+    full = _stored()
+    back = pickle.loads(_dumps(full))
+    assert isinstance(back, LazyView)
+    stored = back.loaded.__dict__["_stored"]
+    assert (back.id, back.loaded.path) == ("search", "charters/search/charter.yaml")
+    assert back.outline == Outline.of(full.charter)
+    assert back.outline.team == "Search" and back.outline.tags == ("nlp", "ranking")
+    assert back.outline.aliases == ("old-name",)
+    assert [str(d) for d in back.outline.decision_dates] == ["2026-03-02"]
+    assert back.outline.metric_ids == tuple(mv.id for mv in full.metrics)
+    assert (back.verdict, back.latest_date) == (full.verdict, full.latest_date)
+    assert back.verdict != "no-results"
+    assert back.moved_targets == full.moved_targets
+    assert back.metric_count == len(full.metrics) == 1
+    assert not stored.unpacked
+
+
+def test_the_rest_is_the_stored_charter_once_asked_for() -> None:
+    full = _stored()
+    back = pickle.loads(_dumps(full))
+    assert back.charter == full.charter
+    assert back.loaded.results.store.value.tolist() == full.loaded.results.store.value.tolist()
+    (mv,) = back.metrics
+    assert (mv.id, mv.latest, mv.lift, mv.status) == (
+        full.metrics[0].id,
+        full.metrics[0].latest,
+        full.metrics[0].lift,
+        full.metrics[0].status,
+    )
+    assert back.metrics is back.metrics  # one list: a template's metric is found in it
+    assert mv.rows.store is back.loaded.results.store  # shared, as when stored
+
+
+def test_a_view_given_moved_targets_keys_them_and_pickles_whole_again() -> None:
+    back = pickle.loads(_dumps(_stored()))
+    mine = copy.copy(back)  # a build's own copy, as reuse.load makes it
+    mine.metrics = [replace(mv, original_target=0.2) for mv in mine.metrics]  # the history's
+    assert mine.moved_targets == "[0.2]" and back.moved_targets == "[None]"
+    again = pickle.loads(_dumps(mine))
+    assert again.moved_targets == "[0.2]"
+    assert again.metrics[0].original_target == 0.2
+    assert again.charter == back.charter
