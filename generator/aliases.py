@@ -95,6 +95,6 @@ def redirect_pages(
     for loaded in sorted(charters, key=lambda c: c.id):
         for alias in loaded.outline.aliases:
             files[f"charters/{alias}/index.html"] = redirect_page(
-                alias, loaded.id, loaded.charter.title, canonical.get(loaded.id)
+                alias, loaded.id, loaded.outline.title, canonical.get(loaded.id)
             )
     return files

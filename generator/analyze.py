@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Literal, get_args, overload
+from typing import Any, Literal, get_args, overload
 
 from . import model as m
 from .columns import ResultTable, RowStore, as_table
@@ -226,7 +226,8 @@ class LazyView(CharterView):
     (`LazyLoaded`), verdict, latest date and its metrics' original targets at once; its
     metrics' views, like the charter's model and rows, unpickled from `Stored` when first
     asked for. A build after an edit of one charter reads the others' outlines, verdicts
-    and keys, and unpickles only those whose page or charts are made again."""
+    and keys, and unpickles only those whose page or charts are made again and those
+    that claim a catalogued metric (portfolio.catalogued_metrics)."""
 
     def __init__(  # not the dataclass's __init__
         self,
@@ -259,6 +260,22 @@ class LazyView(CharterView):
     @property
     def metric_count(self) -> int:
         return len(self.__dict__["_originals"])
+
+    def __copy__(self) -> LazyView:
+        """A shallow copy, still lazy (a build's own copy: reuse.Reuse.load)."""
+        copied = LazyView.__new__(LazyView)
+        copied.__dict__.update(self.__dict__)
+        return copied
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from .reuse import _lazy_view  # pickled as the cache keeps a view, by any pickler
+
+        return _lazy_view(self)
+
+
+# Named as the classes they stand for: a message (a template's error, say) reads the same
+# whether a charter was read back from the cache or loaded anew. Never pickled by name.
+LazyView.__name__ = LazyView.__qualname__ = CharterView.__name__
 
 
 def lazy_view(

@@ -72,29 +72,35 @@ class LoadedCharter:
 @dataclass(frozen=True)
 class Outline:
     """The fields of a charter that the parts of a build made from every charter read of
-    each: the portfolio's filters and groups, the teams, the sitemap's dates, the aliases,
-    pulls and links checked across charters, and the names of its charts. A charter read
-    back from the cache has these at once and the rest when first asked for
-    (`LazyLoaded`), so a build after an edit of one charter does not unpickle the others."""
+    each: the portfolio's filters and groups, the teams, the sitemap's dates, the aliases
+    (with the title their redirect pages name), pulls (with the result globs they must
+    match) and links checked across charters, and the names of its charts and metrics. A
+    charter read back from the cache has these at once and the rest when first asked for
+    (`LazyLoaded`), so a build after an edit of one charter unpickles no other, but for
+    those that claim a catalogued metric (its page and forest chart show their numbers)."""
 
+    title: str
     status: m.Status
     team: str | None
     tags: tuple[str, ...]
     decision_dates: tuple[date, ...]
     aliases: tuple[str, ...]
     pull: tuple[m.Pull, ...]
+    results: tuple[str, ...] | None  # the globs of its result files (None: the default)
     links: tuple[m.Link, ...]
     metric_ids: tuple[str, ...]  # every metric's, in the order of `m.Charter.metrics()`
 
     @classmethod
     def of(cls, charter: m.Charter) -> Outline:
         return cls(
+            title=charter.title,
             status=charter.status,
             team=charter.team,
             tags=tuple(charter.tags),
             decision_dates=tuple(d.date for d in charter.decisions),
             aliases=tuple(charter.aliases),
             pull=tuple(charter.pull),
+            results=tuple(charter.results) if charter.results is not None else None,
             links=tuple(charter.links),
             metric_ids=tuple(e.metric.id for e in charter.metrics()),
         )
@@ -139,6 +145,14 @@ class LazyLoaded(LoadedCharter):
     @property
     def results(self) -> ResultTable:  # type: ignore[override]
         return self.__dict__["_stored"].parts()[1]  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole, as a `LoadedCharter` (a view pickles its own: reuse._lazy_view)."""
+        return (LoadedCharter, (self.id, self.path, self.charter, self.doc, self.results))
+
+
+# Named as the class it stands for (see analyze.LazyView); never pickled by name.
+LazyLoaded.__name__ = LazyLoaded.__qualname__ = LoadedCharter.__name__
 
 
 @dataclass
@@ -396,7 +410,8 @@ def _check_pulls(
             problem = connection_problem(site, entry)
             if problem is not None:
                 diags.add(loaded.doc.at(("pull", i, "connection"), problem, "unknown-connection"))
-            unread = unread_problem(entry.into, loaded.charter.results)
+            globs = loaded.outline.results
+            unread = unread_problem(entry.into, list(globs) if globs is not None else None)
             if unread is not None:
                 diags.add(loaded.doc.at(("pull", i, "into"), unread, "into-not-read"))
             name = m.sql_file_name(entry.sql) if entry.sql is not None else None

@@ -733,7 +733,7 @@ class Fragments:
             return f"{type(arg).__name__}:{arg!r}"
         raise TypeError(
             f"fragment() takes the page's view, one of its charts, or a plain value "
-            f"(text, number, true/false, none), not {_type_name(arg)}"
+            f"(text, number, true/false, none), not {type(arg).__name__}"
         )
 
     def __call__(self, name: str, *args: object) -> Markup:
@@ -819,12 +819,6 @@ class RowSources(FragmentSources):
         self.given = digest("rows given", repr(sorted(self.metric_pages.items())))
 
 
-def _type_name(arg: object) -> str:
-    """The type of an argument a template passed wrongly, as its message names it: a view
-    read back from the cache (analyze.LazyView) as any other charter's view."""
-    return CharterView.__name__ if isinstance(arg, CharterView) else type(arg).__name__
-
-
 class Rows:
     """`row(name, view, *args)` on a page made from every charter: the macro `name` of the
     rows template (templates/_rows.html) called with the charter `view` and `args`,
@@ -852,12 +846,12 @@ class Rows:
                 return repr(("metric", index))
         raise TypeError(
             f"row() takes a charter's view, then that view, one of its metrics, or a plain "
-            f"value (text, number, true/false, none), not {_type_name(arg)}"
+            f"value (text, number, true/false, none), not {type(arg).__name__}"
         )
 
     def __call__(self, name: str, view: object, *args: object) -> Markup:
         if not isinstance(view, CharterView):
-            raise TypeError(f"row() takes a charter's view first, not {_type_name(view)}")
+            raise TypeError(f"row() takes a charter's view first, not {type(view).__name__}")
         parts = [self._describe(view, arg) for arg in args]
         reuse = self.sources.reuse
         key = None

@@ -68,6 +68,8 @@ def catalogued_metrics(
     for entry in catalogue.metrics.values():
         claims = []
         for view in views:
+            if entry.id not in view.outline.metric_ids:
+                continue  # (not asked of its metrics: a charter read back stays unpickled)
             metric = view.metric(entry.id)
             if metric is not None and metric.kind == "business":
                 claims.append(Claim(view, metric))

@@ -623,7 +623,7 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
     class with their fields. Unpickled so, each costs a third of what restoring a
     slotted dataclass's state costs (`dataclasses._dataclass_setstate`), which is most
     of the time of reading a charter back."""
-    from .analyze import CharterView, DatedLift, LazyView
+    from .analyze import CharterView, DatedLift
     from .readers import Document, LazyDocument
     from .results import Row
     from .stats import Lift
@@ -635,7 +635,7 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
             continue  # its constructor would not give back the same record
         table[cls] = partial(_by_fields, cls, tuple(f.name for f in fields))
     table[Document] = table[LazyDocument] = _lazy_document
-    table[CharterView] = table[LazyView] = _lazy_view
+    table[CharterView] = _lazy_view  # (a LazyView pickles itself so: its __reduce__)
     return table
 
 

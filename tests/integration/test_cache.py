@@ -130,36 +130,51 @@ def test_one_result_edit_redraws_exactly_that_metrics_charts(
 
 
 def test_an_edit_of_one_charter_leaves_the_others_unpickled(
-    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The charters read back from the cache give the site-wide pages what they read of
-    every charter (outline, verdict, latest date, keys) without unpickling their models,
-    rows or metrics; the site is the cold build's all the same."""
-    write_full_project(scratch_project)
-    scratch_project.build()
-    unpacked: list[str] = []
-    real = load_module.Stored.parts
+    """The charters read back from the cache give what is made from every charter (the
+    portfolio's filters and groups, teams, sitemap, redirects, the checks of pulls and
+    links) what it reads of each without unpickling their models, rows or metrics; only
+    those that claim a catalogued metric are, for its page and forest chart. The site is
+    the cold build's all the same."""
+    source = copy_examples(tmp_path / "src")
+    churn = source / "charters/churn-prediction/charter.yaml"
+    churn.write_text(churn.read_text("utf-8") + "aliases: [old-churn]\n", "utf-8")
+    settings = Settings(source=source, out=tmp_path / "site")
+    with monkeypatch.context() as patched:
+        patched.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        assert build(settings).ok
+        read_back: list[load_module.Stored] = []
+        unpacked: list[str] = []
+        stored_init, parts = load_module.Stored.__init__, load_module.Stored.parts
 
-    def observed(self: load_module.Stored) -> tuple[Any, ...]:
-        parts = real(self)
-        unpacked.append(parts[0].title)
-        return parts
+        def made(self: load_module.Stored, blob: bytes) -> None:
+            stored_init(self, blob)
+            read_back.append(self)
 
-    monkeypatch.setattr(load_module.Stored, "parts", observed)
-    text = (scratch_project.root / "charters/pricing/charter.yaml").read_text("utf-8")
-    scratch_project.write(
-        "charters/pricing/charter.yaml", text.replace("summary:", "summary: Edited.", 1)
-    )
-    edited = scratch_project.build()
-    assert edited.ok and not edited.unchanged
-    assert unpacked == []
-    assert "Edited." in (scratch_project.out / "charters/pricing/index.html").read_text("utf-8")
-    monkeypatch.undo()
-    incremental = tree_files(scratch_project.out)
-    shutil.rmtree(scratch_project.root / ".charters-cache")
-    shutil.rmtree(scratch_project.out)
-    assert scratch_project.build().ok
-    assert tree_files(scratch_project.out) == incremental
+        def observed(self: load_module.Stored) -> tuple[Any, ...]:
+            found = parts(self)
+            unpacked.append(found[0].title)
+            return found
+
+        patched.setattr(load_module.Stored, "__init__", made)
+        patched.setattr(load_module.Stored, "parts", observed)
+        summary = source / "charters/demand-forecasting/charter.yaml"
+        summary.write_text(summary.read_text("utf-8").replace("summary: ", "summary: Now. ", 1))
+        edited = build(settings)
+        assert edited.ok and not edited.unchanged
+        assert len(read_back) == edited.charters - 1 == 8  # all but the edited one
+        assert sorted(set(unpacked)) == [
+            "Query autocomplete from purchase-weighted queries",
+            "Search ranking with a neural re-ranker",
+        ]  # the two that claim catalogued metrics (metrics.yaml)
+        incremental = tree_files(settings.out)
+        assert "Now. " in incremental["charters/demand-forecasting/index.html"].decode()
+        assert "charters/old-churn/index.html" in incremental
+        shutil.rmtree(source / ".charters-cache")
+        shutil.rmtree(settings.out)
+        assert build(settings).ok
+    assert tree_files(settings.out) == incremental
 
 
 def test_bad_cache_entries_are_ignored_and_made_again(

@@ -11,7 +11,7 @@ from factory import ab, view
 from factory import charter_data as charter
 
 from generator.analyze import CharterView, LazyView
-from generator.load import Outline
+from generator.load import LoadedCharter, Outline
 from generator.reuse import _dumps
 
 
@@ -73,3 +73,19 @@ def test_a_view_given_moved_targets_keys_them_and_pickles_whole_again() -> None:
     assert again.moved_targets == "[0.2]"
     assert again.metrics[0].original_target == 0.2
     assert again.charter == back.charter
+
+
+def test_it_is_named_copied_and_pickled_as_the_view_it_stands_for() -> None:
+    full = _stored()
+    back = pickle.loads(_dumps(full))
+    stored = back.loaded.__dict__["_stored"]
+    # A template's error names the class the same, read back or loaded anew.
+    assert type(back).__name__ == type(full).__name__ == "CharterView"
+    assert type(back.loaded).__name__ == "LoadedCharter"
+    mine = copy.copy(back)
+    assert isinstance(mine, LazyView) and mine.loaded is back.loaded
+    assert not stored.unpacked
+    again = pickle.loads(pickle.dumps(back))  # any pickler: never the class by its name
+    assert isinstance(again, LazyView) and again.charter == full.charter
+    loaded = pickle.loads(pickle.dumps(back.loaded))
+    assert type(loaded) is LoadedCharter and loaded.charter == full.charter
