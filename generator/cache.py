@@ -170,7 +170,7 @@ def _hashed(h: Any, parts: Sequence[str]) -> Any:
     return h
 
 
-def sum_line(chunks: Iterable[bytes]) -> bytes:
+def sum_line(chunks: Iterable[bytes | memoryview]) -> bytes:
     """The size and CRC-32 of the bytes of `chunks`, as one line: what an entry is checked
     by. The cache is trusted (docs/cache.md), so the check is against damage (a disk, a
     restore cut short, a file changed in place), and a CRC finds any burst of up to 32
@@ -647,7 +647,7 @@ class Cache:
             self.remembered[path] = data
 
     def put_chunks(
-        self, kind: str, key: str, *parts: Iterable[bytes], suffix: str = ""
+        self, kind: str, key: str, *parts: Iterable[bytes | memoryview], suffix: str = ""
     ) -> str | None:
         """:meth:`put` of the bytes of `parts` in turn, never held in memory at once; the
         entry's path, None when it could not be written."""

@@ -76,6 +76,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cache import (
+    REMEMBERED_SIZE,
     Cache,
     Context,
     digest,
@@ -338,7 +339,12 @@ class Reuse:
             pickler.dump(value)
         except Exception:  # something in it cannot be pickled: it is simply not kept
             return
-        self.cache.put(kind, key, summed(buffer.getvalue()), suffix)
+        pickler.clear_memo()  # (what it held: a view's inner pickle, reuse._lazy_view)
+        body = buffer.getbuffer()
+        if len(body) <= REMEMBERED_SIZE:  # as bytes, which a process that builds again keeps
+            self.cache.put(kind, key, summed(bytes(body)), suffix)
+        else:  # written from the buffer: a charter of a million rows is not copied whole
+            self.cache.put_chunks(kind, key, [sum_line([body])], [body], suffix=suffix)
 
     # --- rules, charts, pages and downloads --------------------------------------------
 
