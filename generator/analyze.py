@@ -197,10 +197,6 @@ class CharterView:
         history.with_original_targets), as text for the keys of what shows them."""
         return repr([mv.original_target for mv in self.metrics])
 
-    @property
-    def metric_count(self) -> int:
-        return len(self.metrics)
-
     def by_kind(self, kind: Kind) -> list[MetricView]:
         return [x for x in self.metrics if x.kind == kind]
 
@@ -256,10 +252,6 @@ class LazyView(CharterView):
         if "_metrics" in self.__dict__:  # set by the history
             return super().moved_targets
         return repr(list(self.__dict__["_originals"]))
-
-    @property
-    def metric_count(self) -> int:
-        return len(self.__dict__["_originals"])
 
     def __copy__(self) -> LazyView:
         """A shallow copy, still lazy (a build's own copy: reuse.Reuse.load)."""

@@ -61,7 +61,7 @@ class LoadedCharter:
         self.results = ResultTable.of(self.results)
 
     def metric_ids(self) -> list[str]:
-        return [e.metric.id for e in self.charter.metrics()]
+        return list(self.outline.metric_ids)
 
     @cached_property
     def outline(self) -> Outline:

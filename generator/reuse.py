@@ -431,7 +431,7 @@ class Reuse:
         key = self._charts_key(view)
         if key is None:
             return None
-        found = self._value("charts-of", key, partial(_is_described, view.metric_count))
+        found = self._value("charts-of", key, partial(_is_described, len(view.outline.metric_ids)))
         if found is not None:
             self._count("charts described")
         return found  # type: ignore[no-any-return]  # checked by _is_described

@@ -44,7 +44,7 @@ def test_what_every_charter_is_read_for_comes_without_unpickling_the_rest() -> N
     assert (back.verdict, back.latest_date) == (full.verdict, full.latest_date)
     assert back.verdict != "no-results"
     assert back.moved_targets == full.moved_targets
-    assert back.metric_count == len(full.metrics) == 1
+    assert len(back.outline.metric_ids) == len(full.metrics) == 1
     assert not stored.unpacked
 
 
