@@ -15,7 +15,8 @@ processes when there are many, and cached.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -26,7 +27,7 @@ from ..portfolio import CataloguedMetric
 from ..spool import Content, Spool
 from ..write import PreviousSite, read_manifest
 from . import draw as _draw
-from .draw import PARALLEL_CHARTS, DrawProgress, render_svg
+from .draw import PARALLEL_CHARTS, DrawProgress, draw_each, render_svg
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -120,6 +121,15 @@ class ChartSet:
     drawn: int  # how many were drawn rather than reused
     forests: Mapping[str, ForestChart] = field(default_factory=dict)  # by catalogued metric id
     made: Mapping[str, str] = field(default_factory=dict)  # site path → cache key, each SVG
+    # Charts a worker is still drawing (`draw_charts` with `defer`): `svgs` lacks them
+    # until `finish` is called.
+    drawing: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    def finish(self) -> None:
+        """Wait for the charts still being drawn and add their SVGs to `svgs` (stored in
+        the cache as they are). Raises what drawing them raised."""
+        if self.drawing is not None:
+            self.drawing()
 
     @property
     def all(self) -> list[Chart]:
@@ -180,6 +190,8 @@ class _Reuse:
     svgs: dict[str, Content] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     made: dict[str, str] = field(default_factory=dict)  # site path → cache key, this build
+    # The jobs given to a worker and their SVGs to come (`start`), until `finish`.
+    started: tuple[list[ChartJob], _WhenWarm, DrawProgress | None] | None = None
 
     def want(
         self,
@@ -238,6 +250,40 @@ class _Reuse:
             self._draw_batch(pending[start : start + batch], counted, many)
         return total
 
+    def start(self, progress: DrawProgress | None = None) -> int:
+        """Give a few pending charts (fewer than `PARALLEL_CHARTS`) to one drawing worker
+        and return at once, how many: `finish` stores them. Many, or with one core, are
+        drawn now (`draw`)."""
+        workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
+        if not self.pending or len(self.pending) >= PARALLEL_CHARTS or workers < 2:
+            return self.draw(progress)
+        pending = sorted(self.pending, key=lambda p: p[0])
+        self.pending = []
+        jobs = [
+            ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
+            for path, spec, chart_id in pending
+        ]
+        self.started = jobs, _WhenWarm(_draw._pool(workers), jobs), progress
+        return len(jobs)
+
+    def finish(self) -> None:
+        """Store the SVGs of the charts `start` gave to a worker, once it has drawn them."""
+        if self.started is None:
+            return
+        from concurrent.futures.process import BrokenProcessPool
+
+        jobs, future, progress = self.started
+        self.started = None
+        try:
+            svgs = future.result()
+        except BrokenProcessPool:
+            _draw._forget_pool()
+            raise
+        for done, (job, svg) in enumerate(zip(jobs, svgs, strict=True), start=1):
+            if progress is not None:
+                progress(done, len(jobs), job.path)
+            self._keep(job, svg)
+
     def _draw_batch(self, batch: list[_Pending], progress: DrawProgress | None, many: bool) -> None:
         """Make the specs of `batch`, draw and store them; they go when this returns."""
         jobs = [
@@ -265,11 +311,50 @@ class _Reuse:
 _WARM: tuple[ProcessPoolExecutor, Future[int]] | None = None
 
 
+class _WhenWarm:
+    """`draw.draw_jobs(jobs)` in `pool`: given to it at once, or, while the worker `warm_up`
+    started is still importing matplotlib, by a thread as soon as it is ready (a job given
+    to the pool before that would start a second worker, importing matplotlib beside the
+    build's own work)."""
+
+    def __init__(self, pool: ProcessPoolExecutor, jobs: list[ChartJob]) -> None:
+        warm = _WARM
+        warming = warm[1] if warm is not None and warm[0] is pool else None
+        self._future: Future[list[bytes]] | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if warming is None or warming.done():
+            self._future = pool.submit(_draw.draw_jobs, jobs)
+        else:
+            self._thread = threading.Thread(
+                target=self._submit, args=(pool, warming, jobs), daemon=True
+            )
+            self._thread.start()
+
+    def _submit(
+        self, pool: ProcessPoolExecutor, warming: Future[int], jobs: list[ChartJob]
+    ) -> None:
+        try:
+            warming.result()
+            self._future = pool.submit(_draw.draw_jobs, jobs)
+        except BaseException as exc:  # raised by `result`, in the build's thread
+            self._error = exc
+
+    def result(self) -> list[bytes]:
+        """The SVGs, once drawn; raises what drawing them (or starting the worker) raised."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._future is not None
+        return self._future.result()
+
+
 def warm_up() -> None:
     """Start one drawing worker now, to import matplotlib while the build loads and
-    analyses its charters: the few charts an edit redraws are then drawn there, where
-    importing matplotlib into the build would cost more than drawing them (draw_each).
-    Nothing with one core."""
+    analyses its charters: the few charts an edit redraws are then drawn there
+    (`_Reuse.start`), where importing matplotlib into the build would cost more than
+    drawing them. Nothing with one core."""
     global _WARM
     workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
     if workers >= 2 and (_WARM is None or _WARM[0] is not _draw._POOL):
@@ -292,31 +377,6 @@ def stop_workers() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
         _draw._POOL = None
     _WARM = None
-
-
-def draw_each(
-    jobs: Sequence[ChartJob], progress: DrawProgress | None = None, many: bool | None = None
-) -> Iterator[tuple[ChartJob, bytes]]:
-    """`draw.draw_each`, except that a few charts (not `many`) go to the worker `warm_up`
-    started, as one chunk once it is ready: a second chunk would start a second worker."""
-    warm = _WARM
-    if many or not jobs or warm is None or warm[0] is not _draw._POOL:
-        yield from _draw.draw_each(jobs, progress, many)
-        return
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool, warming = warm
-    ordered = sorted(jobs, key=lambda job: job.path)
-    try:
-        warming.result()
-        svgs = pool.map(_draw.draw_job, ordered, chunksize=len(ordered))
-        for done, (job, svg) in enumerate(zip(ordered, svgs, strict=True), start=1):
-            if progress is not None:
-                progress(done, len(ordered), job.path)
-            yield job, svg
-    except BrokenProcessPool:
-        _draw._forget_pool()
-        raise
 
 
 def _counted(progress: DrawProgress | None, before: int, total: int) -> DrawProgress | None:
@@ -418,13 +478,15 @@ def draw_charts(
     known: Known | None = None,
     spool: Spool | None = None,
     before: PreviousSite | None = None,
+    defer: bool = False,
 ) -> ChartSet:
     """Every chart of every metric, and a forest plot per catalogued metric; SVGs of
     unchanged charts come from `site` (as `before` describes it, else its manifest
     read here) or from `cache`. `progress` hears of each
     chart drawn. `known` may tell a charter's charts without their specs being made.
     With `spool`, the SVGs are files in it (linked from the cache, or written as drawn),
-    not bytes held in memory."""
+    not bytes held in memory. With `defer`, a few charts to draw are given to a drawing
+    worker and the set returned at once: its `finish` waits for them (`_Reuse.start`)."""
     before = before if before is not None else PreviousSite.of(site, read_manifest(site))
     reuse = _Reuse(before, cache, spool)
     by_charter: dict[str, tuple[Chart, ...]] = {}
@@ -440,5 +502,7 @@ def draw_charts(
             charts.append(Chart(view, index, path, alt, key, kind, tolerance))
         by_charter[view.id] = tuple(charts)
     forests = _forests(catalogued, reuse)
-    drawn = reuse.draw(progress)
-    return ChartSet(by_charter, dict(reuse.svgs), drawn=drawn, forests=forests, made=reuse.made)
+    drawn = reuse.start(progress) if defer else reuse.draw(progress)
+    finish = reuse.finish if reuse.started is not None else None
+    # `svgs` is the dict `finish` adds the SVGs drawn by the worker to.
+    return ChartSet(by_charter, reuse.svgs, drawn, forests, reuse.made, finish)

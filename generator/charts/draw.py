@@ -1025,6 +1025,11 @@ def draw_job(job: ChartJob) -> bytes:
     return render_svg(job.spec, chart_id=job.chart_id).encode()
 
 
+def draw_jobs(jobs: Sequence[ChartJob]) -> list[bytes]:
+    """The SVG of each job, in order (a few charts given to one worker at once)."""
+    return [draw_job(job) for job in jobs]
+
+
 PARALLEL_CHARTS = 12  # below this, starting worker processes costs more than it saves
 CHUNKS_PER_WORKER = 4  # jobs go out in this many chunks per worker: few round trips, even ends
 

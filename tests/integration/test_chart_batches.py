@@ -97,12 +97,23 @@ WARM_SCRIPT = """
 import sys
 from pathlib import Path
 import generator.build as build_stage
+import generator.charts as charts
+import generator.pages as pages
 from generator.build import Settings, build
 build_stage.WARM_FROM = int(sys.argv[4])
 source, out, cache = (Path(a) for a in sys.argv[1:4])
+order = []
+render, finish = pages.render_pages, charts._Reuse.finish
+def rendering(*args, **kwargs):
+    order.append("pages")
+    return render(*args, **kwargs)
+def finishing(self):
+    order.append("finish")
+    return finish(self)
+pages.render_pages, charts._Reuse.finish = rendering, finishing
 result = build(Settings(source, out, cache_dir=cache))
 assert result.ok
-print(result.charts_drawn, "matplotlib" in sys.modules)
+print(result.charts_drawn, "matplotlib" in sys.modules, ",".join(order))
 """
 
 
@@ -111,7 +122,8 @@ def test_a_large_trees_edit_draws_its_few_charts_in_a_worker_started_early(
 ) -> None:
     """From `WARM_FROM` charters, a build that loads a charter anew starts a drawing worker
     before loading, and the few charts it then draws are drawn there (never importing
-    matplotlib into the build), with the bytes drawn in the build's own process."""
+    matplotlib into the build) while the pages are rendered, waited for before the site
+    is written: the bytes drawn in the build's own process, and kept in the cache."""
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: charts are drawn in the build's own process")
     source = tmp_path / "source"
@@ -119,23 +131,30 @@ def test_a_large_trees_edit_draws_its_few_charts_in_a_worker_started_early(
     body = charter_data(title="One", business_metrics=[business_metric("conv")])
     write_charter(source, "one", body, ab("2026-03-01", "conv", 10.0, 11.0, n=50_000))
 
-    def run(name: str, warm_from: int) -> tuple[str, str]:
-        argv = [str(source), str(tmp_path / name), str(tmp_path / f"cache-{name}"), str(warm_from)]
+    def run(name: str, warm_from: int, cache: str | None = None) -> tuple[int, str, str]:
+        cache_dir = tmp_path / f"cache-{cache or name}"
+        argv = [str(source), str(tmp_path / name), str(cache_dir), str(warm_from)]
         done = subprocess.run(
             [sys.executable, "-c", WARM_SCRIPT, *argv], capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
-        drawn, imported = done.stdout.split()
-        assert 0 < int(drawn) < charts.PARALLEL_CHARTS
-        return drawn, imported
+        drawn, imported, order = done.stdout.split()
+        return int(drawn), imported, order
 
-    assert run("early", 0)[1] == "False"  # drawn by the worker
-    assert run("here", 10**9)[1] == "True"  # drawn in the build's own process
-    early, here = tmp_path / "early", tmp_path / "here"
-    assert _all_files(early) == _all_files(here)
-    for rel in _all_files(here):
+    early = run("early", 0)
+    assert 0 < early[0] < charts.PARALLEL_CHARTS
+    # Drawn by the worker, stored after the pages were rendered.
+    assert early[1:] == ("False", "pages,finish")
+    here = run("here", 10**9)
+    assert here[0] == early[0]
+    assert here[1:] == ("True", "pages")  # drawn in the build's own process, before
+    assert _all_files(tmp_path / "early") == _all_files(tmp_path / "here")
+    for rel in _all_files(tmp_path / "here"):
         if not rel.startswith("."):
-            assert (early / rel).read_bytes() == (here / rel).read_bytes(), rel
+            assert (tmp_path / "early" / rel).read_bytes() == (tmp_path / "here" / rel).read_bytes()
+    # What the worker drew went into the cache: a new site from it draws nothing.
+    assert run("again", 0, cache="early")[0] == 0
+    assert _all_files(tmp_path / "again") == _all_files(tmp_path / "early")
 
 
 def test_a_build_ending_stops_its_drawing_workers_and_the_next_starts_them_again(
