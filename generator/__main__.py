@@ -1,6 +1,6 @@
 """Commands: `python -m generator` runs the `charters` command."""
 
-from .cli import main
+from .cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import gc
 import os
 import sys
 import traceback
@@ -241,6 +242,20 @@ def build(
             )
         if result.pruned is not None:
             click.echo(result.pruned.summary())
+
+
+def run() -> None:
+    """`charters` as a process (the installed command, `python -m generator`): `main`, and
+    then everything the command made is moved out of the cyclic garbage collector's reach
+    (`gc.freeze`), so the interpreter's last collection as it exits does not walk it: 0.15
+    to 0.18 s after a build of 1,000 charters, for nothing, as the memory goes with the
+    process. Every file is written and closed before a command returns; atexit handlers
+    and the freeing of what is left run as usual. Tests call `main` in their own process,
+    where the collector must go on working."""
+    try:
+        main()
+    finally:
+        gc.freeze()
 
 
 def _stop_workers() -> None:

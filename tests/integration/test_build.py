@@ -1075,3 +1075,38 @@ def test_a_build_reads_the_sites_manifest_once_and_keeps_what_the_user_put_there
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "charters" / "routing" / "index.html").is_file()
     assert not (out / "charters" / "triage").exists()
+
+
+FREEZE_PROBE = """
+import atexit, gc, runpy, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
+sys.argv = ["charters", *sys.argv[1:]]
+runpy.run_module("generator", run_name="__main__")
+"""
+
+
+def test_the_command_leaves_what_a_build_made_to_the_process_end_not_the_collector(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """`charters` as a process (the installed command is `generator.cli:run`, as is
+    `python -m generator`) moves what the command made out of the cyclic collector's
+    reach before the interpreter exits, whose last collection walked every object of a
+    build (0.15 s at 1,000 charters): the atexit handlers still run, the site is whole."""
+    import tomllib
+
+    scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["charters"] == "generator.cli:run"
+    write_full_project(scratch_project)
+    out = tmp_path / "site"
+    args = ["build", "--source", scratch_project.root, "--out", out, "--cache-dir", tmp_path / "c"]
+    done = subprocess.run(
+        [sys.executable, "-c", FREEZE_PROBE, *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "frozen at exit: True"
+    assert done.stdout.startswith("Built ")
+    assert (out / "index.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
