@@ -365,7 +365,7 @@ def _write(
         if kept is not None:
             kept.site = site
         return WriteReport()
-    return write_site(settings.out, files, data, before.listed)
+    return write_site(settings.out, files, data, before.listed, before.identities)
 
 
 def _counts(

@@ -200,6 +200,9 @@ class PreviousSite:
     # The manifest is the one this very process wrote into its own folder, which nothing
     # else writes (serve's: `OwnSite`): its files are as listed, without looking.
     trusted: bool = False
+    # The (device, inode) of each file `file` found as the previous build wrote it: the
+    # write stage compares the standby's file at its path with it, not with a new look.
+    identities: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, out: Path, manifest: Mapping[str, Any], trusted: bool = False) -> PreviousSite:
@@ -227,7 +230,10 @@ class PreviousSite:
             st = os.lstat(path)
         except OSError:
             return None
-        return path if stat.S_ISREG(st.st_mode) and st.st_size == self.sizes.get(rel) else None
+        if not (stat.S_ISREG(st.st_mode) and st.st_size == self.sizes.get(rel)):
+            return None
+        self.identities[rel] = (st.st_dev, st.st_ino)
+        return path
 
 
 def _os_message(exc: OSError, doing: str, out: Path) -> OutputError:
@@ -417,13 +423,16 @@ def write_site(
     files: Mapping[str, Content],
     manifest: Mapping[str, Any],
     listed: object = READ_IT,
+    identities: Mapping[str, tuple[int, int]] | None = None,
 ) -> WriteReport:
     """Write `files` (site-relative POSIX paths) as the new content of `out`, atomically.
 
     A file's content is bytes, a file in the build's spool folder (moved into place), or
     a file of the current site, borrowed (hard-linked into place). `listed` is the
     current site's manifest's list of files when the caller read it while holding the
-    lock (a build: `PreviousSite.listed`); by default it is read here.
+    lock (a build: `PreviousSite.listed`); by default it is read here. `identities`:
+    the (device, inode) of current site files as the caller found them under the lock
+    (`PreviousSite.identities`), so a borrowed one is not looked at again.
 
     Takes the output folder's lock unless this process holds it already.
     """
@@ -444,13 +453,17 @@ def write_site(
             if taken and not _clear_standby(tmp, files, spoilt):
                 taken = False  # what it held that could not be removed is out of the way
             try:
-                report, previous = _write_and_swap(out, tmp, old, files, manifest, taken, listed)
+                report, previous = _write_and_swap(
+                    out, tmp, old, files, manifest, taken, listed, identities or {}
+                )
             except OSError:
                 if not taken:
                     raise
                 # A file of the standby that cannot be replaced: a new folder instead.
                 _remove(tmp, spoilt)
-                report, previous = _write_and_swap(out, tmp, old, files, manifest, False, listed)
+                report, previous = _write_and_swap(
+                    out, tmp, old, files, manifest, False, listed, {}
+                )
         except OSError as exc:
             _remove(tmp)  # what is left of it stays recorded
             raise _os_message(exc, f"write the site into {out}", out) from None
@@ -474,10 +487,11 @@ def _write_and_swap(
     manifest: Mapping[str, Any],
     reused: bool,
     listed: object,
+    identities: Mapping[str, tuple[int, int]],
 ) -> tuple[WriteReport, Path | None]:
     """Write the new site into `tmp` (the standby folder, when `reused`: brought up to
     date; else a new folder) and swap it in; the report and where the previous site now
-    is (None: none)."""
+    is (None: none). `identities`: see `write_site`."""
     if not reused:
         tmp.mkdir()
     made: set[str] = {""}  # folders of the new site made so far, relative to it
@@ -487,9 +501,11 @@ def _write_and_swap(
         if folder not in made:
             _make_folder(new_root, folder)
             made.update(_ancestors(rel))
-        target, source = new_root + rel, _source(old_root + rel, files[rel])
+        live = old_root + rel
+        target, source = new_root + rel, _source(live, files[rel])
         if reused:
-            _update(source, target)
+            borrowed = isinstance(source, Spooled) and source.borrowed and source.path == live
+            _update(source, target, identities.get(rel) if borrowed else None)
         else:
             place(source, target)
     report = WriteReport()
@@ -659,19 +675,26 @@ def _clear_folder(
             os.unlink(entry.path)
 
 
-def _update(source: Content, target: str) -> None:
+def _update(source: Content, target: str, identity: tuple[int, int] | None = None) -> None:
     """Make `target`, in the standby folder, the file a new folder would get (`_source`):
     nothing is done when it is that file already (the same inode, as an unchanged file
-    linked two builds ago is)."""
-    if not (isinstance(source, Spooled) and _same_file(source.path, target)):
+    linked two builds ago is). `identity`: the (device, inode) the build found the
+    current site's file at that path to have, when `source` is that file, borrowed
+    (under the output's lock, which it has held since)."""
+    if not (isinstance(source, Spooled) and _same_file(source, target, identity)):
         _replace_file(source, target)
 
 
-def _same_file(a: str, b: str) -> bool:
-    """Whether `b` is a plain file that is `a` itself (a hard link to it)."""
+def _same_file(a: Spooled, b: str, identity: tuple[int, int] | None) -> bool:
+    """Whether `b` is a plain file that is `a` itself (a hard link to it); `a`'s device and
+    inode are `identity` when the build looked at it already."""
     try:
         st = os.lstat(b)
-        return stat.S_ISREG(st.st_mode) and os.path.samestat(os.lstat(a), st)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        if identity is not None:
+            return (st.st_dev, st.st_ino) == identity
+        return os.path.samestat(os.lstat(a.path), st)
     except OSError:
         return False
 

@@ -1060,10 +1060,10 @@ def test_a_standby_file_refused_after_spooled_ones_were_placed_gives_way_to_a_ne
     out = with_standby(tmp_path)
     update = write_stage._update
 
-    def refusing_b(source: object, target: str) -> None:
+    def refusing_b(source: object, target: str, identity: object = None) -> None:
         if target.endswith("b.html"):
             raise PermissionError(1, "Operation not permitted", target)
-        update(source, target)  # type: ignore[arg-type]
+        update(source, target, identity)  # type: ignore[arg-type]
 
     monkeypatch.setattr(write_stage, "_update", refusing_b)
     with lock_output(out):
@@ -1088,7 +1088,7 @@ def test_a_standby_file_that_cannot_be_replaced_gives_way_to_a_new_folder(
     out = with_standby(tmp_path)
     update, calls = write_stage._update, []
 
-    def refusing(source: object, target: str) -> None:
+    def refusing(source: object, target: str, identity: object = None) -> None:
         calls.append(target)
         raise PermissionError(1, "Operation not permitted", target)
 
@@ -1176,3 +1176,48 @@ def test_a_build_killed_while_it_brings_the_standby_up_to_date_is_repaired(
     assert run(src, out).returncode == 0
     assert temporaries(out) == [] and standby(out) is not None
     assert "Portfolio D" in (out / "index.html").read_text()
+
+
+def test_a_borrowed_file_the_build_checked_is_not_looked_at_again_when_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build checked each current site file it borrows (`PreviousSite.file`) and gives
+    the write stage what it found (its device and inode): the standby's file at that path
+    is compared with that, with no second look at the current site's file; one that is
+    not that file (changed since the standby was the site) is replaced by a link to it."""
+    import generator.write as write_stage
+    from generator.spool import Spooled
+    from generator.write import PreviousSite, read_manifest, write_site
+
+    out = tmp_path / "site"
+    manifest = {"input": "x"}
+    write_site(out, {"keep.html": b"K", "moved.html": b"M1"}, manifest)
+    write_site(out, {"keep.html": b"K", "moved.html": b"M2"}, manifest)  # first site: standby
+    before = PreviousSite.of(
+        out, {**read_manifest(out), "made": {"keep.html": "k", "moved.html": "m"}}
+    )
+    borrowed = {}
+    for rel in ("keep.html", "moved.html"):
+        path = before.file(rel, before.made[rel])
+        assert path is not None
+        borrowed[rel] = Spooled(path, before.sizes[rel], borrowed=True)
+    assert set(before.identities) == {"keep.html", "moved.html"}
+    kept = (out / "keep.html").stat().st_ino
+    looked: list[str] = []
+    real_lstat = os.lstat
+
+    def lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        looked.append(os.fspath(path))  # type: ignore[arg-type]
+        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(write_stage.os, "lstat", lstat)
+    write_site(out, borrowed, manifest, before.listed, before.identities)
+    monkeypatch.undo()
+    assert str(out / "keep.html") not in looked  # moved.html is linked, which looks at it
+    assert tree(out) == {
+        "keep.html": b"K",
+        "moved.html": b"M2",
+        MANIFEST: (out / MANIFEST).read_bytes(),
+    }
+    assert (out / "keep.html").stat().st_ino == kept  # the same file all along
+    assert temporaries(out) == []
