@@ -324,7 +324,10 @@ class _WhenWarm:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if warming is None or warming.done():
-            self._future = pool.submit(_draw.draw_jobs, jobs)
+            try:
+                self._future = pool.submit(_draw.draw_jobs, jobs)
+            except BaseException as exc:  # a worker gone while idle: raised by `result`,
+                self._error = exc  # where the broken pool is let go
         else:
             self._thread = threading.Thread(
                 target=self._submit, args=(pool, warming, jobs), daemon=True

@@ -184,3 +184,50 @@ def test_a_build_ending_stops_its_drawing_workers_and_the_next_starts_them_again
     assert again.charts_drawn == CHARTERS * 4
     assert _all_files(tmp_path / "again") == _all_files(tmp_path / "first")
     charts.stop_workers()
+
+
+def test_a_drawing_worker_gone_while_idle_fails_one_build_and_the_next_starts_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that builds again (`charters serve`) keeps its drawing worker between
+    builds; killed while idle (the out-of-memory killer, say), the next build that hands
+    it an edit's charts fails, the broken pool is let go, and the build after draws in a
+    new worker."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: charts are drawn in the build's own process")
+    import signal
+    import time
+    from concurrent.futures.process import BrokenProcessPool
+
+    import generator.build as build_stage
+    from generator.charts import draw as draw_module
+
+    monkeypatch.setattr(build_stage, "WARM_FROM", 0)
+    source = tmp_path / "source"
+    source.mkdir()
+
+    def edit(value: float) -> None:
+        body = charter_data(title="One", business_metrics=[business_metric("conv")])
+        write_charter(source, "one", body, ab("2026-03-01", "conv", 10.0, value, n=50_000))
+
+    settings = Settings(source, tmp_path / "out", cache_dir=tmp_path / "cache")
+    edit(11.0)
+    assert build(settings).ok
+    pool = draw_module._POOL
+    assert pool is not None and pool._processes
+    for process in list(pool._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+        process.join(timeout=60)
+    time.sleep(0.5)  # for the pool's manager thread to see it
+    outcomes = []
+    for value in (11.1, 11.2, 11.3):
+        edit(value)
+        try:
+            result = build(settings)
+            outcomes.append(f"ok {result.charts_drawn}" if result.ok else "failed")
+        except BrokenProcessPool:
+            outcomes.append("broken")
+    assert outcomes[0] == "broken" or outcomes[0].startswith("ok ")
+    assert [o.split()[0] for o in outcomes[1:]] == ["ok", "ok"], outcomes
+    assert all(int(o.split()[1]) > 0 for o in outcomes[1:])  # drawn, by a new worker
+    charts.stop_workers()
