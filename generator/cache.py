@@ -641,6 +641,13 @@ class Cache:
         if path is not None:
             self._remember(path, kind, data)
 
+    def put_summed(self, kind: str, key: str, body: bytes | memoryview, suffix: str = "") -> None:
+        """:meth:`put` of `summed(body)`, written from `body` as it is (a large one is never
+        copied whole); copied for `memory` only when small enough to be remembered."""
+        path = self.put_chunks(kind, key, [sum_line([body])], [body], suffix=suffix)
+        if path is not None and self.memory is not None and len(body) <= REMEMBERED_SIZE:
+            self._remember(path, kind, summed(bytes(body)))
+
     def _remember(self, path: str, kind: str, data: bytes) -> None:
         """Keep a small entry for the next build of this process (see `memory`)."""
         if self.memory is not None and kind not in UNREMEMBERED and len(data) <= REMEMBERED_SIZE:

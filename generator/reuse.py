@@ -76,7 +76,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cache import (
-    REMEMBERED_SIZE,
     Cache,
     Context,
     digest,
@@ -332,19 +331,12 @@ class Reuse:
             self.values_now[(kind, key)] = value
 
     def _store(self, kind: str, key: str, value: object, suffix: str) -> None:
-        buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = _dispatch_table()
         try:
-            pickler.dump(value)
+            pickled = _pickled(value)
         except Exception:  # something in it cannot be pickled: it is simply not kept
             return
-        pickler.clear_memo()  # (what it held: a view's inner pickle, reuse._lazy_view)
-        body = buffer.getbuffer()
-        if len(body) <= REMEMBERED_SIZE:  # as bytes, which a process that builds again keeps
-            self.cache.put(kind, key, summed(bytes(body)), suffix)
-        else:  # written from the buffer: a charter of a million rows is not copied whole
-            self.cache.put_chunks(kind, key, [sum_line([body])], [body], suffix=suffix)
+        # Written from the buffer: a charter of a million rows is not copied whole.
+        self.cache.put_summed(kind, key, pickled.getbuffer(), suffix)
 
     # --- rules, charts, pages and downloads --------------------------------------------
 
@@ -645,12 +637,18 @@ def _dispatch_table() -> dict[type, Callable[[Any], Any]]:
     return table
 
 
-def _dumps(value: object) -> bytes:
+def _pickled(value: object) -> io.BytesIO:
+    """`value` pickled as the cache keeps it (`_dispatch_table`), in a buffer; the pickler,
+    and what its memo held (a view's inner pickle, `_lazy_view`), are gone on return."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _dispatch_table()
     pickler.dump(value)
-    return buffer.getvalue()
+    return buffer
+
+
+def _dumps(value: object) -> bytes:
+    return _pickled(value).getvalue()
 
 
 def _lazy_document(doc: Document) -> tuple[Any, ...]:
