@@ -324,10 +324,7 @@ class _WhenWarm:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if warming is None or warming.done():
-            try:
-                self._future = pool.submit(_draw.draw_jobs, jobs)
-            except BaseException as exc:  # a worker gone while idle: raised by `result`,
-                self._error = exc  # where the broken pool is let go
+            self._submit(pool, warming, jobs)
         else:
             self._thread = threading.Thread(
                 target=self._submit, args=(pool, warming, jobs), daemon=True
@@ -335,13 +332,14 @@ class _WhenWarm:
             self._thread.start()
 
     def _submit(
-        self, pool: ProcessPoolExecutor, warming: Future[int], jobs: list[ChartJob]
+        self, pool: ProcessPoolExecutor, warming: Future[int] | None, jobs: list[ChartJob]
     ) -> None:
         try:
-            warming.result()
+            if warming is not None:
+                warming.result()
             self._future = pool.submit(_draw.draw_jobs, jobs)
-        except BaseException as exc:  # raised by `result`, in the build's thread
-            self._error = exc
+        except BaseException as exc:  # a worker gone (while idle, say): raised by `result`,
+            self._error = exc  # in the build's thread, where the broken pool is let go
 
     def result(self) -> list[bytes]:
         """The SVGs, once drawn; raises what drawing them (or starting the worker) raised."""
