@@ -23,7 +23,7 @@ import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from .analyze import CharterView, MetricView
 from .cache import digest, digest_after
 from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import REFUSED, Diagnostic, SourceRef
+from .fork import in_two
 from .formatting import (
     exact_number,
     fmt_difference,
@@ -53,7 +54,7 @@ from .formatting import (
     fmt_value,
     meter_value,
 )
-from .history import History
+from .history import CharterHistory, History
 from .load import Project
 from .memo import MEMO
 from .model import SiteConfig
@@ -550,21 +551,7 @@ def render_pages(
             row=Rows(rows, "index.html"),
         )
     }
-    shared = shared_digest(templates) if reuse is not None else ""
-    sources = FragmentSources(templates.env, reuse)
-    for view in views:
-        page = f"charters/{view.id}/index.html"
-        files[page] = charter_page(
-            templates,
-            view,
-            checks,
-            charts.by_charter[view.id],
-            history,
-            reuse,
-            shared,
-            sources,
-            spool,
-        )
+    files.update(charter_pages(templates, views, checks, charts, history, reuse, spool))
     files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
     catalogued = catalogued_metrics(project.catalogue, views)
     files.update(portfolio_pages(templates, catalogued, views, charts, rows))
@@ -572,50 +559,105 @@ def render_pages(
     return files
 
 
-def charter_page(
+def charter_pages(
     templates: Templates,
-    view: CharterView,
+    views: Sequence[CharterView],
     checks: Mapping[str, CharterCheck],
-    charts: Sequence[Chart],
+    charts: ChartSet,
     history: History | None,
     reuse: Reuse | None,
-    shared: str,
-    sources: FragmentSources,
-    spool: Spool | None = None,
-) -> Content:
-    """A charter's page: from the current site or the cache when its key is there, else
-    rendered (and kept when it read nothing of another charter), its data tables from
-    the cache as fragments (:class:`Fragments`) when only the rest of the page changed;
-    written to `spool` when there is one."""
-    page = f"charters/{view.id}/index.html"
-    own = history.of(view.id) if history is not None else None
-    note = history.message(view.id) if history is not None else ""
-    key = None
-    if reuse is not None:
-        drawn = repr([(c.path, c.key, c.kind, c.alt) for c in charts])
-        key = reuse.page_key(view.id, shared, repr(own), note, drawn)
-    found = reuse.page(key, page, spool) if key is not None and reuse is not None else None
-    if found is not None:
-        return found
-    watched = Watched(checks, view.id)
-    fragments = Fragments(sources, page, view, charts)
-    data = templates.render(
-        "charter.html",
-        page,
-        view=view,
-        check=checks[view.id],
-        checks=watched,
-        charts=charts,
-        history=own,
-        history_note=note,
-        fragment=fragments,
-    )
-    fragments.keep()
-    content = spool.write([data], page) if spool is not None else data
-    if key is not None and reuse is not None and not watched.others:
-        # Linked to what was written, not copied; with the key of its tables' entry.
-        reuse.keep_page(key, data, content, page, fragments.tables_key)
-    return content
+    spool: Spool | None,
+) -> dict[str, Content]:
+    """Every charter's page, by site path: from the current site or the cache when its key
+    is there, the others rendered, half of a long run of them by a forked copy of the
+    build (generator/fork.py) when they go to a `spool`."""
+    shared = shared_digest(templates) if reuse is not None else ""
+    sources = FragmentSources(templates.env, reuse)
+    plans = [CharterPage.of(v, charts.by_charter[v.id], history, reuse, shared) for v in views]
+    found = {plan.page: plan.found(reuse, spool) for plan in plans}
+    todo = [plan for plan in plans if found[plan.page] is None]
+
+    def render(plan: CharterPage) -> Content:
+        return plan.render(templates, checks, sources, reuse, spool)
+
+    if spool is None:  # the pages would be sent back whole
+        made = [render(plan) for plan in todo]
+    else:
+        owners = {"memo": MEMO, **({"reuse": reuse, "cache": reuse.cache} if reuse else {})}
+        made = in_two(todo, render, owners, partial(setattr, spool, "prefix", "forked-"))
+    rendered = {plan.page: content for plan, content in zip(todo, made, strict=True)}
+    return {page: rendered[page] if content is None else content for page, content in found.items()}
+
+
+@dataclass(frozen=True)
+class CharterPage:
+    """A charter's page to make: its view and charts, its history, and the key it is kept
+    under (None without a cache, or when the charter has no key)."""
+
+    view: CharterView
+    charts: Sequence[Chart]
+    own: CharterHistory | None
+    note: str
+    key: str | None
+
+    @property
+    def page(self) -> str:
+        return f"charters/{self.view.id}/index.html"
+
+    @classmethod
+    def of(
+        cls,
+        view: CharterView,
+        charts: Sequence[Chart],
+        history: History | None,
+        reuse: Reuse | None,
+        shared: str,
+    ) -> CharterPage:
+        own = history.of(view.id) if history is not None else None
+        note = history.message(view.id) if history is not None else ""
+        key = None
+        if reuse is not None:
+            drawn = repr([(c.path, c.key, c.kind, c.alt) for c in charts])
+            key = reuse.page_key(view.id, shared, repr(own), note, drawn)
+        return cls(view, charts, own, note, key)
+
+    def found(self, reuse: Reuse | None, spool: Spool | None) -> Content | None:
+        """The page as kept: the current site's file or the cache's entry; else None."""
+        if self.key is None or reuse is None:
+            return None
+        return reuse.page(self.key, self.page, spool)
+
+    def render(
+        self,
+        templates: Templates,
+        checks: Mapping[str, CharterCheck],
+        sources: FragmentSources,
+        reuse: Reuse | None,
+        spool: Spool | None,
+    ) -> Content:
+        """The page rendered (and kept when it read nothing of another charter), its data
+        tables from the cache as fragments (:class:`Fragments`) when only the rest of the
+        page changed; written to `spool` when there is one."""
+        page, view = self.page, self.view
+        watched = Watched(checks, view.id)
+        fragments = Fragments(sources, page, view, self.charts)
+        data = templates.render(
+            "charter.html",
+            page,
+            view=view,
+            check=checks[view.id],
+            checks=watched,
+            charts=self.charts,
+            history=self.own,
+            history_note=self.note,
+            fragment=fragments,
+        )
+        fragments.keep()
+        content = spool.write([data], page) if spool is not None else data
+        if self.key is not None and reuse is not None and not watched.others:
+            # Linked to what was written, not copied; with the key of its tables' entry.
+            reuse.keep_page(self.key, data, content, page, fragments.tables_key)
+        return content
 
 
 #: The template of a charter page's fragments: its data tables, as macros.

@@ -73,6 +73,7 @@ class Spool:
         self.failed = failed
         self.site = site  # the current site, whose unchanged files are linked, not written
         self._count = 0
+        self.prefix = ""  # of its files' names: a forked copy's are named apart (fork.py)
         self._made = False  # whether the folder was made (on first use)
 
     def write(self, chunks: Iterable[bytes], rel: str | None = None) -> Content:
@@ -151,7 +152,7 @@ class Spool:
         the partial file is removed and the error reported as `failed` makes it."""
         assert self.folder is not None
         self._count += 1
-        path = f"{self.folder}{os.sep}{self._count:06d}"
+        path = f"{self.folder}{os.sep}{self.prefix}{self._count:06d}"
         try:
             if not self._made:  # made on first use: a build with none writes none
                 self.folder.mkdir(exist_ok=True)

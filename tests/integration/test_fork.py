@@ -1,0 +1,194 @@
+"""Half of a long run of charter pages rendered by a forked copy of the build (fork.py):
+the same site, the same state of the build after it, the same errors, whatever becomes
+of the copy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import copy_examples
+
+import generator.fork as fork
+import generator.pages as pages
+from generator.build import BuildResult, Settings, build
+from generator.charts import draw
+from generator.memo import MEMO
+from generator.pages import BUILTIN_TEMPLATES, Templates
+
+from .test_build import tree_files
+
+EPOCH = "1797292800"  # 2026-12-15, after every example result
+
+
+class Forks:
+    """How many times the build forked, and the state of the build after its charter pages."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.states: list[dict[str, Any]] = []
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Forks]:
+    """Forking from two pages (the examples have nine), the forks counted, and the build's
+    state noted after each run of charter pages, by what a second look would compare."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setattr(fork, "FORK_FROM", 2)
+    seen = Forks()
+    real_fork, charter_pages = os.fork, pages.charter_pages
+
+    def counting() -> int:
+        seen.count += 1
+        return real_fork()
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        made = charter_pages(*args, **kwargs)
+        reuse = args[5]
+        seen.states.append(state(reuse))
+        return made
+
+    monkeypatch.setattr(fork.os, "fork", counting)
+    monkeypatch.setattr(pages, "charter_pages", noting)
+    yield seen
+
+
+def state(reuse: Any) -> dict[str, Any]:
+    """What the build knows after its charter pages, paths relative to the cache folder."""
+    cache = reuse.cache
+    root = str(cache.root)
+
+    def rel(paths: Any) -> list[str]:
+        return sorted(p.replace(root, "CACHE") for p in paths)
+
+    return {
+        "made": dict(reuse.made),
+        "counts": dict(reuse.counts),
+        "hits": dict(cache.hits),
+        "used": rel(cache.used),
+        "written": rel(cache.written),
+        "folders": rel(cache.folders),
+        "seen": rel(cache.seen),
+        "memo": sorted(map(repr, MEMO.used)),
+        "cache on": cache.root is not None,
+    }
+
+
+def edit_template(source: Path, text: str) -> None:
+    """A copy of the built-in charter.html with `text` at the start of its content."""
+    marker = "{% block content %}"
+    page = (BUILTIN_TEMPLATES / "charter.html").read_text(encoding="utf-8")
+    (source / "templates").mkdir(exist_ok=True)
+    (source / "templates" / "charter.html").write_text(
+        page.replace(marker, marker + text, 1), encoding="utf-8"
+    )
+
+
+def without_workers() -> None:
+    """The chart workers of an earlier build stopped, with the threads that feed them: a
+    process with another thread never forks (a drawing build keeps its workers)."""
+    if draw._POOL is not None:
+        draw._POOL.shutdown(wait=True)
+        draw._POOL = None
+
+
+def built(source: Path, out: Path) -> BuildResult:
+    without_workers()
+    result = build(Settings(source, out))
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return result
+
+
+def builds(tmp_path: Path, name: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The examples built, then built again after a template edit: both sites."""
+    source = copy_examples(tmp_path / name)
+    out = tmp_path / f"{name}-site"
+    built(source, out)
+    first = tree_files(out)
+    edit_template(source, "<!-- edited -->")
+    built(source, out)
+    return first, tree_files(out)
+
+
+def test_a_template_edit_renders_half_its_pages_in_a_copy_with_the_same_site_and_state(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked = builds(tmp_path, "forked")
+    # The template edit's pages; the first build drew charts in workers, whose threads
+    # rule a fork out while they run.
+    assert forks.count == 1
+    forked_states = forks.states
+    forks.states = []
+    monkeypatch.setattr(fork, "FORK_FROM", 10**9)
+    alone = builds(tmp_path, "alone")
+    assert forks.count == 1  # none more
+    assert forked == alone
+    assert b"<!-- edited -->" in forked[1]["charters/search-ranking/index.html"]
+    # What the cache was asked for and given, the pages made, the counts and the memo:
+    # as if the build had rendered every page itself (the next build and --gc rely on it).
+    assert forked_states == forks.states
+    assert forks.states[1]["counts"]["pages rendered"] == 9
+    assert len([p for p in forks.states[1]["written"] if p.endswith(".html")]) == 9
+
+
+def test_a_template_error_in_the_copys_share_is_reported_as_without_the_copy(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = []
+    for name, from_ in (("forked", 2), ("alone", 10**9)):
+        monkeypatch.setattr(fork, "FORK_FROM", from_)
+        source = copy_examples(tmp_path / name)
+        out = tmp_path / f"{name}-site"
+        built(source, out)
+        site = tree_files(out)
+        # The last charter's page is among the copy's share.
+        last = sorted(p.name for p in (source / "charters").iterdir())[-1]
+        edit_template(source, f"{{% if view.id == '{last}' %}}{{{{ 1 // 0 }}}}{{% endif %}}")
+        without_workers()
+        result = build(Settings(source, out))
+        assert not result.ok
+        reports.append([d.format_text().replace(name, "NAME") for d in result.diagnostics])
+        assert tree_files(out) == site  # nothing written
+    assert forks.count == 1
+    assert reports[0] == reports[1]
+    error = "ZeroDivisionError: integer division or modulo by zero"
+    assert reports[0] == [f"templates/charter.html:6:1: template error: {error}"]
+
+
+def test_a_copy_killed_midway_leaves_its_share_to_the_build(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_pid, render = os.getpid(), Templates.render
+    killed: list[str] = []
+
+    def dying(self: Templates, template: str, page: str, **context: object) -> bytes:
+        if os.getpid() != build_pid:
+            os.kill(os.getpid(), signal.SIGKILL)  # the copy, as the out-of-memory killer would
+        killed.append(page)
+        return render(self, template, page, **context)
+
+    monkeypatch.setattr(Templates, "render", dying)
+    forked = builds(tmp_path, "forked")
+    assert forks.count == 1
+    # The build rendered every charter page itself, the copy's share after its own.
+    assert len([p for p in killed if p.startswith("charters/")]) == 18
+    monkeypatch.setattr(fork, "FORK_FROM", 10**9)
+    assert forked == builds(tmp_path, "alone")
+
+
+def test_no_copy_is_forked_beside_another_thread(forks: Forks, tmp_path: Path) -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        _, edited = builds(tmp_path, "threads")
+    finally:
+        stop.set()
+        other.join()
+    assert forks.count == 0
+    assert b"<!-- edited -->" in edited["charters/search-ranking/index.html"]
