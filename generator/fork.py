@@ -10,11 +10,19 @@ build's state (:data:`STATE`: the cache entries used and written, the pages made
 counts, the memo's results), which the build takes as if it had rendered them itself.
 
 Never on another machine than Linux (elsewhere a forked copy of a process is not safe
-to run Python in), never in a process with another thread (`serve`, a build that draws
-charts in workers: a lock another thread held would be held forever in the copy), and
-not for fewer than `FORK_FROM` pages. Whatever becomes of the copy, the pages come out
-the same: when it stops early (a template error, killed), it sends nothing and the build
-renders its share itself, so a template error is reported as without the copy.
+to run Python in), never in a process with another Python thread (`serve`, a build that
+draws charts in workers: a lock another thread held would be held forever in the copy),
+and not for fewer than `FORK_FROM` pages. Threads Python does not know of are not seen:
+numpy's OpenBLAS starts a pool of its own, which it makes safe across `fork()`; a thread
+of a program that runs the build in its own process (a test runner's) could hold a lock
+the copy then waits for, so a copy that has not answered `COPY_WAIT` seconds, and
+`COPY_WAIT_TIMES` times as long as the build took over its own half, after the build
+finished that half is killed. Whatever becomes of the copy, the pages come out the same:
+when it stops early (a template error, killed, too slow), the build renders its share
+itself, so a template error is reported as without the copy; so it does when its own
+half stopped the cache (a failed write), after removing the entries the copy wrote, as
+one process would not have written them. Ctrl-C stops the build, which kills the copy
+(the copy ignores it); a build that dies takes its copy with it (`PR_SET_PDEATHSIG`).
 """
 
 from __future__ import annotations
@@ -22,10 +30,13 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -34,6 +45,12 @@ R = TypeVar("R")
 #: From this many pages to render, half go to a forked copy. At 1,000 charters a template
 #: edit took 2.6 s against 3.8 s; forking a build that size costs some 30 ms.
 FORK_FROM = 64
+#: The copy is given this many seconds, and this many times as long as the build took over
+#: its own half, after the build finished it; then it is killed (see the module).
+COPY_WAIT = 30.0
+COPY_WAIT_TIMES = 3
+_BLOCKED = {signal.SIGINT, signal.SIGTERM}  # while forking: see `_fork`
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 #: What rendering a page may change in the build's state, by owner and attribute (see
 #: `owners` of :func:`in_two`), and how the copy's changes are given back: "set" (members
@@ -82,28 +99,86 @@ def in_two(
     first = work(items[0])  # templates compiled and shared digests made once, here
     half = (len(items) + 1) // 2
     mine, theirs = items[1:half], items[half:]
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the copy: never returns
-        os.close(read)
-        _copy(theirs, work, owners, copy_started, write)
-    os.close(write)
+    pid, read, unblock = _fork(theirs, work, owners, copy_started)
     reaped = False
     try:
+        unblock()
+        started = time.monotonic()
         done = [first, *(work(item) for item in mine)]
-        sent, changes = _received(read)
+        wait = max(COPY_WAIT, COPY_WAIT_TIMES * (time.monotonic() - started))
+        sent, changes = _received(read, time.monotonic() + wait)
+        if changes is None:  # stopped, or too slow: its share is the build's
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         reaped = True
-        if status != 0 or changes is None or len(sent) != len(theirs):
-            return done + [work(item) for item in theirs]  # the copy stopped: all made here
-        absorb(owners, changes)
-        return done + sent
+        if status == 0 and changes is not None and not _cache_stopped(owners, changes):
+            absorb(owners, changes)
+            return done + sent
+        return done + [work(item) for item in theirs]
     finally:
         os.close(read)
         if not reaped:  # the build stopped first (an error, Ctrl-C): so does the copy
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+
+
+def _fork(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    owners: Mapping[str, object],
+    started: Callable[[], None],
+) -> tuple[int, int, Callable[[], object]]:
+    """Fork the copy that renders `items`: its pid, the pipe's end it sends on, and what
+    lets the build's signals through again (to call inside the `try` that reaps the copy).
+    Ctrl-C and SIGTERM are held back while forking, so that neither can reach the copy
+    before it runs inside its own `try` (which ends in `os._exit`, never in the build's
+    `finally` and exit handlers), nor the build before it can reap the copy."""
+    read, write = os.pipe()
+    parent = os.getpid()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        os.close(read)
+        os.close(write)
+        raise
+    if pid == 0:  # the copy: never returns
+        try:
+            os.close(read)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build's to handle
+            _die_with(parent)
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+            _copy(items, work, owners, started, write)
+        finally:
+            os._exit(1)
+    os.close(write)
+    return pid, read, partial(signal.pthread_sigmask, signal.SIG_SETMASK, before)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this copy when the build that forked it ends (SIGKILLed, say,
+    where it could not kill the copy itself), and end now if it already has."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _cache_stopped(owners: Mapping[str, object], changes: Mapping[str, Any]) -> bool:
+    """Whether the build's cache stopped (a failed write) while it rendered its own half:
+    one process would have rendered the copy's share without a cache, so the entries the
+    copy wrote are removed and its share is rendered again by the build."""
+    cache = owners.get("cache")
+    if cache is None or getattr(cache, "root", None) is not None:
+        return False
+    for path in changes.get("cache", {}).get("written", []):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return True
 
 
 def _copy(
@@ -129,11 +204,18 @@ def _copy(
         os._exit(status)
 
 
-def _received(read: int) -> tuple[list[Any], dict[str, dict[str, Any]] | None]:
+def _received(read: int, deadline: float) -> tuple[list[Any], dict[str, dict[str, Any]] | None]:
     """What the copy sent through the pipe `read`, read to its end; nothing when it sent
-    nothing whole (it stopped, or what it made did not pickle)."""
+    nothing whole (it stopped, or what it made did not pickle) or had not ended by the
+    `deadline` (of `time.monotonic`)."""
     parts = []
-    while chunk := os.read(read, 1 << 20):
+    while True:
+        ready, _, _ = select.select([read], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return [], None
+        chunk = os.read(read, 1 << 20)
+        if not chunk:
+            break
         parts.append(chunk)
     try:
         sent, changes = pickle.loads(b"".join(parts))

@@ -528,8 +528,8 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
     The whole source folder is watched, so a `templates/` or `site.yaml` made after
     the start counts too, and so is the repository's git folder, so a commit or a
     checkout rebuilds the charters' history; `SourceFilter` keeps only the inputs.
-    `watchfiles` yields once no further change came for 20 ms (at most 1.6 s after
-    the first), so an editor's save in several steps is one rebuild; changes made
+    `watchfiles` yields once no further change came for `WATCH_QUIET_MS` (at most 1.6 s
+    after the first), so an editor's save in several steps is one rebuild; changes made
     during a build are kept and yielded right after it. `ready` is set once the watch
     is set up (or has failed).
     """

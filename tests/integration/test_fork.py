@@ -4,9 +4,11 @@ of the copy."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from helpers import copy_examples
 import generator.fork as fork
 import generator.pages as pages
 from generator.build import BuildResult, Settings, build
+from generator.cache import Cache
 from generator.charts import draw
 from generator.memo import MEMO
 from generator.pages import BUILTIN_TEMPLATES, Templates
@@ -27,11 +30,24 @@ EPOCH = "1797292800"  # 2026-12-15, after every example result
 
 
 class Forks:
-    """How many times the build forked, and the state of the build after its charter pages."""
+    """How many times the build forked (and the copies' pids), the state of the build after
+    its charter pages, and the charter pages the build's own process rendered, in order."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.pids: list[int] = []
         self.states: list[dict[str, Any]] = []
+        self.rendered: list[str] = []
+
+    def reaped(self) -> bool:
+        """Whether every copy has ended and been waited for (none is left running)."""
+        for pid in self.pids:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            return False
+        return True
 
 
 @pytest.fixture
@@ -41,11 +57,20 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Forks]:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.setattr(fork, "FORK_FROM", 2)
     seen = Forks()
-    real_fork, charter_pages = os.fork, pages.charter_pages
+    real_fork, charter_pages, render = os.fork, pages.charter_pages, Templates.render
+    build_pid = os.getpid()
 
     def counting() -> int:
         seen.count += 1
-        return real_fork()
+        pid = real_fork()
+        if pid:
+            seen.pids.append(pid)
+        return pid
+
+    def noted(self: Templates, template: str, page: str, **context: object) -> bytes:
+        if os.getpid() == build_pid and page.startswith("charters/"):
+            seen.rendered.append(page)
+        return render(self, template, page, **context)
 
     def noting(*args: Any, **kwargs: Any) -> Any:
         made = charter_pages(*args, **kwargs)
@@ -55,6 +80,7 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Forks]:
 
     monkeypatch.setattr(fork.os, "fork", counting)
     monkeypatch.setattr(pages, "charter_pages", noting)
+    monkeypatch.setattr(Templates, "render", noted)
     yield seen
 
 
@@ -122,11 +148,17 @@ def test_a_template_edit_renders_half_its_pages_in_a_copy_with_the_same_site_and
     # The template edit's pages; the first build drew charts in workers, whose threads
     # rule a fork out while they run.
     assert forks.count == 1
+    assert forks.reaped()
+    # The first build rendered its nine charter pages; the template edit five of its nine,
+    # the copy the other four.
+    assert len(forks.rendered) == 9 + 5
+    forks.rendered = []
     forked_states = forks.states
     forks.states = []
     monkeypatch.setattr(fork, "FORK_FROM", 10**9)
     alone = builds(tmp_path, "alone")
     assert forks.count == 1  # none more
+    assert len(forks.rendered) == 9 + 9
     assert forked == alone
     assert b"<!-- edited -->" in forked[1]["charters/search-ranking/index.html"]
     # What the cache was asked for and given, the pages made, the counts and the memo:
@@ -147,14 +179,20 @@ def test_a_template_error_in_the_copys_share_is_reported_as_without_the_copy(
         built(source, out)
         site = tree_files(out)
         # The last charter's page is among the copy's share.
-        last = sorted(p.name for p in (source / "charters").iterdir())[-1]
+        charters = sorted(p.name for p in (source / "charters").iterdir())
+        last = charters[-1]
         edit_template(source, f"{{% if view.id == '{last}' %}}{{{{ 1 // 0 }}}}{{% endif %}}")
         without_workers()
+        forks.rendered = []
         result = build(Settings(source, out))
         assert not result.ok
+        if from_ == 2:  # the copy stopped at it; the build rendered its own five pages,
+            # then the copy's share up to that page, which failed again here
+            assert forks.rendered[5:] == [f"charters/{n}/index.html" for n in charters[5:]]
         reports.append([d.format_text().replace(name, "NAME") for d in result.diagnostics])
         assert tree_files(out) == site  # nothing written
     assert forks.count == 1
+    assert forks.reaped()
     assert reports[0] == reports[1]
     error = "ZeroDivisionError: integer division or modulo by zero"
     assert reports[0] == [f"templates/charter.html:6:1: template error: {error}"]
@@ -192,3 +230,94 @@ def test_no_copy_is_forked_beside_another_thread(forks: Forks, tmp_path: Path) -
         other.join()
     assert forks.count == 0
     assert b"<!-- edited -->" in edited["charters/search-ranking/index.html"]
+
+
+def test_an_error_in_the_builds_own_half_stops_the_copy(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = []
+    for name, from_ in (("forked", 2), ("alone", 10**9)):
+        monkeypatch.setattr(fork, "FORK_FROM", from_)
+        source = copy_examples(tmp_path / name)
+        out = tmp_path / f"{name}-site"
+        built(source, out)
+        site = tree_files(out)
+        # The second charter's page is the build's own (the first is rendered before it forks).
+        second = sorted(p.name for p in (source / "charters").iterdir())[1]
+        edit_template(source, f"{{% if view.id == '{second}' %}}{{{{ 1 // 0 }}}}{{% endif %}}")
+        without_workers()
+        result = build(Settings(source, out))
+        assert not result.ok
+        reports.append([d.format_text() for d in result.diagnostics])
+        assert tree_files(out) == site
+    assert forks.count == 1
+    assert forks.reaped()  # killed and waited for, not left rendering
+    assert reports[0] == reports[1]
+
+
+def test_a_copy_that_does_not_answer_in_time_leaves_its_share_to_the_build(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_pid, render = os.getpid(), pages.CharterPage.render
+
+    def stuck(self: Any, *args: Any) -> Any:
+        if os.getpid() != build_pid:
+            time.sleep(3600)  # the copy, waiting for a lock another thread held
+        return render(self, *args)
+
+    monkeypatch.setattr(fork, "COPY_WAIT", 0.5)
+    monkeypatch.setattr(fork, "COPY_WAIT_TIMES", 1)
+    monkeypatch.setattr(pages.CharterPage, "render", stuck)
+    forked = builds(tmp_path, "forked")
+    assert forks.count == 1
+    assert forks.reaped()
+    assert len(forks.rendered) == 9 + 9  # the first build's, then all of the edit's
+    monkeypatch.setattr(fork, "FORK_FROM", 10**9)
+    assert forked == builds(tmp_path, "alone")
+
+
+def test_a_cache_stopped_in_the_builds_own_half_leaves_the_cache_as_one_process_would(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_pid, install = os.getpid(), Cache._install
+    failing = {"on": False, "pages": 0}
+
+    def full(self: Cache, kind: str, key: str, suffix: str, make: Any) -> str | None:
+        """The disk full at the build's second page of the template edit (its third entry
+        of a page: each page is kept with its sum), after the copy was forked."""
+        if failing["on"] and kind == "pages" and os.getpid() == build_pid:
+            failing["pages"] += 1
+            if failing["pages"] == 3:
+                self.fail(OSError(errno.ENOSPC, "No space left on device"))
+                return None
+        return install(self, kind, key, suffix, make)
+
+    monkeypatch.setattr(Cache, "_install", full)
+    outcomes = []
+    for name, from_ in (("forked", 2), ("alone", 10**9)):
+        monkeypatch.setattr(fork, "FORK_FROM", from_)
+        source = copy_examples(tmp_path / name)
+        out = tmp_path / f"{name}-site"
+        failing.update(on=False, pages=0)
+        built(source, out)
+        edit_template(source, "<!-- edited -->")
+        failing["on"] = True
+        forks.states = []
+        result = built(source, out)
+        cache = source / ".charters-cache"
+        # (Jinja's compiled templates, named by their file's path, left out.)
+        entries = sorted(
+            rel
+            for p in cache.rglob("*")
+            if p.is_file() and not (rel := str(p.relative_to(cache))).startswith("templates/")
+        )
+        warnings = [d.format_text().replace(name, "NAME") for d in result.diagnostics]
+        # (The state's paths are not made relative once the cache has stopped.)
+        states = repr(forks.states).replace(str(tmp_path / name), "ROOT")
+        outcomes.append((tree_files(out), entries, states, warnings))
+    assert forks.count == 1
+    assert forks.reaped()
+    forked, alone = outcomes
+    assert forked[1] == alone[1]  # the entries the copy wrote were removed
+    assert forked == alone
+    assert any("cannot write the cache folder" in w for w in alone[3]), alone[3]
