@@ -168,31 +168,43 @@ def test_a_template_edit_renders_half_its_pages_in_a_copy_with_the_same_site_and
     assert len([p for p in forks.states[1]["written"] if p.endswith(".html")]) == 9
 
 
-def test_a_template_error_in_the_copys_share_is_reported_as_without_the_copy(
-    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    reports = []
+def template_error_at(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: int
+) -> tuple[list[list[str]], list[str], list[str]]:
+    """The examples built, then a template edit that fails on the page of the charter at
+    `index` (folders by name), with a copy and without: each build's report (nothing
+    written by either), the charter pages the forked build rendered itself and the
+    charters."""
+    reports, rendered, charters = [], [], []
     for name, from_ in (("forked", 2), ("alone", 10**9)):
         monkeypatch.setattr(fork, "FORK_FROM", from_)
         source = copy_examples(tmp_path / name)
         out = tmp_path / f"{name}-site"
         built(source, out)
         site = tree_files(out)
-        # The last charter's page is among the copy's share.
         charters = sorted(p.name for p in (source / "charters").iterdir())
-        last = charters[-1]
-        edit_template(source, f"{{% if view.id == '{last}' %}}{{{{ 1 // 0 }}}}{{% endif %}}")
+        failing = charters[index]
+        edit_template(source, f"{{% if view.id == '{failing}' %}}{{{{ 1 // 0 }}}}{{% endif %}}")
         without_workers()
         forks.rendered = []
         result = build(Settings(source, out))
         assert not result.ok
-        if from_ == 2:  # the copy stopped at it; the build rendered its own five pages,
-            # then the copy's share up to that page, which failed again here
-            assert forks.rendered[5:] == [f"charters/{n}/index.html" for n in charters[5:]]
         reports.append([d.format_text().replace(name, "NAME") for d in result.diagnostics])
         assert tree_files(out) == site  # nothing written
+        rendered = rendered or list(forks.rendered)
     assert forks.count == 1
     assert forks.reaped()
+    return reports, rendered, charters
+
+
+def test_a_template_error_in_the_copys_share_is_reported_as_without_the_copy(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The last charter's page is among the copy's share.
+    reports, rendered, charters = template_error_at(forks, tmp_path, monkeypatch, -1)
+    # The copy stopped at it; the build rendered its own five pages, then the copy's
+    # share up to that page, which failed again here.
+    assert rendered[5:] == [f"charters/{n}/index.html" for n in charters[5:]]
     assert reports[0] == reports[1]
     error = "ZeroDivisionError: integer division or modulo by zero"
     assert reports[0] == [f"templates/charter.html:6:1: template error: {error}"]
@@ -235,24 +247,12 @@ def test_no_copy_is_forked_beside_another_thread(forks: Forks, tmp_path: Path) -
 def test_an_error_in_the_builds_own_half_stops_the_copy(
     forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reports = []
-    for name, from_ in (("forked", 2), ("alone", 10**9)):
-        monkeypatch.setattr(fork, "FORK_FROM", from_)
-        source = copy_examples(tmp_path / name)
-        out = tmp_path / f"{name}-site"
-        built(source, out)
-        site = tree_files(out)
-        # The second charter's page is the build's own (the first is rendered before it forks).
-        second = sorted(p.name for p in (source / "charters").iterdir())[1]
-        edit_template(source, f"{{% if view.id == '{second}' %}}{{{{ 1 // 0 }}}}{{% endif %}}")
-        without_workers()
-        result = build(Settings(source, out))
-        assert not result.ok
-        reports.append([d.format_text() for d in result.diagnostics])
-        assert tree_files(out) == site
-    assert forks.count == 1
-    assert forks.reaped()  # killed and waited for, not left rendering
+    # The second charter's page is the build's own (the first is rendered before it
+    # forks); the copy is killed and waited for, not left rendering (template_error_at).
+    reports, rendered, charters = template_error_at(forks, tmp_path, monkeypatch, 1)
+    assert rendered == [f"charters/{n}/index.html" for n in charters[:2]]
     assert reports[0] == reports[1]
+    assert len(reports[0]) == 1 and "ZeroDivisionError" in reports[0][0]
 
 
 def test_a_copy_that_does_not_answer_in_time_leaves_its_share_to_the_build(
