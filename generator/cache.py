@@ -570,11 +570,16 @@ class Cache:
     def discard_written(self) -> None:
         """Remove every entry this build wrote (a source file changed while it was read, so
         they may hold another version's content under this one's key)."""
-        for path in self.written:
+        self.discard(self.written)
+        self.written.clear()
+
+    def discard(self, paths: Iterable[str]) -> None:
+        """Remove the entries at `paths` (written by this build, or by a forked copy of it:
+        generator/fork.py), and forget them as remembered."""
+        for path in paths:
             with contextlib.suppress(OSError):
                 os.unlink(path)
             self.remembered.pop(path, None)
-        self.written.clear()
 
     def path(self, kind: str, key: str, suffix: str) -> str | None:
         """Where the entry `key` of `kind` is or would be (a plain string: a build asks for

@@ -39,6 +39,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
+from .cache import Cache
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -111,10 +113,13 @@ def in_two(
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         reaped = True
-        if status == 0 and changes is not None and not _cache_stopped(owners, changes):
-            absorb(owners, changes)
-            return done + sent
-        return done + [work(item) for item in theirs]
+        if status == 0 and changes is not None and len(sent) == len(theirs):
+            stopped = _stopped_cache(owners)
+            if stopped is None:
+                absorb(owners, changes)
+                return done + sent
+            stopped.discard(changes.get("cache", {}).get("written", []))
+        return done + [work(item) for item in theirs]  # the copy's share: all made here
     finally:
         os.close(read)
         if not reaped:  # the build stopped first (an error, Ctrl-C): so does the copy
@@ -168,17 +173,12 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _cache_stopped(owners: Mapping[str, object], changes: Mapping[str, Any]) -> bool:
-    """Whether the build's cache stopped (a failed write) while it rendered its own half:
-    one process would have rendered the copy's share without a cache, so the entries the
-    copy wrote are removed and its share is rendered again by the build."""
+def _stopped_cache(owners: Mapping[str, object]) -> Cache | None:
+    """The build's cache when it stopped (a failed write) while the build rendered its own
+    half: one process would have rendered the copy's share without a cache, so the entries
+    the copy wrote are removed and its share is rendered again by the build."""
     cache = owners.get("cache")
-    if cache is None or getattr(cache, "root", None) is not None:
-        return False
-    for path in changes.get("cache", {}).get("written", []):
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-    return True
+    return cache if isinstance(cache, Cache) and cache.root is None else None
 
 
 def _copy(
