@@ -12,6 +12,13 @@ the same corpus and each tool as a subprocess, the median of `--repeat` runs of:
 - Hugo: a full build of the same pages; MkDocs: a build of the same pages;
 - naive matplotlib: as many charts as the generator drew, a fresh figure each.
 
+Each reference is built between the timed runs it is compared with: one Hugo
+build before each no-op, check, edit and template-edit run, one MkDocs build
+before each template-edit run, one naive matplotlib run after each cold build.
+A machine's speed drifts within an evening (Hugo's build varied from 0.35 to
+0.54 s in one), and measured side by side both sides of a ratio drift together;
+a ratio is against the median of all the reference's runs.
+
 It prints a table of seconds, ratios and the targets of issue #10 with PASS or
 FAIL, and the machine it ran on. Only ratios are targets: they hold on any
 machine. `--linearity N1,N2` instead compares the per-charter cold and no-op
@@ -374,16 +381,75 @@ def note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def repeat(
-    times: int, step: Callable[[], Timed], before: Callable[[], Any] | None = None
-) -> list[float]:
+def timed_runs(
+    times: int,
+    step: Callable[[], Timed],
+    before: Callable[[], Any] | None = None,
+    beside: Sequence[Callable[[], None]] = (),
+) -> list[Timed]:
+    """`times` runs of `step`, each after `before` (not timed) and after one run of each
+    reference in `beside` (Hugo, MkDocs: `References`), so both sides of a ratio are
+    measured side by side through the run, and a change in the machine's load during it
+    reaches both."""
     out = []
     for i in range(times):
+        for reference in beside:
+            reference()
         if before:
             before()
-        out.append(step().seconds)
-        note(f"  {step.__name__} {i + 1}/{times}: {out[-1]:.2f} s")
+        out.append(step())
+        note(f"  {step.__name__} {i + 1}/{times}: {out[-1].seconds:.2f} s")
     return out
+
+
+def repeat(
+    times: int,
+    step: Callable[[], Timed],
+    before: Callable[[], Any] | None = None,
+    beside: Sequence[Callable[[], None]] = (),
+) -> list[float]:
+    return [t.seconds for t in timed_runs(times, step, before, beside)]
+
+
+class References:
+    """The reference tools of one run, each built when a measurement asks (`beside` of
+    `timed_runs`) if `only` names it; every run's time goes into the figures, and a
+    ratio is against the median of all of them."""
+
+    def __init__(self, corpus: Corpus, figures: Figures, only: set[str]) -> None:
+        self.corpus, self.f, self.only = corpus, figures, only
+
+    def hugo(self) -> None:
+        if "hugo" in self.only:
+            self._keep("Hugo build", self.corpus.hugo())
+            self.f.counts["Hugo pages"] = count_pages(self.corpus.root / "hugo" / "public")
+
+    def mkdocs(self) -> None:
+        if "mkdocs" in self.only:
+            self._keep("MkDocs build", self.corpus.mkdocs())
+            self.f.counts["MkDocs pages"] = count_pages(self.corpus.root / "mkdocs" / "site")
+
+    def naive(self) -> None:
+        if "naive" in self.only:
+            note("naive matplotlib")
+            self._keep("naive matplotlib", self.corpus.naive(self.f.counts["charts"]))
+            charts = self.corpus.root / "naive"
+            self.f.counts["naive charts"] = sum(1 for _ in charts.glob("*.svg"))
+
+    def _keep(self, name: str, timed: Timed) -> None:
+        self.f.seconds.setdefault(name, []).append(timed.seconds)
+        note(f"  {name}: {timed.seconds:.2f} s")
+
+    def rest(self, times: int) -> None:
+        """`times` runs of each named reference that no measurement built beside it
+        (`--only hugo`, say)."""
+        for name, build in (
+            ("Hugo build", self.hugo),
+            ("MkDocs build", self.mkdocs),
+            ("naive matplotlib", self.naive),
+        ):
+            for _ in range(times if name not in self.f.seconds else 0):
+                build()
 
 
 # What `--only` can name, in the order they run.
@@ -411,11 +477,17 @@ def selected(only: str | None) -> set[str]:
 
 
 def measure(corpus: Corpus, n: int, times: int, idle: float, only: set[str]) -> Figures:
-    """The measurements of issue #10 named in `only` on one corpus, in one run."""
+    """The measurements of issue #10 named in `only` on one corpus, in one run; each
+    reference is built between the generator's timed runs it is compared with."""
     f = Figures(n=n, repeat=times)
+    refs = References(corpus, f, only)
     if "cold" in only:
         note(f"{n} charters in {corpus.root}; cold builds")
-        colds = [corpus.cold() for _ in range(times)]
+        colds = []
+        for _ in range(times):  # the chart count naive matplotlib draws comes from a build
+            colds.append(corpus.cold())
+            f.counts["charts"] = count_charts(corpus.out)
+            refs.naive()
         f.seconds["cold build"] = [t.seconds for t in colds]
         f.peak_mb = [t.peak_mb for t in colds]
     else:
@@ -427,38 +499,25 @@ def measure(corpus: Corpus, n: int, times: int, idle: float, only: set[str]) -> 
     f.counts["charter pages"] = sum(1 for _ in (corpus.out / "charters").glob("*/index.html"))
     f.counts["charters pages"] = count_pages(corpus.out)
     f.counts["charts"] = count_charts(corpus.out)
+    hugo = (refs.hugo,)
     if "noop" in only:
-        f.seconds["no-op rebuild"] = repeat(times, corpus.build)
+        f.seconds["no-op rebuild"] = repeat(times, corpus.build, beside=hugo)
     if "check" in only:
-        checks = [corpus.check() for _ in range(times)]
+        checks = timed_runs(times, corpus.check, beside=hugo)
         f.seconds["check"] = [t.seconds for t in checks]
         f.check_status = 0  # run() refuses any other exit status
         f.counts["check errors"] = _check_errors(checks[-1].output)
     if "edits" in only:
-        f.seconds["edit: charter YAML"] = repeat(times, corpus.build, corpus.edit_yaml)
-        f.seconds["edit: result file"] = repeat(times, corpus.build, corpus.edit_result)
+        f.seconds["edit: charter YAML"] = repeat(times, corpus.build, corpus.edit_yaml, hugo)
+        f.seconds["edit: result file"] = repeat(times, corpus.build, corpus.edit_result, hugo)
     if "template" in only:
-        f.seconds["edit: template"] = repeat(times, corpus.build, corpus.edit_template)
+        both = (refs.hugo, refs.mkdocs)
+        f.seconds["edit: template"] = repeat(times, corpus.build, corpus.edit_template, both)
     if "serve" in only:
         note("charters serve")
         measure_serve(corpus, f, statistics.median(f.seconds.get("cold build", [30.0])), idle)
-    _references(corpus, f, times, only)
+    refs.rest(times)
     return f
-
-
-def _references(corpus: Corpus, f: Figures, times: int, only: set[str]) -> None:
-    """Hugo, MkDocs and naive matplotlib, each when `only` names it."""
-    if "hugo" in only:
-        f.seconds["Hugo build"] = repeat(times, corpus.hugo)
-        f.counts["Hugo pages"] = count_pages(corpus.root / "hugo" / "public")
-    if "mkdocs" in only:
-        f.seconds["MkDocs build"] = repeat(times, corpus.mkdocs)
-        f.counts["MkDocs pages"] = count_pages(corpus.root / "mkdocs" / "site")
-    if "naive" in only:
-        note("naive matplotlib")
-        naive = [corpus.naive(f.counts["charts"]) for _ in range(times)]
-        f.seconds["naive matplotlib"] = [t.seconds for t in naive]
-        f.counts["naive charts"] = sum(1 for _ in (corpus.root / "naive").glob("*.svg"))
 
 
 def _check_errors(output: str) -> int:

@@ -61,6 +61,17 @@ def test_every_tool_built_the_same_pages(run: tuple[dict[str, object], str, Path
     assert counts["naive charts"] == counts["charts"]
 
 
+def test_each_reference_was_built_beside_the_runs_it_is_compared_with(
+    run: tuple[dict[str, object], str, Path],
+) -> None:
+    report, _, _ = run
+    seconds = report["figures"]["seconds"]  # type: ignore[index]
+    # One Hugo build before each no-op, check, YAML edit, result edit and template edit.
+    assert len(seconds["Hugo build"]) == 5
+    assert len(seconds["MkDocs build"]) == 1  # before the template edit
+    assert len(seconds["naive matplotlib"]) == 1  # after the cold build
+
+
 def test_the_edits_reached_the_site(run: tuple[dict[str, object], str, Path]) -> None:
     _, _, work = run
     site = work / "charters" / "site"
