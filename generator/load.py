@@ -479,19 +479,47 @@ def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> No
             _check_agreement_date(doc, (*path, i), item, today, diags)
 
 
-def _check_agreement_date(
-    doc: Document, at: tuple[str | int, ...], item: dict[str, Any], today: date, diags: Diagnostics
-) -> None:
-    """The `agreed.on` of the metric `item` (at `at` in `doc`) is not after `today`."""
+def dated_until(loaded: LoadedCharter) -> int:
+    """The day number of the latest date that loading `loaded` held against the build
+    date: its newest result row's and its metrics' latest `agreed.on` (0 with neither).
+
+    The load reads the build date only to refuse a row or an agreement dated after it,
+    as an error, and the analysis does not read it (the rules do, and the pages, which
+    are keyed by it). So a charter that loaded without an error on one day loads and is
+    analysed the same, to the byte, on any day from this one on: the cache keeps it by
+    its content, not by the day (reuse.Reuse.load), and a build dated earlier loads it
+    anew, and refuses it."""
+    days = [d.toordinal() for _, path in m.METRIC_LISTS for d in _agreed_dates(loaded, path)]
+    if len(loaded.results):
+        days.append(max(loaded.results.ordinals()))
+    return max(days, default=0)
+
+
+def _agreed_dates(loaded: LoadedCharter, path: tuple[str, ...]) -> list[date]:
+    found = (_agreed_on(item) for _, item in m.items_at(loaded.doc.data, *path))
+    return [day for day in found if day is not None]
+
+
+def _agreed_on(item: dict[str, Any]) -> date | None:
+    """The `agreed.on` of the metric `item` as the build date is held against it: a date
+    without a time (the model refuses any other value)."""
     agreed = item.get("agreed")
     day = agreed.get("on") if isinstance(agreed, dict) else None
     if isinstance(day, str):
         try:
             day = date.fromisoformat(day)
         except ValueError:
-            return  # the model says what is wrong with it
+            return None  # the model says what is wrong with it
     # A date with a time is refused by the model ("without a time"), not compared.
-    if isinstance(day, date) and not isinstance(day, datetime) and day > today:
+    return day if isinstance(day, date) and not isinstance(day, datetime) else None
+
+
+def _check_agreement_date(
+    doc: Document, at: tuple[str | int, ...], item: dict[str, Any], today: date, diags: Diagnostics
+) -> None:
+    """The `agreed.on` of the metric `item` (at `at` in `doc`) is not after `today`."""
+    day = _agreed_on(item)
+    if day is not None and day > today:
         message = (
             f"{day.isoformat()} is after the build date, {today.isoformat()}; an"
             " agreement cannot be dated later than the build (--today, else"

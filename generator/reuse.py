@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from functools import cache as memoized
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .cache import (
     Cache,
@@ -98,7 +98,7 @@ if TYPE_CHECKING:
     from .outputs import FeedEntry
     from .readers import Document
 
-_FORMAT = "charters-reuse-1"
+_FORMAT = "charters-reuse-2"
 FREEZE_EVERY = 100  # charters read back between two gc.freeze() calls (Reuse._found)
 LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
 # Kinds of entry whose value no build changes once read (a charter's charts as described,
@@ -106,6 +106,15 @@ LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
 # a process that builds again (Kept) keeps the value itself, so its next build neither
 # unpickles nor checks it again.
 KEPT_VALUES = frozenset({"charts-of", "feed", "rules"})
+
+
+class Known(NamedTuple):
+    """A charter as loaded and analysed, kept under its key (in the cache, or in `Kept`)."""
+
+    diagnostics: list[Diagnostic]  # what loading it reported (warnings: it had no error)
+    view: CharterView
+    # load.dated_until: it is what a load gives on this day number or any later one.
+    dated_until: int
 
 
 @dataclass
@@ -122,7 +131,7 @@ class Kept:
     charters are kept, so memory follows the tree, not the number of saves.
     """
 
-    charters: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
+    charters: dict[str, Known] = field(default_factory=dict)
     # The small cache entries the last full build read or wrote (cache.Cache.memory).
     entries: dict[str, bytes] = field(default_factory=dict)
     # The cache entries the last full build saw in the folder (cache.Cache.holds).
@@ -155,7 +164,7 @@ class Reuse:
     kept: Kept | None = None  # what the process keeps between builds (serve)
     # Whether charters read back are exempted from the cyclic garbage collector (`_found`).
     freezing: bool = False
-    _kept_now: dict[str, tuple[list[Diagnostic], CharterView]] = field(default_factory=dict)
+    _kept_now: dict[str, Known] = field(default_factory=dict)
     anew: list[str] = field(default_factory=list)  # the charter folders read from the disk
     values_now: dict[tuple[str, str], Any] = field(default_factory=dict)  # for Kept.values
 
@@ -170,8 +179,9 @@ class Reuse:
             return None
         catalogue = self.parts.get("metrics.yaml", "none")
         # The Python version too: a pickle is read back by the same kind of interpreter.
+        # Not the build date: an entry says from which day on it holds (`_known_charter`).
         fields = (_FORMAT, "charter", generator_fingerprint(), sys.version, rel, part, catalogue)
-        return digest(*fields, self.context.day.isoformat())
+        return digest(*fields)
 
     @property
     def charters(self) -> int:
@@ -214,7 +224,7 @@ class Reuse:
         if found is not None:
             self._count("charters cached")
             self._found()
-            diagnostics, view = found
+            diagnostics, view, _ = found
             if self.cache.collect:  # its entry, even when kept in memory (Kept), and its
                 from .memo import CHARTER_PARTS, charter_memo_key  # memos, read when it is
                 # analysed or its charts described again
@@ -239,6 +249,7 @@ class Reuse:
     def analyze(self, project: Project) -> list[CharterView]:
         """Every charter's view: the cached one, else analysed now and stored."""
         from .analyze import analyze_charter
+        from .load import dated_until
         from .memo import charter_memo
 
         views: list[CharterView] = []
@@ -251,9 +262,10 @@ class Reuse:
                 pending = self.pending.pop(loaded.id, None)
                 if pending is not None:
                     key, diagnostics = pending
-                    self._store("charters", key, (_FORMAT, diagnostics, view), ".pickle")
+                    until = dated_until(loaded)
+                    self._store("charters", key, (_FORMAT, diagnostics, view, until), ".pickle")
                     self.keys[loaded.id] = key
-                    self._kept_now[key] = (diagnostics, view)
+                    self._kept_now[key] = Known(diagnostics, view, until)
                     view = copy.copy(view)  # the build's own (Kept)
             views.append(view)
         if self.kept is not None:
@@ -271,27 +283,34 @@ class Reuse:
         if self.freezing and found % FREEZE_EVERY == 0:
             gc.freeze()
 
-    def _known_charter(self, key: str) -> tuple[list[Diagnostic], CharterView] | None:
-        """The charter kept in memory under `key` (Kept), else read back from the cache."""
+    def _known_charter(self, key: str) -> Known | None:
+        """The charter kept in memory under `key` (Kept), else read back from the cache;
+        None when neither has it, or when it holds a date after this build's (a result
+        row, an agreement: `load.dated_until`), which a load on this day refuses: it is
+        loaded anew, and fails as it would without the cache."""
         found = self.kept.charters.get(key) if self.kept is not None else None
         if found is None:
             found = self._read_charter(key)
-        if found is not None and self.kept is not None:
+        if found is None or found.dated_until > self.context.day.toordinal():
+            return None
+        if self.kept is not None:
             self._kept_now[key] = found
         return found
 
-    def _read_charter(self, key: str) -> tuple[list[Diagnostic], CharterView] | None:
+    def _read_charter(self, key: str) -> Known | None:
         from .analyze import CharterView
 
         entry = self._read("charters", key, ".pickle")
-        if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == _FORMAT):
+        if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == _FORMAT):
             return None
-        _, diagnostics, view = entry
+        _, diagnostics, view, until = entry
         if not isinstance(view, CharterView) or not isinstance(diagnostics, list):
             return None
         if not all(isinstance(d, Diagnostic) for d in diagnostics):
             return None
-        return diagnostics, view
+        if not isinstance(until, int) or isinstance(until, bool):
+            return None
+        return Known(diagnostics, view, until)
 
     def _read(self, kind: str, key: str, suffix: str) -> Any:
         """The pickled entry, when it is whole (its size and CRC-32 match: a damaged one

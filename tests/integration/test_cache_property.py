@@ -3,13 +3,13 @@
 Each example starts from a small tree built once (its site and cache copied in), applies
 random edits (charter fields and teams, result rows, templates (the data tables' and
 the charters' rows' fragment templates and one they import too), static files, site.yaml,
-metrics.yaml, charters added, renamed and deleted, linked files), and after every edit
-builds incrementally (the same output and cache folder) and compares every byte of the
-output, the manifest included, with a cold build (a fresh output and a fresh cache) of
-the same tree, and the report it stored for `charters check` (every format) with what
-a check of the same tree prints. Cold builds are real builds too; one is made per
-distinct tree (by its content), since the cold output of identical trees is what is
-being checked against.
+metrics.yaml, charters added, renamed and deleted, linked files, the build date), and
+after every edit builds incrementally (the same output and cache folder) and compares
+every byte of the output, the manifest included, with a cold build (a fresh output and a
+fresh cache) of the same tree on the same day, and the report it stored for `charters
+check` (every format) with what a check of the same tree prints. Cold builds are real
+builds too; one is made per distinct tree (by its content) and day, since the cold
+output of identical trees is what is being checked against.
 
 A short run by default (200 examples); 5,000 with
 `-m "hostile and incremental_long"`, which takes longer than CI's budget allows and is
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -35,8 +35,10 @@ from generator.check_cache import Checked, check_key, load_checked
 from generator.pages import BUILTIN_TEMPLATES
 from generator.reuse import Kept
 
-EPOCH = "1793491200"  # 2026-10-31: results dated before it are valid on any day
-DAY = datetime.fromtimestamp(int(EPOCH), tz=UTC).date()
+EPOCH = "1793491200"  # 2026-11-01: results dated before it are valid on any day
+# Build dates an edit moves to (set_day): later; after every row and agreement; before the
+# catalogue's agreement (2026-03-02) and some rows (from 2026-01-10, weekly), which refuses them.
+DAYS = [EPOCH, "1798675200", "1773100800", "1768867200"]  # 11-01, 12-31, 03-10, 01-20
 
 SITE = "title: Portfolio {n}\ndescription: Charters of the test portfolio.\n"
 BASE_URLS = ["base_url: https://example.org/portfolio/\n", "base_url: /portfolio/\n"]
@@ -281,6 +283,26 @@ def set_team(index: int, team: str | None) -> Edit:
     return edit
 
 
+def set_day(index: int) -> Edit:
+    """Build on another date from now on (SOURCE_DATE_EPOCH, kept beside the tree)."""
+
+    def edit(root: Path) -> None:
+        (root.parent / "day").write_text(DAYS[index], "utf-8")
+
+    edit.__name__ = f"set_day({index})"
+    return edit
+
+
+def epoch_of(root: Path) -> str:
+    """The SOURCE_DATE_EPOCH the builds of the tree `root` run with (set_day)."""
+    day = root.parent / "day"
+    return day.read_text("utf-8") if day.exists() else EPOCH
+
+
+def day_of(epoch: str) -> date:
+    return datetime.fromtimestamp(int(epoch), tz=UTC).date()
+
+
 def write_file(rel: str, text: str | None) -> Edit:
     def edit(root: Path) -> None:
         path = root / rel
@@ -344,6 +366,7 @@ EDITS = st.one_of(
     ),
     st.builds(set_team, st.integers(0, 3), st.sampled_from(TEAMS)),
     st.builds(bad_row, st.integers(0, 3), st.integers(0, 1)),
+    st.builds(set_day, st.integers(0, len(DAYS) - 1)),
 )
 
 
@@ -406,15 +429,16 @@ class Builds:
         return here
 
     def cold_build(self, src: Path) -> tuple[bool, dict[str, bytes], list[str], Mapping[str, str]]:
-        """A cold build of `src`: whether it succeeded, its files, what it reported, and
-        what `charters check` of the tree prints in each format."""
-        key = tree_key(src)
+        """A cold build of `src` on its day: whether it succeeded, its files, what it
+        reported, and what `charters check` of the tree prints in each format."""
+        epoch = epoch_of(src)
+        key = f"{tree_key(src)} {epoch}"
         if key not in self.cold:
             self.count += 1
             out, cache = self.work / f"cold{self.count}", self.work / f"cold{self.count}-cache"
             result = self.build(src, out, cache)
             files = tree_bytes(out) if result.ok else {}
-            checked = Checked.of(run_check(src, DAY)).outputs
+            checked = Checked.of(run_check(src, day_of(epoch))).outputs
             self.cold[key] = (result.ok, files, reported(result), checked)
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(cache, ignore_errors=True)
@@ -436,7 +460,7 @@ def reported(result: BuildResult) -> list[str]:
 def stored_check(src: Path, cache: Path) -> Mapping[str, str] | None:
     """The report a build stored for `charters check` of `src` on its day, if any."""
     folder = open_cache(src, cache)
-    key = check_key(src, DAY, None, folder)
+    key = check_key(src, day_of(epoch_of(src)), None, folder)
     found = load_checked(folder, key) if key is not None else None
     return found.outputs if found is not None else None
 
@@ -469,6 +493,7 @@ def check_edits(
     try:
         for index, edit in enumerate(edits):
             edit(src)
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch_of(src))
             # Every other build without a Kept (a plain build, not serve's) prunes the
             # cache (--gc): what it removes never changes a byte of a later build, nor the
             # report it stores for `charters check`.

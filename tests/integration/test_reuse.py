@@ -246,13 +246,58 @@ def test_what_every_charter_shares_redoes_what_depends_on_it(
     assert b"<title>Changed</title>" in (scratch_project.out / pages[1]).read_bytes()
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
 
-    # The build date: staleness and results after it depend on it.
+    # A later build date: the rules (staleness) and so every page; no charter loaded again.
     observed.clear()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", str(int(EPOCH) + 400 * 86400))
         built(scratch_project)
-        assert sorted(observed.analysed) == everyone
+        assert (observed.loaded, observed.analysed, observed.charter_pages) == ([], [], pages)
         assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def refused_on(
+    project: ScratchProject, observed: Observed, tmp_path: Path, day: datetime
+) -> list[str]:
+    """The errors of a build dated `day` of the project built before on a later day: the
+    same as a cold build's, and only the charter "routing" loaded anew; then a build on
+    the first day again takes every charter from the cache (the entry stayed)."""
+    built(project)
+    observed.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", str(int(day.replace(tzinfo=UTC).timestamp())))
+        failed = project.build()
+        loaded = list(observed.loaded)
+        cold_out, cold_cache = tmp_path / "cold-site", tmp_path / "cold-cache"
+        cold_failed = build(Settings(project.root, cold_out, cache_dir=cold_cache))
+    assert loaded == ["routing"]  # the others hold no date after it: kept
+    errors = [d.format_text() for d in failed.diagnostics if d.severity == "error"]
+    assert errors == [d.format_text() for d in cold_failed.diagnostics if d.severity == "error"]
+    observed.clear()
+    built(project)
+    assert (observed.loaded, observed.analysed) == ([], [])
+    return errors
+
+
+def test_a_build_dated_before_a_charters_results_loads_it_anew_and_refuses_them(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    errors = refused_on(scratch_project, observed, tmp_path, datetime(2026, 5, 8))
+    assert errors and all("2026-05-11 is after the build date, 2026-05-08" in e for e in errors)
+    assert errors[0].startswith("charters/routing/results/ab.csv:4:")
+
+
+def test_a_build_dated_before_a_charters_agreement_loads_it_anew_and_refuses_it(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    write_full_project(scratch_project)
+    text = (scratch_project.root / "charters/routing/charter.yaml").read_text("utf-8")
+    assert text.count("on: 2026-02-15") == 1
+    later = text.replace("on: 2026-02-15", "on: 2026-06-01")  # after every result row
+    scratch_project.write("charters/routing/charter.yaml", later)
+    errors = refused_on(scratch_project, observed, tmp_path, datetime(2026, 5, 20))
+    assert len(errors) == 1 and errors[0].startswith("charters/routing/charter.yaml:")
+    assert "2026-06-01 is after the build date, 2026-05-20; an agreement" in errors[0]
 
 
 def test_a_page_that_reads_other_charters_is_not_reused(
@@ -676,12 +721,12 @@ def test_an_edit_makes_that_charters_json_and_feed_pieces_alone_again(
     report = json.loads(stored_check_is_a_fresh_check(scratch_project, EPOCH))
     assert "MC107" not in {f["code"] for c in report["charters"] for f in c["findings"]}
 
-    # The date results are judged by: every charter is another one (staleness too).
+    # A later build date: the rules' findings (staleness), not a charter's record.
     counted.clear()
     later = str(int(EPOCH) + 400 * 86400)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", later)
     built(scratch_project)
-    assert (counted["check-json made"], counted["api-json made"]) == (3, 3)
+    assert (counted["check-json made"], counted["api-json cached"]) == (3, 3)
     report = json.loads(stored_check_is_a_fresh_check(scratch_project, later))
     assert "MC109" in {f["code"] for c in report["charters"] for f in c["findings"]}
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
