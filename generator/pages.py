@@ -573,7 +573,10 @@ def charter_pages(
     build (generator/fork.py) when they go to a `spool`."""
     shared = shared_digest(templates) if reuse is not None else ""
     sources = FragmentSources(templates.env, reuse)
-    plans = [CharterPage.of(v, charts.by_charter[v.id], history, reuse, shared) for v in views]
+    plans = [
+        CharterPage.of(v, charts.by_charter[v.id], history, reuse, shared, checks.get(v.id))
+        for v in views
+    ]
     found = {plan.page: plan.found(reuse, spool) for plan in plans}
     todo = [plan for plan in plans if found[plan.page] is None]
 
@@ -612,13 +615,16 @@ class CharterPage:
         history: History | None,
         reuse: Reuse | None,
         shared: str,
+        check: CharterCheck | None = None,
     ) -> CharterPage:
         own = history.of(view.id) if history is not None else None
         note = history.message(view.id) if history is not None else ""
         key = None
         if reuse is not None:
             drawn = repr([(c.path, c.key, c.kind, c.alt) for c in charts])
-            key = reuse.page_key(view.id, shared, repr(own), note, drawn)
+            # What the rules said (`check`): all the page shows that follows the build date.
+            judged = repr((check.evidence, check.findings)) if check is not None else ""
+            key = reuse.page_key(view.id, shared, repr(own), note, drawn, judged)
         return cls(view, charts, own, note, key)
 
     def found(self, reuse: Reuse | None, spool: Spool | None) -> Content | None:

@@ -454,14 +454,15 @@ class Reuse:
 
     def page_key(self, cid: str, shared: str, *own: str) -> str | None:
         """The key of charter `cid`'s page: its charter's key, the context every page
-        shares (`shared`) and what else the page is given (`own`); None when the
-        charter has no key."""
+        shares (`shared`) and what else the page is given (`own`: its history, its
+        charts, what the rules said of it); None when the charter has no key. Not the
+        build date: a page shows it only through the rules' findings (staleness), so a
+        new day renders the pages whose findings it changed."""
         key = self.keys.get(cid)
         if key is None:
             return None
         templates = self.parts.get("templates", "none")
-        day = self.context.day.isoformat()
-        return digest(_FORMAT, "page", key, templates, day, shared, *own)
+        return digest(_FORMAT, "page", key, templates, shared, *own)
 
     def from_site(self, rel: str, key: str, spool: Spool) -> Content | None:
         """The current site's file at `rel`, borrowed by `spool` without being read, when
