@@ -200,9 +200,11 @@ class Reuse:
         now = part_digests(root, names, skip)
         return [name for name in names if now.get(name) != self.parts[name]]
 
-    def any_anew(self, root: Path) -> bool:
-        """Whether some charter folder has a key found neither in memory (Kept) nor in the
-        cache: that charter is loaded and analysed anew, and its charts may change."""
+    def count_anew(self, root: Path, limit: int) -> int:
+        """How many charter folders have a key found neither in memory (Kept) nor in the
+        cache, counted up to `limit`: those charters are loaded and analysed anew, and
+        their charts may change."""
+        found = 0
         for rel in self.parts:
             if not rel.startswith("charters/"):
                 continue
@@ -211,8 +213,10 @@ class Reuse:
                 continue
             missing = self.cache.entry("charters", key, ".pickle", count=False) is None
             if missing and (root / rel).is_dir():
-                return True
-        return False
+                found += 1
+                if found >= limit:
+                    break
+        return found
 
     def load(
         self, root: Path, folder: Path, diags: Diagnostics, load_one: LoadOne

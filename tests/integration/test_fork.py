@@ -319,3 +319,35 @@ def test_a_cache_stopped_in_the_builds_own_half_leaves_the_cache_as_one_process_
     assert forked[1] == alone[1]  # the entries the copy wrote were removed
     assert forked == alone
     assert any("cannot write the cache folder" in w for w in alone[3]), alone[3]
+
+
+def test_a_build_that_loads_every_charter_anew_renders_their_pages_in_two(
+    forks: Forks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit of metrics.yaml (or a generator upgrade) loads every charter anew and may
+    leave every chart as it was: such a build starts no drawing worker before loading
+    (charts.warm_up: its threads would keep the build from forking) and renders half its
+    pages in a copy. An edit of one charter still starts the worker early."""
+    import generator.build as build_stage
+    import generator.charts as charts
+
+    monkeypatch.setattr(build_stage, "WARM_FROM", 0)
+    started: list[bool] = []
+    monkeypatch.setattr(charts, "warm_up", lambda: started.append(True))
+    source = copy_examples(tmp_path / "anew")
+    out = tmp_path / "anew-site"
+    built(source, out)
+    assert started == []  # nine charters anew, FORK_FROM two
+    catalogue = source / "metrics.yaml"
+    catalogue.write_text(catalogue.read_text("utf-8") + "# edited\n", "utf-8")
+    forks.count = 0
+    result = built(source, out)
+    assert (result.charts_drawn, started, forks.count) == (0, [], 1)
+    cold = tmp_path / "cold-site"
+    assert build(Settings(source, cold, cache_dir=tmp_path / "cold-cache")).ok
+    assert tree_files(out) == tree_files(cold)
+    charter = source / "charters/search-ranking/charter.yaml"
+    text = charter.read_text("utf-8")
+    charter.write_text(text.replace("summary: ", "summary: Edited. ", 1), "utf-8")
+    built(source, out)
+    assert started == [True]
