@@ -77,7 +77,9 @@ class Outline:
     match) and links checked across charters, and the names of its charts and metrics. A
     charter read back from the cache has these at once and the rest when first asked for
     (`LazyLoaded`), so a build after an edit of one charter unpickles no other, but for
-    those that claim a catalogued metric (its page and forest chart show their numbers)."""
+    those that claim a catalogued metric (its page and forest chart show their numbers).
+    The status and the cadence are all the staleness rule, which the build date changes,
+    reads of the charter (rules.check_views)."""
 
     title: str
     status: m.Status
@@ -89,6 +91,7 @@ class Outline:
     results: tuple[str, ...] | None  # the globs of its result files (None: the default)
     links: tuple[m.Link, ...]
     metric_ids: tuple[str, ...]  # every metric's, in the order of `m.Charter.metrics()`
+    cadence: str | None  # of its measurement: the staleness rule, judged at every build
 
     @classmethod
     def of(cls, charter: m.Charter) -> Outline:
@@ -103,6 +106,7 @@ class Outline:
             results=tuple(charter.results) if charter.results is not None else None,
             links=tuple(charter.links),
             metric_ids=tuple(e.metric.id for e in charter.metrics()),
+            cadence=charter.measurement.cadence,
         )
 
 

@@ -97,8 +97,9 @@ if TYPE_CHECKING:
     from .load import LoadedCharter, Project
     from .outputs import FeedEntry
     from .readers import Document
+    from .rules import Judged
 
-_FORMAT = "charters-reuse-2"
+_FORMAT = "charters-reuse-3"
 FREEZE_EVERY = 100  # charters read back between two gc.freeze() calls (Reuse._found)
 LoadOne = Callable[[Path, Diagnostics], "LoadedCharter | None"]
 # Kinds of entry whose value no build changes once read (a charter's charts as described,
@@ -364,24 +365,33 @@ class Reuse:
     # --- rules, charts, pages and downloads --------------------------------------------
 
     def findings(
-        self, view: CharterView, context: str, make: Callable[[], tuple[str, list[Diagnostic]]]
+        self,
+        view: CharterView,
+        context: str,
+        make: Callable[[], Judged],
+        dated: Callable[[bool], list[Diagnostic]],
     ) -> tuple[str, list[Diagnostic]]:
-        """A charter's evidence sentence and rule findings (rules.check_views): kept under
-        its key, the original targets its history gives it and the rules' `context`
-        (the staleness date, the rules site.yaml switches off), else made and kept."""
+        """A charter's evidence sentence and rule findings (rules.check_views): what
+        `make` gives, kept under the charter's key, the original targets its history
+        gives it and the rules' `context` (the rules site.yaml switches off), else made
+        and kept; with what `dated` finds, judged at every build (staleness, which the
+        build date changes: not kept, and part of the key of check's JSON entry)."""
         key = self.keys.get(view.id)
         if key is None:
-            return make()
+            said, found, judged = make()
+            return said, _with(found, dated(judged))
         originals = view.moved_targets
         key = digest(_FORMAT, "rules", key, originals, context)
-        self.rule_keys[view.id] = key
-        found = self._value("rules", key, _is_findings)
-        if found is not None:
+        kept = self._value("rules", key, _is_findings)
+        if kept is not None:
             self._count("rules cached")
-            return found  # type: ignore[no-any-return]  # checked by _is_findings
-        made = make()
-        self._store_value("rules", key, made)
-        return made
+        else:
+            kept = make()
+            self._store_value("rules", key, kept)
+        said, found, judged = kept
+        more = dated(judged)
+        self.rule_keys[view.id] = digest(key, repr(more)) if more else key
+        return said, _with(found, more)
 
     def check_entry(self, cid: str, make: Callable[[], str]) -> str:
         """Charter `cid`'s entry in check's JSON report (check.charter_json_text) as made of
@@ -724,10 +734,19 @@ def _chunks(path: str | Path) -> Iterator[bytes]:
 
 
 def _is_findings(found: Any) -> bool:
-    """Whether an entry read back is a charter's evidence sentence and rule findings."""
-    if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str)):
+    """Whether an entry read back is a charter's evidence sentence, rule findings and
+    whether staleness is judged for it (rules.Judged)."""
+    if not (isinstance(found, tuple) and len(found) == 3 and isinstance(found[0], str)):
+        return False
+    if not isinstance(found[2], bool):
         return False
     return isinstance(found[1], list) and all(isinstance(d, Diagnostic) for d in found[1])
+
+
+def _with(found: list[Diagnostic], more: list[Diagnostic]) -> list[Diagnostic]:
+    """`found` with `more`, in the order `rules.check_charter` gives (no two findings sort
+    alike: each says where it is and what)."""
+    return sorted([*found, *more], key=Diagnostic.sort_key) if more else found
 
 
 def _is_feed(found: Any) -> bool:

@@ -40,11 +40,20 @@ class CharterCheck:
         return self.view.verdict
 
 
+#: What a charter's check is kept as: its evidence sentence, the findings of every rule
+#: but staleness, and whether staleness is judged for it (not switched off).
+Judged = tuple[str, list[Diagnostic], bool]
+
+
 class KeptChecks(Protocol):
     """Where a build keeps each charter's findings (generator/reuse.py)."""
 
     def findings(
-        self, view: CharterView, context: str, make: Callable[[], tuple[str, list[Diagnostic]]]
+        self,
+        view: CharterView,
+        context: str,
+        make: Callable[[], Judged],
+        dated: Callable[[bool], list[Diagnostic]],
     ) -> tuple[str, list[Diagnostic]]: ...
 
 
@@ -56,21 +65,27 @@ def check_views(
 ) -> dict[str, CharterCheck]:
     """Apply the rules to analysed charters, by charter id. `today=None` skips staleness.
 
-    With `kept`, an unchanged charter's findings and evidence come from the cache: they
-    depend on its view, `today` and the site's disabled rules alone.
+    With `kept`, an unchanged charter's evidence and findings come from the cache: they
+    depend on its view and the site's disabled rules alone, but for staleness, the one
+    rule that reads the build date, which is judged again at every build from the
+    charter's outline (its status and cadence) and its latest date.
     """
     site_disabled = set(project.site.lint.disable)
     if kept is None:
         return {view.id: check_charter(view, today, site_disabled) for view in views}
-    context = repr((today, sorted(site_disabled)))
+    context = repr(sorted(site_disabled))
     checks: dict[str, CharterCheck] = {}
     for view in views:
 
-        def make(view: CharterView = view) -> tuple[str, list[Diagnostic]]:
-            check = check_charter(view, today, site_disabled)
-            return check.evidence, check.findings
+        def make(view: CharterView = view) -> Judged:
+            check = check_charter(view, None, site_disabled)
+            judged = STALE not in site_disabled and STALE not in _charter_disabled(view)
+            return check.evidence, check.findings, judged
 
-        said, findings = kept.findings(view, context, make)
+        def dated(judged: bool, view: CharterView = view) -> list[Diagnostic]:
+            return _stale_findings(view, today) if judged else []
+
+        said, findings = kept.findings(view, context, make, dated)
         checks[view.id] = CharterCheck(view, said, findings)
     return checks
 
@@ -248,19 +263,30 @@ def _guardrails(view: CharterView, today: date | None) -> Iterator[Finding]:
             )
 
 
+STALE = "MC109"
+
+
 def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
-    c = view.charter
-    days = cadence_days(c.measurement.cadence)
+    """The one rule that reads the build date; it reads nothing of the charter but its
+    outline (status, cadence) and its latest date, which are read back at once."""
+    outline = view.outline
+    days = cadence_days(outline.cadence)
     latest = view.latest_date
-    if today is None or days is None or latest is None or c.status not in MEASURING:
+    if today is None or days is None or latest is None or outline.status not in MEASURING:
         return
     if today - latest > timedelta(days=2 * days):
         yield (
-            "MC109",
+            STALE,
             ("measurement", "cadence"),
             f"latest result is from {latest.isoformat()}, {(today - latest).days} days before"
-            f" {today.isoformat()}; the cadence is {c.measurement.cadence!r}",
+            f" {today.isoformat()}; the cadence is {outline.cadence!r}",
         )
+
+
+def _stale_findings(view: CharterView, today: date | None) -> list[Diagnostic]:
+    """The staleness rule's findings, located as `check_charter` locates them."""
+    severity = RULES_BY_CODE[STALE].severity
+    return [view.loaded.doc.at(at, said, code, severity) for code, at, said in _stale(view, today)]
 
 
 # A decision to start, plan or design a measurement needs no result before it.

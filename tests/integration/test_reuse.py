@@ -724,15 +724,46 @@ def test_an_edit_makes_that_charters_json_and_feed_pieces_alone_again(
     report = json.loads(stored_check_is_a_fresh_check(scratch_project, EPOCH))
     assert "MC107" not in {f["code"] for c in report["charters"] for f in c["findings"]}
 
-    # A later build date: the rules' findings (staleness), not a charter's record.
+    # A later build date: staleness, judged at every build, makes one charter stale, whose
+    # check entry alone is made again; no other rule's findings, no charter's record.
     counted.clear()
     later = str(int(EPOCH) + 400 * 86400)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", later)
     built(scratch_project)
-    assert (counted["check-json made"], counted["api-json cached"]) == (3, 3)
+    assert (counted["rules cached"], counted["api-json cached"]) == (3, 3)
+    assert (counted["check-json made"], counted["check-json cached"]) == (1, 2)
     report = json.loads(stored_check_is_a_fresh_check(scratch_project, later))
     assert "MC109" in {f["code"] for c in report["charters"] for f in c["findings"]}
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def test_staleness_is_judged_each_day_unless_the_charter_switches_it_off(
+    scratch_project: ScratchProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one rule that reads the build date is judged at every build, from the charter's
+    outline; one that `x-lint` switches off stays off on a later day, as a check says."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    write_full_project(scratch_project)
+    text = (scratch_project.root / "charters/routing/charter.yaml").read_text("utf-8")
+
+    def stale(epoch: str) -> set[str]:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        built(scratch_project)
+        report = json.loads(stored_check_is_a_fresh_check(scratch_project, epoch))
+        assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+        found = {(c["id"], f["code"]) for c in report["charters"] for f in c["findings"]}
+        return {cid for cid, code in found if code == "MC109"}
+
+    fresh = str(int(datetime(2026, 5, 20, tzinfo=UTC).timestamp()))  # 9 days after its last
+    later, latest = str(int(EPOCH) + 400 * 86400), str(int(EPOCH) + 401 * 86400)
+    assert stale(fresh) == set()
+    assert stale(later) == {"routing"}
+    scratch_project.write("charters/routing/charter.yaml", text + "x-lint: {disable: [MC109]}\n")
+    assert stale(latest) == set()
+    scratch_project.write("charters/routing/charter.yaml", text)
+    assert stale(latest) == {"routing"}
+    page = (scratch_project.out / "charters/routing/index.html").read_bytes()
+    assert b"days before 2028-01-20" in page
 
 
 def test_a_check_entry_is_taken_for_the_very_check_it_was_made_of(
