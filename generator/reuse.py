@@ -369,7 +369,7 @@ class Reuse:
         view: CharterView,
         context: str,
         make: Callable[[], Judged],
-        dated: Callable[[bool], list[Diagnostic]],
+        dated: Callable[[SourceRef | None], list[Diagnostic]],
     ) -> tuple[str, list[Diagnostic]]:
         """A charter's evidence sentence and rule findings (rules.check_views): what
         `make` gives, kept under the charter's key, the original targets its history
@@ -735,10 +735,10 @@ def _chunks(path: str | Path) -> Iterator[bytes]:
 
 def _is_findings(found: Any) -> bool:
     """Whether an entry read back is a charter's evidence sentence, rule findings and
-    whether staleness is judged for it (rules.Judged)."""
+    where a staleness finding stands (rules.Judged)."""
     if not (isinstance(found, tuple) and len(found) == 3 and isinstance(found[0], str)):
         return False
-    if not isinstance(found[2], bool):
+    if found[2] is not None and not isinstance(found[2], SourceRef):
         return False
     return isinstance(found[1], list) and all(isinstance(d, Diagnostic) for d in found[1])
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from .analyze import CharterView, MetricView, analyze_project, wrong_side
-from .diagnostics import Diagnostic, excerpt
+from .diagnostics import Diagnostic, SourceRef, excerpt, format_path
 from .formatting import fmt_difference, fmt_interval, fmt_signed, fmt_value
 from .load import Project
 from .model import cadence_days
@@ -41,8 +41,8 @@ class CharterCheck:
 
 
 #: What a charter's check is kept as: its evidence sentence, the findings of every rule
-#: but staleness, and whether staleness is judged for it (not switched off).
-Judged = tuple[str, list[Diagnostic], bool]
+#: but staleness, and where a staleness finding stands (None: switched off for it).
+Judged = tuple[str, list[Diagnostic], SourceRef | None]
 
 
 class KeptChecks(Protocol):
@@ -53,7 +53,7 @@ class KeptChecks(Protocol):
         view: CharterView,
         context: str,
         make: Callable[[], Judged],
-        dated: Callable[[bool], list[Diagnostic]],
+        dated: Callable[[SourceRef | None], list[Diagnostic]],
     ) -> tuple[str, list[Diagnostic]]: ...
 
 
@@ -80,10 +80,10 @@ def check_views(
         def make(view: CharterView = view) -> Judged:
             check = check_charter(view, None, site_disabled)
             judged = STALE not in site_disabled and STALE not in _charter_disabled(view)
-            return check.evidence, check.findings, judged
+            return check.evidence, check.findings, view.loaded.doc.ref(CADENCE) if judged else None
 
-        def dated(judged: bool, view: CharterView = view) -> list[Diagnostic]:
-            return _stale_findings(view, today) if judged else []
+        def dated(where: SourceRef | None, view: CharterView = view) -> list[Diagnostic]:
+            return _stale_findings(view, today, where) if where is not None else []
 
         said, findings = kept.findings(view, context, make, dated)
         checks[view.id] = CharterCheck(view, said, findings)
@@ -264,6 +264,7 @@ def _guardrails(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 
 STALE = "MC109"
+CADENCE = ("measurement", "cadence")  # where a staleness finding stands
 
 
 def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
@@ -277,16 +278,20 @@ def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
     if today - latest > timedelta(days=2 * days):
         yield (
             STALE,
-            ("measurement", "cadence"),
+            CADENCE,
             f"latest result is from {latest.isoformat()}, {(today - latest).days} days before"
             f" {today.isoformat()}; the cadence is {outline.cadence!r}",
         )
 
 
-def _stale_findings(view: CharterView, today: date | None) -> list[Diagnostic]:
-    """The staleness rule's findings, located as `check_charter` locates them."""
+def _stale_findings(view: CharterView, today: date | None, where: SourceRef) -> list[Diagnostic]:
+    """The staleness rule's findings, at `where` (the cadence's place in the charter, kept
+    with its other findings), as `check_charter` locates them."""
     severity = RULES_BY_CODE[STALE].severity
-    return [view.loaded.doc.at(at, said, code, severity) for code, at, said in _stale(view, today)]
+    return [
+        Diagnostic(where, format_path(at), said, code, severity)
+        for code, at, said in _stale(view, today)
+    ]
 
 
 # A decision to start, plan or design a measurement needs no result before it.
