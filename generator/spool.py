@@ -34,6 +34,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20  # bytes read at a time when comparing or copying
+# Bytes of a new file compared at a time with the current site's file at its path: a page
+# that differs (every page, after a template edit) mostly differs in its first such piece,
+# and the rest of the old file is then not read.
+COMPARED = 1 << 16
 # Why a hard link cannot be made where a copy can: another file system, links not
 # allowed or not supported there, too many links to the file.
 _NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP})
@@ -47,6 +51,9 @@ class Spooled:
     path: str  # a plain string: a build makes thousands, and a Path costs more to make
     size: int
     borrowed: bool = False  # the current site's file, not the spool's: linked, never moved
+    # Compared, as it was written, with the current site's file at its site path, and found
+    # to differ: the write stage, which would compare the two again, takes it as it is.
+    changed: bool = False
 
 
 Content = bytes | Spooled
@@ -95,6 +102,7 @@ class Spool:
                 # with nothing read (after a template edit, a thousand pages).
                 if not isinstance(chunks, list | tuple) or size == sum(map(len, chunks)):
                     return self._write_unless_same(it, path, f)
+            return self._spooled(partial(_fill, it, None, 0), changed=True)
         return self._spooled(partial(_fill, it, None, 0))
 
     def _current(self, rel: str | None) -> tuple[str, BinaryIO, int] | None:
@@ -115,12 +123,15 @@ class Spool:
     def _write_unless_same(self, chunks: Iterator[bytes], path: str, old: BinaryIO) -> Content:
         same = 0  # bytes of `chunks` so far, all equal to the old file's first bytes
         for chunk in chunks:
-            if old.read(len(chunk)) != chunk:
-                rest = itertools.chain([chunk], chunks)
-                return self._spooled(partial(_fill, rest, old, same))
-            same += len(chunk)
+            view = memoryview(chunk)
+            for at in range(0, len(chunk), COMPARED):  # a page comes as one chunk
+                piece = view[at : at + COMPARED]
+                if old.read(len(piece)) != piece:
+                    rest: Iterator[bytes | memoryview] = itertools.chain([view[at:]], chunks)
+                    return self._spooled(partial(_fill, rest, old, same), changed=True)
+                same += len(piece)
         if old.read(1):  # the old file is longer
-            return self._spooled(partial(_fill, iter(()), old, same))
+            return self._spooled(partial(_fill, iter(()), old, same), changed=True)
         return self.borrow(path, same)
 
     def borrow(self, path: str, size: int) -> Content:
@@ -147,9 +158,10 @@ class Spool:
                 return f.read()
         return self._spooled(partial(link_or_copy, os.fspath(source)))
 
-    def _spooled(self, fill: Callable[[str], None]) -> Spooled:
-        """A new file of the spool folder, made by `fill`; on an error of the file system
-        the partial file is removed and the error reported as `failed` makes it."""
+    def _spooled(self, fill: Callable[[str], None], changed: bool = False) -> Spooled:
+        """A new file of the spool folder, made by `fill` (`changed`: see `Spooled`); on an
+        error of the file system the partial file is removed and the error reported as
+        `failed` makes it."""
         assert self.folder is not None
         self._count += 1
         path = f"{self.folder}{os.sep}{self.prefix}{self._count:06d}"
@@ -165,10 +177,12 @@ class Spool:
             if self.failed is None:
                 raise
             raise self.failed(exc) from None
-        return Spooled(path, size)
+        return Spooled(path, size, changed=changed)
 
 
-def _fill(chunks: Iterator[bytes], head: BinaryIO | None, size: int, path: str) -> None:
+def _fill(
+    chunks: Iterator[bytes | memoryview], head: BinaryIO | None, size: int, path: str
+) -> None:
     """Write the first `size` bytes of `head` (bytes already compared equal), then `chunks`."""
     with open(path, "xb") as out:
         if head is not None:

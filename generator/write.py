@@ -890,8 +890,10 @@ def _source(live: str, content: Content) -> Content:
     `content`. A large (spooled) file is
     compared a chunk at a time, never loaded whole. For a new folder, the standby
     (`_update`) and the site written in place alike."""
-    if isinstance(content, Spooled) and content.borrowed and content.path == live:
-        return content
+    if isinstance(content, Spooled) and (
+        content.changed or (content.borrowed and content.path == live)
+    ):
+        return content  # the spool compared it with the file at `live` already
     if _holds(live, content):
         return Spooled(live, size_of(content), borrowed=True)
     return content

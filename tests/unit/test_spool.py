@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.spool import Spool, Spooled, place
+from generator.spool import COMPARED, Spool, Spooled, place
+from generator.write import _source
 
 
 def test_an_unchanged_site_file_is_borrowed_and_linked_into_place(tmp_path: Path) -> None:
@@ -80,3 +81,39 @@ def test_a_page_of_another_size_than_the_site_file_is_written_without_reading_it
     streamed = spool.write(iter([b"<p>streamed, longer</p>"]), "page.html")
     assert len(compared) == 2  # chunks of unknown length: compared as they come
     assert isinstance(streamed, Spooled) and Path(streamed.path).read_bytes().startswith(b"<p>str")
+
+
+@pytest.mark.parametrize("at", [0, COMPARED - 1, COMPARED, 3 * COMPARED + 5])
+def test_a_page_that_differs_is_written_whole_and_not_compared_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: int
+) -> None:
+    # A page is compared with the current site's file a piece at a time: the bytes before
+    # the first difference (in any piece) are copied from the old file, the rest written,
+    # and the write stage takes the page as changed without reading both files again.
+    site = tmp_path / "site"
+    site.mkdir()
+    old = bytes(range(256)) * (4 * COMPARED // 256)
+    (site / "page.html").write_bytes(old)
+    new = old[:at] + b"!" + old[at + 1 :]
+    content = Spool(tmp_path / "spool", site=site).write([new], "page.html")
+    assert isinstance(content, Spooled) and content.changed and not content.borrowed
+    assert Path(content.path).read_bytes() == new
+    assert (site / "page.html").read_bytes() == old  # the current site is never written
+
+    def no_compare(*args: object) -> bool:
+        raise AssertionError("compared again")
+
+    monkeypatch.setattr("generator.write.same_bytes", no_compare)
+    assert _source(f"{site}{os.sep}page.html", content) is content
+
+
+def test_an_unchanged_page_over_many_pieces_is_borrowed(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    page = b"<tr><td>1</td></tr>" * (3 * COMPARED // 19)
+    (site / "page.html").write_bytes(page)
+    content = Spool(tmp_path / "spool", site=site).write([page], "page.html")
+    assert isinstance(content, Spooled) and content.borrowed and not content.changed
+    longer = Spool(tmp_path / "spool2", site=site).write(iter([page, b"<p>"]), "page.html")
+    assert isinstance(longer, Spooled) and longer.changed
+    assert Path(longer.path).read_bytes() == page + b"<p>"
