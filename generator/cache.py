@@ -188,13 +188,18 @@ def summed(body: bytes) -> bytes:
     return sum_line([body]) + body
 
 
-def unsummed(entry: bytes | None) -> bytes | None:
+def unsummed(entry: bytes | None) -> memoryview | None:
     """The body of an entry written by `summed`, when its size and CRC-32 match; else None
-    (cut short, damaged, or not written so)."""
+    (cut short, damaged, or not written so). A view of `entry`, not a copy: the bodies a
+    build reads back (a charter's, a page's data tables) are large, and are only
+    unpickled."""
     if entry is None:
         return None
-    head, newline, body = entry.partition(b"\n")
-    if not newline or sum_line([body]) != head + newline:
+    end = entry.find(b"\n") + 1
+    if not end:
+        return None
+    body = memoryview(entry)[end:]
+    if sum_line([body]) != entry[:end]:
         return None
     return body
 
