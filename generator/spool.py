@@ -121,15 +121,15 @@ class Spool:
         return path, f, st.st_size
 
     def _write_unless_same(self, chunks: Iterator[bytes], path: str, old: BinaryIO) -> Content:
-        same = 0  # bytes of `chunks` so far, all equal to the old file's first bytes
+        same = 0  # bytes of the chunks before this one, all equal to the old file's first
         for chunk in chunks:
             view = memoryview(chunk)
             for at in range(0, len(chunk), COMPARED):  # a page comes as one chunk
                 piece = view[at : at + COMPARED]
-                if old.read(len(piece)) != piece:
-                    rest: Iterator[bytes | memoryview] = itertools.chain([view[at:]], chunks)
+                if old.read(len(piece)) != piece:  # written from the chunk, not read again
+                    rest = itertools.chain([chunk], chunks)
                     return self._spooled(partial(_fill, rest, old, same), changed=True)
-                same += len(piece)
+            same += len(chunk)
         if old.read(1):  # the old file is longer
             return self._spooled(partial(_fill, iter(()), old, same), changed=True)
         return self.borrow(path, same)
@@ -180,9 +180,7 @@ class Spool:
         return Spooled(path, size, changed=changed)
 
 
-def _fill(
-    chunks: Iterator[bytes | memoryview], head: BinaryIO | None, size: int, path: str
-) -> None:
+def _fill(chunks: Iterator[bytes], head: BinaryIO | None, size: int, path: str) -> None:
     """Write the first `size` bytes of `head` (bytes already compared equal), then `chunks`."""
     with open(path, "xb") as out:
         if head is not None:

@@ -887,7 +887,8 @@ def _source(live: str, content: Content) -> Content:
     exactly its bytes (then linked, so an unchanged file keeps its inode and
     modification time and nothing is written; in a new folder or the standby the
     current site is never modified, so a killed build still leaves it whole), else
-    `content`. A large (spooled) file is
+    `content`, as it is when the spool found it to differ from that file as it wrote it
+    (`Spooled.changed`). A large (spooled) file is
     compared a chunk at a time, never loaded whole. For a new folder, the standby
     (`_update`) and the site written in place alike."""
     if isinstance(content, Spooled) and (
