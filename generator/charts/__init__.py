@@ -257,12 +257,8 @@ class _Reuse:
         workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
         if not self.pending or len(self.pending) >= PARALLEL_CHARTS or workers < 2:
             return self.draw(progress)
-        pending = sorted(self.pending, key=lambda p: p[0])
+        jobs = _jobs(sorted(self.pending, key=lambda p: p[0]))
         self.pending = []
-        jobs = [
-            ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
-            for path, spec, chart_id in pending
-        ]
         self.started = jobs, _WhenWarm(_draw._pool(workers), jobs), progress
         return len(jobs)
 
@@ -286,11 +282,7 @@ class _Reuse:
 
     def _draw_batch(self, batch: list[_Pending], progress: DrawProgress | None, many: bool) -> None:
         """Make the specs of `batch`, draw and store them; they go when this returns."""
-        jobs = [
-            ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
-            for path, spec, chart_id in batch
-        ]
-        for job, svg in draw_each(jobs, progress, many):
+        for job, svg in draw_each(_jobs(batch), progress, many):
             self._keep(job, svg)
 
     def _keep(self, job: ChartJob, svg: bytes) -> None:
@@ -305,6 +297,14 @@ class _Reuse:
         self.cache.put("charts", key, svg, ".svg")
         entry = self.cache.entry("charts", key, ".svg", count=False)
         self.svgs[job.path] = self._take(entry) if entry is not None else self._store(svg)
+
+
+def _jobs(pending: list[_Pending]) -> list[ChartJob]:
+    """The drawing jobs of `pending` charts, each spec made now when it is a function."""
+    return [
+        ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
+        for path, spec, chart_id in pending
+    ]
 
 
 # The pool `warm_up` started a worker of, and the job that started it.
