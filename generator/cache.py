@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache as memoized
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +263,8 @@ def library_version(name: str) -> str:
     version = _dist_infos().get(_normal(name))
     if version:
         return version
+    from importlib import metadata  # lazy: some 25 ms, and a .dist-info folder is the rule
+
     try:  # installed some other way (an .egg-info, say): ask its metadata
         return metadata.version(name)
     except metadata.PackageNotFoundError:
