@@ -697,7 +697,14 @@ class FragmentSources:
             name = todo.pop()
             if name in sources:
                 continue
-            source, filename, _ = loader.get_source(self.env, name)
+            try:
+                source, filename, _ = loader.get_source(self.env, name)
+            except jinja2.TemplateNotFound:
+                # Named but absent: `ignore missing`, or a later name of a list is used. Its
+                # absence is part of the digest (a template made later changes it); a
+                # template that needs it fails where it is rendered, at its own line.
+                sources[name] = "\0absent"
+                continue
             sources[name] = source
             for ref in self._referenced(source, name, filename):
                 computed = computed or ref is None

@@ -621,6 +621,53 @@ def test_a_charter_page_edit_reuses_every_data_table(
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
 
 
+def test_a_fragment_template_may_name_a_template_that_is_not_there(
+    scratch_project: ScratchProject, counted: Counter[str], tmp_path: Path
+) -> None:
+    # `ignore missing` is Jinja's: the build renders without the template, and making it
+    # later renders the tables again, with it.
+    write_full_project(scratch_project)
+    tables = (BUILTIN_TEMPLATES / "_tables.html").read_text("utf-8")
+    marker = "<summary>All "
+    scratch_project.write(
+        "templates/_tables.html",
+        tables.replace(marker, '{% include "_note.html" ignore missing %}' + marker),
+    )
+    built(scratch_project)
+    routing = scratch_project.out / "charters/routing/index.html"
+    assert "<summary>Data table: Median time to first response</summary>" in routing.read_text()
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+    counted.clear()
+    scratch_project.write("templates/_note.html", "<p>Tables by the data team.</p>")
+    built(scratch_project)
+    assert (counted["fragments rendered"], counted["fragments cached"]) == (3, 0)
+    assert "<p>Tables by the data team.</p>" in routing.read_text("utf-8")
+    assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def test_a_template_the_fragment_template_needs_and_lacks_is_a_located_error(
+    scratch_project: ScratchProject,
+) -> None:
+    write_full_project(scratch_project)
+    built(scratch_project)
+    before = tree_files(scratch_project.out)
+    tables = (BUILTIN_TEMPLATES / "_tables.html").read_text("utf-8")
+    marker = "<summary>All "
+    scratch_project.write(
+        "templates/_tables.html", tables.replace(marker, '{% include "_note.html" %}' + marker)
+    )
+    result = scratch_project.build()
+    assert not result.ok
+    errors = [d.format_text() for d in result.diagnostics if d.severity == "error"]
+    line = tables[: tables.index(marker)].count("\n") + 1  # where the include is
+    assert errors == [
+        f"templates/_tables.html:{line}:1: template '_note.html' not found in templates/"
+        " or the built-in templates"
+    ]
+    assert tree_files(scratch_project.out) == before  # the previous site stays
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
