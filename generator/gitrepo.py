@@ -53,13 +53,20 @@ def git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
             # Objects as committed: a `git replace` would rewrite the history's authors and
-            # files without changing the head the history is cached by.
+            # files without changing the head the history is cached by. Authors named by
+            # the repository's .mailmap alone: one that the user's or the machine's git
+            # configuration names (mailmap.file, mailmap.blob) would give the same commits
+            # other names on another machine, and change them under the same cache key.
             [
                 "git",
                 "--no-optional-locks",
                 "--no-replace-objects",
                 "-c",
                 "log.showSignature=false",
+                "-c",
+                "mailmap.file=",
+                "-c",
+                "mailmap.blob=",
                 *args,
             ],
             cwd=cwd,

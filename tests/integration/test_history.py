@@ -189,6 +189,15 @@ def test_the_feed_has_status_changes_moved_goalposts_and_rewritten_results(
     assert any(f"(commit {hashes['moved']})" in s and "12.5 → 13" in s for s in summaries)
 
 
+def git_command(call: str) -> str:
+    """The git command of a logged call (`$*`), after git's own options (`-c NAME=VALUE`)."""
+    words = call.split()
+    i = 0
+    while words[i].startswith("-"):
+        i += 2 if words[i] == "-c" else 1
+    return words[i]
+
+
 def test_a_second_build_reads_the_cache_and_not_git_log(
     history_repo: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,7 +225,7 @@ def test_a_second_build_reads_the_cache_and_not_git_log(
     second = calls.read_text(encoding="utf-8").splitlines()
     # After the options: is the cache folder committed (then not trusted), the repository's
     # head and which charters have changes; no log, no cat-file.
-    assert [c.split()[4] for c in second] == ["ls-files", "rev-parse", "status"]
+    assert [git_command(c) for c in second] == ["ls-files", "rev-parse", "status"]
     assert before == {n: (site / n).read_bytes() for n in before}
     # A new commit is a new head: the history is read again, and the old file goes.
     # (The cache stays out of the commit: a cache folder committed to git is not used.)
@@ -1064,6 +1073,31 @@ def test_a_mailmap_or_a_replaced_commit_is_not_a_stale_history(
     result = run_cli("build", "--source", repo, "--out", cold, "--cache-dir", tmp_path / "c2")
     assert result.exit_code == 0, result.output
     assert f"commit {h['created']} by Ana Ruiz" in history_text(cold)
+
+
+def test_authors_are_named_by_the_repositorys_mailmap_alone(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mailmap named by the user's git configuration (mailmap.file) renamed the authors
+    on one machine and not on another, and changing it left the old names in the cached
+    history: the same commits gave other bytes. Only the repository's .mailmap counts."""
+    repo, h = history_repo
+    site = tmp_path / "site"
+    build(repo, site)
+    assert f"commit {h['created']} by Ana Ruiz" in history_text(site)
+    renames = tmp_path / "mine.mailmap"
+    renames.write_text("Someone Else <charters@example.com>\n", encoding="utf-8")
+    config = tmp_path / "gitconfig"
+    config.write_text(f"[mailmap]\n\tfile = {renames}\n\tblob = HEAD:.mailmap\n", "utf-8")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    assert "Someone Else" in git(repo, "log", "-1", "--format=%aN")  # git itself reads it
+    build(repo, site)
+    cold = tmp_path / "cold"
+    result = run_cli("build", "--source", repo, "--out", cold, "--cache-dir", tmp_path / "c2")
+    assert result.exit_code == 0, result.output
+    for built in (site, cold):
+        assert f"commit {h['created']} by Ana Ruiz" in history_text(built)
+        assert "Someone Else" not in history_text(built)
 
 
 def test_a_chain_of_renames_keeps_the_whole_history(tmp_path: Path) -> None:
