@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator import fork
 from generator.build import BuildResult, Settings, build
 from generator.cache import open_cache
 from generator.check import run_check
@@ -480,12 +481,19 @@ def differences(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
 
 
 def check_edits(
-    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool = False
+    builds: Builds,
+    edits: list[Edit],
+    monkeypatch: pytest.MonkeyPatch,
+    keep: bool = False,
+    forked: bool = False,
 ) -> None:
     """Apply `edits` in turn, each followed by an incremental build compared with a cold
     build of the same tree. With `keep`, the incremental builds are `charters serve`'s:
     they share what it keeps in memory between builds (reuse.Kept) and write the site in
-    place (write.write_in_place)."""
+    place (write.write_in_place). With `forked`, an incremental build that renders two
+    charter pages or more renders half of them in a forked copy of itself, whose cache
+    and memo are taken back into the build's (generator/fork.py), as a build of many
+    charters does; the cold builds never fork."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     here = builds.fresh()
     src, out, cache = here / "src", here / "site", here / "cache"
@@ -497,7 +505,10 @@ def check_edits(
             # Every other build without a Kept (a plain build, not serve's) prunes the
             # cache (--gc): what it removes never changes a byte of a later build, nor the
             # report it stores for `charters check`.
-            result = builds.build(src, out, cache, kept, gc=kept is None and index % 2 == 1)
+            with monkeypatch.context() as patched:
+                if forked:
+                    patched.setattr(fork, "FORK_FROM", 2)
+                result = builds.build(src, out, cache, kept, gc=kept is None and index % 2 == 1)
             cold_ok, cold_files, cold_reported, cold_checked = builds.cold_build(src)
             assert result.ok == cold_ok, [d.format_text() for d in result.diagnostics]
             # The same errors and warnings too, never those of an earlier tree.
@@ -518,11 +529,11 @@ def check_edits(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(edits=st.lists(EDITS, min_size=1, max_size=3), keep=st.booleans())
+@given(edits=st.lists(EDITS, min_size=1, max_size=3), keep=st.booleans(), forked=st.booleans())
 def test_incremental_build_equals_cold_build(
-    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool
+    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool, forked: bool
 ) -> None:
-    check_edits(builds, edits, monkeypatch, keep)
+    check_edits(builds, edits, monkeypatch, keep, forked)
 
 
 @pytest.mark.hostile
@@ -532,8 +543,8 @@ def test_incremental_build_equals_cold_build(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(edits=st.lists(EDITS, min_size=1, max_size=6), keep=st.booleans())
+@given(edits=st.lists(EDITS, min_size=1, max_size=6), keep=st.booleans(), forked=st.booleans())
 def test_incremental_build_equals_cold_build_long(
-    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool
+    builds: Builds, edits: list[Edit], monkeypatch: pytest.MonkeyPatch, keep: bool, forked: bool
 ) -> None:
-    check_edits(builds, edits, monkeypatch, keep)
+    check_edits(builds, edits, monkeypatch, keep, forked)
