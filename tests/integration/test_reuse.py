@@ -635,7 +635,8 @@ def test_a_fragment_template_may_name_a_template_that_is_not_there(
     )
     built(scratch_project)
     routing = scratch_project.out / "charters/routing/index.html"
-    assert "<summary>Data table: Median time to first response</summary>" in routing.read_text()
+    page = routing.read_text("utf-8")
+    assert "<summary>Data table: Median time to first response</summary>" in page
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
 
     counted.clear()
