@@ -50,7 +50,7 @@ import shutil
 import stat
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -648,7 +648,7 @@ def _clear_standby(tmp: Path, files: Mapping[str, Content], spoilt: Path) -> boo
         probe.mkdir()  # a new folder's mode here (the umask), read without setting the umask
         mode = stat.S_IMODE(os.lstat(probe).st_mode)
         probe.rmdir()
-        parents = {a for rel in files for a in _ancestors(rel)}
+        parents = _folders_of(files)
         _clear_folder(f"{tmp}{os.sep}", "", files, parents, mode)
     except OSError:
         _remove(tmp, spoilt)
@@ -910,7 +910,7 @@ def _carry_user_files(
         # was surely its own; keep the rest and name it rather than guess and delete.
         listed = sorted(new_files)
     written = {f for f in listed if isinstance(f, str)} | {MANIFEST}
-    parents = {p for f in written for p in _ancestors(f)}
+    parents = _folders_of(written)
     _carry_folder(out, tmp, "", written, parents, new_files, report)
 
 
@@ -919,7 +919,7 @@ def unwritten(out: Path, listed: object) -> list[str]:
     names a build would keep and report; folders end in "/")."""
     names = listed if isinstance(listed, list) else []
     written = {f for f in names if isinstance(f, str)} | {MANIFEST}
-    parents = {p for f in written for p in _ancestors(f)}
+    parents = _folders_of(written)
     found: list[str] = []
 
     def walk(folder: Path, rel: str) -> None:
@@ -932,6 +932,19 @@ def unwritten(out: Path, listed: object) -> list[str]:
                 found.append(name + ("/" if is_dir else ""))
 
     walk(out, "")
+    return found
+
+
+def _folders_of(names: Iterable[str]) -> set[str]:
+    """Every folder that holds one of `names` (site paths), however deep: the union of their
+    `_ancestors`, each folder's own found once (a site has thousands of files in a
+    thousand folders, most of them sharing theirs with the name before)."""
+    found: set[str] = set()
+    for name in names:
+        folder = name.rpartition("/")[0]
+        while folder and folder not in found:
+            found.add(folder)
+            folder = folder.rpartition("/")[0]
     return found
 
 
