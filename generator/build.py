@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import __version__
 from .cache import (
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from .charts import ChartSet
     from .history import History
     from .load import Project
+    from .outputs import Outputs
     from .portfolio import CataloguedMetric
     from .rules import CharterCheck
     from .spool import Spool
@@ -308,8 +309,13 @@ def _full_build(
             live_reload=settings.live_reload,
             bytecode_cache=template_cache(cache),
         )
-        pages = render_pages(templates, project, views, checks, charts, history, reuse, spool)
-        outputs = render_outputs(templates, project, views, history, spool, reuse)
+        # The outputs are made after the pages, by a forked copy of the build while the
+        # pages are rendered when there are many (generator/fork.py).
+        outputs_of = partial(render_outputs, templates, project, views, history, spool, reuse)
+        pages, made_outputs = render_pages(
+            templates, project, views, checks, charts, history, reuse, spool, outputs_of
+        )
+        outputs = cast("Outputs", made_outputs)  # `then` was given: what it made
     except Exception as exc:
         problem = template_diagnostic(exc, project.root)
         if problem is None:
@@ -427,7 +433,7 @@ def _keep_loaded(reuse: Reuse, project: Project, diagnostics: list[Diagnostic]) 
 def _warm_up(settings: Settings, reuse: Reuse) -> None:
     """From `WARM_FROM` charters, when one is loaded anew, start a drawing worker at once:
     it imports matplotlib while the others are read back (charts.warm_up). Not when
-    `fork.FORK_FROM` charters or more are: their pages are rendered in two, by a copy of
+    `fork.FORK_FROM` charters or more are: their pages are shared with a copy of
     the build (generator/fork.py), which a worker's threads would forbid, and loading so
     many hides nothing (drawing, if any, starts its workers when it begins). A build
     after a generator upgrade or an edit of metrics.yaml, which loads every charter

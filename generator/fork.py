@@ -1,13 +1,16 @@
-"""Pages stage: a long run of pages rendered half by the build, half by a forked copy.
+"""Pages stage: a long run of pages rendered by the build and a forked copy together.
 
 Rendering a charter page is Python (Jinja) and holds one core; a template edit at a
-thousand charters renders a thousand of them. :func:`in_two` gives the second half of
-such a run to a copy of the build made by `fork()`: the copy has everything the build
-has (the charters read back, the templates compiled), renders its pages into the same
-spool folder under names of its own, and sends back, pickled through a pipe, what each
-page gave (a spooled file's place and size) and what rendering them changed in the
-build's state (:data:`STATE`: the cache entries used and written, the pages made, the
-counts, the memo's results), which the build takes as if it had rendered them itself.
+thousand charters renders a thousand of them. :func:`in_two` shares such a run with a
+copy of the build made by `fork()`: the copy has everything the build has (the charters
+read back, the templates compiled). It first makes what the build would make after the
+pages (the site-wide pages and the outputs: `then`), then both take the pages a few at
+a time from one pipe until none is left, so that neither waits for the other on any
+machine. The copy renders into the same spool folder under names of its own, and sends
+back, pickled through a pipe, what each of its pages and `then` gave (a spooled file's
+place and size) and what making them changed in the build's state (:data:`STATE`: the
+cache entries used and written, the pages made, the counts, the memo's results), which
+the build takes as if it had made them itself.
 
 Never on another machine than Linux (elsewhere a forked copy of a process is not safe
 to run Python in), never in a process with another Python thread (`serve`, a build that
@@ -16,13 +19,15 @@ and not for fewer than `FORK_FROM` pages. Threads Python does not know of are no
 numpy's OpenBLAS starts a pool of its own, which it makes safe across `fork()`; a thread
 of a program that runs the build in its own process (a test runner's) could hold a lock
 the copy then waits for, so a copy that has not answered `COPY_WAIT` seconds, and
-`COPY_WAIT_TIMES` times as long as the build took over its own half, after the build
-finished that half is killed. Whatever becomes of the copy, the pages come out the same:
-when it stops early (a template error, killed, too slow), the build renders its share
-itself, so a template error is reported as without the copy; so it does when its own
-half stopped the cache (a failed write), after removing the entries the copy wrote, as
-one process would not have written them. Ctrl-C stops the build, which kills the copy
-(the copy ignores it); a build that dies takes its copy with it (`PR_SET_PDEATHSIG`).
+`COPY_WAIT_TIMES` times as long as the build took over its own share, after the build
+finished that share is killed. Whatever becomes of the copy, the site comes out the
+same: when it stops early (a template error, killed, too slow), the build makes its
+share itself, pages first, so a template error is reported as without the copy (an
+error in one of the build's own pages: the copy is stopped and the pages before it are
+made here, in order, until the first that fails); so it does when its own share stopped
+the cache (a failed write), after removing the entries the copy wrote, as one process
+would not have written them. Ctrl-C stops the build, which kills the copy (the copy
+ignores it); a build that dies takes its copy with it (`PR_SET_PDEATHSIG`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -43,12 +49,16 @@ from .cache import Cache
 
 T = TypeVar("T")
 R = TypeVar("R")
+A = TypeVar("A")
 
-#: From this many pages to render, half go to a forked copy. At 1,000 charters a template
+#: From this many pages to render, a forked copy shares them. At 1,000 charters a template
 #: edit took 2.6 s against 3.8 s; forking a build that size costs some 30 ms.
 FORK_FROM = 64
+#: The most runs of items the build and the copy take turns at (`_claims`: two bytes each,
+#: so the pipe is written whole before anything reads it).
+MAX_CLAIMS = 1024
 #: The copy is given this many seconds, and this many times as long as the build took over
-#: its own half, after the build finished it; then it is killed (see the module).
+#: its own share, after the build finished it; then it is killed (see the module).
 COPY_WAIT = 30.0
 COPY_WAIT_TIMES = 3
 _BLOCKED = {signal.SIGINT, signal.SIGTERM}  # while forking: see `_fork`
@@ -88,53 +98,122 @@ def in_two(
     work: Callable[[T], R],
     owners: Mapping[str, object],
     copy_started: Callable[[], None] = lambda: None,
-) -> list[R]:
-    """`[work(item) for item in items]`, the second half of it done by a forked copy of
-    this process when there are `FORK_FROM` items or more and :func:`can_fork`.
+    then: Callable[[], A] | None = None,
+) -> tuple[list[R], A | None]:
+    """`[work(item) for item in items]`, then `then()` (None without it): shared with a
+    forked copy of this process when there are `FORK_FROM` items or more and
+    :func:`can_fork`.
 
-    `owners` are the objects whose :data:`STATE` the work changes, by the names there
-    (those left out are not changed by it); `copy_started` runs in the copy first (it
-    names its spooled files apart from the build's). What `work` returns must pickle.
+    The copy runs `then` first; the build and the copy take the items a few at a time,
+    each from the same pipe, which hands every run of them out once, until none is left
+    (:func:`_claims`), so neither waits for the other whatever the machine. `owners` are
+    the objects whose :data:`STATE` the work changes, by the names there (those left out
+    are not changed by it); `copy_started` runs in the copy first (it names its spooled
+    files apart from the build's). What `work` and `then` return must pickle.
     """
     if len(items) < FORK_FROM or not can_fork():
-        return [work(item) for item in items]
+        done = [work(item) for item in items]
+        return done, then() if then is not None else None
     first = work(items[0])  # templates compiled and shared digests made once, here
-    half = (len(items) + 1) // 2
-    mine, theirs = items[1:half], items[half:]
-    pid, read, unblock = _fork(theirs, work, owners, copy_started)
+    rest = items[1:]
+    size = max(1, -(-len(rest) // MAX_CLAIMS))  # items a claim takes: at most MAX_CLAIMS claims
+    claims = _claims(-(-len(rest) // size))
     reaped = False
+    try:
+        pid, read, unblock = _fork(_Share(rest, size, claims, work, then), owners, copy_started)
+    except BaseException:
+        os.close(claims)
+        raise
+    mine: dict[int, R] = {}
     try:
         unblock()
         started = time.monotonic()
-        done = [first, *(work(item) for item in mine)]
+        at = 0
+        try:
+            for n in _claimed(claims):
+                for at in range(n * size, min(len(rest), (n + 1) * size)):
+                    mine[at] = work(rest[at])
+        except Exception:
+            # The error one process would meet first: the copy is stopped, and the items
+            # before this one that it took are made here, in order; else this one's.
+            reaped = _stop(pid)
+            for i in range(at):
+                if i not in mine:
+                    mine[i] = work(rest[i])
+            raise
         wait = max(COPY_WAIT, COPY_WAIT_TIMES * (time.monotonic() - started))
         sent, changes = _received(read, time.monotonic() + wait)
         if changes is None:  # stopped, or too slow: its share is the build's
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         reaped = True
-        if status == 0 and changes is not None and len(sent) == len(theirs):
+        made, also = sent
+        if status == 0 and changes is not None and set(made) | set(mine) == set(range(len(rest))):
             stopped = _stopped_cache(owners)
             if stopped is None:
                 absorb(owners, changes)
-                return done + sent
+                mine.update(made)
+                return [first, *(mine[i] for i in range(len(rest)))], also
             stopped.discard(changes.get("cache", {}).get("written", []))
-        return done + [work(item) for item in theirs]  # the copy's share: all made here
+        # The copy's share is the build's: its items, in order, then `then`.
+        for i in range(len(rest)):
+            if i not in mine:
+                mine[i] = work(rest[i])
+        return [first, *(mine[i] for i in range(len(rest)))], then() if then else None
     finally:
         os.close(read)
+        os.close(claims)
         if not reaped:  # the build stopped first (an error, Ctrl-C): so does the copy
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            _stop(pid)
+
+
+@dataclass(frozen=True)
+class _Share:
+    """What the copy is given: the items after the first (`rest`), taken `size` at a time
+    from the pipe `claims`, made by `work`, and `then`, which it runs first."""
+
+    rest: Sequence[Any]
+    size: int
+    claims: int
+    work: Callable[[Any], Any]
+    then: Callable[[], Any] | None
+
+
+def _claims(count: int) -> int:
+    """A pipe holding the numbers 0 to `count` - 1, two bytes each, with no writer left:
+    its end to read, from which the build and the copy each take the next number
+    (:func:`_claimed`). A read of two bytes from a pipe is never split, and all of it is
+    written at once, before the fork, so each number is read once, by one of them."""
+    assert count <= MAX_CLAIMS
+    read, write = os.pipe()
+    try:
+        os.write(write, b"".join(n.to_bytes(2, "big") for n in range(count)))
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)
+    return read
+
+
+def _claimed(claims: int) -> Iterator[int]:
+    """The numbers taken from the pipe `claims` (:func:`_claims`) until it is empty."""
+    while taken := os.read(claims, 2):
+        yield int.from_bytes(taken, "big")
+
+
+def _stop(pid: int) -> bool:
+    """Kill the copy and wait for it; True (it is reaped)."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    return True
 
 
 def _fork(
-    items: Sequence[T],
-    work: Callable[[T], R],
-    owners: Mapping[str, object],
-    started: Callable[[], None],
+    share: _Share, owners: Mapping[str, object], started: Callable[[], None]
 ) -> tuple[int, int, Callable[[], object]]:
-    """Fork the copy that renders `items`: its pid, the pipe's end it sends on, and what
+    """Fork the copy that takes its `share`: its pid, the pipe's end it sends on, and what
     lets the build's signals through again (to call inside the `try` that reaps the copy).
     Ctrl-C and SIGTERM are held back while forking, so that neither can reach the copy
     before it runs inside its own `try` (which ends in `os._exit`, never in the build's
@@ -155,7 +234,7 @@ def _fork(
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build's to handle
             _die_with(parent)
             signal.pthread_sigmask(signal.SIG_SETMASK, before)
-            _copy(items, work, owners, started, write)
+            _copy(share, owners, started, write)
         finally:
             os._exit(1)
     os.close(write)
@@ -175,53 +254,58 @@ def _die_with(parent: int) -> None:
 
 def _stopped_cache(owners: Mapping[str, object]) -> Cache | None:
     """The build's cache when it stopped (a failed write) while the build rendered its own
-    half: one process would have rendered the copy's share without a cache, so the entries
-    the copy wrote are removed and its share is rendered again by the build."""
+    share: one process would have made the copy's share without a cache, so the entries
+    the copy wrote are removed and its share is made again by the build."""
     cache = owners.get("cache")
     return cache if isinstance(cache, Cache) and cache.root is None else None
 
 
 def _copy(
-    items: Sequence[T],
-    work: Callable[[T], R],
-    owners: Mapping[str, object],
-    started: Callable[[], None],
-    write: int,
+    share: _Share, owners: Mapping[str, object], started: Callable[[], None], write: int
 ) -> None:
-    """The forked copy's run: `work` each item, then send the results and the changes to
-    the state, and exit without running anything of the build's (no `finally`, no exit
-    handler: those are the build's to run). On any error it sends nothing, and the
-    build does all of its share itself (the same error, in the same place)."""
+    """The forked copy's run: `then`, then the items it takes, then send what they gave
+    (by their place among the items after the first) and the changes to the state, and
+    exit without running anything of the build's (no `finally`, no exit handler: those
+    are the build's to run). On any error it sends nothing, and the build does all of
+    its share itself (the same error, in the same place)."""
     status = 1
     try:
         started()
         marks = mark(owners)
-        done = [work(item) for item in items]
+        also = share.then() if share.then is not None else None
+        made: dict[int, Any] = {}
+        for n in _claimed(share.claims):
+            for i in range(n * share.size, min(len(share.rest), (n + 1) * share.size)):
+                made[i] = share.work(share.rest[i])
         with os.fdopen(write, "wb") as out:
-            pickle.dump((done, changes_since(owners, marks)), out, pickle.HIGHEST_PROTOCOL)
+            sent = ((made, also), changes_since(owners, marks))
+            pickle.dump(sent, out, pickle.HIGHEST_PROTOCOL)
         status = 0
     finally:
         os._exit(status)
 
 
-def _received(read: int, deadline: float) -> tuple[list[Any], dict[str, dict[str, Any]] | None]:
+def _received(
+    read: int, deadline: float
+) -> tuple[tuple[dict[int, Any], Any], dict[str, dict[str, Any]] | None]:
     """What the copy sent through the pipe `read`, read to its end; nothing when it sent
     nothing whole (it stopped, or what it made did not pickle) or had not ended by the
     `deadline` (of `time.monotonic`)."""
+    nothing: tuple[dict[int, Any], Any] = ({}, None)
     parts = []
     while True:
         ready, _, _ = select.select([read], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
-            return [], None
+            return nothing, None
         chunk = os.read(read, 1 << 20)
         if not chunk:
             break
         parts.append(chunk)
     try:
-        sent, changes = pickle.loads(b"".join(parts))
+        (made, also), changes = pickle.loads(b"".join(parts))
     except Exception:
-        return [], None
-    return list(sent), changes
+        return nothing, None
+    return (dict(made), also), changes
 
 
 def mark(owners: Mapping[str, object]) -> dict[str, dict[str, Any]]:

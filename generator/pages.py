@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jinja2
 import jinja2.meta
@@ -65,6 +65,8 @@ from .reuse import Reuse
 from .rules import RULES, CharterCheck
 from .spool import Content, Spool
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
+
+A = TypeVar("A")
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
@@ -528,13 +530,17 @@ def render_pages(
     history: History | None = None,
     reuse: Reuse | None = None,
     spool: Spool | None = None,
-) -> dict[str, Content]:
-    """The portfolio, a page per charter, the rules page and the static files, by site path.
+    then: Callable[[], A] | None = None,
+) -> tuple[dict[str, Content], A | None]:
+    """The portfolio, a page per charter, the rules page and the static files, by site path,
+    and what `then` gave (what the build makes after the pages: its outputs).
 
     Without `history` (None) the charter pages have no history section. With `reuse`
     a charter's page comes from the cache when everything it is made from is unchanged
     (generator/reuse.py). With `spool`, each charter page goes there as soon as it is
-    made, so a thousand of them are not held in memory.
+    made, so a thousand of them are not held in memory, and a long run of them is shared
+    with a forked copy of the build, which makes the pages after them and `then` first
+    (generator/fork.py).
     """
     groups = [
         (status, [v for v in views if v.outline.status == status])
@@ -551,12 +557,21 @@ def render_pages(
             row=Rows(rows, "index.html"),
         )
     }
-    files.update(charter_pages(templates, views, checks, charts, history, reuse, spool))
-    files["rules/index.html"] = templates.render("rules.html", "rules/index.html")
-    catalogued = catalogued_metrics(project.catalogue, views)
-    files.update(portfolio_pages(templates, catalogued, views, charts, rows))
-    files.update(static_files(project))
-    return files
+
+    def after() -> tuple[dict[str, Content], A | None]:
+        """The pages after the charters' (made by the copy, when there is one), and `then`."""
+        made: dict[str, Content] = {
+            "rules/index.html": templates.render("rules.html", "rules/index.html")
+        }
+        catalogued = catalogued_metrics(project.catalogue, views)
+        made.update(portfolio_pages(templates, catalogued, views, charts, rows))
+        made.update(static_files(project))
+        return made, then() if then is not None else None
+
+    charters, (rest, also) = charter_pages(
+        templates, views, checks, charts, history, reuse, spool, after
+    )
+    return {**files, **charters, **rest}, also
 
 
 def charter_pages(
@@ -567,10 +582,12 @@ def charter_pages(
     history: History | None,
     reuse: Reuse | None,
     spool: Spool | None,
-) -> dict[str, Content]:
+    then: Callable[[], A],
+) -> tuple[dict[str, Content], A]:
     """Every charter's page, by site path: from the current site or the cache when its key
-    is there, the others rendered, half of a long run of them by a forked copy of the
-    build (generator/fork.py) when they go to a `spool`."""
+    is there, the others rendered; then what `then` gives. A long run of pages is shared
+    with a forked copy of the build, which runs `then` first (generator/fork.py), when
+    they go to a `spool`."""
     shared = shared_digest(templates) if reuse is not None else ""
     sources = FragmentSources(templates.env, reuse)
     plans = [
@@ -584,12 +601,17 @@ def charter_pages(
         return plan.render(templates, checks, sources, reuse, spool)
 
     if spool is None:  # the pages would be sent back whole
-        made = [render(plan) for plan in todo]
+        made, also = [render(plan) for plan in todo], then()
     else:
         owners = {"memo": MEMO, **({"reuse": reuse, "cache": reuse.cache} if reuse else {})}
-        made = in_two(todo, render, owners, partial(setattr, spool, "prefix", "forked-"))
+        forked = partial(setattr, spool, "prefix", "forked-")
+        made, shared_also = in_two(todo, render, owners, forked, then)
+        also = cast(A, shared_also)  # `then` was given: what it returned
     rendered = {plan.page: content for plan, content in zip(todo, made, strict=True)}
-    return {page: rendered[page] if content is None else content for page, content in found.items()}
+    pages = {
+        page: rendered[page] if content is None else content for page, content in found.items()
+    }
+    return pages, also
 
 
 @dataclass(frozen=True)
