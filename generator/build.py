@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -263,7 +263,6 @@ def _full_build(
     from .links import linked_files
     from .load import load_project
     from .memo import load_memo, save_memo
-    from .outputs import render_outputs
     from .pages import render_pages, site_templates, template_diagnostic
     from .portfolio import catalogued_metrics
     from .rules import check_views
@@ -291,12 +290,10 @@ def _full_build(
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)
     linked = linked_files(project.root, views, spool)
-    if check_key is not None:
-        _prime_check(
-            reuse, check_key, project, checks, list(result.diagnostics), linked.diagnostics
-        )
+    prime = _priming(reuse, check_key, project, checks, result.diagnostics, linked.diagnostics)
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
+        prime()
         return result
     catalogued = catalogued_metrics(project.catalogue, views)
     charts = _charts(settings, reuse, views, catalogued, spool, progress)
@@ -309,17 +306,18 @@ def _full_build(
             live_reload=settings.live_reload,
             bytecode_cache=template_cache(cache),
         )
-        # The outputs are made after the pages, by a forked copy of the build while the
-        # pages are rendered when there are many (generator/fork.py).
-        outputs_of = partial(render_outputs, templates, project, views, history, spool, reuse)
-        pages, made_outputs = render_pages(
-            templates, project, views, checks, charts, history, reuse, spool, outputs_of
+        # The outputs and check's report are made after the pages, by a forked copy of
+        # the build while the pages are rendered when there are many (generator/fork.py).
+        then = partial(_outputs, prime, templates, project, views, history, spool, reuse)
+        pages, made_then = render_pages(
+            templates, project, views, checks, charts, history, reuse, spool, then
         )
-        outputs = cast("Outputs", made_outputs)  # `then` was given: what it made
+        outputs = cast("Outputs", made_then)  # `then` was given: what it made
     except Exception as exc:
         problem = template_diagnostic(exc, project.root)
         if problem is None:
             raise
+        prime()  # check's report does not depend on the templates
         result.diagnostics.append(problem)
         return result
     charts.finish()
@@ -478,6 +476,34 @@ def _check_key(settings: Settings, tree: SourceTree, context: Context, cache: Ca
     inputs = [real(settings.source / name) for name in (*INPUT_FILES, *INPUT_FOLDERS)]
     walked = None if any(out.is_relative_to(path) for path in inputs) else tree
     return check_key(settings.source, context.day, None, cache, walked)
+
+
+def _outputs(prime: Callable[[], None], *args: Any) -> Outputs:
+    """The outputs stage (`render_outputs(*args)`), and check's report stored (`prime`)."""
+    from .outputs import render_outputs
+
+    prime()
+    return render_outputs(*args)
+
+
+def _priming(
+    reuse: Reuse,
+    key: str | None,
+    project: Project,
+    checks: Mapping[str, CharterCheck],
+    errors: list[Diagnostic],
+    link_problems: list[Diagnostic],
+) -> Callable[[], None]:
+    """What stores check's report (`_prime_check`) once, however often it is called, with
+    the loader's `errors` as they are now; nothing without a `key` (no usable cache)."""
+    errors, done = list(errors), list[bool]()
+
+    def prime() -> None:
+        if key is not None and not done:
+            done.append(True)
+            _prime_check(reuse, key, project, checks, errors, link_problems)
+
+    return prime
 
 
 def _prime_check(

@@ -516,6 +516,33 @@ def test_a_build_stores_exactly_the_report_check_prints(
         assert missed.exit_code == 1 and "the check ran" in missed.stderr
 
 
+def test_a_build_whose_templates_fail_still_stores_the_report_check_prints(
+    examples: Path,
+    tmp_path: Path,
+    fresh: Fresh,
+    no_checking: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A template error stops the build after the rules judged every charter; check does
+    not render pages, so its report is the same and is stored all the same (made after
+    the pages, with the outputs, when the build gets that far)."""
+    from generator.pages import BUILTIN_TEMPLATES
+
+    marker = "{% block content %}"
+    page = (BUILTIN_TEMPLATES / "charter.html").read_text(encoding="utf-8")
+    (examples / "templates").mkdir()
+    (examples / "templates" / "charter.html").write_text(
+        page.replace(marker, marker + "{{ 1 // 0 }}", 1), encoding="utf-8"
+    )
+    expected = fresh(examples, "--today", STALE_DAY)
+    assert "MC109 alert" in expected.stdout
+    assert not build_at(examples, tmp_path / "site", STALE_EPOCH, monkeypatch)
+    assert len(entries(examples / ".charters-cache")) == 1  # the build stored one report
+    no_checking()
+    again = run(examples, "--today", STALE_DAY)
+    assert (again.stdout, again.exit_code) == (expected.stdout, expected.exit_code)
+
+
 def test_a_build_on_its_own_date_primes_nothing_for_another_day(
     examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
