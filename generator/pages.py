@@ -340,7 +340,14 @@ def template_diagnostic(exc: Exception, root: Path) -> Diagnostic | None:
             where = SourceRef(_template_name(frame[0], root), frame[1], 1)
         else:
             where = SourceRef("templates")
-        message = f"template {exc.name!r} not found in templates/ or the built-in templates"
+        names = exc.templates if isinstance(exc, jinja2.TemplatesNotFound) else []
+        if len(names) > 1:  # an include or import of a list of names, none of them there
+            listed = ", ".join(repr(str(name)) for name in names)
+            message = (
+                f"none of the templates {listed} found in templates/ or the built-in templates"
+            )
+        else:
+            message = f"template {exc.name!r} not found in templates/ or the built-in templates"
     else:
         frame = _template_frame(exc, root)
         if frame is None:

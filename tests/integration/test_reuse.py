@@ -647,8 +647,15 @@ def test_a_fragment_template_may_name_a_template_that_is_not_there(
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("include", "missing"),
+    [
+        ('"_note.html"', "template '_note.html' not found"),
+        ('["_lead.html", "_note.html"]', "none of the templates '_lead.html', '_note.html' found"),
+    ],
+)
 def test_a_template_the_fragment_template_needs_and_lacks_is_a_located_error(
-    scratch_project: ScratchProject,
+    scratch_project: ScratchProject, include: str, missing: str
 ) -> None:
     write_full_project(scratch_project)
     built(scratch_project)
@@ -656,15 +663,14 @@ def test_a_template_the_fragment_template_needs_and_lacks_is_a_located_error(
     tables = (BUILTIN_TEMPLATES / "_tables.html").read_text("utf-8")
     marker = "<summary>All "
     scratch_project.write(
-        "templates/_tables.html", tables.replace(marker, '{% include "_note.html" %}' + marker)
+        "templates/_tables.html", tables.replace(marker, f"{{% include {include} %}}" + marker)
     )
     result = scratch_project.build()
     assert not result.ok
     errors = [d.format_text() for d in result.diagnostics if d.severity == "error"]
     line = tables[: tables.index(marker)].count("\n") + 1  # where the include is
     assert errors == [
-        f"templates/_tables.html:{line}:1: template '_note.html' not found in templates/"
-        " or the built-in templates"
+        f"templates/_tables.html:{line}:1: {missing} in templates/ or the built-in templates"
     ]
     assert tree_files(scratch_project.out) == before  # the previous site stays
 
