@@ -130,9 +130,8 @@ def in_two(
         started = time.monotonic()
         at = 0
         try:
-            for n in _claimed(claims):
-                for at in range(n * size, min(len(rest), (n + 1) * size)):
-                    mine[at] = work(rest[at])
+            for at in _taken(claims, size, len(rest)):
+                mine[at] = work(rest[at])
         except Exception:
             # The error one process would meet first: the copy is stopped, and the items
             # before this one that it took are made here, in order; else this one's.
@@ -200,6 +199,12 @@ def _claimed(claims: int) -> Iterator[int]:
     """The numbers taken from the pipe `claims` (:func:`_claims`) until it is empty."""
     while taken := os.read(claims, 2):
         yield int.from_bytes(taken, "big")
+
+
+def _taken(claims: int, size: int, count: int) -> Iterator[int]:
+    """The places of the items (of `count`) in the runs of `size` taken from `claims`."""
+    for n in _claimed(claims):
+        yield from range(n * size, min(count, (n + 1) * size))
 
 
 def _stop(pid: int) -> bool:
@@ -274,9 +279,8 @@ def _copy(
         marks = mark(owners)
         also = share.then() if share.then is not None else None
         made: dict[int, Any] = {}
-        for n in _claimed(share.claims):
-            for i in range(n * share.size, min(len(share.rest), (n + 1) * share.size)):
-                made[i] = share.work(share.rest[i])
+        for i in _taken(share.claims, share.size, len(share.rest)):
+            made[i] = share.work(share.rest[i])
         with os.fdopen(write, "wb") as out:
             sent = ((made, also), changes_since(owners, marks))
             pickle.dump(sent, out, pickle.HIGHEST_PROTOCOL)
