@@ -64,6 +64,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import make_corpus, make_repo
+from process_tree import become_subreaper, children, reap_orphans, tree_cpu_seconds
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -147,23 +148,28 @@ def run(
     ok: Sequence[int] = (0,),
     reads: Sequence[Path] = (),
 ) -> Timed:
-    """Run `cmd`, timing it; its peak memory comes from wait4's rusage. The files under
+    """Run `cmd`, timing it; its peak memory is the largest resident set in wait4's rusage of
+    it and of what it left running (its chart workers' server, which ends after it and is
+    adopted: process_tree.py), each with the processes it waited for. The files under
     `reads` (what the command reads: its input, cache and output) are read first
     (:func:`warm`), and the disks are synced, so what an earlier step wrote (a cold
     build writes hundreds of megabytes) is not flushed during this one's time."""
     warm(*reads)
     os.sync()
     with tempfile.TemporaryFile() as log:
+        before = children()
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
+        left = reap_orphans(before)
         proc.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         output = log.read().decode("utf-8", "replace")
     if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-4000:]}")
-    return Timed(seconds, usage.ru_maxrss / 1024, output)
+    peak = max(u.ru_maxrss for u in (usage, *left))
+    return Timed(seconds, peak / 1024, output)
 
 
 class Corpus:
@@ -342,18 +348,12 @@ def wait_as_a_page(
     raise SystemExit(f"{url} did not show {words!r} within {timeout:.0f} s")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime (and those of waited-for children) of a process, from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 @contextlib.contextmanager
 def serving(corpus: Corpus) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     cmd = [*charters_cmd(), "serve", "--source", str(corpus.source), "--port", str(port)]
     with tempfile.TemporaryFile() as log:
+        before = children()
         proc = subprocess.Popen(cmd + corpus.cache_args(), stdout=log, stderr=subprocess.STDOUT)
         try:
             yield proc, f"http://127.0.0.1:{port}/charters/{corpus.ids[0]}/"
@@ -364,6 +364,7 @@ def serving(corpus: Corpus) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            reap_orphans(before)  # its workers' server, adopted once it ended
 
 
 def measure_serve(corpus: Corpus, figures: Figures, first_build: float, idle: float) -> None:
@@ -373,9 +374,10 @@ def measure_serve(corpus: Corpus, figures: Figures, first_build: float, idle: fl
     with serving(corpus) as (proc, url):
         wait_for(url, words, timeout=first_build * 5 + 120, proc=proc)
         time.sleep(1.0)  # let the first build's file events settle
-        before, started = cpu_seconds(proc.pid), time.perf_counter()
+        # The server and every process under it (its chart workers and their server).
+        before, started = tree_cpu_seconds(proc.pid), time.perf_counter()
         time.sleep(idle)
-        used = cpu_seconds(proc.pid) - before
+        used = tree_cpu_seconds(proc.pid) - before
         figures.idle_window = time.perf_counter() - started
         figures.idle_cpu_percent = 100 * used / figures.idle_window
         for _ in range(figures.repeat):
@@ -681,6 +683,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--git", action="store_true", help="the corpus in git: builds read history")
     parser.add_argument("--only", help=f"some of: {', '.join(MEASUREMENTS)} (comma-separated)")
     args = parser.parse_args(argv)
+    become_subreaper()  # what a command leaves running is waited for and counted (`run`)
     with contextlib.ExitStack() as stack:
         root = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         root.mkdir(parents=True, exist_ok=True)
