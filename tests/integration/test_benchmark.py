@@ -157,3 +157,51 @@ def test_only_refuses_an_unknown_measurement(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "--only: unknown warm; known: cold, noop" in done.stderr
+
+
+def test_ab_times_each_version_with_its_own_code(tmp_path: Path) -> None:
+    """benchmarks/ab.py: the old version's builds run its own generator (a copy that marks
+    each start), the new one's this checkout's; each block's first build is not counted."""
+    import shutil
+
+    marked = tmp_path / "marked"
+    for name in ("generator", "templates"):
+        shutil.copytree(REPO_ROOT / name, marked / name, ignore=shutil.ignore_patterns("*.pyc"))
+    cli = marked / "generator" / "cli.py"
+    mark = tmp_path / "starts"
+    text = cli.read_text()
+    assert text.count("\ndef run() -> None:\n") == 1
+    # Each start of the command (not of a process that imports the module: a worker's server).
+    text += (
+        f"\n_run = run\ndef run() -> None:\n    open({str(mark)!r}, 'a').write('x')\n    _run()\n"
+    )
+    cli.write_text(text)
+    figures = tmp_path / "ab.json"
+    args = ["--old", str(marked), "--n", "3", "--rounds", "1", "--block", "2"]
+    args += ["--edit", "result", "--workdir", str(tmp_path / "w"), "--json", str(figures)]
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "ab.py"), *args], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert mark.read_text() == "xxx"  # one untimed build, then a block of two
+    found = json.loads(figures.read_text())
+    assert (found["old"]["builds"], found["new"]["builds"], found["rounds"]) == (1, 1, 1)
+    assert found["edit"] == "result" and found["ratio of medians"] > 0
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("round")] == ["round 1"] * 2
+    assert lines[-1].startswith("new / old (medians): ")
+    assert lines[-1].endswith(" of 1 rounds")
+
+
+def test_ab_takes_a_revision_or_refuses_what_is_neither(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import ab
+    finally:
+        sys.path.remove(str(BENCH))
+    root = ab.version("HEAD", tmp_path)
+    assert (root / "generator" / "__init__.py").is_file()
+    assert (root / "templates" / "charter.html").is_file()
+    assert root.parent == tmp_path / "versions"
+    with pytest.raises(SystemExit, match="'no-such-thing' is neither a folder nor a revision"):
+        ab.version("no-such-thing", tmp_path)
