@@ -151,8 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, help="passed to charters as --cache-dir")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
-    if args.block < 2 or args.rounds < 1:
+    if args.block < 2:
         parser.error("--block must be at least 2 (the first of each is not counted)")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     become_subreaper()  # what a build leaves running is waited for (bench.run)
     with tempfile.TemporaryDirectory() as scratch:
         work = args.workdir or Path(scratch)
