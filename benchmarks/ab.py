@@ -5,7 +5,9 @@ run; two of its runs of the same code differ by 10 to 20 % on a shared machine,
 so it cannot show a change smaller than that. This script can: it times builds of
 two versions (`--old` and `--new`) after the same kind of edit, in blocks of
 `--block` builds per version, alternating for `--rounds` rounds, so a change in the
-machine's load falls on both. The first build of each block is not counted: it
+machine's load falls on both; each round's ratio (new over old) is taken, and
+their median given, with in how many rounds the new version was faster and the
+sign test's p-value of that count. The first build of each block is not counted: it
 finds the site and cache entries the other version made (a version's keys include
 its own fingerprint).
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -85,11 +88,15 @@ def version(spec: str, work: Path) -> Path:
 
 
 def build(corpus: Corpus, side: Side) -> float:
-    """One build of the corpus by `side`'s generator (imported from its folder first)."""
+    """One build of the corpus by `side`'s generator (imported from its folder first). The
+    source and the site are read first (bench.run), not the cache folder: the builds just
+    before used what this one reads of it, and every template edit adds a page entry per
+    charter to it (254 MB at 1,000 charters), so reading all of it before each build
+    would take longer with every build and push the rest out of the page cache."""
     env = {**os.environ, "PYTHONPATH": str(side.root)}
     cmd = [*charters_cmd(), "build", "--source", str(corpus.source), "--out", str(corpus.out)]
     cmd += [*corpus.cache_args(), "--quiet"]
-    return run(cmd, env=env, reads=corpus.reads()).seconds
+    return run(cmd, env=env, reads=[corpus.source, corpus.out]).seconds
 
 
 def editor(corpus: Corpus, edit: str) -> Callable[[], object]:
@@ -118,11 +125,23 @@ def compare(corpus: Corpus, sides: Sequence[Side], edit: str, rounds: int, block
             print(f"round {number}: {side.name} {shown}", flush=True)
 
 
+def sign_test(wins: int, rounds: int) -> float:
+    """The two-sided p-value of `wins` of `rounds` under even odds (the sign test): how
+    often a version no faster than the other would win at least as lopsidedly."""
+    fewer = min(wins, rounds - wins)
+    tail = sum(math.comb(rounds, k) for k in range(fewer + 1)) / 2**rounds
+    return min(1.0, 2 * tail)
+
+
 def summary(old: Side, new: Side) -> dict[str, object]:
+    """Each side's figures, and the comparison. A round's ratio is the mean of its new
+    block over the mean of its old one, measured minutes apart at most: the median of
+    those is what the machine's drift over a run (load from elsewhere) moves least."""
     pairs = [
         (statistics.mean(a), statistics.mean(b))
         for a, b in zip(old.rounds, new.rounds, strict=True)
     ]
+    wins = sum(1 for a, b in pairs if b < a)
     return {
         side.name: {
             "builds": len(side.seconds),
@@ -133,8 +152,10 @@ def summary(old: Side, new: Side) -> dict[str, object]:
         for side in (old, new)
     } | {
         "ratio of medians": statistics.median(new.seconds) / statistics.median(old.seconds),
-        "rounds new faster": sum(1 for a, b in pairs if b < a),
+        "median of round ratios": statistics.median(b / a for a, b in pairs),
+        "rounds new faster": wins,
         "rounds": len(pairs),
+        "sign test p": sign_test(wins, len(pairs)),
     }
 
 
@@ -175,8 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" mean {side['mean']:.3f} s, fastest {side['min']:.3f} s"
         )
     print(
-        f"new / old (medians): {figures['ratio of medians']:.3f};"
-        f" new faster in {figures['rounds new faster']} of {figures['rounds']} rounds"
+        f"new / old: {figures['median of round ratios']:.3f} (median of the rounds' ratios),"
+        f" {figures['ratio of medians']:.3f} (ratio of the medians)"
+    )
+    print(
+        f"new faster in {figures['rounds new faster']} of {figures['rounds']} rounds"
+        f" (sign test, two-sided: p = {figures['sign test p']:.3f})"
     )
     if args.json:
         args.json.write_text(json.dumps({"edit": args.edit, "n": args.n, **figures}, indent=1))

@@ -189,8 +189,10 @@ def test_ab_times_each_version_with_its_own_code(tmp_path: Path) -> None:
     assert found["edit"] == "result" and found["ratio of medians"] > 0
     lines = done.stdout.splitlines()
     assert [line.split(":")[0] for line in lines if line.startswith("round")] == ["round 1"] * 2
-    assert lines[-1].startswith("new / old (medians): ")
-    assert lines[-1].endswith(" of 1 rounds")
+    assert lines[-2].startswith("new / old: ") and lines[-2].endswith(" (ratio of the medians)")
+    assert lines[-1].startswith("new faster in ")
+    assert lines[-1].endswith(" of 1 rounds (sign test, two-sided: p = 1.000)")
+    assert found["sign test p"] == 1.0 and found["median of round ratios"] > 0
 
 
 def test_ab_takes_a_revision_or_refuses_what_is_neither(tmp_path: Path) -> None:
@@ -205,3 +207,14 @@ def test_ab_takes_a_revision_or_refuses_what_is_neither(tmp_path: Path) -> None:
     assert root.parent == tmp_path / "versions"
     with pytest.raises(SystemExit, match="'no-such-thing' is neither a folder nor a revision"):
         ab.version("no-such-thing", tmp_path)
+
+
+def test_ab_sign_test_is_the_binomial_tail_on_both_sides() -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import ab
+    finally:
+        sys.path.remove(str(BENCH))
+    assert ab.sign_test(10, 10) == ab.sign_test(0, 10) == 2 / 1024
+    assert ab.sign_test(8, 10) == ab.sign_test(2, 10) == 2 * (1 + 10 + 45) / 1024
+    assert ab.sign_test(5, 10) == ab.sign_test(3, 6) == 1.0
