@@ -2,14 +2,14 @@
 
 The speed benchmark (bench.py) compares the generator with Hugo and MkDocs in one
 run; two of its runs of the same code differ by 10 to 20 % on a shared machine,
-so it cannot show a change smaller than that. This script can: it times builds of
+so it cannot show a change smaller than that. This script narrows it: it times builds of
 two versions (`--old` and `--new`) after the same kind of edit, in blocks of
-`--block` builds per version, alternating for `--rounds` rounds, so a change in the
-machine's load falls on both; each round's ratio (new over old) is taken, and
-their median given, with in how many rounds the new version was faster and the
-sign test's p-value of that count. The first build of each block is not counted: it
-finds the site and cache entries the other version made (a version's keys include
-its own fingerprint).
+`--block` builds per version, alternating for `--rounds` rounds (old, new, then
+new, old, ...), so a change in the machine's load falls on both; each round's
+ratio (new over old) is taken, and their median given, with in how many rounds
+the new version was faster and the sign test's p-value of that count. The first
+build of each block is not counted: it finds the site and cache entries the other
+version made (a version's keys include its own fingerprint).
 
 A version is a checkout's root folder (holding `generator/`), or a revision of
 this repository, exported into the work folder (`git archive`). The new version
@@ -109,13 +109,15 @@ def editor(corpus: Corpus, edit: str) -> Callable[[], object]:
 
 def compare(corpus: Corpus, sides: Sequence[Side], edit: str, rounds: int, block: int) -> None:
     """Each round, `block` builds of each side in turn, each after one edit; the first of
-    each block is not counted."""
+    each block is not counted. Odd rounds start with the first side, even ones with the
+    second (old, new, new, old, ...), so a drift of the machine within a round does not
+    always fall on the same version."""
     change = editor(corpus, edit)
     for side in sides:  # each version's own cache entries made, untimed
         change()
         build(corpus, side)
     for number in range(1, rounds + 1):
-        for side in sides:
+        for side in sides if number % 2 else reversed(sides):
             timed = []
             for _ in range(block):
                 change()

@@ -177,22 +177,30 @@ def test_ab_times_each_version_with_its_own_code(tmp_path: Path) -> None:
     )
     cli.write_text(text)
     figures = tmp_path / "ab.json"
-    args = ["--old", str(marked), "--n", "3", "--rounds", "1", "--block", "2"]
+    args = ["--old", str(marked), "--n", "3", "--rounds", "2", "--block", "2"]
     args += ["--edit", "result", "--workdir", str(tmp_path / "w"), "--json", str(figures)]
     done = subprocess.run(
         [sys.executable, str(BENCH / "ab.py"), *args], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert mark.read_text() == "xxx"  # one untimed build, then a block of two
+    assert mark.read_text() == "x" * 5  # one untimed build, then two blocks of two
     found = json.loads(figures.read_text())
-    assert (found["old"]["builds"], found["new"]["builds"], found["rounds"]) == (1, 1, 1)
+    assert (found["old"]["builds"], found["new"]["builds"], found["rounds"]) == (2, 2, 2)
     assert found["edit"] == "result" and found["ratio of medians"] > 0
     lines = done.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines if line.startswith("round")] == ["round 1"] * 2
+    rounds = [line.split()[:3] for line in lines if line.startswith("round")]
+    assert [" ".join(r) for r in rounds] == [
+        "round 1: old",
+        "round 1: new",
+        "round 2: new",  # the second round starts with the other version
+        "round 2: old",
+    ]
     assert lines[-2].startswith("new / old: ") and lines[-2].endswith(" (ratio of the medians)")
     assert lines[-1].startswith("new faster in ")
-    assert lines[-1].endswith(" of 1 rounds (sign test, two-sided: p = 1.000)")
-    assert found["sign test p"] == 1.0 and found["median of round ratios"] > 0
+    wins = found["rounds new faster"]
+    p = {0: 0.5, 1: 1.0, 2: 0.5}[wins]  # the two-sided sign test's, of two rounds
+    assert lines[-1] == f"new faster in {wins} of 2 rounds (sign test, two-sided: p = {p:.3f})"
+    assert found["sign test p"] == p and found["median of round ratios"] > 0
 
 
 def test_ab_takes_a_revision_or_refuses_what_is_neither(tmp_path: Path) -> None:
