@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import Corpus, charters_cmd, run
+from bench import Corpus
 from process_tree import become_subreaper
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,9 +94,7 @@ def build(corpus: Corpus, side: Side) -> float:
     charter to it (254 MB at 1,000 charters), so reading all of it before each build
     would take longer with every build and push the rest out of the page cache."""
     env = {**os.environ, "PYTHONPATH": str(side.root)}
-    cmd = [*charters_cmd(), "build", "--source", str(corpus.source), "--out", str(corpus.out)]
-    cmd += [*corpus.cache_args(), "--quiet"]
-    return run(cmd, env=env, reads=[corpus.source, corpus.out]).seconds
+    return corpus.build("--quiet", env=env, reads=[corpus.source, corpus.out]).seconds
 
 
 def editor(corpus: Corpus, edit: str) -> Callable[[], object]:

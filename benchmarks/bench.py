@@ -162,7 +162,10 @@ def run(
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
-        left = reap_orphans(before)
+        try:
+            left = reap_orphans(before)
+        except TimeoutError as exc:
+            raise SystemExit(f"{' '.join(cmd)}: {exc}") from None
         proc.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         output = log.read().decode("utf-8", "replace")
@@ -203,9 +206,16 @@ class Corpus:
         cache folder and the current site."""
         return [self.source, self.cache, self.out]
 
-    def build(self, *options: str) -> Timed:
+    def build(
+        self,
+        *options: str,
+        env: dict[str, str] | None = None,
+        reads: Sequence[Path] | None = None,
+    ) -> Timed:
+        """A build of the corpus, timed (`run`); `reads` defaults to :meth:`reads`."""
         cmd = [*charters_cmd(), "build", "--source", str(self.source), "--out", str(self.out)]
-        return run(cmd + self.cache_args() + list(options), reads=self.reads())
+        cmd += [*self.cache_args(), *options]
+        return run(cmd, env=env, reads=self.reads() if reads is None else reads)
 
     def cold(self) -> Timed:
         shutil.rmtree(self.cache, ignore_errors=True)

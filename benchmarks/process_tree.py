@@ -36,7 +36,7 @@ def become_subreaper() -> None:
 
 def children() -> set[int]:
     """This process's children now, exited ones not yet waited for included."""
-    return set(_children_by_parent().get(os.getpid(), []))
+    return set(_children_by_parent(_processes()).get(os.getpid(), []))
 
 
 def reap_orphans(keep: set[int], timeout: float = 30.0) -> list[resource.struct_rusage]:
@@ -75,21 +75,25 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text.rsplit(")", 1)[1].split()
 
 
-def _children_by_parent() -> dict[int, list[int]]:
-    """Every process /proc lists now, by the process id of its parent."""
-    by_parent: dict[int, list[int]] = {}
+def _processes() -> dict[int, list[str]]:
+    """Every process /proc lists now, with the fields of its stat (one look at each)."""
+    found: dict[int, list[str]] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        fields = _stat_fields(int(entry))
-        if fields is not None:
-            by_parent.setdefault(int(fields[1]), []).append(int(entry))  # field 4: ppid
+        if entry.isdigit() and (fields := _stat_fields(int(entry))) is not None:
+            found[int(entry)] = fields
+    return found
+
+
+def _children_by_parent(processes: dict[int, list[str]]) -> dict[int, list[int]]:
+    """The processes of `processes`, by the process id of their parent."""
+    by_parent: dict[int, list[int]] = {}
+    for pid, fields in processes.items():
+        by_parent.setdefault(int(fields[1]), []).append(pid)  # field 4: ppid
     return by_parent
 
 
-def descendants(pid: int) -> list[int]:
-    """The processes under `pid` (children, their children, ...), as /proc lists them now."""
-    by_parent = _children_by_parent()
+def _under(pid: int, processes: dict[int, list[str]]) -> list[int]:
+    by_parent = _children_by_parent(processes)
     found: list[int] = []
     todo = [pid]
     while todo:
@@ -99,12 +103,19 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid` (children, their children, ...), as /proc lists them now."""
+    return _under(pid, _processes())
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds (user and system) of process `pid` and every process under it, each with
-    the children it has waited for."""
+    the children it has waited for, from one look at /proc (a process gone before it is
+    counted in its parent's `cutime` once its parent has waited for it)."""
+    processes = _processes()
     ticks = 0
-    for member in (pid, *descendants(pid)):
-        fields = _stat_fields(member)
-        if fields is not None:  # gone meanwhile: its parent's cutime has it
+    for member in (pid, *_under(pid, processes)):
+        fields = processes.get(member)
+        if fields is not None:
             ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
