@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from factory import business_metric, charter_data, row, write_charter
+from factory import ab, business_metric, charter_data, row, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
 
@@ -304,6 +304,28 @@ def test_uncommitted_changes_are_noted_and_are_not_history(
     assert "No history yet: this charter has not been committed." in fresh
     quiet = " ".join(section_text(tmp_path / "site", "quiet").split())
     assert "uncommitted" not in quiet and hashes["created"] in quiet
+
+
+def test_a_new_result_file_not_yet_committed_is_noted_and_an_ignored_file_is_not(
+    history_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """An untracked result file puts rows on the page that no commit has: the page says
+    the charter has uncommitted changes. A file git ignores is not a change."""
+    repo, _ = history_repo
+    site = tmp_path / "site"
+    (repo / ".gitignore").write_text("*.swp\n", encoding="utf-8")
+    commit(repo, "Ignore swap files", "Ana Ruiz", "2026-04-20T09:00:00Z")
+    (repo / "charters" / "routing" / ".charter.yaml.swp").write_bytes(b"\0swap")
+    build(repo, site)
+    assert "uncommitted changes" not in history_text(site)
+    again = {"by": ["VP Sales", "CFO"], "on": "2026-03-10"}  # as committed
+    april = ab("2026-04-30", "conv", 10.0, 11.5, n=50000)
+    write_charter(repo, "routing", charter(13.5, agreed=again), april, results_file="april.csv")
+    assert git(repo, "status", "--porcelain", "-uno") == ""  # only an untracked file
+    output = build(repo, site)
+    assert "nothing changed" not in output
+    assert "This charter has uncommitted changes" in history_text(site)
+    assert "uncommitted" not in history_text(site, "quiet")
 
 
 def test_committing_the_same_files_rebuilds_the_history_not_a_no_op(
