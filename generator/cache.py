@@ -284,6 +284,7 @@ def _files_under(top: Path) -> Iterable[Path]:
 #: those compute is in the spec, and so in its key. Not `charts/__init__.py`, which
 #: only decides what to draw and keeps the books: an edit there redraws nothing.
 DRAWING_MODULES = (
+    "charts/decor.py",
     "charts/draw.py",
     "charts/spec.py",
     "diagnostics.py",

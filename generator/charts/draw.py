@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..formatting import fmt_value
 from ..vocabulary import is_control, variant_label
+from . import decor
 from .spec import (
     ChartJob,
     ChartSpec,
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-    from matplotlib.legend import Legend as Legend_
     from matplotlib.text import Text
 
 __all__ = [
@@ -355,17 +355,27 @@ def _date2num(day: date) -> float:
 
 
 def _frame(fig: Figure) -> Axes:
-    """Step 1: white axes with only a bottom spine and a light horizontal grid."""
+    """Step 1: white axes with only a bottom spine. Their axes (ticks, labels, grid) are
+    hidden: :func:`generator.charts.decor.decorate` draws them (step 3)."""
     ax = fig.add_subplot()
     ax.set_facecolor("white")
-    for side in ("top", "right"):
+    for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.spines["left"].set_visible(False)
-    ax.tick_params(axis="y", length=0, pad=4)
-    ax.tick_params(axis="x", length=3, width=0.8)
-    ax.grid(axis="y", color=_GRID, linewidth=0.8)
-    ax.set_axisbelow(True)
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
     return ax
+
+
+_AXIS_STYLE = decor.AxisStyle(
+    tick_colour=_SPINE,
+    tick_width=0.8,
+    label_colour=_MUTED,
+    label_size=_SMALL_FONT + 0.5,
+    unit_size=_FONT_SIZE,
+    grid_colour=_GRID,
+    grid_width=0.8,
+)
+_LEGEND_LAYOUT = decor.LegendLayout(fontsize=_SMALL_FONT + 0.5, colour=_TEXT)
 
 
 @dataclass(frozen=True)
@@ -505,8 +515,6 @@ def _axes(ax: Axes, spec: ChartSpec, extent: Extent) -> YRange:
     ax.set_ylim(y.low, y.high)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=4))
     ax.yaxis.set_major_formatter(_y_formatter(y))
-    if spec.unit.strip():
-        ax.set_ylabel(spec.unit.strip(), color=_MUTED)
     _x_axis(ax, extent.days)
     return y
 
@@ -637,66 +645,55 @@ def _direction_note(fig: Figure, ax: Axes, spec: ChartSpec | ForestSpec) -> Text
 
 
 def _legend(
-    fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend
-) -> Legend_ | None:
-    """Step 8: the legend, when there is more than one line or any band to explain."""
+    fig: Figure, ax: Axes, texts: tuple[Text, list[Text]], legend: Legend, renderer: Any
+) -> Artist | None:
+    """Step 8: the legend, when there is more than one line or any band to explain.
+    `texts` are the direction note and the reference lines' labels."""
     from matplotlib.patches import Patch
 
     if legend.interval:
         legend.add(Patch(facecolor="#7F7F7F", alpha=0.3, linewidth=0), "95% interval")
     if len(legend.handles) > 1:  # several series, any reference line, or an interval band
-        with _screen_dpi(fig):
-            return _place_legend(fig, ax, note, ref_texts, legend, _screen_renderer(fig))
+        return _place_legend(fig, ax, texts, legend, renderer)
     return None
 
 
 def _place_legend(
-    fig: Figure, ax: Axes, note: Text, ref_texts: list[Text], legend: Legend, renderer: Any
-) -> Legend_:
+    fig: Figure, ax: Axes, texts: tuple[Text, list[Text]], legend: Legend, renderer: Any
+) -> Artist:
     """Put the legend above the plot on the right, wrapping into rows if too wide.
 
     The legend ends where the reference line labels end (or at the axes' right
     edge if there are none), and must not run into the direction note on the left.
     The axes are already placed (:func:`_fit`), so their width is known. Whether
     the legend fits on one row is judged in screen pixels (hinted text at 100 dpi),
-    the way the charts have always wrapped it.
+    the way the charts have always wrapped it; it is drawn at 72 dpi, measured by
+    `renderer`.
     """
-    from matplotlib.legend_handler import HandlerTuple
-    from matplotlib.transforms import offset_copy
+    note, ref_texts = texts
+    with _screen_dpi(fig):
+        screen = _screen_renderer(fig)
+        px_per_pt = fig.dpi / 72
+        axes_right = ax.get_window_extent(screen).x1
+        right = max([axes_right] + [t.get_window_extent(screen).x1 for t in ref_texts])
+        # Room for the legend, in points: from the end of the direction note to `right`.
+        budget = (right - note.get_window_extent(screen).x1) / px_per_pt - 14
 
-    px_per_pt = fig.dpi / 72
-    axes_right = ax.get_window_extent(renderer).x1
-    right = max([axes_right] + [t.get_window_extent(renderer).x1 for t in ref_texts])
-    extra_pt = (right - axes_right) / px_per_pt
-    anchor = offset_copy(ax.transAxes, fig=fig, x=extra_pt, y=0, units="points")
-    # Room for the legend: from the end of the direction note to ``right``.
-    budget = right - note.get_window_extent(renderer).x1 - 14 * px_per_pt
-    entries = len(legend.handles)
-    ncol = entries
-    while True:
-        drawn = ax.legend(
-            legend.handles,
-            legend.labels,
-            loc="lower right",
-            bbox_to_anchor=(1.0, 1.0),
-            bbox_transform=anchor,
-            ncol=ncol,
-            frameon=False,
-            handlelength=2.6,
-            handletextpad=0.5,
-            columnspacing=1.3,
-            borderaxespad=0.5,
-            borderpad=0.2,
-            labelspacing=0.3,
-            handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
-        )
-        if ncol == 1 or drawn.get_window_extent(renderer).width <= budget:
-            return drawn
-        drawn.remove()
-        ncol -= 1
-        # Prefer balanced rows: e.g. 5 entries -> 3 + 2 rather than 4 + 1.
-        rows = math.ceil(entries / ncol)
-        ncol = math.ceil(entries / rows)
+    def columns(labels: list[Text], width: Callable[[list[float], int], float]) -> int:
+        with _screen_dpi(fig):
+            widths = [t.get_window_extent(screen).width * 72 / fig.dpi for t in labels]
+        entries = len(labels)
+        ncol = entries
+        while ncol > 1 and width(widths, ncol) > budget:
+            ncol -= 1
+            # Prefer balanced rows: e.g. 5 entries -> 3 + 2 rather than 4 + 1.
+            rows = math.ceil(entries / ncol)
+            ncol = math.ceil(entries / rows)
+        return ncol
+
+    entries = (legend.handles, legend.labels)
+    extra = (right - axes_right) / px_per_pt
+    return decor.legend(fig, ax, entries, _LEGEND_LAYOUT, columns, extra, renderer)
 
 
 # --------------------------------------------------------------------------- #
@@ -783,34 +780,6 @@ def _fit(fig: Figure, ax: Axes, renderer: Any) -> Margins:
     return margins
 
 
-def _fixed_ticks(axis: Any) -> None:
-    """The axis's ticks and their labels, worked out once for the chart.
-
-    matplotlib asks the locator and the formatter again each time it measures or draws
-    the axis (some thirteen times a chart: the layout, the spines, the labels, the
-    save), and a date locator walks the calendar each time. Once a metric's chart has
-    its limits, the answer cannot change (its locators, a date locator and
-    ``MaxNLocator(nbins=6)``, do not depend on the axes' size): it is kept as a fixed
-    locator and formatter, which give the same ticks, labels and offset. Not for the
-    forest plot, whose x locator counts the ticks that fit its final width.
-    """
-    from matplotlib.ticker import FixedFormatter, FixedLocator
-
-    locs = axis.get_majorticklocs()
-    formatter = axis.get_major_formatter()
-    labels = formatter.format_ticks(locs)  # of every tick: a label may depend on the others
-    offset = formatter.get_offset()
-    # matplotlib makes a tick (two lines, two texts, a grid line) for each place, then
-    # draws those in the limits; the places well outside are left out at once.
-    low, high = sorted(axis.get_view_interval())
-    near = (high - low) * 0.01
-    kept = [i for i, loc in enumerate(locs) if low - near <= loc <= high + near]
-    fixed = FixedFormatter([labels[i] for i in kept])
-    fixed.set_offset_string(offset)
-    axis.set_major_locator(FixedLocator([locs[i] for i in kept]))
-    axis.set_major_formatter(fixed)
-
-
 def _position(fig: Figure, margins: Margins) -> list[list[float]]:
     """The axes' corners in figure fractions for `margins` plus the padding."""
     width, height = fig.bbox.width, fig.bbox.height
@@ -821,9 +790,7 @@ def _position(fig: Figure, margins: Margins) -> list[list[float]]:
     ]
 
 
-def _make_room_above(
-    fig: Figure, ax: Axes, margins: Margins, drawn: Legend_, renderer: Any
-) -> None:
+def _make_room_above(fig: Figure, ax: Axes, margins: Margins, drawn: Artist, renderer: Any) -> None:
     """Lower the top of the axes so the legend above it fits in the figure too."""
     from matplotlib.transforms import Bbox
 
@@ -862,10 +829,9 @@ def _draw(fig: Figure, spec: ChartSpec) -> None:
     note = _direction_note(fig, ax, spec)
     if spec.hidden:
         _hidden_note(ax, spec.hidden)
-    for axis in (ax.xaxis, ax.yaxis):
-        _fixed_ticks(axis)
+    decor.decorate(fig, ax, spec.unit.strip(), _AXIS_STYLE, renderer)
     margins = _fit(fig, ax, renderer)
-    drawn = _legend(fig, ax, note, ref_texts, legend)
+    drawn = _legend(fig, ax, (note, ref_texts), legend, renderer)
     if drawn is not None:
         _make_room_above(fig, ax, margins, drawn, renderer)
 
@@ -948,9 +914,22 @@ def _forest_axes(ax: Axes, spec: ForestSpec, extent: list[float]) -> None:
     ax.xaxis.set_major_formatter(_y_formatter(YRange(low - pad, high + pad)))
 
 
+def _forest_frame(fig: Figure) -> Axes:
+    """Forest step 1: white axes with only a bottom spine, drawn by matplotlib's axes (the
+    project titles are its y tick labels)."""
+    ax = fig.add_subplot()
+    ax.set_facecolor("white")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.tick_params(axis="x", length=3, width=0.8)
+    ax.set_axisbelow(True)
+    return ax
+
+
 def _draw_forest(fig: Figure, spec: ForestSpec) -> None:
     """The forest plot's steps in order: frame, points and intervals, axes, direction."""
-    ax = _frame(fig)
+    ax = _forest_frame(fig)
     extent = _forest_points(ax, spec)
     _forest_axes(ax, spec, extent)
     _direction_note(fig, ax, spec)

@@ -47,7 +47,7 @@ from ..vocabulary import PRODUCTION_LABEL, REF_KINDS, REF_LABELS, is_control
 
 #: Bump whenever the drawing code changes in a way that changes the output,
 #: so that cached SVGs keyed by :func:`spec_key` are invalidated.
-CHART_VERSION = "charts-3"
+CHART_VERSION = "charts-4"
 
 #: What a horizontal reference line stands for: the charter's reference values on a
 #: metric's chart; the minimum detectable effect, the tolerance and no effect on a lift chart.

@@ -146,9 +146,8 @@ def test_every_text_and_the_legend_lie_inside_the_figure(drawn: Figure) -> None:
     texts = [t for t in ax.texts if t.get_text().strip()]
     assert texts  # the direction note, or the note that there are no results
     boxes = [ax.get_tightbbox(renderer)] + [t.get_window_extent(renderer) for t in texts]
-    legend = ax.get_legend()
-    if legend is not None:
-        boxes.append(legend.get_window_extent(renderer))
+    legends = [a for a in ax.get_children() if a.get_gid() == draw_module.decor.LEGEND_GID]
+    boxes += [legend.get_window_extent(renderer) for legend in legends]
     for box in boxes:
         x0, y0, x1, y1 = _points(fig, box)
         assert x0 >= 0 and y0 >= 0 and x1 <= width + 0.01 and y1 <= height + 0.01, (x0, y0, x1, y1)
