@@ -349,6 +349,14 @@ def _date2num(day: date) -> float:
     return float(mdates.date2num(day))
 
 
+def _date2nums(days: Sequence[date]) -> list[float]:
+    """matplotlib's numbers of many dates at once (one conversion, not one per date)."""
+    from matplotlib import dates as _mdates
+
+    mdates: Any = _mdates
+    return [float(x) for x in mdates.date2num(list(days))] if days else []
+
+
 # --------------------------------------------------------------------------- #
 # The steps
 # --------------------------------------------------------------------------- #
@@ -456,7 +464,7 @@ def _series(ax: Axes, spec: ChartSpec, legend: Legend) -> Extent:
     extent = Extent()
     for drawn in _lines(spec):
         pts, style = drawn.points, drawn.style
-        xs = [_date2num(p.day) for p in pts]
+        xs = _date2nums([p.day for p in pts])
         ys = [p.value for p in pts]
         extent.days.extend(p.day for p in pts)
         extent.lows.extend(ys)
@@ -565,7 +573,7 @@ def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
     if flat:
         line: Artist = ax.axhline(tol.limits[0], **line_style)
     else:
-        xs, ys = [_date2num(d) for d in tol.dates], list(tol.limits)
+        xs, ys = _date2nums(tol.dates), list(tol.limits)
         cut = bisect_right(tol.dates, tol.rollout) if tol.rollout is not None else 0
         if 0 < cut < len(xs):
             # Control's limit holds to halfway between the last pair and the first production
@@ -579,7 +587,7 @@ def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
     if tol.breaches:
         b = BREACH_STYLE
         (marks,) = ax.plot(
-            [_date2num(x.day) for x in tol.breaches],
+            _date2nums([x.day for x in tol.breaches]),
             [x.value for x in tol.breaches],
             linestyle="none",
             marker=b.marker,
