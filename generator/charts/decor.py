@@ -138,9 +138,30 @@ def decorate(fig: Figure, ax: Axes, unit: str, style: AxisStyle, renderer: Any) 
     if unit:
         reach = Y_TICK_PAD + widest if ys.places else 0.0
         at = ax.transAxes + _points(fig, -(reach + UNIT_PAD), 0)
-        ax.text(0, 0.5, unit, transform=at, ha="center", va="bottom", rotation=90,
-                rotation_mode="anchor", fontsize=style.unit_size, color=style.label_colour,
-                clip_on=False)  # fmt: skip
+        label = _axis_label_type()(0, 0.5, unit, transform=at, ha="center", va="bottom",
+                                   rotation=90, rotation_mode="anchor",
+                                   fontsize=style.unit_size, color=style.label_colour,
+                                   clip_on=False)  # fmt: skip
+        ax.add_artist(label)
+
+
+@functools.cache
+def _axis_label_type() -> type:
+    """A text the layout counts for its width only, as matplotlib's layout counts an
+    axis's label (``Axis.get_tightbbox(for_layout_only=True)``): a long unit runs beyond
+    the plot's height instead of squeezing the plot."""
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    class AxisLabel(Text):
+        def get_tightbbox(self, renderer: Any = None) -> Bbox | None:
+            box = super().get_tightbbox(renderer)
+            if box is None or box.height <= 0:
+                return box
+            middle = (box.y0 + box.y1) / 2
+            return Bbox.from_extents(box.x0, middle - 0.5, box.x1, middle + 0.5)
+
+    return AxisLabel
 
 
 # --------------------------------------------------------------------------- #
@@ -278,11 +299,8 @@ def _lay_out(
     fs = layout.fontsize
     box = (fs * layout.handle_length, fs * layout.handle_height)
     text_x = box[0] + fs * layout.handle_text_pad
-    _, h, d = renderer.get_text_width_height_descent("lp", texts[0].get_fontproperties(), False)
-    base = texts[0].get_transform().transform((0, 0))[1]
-    extents = [t.get_window_extent(renderer) for t in texts]
-    ascent = [max(box[1], h - d, e.y1 - base) for e in extents]  # each row's top
-    descent = [base - e.y0 for e in extents]
+    rows = [_row(t, box[1], renderer) for t in texts]
+    ascent, descent = [r[0] for r in rows], [r[1] for r in rows]
     baseline = [0.0] * len(texts)
     tops, bottoms, widths = [], [], []
     for col in columns:
@@ -290,7 +308,7 @@ def _lay_out(
             baseline[i] = baseline[i - 1] - descent[i - 1] - fs * layout.label_spacing - ascent[i]
         tops.append(ascent[col[0]])
         bottoms.append(baseline[col[-1]] - descent[col[-1]])
-        widths.append(max(text_x + extents[i].width for i in col))
+        widths.append(max(text_x + rows[i][3] for i in col))
     spacing, pad = fs * layout.column_spacing, fs * layout.border_pad
     inner = sum(widths) + spacing * (len(columns) - 1)
     shift_x = anchor_x - fs * layout.border_axes_pad - pad - inner
@@ -301,12 +319,34 @@ def _lay_out(
         for i in col:
             y = shift_y + baseline[i]
             out += _handle(handles[i], x, y, box)
-            texts[i].set_position((x + text_x, y))
+            texts[i].set_position((x + text_x, y + rows[i][2]))
             out.append(texts[i])
         x += width + spacing
     frame = Bbox.from_extents(shift_x - pad, shift_y + min(bottoms) - pad,
                             shift_x + inner + pad, shift_y + max(tops) + pad)  # fmt: skip
     return out, frame
+
+
+def _row(text: Text, box_height: float, renderer: Any) -> tuple[float, float, float, float]:
+    """An entry's row around its baseline, in points: how far it reaches above and below
+    it, how far the label is raised from it, and the label's width. A label is aligned on
+    its baseline (a line of several, on its middle: matplotlib's
+    ``TextArea(multilinebaseline=True)``), never lower than the handle's box."""
+    figure: Any = text.get_figure(root=True)
+    scale = 72 / figure.dpi
+    font = text.get_fontproperties()
+    _, h, d = renderer.get_text_width_height_descent("lp", font, False)
+    lp_ascent = (h - d) * scale
+    base = text.get_transform().transform(text.get_position())[1]
+    extent = text.get_window_extent(renderer)
+    top, below = (extent.y1 - base) * scale, (base - extent.y0) * scale
+    raised = 0.0
+    if "\n" in text.get_text():
+        middle = 0.5 * extent.height * scale - 0.5 * lp_ascent
+        raised, top, below = below - middle, extent.height * scale - middle, middle
+    else:
+        top = max(lp_ascent, top)
+    return max(box_height, top), max(below, 0.0), raised, extent.width * scale
 
 
 def _handle(

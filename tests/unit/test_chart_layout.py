@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,24 @@ def test_every_text_and_the_legend_lie_inside_the_figure(drawn: Figure) -> None:
     for box in boxes:
         x0, y0, x1, y1 = _points(fig, box)
         assert x0 >= 0 and y0 >= 0 and x1 <= width + 0.01 and y1 <= height + 0.01, (x0, y0, x1, y1)
+
+
+@pytest.mark.parametrize("drawn", SPECS[:4], ids=IDS[:4], indirect=True)
+def test_a_chart_with_several_lines_has_one_legend_above_its_plot(drawn: Figure) -> None:
+    ax = drawn.axes[0]
+    legends = [a for a in ax.get_children() if a.get_gid() == draw_module.decor.LEGEND_GID]
+    assert len(legends) == 1
+    renderer = draw_module._measurer(drawn)
+    assert legends[0].get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1
+
+
+def test_a_unit_longer_than_the_plot_is_high_leaves_the_plot_as_it_was() -> None:
+    # As matplotlib's layout ignores an axis label's length: a long unit ran past the
+    # plot's ends, and counted as a margin it squeezed the plot to nothing, then upside down.
+    with matplotlib.rc_context(draw_module._RC):
+        short = drawn_figure(AB).axes[0].get_position().bounds
+        long = drawn_figure(replace(AB, unit="minutes per resolved conversation " * 5))
+    assert long.axes[0].get_position().bounds[1:] == pytest.approx(short[1:], abs=1e-9)
 
 
 @pytest.mark.parametrize("drawn", [FOREST, FOREST_LONG], ids=IDS[4:6], indirect=True)
