@@ -299,7 +299,10 @@ def _lay_out(
     fs = layout.fontsize
     box = (fs * layout.handle_length, fs * layout.handle_height)
     text_x = box[0] + fs * layout.handle_text_pad
-    rows = [_row(t, box[1], renderer) for t in texts]
+    font = texts[0].get_fontproperties()  # every label's
+    _, h, d = renderer.get_text_width_height_descent("lp", font, False)
+    figure: Any = texts[0].get_figure(root=True)
+    rows = [_row(t, box[1], (h - d) * 72 / figure.dpi, renderer) for t in texts]
     ascent, descent = [r[0] for r in rows], [r[1] for r in rows]
     baseline = [0.0] * len(texts)
     tops, bottoms, widths = [], [], []
@@ -327,16 +330,16 @@ def _lay_out(
     return out, frame
 
 
-def _row(text: Text, box_height: float, renderer: Any) -> tuple[float, float, float, float]:
+def _row(
+    text: Text, box_height: float, lp_ascent: float, renderer: Any
+) -> tuple[float, float, float, float]:
     """An entry's row around its baseline, in points: how far it reaches above and below
     it, how far the label is raised from it, and the label's width. A label is aligned on
     its baseline (a line of several, on its middle: matplotlib's
-    ``TextArea(multilinebaseline=True)``), never lower than the handle's box."""
+    ``TextArea(multilinebaseline=True)``), never lower than the handle's box. `lp_ascent`
+    is the ascent of "lp" in points, matplotlib's measure of a line's height."""
     figure: Any = text.get_figure(root=True)
     scale = 72 / figure.dpi
-    font = text.get_fontproperties()
-    _, h, d = renderer.get_text_width_height_descent("lp", font, False)
-    lp_ascent = (h - d) * scale
     base = text.get_transform().transform(text.get_position())[1]
     extent = text.get_window_extent(renderer)
     top, below = (extent.y1 - base) * scale, (base - extent.y0) * scale

@@ -362,13 +362,19 @@ def _date2nums(days: Sequence[date]) -> list[float]:
 # --------------------------------------------------------------------------- #
 
 
-def _frame(fig: Figure) -> Axes:
-    """Step 1: white axes with only a bottom spine. Their axes (ticks, labels, grid) are
-    hidden: :func:`generator.charts.decor.decorate` draws them (step 3)."""
+def _white_axes(fig: Figure) -> Axes:
+    """White axes with only a bottom spine."""
     ax = fig.add_subplot()
     ax.set_facecolor("white")
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    return ax
+
+
+def _frame(fig: Figure) -> Axes:
+    """Step 1: white axes with only a bottom spine. Their axes (ticks, labels, grid) are
+    hidden: :func:`generator.charts.decor.decorate` draws them (step 3)."""
+    ax = _white_axes(fig)
     ax.xaxis.set_visible(False)
     ax.yaxis.set_visible(False)
     return ax
@@ -925,10 +931,7 @@ def _forest_axes(ax: Axes, spec: ForestSpec, extent: list[float]) -> None:
 def _forest_frame(fig: Figure) -> Axes:
     """Forest step 1: white axes with only a bottom spine, drawn by matplotlib's axes (the
     project titles are its y tick labels)."""
-    ax = fig.add_subplot()
-    ax.set_facecolor("white")
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
+    ax = _white_axes(fig)
     ax.tick_params(axis="y", length=0, pad=4)
     ax.tick_params(axis="x", length=3, width=0.8)
     ax.set_axisbelow(True)

@@ -652,14 +652,8 @@ def _matplotlib_frame(fig: Any) -> Any:
     """The charts' axes as matplotlib's axis machinery drew them (before decor.py)."""
     import generator.charts.draw as draw
 
-    ax = fig.add_subplot()
-    ax.set_facecolor("white")
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(axis="y", length=0, pad=4)
-    ax.tick_params(axis="x", length=3, width=0.8)
+    ax = draw._forest_frame(fig)  # the forest plot's axes, drawn by matplotlib
     ax.grid(axis="y", color=draw._GRID, linewidth=0.8)
-    ax.set_axisbelow(True)
     return ax
 
 
