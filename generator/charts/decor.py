@@ -95,7 +95,7 @@ def _points(fig: Figure, x: float, y: float) -> Any:
 
 def decorate(fig: Figure, ax: Axes, unit: str, style: AxisStyle, renderer: Any) -> None:
     """The y grid and labels, the x tick marks and labels, the x offset and the unit, as
-    matplotlib's axes drew them (which are hidden: ``_chart_axes``)."""
+    matplotlib's axes drew them (which ``draw._frame`` hides)."""
     from matplotlib.lines import Line2D
     from matplotlib.markers import TICKDOWN
 
