@@ -13,7 +13,7 @@ import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -344,15 +344,21 @@ def _charts(
 ) -> ChartSet:
     """Every chart, reused or drawn. From `WARM_FROM` charters, the few an edit redraws are
     drawn by the warm worker while the pages are rendered (`ChartSet.finish` waits)."""
-    from .charts import draw_charts
+    from .charts import draw_charts, stop_workers
 
     drew = partial(progress, "Drawing charts")
     drew(0, 0, "")
     defer = reuse.charters >= WARM_FROM
     before = reuse.before
-    return draw_charts(
+    charts = draw_charts(
         views, settings.out, catalogued, reuse.cache, drew, reuse, spool, before, defer
     )
+    if settings.kept is not None or charts.drawing is not None:
+        return charts  # a process that builds again keeps its workers; or they still draw
+    # The workers are stopped before a long run of pages, so that a forked copy of the
+    # build shares it (generator/fork.py): at 200 charters, a cold build rendered its
+    # pages on one core for 8.7 s of its 67 s. The next build in the process starts others.
+    return replace(charts, release=stop_workers)
 
 
 def _write(

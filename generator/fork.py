@@ -13,9 +13,10 @@ cache entries used and written, the pages made, the counts, the memo's results),
 the build takes as if it had made them itself.
 
 Never on another machine than Linux (elsewhere a forked copy of a process is not safe
-to run Python in), never in a process with another Python thread (`serve`, a build that
-draws charts in workers: a lock another thread held would be held forever in the copy),
-and not for fewer than `FORK_FROM` pages. Threads Python does not know of are not seen:
+to run Python in), never in a process with another Python thread (`serve`, a build whose
+chart workers still draw: a lock another thread held would be held forever in the copy;
+a build outside `serve` that drew its charts stops its workers first, `make_way`), and
+not for fewer than `FORK_FROM` pages. Threads Python does not know of are not seen:
 numpy's OpenBLAS starts a pool of its own, which it makes safe across `fork()`; a thread
 of a program that runs the build in its own process (a test runner's) could hold a lock
 the copy then waits for, so a copy that has not answered `COPY_WAIT` seconds, and
@@ -99,6 +100,7 @@ def in_two(
     owners: Mapping[str, object],
     copy_started: Callable[[], None] = lambda: None,
     then: Callable[[], A] | None = None,
+    make_way: Callable[[], None] | None = None,
 ) -> tuple[list[R], A | None]:
     """`[work(item) for item in items]`, then `then()` (None without it): shared with a
     forked copy of this process when there are `FORK_FROM` items or more and
@@ -110,7 +112,11 @@ def in_two(
     the objects whose :data:`STATE` the work changes, by the names there (those left out
     are not changed by it); `copy_started` runs in the copy first (it names its spooled
     files apart from the build's). What `work` and `then` return must pickle.
+    `make_way`, when there are enough items, is called first: it may end the threads
+    that forbid the copy (a build's drawing workers and the pool's threads that feed them).
     """
+    if len(items) >= FORK_FROM and make_way is not None:
+        make_way()
     if len(items) < FORK_FROM or not can_fork():
         done = [work(item) for item in items]
         return done, then() if then is not None else None

@@ -612,7 +612,7 @@ def charter_pages(
     else:
         owners = {"memo": MEMO, **({"reuse": reuse, "cache": reuse.cache} if reuse else {})}
         forked = partial(setattr, spool, "prefix", "forked-")
-        made, shared_also = in_two(todo, render, owners, forked, then)
+        made, shared_also = in_two(todo, render, owners, forked, then, charts.release)
         also = cast(A, shared_also)  # `then` was given: what it returned
     rendered = {plan.page: content for plan, content in zip(todo, made, strict=True)}
     pages = {

@@ -124,6 +124,9 @@ class ChartSet:
     # Charts a worker is still drawing (`draw_charts` with `defer`): `svgs` lacks them
     # until `finish` is called.
     drawing: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+    # Stops the drawing workers, in a process that will draw no more (set by the build):
+    # called before a long run of pages, which their threads keep from a forked copy.
+    release: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
     def finish(self) -> None:
         """Wait for the charts still being drawn and add their SVGs to `svgs` (stored in
