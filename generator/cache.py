@@ -287,6 +287,7 @@ DRAWING_MODULES = (
     "charts/decor.py",
     "charts/draw.py",
     "charts/spec.py",
+    "charts/svg.py",
     "diagnostics.py",
     "formatting.py",
     "model.py",

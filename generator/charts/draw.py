@@ -730,20 +730,21 @@ class Margins:
 def _measurer(fig: Figure) -> Any:
     """A renderer that measures text as the SVG backend will draw it (72 dpi, unhinted).
 
-    One per figure size and process; measuring draws nothing.
+    One per figure size, font settings and process; measuring draws nothing. What it
+    measures, the renderer that saves the chart knows (generator/charts/svg.py).
     """
-    from matplotlib.backends.backend_svg import RendererSVG
+    from .svg import Renderer, font_settings
 
     width, height = fig.get_size_inches()
-    key = (float(width), float(height))
+    key = (float(width), float(height), font_settings())
     renderer = _MEASURERS.get(key)
     if renderer is None:
-        renderer = RendererSVG(width * 72, height * 72, io.StringIO())  # type: ignore[no-untyped-call]
+        renderer = Renderer(width * 72, height * 72, io.StringIO())
         _MEASURERS[key] = renderer
     return renderer
 
 
-_MEASURERS: dict[tuple[float, ...], Any] = {}
+_MEASURERS: dict[tuple[Any, ...], Any] = {}
 _SCREEN_DPI = 100.0  # matplotlib's default figure dpi: the legend's wrapping is judged at it
 
 
@@ -958,9 +959,12 @@ def drawn_figure(spec: ChartSpec | LiftSpec | ForestSpec) -> Figure:
     """
     from matplotlib.figure import Figure
 
+    from .svg import Canvas
+
     size = _forest_figsize(spec) if isinstance(spec, ForestSpec) else _FIG_SIZE
     # 72 dpi, as the SVG backend draws: the layout is measured as it will be saved.
     fig = Figure(figsize=size, dpi=72, facecolor="white")
+    Canvas(fig)  # saved as SVG by it, with the texts the layout measured
     if isinstance(spec, ForestSpec):
         _draw_forest(fig, spec)
     else:
