@@ -437,11 +437,12 @@ def _keep_loaded(reuse: Reuse, project: Project, diagnostics: list[Diagnostic]) 
 def _warm_up(settings: Settings, reuse: Reuse) -> None:
     """From `WARM_FROM` charters, when one is loaded anew, start a drawing worker at once:
     it imports matplotlib while the others are read back (charts.warm_up). Not when
-    `fork.FORK_FROM` charters or more are: their pages are shared with a copy of
-    the build (generator/fork.py), which a worker's threads would forbid, and loading so
-    many hides nothing (drawing, if any, starts its workers when it begins). A build
-    after a generator upgrade or an edit of metrics.yaml, which loads every charter
-    anew, took 55.0 s at 1,000 charters against 66.1 s with the worker started."""
+    `fork.FORK_FROM` charters or more are: loading so many hides nothing (drawing, if
+    any, starts its workers when it begins), and their pages are shared with a copy of
+    the build (generator/fork.py), which a worker's threads forbid while they run. A
+    build after a generator upgrade or an edit of metrics.yaml, which loads every
+    charter anew, took 55.0 s at 1,000 charters against 66.1 s with the worker started
+    (then kept to the build's end: the pages were rendered on one core)."""
     from .charts import warm_up
     from .fork import FORK_FROM
 
