@@ -343,7 +343,9 @@ def _charts(
     progress: Report,
 ) -> ChartSet:
     """Every chart, reused or drawn. From `WARM_FROM` charters, the few an edit redraws are
-    drawn by the warm worker while the pages are rendered (`ChartSet.finish` waits)."""
+    drawn by the warm worker while the pages are rendered (`ChartSet.finish` waits).
+    Outside `serve`, with none still drawing, the set can stop the drawing workers
+    (`ChartSet.release`) before a long run of pages."""
     from .charts import draw_charts, stop_workers
 
     drew = partial(progress, "Drawing charts")

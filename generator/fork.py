@@ -15,7 +15,7 @@ the build takes as if it had made them itself.
 Never on another machine than Linux (elsewhere a forked copy of a process is not safe
 to run Python in), never in a process with another Python thread (`serve`, a build whose
 chart workers still draw: a lock another thread held would be held forever in the copy;
-a build outside `serve` that drew its charts stops its workers first, `make_way`), and
+a build outside `serve` stops its drawing workers, if any, first: `make_way`), and
 not for fewer than `FORK_FROM` pages. Threads Python does not know of are not seen:
 numpy's OpenBLAS starts a pool of its own, which it makes safe across `fork()`; a thread
 of a program that runs the build in its own process (a test runner's) could hold a lock
@@ -89,9 +89,14 @@ STATE: Mapping[str, Mapping[str, str]] = {
 }
 
 
+def _forks_here() -> bool:
+    """Whether this machine runs Python in a forked copy of a process (see the module)."""
+    return sys.platform == "linux" and hasattr(os, "fork")
+
+
 def can_fork() -> bool:
     """Whether this process may render in a forked copy of itself (see the module)."""
-    return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
+    return _forks_here() and threading.active_count() == 1
 
 
 def in_two(
@@ -112,10 +117,11 @@ def in_two(
     the objects whose :data:`STATE` the work changes, by the names there (those left out
     are not changed by it); `copy_started` runs in the copy first (it names its spooled
     files apart from the build's). What `work` and `then` return must pickle.
-    `make_way`, when there are enough items, is called first: it may end the threads
-    that forbid the copy (a build's drawing workers and the pool's threads that feed them).
+    `make_way`, when there are enough items on a machine that forks, is called first: it
+    may end the threads that forbid the copy (a build's drawing workers and the pool's
+    threads that feed them).
     """
-    if len(items) >= FORK_FROM and make_way is not None:
+    if len(items) >= FORK_FROM and make_way is not None and _forks_here():
         make_way()
     if len(items) < FORK_FROM or not can_fork():
         done = [work(item) for item in items]

@@ -14,6 +14,7 @@ processes when there are many, and cached.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -124,8 +125,9 @@ class ChartSet:
     # Charts a worker is still drawing (`draw_charts` with `defer`): `svgs` lacks them
     # until `finish` is called.
     drawing: Callable[[], None] | None = field(default=None, compare=False, repr=False)
-    # Stops the drawing workers, in a process that will draw no more (set by the build):
-    # called before a long run of pages, which their threads keep from a forked copy.
+    # Stops the drawing workers, if any (set by a build outside `serve` when none is still
+    # drawing): called before a long run of pages, which their threads keep from a forked
+    # copy. The next build of the process that draws starts others.
     release: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
     def finish(self) -> None:
@@ -367,10 +369,12 @@ def warm_up() -> None:
 
 
 def stop_workers() -> None:
-    """Stop the drawing workers at once, idle or still importing matplotlib (`warm_up`),
-    for a process about to end (`charters build`): asked to exit, each would first tear
-    its matplotlib down, and the process would wait for them (0.3 s at the end of a
-    build whose warm worker drew nothing)."""
+    """Stop the drawing workers at once, idle or still importing matplotlib (`warm_up`):
+    for a process about to end (`charters build`), where, asked to exit, each would
+    first tear its matplotlib down and the process would wait for them (0.3 s at the end
+    of a build whose warm worker drew nothing); and before a build's long run of pages,
+    which their threads would keep from a forked copy (`ChartSet.release`). The next
+    build that draws starts others."""
     global _WARM
     pool = _draw._POOL
     if pool is not None:
@@ -379,6 +383,7 @@ def stop_workers() -> None:
         # Waited for, once they are gone: a shutdown left running races the interpreter's
         # own at exit, which then writes to the pool's closed wake-up pipe (a traceback).
         pool.shutdown(wait=True, cancel_futures=True)
+        atexit.unregister(pool.shutdown)  # (registered by draw._pool: not kept for nothing)
         _draw._POOL = None
     _WARM = None
 

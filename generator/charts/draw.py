@@ -1080,7 +1080,8 @@ _POOL: ProcessPoolExecutor | None = None
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """The worker processes, started on the first build that needs them and kept for the
-    next ones (`charters serve` rebuilds); they end with this process."""
+    next ones (`charters serve` rebuilds); they end with this process, or when a build
+    outside `serve` stops them before its pages (`charts.stop_workers`)."""
     global _POOL
     if _POOL is None:
         import multiprocessing
@@ -1103,6 +1104,7 @@ def _forget_pool() -> None:
     global _POOL
     if _POOL is not None:
         _POOL.shutdown(wait=False, cancel_futures=True)
+        atexit.unregister(_POOL.shutdown)
     _POOL = None
 
 

@@ -96,8 +96,8 @@ class Renderer(RendererSVG):
 class Canvas(FigureCanvasSVG):
     """matplotlib's SVG canvas, saving with :class:`Renderer`: its `print_svg` as written
     in matplotlib, which names the renderer's class. `savefig` passes a canvas of another
-    package what it passes every backend (`facecolor`, `edgecolor`, `orientation`, `dpi`),
-    which the SVG backend has no use for (the figure's colours are set before)."""
+    package what it passes every backend (`facecolor`, `edgecolor`, `orientation`), which
+    the SVG backend has no use for (the figure's colours are set before)."""
 
     def print_svg(
         self,

@@ -374,3 +374,27 @@ def test_a_build_that_loads_every_charter_anew_renders_their_pages_in_two(
     charter.write_text(text.replace("summary: ", "summary: Edited. ", 1), "utf-8")
     built(source, out)
     assert started == [True]
+
+
+def test_the_threads_are_made_way_for_only_where_a_copy_can_be_forked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make_way` (a build stopping its drawing workers) runs for a long run of items on a
+    machine that forks, never for a short run, nor where no copy would be forked."""
+    calls: list[int] = []
+    items = list(range(fork.FORK_FROM))
+    done, _ = fork.in_two(items[:-1], lambda i: i * 2, {}, make_way=lambda: calls.append(1))
+    assert done == [i * 2 for i in items[:-1]] and calls == []
+    monkeypatch.setattr(fork.sys, "platform", "darwin")
+    done, _ = fork.in_two(items, lambda i: i * 2, {}, make_way=lambda: calls.append(1))
+    assert done == [i * 2 for i in items] and calls == []
+    monkeypatch.setattr(fork.sys, "platform", "linux")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # no copy: the items are made here
+    other.start()
+    try:
+        done, _ = fork.in_two(items, lambda i: i * 2, {}, make_way=lambda: calls.append(1))
+    finally:
+        stop.set()
+        other.join()
+    assert done == [i * 2 for i in items] and calls == [1]
