@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -437,19 +438,43 @@ def _keep_loaded(reuse: Reuse, project: Project, diagnostics: list[Diagnostic]) 
 
 
 def _warm_up(settings: Settings, reuse: Reuse) -> None:
-    """From `WARM_FROM` charters, when one is loaded anew, start a drawing worker at once:
-    it imports matplotlib while the others are read back (charts.warm_up). Not when
-    `fork.FORK_FROM` charters or more are: loading so many hides nothing (drawing, if
-    any, starts its workers when it begins), and their pages are shared with a copy of
-    the build (generator/fork.py), which a worker's threads forbid while they run. A
-    build after a generator upgrade or an edit of metrics.yaml, which loads every
-    charter anew, took 55.0 s at 1,000 charters against 66.1 s with the worker started
-    (then kept to the build's end: the pages were rendered on one core)."""
+    """Start drawing workers at once, to import matplotlib while the charters load.
+
+    * A build with nothing drawn to reuse (no chart in the cache folder, none in the
+      current site) that loads `fork.FORK_FROM` charters or more anew, a cold build, starts
+      every worker: each is ready to draw when the first chart is, instead of importing
+      matplotlib then (about a second each, on the core the loading leaves idle). They
+      are stopped before the pages (`ChartSet.release`), which a forked copy shares.
+    * From `WARM_FROM` charters, a build that loads fewer than `fork.FORK_FROM` anew
+      starts one: it draws the edit's few charts while the pages are rendered.
+    * Not a build that loads many anew but may reuse every chart (after an edit of
+      metrics.yaml or a generator upgrade): it took 55.0 s at 1,000 charters against
+      66.1 s with a worker started and kept to the build's end (its pages rendered on one
+      core, the worker's threads forbidding the fork).
+    """
     from .charts import warm_up
     from .fork import FORK_FROM
 
-    if reuse.charters >= WARM_FROM and 0 < reuse.count_anew(settings.source, FORK_FROM) < FORK_FROM:
+    anew = reuse.count_anew(settings.source, FORK_FROM)
+    if anew >= FORK_FROM and _nothing_drawn(reuse):
+        warm_up(every=True)
+    elif reuse.charters >= WARM_FROM and 0 < anew < FORK_FROM:
         warm_up()
+
+
+def _nothing_drawn(reuse: Reuse) -> bool:
+    """Whether no chart can be reused: the current site's manifest names none, and the
+    cache folder's charts folder is missing or empty."""
+    if any(rel.endswith(".svg") for rel in reuse.before.made):
+        return False
+    root = reuse.cache.root
+    if root is None:
+        return True
+    try:
+        with os.scandir(root / "charts") as entries:
+            return next(entries, None) is None
+    except OSError:
+        return True
 
 
 def _history(settings: Settings, project: Project, cache: Cache) -> History:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -169,13 +169,8 @@ def forest_of(metric: CataloguedMetric) -> ForestSpec | None:
     return forest_spec(entry.name, entry.unit, entry.direction, rows)
 
 
-#: Charts still to draw are described and drawn this many at a time: the specs (about
-#: 13 KiB each) and SVGs waiting to be stored that a build holds at once stay bounded
-#: however many charters there are.
-CHART_BATCH = 1000
-
 # A chart still to draw: its site path, its spec (or the function that makes it, called
-# only when its batch is drawn) and its chart id.
+# only when it is about to be drawn) and its chart id.
 _Pending = tuple[str, "AnySpec | Callable[[], AnySpec]", str]
 
 
@@ -186,7 +181,7 @@ class _Reuse:
     With a spool (a build), no SVG is held in memory: one the current site has is
     borrowed from it, one from the cache is linked into the spool, a drawn one written
     there as it arrives from the workers. A chart to draw
-    is kept as the function that makes its spec until its batch is drawn.
+    is kept as the function that makes its spec until it is about to be drawn.
     """
 
     before: PreviousSite  # the current site, as the previous build made it
@@ -242,18 +237,15 @@ class _Reuse:
         return self.spool.write([data]) if self.spool is not None else data
 
     def draw(self, progress: DrawProgress | None = None) -> int:
-        """Draw the pending charts in order of their paths, `CHART_BATCH` at a time (the
-        specs of one batch made, drawn by the workers, stored, then let go), cache what
-        was drawn; how many were drawn. `progress` counts over all batches."""
+        """Draw the pending charts in order of their paths, each spec made only as the
+        workers are about to need it (a few chunks ahead: `draw.draw_each`) and each SVG
+        stored as it arrives, so that the specs and SVGs held at once stay few however
+        many charts there are; cache what was drawn; how many were drawn."""
         pending = sorted(self.pending, key=lambda p: p[0])
         self.pending = []
-        total = len(pending)
-        batch = max(1, CHART_BATCH)
-        many = total >= PARALLEL_CHARTS  # in the workers, however small the last batch
-        for start in range(0, total, batch):
-            counted = _counted(progress, start, total)
-            self._draw_batch(pending[start : start + batch], counted, many)
-        return total
+        for job, svg in draw_each(_jobs(pending), len(pending), progress):
+            self._keep(job, svg)
+        return len(pending)
 
     def start(self, progress: DrawProgress | None = None) -> int:
         """Give a few pending charts (fewer than `PARALLEL_CHARTS`) to one drawing worker
@@ -262,7 +254,7 @@ class _Reuse:
         workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
         if not self.pending or len(self.pending) >= PARALLEL_CHARTS or workers < 2:
             return self.draw(progress)
-        jobs = _jobs(sorted(self.pending, key=lambda p: p[0]))
+        jobs = list(_jobs(sorted(self.pending, key=lambda p: p[0])))
         self.pending = []
         self.started = jobs, _WhenWarm(_draw._pool(workers), jobs), progress
         return len(jobs)
@@ -285,11 +277,6 @@ class _Reuse:
                 progress(done, len(jobs), job.path)
             self._keep(job, svg)
 
-    def _draw_batch(self, batch: list[_Pending], progress: DrawProgress | None, many: bool) -> None:
-        """Make the specs of `batch`, draw and store them; they go when this returns."""
-        for job, svg in draw_each(_jobs(batch), progress, many):
-            self._keep(job, svg)
-
     def _keep(self, job: ChartJob, svg: bytes) -> None:
         """Store a drawn chart: in the cache (and linked into the spool), else the spool."""
         if self.cache is None:
@@ -304,12 +291,11 @@ class _Reuse:
         self.svgs[job.path] = self._take(entry) if entry is not None else self._store(svg)
 
 
-def _jobs(pending: list[_Pending]) -> list[ChartJob]:
-    """The drawing jobs of `pending` charts, each spec made now when it is a function."""
-    return [
-        ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
-        for path, spec, chart_id in pending
-    ]
+def _jobs(pending: list[_Pending]) -> Iterator[ChartJob]:
+    """The drawing jobs of `pending` charts, each spec made when its job is asked for
+    (when it is a function)."""
+    for path, spec, chart_id in pending:
+        yield ChartJob(path, spec() if callable(spec) else spec, chart_id=chart_id)
 
 
 # The pool `warm_up` started a worker of, and the job that started it.
@@ -356,16 +342,20 @@ class _WhenWarm:
         return self._future.result()
 
 
-def warm_up() -> None:
-    """Start one drawing worker now, to import matplotlib while the build loads and
-    analyses its charters: the few charts an edit redraws are then drawn there
-    (`_Reuse.start`), where importing matplotlib into the build would cost more than
-    drawing them. Nothing with one core."""
+def warm_up(every: bool = False) -> None:
+    """Start one drawing worker now (`every`: all of them), to import matplotlib while
+    the build loads and analyses its charters: the few charts an edit redraws are then
+    drawn there (`_Reuse.start`), where importing matplotlib into the build would cost
+    more than drawing them; and a build with nothing to reuse draws from its first chart
+    on every core. Nothing with one core."""
     global _WARM
     workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
     if workers >= 2 and (_WARM is None or _WARM[0] is not _draw._POOL):
         pool = _draw._pool(workers)
-        _WARM = pool, pool.submit(int)  # the pool starts a worker for it
+        # Each job given to a pool whose workers are all busy (here: starting) starts one.
+        _WARM = pool, pool.submit(int)
+        for _ in range(workers - 1 if every else 0):
+            pool.submit(int)
 
 
 def stop_workers() -> None:
@@ -386,18 +376,6 @@ def stop_workers() -> None:
         atexit.unregister(pool.shutdown)  # (registered by draw._pool: not kept for nothing)
         _draw._POOL = None
     _WARM = None
-
-
-def _counted(progress: DrawProgress | None, before: int, total: int) -> DrawProgress | None:
-    """`progress` told of a batch's charts as the k-th of all `total`, not of the batch."""
-    if progress is None:
-        return None
-    report = progress
-
-    def counted(done: int, _batch: int, path: str) -> None:
-        report(before + done, total, path)
-
-    return counted
 
 
 def _whole_svg(path: str) -> bool:

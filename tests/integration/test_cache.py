@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,11 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = charts_stage.draw_each
 
     def observed(
-        jobs: list[charts_stage.ChartJob],
-        progress: DrawProgress | None = None,
-        many: bool | None = None,
+        jobs: Iterable[charts_stage.ChartJob], total: int, progress: DrawProgress | None = None
     ) -> Iterator[tuple[charts_stage.ChartJob, bytes]]:
-        paths.extend(job.path for job in jobs)
-        return real(jobs, progress, many)
+        for job, svg in real(jobs, total, progress):
+            paths.append(job.path)
+            yield job, svg
 
     monkeypatch.setattr(charts_stage, "draw_each", observed)
     return paths

@@ -350,17 +350,20 @@ def test_a_build_that_loads_every_charter_anew_renders_their_pages_in_two(
     """An edit of metrics.yaml (or a generator upgrade) loads every charter anew and may
     leave every chart as it was: such a build starts no drawing worker before loading
     (charts.warm_up: its threads would keep the build from forking) and renders half its
-    pages in a copy. An edit of one charter still starts the worker early."""
+    pages in a copy. A build with no chart to reuse starts every worker at once; an edit
+    of one charter starts one."""
     import generator.build as build_stage
     import generator.charts as charts
 
     monkeypatch.setattr(build_stage, "WARM_FROM", 0)
     started: list[bool] = []
-    monkeypatch.setattr(charts, "warm_up", lambda: started.append(True))
+    monkeypatch.setattr(charts, "warm_up", lambda every=False: started.append(every))
     source = copy_examples(tmp_path / "anew")
     out = tmp_path / "anew-site"
     built(source, out)
-    assert started == []  # nine charters anew, FORK_FROM two
+    # Nine charters anew (FORK_FROM two) and nothing drawn to reuse: every worker at once.
+    assert started == [True]
+    started.clear()
     catalogue = source / "metrics.yaml"
     catalogue.write_text(catalogue.read_text("utf-8") + "# edited\n", "utf-8")
     forks.count = 0
@@ -369,11 +372,13 @@ def test_a_build_that_loads_every_charter_anew_renders_their_pages_in_two(
     cold = tmp_path / "cold-site"
     assert build(Settings(source, cold, cache_dir=tmp_path / "cold-cache")).ok
     assert tree_files(out) == tree_files(cold)
+    assert started == [True]  # an empty cache folder: nothing drawn to reuse
+    started.clear()
     charter = source / "charters/search-ranking/charter.yaml"
     text = charter.read_text("utf-8")
     charter.write_text(text.replace("summary: ", "summary: Edited. ", 1), "utf-8")
     built(source, out)
-    assert started == [True]
+    assert started == [False]  # one worker, for the edit's charts
 
 
 def test_the_threads_are_made_way_for_only_where_a_copy_can_be_forked(
