@@ -455,6 +455,8 @@ def _warm_up(settings: Settings, reuse: Reuse) -> None:
     from .charts import warm_up
     from .fork import FORK_FROM
 
+    if reuse.charters < min(FORK_FROM, WARM_FROM):
+        return  # neither can be: the charters are not counted
     anew = reuse.count_anew(settings.source, FORK_FROM)
     if anew >= FORK_FROM and _nothing_drawn(reuse):
         warm_up(every=True)

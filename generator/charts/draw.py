@@ -392,7 +392,9 @@ def _tickless_axes() -> type[Axes]:
     the grid off asks for them), each two lines, two texts and a grid line, a quarter of
     the axes' making; a hidden axis never draws them. Here a tick list is empty when first
     asked for; a tick is still made, with the axis's tick settings, for anyone asking for
-    a number of them (`Axis.get_major_ticks`).
+    a number of them (`Axis.get_major_ticks`: `set_xticks` for a chart of one date). A
+    title on such axes would fail as it is placed (`Axis._get_ticks_position` reads the
+    first tick): a metric chart has none, its texts are placed by this module.
     """
     import matplotlib.axis as maxis
     from matplotlib.axes import Axes
@@ -1212,12 +1214,14 @@ def draw_each(
     """Each of the `total` jobs with its SVG, in the order given, as the workers finish
     them: the caller can store each one away instead of holding them all, and `jobs` may
     make each job's spec only when it is asked for the next (a few chunks ahead of the
-    drawing). In the worker processes when there are `PARALLEL_CHARTS` jobs or more and
-    two cores, else here: matplotlib is imported only where charts are drawn. `progress`
-    hears of each chart as it arrives."""
+    drawing). In the worker processes when there are `PARALLEL_CHARTS` jobs or more, or
+    the workers are running already, and two cores, else here: matplotlib is imported
+    only where charts are drawn. `progress` hears of each chart as it arrives."""
     workers = min(os.cpu_count() or 1, 8)
     stream = iter(jobs)
-    if total >= PARALLEL_CHARTS and workers >= 2:
+    # A few charts too, when the workers are already started (a cold build starts them
+    # before it knows how many it will draw): matplotlib stays out of the build.
+    if workers >= 2 and (total >= PARALLEL_CHARTS or (total and _POOL is not None)):
         drawn = _streamed(stream, total, workers)
     else:
         drawn = ((job, draw_job(job)) for job in stream)

@@ -287,6 +287,47 @@ def test_workers_start_once_and_only_they_import_matplotlib() -> None:
     assert imported == "False"
 
 
+def test_a_few_charts_go_to_workers_already_started_not_into_the_build() -> None:
+    # A cold build starts its workers before it knows how many charts it will draw; when
+    # they are few (fewer than PARALLEL_CHARTS), the running workers draw them, and the
+    # build's own process still never imports matplotlib. With no workers, it draws them.
+    script = textwrap.dedent(
+        """
+        import os, sys
+        from datetime import date
+        from generator.charts import ChartJob, ChartSpec, RefLine, Series, draw, warm_up
+        days = (date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19))
+        jobs = [
+            ChartJob(f"c{i}.svg", ChartSpec(f"m{i}", "ms", "decrease",
+                (Series("", days, (1.0, 2.0, float(i)), (None,) * 3, (None,) * 3),),
+                (RefLine("target", "Target 1 ms", 1.0),)), chart_id=f"c{i}")
+            for i in range(2)
+        ]
+        if (os.cpu_count() or 1) < 2:
+            print("one core"); raise SystemExit
+        if sys.argv[1] == "started":
+            warm_up(every=True)
+        svgs = draw.draw_all(jobs)
+        assert sorted(svgs) == ["c0.svg", "c1.svg"] and all(svgs.values())
+        print(draw._POOL is not None, "matplotlib" in sys.modules)
+        """
+    )
+    seen = []
+    for case in ("started", "none"):
+        out = subprocess.run(
+            [sys.executable, "-c", script, case],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        if out.stdout.strip() == "one core":
+            pytest.skip("one core: charts are drawn in the build's own process")
+        seen.append(out.stdout.split())
+    assert seen == [["True", "False"], ["False", "True"]]
+
+
 @pytest.mark.parametrize("production", [1, 3])
 def test_a_limit_after_the_rollout_is_drawn_as_two_lines_with_a_break(production: int) -> None:
     # One pair and one production row: the break left each side a lone point, which a

@@ -855,3 +855,33 @@ def test_text_in_a_script_the_chart_font_lacks_is_kept_as_text_without_a_warning
     texts = _texts(svg)
     assert "小时" in texts and "処置" in texts
     assert texts.count("Target 4.5 小时") >= 2
+
+
+@pytest.mark.parametrize("make", [_ab_spec, _latency_spec], ids=["arms", "guardrail"])
+def test_a_chart_is_saved_as_matplotlibs_own_svg_canvas_saves_it(make: Any) -> None:
+    # generator/charts/svg.py saves with a renderer of its own: each text measured once
+    # per process, and a series' markers written with their style made once. Its
+    # print_svg and draw_markers are matplotlib's as written in the version the project
+    # pins; saved by matplotlib's own canvas and renderer, the same figure gives the
+    # same bytes (a matplotlib upgrade that changes either shows here).
+    import io
+
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    import generator.charts.draw as draw
+    from generator.charts import svg
+
+    def saved(fig: Any) -> str:
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        return buffer.getvalue()
+
+    with matplotlib.rc_context({**draw._RC, "svg.hashsalt": "same"}):
+        ours = draw.drawn_figure(make())
+        assert isinstance(ours.canvas, svg.Canvas)
+        theirs = draw.drawn_figure(make())
+        FigureCanvasSVG(theirs)
+        mine, matplotlibs = saved(ours), saved(theirs)
+    assert "<use " in mine  # markers were written
+    assert mine == matplotlibs
