@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -466,17 +465,10 @@ def _warm_up(settings: Settings, reuse: Reuse) -> None:
 
 def _nothing_drawn(reuse: Reuse) -> bool:
     """Whether no chart can be reused: the current site's manifest names none, and the
-    cache folder's charts folder is missing or empty."""
+    cache folder holds none."""
     if any(rel.endswith(".svg") for rel in reuse.before.made):
         return False
-    root = reuse.cache.root
-    if root is None:
-        return True
-    try:
-        with os.scandir(root / "charts") as entries:
-            return next(entries, None) is None
-    except OSError:
-        return True
+    return reuse.cache.empty("charts")
 
 
 def _history(settings: Settings, project: Project, cache: Cache) -> History:

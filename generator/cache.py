@@ -720,6 +720,17 @@ class Cache:
             )
         self.root = None
 
+    def empty(self, kind: str) -> bool:
+        """Whether the cache holds no entry of `kind` (its folder missing or empty), looked
+        at without making anything."""
+        if self.root is None:
+            return True
+        try:
+            with os.scandir(self.root / kind) as entries:
+                return next(entries, None) is None
+        except OSError:
+            return True
+
     def folder(self, kind: str) -> Path | None:
         """A folder of the cache for a library to keep its own entries in, or None."""
         if self.root is None:

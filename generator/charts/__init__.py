@@ -251,7 +251,7 @@ class _Reuse:
         """Give a few pending charts (fewer than `PARALLEL_CHARTS`) to one drawing worker
         and return at once, how many: `finish` stores them. Many, or with one core, are
         drawn now (`draw`)."""
-        workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
+        workers = _draw.worker_count()
         if not self.pending or len(self.pending) >= PARALLEL_CHARTS or workers < 2:
             return self.draw(progress)
         jobs = list(_jobs(sorted(self.pending, key=lambda p: p[0])))
@@ -349,7 +349,7 @@ def warm_up(every: bool = False) -> None:
     more than drawing them; and a build with nothing to reuse draws from its first chart
     on every core. Nothing with one core."""
     global _WARM
-    workers = min(os.cpu_count() or 1, 8)  # as the drawing module's pool counts them
+    workers = _draw.worker_count()
     if workers >= 2 and (_WARM is None or _WARM[0] is not _draw._POOL):
         pool = _draw._pool(workers)
         # Each job given to a pool whose workers are all busy (here: starting) starts one.

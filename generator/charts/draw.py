@@ -1143,6 +1143,11 @@ def _alive(pid: int) -> bool:
 _POOL: ProcessPoolExecutor | None = None
 
 
+def worker_count() -> int:
+    """How many drawing workers the pool has: one per core, at most eight."""
+    return min(os.cpu_count() or 1, 8)
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     """The worker processes, started on the first build that needs them and kept for the
     next ones (`charters serve` rebuilds); they end with this process, or when a build
@@ -1178,7 +1183,7 @@ def _streamed(
 ) -> Iterator[tuple[ChartJob, bytes]]:
     """Each job with its SVG in order, drawn by the workers: chunks of at most `CHUNK`
     jobs, at most `AHEAD` per worker given out at once, the next given as soon as the
-    first is back (its specs made here, from `jobs`, while the workers draw)."""
+    oldest is back (its specs made here, from `jobs`, while the workers draw)."""
     from concurrent.futures.process import BrokenProcessPool
 
     size = max(1, min(CHUNK, math.ceil(total / (workers * CHUNKS_PER_WORKER))))
@@ -1217,7 +1222,7 @@ def draw_each(
     drawing). In the worker processes when there are `PARALLEL_CHARTS` jobs or more, or
     the workers are running already, and two cores, else here: matplotlib is imported
     only where charts are drawn. `progress` hears of each chart as it arrives."""
-    workers = min(os.cpu_count() or 1, 8)
+    workers = worker_count()
     stream = iter(jobs)
     # A few charts too, when the workers are already started (a cold build starts them
     # before it knows how many it will draw): matplotlib stays out of the build.
