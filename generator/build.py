@@ -40,7 +40,7 @@ from .formatting import plural
 from .gitrepo import state as repository_state
 from .paths import real
 from .progress import Report
-from .prune import Pruned, load_used, prune, save_used
+from .prune import Pruned, drop_superseded, load_used, prune, save_used
 from .reuse import Kept, Reuse
 from .write import (
     OutputError,
@@ -166,6 +166,7 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     progress("Loading", 0, 0, "")
     cache = open_cache(settings.source, settings.cache_dir)
     cache.collect = settings.gc
+    cache.own = settings.kept.written if settings.kept is not None else None
     context = Context(
         today_from_env(settings.today),
         settings.live_reload,
@@ -206,6 +207,8 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
             settings.kept.values = reuse.values_now
     if settings.gc and result.ok:
         result.pruned = _collect(cache, fingerprint, since, result.unchanged)
+    if settings.kept is not None and not result.unchanged:
+        settings.kept.written = drop_superseded(cache, settings.kept.written, result.ok, since)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
     result.seconds = time.perf_counter() - started

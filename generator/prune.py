@@ -36,6 +36,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
 from .cache import Cache, generator_fingerprint
@@ -131,16 +132,20 @@ def load_used(cache: Cache, fingerprint: str) -> bool:
 
 
 def _with_page_parts(cache: Cache) -> set[str]:
-    """What the build used, with what each of its pages is kept with: its sum (`.sum`),
-    and the data tables it was made from (named in `.sum`, after the sum)."""
+    """What the build used, with what each of its pages is kept with (`_page_parts`)."""
     keep = set(cache.used)
     root = cache.root
-    if root is None:
-        return keep
+    return keep | _page_parts(str(root), keep) if root is not None else keep
+
+
+def _page_parts(root: str, paths: Iterable[str]) -> set[str]:
+    """What each page entry among `paths` is kept with: its sum (`.sum`), and the data
+    tables it was made from (named in `.sum`, after the sum)."""
+    parts: set[str] = set()
     pages = f"{root}{os.sep}pages{os.sep}"
-    for path in [p for p in keep if p.startswith(pages) and p.endswith(".html")]:
+    for path in [p for p in paths if p.startswith(pages) and p.endswith(".html")]:
         page_sum = path.removesuffix(".html") + ".sum"
-        keep.add(page_sum)
+        parts.add(page_sum)
         try:
             with open(page_sum, "rb") as f:
                 keys = f.read().decode("ascii").split("\n")[1:]  # after the sum
@@ -148,8 +153,40 @@ def _with_page_parts(cache: Cache) -> set[str]:
             continue
         for key in keys:
             if re.fullmatch(_HEX40, key):
-                keep.add(f"{root}{os.sep}tables{os.sep}{key[:2]}{os.sep}{key}.pickle")
-    return keep
+                parts.add(f"{root}{os.sep}tables{os.sep}{key[:2]}{os.sep}{key}.pickle")
+    return parts
+
+
+def drop_superseded(cache: Cache, own: Set[str], ok: bool, since: float) -> set[str]:
+    """Between the builds of a process that builds again (`charters serve`): the entries
+    its builds wrote and a later build no longer used, removed, so a session of saves
+    leaves the cache no larger than its last state needs (a template saved ten times at
+    1,000 charters left ten sets of 1,000 pages, some 250 MB each, until `--gc`).
+
+    `own` holds what its earlier builds wrote and the last successful one still used;
+    this build's writes join it. After a successful build (`ok`), every one of them it
+    did not use (with what its pages are kept with, `_page_parts`) is removed when it
+    was last changed before `since` (the build's start: one another build sharing the
+    cache wrote again meanwhile is its own). Entries this process did not write, as a
+    `charters build` of the site wrote them, are never removed here: they are
+    `--gc`'s. Returns the new `own`: what is left of them."""
+    pool = set(own).union(cache.written)
+    root = cache.root
+    if not ok or root is None:
+        return pool
+    used = {path for path in pool if path in cache.used}
+    keep = used | _page_parts(str(root), used)
+    prefix = f"{root}{os.sep}"
+    for path in pool - keep:
+        if not path.startswith(prefix):  # the cache folder moved: not this one's entry
+            continue
+        try:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_mtime < since:
+                os.unlink(path)
+        except OSError:  # gone already, or the folder is read-only: it stays
+            continue
+    return pool & keep
 
 
 def prune(cache: Cache, since: float) -> Pruned:

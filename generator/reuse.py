@@ -146,6 +146,10 @@ class Kept:
     # The site the last build wrote into the process's own folder (written in place), for
     # the next build to take as it was written (write.OwnSite); None while one writes it.
     site: OwnSite | None = None
+    # The cache entries its builds wrote that its last successful build still used (and
+    # those a failed build wrote since): removed once a build no longer uses them
+    # (prune.drop_superseded), so the cache holds no state the process left behind.
+    written: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -219,6 +223,25 @@ class Reuse:
                     break
         return found
 
+    def _note_found(self, key: str, cid: str) -> None:
+        """Note as used a charter found (read back, or kept in memory) for what removes the
+        entries a build did not use: its entry, and its memos (read when it is analysed or
+        its charts described again). For `--gc` (`Cache.collect`) every charter's; for a
+        process that removes what its own builds left (`Cache.own`: prune.drop_superseded),
+        the memos only of a charter whose entry it wrote (working out a memo's key for
+        each of a thousand charters at every save cost 10 ms): a memo it wrote for a
+        charter then found as another build wrote it (an edit undone) goes, and is made
+        again when that charter is next analysed."""
+        own = self.cache.own
+        if not self.cache.collect and own is None:
+            return
+        entry = self.cache.path("charters", key, ".pickle")
+        if self.cache.collect or (own is not None and entry in own):
+            from .memo import CHARTER_PARTS, charter_memo_key
+
+            for part in CHARTER_PARTS:
+                self.cache.path("memo", charter_memo_key(f"charters/{cid}", part), ".pickle")
+
     def load(
         self, root: Path, folder: Path, diags: Diagnostics, load_one: LoadOne
     ) -> LoadedCharter | None:
@@ -230,14 +253,7 @@ class Reuse:
             self._count("charters cached")
             self._found()
             diagnostics, view, _ = found
-            if self.cache.collect:  # its entry, even when kept in memory (Kept), and its
-                from .memo import CHARTER_PARTS, charter_memo_key  # memos, read when it is
-                # analysed or its charts described again
-
-                self.cache.path("charters", key, ".pickle")  # type: ignore[arg-type]
-                for part in CHARTER_PARTS:
-                    memo_key = charter_memo_key(f"charters/{view.id}", part)
-                    self.cache.path("memo", memo_key, ".pickle")
+            self._note_found(key, view.id)  # type: ignore[arg-type]  # found: not None
             diags.extend(diagnostics)
             self.views[view.id] = view = copy.copy(view)  # the build's own (Kept)
             self.keys[view.id] = key  # type: ignore[assignment]  # found, so not None

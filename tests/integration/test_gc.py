@@ -402,3 +402,119 @@ def test_every_kind_of_entry_a_build_or_check_makes_is_one_gc_prunes(
     assert made - known == set()
     # Each kind in the list is one a build or check makes (no name left from a rename).
     assert set(prune.KINDS) - made == set()
+
+
+def serve_build(project: ScratchProject, kept: Kept, out: Path) -> BuildResult:
+    """A build as `charters serve` makes it: charters kept in memory, its own folder
+    written in place, pages with the live-reload placeholder."""
+    result = build(Settings(project.root, out, live_reload="x", kept=kept, in_place=True))
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return result
+
+
+def test_a_serving_process_removes_what_its_own_builds_left_behind(
+    scratch_project: ScratchProject, observed: Observed, drawn: list[str], tmp_path: Path
+) -> None:
+    """Saves in `charters serve` leave the cache holding the last state they made, the
+    entries of `charters build` untouched, and what the next `charters build` needs."""
+    write_project(scratch_project)
+    cache = scratch_project.root / ".charters-cache"
+    assert build(Settings(scratch_project.root, scratch_project.out)).ok
+    built = made(scratch_project.out)
+    kept, served = Kept(), tmp_path / "served"
+    serve_build(scratch_project, kept, served)
+    first = made(served)
+
+    edit_a_result(scratch_project)
+    serve_build(scratch_project, kept, served)
+    second = made(served)
+    changed = {rel for rel, key in second.items() if first[rel] != key}
+    assert changed == {
+        "charters/routing/ttfr.svg",
+        "charters/routing/index.html",
+        "charters/routing/results.json",
+        "charters/routing/results.csv",
+    }
+    files = cache_files(cache)
+    for rel in changed:  # the second save's, and charters build's, which serve shared
+        assert entry(rel, second[rel]) in files and entry(rel, built[rel]) in files, rel
+    # The first save's own page of routing (a page served carries the live-reload
+    # script: not the build's), superseded by the second's: gone.
+    page = "charters/routing/index.html"
+    assert first[page] != built[page] and entry(page, first[page]) not in files
+
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        FULL_RESULTS.replace("2026-05-11,ttfr,treatment,5.1", "2026-05-11,ttfr,treatment,4.6"),
+    )
+    serve_build(scratch_project, kept, served)
+    third = made(served)
+    assert {rel for rel, key in third.items() if second[rel] != key} == changed
+    files = cache_files(cache)
+    for rel in changed:
+        assert entry(rel, second[rel]) not in files, rel  # the second save's, superseded
+        assert entry(rel, third[rel]) in files, rel
+        assert entry(rel, built[rel]) in files, rel  # charters build's: never serve's own
+    for rel, key in third.items():  # every entry the last save used is there
+        assert entry(rel, key) in files, rel
+    # Of routing as loaded, the build's and the last save's remain (the second save's
+    # went), and of the others the one the build wrote.
+    assert len({p for p in files if p.startswith("charters/")}) == 4 + 1
+
+    # The next `charters build` of the tree: nothing loaded anew, nothing drawn.
+    observed.clear()
+    drawn.clear()
+    result = build(Settings(scratch_project.root, scratch_project.out))
+    assert result.ok and result.charts_drawn == 0 and drawn == []
+    assert observed.loaded == [] and observed.analysed == []
+    assert observed.charter_pages == ["charters/routing/index.html"]  # as the build renders it
+
+
+def test_a_template_saved_again_in_serve_leaves_one_set_of_its_pages(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """Every charter page rendered again at every save of charter.html: the cache keeps the
+    pages of the last save only, not one set a save."""
+    write_project(scratch_project)
+    cache = scratch_project.root / ".charters-cache"
+    kept, served = Kept(), tmp_path / "served"
+    serve_build(scratch_project, kept, served)
+    pages = {p for p in cache_files(cache) if p.startswith("pages/")}
+    assert len([p for p in pages if p.endswith(".html")]) == 4
+    charter_html = (Path(__file__).parents[2] / "templates" / "charter.html").read_text()
+    for save in range(3):
+        marked = charter_html.replace(
+            "{% block content %}", f"{{% block content %}}<!-- save {save} -->", 1
+        )
+        scratch_project.write("templates/charter.html", marked)
+        serve_build(scratch_project, kept, served)
+        now = {p for p in cache_files(cache) if p.startswith("pages/")}
+        assert len([p for p in now if p.endswith(".html")]) == 4, save
+        assert now.isdisjoint(pages)  # the pages and sums of the save before: gone
+        pages = now
+    page = (served / "charters" / "routing" / "index.html").read_text()
+    assert "<!-- save 2 -->" in page
+    # The data tables were not rendered again (a template edit reuses them): still there.
+    assert {p for p in cache_files(cache) if p.startswith("tables/")}
+
+
+def test_a_failed_save_removes_nothing_and_its_entries_go_once_unused(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    write_project(scratch_project)
+    cache = scratch_project.root / ".charters-cache"
+    kept, served = Kept(), tmp_path / "served"
+    serve_build(scratch_project, kept, served)
+    edit_a_result(scratch_project)
+    serve_build(scratch_project, kept, served)
+    before = cache_files(cache)
+    good = (scratch_project.root / "charters/triage/charter.yaml").read_text()
+    scratch_project.write("charters/triage/charter.yaml", good.replace("title:", "title: [", 1))
+    failed = build(
+        Settings(scratch_project.root, served, live_reload="x", kept=kept, in_place=True)
+    )
+    assert not failed.ok
+    assert before <= cache_files(cache)  # a failed build removes nothing
+    scratch_project.write("charters/triage/charter.yaml", good)
+    serve_build(scratch_project, kept, served)
+    assert kept.written and all(os.path.isfile(p) for p in kept.written)
