@@ -226,3 +226,39 @@ def test_ab_sign_test_is_the_binomial_tail_on_both_sides() -> None:
     assert ab.sign_test(10, 10) == ab.sign_test(0, 10) == 2 / 1024
     assert ab.sign_test(8, 10) == ab.sign_test(2, 10) == 2 * (1 + 10 + 45) / 1024
     assert ab.sign_test(5, 10) == ab.sign_test(3, 6) == 1.0
+
+
+def test_the_floor_of_an_edit_adds_up_its_parts_and_each_build_reached_the_page(
+    tmp_path: Path,
+) -> None:
+    """benchmarks/edit_floor.py at N = 2: every part measured as often as asked, the floor is
+    the sum of the start and the kept build, and each kind of build showed its edit."""
+    _need("hugo")
+    out = tmp_path / "floor.json"
+    args = ["--n", "2", "--repeat", "2", "--workdir", str(tmp_path / "w"), "--json", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "edit_floor.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text())
+    seconds = report["figures"]
+    for part in ("start", "kept, swapped in", "kept, in place", "charters build"):
+        assert len(seconds[part]) == 2 and all(s > 0 for s in seconds[part]), part
+    assert len(seconds["Hugo build"]) == 2 + 1 + 1 + 2  # before each part's runs
+    rows = {row[0]: row for row in report["rows"]}
+    floor = rows["floor of `charters build` after one edit (start + kept)"]
+    start = rows["start: a fresh process importing what the build imports"]
+    kept = rows["kept: the build after one edit, nothing read back, swapped in"]
+    assert abs(float(floor[1]) - float(start[1]) - float(kept[1])) <= 0.0015
+    assert floor[3] == "≤ 1.5 × Hugo" and floor[4] in ("below the target", "above the target")
+    # The last edit of each kind is on its page: the CLI's in the site, the kept builds'
+    # swapped into the site before it, and in place in a folder of their own.
+    page = tmp_path / "w" / "charters" / "site" / "charters"
+    edited = [p for p in page.glob("*/index.html") if "Edited summary number" in p.read_text()]
+    assert len(edited) == 1
+    in_place = tmp_path / "w" / "in-place" / "charters"
+    assert sum("Kept edit 3 at" in p.read_text() for p in in_place.glob("*/index.html")) == 1
+    assert "| Hugo build |" in done.stdout and "Machine: " in done.stdout
