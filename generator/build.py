@@ -40,7 +40,7 @@ from .formatting import plural
 from .gitrepo import state as repository_state
 from .paths import real
 from .progress import Report
-from .prune import Pruned, drop_superseded, load_used, prune, save_used
+from .prune import Pruned, load_used, prune, save_used, superseded
 from .reuse import Kept, Reuse
 from .write import (
     OutputError,
@@ -162,6 +162,8 @@ def _silent(stage: str, done: int, total: int, item: str) -> None:
 
 
 def _build(settings: Settings, progress: Report) -> BuildResult:
+    if settings.kept is not None:
+        settings.kept.removed()  # what the last build left is gone before this one looks
     started, since = time.perf_counter(), time.time()
     progress("Loading", 0, 0, "")
     cache = open_cache(settings.source, settings.cache_dir)
@@ -208,7 +210,8 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     if settings.gc and result.ok:
         result.pruned = _collect(cache, fingerprint, since, result.unchanged)
     if settings.kept is not None and not result.unchanged:
-        settings.kept.written = drop_superseded(cache, settings.kept.written, result.ok, since)
+        settings.kept.written, unused = superseded(cache, settings.kept.written, result.ok)
+        settings.kept.remove(unused, since)
     if (problem := cache.diagnostic()) is not None:
         result.diagnostics.append(problem)
     result.seconds = time.perf_counter() - started

@@ -157,36 +157,39 @@ def _page_parts(root: str, paths: Iterable[str]) -> set[str]:
     return parts
 
 
-def drop_superseded(cache: Cache, own: Set[str], ok: bool, since: float) -> set[str]:
-    """Between the builds of a process that builds again (`charters serve`): the entries
-    its builds wrote and a later build no longer used, removed, so a session of saves
-    leaves the cache no larger than its last state needs (a template saved ten times at
-    1,000 charters left ten sets of 1,000 pages, some 250 MB each, until `--gc`).
+def superseded(cache: Cache, own: Set[str], ok: bool) -> tuple[set[str], list[str]]:
+    """Between the builds of a process that builds again (`charters serve`): of the
+    entries its builds wrote, those a later build no longer used, to be removed
+    (:func:`remove_unchanged_since`), so a session of saves leaves the cache no larger
+    than its last state needs (a template saved ten times at 1,000 charters left ten
+    sets of 1,000 pages, some 250 MB each, until `--gc`).
 
     `own` holds what its earlier builds wrote and the last successful one still used;
     this build's writes join it. After a successful build (`ok`), every one of them it
-    did not use (with what its pages are kept with, `_page_parts`) is removed when it
-    was last changed before `since` (the build's start: one another build sharing the
-    cache wrote again meanwhile is its own). Entries this process did not write, as a
-    `charters build` of the site wrote them, are never removed here: they are
-    `--gc`'s. Returns the new `own`: what is left of them."""
+    did not use (with what its pages are kept with, `_page_parts`) is to go. Entries
+    this process did not write, as a `charters build` of the site wrote them, are never
+    among them: they are `--gc`'s. Returns the new `own` and the entries to remove."""
     pool = set(own).union(cache.written)
     root = cache.root
     if not ok or root is None:
-        return pool
+        return pool, []
     used = {path for path in pool if path in cache.used}
     keep = used | _page_parts(str(root), used)
-    prefix = f"{root}{os.sep}"
-    for path in pool - keep:
-        if not path.startswith(prefix):  # the cache folder moved: not this one's entry
-            continue
+    prefix = f"{root}{os.sep}"  # a path of another folder (the cache moved) is not one
+    return pool & keep, sorted(p for p in pool - keep if p.startswith(prefix))
+
+
+def remove_unchanged_since(paths: Iterable[str], since: float) -> None:
+    """Remove each plain file of `paths` last changed before `since` (the start of the
+    build that found it unused: one another build sharing the cache wrote again since
+    is that build's); what cannot be removed (gone, a read-only folder) stays."""
+    for path in paths:
         try:
             st = os.lstat(path)
             if stat.S_ISREG(st.st_mode) and st.st_mtime < since:
                 os.unlink(path)
-        except OSError:  # gone already, or the folder is read-only: it stays
+        except OSError:
             continue
-    return pool & keep
 
 
 def prune(cache: Cache, since: float) -> Pruned:

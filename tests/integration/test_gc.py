@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from helpers import ScratchProject, run_cli
 from history_repo import commit, init_repo, isolate_git
 
+from generator import build as build_module
 from generator import prune, stats
 from generator.build import BuildResult, Settings, build
 from generator.cache import generator_fingerprint
@@ -409,6 +411,7 @@ def serve_build(project: ScratchProject, kept: Kept, out: Path) -> BuildResult:
     written in place, pages with the live-reload placeholder."""
     result = build(Settings(project.root, out, live_reload="x", kept=kept, in_place=True))
     assert result.ok, [d.format_text() for d in result.diagnostics]
+    kept.removed()  # what it no longer used goes in a thread: the next build waits too
     return result
 
 
@@ -513,8 +516,42 @@ def test_a_failed_save_removes_nothing_and_its_entries_go_once_unused(
     failed = build(
         Settings(scratch_project.root, served, live_reload="x", kept=kept, in_place=True)
     )
-    assert not failed.ok
+    assert not failed.ok and kept.removing is None
     assert before <= cache_files(cache)  # a failed build removes nothing
     scratch_project.write("charters/triage/charter.yaml", good)
     serve_build(scratch_project, kept, served)
     assert kept.written and all(os.path.isfile(p) for p in kept.written)
+
+
+def test_the_next_build_waits_for_what_the_last_one_removes(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The removal runs in a thread; a build that starts meanwhile waits for it, so it
+    never finds an entry that is then removed under it."""
+    write_project(scratch_project)
+    kept, served = Kept(), tmp_path / "served"
+    serve_build(scratch_project, kept, served)
+    edit_a_result(scratch_project)
+    gate, order = threading.Event(), []
+    real = prune.remove_unchanged_since
+
+    def slow(paths: list[str], since: float) -> None:
+        gate.wait(10)
+        real(paths, since)
+        order.append("removed")
+
+    monkeypatch.setattr(prune, "remove_unchanged_since", slow)
+    build(Settings(scratch_project.root, served, live_reload="x", kept=kept, in_place=True))
+    assert kept.removing is not None and kept.removing.is_alive()
+    timer = threading.Timer(0.2, lambda: (order.append("released"), gate.set()))
+    timer.start()
+    real_open = build_module.open_cache
+
+    def observed(*args: object) -> object:
+        order.append("next build")  # its first look at the cache
+        return real_open(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "open_cache", observed)
+    serve_build(scratch_project, kept, served)
+    timer.join()
+    assert order == ["released", "removed", "next build"]
