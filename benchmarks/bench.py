@@ -680,6 +680,16 @@ def linearity(root: Path, sizes: list[int], times: int, cache_dir: Path | None) 
     return {"sizes": sizes, "seconds": per, "rows": rows}
 
 
+@contextlib.contextmanager
+def workdir(kept: Path | None) -> Iterator[Path]:
+    """Where a run makes its corpus and sites: `kept` (`--workdir`, made if need be and
+    left as it is), else a temporary folder removed at the end."""
+    with contextlib.ExitStack() as stack:
+        root = kept or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        root.mkdir(parents=True, exist_ok=True)
+        yield root
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="charters in the corpus")
@@ -694,9 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", help=f"some of: {', '.join(MEASUREMENTS)} (comma-separated)")
     args = parser.parse_args(argv)
     become_subreaper()  # what a command leaves running is waited for and counted (`run`)
-    with contextlib.ExitStack() as stack:
-        root = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        root.mkdir(parents=True, exist_ok=True)
+    with workdir(args.workdir) as root:
         info = machine()
         compile_generator()
         if args.linearity:

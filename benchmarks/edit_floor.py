@@ -25,16 +25,14 @@ the reference.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import Corpus, compile_generator, describe, machine, markdown, run
+from bench import Corpus, compile_generator, describe, machine, markdown, run, workdir
 from process_tree import become_subreaper
 
 # Run in a fresh interpreter: one build after an edit, in the process, then the names
@@ -174,9 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     args = parser.parse_args(argv)
     become_subreaper()  # what a command leaves running is waited for (bench.run)
-    with contextlib.ExitStack() as stack:
-        root = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        root.mkdir(parents=True, exist_ok=True)
+    with workdir(args.workdir) as root:
         info = machine()
         compile_generator()
         corpus = Corpus(root, args.n, args.cache_dir)

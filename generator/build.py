@@ -168,7 +168,6 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
     progress("Loading", 0, 0, "")
     cache = open_cache(settings.source, settings.cache_dir)
     cache.collect = settings.gc
-    cache.own = settings.kept.written if settings.kept is not None else None
     context = Context(
         today_from_env(settings.today),
         settings.live_reload,

@@ -547,9 +547,6 @@ class Cache:
     used: set[str] = field(default_factory=set)
     folders: set[str] = field(default_factory=set)
     collect: bool = False  # a build with --gc: also note what its pages were made from
-    # A process that builds again: the entries its builds wrote that it may remove once a
-    # build no longer uses them (reuse.Kept.written, prune.superseded).
-    own: Set[str] | None = None
     written: list[str] = field(default_factory=list)  # the entries this build wrote
     _made_root: bool = False  # the folder was made (and tagged) by this build already
 

@@ -250,12 +250,12 @@ class Reuse:
         """Note as used a charter found (read back, or kept in memory) for what removes the
         entries a build did not use: its entry, and its memos (read when it is analysed or
         its charts described again). For `--gc` (`Cache.collect`) every charter's; for a
-        process that removes what its own builds left (`Cache.own`: prune.superseded),
+        process that removes what its own builds left (`Kept.written`: prune.superseded),
         the memos only of a charter whose entry it wrote (working out a memo's key for
         each of a thousand charters at every save cost 10 ms): a memo it wrote for a
         charter then found as another build wrote it (an edit undone) goes, and is made
         again when that charter is next analysed."""
-        own = self.cache.own
+        own = self.kept.written if self.kept is not None else None
         if not self.cache.collect and own is None:
             return
         entry = self.cache.path("charters", key, ".pickle")

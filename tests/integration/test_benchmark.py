@@ -33,6 +33,16 @@ def _need(module: str) -> None:
     pytest.skip(message)
 
 
+def _script(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """benchmarks/`name` run with `args` as a user runs it, its output captured."""
+    return subprocess.run(
+        [sys.executable, str(BENCH / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], str, Path]:
     _need("hugo")
@@ -40,12 +50,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], st
     work = tmp_path_factory.mktemp("bench")
     out = work / "figures.json"
     args = ["--n", str(N), "--repeat", "1", "--idle-seconds", "1", "--json", str(out)]
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "bench.py"), *args, "--workdir", str(work / "w")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = _script("bench.py", *args, "--workdir", str(work / "w"))
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(out.read_text()), done.stdout, work / "w"
 
@@ -120,12 +125,7 @@ def test_only_some_measurements_on_a_corpus_in_git(tmp_path: Path) -> None:
     the table holds the no-op row and the Hugo build it is compared with, nothing else."""
     _need("hugo")
     args = ["--n", "2", "--repeat", "1", "--git", "--only", "noop", "--workdir", str(tmp_path)]
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "bench.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = _script("bench.py", *args)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == [
@@ -149,12 +149,7 @@ def test_only_some_measurements_on_a_corpus_in_git(tmp_path: Path) -> None:
 
 def test_only_refuses_an_unknown_measurement(tmp_path: Path) -> None:
     args = ["--only", "noop,warm", "--workdir", str(tmp_path)]
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "bench.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _script("bench.py", *args, timeout=120)
     assert done.returncode == 1
     assert "--only: unknown warm; known: cold, noop" in done.stderr
 
@@ -179,9 +174,7 @@ def test_ab_times_each_version_with_its_own_code(tmp_path: Path) -> None:
     figures = tmp_path / "ab.json"
     args = ["--old", str(marked), "--n", "3", "--rounds", "2", "--block", "2"]
     args += ["--edit", "result", "--workdir", str(tmp_path / "w"), "--json", str(figures)]
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "ab.py"), *args], capture_output=True, text=True, timeout=600
-    )
+    done = _script("ab.py", *args)
     assert done.returncode == 0, done.stdout + done.stderr
     assert mark.read_text() == "x" * 5  # one untimed build, then two blocks of two
     found = json.loads(figures.read_text())
@@ -236,12 +229,7 @@ def test_the_floor_of_an_edit_adds_up_its_parts_and_each_build_reached_the_page(
     _need("hugo")
     out = tmp_path / "floor.json"
     args = ["--n", "2", "--repeat", "2", "--workdir", str(tmp_path / "w"), "--json", str(out)]
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "edit_floor.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = _script("edit_floor.py", *args)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(out.read_text())
     seconds = report["figures"]
