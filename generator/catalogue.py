@@ -78,7 +78,7 @@ def load_catalogue(root: Path, diags: Diagnostics) -> Catalogue:
         )
         return catalogue
     for i in range(len(doc.data)):
-        metric = validate_model(m.CatalogueMetric, doc, diags, base=(i,))
+        metric = validate_model(m.CatalogueMetric, doc, diags, base=(i,), source=text)
         if metric is None:
             item = doc.data[i]
             if isinstance(item, dict) and isinstance(item.get("id"), str):

@@ -102,7 +102,13 @@ def control_character(text: str) -> str | None:
 
 class RefusedCharacter(ValueError):
     """A text field holds a character text may not hold (`control_message` says which):
-    reported as `invisible-character`, as the same character in a result file is."""
+    reported as `invisible-character`, as the same character in a result file is.
+    `written` is the character, or the character reference that writes it, as found in
+    the text, so the message can be placed where it is written (`messages.py`)."""
+
+    def __init__(self, message: str, written: str = "") -> None:
+        super().__init__(message)
+        self.written = written
 
 
 def control_message(ch: str, reference: str | None = None) -> str:

@@ -310,7 +310,7 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
     doc = parse_yaml(text, "site.yaml", diags) if text is not None else None
     if doc is None:
         return m.SiteConfig(), None
-    site = validate_model(m.SiteConfig, doc, diags)
+    site = validate_model(m.SiteConfig, doc, diags, source=text)
     for name, conn in (site.connections if site is not None else {}).items():
         if conn.url is not None and written_password(conn.url):
             message = (
@@ -463,7 +463,7 @@ def _load_charter(
         return None
     before = len(diags.errors)
     doc = resolve_refs(doc, catalogue, diags)
-    charter = validate_model(m.Charter, doc, diags)
+    charter = validate_model(m.Charter, doc, diags, source=text)
     metrics = check_references(doc, diags)
     _check_agreement_dates(doc, today, diags)
     _check_linked_files(folder, doc, diags)

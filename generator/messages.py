@@ -7,6 +7,7 @@ what is expected, with a hint where YAML's implicit typing is the likely cause.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import re
@@ -19,16 +20,29 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import model as m
-from .diagnostics import Diagnostics, RefusedCharacter, excerpt
+from .diagnostics import (
+    Diagnostic,
+    Diagnostics,
+    RefusedCharacter,
+    SourceRef,
+    excerpt,
+    format_path,
+)
 from .readers import Document, FieldPath, reader_for
 
 T = TypeVar("T", bound=BaseModel)
 
 
 def validate_model(
-    cls: type[T], doc: Document, diags: Diagnostics, base: FieldPath = ()
+    cls: type[T],
+    doc: Document,
+    diags: Diagnostics,
+    base: FieldPath = (),
+    source: str | None = None,
 ) -> T | None:
-    """Validate `doc.data` (or the node at `base`) against `cls`; record located errors."""
+    """Validate `doc.data` (or the node at `base`) against `cls`; record located errors.
+    `source`: the text `doc` was read from, to place a refused character where it is
+    written in a value of many lines rather than at the value's first."""
     data: Any = doc.data
     for part in base:
         data = data[part]
@@ -36,12 +50,51 @@ def validate_model(
         return cls.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            _record(cls, doc, diags, error, base)
+            _record(cls, doc, diags, error, base, source)
         return None
 
 
+def written_at(doc: Document, path: FieldPath, source: str | None, written: str) -> SourceRef:
+    """Where `written` first stands in the value at `path`, as the text `source` of `doc`
+    writes it: a character inside a block of many lines (`|`, `>`, a folded or quoted
+    text) on its own line and column, not the block's first. The value's own place when
+    the value is not located in `source`, or does not hold `written` as such (a quoted
+    text that writes the character as an escape, `"\\u202e"`)."""
+    start = doc.ref(path)
+    if source is None or not written or path not in doc.positions or start.path != doc.path:
+        return start
+    starts = [0] + [match.end() for match in _YAML_BREAK.finditer(source)]
+    if not 0 < start.line <= len(starts):
+        return start
+    begin = starts[start.line - 1] + max(start.col, 1) - 1
+    # The value ends before the next node (a key or a value) the document places.
+    after = [
+        (ref.line, ref.col)
+        for ref in (*doc.positions.values(), *doc.key_positions.values())
+        if ref.path == doc.path and (ref.line, ref.col) > (start.line, start.col)
+    ]
+    end = len(source)
+    if after:
+        line, col = min(after)
+        end = starts[line - 1] + max(col, 1) - 1 if line <= len(starts) else end
+    found = source.find(written, begin, end)
+    if found < 0:
+        return start
+    line = bisect.bisect_right(starts, found)
+    return SourceRef(doc.path, line, found - starts[line - 1] + 1)
+
+
+# What YAML reads as a line break (the marks' lines count these).
+_YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def _record(
-    cls: type[BaseModel], doc: Document, diags: Diagnostics, error: ErrorDetails, base: FieldPath
+    cls: type[BaseModel],
+    doc: Document,
+    diags: Diagnostics,
+    error: ErrorDetails,
+    base: FieldPath,
+    source: str | None = None,
 ) -> None:
     loc: FieldPath = tuple(p for p in error["loc"] if p != "x-extensions")
     path = (*base, *loc)
@@ -65,8 +118,10 @@ def _record(
         diags.add(doc.at(path, _message(error, doc, path), "invalid-choice"))
     elif kind.endswith("_type") and not _too_large(error):
         diags.add(doc.at(path, _message(error, doc, path), "wrong-type"))
-    elif isinstance((error.get("ctx") or {}).get("error"), RefusedCharacter):
-        diags.add(doc.at(path, _message(error, doc, path), "invisible-character"))
+    elif isinstance(refused := (error.get("ctx") or {}).get("error"), RefusedCharacter):
+        ref = written_at(doc, path, source, refused.written)
+        message = _message(error, doc, path)
+        diags.add(Diagnostic(ref, format_path(path), message, "invisible-character"))
     else:
         diags.add(doc.at(path, _message(error, doc, path), "invalid-value"))
 

@@ -181,16 +181,19 @@ def _listify(value: Any) -> Any:
 
 def _check_url(value: str) -> str:
     url = value.strip()
-    refused = REFUSED.search(url) is not None
-    if refused or has_control_characters(url):
-        # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:";
-        # a bidirectional control makes the address a browser shows read otherwise; no
-        # text, an address included, holds the other characters text may not hold (and
-        # one of those has their error code).
-        raise (RefusedCharacter if refused else ValueError)(
-            "URL must not contain tabs, line breaks, bidirectional or other control"
-            " characters, or noncharacters"
-        )
+    refused = REFUSED.search(url)
+    message = (
+        "URL must not contain tabs, line breaks, bidirectional or other control"
+        " characters, or noncharacters"
+    )
+    # Browsers drop tabs and line breaks inside URLs: "java\tscript:" is "javascript:";
+    # a bidirectional control makes the address a browser shows read otherwise; no
+    # text, an address included, holds the other characters text may not hold (and
+    # one of those has their error code).
+    if refused is not None:
+        raise RefusedCharacter(message, refused.group(0))
+    if has_control_characters(url):
+        raise ValueError(message)
     try:
         urlsplit(url)
     except ValueError as exc:  # "http://[::1": an IPv6 host not closed
@@ -285,7 +288,7 @@ def _check_markdown(value: str) -> str:
 def _check_text(value: str) -> str:
     found = control_character(value)
     if found is not None:
-        raise RefusedCharacter(control_message(found))
+        raise RefusedCharacter(control_message(found), found)
     return value
 
 
@@ -304,7 +307,7 @@ def _check_references(value: str) -> str:
     for match in _CHARACTER_REFERENCE.finditer(value):
         found = control_character(_referenced(match.group(0)))
         if found is not None:
-            raise RefusedCharacter(control_message(found, reference=match.group(0)))
+            raise RefusedCharacter(control_message(found, reference=match.group(0)), match.group(0))
     return value
 
 

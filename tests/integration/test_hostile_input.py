@@ -263,7 +263,7 @@ _REORDERS = (
 
 
 @pytest.mark.parametrize(
-    ("title", "note", "title_error", "note_error"),
+    ("title", "note", "title_error", "note_error", "title_at"),
     [
         # A NUL or an escape in a title made feed.xml unreadable to every feed reader (XML
         # cannot hold them), and a note's reached the page raw; tabs stay.
@@ -272,6 +272,7 @@ _REORDERS = (
             '"caf\x1b[31m"',
             "the control character U+0001" + _CONTROL,
             "the control character U+001B" + _CONTROL,
+            "1:8",  # written as an escape: located at the text
         ),
         # A right-to-left override made a page read "Target met" backwards from where the
         # charter's reviewers saw it written ("Trojan Source").
@@ -280,6 +281,7 @@ _REORDERS = (
             "\u2067first week\u2069",
             "the bidirectional control U+202E" + _REORDERS,
             "the bidirectional control U+2067" + _REORDERS,
+            "1:17",  # written as itself: located at the character
         ),
         # XML cannot hold U+FFFE: one in a title made feed.xml unreadable while the build
         # exited 0. No noncharacter is ever text.
@@ -288,12 +290,18 @@ _REORDERS = (
             "\ufdd0",
             "the noncharacter U+FFFE" + _NEVER_TEXT,
             "the noncharacter U+FDD0" + _NEVER_TEXT,
+            "1:8",
         ),
     ],
     ids=["control", "bidirectional", "noncharacter"],
 )
 def test_refused_characters_in_charter_text_and_notes_are_located_errors(
-    scratch_project: ScratchProject, title: str, note: str, title_error: str, note_error: str
+    scratch_project: ScratchProject,
+    title: str,
+    note: str,
+    title_error: str,
+    note_error: str,
+    title_at: str,
 ) -> None:
     text = minimal_charter().replace("title: Ticket routing", f'title: "{title}"')
     scratch_project.charter("routing", text=text)
@@ -301,12 +309,81 @@ def test_refused_characters_in_charter_text_and_notes_are_located_errors(
         "charters/routing/results/r.csv", RESULTS_HEADER + f"2026-05-04,ttfr,,5.1,,,,,{note}\n"
     )
     assert scratch_project.errors() == [
-        f"charters/routing/charter.yaml:1:8: title: holds {title_error}",
+        f"charters/routing/charter.yaml:{title_at}: title: holds {title_error}",
         f"charters/routing/results/r.csv:2:26: [0].note: holds {note_error}",
     ]
     # One code for one fault, in a charter's field as in a result file's cell.
     _, diags = load_project(scratch_project.root)
     assert [d.code for d in diags.sorted()] == ["invisible-character"] * 2
+
+
+_BIDI = "\u202e"
+
+
+@pytest.mark.parametrize(
+    ("summary", "written"),
+    [
+        # A literal block: the character on the block's third line.
+        ("|\n  Route tickets\n  to the right\n  queue, {c}now.", "queue, "),
+        # Folded, plain over two lines, and quoted over two lines.
+        (">\n  Route tickets\n  to the {c}right queue.", "to the "),
+        ("Route tickets\n  to the {c}right queue.", "to the "),
+        ('"Route tickets\n  to the {c}right queue."', "to the "),
+        # A character reference that Markdown would turn into the character.
+        ("|\n  Route tickets\n  to the &#x202E;right queue.", "to the "),
+        # Letters before it on its line, one of them outside the Basic Multilingual Plane.
+        ("|\n  Route tickets\n  to the \U0001f600 \u00e9{c}right queue.", "\u00e9"),
+    ],
+    ids=["literal", "folded", "plain", "quoted", "reference", "wide-letters"],
+)
+def test_a_refused_character_in_a_text_of_many_lines_is_located_on_its_line(
+    scratch_project: ScratchProject, summary: str, written: str
+) -> None:
+    """Located at the block's first line, a bidirectional control on its fifth was
+    for a person to hunt for: it cannot be seen in an editor."""
+    text = minimal_charter(summary=summary.format(c=_BIDI))
+    scratch_project.charter("routing", text=text)
+    (error,) = scratch_project.errors()
+    token = "&#x202E;" if "&#" in summary else _BIDI
+    assert error.startswith(f"charters/routing/charter.yaml:{at(text, written, token)}: summary:")
+
+
+def test_a_refused_character_written_as_an_escape_or_in_a_flow_mapping_is_located(
+    scratch_project: ScratchProject,
+) -> None:
+    """An escape (`\\u202e`) does not write the character: the value's first place is
+    the one there is. In a flow mapping the character is found within its own value,
+    not in the next one."""
+    text = minimal_charter(summary='"Route tickets\n  to the \\u202eright queue."')
+    scratch_project.charter("routing", text=text)
+    (error,) = scratch_project.errors()
+    where = at(text, "summary: ", '"')
+    assert error.startswith(f"charters/routing/charter.yaml:{where}: summary:")
+    links = (
+        "\n  - {title: Doc, url: 'https://e.com/a'}"
+        f"\n  - {{title: 'T{_BIDI}', url: 'https://e.com/{_BIDI}b'}}"
+    )
+    text = minimal_charter(links=links)
+    scratch_project.charter("routing", text=text)
+    errors = scratch_project.errors()
+    assert [e.split(": ")[0:2] for e in errors] == [
+        [f"charters/routing/charter.yaml:{at(text, 'T', _BIDI)}", "links[1].title"],
+        [f"charters/routing/charter.yaml:{at(text, 'e.com/', _BIDI)}", "links[1].url"],
+    ]
+
+
+def test_a_refused_character_in_metrics_yaml_is_located_on_its_line(
+    scratch_project: ScratchProject,
+) -> None:
+    catalogue = (
+        "- id: ttfr\n  name: Time to first response\n  definition: |\n"
+        f"    Median hours\n    to first {_BIDI}reply.\n  unit: hours\n  direction: decrease\n"
+    )
+    scratch_project.write("metrics.yaml", catalogue)
+    scratch_project.charter("routing")
+    errors = scratch_project.errors()
+    where = at(catalogue, "to first ", _BIDI)
+    assert errors[0].startswith(f"metrics.yaml:{where}: [0].definition:")
 
 
 def test_marks_and_right_to_left_text_stay_allowed_and_urls_hold_no_override(
@@ -349,21 +426,21 @@ def test_character_references_to_refused_characters_in_markdown_are_located_erro
     cases = [
         (
             {"summary": "'A &#x202e; B'"},
-            "2:10: summary",
+            "2:13: summary",
             "&#x202e;",
             "bidirectional control U+202E",
         ),
-        ({"summary": "'Human &#27 baseline'"}, "2:10: summary", "&#27", "control character U+001B"),
+        ({"summary": "'Human &#27 baseline'"}, "2:17: summary", "&#27", "control character U+001B"),
         # Markdown makes `&\#x1b;` the reference `&#x1b;`.
         (
             {"summary": "'ESC &\\#x1b;[31m'"},
-            "2:10: summary",
+            "2:15: summary",
             "&\\#x1b;",
             "control character U+001B",
         ),
         (
             {"objective": {"statement": "Cut &#X7F; costs"}},
-            "7:14: objective.statement",
+            "7:18: objective.statement",
             "&#X7F;",
             "control character U+007F",
         ),
