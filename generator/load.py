@@ -28,6 +28,7 @@ from .columns import ResultTable, RowStore
 from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, printable, today_from_env
 from .formatting import finite
 from .messages import not_declared, validate_model
+from .names import check_names
 from .paths import LOOP, loops
 from .readers import Document, FieldPath, holds_no_yaml, inside, parse_yaml, read_text
 from .results import Result, load_results, metric_bounds, outside_bounds, unread_problem
@@ -214,6 +215,7 @@ def load_project(
         if loaded is not None:
             charters.append(loaded)
     check_aliases(charters, [folder.name for folder in folders], diags)
+    check_names(charters, diags)
     check_tree_links(root, "templates", diags)
     _check_pulls(root, site, charters, diags)
     return Project(root, site, charters, site_doc, catalogue), diags

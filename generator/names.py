@@ -1,0 +1,93 @@
+"""Load stage: each team and tag written one way across the charters.
+
+The portfolio lists a team (and offers a tag in its filter) by the name as written,
+so `Growth Analytics` in one charter and `growth analytics`, `Growth  Analytics` or
+`Growth Analytics` with a zero-width space in another made two teams, two pages and
+two filter entries, the last two looking the same. `check_names` reports every name
+that looks like another charter's but is written otherwise, at the charter that
+strays from the spelling most charters use.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .diagnostics import Diagnostics, excerpt
+from .readers import FieldPath
+
+if TYPE_CHECKING:
+    from .load import LoadedCharter
+
+# Unicode categories a reader cannot see, as a result row's variant refuses them
+# (results.py), spaces aside: runs of spaces are compared as one.
+_HIDDEN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
+
+
+@lru_cache(maxsize=4096)  # a team is named by many charters, a tag by more
+def looks(name: str) -> str:
+    """What `name` looks like on a page, as a key: compatibility characters as their
+    plain forms, invisible characters left out, any run of spaces one space, no case."""
+    if name.isascii():  # its controls but tabs and line breaks are refused (model.Text)
+        return " ".join(name.split()).casefold()
+    plain = unicodedata.normalize("NFKC", name)
+    shown = "".join(ch for ch in plain if unicodedata.category(ch) not in _HIDDEN)
+    return " ".join(shown.split()).casefold()
+
+
+def how_it_differs(name: str, usual: str) -> str:
+    """In words, why `name` is not written as `usual`, which looks like it."""
+    for one, other, verb in ((name, usual, "holds"), (usual, name, "lacks")):
+        for ch in one:
+            if ch != " " and unicodedata.category(ch) in _UNSEEN and ch not in other:
+                return f"it {verb} the invisible character U+{ord(ch):04X}"
+    if any(unicodedata.normalize("NFKC", text) != text for text in (name, usual)):
+        return "one of them is written in compatibility characters (fullwidth letters, ligatures)"
+    # Left: case and runs of plain spaces (the words are the same but for case).
+    case = name.split() != usual.split()
+    spaces = name.casefold() != usual.casefold()
+    if case and spaces:
+        return "its case and spaces differ"
+    return "its spaces differ" if spaces else "its case differs"
+
+
+# What `how_it_differs` names as invisible: `_HIDDEN` and spaces other than the plain one.
+_UNSEEN = _HIDDEN | {"Zs"}
+
+
+def _written(charters: Sequence[LoadedCharter]) -> Iterator[tuple[str, FieldPath, str, int]]:
+    """Every team and tag: (what, where in its charter, the name, the charter's index)."""
+    for index, loaded in enumerate(charters):
+        if loaded.outline.team:
+            yield "team", ("team",), loaded.outline.team, index
+        for i, tag in enumerate(loaded.outline.tags):
+            yield "tag", ("tags", i), tag, index
+
+
+def check_names(charters: Sequence[LoadedCharter], diags: Diagnostics) -> None:
+    """Report each team or tag that looks like one written otherwise by more charters
+    (ties: by the first charter, in the order of `charters`), located at the name."""
+    spellings: dict[tuple[str, str], dict[str, list[int]]] = {}
+    places: list[tuple[str, FieldPath, str, int]] = list(_written(charters))
+    for what, _, name, index in places:
+        users = spellings.setdefault((what, looks(name)), {}).setdefault(name, [])
+        if not users or users[-1] != index:
+            users.append(index)
+    for what, where, name, index in places:
+        written = spellings[(what, looks(name))]
+        if len(written) == 1:
+            continue
+        usual = max(written, key=lambda spelling: (len(written[spelling]), -written[spelling][0]))
+        if name == usual:
+            continue
+        count = len(written[usual])
+        first = charters[written[usual][0]].id
+        by = f"charter {first!r}" if count == 1 else f"{count} charters (first: {first!r})"
+        message = (
+            f"{what} {excerpt(name)} looks like {excerpt(usual)}, the {what} of {by}, but"
+            f" {how_it_differs(name, usual)}; write it one way (a {what} written two ways"
+            f" is listed as two)"
+        )
+        diags.add(charters[index].doc.at(where, message, f"inconsistent-{what}"))

@@ -1,0 +1,92 @@
+"""A team or a tag written two ways across charters is a located error, not two teams.
+
+The Teams page listed `Growth Analytics` and `growth analytics` as two teams with two
+pages, and a zero-width space made two that looked the same; the portfolio's tag
+filter offered `NLP` and `nlp`. The charter that strays from the spelling most
+charters use is told which one they use, and how its own differs.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import ScratchProject, at, minimal_charter, run_cli
+
+from generator.names import how_it_differs, looks
+
+
+def _three(scratch_project: ScratchProject, odd: str, **odd_overrides: object) -> str:
+    """Charters `a` and `b` of team Growth Analytics, tagged nlp; `c` as given."""
+    for cid in ("a", "b"):
+        scratch_project.charter(cid, team="Growth Analytics", tags=["nlp", "churn"])
+    return scratch_project.charter("c", text=minimal_charter(team=odd, **odd_overrides))
+
+
+@pytest.mark.parametrize(
+    ("odd", "written", "why"),
+    [
+        ("growth analytics", "growth analytics", "its case differs"),
+        ("'Growth  Analytics'", "Growth  Analytics", "its spaces differ"),
+        ("'growth  analytics '", "growth  analytics ", "its case and spaces differ"),
+        ('"Growth Analytics\\u200b"', "Growth Analytics\u200b", "U+200B"),
+        ('"Growth\\u00a0Analytics"', "Growth\xa0Analytics", "U+00A0"),
+        ("Ｇrowth Analytics", "Ｇrowth Analytics", "compatibility characters"),
+    ],
+    ids=["case", "spaces", "case-and-spaces", "zero-width-space", "no-break-space", "fullwidth"],
+)
+def test_a_team_written_otherwise_than_by_most_charters_is_an_error_at_it(
+    scratch_project: ScratchProject, odd: str, written: str, why: str
+) -> None:
+    text = _three(scratch_project, odd)
+    assert scratch_project.errors() == [
+        f"charters/c/charter.yaml:{at(text, 'team: ', odd[0])}: team:"
+        f" team {written!r} looks like 'Growth Analytics', the team of 2 charters (first: 'a'),"
+        f" but {how_it_differs(written, 'Growth Analytics')}; write it one way (a team"
+        " written two ways is listed as two)"
+    ]
+    assert why in how_it_differs(written, "Growth Analytics")
+
+
+def test_a_tag_written_two_ways_is_an_error_at_that_tag(scratch_project: ScratchProject) -> None:
+    text = _three(scratch_project, "Growth Analytics", tags=["churn", "NLP"])
+    (error,) = scratch_project.errors()
+    assert error.startswith(
+        f"charters/c/charter.yaml:{at(text, '- ', 'NLP')}:"
+        " tags[1]: tag 'NLP' looks like 'nlp', the tag of 2 charters (first: 'a'), but its case"
+        " differs;"
+    ), error
+
+
+def test_a_tie_goes_to_the_first_charter_and_the_build_refuses(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("a", team="Search")
+    text = scratch_project.charter("b", team="search")
+    (error,) = scratch_project.errors()
+    assert error.startswith(f"charters/b/charter.yaml:{at(text, 'team: ', 'search')}:")
+    assert "the team of charter 'a'" in error
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1
+    assert "team 'search' looks like 'Search'" in result.output
+    assert not scratch_project.out.exists()
+
+
+def test_names_written_one_way_or_genuinely_different_are_fine(
+    scratch_project: ScratchProject,
+) -> None:
+    """Different names stay different teams; a name whose spelling needs an invisible
+    character (Persian's zero-width non-joiner) is fine when every charter writes it so."""
+    persian = "\u062a\u06cc\u0645\u200c\u0647\u0627"
+    scratch_project.charter("a", team="Growth", tags=["nlp"])
+    scratch_project.charter("b", team="Growth Analytics", tags=["nlp-ops"])
+    scratch_project.charter("c", team=persian, tags=[persian])
+    scratch_project.charter("d", team=persian, tags=[persian, "nlp"])
+    assert scratch_project.errors() == []
+    assert scratch_project.build().ok
+    teams = sorted(p.name for p in (scratch_project.out / "teams").iterdir() if p.is_dir())
+    assert len(teams) == 3
+
+
+def test_looks_folds_what_a_reader_cannot_tell_apart() -> None:
+    assert looks("Growth\u200b  ANALYTICS ") == looks("growth analytics")
+    assert looks("ﬁnance") == looks("finance")  # a ligature
+    assert looks("Growth") != looks("Growth Analytics")
