@@ -55,9 +55,12 @@ def _one_line(case: str) -> str:
     return " ".join(case.split())
 
 
-def hostile_charter(case: str) -> dict[str, Any]:
-    """A valid charter with `case` in every text field the format has."""
+def hostile_charter(case: str, index: int = 0) -> dict[str, Any]:
+    """A valid charter with `case` in every text field the format has; its team and tags
+    end with `index`, since the corpus holds cases that differ only in case (`JaVaScRiPt`),
+    which as teams of two charters would be one team written two ways (an error)."""
     line = _one_line(case)
+    own = f"{line} {index}"
     metric = business_metric(
         "conv",
         name=line,
@@ -80,8 +83,8 @@ def hostile_charter(case: str) -> dict[str, Any]:
         summary=case,
         status="experiment",
         owner={"name": line, "email": line},
-        team=line,
-        tags=[line, "tag " + line],
+        team=own,
+        tags=[own, "tag " + own],
         links=[
             {"title": line, "url": "https://docs.example/?q=" + line.replace(" ", "+")},
             {"title": line, "url": "notes.txt?q=" + line},
@@ -120,7 +123,7 @@ def write_hostile_tree(root: Path) -> list[str]:
     ids = []
     for index, case in enumerate(corpus()):
         cid = f"case-{index:03d}"
-        write_charter(root, cid, hostile_charter(case), hostile_rows(case))
+        write_charter(root, cid, hostile_charter(case, index), hostile_rows(case))
         folder = root / "charters" / cid
         (folder / "notes.txt").write_text(f"Notes {json.dumps(case)}\n", encoding="utf-8")
         (folder / "outside.txt").symlink_to(secret)
