@@ -28,7 +28,7 @@ from .diagnostics import (
     excerpt,
     format_path,
 )
-from .readers import Document, FieldPath, reader_for
+from .readers import CsvRows, Document, FieldPath, reader_for
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -57,31 +57,43 @@ def validate_model(
 def written_at(doc: Document, path: FieldPath, source: str | None, written: str) -> SourceRef:
     """Where `written` first stands in the value at `path`, as the text `source` of `doc`
     writes it: a character inside a block of many lines (`|`, `>`, a folded or quoted
-    text) on its own line and column, not the block's first. The value's own place when
-    the value is not located in `source`, or does not hold `written` as such (a quoted
-    text that writes the character as an escape, `"\\u202e"`)."""
+    text, a quoted CSV cell) on its own line and column, not the block's first. The
+    value's own place when the value is not located in `source`, or does not hold
+    `written` as such (a quoted text that writes the character as an escape, `"\\u202e"`)."""
     start = doc.ref(path)
-    if source is None or not written or path not in doc.positions or start.path != doc.path:
+    rows = doc.data if isinstance(doc.data, CsvRows) else None
+    located = path in doc.positions or (rows is not None and len(path) == 2)
+    if source is None or not written or not located or start.path != doc.path:
         return start
     starts = [0] + [match.end() for match in _YAML_BREAK.finditer(source)]
     if not 0 < start.line <= len(starts):
         return start
     begin = starts[start.line - 1] + max(start.col, 1) - 1
-    # The value ends before the next node (a key or a value) the document places.
-    after = [
-        (ref.line, ref.col)
-        for ref in (*doc.positions.values(), *doc.key_positions.values())
-        if ref.path == doc.path and (ref.line, ref.col) > (start.line, start.col)
-    ]
-    end = len(source)
-    if after:
-        line, col = min(after)
-        end = starts[line - 1] + max(col, 1) - 1 if line <= len(starts) else end
+    if rows is not None:
+        # The cell's text holds the character as written (CSV has no escapes), so its
+        # first place from the cell's start to the row's end is in the cell.
+        end = int(rows.ends[int(path[0])])
+    else:
+        end = _value_end(doc, start, starts, len(source))
     found = source.find(written, begin, end)
     if found < 0:
         return start
     line = bisect.bisect_right(starts, found)
     return SourceRef(doc.path, line, found - starts[line - 1] + 1)
+
+
+def _value_end(doc: Document, start: SourceRef, starts: list[int], size: int) -> int:
+    """The offset where the value at `start` ends: before the next node (a key or a
+    value) the document places, or at the end of the text."""
+    after = [
+        (ref.line, ref.col)
+        for ref in (*doc.positions.values(), *doc.key_positions.values())
+        if ref.path == doc.path and (ref.line, ref.col) > (start.line, start.col)
+    ]
+    if not after:
+        return size
+    line, col = min(after)
+    return starts[line - 1] + max(col, 1) - 1 if line <= len(starts) else size
 
 
 # What YAML reads as a line break (the marks' lines count these).

@@ -47,7 +47,7 @@ from .diagnostics import (
     printable,
 )
 from .formatting import finite
-from .messages import describe, not_declared, validate_model
+from .messages import describe, not_declared, validate_model, written_at
 from .paths import real
 from .readers import (
     MAX_ROWS,
@@ -630,7 +630,7 @@ def _load_result_file(
     if isinstance(rows, CsvRows) and not _header_fits(rows, diags):
         return  # no column a row needs: one error at the header, not one at every row
     for i in range(len(rows)):
-        row, key = _load_row(doc, i, reader, rules, diags)
+        row, key = _load_row(doc, i, reader, rules, diags, text)
         if row is not None:
             loaded.store.add(row, doc.ref((i,)))
             loaded.indices.append(i)
@@ -678,9 +678,10 @@ def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
 
 
 def _load_row(
-    doc: Document, i: int, reader: Reader, rules: RowRules, diags: Diagnostics
+    doc: Document, i: int, reader: Reader, rules: RowRules, diags: Diagnostics, source: str
 ) -> tuple[m.ResultRow | None, RowKey | None]:
-    """Row `i` validated and checked; None when it breaks a rule, then its identity if read."""
+    """Row `i` validated and checked; None when it breaks a rule, then its identity if read.
+    `source`: the file's text, to place a refused character in a note where it stands."""
     raw = doc.data[i]
     if not isinstance(raw, dict):
         diags.add(doc.at((i,), f"expected a row mapping, got {describe(raw)}"))
@@ -698,7 +699,7 @@ def _load_row(
     if not known:
         message = not_declared(metric, list(rules.metrics))
         own.append(doc.at((i, "metric"), message, "unknown-metric"))
-    own += _integrity(doc, i, rules)
+    own += _integrity(doc, i, rules, source)
     diags.extend(own)
     scratch = Diagnostics()
     row = validate_model(m.ResultRow, doc, scratch, base=(i,))
@@ -715,8 +716,9 @@ def _number(value: Any) -> float | None:
     return finite(value)
 
 
-def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
-    """Every integrity rule of one row, each problem at its cell."""
+def _integrity(doc: Document, i: int, rules: RowRules, source: str) -> Iterator[Diagnostic]:
+    """Every integrity rule of one row, each problem at its cell (a refused character in
+    a note of many lines at its own line and column, `messages.written_at`)."""
     raw = doc.data[i]
     yield from _interval_contains_value(doc, i)
     metric = raw.get("metric")
@@ -739,7 +741,9 @@ def _integrity(doc: Document, i: int, rules: RowRules) -> Iterator[Diagnostic]:
     note = raw.get("note")
     control = control_character(note) if isinstance(note, str) else None
     if control is not None:
-        yield doc.at((i, "note"), control_message(control), "invisible-character")
+        at = written_at(doc, (i, "note"), source, control)
+        message = control_message(control)
+        yield Diagnostic(at, format_path((i, "note")), message, "invisible-character")
     variant = raw.get("variant")
     hidden = _hidden_character(variant) if isinstance(variant, str) else None
     if isinstance(variant, str) and variant and not variant.strip():

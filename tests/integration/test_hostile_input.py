@@ -263,7 +263,7 @@ _REORDERS = (
 
 
 @pytest.mark.parametrize(
-    ("title", "note", "title_error", "note_error", "title_at"),
+    ("title", "note", "title_error", "note_error", "title_at", "note_at"),
     [
         # A NUL or an escape in a title made feed.xml unreadable to every feed reader (XML
         # cannot hold them), and a note's reached the page raw; tabs stay.
@@ -273,6 +273,7 @@ _REORDERS = (
             "the control character U+0001" + _CONTROL,
             "the control character U+001B" + _CONTROL,
             "1:8",  # written as an escape: located at the text
+            "2:30",  # in a result file, as itself: at the character
         ),
         # A right-to-left override made a page read "Target met" backwards from where the
         # charter's reviewers saw it written ("Trojan Source").
@@ -282,6 +283,7 @@ _REORDERS = (
             "the bidirectional control U+202E" + _REORDERS,
             "the bidirectional control U+2067" + _REORDERS,
             "1:17",  # written as itself: located at the character
+            "2:26",
         ),
         # XML cannot hold U+FFFE: one in a title made feed.xml unreadable while the build
         # exited 0. No noncharacter is ever text.
@@ -291,6 +293,7 @@ _REORDERS = (
             "the noncharacter U+FFFE" + _NEVER_TEXT,
             "the noncharacter U+FDD0" + _NEVER_TEXT,
             "1:8",
+            "2:26",
         ),
     ],
     ids=["control", "bidirectional", "noncharacter"],
@@ -302,6 +305,7 @@ def test_refused_characters_in_charter_text_and_notes_are_located_errors(
     title_error: str,
     note_error: str,
     title_at: str,
+    note_at: str,
 ) -> None:
     text = minimal_charter().replace("title: Ticket routing", f'title: "{title}"')
     scratch_project.charter("routing", text=text)
@@ -310,7 +314,7 @@ def test_refused_characters_in_charter_text_and_notes_are_located_errors(
     )
     assert scratch_project.errors() == [
         f"charters/routing/charter.yaml:{title_at}: title: holds {title_error}",
-        f"charters/routing/results/r.csv:2:26: [0].note: holds {note_error}",
+        f"charters/routing/results/r.csv:{note_at}: [0].note: holds {note_error}",
     ]
     # One code for one fault, in a charter's field as in a result file's cell.
     _, diags = load_project(scratch_project.root)
@@ -384,6 +388,33 @@ def test_a_refused_character_in_metrics_yaml_is_located_on_its_line(
     errors = scratch_project.errors()
     where = at(catalogue, "to first ", _BIDI)
     assert errors[0].startswith(f"metrics.yaml:{where}: [0].definition:")
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [
+        # A quoted CSV cell of three lines: the character on the cell's third line.
+        (
+            "r.csv",
+            RESULTS_HEADER
+            + f'2026-05-04,ttfr,,5.1,,,,,"Queue moved.\nRouting on.\nSee {_BIDI}x"\n',
+        ),
+        (
+            "r.yaml",
+            "- date: 2026-05-04\n  metric: ttfr\n  value: 5.1\n  note: |\n"
+            f"    Queue moved.\n    See {_BIDI}x\n",
+        ),
+    ],
+    ids=["csv", "yaml"],
+)
+def test_a_refused_character_in_a_note_of_many_lines_is_located_on_its_line(
+    scratch_project: ScratchProject, name: str, rows: str
+) -> None:
+    scratch_project.charter("routing")
+    scratch_project.write(f"charters/routing/results/{name}", rows)
+    (error,) = scratch_project.errors()
+    where = at(rows, "See ", _BIDI)
+    assert error.startswith(f"charters/routing/results/{name}:{where}: [0].note: holds the bidi")
 
 
 def test_marks_and_right_to_left_text_stay_allowed_and_urls_hold_no_override(
