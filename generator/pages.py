@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 
 from . import __version__
 from .analyze import CharterView, MetricView
+from .bidi import isolate, isolate_names
 from .cache import digest, digest_after
 from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import REFUSED, Diagnostic, SourceRef
@@ -254,6 +255,8 @@ def make_environment(
         interval_source=interval_source,
         latest=latest_rows,
         verdict_counts=verdict_counts,
+        isolate=isolate,
+        isolate_names=isolate_names,
     )
     env.globals.update(generator_version=__version__)
     return env

@@ -124,6 +124,31 @@ class ScratchProject:
         return self.root.parent / f"{self.root.name}-site"
 
 
+# --- right-to-left text ---------------------------------------------------------------
+
+RTL_TITLE = "ניתוב פניות (v2)!"
+RTL_METRIC = "זמן תגובה ראשונה"
+RTL_NOTE = "שבוע ראשון"
+RTL_RESULTS = (
+    f"date,metric,variant,value,lower,upper,n,std,note\n2026-05-04,ttfr,,4.0,,,,,{RTL_NOTE}\n"
+)
+
+
+def right_to_left_site(project: ScratchProject) -> Path:
+    """A charter written in Hebrew (title, team, objective, a metric's name, a note),
+    built; the site's folder."""
+    text = minimal_charter(
+        title=f'"{RTL_TITLE}"',
+        team="צוות <b>תמיכה</b>",
+        objective="\n  statement: לקוחות מקבלים תשובה מהר יותר.",
+    ).replace("Time to first response", RTL_METRIC)
+    project.charter("routing", text=text)
+    project.write("charters/routing/results/r.csv", RTL_RESULTS)
+    result = project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return project.out
+
+
 def copy_examples(dest: Path) -> Path:
     """The example charters, site.yaml and metrics.yaml in `dest`, a source folder."""
     dest.mkdir(parents=True, exist_ok=True)

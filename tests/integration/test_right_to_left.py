@@ -1,0 +1,50 @@
+"""Charter text written right to left (Hebrew, Arabic) on the left-to-right pages: each
+title, name and note that holds such letters is isolated in `<bdi>`, so its punctuation
+and numbers stay on its own side, and text without them is the same bytes as before."""
+
+from __future__ import annotations
+
+from helpers import (
+    RTL_METRIC,
+    RTL_NOTE,
+    RTL_TITLE,
+    ExamplesBuild,
+    ScratchProject,
+    right_to_left_site,
+)
+
+
+def test_right_to_left_titles_names_and_notes_are_isolated_on_the_charter_page(
+    scratch_project: ScratchProject,
+) -> None:
+    page = (right_to_left_site(scratch_project) / "charters/routing/index.html").read_text()
+    assert f"<h1><bdi>{RTL_TITLE}</bdi></h1>" in page
+    assert f"<span><bdi>{RTL_TITLE}</bdi></span></nav>" in page  # the breadcrumb
+    # The verdict's sentence: the metric's name isolated, the English around it not.
+    assert (
+        '<p class="evidence">Every business metric reached its target:'
+        f" <bdi>{RTL_METRIC}</bdi> at 4 hours (target 4.5 hours).</p>"
+    ) in page
+    assert f"<dt><bdi>{RTL_METRIC}</bdi></dt>" in page
+    assert f"<td><bdi>{RTL_NOTE}</bdi></td>" in page  # the result row's note, in the data table
+    # Isolated text is escaped all the same.
+    assert "<bdi>צוות &lt;b&gt;תמיכה&lt;/b&gt;</bdi>" in page
+    assert "<b>תמיכה</b>" not in page
+
+
+def test_right_to_left_titles_are_isolated_on_the_site_wide_pages(
+    scratch_project: ScratchProject,
+) -> None:
+    out = right_to_left_site(scratch_project)
+    portfolio = (out / "index.html").read_text()
+    assert f'/index.html"><bdi>{RTL_TITLE}</bdi></a>' in portfolio
+    assert f"<bdi>{RTL_METRIC}</bdi>" in portfolio
+    team = next((out / "teams").glob("*/index.html")).read_text()
+    assert "<h1><bdi>צוות &lt;b&gt;תמיכה&lt;/b&gt;</bdi></h1>" in team
+
+
+def test_left_to_right_pages_hold_no_isolation(examples_build: ExamplesBuild) -> None:
+    """The examples are written left to right: not one `<bdi>` on any page."""
+    pages = sorted(examples_build.out.rglob("*.html"))
+    assert len(pages) > 20
+    assert [p for p in pages if "<bdi>" in p.read_text()] == []

@@ -1,0 +1,35 @@
+"""Right-to-left charter text on left-to-right pages (generator/bidi.py)."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from generator.bidi import isolate, isolate_names, right_to_left
+
+
+def test_text_with_hebrew_or_arabic_letters_is_isolated_and_other_text_is_only_escaped() -> None:
+    assert isolate("ניתוב פניות (v2)!") == "<bdi>ניתוב פניות (v2)!</bdi>"
+    assert isolate("توجيه التذاكر") == "<bdi>توجيه التذاكر</bdi>"
+    assert isolate("Ticket routing (v2)!") == "Ticket routing (v2)!"
+    assert isolate("Größe & Zoë") == "Größe &amp; Zoë"  # left-to-right letters stay as they were
+    assert isolate("") == ""
+
+
+def test_isolated_text_is_still_escaped_and_markup_is_not_escaped_twice() -> None:
+    assert isolate("<script>שלום</script>") == "<bdi>&lt;script&gt;שלום&lt;/script&gt;</bdi>"
+    assert isolate(Markup("<strong>שלום</strong>")) == "<bdi><strong>שלום</strong></bdi>"
+
+
+def test_names_in_a_sentence_are_isolated_longest_first_and_escaped() -> None:
+    sentence = "מדד & co. reached 0.95 but מדד ראשי did not move"
+    html = isolate_names(sentence, ["מדד & co.", "מדד ראשי", "מדד", "Precision", None])
+    assert html == ("<bdi>מדד &amp; co.</bdi> reached 0.95 but <bdi>מדד ראשי</bdi> did not move")
+    # A name of left-to-right letters is not wrapped, and a sentence without any
+    # right-to-left letter comes out as escaped text alone.
+    assert isolate_names("Precision <b> moved", ["Precision"]) == "Precision &lt;b&gt; moved"
+
+
+def test_right_to_left_covers_the_scripts_blocks_and_nothing_left_to_right() -> None:
+    assert right_to_left("\u05d0") and right_to_left("\u0627") and right_to_left("\ufb50")
+    assert right_to_left("\U00010900")  # Phoenician, a right-to-left script of plane 1
+    assert not right_to_left("abc 123 ÄÖÜ 漢字 кириллица")
