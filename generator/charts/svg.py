@@ -6,8 +6,9 @@ drawn, about a fifth of a chart's time. What the SVG backend measures depends on
 the text, its font properties and the settings by which matplotlib picks and sizes a
 font, so :class:`Renderer` keeps it by those for every renderer of the process, and
 :class:`Canvas` saves with it. The renderer also writes a series' markers with their
-style made once (matplotlib made it again for each marker). The bytes written are
-matplotlib's own.
+style made once (matplotlib made it again for each marker), and reads each font's
+vertical extent once a font and size (matplotlib read it from the font's tables at
+every layout of every text). The bytes written are matplotlib's own.
 
 Imported only where charts are drawn: it imports matplotlib.
 """
@@ -54,6 +55,51 @@ MOST = 100_000
 Measure = tuple[float, float, float]
 
 
+#: A font's (ascent, descent, line gap) by font properties, by font settings; None
+#: where matplotlib reads no table and measures the font instead.
+Heights = tuple[float, float, float] | tuple[None, None, None]
+_HEIGHTS: dict[tuple[Any, ...], dict[tuple[Any, ...], Heights]] = {}
+
+
+def _font_key(prop: FontProperties) -> tuple[Any, ...]:
+    """What picks and sizes the font of `prop` (with the process's font settings)."""
+    return (
+        tuple(prop.get_family()),
+        prop.get_style(),
+        prop.get_variant(),
+        prop.get_weight(),
+        prop.get_stretch(),
+        prop.get_size_in_points(),
+        prop.get_file(),
+    )
+
+
+def _font_heights(prop: FontProperties, dpi: float) -> Heights:
+    """`Text._get_layout`'s reading of a font's vertical extent, as matplotlib 3.11
+    writes it: from the OS/2 table, else the hhea table, scaled to the size and `dpi`
+    by the same operations (so the same floats)."""
+    from matplotlib.font_manager import fontManager, get_font
+
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    possible = [
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ]
+    tables: Any = font.get_sfnt_table  # typed by table name, named here by a variable
+    for table_name, linegap_key, ascent_key, descent_key in possible:
+        table = tables(table_name)
+        if table is None:
+            continue
+        fontsize = prop.get_size_in_points()
+        units_per_em = tables("head")["unitsPerEm"]
+        scale = 1 / units_per_em * fontsize * dpi / 72
+        line_gap = table[linegap_key] * scale
+        min_ascent = table[ascent_key] * scale
+        min_descent = -table[descent_key] * scale
+        return (min_ascent, min_descent, line_gap)
+    return (None, None, None)
+
+
 def font_settings() -> tuple[Any, ...]:
     """The settings by which matplotlib picks and sizes a font, as they are now."""
     settings: Any = mpl.rcParams
@@ -68,7 +114,9 @@ class Renderer(RendererSVG):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
-        self._measured = _MEASURED.setdefault(font_settings(), {})
+        settings = font_settings()
+        self._measured = _MEASURED.setdefault(settings, {})
+        self._heights = _HEIGHTS.setdefault(settings, {})
 
     def get_text_width_height_descent(
         self, s: str, prop: FontProperties, ismath: bool | str
@@ -76,22 +124,27 @@ class Renderer(RendererSVG):
         measure: Any = super().get_text_width_height_descent
         if ismath:
             return measure(s, prop, ismath)  # type: ignore[no-any-return]
-        key = (
-            s,
-            tuple(prop.get_family()),
-            prop.get_style(),
-            prop.get_variant(),
-            prop.get_weight(),
-            prop.get_stretch(),
-            prop.get_size_in_points(),
-            prop.get_file(),
-        )
+        key = (s, *_font_key(prop))
         found = self._measured.get(key)
         if found is None:
             if len(self._measured) >= MOST:
                 self._measured.clear()
             found = measure(s, prop, ismath)
             self._measured[key] = found
+        return found
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> Heights:
+        """A font's ascent, descent and line gap at the SVG's 72 dpi, read once per font
+        and size. matplotlib 3.11's `Text._get_layout` asks the renderer for them, and
+        otherwise finds the font and reads two of its tables, as written here, at every
+        layout of every text (some 2.5 a text): over a tenth of drawing a chart. The
+        figure is at 72 dpi whenever this renderer measures it (drawn at 72; saving sets
+        72), so the figure's dpi that matplotlib's own reading scales by is 72."""
+        key = _font_key(prop)
+        found = self._heights.get(key)
+        if found is None:
+            found = _font_heights(prop, 72.0)
+            self._heights[key] = found
         return found
 
     def draw_markers(

@@ -164,6 +164,28 @@ def test_svg_is_byte_identical_within_process_and_has_no_timestamp() -> None:
     assert "Matplotlib v" not in a  # no creator/version string
 
 
+def test_font_heights_read_once_a_font_give_the_bytes_matplotlib_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SVG renderer hands `Text._get_layout` each font's ascent, descent and line gap
+    read once a font and size (generator/charts/svg.py), not at every layout of every
+    text: the charts are the bytes they are when matplotlib reads the font each time."""
+    from generator.charts import svg
+
+    specs = [_ab_spec(), _production_spec()]
+    reads: list[object] = []
+    read = svg._font_heights
+    monkeypatch.setattr(svg, "_HEIGHTS", {})
+    monkeypatch.setattr(
+        svg, "_font_heights", lambda prop, dpi: reads.append(prop) or read(prop, dpi)
+    )
+    kept = [render_svg(spec, chart_id="c1") for spec in specs]
+    assert 1 <= len(reads) <= 4  # the chart's few fonts and sizes, each read once
+    assert len(reads) < sum(svg_text.count("<text") for svg_text in kept)
+    monkeypatch.delattr(svg.Renderer, "_get_font_height_metrics")
+    assert [render_svg(spec, chart_id="c1") for spec in specs] == kept
+
+
 def test_chart_id_salts_element_ids() -> None:
     spec = _ab_spec()
     a = render_svg(spec, chart_id="chart-a")
