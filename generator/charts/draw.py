@@ -398,6 +398,33 @@ def _tickless_axes() -> type[Axes]:
     """
     import matplotlib.axis as maxis
     from matplotlib.axes import Axes
+    from matplotlib.patches import Rectangle
+
+    class AxesPatch(Rectangle):
+        """The axes' background, by which every artist of the axes is clipped: matplotlib
+        asks for its transform once an artist is added (some 44 a chart), and a
+        `Rectangle` builds it anew each time (its box, a transform to it, a rotation and
+        their sum), about a twentieth of a chart. Kept while the rectangle and the
+        transform it is placed by stay the same objects and numbers; the transform
+        kept is live, as the one made each time was."""
+
+        _kept: tuple[Any, tuple[Any, ...], Any] | None = None
+
+        def get_transform(self) -> Any:
+            rect: Any = self  # matplotlib's private fields, which it builds the transform of
+            numbers = (
+                rect._x0,
+                rect._y0,
+                rect._width,
+                rect._height,
+                rect.angle,
+                rect.rotation_point,
+                rect._aspect_ratio_correction,
+            )
+            kept = self._kept
+            if kept is None or kept[0] is not rect._transform or kept[1] != numbers:
+                kept = self._kept = (rect._transform, numbers, super().get_transform())
+            return kept[2]
 
     class NoTicks:
         def __set_name__(self, owner: type, name: str) -> None:
@@ -419,6 +446,9 @@ def _tickless_axes() -> type[Axes]:
         minorTicks = NoTicks()
 
     class PlotAxes(Axes):
+        def _gen_axes_patch(self) -> Rectangle:  # as Axes._gen_axes_patch, kept
+            return AxesPatch((0.0, 0.0), 1.0, 1.0)
+
         def _init_axis(self) -> None:  # as Axes._init_axis, with the classes above
             self.xaxis = XAxis(self, clear=False)
             self.spines.bottom.register_axis(self.xaxis)

@@ -186,6 +186,32 @@ def test_font_heights_read_once_a_font_give_the_bytes_matplotlib_gives(
     assert [render_svg(spec, chart_id="c1") for spec in specs] == kept
 
 
+def test_the_axes_background_transform_kept_gives_the_bytes_matplotlib_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A metric chart's axes keep their background's transform, by which every artist
+    is clipped (generator/charts/draw.py, AxesPatch), where matplotlib built it again for
+    each artist: the same bytes, and a transform that follows the rectangle's changes."""
+    from matplotlib.transforms import Affine2D
+
+    from generator.charts.draw import _tickless_axes
+
+    specs = [_ab_spec(), _production_spec()]
+    kept = [render_svg(spec, chart_id="c1") for spec in specs]
+    axes_class = _tickless_axes()
+    patch = axes_class._gen_axes_patch(None)  # type: ignore[arg-type]
+    patch.set_transform(Affine2D().scale(2.0))
+    first = patch.get_transform()
+    assert patch.get_transform() is first  # kept
+    patch.set_width(3.0)
+    assert patch.get_transform() is not first
+    assert patch.get_transform().transform((1.0, 1.0)).tolist() == [6.0, 2.0]
+    patch.set_transform(Affine2D().scale(10.0))
+    assert patch.get_transform().transform((1.0, 1.0)).tolist() == [30.0, 10.0]
+    monkeypatch.delattr(axes_class, "_gen_axes_patch")
+    assert [render_svg(spec, chart_id="c1") for spec in specs] == kept
+
+
 def test_chart_id_salts_element_ids() -> None:
     spec = _ab_spec()
     a = render_svg(spec, chart_id="chart-a")
