@@ -384,20 +384,9 @@ def _frame(fig: Figure) -> Axes:
 
 
 @functools.cache
-def _tickless_axes() -> type[Axes]:
-    """matplotlib's axes, but their x and y axes make no tick objects (a metric chart's
-    axes are hidden, and :mod:`generator.charts.decor` draws their ticks).
-
-    matplotlib makes an axis's first major and minor tick as the axes are made (setting
-    the grid off asks for them), each two lines, two texts and a grid line, a quarter of
-    the axes' making; a hidden axis never draws them. Here a tick list is empty when first
-    asked for; a tick is still made, with the axis's tick settings, for anyone asking for
-    a number of them (`Axis.get_major_ticks`: `set_xticks` for a chart of one date). A
-    title on such axes would fail as it is placed (`Axis._get_ticks_position` reads the
-    first tick): a metric chart has none, its texts are placed by this module.
-    """
-    import matplotlib.axis as maxis
-    from matplotlib.axes import Axes
+def _kept_background() -> type[Any]:
+    """The background rectangle of a metric chart's axes (`_tickless_axes`), keeping its
+    transform."""
     from matplotlib.patches import Rectangle
 
     class AxesPatch(Rectangle):
@@ -426,6 +415,28 @@ def _tickless_axes() -> type[Axes]:
                 kept = self._kept = (rect._transform, numbers, super().get_transform())
             return kept[2]
 
+    return AxesPatch
+
+
+@functools.cache
+def _tickless_axes() -> type[Axes]:
+    """matplotlib's axes, but their x and y axes make no tick objects (a metric chart's
+    axes are hidden, and :mod:`generator.charts.decor` draws their ticks).
+
+    matplotlib makes an axis's first major and minor tick as the axes are made (setting
+    the grid off asks for them), each two lines, two texts and a grid line, a quarter of
+    the axes' making; a hidden axis never draws them. Here a tick list is empty when first
+    asked for; a tick is still made, with the axis's tick settings, for anyone asking for
+    a number of them (`Axis.get_major_ticks`: `set_xticks` for a chart of one date). A
+    title on such axes would fail as it is placed (`Axis._get_ticks_position` reads the
+    first tick): a metric chart has none, its texts are placed by this module.
+    """
+    import matplotlib.axis as maxis
+    from matplotlib.axes import Axes
+    from matplotlib.patches import Rectangle
+
+    AxesPatch = _kept_background()
+
     class NoTicks:
         def __set_name__(self, owner: type, name: str) -> None:
             self.name = name
@@ -447,7 +458,8 @@ def _tickless_axes() -> type[Axes]:
 
     class PlotAxes(Axes):
         def _gen_axes_patch(self) -> Rectangle:  # as Axes._gen_axes_patch, kept
-            return AxesPatch((0.0, 0.0), 1.0, 1.0)
+            patch: Rectangle = AxesPatch((0.0, 0.0), 1.0, 1.0)
+            return patch
 
         def _init_axis(self) -> None:  # as Axes._init_axis, with the classes above
             self.xaxis = XAxis(self, clear=False)
