@@ -162,10 +162,16 @@ class Kept:
 
         self.removed()
         if paths:
-            self.removing = threading.Thread(
+            thread = threading.Thread(
                 target=remove_unchanged_since, args=(paths, since), daemon=True
             )
-            self.removing.start()
+            try:
+                thread.start()
+            except RuntimeError:  # no thread to be had: remove them here, then
+                remove_unchanged_since(paths, since)
+                return
+            # Kept only once started: joining one never started raises at every build.
+            self.removing = thread
 
     def removed(self) -> None:
         """Wait for the removal `remove` started, if any (a build must not look for an

@@ -555,3 +555,28 @@ def test_the_next_build_waits_for_what_the_last_one_removes(
     serve_build(scratch_project, kept, served)
     timer.join()
     assert order == ["released", "removed", "next build"]
+
+
+def test_a_removal_without_a_thread_removes_at_once_and_later_builds_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A serving process that cannot start the removal's thread (a thread limit) removes
+    the entries itself; it keeps no thread never started, whose join failed every
+    later build."""
+    import time
+
+    from generator.reuse import Kept
+
+    entry = tmp_path / "entry"
+    entry.write_text("old")
+    os.utime(entry, (1, 1))
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    kept = Kept()
+    kept.remove([str(entry)], time.time())
+    assert not entry.exists()
+    assert kept.removing is None
+    kept.removed()  # the next build's wait: nothing to join
