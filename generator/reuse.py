@@ -556,6 +556,8 @@ class Reuse:
             content = spool.link(entry) if spool is not None else Path(entry).read_bytes()
         except OSError:
             return None
+        if content is None:  # removed meanwhile by another process: rendered again
+            return None
         if isinstance(content, bytes):
             return content if sum_line([content]) == want else None
         try:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, overload
 
 CHUNK = 1 << 20  # bytes read at a time when comparing or copying
 # Bytes of a new file compared at a time with the current site's file at its path: a page
@@ -145,23 +145,39 @@ class Spool:
                 return f.read()
         return Spooled(path, size, borrowed=True)
 
-    def link(self, source: str | Path) -> Content:
+    def link(self, source: str | Path) -> Content | None:
         """The content of the plain file `source` (a cache entry) without reading it: a hard
         link to it in the spool folder (a copy where a link cannot be made), so the build
         owns it even if the cache is deleted meanwhile; without a folder, its bytes.
+
+        None when `source` is gone: another process sharing the cache (`--gc`, or
+        `charters serve` removing what its builds no longer use) removed the entry
+        between the build's look and this link. The caller takes that as a miss and
+        makes the content again, as if the entry had never been there.
 
         `source` must never be changed in place afterwards (cache entries are replaced,
         never rewritten), since the site's file is then the same file.
         """
         if self.folder is None:
-            with open(source, "rb") as f:
-                return f.read()
-        return self._spooled(partial(link_or_copy, os.fspath(source)))
+            try:
+                with open(source, "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return None
+        return self._spooled(partial(link_or_copy, os.fspath(source)), source=os.fspath(source))
 
-    def _spooled(self, fill: Callable[[str], None], changed: bool = False) -> Spooled:
+    @overload
+    def _spooled(self, fill: Callable[[str], None], changed: bool = False) -> Spooled: ...
+    @overload
+    def _spooled(
+        self, fill: Callable[[str], None], changed: bool = False, *, source: str
+    ) -> Spooled | None: ...
+    def _spooled(
+        self, fill: Callable[[str], None], changed: bool = False, source: str | None = None
+    ) -> Spooled | None:
         """A new file of the spool folder, made by `fill` (`changed`: see `Spooled`); on an
         error of the file system the partial file is removed and the error reported as
-        `failed` makes it."""
+        `failed` makes it. None when the file `fill` links or copies (`source`) is gone."""
         assert self.folder is not None
         self._count += 1
         path = f"{self.folder}{os.sep}{self.prefix}{self._count:06d}"
@@ -174,6 +190,9 @@ class Spool:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+            missing = isinstance(exc, FileNotFoundError)
+            if source is not None and missing and not os.path.lexists(source):
+                return None
             if self.failed is None:
                 raise
             raise self.failed(exc) from None

@@ -215,8 +215,9 @@ class _Reuse:
             return
         if self.cache is not None:
             entry = self.cache.entry("charts", ck, ".svg")
-            if entry is not None and _whole_svg(entry):
-                self.svgs[path] = self._take(entry)
+            taken = self._take(entry) if entry is not None and _whole_svg(entry) else None
+            if taken is not None:  # None: removed meanwhile by another process, drawn again
+                self.svgs[path] = taken
                 return
         self.pending.append((path, spec, chart_id))
 
@@ -227,11 +228,16 @@ class _Reuse:
         with open(site_file, "rb") as f:
             return f.read()
 
-    def _take(self, entry: str) -> Content:
+    def _take(self, entry: str) -> Content | None:
+        """The cache's entry, linked into the spool (else its bytes); None when it is gone
+        (Spool.link)."""
         if self.spool is not None:
             return self.spool.link(entry)
-        with open(entry, "rb") as f:
-            return f.read()
+        try:
+            with open(entry, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
 
     def _store(self, data: bytes) -> Content:
         return self.spool.write([data]) if self.spool is not None else data
@@ -288,7 +294,8 @@ class _Reuse:
         )
         self.cache.put("charts", key, svg, ".svg")
         entry = self.cache.entry("charts", key, ".svg", count=False)
-        self.svgs[job.path] = self._take(entry) if entry is not None else self._store(svg)
+        taken = self._take(entry) if entry is not None else None
+        self.svgs[job.path] = taken if taken is not None else self._store(svg)
 
 
 def _jobs(pending: list[_Pending]) -> Iterator[ChartJob]:

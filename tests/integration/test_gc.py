@@ -18,6 +18,7 @@ from history_repo import commit, init_repo, isolate_git
 
 from generator import build as build_module
 from generator import prune, stats
+from generator import spool as spool_module
 from generator.build import BuildResult, Settings, build
 from generator.cache import generator_fingerprint
 from generator.check_cache import checked
@@ -264,6 +265,35 @@ def test_an_entry_written_since_the_build_began_is_kept(scratch_project: Scratch
     result = gc_build(scratch_project)
     assert result.pruned is not None and result.pruned.entries == 0
     assert new.exists()
+
+
+def test_an_entry_removed_while_a_build_links_it_is_made_again(
+    scratch_project: ScratchProject, drawn: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process sharing the cache (serve removing what its builds no longer use,
+    # or --gc) may remove an entry between a build's look and its link into the spool:
+    # the build makes it again, as if it had never been there, and fails on nothing.
+    write_project(scratch_project)
+    gc_build(scratch_project)
+    drawn.clear()
+    cache = f"{scratch_project.root / '.charters-cache'}{os.sep}"
+    real, removed = spool_module.link_or_copy, []
+
+    def removed_first(source: str, target: str) -> None:
+        if source.startswith(cache):
+            os.unlink(source)
+            removed.append(source[len(cache) :].split(os.sep)[0])
+        real(source, target)
+
+    monkeypatch.setattr(spool_module, "link_or_copy", removed_first)
+    fresh = scratch_project.root / "fresh-site"
+    result = build(Settings(scratch_project.root, fresh))
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    assert {"charts", "pages"} <= set(removed)
+    # Each chart was drawn again, and its new entry too was removed before its link.
+    assert result.charts_drawn == result.charts == removed.count("charts") / 2 > 0
+    assert sorted(drawn) == sorted(p for p in made(fresh) if p.endswith(".svg"))
+    assert tree_files(fresh) == tree_files(scratch_project.out)
 
 
 def test_a_failed_build_with_gc_removes_nothing(scratch_project: ScratchProject) -> None:

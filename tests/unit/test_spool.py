@@ -117,3 +117,22 @@ def test_an_unchanged_page_over_many_pieces_is_borrowed(tmp_path: Path) -> None:
     longer = Spool(tmp_path / "spool2", site=site).write(iter([page, b"<p>"]), "page.html")
     assert isinstance(longer, Spooled) and longer.changed
     assert Path(longer.path).read_bytes() == page + b"<p>"
+
+
+def test_linking_an_entry_removed_meanwhile_is_a_miss(tmp_path: Path) -> None:
+    # Another process may remove a cache entry between the build's look and the link.
+    entry = tmp_path / "entry.svg"
+    for spool in (Spool(tmp_path / "spool"), Spool(None)):
+        assert spool.link(entry) is None
+    assert list((tmp_path / "spool").iterdir()) == []  # no partial file left
+    entry.write_bytes(b"<svg/>")
+    linked = Spool(tmp_path / "spool").link(entry)
+    assert isinstance(linked, Spooled) and Path(linked.path).read_bytes() == b"<svg/>"
+
+
+def test_a_spool_that_cannot_be_written_is_still_an_error(tmp_path: Path) -> None:
+    entry, blocked = tmp_path / "entry.svg", tmp_path / "blocked"
+    entry.write_bytes(b"<svg/>")
+    blocked.write_bytes(b"a file where the spool folder would be")
+    with pytest.raises(OSError):
+        Spool(blocked / "spool").link(entry)
