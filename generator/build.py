@@ -200,6 +200,9 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         reuse.freezing = not managed and gc.get_freeze_count() == 0
         try:
             result = _full_build(settings, reuse, tree, fingerprint, progress)
+        except BaseException:
+            _after_raise(settings, reuse)
+            raise
         finally:
             if reuse.freezing:
                 gc.unfreeze()
@@ -299,7 +302,7 @@ def _full_build(
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:
         prime()
-        return result
+        return _unless_changed(settings, reuse, result)
     catalogued = catalogued_metrics(project.catalogue, views)
     charts = _charts(settings, reuse, views, catalogued, spool, progress)
     progress("Rendering pages", 0, 0, "")
@@ -324,7 +327,7 @@ def _full_build(
             raise
         prime()  # check's report does not depend on the templates
         result.diagnostics.append(problem)
-        return result
+        return _unless_changed(settings, reuse, result)
     charts.finish()
     # Generated files win over a linked file of the same name.
     files = {**linked.files, **charts.svgs, **pages, **outputs.files}
@@ -426,6 +429,19 @@ def _unless_changed(settings: Settings, reuse: Reuse, result: BuildResult) -> Bu
         )
         result.diagnostics.append(Diagnostic(SourceRef(changed[0]), "", message, "changed"))
     return result
+
+
+def _after_raise(settings: Settings, reuse: Reuse) -> None:
+    """What a build that raised (an interrupt, a write the system refused, a bug) still
+    does before the error goes on: when a file it read was saved while it read it, the
+    entries it wrote are removed, as `_unless_changed` removes them (kept, a later build
+    of the version the keys were made of would show the other's content); the entries
+    it kept join those `charters serve` removes once no build uses them."""
+    with contextlib.suppress(OSError):
+        if reuse.changed_since_walk(settings.source, _skipped(settings, reuse.cache)):
+            reuse.cache.discard_written()
+    if settings.kept is not None:
+        settings.kept.written, _ = superseded(reuse.cache, settings.kept.written, False)
 
 
 def _keep_loaded(reuse: Reuse, project: Project, diagnostics: list[Diagnostic]) -> None:

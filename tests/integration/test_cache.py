@@ -556,6 +556,50 @@ def test_a_file_saved_while_the_build_reads_it_files_nothing_under_the_old_key(
     assert b"42 USD" in page.read_bytes() and b"99 USD" not in page.read_bytes()
 
 
+@pytest.mark.parametrize("failure", ["template error", "interrupt"])
+def test_a_build_that_fails_after_a_save_while_it_read_files_nothing_under_the_old_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """Only a build that got as far as writing the site looked for a save made while it
+    read the tree: one stopped by an error in the templates, or interrupted, kept the
+    charter saved at 99 under the key of the 42 walked, and once the template was mended
+    and the save undone the page said 99."""
+    import generator.build as build_module
+    import generator.pages as pages_module
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    source = copy_examples(tmp_path / "src")
+    charter = source / "charters" / "churn-prediction" / "charter.yaml"
+    at_42 = charter.read_text("utf-8").replace("target: {value: 32.50,", "target: {value: 42.00,")
+    charter.write_text(at_42, encoding="utf-8")
+    out, templates = tmp_path / "site", source / "templates"
+    _save_after_the_walk(monkeypatch, build_module, charter, at_42.replace("42.00", "99.00"))
+    if failure == "template error":
+        templates.mkdir()
+        (templates / "charter.html").write_text("{% if %}", encoding="utf-8")
+        result = build(Settings(source, out))
+        assert [d.code for d in result.diagnostics if d.severity == "error"] == [
+            "template",
+            "changed",
+        ]
+    else:
+
+        def interrupted(*args: object, **kwargs: object) -> Any:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(pages_module, "render_pages", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            build(Settings(source, out))
+    assert not out.exists()
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    shutil.rmtree(templates, ignore_errors=True)
+    charter.write_text(at_42, encoding="utf-8")  # undone: the version the keys were made of
+    assert build(Settings(source, out)).ok
+    page = (out / "charters" / "churn-prediction" / "index.html").read_bytes()
+    assert b"42 USD" in page and b"99 USD" not in page
+
+
 def test_a_file_saved_while_check_reads_it_keeps_no_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -553,6 +553,38 @@ def test_a_failed_save_removes_nothing_and_its_entries_go_once_unused(
     assert kept.written and all(os.path.isfile(p) for p in kept.written)
 
 
+def test_the_entries_of_a_save_whose_build_raised_go_once_unused(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A build in serve that raised (a bug, a write refused) left what it wrote out of
+    `Kept.written`, so the server never removed it: only `--gc` did."""
+    import generator.pages as pages_module
+
+    write_project(scratch_project)
+    cache = scratch_project.root / ".charters-cache"
+    kept, served = Kept(), tmp_path / "served"
+    serve_build(scratch_project, kept, served)
+    before = cache_files(cache)
+    edit_a_result(scratch_project)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in rendering")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pages_module, "render_pages", broken)
+        with pytest.raises(RuntimeError):
+            build(Settings(scratch_project.root, served, live_reload="x", kept=kept, in_place=True))
+    left = cache_files(cache) - before
+    assert {p.split("/")[0] for p in left} >= {"charters", "charts"}  # routing, its ttfr chart
+    assert {str(cache / p) for p in left} <= kept.written
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        FULL_RESULTS.replace("2026-05-11,ttfr,treatment,5.1", "2026-05-11,ttfr,treatment,4.6"),
+    )
+    serve_build(scratch_project, kept, served)
+    assert left.isdisjoint(cache_files(cache))
+
+
 def test_the_next_build_waits_for_what_the_last_one_removes(
     scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
