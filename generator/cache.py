@@ -547,7 +547,10 @@ class Cache:
     used: set[str] = field(default_factory=set)
     folders: set[str] = field(default_factory=set)
     collect: bool = False  # a build with --gc: also note what its pages were made from
-    written: list[str] = field(default_factory=list)  # the entries this build wrote
+    # The entries this build wrote, each with the inode it was written as: a process that
+    # removes what its builds left (serve: prune.remove_unchanged_since) removes an entry
+    # only while it is still that file, never one another build wrote over it since.
+    written: dict[str, int] = field(default_factory=dict)
     _made_root: bool = False  # the folder was made (and tagged) by this build already
 
     def _make_root(self) -> None:
@@ -578,7 +581,7 @@ class Cache:
     def discard_written(self) -> None:
         """Remove every entry this build wrote (a source file changed while it was read, so
         they may hold another version's content under this one's key)."""
-        self.discard(self.written)
+        self.discard(list(self.written))
         self.written.clear()
 
     def discard(self, paths: Iterable[str]) -> None:
@@ -701,8 +704,9 @@ class Cache:
             self._make_root()
             os.makedirs(folder, exist_ok=True)
             make(tmp)
+            inode = os.lstat(tmp).st_ino
             os.replace(tmp, path)
-            self.written.append(path)
+            self.written[path] = inode
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -78,7 +78,7 @@ STATE: Mapping[str, Mapping[str, str]] = {
         "folders": "set",
         "hits": "count",
         "remembered": "map",
-        "written": "list",
+        "written": "map",
         "root": "value",
         "warning": "value",
         "warning_at": "value",

@@ -36,7 +36,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .cache import Cache, generator_fingerprint
@@ -157,7 +157,9 @@ def _page_parts(root: str, paths: Iterable[str]) -> set[str]:
     return parts
 
 
-def superseded(cache: Cache, own: Set[str], ok: bool) -> tuple[set[str], list[str]]:
+def superseded(
+    cache: Cache, own: Mapping[str, int], ok: bool
+) -> tuple[dict[str, int], list[tuple[str, int]]]:
     """Between the builds of a process that builds again (`charters serve`): of the
     entries its builds wrote, those a later build no longer used, to be removed
     (:func:`remove_unchanged_since`), so a session of saves leaves the cache no larger
@@ -168,25 +170,31 @@ def superseded(cache: Cache, own: Set[str], ok: bool) -> tuple[set[str], list[st
     this build's writes join it. After a successful build (`ok`), every one of them it
     did not use (with what its pages are kept with, `_page_parts`) is to go. Entries
     this process did not write, as a `charters build` of the site wrote them, are never
-    among them: they are `--gc`'s. Returns the new `own` and the entries to remove."""
-    pool = set(own).union(cache.written)
+    among them: they are `--gc`'s. Each entry goes with the inode it was written as
+    (`Cache.written`). Returns the new `own` and the entries to remove."""
+    pool = {**own, **cache.written}
     root = cache.root
     if not ok or root is None:
         return pool, []
     used = {path for path in pool if path in cache.used}
     keep = used | _page_parts(str(root), used)
     prefix = f"{root}{os.sep}"  # a path of another folder (the cache moved) is not one
-    return pool & keep, sorted(p for p in pool - keep if p.startswith(prefix))
+    gone = sorted(p for p in pool.keys() - keep if p.startswith(prefix))
+    return {p: pool[p] for p in keep if p in pool}, [(p, pool[p]) for p in gone]
 
 
-def remove_unchanged_since(paths: Iterable[str], since: float) -> None:
-    """Remove each plain file of `paths` last changed before `since` (the start of the
-    build that found it unused: one another build sharing the cache wrote again since
-    is that build's); what cannot be removed (gone, a read-only folder) stays."""
-    for path in paths:
+def remove_unchanged_since(paths: Iterable[tuple[str, int]], since: float) -> None:
+    """Remove each entry of `paths` that is still the plain file this process wrote (the
+    inode given with it) and was last changed before `since` (the start of the build
+    that found it unused). One another build sharing the cache wrote since is that
+    build's, whether its clock shows it (a later time) or not (a time as coarse as the
+    file system keeps, or a write between this look and the removal: it replaced the
+    entry by a file of its own, another inode). What cannot be removed (gone, a
+    read-only folder) stays."""
+    for path, inode in paths:
         try:
             st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode) and st.st_mtime < since:
+            if stat.S_ISREG(st.st_mode) and st.st_ino == inode and st.st_mtime < since:
                 os.unlink(path)
         except OSError:
             continue

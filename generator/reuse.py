@@ -150,14 +150,16 @@ class Kept:
     # The cache entries its builds wrote that its last successful build still used (and
     # those a failed build wrote since): removed once a build no longer uses them
     # (prune.superseded), so the cache holds no state the process left behind.
-    written: set[str] = field(default_factory=set)
+    # Each with the inode it was written as (Cache.written).
+    written: dict[str, int] = field(default_factory=dict)
     # That removal, in a thread of its own: a served page hears of the build without
     # waiting for the disk to delete a thousand pages (0.1 to 1.3 s after a template's
     # save at 1,000 charters); the next build waits for it first (`removed`).
     removing: threading.Thread | None = None
 
-    def remove(self, paths: list[str], since: float) -> None:
-        """Remove the cache entries at `paths` unchanged since `since`, in a thread."""
+    def remove(self, paths: list[tuple[str, int]], since: float) -> None:
+        """Remove the cache entries at `paths` (each with the inode it was written as)
+        unchanged since `since`, in a thread."""
         from .prune import remove_unchanged_since
 
         self.removed()

@@ -576,7 +576,7 @@ def test_the_entries_of_a_save_whose_build_raised_go_once_unused(
             build(Settings(scratch_project.root, served, live_reload="x", kept=kept, in_place=True))
     left = cache_files(cache) - before
     assert {p.split("/")[0] for p in left} >= {"charters", "charts"}  # routing, its ttfr chart
-    assert {str(cache / p) for p in left} <= kept.written
+    assert {str(cache / p) for p in left} <= kept.written.keys()
     scratch_project.write(
         "charters/routing/results/ab.csv",
         FULL_RESULTS.replace("2026-05-11,ttfr,treatment,5.1", "2026-05-11,ttfr,treatment,4.6"),
@@ -597,7 +597,7 @@ def test_the_next_build_waits_for_what_the_last_one_removes(
     gate, order = threading.Event(), []
     real = prune.remove_unchanged_since
 
-    def slow(paths: list[str], since: float) -> None:
+    def slow(paths: list[tuple[str, int]], since: float) -> None:
         gate.wait(10)
         real(paths, since)
         order.append("removed")
@@ -638,7 +638,30 @@ def test_a_removal_without_a_thread_removes_at_once_and_later_builds_go_on(
 
     monkeypatch.setattr(threading.Thread, "start", no_thread)
     kept = Kept()
-    kept.remove([str(entry)], time.time())
+    kept.remove([(str(entry), entry.stat().st_ino)], time.time())
     assert not entry.exists()
     assert kept.removing is None
     kept.removed()  # the next build's wait: nothing to join
+
+
+def test_an_entry_another_build_wrote_over_is_not_removed_even_by_an_old_time(
+    tmp_path: Path,
+) -> None:
+    """A file system keeps times coarser than the clock, so an entry another build wrote
+    over just after this build began may still seem older than it: the inode says it is
+    another file, and it stays."""
+    old, ours, theirs = tmp_path / "old", tmp_path / "ours", tmp_path / "theirs"
+    for path in (old, ours, theirs):
+        path.write_text(path.name)
+    mine = {path: path.stat().st_ino for path in (old, ours)}
+    tmp = tmp_path / "theirs.tmp"  # as Cache._install writes: a new file renamed over it
+    tmp.write_text("written again by another build")
+    os.replace(tmp, ours)
+    for path in (old, ours, theirs):
+        os.utime(path, (OLD, OLD))
+    prune.remove_unchanged_since(
+        [(str(old), mine[old]), (str(ours), mine[ours]), (str(theirs), 1)], OLD + 1
+    )
+    assert not old.exists()  # still the file written, and older: removed
+    assert ours.read_text() == "written again by another build"
+    assert theirs.exists()
