@@ -393,7 +393,8 @@ def _kept_background() -> type[Any]:
         """The axes' background, by which every artist of the axes is clipped: matplotlib
         asks for its transform once an artist is added (some 44 a chart), and a
         `Rectangle` builds it anew each time (its box, a transform to it, a rotation and
-        their sum), about a twentieth of a chart. Kept while the rectangle and the
+        their sum), about a fourteenth of a chart's profile (drawing took 0.85 to 0.92 of
+        the time with it kept). Kept while the rectangle and the
         transform it is placed by stay the same objects and numbers; the transform
         kept is live, as the one made each time was."""
 
