@@ -724,6 +724,8 @@ def serve(
             watcher.join(timeout=2.0)  # longer only while a build finishes
         if dating is not None and dating.ident is not None:
             dating.join(timeout=2.0)
+        if state.kept is not None:  # what the last build no longer used: removed, not left
+            state.kept.removed()  # (in a daemon thread) to `--gc`; a second Ctrl-C stops it
         if server is not None:
             server.server_close()
         with contextlib.suppress(ValueError):

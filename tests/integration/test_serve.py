@@ -323,6 +323,52 @@ def test_serve_rebuilds_on_an_edit_and_not_on_editor_droppings(
     assert "Traceback" not in out + err
 
 
+# `charters serve` whose removal of what its builds no longer use takes a second first
+# (a busy disk deleting a thousand pages).
+SLOW_REMOVAL = """
+import sys, time
+import generator.prune as prune
+from generator.cli import main
+real = prune.remove_unchanged_since
+def slow(paths, since):
+    time.sleep(1.0)
+    real(paths, since)
+prune.remove_unchanged_since = slow
+main(sys.argv[1:])
+"""
+
+
+def test_what_serve_was_removing_when_stopped_is_removed_before_it_ends(
+    scratch_project: ScratchProject,
+) -> None:
+    """The removal runs in a daemon thread, which a stopping server used to abandon: the
+    entries it had still to remove stayed in the cache until `--gc`."""
+    scratch_project.charter("routing")
+    command = ["serve", "--source", str(scratch_project.root), "--port", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_REMOVAL, *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=_hangups_as_from_a_terminal,
+    )
+    pages = scratch_project.root / ".charters-cache" / "pages"
+    try:
+        url = wait_for_url(proc)
+        first = set(pages.rglob("*.html"))
+        assert len(first) == 1  # routing's page, as the first build rendered it
+        scratch_project.charter("routing", title="Edited live")
+        wait_for(url + "charters/routing/index.html", "Edited live")
+        assert first <= set(pages.rglob("*.html"))  # still being removed
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0 and "Traceback" not in out + err, err
+    assert first.isdisjoint(pages.rglob("*.html"))
+    assert len(list(pages.rglob("*.html"))) == 1  # the edited page's
+
+
 @pytest.mark.parametrize("inside", ["", "portfolio"], ids=["at-the-top", "in-a-subfolder"])
 def test_serve_rebuilds_the_history_on_a_commit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: str
