@@ -7,7 +7,10 @@ showed its "(v2)!" on the wrong side, and a metric's name inside an English sent
 could pull the words after it into its run. HTML's answer is to isolate such text:
 `<bdi>` around text amid other text, whose direction the browser takes from its
 first strong letter (`isolate`, `isolate_names`); Markdown paragraphs get the same
-from the style sheet (`unicode-bidi: plaintext` on `.prose`'s blocks).
+from the style sheet (`unicode-bidi: plaintext` on `.prose`'s blocks). Where no markup
+can go (a page's `<title>`, an attribute such as `alt` or `aria-label`, a `<select>`'s
+`<option>`, a chart's text alternative) the text is isolated by the characters that
+mean the same, FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE (`isolate_text`).
 
 Only text that holds a right-to-left letter is wrapped, so a page of left-to-right
 text is the same bytes as without it (and the bidirectional controls that would do
@@ -41,6 +44,17 @@ def isolate(text: object) -> Markup:
     if text is None or not right_to_left(str(text)):
         return html
     return Markup("<bdi>%s</bdi>") % html
+
+
+# Unicode's isolate for plain text: U+2068 FIRST STRONG ISOLATE ... U+2069 POP DIRECTIONAL
+# ISOLATE, what `<bdi>` is in markup (the direction from the text's first strong letter).
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate_text(text: str) -> str:
+    """`text` between FSI and PDI when it holds right-to-left letters, else as it is: for
+    plain text, where `<bdi>` cannot go (Jinja escapes it there as any text)."""
+    return f"{FSI}{text}{PDI}" if right_to_left(text) else text
 
 
 def isolate_names(sentence: object, names: Iterable[str | None]) -> Markup:

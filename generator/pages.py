@@ -37,7 +37,7 @@ from markupsafe import Markup, escape
 
 from . import __version__
 from .analyze import CharterView, MetricView
-from .bidi import isolate, isolate_names
+from .bidi import isolate, isolate_names, isolate_text
 from .cache import digest, digest_after
 from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import REFUSED, Diagnostic, SourceRef
@@ -257,6 +257,7 @@ def make_environment(
         verdict_counts=verdict_counts,
         isolate=isolate,
         isolate_names=isolate_names,
+        isolate_text=isolate_text,
     )
     env.globals.update(generator_version=__version__)
     return env

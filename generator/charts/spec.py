@@ -39,6 +39,7 @@ from ..analyze import (
     treatment_variant,
     unpaired_reference,
 )
+from ..bidi import isolate_text
 from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_difference, fmt_signed, fmt_value
 from ..load import Result
@@ -644,7 +645,7 @@ def _data_sentence(
     parts = []
     for series, pts in data:
         # Production has no variant name; beside arms it is named as in the legend.
-        named = series.label or (PRODUCTION_LABEL if len(data) > 1 else "")
+        named = isolate_text(series.label or (PRODUCTION_LABEL if len(data) > 1 else ""))
         prefix = f"{named} " if named else ""
         if len(pts) == 1:
             parts.append(f"{prefix}{fmt(pts[0].value)}")
@@ -678,7 +679,7 @@ def _tolerance_sentence(tol: Tolerance, fmt: Callable[[float], str]) -> str:
 def _describe_lift(spec: LiftSpec) -> str:
     """The lift chart's text alternative: span, latest lift and its interval, the lines."""
     unit = spec.unit
-    name = f"the lift of {spec.title} ({spec.lifts.label})"
+    name = f"the lift of {isolate_text(spec.title)} ({isolate_text(spec.lifts.label)})"
     pts = points(spec.lifts)
     direction = "Higher is better." if spec.direction == "increase" else "Lower is better."
     if not pts:
@@ -712,7 +713,8 @@ def describe(spec: ChartSpec | LiftSpec) -> str:
     if isinstance(spec, LiftSpec):
         return _describe_lift(spec)
     unit = spec.unit.strip()
-    name = f"{spec.title} ({unit})" if unit else spec.title
+    title = isolate_text(spec.title)
+    name = f"{title} ({unit})" if unit else title
     data = [(s, pts) for s in spec.series if (pts := points(s))]
     refs = ordered_refs(spec)
     numbers = [p.value for _, pts in data for p in (pts[0], pts[-1])]
@@ -829,11 +831,13 @@ def describe_forest(spec: ForestSpec) -> str:
         if row.lower is not None and row.upper is not None:
             interval = f" (95% CI {fmt_signed(row.lower, unit)} to {fmt_signed(row.upper, unit)})"
         parts.append(
-            f"{row.project} {fmt_signed(row.lift, unit)}{interval} on {row.day.isoformat()}"
+            f"{isolate_text(row.project)} {fmt_signed(row.lift, unit)}{interval}"
+            f" on {row.day.isoformat()}"
         )
     direction = "Higher is better." if spec.direction == "increase" else "Lower is better."
     count = "one project" if len(spec.rows) == 1 else f"{len(spec.rows)} projects"
     return (
-        f"Forest plot of the latest lift over control of {spec.title} ({spec.axis_unit}),"
+        f"Forest plot of the latest lift over control of {isolate_text(spec.title)}"
+        f" ({spec.axis_unit}),"
         f" {count}: {'; '.join(parts)}. {direction} The vertical line marks no effect (0)."
     )

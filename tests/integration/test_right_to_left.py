@@ -48,3 +48,27 @@ def test_left_to_right_pages_hold_no_isolation(examples_build: ExamplesBuild) ->
     pages = sorted(examples_build.out.rglob("*.html"))
     assert len(pages) > 20
     assert [p for p in pages if "<bdi>" in p.read_text()] == []
+
+
+def test_right_to_left_text_where_no_markup_goes_is_isolated_by_its_characters(
+    scratch_project: ScratchProject,
+) -> None:
+    """A page's `<title>`, an `aria-label`, an `alt` and a `<select>`'s `<option>` hold
+    plain text: there the isolation is Unicode's own, FSI (U+2068) … PDI (U+2069)."""
+    out = right_to_left_site(scratch_project)
+    page = (out / "charters/routing/index.html").read_text()
+    assert f"<title>\u2068{RTL_TITLE}\u2069 · " in page
+    assert f'aria-label="Chart: \u2068{RTL_METRIC}\u2069 (scrolls' in page
+    assert f'alt="Chart of \u2068{RTL_METRIC}\u2069 (hours) with results on 2026-05-04' in page
+    portfolio = (out / "index.html").read_text()
+    assert ">\u2068צוות &lt;b&gt;תמיכה&lt;/b&gt;\u2069</option>" in portfolio  # escaped still
+    team = next((out / "teams").glob("*/index.html")).read_text()
+    assert "<title>\u2068צוות &lt;b&gt;תמיכה&lt;/b&gt;\u2069 · Teams · " in team
+
+
+def test_left_to_right_pages_hold_no_isolating_characters(examples_build: ExamplesBuild) -> None:
+    files = [
+        p for p in sorted(examples_build.out.rglob("*")) if p.suffix in (".html", ".svg", ".json")
+    ]
+    assert len(files) > 40
+    assert [p for p in files if "\u2068" in p.read_text() or "\u2069" in p.read_text()] == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from generator.bidi import isolate, isolate_names, right_to_left
+from generator.bidi import isolate, isolate_names, isolate_text, right_to_left
+from generator.charts.spec import describe_forest
 
 
 def test_text_with_hebrew_or_arabic_letters_is_isolated_and_other_text_is_only_escaped() -> None:
@@ -33,3 +34,24 @@ def test_right_to_left_covers_the_scripts_blocks_and_nothing_left_to_right() -> 
     assert right_to_left("\u05d0") and right_to_left("\u0627") and right_to_left("\ufb50")
     assert right_to_left("\U00010900")  # Phoenician, a right-to-left script of plane 1
     assert not right_to_left("abc 123 ÄÖÜ 漢字 кириллица")
+
+
+def test_plain_text_is_isolated_by_fsi_and_pdi_and_not_escaped() -> None:
+    # For a <title>, an attribute, an <option>: Jinja escapes it there, as any text.
+    assert isolate_text("ניתוב <פניות>!") == "\u2068ניתוב <פניות>!\u2069"
+    assert isolate_text("Ticket routing (v2)!") == "Ticket routing (v2)!"
+    assert isolate_text("") == ""
+
+
+def test_a_charts_text_alternative_isolates_each_right_to_left_name() -> None:
+    from datetime import date
+
+    from generator.charts.spec import ForestRow, ForestSpec
+
+    row = ForestRow(project="ניתוב פניות", lift=0.5, lower=0.1, upper=0.9, day=date(2026, 5, 4))
+    spec = ForestSpec(title="זמן תגובה", unit="h", direction="decrease", rows=(row,))
+    text = describe_forest(spec)
+    assert text.startswith(
+        "Forest plot of the latest lift over control of \u2068זמן תגובה\u2069 (h)"
+    )
+    assert ": \u2068ניתוב פניות\u2069 +0.5" in text
