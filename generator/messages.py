@@ -65,7 +65,7 @@ def written_at(doc: Document, path: FieldPath, source: str | None, written: str)
     located = path in doc.positions or (rows is not None and len(path) == 2)
     if source is None or not written or not located or start.path != doc.path:
         return start
-    starts = [0] + [match.end() for match in _YAML_BREAK.finditer(source)]
+    starts, places = _layout(doc, source)
     if not 0 < start.line <= len(starts):
         return start
     begin = starts[start.line - 1] + max(start.col, 1) - 1
@@ -74,7 +74,7 @@ def written_at(doc: Document, path: FieldPath, source: str | None, written: str)
         # first place from the cell's start to the row's end is in the cell.
         end = int(rows.ends[int(path[0])])
     else:
-        end = _value_end(doc, start, starts, len(source))
+        end = _value_end(places, start, starts, len(source))
     found = source.find(written, begin, end)
     if found < 0:
         return start
@@ -82,17 +82,35 @@ def written_at(doc: Document, path: FieldPath, source: str | None, written: str)
     return SourceRef(doc.path, line, found - starts[line - 1] + 1)
 
 
-def _value_end(doc: Document, start: SourceRef, starts: list[int], size: int) -> int:
+def _layout(doc: Document, source: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """Where the lines of `source` (`doc`'s text) start, and the places (line, column) of
+    the document's nodes, keys and values, in order: kept on `doc`, so a file with
+    thousands of refused characters is not read again for each (a results file of 5,000
+    such rows took 22 s to check, growing with the square of the rows)."""
+    kept = doc.layout
+    if kept is not None and kept[0] is source:
+        return kept[1], kept[2]
+    starts = [0] + [match.end() for match in _YAML_BREAK.finditer(source)]
+    places = sorted(
+        {
+            (ref.line, ref.col)
+            for ref in (*doc.positions.values(), *doc.key_positions.values())
+            if ref.path == doc.path
+        }
+    )
+    doc.layout = (source, starts, places)
+    return starts, places
+
+
+def _value_end(
+    places: list[tuple[int, int]], start: SourceRef, starts: list[int], size: int
+) -> int:
     """The offset where the value at `start` ends: before the next node (a key or a
-    value) the document places, or at the end of the text."""
-    after = [
-        (ref.line, ref.col)
-        for ref in (*doc.positions.values(), *doc.key_positions.values())
-        if ref.path == doc.path and (ref.line, ref.col) > (start.line, start.col)
-    ]
-    if not after:
+    value) the document places (`places`, in order), or at the end of the text."""
+    after = bisect.bisect_right(places, (start.line, start.col))
+    if after == len(places):
         return size
-    line, col = min(after)
+    line, col = places[after]
     return starts[line - 1] + max(col, 1) - 1 if line <= len(starts) else size
 
 

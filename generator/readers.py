@@ -193,6 +193,9 @@ class Document:
     scalars: dict[FieldPath, Scalar] = field(default_factory=dict)
     # Works out a position not in `positions` (CSV rows: from offsets into the text).
     locate: Callable[[FieldPath], SourceRef | None] | None = None
+    # Where its text's lines start and where its nodes stand, in order: worked out once,
+    # when a message is first placed inside a value (messages.written_at), not per error.
+    layout: Any = field(default=None, init=False, repr=False, compare=False)
 
     def ref(self, path: FieldPath) -> SourceRef:
         """The position of the value at `path`, or of its nearest located ancestor."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import shutil
 import tempfile
 import time
@@ -415,6 +416,47 @@ def test_a_refused_character_in_a_note_of_many_lines_is_located_on_its_line(
     (error,) = scratch_project.errors()
     where = at(rows, "See ", _BIDI)
     assert error.startswith(f"charters/routing/results/{name}:{where}: [0].note: holds the bidi")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "yaml"])
+def test_a_file_with_many_refused_characters_is_read_once_to_place_them(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """Each refused character's place was found by reading the whole text again (and, in
+    YAML, by walking every node): a results file of 5,000 such rows took minutes to
+    check, growing with the square of its rows. Now its lines and nodes are worked out
+    once, and each of many errors is still on its own row."""
+    from generator import messages
+
+    reads: list[int] = []
+    real = messages._YAML_BREAK
+
+    class Counted:
+        def finditer(self, text: str) -> Iterator[re.Match[str]]:
+            reads.append(len(text))
+            return real.finditer(text)
+
+    monkeypatch.setattr(messages, "_YAML_BREAK", Counted())
+    days = [date(2020, 1, 6) + timedelta(weeks=i) for i in range(300)]
+    if suffix == "csv":
+        rows = "date,metric,value,note\n" + "".join(
+            f'{day},ttfr,4.0,"row {i} {_BIDI}"\n' for i, day in enumerate(days)
+        )
+    else:
+        rows = "".join(
+            f'- {{date: {day}, metric: ttfr, value: 4.0, note: "row {i} {_BIDI}"}}\n'
+            for i, day in enumerate(days)
+        )
+    scratch_project.charter("routing")
+    scratch_project.write(f"charters/routing/results/r.{suffix}", rows)
+    errors = scratch_project.errors()
+    assert len(errors) == 300
+    lines = rows.splitlines()
+    for i in (0, 150, 299):
+        line = i + (2 if suffix == "csv" else 1)
+        col = lines[line - 1].index(_BIDI) + 1
+        assert errors[i].startswith(f"charters/routing/results/r.{suffix}:{line}:{col}: [{i}].note")
+    assert len(reads) == 1
 
 
 def test_marks_and_right_to_left_text_stay_allowed_and_urls_hold_no_override(
