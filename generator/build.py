@@ -440,6 +440,9 @@ def _after_raise(settings: Settings, reuse: Reuse) -> None:
     with contextlib.suppress(OSError):
         if reuse.changed_since_walk(settings.source, _skipped(settings, reuse.cache)):
             reuse.cache.discard_written()
+            reuse.values_now.clear()  # nor kept in memory: serve goes on after an error
+            if reuse.kept is not None:
+                reuse.kept.charters = {}
     if settings.kept is not None:
         settings.kept.written, _ = superseded(reuse.cache, settings.kept.written, False)
 

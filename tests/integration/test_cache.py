@@ -600,6 +600,44 @@ def test_a_build_that_fails_after_a_save_while_it_read_files_nothing_under_the_o
     assert b"42 USD" in page and b"99 USD" not in page
 
 
+def test_a_serve_build_that_raises_after_a_save_while_it_read_keeps_nothing_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve goes on after a build that raised (a write refused): the charter read from
+    the saved text stayed in memory under the key of the text walked, and once the save
+    was undone the next save's page said 99."""
+    import generator.build as build_module
+    import generator.pages as pages_module
+    from generator.write import OutputError
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    source = copy_examples(tmp_path / "src")
+    charter = source / "charters" / "churn-prediction" / "charter.yaml"
+    at_42 = charter.read_text("utf-8").replace("target: {value: 32.50,", "target: {value: 42.00,")
+    charter.write_text(at_42, encoding="utf-8")
+    kept, out = Kept(), tmp_path / "served"
+
+    def served() -> BuildResult:
+        return build(Settings(source, out, live_reload="x", kept=kept, in_place=True))
+
+    assert served().ok
+    _save_after_the_walk(monkeypatch, build_module, charter, at_42.replace("42.00", "99.00"))
+
+    def refused(*args: object, **kwargs: object) -> Any:
+        raise OutputError("cannot write the site: No space left on device")
+
+    monkeypatch.setattr(pages_module, "render_pages", refused)
+    charter.write_text(at_42 + "# a save\n", encoding="utf-8")
+    with pytest.raises(OutputError):
+        served()
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    charter.write_text(at_42 + "# a save\n", encoding="utf-8")  # the 99 undone
+    assert served().ok
+    page = (out / "charters" / "churn-prediction" / "index.html").read_bytes()
+    assert b"42 USD" in page and b"99 USD" not in page
+
+
 def test_a_file_saved_while_check_reads_it_keeps_no_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
