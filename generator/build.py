@@ -419,10 +419,7 @@ def _unless_changed(settings: Settings, reuse: Reuse, result: BuildResult) -> Bu
     it is now; `charters serve` does so, having seen the save."""
     changed = reuse.changed_since_walk(settings.source, _skipped(settings, reuse.cache))
     if changed:
-        reuse.cache.discard_written()
-        reuse.values_now.clear()  # nothing of this build is kept in memory either
-        if reuse.kept is not None:
-            reuse.kept.charters = {}
+        _forget_what_was_read(reuse)
         message = (
             f"changed while the build read it ({', '.join(changed)}); nothing was written:"
             " build again"
@@ -439,12 +436,18 @@ def _after_raise(settings: Settings, reuse: Reuse) -> None:
     it kept join those `charters serve` removes once no build uses them."""
     with contextlib.suppress(OSError):
         if reuse.changed_since_walk(settings.source, _skipped(settings, reuse.cache)):
-            reuse.cache.discard_written()
-            reuse.values_now.clear()  # nor kept in memory: serve goes on after an error
-            if reuse.kept is not None:
-                reuse.kept.charters = {}
+            _forget_what_was_read(reuse)
     if settings.kept is not None:
         settings.kept.written, _ = superseded(reuse.cache, settings.kept.written, False)
+
+
+def _forget_what_was_read(reuse: Reuse) -> None:
+    """A file was saved while the build read it: remove the cache entries it wrote and
+    keep nothing of it in memory (serve goes on after the error)."""
+    reuse.cache.discard_written()
+    reuse.values_now.clear()
+    if reuse.kept is not None:
+        reuse.kept.charters = {}
 
 
 def _keep_loaded(reuse: Reuse, project: Project, diagnostics: list[Diagnostic]) -> None:
