@@ -29,6 +29,9 @@ CSP = "default-src 'self'"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
+    # A container's /dev/shm is often 64 MB; a page that outgrows it crashes ("Page
+    # crashed") with several tabs open. Shared memory goes to /tmp instead.
+    "--disable-dev-shm-usage",
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
