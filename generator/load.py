@@ -657,7 +657,8 @@ def _check_drives(
 def _check_metric_references(
     data: dict[str, Any], declared: list[str], doc: Document, diags: Diagnostics
 ) -> None:
-    """The minimum detectable effect and the human baseline's results name declared metrics."""
+    """The minimum detectable effect and the human baseline's results name declared metrics,
+    each of the latter once."""
     references: list[tuple[FieldPath, Any]] = []
     measurement = data.get("measurement")
     mde = measurement.get("minimum_detectable_effect") if isinstance(measurement, dict) else None
@@ -665,8 +666,21 @@ def _check_metric_references(
         references.append(
             (("measurement", "minimum_detectable_effect", "metric"), mde.get("metric"))
         )
+    first: dict[str, FieldPath] = {}
     for i, result in m.items_at(data, "human_baseline", "results"):
-        references.append((("human_baseline", "results", i, "metric"), result.get("metric")))
+        where: FieldPath = ("human_baseline", "results", i, "metric")
+        mid = result.get("metric")
+        references.append((where, mid))
+        if not isinstance(mid, str):
+            continue
+        if mid in first:
+            # Two values of one metric: the page would show one and hide the other.
+            message = (
+                f"{excerpt(mid)} is listed twice (first at line {doc.ref(first[mid]).line});"
+                " give each metric one value reached by hand"
+            )
+            diags.add(doc.at(where, message, "duplicate-id"))
+        first.setdefault(mid, where)
     for where, mid in references:
         if isinstance(mid, str) and mid not in declared:
             diags.add(doc.at(where, not_declared(mid, declared), "unknown-metric"))

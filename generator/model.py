@@ -689,7 +689,7 @@ class HumanBaseline(Model):
     )
     results: list[HumanResult] = Field(
         default_factory=list,
-        description="What it achieved.",
+        description="What it achieved: one value per metric.",
         examples=[[{"metric": "ttfr", "value": 4.9}]],
     )
     conclusion: Markdown | None = Field(

@@ -451,6 +451,23 @@ def test_human_baseline_result_names_unknown_metric(scratch_project: ScratchProj
     )
 
 
+def test_a_human_baseline_naming_a_metric_twice_is_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    # The metrics table showed the second value beside the baseline; the list, both.
+    text = scratch_project.charter(
+        human_baseline="\n  method: Two agents routed by hand.\n  results:"
+        "\n    - {metric: ttfr, value: 4.9}\n    - {metric: ttfr, value: 3.1}"
+    )
+    first = at(text, "    - {metric: ", "ttfr").split(":")[0]
+    second = at(text, "value: 4.9}\n    - {metric: ", "ttfr")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{second}: human_baseline.results[1].metric: ",
+        f"'ttfr' is listed twice (first at line {first}); give each metric one value reached by",
+    )
+
+
 def test_human_baseline_required_once_past_proposed(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(status="experiment", human_baseline=None)
     assert_error(
