@@ -465,6 +465,8 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
     explicit = isinstance(raw, list)
     patterns: list[Any] = raw if isinstance(raw, list) else list(DEFAULT_RESULTS)
     files: dict[Path, Path] = {}
+    folders: dict[Path, tuple[str, FieldPath | None]] = {}  # matched folders: by which glob
+    matched: set[Path] = set()
     folder_real = real(folder)
     for i, pattern in enumerate(patterns):
         where: FieldPath = ("results", i)
@@ -489,8 +491,10 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
             where_rel = folder.relative_to(root).as_posix()
             message = f"{excerpt(pattern)} matches no file in {where_rel}/"
             diags.add(doc.at(where, message, "no-match"))
+        matched.update(matches)
         for path in matches:
             if path.is_dir():
+                folders.setdefault(path, (pattern, where if explicit else None))
                 continue
             rel = path.relative_to(root).as_posix()
             real_path = real(path)
@@ -510,7 +514,55 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
                     diags.error(SourceRef(rel), "", message, code="bad-result-file")
             else:
                 files.setdefault(real_path, path)
+    _folders_left_unread(root, folder, folders, matched, doc, diags)
     return sorted(files.values())
+
+
+def _folders_left_unread(
+    root: Path,
+    folder: Path,
+    folders: dict[Path, tuple[str, FieldPath | None]],
+    matched: set[Path],
+    doc: Document,
+    diags: Diagnostics,
+) -> None:
+    """Refuse a folder that a glob matched while no glob reads the files in it.
+
+    `results/*` matches `results/2026/` but not `results/2026/late.csv`: those rows
+    would be left out of the verdict without a word. Hidden files and folders (a name
+    starting with a dot, as `.gitkeep`) are never read, as glob leaves them.
+    """
+    for path, (pattern, where) in sorted(folders.items()):
+        unread = _first_unread(path, folders, matched)
+        if unread is None:
+            continue
+        rel = path.relative_to(root).as_posix()
+        inside = path.relative_to(folder).as_posix()
+        glob_named = excerpt(pattern) if where else f"the default glob {excerpt(pattern)}"
+        message = (
+            f"{glob_named} matches the folder {inside}/ but no file in it, such as"
+            f" {unread.relative_to(folder).as_posix()}, whose rows would be left out; list a"
+            f" glob that reads them under `results`, such as {excerpt(inside + '/*')}, or"
+            " move them up"
+        )
+        if where is not None:
+            diags.add(doc.at(where, message, "no-match"))
+        else:
+            diags.error(SourceRef(rel), "", message, code="no-match")
+
+
+def _first_unread(
+    top: Path, folders: dict[Path, tuple[str, FieldPath | None]], matched: set[Path]
+) -> Path | None:
+    """The first file under `top` (not hidden) that no glob matched, skipping folders
+    that a glob matched themselves (each is looked at on its own); None if none."""
+    for at, dirs, names in os.walk(top):
+        here = Path(at)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in folders)
+        for name in sorted(names):
+            if not name.startswith(".") and here / name not in matched:
+                return here / name
+    return None
 
 
 CHARTER_FILE = Path("charter.yaml")

@@ -699,6 +699,54 @@ def test_a_results_pattern_naming_folders_only_is_refused(
     assert "matches only folders; match the files in them" in error
 
 
+LATE_ROW = "2026-05-11,ttfr,,4.0,,,,,\n"
+
+
+def test_a_subfolder_the_default_glob_matches_but_does_not_read_is_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    # `results/*` matches results/2026/ but not the file in it: its rows were left out.
+    scratch_project.charter("routing")
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + LATE_ROW)
+    scratch_project.write("charters/routing/results/2026/late.csv", RESULTS_HEADER + LATE_ROW)
+    assert scratch_project.errors() == [
+        "charters/routing/results/2026: the default glob 'results/*' matches the folder"
+        " results/2026/ but no file in it, such as results/2026/late.csv, whose rows would be"
+        " left out; list a glob that reads them under `results`, such as 'results/2026/*',"
+        " or move them up"
+    ]
+
+
+def test_a_subfolder_an_explicit_glob_matches_is_refused_where_the_glob_is_written(
+    scratch_project: ScratchProject,
+) -> None:
+    text = scratch_project.charter("routing", results=["results/*"])
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + LATE_ROW)
+    scratch_project.write("charters/routing/results/q/3/late.csv", RESULTS_HEADER + LATE_ROW)
+    (error,) = scratch_project.errors()
+    line = text.count("\n")
+    assert error.startswith(f"charters/routing/charter.yaml:{line}:5: results[0]: 'results/*'")
+    assert "matches the folder results/q/ but no file in it, such as results/q/3/late.csv" in error
+
+
+def test_a_glob_that_reads_the_subfolders_and_hidden_files_are_not_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing", results=["results/**/*"])
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + LATE_ROW)
+    late = "2026-05-18,ttfr,,3.0,,,,,\n"
+    scratch_project.write("charters/routing/results/2026/late.csv", RESULTS_HEADER + late)
+    scratch_project.write("charters/routing/results/.gitkeep", "")
+    scratch_project.write("charters/routing/results/empty/.gitkeep", "")
+    project, diags = load_project(scratch_project.root)
+    assert [d.format_text() for d in diags.sorted()] == []
+    (charter,) = project.charters
+    assert sorted((r.file, str(r.row.date)) for r in charter.results) == [
+        ("charters/routing/results/2026/late.csv", "2026-05-18"),
+        ("charters/routing/results/r.csv", "2026-05-11"),
+    ]
+
+
 @pytest.fixture
 def open_project() -> Iterator[ScratchProject]:
     """A scratch tree every user may traverse, so an unprivileged process can load it."""
