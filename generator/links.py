@@ -115,12 +115,23 @@ SAFE_ROWS = 4096  # rows per chunk of a rewritten CSV
 def spreadsheet_safe_chunks(name: str, data: bytes) -> Iterable[bytes]:
     """`spreadsheet_safe` a few thousand rows at a time, read and written as a stream:
     a large linked CSV is never held as text, rows or cells, only as its bytes."""
-    delimiter = {".csv": ",", ".tsv": "\t"}.get(PurePosixPath(name).suffix.lower())
-    if delimiter is None:
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in (".csv", ".tsv"):
         return (data,)
+    delimiter = "\t" if suffix == ".tsv" else _csv_delimiter(data)
     if all(cell == spreadsheet_cell(cell) for row in _rows(data, delimiter) for cell in row):
         return (data,)
     return _rewritten(data, delimiter)
+
+
+def _csv_delimiter(data: bytes) -> str:
+    """`;` for a CSV whose first line has more semicolons than commas outside quotes (as a
+    spreadsheet set to a decimal comma writes it), else `,`: read with the wrong one, its
+    rows would be one cell each, their formulas unseen and their quoting rewritten."""
+    first = data[: data.find(b"\n")] if b"\n" in data else data
+    outside = first.split(b'"')[::2]  # the parts outside quotes
+    semicolons = sum(part.count(b";") for part in outside)
+    return ";" if semicolons > sum(part.count(b",") for part in outside) else ","
 
 
 def _rows(data: bytes, delimiter: str) -> Iterator[list[str]]:

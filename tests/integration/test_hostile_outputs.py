@@ -140,6 +140,27 @@ def test_a_linked_csv_has_its_formulas_neutralised(scratch_project: ScratchProje
     assert (out / "clean.csv").read_text(encoding="utf-8") == clean  # untouched: same bytes
 
 
+def test_a_linked_semicolon_csv_is_read_with_its_own_separator(
+    scratch_project: ScratchProject,
+) -> None:
+    # As a spreadsheet set to a decimal comma writes it; read with commas, each row was
+    # one cell: the formula after a `;` stayed live and the quoting was rewritten.
+    links_charter(scratch_project, [("Raw", "eu.csv"), ("Clean", "clean-eu.csv")])
+    raw = 'name;value;link\na;-1,5;=HYPERLINK("http://evil.example")\n"b;c";2,5;"x, y"\n'
+    clean = 'name;value\na;-1,5\n"b;c";2,5\n'
+    scratch_project.write("charters/routing/eu.csv", raw)
+    scratch_project.write("charters/routing/clean-eu.csv", clean)
+    assert scratch_project.build().ok
+    out = scratch_project.out / "charters/routing"
+    text = (out / "eu.csv").read_text(encoding="utf-8")
+    assert list(csv.reader(io.StringIO(text), delimiter=";")) == [
+        ["name", "value", "link"],
+        ["a", "-1,5", '\'=HYPERLINK("http://evil.example")'],
+        ["b;c", "2,5", "x, y"],
+    ]
+    assert (out / "clean-eu.csv").read_text(encoding="utf-8") == clean  # untouched
+
+
 # --- CSV downloads: no formulas --------------------------------------------------------------
 
 
@@ -150,11 +171,24 @@ def test_a_linked_csv_has_its_formulas_neutralised(scratch_project: ScratchProje
         ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
         ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
         ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
-        ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
+        ("\t=1", "'\t'=1"),  # and after the tab, where a spreadsheet may split
+        ("\r=1", "'\r'=1"),
         ("-5", "-5"),
         ("+0.25", "+0.25"),
         ("-1.5e-3", "-1.5e-3"),
+        # Amounts a spreadsheet reads as numbers stay as written.
+        ("-5%", "-5%"),
+        ("-$5", "-$5"),
+        ("-1,234.5", "-1,234.5"),
+        ("-1,5", "-1,5"),
+        ("-5 days", "'-5 days"),
+        # A piece a spreadsheet splitting on `;`, a tab or a line break would start a cell
+        # with, when it could call something.
+        ('a;=HYPERLINK("x")', 'a;\'=HYPERLINK("x")'),
+        ("x; +cmd|' /C calc'!A0", "x; '+cmd|' /C calc'!A0"),
+        ('x;"@SUM(A1)', "x;\"'@SUM(A1)"),
+        ("line\n=1+1", "line\n'=1+1"),
+        ("costs fell; -5 days, +2 hours", "costs fell; -5 days, +2 hours"),
         ("plain note", "plain note"),
         ("", ""),
     ],
