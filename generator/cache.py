@@ -551,6 +551,10 @@ class Cache:
     # removes what its builds left (serve: prune.remove_unchanged_since) removes an entry
     # only while it is still that file, never one another build wrote over it since.
     written: dict[str, int] = field(default_factory=dict)
+    # In a forked copy of the build (generator/fork.py), a file each entry is noted in
+    # ("inode path\0") before it is put in place: the build reads it when the copy stops
+    # before it reports what it wrote, so that those entries are the build's too.
+    journal: int | None = None
     _made_root: bool = False  # the folder was made (and tagged) by this build already
 
     def _make_root(self) -> None:
@@ -583,6 +587,20 @@ class Cache:
         they may hold another version's content under this one's key)."""
         self.discard(list(self.written))
         self.written.clear()
+
+    def take_journal(self, journal: int) -> list[str]:
+        """The entries a forked copy noted in `journal` (see there) as this build's own
+        written ones; a note cut short (the copy killed while writing it) is left out, as
+        its entry was never put in place. Their paths."""
+        notes = b""
+        while chunk := os.pread(journal, 1 << 20, len(notes)):
+            notes += chunk
+        paths = []
+        for note in notes.split(b"\0")[:-1]:
+            inode, _, path = note.decode("utf-8", "surrogateescape").partition(" ")
+            self.written[path] = int(inode)
+            paths.append(path)
+        return paths
 
     def discard(self, paths: Iterable[str]) -> None:
         """Remove the entries at `paths` (written by this build, or by a forked copy of it:
@@ -705,6 +723,8 @@ class Cache:
             os.makedirs(folder, exist_ok=True)
             make(tmp)
             inode = os.lstat(tmp).st_ino
+            if self.journal is not None:
+                os.write(self.journal, f"{inode} {path}\0".encode("utf-8", "surrogateescape"))
             os.replace(tmp, path)
             self.written[path] = inode
         except OSError as exc:

@@ -27,7 +27,10 @@ share itself, pages first, so a template error is reported as without the copy (
 error in one of the build's own pages: the copy is stopped and the pages before it are
 made here, in order, until the first that fails); so it does when its own share stopped
 the cache (a failed write), after removing the entries the copy wrote, as one process
-would not have written them. Ctrl-C stops the build, which kills the copy (the copy
+would not have written them. The copy notes each cache entry in a file shared with the
+build before putting it in place (`Cache.journal`): the entries of a copy that stops
+before it reports are the build's as written all the same, to discard with the build's
+own when a source file changed while it read. Ctrl-C stops the build, which kills the copy (the copy
 ignores it); a build that dies takes its copy with it (`PR_SET_PDEATHSIG`).
 """
 
@@ -39,6 +42,7 @@ import pickle
 import select
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -123,16 +127,41 @@ def in_two(
     """
     if len(items) >= FORK_FROM and make_way is not None and _forks_here():
         make_way()
-    if len(items) < FORK_FROM or not can_fork():
+    forking = len(items) >= FORK_FROM and can_fork()
+    journal = None
+    if forking:
+        try:
+            journal = _journal(owners)
+        except OSError:  # nowhere to note what the copy writes: no copy
+            forking = False
+    if not forking:
         done = [work(item) for item in items]
         return done, then() if then is not None else None
+    try:
+        return _with_copy(items, work, owners, copy_started, then, journal)
+    finally:
+        if journal is not None:
+            os.close(journal)
+
+
+def _with_copy(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    owners: Mapping[str, object],
+    copy_started: Callable[[], None],
+    then: Callable[[], A] | None,
+    journal: int | None,
+) -> tuple[list[R], A | None]:
+    """:func:`in_two` once it forks: the first item here, the rest shared with the copy,
+    whose cache notes its entries in `journal` (None without a cache)."""
     first = work(items[0])  # templates compiled and shared digests made once, here
     rest = items[1:]
     size = max(1, -(-len(rest) // MAX_CLAIMS))  # items a claim takes: at most MAX_CLAIMS claims
     claims = _claims(-(-len(rest) // size))
     reaped = False
     try:
-        pid, read, unblock = _fork(_Share(rest, size, claims, work, then), owners, copy_started)
+        share = _Share(rest, size, claims, work, then, journal)
+        pid, read, unblock = _fork(share, owners, copy_started)
     except BaseException:
         os.close(claims)
         raise
@@ -148,6 +177,8 @@ def in_two(
             # The error one process would meet first: the copy is stopped, and the items
             # before this one that it took are made here, in order; else this one's.
             reaped = _stop(pid)
+            if journal is not None:
+                _take_journal(owners, journal)
             for i in range(at):
                 if i not in mine:
                     mine[i] = work(rest[i])
@@ -166,6 +197,8 @@ def in_two(
                 mine.update(made)
                 return [first, *(mine[i] for i in range(len(rest)))], also
             stopped.discard(changes.get("cache", {}).get("written", []))
+        elif journal is not None:
+            _take_journal(owners, journal)
         # The copy's share is the build's: its items, in order, then `then`.
         for i in range(len(rest)):
             if i not in mine:
@@ -176,6 +209,8 @@ def in_two(
         os.close(claims)
         if not reaped:  # the build stopped first (an error, Ctrl-C): so does the copy
             _stop(pid)
+            if journal is not None:
+                _take_journal(owners, journal)
 
 
 @dataclass(frozen=True)
@@ -188,6 +223,30 @@ class _Share:
     claims: int
     work: Callable[[Any], Any]
     then: Callable[[], Any] | None
+    journal: int | None  # where the copy's cache notes its entries (`Cache.journal`)
+
+
+def _journal(owners: Mapping[str, object]) -> int | None:
+    """A file with no name, shared with the copy, for its cache's `journal`: what the copy
+    wrote is known even when it stops before it reports it. None without a cache; raises
+    OSError when no temporary file can be made."""
+    cache = owners.get("cache")
+    if not isinstance(cache, Cache) or cache.root is None:
+        return None
+    journal, name = tempfile.mkstemp(prefix="charters-journal-")
+    os.unlink(name)
+    return journal
+
+
+def _take_journal(owners: Mapping[str, object], journal: int) -> None:
+    """The entries the copy noted, made the build's as written (the copy stopped before it
+    reported them); removed at once when the build's cache has stopped meanwhile, as one
+    process would not have written them."""
+    cache = owners.get("cache")
+    if isinstance(cache, Cache):
+        paths = cache.take_journal(journal)
+        if cache.root is None:
+            cache.discard(paths)
 
 
 def _claims(count: int) -> int:
@@ -288,6 +347,9 @@ def _copy(
     status = 1
     try:
         started()
+        cache = owners.get("cache")
+        if isinstance(cache, Cache):
+            cache.journal = share.journal
         marks = mark(owners)
         also = share.then() if share.then is not None else None
         made: dict[int, Any] = {}
