@@ -32,6 +32,11 @@ FIXED = ("definition", "unit", "direction")
 # definition sharing this many words, is probably the same metric written again.
 NEAR_RATIO = 0.8
 NEAR_WORDS = 0.6
+#: Names compared character by character (difflib's ratio) up to this length; longer ones
+#: by their words only. The ratio takes time with the square of the length (a 4,000
+#: character name took half a second against each catalogued one), and no metric's
+#: name is that long.
+RATIO_UP_TO = 200
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "per", "the", "to", "with"}
 
@@ -198,10 +203,13 @@ def _words(text: str) -> set[str]:
 
 
 def similar(a: str, b: str) -> bool:
-    """Two names close enough to be the same metric: shared words, or difflib's ratio."""
+    """Two names close enough to be the same metric: shared words, or difflib's ratio
+    (for names up to `RATIO_UP_TO` characters)."""
     left, right = " ".join(a.lower().split()), " ".join(b.lower().split())
     if similar_words(left, right):
         return True
+    if len(left) > RATIO_UP_TO or len(right) > RATIO_UP_TO:
+        return False
     matcher = difflib.SequenceMatcher(None, left, right, autojunk=False)
     # The cheap upper bounds first; ratio() is quadratic in the length.
     return (
