@@ -178,8 +178,9 @@ class Kept:
     def removed(self) -> None:
         """Wait for the removal `remove` started, if any (a build must not look for an
         entry while it may be removed)."""
-        if self.removing is not None:
-            self.removing.join()
+        removing = self.removing  # read once: another thread may wait for it too
+        if removing is not None:
+            removing.join()
             self.removing = None
 
 

@@ -203,6 +203,8 @@ class SiteState:
         errors: list[str] | None = None
         unchanged = False
         with self.build_lock:
+            if self._closing:  # the server is stopping: no build begins now
+                return False
             try:
                 if self.kept is None:
                     self.kept = Kept()
@@ -720,16 +722,34 @@ def serve(
     finally:
         stop.set()  # watchfiles looks at it every WATCH_QUIET_MS
         state.close()
-        if watcher is not None and watcher.ident is not None:  # Ctrl-C may beat start()
-            watcher.join(timeout=2.0)  # longer only while a build finishes
-        if dating is not None and dating.ident is not None:
-            dating.join(timeout=2.0)
-        if state.kept is not None:  # what the last build no longer used: removed, not left
-            state.kept.removed()  # (in a daemon thread) to `--gc`; a second Ctrl-C stops it
-        if server is not None:
-            server.server_close()
-        with contextlib.suppress(ValueError):
-            for sig, was in previous.items():
-                signal.signal(sig, was)
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            _wind_down(state, watcher, dating)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now, the folder removed all the same
+            pass
+        finally:
+            if server is not None:
+                server.server_close()
+            with contextlib.suppress(ValueError):
+                for sig, was in previous.items():
+                    signal.signal(sig, was)
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _wind_down(
+    state: SiteState, watcher: threading.Thread | None, dating: threading.Thread | None
+) -> None:
+    """Wait for the threads, the build under way (which writes the folder about to be
+    removed, and the cache) and the removal of what the last build no longer used, which
+    would otherwise be left to `--gc`. A second Ctrl-C stops the wait (KeyboardInterrupt)."""
+    for thread in (watcher, dating):
+        if thread is not None and thread.ident is not None:  # Ctrl-C may beat start()
+            thread.join(timeout=2.0)
+    if not state.build_lock.acquire(blocking=False):
+        state.echo("Waiting for the build under way to end (Ctrl-C again to stop now)…")
+        state.build_lock.acquire()
+    try:
+        if state.kept is not None:
+            state.kept.removed()
+    finally:
+        state.build_lock.release()

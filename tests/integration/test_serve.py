@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import date
@@ -367,6 +368,69 @@ def test_what_serve_was_removing_when_stopped_is_removed_before_it_ends(
     assert proc.returncode == 0 and "Traceback" not in out + err, err
     assert first.isdisjoint(pages.rglob("*.html"))
     assert len(list(pages.rglob("*.html"))) == 1  # the edited page's
+
+
+SLOW_BUILD = """
+import sys, time
+import generator.build as build_module
+from generator.cli import main
+real, builds = build_module.build, []
+def slow(*args, **kwargs):
+    builds.append(1)
+    if len(builds) == 2:  # the build of the first save
+        print("second build started", flush=True)
+        time.sleep(float(sys.argv[1]))
+    return real(*args, **kwargs)
+build_module.build = slow
+main(sys.argv[2:])
+"""
+
+
+def serving_folders(proc: subprocess.Popen[str]) -> list[Path]:
+    from generator.serve import TEMP_PREFIX
+
+    return list(Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}{proc.pid}-*"))
+
+
+@pytest.mark.parametrize("again", [False, True], ids=["waits-for-the-build", "ctrl-c-twice"])
+def test_ctrl_c_during_a_build_waits_for_it_or_stops_at_a_second(
+    scratch_project: ScratchProject, again: bool
+) -> None:
+    """Stopping removed the served folder while a build still wrote it (and the cache),
+    and a second Ctrl-C during the teardown left the folder and the port behind."""
+    scratch_project.charter("routing")
+    sleep = "60" if again else "3"
+    command = ["serve", "--source", str(scratch_project.root), "--port", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_BUILD, sleep, *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=_hangups_as_from_a_terminal,
+    )
+    assert proc.stdout is not None
+    try:
+        wait_for_url(proc)
+        assert len(serving_folders(proc)) == 1
+        scratch_project.charter("routing", title="Edited live")
+        assert proc.stdout.readline().endswith("changed; rebuilding…\n")
+        assert proc.stdout.readline() == "second build started\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline() == "Stopped.\n"
+        waiting = proc.stdout.readline()
+        assert waiting.startswith("Waiting for the build under way to end (Ctrl-C again")
+        if again:
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "Traceback" not in out + err, err
+    assert serving_folders(proc) == []
+    if not again:  # the build ended before the server did, its output whole
+        assert out.startswith("Built 1 charter")
 
 
 @pytest.mark.parametrize("inside", ["", "portfolio"], ids=["at-the-top", "in-a-subfolder"])
