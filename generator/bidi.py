@@ -51,10 +51,17 @@ def isolate(text: object) -> Markup:
 FSI, PDI = "\u2068", "\u2069"
 
 
-def isolate_text(text: str) -> str:
+def isolate_text(text: str | None) -> str:
     """`text` between FSI and PDI when it holds right-to-left letters, else as it is: for
-    plain text, where `<bdi>` cannot go (Jinja escapes it there as any text)."""
-    return f"{FSI}{text}{PDI}" if right_to_left(text) else text
+    plain text, where `<bdi>` cannot go (Jinja escapes it there as any text). None is "";
+    markup stays markup (escaped once, not twice)."""
+    if text is None:
+        return ""
+    if not right_to_left(text):
+        return text
+    if isinstance(text, Markup):
+        return Markup(FSI) + text + Markup(PDI)
+    return f"{FSI}{text}{PDI}"
 
 
 def isolate_names(sentence: object, names: Iterable[str | None]) -> Markup:

@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 
 from .aliases import redirect_pages
 from .analyze import CharterView, MetricView
+from .bidi import isolate_text
 from .formatting import (
     exact_number,
     fmt_percent,
@@ -366,7 +367,7 @@ def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
         entries.append(
             FeedEntry(
                 id=_tag(base, day.isoformat(), f"charters/{view.id}/results/{metric.id}"),
-                title=f"{c.title}: new results for {metric.name}",
+                title=f"{isolate_text(c.title)}: new results for {isolate_text(metric.name)}",
                 updated=_timestamp(day),
                 author=c.owner.name,
                 link=f"{page}#chart-{metric.id}",
@@ -382,7 +383,7 @@ def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
         entries.append(
             FeedEntry(
                 id=_tag(base, decision.date.isoformat(), f"charters/{view.id}/decisions/{index}"),
-                title=f"{c.title}: {decision.decision}",
+                title=f"{isolate_text(c.title)}: {isolate_text(decision.decision)}",
                 updated=_timestamp(decision.date),
                 author=c.owner.name,
                 link=f"{page}#decisions",
@@ -413,7 +414,7 @@ def history_entries(
             entries.append(
                 FeedEntry(
                     id=_tag(base, event.date, f"charters/{view.id}/history/{event.commit}/{index}"),
-                    title=f"{view.charter.title}: {label(kind, 'history').lower()}",
+                    title=f"{isolate_text(view.charter.title)}: {label(kind, 'history').lower()}",
                     updated=event.time,
                     author=event.author,
                     link=f"{page}#history",

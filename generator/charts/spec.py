@@ -712,7 +712,7 @@ def describe(spec: ChartSpec | LiftSpec) -> str:
     """Plain-text alternative of the chart for screen readers (one to three sentences)."""
     if isinstance(spec, LiftSpec):
         return _describe_lift(spec)
-    unit = spec.unit.strip()
+    unit = isolate_text(spec.unit.strip())
     title = isolate_text(spec.title)
     name = f"{title} ({unit})" if unit else title
     data = [(s, pts) for s in spec.series if (pts := points(s))]
@@ -748,7 +748,8 @@ def thinned_note(series: tuple[Series, ...]) -> str:
     if not thinned:
         return ""
     lines = ", ".join(
-        f"{s.label or 'production'} {s.thinned_from:,} points as {len(s.dates):,}" for s in thinned
+        f"{isolate_text(s.label or 'production')} {s.thinned_from:,} points as {len(s.dates):,}"
+        for s in thinned
     )
     return (
         f" Lines of many points are drawn as the lowest and highest per pixel column"

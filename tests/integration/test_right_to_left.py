@@ -66,9 +66,25 @@ def test_right_to_left_text_where_no_markup_goes_is_isolated_by_its_characters(
     assert "<title>\u2068צוות &lt;b&gt;תמיכה&lt;/b&gt;\u2069 · Teams · " in team
 
 
+def test_right_to_left_titles_in_the_feed_are_isolated_by_their_characters(
+    scratch_project: ScratchProject,
+) -> None:
+    """A feed reader shows an entry's title as plain text, the charter's title beside the
+    metric's name: each is isolated, so "(v2)!" stays at the end of its own title."""
+    from xml.etree import ElementTree
+
+    out = right_to_left_site(scratch_project)
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ElementTree.parse(out / "feed.xml").getroot()
+    titles = [e.findtext(f"{atom}title") for e in feed.iter(f"{atom}entry")]
+    assert f"\u2068{RTL_TITLE}\u2069: new results for \u2068{RTL_METRIC}\u2069" in titles
+
+
 def test_left_to_right_pages_hold_no_isolating_characters(examples_build: ExamplesBuild) -> None:
     files = [
-        p for p in sorted(examples_build.out.rglob("*")) if p.suffix in (".html", ".svg", ".json")
+        p
+        for p in sorted(examples_build.out.rglob("*"))
+        if p.suffix in (".html", ".svg", ".json", ".xml")
     ]
     assert len(files) > 40
     assert [p for p in files if "\u2068" in p.read_text() or "\u2069" in p.read_text()] == []

@@ -41,6 +41,24 @@ def test_plain_text_is_isolated_by_fsi_and_pdi_and_not_escaped() -> None:
     assert isolate_text("ניתוב <פניות>!") == "\u2068ניתוב <פניות>!\u2069"
     assert isolate_text("Ticket routing (v2)!") == "Ticket routing (v2)!"
     assert isolate_text("") == ""
+    assert isolate_text(None) == ""  # an optional field left out, as `isolate` takes it
+    # Markup stays markup: escaped once, not twice, where Jinja prints it.
+    marked = isolate_text(Markup("ניתוב &amp; פניות"))
+    assert isinstance(marked, Markup) and marked == "\u2068ניתוב &amp; פניות\u2069"
+
+
+def test_a_unit_and_a_thinned_lines_name_are_isolated_in_a_charts_text() -> None:
+    from datetime import date, timedelta
+
+    from generator.charts.spec import ChartSpec, Series, describe
+
+    days = tuple(date(2026, 1, 1) + timedelta(days=i) for i in range(3))
+    none = (None, None, None)
+    line = Series("קבוצה", days, (1.0, 2.0, 3.0), none, none, thinned_from=5000)
+    spec = ChartSpec(title="Queue", unit="שעות", direction="decrease", series=(line,), refs=())
+    text = describe(spec)
+    assert text.startswith("Line chart of Queue (\u2068שעות\u2069)"), text
+    assert "(\u2068קבוצה\u2069 5,000 points as 3)" in text
 
 
 def test_a_charts_text_alternative_isolates_each_right_to_left_name() -> None:
