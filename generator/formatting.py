@@ -48,12 +48,10 @@ def fmt_number(value: float | None, digits: int = 3) -> str:
     if value == 0:
         return "0"
     magnitude = abs(value)
-    if magnitude >= 1000:
+    if magnitude >= 1_000_000:
         text = f"{value:,.0f}"
-    elif magnitude >= 100:
-        text = f"{value:,.1f}"
-    elif magnitude >= 1:
-        text = f"{value:.2f}"
+    elif magnitude >= 1:  # cents kept: a target of 1,499.99 USD is not 1,500 USD
+        text = f"{value:,.2f}"
     else:
         text = f"{value:.{digits}g}"
     if "." in text and "e" not in text:

@@ -133,6 +133,8 @@ def too_large(value: float) -> str:
     # turned into text: Python refuses one of 4,300 digits or more).
     huge = abs(value) >= sys.float_info.max
     shown = "the number" if huge else repr(value).removesuffix(".0")
+    if isinstance(value, int) and not huge and abs(value) >= 10**20:  # no wall of digits
+        shown = f"a whole number of {len(str(abs(value)))} digits"
     return (
         f"{shown} is too large: numbers are limited to ±{MAX_NUMBER:g} (the statistics"
         " and charts cannot work with larger ones; change the unit)"

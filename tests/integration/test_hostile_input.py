@@ -956,6 +956,10 @@ def test_a_csv_past_the_row_limit_is_refused(
             "2026-05-04,ttfr,,5.0,,," + "9" * 400 + ",,",
             "3:24: [1].n: the number is too large: numbers are limited to ±1e+15",
         ),
+        (  # not 301 digits quoted back
+            "2026-05-04,ttfr,,5.0,,," + "9" * 301 + ",,",
+            "3:24: [1].n: a whole number of 301 digits is too large: numbers are limited to",
+        ),
         ("0026-05-11,ttfr,,5.0,,,,,", "3:1: [1].date: 0026-05-11 is out of range"),
     ],
 )
