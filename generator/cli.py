@@ -348,8 +348,8 @@ def check(
     for cid in only or ():
         if not (source / "charters" / cid).is_dir():  # a typo, or a charter deleted
             click.echo(
-                f"warning: charters/{cid} is no charter folder (a typo, or a charter"
-                " removed); nothing there is checked",
+                f"warning: {printable(f'charters/{cid}')} is no charter folder (a typo, or a"
+                " charter removed); nothing there is checked",
                 err=True,
             )
     result = checked(source, today_from_env(today), only, cache_dir)

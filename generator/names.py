@@ -43,6 +43,9 @@ def how_it_differs(name: str, usual: str) -> str:
         for ch in one:
             if ch != " " and unicodedata.category(ch) in _UNSEEN and ch not in other:
                 return f"it {verb} the invisible character U+{ord(ch):04X}"
+    if unicodedata.normalize("NFC", name) == unicodedata.normalize("NFC", usual):
+        # The same letters, an accent written apart in one (NFD, as macOS names files).
+        return "one of them writes an accent as a separate character (NFD), the other not"
     if any(unicodedata.normalize("NFKC", text) != text for text in (name, usual)):
         return "one of them is written in compatibility characters (fullwidth letters, ligatures)"
     # Left: case and runs of plain spaces (the words are the same but for case).

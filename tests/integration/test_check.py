@@ -745,6 +745,9 @@ def test_paths_judge_only_their_charters(tmp_path: Path) -> None:
     assert "warning: charters/routng is no charter folder (a typo, or a charter removed)" in (
         typo.stderr
     )
+    # A path is told escaped, on one line, as every message tells a name.
+    odd = run("check", source / "charters" / "rout\nng" / "charter.yaml", "--source", source)
+    assert "warning: charters/rout\\nng is no charter folder" in odd.stderr
     # A mistyped path outside charters/ judged every charter without a word.
     for missing in (tmp_path / "sit.yaml", Path("nonexistent") / "path"):
         named = run("check", missing, "--source", source, "--today", TODAY)

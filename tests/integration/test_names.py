@@ -8,6 +8,8 @@ charters use is told which one they use, and how its own differs.
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from helpers import ScratchProject, at, minimal_charter, run_cli
 
@@ -44,6 +46,15 @@ def test_a_team_written_otherwise_than_by_most_charters_is_an_error_at_it(
         " written two ways is listed as two)"
     ]
     assert why in how_it_differs(written, "Growth Analytics")
+
+
+def test_an_accent_written_apart_is_told_as_such_not_as_compatibility_characters() -> None:
+    composed = "Équipe données"
+    apart = unicodedata.normalize("NFD", composed)
+    assert looks(apart) == looks(composed)
+    why = "one of them writes an accent as a separate character (NFD), the other not"
+    assert how_it_differs(apart, composed) == why
+    assert how_it_differs(composed, apart) == why
 
 
 def test_a_tag_written_two_ways_is_an_error_at_that_tag(scratch_project: ScratchProject) -> None:
