@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .analyze import CharterView
 from .diagnostics import Diagnostic, Severity, excerpt
@@ -182,9 +182,14 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         linked.diagnostics.append(Diagnostic(ref, f"links[{index}].url", message, code, severity))
 
     for index, link in relative:
-        rel = link.url.split("#", 1)[0].split("?", 1)[0]
-        if not rel or rel.endswith("/"):
+        # As a browser asks and a server answers: `my%20notes.txt` is `my notes.txt`.
+        rel = unquote(link.url.split("#", 1)[0].split("?", 1)[0])
+        if "\0" in rel:  # `%00`: no file is named so
+            message = f"{excerpt(link.url)} is not a file in the charter's folder"
+            report(index, message + "; the link will be broken", "link-target", "warning")
             continue
+        if not rel or (rel.endswith("/") and not _inside_below(folder, rel)):
+            continue  # the page's own folder (`./`): its page
         target = real(folder / rel)
         if not os.path.exists(target):  # os.path: a name too long to look up is not there
             message = (
@@ -215,6 +220,13 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             continue
         rel = f"charters/{view.id}/{name}"
         linked.files[rel] = spool.write(spreadsheet_safe_chunks(name, data), rel)
+
+
+def _inside_below(folder: Path, rel: str) -> bool:
+    """Whether `rel` names a place inside the charter's folder `folder`, below it: the
+    site has no page there (a folder of the charter's is not published)."""
+    target = real(folder / rel)
+    return target != folder and target.is_relative_to(folder)
 
 
 def linked_files(root: Path, views: Sequence[CharterView], spool: Spool | None = None) -> Linked:

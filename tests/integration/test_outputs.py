@@ -364,6 +364,35 @@ def test_a_link_to_a_folder_or_a_pipe_is_a_warning(scratch_project: ScratchProje
     ]
 
 
+def test_a_link_is_looked_up_as_a_server_decodes_it(scratch_project: ScratchProject) -> None:
+    """`%61.csv` is `a.csv` to a server: it was warned of as missing, and not published;
+    `results/` is a folder of the charter's, which no page is made for, and was let by."""
+    links = [
+        {"title": "Encoded", "url": "%61.csv"},
+        {"title": "Spaced", "url": "my%20notes.txt"},
+        {"title": "Results", "url": "results/"},
+        {"title": "This page", "url": "./"},
+        {"title": "Null", "url": "x%00.csv"},
+    ]
+    scratch_project.charter("routing", links=links)
+    scratch_project.write("charters/routing/a.csv", "a,b\n1,2\n")
+    scratch_project.write("charters/routing/my notes.txt", "notes\n")
+    scratch_project.write("charters/routing/results/r.csv", "date,metric,value\n")
+    result = scratch_project.build()
+    assert result.ok
+    warnings = [(d.field, d.message) for d in result.diagnostics if d.field.startswith("links[")]
+    assert warnings == [
+        ("links[2].url", "'results/' is a folder, not a file; the link will be broken"),
+        (
+            "links[4].url",
+            "'x%00.csv' is not a file in the charter's folder; the link will be broken",
+        ),
+    ]
+    out = scratch_project.out / "charters/routing"
+    assert (out / "a.csv").read_text() == "a,b\n1,2\n"
+    assert (out / "my notes.txt").read_text() == "notes\n"
+
+
 def test_a_linked_file_never_replaces_a_generated_one(scratch_project: ScratchProject) -> None:
     scratch_project.charter(
         "routing",
