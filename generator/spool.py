@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, overload
+from typing import BinaryIO
 
 CHUNK = 1 << 20  # bytes read at a time when comparing or copying
 # Bytes of a new file compared at a time with the current site's file at its path: a page
@@ -164,20 +164,17 @@ class Spool:
                     return f.read()
             except FileNotFoundError:
                 return None
-        return self._spooled(partial(link_or_copy, os.fspath(source)), source=os.fspath(source))
+        try:
+            return self._spooled(partial(link_or_copy, os.fspath(source)), source=source)
+        except _Gone:
+            return None
 
-    @overload
-    def _spooled(self, fill: Callable[[str], None], changed: bool = False) -> Spooled: ...
-    @overload
     def _spooled(
-        self, fill: Callable[[str], None], changed: bool = False, *, source: str
-    ) -> Spooled | None: ...
-    def _spooled(
-        self, fill: Callable[[str], None], changed: bool = False, source: str | None = None
-    ) -> Spooled | None:
+        self, fill: Callable[[str], None], changed: bool = False, source: str | Path | None = None
+    ) -> Spooled:
         """A new file of the spool folder, made by `fill` (`changed`: see `Spooled`); on an
         error of the file system the partial file is removed and the error reported as
-        `failed` makes it. None when the file `fill` links or copies (`source`) is gone."""
+        `failed` makes it. `_Gone` when the file `fill` links or copies (`source`) is gone."""
         assert self.folder is not None
         self._count += 1
         path = f"{self.folder}{os.sep}{self.prefix}{self._count:06d}"
@@ -192,11 +189,15 @@ class Spool:
                 os.unlink(path)
             missing = isinstance(exc, FileNotFoundError)
             if source is not None and missing and not os.path.lexists(source):
-                return None
+                raise _Gone from None
             if self.failed is None:
                 raise
             raise self.failed(exc) from None
         return Spooled(path, size, changed=changed)
+
+
+class _Gone(Exception):
+    """The file a spooled file was to be linked from was removed meanwhile (Spool.link)."""
 
 
 def _fill(chunks: Iterator[bytes], head: BinaryIO | None, size: int, path: str) -> None:

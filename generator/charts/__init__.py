@@ -231,13 +231,7 @@ class _Reuse:
     def _take(self, entry: str) -> Content | None:
         """The cache's entry, linked into the spool (else its bytes); None when it is gone
         (Spool.link)."""
-        if self.spool is not None:
-            return self.spool.link(entry)
-        try:
-            with open(entry, "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
+        return (self.spool or Spool(None)).link(entry)
 
     def _store(self, data: bytes) -> Content:
         return self.spool.write([data]) if self.spool is not None else data
