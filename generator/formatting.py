@@ -195,28 +195,32 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A signed amount a spreadsheet reads as a number, never as a formula: -5, +0.25, -1.5e-3,
 # -5%, -$5, -1,234.5, -1,5 (a decimal comma).
 _AMOUNT = re.compile(r"[+-]?[$€£¥]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][+-]?\d+)?%?")
-# A piece of a cell after a character that a spreadsheet set to other separators (`;` in
-# much of Europe, or a tab) may split on, and that could call a function or another
-# program there: `a;=HYPERLINK(...)`, `x;+cmd|' /C calc'!A0`.
-_INNER_FORMULA = re.compile(
-    r"""([,;\t\r\n][ "]*)((?:[=@]|[+-](?=[^,;\t\r\n]*[(!|]))[^,;\t\r\n]*)"""
-)
+# A piece of a cell after a character that a spreadsheet set to another separator than the
+# file's (`;` in much of Europe, or a tab) may split on, and that could call a function or
+# another program there: `a;=HYPERLINK(...)`, `x;+cmd|' /C calc'!A0`. A line break too:
+# such a spreadsheet may not see the quotes that keep it inside the cell.
+_PIECE = r"""([{seps}][ "]*)((?:[=@]|[+-](?=[^{seps}]*[(!|]))[^{seps}]*)"""
+_INNER_FORMULA = {
+    delimiter: re.compile(_PIECE.format(seps=seps))
+    for delimiter, seps in ((",", ";\t\r\n"), (";", ",\t\r\n"), ("\t", ",;\r\n"))
+}
 
 
-def spreadsheet_cell(text: str) -> str:
+def spreadsheet_cell(text: str, delimiter: str = ",") -> str:
     """A CSV cell a spreadsheet shows as text, never runs: OWASP's rule.
 
     A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is
     not a plain amount (`-5`, `+0.3`, `1e-3`, `-5%`, `-$5` stay numbers), gets a
-    leading `'`. So does a piece inside it, after a `,`, `;`, tab or line break, that
-    starts with `=` or `@`, or with `+` or `-` and calls something (`(`, `!`, `|`): a
-    spreadsheet that splits on another separator than the file's would start a cell
-    there.
+    leading `'`. So does a piece inside it, after a line break or a separator other
+    than the file's `delimiter` (`,`, `;`, tab), that starts with `=` or `@`, or with
+    `+` or `-` and calls something (`(`, `!`, `|`): a spreadsheet that splits on
+    another separator than the file's would start a cell there. After the file's own
+    separator it is inside a quoted cell for every reader, and left as written.
     """
     if text.startswith(FORMULA_STARTS) and not _AMOUNT.fullmatch(text):
         text = "'" + text
     if any(c in text for c in ",;\t\r\n"):
-        text = _INNER_FORMULA.sub(r"\1'\2", text)
+        text = _INNER_FORMULA[delimiter].sub(r"\1'\2", text)
     return text
 
 

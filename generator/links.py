@@ -26,6 +26,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -119,19 +120,35 @@ def spreadsheet_safe_chunks(name: str, data: bytes) -> Iterable[bytes]:
     if suffix not in (".csv", ".tsv"):
         return (data,)
     delimiter = "\t" if suffix == ".tsv" else _csv_delimiter(data)
-    if all(cell == spreadsheet_cell(cell) for row in _rows(data, delimiter) for cell in row):
+    safe = partial(spreadsheet_cell, delimiter=delimiter)
+    if all(cell == safe(cell) for row in _rows(data, delimiter) for cell in row):
         return (data,)
     return _rewritten(data, delimiter)
 
 
+#: The rows `_csv_delimiter` reads to tell a file's separator.
+SNIFF_ROWS = 50
+
+
 def _csv_delimiter(data: bytes) -> str:
-    """`;` for a CSV whose first line has more semicolons than commas outside quotes (as a
-    spreadsheet set to a decimal comma writes it), else `,`: read with the wrong one, its
-    rows would be one cell each, their formulas unseen and their quoting rewritten."""
-    first = data[: data.find(b"\n")] if b"\n" in data else data
-    outside = first.split(b'"')[::2]  # the parts outside quotes
-    semicolons = sum(part.count(b";") for part in outside)
-    return ";" if semicolons > sum(part.count(b",") for part in outside) else ","
+    """`;` for a CSV whose first rows all have the same number of cells, more than one,
+    when split at `;` but not when split at `,` (as a spreadsheet set to a decimal comma
+    writes it); else `,`. Read with the wrong one, its rows would be one cell each, their
+    formulas unseen and their quoting rewritten; a `,` file whose header names units
+    with semicolons stays a `,` file."""
+
+    def even(delimiter: str) -> bool:
+        counts = set()
+        try:
+            for n, row in enumerate(_rows(data, delimiter)):
+                if n == SNIFF_ROWS:
+                    break
+                counts.add(len(row))
+        except (csv.Error, UnicodeDecodeError):
+            return False
+        return len(counts) == 1 and counts != {1}
+
+    return ";" if even(";") and not even(",") else ","
 
 
 def _rows(data: bytes, delimiter: str) -> Iterator[list[str]]:
@@ -148,7 +165,7 @@ def _rewritten(data: bytes, delimiter: str) -> Iterator[bytes]:
     ending = "\r\n" if b"\r\n" in data else "\n"
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator=ending)
     for count, row in enumerate(_rows(data, delimiter), 1):
-        writer.writerow([spreadsheet_cell(cell) for cell in row])
+        writer.writerow([spreadsheet_cell(cell, delimiter) for cell in row])
         if count % SAFE_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -183,7 +200,10 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
 
     for index, link in relative:
         # As a browser asks and a server answers: `my%20notes.txt` is `my notes.txt`.
-        rel = unquote(link.url.split("#", 1)[0].split("?", 1)[0])
+        try:
+            rel = unquote(link.url.split("#", 1)[0].split("?", 1)[0], errors="strict")
+        except UnicodeDecodeError:  # `%ff`: a server looks for that byte, which no name holds
+            rel = "\0"
         if "\0" in rel:  # `%00`: no file is named so
             message = f"{excerpt(link.url)} is not a file in the charter's folder"
             report(index, message + "; the link will be broken", "link-target", "warning")
@@ -219,7 +239,11 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             report(index, f"{excerpt(link.url)} cannot be published: {problem}", "link-type")
             continue
         rel = f"charters/{view.id}/{name}"
-        linked.files[rel] = spool.write(spreadsheet_safe_chunks(name, data), rel)
+        try:
+            linked.files[rel] = spool.write(spreadsheet_safe_chunks(name, data), rel)
+        except csv.Error as exc:  # a cell past the reader's limit, say
+            message = f"{excerpt(link.url)} cannot be published: it cannot be read as CSV ({exc})"
+            report(index, message, "link-type")
 
 
 def _inside_below(folder: Path, rel: str) -> bool:

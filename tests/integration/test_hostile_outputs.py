@@ -161,6 +161,43 @@ def test_a_linked_semicolon_csv_is_read_with_its_own_separator(
     assert (out / "clean-eu.csv").read_text(encoding="utf-8") == clean  # untouched
 
 
+def test_a_cells_pieces_are_neutralised_after_separators_other_than_the_files() -> None:
+    assert spreadsheet_cell("a,=1", ";") == "a,'=1"
+    assert spreadsheet_cell("a;=1", ";") == "a;=1"
+    assert spreadsheet_cell("a,=1;=2", "\t") == "a,'=1;'=2"
+
+
+def test_a_comma_csv_whose_header_names_semicolons_stays_a_comma_csv(
+    scratch_project: ScratchProject,
+) -> None:
+    # Read with `;` (the header has more of them), every row was rewritten as one cell.
+    links_charter(scratch_project, [("Raw", "raw.csv")])
+    raw = 'id,note (units: ms; p50; p95)\n1,"fast, stable"\n2,=HYPERLINK("http://evil.example")\n'
+    scratch_project.write("charters/routing/raw.csv", raw)
+    assert scratch_project.build().ok
+    text = (scratch_project.out / "charters/routing/raw.csv").read_text(encoding="utf-8")
+    assert list(csv.reader(io.StringIO(text))) == [
+        ["id", "note (units: ms; p50; p95)"],
+        ["1", "fast, stable"],
+        ["2", '\'=HYPERLINK("http://evil.example")'],
+    ]
+
+
+def test_a_linked_csv_past_the_readers_limit_is_a_located_error(
+    scratch_project: ScratchProject,
+) -> None:
+    # It failed the build with "internal error: Error: field larger than field limit".
+    text = links_charter(scratch_project, [("Raw", "raw.csv")])
+    scratch_project.write("charters/routing/raw.csv", "a,b\n1," + "x" * 200_000 + "\n")
+    result = scratch_project.build()
+    assert not result.ok
+    (error,) = [d.format_text() for d in result.diagnostics if d.severity == "error"]
+    assert error.startswith(
+        f"charters/routing/charter.yaml:{at(text, 'url: ', 'raw')}: links[0].url: 'raw.csv'"
+        " cannot be published: it cannot be read as CSV (field larger than field limit"
+    ), error
+
+
 # --- CSV downloads: no formulas --------------------------------------------------------------
 
 
@@ -189,6 +226,9 @@ def test_a_linked_semicolon_csv_is_read_with_its_own_separator(
         ('x;"@SUM(A1)', "x;\"'@SUM(A1)"),
         ("line\n=1+1", "line\n'=1+1"),
         ("costs fell; -5 days, +2 hours", "costs fell; -5 days, +2 hours"),
+        # After the file's own separator a piece is inside a quoted cell for every reader.
+        ("Reviewed by Bob, @alice", "Reviewed by Bob, @alice"),
+        ("costs, -5 (approx)", "costs, -5 (approx)"),
         ("plain note", "plain note"),
         ("", ""),
     ],

@@ -373,10 +373,12 @@ def test_a_link_is_looked_up_as_a_server_decodes_it(scratch_project: ScratchProj
         {"title": "Results", "url": "results/"},
         {"title": "This page", "url": "./"},
         {"title": "Null", "url": "x%00.csv"},
+        {"title": "Not UTF-8", "url": "%ff.txt"},
     ]
     scratch_project.charter("routing", links=links)
     scratch_project.write("charters/routing/a.csv", "a,b\n1,2\n")
     scratch_project.write("charters/routing/my notes.txt", "notes\n")
+    scratch_project.write("charters/routing/\ufffd.txt", "not what %ff asks for\n")
     scratch_project.write("charters/routing/results/r.csv", "date,metric,value\n")
     result = scratch_project.build()
     assert result.ok
@@ -386,6 +388,10 @@ def test_a_link_is_looked_up_as_a_server_decodes_it(scratch_project: ScratchProj
         (
             "links[4].url",
             "'x%00.csv' is not a file in the charter's folder; the link will be broken",
+        ),
+        (
+            "links[5].url",
+            "'%ff.txt' is not a file in the charter's folder; the link will be broken",
         ),
     ]
     out = scratch_project.out / "charters/routing"
