@@ -532,18 +532,32 @@ def _folders_left_unread(
     would be left out of the verdict without a word. Hidden files and folders (a name
     starting with a dot, as `.gitkeep`) are never read, as glob leaves them.
     """
+    folder_real = real(folder)
+    read = {real(p) for p in matched}  # links resolved: a file read through another name
+    walked = {real(p) for p in folders}
     for path, (pattern, where) in sorted(folders.items()):
-        unread = _first_unread(path, folders, matched)
+        rel = path.relative_to(root).as_posix()
+        top = real(path)
+        if not top.is_relative_to(folder_real):
+            message = "result folder is a link that leaves the charter's folder"
+            diags.error(SourceRef(rel), "", message, code="outside-folder")
+            continue
+        try:
+            unread = _first_unread(top, walked - {top}, read)
+        except OSError as exc:  # a folder below that cannot be listed: its rows unseen
+            below = path / Path(exc.filename or top).relative_to(top)
+            where_rel = below.relative_to(root).as_posix()
+            diags.error(SourceRef(where_rel), "", "cannot read this folder (permission denied)")
+            continue
         if unread is None:
             continue
-        rel = path.relative_to(root).as_posix()
         inside = path.relative_to(folder).as_posix()
         glob_named = excerpt(pattern) if where else f"the default glob {excerpt(pattern)}"
         message = (
             f"{glob_named} matches the folder {inside}/ but no file in it, such as"
-            f" {unread.relative_to(folder).as_posix()}, whose rows would be left out; list a"
-            f" glob that reads them under `results`, such as {excerpt(inside + '/*')}, or"
-            " move them up"
+            f" {(path / unread.relative_to(top)).relative_to(folder).as_posix()}, whose rows"
+            f" would be left out; list a glob that reads them under `results`, such as"
+            f" {excerpt(inside + '/*')}, or move them up"
         )
         if where is not None:
             diags.add(doc.at(where, message, "no-match"))
@@ -551,16 +565,19 @@ def _folders_left_unread(
             diags.error(SourceRef(rel), "", message, code="no-match")
 
 
-def _first_unread(
-    top: Path, folders: dict[Path, tuple[str, FieldPath | None]], matched: set[Path]
-) -> Path | None:
-    """The first file under `top` (not hidden) that no glob matched, skipping folders
-    that a glob matched themselves (each is looked at on its own); None if none."""
-    for at, dirs, names in os.walk(top):
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _first_unread(top: Path, walked: set[Path], read: set[Path]) -> Path | None:
+    """The first file under the real folder `top` (not hidden) that no glob matched (by
+    its real path), skipping folders that a glob matched themselves (`walked`: each is
+    looked at on its own); None if none. OSError for a folder that cannot be listed."""
+    for at, dirs, names in os.walk(top, onerror=_raise):
         here = Path(at)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in folders)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in walked)
         for name in sorted(names):
-            if not name.startswith(".") and here / name not in matched:
+            if not name.startswith(".") and real(here / name) not in read:
                 return here / name
     return None
 

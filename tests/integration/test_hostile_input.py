@@ -747,6 +747,32 @@ def test_a_glob_that_reads_the_subfolders_and_hidden_files_are_not_refused(
     ]
 
 
+def test_a_results_folder_linked_from_outside_is_refused_unread(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    # It was walked, and the error named a file of the machine (results/ext/adduser.conf).
+    scratch_project.charter("routing")
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + LATE_ROW)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.conf").write_text("x\n")
+    (scratch_project.root / "charters/routing/results/ext").symlink_to(outside)
+    assert scratch_project.errors() == [
+        "charters/routing/results/ext: result folder is a link that leaves the charter's folder"
+    ]
+
+
+def test_a_results_folder_linked_to_one_a_glob_reads_is_not_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("routing", results=["results/*", "results/2026/*"])
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + LATE_ROW)
+    late = "2026-05-18,ttfr,,3.0,,,,,\n"
+    scratch_project.write("charters/routing/results/2026/late.csv", RESULTS_HEADER + late)
+    (scratch_project.root / "charters/routing/results/latest").symlink_to("2026")
+    assert scratch_project.errors() == []
+
+
 @pytest.fixture
 def open_project() -> Iterator[ScratchProject]:
     """A scratch tree every user may traverse, so an unprivileged process can load it."""
@@ -786,6 +812,21 @@ def test_an_unreadable_results_folder_is_reported(open_project: ScratchProject) 
     )
     assert errors_without_privileges(open_project, [path.parent]) == [
         "charters/routing/results: cannot read this folder (permission denied)"
+    ]
+
+
+@pytest.mark.parametrize("locked", ["results/2026", "results/2026/q1"])
+def test_an_unreadable_folder_the_default_glob_matches_is_reported(
+    open_project: ScratchProject, locked: str
+) -> None:
+    """`results/*` matches results/2026/; a folder in it that cannot be listed hid its
+    rows as silently as a folder no glob reads."""
+    open_project.charter("routing")
+    open_project.write("charters/routing/results/r.csv", RESULTS_HEADER + LATE_ROW)
+    open_project.write("charters/routing/results/2026/q1/late.csv", RESULTS_HEADER + LATE_ROW)
+    folder = open_project.root / "charters/routing" / locked
+    assert errors_without_privileges(open_project, [folder]) == [
+        f"charters/routing/{locked}: cannot read this folder (permission denied)"
     ]
 
 
