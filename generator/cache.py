@@ -602,12 +602,17 @@ class Cache:
             paths.append(path)
         return paths
 
-    def discard(self, paths: Iterable[str]) -> None:
+    def discard(self, paths: Iterable[str], inodes: Mapping[str, int] | None = None) -> None:
         """Remove the entries at `paths` (written by this build, or by a forked copy of it:
-        generator/fork.py), and forget them as remembered."""
+        generator/fork.py), and forget them as remembered. One whose inode is known
+        (`inodes`, else `written`) is removed only while it is still that file: a copy
+        killed after noting an entry but before putting it in place left another's there."""
+        known = self.written if inodes is None else inodes
         for path in paths:
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                inode = known.get(path)
+                if inode is None or os.lstat(path).st_ino == inode:
+                    os.unlink(path)
             self.remembered.pop(path, None)
 
     def path(self, kind: str, key: str, suffix: str) -> str | None:

@@ -196,7 +196,8 @@ def _with_copy(
                 absorb(owners, changes)
                 mine.update(made)
                 return [first, *(mine[i] for i in range(len(rest)))], also
-            stopped.discard(changes.get("cache", {}).get("written", []))
+            written = changes.get("cache", {}).get("written", {})
+            stopped.discard(written, written)
         elif journal is not None:
             _take_journal(owners, journal)
         # The copy's share is the build's: its items, in order, then `then`.

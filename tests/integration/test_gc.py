@@ -665,3 +665,21 @@ def test_an_entry_another_build_wrote_over_is_not_removed_even_by_an_old_time(
     assert not old.exists()  # still the file written, and older: removed
     assert ours.read_text() == "written again by another build"
     assert theirs.exists()
+
+
+def test_an_entry_is_discarded_only_while_it_is_the_file_this_build_noted(
+    tmp_path: Path,
+) -> None:
+    """A forked copy killed between noting an entry and putting it in place left another
+    build's file there, which is the same content by its key: it stays."""
+    from generator.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    cache.put("pages", "a" * 40, b"mine", ".html")
+    cache.put("pages", "b" * 40, b"theirs", ".html")
+    mine, theirs = sorted(cache.written)
+    noted = {theirs: cache.written[theirs] + 1}  # noted, never put in place
+    cache.discard([theirs], noted)
+    assert Path(theirs).read_bytes() == b"theirs"
+    cache.discard([mine])
+    assert not Path(mine).exists()
