@@ -546,6 +546,8 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
             raise_interrupt=False,
             ignore_permission_denied=True,  # an unreadable folder beside charters/ is not ours
         ):
+            if stop.is_set():  # the server is stopping: no build begins now
+                break
             state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
             state.rebuild()
     except Exception as exc:  # the server goes on with the last build
@@ -746,7 +748,8 @@ def _wind_down(
         if thread is not None and thread.ident is not None:  # Ctrl-C may beat start()
             thread.join(timeout=2.0)
     if not state.build_lock.acquire(blocking=False):
-        state.echo("Waiting for the build under way to end (Ctrl-C again to stop now)…")
+        with contextlib.suppress(OSError):  # the terminal closed (SIGHUP): wait all the same
+            state.echo("Waiting for the build under way to end (Ctrl-C again to stop now)…")
         state.build_lock.acquire()
     try:
         if state.kept is not None:

@@ -55,6 +55,7 @@ def test_an_accent_written_apart_is_told_as_such_not_as_compatibility_characters
     why = "one of them writes an accent as a separate character (NFD), the other not"
     assert how_it_differs(apart, composed) == why
     assert how_it_differs(composed, apart) == why
+    assert how_it_differs(unicodedata.normalize("NFD", "Équipe café"), "équipe café") == why
 
 
 def test_a_tag_written_two_ways_is_an_error_at_that_tag(scratch_project: ScratchProject) -> None:
