@@ -177,8 +177,7 @@ def _with_copy(
             # The error one process would meet first: the copy is stopped, and the items
             # before this one that it took are made here, in order; else this one's.
             reaped = _stop(pid)
-            if journal is not None:
-                _take_journal(owners, journal)
+            _take_journal(owners, journal)
             for i in range(at):
                 if i not in mine:
                     mine[i] = work(rest[i])
@@ -198,7 +197,7 @@ def _with_copy(
                 return [first, *(mine[i] for i in range(len(rest)))], also
             written = changes.get("cache", {}).get("written", {})
             stopped.discard(written, written)
-        elif journal is not None:
+        else:
             _take_journal(owners, journal)
         # The copy's share is the build's: its items, in order, then `then`.
         for i in range(len(rest)):
@@ -210,8 +209,7 @@ def _with_copy(
         os.close(claims)
         if not reaped:  # the build stopped first (an error, Ctrl-C): so does the copy
             _stop(pid)
-            if journal is not None:
-                _take_journal(owners, journal)
+            _take_journal(owners, journal)
 
 
 @dataclass(frozen=True)
@@ -239,12 +237,12 @@ def _journal(owners: Mapping[str, object]) -> int | None:
     return journal
 
 
-def _take_journal(owners: Mapping[str, object], journal: int) -> None:
+def _take_journal(owners: Mapping[str, object], journal: int | None) -> None:
     """The entries the copy noted, made the build's as written (the copy stopped before it
     reported them); removed at once when the build's cache has stopped meanwhile, as one
-    process would not have written them."""
+    process would not have written them. Nothing without a journal (no cache)."""
     cache = owners.get("cache")
-    if isinstance(cache, Cache):
+    if journal is not None and isinstance(cache, Cache):
         paths = cache.take_journal(journal)
         if cache.root is None:
             cache.discard(paths)

@@ -204,14 +204,11 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             rel = unquote(link.url.split("#", 1)[0].split("?", 1)[0], errors="strict")
         except UnicodeDecodeError:  # `%ff`: a server looks for that byte, which no name holds
             rel = "\0"
-        if "\0" in rel:  # `%00`: no file is named so
-            message = f"{excerpt(link.url)} is not a file in the charter's folder"
-            report(index, message + "; the link will be broken", "link-target", "warning")
-            continue
-        if not rel or (rel.endswith("/") and not _inside_below(folder, rel)):
+        named = "\0" not in rel  # `%00`, or `%ff` held as one above: no file is named so
+        if not rel or (named and rel.endswith("/") and not _inside_below(folder, rel)):
             continue  # the page's own folder (`./`): its page
-        target = real(folder / rel)
-        if not os.path.exists(target):  # os.path: a name too long to look up is not there
+        target = real(folder / rel) if named else None
+        if target is None or not os.path.exists(target):  # os.path: a name too long is not there
             message = (
                 f"{excerpt(link.url)} is not a file in the charter's folder;"
                 " the link will be broken"

@@ -514,13 +514,15 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
                     diags.error(SourceRef(rel), "", message, code="bad-result-file")
             else:
                 files.setdefault(real_path, path)
-    _folders_left_unread(root, folder, folders, matched, doc, diags)
+    if folders:  # a glob matched a folder: are its files read? (rare: no work otherwise)
+        _folders_left_unread(root, folder, folder_real, folders, matched, doc, diags)
     return sorted(files.values())
 
 
 def _folders_left_unread(
     root: Path,
     folder: Path,
+    folder_real: Path,
     folders: dict[Path, tuple[str, FieldPath | None]],
     matched: set[Path],
     doc: Document,
@@ -532,7 +534,6 @@ def _folders_left_unread(
     would be left out of the verdict without a word. Hidden files and folders (a name
     starting with a dot, as `.gitkeep`) are never read, as glob leaves them.
     """
-    folder_real = real(folder)
     read = {real(p) for p in matched}  # links resolved: a file read through another name
     walked = {real(p) for p in folders}
     for path, (pattern, where) in sorted(folders.items()):
@@ -547,7 +548,7 @@ def _folders_left_unread(
         except OSError as exc:  # a folder below that cannot be listed: its rows unseen
             below = path / Path(exc.filename or top).relative_to(top)
             where_rel = below.relative_to(root).as_posix()
-            diags.error(SourceRef(where_rel), "", "cannot read this folder (permission denied)")
+            diags.error(SourceRef(where_rel), "", UNREADABLE_FOLDER)
             continue
         if unread is None:
             continue
@@ -583,6 +584,7 @@ def _first_unread(top: Path, walked: set[Path], read: set[Path]) -> Path | None:
 
 
 CHARTER_FILE = Path("charter.yaml")
+UNREADABLE_FOLDER = "cannot read this folder (permission denied)"
 
 
 def _utf8(text: str) -> bool:
@@ -623,7 +625,7 @@ def _folders_readable(
     for candidate in sorted({folder, fixed, *(p.parent for p in matches), *through}):
         if os.path.isdir(candidate) and not os.access(candidate, os.R_OK | os.X_OK):
             rel = candidate.relative_to(root).as_posix()
-            diags.error(SourceRef(rel), "", "cannot read this folder (permission denied)")
+            diags.error(SourceRef(rel), "", UNREADABLE_FOLDER)
             return False
     return True
 
