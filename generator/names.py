@@ -5,11 +5,14 @@ so `Growth Analytics` in one charter and `growth analytics`, `Growth  Analytics`
 `Growth Analytics` with a zero-width space in another made two teams, two pages and
 two filter entries, the last two looking the same. `check_names` reports every name
 that looks like another charter's but is written otherwise, at the charter that
-strays from the spelling most charters use.
+strays from the spelling most charters use, and every name with a word whose letters
+mix alphabets the way look-alikes do (`Grоwth` with a Cyrillic 'о' reads as `Growth`
+but is another team): `look_alike_scripts`, which a result row's variant keeps too.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -57,6 +60,45 @@ def how_it_differs(name: str, usual: str) -> str:
     return "its spaces differ" if spaces else "its case differs"
 
 
+# Scripts written beside Latin letters in one name as a matter of course (Unicode's
+# "highly restrictive" profile, UTS #39): any other mix is how a look-alike is made.
+_WITH_LATIN = frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
+# Letters of every script, whose names do not start with one: the prolonged sound mark
+# of Japanese (`ー`), modifier letters such as Hawaiian's ʻokina (`Hawaiʻi`).
+_COMMON = ("KATAKANA-HIRAGANA ", "MODIFIER ")
+
+
+@lru_cache(maxsize=4096)  # per row of every result file, per team and tag of every charter
+def look_alike_scripts(text: str) -> tuple[str, ...]:
+    """The scripts of the letters of `text`, capitalised, when they mix the way look-alikes
+    do (a Cyrillic 'с', an Armenian 'օ' among Latin letters; two such alphabets); else ().
+    Letters are taken as NFKC writes them (a fullwidth 'Ａ' is Latin, a micro sign Greek)."""
+    letters = (ch for ch in unicodedata.normalize("NFKC", text) if ch.isalpha())
+    names = (unicodedata.name(ch, "") for ch in letters)
+    found = {name.partition(" ")[0] for name in names if not name.startswith(_COMMON)}
+    others = found - _WITH_LATIN
+    if ("LATIN" in found and others) or len(others) > 1:
+        return tuple(script.capitalize() for script in sorted(found))
+    return ()
+
+
+# A word: a run of letters. Words in two alphabets side by side ("ML Команда",
+# "ML-Команда") are a name as written; one word in two alphabets is a look-alike.
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def mixed_word(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """The first word of `name` whose letters mix alphabets as look-alikes do, with its
+    scripts; else None."""
+    if name.isascii():
+        return None
+    for word in _WORD.findall(unicodedata.normalize("NFKC", name)):
+        scripts = look_alike_scripts(word)
+        if scripts:
+            return word, scripts
+    return None
+
+
 # What `how_it_differs` names as invisible: `_HIDDEN` and spaces other than the plain one.
 _UNSEEN = _HIDDEN | {"Zs"}
 
@@ -80,6 +122,17 @@ def check_names(charters: Sequence[LoadedCharter], diags: Diagnostics) -> None:
         if not users or users[-1] != index:
             users.append(index)
     for what, where, name, index in places:
+        mixed = mixed_word(name)
+        if mixed is not None:
+            word, scripts = mixed
+            message = (
+                f"{what} {excerpt(name)} mixes {' and '.join(scripts)} letters in the word"
+                f" {excerpt(word)}; write each word in one alphabet (a look-alike letter, such"
+                f" as a Cyrillic 'о' in 'Growth', makes a {what} that reads as another and is"
+                f" listed apart)"
+            )
+            diags.add(charters[index].doc.at(where, message, "mixed-script"))
+            continue
         written = spellings[(what, looks(name))]
         if len(written) == 1:
             continue

@@ -48,6 +48,7 @@ from .diagnostics import (
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model, written_at
+from .names import look_alike_scripts
 from .paths import real
 from .readers import (
     MAX_ROWS,
@@ -835,7 +836,7 @@ def _integrity(doc: Document, i: int, rules: RowRules, source: str) -> Iterator[
             " (two arms that look alike are shown as one)"
         )
         yield doc.at((i, "variant"), message, "mixed-script")
-    elif isinstance(variant, str) and (scripts := _look_alike_scripts(variant)):
+    elif isinstance(variant, str) and (scripts := look_alike_scripts(variant)):
         message = (
             f"{excerpt(variant)} mixes {' and '.join(scripts)} letters; write the variant in one"
             " alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control', makes an arm"
@@ -849,22 +850,6 @@ def _integrity(doc: Document, i: int, rules: RowRules, source: str) -> Iterator[
             " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH, else today)"
         )
         yield doc.at((i, "date"), message, "future-date")
-
-
-# Scripts written beside Latin letters in one name as a matter of course (Unicode's
-# "highly restrictive" profile, UTS #39): any other mix is how a look-alike is made.
-_WITH_LATIN = frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
-
-
-@lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants
-def _look_alike_scripts(text: str) -> tuple[str, ...]:
-    """The scripts of the letters of `text`, capitalised, when they mix the way look-alikes
-    do (a Cyrillic 'с', an Armenian 'օ' among Latin letters; two such alphabets); else ()."""
-    found = {unicodedata.name(ch, "").partition(" ")[0] for ch in text if ch.isalpha()}
-    others = found - _WITH_LATIN
-    if ("LATIN" in found and others) or len(others) > 1:
-        return tuple(script.capitalize() for script in sorted(found))
-    return ()
 
 
 @lru_cache(maxsize=4096)  # per row of every result file; a charter has a few variants

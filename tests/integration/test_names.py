@@ -102,3 +102,55 @@ def test_looks_folds_what_a_reader_cannot_tell_apart() -> None:
     assert looks("Growth\u200b  ANALYTICS ") == looks("growth analytics")
     assert looks("ﬁnance") == looks("finance")  # a ligature
     assert looks("Growth") != looks("Growth Analytics")
+
+
+@pytest.mark.parametrize(
+    ("odd", "word", "scripts"),
+    [
+        ("Gr\u043ewth Analytics", "Gr\u043ewth", "Cyrillic and Latin"),  # a Cyrillic 'о'
+        ("Growth \u0391nalytics", "\u0391nalytics", "Greek and Latin"),  # a Greek 'Α'
+    ],
+    ids=["cyrillic-o", "greek-alpha"],
+)
+def test_a_team_with_a_look_alike_letter_is_an_error_at_it(
+    scratch_project: ScratchProject, odd: str, word: str, scripts: str
+) -> None:
+    # `Grоwth Analytics` with a Cyrillic 'о' folds to no other spelling, so it was listed
+    # as a second team of the same name, with its own page and its own count.
+    text = _three(scratch_project, odd)
+    assert scratch_project.errors() == [
+        f"charters/c/charter.yaml:{at(text, 'team: ', odd[0])}: team: team {odd!r} mixes"
+        f" {scripts} letters in the word {word!r}; write each word in one alphabet (a"
+        " look-alike letter, such as a Cyrillic 'о' in 'Growth', makes a team that reads as"
+        " another and is listed apart)"
+    ]
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1
+    assert not scratch_project.out.exists()
+
+
+def test_a_tag_with_a_look_alike_letter_is_an_error_at_that_tag(
+    scratch_project: ScratchProject,
+) -> None:
+    text = _three(scratch_project, "Growth Analytics", tags=["churn", "n\u04cfp"])  # 'ӏ'
+    (error,) = scratch_project.errors()
+    assert error.startswith(
+        f"charters/c/charter.yaml:{at(text, '- ', 'n')}: tags[1]: tag 'n\u04cfp' mixes Cyrillic"
+        " and Latin letters in the word 'n\u04cfp';"
+    ), error
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ML Команда", "ML-Команда", "AIチーム", "Hawaiʻi Ops", "データ分析", "Ａnalytics"],
+    ids=["words-apart", "hyphenated", "prolonged-sound-mark", "okina", "japanese", "fullwidth"],
+)
+def test_words_each_in_one_alphabet_are_a_team_as_written(
+    scratch_project: ScratchProject, name: str
+) -> None:
+    # Two alphabets in two words is how such names are written; the Japanese mark `ー`
+    # and the ʻokina are letters of every script. (A fullwidth letter is the same team
+    # as its plain form only when every charter writes it so; here only one does.)
+    scratch_project.charter("a", team=name, tags=[name])
+    scratch_project.charter("b", team=name)
+    assert scratch_project.errors() == []

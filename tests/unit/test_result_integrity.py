@@ -550,7 +550,11 @@ def test_a_variant_in_compatibility_letters_is_refused(tmp_path: Path, variant: 
 def test_a_variant_in_one_alphabet_of_any_kind_is_accepted(tmp_path: Path) -> None:
     rows = [
         GOOD,
-        *({**GOOD, "variant": name} for name in ("контроль-2", "ранжирование", "新モデル")),
+        # The Japanese mark `ー` and Hawaiian's ʻokina are letters of every script.
+        *(
+            {**GOOD, "variant": name}
+            for name in ("контроль-2", "ранжирование", "新モデル", "AIモデルー", "Hawaiʻi")
+        ),
     ]
     write_results(tmp_path, "json", rows)
     assert errors(tmp_path) == []
