@@ -199,9 +199,12 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         linked.diagnostics.append(Diagnostic(ref, f"links[{index}].url", message, code, severity))
 
     for index, link in relative:
-        # As a browser asks and a server answers: `my%20notes.txt` is `my notes.txt`.
+        # As a browser asks and a server answers: `my%20notes.txt` is `my notes.txt`, and
+        # `notes\\b.txt` is `notes/b.txt` (a browser reads a backslash as a slash; `%5C`
+        # it sends as written, which a server reads as a backslash in a name).
+        url = link.url.replace("\\", "/")
         try:
-            rel = unquote(link.url.split("#", 1)[0].split("?", 1)[0], errors="strict")
+            rel = unquote(url.split("#", 1)[0].split("?", 1)[0], errors="strict")
         except UnicodeDecodeError:  # `%ff`: a server looks for that byte, which no name holds
             rel = "\0"
         named = "\0" not in rel  # `%00`, or `%ff` held as one above: no file is named so

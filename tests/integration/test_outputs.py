@@ -374,8 +374,10 @@ def test_a_link_is_looked_up_as_a_server_decodes_it(scratch_project: ScratchProj
         {"title": "This page", "url": "./"},
         {"title": "Null", "url": "x%00.csv"},
         {"title": "Not UTF-8", "url": "%ff.txt"},
+        {"title": "Backslash", "url": "notes\\b.txt"},  # a browser asks for notes/b.txt
     ]
     scratch_project.charter("routing", links=links)
+    scratch_project.write("charters/routing/notes/b.txt", "b\n")
     scratch_project.write("charters/routing/a.csv", "a,b\n1,2\n")
     scratch_project.write("charters/routing/my notes.txt", "notes\n")
     scratch_project.write("charters/routing/\ufffd.txt", "not what %ff asks for\n")
@@ -397,6 +399,7 @@ def test_a_link_is_looked_up_as_a_server_decodes_it(scratch_project: ScratchProj
     out = scratch_project.out / "charters/routing"
     assert (out / "a.csv").read_text() == "a,b\n1,2\n"
     assert (out / "my notes.txt").read_text() == "notes\n"
+    assert (out / "notes/b.txt").read_text() == "b\n"
 
 
 def test_a_linked_file_never_replaces_a_generated_one(scratch_project: ScratchProject) -> None:
