@@ -29,23 +29,56 @@ if TYPE_CHECKING:
 _HIDDEN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
 
 
+# Characters of other categories that show nothing either: the combining grapheme
+# joiner, variation selectors, Mongolian free variation selectors, Khmer's inherent
+# vowels and the Hangul fillers (which are letters). `Growth\u3164` showed as `Growth`.
+INVISIBLE = frozenset(
+    [chr(c) for c in (0x034F, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F)]
+    + [chr(c) for c in (0x115F, 0x1160, 0x3164, 0xFFA0)]
+    + [chr(c) for c in range(0xFE00, 0xFE10)]
+    + [chr(c) for c in range(0xE0100, 0xE01F0)]
+)
+
+# Letters of the alphabets that copy Latin's, by the Latin letter they look like: a
+# word written in them reads as a Latin word (`Squad В` with a Cyrillic 'В' as
+# `Squad B`, `ΑΙ Lab` in Greek as `AI Lab`). Unicode's confusables (UTS #39) for
+# Cyrillic, Greek and Armenian, where the two are alike in common fonts.
+LATIN_LOOKING = str.maketrans(
+    "АВЕЅІЈКМНОРСТХУԚԜаеіјорсхуѕԁԛԝһӏүΑΒΕΖΗΙΚΜΝΟΡΤΥΧοօսհոզ",
+    "ABESIJKMHOPCTXYQWaeijopcxysdqwhlyABEZHIKMNOPTYXoouhnq",
+)
+
+
 @lru_cache(maxsize=4096)  # a team is named by many charters, a tag by more
 def looks(name: str) -> str:
     """What `name` looks like on a page, as a key: compatibility characters as their
-    plain forms, invisible characters left out, any run of spaces one space, no case."""
+    plain forms, invisible characters left out, letters that look like Latin ones as
+    those, any run of spaces one space, no case."""
     if name.isascii():  # its controls but tabs and line breaks are refused (model.Text)
         return " ".join(name.split()).casefold()
     plain = unicodedata.normalize("NFKC", name)
-    shown = "".join(ch for ch in plain if unicodedata.category(ch) not in _HIDDEN)
-    return " ".join(shown.split()).casefold()
+    shown = "".join(
+        ch for ch in plain if unicodedata.category(ch) not in _HIDDEN and ch not in INVISIBLE
+    )
+    return " ".join(shown.translate(LATIN_LOOKING).split()).casefold()
 
 
 def how_it_differs(name: str, usual: str) -> str:
     """In words, why `name` is not written as `usual`, which looks like it."""
     for one, other, verb in ((name, usual, "holds"), (usual, name, "lacks")):
         for ch in one:
-            if ch != " " and unicodedata.category(ch) in _UNSEEN and ch not in other:
+            unseen = unicodedata.category(ch) in _UNSEEN or ch in INVISIBLE
+            if ch != " " and unseen and ch not in other:
                 return f"it {verb} the invisible character U+{ord(ch):04X}"
+    for one, other in ((name, usual), (usual, name)):
+        for ch in unicodedata.normalize("NFKC", one):
+            latin = ch.translate(LATIN_LOOKING)
+            if latin != ch and ch not in unicodedata.normalize("NFKC", other):
+                whose = "its" if one is name else "the other's"
+                return (
+                    f"{whose} {ch!r} is a {_script(ch).capitalize()} letter that looks like"
+                    f" the Latin {latin!r}"
+                )
     composed = [unicodedata.normalize("NFC", text) for text in (name, usual)]
     if composed != [name, usual] and looks(composed[0]) == looks(composed[1]):
         # The same letters, an accent written apart in one (NFD, as macOS names files).
@@ -60,39 +93,49 @@ def how_it_differs(name: str, usual: str) -> str:
     return "its spaces differ" if spaces else "its case differs"
 
 
-# Scripts written beside Latin letters in one name as a matter of course (Unicode's
-# "highly restrictive" profile, UTS #39): any other mix is how a look-alike is made.
-_WITH_LATIN = frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
-# Letters of every script, whose names do not start with one: the prolonged sound mark
-# of Japanese (`ー`), modifier letters such as Hawaiian's ʻokina (`Hawaiʻi`).
-_COMMON = ("KATAKANA-HIRAGANA ", "MODIFIER ")
+# The alphabets whose letters copy Latin ones (Cyrillic 'а' 'с' 'о', Greek 'Α' 'ο',
+# Armenian 'օ' 'ս', Cherokee 'Ꭺ', Coptic, Lisu): one of them beside Latin letters in one
+# word, or two of them, make a name that reads as another. Any other alphabet beside
+# Latin in one word is how names are written where words are not spaced (`佐々木AIラボ`,
+# `ทีมAI`): UTS #39's "moderately restrictive" profile, with Armenian, Cherokee,
+# Coptic and Lisu counted as it counts Cyrillic and Greek.
+_COPIES_LATIN = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU"})
+
+
+def _script(ch: str) -> str:
+    """The alphabet a letter's name starts with (`FULLWIDTH LATIN …` is Latin); the
+    letters of every script (`々`, `ー`, modifier letters) name none of these."""
+    name = unicodedata.name(ch, "").removeprefix("FULLWIDTH ").removeprefix("HALFWIDTH ")
+    return name.partition(" ")[0]
 
 
 @lru_cache(maxsize=4096)  # per row of every result file, per team and tag of every charter
 def look_alike_scripts(text: str) -> tuple[str, ...]:
-    """The scripts of the letters of `text`, capitalised, when they mix the way look-alikes
-    do (a Cyrillic 'с', an Armenian 'օ' among Latin letters; two such alphabets); else ().
-    Letters are taken as NFKC writes them (a fullwidth 'Ａ' is Latin, a micro sign Greek)."""
-    letters = (ch for ch in unicodedata.normalize("NFKC", text) if ch.isalpha())
-    names = (unicodedata.name(ch, "") for ch in letters)
-    found = {name.partition(" ")[0] for name in names if not name.startswith(_COMMON)}
-    others = found - _WITH_LATIN
-    if ("LATIN" in found and others) or len(others) > 1:
-        return tuple(script.capitalize() for script in sorted(found))
+    """The alphabets of the letters of `text`, capitalised, when they mix the way
+    look-alikes do (a Cyrillic 'с', an Armenian 'օ' among Latin letters; two alphabets
+    that copy Latin's); else ()."""
+    found = {_script(ch) for ch in text if ch.isalpha()}
+    copies = found & _COPIES_LATIN
+    if copies and ("LATIN" in found or len(copies) > 1):
+        return tuple(script.capitalize() for script in sorted(copies | (found & {"LATIN"})))
     return ()
 
 
 # A word: a run of letters. Words in two alphabets side by side ("ML Команда",
 # "ML-Команда") are a name as written; one word in two alphabets is a look-alike.
 _WORD = re.compile(r"[^\W\d_]+")
+# Inside a word, what splits no word for a reader: invisible characters (a zero-width
+# joiner, a soft hyphen, a variation selector) and the marks on letters (Thai's vowels).
+_IN_WORD = frozenset({"Cf", "Mn", "Me"})
 
 
 def mixed_word(name: str) -> tuple[str, tuple[str, ...]] | None:
-    """The first word of `name` whose letters mix alphabets as look-alikes do, with its
-    scripts; else None."""
+    """The first word of `name` whose letters mix alphabets as look-alikes do (marks and
+    invisible characters left out), with its alphabets; else None."""
     if name.isascii():
         return None
-    for word in _WORD.findall(unicodedata.normalize("NFKC", name)):
+    letters = "".join(ch for ch in name if unicodedata.category(ch) not in _IN_WORD)
+    for word in _WORD.findall(letters):
         scripts = look_alike_scripts(word)
         if scripts:
             return word, scripts

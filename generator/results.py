@@ -48,7 +48,7 @@ from .diagnostics import (
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model, written_at
-from .names import look_alike_scripts
+from .names import INVISIBLE, LATIN_LOOKING, how_it_differs, mixed_word
 from .paths import real
 from .readers import (
     MAX_ROWS,
@@ -254,18 +254,27 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
     for code, i in zip(codes.tolist(), firsts.tolist(), strict=True):
         text = strings[code]
         if text and not is_control(text):
-            by_arm.setdefault(arm_of(text), []).append((i, text))
+            # Letters that look like Latin ones as those: `В` (Cyrillic) reads as arm `B`.
+            seen = text.strip().translate(LATIN_LOOKING).casefold()
+            by_arm.setdefault(seen, []).append((i, text))
     for spellings in by_arm.values():
         if len(spellings) < 2:
             continue
         spellings.sort()
         (first, usual), *others = spellings
         for i, text in others:
-            message = (
-                f"variant {excerpt(text)} is the arm {excerpt(usual)} (first at"
-                f" {store.ref(first)}) written another way; variants are told apart without"
-                " case and surrounding spaces, so write each one way"
-            )
+            if arm_of(text) != arm_of(usual):  # another arm, which reads as this one
+                message = (
+                    f"variant {excerpt(text)} reads as the arm {excerpt(usual)} (first at"
+                    f" {store.ref(first)}) but {how_it_differs(text, usual)}; write each arm"
+                    " in one alphabet, one way"
+                )
+            else:
+                message = (
+                    f"variant {excerpt(text)} is the arm {excerpt(usual)} (first at"
+                    f" {store.ref(first)}) written another way; variants are told apart"
+                    " without case and surrounding spaces, so write each one way"
+                )
             path = format_path((loaded.indices[i], "variant"))
             diags.error(store.ref(i), path, message, code="variant-spelling")
 
@@ -545,7 +554,12 @@ def _folders_left_unread(
             diags.error(SourceRef(rel), "", message, code="outside-folder")
             continue
         try:
-            unread = _first_unread(top, walked - {top}, read)
+            unread = _first_unread(top, walked - {top}, read, folder_real)
+        except _LeavingLink as exc:  # its rows unseen, and not ours to read
+            linked = (path / exc.path.relative_to(top)).relative_to(root).as_posix()
+            message = "result folder is a link that leaves the charter's folder"
+            diags.error(SourceRef(linked), "", message, code="outside-folder")
+            continue
         except OSError as exc:  # a folder below that cannot be listed: its rows unseen
             below = path / Path(exc.filename or top).relative_to(top)
             where_rel = below.relative_to(root).as_posix()
@@ -571,13 +585,33 @@ def _raise(error: OSError) -> None:
     raise error
 
 
-def _first_unread(top: Path, walked: set[Path], read: set[Path]) -> Path | None:
+class _LeavingLink(Exception):
+    """A link to a folder outside the charter's, below a folder a glob matched."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def _first_unread(top: Path, walked: set[Path], read: set[Path], within: Path) -> Path | None:
     """The first file under the real folder `top` (not hidden) that no glob matched (by
     its real path), skipping folders that a glob matched themselves (`walked`: each is
-    looked at on its own); None if none. OSError for a folder that cannot be listed."""
-    for at, dirs, names in os.walk(top, onerror=_raise):
+    looked at on its own); None if none. A link to a folder is followed as glob follows
+    it, each real folder once; one that leaves the charter's folder (`within`) is
+    `_LeavingLink`. OSError for a folder that cannot be listed."""
+    seen = {top}
+    for at, dirs, names in os.walk(top, onerror=_raise, followlinks=True):
         here = Path(at)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in walked)
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            target = real(here / name)
+            if target in walked or target in seen:
+                continue  # looked at on its own, or already (a link back up)
+            if not target.is_relative_to(within):
+                raise _LeavingLink(here / name)
+            seen.add(target)
+            kept.append(name)
+        dirs[:] = kept
         for name in sorted(names):
             if not name.startswith(".") and real(here / name) not in read:
                 return here / name
@@ -830,17 +864,24 @@ def _integrity(doc: Document, i: int, rules: RowRules, source: str) -> Iterator[
         )
         yield doc.at((i, "variant"), message, "invisible-character")
     elif isinstance(variant, str) and _nfkc(variant) != variant:
+        plain = _nfkc(variant)
+        how = (
+            "with an accent written as a separate character (NFD)"
+            if unicodedata.normalize("NFC", variant) == plain
+            else "in compatibility characters (fullwidth or mathematical letters, ligatures)"
+        )
         message = (
-            f"{excerpt(variant)} is written in compatibility characters (fullwidth or"
-            f" mathematical letters, ligatures); write it as {excerpt(_nfkc(variant))}"
+            f"{excerpt(variant)} is written {how}; write it as {excerpt(plain)}"
             " (two arms that look alike are shown as one)"
         )
         yield doc.at((i, "variant"), message, "mixed-script")
-    elif isinstance(variant, str) and (scripts := look_alike_scripts(variant)):
+    elif isinstance(variant, str) and (mixed := mixed_word(variant)):
+        word, scripts = mixed
+        which = "" if word == variant else f" in the word {excerpt(word)}"
         message = (
-            f"{excerpt(variant)} mixes {' and '.join(scripts)} letters; write the variant in one"
-            " alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control', makes an arm"
-            " that reads as another)"
+            f"{excerpt(variant)} mixes {' and '.join(scripts)} letters{which}; write each word"
+            " of the variant in one alphabet (a look-alike letter, such as a Cyrillic 'с' in"
+            " 'control', makes an arm that reads as another)"
         )
         yield doc.at((i, "variant"), message, "mixed-script")
     day = _date(raw.get("date"))
@@ -861,9 +902,10 @@ def _nfkc(text: str) -> str:
 def _hidden_character(text: str) -> str | None:
     """The first character of `text` that does not show as itself on a page (a control or
     format character such as NUL or a zero-width space, a line break, an unassigned or
-    private code point), else None."""
+    private code point, one of `names.INVISIBLE` such as a variation selector or a Hangul
+    filler), else None."""
     for ch in text:
-        if ch != " " and unicodedata.category(ch) in _HIDDEN:
+        if ch != " " and (unicodedata.category(ch) in _HIDDEN or ch in INVISIBLE):
             return ch
     return None
 

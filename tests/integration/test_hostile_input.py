@@ -773,6 +773,34 @@ def test_a_results_folder_linked_to_one_a_glob_reads_is_not_refused(
     assert scratch_project.errors() == []
 
 
+def test_a_linked_folder_below_a_matched_one_is_looked_into(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    # `results/sub/more` a link to a folder of the charter's: its rows were left out
+    # without a word (the walk did not follow links), where a real folder was refused.
+    scratch_project.charter("routing", results=["results/*", "results/sub/*.csv"])
+    scratch_project.write("charters/routing/results/r.csv", RESULTS_HEADER + LATE_ROW)
+    later = "2026-05-18,ttfr,,3.0,,,,,\n"
+    scratch_project.write("charters/routing/results/sub/b.csv", RESULTS_HEADER + later)
+    scratch_project.write("charters/routing/data/more/late.csv", RESULTS_HEADER + LATE_ROW)
+    more = scratch_project.root / "charters/routing/results/sub/more"
+    more.symlink_to("../../data/more")
+    (scratch_project.root / "charters/routing/results/sub/up").symlink_to("..")  # a loop
+    (error,) = scratch_project.errors()
+    assert "matches the folder results/sub/ but no file in it, such as" in error
+    assert "results/sub/more/late.csv" in error
+    # Leaving the charter's folder, it is refused unread, as a matched folder is.
+    more.unlink()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.conf").write_text("x\n")
+    more.symlink_to(outside)
+    assert scratch_project.errors() == [
+        "charters/routing/results/sub/more: result folder is a link that leaves the"
+        " charter's folder"
+    ]
+
+
 @pytest.fixture
 def open_project() -> Iterator[ScratchProject]:
     """A scratch tree every user may traverse, so an unprivileged process can load it."""

@@ -32,8 +32,13 @@ def _three(scratch_project: ScratchProject, odd: str, **odd_overrides: object) -
         ('"Growth Analytics\\u200b"', "Growth Analytics\u200b", "U+200B"),
         ('"Growth\\u00a0Analytics"', "Growth\xa0Analytics", "U+00A0"),
         ("Ｇrowth Analytics", "Ｇrowth Analytics", "compatibility characters"),
+        ('"Growth Analytics\\u3164"', "Growth Analytics\u3164", "U+3164"),
+        ('"Growth Analytics\\ufe0f"', "Growth Analytics\ufe0f", "U+FE0F"),
     ],
-    ids=["case", "spaces", "case-and-spaces", "zero-width-space", "no-break-space", "fullwidth"],
+    ids=[
+        *("case", "spaces", "case-and-spaces", "zero-width-space", "no-break-space"),
+        *("fullwidth", "hangul-filler", "variation-selector"),
+    ],
 )
 def test_a_team_written_otherwise_than_by_most_charters_is_an_error_at_it(
     scratch_project: ScratchProject, odd: str, written: str, why: str
@@ -108,9 +113,11 @@ def test_looks_folds_what_a_reader_cannot_tell_apart() -> None:
     ("odd", "word", "scripts"),
     [
         ("Gr\u043ewth Analytics", "Gr\u043ewth", "Cyrillic and Latin"),  # a Cyrillic 'о'
-        ("Growth \u0391nalytics", "\u0391nalytics", "Greek and Latin"),  # a Greek 'Α'
+        ("Growth Analytic\u03c2", "Analytic\u03c2", "Greek and Latin"),  # a Greek 'ς'
+        # Invisible characters around the look-alike letter do not make it a word.
+        ("Gr\u200d\u043e\u200dwth Analytics", "Gr\u043ewth", "Cyrillic and Latin"),
     ],
-    ids=["cyrillic-o", "greek-alpha"],
+    ids=["cyrillic-o", "greek-final-sigma", "zero-width-joiners"],
 )
 def test_a_team_with_a_look_alike_letter_is_an_error_at_it(
     scratch_project: ScratchProject, odd: str, word: str, scripts: str
@@ -142,8 +149,14 @@ def test_a_tag_with_a_look_alike_letter_is_an_error_at_that_tag(
 
 @pytest.mark.parametrize(
     "name",
-    ["ML Команда", "ML-Команда", "AIチーム", "Hawaiʻi Ops", "データ分析", "Ａnalytics"],
-    ids=["words-apart", "hyphenated", "prolonged-sound-mark", "okina", "japanese", "fullwidth"],
+    [
+        *("ML Команда", "ML-Команда", "AIチーム", "Hawaiʻi Ops", "データ分析", "Ａnalytics"),
+        *("佐々木AIラボ", "ฝ่ายIT", "µLab", "Ελληνική Ομάδα"),
+    ],
+    ids=[
+        *("words-apart", "hyphenated", "prolonged-sound-mark", "okina", "japanese"),
+        *("fullwidth", "iteration-mark", "thai", "micro-sign", "greek"),
+    ],
 )
 def test_words_each_in_one_alphabet_are_a_team_as_written(
     scratch_project: ScratchProject, name: str
@@ -154,3 +167,34 @@ def test_words_each_in_one_alphabet_are_a_team_as_written(
     scratch_project.charter("a", team=name, tags=[name])
     scratch_project.charter("b", team=name)
     assert scratch_project.errors() == []
+
+
+@pytest.mark.parametrize(
+    ("usual", "odd", "why"),
+    [
+        (
+            "Squad B",
+            "Squad \u0412",
+            "its '\u0412' is a Cyrillic letter that looks like the Latin 'B'",
+        ),
+        (
+            "AI Lab",
+            "\u0391\u0399 Lab",
+            "its '\u0391' is a Greek letter that looks like the Latin 'A'",
+        ),
+    ],
+    ids=["cyrillic-word", "greek-word"],
+)
+def test_a_word_in_letters_that_copy_latin_ones_is_the_latin_spelling_written_otherwise(
+    scratch_project: ScratchProject, usual: str, odd: str, why: str
+) -> None:
+    # Each word is in one alphabet, so no word mixes two; but `Squad В` reads as
+    # `Squad B` on the Teams page, where it was listed as a second team.
+    for cid in ("a", "b"):
+        scratch_project.charter(cid, team=usual)
+    text = scratch_project.charter("c", text=minimal_charter(team=odd))
+    assert scratch_project.errors() == [
+        f"charters/c/charter.yaml:{at(text, 'team: ', odd[0])}: team: team {odd!r} looks like"
+        f" {usual!r}, the team of 2 charters (first: 'a'), but {why}; write it one way (a"
+        " team written two ways is listed as two)"
+    ]

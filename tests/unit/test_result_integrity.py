@@ -519,7 +519,7 @@ def test_a_variant_with_an_invisible_character_is_refused(tmp_path: Path, hidden
 @pytest.mark.parametrize(
     ("variant", "scripts"),
     [("\u0441ontrol", "Cyrillic and Latin"), ("tre\u03b1tment", "Greek and Latin"),
-     ("c\u0585ntrol", "Armenian and Latin"), ("model-\u03b2", "Greek and Latin"),
+     ("c\u0585ntrol", "Armenian and Latin"), ("model-\u03b2eta", "Greek and Latin"),
      ("\u0441\u03bf", "Cyrillic and Greek")],
 )  # fmt: skip
 def test_a_variant_mixing_look_alike_alphabets_is_refused(
@@ -529,12 +529,13 @@ def test_a_variant_mixing_look_alike_alphabets_is_refused(
     # week's real control row was left out, and a breached guardrail read within tolerance.
     rows = [GOOD, {**GOOD, "variant": variant, "value": 11.0}]
     path = write_results(tmp_path, "json", rows)
+    which = " in the word '\u03b2eta'" if variant.startswith("model-") else ""
     [found] = errors(tmp_path)
     assert found.startswith(f"{path}:{ResultFile('json', rows).starts[1].split(':')[0]}:")
     assert found.endswith(
-        f": [1].variant: {variant!r} mixes {scripts} letters; write the variant in one"
-        " alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control', makes an arm"
-        " that reads as another)"
+        f": [1].variant: {variant!r} mixes {scripts} letters{which}; write each word of the"
+        " variant in one alphabet (a look-alike letter, such as a Cyrillic 'с' in 'control',"
+        " makes an arm that reads as another)"
     )
 
 
@@ -547,17 +548,61 @@ def test_a_variant_in_compatibility_letters_is_refused(tmp_path: Path, variant: 
     assert f"{variant!r} is written in compatibility characters" in found
 
 
-def test_a_variant_in_one_alphabet_of_any_kind_is_accepted(tmp_path: Path) -> None:
+def test_a_variant_whose_words_keep_to_one_alphabet_or_copy_no_latin_is_accepted(
+    tmp_path: Path,
+) -> None:
+    # The Japanese marks `ー` and `々` and Hawaiian's ʻokina are letters of every script;
+    # Japanese, Chinese and Thai write Latin letters in their unspaced words (`ทีมAI`):
+    # none of their letters copies a Latin one. Words in two alphabets side by side are
+    # a name as written.
     rows = [
         GOOD,
-        # The Japanese mark `ー` and Hawaiian's ʻokina are letters of every script.
         *(
             {**GOOD, "variant": name}
-            for name in ("контроль-2", "ранжирование", "新モデル", "AIモデルー", "Hawaiʻi")
+            for name in (
+                *("контроль-2", "ранжирование", "新モデル", "AIモデルー", "Hawaiʻi", "model-β"),
+                *("佐々木AI", "ทีมAI", "μ-arm", "ML Команда"),
+            )
         ),
     ]
     write_results(tmp_path, "json", rows)
     assert errors(tmp_path) == []
+
+
+def test_a_variant_holding_an_invisible_mark_is_refused(tmp_path: Path) -> None:
+    # A combining grapheme joiner, a variation selector, a Hangul filler: each shows
+    # nothing, and each made an arm of its own that reads as `treatment`.
+    for mark in ("\u034f", "\ufe0f", "\u3164"):
+        rows = [GOOD, {**GOOD, "variant": f"treatme{mark}nt", "value": 11.0}]
+        write_results(tmp_path, "json", rows)
+        [found] = errors(tmp_path)
+        assert f"holds the invisible character U+{ord(mark):04X}" in found, found
+
+
+def test_an_accent_written_apart_in_a_variant_is_told_as_such(tmp_path: Path) -> None:
+    rows = [GOOD, {**GOOD, "variant": "cafe\u0301", "value": 11.0}]
+    write_results(tmp_path, "json", rows)
+    [found] = errors(tmp_path)
+    assert found.endswith(
+        "[1].variant: 'cafe\u0301' is written with an accent written as a separate character"
+        " (NFD); write it as 'café' (two arms that look alike are shown as one)"
+    ), found
+
+
+def test_an_arm_written_in_letters_that_copy_latin_ones_is_refused(tmp_path: Path) -> None:
+    # `В` (Cyrillic) is one alphabet, yet it reads as the arm `B` on the page: two arms.
+    rows = [
+        {**GOOD, "variant": "B"},
+        {**GOOD, "date": "2026-05-11", "variant": "\u0412", "value": 11.0},
+    ]
+    path = write_results(tmp_path, "json", rows)
+    [found] = errors(tmp_path)
+    assert found.startswith(f"{path}:")
+    assert f"[1].variant: variant '\u0412' reads as the arm 'B' (first at {path}:" in found
+    assert found.endswith(
+        ") but its '\u0412' is a Cyrillic letter that looks like the Latin 'B'; write each arm"
+        " in one alphabet, one way"
+    ), found
 
 
 def test_a_variant_of_only_spaces_is_refused(tmp_path: Path) -> None:
