@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -210,7 +211,12 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         named = "\0" not in rel  # `%00`, or `%ff` held as one above: no file is named so
         if not rel or (named and rel.endswith("/") and not _inside_below(folder, rel)):
             continue  # the page's own folder (`./`): its page
-        target = real(folder / rel) if named else None
+        # The name the browser asks for, dots resolved as it resolves them (the model
+        # refused a link leaving the folder), which the file is published under.
+        name = posixpath.normpath(rel)
+        if name in generated:
+            continue  # a link to the page or its downloads: there, though not in the source
+        target = real(folder / name) if named else None
         if target is None or not os.path.exists(target):  # os.path: a name too long is not there
             message = (
                 f"{excerpt(link.url)} is not a file in the charter's folder;"
@@ -225,9 +231,6 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             message = f"{excerpt(link.url)} is {kind}; the link will be broken"
             report(index, message, "link-target", "warning")
             continue
-        name = target.relative_to(folder).as_posix()
-        if name in generated:
-            continue  # a link to the page or its downloads: already there
         try:
             data = target.read_bytes()
         except OSError as exc:

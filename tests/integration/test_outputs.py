@@ -418,6 +418,33 @@ def test_a_linked_file_never_replaces_a_generated_one(scratch_project: ScratchPr
     assert (out / "notes/readme.txt").read_text(encoding="utf-8") == "notes"
 
 
+def test_a_link_to_a_generated_file_is_not_warned_of(scratch_project: ScratchProject) -> None:
+    # The page and its downloads are there on the site though not in the source: each
+    # was warned of as "not a file in the charter's folder; the link will be broken".
+    urls = ["index.html", "results.csv", "results.json#rows", "%69ndex.html", "x/../results.csv"]
+    links = [{"title": f"Link {i}", "url": url} for i, url in enumerate(urls)]
+    scratch_project.charter("routing", links=links)
+    result = scratch_project.build()
+    assert result.ok
+    assert [d.message for d in result.diagnostics if d.field.startswith("links[")] == []
+
+
+def test_a_linked_file_is_published_under_the_name_the_link_asks_for(
+    scratch_project: ScratchProject,
+) -> None:
+    # `latest.txt`, a link to `2026-05.txt`, was published as `2026-05.txt`: the page's
+    # link to latest.txt was broken, without a word.
+    scratch_project.charter("routing", links=[{"title": "Latest", "url": "notes/latest.txt"}])
+    scratch_project.write("charters/routing/notes/2026-05.txt", "May\n")
+    (scratch_project.root / "charters/routing/notes/latest.txt").symlink_to("2026-05.txt")
+    result = scratch_project.build()
+    assert result.ok
+    assert [d.message for d in result.diagnostics if d.field.startswith("links[")] == []
+    out = scratch_project.out / "charters/routing/notes"
+    assert sorted(p.name for p in out.iterdir()) == ["latest.txt"]
+    assert (out / "latest.txt").read_text() == "May\n"
+
+
 #: feed.xml as it was before each entry's XML was made with the entry: a user's copy of
 #: it must still work, and give the very bytes of the built-in one.
 FEED_LOOP = """\
