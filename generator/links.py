@@ -25,16 +25,16 @@ import io
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from .analyze import CharterView
-from .diagnostics import Diagnostic, Severity, excerpt
+from .diagnostics import Diagnostic, Severity, excerpt, format_path
 from .formatting import spreadsheet_cell
-from .paths import real
+from .paths import real, requested
 from .spool import Content, Spool
 
 
@@ -200,23 +200,16 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         linked.diagnostics.append(Diagnostic(ref, f"links[{index}].url", message, code, severity))
 
     for index, link in relative:
-        # As a browser asks and a server answers: `my%20notes.txt` is `my notes.txt`, and
-        # `notes\\b.txt` is `notes/b.txt` (a browser reads a backslash as a slash; `%5C`
-        # it sends as written, which a server reads as a backslash in a name).
-        url = link.url.replace("\\", "/")
-        try:
-            rel = unquote(url.split("#", 1)[0].split("?", 1)[0], errors="strict")
-        except UnicodeDecodeError:  # `%ff`: a server looks for that byte, which no name holds
-            rel = "\0"
-        named = "\0" not in rel  # `%00`, or `%ff` held as one above: no file is named so
-        if not rel or (named and rel.endswith("/") and not _inside_below(folder, rel)):
+        # As a browser asks and a server answers (`my%20notes.txt` is `my notes.txt`).
+        asked = requested(link.url)
+        if asked == "" or (asked and asked.endswith("/") and not _inside_below(folder, asked)):
             continue  # the page's own folder (`./`): its page
         # The name the browser asks for, dots resolved as it resolves them (the model
         # refused a link leaving the folder), which the file is published under.
-        name = posixpath.normpath(rel)
+        name = posixpath.normpath(asked) if asked is not None else ""
         if name in generated:
             continue  # a link to the page or its downloads: there, though not in the source
-        target = real(folder / name) if named else None
+        target = real(folder / name) if asked is not None else None
         if target is None or not os.path.exists(target):  # os.path: a name too long is not there
             message = (
                 f"{excerpt(link.url)} is not a file in the charter's folder;"
@@ -264,4 +257,69 @@ def linked_files(root: Path, views: Sequence[CharterView], spool: Spool | None =
     linked = Linked({}, [])
     for view in views:
         _charter_links(root, view, linked, spool or Spool(None))
+    by_id = {view.id: view for view in views}
+    aliases = {alias for view in views for alias in view.outline.aliases}  # pages redirect
+    for view in views:
+        _markdown_links(root, view, (by_id, aliases), linked)
     return linked
+
+
+def _markdown_links(
+    root: Path,
+    view: CharterView,
+    charters: tuple[Mapping[str, CharterView], set[str]],
+    linked: Linked,
+) -> None:
+    """Warn of a relative link in a charter's Markdown that its page (the only one that
+    shows its Markdown as HTML) cannot follow: a file of the charter's folder that is not
+    published (only `links` publish files), a missing one, or a charter or a charter's
+    file that is not there. Links to the rest of the site are not looked at."""
+    for path, href in view.outline.markdown_links:
+        problem = _broken(root, view, charters, linked, href)
+        if problem is not None:
+            field = format_path(path)
+            message = f"the link {excerpt(href)} {problem}; the link will be broken"
+            ref = view.loaded.doc.ref(path)
+            linked.diagnostics.append(Diagnostic(ref, field, message, "link-target", "warning"))
+
+
+def _broken(
+    root: Path,
+    view: CharterView,
+    charters: tuple[Mapping[str, CharterView], set[str]],
+    linked: Linked,
+    href: str,
+) -> str | None:
+    """Why the relative link `href` on charter `view`'s page is broken, in words; None
+    when it is not, or it is not a link to a charter's page or file. `charters`: every
+    charter by id, and their former ids (`aliases`), whose pages redirect."""
+    by_id, aliases = charters
+    asked = requested(href)
+    if asked is None:
+        return "reaches no file (it names a NUL byte or bytes that are not UTF-8)"
+    if not asked:
+        return None  # the page itself (`#objective`)
+    site = posixpath.normpath(posixpath.join("charters", view.id, asked))
+    parts = site.split("/")
+    if parts[0] != "charters" or len(parts) < 2:
+        return None  # the portfolio, the rules, a team's page: not looked at
+    cid, name = parts[1], "/".join(parts[2:])
+    other = by_id.get(cid)
+    if other is None and name in ("", "index.html") and cid in aliases:
+        return None  # a former id of a charter's: its page redirects
+    if other is None:
+        return f"is to the charter {excerpt(cid)}, which there is not"
+    if name in ("", "index.html") or name in _generated(other):
+        return None
+    if asked.endswith("/"):
+        return "is to a folder, which is not published"
+    if f"charters/{cid}/{name}" in linked.files:
+        return None  # published by a link of that charter's `links`
+    if cid != view.id:
+        return f"is not a page or a published file of the charter {excerpt(cid)}"
+    if os.path.isfile(real(root / "charters" / cid / name)):
+        return (
+            "is to a file of the charter's folder that is not published (only files"
+            " listed under `links` are: list it there)"
+        )
+    return "is not a file in the charter's folder"

@@ -9,6 +9,7 @@ what it could load and a list of located diagnostics. Nothing is written here.
 
 from __future__ import annotations
 
+import html
 import os
 import pickle
 import posixpath
@@ -19,7 +20,7 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from . import model as m
 from .aliases import check_aliases
@@ -29,7 +30,7 @@ from .diagnostics import Diagnostics, SourceRef, excerpt, format_path, printable
 from .formatting import finite
 from .messages import not_declared, validate_model
 from .names import check_names
-from .paths import LOOP, loops
+from .paths import LOOP, loops, requested
 from .readers import Document, FieldPath, holds_no_yaml, inside, parse_yaml, read_text
 from .results import Result, load_results, metric_bounds, outside_bounds, unread_problem
 from .vocabulary import STATUSES, past
@@ -93,6 +94,8 @@ class Outline:
     links: tuple[m.Link, ...]
     metric_ids: tuple[str, ...]  # every metric's, in the order of `m.Charter.metrics()`
     cadence: str | None  # of its measurement: the staleness rule, judged at every build
+    # The relative links of its Markdown, with their fields: links.py looks them up.
+    markdown_links: tuple[tuple[FieldPath, str], ...] = ()
 
     @classmethod
     def of(cls, charter: m.Charter) -> Outline:
@@ -108,7 +111,32 @@ class Outline:
             links=tuple(charter.links),
             metric_ids=tuple(e.metric.id for e in charter.metrics()),
             cadence=charter.measurement.cadence,
+            markdown_links=relative_markdown_links(charter),
         )
+
+
+_HREF = re.compile(r'<a href="([^"]*)"')
+
+
+def relative_markdown_links(charter: m.Charter) -> tuple[tuple[FieldPath, str], ...]:
+    """The links of the charter's Markdown to a path (no scheme, not a fragment of the
+    page alone), with the field each is written in, as its page renders them: only a
+    text with a `[` is rendered, as there is no link without one."""
+    texts = [(path, text) for path, text in m.markdown_texts(charter) if "[" in text]
+    if not texts:
+        return ()
+    from .pages import render_markdown  # Markdown and the sanitiser: only when needed
+
+    found: list[tuple[FieldPath, str]] = []
+    for path, text in texts:
+        for href in map(html.unescape, _HREF.findall(str(render_markdown(text)))):
+            try:
+                scheme = urlsplit(href).scheme
+            except ValueError:  # not a URL a browser follows
+                continue
+            if not scheme and not href.startswith(("#", "/", "\\")):
+                found.append((path, href))
+    return tuple(found)
 
 
 class Stored:
@@ -540,8 +568,8 @@ def _check_linked_files(folder: Path, doc: Document, diags: Diagnostics) -> None
         url = link.get("url")
         if not isinstance(url, str) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", url):
             continue  # not relative (a URL the model refuses included: no urlsplit here)
-        rel = url.split("#", 1)[0].split("?", 1)[0]
-        target = folder / rel
+        rel = requested(url)  # as links.py looks it up: the name a server is asked for
+        target = folder / posixpath.normpath(rel) if rel else folder
         # os.path: a name too long to look up is nothing there, not an internal error
         if rel and os.path.lexists(target) and not inside(folder, target):
             message = (

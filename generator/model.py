@@ -1080,6 +1080,36 @@ class Connection(Model):
         return self
 
 
+#: The Markdown fields of a charter, by where they are written (`*`: each item of a
+#: list). A test holds this to the fields of type `Markdown` above.
+MARKDOWN_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("summary",),
+    ("objective", "statement"),
+    ("objective", "context"),
+    ("ml_metrics", "*", "hypothesis"),
+    ("measurement", "decision_rule"),
+    ("human_baseline", "method"),
+    ("human_baseline", "conclusion"),
+    ("decisions", "*", "rationale"),
+)
+
+
+def markdown_texts(charter: Charter) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every Markdown text of `charter` that is given, with where it is written."""
+    for pattern in MARKDOWN_FIELDS:
+        todo: list[tuple[object, tuple[str | int, ...], tuple[str, ...]]] = [(charter, (), pattern)]
+        while todo:
+            node, path, rest = todo.pop(0)
+            if not rest:
+                if isinstance(node, str):
+                    yield path, node
+            elif rest[0] == "*":
+                items = node if isinstance(node, list) else []
+                todo.extend((item, (*path, i), rest[1:]) for i, item in enumerate(items))
+            elif node is not None:
+                todo.append((getattr(node, rest[0]), (*path, rest[0]), rest[1:]))
+
+
 class SiteConfig(Model):
     """site.yaml: settings of the whole site (all optional)."""
 

@@ -1,4 +1,5 @@
-"""Load stage: paths as the file system has them, links followed, and links that loop.
+"""Load stage: paths as the file system has them, links followed, links that loop, and
+the path a relative link asks a server for (`requested`).
 
 Python 3.11's `Path.resolve` raises `RuntimeError` on a symbolic link that leads back
 to itself, which reached users as an internal error; every stage that follows links
@@ -11,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from urllib.parse import unquote
 
 LOOP = "a symbolic link that loops (it leads back to itself); it is not read"
 
@@ -33,3 +35,17 @@ def real(path: Path) -> Path:
         return path.resolve()
     except (OSError, RuntimeError):
         return path.absolute()
+
+
+def requested(url: str) -> str | None:
+    """The path a relative link asks a server for, as a browser sends it and a server
+    decodes it: a backslash is a slash (`notes\\b.txt` is `notes/b.txt`; `%5C` is sent
+    as written, a backslash in a name), percent escapes decoded (`my%20notes.txt` is
+    `my notes.txt`), the query and fragment left out. "" for the page itself; None when
+    no file can be named so (`%00`, or `%ff`, no UTF-8 name)."""
+    path = url.replace("\\", "/").split("#", 1)[0].split("?", 1)[0]
+    try:
+        rel = unquote(path, errors="strict")
+    except UnicodeDecodeError:  # `%ff`: a server looks for that byte, which no name holds
+        return None
+    return None if "\0" in rel else rel

@@ -168,6 +168,24 @@ def test_a_link_to_a_file_reached_through_a_symbolic_link_is_refused_where_it_st
     ]
 
 
+@pytest.mark.parametrize("url", ["my%20spec.pdf", "docs\\spec.pdf", "docs/../my spec.pdf"])
+def test_a_link_written_encoded_to_a_file_linking_out_is_refused_too(
+    scratch_project: ScratchProject, outside: Path, url: str
+) -> None:
+    # Looked up as written (`my%20spec.pdf`), it named no file: no error, and the file a
+    # server is asked for, `my spec.pdf`, was left out without a word.
+    scratch_project.charter("routing", links=[{"title": "Spec", "url": url}])
+    folder = scratch_project.root / "charters" / "routing"
+    (folder / "docs").mkdir()
+    (folder / "my spec.pdf").symlink_to(outside / "passwd")
+    (folder / "docs" / "spec.pdf").symlink_to(outside / "passwd")
+    (error,) = scratch_project.errors()
+    assert error.endswith(
+        f"links[0].url: {url!r} leads outside the charter's folder (through a symbolic link);"
+        " only files inside it are published"
+    ), error
+
+
 @pytest.mark.parametrize("where", ["templates", "templates/static", "templates/page.html"])
 def test_templates_and_static_files_linking_out_of_the_tree_are_refused(
     scratch_project: ScratchProject, outside: Path, where: str

@@ -1,0 +1,126 @@
+"""A relative link in a charter's Markdown that its page cannot follow is a warning.
+
+Only `links` publish a file of the charter's folder; `[the notes](notes.txt)` in the
+summary was a broken link on the page, without a word. So were links to a charter
+that is not there (`../churn/`, a typo) and to a file that charter does not publish.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from helpers import ScratchProject, minimal_charter, run_cli
+from pydantic import BaseModel
+
+import generator.model as m
+
+
+def _markdown_fields(cls: type[BaseModel], path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The fields of type `Markdown` of a model, by where they are written."""
+    found: list[tuple[str, ...]] = []
+    for name, info in cls.model_fields.items():
+        here = (*path, info.alias or name)
+        if any(getattr(x, "func", None) is m._check_markdown for x in info.metadata):
+            found.append(here)  # a required field: its Annotated metadata taken apart
+            continue
+        todo: list[tuple[object, tuple[str, ...]]] = [(info.annotation, here)]
+        while todo:
+            kind, at = todo.pop()
+            args = typing.get_args(kind)
+            if kind == m.Markdown:
+                found.append(at)
+            elif typing.get_origin(kind) in (list, tuple):
+                todo.extend((arg, (*at, "*")) for arg in args)
+            elif args:
+                todo.extend((arg, at) for arg in args)
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                found.extend(_markdown_fields(kind, at))
+    return found
+
+
+def test_the_markdown_fields_looked_at_are_the_models() -> None:
+    assert sorted(m.MARKDOWN_FIELDS) == sorted(_markdown_fields(m.Charter, ()))
+
+
+def _warnings(scratch_project: ScratchProject) -> list[str]:
+    result = scratch_project.build()
+    assert result.ok  # warnings: the site is built
+    return [d.format_text() for d in result.diagnostics if d.code == "link-target"]
+
+
+def test_a_markdown_link_to_a_file_no_link_publishes_is_a_warning_at_its_field(
+    scratch_project: ScratchProject,
+) -> None:
+    summary = "See [the notes](notes.txt), [the plan](plan%20v2.txt) and [a gap](gone.txt)."
+    text = scratch_project.charter("routing", text=minimal_charter(summary=f" {summary}"))
+    scratch_project.write("charters/routing/notes.txt", "notes\n")
+    scratch_project.write("charters/routing/plan v2.txt", "plan\n")
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if x.startswith("summary:"))
+    where = f"charters/routing/charter.yaml:{line}:11: summary: the link"
+    unpublished = (
+        "is to a file of the charter's folder that is not published (only files listed under"
+        " `links` are: list it there); the link will be broken"
+    )
+    assert _warnings(scratch_project) == [
+        f"{where} 'notes.txt' {unpublished}",
+        f"{where} 'plan%20v2.txt' {unpublished}",
+        f"{where} 'gone.txt' is not a file in the charter's folder; the link will be broken",
+    ]
+    page = (scratch_project.out / "charters/routing/index.html").read_text()
+    assert 'href="notes.txt"' in page
+    assert not (scratch_project.out / "charters/routing/notes.txt").exists()
+    # Listed under `links`, it is published, and the Markdown's link is good.
+    links = [{"title": "Notes", "url": "notes.txt"}, {"title": "Plan", "url": "plan v2.txt"}]
+    scratch_project.charter("routing", text=minimal_charter(summary=f" {summary}", links=links))
+    assert _warnings(scratch_project) == [
+        f"{where} 'gone.txt' is not a file in the charter's folder; the link will be broken"
+    ]
+    assert (scratch_project.out / "charters/routing/notes.txt").read_text() == "notes\n"
+
+
+def test_markdown_links_to_charters_are_looked_up_among_the_charters(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("churn-prediction", aliases=["churn"])
+    context = (
+        "Like [churn](../churn-prediction/), [its page](../churn-prediction/index.html),"
+        " [its old address](../churn/), which redirects,"
+        " [its rows](../churn-prediction/results.csv), [a typo](../churn-predictoin/),"
+        " [a file](../churn-prediction/notes.txt), [this page](#objective),"
+        " [ours](results.json), [the rules](../../rules/index.html)"
+        " and [elsewhere](https://example.com/x.txt)."
+    )
+    scratch_project.charter(
+        "routing", text=minimal_charter(objective={"statement": "Faster.", "context": context})
+    )
+    warnings = _warnings(scratch_project)
+    assert [w.split(" objective.context: ", 1)[1] for w in warnings] == [
+        "the link '../churn-predictoin/' is to the charter 'churn-predictoin', which there is"
+        " not; the link will be broken",
+        "the link '../churn-prediction/notes.txt' is not a page or a published file of the"
+        " charter 'churn-prediction'; the link will be broken",
+    ]
+
+
+def test_check_warns_of_them_as_build_does(scratch_project: ScratchProject) -> None:
+    hypothesis = "As [the study](study.txt) found."
+    scratch_project.charter(
+        "routing",
+        text=minimal_charter(
+            ml_metrics=[
+                {
+                    "id": "acc",
+                    "name": "Accuracy",
+                    "unit": "ratio",
+                    "direction": "increase",
+                    "drives": ["ttfr"],
+                    "hypothesis": hypothesis,
+                }
+            ]
+        ),
+    )
+    result = run_cli("check", "--source", scratch_project.root)
+    assert (
+        "link-target warning: ml_metrics[0].hypothesis: the link 'study.txt' is not a file in"
+        " the charter's folder; the link will be broken"
+    ) in result.output
