@@ -291,6 +291,7 @@ DRAWING_MODULES = (
     "diagnostics.py",
     "formatting.py",
     "model.py",
+    "paths.py",
     "vocabulary.py",
 )
 

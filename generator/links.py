@@ -185,7 +185,8 @@ class Linked:
 def _generated(view: CharterView) -> set[str]:
     """The names beside a charter's page that the build writes itself: never replaced."""
     names = {"index.html", "results.json", "results.csv"}
-    return names | {f"{mid}.svg" for mid in view.outline.metric_ids}
+    ids = view.outline.metric_ids
+    return names | {f"{mid}.svg" for mid in ids} | {f"{mid}-lift.svg" for mid in ids}
 
 
 def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) -> None:
@@ -207,8 +208,20 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         # The name the browser asks for, dots resolved as it resolves them (the model
         # refused a link leaving the folder), which the file is published under.
         name = posixpath.normpath(asked) if asked is not None else ""
-        if name in generated:
+        if name in generated or name == ".":
             continue  # a link to the page or its downloads: there, though not in the source
+        if name == ".." or name.startswith(("../", "/")):  # the model refuses these
+            message = f"{excerpt(link.url)} leaves the charter's folder; the link will be broken"
+            report(index, message, "link-target", "warning")
+            continue
+        if name.split("/", 1)[0] in generated:
+            message = (
+                f"{excerpt(link.url)} is in a folder named {excerpt(name.split('/', 1)[0])},"
+                " as a file the build writes beside the charter's page is: published, it"
+                " would replace that file; rename the folder"
+            )
+            report(index, message, "link-target")
+            continue
         target = real(folder / name) if asked is not None else None
         if target is None or not os.path.exists(target):  # os.path: a name too long is not there
             message = (

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -41,6 +41,7 @@ from .diagnostics import (
     has_control_characters,
     iso_date,
 )
+from .paths import requested
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 METRIC_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -215,8 +216,9 @@ def _check_url(value: str) -> str:
             "site-absolute paths are not allowed (they break under a path prefix);"
             " use http(s) or a path relative to the charter's folder"
         )
-    # As a browser reads it: a backslash is a slash, `%2e%2e` is `..`.
-    path = unquote(url.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
+    # As a browser asks for it and a server reads it (links.py looks it up so): a
+    # backslash is a slash, `%2e%2e` is `..`, `%5C` a backslash in a name.
+    path = requested(url) or ""
     depth = 0
     for part in path.split("/"):
         if part == "..":

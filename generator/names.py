@@ -29,12 +29,14 @@ if TYPE_CHECKING:
 _HIDDEN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
 
 
-# Characters of other categories that show nothing either: the combining grapheme
-# joiner, variation selectors, Mongolian free variation selectors, Khmer's inherent
-# vowels and the Hangul fillers (which are letters). `Growth\u3164` showed as `Growth`.
-INVISIBLE = frozenset(
-    [chr(c) for c in (0x034F, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F)]
-    + [chr(c) for c in (0x115F, 0x1160, 0x3164, 0xFFA0)]
+# Characters of other categories that show nothing: the combining grapheme joiner,
+# Khmer's inherent vowels and the Hangul fillers (which are letters); `Growth\u3164`
+# showed as `Growth`. A name may not hold them (a result row's variant refuses them).
+INVISIBLE = frozenset(chr(c) for c in (0x034F, 0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0))
+# Selectors that choose a glyph of the character before them (an emoji's `❤️`, Mongolian
+# forms): part of a name as written, but not of how it looks beside one without them.
+_SELECTORS = frozenset(
+    [chr(c) for c in (0x180B, 0x180C, 0x180D, 0x180F)]
     + [chr(c) for c in range(0xFE00, 0xFE10)]
     + [chr(c) for c in range(0xE0100, 0xE01F0)]
 )
@@ -42,42 +44,71 @@ INVISIBLE = frozenset(
 # Letters of the alphabets that copy Latin's, by the Latin letter they look like: a
 # word written in them reads as a Latin word (`Squad В` with a Cyrillic 'В' as
 # `Squad B`, `ΑΙ Lab` in Greek as `AI Lab`). Unicode's confusables (UTS #39) for
-# Cyrillic, Greek and Armenian, where the two are alike in common fonts.
-LATIN_LOOKING = str.maketrans(
-    "АВЕЅІЈКМНОРСТХУԚԜаеіјорсхуѕԁԛԝһӏүΑΒΕΖΗΙΚΜΝΟΡΤΥΧοօսհոզ",
-    "ABESIJKMHOPCTXYQWaeijopcxysdqwhlyABEZHIKMNOPTYXoouhnq",
+# Cyrillic, Greek, Armenian, Cherokee, Lisu and Canadian syllabics, where the two are
+# alike in common fonts.
+LOOKS_LATIN: dict[str, str] = dict(
+    zip(
+        "АВЕЅІЈКМНОРСТХУҮѴӀԚԜаеіјорсхуѕԁԛԝһӏүѵ"  # Cyrillic
+        "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοναικρυχ"  # Greek
+        "ՕՍՏօսհոզ"  # Armenian
+        "ᎪᏴᏟᎬᏀᎻᏗᏦᏞᎷᏢᏚᎢᏙᏔᏃ"  # Cherokee
+        "ꓮꓐꓚꓓꓰꓝꓖꓧꓲꓙꓗꓡꓟꓠꓑꓣꓢꓔꓴꓦꓪꓫꓬꓜ"  # Lisu
+        "ᗩᗷᑕᗪᕮᖴᕼᒍᒪᗰᑎᑭᖇᔕᑌᐯᗯᘔ",  # Canadian syllabics
+        "ABESIJKMHOPCTXYYVIQWaeijopcxysdqwhlyv"
+        "ABEZHIKMNOPTYXovaikpux"
+        "OUSouhnq"
+        "ABCEGHJKLMPSTVWZ"
+        "ABCDEFGHIJKLMNPRSTUVWXYZ"
+        "ABCDEFHJLMNPRSUVWZ",
+        strict=True,
+    )
+)
+# As looks() compares them: without case, each letter as the Latin one it looks like.
+_FOLDED = str.maketrans(
+    {k.casefold(): v.casefold() for k, v in LOOKS_LATIN.items() if len(k.casefold()) == 1}
 )
 
 
 @lru_cache(maxsize=4096)  # a team is named by many charters, a tag by more
 def looks(name: str) -> str:
     """What `name` looks like on a page, as a key: compatibility characters as their
-    plain forms, invisible characters left out, letters that look like Latin ones as
-    those, any run of spaces one space, no case."""
+    plain forms, invisible characters and selectors left out, any run of spaces one
+    space, no case, letters that look like Latin ones as those."""
     if name.isascii():  # its controls but tabs and line breaks are refused (model.Text)
         return " ".join(name.split()).casefold()
     plain = unicodedata.normalize("NFKC", name)
-    shown = "".join(
-        ch for ch in plain if unicodedata.category(ch) not in _HIDDEN and ch not in INVISIBLE
-    )
-    return " ".join(shown.translate(LATIN_LOOKING).split()).casefold()
+    shown = "".join(ch for ch in plain if not _unseen(ch))
+    return " ".join(shown.split()).casefold().translate(_FOLDED)
+
+
+def _unseen(ch: str) -> bool:
+    return unicodedata.category(ch) in _HIDDEN or ch in INVISIBLE or ch in _SELECTORS
+
+
+def copies_latin(text: str) -> bool:
+    """Whether `text` holds a letter that looks like a Latin one (`LOOKS_LATIN`)."""
+    return not text.isascii() and any(ch in LOOKS_LATIN for ch in text)
 
 
 def how_it_differs(name: str, usual: str) -> str:
     """In words, why `name` is not written as `usual`, which looks like it."""
     for one, other, verb in ((name, usual, "holds"), (usual, name, "lacks")):
         for ch in one:
-            unseen = unicodedata.category(ch) in _UNSEEN or ch in INVISIBLE
+            unseen = unicodedata.category(ch) == "Zs" or _unseen(ch)
             if ch != " " and unseen and ch not in other:
                 return f"it {verb} the invisible character U+{ord(ch):04X}"
     for one, other in ((name, usual), (usual, name)):
+        # A letter the other lacks in any case: not only case, a look-alike.
+        others = unicodedata.normalize("NFKC", other).casefold()
         for ch in unicodedata.normalize("NFKC", one):
-            latin = ch.translate(LATIN_LOOKING)
-            if latin != ch and ch not in unicodedata.normalize("NFKC", other):
+            latin = LOOKS_LATIN.get(ch)
+            if latin is not None and ch.casefold() not in others:
                 whose = "its" if one is name else "the other's"
+                script = _named(_script(ch))
+                article = "an" if script[0] in "AEIOU" else "a"
                 return (
-                    f"{whose} {ch!r} is a {_script(ch).capitalize()} letter that looks like"
-                    f" the Latin {latin!r}"
+                    f"{whose} {ch!r} is {article} {script} letter that looks like the Latin"
+                    f" {latin!r}"
                 )
     composed = [unicodedata.normalize("NFC", text) for text in (name, usual)]
     if composed != [name, usual] and looks(composed[0]) == looks(composed[1]):
@@ -94,12 +125,20 @@ def how_it_differs(name: str, usual: str) -> str:
 
 
 # The alphabets whose letters copy Latin ones (Cyrillic 'а' 'с' 'о', Greek 'Α' 'ο',
-# Armenian 'օ' 'ս', Cherokee 'Ꭺ', Coptic, Lisu): one of them beside Latin letters in one
-# word, or two of them, make a name that reads as another. Any other alphabet beside
-# Latin in one word is how names are written where words are not spaced (`佐々木AIラボ`,
+# Armenian 'օ' 'ս', Cherokee 'Ꭺ', Coptic, Lisu, Canadian syllabics 'ᑕ'): one of them
+# beside Latin letters in one word, or two of them, make a name that reads as another
+# when a letter of theirs looks like a Latin one. Any other alphabet beside Latin in
+# one word is how names are written where words are not spaced (`佐々木AIラボ`,
 # `ทีมAI`): UTS #39's "moderately restrictive" profile, with Armenian, Cherokee,
-# Coptic and Lisu counted as it counts Cyrillic and Greek.
-_COPIES_LATIN = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU"})
+# Coptic, Lisu and Canadian syllabics counted as it counts Cyrillic and Greek.
+_COPIES_LATIN = frozenset(
+    {"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU", "CANADIAN"}
+)
+
+
+def _named(script: str) -> str:
+    """A script as a message names it: `CYRILLIC` is Cyrillic."""
+    return "Canadian syllabics" if script == "CANADIAN" else script.capitalize()
 
 
 def _script(ch: str) -> str:
@@ -117,7 +156,7 @@ def look_alike_scripts(text: str) -> tuple[str, ...]:
     found = {_script(ch) for ch in text if ch.isalpha()}
     copies = found & _COPIES_LATIN
     if copies and ("LATIN" in found or len(copies) > 1):
-        return tuple(script.capitalize() for script in sorted(copies | (found & {"LATIN"})))
+        return tuple(_named(script) for script in sorted(copies | (found & {"LATIN"})))
     return ()
 
 
@@ -125,25 +164,24 @@ def look_alike_scripts(text: str) -> tuple[str, ...]:
 # "ML-Команда") are a name as written; one word in two alphabets is a look-alike.
 _WORD = re.compile(r"[^\W\d_]+")
 # Inside a word, what splits no word for a reader: invisible characters (a zero-width
-# joiner, a soft hyphen, a variation selector) and the marks on letters (Thai's vowels).
-_IN_WORD = frozenset({"Cf", "Mn", "Me"})
+# joiner, a soft hyphen, a variation selector, an unassigned code point) and the marks
+# on letters (Thai's vowels).
+_IN_WORD = frozenset({"Cf", "Cn", "Mn", "Me"})
 
 
 def mixed_word(name: str) -> tuple[str, tuple[str, ...]] | None:
-    """The first word of `name` whose letters mix alphabets as look-alikes do (marks and
-    invisible characters left out), with its alphabets; else None."""
+    """The first word of `name` whose letters mix alphabets as look-alikes do, one of
+    them a letter that looks like a Latin one (marks and invisible characters left out;
+    a Greek symbol beside Latin letters, `ΔNPS`, `βVAE`, is none), with its alphabets;
+    else None."""
     if name.isascii():
         return None
     letters = "".join(ch for ch in name if unicodedata.category(ch) not in _IN_WORD)
     for word in _WORD.findall(letters):
         scripts = look_alike_scripts(word)
-        if scripts:
+        if scripts and copies_latin(word):
             return word, scripts
     return None
-
-
-# What `how_it_differs` names as invisible: `_HIDDEN` and spaces other than the plain one.
-_UNSEEN = _HIDDEN | {"Zs"}
 
 
 def _written(charters: Sequence[LoadedCharter]) -> Iterator[tuple[str, FieldPath, str, int]]:

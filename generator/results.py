@@ -48,7 +48,7 @@ from .diagnostics import (
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model, written_at
-from .names import INVISIBLE, LATIN_LOOKING, how_it_differs, mixed_word
+from .names import INVISIBLE, copies_latin, how_it_differs, looks, mixed_word
 from .paths import real
 from .readers import (
     MAX_ROWS,
@@ -254,20 +254,22 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
     for code, i in zip(codes.tolist(), firsts.tolist(), strict=True):
         text = strings[code]
         if text and not is_control(text):
-            # Letters that look like Latin ones as those: `В` (Cyrillic) reads as arm `B`.
-            seen = text.strip().translate(LATIN_LOOKING).casefold()
-            by_arm.setdefault(seen, []).append((i, text))
+            # As it looks: `В` (Cyrillic) reads as the arm `B`, `treatment\ufe0f` as
+            # `treatment`.
+            by_arm.setdefault(looks(text.strip()), []).append((i, text))
     for spellings in by_arm.values():
         if len(spellings) < 2:
             continue
-        spellings.sort()
+        # The first spelling in Latin letters (else the first) is the arm's: the error
+        # falls on the look-alike.
+        spellings.sort(key=lambda spelling: (copies_latin(spelling[1]), spelling[0]))
         (first, usual), *others = spellings
         for i, text in others:
             if arm_of(text) != arm_of(usual):  # another arm, which reads as this one
                 message = (
                     f"variant {excerpt(text)} reads as the arm {excerpt(usual)} (first at"
                     f" {store.ref(first)}) but {how_it_differs(text, usual)}; write each arm"
-                    " in one alphabet, one way"
+                    " one way (arms that look alike are shown as one)"
                 )
             else:
                 message = (
@@ -866,7 +868,8 @@ def _integrity(doc: Document, i: int, rules: RowRules, source: str) -> Iterator[
     elif isinstance(variant, str) and _nfkc(variant) != variant:
         plain = _nfkc(variant)
         how = (
-            "with an accent written as a separate character (NFD)"
+            "decomposed (NFD: an accent, or a Hangul syllable's letters, written as"
+            " separate characters)"
             if unicodedata.normalize("NFC", variant) == plain
             else "in compatibility characters (fullwidth or mathematical letters, ligatures)"
         )

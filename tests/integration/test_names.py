@@ -113,11 +113,11 @@ def test_looks_folds_what_a_reader_cannot_tell_apart() -> None:
     ("odd", "word", "scripts"),
     [
         ("Gr\u043ewth Analytics", "Gr\u043ewth", "Cyrillic and Latin"),  # a Cyrillic 'о'
-        ("Growth Analytic\u03c2", "Analytic\u03c2", "Greek and Latin"),  # a Greek 'ς'
+        ("Growth Analytic\u03bd", "Analytic\u03bd", "Greek and Latin"),  # a Greek 'ν'
         # Invisible characters around the look-alike letter do not make it a word.
         ("Gr\u200d\u043e\u200dwth Analytics", "Gr\u043ewth", "Cyrillic and Latin"),
     ],
-    ids=["cyrillic-o", "greek-final-sigma", "zero-width-joiners"],
+    ids=["cyrillic-o", "greek-nu", "zero-width-joiners"],
 )
 def test_a_team_with_a_look_alike_letter_is_an_error_at_it(
     scratch_project: ScratchProject, odd: str, word: str, scripts: str
@@ -151,11 +151,12 @@ def test_a_tag_with_a_look_alike_letter_is_an_error_at_that_tag(
     "name",
     [
         *("ML Команда", "ML-Команда", "AIチーム", "Hawaiʻi Ops", "データ分析", "Ａnalytics"),
-        *("佐々木AIラボ", "ฝ่ายIT", "µLab", "Ελληνική Ομάδα"),
+        *("佐々木AIラボ", "ฝ่ายIT", "µLab", "Ελληνική Ομάδα", "ΔNPS", "βVAE", "❤️ Ops"),
     ],
     ids=[
         *("words-apart", "hyphenated", "prolonged-sound-mark", "okina", "japanese"),
-        *("fullwidth", "iteration-mark", "thai", "micro-sign", "greek"),
+        *("fullwidth", "iteration-mark", "thai", "micro-sign", "greek", "delta-symbol"),
+        *("beta-symbol", "emoji"),
     ],
 )
 def test_words_each_in_one_alphabet_are_a_team_as_written(
@@ -182,8 +183,19 @@ def test_words_each_in_one_alphabet_are_a_team_as_written(
             "\u0391\u0399 Lab",
             "its '\u0391' is a Greek letter that looks like the Latin 'A'",
         ),
+        (
+            "Squad A",
+            "Squad \u13aa",
+            "its '\u13aa' is a Cherokee letter that looks like the Latin 'A'",
+        ),
+        ("v2 Ops", "\u03bd2 Ops", "its '\u03bd' is a Greek letter that looks like the Latin 'v'"),
+        (
+            "Ops A",
+            "Ops \u15e9",
+            "its '\u15e9' is a Canadian syllabics letter that looks like the Latin 'A'",
+        ),
     ],
-    ids=["cyrillic-word", "greek-word"],
+    ids=["cyrillic-word", "greek-word", "cherokee-word", "greek-nu", "canadian-syllabics"],
 )
 def test_a_word_in_letters_that_copy_latin_ones_is_the_latin_spelling_written_otherwise(
     scratch_project: ScratchProject, usual: str, odd: str, why: str
@@ -198,3 +210,20 @@ def test_a_word_in_letters_that_copy_latin_ones_is_the_latin_spelling_written_ot
         f" {usual!r}, the team of 2 charters (first: 'a'), but {why}; write it one way (a"
         " team written two ways is listed as two)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("usual", "odd"),
+    [("Команда роста", "команда роста"), ("Ομάδα", "ΟΜΆΔΑ"), ("Հայ", "հայ")],
+    ids=["cyrillic", "greek", "armenian"],
+)
+def test_names_in_other_alphabets_that_differ_by_case_are_one_name_written_otherwise(
+    scratch_project: ScratchProject, usual: str, odd: str
+) -> None:
+    # Folding look-alike letters before the case left `К` and `к` apart.
+    for cid in ("a", "b"):
+        scratch_project.charter(cid, team=usual)
+    scratch_project.charter("c", team=odd)
+    (error,) = scratch_project.errors()
+    assert f"team {odd!r} looks like {usual!r}" in error
+    assert "its case differs" in error

@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from helpers import ExamplesBuild, ScratchProject, parse_html
+from helpers import ExamplesBuild, ScratchProject, at, parse_html
 
 from generator.outputs import parse_base_url
 from generator.pages import fold
@@ -423,6 +423,56 @@ def test_a_link_to_a_generated_file_is_not_warned_of(scratch_project: ScratchPro
     # was warned of as "not a file in the charter's folder; the link will be broken".
     urls = ["index.html", "results.csv", "results.json#rows", "%69ndex.html", "x/../results.csv"]
     links = [{"title": f"Link {i}", "url": url} for i, url in enumerate(urls)]
+    scratch_project.charter("routing", links=links)
+    result = scratch_project.build()
+    assert result.ok
+    assert [d.message for d in result.diagnostics if d.field.startswith("links[")] == []
+
+
+def test_a_link_into_a_folder_named_as_a_generated_file_is_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    # `index.html/x.txt` was published: the folder `index.html` replaced the charter's
+    # page, and the build said nothing.
+    links = [
+        {"title": "Notes", "url": "index.html/x.txt"},
+        {"title": "Plot", "url": "ttfr.svg/y.txt"},
+    ]
+    scratch_project.charter("routing", links=links)
+    scratch_project.write("charters/routing/index.html/x.txt", "x\n")
+    scratch_project.write("charters/routing/ttfr.svg/y.txt", "y\n")
+    result = scratch_project.build()
+    assert not result.ok
+    problems = [(d.field, d.message) for d in result.diagnostics if d.code == "link-target"]
+    assert problems == [
+        (
+            f"links[{i}].url",
+            f"{url!r} is in a folder named {url.split('/')[0]!r}, as a file the build writes"
+            " beside the charter's page is: published, it would replace that file; rename the"
+            " folder",
+        )
+        for i, url in enumerate(["index.html/x.txt", "ttfr.svg/y.txt"])
+    ]
+    assert not scratch_project.out.exists()
+
+
+def test_a_link_that_leaves_the_folder_only_as_a_server_reads_it_is_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    # The model read `%5C` as a slash (`a/b/../..` stays inside), links.py as a backslash
+    # in a name (`a\b/../..` leaves): published as `charters/routing/../routing/results.csv`
+    # beside the download, it failed every later build into the same folder.
+    links = [{"title": "Rows", "url": "a%5Cb/../../routing/results.csv"}]
+    text = scratch_project.charter("routing", links=links)
+    (error,) = scratch_project.errors()
+    assert error == (
+        f"charters/routing/charter.yaml:{at(text, 'url: ', 'a%5Cb')}: links[0].url: relative"
+        " URL leaves the charter's folder"
+    )
+
+
+def test_a_link_to_the_page_itself_is_not_warned_of(scratch_project: ScratchProject) -> None:
+    links = [{"title": "Here", "url": "."}, {"title": "Top", "url": "./#objective"}]
     scratch_project.charter("routing", links=links)
     result = scratch_project.build()
     assert result.ok
