@@ -214,14 +214,6 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             message = f"{excerpt(link.url)} leaves the charter's folder; the link will be broken"
             report(index, message, "link-target", "warning")
             continue
-        if name.split("/", 1)[0] in generated:
-            message = (
-                f"{excerpt(link.url)} is in a folder named {excerpt(name.split('/', 1)[0])},"
-                " as a file the build writes beside the charter's page is: published, it"
-                " would replace that file; rename the folder"
-            )
-            report(index, message, "link-target")
-            continue
         target = real(folder / name) if asked is not None else None
         if target is None or not os.path.exists(target):  # os.path: a name too long is not there
             message = (
@@ -231,6 +223,14 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             report(index, message, "link-target", "warning")
             continue
         if not target.is_relative_to(folder):
+            continue
+        if name.split("/", 1)[0] in generated:
+            message = (
+                f"{excerpt(link.url)} is in a folder named {excerpt(name.split('/', 1)[0])},"
+                " as a file the build writes beside the charter's page is: published, it"
+                " would replace that file; rename the folder"
+            )
+            report(index, message, "link-target")
             continue
         if not target.is_file():  # a folder, a named pipe: only files are published
             kind = "a folder, not a file" if target.is_dir() else "not a regular file"
@@ -313,13 +313,17 @@ def _broken(
     if not asked:
         return None  # the page itself (`#objective`)
     site = posixpath.normpath(posixpath.join("charters", view.id, asked))
+    if site == "charters":
+        return "is to the folder of all charters, which has no page"
     parts = site.split("/")
-    if parts[0] != "charters" or len(parts) < 2:
+    if parts[0] != "charters":
         return None  # the portfolio, the rules, a team's page: not looked at
     cid, name = parts[1], "/".join(parts[2:])
     other = by_id.get(cid)
     if other is None and name in ("", "index.html") and cid in aliases:
         return None  # a former id of a charter's: its page redirects
+    if other is None and os.path.isfile(root / "charters" / cid / "charter.yaml"):
+        return None  # a charter that did not load: its own errors say why
     if other is None:
         return f"is to the charter {excerpt(cid)}, which there is not"
     if name in ("", "index.html") or name in _generated(other):

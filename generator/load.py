@@ -115,17 +115,21 @@ class Outline:
         )
 
 
-_HREF = re.compile(r'<a href="([^"]*)"')
+_HREF = re.compile(r'<a\s[^>]*?\bhref="([^"]*)"')
 
 
 def relative_markdown_links(charter: m.Charter) -> tuple[tuple[FieldPath, str], ...]:
     """The links of the charter's Markdown to a path (no scheme, not a fragment of the
-    page alone), with the field each is written in, as its page renders them: only a
-    text with a `[` is rendered, as there is no link without one."""
-    texts = [(path, text) for path, text in m.markdown_texts(charter) if "[" in text]
+    page alone), with the field each is written in, once each, as its page renders them:
+    only a text with a `[` or an `<a` is rendered, as there is no link without one."""
+    texts = [
+        (path, text)
+        for path, text in m.markdown_texts(charter)
+        if "[" in text or "<a" in text.lower()
+    ]
     if not texts:
         return ()
-    from .pages import render_markdown  # Markdown and the sanitiser: only when needed
+    from .markup import render_markdown  # Markdown and the sanitiser: only when needed
 
     found: list[tuple[FieldPath, str]] = []
     for path, text in texts:
@@ -136,7 +140,7 @@ def relative_markdown_links(charter: m.Charter) -> tuple[tuple[FieldPath, str], 
                 continue
             if not scheme and not href.startswith(("#", "/", "\\")):
                 found.append((path, href))
-    return tuple(found)
+    return tuple(dict.fromkeys(found))
 
 
 class Stored:

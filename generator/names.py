@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -48,14 +48,14 @@ _SELECTORS = frozenset(
 # alike in common fonts.
 LOOKS_LATIN: dict[str, str] = dict(
     zip(
-        "АВЕЅІЈКМНОРСТХУҮѴӀԚԜаеіјорсхуѕԁԛԝһӏүѵ"  # Cyrillic
-        "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοναικρυχ"  # Greek
+        "АВЕЅІЈКМНОРСТХУҮѴӀԚԜҺаеіјорсхуѕԁԛԝһӏүѵ"  # Cyrillic
+        "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹοναικρυχϲ"  # Greek
         "ՕՍՏօսհոզ"  # Armenian
         "ᎪᏴᏟᎬᏀᎻᏗᏦᏞᎷᏢᏚᎢᏙᏔᏃ"  # Cherokee
         "ꓮꓐꓚꓓꓰꓝꓖꓧꓲꓙꓗꓡꓟꓠꓑꓣꓢꓔꓴꓦꓪꓫꓬꓜ"  # Lisu
         "ᗩᗷᑕᗪᕮᖴᕼᒍᒪᗰᑎᑭᖇᔕᑌᐯᗯᘔ",  # Canadian syllabics
-        "ABESIJKMHOPCTXYYVIQWaeijopcxysdqwhlyv"
-        "ABEZHIKMNOPTYXovaikpux"
+        "ABESIJKMHOPCTXYYVIQWHaeijopcxysdqwhlyv"
+        "ABEZHIKMNOPTYXCovaikpuxc"
         "OUSouhnq"
         "ABCEGHJKLMPSTVWZ"
         "ABCDEFGHIJKLMNPRSTUVWXYZ"
@@ -63,22 +63,52 @@ LOOKS_LATIN: dict[str, str] = dict(
         strict=True,
     )
 )
-# As looks() compares them: without case, each letter as the Latin one it looks like.
-_FOLDED = str.maketrans(
-    {k.casefold(): v.casefold() for k, v in LOOKS_LATIN.items() if len(k.casefold()) == 1}
-)
+_AS_LATIN = str.maketrans(LOOKS_LATIN)
 
 
 @lru_cache(maxsize=4096)  # a team is named by many charters, a tag by more
 def looks(name: str) -> str:
     """What `name` looks like on a page, as a key: compatibility characters as their
     plain forms, invisible characters and selectors left out, any run of spaces one
-    space, no case, letters that look like Latin ones as those."""
+    space, no case."""
     if name.isascii():  # its controls but tabs and line breaks are refused (model.Text)
         return " ".join(name.split()).casefold()
     plain = unicodedata.normalize("NFKC", name)
     shown = "".join(ch for ch in plain if not _unseen(ch))
-    return " ".join(shown.split()).casefold().translate(_FOLDED)
+    return " ".join(shown.split()).casefold()
+
+
+@lru_cache(maxsize=4096)
+def reads_as(name: str) -> str:
+    """`looks(name)` with each letter that looks like a Latin one taken as that letter,
+    in the case it is written: `Squad В` (Cyrillic) reads as `Squad B`. Not after case
+    is dropped, as a letter can look like a Latin one in one case only (Greek `Μ` and
+    `M`, but not `μ` and `m`)."""
+    if name.isascii():
+        return looks(name)
+    plain = unicodedata.normalize("NFKC", name)
+    shown = "".join(ch for ch in plain if not _unseen(ch)).translate(_AS_LATIN)
+    return " ".join(shown.split()).casefold()
+
+
+def alike(names: Iterable[str]) -> dict[str, str]:
+    """Each of `names` mapped to one name of its group: names that look alike (`looks`)
+    or read alike (`reads_as`), and those alike to those."""
+    parent: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    by_key: dict[str, str] = {}
+    for name in names:
+        parent.setdefault(name, name)
+        for key in (f"l:{looks(name)}", f"r:{reads_as(name)}"):
+            other = by_key.setdefault(key, name)
+            parent[root(name)] = root(other)
+    return {name: root(name) for name in parent}
 
 
 def _unseen(ch: str) -> bool:
@@ -198,8 +228,11 @@ def check_names(charters: Sequence[LoadedCharter], diags: Diagnostics) -> None:
     (ties: by the first charter, in the order of `charters`), located at the name."""
     spellings: dict[tuple[str, str], dict[str, list[int]]] = {}
     places: list[tuple[str, FieldPath, str, int]] = list(_written(charters))
+    group = {
+        what: alike(name for kind, _, name, _ in places if kind == what) for what in ("team", "tag")
+    }
     for what, _, name, index in places:
-        users = spellings.setdefault((what, looks(name)), {}).setdefault(name, [])
+        users = spellings.setdefault((what, group[what][name]), {}).setdefault(name, [])
         if not users or users[-1] != index:
             users.append(index)
     for what, where, name, index in places:
@@ -214,7 +247,7 @@ def check_names(charters: Sequence[LoadedCharter], diags: Diagnostics) -> None:
             )
             diags.add(charters[index].doc.at(where, message, "mixed-script"))
             continue
-        written = spellings[(what, looks(name))]
+        written = spellings[(what, group[what][name])]
         if len(written) == 1:
             continue
         usual = max(written, key=lambda spelling: (len(written[spelling]), -written[spelling][0]))

@@ -2,12 +2,13 @@
 
 :func:`site_templates` makes the Jinja environment and the variables every template
 sees (outputs render their feed, sitemap and 404 page with it too); :func:`render_pages`
-renders the pages. Also here: sanitised Markdown, relative links, and the
-portfolio finder's search index and filter choices.
+renders the pages. Also here: relative links, and the portfolio finder's search index
+and filter choices.
 
 Charter text is untrusted. Jinja autoescapes every value; Markdown fields are
-rendered by Python-Markdown and then sanitised by nh3 (an allow-list, so scripts,
-event handlers, styles, frames, forms and `javascript:`/`data:` URLs cannot pass).
+rendered by Python-Markdown and then sanitised by nh3 (markup.py: an allow-list, so
+scripts, event handlers, styles, frames, forms and `javascript:`/`data:` URLs cannot
+pass).
 Charter text is only ever data handed to templates, never a template itself, so
 `{{ … }}` in a charter is shown as written.
 """
@@ -17,22 +18,16 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import re
-import threading
 import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import jinja2
 import jinja2.meta
-import markdown as md
-import markdown.extensions
-import markdown.preprocessors
-import nh3
 from markupsafe import Markup, escape
 
 from . import __version__
@@ -40,7 +35,7 @@ from .analyze import CharterView, MetricView
 from .bidi import isolate, isolate_names, isolate_text
 from .cache import digest, digest_after
 from .charts import Chart, ChartSet, interval_source, row_interval
-from .diagnostics import REFUSED, Diagnostic, SourceRef
+from .diagnostics import Diagnostic, SourceRef
 from .fork import in_two
 from .formatting import (
     exact_number,
@@ -57,6 +52,7 @@ from .formatting import (
 )
 from .history import CharterHistory, History
 from .load import Project
+from .markup import render_inline_markdown, render_markdown
 from .memo import MEMO
 from .model import SiteConfig
 from .paths import real
@@ -72,102 +68,6 @@ A = TypeVar("A")
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
     BUILTIN_TEMPLATES = Path(__file__).parent.parent / "templates"
-
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3",
-    "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub",
-    "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
-URL_SCHEMES = {"http", "https", "mailto"}
-
-
-def render_markdown(text: str | None) -> Markup:
-    """Markdown to sanitised HTML."""
-    if not text:
-        return Markup("")
-    key = ("markdown", text)
-    html = MEMO.get(key)  # kept by the last build (generator/memo.py)
-    if html is None:
-        html = _sanitised_html(text)
-        MEMO.put(key, html)
-    return Markup(html)  # sanitised by nh3 in _sanitised_html
-
-
-@lru_cache(maxsize=8192)
-def _sanitised_html(text: str) -> str:
-    """Markdown to sanitised HTML, once per text: a charter's summary is shown on its page,
-    the portfolio, the feed and the API, and the same words give the same HTML."""
-    html = _converter().reset().convert(text)
-    clean = nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    )
-    # The sanitiser writes a character reference as the character: one the format refuses
-    # (diagnostics.REFUSED) that got past the check of Markdown fields never reaches the
-    # page or the feed's XML as itself.
-    return REFUSED.sub("\ufffd", str(clean))
-
-
-_converters = threading.local()
-
-
-def _converter() -> md.Markdown:
-    """This thread's Markdown converter: made once (its parsers take longer to build than
-    a summary takes to convert) and reset before each text."""
-    converter: md.Markdown | None = getattr(_converters, "markdown", None)
-    if converter is None:
-        converter = _converters.markdown = md.Markdown(
-            extensions=["tables", "sane_lists", "fenced_code", _ListsAfterText()]
-        )
-    return converter
-
-
-class _ListsAfterText(markdown.extensions.Extension):
-    """A list may start on the line after a line of text, as on GitHub and in CommonMark
-    ("Targets:" then "- cost below 1.50"). Python-Markdown wants a blank line first and
-    otherwise shows the items run into the paragraph ("Targets: - cost below 1.50 - …")."""
-
-    def extendMarkdown(self, md_: md.Markdown) -> None:
-        # After fenced_code (25), which has stashed code blocks by then: never inside one.
-        md_.preprocessors.register(_BlankBeforeList(md_), "blank_before_list", 24)
-
-
-class _BlankBeforeList(markdown.preprocessors.Preprocessor):
-    """Put a blank line before a list item that follows a line of text outside a list. As
-    in CommonMark, a numbered list breaks into a paragraph only when it starts at 1, so
-    a line such as "2019. was the year" stays text; an item indented by four spaces or
-    more is not a list's start either."""
-
-    BULLET = re.compile(r" {0,3}[-+*][ \t]+\S")
-    FIRST = re.compile(r" {0,3}1\.[ \t]+\S")
-    ITEM = re.compile(r" *(?:[-+*]|\d{1,9}\.)[ \t]+\S")
-
-    def run(self, lines: list[str]) -> list[str]:
-        out: list[str] = []
-        in_list = False  # a list item since the last blank line
-        for line in lines:
-            if not line.strip():
-                in_list = False
-            elif self.ITEM.match(line):
-                starts = self.BULLET.match(line) or self.FIRST.match(line)
-                if starts and not in_list and out and out[-1].strip():
-                    out.append("")
-                in_list = in_list or bool(starts)
-            out.append(line)
-        return out
-
-
-def render_inline_markdown(text: str | None) -> Markup:
-    """Markdown for a short field shown inline: the outer paragraph is dropped."""
-    html = str(render_markdown(text)).strip()
-    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-        html = html[3:-4]
-    return Markup(html)  # already sanitised
 
 
 def relative_url(target: str, page: str) -> str:

@@ -48,7 +48,7 @@ from .diagnostics import (
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model, written_at
-from .names import INVISIBLE, copies_latin, how_it_differs, looks, mixed_word
+from .names import INVISIBLE, alike, copies_latin, how_it_differs, mixed_word
 from .paths import real
 from .readers import (
     MAX_ROWS,
@@ -250,13 +250,16 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
         return
     codes, firsts = np.unique(np.frombuffer(store.variant, dtype=np.uint32), return_index=True)
     strings = store.strings
+    arms = [
+        (i, strings[code])
+        for code, i in zip(codes.tolist(), firsts.tolist(), strict=True)
+        if strings[code] and not is_control(strings[code])
+    ]
+    # As they look: `В` (Cyrillic) reads as the arm `B`, `treatment\ufe0f` as `treatment`.
+    group = alike(text.strip() for _, text in arms)
     by_arm: dict[str, list[tuple[int, str]]] = {}
-    for code, i in zip(codes.tolist(), firsts.tolist(), strict=True):
-        text = strings[code]
-        if text and not is_control(text):
-            # As it looks: `В` (Cyrillic) reads as the arm `B`, `treatment\ufe0f` as
-            # `treatment`.
-            by_arm.setdefault(looks(text.strip()), []).append((i, text))
+    for i, text in arms:
+        by_arm.setdefault(group[text.strip()], []).append((i, text))
     for spellings in by_arm.values():
         if len(spellings) < 2:
             continue

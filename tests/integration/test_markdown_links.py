@@ -124,3 +124,34 @@ def test_check_warns_of_them_as_build_does(scratch_project: ScratchProject) -> N
         "link-target warning: ml_metrics[0].hypothesis: the link 'study.txt' is not a file in"
         " the charter's folder; the link will be broken"
     ) in result.output
+
+
+def test_html_links_and_the_charters_folder_are_looked_at_once_each(
+    scratch_project: ScratchProject,
+) -> None:
+    # An <a> with no `[` in the text was not looked at, nor one whose href is not its
+    # first attribute; `../` is the folder of all charters, which has no page.
+    summary = (
+        ' See <a title="t" href="gone.txt">the notes</a>, <a href="gone.txt">again</a>'
+        ' and <a href="../">all</a>.'
+    )
+    scratch_project.charter("routing", text=minimal_charter(summary=summary))
+    assert [w.split(" summary: ", 1)[1] for w in _warnings(scratch_project)] == [
+        "the link 'gone.txt' is not a file in the charter's folder; the link will be broken",
+        "the link '../' is to the folder of all charters, which has no page; the link will be"
+        " broken",
+    ]
+
+
+def test_a_link_to_a_charter_that_did_not_load_is_left_to_its_errors(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("churn", text=minimal_charter(status=" bogus"))
+    context = "Like [churn](../churn/) and [its notes](../churn/notes.txt)."
+    scratch_project.charter(
+        "routing", text=minimal_charter(objective={"statement": "Faster.", "context": context})
+    )
+    result = run_cli("check", "--source", scratch_project.root)
+    assert result.exit_code == 1
+    assert "charters/churn/charter.yaml" in result.output
+    assert "link-target" not in result.output

@@ -44,7 +44,7 @@ def build_in_child(
         f"result = build(Settings(Path({str(root)!r}), Path({str(out)!r}),"
         f" cache_dir=Path({str(cache)!r})))\n"
         "assert result.ok and not result.unchanged, [d.format_text() for d in result.diagnostics]\n"
-        "pages = sys.modules.get('generator.pages')\n"
+        "pages = sys.modules.get('generator.markup')\n"
         "misses = pages._sanitised_html.cache_info().misses if pages else 0\n"
         "print(sorted(m for m in ('scipy', 'markdown') if m in sys.modules), misses)\n"
     )

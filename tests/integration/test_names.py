@@ -116,8 +116,9 @@ def test_looks_folds_what_a_reader_cannot_tell_apart() -> None:
         ("Growth Analytic\u03bd", "Analytic\u03bd", "Greek and Latin"),  # a Greek 'ν'
         # Invisible characters around the look-alike letter do not make it a word.
         ("Gr\u200d\u043e\u200dwth Analytics", "Gr\u043ewth", "Cyrillic and Latin"),
+        ("Growt\u04ba Analytics", "Growt\u04ba", "Cyrillic and Latin"),  # a capital 'Һ'
     ],
-    ids=["cyrillic-o", "greek-nu", "zero-width-joiners"],
+    ids=["cyrillic-o", "greek-nu", "zero-width-joiners", "cyrillic-capital-shha"],
 )
 def test_a_team_with_a_look_alike_letter_is_an_error_at_it(
     scratch_project: ScratchProject, odd: str, word: str, scripts: str
@@ -194,8 +195,12 @@ def test_words_each_in_one_alphabet_are_a_team_as_written(
             "Ops \u15e9",
             "its '\u15e9' is a Canadian syllabics letter that looks like the Latin 'A'",
         ),
+        ("Squad N", "Squad \u039d", "its '\u039d' is a Greek letter that looks like the Latin 'N'"),
     ],
-    ids=["cyrillic-word", "greek-word", "cherokee-word", "greek-nu", "canadian-syllabics"],
+    ids=[
+        *("cyrillic-word", "greek-word", "cherokee-word", "greek-nu", "canadian-syllabics"),
+        "greek-capital-nu",
+    ],
 )
 def test_a_word_in_letters_that_copy_latin_ones_is_the_latin_spelling_written_otherwise(
     scratch_project: ScratchProject, usual: str, odd: str, why: str
@@ -227,3 +232,14 @@ def test_names_in_other_alphabets_that_differ_by_case_are_one_name_written_other
     (error,) = scratch_project.errors()
     assert f"team {odd!r} looks like {usual!r}" in error
     assert "its case differs" in error
+
+
+@pytest.mark.parametrize(("one", "other"), [("latency-µs", "latency-ms"), ("µLab", "mLab")])
+def test_letters_alike_in_another_case_only_are_different_names(
+    scratch_project: ScratchProject, one: str, other: str
+) -> None:
+    # Greek `Μ` looks like `M`, but `μ` (and the micro sign) does not look like `m`:
+    # microseconds and milliseconds are two tags.
+    scratch_project.charter("a", team="Data", tags=[one])
+    scratch_project.charter("b", team="Data", tags=[other])
+    assert scratch_project.errors() == []

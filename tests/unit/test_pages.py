@@ -19,11 +19,8 @@ from generator.formatting import (
     meter_value,
     visible_text,
 )
-from generator.pages import (
-    relative_url,
-    render_inline_markdown,
-    render_markdown,
-)
+from generator.markup import render_inline_markdown, render_markdown
+from generator.pages import relative_url
 
 # --- numbers ---------------------------------------------------------------------------
 
