@@ -272,15 +272,19 @@ def linked_files(root: Path, views: Sequence[CharterView], spool: Spool | None =
         _charter_links(root, view, linked, spool or Spool(None))
     by_id = {view.id: view for view in views}
     aliases = {alias for view in views for alias in view.outline.aliases}  # pages redirect
+    try:  # the charter folders by their names as written (a file system may ignore case)
+        folders = set(os.listdir(root / "charters"))
+    except OSError:
+        folders = set()
     for view in views:
-        _markdown_links(root, view, (by_id, aliases), linked)
+        _markdown_links(root, view, (by_id, aliases, folders), linked)
     return linked
 
 
 def _markdown_links(
     root: Path,
     view: CharterView,
-    charters: tuple[Mapping[str, CharterView], set[str]],
+    charters: tuple[Mapping[str, CharterView], set[str], set[str]],
     linked: Linked,
 ) -> None:
     """Warn of a relative link in a charter's Markdown that its page (the only one that
@@ -299,14 +303,15 @@ def _markdown_links(
 def _broken(
     root: Path,
     view: CharterView,
-    charters: tuple[Mapping[str, CharterView], set[str]],
+    charters: tuple[Mapping[str, CharterView], set[str], set[str]],
     linked: Linked,
     href: str,
 ) -> str | None:
     """Why the relative link `href` on charter `view`'s page is broken, in words; None
     when it is not, or it is not a link to a charter's page or file. `charters`: every
-    charter by id, and their former ids (`aliases`), whose pages redirect."""
-    by_id, aliases = charters
+    charter by id, their former ids (`aliases`), whose pages redirect, and the names
+    of the folders in `charters/`."""
+    by_id, aliases, folders = charters
     asked = requested(href)
     if asked is None:
         return "reaches no file (it names a NUL byte or bytes that are not UTF-8)"
@@ -322,7 +327,11 @@ def _broken(
     other = by_id.get(cid)
     if other is None and name in ("", "index.html") and cid in aliases:
         return None  # a former id of a charter's: its page redirects
-    if other is None and os.path.isfile(root / "charters" / cid / "charter.yaml"):
+    if (
+        other is None
+        and cid in folders
+        and os.path.isfile(root / "charters" / cid / "charter.yaml")
+    ):
         return None  # a charter that did not load: its own errors say why
     if other is None:
         return f"is to the charter {excerpt(cid)}, which there is not"

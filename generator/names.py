@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -48,16 +48,18 @@ _SELECTORS = frozenset(
 # alike in common fonts.
 LOOKS_LATIN: dict[str, str] = dict(
     zip(
-        "АВЕЅІЈКМНОРСТХУҮѴӀԚԜҺаеіјорсхуѕԁԛԝһӏүѵ"  # Cyrillic
-        "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹοναικρυχϲ"  # Greek
-        "ՕՍՏօսհոզ"  # Armenian
-        "ᎪᏴᏟᎬᏀᎻᏗᏦᏞᎷᏢᏚᎢᏙᏔᏃ"  # Cherokee
+        "АВЕЅІЈКМНОРСТХУҮѴӀԚԜҺԌаеіјорсхуѕԁԛԝһӏүѵѡ"  # Cyrillic
+        "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹϜͿοναικρυχϲϳ"  # Greek
+        "ՕՍՏԼօսհոզ"  # Armenian
+        "ᎪᏴᏟᎬᏀᎻᏗᏦᏞᎷᏢᏚᎢᏙᏔᏃᎠᎡᏒ"  # Cherokee
+        "ⲀⲂⲈⲌⲎⲒⲔⲘⲚⲞⲢⲤⲦⲨⲬⲁⲟⲣⲥⲭ"  # Coptic
         "ꓮꓐꓚꓓꓰꓝꓖꓧꓲꓙꓗꓡꓟꓠꓑꓣꓢꓔꓴꓦꓪꓫꓬꓜ"  # Lisu
         "ᗩᗷᑕᗪᕮᖴᕼᒍᒪᗰᑎᑭᖇᔕᑌᐯᗯᘔ",  # Canadian syllabics
-        "ABESIJKMHOPCTXYYVIQWHaeijopcxysdqwhlyv"
-        "ABEZHIKMNOPTYXCovaikpuxc"
-        "OUSouhnq"
-        "ABCEGHJKLMPSTVWZ"
+        "ABESIJKMHOPCTXYYVIQWHGaeijopcxysdqwhlyvw"
+        "ABEZHIKMNOPTYXCFJovaikpuxcj"
+        "OUSLouhnq"
+        "ABCEGHJKLMPSTVWZDRR"
+        "ABEZHIKMNOPCTYXaopcx"
         "ABCDEFGHIJKLMNPRSTUVWXYZ"
         "ABCDEFHJLMNPRSUVWZ",
         strict=True,
@@ -91,24 +93,25 @@ def reads_as(name: str) -> str:
     return " ".join(shown.split()).casefold()
 
 
-def alike(names: Iterable[str]) -> dict[str, str]:
-    """Each of `names` mapped to one name of its group: names that look alike (`looks`)
-    or read alike (`reads_as`), and those alike to those."""
-    parent: dict[str, str] = {}
+def latin_twin(name: str, latin: Mapping[str, Sequence[str]]) -> str | None:
+    """The name in Latin letters that `name`, written with letters that look like Latin
+    ones, reads as: the first of `latin` (names holding no such letter, by `reads_as`)
+    that does not merely look like it (`looks`: case, spaces, invisible characters,
+    which the spelling rules say); else None. Only such a pair is alike this way: a
+    name is never tied to another through a third."""
+    if not copies_latin(name):
+        return None
+    shown = looks(name)
+    return next((twin for twin in latin.get(reads_as(name), ()) if looks(twin) != shown), None)
 
-    def root(name: str) -> str:
-        while parent[name] != name:
-            parent[name] = parent[parent[name]]
-            name = parent[name]
-        return name
 
-    by_key: dict[str, str] = {}
+def by_reading(names: Iterable[str]) -> dict[str, list[str]]:
+    """The names that hold no letter looking like a Latin one, by `reads_as`, in order."""
+    found: dict[str, list[str]] = {}
     for name in names:
-        parent.setdefault(name, name)
-        for key in (f"l:{looks(name)}", f"r:{reads_as(name)}"):
-            other = by_key.setdefault(key, name)
-            parent[root(name)] = root(other)
-    return {name: root(name) for name in parent}
+        if not copies_latin(name):
+            found.setdefault(reads_as(name), []).append(name)
+    return found
 
 
 def _unseen(ch: str) -> bool:
@@ -228,13 +231,14 @@ def check_names(charters: Sequence[LoadedCharter], diags: Diagnostics) -> None:
     (ties: by the first charter, in the order of `charters`), located at the name."""
     spellings: dict[tuple[str, str], dict[str, list[int]]] = {}
     places: list[tuple[str, FieldPath, str, int]] = list(_written(charters))
-    group = {
-        what: alike(name for kind, _, name, _ in places if kind == what) for what in ("team", "tag")
-    }
     for what, _, name, index in places:
-        users = spellings.setdefault((what, group[what][name]), {}).setdefault(name, [])
+        users = spellings.setdefault((what, looks(name)), {}).setdefault(name, [])
         if not users or users[-1] != index:
             users.append(index)
+    latin = {
+        what: by_reading(name for kind, _, name, _ in places if kind == what)
+        for what in ("team", "tag")
+    }
     for what, where, name, index in places:
         mixed = mixed_word(name)
         if mixed is not None:
@@ -247,10 +251,14 @@ def check_names(charters: Sequence[LoadedCharter], diags: Diagnostics) -> None:
             )
             diags.add(charters[index].doc.at(where, message, "mixed-script"))
             continue
-        written = spellings[(what, group[what][name])]
-        if len(written) == 1:
+        twin = latin_twin(name, latin[what])
+        written = spellings[(what, looks(name))]
+        if twin is not None:  # the look-alike is blamed, however many charters use it
+            usual, written = twin, spellings[(what, looks(twin))]
+        elif len(written) == 1:
             continue
-        usual = max(written, key=lambda spelling: (len(written[spelling]), -written[spelling][0]))
+        else:
+            usual = max(written, key=lambda one: (len(written[one]), -written[one][0]))
         if name == usual:
             continue
         count = len(written[usual])

@@ -48,7 +48,7 @@ from .diagnostics import (
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model, written_at
-from .names import INVISIBLE, alike, copies_latin, how_it_differs, mixed_word
+from .names import INVISIBLE, by_reading, how_it_differs, latin_twin, looks, mixed_word
 from .paths import real
 from .readers import (
     MAX_ROWS,
@@ -255,20 +255,33 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
         for code, i in zip(codes.tolist(), firsts.tolist(), strict=True)
         if strings[code] and not is_control(strings[code])
     ]
-    # As they look: `В` (Cyrillic) reads as the arm `B`, `treatment\ufe0f` as `treatment`.
-    group = alike(text.strip() for _, text in arms)
+    arms.sort()  # in the order of the rows
+    first_at = {text.strip(): i for i, text in reversed(arms)}
+    # `В` (Cyrillic) reads as the arm `B`: reported at the look-alike, against the arm
+    # in Latin letters it reads as.
+    latin = by_reading(text.strip() for _, text in arms)
+    reported: set[str] = set()
+    for i, text in arms:
+        twin = latin_twin(text.strip(), latin)
+        if twin is not None:
+            message = (
+                f"variant {excerpt(text)} reads as the arm {excerpt(twin)} (first at"
+                f" {store.ref(first_at[twin])}) but {how_it_differs(text, twin)}; write each"
+                " arm one way (arms that look alike are shown as one)"
+            )
+            path = format_path((loaded.indices[i], "variant"))
+            diags.error(store.ref(i), path, message, code="variant-spelling")
+            reported.add(text)
+    # As they look otherwise (case, spaces, invisible characters): one arm written two ways.
     by_arm: dict[str, list[tuple[int, str]]] = {}
     for i, text in arms:
-        by_arm.setdefault(group[text.strip()], []).append((i, text))
+        by_arm.setdefault(looks(text.strip()), []).append((i, text))
     for spellings in by_arm.values():
-        if len(spellings) < 2:
-            continue
-        # The first spelling in Latin letters (else the first) is the arm's: the error
-        # falls on the look-alike.
-        spellings.sort(key=lambda spelling: (copies_latin(spelling[1]), spelling[0]))
         (first, usual), *others = spellings
         for i, text in others:
-            if arm_of(text) != arm_of(usual):  # another arm, which reads as this one
+            if text in reported:
+                continue
+            if arm_of(text) != arm_of(usual):  # another arm (inner spaces, a selector)
                 message = (
                     f"variant {excerpt(text)} reads as the arm {excerpt(usual)} (first at"
                     f" {store.ref(first)}) but {how_it_differs(text, usual)}; write each arm"

@@ -243,3 +243,46 @@ def test_letters_alike_in_another_case_only_are_different_names(
     scratch_project.charter("a", team="Data", tags=[one])
     scratch_project.charter("b", team="Data", tags=[other])
     assert scratch_project.errors() == []
+
+
+def test_a_look_alike_is_blamed_and_never_ties_two_names_through_it(
+    scratch_project: ScratchProject,
+) -> None:
+    # `ВОТ` (Cyrillic capitals) reads as `Bot`; `вот` reads as no Latin name, and is
+    # `ВОТ` in another case. It was told it "looks like 'Bot'", through `ВОТ`.
+    for cid, team in (("a1", "Bot"), ("a2", "Bot"), ("a3", "ВОТ"), ("a4", "вот")):
+        scratch_project.charter(cid, team=team)
+    errors = scratch_project.errors()
+    assert [e.split(":", 1)[0] for e in errors] == [
+        "charters/a3/charter.yaml",
+        "charters/a4/charter.yaml",
+    ], errors
+    assert "team 'ВОТ' looks like 'Bot', the team of 2 charters (first: 'a1')" in errors[0]
+    assert (
+        "team 'вот' looks like 'ВОТ', the team of charter 'a3', but its case differs" in (errors[1])
+    )
+
+
+def test_the_latin_spelling_is_kept_however_many_charters_use_the_look_alike(
+    scratch_project: ScratchProject,
+) -> None:
+    for cid, team in (("a1", "ΑΙ"), ("a2", "ΑΙ"), ("a3", "AI")):  # Greek, Greek, Latin
+        scratch_project.charter(cid, team=team)
+    errors = scratch_project.errors()
+    assert [e.split(":", 1)[0] for e in errors] == [
+        "charters/a1/charter.yaml",
+        "charters/a2/charter.yaml",
+    ], errors
+    assert all("team 'ΑΙ' looks like 'AI', the team of charter 'a3'" in e for e in errors)
+
+
+def test_a_bad_tag_ties_no_good_ones_together(scratch_project: ScratchProject) -> None:
+    # `latency-Μs` (Greek capital mu) mixes alphabets; through it, `latency-µs` had been
+    # told it looks like `latency-ms`.
+    tags = (("a1", "latency-ms"), ("a2", "latency-ms"), ("a3", "latency-µs"))
+    for cid, tag in (*tags, ("a4", "latency-\u039cs")):
+        scratch_project.charter(cid, team="Data", tags=[tag])
+    errors = scratch_project.errors()
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("charters/a4/charter.yaml:")
+    assert "mixes Greek and Latin letters in the word" in errors[0]

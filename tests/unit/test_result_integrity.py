@@ -622,6 +622,24 @@ def test_an_arm_written_in_letters_that_copy_latin_ones_is_refused(tmp_path: Pat
     ), found
 
 
+def test_each_look_alike_arm_is_told_the_arm_it_reads_as(tmp_path: Path) -> None:
+    # `Ν` (Greek capital nu) reads as `N`, `ν` (small nu) as `v`: `n` and `v` stay two
+    # arms. Through them, `n` had been told it "reads as the arm 'v'".
+    rows = [
+        {**GOOD, "variant": variant, "date": day}
+        for day, variant in (
+            ("2026-05-04", "v"), ("2026-05-04", "n"), ("2026-05-11", "\u039d"),
+            ("2026-05-18", "\u03bd"),
+        )
+    ]  # fmt: skip
+    write_results(tmp_path, "json", rows)
+    found = errors(tmp_path)
+    assert [e.split(": ", 2)[2].split(" (first at")[0] for e in found] == [
+        "variant '\u039d' reads as the arm 'n'",
+        "variant '\u03bd' reads as the arm 'v'",
+    ], found
+
+
 def test_a_variant_of_only_spaces_is_refused(tmp_path: Path) -> None:
     # It showed blank on the page; beside a production row the duplicate message named
     # production as ''. (CSV drops the spaces around a cell: an empty cell, production.)
