@@ -4,10 +4,12 @@ The portfolio lists a team (and offers a tag in its filter) by the name as writt
 so `Growth Analytics` in one charter and `growth analytics`, `Growth  Analytics` or
 `Growth Analytics` with a zero-width space in another made two teams, two pages and
 two filter entries, the last two looking the same. `check_names` reports every name
-that looks like another charter's but is written otherwise, at the charter that
-strays from the spelling most charters use, and every name with a word whose letters
-mix alphabets the way look-alikes do (`Grоwth` with a Cyrillic 'о' reads as `Growth`
-but is another team): `look_alike_scripts`, which a result row's variant keeps too.
+that looks like another charter's but is written otherwise (`looks`), at the charter
+that strays from the spelling most charters use; every name written with letters that
+look like Latin ones that reads as another's in Latin letters (`Squad В` with a
+Cyrillic 'В', `latin_twin`), at the look-alike; and every name with a word whose
+letters mix alphabets the way look-alikes do (`Grоwth` with a Cyrillic 'о',
+`mixed_word`). A result row's variant keeps the same rules (results.py).
 """
 
 from __future__ import annotations
