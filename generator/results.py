@@ -260,41 +260,38 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
     # `В` (Cyrillic) reads as the arm `B`: reported at the look-alike, against the arm
     # in Latin letters it reads as.
     latin = by_reading(text.strip() for _, text in arms)
+
+    def spelled(i: int, text: str, usual: str, first: int) -> None:
+        """Report the arm `text` (first at row `i`) as the arm `usual` written otherwise."""
+        if arm_of(text) != arm_of(usual):  # another arm: a look-alike, inner spaces, a selector
+            message = (
+                f"variant {excerpt(text)} reads as the arm {excerpt(usual)} (first at"
+                f" {store.ref(first)}) but {how_it_differs(text, usual)}; write each arm"
+                " one way (arms that look alike are shown as one)"
+            )
+        else:
+            message = (
+                f"variant {excerpt(text)} is the arm {excerpt(usual)} (first at"
+                f" {store.ref(first)}) written another way; variants are told apart"
+                " without case and surrounding spaces, so write each one way"
+            )
+        path = format_path((loaded.indices[i], "variant"))
+        diags.error(store.ref(i), path, message, code="variant-spelling")
+
     reported: set[str] = set()
     for i, text in arms:
         twin = latin_twin(text.strip(), latin)
         if twin is not None:
-            message = (
-                f"variant {excerpt(text)} reads as the arm {excerpt(twin)} (first at"
-                f" {store.ref(first_at[twin])}) but {how_it_differs(text, twin)}; write each"
-                " arm one way (arms that look alike are shown as one)"
-            )
-            path = format_path((loaded.indices[i], "variant"))
-            diags.error(store.ref(i), path, message, code="variant-spelling")
+            spelled(i, text, twin, first_at[twin])
             reported.add(text)
     # As they look otherwise (case, spaces, invisible characters): one arm written two ways.
     by_arm: dict[str, list[tuple[int, str]]] = {}
     for i, text in arms:
         by_arm.setdefault(looks(text.strip()), []).append((i, text))
-    for spellings in by_arm.values():
-        (first, usual), *others = spellings
+    for (first, usual), *others in by_arm.values():
         for i, text in others:
-            if text in reported:
-                continue
-            if arm_of(text) != arm_of(usual):  # another arm (inner spaces, a selector)
-                message = (
-                    f"variant {excerpt(text)} reads as the arm {excerpt(usual)} (first at"
-                    f" {store.ref(first)}) but {how_it_differs(text, usual)}; write each arm"
-                    " one way (arms that look alike are shown as one)"
-                )
-            else:
-                message = (
-                    f"variant {excerpt(text)} is the arm {excerpt(usual)} (first at"
-                    f" {store.ref(first)}) written another way; variants are told apart"
-                    " without case and surrounding spaces, so write each one way"
-                )
-            path = format_path((loaded.indices[i], "variant"))
-            diags.error(store.ref(i), path, message, code="variant-spelling")
+            if text not in reported:
+                spelled(i, text, usual, first)
 
 
 def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:
