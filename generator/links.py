@@ -183,10 +183,32 @@ class Linked:
 
 
 def _generated(view: CharterView) -> set[str]:
-    """The names beside a charter's page that the build writes itself: never replaced."""
+    """The names beside a charter's page that the build may write itself: never replaced,
+    though a metric's charts are written only once it has results (:func:`_undrawn`)."""
     names = {"index.html", "results.json", "results.csv"}
     ids = view.outline.metric_ids
     return names | {f"{mid}.svg" for mid in ids} | {f"{mid}-lift.svg" for mid in ids}
+
+
+def _undrawn(view: CharterView, name: str, of: str = "") -> str | None:
+    """Why `name`, one of :func:`_generated`'s, is not on the site: a chart of a metric
+    that has none yet (generator/charts: a metric's values are drawn once it has rows,
+    its lift once a treatment has a lift over control); None when it is there. `of`
+    follows the metric's name (" of the charter 'churn'")."""
+    metrics = view.metrics
+    if any(name == f"{mv.id}.svg" and mv.rows for mv in metrics):
+        return None
+    if any(name == f"{mv.id}-lift.svg" and mv.lifts for mv in metrics):
+        return None
+    for mv in metrics:
+        if name == f"{mv.id}.svg":
+            return f"is the chart of the metric {excerpt(mv.id)}{of}, which has no result rows yet"
+        if name == f"{mv.id}-lift.svg":
+            return (
+                f"is the lift chart of the metric {excerpt(mv.id)}{of}, which has no lift of a"
+                " treatment over control yet"
+            )
+    return None  # the page, a download
 
 
 def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) -> None:
@@ -208,8 +230,12 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         # The name the browser asks for, dots resolved as it resolves them (the model
         # refused a link leaving the folder), which the file is published under.
         name = posixpath.normpath(asked) if asked is not None else ""
+        if name in generated and (problem := _undrawn(view, name)) is not None:
+            message = f"{excerpt(link.url)} {problem}; the link will be broken"
+            report(index, message, "link-target", "warning")
+            continue
         if name in generated or name == ".":
-            continue  # a link to the page or its downloads: there, though not in the source
+            continue  # a link to the page, its downloads or charts: there, not in the source
         if name == ".." or name.startswith(("../", "/")):  # the model refuses these
             message = f"{excerpt(link.url)} leaves the charter's folder; the link will be broken"
             report(index, message, "link-target", "warning")
@@ -335,8 +361,10 @@ def _broken(
         return None  # a charter that did not load: its own errors say why
     if other is None:
         return f"is to the charter {excerpt(cid)}, which there is not"
-    if name in ("", "index.html") or name in _generated(other):
+    if name in ("", "index.html"):
         return None
+    if name in _generated(other):
+        return _undrawn(other, name, "" if cid == view.id else f" of the charter {excerpt(cid)}")
     if asked.endswith("/"):
         return "is to a folder, which is not published"
     if f"charters/{cid}/{name}" in linked.files:

@@ -155,3 +155,20 @@ def test_a_link_to_a_charter_that_did_not_load_is_left_to_its_errors(
     assert result.exit_code == 1
     assert "charters/churn/charter.yaml" in result.output
     assert "link-target" not in result.output
+
+
+def test_a_link_to_another_charters_chart_not_drawn_is_warned_of(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.charter("churn")
+    summary = " Like [their chart](../churn/ttfr.svg), drawn once they have results."
+    scratch_project.charter("routing", text=minimal_charter(summary=summary))
+    assert [w.split(" summary: ", 1)[1] for w in _warnings(scratch_project)] == [
+        "the link '../churn/ttfr.svg' is the chart of the metric 'ttfr' of the charter"
+        " 'churn', which has no result rows yet; the link will be broken"
+    ]
+    assert "link-target warning" in run_cli("check", "--source", scratch_project.root).output
+    rows = "date,metric,value\n2026-05-04,ttfr,6\n"
+    scratch_project.write("charters/churn/results/r.csv", rows)
+    assert _warnings(scratch_project) == []
+    assert "link-target" not in run_cli("check", "--source", scratch_project.root).output

@@ -431,6 +431,44 @@ def test_a_link_to_a_generated_file_is_not_warned_of(scratch_project: ScratchPro
     assert [d.message for d in result.diagnostics if d.field.startswith("links[")] == []
 
 
+def test_a_link_to_a_chart_not_drawn_is_warned_of(scratch_project: ScratchProject) -> None:
+    # A metric's charts are drawn once it has results: a link to `ttfr.svg` before then
+    # was taken as good (the name is one the build writes) and was broken on the site.
+    links = [{"title": "Chart", "url": "ttfr.svg"}, {"title": "Lift", "url": "ttfr-lift.svg"}]
+    summary = " See [the chart](ttfr.svg) and [the lift](./ttfr-lift.svg#plot)."
+    text = scratch_project.minimal_charter(summary=summary, links=links)
+    scratch_project.charter("routing", text=text)
+    no_rows = "'ttfr.svg' is the chart of the metric 'ttfr', which has no result rows yet"
+    no_lift = (
+        "is the lift chart of the metric 'ttfr', which has no lift of a treatment over control yet"
+    )
+    broken = "; the link will be broken"
+
+    def warned() -> list[tuple[str, str]]:
+        result = scratch_project.build()
+        assert result.ok
+        return [(d.field, d.message) for d in result.diagnostics if d.code == "link-target"]
+
+    assert warned() == [
+        ("links[0].url", no_rows + broken),
+        ("links[1].url", f"'ttfr-lift.svg' {no_lift}{broken}"),
+        ("summary", f"the link {no_rows}{broken}"),
+        ("summary", f"the link './ttfr-lift.svg#plot' {no_lift}{broken}"),
+    ]
+    out = scratch_project.out / "charters/routing"
+    assert not (out / "ttfr.svg").exists() and not (out / "ttfr-lift.svg").exists()
+    rows = ["date,metric,variant,value,n,std", "2026-05-04,ttfr,control,6.1,400,2.0"]
+    scratch_project.write("charters/routing/results/r.csv", "\n".join(rows) + "\n")
+    assert warned() == [
+        ("links[1].url", f"'ttfr-lift.svg' {no_lift}{broken}"),
+        ("summary", f"the link './ttfr-lift.svg#plot' {no_lift}{broken}"),
+    ]
+    rows.append("2026-05-04,ttfr,treatment,5.2,410,2.0")
+    scratch_project.write("charters/routing/results/r.csv", "\n".join(rows) + "\n")
+    assert warned() == []
+    assert (out / "ttfr.svg").is_file() and (out / "ttfr-lift.svg").is_file()
+
+
 def test_a_link_into_a_folder_named_as_a_generated_file_is_refused(
     scratch_project: ScratchProject,
 ) -> None:
