@@ -91,7 +91,8 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
 
     project, diags = load_project(source, today)
     checks = check_project(project, today)
-    linked = linked_files(project.root, [check.view for check in checks.values()])
+    views = [check.view for check in checks.values()]
+    linked = linked_files(project.root, views, catalogue=project.catalogue)
     return report_of(project, checks, diags.sorted(), linked.diagnostics, only)
 
 

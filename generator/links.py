@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from .analyze import CharterView
+from .catalogue import Catalogue
 from .diagnostics import Diagnostic, Severity, excerpt, format_path
 from .formatting import spreadsheet_cell
 from .paths import real, requested
@@ -288,10 +289,17 @@ def _inside_below(folder: Path, rel: str) -> bool:
     return target != folder and target.is_relative_to(folder)
 
 
-def linked_files(root: Path, views: Sequence[CharterView], spool: Spool | None = None) -> Linked:
-    """Files in a charter's folder that its links point to, to copy beside its page.
+def linked_files(
+    root: Path,
+    views: Sequence[CharterView],
+    spool: Spool | None = None,
+    catalogue: Catalogue | None = None,
+) -> Linked:
+    """Files in a charter's folder that its links point to, to copy beside its page; and
+    the relative links of its Markdown that its page cannot follow, warned of.
 
     With a `spool` (the build's), each file goes there rather than staying in memory.
+    `catalogue`: the catalogue's metrics (metrics.yaml), each of which has a page.
     """
     linked = Linked({}, [])
     for view in views:
@@ -302,23 +310,70 @@ def linked_files(root: Path, views: Sequence[CharterView], spool: Spool | None =
         folders = set(os.listdir(root / "charters"))
     except OSError:
         folders = set()
+    catalogue = catalogue if catalogue is not None else Catalogue()
+    site = _Site(by_id, aliases, folders, site_files(views, catalogue.ids()), catalogue, views)
     for view in views:
-        _markdown_links(root, view, (by_id, aliases, folders), linked)
+        _markdown_links(root, view, site, linked)
     return linked
 
 
-def _markdown_links(
-    root: Path,
-    view: CharterView,
-    charters: tuple[Mapping[str, CharterView], set[str], set[str]],
-    linked: Linked,
-) -> None:
+# The site's own files at its root that every build writes (generator/outputs.py).
+ROOT_FILES = frozenset({"index.html", "404.html", "feed.xml", "robots.txt"})
+# Folders of the site whose files a Markdown link is not held to: the static files (the
+# built-in ones and a user's templates/static/), the JSON API and the sitemap (written
+# only with a base_url).
+NOT_LOOKED_AT = ("static/", "api/", "sitemap.xml")
+
+
+def site_files(views: Sequence[CharterView], catalogue: Iterable[str]) -> frozenset[str]:
+    """The pages and files outside `charters/` a build of `views` writes, but for those in
+    :data:`NOT_LOOKED_AT` and the forest plots (`_Site.forest`): the portfolio, the rules,
+    the outputs of :data:`ROOT_FILES`, a page per team and per catalogued metric
+    (generator/pages.py: `portfolio_pages`) with an index of each when there are any."""
+    from .portfolio import metric_page, teams
+
+    files = set(ROOT_FILES) | {"rules/index.html"}
+    pages = [metric_page(mid) for mid in catalogue]
+    files.update(pages, ["metrics/index.html"] if pages else [])
+    found = [team.page for team in teams(views)]
+    files.update(found, ["teams/index.html"] if found else [])
+    return frozenset(files)
+
+
+@dataclass(frozen=True)
+class _Site:
+    """What a Markdown link may reach: every charter by id, their former ids (`aliases`),
+    whose pages redirect, the names of the folders in `charters/`, the site's files
+    outside it (:func:`site_files`), and, for the forest plots, the catalogue and every
+    charter."""
+
+    by_id: Mapping[str, CharterView]
+    aliases: set[str]
+    folders: set[str]
+    files: frozenset[str]
+    catalogue: Catalogue
+    views: Sequence[CharterView]
+
+    def forest(self, mid: str) -> str | None:
+        """Why the forest plot of the catalogued metric `mid` is not on the site; None
+        when it is (charts.forest_of: drawn once a charter claiming it has a lift)."""
+        from .portfolio import catalogued_metrics
+
+        for cm in catalogued_metrics(self.catalogue, self.views):
+            if cm.entry.id == mid and any(c.metric.lift is not None for c in cm.claims):
+                return None
+        return (
+            f"is the forest plot of the metric {excerpt(mid)}, which no charter has a lift of yet"
+        )
+
+
+def _markdown_links(root: Path, view: CharterView, site: _Site, linked: Linked) -> None:
     """Warn of a relative link in a charter's Markdown that its page (the only one that
     shows its Markdown as HTML) cannot follow: a file of the charter's folder that is not
-    published (only `links` publish files), a missing one, or a charter or a charter's
-    file that is not there. Links to the rest of the site are not looked at."""
+    published (only `links` publish files), a missing one, a charter or a charter's file
+    that is not there, a page of the site that is not there, a file named as a folder."""
     for path, href in view.outline.markdown_links:
-        problem = _broken(root, view, charters, linked, href)
+        problem = _broken(root, view, site, linked, href)
         if problem is not None:
             field = format_path(path)
             message = f"the link {excerpt(href)} {problem}; the link will be broken"
@@ -326,29 +381,45 @@ def _markdown_links(
             linked.diagnostics.append(Diagnostic(ref, field, message, "link-target", "warning"))
 
 
-def _broken(
-    root: Path,
-    view: CharterView,
-    charters: tuple[Mapping[str, CharterView], set[str], set[str]],
-    linked: Linked,
-    href: str,
-) -> str | None:
+def _broken(root: Path, view: CharterView, site: _Site, linked: Linked, href: str) -> str | None:
     """Why the relative link `href` on charter `view`'s page is broken, in words; None
-    when it is not, or it is not a link to a charter's page or file. `charters`: every
-    charter by id, their former ids (`aliases`), whose pages redirect, and the names
-    of the folders in `charters/`."""
-    by_id, aliases, folders = charters
+    when it is not, or it is to a place not looked at (:data:`NOT_LOOKED_AT`, above
+    the site's folder)."""
     asked = requested(href)
     if asked is None:
         return "reaches no file (it names a NUL byte or bytes that are not UTF-8)"
     if not asked:
         return None  # the page itself (`#objective`)
-    site = posixpath.normpath(posixpath.join("charters", view.id, asked))
-    if site == "charters":
+    path = posixpath.normpath(posixpath.join("charters", view.id, asked))
+    problem = _missing(root, view, site, linked, asked, path)
+    base = posixpath.basename(path)
+    if problem is None and asked.endswith("/") and "." in base.strip(".") and path[0] != ".":
+        # No folder of the site has a dot in its name (ids and slugs have none).
+        return f"is to the file {excerpt(base)} as if it were a folder"
+    return problem
+
+
+def _missing(
+    root: Path, view: CharterView, site: _Site, linked: Linked, asked: str, path: str
+) -> str | None:
+    """:func:`_broken`'s answer for the link `asked` (decoded), which names `path` in the
+    site, but for a file named as a folder."""
+    if path in (".", "index.html") or path == ".." or path.startswith(("../", *NOT_LOOKED_AT)):
+        return None  # the portfolio; above the site (another site on its host?); not looked at
+    if path == "charters":
         return "is to the folder of all charters, which has no page"
-    parts = site.split("/")
+    parts = path.split("/")
+    if (
+        parts[:1] == ["metrics"]
+        and parts[2:] == ["forest.svg"]
+        and parts[1] in site.catalogue.ids()
+    ):
+        return site.forest(parts[1])
     if parts[0] != "charters":
-        return None  # the portfolio, the rules, a team's page: not looked at
+        if path in site.files or f"{path}/index.html" in site.files:
+            return None
+        return "is not a page of the site"
+    by_id, aliases, folders = site.by_id, site.aliases, site.folders
     cid, name = parts[1], "/".join(parts[2:])
     other = by_id.get(cid)
     if other is None and name in ("", "index.html") and cid in aliases:

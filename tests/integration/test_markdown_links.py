@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import typing
 
-from helpers import ScratchProject, minimal_charter, run_cli
+from helpers import ExamplesBuild, ScratchProject, minimal_charter, run_cli
 from pydantic import BaseModel
 
 import generator.model as m
+from generator.analyze import CharterView
+from generator.links import NOT_LOOKED_AT, site_files
+from generator.load import load_project
 
 
 def _markdown_fields(cls: type[BaseModel], path: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -172,3 +175,64 @@ def test_a_link_to_another_charters_chart_not_drawn_is_warned_of(
     scratch_project.write("charters/churn/results/r.csv", rows)
     assert _warnings(scratch_project) == []
     assert "link-target" not in run_cli("check", "--source", scratch_project.root).output
+
+
+def test_markdown_links_to_the_rest_of_the_site_are_looked_up_among_its_pages(
+    scratch_project: ScratchProject,
+) -> None:
+    # Only links into charters/ were looked at: `../../teams/nobody/`, a page the site
+    # does not have, and `../churn/index.html/`, a page written as a folder, were broken
+    # on the site without a word.
+    scratch_project.write("metrics.yaml", CATALOGUE)
+    scratch_project.charter("churn", text=minimal_charter(team="Growth"))
+    good = [
+        "../../", "../../index.html", "../../rules/", "../../rules/index.html", "../../teams/",
+        "../../teams/growth/", "../../metrics/", "../../metrics/nps/index.html",
+        "../../feed.xml", "../../404.html", "../../static/style.css", "../../api/charters.json",
+        "../../../another-site/", "../churn/",
+    ]  # fmt: skip
+    bad = {
+        "../../teams/nobody/": "is not a page of the site",
+        "../../rule/": "is not a page of the site",
+        "../../metrics/gone/": "is not a page of the site",
+        "../../metrics/nps/forest.svg": (
+            "is the forest plot of the metric 'nps', which no charter has a lift of yet"
+        ),
+        "../churn/index.html/": "is to the file 'index.html' as if it were a folder",
+        "../../rules/index.html/": "is to the file 'index.html' as if it were a folder",
+    }
+    context = " ".join(f"[{i}]({href})" for i, href in enumerate([*good, *bad]))
+    scratch_project.charter(
+        "routing", text=minimal_charter(objective={"statement": "Faster.", "context": context})
+    )
+    warnings = [w.split(" objective.context: ", 1)[1] for w in _warnings(scratch_project)]
+    assert warnings == [
+        f"the link {href!r} {problem}; the link will be broken" for href, problem in bad.items()
+    ]
+    checked = run_cli("check", "--source", scratch_project.root).output
+    assert checked.count("link-target warning") == len(bad)  # as build warns
+
+
+CATALOGUE = """\
+- id: nps
+  name: Net promoter score
+  definition: Promoters minus detractors, in points.
+  unit: points
+  direction: increase
+"""
+
+
+def test_the_site_files_links_are_held_to_are_those_a_build_writes(
+    examples_build: ExamplesBuild,
+) -> None:
+    project, _ = load_project(examples_build.source)
+    views = [CharterView(loaded) for loaded in project.charters]
+    out = examples_build.out
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    outside = {
+        f
+        for f in written
+        if not f.startswith(("charters/", ".", *NOT_LOOKED_AT)) and not f.endswith("/forest.svg")
+    }
+    assert project.catalogue.ids() and "teams/index.html" in outside
+    assert site_files(views, project.catalogue.ids()) == outside
