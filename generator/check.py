@@ -92,7 +92,8 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
     project, diags = load_project(source, today)
     checks = check_project(project, today)
     views = [check.view for check in checks.values()]
-    linked = linked_files(project.root, views, catalogue=project.catalogue)
+    whole = not diags.errors  # else the site's pages are not known
+    linked = linked_files(project.root, views, catalogue=project.catalogue, whole=whole)
     return report_of(project, checks, diags.sorted(), linked.diagnostics, only)
 
 

@@ -26,7 +26,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -231,6 +231,12 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         # The name the browser asks for, dots resolved as it resolves them (the model
         # refused a link leaving the folder), which the file is published under.
         name = posixpath.normpath(asked) if asked is not None else ""
+        if name in generated and asked is not None and _as_folder(asked):
+            message = (
+                f"{excerpt(link.url)} {_FILE_AS_FOLDER % excerpt(name)}; the link will be broken"
+            )
+            report(index, message, "link-target", "warning")
+            continue
         if name in generated and (problem := _undrawn(view, name)) is not None:
             message = f"{excerpt(link.url)} {problem}; the link will be broken"
             report(index, message, "link-target", "warning")
@@ -282,6 +288,15 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             report(index, message, "link-type")
 
 
+_FILE_AS_FOLDER = "is to the file %s as if it were a folder"
+
+
+def _as_folder(asked: str) -> bool:
+    """Whether the path `asked` names a folder (`x/`, `x/.`, `x/y/..`): a browser asks for
+    a page in it."""
+    return asked.endswith("/") or asked.rsplit("/", 1)[-1] in (".", "..")
+
+
 def _inside_below(folder: Path, rel: str) -> bool:
     """Whether `rel` names a place inside the charter's folder `folder`, below it: the
     site has no page there (a folder of the charter's is not published)."""
@@ -294,12 +309,15 @@ def linked_files(
     views: Sequence[CharterView],
     spool: Spool | None = None,
     catalogue: Catalogue | None = None,
+    whole: bool = True,
 ) -> Linked:
     """Files in a charter's folder that its links point to, to copy beside its page; and
     the relative links of its Markdown that its page cannot follow, warned of.
 
     With a `spool` (the build's), each file goes there rather than staying in memory.
     `catalogue`: the catalogue's metrics (metrics.yaml), each of which has a page.
+    Not `whole` (a charter or the catalogue did not load: `charters check`), the site's
+    pages outside `charters/` are not known, and links to them are not looked at.
     """
     linked = Linked({}, [])
     for view in views:
@@ -311,7 +329,8 @@ def linked_files(
     except OSError:
         folders = set()
     catalogue = catalogue if catalogue is not None else Catalogue()
-    site = _Site(by_id, aliases, folders, site_files(views, catalogue.ids()), catalogue, views)
+    files = site_files(views, catalogue.ids()) if whole else None
+    site = _Site(by_id, aliases, folders, files, catalogue, views)
     for view in views:
         _markdown_links(root, view, site, linked)
     return linked
@@ -319,10 +338,10 @@ def linked_files(
 
 # The site's own files at its root that every build writes (generator/outputs.py).
 ROOT_FILES = frozenset({"index.html", "404.html", "feed.xml", "robots.txt"})
-# Folders of the site whose files a Markdown link is not held to: the static files (the
-# built-in ones and a user's templates/static/), the JSON API and the sitemap (written
-# only with a base_url).
-NOT_LOOKED_AT = ("static/", "api/", "sitemap.xml")
+# Where in the site a Markdown link is not held to files (by a path's first part): the
+# static files (the built-in ones and a user's templates/static/), the JSON API and the
+# sitemap (written only with a base_url).
+NOT_LOOKED_AT = frozenset({"static", "api", "sitemap.xml"})
 
 
 def site_files(views: Sequence[CharterView], catalogue: Iterable[str]) -> frozenset[str]:
@@ -350,18 +369,22 @@ class _Site:
     by_id: Mapping[str, CharterView]
     aliases: set[str]
     folders: set[str]
-    files: frozenset[str]
+    files: frozenset[str] | None  # None: not known (`linked_files`, `whole`)
     catalogue: Catalogue
     views: Sequence[CharterView]
+    forests: list[set[str]] = field(default_factory=list)  # found once, when first asked
 
     def forest(self, mid: str) -> str | None:
         """Why the forest plot of the catalogued metric `mid` is not on the site; None
         when it is (charts.forest_of: drawn once a charter claiming it has a lift)."""
         from .portfolio import catalogued_metrics
 
-        for cm in catalogued_metrics(self.catalogue, self.views):
-            if cm.entry.id == mid and any(c.metric.lift is not None for c in cm.claims):
-                return None
+        if not self.forests:
+            found = catalogued_metrics(self.catalogue, self.views)
+            lifts = {cm.entry.id for cm in found if any(c.metric.lift for c in cm.claims)}
+            self.forests.append(lifts)
+        if mid in self.forests[0]:
+            return None
         return (
             f"is the forest plot of the metric {excerpt(mid)}, which no charter has a lift of yet"
         )
@@ -393,9 +416,9 @@ def _broken(root: Path, view: CharterView, site: _Site, linked: Linked, href: st
     path = posixpath.normpath(posixpath.join("charters", view.id, asked))
     problem = _missing(root, view, site, linked, asked, path)
     base = posixpath.basename(path)
-    if problem is None and asked.endswith("/") and "." in base.strip(".") and path[0] != ".":
+    if problem is None and _as_folder(asked) and "." in base.strip(".") and path[0] != ".":
         # No folder of the site has a dot in its name (ids and slugs have none).
-        return f"is to the file {excerpt(base)} as if it were a folder"
+        return _FILE_AS_FOLDER % excerpt(base)
     return problem
 
 
@@ -404,18 +427,18 @@ def _missing(
 ) -> str | None:
     """:func:`_broken`'s answer for the link `asked` (decoded), which names `path` in the
     site, but for a file named as a folder."""
-    if path in (".", "index.html") or path == ".." or path.startswith(("../", *NOT_LOOKED_AT)):
+    top = path.split("/", 1)[0]
+    if path in (".", "index.html") or top == ".." or top in NOT_LOOKED_AT:
         return None  # the portfolio; above the site (another site on its host?); not looked at
     if path == "charters":
         return "is to the folder of all charters, which has no page"
     parts = path.split("/")
-    if (
-        parts[:1] == ["metrics"]
-        and parts[2:] == ["forest.svg"]
-        and parts[1] in site.catalogue.ids()
-    ):
-        return site.forest(parts[1])
     if parts[0] != "charters":
+        if site.files is None:
+            return None  # not known: a charter or the catalogue did not load
+        page = posixpath.join(*parts[:2], "index.html")
+        if parts[0] == "metrics" and parts[2:] == ["forest.svg"] and page in site.files:
+            return site.forest(parts[1])  # a catalogued metric's
         if path in site.files or f"{path}/index.html" in site.files:
             return None
         return "is not a page of the site"

@@ -118,6 +118,15 @@ class Outline:
 _HREF = re.compile(r'<a\s[^>]*?\bhref="([^"]*)"')
 
 
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def as_browsers_read(href: str) -> str:
+    """An href as a browser takes it (the URL Standard): spaces and control characters
+    at its ends dropped, tabs and line breaks anywhere in it removed."""
+    return re.sub(r"[\t\n\r]", "", href.strip(_C0_AND_SPACE))
+
+
 def relative_markdown_links(charter: m.Charter) -> tuple[tuple[FieldPath, str], ...]:
     """The links of the charter's Markdown to a path (no scheme, not a fragment of the
     page alone), with the field each is written in, once each, as its page renders them:
@@ -133,7 +142,8 @@ def relative_markdown_links(charter: m.Charter) -> tuple[tuple[FieldPath, str], 
 
     found: list[tuple[FieldPath, str]] = []
     for path, text in texts:
-        for href in map(html.unescape, _HREF.findall(str(render_markdown(text)))):
+        for written in _HREF.findall(str(render_markdown(text))):
+            href = as_browsers_read(html.unescape(written))
             try:
                 scheme = urlsplit(href).scheme
             except ValueError:  # not a URL a browser follows
@@ -575,6 +585,8 @@ def _check_linked_files(folder: Path, doc: Document, diags: Diagnostics) -> None
         rel = requested(url)  # as links.py looks it up: the name a server is asked for
         target = folder / posixpath.normpath(rel) if rel else folder
         # os.path: a name too long to look up is nothing there, not an internal error
+        if rel and posixpath.normpath(rel).split("/")[0] == "..":
+            continue  # written so, not through a link: the model refuses it
         if rel and os.path.lexists(target) and not inside(folder, target):
             message = (
                 f"{excerpt(url)} leads outside the charter's folder (through a symbolic"

@@ -232,7 +232,67 @@ def test_the_site_files_links_are_held_to_are_those_a_build_writes(
     outside = {
         f
         for f in written
-        if not f.startswith(("charters/", ".", *NOT_LOOKED_AT)) and not f.endswith("/forest.svg")
+        if f.split("/", 1)[0] not in {"charters", *NOT_LOOKED_AT}
+        and not f.startswith(".")
+        and not f.endswith("/forest.svg")
     }
     assert project.catalogue.ids() and "teams/index.html" in outside
     assert site_files(views, project.catalogue.ids()) == outside
+
+
+def test_hrefs_are_read_as_a_browser_reads_them(scratch_project: ScratchProject) -> None:
+    # A browser drops the spaces at an href's ends and the line breaks in it: these were
+    # warned of, although each opens the page it names.
+    scratch_project.charter("churn")
+    statement = (
+        ' Faster. <a href=" ../../rules/">rules</a> <a href="../../rules/ ">again</a>'
+        ' <a href="../../ru&#10;les/">once more</a> <a href="../churn/ ">churn</a>'
+    )
+    scratch_project.charter("routing", text=minimal_charter(objective=f"\n  statement:{statement}"))
+    assert _warnings(scratch_project) == []
+
+
+def test_static_files_api_and_the_sitemap_are_not_looked_at(
+    scratch_project: ScratchProject,
+) -> None:
+    scratch_project.write("templates/static/index.html", "<p>hello</p>\n")
+    links = ["../../static", "../../static/", "../../api", "../../sitemap.xml"]
+    summary = " See " + " ".join(f"[{i}]({href})" for i, href in enumerate(links))
+    scratch_project.charter("routing", text=minimal_charter(summary=summary))
+    assert _warnings(scratch_project) == []
+
+
+def test_a_generated_file_written_as_a_folder_is_warned_of_under_links_too(
+    scratch_project: ScratchProject,
+) -> None:
+    # Markdown's `ttfr.svg/` was warned of, the same link under `links` was not (nor
+    # `index.html/`, `results.csv/`); `x/.` is a folder as `x/` is.
+    urls = ["ttfr.svg/", "index.html/", "results.csv/", "ttfr.svg/.", "results.json/x/.."]
+    links = [{"title": f"Link {i}", "url": url} for i, url in enumerate(urls)]
+    summary = " See [this](../routing/index.html/.) and [that](../routing/results.csv/)."
+    scratch_project.charter("routing", text=minimal_charter(summary=summary, links=links))
+    scratch_project.write(
+        "charters/routing/results/r.csv", "date,metric,value\n2026-05-04,ttfr,6\n"
+    )
+    names = ["ttfr.svg", "index.html", "results.csv", "ttfr.svg", "results.json"]
+    as_folder = "as if it were a folder; the link will be broken"
+    warned = [w.split(": ", 2)[2] for w in _warnings(scratch_project)]
+    assert warned == [
+        *(f"{u!r} is to the file {n!r} {as_folder}" for u, n in zip(urls, names, strict=True)),
+        f"the link '../routing/index.html/.' is to the file 'index.html' {as_folder}",
+        f"the link '../routing/results.csv/' is to the file 'results.csv' {as_folder}",
+    ]
+
+
+def test_links_to_the_rest_of_the_site_are_left_alone_when_it_did_not_load(
+    scratch_project: ScratchProject,
+) -> None:
+    # With a charter or the catalogue in error, the site's pages are not known: its teams
+    # and metrics were each warned of as "not a page of the site", besides the error.
+    scratch_project.write("metrics.yaml", CATALOGUE.replace("unit: points", "unit: [points]"))
+    scratch_project.charter("churn", text=minimal_charter(team="Growth", status=" bogus"))
+    summary = " See [growth](../../teams/growth/) and [nps](../../metrics/nps/)."
+    scratch_project.charter("routing", text=minimal_charter(summary=summary))
+    output = run_cli("check", "--source", scratch_project.root).output
+    assert "metrics.yaml" in output and "charters/churn/charter.yaml" in output
+    assert "link-target" not in output

@@ -496,6 +496,18 @@ def test_a_link_into_a_folder_named_as_a_generated_file_is_refused(
     assert not scratch_project.out.exists()
 
 
+def test_a_link_written_to_leave_the_folder_is_one_error(scratch_project: ScratchProject) -> None:
+    # `../` was refused twice, once as leaving "through a symbolic link", which it does not.
+    scratch_project.charter("other")
+    scratch_project.write("charters/other/notes.txt", "notes\n")
+    links = [{"title": "Theirs", "url": "../other/notes.txt"}]
+    scratch_project.charter("routing", links=[{"title": "Up", "url": "../"}, *links])
+    assert [e.rsplit(": ", 1)[-1] for e in scratch_project.errors()] == [
+        "relative URL leaves the charter's folder",
+        "relative URL leaves the charter's folder",
+    ]
+
+
 def test_a_link_that_leaves_the_folder_only_as_a_server_reads_it_is_refused(
     scratch_project: ScratchProject,
 ) -> None:
