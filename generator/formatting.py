@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -222,6 +222,46 @@ def spreadsheet_cell(text: str, delimiter: str = ",") -> str:
     if any(c in text for c in ",;\t\r\n"):
         text = _INNER_FORMULA[delimiter].sub(r"\1'\2", text)
     return text
+
+
+# The separators other than a file's own at which a spreadsheet set to another may split
+# a row (a line break ends a row for every reader: `spreadsheet_cell` sees to it).
+_OTHER_SEPARATORS = {",": ";\t", ";": ",\t", "\t": ",;"}
+# A call in such a cell: another program's (`cmd|`), a sheet's (`!`) or a function's
+# (`HYPERLINK(`, a name right before the parenthesis; `fell (week 3)` is prose).
+_CALL = re.compile(r"[|!]|[\w.]\(")
+
+
+def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:
+    """A CSV row a spreadsheet shows as text, never runs, whatever separator it splits
+    on: each cell as `spreadsheet_cell` makes it, and a cell a spreadsheet splitting on
+    another separator than the file's sees across the file's own (`x;-1,5+cmd|' /C
+    calc'!A0` in a `,` file is `-1,5+cmd|…` to one splitting on `;`: -1.5 plus a call
+    where `,` is the decimal sign) neutralised where it starts when it starts with `+`
+    or `-` and calls something (:data:`_CALL`)."""
+    row = [spreadsheet_cell(cell, delimiter) for cell in cells]
+    line = delimiter.join(row)
+    if len(row) < 2 or not any(c in line for c in "(!|"):
+        return row  # (most rows: no call, so no field another reader sees can make one)
+    for other in _OTHER_SEPARATORS[delimiter]:
+        line = delimiter.join(row)
+        starts = [0, *(found.end() for found in re.finditer(re.escape(other), line))]
+        for start in reversed(starts):
+            end = line.find(other, start)
+            field = line[start : len(line) if end < 0 else end]
+            lead = len(field) - len(field.lstrip(' "'))
+            if field[lead : lead + 1] in ("+", "-") and _CALL.search(field):
+                row = _insert_quote(row, delimiter, start + lead)
+    return row
+
+
+def _insert_quote(row: list[str], delimiter: str, at: int) -> list[str]:
+    """`row` with a `'` before the character at `at` of the row joined by `delimiter`."""
+    for k, cell in enumerate(row):
+        if at <= len(cell):
+            return [*row[:k], cell[:at] + "'" + cell[at:], *row[k + 1 :]]
+        at -= len(cell) + len(delimiter)
+    return row
 
 
 def json_ready(data: Any) -> Any:

@@ -12,7 +12,7 @@ a browser shows or downloads and never runs, and its content matches that type:
   and must not open like an HTML or XML document, so even a host that sends no
   `Content-Type` (and lets the browser sniff) serves it as text;
 * a `.csv` or `.tsv` is published with its formula-like cells neutralised, as
-  every CSV of the site is (`formatting.spreadsheet_cell`).
+  every CSV of the site is (`formatting.spreadsheet_row`).
 
 Anything else is refused with an error at the link's `url` (docs/security.md).
 `charters check` reports the same problems as `charters build`.
@@ -27,14 +27,13 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from .analyze import CharterView
 from .catalogue import Catalogue
 from .diagnostics import Diagnostic, Severity, excerpt, format_path
-from .formatting import spreadsheet_cell
+from .formatting import spreadsheet_row
 from .paths import real, requested
 from .spool import Content, Spool
 
@@ -108,7 +107,7 @@ def content_problem(name: str, data: bytes) -> str | None:
 
 def spreadsheet_safe(name: str, data: bytes) -> bytes:
     """A linked `.csv` or `.tsv` with every formula-like cell neutralised (see
-    `formatting.spreadsheet_cell`); the same bytes when no cell needs it."""
+    `formatting.spreadsheet_row`); the same bytes when no cell needs it."""
     return b"".join(spreadsheet_safe_chunks(name, data))
 
 
@@ -122,8 +121,7 @@ def spreadsheet_safe_chunks(name: str, data: bytes) -> Iterable[bytes]:
     if suffix not in (".csv", ".tsv"):
         return (data,)
     delimiter = "\t" if suffix == ".tsv" else _csv_delimiter(data)
-    safe = partial(spreadsheet_cell, delimiter=delimiter)
-    if all(cell == safe(cell) for row in _rows(data, delimiter) for cell in row):
+    if all(row == spreadsheet_row(row, delimiter) for row in _rows(data, delimiter)):
         return (data,)
     return _rewritten(data, delimiter)
 
@@ -167,7 +165,7 @@ def _rewritten(data: bytes, delimiter: str) -> Iterator[bytes]:
     ending = "\r\n" if b"\r\n" in data else "\n"
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator=ending)
     for count, row in enumerate(_rows(data, delimiter), 1):
-        writer.writerow([spreadsheet_cell(cell, delimiter) for cell in row])
+        writer.writerow(spreadsheet_row(row, delimiter))
         if count % SAFE_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)

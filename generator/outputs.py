@@ -37,7 +37,7 @@ from .formatting import (
     json_object,
     json_text,
     plural,
-    spreadsheet_cell,
+    spreadsheet_row,
 )
 from .history import History
 from .load import Project, Result
@@ -192,7 +192,7 @@ def results_csv_chunks(view: CharterView) -> Iterator[bytes]:
             row.note or "",
             str(result.ref),
         ]
-        writer.writerow([spreadsheet_cell(cell) for cell in cells])
+        writer.writerow(spreadsheet_row(cells))
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

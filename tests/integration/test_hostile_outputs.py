@@ -25,7 +25,7 @@ from urllib.request import urlopen
 import pytest
 from helpers import MINIMAL_BLOCKS, ScratchProject, at, parse_html, run_cli
 
-from generator.formatting import escape_markdown, escape_message, spreadsheet_cell
+from generator.formatting import escape_markdown, escape_message, spreadsheet_cell, spreadsheet_row
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -733,3 +733,42 @@ def test_an_output_folder_under_a_file_is_a_clear_message(
     assert "internal error" not in result.output and "Traceback" not in result.output
     assert result.stderr.startswith(f"error: cannot write beside the output folder {out}: ")
     assert blocker.read_text(encoding="utf-8") == "not a folder\n"
+
+
+@pytest.mark.parametrize(
+    ("cells", "delimiter", "expected"),
+    [
+        # A spreadsheet splitting on `;` sees `-1,5+cmd|…`: -1.5 plus a call, where `,`
+        # is the decimal sign; each cell alone was left as written.
+        (["x;-1", "5+cmd|' /C calc'!A0"], ",", ["x;'-1", "5+cmd|' /C calc'!A0"]),
+        (["-5", "3+cmd|' /C calc'!A0"], ",", ["'-5", "3+cmd|' /C calc'!A0"]),
+        (["x\t+1", "2+cmd|' /C calc'!A0"], ",", ["x\t'+1", "2+cmd|' /C calc'!A0"]),
+        (["a,-1", "5+cmd|x!A0"], ";", ["a,'-1", "5+cmd|x!A0"]),
+        # Amounts, and calls no other reader's cell starts with, stay as written.
+        (["-5", "fell (week 3)"], ",", ["-5", "fell (week 3)"]),
+        (["-5", "3", "f(x)"], ",", ["'-5", "3", "f(x)"]),
+        (["2026-05-04", "x;y", "-3", "f(x)"], ",", ["2026-05-04", "x;y", "-3", "f(x)"]),
+        (["x;", "-1+cmd|x!A0"], ",", ["x;", "'-1+cmd|x!A0"]),
+    ],
+)
+def test_a_cell_another_reader_sees_across_ours_is_neutralised_where_it_starts(
+    cells: list[str], delimiter: str, expected: list[str]
+) -> None:
+    assert spreadsheet_row(cells, delimiter) == expected
+
+
+def test_a_linked_semicolon_csv_read_as_a_comma_csv_keeps_no_formula(
+    scratch_project: ScratchProject,
+) -> None:
+    # Its header ragged at `;`, it is read at `,`: `x;-1,5+cmd|…` was published as it
+    # was, a formula to a spreadsheet splitting on `;`.
+    links_charter(scratch_project, [("Raw", "eu.csv")])
+    raw = "name;value;extra\nx;-1,5+cmd|' /C calc'!A0\n"
+    scratch_project.write("charters/routing/eu.csv", raw)
+    assert scratch_project.build().ok
+    text = (scratch_project.out / "charters/routing/eu.csv").read_text(encoding="utf-8")
+    for delimiter in ",;":
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            for cell in row:
+                assert not (cell[:1] in "+-" and "|" in cell), (delimiter, cell)
+    assert "x;'-1,5+cmd|' /C calc'!A0" in text
