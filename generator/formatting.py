@@ -227,9 +227,19 @@ def spreadsheet_cell(text: str, delimiter: str = ",") -> str:
 # The separators other than a file's own at which a spreadsheet set to another may split
 # a row (a line break ends a row for every reader: `spreadsheet_cell` sees to it).
 _OTHER_SEPARATORS = {",": ";\t", ";": ",\t", "\t": ",;"}
-# A call in such a cell: another program's (`cmd|`), a sheet's (`!`) or a function's
-# (`HYPERLINK(`, a name right before the parenthesis; `fell (week 3)` is prose).
-_CALL = re.compile(r"[|!]|[\w.]\(")
+# A call in a formula: an operator (or the sign that starts it) before a function's name
+# and its parenthesis, or another program's name and `|` (`-1,5+cmd|' /C calc'!A0`,
+# `+SUM (A1)`); `-5,Great week!` and `-5,arpu(usd)` are no formula, as no operator comes
+# before a name.
+FORMULA_CALL = re.compile(r"[-+*/^&=<>]\s*[A-Za-z_][\w.]*\s*[(|]")
+
+
+def runs_as_formula(cell: str) -> bool:
+    """Whether a spreadsheet may run `cell` as a formula, spaces and quotes at its start
+    set aside (as a spreadsheet trimming spaces reads it): it starts with `=` or `@`, or
+    with `+` or `-` and calls something (:data:`FORMULA_CALL`)."""
+    text = cell.lstrip(' "')
+    return text[:1] in ("=", "@") or (text[:1] in ("+", "-") and bool(FORMULA_CALL.search(text)))
 
 
 def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:
@@ -238,10 +248,10 @@ def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:
     another separator than the file's sees across the file's own (`x;-1,5+cmd|' /C
     calc'!A0` in a `,` file is `-1,5+cmd|…` to one splitting on `;`: -1.5 plus a call
     where `,` is the decimal sign) neutralised where it starts when it starts with `+`
-    or `-` and calls something (:data:`_CALL`)."""
+    or `-` and calls something (:data:`FORMULA_CALL`)."""
     row = [spreadsheet_cell(cell, delimiter) for cell in cells]
     line = delimiter.join(row)
-    if len(row) < 2 or not any(c in line for c in "(!|"):
+    if len(row) < 2 or ("(" not in line and "|" not in line):
         return row  # (most rows: no call, so no field another reader sees can make one)
     for other in _OTHER_SEPARATORS[delimiter]:
         line = delimiter.join(row)
@@ -250,7 +260,7 @@ def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:
             end = line.find(other, start)
             field = line[start : len(line) if end < 0 else end]
             lead = len(field) - len(field.lstrip(' "'))
-            if field[lead : lead + 1] in ("+", "-") and _CALL.search(field):
+            if field[lead : lead + 1] in ("+", "-") and FORMULA_CALL.search(field, lead):
                 row = _insert_quote(row, delimiter, start + lead)
     return row
 

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from .analyze import CharterView
 from .catalogue import Catalogue
 from .diagnostics import Diagnostic, Severity, excerpt, format_path
-from .formatting import spreadsheet_row
+from .formatting import runs_as_formula, spreadsheet_row
 from .paths import real, requested
 from .spool import Content, Spool
 
@@ -149,6 +149,32 @@ def _csv_delimiter(data: bytes) -> str:
         return len(counts) == 1 and counts != {1}
 
     return ";" if even(";") and not even(",") else ","
+
+
+def _formula_elsewhere(name: str, content: Content) -> str | None:
+    """Why the CSV `content` (a linked `.csv` or `.tsv` as published) cannot be published
+    though each of its cells passed the rule: read at another separator (`,`, `;`, tab)
+    as a spreadsheet set to it reads it, a cell runs as a formula (`runs_as_formula`):
+    a quote that opens a cell there, not at the file's own separator, may hold a line
+    break (`2026-09-02;"+` then `cmd|' /C calc'!A0";x` in a `;` file read at `,`)."""
+    if PurePosixPath(name).suffix.lower() not in (".csv", ".tsv"):
+        return None
+    if isinstance(content, bytes):
+        data = content
+    else:
+        with open(content.path, "rb") as f:
+            data = f.read()
+    for delimiter, shown in ((",", "','"), (";", "';'"), ("\t", "a tab")):
+        for number, row in enumerate(_rows(data, delimiter), 1):
+            for cell in row:
+                if runs_as_formula(cell):
+                    return (
+                        f"read with {shown} between cells, as a spreadsheet set to it reads"
+                        f" it, its row {number} has a cell that may run as a formula"
+                        f" ({excerpt(cell)}); put a ' before it, or write the file with"
+                        " every such cell quoted at its own separator"
+                    )
+    return None
 
 
 def _rows(data: bytes, delimiter: str) -> Iterator[list[str]]:
@@ -268,22 +294,34 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
             message = f"{excerpt(link.url)} is {kind}; the link will be broken"
             report(index, message, "link-target", "warning")
             continue
+        if asked is not None and _as_folder(asked):  # published; the page asks inside it
+            message = f"{excerpt(link.url)} {_FILE_AS_FOLDER % excerpt(name)}"
+            report(index, f"{message}; the link will be broken", "link-target", "warning")
+        failed = _publish(target, name, f"charters/{view.id}/{name}", spool, linked)
+        if failed is not None:
+            report(index, f"{excerpt(link.url)} {failed[0]}", failed[1])
+
+
+def _publish(
+    target: Path, name: str, rel: str, spool: Spool, linked: Linked
+) -> tuple[str, str] | None:
+    """Publish the linked file `target` as `rel` (in `linked.files`, its content in
+    `spool`): None; else why not, in words that follow the link, and the code."""
+    try:
+        data = target.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror}); not copied", "link-target"
+    problem = content_problem(name, data)
+    if problem is None:
         try:
-            data = target.read_bytes()
-        except OSError as exc:
-            message = f"{excerpt(link.url)} cannot be read ({exc.strerror}); not copied"
-            report(index, message, "link-target")
-            continue
-        problem = content_problem(name, data)
-        if problem is not None:
-            report(index, f"{excerpt(link.url)} cannot be published: {problem}", "link-type")
-            continue
-        rel = f"charters/{view.id}/{name}"
-        try:
-            linked.files[rel] = spool.write(spreadsheet_safe_chunks(name, data), rel)
+            content = spool.write(spreadsheet_safe_chunks(name, data), rel)
+            problem = _formula_elsewhere(name, content)
         except csv.Error as exc:  # a cell past the reader's limit, say
-            message = f"{excerpt(link.url)} cannot be published: it cannot be read as CSV ({exc})"
-            report(index, message, "link-type")
+            problem = f"it cannot be read as CSV ({exc})"
+        if problem is None:
+            linked.files[rel] = content
+            return None
+    return f"cannot be published: {problem}", "link-type"
 
 
 _FILE_AS_FOLDER = "is to the file %s as if it were a folder"

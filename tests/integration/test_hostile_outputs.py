@@ -746,7 +746,10 @@ def test_an_output_folder_under_a_file_is_a_clear_message(
         (["a,-1", "5+cmd|x!A0"], ";", ["a,'-1", "5+cmd|x!A0"]),
         # Amounts, and calls no other reader's cell starts with, stay as written.
         (["-5", "fell (week 3)"], ",", ["-5", "fell (week 3)"]),
-        (["-5", "3", "f(x)"], ",", ["'-5", "3", "f(x)"]),
+        (["-5", "3", "f(x)"], ",", ["-5", "3", "f(x)"]),  # no operator before the name
+        (["-5", "Great week!"], ",", ["-5", "Great week!"]),
+        (["-5", "arpu(usd)", "a|b"], ";", ["-5", "arpu(usd)", "a|b"]),
+        (["x;-1", "5+SUM (A1)"], ",", ["x;'-1", "5+SUM (A1)"]),
         (["2026-05-04", "x;y", "-3", "f(x)"], ",", ["2026-05-04", "x;y", "-3", "f(x)"]),
         (["x;", "-1+cmd|x!A0"], ",", ["x;", "'-1+cmd|x!A0"]),
     ],
@@ -772,3 +775,52 @@ def test_a_linked_semicolon_csv_read_as_a_comma_csv_keeps_no_formula(
             for cell in row:
                 assert not (cell[:1] in "+-" and "|" in cell), (delimiter, cell)
     assert "x;'-1,5+cmd|' /C calc'!A0" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "shown", "row"),
+    [
+        # A `;` file with a title line is read at `,`, where the `"` after a `;` is text
+        # and each line a row: no cell needed a `'`, and it was published as written. To a
+        # spreadsheet splitting on `;` the quote opens a cell that holds the line break.
+        (
+            "semi.csv",
+            "Weekly export\ndate;value;note\n2026-09-01;-1,5;ok\n"
+            "2026-09-02;\"+\ncmd|' /C calc'!A0\";x\n",
+            "';'",
+            4,
+        ),
+        ("comma.csv", "a,b\nx;\"-1,5+\ncmd|' /C calc'!A0+1\",5\n", "';'", 2),
+        ("tabs.tsv", "a\tb\nx,\"-1+\ncmd|' /C calc'!A0\"\t5\n", "','", 2),
+    ],
+)
+def test_a_linked_csv_with_a_formula_to_a_reader_at_another_separator_is_refused(
+    scratch_project: ScratchProject, name: str, raw: str, shown: str, row: int
+) -> None:
+    text = links_charter(scratch_project, [("Raw", name)])
+    scratch_project.write(f"charters/routing/{name}", raw)
+    result = scratch_project.build()
+    assert not result.ok
+    (error,) = [d.format_text() for d in result.diagnostics if d.severity == "error"]
+    assert error.startswith(
+        f"charters/routing/charter.yaml:{at(text, 'url: ', name)}: links[0].url: {name!r}"
+        f" cannot be published: read with {shown} between cells, as a spreadsheet set to it"
+        f" reads it, its row {row} has a cell that may run as a formula"
+    ), error
+    assert not scratch_project.out.exists()
+
+
+def test_a_linked_file_written_as_a_folder_is_published_and_warned_of(
+    scratch_project: ScratchProject,
+) -> None:
+    # `queries/weekly.sql/`: the file is published, but the page's link asks for a page
+    # inside it; it was not warned of (the same link in Markdown was).
+    links_charter(scratch_project, [("Query", "queries/weekly.sql/")])
+    scratch_project.write("charters/routing/queries/weekly.sql", "select 1;\n")
+    result = scratch_project.build()
+    assert result.ok
+    assert [d.message for d in result.diagnostics if d.code == "link-target"] == [
+        "'queries/weekly.sql/' is to the file 'queries/weekly.sql' as if it were a folder;"
+        " the link will be broken"
+    ]
+    assert (scratch_project.out / "charters/routing/queries/weekly.sql").is_file()
