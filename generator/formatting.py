@@ -235,11 +235,11 @@ FORMULA_CALL = re.compile(r"[-+*/^&=<>]\s*[A-Za-z_][\w.]*\s*[(|]")
 
 
 def runs_as_formula(cell: str) -> bool:
-    """Whether a spreadsheet may run `cell` as a formula, spaces and quotes at its start
-    set aside (as a spreadsheet trimming spaces reads it): it starts with `=` or `@`, or
-    with `+` or `-` and calls something (:data:`FORMULA_CALL`)."""
-    text = cell.lstrip(' "')
-    return text[:1] in ("=", "@") or (text[:1] in ("+", "-") and bool(FORMULA_CALL.search(text)))
+    """Whether a spreadsheet may run `cell`, as a CSV reader gives it, as a formula: it
+    starts with `=` or `@`, or with `+` or `-` and calls something (:data:`FORMULA_CALL`).
+    Not a cell that starts with a space (` @alice`), which a spreadsheet shows as text."""
+    first = cell[:1]
+    return first in ("=", "@") or (first in ("+", "-") and bool(FORMULA_CALL.search(cell)))
 
 
 def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:

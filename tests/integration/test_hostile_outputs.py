@@ -824,3 +824,15 @@ def test_a_linked_file_written_as_a_folder_is_published_and_warned_of(
         " the link will be broken"
     ]
     assert (scratch_project.out / "charters/routing/queries/weekly.sql").is_file()
+
+
+def test_a_linked_csv_with_spaced_mentions_and_prose_is_published(
+    scratch_project: ScratchProject,
+) -> None:
+    # Hand-written rows: a space after each comma, a mention, amounts before prose.
+    links_charter(scratch_project, [("Notes", "notes.csv")])
+    raw = 'week, owner, delta, note\n1, @alice, -5, "Great week!"\n2, @bob, -1,5; fell (week 3)\n'
+    scratch_project.write("charters/routing/notes.csv", raw)
+    assert scratch_project.build().ok
+    published = scratch_project.out / "charters/routing/notes.csv"
+    assert published.read_text(encoding="utf-8") == raw
