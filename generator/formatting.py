@@ -195,14 +195,22 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A signed amount a spreadsheet reads as a number, never as a formula: -5, +0.25, -1.5e-3,
 # -5%, -$5, -1,234.5, -1,5 (a decimal comma).
 _AMOUNT = re.compile(r"[+-]?[$€£¥]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][+-]?\d+)?%?")
-# A piece of a cell after a character that a spreadsheet set to another separator than the
-# file's (`;` in much of Europe, or a tab) may split on, and that could call a function or
-# another program there: `a;=HYPERLINK(...)`, `x;+cmd|' /C calc'!A0`. A line break too:
-# such a spreadsheet may not see the quotes that keep it inside the cell.
-_PIECE = r"""([{seps}][ "]*)((?:[=@]|[+-](?=[^{seps}]*[(!|]))[^{seps}]*)"""
+# The separators other than a file's own at which a spreadsheet set to another may split
+# a row: the readers the file's own quoting does not hold for.
+_OTHER_SEPARATORS = {",": ";\t", ";": ",\t", "\t": ",;"}
+# A call in a formula: a function's (`HYPERLINK(`: a name, an operator or a parenthesis
+# right before `(`, which may group one: `+(cmd|…)`), another program's (`cmd|`) or a
+# reference to a sheet (`'…'!A1`). Prose is none: `fell (week 3)`, `Great week!`.
+_CALL = r"(?:\||![$A-Za-z]|[\w.+\-*/^&=<>(]\()"
+CALL = re.compile(_CALL)
+# A piece of a cell that such a spreadsheet starts a cell with: after its separator or a
+# line break (it may not see the quotes that keep a line break inside the cell), up to
+# the next of either, when it starts with `=` or `@`, or with `+` or `-` and calls
+# something: `a;=HYPERLINK(...)`, `x;+cmd|' /C calc'!A0`, to one splitting on `;`.
+_PIECE = r"""([{s}\r\n][ "]*)((?:[=@]|[+-](?=[^{s}\r\n]*{call}))[^{s}\r\n]*)"""
 _INNER_FORMULA = {
-    delimiter: re.compile(_PIECE.format(seps=seps))
-    for delimiter, seps in ((",", ";\t\r\n"), (";", ",\t\r\n"), ("\t", ",;\r\n"))
+    delimiter: tuple(re.compile(_PIECE.format(s=other, call=_CALL)) for other in others)
+    for delimiter, others in _OTHER_SEPARATORS.items()
 }
 
 
@@ -213,33 +221,25 @@ def spreadsheet_cell(text: str, delimiter: str = ",") -> str:
     not a plain amount (`-5`, `+0.3`, `1e-3`, `-5%`, `-$5` stay numbers), gets a
     leading `'`. So does a piece inside it, after a line break or a separator other
     than the file's `delimiter` (`,`, `;`, tab), that starts with `=` or `@`, or with
-    `+` or `-` and calls something (`(`, `!`, `|`): a spreadsheet that splits on
-    another separator than the file's would start a cell there. After the file's own
-    separator it is inside a quoted cell for every reader, and left as written.
+    `+` or `-` and calls something (:data:`CALL`) before that separator or a line break
+    ends it: a spreadsheet that splits on that separator would start a cell there.
+    After the file's own separator it is inside a quoted cell for every reader, and
+    left as written.
     """
     if text.startswith(FORMULA_STARTS) and not _AMOUNT.fullmatch(text):
         text = "'" + text
     if any(c in text for c in ",;\t\r\n"):
-        text = _INNER_FORMULA[delimiter].sub(r"\1'\2", text)
+        for piece in _INNER_FORMULA[delimiter]:
+            text = piece.sub(r"\1'\2", text)
     return text
-
-
-# The separators other than a file's own at which a spreadsheet set to another may split
-# a row (a line break ends a row for every reader: `spreadsheet_cell` sees to it).
-_OTHER_SEPARATORS = {",": ";\t", ";": ",\t", "\t": ",;"}
-# A call in a formula: an operator (or the sign that starts it) before a function's name
-# and its parenthesis, or another program's name and `|` (`-1,5+cmd|' /C calc'!A0`,
-# `+SUM (A1)`); `-5,Great week!` and `-5,arpu(usd)` are no formula, as no operator comes
-# before a name.
-FORMULA_CALL = re.compile(r"[-+*/^&=<>]\s*[A-Za-z_][\w.]*\s*[(|]")
 
 
 def runs_as_formula(cell: str) -> bool:
     """Whether a spreadsheet may run `cell`, as a CSV reader gives it, as a formula: it
-    starts with `=` or `@`, or with `+` or `-` and calls something (:data:`FORMULA_CALL`).
-    Not a cell that starts with a space (` @alice`), which a spreadsheet shows as text."""
+    starts with `=` or `@`, or with `+` or `-` and calls something (:data:`CALL`). Not
+    a cell that starts with a space (` @alice`), which a spreadsheet shows as text."""
     first = cell[:1]
-    return first in ("=", "@") or (first in ("+", "-") and bool(FORMULA_CALL.search(cell)))
+    return first in ("=", "@") or (first in ("+", "-") and bool(CALL.search(cell)))
 
 
 def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:
@@ -248,19 +248,20 @@ def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:
     another separator than the file's sees across the file's own (`x;-1,5+cmd|' /C
     calc'!A0` in a `,` file is `-1,5+cmd|…` to one splitting on `;`: -1.5 plus a call
     where `,` is the decimal sign) neutralised where it starts when it starts with `+`
-    or `-` and calls something (:data:`FORMULA_CALL`)."""
+    or `-` and calls something (:data:`CALL`) before that separator or a line break."""
     row = [spreadsheet_cell(cell, delimiter) for cell in cells]
     line = delimiter.join(row)
-    if len(row) < 2 or ("(" not in line and "|" not in line):
-        return row  # (most rows: no call, so no field another reader sees can make one)
+    if len(row) < 2 or not CALL.search(line):
+        return row  # (most rows: no call, so no cell another reader sees can make one)
     for other in _OTHER_SEPARATORS[delimiter]:
         line = delimiter.join(row)
-        starts = [0, *(found.end() for found in re.finditer(re.escape(other), line))]
+        ends = re.compile(f"[{re.escape(other)}\r\n]")
+        starts = [0, *(found.end() for found in ends.finditer(line))]
         for start in reversed(starts):
-            end = line.find(other, start)
-            field = line[start : len(line) if end < 0 else end]
+            end = ends.search(line, start)
+            field = line[start : len(line) if end is None else end.start()]
             lead = len(field) - len(field.lstrip(' "'))
-            if field[lead : lead + 1] in ("+", "-") and FORMULA_CALL.search(field, lead):
+            if field[lead : lead + 1] in ("+", "-") and CALL.search(field, lead):
                 row = _insert_quote(row, delimiter, start + lead)
     return row
 

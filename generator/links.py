@@ -20,6 +20,7 @@ Anything else is refused with an error at the link's `url` (docs/security.md).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -153,10 +154,12 @@ def _csv_delimiter(data: bytes) -> str:
 
 def _formula_elsewhere(name: str, content: Content) -> str | None:
     """Why the CSV `content` (a linked `.csv` or `.tsv` as published) cannot be published
-    though each of its cells passed the rule: read at another separator (`,`, `;`, tab)
-    as a spreadsheet set to it reads it, a cell runs as a formula (`runs_as_formula`):
-    a quote that opens a cell there, not at the file's own separator, may hold a line
-    break (`2026-09-02;"+` then `cmd|' /C calc'!A0";x` in a `;` file read at `,`)."""
+    though each of its rows passed the rule (`spreadsheet_row`): read at another separator
+    (`,`, `;`, tab) as a spreadsheet set to it reads it, a cell that holds a line break
+    runs as a formula (`runs_as_formula`). A quote that opens a cell at that separator,
+    not at the file's own, keeps a line break in it (`2026-09-02;"+` then `cmd|' /C
+    calc'!A0";x` in a `;` file read at `,`): a cell of two rows, which no row showed. A
+    file such a reader cannot read (a quote opened and never closed) is left to it."""
     if PurePosixPath(name).suffix.lower() not in (".csv", ".tsv"):
         return None
     if isinstance(content, bytes):
@@ -164,16 +167,19 @@ def _formula_elsewhere(name: str, content: Content) -> str | None:
     else:
         with open(content.path, "rb") as f:
             data = f.read()
+    if b"\n" not in data.rstrip(b"\r\n") and b"\r" not in data.rstrip(b"\r\n"):
+        return None
     for delimiter, shown in ((",", "','"), (";", "';'"), ("\t", "a tab")):
-        for number, row in enumerate(_rows(data, delimiter), 1):
-            for cell in row:
-                if runs_as_formula(cell):
-                    return (
-                        f"read with {shown} between cells, as a spreadsheet set to it reads"
-                        f" it, its row {number} has a cell that may run as a formula"
-                        f" ({excerpt(cell)}); put a ' before it, or write the file with"
-                        " every such cell quoted at its own separator"
-                    )
+        with contextlib.suppress(csv.Error):
+            for number, row in enumerate(_rows(data, delimiter), 1):
+                for cell in row:
+                    if ("\n" in cell or "\r" in cell) and runs_as_formula(cell):
+                        return (
+                            f"read with {shown} between cells, as a spreadsheet set to it"
+                            f" reads it, its row {number} has a cell of two lines that may"
+                            f" run as a formula ({excerpt(cell)}); put a ' before it, or"
+                            " quote the cell it is in where it starts"
+                        )
     return None
 
 

@@ -746,10 +746,16 @@ def test_an_output_folder_under_a_file_is_a_clear_message(
         (["a,-1", "5+cmd|x!A0"], ";", ["a,'-1", "5+cmd|x!A0"]),
         # Amounts, and calls no other reader's cell starts with, stay as written.
         (["-5", "fell (week 3)"], ",", ["-5", "fell (week 3)"]),
-        (["-5", "3", "f(x)"], ",", ["-5", "3", "f(x)"]),  # no operator before the name
+        (["-5", "3", "f(x)"], ",", ["'-5", "3", "f(x)"]),  # a call to a spreadsheet at ;
         (["-5", "Great week!"], ",", ["-5", "Great week!"]),
-        (["-5", "arpu(usd)", "a|b"], ";", ["-5", "arpu(usd)", "a|b"]),
-        (["x;-1", "5+SUM (A1)"], ",", ["x;'-1", "5+SUM (A1)"]),
+        (["-5", "Discount (SUMMER)"], ";", ["-5", "Discount (SUMMER)"]),
+        (["x;-1,5+(cmd|' /C calc'!A0)"], ",", ["x;'-1,5+(cmd|' /C calc'!A0)"]),
+        (["x;-1", "5&(HYPERLINK(1))"], ",", ["x;'-1", "5&(HYPERLINK(1))"]),
+        (
+            ["x;-1", "5+'\\\\evil\\s\\[a.xlsx]S'!A1"],
+            ",",
+            ["x;'-1", "5+'\\\\evil\\s\\[a.xlsx]S'!A1"],
+        ),
         (["2026-05-04", "x;y", "-3", "f(x)"], ",", ["2026-05-04", "x;y", "-3", "f(x)"]),
         (["x;", "-1+cmd|x!A0"], ",", ["x;", "'-1+cmd|x!A0"]),
     ],
@@ -805,7 +811,7 @@ def test_a_linked_csv_with_a_formula_to_a_reader_at_another_separator_is_refused
     assert error.startswith(
         f"charters/routing/charter.yaml:{at(text, 'url: ', name)}: links[0].url: {name!r}"
         f" cannot be published: read with {shown} between cells, as a spreadsheet set to it"
-        f" reads it, its row {row} has a cell that may run as a formula"
+        f" reads it, its row {row} has a cell of two lines that may run as a formula"
     ), error
     assert not scratch_project.out.exists()
 
@@ -836,3 +842,27 @@ def test_a_linked_csv_with_spaced_mentions_and_prose_is_published(
     assert scratch_project.build().ok
     published = scratch_project.out / "charters/routing/notes.csv"
     assert published.read_text(encoding="utf-8") == raw
+
+
+def test_linked_csv_notes_of_many_lines_are_read_as_each_reader_splits_them(
+    scratch_project: ScratchProject,
+) -> None:
+    # A bullet line with prose in brackets was refused (the whole build failed); a call on
+    # a line of its own in a `;` file, which a spreadsheet splitting on tabs starts a cell
+    # with, was published live (its piece was cut at the `,` no such reader splits on);
+    # a quote left open to a reader at `;` (a cell ending in `;"`) ran past its limit
+    # and refused the file.
+    links_charter(scratch_project, [("Steps", "steps.csv"), ("DE", "de.csv"), ("SQL", "q.csv")])
+    steps = 'id,note\n1,"Steps:\n- open settings; go to Billing - Invoices (PDF)"\n'
+    german = "id;note\n1;\"Notiz\n-1,5+(cmd|' /C calc'!A0)\nEnde\"\n"
+    sql = 'id,sql\n1,"SELECT a, b FROM t;"\n' + "".join(f"{i},x\n" for i in range(2, 20_000))
+    for name, raw in (("steps.csv", steps), ("de.csv", german), ("q.csv", sql)):
+        scratch_project.write(f"charters/routing/{name}", raw)
+    assert scratch_project.build().ok
+    out = scratch_project.out / "charters/routing"
+    assert (out / "steps.csv").read_text(encoding="utf-8") == steps
+    assert (out / "q.csv").read_text(encoding="utf-8") == sql
+    rows = list(
+        csv.reader(io.StringIO((out / "de.csv").read_text(encoding="utf-8")), delimiter=";")
+    )
+    assert rows[1] == ["1", "Notiz\n'-1,5+(cmd|' /C calc'!A0)\nEnde"]
