@@ -199,17 +199,24 @@ _AMOUNT = re.compile(r"[+-]?[$€£¥]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][+-]?\d+)?%?"
 # a row: the readers the file's own quoting does not hold for.
 _OTHER_SEPARATORS = {",": ";\t", ";": ",\t", "\t": ",;"}
 # A call in a formula: a function's (`HYPERLINK(`: a name, an operator or a parenthesis
-# right before `(`, which may group one: `+(cmd|…)`), another program's (`cmd|`) or a
-# reference to a sheet (`'…'!A1`). Prose is none: `fell (week 3)`, `Great week!`.
-_CALL = r"(?:\||![$A-Za-z]|[\w.+\-*/^&=<>(]\()"
+# right before `(`, which may group one: `+(cmd|…)`), another program's (`cmd|' /C
+# calc'!A0`: a `|` and then a `!`) or a reference to a sheet (`'…'!A1`). Prose is none:
+# `fell (week 3)`, `Great week!`, `nlp|support`.
+_CALL = r"(?:\|[^|\r\n]*!|![$A-Za-z]|[\w.+\-*/^&=<>(]\()"
 CALL = re.compile(_CALL)
 # A piece of a cell that such a spreadsheet starts a cell with: after its separator or a
 # line break (it may not see the quotes that keep a line break inside the cell), up to
 # the next of either, when it starts with `=` or `@`, or with `+` or `-` and calls
 # something: `a;=HYPERLINK(...)`, `x;+cmd|' /C calc'!A0`, to one splitting on `;`.
 _PIECE = r"""([{s}\r\n][ "]*)((?:[=@]|[+-](?=[^{s}\r\n]*{call}))[^{s}\r\n]*)"""
+# After a line break, the file's own reader too starts a row where a writer left a lone
+# carriage return unquoted (Python's does, writing `\n` line ends).
+_AFTER_BREAK = r"""([\r\n][ "]*)((?:[=@]|[+-](?=[^{s}\r\n]*{call}))[^{s}\r\n]*)"""
 _INNER_FORMULA = {
-    delimiter: tuple(re.compile(_PIECE.format(s=other, call=_CALL)) for other in others)
+    delimiter: (
+        *(re.compile(_PIECE.format(s=other, call=_CALL)) for other in others),
+        re.compile(_AFTER_BREAK.format(s=re.escape(delimiter), call=_CALL)),
+    )
     for delimiter, others in _OTHER_SEPARATORS.items()
 }
 
@@ -257,22 +264,33 @@ def spreadsheet_row(cells: Sequence[str], delimiter: str = ",") -> list[str]:
         line = delimiter.join(row)
         ends = re.compile(f"[{re.escape(other)}\r\n]")
         starts = [0, *(found.end() for found in ends.finditer(line))]
-        for start in reversed(starts):
+        quotes = []
+        for start in starts:
             end = ends.search(line, start)
             field = line[start : len(line) if end is None else end.start()]
             lead = len(field) - len(field.lstrip(' "'))
             if field[lead : lead + 1] in ("+", "-") and CALL.search(field, lead):
-                row = _insert_quote(row, delimiter, start + lead)
+                quotes.append(start + lead)
+        if quotes:
+            row = _with_quotes(row, delimiter, quotes)
     return row
 
 
-def _insert_quote(row: list[str], delimiter: str, at: int) -> list[str]:
-    """`row` with a `'` before the character at `at` of the row joined by `delimiter`."""
-    for k, cell in enumerate(row):
-        if at <= len(cell):
-            return [*row[:k], cell[:at] + "'" + cell[at:], *row[k + 1 :]]
-        at -= len(cell) + len(delimiter)
-    return row
+def _with_quotes(row: list[str], delimiter: str, at: list[int]) -> list[str]:
+    """`row` with a `'` before each character at `at` (ascending) of the row joined by
+    `delimiter`: each cell made once, however many quotes go in it."""
+    made: list[str] = []
+    offset, k = 0, 0
+    for cell in row:
+        end = offset + len(cell)
+        cut, parts = 0, []
+        while k < len(at) and at[k] <= end:
+            parts += [cell[cut : at[k] - offset], "'"]
+            cut = at[k] - offset
+            k += 1
+        made.append("".join(parts) + cell[cut:] if parts else cell)
+        offset = end + len(delimiter)
+    return made
 
 
 def json_ready(data: Any) -> Any:

@@ -20,7 +20,6 @@ Anything else is refused with an error at the link's `url` (docs/security.md).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
@@ -154,12 +153,12 @@ def _csv_delimiter(data: bytes) -> str:
 
 def _formula_elsewhere(name: str, content: Content) -> str | None:
     """Why the CSV `content` (a linked `.csv` or `.tsv` as published) cannot be published
-    though each of its rows passed the rule (`spreadsheet_row`): read at another separator
-    (`,`, `;`, tab) as a spreadsheet set to it reads it, a cell that holds a line break
-    runs as a formula (`runs_as_formula`). A quote that opens a cell at that separator,
-    not at the file's own, keeps a line break in it (`2026-09-02;"+` then `cmd|' /C
-    calc'!A0";x` in a `;` file read at `,`): a cell of two rows, which no row showed. A
-    file such a reader cannot read (a quote opened and never closed) is left to it."""
+    though each of its rows passed the rule (`spreadsheet_row`): read at a separator
+    (`,`, `;`, tab) as a spreadsheet set to it reads it, a cell runs as a formula
+    (`runs_as_formula`). The rule cuts a row where each such reader would; only a quote
+    that opens a cell at another separator than the file's is not seen by it: the cell
+    it opens may hold that separator, or a line break (`x,y;"+""a;""&HYPERLINK(…)"` in a
+    `,` file: to a reader at `;`, `+"a;"&HYPERLINK(…)`)."""
     if PurePosixPath(name).suffix.lower() not in (".csv", ".tsv"):
         return None
     if isinstance(content, bytes):
@@ -167,19 +166,22 @@ def _formula_elsewhere(name: str, content: Content) -> str | None:
     else:
         with open(content.path, "rb") as f:
             data = f.read()
-    if b"\n" not in data.rstrip(b"\r\n") and b"\r" not in data.rstrip(b"\r\n"):
-        return None
-    for delimiter, shown in ((",", "','"), (";", "';'"), ("\t", "a tab")):
-        with contextlib.suppress(csv.Error):
+    if b'"' not in data:
+        return None  # no quote: each reader cuts the cells the rule cut
+    limit = csv.field_size_limit(max(len(data), 131_072))  # a cell the file's length
+    try:
+        for delimiter, shown in ((",", "','"), (";", "';'"), ("\t", "a tab")):
             for number, row in enumerate(_rows(data, delimiter), 1):
-                for cell in row:
-                    if ("\n" in cell or "\r" in cell) and runs_as_formula(cell):
-                        return (
-                            f"read with {shown} between cells, as a spreadsheet set to it"
-                            f" reads it, its row {number} has a cell of two lines that may"
-                            f" run as a formula ({excerpt(cell)}); put a ' before it, or"
-                            " quote the cell it is in where it starts"
-                        )
+                cell = next((cell for cell in row if runs_as_formula(cell)), None)
+                if cell is not None:
+                    return (
+                        f"read with {shown} between cells, as a spreadsheet set to it reads"
+                        f" it, its row {number} has a cell that may run as a formula"
+                        f" ({excerpt(cell)}); put a ' before it, or quote the cell it is in"
+                        " where it starts"
+                    )
+    finally:
+        csv.field_size_limit(limit)
     return None
 
 

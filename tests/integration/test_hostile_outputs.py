@@ -798,6 +798,9 @@ def test_a_linked_semicolon_csv_read_as_a_comma_csv_keeps_no_formula(
         ),
         ("comma.csv", "a,b\nx;\"-1,5+\ncmd|' /C calc'!A0+1\",5\n", "';'", 2),
         ("tabs.tsv", "a\tb\nx,\"-1+\ncmd|' /C calc'!A0\"\t5\n", "','", 2),
+        # A quote that opens a cell at `;` hides a `;` from the rule, which cut the piece
+        # there: to that reader the cell is `+"x;"&HYPERLINK(…)`, on one line.
+        ("evil.csv", 'a,b\nx,y;"+""x;""&HYPERLINK(""http://evil/"")"\n', "';'", 2),
     ],
 )
 def test_a_linked_csv_with_a_formula_to_a_reader_at_another_separator_is_refused(
@@ -811,7 +814,7 @@ def test_a_linked_csv_with_a_formula_to_a_reader_at_another_separator_is_refused
     assert error.startswith(
         f"charters/routing/charter.yaml:{at(text, 'url: ', name)}: links[0].url: {name!r}"
         f" cannot be published: read with {shown} between cells, as a spreadsheet set to it"
-        f" reads it, its row {row} has a cell of two lines that may run as a formula"
+        f" reads it, its row {row} has a cell that may run as a formula"
     ), error
     assert not scratch_project.out.exists()
 
@@ -866,3 +869,17 @@ def test_linked_csv_notes_of_many_lines_are_read_as_each_reader_splits_them(
         csv.reader(io.StringIO((out / "de.csv").read_text(encoding="utf-8")), delimiter=";")
     )
     assert rows[1] == ["1", "Notiz\n'-1,5+(cmd|' /C calc'!A0)\nEnde"]
+
+
+def test_a_lone_carriage_return_starts_a_row_for_the_files_own_reader_too() -> None:
+    # Python's CSV writer, writing `\n` line ends, leaves a cell with a lone `\r`
+    # unquoted: every reader starts a row after it, the file's own reader included.
+    cell = "y\r-{1,2;3}+cmd|' /C calc'!A0"
+    assert spreadsheet_cell(cell, "\t") == "y\r'-{1,2;3}+cmd|' /C calc'!A0"
+    assert spreadsheet_cell("ok\r-1\tx", "\t") == "ok\r-1\tx"
+
+
+def test_many_pieces_in_a_long_row_are_neutralised_in_one_pass() -> None:
+    # Each `'` rebuilt the whole row: 8,000 cells took over a second, a 1 MB line minutes.
+    row = spreadsheet_row(["a;-1", "b(x)"] * 20_000)
+    assert row[:4] == ["a;'-1", "b(x)", "a;'-1", "b(x)"] and len(row) == 40_000
