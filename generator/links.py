@@ -131,11 +131,17 @@ SNIFF_ROWS = 50
 
 
 def _csv_delimiter(data: bytes) -> str:
-    """`;` for a CSV whose first rows all have the same number of cells, more than one,
-    when split at `;` but not when split at `,` (as a spreadsheet set to a decimal comma
-    writes it); else `,`. Read with the wrong one, its rows would be one cell each, their
-    formulas unseen and their quoting rewritten; a `,` file whose header names units
-    with semicolons stays a `,` file."""
+    """The separator a CSV names in a first line `sep=;` (as Excel reads it); else `;`
+    or a tab for a CSV whose first rows (blank ones aside) all have the same number of
+    cells, more than one, when split at it but not when split at `,` (as a spreadsheet
+    set to a decimal comma writes it, or a tab-separated file named `.csv`); else `,`.
+    Read with the wrong one, its rows would be one cell each, their formulas unseen and
+    their quoting rewritten; a `,` file whose header names units with semicolons stays
+    a `,` file."""
+    first = data.removeprefix(_BOM).split(b"\n", 1)[0].rstrip(b"\r")
+    named = {b"sep=,": ",", b"sep=;": ";", b"sep=\t": "\t"}.get(first)
+    if named is not None:
+        return named
 
     def even(delimiter: str) -> bool:
         counts = set()
@@ -143,12 +149,15 @@ def _csv_delimiter(data: bytes) -> str:
             for n, row in enumerate(_rows(data, delimiter)):
                 if n == SNIFF_ROWS:
                     break
-                counts.add(len(row))
+                if row:  # a blank line (one at the end, say) is no row of cells
+                    counts.add(len(row))
         except (csv.Error, UnicodeDecodeError):
             return False
         return len(counts) == 1 and counts != {1}
 
-    return ";" if even(";") and not even(",") else ","
+    if even(","):
+        return ","
+    return next((d for d in (";", "\t") if even(d)), ",")
 
 
 def _formula_elsewhere(name: str, content: Content) -> str | None:

@@ -883,3 +883,39 @@ def test_many_pieces_in_a_long_row_are_neutralised_in_one_pass() -> None:
     # Each `'` rebuilt the whole row: 8,000 cells took over a second, a 1 MB line minutes.
     row = spreadsheet_row(["a;-1", "b(x)"] * 20_000)
     assert row[:4] == ["a;'-1", "b(x)", "a;'-1", "b(x)"] and len(row) == 40_000
+
+
+@pytest.mark.parametrize(
+    ("raw", "published"),
+    [
+        # A tab-separated file named .csv: read at `,`, each row was one cell, and the rule
+        # let `+(49)` pass while the look at each reader refused the file.
+        (
+            'Name\tPhone\n"Muller, Hans"\t+(49) 30 123456\n',
+            "Name\tPhone\nMuller, Hans\t'+(49) 30 123456\n",
+        ),
+        # A blank line at the end made the `;` rows uneven: read at `,`, refused.
+        (
+            'Monat;Notiz\nJan;"-3,5 %\nQuelle: Statistik(Amt)"\n\n',
+            'Monat;Notiz\nJan;"\'-3,5 %\nQuelle: Statistik(Amt)"\n\n',
+        ),
+        # Excel's `sep=;` first line names the separator.
+        (
+            'sep=;\nMonat;Wert;Notiz\nJan;"-3,5 %\nlaut max(Wert)"\n',
+            'sep=;\nMonat;Wert;Notiz\nJan;"\'-3,5 %\nlaut max(Wert)"\n',
+        ),
+        # Rewritten at `,`, its quoting was lost to the reader at `;`.
+        (
+            'Name;Notiz;Handle\nA;"Hallo; Welt";@bob\n\n',
+            'Name;Notiz;Handle\nA;"Hallo; Welt";\'@bob\n\n',
+        ),
+    ],
+)
+def test_a_linked_csv_is_read_at_the_separator_it_is_written_with(
+    scratch_project: ScratchProject, raw: str, published: str
+) -> None:
+    links_charter(scratch_project, [("Data", "data.csv")])
+    scratch_project.write("charters/routing/data.csv", raw)
+    assert scratch_project.build().ok
+    out = scratch_project.out / "charters/routing/data.csv"
+    assert out.read_text(encoding="utf-8") == published
