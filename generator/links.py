@@ -12,10 +12,16 @@ a browser shows or downloads and never runs, and its content matches that type:
   and must not open like an HTML or XML document, so even a host that sends no
   `Content-Type` (and lets the browser sniff) serves it as text;
 * a `.csv` or `.tsv` is published with its formula-like cells neutralised, as
-  every CSV of the site is (`formatting.spreadsheet_row`).
+  every CSV of the site is (`formatting.spreadsheet_row`), and refused when a
+  spreadsheet reading it at any separator would still find a formula
+  (`_formula_elsewhere`).
 
 Anything else is refused with an error at the link's `url` (docs/security.md).
-`charters check` reports the same problems as `charters build`.
+A link to a file the build writes beside the page (its downloads, its charts once
+drawn) is good; the relative links of a charter's Markdown that its page cannot
+follow (a file no link publishes, a charter or a page of the site that is not there,
+a chart not drawn) are warned of (`linked_files`). `charters check` reports the same
+problems as `charters build`.
 """
 
 from __future__ import annotations
