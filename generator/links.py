@@ -337,8 +337,10 @@ def _publish(
     problem = content_problem(name, data)
     if problem is None:
         try:
-            content = spool.write(spreadsheet_safe_chunks(name, data), rel)
-            problem = _formula_elsewhere(name, content)
+            chunks = spreadsheet_safe_chunks(name, data)
+            content = spool.write(chunks, rel)
+            # Unchanged (a tuple of `data`): looked at in memory, not read back.
+            problem = _formula_elsewhere(name, data if isinstance(chunks, tuple) else content)
         except csv.Error as exc:  # a cell past the reader's limit, say
             problem = f"it cannot be read as CSV ({exc})"
         if problem is None:

@@ -245,18 +245,25 @@ def test_letters_alike_in_another_case_only_are_different_names(
     assert scratch_project.errors() == []
 
 
+def _team_errors(scratch_project: ScratchProject, teams: dict[str, str]) -> list[str]:
+    """The errors of a tree of charters with these teams (by charter id); the files they
+    are in are asserted by the caller, the errors shown when they differ."""
+    for cid, team in teams.items():
+        scratch_project.charter(cid, team=team)
+    return scratch_project.errors()
+
+
+def _files(errors: list[str]) -> list[str]:
+    return [e.split(":", 1)[0] for e in errors]
+
+
 def test_a_look_alike_is_blamed_and_never_ties_two_names_through_it(
     scratch_project: ScratchProject,
 ) -> None:
     # `ВОТ` (Cyrillic capitals) reads as `Bot`; `вот` reads as no Latin name, and is
     # `ВОТ` in another case. It was told it "looks like 'Bot'", through `ВОТ`.
-    for cid, team in (("a1", "Bot"), ("a2", "Bot"), ("a3", "ВОТ"), ("a4", "вот")):
-        scratch_project.charter(cid, team=team)
-    errors = scratch_project.errors()
-    assert [e.split(":", 1)[0] for e in errors] == [
-        "charters/a3/charter.yaml",
-        "charters/a4/charter.yaml",
-    ], errors
+    errors = _team_errors(scratch_project, {"a1": "Bot", "a2": "Bot", "a3": "ВОТ", "a4": "вот"})
+    assert _files(errors) == ["charters/a3/charter.yaml", "charters/a4/charter.yaml"], errors
     assert "team 'ВОТ' looks like 'Bot', the team of 2 charters (first: 'a1')" in errors[0]
     assert (
         "team 'вот' looks like 'ВОТ', the team of charter 'a3', but its case differs" in (errors[1])
@@ -266,13 +273,8 @@ def test_a_look_alike_is_blamed_and_never_ties_two_names_through_it(
 def test_the_latin_spelling_is_kept_however_many_charters_use_the_look_alike(
     scratch_project: ScratchProject,
 ) -> None:
-    for cid, team in (("a1", "ΑΙ"), ("a2", "ΑΙ"), ("a3", "AI")):  # Greek, Greek, Latin
-        scratch_project.charter(cid, team=team)
-    errors = scratch_project.errors()
-    assert [e.split(":", 1)[0] for e in errors] == [
-        "charters/a1/charter.yaml",
-        "charters/a2/charter.yaml",
-    ], errors
+    errors = _team_errors(scratch_project, {"a1": "ΑΙ", "a2": "ΑΙ", "a3": "AI"})  # Greek, Latin
+    assert _files(errors) == ["charters/a1/charter.yaml", "charters/a2/charter.yaml"], errors
     assert all("team 'ΑΙ' looks like 'AI', the team of charter 'a3'" in e for e in errors)
 
 
