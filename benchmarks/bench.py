@@ -253,7 +253,7 @@ class Corpus:
 
     def edit_template(self) -> None:
         """Override the built-in charter.html with a changed copy (see README, Overriding)."""
-        from generator.pages import BUILTIN_TEMPLATES
+        from generator.assets import BUILTIN_TEMPLATES
 
         self.edits += 1
         text = (BUILTIN_TEMPLATES / "charter.html").read_text()

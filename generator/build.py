@@ -297,7 +297,9 @@ def _full_build(
     # Linked files are checked before anything is drawn: a refused one fails the build.
     # Large files (result downloads, linked files) go to the spool, not memory.
     spool = open_spool(settings.out)
-    linked = linked_files(project.root, views, spool, project.catalogue)
+    linked = linked_files(
+        project.root, views, spool, project.catalogue, base_url=project.site.base_url
+    )
     prime = _priming(reuse, check_key, project, checks, result.diagnostics, linked.diagnostics)
     result.diagnostics.extend(linked.diagnostics)
     if not result.ok:

@@ -93,7 +93,13 @@ def run_check(source: Path, today: date | None, only: Iterable[str] | None = Non
     checks = check_project(project, today)
     views = [check.view for check in checks.values()]
     whole = not diags.errors  # else the site's pages are not known
-    linked = linked_files(project.root, views, catalogue=project.catalogue, whole=whole)
+    linked = linked_files(
+        project.root,
+        views,
+        catalogue=project.catalogue,
+        whole=whole,
+        base_url=project.site.base_url,
+    )
     return report_of(project, checks, diags.sorted(), linked.diagnostics, only)
 
 

@@ -40,7 +40,7 @@ from .analyze import CharterView
 from .catalogue import Catalogue
 from .diagnostics import Diagnostic, Severity, excerpt, format_path
 from .formatting import runs_as_formula, spreadsheet_row
-from .paths import real, requested
+from .paths import parse_base_url, real, requested
 from .spool import Content, Spool
 
 
@@ -371,12 +371,14 @@ def linked_files(
     spool: Spool | None = None,
     catalogue: Catalogue | None = None,
     whole: bool = True,
+    base_url: str | None = None,
 ) -> Linked:
     """Files in a charter's folder that its links point to, to copy beside its page; and
     the relative links of its Markdown that its page cannot follow, warned of.
 
     With a `spool` (the build's), each file goes there rather than staying in memory.
-    `catalogue`: the catalogue's metrics (metrics.yaml), each of which has a page.
+    `catalogue`: the catalogue's metrics (metrics.yaml), each of which has a page;
+    `base_url`: site.yaml's, with which a build writes a sitemap when it is a full URL.
     Not `whole` (a charter or the catalogue did not load: `charters check`), the site's
     pages outside `charters/` are not known, and links to them are not looked at.
     """
@@ -390,26 +392,29 @@ def linked_files(
     except OSError:
         folders = set()
     catalogue = catalogue if catalogue is not None else Catalogue()
-    files = site_files(views, catalogue.ids()) if whole else None
+    files = site_files(views, catalogue.ids(), root, base_url) if whole else None
     site = _Site(by_id, aliases, folders, files, catalogue, views)
     for view in views:
         _markdown_links(root, view, site, linked)
     return linked
 
 
-# The site's own files at its root that every build writes (generator/outputs.py).
-ROOT_FILES = frozenset({"index.html", "404.html", "feed.xml", "robots.txt"})
-# Where in the site a Markdown link is not held to files (by a path's first part): the
-# static files (the built-in ones and a user's templates/static/), the JSON API and the
-# sitemap (written only with a base_url).
-NOT_LOOKED_AT = frozenset({"static", "api", "sitemap.xml"})
+# The site's own files that every build writes (generator/outputs.py).
+ROOT_FILES = frozenset({"index.html", "404.html", "feed.xml", "robots.txt", "api/charters.json"})
+# In site_files for `static/` when templates/static/ cannot be listed (the build fails
+# on it, with its own error): no file names end in a slash, so this names none.
+STATIC_UNKNOWN = "static/"
 
 
-def site_files(views: Sequence[CharterView], catalogue: Iterable[str]) -> frozenset[str]:
-    """The pages and files outside `charters/` a build of `views` writes, but for those in
-    :data:`NOT_LOOKED_AT` and the forest plots (`_Site.forest`): the portfolio, the rules,
-    the outputs of :data:`ROOT_FILES`, a page per team and per catalogued metric
-    (generator/pages.py: `portfolio_pages`) with an index of each when there are any."""
+def site_files(
+    views: Sequence[CharterView], catalogue: Iterable[str], root: Path, base_url: str | None
+) -> frozenset[str]:
+    """The pages and files outside `charters/` a build of `views` writes, but for the
+    forest plots (`_Site.forest`): the portfolio, the rules, the outputs of
+    :data:`ROOT_FILES`, a page per team and per catalogued metric (generator/pages.py:
+    `portfolio_pages`) with an index of each when there are any, the static files
+    (assets.static_sources) and, with a full `base_url`, the sitemap."""
+    from .assets import StaticFileError, static_sources
     from .portfolio import metric_page, teams
 
     files = set(ROOT_FILES) | {"rules/index.html"}
@@ -417,6 +422,12 @@ def site_files(views: Sequence[CharterView], catalogue: Iterable[str]) -> frozen
     files.update(pages, ["metrics/index.html"] if pages else [])
     found = [team.page for team in teams(views)]
     files.update(found, ["teams/index.html"] if found else [])
+    if parse_base_url(base_url).absolute is not None:
+        files.add("sitemap.xml")  # outputs.sitemap_entries: written only then
+    try:
+        files.update(static_sources(root))
+    except StaticFileError:
+        files.add(STATIC_UNKNOWN)
     return frozenset(files)
 
 
@@ -467,8 +478,7 @@ def _markdown_links(root: Path, view: CharterView, site: _Site, linked: Linked) 
 
 def _broken(root: Path, view: CharterView, site: _Site, linked: Linked, href: str) -> str | None:
     """Why the relative link `href` on charter `view`'s page is broken, in words; None
-    when it is not, or it is to a place not looked at (:data:`NOT_LOOKED_AT`, above
-    the site's folder)."""
+    when it is not, or it is to a place not looked at (above the site's folder)."""
     asked = requested(href)
     if asked is None:
         return "reaches no file (it names a NUL byte or bytes that are not UTF-8)"
@@ -483,14 +493,25 @@ def _broken(root: Path, view: CharterView, site: _Site, linked: Linked, href: st
     return problem
 
 
+def _not_on_site(path: str, top: str) -> str:
+    """:func:`_missing`'s words for `path` outside `charters/`, which the site has not."""
+    if path == "sitemap.xml":
+        return "is the sitemap, which is written only when site.yaml's base_url is a full URL"
+    if top == "static":
+        return "is not one of the site's static files (the built-in ones and templates/static/)"
+    if top == "api":
+        return "is not a file of the site's API (api/charters.json)"
+    return "is not a page of the site"
+
+
 def _missing(
     root: Path, view: CharterView, site: _Site, linked: Linked, asked: str, path: str
 ) -> str | None:
     """:func:`_broken`'s answer for the link `asked` (decoded), which names `path` in the
     site, but for a file named as a folder."""
     top = path.split("/", 1)[0]
-    if path in (".", "index.html") or top == ".." or top in NOT_LOOKED_AT:
-        return None  # the portfolio; above the site (another site on its host?); not looked at
+    if path in (".", "index.html") or top == "..":
+        return None  # the portfolio; above the site (another site on its host?)
     if path == "charters":
         return "is to the folder of all charters, which has no page"
     parts = path.split("/")
@@ -502,7 +523,9 @@ def _missing(
             return site.forest(parts[1])  # a catalogued metric's
         if path in site.files or f"{path}/index.html" in site.files:
             return None
-        return "is not a page of the site"
+        if top == "static" and STATIC_UNKNOWN in site.files:
+            return None  # templates/static/ cannot be read: the build's error says so
+        return _not_on_site(path, top)
     by_id, aliases, folders = site.by_id, site.aliases, site.folders
     cid, name = parts[1], "/".join(parts[2:])
     other = by_id.get(cid)

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
@@ -42,6 +41,7 @@ from .formatting import (
 from .history import History
 from .load import Project, Result
 from .pages import Templates, fold, plain_text
+from .paths import BaseUrl, parse_base_url
 from .portfolio import catalogued_metrics, teams
 from .reuse import Reuse
 from .spool import Content, Spool
@@ -53,37 +53,6 @@ RESULT_COLUMNS = ("date", "metric", "variant", "value", "lower", "upper", "n", "
 # reserved `.invalid` domain says so (RFC 2606) while keeping the id a valid tag URI.
 FALLBACK_AUTHORITY = "metric-charters.invalid"
 FALLBACK_TAG_DATE = "2026"
-
-
-@dataclass(frozen=True)
-class BaseUrl:
-    """`site.yaml`'s base_url, split into what each output needs."""
-
-    absolute: str | None  # "https://host/path/" when base_url is a full URL
-    path: str | None  # "/path/" when base_url gives one (full URL or path)
-    host: str | None
-
-    def link(self, target: str) -> str:
-        """A link to site file `target` usable from anywhere: absolute, else root-relative."""
-        if self.absolute is not None:
-            return self.absolute + target
-        if self.path is not None:
-            return self.path + target
-        return target
-
-
-def parse_base_url(value: str | None) -> BaseUrl:
-    """Split base_url; anything that is not an http(s) URL is taken as a site path."""
-    if not value or not value.strip():
-        return BaseUrl(None, None, None)
-    text = value.strip()
-    parts = urlsplit(text)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
-        absolute = f"{parts.scheme}://{parts.netloc}{path}"
-        return BaseUrl(absolute, path, parts.hostname)
-    path = "/" + text.split("?", 1)[0].split("#", 1)[0].strip("/")
-    return BaseUrl(None, path if path == "/" else path + "/", None)
 
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,6 @@ Charter text is only ever data handed to templates, never a template itself, so
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import traceback
 import unicodedata
@@ -32,6 +31,7 @@ from markupsafe import Markup, escape
 
 from . import __version__
 from .analyze import CharterView, MetricView
+from .assets import BUILTIN_TEMPLATES, StaticFileError, static_files
 from .bidi import isolate, isolate_names, isolate_text
 from .cache import digest, digest_after
 from .charts import Chart, ChartSet, interval_source, row_interval
@@ -57,17 +57,12 @@ from .memo import MEMO
 from .model import SiteConfig
 from .paths import real
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
-from .readers import inside
 from .reuse import Reuse
 from .rules import RULES, CharterCheck
 from .spool import Content, Spool
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
 
 A = TypeVar("A")
-
-BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
-if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
-    BUILTIN_TEMPLATES = Path(__file__).parent.parent / "templates"
 
 
 def relative_url(target: str, page: str) -> str:
@@ -405,33 +400,6 @@ def site_templates(
     return Templates(make_environment(project.root / "templates", bytecode_cache), common)
 
 
-def static_files(project: Project) -> dict[str, bytes]:
-    """The built-in static assets, then the project's own, which replace them by name."""
-    files: dict[str, bytes] = {}
-    for static in sorted((BUILTIN_TEMPLATES / "static").glob("*")):
-        files[f"static/{static.name}"] = static.read_bytes()
-    user_static = project.root / "templates" / "static"
-    if user_static.is_dir():
-        if not os.access(user_static, os.R_OK | os.X_OK):  # glob would find nothing
-            raise StaticFileError("templates/static", "cannot read this folder (permission denied)")
-        for static in sorted(user_static.glob("*")):
-            if static.is_file() and inside(project.root, static):  # links out: refused by load
-                try:
-                    files[f"static/{static.name}"] = static.read_bytes()
-                except OSError as exc:
-                    rel = f"templates/static/{static.name}"
-                    raise StaticFileError(rel, f"cannot read it ({exc.strerror})") from None
-    return files
-
-
-class StaticFileError(Exception):
-    """A static file of the project's that cannot be read: a located error of the build."""
-
-    def __init__(self, rel: str, message: str) -> None:
-        super().__init__(message)
-        self.rel, self.message = rel, message
-
-
 def render_pages(
     templates: Templates,
     project: Project,
@@ -476,7 +444,7 @@ def render_pages(
         }
         catalogued = catalogued_metrics(project.catalogue, views)
         made.update(portfolio_pages(templates, catalogued, views, charts, rows))
-        made.update(static_files(project))
+        made.update(static_files(project.root))
         return made, then() if then is not None else None
 
     charters, (rest, also) = charter_pages(

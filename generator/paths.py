@@ -1,5 +1,6 @@
-"""Load stage: paths as the file system has them, links followed, links that loop, and
-the path a relative link asks a server for (`requested`).
+"""Load stage: paths as the file system has them, links followed, links that loop, the
+path a relative link asks a server for (`requested`), and where the site is served
+(`parse_base_url`: site.yaml's base_url, split).
 
 Python 3.11's `Path.resolve` raises `RuntimeError` on a symbolic link that leads back
 to itself, which reached users as an internal error; every stage that follows links
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 LOOP = "a symbolic link that loops (it leads back to itself); it is not read"
 
@@ -49,3 +51,34 @@ def requested(url: str) -> str | None:
     except UnicodeDecodeError:  # `%ff`: a server looks for that byte, which no name holds
         return None
     return None if "\0" in rel else rel
+
+
+@dataclass(frozen=True)
+class BaseUrl:
+    """`site.yaml`'s base_url, split into what each output needs."""
+
+    absolute: str | None  # "https://host/path/" when base_url is a full URL
+    path: str | None  # "/path/" when base_url gives one (full URL or path)
+    host: str | None
+
+    def link(self, target: str) -> str:
+        """A link to site file `target` usable from anywhere: absolute, else root-relative."""
+        if self.absolute is not None:
+            return self.absolute + target
+        if self.path is not None:
+            return self.path + target
+        return target
+
+
+def parse_base_url(value: str | None) -> BaseUrl:
+    """Split base_url; anything that is not an http(s) URL is taken as a site path."""
+    if not value or not value.strip():
+        return BaseUrl(None, None, None)
+    text = value.strip()
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
+        absolute = f"{parts.scheme}://{parts.netloc}{path}"
+        return BaseUrl(absolute, path, parts.hostname)
+    path = "/" + text.split("?", 1)[0].split("#", 1)[0].strip("/")
+    return BaseUrl(None, path if path == "/" else path + "/", None)

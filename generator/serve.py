@@ -49,10 +49,10 @@ import watchfiles
 from watchfiles import Change
 from watchfiles.main import FileChange
 
+from .assets import BUILTIN_TEMPLATES
 from .catalogue import CATALOGUE_FILE
 from .diagnostics import InputError, has_control_characters, printable, today_from_env
 from .formatting import plural
-from .pages import BUILTIN_TEMPLATES
 from .paths import real as real_path
 
 if TYPE_CHECKING:

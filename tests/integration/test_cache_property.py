@@ -29,11 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator import fork
+from generator.assets import BUILTIN_TEMPLATES
 from generator.build import BuildResult, Settings, build
 from generator.cache import open_cache
 from generator.check import run_check
 from generator.check_cache import Checked, check_key, load_checked
-from generator.pages import BUILTIN_TEMPLATES
 from generator.reuse import Kept
 
 EPOCH = "1793491200"  # 2026-11-01: results dated before it are valid on any day

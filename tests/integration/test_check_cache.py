@@ -526,7 +526,7 @@ def test_a_build_whose_templates_fail_still_stores_the_report_check_prints(
     """A template error stops the build after the rules judged every charter; check does
     not render pages, so its report is the same and is stored all the same (made after
     the pages, with the outputs, when the build gets that far)."""
-    from generator.pages import BUILTIN_TEMPLATES
+    from generator.assets import BUILTIN_TEMPLATES
 
     marker = "{% block content %}"
     page = (BUILTIN_TEMPLATES / "charter.html").read_text(encoding="utf-8")

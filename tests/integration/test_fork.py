@@ -18,11 +18,12 @@ from helpers import copy_examples
 
 import generator.fork as fork
 import generator.pages as pages
+from generator.assets import BUILTIN_TEMPLATES
 from generator.build import BuildResult, Settings, build
 from generator.cache import Cache
 from generator.charts import draw
 from generator.memo import MEMO
-from generator.pages import BUILTIN_TEMPLATES, Templates
+from generator.pages import Templates
 
 from .test_build import tree_files
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 import generator.model as m
 from generator.analyze import CharterView
-from generator.links import NOT_LOOKED_AT, site_files
+from generator.links import site_files
 from generator.load import load_project
 
 
@@ -230,14 +230,12 @@ def test_the_site_files_links_are_held_to_are_those_a_build_writes(
     out = examples_build.out
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     outside = {
-        f
-        for f in written
-        if f.split("/", 1)[0] not in {"charters", *NOT_LOOKED_AT}
-        and not f.startswith(".")
-        and not f.endswith("/forest.svg")
+        f for f in written if not f.startswith(("charters/", ".")) and not f.endswith("/forest.svg")
     }
     assert project.catalogue.ids() and "teams/index.html" in outside
-    assert site_files(views, project.catalogue.ids()) == outside
+    assert {"sitemap.xml", "api/charters.json", "static/site.js"} <= outside
+    files = site_files(views, project.catalogue.ids(), project.root, project.site.base_url)
+    assert files == outside
 
 
 def test_hrefs_are_read_as_a_browser_reads_them(scratch_project: ScratchProject) -> None:
@@ -252,14 +250,32 @@ def test_hrefs_are_read_as_a_browser_reads_them(scratch_project: ScratchProject)
     assert _warnings(scratch_project) == []
 
 
-def test_static_files_api_and_the_sitemap_are_not_looked_at(
+def test_links_to_static_files_the_api_and_the_sitemap_are_held_to_what_the_build_writes(
     scratch_project: ScratchProject,
 ) -> None:
-    scratch_project.write("templates/static/index.html", "<p>hello</p>\n")
-    links = ["../../static", "../../static/", "../../api", "../../sitemap.xml"]
-    summary = " See " + " ".join(f"[{i}]({href})" for i, href in enumerate(links))
+    # They were not looked at: `../../static/logo.png` was broken on the page, unwarned.
+    scratch_project.write("templates/static/logo.png", b"\x89PNG\r\n\x1a\n")
+    good = ["../../static/style.css", "../../static/logo.png", "../../api/charters.json"]
+    bad = {
+        "../../static/logo.svg": "is not one of the site's static files (the built-in ones"
+        " and templates/static/)",
+        "../../static/": "is not one of the site's static files (the built-in ones and"
+        " templates/static/)",
+        "../../api/charters/routing.json": "is not a file of the site's API (api/charters.json)",
+        "../../sitemap.xml": "is the sitemap, which is written only when site.yaml's base_url"
+        " is a full URL",
+    }
+    summary = " See " + " ".join(f"[{i}]({href})" for i, href in enumerate([*good, *bad]))
     scratch_project.charter("routing", text=minimal_charter(summary=summary))
-    assert _warnings(scratch_project) == []
+    warnings = [w.split(" summary: ", 1)[1] for w in _warnings(scratch_project)]
+    assert warnings == [
+        f"the link {href!r} {problem}; the link will be broken" for href, problem in bad.items()
+    ]
+    # With a full base_url the build writes a sitemap, and the link to it is good.
+    scratch_project.write("site.yaml", "title: T\nbase_url: https://ml.example.com/charters/\n")
+    assert len(_warnings(scratch_project)) == len(bad) - 1
+    checked = run_cli("check", "--source", scratch_project.root).output
+    assert checked.count("link-target warning") == len(bad) - 1  # as build warns
 
 
 def test_a_generated_file_written_as_a_folder_is_warned_of_under_links_too(

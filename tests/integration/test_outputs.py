@@ -17,8 +17,8 @@ import pytest
 import yaml
 from helpers import ExamplesBuild, ScratchProject, at, parse_html
 
-from generator.outputs import parse_base_url
 from generator.pages import fold
+from generator.paths import parse_base_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

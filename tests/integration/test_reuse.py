@@ -18,11 +18,12 @@ from helpers import ScratchProject
 
 import generator.analyze as analyze_stage
 import generator.load as load_stage
+from generator.assets import BUILTIN_TEMPLATES
 from generator.build import BuildResult, Settings, build
 from generator.cache import summed
 from generator.check import FORMATS, run_check
 from generator.check_cache import Checked, checked
-from generator.pages import BUILTIN_TEMPLATES, Templates
+from generator.pages import Templates
 from generator.reuse import Reuse
 from generator.serve import SiteState
 
