@@ -136,6 +136,18 @@ def spreadsheet_safe_chunks(name: str, data: bytes) -> Iterable[bytes]:
 SNIFF_ROWS = 50
 
 
+# The first lines that name a CSV's separator for a spreadsheet (Excel honours `sep=`
+# and any one character after it) and are looked at: the separators of `spreadsheet_row`.
+_SEPARATOR_LINES = {b"sep=,": ",", b"sep=;": ";", b"sep=\t": "\t"}
+# A first line a spreadsheet may take for one that names a separator (written in capitals,
+# quoted or spaced as a reader might forgive).
+_SEPARATOR_LINE = re.compile(rb'[\s"]*sep[\s"]*=', re.IGNORECASE)
+
+
+def _first_line(data: bytes) -> bytes:
+    return data.removeprefix(_BOM).split(b"\n", 1)[0].rstrip(b"\r")
+
+
 def _csv_delimiter(data: bytes) -> str:
     """The separator a CSV names in a first line `sep=;` (as Excel reads it); else `;`
     or a tab for a CSV whose first rows (blank ones aside) all have the same number of
@@ -144,8 +156,7 @@ def _csv_delimiter(data: bytes) -> str:
     Read with the wrong one, its rows would be one cell each, their formulas unseen and
     their quoting rewritten; a `,` file whose header names units with semicolons stays
     a `,` file."""
-    first = data.removeprefix(_BOM).split(b"\n", 1)[0].rstrip(b"\r")
-    named = {b"sep=,": ",", b"sep=;": ";", b"sep=\t": "\t"}.get(first)
+    named = _SEPARATOR_LINES.get(_first_line(data))
     if named is not None:
         return named
 
@@ -173,7 +184,8 @@ def _formula_elsewhere(name: str, content: Content) -> str | None:
     (`runs_as_formula`). The rule cuts a row where each such reader would; only a quote
     that opens a cell at another separator than the file's is not seen by it: the cell
     it opens may hold that separator, or a line break (`x,y;"+""a;""&HYPERLINK(…)"` in a
-    `,` file: to a reader at `;`, `+"a;"&HYPERLINK(…)`)."""
+    `,` file: to a reader at `;`, `+"a;"&HYPERLINK(…)`). Or its first line names another
+    separator for a spreadsheet (`sep=|`), at which no cell was looked at."""
     if PurePosixPath(name).suffix.lower() not in (".csv", ".tsv"):
         return None
     if isinstance(content, bytes):
@@ -181,6 +193,14 @@ def _formula_elsewhere(name: str, content: Content) -> str | None:
     else:
         with open(content.path, "rb") as f:
             data = f.read()
+    first = _first_line(data)
+    if first not in _SEPARATOR_LINES and _SEPARATOR_LINE.match(first):
+        return (
+            f"its first line ({excerpt(first.decode('utf-8', 'replace'))}) names a separator"
+            " for a spreadsheet, which would split its cells where no cell was looked at for"
+            " formulas; only 'sep=,', 'sep=;' and 'sep=' with a tab are (write one of them,"
+            " or remove the line)"
+        )
     if b'"' not in data:
         return None  # no quote: each reader cuts the cells the rule cut
     limit = csv.field_size_limit(max(len(data), 131_072))  # a cell the file's length
