@@ -806,17 +806,28 @@ def test_a_linked_semicolon_csv_read_as_a_comma_csv_keeps_no_formula(
 def test_a_linked_csv_with_a_formula_to_a_reader_at_another_separator_is_refused(
     scratch_project: ScratchProject, name: str, raw: str, shown: str, row: int
 ) -> None:
+    where, error = _refused(scratch_project, name, raw)
+    assert error.startswith(
+        f"{where}read with {shown} between cells, as a spreadsheet set to it reads it, its"
+        f" row {row} has a cell that may run as a formula"
+    ), error
+
+
+def _refused(scratch_project: ScratchProject, name: str, raw: str) -> tuple[str, str]:
+    """The one error of a build of a charter whose link names `name` (holding `raw`), and
+    what it starts with (where the link is, and that it cannot be published); the build
+    wrote nothing."""
     text = links_charter(scratch_project, [("Raw", name)])
     scratch_project.write(f"charters/routing/{name}", raw)
     result = scratch_project.build()
     assert not result.ok
-    (error,) = [d.format_text() for d in result.diagnostics if d.severity == "error"]
-    assert error.startswith(
-        f"charters/routing/charter.yaml:{at(text, 'url: ', name)}: links[0].url: {name!r}"
-        f" cannot be published: read with {shown} between cells, as a spreadsheet set to it"
-        f" reads it, its row {row} has a cell that may run as a formula"
-    ), error
     assert not scratch_project.out.exists()
+    (error,) = [d.format_text() for d in result.diagnostics if d.severity == "error"]
+    url = at(text, "url: ", name)
+    return (
+        f"charters/routing/charter.yaml:{url}: links[0].url: {name!r} cannot be published: ",
+        error,
+    )
 
 
 @pytest.mark.parametrize(
@@ -829,31 +840,13 @@ def test_a_linked_csv_that_names_a_separator_not_looked_at_is_refused(
     # Excel splits at any separator a first line `sep=` names: at `|` this file's second
     # cell is a live call, and it was published as written (only `,`, `;` and a tab are
     # read for formulas).
-    text = links_charter(scratch_project, [("Raw", name)])
     raw = f'{first}\nname|value\nx|=HYPERLINK("http://evil.example/";"click")\n'
-    scratch_project.write(f"charters/routing/{name}", raw)
-    result = scratch_project.build()
-    assert not result.ok
-    (error,) = [d.format_text() for d in result.diagnostics if d.severity == "error"]
+    where, error = _refused(scratch_project, name, raw)
     assert error == (
-        f"charters/routing/charter.yaml:{at(text, 'url: ', name)}: links[0].url: {name!r}"
-        f" cannot be published: its first line ({first!r}) names a separator for a"
-        " spreadsheet, which would split its cells where no cell was looked at for formulas;"
-        " only 'sep=,', 'sep=;' and 'sep=' with a tab are (write one of them, or remove the"
-        " line)"
+        f"{where}its first line ({first!r}) names a separator for a spreadsheet, which would"
+        " split its cells where no cell was looked at for formulas; only 'sep=,', 'sep=;'"
+        " and 'sep=' with a tab are (write one of them, or remove the line)"
     )
-    assert not scratch_project.out.exists()
-
-
-def test_a_linked_csv_whose_first_line_names_a_separator_looked_at_is_published(
-    scratch_project: ScratchProject,
-) -> None:
-    links_charter(scratch_project, [("Raw", "semi.csv")])
-    raw = "sep=;\nname;value\nx;=1+1\n"
-    scratch_project.write("charters/routing/semi.csv", raw)
-    assert scratch_project.build().ok
-    published = scratch_project.out / "charters/routing/semi.csv"
-    assert published.read_text(encoding="utf-8") == "sep=;\nname;value\nx;'=1+1\n"
 
 
 def test_a_linked_file_written_as_a_folder_is_published_and_warned_of(
