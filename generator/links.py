@@ -145,7 +145,25 @@ _SEPARATOR_LINE = re.compile(rb'[\s"]*sep[\s"]*=', re.IGNORECASE)
 
 
 def _first_line(data: bytes) -> bytes:
-    return data.removeprefix(_BOM).split(b"\n", 1)[0].rstrip(b"\r")
+    """The first line of `data`, after a byte-order mark: up to a line feed or a carriage
+    return (a spreadsheet ends a line at either; old Macs wrote CR alone)."""
+    return re.split(rb"[\r\n]", data.removeprefix(_BOM), maxsplit=1)[0]
+
+
+def _separator_line(data: bytes) -> str | None:
+    """Why a CSV whose bytes are `data` cannot be published for its first line: one a
+    spreadsheet may take for a separator's (Excel honours `sep=` and any character after
+    it) that is not one of :data:`_SEPARATOR_LINES`, as written; None for any other."""
+    first = _first_line(data)
+    if first in _SEPARATOR_LINES or not _SEPARATOR_LINE.match(first):
+        return None
+    return (
+        f"its first line ({excerpt(first.decode('utf-8', 'replace'))}) may name a separator"
+        " for a spreadsheet (Excel splits cells at any character after 'sep='), and only"
+        " the lines 'sep=,', 'sep=;' and 'sep=' with a tab, written just so, are read as"
+        " such here (its cells are looked at for formulas at those); write one of them, or"
+        " remove the line"
+    )
 
 
 def _csv_delimiter(data: bytes) -> str:
@@ -193,14 +211,9 @@ def _formula_elsewhere(name: str, content: Content) -> str | None:
     else:
         with open(content.path, "rb") as f:
             data = f.read()
-    first = _first_line(data)
-    if first not in _SEPARATOR_LINES and _SEPARATOR_LINE.match(first):
-        return (
-            f"its first line ({excerpt(first.decode('utf-8', 'replace'))}) names a separator"
-            " for a spreadsheet, which would split its cells where no cell was looked at for"
-            " formulas; only 'sep=,', 'sep=;' and 'sep=' with a tab are (write one of them,"
-            " or remove the line)"
-        )
+    separator = _separator_line(data)  # as published (the source's was looked at first)
+    if separator is not None:
+        return separator
     if b'"' not in data:
         return None  # no quote: each reader cuts the cells the rule cut
     limit = csv.field_size_limit(max(len(data), 131_072))  # a cell the file's length
@@ -355,6 +368,8 @@ def _publish(
     except OSError as exc:
         return f"cannot be read ({exc.strerror}); not copied", "link-target"
     problem = content_problem(name, data)
+    if problem is None and PurePosixPath(name).suffix.lower() in (".csv", ".tsv"):
+        problem = _separator_line(data)  # as written, so the message quotes the user's line
     if problem is None:
         try:
             chunks = spreadsheet_safe_chunks(name, data)
@@ -507,8 +522,10 @@ def _broken(root: Path, view: CharterView, site: _Site, linked: Linked, href: st
     path = posixpath.normpath(posixpath.join("charters", view.id, asked))
     problem = _missing(root, view, site, linked, asked, path)
     base = posixpath.basename(path)
-    if problem is None and _as_folder(asked) and "." in base.strip(".") and path[0] != ".":
-        # No folder of the site has a dot in its name (ids and slugs have none).
+    # No folder of the site has a dot in its name (ids and slugs have none); a static file
+    # may have none (`LICENSE`), and is a file all the same.
+    a_file = "." in base.strip(".") or (site.files is not None and path in site.files)
+    if problem is None and _as_folder(asked) and path[0] != "." and a_file:
         return _FILE_AS_FOLDER % excerpt(base)
     return problem
 
@@ -517,6 +534,11 @@ def _not_on_site(path: str, top: str) -> str:
     """:func:`_missing`'s words for `path` outside `charters/`, which the site has not."""
     if path == "sitemap.xml":
         return "is the sitemap, which is written only when site.yaml's base_url is a full URL"
+    if top == "static" and path.count("/") > 1:
+        return (
+            "is in a folder of static/, which the site has none of (only the files at the top"
+            " of templates/static/ are copied)"
+        )
     if top == "static":
         return "is not one of the site's static files (the built-in ones and templates/static/)"
     if top == "api":

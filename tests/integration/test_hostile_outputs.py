@@ -832,7 +832,14 @@ def _refused(scratch_project: ScratchProject, name: str, raw: str) -> tuple[str,
 
 @pytest.mark.parametrize(
     ("first", "name"),
-    [("sep=|", "pipes.csv"), ("SEP=;", "caps.csv"), ('"sep=:"', "quoted.csv"), ("sep=|", "t.tsv")],
+    [
+        ("sep=|", "pipes.csv"),
+        ("SEP=;", "caps.csv"),
+        ('"sep=:"', "quoted.csv"),
+        ("sep=|", "t.tsv"),
+        # Quoted as the user wrote it, not as it would be published (`sep=|,'=A1`).
+        ("sep=|,=A1", "rewritten.csv"),
+    ],
 )
 def test_a_linked_csv_that_names_a_separator_not_looked_at_is_refused(
     scratch_project: ScratchProject, first: str, name: str
@@ -843,10 +850,22 @@ def test_a_linked_csv_that_names_a_separator_not_looked_at_is_refused(
     raw = f'{first}\nname|value\nx|=HYPERLINK("http://evil.example/";"click")\n'
     where, error = _refused(scratch_project, name, raw)
     assert error == (
-        f"{where}its first line ({first!r}) names a separator for a spreadsheet, which would"
-        " split its cells where no cell was looked at for formulas; only 'sep=,', 'sep=;'"
-        " and 'sep=' with a tab are (write one of them, or remove the line)"
+        f"{where}its first line ({first!r}) may name a separator for a spreadsheet (Excel"
+        " splits cells at any character after 'sep='), and only the lines 'sep=,', 'sep=;'"
+        " and 'sep=' with a tab, written just so, are read as such here (its cells are looked"
+        " at for formulas at those); write one of them, or remove the line"
     )
+
+
+def test_a_first_line_ends_at_a_carriage_return_too(scratch_project: ScratchProject) -> None:
+    # Old Macs end lines with CR alone: the first line ran to the end of such a file, which
+    # was refused as a `sep=` line it was not, and published once a cell needed a `'`.
+    links_charter(scratch_project, [("Mac", "mac.csv"), ("Mac2", "mac2.csv")])
+    scratch_project.write("charters/routing/mac.csv", "sep=;\rname;value\rx;1\r")
+    scratch_project.write("charters/routing/mac2.csv", "sep=|\rname|value\rx|=1+1\r")
+    result = scratch_project.build()
+    (error,) = [d.message for d in result.diagnostics if d.severity == "error"]
+    assert error.startswith("'mac2.csv' cannot be published: its first line ('sep=|') may")
 
 
 def test_a_linked_file_written_as_a_folder_is_published_and_warned_of(

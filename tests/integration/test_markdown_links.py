@@ -255,8 +255,18 @@ def test_links_to_static_files_the_api_and_the_sitemap_are_held_to_what_the_buil
 ) -> None:
     # They were not looked at: `../../static/logo.png` was broken on the page, unwarned.
     scratch_project.write("templates/static/logo.png", b"\x89PNG\r\n\x1a\n")
-    good = ["../../static/style.css", "../../static/logo.png", "../../api/charters.json"]
+    scratch_project.write("templates/static/LICENSE", "MIT\n")
+    scratch_project.write("templates/static/sub/icon.png", b"\x89PNG\r\n\x1a\n")
+    good = [
+        "../../static/style.css",
+        "../../static/logo.png",
+        "../../static/LICENSE",
+        "../../api/charters.json",
+    ]
     bad = {
+        "../../static/LICENSE/": "is to the file 'LICENSE' as if it were a folder",
+        "../../static/sub/icon.png": "is in a folder of static/, which the site has none of"
+        " (only the files at the top of templates/static/ are copied)",
         "../../static/logo.svg": "is not one of the site's static files (the built-in ones"
         " and templates/static/)",
         "../../static/": "is not one of the site's static files (the built-in ones and"
