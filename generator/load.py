@@ -332,7 +332,9 @@ def check_tree_links(root: Path, folder: str, diags: Diagnostics) -> None:
     for dirpath, dirnames, filenames in os.walk(top):
         for name in sorted([*dirnames, *filenames]):
             path = Path(dirpath) / name
-            if not inside(root, path):
+            if loops(path):
+                diags.error(SourceRef(_rel(root, path)), "", LOOP, code="link-loop")
+            elif not inside(root, path):
                 diags.error(SourceRef(_rel(root, path)), "", message, code="outside-tree")
             elif name.endswith(".html") and name in dirnames:
                 text = "a folder, not a template: the built-in template of this name is used"
