@@ -14,7 +14,8 @@ a browser shows or downloads and never runs, and its content matches that type:
 * a `.csv` or `.tsv` is published with its formula-like cells neutralised, as
   every CSV of the site is (`formatting.spreadsheet_row`), and refused when a
   spreadsheet reading it at any separator would still find a formula
-  (`_formula_elsewhere`).
+  (`_formula_elsewhere`), or when its first line names a separator other than `,`,
+  `;` or a tab, at which no cell is looked at (`sep=|`: `_separator_line`).
 
 Anything else is refused with an error at the link's `url` (docs/security.md).
 A link to a file the build writes beside the page (its downloads, its charts once
