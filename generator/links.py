@@ -159,12 +159,30 @@ def _separator_line(data: bytes) -> str | None:
     if first in _SEPARATOR_LINES or not _SEPARATOR_LINE.match(first):
         return None
     return (
-        f"its first line ({excerpt(first.decode('utf-8', 'replace'))}) may name a separator"
-        " for a spreadsheet (Excel splits cells at any character after 'sep='), and only"
-        " the lines 'sep=,', 'sep=;' and 'sep=' with a tab, written just so, are read as"
-        " such here (its cells are looked at for formulas at those); write one of them, or"
-        " remove the line"
+        f"its first line ({_shown(first)}) may name a separator for a spreadsheet (Excel"
+        " splits cells at any character after 'sep='), and only the lines 'sep=,', 'sep=;'"
+        " and 'sep=' with a tab, written just so, are read as such here (its cells are"
+        " looked at for formulas at those); write one of them, or change the first line"
+        " so that it does not start with 'sep='"
     )
+
+
+def _rewritten_separator_line(data: bytes, written: bytes) -> str | None:
+    """Why a CSV published as `data` cannot be, when rewriting it made its first line,
+    which was `written`, one a spreadsheet may take for a separator's (`"s"ep=;` is
+    written out as the cell it is, `sep=;`); None when it did not."""
+    first = _first_line(data)
+    if first == written or not (first in _SEPARATOR_LINES or _SEPARATOR_LINE.match(first)):
+        return None
+    return (
+        f"its first line ({_shown(written)}) would be published as {_shown(first)}, which a"
+        " spreadsheet may take for a line naming a separator; change the first line so that"
+        " its first cell does not start with 'sep='"
+    )
+
+
+def _shown(line: bytes) -> str:
+    return excerpt(line.decode("utf-8", "replace"))
 
 
 def _csv_delimiter(data: bytes) -> str:
@@ -196,15 +214,16 @@ def _csv_delimiter(data: bytes) -> str:
     return next((d for d in (";", "\t") if even(d)), ",")
 
 
-def _formula_elsewhere(name: str, content: Content) -> str | None:
+def _formula_elsewhere(name: str, content: Content, written: bytes) -> str | None:
     """Why the CSV `content` (a linked `.csv` or `.tsv` as published) cannot be published
     though each of its rows passed the rule (`spreadsheet_row`): read at a separator
     (`,`, `;`, tab) as a spreadsheet set to it reads it, a cell runs as a formula
     (`runs_as_formula`). The rule cuts a row where each such reader would; only a quote
     that opens a cell at another separator than the file's is not seen by it: the cell
     it opens may hold that separator, or a line break (`x,y;"+""a;""&HYPERLINK(…)"` in a
-    `,` file: to a reader at `;`, `+"a;"&HYPERLINK(…)`). Or its first line names another
-    separator for a spreadsheet (`sep=|`), at which no cell was looked at."""
+    `,` file: to a reader at `;`, `+"a;"&HYPERLINK(…)`). Or rewriting it made its first
+    line, `written` in the source, one that names a separator for a spreadsheet
+    (:func:`_rewritten_separator_line`; the source's is :func:`_separator_line`'s)."""
     if PurePosixPath(name).suffix.lower() not in (".csv", ".tsv"):
         return None
     if isinstance(content, bytes):
@@ -212,7 +231,7 @@ def _formula_elsewhere(name: str, content: Content) -> str | None:
     else:
         with open(content.path, "rb") as f:
             data = f.read()
-    separator = _separator_line(data)  # as published (the source's was looked at first)
+    separator = _rewritten_separator_line(data, written)
     if separator is not None:
         return separator
     if b'"' not in data:
@@ -376,7 +395,8 @@ def _publish(
             chunks = spreadsheet_safe_chunks(name, data)
             content = spool.write(chunks, rel)
             # Unchanged (a tuple of `data`): looked at in memory, not read back.
-            problem = _formula_elsewhere(name, data if isinstance(chunks, tuple) else content)
+            published = data if isinstance(chunks, tuple) else content
+            problem = _formula_elsewhere(name, published, _first_line(data))
         except csv.Error as exc:  # a cell past the reader's limit, say
             problem = f"it cannot be read as CSV ({exc})"
         if problem is None:

@@ -853,7 +853,27 @@ def test_a_linked_csv_that_names_a_separator_not_looked_at_is_refused(
         f"{where}its first line ({first!r}) may name a separator for a spreadsheet (Excel"
         " splits cells at any character after 'sep='), and only the lines 'sep=,', 'sep=;'"
         " and 'sep=' with a tab, written just so, are read as such here (its cells are looked"
-        " at for formulas at those); write one of them, or remove the line"
+        " at for formulas at those); write one of them, or change the first line so that it"
+        " does not start with 'sep='"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "written", "published"),
+    [
+        # Its cell `sep=;` written out: Excel would hide the header and split rows at `;`.
+        ('"s"ep=;\nx,=1+1\n', '"s"ep=;', "sep=;"),
+        ('"s"ep=|,=1\nx|=HYPERLINK("http://e/";"c")\n', '"s"ep=|,=1', "sep=|,'=1"),
+    ],
+)
+def test_a_linked_csv_whose_rewriting_makes_a_separator_line_is_refused(
+    scratch_project: ScratchProject, raw: str, written: str, published: str
+) -> None:
+    where, error = _refused(scratch_project, "q.csv", raw)
+    assert error == (
+        f"{where}its first line ({written!r}) would be published as {published!r}, which a"
+        " spreadsheet may take for a line naming a separator; change the first line so that"
+        " its first cell does not start with 'sep='"
     )
 
 
