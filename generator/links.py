@@ -551,8 +551,13 @@ def _broken(root: Path, view: CharterView, site: _Site, linked: Linked, href: st
     return problem
 
 
-def _not_on_site(path: str, top: str) -> str:
-    """:func:`_missing`'s words for `path` outside `charters/`, which the site has not."""
+def _not_on_site(root: Path, files: frozenset[str], path: str) -> str:
+    """:func:`_missing`'s words for `path` outside `charters/`, which the site (its
+    `files`) has not."""
+    top = path.split("/", 1)[0]
+    within = [f for f in _ancestors(path) if f in files]
+    if within:  # `feed.xml/x`, `static/LICENSE/x`
+        return f"is inside the file {excerpt(posixpath.basename(within[0]))} as if it were a folder"
     if path == "sitemap.xml":
         return "is the sitemap, which is written only when site.yaml's base_url is a full URL"
     if top == "static" and path.count("/") > 1:
@@ -560,11 +565,21 @@ def _not_on_site(path: str, top: str) -> str:
             "is in a folder of static/, which the site has none of (only the files at the top"
             " of templates/static/ are copied)"
         )
+    if path.startswith("static/") and os.path.isdir(root / "templates" / path):  # no raise
+        return (
+            "is a folder of templates/static/, which is not copied (only the files at its top are)"
+        )
     if top == "static":
         return "is not one of the site's static files (the built-in ones and templates/static/)"
     if top == "api":
         return "is not a file of the site's API (api/charters.json)"
     return "is not a page of the site"
+
+
+def _ancestors(path: str) -> list[str]:
+    """The folders `path` is in, nearest last: `a/b/c` is in `a` and `a/b`."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _missing(
@@ -588,7 +603,7 @@ def _missing(
             return None
         if top == "static" and STATIC_UNKNOWN in site.files:
             return None  # templates/static/ cannot be read: the build's error says so
-        return _not_on_site(path, top)
+        return _not_on_site(root, site.files, path)
     by_id, aliases, folders = site.by_id, site.aliases, site.folders
     cid, name = parts[1], "/".join(parts[2:])
     other = by_id.get(cid)

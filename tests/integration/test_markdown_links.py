@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 import generator.model as m
 from generator.analyze import CharterView
+from generator.diagnostics import excerpt
 from generator.links import site_files
 from generator.load import load_project
 
@@ -265,6 +266,12 @@ def test_links_to_static_files_the_api_and_the_sitemap_are_held_to_what_the_buil
     ]
     bad = {
         "../../static/LICENSE/": "is to the file 'LICENSE' as if it were a folder",
+        "../../static/LICENSE/x": "is inside the file 'LICENSE' as if it were a folder",
+        "../../feed.xml/x": "is inside the file 'feed.xml' as if it were a folder",
+        "../../static/sub/": "is a folder of templates/static/, which is not copied (only the"
+        " files at its top are)",
+        f"../../static/{'n' * 300}/": "is not one of the site's static files (the built-in"
+        " ones and templates/static/)",
         "../../static/sub/icon.png": "is in a folder of static/, which the site has none of"
         " (only the files at the top of templates/static/ are copied)",
         "../../static/logo.svg": "is not one of the site's static files (the built-in ones"
@@ -279,7 +286,8 @@ def test_links_to_static_files_the_api_and_the_sitemap_are_held_to_what_the_buil
     scratch_project.charter("routing", text=minimal_charter(summary=summary))
     warnings = [w.split(" summary: ", 1)[1] for w in _warnings(scratch_project)]
     assert warnings == [
-        f"the link {href!r} {problem}; the link will be broken" for href, problem in bad.items()
+        f"the link {excerpt(href)} {problem}; the link will be broken"
+        for href, problem in bad.items()
     ]
     # With a full base_url the build writes a sitemap, and the link to it is good.
     scratch_project.write("site.yaml", "title: T\nbase_url: https://ml.example.com/charters/\n")
