@@ -63,6 +63,7 @@ BINARY_TYPES: dict[str, tuple[str, Callable[[bytes], bool]]] = {
     ".webp": ("WebP image", _webp),
 }
 TEXT_TYPES = (".txt", ".md", ".csv", ".tsv", ".json", ".sql")
+CSV_SUFFIXES = (".csv", ".tsv")  # published with their formulas neutralised
 ALLOWED_SUFFIXES = (*BINARY_TYPES, *TEXT_TYPES)
 
 # The openings a browser sniffs as HTML or XML when a host sends no type (the WHATWG
@@ -125,7 +126,7 @@ def spreadsheet_safe_chunks(name: str, data: bytes) -> Iterable[bytes]:
     """`spreadsheet_safe` a few thousand rows at a time, read and written as a stream:
     a large linked CSV is never held as text, rows or cells, only as its bytes."""
     suffix = PurePosixPath(name).suffix.lower()
-    if suffix not in (".csv", ".tsv"):
+    if suffix not in CSV_SUFFIXES:
         return (data,)
     delimiter = "\t" if suffix == ".tsv" else _csv_delimiter(data)
     if all(row == spreadsheet_row(row, delimiter) for row in _rows(data, delimiter)):
@@ -172,7 +173,7 @@ def _rewritten_separator_line(data: bytes, written: bytes) -> str | None:
     which was `written`, one a spreadsheet may take for a separator's (`"s"ep=;` is
     written out as the cell it is, `sep=;`); None when it did not."""
     first = _first_line(data)
-    if first == written or not (first in _SEPARATOR_LINES or _SEPARATOR_LINE.match(first)):
+    if first == written or not _SEPARATOR_LINE.match(first):  # (the exact ones match too)
         return None
     return (
         f"its first line ({_shown(written)}) would be published as {_shown(first)}, which a"
@@ -224,7 +225,7 @@ def _formula_elsewhere(name: str, content: Content, written: bytes) -> str | Non
     `,` file: to a reader at `;`, `+"a;"&HYPERLINK(…)`). Or rewriting it made its first
     line, `written` in the source, one that names a separator for a spreadsheet
     (:func:`_rewritten_separator_line`; the source's is :func:`_separator_line`'s)."""
-    if PurePosixPath(name).suffix.lower() not in (".csv", ".tsv"):
+    if PurePosixPath(name).suffix.lower() not in CSV_SUFFIXES:
         return None
     if isinstance(content, bytes):
         data = content
@@ -388,7 +389,7 @@ def _publish(
     except OSError as exc:
         return f"cannot be read ({exc.strerror}); not copied", "link-target"
     problem = content_problem(name, data)
-    if problem is None and PurePosixPath(name).suffix.lower() in (".csv", ".tsv"):
+    if problem is None and PurePosixPath(name).suffix.lower() in CSV_SUFFIXES:
         problem = _separator_line(data)  # as written, so the message quotes the user's line
     if problem is None:
         try:
