@@ -208,10 +208,11 @@ CALL = re.compile(_CALL)
 # line break (it may not see the quotes that keep a line break inside the cell), up to
 # the next of either, when it starts with `=` or `@`, or with `+` or `-` and calls
 # something: `a;=HYPERLINK(...)`, `x;+cmd|' /C calc'!A0`, to one splitting on `;`.
-_PIECE = r"""([{s}\r\n][ "]*)((?:[=@]|(?=[+-][^{s}\r\n]*{call})[+-])[^{s}\r\n]*)"""
+_STARTS_FORMULA = r"""((?:[=@]|(?=[+-][^{s}\r\n]*{call})[+-])[^{s}\r\n]*)"""
+_PIECE = r"""([{s}\r\n][ "]*)""" + _STARTS_FORMULA
 # After a line break, the file's own reader too starts a row where a writer left a lone
 # carriage return unquoted (Python's does, writing `\n` line ends).
-_AFTER_BREAK = r"""([\r\n][ "]*)((?:[=@]|(?=[+-][^{s}\r\n]*{call})[+-])[^{s}\r\n]*)"""
+_AFTER_BREAK = r"""([\r\n][ "]*)""" + _STARTS_FORMULA
 _INNER_FORMULA = {
     delimiter: (
         *(re.compile(_PIECE.format(s=other, call=_CALL)) for other in others),
