@@ -41,7 +41,7 @@ from .analyze import CharterView
 from .catalogue import Catalogue
 from .diagnostics import Diagnostic, Severity, excerpt, format_path
 from .formatting import runs_as_formula, spreadsheet_row
-from .paths import parse_base_url, real, requested
+from .paths import parse_base_url, real, requested, unportable
 from .spool import Content, Spool
 
 
@@ -324,6 +324,7 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         ref = view.loaded.doc.ref(("links", index, "url"))
         linked.diagnostics.append(Diagnostic(ref, f"links[{index}].url", message, code, severity))
 
+    start = len(linked.diagnostics)
     for index, link in relative:
         # As a browser asks and a server answers (`my%20notes.txt` is `my notes.txt`).
         asked = requested(link.url)
@@ -377,6 +378,13 @@ def _charter_links(root: Path, view: CharterView, linked: Linked, spool: Spool) 
         failed = _publish(target, name, f"charters/{view.id}/{name}", spool, linked)
         if failed is not None:
             report(index, f"{excerpt(link.url)} {failed[0]}", failed[1])
+    # A link good as servers read it most often, but not as all do (`notes%2Fa.txt`).
+    reported = {d.field for d in linked.diagnostics[start:]}
+    for index, link in relative:
+        odd = unportable(link.url)
+        if odd is not None and f"links[{index}].url" not in reported:
+            message = f"{excerpt(link.url)} {odd[0]}; write {excerpt(odd[1])}"
+            report(index, message, "link-target", "warning")
 
 
 def _publish(
@@ -523,12 +531,18 @@ def _markdown_links(root: Path, view: CharterView, site: _Site, linked: Linked) 
     """Warn of a relative link in a charter's Markdown that its page (the only one that
     shows its Markdown as HTML) cannot follow: a file of the charter's folder that is not
     published (only `links` publish files), a missing one, a charter or a charter's file
-    that is not there, a page of the site that is not there, a file named as a folder."""
+    that is not there, a page of the site that is not there, a file named as a folder;
+    and of one that servers read differently (`notes%2Fa.txt`, `../..//rules/`)."""
     for path, href in view.outline.markdown_links:
         problem = _broken(root, view, site, linked, href)
-        if problem is not None:
+        odd = unportable(href) if problem is None else None
+        if problem is not None or odd is not None:
             field = format_path(path)
-            message = f"the link {excerpt(href)} {problem}; the link will be broken"
+            message = (
+                f"the link {excerpt(href)} {problem}; the link will be broken"
+                if odd is None
+                else f"the link {excerpt(href)} {odd[0]}; write {excerpt(odd[1])}"
+            )
             ref = view.loaded.doc.ref(path)
             linked.diagnostics.append(Diagnostic(ref, field, message, "link-target", "warning"))
 

@@ -1,6 +1,7 @@
 """Load stage: paths as the file system has them, links followed, links that loop, the
-path a relative link asks a server for (`requested`), and where the site is served
-(`parse_base_url`: site.yaml's base_url, split).
+path a relative link asks a server for (`requested`) and what in it servers read
+differently (`unportable`), and where the site is served (`parse_base_url`:
+site.yaml's base_url, split).
 
 Python 3.11's `Path.resolve` raises `RuntimeError` on a symbolic link that leads back
 to itself, which reached users as an internal error; every stage that follows links
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -51,6 +53,33 @@ def requested(url: str) -> str | None:
     except UnicodeDecodeError:  # `%ff`: a server looks for that byte, which no name holds
         return None
     return None if "\0" in rel else rel
+
+
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+_SLASHES = re.compile(r"[/\\]{2,}")  # a browser sends a backslash as a slash
+
+
+def unportable(url: str) -> tuple[str, str] | None:
+    """Why servers differ on the path of relative link `url`, in words, and the link
+    written so that none does; None when they agree. `requested` decodes `%2F` and
+    `notes//b.txt` names `notes/b.txt` on the file system, as Python's and nginx's
+    servers read them; Apache's default answers 404 to an encoded slash, and an object
+    store (S3, Cloud Storage) keeps two slashes in the key it looks up."""
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    path, rest = url[:cut], url[cut:]
+    if _ENCODED_SLASH.search(path):
+        why = (
+            "encodes a slash as %2F, which not every server takes as one (Apache's"
+            " default answers 404)"
+        )
+    elif _SLASHES.search(path):
+        why = (
+            "has two slashes in a row, which not every server reads as one (an object"
+            " store such as S3 answers 404)"
+        )
+    else:
+        return None
+    return why, _SLASHES.sub("/", _ENCODED_SLASH.sub("/", path)) + rest
 
 
 @dataclass(frozen=True)

@@ -330,3 +330,40 @@ def test_links_to_the_rest_of_the_site_are_left_alone_when_it_did_not_load(
     output = run_cli("check", "--source", scratch_project.root).output
     assert "metrics.yaml" in output and "charters/churn/charter.yaml" in output
     assert "link-target" not in output
+
+
+def test_links_that_servers_read_differently_are_warned_of(
+    scratch_project: ScratchProject,
+) -> None:
+    # `notes%2Fa.txt` and `notes//a.txt` were taken as good: Python's and nginx's servers
+    # find the file, but Apache's default answers 404 to an encoded slash, and an object
+    # store keeps the two slashes in the key it looks up.
+    scratch_project.write("charters/routing/notes/a.txt", "a\n")
+    urls = ["notes%2Fa.txt", "notes//a.txt", "notes\\/a.txt", "notes/a.txt", "gone//a.txt"]
+    links = [{"title": f"Link {i}", "url": url} for i, url in enumerate(urls)]
+    summary = (
+        " See [s](../..//static/style.css), [r](..%2f..%2Frules/?x=a//b#c%2F),"
+        " [g](../../rules/) and [gone](../..//rules/gone/)."
+    )
+    scratch_project.charter("routing", text=minimal_charter(summary=summary, links=links))
+    encoded = (
+        "encodes a slash as %2F, which not every server takes as one (Apache's default answers 404)"
+    )
+    doubled = (
+        "has two slashes in a row, which not every server reads as one (an object store"
+        " such as S3 answers 404)"
+    )
+    warned = [w.split(": ", 2)[2] for w in _warnings(scratch_project)]
+    assert warned == [
+        "'gone//a.txt' is not a file in the charter's folder; the link will be broken",
+        f"'notes%2Fa.txt' {encoded}; write 'notes/a.txt'",
+        f"'notes//a.txt' {doubled}; write 'notes/a.txt'",
+        f"'notes\\\\/a.txt' {doubled}; write 'notes/a.txt'",
+        f"the link '../..//static/style.css' {doubled}; write '../../static/style.css'",
+        f"the link '..%2f..%2Frules/?x=a//b#c%2F' {encoded}; write '../../rules/?x=a//b#c%2F'",
+        "the link '../..//rules/gone/' is not a page of the site; the link will be broken",
+    ]
+    # Published all the same, under the name most servers read.
+    assert (scratch_project.out / "charters/routing/notes/a.txt").read_text() == "a\n"
+    checked = run_cli("check", "--source", scratch_project.root).output
+    assert checked.count("link-target warning") == len(warned)  # as build warns
