@@ -569,12 +569,16 @@ def _broken(root: Path, view: CharterView, site: _Site, linked: Linked, href: st
 def _not_on_site(root: Path, files: frozenset[str], path: str) -> str:
     """:func:`_missing`'s words for `path` outside `charters/`, which the site (its
     `files`) has not."""
+    from .write import MANIFEST  # here: `check` imports no more than it needs
+
     top = path.split("/", 1)[0]
     within = [f for f in _ancestors(path) if f in files]
     if within:  # `feed.xml/x`, `static/LICENSE/x`
         return f"is inside the file {excerpt(posixpath.basename(within[0]))} as if it were a folder"
     if path == "sitemap.xml":
         return "is the sitemap, which is written only when site.yaml's base_url is a full URL"
+    if path == MANIFEST:  # on the site, but no page: the next build reads it
+        return "is the build's record of the files it wrote, not a page to link to"
     if top == "static" and path.count("/") > 1:
         return (
             "is in a folder of static/, which the site has none of (only the files at the top"

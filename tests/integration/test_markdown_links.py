@@ -281,6 +281,8 @@ def test_links_to_static_files_the_api_and_the_sitemap_are_held_to_what_the_buil
         "../../api/charters/routing.json": "is not a file of the site's API (api/charters.json)",
         "../../sitemap.xml": "is the sitemap, which is written only when site.yaml's base_url"
         " is a full URL",
+        "../../.charters-site.json": "is the build's record of the files it wrote, not a page"
+        " to link to",
     }
     summary = " See " + " ".join(f"[{i}]({href})" for i, href in enumerate([*good, *bad]))
     scratch_project.charter("routing", text=minimal_charter(summary=summary))
