@@ -334,8 +334,10 @@ def _arm(store: RowStore, i: int) -> Arm:
 
 
 def treatment_variant(rows: Sequence[Result]) -> str | None:
-    """The arm compared with control: `treatment` if present, else the first other variant
-    in alphabetical order, ignoring case (`alpha` before `Zeta`)."""
+    """The arm compared with control: `treatment` if present, else the only other variant
+    (results.py refuses two or more beside a control arm with none named `treatment`);
+    without a control arm, the first in alphabetical order, ignoring case (`alpha` before
+    `Zeta`), which then only decides what is drawn first and the latest of one date."""
     names = sorted(
         {v for v in as_table(rows).variant_names() if v and not is_control(v)},
         key=lambda name: (name.casefold(), name),

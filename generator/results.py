@@ -61,7 +61,7 @@ from .readers import (
     read_text,
     reader_for,
 )
-from .vocabulary import CONTROL_ARM, CONTROL_NAMES, arm_of, is_control
+from .vocabulary import CONTROL_ARM, CONTROL_NAMES, TREATMENT, arm_of, is_control
 
 # Where results are looked for when a charter does not list `results:` itself.
 DEFAULT_RESULTS = ("results/*",)
@@ -237,6 +237,7 @@ def load_results(
     for rel in files:
         _load_result_file(root, rel, rules, diags, loaded, pending.get(rel))
     _one_spelling(loaded, diags)
+    _compared_arm_named(loaded, diags)
     return _without_duplicates(loaded, rules, diags)
 
 
@@ -292,6 +293,49 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
         for i, text in others:
             if text not in reported:
                 spelled(i, text, usual, first)
+
+
+# The other arms a message of `_compared_arm_named` names; the rest are counted.
+_ARMS_LISTED = 3
+
+
+def _compared_arm_named(loaded: _Loaded, diags: Diagnostics) -> None:
+    """Beside a control arm, the arm compared with it (its lift, the verdict, a guardrail's
+    tolerance are about it) is `treatment`, or the only other arm. Of two or more arms
+    none named so, which one the model is was a guess, by name: one old row of a
+    `heuristic` arm made it the arm judged instead of `model`, and its August week the
+    latest value. Reported once a metric, at the first row of its second arm."""
+    store = loaded.store
+    if not len(store):
+        return
+    metric = np.frombuffer(store.metric, dtype=np.uint32).astype(np.uint64)
+    pairs = (metric << np.uint64(32)) | np.frombuffer(store.variant, dtype=np.uint32)
+    keys, firsts = np.unique(pairs, return_index=True)
+    strings = store.strings
+    by_metric: dict[int, list[tuple[int, str]]] = {}
+    for key, first in zip(keys.tolist(), firsts.tolist(), strict=True):
+        by_metric.setdefault(key >> 32, []).append((first, strings[key & 0xFFFFFFFF] or ""))
+    for code, found in by_metric.items():
+        arms: dict[str, tuple[int, str]] = {}
+        for first, text in sorted(found):  # in the order of the rows
+            if text and not is_control(text):
+                arms.setdefault(arm_of(text), (first, text))
+        if len(arms) < 2 or TREATMENT in arms or not any(is_control(t) for _, t in found):
+            continue
+        ordered = sorted(arms.values())
+        i, second = ordered[1]
+        named = [excerpt(text) for k, (_, text) in enumerate(ordered) if k != 1]
+        others = ", ".join(named[:_ARMS_LISTED])
+        if len(named) > _ARMS_LISTED:
+            others += f" and {len(named) - _ARMS_LISTED:,} more"
+        message = (
+            f"variant {excerpt(second)} is a second arm beside control for the metric"
+            f" {excerpt(strings[code] or '')} (with {others}), and none is named"
+            f" {TREATMENT!r}: the lift and the verdict compare one arm with control, and"
+            f" which one is not known; name it {TREATMENT!r}"
+        )
+        path = format_path((loaded.indices[i], "variant"))
+        diags.error(store.ref(i), path, message, code="compared-arm")
 
 
 def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:

@@ -388,21 +388,18 @@ def test_progress_is_also_shown_against_the_original_goalposts(repo: Repo) -> No
 
 
 def test_a_row_of_a_new_arm_that_changes_the_compared_arm_is_flagged(repo: Repo) -> None:
-    """Without an arm named `treatment`, the first other arm by name is compared with
-    control: one row of an arm named before it switched the judged experiment, and the
-    diff showed only a row added. Names are ordered ignoring case (`alpha` < `Zeta`)."""
+    """The arm named `treatment` (without case), else the only arm beside control, is
+    compared with control: one row of an arm named so switched the judged experiment, and
+    the diff showed only a row added. (Two arms beside control, none named `treatment`,
+    are refused: which one the model is would be a guess.)"""
     text = repo.read(ROUTING_RESULTS).replace(",treatment,", ",alpha,")
     repo.write(ROUTING_RESULTS, text)
     repo.commit("The treatment arm is called alpha")
-    repo.append(ROUTING_RESULTS, "2026-11-15,resolution_hours,Zeta,14.0,3000,13.7,\n")
-    repo.commit("A Zeta arm")
+    repo.append(ROUTING_RESULTS, "2026-11-15,resolution_hours,Treatment,14.0,3000,13.7,\n")
+    repo.commit("A Treatment arm")
     (added,) = changes(repo.diff_json("HEAD~1", "HEAD"), "results-added")
-    assert "flagged" not in added and "compared_arm" not in added
-    repo.append(ROUTING_RESULTS, "2026-11-15,resolution_hours,aa-new,14.0,3000,13.7,\n")
-    repo.commit("An aa-new arm")
-    (added,) = changes(repo.diff_json("HEAD~1", "HEAD"), "results-added")
-    assert added["flagged"] is True and added["compared_arm"] == ["alpha", "aa-new"]
-    assert "the arm compared with control is now 'aa-new', not 'alpha'" in added["message"]
+    assert added["flagged"] is True and added["compared_arm"] == ["alpha", "Treatment"]
+    assert "the arm compared with control is now 'Treatment', not 'alpha'" in added["message"]
     assert "🚩" in repo.diff("HEAD~1", "HEAD").stdout
 
 

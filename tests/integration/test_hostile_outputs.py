@@ -477,7 +477,9 @@ def test_a_newline_in_a_kept_file_name_cannot_forge_a_summary_line(
 def test_ten_thousand_variants_build_in_seconds(scratch_project: ScratchProject) -> None:
     scratch_project.charter("routing", status="experiment")
     lines = ["date,metric,variant,value", "2026-05-04,ttfr,control,6.0"]
-    lines += [f"2026-05-04,ttfr,v{i:05d},{5 + (i % 100) / 100}" for i in range(10_000)]
+    # Beside control, the arm compared with it is named `treatment` (results.py).
+    arms = ["treatment", *(f"v{i:05d}" for i in range(1, 10_000))]
+    lines += [f"2026-05-04,ttfr,{arm},{5 + (i % 100) / 100}" for i, arm in enumerate(arms)]
     lines += ["2026-05-11,ttfr,v09999,4.9"]
     scratch_project.write("charters/routing/results/many.csv", "\n".join(lines) + "\n")
     started = time.perf_counter()

@@ -554,9 +554,10 @@ def test_a_variant_whose_words_keep_to_one_alphabet_or_copy_no_latin_is_accepted
     # The Japanese marks `ー` and `々` and Hawaiian's ʻokina are letters of every script;
     # Japanese, Chinese and Thai write Latin letters in their unspaced words (`ทีมAI`):
     # none of their letters copies a Latin one. Words in two alphabets side by side are
-    # a name as written.
+    # a name as written. (Beside control, one arm is named `treatment`: the one compared.)
     rows = [
         GOOD,
+        {**GOOD, "variant": "treatment"},
         *(
             {**GOOD, "variant": name}
             for name in (
@@ -746,3 +747,39 @@ def test_a_target_too_large_for_a_float_is_reported_not_a_crash(tmp_path: Path) 
     write_charter(tmp_path, "shop", data)
     found = errors(tmp_path)
     assert found and all("business_metrics[0].target.value" in e for e in found), found
+
+
+def test_two_arms_beside_control_need_one_named_treatment(tmp_path: Path) -> None:
+    # The arm compared with control was `treatment`, else the first other arm by name:
+    # one old row of a `heuristic` arm made it the arm judged instead of `model`, and its
+    # week the latest value. Which arm the model is is not guessed.
+    def row(day: str, variant: str, metric: str = "conv") -> dict[str, Any]:
+        return {**GOOD, "date": day, "metric": metric, "variant": variant}
+
+    rows = [
+        row("2026-05-04", "control"),
+        row("2026-05-04", "model"),
+        row("2026-05-11", "control"),
+        row("2026-05-11", "model"),
+        *(row("2026-05-04", arm, "tickets") for arm in ("ctrl", "v1", "v2", "v3", "v4", "v5")),
+        row("2026-04-27", "heuristic"),
+    ]
+    path = write_results(tmp_path, "json", rows)
+    cells = ResultFile("json", rows).cells  # reported at the row, as a misspelt arm is
+    line = {i: cells[(i, "variant")].split(":")[0] for i in (6, 10)}
+    assert errors(tmp_path) == [
+        f"{path}:{line[6]}:3: [6].variant: variant 'v2' is a second arm beside control for"
+        " the metric 'tickets' (with 'v1', 'v3', 'v4' and 1 more), and none is named"
+        " 'treatment': the lift and the verdict compare one arm with control, and which one"
+        " is not known; name it 'treatment'",
+        f"{path}:{line[10]}:3: [10].variant: variant 'heuristic' is a second arm beside"
+        " control for the metric 'conv' (with 'model'), and none is named 'treatment': the"
+        " lift and the verdict compare one arm with control, and which one is not known;"
+        " name it 'treatment'",
+    ]
+    # One of them named `treatment` (in any case) is the arm compared; so is a lone arm,
+    # and arms without a control arm compare nothing.
+    rows[1:4:2] = [row("2026-05-04", "Treatment"), row("2026-05-11", "Treatment")]
+    rows[4:10] = [row("2026-05-04", arm, "tickets") for arm in ("v1", "v2", "v3", "v4", "v5")]
+    write_results(tmp_path, "json", rows)
+    assert errors(tmp_path) == []
