@@ -398,6 +398,8 @@ def ml_only_sentence(view: CharterView, ml: MetricView) -> str:
     for d in driven:
         if d.latest is None:
             parts.append(f"{d.name} has no results")
+        elif d.status == "worse":  # significantly worse than control: it moved, the wrong way
+            parts.append(f"{d.name} got worse ({move_phrase(d)})")
         else:
             parts.append(f"{d.name} did not move ({move_phrase(d)})")
     return (

@@ -337,6 +337,22 @@ def test_mc105_message_is_the_evidence(tree: Tree) -> None:
     assert check.evidence == finding.message + "."
 
 
+def test_mc105_says_a_driven_metric_that_got_worse_got_worse(tree: Tree) -> None:
+    # Significantly worse than control, it was said to have "not moved".
+    body, rows = compliant(), compliant_rows()
+    _ml_only(body, rows)
+    for r in rows:
+        if r["metric"] == "conv" and r["variant"] == "treatment":
+            r["value"] = 9.0  # a point below control (10), on 100,000 sessions an arm
+    tree.charter(body, rows)
+    check = tree.check()["shop"]
+    assert check.verdict == "ml-only"
+    assert check.evidence == (
+        "Recommendation precision reached 0.95 (target 0.9) but Checkout conversion got"
+        " worse (\u22121 pp vs control, 95% CI \u22121.26 pp to \u22120.743 pp)."
+    )
+
+
 def test_mc105_not_when_business_improved(tree: Tree) -> None:
     body, rows = compliant(), compliant_rows()
     for r in rows:
