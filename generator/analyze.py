@@ -553,6 +553,62 @@ def metric_status(
     return status, move, label, interval
 
 
+# Statuses from worst to best, for the worse of two judgements (`_judged`).
+_WORST_FIRST: tuple[Status, ...] = ("worse", "flat", "improved", "met")
+
+
+def _judged(
+    metric: m.BusinessMetric | m.MLMetric,
+    rows: ResultTable,
+    latest: Result | None,
+    goal: float | None,
+    baseline: float | None,
+    judging: DatedLift | None,
+    newest_pair: int,
+    mde: m.MinimumDetectableEffect | None,
+) -> tuple[Status, float | None, str | None, tuple[float, float] | None]:
+    """`metric_status` of a business or ML metric. When its latest value is a row of the
+    arm compared with control dated after the newest date with both arms (its control
+    row not in yet, or left out), the metric is judged at that newest pair too, and
+    keeps the worse of the two: leaving out the week's control row (the model 1.5 hours
+    worse than control, and at its target) made it `met` on the treatment's value
+    alone. As a guardrail's bad week never hides behind an older pair (`guardrail_move`),
+    no week without its control row is better than the newest pair says."""
+
+    def judge(row: Result) -> tuple[Status, float | None, str | None, tuple[float, float] | None]:
+        return metric_status(
+            direction=metric.direction,
+            rows=rows,
+            latest=row,
+            target=goal,
+            baseline=baseline,
+            current_lift=judging,
+            mde=mde_threshold(mde, metric.id, baseline),
+        )
+
+    if latest is None:
+        return "no-results", None, None, None
+    now = judge(latest)
+    if latest.row.variant is None or not newest_pair:
+        return now
+    day = latest.row.date.toordinal()
+    code = rows.store.find(latest.row.variant)
+    if day <= newest_pair or code is None:
+        return now
+    pair = next(
+        (
+            p
+            for p, (d, c) in enumerate(zip(rows.ordinals(), rows.variant_codes(), strict=True))
+            if d == newest_pair and c == code
+        ),
+        None,
+    )
+    if pair is None:
+        return now
+    then = judge(rows[pair])
+    return then if _WORST_FIRST.index(then[0]) < _WORST_FIRST.index(now[0]) else now
+
+
 def guardrail_move(
     rows: Sequence[Result],
     baseline: float | None,
@@ -659,14 +715,8 @@ def _view(
             breached = beyond_tolerance(-move, metric.tolerance.value)
             status = "worse" if breached else "flat"
     else:
-        status, move, reference, interval = metric_status(
-            direction=metric.direction,
-            rows=rows,
-            latest=latest,
-            target=goal,
-            baseline=baseline,
-            current_lift=judging,
-            mde=mde_threshold(mde, metric.id, baseline),
+        status, move, reference, interval = _judged(
+            metric, rows, latest, goal, baseline, judging, newest_pair, mde
         )
     return MetricView(
         id=metric.id,

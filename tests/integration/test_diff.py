@@ -530,6 +530,13 @@ def test_a_metric_that_falls_below_its_target_regresses(repo: Repo) -> None:
     repo.append(ROUTING_RESULTS, "2026-11-29,routing_precision,treatment,0.97,3010,,\n")
     repo.commit("Precision up")
     (added,) = changes(repo.diff_json("HEAD~1"), "results-added")
+    # Its control row not in yet, the week is judged at the newest pair too, and keeps
+    # the worse of the two: it was met on the treatment's value alone.
+    assert (added["after"]["value"], added["after"]["status"]) == (0.97, "improved")
+    assert added["trend"] == "unchanged"
+    repo.append(ROUTING_RESULTS, "2026-11-29,routing_precision,control,0.7,3050,,\n")
+    repo.commit("Its control row")
+    (added,) = changes(repo.diff_json("HEAD~1"), "results-added")
     assert (added["after"]["value"], added["after"]["status"]) == (0.97, "met")
     assert added["trend"] == "improved"
 

@@ -827,6 +827,29 @@ def test_guardrail_increase_against_control(
     assert tolerance is not None and bool(tolerance.breaches) is breached
 
 
+@pytest.mark.parametrize(
+    ("control", "status", "verdict"),
+    [(None, "flat", "no-impact"), (14.0, "worse", "no-impact"), (11.0, "met", "target-met")],
+)
+def test_a_week_without_its_control_row_is_no_better_than_the_newest_pair(
+    control: float | None, status: str, verdict: str
+) -> None:
+    # The treatment at its target (12) on D3, its control row left out: the metric was
+    # met on that value alone, though on D3 control was ahead of it (14, worse) or the
+    # newest pair (D2) showed no move. It keeps the worse of D3's and D2's judgements
+    # until D3's control row is in.
+    n = {"n": 5000}
+    rows = [*ab(D1, "conv", 10.0, 10.1, **n), *ab(D2, "conv", 10.0, 10.2, **n)]
+    rows.append(row(D3, "conv", 12.0, "treatment", **n))
+    if control is not None:
+        rows.append(row(D3, "conv", control, "control", **n))
+    conv = analyse(charter(), rows).metric("conv")
+    assert conv is not None and conv.latest is not None
+    assert (conv.latest.row.value, conv.met) == (12.0, True)  # the value is as it is
+    assert conv.status == status
+    assert analyse(charter(), rows).verdict == verdict
+
+
 def test_guardrail_control_reference_uses_latest_paired_date() -> None:
     rows = [
         *ab(D1, "lat", 100.0, 120.0),  # breached on D1 ...
