@@ -14,6 +14,7 @@ import math
 import posixpath
 import re
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -332,6 +333,36 @@ def _referenced(reference: str) -> str:
 
 
 Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_text)]
+
+
+# Units that read as the two the format gives a meaning, written otherwise: a percentage
+# in `pct` or `％` skipped both the 0-100 bounds and the two-proportion test of arms
+# with `n` (stats.is_proportion_unit), so a move of the minimum detectable effect
+# counted as evidence where the test found none.
+_AS_PERCENT = re.compile(r"(?:%|pct\.?|percent|per cent|percentage)(?:\s+of\b.*)?", re.I | re.S)
+_AS_RATIO = re.compile(r"(?:fraction|proportion)(?:\s+of\b.*)?", re.I | re.S)
+
+
+def _check_unit(value: str) -> str:
+    """A unit that reads as a percentage or a proportion is written as the format reads
+    one: `%` (0 to 100) or `ratio` (0 to 1)."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    if text == value.strip() and text.casefold() in ("%", "ratio"):  # in any case, as read
+        return value
+    meant = "%" if _AS_PERCENT.fullmatch(text) else "ratio" if _AS_RATIO.fullmatch(text) else None
+    if meant is None and text.casefold() == "ratio":  # in compatibility letters
+        meant = "ratio"
+    if meant is None:
+        return value
+    what = "a percentage" if meant == "%" else "a proportion from 0 to 1"
+    raise ValueError(
+        f"{value.strip()!r} reads as {what}; write {meant!r}, the unit the format reads"
+        " as one (its values are held to their range, and arms with `n` are compared as"
+        " proportions)"
+    )
+
+
+Unit = Annotated[Text, AfterValidator(_check_unit)]
 # A `results` pattern: its characters are checked where it is globbed (results.py), with
 # a message about file names.
 Glob = Annotated[str, StringConstraints(min_length=1)]
@@ -474,8 +505,9 @@ class Metric(Model):
             "Mean post-resolution survey score, 1-5.",
         ],
     )
-    unit: Text = Field(
-        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1; both are proportions.",
+    unit: Unit = Field(
+        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1; both are proportions"
+        " (a unit that reads as one, such as 'pct' or 'fraction', is refused: write it so).",
         examples=["hours", "ratio", "score"],
     )
     direction: Direction = Field(
@@ -1000,8 +1032,10 @@ class CatalogueMetric(Model):
         description="Exactly how the metric is computed.",
         examples=["Order revenue net of returns at 30 days, divided by web sessions."],
     )
-    unit: Text = Field(
-        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1.", examples=["USD"]
+    unit: Unit = Field(
+        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1 (a unit that reads"
+        " as one, such as 'pct' or 'fraction', is refused: write it so).",
+        examples=["USD"],
     )
     direction: Direction = Field(description="Which way is better.", examples=["increase"])
     range: ValueRange | None = Field(

@@ -98,6 +98,38 @@ def test_an_unquoted_percent_unit_says_to_quote_it(scratch_project: ScratchProje
     )
 
 
+@pytest.mark.parametrize(
+    ("unit", "meant"),
+    [
+        ("pct", "%"), ("Percent", "%"), ("per cent", "%"), ("percentage", "%"),
+        ("\uff05", "%"), ("% of tickets", "%"), ("fraction", "ratio"),
+        ("Proportion of tickets", "ratio"), ("\uff52\uff41\uff54\uff49\uff4f", "ratio"),
+    ],
+)  # fmt: skip
+def test_a_unit_that_reads_as_a_percentage_or_a_proportion_is_written_so(
+    scratch_project: ScratchProject, unit: str, meant: str
+) -> None:
+    # Written otherwise, a percentage skipped the 0-100 bounds and the two-proportion test
+    # of arms with `n`: a move of the minimum detectable effect alone made it "improved".
+    text = scratch_project.charter().replace("unit: hours", f"unit: {json.dumps(unit)}", 1)
+    scratch_project.charter(text=text)
+    what = "a percentage" if meant == "%" else "a proportion from 0 to 1"
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'unit: ', json.dumps(unit))}: business_metrics[0].unit: ",
+        f"{unit!r} reads as {what}; write {meant!r}, the unit the format reads as one",
+    )
+
+
+@pytest.mark.parametrize("unit", ["%", " % ", "pp", "percentage points", "%pts", "share"])
+def test_units_the_format_reads_or_that_are_no_proportion_are_accepted(
+    scratch_project: ScratchProject, unit: str
+) -> None:
+    text = scratch_project.charter().replace("unit: hours", f"unit: {json.dumps(unit)}", 1)
+    scratch_project.charter(text=text)
+    assert scratch_project.errors() == []
+
+
 def test_duplicate_key(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(title="Ticket routing") + "title: Routing again\n"
     scratch_project.charter(text=text)
