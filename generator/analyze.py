@@ -209,6 +209,15 @@ class CharterView:
         and the sitemap each ask for it)."""
         return self.loaded.results.max_date()
 
+    @cached_property
+    def judged_date(self) -> date | None:
+        """The date of the newest result of a business metric, else of any metric (none of
+        a business metric, rule MC104's case): what staleness (rule MC109) is judged by. A
+        fresh row of an ML metric does not make the business results the verdict rests on
+        any less stale. Kept with the cached view, as `latest_date` is."""
+        days = [n[0] for b in self.by_kind("business") if (n := b.newest) is not None]
+        return max(days) if days else self.latest_date
+
     @property
     def human_baseline_state(self) -> Literal["done", "waived", "missing"]:
         hb = self.charter.human_baseline
@@ -219,7 +228,8 @@ class CharterView:
 
 class LazyView(CharterView):
     """A `CharterView` as read back from the cache (generator/reuse.py): its charter
-    (`LazyLoaded`), verdict, latest date and its metrics' original targets at once; its
+    (`LazyLoaded`), verdict, latest date, the date staleness is judged by and its
+    metrics' original targets at once; its
     metrics' views, like the charter's model and rows, unpickled from `Stored` when first
     asked for. A build after an edit of one charter reads the others' outlines, verdicts
     and keys, and unpickles only those whose page or charts are made again and those
@@ -230,10 +240,15 @@ class LazyView(CharterView):
         loaded: LazyLoaded,
         verdict: Verdict,
         latest_date: date | None,
+        judged_date: date | None,
         originals: tuple[float | None, ...],
     ) -> None:
         self.__dict__.update(
-            loaded=loaded, verdict=verdict, latest_date=latest_date, _originals=originals
+            loaded=loaded,
+            verdict=verdict,
+            latest_date=latest_date,
+            judged_date=judged_date,
+            _originals=originals,
         )
 
     @property
@@ -277,12 +292,13 @@ def lazy_view(
     outline: Outline,
     verdict: Verdict,
     latest_date: date | None,
+    judged_date: date | None,
     originals: tuple[float | None, ...],
     blob: bytes,
 ) -> LazyView:
     """A view pickled by `reuse._lazy_view`, read back."""
     loaded = LazyLoaded(id, path, doc, outline, Stored(blob))
-    return LazyView(loaded, verdict, latest_date, originals)
+    return LazyView(loaded, verdict, latest_date, judged_date, originals)
 
 
 def control_codes(table: ResultTable) -> set[int]:
@@ -786,7 +802,7 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
     # read now, they are kept with the view in the cache (generator/reuse.py).
     for metric in view.metrics:
         _ = metric.newest
-    _ = view.latest_date
+    _ = view.latest_date, view.judged_date
     return view
 
 

@@ -753,8 +753,8 @@ def _lazy_view(view: CharterView) -> tuple[Any, ...]:
     loaded, metrics = view.loaded, view.metrics
     originals = tuple(mv.original_target for mv in metrics)
     inner = _dumps((loaded.charter, loaded.results, metrics))
-    fields = (view.id, loaded.path, loaded.doc, loaded.outline, view.verdict, view.latest_date)
-    return (lazy_view, (*fields, originals, inner))
+    fields = (view.id, loaded.path, loaded.doc, loaded.outline, view.verdict)
+    return (lazy_view, (*fields, view.latest_date, view.judged_date, originals, inner))
 
 
 def _by_fields(cls: type, names: tuple[str, ...], record: Any) -> tuple[Any, ...]:

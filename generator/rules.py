@@ -269,18 +269,25 @@ CADENCE = ("measurement", "cadence")  # where a staleness finding stands
 
 def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
     """The one rule that reads the build date; it reads nothing of the charter but its
-    outline (status, cadence) and its latest date, which are read back at once."""
+    outline (status, cadence) and its dates, which are read back at once. Judged by the
+    newest result of a business metric (`CharterView.judged_date`): a fresh row of an ML
+    metric hid business results months old."""
     outline = view.outline
     days = cadence_days(outline.cadence)
-    latest = view.latest_date
+    latest = view.judged_date
     if today is None or days is None or latest is None or outline.status not in MEASURING:
         return
     if today - latest > timedelta(days=2 * days):
+        newest = view.latest_date
+        which, besides = "latest result", ""
+        if newest is not None and newest != latest:
+            which = "latest result of a business metric"
+            besides = f" (the newest of any metric is from {newest.isoformat()})"
         yield (
             STALE,
             CADENCE,
-            f"latest result is from {latest.isoformat()}, {(today - latest).days} days before"
-            f" {today.isoformat()}; the cadence is {outline.cadence!r}",
+            f"{which} is from {latest.isoformat()}, {(today - latest).days} days before"
+            f" {today.isoformat()}{besides}; the cadence is {outline.cadence!r}",
         )
 
 

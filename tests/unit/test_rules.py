@@ -478,6 +478,32 @@ def test_mc109_boundary_is_twice_the_cadence(tree: Tree, today: date, stale: boo
         )
 
 
+def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
+    # A fresh row of the ML metric (prec) hid business results (conv) weeks old: the
+    # verdict rests on them.
+    rows = compliant_rows()
+    rows.append({"date": "2026-03-22", "metric": "prec", "variant": "treatment", "value": 0.8})
+    tree.charter(compliant(), rows)
+    (finding,) = tree.findings(today=date(2026, 3, 23))
+    assert finding.code == "MC109"
+    assert finding.message == (
+        "latest result of a business metric is from 2026-03-08, 15 days before 2026-03-23"
+        " (the newest of any metric is from 2026-03-22); the cadence is 'weekly'"
+    )
+    # A build after an edit of site.yaml reads the charter back from the cache, and
+    # judges it so too.
+    site, today = tree.root / "site", date(2026, 3, 23)
+    for title in ("Portfolio", "Charters"):
+        tree.site({"title": title})
+        assert build(Settings(tree.root, site, today=today)).ok
+        page = (site / "charters/shop/index.html").read_text(encoding="utf-8")
+        assert f"{title}</" in page
+        assert "latest result of a business metric is from 2026-03-08" in page
+    rows.append({"date": "2026-03-22", "metric": "conv", "variant": "control", "value": 10.0})
+    tree.charter(compliant(), rows)  # a business result of that week: fresh
+    assert tree.findings(today=date(2026, 3, 23)) == []
+
+
 @pytest.mark.parametrize(
     ("cadence", "today", "stale"),
     [
