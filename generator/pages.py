@@ -58,7 +58,7 @@ from .model import SiteConfig
 from .paths import real
 from .portfolio import CataloguedMetric, Team, catalogued_metrics, teams
 from .reuse import Reuse
-from .rules import RULES, CharterCheck
+from .rules import RULES, CharterCheck, switched_off
 from .spool import Content, Spool
 from .vocabulary import STATUS_DISPLAY_ORDER, VERDICTS, label, variant_label
 
@@ -390,6 +390,8 @@ def site_templates(
         "verdicts": VERDICTS,
         "checks": checks,
         "rules": RULES,
+        # The rules switched off for a charter (site.yaml's and its own), for its page.
+        "switched_off": partial(switched_off, site_disabled=project.site.lint.disable),
         "row_attrs": row_attributes,
         "finder": finder_options(views),
         "live_reload": live_reload,

@@ -19,7 +19,7 @@ from .formatting import fmt_difference, fmt_interval, fmt_signed, fmt_value
 from .load import Project
 from .model import cadence_days
 from .readers import Document, FieldPath
-from .rulebook import RULES, RULES_BY_CODE
+from .rulebook import RULES, RULES_BY_CODE, Rule
 from .vocabulary import CONTROLLED_METHODS, MEASURING, past
 
 
@@ -126,13 +126,14 @@ def _unknown_rule(doc: Document, where: FieldPath, code: str) -> Diagnostic:
     return doc.at(where, f"unknown rule code {code!r}; known codes: {known}", "MC111", "warning")
 
 
-def _x_lint_codes(view: CharterView) -> list[tuple[FieldPath, Any]]:
-    """The codes of `x-lint: {disable: [...]}`, each with its field path.
+def _x_lint_codes(view: CharterView, data: Any = None) -> list[tuple[FieldPath, Any]]:
+    """The codes of `x-lint: {disable: [...]}`, each with its field path, read from the
+    charter's document (or from `data`, a mapping that holds its `x-lint`).
 
     A single code written without a list (`disable: MC107`) counts as a one-item list,
     as `agreed.by` does, rather than being silently ignored.
     """
-    data: Any = view.loaded.doc.data
+    data = view.loaded.doc.data if data is None else data
     raw = data.get("x-lint") if isinstance(data, dict) else None
     codes = raw.get("disable") if isinstance(raw, dict) else None
     if isinstance(codes, str):
@@ -144,6 +145,21 @@ def _x_lint_codes(view: CharterView) -> list[tuple[FieldPath, Any]]:
 
 def _charter_disabled(view: CharterView) -> set[str]:
     return {str(code) for _, code in _x_lint_codes(view)}
+
+
+def switched_off(view: CharterView, site_disabled: Iterable[str]) -> list[tuple[Rule, str]]:
+    """The rules switched off for a charter, in the rule table's order, each with what
+    switched it off (`site.yaml`, else the charter's `x-lint`): its page says so beside
+    its findings, since what such a rule would find shows nowhere else (a stale charter
+    whose `x-lint` switched staleness off looked fresh). Read from the charter's model
+    (its extensions hold `x-lint`), which its page reads anyway."""
+    site = set(site_disabled)
+    own = {str(code) for _, code in _x_lint_codes(view, view.charter.extensions)}
+    return [
+        (rule, "site.yaml" if rule.code in site else "x-lint")
+        for rule in RULES
+        if rule.code in site or rule.code in own
+    ]
 
 
 Finding = tuple[str, FieldPath, str]

@@ -22,6 +22,7 @@ from factory import (
     ml_metric,
     write_charter,
 )
+from helpers import parse_html
 
 from generator.analyze import analyze_project
 from generator.build import Settings, build
@@ -645,6 +646,39 @@ def test_disable_error_rule_per_charter(tree: Tree) -> None:
     assert check.findings == []
     # Switching the rule off hides the finding, not the fact: the guardrail is still breached.
     assert [g.id for g in check.view.breached] == ["latency"]
+
+
+def test_a_page_says_which_rules_are_switched_off_for_its_charter(tree: Tree) -> None:
+    # A stale charter whose x-lint switched staleness off looked fresh: its page had no
+    # alert and did not say a rule was off.
+    body = compliant()
+    body["x-lint"] = {"disable": ["MC109", "MC999"]}  # an unknown code is MC111's
+    tree.charter(body, compliant_rows())
+    tree.charter(compliant(), compliant_rows(), cid="other")
+    tree.site({"title": "Charters", "lint": {"disable": ["MC107"]}})
+    site = tree.root / "site"
+    assert build(Settings(tree.root, site, today=date(2027, 1, 1))).ok
+    page = parse_html(site / "charters/shop/index.html")
+    off = page.find("p", class_="rules-off")
+    assert off.text() == (
+        "Switched off for this charter, so what they find is not shown: MC107"
+        " experiment-without-decision-rule (by site.yaml), MC109 stale-results (by this"
+        " charter's x-lint)."
+    )
+    assert [a.attrs["href"] for a in off.find_all("a")] == [
+        "../../rules/index.html#MC107",
+        "../../rules/index.html#MC109",
+    ]
+    other = parse_html(site / "charters/other/index.html").find("p", class_="rules-off")
+    assert other.text() == (
+        "Switched off for this charter, so what it finds is not shown: MC107"
+        " experiment-without-decision-rule (by site.yaml)."
+    )
+    assert "MC109" in (site / "charters/other/index.html").read_text(encoding="utf-8")
+    tree.site({"title": "Charters"})  # nothing switched off: nothing said
+    assert build(Settings(tree.root, site, today=date(2027, 1, 1))).ok
+    page = parse_html(site / "charters/other/index.html")
+    assert page.find_all("p", class_="rules-off") == []
 
 
 def test_unknown_code_in_site_yaml_is_mc111(tree: Tree) -> None:
