@@ -114,7 +114,7 @@ def check_charter(view: CharterView, today: date | None, disabled: set[str]) -> 
             continue
         rule = RULES_BY_CODE[code_]
         findings.append(view.loaded.doc.at(where, message, code_, rule.severity))
-    for path, code in _x_lint_codes(view):
+    for path, code in x_lint_codes(view):
         if code not in RULES_BY_CODE:
             findings.append(_unknown_rule(view.loaded.doc, path, str(code)))
     findings.sort(key=Diagnostic.sort_key)
@@ -126,7 +126,7 @@ def _unknown_rule(doc: Document, where: FieldPath, code: str) -> Diagnostic:
     return doc.at(where, f"unknown rule code {code!r}; known codes: {known}", "MC111", "warning")
 
 
-def _x_lint_codes(view: CharterView, data: Any = None) -> list[tuple[FieldPath, Any]]:
+def x_lint_codes(view: CharterView, data: Any = None) -> list[tuple[FieldPath, Any]]:
     """The codes of `x-lint: {disable: [...]}`, each with its field path, read from the
     charter's document (or from `data`, a mapping that holds its `x-lint`).
 
@@ -144,7 +144,7 @@ def _x_lint_codes(view: CharterView, data: Any = None) -> list[tuple[FieldPath, 
 
 
 def _charter_disabled(view: CharterView) -> set[str]:
-    return {str(code) for _, code in _x_lint_codes(view)}
+    return {str(code) for _, code in x_lint_codes(view)}
 
 
 def switched_off(view: CharterView, site_disabled: Iterable[str]) -> list[tuple[Rule, str]]:
@@ -154,7 +154,7 @@ def switched_off(view: CharterView, site_disabled: Iterable[str]) -> list[tuple[
     whose `x-lint` switched staleness off looked fresh). Read from the charter's model
     (its extensions hold `x-lint`), which its page reads anyway."""
     site = set(site_disabled)
-    own = {str(code) for _, code in _x_lint_codes(view, view.charter.extensions)}
+    own = {str(code) for _, code in x_lint_codes(view, view.charter.extensions)}
     return [
         (rule, "site.yaml" if rule.code in site else "x-lint")
         for rule in RULES

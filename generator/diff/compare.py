@@ -28,7 +28,15 @@ from ..analyze import CharterView, MetricView, analyze_charter, first_result, tr
 from ..diagnostics import Diagnostic, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
-from ..rules import CharterCheck, check_charter, move_phrase, rests_on_lift
+from ..readers import Document
+from ..rules import (
+    CharterCheck,
+    check_charter,
+    move_phrase,
+    rests_on_lift,
+    switched_off,
+    x_lint_codes,
+)
 from ..vocabulary import (
     CHANGE_KINDS,
     KIND_LABELS,
@@ -197,6 +205,7 @@ class Pair:
     day: date | None = None  # when HEAD was written (see `Side.day`)
     base_disabled: frozenset[str] = frozenset()  # the rules BASE's site.yaml switches off
     head_disabled: frozenset[str] = frozenset()  # and HEAD's
+    head_site: Document | None = None  # HEAD's site.yaml, where its rules are switched off
 
     @property
     def edited(self) -> bool:
@@ -238,6 +247,7 @@ def _pair(
         edited.get(cid, head.day),
         frozenset(base.project.site.lint.disable),
         frozenset(head.project.site.lint.disable),
+        head.project.site_doc,
     )
 
 
@@ -1125,20 +1135,21 @@ def finding_changes(pair: Pair) -> Iterator[Change]:
     """Findings added and resolved; an alert (a breached guardrail, an ML-only win) that
     BASE's charter still raises on HEAD's results (`Pair.unedited`) is flagged when
     resolved: an edit of the charter (a tolerance loosened, a guardrail removed, the
-    rule switched off), not the rows, made the news go away."""
+    rule switched off), not the rows, made the news go away. An error or alert rule
+    switched off that no flagged finding names is flagged on its own (`_switched_off`)."""
     base, head = _metric_places(pair.base.view), _metric_places(pair.head.view)
     why = "an edit of the charter: before it, the same results raise it"
     alerts: dict[tuple[str, str], Diagnostic] = {}
     if pair.edited:
         alerts = {_finding_key(d, base): d for d in pair.unedited.findings if d.severity == "alert"}
+    told: set[str] = set()  # the codes of the flagged findings
     for change in findings_between(pair.cid, pair.base.findings, pair.head.findings, base, head):
         resolved = change.kind == "finding-resolved" and change.before.get("severity") == "alert"
         if resolved and (change.before["code"], _field_key(change.before["field"], base)) in alerts:
             change.message += f" ({why})"
             change.extra["flagged"] = True
+            told.add(change.before["code"])
         yield change
-    if not alerts:
-        return
     # An alert the new rows raise that an edit kept away (in neither BASE nor HEAD).
     shown = {_finding_key(d, base) for d in pair.base.findings}
     shown |= {_finding_key(d, head) for d in pair.head.findings}
@@ -1146,9 +1157,50 @@ def finding_changes(pair: Pair) -> Iterator[Change]:
         if key not in shown:
             text = f"silenced {d.code}: {d.message} ({why})"
             extra = {"flagged": True}
+            told.add(d.code)
             yield Change(
                 "finding-resolved", pair.cid, None, d.as_json(), None, text, d.field, extra=extra
             )
+    yield from (c for c in _switched_off(pair) if c.extra["switched_off"] not in told)
+
+
+# What a rule switched off for a charter hides, by its severity, that a reviewer is told of.
+_WATCHED_SEVERITIES = ("error", "alert")
+
+
+def _switched_off(pair: Pair) -> Iterator[Change]:
+    """An error or alert rule that HEAD switches off for the charter (its `x-lint`, or
+    site.yaml's `lint.disable`) and BASE did not, flagged whatever it finds now: what it
+    would find shows nowhere, and staleness (MC109), which `diff` does not judge, was
+    switched off without a word. Located where HEAD switches it off."""
+    was = {rule.code for rule, _ in switched_off(pair.base.view, pair.base_disabled)}
+    head = pair.head.view
+    own = {str(code): path for path, code in x_lint_codes(head)}
+    site = _site_codes(pair.head_site)
+    for rule, by in switched_off(head, pair.head_disabled):
+        if rule.code in was or rule.severity not in _WATCHED_SEVERITIES:
+            continue
+        where = "site.yaml's lint.disable" if by == "site.yaml" else "its x-lint"
+        message = (
+            f"switched off {rule.code} {rule.name} for this charter by {where}: what it"
+            " finds is no longer shown (an edit)"
+        )
+        doc, path = head.loaded.doc, own.get(rule.code, ("x-lint",))
+        if by == "site.yaml" and pair.head_site is not None and rule.code in site:
+            doc, path = pair.head_site, ("lint", "disable", site.index(rule.code))
+        d = doc.at(path, message, rule.code, rule.severity)
+        extra = {"flagged": True, "switched_off": rule.code}
+        yield Change(
+            "finding-resolved", pair.cid, None, d.as_json(), None, message, d.field, extra=extra
+        )
+
+
+def _site_codes(doc: Document | None) -> list[str]:
+    """The codes of site.yaml's `lint.disable`, as written, in order."""
+    data = doc.data if doc is not None else None
+    lint = data.get("lint") if isinstance(data, dict) else None
+    codes = lint.get("disable") if isinstance(lint, dict) else None
+    return [str(code) for code in codes] if isinstance(codes, list) else []
 
 
 def findings_between(

@@ -1327,3 +1327,41 @@ def test_a_verdict_kept_and_an_alert_kept_away_by_an_edit_are_flagged(repo: Repo
     write_charter(repo.source, "lift", {**body, "x-lint": {"disable": ["MC108"]}}, rows)
     (silenced,) = changes(repo.diff_json("HEAD"), "finding-resolved")
     assert silenced["flagged"] is True
+
+
+def test_an_error_or_alert_rule_switched_off_is_flagged(repo: Repo) -> None:
+    # `x-lint: {disable: [MC109]}` hid a stale charter's alert, and the diff said that
+    # nothing changed: it does not judge staleness, so no alert went away.
+    fraud = "charters/card-fraud-detection/charter.yaml"
+    repo.write(fraud, "x-lint: {disable: [MC109, MC112]}\n" + repo.read(fraud))
+    repo.commit("Staleness off")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    (off,) = changes(report, "finding-resolved")  # MC112, a warning, is not told
+    assert (off["charter"], off["flagged"], off["before"]["code"]) == (
+        "card-fraud-detection",
+        True,
+        "MC109",
+    )
+    assert (off["before"]["file"], off["before"]["line"], off["field"]) == (
+        fraud,
+        1,
+        "x-lint.disable[0]",
+    )
+    assert off["message"] == (
+        "switched off MC109 stale-results for this charter by its x-lint: what it finds is"
+        " no longer shown (an edit)"
+    )
+    assert "alert cleared or kept away by an edit" in repo.diff("HEAD~1", "HEAD").stdout
+    assert repo.diff("HEAD~1", "HEAD", "--fail-on", "flagged").exit_code == 1
+    # For every charter, by site.yaml, located there; the one already off is not told.
+    repo.replace("site.yaml", "disable: []", "disable: [MC107, MC109]")
+    repo.commit("Staleness off for every charter")
+    told = changes(repo.diff_json("HEAD~1", "HEAD"), "finding-resolved")
+    assert len(told) == len(list(repo.source.glob("charters/*/charter.yaml"))) - 1
+    assert {c["before"]["file"] for c in told} == {"site.yaml"}
+    assert all(c["message"].startswith("switched off MC109 stale-results") for c in told)
+    assert "card-fraud-detection" not in {c["charter"] for c in told}
+    # Switched on again: nothing flagged.
+    repo.replace("site.yaml", "disable: [MC107, MC109]", "disable: []")
+    repo.commit("On again")
+    assert changes(repo.diff_json("HEAD~1", "HEAD"), "finding-resolved") == []
