@@ -232,11 +232,32 @@ def _check_url(value: str) -> str:
 
 
 def _check_base_url(value: str) -> str:
+    """A full http(s) URL or a path, as docs/hosting.md says: anything else was taken
+    as a path (`ftp://x.example/` gave links to `/ftp://x.example/static/style.css`)."""
+    text = value.strip()
     try:
-        urlsplit(value.strip())
+        parts = urlsplit(text)
     except ValueError as exc:  # "http://[::1": an IPv6 host not closed
         raise ValueError(f"not a valid URL: {exc}") from None
-    return value
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", text)
+    if re.match(r"[\w.-]+:\d+(?:/|$)", text):  # localhost:8000/charters/
+        why = "it starts with a host and a port; write http:// or https:// before them"
+    elif scheme and parts.scheme not in ("http", "https"):
+        why = f"it has the scheme {scheme.group()[:-1]!r}"
+    elif scheme and not parts.netloc:
+        why = "it names no host"
+    elif text.startswith(("//", "\\\\")):
+        why = "it starts with // (a host without a scheme)"
+    elif any(c.isspace() for c in text):
+        why = "it holds a space"
+    elif "?" in text or "#" in text:
+        why = "it has a query or a fragment (?…, #…): the site's links add paths to it"
+    else:
+        return value
+    raise ValueError(
+        f"{excerpt(text)} is neither a full http(s) URL (https://ml.example.com/charters/)"
+        f" nor a path (/charters/): {why}"
+    )
 
 
 # Markdown is converted by Python-Markdown, whose inline patterns search the rest of a
@@ -1159,7 +1180,8 @@ class SiteConfig(Model):
     )
     base_url: SiteUrl | None = Field(
         None,
-        description="Where the site is hosted: a full URL or a path. Used for absolute links.",
+        description="Where the site is hosted: a full http(s) URL or a path (no other"
+        " scheme, no query or fragment, no spaces). Used for absolute links.",
         examples=["https://ml.example.com/charters/"],
     )
     lint: LintSettings = Field(

@@ -940,6 +940,46 @@ def test_a_base_url_that_is_no_url_is_a_located_error(scratch_project: ScratchPr
     assert_error(scratch_project, "site.yaml:1:11: base_url: ", "not a valid URL: Invalid IPv6 URL")
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("ftp://x.example/", "it has the scheme 'ftp'"),
+        ("javascript:alert(1)", "it has the scheme 'javascript'"),
+        ("https:///charters/", "it names no host"),
+        ("//cdn.example/x/", "it starts with // (a host without a scheme)"),
+        ("localhost:8000/charters/", "it starts with a host and a port; write http:// or"
+         " https:// before them"),
+        ("not a url with spaces", "it holds a space"),
+        ("https://ex.com/a?b=1#f", "it has a query or a fragment (?…, #…): the site's links"
+         " add paths to it"),
+    ],
+)  # fmt: skip
+def test_a_base_url_neither_a_full_url_nor_a_path_is_a_located_error(
+    scratch_project: ScratchProject, value: str, why: str
+) -> None:
+    # Each was taken as a path: `ftp://x.example/` gave 404.html the stylesheet
+    # `/ftp://x.example/static/style.css`; a query and a fragment were dropped quietly.
+    scratch_project.charter()
+    (scratch_project.root / "site.yaml").write_text(f'base_url: "{value}"\n', encoding="utf-8")
+    assert_error(
+        scratch_project,
+        "site.yaml:1:11: base_url: ",
+        f"{value!r} is neither a full http(s) URL (https://ml.example.com/charters/) nor a"
+        f" path (/charters/): {why}",
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["https://ml.example.com/charters/", "HTTP://intra:8080", "/ml/charters/", "ml"]
+)
+def test_a_base_url_that_is_a_full_url_or_a_path_is_accepted(
+    scratch_project: ScratchProject, value: str
+) -> None:
+    scratch_project.charter()
+    (scratch_project.root / "site.yaml").write_text(f'base_url: "{value}"\n', encoding="utf-8")
+    assert scratch_project.errors() == []
+
+
 # --- the whole tree in one run; extensions ---------------------------------------------
 
 
