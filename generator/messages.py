@@ -270,7 +270,8 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
         hint = _yaml_hint(doc, path, value, quote)
         return f"{describe(value)} is not allowed{hint}; expected one of: {', '.join(allowed)}"
     if kind in _EXPECTED:
-        hint = _yaml_hint(doc, path, value)
+        # Quoting keeps a value text, which a number field refuses too (`value: yes`).
+        hint = _yaml_hint(doc, path, value, quote=kind not in _NUMBER_KINDS)
         if not hint and isinstance(value, str) and kind in ("float_type", "int_type"):
             hint = number_hint(value)
         return f"expected {_EXPECTED[kind]}, got {describe(value)}{hint}"

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from . import model as m
+from .formatting import exact_number
 
 SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("charter.yaml", m.Charter),
@@ -110,9 +111,18 @@ def reference_markdown() -> str:
             if name == "extensions":
                 continue
             meaning = (info.description or "").replace("|", "\\|")
-            if info.examples:
+            default = info.default
+            examples = info.examples
+            if isinstance(default, (int, float, str)) and not isinstance(default, bool):
+                # A default the field's words may not say (`timeout`: 300 seconds).
+                shown_default = exact_number(default) if not isinstance(default, str) else default
+                if f"default {shown_default}" not in meaning.lower():
+                    meaning += f" Default: `{shown_default}`."
+                if examples == [default]:
+                    examples = None  # the default, shown once
+            if examples:
                 # Lists and mappings as JSON, which is also YAML flow style.
-                shown = [e if isinstance(e, str) else json.dumps(e) for e in info.examples]
+                shown = [e if isinstance(e, str) else json.dumps(e) for e in examples]
                 word = "Example" if len(shown) == 1 else "Examples"
                 meaning += f" {word}: {', '.join(f'`{e}`' for e in shown)}."
             required = _required(cls, name, info)

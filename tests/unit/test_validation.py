@@ -249,6 +249,20 @@ def test_status_no_is_the_yaml_boolean_trap(scratch_project: ScratchProject) -> 
     assert "expected one of: proposed, baseline, experiment, live, paused, retired" in error
 
 
+def test_a_boolean_in_a_number_field_gets_no_advice_to_quote_it(
+    scratch_project: ScratchProject,
+) -> None:
+    # "quote it: 'yes'" led to the next error: a number field refuses text too.
+    text = minimal_charter().replace("target: {value: 4.5}", "target: {value: yes}")
+    scratch_project.charter(text=text)
+    error = assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'target: {value: ', 'yes')}: business_metrics[0].target.value: ",
+        "expected a number, got the boolean true (YAML reads unquoted yes as a boolean)",
+    )
+    assert "quote it" not in error
+
+
 def test_nan_is_not_a_number_we_accept(scratch_project: ScratchProject) -> None:
     text = minimal_charter().replace("target: {value: 4.5}", "target: {value: .nan}")
     scratch_project.charter(text=text)
