@@ -158,17 +158,23 @@ def charters_for_paths(source: Path, paths: Iterable[Path]) -> list[str] | None:
     outside the source tree, or one not under `charters/`, such as `site.yaml`, a
     template or the metric catalogue, concerns every charter.
     """
-    root = real(source)
     ids: list[str] = []
+    root = real(source)
     for path in paths:
-        full = real(path if path.is_absolute() else Path.cwd() / path)
-        if not full.is_relative_to(root):
+        if outside_source(source, path):
             return None
+        full = real(path if path.is_absolute() else Path.cwd() / path)
         cid = _charter_of(full.relative_to(root).as_posix())
         if cid is None:
             return None
         ids.append(cid)
     return sorted(set(ids))
+
+
+def outside_source(source: Path, path: Path) -> bool:
+    """Whether `path` (relative to the current folder) is outside the source tree."""
+    full = real(path if path.is_absolute() else Path.cwd() / path)
+    return not full.is_relative_to(real(source))
 
 
 def format_text(report: CheckReport) -> str:

@@ -331,18 +331,24 @@ def check(
     """
     import os
 
-    from .check import charters_for_paths
+    from .check import charters_for_paths, outside_source
     from .check_cache import checked
 
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     only = charters_for_paths(source, paths) if paths else None
     if only is None:
-        for path in paths:
-            if not os.path.lexists(path):  # it did not narrow the check: say so
+        for path in paths:  # one that did not narrow the check: say why
+            if not os.path.lexists(path):
                 click.echo(
                     f"warning: {printable(str(path))} is not there (a typo?); every charter"
                     " is checked",
+                    err=True,
+                )
+            elif outside_source(source, path):
+                click.echo(
+                    f"warning: {printable(str(path))} is outside the source folder"
+                    f" ({printable(str(source))}); every charter is checked",
                     err=True,
                 )
     for cid in only or ():

@@ -755,6 +755,17 @@ def test_paths_judge_only_their_charters(tmp_path: Path) -> None:
         assert f"warning: {missing} is not there (a typo?); every charter is checked" in (
             named.stderr
         )
+    # A file outside the source folder judged every charter without a word too.
+    outside = tmp_path / "notes.txt"
+    outside.write_text("x\n", encoding="utf-8")
+    named = run("check", outside, "--source", source, "--today", TODAY)
+    assert named.stdout.splitlines()[-1].startswith("checked 2 charters (1 not loaded")
+    assert (
+        f"warning: {outside} is outside the source folder ({source}); every charter is checked"
+        in named.stderr
+    )
+    inside = run("check", site, "--source", source, "--today", TODAY)
+    assert "warning" not in inside.stderr
 
 
 def test_a_check_failed_by_its_options_says_which(tmp_path: Path) -> None:
