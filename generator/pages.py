@@ -865,7 +865,9 @@ def shared_digest(templates: Templates) -> str:
     """A hash of what every charter page is given besides its own charter: the shared
     variables (`checks` aside, which :class:`Watched` guards) and the templates' code."""
     common = templates.common
-    shown = {k: v for k, v in common.items() if k not in ("checks", "site", "row_attrs")}
+    # Functions of what is hashed (the site, a page's charter): their reprs hold addresses.
+    functions = ("row_attrs", "switched_off")
+    shown = {k: v for k, v in common.items() if k not in ("checks", "site", *functions)}
     site = common["site"]
     site_json = site.model_dump_json() if isinstance(site, SiteConfig) else repr(site)
     return digest("shared", site_json, repr(sorted(shown.items(), key=lambda kv: kv[0])))
