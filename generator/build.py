@@ -121,6 +121,8 @@ def build(settings: Settings, progress: Report | None = None) -> BuildResult:
     One build at a time writes an output folder (generator/write.py). `progress`
     hears of each stage and of each chart drawn (generator/progress.py).
     """
+    if not (settings.source / "charters").is_dir():
+        return _nothing_to_build(settings)
     try:
         check_output(settings.source, settings.out)
         check_cache_folder(settings.out, cache_dir(settings.source, settings.cache_dir))
@@ -132,6 +134,17 @@ def build(settings: Settings, progress: Report | None = None) -> BuildResult:
         result = _build(settings, progress or _silent)
         result.left = left_beside(settings.out)
         return result
+
+
+def _nothing_to_build(settings: Settings) -> BuildResult:
+    """A source folder with no charters/ folder (a build run from the wrong folder, say),
+    reported as loading reports it, with every other problem of the tree, before the
+    output's lock is taken: a lock file and the output's missing parent folders were
+    made beside a build that said nothing was written."""
+    from .load import load_project
+
+    _, diags = load_project(settings.source, settings.today)
+    return BuildResult(diagnostics=diags.sorted())
 
 
 # Allocations between two passes of the cyclic garbage collector's youngest generation

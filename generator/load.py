@@ -272,7 +272,10 @@ def no_charters(root: Path) -> str:
         return "charters is a file, not a folder: put one folder per project in it"
     if charters_dir.is_dir():
         return "charters/ is a symbolic link that leaves the source folder; it is not read"
-    return "no charters/ folder: put one folder per project in charters/<id>/charter.yaml"
+    return (
+        "no charters/ folder: put one folder per project in charters/<id>/charter.yaml, or"
+        " pass --source the folder that holds charters/"
+    )
 
 
 def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:

@@ -918,6 +918,30 @@ def test_usage_error_exits_2(args: list[str]) -> None:
     assert result.exit_code == 2
 
 
+def test_a_build_from_a_folder_without_charters_makes_nothing(tmp_path: Path) -> None:
+    # Run from the wrong folder, it said "nothing was written" and left a lock file in
+    # that folder (in a project's charters/, committed by the next `git add`) and the
+    # missing parent folders of --out.
+    source = tmp_path / "notes"
+    (source / "drafts").mkdir(parents=True)
+    (source / "site.yaml").write_text("title: [T\n", encoding="utf-8")
+    out = tmp_path / "deep" / "out"
+    result = run_cli("build", "--source", source, "--out", out)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "charters: no charters/ folder: put one folder per project in"
+        " charters/<id>/charter.yaml, or pass --source the folder that holds charters/"
+    )
+    assert lines[1].startswith("site.yaml:2:1: YAML syntax error: ")  # every problem, at once
+    assert lines[2:] == [f"error: 2 problems found; nothing was written ({out} is unchanged)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
+    assert sorted(p.name for p in source.iterdir()) == ["drafts", "site.yaml"]
+    default = run_cli("build", "--source", source)  # site/ beside the source's files
+    assert default.exit_code == 1
+    assert sorted(p.name for p in source.iterdir()) == ["drafts", "site.yaml"]
+
+
 def test_bad_input_exits_1_with_located_errors(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
