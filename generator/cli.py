@@ -11,6 +11,7 @@ import errno
 import functools
 import gc
 import os
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
@@ -510,7 +511,8 @@ def schema_command(result_row: bool, metrics: bool, site: bool, out: Path | None
 @source_option("Folder holding site.yaml and charters/.")
 @_guard
 def new_command(charter_id: str, source: Path) -> None:
-    """Start a charter: charters/ID/charter.yaml (commented, with TODOs) and results/.
+    """Start a charter: charters/ID/charter.yaml (commented, with TODOs) and results/,
+    and charter.schema.json in the source folder (for editors) when it has none.
 
     Refuses to overwrite anything. The starter validates as a proposed charter.
     """
@@ -531,7 +533,9 @@ def new_command(charter_id: str, source: Path) -> None:
         sys.exit(1)
     for path in written:
         click.echo(f"Wrote {path}")
-    click.echo("Fill in the TODOs, then run `charters check`.")
+    # The command to run next, for the folder it was run on (`--source` given or not).
+    where = "" if source == Path(".") else f" --source {shlex.quote(str(source))}"
+    click.echo(f"Fill in the TODOs, then run `charters check{where}`.")
 
 
 @main.command("serve")

@@ -576,10 +576,14 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
                 diags.error(SourceRef(rel), "", message, code="outside-folder")
             elif reader_for(rel) is None:
                 expected = ", ".join(SUFFIXES[:-1]) + " or " + SUFFIXES[-1]
-                message = f"{rel} is not a result file: expected {expected}"
                 if explicit:
+                    message = f"{rel} is not a result file: expected {expected}"
                     diags.add(doc.at(where, message, "bad-result-file"))
-                else:
+                else:  # located at the file itself, which the message need not name again
+                    message = (
+                        f"not a result file: expected {expected} (without `results`, every"
+                        " file in results/ is read as one)"
+                    )
                     diags.error(SourceRef(rel), "", message, code="bad-result-file")
             else:
                 files.setdefault(real_path, path)

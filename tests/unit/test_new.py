@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
@@ -107,3 +108,19 @@ def test_new_refuses_an_id_that_is_another_charters_former_id(tmp_path: Path) ->
         " address redirects there); choose another id, nothing was written"
     ) in err
     assert not (tmp_path / "charters" / "search-reranker").exists()
+
+
+def test_the_next_command_names_the_source_it_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run from another folder, "then run `charters check`" failed there: no charters/.
+    source = tmp_path / "with space"
+    source.mkdir()
+    _, out, _ = new(source, "x1")
+    assert out.splitlines()[-1] == (
+        f"Fill in the TODOs, then run `charters check --source '{source}'`."
+    )
+    monkeypatch.chdir(source)
+    result = CliRunner().invoke(main, ["new", "x2"], catch_exceptions=False)
+    assert (source / "charters" / "x2" / "charter.yaml").is_file()
+    assert result.stdout.splitlines()[-1] == "Fill in the TODOs, then run `charters check`."

@@ -842,8 +842,8 @@ def test_a_file_no_reader_reads_is_refused(scratch_project: ScratchProject) -> N
     assert_error(
         scratch_project,
         "charters/routing/results/notes.txt: ",
-        "charters/routing/results/notes.txt is not a result file:"
-        " expected .csv, .json, .yaml or .yml",
+        "not a result file: expected .csv, .json, .yaml or .yml (without `results`, every"
+        " file in results/ is read as one)",
     )
 
 
