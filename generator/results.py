@@ -537,6 +537,7 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
     folders: dict[Path, tuple[str, FieldPath | None]] = {}  # matched folders: by which glob
     matched: set[Path] = set()
     folder_real = real(folder)
+    reported = len(diags)
     for i, pattern in enumerate(patterns):
         where: FieldPath = ("results", i)
         if not isinstance(pattern, str) or not pattern:
@@ -589,7 +590,50 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
                 files.setdefault(real_path, path)
     if folders:  # a glob matched a folder: are its files read? (rare: no work otherwise)
         _folders_left_unread(root, folder, folder_real, folders, matched, doc, diags)
+    if explicit and len(diags) == reported:  # a wrong glob's own message says enough
+        _results_left_unread(folder, {real(p) for p in matched}, doc, diags)
     return sorted(files.values())
+
+
+# Files of results/ an unread-file warning names; the rest are counted.
+_UNREAD_LISTED = 3
+
+
+def _results_left_unread(
+    folder: Path, matched: set[Path], doc: Document, diags: Diagnostics
+) -> None:
+    """Warn, at `results`, of the files at the top of the charter's results/ that a reader
+    reads by their suffix but no glob of `results` matches: a glob narrowed from the
+    default (`results/*` to `results/ab.csv`) left a week's file out, and its bad rows
+    with it, without a word."""
+    try:
+        with os.scandir(folder / "results") as listing:
+            names = sorted(
+                e.name
+                for e in listing
+                if e.name[:1] != "."
+                and reader_for(e.name) is not None
+                and e.is_file()
+                and real(Path(e.path)) not in matched
+            )
+    except OSError:  # no results/ folder (or none to read): nothing left out
+        return
+    if not names:
+        return
+    if len(names) == 1:
+        message = (
+            f"{excerpt('results/' + names[0])} has a result file's suffix but no glob here"
+            " reads it; add one that does, or move it out of results/"
+        )
+    else:
+        listed = ", ".join(excerpt(n) for n in names[:_UNREAD_LISTED])
+        if len(names) > _UNREAD_LISTED:
+            listed += f" and {len(names) - _UNREAD_LISTED:,} more"
+        message = (
+            f"{len(names):,} files of results/ have a result file's suffix but no glob here"
+            f" reads them ({listed}); add globs that do, or move them out of results/"
+        )
+    diags.add(doc.at(("results",), message, "unread-result-file", "warning"))
 
 
 def _folders_left_unread(

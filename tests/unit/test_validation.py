@@ -847,6 +847,34 @@ def test_a_file_no_reader_reads_is_refused(scratch_project: ScratchProject) -> N
     )
 
 
+def test_a_result_file_no_glob_reads_is_a_warning_at_results(
+    scratch_project: ScratchProject,
+) -> None:
+    # Narrowed from the default to the CSV files, `results` left a week's JSON out, and
+    # its bad rows with it, without a word.
+    text = scratch_project.charter(results='["results/*.csv"]')
+    scratch_project.write("charters/routing/results/weekly.csv", "date,metric,value\n")
+    scratch_project.write("charters/routing/results/late.json", "[]\n")
+    scratch_project.write("charters/routing/results/README.md", "how the CSV is made\n")
+    where = f"{CHARTER}:{at(text, 'results: ', '[')}: results: "
+    warned = [d.format_text() for d in load_project(scratch_project.root)[1]]
+    assert warned == [
+        f"{where}'results/late.json' has a result file's suffix but no glob here reads it;"
+        " add one that does, or move it out of results/"
+    ]
+    for name in ("b.yaml", "c.yml", "d.JSON"):
+        scratch_project.write(f"charters/routing/results/{name}", "[]\n")
+    (warning,) = [d.format_text() for d in load_project(scratch_project.root)[1]]
+    assert warning == (
+        f"{where}4 files of results/ have a result file's suffix but no glob here reads them"
+        " ('b.yaml', 'c.yml', 'd.JSON' and 1 more); add globs that do, or move them out of"
+        " results/"
+    )
+    globs = '["results/*.csv", "results/*.json", "results/*.JSON", "results/*.y*ml"]'
+    scratch_project.charter(results=globs)
+    assert load_project(scratch_project.root)[1].sorted() == []
+
+
 def test_a_file_no_reader_reads_is_located_at_the_glob_that_matched_it(
     scratch_project: ScratchProject,
 ) -> None:
