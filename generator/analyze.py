@@ -582,14 +582,18 @@ def _judged(
     judging: DatedLift | None,
     newest_pair: int,
     mde: m.MinimumDetectableEffect | None,
+    ended_after: int | None,
 ) -> tuple[Status, float | None, str | None, tuple[float, float] | None]:
-    """`metric_status` of a business or ML metric. When its latest value is a row of the
-    arm compared with control dated after the newest date with both arms (its control
-    row not in yet, or left out), the metric is judged at that newest pair too, and
+    """`metric_status` of a business or ML metric. When its latest value is dated after
+    the newest date with both arms, and is a row of the compared arm (its control row not
+    in yet, or left out) or a production row while the experiment is not over
+    (`experiment_over`: a rolled-out charter's production beside the experiment), the
+    metric is judged at that newest pair too, on the compared arm's value there, and
     keeps the worse of the two: leaving out the week's control row (the model 1.5 hours
     worse than control, and at its target) made it `met` on the treatment's value
-    alone. As a guardrail's bad week never hides behind an older pair (`guardrail_move`),
-    no week without its control row is better than the newest pair says."""
+    alone, and so did a production row of that value. As a guardrail's bad week never
+    hides behind an older pair (`guardrail_move`), no week without its control row is
+    better than the newest pair says."""
 
     def judge(row: Result) -> tuple[Status, float | None, str | None, tuple[float, float] | None]:
         return metric_status(
@@ -605,12 +609,13 @@ def _judged(
     if latest is None:
         return "no-results", None, None, None
     now = judge(latest)
-    if latest.row.variant is None or not newest_pair:
-        return now
     day = latest.row.date.toordinal()
-    code = rows.store.find(latest.row.variant)
-    if day <= newest_pair or code is None:
+    if not newest_pair or day <= newest_pair:
         return now
+    if latest.row.variant is None and experiment_over(newest_pair, day, ended_after):
+        return now  # production as it stands after the experiment: it judges alone
+    arm = treatment_variant(rows)
+    code = rows.store.find(arm) if arm is not None else None
     pair = next(
         (
             p
@@ -619,7 +624,7 @@ def _judged(
         ),
         None,
     )
-    if pair is None:
+    if code is None or pair is None:
         return now
     then = judge(rows[pair])
     return then if _WORST_FIRST.index(then[0]) < _WORST_FIRST.index(now[0]) else now
@@ -732,7 +737,7 @@ def _view(
             status = "worse" if breached else "flat"
     else:
         status, move, reference, interval = _judged(
-            metric, rows, latest, goal, baseline, judging, newest_pair, mde
+            metric, rows, latest, goal, baseline, judging, newest_pair, mde, ended_after
         )
     return MetricView(
         id=metric.id,

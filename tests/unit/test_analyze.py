@@ -850,6 +850,25 @@ def test_a_week_without_its_control_row_is_no_better_than_the_newest_pair(
     assert analyse(charter(), rows).verdict == verdict
 
 
+@pytest.mark.parametrize(
+    ("day", "status"),
+    [("2026-03-11", "worse"), ("2026-03-15", "met")],
+)
+def test_a_production_row_beside_the_experiment_is_no_better_than_the_newest_pair(
+    day: str, status: str
+) -> None:
+    # Rolled out, the treatment at its target (12) but two points behind control on D2:
+    # `worse`. A production row of 12 three days later made it `met` (and the charter
+    # "Target met"), though the experiment was not over; a cadence (a week) after the
+    # pair, production is the metric as it stands, and judges it alone.
+    n = {"n": 5000}
+    rows = [*ab(D1, "conv", 10.0, 10.1, **n), *ab(D2, "conv", 14.0, 12.0, **n)]
+    assert analyse(charter(), rows).metric("conv").status == "worse"  # type: ignore[union-attr]
+    conv = analyse(charter(), [*rows, row(day, "conv", 12.0)]).metric("conv")
+    assert conv is not None and conv.latest is not None and conv.latest.row.variant is None
+    assert conv.status == status
+
+
 def test_guardrail_control_reference_uses_latest_paired_date() -> None:
     rows = [
         *ab(D1, "lat", 100.0, 120.0),  # breached on D1 ...
