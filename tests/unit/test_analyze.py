@@ -861,10 +861,11 @@ def test_a_production_row_beside_the_experiment_is_no_better_than_the_newest_pai
     # `worse`. A production row of 12 three days later made it `met` (and the charter
     # "Target met"), though the experiment was not over; a cadence (a week) after the
     # pair, production is the metric as it stands, and judges it alone.
-    n = {"n": 5000}
-    rows = [*ab(D1, "conv", 10.0, 10.1, **n), *ab(D2, "conv", 14.0, 12.0, **n)]
-    assert analyse(charter(), rows).metric("conv").status == "worse"  # type: ignore[union-attr]
-    conv = analyse(charter(), [*rows, row(day, "conv", 12.0)]).metric("conv")
+    # No lift (no n): the move against control of at least the MDE is the evidence.
+    body = charter(mde={"metric": "conv", "absolute": 1.0})
+    rows = [*ab(D1, "conv", 10.0, 10.1), *ab(D2, "conv", 14.0, 12.0)]
+    assert analyse(body, rows).metric("conv").status == "worse"  # type: ignore[union-attr]
+    conv = analyse(body, [*rows, row(day, "conv", 12.0)]).metric("conv")
     assert conv is not None and conv.latest is not None and conv.latest.row.variant is None
     assert conv.status == status
 
