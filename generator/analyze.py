@@ -211,11 +211,13 @@ class CharterView:
 
     @cached_property
     def judged_date(self) -> date | None:
-        """The date of the newest result of a business metric, else of any metric (none of
-        a business metric, rule MC104's case): what staleness (rule MC109) is judged by. A
-        fresh row of an ML metric does not make the business results the verdict rests on
-        any less stale. Kept with the cached view, as `latest_date` is."""
-        days = [n[0] for b in self.by_kind("business") if (n := b.newest) is not None]
+        """The date of the newest latest value of a business metric (`latest_row`: a row
+        of the compared arm, or production), else of the newest result of any metric (no
+        business metric has a value: rule MC104's case): what staleness (rule MC109) is
+        judged by. A fresh row of an ML metric, or of a control arm alone, does not make
+        the business values the verdict rests on any less stale. Kept with the cached
+        view, as `latest_date` is."""
+        days = [b.latest.row.date for b in self.by_kind("business") if b.latest is not None]
         return max(days) if days else self.latest_date
 
     @property

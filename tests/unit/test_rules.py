@@ -488,7 +488,7 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
     (finding,) = tree.findings(today=date(2026, 3, 23))
     assert finding.code == "MC109"
     assert finding.message == (
-        "latest result of a business metric is from 2026-03-08, 15 days before 2026-03-23"
+        "latest value of a business metric is from 2026-03-08, 15 days before 2026-03-23"
         " (the newest of any metric is from 2026-03-22); the cadence is 'weekly'"
     )
     # A build after an edit of site.yaml reads the charter back from the cache, and
@@ -499,9 +499,13 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
         assert build(Settings(tree.root, site, today=today)).ok
         page = (site / "charters/shop/index.html").read_text(encoding="utf-8")
         assert f"{title}</" in page
-        assert "latest result of a business metric is from 2026-03-08" in page
+        assert "latest value of a business metric is from 2026-03-08" in page
+    # Nor does a row of the control arm alone, which gives no value the verdict reads.
     rows.append({"date": "2026-03-22", "metric": "conv", "variant": "control", "value": 10.0})
-    tree.charter(compliant(), rows)  # a business result of that week: fresh
+    tree.charter(compliant(), rows)
+    assert codes(tree.findings(today=date(2026, 3, 23))) == ["MC109"]
+    rows.append({"date": "2026-03-22", "metric": "conv", "variant": "treatment", "value": 11.0})
+    tree.charter(compliant(), rows)  # the week's pair: fresh
     assert tree.findings(today=date(2026, 3, 23)) == []
 
 
