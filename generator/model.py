@@ -356,31 +356,39 @@ def _referenced(reference: str) -> str:
 Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_text)]
 
 
-# Units that read as the two the format gives a meaning, written otherwise: a percentage
-# in `pct` or `％` skipped both the 0-100 bounds and the two-proportion test of arms
-# with `n` (stats.is_proportion_unit), so a move of the minimum detectable effect
-# counted as evidence where the test found none.
-_AS_PERCENT = re.compile(r"(?:%|pct\.?|percent|per cent|percentage)(?:\s+of\b.*)?", re.I | re.S)
-_AS_RATIO = re.compile(r"(?:fraction|proportion)(?:\s+of\b.*)?", re.I | re.S)
+# Units that read as the two the format gives a meaning (`%`, `ratio`), written
+# otherwise: arms with `n` in such a unit are tested as proportions only in those two
+# (stats.is_proportion_unit), so a row whose only measure of noise is `n` is refused in
+# any other (results.py, `reads_as_proportion`); the look-alikes of the two (`％`) here.
+_AS_PERCENT = re.compile(r"%|\b(?:pct|percent|per[ -]?cent|percentage)\b", re.I)
+_AS_RATIO = re.compile(r"\b(?:fraction|proportion)\b", re.I)
+
+
+def reads_as_proportion(unit: str | None) -> str | None:
+    """`%` or `ratio` for a unit that reads as a percentage (`pct`, `% of tickets`,
+    `percent (0-100)`) or a proportion (`fraction`) but is not the format's own (in any
+    case); else None."""
+    if unit is None or unit.strip().casefold() in ("%", "ratio"):
+        return None
+    text = unicodedata.normalize("NFKC", unit)
+    if _AS_PERCENT.search(text):
+        return "%"
+    if _AS_RATIO.search(text) or text.strip().casefold() == "ratio":
+        return "ratio"
+    return None
 
 
 def _check_unit(value: str) -> str:
-    """A unit that reads as a percentage or a proportion is written as the format reads
-    one: `%` (0 to 100) or `ratio` (0 to 1)."""
+    """`％` and `ｒａｔｉｏ`, the format's two units in compatibility characters, are
+    written as the format reads them."""
     text = unicodedata.normalize("NFKC", value).strip()
-    if text == value.strip() and text.casefold() in ("%", "ratio"):  # in any case, as read
-        return value
-    meant = "%" if _AS_PERCENT.fullmatch(text) else "ratio" if _AS_RATIO.fullmatch(text) else None
-    if meant is None and text.casefold() == "ratio":  # in compatibility letters
-        meant = "ratio"
-    if meant is None:
-        return value
-    what = "a percentage" if meant == "%" else "a proportion from 0 to 1"
-    raise ValueError(
-        f"{value.strip()!r} reads as {what}; write {meant!r}, the unit the format reads"
-        " as one (its values are held to their range, and arms with `n` are compared as"
-        " proportions)"
-    )
+    if text != value.strip() and text.casefold() in ("%", "ratio"):
+        raise ValueError(
+            f"{value.strip()!r} is written in compatibility characters; write"
+            f" {text.casefold()!r}, the unit the format reads as"
+            f" {'a percentage' if text == '%' else 'a proportion from 0 to 1'}"
+        )
+    return value
 
 
 Unit = Annotated[Text, AfterValidator(_check_unit)]
@@ -528,7 +536,7 @@ class Metric(Model):
     )
     unit: Unit = Field(
         description="Unit of the values. '%' means 0-100 and 'ratio' 0-1; both are proportions"
-        " (a unit that reads as one, such as 'pct' or 'fraction', is refused: write it so).",
+        " (rows with n in a unit that reads as one, such as 'pct', need std or lower/upper).",
         examples=["hours", "ratio", "score"],
     )
     direction: Direction = Field(
@@ -1054,8 +1062,8 @@ class CatalogueMetric(Model):
         examples=["Order revenue net of returns at 30 days, divided by web sessions."],
     )
     unit: Unit = Field(
-        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1 (a unit that reads"
-        " as one, such as 'pct' or 'fraction', is refused: write it so).",
+        description="Unit of the values. '%' means 0-100 and 'ratio' 0-1 (rows with n in a"
+        " unit that reads as one, such as 'pct', need std or lower/upper).",
         examples=["USD"],
     )
     direction: Direction = Field(description="Which way is better.", examples=["increase"])

@@ -185,6 +185,8 @@ class RowRules:
 
     metrics: dict[str, Bounds]  # every declared metric, in declaration order
     today: date  # the build date: no row may be dated after it
+    # The metrics whose unit a row's `n` was refused for (`unit-not-read`): told once each.
+    unit_told: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -923,6 +925,37 @@ def _load_row(
     return None, _key(raw)
 
 
+def _unit_not_read(
+    doc: Document, i: int, rules: RowRules, bounds: Bounds | None
+) -> Iterator[Diagnostic]:
+    """Row `i`'s `n` as its only measure of noise, in a unit that reads as a percentage or
+    a proportion but is not `%` or `ratio` (`pct`): the arms are not tested as
+    proportions (stats.is_proportion_unit), so a move of the minimum detectable effect
+    alone counted as evidence. Told once a metric, at its first such row."""
+    raw = doc.data[i]
+    metric = raw.get("metric")
+    n, std = _number(raw.get("n")), _number(raw.get("std"))
+    meant = m.reads_as_proportion(bounds.unit) if bounds is not None and n is not None else None
+    if (
+        meant is not None
+        and std is None
+        and all(_number(raw.get(name)) is None for name in ("lower", "upper"))
+        and metric not in rules.unit_told
+    ):
+        assert bounds is not None and bounds.unit is not None and isinstance(metric, str)
+        rules.unit_told.add(metric)  # its unit is the problem: said at its first such row
+        what = "a percentage" if meant == "%" else "a proportion"
+        scale = "0 to 100" if meant == "%" else "0 to 1"
+        message = (
+            f"n is read only for a proportion, in the unit '%' or 'ratio', and this row gives"
+            f" no other measure of its noise (std, or lower and upper): the unit"
+            f" {excerpt(bounds.unit.strip())} reads as {what}; write it {meant!r} (values"
+            f" {scale}) for the arms to be compared as proportions, or give std or lower and"
+            " upper"
+        )
+        yield doc.at((i, "n"), message, "unit-not-read")
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -951,6 +984,7 @@ def _integrity(doc: Document, i: int, rules: RowRules, source: str) -> Iterator[
     if std is not None and std < 0:
         message = f"{_num(std)} is not a standard deviation; std is 0 or more"
         yield doc.at((i, "std"), message, "out-of-range")
+    yield from _unit_not_read(doc, i, rules, bounds)
     note = raw.get("note")
     control = control_character(note) if isinstance(note, str) else None
     if control is not None:

@@ -783,3 +783,38 @@ def test_two_arms_beside_control_need_one_named_treatment(tmp_path: Path) -> Non
     rows[4:10] = [row("2026-05-04", arm, "tickets") for arm in ("v1", "v2", "v3", "v4", "v5")]
     write_results(tmp_path, "json", rows)
     assert errors(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("unit", "meant"), [("pct", "%"), ("% of orders", "%"), ("fraction", "ratio")]
+)
+def test_n_alone_in_a_unit_that_reads_as_a_proportion_is_refused_once(
+    tmp_path: Path, unit: str, meant: str
+) -> None:
+    # In `pct`, arms with `n` were not tested as proportions (only `%` and `ratio` are),
+    # so a move of the minimum detectable effect alone counted as evidence.
+    data = shop_charter()
+    data["business_metrics"][1]["unit"] = unit
+    data["business_metrics"][1]["range"] = None
+    write_charter(tmp_path, "shop", data)
+    rows = [
+        {"date": day, "metric": "tickets", "variant": arm, "value": value, "n": 900}
+        for day in ("2026-05-04", "2026-05-11")
+        for arm, value in (("control", 0.5), ("treatment", 0.4))
+    ]
+    path = write_results(tmp_path, "json", rows)
+    write_charter(tmp_path, "shop", data)  # write_results wrote the shop charter again
+    cells = ResultFile("json", rows).cells
+    what = "a percentage" if meant == "%" else "a proportion"
+    scale = "0 to 100" if meant == "%" else "0 to 1"
+    assert errors(tmp_path) == [
+        f"{path}:{cells[(0, 'n')]}: [0].n: n is read only for a proportion, in the unit '%' or"
+        " 'ratio', and this row gives no other measure of its noise (std, or lower and upper):"
+        f" the unit {unit!r} reads as {what}; write it {meant!r} (values {scale}) for the arms"
+        " to be compared as proportions, or give std or lower and upper"
+    ]
+    for r in rows:
+        r["std"] = 0.2  # a measure of noise: the arms are compared by Welch's test
+    write_results(tmp_path, "json", rows)
+    write_charter(tmp_path, "shop", data)
+    assert errors(tmp_path) == []
