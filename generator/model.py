@@ -360,7 +360,10 @@ Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_tex
 # otherwise: arms with `n` in such a unit are tested as proportions only in those two
 # (stats.is_proportion_unit), so a row whose only measure of noise is `n` is refused in
 # any other (results.py, `reads_as_proportion`); the look-alikes of the two (`％`) here.
-_AS_PERCENT = re.compile(r"%|\b(?:pct|percent|per[ -]?cent|percentage)\b", re.I)
+_AS_PERCENT = re.compile(
+    r"%(?!\s*p(?:oin)?ts?\b)|\b(?:pct|percent|per[ -]?cent|percentage)\b(?!\s*p(?:oin)?ts?\b)",
+    re.I,
+)  # not percentage points (`pp`, `% pts`), a difference
 _AS_RATIO = re.compile(r"\b(?:fraction|proportion)\b", re.I)
 
 
