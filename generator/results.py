@@ -322,7 +322,10 @@ def _compared_arm_named(loaded: _Loaded, diags: Diagnostics) -> None:
         for first, text in sorted(found):  # in the order of the rows
             if text and not is_control(text):
                 arms.setdefault(arm_of(text), (first, text))
-        if len(arms) < 2 or TREATMENT in arms or not any(is_control(t) for _, t in found):
+        if len(arms) < 2 or not any(is_control(t) for _, t in found):
+            continue
+        if TREATMENT in arms:
+            _treatment_paired(loaded, code, arms, diags)
             continue
         ordered = sorted(arms.values())
         i, second = ordered[1]
@@ -338,6 +341,44 @@ def _compared_arm_named(loaded: _Loaded, diags: Diagnostics) -> None:
         )
         path = format_path((loaded.indices[i], "variant"))
         diags.error(store.ref(i), path, message, code="compared-arm")
+
+
+def _treatment_paired(
+    loaded: _Loaded, code: int, arms: dict[str, tuple[int, str]], diags: Diagnostics
+) -> None:
+    """Of the arms of metric `code` beside control, `treatment` is the one compared; when
+    it has no row on a date with a control row while another arm has, the comparison
+    was dodged: one stray `treatment` row put the `model` and `heuristic` pairs aside,
+    and made its unpaired value the one judged. Reported at its first row."""
+    store = loaded.store
+    strings = store.strings
+    dates: dict[str, set[int]] = {}
+    controls: set[int] = set()
+    for i in range(len(store)):
+        if store.metric[i] != code:
+            continue
+        name = strings[store.variant[i]]
+        if name and is_control(name):
+            controls.add(store.date[i])
+        elif name:
+            dates.setdefault(arm_of(name), set()).add(store.date[i])
+    if dates.get(TREATMENT, set()) & controls:
+        return
+    paired = [arms[a][1] for a in sorted(arms, key=lambda a: arms[a][0]) if dates[a] & controls]
+    if not paired:
+        return  # no arm beside control on any date: nothing is compared
+    i, text = arms[TREATMENT]
+    listed = ", ".join(excerpt(t) for t in paired[:_ARMS_LISTED])
+    if len(paired) > _ARMS_LISTED:
+        listed += f" and {len(paired) - _ARMS_LISTED:,} more"
+    message = (
+        f"variant {excerpt(text)}, the arm compared with control for the metric"
+        f" {excerpt(strings[code] or '')}, has no row on a date with a control row, while"
+        f" {listed} {'has' if len(paired) == 1 else 'have'}: its lift cannot be measured,"
+        " and theirs would be put aside; give it its control rows, or, if another arm is"
+        f" the one compared, name that one {TREATMENT!r} and this one otherwise"
+    )
+    diags.error(store.ref(i), format_path((loaded.indices[i], "variant")), message, "compared-arm")
 
 
 def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:

@@ -389,14 +389,19 @@ def test_progress_is_also_shown_against_the_original_goalposts(repo: Repo) -> No
 
 def test_a_row_of_a_new_arm_that_changes_the_compared_arm_is_flagged(repo: Repo) -> None:
     """The arm named `treatment` (without case), else the only arm beside control, is
-    compared with control: one row of an arm named so switched the judged experiment, and
-    the diff showed only a row added. (Two arms beside control, none named `treatment`,
-    are refused: which one the model is would be a guess.)"""
+    compared with control: a pair of an arm named so switched the judged experiment, and
+    the diff showed only rows added. (Two arms beside control, none named `treatment`,
+    are refused: which one the model is would be a guess; so is a `treatment` with no
+    control row on its dates beside an arm that has.)"""
     text = repo.read(ROUTING_RESULTS).replace(",treatment,", ",alpha,")
     repo.write(ROUTING_RESULTS, text)
     repo.commit("The treatment arm is called alpha")
-    repo.append(ROUTING_RESULTS, "2026-11-15,resolution_hours,Treatment,14.0,3000,13.7,\n")
-    repo.commit("A Treatment arm")
+    repo.append(
+        ROUTING_RESULTS,
+        "2026-11-15,resolution_hours,control,15.0,3000,13.7,\n"
+        "2026-11-15,resolution_hours,Treatment,14.0,3000,13.7,\n",
+    )
+    repo.commit("A Treatment arm, beside control")
     (added,) = changes(repo.diff_json("HEAD~1", "HEAD"), "results-added")
     assert added["flagged"] is True and added["compared_arm"] == ["alpha", "Treatment"]
     assert "the arm compared with control is now 'Treatment', not 'alpha'" in added["message"]

@@ -777,6 +777,17 @@ def test_two_arms_beside_control_need_one_named_treatment(tmp_path: Path) -> Non
         " lift and the verdict compare one arm with control, and which one is not known;"
         " name it 'treatment'",
     ]
+    # A stray `treatment` row on no date with control put the pairs aside (review).
+    stray = [*rows[:4], row("2026-04-20", "treatment")]
+    path = write_results(tmp_path, "json", stray)
+    line = ResultFile("json", stray).cells[(4, "variant")].split(":")[0]
+    assert errors(tmp_path) == [
+        f"{path}:{line}:3: [4].variant: variant 'treatment', the arm compared with control"
+        " for the metric 'conv', has no row on a date with a control row, while 'model' has:"
+        " its lift cannot be measured, and theirs would be put aside; give it its control"
+        " rows, or, if another arm is the one compared, name that one 'treatment' and this"
+        " one otherwise"
+    ]
     # One of them named `treatment` (in any case) is the arm compared; so is a lone arm,
     # and arms without a control arm compare nothing.
     rows[1:4:2] = [row("2026-05-04", "Treatment"), row("2026-05-11", "Treatment")]
