@@ -231,6 +231,19 @@ def _check_url(value: str) -> str:
     return url
 
 
+# A first segment that reads as a host name: labels of letters, digits and '-' joined by
+# dots, the last of two letters or more (`ml.example.com`, not `v1.2` or `site`).
+_HOST_FIRST = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?:[:/]|$)")
+
+
+def _valid_port(parts: Any) -> bool:
+    try:
+        parts.port  # noqa: B018 (read for its check: `:abc` and `:99999` raise)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_base_url(value: str) -> str:
     """A full http(s) URL or a path, as docs/hosting.md says: anything else was taken
     as a path (`ftp://x.example/` gave links to `/ftp://x.example/static/style.css`)."""
@@ -248,8 +261,17 @@ def _check_base_url(value: str) -> str:
         why = "it names no host"
     elif text.startswith(("//", "\\\\")):
         why = "it starts with // (a host without a scheme)"
+    elif _HOST_FIRST.match(text):  # ml.example.com/charters/: a host taken as a folder
+        why = (
+            f"it starts with what reads as a host name ({text.split('/', 1)[0]!r}); write"
+            " https:// before it, or start a path with /"
+        )
     elif any(c.isspace() for c in text):
         why = "it holds a space"
+    elif "\\" in text:
+        why = "it holds a backslash"
+    elif scheme and not _valid_port(parts):
+        why = "its port is not a number from 0 to 65535"
     elif "?" in text or "#" in text:
         why = "it has a query or a fragment (?…, #…): the site's links add paths to it"
     else:

@@ -993,6 +993,10 @@ def test_a_base_url_that_is_no_url_is_a_located_error(scratch_project: ScratchPr
         ("localhost:8000/charters/", "it starts with a host and a port; write http:// or"
          " https:// before them"),
         ("not a url with spaces", "it holds a space"),
+        ("ml.example.com/charters/", "it starts with what reads as a host name"
+         " ('ml.example.com'); write https:// before it, or start a path with /"),
+        ("https://ex.com:abc/", "its port is not a number from 0 to 65535"),
+        ("https://ex.com:99999/", "its port is not a number from 0 to 65535"),
         ("https://ex.com/a?b=1#f", "it has a query or a fragment (?…, #…): the site's links"
          " add paths to it"),
     ],
@@ -1013,7 +1017,8 @@ def test_a_base_url_neither_a_full_url_nor_a_path_is_a_located_error(
 
 
 @pytest.mark.parametrize(
-    "value", ["https://ml.example.com/charters/", "HTTP://intra:8080", "/ml/charters/", "ml"]
+    "value",
+    ["https://ml.example.com/charters/", "HTTP://intra:8080", "/ml/charters/", "ml", "v1.2/ml"],
 )
 def test_a_base_url_that_is_a_full_url_or_a_path_is_accepted(
     scratch_project: ScratchProject, value: str
@@ -1189,3 +1194,12 @@ def test_a_charter_yaml_that_is_no_file_says_so(scratch_project: ScratchProject,
     (error,) = scratch_project.errors()
     assert error.startswith("charters/routing/charter.yaml: ")
     assert "has no charter.yaml" not in error
+
+
+def test_a_base_url_with_a_backslash_is_a_located_error(scratch_project: ScratchProject) -> None:
+    # `https://ex.com\evil.com/` was written into sitemap.xml as given.
+    scratch_project.charter()
+    (scratch_project.root / "site.yaml").write_text(
+        "base_url: 'https://ex.com\\evil.com/'\n", encoding="utf-8"
+    )
+    assert_error(scratch_project, "site.yaml:1:11: base_url: ", "it holds a backslash")
