@@ -355,7 +355,8 @@ def treatment_variant(rows: Sequence[Result]) -> str | None:
     """The arm compared with control: `treatment` if present, else the only other variant
     (results.py refuses two or more beside a control arm with none named `treatment`);
     without a control arm, the first in alphabetical order, ignoring case (`alpha` before
-    `Zeta`), which then only decides what is drawn first and the latest of one date."""
+    `Zeta`), which then decides what is drawn first and, of the rows of the newest date,
+    which is the latest value (the one judged)."""
     names = sorted(
         {v for v in as_table(rows).variant_names() if v and not is_control(v)},
         key=lambda name: (name.casefold(), name),

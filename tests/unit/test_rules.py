@@ -679,6 +679,9 @@ def test_a_page_says_which_rules_are_switched_off_for_its_charter(tree: Tree) ->
         " experiment-without-decision-rule (by site.yaml)."
     )
     assert "MC109" in (site / "charters/other/index.html").read_text(encoding="utf-8")
+    toc = page.find("nav", class_="toc")
+    nav = [a.text() for a in toc.find_all("a") if a.attrs.get("href") == "#findings"]
+    assert nav == ["Findings"]  # no "(0)": shop has no finding, rules off
     tree.site({"title": "Charters"})  # nothing switched off: nothing said
     assert build(Settings(tree.root, site, today=date(2027, 1, 1))).ok
     page = parse_html(site / "charters/other/index.html")
