@@ -659,6 +659,7 @@ def test_a_page_says_which_rules_are_switched_off_for_its_charter(tree: Tree) ->
     body["x-lint"] = {"disable": ["MC109", "MC999"]}  # an unknown code is MC111's
     tree.charter(body, compliant_rows())
     tree.charter(compliant(), compliant_rows(), cid="other")
+    tree.charter({**compliant(), "x-lint": {"disable": ["MC109"]}}, compliant_rows(), cid="quiet")
     tree.site({"title": "Charters", "lint": {"disable": ["MC107"]}})
     site = tree.root / "site"
     assert build(Settings(tree.root, site, today=date(2027, 1, 1))).ok
@@ -681,7 +682,10 @@ def test_a_page_says_which_rules_are_switched_off_for_its_charter(tree: Tree) ->
     assert "MC109" in (site / "charters/other/index.html").read_text(encoding="utf-8")
     toc = page.find("nav", class_="toc")
     nav = [a.text() for a in toc.find_all("a") if a.attrs.get("href") == "#findings"]
-    assert nav == ["Findings"]  # no "(0)": shop has no finding, rules off
+    assert nav == ["Findings (1)"]  # MC111, of the unknown code
+    quiet = parse_html(site / "charters/quiet/index.html").find("nav", class_="toc")
+    nav = [a.text() for a in quiet.find_all("a") if a.attrs.get("href") == "#findings"]
+    assert nav == ["Findings"]  # no "(0)": no finding, rules off
     tree.site({"title": "Charters"})  # nothing switched off: nothing said
     assert build(Settings(tree.root, site, today=date(2027, 1, 1))).ok
     page = parse_html(site / "charters/other/index.html")
