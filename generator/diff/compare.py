@@ -211,12 +211,13 @@ class Pair:
     def edited(self) -> bool:
         """Whether the judgement of the charter changed besides its rows: the charter,
         its `x-lint` or the rules site.yaml switches off."""
+        return self.charter_edited or self.base_disabled != self.head_disabled
+
+    @property
+    def charter_edited(self) -> bool:
+        """Whether the charter itself changed (its fields or its `x-lint`)."""
         base, head = self.base.view.loaded, self.head.view.loaded
-        return (
-            base.charter != head.charter
-            or self.base_disabled != self.head_disabled
-            or _x_lint(base.doc.data) != _x_lint(head.doc.data)
-        )
+        return base.charter != head.charter or _x_lint(base.doc.data) != _x_lint(head.doc.data)
 
     @cached_property
     def unedited(self) -> CharterCheck:
@@ -1138,7 +1139,8 @@ def finding_changes(pair: Pair) -> Iterator[Change]:
     rule switched off), not the rows, made the news go away. An error or alert rule
     switched off that no flagged finding names is flagged on its own (`_switched_off`)."""
     base, head = _metric_places(pair.base.view), _metric_places(pair.head.view)
-    why = "an edit of the charter: before it, the same results raise it"
+    what = "the charter" if pair.charter_edited else "site.yaml's lint.disable"
+    why = f"an edit of {what}: before it, the same results raise it"
     alerts: dict[tuple[str, str], Diagnostic] = {}
     if pair.edited:
         alerts = {_finding_key(d, base): d for d in pair.unedited.findings if d.severity == "alert"}

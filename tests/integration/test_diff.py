@@ -1370,3 +1370,12 @@ def test_an_error_or_alert_rule_switched_off_is_flagged(repo: Repo) -> None:
     repo.replace("site.yaml", "disable: [MC107, MC109]", "disable: []")
     repo.commit("On again")
     assert changes(repo.diff_json("HEAD~1", "HEAD"), "finding-resolved") == []
+    # An alert raised now, switched off by site.yaml: said so, not "an edit of the charter".
+    repo.replace("site.yaml", "disable: []", "disable: [MC108]")
+    repo.commit("Guardrails off")
+    told = changes(repo.diff_json("HEAD~1", "HEAD"), "finding-resolved")
+    (search,) = [c for c in told if c["charter"] == "search-ranking"]
+    assert search["message"].startswith("resolved MC108: ")
+    assert search["message"].endswith(
+        "(an edit of site.yaml's lint.disable: before it, the same results raise it)"
+    )
