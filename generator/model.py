@@ -268,6 +268,8 @@ def _check_base_url(value: str) -> str:
         )
     elif any(c.isspace() for c in text):
         why = "it holds a space"
+    elif any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
+        why = "it holds an invisible character (a zero-width space, say)"
     elif "\\" in text:
         why = "it holds a backslash"
     elif scheme and not _valid_port(parts):
@@ -420,7 +422,12 @@ Unit = Annotated[Text, AfterValidator(_check_unit)]
 # A `results` pattern: its characters are checked where it is globbed (results.py), with
 # a message about file names.
 Glob = Annotated[str, StringConstraints(min_length=1)]
-SiteUrl = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_base_url)]
+SiteUrl = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    AfterValidator(_check_text),  # a control character made sitemap.xml and feed.xml invalid
+    AfterValidator(_check_base_url),
+]
 Markdown = Annotated[
     str,
     StringConstraints(min_length=1),

@@ -1203,3 +1203,16 @@ def test_a_base_url_with_a_backslash_is_a_located_error(scratch_project: Scratch
         "base_url: 'https://ex.com\\evil.com/'\n", encoding="utf-8"
     )
     assert_error(scratch_project, "site.yaml:1:11: base_url: ", "it holds a backslash")
+
+
+@pytest.mark.parametrize("char", ["\\b", "\\u200b", "\\u202e"])
+def test_a_base_url_with_a_control_or_invisible_character_is_refused(
+    scratch_project: ScratchProject, char: str
+) -> None:
+    # Written raw into sitemap.xml and feed.xml, a U+0008 made both invalid XML.
+    scratch_project.charter()
+    (scratch_project.root / "site.yaml").write_text(
+        f'base_url: "https://ml.example.com/a{char}/"\n', encoding="utf-8"
+    )
+    error = only_error(scratch_project)
+    assert error.startswith("site.yaml:1:") and "base_url: " in error
