@@ -384,11 +384,9 @@ Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_tex
 # otherwise: arms with `n` in such a unit are tested as proportions only in those two
 # (stats.is_proportion_unit), so a row whose only measure of noise is `n` is refused in
 # any other (results.py, `reads_as_proportion`); the look-alikes of the two (`％`) here.
-_AS_PERCENT = re.compile(
-    r"%(?!\s*p(?:oin)?ts?\b)|\b(?:pct|percent|per[ -]?cent|percentage)\b(?!\s*p(?:oin)?ts?\b)",
-    re.I,
-)  # not percentage points (`pp`, `% pts`), a difference
-_AS_RATIO = re.compile(r"\b(?:fraction|proportion)\b", re.I)
+_POINTS = re.compile(r"\bpp\b|\bp(?:oin)?ts?\b", re.I)  # percentage points: a difference
+_AS_PERCENT = re.compile(r"%|\b(?:pct|percents?|per[ -]?cent|percentages?)\b", re.I)
+_AS_RATIO = re.compile(r"\b(?:fractions?|proportions?|ratios?)\b", re.I)
 
 
 def reads_as_proportion(unit: str | None) -> str | None:
@@ -398,6 +396,8 @@ def reads_as_proportion(unit: str | None) -> str | None:
     if unit is None or unit.strip().casefold() in ("%", "ratio"):
         return None
     text = unicodedata.normalize("NFKC", unit)
+    if _POINTS.search(text):
+        return None
     if _AS_PERCENT.search(text):
         return "%"
     if _AS_RATIO.search(text) or text.strip().casefold() == "ratio":

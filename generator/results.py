@@ -185,6 +185,9 @@ class RowRules:
 
     metrics: dict[str, Bounds]  # every declared metric, in declaration order
     today: date  # the build date: no row may be dated after it
+    # The metric the plan's minimum detectable effect names: a move of it against control
+    # or the baseline counts as evidence without a test (analyze.metric_status).
+    mde_metric: str | None = None
     # The metrics whose unit a row's `n` was refused for (`unit-not-read`): told once each.
     unit_told: set[str] = field(default_factory=set)
 
@@ -232,7 +235,7 @@ def load_results(
     duplicates across the charter's other files and the limits included).
     """
     pending = pending or {}
-    rules = RowRules(metric_bounds(doc.data, metrics), today)
+    rules = RowRules(metric_bounds(doc.data, metrics), today, _mde_metric(doc.data))
     files = [p.relative_to(root).as_posix() for p in _result_files(root, folder, doc, diags)]
     files += sorted(set(pending) - set(files))
     loaded = _Loaded(files)
@@ -379,6 +382,14 @@ def _treatment_paired(
         f" the one compared, name that one {TREATMENT!r} and this one otherwise"
     )
     diags.error(store.ref(i), format_path((loaded.indices[i], "variant")), message, "compared-arm")
+
+
+def _mde_metric(data: Any) -> str | None:
+    """The metric the raw charter's `minimum_detectable_effect` names, if any."""
+    plan = data.get("measurement") if isinstance(data, dict) else None
+    mde = plan.get("minimum_detectable_effect") if isinstance(plan, dict) else None
+    metric = mde.get("metric") if isinstance(mde, dict) else None
+    return metric if isinstance(metric, str) else None
 
 
 def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:
@@ -970,15 +981,21 @@ def _unit_not_read(
     doc: Document, i: int, rules: RowRules, bounds: Bounds | None
 ) -> Iterator[Diagnostic]:
     """Row `i`'s `n` as its only measure of noise, in a unit that reads as a percentage or
-    a proportion but is not `%` or `ratio` (`pct`): the arms are not tested as
-    proportions (stats.is_proportion_unit), so a move of the minimum detectable effect
-    alone counted as evidence. Told once a metric, at its first such row."""
+    a proportion but is not `%` or `ratio` (`pct`), of the metric the minimum detectable
+    effect names: the arms are not tested as proportions (stats.is_proportion_unit), so a
+    move of the MDE alone counted as evidence. Not a value no proportion takes (a growth
+    rate of −3 %), nor another metric's (with `n` alone, no move of it is evidence). Told
+    once a metric, at its first such row."""
     raw = doc.data[i]
     metric = raw.get("metric")
-    n, std = _number(raw.get("n")), _number(raw.get("std"))
+    n, std, value = _number(raw.get("n")), _number(raw.get("std")), _number(raw.get("value"))
     meant = m.reads_as_proportion(bounds.unit) if bounds is not None and n is not None else None
+    top = 100.0 if meant == "%" else 1.0
     if (
         meant is not None
+        and metric == rules.mde_metric
+        and value is not None
+        and 0.0 <= value <= top
         and std is None
         and all(_number(raw.get(name)) is None for name in ("lower", "upper"))
         and metric not in rules.unit_told

@@ -807,6 +807,7 @@ def test_n_alone_in_a_unit_that_reads_as_a_proportion_is_refused_once(
     data = shop_charter()
     data["business_metrics"][1]["unit"] = unit
     data["business_metrics"][1]["range"] = None
+    data["measurement"]["minimum_detectable_effect"] = {"metric": "tickets", "absolute": 0.05}
     write_charter(tmp_path, "shop", data)
     rows = [
         {"date": day, "metric": "tickets", "variant": arm, "value": value, "n": 900}
@@ -827,5 +828,19 @@ def test_n_alone_in_a_unit_that_reads_as_a_proportion_is_refused_once(
     for r in rows:
         r["std"] = 0.2  # a measure of noise: the arms are compared by Welch's test
     write_results(tmp_path, "json", rows)
+    write_charter(tmp_path, "shop", data)
+    assert errors(tmp_path) == []
+    # Values no proportion takes (a growth rate of -3 %), or a metric the MDE does not
+    # name (no move of it is evidence without a test): not refused (second review).
+    for r in rows:
+        del r["std"]
+        r["value"] = -3.0
+    write_results(tmp_path, "json", rows)
+    write_charter(tmp_path, "shop", data)
+    assert errors(tmp_path) == []
+    for r in rows:
+        r["value"] = 0.4
+    write_results(tmp_path, "json", rows)
+    data["measurement"]["minimum_detectable_effect"]["metric"] = "conv"
     write_charter(tmp_path, "shop", data)
     assert errors(tmp_path) == []
