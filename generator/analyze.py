@@ -702,6 +702,7 @@ def _view(
     human: dict[str, float],
     mde: m.MinimumDetectableEffect | None,
     ended_after: int | None,
+    cadence_read: bool = True,
 ) -> MetricView:
     baseline: float | None = metric.baseline.value if metric.baseline else None
     target: float | None = None
@@ -739,8 +740,11 @@ def _view(
             breached = beyond_tolerance(-move, metric.tolerance.value)
             status = "worse" if breached else "flat"
     else:
+        # An experiment is over only by a cadence the generator reads (`weekly (Mondays)`
+        # is none: by a day's default, production a day after the pair judged alone).
+        over_after = ended_after if cadence_read else None
         status, move, reference, interval = _judged(
-            metric, rows, latest, goal, baseline, judging, newest_pair, mde, ended_after
+            metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after
         )
     return MetricView(
         id=metric.id,
@@ -800,11 +804,14 @@ def analyze_charter(loaded: LoadedCharter) -> CharterView:
     mde = c.measurement.minimum_detectable_effect
     # When production rows after an experiment judge its guardrails (see guardrail_move).
     ended_after = None
+    read = m.cadence_days(c.measurement.cadence, shortest=True)
     if c.status in ROLLED_OUT:
-        ended_after = max(1, m.cadence_days(c.measurement.cadence, shortest=True) or 1)
+        ended_after = max(1, read or 1)
     for entry in c.metrics():
         rows = by_metric.get(entry.metric.id) or _no_rows()
-        view.metrics.append(_view(entry.kind, entry.metric, rows, human, mde, ended_after))
+        view.metrics.append(
+            _view(entry.kind, entry.metric, rows, human, mde, ended_after, read is not None)
+        )
     view.verdict = verdict(view)
     # Asked for by the feed, the API and the sitemap over every charter on every build:
     # read now, they are kept with the view in the cache (generator/reuse.py).

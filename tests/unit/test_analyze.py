@@ -851,11 +851,18 @@ def test_a_week_without_its_control_row_is_no_better_than_the_newest_pair(
 
 
 @pytest.mark.parametrize(
-    ("day", "status"),
-    [("2026-03-11", "worse"), ("2026-03-15", "met")],
+    ("day", "status", "cadence"),
+    [
+        ("2026-03-11", "worse", "weekly"),
+        ("2026-03-15", "met", "weekly"),
+        # A cadence the generator does not read ends no experiment (second review: a
+        # day's default made production a day after the pair judge alone).
+        ("2026-03-09", "worse", "weekly (Mondays)"),
+        ("2026-04-30", "worse", "weekly (Mondays)"),
+    ],
 )
 def test_a_production_row_beside_the_experiment_is_no_better_than_the_newest_pair(
-    day: str, status: str
+    day: str, status: str, cadence: str
 ) -> None:
     # Rolled out, the treatment at its target (12) but two points behind control on D2:
     # `worse`. A production row of 12 three days later made it `met` (and the charter
@@ -863,6 +870,7 @@ def test_a_production_row_beside_the_experiment_is_no_better_than_the_newest_pai
     # pair, production is the metric as it stands, and judges it alone.
     # No lift (no n): the move against control of at least the MDE is the evidence.
     body = charter(mde={"metric": "conv", "absolute": 1.0})
+    body["measurement"]["cadence"] = cadence
     rows = [*ab(D1, "conv", 10.0, 10.1), *ab(D2, "conv", 14.0, 12.0)]
     assert analyse(body, rows).metric("conv").status == "worse"  # type: ignore[union-attr]
     conv = analyse(body, [*rows, row(day, "conv", 12.0)]).metric("conv")
