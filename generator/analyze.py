@@ -576,6 +576,9 @@ def metric_status(
 _WORST_FIRST: tuple[Status, ...] = ("worse", "flat", "improved", "met")
 
 
+Judgement = tuple[Status, float | None, str | None, tuple[float, float] | None]
+
+
 def _judged(
     metric: m.BusinessMetric | m.MLMetric,
     rows: ResultTable,
@@ -586,19 +589,22 @@ def _judged(
     newest_pair: int,
     mde: m.MinimumDetectableEffect | None,
     ended_after: int | None,
-) -> tuple[Status, float | None, str | None, tuple[float, float] | None]:
-    """`metric_status` of a business or ML metric. When its latest value is dated after
-    the newest date with both arms, and is a row of the compared arm (its control row not
-    in yet, or left out) or a production row while the experiment is not over
-    (`experiment_over`: a rolled-out charter's production beside the experiment), the
-    metric is judged at that newest pair too, on the compared arm's value there, and
-    keeps the worse of the two: leaving out the week's control row (the model 1.5 hours
-    worse than control, and at its target) made it `met` on the treatment's value
-    alone, and so did a production row of that value. As a guardrail's bad week never
-    hides behind an older pair (`guardrail_move`), no week without its control row is
-    better than the newest pair says."""
+) -> tuple[Judgement, bool]:
+    """`metric_status` of a business or ML metric, and whether its target may count as
+    met. When its latest value is dated after the newest date with both arms, and is a
+    row of the compared arm (its control row not in yet, or left out) or a production
+    row while the experiment is not over (`experiment_over`: a rolled-out charter's
+    production beside the experiment), the metric is judged at that newest pair too, on
+    the compared arm's value there, and keeps the worse of the two: leaving out the
+    week's control row (the model 1.5 hours worse than control, and at its target) made
+    it `met` on the treatment's value alone, and so did a production row of that value.
+    Judged so, its target counts as met only if the arm met it at the pair too (an
+    unpaired row at its target made an ML metric "met", and the charter "ML metric
+    only"). As a guardrail's bad week never hides behind an older pair
+    (`guardrail_move`), no week without its control row is better than the newest pair
+    says."""
 
-    def judge(row: Result) -> tuple[Status, float | None, str | None, tuple[float, float] | None]:
+    def judge(row: Result) -> Judgement:
         return metric_status(
             direction=metric.direction,
             rows=rows,
@@ -610,13 +616,13 @@ def _judged(
         )
 
     if latest is None:
-        return "no-results", None, None, None
+        return ("no-results", None, None, None), True
     now = judge(latest)
     day = latest.row.date.toordinal()
     if not newest_pair or day <= newest_pair:
-        return now
+        return now, True
     if latest.row.variant is None and experiment_over(newest_pair, day, ended_after):
-        return now  # production as it stands after the experiment: it judges alone
+        return now, True  # production as it stands after the experiment: it judges alone
     arm = treatment_variant(rows)
     code = rows.store.find(arm) if arm is not None else None
     pair = next(
@@ -628,9 +634,11 @@ def _judged(
         None,
     )
     if code is None or pair is None:
-        return now
+        return now, True
     then = judge(rows[pair])
-    return then if _WORST_FIRST.index(then[0]) < _WORST_FIRST.index(now[0]) else now
+    if _WORST_FIRST.index(then[0]) >= _WORST_FIRST.index(now[0]):
+        return now, True
+    return then, goal is None or reached(goal, rows[pair].row.value, metric.direction)
 
 
 def guardrail_move(
@@ -743,9 +751,10 @@ def _view(
         # An experiment is over only by a cadence the generator reads (`weekly (Mondays)`
         # is none: by a day's default, production a day after the pair judged alone).
         over_after = ended_after if cadence_read else None
-        status, move, reference, interval = _judged(
+        (status, move, reference, interval), met_there = _judged(
             metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after
         )
+        met = met and met_there
     return MetricView(
         id=metric.id,
         kind=kind,

@@ -845,7 +845,8 @@ def test_a_week_without_its_control_row_is_no_better_than_the_newest_pair(
         rows.append(row(D3, "conv", control, "control", **n))
     conv = analyse(charter(), rows).metric("conv")
     assert conv is not None and conv.latest is not None
-    assert (conv.latest.row.value, conv.met) == (12.0, True)  # the value is as it is
+    assert conv.latest.row.value == 12.0  # the value is as it is ...
+    assert conv.met is (control is not None)  # ... but met only where its pair says so
     assert conv.status == status
     assert analyse(charter(), rows).verdict == verdict
 
@@ -876,6 +877,23 @@ def test_a_production_row_beside_the_experiment_is_no_better_than_the_newest_pai
     conv = analyse(body, [*rows, row(day, "conv", 12.0)]).metric("conv")
     assert conv is not None and conv.latest is not None and conv.latest.row.variant is None
     assert conv.status == status
+
+
+def test_an_unpaired_row_at_its_target_does_not_make_an_ml_metric_met() -> None:
+    # Second review: precision 0.85 beside control's 0.95 on D2, then 0.92 alone on D3:
+    # the metric's status was `flat`, yet its target counted as met, and the charter's
+    # verdict was "ML metric only".
+    body = charter(ml_metrics=[ml_metric("prec")])
+    rows = [*ab(D1, "conv", 10.0, 10.0), *ab(D2, "conv", 10.0, 10.0)]
+    rows += [*ab(D2, "prec", 0.95, 0.85), row(D3, "prec", 0.92, "treatment")]
+    view = analyse(body, rows)
+    prec = view.metric("prec")
+    assert prec is not None and prec.latest is not None and prec.latest.row.value == 0.92
+    assert (prec.status, prec.met) == ("flat", False)
+    assert view.verdict == "no-impact"
+    paired = analyse(body, [*rows, row(D3, "prec", 0.80, "control")])  # D3's pair: met
+    assert paired.metric("prec").met is True  # type: ignore[union-attr]
+    assert paired.verdict == "ml-only"
 
 
 def test_guardrail_control_reference_uses_latest_paired_date() -> None:
