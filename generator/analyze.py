@@ -211,13 +211,14 @@ class CharterView:
 
     @cached_property
     def judged_date(self) -> date | None:
-        """The date of the newest latest value of a business metric (`latest_row`: a row
-        of the compared arm, or production), else of the newest result of any metric (no
-        business metric has a value: rule MC104's case): what staleness (rule MC109) is
-        judged by. A fresh row of an ML metric, or of a control arm alone, does not make
-        the business values the verdict rests on any less stale. Kept with the cached
-        view, as `latest_date` is."""
-        days = [b.latest.row.date for b in self.by_kind("business") if b.latest is not None]
+        """The newest date a business metric's status rests on (`_judged_on`: its latest
+        value, or the pair of the lift that judges it), else that of the newest result of
+        any metric (no business metric has a value: rule MC104's case): what staleness
+        (rule MC109) is judged by. A fresh row of an ML metric, of a control arm alone, or
+        of the treatment after control rows stopped, does not make the business results
+        the verdict rests on any less stale. Kept with the cached view, as `latest_date`
+        is."""
+        days = [day for b in self.by_kind("business") if (day := _judged_on(b)) is not None]
         return max(days) if days else self.latest_date
 
     @property
@@ -226,6 +227,21 @@ class CharterView:
         if hb is None:
             return "missing"
         return "waived" if hb.is_waived else "done"
+
+
+def _judged_on(metric: MetricView) -> date | None:
+    """The date a metric's status rests on: its latest value's, or, when that is a row of
+    the compared arm and the status rests on the lift of an older pair (the arm's rows
+    go on, control's stopped), that pair's. A production row after the rollout keeps
+    its own date: it is held against the lift at every build (`_lift_stands`)."""
+    if metric.latest is None:
+        return None
+    day = metric.latest.row.date
+    lift = metric.lift
+    on_lift = metric.move_reference == "control" and metric.move_interval is not None
+    if on_lift and lift is not None and metric.latest.row.variant is not None:
+        return min(day, lift.date)
+    return day
 
 
 class LazyView(CharterView):

@@ -52,8 +52,8 @@ RULES: tuple[Rule, ...] = (
          "A guardrail moved in its bad direction by more than its tolerance.",
          "Guardrails are the costs the business agreed not to pay for the gain."),
     Rule("MC109", "stale-results", "alert",
-         "The latest value of a business metric (else the latest result of any metric) is"
-         " older than twice the cadence (experiment and live charters).",
+         "The newest result a business metric is judged by (else the latest result of any"
+         " metric) is older than twice the cadence (experiment and live charters).",
          "A charter whose numbers stopped coming in no longer says whether the project works."),
     Rule("MC110", "decision-before-results", "warning",
          "A decision is logged with no result on or before its date (decisions that"

@@ -297,7 +297,7 @@ def _stale(view: CharterView, today: date | None) -> Iterator[Finding]:
         newest = view.latest_date
         which, besides = "latest result", ""
         if newest is not None and newest != latest:
-            which = "latest value of a business metric"
+            which = "newest result a business metric is judged by"
             besides = f" (the newest of any metric is from {newest.isoformat()})"
         yield (
             STALE,

@@ -488,9 +488,21 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
     (finding,) = tree.findings(today=date(2026, 3, 23))
     assert finding.code == "MC109"
     assert finding.message == (
-        "latest value of a business metric is from 2026-03-08, 15 days before 2026-03-23"
+        "newest result a business metric is judged by is from 2026-03-08, 15 days before 2026-03-23"
         " (the newest of any metric is from 2026-03-22); the cadence is 'weekly'"
     )
+    # Nor do rows of the treatment after the control rows stopped (second review): the
+    # status rests on the lift of the last pair, which is as old as ever.
+    later = [
+        {"date": f"2026-03-{d}", "metric": "conv", "variant": "treatment", "value": 11.0}
+        for d in (15, 22)
+    ]
+    tree.charter(compliant(), [*compliant_rows(), *later])
+    (finding,) = tree.findings(today=date(2026, 3, 23))
+    assert finding.message.startswith(
+        "newest result a business metric is judged by is from 2026-03-08, 15 days before"
+    )
+    tree.charter(compliant(), rows)
     # A build after an edit of site.yaml reads the charter back from the cache, and
     # judges it so too.
     site, today = tree.root / "site", date(2026, 3, 23)
@@ -499,7 +511,7 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
         assert build(Settings(tree.root, site, today=today)).ok
         page = (site / "charters/shop/index.html").read_text(encoding="utf-8")
         assert f"{title}</" in page
-        assert "latest value of a business metric is from 2026-03-08" in page
+        assert "newest result a business metric is judged by is from 2026-03-08" in page
     # Nor does a row of the control arm alone, which gives no value the verdict reads.
     rows.append({"date": "2026-03-22", "metric": "conv", "variant": "control", "value": 10.0})
     tree.charter(compliant(), rows)
