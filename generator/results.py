@@ -300,8 +300,14 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
                 spelled(i, text, usual, first)
 
 
-# The other arms a message of `_compared_arm_named` names; the rest are counted.
-_ARMS_LISTED = 3
+# The names a message lists (other arms, unread files); the rest are counted.
+_LISTED = 3
+
+
+def _listed(names: list[str]) -> str:
+    """The first `_LISTED` of `names`, joined by commas, and how many more there are."""
+    shown = ", ".join(names[:_LISTED])
+    return shown + (f" and {len(names) - _LISTED:,} more" if len(names) > _LISTED else "")
 
 
 def _compared_arm_named(loaded: _Loaded, diags: Diagnostics) -> None:
@@ -332,10 +338,7 @@ def _compared_arm_named(loaded: _Loaded, diags: Diagnostics) -> None:
             continue
         ordered = sorted(arms.values())
         i, second = ordered[1]
-        named = [excerpt(text) for k, (_, text) in enumerate(ordered) if k != 1]
-        others = ", ".join(named[:_ARMS_LISTED])
-        if len(named) > _ARMS_LISTED:
-            others += f" and {len(named) - _ARMS_LISTED:,} more"
+        others = _listed([excerpt(text) for k, (_, text) in enumerate(ordered) if k != 1])
         message = (
             f"variant {excerpt(second)} is a second arm beside control for the metric"
             f" {excerpt(strings[code] or '')} (with {others}), and none is named"
@@ -371,9 +374,7 @@ def _treatment_paired(
     if not paired:
         return  # no arm beside control on any date: nothing is compared
     i, text = arms[TREATMENT]
-    listed = ", ".join(excerpt(t) for t in paired[:_ARMS_LISTED])
-    if len(paired) > _ARMS_LISTED:
-        listed += f" and {len(paired) - _ARMS_LISTED:,} more"
+    listed = _listed([excerpt(t) for t in paired])
     message = (
         f"variant {excerpt(text)}, the arm compared with control for the metric"
         f" {excerpt(strings[code] or '')}, has no row on a date with a control row, while"
@@ -649,10 +650,6 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
     return sorted(files.values())
 
 
-# Files of results/ an unread-file warning names; the rest are counted.
-_UNREAD_LISTED = 3
-
-
 def _results_left_unread(
     folder: Path, matched: set[Path], doc: Document, diags: Diagnostics
 ) -> None:
@@ -680,9 +677,7 @@ def _results_left_unread(
             " reads it; add one that does, or move it out of results/"
         )
     else:
-        listed = ", ".join(excerpt(n) for n in names[:_UNREAD_LISTED])
-        if len(names) > _UNREAD_LISTED:
-            listed += f" and {len(names) - _UNREAD_LISTED:,} more"
+        listed = _listed([excerpt(n) for n in names])
         message = (
             f"{len(names):,} files of results/ have a result file's suffix but no glob here"
             f" reads them ({listed}); add globs that do, or move them out of results/"
