@@ -138,6 +138,9 @@ class MetricView:
     # against the baseline (see `guardrail_move`); the chart draws its limit so.
     rollout: date | None = None
     original_target: float | None = None  # before a goalpost moved after results (history.py)
+    # The date of the pair the move was measured on when the metric was judged there, not
+    # on its latest value (`_judged`): the evidence dates the move by it.
+    move_date: date | None = None
 
     @cached_property
     def newest(self) -> tuple[date, int] | None:
@@ -605,20 +608,20 @@ def _judged(
     newest_pair: int,
     mde: m.MinimumDetectableEffect | None,
     ended_after: int | None,
-) -> tuple[Judgement, bool]:
-    """`metric_status` of a business or ML metric, and whether its target may count as
-    met. When its latest value is dated after the newest date with both arms, and is a
-    row of the compared arm (its control row not in yet, or left out) or a production
-    row while the experiment is not over (`experiment_over`: a rolled-out charter's
-    production beside the experiment), the metric is judged at that newest pair too, on
-    the compared arm's value there, and keeps the worse of the two: leaving out the
-    week's control row (the model 1.5 hours worse than control, and at its target) made
-    it `met` on the treatment's value alone, and so did a production row of that value.
-    Judged so, its target counts as met only if the arm met it at the pair too (an
-    unpaired row at its target made an ML metric "met", and the charter "ML metric
-    only"). As a guardrail's bad week never hides behind an older pair
-    (`guardrail_move`), no week without its control row is better than the newest pair
-    says."""
+) -> tuple[Judgement, bool, date | None]:
+    """`metric_status` of a business or ML metric, whether its target may count as met, and
+    the date of the pair it was judged at when not its latest value. When its latest
+    value is dated after the newest date with both arms, and is a row of the compared
+    arm (its control row not in yet, or left out) or a production row while the
+    experiment is not over (`experiment_over`: a rolled-out charter's production beside
+    the experiment), the metric is judged at that newest pair too, on the compared arm's
+    value there, and keeps the worse of the two: leaving out the week's control row (the
+    model 1.5 hours worse than control, and at its target) made it `met` on the
+    treatment's value alone, and so did a production row of that value. Judged so, its
+    target counts as met only if the arm met it at the pair too (an unpaired row at its
+    target made an ML metric "met", and the charter ml-only). As a guardrail's
+    bad week never hides behind an older pair (`guardrail_move`), no week without its
+    control row is better than the newest pair says."""
 
     def judge(row: Result) -> Judgement:
         return metric_status(
@@ -632,13 +635,13 @@ def _judged(
         )
 
     if latest is None:
-        return ("no-results", None, None, None), True
+        return ("no-results", None, None, None), True, None
     now = judge(latest)
     day = latest.row.date.toordinal()
     if not newest_pair or day <= newest_pair:
-        return now, True
+        return now, True, None
     if latest.row.variant is None and experiment_over(newest_pair, day, ended_after):
-        return now, True  # production as it stands after the experiment: it judges alone
+        return now, True, None  # production as it stands after the experiment: it judges alone
     arm = treatment_variant(rows)
     code = rows.store.find(arm) if arm is not None else None
     pair = next(
@@ -650,11 +653,12 @@ def _judged(
         None,
     )
     if code is None or pair is None:
-        return now, True
+        return now, True, None
     then = judge(rows[pair])
     if _WORST_FIRST.index(then[0]) >= _WORST_FIRST.index(now[0]):
-        return now, True
-    return then, goal is None or reached(goal, rows[pair].row.value, metric.direction)
+        return now, True, None
+    there = rows[pair].row
+    return then, goal is None or reached(goal, there.value, metric.direction), there.date
 
 
 def guardrail_move(
@@ -757,6 +761,7 @@ def _view(
     breached = False
     interval: tuple[float, float] | None = None
     rollout: date | None = None
+    move_date: date | None = None
     if isinstance(metric, m.Guardrail):
         move, reference, rollout = guardrail_move(rows, baseline, metric.direction, ended_after)
         status: Status = "no-results" if latest is None else "flat"
@@ -767,7 +772,7 @@ def _view(
         # An experiment is over only by a cadence the generator reads (`weekly (Mondays)`
         # is none: by a day's default, production a day after the pair judged alone).
         over_after = ended_after if cadence_read else None
-        (status, move, reference, interval), met_there = _judged(
+        (status, move, reference, interval), met_there, move_date = _judged(
             metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after
         )
         met = met and met_there
@@ -793,6 +798,7 @@ def _view(
         move=move,
         move_reference=reference,
         move_interval=interval,
+        move_date=move_date,
         breached=breached,
         rollout=rollout,
     )

@@ -399,7 +399,8 @@ def rests_on_lift(metric: MetricView) -> bool:
 
 def move_phrase(metric: MetricView) -> str:
     """`-0.2 hours, 95% CI -1.1 to +0.7` for the move a status rests on: the lift (dated
-    when the latest value is newer than it), else the move and against what."""
+    when the latest value is newer than it), else the move and against what (dated when
+    it was measured at an older pair than the latest value)."""
     if metric.lift is not None and rests_on_lift(metric):
         lf = metric.lift.lift
         day = metric.lift.date
@@ -410,7 +411,10 @@ def move_phrase(metric: MetricView) -> str:
         )
     if metric.latest is not None and metric.move is not None and metric.move_reference:
         raw = metric.move if metric.direction == "increase" else -metric.move
-        return f"{fmt_signed(raw, metric.unit)} vs {metric.move_reference}"
+        # Judged at an older pair than the latest value (analyze._judged): dated so.
+        at = metric.move_date
+        when = f" on {at.isoformat()}" if at and metric.latest.row.date > at else ""
+        return f"{fmt_signed(raw, metric.unit)} vs {metric.move_reference}{when}"
     return "no comparison"
 
 

@@ -877,6 +877,10 @@ def test_a_production_row_beside_the_experiment_is_no_better_than_the_newest_pai
     conv = analyse(body, [*rows, row(day, "conv", 12.0)]).metric("conv")
     assert conv is not None and conv.latest is not None and conv.latest.row.variant is None
     assert conv.status == status
+    # Judged at the pair, the move is dated by it (it read "-2 pp vs control" beside the
+    # later week's value: second review).
+    if status == "worse":
+        assert move_phrase(conv) == "\u22122 pp vs control on 2026-03-08"
 
 
 def test_an_unpaired_row_at_its_target_does_not_make_an_ml_metric_met() -> None:
