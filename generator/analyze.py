@@ -240,11 +240,21 @@ def _judged_on(metric: MetricView) -> date | None:
     if metric.latest is None:
         return None
     day = metric.latest.row.date
-    lift = metric.lift
-    on_lift = metric.move_reference == "control" and metric.move_interval is not None
-    if on_lift and lift is not None and metric.latest.row.variant is not None:
-        return min(day, lift.date)
+    if metric.lift is not None and rests_on_lift(metric) and metric.latest.row.variant is not None:
+        return min(day, metric.lift.date)
     return day
+
+
+def rests_on_lift(metric: MetricView) -> bool:
+    """Whether the metric's status rests on its experiment lift: a guardrail's when it is
+    judged against control (not against the baseline after a rollout); another metric's
+    unless a later production value overruled the lift (analyze._lift_stands), when it
+    rests on the move against the baseline instead."""
+    if metric.lift is None:
+        return False
+    if metric.kind == "guardrail":
+        return metric.move_reference == "control"
+    return metric.move_reference == "control" and metric.move_interval is not None
 
 
 class LazyView(CharterView):
@@ -642,17 +652,10 @@ def _judged(
         return now, True, None
     if latest.row.variant is None and experiment_over(newest_pair, day, ended_after):
         return now, True, None  # production as it stands after the experiment: it judges alone
-    arm = treatment_variant(rows)
-    code = rows.store.find(arm) if arm is not None else None
-    pair = next(
-        (
-            p
-            for p, (d, c) in enumerate(zip(rows.ordinals(), rows.variant_codes(), strict=True))
-            if d == newest_pair and c == code
-        ),
-        None,
-    )
-    if code is None or pair is None:
+    days = rows.ordinals()
+    _, paired = paired_rows(rows, treatment_variant(rows))
+    pair = next((p for p in paired if days[p] == newest_pair), None)
+    if pair is None:
         return now, True, None
     then = judge(rows[pair])
     if _WORST_FIRST.index(then[0]) >= _WORST_FIRST.index(now[0]):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from .analyze import CharterView, MetricView, analyze_project, wrong_side
+from .analyze import CharterView, MetricView, analyze_project, rests_on_lift, wrong_side
 from .diagnostics import Diagnostic, SourceRef, excerpt, format_path
 from .formatting import fmt_difference, fmt_interval, fmt_signed, fmt_value
 from .load import Project
@@ -383,18 +383,6 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
 
 
 # --- evidence sentences ------------------------------------------------------------------
-
-
-def rests_on_lift(metric: MetricView) -> bool:
-    """Whether the metric's status rests on its experiment lift: a guardrail's when it is
-    judged against control (not against the baseline after a rollout); another metric's
-    unless a later production value overruled the lift (analyze._lift_stands), when it
-    rests on the move against the baseline instead."""
-    if metric.lift is None:
-        return False
-    if metric.kind == "guardrail":
-        return metric.move_reference == "control"
-    return metric.move_reference == "control" and metric.move_interval is not None
 
 
 def move_phrase(metric: MetricView) -> str:

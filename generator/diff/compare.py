@@ -24,7 +24,14 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from .. import model as m
-from ..analyze import CharterView, MetricView, analyze_charter, first_result, treatment_variant
+from ..analyze import (
+    CharterView,
+    MetricView,
+    analyze_charter,
+    first_result,
+    rests_on_lift,
+    treatment_variant,
+)
 from ..diagnostics import Diagnostic, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..load import Result
@@ -33,7 +40,6 @@ from ..rules import (
     CharterCheck,
     check_charter,
     move_phrase,
-    rests_on_lift,
     switched_off,
     x_lint_codes,
 )
