@@ -170,6 +170,10 @@ class CharterView:
     loaded: LoadedCharter
     metrics: list[MetricView] = field(default_factory=list)
     verdict: Verdict = "no-results"
+    # What the staleness rule (MC109) says of the charter at this build's date, when it
+    # found its results overdue and is not switched off (rules.mark_overdue), else None:
+    # the pages show it beside the verdict. Set at every build, never kept with the view.
+    overdue: str | None = None
 
     @property
     def breached(self) -> list[MetricView]:

@@ -286,7 +286,6 @@ def _full_build(
     from .memo import load_memo, save_memo
     from .pages import render_pages, site_templates, template_diagnostic
     from .portfolio import catalogued_metrics
-    from .rules import check_views
 
     cache = reuse.cache
     _warm_up(settings, reuse)
@@ -301,9 +300,7 @@ def _full_build(
     views = reuse.analyze(project)
     history = _history(settings, project, cache)
     with_original_targets(views, history)
-    # The staleness rule uses the build date, as `check` does: --today, else
-    # SOURCE_DATE_EPOCH (the same bytes on any day), else the day of the build.
-    checks = check_views(project, views, reuse.context.day, reuse)
+    checks = _checked(project, views, reuse)
     result.rule_errors = sum(
         1 for check in checks.values() for d in check.findings if d.severity == "error"
     )
@@ -331,9 +328,10 @@ def _full_build(
         )
         # The outputs and check's report are made after the pages, by a forked copy of
         # the build while the pages are rendered when there are many (generator/fork.py).
-        then = partial(_outputs, prime, templates, project, views, history, spool, reuse)
+        day = reuse.context.day
+        then = partial(_outputs, prime, templates, project, views, history, spool, reuse, day)
         pages, made_then = render_pages(
-            templates, project, views, checks, charts, history, reuse, spool, then
+            templates, project, views, checks, charts, history, reuse, spool, then, day
         )
         outputs = cast("Outputs", made_then)  # `then` was given: what it made
     except Exception as exc:
@@ -546,6 +544,18 @@ def _check_key(settings: Settings, tree: SourceTree, context: Context, cache: Ca
     inputs = [real(settings.source / name) for name in (*INPUT_FILES, *INPUT_FOLDERS)]
     walked = None if any(out.is_relative_to(path) for path in inputs) else tree
     return check_key(settings.source, context.day, None, cache, walked)
+
+
+def _checked(project: Project, views: list[CharterView], reuse: Reuse) -> dict[str, CharterCheck]:
+    """The rules applied to every charter (what unchanged ones said kept, `reuse`), each
+    view given what the staleness rule found of it (`overdue`: the pages show it beside
+    its verdict). That rule uses the build date, as `check` does: --today, else
+    SOURCE_DATE_EPOCH (the same bytes on any day), else the day of the build."""
+    from .rules import check_views, mark_overdue
+
+    checks = check_views(project, views, reuse.context.day, reuse)
+    mark_overdue(checks)
+    return checks
 
 
 def _outputs(prime: Callable[[], None], *args: Any) -> Outputs:

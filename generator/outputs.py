@@ -188,6 +188,7 @@ def _metric_record(metric: MetricView, catalogued: bool = False) -> dict[str, An
         "latest": latest,
         "progress": metric.progress,
         "target_met": metric.met,
+        "original_target": metric.original_target,
         "catalogue_page": f"metrics/{metric.id}/" if catalogued else None,
     }
 
@@ -219,25 +220,37 @@ def _api_record(project: Project, view: CharterView, base: BaseUrl) -> str:
         "results": {"json": page + "results.json", "csv": page + "results.csv"},
         "verdict": view.verdict,
         "verdict_label": label(view.verdict, "verdict"),
+        "goalpost_moved": view.goalpost_moved,
+        "results_overdue": view.overdue is not None,
     }
     return _pretty(record)
 
 
 def charters_api(
-    project: Project, views: Sequence[CharterView], base: BaseUrl, reuse: Reuse | None = None
+    project: Project,
+    views: Sequence[CharterView],
+    base: BaseUrl,
+    reuse: Reuse | None = None,
+    today: date | None = None,
 ) -> bytes:
     """api/charters.json: the same bytes as one `_dumps` of it, put together from each
     charter's record dumped alone; with `reuse`, an unchanged charter's is kept
-    (Reuse.api_entry: keyed by the charter and `base`, all a record is made of but
-    metrics.yaml, which the charter's key holds)."""
+    (Reuse.api_entry: keyed by the charter, `base`, the targets its history moved and
+    whether its results are overdue, all a record is made of but metrics.yaml, which
+    the charter's key holds). `today` is the build date staleness was judged by."""
     records = []
     for view in sorted(views, key=lambda v: v.id):
         make = partial(_api_record, project, view, base)
-        records.append(make() if reuse is None else reuse.api_entry(view.id, repr(base), make))
+        if reuse is None:
+            records.append(make())
+            continue
+        context = repr((base, view.moved_targets, view.overdue is not None))
+        records.append(reuse.api_entry(view.id, context, make))
     site = {
         "title": project.site.title,
         "description": project.site.description,
         "base_url": base.absolute or base.path,
+        "as_of": today.isoformat() if today is not None else None,
     }
     members = [
         ("api_version", json_text(API_VERSION)),
@@ -474,11 +487,13 @@ def render_outputs(
     history: History | None = None,
     spool: Spool | None = None,
     reuse: Reuse | None = None,
+    today: date | None = None,
 ) -> Outputs:
     """Every file besides the pages, charts and static assets, keyed by site path.
 
     The result downloads go to `spool` as they are written (generator/spool.py); with
     `reuse`, an unchanged charter's are copied from the cache (generator/reuse.py).
+    `today` is the build date, which api/charters.json gives.
     """
     base = parse_base_url(project.site.base_url)
     files: dict[str, Content] = {}
@@ -492,7 +507,7 @@ def render_outputs(
                 files[path] = spool.write(make(), path)
             else:
                 files[path] = reuse.download(view.id, name, make, spool)
-    files["api/charters.json"] = charters_api(project, views, base, reuse)
+    files["api/charters.json"] = charters_api(project, views, base, reuse, today)
     env, context = templates.env, templates.common
     files["feed.xml"] = (
         env.get_template("feed.xml")

@@ -21,6 +21,7 @@ import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -412,9 +413,12 @@ def render_pages(
     reuse: Reuse | None = None,
     spool: Spool | None = None,
     then: Callable[[], A] | None = None,
+    today: date | None = None,
 ) -> tuple[dict[str, Content], A | None]:
     """The portfolio, a page per charter, the rules page and the static files, by site path,
     and what `then` gave (what the build makes after the pages: its outputs).
+
+    `today` is the build date the rules judged staleness by, which the portfolio gives.
 
     Without `history` (None) the charter pages have no history section. With `reuse`
     a charter's page comes from the cache when everything it is made from is unchanged
@@ -436,6 +440,7 @@ def render_pages(
             views=views,
             groups=[g for g in groups if g[1]],
             row=Rows(rows, "index.html"),
+            today=today,
         )
     }
 
@@ -814,10 +819,13 @@ class Rows:
         reuse = self.sources.reuse
         key = None
         if reuse is not None:
-            originals = view.moved_targets
+            # What the build adds to the view: the targets its history moved, and whether
+            # its results are overdue at the build date (the one part of a row that date
+            # changes).
+            added = view.moved_targets + repr(view.overdue)
             sources = self.sources
             key = reuse.fragment_key(
-                view.id, "row", originals, self.page, sources.digest, sources.given, name, *parts
+                view.id, "row", added, self.page, sources.digest, sources.given, name, *parts
             )
         found = reuse.row(key) if key is not None and reuse is not None else None
         return _kept(reuse, key, found, lambda: self._macro(name)(view, *args))

@@ -451,15 +451,16 @@ class Reuse:
             return make()
         return self._text("check-json", digest(_FORMAT, "check-json", key), make)
 
-    def api_entry(self, cid: str, base_url: str, make: Callable[[], str]) -> str:
+    def api_entry(self, cid: str, context: str, make: Callable[[], str]) -> str:
         """Charter `cid`'s record in api/charters.json (outputs.charters_api), dumped alone:
         kept under the charter's key (its view; metrics.yaml, which says which metrics have
-        a catalogue page) and site.yaml's `base_url` (the record's url), else made and
-        kept."""
+        a catalogue page) and `context`, the rest it is made of (site.yaml's `base_url`, the
+        record's url; the targets the history moved; whether its results are overdue at
+        the build date), else made and kept."""
         key = self.keys.get(cid)
         if key is None:
             return make()
-        return self._text("api-json", digest(_FORMAT, "api", key, base_url), make)
+        return self._text("api-json", digest(_FORMAT, "api", key, context), make)
 
     def feed_of(
         self, cid: str, base_url: str, make: Callable[[], list[FeedEntry]]

@@ -8,7 +8,7 @@ charter (`x-lint: {disable: [CODE]}` at the top of its charter.yaml).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -88,6 +88,15 @@ def check_views(
         said, findings = kept.findings(view, context, make, dated)
         checks[view.id] = CharterCheck(view, said, findings)
     return checks
+
+
+def mark_overdue(checks: Mapping[str, CharterCheck]) -> None:
+    """Give each checked charter's view what the staleness rule found (`overdue`): its
+    message when the charter's results are overdue at the build date, else None. Set on
+    every view at every build, as the finding is judged again at each."""
+    for check in checks.values():
+        said = (d.message for d in check.findings if d.code == STALE)
+        check.view.overdue = next(said, None)
 
 
 def check_project(project: Project, today: date | None = None) -> dict[str, CharterCheck]:

@@ -122,6 +122,7 @@ HUMAN_BASELINE_LABELS: dict[str, str] = {
 ALERT_LABELS: dict[str, str] = {
     "guardrail-breached": "Guardrail breached",
     "breached": "Breached",  # beside the guardrail itself, where the word "guardrail" is implied
+    "overdue": "Results overdue",  # beside a verdict whose results are stale (rule MC109)
 }
 
 # --- reference lines of a chart ----------------------------------------------------------

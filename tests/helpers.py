@@ -22,6 +22,10 @@ from generator.cli import main
 from generator.load import load_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The date the shipped examples are built and checked as of in the tests: four of them
+# are overdue by then (their newest weekly results are from October and November).
+EXAMPLES_DAY = "2026-12-06"
+
 # --- the minimal valid charter ---------------------------------------------------------
 # Each value is the YAML text that follows "key:"; a value starting with a newline is a
 # block. The layout is fixed, so line numbers of the default text are stable:

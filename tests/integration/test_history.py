@@ -6,6 +6,7 @@ page must show exactly those dates, names and short hashes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -156,6 +157,12 @@ def test_a_verdict_judged_by_a_moved_target_says_so_wherever_it_is_shown(
     assert portfolio.count(badge.format("")) == 1  # routing's row only, not quiet's
     quiet = (site / "charters/quiet/index.html").read_text(encoding="utf-8")
     assert "goalpost-moved" not in quiet
+    # api/charters.json says it too: the flag, and the target in force at the first result.
+    api = {c["id"]: c for c in json.loads((site / "api/charters.json").read_bytes())["charters"]}
+    assert (api["routing"]["goalpost_moved"], api["quiet"]["goalpost_moved"]) == (True, False)
+    conv = api["routing"]["business_metrics"][0]
+    assert (conv["id"], conv["target"], conv["original_target"]) == ("conv", 13.5, 12.5)
+    assert [m["original_target"] for m in api["quiet"]["business_metrics"]] == [None]
 
 
 def test_the_feed_has_status_changes_moved_goalposts_and_rewritten_results(

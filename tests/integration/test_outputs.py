@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from helpers import ExamplesBuild, ScratchProject, at, parse_html
+from helpers import EXAMPLES_DAY, ExamplesBuild, ScratchProject, at, parse_html
 
 from generator.pages import fold
 from generator.paths import parse_base_url
@@ -79,6 +79,14 @@ def test_api_lists_every_charter_with_its_business_metrics(examples_build: Examp
     api = json.loads((out / "api/charters.json").read_text(encoding="utf-8"))
     assert api["api_version"] == 1
     assert api["site"]["base_url"] == "https://ml.example.com/charters/"
+    assert api["site"]["as_of"] == EXAMPLES_DAY
+    # The weekly charters whose newest results are more than two weeks old by then.
+    overdue = {c["id"] for c in api["charters"] if c["results_overdue"]}
+    assert overdue == {
+        "agent-reply-suggestions", "card-fraud-detection", "query-autocomplete",
+        "support-ticket-routing",
+    }  # fmt: skip
+    assert not any(c["goalpost_moved"] for c in api["charters"])  # no history: not in git
     ids = [c["id"] for c in api["charters"]]
     folders = sorted(p.name for p in (examples_build.source / "charters").iterdir() if p.is_dir())
     assert ids == folders
@@ -86,7 +94,7 @@ def test_api_lists_every_charter_with_its_business_metrics(examples_build: Examp
         assert set(charter) >= {
             "id", "title", "summary", "status", "status_label", "owner", "team", "tags", "path",
             "url", "human_baseline", "latest_result", "business_metrics", "results", "verdict",
-            "verdict_label",
+            "verdict_label", "goalpost_moved", "results_overdue",
         }  # fmt: skip
         assert charter["url"] == "https://ml.example.com/charters/" + charter["path"]
         assert (out / charter["path"] / "index.html").is_file()
@@ -97,7 +105,7 @@ def test_api_lists_every_charter_with_its_business_metrics(examples_build: Examp
         for metric in charter["business_metrics"]:
             assert set(metric) == {
                 "id", "name", "unit", "direction", "baseline", "target", "human_baseline",
-                "latest", "progress", "target_met", "catalogue_page",
+                "latest", "progress", "target_met", "original_target", "catalogue_page",
             }  # fmt: skip
             if metric["latest"] is not None:
                 assert set(metric["latest"]) == {"date", "value", "variant"}

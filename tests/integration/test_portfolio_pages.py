@@ -187,10 +187,15 @@ def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBui
     stats = " ".join(doc.find("ul", class_="verdicts").text().split())
     assert stats == "2 projects Business impact 2"
     auto = cells(doc.find("tr", id="project-query-autocomplete"))
+    # Its newest weekly results are four weeks old on the day the examples are built as of.
     assert auto[:4] == [
-        "Query autocomplete from purchase-weighted queries", "In experiment", "Business impact",
-        "Priya Natarajan",
+        "Query autocomplete from purchase-weighted queries", "In experiment",
+        "Business impact Results overdue", "Priya Natarajan",
     ]  # fmt: skip
+    overdue = doc.find("tr", id="project-query-autocomplete").find("a", class_="results-overdue")
+    assert overdue.attrs["href"] == "../../charters/query-autocomplete/index.html#findings"
+    ranking = cells(doc.find("tr", id="project-search-ranking"))
+    assert ranking[2] == "Business impact Guardrail breached"
     assert "Search session conversion: 3.12% → 3.22% → 3.3%" in auto[4]
     assert "Revenue per search session: 2.42 USD → 2.46 USD → 2.55 USD" in auto[4]
     index = page(examples_build, "teams/index.html")

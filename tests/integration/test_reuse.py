@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import ScratchProject
+from helpers import ScratchProject, parse_html
 
 import generator.analyze as analyze_stage
 import generator.load as load_stage
@@ -802,12 +802,30 @@ def test_staleness_is_judged_each_day_unless_the_charter_switches_it_off(
     text = (scratch_project.root / "charters/routing/charter.yaml").read_text("utf-8")
 
     def stale(epoch: str) -> set[str]:
+        """The charters the staleness rule finds overdue at `epoch`, after checking that
+        the portfolio's rows, the charter pages and the API say the same."""
         monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
         built(scratch_project)
         report = json.loads(stored_check_is_a_fresh_check(scratch_project, epoch))
-        assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+        site = tree_files(scratch_project.out)
+        assert site == cold(scratch_project, tmp_path)
         found = {(c["id"], f["code"]) for c in report["charters"] for f in c["findings"]}
-        return {cid for cid, code in found if code == "MC109"}
+        overdue = {cid for cid, code in found if code == "MC109"}
+        portfolio = parse_html(scratch_project.out / "index.html")
+        links = [str(a.attrs["href"]) for a in portfolio.find_all("a", class_="results-overdue")]
+        assert links == [f"charters/{cid}/index.html#findings" for cid in sorted(overdue)]
+        for cid in ("routing", "pricing"):
+            page = parse_html(scratch_project.out / f"charters/{cid}/index.html")
+            verdict = page.find("span", class_="verdict-title").parent
+            assert verdict is not None
+            badges = verdict.find_all("a", class_="results-overdue", href="#findings")
+            assert len(badges) == (cid in overdue)
+        api = json.loads(site["api/charters.json"])
+        assert {c["id"] for c in api["charters"] if c["results_overdue"]} == overdue
+        day = datetime.fromtimestamp(int(epoch), UTC).date().isoformat()
+        assert api["site"]["as_of"] == day
+        assert f"as of {day}, the date of this build" in portfolio.find("p", class_="as-of").text()
+        return overdue
 
     fresh = str(int(datetime(2026, 5, 20, tzinfo=UTC).timestamp()))  # 9 days after its last
     later, latest = str(int(EPOCH) + 400 * 86400), str(int(EPOCH) + 401 * 86400)
