@@ -137,7 +137,11 @@ class MetricView:
     # A guardrail's experiment's last paired date, when production rows after it judge it
     # against the baseline (see `guardrail_move`); the chart draws its limit so.
     rollout: date | None = None
-    original_target: float | None = None  # before a goalpost moved after results (history.py)
+    # What a goalpost the verdict is judged by was before it moved after results, while it
+    # is not back there (history.with_original_goalposts); None where it did not move.
+    original_target: float | None = None
+    original_baseline: float | None = None
+    original_direction: str | None = None
     # The date of the pair the move was measured on when the metric was judged there, not
     # on its latest value (`_judged`): the evidence dates the move by it.
     move_date: date | None = None
@@ -152,6 +156,16 @@ class MetricView:
             return None
         day = max(days)
         return date.fromordinal(day), days.count(day)
+
+    @property
+    def originals(self) -> tuple[float | None, float | None, str | None]:
+        """The original target, baseline and direction (None each that did not move)."""
+        return self.original_target, self.original_baseline, self.original_direction
+
+    @property
+    def goalpost_moved(self) -> bool:
+        """Whether a goalpost this metric is judged by moved after its first result."""
+        return self.originals != (None, None, None)
 
     @property
     def variants(self) -> list[str]:
@@ -181,9 +195,10 @@ class CharterView:
 
     @property
     def goalpost_moved(self) -> bool:
-        """Whether a business metric's target moved after its first result (from the
-        history: `history.with_original_targets`): the verdict is judged by the new one."""
-        return any(b.original_target is not None for b in self.by_kind("business"))
+        """Whether a business metric's target, baseline or direction moved after its first
+        result (from the history: `history.with_original_goalposts`): the verdict is
+        judged by the new one."""
+        return any(b.goalpost_moved for b in self.by_kind("business"))
 
     @property
     def id(self) -> str:
@@ -199,10 +214,11 @@ class CharterView:
         return self.loaded.outline
 
     @property
-    def moved_targets(self) -> str:
-        """Each metric's original target (None but where a goalpost moved after results:
-        history.with_original_targets), as text for the keys of what shows them."""
-        return repr([mv.original_target for mv in self.metrics])
+    def moved_goalposts(self) -> str:
+        """Each metric's original target, baseline and direction (None each but where it
+        moved after results: history.with_original_goalposts), as text for the keys of
+        what shows them."""
+        return repr([mv.originals for mv in self.metrics])
 
     def by_kind(self, kind: Kind) -> list[MetricView]:
         return [x for x in self.metrics if x.kind == kind]
@@ -276,7 +292,7 @@ class LazyView(CharterView):
         verdict: Verdict,
         latest_date: date | None,
         judged_date: date | None,
-        originals: tuple[float | None, ...],
+        originals: tuple[tuple[float | None, float | None, str | None], ...],
     ) -> None:
         self.__dict__.update(
             loaded=loaded,
@@ -298,9 +314,9 @@ class LazyView(CharterView):
         self.__dict__["_metrics"] = value
 
     @property
-    def moved_targets(self) -> str:
+    def moved_goalposts(self) -> str:
         if "_metrics" in self.__dict__:  # set by the history
-            return super().moved_targets
+            return super().moved_goalposts
         return repr(list(self.__dict__["_originals"]))
 
     def __copy__(self) -> LazyView:
@@ -328,7 +344,7 @@ def lazy_view(
     verdict: Verdict,
     latest_date: date | None,
     judged_date: date | None,
-    originals: tuple[float | None, ...],
+    originals: tuple[tuple[float | None, float | None, str | None], ...],
     blob: bytes,
 ) -> LazyView:
     """A view pickled by `reuse._lazy_view`, read back."""

@@ -66,7 +66,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import model as m
-from .analyze import CharterView
+from .analyze import CharterView, MetricView
 from .diagnostics import Diagnostics
 from .diff.compare import (
     CATALOGUED_FIELDS,
@@ -144,9 +144,12 @@ class Event:
 class CharterHistory:
     events: tuple[Event, ...] = ()
     # Business metric id → the target in force when its first result arrived, for the
-    # metrics whose target moved since.
+    # metrics whose target moved since; the same of baselines and directions, the other
+    # goalposts a verdict is judged by.
     original_targets: Mapping[str, float] = field(default_factory=dict)
     uncommitted: bool = False
+    original_baselines: Mapping[str, float] = field(default_factory=dict)
+    original_directions: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -201,10 +204,7 @@ def read_history(
         if cached is not None:
             _write_cache(cached, repo.head, found)
     return History(
-        charters={
-            cid: CharterHistory(h.events, h.original_targets, cid in changed)
-            for cid, h in found.items()
-        }
+        charters={cid: replace(h, uncommitted=cid in changed) for cid, h in found.items()}
         | {cid: CharterHistory(uncommitted=True) for cid in changed if cid not in found},
         available=True,
         cache_files=(str(cached), str(verdicts)) if cached is not None else (),
@@ -357,6 +357,8 @@ class _Charter:
     files: dict[str, _File] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     original_targets: dict[str, float] = field(default_factory=dict)
+    original_baselines: dict[str, float] = field(default_factory=dict)
+    original_directions: dict[str, str] = field(default_factory=dict)
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
 
     verdict: Verdict | None = None  # as of the commit being replayed, on its line
@@ -451,6 +453,8 @@ def _replay(
         cid: CharterHistory(
             tuple(sorted(state.events, key=lambda e: e.time)),
             dict(sorted(state.original_targets.items())),
+            original_baselines=dict(sorted(state.original_baselines.items())),
+            original_directions=dict(sorted(state.original_directions.items())),
         )
         for cid, state in sorted(charters.items())
         if state.events
@@ -853,13 +857,23 @@ def _metric_events(
         if not results:
             yield stamp.event("goalpost", text, metric=mid)
             continue
-        if key == "target.value" and isinstance(before, float):
-            state.original_targets.setdefault(mid, before)
+        _original(state, mid, key, before)
         yield _moved(stamp, text, mid, first, renewed)
     old_agreed, new_agreed = _agreement(old), _agreement(new)
     if old_agreed != new_agreed:
         text = f"{name}: agreement {_agreed_words(old_agreed)} → {_agreed_words(new_agreed)}"
         yield stamp.event("agreement", text, metric=mid)
+
+
+def _original(state: _Charter, mid: str, key: str, before: Any) -> None:
+    """Keep what a goalpost the verdict is judged by (the target's or the baseline's
+    value, the direction) was before it first moved after results, if it was set."""
+    if key == "target.value" and isinstance(before, float):
+        state.original_targets.setdefault(mid, before)
+    elif key == "baseline.value" and isinstance(before, float):
+        state.original_baselines.setdefault(mid, before)
+    elif key == "direction" and isinstance(before, str):
+        state.original_directions.setdefault(mid, before)
 
 
 def _moved(stamp: _Stamp, text: str, mid: str, first: str | None, renewed: Renewal | None) -> Event:
@@ -1020,6 +1034,8 @@ def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
             cid: CharterHistory(
                 tuple(Event(**e) for e in entry["events"]),
                 {k: float(v) for k, v in entry["original_targets"].items()},
+                original_baselines={k: float(v) for k, v in entry["original_baselines"].items()},
+                original_directions={k: str(v) for k, v in entry["original_directions"].items()},
             )
             for cid, entry in data["charters"].items()
         }
@@ -1036,6 +1052,8 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
             cid: {
                 "events": [asdict(e) for e in h.events],
                 "original_targets": dict(h.original_targets),
+                "original_baselines": dict(h.original_baselines),
+                "original_directions": dict(h.original_directions),
             }
             for cid, h in found.items()
         },
@@ -1052,15 +1070,26 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
         pass  # a cache that cannot be written only costs the next build the git pass
 
 
-def with_original_targets(views: Sequence[CharterView], history: History) -> None:
-    """Give each business metric whose target moved after results its original target."""
+def with_original_goalposts(views: Sequence[CharterView], history: History) -> None:
+    """Give each business metric whose target, baseline or direction moved after results
+    (and is not back where it was) what it was: `original_target`, `original_baseline`,
+    `original_direction`."""
     for view in views:
-        originals = history.of(view.id).original_targets
-        if not originals:
+        found = history.of(view.id)
+        if not (found.original_targets or found.original_baselines or found.original_directions):
             continue
-        view.metrics = [
-            replace(mv, original_target=originals[mv.id])
-            if mv.kind == "business" and mv.id in originals and originals[mv.id] != mv.target
-            else mv
-            for mv in view.metrics
-        ]
+        view.metrics = [_with_originals(mv, found) for mv in view.metrics]
+
+
+def _with_originals(mv: MetricView, found: CharterHistory) -> MetricView:
+    if mv.kind != "business":
+        return mv
+    target = found.original_targets.get(mv.id)
+    baseline = found.original_baselines.get(mv.id)
+    direction = found.original_directions.get(mv.id)
+    return replace(
+        mv,
+        original_target=target if target != mv.target else None,
+        original_baseline=baseline if baseline != mv.baseline else None,
+        original_direction=direction if direction != mv.direction else None,
+    )

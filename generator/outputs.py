@@ -189,6 +189,8 @@ def _metric_record(metric: MetricView, catalogued: bool = False) -> dict[str, An
         "progress": metric.progress,
         "target_met": metric.met,
         "original_target": metric.original_target,
+        "original_baseline": metric.original_baseline,
+        "original_direction": metric.original_direction,
         "catalogue_page": f"metrics/{metric.id}/" if catalogued else None,
     }
 
@@ -244,7 +246,7 @@ def charters_api(
         if reuse is None:
             records.append(make())
             continue
-        context = repr((base, view.moved_targets, view.overdue is not None))
+        context = repr((base, view.moved_goalposts, view.overdue is not None))
         records.append(reuse.api_entry(view.id, context, make))
     site = {
         "title": project.site.title,

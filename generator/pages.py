@@ -676,7 +676,7 @@ class Fragments:
     @cached_property
     def _originals(self) -> str:
         """The targets the charter's history moved, which its tables show."""
-        return self.view.moved_targets
+        return self.view.moved_goalposts
 
     def _key(self, reuse: Reuse, name: str, parts: list[str]) -> str | None:
         """The key of the fragment `name` of this page with arguments `parts`."""
@@ -822,7 +822,7 @@ class Rows:
             # What the build adds to the view: the targets its history moved, and whether
             # its results are overdue at the build date (the one part of a row that date
             # changes).
-            added = view.moved_targets + repr(view.overdue)
+            added = view.moved_goalposts + repr(view.overdue)
             sources = self.sources
             key = reuse.fragment_key(
                 view.id, "row", added, self.page, sources.digest, sources.given, name, *parts

@@ -128,7 +128,7 @@ class Kept:
     charters back from the cache folder (unpickling them) is most of such a build. Found
     by the very key of the cache entry, a kept charter is as fresh as one read back. A
     build is given a shallow copy of each kept view and replaces a view's `metrics`
-    (history.with_original_targets), never the kept one's; templates only read what they
+    (history.with_original_goalposts), never the kept one's; templates only read what they
     are given (docs/cache.md). Only the charters of the last build that analysed its
     charters are kept, so memory follows the tree, not the number of saves.
     """
@@ -428,7 +428,7 @@ class Reuse:
         if key is None:
             said, found, judged = make()
             return said, _with(found, dated(judged))
-        originals = view.moved_targets
+        originals = view.moved_goalposts
         key = digest(_FORMAT, "rules", key, originals, context)
         kept = self._value("rules", key, _is_findings)
         if kept is not None:
@@ -497,7 +497,7 @@ class Reuse:
         if key is None:
             return None
         # The history gives a business metric its original target, which its chart shows.
-        originals = view.moved_targets
+        originals = view.moved_goalposts
         return digest(_FORMAT, "charts", key, originals)
 
     def charts_of(self, view: CharterView) -> list[Described] | None:
@@ -752,7 +752,7 @@ def _lazy_view(view: CharterView) -> tuple[Any, ...]:
     from .analyze import lazy_view
 
     loaded, metrics = view.loaded, view.metrics
-    originals = tuple(mv.original_target for mv in metrics)
+    originals = tuple(mv.originals for mv in metrics)
     inner = _dumps((loaded.charter, loaded.results, metrics))
     fields = (view.id, loaded.path, loaded.doc, loaded.outline, view.verdict)
     return (lazy_view, (*fields, view.latest_date, view.judged_date, originals, inner))

@@ -165,6 +165,74 @@ def test_a_verdict_judged_by_a_moved_target_says_so_wherever_it_is_shown(
     assert [m["original_target"] for m in api["quiet"]["business_metrics"]] == [None]
 
 
+def test_a_baseline_or_direction_moved_after_results_is_badged_and_shown_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """A lowered baseline raises progress, and a flipped direction turns a worse metric
+    into an improved one: each is a moved goalpost the verdict is judged by, badged as
+    a moved target is, and its original is on the page and in the API. One moved back
+    where it was is not."""
+    repo = _repo(tmp_path)
+    (repo / "site.yaml").write_text("title: Goalposts\n", encoding="utf-8")
+
+    def metrics(**changed: object) -> dict[str, object]:
+        return charter_data(business_metrics=[business_metric(**changed)])
+
+    # The treatment's conversion rose: worse while lower is better.
+    write_charter(repo, "flip", metrics(direction="decrease"), ROWS)
+    write_charter(repo, "rebase", metrics(), ROWS)
+    write_charter(repo, "back", metrics(), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T09:00:00Z")
+    write_charter(repo, "flip", metrics(), ROWS)
+    write_charter(repo, "rebase", metrics(baseline=9.0), ROWS)
+    write_charter(repo, "back", metrics(baseline=9.0), ROWS)
+    commit(repo, "Move", "Ben Okafor", "2026-03-05T09:00:00Z")
+    write_charter(repo, "back", metrics(), ROWS)
+    commit(repo, "Move back", "Ben Okafor", "2026-03-06T09:00:00Z")
+    site = tmp_path / "site"
+    build(repo, site)
+    first = {p: p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+    build(repo, site)  # the history read back from the cache says the same
+    assert {p: p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()} == first
+
+    portfolio = (site / "index.html").read_text(encoding="utf-8")
+    badge = 'class="badge goalpost-moved" href="charters/{}/index.html#history">Moved goalpost'
+    assert [cid for cid in ("flip", "rebase", "back") if badge.format(cid) in portfolio] == [
+        "flip",
+        "rebase",
+    ]
+    flip = parse_html(site / "charters/flip/index.html")
+    assert (
+        flip.find("span", class_="verdict-title")
+        .parent.text()
+        .startswith("Verdict: Business impact Moved goalpost")
+    )
+    heading = flip.find("tr", id="metric-conv").find("th").text()
+    assert heading == "Business conv↑ higher is better · %was ↓ lower is better · Moved goalpost"
+    rebase = parse_html(site / "charters/rebase/index.html")
+    baseline = rebase.find("tr", id="metric-conv").find_all("td")[0].text()
+    assert baseline == "9%original 10% · Moved goalpost"  # on a line of its own
+    assert "Original target" not in rebase.find("section", id="business-metrics").text()
+    back = parse_html(site / "charters/back/index.html")
+    assert "original" not in back.find("tr", id="metric-conv").text()
+    api = {c["id"]: c for c in json.loads((site / "api/charters.json").read_bytes())["charters"]}
+    assert [api[cid]["goalpost_moved"] for cid in ("flip", "rebase", "back")] == [
+        True,
+        True,
+        False,
+    ]
+    originals = {
+        cid: {k: m[k] for k in m if k.startswith("original_") and m[k] is not None}
+        for cid, c in api.items()
+        for m in c["business_metrics"]
+    }
+    assert originals == {
+        "flip": {"original_direction": "decrease"},
+        "rebase": {"original_baseline": 10.0},
+        "back": {},
+    }
+
+
 def test_the_feed_has_status_changes_moved_goalposts_and_rewritten_results(
     built: tuple[Path, dict[str, str]],
 ) -> None:

@@ -105,7 +105,8 @@ def test_api_lists_every_charter_with_its_business_metrics(examples_build: Examp
         for metric in charter["business_metrics"]:
             assert set(metric) == {
                 "id", "name", "unit", "direction", "baseline", "target", "human_baseline",
-                "latest", "progress", "target_met", "original_target", "catalogue_page",
+                "latest", "progress", "target_met", "original_target", "original_baseline",
+                "original_direction", "catalogue_page",
             }  # fmt: skip
             if metric["latest"] is not None:
                 assert set(metric["latest"]) == {"date", "value", "variant"}

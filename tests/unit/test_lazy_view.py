@@ -43,7 +43,7 @@ def test_what_every_charter_is_read_for_comes_without_unpickling_the_rest() -> N
     assert back.outline.metric_ids == tuple(mv.id for mv in full.metrics)
     assert (back.verdict, back.latest_date) == (full.verdict, full.latest_date)
     assert back.verdict != "no-results"
-    assert back.moved_targets == full.moved_targets
+    assert back.moved_goalposts == full.moved_goalposts
     assert len(back.outline.metric_ids) == len(full.metrics) == 1
     assert not stored.unpacked
 
@@ -64,14 +64,18 @@ def test_the_rest_is_the_stored_charter_once_asked_for() -> None:
     assert mv.rows.store is back.loaded.results.store  # shared, as when stored
 
 
-def test_a_view_given_moved_targets_keys_them_and_pickles_whole_again() -> None:
+def test_a_view_given_moved_goalposts_keys_them_and_pickles_whole_again() -> None:
     back = pickle.loads(_dumps(_stored()))
     mine = copy.copy(back)  # a build's own copy, as reuse.load makes it
-    mine.metrics = [replace(mv, original_target=0.2) for mv in mine.metrics]  # the history's
-    assert mine.moved_targets == "[0.2]" and back.moved_targets == "[None]"
+    # The history's: the target and the direction moved after results.
+    moved = {"original_target": 0.2, "original_direction": "decrease"}
+    mine.metrics = [replace(mv, **moved) for mv in mine.metrics]
+    assert mine.moved_goalposts == "[(0.2, None, 'decrease')]"
+    assert back.moved_goalposts == "[(None, None, None)]"
     again = pickle.loads(_dumps(mine))
-    assert again.moved_targets == "[0.2]"
+    assert again.moved_goalposts == "[(0.2, None, 'decrease')]"
     assert again.metrics[0].original_target == 0.2
+    assert again.metrics[0].original_direction == "decrease"
     assert again.charter == back.charter
 
 
