@@ -237,11 +237,15 @@ _HOST_FIRST = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?:[:/]|$)")
 
 
 def _valid_port(parts: Any) -> bool:
+    """Whether a URL's port, if it has one, is one a server can listen on: not `:abc`,
+    `:99999` (which `port` refuses), `:0` or an empty one (`host:/`), which it takes."""
     try:
-        parts.port  # noqa: B018 (read for its check: `:abc` and `:99999` raise)
+        port = parts.port
     except ValueError:
         return False
-    return True
+    if port is None:
+        return not parts.netloc.rsplit("@", 1)[-1].endswith(":")
+    return bool(port > 0)
 
 
 def _check_base_url(value: str) -> str:
@@ -273,7 +277,7 @@ def _check_base_url(value: str) -> str:
     elif "\\" in text:
         why = "it holds a backslash"
     elif scheme and not _valid_port(parts):
-        why = "its port is not a number from 0 to 65535"
+        why = "its port is not a number from 1 to 65535"
     elif "?" in text or "#" in text:
         why = "it has a query or a fragment (?…, #…): the site's links add paths to it"
     else:

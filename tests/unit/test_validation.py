@@ -995,8 +995,11 @@ def test_a_base_url_that_is_no_url_is_a_located_error(scratch_project: ScratchPr
         ("not a url with spaces", "it holds a space"),
         ("ml.example.com/charters/", "it starts with what reads as a host name"
          " ('ml.example.com'); write https:// before it, or start a path with /"),
-        ("https://ex.com:abc/", "its port is not a number from 0 to 65535"),
-        ("https://ex.com:99999/", "its port is not a number from 0 to 65535"),
+        ("https://ex.com:abc/", "its port is not a number from 1 to 65535"),
+        ("https://ex.com:99999/", "its port is not a number from 1 to 65535"),
+        ("https://ex.com:0/", "its port is not a number from 1 to 65535"),
+        ("https://ex.com:/x/", "its port is not a number from 1 to 65535"),
+        ("https://user:pw@ex.com:/x/", "its port is not a number from 1 to 65535"),
         ("https://ex.com/a?b=1#f", "it has a query or a fragment (?…, #…): the site's links"
          " add paths to it"),
     ],
@@ -1018,7 +1021,14 @@ def test_a_base_url_neither_a_full_url_nor_a_path_is_a_located_error(
 
 @pytest.mark.parametrize(
     "value",
-    ["https://ml.example.com/charters/", "HTTP://intra:8080", "/ml/charters/", "ml", "v1.2/ml"],
+    [
+        "https://ml.example.com/charters/",
+        "HTTP://intra:8080",
+        "https://[::1]:8443/x/",
+        "/ml/charters/",
+        "ml",
+        "v1.2/ml",
+    ],
 )
 def test_a_base_url_that_is_a_full_url_or_a_path_is_accepted(
     scratch_project: ScratchProject, value: str
