@@ -118,6 +118,8 @@ REF_STYLES: dict[LineKind, RefStyle] = {
     "original": RefStyle("#009E73", (0, (7, 3)), 1.1, "#007A5A"),
     "human": RefStyle("#A6558A", (0, (6, 2, 1.5, 2)), 1.3, "#8F4778"),
     "baseline": RefStyle("#4D4D4D", (0, (5, 3)), 1.2),
+    # The baseline agreed before it moved (history.py): the baseline's grey, long dashes.
+    "original-baseline": RefStyle("#4D4D4D", (0, (10, 3)), 1.0),
     "mde": RefStyle("#009E73", (0, (1.2, 1.6)), 1.7, "#007A5A"),
     # Okabe-Ito vermillion: the bad side, a guardrail's limit.
     "tolerance": RefStyle("#D55E00", (0, (6, 1.6, 1.2, 1.6, 1.2, 1.6)), 1.5, "#B34700"),

@@ -52,7 +52,9 @@ CHART_VERSION = "charts-4"
 
 #: What a horizontal reference line stands for: the charter's reference values on a
 #: metric's chart; the minimum detectable effect, the tolerance and no effect on a lift chart.
-LineKind = Literal["target", "original", "human", "baseline", "mde", "tolerance", "zero"]
+LineKind = Literal[
+    "target", "original", "human", "baseline", "original-baseline", "mde", "tolerance", "zero"
+]
 
 #: Reference lines in the order of the legend and of the text alternative.
 REF_ORDER: tuple[LineKind, ...] = (
@@ -60,6 +62,7 @@ REF_ORDER: tuple[LineKind, ...] = (
     "original",
     "human",
     "baseline",
+    "original-baseline",
     "mde",
     "tolerance",
     "zero",
@@ -69,6 +72,7 @@ REF_ORDER: tuple[LineKind, ...] = (
 LINE_NAMES: dict[str, str] = {
     **REF_LABELS,
     "original": "Original target",  # before a goalpost moved after results (history.py)
+    "original-baseline": "Original baseline",  # the same of the baseline
     "mde": "Minimum detectable effect",
     "tolerance": "Tolerance",
     "zero": "No effect",
@@ -458,11 +462,13 @@ def chart_spec(metric: MetricView) -> ChartSpec:
         )
         if value is not None
     ]
-    if metric.original_target is not None:
-        value = metric.original_target
-        refs.append(
-            RefLine("original", f"{LINE_NAMES['original']} {fmt_value(value, metric.unit)}", value)
-        )
+    moved: tuple[tuple[LineKind, float | None], ...] = (
+        ("original", metric.original_target),
+        ("original-baseline", metric.original_baseline),
+    )
+    for kind, value in moved:
+        if value is not None:
+            refs.append(RefLine(kind, f"{LINE_NAMES[kind]} {fmt_value(value, metric.unit)}", value))
     groups = _by_variant(metric)
     variants, hidden = drawn_variants(groups, keep=treatment_variant(metric.rows))
     return ChartSpec(

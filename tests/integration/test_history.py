@@ -213,6 +213,12 @@ def test_a_baseline_or_direction_moved_after_results_is_badged_and_shown_as_it_w
     baseline = rebase.find("tr", id="metric-conv").find_all("td")[0].text()
     assert baseline == "9%original 10% · Moved goalpost"  # on a line of its own
     assert "Original target" not in rebase.find("section", id="business-metrics").text()
+    # Its chart draws the original baseline beside the baseline, as a moved target's does.
+    alt = rebase.find("figure", id="chart-conv").find("img").attrs["alt"]
+    assert "Target 12.0, baseline 9.0, original baseline 10.0." in str(alt)
+    svg = (site / "charters/rebase/conv.svg").read_text(encoding="utf-8")
+    assert "Original baseline 10%" in svg and "Baseline 9%" in svg
+    assert "Original baseline" not in (site / "charters/flip/conv.svg").read_text("utf-8")
     back = parse_html(site / "charters/back/index.html")
     assert "original" not in back.find("tr", id="metric-conv").text()
     api = {c["id"]: c for c in json.loads((site / "api/charters.json").read_bytes())["charters"]}
