@@ -318,6 +318,7 @@ def row_attributes(view: CharterView) -> Markup:
         ("data-tags", json.dumps(list(c.tags), ensure_ascii=False)),
         ("data-verdict", view.verdict),
         ("data-sort-verdict", str(VERDICTS.index(view.verdict))),
+        ("data-alerts", json.dumps(alerts_of(view))),
     ]
     attrs += [
         ("data-sort-project", fold(c.title)),
@@ -341,8 +342,26 @@ def _folded(text: str) -> tuple[str, str]:
     return (fold(text), text)
 
 
+#: What the portfolio's alert filter offers: the badges beside a verdict, by the key a
+#: row lists them by (`data-alerts`) and where each badge's label is.
+ALERTS: tuple[tuple[str, str, str], ...] = (
+    ("overdue", "overdue", "alert"),
+    ("breached", "guardrail-breached", "alert"),
+    ("moved", "moved", "history"),
+)
+
+
+def alerts_of(view: CharterView) -> list[str]:
+    """The alerts beside a charter's verdict, in the order of `ALERTS`."""
+    on = {"overdue": view.overdue is not None, "breached": bool(view.breached)}
+    on["moved"] = view.goalpost_moved
+    return [key for key, _, _ in ALERTS if on[key]]
+
+
 def finder_options(views: Sequence[CharterView]) -> dict[str, list[Option]]:
-    """The choices of each filter, in a stable order; verdicts only when charters have them."""
+    """The choices of each filter, in a stable order; verdicts only when charters have them.
+    The alerts are always all offered: which charters have them changes with the build
+    date, and every page is keyed by these choices."""
     statuses = {v.outline.status for v in views}
     # Ties of case and accents broken by the text itself: a set's order changes from run to run.
     teams = sorted({v.outline.team for v in views if v.outline.team}, key=_folded)
@@ -353,6 +372,7 @@ def finder_options(views: Sequence[CharterView]) -> dict[str, list[Option]]:
         "team": [Option(t, t) for t in teams],
         "tag": [Option(t, t) for t in tags],
         "verdict": [Option(c, label(c, "verdict")) for c in VERDICTS if c in verdicts],
+        "alert": [Option(key, label(name, vocabulary)) for key, name, vocabulary in ALERTS],
     }
 
 

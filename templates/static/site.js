@@ -66,7 +66,7 @@
 
 /* The portfolio: search, filters, count toggles, grouping and sorting.
  *
- * The state (q, status, team, tag, verdict, sort, group) lives in the URL: a
+ * The state (q, status, team, tag, verdict, alert, sort, group) lives in the URL: a
  * discrete change (a filter, a sort, a count toggled, grouping) adds a history
  * entry, so back and forward step through views; typing in the search box
  * replaces the entry it started. Where the query cannot be changed (file://
@@ -87,7 +87,7 @@
   var query = form.elements.namedItem("q");
   var sortSelect = form.elements.namedItem("sort");
   var groupButton = document.getElementById("finder-group");
-  var FILTERS = ["status", "team", "tag", "verdict"];
+  var FILTERS = ["status", "team", "tag", "verdict", "alert"];
   var KEYS = ["q"].concat(FILTERS, ["sort", "group"]);
   var original = new Map();
   var homeBody = new Map();
@@ -111,10 +111,11 @@
     return fold(text).split(/\s+/).filter(Boolean);
   }
 
-  function tagsOf(row) {
+  /* A JSON list a row carries: its tags (data-tags), its alerts (data-alerts). */
+  function listOf(row, name) {
     try {
-      var tags = JSON.parse(row.getAttribute("data-tags") || "[]");
-      return Array.isArray(tags) ? tags : [];
+      var items = JSON.parse(row.getAttribute(name) || "[]");
+      return Array.isArray(items) ? items : [];
     } catch (error) {
       return [];
     }
@@ -222,10 +223,13 @@
     if (state.team && row.getAttribute("data-team") !== state.team) {
       return false;
     }
-    if (state.tag && tagsOf(row).indexOf(state.tag) === -1) {
+    if (state.tag && listOf(row, "data-tags").indexOf(state.tag) === -1) {
       return false;
     }
     if (state.verdict && row.getAttribute("data-verdict") !== state.verdict) {
+      return false;
+    }
+    if (state.alert && listOf(row, "data-alerts").indexOf(state.alert) === -1) {
       return false;
     }
     return true;
@@ -390,7 +394,7 @@
     });
   }
 
-  /* The counts by status and verdict become toggles: pressed, the table shows only
+  /* The counts by status, verdict and alert become toggles: pressed, the table shows only
      those projects; pressed again, all of them. Without JavaScript they stay text
      (a status count is then a link to its group). */
   function setUpCountButtons() {

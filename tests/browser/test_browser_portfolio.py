@@ -158,6 +158,39 @@ def test_a_count_is_a_filter_combined_with_search_and_cleared_by_a_second_click(
     assert watched.problems() == []
 
 
+def test_the_alert_count_and_select_show_the_projects_that_need_a_look(
+    watched: Watched, site_server: SiteServer, examples_build: ExamplesBuild
+) -> None:
+    """The overdue count is a toggle as the verdict counts are; the alert select offers
+    every badge beside a verdict, and one no project has shows none."""
+    charters = api(examples_build)
+    overdue = sorted(c["id"] for c in charters if c["results_overdue"])
+    assert len(overdue) == 4  # as of the day the examples are built in the tests
+    page = open_portfolio(watched, site_server.page())
+    button = page.locator("button.count-filter[data-filter=alert][data-value=overdue]")
+    assert button.text_content().split()[:3] == ["4", "Results", "overdue"]
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true"
+    assert sorted(shown(page)) == overdue
+    assert state(page)["alert"] == ["overdue"]
+    assert page.input_value("#finder-alert") == "overdue"
+    count = page.text_content("#finder-count") or ""
+    assert "Showing 4 of 9 projects (alert Results overdue)." in count
+    page.select_option("#finder-alert", "breached")
+    assert shown(page) == ["search-ranking"]
+    assert button.get_attribute("aria-pressed") == "false"
+    page.select_option("#finder-alert", "moved")  # no history outside git: no badge
+    assert shown(page) == []
+    assert page.is_visible("#finder-empty")
+    page.goto(site_server.page("index.html?alert=overdue&verdict=business-impact"))
+    page.wait_for_selector("#finder:not([hidden])")
+    both = sorted(
+        c["id"] for c in charters if c["id"] in overdue and c["verdict"] == "business-impact"
+    )
+    assert both and sorted(shown(page)) == both
+    assert watched.problems() == []
+
+
 def test_the_view_is_restored_on_reload_by_back_and_forward_and_from_a_link(
     watched: Watched,
     new_watched: Callable[[], Watched],
