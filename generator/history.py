@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -360,6 +361,9 @@ class _Charter:
     original_baselines: dict[str, float] = field(default_factory=dict)
     original_directions: dict[str, str] = field(default_factory=dict)
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
+    # Each business metric's last version (as written), for one that leaves the business
+    # metrics (made an ML metric, renamed away) and comes back: compared with it.
+    last_business: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     verdict: Verdict | None = None  # as of the commit being replayed, on its line
     results: bool = False  # a result file changed since that commit
@@ -390,6 +394,14 @@ class _Charter:
 
     def with_rows(self) -> set[str]:
         return {mid for f in self.files.values() for mid in f.metrics}
+
+    def forget_metrics(self) -> None:
+        """The charter is removed: if a charter of its id comes back, it is created again,
+        its metrics' results and goalposts begun anew (its events stay)."""
+        for known in (self.first_result, self.last_business, self.original_targets):
+            known.clear()
+        self.original_baselines.clear()
+        self.original_directions.clear()
 
     def version(self, blob: str, blobs: Blobs) -> dict[str, Any] | None:
         """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
@@ -520,6 +532,7 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs)
         if not back:  # removed with its files; if it comes back, it is created again
             state.data, state.folder_link = None, False
             state.files.clear()
+            state.forget_metrics()
     had, before, files = state.with_rows(), len(state.events), dict(state.files)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
@@ -696,6 +709,7 @@ def _charter_change(
     """
     if not change.new.strip("0"):  # removed; if it comes back, it is created again
         state.data = None
+        state.forget_metrics()
         return None
     data = _readable(state.version(change.new, blobs))
     old = _readable(state.version(change.old, blobs)) if change.old.strip("0") else None
@@ -713,16 +727,25 @@ def _charter_change(
     if old is None:
         status = label(str(data.get("status")), "status")
         state.events.append(stamp.event("created", f"Charter created, status {status}"))
+        state.last_business.update(_business(data))
         return None
     if old.get("status") != data.get("status"):
         state.events.append(_status_event(stamp, old.get("status"), data.get("status")))
-    state.events.extend(_plan_events(stamp, old, data, results=bool(had or arriving)))
+    began = bool(had or arriving or state.first_result)  # rows gone for a while count
+    state.events.extend(_plan_events(stamp, old, data, results=began))
     before, after = _business(old), _business(data)
     for mid, metric in after.items():
-        if mid in before:
+        # A metric back among the business metrics (from the ML metrics, or renamed away
+        # and back) after results is compared with its last version there.
+        was = before.get(mid) or (
+            state.last_business.get(mid) if mid in state.first_result else None
+        )
+        if was is not None:
             first = state.first_result.get(mid) or (stamp.time[:10] if mid in arriving else None)
-            results = mid in had or mid in arriving
-            state.events.extend(_metric_events(state, stamp, before[mid], metric, results, first))
+            # Results began at its first result, even if its rows are gone for a while.
+            results = mid in had or mid in arriving or mid in state.first_result
+            state.events.extend(_metric_events(state, stamp, was, metric, results, first))
+    state.last_business.update(after)
     for mid, metric in before.items():
         if mid not in after and (agreed := _agreement(metric)) is not None:
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
@@ -867,12 +890,14 @@ def _metric_events(
 
 def _original(state: _Charter, mid: str, key: str, before: Any) -> None:
     """Keep what a goalpost the verdict is judged by (the target's or the baseline's
-    value, the direction) was before it first moved after results, if it was set."""
-    if key == "target.value" and isinstance(before, float):
+    value, the direction) was before it first moved after results, if it was a value the
+    format takes (a version that did not validate gave `down`, NaN, 1e300)."""
+    number = isinstance(before, float) and math.isfinite(before) and abs(before) <= m.MAX_NUMBER
+    if key == "target.value" and number:
         state.original_targets.setdefault(mid, before)
-    elif key == "baseline.value" and isinstance(before, float):
+    elif key == "baseline.value" and number:
         state.original_baselines.setdefault(mid, before)
-    elif key == "direction" and isinstance(before, str):
+    elif key == "direction" and before in ("increase", "decrease"):
         state.original_directions.setdefault(mid, before)
 
 

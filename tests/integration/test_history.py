@@ -472,6 +472,83 @@ def test_names_and_values_from_commits_are_escaped_and_kept_on_one_line(tmp_path
     assert "Mallory\ufffd & Co" in authors
 
 
+def _moves(repo: Path, cid: str = "a") -> list[tuple[str, bool, bool]]:
+    """The goalpost events of a charter's history: (text, moved, flagged)."""
+    events = read_history(repo).of(cid).events
+    return [(e.text, e.moved, e.flagged) for e in events if e.kind == "goalpost"]
+
+
+def test_a_metric_made_an_ml_metric_and_back_with_a_new_baseline_moved_its_goalpost(
+    tmp_path: Path,
+) -> None:
+    """Out of the business metrics for one commit, back with a lower baseline the next:
+    the diff of the two commits together shows the move alone, and it was not one."""
+    repo = _repo(tmp_path)
+    both = [business_metric(), business_metric("csat")]
+    write_charter(repo, "a", charter_data(business_metrics=both), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    as_ml = {**business_metric(), "drives": ["csat"]}
+    write_charter(repo, "a", charter_data(business_metrics=both[1:], ml_metrics=[as_ml]), ROWS)
+    commit(repo, "An ML metric for a while", "Ben Okafor", "2026-03-02T00:00:00Z")
+    back = [business_metric(baseline=9.0), business_metric("csat")]
+    write_charter(repo, "a", charter_data(business_metrics=back), ROWS)
+    commit(repo, "Back", "Ben Okafor", "2026-03-03T00:00:00Z")
+    assert [(moved, flagged) for _, moved, flagged in _moves(repo)] == [(True, True)]
+    assert "baseline.value 10 → 9" in _moves(repo)[0][0]
+    assert read_history(repo).of("a").original_baselines == {"conv": 10.0}
+
+
+def test_a_goalpost_moved_while_the_results_are_away_moved_after_results(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    results = repo / "charters/a/results/results.csv"
+    kept = results.read_bytes()
+    results.unlink()
+    commit(repo, "Results away", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter_data(business_metrics=[business_metric(baseline=9.0)]))
+    commit(repo, "Lower the baseline", "Ben Okafor", "2026-03-03T00:00:00Z")
+    results.write_bytes(kept)
+    commit(repo, "Results back", "Ben Okafor", "2026-03-04T00:00:00Z")
+    (moved,) = _moves(repo)
+    assert moved[1:] == (True, True) and "moved after results began" in moved[0]
+    assert read_history(repo).of("a").original_baselines == {"conv": 10.0}
+
+
+def test_a_charter_removed_and_made_again_does_not_keep_the_old_ones_originals(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", charter_data(business_metrics=[business_metric(baseline=9.0)]), ROWS)
+    commit(repo, "Lower the baseline", "Ben Okafor", "2026-03-02T00:00:00Z")
+    assert read_history(repo).of("a").original_baselines == {"conv": 10.0}
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter_data(business_metrics=[business_metric(baseline=9.5)]))
+    commit(repo, "A new project", "Chen Li", "2026-06-01T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert (found.original_targets, found.original_baselines) == ({}, {})
+
+
+def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
+    """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
+    and was then mended: the move is in the history, but no such original is shown."""
+    repo = _repo(tmp_path)
+    odd = business_metric(direction="down", baseline=float("nan"), target=1e300)
+    write_charter(repo, "a", charter_data(business_metrics=[odd]), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Mend", "Ben Okafor", "2026-03-02T00:00:00Z")
+    assert [(moved, flagged) for _, moved, flagged in _moves(repo)] == [(True, True)] * 3
+    found = read_history(repo).of("a")
+    assert (found.original_targets, found.original_baselines) == ({}, {})
+    assert found.original_directions == {}
+
+
 def test_a_metric_that_starts_to_ref_the_catalogue_has_not_moved_its_goalposts(
     tmp_path: Path,
 ) -> None:
@@ -529,7 +606,9 @@ def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path
         ("2026-03-02", "Ben Okafor", "goalpost", True),
         ("2026-03-03", "Chen Li", "status", False),
         ("2026-03-06", "Fay Osei", "status", False),
+        # Removed, then a charter of its id again: created anew, with results anew.
         ("2026-03-08", "Hal Moss", "created", False),
+        ("2026-03-08", "Hal Moss", "first-result", False),
     ]
     assert events[2].commit == raised and "12 → 13" in events[2].text
     assert [e.text for e in events if e.kind == "status"] == [
