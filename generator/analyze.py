@@ -21,6 +21,8 @@ from .stats import Arm, Lift, Method, beyond_tolerance, lift, progress, reached
 from .vocabulary import ROLLED_OUT, TREATMENT, Kind, MetricStatus, Verdict, is_control
 
 Status = MetricStatus  # a metric's status, named for the stage that decides it
+# A business metric's goalposts before they moved after results (MetricView.originals).
+Originals = tuple[float | None, float | None, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)  # slots: a long series has one per date
@@ -142,6 +144,8 @@ class MetricView:
     original_target: float | None = None
     original_baseline: float | None = None
     original_direction: str | None = None
+    original_unit: str | None = None
+    original_definition: str | None = None
     # The date of the pair the move was measured on when the metric was judged there, not
     # on its latest value (`_judged`): the evidence dates the move by it.
     move_date: date | None = None
@@ -158,14 +162,21 @@ class MetricView:
         return date.fromordinal(day), days.count(day)
 
     @property
-    def originals(self) -> tuple[float | None, float | None, str | None]:
-        """The original target, baseline and direction (None each that did not move)."""
-        return self.original_target, self.original_baseline, self.original_direction
+    def originals(self) -> Originals:
+        """The original target, baseline, direction, unit and definition (None each that
+        did not move: history.JUDGED_GOALPOSTS)."""
+        return (
+            self.original_target,
+            self.original_baseline,
+            self.original_direction,
+            self.original_unit,
+            self.original_definition,
+        )
 
     @property
     def goalpost_moved(self) -> bool:
         """Whether a goalpost this metric is judged by moved after its first result."""
-        return self.originals != (None, None, None)
+        return any(x is not None for x in self.originals)
 
     @property
     def variants(self) -> list[str]:
@@ -195,9 +206,9 @@ class CharterView:
 
     @property
     def goalpost_moved(self) -> bool:
-        """Whether a business metric's target, baseline or direction moved after its first
-        result (from the history: `history.with_original_goalposts`): the verdict is
-        judged by the new one."""
+        """Whether a goalpost a business metric is judged by (its target, baseline,
+        direction, unit or definition) moved after its first result (from the history:
+        `history.with_original_goalposts`): the verdict is judged by the new one."""
         return any(b.goalpost_moved for b in self.by_kind("business"))
 
     @property
@@ -215,8 +226,8 @@ class CharterView:
 
     @property
     def moved_goalposts(self) -> str:
-        """Each metric's original target, baseline and direction (None each but where it
-        moved after results: history.with_original_goalposts), as text for the keys of
+        """Each metric's original goalposts (`MetricView.originals`: None each but where it
+        moved after results, history.with_original_goalposts), as text for the keys of
         what shows them."""
         return repr([mv.originals for mv in self.metrics])
 
@@ -292,7 +303,7 @@ class LazyView(CharterView):
         verdict: Verdict,
         latest_date: date | None,
         judged_date: date | None,
-        originals: tuple[tuple[float | None, float | None, str | None], ...],
+        originals: tuple[Originals, ...],
     ) -> None:
         self.__dict__.update(
             loaded=loaded,
@@ -344,7 +355,7 @@ def lazy_view(
     verdict: Verdict,
     latest_date: date | None,
     judged_date: date | None,
-    originals: tuple[tuple[float | None, float | None, str | None], ...],
+    originals: tuple[Originals, ...],
     blob: bytes,
 ) -> LazyView:
     """A view pickled by `reuse._lazy_view`, read back."""

@@ -141,16 +141,33 @@ class Event:
         return self.time[:10]
 
 
+#: The goalposts of a business metric a verdict is judged by, whose value before they
+#: moved after results the page and the API show (`MetricView.original_*`), by field.
+JUDGED_GOALPOSTS: dict[str, str] = {
+    "target.value": "original_target",
+    "baseline.value": "original_baseline",
+    "direction": "original_direction",
+    "unit": "original_unit",
+    "definition": "original_definition",
+}
+
+
 @dataclass(frozen=True)
 class CharterHistory:
     events: tuple[Event, ...] = ()
-    # Business metric id → the target in force when its first result arrived, for the
-    # metrics whose target moved since; the same of baselines and directions, the other
-    # goalposts a verdict is judged by.
-    original_targets: Mapping[str, float] = field(default_factory=dict)
+    # Business metric id → each of its `JUDGED_GOALPOSTS` that moved after its first
+    # result → its value then (the one in force when the first result arrived).
+    originals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     uncommitted: bool = False
-    original_baselines: Mapping[str, float] = field(default_factory=dict)
-    original_directions: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def original_targets(self) -> dict[str, float]:
+        """The original target of each metric whose target moved after results."""
+        return self.of_field("target.value")
+
+    def of_field(self, key: str) -> dict[str, Any]:
+        """Metric id → the original of goalpost `key`, for the metrics where it moved."""
+        return {mid: known[key] for mid, known in self.originals.items() if key in known}
 
 
 @dataclass(frozen=True)
@@ -357,9 +374,7 @@ class _Charter:
     data: dict[str, Any] | None = None  # the last charter.yaml that could be read
     files: dict[str, _File] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
-    original_targets: dict[str, float] = field(default_factory=dict)
-    original_baselines: dict[str, float] = field(default_factory=dict)
-    original_directions: dict[str, str] = field(default_factory=dict)
+    originals: dict[str, dict[str, Any]] = field(default_factory=dict)  # CharterHistory's
     first_result: dict[str, str] = field(default_factory=dict)  # metric → date
     # Each business metric's last version (as written), for one that leaves the business
     # metrics (made an ML metric, renamed away) and comes back: compared with it.
@@ -398,10 +413,8 @@ class _Charter:
     def forget_metrics(self) -> None:
         """The charter is removed: if a charter of its id comes back, it is created again,
         its metrics' results and goalposts begun anew (its events stay)."""
-        for known in (self.first_result, self.last_business, self.original_targets):
+        for known in (self.first_result, self.last_business, self.originals):
             known.clear()
-        self.original_baselines.clear()
-        self.original_directions.clear()
 
     def version(self, blob: str, blobs: Blobs) -> dict[str, Any] | None:
         """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
@@ -464,9 +477,7 @@ def _replay(
     return {
         cid: CharterHistory(
             tuple(sorted(state.events, key=lambda e: e.time)),
-            dict(sorted(state.original_targets.items())),
-            original_baselines=dict(sorted(state.original_baselines.items())),
-            original_directions=dict(sorted(state.original_directions.items())),
+            {mid: dict(sorted(known.items())) for mid, known in sorted(state.originals.items())},
         )
         for cid, state in sorted(charters.items())
         if state.events
@@ -889,16 +900,18 @@ def _metric_events(
 
 
 def _original(state: _Charter, mid: str, key: str, before: Any) -> None:
-    """Keep what a goalpost the verdict is judged by (the target's or the baseline's
-    value, the direction) was before it first moved after results, if it was a value the
-    format takes (a version that did not validate gave `down`, NaN, 1e300)."""
-    number = isinstance(before, float) and math.isfinite(before) and abs(before) <= m.MAX_NUMBER
-    if key == "target.value" and number:
-        state.original_targets.setdefault(mid, before)
-    elif key == "baseline.value" and number:
-        state.original_baselines.setdefault(mid, before)
-    elif key == "direction" and before in ("increase", "decrease"):
-        state.original_directions.setdefault(mid, before)
+    """Keep what a goalpost the verdict is judged by (`JUDGED_GOALPOSTS`) was before it
+    first moved after results, if it was a value the format takes (a version that did
+    not validate gave `down`, NaN, 1e300)."""
+    if key.endswith(".value"):
+        taken = isinstance(before, float) and math.isfinite(before)
+        taken = taken and abs(before) <= m.MAX_NUMBER
+    elif key == "direction":
+        taken = before in ("increase", "decrease")
+    else:
+        taken = isinstance(before, str) and bool(before.strip())
+    if key in JUDGED_GOALPOSTS and taken:
+        state.originals.setdefault(mid, {}).setdefault(key, before)
 
 
 def _moved(stamp: _Stamp, text: str, mid: str, first: str | None, renewed: Renewal | None) -> Event:
@@ -1058,9 +1071,7 @@ def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
         return {
             cid: CharterHistory(
                 tuple(Event(**e) for e in entry["events"]),
-                {k: float(v) for k, v in entry["original_targets"].items()},
-                original_baselines={k: float(v) for k, v in entry["original_baselines"].items()},
-                original_directions={k: str(v) for k, v in entry["original_directions"].items()},
+                {mid: dict(known) for mid, known in entry["originals"].items()},
             )
             for cid, entry in data["charters"].items()
         }
@@ -1076,9 +1087,7 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
         "charters": {
             cid: {
                 "events": [asdict(e) for e in h.events],
-                "original_targets": dict(h.original_targets),
-                "original_baselines": dict(h.original_baselines),
-                "original_directions": dict(h.original_directions),
+                "originals": {mid: dict(known) for mid, known in h.originals.items()},
             }
             for cid, h in found.items()
         },
@@ -1096,25 +1105,27 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
 
 
 def with_original_goalposts(views: Sequence[CharterView], history: History) -> None:
-    """Give each business metric whose target, baseline or direction moved after results
-    (and is not back where it was) what it was: `original_target`, `original_baseline`,
-    `original_direction`."""
+    """Give each business metric whose `JUDGED_GOALPOSTS` moved after results what each
+    was (`original_target`, …), where it is not back there."""
     for view in views:
-        found = history.of(view.id)
-        if not (found.original_targets or found.original_baselines or found.original_directions):
-            continue
-        view.metrics = [_with_originals(mv, found) for mv in view.metrics]
+        found = history.of(view.id).originals
+        if found:
+            view.metrics = [_with_originals(mv, found.get(mv.id, {})) for mv in view.metrics]
 
 
-def _with_originals(mv: MetricView, found: CharterHistory) -> MetricView:
+def _with_originals(mv: MetricView, originals: Mapping[str, Any]) -> MetricView:
     if mv.kind != "business":
         return mv
-    target = found.original_targets.get(mv.id)
-    baseline = found.original_baselines.get(mv.id)
-    direction = found.original_directions.get(mv.id)
+
+    def was(key: str, now: object) -> Any:
+        before = originals.get(key)
+        return before if before is not None and before != now else None
+
     return replace(
         mv,
-        original_target=target if target != mv.target else None,
-        original_baseline=baseline if baseline != mv.baseline else None,
-        original_direction=direction if direction != mv.direction else None,
+        original_target=was("target.value", mv.target),
+        original_baseline=was("baseline.value", mv.baseline),
+        original_direction=was("direction", mv.direction),
+        original_unit=was("unit", mv.unit),
+        original_definition=was("definition", mv.definition),
     )

@@ -191,6 +191,8 @@ def _metric_record(metric: MetricView, catalogued: bool = False) -> dict[str, An
         "original_target": metric.original_target,
         "original_baseline": metric.original_baseline,
         "original_direction": metric.original_direction,
+        "original_unit": metric.original_unit,
+        "original_definition": metric.original_definition,
         "catalogue_page": f"metrics/{metric.id}/" if catalogued else None,
     }
 

@@ -165,13 +165,13 @@ def test_a_verdict_judged_by_a_moved_target_says_so_wherever_it_is_shown(
     assert [m["original_target"] for m in api["quiet"]["business_metrics"]] == [None]
 
 
-def test_a_baseline_or_direction_moved_after_results_is_badged_and_shown_as_it_was(
+def test_a_judged_goalpost_moved_after_results_is_badged_and_shown_as_it_was(
     tmp_path: Path,
 ) -> None:
-    """A lowered baseline raises progress, and a flipped direction turns a worse metric
-    into an improved one: each is a moved goalpost the verdict is judged by, badged as
-    a moved target is, and its original is on the page and in the API. One moved back
-    where it was is not."""
+    """A lowered baseline raises progress, a flipped direction turns a worse metric into
+    an improved one, a unit of % brings the two-proportion test: each is a moved goalpost
+    the verdict is judged by, badged as a moved target is, and its original is on the
+    page and in the API. One moved back where it was is not."""
     repo = _repo(tmp_path)
     (repo / "site.yaml").write_text("title: Goalposts\n", encoding="utf-8")
 
@@ -182,10 +182,13 @@ def test_a_baseline_or_direction_moved_after_results_is_badged_and_shown_as_it_w
     write_charter(repo, "flip", metrics(direction="decrease"), ROWS)
     write_charter(repo, "rebase", metrics(), ROWS)
     write_charter(repo, "back", metrics(), ROWS)
+    # In points, its rows had no two-proportion test; in %, they do.
+    write_charter(repo, "reunit", metrics(unit="points", definition="Orders per visit."), ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T09:00:00Z")
     write_charter(repo, "flip", metrics(), ROWS)
     write_charter(repo, "rebase", metrics(baseline=9.0), ROWS)
     write_charter(repo, "back", metrics(baseline=9.0), ROWS)
+    write_charter(repo, "reunit", metrics(), ROWS)
     commit(repo, "Move", "Ben Okafor", "2026-03-05T09:00:00Z")
     write_charter(repo, "back", metrics(), ROWS)
     commit(repo, "Move back", "Ben Okafor", "2026-03-06T09:00:00Z")
@@ -197,10 +200,8 @@ def test_a_baseline_or_direction_moved_after_results_is_badged_and_shown_as_it_w
 
     portfolio = (site / "index.html").read_text(encoding="utf-8")
     badge = 'class="badge goalpost-moved" href="charters/{}/index.html#history">Moved goalpost'
-    assert [cid for cid in ("flip", "rebase", "back") if badge.format(cid) in portfolio] == [
-        "flip",
-        "rebase",
-    ]
+    ids = ("flip", "rebase", "back", "reunit")
+    assert [cid for cid in ids if badge.format(cid) in portfolio] == ["flip", "rebase", "reunit"]
     flip = parse_html(site / "charters/flip/index.html")
     assert (
         flip.find("span", class_="verdict-title")
@@ -219,14 +220,17 @@ def test_a_baseline_or_direction_moved_after_results_is_badged_and_shown_as_it_w
     svg = (site / "charters/rebase/conv.svg").read_text(encoding="utf-8")
     assert "Original baseline 10%" in svg and "Baseline 9%" in svg
     assert "Original baseline" not in (site / "charters/flip/conv.svg").read_text("utf-8")
+    reunit = parse_html(site / "charters/reunit/index.html")
+    heading = reunit.find("tr", id="metric-conv").find("th").text()
+    assert heading == "Business conv↑ higher is better · %unit was points · Moved goalpost"
+    definition = reunit.find("dl", class_="definitions").find("dd").text()
+    assert (
+        definition == "How conv is computed.Original definition: Orders per visit. · Moved goalpost"
+    )
     back = parse_html(site / "charters/back/index.html")
     assert "original" not in back.find("tr", id="metric-conv").text()
     api = {c["id"]: c for c in json.loads((site / "api/charters.json").read_bytes())["charters"]}
-    assert [api[cid]["goalpost_moved"] for cid in ("flip", "rebase", "back")] == [
-        True,
-        True,
-        False,
-    ]
+    assert [api[cid]["goalpost_moved"] for cid in ids] == [True, True, False, True]
     originals = {
         cid: {k: m[k] for k in m if k.startswith("original_") and m[k] is not None}
         for cid, c in api.items()
@@ -236,6 +240,7 @@ def test_a_baseline_or_direction_moved_after_results_is_badged_and_shown_as_it_w
         "flip": {"original_direction": "decrease"},
         "rebase": {"original_baseline": 10.0},
         "back": {},
+        "reunit": {"original_unit": "points", "original_definition": "Orders per visit."},
     }
 
 
@@ -495,7 +500,7 @@ def test_a_metric_made_an_ml_metric_and_back_with_a_new_baseline_moved_its_goalp
     commit(repo, "Back", "Ben Okafor", "2026-03-03T00:00:00Z")
     assert [(moved, flagged) for _, moved, flagged in _moves(repo)] == [(True, True)]
     assert "baseline.value 10 → 9" in _moves(repo)[0][0]
-    assert read_history(repo).of("a").original_baselines == {"conv": 10.0}
+    assert read_history(repo).of("a").originals == {"conv": {"baseline.value": 10.0}}
 
 
 def test_a_goalpost_moved_while_the_results_are_away_moved_after_results(
@@ -514,7 +519,7 @@ def test_a_goalpost_moved_while_the_results_are_away_moved_after_results(
     commit(repo, "Results back", "Ben Okafor", "2026-03-04T00:00:00Z")
     (moved,) = _moves(repo)
     assert moved[1:] == (True, True) and "moved after results began" in moved[0]
-    assert read_history(repo).of("a").original_baselines == {"conv": 10.0}
+    assert read_history(repo).of("a").originals == {"conv": {"baseline.value": 10.0}}
 
 
 def test_a_charter_removed_and_made_again_does_not_keep_the_old_ones_originals(
@@ -525,13 +530,13 @@ def test_a_charter_removed_and_made_again_does_not_keep_the_old_ones_originals(
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     write_charter(repo, "a", charter_data(business_metrics=[business_metric(baseline=9.0)]), ROWS)
     commit(repo, "Lower the baseline", "Ben Okafor", "2026-03-02T00:00:00Z")
-    assert read_history(repo).of("a").original_baselines == {"conv": 10.0}
+    assert read_history(repo).of("a").originals == {"conv": {"baseline.value": 10.0}}
     shutil.rmtree(repo / "charters/a")
     commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
     write_charter(repo, "a", charter_data(business_metrics=[business_metric(baseline=9.5)]))
     commit(repo, "A new project", "Chen Li", "2026-06-01T00:00:00Z")
     found = read_history(repo).of("a")
-    assert (found.original_targets, found.original_baselines) == ({}, {})
+    assert found.originals == {}
 
 
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
@@ -545,8 +550,7 @@ def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None
     commit(repo, "Mend", "Ben Okafor", "2026-03-02T00:00:00Z")
     assert [(moved, flagged) for _, moved, flagged in _moves(repo)] == [(True, True)] * 3
     found = read_history(repo).of("a")
-    assert (found.original_targets, found.original_baselines) == ({}, {})
-    assert found.original_directions == {}
+    assert found.originals == {}
 
 
 def test_a_metric_that_starts_to_ref_the_catalogue_has_not_moved_its_goalposts(

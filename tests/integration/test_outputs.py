@@ -106,7 +106,7 @@ def test_api_lists_every_charter_with_its_business_metrics(examples_build: Examp
             assert set(metric) == {
                 "id", "name", "unit", "direction", "baseline", "target", "human_baseline",
                 "latest", "progress", "target_met", "original_target", "original_baseline",
-                "original_direction", "catalogue_page",
+                "original_direction", "original_unit", "original_definition", "catalogue_page",
             }  # fmt: skip
             if metric["latest"] is not None:
                 assert set(metric["latest"]) == {"date", "value", "variant"}

@@ -70,10 +70,10 @@ def test_a_view_given_moved_goalposts_keys_them_and_pickles_whole_again() -> Non
     # The history's: the target and the direction moved after results.
     moved = {"original_target": 0.2, "original_direction": "decrease"}
     mine.metrics = [replace(mv, **moved) for mv in mine.metrics]
-    assert mine.moved_goalposts == "[(0.2, None, 'decrease')]"
-    assert back.moved_goalposts == "[(None, None, None)]"
+    assert mine.moved_goalposts == "[(0.2, None, 'decrease', None, None)]"
+    assert back.moved_goalposts == "[(None, None, None, None, None)]"
     again = pickle.loads(_dumps(mine))
-    assert again.moved_goalposts == "[(0.2, None, 'decrease')]"
+    assert again.moved_goalposts == "[(0.2, None, 'decrease', None, None)]"
     assert again.metrics[0].original_target == 0.2
     assert again.metrics[0].original_direction == "decrease"
     assert again.charter == back.charter
