@@ -65,5 +65,9 @@ RULES: tuple[Rule, ...] = (
     Rule("MC112", "placeholder", "warning",
          "A `TODO` placeholder from `charters new` is still in the charter.",
          "A charter with placeholders has not been written yet; with `--strict` it fails."),
+    Rule("MC113", "cadence-not-read", "warning",
+         "An experiment or live charter's `measurement.cadence` is missing or in words the"
+         " generator does not read, so staleness (`MC109`) is not judged for it.",
+         "Its results could stop coming in for a year and the site would never say so."),
 )  # fmt: skip
 RULES_BY_CODE = {r.code: r for r in RULES}

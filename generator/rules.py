@@ -377,6 +377,31 @@ def _placeholders(view: CharterView, today: date | None) -> Iterator[Finding]:
         )
 
 
+READ_CADENCES = (
+    "daily, weekly, biweekly, fortnightly, monthly, quarterly, yearly, or every N days,"
+    " weeks or months"
+)
+
+
+def _cadence_not_read(view: CharterView, today: date | None) -> Iterator[Finding]:
+    """A measuring charter whose cadence the staleness rule cannot read (or that has
+    none): nothing would ever say its results stopped. Read from its outline alone."""
+    outline = view.outline
+    if outline.status not in MEASURING or cadence_days(outline.cadence) is not None:
+        return
+    what = (
+        "no cadence is given"
+        if outline.cadence is None
+        else f"{excerpt(outline.cadence)} is not a cadence the generator reads"
+    )
+    yield (
+        "MC113",
+        CADENCE,
+        f"{what}, so whether the results are overdue (MC109) is never judged; write one"
+        f" of: {READ_CADENCES}",
+    )
+
+
 _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...] = (
     _not_agreed,
     _human_baseline,
@@ -388,6 +413,7 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
     _stale,
     _decision_before_results,
     _placeholders,
+    _cadence_not_read,
 )
 
 

@@ -128,7 +128,7 @@ def codes(findings: list[Diagnostic]) -> list[str]:
 
 
 def test_rule_table_is_complete_and_stable() -> None:
-    assert [r.code for r in RULES] == [f"MC{n}" for n in range(101, 113)]
+    assert [r.code for r in RULES] == [f"MC{n}" for n in range(101, 114)]
     for rule in RULES:
         assert rule.severity in ("error", "warning", "info", "alert")
         assert rule.name and rule.summary and rule.rationale
@@ -222,6 +222,10 @@ def _placeholder(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     c["objective"]["statement"] = "TODO: write it"
 
 
+def _cadence_not_read(c: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    c["measurement"]["cadence"] = "bi-weekly"
+
+
 CASES: list[tuple[str, Mutation, str, str, str]] = [
     # code, change, severity, field, a token on the reported line
     ("MC101", _no_agreement, "warning", "business_metrics[0]", "id: conv"),
@@ -236,6 +240,7 @@ CASES: list[tuple[str, Mutation, str, str, str]] = [
     ("MC108", _breached, "alert", "measurement.guardrails[0].tolerance", "value: 20.0"),
     ("MC110", _decision_before_results, "warning", "decisions[0].date", "2026-02-20"),
     ("MC112", _placeholder, "warning", "objective.statement", "TODO: write it"),
+    ("MC113", _cadence_not_read, "warning", "measurement.cadence", "cadence: bi-weekly"),
 ]
 
 
@@ -535,7 +540,39 @@ def test_mc109_cadences(tree: Tree, cadence: str, today: date, stale: bool) -> N
     body = compliant()
     body["measurement"]["cadence"] = cadence
     tree.charter(body, compliant_rows())
-    assert ("MC109" in codes(tree.findings(today=today))) is stale
+    found = codes(tree.findings(today=today))
+    assert ("MC109" in found) is stale
+    # A cadence it cannot read is said, so that the skip is not silent.
+    assert ("MC113" in found) is (cadence == "when the data team has time")
+
+
+@pytest.mark.parametrize(
+    ("status", "cadence", "said"),
+    [
+        ("live", None, "no cadence is given, so whether the results are overdue (MC109)"),
+        ("experiment", "weekly (Mondays)", "'weekly (Mondays)' is not a cadence the generator"),
+        ("paused", "bi-weekly", None),  # not judged for staleness anyway
+        ("live", "Every 3 Days", None),
+    ],
+)
+def test_mc113_says_when_staleness_cannot_be_judged(
+    tree: Tree, status: str, cadence: str | None, said: str | None
+) -> None:
+    body = compliant()
+    body["status"] = status
+    if cadence is None:
+        del body["measurement"]["cadence"]
+    else:
+        body["measurement"]["cadence"] = cadence
+    tree.charter(body, compliant_rows())
+    found = [d for d in tree.findings(today=date(2030, 1, 1)) if d.code == "MC113"]
+    assert len(found) == (said is not None)
+    if said is not None:
+        assert found[0].message.startswith(said)
+        assert found[0].message.endswith(
+            "; write one of: daily, weekly, biweekly, fortnightly, monthly, quarterly,"
+            " yearly, or every N days, weeks or months"
+        )
 
 
 @pytest.mark.parametrize("status", ["paused", "retired", "baseline"])
