@@ -185,7 +185,7 @@ def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBui
     doc = page(examples_build, "teams/search-discovery/index.html")
     assert doc.find("h1").text() == "Search & Discovery"
     stats = " ".join(doc.find("ul", class_="verdicts").text().split())
-    assert stats == "2 projects Business impact 2"
+    assert stats == "2 projects Business impact 2 Results overdue 1"
     auto = cells(doc.find("tr", id="project-query-autocomplete"))
     # Its newest weekly results are four weeks old on the day the examples are built as of.
     assert auto[:4] == [
@@ -270,3 +270,24 @@ def test_the_rules_page_renders_the_rationales_markdown(examples_build: Examples
     html = (examples_build.out / "rules/index.html").read_text(encoding="utf-8")
     assert "`" not in html
     assert "once past <code>proposed</code>" in html
+
+
+def test_the_portfolio_says_the_date_it_judged_by_and_when_staleness_is_off(
+    scratch_project: ScratchProject,
+) -> None:
+    """A site not rebuilt for weeks says how old its verdicts are; one whose staleness
+    rule is switched off for the site says that nothing is judged overdue."""
+    scratch_project.charter()
+    scratch_project.write("site.yaml", "title: Portfolio\n")
+    assert scratch_project.build().ok
+    line = parse_html(scratch_project.out / "index.html").find("p", class_="as-of").text()
+    assert line.startswith("Verdicts and alerts as of ") and line.endswith(
+        ", the date of this build."
+    )
+    scratch_project.write("site.yaml", "title: Portfolio\nlint: {disable: [MC109]}\n")
+    assert scratch_project.build().ok
+    line = parse_html(scratch_project.out / "index.html").find("p", class_="as-of").text()
+    assert line.endswith(
+        ", the date of this build; whether results are overdue is not judged (MC109 is"
+        " switched off in site.yaml)."
+    )
