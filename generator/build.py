@@ -122,7 +122,13 @@ def build(settings: Settings, progress: Report | None = None) -> BuildResult:
     hears of each stage and of each chart drawn (generator/progress.py).
     """
     if not (settings.source / "charters").is_dir():
-        return _nothing_to_build(settings)
+        return _loaded_only(settings)
+    if not settings.out.parent.exists():
+        # Nothing beside a new output folder to keep: input the loader refuses is
+        # reported before its lock file and missing parent folders are made.
+        refused = _loaded_only(settings)
+        if not refused.ok:
+            return refused
     try:
         check_output(settings.source, settings.out)
         check_cache_folder(settings.out, cache_dir(settings.source, settings.cache_dir))
@@ -136,11 +142,11 @@ def build(settings: Settings, progress: Report | None = None) -> BuildResult:
         return result
 
 
-def _nothing_to_build(settings: Settings) -> BuildResult:
-    """A source folder with no charters/ folder (a build run from the wrong folder, say),
-    reported as loading reports it, with every other problem of the tree, before the
-    output's lock is taken: a lock file and the output's missing parent folders were
-    made beside a build that said nothing was written."""
+def _loaded_only(settings: Settings) -> BuildResult:
+    """What loading the source finds, before the output's lock is taken: for a source
+    folder with no charters/ folder (a build run from the wrong folder, say), and for
+    an output folder whose parent does not exist yet. A lock file and the output's
+    missing parent folders were made beside a build that said nothing was written."""
     from .load import load_project
 
     _, diags = load_project(settings.source, settings.today)

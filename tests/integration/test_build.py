@@ -942,6 +942,26 @@ def test_a_build_from_a_folder_without_charters_makes_nothing(tmp_path: Path) ->
     assert sorted(p.name for p in source.iterdir()) == ["drafts", "site.yaml"]
 
 
+def test_a_refused_build_into_a_new_output_folder_makes_nothing_beside_it(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """Bad input and an --out whose parents do not exist: the lock file and the parent
+    folders were made, under a message that said nothing was written."""
+    scratch_project.charter("alpha", status="shipped")
+    out = tmp_path / "new" / "deep" / "site"
+    result = run_cli("build", "--source", scratch_project.root, "--out", out)
+    assert result.exit_code == 1
+    assert "status: the text 'shipped' is not allowed" in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: 1 problem found; nothing was written ({out} is unchanged)"
+    )
+    assert not (tmp_path / "new").exists()
+    # Mended, the same command builds there.
+    scratch_project.charter("alpha")
+    assert run_cli("build", "--source", scratch_project.root, "--out", out).exit_code == 0
+    assert (out / "index.html").is_file()
+
+
 def test_bad_input_exits_1_with_located_errors(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
