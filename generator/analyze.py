@@ -140,7 +140,7 @@ class MetricView:
     # against the baseline (see `guardrail_move`); the chart draws its limit so.
     rollout: date | None = None
     # What a goalpost the verdict is judged by was before it moved after results, while it
-    # is not back there (history.with_original_goalposts); None where it did not move.
+    # is not back there (history.with_history); None where it did not move.
     original_target: float | None = None
     original_baseline: float | None = None
     original_direction: str | None = None
@@ -199,6 +199,16 @@ class CharterView:
     # found its results overdue and is not switched off (rules.mark_overdue), else None:
     # the pages show it beside the verdict. Set at every build, never kept with the view.
     overdue: str | None = None
+    # The day an edit of the charter, not new results, brought the verdict it has (from
+    # its history: history.with_history), else None; set at every build, as `overdue` is.
+    edited_on: str | None = None
+
+    @property
+    def marks(self) -> str:
+        """What the build adds to the view beside its verdict (the goalposts its history
+        moved, whether its results are overdue, an edit that brought its verdict), as
+        text for the keys of what shows them."""
+        return self.moved_goalposts + repr((self.overdue, self.edited_on))
 
     @property
     def breached(self) -> list[MetricView]:
@@ -208,7 +218,7 @@ class CharterView:
     def goalpost_moved(self) -> bool:
         """Whether a goalpost a business metric is judged by (its target, baseline,
         direction, unit or definition) moved after its first result (from the history:
-        `history.with_original_goalposts`): the verdict is judged by the new one."""
+        `history.with_history`): the verdict is judged by the new one."""
         return any(b.goalpost_moved for b in self.by_kind("business"))
 
     @property
@@ -227,7 +237,7 @@ class CharterView:
     @property
     def moved_goalposts(self) -> str:
         """Each metric's original goalposts (`MetricView.originals`: None each but where it
-        moved after results, history.with_original_goalposts), as text for the keys of
+        moved after results, history.with_history), as text for the keys of
         what shows them."""
         return repr([mv.originals for mv in self.metrics])
 

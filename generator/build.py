@@ -286,7 +286,7 @@ def _full_build(
     settings: Settings, reuse: Reuse, tree: SourceTree, fingerprint: str, progress: Report
 ) -> BuildResult:
     # The stages are imported here, not at the top: a no-op build needs none of them.
-    from .history import with_original_goalposts
+    from .history import with_history
     from .links import linked_files
     from .load import load_project
     from .memo import load_memo, save_memo
@@ -305,7 +305,7 @@ def _full_build(
     progress("Analysing", 0, 0, "")
     views = reuse.analyze(project)
     history = _history(settings, project, cache)
-    with_original_goalposts(views, history)
+    with_history(views, history)
     checks = _checked(project, views, reuse)
     result.rule_errors = sum(
         1 for check in checks.values() for d in check.findings if d.severity == "error"

@@ -135,6 +135,7 @@ class Event:
     moved: bool = False  # a goalpost moved after the metric's first result
     reagreed: bool | None = None  # for a moved goalpost of an agreed metric
     flagged: bool = False  # a reviewer should look: a moved goalpost, rewritten results
+    verdict: str | None = None  # the verdict a `verdict` event leaves the charter with
 
     @property
     def date(self) -> str:
@@ -159,6 +160,14 @@ class CharterHistory:
     # result → its value then (the one in force when the first result arrived).
     originals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     uncommitted: bool = False
+
+    @property
+    def edited_verdict(self) -> Event | None:
+        """The newest change of verdict when an edit of the charter, not new results,
+        brought it (or kept it against new results): flagged, and not followed by
+        another change of verdict; else None."""
+        changes = [e for e in self.events if e.kind == "verdict"]
+        return changes[-1] if changes and changes[-1].flagged else None
 
     @property
     def original_targets(self) -> dict[str, float]:
@@ -695,10 +704,10 @@ def _verdict(
         if now != last:
             text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')}"
             text += f" ({why})" if why else ""
-            state.events.append(stamp.event("verdict", text, flagged=gained))
+            state.events.append(stamp.event("verdict", text, flagged=gained, verdict=now))
         elif gained and results:
             text = f"Verdict: {label(now, 'verdict')} kept by {why}"
-            state.events.append(stamp.event("verdict", text, flagged=True))
+            state.events.append(stamp.event("verdict", text, flagged=True, verdict=now))
     state.verdict, state.results = now, False
 
 
@@ -1104,12 +1113,18 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
         pass  # a cache that cannot be written only costs the next build the git pass
 
 
-def with_original_goalposts(views: Sequence[CharterView], history: History) -> None:
-    """Give each business metric whose `JUDGED_GOALPOSTS` moved after results what each
-    was (`original_target`, …), where it is not back there."""
+def with_history(views: Sequence[CharterView], history: History) -> None:
+    """Give each view what its history says of its verdict: each business metric whose
+    `JUDGED_GOALPOSTS` moved after results what each was (`original_target`, …), where
+    it is not back there; and the day an edit of the charter brought the verdict it has
+    (`CharterView.edited_on`: the newest change of verdict, flagged, that left it the
+    verdict the charter still has). Set on every view at every build."""
     for view in views:
-        found = history.of(view.id).originals
-        if found:
+        own = history.of(view.id)
+        edited = own.edited_verdict
+        view.edited_on = edited.date if edited and edited.verdict == view.verdict else None
+        if own.originals:
+            found = own.originals
             view.metrics = [_with_originals(mv, found.get(mv.id, {})) for mv in view.metrics]
 
 

@@ -226,6 +226,7 @@ def _api_record(project: Project, view: CharterView, base: BaseUrl) -> str:
         "verdict_label": label(view.verdict, "verdict"),
         "goalpost_moved": view.goalpost_moved,
         "results_overdue": view.overdue is not None,
+        "verdict_by_edit": view.edited_on,
     }
     return _pretty(record)
 
@@ -248,7 +249,7 @@ def charters_api(
         if reuse is None:
             records.append(make())
             continue
-        context = repr((base, view.moved_goalposts, view.overdue is not None))
+        context = repr((base, view.moved_goalposts, view.overdue is not None, view.edited_on))
         records.append(reuse.api_entry(view.id, context, make))
     site = {
         "title": project.site.title,

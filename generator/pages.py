@@ -348,13 +348,14 @@ ALERTS: tuple[tuple[str, str, str], ...] = (
     ("overdue", "overdue", "alert"),
     ("breached", "guardrail-breached", "alert"),
     ("moved", "moved", "history"),
+    ("edited", "edited", "alert"),
 )
 
 
 def alerts_of(view: CharterView) -> list[str]:
     """The alerts beside a charter's verdict, in the order of `ALERTS`."""
     on = {"overdue": view.overdue is not None, "breached": bool(view.breached)}
-    on["moved"] = view.goalpost_moved
+    on["moved"], on["edited"] = view.goalpost_moved, view.edited_on is not None
     return [key for key, _, _ in ALERTS if on[key]]
 
 
@@ -839,13 +840,12 @@ class Rows:
         reuse = self.sources.reuse
         key = None
         if reuse is not None:
-            # What the build adds to the view: the targets its history moved, and whether
+            # What the build adds to the view: the goalposts its history moved, whether
             # its results are overdue at the build date (the one part of a row that date
-            # changes).
-            added = view.moved_goalposts + repr(view.overdue)
+            # changes), an edit that brought its verdict.
             sources = self.sources
             key = reuse.fragment_key(
-                view.id, "row", added, self.page, sources.digest, sources.given, name, *parts
+                view.id, "row", view.marks, self.page, sources.digest, sources.given, name, *parts
             )
         found = reuse.row(key) if key is not None and reuse is not None else None
         return _kept(reuse, key, found, lambda: self._macro(name)(view, *args))

@@ -128,7 +128,7 @@ class Kept:
     charters back from the cache folder (unpickling them) is most of such a build. Found
     by the very key of the cache entry, a kept charter is as fresh as one read back. A
     build is given a shallow copy of each kept view and replaces a view's `metrics`
-    (history.with_original_goalposts), never the kept one's; templates only read what they
+    (history.with_history), never the kept one's; templates only read what they
     are given (docs/cache.md). Only the charters of the last build that analysed its
     charters are kept, so memory follows the tree, not the number of saves.
     """

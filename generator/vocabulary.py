@@ -123,6 +123,7 @@ ALERT_LABELS: dict[str, str] = {
     "guardrail-breached": "Guardrail breached",
     "breached": "Breached",  # beside the guardrail itself, where the word "guardrail" is implied
     "overdue": "Results overdue",  # beside a verdict whose results are stale (rule MC109)
+    "edited": "Verdict by an edit",  # beside a verdict an edit, not new results, brought
 }
 
 # --- reference lines of a chart ----------------------------------------------------------

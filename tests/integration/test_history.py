@@ -978,6 +978,42 @@ def test_a_charter_folder_link_removed_and_a_new_charter_later_is_created_anew(
     assert [e.kind for e in events if e.flagged] == ["linked"]
 
 
+def test_a_verdict_an_edit_brought_is_badged_until_results_change_it(tmp_path: Path) -> None:
+    """No impact, then an edit of the cadence alone makes it Business impact: the badge
+    beside the verdict says so, wherever it is shown, until new results change it."""
+    repo = _repo(tmp_path)
+    (repo / "site.yaml").write_text("title: Edits\n", encoding="utf-8")
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # in production, below the baseline
+    body = charter(12.0)
+    write_charter(repo, "a", body, rows)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"  # the production row judges no more
+    write_charter(repo, "a", body, rows)
+    edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
+    site = tmp_path / "site"
+    build(repo, site)
+    page = parse_html(site / "charters/a/index.html")
+    verdict = page.find("span", class_="verdict-title").parent
+    assert verdict.text().startswith("Verdict: Business impact Verdict by an edit")
+    assert verdict.find("a", class_="verdict-edited").attrs["href"] == "#history"
+    portfolio = parse_html(site / "index.html")
+    badge = portfolio.find("tr", id=None, **{"data-id": "a"}).find("a", class_="verdict-edited")
+    assert badge.attrs["href"] == "charters/a/index.html#history"
+    (entry,) = json.loads((site / "api/charters.json").read_bytes())["charters"]
+    assert entry["verdict_by_edit"] == "2026-03-22"
+    flagged = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
+    assert [(e.commit, e.flagged, e.verdict) for e in flagged] == [
+        (edited, True, "business-impact")
+    ]
+    # New results change the verdict: it no longer rests on the edit.
+    write_charter(repo, "a", body, [*rows, *ab("2026-03-31", "conv", 10.5, 10.0, n=50000)])
+    commit(repo, "March", "Chen Li", "2026-04-01T00:00:00Z")
+    build(repo, site)
+    assert "verdict-edited" not in (site / "charters/a/index.html").read_text("utf-8")
+    (entry,) = json.loads((site / "api/charters.json").read_bytes())["charters"]
+    assert entry["verdict_by_edit"] is None and entry["verdict"] != "business-impact"
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""

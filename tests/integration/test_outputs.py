@@ -94,7 +94,7 @@ def test_api_lists_every_charter_with_its_business_metrics(examples_build: Examp
         assert set(charter) >= {
             "id", "title", "summary", "status", "status_label", "owner", "team", "tags", "path",
             "url", "human_baseline", "latest_result", "business_metrics", "results", "verdict",
-            "verdict_label", "goalpost_moved", "results_overdue",
+            "verdict_label", "goalpost_moved", "results_overdue", "verdict_by_edit",
         }  # fmt: skip
         assert charter["url"] == "https://ml.example.com/charters/" + charter["path"]
         assert (out / charter["path"] / "index.html").is_file()
