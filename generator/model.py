@@ -104,6 +104,8 @@ def cadence_days(cadence: str | None, shortest: bool = False) -> int | None:
     if not match:
         return None
     count, unit = int(match.group(1)), match.group(2)
+    if count == 0:  # `every 0 days`: no period at all (`every 0 months` read as -2 days)
+        return None
     if unit == "month":  # N months are at least 30 N - 2 days, and at most 31 N
         return 30 * count - 2 if shortest else 31 * count
     return count * {"day": 1, "week": 7}[unit]

@@ -66,8 +66,9 @@ RULES: tuple[Rule, ...] = (
          "A `TODO` placeholder from `charters new` is still in the charter.",
          "A charter with placeholders has not been written yet; with `--strict` it fails."),
     Rule("MC113", "cadence-not-read", "warning",
-         "An experiment or live charter's `measurement.cadence` is missing or in words the"
-         " generator does not read, so staleness (`MC109`) is not judged for it.",
+         "An experiment or live charter's `measurement.cadence` is missing, in words the"
+         " generator does not read, or longer than a year, so staleness (`MC109`) is not"
+         " judged for it.",
          "Its results could stop coming in for a year and the site would never say so."),
 )  # fmt: skip
 RULES_BY_CODE = {r.code: r for r in RULES}

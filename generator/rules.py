@@ -383,17 +383,25 @@ READ_CADENCES = (
 )
 
 
+#: The longest cadence the staleness rule judges by: past it (`every 999 months`), results
+#: would be overdue only after years, which is never judging them.
+LONGEST_CADENCE = 366
+
+
 def _cadence_not_read(view: CharterView, today: date | None) -> Iterator[Finding]:
     """A measuring charter whose cadence the staleness rule cannot read (or that has
-    none): nothing would ever say its results stopped. Read from its outline alone."""
+    none), or reads as longer than a year: nothing would ever say its results stopped.
+    Read from its outline alone."""
     outline = view.outline
-    if outline.status not in MEASURING or cadence_days(outline.cadence) is not None:
+    days = cadence_days(outline.cadence)
+    if outline.status not in MEASURING or (days is not None and days <= LONGEST_CADENCE):
         return
-    what = (
-        "no cadence is given"
-        if outline.cadence is None
-        else f"{excerpt(outline.cadence)} is not a cadence the generator reads"
-    )
+    if outline.cadence is None:
+        what = "no cadence is given"
+    elif days is None:
+        what = f"{excerpt(outline.cadence)} is not a cadence the generator reads"
+    else:
+        what = f"{excerpt(outline.cadence)} is {days} days, longer than a year"
     yield (
         "MC113",
         CADENCE,
