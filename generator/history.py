@@ -160,14 +160,17 @@ class CharterHistory:
     # result → its value then (the one in force when the first result arrived).
     originals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     uncommitted: bool = False
+    # The newest change of verdict in the order of the commits (`events` is in the order
+    # of author dates, which a commit can set to any day), or None.
+    verdict_change: Event | None = None
 
     @property
     def edited_verdict(self) -> Event | None:
         """The newest change of verdict when an edit of the charter, not new results,
         brought it (or kept it against new results): flagged, and not followed by
-        another change of verdict; else None."""
-        changes = [e for e in self.events if e.kind == "verdict"]
-        return changes[-1] if changes and changes[-1].flagged else None
+        another change of verdict in a later commit; else None."""
+        change = self.verdict_change
+        return change if change is not None and change.flagged else None
 
     @property
     def original_targets(self) -> dict[str, float]:
@@ -487,6 +490,8 @@ def _replay(
         cid: CharterHistory(
             tuple(sorted(state.events, key=lambda e: e.time)),
             {mid: dict(sorted(known.items())) for mid, known in sorted(state.originals.items())},
+            # Replayed parents first: the last one appended is the newest by commit.
+            verdict_change=next((e for e in reversed(state.events) if e.kind == "verdict"), None),
         )
         for cid, state in sorted(charters.items())
         if state.events
@@ -1081,6 +1086,9 @@ def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
             cid: CharterHistory(
                 tuple(Event(**e) for e in entry["events"]),
                 {mid: dict(known) for mid, known in entry["originals"].items()},
+                verdict_change=Event(**entry["verdict_change"])
+                if entry["verdict_change"]
+                else None,
             )
             for cid, entry in data["charters"].items()
         }
@@ -1097,6 +1105,7 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
             cid: {
                 "events": [asdict(e) for e in h.events],
                 "originals": {mid: dict(known) for mid, known in h.originals.items()},
+                "verdict_change": asdict(h.verdict_change) if h.verdict_change else None,
             }
             for cid, h in found.items()
         },

@@ -1014,6 +1014,34 @@ def test_a_verdict_an_edit_brought_is_badged_until_results_change_it(tmp_path: P
     assert entry["verdict_by_edit"] is None and entry["verdict"] != "business-impact"
 
 
+def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
+    tmp_path: Path,
+) -> None:
+    """The edit's commit dated before the commit whose results it overrules: the newest
+    change of verdict is the newest by commit, not by the date a commit gives itself."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # in production, below the baseline
+    write_charter(repo, "a", body, rows)
+    commit(repo, "Production", "Ben Okafor", "2026-03-24T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"
+    write_charter(repo, "a", body, rows)
+    edited = commit(repo, "Cadence", "Chen Li", "2026-03-22T00:00:00Z")  # backdated
+    found = read_history(repo).of("a")
+    changes = [(e.date, e.flagged, e.verdict) for e in found.events if e.kind == "verdict"]
+    assert changes == [  # by date, as the page lists them
+        ("2026-03-22", True, "business-impact"),
+        ("2026-03-24", False, "no-impact"),
+    ]
+    assert found.edited_verdict is not None and found.edited_verdict.commit == edited
+    site = tmp_path / "site"
+    build(repo, site)
+    (entry,) = json.loads((site / "api/charters.json").read_bytes())["charters"]
+    assert (entry["verdict"], entry["verdict_by_edit"]) == ("business-impact", "2026-03-22")
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
