@@ -405,6 +405,7 @@ class _Charter:
     # Its verdict as of each commit that replayed it (and each commit `_on_line` walked
     # from), for the commits after them on the same line of history.
     seen: dict[str, Verdict | None] = field(default_factory=dict)
+    loaded_at: str | None = None  # the last commit replayed whose charter.yaml loaded
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -427,6 +428,7 @@ class _Charter:
         its metrics' results and goalposts begun anew (its events stay)."""
         for known in (self.first_result, self.last_business, self.originals):
             known.clear()
+        self.loaded_at = None
 
     def version(self, blob: str, blobs: Blobs) -> dict[str, Any] | None:
         """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
@@ -478,10 +480,12 @@ def _replay(
                 if results or edited:
                     now = verdicts.at(commit.sha, commit.day, cid)
                     before = _before(verdicts, commit, cid, was, results=results, edited=edited)
+                    before = _or_loaded(before, verdicts, commit, cid, state)
                     merged = _MergeVerdicts(verdicts, merges, cid)
                     last = _on_line(state, lines.get(commit.sha, ""), lines, merged)
                     _verdict(state, stamp, now, before, last, results=results)
                     state.seen[commit.sha] = state.verdict
+                    state.loaded_at = commit.sha if now is not None else state.loaded_at
     finally:
         blobs.close()
         verdicts.close()
@@ -645,6 +649,27 @@ def _before(
     return None
 
 
+def _or_loaded(
+    before: Callable[[], Verdict | None] | None,
+    verdicts: VerdictReplay,
+    commit: _Commit,
+    cid: str,
+    state: _Charter,
+) -> Callable[[], Verdict | None] | None:
+    """`before`, or when it finds no verdict (the parent's charter.yaml does not load, or
+    results came while it did not), the last version that loaded (`state.loaded_at`)
+    judged on the commit's results: a broken commit before an edit hid what it gained."""
+    if before is None or state.loaded_at is None or state.loaded_at == commit.parent:
+        return before
+    loaded = partial(verdicts.at, commit.sha, commit.day, cid, charter_from=state.loaded_at)
+
+    def ask() -> Verdict | None:
+        found = before()
+        return found if found is not None else loaded()
+
+    return ask
+
+
 def _linked(stamp: _Stamp, links: list[_Change], blobs: Blobs) -> Iterator[Event]:
     """charter.yaml or a result file made a symbolic link: a build follows it, the
     history cannot (a link is no version to compare), so later changes of its target
@@ -675,10 +700,12 @@ def _verdict(
     """A verdict event when the charter's verdict differs from `last`, the one it had
     before the commit on the commit's line of history (`_on_line`); flagged when it says
     the business moved more (`verdict_gained`) than `before` (see `_before`) gives: an
-    edit of the charter brought it. When the parent's version does not load and no
-    result file changed since the last verdict replayed (`state.results`), `last` is
-    compared. A commit that brings result files and an edit which keeps a verdict the new
-    results alone would have lost has an event of its own, flagged.
+    edit of the charter brought it. When the parent's version does not load, the last
+    version that did is judged on the commit's results (`_or_loaded`); failing that,
+    with no result file changed since the last verdict replayed (`state.results`), `last`
+    is compared. A commit that brings result files (or the first after result files came
+    while no version loaded) and an edit which keeps a verdict the new results alone
+    would have lost has an event of its own, flagged.
 
     The line's, not the last version replayed: commits are replayed in topological
     order, so two branches merged one after the other come one after the other, and a
@@ -694,14 +721,15 @@ def _verdict(
         return
     if now is None:
         return
-    # Unchanged, only an edit that came with results can have kept it.
-    if last is not None and (now != last or (results and before is not None)):
+    # Unchanged, only an edit that came with results (or after results no version judged,
+    # the charter not loading) can have kept it.
+    if last is not None and (now != last or (state.results and before is not None)):
         unedited: str | None = before() if before is not None else None
         if unedited is None and not results and not state.results:
             unedited = last  # the parent's version does not load
         gained = unedited is not None and verdict_gained(unedited, now)
         why = ""
-        if gained and results:
+        if gained and state.results:
             why = "an edit of the charter: before it, the same results give "
             why += label(str(unedited), "verdict")
         elif gained:
@@ -710,7 +738,7 @@ def _verdict(
             text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')}"
             text += f" ({why})" if why else ""
             state.events.append(stamp.event("verdict", text, flagged=gained, verdict=now))
-        elif gained and results:
+        elif gained and state.results:
             text = f"Verdict: {label(now, 'verdict')} kept by {why}"
             state.events.append(stamp.event("verdict", text, flagged=True, verdict=now))
     state.verdict, state.results = now, False

@@ -1042,6 +1042,38 @@ def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     assert (entry["verdict"], entry["verdict_by_edit"]) == ("business-impact", "2026-03-22")
 
 
+@pytest.mark.parametrize("together", [True, False])
+def test_a_broken_commit_before_an_edit_does_not_hide_what_the_edit_gained(
+    tmp_path: Path, together: bool
+) -> None:
+    """charter.yaml broken for a commit, then mended with the cadence that keeps a
+    production row from judging: with the row in the same commit, or in one while the
+    charter was still broken. The parent's charter did not load, so nothing was compared
+    and the verdict the edit kept was not flagged; the last one that loaded is."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    (repo / "charters/a/charter.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    commit(repo, "Break", "Ben Okafor", "2026-03-22T00:00:00Z")
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # in production, below the baseline
+    if not together:
+        broken = (repo / "charters/a/charter.yaml").read_text("utf-8")
+        write_charter(repo, "a", body, rows)
+        (repo / "charters/a/charter.yaml").write_text(broken, encoding="utf-8")
+        commit(repo, "Rows while broken", "Ben Okafor", "2026-03-23T00:00:00Z")
+    body["measurement"]["cadence"] = "every 999 months"
+    write_charter(repo, "a", body, rows)
+    mended = commit(repo, "Mend", "Chen Li", "2026-03-24T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert found.edited_verdict is not None
+    assert (found.edited_verdict.commit, found.edited_verdict.verdict) == (
+        mended,
+        "business-impact",
+    )
+    assert "before it, the same results give No impact" in found.edited_verdict.text
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
