@@ -143,14 +143,14 @@ class Event:
 
 
 #: The goalposts of a business metric a verdict is judged by, whose value before they
-#: moved after results the page and the API show (`MetricView.original_*`), by field.
-JUDGED_GOALPOSTS: dict[str, str] = {
-    "target.value": "original_target",
-    "baseline.value": "original_baseline",
-    "direction": "original_direction",
-    "unit": "original_unit",
-    "definition": "original_definition",
-}
+#: moved after results the page and the API show (`MetricView.original_target`, …).
+JUDGED_GOALPOSTS: tuple[str, ...] = (
+    "target.value",
+    "baseline.value",
+    "direction",
+    "unit",
+    "definition",
+)
 
 
 @dataclass(frozen=True)

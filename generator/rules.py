@@ -17,7 +17,7 @@ from .analyze import CharterView, MetricView, analyze_project, rests_on_lift, wr
 from .diagnostics import Diagnostic, SourceRef, excerpt, format_path
 from .formatting import fmt_difference, fmt_interval, fmt_signed, fmt_value
 from .load import Project
-from .model import cadence_days
+from .model import CADENCE_DAYS, cadence_days
 from .readers import Document, FieldPath
 from .rulebook import RULES, RULES_BY_CODE, Rule
 from .vocabulary import CONTROLLED_METHODS, MEASURING, past
@@ -377,15 +377,11 @@ def _placeholders(view: CharterView, today: date | None) -> Iterator[Finding]:
         )
 
 
-READ_CADENCES = (
-    "daily, weekly, biweekly, fortnightly, monthly, quarterly, yearly, or every N days,"
-    " weeks or months"
-)
+READ_CADENCES = ", ".join(CADENCE_DAYS) + ", or every N days, weeks or months"
 
-
-#: The longest cadence the staleness rule judges by: past it (`every 999 months`), results
-#: would be overdue only after years, which is never judging them.
-LONGEST_CADENCE = 366
+#: The longest cadence the staleness rule judges by (a year): past it (`every 999 months`),
+#: results would be overdue only after years, which is never judging them.
+LONGEST_CADENCE = CADENCE_DAYS["yearly"]
 
 
 def _cadence_not_read(view: CharterView, today: date | None) -> Iterator[Finding]:
