@@ -87,6 +87,11 @@ class Repo:
     def charters(self) -> str:
         return f"{self.prefix}charters/"
 
+    @property
+    def catalogue(self) -> str:
+        """The catalogue of business metrics, `metrics.yaml`, beside `charters/`."""
+        return f"{self.prefix}metrics.yaml"
+
     def charter_of(self, path: str) -> tuple[str, str] | None:
         """(charter id, path inside its folder) of a repository path under charters/."""
         if not path.startswith(self.charters):

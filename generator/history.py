@@ -1,9 +1,9 @@
 """Load stage: each charter's history from git: created, status, goalposts, agreements, rewrites.
 
 When the source folder is in a git repository, one `git log` pass over its
-`charters/` folder lists every commit that touched a charter, with the blobs each
-one changed; one `git cat-file --batch` process reads those blobs. Commits are
-replayed oldest first, charter by charter:
+`charters/` folder and its `metrics.yaml` lists every commit that touched a charter
+or the catalogue, with the blobs each one changed; one `git cat-file --batch`
+process reads those blobs. Commits are replayed oldest first, charter by charter:
 
 - `created`: the first commit with a readable `charter.yaml`;
 - `renamed`: a new charter folder whose `aliases` name the folder the commit
@@ -12,7 +12,9 @@ replayed oldest first, charter by charter:
 - `status`: a change of `status`; flagged when it leaves the rollout (back from
   `live`, `paused` or `retired`), as production rows then no longer judge the metrics;
 - `goalpost`: a change of a business metric's baseline, target, definition, unit
-  or direction (`diff.compare.is_goalpost`); made when the metric already had
+  or direction (`diff.compare.is_goalpost`), or of the definition, unit or direction
+  of the catalogue entry it `ref`s, in metrics.yaml (`_Catalogue`); made when the
+  metric already had
   result rows, or in the commit that brings its first, it is a moved goalpost
   (`moved`), and whether its agreement was renewed for it is judged as `charters
   diff` judges it (`agreement_renewal`);
@@ -29,13 +31,14 @@ replayed oldest first, charter by charter:
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
   `results` globs no longer read (appended rows are not history; they are the results);
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
-  charter.yaml or a result file differs from its verdict at the previous such commit
-  on the commit's line of history (`_lines`, `_on_line`)
-  (`verdict_history.py` loads the charter as it was at the commit; a version that
-  does not load is skipped); flagged when it says the business moved more than the
-  verdict at the commit's parent and the commit changed no file the `results` globs
-  read, or, when it changed both such files and charter.yaml, than the parent's
-  charter.yaml gives on the commit's files (as `charters diff` judges it); a verdict
+  charter.yaml, a result file or an entry of metrics.yaml it `ref`s differs from its
+  verdict at the previous such commit on the commit's line of history (`_lines`,
+  `_on_line`) (`verdict_history.py` loads the charter as it was at the commit; a
+  version that does not load is skipped); flagged when it says the business moved
+  more than the verdict at the commit's parent and the commit changed no file the
+  `results` globs read, or, when it changed both such files and charter.yaml (or
+  metrics.yaml), than the parent's charter.yaml and metrics.yaml give on the commit's
+  files (as `charters diff` judges it); a verdict
   such an edit kept from a loss the new rows alone would bring is an event too,
   flagged.
 
@@ -71,6 +74,7 @@ from .analyze import CharterView, MetricView
 from .diagnostics import Diagnostics
 from .diff.compare import (
     CATALOGUED_FIELDS,
+    GOALPOST_FIELDS,
     JUDGING_PLAN_FIELDS,
     PLAN_FIELDS,
     Renewal,
@@ -101,7 +105,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-14"
+HISTORY_FORMAT = "history-15"
 
 
 def _format() -> str:
@@ -264,10 +268,12 @@ class _Commit:
     parent: str = ""  # the first parent (none for a root commit)
     merge: bool = False  # more than one parent: the log lists no change of its own
     authored: str = ""  # the author's date, the earlier of their calendar's and UTC's
+    catalogue: tuple[str, str] | None = None  # metrics.yaml's blobs, if the commit changed it
 
 
 def _log(repo: _Repo) -> list[_Commit]:
-    """Every commit that touched charters/, oldest first, with the blobs it changed."""
+    """Every commit that touched charters/ or metrics.yaml, oldest first, with the blobs it
+    changed."""
     shown = _git(
         [
             "--literal-pathspecs",
@@ -283,6 +289,7 @@ def _log(repo: _Repo) -> list[_Commit]:
             "HEAD",
             "--",
             repo.charters,
+            repo.catalogue,
         ],
         repo.top,
     )
@@ -303,12 +310,11 @@ def _commit_day(committed: str) -> str:
 
 
 def _lines(repo: _Repo) -> dict[str, str]:
-    """Each commit that touched charters/ → the one before it on its line of history (its
-    first parent as `git rev-list --parents` rewrites it for the path: the nearest commit
-    before it that touched charters/ too); "" for none."""
-    shown = _git(
-        ["--literal-pathspecs", "rev-list", "--parents", "HEAD", "--", repo.charters], repo.top
-    )
+    """Each commit that touched charters/ or metrics.yaml → the one before it on its line of
+    history (its first parent as `git rev-list --parents` rewrites it for the paths: the
+    nearest commit before it that touched one of them too); "" for none."""
+    paths = [repo.charters, repo.catalogue]
+    shown = _git(["--literal-pathspecs", "rev-list", "--parents", "HEAD", "--", *paths], repo.top)
     lines: dict[str, str] = {}
     for line in shown.stdout.decode().splitlines() if shown.returncode == 0 else []:
         sha, *parents = line.split()
@@ -345,6 +351,11 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         fields = meta[1:].decode().split()
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
+        if path == repo.catalogue:
+            # A link's blob is its target's path, no version of the catalogue: not followed.
+            if len(fields) >= 4 and fields[0] in _REGULAR and fields[1] in _REGULAR:
+                commit.catalogue = (fields[2], fields[3])
+            continue
         where = repo.charter_of(path)
         if where is None and _LINK in fields[:2] and path.startswith(repo.charters):
             cid = path[len(repo.charters) :]  # the charter's folder itself made a link, or
@@ -383,6 +394,9 @@ class _File:
 class _Charter:
     """What the replay knows of one charter at the current commit."""
 
+    names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
+    # metrics.yaml's entries by id as the replay last read it (`_Catalogue.entries`).
+    catalogue: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     data: dict[str, Any] | None = None  # the last charter.yaml that could be read
     files: dict[str, _File] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
@@ -398,7 +412,6 @@ class _Charter:
     # The charter's folder is a symbolic link: what the history knew before it stays, so
     # the folder made a folder again is compared with it.
     folder_link: bool = False
-    names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
     # The folder this charter was renamed from in the commit being replayed (its id in
     # the new charter.yaml's `aliases`): its history goes on here (`_renames`).
     renamed_from: str | None = None
@@ -412,6 +425,12 @@ class _Charter:
         ref = metric.get("ref")
         catalogued = self.names.get(str(ref)) if ref else None
         return str(metric.get("name") or catalogued or metric.get("id") or ref)
+
+    def direction(self, metric: dict[str, Any]) -> m.Direction:
+        """A business metric's direction: its own, the catalogue's for a `ref`."""
+        entry = self.catalogue.get(str(metric.get("ref"))) if metric.get("ref") else None
+        found = metric.get("direction") or (entry or {}).get("direction")
+        return "decrease" if found == "decrease" else "increase"
 
     def reads(self, rest: str) -> bool:
         """Whether `rest` (a path in the charter's folder) is a result file its `results`
@@ -458,37 +477,33 @@ def _replay(
 ) -> dict[str, CharterHistory]:
     charters: dict[str, _Charter] = {}
     blobs = Blobs(repo.top)
-    verdicts = VerdictReplay(blobs, repo.prefix, verdict_cache)
-    lines = _lines(repo)
-    merges: dict[str, str] = {}  # merge commit → its day
+    judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), _lines(repo))
+    catalogue = _Catalogue()
     try:
         for commit in _log(repo):
             if commit.merge:
-                merges[commit.sha] = commit.day
+                judge.merges[commit.sha] = commit.day
             stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author, commit.authored)
             by_charter: dict[str, list[_Change]] = {}
             for change in commit.changes:
                 by_charter.setdefault(change.cid, []).append(change)
             _renames(charters, by_charter, blobs, names)
+            # The charters that `ref` an entry of metrics.yaml the commit changed.
+            refs = catalogue.change(commit, stamp, blobs, charters)
             for cid, changes in by_charter.items():
-                state = charters.setdefault(cid, _Charter(names=names))
+                state = charters.setdefault(cid, _Charter(names, catalogue.entries))
                 was = state.renamed_from
                 _apply(state, stamp, changes, blobs)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
                 state.results |= results
-                if results or edited:
-                    now = verdicts.at(commit.sha, commit.day, cid)
-                    before = _before(verdicts, commit, cid, was, results=results, edited=edited)
-                    before = _or_loaded(before, verdicts, commit, cid, state)
-                    merged = _MergeVerdicts(verdicts, merges, cid)
-                    last = _on_line(state, lines.get(commit.sha, ""), lines, merged)
-                    _verdict(state, stamp, now, before, last, results=results)
-                    state.seen[commit.sha] = state.verdict
-                    state.loaded_at = commit.sha if now is not None else state.loaded_at
+                if results or edited or cid in refs:
+                    judge(state, stamp, commit, cid, was, results, edited, cid in refs)
+            for cid in sorted(refs - by_charter.keys()):
+                judge(charters[cid], stamp, commit, cid, None, False, False, True)
     finally:
         blobs.close()
-        verdicts.close()
+        judge.verdicts.close()
     # Oldest first by author date; a side branch's commits come in among the others'.
     return {
         cid: CharterHistory(
@@ -500,6 +515,128 @@ def _replay(
         for cid, state in sorted(charters.items())
         if state.events
     }
+
+
+@dataclass
+class _Judge:
+    """Judges a charter's verdict at a commit that changed it (its charter.yaml, a result
+    file its globs read, or an entry of metrics.yaml it `ref`s) against its verdict
+    before the commit on the commit's line of history (`_verdict`)."""
+
+    verdicts: VerdictReplay
+    lines: Mapping[str, str]  # `_lines`
+    merges: dict[str, str] = field(default_factory=dict)  # merge commit → its day
+
+    def __call__(
+        self,
+        state: _Charter,
+        stamp: _Stamp,
+        commit: _Commit,
+        cid: str,
+        was: str | None,
+        results: bool,
+        edited: bool,
+        catalogued: bool,
+    ) -> None:
+        """`was`: the folder the charter was renamed from in the commit, if any; `results`,
+        `edited`, `catalogued`: whether the commit changed a result file the charter reads,
+        its charter.yaml, an entry of metrics.yaml it `ref`s."""
+        verdicts = self.verdicts
+        now = verdicts.at(commit.sha, commit.day, cid)
+        changed = edited or catalogued
+        before = _before(verdicts, commit, cid, was, results=results, edited=changed)
+        before = _or_loaded(before, verdicts, commit, cid, state)
+        merged = _MergeVerdicts(verdicts, self.merges, cid)
+        last = _on_line(state, self.lines.get(commit.sha, ""), self.lines, merged)
+        edit = " and ".join(w for w, on in (("the charter", edited), (CATALOGUE, catalogued)) if on)
+        _verdict(state, stamp, now, before, last, results=results, edit=edit or "the charter")
+        state.seen[commit.sha] = state.verdict
+        state.loaded_at = commit.sha if now is not None else state.loaded_at
+
+
+CATALOGUE = "metrics.yaml"
+
+
+@dataclass
+class _Catalogue:
+    """metrics.yaml as the replay last read it (entry id → entry, as written), and the
+    events of a commit that changes it."""
+
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def change(
+        self, commit: _Commit, stamp: _Stamp, blobs: Blobs, charters: Mapping[str, _Charter]
+    ) -> set[str]:
+        """The goalpost events of a commit's change of metrics.yaml, for each business
+        metric of a charter that `ref`s an entry whose definition, unit or direction it
+        changed: a moved goalpost once the metric had results, as one in charter.yaml is.
+        Returns the charters whose `ref`s name an entry it changed in any way (or made or
+        removed), for their verdicts to be judged at the commit.
+
+        The new version is compared with the commit's parent version, or, when that
+        cannot be read, with the last version that could; an unreadable one changes
+        nothing (the next readable version is compared)."""
+        if commit.catalogue is None:
+            return set()
+        old_blob, new_blob = commit.catalogue
+        new = _entries(blobs.read(new_blob)) if new_blob.strip("0") else {}
+        if new is None:
+            return set()
+        old = _entries(blobs.read(old_blob)) if old_blob.strip("0") else {}
+        old = dict(self.entries) if old is None else old
+        self.entries.clear()  # in place: every charter's state holds it (`_Charter.catalogue`)
+        self.entries.update(new)
+        changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+        affected: set[str] = set()
+        for cid, state in sorted(charters.items()):
+            for mid, metric in _business(state.data).items():
+                ref = metric.get("ref")
+                if not isinstance(ref, str) or ref not in changed:
+                    continue
+                affected.add(cid)
+                if ref in old and ref in new:
+                    moved = _catalogue_events(state, stamp, mid, metric, old[ref], new[ref])
+                    state.events.extend(moved)
+        return affected
+
+
+def _catalogue_events(
+    state: _Charter,
+    stamp: _Stamp,
+    mid: str,
+    metric: dict[str, Any],
+    old: dict[str, Any],
+    new: dict[str, Any],
+) -> Iterator[Event]:
+    """The goalposts (`GOALPOST_FIELDS`) of catalogue entry `old` that `new` changed, as
+    events of business metric `mid` (`metric`, as the charter writes it) that `ref`s it;
+    whether a moved goalpost was agreed again is judged by the entry's own `agreed`."""
+    name = state.name(metric)
+    results = mid in state.first_result or mid in state.with_rows()
+    day = date.fromisoformat(stamp.authored or stamp.time[:10])
+    renewed = agreement_renewal(_agreement(old), _agreement(new), day)
+    for key in GOALPOST_FIELDS:
+        before, after = _plain(old.get(key)), _plain(new.get(key))
+        if before == after:
+            continue
+        text = f"{name}: {key} {show(before)} → {show(after)} in {CATALOGUE}"
+        if not results:
+            yield stamp.event("goalpost", text, metric=mid)
+            continue
+        _original(state, mid, key, before)
+        yield _moved(stamp, text, mid, state.first_result.get(mid), renewed)
+
+
+def _entries(blob: bytes | None) -> dict[str, dict[str, Any]] | None:
+    """metrics.yaml's entries by id; None when it cannot be read as a list of them."""
+    try:
+        text = blob.decode("utf-8") if blob is not None else None
+    except UnicodeDecodeError:
+        return None
+    doc = parse_yaml(text, CATALOGUE, Diagnostics()) if text is not None else None
+    if doc is None or not isinstance(doc.data, list):
+        return None
+    return {e["id"]: e for e in doc.data if isinstance(e, dict) and isinstance(e.get("id"), str)}
 
 
 def _renames(
@@ -535,7 +672,7 @@ def _renames(
         charters[cid] = charters.pop(old)
         charters[cid].renamed_from = old
         # The old folder's removal in this commit is replayed on a fresh state.
-        charters[old] = _Charter(names=names)
+        charters[old] = _Charter(names, charters[cid].catalogue)
 
 
 def _removes(changes: Sequence[_Change]) -> bool:
@@ -631,8 +768,9 @@ def _before(
 ) -> Callable[[], Verdict | None] | None:
     """What the charter's verdict at `commit` is compared with to tell an edit's gain, asked
     only when needed: with no result file changed, its verdict at the commit's parent;
-    with result files and charter.yaml both changed, the parent's charter.yaml judged on
-    the commit's results (as `charters diff` judges BASE's charter on HEAD's rows); with
+    with result files and charter.yaml (or an entry of metrics.yaml it `ref`s) both
+    changed, the parent's charter.yaml and metrics.yaml judged on the commit's results
+    (as `charters diff` judges BASE's charter on HEAD's rows); with
     only result files changed, nothing (the rows brought whatever changed). For a charter
     renamed in the commit, the parent's charter is the old folder's (`renamed_from`)."""
     if not results:
@@ -645,6 +783,7 @@ def _before(
             cid,
             charter_from=commit.parent,
             charter_of=renamed_from,
+            catalogue_from=commit.parent,
         )
     return None
 
@@ -657,11 +796,19 @@ def _or_loaded(
     state: _Charter,
 ) -> Callable[[], Verdict | None] | None:
     """`before`, or when it finds no verdict (the parent's charter.yaml does not load, or
-    results came while it did not), the last version that loaded (`state.loaded_at`)
-    judged on the commit's results: a broken commit before an edit hid what it gained."""
+    results came while it did not), the last version that loaded (`state.loaded_at`: its
+    charter.yaml and metrics.yaml) judged on the commit's results: a broken commit before
+    an edit hid what it gained."""
     if before is None or state.loaded_at is None or state.loaded_at == commit.parent:
         return before
-    loaded = partial(verdicts.at, commit.sha, commit.day, cid, charter_from=state.loaded_at)
+    loaded = partial(
+        verdicts.at,
+        commit.sha,
+        commit.day,
+        cid,
+        charter_from=state.loaded_at,
+        catalogue_from=state.loaded_at,
+    )
 
     def ask() -> Verdict | None:
         found = before()
@@ -696,16 +843,17 @@ def _verdict(
     last: Verdict | None,
     *,
     results: bool,
+    edit: str = "the charter",
 ) -> None:
     """A verdict event when the charter's verdict differs from `last`, the one it had
     before the commit on the commit's line of history (`_on_line`); flagged when it says
     the business moved more (`verdict_gained`) than `before` (see `_before`) gives: an
-    edit of the charter brought it. When the parent's version does not load, the last
-    version that did is judged on the commit's results (`_or_loaded`); failing that,
-    with no result file changed since the last verdict replayed (`state.results`), `last`
-    is compared. A commit that brings result files (or the first after result files came
-    while no version loaded) and an edit which keeps a verdict the new results alone
-    would have lost has an event of its own, flagged.
+    edit of `edit` (the charter, metrics.yaml or both) brought it. When the parent's
+    version does not load, the last version that did is judged on the commit's results
+    (`_or_loaded`); failing that, with no result file changed since the last verdict
+    replayed (`state.results`), `last` is compared. A commit that brings result files (or
+    the first after result files came while no version loaded) and an edit which keeps a
+    verdict the new results alone would have lost has an event of its own, flagged.
 
     The line's, not the last version replayed: commits are replayed in topological
     order, so two branches merged one after the other come one after the other, and a
@@ -730,10 +878,10 @@ def _verdict(
         gained = unedited is not None and verdict_gained(unedited, now)
         why = ""
         if gained and state.results:
-            why = "an edit of the charter: before it, the same results give "
+            why = f"an edit of {edit}: before it, the same results give "
             why += label(str(unedited), "verdict")
         elif gained:
-            why = "an edit of the charter, with no new results"
+            why = f"an edit of {edit}, with no new results"
         if now != last:
             text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')}"
             text += f" ({why})" if why else ""
@@ -929,7 +1077,7 @@ def _metric_events(
             continue
         text = f"{name}: {key} {show(before)} → {show(after)}"
         if key == "target.value" and isinstance(before, float) and isinstance(after, float):
-            text += f" ({_ambition(before, after, new.get('direction') or 'increase')})"
+            text += f" ({_ambition(before, after, state.direction(new))})"
         if not results:
             yield stamp.event("goalpost", text, metric=mid)
             continue
@@ -1025,7 +1173,7 @@ def _goalposts(metric: dict[str, Any], catalogued: bool) -> dict[str, Any]:
 
     With `catalogued` (either version `ref`s metrics.yaml) the fields the catalogue
     gives are left out: a charter that starts to `ref` a metric drops them from its
-    own text without changing them, and the catalogue's own history is not followed.
+    own text without changing them (a change of them in metrics.yaml is `_Catalogue`'s).
     A change of the `ref` itself is a goalpost: it is another metric.
     """
     skip = ("id", "agreed", *(CATALOGUED_FIELDS if catalogued else ()))

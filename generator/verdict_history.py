@@ -72,6 +72,7 @@ class VerdictReplay:
         cid: str,
         charter_from: str | None = None,
         charter_of: str | None = None,
+        catalogue_from: str | None = None,
     ) -> Verdict | None:
         """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load
         (or `commit` is empty: the parent of a root commit).
@@ -79,13 +80,14 @@ class VerdictReplay:
         With `charter_from` (a commit), the folder at `commit` gets the charter.yaml it had
         at `charter_from` instead (None when it had none there): the charter before an
         edit, judged on the result files that came with the edit; `charter_of` names the
-        folder it is read from there, for a charter renamed in `commit` (else `cid`)."""
+        folder it is read from there, for a charter renamed in `commit` (else `cid`). With
+        `catalogue_from` (a commit), metrics.yaml is the one it had there."""
         if not commit:
             return None
         folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
         if folder is None or folder[1] != "tree":
             return None
-        catalogue = self._metrics(commit)
+        catalogue = self._metrics(catalogue_from or commit)
         blob = catalogue[0] if catalogue else ""
         inputs = f"{verdict_format()}\0{cid}\0{folder[0]}\0{blob}\0{day}"
         charter = None

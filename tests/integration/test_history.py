@@ -14,6 +14,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 from factory import ab, business_metric, charter_data, row, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
@@ -577,6 +578,132 @@ def test_a_metric_that_starts_to_ref_the_catalogue_has_not_moved_its_goalposts(
     # A `ref` has no name of its own: the catalogue's is used.
     assert moved[0].text.startswith("Catalogued conversion: target.value 12 → 12.5")
     assert found.original_targets == {"conv": 12.0}
+
+
+def _catalogue(repo: Path, **changed: object) -> None:
+    """metrics.yaml with `conv` (in orders, higher is better, changed by `changed`) and
+    another entry no charter here claims."""
+    conv = {"id": "conv", "name": "Catalogued conversion", "definition": "Orders per session."}
+    conv |= {"unit": "orders", "direction": "increase", **changed}
+    other = {"id": "aov", "name": "Order value", "definition": "Revenue per order."}
+    other |= {"unit": "USD", "direction": "increase"}
+    text = yaml.safe_dump([conv, other], sort_keys=False)
+    (repo / "metrics.yaml").write_text(text, encoding="utf-8")
+
+
+def test_a_goalpost_moved_in_the_catalogue_after_results_is_a_moved_goalpost(
+    tmp_path: Path,
+) -> None:
+    """metrics.yaml's unit for `conv` changed from orders to %: the two-proportion test
+    now judges the rows, and "No impact" became "Business impact" without a charter
+    edited. The charter that `ref`s it has the moved goalpost and the verdict by an edit;
+    one that does not, and a change of an entry no charter claims, add nothing."""
+    repo = _repo(tmp_path)
+    (repo / "site.yaml").write_text("title: Catalogue\n", encoding="utf-8")
+    _catalogue(repo)
+    claims = {"ref": "conv", "baseline": {"value": 10.0}, "target": {"value": 12.0}}
+    rows = [*ab("2026-01-31", "conv", 10.0, 10.3, n=50000)]
+    rows += ab("2026-02-28", "conv", 10.0, 10.4, n=50000)
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]), rows)
+    own = [business_metric("sales")]
+    write_charter(repo, "own", charter_data(business_metrics=own), [])
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    _catalogue(repo, definition="Orders per visit.")  # before any result of `own`: not moved
+    commit(repo, "Reword", "Ana Ruiz", "2026-03-02T00:00:00Z")
+    _catalogue(repo, definition="Orders per visit.", unit="%")
+    unit = commit(repo, "Percent", "Ben Okafor", "2026-03-03T00:00:00Z")
+    found = read_history(repo, names={"conv": "Catalogued conversion"})
+    shop = [(e.commit, e.kind, e.text, e.flagged) for e in found.of("shop").events[2:]]
+    assert shop == [
+        (
+            shop[0][0],
+            "goalpost",
+            "Catalogued conversion: definition Orders per session. → Orders per visit. in"
+            " metrics.yaml — moved after results began (first result 2026-03-01), never agreed",
+            True,
+        ),
+        (
+            unit,
+            "goalpost",
+            "Catalogued conversion: unit orders → % in metrics.yaml — moved after results"
+            " began (first result 2026-03-01), never agreed",
+            True,
+        ),
+        (
+            unit,
+            "verdict",
+            "Verdict: No impact → Business impact (an edit of metrics.yaml, with no new results)",
+            True,
+        ),
+    ]
+    assert found.of("shop").originals == {
+        "conv": {"definition": "Orders per session.", "unit": "orders"}
+    }
+    assert [e.kind for e in found.of("own").events] == ["created"]
+
+    site = tmp_path / "site"
+    done = run_cli("build", "--source", repo, "--out", site, "--today", "2026-03-10")
+    assert done.exit_code == 0, done.output
+    page = parse_html(site / "charters/shop/index.html")
+    verdict = page.find("span", class_="verdict-title").parent.text()
+    assert verdict.startswith("Verdict: Business impact Moved goalpost Verdict by an edit")
+    heading = page.find("tr", id="metric-conv").find("th").text()
+    assert heading == "Catalogued conversion↑ higher is better · %unit was orders · Moved goalpost"
+    (api,) = [
+        c
+        for c in json.loads((site / "api/charters.json").read_bytes())["charters"]
+        if c["id"] == "shop"
+    ]
+    (conv,) = api["business_metrics"]
+    assert (conv["original_unit"], conv["original_definition"]) == ("orders", "Orders per session.")
+    assert api["verdict_by_edit"] == "2026-03-03"
+
+
+def test_a_catalogue_edit_that_came_with_new_rows_is_judged_on_them(tmp_path: Path) -> None:
+    """The unit changed to % in the commit that brings the rows: the parent's catalogue
+    (and charter) on the same rows gives "No impact", so the edit brought the verdict."""
+    repo = _repo(tmp_path)
+    _catalogue(repo)
+    claims = {"ref": "conv", "baseline": {"value": 10.0}, "target": {"value": 12.0}}
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    _catalogue(repo, unit="%")
+    rows = ab("2026-02-28", "conv", 10.0, 10.4, n=50000)
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]), rows)
+    both = commit(repo, "Rows, in percent", "Ben Okafor", "2026-03-03T00:00:00Z")
+    found = read_history(repo).of("shop")
+    verdicts = [(e.commit, e.text, e.flagged) for e in found.events if e.kind == "verdict"]
+    assert verdicts == [
+        (
+            both,
+            "Verdict: No results → Business impact (an edit of metrics.yaml: before it, the"
+            " same results give No impact)",
+            True,
+        )
+    ]
+
+
+def test_a_catalogue_goalpost_moved_before_results_and_the_ambition_of_a_ref(
+    tmp_path: Path,
+) -> None:
+    """Before the first result a catalogue change is history, not a moved goalpost; a
+    target lowered on a metric the catalogue makes lower-is-better is more ambitious."""
+    repo = _repo(tmp_path)
+    _catalogue(repo, direction="decrease")
+    claims = {"ref": "conv", "baseline": {"value": 10.0}, "target": {"value": 8.0}}
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    _catalogue(repo, direction="decrease", unit="%")
+    commit(repo, "Percent", "Ben Okafor", "2026-03-02T00:00:00Z")
+    claims["target"] = {"value": 7.0}
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]))
+    commit(repo, "Lower", "Ben Okafor", "2026-03-03T00:00:00Z")
+    found = read_history(repo, names={"conv": "Catalogued conversion"}).of("shop")
+    assert [(e.text, e.moved, e.flagged) for e in found.events if e.kind == "goalpost"] == [
+        ("Catalogued conversion: unit orders → % in metrics.yaml", False, False),
+        ("Catalogued conversion: target.value 8 → 7 (more ambitious)", False, False),
+    ]
+    assert found.originals == {}
 
 
 def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path) -> None:
