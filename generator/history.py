@@ -43,8 +43,8 @@ process reads those blobs. Commits are replayed oldest first, charter by charter
   flagged.
 
 Dates and authors are the commits' (author date in UTC, author name with the
-repository's .mailmap). Merge commits add nothing of their own: each change is
-dated by the commit that made it. A charter folder renamed goes on with its old
+repository's .mailmap). Merge commits add nothing of their own but a verdict
+they leave (`_Judge.merge`): each change is dated by the commit that made it. A charter folder renamed goes on with its old
 folder's history when the new charter.yaml lists the old id in `aliases`
 (`renamed`); without it, it starts a new history.
 
@@ -282,6 +282,9 @@ def _log(repo: _Repo) -> list[_Commit]:
             "--reverse",
             "--no-renames",
             "--no-color",
+            # A merge lists what it changed against its first parent: what it brought to
+            # the line it was merged into, whose verdicts it is judged for (`_Judge.merge`).
+            "--diff-merges=first-parent",
             "--raw",
             "-z",
             "--no-abbrev",
@@ -309,17 +312,21 @@ def _commit_day(committed: str) -> str:
     return days[1].isoformat() if days is not None else "1970-01-01"
 
 
-def _lines(repo: _Repo) -> dict[str, str]:
+def _lines(repo: _Repo) -> tuple[dict[str, str], dict[str, str]]:
     """Each commit that touched charters/ or metrics.yaml → the one before it on its line of
     history (its first parent as `git rev-list --parents` rewrites it for the paths: the
-    nearest commit before it that touched one of them too); "" for none."""
+    nearest commit before it that touched one of them too); "" for none. And each merge
+    among them → its second parent so rewritten: where the branch it merged ends."""
     paths = [repo.charters, repo.catalogue]
     shown = _git(["--literal-pathspecs", "rev-list", "--parents", "HEAD", "--", *paths], repo.top)
     lines: dict[str, str] = {}
+    branches: dict[str, str] = {}
     for line in shown.stdout.decode().splitlines() if shown.returncode == 0 else []:
         sha, *parents = line.split()
         lines[sha] = parents[0] if parents else ""
-    return lines
+        if len(parents) > 1:
+            branches[sha] = parents[1]
+    return lines, branches
 
 
 def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
@@ -477,16 +484,18 @@ def _replay(
 ) -> dict[str, CharterHistory]:
     charters: dict[str, _Charter] = {}
     blobs = Blobs(repo.top)
-    judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), _lines(repo))
+    judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), *_lines(repo))
     catalogue = _Catalogue()
     try:
         for commit in _log(repo):
-            if commit.merge:
-                judge.merges[commit.sha] = commit.day
             stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author, commit.authored)
             by_charter: dict[str, list[_Change]] = {}
             for change in commit.changes:
                 by_charter.setdefault(change.cid, []).append(change)
+            if commit.merge:
+                judge.merges[commit.sha] = commit.day
+                _merge(judge, charters, stamp, commit, by_charter, catalogue, blobs)
+                continue
             _renames(charters, by_charter, blobs, names)
             # The charters that `ref` an entry of metrics.yaml the commit changed.
             refs = catalogue.change(commit, stamp, blobs, charters)
@@ -525,6 +534,7 @@ class _Judge:
 
     verdicts: VerdictReplay
     lines: Mapping[str, str]  # `_lines`
+    branches: Mapping[str, str]  # `_lines`: a merge → its second parent
     merges: dict[str, str] = field(default_factory=dict)  # merge commit → its day
 
     def __call__(
@@ -553,6 +563,75 @@ class _Judge:
         state.seen[commit.sha] = state.verdict
         state.loaded_at = commit.sha if now is not None else state.loaded_at
 
+    def merge(
+        self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str, changed: _Changed
+    ) -> None:
+        """A merge commit that changed the charter against its first parent (`changed`:
+        what it changed): the verdict it leaves on the line it merged into, judged as a
+        commit of those changes is (`_before`), with an event when it differs from the
+        line's verdict and either an edit gained it (flagged: an edit merged onto rows it
+        was not made with, such as a cadence stretched on a branch while production rows
+        came on the line) or the merged branch did not end with it either (two sides
+        that together make a verdict neither had). A verdict the merged branch ended with,
+        brought by its rows, was told at the branch's commit."""
+        verdicts = self.verdicts
+        now = verdicts.at(commit.sha, commit.day, cid)
+        merged = _MergeVerdicts(verdicts, self.merges, cid)
+        last = _on_line(state, self.lines.get(commit.sha, ""), self.lines, merged)
+        state.seen[commit.sha] = now if now is not None else last
+        if now is None or last is None or now == last or state.data is None:
+            return
+        before = _before(
+            verdicts, commit, cid, None, results=changed.results, edited=changed.edited
+        )
+        unedited = before() if before is not None else None
+        gained = unedited is not None and verdict_gained(unedited, now)
+        branch = _on_line(state, self.branches.get(commit.sha, ""), self.lines, merged)
+        if not gained and branch == now:
+            return
+        text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')} ("
+        if gained:
+            text += f"an edit of {changed.words}, in a merge: before it, the same results give "
+            text += label(str(unedited), "verdict")
+        else:
+            text += "in a merge: neither side had it"
+        state.events.append(stamp.event("verdict", text + ")", flagged=gained, verdict=now))
+
+
+@dataclass(frozen=True)
+class _Changed:
+    """What a merge changed of one charter against its first parent."""
+
+    results: bool  # a result file its `results` globs read
+    edited: bool  # its charter.yaml, or an entry of metrics.yaml it `ref`s
+    words: str  # what was edited, for the event's words
+
+
+def _merge(
+    judge: _Judge,
+    charters: Mapping[str, _Charter],
+    stamp: _Stamp,
+    commit: _Commit,
+    by_charter: Mapping[str, list[_Change]],
+    catalogue: _Catalogue,
+    blobs: Blobs,
+) -> None:
+    """A merge commit: no event of a change it brought is told again (each was told at the
+    commit that made it); only the verdict it leaves on the line it merged into is
+    judged (`_Judge.merge`), for the charters it changed against its first parent."""
+    refs = catalogue.change(commit, stamp, blobs, charters, quiet=True)
+    for cid in sorted(by_charter.keys() | refs):
+        state = charters.get(cid)
+        if state is None:
+            continue
+        changes = by_charter.get(cid, [])
+        results = any(state.reads(c.rest) for c in changes)
+        edited = any(c.rest == "charter.yaml" for c in changes)
+        parts = [w for w, on in (("the charter", edited), (CATALOGUE, cid in refs)) if on]
+        changed = _Changed(results, bool(parts), " and ".join(parts))
+        if results or parts:
+            judge.merge(state, stamp, commit, cid, changed)
+
 
 CATALOGUE = "metrics.yaml"
 
@@ -565,7 +644,12 @@ class _Catalogue:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def change(
-        self, commit: _Commit, stamp: _Stamp, blobs: Blobs, charters: Mapping[str, _Charter]
+        self,
+        commit: _Commit,
+        stamp: _Stamp,
+        blobs: Blobs,
+        charters: Mapping[str, _Charter],
+        quiet: bool = False,
     ) -> set[str]:
         """The goalpost events of a commit's change of metrics.yaml, for each business
         metric of a charter that `ref`s an entry whose definition, unit or direction it
@@ -575,7 +659,8 @@ class _Catalogue:
 
         The new version is compared with the commit's parent version, or, when that
         cannot be read, with the last version that could; an unreadable one changes
-        nothing (the next readable version is compared)."""
+        nothing (the next readable version is compared). `quiet`: no events (a merge's
+        changes were told at the commits that made them)."""
         if commit.catalogue is None:
             return set()
         old_blob, new_blob = commit.catalogue
@@ -594,7 +679,7 @@ class _Catalogue:
                 if not isinstance(ref, str) or ref not in changed:
                     continue
                 affected.add(cid)
-                if ref in old and ref in new:
+                if ref in old and ref in new and not quiet:
                     moved = _catalogue_events(state, stamp, mid, metric, old[ref], new[ref])
                     state.events.extend(moved)
         return affected

@@ -1263,6 +1263,98 @@ def test_a_branch_that_gains_by_an_edit_is_flagged_against_its_own_parent(
     assert not any(e.flagged for e in found if e.commit != edited)
 
 
+def test_a_verdict_only_the_merge_makes_is_in_the_history(tmp_path: Path) -> None:
+    """A branch stretches the cadence while main adds a production row below the baseline:
+    neither commit changes the verdict alone against its parent's rows, but the merge
+    (the stretched cadence on main's rows) turns main's "No impact" into "Business
+    impact". The merge has the entry, flagged, and the page the badge; the branch's
+    own rows merged later bring a change told once, at the branch's commit."""
+    repo = _repo(tmp_path)
+    (repo / "site.yaml").write_text("title: Merges\n", encoding="utf-8")
+    body = charter(12.0)
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "cadence")
+    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
+    write_charter(repo, "a", stretched, ROWS)
+    commit(repo, "Cadence", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", body, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    production = commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "cadence", author="Dana Ito", when="2026-03-22T00:00:00Z")
+    merge = git(repo, "rev-parse", "HEAD").strip()[:10]
+    found = read_history(repo).of("a")
+    verdicts = [
+        (e.commit, e.author, e.text, e.flagged) for e in found.events if e.kind == "verdict"
+    ]
+    assert verdicts == [
+        (production, "Chen Li", "Verdict: Business impact → No impact", False),
+        (
+            merge,
+            "Dana Ito",
+            "Verdict: No impact → Business impact (an edit of the charter, in a merge:"
+            " before it, the same results give No impact)",
+            True,
+        ),
+    ]
+    assert found.edited_verdict is not None and found.edited_verdict.commit == merge
+    site = tmp_path / "site"
+    done = run_cli("build", "--source", repo, "--out", site, "--today", "2026-03-25")
+    assert done.exit_code == 0, done.output
+    page = parse_html(site / "charters/a/index.html")
+    verdict = page.find("span", class_="verdict-title").parent.text()
+    assert verdict.startswith("Verdict: Business impact Verdict by an edit")
+
+    # Rows on a branch that change the verdict, merged beside an edit of the summary on
+    # main: told at the branch's commit, not again at the merge.
+    git(repo, "checkout", "-q", "-b", "march")
+    lower = [*ROWS, row("2026-03-20", "conv", 9.0), *ab("2026-03-31", "conv", 10.0, 9.0, n=50000)]
+    write_charter(repo, "a", stretched, lower)
+    march = commit(repo, "March", "Ben Okafor", "2026-04-01T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(
+        repo, "a", {**stretched, "summary": "Reworded."}, [*ROWS, row("2026-03-20", "conv", 9.0)]
+    )
+    commit(repo, "Words", "Chen Li", "2026-04-02T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "march", author="Dana Ito", when="2026-04-03T00:00:00Z")
+    after = [
+        (e.commit, e.flagged) for e in read_history(repo).of("a").events if e.kind == "verdict"
+    ]
+    assert after[2:] == [(march, False)]
+
+
+def test_a_verdict_two_merged_sides_make_together_is_in_the_history(tmp_path: Path) -> None:
+    """A branch brings the treatment's rows, main the control's: each alone is "No
+    impact", the merge that holds both is "Business impact", told at the merge, not
+    flagged (rows brought it, not an edit)."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "treatment")
+    treated = [row("2026-02-28", "conv", 10.9, "treatment", n=50000)]
+    write_charter(repo, "a", body, treated, results_file="treatment.csv")
+    commit(repo, "Treatment", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    control = [row("2026-02-28", "conv", 10.0, "control", n=50000)]
+    write_charter(repo, "a", body, control, results_file="control.csv")
+    commit(repo, "Control", "Chen Li", "2026-03-03T00:00:00Z")
+    git(
+        repo,
+        "merge",
+        "-q",
+        "--no-edit",
+        "treatment",
+        author="Dana Ito",
+        when="2026-03-04T00:00:00Z",
+    )
+    merge = git(repo, "rev-parse", "HEAD").strip()[:10]
+    found = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
+    assert [(e.commit, e.text, e.flagged) for e in found if e.commit == merge] == [
+        (merge, "Verdict: No impact → Business impact (in a merge: neither side had it)", False)
+    ]
+
+
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
     tmp_path: Path,
 ) -> None:
