@@ -25,7 +25,7 @@ process reads those blobs. Commits are replayed oldest first, charter by charter
   field (`JUDGING_PLAN_FIELDS`: method, cadence, minimum detectable effect, decision
   rule), as `charters diff` flags it;
 - `first-result`: the commit that brought a business metric's first result row;
-- `linked`: charter.yaml, a result file or a folder made a symbolic link (a build
+- `linked`: charter.yaml, a result file, a folder or metrics.yaml made a symbolic link (a build
   follows it, the history cannot: later changes of its target are not in it);
   flagged;
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
@@ -44,9 +44,10 @@ process reads those blobs. Commits are replayed oldest first, charter by charter
 
 Dates and authors are the commits' (author date in UTC, author name with the
 repository's .mailmap). Merge commits add nothing of their own but a verdict
-they leave (`_Judge.merge`): each change is dated by the commit that made it. A charter folder renamed goes on with its old
-folder's history when the new charter.yaml lists the old id in `aliases`
-(`renamed`); without it, it starts a new history.
+they leave (`_Judge.merge`): each change is dated by the commit that made it. A
+charter folder renamed goes on with its old folder's history when the new
+charter.yaml lists the old id in `aliases` (`renamed`); without it, it starts a new
+history.
 
 The history is cached by the head commit and the source path as JSON under
 `<cache_dir>/history/` (the verdicts of charter versions by their content under
@@ -269,6 +270,7 @@ class _Commit:
     merge: bool = False  # more than one parent: the log lists no change of its own
     authored: str = ""  # the author's date, the earlier of their calendar's and UTC's
     catalogue: tuple[str, str] | None = None  # metrics.yaml's blobs, if the commit changed it
+    catalogue_link: str = ""  # the blob of the link's target's path, if it made it a link
 
 
 def _log(repo: _Repo) -> list[_Commit]:
@@ -359,9 +361,11 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
         if path == repo.catalogue:
-            # A link's blob is its target's path, no version of the catalogue: not followed.
-            if len(fields) >= 4 and fields[0] in _REGULAR and fields[1] in _REGULAR:
-                commit.catalogue = (fields[2], fields[3])
+            if len(fields) >= 4:
+                # A link's blob is its target's path, no version of the catalogue.
+                old = fields[2] if fields[0] in _REGULAR else _LINKED
+                commit.catalogue = (old, fields[3] if fields[1] in _REGULAR else _LINKED)
+                commit.catalogue_link = fields[3] if fields[1] == _LINK else ""
             continue
         where = repo.charter_of(path)
         if where is None and _LINK in fields[:2] and path.startswith(repo.charters):
@@ -385,6 +389,7 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
 
 _REGULAR = ("000000", "100644", "100755")  # none, a file, an executable file
 _LINK = "120000"
+_LINKED = "link"  # a side of a change of metrics.yaml that is a symbolic link (or not a file)
 
 RowKey = tuple[str, str, str]  # date, metric, variant
 _ROW_NUMBERS = ("value", "lower", "upper", "n", "std")
@@ -402,8 +407,7 @@ class _Charter:
     """What the replay knows of one charter at the current commit."""
 
     names: Mapping[str, str] = field(default_factory=dict)  # catalogued metrics' names
-    # metrics.yaml's entries by id as the replay last read it (`_Catalogue.entries`).
-    catalogue: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    catalogue: _Catalogue | None = None  # metrics.yaml in the replay, for a `ref`'s direction
     data: dict[str, Any] | None = None  # the last charter.yaml that could be read
     files: dict[str, _File] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
@@ -433,9 +437,12 @@ class _Charter:
         catalogued = self.names.get(str(ref)) if ref else None
         return str(metric.get("name") or catalogued or metric.get("id") or ref)
 
-    def direction(self, metric: dict[str, Any]) -> m.Direction:
-        """A business metric's direction: its own, the catalogue's for a `ref`."""
-        entry = self.catalogue.get(str(metric.get("ref"))) if metric.get("ref") else None
+    def direction(self, metric: dict[str, Any], sha: str) -> m.Direction:
+        """A business metric's direction at commit `sha`: its own, or for a `ref` the
+        catalogue's there (not as the replay last read it: that may be another branch's)."""
+        ref = metric.get("ref")
+        entries = self.catalogue.at(sha) if ref and self.catalogue is not None else {}
+        entry = entries.get(str(ref)) if ref else None
         found = metric.get("direction") or (entry or {}).get("direction")
         return "decrease" if found == "decrease" else "increase"
 
@@ -470,6 +477,7 @@ class _Stamp:
     commit: str
     author: str
     authored: str = ""  # the day a renewed agreement must not precede (_Commit.authored)
+    sha: str = ""  # the whole commit id
 
     def event(self, kind: EventKind, text: str, **extra: Any) -> Event:
         # Names, paths and values come from commits and files: one line, no control
@@ -485,10 +493,11 @@ def _replay(
     charters: dict[str, _Charter] = {}
     blobs = Blobs(repo.top)
     judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), *_lines(repo))
-    catalogue = _Catalogue()
+    catalogue = _Catalogue(blobs, repo.catalogue)
     try:
         for commit in _log(repo):
-            stamp = _Stamp(commit.time, commit.sha[:SHORT_HASH], commit.author, commit.authored)
+            short = commit.sha[:SHORT_HASH]
+            stamp = _Stamp(commit.time, short, commit.author, commit.authored, commit.sha)
             by_charter: dict[str, list[_Change]] = {}
             for change in commit.changes:
                 by_charter.setdefault(change.cid, []).append(change)
@@ -498,9 +507,9 @@ def _replay(
                 continue
             _renames(charters, by_charter, blobs, names)
             # The charters that `ref` an entry of metrics.yaml the commit changed.
-            refs = catalogue.change(commit, stamp, blobs, charters)
+            refs = catalogue.change(commit, stamp, charters)
             for cid, changes in by_charter.items():
-                state = charters.setdefault(cid, _Charter(names, catalogue.entries))
+                state = charters.setdefault(cid, _Charter(names, catalogue))
                 was = state.renamed_from
                 _apply(state, stamp, changes, blobs)
                 results = any(state.reads(c.rest) for c in changes)
@@ -619,7 +628,7 @@ def _merge(
     """A merge commit: no event of a change it brought is told again (each was told at the
     commit that made it); only the verdict it leaves on the line it merged into is
     judged (`_Judge.merge`), for the charters it changed against its first parent."""
-    refs = catalogue.change(commit, stamp, blobs, charters, quiet=True)
+    refs = catalogue.change(commit, stamp, charters, quiet=True)
     for cid in sorted(by_charter.keys() | refs):
         state = charters.get(cid)
         if state is None:
@@ -638,16 +647,41 @@ CATALOGUE = "metrics.yaml"
 
 @dataclass
 class _Catalogue:
-    """metrics.yaml as the replay last read it (entry id → entry, as written), and the
+    """metrics.yaml in the replay: as last read, each entry's last version, and the
     events of a commit that changes it."""
 
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blobs: Blobs
+    path: str  # its path in the repository (`Repo.catalogue`)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # as last read
+    # Each entry's last version read, for one removed (or the file, or made unreadable
+    # as an entry) and brought back: compared with it.
+    last: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parsed: dict[str, dict[str, dict[str, Any]] | None] = field(default_factory=dict)
+    _at: tuple[str, Mapping[str, dict[str, Any]]] = ("", {})
+
+    def read(self, blob: str, content: bytes | None = None) -> dict[str, dict[str, Any]] | None:
+        """The entries of a version of metrics.yaml by its blob id, parsed once (the
+        previous commit's new version is the next one's old)."""
+        if blob not in self.parsed:
+            if len(self.parsed) > 4:
+                self.parsed.clear()
+            self.parsed[blob] = _entries(content if content is not None else self.blobs.read(blob))
+        return self.parsed[blob]
+
+    def at(self, sha: str) -> Mapping[str, dict[str, Any]]:
+        """The entries of metrics.yaml at commit `sha` (none when it has none there or
+        it cannot be read)."""
+        if self._at[0] != sha:
+            found = self.blobs.object(f"{sha}:{self.path}") if sha else None
+            regular = found is not None and found[1] == "blob"
+            entries = self.read(found[0], found[2]) if found is not None and regular else None
+            self._at = (sha, entries or {})
+        return self._at[1]
 
     def change(
         self,
         commit: _Commit,
         stamp: _Stamp,
-        blobs: Blobs,
         charters: Mapping[str, _Charter],
         quiet: bool = False,
     ) -> set[str]:
@@ -658,19 +692,23 @@ class _Catalogue:
         removed), for their verdicts to be judged at the commit.
 
         The new version is compared with the commit's parent version, or, when that
-        cannot be read, with the last version that could; an unreadable one changes
-        nothing (the next readable version is compared). `quiet`: no events (a merge's
-        changes were told at the commits that made them)."""
+        cannot be read (or was a symbolic link), with the last version that could; an
+        entry the parent did not have, with its last version read. An unreadable new
+        version changes nothing (the next readable version is compared); one made a
+        symbolic link is an event, flagged, of each charter that `ref`s the catalogue.
+        `quiet`: no events (a merge's changes were told at the commits that made them)."""
         if commit.catalogue is None:
             return set()
         old_blob, new_blob = commit.catalogue
-        new = _entries(blobs.read(new_blob)) if new_blob.strip("0") else {}
+        if new_blob == _LINKED:
+            return self._linked(commit, stamp, charters, quiet)
+        new = self.read(new_blob) if new_blob.strip("0") else {}
         if new is None:
             return set()
-        old = _entries(blobs.read(old_blob)) if old_blob.strip("0") else {}
+        old = self.read(old_blob) if old_blob.strip("0") and old_blob != _LINKED else None
+        old = {} if not old_blob.strip("0") else old
         old = dict(self.entries) if old is None else old
-        self.entries.clear()  # in place: every charter's state holds it (`_Charter.catalogue`)
-        self.entries.update(new)
+        self.entries = dict(new)
         changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
         affected: set[str] = set()
         for cid, state in sorted(charters.items()):
@@ -679,9 +717,30 @@ class _Catalogue:
                 if not isinstance(ref, str) or ref not in changed:
                     continue
                 affected.add(cid)
-                if ref in old and ref in new and not quiet:
-                    moved = _catalogue_events(state, stamp, mid, metric, old[ref], new[ref])
+                was = old.get(ref) if ref in old else self.last.get(ref)
+                if was is not None and ref in new and not quiet:
+                    moved = _catalogue_events(state, stamp, mid, metric, was, new[ref])
                     state.events.extend(moved)
+        self.last |= old | new
+        return affected
+
+    def _linked(
+        self, commit: _Commit, stamp: _Stamp, charters: Mapping[str, _Charter], quiet: bool
+    ) -> set[str]:
+        """metrics.yaml made a symbolic link: a build follows it, the history cannot, so a
+        flagged event of each charter that `ref`s the catalogue, whose verdicts are judged
+        at the commit (their entries may have changed with it)."""
+        target = visible_text(os.fsdecode(self.blobs.read(commit.catalogue_link) or b"?"))
+        text = (
+            f"{CATALOGUE} is now a symbolic link to {target}: the history does not follow"
+            " it, so changes made to its target are not in this history"
+        )
+        affected: set[str] = set()
+        for cid, state in sorted(charters.items()):
+            if any(isinstance(m.get("ref"), str) for m in _business(state.data).values()):
+                affected.add(cid)
+                if not quiet:
+                    state.events.append(stamp.event("linked", text, flagged=True))
         return affected
 
 
@@ -721,7 +780,11 @@ def _entries(blob: bytes | None) -> dict[str, dict[str, Any]] | None:
     doc = parse_yaml(text, CATALOGUE, Diagnostics()) if text is not None else None
     if doc is None or not isinstance(doc.data, list):
         return None
-    return {e["id"]: e for e in doc.data if isinstance(e, dict) and isinstance(e.get("id"), str)}
+    found: dict[str, dict[str, Any]] = {}
+    for entry in doc.data:  # the first of an id, as the loader reads it
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            found.setdefault(entry["id"], entry)
+    return found
 
 
 def _renames(
@@ -1162,7 +1225,7 @@ def _metric_events(
             continue
         text = f"{name}: {key} {show(before)} → {show(after)}"
         if key == "target.value" and isinstance(before, float) and isinstance(after, float):
-            text += f" ({_ambition(before, after, state.direction(new))})"
+            text += f" ({_ambition(before, after, state.direction(new, stamp.sha))})"
         if not results:
             yield stamp.event("goalpost", text, metric=mid)
             continue

@@ -683,6 +683,71 @@ def test_a_catalogue_edit_that_came_with_new_rows_is_judged_on_them(tmp_path: Pa
     ]
 
 
+@pytest.mark.parametrize("away", ["entry", "file", "link", "no id"])
+def test_a_catalogue_entry_away_for_a_commit_is_compared_with_its_last_version(
+    tmp_path: Path, away: str
+) -> None:
+    """`conv` gone from metrics.yaml for one commit (the entry removed, the file removed,
+    the file made a symbolic link, the entry without its id), then back in %: the unit
+    moved after results all the same; a link is an entry of its own, flagged."""
+    repo = _repo(tmp_path)
+    _catalogue(repo)
+    claims = {"ref": "conv", "baseline": {"value": 10.0}, "target": {"value": 12.0}}
+    rows = ab("2026-02-28", "conv", 10.0, 10.4, n=50000)
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]), rows)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    catalogue = repo / "metrics.yaml"
+    if away == "entry":
+        kept = yaml.safe_load(catalogue.read_text(encoding="utf-8"))[1:]
+        catalogue.write_text(yaml.safe_dump(kept), encoding="utf-8")
+    elif away == "no id":
+        entries = yaml.safe_load(catalogue.read_text(encoding="utf-8"))
+        del entries[0]["id"]
+        catalogue.write_text(yaml.safe_dump(entries), encoding="utf-8")
+    elif away == "link":
+        catalogue.rename(repo / "catalogue.yaml")
+        catalogue.symlink_to("catalogue.yaml")
+    else:
+        catalogue.unlink()
+    commit(repo, "Away", "Ben Okafor", "2026-03-02T00:00:00Z")
+    if away == "link":
+        catalogue.unlink()
+    _catalogue(repo, unit="%")
+    back = commit(repo, "Back", "Ben Okafor", "2026-03-03T00:00:00Z")
+    found = read_history(repo).of("shop")
+    flagged = [(e.kind, e.commit) for e in found.events if e.flagged]
+    linked = [("linked", flagged[0][1])] if away == "link" else []
+    assert flagged == [*linked, ("goalpost", back), ("verdict", back)]
+    assert found.originals == {"conv": {"unit": "orders"}}
+    if away == "link":
+        assert found.events[2].text.startswith(
+            "metrics.yaml is now a symbolic link to catalogue.yaml: the history does not"
+        )
+
+
+def test_the_ambition_of_a_ref_target_is_judged_by_the_catalogue_of_its_commit(
+    tmp_path: Path,
+) -> None:
+    """A branch lowers the target of a higher-is-better metric (less ambitious) while main
+    makes it lower-is-better: the branch's entry reads as it did on the branch."""
+    repo = _repo(tmp_path)
+    _catalogue(repo)
+    claims = {"ref": "conv", "baseline": {"value": 10.0}, "target": {"value": 12.0}}
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    write_charter(
+        repo, "shop", charter_data(business_metrics=[{**claims, "target": {"value": 11.0}}])
+    )
+    commit(repo, "Lower", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    _catalogue(repo, direction="decrease")
+    commit(repo, "Lower is better", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "side", author="Dana Ito", when="2026-03-04T00:00:00Z")
+    texts = [e.text for e in read_history(repo).of("shop").events if e.kind == "goalpost"]
+    assert "conv: target.value 12 → 11 (less ambitious)" in texts
+
+
 def test_a_catalogue_goalpost_moved_before_results_and_the_ambition_of_a_ref(
     tmp_path: Path,
 ) -> None:
