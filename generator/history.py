@@ -492,7 +492,7 @@ def _replay(
 ) -> dict[str, CharterHistory]:
     charters: dict[str, _Charter] = {}
     blobs = Blobs(repo.top)
-    judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), *_lines(repo))
+    judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), *_lines(repo), repo=repo)
     catalogue = _Catalogue(blobs, repo.catalogue)
     try:
         for commit in _log(repo):
@@ -545,6 +545,7 @@ class _Judge:
     lines: Mapping[str, str]  # `_lines`
     branches: Mapping[str, str]  # `_lines`: a merge → its second parent
     merges: dict[str, str] = field(default_factory=dict)  # merge commit → its day
+    repo: _Repo | None = None  # for the commits of a merged branch (`_told_on_branch`)
 
     def __call__(
         self,
@@ -582,7 +583,8 @@ class _Judge:
         was not made with, such as a cadence stretched on a branch while production rows
         came on the line) or the merged branch did not end with it either (two sides
         that together make a verdict neither had). A verdict the merged branch ended with,
-        brought by its rows, was told at the branch's commit."""
+        brought by its rows, was told at the branch's commit, as is one an edit on the
+        branch gained there, flagged (`_told_on_branch`)."""
         verdicts = self.verdicts
         now = verdicts.at(commit.sha, commit.day, cid)
         merged = _MergeVerdicts(verdicts, self.merges, cid)
@@ -596,7 +598,7 @@ class _Judge:
         unedited = before() if before is not None else None
         gained = unedited is not None and verdict_gained(unedited, now)
         branch = _on_line(state, self.branches.get(commit.sha, ""), self.lines, merged)
-        if not gained and branch == now:
+        if branch == now and (not gained or self._told_on_branch(commit, state, now)):
             return
         text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')} ("
         if gained:
@@ -605,6 +607,23 @@ class _Judge:
         else:
             text += "in a merge: neither side had it"
         state.events.append(stamp.event("verdict", text + ")", flagged=gained, verdict=now))
+
+    def _told_on_branch(self, commit: _Commit, state: _Charter, now: Verdict) -> bool:
+        """Whether a commit of the branch a merge merged (one its first parent does not
+        have) changed the charter's verdict to `now` by an edit, flagged: a pull request
+        that lowered a threshold, merged when main had moved on, is told once. Asked
+        only of a merge that gained a verdict by an edit: one `git rev-list`."""
+        tip = self.branches.get(commit.sha, "")
+        if self.repo is None or not tip or not commit.parent:
+            return False
+        paths = [self.repo.charters, self.repo.catalogue]
+        args = ["--literal-pathspecs", "rev-list", tip, "--not", commit.parent, "--", *paths]
+        shown = _git(args, self.repo.top)
+        ours = {sha[:SHORT_HASH] for sha in shown.stdout.decode().split()}
+        return any(
+            e.kind == "verdict" and e.flagged and e.verdict == now and e.commit in ours
+            for e in state.events
+        )
 
 
 @dataclass(frozen=True)

@@ -1388,6 +1388,29 @@ def test_a_verdict_only_the_merge_makes_is_in_the_history(tmp_path: Path) -> Non
     assert after[2:] == [(march, False)]
 
 
+def test_an_edit_flagged_on_its_branch_is_not_told_again_at_the_merge(tmp_path: Path) -> None:
+    """A pull request stretches the cadence (flagged at its commit: "No impact" →
+    "Business impact") while main rewords the summary: the merge gains the same verdict
+    on main's line by the same edit, and is not a second entry."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    write_charter(repo, "a", body, rows)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "cadence")
+    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
+    write_charter(repo, "a", stretched, rows)
+    edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", {**body, "summary": "Reworded."}, rows)
+    commit(repo, "Words", "Chen Li", "2026-03-23T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "cadence", author="Dana Ito", when="2026-03-24T00:00:00Z")
+    found = read_history(repo).of("a")
+    flagged = [(e.kind, e.commit) for e in found.events if e.flagged]
+    assert flagged == [("plan", edited), ("verdict", edited)]
+    assert found.edited_verdict is not None and found.edited_verdict.commit == edited
+
+
 def test_a_verdict_two_merged_sides_make_together_is_in_the_history(tmp_path: Path) -> None:
     """A branch brings the treatment's rows, main the control's: each alone is "No
     impact", the merge that holds both is "Business impact", told at the merge, not
