@@ -48,8 +48,11 @@ def commit_days(committed: str) -> tuple[date, date] | None:
     return min(days), max(days)
 
 
-def git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    """Run git read-only: `--no-optional-locks` keeps `status` from rewriting the index."""
+def git(
+    args: Sequence[str], cwd: Path, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git read-only: `--no-optional-locks` keeps `status` from rewriting the index.
+    `stdin`: what the command reads (`--stdin`)."""
     try:
         return subprocess.run(
             # Objects as committed: a `git replace` would rewrite the history's authors and
@@ -70,6 +73,7 @@ def git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
                 *args,
             ],
             cwd=cwd,
+            input=stdin,
             capture_output=True,
             check=False,
         )

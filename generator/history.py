@@ -271,6 +271,7 @@ class _Commit:
     authored: str = ""  # the author's date, the earlier of their calendar's and UTC's
     catalogue: tuple[str, str] | None = None  # metrics.yaml's blobs, if the commit changed it
     catalogue_link: str = ""  # the blob of the link's target's path, if it made it a link
+    others: tuple[str, ...] = ()  # a merge's parents after the first
 
 
 def _log(repo: _Repo) -> list[_Commit]:
@@ -304,6 +305,35 @@ def _log(repo: _Repo) -> list[_Commit]:
     return [c for chunk in shown.stdout.split(b"\x01")[1:] if (c := _commit(chunk, repo))]
 
 
+def _merged_sides(repo: _Repo, commits: Sequence[_Commit]) -> dict[str, set[str]]:
+    """Each merge → the charters it changed against a parent other than its first (the
+    log lists its changes against the first only), "metrics.yaml" among them when it
+    changed that: one `git diff-tree --stdin` for every merge. A merge that left out what
+    a branch changed (`-s ours`) changed nothing against its first parent."""
+    pairs = [f"{c.sha} {other}\n" for c in commits if c.merge for other in c.others]
+    if not pairs:
+        return {}
+    paths = [repo.charters, repo.catalogue]
+    args = ["--literal-pathspecs", "diff-tree", "--stdin", "-r", "--raw", "--no-renames", "-z"]
+    shown = _git([*args, "--", *paths], repo.top, "".join(pairs).encode())
+    found: dict[str, set[str]] = {}
+    merge, i = "", 0
+    tokens = shown.stdout.split(b"\0") if shown.returncode == 0 else []
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.startswith(b":"):  # the merge the changes after it are of
+            merge = token.strip().decode() or merge
+            i += 1
+            continue
+        path = tokens[i + 1].decode("utf-8", "surrogateescape") if i + 1 < len(tokens) else ""
+        i += 2
+        where = repo.charter_of(path)
+        changed = CATALOGUE if path == repo.catalogue else where[0] if where else None
+        if merge and changed:
+            found.setdefault(merge, set()).add(changed)
+    return found
+
+
 def _commit_day(committed: str) -> str:
     """The build date a commit's verdicts are judged on: the later of its date in UTC and
     in the committer's own zone. A build that day, on a machine in UTC or on the
@@ -314,20 +344,25 @@ def _commit_day(committed: str) -> str:
     return days[1].isoformat() if days is not None else "1970-01-01"
 
 
-def _lines(repo: _Repo) -> tuple[dict[str, str], dict[str, str]]:
+def _lines(repo: _Repo) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """Each commit that touched charters/ or metrics.yaml → the one before it on its line of
     history (its first parent as `git rev-list --parents` rewrites it for the paths: the
     nearest commit before it that touched one of them too); "" for none. And each merge
-    among them → its second parent so rewritten: where the branch it merged ends."""
+    among them → its other parents so rewritten: where the branches it merged end.
+
+    With the log's `--diff-merges=first-parent`, so that the two list the same commits: a
+    merge is one when it changed the paths against its first parent (one that takes a
+    branch's tree whole, as a pull request merged after main was merged into it)."""
     paths = [repo.charters, repo.catalogue]
-    shown = _git(["--literal-pathspecs", "rev-list", "--parents", "HEAD", "--", *paths], repo.top)
+    args = ["--literal-pathspecs", "rev-list", "--parents", "--diff-merges=first-parent", "HEAD"]
+    shown = _git([*args, "--", *paths], repo.top)
     lines: dict[str, str] = {}
-    branches: dict[str, str] = {}
+    branches: dict[str, tuple[str, ...]] = {}
     for line in shown.stdout.decode().splitlines() if shown.returncode == 0 else []:
         sha, *parents = line.split()
         lines[sha] = parents[0] if parents else ""
         if len(parents) > 1:
-            branches[sha] = parents[1]
+            branches[sha] = tuple(parents[1:])
     return lines, branches
 
 
@@ -349,6 +384,7 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
         _commit_day(parts[3].strip().decode()),
         (parts[4].split() or [b""])[0].decode(),
         merge=len(parts[4].split()) > 1,
+        others=tuple(p.decode() for p in parts[4].split()[1:]),
         authored=days[0].isoformat() if days is not None else stamp.date().isoformat(),
     )
     i = 5
@@ -430,6 +466,7 @@ class _Charter:
     # from), for the commits after them on the same line of history.
     seen: dict[str, Verdict | None] = field(default_factory=dict)
     loaded_at: str | None = None  # the last commit replayed whose charter.yaml loaded
+    former: list[str] = field(default_factory=list)  # the ids it was renamed from, oldest first
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -445,6 +482,10 @@ class _Charter:
         entry = entries.get(str(ref)) if ref else None
         found = metric.get("direction") or (entry or {}).get("direction")
         return "decrease" if found == "decrease" else "increase"
+
+    def refs(self) -> bool:
+        """Whether a business metric of its last charter.yaml `ref`s the catalogue."""
+        return any(isinstance(m.get("ref"), str) for m in _business(self.data).values())
 
     def reads(self, rest: str) -> bool:
         """Whether `rest` (a path in the charter's folder) is a result file its `results`
@@ -495,7 +536,9 @@ def _replay(
     judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), *_lines(repo), repo=repo)
     catalogue = _Catalogue(blobs, repo.catalogue)
     try:
-        for commit in _log(repo):
+        commits = _log(repo)
+        sides = _merged_sides(repo, commits)
+        for commit in commits:
             short = commit.sha[:SHORT_HASH]
             stamp = _Stamp(commit.time, short, commit.author, commit.authored, commit.sha)
             by_charter: dict[str, list[_Change]] = {}
@@ -503,7 +546,15 @@ def _replay(
                 by_charter.setdefault(change.cid, []).append(change)
             if commit.merge:
                 judge.merges[commit.sha] = commit.day
-                _merge(judge, charters, stamp, commit, by_charter, catalogue, blobs)
+                _merge(
+                    judge,
+                    charters,
+                    stamp,
+                    commit,
+                    by_charter,
+                    catalogue,
+                    sides.get(commit.sha, set()),
+                )
                 continue
             _renames(charters, by_charter, blobs, names)
             # The charters that `ref` an entry of metrics.yaml the commit changed.
@@ -543,7 +594,7 @@ class _Judge:
 
     verdicts: VerdictReplay
     lines: Mapping[str, str]  # `_lines`
-    branches: Mapping[str, str]  # `_lines`: a merge → its second parent
+    branches: Mapping[str, tuple[str, ...]]  # `_lines`: a merge → its other parents
     merges: dict[str, str] = field(default_factory=dict)  # merge commit → its day
     repo: _Repo | None = None  # for the commits of a merged branch (`_told_on_branch`)
 
@@ -573,66 +624,110 @@ class _Judge:
         state.seen[commit.sha] = state.verdict
         state.loaded_at = commit.sha if now is not None else state.loaded_at
 
-    def merge(
-        self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str, changed: _Changed
-    ) -> None:
-        """A merge commit that changed the charter against its first parent (`changed`:
-        what it changed): the verdict it leaves on the line it merged into, judged as a
-        commit of those changes is (`_before`), with an event when it differs from the
-        line's verdict and either an edit gained it (flagged: an edit merged onto rows it
-        was not made with, such as a cadence stretched on a branch while production rows
-        came on the line) or the merged branch did not end with it either (two sides
-        that together make a verdict neither had). A verdict the merged branch ended with,
-        brought by its rows, was told at the branch's commit, as is one an edit on the
-        branch gained there, flagged (`_told_on_branch`)."""
-        verdicts = self.verdicts
-        now = verdicts.at(commit.sha, commit.day, cid)
-        merged = _MergeVerdicts(verdicts, self.merges, cid)
-        last = _on_line(state, self.lines.get(commit.sha, ""), self.lines, merged)
-        state.seen[commit.sha] = now if now is not None else last
-        if now is None or last is None or now == last or state.data is None:
+    def merge(self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str) -> None:
+        """A merge commit that changed the charter against its first parent: the verdict it
+        leaves, judged against each parent's line. An event, flagged, when the merge's
+        rows judged by a parent's charter.yaml and metrics.yaml give a lesser verdict (an
+        edit from another side, or made in the merge, gained it on that parent's line),
+        unless a commit of the other sides gained it so and was flagged there; else one,
+        unflagged, when it differs from the first parent's line and no commit of the
+        merged branches told it (their rows together make it), or when it differs from
+        the verdict a merged branch told (its change left out, `-s ours`). A merge that
+        takes a pull request whole, or one a pull request took main in with, is such a
+        merge."""
+        parents = (self.lines.get(commit.sha, ""), *self.branches.get(commit.sha, ()))
+        merged = _MergeVerdicts(self.verdicts, self.merges, cid)
+        lines = [_on_line(state, p, self.lines, merged) if p else None for p in parents]
+        now = self.verdicts.at(commit.sha, commit.day, cid)
+        state.seen[commit.sha] = now if now is not None else lines[0]
+        last = lines[0]
+        if now is None or last is None or state.data is None:
             return
-        before = _before(
-            verdicts, commit, cid, None, results=changed.results, edited=changed.edited
-        )
-        unedited = before() if before is not None else None
-        gained = unedited is not None and verdict_gained(unedited, now)
-        branch = _on_line(state, self.branches.get(commit.sha, ""), self.lines, merged)
-        if branch == now and (not gained or self._told_on_branch(commit, state, now)):
+        for parent, on_line in zip(parents, lines, strict=True):
+            before = self._before(commit, cid, state, parent)
+            unedited = before if before is not None else on_line
+            if not (unedited is not None and verdict_gained(unedited, now)):
+                continue
+            if self._told(commit, state, now, parent, flagged=True):
+                return
+            why = f"an edit of {self._edited(commit, cid, parent)}, in a merge: before it,"
+            why += f" the same results give {label(str(unedited), 'verdict')}"
+            text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')} ({why})"
+            if now == last:
+                text = f"Verdict: {label(now, 'verdict')} kept by {why}"
+            state.events.append(stamp.event("verdict", text, flagged=True, verdict=now))
             return
-        text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')} ("
-        if gained:
-            text += f"an edit of {changed.words}, in a merge: before it, the same results give "
-            text += label(str(unedited), "verdict")
-        else:
-            text += "in a merge: neither side had it"
-        state.events.append(stamp.event("verdict", text + ")", flagged=gained, verdict=now))
+        was: str | None = None
+        if now != last and not self._told(commit, state, now, parents[0], flagged=False):
+            was = last
+        for side, on_line in zip(parents[1:], lines[1:], strict=True):
+            if was is None and on_line not in (None, now):
+                # A branch that told another verdict, which the merge did not keep (its
+                # rows left out, `-s ours`): the list ends with the verdict the merge has.
+                theirs = self._brought(side, against=parents[0])
+                told = [e for e in state.events if e.kind == "verdict" and e.commit in theirs]
+                was = told[-1].verdict if told and told[-1].verdict != now else None
+        if was is not None:
+            text = f"Verdict: {label(was, 'verdict')} → {label(now, 'verdict')} (in a merge)"
+            state.events.append(stamp.event("verdict", text, verdict=now))
 
-    def _told_on_branch(self, commit: _Commit, state: _Charter, now: Verdict) -> bool:
-        """Whether a commit of the branch a merge merged (one its first parent does not
-        have) changed the charter's verdict to `now` by an edit, flagged: a pull request
-        that lowered a threshold, merged when main had moved on, is told once. Asked
-        only of a merge that gained a verdict by an edit: one `git rev-list`."""
-        tip = self.branches.get(commit.sha, "")
-        if self.repo is None or not tip or not commit.parent:
-            return False
-        paths = [self.repo.charters, self.repo.catalogue]
-        args = ["--literal-pathspecs", "rev-list", tip, "--not", commit.parent, "--", *paths]
-        shown = _git(args, self.repo.top)
-        ours = {sha[:SHORT_HASH] for sha in shown.stdout.decode().split()}
+    def _before(self, commit: _Commit, cid: str, state: _Charter, parent: str) -> Verdict | None:
+        """The merge's rows judged by `parent`'s charter.yaml (under the charter's id there,
+        or an id it was renamed from) and metrics.yaml; None when it has none that loads."""
+        for name in (cid, *reversed(state.former)):
+            found = self.verdicts.at(
+                commit.sha,
+                commit.day,
+                cid,
+                charter_from=parent,
+                charter_of=name,
+                catalogue_from=parent,
+            )
+            if found is not None:
+                return found
+        return None
+
+    def _edited(self, commit: _Commit, cid: str, parent: str) -> str:
+        """What the merge changed against `parent`: the charter, metrics.yaml, or both."""
+        objects = self.verdicts.objects
+        paths = [f"charters/{cid}/charter.yaml", "metrics.yaml"]
+        ids = [
+            [
+                (found[0] if (found := objects.object(f"{sha}:{self.verdicts.prefix}{p}")) else "")
+                for p in paths
+            ]
+            for sha in (commit.sha, parent)
+        ]
+        words = [w for w, a, b in zip(("the charter", CATALOGUE), *ids, strict=True) if a != b]
+        return " and ".join(words) or "the charter"
+
+    def _told(
+        self, commit: _Commit, state: _Charter, now: Verdict, against: str, flagged: bool
+    ) -> bool:
+        """Whether a commit the merge brings to `against` (one of its other parents has it,
+        `against` does not) changed the charter's verdict to `now` (by an edit, flagged,
+        with `flagged`): then it was told there, and the merge does not tell it again.
+        One `git rev-list`, asked only of a merge that changed a verdict."""
+        others = [p for p in (self.lines.get(commit.sha, ""), *self.branches.get(commit.sha, ()))]
+        ours = self._brought(*(p for p in others if p and p != against), against=against)
         return any(
-            e.kind == "verdict" and e.flagged and e.verdict == now and e.commit in ours
+            e.kind == "verdict"
+            and e.verdict == now
+            and (e.flagged or not flagged)
+            and e.commit in ours
             for e in state.events
         )
 
-
-@dataclass(frozen=True)
-class _Changed:
-    """What a merge changed of one charter against its first parent."""
-
-    results: bool  # a result file its `results` globs read
-    edited: bool  # its charter.yaml, or an entry of metrics.yaml it `ref`s
-    words: str  # what was edited, for the event's words
+    def _brought(self, *sides: str, against: str) -> set[str]:
+        """The commits (short ids) that touched the paths and `sides` have and `against`
+        does not: what a merge of them brings to `against`'s line."""
+        if self.repo is None or not sides:
+            return set()
+        paths = [self.repo.charters, self.repo.catalogue]
+        not_against = ["--not", against] if against else []
+        args = ["--literal-pathspecs", "rev-list", *sides, *not_against, "--", *paths]
+        shown = _git(args, self.repo.top)
+        return {sha[:SHORT_HASH] for sha in shown.stdout.decode().split()}
 
 
 def _merge(
@@ -642,23 +737,19 @@ def _merge(
     commit: _Commit,
     by_charter: Mapping[str, list[_Change]],
     catalogue: _Catalogue,
-    blobs: Blobs,
+    sides: set[str],
 ) -> None:
     """A merge commit: no event of a change it brought is told again (each was told at the
-    commit that made it); only the verdict it leaves on the line it merged into is
-    judged (`_Judge.merge`), for the charters it changed against its first parent."""
+    commit that made it); only the verdict it leaves is judged (`_Judge.merge`), for
+    the charters it changed against any of its parents (`sides`: against the others
+    than the first, `_merged_sides`), or whose `ref`s it changed."""
     refs = catalogue.change(commit, stamp, charters, quiet=True)
-    for cid in sorted(by_charter.keys() | refs):
+    if CATALOGUE in sides:  # against another parent: any entry may be another
+        refs |= {cid for cid, state in charters.items() if state.refs()}
+    for cid in sorted(by_charter.keys() | refs | (sides - {CATALOGUE})):
         state = charters.get(cid)
-        if state is None:
-            continue
-        changes = by_charter.get(cid, [])
-        results = any(state.reads(c.rest) for c in changes)
-        edited = any(c.rest == "charter.yaml" for c in changes)
-        parts = [w for w, on in (("the charter", edited), (CATALOGUE, cid in refs)) if on]
-        changed = _Changed(results, bool(parts), " and ".join(parts))
-        if results or parts:
-            judge.merge(state, stamp, commit, cid, changed)
+        if state is not None:
+            judge.merge(state, stamp, commit, cid)
 
 
 CATALOGUE = "metrics.yaml"
@@ -756,7 +847,7 @@ class _Catalogue:
         )
         affected: set[str] = set()
         for cid, state in sorted(charters.items()):
-            if any(isinstance(m.get("ref"), str) for m in _business(state.data).values()):
+            if state.refs():
                 affected.add(cid)
                 if not quiet:
                     state.events.append(stamp.event("linked", text, flagged=True))
@@ -838,6 +929,7 @@ def _renames(
             continue
         charters[cid] = charters.pop(old)
         charters[cid].renamed_from = old
+        charters[cid].former.append(old)
         # The old folder's removal in this commit is replayed on a fresh state.
         charters[old] = _Charter(names, charters[cid].catalogue)
 

@@ -1439,8 +1439,83 @@ def test_a_verdict_two_merged_sides_make_together_is_in_the_history(tmp_path: Pa
     merge = git(repo, "rev-parse", "HEAD").strip()[:10]
     found = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
     assert [(e.commit, e.text, e.flagged) for e in found if e.commit == merge] == [
-        (merge, "Verdict: No impact → Business impact (in a merge: neither side had it)", False)
+        (merge, "Verdict: No impact → Business impact (in a merge)", False)
     ]
+
+
+def _merge_flow(repo: Path, flow: str) -> None:
+    """A branch and main, merged in one of the ways teams merge (`flow`); the stretched
+    cadence and the production row below the baseline come from different sides."""
+    body = charter(12.0)
+    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
+    production = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    if flow == "edit on main":
+        write_charter(repo, "a", body, production)
+        commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
+        git(repo, "checkout", "-q", "main")
+        write_charter(repo, "a", stretched, ROWS)
+        commit(repo, "Cadence", "Ben Okafor", "2026-03-02T00:00:00Z")
+        git(repo, "merge", "-q", "--no-edit", "side", when="2026-03-22T00:00:00Z")
+        return
+    if flow == "rows left out":
+        write_charter(repo, "a", body, production)
+        commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
+        git(repo, "checkout", "-q", "main")
+        write_charter(repo, "a", {**body, "summary": "Reworded."}, ROWS)
+        commit(repo, "Words", "Ben Okafor", "2026-03-02T00:00:00Z")
+        git(repo, "merge", "-q", "-s", "ours", "side", when="2026-03-22T00:00:00Z")
+        return
+    write_charter(repo, "a", stretched, ROWS)
+    commit(repo, "Cadence", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", body, production)
+    commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
+    git(repo, "checkout", "-q", "side")
+    git(repo, "merge", "-q", "--no-edit", "main", when="2026-03-22T00:00:00Z")  # "Update branch"
+    git(repo, "checkout", "-q", "main")
+    if flow == "update, then a merge commit":
+        git(repo, "merge", "-q", "--no-ff", "--no-edit", "side", when="2026-03-23T00:00:00Z")
+    else:
+        git(repo, "merge", "-q", "--ff-only", "side")
+
+
+@pytest.mark.parametrize(
+    ("flow", "flagged"),
+    [
+        ("update, then a merge commit", True),
+        ("update, then a fast-forward", True),
+        ("edit on main", True),
+        ("rows left out", False),
+    ],
+)
+def test_the_last_verdict_entry_after_a_merge_is_the_verdict_the_page_shows(
+    tmp_path: Path, flow: str, flagged: bool
+) -> None:
+    """However the two sides came together, the history's newest change of verdict is the
+    charter's verdict at the head, flagged when an edit from one side gained it on the
+    other's rows: a pull request brought up to date with main, then merged (or fast-
+    forwarded); the edit on main and the rows on the branch; a merge that left the
+    branch's production row out (`-s ours`), whose "→ No impact" the list no longer ends
+    with."""
+    repo = _repo(tmp_path)
+    (repo / "site.yaml").write_text("title: Merges\n", encoding="utf-8")
+    _merge_flow(repo, flow)
+    found = read_history(repo).of("a")
+    change = found.verdict_change
+    assert change is not None and change.verdict == "business-impact"
+    assert change.flagged is flagged
+    told = [e for e in found.events if e.kind == "verdict" and e.flagged]
+    assert len(told) == (1 if flagged else 0)
+    site = tmp_path / "site"
+    done = run_cli("build", "--source", repo, "--out", site, "--today", "2026-03-25")
+    assert done.exit_code == 0, done.output
+    verdict = parse_html(site / "charters/a/index.html").find("span", class_="verdict-title")
+    words = verdict.parent.text()
+    assert words.startswith("Verdict: Business impact")
+    assert ("Verdict by an edit" in words) is flagged
 
 
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
