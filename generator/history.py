@@ -596,7 +596,8 @@ class _Judge:
     lines: Mapping[str, str]  # `_lines`
     branches: Mapping[str, tuple[str, ...]]  # `_lines`: a merge → its other parents
     merges: dict[str, str] = field(default_factory=dict)  # merge commit → its day
-    repo: _Repo | None = None  # for the commits of a merged branch (`_told_on_branch`)
+    repo: _Repo | None = None  # for the commits of a merged branch (`_brought`)
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)  # `_blob`'s
 
     def __call__(
         self,
@@ -644,13 +645,16 @@ class _Judge:
         if now is None or last is None or state.data is None:
             return
         for parent, on_line in zip(parents, lines, strict=True):
+            edited = self._edited(commit, cid, parent)
+            if not edited:
+                continue  # its charter and catalogue judge the merge's rows as they are
             before = self._before(commit, cid, state, parent)
             unedited = before if before is not None else on_line
             if not (unedited is not None and verdict_gained(unedited, now)):
                 continue
             if self._told(commit, state, now, parent, flagged=True):
                 return
-            why = f"an edit of {self._edited(commit, cid, parent)}, in a merge: before it,"
+            why = f"an edit of {edited}, in a merge: before it,"
             why += f" the same results give {label(str(unedited), 'verdict')}"
             text = f"Verdict: {label(last, 'verdict')} → {label(now, 'verdict')} ({why})"
             if now == last:
@@ -688,18 +692,25 @@ class _Judge:
         return None
 
     def _edited(self, commit: _Commit, cid: str, parent: str) -> str:
-        """What the merge changed against `parent`: the charter, metrics.yaml, or both."""
-        objects = self.verdicts.objects
-        paths = [f"charters/{cid}/charter.yaml", "metrics.yaml"]
-        ids = [
-            [
-                (found[0] if (found := objects.object(f"{sha}:{self.verdicts.prefix}{p}")) else "")
-                for p in paths
-            ]
-            for sha in (commit.sha, parent)
+        """What the merge changed against `parent`: "the charter", "metrics.yaml", both, or
+        "" for neither (then `parent`'s charter judges its rows as the merge's does)."""
+        paths = (f"charters/{cid}/charter.yaml", CATALOGUE)
+        words = [
+            word
+            for word, path in zip(("the charter", CATALOGUE), paths, strict=True)
+            if self._blob(commit.sha, path) != self._blob(parent, path)
         ]
-        words = [w for w, a, b in zip(("the charter", CATALOGUE), *ids, strict=True) if a != b]
-        return " and ".join(words) or "the charter"
+        return " and ".join(words)
+
+    def _blob(self, sha: str, path: str) -> str:
+        """The id of file `path` (in the source folder) at commit `sha`, "" for none."""
+        key = (sha, path)
+        if key not in self.ids:
+            if len(self.ids) > 4096:
+                self.ids.clear()
+            found = self.verdicts.objects.object(f"{sha}:{self.verdicts.prefix}{path}")
+            self.ids[key] = found[0] if found is not None else ""
+        return self.ids[key]
 
     def _told(
         self, commit: _Commit, state: _Charter, now: Verdict, against: str, flagged: bool

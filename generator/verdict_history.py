@@ -62,7 +62,7 @@ class VerdictReplay:
         self.known = _read(cache)
         self.used: dict[str, Verdict | None] = {}
         self.loaded = 0  # charter versions given to the loader (cache misses)
-        self._catalogue: tuple[str, tuple[str, bytes] | None] = ("", None)
+        self._catalogues: dict[str, tuple[str, bytes] | None] = {}  # by commit, the last few
         self._tmp: Path | None = None
 
     def at(
@@ -106,12 +106,15 @@ class VerdictReplay:
         return self.known[key]
 
     def _metrics(self, commit: str) -> tuple[str, bytes] | None:
-        """metrics.yaml at `commit` (blob id, content), read once per commit."""
-        if self._catalogue[0] != commit:
+        """metrics.yaml at `commit` (blob id, content), read once for a few commits in a row
+        (a merge's and its parents')."""
+        if commit not in self._catalogues:
+            if len(self._catalogues) > 8:
+                self._catalogues.clear()
             found = self.objects.object(f"{commit}:{self.prefix}metrics.yaml")
             blob = (found[0], found[2]) if found is not None and found[1] == "blob" else None
-            self._catalogue = (commit, blob)
-        return self._catalogue[1]
+            self._catalogues[commit] = blob
+        return self._catalogues[commit]
 
     def _load(
         self,
