@@ -941,6 +941,13 @@ def _renames(
         charters[cid] = charters.pop(old)
         charters[cid].renamed_from = old
         charters[cid].former.append(old)
+        # A file the rename moves is compared with its version in the old folder at the
+        # commit's parent, not with the one the replay saw last (another branch's, whose
+        # rows it never had, read as removed).
+        was = {c.rest: c.old for c in by_charter.get(old, []) if c.old.strip("0") and not c.link}
+        for change in changes:
+            if not change.old.strip("0") and change.rest in was:
+                change.old = was[change.rest]
         # The old folder's removal in this commit is replayed on a fresh state.
         charters[old] = _Charter(names, charters[cid].catalogue)
 

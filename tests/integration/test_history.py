@@ -1518,6 +1518,31 @@ def test_the_last_verdict_entry_after_a_merge_is_the_verdict_the_page_shows(
     assert ("Verdict by an edit" in words) is flagged
 
 
+def test_a_charter_renamed_on_a_branch_while_main_added_rows_is_judged_at_the_merge(
+    tmp_path: Path,
+) -> None:
+    """A branch renames `a` to `b` (aliases: [a]) and stretches the cadence; main adds a
+    production row below the baseline to `a`. The rename is not a rewrite of rows it
+    never had, and the merge's verdict is judged by `a`'s charter on main."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "rename")
+    git(repo, "mv", "charters/a", "charters/b")
+    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
+    write_charter(repo, "b", {**stretched, "aliases": ["a"]}, ROWS)
+    commit(repo, "Rename", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", body, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "rename", when="2026-03-22T00:00:00Z")
+    found = read_history(repo).of("b")
+    assert not [e.text for e in found.events if e.kind == "rewritten"]
+    change = found.verdict_change
+    assert change is not None and change.flagged and change.verdict == "business-impact"
+
+
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
     tmp_path: Path,
 ) -> None:
