@@ -69,6 +69,13 @@ def history_text(site: Path, cid: str = "routing") -> str:
     return " ".join(section_text(site, cid).split())
 
 
+def _built(repo: Path, site: Path, today: str, cid: str = "a") -> Element:
+    """The page of charter `cid`, the repository built into `site` on the day `today`."""
+    done = run_cli("build", "--source", repo, "--out", site, "--today", today)
+    assert done.exit_code == 0, done.output
+    return parse_html(site / "charters" / cid / "index.html")
+
+
 def _repo(tmp_path: Path) -> Path:
     """A new repository at tmp_path/repo on branch main."""
     repo = tmp_path / "repo"
@@ -642,9 +649,7 @@ def test_a_goalpost_moved_in_the_catalogue_after_results_is_a_moved_goalpost(
     assert [e.kind for e in found.of("own").events] == ["created"]
 
     site = tmp_path / "site"
-    done = run_cli("build", "--source", repo, "--out", site, "--today", "2026-03-10")
-    assert done.exit_code == 0, done.output
-    page = parse_html(site / "charters/shop/index.html")
+    page = _built(repo, site, "2026-03-10", "shop")
     verdict = page.find("span", class_="verdict-title").parent.text()
     assert verdict.startswith("Verdict: Business impact Moved goalpost Verdict by an edit")
     heading = page.find("tr", id="metric-conv").find("th").text()
@@ -1364,11 +1369,8 @@ def test_a_verdict_only_the_merge_makes_is_in_the_history(tmp_path: Path) -> Non
     ]
     assert found.edited_verdict is not None and found.edited_verdict.commit == merge
     site = tmp_path / "site"
-    done = run_cli("build", "--source", repo, "--out", site, "--today", "2026-03-25")
-    assert done.exit_code == 0, done.output
-    page = parse_html(site / "charters/a/index.html")
-    verdict = page.find("span", class_="verdict-title").parent.text()
-    assert verdict.startswith("Verdict: Business impact Verdict by an edit")
+    verdict = _built(repo, site, "2026-03-25").find("span", class_="verdict-title")
+    assert verdict.parent.text().startswith("Verdict: Business impact Verdict by an edit")
 
     # Rows on a branch that change the verdict, merged beside an edit of the summary on
     # main: told at the branch's commit, not again at the merge.
@@ -1510,9 +1512,7 @@ def test_the_last_verdict_entry_after_a_merge_is_the_verdict_the_page_shows(
     told = [e for e in found.events if e.kind == "verdict" and e.flagged]
     assert len(told) == (1 if flagged else 0)
     site = tmp_path / "site"
-    done = run_cli("build", "--source", repo, "--out", site, "--today", "2026-03-25")
-    assert done.exit_code == 0, done.output
-    verdict = parse_html(site / "charters/a/index.html").find("span", class_="verdict-title")
+    verdict = _built(repo, site, "2026-03-25").find("span", class_="verdict-title")
     words = verdict.parent.text()
     assert words.startswith("Verdict: Business impact")
     assert ("Verdict by an edit" in words) is flagged
