@@ -645,11 +645,14 @@ class _Judge:
         if now is None or last is None or state.data is None:
             return
         for parent, on_line in zip(parents, lines, strict=True):
-            edited = self._edited(commit, cid, parent)
+            edited = self._edited(commit, cid, parent, state.refs())
             if not edited:
                 continue  # its charter and catalogue judge the merge's rows as they are
             before = self._before(commit, cid, state, parent)
-            unedited = before if before is not None else on_line
+            # One that does not load on the merge's rows (they hold a metric it does not
+            # declare) tells nothing, unless it does not load at all (then its line's).
+            broken = before is None and self.verdicts.at(parent, commit.day, cid) is None
+            unedited = on_line if broken else before
             if not (unedited is not None and verdict_gained(unedited, now)):
                 continue
             if self._told(commit, state, now, parent, flagged=True):
@@ -691,14 +694,15 @@ class _Judge:
                 return found
         return None
 
-    def _edited(self, commit: _Commit, cid: str, parent: str) -> str:
-        """What the merge changed against `parent`: "the charter", "metrics.yaml", both, or
-        "" for neither (then `parent`'s charter judges its rows as the merge's does)."""
-        paths = (f"charters/{cid}/charter.yaml", CATALOGUE)
+    def _edited(self, commit: _Commit, cid: str, parent: str, refs: bool) -> str:
+        """What the merge changed against `parent`: "the charter", "metrics.yaml" (only
+        for a charter that `ref`s it, `refs`), both, or "" for neither (then `parent`'s
+        charter judges its rows as the merge's does)."""
+        paths = (f"charters/{cid}/charter.yaml", CATALOGUE if refs else "")
         words = [
             word
             for word, path in zip(("the charter", CATALOGUE), paths, strict=True)
-            if self._blob(commit.sha, path) != self._blob(parent, path)
+            if path and self._blob(commit.sha, path) != self._blob(parent, path)
         ]
         return " and ".join(words)
 
@@ -715,18 +719,17 @@ class _Judge:
     def _told(
         self, commit: _Commit, state: _Charter, now: Verdict, against: str, flagged: bool
     ) -> bool:
-        """Whether a commit the merge brings to `against` (one of its other parents has it,
-        `against` does not) changed the charter's verdict to `now` (by an edit, flagged,
-        with `flagged`): then it was told there, and the merge does not tell it again.
-        One `git rev-list`, asked only of a merge that changed a verdict."""
+        """Whether the newest change of verdict replayed is one a commit the merge brings to
+        `against` made (one of its other parents has it, `against` does not), to `now`
+        (by an edit, flagged, with `flagged`): then it was told there, and the list ends
+        with it, so the merge does not tell it again. One `git rev-list`, asked only of a
+        merge that changed a verdict."""
+        newest = next((e for e in reversed(state.events) if e.kind == "verdict"), None)
+        if newest is None or newest.verdict != now or (flagged and not newest.flagged):
+            return False
         others = [p for p in (self.lines.get(commit.sha, ""), *self.branches.get(commit.sha, ()))]
-        ours = self._brought(*(p for p in others if p and p != against), against=against)
-        return any(
-            e.kind == "verdict"
-            and e.verdict == now
-            and (e.flagged or not flagged)
-            and e.commit in ours
-            for e in state.events
+        return newest.commit in self._brought(
+            *(p for p in others if p and p != against), against=against
         )
 
     def _brought(self, *sides: str, against: str) -> set[str]:

@@ -10,12 +10,13 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import yaml
-from factory import ab, business_metric, charter_data, row, write_charter
+from factory import ab, business_metric, charter_data, ml_metric, row, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
 
@@ -1541,6 +1542,63 @@ def test_a_charter_renamed_on_a_branch_while_main_added_rows_is_judged_at_the_me
     assert not [e.text for e in found.events if e.kind == "rewritten"]
     change = found.verdict_change
     assert change is not None and change.flagged and change.verdict == "business-impact"
+
+
+def test_a_branch_whose_charter_cannot_judge_the_merged_rows_gains_nothing_at_the_merge(
+    tmp_path: Path,
+) -> None:
+    """Main adds an ML metric with rows, then a row that meets the target; a branch only
+    rewords the summary. Its charter does not declare the new metric, so it cannot
+    judge the merge's rows: that is no edit's gain, and the merge flags nothing."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    production = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    write_charter(repo, "a", body, production)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "words")
+    write_charter(repo, "a", {**body, "summary": "Reworded."}, production)
+    commit(repo, "Words", "Ben Okafor", "2026-03-22T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    measured = {**body, "ml_metrics": [ml_metric("prec")]}
+    rows = [*production, row("2026-03-21", "prec", 0.8)]
+    write_charter(repo, "a", measured, rows)
+    commit(repo, "ML metric", "Chen Li", "2026-03-22T01:00:00Z")
+    write_charter(repo, "a", measured, [*rows, row("2026-03-22", "conv", 12.5)])
+    commit(repo, "Met", "Chen Li", "2026-03-23T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "words", when="2026-03-24T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert not [e.text for e in found.events if e.flagged]
+    assert found.verdict_change is not None and found.verdict_change.verdict == "target-met"
+
+
+def test_an_edit_told_on_its_branch_before_main_changed_again_is_told_at_the_merge(
+    tmp_path: Path,
+) -> None:
+    """A pull request stretches the cadence with a production row (flagged there: kept by
+    an edit); main then adds its own production row ("→ No impact", replayed after the
+    pull request's commit); main is merged into the pull request and fast-forwarded to
+    it. The list must not end with main's "No impact": the merge tells the edit's gain."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "pr")
+    write_charter(repo, "a", stretched, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    commit(repo, "Cadence and a row", "Ben Okafor", "2026-03-21T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", body, [*ROWS, row("2026-03-19", "conv", 9.0)])
+    commit(repo, "Row on main", "Chen Li", "2026-03-21T02:00:00Z")
+    git(repo, "checkout", "-q", "pr")
+    subprocess.run(["git", "merge", "-q", "--no-edit", "main"], cwd=repo, capture_output=True)
+    both = [*ROWS, row("2026-03-19", "conv", 9.0), row("2026-03-20", "conv", 9.0)]
+    write_charter(repo, "a", stretched, both)  # the conflict resolved: both rows
+    merge = commit(repo, "Merge main into pr", "Dana Ito", "2026-03-22T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--ff-only", "pr")
+    change = read_history(repo).of("a").verdict_change
+    assert change is not None
+    assert (change.commit, change.verdict, change.flagged) == (merge, "business-impact", True)
 
 
 def test_a_version_whose_business_metrics_are_not_a_list_drops_no_agreement(
