@@ -14,10 +14,9 @@ process reads those blobs. Commits are replayed oldest first, charter by charter
 - `goalpost`: a change of a business metric's baseline, target, definition, unit
   or direction (`diff.compare.is_goalpost`), or of the definition, unit or direction
   of the catalogue entry it `ref`s, in metrics.yaml (`_Catalogue`); made when the
-  metric already had
-  result rows, or in the commit that brings its first, it is a moved goalpost
-  (`moved`), and whether its agreement was renewed for it is judged as `charters
-  diff` judges it (`agreement_renewal`);
+  metric already had result rows, or in the commit that brings its first, it is a
+  moved goalpost (`moved`), and whether its agreement was renewed for it is judged as
+  `charters diff` judges it (`agreement_renewal`);
 - `agreement`: a change of a business metric's `agreed`; flagged when an agreed
   business metric leaves the business metrics;
 - `plan`: a change of a field of the measurement plan (`diff.compare.PLAN_FIELDS`);
@@ -25,9 +24,9 @@ process reads those blobs. Commits are replayed oldest first, charter by charter
   field (`JUDGING_PLAN_FIELDS`: method, cadence, minimum detectable effect, decision
   rule), as `charters diff` flags it;
 - `first-result`: the commit that brought a business metric's first result row;
-- `linked`: charter.yaml, a result file, a folder or metrics.yaml made a symbolic link (a build
-  follows it, the history cannot: later changes of its target are not in it);
-  flagged;
+- `linked`: charter.yaml, a result file, a folder or metrics.yaml made a symbolic
+  link (a build follows it, the history cannot: later changes of its target are not
+  in it); flagged;
 - `rewritten`: a result file whose earlier rows were changed or removed, or that the
   `results` globs no longer read (appended rows are not history; they are the results);
 - `verdict`: the charter's verdict (`analyze.verdict`) at a commit that changed its
@@ -267,7 +266,7 @@ class _Commit:
     changes: list[_Change]
     day: str = ""  # the commit's date (not the author's): the build date of its verdicts
     parent: str = ""  # the first parent (none for a root commit)
-    merge: bool = False  # more than one parent: the log lists no change of its own
+    merge: bool = False  # more than one parent: its changes are against the first
     authored: str = ""  # the author's date, the earlier of their calendar's and UTC's
     catalogue: tuple[str, str] | None = None  # metrics.yaml's blobs, if the commit changed it
     catalogue_link: str = ""  # the blob of the link's target's path, if it made it a link
@@ -626,8 +625,8 @@ class _Judge:
         state.loaded_at = commit.sha if now is not None else state.loaded_at
 
     def merge(self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str) -> None:
-        """A merge commit that changed the charter against its first parent: the verdict it
-        leaves, judged against each parent's line. An event, flagged, when the merge's
+        """A merge commit that changed the charter against one of its parents: the verdict
+        it leaves, judged against each parent's line. An event, flagged, when the merge's
         rows judged by a parent's charter.yaml and metrics.yaml give a lesser verdict (an
         edit from another side, or made in the merge, gained it on that parent's line),
         unless a commit of the other sides gained it so and was flagged there; else one,
@@ -655,7 +654,7 @@ class _Judge:
             unedited = on_line if broken else before
             if not (unedited is not None and verdict_gained(unedited, now)):
                 continue
-            if self._told(commit, state, now, parent, flagged=True):
+            if self._told(state, now, parents, parent, flagged=True):
                 return
             why = f"an edit of {edited}, in a merge: before it,"
             why += f" the same results give {label(str(unedited), 'verdict')}"
@@ -665,7 +664,7 @@ class _Judge:
             state.events.append(stamp.event("verdict", text, flagged=True, verdict=now))
             return
         was: str | None = None
-        if now != last and not self._told(commit, state, now, parents[0], flagged=False):
+        if now != last and not self._told(state, now, parents, parents[0], flagged=False):
             was = last
         for side, on_line in zip(parents[1:], lines[1:], strict=True):
             if was is None and on_line not in (None, now):
@@ -717,20 +716,23 @@ class _Judge:
         return self.ids[key]
 
     def _told(
-        self, commit: _Commit, state: _Charter, now: Verdict, against: str, flagged: bool
+        self,
+        state: _Charter,
+        now: Verdict,
+        parents: Sequence[str],
+        against: str,
+        flagged: bool,
     ) -> bool:
-        """Whether the newest change of verdict replayed is one a commit the merge brings to
-        `against` made (one of its other parents has it, `against` does not), to `now`
+        """Whether the newest change of verdict replayed is one a commit a merge (of
+        `parents`) brings to `against` made (another parent has it, `against` not), to `now`
         (by an edit, flagged, with `flagged`): then it was told there, and the list ends
         with it, so the merge does not tell it again. One `git rev-list`, asked only of a
         merge that changed a verdict."""
         newest = next((e for e in reversed(state.events) if e.kind == "verdict"), None)
         if newest is None or newest.verdict != now or (flagged and not newest.flagged):
             return False
-        others = [p for p in (self.lines.get(commit.sha, ""), *self.branches.get(commit.sha, ()))]
-        return newest.commit in self._brought(
-            *(p for p in others if p and p != against), against=against
-        )
+        others = (p for p in parents if p and p != against)
+        return newest.commit in self._brought(*others, against=against)
 
     def _brought(self, *sides: str, against: str) -> set[str]:
         """The commits (short ids) that touched the paths and `sides` have and `against`
@@ -829,8 +831,11 @@ class _Catalogue:
         new = self.read(new_blob) if new_blob.strip("0") else {}
         if new is None:
             return set()
-        old = self.read(old_blob) if old_blob.strip("0") and old_blob != _LINKED else None
-        old = {} if not old_blob.strip("0") else old
+        old: dict[str, dict[str, Any]] | None = {}  # none at the parent
+        if old_blob == _LINKED:
+            old = None  # a link at the parent: no version
+        elif old_blob.strip("0"):
+            old = self.read(old_blob)
         old = dict(self.entries) if old is None else old
         self.entries = dict(new)
         changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
@@ -1005,8 +1010,8 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs)
 
 @dataclass(frozen=True)
 class _MergeVerdicts:
-    """A charter's verdict at a merge commit (which the replay does not replay: a merge
-    lists no change of its own), for `_on_line`; None when it has none there."""
+    """A charter's verdict at a merge commit the replay has not judged it at (one that did
+    not change it, or not yet), for `_on_line`; None when it has none there."""
 
     verdicts: VerdictReplay
     days: Mapping[str, str]  # merge commit → its day
