@@ -113,22 +113,28 @@ class Repo:
         return hashlib.blake2b(data, digest_size=10).hexdigest()
 
     def uncommitted(self) -> set[str]:
+        """Charters with changes that are not committed (`status`)."""
+        return self.status()[0]
+
+    def status(self) -> tuple[set[str], bool]:
         """Charters with changes that are not committed: a tracked file changed, or a
         file git does not ignore added (a new result file shows on the page but is in no
-        commit). Only the charters folder is walked for untracked files (at 1,000
-        charters, about 20 ms more than `-uno`); a charter not committed at all is named
-        too, and has no events.
+        commit); and whether metrics.yaml has such changes. Only the charters folder is
+        walked for untracked files (at 1,000 charters, about 20 ms more than `-uno`); a
+        charter not committed at all is named too, and has no events.
         """
         args = ["status", "--porcelain", "-z", "-unormal", "--no-renames"]
-        shown = git([*args, "--", f":/{self.charters}"], self.top)
+        shown = git([*args, "--", f":/{self.charters}", f":/{self.catalogue}"], self.top)
         found: set[str] = set()
+        catalogue = False
         for entry in shown.stdout.decode("utf-8", "surrogateescape").split("\0"):
             path = entry[3:]
+            catalogue |= path == self.catalogue
             if path.startswith(self.charters):
                 cid = path[len(self.charters) :].split("/")[0]
                 if cid and not cid.startswith("."):
                     found.add(cid)
-        return found
+        return found, catalogue
 
 
 def probe(source: Path) -> Repo:

@@ -105,7 +105,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-15"
+HISTORY_FORMAT = "history-16"
 
 
 def _format() -> str:
@@ -123,6 +123,10 @@ EventKind = HistoryKind
 NOT_COMMITTED = "No history yet: this charter has not been committed."
 UNCOMMITTED = (
     "This charter has uncommitted changes; the history shows commits only, so they are not in it."
+)
+CATALOGUE_UNCOMMITTED = (
+    "metrics.yaml, which defines metrics this charter claims, has uncommitted changes; the"
+    " history shows commits only, so they are not in it."
 )
 
 
@@ -164,6 +168,10 @@ class CharterHistory:
     # result → its value then (the one in force when the first result arrived).
     originals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     uncommitted: bool = False
+    # Its last committed charter.yaml `ref`s metrics.yaml (`catalogue_uncommitted`: and
+    # metrics.yaml has uncommitted changes).
+    refs: bool = False
+    catalogue_uncommitted: bool = False
     # The newest change of verdict in the order of the commits (`events` is in the order
     # of author dates, which a commit can set to any day), or None.
     verdict_change: Event | None = None
@@ -207,7 +215,9 @@ class History:
         found = self.of(cid)
         if not found.events:
             return NOT_COMMITTED
-        return UNCOMMITTED if found.uncommitted else ""
+        if found.uncommitted:
+            return UNCOMMITTED
+        return CATALOGUE_UNCOMMITTED if found.catalogue_uncommitted else ""
 
 
 def read_history(
@@ -225,7 +235,7 @@ def read_history(
         repo = _probe(source)
     except _Unavailable as exc:
         return History(note=str(exc))
-    changed = repo.uncommitted()
+    changed, catalogue = repo.status()
     cached = _cache_file(cache, repo, names) if cache is not None else None
     found = _read_cache(cached, repo.head) if cached is not None else None
     verdicts = (
@@ -238,7 +248,10 @@ def read_history(
         if cached is not None:
             _write_cache(cached, repo.head, found)
     return History(
-        charters={cid: replace(h, uncommitted=cid in changed) for cid, h in found.items()}
+        charters={
+            cid: replace(h, uncommitted=cid in changed, catalogue_uncommitted=catalogue and h.refs)
+            for cid, h in found.items()
+        }
         | {cid: CharterHistory(uncommitted=True) for cid in changed if cid not in found},
         available=True,
         cache_files=(str(cached), str(verdicts)) if cached is not None else (),
@@ -579,6 +592,7 @@ def _replay(
             {mid: dict(sorted(known.items())) for mid, known in sorted(state.originals.items())},
             # Replayed parents first: the last one appended is the newest by commit.
             verdict_change=next((e for e in reversed(state.events) if e.kind == "verdict"), None),
+            refs=state.refs(),
         )
         for cid, state in sorted(charters.items())
         if state.events
@@ -1550,6 +1564,7 @@ def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
                 verdict_change=Event(**entry["verdict_change"])
                 if entry["verdict_change"]
                 else None,
+                refs=bool(entry["refs"]),
             )
             for cid, entry in data["charters"].items()
         }
@@ -1567,6 +1582,7 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
                 "events": [asdict(e) for e in h.events],
                 "originals": {mid: dict(known) for mid, known in h.originals.items()},
                 "verdict_change": asdict(h.verdict_change) if h.verdict_change else None,
+                "refs": h.refs,
             }
             for cid, h in found.items()
         },

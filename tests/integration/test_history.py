@@ -754,6 +754,27 @@ def test_the_ambition_of_a_ref_target_is_judged_by_the_catalogue_of_its_commit(
     assert "conv: target.value 12 → 11 (less ambitious)" in texts
 
 
+def test_an_uncommitted_change_of_metrics_yaml_is_noted_on_the_charters_that_ref_it(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    _catalogue(repo)
+    claims = {"ref": "conv", "baseline": {"value": 10.0}, "target": {"value": 12.0}}
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]))
+    write_charter(repo, "own", charter_data(business_metrics=[business_metric("sales")]))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    site = tmp_path / "site"
+    build(repo, site)
+    assert "metrics.yaml" not in history_text(site, "shop")
+    _catalogue(repo, unit="%")  # not committed
+    build(repo, site)
+    assert history_text(site, "shop").startswith(
+        "History metrics.yaml, which defines metrics this charter claims, has uncommitted"
+        " changes; the history shows commits only, so they are not in it."
+    )
+    assert "uncommitted" not in history_text(site, "own")
+
+
 def test_a_catalogue_goalpost_moved_before_results_and_the_ambition_of_a_ref(
     tmp_path: Path,
 ) -> None:
