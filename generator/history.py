@@ -168,10 +168,7 @@ class CharterHistory:
     # result → its value then (the one in force when the first result arrived).
     originals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     uncommitted: bool = False
-    # Its last committed charter.yaml `ref`s metrics.yaml (`catalogue_uncommitted`: and
-    # metrics.yaml has uncommitted changes).
-    refs: bool = False
-    catalogue_uncommitted: bool = False
+    refs: bool = False  # its last committed charter.yaml `ref`s metrics.yaml
     # The newest change of verdict in the order of the commits (`events` is in the order
     # of author dates, which a commit can set to any day), or None.
     verdict_change: Event | None = None
@@ -201,6 +198,7 @@ class History:
     note: str = ""
     charters: Mapping[str, CharterHistory] = field(default_factory=dict)
     available: bool = False
+    catalogue_uncommitted: bool = False  # metrics.yaml has uncommitted changes
     # The cache files this history is kept in (the head's, and the verdicts by content the
     # next head will read), for `charters build --gc` to keep (generator/prune.py).
     cache_files: tuple[str, ...] = ()
@@ -217,7 +215,7 @@ class History:
             return NOT_COMMITTED
         if found.uncommitted:
             return UNCOMMITTED
-        return CATALOGUE_UNCOMMITTED if found.catalogue_uncommitted else ""
+        return CATALOGUE_UNCOMMITTED if found.refs and self.catalogue_uncommitted else ""
 
 
 def read_history(
@@ -248,12 +246,10 @@ def read_history(
         if cached is not None:
             _write_cache(cached, repo.head, found)
     return History(
-        charters={
-            cid: replace(h, uncommitted=cid in changed, catalogue_uncommitted=catalogue and h.refs)
-            for cid, h in found.items()
-        }
+        charters={cid: replace(h, uncommitted=cid in changed) for cid, h in found.items()}
         | {cid: CharterHistory(uncommitted=True) for cid in changed if cid not in found},
         available=True,
+        catalogue_uncommitted=catalogue,
         cache_files=(str(cached), str(verdicts)) if cached is not None else (),
     )
 
@@ -546,7 +542,7 @@ def _replay(
     charters: dict[str, _Charter] = {}
     blobs = Blobs(repo.top)
     judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), *_lines(repo), repo=repo)
-    catalogue = _Catalogue(blobs, repo.catalogue)
+    catalogue = _Catalogue(blobs, judge.verdicts.catalogue)
     try:
         commits = _log(repo)
         sides = _merged_sides(repo, commits)
@@ -610,7 +606,7 @@ class _Judge:
     branches: Mapping[str, tuple[str, ...]]  # `_lines`: a merge → its other parents
     merges: dict[str, str] = field(default_factory=dict)  # merge commit → its day
     repo: _Repo | None = None  # for the commits of a merged branch (`_brought`)
-    ids: dict[tuple[str, str], str] = field(default_factory=dict)  # `_blob`'s
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)  # `_charter_blob`'s
 
     def __call__(
         self,
@@ -633,8 +629,8 @@ class _Judge:
         before = _or_loaded(before, verdicts, commit, cid, state)
         merged = _MergeVerdicts(verdicts, self.merges, cid)
         last = _on_line(state, self.lines.get(commit.sha, ""), self.lines, merged)
-        edit = " and ".join(w for w, on in (("the charter", edited), (CATALOGUE, catalogued)) if on)
-        _verdict(state, stamp, now, before, last, results=results, edit=edit or "the charter")
+        edit = _edit_words(edited, catalogued) or "the charter"
+        _verdict(state, stamp, now, before, last, results=results, edit=edit)
         state.seen[commit.sha] = state.verdict
         state.loaded_at = commit.sha if now is not None else state.loaded_at
 
@@ -711,23 +707,25 @@ class _Judge:
         """What the merge changed against `parent`: "the charter", "metrics.yaml" (only
         for a charter that `ref`s it, `refs`), both, or "" for neither (then `parent`'s
         charter judges its rows as the merge's does)."""
-        paths = (f"charters/{cid}/charter.yaml", CATALOGUE if refs else "")
-        words = [
-            word
-            for word, path in zip(("the charter", CATALOGUE), paths, strict=True)
-            if path and self._blob(commit.sha, path) != self._blob(parent, path)
-        ]
-        return " and ".join(words)
+        charter = self._charter_blob(commit.sha, cid) != self._charter_blob(parent, cid)
+        catalogue = refs and self._catalogue_blob(commit.sha) != self._catalogue_blob(parent)
+        return _edit_words(charter, catalogue)
 
-    def _blob(self, sha: str, path: str) -> str:
-        """The id of file `path` (in the source folder) at commit `sha`, "" for none."""
-        key = (sha, path)
+    def _charter_blob(self, sha: str, cid: str) -> str:
+        """The id of the charter's charter.yaml at commit `sha`, "" for none."""
+        key = (sha, cid)
         if key not in self.ids:
             if len(self.ids) > 4096:
                 self.ids.clear()
-            found = self.verdicts.objects.object(f"{sha}:{self.verdicts.prefix}{path}")
+            path = f"{sha}:{self.verdicts.prefix}charters/{cid}/charter.yaml"
+            found = self.verdicts.objects.object(path)
             self.ids[key] = found[0] if found is not None else ""
         return self.ids[key]
+
+    def _catalogue_blob(self, sha: str) -> str:
+        """The id of metrics.yaml at commit `sha`, "" for none."""
+        found = self.verdicts.catalogue(sha)
+        return found[0] if found is not None else ""
 
     def _told(
         self,
@@ -758,6 +756,12 @@ class _Judge:
         args = ["--literal-pathspecs", "rev-list", *sides, *not_against, "--", *paths]
         shown = _git(args, self.repo.top)
         return {sha[:SHORT_HASH] for sha in shown.stdout.decode().split()}
+
+
+def _edit_words(charter: bool, catalogue: bool) -> str:
+    """What an edit changed, as a verdict entry says it: "the charter", "metrics.yaml",
+    both, or "" for neither."""
+    return " and ".join(w for w, on in (("the charter", charter), (CATALOGUE, catalogue)) if on)
 
 
 def _merge(
@@ -791,13 +795,14 @@ class _Catalogue:
     events of a commit that changes it."""
 
     blobs: Blobs
-    path: str  # its path in the repository (`Repo.catalogue`)
+    # metrics.yaml at a commit (blob id, content), as the verdicts read it
+    # (`VerdictReplay.catalogue`)
+    at_commit: Callable[[str], tuple[str, bytes] | None]
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # as last read
     # Each entry's last version read, for one removed (or the file, or made unreadable
     # as an entry) and brought back: compared with it.
     last: dict[str, dict[str, Any]] = field(default_factory=dict)
     parsed: dict[str, dict[str, dict[str, Any]] | None] = field(default_factory=dict)
-    _at: tuple[str, Mapping[str, dict[str, Any]]] = ("", {})
 
     def read(self, blob: str, content: bytes | None = None) -> dict[str, dict[str, Any]] | None:
         """The entries of a version of metrics.yaml by its blob id, parsed once (the
@@ -811,12 +816,8 @@ class _Catalogue:
     def at(self, sha: str) -> Mapping[str, dict[str, Any]]:
         """The entries of metrics.yaml at commit `sha` (none when it has none there or
         it cannot be read)."""
-        if self._at[0] != sha:
-            found = self.blobs.object(f"{sha}:{self.path}") if sha else None
-            regular = found is not None and found[1] == "blob"
-            entries = self.read(found[0], found[2]) if found is not None and regular else None
-            self._at = (sha, entries or {})
-        return self._at[1]
+        found = self.at_commit(sha) if sha else None
+        return (self.read(*found) if found is not None else None) or {}
 
     def change(
         self,

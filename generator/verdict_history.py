@@ -87,7 +87,7 @@ class VerdictReplay:
         folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
         if folder is None or folder[1] != "tree":
             return None
-        catalogue = self._metrics(catalogue_from or commit)
+        catalogue = self.catalogue(catalogue_from or commit)
         blob = catalogue[0] if catalogue else ""
         inputs = f"{verdict_format()}\0{cid}\0{folder[0]}\0{blob}\0{day}"
         charter = None
@@ -105,9 +105,10 @@ class VerdictReplay:
         self.used[key] = self.known[key]
         return self.known[key]
 
-    def _metrics(self, commit: str) -> tuple[str, bytes] | None:
+    def catalogue(self, commit: str) -> tuple[str, bytes] | None:
         """metrics.yaml at `commit` (blob id, content), read once for a few commits in a row
-        (a merge's and its parents')."""
+        (a merge's and its parents'); the history reads it here too (`history._Catalogue`,
+        `history._Judge`)."""
         if commit not in self._catalogues:
             if len(self._catalogues) > 8:
                 self._catalogues.clear()

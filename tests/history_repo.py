@@ -68,6 +68,14 @@ ROWS = [
     *ab("2026-02-28", "conv", 10.1, 10.9, n=50000),
 ]
 MORE = ab("2026-03-31", "conv", 10.0, 11.2, n=50000)
+# The same, and a production row below the baseline after them: "No impact", unless a
+# cadence that no production row is judged by (`stretched`) lets the lift stand.
+PRODUCTION = [*ROWS, row("2026-03-20", "conv", 9.0)]
+
+
+def stretched(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with a cadence of every 999 months: its production rows judge nothing."""
+    return {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
 
 
 def make_history_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:

@@ -18,7 +18,17 @@ import pytest
 import yaml
 from factory import ab, business_metric, charter_data, ml_metric, row, write_charter
 from helpers import Element, parse_html, run_cli
-from history_repo import MORE, ROWS, charter, commit, git, isolate_git, make_history_repo
+from history_repo import (
+    MORE,
+    PRODUCTION,
+    ROWS,
+    charter,
+    commit,
+    git,
+    isolate_git,
+    make_history_repo,
+    stretched,
+)
 
 from generator import history, verdict_history
 from generator.cache import generator_fingerprint
@@ -949,7 +959,7 @@ def test_a_verdict_gained_by_an_edit_with_no_new_results_is_flagged(tmp_path: Pa
     """A cadence stretched so that production no longer overrules the lift turns "No
     impact" into "Business impact" without a row: flagged. New rows gaining it are not."""
     repo = _repo(tmp_path)
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # production back below the baseline
+    rows = PRODUCTION  # production back below the baseline
     body = charter(12.0)
     write_charter(repo, "a", body, rows)
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
@@ -995,7 +1005,7 @@ def _rows_and_an_edit(
 def test_a_verdict_gained_by_an_edit_that_came_with_new_rows_is_flagged(tmp_path: Path) -> None:
     """A new production row and the cadence stretched in one commit: the charter before
     the edit gives the same rows "No impact", so the gain is the edit's."""
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # production back below the baseline
+    rows = PRODUCTION  # production back below the baseline
     both, found = _rows_and_an_edit(
         tmp_path,
         rows,
@@ -1019,7 +1029,7 @@ def test_a_verdict_the_new_rows_would_lose_kept_by_an_edit_is_flagged(tmp_path: 
     both, found = _rows_and_an_edit(
         tmp_path,
         ROWS,
-        [*ROWS, row("2026-03-20", "conv", 9.0)],
+        PRODUCTION,
         {"measurement": {"cadence": "every 999 months"}},
     )
     assert [(e.commit, e.text, e.flagged) for e in found] == [
@@ -1037,7 +1047,7 @@ def test_new_rows_that_gain_a_verdict_beside_a_harmless_edit_are_not_flagged(
 ) -> None:
     """A new pair lifts the metric again, committed with a new summary: the charter
     before the edit gives those rows the same verdict, so the rows gained it."""
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    rows = PRODUCTION
     both, found = _rows_and_an_edit(tmp_path, rows, [*rows, *MORE], {"summary": "New words."})
     assert [(e.commit, e.text, e.flagged) for e in found] == [
         (both, "Verdict: No impact → Business impact", False)
@@ -1202,7 +1212,7 @@ def test_a_verdict_an_edit_brought_is_badged_until_results_change_it(tmp_path: P
     beside the verdict says so, wherever it is shown, until new results change it."""
     repo = _repo(tmp_path)
     (repo / "site.yaml").write_text("title: Edits\n", encoding="utf-8")
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # in production, below the baseline
+    rows = PRODUCTION  # in production, below the baseline
     body = charter(12.0)
     write_charter(repo, "a", body, rows)
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
@@ -1242,7 +1252,7 @@ def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     body = charter(12.0)
     write_charter(repo, "a", body, ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # in production, below the baseline
+    rows = PRODUCTION  # in production, below the baseline
     write_charter(repo, "a", body, rows)
     commit(repo, "Production", "Ben Okafor", "2026-03-24T00:00:00Z")
     body["measurement"]["cadence"] = "every 999 months"
@@ -1275,7 +1285,7 @@ def test_a_broken_commit_before_an_edit_does_not_hide_what_the_edit_gained(
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
     (repo / "charters/a/charter.yaml").write_text("title: [unclosed\n", encoding="utf-8")
     commit(repo, "Break", "Ben Okafor", "2026-03-22T00:00:00Z")
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]  # in production, below the baseline
+    rows = PRODUCTION  # in production, below the baseline
     if not together:
         broken = (repo / "charters/a/charter.yaml").read_text("utf-8")
         write_charter(repo, "a", body, rows)
@@ -1297,7 +1307,7 @@ def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""
     repo = _repo(tmp_path)
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    rows = PRODUCTION
     body = charter(12.0)
     write_charter(repo, "a", body, rows)
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
@@ -1321,7 +1331,7 @@ def test_a_branch_that_changed_no_number_gains_nothing_at_its_merge(tmp_path: Pa
     write_charter(repo, "a", {**body, "summary": "Other words."}, ROWS)
     commit(repo, "Words", "Ben Okafor", "2026-03-22T00:00:00Z")
     git(repo, "checkout", "-q", "main")
-    write_charter(repo, "a", body, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    write_charter(repo, "a", body, PRODUCTION)
     commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
     git(repo, "merge", "-q", "--no-edit", "words", author="Dana Ito", when="2026-03-23T00:00:00Z")
     verdicts = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
@@ -1335,14 +1345,14 @@ def test_a_branch_that_gains_by_an_edit_is_flagged_against_its_own_parent(
     cadence: against its parent (No impact) it gained, whatever main's verdict was."""
     repo = _repo(tmp_path)
     body = charter(12.0)
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    rows = PRODUCTION
     write_charter(repo, "a", body, rows)
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "cadence")
     write_charter(
         repo,
         "a",
-        {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}},
+        stretched(body),
         rows,
     )
     edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-23T00:00:00Z")
@@ -1367,11 +1377,11 @@ def test_a_verdict_only_the_merge_makes_is_in_the_history(tmp_path: Path) -> Non
     write_charter(repo, "a", body, ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "cadence")
-    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
-    write_charter(repo, "a", stretched, ROWS)
+    longer = stretched(body)
+    write_charter(repo, "a", longer, ROWS)
     commit(repo, "Cadence", "Ben Okafor", "2026-03-02T00:00:00Z")
     git(repo, "checkout", "-q", "main")
-    write_charter(repo, "a", body, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    write_charter(repo, "a", body, PRODUCTION)
     production = commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
     git(repo, "merge", "-q", "--no-edit", "cadence", author="Dana Ito", when="2026-03-22T00:00:00Z")
     merge = git(repo, "rev-parse", "HEAD").strip()[:10]
@@ -1398,12 +1408,10 @@ def test_a_verdict_only_the_merge_makes_is_in_the_history(tmp_path: Path) -> Non
     # main: told at the branch's commit, not again at the merge.
     git(repo, "checkout", "-q", "-b", "march")
     lower = [*ROWS, row("2026-03-20", "conv", 9.0), *ab("2026-03-31", "conv", 10.0, 9.0, n=50000)]
-    write_charter(repo, "a", stretched, lower)
+    write_charter(repo, "a", longer, lower)
     march = commit(repo, "March", "Ben Okafor", "2026-04-01T00:00:00Z")
     git(repo, "checkout", "-q", "main")
-    write_charter(
-        repo, "a", {**stretched, "summary": "Reworded."}, [*ROWS, row("2026-03-20", "conv", 9.0)]
-    )
+    write_charter(repo, "a", {**longer, "summary": "Reworded."}, PRODUCTION)
     commit(repo, "Words", "Chen Li", "2026-04-02T00:00:00Z")
     git(repo, "merge", "-q", "--no-edit", "march", author="Dana Ito", when="2026-04-03T00:00:00Z")
     after = [
@@ -1418,12 +1426,12 @@ def test_an_edit_flagged_on_its_branch_is_not_told_again_at_the_merge(tmp_path: 
     on main's line by the same edit, and is not a second entry."""
     repo = _repo(tmp_path)
     body = charter(12.0)
-    rows = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    rows = PRODUCTION
     write_charter(repo, "a", body, rows)
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "cadence")
-    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
-    write_charter(repo, "a", stretched, rows)
+    longer = stretched(body)
+    write_charter(repo, "a", longer, rows)
     edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
     git(repo, "checkout", "-q", "main")
     write_charter(repo, "a", {**body, "summary": "Reworded."}, rows)
@@ -1471,8 +1479,8 @@ def _merge_flow(repo: Path, flow: str) -> None:
     """A branch and main, merged in one of the ways teams merge (`flow`); the stretched
     cadence and the production row below the baseline come from different sides."""
     body = charter(12.0)
-    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
-    production = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    longer = stretched(body)
+    production = PRODUCTION
     write_charter(repo, "a", body, ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "side")
@@ -1480,7 +1488,7 @@ def _merge_flow(repo: Path, flow: str) -> None:
         write_charter(repo, "a", body, production)
         commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
         git(repo, "checkout", "-q", "main")
-        write_charter(repo, "a", stretched, ROWS)
+        write_charter(repo, "a", longer, ROWS)
         commit(repo, "Cadence", "Ben Okafor", "2026-03-02T00:00:00Z")
         git(repo, "merge", "-q", "--no-edit", "side", when="2026-03-22T00:00:00Z")
         return
@@ -1492,7 +1500,7 @@ def _merge_flow(repo: Path, flow: str) -> None:
         commit(repo, "Words", "Ben Okafor", "2026-03-02T00:00:00Z")
         git(repo, "merge", "-q", "-s", "ours", "side", when="2026-03-22T00:00:00Z")
         return
-    write_charter(repo, "a", stretched, ROWS)
+    write_charter(repo, "a", longer, ROWS)
     commit(repo, "Cadence", "Ben Okafor", "2026-03-02T00:00:00Z")
     git(repo, "checkout", "-q", "main")
     write_charter(repo, "a", body, production)
@@ -1552,11 +1560,11 @@ def test_a_charter_renamed_on_a_branch_while_main_added_rows_is_judged_at_the_me
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "rename")
     git(repo, "mv", "charters/a", "charters/b")
-    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
-    write_charter(repo, "b", {**stretched, "aliases": ["a"]}, ROWS)
+    longer = stretched(body)
+    write_charter(repo, "b", {**longer, "aliases": ["a"]}, ROWS)
     commit(repo, "Rename", "Ben Okafor", "2026-03-02T00:00:00Z")
     git(repo, "checkout", "-q", "main")
-    write_charter(repo, "a", body, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    write_charter(repo, "a", body, PRODUCTION)
     commit(repo, "Production", "Chen Li", "2026-03-21T00:00:00Z")
     git(repo, "merge", "-q", "--no-edit", "rename", when="2026-03-22T00:00:00Z")
     found = read_history(repo).of("b")
@@ -1573,7 +1581,7 @@ def test_a_branch_whose_charter_cannot_judge_the_merged_rows_gains_nothing_at_th
     judge the merge's rows: that is no edit's gain, and the merge flags nothing."""
     repo = _repo(tmp_path)
     body = charter(12.0)
-    production = [*ROWS, row("2026-03-20", "conv", 9.0)]
+    production = PRODUCTION
     write_charter(repo, "a", body, production)
     commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "words")
@@ -1601,11 +1609,11 @@ def test_an_edit_told_on_its_branch_before_main_changed_again_is_told_at_the_mer
     it. The list must not end with main's "No impact": the merge tells the edit's gain."""
     repo = _repo(tmp_path)
     body = charter(12.0)
-    stretched = {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
+    longer = stretched(body)
     write_charter(repo, "a", body, ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "pr")
-    write_charter(repo, "a", stretched, [*ROWS, row("2026-03-20", "conv", 9.0)])
+    write_charter(repo, "a", longer, PRODUCTION)
     commit(repo, "Cadence and a row", "Ben Okafor", "2026-03-21T00:00:00Z")
     git(repo, "checkout", "-q", "main")
     write_charter(repo, "a", body, [*ROWS, row("2026-03-19", "conv", 9.0)])
@@ -1613,7 +1621,7 @@ def test_an_edit_told_on_its_branch_before_main_changed_again_is_told_at_the_mer
     git(repo, "checkout", "-q", "pr")
     subprocess.run(["git", "merge", "-q", "--no-edit", "main"], cwd=repo, capture_output=True)
     both = [*ROWS, row("2026-03-19", "conv", 9.0), row("2026-03-20", "conv", 9.0)]
-    write_charter(repo, "a", stretched, both)  # the conflict resolved: both rows
+    write_charter(repo, "a", longer, both)  # the conflict resolved: both rows
     merge = commit(repo, "Merge main into pr", "Dana Ito", "2026-03-22T00:00:00Z")
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--ff-only", "pr")
