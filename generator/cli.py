@@ -479,7 +479,7 @@ def schema_command(result_row: bool, metrics: bool, site: bool, out: Path | None
     """Print the JSON Schema of charter.yaml (draft 2020-12), generated from the model.
 
     Point editors at it with a first line `# yaml-language-server: $schema=<path>`
-    in charter.yaml; see docs/schema.md.
+    in charter.yaml; see docs/schema.md in the metric-charters source.
     """
     from .schemas import SchemaKind, schema_text
 
@@ -595,7 +595,7 @@ def pull_command(
 
     Each file is replaced only when every row is valid; otherwise it stays as it
     was and the problem is reported at the charter's pull entry (exit 1). See
-    docs/pull.md.
+    docs/pull.md in the metric-charters source.
     """
     from .pull.run import UnknownConnection, pull, summary
 

@@ -1052,7 +1052,10 @@ class Charter(Model):
     )
     pull: list[Pull] = Field(
         default_factory=list,
-        description="Result files `charters pull` writes from SQL or MLflow (docs/pull.md).",
+        description=(
+            "Result files `charters pull` writes from SQL or MLflow"
+            " (docs/pull.md in the metric-charters source)."
+        ),
         examples=[[{"into": "results/weekly.csv", "sql": "queries/weekly.sql"}]],
     )
 
