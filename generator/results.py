@@ -34,6 +34,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from . import model as m
+from .catalogue import CATALOGUE_FILE
 from .columns import ResultTable, RowStore
 from .diagnostics import (
     Diagnostic,
@@ -177,6 +178,7 @@ class Bounds:
     metric: str
     unit: str | None
     range: tuple[float | None, float | None] | None = None
+    catalogued: bool = False  # the metric is a `ref`: its unit is written in metrics.yaml
 
 
 @dataclass(frozen=True)
@@ -406,7 +408,10 @@ def metric_bounds(data: Any, metrics: list[str]) -> dict[str, Bounds]:
             if not isinstance(mid, str) or mid not in found or found[mid].unit is not None:
                 continue
             unit = item.get("unit")
-            found[mid] = Bounds(mid, unit if isinstance(unit, str) else None, _range(item))
+            catalogued = item.get("ref") is not None
+            found[mid] = Bounds(
+                mid, unit if isinstance(unit, str) else None, _range(item), catalogued
+            )
     return found
 
 
@@ -999,12 +1004,16 @@ def _unit_not_read(
         rules.unit_told.add(metric)  # its unit is the problem: said at its first such row
         what = "a percentage" if meant == "%" else "a proportion"
         scale = "0 to 100" if meant == "%" else "0 to 1"
+        unit = f"the unit {excerpt(bounds.unit.strip())}"
+        there = ""
+        if bounds.catalogued:  # the charter only names it: the unit is the catalogue's
+            unit += f" of the catalogued metric {excerpt(metric)}"
+            there = f" in {CATALOGUE_FILE}"
         message = (
             f"n is read only for a proportion, in the unit '%' or 'ratio', and this row gives"
-            f" no other measure of its noise (std, or lower and upper): the unit"
-            f" {excerpt(bounds.unit.strip())} reads as {what}; write it {meant!r} (values"
-            f" {scale}) for the arms to be compared as proportions, or give std or lower and"
-            " upper"
+            f" no other measure of its noise (std, or lower and upper): {unit} reads as"
+            f" {what}; write it {meant!r}{there} (values {scale}) for the arms to be compared"
+            " as proportions, or give std or lower and upper"
         )
         yield doc.at((i, "n"), message, "unit-not-read")
 

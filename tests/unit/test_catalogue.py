@@ -259,3 +259,26 @@ def test_a_catalogue_agreement_dated_after_the_build_date_is_refused(
         " an agreement cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH,"
         " else today)"
     ]
+
+
+def test_a_catalogued_unit_that_reads_as_a_percentage_is_to_be_fixed_in_the_catalogue(
+    project: ScratchProject,
+) -> None:
+    # The charter only names the metric; the unit to rewrite is in metrics.yaml.
+    project.write("metrics.yaml", CATALOGUE.replace("unit: score", "unit: pct"))
+    ref = "\n  - ref: csat_score\n    baseline: {value: 40}\n    target: {value: 45}"
+    mde = "\n  method: ab_test\n  population: All tickets.\n  minimum_detectable_effect:"
+    project.charter(business_metrics=ref, measurement=mde + " {metric: csat_score, absolute: 2}")
+    project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value,n\n"
+        "2026-05-04,csat_score,control,40,900\n"
+        "2026-05-04,csat_score,treatment,44,900\n",
+    )
+    assert project.errors() == [
+        "charters/routing/results/ab.csv:2:34: [0].n: n is read only for a proportion, in the"
+        " unit '%' or 'ratio', and this row gives no other measure of its noise (std, or"
+        " lower and upper): the unit 'pct' of the catalogued metric 'csat_score' reads as a"
+        " percentage; write it '%' in metrics.yaml (values 0 to 100) for the arms to be"
+        " compared as proportions, or give std or lower and upper"
+    ]
