@@ -258,13 +258,17 @@ def _welch(control: Arm, treatment: Arm) -> Lift | None:
     assert control.n is not None and treatment.n is not None
     assert control.std is not None and treatment.std is not None
     n_c, n_t = float(control.n), float(treatment.n)
-    v_c = control.std**2 / n_c
-    v_t = treatment.std**2 / n_t
+    # Each arm's standard error, and their root sum of squares by `hypot`: squared, a
+    # standard deviation of 1e-100 was 0, and the degrees of freedom divided by zero.
+    e_c, e_t = control.std / math.sqrt(n_c), treatment.std / math.sqrt(n_t)
     absolute = treatment.value - control.value
-    se = math.sqrt(v_t + v_c)
+    se = math.hypot(e_t, e_c)
     if se == 0.0:  # both standard deviations 0: no spread to test a difference against
         return _no_spread(absolute, control, "welch")
-    df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1.0) + v_c**2 / (n_c - 1.0))
+    # Welch–Satterthwaite, of the errors as shares of the larger (the same number: the
+    # formula does not change with the scale), so that no square or fourth power underflows.
+    r_c, r_t = (e_c / max(e_c, e_t)) ** 2, (e_t / max(e_c, e_t)) ** 2
+    df = (r_t + r_c) ** 2 / (r_t**2 / (n_t - 1.0) + r_c**2 / (n_c - 1.0))
     half = t_quantile(df) * se
     p_value = 2.0 * _t_sf(abs(absolute / se), df)
     return _symmetric(absolute, control, half, min(1.0, p_value), "welch")
@@ -275,7 +279,7 @@ def _intervals(control: Arm, treatment: Arm) -> Lift | None:
     assert treatment.lower is not None and treatment.upper is not None
     se_c = (control.upper - control.lower) / (2.0 * Z_975)
     se_t = (treatment.upper - treatment.lower) / (2.0 * Z_975)
-    se = math.sqrt(se_t**2 + se_c**2)
+    se = math.hypot(se_t, se_c)  # squared, widths of 1e-170 would read as none
     absolute = treatment.value - control.value
     if se == 0.0:  # both intervals of zero width: no spread to test a difference against
         return _no_spread(absolute, control, "intervals")

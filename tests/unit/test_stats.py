@@ -240,6 +240,27 @@ def test_welch_matches_statsmodels_and_scipy(
     assert result.p_value == pytest.approx(p_value, abs=TOL)
 
 
+@pytest.mark.parametrize("scale", [1e-100, 1e-170, 1e-300])
+def test_welch_and_intervals_of_tiny_values_are_the_same_test_scaled(scale: float) -> None:
+    # Squared, standard deviations of 1e-100 underflowed to 0: the degrees of freedom
+    # divided by zero (a traceback), and at 1e-170 the arms read as having no spread.
+    # Values in another unit (grams for tonnes) are the same test, scaled.
+    arms = (Arm(1.0, n=1000, std=1.0), Arm(3.0, n=800, std=2.5))
+    small = lift(*(Arm(a.value * scale, n=a.n, std=a.std * scale) for a in arms), "t")
+    plain = lift(*arms, "t")
+    assert small is not None and plain is not None and small.method == "welch"
+    assert small.ci_low / scale == pytest.approx(plain.ci_low, rel=1e-12)
+    assert small.ci_high / scale == pytest.approx(plain.ci_high, rel=1e-12)
+    assert small.p_value == pytest.approx(plain.p_value, rel=1e-9, abs=1e-300)
+    arms = (Arm(1.0, lower=0.5, upper=1.5), Arm(3.0, lower=2.0, upper=4.0))
+    small = lift(*(Arm(a.value * scale, lower=a.lower * scale, upper=a.upper * scale)
+                   for a in arms), "t")  # fmt: skip
+    plain = lift(*arms, "t")
+    assert small is not None and plain is not None and small.method == "intervals"
+    assert small.ci_low / scale == pytest.approx(plain.ci_low, rel=1e-12)
+    assert small.p_value == pytest.approx(plain.p_value, rel=1e-9)
+
+
 def test_welch_example_not_significant() -> None:
     result = lift(Arm(18.4, n=3000, std=14.0), Arm(18.2, n=3000, std=14.0), "minutes")
     assert result is not None
