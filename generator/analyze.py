@@ -861,9 +861,11 @@ def verdict(view: CharterView) -> Verdict:
             (d := view.metric(mid)) is not None and d.status in moved for mid in ml.drives
         ):
             return "ml-only"
-    if any(b.rows for b in business):
+    # A result is a row other than a control arm's (a metric of control rows alone has
+    # nothing to compare them with: its status is "no-results").
+    if any(b.latest is not None for b in business):
         return "no-impact"
-    if any(x.rows for x in view.metrics):
+    if any(x.latest is not None for x in view.metrics):
         return "no-business-results"
     return "no-results"
 

@@ -34,7 +34,8 @@ RULES: tuple[Rule, ...] = (
          "A human baseline study has no results once past `baseline`.",
          "A study without numbers cannot tell whether automating the task is worth it."),
     Rule("MC104", "no-business-results", "error",
-         "A charter in `experiment` or `live` has no business-metric result.",
+         "A charter in `experiment` or `live` has no business-metric result"
+         " (a control arm's rows alone are none).",
          "Only business results show whether the project worked; ML metrics alone cannot."),
     Rule("MC105", "ml-only", "alert",
          "An ML metric met its target while the business metrics it drives did not move.",

@@ -226,12 +226,16 @@ def _human_baseline(view: CharterView, today: date | None) -> Iterator[Finding]:
 
 
 def _no_business_results(view: CharterView, today: date | None) -> Iterator[Finding]:
-    if view.charter.status in MEASURING and not any(b.rows for b in view.by_kind("business")):
+    business = view.by_kind("business")
+    if view.charter.status in MEASURING and not any(b.latest is not None for b in business):
+        control = any(b.rows for b in business)  # rows of a control arm, and no other
         yield (
             "MC104",
             ("status",),
-            f"status is {view.charter.status!r} but no business metric has a result;"
-            " add results for " + ", ".join(repr(b.id) for b in view.by_kind("business")),
+            f"status is {view.charter.status!r} but no business metric has a result"
+            + (" other than its control arm's (nothing to compare it with)" if control else "")
+            + "; add results for "
+            + ", ".join(repr(b.id) for b in business),
         )
 
 
@@ -485,7 +489,7 @@ def evidence(view: CharterView) -> str:
         text = ml_only_sentence(view, ml)
     elif verdict == "no-impact":
         text = "Business results exist but none improved: " + "; ".join(
-            f"{b.name} {move_phrase(b)}" for b in business if b.rows
+            f"{b.name} {move_phrase(b)}" for b in business if b.latest is not None
         )
     elif verdict == "no-business-results":
         text = "Only ML metrics have results; no business metric has been measured yet"

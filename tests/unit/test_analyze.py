@@ -1181,6 +1181,17 @@ def test_verdict_no_business_results_from_guardrail_only() -> None:
     assert view.verdict == "no-business-results"
 
 
+def test_a_control_arm_alone_is_no_result_of_the_verdict() -> None:
+    # Its status is "no-results" (nothing to compare it with); the verdict read its rows
+    # and said "no-impact" ("Business results exist but none improved").
+    body = charter(business_metrics=[business(target=15.0)], ml_metrics=[ml_metric()])
+    view = analyse(body, [row(D1, "conv", 10.0, "control")])
+    assert view.metric("conv").status == "no-results"  # type: ignore[union-attr]
+    assert view.verdict == "no-results"
+    view = analyse(body, [row(D1, "conv", 10.0, "control"), row(D1, "prec", 0.8)])
+    assert view.verdict == "no-business-results"
+
+
 def test_verdict_no_results() -> None:
     body = charter(ml_metrics=[ml_metric()], guardrails=[guardrail()])
     view = analyse(body)

@@ -322,6 +322,18 @@ def test_mc104_experiment_or_live_without_any_result(tree: Tree, status: str) ->
     assert finding.code == "MC104" and "'conv'" in finding.message
 
 
+def test_mc104_when_the_business_metrics_have_control_rows_alone(tree: Tree) -> None:
+    # A control arm alone is nothing to compare with: no business result (review).
+    body = compliant()
+    body["decisions"] = []
+    tree.charter(body, [r for r in compliant_rows() if r["variant"] == "control"])
+    (finding,) = [f for f in tree.findings() if f.code == "MC104"]
+    assert finding.message == (
+        "status is 'live' but no business metric has a result other than its control"
+        " arm's (nothing to compare it with); add results for 'conv'"
+    )
+
+
 @pytest.mark.parametrize("status", ["baseline", "paused", "retired"])
 def test_mc104_not_before_experiment_or_after_live(tree: Tree, status: str) -> None:
     body = compliant()
