@@ -699,10 +699,14 @@ def _judged(
     if pair is None:
         return now, True, None
     then = judge(rows[pair])
-    if _WORST_FIRST.index(then[0]) >= _WORST_FIRST.index(now[0]):
-        return now, True, None
     there = rows[pair].row
-    return then, goal is None or reached(goal, there.value, metric.direction), there.date
+    # Judged at the pair, the target counts as met only if the arm met it there, whichever
+    # of the two statuses is kept: the latest at its target, `worse` by the lift as the
+    # pair was, counted as met (the API's `target_met`, an ML metric's ml-only verdict).
+    met_there = goal is None or reached(goal, there.value, metric.direction)
+    if _WORST_FIRST.index(then[0]) >= _WORST_FIRST.index(now[0]):
+        return now, met_there, None
+    return then, met_there, there.date
 
 
 def guardrail_move(
@@ -800,8 +804,6 @@ def _view(
     # (no spread, too few customers) is not judged by an older week's lift.
     lifts, newest_pair = lift_history(rows, metric.unit)
     current = lifts[-1] if lifts and lifts.date[-1] == newest_pair else None
-    stands = _lift_stands(current, newest_pair, latest, baseline, metric.direction, ended_after)
-    judging = current if stands else None
     breached = False
     interval: tuple[float, float] | None = None
     rollout: date | None = None
@@ -813,12 +815,31 @@ def _view(
             breached = beyond_tolerance(-move, metric.tolerance.value)
             status = "worse" if breached else "flat"
     else:
-        # An experiment is over only by a cadence the generator reads (`weekly (Mondays)`
-        # is none: by a day's default, production a day after the pair judged alone).
-        over_after = ended_after if cadence_read else None
-        (status, move, reference, interval), met_there, move_date = _judged(
-            metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after
-        )
+
+        def judged(over_after: int | None) -> tuple[Judgement, bool, date | None]:
+            """The metric judged with the experiment over `over_after` days after its
+            last pair (None: not over while it has pairs)."""
+            direction = metric.direction
+            stands = _lift_stands(current, newest_pair, latest, baseline, direction, over_after)
+            judging = current if stands else None
+            return _judged(
+                metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after
+            )
+
+        kept = judged(ended_after)
+        if ended_after is not None and not cadence_read:
+            # A cadence the generator does not read (`weekly (Mondays)`, `bi-weekly`):
+            # whether the experiment is over is not known. Judged both ways, the metric
+            # keeps the worse, its target met only if met both ways: read as over a day
+            # after the pair (a guardrail's reading), a lift that showed the model worse
+            # was dropped for a production row at the target; read as going on, a
+            # production row back past the baseline hid behind a lift that showed a gain.
+            going_on = judged(None)
+            both_met = kept[1] and going_on[1]
+            if _WORST_FIRST.index(going_on[0][0]) < _WORST_FIRST.index(kept[0][0]):
+                kept = going_on
+            kept = (kept[0], both_met, kept[2])
+        (status, move, reference, interval), met_there, move_date = kept
         met = met and met_there
     return MetricView(
         id=metric.id,

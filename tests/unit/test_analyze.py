@@ -637,6 +637,51 @@ def test_a_lift_is_overruled_after_the_shortest_its_cadence_can_be(
     )
 
 
+@pytest.mark.parametrize("cadence", ["weekly", "bi-weekly", "biweekly"])
+def test_a_cadence_not_read_never_makes_a_worse_model_met(cadence: str) -> None:
+    # Live; the last pair showed the model 0.5 pp worse (significantly), and production
+    # the next day was at the target. With `bi-weekly` (not read) the lift was dropped as
+    # if the experiment were over a day after the pair, while the pair was judged without
+    # it: "Target met". Read or not, the model that made things worse is `worse`.
+    body = charter(mde={"metric": "conv", "absolute": 1.0})
+    body["measurement"]["cadence"] = cadence
+    rows = [*ab(D1, "conv", 13.0, 12.5, n=100_000), row("2026-03-02", "conv", 12.6)]
+    view = analyse(body, rows)
+    conv = view.metric("conv")
+    assert conv is not None and conv.status == "worse"
+    assert view.verdict == "no-impact"
+
+
+def test_a_cadence_not_read_is_judged_both_ways_and_keeps_the_worse() -> None:
+    # The other way round: a significant gain, then production back past the baseline
+    # a day later. Read as over, the latest value overrules the lift; read as going on,
+    # the lift would hide it. Kept: the worse.
+    ttr = _after_the_test(22.0, on="2026-03-02", cadence="bi-weekly").metric("ttr")
+    assert ttr is not None
+    assert (ttr.status, ttr.move_reference) == ("worse", "baseline")
+
+
+def test_the_target_is_not_met_when_the_arm_missed_it_at_a_pair_as_bad() -> None:
+    # The pair showed the model worse with the arm (10.5) below the target (12); a week
+    # on, the arm alone at 12.5. Both readings are `worse`, and the target counted as
+    # met (the API's target_met) since only a strictly worse pair checked the arm there.
+    rows = [*ab(D1, "conv", 11.0, 10.5, n=100_000), row(D2, "conv", 12.5, "treatment", n=1)]
+    conv = analyse(charter(), rows).metric("conv")
+    assert conv is not None and conv.status == "worse" and conv.met is False
+    # An ML metric so: the charter was "ML metric only", while a flat pair gave "No impact".
+    body = charter(ml_metrics=[ml_metric()])
+    rows = [
+        *ab(D1, "conv", 10.0, 10.1, n=100_000),
+        *ab(D2, "conv", 10.0, 10.1, n=100_000),
+        *ab(D1, "prec", 0.88, 0.85, n=10_000),
+        row(D2, "prec", 0.91, "treatment", n=10_000),
+    ]
+    view = analyse(body, rows)
+    prec = view.metric("prec")
+    assert prec is not None and prec.status == "worse" and prec.met is False
+    assert view.verdict == "no-impact"
+
+
 @pytest.mark.parametrize(("status", "met"), [("experiment", False), ("proposed", False),
                                              ("live", True)])  # fmt: skip
 def test_before_the_rollout_production_does_not_meet_the_target(status: str, met: bool) -> None:
