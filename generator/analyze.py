@@ -736,18 +736,22 @@ def guardrail_move(
         day = store.date[last]
         after = production_after(table, day) if baseline is not None else []
         newest = table.positions[after[-1]] if after else None
-        if newest is not None and experiment_over(day, store.date[newest], ended_after):
-            assert baseline is not None
-            return (
-                _good(store.value[newest] - baseline, direction),
-                "baseline",
-                date.fromordinal(day),
-            )
         alone = rows_after(table, arm, day)
+        # The latest judged date decides: a row of the arm alone dated after the newest
+        # production row is judged (a breach at 130 ms hid behind production at 101 a
+        # week before, while the chart marked it); on one date, production first.
+        newer = alone and store.date[table.positions[alone[-1]]] > (
+            store.date[newest] if newest is not None else day
+        )
+        over = newest is not None and experiment_over(day, store.date[newest], ended_after)
+        rollout = date.fromordinal(day) if over else None  # production after it is judged
+        if over and not newer:
+            assert baseline is not None and newest is not None
+            return _good(store.value[newest] - baseline, direction), "baseline", rollout
         if alone:  # the arm's newest row has no control row beside it
             reference, label = unpaired_reference(baseline, store.value[control[day]])
             value = store.value[table.positions[alone[-1]]] - reference
-            return _good(value, direction), label, None
+            return _good(value, direction), label, rollout
         value = store.value[last] - store.value[control[day]]
         return _good(value, direction), "control", None
     latest = latest_row(table, production=ended_after is not None)
@@ -769,6 +773,42 @@ def first_result(rows: Sequence[Result]) -> Result | None:
     if not others:
         return None
     return table[min(others, key=table.ordinals().__getitem__)]
+
+
+def _judged_by_plan(
+    metric: m.BusinessMetric | m.MLMetric,
+    rows: ResultTable,
+    latest: Result | None,
+    goal: float | None,
+    baseline: float | None,
+    current: DatedLift | None,
+    newest_pair: int,
+    mde: m.MinimumDetectableEffect | None,
+    ended_after: int | None,
+    cadence_read: bool,
+) -> tuple[Judgement, bool, date | None]:
+    """`_judged` with the lift that still stands (`_lift_stands`), the experiment over
+    `ended_after` days after its last pair (None: not rolled out).
+
+    With a cadence the generator does not read (`weekly (Mondays)`, `bi-weekly`), whether
+    the experiment is over is not known, and the metric is judged both ways and keeps
+    the worse, its target met only if met both ways: read as over a day after the pair
+    (a guardrail's reading), a lift that showed the model worse was dropped for a
+    production row at the target (the verdict then read target-met); read as going on,
+    a production row back past the baseline hid behind a lift that showed a gain."""
+
+    def judged(over_after: int | None) -> tuple[Judgement, bool, date | None]:
+        stands = _lift_stands(current, newest_pair, latest, baseline, metric.direction, over_after)
+        judging = current if stands else None
+        return _judged(metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after)
+
+    kept = judged(ended_after)
+    if latest is None or ended_after is None or cadence_read:
+        return kept
+    going_on = judged(None)
+    if _WORST_FIRST.index(going_on[0][0]) < _WORST_FIRST.index(kept[0][0]):
+        kept = going_on
+    return kept[0], kept[1] and going_on[1], kept[2]
 
 
 def _view(
@@ -815,30 +855,10 @@ def _view(
             breached = beyond_tolerance(-move, metric.tolerance.value)
             status = "worse" if breached else "flat"
     else:
-
-        def judged(over_after: int | None) -> tuple[Judgement, bool, date | None]:
-            """The metric judged with the experiment over `over_after` days after its
-            last pair (None: not over while it has pairs)."""
-            direction = metric.direction
-            stands = _lift_stands(current, newest_pair, latest, baseline, direction, over_after)
-            judging = current if stands else None
-            return _judged(
-                metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after
-            )
-
-        kept = judged(ended_after)
-        if ended_after is not None and not cadence_read:
-            # A cadence the generator does not read (`weekly (Mondays)`, `bi-weekly`):
-            # whether the experiment is over is not known. Judged both ways, the metric
-            # keeps the worse, its target met only if met both ways: read as over a day
-            # after the pair (a guardrail's reading), a lift that showed the model worse
-            # was dropped for a production row at the target; read as going on, a
-            # production row back past the baseline hid behind a lift that showed a gain.
-            going_on = judged(None)
-            both_met = kept[1] and going_on[1]
-            if _WORST_FIRST.index(going_on[0][0]) < _WORST_FIRST.index(kept[0][0]):
-                kept = going_on
-            kept = (kept[0], both_met, kept[2])
+        kept = _judged_by_plan(
+            metric, rows, latest, goal, baseline, current, newest_pair, mde, ended_after,
+            cadence_read,
+        )  # fmt: skip
         (status, move, reference, interval), met_there, move_date = kept
         met = met and met_there
     return MetricView(

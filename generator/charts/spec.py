@@ -137,7 +137,10 @@ class Tolerance:
     def limit_for(self, variant: str | None, day: date) -> float | None:
         """The limit a row is judged against, or None for a row that is not judged."""
         if self.rollout is not None and day > self.rollout:
-            return self._limits.get(day) if variant is None else None
+            # Production, and the arm's rows after its last pair (guardrail_move judges
+            # the newest of them): each is marked on the chart when beyond the limit.
+            judged = variant is None or (self.arm is not None and variant == self.arm)
+            return self._limits.get(day) if judged else None
         if self.arm is not None and variant != self.arm:
             return None
         if self.arm is None and is_control(variant):

@@ -977,9 +977,30 @@ def test_a_guardrail_after_its_experiment_is_judged_on_production_against_the_ba
     assert tolerance.limit_for("treatment", d2) == pytest.approx(4.21)
     assert tolerance.limit_for(None, d3) == pytest.approx(4.21)
     assert tolerance.limit_for(None, d2) is None  # production beside the experiment
-    assert tolerance.limit_for("treatment", d3) is None
+    assert tolerance.limit_for("control", d3) is None
+    # A row of the arm after its last pair is judged too (against the baseline).
+    assert tolerance.limit_for("treatment", d3) == pytest.approx(4.21)
     assert tolerance.breached_on(None, d3) is breached
     assert [b.day for b in tolerance.breaches] == ([d3] if breached else [])
+
+
+def test_an_older_production_row_does_not_hide_a_newer_breach_of_the_arm() -> None:
+    # Rolled out (weekly), production within the tolerance two weeks after the pair,
+    # then the arm alone at 130 ms a week later: the chart marked it beyond the limit,
+    # while the guardrail was judged on the older production row, not breached.
+    d3, d4 = "2026-03-15", "2026-03-22"
+    rows = [*ab(D1, "lat", 100.0, 101.0), row(d3, "lat", 101.0), row(d4, "lat", 130.0, "treatment")]
+    _, lat = _lat(rows, tolerance=5.0, baseline=100.0)
+    assert (lat.move_reference, lat.move, lat.breached) == ("baseline", -30.0, True)
+    assert lat.rollout == date.fromisoformat(D1)  # production after the pair is judged too
+    tolerance = tolerance_of(lat)
+    assert tolerance is not None
+    assert tolerance.limit_for("treatment", date.fromisoformat(d4)) == 105.0  # the table
+    assert [b.day.isoformat() for b in tolerance.breaches] == [d4]
+    # Production on the arm's date, or after it, is the guardrail as it stands.
+    for later in (d4, "2026-03-29"):
+        _, lat = _lat([*rows, row(later, "lat", 101.0)], tolerance=5.0, baseline=100.0)
+        assert (lat.move, lat.breached) == (-1.0, False)
 
 
 def test_a_breach_in_the_experiment_is_cleared_by_production_back_within_the_baseline() -> None:
