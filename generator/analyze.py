@@ -276,13 +276,17 @@ class CharterView:
 def _judged_on(metric: MetricView) -> date | None:
     """The date a metric's status rests on: its latest value's, or, when that is a row of
     the compared arm and the status rests on the lift of an older pair (the arm's rows
-    go on, control's stopped), that pair's. A production row after the rollout keeps
-    its own date: it is held against the lift at every build (`_lift_stands`)."""
+    go on, control's stopped), that pair's, as when it was judged at an older pair by
+    its move against control (no lift: the minimum detectable effect; `move_date`). A
+    production row after the rollout keeps its own date: it is held against the lift at
+    every build (`_lift_stands`)."""
     if metric.latest is None:
         return None
     day = metric.latest.row.date
     if metric.lift is not None and rests_on_lift(metric) and metric.latest.row.variant is not None:
         return min(day, metric.lift.date)
+    if metric.move_date is not None:  # judged at an older pair, by its move (`_judged`)
+        return min(day, metric.move_date)
     return day
 
 

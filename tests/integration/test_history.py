@@ -1444,9 +1444,10 @@ def test_an_edit_flagged_on_its_branch_is_not_told_again_at_the_merge(tmp_path: 
 
 
 def test_a_verdict_two_merged_sides_make_together_is_in_the_history(tmp_path: Path) -> None:
-    """A branch brings the treatment's rows, main the control's: each alone is "No
-    impact", the merge that holds both is "Business impact", told at the merge, not
-    flagged (rows brought it, not an edit)."""
+    """A branch brings the treatment's rows, main the control's: the branch alone is "No
+    impact", main alone "No results" (control rows alone compare nothing), the merge
+    that holds both is "Business impact", told at the merge, not flagged (rows brought
+    it, not an edit)."""
     repo = _repo(tmp_path)
     body = charter(12.0)
     write_charter(repo, "a", body)
@@ -1471,7 +1472,7 @@ def test_a_verdict_two_merged_sides_make_together_is_in_the_history(tmp_path: Pa
     merge = git(repo, "rev-parse", "HEAD").strip()[:10]
     found = [e for e in read_history(repo).of("a").events if e.kind == "verdict"]
     assert [(e.commit, e.text, e.flagged) for e in found if e.commit == merge] == [
-        (merge, "Verdict: No impact → Business impact (in a merge)", False)
+        (merge, "Verdict: No results → Business impact (in a merge)", False)
     ]
 
 

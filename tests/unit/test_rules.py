@@ -529,6 +529,20 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
         page = (site / "charters/shop/index.html").read_text(encoding="utf-8")
         assert f"{title}</" in page
         assert "newest result a business metric is judged by is from 2026-03-08" in page
+    # Nor, without a lift, when the status rests on the last pair's move against control
+    # (the minimum detectable effect): the arm alone at the target on fresh weeks was
+    # judged at that pair, "+1 pp vs control on 2026-03-08", and no alert (review).
+    moved = [
+        {"date": day, "metric": "conv", "variant": arm, "value": value}
+        for day in ("2026-03-01", "2026-03-08")
+        for arm, value in (("control", 10.0), ("treatment", 11.0))
+    ]
+    at_target = [{**r, "date": f"2026-03-{d}", "value": 15.5} for d in (15, 22) for r in moved[1:2]]
+    tree.charter(compliant(), [*moved, *at_target])
+    (finding,) = tree.findings(today=date(2026, 3, 23))
+    assert finding.message.startswith(
+        "newest result a business metric is judged by is from 2026-03-08, 15 days before"
+    )
     # Nor does a row of the control arm alone, which gives no value the verdict reads.
     rows.append({"date": "2026-03-22", "metric": "conv", "variant": "control", "value": 10.0})
     tree.charter(compliant(), rows)
