@@ -34,7 +34,12 @@ def static_sources(root: Path) -> dict[str, Path]:
     out: load refuses it). Raises :class:`StaticFileError` when the folder cannot be read."""
     sources = {f"static/{p.name}": p for p in sorted((BUILTIN_TEMPLATES / "static").glob("*"))}
     user_static = root / "templates" / "static"
-    if user_static.is_dir():
+    try:
+        is_dir = user_static.is_dir()
+    except OSError as exc:  # templates/ itself cannot be searched (mode 0, or 644)
+        why = (exc.strerror or type(exc).__name__).lower()
+        raise StaticFileError("templates", f"cannot read this folder ({why})") from None
+    if is_dir:
         if not os.access(user_static, os.R_OK | os.X_OK):  # glob would find nothing
             raise StaticFileError("templates/static", "cannot read this folder (permission denied)")
         for static in sorted(user_static.glob("*")):

@@ -20,7 +20,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from helpers import ScratchProject, as_nobody, at, minimal_charter, run_cli
+from helpers import NOBODY, ScratchProject, as_nobody, at, minimal_charter, run_cli
 
 from generator import readers
 from generator.load import load_project
@@ -852,6 +852,36 @@ def errors_without_privileges(project: ScratchProject, locked: list[Path]) -> li
     found = as_nobody(project.errors)
     assert isinstance(found, list), found
     return found
+
+
+@pytest.mark.parametrize("mode", [0, 0o644])
+def test_a_templates_folder_that_cannot_be_searched_is_reported(
+    open_project: ScratchProject, mode: int
+) -> None:
+    """templates/ of mode 0 (or 644, readable but not searchable) gave "internal error:
+    PermissionError" when the build looked for templates/static in it."""
+    open_project.charter("routing")
+    templates = open_project.root / "templates"
+    open_project.write("templates/static/extra.css", "p { margin: 0 }\n")
+    for folder in (templates, templates / "static"):
+        folder.chmod(0o755)
+    holder = open_project.root.parent / "built"  # the build writes beside its output
+    holder.mkdir(mode=0o755)
+    out = holder / "site"
+    assert open_project.build(out).ok  # imports what a build imports while all is readable
+    templates.chmod(mode)
+
+    def built() -> list[str]:
+        result = open_project.build(out)
+        return [d.format_text() for d in result.diagnostics if d.severity == "error"]
+
+    if os.geteuid() != 0:
+        found = built()
+    else:
+        for path in [holder, *holder.rglob("*")]:
+            os.lchown(path, NOBODY, NOBODY)
+        found = as_nobody(built)
+    assert found == ["templates: cannot read this folder (permission denied)"]
 
 
 def test_an_unreadable_results_folder_is_reported(open_project: ScratchProject) -> None:
