@@ -8,10 +8,35 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
+
+# Unicode categories a reader cannot see, as a result row's variant refuses them
+# (results.py), spaces aside: runs of spaces are compared as one.
+_HIDDEN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
+
+
+# Characters of other categories that show nothing: the combining grapheme joiner,
+# Khmer's inherent vowels and the Hangul fillers (which are letters); `Growth\u3164`
+# showed as `Growth`. A name may not hold them (a result row's variant refuses them).
+INVISIBLE = frozenset(chr(c) for c in (0x034F, 0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0))
+# Selectors that choose a glyph of the character before them (an emoji's `❤️`, Mongolian
+# forms): part of a name as written, but not of how it looks beside one without them.
+_SELECTORS = frozenset(
+    [chr(c) for c in (0x180B, 0x180C, 0x180D, 0x180F)]
+    + [chr(c) for c in range(0xFE00, 0xFE10)]
+    + [chr(c) for c in range(0xE0100, 0xE01F0)]
+)
+
+
+def unseen(ch: str) -> bool:
+    """Whether `ch` is a character no reader sees (a format or control character, a
+    filler such as U+3164, a variation selector)."""
+    return unicodedata.category(ch) in _HIDDEN or ch in INVISIBLE or ch in _SELECTORS
+
 
 # `error`, `warning` and `info` judge the charter as a file and a discipline; an `alert`
 # is news about the project itself (a breached guardrail, stale results): shown as

@@ -41,6 +41,7 @@ from .diagnostics import (
     excerpt,
     has_control_characters,
     iso_date,
+    unseen,
 )
 from .paths import requested
 
@@ -383,7 +384,22 @@ def _referenced(reference: str) -> str:
     return chr(code)
 
 
-Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_text)]
+def _check_shown(value: str) -> str:
+    """A text that shows nothing (spaces, line breaks, zero-width or other invisible
+    characters) is as empty as "": a title of three spaces made a page heading and a
+    portfolio link with no visible text."""
+    if value and all(ch.isspace() or unseen(ch) for ch in value):
+        hidden = next((ch for ch in value if not ch.isspace()), None)
+        named = f"the invisible character U+{ord(hidden):04X}" if hidden else ""
+        spaces = "spaces" if any(ch.isspace() for ch in value) else ""
+        what = " and ".join(part for part in (spaces, named) if part)
+        raise ValueError(f"the text shows nothing (it is only {what}); write it out")
+    return value
+
+
+Text = Annotated[
+    str, StringConstraints(min_length=1), AfterValidator(_check_text), AfterValidator(_check_shown)
+]
 
 
 # Units that read as the two the format gives a meaning (`%`, `ratio`), written
@@ -438,6 +454,7 @@ Markdown = Annotated[
     str,
     StringConstraints(min_length=1),
     AfterValidator(_check_text),
+    AfterValidator(_check_shown),
     AfterValidator(_check_references),
     AfterValidator(_check_markdown),
 ]

@@ -20,28 +20,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .diagnostics import Diagnostics, excerpt
+from .diagnostics import Diagnostics, excerpt, unseen
 from .readers import FieldPath
 
 if TYPE_CHECKING:
     from .load import LoadedCharter
-
-# Unicode categories a reader cannot see, as a result row's variant refuses them
-# (results.py), spaces aside: runs of spaces are compared as one.
-_HIDDEN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
-
-
-# Characters of other categories that show nothing: the combining grapheme joiner,
-# Khmer's inherent vowels and the Hangul fillers (which are letters); `Growth\u3164`
-# showed as `Growth`. A name may not hold them (a result row's variant refuses them).
-INVISIBLE = frozenset(chr(c) for c in (0x034F, 0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0))
-# Selectors that choose a glyph of the character before them (an emoji's `❤️`, Mongolian
-# forms): part of a name as written, but not of how it looks beside one without them.
-_SELECTORS = frozenset(
-    [chr(c) for c in (0x180B, 0x180C, 0x180D, 0x180F)]
-    + [chr(c) for c in range(0xFE00, 0xFE10)]
-    + [chr(c) for c in range(0xE0100, 0xE01F0)]
-)
 
 # Letters of the alphabets that copy Latin's, by the Latin letter they look like: a
 # word written in them reads as a Latin word (`Squad В` with a Cyrillic 'В' as
@@ -78,7 +61,7 @@ def looks(name: str) -> str:
     if name.isascii():  # its controls but tabs and line breaks are refused (model.Text)
         return " ".join(name.split()).casefold()
     plain = unicodedata.normalize("NFKC", name)
-    shown = "".join(ch for ch in plain if not _unseen(ch))
+    shown = "".join(ch for ch in plain if not unseen(ch))
     return " ".join(shown.split()).casefold()
 
 
@@ -91,7 +74,7 @@ def reads_as(name: str) -> str:
     if name.isascii():
         return looks(name)
     plain = unicodedata.normalize("NFKC", name)
-    shown = "".join(ch for ch in plain if not _unseen(ch)).translate(_AS_LATIN)
+    shown = "".join(ch for ch in plain if not unseen(ch)).translate(_AS_LATIN)
     return " ".join(shown.split()).casefold()
 
 
@@ -116,10 +99,6 @@ def by_reading(names: Iterable[str]) -> dict[str, list[str]]:
     return found
 
 
-def _unseen(ch: str) -> bool:
-    return unicodedata.category(ch) in _HIDDEN or ch in INVISIBLE or ch in _SELECTORS
-
-
 def copies_latin(text: str) -> bool:
     """Whether `text` holds a letter that looks like a Latin one (`LOOKS_LATIN`)."""
     return not text.isascii() and any(ch in LOOKS_LATIN for ch in text)
@@ -129,8 +108,8 @@ def how_it_differs(name: str, usual: str) -> str:
     """In words, why `name` is not written as `usual`, which looks like it."""
     for one, other, verb in ((name, usual, "holds"), (usual, name, "lacks")):
         for ch in one:
-            unseen = unicodedata.category(ch) == "Zs" or _unseen(ch)
-            if ch != " " and unseen and ch not in other:
+            hidden = unicodedata.category(ch) == "Zs" or unseen(ch)
+            if ch != " " and hidden and ch not in other:
                 return f"it {verb} the invisible character U+{ord(ch):04X}"
     for one, other in ((name, usual), (usual, name)):
         # A letter the other lacks in any case: not only case, a look-alike.

@@ -37,6 +37,7 @@ from . import model as m
 from .catalogue import CATALOGUE_FILE
 from .columns import ResultTable, RowStore
 from .diagnostics import (
+    INVISIBLE,
     Diagnostic,
     Diagnostics,
     SourceRef,
@@ -49,7 +50,7 @@ from .diagnostics import (
 )
 from .formatting import finite
 from .messages import describe, not_declared, validate_model, written_at
-from .names import INVISIBLE, by_reading, how_it_differs, latin_twin, looks, mixed_word
+from .names import by_reading, how_it_differs, latin_twin, looks, mixed_word
 from .paths import real
 from .readers import (
     MAX_ROWS,
@@ -1106,7 +1107,7 @@ def _nfkc(text: str) -> str:
 def _hidden_character(text: str) -> str | None:
     """The first character of `text` that does not show as itself on a page (a control or
     format character such as NUL or a zero-width space, a line break, an unassigned or
-    private code point, one of `names.INVISIBLE` such as a variation selector or a Hangul
+    private code point, one of `diagnostics.INVISIBLE` such as a variation selector or a Hangul
     filler), else None."""
     for ch in text:
         if ch != " " and (unicodedata.category(ch) in _HIDDEN or ch in INVISIBLE):

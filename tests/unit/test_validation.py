@@ -131,6 +131,31 @@ def test_units_that_are_free_text_are_accepted(scratch_project: ScratchProject, 
     assert scratch_project.errors() == []
 
 
+@pytest.mark.parametrize(
+    ("overrides", "where", "field", "what"),
+    [
+        ({"title": '"   "'}, "title: ", "title", "spaces"),
+        ({"title": '"\\u200b"'}, "title: ", "title", "the invisible character U+200B"),
+        ({"summary": '"\\t\\u2060 "'}, "summary: ", "summary",
+         "spaces and the invisible character U+2060"),
+        ({"owner": '\n  name: "  "'}, "name: ", "owner.name", "spaces"),
+        ({"team": '" "'}, "team: ", "team", "spaces"),
+        ({"tags": '["ok", " "]'}, '"ok", ', "tags[1]", "spaces"),
+    ],
+)  # fmt: skip
+def test_a_text_that_shows_nothing_is_refused(
+    scratch_project: ScratchProject, overrides: dict[str, str], where: str, field: str, what: str
+) -> None:
+    # A title of three spaces built a page whose heading, and whose link on the
+    # portfolio, showed nothing; only "" was refused.
+    text = scratch_project.charter(**overrides)
+    token = text.split(where, 1)[1][0]
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:{at(text, where, token)}: {field}: the text shows"
+        f" nothing (it is only {what}); write it out"
+    ]
+
+
 def test_duplicate_key(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(title="Ticket routing") + "title: Routing again\n"
     scratch_project.charter(text=text)
