@@ -49,6 +49,7 @@ class Catalogue:
     doc: Document | None = None
     indexes: dict[str, int] = field(default_factory=dict)  # id -> position in the list
     invalid: dict[str, int] = field(default_factory=dict)  # ids of entries that failed
+    unread: bool = False  # metrics.yaml is there but could not be read as a list of entries
 
     @property
     def path(self) -> str:
@@ -72,9 +73,11 @@ def load_catalogue(root: Path, diags: Diagnostics) -> Catalogue:
     reader = reader_for(CATALOGUE_FILE)
     doc = reader.parse(text, CATALOGUE_FILE, diags) if text is not None and reader else None
     if doc is None:
+        catalogue.unread = True
         return catalogue
     catalogue.doc = doc
     if not isinstance(doc.data, list):
+        catalogue.unread = True
         diags.error(
             doc.ref(()),
             "",
@@ -136,7 +139,12 @@ def _resolve_one(
         message = (
             f"{excerpt(ref)} is not a catalogued metric (catalogued in {CATALOGUE_FILE}: {known})"
         )
-        if ref in catalogue.invalid and catalogue.doc is not None:
+        if catalogue.unread:  # its own error says why: the ref is not known to be wrong
+            message = (
+                f"{excerpt(ref)} cannot be looked up: {CATALOGUE_FILE} could not be read"
+                " (its own error says why)"
+            )
+        elif ref in catalogue.invalid and catalogue.doc is not None:
             line = catalogue.doc.ref((catalogue.invalid[ref],)).line
             where = f"{CATALOGUE_FILE} (line {line})"
             message = f"the entry of {excerpt(ref)} in {where} is invalid: fix it there"

@@ -107,6 +107,28 @@ def test_a_ref_without_a_catalogue_says_so(scratch_project: ScratchProject) -> N
     assert "there is no metrics.yaml beside site.yaml" in error
 
 
+@pytest.mark.parametrize(
+    ("catalogue", "error"),
+    [
+        (CATALOGUE + "- id: [\n", "metrics.yaml:15:1: YAML syntax error"),
+        ("ttfr: {name: x}\n", "metrics.yaml:1:1: metrics.yaml is a list of business metrics"),
+    ],
+)
+def test_a_catalogue_that_cannot_be_read_is_not_blamed_on_the_refs(
+    project: ScratchProject, catalogue: str, error: str
+) -> None:
+    # Each ref was told "'ttfr' is not a catalogued metric (catalogued in metrics.yaml:
+    # none: there is no metrics.yaml beside site.yaml)", next to the file's own error.
+    project.write("metrics.yaml", catalogue)
+    text = project.charter(business_metrics=REF)
+    errors = project.errors()
+    assert errors[0] == (
+        f"{CHARTER}:{at(text, 'ref: ', 'ttfr')}: business_metrics[0].ref: 'ttfr' cannot be"
+        " looked up: metrics.yaml could not be read (its own error says why)"
+    )
+    assert len(errors) == 2 and errors[1].startswith(error)
+
+
 def test_a_ref_keeps_the_catalogue_id(project: ScratchProject) -> None:
     text = project.charter(business_metrics=_with("id: first_response"))
     where = at(text, "    id: ", "first_response")
