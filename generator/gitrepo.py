@@ -112,10 +112,6 @@ class Repo:
             return ""
         return hashlib.blake2b(data, digest_size=10).hexdigest()
 
-    def uncommitted(self) -> set[str]:
-        """Charters with changes that are not committed (`status`)."""
-        return self.status()[0]
-
     def status(self) -> tuple[set[str], bool]:
         """Charters with changes that are not committed: a tracked file changed, or a
         file git does not ignore added (a new result file shows on the page but is in no
@@ -182,15 +178,19 @@ def folders(source: Path) -> tuple[Path, ...]:
 
 
 def state(source: Path) -> str:
-    """The repository's state as the history sees it: head commit and the charters with
-    uncommitted changes, or what is missing; part of the build's input fingerprint."""
+    """The repository's state as the history sees it: head commit, the charters with
+    uncommitted changes and whether metrics.yaml has some (the history notes it on the
+    charters that claim its metrics), or what is missing; part of the build's input
+    fingerprint."""
     try:
         repo = probe(source)
     except Unavailable as exc:
         return str(exc)
+    charters, catalogue = repo.status()
     # Not the repository's place on disk: two checkouts of one commit are one input.
     # The authors' names come through .mailmap, which need not be committed.
-    return "\0".join([repo.prefix, repo.head, repo.mailmap(), *sorted(repo.uncommitted())])
+    mark = "metrics.yaml uncommitted" if catalogue else "metrics.yaml committed"
+    return "\0".join([repo.prefix, repo.head, repo.mailmap(), mark, *sorted(charters)])
 
 
 class Blobs:

@@ -783,6 +783,14 @@ def test_an_uncommitted_change_of_metrics_yaml_is_noted_on_the_charters_that_ref
         " changes; the history shows commits only, so they are not in it."
     )
     assert "uncommitted" not in history_text(site, "own")
+    # Git's view of the file alone changes (head, charters and files as they were): the
+    # build was a no-op and kept the note (review).
+    git(repo, "update-index", "--assume-unchanged", "metrics.yaml")
+    build(repo, site)
+    assert "metrics.yaml" not in history_text(site, "shop")
+    git(repo, "update-index", "--no-assume-unchanged", "metrics.yaml")
+    build(repo, site)
+    assert "metrics.yaml, which defines" in history_text(site, "shop")
 
 
 def test_a_catalogue_goalpost_moved_before_results_and_the_ambition_of_a_ref(
