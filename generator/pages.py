@@ -687,23 +687,23 @@ class Fragments:
         """The tables this page kept last time: one entry for all, under the key of what
         they share (each is still found by its own key)."""
         if self._tables is None:
-            originals = self._originals
-            key = reuse.fragment_key(
-                self.view.id, "tables", originals, self.page, self.sources.digest
-            )
+            marks = self._marks
+            key = reuse.fragment_key(self.view.id, "tables", marks, self.page, self.sources.digest)
             self._tables = (key or "", reuse.tables(key) if key is not None else {})
         return self._tables[1]
 
     @cached_property
-    def _originals(self) -> str:
-        """The targets the charter's history moved, which its tables show."""
-        return self.view.moved_goalposts
+    def _marks(self) -> str:
+        """What the build adds to the view (`CharterView.marks`: the targets its history
+        moved, which the built-in tables show; whether its results are overdue and an
+        edit that brought its verdict, which a project's `_tables.html` may show)."""
+        return self.view.marks
 
     def _key(self, reuse: Reuse, name: str, parts: list[str]) -> str | None:
         """The key of the fragment `name` of this page with arguments `parts`."""
         if self._start is None:
             digest_ = self.sources.digest
-            start = reuse.fragment_start(self.view.id, self._originals, self.page, digest_)
+            start = reuse.fragment_start(self.view.id, self._marks, self.page, digest_)
             self._start = start if start is not None else False
         return digest_after(self._start, name, *parts) if self._start is not False else None
 

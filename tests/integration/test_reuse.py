@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import shutil
 import struct
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -620,6 +621,34 @@ def test_a_charter_page_edit_reuses_every_data_table(
     routing = (scratch_project.out / pages[1]).read_text("utf-8")
     assert "<summary>Numbers of Median time to first response</summary>" in routing
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
+
+
+def test_a_tables_template_that_shows_what_the_build_adds_is_made_again_when_it_changes(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    # The tables' entry was keyed without the view's overdue message: a `_tables.html`
+    # that shows it kept "23 days before" on a later day's build, unlike a cold build.
+    write_full_project(scratch_project)  # routing: weekly, newest results 2026-05-11
+    tables = (BUILTIN_TEMPLATES / "_tables.html").read_text("utf-8")
+    scratch_project.write(
+        "templates/_tables.html",
+        tables.replace("result rows</summary>", "result rows ({{ view.overdue }})</summary>"),
+    )
+    out = scratch_project.out
+    page = out / "charters/routing/index.html"
+    for day in ("2026-05-20", "2026-06-30", "2026-05-20"):
+        today = date.fromisoformat(day)
+        assert build(Settings(scratch_project.root, out, today=today)).ok
+        text = page.read_text("utf-8")
+        shown = re.search(r"result rows \((.*?)\)</summary>", text)
+        assert shown is not None
+        days = (today - date(2026, 5, 11)).days
+        assert (f"{days} days before {day}" in shown.group(1)) is (days > 14)
+        cold_out, cache = tmp_path / "cold-site", tmp_path / "cold-cache"
+        shutil.rmtree(cold_out, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+        assert build(Settings(scratch_project.root, cold_out, cache_dir=cache, today=today)).ok
+        assert tree_files(out) == tree_files(cold_out)
 
 
 def test_a_fragment_template_may_name_a_template_that_is_not_there(
