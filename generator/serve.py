@@ -67,6 +67,9 @@ WRITE_WAIT = 10.0
 _MARK = f'data-build="{PLACEHOLDER}"'.encode()
 WATCHED_DIRS = ("charters", "templates")
 WATCHED_FILES = ("site.yaml", CATALOGUE_FILE)
+# Files git reads for the history the pages show: the authors' names (`.mailmap`) and
+# which new files count as uncommitted changes (`.gitignore`, at the top or in charters/).
+GIT_FILES = (".mailmap", ".gitignore")
 
 Echo = Callable[..., None]
 # At most this long a page's question for a new build is held (then answered with the
@@ -94,9 +97,11 @@ def _default_echo(message: str = "", err: bool = False) -> None:
 @dataclass(frozen=True)
 class SourceFilter:
     """Which changed paths are inputs of the build: `site.yaml`, `metrics.yaml` and everything under
-    `charters/` (charters and their result files) and `templates/`, less editor droppings;
-    and, in the repository's `git` folders, what moves its head (`HEAD`, the branches
-    under `refs/`, `packed-refs`): a commit or a checkout changes the charters' history.
+    `charters/` (charters and their result files) and `templates/`, less editor droppings
+    (a hidden file of `templates/static/` is a static file); `.mailmap` and `.gitignore`,
+    which change the history the pages show; and, in the repository's `git` folders, what
+    moves its head (`HEAD`, the branches under `refs/`, `packed-refs`): a commit or a
+    checkout changes the charters' history.
 
     The project's `site/` and every other folder of the source tree are not inputs.
     """
@@ -147,11 +152,30 @@ class SourceFilter:
         if git is not None:
             return git
         rel = self.relative(path)
-        if rel is None or not rel.parts or any(_ignored(part) for part in rel.parts):
+        if rel is None or not rel.parts:
+            return False
+        if rel.name in GIT_FILES and (len(rel.parts) == 1 or rel.parts[0] == "charters"):
+            return True
+        if any(_ignored(part) for part in rel.parts[:-1]):
+            return False
+        if _ignored(rel.name) and not _published(rel):
             return False
         if rel.name.isdigit():
             return False  # vim's probe that the folder is writable: 4913, 5036, …
         return rel.parts[0] in WATCHED_DIRS or str(rel) in WATCHED_FILES
+
+
+def _published(rel: PurePosixPath) -> bool:
+    """A hidden file of `templates/static/` (`.htaccess`) that is no editor's: the build
+    copies it into the site like any other static file."""
+    name = rel.name
+    return (
+        rel.parts[:2] == ("templates", "static")
+        and len(rel.parts) == 3
+        and name.startswith(".")
+        and not name.startswith(".#")
+        and not name.endswith(("~", ".swp", ".swx", ".tmp"))
+    )
 
 
 def _ignored(name: str) -> bool:

@@ -45,6 +45,10 @@ INPUTS = [
     "templates",
     "templates/base.html",
     "templates/static/style.css",
+    "templates/static/.htaccess",  # copied into the site as a static file
+    ".mailmap",  # the authors' names in the history
+    ".gitignore",  # which new files are uncommitted changes
+    "charters/.gitignore",
 ]
 NOT_INPUTS = [
     "charters/routing/charter.yaml~",
@@ -58,6 +62,10 @@ NOT_INPUTS = [
     "templates/__pycache__/x.pyc",
     "site.yaml~",
     "metrics.yaml.swp",
+    "templates/static/.style.css.swp",
+    "templates/static/.#style.css",
+    "templates/.hidden/base.html",
+    ".hidden",
     "site/index.html",
     "site",
     "README.md",
