@@ -97,7 +97,7 @@ def cache_dir_option() -> Callable[[F], F]:
     where `check` keeps the reports it prints again for an unchanged tree."""
     return click.option(
         "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(file_okay=False, readable=False, path_type=Path),
         default=None,
         envvar="CHARTERS_CACHE_DIR",
         show_envvar=True,
@@ -163,7 +163,7 @@ def main(verbose: bool) -> None:
 @source_option("Folder holding site.yaml, charters/ and templates/.")
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     default=None,
     help="Output folder.  [default: site/ in the source folder]",
 )
@@ -284,7 +284,7 @@ def _check_fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str,
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(readable=False, path_type=Path))
 @source_option("Folder holding site.yaml and charters/.")
 @click.option(
     "--format",
@@ -470,7 +470,7 @@ def diff_command(
 @click.option("--site", is_flag=True, help="The schema of site.yaml instead.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, readable=False, path_type=Path),
     default=None,
     help="Write the schema to this file instead of printing it.",
 )

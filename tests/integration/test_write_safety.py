@@ -917,6 +917,42 @@ def as_unprivileged(steps: Callable[[Path], object]) -> object:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def locked_folders_steps(base: Path) -> dict[str, object]:
+    """`charters build` with an output folder, then a cache folder, of mode 0."""
+    from helpers import minimal_charter, run_cli
+
+    source = base / "source"
+    (source / "charters/routing").mkdir(parents=True)
+    (source / "charters/routing/charter.yaml").write_text(minimal_charter(), "utf-8")
+    found: dict[str, object] = {}
+    for locked in ("out", "cache"):
+        folder = base / locked
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0)
+        out = folder if locked == "out" else base / "site"
+        args = ["build", "--source", source, "--out", out, "--quiet"]
+        result = run_cli(*args, "--cache-dir", folder if locked == "cache" else base / "c")
+        found[locked] = [result.exit_code, result.output]
+        folder.chmod(0o755)
+    return found
+
+
+def test_an_output_or_cache_folder_that_cannot_be_read_is_the_build_s_error(
+    scratch_project: ScratchProject,
+) -> None:
+    # click refused them as usage errors (exit 2, "Path '…' is not readable"), before
+    # the build could say what it says of a folder it cannot use (docs/security.md).
+    scratch_project.charter("routing")
+    assert scratch_project.build().ok  # what a build imports, imported while all is readable
+    found = as_unprivileged(locked_folders_steps)
+    assert isinstance(found, dict), found
+    code, output = found["out"]
+    assert code == 1 and "error: cannot use the output folder" in output, output
+    code, output = found["cache"]
+    assert code == 0, output
+    assert "cannot write the cache folder (Permission denied); the build goes on" in output
+
+
 def read_only_site_steps(base: Path) -> dict[str, object]:
     """Build three times into `base`/site, the first site made read-only by hand."""
     from generator.write import write_site
