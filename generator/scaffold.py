@@ -7,12 +7,13 @@ passes while it is filled in. Nothing existing is ever overwritten.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from . import model as m
 from .diagnostics import Diagnostics
-from .readers import parse_yaml, read_text
+from .readers import inside, parse_yaml, read_text
 from .schemas import schema_text
 
 SCHEMA_FILE = "charter.schema.json"
@@ -57,7 +58,13 @@ def new_charter(source: Path, charter_id: str) -> list[Path]:
     """
     if not valid_id(charter_id):
         raise ScaffoldError(f"{charter_id!r} is not a valid charter id ({m.ID_PATTERN})")
-    folder = source / "charters" / charter_id
+    charters = source / "charters"
+    if os.path.lexists(charters) and not (charters.is_dir() and inside(source, charters)):
+        from .load import no_charters  # lazy: the loader and all it imports
+
+        # A link that leaves the source: the charter would be written where no build reads.
+        raise ScaffoldError(f"{no_charters(source)}; nothing was written")
+    folder = charters / charter_id
     if folder.exists() or folder.is_symlink():
         raise ScaffoldError(f"{folder} already exists; nothing was written")
     owner = _alias_owner(source, charter_id)

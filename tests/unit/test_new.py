@@ -77,6 +77,26 @@ def test_an_existing_empty_folder_is_not_reused(tmp_path: Path) -> None:
     assert not (tmp_path / "charters" / "routing" / "charter.yaml").exists()
 
 
+def test_a_charters_folder_no_build_reads_is_not_written_to(tmp_path: Path) -> None:
+    # `new` wrote through a charters/ link to a folder outside the source, where `check`
+    # and `build` then refused to read it; and a file named charters is no folder.
+    source, elsewhere = tmp_path / "source", tmp_path / "elsewhere"
+    source.mkdir()
+    elsewhere.mkdir()
+    (source / "charters").symlink_to(elsewhere)
+    code, _, err = new(source, "routing")
+    assert (code, err) == (
+        1,
+        "error: charters/ is a symbolic link that leaves the source folder; it is not read;"
+        " nothing was written\n",
+    )
+    assert list(elsewhere.iterdir()) == [] and not (source / SCHEMA_FILE).exists()
+    (source / "charters").unlink()
+    (source / "charters").write_text("", encoding="utf-8")
+    code, _, err = new(source, "routing")
+    assert code == 1 and err.startswith("error: charters is a file, not a folder")
+
+
 def test_an_existing_schema_file_is_kept(tmp_path: Path) -> None:
     (tmp_path / SCHEMA_FILE).write_text("{}\n", encoding="utf-8")
     code, out, _ = new(tmp_path, "routing")
