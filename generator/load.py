@@ -513,6 +513,8 @@ def _load_charter(
     before = len(diags.errors)
     doc = resolve_refs(doc, catalogue, diags)
     charter = validate_model(m.Charter, doc, diags, source=text)
+    if charter is not None:
+        _check_hidden_words(charter, doc, diags)
     metrics = check_references(doc, diags)
     _check_agreement_dates(doc, today, diags)
     _check_linked_files(folder, doc, diags)
@@ -522,6 +524,29 @@ def _load_charter(
     if charter is None or not ok or len(diags.errors) > before:
         return None
     return LoadedCharter(cid, rel, charter, doc, results)
+
+
+def _check_hidden_words(charter: m.Charter, doc: Document, diags: Diagnostics) -> None:
+    """Markdown whose page would not show some of its words: the sanitiser removes raw
+    HTML it does not allow with what is inside it, and an unclosed `<style>` took the
+    rest of a summary with it, without a word (`markup.hidden_words`)."""
+    texts = [(path, text) for path, text in m.markdown_texts(charter) if "<" in text]
+    if not texts:
+        return
+    from .markup import hidden_words  # Markdown and the sanitiser: only when needed
+
+    for path, text in texts:
+        lost = hidden_words(text)
+        if not lost:
+            continue
+        words = " ".join(lost[:8]) + (" …" if len(lost) > 8 else "")
+        message = (
+            f"the page would not show {excerpt(words)}: raw HTML such as <style>, <script>"
+            " or MathML is removed with the text inside it (an unclosed <style> takes the"
+            " rest of the text); write the words outside such tags, or put the HTML in"
+            " backticks to show it as code"
+        )
+        diags.add(doc.at(path, message, "html-removed", "warning"))
 
 
 def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> None:

@@ -62,6 +62,35 @@ def _sanitised_html(text: str) -> str:
     return REFUSED.sub("\ufffd", str(clean))
 
 
+def hidden_words(text: str) -> list[str]:
+    """The words of the Markdown `text` its page would not show: the sanitiser removes
+    raw HTML it does not allow with what is inside it (`<style>`, `<script>`, MathML),
+    and an unclosed `<style>` takes the rest of the text with it. Comments (`<!-- -->`)
+    are the author's to hide. Only a text with a `<` can hide words."""
+    if "<" not in text:
+        return []
+    from collections import Counter
+
+    written = _converter().reset().convert(text)
+    shown = Counter(_words(_sanitised_html(text)))
+    lost: list[str] = []
+    for word in _words(written):
+        if shown[word] > 0:
+            shown[word] -= 1
+        else:
+            lost.append(word)
+    return lost
+
+
+def _words(html: str) -> list[str]:
+    """The words of `html` with its comments and tags taken out (the markup of raw HTML
+    as written, such as an unclosed `<style>`, is not a reader's word either)."""
+    from html import unescape
+
+    text = re.sub(r"<[^>]*>", " ", re.sub(r"<!--.*?(?:-->|$)", " ", html, flags=re.S))
+    return re.findall(r"\w+", unescape(text))
+
+
 _converters = threading.local()
 
 

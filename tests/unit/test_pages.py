@@ -19,7 +19,7 @@ from generator.formatting import (
     meter_value,
     visible_text,
 )
-from generator.markup import render_inline_markdown, render_markdown
+from generator.markup import hidden_words, render_inline_markdown, render_markdown
 from generator.pages import relative_url
 
 # --- numbers ---------------------------------------------------------------------------
@@ -222,6 +222,27 @@ def test_code_span_shows_markup_as_text() -> None:
     root = parse_html(html)
     assert not root.find_all("script")
     assert root.find("code").text() == "<script>"
+
+
+@pytest.mark.parametrize(
+    ("text", "lost"),
+    [
+        ("Intro. <style> and this sentence vanishes", ["and", "this", "sentence", "vanishes"]),
+        ("Before <script>alert(1)</script> after", ["alert", "1"]),
+        ("<math><mi>x</mi></math> after", ["x"]),
+        ("Kept: <b>bold</b>, <div>block</div>, <kbd>K</kbd>, H<sub>2</sub>O", []),
+        ("<!-- a note to editors --> shown", []),  # the author's to hide
+        ("Use `<style>` and <code>&lt;script&gt;</code>", []),
+        ("x < y and z > w; 1 <2 and 3> 0", []),
+        ('<a href="javascript:alert(1)">click</a>', []),  # the link goes, its text stays
+    ],
+)
+def test_hidden_words_are_those_the_sanitiser_takes_with_raw_html(
+    text: str, lost: list[str]
+) -> None:
+    assert hidden_words(text) == lost
+    shown = str(render_markdown(text))
+    assert all(word not in shown for word in lost)
 
 
 def test_render_markdown_keeps_ordinary_markdown() -> None:

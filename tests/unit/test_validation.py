@@ -156,6 +156,24 @@ def test_a_text_that_shows_nothing_is_refused(
     ]
 
 
+def test_markdown_whose_page_would_hide_words_is_warned_of(scratch_project: ScratchProject) -> None:
+    # The sanitiser removed an unclosed <style> with the rest of the summary: the page
+    # showed "Intro." and nothing said why (review). A warning: the page is still safe,
+    # and `check --strict` fails on it.
+    text = scratch_project.charter(summary='"Intro. <style> and the rest"')
+    where = at(text, "summary: ", '"')
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:{where}: summary: the page would"
+        " not show 'and the rest': raw HTML such as <style>, <script> or MathML is removed"
+        " with the text inside it (an unclosed <style> takes the rest of the text); write"
+        " the words outside such tags, or put the HTML in backticks to show it as code"
+    ]
+    (found,) = load_project(scratch_project.root)[1]
+    assert (found.severity, found.code) == ("warning", "html-removed")
+    scratch_project.charter(summary='"Intro. `<style>` and the rest"')
+    assert scratch_project.errors() == []
+
+
 def test_duplicate_key(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(title="Ticket routing") + "title: Routing again\n"
     scratch_project.charter(text=text)
