@@ -429,7 +429,15 @@ def reads_as_proportion(unit: str | None) -> str | None:
 
 def _check_unit(value: str) -> str:
     """`％` and `ｒａｔｉｏ`, the format's two units in compatibility characters, are
-    written as the format reads them."""
+    written as the format reads them; and no unit holds a character no reader sees:
+    `ra\u200dtio` showed as `ratio` and was read as free text, so arms with `n` alone
+    were not tested as proportions."""
+    hidden = next((ch for ch in value if unseen(ch)), None)
+    if hidden is not None:
+        raise ValueError(
+            f"the unit holds the invisible character U+{ord(hidden):04X}; write it in"
+            " visible characters (it shows as another unit than the one the generator reads)"
+        )
     text = unicodedata.normalize("NFKC", value).strip()
     if text != value.strip() and text.casefold() in ("%", "ratio"):
         raise ValueError(

@@ -120,6 +120,22 @@ def test_the_formats_units_in_compatibility_characters_are_written_so(
     )
 
 
+@pytest.mark.parametrize(("unit", "code"), [("ra\u200dtio", 0x200D), ("\u2060%", 0x2060)])
+def test_a_unit_holding_an_invisible_character_is_refused(
+    scratch_project: ScratchProject, unit: str, code: int
+) -> None:
+    # `ra\u200dtio` showed as `ratio` but was read as free text: arms with `n` alone were
+    # not tested as proportions, and a move of the MDE counted as evidence (review).
+    text = scratch_project.charter().replace("unit: hours", f"unit: {json.dumps(unit)}", 1)
+    scratch_project.charter(text=text)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'unit: ', json.dumps(unit))}: business_metrics[0].unit: ",
+        f"the unit holds the invisible character U+{code:04X}; write it in visible characters"
+        " (it shows as another unit than the one the generator reads)",
+    )
+
+
 @pytest.mark.parametrize(
     "unit", ["%", " % ", "pp", "percentage points", "pct", "percent", "% of plan", "share"]
 )
