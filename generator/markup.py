@@ -69,16 +69,18 @@ def hidden_words(text: str) -> list[str]:
     are the author's to hide. Only a text with a `<` can hide words."""
     if "<" not in text:
         return []
-    from collections import Counter
-
     written = _converter().reset().convert(text)
-    shown = Counter(_words(_sanitised_html(text)))
+    # The words shown, run together: a tag the sanitiser takes out may join two words
+    # (`<summary>S</summary>body` shows as `Sbody`), which hides neither.
+    shown = "".join(_words(_sanitised_html(text)))
     lost: list[str] = []
+    at = 0
     for word in _words(written):
-        if shown[word] > 0:
-            shown[word] -= 1
-        else:
+        found = shown.find(word, at)
+        if found < 0:
             lost.append(word)
+        else:
+            at = found + len(word)
     return lost
 
 

@@ -232,6 +232,8 @@ def test_code_span_shows_markup_as_text() -> None:
         ("<math><mi>x</mi></math> after", ["x"]),
         ("Kept: <b>bold</b>, <div>block</div>, <kbd>K</kbd>, H<sub>2</sub>O", []),
         ("<!-- a note to editors --> shown", []),  # the author's to hide
+        ("<details><summary>More</summary>body</details>", []),  # shown as "Morebody"
+        ("<svg><text>hi</text></svg> after", ["hi"]),
         ("Use `<style>` and <code>&lt;script&gt;</code>", []),
         ("x < y and z > w; 1 <2 and 3> 0", []),
         ('<a href="javascript:alert(1)">click</a>', []),  # the link goes, its text stays
