@@ -727,7 +727,8 @@ def guardrail_move(
     else against its baseline, else against its first result. After the
     rollout, production rows dated after the experiment's last pair are the
     guardrail as it stands: judged, the newest against the baseline (when there is
-    one), once the experiment is over (`experiment_over`, with `ended_after`: None
+    one; with the arm's newest row alone when that is as new, the worse of the two), once
+    the experiment is over (`experiment_over`, with `ended_after`: None
     while the charter's status is not past `experiment`, else the days of a cadence).
     """
     table = as_table(rows)
@@ -741,21 +742,27 @@ def guardrail_move(
         after = production_after(table, day) if baseline is not None else []
         newest = table.positions[after[-1]] if after else None
         alone = rows_after(table, arm, day)
-        # The latest judged date decides: a row of the arm alone dated after the newest
-        # production row is judged (a breach at 130 ms hid behind production at 101 a
-        # week before, while the chart marked it); on one date, production first.
-        newer = alone and store.date[table.positions[alone[-1]]] > (
-            store.date[newest] if newest is not None else day
-        )
         over = newest is not None and experiment_over(day, store.date[newest], ended_after)
         rollout = date.fromordinal(day) if over else None  # production after it is judged
-        if over and not newer:
-            assert baseline is not None and newest is not None
-            return _good(store.value[newest] - baseline, direction), "baseline", rollout
+        arm_move: tuple[float, str] | None = None
         if alone:  # the arm's newest row has no control row beside it
             reference, label = unpaired_reference(baseline, store.value[control[day]])
             value = store.value[table.positions[alone[-1]]] - reference
-            return _good(value, direction), label, rollout
+            arm_move = (_good(value, direction), label)
+        if over:
+            assert baseline is not None and newest is not None
+            judged = [(_good(store.value[newest] - baseline, direction), "baseline")]
+            # The arm's newest row alone, dated on or after the newest production row, is
+            # judged too, and the worse of the two decides: judged alone, a breach at
+            # 130 ms hid behind production at 101 a week before (the chart marked it),
+            # and judged instead, an arm row at 101 cleared production's breach at 130.
+            arm_day = store.date[table.positions[alone[-1]]] if alone else None
+            if arm_move is not None and arm_day is not None and arm_day >= store.date[newest]:
+                judged.append(arm_move)
+            move, label = min(judged, key=lambda found: found[0])  # production first on a tie
+            return move, label, rollout
+        if arm_move is not None:
+            return arm_move[0], arm_move[1], None
         value = store.value[last] - store.value[control[day]]
         return _good(value, direction), "control", None
     latest = latest_row(table, production=ended_after is not None)
@@ -815,6 +822,26 @@ def _judged_by_plan(
     return kept[0], kept[1] and going_on[1], kept[2]
 
 
+def _guardrail_judged(
+    rows: ResultTable,
+    baseline: float | None,
+    direction: m.Direction,
+    ended_after: int | None,
+    cadence_read: bool,
+) -> tuple[float | None, str | None, date | None]:
+    """`guardrail_move`; with a cadence the generator does not read, whether the
+    experiment is over is not known: judged both ways, the worse move decides, as for
+    the other metrics (`_judged_by_plan`). Read as over a day after the pair, production
+    at the baseline three days on cleared a breach the pair showed."""
+    found = guardrail_move(rows, baseline, direction, ended_after)
+    if ended_after is None or cadence_read:
+        return found
+    going_on = guardrail_move(rows, baseline, direction, None)
+    if going_on[0] is not None and (found[0] is None or going_on[0] < found[0]):
+        return going_on
+    return found
+
+
 def _view(
     kind: Kind,
     metric: m.BusinessMetric | m.MLMetric | m.Guardrail,
@@ -853,7 +880,9 @@ def _view(
     rollout: date | None = None
     move_date: date | None = None
     if isinstance(metric, m.Guardrail):
-        move, reference, rollout = guardrail_move(rows, baseline, metric.direction, ended_after)
+        move, reference, rollout = _guardrail_judged(
+            rows, baseline, metric.direction, ended_after, cadence_read
+        )
         status: Status = "no-results" if latest is None else "flat"
         if move is not None:
             breached = beyond_tolerance(-move, metric.tolerance.value)

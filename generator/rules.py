@@ -492,12 +492,26 @@ def evidence(view: CharterView) -> str:
             f"{b.name} {move_phrase(b)}" for b in business if b.latest is not None
         )
     elif verdict == "no-business-results":
-        text = "Only ML metrics have results; no business metric has been measured yet"
+        text = _no_business_results_sentence(view)
     else:
         text = "No results yet"
     if view.breached:
         text += ". Guardrail breached: " + ", ".join(g.name for g in view.breached)
     return text + "."
+
+
+def _no_business_results_sentence(view: CharterView) -> str:
+    """Which metrics have results when no business metric has one (a row beside a control
+    arm's): "Only guardrails have results; …" of a charter that measured guardrails alone."""
+    kinds = [
+        name
+        for kind, name in (("ml", "ML metrics"), ("guardrail", "guardrails"))
+        if any(x.latest is not None and x.kind == kind for x in view.metrics)
+    ]
+    control = any(b.rows for b in view.by_kind("business"))
+    which = " and ".join(kinds) or "other metrics"
+    yet = "a result beside its control arm yet" if control else "been measured yet"
+    return f"Only {which} have results; no business metric has {yet}"
 
 
 __all__ = [

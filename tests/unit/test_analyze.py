@@ -997,10 +997,31 @@ def test_an_older_production_row_does_not_hide_a_newer_breach_of_the_arm() -> No
     assert tolerance is not None
     assert tolerance.limit_for("treatment", date.fromisoformat(d4)) == 105.0  # the table
     assert [b.day.isoformat() for b in tolerance.breaches] == [d4]
-    # Production on the arm's date, or after it, is the guardrail as it stands.
-    for later in (d4, "2026-03-29"):
-        _, lat = _lat([*rows, row(later, "lat", 101.0)], tolerance=5.0, baseline=100.0)
-        assert (lat.move, lat.breached) == (-1.0, False)
+    # Production on the arm's date is judged beside it, and the worse decides (second
+    # review: the breach hid behind production of the same day); production after it is
+    # the guardrail as it stands.
+    _, lat = _lat([*rows, row(d4, "lat", 101.0)], tolerance=5.0, baseline=100.0)
+    assert (lat.move, lat.breached) == (-30.0, True)
+    _, lat = _lat([*rows, row("2026-03-29", "lat", 101.0)], tolerance=5.0, baseline=100.0)
+    assert (lat.move, lat.breached) == (-1.0, False)
+    # Nor does an arm row within the limit clear production's breach of the day before.
+    rows = [*ab(D1, "lat", 100.0, 102.0), row(d3, "lat", 130.0), row(d4, "lat", 101.0, "treatment")]
+    _, lat = _lat(rows, tolerance=5.0, baseline=100.0)
+    assert (lat.move_reference, lat.move, lat.breached) == ("baseline", -30.0, True)
+
+
+@pytest.mark.parametrize(("cadence", "breached"), [("weekly", True), ("bi-weekly", True)])
+def test_a_guardrail_under_a_cadence_not_read_is_judged_both_ways(
+    cadence: str, breached: bool
+) -> None:
+    # 20 ms worse beside control; production at the baseline three days on. Weekly, the
+    # experiment is not over and the pair decides; read as over a day after the pair,
+    # the unread `bi-weekly` cleared the breach (second review).
+    body = charter(guardrails=[guardrail(tolerance=10.0, baseline=100.0)])
+    body["measurement"]["cadence"] = cadence
+    rows = [row(D1, "conv", 10.5), *ab(D1, "lat", 100.0, 120.0), row("2026-03-04", "lat", 100.0)]
+    lat = analyse(body, rows).metric("lat")
+    assert lat is not None and lat.breached is breached and lat.move == -20.0
 
 
 def test_a_breach_in_the_experiment_is_cleared_by_production_back_within_the_baseline() -> None:
@@ -1245,6 +1266,14 @@ def test_verdict_no_business_results_from_guardrail_only() -> None:
     body = charter(guardrails=[guardrail()])
     view = analyse(body, [row(D1, "lat", 100.0)])
     assert view.verdict == "no-business-results"
+    # It said "Only ML metrics have results" of guardrails (second review).
+    assert evidence(view) == (
+        "Only guardrails have results; no business metric has been measured yet."
+    )
+    view = analyse(body, [row(D1, "lat", 100.0), row(D1, "conv", 10.0, "control")])
+    assert evidence(view) == (
+        "Only guardrails have results; no business metric has a result beside its control arm yet."
+    )
 
 
 def test_a_control_arm_alone_is_no_result_of_the_verdict() -> None:
