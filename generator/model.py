@@ -429,15 +429,19 @@ def reads_as_proportion(unit: str | None) -> str | None:
 
 def _check_unit(value: str) -> str:
     """`％` and `ｒａｔｉｏ`, the format's two units in compatibility characters, are
-    written as the format reads them; and no unit holds a character no reader sees:
-    `ra\u200dtio` showed as `ratio` and was read as free text, so arms with `n` alone
-    were not tested as proportions."""
+    written as the format reads them; so is a unit that shows as one of them with a
+    character no reader sees: `ra\u200dtio` showed as `ratio` and was read as free text,
+    so arms with `n` alone were not tested as proportions. (Other units may hold such
+    characters: an emoji's joiner and selector, Persian's zero-width non-joiner.)"""
     hidden = next((ch for ch in value if unseen(ch)), None)
     if hidden is not None:
-        raise ValueError(
-            f"the unit holds the invisible character U+{ord(hidden):04X}; write it in"
-            " visible characters (it shows as another unit than the one the generator reads)"
-        )
+        shown = unicodedata.normalize("NFKC", "".join(c for c in value if not unseen(c)))
+        if shown.strip().casefold() in ("%", "ratio"):
+            raise ValueError(
+                f"the unit holds the invisible character U+{ord(hidden):04X}: it shows as"
+                f" {shown.strip().casefold()!r}, which the generator would not read it as;"
+                " write it in visible characters"
+            )
     text = unicodedata.normalize("NFKC", value).strip()
     if text != value.strip() and text.casefold() in ("%", "ratio"):
         raise ValueError(

@@ -120,9 +120,11 @@ def test_the_formats_units_in_compatibility_characters_are_written_so(
     )
 
 
-@pytest.mark.parametrize(("unit", "code"), [("ra\u200dtio", 0x200D), ("\u2060%", 0x2060)])
-def test_a_unit_holding_an_invisible_character_is_refused(
-    scratch_project: ScratchProject, unit: str, code: int
+@pytest.mark.parametrize(
+    ("unit", "code", "shown"), [("ra\u200dtio", 0x200D, "ratio"), ("\u2060%", 0x2060, "%")]
+)
+def test_a_unit_that_shows_as_percent_or_ratio_with_an_invisible_character_is_refused(
+    scratch_project: ScratchProject, unit: str, code: int, shown: str
 ) -> None:
     # `ra\u200dtio` showed as `ratio` but was read as free text: arms with `n` alone were
     # not tested as proportions, and a move of the MDE counted as evidence (review).
@@ -131,9 +133,27 @@ def test_a_unit_holding_an_invisible_character_is_refused(
     assert_error(
         scratch_project,
         f"{CHARTER}:{at(text, 'unit: ', json.dumps(unit))}: business_metrics[0].unit: ",
-        f"the unit holds the invisible character U+{code:04X}; write it in visible characters"
-        " (it shows as another unit than the one the generator reads)",
+        f"the unit holds the invisible character U+{code:04X}: it shows as {shown!r}, which"
+        " the generator would not read it as; write it in visible characters",
     )
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "\u2b50\ufe0f stars",
+        "\U0001f469\u200d\U0001f4bb hours",
+        "\u0645\u06cc\u0644\u06cc\u200c\u062b\u0627\u0646\u06cc\u0647",
+    ],
+)
+def test_a_unit_may_hold_the_joiners_and_selectors_its_writing_needs(
+    scratch_project: ScratchProject, unit: str
+) -> None:
+    # An emoji's selector and joiner, Persian's zero-width non-joiner (second review).
+    written = json.dumps(unit, ensure_ascii=False)  # YAML reads no escaped surrogate pair
+    text = scratch_project.charter().replace("unit: hours", f"unit: {written}", 1)
+    scratch_project.charter(text=text)
+    assert scratch_project.errors() == []
 
 
 @pytest.mark.parametrize(
