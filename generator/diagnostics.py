@@ -20,9 +20,12 @@ _HIDDEN = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
 
 
 # Characters of other categories that show nothing: the combining grapheme joiner,
-# Khmer's inherent vowels and the Hangul fillers (which are letters); `Growth\u3164`
-# showed as `Growth`. A name may not hold them (a result row's variant refuses them).
-INVISIBLE = frozenset(chr(c) for c in (0x034F, 0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0))
+# Khmer's inherent vowels, the Hangul fillers (which are letters) and the braille blank;
+# `Growth\u3164` showed as `Growth`. A name may not hold them (a result row's variant
+# refuses them).
+INVISIBLE = frozenset(
+    chr(c) for c in (0x034F, 0x17B4, 0x17B5, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800)
+)
 # Selectors that choose a glyph of the character before them (an emoji's `❤️`, Mongolian
 # forms): part of a name as written, but not of how it looks beside one without them.
 _SELECTORS = frozenset(

@@ -75,7 +75,7 @@ def hidden_words(text: str) -> list[str]:
     shown = "".join(_words(_sanitised_html(text)))
     lost: list[str] = []
     at = 0
-    for word in _words(written):
+    for word in _words(written, written=True):
         found = shown.find(word, at)
         if found < 0:
             lost.append(word)
@@ -84,12 +84,42 @@ def hidden_words(text: str) -> list[str]:
     return lost
 
 
-def _words(html: str) -> list[str]:
-    """The words of `html` with its comments and tags taken out (the markup of raw HTML
-    as written, such as an unclosed `<style>`, is not a reader's word either)."""
+# A tag as HTML writes one: a name, then attributes whose quoted values may hold `>`.
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])(?:\"[^\"]*\"|'[^']*'|[^'\">])*>")
+# The elements a reader's browser knows (HTML's, and the SVG and MathML that may hold
+# text): a `<k and k>` written in text is no tag of any, and the sanitiser takes it
+# with its words.
+_ELEMENTS = frozenset(
+    [
+        "a", "abbr", "address", "area", "article", "aside", "audio", "b", "bdi", "bdo",
+        "blockquote", "br", "button", "caption", "cite", "code", "col", "colgroup", "data", "dd",
+        "del", "details", "dfn", "dialog", "div", "dl", "dt", "em", "embed", "fieldset",
+        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "i", "iframe", "img", "input", "ins", "kbd", "label", "legend", "li", "link", "main",
+        "mark", "math", "menu", "meta", "meter", "nav", "noscript", "object", "ol", "optgroup",
+        "option", "output", "p", "param", "picture", "pre", "progress", "q", "rp", "rt", "ruby",
+        "s", "samp", "script", "section", "select", "slot", "small", "source", "span", "strong",
+        "style", "sub", "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea",
+        "tfoot", "th", "thead", "time", "title", "tr", "track", "u", "ul", "var", "video", "wbr",
+        "center", "font", "big", "tt", "strike", "mi", "mo", "mn", "ms", "mtext", "mrow", "msup",
+        "msub", "msubsup", "mfrac", "msqrt", "mroot", "mtable", "mtr", "mtd", "semantics",
+        "annotation", "g", "text", "tspan", "path", "rect", "circle", "ellipse", "line",
+        "polyline", "polygon", "desc", "defs", "use", "symbol", "foreignobject",
+    ]
+)  # fmt: skip
+
+
+def _words(html: str, written: bool = False) -> list[str]:
+    """The words of `html` with its closed comments and its tags taken out. Of the HTML
+    as written (`written`), only the tags of known elements: the rest is text the
+    sanitiser may take (`n<k and k>m`), and so is an unclosed `<!--`."""
     from html import unescape
 
-    text = re.sub(r"<[^>]*>", " ", re.sub(r"<!--.*?(?:-->|$)", " ", html, flags=re.S))
+    text = re.sub(r"<!--.*?-->", " ", html, flags=re.S)
+    if written:
+        text = _TAG.sub(lambda t: " " if t.group(1).lower() in _ELEMENTS else t.group(0), text)
+    else:
+        text = re.sub(r"<[^>]*>", " ", text)
     return re.findall(r"\w+", unescape(text))
 
 

@@ -234,6 +234,11 @@ def test_code_span_shows_markup_as_text() -> None:
         ("<!-- a note to editors --> shown", []),  # the author's to hide
         ("<details><summary>More</summary>body</details>", []),  # shown as "Morebody"
         ("<svg><text>hi</text></svg> after", ["hi"]),
+        # Words a removed tag joins, in scripts without spaces too (second review).
+        ("日本語の<u>テキスト</u>です, H<span>2</span>O, first<wbr>second", []),
+        ('<abbr title="rate > baseline">CTR</abbr>', []),  # a `>` in a quoted value
+        ("if n<k and k>m", ["k", "and", "k"]),  # no element's tag: taken with its words
+        ("$a<b$ and $c>d$", ["b", "and", "c"]),
         ("Use `<style>` and <code>&lt;script&gt;</code>", []),
         ("x < y and z > w; 1 <2 and 3> 0", []),
         ('<a href="javascript:alert(1)">click</a>', []),  # the link goes, its text stays

@@ -172,6 +172,7 @@ def test_units_that_are_free_text_are_accepted(scratch_project: ScratchProject, 
     [
         ({"title": '"   "'}, "title: ", "title", "spaces"),
         ({"title": '"\\u200b"'}, "title: ", "title", "the invisible character U+200B"),
+        ({"title": '"\\u2800"'}, "title: ", "title", "the invisible character U+2800"),
         ({"summary": '"\\t\\u2060 "'}, "summary: ", "summary",
          "spaces and the invisible character U+2060"),
         ({"owner": '\n  name: "  "'}, "name: ", "owner.name", "spaces"),
