@@ -99,14 +99,23 @@ def test_an_unquoted_percent_unit_says_to_quote_it(scratch_project: ScratchProje
 
 
 @pytest.mark.parametrize(
-    ("unit", "meant", "what"),
+    ("unit", "message"),
     [
-        ("\uff05", "%", "a percentage"),
-        ("\uff52\uff41\uff54\uff49\uff4f", "ratio", "a proportion from 0 to 1"),
+        ("\uff05", "'\uff05' is written in compatibility characters; write '%', the unit the"
+         " format reads as a percentage"),
+        ("\uff52\uff41\uff54\uff49\uff4f", "'\uff52\uff41\uff54\uff49\uff4f' is written in"
+         " compatibility characters; write 'ratio', the unit the format reads as a proportion"
+         " from 0 to 1"),
+        # Read as free text too: arms with `n` alone were not tested as proportions, and
+        # a move of the MDE counted as evidence (review).
+        ("ra\u200dtio", "the unit holds the invisible character U+200D: it shows as 'ratio',"
+         " which the generator would not read it as; write it in visible characters"),
+        ("\u2060%", "the unit holds the invisible character U+2060: it shows as '%', which"
+         " the generator would not read it as; write it in visible characters"),
     ],
-)
-def test_the_formats_units_in_compatibility_characters_are_written_so(
-    scratch_project: ScratchProject, unit: str, meant: str, what: str
+)  # fmt: skip
+def test_a_unit_that_looks_like_percent_or_ratio_but_is_not_written_so_is_refused(
+    scratch_project: ScratchProject, unit: str, message: str
 ) -> None:
     # `％` looked like `%` on the page, but the analysis read it as free text: no bounds,
     # and no test of arms as proportions.
@@ -115,26 +124,7 @@ def test_the_formats_units_in_compatibility_characters_are_written_so(
     assert_error(
         scratch_project,
         f"{CHARTER}:{at(text, 'unit: ', json.dumps(unit))}: business_metrics[0].unit: ",
-        f"{unit!r} is written in compatibility characters; write {meant!r}, the unit the"
-        f" format reads as {what}",
-    )
-
-
-@pytest.mark.parametrize(
-    ("unit", "code", "shown"), [("ra\u200dtio", 0x200D, "ratio"), ("\u2060%", 0x2060, "%")]
-)
-def test_a_unit_that_shows_as_percent_or_ratio_with_an_invisible_character_is_refused(
-    scratch_project: ScratchProject, unit: str, code: int, shown: str
-) -> None:
-    # `ra\u200dtio` showed as `ratio` but was read as free text: arms with `n` alone were
-    # not tested as proportions, and a move of the MDE counted as evidence (review).
-    text = scratch_project.charter().replace("unit: hours", f"unit: {json.dumps(unit)}", 1)
-    scratch_project.charter(text=text)
-    assert_error(
-        scratch_project,
-        f"{CHARTER}:{at(text, 'unit: ', json.dumps(unit))}: business_metrics[0].unit: ",
-        f"the unit holds the invisible character U+{code:04X}: it shows as {shown!r}, which"
-        " the generator would not read it as; write it in visible characters",
+        message,
     )
 
 
