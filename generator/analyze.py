@@ -745,10 +745,12 @@ def guardrail_move(
         over = newest is not None and experiment_over(day, store.date[newest], ended_after)
         rollout = date.fromordinal(day) if over else None  # production after it is judged
         arm_move: tuple[float, str] | None = None
+        arm_day = 0
         if alone:  # the arm's newest row has no control row beside it
             reference, label = unpaired_reference(baseline, store.value[control[day]])
-            value = store.value[table.positions[alone[-1]]] - reference
-            arm_move = (_good(value, direction), label)
+            newest_alone = table.positions[alone[-1]]
+            arm_move = (_good(store.value[newest_alone] - reference, direction), label)
+            arm_day = store.date[newest_alone]
         if over:
             assert baseline is not None and newest is not None
             judged = [(_good(store.value[newest] - baseline, direction), "baseline")]
@@ -756,8 +758,7 @@ def guardrail_move(
             # judged too, and the worse of the two decides: judged alone, a breach at
             # 130 ms hid behind production at 101 a week before (the chart marked it),
             # and judged instead, an arm row at 101 cleared production's breach at 130.
-            arm_day = store.date[table.positions[alone[-1]]] if alone else None
-            if arm_move is not None and arm_day is not None and arm_day >= store.date[newest]:
+            if arm_move is not None and arm_day >= store.date[newest]:
                 judged.append(arm_move)
             move, label = min(judged, key=lambda found: found[0])  # production first on a tie
             return move, label, rollout

@@ -43,11 +43,18 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(html)  # sanitised by nh3 in _sanitised_html
 
 
+@lru_cache(maxsize=256)
+def _converted(text: str) -> str:
+    """Markdown to HTML as written, raw HTML and all: what the sanitiser is given, and
+    what `hidden_words` holds the sanitised HTML against (one conversion for both)."""
+    return _converter().reset().convert(text)
+
+
 @lru_cache(maxsize=8192)
 def _sanitised_html(text: str) -> str:
     """Markdown to sanitised HTML, once per text: a charter's summary is shown on its page,
     the portfolio, the feed and the API, and the same words give the same HTML."""
-    html = _converter().reset().convert(text)
+    html = _converted(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -69,7 +76,7 @@ def hidden_words(text: str) -> list[str]:
     are the author's to hide. Only a text with a `<` can hide words."""
     if "<" not in text:
         return []
-    written = _converter().reset().convert(text)
+    written = _converted(text)
     # The words shown, run together: a tag the sanitiser takes out may join two words
     # (`<summary>S</summary>body` shows as `Sbody`), which hides neither.
     shown = "".join(_words(_sanitised_html(text)))
