@@ -342,6 +342,18 @@ def check_tree_links(root: Path, folder: str, diags: Diagnostics) -> None:
             elif name.endswith(".html") and name in dirnames:
                 text = "a folder, not a template: the built-in template of this name is used"
                 diags.error(SourceRef(_rel(root, path)), "", text, code="not-a-file")
+            elif name in filenames and not path.is_file():
+                diags.error(SourceRef(_rel(root, path)), "", _not_regular(path), code="not-a-file")
+
+
+def _not_regular(path: Path) -> str:
+    """Why a file of templates/ that is not a regular one is refused: a build would skip it
+    without a word (a template name falling back to the built-in one, a static file left
+    out of the site)."""
+    what = "not a regular file (a named pipe, a socket or a device)"
+    if path.is_symlink() and not path.exists():
+        what = "a broken symbolic link"
+    return f"{what}: templates and static files must be regular files"
 
 
 def _rel(root: Path, path: Path) -> str:

@@ -602,6 +602,23 @@ def test_templates_that_are_a_file_or_a_template_that_is_a_folder_are_errors(
     ]
 
 
+def test_a_template_or_static_file_that_is_not_a_regular_file_is_an_error(
+    scratch_project: ScratchProject,
+) -> None:
+    """A named pipe at templates/index.html was skipped without a word (the built-in page was
+    used), and so was a broken link among the static files (left out of the site)."""
+    scratch_project.charter("routing")
+    (scratch_project.root / "templates" / "static").mkdir(parents=True)
+    os.mkfifo(scratch_project.root / "templates" / "index.html")
+    (scratch_project.root / "templates" / "static" / "logo.svg").symlink_to("logo-old.svg")
+    assert scratch_project.errors() == [
+        "templates/index.html: not a regular file (a named pipe, a socket or a device):"
+        " templates and static files must be regular files",
+        "templates/static/logo.svg: a broken symbolic link: templates and static files must be"
+        " regular files",
+    ]
+
+
 # --- YAML 1.2 numbers ----------------------------------------------------------------------
 
 
