@@ -225,15 +225,19 @@ def _repository(source: Path, spec: str, role: str) -> tuple[Path, str]:
 def _resolve(top: Path, spec: str, role: str) -> str:
     if spec.startswith("-") or not spec.strip():
         raise DiffError(f"{role} {spec!r} is not a valid revision")
-    if "..." in spec:  # `main...HEAD`: where they forked, as `git diff main...HEAD` reads it
-        left, _, right = spec.partition("...")
+    left, dots, right = spec.partition("..." if "..." in spec else "..")
+    if dots and (".." in left or ".." in right):  # `refs/../../x`: neither a name nor a range
+        raise DiffError(
+            f"{role} {spec!r} is not a valid revision: a name cannot hold '..', and a range"
+            " holds it once (`main..HEAD`, `main...HEAD`)"
+        )
+    if dots == "...":  # `main...HEAD`: where they forked, as `git diff main...HEAD` reads it
         ends = [_resolve(top, side or "HEAD", role) for side in (left, right)]
         base = _git(["merge-base", *ends], top)
         if base.returncode != 0:
             raise DiffError(f"{role} {spec!r}: the two revisions have no common ancestor")
         return base.stdout.decode().split()[0]
-    if ".." in spec:  # not a revision but a range: it was "not found", with advice to fetch
-        left, _, right = spec.partition("..")
+    if dots:  # not a revision but a range: it was "not found", with advice to fetch
         raise DiffError(
             f"{role} {spec!r} is a range, not a revision: give its two ends,"
             f" `charters diff {left or 'HEAD'} {right or 'HEAD'}` (or `{left}...{right}` for"

@@ -326,6 +326,17 @@ def test_two_dots_are_a_range_to_give_as_two_revisions(repo: Repo) -> None:
     )
 
 
+@pytest.mark.parametrize("spec", ["refs/../../x", "a..b..c", "a..b...c"])
+def test_a_spec_with_dots_that_is_no_range_is_not_split_into_one(repo: Repo, spec: str) -> None:
+    """`refs/../../x` was told to be given as `charters diff refs/ /../x`."""
+    result = repo.diff(spec)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: BASE {spec!r} is not a valid revision: a name cannot hold '..', and a range"
+        " holds it once (`main..HEAD`, `main...HEAD`)"
+    )
+
+
 def test_the_working_tree_is_dated_today(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795348800")  # 2026-11-22 12:00 UTC
     repo.replace(ROUTING, AGREED_TARGET, "target: {value: 14.0, by: 2026-11-15}")
