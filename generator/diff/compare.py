@@ -849,8 +849,9 @@ def _results_added(
     extra: dict[str, Any] = {"rows": rows, "trend_reference": moved.reference}
     arms = (treatment_variant(before.rows) if before else None, treatment_variant(after.rows))
     if None not in arms and arms[0] != arms[1]:
-        # A row of a new arm changes which arm is judged against control (the first by
-        # name when none is `treatment`): the evidence is another experiment's.
+        # A first `treatment` row changes which arm is judged against control (beside
+        # control, a second arm with none named `treatment` is refused, results.py): the
+        # evidence is another experiment's.
         message += (
             f"; the arm compared with control is now {excerpt(arms[1])}, not {excerpt(arms[0])}"
         )
