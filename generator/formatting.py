@@ -401,24 +401,29 @@ def _escape_line(line: str, at_start: bool = True) -> str:
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 
 
-def escape_message(text: str) -> str:
+def escape_message(text: str, table: bool = False) -> str:
     """A generated message that quotes charter text, for a Markdown comment.
 
     Its `` `id` `` code spans stay code spans (nothing inside one is live); the
     text between them is escaped as `escape_markdown` escapes charter text, so a
-    backtick in that text only ever pairs into another inert code span.
+    backtick in that text only ever pairs into another inert code span. In a
+    table's cell (`table`), see `escape_code_span`.
     """
     line = visible_text(text)
     out = []
     pos = 0
     for match in _CODE_SPAN.finditer(line):
         out.append(_escape_line(line[pos : match.start()], at_start=pos == 0))
-        out.append(f"`{escape_code_span(match.group(1))}`")
+        out.append(f"`{escape_code_span(match.group(1), table)}`")
         pos = match.end()
     out.append(_escape_line(line[pos:], at_start=pos == 0))
     return "".join(out)
 
 
-def escape_code_span(text: str) -> str:
-    """Text for inside a Markdown code span (`` `…` ``): one line, no backtick."""
-    return visible_text(text).replace("`", "'")
+def escape_code_span(text: str, table: bool = False) -> str:
+    """Text for inside a Markdown code span (`` `…` ``): one line, no backtick. In a
+    table's cell (`table`), a `|` ends the cell even inside a code span, which then
+    comes apart and leaves the rest live Markdown in the next cell: it is written `\\|`,
+    which GFM shows as `|` there (and only there)."""
+    shown = visible_text(text).replace("`", "'")
+    return shown.replace("|", "\\|") if table else shown

@@ -326,7 +326,7 @@ def _changes_table(changes: list[Change]) -> list[str]:
             field, before, after = (_cell(cell) for cell in c.cells)
         else:
             before, after = _before_after(c)
-        name = f"`{_code(c.metric)}`" if c.metric else ""
+        name = f"`{_code(c.metric, table=True)}`" if c.metric else ""
         kind = ("🚩 " if c.extra.get("flagged") else "") + CHANGE_LABELS[c.kind]
         lines.append(f"| {kind} | {name} | {field} | {before} | {after} |")
     return [*lines, ""]
@@ -335,7 +335,7 @@ def _changes_table(changes: list[Change]) -> list[str]:
 def _before_after(change: Change) -> tuple[str, str]:
     """The Before and After cells of a change's row."""
     if change.kind in MESSAGE_KINDS:
-        message = _message(change.message)
+        message = _message(change.message, table=True)
         return ("", message) if change.before is None else (message, "")
     vocabulary = CODED_KINDS.get(change.kind)
     if vocabulary is not None:
@@ -365,7 +365,7 @@ def _metrics_table(
         counts = change.extra.get("rows", {}) if change is not None else {}
         moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)
         rows.append(
-            f"| `{_code(metric.id)}` | {_latest_cell(before)} | {_latest_cell(metric)}"
+            f"| `{_code(metric.id, table=True)}` | {_latest_cell(before)} | {_latest_cell(metric)}"
             f" | {_trend_cell(change)} | {_progress_cell(metric, old)} | {moved} |"
         )
     if not rows:
@@ -431,10 +431,10 @@ def _cell(value: Any) -> str:
     return escape_markdown(text)
 
 
-def _message(value: Any) -> str:
+def _message(value: Any, table: bool = False) -> str:
     """A message of the comparison, which quotes charter text: its `id` code spans stay
-    code, everything else is escaped as `_cell` escapes it."""
-    return escape_message(value if isinstance(value, str) else show(value))
+    code, everything else is escaped as `_cell` escapes it (`table`: in a table's cell)."""
+    return escape_message(value if isinstance(value, str) else show(value), table)
 
 
 def _cell_value(value: Any) -> str:
@@ -443,6 +443,7 @@ def _cell_value(value: Any) -> str:
     return _cell(value)
 
 
-def _code(text: str) -> str:
-    """Text safe inside a Markdown code span: one line, no backtick, no control character."""
-    return escape_code_span(text)
+def _code(text: str, table: bool = False) -> str:
+    """Text safe inside a Markdown code span: one line, no backtick, no control character
+    (`table`: in a table's cell, where a `|` is escaped)."""
+    return escape_code_span(text, table)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import cmarkgfm
 import pytest
+from cmarkgfm.cmark import Options
 from helpers import MINIMAL_BLOCKS, minimal_charter
 
 from generator.diff import MARKER, DiffReport, diff_sides, load_side, missing_revision_message
@@ -114,6 +118,46 @@ def test_markdown_escapes_charter_text(tmp_path: Path) -> None:
     assert text.startswith(MARKER + "\n")
     row = next(line for line in text.splitlines() if "Goalpost" in line)
     assert "\\|" in row and "\\<b\\>" in row and "<b>" not in row.replace("\\<b\\>", "")
+
+
+# A title that, were its code span to come apart in a table's cell, would link, show an
+# image, make bold text and mention a person on the forge.
+LIVE_TITLE = (
+    "Foo `[click me](https://evil.example) ![i](https://evil.example/x.png) <b>bold</b>"
+    " @octocat #1|`"
+)
+
+
+@pytest.mark.parametrize("added", [True, False], ids=["added", "removed"])
+def test_the_comment_renders_charter_text_inert_on_the_forge(tmp_path: Path, added: bool) -> None:
+    """GitHub's renderer (cmark-gfm) ends a table cell at a `|` even inside a code span:
+    a title's backtick span came apart there, and its link, image, HTML and mention
+    were live, in the Before cell of a removed charter or the After cell of one added."""
+    sides = []
+    for name, title in (
+        ("base", None if added else LIVE_TITLE),
+        ("head", LIVE_TITLE if added else None),
+    ):
+        (tmp_path / name / "charters").mkdir(parents=True)
+        if title is not None:
+            folder = tmp_path / name / "charters" / "routing"
+            folder.mkdir()
+            text = minimal_charter(title=json.dumps(title))
+            (folder / "charter.yaml").write_text(text, encoding="utf-8")
+        sides.append(load_side(str(tmp_path / name), tmp_path, name.upper()))
+    comment = format_markdown(diff_sides(sides[0], sides[1]))
+    html = cmarkgfm.github_flavored_markdown_to_html(comment, options=Options.CMARK_OPT_UNSAFE)
+    outside_code = re.sub(r"<code>.*?</code>", "", html)  # no forge mentions anyone in code
+    for live in ("<a ", "<img", "<b>", "@octocat"):
+        assert live not in outside_code, live
+    kind = "Charter added" if added else "Charter removed"
+    row = next(line for line in html.split("<tr>") if kind in line)
+    assert row.count("<td>") == 5
+    assert re.findall("<code>.*?</code>", row) == [
+        "<code>routing</code>",
+        "<code>[click me](https://evil.example) ![i](https://evil.example/x.png)"
+        " &lt;b&gt;bold&lt;/b&gt; @octocat #1|</code>",
+    ]
 
 
 def test_field_values_are_shown_exactly(tmp_path: Path) -> None:
