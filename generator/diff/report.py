@@ -33,8 +33,13 @@ JSON_VERSION = 2
 MARKER = "<!-- charters-diff -->"
 # Markdown comments are capped by the forges (GitHub: 65,536 characters).
 MAX_MARKDOWN = 60_000
-# Problems listed per side before the rest are counted.
+# Problems listed per side before the rest are counted, and the characters of one shown
+# (a path may be long): with the names listed in the summary, the opening of a comment
+# stays well within MAX_MARKDOWN, whatever the charters hold.
 MAX_PROBLEMS = 50
+MAX_PROBLEM_CHARS = 200
+# Names (charters, metrics) listed in one part of the summary before the rest are counted.
+MAX_NAMES = 20
 # Changes whose table row shows their message instead of a before and an after.
 MESSAGE_KINDS = (
     "charter-added",
@@ -74,7 +79,7 @@ def summary_text(report: DiffReport, shown: Callable[[str], str] = str) -> str:
     if problems:
         text += " " + "; ".join(problems) + "; charters that loaded were still compared."
     if report.not_compared:
-        ids = ", ".join(f"`{_code(x['charter'])}`" for x in report.not_compared)
+        ids = _names([x["charter"] for x in report.not_compared])
         text += f" Not compared because they did not load: {ids}."
     return text
 
@@ -125,8 +130,7 @@ def _flagged_parts(report: DiffReport) -> list[str]:
         where = sorted({f"{c.charter}/{c.metric}" for c in changes})
         if not where:
             continue
-        names = ", ".join(f"`{_code(x)}`" for x in where)
-        text = f"**{words}** on {plural(len(where), noun)} ({names})"
+        text = f"**{words}** on {plural(len(where), noun)} ({_names(where)})"
         unagreed = sorted(
             {f"{c.charter}/{c.metric}" for c in changes if not c.extra.get("reagreed")}
         )
@@ -141,13 +145,19 @@ def _flagged_parts(report: DiffReport) -> list[str]:
     ):
         ids = sorted({c.charter for c in report.of_kind(kind) if c.extra.get("flagged")})
         if ids:
-            names = ", ".join(f"`{_code(x)}`" for x in ids)
-            parts.append(f"**{words}** on {plural(len(ids), 'charter')} ({names})")
+            parts.append(f"**{words}** on {plural(len(ids), 'charter')} ({_names(ids)})")
     alerts = _alerts(report.changes)
     if alerts:
         codes = _cell(", ".join(sorted({str(a.after["code"]) for a in alerts})))
         parts.append(f"**{plural(len(alerts), 'new alert')}** ({codes})")
     return parts
+
+
+def _names(names: list[str]) -> str:
+    """Names as code, the first `MAX_NAMES` of them, then how many more (the JSON's
+    changes name every one)."""
+    shown = ", ".join(f"`{_code(x)}`" for x in names[:MAX_NAMES])
+    return shown + (f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else "")
 
 
 def _alerts(changes: list[Change]) -> list[Change]:
@@ -259,11 +269,16 @@ def _side_markdown(role: str, side: Side) -> list[str]:
             f"<details><summary>Problems in {role}</summary>",
             "",
         ]
-        lines += [f"- `{_code(d.format_text())}`" for d in side.errors[:MAX_PROBLEMS]]
+        lines += [f"- `{_code(_cut(d.format_text()))}`" for d in side.errors[:MAX_PROBLEMS]]
         if len(side.errors) > MAX_PROBLEMS:
             lines.append(f"- … and {len(side.errors) - MAX_PROBLEMS} more")
         lines += ["", "</details>", ""]
     return lines
+
+
+def _cut(text: str) -> str:
+    """A problem as listed in the comment: its first `MAX_PROBLEM_CHARS` characters."""
+    return text if len(text) <= MAX_PROBLEM_CHARS else text[:MAX_PROBLEM_CHARS] + " …"
 
 
 def _charter_markdown(

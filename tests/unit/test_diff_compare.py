@@ -107,6 +107,38 @@ def test_status_change(tmp_path: Path) -> None:
     assert status == [("live", "paused")]
 
 
+def test_the_comment_fits_the_forge_whatever_the_problems_and_names(tmp_path: Path) -> None:
+    """The cap on a comment dropped only charter sections: sixty problems in HEAD, each
+    naming a result file fifteen folders deep, made a comment of 168,902 characters,
+    which the forge refuses (GitHub: 65,536), so the pull request got none."""
+    sides = []
+    for name in ("base", "head"):
+        (tmp_path / name / "charters").mkdir(parents=True)
+        for i in range(60):
+            folder = tmp_path / name / "charters" / (f"routing-{i:02d}-" + "x" * 50)
+            folder.mkdir()
+            text = minimal_charter(business_metrics=AGREED)
+            if name == "head":  # every goalpost moves; the first charter's rows are wrong
+                text = text.replace("value: 4.5", "value: 4.4")
+            if name == "head" and i == 0:
+                text = minimal_charter(business_metrics=AGREED, results='["results/**/*.csv"]')
+                deep = folder / "results" / Path(*["d" * 200] * 15)
+                deep.mkdir(parents=True)
+                rows = "".join(f"2026-05-{d:02d},nometric{d},control,abc\n" for d in range(1, 29))
+                (deep / ("f" * 200 + ".csv")).write_text("date,metric,variant,value\n" + rows)
+            (folder / "charter.yaml").write_text(text, encoding="utf-8")
+        sides.append(load_side(str(tmp_path / name), tmp_path, name.upper()))
+    assert len(sides[1].errors) > 50
+    comment = format_markdown(diff_sides(sides[0], sides[1]))
+    assert len(comment) < 60_000
+    assert "\n- … and 6 more\n" in comment  # the problems past the fiftieth are counted
+    problem = next(line for line in comment.splitlines() if line.startswith("- `"))
+    assert problem.endswith(" …`") and len(problem) < 220
+    summary = comment.splitlines()[3]
+    assert "**goalposts moved** on 59 agreed metrics" in summary
+    assert summary.count("/ttfr`") == 20 and "/ttfr` and 39 more" in summary
+
+
 def test_markdown_escapes_charter_text(tmp_path: Path) -> None:
     before = minimal_charter(business_metrics=AGREED)
     after = minimal_charter(
