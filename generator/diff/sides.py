@@ -84,9 +84,17 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
         run_day = today_from_env(today)
         return _read(source, "working tree", "worktree", None, None, run_day, today)
     folder = Path(spec)
+    as_path = folder.is_absolute() or spec.startswith(("./", "../", "~"))
     if folder.is_dir():
+        if not as_path and _names_a_revision(source, spec):
+            raise DiffError(
+                f"{role} {spec!r} is both a folder and a git revision: write"
+                f" {'./' + spec!r} for the folder, or move the folder away to compare the"
+                " revision (a folder of that name added by a change would be compared in"
+                " the revision's place)"
+            )
         return _read(folder, spec, "folder", spec, None, today_from_env(today), today)
-    if folder.is_absolute() or spec.startswith(("./", "../", "~")):  # a path, not a revision
+    if as_path:  # a path, not a revision
         what = "no folder (nothing is there)"
         if os.path.islink(folder):
             what = "a symbolic link to nothing, or one that loops,"
@@ -220,6 +228,25 @@ def _repository(source: Path, spec: str, role: str) -> tuple[Path, str]:
             why = f"git cannot read the repository at {source}: {said[0]}"
         raise DiffError(f"{role} {spec!r} is neither a folder nor a revision: {why}")
     return Path(top.stdout.decode().strip()), prefix.stdout.decode().strip()
+
+
+def _names_a_revision(source: Path, spec: str) -> bool:
+    """Whether `spec` names a commit of the repository that holds `source` (False outside
+    one): `origin/main` may also be a folder, as `git diff` finds a name both a file and a
+    revision ambiguous."""
+    if spec.startswith("-") or ".." in spec:
+        return False
+    try:
+        top = _git(["rev-parse", "--show-toplevel"], source)
+        if top.returncode != 0:
+            return False
+        found = _git(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"],
+            Path(top.stdout.decode().strip()),
+        )
+    except DiffError:  # no git: folders are still compared
+        return False
+    return found.returncode == 0
 
 
 def _resolve(top: Path, spec: str, role: str) -> str:

@@ -326,6 +326,31 @@ def test_two_dots_are_a_range_to_give_as_two_revisions(repo: Repo) -> None:
     )
 
 
+def test_a_folder_named_as_the_revision_is_refused_not_compared_in_its_place(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change could add a folder `origin/main/` holding its own charters: CI's
+    `charters diff origin/main` compared the change with itself, "no goalpost changed",
+    and `--fail-on goalpost-moved` passed while a target had moved."""
+    git(repo.root, "update-ref", "refs/remotes/origin/main", "HEAD")
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 19.0, by: 2026-11-15}")
+    shutil.copytree(repo.path("charters"), repo.path("origin/main/charters"))
+    shutil.copy2(repo.path("site.yaml"), repo.path("origin/main/site.yaml"))
+    shutil.copy2(repo.path("metrics.yaml"), repo.path("origin/main/metrics.yaml"))
+    repo.commit("Move the target, and bring a base of my own")
+    monkeypatch.chdir(repo.root)
+    result = repo.diff("origin/main", "--fail-on", "goalpost-moved")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: BASE 'origin/main' is both a folder and a git revision: write './origin/main'"
+        " for the folder, or move the folder away to compare the revision (a folder of that"
+        " name added by a change would be compared in the revision's place)"
+    )
+    assert repo.diff_json("./origin/main")["changes"] == []  # the folder, as asked
+    shutil.rmtree(repo.path("origin"))
+    assert repo.diff("origin/main", "--fail-on", "goalpost-moved").exit_code == 1
+
+
 @pytest.mark.parametrize("spec", ["refs/../../x", "a..b..c", "a..b...c"])
 def test_a_spec_with_dots_that_is_no_range_is_not_split_into_one(repo: Repo, spec: str) -> None:
     """`refs/../../x` was told to be given as `charters diff refs/ /../x`."""
