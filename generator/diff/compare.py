@@ -284,8 +284,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             _judge_originally(report, pair)
         else:
             report.not_compared.append(_not_compared(cid, base, head))
-            if cid in head.checks and cid in base.raw:
-                report.changes.extend(unloaded_goalposts(cid, base.raw[cid], head.checks[cid]))
+            report.changes.extend(unloaded_goalposts(cid, base, head))
     return report
 
 
@@ -429,13 +428,20 @@ def _not_compared(cid: str, base: Side, head: Side) -> dict[str, str]:
     }
 
 
-def unloaded_goalposts(cid: str, base: dict[str, Any], head: CharterCheck) -> Iterator[Change]:
-    """The goalposts of a charter whose BASE did not load, compared as written: a pull
-    request that mends a broken charter and moves its target in one change was "not
-    compared" and passed `--fail-on goalpost-moved`. Each change is a `goalpost-moved`
-    that nobody is taken to have re-agreed (BASE's agreement cannot be read as one)."""
-    data = head.view.loaded.doc.data
-    before, after = _raw_business(base), _raw_business(data if isinstance(data, dict) else {})
+def unloaded_goalposts(cid: str, base: Side, head: Side) -> Iterator[Change]:
+    """The goalposts of a charter that did not load on a side, compared as written: a
+    pull request that mends a broken charter and moves its target in one change was "not
+    compared" and passed `--fail-on goalpost-moved`, and so did one that moves a target
+    and breaks the charter (an unknown field, a future `agreed.on`). Each change is a
+    `goalpost-moved` that nobody is taken to have re-agreed (an agreement on a side that
+    does not load cannot be read as one)."""
+    sides = [_as_written(cid, side) for side in (base, head)]
+    if sides[0] is None or sides[1] is None:  # a side's charter.yaml does not parse
+        return
+    before, after = _raw_business(sides[0]), _raw_business(sides[1])
+    failed = " and ".join(
+        role for role, side in (("BASE", base), ("HEAD", head)) if cid not in side.checks
+    )
     for mid, metric in after.items():
         if mid not in before:
             continue
@@ -443,8 +449,8 @@ def unloaded_goalposts(cid: str, base: dict[str, Any], head: CharterCheck) -> It
         for name in [*now, *(x for x in was if x not in now)]:
             if was.get(name) != now.get(name):
                 text = (
-                    f"`{mid}` {name}: {show(was.get(name))} → {show(now.get(name))}; BASE did"
-                    " not load, so its charter.yaml was compared as written"
+                    f"`{mid}` {name}: {show(was.get(name))} → {show(now.get(name))}; {failed}"
+                    " did not load, so the charter.yaml of each side was compared as written"
                 )
                 extra = {"reagreed": False}
                 yield Change(
@@ -457,6 +463,14 @@ def unloaded_goalposts(cid: str, base: dict[str, Any], head: CharterCheck) -> It
                     name,
                     extra=extra,
                 )
+
+
+def _as_written(cid: str, side: Side) -> dict[str, Any] | None:
+    """A charter's charter.yaml on `side` as written: its document when it loaded, else
+    what parsed of it (None when it did not parse)."""
+    check = side.checks.get(cid)
+    data = check.view.loaded.doc.data if check is not None else side.raw.get(cid)
+    return data if isinstance(data, dict) else None
 
 
 def _raw_business(data: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -296,9 +296,41 @@ def test_a_goalpost_moved_while_mending_a_broken_charter_is_still_moved(repo: Re
         16.0,
     )
     assert moved["reagreed"] is False
-    assert "BASE did not load, so its charter.yaml was compared as written" in moved["message"]
+    assert (
+        "BASE did not load, so the charter.yaml of each side was compared as written"
+        in moved["message"]
+    )
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 1
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "breaks",
+    [
+        ("status: experiment", "status: experiment\nfoo: 1"),  # an unknown field
+        ("on: 2026-08-05}", "on: 2099-08-05}"),  # agreed in the future
+    ],
+    ids=["unknown-field", "future-agreement"],
+)
+def test_a_goalpost_moved_in_a_change_that_breaks_the_charter_is_still_moved(
+    repo: Repo, breaks: tuple[str, str]
+) -> None:
+    """HEAD's charter did not load, so a change that moved its target and broke it (a
+    field too many, an agreement dated in the future) read "No goalpost ... changed" and
+    passed --fail-on goalpost-moved."""
+    repo.replace(ROUTING, *breaks)
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 19.0, by: 2026-11-15}")
+    repo.commit("Relax the target")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert report["not_compared"][0]["side"] == "head"
+    (moved,) = changes(report, "goalpost-moved")
+    assert (moved["field"], moved["before"], moved["after"]) == ("target.value", 15.0, 19.0)
+    assert moved["reagreed"] is False
+    assert moved["message"].endswith(
+        "; HEAD did not load, so the charter.yaml of each side was compared as written"
+    )
+    assert repo.diff("HEAD~1", "HEAD", "--fail-on", "goalpost-moved").exit_code == 1
+    assert not repo.diff("HEAD~1", "HEAD").stdout.splitlines()[3].startswith("No goalpost")
 
 
 def test_three_dots_compare_with_where_the_branches_forked(repo: Repo) -> None:
