@@ -179,3 +179,47 @@ def test_workflow_build_commands_run_in_order_with_alerts_present(tmp_path: Path
     # The generator's version, part of the build cache's key, is a step output.
     outputs = (tmp_path / "github-output").read_text(encoding="utf-8")
     assert re.fullmatch(r"version=\d+\.\d+[^\s]*\n", outputs), outputs
+
+
+def _gate_step() -> str:
+    """The command of the pull-request job's step that fails on moved goalposts."""
+    (step,) = [
+        s for s in _workflow()["jobs"]["pull-request"]["steps"] if "--fail-on" in s.get("run", "")
+    ]
+    assert step["env"] == {"BASE": "${{ github.base_ref }}"}
+    return str(step["run"])
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("within 24 hours.", "within 30 days."),  # the definition
+        ("direction: increase", "direction: decrease"),
+    ],
+)
+def test_workflow_gate_fails_on_a_catalogued_metric_redefined(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    """A change of metrics.yaml redefines the metric every charter that refs it agreed to
+    move: the shipped gate (`--fail-on goalpost-moved`) passed it, while the same change
+    written in a charter fails it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = _env(tmp_path / "home")
+    for rel in ("charters", "site.yaml", "metrics.yaml"):
+        copy = shutil.copytree if (REPO_ROOT / rel).is_dir() else shutil.copy2
+        copy(REPO_ROOT / rel, repo / rel)
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "Charters")):
+        assert _git(repo, env, *args).returncode == 0
+    assert _git(repo, env, "update-ref", "refs/remotes/origin/main", "HEAD").returncode == 0
+    env["BASE"] = "main"
+
+    def gate() -> int:
+        done = subprocess.run(["bash", "-e", "-c", _gate_step()], cwd=repo, env=env, check=False)
+        return done.returncode
+
+    assert gate() == 0  # nothing changed
+    catalogue = (repo / "metrics.yaml").read_text(encoding="utf-8")
+    assert catalogue.count(old) >= 1
+    (repo / "metrics.yaml").write_text(catalogue.replace(old, new, 1), encoding="utf-8")
+    assert gate() == 1
