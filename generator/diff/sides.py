@@ -294,7 +294,10 @@ def missing_revision_message(spec: str, role: str, shallow: bool) -> str:
     where = "this shallow clone" if shallow else "this repository"
     match = re.match(r"^(?:refs/remotes/)?([^/~^@:]+)/([^~^@:]+)", spec)
     if match and not spec.startswith(("HEAD", "refs/heads/")):
-        fetch = f"`git fetch {match.group(1)} {match.group(2)}`"
+        # Into the remote-tracking branch by name: a clone of one branch (`--depth 1`
+        # implies it) fetches another without making `origin/<branch>`.
+        remote, branch = match.groups()
+        fetch = f"`git fetch {remote} +{branch}:refs/remotes/{remote}/{branch}`"
     elif shallow:
         fetch = "`git fetch --deepen=50` (or `git fetch --unshallow`)"
     else:

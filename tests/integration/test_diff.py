@@ -1109,6 +1109,7 @@ def test_all_shows_every_charter_and_metric(repo: Repo) -> None:
 def test_a_revision_missing_from_a_shallow_clone_says_what_to_fetch(
     repo: Repo, tmp_path: Path
 ) -> None:
+    git(repo.root, "branch", "release")
     repo.replace(ROUTING, "status: experiment", "status: live")
     repo.commit("Live")
     clone = tmp_path / "clone"
@@ -1124,7 +1125,11 @@ def test_a_revision_missing_from_a_shallow_clone_says_what_to_fetch(
 
     missing = shallow.diff("origin/release")
     assert missing.exit_code == 2
-    assert "`git fetch origin release`" in missing.stderr
+    fetch = "git fetch origin +release:refs/remotes/origin/release"
+    assert f"`{fetch}`" in missing.stderr
+    # As told, in a clone of one branch (`git fetch origin release` makes no origin/release).
+    git(clone, *fetch.split()[1:])
+    assert shallow.diff("origin/release").exit_code == 0
 
     git(clone, "fetch", "-q", "--deepen=1")
     report = shallow.diff_json("HEAD~1")

@@ -264,7 +264,7 @@ def test_missing_revision_messages() -> None:
     shallow = missing_revision_message("HEAD~3", "BASE", shallow=True)
     assert "shallow clone" in shallow and "--deepen" in shallow and "fetch-depth: 0" in shallow
     branch = missing_revision_message("origin/main", "BASE", shallow=False)
-    assert "`git fetch origin main`" in branch
+    assert "`git fetch origin +main:refs/remotes/origin/main`" in branch
 
 
 # --- goalposts and agreements ------------------------------------------------------------
