@@ -17,7 +17,7 @@ from . import model as m
 from .columns import ResultTable, RowStore, as_table
 from .load import LazyLoaded, LoadedCharter, Outline, Project, Result, Stored
 from .readers import Document
-from .stats import Arm, Lift, Method, beyond_tolerance, lift, progress, reached
+from .stats import Arm, Lift, Method, beyond_tolerance, lift, progress, reached, reaches_effect
 from .vocabulary import ROLLED_OUT, TREATMENT, Kind, MetricStatus, Verdict, is_control
 
 Status = MetricStatus  # a metric's status, named for the stage that decides it
@@ -638,7 +638,7 @@ def metric_status(
         interval = (lo, hi)
         if status != "met":
             status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"
-    elif mde is not None and abs(move) >= mde:
+    elif mde is not None and reaches_effect(abs(move), mde):
         if status != "met":
             status = "improved" if move > 0 else "worse"
         elif label == "control" and move < 0:

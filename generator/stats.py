@@ -333,6 +333,13 @@ def reached(target: float, latest: float, direction: Literal["increase", "decrea
     return latest <= target
 
 
+def reaches_effect(move: float, threshold: float) -> bool:
+    """Whether a move reaches a minimum detectable effect: a move of exactly the threshold
+    counts, also when the subtraction that made it is off in the last bits (3.3 - 3 is
+    0.2999999999999998, and 10% of 3 is 0.30000000000000004)."""
+    return move >= threshold or math.isclose(move, threshold, rel_tol=1e-9, abs_tol=0.0)
+
+
 def beyond_tolerance(worse: float, tolerance: float) -> bool:
     """Whether a move `worse` in the bad direction exceeds a guardrail's `tolerance`. A move
     of exactly the tolerance is accepted, also when the subtraction that made it is off in

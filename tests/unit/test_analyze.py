@@ -340,6 +340,30 @@ def test_mde_relative_decrease_metric(value: float, expected: str) -> None:
     assert ttfr is not None and ttfr.status == expected
 
 
+@pytest.mark.parametrize(
+    ("baseline", "latest", "mde"),
+    [
+        (3.0, 3.3, {"relative": 0.1}),  # 0.2999999999999998 against 0.30000000000000004
+        (0.4, 0.7, {"absolute": 0.3}),  # 0.29999999999999993 against 0.3
+    ],
+)
+def test_a_move_of_exactly_the_mde_counts_whatever_the_last_bits(
+    baseline: float, latest: float, mde: dict[str, float]
+) -> None:
+    """The subtraction fell short of the threshold in the last bits: "Average order value
+    +0.3 USD vs baseline" with a minimum effect of 0.3 was "did not move", and the
+    charter's verdict No impact."""
+    body = charter(
+        method="before_after",
+        business_metrics=[business(baseline=baseline, target=baseline + 2)],
+        mde={"metric": "conv", **mde},
+    )
+    view = analyse(body, [row(D1, "conv", latest)])
+    conv = view.metric("conv")
+    assert conv is not None and conv.status == "improved"
+    assert view.verdict == "business-impact"
+
+
 def test_mde_for_another_metric_does_not_apply() -> None:
     body = charter(
         method="before_after",
