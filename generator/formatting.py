@@ -157,23 +157,31 @@ def exact_number(value: float) -> str:
     return repr(value)
 
 
+# Beyond these decimals a chart's text writes its numbers with an exponent (1.5e-09):
+# 0.0000000015 is no easier to read, nor to hear.
+_MOST_DECIMALS = 6
+
+
 def _decimals(value: float) -> int:
-    """Decimals needed to show `value` at 4 significant digits, at most 4."""
-    if value == 0:
+    """Decimals needed to show `value` at 4 significant digits, at least 4 when below 1
+    (a value of 0.00081 needs 5: at 4 it read as 0.0008, its target)."""
+    if value == 0 or not math.isfinite(value):
         return 0
     magnitude = math.floor(math.log10(abs(value)))
-    rounded = round(value, max(0, 3 - magnitude))
-    text = f"{rounded:.{min(4, max(0, 3 - magnitude))}f}"
+    places = max(4 if magnitude < 0 else 0, 3 - magnitude)
+    text = f"{round(value, places):.{places}f}"
     if "." not in text:
         return 0
-    return min(4, len(text.rstrip("0").split(".")[1]))
+    return min(places, len(text.rstrip("0").split(".")[1]))
 
 
 def aligned_formatter(values: Iterable[float]) -> Callable[[float], str]:
     """One formatter for a set of numbers read together (a chart's text alternative).
 
     Every number gets the same decimals, enough for the most precise of them, so
-    `5.0 → 4.6` does not read as `5 → 4.6`.
+    `5.0 → 4.6` does not read as `5 → 4.6`; at 4 significant digits a value below 1
+    keeps what tells it from the others (`0.00081` beside its target `0.00080`), and
+    numbers that would need more than `_MOST_DECIMALS` are written with an exponent.
     """
     numbers = list(values)
     decimals = max([_decimals(v) for v in numbers] + [0])
@@ -183,6 +191,8 @@ def aligned_formatter(values: Iterable[float]) -> Callable[[float], str]:
     def fmt(v: float) -> str:
         if abs(v) >= 10_000:
             return f"{v:,.0f}"
+        if decimals > _MOST_DECIMALS:
+            return f"{v:.4g}"
         return f"{v:.{decimals}f}"
 
     return fmt

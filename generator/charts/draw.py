@@ -322,11 +322,19 @@ def _spread(fracs: list[float], gap: float) -> list[float]:
     return out
 
 
+# Below this, the y axis's labels are written with an exponent (1.5e−09): written out,
+# matplotlib's labels of a range of nanoseconds all read 0.0000000000.
+TINY = 1e-5
+
+
 def _y_formatter(y: YRange) -> Any:
     from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
-    if max(abs(y.low), abs(y.high)) >= 10_000:
+    top = max(abs(y.low), abs(y.high))
+    if top >= 10_000:
         return FuncFormatter(lambda v, _pos: f"{v:,.0f}".replace("-", "\u2212"))
+    if 0 < top < TINY:  # without an exponent every label read 0.0000000000
+        return FuncFormatter(lambda v, _pos: f"{v:.3g}".replace("-", "\u2212"))
     fmt = ScalarFormatter(useOffset=False)
     fmt.set_scientific(False)
     return fmt

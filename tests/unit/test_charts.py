@@ -411,6 +411,18 @@ def test_describe_production_and_direction() -> None:
     assert "Target 0.80" in text
 
 
+def test_tiny_values_keep_what_tells_them_apart_on_the_axis_and_in_the_text() -> None:
+    """Below 0.001 the text kept 4 decimals: a latest of 0.00081 read as 0.0008, its
+    target, and nanoseconds read 0.0 on the axis and in the text."""
+    rate = _spanning(_weeks(2), (0.00093, 0.00081), "ratio")
+    rate = replace(rate, refs=(RefLine("target", "Target 0.0008", 0.0008),))
+    assert "0.00093 \u2192 0.00081" in describe(rate) and "Target 0.00080" in describe(rate)
+    nanos = _spanning(_weeks(2), (3e-9, 1.5e-9), "s")
+    assert "3e-09 \u2192 1.5e-09" in describe(nanos)
+    labels = [t for t in _texts(render_svg(nanos, chart_id="nanos")) if "e\u221209" in t]
+    assert len(labels) >= 4 and len(set(labels)) == len(labels)
+
+
 def test_describe_single_point_and_empty() -> None:
     single = ChartSpec(
         "Weekly active users",
@@ -811,6 +823,8 @@ def _latency_spec() -> ChartSpec:
         replace(_ab_spec(), refs=(RefLine("target", "Target\n4.5 h", 4.5),)),
         replace(_ab_spec(), unit="minutes per resolved conversation, " * 4),
         _latency_spec(),
+        # Nanoseconds: labels with an exponent (written out, every one read 0.0000000000).
+        _spanning(_weeks(5), (3e-9, 2.6e-9, 2.2e-9, 1.8e-9, 1.5e-9), "s"),
     ],
     ids=[
         "ab",
@@ -824,6 +838,7 @@ def _latency_spec() -> ChartSpec:
         "two-line-label",
         "long-unit",
         "guardrail",
+        "nanoseconds",
     ],
 )
 def test_ticks_labels_unit_and_legend_are_where_matplotlibs_axes_and_legend_put_them(
