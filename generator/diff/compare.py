@@ -442,16 +442,19 @@ def unloaded_goalposts(cid: str, base: Side, head: Side) -> Iterator[Change]:
     failed = " and ".join(
         role for role, side in (("BASE", base), ("HEAD", head)) if cid not in side.checks
     )
+    why = f"{failed} did not load, so the charter.yaml of each side was compared as written"
+    for mid, metric in before.items():  # an agreed metric removed (or its id changed)
+        if mid not in after and metric.get("agreed") is not None:
+            text = f"business metric `{mid}` removed, and its agreement with it; {why}"
+            about = {"kind": "business", "name": metric.get("name")}
+            yield Change("agreement-changed", cid, mid, about, None, text)
     for mid, metric in after.items():
         if mid not in before:
             continue
         was, now = _raw_goalposts(before[mid]), _raw_goalposts(metric)
         for name in [*now, *(x for x in was if x not in now)]:
             if was.get(name) != now.get(name):
-                text = (
-                    f"`{mid}` {name}: {show(was.get(name))} → {show(now.get(name))}; {failed}"
-                    " did not load, so the charter.yaml of each side was compared as written"
-                )
+                text = f"`{mid}` {name}: {show(was.get(name))} → {show(now.get(name))}; {why}"
                 extra = {"reagreed": False}
                 yield Change(
                     "goalpost-moved",

@@ -40,6 +40,9 @@ MAX_PROBLEMS = 50
 MAX_PROBLEM_CHARS = 200
 # Names (charters, metrics) listed in one part of the summary before the rest are counted.
 MAX_NAMES = 20
+# The characters of one name listed there (an id read from a charter that did not load
+# may be of any length).
+MAX_NAME_CHARS = 130
 # Changes whose table row shows their message instead of a before and an after.
 MESSAGE_KINDS = (
     "charter-added",
@@ -63,9 +66,10 @@ def summary_text(report: DiffReport, shown: Callable[[str], str] = str) -> str:
     if not report.changes:
         # Other fields (title, team, tags, links, decisions, pull entries) are not compared:
         # "no charter changed" read as if they had not.
+        among = " in the charters compared" if report.not_compared else ""
         text = (
             "No goalpost, agreement, plan, metric, result, status, verdict or finding"
-            f" changed between {base} and {head}."
+            f" changed{among} between {base} and {head}."
         )
     else:
         n = len(report.changed_charters())
@@ -156,7 +160,7 @@ def _flagged_parts(report: DiffReport) -> list[str]:
 def _names(names: list[str]) -> str:
     """Names as code, the first `MAX_NAMES` of them, then how many more (the JSON's
     changes name every one)."""
-    shown = ", ".join(f"`{_code(x)}`" for x in names[:MAX_NAMES])
+    shown = ", ".join(f"`{_code(_cut(x, MAX_NAME_CHARS))}`" for x in names[:MAX_NAMES])
     return shown + (f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else "")
 
 
@@ -276,9 +280,9 @@ def _side_markdown(role: str, side: Side) -> list[str]:
     return lines
 
 
-def _cut(text: str) -> str:
-    """A problem as listed in the comment: its first `MAX_PROBLEM_CHARS` characters."""
-    return text if len(text) <= MAX_PROBLEM_CHARS else text[:MAX_PROBLEM_CHARS] + " …"
+def _cut(text: str, most: int = MAX_PROBLEM_CHARS) -> str:
+    """A problem or a name as listed in the comment: its first `most` characters."""
+    return text if len(text) <= most else text[:most] + " …"
 
 
 def _charter_markdown(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from ..analyze import CharterView
+from ..catalogue import resolve_refs
 from ..diagnostics import Diagnostic, Diagnostics, today_from_env
 from ..gitrepo import Blobs, commit_days
 from ..load import Project, load_project
@@ -89,9 +90,9 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
         if not as_path and _names_a_revision(source, spec):
             raise DiffError(
                 f"{role} {spec!r} is both a folder and a git revision: write"
-                f" {'./' + spec!r} for the folder, or move the folder away to compare the"
-                " revision (a folder of that name added by a change would be compared in"
-                " the revision's place)"
+                f" {'./' + spec!r} for the folder, or {spec + '^0'!r} for the revision (a"
+                " folder of that name added by a change would be compared in the"
+                " revision's place)"
             )
         return _read(folder, spec, "folder", spec, None, today_from_env(today), today)
     if as_path:  # a path, not a revision
@@ -184,7 +185,9 @@ def _read(
         text = read_text(root, f"charters/{cid}/charter.yaml", Diagnostics())
         doc = parse_yaml(text, f"charters/{cid}/charter.yaml", Diagnostics()) if text else None
         if doc is not None and isinstance(doc.data, dict):
-            raw[cid] = doc.data
+            # `ref`s filled from the side's catalogue, as in the charters that loaded:
+            # the goalposts are compared with those (compare.unloaded_goalposts).
+            raw[cid] = resolve_refs(doc, project.catalogue, Diagnostics()).data
     return Side(
         label=label,
         kind=kind,
@@ -234,7 +237,12 @@ def _names_a_revision(source: Path, spec: str) -> bool:
     """Whether `spec` names a commit of the repository that holds `source` (False outside
     one): `origin/main` may also be a folder, as `git diff` finds a name both a file and a
     revision ambiguous."""
-    if spec.startswith("-") or ".." in spec:
+    if spec.startswith("-"):
+        return False
+    if "..." in spec:  # where two revisions forked: a revision when both ends are
+        left, _, right = spec.partition("...")
+        return all(_names_a_revision(source, end or "HEAD") for end in (left, right))
+    if ".." in spec:  # a range is no revision (`_resolve` refuses it)
         return False
     try:
         top = _git(["rev-parse", "--show-toplevel"], source)

@@ -333,6 +333,47 @@ def test_a_goalpost_moved_in_a_change_that_breaks_the_charter_is_still_moved(
     assert not repo.diff("HEAD~1", "HEAD").stdout.splitlines()[3].startswith("No goalpost")
 
 
+AUTOCOMPLETE = "charters/query-autocomplete/charter.yaml"
+
+
+def test_a_charter_with_refs_that_stops_loading_moves_no_goalpost(repo: Repo) -> None:
+    """The side that loaded was read with its `ref`s filled from metrics.yaml, the other
+    as written: six goalposts 'moved' (each definition, unit and direction to none) in a
+    charter whose only change was a field too many."""
+    repo.append(AUTOCOMPLETE, "bogus_field: 1\n")
+    repo.commit("A field too many")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    assert [c["charter"] for c in report["not_compared"]] == ["query-autocomplete"]
+    assert changes(report, "goalpost-moved") == []
+    assert repo.diff("HEAD~1", "HEAD", "--fail-on", "goalpost-moved").exit_code == 0
+    opening = repo.diff("HEAD~1", "HEAD").stdout.splitlines()[3]
+    assert opening.startswith(
+        "No goalpost, agreement, plan, metric, result, status, verdict or finding changed"
+        " in the charters compared between"
+    )
+
+
+def test_an_agreed_metric_renamed_in_a_charter_that_stops_loading_is_reported(
+    repo: Repo,
+) -> None:
+    """A new id and a looser target, with a field too many: "No goalpost ... changed"."""
+    path = "charters/agent-reply-suggestions/charter.yaml"
+    repo.replace(path, "  - id: handle_minutes", "  - id: handle_time")
+    repo.replace(
+        path, "target: {value: 12.0, by: 2026-12-31}", "target: {value: 13.9, by: 2026-12-31}"
+    )
+    repo.append(path, "bogus_field: 1\n")
+    repo.commit("Rename, relax, break")
+    report = repo.diff_json("HEAD~1", "HEAD")
+    (removed,) = changes(report, "agreement-changed")
+    assert (removed["charter"], removed["metric"]) == ("agent-reply-suggestions", "handle_minutes")
+    assert removed["message"] == (
+        "business metric `handle_minutes` removed, and its agreement with it; HEAD did not"
+        " load, so the charter.yaml of each side was compared as written"
+    )
+    assert repo.diff("HEAD~1", "HEAD", "--fail-on", "agreement-changed").exit_code == 1
+
+
 def test_three_dots_compare_with_where_the_branches_forked(repo: Repo) -> None:
     """`main...HEAD` was refused as no revision; it is the merge base, as in `git diff`."""
     main_branch = git(repo.root, "rev-parse", "--abbrev-ref", "HEAD").strip()
@@ -375,10 +416,15 @@ def test_a_folder_named_as_the_revision_is_refused_not_compared_in_its_place(
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "error: BASE 'origin/main' is both a folder and a git revision: write './origin/main'"
-        " for the folder, or move the folder away to compare the revision (a folder of that"
-        " name added by a change would be compared in the revision's place)"
+        " for the folder, or 'origin/main^0' for the revision (a folder of that name added"
+        " by a change would be compared in the revision's place)"
     )
     assert repo.diff_json("./origin/main")["changes"] == []  # the folder, as asked
+    assert repo.diff("origin/main^0", "--fail-on", "goalpost-moved").exit_code == 1
+    # Where they forked, as docs/diff.md suggests: the folder won again.
+    shutil.copytree(repo.path("origin/main"), repo.path("origin/main...HEAD"))
+    forked = repo.diff("origin/main...HEAD", "--fail-on", "goalpost-moved")
+    assert forked.exit_code == 2 and "is both a folder and a git revision" in forked.stderr
     shutil.rmtree(repo.path("origin"))
     assert repo.diff("origin/main", "--fail-on", "goalpost-moved").exit_code == 1
 

@@ -190,19 +190,24 @@ def _gate_step() -> str:
     return str(step["run"])
 
 
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [
-        ("within 24 hours.", "within 30 days."),  # the definition
-        ("direction: increase", "direction: decrease"),
-    ],
-)
-def test_workflow_gate_fails_on_a_catalogued_metric_redefined(
-    tmp_path: Path, old: str, new: str
-) -> None:
-    """A change of metrics.yaml redefines the metric every charter that refs it agreed to
-    move: the shipped gate (`--fail-on goalpost-moved`) passed it, while the same change
-    written in a charter fails it."""
+GATED_EDITS = {
+    # A catalogued metric redefined: every charter that refs it agreed to move another.
+    "catalogue-definition": ("metrics.yaml", "within 24 hours.", "within 30 days."),
+    "catalogue-direction": ("metrics.yaml", "direction: increase", "direction: decrease"),
+    # An agreed metric renamed with a looser target: the old one and its agreement go.
+    "renamed-and-relaxed": (
+        "charters/agent-reply-suggestions/charter.yaml",
+        "  - id: handle_minutes\n",
+        "  - id: handle_time\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", list(GATED_EDITS))
+def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit: str) -> None:
+    """The shipped gate (`--fail-on goalpost-moved`) passed a change of metrics.yaml that
+    redefines the metric each charter that refs it agreed to move, and an agreed metric
+    renamed with a looser target, while the same change written as a goalpost fails it."""
     repo = tmp_path / "repo"
     repo.mkdir()
     env = _env(tmp_path / "home")
@@ -219,7 +224,15 @@ def test_workflow_gate_fails_on_a_catalogued_metric_redefined(
         return done.returncode
 
     assert gate() == 0  # nothing changed
-    catalogue = (repo / "metrics.yaml").read_text(encoding="utf-8")
-    assert catalogue.count(old) >= 1
-    (repo / "metrics.yaml").write_text(catalogue.replace(old, new, 1), encoding="utf-8")
+    rel, old, new = GATED_EDITS[edit]
+    text = (repo / rel).read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    if edit == "renamed-and-relaxed":
+        text = text.replace("handle_minutes", "handle_time").replace(
+            "{value: 12.0,", "{value: 13.9,"
+        )
+        csv = repo / "charters" / "agent-reply-suggestions" / "results" / "weekly-ab.csv"
+        csv.write_text(csv.read_text(encoding="utf-8").replace("handle_minutes", "handle_time"))
+    (repo / rel).write_text(text, encoding="utf-8")
     assert gate() == 1

@@ -139,6 +139,24 @@ def test_the_comment_fits_the_forge_whatever_the_problems_and_names(tmp_path: Pa
     assert summary.count("/ttfr`") == 20 and "/ttfr` and 39 more" in summary
 
 
+def test_a_name_in_the_summary_is_cut(tmp_path: Path) -> None:
+    """An id read from a charter that did not load may be of any length: one of 70,000
+    characters made a summary of as many, past the forge's limit (one of 5,000 here)."""
+    long_id = "h" + "x" * 5_000
+    sides = []
+    for name, target in (("base", "4.5"), ("head", "4.4")):
+        folder = tmp_path / name / "charters" / "routing"
+        folder.mkdir(parents=True)
+        text = minimal_charter(business_metrics=AGREED).replace("id: ttfr", f"id: {long_id}")
+        (folder / "charter.yaml").write_text(text.replace("value: 4.5", f"value: {target}"))
+        sides.append(load_side(str(tmp_path / name), tmp_path, name.upper()))
+    report = diff_sides(sides[0], sides[1])
+    assert [c.kind for c in report.changes] == ["goalpost-moved"]
+    comment = format_markdown(report)
+    summary = comment.splitlines()[3]
+    assert "(`routing/h" + "x" * 121 + " …`)" in summary and len(summary) < 1_000
+
+
 def test_markdown_escapes_charter_text(tmp_path: Path) -> None:
     before = minimal_charter(business_metrics=AGREED)
     after = minimal_charter(
