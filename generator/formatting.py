@@ -103,14 +103,17 @@ def fmt_interval(low: float | None, high: float | None, unit: str) -> str:
 
 
 def fmt_percent(value: float | None) -> str:
-    """A fraction as a percentage with at most one decimal: 0.456 → `45.6%`. Short of a
-    whole, never `100%`: 0.99997 of the way to a target not met is `99.9%`."""
+    """A fraction as a percentage with at most one decimal: 0.456 → `45.6%`, −0.2 →
+    `−20%`. Short of a whole, never `100%`: 0.99997 of the way to a target not met is
+    `99.9%`."""
     if value is None or not math.isfinite(value):
         return MISSING
     text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
     if text == "100" and value < 1:
         text = "99.9"
-    return f"{text}%"
+    if text == "-0":  # rounded to nothing: no sign
+        text = "0"
+    return f"{text}%".replace("-", "\u2212")  # the minus sign, as every other number
 
 
 def meter_value(value: float) -> str:
