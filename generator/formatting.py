@@ -41,29 +41,45 @@ def plural(n: int, noun: str, plural_form: str | None = None) -> str:
     return f"{n} {word}"
 
 
-def fmt_number(value: float | None, digits: int = 3) -> str:
-    """A value as people read it: thousands separated, trailing zeros dropped."""
+def fmt_number(value: float | None, digits: int = 3, apart: float | None = None) -> str:
+    """A value as people read it: thousands separated, trailing zeros dropped.
+
+    `apart`: a value it is read beside (a latest value's target): where the two differ
+    but would read the same, this one gets the digits that tell them apart, so that a
+    latest of 999.995 short of a target of 1,000 never reads `1,000`."""
     if value is None or not math.isfinite(value):
         return MISSING
+    text = _number(value, digits, 0)
+    if apart is not None and math.isfinite(apart) and apart != value:
+        beside = _number(apart, digits, 0)
+        more = 0
+        while text == beside and more < 17:
+            more += 1
+            text = _number(value, digits, more)
+    return text
+
+
+def _number(value: float, digits: int, more: int) -> str:
+    """`fmt_number` with `more` digits than it gives."""
     if value == 0:
         return "0"
     magnitude = abs(value)
     if magnitude >= 1_000_000:
-        text = f"{value:,.0f}"
+        text = f"{value:,.{more}f}"
     elif magnitude >= 1:  # cents kept: a target of 1,499.99 USD is not 1,500 USD
-        text = f"{value:,.2f}"
+        text = f"{value:,.{2 + more}f}"
     else:
-        text = f"{value:.{digits}g}"
+        text = f"{value:.{digits + more}g}"
     if "." in text and "e" not in text:
         text = text.rstrip("0").rstrip(".")
     return text.replace("-", "−")
 
 
-def fmt_value(value: float | None, unit: str) -> str:
-    """A value with its unit: `4.4%`, `0.92`, `6.2 hours`."""
+def fmt_value(value: float | None, unit: str, apart: float | None = None) -> str:
+    """A value with its unit: `4.4%`, `0.92`, `6.2 hours`; `apart`: see `fmt_number`."""
     if value is None:
         return MISSING
-    text = fmt_number(value)
+    text = fmt_number(value, apart=apart)
     unit = unit.strip()
     if unit == "%":
         return f"{text}%"

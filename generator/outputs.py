@@ -341,7 +341,7 @@ def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
         day, rows = metric.newest
         parts = []
         if metric.latest is not None:
-            latest = fmt_value(metric.latest.row.value, metric.unit)
+            latest = fmt_value(metric.latest.row.value, metric.unit, apart=metric.target)
             variant = metric.latest.row.variant
             parts.append(f"Latest {latest}" + (f" ({variant})" if variant else ""))
         if metric.baseline is not None:

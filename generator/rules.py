@@ -461,7 +461,7 @@ def ml_only_sentence(view: CharterView, ml: MetricView) -> str:
         else:
             parts.append(f"{d.name} did not move ({move_phrase(d)})")
     return (
-        f"{ml.name} reached {fmt_value(ml.latest.row.value, ml.unit)} (target"
+        f"{ml.name} reached {fmt_value(ml.latest.row.value, ml.unit, apart=ml.target)} (target"
         f" {fmt_value(ml.target, ml.unit)}) but " + "; ".join(parts)
     )
 
@@ -472,7 +472,8 @@ def evidence(view: CharterView) -> str:
     verdict = view.verdict
     if verdict == "target-met":
         text = "Every business metric reached its target: " + "; ".join(
-            f"{b.name} at {fmt_value(b.latest.row.value if b.latest else None, b.unit)}"
+            f"{b.name} at"
+            f" {fmt_value(b.latest.row.value if b.latest else None, b.unit, apart=b.target)}"
             f" (target {fmt_value(b.target, b.unit)})"
             for b in business
         )
@@ -480,7 +481,7 @@ def evidence(view: CharterView) -> str:
         moved = [b for b in business if b.status in ("met", "improved")]
         text = "; ".join(
             f"{b.name} {'reached its target' if b.status == 'met' else 'improved'}:"
-            f" {fmt_value(b.latest.row.value if b.latest else None, b.unit)}"
+            f" {fmt_value(b.latest.row.value if b.latest else None, b.unit, apart=b.target)}"
             f" ({move_phrase(b)})"
             for b in moved
         )

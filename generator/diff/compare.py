@@ -1099,10 +1099,10 @@ def _results_message(
     text = f"`{after.id}`: {plural(rows['added'], 'row')} added"
     if after.latest is None:
         return text + " (no latest value outside the control arm)"
-    was = (
-        fmt_value(before.latest.row.value, before.unit) if before and before.latest else "no result"
-    )
-    now = fmt_value(after.latest.row.value, after.unit)
+    was = "no result"
+    if before is not None and before.latest is not None:
+        was = fmt_value(before.latest.row.value, before.unit, apart=before.target)
+    now = fmt_value(after.latest.row.value, after.unit, apart=after.target)
     text += f"; latest {was} → {now} ({after.latest.row.date.isoformat()})"
     text += f"; status {status_words(before)} → {status_words(after)}"
     numbers = evidence(after)

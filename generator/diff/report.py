@@ -409,7 +409,7 @@ def _trend_cell(change: Change | None) -> str:
 def _latest_cell(metric: MetricView | None) -> str:
     if metric is None or metric.latest is None:
         return "—"
-    value = _cell(fmt_value(metric.latest.row.value, metric.unit))
+    value = _cell(fmt_value(metric.latest.row.value, metric.unit, apart=metric.target))
     return f"{value} ({fmt_date(metric.latest.row.date)})"
 
 

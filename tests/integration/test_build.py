@@ -356,6 +356,24 @@ def test_minimum_detectable_effect_keeps_its_decimals(scratch_project: ScratchPr
     assert "2.5% relative on Time to first response" in plan.text()
 
 
+def test_a_latest_value_short_of_its_target_never_reads_as_the_target(
+    scratch_project: ScratchProject,
+) -> None:
+    """Rounded to two decimals, 4.5049 hours against a target of 4.5 read "4.5 hours" beside
+    "Target 4.5 hours", "Did not move", on the page, the portfolio and in the feed."""
+    scratch_project.charter(measurement="\n  method: before_after\n  population: All tickets.")
+    scratch_project.write(
+        "charters/routing/results/production.csv", "date,metric,value\n2026-05-04,ttfr,4.5049\n"
+    )
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html").text()
+    assert "4.505 hours" in charter and "4.5049" not in charter
+    portfolio = page(scratch_project.out, "index.html").text()
+    assert "6.2 hours → 4.505 hours → 4.5 hours" in portfolio
+    feed = (scratch_project.out / "feed.xml").read_text(encoding="utf-8")
+    assert "Latest 4.505 hours" in feed
+
+
 # --- untrusted text --------------------------------------------------------------------
 
 SCRIPT = "<script>alert(1)</script>"

@@ -74,6 +74,25 @@ def test_fmt_number_small_values_keep_significant_digits(value: float, expected:
 
 
 @pytest.mark.parametrize(
+    ("value", "target", "expected"),
+    [
+        (999.995, 1000.0, "999.995 USD"),
+        (2.4049, 2.4, "2.405 USD"),
+        (0.9996, 1.0, "0.9996 USD"),
+        (1_000_000.4, 1_000_000.0, "1,000,000.4 USD"),
+        (-2.4049, -2.4, "\u22122.405 USD"),
+        (12.07, 13.9, "12.07 USD"),  # they read apart already
+        (1000.0, 1000.0, "1,000 USD"),  # the same value
+        (2.4049, None, "2.4 USD"),
+    ],
+)
+def test_a_value_read_beside_another_gets_the_digits_that_tell_them_apart(
+    value: float, target: float | None, expected: str
+) -> None:
+    assert fmt_value(value, "USD", apart=target) == expected
+
+
+@pytest.mark.parametrize(
     ("value", "expected"),
     [(0.456, "45.6%"), (1.0, "100%"), (1.0004, "100%"), (0.99997, "99.9%"), (0.9995, "99.9%"),
      (0.9994, "99.9%"), (0.0, "0%"), (-0.25, "\u221225%"), (-0.0001, "0%"), (None, "—")],
