@@ -432,9 +432,10 @@ def unloaded_goalposts(cid: str, base: Side, head: Side) -> Iterator[Change]:
     """The goalposts of a charter that did not load on a side, compared as written: a
     pull request that mends a broken charter and moves its target in one change was "not
     compared" and passed `--fail-on goalpost-moved`, and so did one that moves a target
-    and breaks the charter (an unknown field, a future `agreed.on`). Each change is a
+    and breaks the charter (an unknown field, a future `agreed.on`). Each difference is a
     `goalpost-moved` that nobody is taken to have re-agreed (an agreement on a side that
-    does not load cannot be read as one)."""
+    does not load cannot be read as one); an agreed metric gone (removed, or its id
+    changed) is an `agreement-changed`, as in a charter that loads."""
     sides = [_as_written(cid, side) for side in (base, head)]
     if sides[0] is None or sides[1] is None:  # a side's charter.yaml does not parse
         return
