@@ -81,12 +81,22 @@ def cell(column: str, value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return exact_number(float(value)) if value.is_finite() else str(value).lower()
+        return _decimal_text(value) if value.is_finite() else str(value).lower()
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         return exact_number(value)
     return str(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    """A DECIMAL's own digits, without an exponent or trailing zeros: a float has 17
+    significant digits, and `98765432109876.54` read through one was written
+    `98765432109876.55` (docs/pull.md: rounded in SQL, the file holds those digits)."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def render(names: list[str], rows: list[list[str]]) -> str:

@@ -172,8 +172,10 @@ def _engine(conn: Resolved, source: Path) -> Engine:
             ("connection",),
             "no-file",
         )
+    # A DuckDB file is opened read-only: it has no users to make one read-only.
+    args = {"read_only": True} if local and backend == "duckdb" else {}
     try:
-        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+        return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=args)
     except NoSuchModuleError:
         raise PullError(
             _no_driver(conn, backend, None), ("connection",), "missing-driver"
@@ -206,6 +208,15 @@ def _no_driver(conn: Resolved, backend: str, module: str | None) -> str:
 
 # Rows fetched at a time: an answer past the row limit is refused as it arrives.
 FETCH_ROWS = 10_000
+# What each session runs before the query. DuckDB reads time zones as the machine's TZ
+# says (a TIMESTAMPTZ cast to DATE gave another day on a laptop than in CI): UTC, as
+# MLflow's dates. PostgreSQL and SQLite sessions are read-only (a query of several
+# statements wrote a table); a read-only user is still the rule (docs/pull.md).
+SESSION = {
+    "duckdb": ("SET TimeZone = 'UTC'",),
+    "postgresql": ("SET default_transaction_read_only = on", "SET TRANSACTION READ ONLY"),
+    "sqlite": ("PRAGMA query_only = ON",),
+}
 
 
 def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
@@ -244,6 +255,8 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
     def work() -> Table:
         with engine.connect() as connection:
             state["raw"] = connection.connection.driver_connection
+            for statement in SESSION.get(engine.dialect.name, ()):
+                connection.exec_driver_sql(statement)
             if search is not None:  # relative paths in read_csv(...) are under the source
                 connection.exec_driver_sql(
                     f"SET file_search_path = '{search.replace(chr(39), '')}'"

@@ -147,6 +147,21 @@ def test_inline_sql_is_sorted_and_written_with_stable_numbers(tmp_path: Path) ->
     assert "unchanged (3 rows)" in again.stdout
 
 
+def test_a_decimal_is_written_with_its_own_digits(tmp_path: Path) -> None:
+    """Read through a float, 98765432109876.54 was written 98765432109876.55: docs/pull.md
+    says a value rounded in SQL is written with exactly those digits."""
+    sql = (
+        "SELECT DATE '2026-05-04' AS date, 'ttfr' AS metric,"
+        " 98765432109876.54::DECIMAL(18,2) AS value"
+        " UNION ALL SELECT DATE '2026-05-11', 'ttfr', 4.50::DECIMAL(5,2)"
+    )
+    pull_charter(tmp_path, [{"into": "results/pulled.csv", "sql": sql}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "charters/routing/results/pulled.csv").read_text()
+    assert written == "date,metric,value\n2026-05-04,ttfr,98765432109876.54\n2026-05-11,ttfr,4.5\n"
+
+
 def test_a_link_at_a_predictable_temporary_name_is_never_written_through(tmp_path: Path) -> None:
     """The file was written to `.charters-pull-<pid>.tmp` beside it and renamed: a link
     committed at that name wrote the rows to the file it points to, out of the tree, and
@@ -246,6 +261,42 @@ def test_sqlite_through_sqlalchemy_relative_to_site_yaml(tmp_path: Path) -> None
         "2026-05-03,ttfr,treatment,5,1\n"
         "2026-05-10,ttfr,treatment,4.5,1\n"
     )
+
+
+def test_a_time_zone_date_is_the_same_whatever_the_machines_time_zone(tmp_path: Path) -> None:
+    """DuckDB read time zones as TZ said: the same row was dated 2026-01-02 in CI (UTC)
+    and 2026-01-01 on a laptop in California."""
+    sql = (
+        "SELECT CAST(TIMESTAMPTZ '2026-01-02 03:00:00+00' AS DATE) AS date, 'ttfr' AS metric,"
+        " 1.5 AS value"
+    )
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": sql}])
+    result = run_pull(tmp_path, env={"TZ": "America/Los_Angeles"})
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "charters/routing/results/p.csv").read_text()
+    assert written == "date,metric,value\n2026-01-02,ttfr,1.5\n"
+
+
+def test_a_duckdb_file_is_opened_read_only(tmp_path: Path) -> None:
+    """A DuckDB file has no users to make read-only: a query of two statements wrote it."""
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "events.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    con.close()
+    site = {"connections": {"events": {"url": "duckdb:///events.duckdb"}}}
+    sql = (
+        "CREATE TABLE written_by_pull AS SELECT 1 AS a;"
+        " SELECT DATE '2026-02-01' AS date, 'ttfr' AS metric, 4.0 AS value"
+    )
+    pull_charter(tmp_path, [{"into": "results/a.csv", "connection": "events", "sql": sql}],
+                 site=site)  # fmt: skip
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "read-only" in result.stderr
+    con = duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (1,)
+    con.close()
 
 
 def test_a_duckdb_file_connection_and_the_connection_filter(tmp_path: Path) -> None:

@@ -110,6 +110,26 @@ def test_a_query_error_is_located_and_hides_the_password(
     assert "s3cret-pw" not in result.output
 
 
+def test_a_query_of_several_statements_cannot_write(postgres: Postgres, tmp_path: Path) -> None:
+    """`…; CREATE TABLE …; COMMIT` wrote a table on the server: the session is read-only
+    (and a read-only user the rule, docs/pull.md)."""
+    sql = (
+        "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, 1.5 AS value;"
+        " CREATE TABLE written_by_pull AS SELECT 1 AS a; COMMIT;"
+        " CREATE TABLE written_after_commit AS SELECT 1 AS a"
+    )
+    pull_charter(tmp_path, [{"into": "results/pg.csv", "connection": "warehouse", "sql": sql}],
+                 site=SITE)  # fmt: skip
+    result = run_pull(tmp_path, env={URL_ENV: postgres.url()})
+    assert result.exit_code == 1
+    assert "cannot execute CREATE TABLE AS in a read-only transaction" in result.stderr
+    with postgres.connect() as connection:
+        tables = connection.execute(
+            "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'written_%'"
+        ).fetchone()
+    assert tables == (0,)
+
+
 def test_a_wrong_type_from_postgresql(postgres: Postgres, tmp_path: Path) -> None:
     sql = (
         "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, arm AS value FROM chat_events LIMIT 2"
