@@ -425,7 +425,9 @@ _URL_CREDENTIALS = re.compile(r"[\w+]+://(?P<user>[^:/]*)(?::(?P<password>[^@]*)
 # Query parameters of a URL that hold a secret (`?password=…` is read by most drivers).
 SECRET_PARAMS = frozenset(
     {"password", "passwd", "pwd", "token", "access_token", "secret", "client_secret",
-     "api_key", "apikey", "private_key", "private_key_passphrase", "private_key_file_pwd"}
+     "api_key", "apikey", "private_key", "private_key_passphrase", "private_key_file_pwd",
+     "sslpassword", "credentials_base64", "credentials_info", "oauth_client_secret",
+     "refresh_token", "id_token", "auth_token", "session_token", "sas_token"}
 )  # fmt: skip
 
 

@@ -983,8 +983,10 @@ class Pull(Model):
             }
         ],
     )
-    timeout: Annotated[Number, Field(gt=0)] = Field(
-        300.0, description="Seconds a query may run before it is cancelled.", examples=[600]
+    timeout: Annotated[Number, Field(gt=0, le=86_400)] = Field(
+        300.0,
+        description="Seconds a query may run before it is cancelled (at most a day).",
+        examples=[600],
     )
 
     @model_validator(mode="after")

@@ -663,6 +663,18 @@ def test_missing_mlflow_names_the_extra(tmp_path: Path, monkeypatch: pytest.Monk
     assert "MLflow is not installed; install it with: pip install 'metric-charters[mlflow]'" in err
 
 
+def test_a_timeout_past_a_day_is_refused_at_the_field(tmp_path: Path) -> None:
+    """`timeout: 1e12` passed `check` and stopped every pull of the run with an internal
+    error (a thread cannot wait that long)."""
+    text = pull_charter(tmp_path, [{"into": "results/p.csv", "sql": GOOD_SQL, "timeout": 1e12}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    line = line_of(text, "timeout:")
+    assert f"charters/routing/charter.yaml:{line}:" in result.stderr
+    assert "pull[0].timeout:" in result.stderr and "86400" in result.stderr
+    assert "internal error" not in result.output
+
+
 def test_timeout_cancels_the_query(tmp_path: Path) -> None:
     slow = "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, CAST(SUM(a.range * b.range) AS DOUBLE) AS value FROM range(100000000) a, range(100000) b"  # noqa: E501
     err, text = _bad(tmp_path, {"sql": slow, "timeout": 0.5})
@@ -808,6 +820,23 @@ def test_a_password_in_the_urls_query_is_a_secret_too(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "hunter22" not in result.output
     assert "password=%2A%2A%2A" in result.stderr or "password=***" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "param", ["sslpassword", "credentials_base64", "oauth_client_secret", "refresh_token"]
+)
+def test_the_secret_parameters_of_other_drivers_are_secrets(param: str) -> None:
+    """libpq's `sslpassword` and BigQuery's `credentials_base64` were printed in every
+    error, and refused in site.yaml by neither `check` nor `pull`."""
+    from generator.pull.config import PullError
+    from generator.pull.sql import check_url
+
+    raw = f"postgresql+psycopg://u@h:1/d?sslmode=require&{param}=${{A}}"
+    shown, secrets = check_url("w", raw, raw.replace("${A}", "s3cr3t-PW"), "site.yaml")
+    assert secrets == ("s3cr3t-PW",) or list(secrets) == ["s3cr3t-PW"]
+    assert "s3cr3t" not in shown
+    with pytest.raises(PullError, match=r"has a password written in site\.yaml"):
+        check_url("w", raw.replace("${A}", "written"), raw, "site.yaml")
 
 
 def test_every_value_of_a_repeated_secret_parameter_is_a_secret() -> None:

@@ -35,6 +35,6 @@ def test_reference_names_every_field_with_its_type() -> None:
 def test_a_default_the_words_do_not_give_is_shown() -> None:
     # `pull[].timeout` said nothing of its 300 seconds, which only docs/pull.md gave.
     text = reference_markdown()
-    assert "Seconds a query may run before it is cancelled. Default: `300`." in text
+    assert "Seconds a query may run before it is cancelled (at most a day). Default: `300`." in text
     assert "Site title. Default: `ML Metric Charters`. |" in text  # not also as an example
     assert "default results/*. Example" in text  # said in words: not twice
