@@ -104,9 +104,13 @@ def render(names: list[str], rows: list[list[str]]) -> str:
     order = [names.index(c) for c in present]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # The writer quotes a cell holding its own line end, `\n`, not one holding `\r`, which
+    # a reader takes for a line break too: such a row is quoted whole.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(present)
     for row in rows:
-        writer.writerow([row[i] for i in order])
+        cells = [row[i] for i in order]
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
 

@@ -162,6 +162,22 @@ def test_a_decimal_is_written_with_its_own_digits(tmp_path: Path) -> None:
     assert written == "date,metric,value\n2026-05-04,ttfr,98765432109876.54\n2026-05-11,ttfr,4.5\n"
 
 
+def test_a_note_with_a_carriage_return_is_written_so_it_reads_back(tmp_path: Path) -> None:
+    """The writer did not quote a `\\r`: the file read back as a row of one cell ("row has
+    1 cell but the header has 4 columns"), though the same note typed in quotes passes."""
+    sql = (
+        "SELECT DATE '2026-05-04' AS date, 'ttfr' AS metric, 1.5 AS value,"
+        " 'first' || chr(13) || 'second' AS note"
+    )
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": sql}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "charters/routing/results/p.csv").read_bytes()
+    assert written == b'date,metric,value,note\n"2026-05-04","ttfr","1.5","first\rsecond"\n'
+    _, diags = load_project(tmp_path)
+    assert not diags.errors
+
+
 def test_a_link_at_a_predictable_temporary_name_is_never_written_through(tmp_path: Path) -> None:
     """The file was written to `.charters-pull-<pid>.tmp` beside it and renamed: a link
     committed at that name wrote the rows to the file it points to, out of the tree, and
