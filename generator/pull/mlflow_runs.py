@@ -9,6 +9,7 @@ imported only here, only when an MLflow connection is used.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from ..diagnostics import excerpt
@@ -35,6 +36,16 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
     spec = job.entry.mlflow
     assert spec is not None
     custom = spec.runs not in ("all", "latest-per-day")
+    store = conn.target.partition("?")[0].removeprefix("sqlite:///")
+    if conn.target.startswith("sqlite:///") and not Path(store).is_file():
+        # MLflow would make an empty store there (even on a dry run), as a SQL driver would
+        # make an empty database: a typo in the path then reads as no experiment.
+        raise PullError(
+            f"connection {conn.name!r} ({conn.shown}) names an MLflow store file that is not"
+            " there (a path is relative to the folder holding site.yaml)",
+            ("connection",),
+            "no-file",
+        )
 
     def work() -> Table:
         client = MlflowClient(tracking_uri=conn.target)

@@ -143,6 +143,24 @@ def test_an_unknown_experiment_is_located(tmp_path: Path, store: Store) -> None:
     assert "(experiments: Default, support-router)" in result.stderr
 
 
+@pytest.mark.parametrize("dry", [False, True], ids=["pull", "dry-run"])
+def test_a_store_file_that_is_not_there_is_located_and_not_made(tmp_path: Path, dry: bool) -> None:
+    """A typo in a SQLite store's path made an empty 1 MB store there, even on a dry run,
+    and read as "no experiment"."""
+    spec = {"experiment": "support-router", "metrics": {"precision": "val_top1_precision"}}
+    text = pull_charter(
+        tmp_path,
+        [{"into": "results/offline.csv", "connection": "tracking", "mlflow": spec}],
+        site=SITE,
+    )
+    args = ("--dry-run",) if dry else ()
+    result = run_pull(tmp_path, *args, env={ENV: "sqlite:///mlfow-typo.db"})
+    assert result.exit_code == 1
+    assert f"charter.yaml:{line_of(text, 'connection: tracking')}:" in result.stderr
+    assert "names an MLflow store file that is not there" in result.stderr
+    assert not (tmp_path / "mlfow-typo.db").exists()
+
+
 def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
     spec = {
         "experiment": "support-router",
