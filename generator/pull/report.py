@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -128,7 +129,7 @@ def _copy_inputs(source: Path, into: Path, files: Mapping[str, bytes | None]) ->
     where None."""
     into.mkdir()
     if (source / "charters").is_dir():
-        shutil.copytree(source / "charters", into / "charters", symlinks=True)
+        shutil.copytree(source / "charters", into / "charters", symlinks=True, ignore=_not_regular)
     for name in INPUT_FILES:  # site.yaml and the metric catalogue
         if (source / name).is_file():
             shutil.copy2(source / name, into / name)
@@ -140,3 +141,13 @@ def _copy_inputs(source: Path, into: Path, files: Mapping[str, bytes | None]) ->
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     return into
+
+
+def _not_regular(folder: str, names: list[str]) -> list[str]:
+    """What a copy of charters/ leaves out: a named pipe, a socket or a device, which
+    `copytree` cannot copy (and which no build reads); links are copied as links."""
+    return [
+        n for n in names if not os.path.islink(os.path.join(folder, n))
+        and not os.path.isdir(os.path.join(folder, n))
+        and not os.path.isfile(os.path.join(folder, n))
+    ]  # fmt: skip

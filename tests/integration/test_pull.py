@@ -74,6 +74,17 @@ def test_a_deleted_results_file_is_recreated_byte_for_byte(examples: Path) -> No
     assert (examples / EXAMPLE_RESULTS).read_bytes() == committed
 
 
+def test_a_named_pipe_beside_the_charters_does_not_stop_the_pull(examples: Path) -> None:
+    """The copy that tells what a pull does to the verdicts stopped at a named pipe under
+    charters/: an internal error, and nothing written."""
+    os.mkfifo(examples / "charters" / "agent-reply-suggestions" / "pipe")
+    (examples / EXAMPLE_RESULTS).unlink()
+    result = run_pull(examples)
+    assert result.exit_code == 0, result.output
+    assert (examples / EXAMPLE_RESULTS).read_bytes() == (REPO_ROOT / EXAMPLE_RESULTS).read_bytes()
+    assert "What this does to the charters" in result.stdout
+
+
 def test_the_example_rows_are_the_sql_aggregates_of_the_raw_events(examples: Path) -> None:
     """Recompute one weekly row from the raw CSV by hand and find it in the pulled file."""
     import csv
