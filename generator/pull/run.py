@@ -28,7 +28,7 @@ from ..paths import loops, real
 from .config import Job, Plan, PullError, read_plan, resolve
 from .report import FileChange, compare, verdict_lines
 from .rows import RowErrors, result_bytes
-from .sql import Engines, run_sql
+from .sql import STOP, Engines, run_sql
 
 Progress = Callable[[int, int, list[str]], None]
 
@@ -196,19 +196,29 @@ def _run_all(
                 started.pop(job.rel, None)
 
     out: dict[str, bytes] = {}
+    STOP.clear()
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charters-pull") as pool:
             futures: dict[Future[bytes], Job] = {pool.submit(one, job): job for job in jobs}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in done:
-                    _collect(futures[future], future, out, report.diags)
-                if progress is not None:
-                    now = time.monotonic()
-                    with lock:
-                        running = [f"{rel} ({now - t:.0f} s)" for rel, t in sorted(started.items())]
-                    progress(len(jobs) - len(pending), len(jobs), running)
+            try:
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        _collect(futures[future], future, out, report.diags)
+                    if progress is not None:
+                        now = time.monotonic()
+                        with lock:
+                            running = [
+                                f"{rel} ({now - t:.0f} s)" for rel, t in sorted(started.items())
+                            ]
+                        progress(len(jobs) - len(pending), len(jobs), running)
+            except KeyboardInterrupt:
+                # The running queries are cancelled (on the server too) and the waiting
+                # ones never start, before the pool waits for its threads.
+                STOP.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         engines.close()
     return out

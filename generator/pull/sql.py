@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,8 +310,16 @@ def _cancel(raw: Any) -> None:
             return
 
 
+# Set on Ctrl-C (pull/run.py): every running query is cancelled at once, on the server
+# too, rather than left to run until its timeout while the command waits for it.
+STOP = threading.Event()
+# How often a wait for a query looks at STOP.
+_POLL = 0.2
+
+
 def with_timeout(work: Callable[[], Table], seconds: float, cancel: Callable[[], None]) -> Table:
-    """Run `work` in a thread; after `seconds`, call `cancel` and raise TimeoutError."""
+    """Run `work` in a thread; after `seconds`, call `cancel` and raise TimeoutError (and
+    KeyboardInterrupt when STOP is set first)."""
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -321,10 +330,14 @@ def with_timeout(work: Callable[[], Table], seconds: float, cancel: Callable[[],
 
     thread = threading.Thread(target=target, name="charters-pull-query", daemon=True)
     thread.start()
-    thread.join(seconds)
+    deadline = time.monotonic() + seconds
+    while thread.is_alive() and not STOP.is_set() and (left := deadline - time.monotonic()) > 0:
+        thread.join(min(left, _POLL))
     if thread.is_alive():
         cancel()
-        thread.join(5.0)  # let a cancelled query unwind; a stuck driver is left behind
+        thread.join(1.0 if STOP.is_set() else 5.0)  # a stuck driver is left behind
+        if STOP.is_set():
+            raise KeyboardInterrupt
         raise TimeoutError
     if "error" in box:
         raise box["error"]

@@ -11,6 +11,7 @@ import errno
 import os
 import sqlite3
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -688,6 +689,36 @@ def test_missing_mlflow_names_the_extra(tmp_path: Path, monkeypatch: pytest.Monk
     pull = {"connection": "tracking", "mlflow": {"experiment": "e", "metrics": {"precision": "p"}}}
     err, _ = _bad(tmp_path, pull, site=site)
     assert "MLflow is not installed; install it with: pip install 'metric-charters[mlflow]'" in err
+
+
+def test_ctrl_c_cancels_a_running_query_at_once(tmp_path: Path) -> None:
+    """After Ctrl-C the command said "interrupted" and then waited for the query to reach
+    its timeout (up to 300 s by default) before it exited."""
+    import signal
+    import subprocess
+    import sys
+
+    slow = (
+        "SELECT DATE '2026-05-04' AS date, 'ttfr' AS metric, count(*) * 1.0 AS value"
+        " FROM range(20000000000000)"
+    )
+    pull_charter(tmp_path, [{"into": "results/p.csv", "sql": slow, "timeout": 3600}])
+    (tmp_path / "charters/routing/results").mkdir(exist_ok=True)
+    (tmp_path / "charters/routing/results/p.csv").write_text("date,metric,value\n")
+    command = [sys.executable, "-m", "generator", "pull", "--source", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        time.sleep(3)  # the query is running
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=60)  # its timeout is an hour
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert (tmp_path / "charters/routing/results/p.csv").read_text() == "date,metric,value\n"
 
 
 def test_a_timeout_past_a_day_is_refused_at_the_field(tmp_path: Path) -> None:
