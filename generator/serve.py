@@ -295,13 +295,18 @@ class SiteState:
             with self._changed:
                 self._writing = True
 
-    def read_page(self, file: Path) -> tuple[bytes, str]:
-        """A page's file and the token to serve it with, read while no build is writing the
-        folder. A page read while a build wrote its new content in place used to carry
-        the previous build's token, so the open page reloaded once more for nothing."""
+    def read_page(self, file: Path | None) -> tuple[bytes | None, str, list[str] | None]:
+        """A page's file (None without one), the token to serve it with and the last
+        build's problems (None when it succeeded), read together while no build is writing
+        the folder. A page read while a build wrote its new content in place used to carry
+        the previous build's token, so the open page reloaded once more for nothing; and
+        the last good page, read as a build that failed ended, carried that build's token,
+        so the open page showed neither the problems nor a reload until the next build."""
         with self._changed:
             self._changed.wait_for(lambda: not self._writing or self._closing, WRITE_WAIT)
-            return file.read_bytes(), self.token
+            if self.errors is not None or file is None:
+                return None, self.token, self.errors
+            return file.read_bytes(), self.token, None
 
     def token_after(self, seen: str, timeout: float) -> str:
         """The newest build's token once it is not `seen` (the asking page's own), or
@@ -467,9 +472,6 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         if path.startswith(SPECIAL):
             self._special(path[len(SPECIAL) :])
             return
-        if state.errors is not None and _is_page(path):
-            self._send(500, error_page(state.errors, state.token), "text/html; charset=utf-8")
-            return
         try:
             missing = not Path(self.translate_path(self.path)).exists()
             page = self._page_file(path) if _is_page(path) else None
@@ -479,9 +481,9 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         if missing:
             with state.build_lock:  # a build may be swapping the folder in right now
                 page = self._page_file(path) if _is_page(path) else None
-        if page is not None:
-            self._send_page(page)
-        elif self.command == "HEAD":
+        if _is_page(path) and self._send_page(page):
+            return
+        if self.command == "HEAD":
             super().do_HEAD()
         else:
             super().do_GET()
@@ -493,16 +495,24 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             file = file / "index.html"
         return file if file.suffix == ".html" and file.is_file() else None
 
-    def _send_page(self, file: Path) -> None:
-        """A page with the token of the build being served in its live-reload script."""
+    def _send_page(self, file: Path | None) -> bool:
+        """A page with the token of the build being served in its live-reload script, or
+        the last build's problems with theirs, when it failed; False when neither was sent
+        (no such page: the static handler answers)."""
         try:
-            body, token_text = self.server.state.read_page(file)
+            body, token_text, errors = self.server.state.read_page(file)
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND)
-            return
+            return True
+        if errors is not None:
+            self._send(500, error_page(errors, token_text), "text/html; charset=utf-8")
+            return True
+        if body is None:
+            return False
         token = html.escape(token_text).encode()
         body = body.replace(_MARK, b'data-build="' + token + b'"', 1)
         self._send(200, body, "text/html; charset=utf-8")
+        return True
 
     def _special(self, name: str) -> None:
         state = self.server.state
@@ -513,8 +523,13 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         elif name == "livereload.js":
             self._send(200, LIVERELOAD_JS.read_bytes(), "text/javascript; charset=utf-8")
         elif name == "style.css":
+            # The project's own stylesheet as the build takes it: a file inside the source
+            # (a link out of it, which the build refuses, read /etc/passwd here).
+            from .readers import inside
+
             user = state.source / "templates" / "static" / "style.css"
-            css = user if user.is_file() else BUILTIN_TEMPLATES / "static" / "style.css"
+            ours = user.is_file() and inside(state.source, user)
+            css = user if ours else BUILTIN_TEMPLATES / "static" / "style.css"
             self._send(200, css.read_bytes(), "text/css; charset=utf-8")
         else:
             self.send_error(HTTPStatus.NOT_FOUND)

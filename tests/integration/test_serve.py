@@ -23,6 +23,7 @@ from helpers import ScratchProject, copy_examples, run_cli
 from history_repo import commit, init_repo, isolate_git
 from watchfiles import Change
 
+from generator.assets import BUILTIN_TEMPLATES
 from generator.serve import (
     SiteState,
     SourceFilter,
@@ -677,6 +678,49 @@ def test_a_build_that_changes_nothing_keeps_the_token(
     scratch_project.charter("routing", text=good)  # back to the site on disk: a no-op build
     assert state.rebuild() and state.token != failed and state.errors is None
     assert len({first, edited, failed, state.token}) == 4
+
+
+def test_a_page_is_never_read_with_the_token_of_a_build_that_failed(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """A page request looked at the problems, then read the page and the token: a build
+    that failed in between stamped the last good page with its token, so the open page
+    showed neither the problems nor a reload until the next build. The page, the token
+    and the problems are read together."""
+    scratch_project.charter("routing")
+    state = SiteState(scratch_project.root, tmp_path / "site", echo=lambda *a, **k: None)
+    assert state.rebuild()
+    page = tmp_path / "site" / "index.html"
+    body, good, problems = state.read_page(page)
+    assert body is not None and problems is None
+    scratch_project.charter("routing", text="title: [unclosed\n")
+    assert not state.rebuild()
+    assert state.read_page(page) == (None, state.token, state.errors)
+    assert state.token != good and state.errors
+    assert state.read_page(None) == (None, state.token, state.errors)
+
+
+def test_the_error_pages_stylesheet_is_never_read_through_a_link_out_of_the_source(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """The build refuses templates/static/style.css as a link out of the source, and the
+    error page it then shows linked the stylesheet read through it (/etc/passwd here)."""
+    scratch_project.charter("routing")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:secret\n")
+    (scratch_project.root / "templates" / "static").mkdir(parents=True)
+    (scratch_project.root / "templates" / "static" / "style.css").symlink_to(secret)
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        status, page = get(url)
+        assert status == 500 and "leaves the source folder" in page
+        status, css = get(url + "__charters__/style.css")
+        assert status == 200 and "secret" not in css
+        assert css == (BUILTIN_TEMPLATES / "static" / "style.css").read_text()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
 
 
 def test_stopping_answers_a_waiting_page_at_once(tmp_path: Path) -> None:
