@@ -633,30 +633,37 @@ def _describe(inputs: SourceFilter, changes: set[FileChange]) -> str:
 def _seed_chart_cache(previous: Path, out: Path) -> None:
     """Start from the last `charters build` so unchanged charts are reused, not redrawn.
 
-    Only its plain files and folders are copied: a link in `site/` (committed with
-    `git add -f`, say) would otherwise be followed, and whatever it points to (a key in
-    the home folder, the whole disk) copied into the folder served; a pipe would block."""
+    Only the files its manifest lists are copied, each a plain file reached through no
+    link: a page or script put in `site/` by hand (which `charters build` keeps, and
+    names) would otherwise be served as part of the site, and a link (committed with
+    `git add -f`, say) followed to whatever it points to; a pipe would block."""
     from .write import MANIFEST, read_manifest
 
-    if previous.is_dir() and read_manifest(previous).get("generator") == "charters":
-        with contextlib.suppress(OSError):
-            shutil.copytree(previous, out, symlinks=True, ignore=_not_plain)
-            if not (out / MANIFEST).is_file():
-                shutil.rmtree(out, ignore_errors=True)
+    manifest = read_manifest(previous) if previous.is_dir() else {}
+    files = manifest.get("files")
+    if manifest.get("generator") != "charters" or not isinstance(files, list):
+        return
+    top = real_path(previous)
+    with contextlib.suppress(OSError):
+        for rel in [*(f for f in files if isinstance(f, str)), MANIFEST]:
+            name = PurePosixPath(rel)
+            if name.is_absolute() or ".." in name.parts or not name.parts:
+                continue  # a manifest is the site folder's, which anyone may have written
+            source = previous / rel
+            if real_path(source) != top / rel or not _plain(source):  # through a link
+                continue
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, out / rel)
+        if not (out / MANIFEST).is_file():
+            shutil.rmtree(out, ignore_errors=True)
 
 
-def _not_plain(folder: str, names: list[str]) -> list[str]:
-    """The entries of `folder` that are neither a plain file nor a folder (links first)."""
-    skipped = []
-    for name in names:
-        try:
-            mode = os.lstat(os.path.join(folder, name)).st_mode
-        except OSError:
-            skipped.append(name)
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            skipped.append(name)
-    return skipped
+def _plain(path: Path) -> bool:
+    """Whether `path` is a plain file (not a link, a pipe or a device)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 TEMP_PREFIX = "charters-serve-"  # then the server's process id: charters-serve-PID-XXXXXXXX

@@ -723,6 +723,29 @@ def test_the_error_pages_stylesheet_is_never_read_through_a_link_out_of_the_sour
         proc.communicate(timeout=30)
 
 
+def test_only_the_files_the_last_build_wrote_are_taken_from_its_site(
+    scratch_project: ScratchProject,
+) -> None:
+    """serve starts from the project's site/ so its charts are reused: a page put there by
+    hand (which `charters build` keeps, and names) was served as part of the preview."""
+    scratch_project.charter("routing")
+    site = scratch_project.root / "site"
+    assert scratch_project.build(site).ok
+    (site / "evil.html").write_text("<script>alert(document.domain)</script>")
+    (site / "charters" / "ghost").mkdir()
+    (site / "charters" / "ghost" / "index.html").write_text("<h1>No such charter</h1>")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        assert get(url)[0] == 200
+        assert get(url + "charters/routing/")[0] == 200
+        assert get(url + "evil.html")[0] == 404
+        assert get(url + "charters/ghost/")[0] == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
 def test_stopping_answers_a_waiting_page_at_once(tmp_path: Path) -> None:
     state = SiteState(source=tmp_path, out=tmp_path / "site", token="t-1")
     assert state.token_after("t-0", timeout=5) == "t-1"  # another build: at once
