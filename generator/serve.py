@@ -572,22 +572,36 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
     `watchfiles` yields once no further change came for `WATCH_QUIET_MS` (at most 1.6 s
     after the first), so an editor's save in several steps is one rebuild; changes made
     during a build are kept and yielded right after it. `ready` is set once the watch
-    is set up (or has failed).
+    is set up (or has failed). A source folder removed and made again (a checkout
+    copied over it) is watched anew: the watch on the removed one saw nothing more.
     """
-    inputs = SourceFilter.of(state.source.absolute())
     ready = ready if ready is not None else threading.Event()
+    inputs = SourceFilter.of(state.source.absolute())
     try:
-        for changes in watchfiles.watch(
-            *inputs.watched,
-            watch_filter=inputs,
-            stop_event=_Watching(stop, ready),
-            step=WATCH_QUIET_MS,
-            raise_interrupt=False,
-            ignore_permission_denied=True,  # an unreadable folder beside charters/ is not ours
-        ):
-            if stop.is_set():  # the server is stopping: no build begins now
-                break
-            state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
+        while not stop.is_set():
+            folder = _identity(inputs.root)
+            for changes in watchfiles.watch(
+                *inputs.watched,
+                watch_filter=inputs,
+                stop_event=_Watching(stop, ready),
+                step=WATCH_QUIET_MS,
+                raise_interrupt=False,
+                ignore_permission_denied=True,  # an unreadable folder beside charters/: not ours
+            ):
+                if stop.is_set():  # the server is stopping: no build begins now
+                    return
+                state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
+                state.rebuild()
+                if _identity(inputs.root) != folder:
+                    break
+            else:
+                return  # stopped
+            while _identity(inputs.root) is None and not stop.wait(0.2):
+                pass  # removed: watched again once it is back
+            if stop.is_set():
+                return
+            state.echo(f"{inputs.root} was made again; watching it anew and rebuilding…")
+            inputs = SourceFilter.of(state.source.absolute())
             state.rebuild()
     except Exception as exc:  # the server goes on with the last build
         ready.set()
@@ -596,6 +610,15 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
             " Pages no longer rebuild; restart `charters serve`.",
             err=True,
         )
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The device and inode of `folder`, or None when it is not there."""
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 # How often the server asks whether the date has changed (`follow_the_date`).

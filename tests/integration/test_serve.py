@@ -442,6 +442,32 @@ def test_ctrl_c_during_a_build_waits_for_it_or_stops_at_a_second(
         assert out.startswith("Built 1 charter")
 
 
+def test_a_source_folder_removed_and_made_again_is_watched_anew(
+    scratch_project: ScratchProject, tmp_path: Path
+) -> None:
+    """`rm -rf src; cp -r other src`: the watch on the removed folder saw nothing more, and
+    every later save went unbuilt, without a word."""
+    scratch_project.charter("routing")
+    copy = tmp_path / "copy"
+    shutil.copytree(scratch_project.root, copy)
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        page = url + "charters/routing/index.html"
+        shutil.rmtree(scratch_project.root)
+        time.sleep(0.5)
+        shutil.copytree(copy, scratch_project.root)
+        scratch_project.charter("routing", title="Copied back")
+        wait_for(page, "Copied back")
+        time.sleep(0.5)
+        scratch_project.charter("routing", title="Edited after")
+        wait_for(page, "Edited after")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+    assert "was made again; watching it anew" in out
+
+
 @pytest.mark.parametrize("inside", ["", "portfolio"], ids=["at-the-top", "in-a-subfolder"])
 def test_serve_rebuilds_the_history_on_a_commit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: str
