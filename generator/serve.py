@@ -31,6 +31,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import stat
 import sys
 import tempfile
@@ -402,6 +403,17 @@ class PreviewServer(ThreadingHTTPServer):
         self.state.echo(f"error: while answering {client_address[0]}: {exc!r}", err=True)
 
 
+class PreviewServer6(PreviewServer):
+    """The preview on an IPv6 address (`--host ::1`), which an IPv4 socket cannot take."""
+
+    address_family = socket.AF_INET6
+
+
+def _server_for(host: str) -> type[PreviewServer]:
+    """The server class whose socket family takes `host` (an IPv6 address has a `:`)."""
+    return PreviewServer6 if ":" in host else PreviewServer
+
+
 def _local_host(header: str | None, bound: object) -> bool:
     """Whether a request's `Host` may be answered: any, when the server listens beyond
     loopback (`--host 0.0.0.0` shares it on purpose); else only a loopback name or
@@ -759,7 +771,7 @@ def serve(
     try:
         handler = functools.partial(PreviewHandler, directory=str(state.out))
         try:
-            server = PreviewServer((host, port), handler)
+            server = _server_for(host)((host, port), handler)
         except OSError as exc:
             # A port in use or reserved is the port's fault; anything else (an address
             # of another family, one this machine does not have) is the host's.

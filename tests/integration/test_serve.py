@@ -28,6 +28,7 @@ from generator.serve import (
     SiteState,
     SourceFilter,
     _is_page,
+    _server_for,
     error_page,
     follow_the_date,
     watch,
@@ -770,6 +771,16 @@ def test_only_the_files_the_last_build_wrote_are_taken_from_its_site(
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("host", "family"),
+    [("127.0.0.1", socket.AF_INET), ("0.0.0.0", socket.AF_INET), ("::1", socket.AF_INET6)],
+)
+def test_an_ipv6_host_gets_an_ipv6_socket(host: str, family: socket.AddressFamily) -> None:
+    """`--host ::1` failed: "Address family for hostname not supported" (the server's
+    socket was IPv4 only, though it names and accepts [::1] as loopback)."""
+    assert _server_for(host).address_family == family
 
 
 def test_stopping_answers_a_waiting_page_at_once(tmp_path: Path) -> None:
