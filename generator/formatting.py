@@ -52,11 +52,28 @@ def fmt_number(value: float | None, digits: int = 3, apart: float | None = None)
     text = _number(value, digits, 0)
     if apart is not None and math.isfinite(apart) and apart != value:
         beside = _number(apart, digits, 0)
-        more = 0
-        while text == beside and more < 17:
+        more, most = 0, _more_written(value, digits)
+        while text == beside and more < most:
             more += 1
             text = _number(value, digits, more)
     return text
+
+
+def _more_written(value: float, digits: int) -> int:
+    """How many more digits than `_number` gives `value`'s shortest text has (`repr`):
+    digits past those are the float's binary expansion (4.1 as 4.0999999999999996),
+    never what a file holds."""
+    shortest = repr(abs(value))
+    if "e" in shortest:
+        return 17
+    whole, _, decimals = shortest.partition(".")
+    decimals = decimals.rstrip("0")
+    if abs(value) >= 1_000_000:
+        return len(decimals)
+    if abs(value) >= 1:
+        return max(0, len(decimals) - 2)
+    significant = len((whole + decimals).lstrip("0"))
+    return max(0, significant - digits)
 
 
 def _number(value: float, digits: int, more: int) -> str:
@@ -211,7 +228,7 @@ def aligned_formatter(values: Iterable[float]) -> Callable[[float], str]:
         if abs(v) >= 10_000:
             return f"{v:,.0f}"
         if decimals > _MOST_DECIMALS:
-            return f"{v:.4g}"
+            return f"{v:.6g}"
         return f"{v:.{decimals}f}"
 
     return fmt

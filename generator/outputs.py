@@ -347,7 +347,8 @@ def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
         if metric.baseline is not None:
             parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
         if metric.target is not None:
-            parts.append(f"target {fmt_value(metric.target, metric.unit)}")
+            shown = metric.latest.row.value if metric.latest is not None else None
+            parts.append(f"target {fmt_value(metric.target, metric.unit, apart=shown)}")
         if metric.progress is not None:
             parts.append(f"{fmt_percent(metric.progress)} of the way to target")
         parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")

@@ -462,7 +462,17 @@ def ml_only_sentence(view: CharterView, ml: MetricView) -> str:
             parts.append(f"{d.name} did not move ({move_phrase(d)})")
     return (
         f"{ml.name} reached {fmt_value(ml.latest.row.value, ml.unit, apart=ml.target)} (target"
-        f" {fmt_value(ml.target, ml.unit)}) but " + "; ".join(parts)
+        f" {fmt_value(ml.target, ml.unit, apart=ml.latest.row.value)}) but " + "; ".join(parts)
+    )
+
+
+def _at_target(metric: MetricView) -> str:
+    """`Name at 12.07 minutes (target 13.9 minutes)`, each with the digits that tell the
+    two apart (`fmt_value`'s `apart`)."""
+    latest = metric.latest.row.value if metric.latest else None
+    return (
+        f"{metric.name} at {fmt_value(latest, metric.unit, apart=metric.target)}"
+        f" (target {fmt_value(metric.target, metric.unit, apart=latest)})"
     )
 
 
@@ -472,10 +482,7 @@ def evidence(view: CharterView) -> str:
     verdict = view.verdict
     if verdict == "target-met":
         text = "Every business metric reached its target: " + "; ".join(
-            f"{b.name} at"
-            f" {fmt_value(b.latest.row.value if b.latest else None, b.unit, apart=b.target)}"
-            f" (target {fmt_value(b.target, b.unit)})"
-            for b in business
+            _at_target(b) for b in business
         )
     elif verdict == "business-impact":
         moved = [b for b in business if b.status in ("met", "improved")]

@@ -27,6 +27,7 @@ import functools
 import gc
 import html
 import ipaddress
+import json
 import os
 import secrets
 import shutil
@@ -679,18 +680,33 @@ def _seed_chart_cache(previous: Path, out: Path) -> None:
     if manifest.get("generator") != "charters" or not isinstance(files, list):
         return
     top = real_path(previous)
-    with contextlib.suppress(OSError):
-        for rel in [*(f for f in files if isinstance(f, str)), MANIFEST]:
+    # Each name once (a list may repeat one: copied as often); a NUL or a lone surrogate
+    # names no file, and the file system calls refuse it (ValueError, UnicodeError).
+    copied: list[str] = []
+    with contextlib.suppress(OSError, ValueError):
+        for rel in dict.fromkeys(f for f in files if isinstance(f, str) and f != MANIFEST):
             name = PurePosixPath(rel)
-            if name.is_absolute() or ".." in name.parts or not name.parts:
+            if name.is_absolute() or ".." in name.parts or not name.parts or "\0" in rel:
                 continue  # a manifest is the site folder's, which anyone may have written
             source = previous / rel
-            if real_path(source) != top / rel or not _plain(source):  # through a link
+            try:
+                if real_path(source) != top / rel or not _plain(source):  # through a link
+                    continue
+            except (OSError, ValueError):
                 continue
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, out / rel)
-        if not (out / MANIFEST).is_file():
-            shutil.rmtree(out, ignore_errors=True)
+            copied.append(rel)
+        # The manifest of what was copied, not of what the folder's listed: the build
+        # takes its list as what it wrote before.
+        sizes = manifest.get("sizes")
+        kept = {**manifest, "files": copied}
+        if isinstance(sizes, dict):
+            kept["sizes"] = {rel: sizes[rel] for rel in copied if rel in sizes}
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MANIFEST).write_text(json.dumps(kept, sort_keys=True) + "\n", encoding="utf-8")
+    if not (out / MANIFEST).is_file():  # a copy cut short: the first build starts afresh
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _plain(path: Path) -> bool:

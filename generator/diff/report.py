@@ -436,7 +436,7 @@ def _progress_text(metric: MetricView) -> str:
     if metric.latest is not None and metric.progress is not None:
         text = (
             f"{fmt_percent(metric.progress)} of the way to"
-            f" {_cell(fmt_value(metric.target, metric.unit))}"
+            f" {_cell(fmt_value(metric.target, metric.unit, apart=metric.latest.row.value))}"
         )
     if metric.latest is not None and metric.met:
         text = (text + " ✓ met").strip()

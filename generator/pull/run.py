@@ -197,6 +197,14 @@ def _run_all(
 
     out: dict[str, bytes] = {}
     STOP.clear()
+    # The drivers' libraries are imported here, once, before the threads start: two
+    # threads importing SQLAlchemy at once each found the other's module half made
+    # ("cannot import name … from partially initialized module").
+    if any(job.entry.sql is not None for job in jobs):
+        import sqlalchemy  # noqa: F401
+    if any(job.entry.mlflow is not None for job in jobs):
+        with contextlib.suppress(ImportError):  # reported by the job that needs it
+            import mlflow.tracking  # noqa: F401
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charters-pull") as pool:
             futures: dict[Future[bytes], Job] = {pool.submit(one, job): job for job in jobs}

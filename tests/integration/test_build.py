@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 from helpers import (
+    MINIMAL_BLOCKS,
     REPO_ROOT,
     Element,
     ExamplesBuild,
@@ -372,6 +373,18 @@ def test_a_latest_value_short_of_its_target_never_reads_as_the_target(
     assert "6.2 hours → 4.505 hours → 4.5 hours" in portfolio
     feed = (scratch_project.out / "feed.xml").read_text(encoding="utf-8")
     assert "Latest 4.505 hours" in feed
+    # The other way round: a latest written shorter than its target; the target gets the
+    # digits (the latest read 4.4999999999999996 hours, its float's expansion).
+    scratch_project.charter(
+        measurement="\n  method: before_after\n  population: All tickets.",
+        business_metrics=MINIMAL_BLOCKS["business_metrics"].replace("4.5}", "4.4999}"),
+    )
+    scratch_project.write(
+        "charters/routing/results/production.csv", "date,metric,value\n2026-05-04,ttfr,4.5\n"
+    )
+    assert scratch_project.build().ok
+    portfolio = page(scratch_project.out, "index.html").text()
+    assert "6.2 hours → 4.5 hours → 4.4999 hours" in portfolio
 
 
 # --- untrusted text --------------------------------------------------------------------

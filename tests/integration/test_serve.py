@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -761,6 +762,11 @@ def test_only_the_files_the_last_build_wrote_are_taken_from_its_site(
     (site / "evil.html").write_text("<script>alert(document.domain)</script>")
     (site / "charters" / "ghost").mkdir()
     (site / "charters" / "ghost" / "index.html").write_text("<h1>No such charter</h1>")
+    # A manifest anyone may have written: a NUL stopped the server with an internal
+    # error, and a name listed 50,000 times was copied as often.
+    manifest = json.loads((site / ".charters-site.json").read_text())
+    manifest["files"] += ["x\u0000y", "/etc/passwd", "../outside", *["index.html"] * 50_000]
+    (site / ".charters-site.json").write_text(json.dumps(manifest))
     proc = start(scratch_project.root, "--port", "0")
     try:
         url = wait_for_url(proc)

@@ -82,6 +82,10 @@ def test_fmt_number_small_values_keep_significant_digits(value: float, expected:
         (1_000_000.4, 1_000_000.0, "1,000,000.4 USD"),
         (-2.4049, -2.4, "\u22122.405 USD"),
         (12.07, 13.9, "12.07 USD"),  # they read apart already
+        # Never past the value's own shortest text: the target gets the digits instead.
+        (4.1, 4.1001, "4.1 USD"),
+        (4.1001, 4.1, "4.1001 USD"),
+        (0.123, 0.1234, "0.123 USD"),
         (1000.0, 1000.0, "1,000 USD"),  # the same value
         (2.4049, None, "2.4 USD"),
     ],
