@@ -52,10 +52,12 @@ def fmt_number(value: float | None, digits: int = 3, apart: float | None = None)
     text = _number(value, digits, 0)
     if apart is not None and math.isfinite(apart) and apart != value:
         beside = _number(apart, digits, 0)
-        more, most = 0, _more_written(value, digits)
-        while text == beside and more < most:
-            more += 1
-            text = _number(value, digits, more)
+        if text == beside:  # the rare case: how far to go is asked only then
+            most = _more_written(value, digits)
+            more = 0
+            while text == beside and more < most:
+                more += 1
+                text = _number(value, digits, more)
     return text
 
 

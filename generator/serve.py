@@ -27,7 +27,6 @@ import functools
 import gc
 import html
 import ipaddress
-import json
 import os
 import secrets
 import shutil
@@ -673,7 +672,7 @@ def _seed_chart_cache(previous: Path, out: Path) -> None:
     link: a page or script put in `site/` by hand (which `charters build` keeps, and
     names) would otherwise be served as part of the site, and a link (committed with
     `git add -f`, say) followed to whatever it points to; a pipe would block."""
-    from .write import MANIFEST, read_manifest
+    from .write import MANIFEST, manifest_text, read_manifest
 
     manifest = read_manifest(previous) if previous.is_dir() else {}
     files = manifest.get("files")
@@ -704,7 +703,7 @@ def _seed_chart_cache(previous: Path, out: Path) -> None:
         if isinstance(sizes, dict):
             kept["sizes"] = {rel: sizes[rel] for rel in copied if rel in sizes}
         out.mkdir(parents=True, exist_ok=True)
-        (out / MANIFEST).write_text(json.dumps(kept, sort_keys=True) + "\n", encoding="utf-8")
+        (out / MANIFEST).write_text(manifest_text(kept), encoding="utf-8")
     if not (out / MANIFEST).is_file():  # a copy cut short: the first build starts afresh
         shutil.rmtree(out, ignore_errors=True)
 

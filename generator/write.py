@@ -809,10 +809,10 @@ def _write_in_place(
 
 
 def _replace_manifest(out: Path, data: Mapping[str, Any]) -> None:
-    _replace_file(_manifest_text(data).encode("utf-8"), f"{out}{os.sep}{MANIFEST}")
+    _replace_file(manifest_text(data).encode("utf-8"), f"{out}{os.sep}{MANIFEST}")
 
 
-def _manifest_text(data: Mapping[str, Any]) -> str:
+def manifest_text(data: Mapping[str, Any]) -> str:
     """The manifest as JSON: names, keys and counts (strings and whole numbers only, so
     no value needs `json_text`'s care for infinities), on one line: json's indenting
     encoder is written in Python, its plain one in C, ten times faster on tens of

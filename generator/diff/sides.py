@@ -248,13 +248,17 @@ def _names_a_revision(source: Path, spec: str) -> bool:
         top = _git(["rev-parse", "--show-toplevel"], source)
         if top.returncode != 0:
             return False
-        found = _git(
-            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"],
-            Path(top.stdout.decode().strip()),
-        )
+        return _commit_of(Path(top.stdout.decode().strip()), spec) is not None
     except DiffError:  # no git: folders are still compared
         return False
-    return found.returncode == 0
+
+
+def _commit_of(top: Path, spec: str) -> str | None:
+    """The commit `spec` names in the repository at `top`, or None."""
+    found = _git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"], top
+    )
+    return found.stdout.decode().strip() if found.returncode == 0 else None
 
 
 def _resolve(top: Path, spec: str, role: str) -> str:
@@ -278,11 +282,9 @@ def _resolve(top: Path, spec: str, role: str) -> str:
             f" `charters diff {left or 'HEAD'} {right or 'HEAD'}` (or `{left}...{right}` for"
             " where they forked)"
         )
-    found = _git(
-        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"], top
-    )
-    if found.returncode == 0:
-        return found.stdout.decode().strip()
+    found = _commit_of(top, spec)
+    if found is not None:
+        return found
     shallow = _git(["rev-parse", "--is-shallow-repository"], top).stdout.decode().strip()
     raise DiffError(missing_revision_message(spec, role, shallow == "true"))
 

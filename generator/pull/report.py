@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import shutil
+import stat
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
@@ -146,8 +147,13 @@ def _copy_inputs(source: Path, into: Path, files: Mapping[str, bytes | None]) ->
 def _not_regular(folder: str, names: list[str]) -> list[str]:
     """What a copy of charters/ leaves out: a named pipe, a socket or a device, which
     `copytree` cannot copy (and which no build reads); links are copied as links."""
-    return [
-        n for n in names if not os.path.islink(os.path.join(folder, n))
-        and not os.path.isdir(os.path.join(folder, n))
-        and not os.path.isfile(os.path.join(folder, n))
-    ]  # fmt: skip
+    kept = (stat.S_ISLNK, stat.S_ISDIR, stat.S_ISREG)
+    left = []
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            continue  # gone since it was listed: copytree says so itself
+        if not any(kind(mode) for kind in kept):
+            left.append(name)
+    return left
