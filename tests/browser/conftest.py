@@ -72,11 +72,19 @@ def require_tool(name: str) -> str:
     return found
 
 
+# Chromium's renderer process can die under a machine's memory pressure ("Page crashed",
+# "Target crashed"): nothing the page did, and the browser itself lives on. Such a test
+# runs once more (pytest-rerunfailures, reported as a rerun); any other failure, and a
+# second crash, fail it.
+RENDERER_CRASHED = [r"Page crashed", r"Target crashed"]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=RENDERER_CRASHED))
 
 
 # --- the test server -------------------------------------------------------------------
