@@ -387,6 +387,35 @@ def test_a_latest_value_short_of_its_target_never_reads_as_the_target(
     assert "6.2 hours → 4.5 hours → 4.4999 hours" in portfolio
 
 
+def test_a_human_baseline_that_differs_from_the_baseline_never_reads_as_it(
+    scratch_project: ScratchProject,
+) -> None:
+    """By hand, 6.2049 hours against a baseline of 6.2 read "6.2 hours" in both columns: the
+    hand test seemed not to move the metric at all. Each of the two gets the digits that
+    tell them apart, in the metrics table and in the hand test's own table."""
+    scratch_project.charter(
+        human_baseline="\n  method: Two agents routed by hand.\n  results:"
+        "\n    - {metric: ttfr, value: 6.2049}"
+    )
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html")
+    row = charter.find("tr", id="metric-ttfr")
+    assert [td.text() for td in row.find_all("td")[:2]] == ["6.2 hours", "6.205 hours"]
+    hand = section(charter, "human-baseline").text()
+    assert "6.205 hours 6.2 hours" in hand
+    # The other way round: the baseline written longer; it gets the digits.
+    scratch_project.charter(
+        business_metrics=MINIMAL_BLOCKS["business_metrics"].replace("6.2}", "6.2049}"),
+        human_baseline="\n  method: Two agents routed by hand.\n  results:"
+        "\n    - {metric: ttfr, value: 6.2}",
+    )
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html")
+    row = charter.find("tr", id="metric-ttfr")
+    assert [td.text() for td in row.find_all("td")[:2]] == ["6.205 hours", "6.2 hours"]
+    assert "6.2 hours 6.205 hours" in section(charter, "human-baseline").text()
+
+
 # --- untrusted text --------------------------------------------------------------------
 
 SCRIPT = "<script>alert(1)</script>"
