@@ -17,6 +17,10 @@ unchanged charter from the cache like any build (generator/reuse.py).
 
 A build that fails keeps the server running: the located problems go to the
 terminal and every page shows them until a later build succeeds.
+
+Pages carry the Content-Security-Policy docs/hosting.md recommends, report-only:
+what a host sending it would block (an inline script a template added, say) is
+reported by the browser to `/__charters__/csp` and printed once as a warning.
 """
 
 from __future__ import annotations
@@ -84,6 +88,13 @@ UNFREEZE_EVERY = 50  # builds between full passes of the cyclic garbage collecto
 # takes a few, and a save waits this long, and up to twice it, before its build starts
 # (50 ms, watchfiles' own, cost 70 ms more a save).
 WATCH_QUIET_MS = 20
+# The policy docs/hosting.md recommends, sent with every page of the preview as report-only:
+# the browser applies nothing, but tells the server what a host sending it would block
+# (an inline script or style a template added, say), and the server says so once.
+POLICY = "default-src 'self'"
+POLICY_REPORTS = "csp"  # under SPECIAL: where the browser sends what it would block
+REPORT_BYTES = 64 * 1024  # a report is a few hundred bytes; a longer body is not read
+MAX_POLICY_WARNINGS = 20  # distinct warnings a server prints, so a page cannot flood it
 
 
 def _default_echo(message: str = "", err: bool = False) -> None:
@@ -212,6 +223,7 @@ class SiteState:
     # pages waiting for a new build (`token_after`) wait on.
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _closing: bool = False
+    _warned: set[str] = field(default_factory=set)  # the policy's warnings printed (warn_once)
     _writing: bool = False  # a build is writing the folder; its token is not given yet
     # The date each build judges by (staleness, days since): today's, or SOURCE_DATE_EPOCH's.
     # `watch` builds again when it is no longer the date of the last build (`day`), so a
@@ -308,6 +320,19 @@ class SiteState:
             if self.errors is not None or file is None:
                 return None, self.token, self.errors
             return file.read_bytes(), self.token, None
+
+    def warn_once(self, warning: str) -> None:
+        """Print a warning the first time it comes (a page reports what the policy would
+        block on every load), and at most `MAX_POLICY_WARNINGS` different ones."""
+        with self._changed:
+            if warning in self._warned or len(self._warned) > MAX_POLICY_WARNINGS:
+                return
+            self._warned.add(warning)
+            full = len(self._warned) > MAX_POLICY_WARNINGS
+        if full:
+            self.echo("warning: more of the policy's reports are not shown.", err=True)
+        else:
+            self.echo(f"warning: {warning}", err=True)
 
     def token_after(self, seen: str, timeout: float) -> str:
         """The newest build's token once it is not `seen` (the asking page's own), or
@@ -459,12 +484,38 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if content_type.startswith("text/html"):
+            self.send_header(
+                "Content-Security-Policy-Report-Only",
+                f"{POLICY}; report-uri {SPECIAL}{POLICY_REPORTS}",
+            )
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
     def do_HEAD(self) -> None:
         self.do_GET()  # the same answer without its body (see `_send` and `do_GET`)
+
+    def do_POST(self) -> None:
+        """A page's report of what the recommended policy would block (`POLICY`): said
+        once on the terminal. Nothing else is posted to the preview."""
+        path = unquote(urlsplit(self.path).path)
+        if path != SPECIAL + POLICY_REPORTS or not _local_host(
+            self.headers.get("Host"), self.server.server_address[0]
+        ):
+            self._send(404, b"Not found\n", "text/plain")
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= REPORT_BYTES:
+            self._send(413, b"Too large\n", "text/plain")
+            return
+        warning = policy_warning(self.rfile.read(length))
+        if warning is not None:
+            self.server.state.warn_once(warning)
+        self._send(204, b"", "text/plain")
 
     def do_GET(self) -> None:
         if not _local_host(self.headers.get("Host"), self.server.server_address[0]):
@@ -556,6 +607,52 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             self._send(404, body, "text/html; charset=utf-8")
             return
         super().send_error(code, message, explain)
+
+
+def policy_warning(body: bytes) -> str | None:
+    """The warning a browser's report of a blocked resource (`report-uri`'s JSON,
+    `{"csp-report": {...}}`) gives, or None for what is not one: the page, what would be
+    blocked and where. Every part comes from the browser and is made printable."""
+    import json
+
+    try:
+        report = json.loads(body.decode("utf-8")).get("csp-report")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    if not isinstance(report, dict):
+        return None
+
+    def part(key: str) -> str:
+        value = report.get(key)
+        return printable(str(value))[:200] if isinstance(value, str | int) else ""
+
+    page = urlsplit(part("document-uri")).path or "a page"
+    directive = part("effective-directive") or part("violated-directive") or "default-src"
+    blocked = part("blocked-uri")
+    if blocked == "inline":
+        what = _INLINE.get(directive, f"inline content ({directive})")
+    elif blocked == "eval":
+        what = "a script's eval()"
+    else:
+        what = f"{blocked or 'a resource'} ({directive})"
+    source = urlsplit(part("source-file")).path
+    line = part("line-number")
+    if line:
+        what += f", line {line}" + (f" of {source}" if source and source != page else "")
+    return (
+        f"{page}: {what} breaks the Content-Security-Policy docs/hosting.md recommends"
+        f" ({POLICY}): a host that sends it blocks this; the preview only reports it."
+    )
+
+
+_INLINE = {
+    "script-src-elem": "an inline <script>",
+    "script-src-attr": "an event-handler attribute (onclick=...)",
+    "script-src": "an inline script",
+    "style-src-elem": "an inline <style>",
+    "style-src-attr": "a style attribute",
+    "style-src": "an inline style",
+}
 
 
 def _is_page(path: str) -> bool:

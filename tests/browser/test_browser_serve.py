@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from helpers import REPO_ROOT, ExamplesBuild
 
+from generator.assets import BUILTIN_TEMPLATES
+
 if TYPE_CHECKING:
     from conftest import Watched
 
@@ -220,3 +222,40 @@ def test_a_tab_still_loading_when_a_build_ends_reloads_too(tabs: Tabs) -> None:
     for route in held:
         route.continue_()
     expect(late.locator("h1")).to_have_text("Built while loading", timeout=10000)
+
+
+def test_a_template_that_breaks_the_hosting_policy_works_and_is_reported(
+    served: tuple[ServeProcess, str],
+    source: Path,
+    watched: Watched,
+    require_tool: Callable[[str], str],
+) -> None:
+    """A template with an inline script works in the preview (the policy is report-only
+    there), and the terminal says a host sending docs/hosting.md's policy would block it."""
+    require_tool("playwright")
+    from playwright.sync_api import expect
+
+    process, url = served
+    page = watched.page
+    page.goto(url + PAGE)
+    expect(page.locator("h1")).to_have_text("Support ticket routing")
+    base = (BUILTIN_TEMPLATES / "base.html").read_text(encoding="utf-8")
+    hooked = "{% block head %}{% endblock %}"
+    assert hooked in base
+    inline = '<script>document.documentElement.dataset.inline = "ran";</script>'
+    (source / "templates").mkdir()
+    (source / "templates" / "base.html").write_text(base.replace(hooked, inline + hooked))
+    expect(page.locator("html")).to_have_attribute("data-inline", "ran", timeout=10000)
+    deadline = time.monotonic() + 10
+    said = []
+    while not said and time.monotonic() < deadline:
+        said = [line for line in process.err if "an inline <script>" in line]
+        time.sleep(0.1)
+    assert said, process.transcript()
+    assert said[0].startswith(f"warning: /{PAGE}: an inline <script>, line ")
+    assert "Content-Security-Policy docs/hosting.md recommends (default-src 'self')" in said[0]
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-inline", "ran")
+    time.sleep(0.5)
+    assert len([line for line in process.err if "an inline <script>" in line]) == 1
+    assert watched.page_errors == []

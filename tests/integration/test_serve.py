@@ -32,6 +32,7 @@ from generator.serve import (
     _server_for,
     error_page,
     follow_the_date,
+    policy_warning,
     watch,
 )
 
@@ -239,6 +240,93 @@ def test_only_loopback_names_are_answered_and_a_long_name_is_not_found(
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)
     assert "Traceback" not in out + err and "error:" not in err
+
+
+def _report(**fields: object) -> bytes:
+    return json.dumps({"csp-report": fields}).encode()
+
+
+def test_policy_reports_become_one_located_warning_each() -> None:
+    """What a browser reports under the report-only policy reads as a warning that names
+    the page, what the policy recommended for hosting would block and where."""
+    page = "http://127.0.0.1:8000/charters/routing/index.html"
+    inline = policy_warning(
+        _report(**{"document-uri": page, "effective-directive": "script-src-elem",
+                   "blocked-uri": "inline", "source-file": page, "line-number": 17})
+    )  # fmt: skip
+    assert inline == (
+        "/charters/routing/index.html: an inline <script>, line 17 breaks the"
+        " Content-Security-Policy docs/hosting.md recommends (default-src 'self'): a host"
+        " that sends it blocks this; the preview only reports it."
+    )
+    external = policy_warning(
+        _report(**{"document-uri": page, "effective-directive": "img-src",
+                   "blocked-uri": "https://tracker.example/p.gif"})
+    )  # fmt: skip
+    assert external is not None
+    assert "/charters/routing/index.html: https://tracker.example/p.gif (img-src)" in external
+    attribute = policy_warning(
+        _report(**{"document-uri": page, "effective-directive": "style-src-attr",
+                   "blocked-uri": "inline", "line-number": 3})
+    )  # fmt: skip
+    assert attribute is not None and ": a style attribute, line 3 breaks" in attribute
+    # Whatever else is posted is not a report; the browser's text is made printable.
+    for body in (b"", b"\xff", b"[1]", b'{"csp-report": 5}', b"null", b'"x"'):
+        assert policy_warning(body) is None, body
+    hostile = policy_warning(_report(**{"document-uri": "http://x/\x1b[2Ja", "blocked-uri": "\n"}))
+    assert hostile is not None and "\x1b" not in hostile and "\n" not in hostile
+
+
+def test_serve_asks_pages_to_report_what_the_policy_would_block_and_says_it_once(
+    scratch_project: ScratchProject,
+) -> None:
+    """serve sent no policy, so a template that breaks the one hosting.md recommends worked
+    in the preview and failed on the host. Pages now carry it as report-only: the
+    preview works as before, and the terminal says what a host would block, once."""
+    scratch_project.charter("routing")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        with urlopen(url, timeout=10) as response:
+            assert response.headers["Content-Security-Policy-Report-Only"] == (
+                "default-src 'self'; report-uri /__charters__/csp"
+            )
+        with urlopen(url + "static/style.css", timeout=10) as response:
+            assert "Content-Security-Policy-Report-Only" not in response.headers
+
+        def post(path: str, body: bytes) -> int:
+            request = Request(url + path, data=body, method="POST")
+            request.add_header("Content-Type", "application/csp-report")
+            try:
+                with urlopen(request, timeout=10) as response:
+                    return int(response.status)
+            except HTTPError as error:
+                return error.code
+
+        fields = {"document-uri": url + "index.html", "blocked-uri": "inline",
+                  "effective-directive": "script-src-elem", "line-number": 9}  # fmt: skip
+        report = _report(**fields)
+        assert post("__charters__/csp", report) == 204
+        assert post("__charters__/csp", report) == 204  # the same report: said once
+        assert post("__charters__/csp", b"not json") == 204
+        assert post("__charters__/csp", b"x" * (64 * 1024 + 1)) == 413
+        assert post("index.html", report) == 404
+        for n in range(30):  # a page cannot flood the terminal
+            other = _report(**{"document-uri": url, "blocked-uri": f"https://x.example/{n}"})
+            assert post("__charters__/csp", other) == 204
+        assert get(url)[0] == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert "Traceback" not in out + err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings[0] == (
+        "warning: /index.html: an inline <script>, line 9 breaks the Content-Security-Policy"
+        " docs/hosting.md recommends (default-src 'self'): a host that sends it blocks this;"
+        " the preview only reports it."
+    )
+    assert len(warnings) == 21, warnings
+    assert warnings[-1] == "warning: more of the policy's reports are not shown."
 
 
 def test_each_page_is_sent_with_the_token_of_the_build_served(
