@@ -220,6 +220,7 @@ def aligned_formatter(values: Iterable[float]) -> Callable[[float], str]:
     `5.0 → 4.6` does not read as `5 → 4.6`; at 4 significant digits a value below 1
     keeps what tells it from the others (`0.00081` beside its target `0.00080`), and
     numbers that would need more than `_MOST_DECIMALS` are written with an exponent.
+    A minus sign is `−`, as on the pages.
     """
     numbers = list(values)
     decimals = max([_decimals(v) for v in numbers] + [0])
@@ -228,10 +229,12 @@ def aligned_formatter(values: Iterable[float]) -> Callable[[float], str]:
 
     def fmt(v: float) -> str:
         if abs(v) >= 10_000:
-            return f"{v:,.0f}"
-        if decimals > _MOST_DECIMALS:
-            return f"{v:.6g}"
-        return f"{v:.{decimals}f}"
+            text = f"{v:,.0f}"
+        elif decimals > _MOST_DECIMALS:
+            text = f"{v:.6g}"
+        else:
+            text = f"{v:.{decimals}f}"
+        return text.replace("-", "−")  # the pages' minus sign, the exponent's too
 
     return fmt
 

@@ -418,9 +418,18 @@ def test_tiny_values_keep_what_tells_them_apart_on_the_axis_and_in_the_text() ->
     rate = replace(rate, refs=(RefLine("target", "Target 0.0008", 0.0008),))
     assert "0.00093 \u2192 0.00081" in describe(rate) and "Target 0.00080" in describe(rate)
     nanos = _spanning(_weeks(2), (3e-9, 1.5e-9), "s")
-    assert "3e-09 \u2192 1.5e-09" in describe(nanos)
+    assert "3e\u221209 \u2192 1.5e\u221209" in describe(nanos)  # the axis's minus sign
     labels = [t for t in _texts(render_svg(nanos, chart_id="nanos")) if "e\u221209" in t]
     assert len(labels) >= 4 and len(set(labels)) == len(labels)
+
+
+def test_the_text_of_a_chart_writes_a_minus_as_the_pages_do() -> None:
+    """A negative number read `-0.5` in a chart's text alternative, and `−0.5` on the
+    page and the chart's axis beside it."""
+    margin = _spanning(_weeks(2), (-0.5, -1.25), "points")
+    text = describe(margin)
+    assert "\u22120.500 \u2192 \u22121.250" in text and "Target \u22121.375" in text
+    assert "-" not in text.replace("2026-05-", "")
 
 
 def test_describe_single_point_and_empty() -> None:
