@@ -529,6 +529,7 @@ def _load_charter(
     charter = validate_model(m.Charter, doc, diags, source=text)
     if charter is not None:
         _check_hidden_words(charter, doc, diags)
+        _check_markdown_shown(charter, doc, diags)
     metrics = check_references(doc, diags)
     _check_agreement_dates(doc, today, diags)
     _check_linked_files(folder, doc, diags)
@@ -561,6 +562,30 @@ def _check_hidden_words(charter: m.Charter, doc: Document, diags: Diagnostics) -
             " backticks to show it as code"
         )
         diags.add(doc.at(path, message, "html-removed", "warning"))
+
+
+# A Markdown text that may show nothing on its page though it is not blank: it holds HTML,
+# a character reference or a link without text (`[](x)`), or no letter or digit at all
+# (`---`, `###`, `>`).
+_MAY_SHOW_NOTHING = re.compile(r"[<&]|\[\s*\]\(|\A[\W_]*\Z")
+
+
+def _check_markdown_shown(charter: m.Charter, doc: Document, diags: Diagnostics) -> None:
+    """A Markdown field whose page shows nothing (`markup.shows_nothing`) is an error, as
+    a blank one is: `statement: <!-- TODO -->` left the objective empty on the page."""
+    texts = [(path, t) for path, t in m.markdown_texts(charter) if _MAY_SHOW_NOTHING.search(t)]
+    if not texts:
+        return
+    from .markup import shows_nothing  # Markdown and the sanitiser: only when needed
+
+    for path, text in texts:
+        if shows_nothing(text):
+            message = (
+                f"the page would show nothing of {excerpt(text)} (a comment, a line break,"
+                " a rule or a non-breaking space shows no text); write it out, or leave"
+                " the field out where it may be"
+            )
+            diags.add(doc.at(path, message, "shows-nothing"))
 
 
 def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> None:

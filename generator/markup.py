@@ -91,6 +91,22 @@ def hidden_words(text: str) -> list[str]:
     return lost
 
 
+def shows_nothing(text: str) -> bool:
+    """Whether the page shows nothing of the Markdown `text`: no character a reader sees
+    and no image, as with a lone comment (`<!-- TODO -->`), `&nbsp;`, `<br>` or a `---`
+    rule. Such a text passes the check of blank text (it is not blank as written), and
+    left a required field's place on the page empty."""
+    from html import unescape
+
+    from .diagnostics import unseen
+
+    shown = _sanitised_html(text)
+    if "<img" in shown:
+        return False
+    words = unescape(re.sub(r"<[^>]*>", "", re.sub(r"<!--.*?-->", "", shown, flags=re.S)))
+    return all(ch.isspace() or unseen(ch) for ch in words)
+
+
 # A tag as HTML writes one: a name, then attributes whose quoted values may hold `>`.
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])(?:\"[^\"]*\"|'[^']*'|[^'\">])*>")
 # The elements a reader's browser knows (HTML's, and the SVG and MathML that may hold

@@ -201,6 +201,39 @@ def test_markdown_whose_page_would_hide_words_is_warned_of(scratch_project: Scra
     assert scratch_project.errors() == []
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["<!-- TODO -->", "&nbsp;", "<br>", "---", "###", "[](x)", "<span></span>", "<style>x</style>"],
+)
+def test_markdown_whose_page_shows_nothing_is_refused(
+    scratch_project: ScratchProject, written: str
+) -> None:
+    """`statement: <!-- TODO -->` is not blank as written, so it passed, and the page's
+    objective was empty: the business objective the charter exists to write down."""
+    objective = f"\n  statement: {json.dumps(written, ensure_ascii=False)}"
+    text = scratch_project.charter(objective=objective)
+    where = at(text, "statement: ", '"')
+    found = [e for e in scratch_project.errors() if "would not show" not in e]  # html-removed
+    assert found == [
+        (
+            f"charters/routing/charter.yaml:{where}: objective.statement: the page would show"
+            f" nothing of {written!r} (a comment, a line break, a rule or a non-breaking space"
+            " shows no text); write it out, or leave the field out where it may be"
+        )
+    ]
+    assert scratch_project.build().ok is False
+
+
+@pytest.mark.parametrize(
+    "written", ["R&D cost", "🚀", "...", "![Flow](flow.png)", "<b>Faster</b> answers", "1"]
+)
+def test_markdown_that_shows_something_is_taken(
+    scratch_project: ScratchProject, written: str
+) -> None:
+    scratch_project.charter(objective=f"\n  statement: {json.dumps(written, ensure_ascii=False)}")
+    assert scratch_project.errors() == []
+
+
 def test_duplicate_key(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(title="Ticket routing") + "title: Routing again\n"
     scratch_project.charter(text=text)
