@@ -14,7 +14,7 @@ import os
 import pickle
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -226,13 +226,19 @@ class CharterCache(Protocol):
 
 
 def load_project(
-    root: Path, today: date | None = None, cache: CharterCache | None = None
+    root: Path,
+    today: date | None = None,
+    cache: CharterCache | None = None,
+    rows: Mapping[str, ResultTable] | None = None,
 ) -> tuple[Project, Diagnostics]:
     """Load and validate `root`; return the valid charters and every problem found.
 
     `today` is the build date, after which no result may be dated; by default the
     date of `diagnostics.today_from_env` (SOURCE_DATE_EPOCH, else the real date).
     `cache` may give a charter (and its diagnostics) loaded before from the same input.
+    `rows` gives charters (by id) their result rows instead of their files: another
+    version's, as loaded with that version (verdict_history.py judges a charter before
+    an edit on the rows that came with it, as `charters diff` does).
     """
     if today is None:
         today = today_from_env()
@@ -247,7 +253,8 @@ def load_project(
     folders = _charter_folders(root, diags)
 
     def load_one(folder: Path, into: Diagnostics) -> LoadedCharter | None:
-        return _load_charter(root, folder, into, today, catalogue)
+        given = rows.get(folder.name) if rows is not None else None
+        return _load_charter(root, folder, into, today, catalogue, given)
 
     for entry in folders:
         if cache is not None:
@@ -488,7 +495,12 @@ def _check_pulls(
 
 
 def _load_charter(
-    root: Path, folder: Path, diags: Diagnostics, today: date, catalogue: Catalogue
+    root: Path,
+    folder: Path,
+    diags: Diagnostics,
+    today: date,
+    catalogue: Catalogue,
+    rows: ResultTable | None = None,
 ) -> LoadedCharter | None:
     cid = folder.name
     folder_rel = _rel(root, folder)
@@ -535,7 +547,7 @@ def _load_charter(
     _check_linked_files(folder, doc, diags)
     if not isinstance(doc.data, dict):  # no metrics declared: every row would be refused
         return None
-    results = load_results(root, folder, doc, metrics, diags, today)
+    results = load_results(root, folder, doc, metrics, diags, today) if rows is None else rows
     if charter is None or not ok or len(diags.errors) > before:
         return None
     return LoadedCharter(cid, rel, charter, doc, results)

@@ -28,11 +28,12 @@ from typing import Protocol
 
 from . import __version__
 from .analyze import analyze_charter
-from .load import load_project
+from .columns import ResultTable
+from .load import LoadedCharter, load_project
 from .vocabulary import VERDICTS, Verdict
 
 # Another release computes again; so does a changed generator (verdict_format).
-VERDICT_FORMAT = f"verdicts-10 charters {__version__}"
+VERDICT_FORMAT = f"verdicts-11 charters {__version__}"
 
 
 def verdict_format() -> str:
@@ -64,6 +65,7 @@ class VerdictReplay:
         self.loaded = 0  # charter versions given to the loader (cache misses)
         self._catalogues: dict[str, tuple[str, bytes] | None] = {}  # by commit, the last few
         self._tmp: Path | None = None
+        self._rows: dict[str, ResultTable | None] = {}  # the last few folders' own rows
 
     def at(
         self,
@@ -100,7 +102,8 @@ class VerdictReplay:
             inputs += f"\0charter.yaml\0{found[0]}"
         key = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if key not in self.known:
-            self.known[key] = self._load(cid, folder[0], folder[2], catalogue, day, charter)
+            own = self.catalogue(commit) if charter is not None else catalogue
+            self.known[key] = self._load(cid, folder[0], folder[2], (own, catalogue), day, charter)
             self.loaded += 1
         self.used[key] = self.known[key]
         return self.known[key]
@@ -122,15 +125,20 @@ class VerdictReplay:
         cid: str,
         folder_id: str,
         tree: bytes,
-        catalogue: tuple[str, bytes] | None,
+        catalogues: tuple[tuple[str, bytes] | None, tuple[str, bytes] | None],
         day: str,
         charter: bytes | None,
     ) -> Verdict | None:
-        """Write the charter's files (its charter.yaml replaced by `charter`, if given) and
-        the catalogue to a temporary source; load, analyse."""
+        """Write the charter's files and the catalogue to a temporary source; load, analyse.
+
+        With `charter` (another version's charter.yaml), that version is judged on the
+        rows the folder's own charter.yaml loads, as `charters diff` judges BASE's charter
+        on HEAD's rows: rows of a metric it does not declare are left out, where reading
+        the files with it failed and hid the gain of an edit that came with such rows (a
+        metric renamed, its target relaxed). When the folder's own version does not load,
+        the other is given the files."""
         root = self._root()
         shutil.rmtree(root / "charters", ignore_errors=True)
-        (root / "metrics.yaml").unlink(missing_ok=True)
         folder = root / "charters" / cid
         folder.mkdir(parents=True)
         for rel, content in self._files(tree, len(folder_id) // 2, ""):
@@ -139,13 +147,31 @@ class VerdictReplay:
             path = folder / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
+        own_catalogue, catalogue = catalogues  # the folder's commit's; the one judged with
+        today = date.fromisoformat(day)
+        rows = None
+        own = f"{cid}\0{folder_id}\0{own_catalogue[0] if own_catalogue else ''}\0{day}"
         if charter is not None:
+            if own not in self._rows:
+                _catalogue(root, own_catalogue)
+                self._own_rows(own, *load_project(root, today)[0].charters)
+            given = self._rows[own]
+            rows = {cid: given} if given is not None else None
             (folder / "charter.yaml").write_bytes(charter)
-        if catalogue is not None:
-            (root / "metrics.yaml").write_bytes(catalogue[1])
-        project, _ = load_project(root, date.fromisoformat(day))
+        _catalogue(root, catalogue)
+        project, _ = load_project(root, today, rows=rows)
         found = [c for c in project.charters if c.id == cid]
+        if charter is None:
+            self._own_rows(own, *found)
         return analyze_charter(found[0]).verdict if found else None
+
+    def _own_rows(self, key: str, *loaded: LoadedCharter) -> None:
+        """Keep the rows a folder's own charter.yaml reads (None when it does not load), for
+        the next question about the same folder with another version's charter: a commit's
+        own verdict is asked first, then its charter before the edit on its rows."""
+        if len(self._rows) > 8:
+            self._rows.clear()
+        self._rows[key] = loaded[0].results if loaded else None
 
     def _files(self, tree: bytes, size: int, base: str) -> Iterator[tuple[str, bytes | None]]:
         """Every file of a tree object (ids of `size` bytes) with its path and content;
@@ -173,6 +199,14 @@ class VerdictReplay:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         _write(self.cache, self.used)
+
+
+def _catalogue(root: Path, catalogue: tuple[str, bytes] | None) -> None:
+    """metrics.yaml in the temporary source `root`: `catalogue`'s content, or none."""
+    if catalogue is None:
+        (root / "metrics.yaml").unlink(missing_ok=True)
+    else:
+        (root / "metrics.yaml").write_bytes(catalogue[1])
 
 
 def _entries(tree: bytes, size: int) -> Iterator[tuple[bytes, str, str]]:

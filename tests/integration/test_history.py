@@ -1311,6 +1311,41 @@ def test_a_broken_commit_before_an_edit_does_not_hide_what_the_edit_gained(
     assert "before it, the same results give No impact" in found.edited_verdict.text
 
 
+@pytest.mark.parametrize("how", ["a new metric's rows", "the metric renamed"])
+def test_an_edit_that_brings_rows_the_charter_before_did_not_declare_is_flagged(
+    tmp_path: Path, how: str
+) -> None:
+    """The cadence that keeps a production row from judging, committed with the rows of
+    an ML metric added in the same commit (or with the business metric renamed, its rows
+    relabelled): the charter before the edit could not read those rows, so nothing was
+    compared, and the verdict the edit gained had neither flag nor badge, where
+    `charters diff` flagged it. The charter before is judged on the rows the commit's
+    charter reads, those of metrics it does not declare left out, as diff does."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, PRODUCTION)  # No impact: production below the baseline
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    edited = stretched(body)
+    if how == "a new metric's rows":
+        edited["ml_metrics"] = [ml_metric()]
+        rows = [*PRODUCTION, row("2026-03-20", "prec", 0.8)]
+    else:
+        edited["business_metrics"] = [{**body["business_metrics"][0], "id": "conv2"}]
+        rows = [{**r, "metric": "conv2"} for r in PRODUCTION]
+    write_charter(repo, "a", edited, rows)
+    gamed = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert found.edited_verdict is not None
+    assert (found.edited_verdict.commit, found.edited_verdict.verdict) == (
+        gamed,
+        "business-impact",
+    )
+    assert found.edited_verdict.flagged
+    assert "(an edit of the charter: before it, the same results give" in (
+        found.edited_verdict.text
+    )
+
+
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
     """Notes in a CSV beside the charter are not results: the cadence edit committed
     with them still gains the verdict by an edit."""

@@ -235,9 +235,9 @@ def test_a_new_head_loads_only_the_charter_versions_not_seen_before(
     loads: list[Path] = []
     real = verdict_history.load_project
 
-    def counted(root: Path, today: Any = None) -> Any:
+    def counted(root: Path, today: Any = None, **given: Any) -> Any:
         loads.append(root)
-        return real(root, today)
+        return real(root, today, **given)
 
     monkeypatch.setattr(verdict_history, "load_project", counted)
     build(repo, tmp_path / "site")
