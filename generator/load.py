@@ -584,14 +584,15 @@ _MAY_SHOW_NOTHING = re.compile(r"[<&]|\[\s*\]\(|\A[\W_]*\Z")
 
 def _check_markdown_shown(charter: m.Charter, doc: Document, diags: Diagnostics) -> None:
     """A Markdown field whose page shows nothing (`markup.shows_nothing`) is an error, as
-    a blank one is: `statement: <!-- TODO -->` left the objective empty on the page."""
+    a blank one is: `statement: <!-- TODO -->` left the objective empty on the page. Words
+    the sanitiser takes out (`<script>…</script>`) are `html-removed`'s warning instead."""
     texts = [(path, t) for path, t in m.markdown_texts(charter) if _MAY_SHOW_NOTHING.search(t)]
     if not texts:
         return
-    from .markup import shows_nothing  # Markdown and the sanitiser: only when needed
+    from .markup import hidden_words, shows_nothing  # Markdown and the sanitiser: when needed
 
     for path, text in texts:
-        if shows_nothing(text):
+        if shows_nothing(text) and not hidden_words(text):
             message = (
                 f"the page would show nothing of {excerpt(text)} (a comment, a line break,"
                 " a rule or a non-breaking space shows no text); write it out, or leave"

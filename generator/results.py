@@ -246,7 +246,84 @@ def load_results(
         _load_result_file(root, rel, rules, diags, loaded, pending.get(rel))
     _one_spelling(loaded, diags)
     _compared_arm_named(loaded, diags)
+    _percent_scale(loaded, doc, rules, diags)
     return _without_duplicates(loaded, rules, diags)
+
+
+# How close a percent metric's rows, read a hundred times larger (or smaller), must come to
+# its baseline (a factor) to be taken for fractions beside percentages (`_percent_scale`).
+_SCALE_NEAR = 3.0
+
+
+def _percent_scale(loaded: _Loaded, doc: Document, rules: RowRules, diags: Diagnostics) -> None:
+    """A metric in `%` whose rows are all fractions (0.034, a spreadsheet's 3.4%) beside a
+    baseline and target of 1 or more, with the rows a hundred times larger near the
+    baseline; or the other way round. Read as written, a rate of 0.034% was far below
+    a target of 3.5%, and the verdict was *Target met*. Reported at the metric's first
+    row, or at its baseline when the goalposts are the fractions."""
+    store = loaded.store
+    if not len(store):
+        return
+    codes = np.frombuffer(store.metric, dtype=np.uint32)
+    values = np.abs(np.frombuffer(store.value, dtype=np.float64))
+    for _, path in m.METRIC_LISTS:
+        for i, item in m.items_at(doc.data, *path):
+            bounds = rules.metrics.get(str(item.get("id")))
+            code = store.find(bounds.metric) if bounds is not None else None
+            if bounds is None or code is None or not _in_percent(bounds.unit):
+                continue
+            goals = {goal: _goal_value(item, goal) for goal in ("baseline", "target")}
+            given = [abs(v) for v in goals.values() if v is not None]
+            rows = np.flatnonzero(codes == code)
+            if not given or not len(rows) or not given[0]:
+                continue
+            median = float(np.median(values[rows]))
+            if min(given) >= 1 and values[rows].max() <= 1:
+                if _near(median * 100, given[0]):
+                    first = int(rows[0])
+                    message = _fraction_rows_message(bounds.metric, store.value[first], goals)
+                    path_ = format_path((loaded.indices[first], "value"))
+                    diags.error(store.ref(first), path_, message, code="percent-scale")
+            elif max(given) <= 1 and values[rows].min() >= 1 and _near(median / 100, given[0]):
+                goal = "baseline" if goals["baseline"] is not None else "target"
+                message = _fraction_goals_message(bounds.metric, median, goals)
+                diags.add(doc.at((*path, i, goal, "value"), message, "percent-scale"))
+
+
+def _in_percent(unit: str | None) -> bool:
+    return unit is not None and (unit.strip() == "%" or m.reads_as_proportion(unit) == "%")
+
+
+def _goal_value(item: dict[str, Any], goal: str) -> float | None:
+    held = item.get(goal)
+    value = held.get("value") if isinstance(held, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return finite(value)  # None for 10**400 too
+
+
+def _near(value: float, reference: float) -> bool:
+    return reference / _SCALE_NEAR <= value <= reference * _SCALE_NEAR
+
+
+def _goals_text(goals: dict[str, float | None]) -> str:
+    return " and ".join(f"{goal} {v:g}" for goal, v in goals.items() if v is not None)
+
+
+def _fraction_rows_message(metric: str, value: float, goals: dict[str, float | None]) -> str:
+    return (
+        f"{value:g} reads as a fraction: every row of {metric!r} is between 0 and 1, a"
+        f" hundredth of its {_goals_text(goals)} in '%'; write percentages"
+        f" ({value * 100:g} for {value * 100:g}%), as the baseline and target are"
+    )
+
+
+def _fraction_goals_message(metric: str, median: float, goals: dict[str, float | None]) -> str:
+    return (
+        f"the {_goals_text(goals)} of {metric!r} read as fractions beside its rows in '%'"
+        f" (a hundred times larger, {median:g} the middle one); write percentages, as the"
+        f" rows are (4 for 4%), or write the rows as fractions with the unit 'ratio'"
+    )
 
 
 def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:

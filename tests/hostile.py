@@ -61,6 +61,9 @@ def hostile_charter(case: str, index: int = 0) -> dict[str, Any]:
     which as teams of two charters would be one team written two ways (an error)."""
     line = _one_line(case)
     own = f"{line} {index}"
+    # In Markdown fields, words after the case: a field that shows nothing is refused
+    # (`shows-nothing`), and a case such as `<SCRIPT SRC=…></SCRIPT>` is all tag.
+    shown = f"{case}\n\nAfter the case."
     metric = business_metric(
         "conv",
         name=line,
@@ -75,12 +78,12 @@ def hostile_charter(case: str, index: int = 0) -> dict[str, Any]:
         population=line,
         unit_of_analysis=line,
         cadence=line,
-        decision_rule=case,
+        decision_rule=shown,
         minimum_detectable_effect={"metric": "conv", "absolute": 0.01},
     )
     return charter_data(
         title=line,
-        summary=case,
+        summary=shown,
         status="experiment",
         owner={"name": line, "email": line},
         team=own,
@@ -89,11 +92,11 @@ def hostile_charter(case: str, index: int = 0) -> dict[str, Any]:
             {"title": line, "url": "https://docs.example/?q=" + line.replace(" ", "+")},
             {"title": line, "url": "notes.txt?q=" + line},
         ],
-        objective={"statement": case, "context": case},
+        objective={"statement": shown, "context": shown},
         business_metrics=[metric],
         measurement=plan,
         human_baseline={"waived": line},
-        decisions=[{"date": "2026-02-01", "decision": line, "rationale": case}],
+        decisions=[{"date": "2026-02-01", "decision": line, "rationale": shown}],
     )
 
 

@@ -749,6 +749,64 @@ def test_a_target_too_large_for_a_float_is_reported_not_a_crash(tmp_path: Path) 
     assert found and all("business_metrics[0].target.value" in e for e in found), found
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fractions_in_a_percent_metric_beside_percent_goalposts_are_refused(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A spreadsheet's 10.5% exported as 0.105 in a metric in `%` with a baseline of 10
+    and a target of 12: read as written, the rate was a hundredth of its baseline, and
+    a target of a decrease "met". Refused at the metric's first row."""
+    rows = [
+        {"date": "2026-05-04", "metric": "conv", "value": 0.105},
+        {"date": "2026-05-11", "metric": "conv", "value": 0.11},
+    ]
+    path = write_results(tmp_path, fmt, rows)
+    start = ResultFile(fmt, rows).starts[0]  # at the row, as other rules of its rows are
+    assert errors(tmp_path) == [
+        f"{path}:{start}: [0].value: 0.105 reads as a fraction: every row of 'conv' is"
+        " between 0 and 1, a hundredth of its baseline 10 and target 12 in '%'; write"
+        " percentages (10.5 for 10.5%), as the baseline and target are"
+    ]
+
+
+def test_fraction_goalposts_beside_percent_rows_are_refused(tmp_path: Path) -> None:
+    data = shop_charter()
+    data["business_metrics"][0] |= {"baseline": {"value": 0.1}, "target": {"value": 0.12}}
+    rows = [
+        {"date": "2026-05-04", "metric": "conv", "value": 10.5},
+        {"date": "2026-05-11", "metric": "conv", "value": 11.0},
+    ]
+    write_results(tmp_path, "csv", rows)
+    write_charter(tmp_path, "shop", data)
+    found = errors(tmp_path)
+    assert len(found) == 1 and found[0].startswith("charters/shop/charter.yaml:"), found
+    assert found[0].endswith(
+        ": business_metrics[0].baseline.value: the baseline 0.1 and target 0.12 of 'conv'"
+        " read as fractions beside its rows in '%' (a hundred times larger, 10.75 the middle"
+        " one); write percentages, as the rows are (4 for 4%), or write the rows as"
+        " fractions with the unit 'ratio'"
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (0.8, 0.9),  # small rates, but not a hundredth of the baseline of 10: a real drop
+        (0.105, 10.9),  # not every row a fraction
+        (0.0, 0.0),
+    ],
+)
+def test_small_percentages_that_are_no_fractions_are_taken(
+    tmp_path: Path, values: tuple[float, float]
+) -> None:
+    rows = [
+        {"date": "2026-05-04", "metric": "conv", "value": values[0]},
+        {"date": "2026-05-11", "metric": "conv", "value": values[1]},
+    ]
+    write_results(tmp_path, "csv", rows)
+    assert errors(tmp_path) == []
+
+
 def test_two_arms_beside_control_need_one_named_treatment(tmp_path: Path) -> None:
     # The arm compared with control was `treatment`, else the first other arm by name:
     # one old row of a `heuristic` arm made it the arm judged instead of `model`, and its
@@ -814,6 +872,8 @@ def test_n_alone_in_a_unit_that_reads_as_a_proportion_is_refused_once(
         for day in ("2026-05-04", "2026-05-11")
         for arm, value in (("control", 0.5), ("treatment", 0.4))
     ]
+    if meant == "%":  # percentages, not fractions of the baseline of 120 (percent-scale)
+        rows = [{**r, "value": r["value"] * 100} for r in rows]
     path = write_results(tmp_path, "json", rows)
     write_charter(tmp_path, "shop", data)  # write_results wrote the shop charter again
     cells = ResultFile("json", rows).cells
@@ -839,7 +899,7 @@ def test_n_alone_in_a_unit_that_reads_as_a_proportion_is_refused_once(
     write_charter(tmp_path, "shop", data)
     assert errors(tmp_path) == []
     for r in rows:
-        r["value"] = 0.4
+        r["value"] = 40.0 if meant == "%" else 0.4
     write_results(tmp_path, "json", rows)
     data["measurement"]["minimum_detectable_effect"]["metric"] = "conv"
     write_charter(tmp_path, "shop", data)
