@@ -1250,7 +1250,50 @@ def _charter_change(
     for mid, metric in before.items():
         if mid not in after and (agreed := _agreement(metric)) is not None:
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
+    state.events.extend(_guardrail_events(state, stamp, old, data, had | arriving))
     return old
+
+
+#: What a guardrail is judged by: a move in its bad direction beyond its tolerance, from
+#: its baseline (or its first result).
+GUARDRAIL_GOALPOSTS = ("tolerance.value", "baseline.value", "direction", "unit")
+
+
+def _guardrail_events(
+    state: _Charter, stamp: _Stamp, old: dict[str, Any], new: dict[str, Any], rows: set[str]
+) -> Iterator[Event]:
+    """A change of what a guardrail is judged by (`GUARDRAIL_GOALPOSTS`): flagged once the
+    guardrail has results (`rows`: the metrics with rows by the commit), as a tolerance
+    loosened after a breach made the breach, its badge and its alert go without a trace
+    on the page (`charters diff` flags it as an alert an edit resolved)."""
+    was = {str(g.get("id")): g for _, g in m.items_at(old, "measurement", "guardrails")}
+    for _, guard in m.items_at(new, "measurement", "guardrails"):
+        gid = str(guard.get("id"))
+        before = was.get(gid)
+        if before is None:
+            continue
+        results = gid in rows or gid in state.first_result
+        for key in GUARDRAIL_GOALPOSTS:
+            then, now = _plain(_at_key(before, key)), _plain(_at_key(guard, key))
+            if then == now:
+                continue
+            text = f"{state.name(guard)}: {key} {show(then)} → {show(now)}"
+            if key == "tolerance.value" and isinstance(then, float) and isinstance(now, float):
+                text += " (looser)" if now > then else " (stricter)"
+            if results:
+                first = state.first_result.get(gid)
+                text += " — changed after results began" + (
+                    f" (first result {first})" if first else ""
+                )
+            yield stamp.event("goalpost", text, metric=gid, flagged=results)
+
+
+def _at_key(item: dict[str, Any], key: str) -> Any:
+    """The value at dotted `key` (`tolerance.value`) of a raw metric, or None."""
+    value: Any = item
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _plan_events(
@@ -1506,7 +1549,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a whole number of 400 digits: no value the format takes
+            return str(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

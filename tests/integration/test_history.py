@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from factory import ab, business_metric, charter_data, ml_metric, row, write_charter
+from factory import ab, business_metric, charter_data, guardrail, ml_metric, row, write_charter
 from helpers import Element, parse_html, run_cli
 from history_repo import (
     MORE,
@@ -1344,6 +1344,56 @@ def test_an_edit_that_brings_rows_the_charter_before_did_not_declare_is_flagged(
     assert "(an edit of the charter: before it, the same results give" in (
         found.edited_verdict.text
     )
+
+
+def test_a_guardrail_tolerance_loosened_after_a_breach_is_a_flagged_entry(tmp_path: Path) -> None:
+    """A guardrail breached, then its tolerance raised past the breach: its badge and alert
+    went, and the history had no entry for it (`charters diff` flags it). Before results,
+    a change of it is an entry, unflagged."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    body["measurement"]["guardrails"] = [guardrail()]  # latency, tolerance 5 ms
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    body["measurement"]["guardrails"] = [guardrail(tolerance={"value": 8})]
+    write_charter(repo, "a", body, ROWS)
+    early = commit(repo, "Before results", "Ana Ruiz", "2026-03-02T00:00:00Z")
+    lat = [*ab("2026-01-31", "lat", 100.0, 103.0), *ab("2026-02-28", "lat", 100.0, 120.0)]
+    write_charter(repo, "a", body, [*ROWS, *lat])
+    commit(repo, "Latency", "Ben Okafor", "2026-03-03T00:00:00Z")
+    body["measurement"]["guardrails"] = [guardrail(tolerance={"value": 50})]
+    write_charter(repo, "a", body, [*ROWS, *lat])
+    loosened = commit(repo, "Loosen", "Chen Li", "2026-03-04T00:00:00Z")
+    found = [
+        (e.commit, e.text, e.flagged)
+        for e in read_history(repo).of("a").events
+        if e.kind == "goalpost"
+    ]
+    assert found == [
+        (early, "Guardrail lat: tolerance.value 5 → 8 (looser)", False),
+        (
+            loosened,
+            "Guardrail lat: tolerance.value 8 → 50 (looser) — changed after results began",
+            True,
+        ),
+    ]
+
+
+def test_a_goalpost_too_large_for_a_float_in_a_past_version_is_no_crash(tmp_path: Path) -> None:
+    """A target of 400 digits committed once (refused by the build, but in the history):
+    reading the history stopped with OverflowError."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    text = (repo / "charters/a/charter.yaml").read_text(encoding="utf-8")
+    huge = text.replace("value: 12.0", "value: 1" + "0" * 400, 1)
+    assert huge != text
+    (repo / "charters/a/charter.yaml").write_text(huge, encoding="utf-8")
+    commit(repo, "Huge", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.5), ROWS)
+    commit(repo, "Mend", "Chen Li", "2026-03-03T00:00:00Z")
+    texts = [e.text for e in read_history(repo).of("a").events if e.kind == "goalpost"]
+    assert len(texts) == 2 and texts[1].startswith("Business conv: target.value 1000"), texts
 
 
 def test_a_file_the_results_globs_do_not_read_is_no_new_result(tmp_path: Path) -> None:
