@@ -1166,6 +1166,13 @@ def _integrity(doc: Document, i: int, rules: RowRules, source: str) -> Iterator[
             " 'control', makes an arm that reads as another)"
         )
         yield doc.at((i, "variant"), message, "mixed-script")
+    elif isinstance(variant, str) and arm_of(variant) == "production":
+        message = (
+            f"{excerpt(variant)} reads as the production rows, which have no variant (the"
+            " pages and charts label those 'production'): two lines of one name. Leave the"
+            " variant out for a production value, or name the arm otherwise"
+        )
+        yield doc.at((i, "variant"), message, "invalid-value")
     day = _date(raw.get("date"))
     if day is not None and day > rules.today:
         message = (

@@ -654,6 +654,25 @@ def test_a_variant_of_only_spaces_is_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("written", ["production", "Production", " PRODUCTION "])
+def test_a_variant_named_production_is_refused(tmp_path: Path, fmt: str, written: str) -> None:
+    """Rows with no variant are production, and the data table and the chart's legend
+    name them so: an arm named `production` read as a second set of production values
+    on the same dates, under the same name."""
+    rows = [{**GOOD, "variant": ""}, {**GOOD, "variant": written}]
+    rows[0].pop("variant")
+    path = write_results(tmp_path, fmt, rows)
+    [found] = errors(tmp_path)
+    assert found.startswith(f"{path}:")
+    read = written if fmt == "json" else written.strip()  # CSV and YAML drop the spaces
+    assert found.endswith(
+        f"[1].variant: {read!r} reads as the production rows, which have no variant (the"
+        " pages and charts label those 'production'): two lines of one name. Leave the"
+        " variant out for a production value, or name the arm otherwise"
+    )
+
+
 # --- a metric's own range ---------------------------------------------------------------
 
 
