@@ -367,8 +367,12 @@ def test_a_latest_value_short_of_its_target_never_reads_as_the_target(
         "charters/routing/results/production.csv", "date,metric,value\n2026-05-04,ttfr,4.5049\n"
     )
     assert scratch_project.build().ok
-    charter = page(scratch_project.out, "charters/routing/index.html").text()
+    charter_page = page(scratch_project.out, "charters/routing/index.html")
+    charter = charter_page.text()
     assert "4.505 hours" in charter and "4.5049" not in charter
+    # The chart's data table too (it read "4.5 hours" below a metrics table's 4.505).
+    table = charter_page.find("details", class_="chart-data").text()
+    assert "2026-05-04 production 4.505 hours" in table, table
     portfolio = page(scratch_project.out, "index.html").text()
     assert "6.2 hours → 4.505 hours → 4.5 hours" in portfolio
     feed = (scratch_project.out / "feed.xml").read_text(encoding="utf-8")
