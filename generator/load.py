@@ -14,7 +14,7 @@ import os
 import pickle
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -603,23 +603,58 @@ def _check_markdown_shown(charter: m.Charter, doc: Document, diags: Diagnostics)
 
 def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> None:
     """No metric is agreed on a date after the build date: `agreed.on: 2099-01-01` would
-    pass as the re-agreement of any later change of the metric (`charters diff`)."""
+    pass as the re-agreement of any later change of the metric (`charters diff`). Nor is
+    a baseline measured after it (`_past_dates`)."""
     for _, path in m.METRIC_LISTS:
         for i, item in m.items_at(doc.data, *path):
             _check_agreement_date(doc, (*path, i), item, today, diags)
+    for where, day, what in _past_dates(doc.data):
+        if day > today:
+            message = (
+                f"{day.isoformat()} is after the build date, {today.isoformat()}; {what}"
+                " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH,"
+                " else today)"
+            )
+            diags.add(doc.at(where, message, "future-date"))
+
+
+def _past_dates(data: Any) -> Iterator[tuple[FieldPath, date, str]]:
+    """The dates of what has been measured by the build: each metric's `baseline.as_of`
+    (a baseline measured in 2027 passed as the one results are held against), with
+    where each is written. (A decision may be logged ahead of its date: a planned review.)"""
+    for _, path in m.METRIC_LISTS:
+        for i, item in m.items_at(data, *path):
+            baseline = item.get("baseline")
+            day = _day(baseline.get("as_of")) if isinstance(baseline, dict) else None
+            if day is not None:
+                yield (*path, i, "baseline", "as_of"), day, "a baseline"
+
+
+def _day(value: Any) -> date | None:
+    """`value` as a date without a time, as the model takes one; else None (the model
+    says what is wrong with it)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, date) and not isinstance(value, datetime) else None
 
 
 def dated_until(loaded: LoadedCharter) -> int:
     """The day number of the latest date that loading `loaded` held against the build
-    date: its newest result row's and its metrics' latest `agreed.on` (0 with neither).
+    date: its newest result row's and its metrics' latest `agreed.on` and
+    `baseline.as_of` (0 with none).
 
-    The load reads the build date only to refuse a row or an agreement dated after it,
+    The load reads the build date only to refuse a row, an agreement or a baseline
+    dated after it,
     as an error, and the analysis does not read it (the rules do, and the pages, which
     are keyed by it). So a charter that loaded without an error on one day loads and is
     analysed the same, to the byte, on any day from this one on: the cache keeps it by
     its content, not by the day (reuse.Reuse.load), and a build dated earlier loads it
     anew, and refuses it."""
     days = [d.toordinal() for _, path in m.METRIC_LISTS for d in _agreed_dates(loaded, path)]
+    days += [day.toordinal() for _, day, _ in _past_dates(loaded.doc.data)]
     if len(loaded.results):
         days.append(max(loaded.results.ordinals()))
     return max(days, default=0)
@@ -634,14 +669,8 @@ def _agreed_on(item: dict[str, Any]) -> date | None:
     """The `agreed.on` of the metric `item` as the build date is held against it: a date
     without a time (the model refuses any other value)."""
     agreed = item.get("agreed")
-    day = agreed.get("on") if isinstance(agreed, dict) else None
-    if isinstance(day, str):
-        try:
-            day = date.fromisoformat(day)
-        except ValueError:
-            return None  # the model says what is wrong with it
     # A date with a time is refused by the model ("without a time"), not compared.
-    return day if isinstance(day, date) and not isinstance(day, datetime) else None
+    return _day(agreed.get("on")) if isinstance(agreed, dict) else None
 
 
 def _check_agreement_date(

@@ -305,6 +305,20 @@ def test_a_build_dated_before_a_charters_agreement_loads_it_anew_and_refuses_it(
     assert "2026-06-01 is after the build date, 2026-05-20; an agreement" in errors[0]
 
 
+def test_a_build_dated_before_a_charters_baseline_loads_it_anew_and_refuses_it(
+    scratch_project: ScratchProject, observed: Observed, tmp_path: Path
+) -> None:
+    """The kept charter is held against the build date by its baselines' `as_of` too."""
+    write_full_project(scratch_project)
+    text = (scratch_project.root / "charters/routing/charter.yaml").read_text("utf-8")
+    later, count = re.subn(r"as_of: \d{4}-\d\d-\d\d", "as_of: 2026-06-01", text, count=1)
+    assert count == 1, "the full project's charter dates a baseline"
+    scratch_project.write("charters/routing/charter.yaml", later)
+    errors = refused_on(scratch_project, observed, tmp_path, datetime(2026, 5, 20))
+    assert len(errors) == 1 and errors[0].startswith("charters/routing/charter.yaml:")
+    assert "2026-06-01 is after the build date, 2026-05-20; a baseline" in errors[0]
+
+
 def test_a_page_that_reads_other_charters_is_not_reused(
     scratch_project: ScratchProject, observed: Observed, tmp_path: Path
 ) -> None:

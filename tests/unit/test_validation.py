@@ -573,6 +573,25 @@ def test_an_agreement_dated_after_the_build_date_is_refused(
     )
 
 
+def test_a_baseline_measured_after_the_build_date_is_refused(
+    scratch_project: ScratchProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A baseline `as_of: 2027-06-01` passed as the one results are held against."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")  # 2026-11-18
+    blocks = MINIMAL_BLOCKS["business_metrics"].replace(
+        "baseline: {value: 6.2}", "baseline: {value: 6.2, as_of: 2027-06-01}"
+    )
+    text = scratch_project.charter(business_metrics=blocks)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'as_of: ', '2027-06-01')}: business_metrics[0].baseline.as_of: ",
+        "2027-06-01 is after the build date, 2026-11-18; a baseline cannot be dated later"
+        " than the build (--today, else SOURCE_DATE_EPOCH, else today)",
+    )
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1812000000")  # 2027-06-03: measured by then
+    assert scratch_project.errors() == []
+
+
 def test_an_agreement_date_with_a_time_is_a_located_error_not_a_crash(
     scratch_project: ScratchProject,
 ) -> None:
