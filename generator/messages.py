@@ -134,6 +134,9 @@ def _record(
         allowed = _fields_at(cls, loc[:-1])
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         hint = f" (did you mean {excerpt(close[0])}?)" if close else ""
+        if key.isdecimal() and "value" in allowed:
+            # `{value: 4,5}`: in a mapping written in braces a comma ends the value.
+            hint = " (a decimal comma? in {value: 4,5} the comma ends the value: write 4.5)"
         reader = reader_for(doc.path)
         what = reader.field_word if reader else "key"
         message = (

@@ -33,7 +33,15 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .diagnostics import Diagnostic, Diagnostics, Severity, SourceRef, excerpt, format_path
+from .diagnostics import (
+    Diagnostic,
+    Diagnostics,
+    Severity,
+    SourceRef,
+    excerpt,
+    format_path,
+    printable,
+)
 from .formatting import plural
 from .paths import LOOP, loops
 
@@ -303,7 +311,9 @@ def read_text(
         diags.error(
             SourceRef(rel, line, col),
             "",
-            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+            + (" (it is saved as UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "")
+            + "; save it as UTF-8",
         )
         return None
     nul = text.find("\0")
@@ -330,7 +340,9 @@ def read_text(
 
 def _syntax_hint(problem: str) -> str:
     """What a newcomer most likely wrote, for the YAML errors they meet first."""
-    found = re.search(r"found character '(.)' that cannot start any token", problem)
+    found = re.search(r"found character '(\\t|.)' that cannot start any token", problem)
+    if found and found.group(1) == "\\t":
+        return " (a tab: YAML indents with spaces only; replace the tabs with spaces)"
     if found and found.group(1) == "%":
         return " (a value starting with % must be quoted, as in unit: '%')"
     if found:
@@ -638,7 +650,9 @@ def _compose_python(text: str, rel: str, diags: Diagnostics) -> list[Node] | Non
             return None
         if exc.context:
             problem = f"{exc.context}, {problem}"
-        message = f"YAML syntax error: {excerpt(problem)[1:-1]}{_syntax_hint(problem)}"
+        # PyYAML writes a character it names as Python does (`'\\t'`): not escaped again.
+        shown = printable(problem if len(problem) <= 300 else problem[:300] + "…")
+        message = f"YAML syntax error: {shown}{_syntax_hint(problem)}"
         diags.error(SourceRef(rel, line, col), "", message, "yaml-syntax")
         return None
     except yaml.YAMLError as exc:
@@ -879,6 +893,13 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
         if not cells or all(not c.strip() for c in cells):
             continue
         if rows is None:
+            if re.fullmatch(r"sep=.?", ",".join(cells).strip(), re.IGNORECASE):
+                message = (
+                    f"the first line {excerpt(','.join(cells))} is a spreadsheet's note of its"
+                    " separator, not the header; delete the line (the header follows it)"
+                )
+                diags.error(SourceRef(rel, line, 1), "", message, "csv-row")
+                return None
             names_at = _cell_starts(rel, text[start : lines.pos], line)
             rows = CsvRows(text, rel, _csv_header(names_at, cells, diags), names_at)
             continue
@@ -887,6 +908,8 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
             diags.error(SourceRef(rel, line, 1), "", message, "limit")
             return None
         if len(cells) != len(rows.header):
+            if len(rows.header) == 1 and re.search(r"[;\t]", rows.header[0]):
+                continue  # another separator: said once, at the header (results.py)
             starts = _cell_starts(rel, text[start : lines.pos], line)
             at = _nth(starts, len(rows.header)) if len(cells) > len(rows.header) else starts[-1]
             message = (

@@ -98,6 +98,22 @@ def test_an_unquoted_percent_unit_says_to_quote_it(scratch_project: ScratchProje
     )
 
 
+def test_a_tab_that_indents_a_line_says_to_indent_with_spaces(
+    scratch_project: ScratchProject,
+) -> None:
+    # PyYAML's "found character '\\t' that cannot start any token" was printed with its
+    # backslash doubled, and did not say that YAML takes no tabs.
+    text = scratch_project.charter().replace("\nstatus:", "\n\tstatus:", 1)
+    scratch_project.charter(text=text)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:3:1: ",
+        "YAML syntax error: while scanning for the next token, found character '\\t' that"
+        " cannot start any token (a tab: YAML indents with spaces only; replace the tabs"
+        " with spaces)",
+    )
+
+
 @pytest.mark.parametrize(
     ("unit", "message"),
     [
@@ -831,6 +847,29 @@ def test_a_wrong_header_is_one_error_at_the_header_not_two_at_every_row(
         " comma; separate the columns with commas (a spreadsheet set to another separator"
         " writes ';' or tabs)"
     ]
+    # With a decimal comma, a row splits into as many cells as the header has columns
+    # plus one: it was also reported, at every row, as a row with too many cells.
+    decimal = rows.replace(",", ";").replace("5.9", "5,9")
+    with_results(scratch_project, "ab.csv", "date;metric;variant;value\n" + decimal)
+    assert len(scratch_project.errors()) == 1
+    # Excel's note of its separator, above the header.
+    with_results(scratch_project, "ab.csv", "sep=,\ndate,metric,variant,value\n" + rows)
+    assert scratch_project.errors() == [
+        "charters/routing/results/ab.csv:1:1: the first line 'sep=,' is a spreadsheet's note"
+        " of its separator, not the header; delete the line (the header follows it)"
+    ]
+
+
+def test_a_decimal_comma_in_a_mapping_in_braces_says_so(scratch_project: ScratchProject) -> None:
+    """`{value: 4,5}` is the mapping {value: 4, 5: null}: "unknown key '5'" alone."""
+    blocks = MINIMAL_BLOCKS["business_metrics"].replace("{value: 4.5}", "{value: 4,5}")
+    text = scratch_project.charter(business_metrics=blocks)
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'value: 4,', '5')}: business_metrics[0].target.5: ",
+        "unknown key '5' (a decimal comma? in {value: 4,5} the comma ends the value: write"
+        " 4.5); allowed: value, by, or x-* extension keys",
+    )
 
 
 def test_json_row_missing_value_located_at_its_row(scratch_project: ScratchProject) -> None:
@@ -916,6 +955,21 @@ def test_non_utf8_file_located_at_the_bad_byte(scratch_project: ScratchProject) 
         scratch_project,
         f"{CHARTER}:{at(text, 'Ana Ru', 'í')}: ",
         "file is not valid UTF-8 (byte 0xed); save it as UTF-8",
+    )
+
+
+def test_a_result_file_saved_as_utf16_with_its_mark_says_so(
+    scratch_project: ScratchProject,
+) -> None:
+    """Excel's "Unicode text" writes UTF-16 with a byte order mark: the message named a
+    byte, where the same file without the mark was said to look saved as UTF-16."""
+    scratch_project.charter()
+    path = "charters/routing/results/weekly.csv"
+    scratch_project.write(path, "date,metric,value\n2026-05-04,ttfr,5.1\n".encode("utf-16"))
+    assert_error(
+        scratch_project,
+        f"{path}:1:1: ",
+        "file is not valid UTF-8 (byte 0xff) (it is saved as UTF-16); save it as UTF-8",
     )
 
 
