@@ -67,7 +67,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import model as m
 from .analyze import CharterView, MetricView
@@ -1262,30 +1262,59 @@ GUARDRAIL_GOALPOSTS = ("tolerance.value", "baseline.value", "direction", "unit")
 def _guardrail_events(
     state: _Charter, stamp: _Stamp, old: dict[str, Any], new: dict[str, Any], rows: set[str]
 ) -> Iterator[Event]:
-    """A change of what a guardrail is judged by (`GUARDRAIL_GOALPOSTS`): flagged once the
-    guardrail has results (`rows`: the metrics with rows by the commit), as a tolerance
-    loosened after a breach made the breach, its badge and its alert go without a trace
+    """A change of what a guardrail is judged by (`GUARDRAIL_GOALPOSTS`), and a guardrail
+    that is no longer one: flagged once the guardrail has results (`rows`: the metrics
+    with rows by the commit), as a tolerance loosened after a breach, or the guardrail
+    moved to the ML metrics, made the breach, its badge and its alert go without a trace
     on the page (`charters diff` flags it as an alert an edit resolved)."""
     was = {str(g.get("id")): g for _, g in m.items_at(old, "measurement", "guardrails")}
+    now_ids = set()
     for _, guard in m.items_at(new, "measurement", "guardrails"):
         gid = str(guard.get("id"))
+        now_ids.add(gid)
         before = was.get(gid)
         if before is None:
             continue
-        results = gid in rows or gid in state.first_result
+        results = gid in rows
         for key in GUARDRAIL_GOALPOSTS:
             then, now = _plain(_at_key(before, key)), _plain(_at_key(guard, key))
-            if then == now:
+            if _same(then, now):
                 continue
             text = f"{state.name(guard)}: {key} {show(then)} → {show(now)}"
-            if key == "tolerance.value" and isinstance(then, float) and isinstance(now, float):
+            if key == "tolerance.value" and _finite(then) and _finite(now):
                 text += " (looser)" if now > then else " (stricter)"
             if results:
-                first = state.first_result.get(gid)
-                text += " — changed after results began" + (
-                    f" (first result {first})" if first else ""
-                )
+                text += " — changed after results began"
             yield stamp.event("goalpost", text, metric=gid, flagged=results)
+    for gid, guard in was.items():
+        if gid in now_ids or gid not in rows:
+            continue
+        where = next(
+            (
+                f"moved to the {KIND_LABELS[kind]}s"
+                for kind, path in m.METRIC_LISTS
+                if kind != "guardrail"
+                and any(i.get("id") == gid for _, i in m.items_at(new, *path))
+            ),
+            "removed",
+        )
+        tolerance = show(_plain(_at_key(guard, "tolerance.value")))
+        text = (
+            f"{state.name(guard)}: {where}, no longer a guardrail, after results began (its"
+            f" tolerance was {tolerance})"
+        )
+        yield stamp.event("goalpost", text, metric=gid, flagged=True)
+
+
+def _same(then: Any, now: Any) -> bool:
+    """Whether two versions of a field hold the same value (NaN, which no version that
+    loads holds, is the same as NaN: an edit elsewhere is no change of it)."""
+    both_nan = isinstance(then, float) and isinstance(now, float) and then != then and now != now
+    return bool(then == now or both_nan)
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _at_key(item: dict[str, Any], key: str) -> Any:
@@ -1416,10 +1445,10 @@ def _metric_events(
     )
     for key in [*now, *(k for k in was if k not in now)]:
         before, after = was.get(key), now.get(key)
-        if before == after:
+        if _same(before, after):
             continue
         text = f"{name}: {key} {show(before)} → {show(after)}"
-        if key == "target.value" and isinstance(before, float) and isinstance(after, float):
+        if key == "target.value" and _finite(before) and _finite(after):
             text += f" ({_ambition(before, after, state.direction(new, stamp.sha))})"
         if not results:
             yield stamp.event("goalpost", text, metric=mid)

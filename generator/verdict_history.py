@@ -33,7 +33,7 @@ from .load import LoadedCharter, load_project
 from .vocabulary import VERDICTS, Verdict
 
 # Another release computes again; so does a changed generator (verdict_format).
-VERDICT_FORMAT = f"verdicts-11 charters {__version__}"
+VERDICT_FORMAT = f"verdicts-12 charters {__version__}"
 
 
 def verdict_format() -> str:
@@ -99,7 +99,10 @@ class VerdictReplay:
             if found is None or found[1] != "blob":
                 return None
             charter = found[2]
-            inputs += f"\0charter.yaml\0{found[0]}"
+            # The rows it is judged on are those the folder's own charter.yaml reads, with
+            # the commit's own metrics.yaml.
+            own = self.catalogue(commit)
+            inputs += f"\0charter.yaml\0{found[0]}\0{own[0] if own else ''}"
         key = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if key not in self.known:
             own = self.catalogue(commit) if charter is not None else catalogue

@@ -1379,6 +1379,44 @@ def test_a_guardrail_tolerance_loosened_after_a_breach_is_a_flagged_entry(tmp_pa
     ]
 
 
+def test_a_breached_guardrail_moved_to_the_ml_metrics_is_a_flagged_entry(tmp_path: Path) -> None:
+    """Moved out of the guardrails (as an ML metric, its rows kept), a breached guardrail
+    lost its badge and alert with no entry (second review); and a version whose tolerance
+    was NaN made an edit of another field read as "nan → nan (stricter)"."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    body["measurement"]["guardrails"] = [guardrail()]
+    lat = [*ab("2026-01-31", "lat", 100.0, 103.0), *ab("2026-02-28", "lat", 100.0, 120.0)]
+    write_charter(repo, "a", body, [*ROWS, *lat])
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    text = (repo / "charters/a/charter.yaml").read_text(encoding="utf-8")
+    assert text.count("value: 5.0") == 1
+    (repo / "charters/a/charter.yaml").write_text(text.replace("value: 5.0", "value: .nan"))
+    commit(repo, "NaN", "Ben Okafor", "2026-03-02T00:00:00Z")
+    nan = (repo / "charters/a/charter.yaml").read_text(encoding="utf-8")
+    (repo / "charters/a/charter.yaml").write_text(nan.replace("title:", "team: Search\ntitle:"))
+    commit(repo, "Team", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", body, [*ROWS, *lat])  # the tolerance of 5 again
+    commit(repo, "Mend", "Ben Okafor", "2026-03-03T12:00:00Z")
+    body["measurement"]["guardrails"] = []
+    body["ml_metrics"] = [ml_metric("lat", unit="ms", direction="decrease", baseline={"value": 100},
+                                    target={"value": 90})]  # fmt: skip
+    write_charter(repo, "a", body, [*ROWS, *lat])
+    moved = commit(repo, "Not a guardrail", "Chen Li", "2026-03-04T00:00:00Z")
+    found = [
+        (e.commit, e.text, e.flagged)
+        for e in read_history(repo).of("a").events
+        if e.kind == "goalpost"
+    ]
+    assert [text for _, text, _ in found if "nan → nan" in text] == []
+    assert found[-1] == (
+        moved,
+        "Guardrail lat: moved to the ML metrics, no longer a guardrail, after results began"
+        " (its tolerance was 5)",
+        True,
+    )
+
+
 def test_a_goalpost_too_large_for_a_float_in_a_past_version_is_no_crash(tmp_path: Path) -> None:
     """A target of 400 digits committed once (refused by the build, but in the history):
     reading the history stopped with OverflowError."""
