@@ -617,16 +617,23 @@ def policy_warning(body: bytes) -> str | None:
 
     try:
         report = json.loads(body.decode("utf-8")).get("csp-report")
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        return None
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        return None  # `[` sixty thousand times deep is no report either
     if not isinstance(report, dict):
         return None
 
     def part(key: str) -> str:
         value = report.get(key)
-        return printable(str(value))[:200] if isinstance(value, str | int) else ""
+        text = isinstance(value, str | int) and not isinstance(value, bool)
+        return printable(str(value))[:200] if text else ""
 
-    page = urlsplit(part("document-uri")).path or "a page"
+    def path(url: str) -> str:
+        try:
+            return urlsplit(url).path
+        except ValueError:  # `http://[::1`: no URL; shown as sent
+            return url
+
+    page = path(part("document-uri")) or "a page"
     directive = part("effective-directive") or part("violated-directive") or "default-src"
     blocked = part("blocked-uri")
     if blocked == "inline":
@@ -635,7 +642,7 @@ def policy_warning(body: bytes) -> str | None:
         what = "a script's eval()"
     else:
         what = f"{blocked or 'a resource'} ({directive})"
-    source = urlsplit(part("source-file")).path
+    source = path(part("source-file"))
     line = part("line-number")
     if line:
         what += f", line {line}" + (f" of {source}" if source and source != page else "")
