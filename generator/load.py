@@ -577,9 +577,11 @@ def _check_hidden_words(charter: m.Charter, doc: Document, diags: Diagnostics) -
 
 
 # A Markdown text that may show nothing on its page though it is not blank: it holds HTML,
-# a character reference or a link without text (`[](x)`), or no letter or digit at all
-# (`---`, `###`, `>`).
-_MAY_SHOW_NOTHING = re.compile(r"[<&]|\[\s*\]\(|\A[\W_]*\Z")
+# a character reference, an image, a link without text (`[](x)`), a link definition
+# (`[ref]: url`) or a fenced code block, or no letter or digit at all (`---`, `###`, `>`).
+_MAY_SHOW_NOTHING = re.compile(
+    r"[<&]|!\[|\[\s*\]\(|^ {0,3}\[[^\]]*\]:|^ {0,3}(?:```|~~~)|\A[\W_]*\Z", re.M
+)
 
 
 def _check_markdown_shown(charter: m.Charter, doc: Document, diags: Diagnostics) -> None:
@@ -589,16 +591,24 @@ def _check_markdown_shown(charter: m.Charter, doc: Document, diags: Diagnostics)
     texts = [(path, t) for path, t in m.markdown_texts(charter) if _MAY_SHOW_NOTHING.search(t)]
     if not texts:
         return
-    from .markup import hidden_words, shows_nothing  # Markdown and the sanitiser: when needed
+    from .markup import hidden_words, removed_images, shows_nothing  # only when needed
 
     for path, text in texts:
         if shows_nothing(text) and not hidden_words(text):
             message = (
-                f"the page would show nothing of {excerpt(text)} (a comment, a line break,"
-                " a rule or a non-breaking space shows no text); write it out, or leave"
-                " the field out where it may be"
+                f"the page would show nothing of {excerpt(text)} (comments, line breaks,"
+                " rules, non-breaking spaces, images, empty code blocks and link definitions"
+                " show no text); write it out, or leave the field out where it may be"
             )
             diags.add(doc.at(path, message, "shows-nothing"))
+        elif images := removed_images(text):
+            names = ", ".join(excerpt(name) for name in images[:3])
+            message = (
+                f"the page would not show the image {names}: pages show no images from"
+                " charter text, nor their alt text; link to the file instead, as in"
+                " [Flow chart](flow.png)"
+            )
+            diags.add(doc.at(path, message, "html-removed", "warning"))
 
 
 def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> None:
@@ -609,7 +619,7 @@ def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> No
         for i, item in m.items_at(doc.data, *path):
             _check_agreement_date(doc, (*path, i), item, today, diags)
     for where, day, what in _past_dates(doc.data):
-        if day > today:
+        if today < day <= m.LAST_DATE:  # a later one is out of range: the model says so
             message = (
                 f"{day.isoformat()} is after the build date, {today.isoformat()}; {what}"
                 " cannot be dated later than the build (--today, else SOURCE_DATE_EPOCH,"
@@ -678,7 +688,7 @@ def _check_agreement_date(
 ) -> None:
     """The `agreed.on` of the metric `item` (at `at` in `doc`) is not after `today`."""
     day = _agreed_on(item)
-    if day is not None and day > today:
+    if day is not None and today < day <= m.LAST_DATE:  # later: out of range (the model)
         message = (
             f"{day.isoformat()} is after the build date, {today.isoformat()}; an"
             " agreement cannot be dated later than the build (--today, else"

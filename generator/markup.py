@@ -92,19 +92,33 @@ def hidden_words(text: str) -> list[str]:
 
 
 def shows_nothing(text: str) -> bool:
-    """Whether the page shows nothing of the Markdown `text`: no character a reader sees
-    and no image, as with a lone comment (`<!-- TODO -->`), `&nbsp;`, `<br>` or a `---`
-    rule. Such a text passes the check of blank text (it is not blank as written), and
-    left a required field's place on the page empty."""
+    """Whether the page shows nothing of the Markdown `text`: no character a reader sees,
+    as with a lone comment (`<!-- TODO -->`), `&nbsp;`, `<br>`, a `---` rule, an image
+    (never shown), an empty code block or a link definition. Such a text passes the
+    check of blank text (it is not blank as written), and left a required field's place
+    on the page empty."""
     from html import unescape
 
     from .diagnostics import unseen
 
-    shown = _sanitised_html(text)
-    if "<img" in shown:
-        return False
+    shown = _sanitised_html(text)  # an image is never shown: the sanitiser removes it
     words = unescape(re.sub(r"<[^>]*>", "", re.sub(r"<!--.*?-->", "", shown, flags=re.S)))
     return all(ch.isspace() or unseen(ch) for ch in words)
+
+
+_IMAGE = re.compile(r"<img\b[^>]*?\balt=\"([^\"]*)\"[^>]*>|<img\b[^>]*>")
+
+
+def removed_images(text: str) -> list[str]:
+    """The images the Markdown `text` writes (`![alt](file.png)`), by their alt text (or
+    "an image" without one): the sanitiser removes them, alt text and all, so a page
+    never shows one."""
+    if "![" not in text and "<img" not in text.lower():
+        return []
+    from html import unescape
+
+    found = _IMAGE.finditer(_converted(text))
+    return [unescape(image.group(1) or "").strip() or "an image" for image in found]
 
 
 # A tag as HTML writes one: a name, then attributes whose quoted values may hold `>`.

@@ -134,9 +134,14 @@ def _record(
         allowed = _fields_at(cls, loc[:-1])
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         hint = f" (did you mean {excerpt(close[0])}?)" if close else ""
-        if key.isdecimal() and "value" in allowed:
+        written = doc.scalars.get((*path[:-1], "value")) if key.isdecimal() else None
+        if written is not None and not written.quoted and written.raw.isdecimal():
             # `{value: 4,5}`: in a mapping written in braces a comma ends the value.
-            hint = " (a decimal comma? in {value: 4,5} the comma ends the value: write 4.5)"
+            before = written.raw
+            hint = (
+                f" (in {{value: {before},{key}}} the comma ends the value: write"
+                f" {before}.{key} for a decimal, {before}{key} for a thousands separator)"
+            )
         reader = reader_for(doc.path)
         what = reader.field_word if reader else "key"
         message = (

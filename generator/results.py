@@ -257,10 +257,13 @@ _SCALE_NEAR = 3.0
 
 def _percent_scale(loaded: _Loaded, doc: Document, rules: RowRules, diags: Diagnostics) -> None:
     """A metric in `%` whose rows are all fractions (0.034, a spreadsheet's 3.4%) beside a
-    baseline and target of 1 or more, with the rows a hundred times larger near the
-    baseline; or the other way round. Read as written, a rate of 0.034% was far below
-    a target of 3.5%, and the verdict was *Target met*. Reported at the metric's first
-    row, or at its baseline when the goalposts are the fractions."""
+    baseline and target of 1 or more, the rows a hundred times larger near the baseline
+    and the rows as written near neither goalpost; or the other way round. Read as
+    written, a rate of 0.034% was far below a target of 3.5%, and the verdict was
+    *Target met*. Reported at the metric's first row, or at its baseline when the
+    goalposts are the fractions. Only a metric with both goalposts: rows near its target
+    are its own (a duplicate rate from 35% to its target of 1% reads 0.5 when met), and
+    a guardrail, which has no target, can fall a hundredfold honestly."""
     store = loaded.store
     if not len(store):
         return
@@ -273,21 +276,22 @@ def _percent_scale(loaded: _Loaded, doc: Document, rules: RowRules, diags: Diagn
             if bounds is None or code is None or not _in_percent(bounds.unit):
                 continue
             goals = {goal: _goal_value(item, goal) for goal in ("baseline", "target")}
-            given = [abs(v) for v in goals.values() if v is not None]
+            baseline, target = (abs(v) if v is not None else None for v in goals.values())
             rows = np.flatnonzero(codes == code)
-            if not given or not len(rows) or not given[0]:
+            if not baseline or not target or not len(rows):
                 continue
             median = float(np.median(values[rows]))
-            if min(given) >= 1 and values[rows].max() <= 1:
-                if _near(median * 100, given[0]):
-                    first = int(rows[0])
-                    message = _fraction_rows_message(bounds.metric, store.value[first], goals)
-                    path_ = format_path((loaded.indices[first], "value"))
-                    diags.error(store.ref(first), path_, message, code="percent-scale")
-            elif max(given) <= 1 and values[rows].min() >= 1 and _near(median / 100, given[0]):
-                goal = "baseline" if goals["baseline"] is not None else "target"
+            if _near(median, baseline) or _near(median, target):
+                continue  # the rows read where the goalposts are: as written
+            low, high = min(baseline, target), max(baseline, target)
+            if low >= 1 and values[rows].max() <= 1 and _near(median * 100, baseline):
+                first = int(rows[0])
+                message = _fraction_rows_message(bounds.metric, store.value[first], goals)
+                path_ = format_path((loaded.indices[first], "value"))
+                diags.error(store.ref(first), path_, message, code="percent-scale")
+            elif high <= 1 and values[rows].min() >= 1 and _near(median / 100, baseline):
                 message = _fraction_goals_message(bounds.metric, median, goals)
-                diags.add(doc.at((*path, i, goal, "value"), message, "percent-scale"))
+                diags.add(doc.at((*path, i, "baseline", "value"), message, "percent-scale"))
 
 
 def _in_percent(unit: str | None) -> bool:

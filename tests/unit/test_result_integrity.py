@@ -807,6 +807,27 @@ def test_fraction_goalposts_beside_percent_rows_are_refused(tmp_path: Path) -> N
     )
 
 
+def test_a_rate_that_fell_to_its_low_target_is_not_taken_for_fractions(tmp_path: Path) -> None:
+    """A duplicate-payment rate from 35% to its target of 1%, met at 0.5 to 0.8: a
+    hundredth of the baseline, but where the target is (second review). A guardrail,
+    with no target, falling a hundredfold is its own too."""
+    data = shop_charter()
+    data["business_metrics"][0] |= {
+        "direction": "decrease",
+        "baseline": {"value": 35},
+        "target": {"value": 1},
+    }
+    data["measurement"]["guardrails"] = [guardrail("refunds", unit="%", baseline={"value": 1.5})]
+    rows = [
+        {"date": day, "metric": metric, "value": value}
+        for day, value in (("2026-03-31", 0.8), ("2026-04-30", 0.6), ("2026-05-31", 0.5))
+        for metric in ("conv", "refunds")
+    ]
+    write_results(tmp_path, "csv", rows)
+    write_charter(tmp_path, "shop", data)
+    assert errors(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     "values",
     [
