@@ -657,12 +657,11 @@ def dated_until(loaded: LoadedCharter) -> int:
     `baseline.as_of` (0 with none).
 
     The load reads the build date only to refuse a row, an agreement or a baseline
-    dated after it,
-    as an error, and the analysis does not read it (the rules do, and the pages, which
-    are keyed by it). So a charter that loaded without an error on one day loads and is
-    analysed the same, to the byte, on any day from this one on: the cache keeps it by
-    its content, not by the day (reuse.Reuse.load), and a build dated earlier loads it
-    anew, and refuses it."""
+    dated after it, as an error, and the analysis does not read it (the rules do, and
+    the pages, which are keyed by it). So a charter that loaded without an error on one
+    day loads and is analysed the same, to the byte, on any day from this one on: the
+    cache keeps it by its content, not by the day (reuse.Reuse.load), and a build dated
+    earlier loads it anew, and refuses it."""
     days = [d.toordinal() for _, path in m.METRIC_LISTS for d in _agreed_dates(loaded, path)]
     days += [day.toordinal() for _, day, _ in _past_dates(loaded.doc.data)]
     if len(loaded.results):
