@@ -1279,6 +1279,15 @@ def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     assert (entry["verdict"], entry["verdict_by_edit"]) == ("business-impact", "2026-03-22")
 
 
+def _verdict_edited_at(repo: Path, sha: str, verdict: str = "business-impact") -> history.Event:
+    """Charter a's verdict change an edit brought (its page's badge), asserted to be the
+    one at commit `sha`, to `verdict`."""
+    edited = read_history(repo).of("a").edited_verdict
+    assert edited is not None
+    assert (edited.commit, edited.verdict) == (sha, verdict)
+    return edited
+
+
 @pytest.mark.parametrize("together", [True, False])
 def test_a_broken_commit_before_an_edit_does_not_hide_what_the_edit_gained(
     tmp_path: Path, together: bool
@@ -1302,13 +1311,8 @@ def test_a_broken_commit_before_an_edit_does_not_hide_what_the_edit_gained(
     body["measurement"]["cadence"] = "every 999 months"
     write_charter(repo, "a", body, rows)
     mended = commit(repo, "Mend", "Chen Li", "2026-03-24T00:00:00Z")
-    found = read_history(repo).of("a")
-    assert found.edited_verdict is not None
-    assert (found.edited_verdict.commit, found.edited_verdict.verdict) == (
-        mended,
-        "business-impact",
-    )
-    assert "before it, the same results give No impact" in found.edited_verdict.text
+    edited = _verdict_edited_at(repo, mended)
+    assert "before it, the same results give No impact" in edited.text
 
 
 @pytest.mark.parametrize("how", ["a new metric's rows", "the metric renamed"])
@@ -1334,16 +1338,9 @@ def test_an_edit_that_brings_rows_the_charter_before_did_not_declare_is_flagged(
         rows = [{**r, "metric": "conv2"} for r in PRODUCTION]
     write_charter(repo, "a", edited, rows)
     gamed = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
-    found = read_history(repo).of("a")
-    assert found.edited_verdict is not None
-    assert (found.edited_verdict.commit, found.edited_verdict.verdict) == (
-        gamed,
-        "business-impact",
-    )
-    assert found.edited_verdict.flagged
-    assert "(an edit of the charter: before it, the same results give" in (
-        found.edited_verdict.text
-    )
+    edited = _verdict_edited_at(repo, gamed)
+    assert edited.flagged
+    assert "(an edit of the charter: before it, the same results give" in edited.text
 
 
 def test_a_guardrail_tolerance_loosened_after_a_breach_is_a_flagged_entry(tmp_path: Path) -> None:

@@ -125,6 +125,12 @@ def start(source: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def stop(proc: subprocess.Popen[str], timeout: float = 15) -> tuple[str, str]:
+    """Ctrl-C the server and wait for it: what it printed (stdout, stderr)."""
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=timeout)
+
+
 def get(url: str) -> tuple[int, str]:
     try:
         with urlopen(url, timeout=10) as response:
@@ -170,8 +176,7 @@ def test_serve_answers_pages_the_version_and_stops_on_interrupt(
         assert not (scratch_project.root / "site").exists()  # builds in a temporary folder
     finally:
         interrupted = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     took = time.monotonic() - interrupted
     assert proc.returncode == 0, err
     # Generous: a loaded machine is slow to tear a process down, not the server to stop.
@@ -202,8 +207,7 @@ def test_the_last_build_is_reused_without_following_its_links(
             status, body = get(url + path)
             assert status == 404 and "TOP-SECRET" not in body, path
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert "Traceback" not in out + err
 
 
@@ -237,8 +241,7 @@ def test_only_loopback_names_are_answered_and_a_long_name_is_not_found(
         assert status(f"127.0.0.1:{port}", "/" + "a" * 5000) == 404
         assert status(f"127.0.0.1:{port}", "/" + "a/" * 3000) == 404
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert "Traceback" not in out + err and "error:" not in err
 
 
@@ -321,8 +324,7 @@ def test_serve_asks_pages_to_report_what_the_policy_would_block_and_says_it_once
             assert post("__charters__/csp", other) == 204
         assert get(url)[0] == 200
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert "Traceback" not in out + err
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert warnings[0] == (
@@ -362,8 +364,7 @@ def test_each_page_is_sent_with_the_token_of_the_build_served(
         assert f'data-build="{second}"' in page
         assert "Routing, edited" in get(url + "charters/routing/")[1]
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=15)
+        stop(proc)
 
 
 def test_ctrl_c_the_moment_serve_announces_itself_stops_it_cleanly(
@@ -376,8 +377,7 @@ def test_ctrl_c_the_moment_serve_announces_itself_stops_it_cleanly(
         try:
             wait_for_url(proc)
         finally:
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=15)
+            out, err = stop(proc)
         assert proc.returncode == 0, err
         assert "internal error" not in err and "Traceback" not in out + err
 
@@ -419,8 +419,7 @@ def test_serve_rebuilds_on_an_edit_and_not_on_editor_droppings(
         scratch_project.write("charters/routing/results/extra.csv", "not,a,result\n")
         wait_for(url + "__charters__/version", first[:-1] + "3")
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     lines = [line for line in out.splitlines() if line.endswith("changed; rebuilding…")]
     assert len(lines) == 2, out
     assert lines[0] == "charters/routing/charter.yaml changed; rebuilding…"
@@ -467,8 +466,7 @@ def test_what_serve_was_removing_when_stopped_is_removed_before_it_ends(
         wait_for(url + "charters/routing/index.html", "Edited live")
         assert first <= set(pages.rglob("*.html"))  # still being removed
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert proc.returncode == 0 and "Traceback" not in out + err, err
     assert first.isdisjoint(pages.rglob("*.html"))
     assert len(list(pages.rglob("*.html"))) == 1  # the edited page's
@@ -558,8 +556,7 @@ def test_a_source_folder_removed_and_made_again_is_watched_anew(
         scratch_project.charter("routing", title="Edited after")
         wait_for(page, "Edited after")
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=15)
+        out, _ = stop(proc)
     assert "was made again; watching it anew" in out
 
 
@@ -593,8 +590,7 @@ def test_serve_rebuilds_the_history_on_a_commit(
         time.sleep(0.5)  # nothing else moved the head: no further build
         assert get(url + "__charters__/version")[1] == now
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert "the git repository's head changed; rebuilding…" in out.splitlines()
     assert "Traceback" not in out + err
 
@@ -707,8 +703,7 @@ def test_serve_started_with_nohup_outlives_its_terminal(scratch_project: Scratch
         assert proc.poll() is None
         assert get(url + "__charters__/version")[0] == 200
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert proc.returncode == 0, err
     assert "Stopped." in out and "Traceback" not in out + err
 
@@ -736,8 +731,7 @@ def test_a_save_during_the_first_build_is_built_after_it(
         url = wait_for_url(proc)
         wait_for(url + "charters/churn-prediction/index.html", "Saved while building", 60)
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert "Traceback" not in out + err
 
 
@@ -772,8 +766,7 @@ def test_a_page_asking_after_its_build_is_answered_when_the_next_build_ends(
         assert token == first[:-1] + "2" and answered > saved
         assert "Edited while a page waits" in get(url + "charters/routing/")[1]
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = stop(proc)
     assert proc.returncode == 0, err
     assert "Traceback" not in out + err
 
@@ -840,8 +833,7 @@ def test_the_error_pages_stylesheet_is_never_read_through_a_link_out_of_the_sour
         assert status == 200 and "secret" not in css
         assert css == (BUILTIN_TEMPLATES / "static" / "style.css").read_text()
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        stop(proc, 30)
 
 
 def test_only_the_files_the_last_build_wrote_are_taken_from_its_site(
@@ -868,8 +860,7 @@ def test_only_the_files_the_last_build_wrote_are_taken_from_its_site(
         assert get(url + "evil.html")[0] == 404
         assert get(url + "charters/ghost/")[0] == 404
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        stop(proc, 30)
 
 
 @pytest.mark.parametrize(
