@@ -1289,15 +1289,7 @@ def _guardrail_events(
     for gid, guard in was.items():
         if gid in now_ids or gid not in rows:
             continue
-        where = next(
-            (
-                f"moved to the {KIND_LABELS[kind]}s"
-                for kind, path in m.METRIC_LISTS
-                if kind != "guardrail"
-                and any(i.get("id") == gid for _, i in m.items_at(new, *path))
-            ),
-            "removed",
-        )
+        where = _moved_to(new, gid, "guardrail")
         tolerance = show(_plain(_at_key(guard, "tolerance.value")))
         text = (
             f"{state.name(guard)}: {where}, no longer a guardrail, after results began (its"
@@ -1383,19 +1375,21 @@ def _agreement_dropped(
 ) -> Event:
     """An agreed business metric gone from the business metrics: the verdict no longer
     needs it, so it is flagged as `charters diff` flags it (`agreement-changed`)."""
-    where = next(
-        (
-            f"moved to the {KIND_LABELS[kind]}s"
-            for kind, path in m.METRIC_LISTS
-            if kind != "business" and any(i.get("id") == mid for _, i in m.items_at(data, *path))
-        ),
-        "removed",
-    )
+    where = _moved_to(data, mid, "business")
     text = (
         f"{state.name(metric)}: {where}, no longer a business metric, and its agreement"
         f" with it (it was {_agreed_words(agreed)})"
     )
     return stamp.event("agreement", text, metric=mid, flagged=True)
+
+
+def _moved_to(data: dict[str, Any], mid: str, was: str) -> str:
+    """Where metric `mid`, no longer among the `was` metrics of version `data`, went:
+    "moved to the ML metrics", or "removed"."""
+    for kind, path in m.METRIC_LISTS:
+        if kind != was and any(i.get("id") == mid for _, i in m.items_at(data, *path)):
+            return f"moved to the {KIND_LABELS[kind]}s"
+    return "removed"
 
 
 def _globs(data: dict[str, Any]) -> list[str]:
