@@ -105,7 +105,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-16"
+HISTORY_FORMAT = "history-17"
 
 
 def _format() -> str:
@@ -172,14 +172,20 @@ class CharterHistory:
     # The newest change of verdict in the order of the commits (`events` is in the order
     # of author dates, which a commit can set to any day), or None.
     verdict_change: Event | None = None
+    # The change of verdict an edit brought that the verdict still rests on, with the
+    # verdict it has now (`_Judge.rests_on`), or None.
+    edited: Event | None = None
 
     @property
     def edited_verdict(self) -> Event | None:
-        """The newest change of verdict when an edit of the charter, not new results,
-        brought it (or kept it against new results): flagged, and not followed by
-        another change of verdict in a later commit; else None."""
-        change = self.verdict_change
-        return change if change is not None and change.flagged else None
+        """The change of verdict an edit of the charter, not new results, brought (or an
+        edit kept against new results), when the verdict still rests on it: the newest
+        change of verdict, flagged; or, after later changes new results brought, the
+        newest flagged one, when the charter as it was before that edit gives the
+        results of the last commit a lesser verdict (results that lost the verdict and
+        brought it back take nothing from the edit). Its `verdict` is the one it
+        leaves the charter with now. Else None."""
+        return self.edited
 
     @property
     def original_targets(self) -> dict[str, float]:
@@ -446,6 +452,15 @@ class _File:
     metrics: frozenset[str]
 
 
+@dataclass(frozen=True)
+class _Gain:
+    """A change of verdict an edit brought (a flagged `verdict` event), and where the
+    charter before the edit is read: (commit, folder) pairs, the first that loads."""
+
+    event: Event
+    before: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class _Charter:
     """What the replay knows of one charter at the current commit."""
@@ -475,6 +490,8 @@ class _Charter:
     seen: dict[str, Verdict | None] = field(default_factory=dict)
     loaded_at: str | None = None  # the last commit replayed whose charter.yaml loaded
     former: list[str] = field(default_factory=list)  # the ids it was renamed from, oldest first
+    gain: _Gain | None = None  # the newest change of verdict an edit brought
+    last: tuple[str, str] | None = None  # the last commit that replayed it, and its day
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -578,6 +595,7 @@ def _replay(
                     judge(state, stamp, commit, cid, was, results, edited, cid in refs)
             for cid in sorted(refs - by_charter.keys()):
                 judge(charters[cid], stamp, commit, cid, None, False, False, True)
+        badged = {cid: judge.rests_on(state, cid) for cid, state in charters.items()}
     finally:
         blobs.close()
         judge.verdicts.close()
@@ -587,12 +605,19 @@ def _replay(
             tuple(sorted(state.events, key=lambda e: e.time)),
             {mid: dict(sorted(known.items())) for mid, known in sorted(state.originals.items())},
             # Replayed parents first: the last one appended is the newest by commit.
-            verdict_change=next((e for e in reversed(state.events) if e.kind == "verdict"), None),
+            verdict_change=_newest_change(state),
+            edited=badged.get(cid),
             refs=state.refs(),
         )
         for cid, state in sorted(charters.items())
         if state.events
     }
+
+
+def _newest_change(state: _Charter) -> Event | None:
+    """The newest change of verdict by commit: replayed parents first, the last one
+    appended is the newest."""
+    return next((e for e in reversed(state.events) if e.kind == "verdict"), None)
 
 
 @dataclass
@@ -630,9 +655,17 @@ class _Judge:
         merged = _MergeVerdicts(verdicts, self.merges, cid)
         last = _on_line(state, self.lines.get(commit.sha, ""), self.lines, merged)
         edit = _edit_words(edited, catalogued) or "the charter"
+        told = len(state.events)
         _verdict(state, stamp, now, before, last, results=results, edit=edit)
+        if len(state.events) > told and state.events[-1].flagged:
+            # Where the charter before the edit is read: as `before` read it.
+            read = [(commit.parent, was or cid)]
+            if state.loaded_at not in (None, commit.parent):
+                read.append((str(state.loaded_at), cid))
+            state.gain = _Gain(state.events[-1], tuple(read))
         state.seen[commit.sha] = state.verdict
         state.loaded_at = commit.sha if now is not None else state.loaded_at
+        state.last = (commit.sha, commit.day)
 
     def merge(self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str) -> None:
         """A merge commit that changed the charter against one of its parents: the verdict
@@ -650,6 +683,7 @@ class _Judge:
         lines = [_on_line(state, p, self.lines, merged) if p else None for p in parents]
         now = self.verdicts.at(commit.sha, commit.day, cid)
         state.seen[commit.sha] = now if now is not None else lines[0]
+        state.last = (commit.sha, commit.day)
         last = lines[0]
         if now is None or last is None or state.data is None:
             return
@@ -672,6 +706,8 @@ class _Judge:
             if now == last:
                 text = f"Verdict: {label(now, 'verdict')} kept by {why}"
             state.events.append(stamp.event("verdict", text, flagged=True, verdict=now))
+            read = tuple((parent, name) for name in (cid, *reversed(state.former)))
+            state.gain = _Gain(state.events[-1], read)
             return
         was: str | None = None
         if now != last and not self._told(state, now, parents, parents[0], flagged=False):
@@ -701,6 +737,27 @@ class _Judge:
             )
             if found is not None:
                 return found
+        return None
+
+    def rests_on(self, state: _Charter, cid: str) -> Event | None:
+        """`CharterHistory.edited_verdict`: the newest change of verdict when flagged;
+        else the newest flagged one (`_Charter.gain`) when the charter before that edit
+        (read as the edit's `before` read it) gives the results of the last commit that
+        changed the charter a lesser verdict than they have: then that change, with the
+        verdict they have."""
+        newest = _newest_change(state)
+        if newest is None or newest.flagged or state.gain is None or state.last is None:
+            return newest if newest is not None and newest.flagged else None
+        sha, day = state.last
+        now = self.verdicts.at(sha, day, cid)
+        if now is None or state.data is None:
+            return None
+        for before, name in state.gain.before:
+            was = self.verdicts.at(
+                sha, day, cid, charter_from=before, charter_of=name, catalogue_from=before
+            )
+            if was is not None:
+                return replace(state.gain.event, verdict=now) if verdict_gained(was, now) else None
         return None
 
     def _edited(self, commit: _Commit, cid: str, parent: str, refs: bool) -> str:
@@ -1165,7 +1222,7 @@ def _verdict(
     """
     state.verdict = last
     if state.data is None:
-        state.verdict = None
+        state.verdict, state.gain = None, None
         return
     if now is None:
         return
@@ -1634,6 +1691,7 @@ def _read_cache(path: Path, head: str) -> dict[str, CharterHistory] | None:
                 verdict_change=Event(**entry["verdict_change"])
                 if entry["verdict_change"]
                 else None,
+                edited=Event(**entry["edited"]) if entry["edited"] else None,
                 refs=bool(entry["refs"]),
             )
             for cid, entry in data["charters"].items()
@@ -1652,6 +1710,7 @@ def _write_cache(path: Path, head: str, found: Mapping[str, CharterHistory]) -> 
                 "events": [asdict(e) for e in h.events],
                 "originals": {mid: dict(known) for mid, known in h.originals.items()},
                 "verdict_change": asdict(h.verdict_change) if h.verdict_change else None,
+                "edited": asdict(h.edited) if h.edited else None,
                 "refs": h.refs,
             }
             for cid, h in found.items()
@@ -1673,8 +1732,9 @@ def with_history(views: Sequence[CharterView], history: History) -> None:
     """Give each view what its history says of its verdict: each business metric whose
     `JUDGED_GOALPOSTS` moved after results what each was (`original_target`, …), where
     it is not back there; and the day an edit of the charter brought the verdict it has
-    (`CharterView.edited_on`: the newest change of verdict, flagged, that left it the
-    verdict the charter still has). Set on every view at every build."""
+    (`CharterView.edited_on`: `CharterHistory.edited_verdict`, when the verdict it
+    rests on the edit is the one the charter has at this build). Set on every view at
+    every build."""
     for view in views:
         own = history.of(view.id)
         edited = own.edited_verdict

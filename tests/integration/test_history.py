@@ -1251,6 +1251,46 @@ def test_a_verdict_an_edit_brought_is_badged_until_results_change_it(tmp_path: P
     assert entry["verdict_by_edit"] is None and entry["verdict"] != "business-impact"
 
 
+def test_results_that_lose_a_verdict_an_edit_brought_and_bring_it_back_keep_its_badge(
+    tmp_path: Path,
+) -> None:
+    """The cadence stretched ("No impact" → "Business impact", flagged), then a month whose
+    lift is gone loses the verdict and the next brings it back, with a production row
+    below the baseline a week after its pair that only the stretched cadence leaves
+    unjudged: the newest change of verdict is the rows', but the verdict still rests on
+    the edit (the charter before it gives these results "No impact"), and the page still
+    says so. Results that carry it without the edit take the badge away."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, PRODUCTION)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    longer = stretched(body)
+    write_charter(repo, "a", longer, PRODUCTION)
+    edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
+    lost = [*PRODUCTION, *ab("2026-03-31", "conv", 10.5, 10.0, n=50000)]
+    write_charter(repo, "a", longer, lost)
+    commit(repo, "March", "Chen Li", "2026-04-01T00:00:00Z")
+    back = [*lost, *ab("2026-04-30", "conv", 10.0, 11.2, n=50000)]
+    write_charter(repo, "a", longer, [*back, row("2026-05-10", "conv", 9.0)])
+    april = commit(repo, "April", "Dana Ito", "2026-05-11T00:00:00Z")
+    found = read_history(repo).of("a")
+    changes = [(e.commit, e.flagged, e.verdict) for e in found.events if e.kind == "verdict"]
+    assert changes[2:] == [(april, False, "business-impact")]
+    assert _verdict_edited_at(repo, edited).date == "2026-03-22"
+    site = tmp_path / "site"
+    page = _built(repo, site, "2026-05-11")
+    assert page.find("a", class_="verdict-edited") is not None
+    (entry,) = json.loads((site / "api/charters.json").read_bytes())["charters"]
+    assert (entry["verdict"], entry["verdict_by_edit"]) == ("business-impact", "2026-03-22")
+    # A production row back above the baseline: the charter before the edit gives these
+    # results "Business impact" too, and the verdict no longer rests on the edit.
+    write_charter(repo, "a", longer, [*back, row("2026-05-10", "conv", 11.0)])
+    commit(repo, "May", "Eve Park", "2026-05-12T00:00:00Z")
+    assert read_history(repo).of("a").edited_verdict is None
+    page = _built(repo, site, "2026-05-12")
+    assert not page.find_all("a", class_="verdict-edited")
+
+
 def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     tmp_path: Path,
 ) -> None:
