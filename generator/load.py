@@ -556,24 +556,30 @@ def _load_charter(
 def _check_hidden_words(charter: m.Charter, doc: Document, diags: Diagnostics) -> None:
     """Markdown whose page would not show some of its words: the sanitiser removes raw
     HTML it does not allow with what is inside it, and an unclosed `<style>` took the
-    rest of a summary with it, without a word (`markup.hidden_words`)."""
+    rest of a summary with it, without a word (`markup.hidden_words`). A warning; when
+    the page would show nothing of the field at all (`statement: <style>…</style>`), an
+    error (`shows-nothing`), as any Markdown field that shows nothing is."""
     texts = [(path, text) for path, text in m.markdown_texts(charter) if "<" in text]
     if not texts:
         return
-    from .markup import hidden_words  # Markdown and the sanitiser: only when needed
+    from .markup import hidden_words, shows_nothing  # Markdown and the sanitiser: when needed
 
     for path, text in texts:
         lost = hidden_words(text)
         if not lost:
             continue
         words = " ".join(lost[:8]) + (" …" if len(lost) > 8 else "")
-        message = (
-            f"the page would not show {excerpt(words)}: raw HTML such as <style>, <script>"
-            " or MathML is removed with the text inside it (an unclosed <style> takes the"
-            " rest of the text); write the words outside such tags, or put the HTML in"
-            " backticks to show it as code"
+        why = (
+            "raw HTML such as <style>, <script> or MathML is removed with the text inside"
+            " it (an unclosed <style> takes the rest of the text); write the words outside"
+            " such tags, or put the HTML in backticks to show it as code"
         )
-        diags.add(doc.at(path, message, "html-removed", "warning"))
+        if shows_nothing(text):
+            message = f"the page would show nothing of {excerpt(text)} ({excerpt(words)}):"
+            diags.add(doc.at(path, f"{message} {why}", "shows-nothing"))
+        else:
+            message = f"the page would not show {excerpt(words)}: {why}"
+            diags.add(doc.at(path, message, "html-removed", "warning"))
 
 
 # A Markdown text that may show nothing on its page though it is not blank: it holds HTML,
@@ -586,8 +592,9 @@ _MAY_SHOW_NOTHING = re.compile(
 
 def _check_markdown_shown(charter: m.Charter, doc: Document, diags: Diagnostics) -> None:
     """A Markdown field whose page shows nothing (`markup.shows_nothing`) is an error, as
-    a blank one is: `statement: <!-- TODO -->` left the objective empty on the page. Words
-    the sanitiser takes out (`<script>…</script>`) are `html-removed`'s warning instead."""
+    a blank one is: `statement: <!-- TODO -->` left the objective empty on the page. One
+    whose words the sanitiser takes out (`<script>…</script>`) is told so by
+    `_check_hidden_words`, one message."""
     texts = [(path, t) for path, t in m.markdown_texts(charter) if _MAY_SHOW_NOTHING.search(t)]
     if not texts:
         return

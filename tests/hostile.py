@@ -61,9 +61,10 @@ def hostile_charter(case: str, index: int = 0) -> dict[str, Any]:
     which as teams of two charters would be one team written two ways (an error)."""
     line = _one_line(case)
     own = f"{line} {index}"
-    # In Markdown fields, words after the case: a field that shows nothing is refused
-    # (`shows-nothing`), and a case such as `<SCRIPT SRC=…></SCRIPT>` is all tag.
-    shown = f"{case}\n\nAfter the case."
+    # In Markdown fields, words before and after the case: a field that shows nothing is
+    # refused (`shows-nothing`), a case such as `<SCRIPT SRC=…></SCRIPT>` is all tag, and
+    # an unclosed `<SCRIPT` takes the words after it.
+    shown = f"Before the case.\n\n{case}\n\nAfter the case."
     metric = business_metric(
         "conv",
         name=line,

@@ -244,15 +244,27 @@ def test_markdown_whose_page_shows_nothing_is_refused(
     assert scratch_project.build().ok is False
 
 
-def test_markdown_whose_words_the_sanitiser_takes_is_warned_of_not_refused(
-    scratch_project: ScratchProject,
+@pytest.mark.parametrize("written", ["<script>alert(1)</script>", "<style>Faster answers"])
+def test_markdown_whose_only_words_the_sanitiser_takes_is_refused(
+    scratch_project: ScratchProject, written: str
 ) -> None:
-    """`<script>alert(1)</script>` shows nothing either, but its words are named by the
-    warning of words removed (html-removed), which is what it needs: one message, not two."""
-    scratch_project.charter(objective='\n  statement: "<script>alert(1)</script>"')
-    (only,) = scratch_project.errors()
-    assert "objective.statement: the page would not show 'alert 1'" in only
-    assert scratch_project.build().ok
+    """`<script>alert(1)</script>` shows nothing either: it was only html-removed's warning,
+    and the build went on with the objective empty on the page. One message, an error,
+    that names the words."""
+    objective = f"\n  statement: {json.dumps(written)}"
+    text = scratch_project.charter(objective=objective)
+    words = "alert 1" if "alert" in written else "Faster answers"
+    where = at(text, "statement: ", '"')
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:{where}: objective.statement:"
+        f" the page would show nothing of {written!r} ({words!r}): raw HTML such as <style>,"
+        " <script> or MathML is removed with the text inside it (an unclosed <style> takes"
+        " the rest of the text); write the words outside such tags, or put the HTML in"
+        " backticks to show it as code"
+    ]
+    (found,) = load_project(scratch_project.root)[1]
+    assert (found.severity, found.code) == ("error", "shows-nothing")
+    assert scratch_project.build().ok is False
 
 
 def test_an_image_in_markdown_is_warned_of(scratch_project: ScratchProject) -> None:
