@@ -17,7 +17,17 @@ from . import model as m
 from .columns import ResultTable, RowStore, as_table
 from .load import LazyLoaded, LoadedCharter, Outline, Project, Result, Stored
 from .readers import Document
-from .stats import Arm, Lift, Method, beyond_tolerance, lift, progress, reached, reaches_effect
+from .stats import (
+    Arm,
+    Lift,
+    Method,
+    arm_interval,
+    beyond_tolerance,
+    lift,
+    progress,
+    reached,
+    reaches_effect,
+)
 from .vocabulary import ROLLED_OUT, TREATMENT, Kind, MetricStatus, Verdict, is_control
 
 Status = MetricStatus  # a metric's status, named for the stage that decides it
@@ -586,11 +596,17 @@ def metric_status(
     baseline: float | None,
     current_lift: DatedLift | None,
     mde: float | None,
+    unit: str = "",
+    ml: bool = False,
 ) -> tuple[Status, float | None, str | None, tuple[float, float] | None]:
     """Status of a metric, with the move it rests on (good-positive), its reference and CI.
 
     The evidence, strongest first: the experiment lift's 95% interval; else the
-    latest row's own interval against the baseline; else a move of at least the
+    latest row's own interval against the baseline (its `lower` and `upper`, or the one
+    its chart draws from its `n`, and `std`, in `unit` (`stats.arm_interval`), for a
+    production row, and for an arm's row of an ML metric, `ml`, no arm of which is a
+    control: measured in one arm only, as how often agents take a suggestion);
+    else a move of at least the
     minimum detectable effect against the control arm or the baseline. Without
     any of these a move is not counted as evidence (`flat`). A metric at its target is
     `met`, unless the evidence against control says the model made it worse.
@@ -631,7 +647,13 @@ def metric_status(
         return status, None, None, None
     move = _good(latest.row.value - reference, direction)
     interval: tuple[float, float] | None = None
-    lower, upper = latest.row.lower, latest.row.upper
+    row = latest.row
+    lower, upper = row.lower, row.upper
+    if lower is None and upper is None and (row.variant is None or (ml and not codes)):
+        # The interval its chart draws from its n (and std). A business metric's arm
+        # against the baseline is the experiment's before and after, not its effect:
+        # only an interval the row gives is taken.
+        lower, upper = arm_interval(Arm(row.value, n=row.n, std=row.std), unit) or (None, None)
     # An interval of zero width measures no noise: it is no evidence (as in stats.lift).
     if label == "baseline" and lower is not None and upper is not None and upper > lower:
         lo, hi = sorted((_good(lower - reference, direction), _good(upper - reference, direction)))
@@ -687,6 +709,8 @@ def _judged(
             baseline=baseline,
             current_lift=judging,
             mde=mde_threshold(mde, metric.id, baseline),
+            unit=metric.unit,
+            ml=isinstance(metric, m.MLMetric),
         )
 
     if latest is None:

@@ -444,6 +444,51 @@ def test_production_interval_beats_mde() -> None:
     assert conv is not None and conv.status == "flat"
 
 
+@pytest.mark.parametrize(
+    ("metric", "extra", "expected", "interval"),
+    [
+        # 11% of 50,000: 11 ± 1.96·√(0.11·0.89/50000)·100 = 11 ± 0.274, above 10.
+        (business(target=15.0), {"n": 50000}, "improved", (0.7257, 1.2743)),
+        (business(target=15.0), {"n": 100}, "flat", (-5.1326, 7.1326)),  # 11 ± 6.13
+        # A score of 5.3 from 400 with std 1: 5.3 ± t(399)·1/20 = 5.3 ± 0.0983, above 5.
+        (business("score", unit="score", baseline=5.0, target=6.0), {"n": 400, "std": 1.0},
+         "improved", (0.2017, 0.3983)),
+        (business("score", unit="score", baseline=5.0, target=6.0), {"n": 400}, "flat", None),
+    ],
+)  # fmt: skip
+def test_a_production_row_with_n_is_judged_by_the_interval_its_chart_draws(
+    metric: dict[str, Any], extra: dict[str, Any], expected: str, interval: Any
+) -> None:
+    """Precision in the top decile, 0.18 → 0.26 on 20,000 subscribers, its chart's 95%
+    interval 0.254 to 0.266: its status read "Did not move" beside that chart, since only
+    a `lower` and `upper` the row gives counted as its interval (visual review)."""
+    body = charter(method="before_after", business_metrics=[metric])
+    value = 11.0 if metric["id"] == "conv" else 5.3
+    found = analyse(body, [row(D1, metric["id"], value, **extra)]).metric(metric["id"])
+    assert found is not None and found.status == expected
+    assert found.move_interval == (pytest.approx(interval, abs=1e-4) if interval else None)
+
+
+@pytest.mark.parametrize(("ml", "control", "expected"), [
+    (True, False, "improved"),  # measured in one arm only: how often agents take a suggestion
+    (True, True, "flat"),  # the arm beside a control arm: the lift decides, and there is none
+    (False, False, "flat"),  # a business metric's arm against the baseline is no effect
+])  # fmt: skip
+def test_an_arm_alone_is_judged_by_its_chart_s_interval_only_for_an_ml_metric_with_no_control(
+    ml: bool, control: bool, expected: str
+) -> None:
+    """Suggestion acceptance, 0.45 → 0.559 on 170 chats of the treatment arm (its
+    interval 0.484 to 0.634), read "Did not move". A business metric's treatment arm
+    against the baseline is the experiment's before and after, not its effect."""
+    rows = [row(D1, "prec", 0.8, "treatment", n=1000)]
+    if control:
+        rows.insert(0, row("2026-01-01", "prec", 0.7, "control", n=1000))
+    metric = ml_metric() if ml else business("prec", unit="ratio", baseline=0.7, target=0.9)
+    body = charter(**({"ml_metrics": [metric]} if ml else {"business_metrics": [metric]}))
+    found = analyse(body, rows).metric("prec")
+    assert found is not None and found.status == expected
+
+
 @pytest.mark.parametrize(("mde", "expected"), [(None, "flat"), (0.5, "flat"), (0.05, "improved")])
 def test_a_zero_width_interval_measures_no_noise_and_proves_nothing(
     mde: float | None, expected: str
