@@ -740,25 +740,51 @@ class _Judge:
         return None
 
     def rests_on(self, state: _Charter, cid: str) -> Event | None:
-        """`CharterHistory.edited_verdict`: the newest change of verdict when flagged;
-        else the newest flagged one (`_Charter.gain`) when the charter before that edit
-        (read as the edit's `before` read it) gives the results of the last commit that
-        changed the charter a lesser verdict than they have: then that change, with the
-        verdict they have."""
+        """`CharterHistory.edited_verdict`: the newest change of verdict an edit brought
+        (`_Charter.gain`, a flagged verdict event), when the charter as it was before that
+        edit (read as the edit's `before` read it) gives the results of the last commit
+        that changed the charter a lesser verdict than they have: then that change, with
+        the verdict they have. An edit undone, or results that carry the verdict without
+        it, leave no badge.
+
+        The charter before the edit judges only the rows of the business metrics it
+        declares: when those are not the ones the charter declares now (one renamed or
+        added since), it cannot tell, and only a newest change of verdict that is the
+        edit's own (flagged when it was made) is kept."""
         newest = _newest_change(state)
-        if newest is None or newest.flagged or state.gain is None or state.last is None:
-            return newest if newest is not None and newest.flagged else None
-        sha, day = state.last
+        gain, last = state.gain, state.last
+        told = newest if newest is not None and newest.flagged else None
+        if newest is None or gain is None or last is None or state.data is None:
+            return told
+        if newest.flagged and gain.event is not newest:
+            return told  # a flagged change whose edit was not kept (told on a branch)
+        sha, day = last
         now = self.verdicts.at(sha, day, cid)
-        if now is None or state.data is None:
-            return None
-        for before, name in state.gain.before:
+        if now is None:
+            return told
+        for before, name in gain.before:
+            metrics = self._business_ids(before, name)
+            if metrics is None:
+                continue
+            if metrics != set(_business(state.data)):
+                return told
             was = self.verdicts.at(
                 sha, day, cid, charter_from=before, charter_of=name, catalogue_from=before
             )
             if was is not None:
-                return replace(state.gain.event, verdict=now) if verdict_gained(was, now) else None
-        return None
+                return replace(gain.event, verdict=now) if verdict_gained(was, now) else None
+        return told
+
+    def _business_ids(self, sha: str, name: str) -> set[str] | None:
+        """The ids of the business metrics of charter `name`'s charter.yaml at commit
+        `sha`, or None when it has none there that can be read."""
+        found = self.verdicts.objects.object(
+            f"{sha}:{self.verdicts.prefix}charters/{name}/charter.yaml"
+        )
+        if found is None or found[1] != "blob":
+            return None
+        data = _yaml(found[2])
+        return set(_business(data)) if data is not None else None
 
     def _edited(self, commit: _Commit, cid: str, parent: str, refs: bool) -> str:
         """What the merge changed against `parent`: "the charter", "metrics.yaml" (only

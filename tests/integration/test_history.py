@@ -1291,6 +1291,81 @@ def test_results_that_lose_a_verdict_an_edit_brought_and_bring_it_back_keep_its_
     assert not page.find_all("a", class_="verdict-edited")
 
 
+@pytest.mark.parametrize("how", ["undone", "results-carry-it"])
+def test_no_badge_once_the_verdict_no_longer_rests_on_the_edit(tmp_path: Path, how: str) -> None:
+    """The cadence stretched (flagged), then, with no change of verdict since: the edit
+    undone in a commit whose production row carries the verdict, or new results that
+    carry it under the cadence as it was. The newest change of verdict is still the
+    edit's, yet nothing rests on it: the badge stayed (review), though the same charter
+    and results after a month that lost the verdict had none."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, PRODUCTION)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    write_charter(repo, "a", stretched(body), PRODUCTION)
+    edited = commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
+    assert _verdict_edited_at(repo, edited).date == "2026-03-22"
+    if how == "undone":
+        write_charter(repo, "a", body, [*PRODUCTION, row("2026-03-25", "conv", 11.0)])
+        day = "2026-03-26"
+    else:
+        rows = [*PRODUCTION, *MORE, row("2026-04-10", "conv", 11.5)]
+        write_charter(repo, "a", stretched(body), rows)
+        day = "2026-04-11"
+    commit(repo, "Later", "Chen Li", f"{day}T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [e.verdict for e in found.events if e.kind == "verdict"] == ["business-impact"]
+    assert found.edited_verdict is None
+    page = _built(repo, tmp_path / "site", day)
+    assert (
+        page.find("span", class_="verdict-title")
+        .parent.text()
+        .startswith("Verdict: Business impact")
+    )
+    assert not page.find_all("a", class_="verdict-edited")
+
+
+@pytest.mark.parametrize("change", ["renamed", "added"])
+def test_a_business_metric_renamed_or_added_since_the_edit_leaves_no_badge(
+    tmp_path: Path, change: str
+) -> None:
+    """After the cadence edit and a month that lost the verdict, a business metric renamed
+    (its rows with it) or added: the charter before the edit judges only the rows of the
+    metrics it declares, so it gave the results that carry the verdict "No results" and
+    the badge stayed (review). It cannot tell: no badge."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, PRODUCTION)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    longer = stretched(body)
+    write_charter(repo, "a", longer, PRODUCTION)
+    commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
+    lost = [*PRODUCTION, *ab("2026-03-31", "conv", 10.5, 10.0, n=50000)]
+    write_charter(repo, "a", longer, lost)
+    commit(repo, "March", "Chen Li", "2026-04-01T00:00:00Z")
+    now = json.loads(json.dumps(longer))
+    if change == "renamed":
+        now["business_metrics"][0]["id"] = "conversion"
+        april = [
+            *lost,
+            *ab("2026-04-30", "conv", 10.0, 11.2, n=50000),
+            row("2026-05-10", "conv", 11.0),
+        ]
+        write_charter(repo, "a", now, [{**r, "metric": "conversion"} for r in lost])
+        rows = [{**r, "metric": "conversion"} for r in april]
+    else:
+        now["business_metrics"].append(business_metric("rev"))
+        write_charter(repo, "a", now, lost)
+        rows = [*lost, *ab("2026-04-30", "conv", 10.0, 10.0, n=50000),
+                *ab("2026-04-30", "rev", 10.0, 11.2, n=50000)]  # fmt: skip
+    commit(repo, change.capitalize(), "Chen Li", "2026-04-02T00:00:00Z")
+    write_charter(repo, "a", now, rows)
+    commit(repo, "April", "Dana Ito", "2026-05-11T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [e.verdict for e in found.events if e.kind == "verdict"][-1] == "business-impact"
+    assert found.edited_verdict is None
+
+
 def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     tmp_path: Path,
 ) -> None:
