@@ -602,10 +602,10 @@ def metric_status(
     """Status of a metric, with the move it rests on (good-positive), its reference and CI.
 
     The evidence, strongest first: the experiment lift's 95% interval; else the
-    latest row's own interval against the baseline (its `lower` and `upper`, or the one
-    its chart draws from its `n`, and `std`, in `unit` (`stats.arm_interval`), for a
-    production row, and for an arm's row of an ML metric, `ml`, no arm of which is a
-    control: measured in one arm only, as how often agents take a suggestion);
+    latest row's own interval against the baseline (its `lower` and `upper`; for an ML
+    metric, `ml`, also the one its chart draws from its `n`, and `std`, in `unit`
+    (`stats.arm_interval`), for a production row or a row of the one arm it is measured
+    in, with no control arm, as how often agents take a suggestion);
     else a move of at least the
     minimum detectable effect against the control arm or the baseline. Without
     any of these a move is not counted as evidence (`flat`). A metric at its target is
@@ -649,10 +649,11 @@ def metric_status(
     interval: tuple[float, float] | None = None
     row = latest.row
     lower, upper = row.lower, row.upper
-    if lower is None and upper is None and (row.variant is None or (ml and not codes)):
-        # The interval its chart draws from its n (and std). A business metric's arm
-        # against the baseline is the experiment's before and after, not its effect:
-        # only an interval the row gives is taken.
+    if ml and lower is None and upper is None and _one_arm(table, codes, row.variant):
+        # The interval its chart draws from its n (and std): a model's score on a sample.
+        # A business metric's n is not: against a baseline of another time its sampling
+        # interval leaves out how the metric drifts (season, mix), and would count a
+        # move smaller than the plan's minimum detectable effect as evidence.
         lower, upper = arm_interval(Arm(row.value, n=row.n, std=row.std), unit) or (None, None)
     # An interval of zero width measures no noise: it is no evidence (as in stats.lift).
     if label == "baseline" and lower is not None and upper is not None and upper > lower:
@@ -666,6 +667,16 @@ def metric_status(
         elif label == "control" and move < 0:
             status = "worse"  # at its target, yet worse than control by the MDE (above)
     return status, move, label, interval
+
+
+def _one_arm(table: ResultTable, controls: set[int], variant: str | None) -> bool:
+    """Whether a row of `variant` is where the metric stands: a production row, or a row
+    of the one arm the metric is measured in (no control arm, no other arm)."""
+    if variant is None:
+        return True
+    strings = table.store.strings
+    arms = {code for code in set(table.variant_codes()) if strings[code] is not None}
+    return not controls and len(arms) == 1
 
 
 # Statuses from worst to best, for the worse of two judgements (`_judged`).

@@ -445,47 +445,64 @@ def test_production_interval_beats_mde() -> None:
 
 
 @pytest.mark.parametrize(
-    ("metric", "extra", "expected", "interval"),
+    ("value", "extra", "expected", "interval"),
     [
-        # 11% of 50,000: 11 ± 1.96·√(0.11·0.89/50000)·100 = 11 ± 0.274, above 10.
-        (business(target=15.0), {"n": 50000}, "improved", (0.7257, 1.2743)),
-        (business(target=15.0), {"n": 100}, "flat", (-5.1326, 7.1326)),  # 11 ± 6.13
-        # A score of 5.3 from 400 with std 1: 5.3 ± t(399)·1/20 = 5.3 ± 0.0983, above 5.
-        (business("score", unit="score", baseline=5.0, target=6.0), {"n": 400, "std": 1.0},
-         "improved", (0.2017, 0.3983)),
-        (business("score", unit="score", baseline=5.0, target=6.0), {"n": 400}, "flat", None),
+        # 0.8 of 1,000: 0.8 ± 1.96·√(0.8·0.2/1000) = 0.8 ± 0.0248, above 0.7.
+        (0.8, {"n": 1000}, "improved", (0.0752, 0.1248)),
+        (0.8, {"n": 30}, "flat", (-0.0431, 0.2431)),  # 0.8 ± 0.143
+        (0.6, {"n": 1000}, "worse", (-0.1304, -0.0696)),  # 0.6 ± 0.0304
     ],
-)  # fmt: skip
-def test_a_production_row_with_n_is_judged_by_the_interval_its_chart_draws(
-    metric: dict[str, Any], extra: dict[str, Any], expected: str, interval: Any
+)
+def test_an_ml_metric_s_production_row_is_judged_by_the_interval_its_chart_draws(
+    value: float, extra: dict[str, Any], expected: str, interval: tuple[float, float]
 ) -> None:
     """Precision in the top decile, 0.18 → 0.26 on 20,000 subscribers, its chart's 95%
     interval 0.254 to 0.266: its status read "Did not move" beside that chart, since only
     a `lower` and `upper` the row gives counted as its interval (visual review)."""
-    body = charter(method="before_after", business_metrics=[metric])
-    value = 11.0 if metric["id"] == "conv" else 5.3
-    found = analyse(body, [row(D1, metric["id"], value, **extra)]).metric(metric["id"])
+    body = charter(ml_metrics=[ml_metric()])
+    found = analyse(body, [row(D1, "prec", value, **extra)]).metric("prec")
     assert found is not None and found.status == expected
-    assert found.move_interval == (pytest.approx(interval, abs=1e-4) if interval else None)
+    assert found.move_interval == pytest.approx(interval, abs=1e-4)
 
 
-@pytest.mark.parametrize(("ml", "control", "expected"), [
-    (True, False, "improved"),  # measured in one arm only: how often agents take a suggestion
-    (True, True, "flat"),  # the arm beside a control arm: the lift decides, and there is none
-    (False, False, "flat"),  # a business metric's arm against the baseline is no effect
+def test_a_score_with_n_and_std_is_judged_by_its_t_interval() -> None:
+    # A score of 5.3 from 400 with std 1: 5.3 ± t(399)·1/20 = 5.3 ± 0.0983, above 5.
+    metric = ml_metric("score", unit="score", baseline={"value": 5.0}, target={"value": 6.0})
+    body = charter(ml_metrics=[metric])
+    found = analyse(body, [row(D1, "score", 5.3, n=400, std=1.0)]).metric("score")
+    assert found is not None and found.status == "improved"
+    assert found.move_interval == pytest.approx((0.2017, 0.3983), abs=1e-4)
+
+
+@pytest.mark.parametrize("mde", [None, 1.0])
+def test_a_business_metric_s_n_is_no_interval_against_the_baseline(mde: float | None) -> None:
+    """10.3 % of 50,000 against a baseline of 10 %: the sampling interval (10.03 to 10.57)
+    leaves out how the metric drifts between the baseline's time and now; taken as
+    evidence it made the move "improved" and the charter "Business impact", also where
+    the plan's minimum detectable effect is 1 point (review). The row's own `lower` and
+    `upper`, or the minimum detectable effect, judge it."""
+    extra = {"mde": {"metric": "conv", "absolute": mde}} if mde is not None else {}
+    body = charter(method="before_after", business_metrics=[business(target=15.0)], **extra)
+    view = analyse(body, [row(D1, "conv", 10.3, n=50000)])
+    conv = view.metric("conv")
+    assert conv is not None and conv.status == "flat" and conv.move_interval is None
+
+
+@pytest.mark.parametrize(("arms", "control", "expected"), [
+    (("treatment",), False, "improved"),  # how often agents take a suggestion only one arm sees
+    (("treatment",), True, "flat"),  # beside a control arm the lift decides, and there is none
+    (("legacy", "ranker"), False, "flat"),  # which arm is the model's is not known
 ])  # fmt: skip
-def test_an_arm_alone_is_judged_by_its_chart_s_interval_only_for_an_ml_metric_with_no_control(
-    ml: bool, control: bool, expected: str
+def test_an_ml_metric_measured_in_one_arm_only_is_judged_by_its_chart_s_interval(
+    arms: tuple[str, ...], control: bool, expected: str
 ) -> None:
     """Suggestion acceptance, 0.45 → 0.559 on 170 chats of the treatment arm (its
-    interval 0.484 to 0.634), read "Did not move". A business metric's treatment arm
-    against the baseline is the experiment's before and after, not its effect."""
-    rows = [row(D1, "prec", 0.8, "treatment", n=1000)]
+    interval 0.484 to 0.634), read "Did not move"."""
+    values = {"treatment": 0.8, "legacy": 0.75, "ranker": 0.69}  # baseline 0.7
+    rows = [row(D1, "prec", values[arm], arm, n=50000) for arm in arms]
     if control:
         rows.insert(0, row("2026-01-01", "prec", 0.7, "control", n=1000))
-    metric = ml_metric() if ml else business("prec", unit="ratio", baseline=0.7, target=0.9)
-    body = charter(**({"ml_metrics": [metric]} if ml else {"business_metrics": [metric]}))
-    found = analyse(body, rows).metric("prec")
+    found = analyse(charter(ml_metrics=[ml_metric()]), rows).metric("prec")
     assert found is not None and found.status == expected
 
 
