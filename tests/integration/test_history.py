@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -1251,15 +1252,10 @@ def test_a_verdict_an_edit_brought_is_badged_until_results_change_it(tmp_path: P
     assert entry["verdict_by_edit"] is None and entry["verdict"] != "business-impact"
 
 
-def test_results_that_lose_a_verdict_an_edit_brought_and_bring_it_back_keep_its_badge(
-    tmp_path: Path,
-) -> None:
-    """The cadence stretched ("No impact" → "Business impact", flagged), then a month whose
-    lift is gone loses the verdict and the next brings it back, with a production row
-    below the baseline a week after its pair that only the stretched cadence leaves
-    unjudged: the newest change of verdict is the rows', but the verdict still rests on
-    the edit (the charter before it gives these results "No impact"), and the page still
-    says so. Results that carry it without the edit take the badge away."""
+def _stretched_then_lost(tmp_path: Path) -> tuple[Path, dict[str, Any], str, list[Any]]:
+    """Charter a's cadence stretched ("No impact" → "Business impact", flagged), then a
+    month whose lift is gone ("No impact"): the repository, the stretched charter, the
+    edit's commit and the rows."""
     repo = _repo(tmp_path)
     body = charter(12.0)
     write_charter(repo, "a", body, PRODUCTION)
@@ -1270,6 +1266,19 @@ def test_results_that_lose_a_verdict_an_edit_brought_and_bring_it_back_keep_its_
     lost = [*PRODUCTION, *ab("2026-03-31", "conv", 10.5, 10.0, n=50000)]
     write_charter(repo, "a", longer, lost)
     commit(repo, "March", "Chen Li", "2026-04-01T00:00:00Z")
+    return repo, longer, edited, lost
+
+
+def test_results_that_lose_a_verdict_an_edit_brought_and_bring_it_back_keep_its_badge(
+    tmp_path: Path,
+) -> None:
+    """The cadence stretched ("No impact" → "Business impact", flagged), then a month whose
+    lift is gone loses the verdict and the next brings it back, with a production row
+    below the baseline a week after its pair that only the stretched cadence leaves
+    unjudged: the newest change of verdict is the rows', but the verdict still rests on
+    the edit (the charter before it gives these results "No impact"), and the page still
+    says so. Results that carry it without the edit take the badge away."""
+    repo, longer, edited, lost = _stretched_then_lost(tmp_path)
     back = [*lost, *ab("2026-04-30", "conv", 10.0, 11.2, n=50000)]
     write_charter(repo, "a", longer, [*back, row("2026-05-10", "conv", 9.0)])
     april = commit(repo, "April", "Dana Ito", "2026-05-11T00:00:00Z")
@@ -1333,16 +1342,7 @@ def test_a_business_metric_renamed_or_added_since_the_edit_leaves_no_badge(
     (its rows with it) or added: the charter before the edit judges only the rows of the
     metrics it declares, so it gave the results that carry the verdict "No results" and
     the badge stayed (review). It cannot tell: no badge."""
-    repo = _repo(tmp_path)
-    body = charter(12.0)
-    write_charter(repo, "a", body, PRODUCTION)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
-    longer = stretched(body)
-    write_charter(repo, "a", longer, PRODUCTION)
-    commit(repo, "Cadence", "Ben Okafor", "2026-03-22T00:00:00Z")
-    lost = [*PRODUCTION, *ab("2026-03-31", "conv", 10.5, 10.0, n=50000)]
-    write_charter(repo, "a", longer, lost)
-    commit(repo, "March", "Chen Li", "2026-04-01T00:00:00Z")
+    repo, longer, _, lost = _stretched_then_lost(tmp_path)
     now = json.loads(json.dumps(longer))
     if change == "renamed":
         now["business_metrics"][0]["id"] = "conversion"

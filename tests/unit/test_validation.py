@@ -199,6 +199,14 @@ def test_a_text_that_shows_nothing_is_refused(
     ]
 
 
+# Why the page would not show words inside HTML the sanitiser removes, and what to do.
+REMOVED_WITH_TAGS = (
+    "raw HTML such as <style>, <script> or MathML is removed with the text inside it (an"
+    " unclosed <style> takes the rest of the text); write the words outside such tags, or"
+    " put the HTML in backticks to show it as code"
+)
+
+
 def test_markdown_whose_page_would_hide_words_is_warned_of(scratch_project: ScratchProject) -> None:
     # The sanitiser removed an unclosed <style> with the rest of the summary: the page
     # showed "Intro." and nothing said why (review). A warning: the page is still safe,
@@ -207,9 +215,7 @@ def test_markdown_whose_page_would_hide_words_is_warned_of(scratch_project: Scra
     where = at(text, "summary: ", '"')
     assert scratch_project.errors() == [
         f"charters/routing/charter.yaml:{where}: summary: the page would"
-        " not show 'and the rest': raw HTML such as <style>, <script> or MathML is removed"
-        " with the text inside it (an unclosed <style> takes the rest of the text); write"
-        " the words outside such tags, or put the HTML in backticks to show it as code"
+        f" not show 'and the rest': {REMOVED_WITH_TAGS}"
     ]
     (found,) = load_project(scratch_project.root)[1]
     assert (found.severity, found.code) == ("warning", "html-removed")
@@ -257,10 +263,7 @@ def test_markdown_whose_only_words_the_sanitiser_takes_is_refused(
     where = at(text, "statement: ", '"')
     assert scratch_project.errors() == [
         f"charters/routing/charter.yaml:{where}: objective.statement:"
-        f" the page would show nothing of {written!r} ({words!r}): raw HTML such as <style>,"
-        " <script> or MathML is removed with the text inside it (an unclosed <style> takes"
-        " the rest of the text); write the words outside such tags, or put the HTML in"
-        " backticks to show it as code"
+        f" the page would show nothing of {written!r} ({words!r}): {REMOVED_WITH_TAGS}"
     ]
     (found,) = load_project(scratch_project.root)[1]
     assert (found.severity, found.code) == ("error", "shows-nothing")
