@@ -179,12 +179,8 @@ class CharterHistory:
     @property
     def edited_verdict(self) -> Event | None:
         """The change of verdict an edit of the charter, not new results, brought (or an
-        edit kept against new results), when the verdict still rests on it: the newest
-        change of verdict, flagged; or, after later changes new results brought, the
-        newest flagged one, when the charter as it was before that edit gives the
-        results of the last commit a lesser verdict (results that lost the verdict and
-        brought it back take nothing from the edit). Its `verdict` is the one it
-        leaves the charter with now. Else None."""
+        edit kept against new results), while the verdict still rests on it
+        (`_Judge.rests_on`), with the verdict it leaves the charter with now; else None."""
         return self.edited
 
     @property
@@ -452,6 +448,10 @@ class _File:
     metrics: frozenset[str]
 
 
+# How many of a charter's last changes of verdict an edit brought `_Judge.rests_on` looks at.
+MAX_GAINS = 8
+
+
 @dataclass(frozen=True)
 class _Gain:
     """A change of verdict an edit brought (a flagged `verdict` event), and where the
@@ -459,6 +459,7 @@ class _Gain:
 
     event: Event
     before: tuple[tuple[str, str], ...]
+    sha: str = ""  # the commit that made it
 
 
 @dataclass
@@ -490,7 +491,8 @@ class _Charter:
     seen: dict[str, Verdict | None] = field(default_factory=dict)
     loaded_at: str | None = None  # the last commit replayed whose charter.yaml loaded
     former: list[str] = field(default_factory=list)  # the ids it was renamed from, oldest first
-    gain: _Gain | None = None  # the newest change of verdict an edit brought
+    # The changes of verdict an edit brought, oldest first (the last few): `rests_on`.
+    gains: list[_Gain] = field(default_factory=list)
     last: tuple[str, str] | None = None  # the last commit that replayed it, and its day
 
     def name(self, metric: dict[str, Any]) -> str:
@@ -662,7 +664,10 @@ class _Judge:
             read = [(commit.parent, was or cid)]
             if state.loaded_at not in (None, commit.parent):
                 read.append((str(state.loaded_at), cid))
-            state.gain = _Gain(state.events[-1], tuple(read))
+            state.gains = [
+                *state.gains[-(MAX_GAINS - 1) :],
+                _Gain(state.events[-1], tuple(read), commit.sha),
+            ]
         state.seen[commit.sha] = state.verdict
         state.loaded_at = commit.sha if now is not None else state.loaded_at
         state.last = (commit.sha, commit.day)
@@ -707,7 +712,10 @@ class _Judge:
                 text = f"Verdict: {label(now, 'verdict')} kept by {why}"
             state.events.append(stamp.event("verdict", text, flagged=True, verdict=now))
             read = tuple((parent, name) for name in (cid, *reversed(state.former)))
-            state.gain = _Gain(state.events[-1], read)
+            state.gains = [
+                *state.gains[-(MAX_GAINS - 1) :],
+                _Gain(state.events[-1], read, commit.sha),
+            ]
             return
         was: str | None = None
         if now != last and not self._told(state, now, parents, parents[0], flagged=False):
@@ -741,39 +749,39 @@ class _Judge:
 
     def rests_on(self, state: _Charter, cid: str) -> Event | None:
         """`CharterHistory.edited_verdict`: the newest change of verdict an edit brought
-        (`_Charter.gain`, a flagged verdict event), when the charter as it was before that
-        edit (read as the edit's `before` read it) gives the results of the last commit
-        that changed the charter a lesser verdict than they have: then that change, with
-        the verdict they have. An edit undone, or results that carry the verdict without
-        it, leave no badge.
-
-        The charter before the edit judges only the rows of the business metrics it
-        declares: when those are not the ones the charter declares now (one renamed or
-        added since), it cannot tell, and only a newest change of verdict that is the
-        edit's own (flagged when it was made) is kept."""
-        newest = _newest_change(state)
-        gain, last = state.gain, state.last
-        told = newest if newest is not None and newest.flagged else None
-        if newest is None or gain is None or last is None or state.data is None:
-            return told
-        if newest.flagged and gain.event is not newest:
-            return told  # a flagged change whose edit was not kept (told on a branch)
-        sha, day = last
+        (`_Charter.gains`, flagged verdict events) that the verdict still rests on, with
+        the verdict the charter has: the charter as it was before that edit (read as the
+        edit's `before` read it, the first place that loads) gives the results of the last
+        commit that changed the charter a lesser verdict, and so does the charter as it
+        is on the rows of the business metrics the one before the edit declares (so a
+        metric added since, or the rows of one, neither gives nor takes the badge: the
+        one before the edit left them out). An edit undone, or results that carry the
+        verdict without it, leave no badge; an edit made in steps is found at its first.
+        The edit's own entry, flagged at the last commit, is the badge as it stands."""
+        if state.data is None or state.last is None or not state.gains:
+            return None
+        sha, day = state.last
         now = self.verdicts.at(sha, day, cid)
         if now is None:
-            return told
-        for before, name in gain.before:
-            metrics = self._business_ids(before, name)
-            if metrics is None:
-                continue
-            if metrics != set(_business(state.data)):
-                return told
-            was = self.verdicts.at(
-                sha, day, cid, charter_from=before, charter_of=name, catalogue_from=before
-            )
-            if was is not None:
-                return replace(gain.event, verdict=now) if verdict_gained(was, now) else None
-        return told
+            return None
+        declared = set(_business(state.data))
+        newest = state.gains[-1]
+        if newest.sha == sha and _newest_change(state) is newest.event:
+            return replace(newest.event, verdict=now)  # told so at the last commit
+        for gain in reversed(state.gains):
+            for before, name in gain.before:
+                metrics = self._business_ids(before, name)
+                at = partial(self.verdicts.at, sha, day, cid)
+                was = at(charter_from=before, charter_of=name, catalogue_from=before)
+                if metrics is None or was is None:
+                    continue  # not there, or it does not load: the next place
+                same: Verdict | None = now
+                if metrics != declared:
+                    same = at(charter_from=sha, catalogue_from=sha, only=frozenset(metrics))
+                if verdict_gained(was, now) and verdict_gained(was, same):
+                    return replace(gain.event, verdict=now)
+                break
+        return None
 
     def _business_ids(self, sha: str, name: str) -> set[str] | None:
         """The ids of the business metrics of charter `name`'s charter.yaml at commit
@@ -1248,7 +1256,7 @@ def _verdict(
     """
     state.verdict = last
     if state.data is None:
-        state.verdict, state.gain = None, None
+        state.verdict, state.gains = None, []
         return
     if now is None:
         return

@@ -75,6 +75,7 @@ class VerdictReplay:
         charter_from: str | None = None,
         charter_of: str | None = None,
         catalogue_from: str | None = None,
+        only: frozenset[str] | None = None,
     ) -> Verdict | None:
         """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load
         (or `commit` is empty: the parent of a root commit).
@@ -83,7 +84,8 @@ class VerdictReplay:
         at `charter_from` instead (None when it had none there): the charter before an
         edit, judged on the result files that came with the edit; `charter_of` names the
         folder it is read from there, for a charter renamed in `commit` (else `cid`). With
-        `catalogue_from` (a commit), metrics.yaml is the one it had there."""
+        `catalogue_from` (a commit), metrics.yaml is the one it had there. With `only`
+        (and `charter_from`), the rows of the metrics named there alone."""
         if not commit:
             return None
         folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
@@ -103,10 +105,12 @@ class VerdictReplay:
             # the commit's own metrics.yaml.
             own = self.catalogue(commit)
             inputs += f"\0charter.yaml\0{found[0]}\0{own[0] if own else ''}"
+            inputs += f"\0{sorted(only)}" if only is not None else ""
         key = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if key not in self.known:
             own = self.catalogue(commit) if charter is not None else catalogue
-            self.known[key] = self._load(cid, folder[0], folder[2], (own, catalogue), day, charter)
+            judged = (own, catalogue)
+            self.known[key] = self._load(cid, folder[0], folder[2], judged, day, charter, only)
             self.loaded += 1
         self.used[key] = self.known[key]
         return self.known[key]
@@ -131,6 +135,7 @@ class VerdictReplay:
         catalogues: tuple[tuple[str, bytes] | None, tuple[str, bytes] | None],
         day: str,
         charter: bytes | None,
+        only: frozenset[str] | None = None,
     ) -> Verdict | None:
         """Write the charter's files and the catalogue to a temporary source; load, analyse.
 
@@ -159,6 +164,8 @@ class VerdictReplay:
                 _catalogue(root, own_catalogue)
                 self._own_rows(own, *load_project(root, today)[0].charters)
             given = self._rows[own]
+            if given is not None and only is not None:
+                given = _of_metrics(given, only)
             rows = {cid: given} if given is not None else None
             (folder / "charter.yaml").write_bytes(charter)
         _catalogue(root, catalogue)
@@ -202,6 +209,12 @@ class VerdictReplay:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         _write(self.cache, self.used)
+
+
+def _of_metrics(rows: ResultTable, metrics: frozenset[str]) -> ResultTable:
+    """The rows of `metrics` alone."""
+    strings, metric = rows.store.strings, rows.store.metric
+    return ResultTable(rows.store, [i for i in rows.positions if strings[metric[i]] in metrics])
 
 
 def _catalogue(root: Path, catalogue: tuple[str, bytes] | None) -> None:

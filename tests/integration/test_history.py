@@ -1366,6 +1366,88 @@ def test_a_business_metric_renamed_or_added_since_the_edit_leaves_no_badge(
     assert found.edited_verdict is None
 
 
+def _mde(effect: float, *more: dict[str, Any], mid: str = "conv") -> dict[str, Any]:
+    """Charter a with business metric `mid` (baseline 10 %) and `more`, its rows judged by
+    a minimum detectable effect of `effect` points: 10.6 moves by 1 no more, by 0.5 it does."""
+    metrics = [business_metric(mid, name="Business conv"), *more]
+    return charter_data(mde={"metric": mid, "absolute": effect}, business_metrics=metrics)
+
+
+def _rows(*values: float) -> list[dict[str, Any]]:
+    """Weekly production rows of conv from 1 March 2026."""
+    return [row(f"2026-03-{1 + 7 * i:02d}", "conv", v) for i, v in enumerate(values)]
+
+
+def test_an_edit_made_in_steps_keeps_its_badge(tmp_path: Path) -> None:
+    """The minimum detectable effect lowered from 1 to 0.5 ("Business impact", flagged), a
+    week that loses the verdict, then lowered again to 0.25 (flagged), then a week that
+    gives 10.6 again. Only the charter before the newest edit (0.5) was asked, which gives
+    10.6 "Business impact" too: the badge went, though by the effect first agreed 10.6
+    is "No impact" (second review)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", _mde(1.0), _rows(10.6))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5), _rows(10.6))
+    first = commit(repo, "Effect", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5), _rows(10.6, 10.3))
+    commit(repo, "Dip", "Chen Li", "2026-03-09T00:00:00Z")
+    write_charter(repo, "a", _mde(0.25), _rows(10.6, 10.3))
+    commit(repo, "Effect again", "Ben Okafor", "2026-03-10T00:00:00Z")
+    write_charter(repo, "a", _mde(0.25), _rows(10.6, 10.3, 10.6))
+    commit(repo, "Back", "Chen Li", "2026-03-16T00:00:00Z")
+    assert _verdict_edited_at(repo, first).date == "2026-03-03"
+
+
+@pytest.mark.parametrize("carried", [False, True])
+def test_a_business_metric_added_since_the_edit_neither_gives_nor_takes_the_badge(
+    tmp_path: Path, carried: bool
+) -> None:
+    """The effect lowered (flagged), then a business metric added with no rows: a dip and a
+    week back at 10.6 took the badge away, since the charter before the edit does not
+    declare the new metric (second review). The charter as it is, on the rows of the
+    metrics the one before the edit declares, still rests on the edit. With rows that
+    carry the verdict under the effect first agreed (11.2), there is no badge."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", _mde(1.0), _rows(10.6))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5), _rows(10.6))
+    edited = commit(repo, "Effect", "Ben Okafor", "2026-03-03T00:00:00Z")
+    nps = business_metric("nps", name="Net promoter score", unit="score")
+    if carried:
+        write_charter(repo, "a", _mde(0.5, nps), _rows(10.6, 11.2))
+        commit(repo, "NPS, and March", "Chen Li", "2026-03-09T00:00:00Z")
+        assert read_history(repo).of("a").edited_verdict is None
+        return
+    write_charter(repo, "a", _mde(0.5, nps), _rows(10.6))
+    commit(repo, "NPS", "Chen Li", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5, nps), _rows(10.6, 10.3))
+    commit(repo, "Dip", "Chen Li", "2026-03-09T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5, nps), _rows(10.6, 10.3, 10.6))
+    commit(repo, "Back", "Chen Li", "2026-03-16T00:00:00Z")
+    assert _verdict_edited_at(repo, edited).date == "2026-03-03"
+
+
+def test_a_broken_commit_before_the_edit_is_passed_over_for_the_badge(tmp_path: Path) -> None:
+    """Between the first version and the edit, a commit whose charter does not load (the
+    metric renamed, the effect still naming the old id): the badge's check stopped at it
+    (its metrics are not the charter's) instead of asking the last version that loaded,
+    as the edit's entry does (second review)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", _mde(1.0), _rows(10.6))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-02T00:00:00Z")
+    broken = _mde(1.0)
+    broken["business_metrics"][0]["id"] = "conversion"
+    write_charter(repo, "a", broken, _rows(10.6))
+    commit(repo, "Rename, half done", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5), _rows(10.6))
+    mended = commit(repo, "Mend, and the effect", "Ben Okafor", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5), _rows(10.6, 10.3))
+    commit(repo, "Dip", "Chen Li", "2026-03-09T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5), _rows(10.6, 10.3, 10.6))
+    commit(repo, "Back", "Chen Li", "2026-03-16T00:00:00Z")
+    assert _verdict_edited_at(repo, mended).date == "2026-03-04"
+
+
 def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     tmp_path: Path,
 ) -> None:
