@@ -96,6 +96,7 @@ from .readers import parse_yaml, reader_for
 from .results import DEFAULT_RESULTS, glob_matches
 from .verdict_history import VerdictReplay, verdict_format
 from .vocabulary import (
+    BUSINESS_MOVED,
     KIND_LABELS,
     HistoryKind,
     Verdict,
@@ -460,6 +461,7 @@ class _Gain:
     event: Event
     before: tuple[tuple[str, str], ...]
     sha: str = ""  # the commit that made it
+    merge: bool = False  # a merge commit, judged on rows both sides brought
 
 
 @dataclass
@@ -714,7 +716,7 @@ class _Judge:
             read = tuple((parent, name) for name in (cid, *reversed(state.former)))
             state.gains = [
                 *state.gains[-(MAX_GAINS - 1) :],
-                _Gain(state.events[-1], read, commit.sha),
+                _Gain(state.events[-1], read, commit.sha, merge=True),
             ]
             return
         was: str | None = None
@@ -752,33 +754,40 @@ class _Judge:
         (`_Charter.gains`, flagged verdict events) that the verdict still rests on, with
         the verdict the charter has: the charter as it was before that edit (read as the
         edit's `before` read it, the first place that loads) gives the results of the last
-        commit that changed the charter a lesser verdict, and so does the charter as it
-        is on the rows of the business metrics the one before the edit declares (so a
-        metric added since, or the rows of one, neither gives nor takes the badge: the
-        one before the edit left them out). An edit undone, or results that carry the
-        verdict without it, leave no badge; an edit made in steps is found at its first.
-        The edit's own entry, flagged at the last commit, is the badge as it stands."""
-        if state.data is None or state.last is None or not state.gains:
+        commit that changed the charter (`_Charter.last`, its charter as it is there) a
+        lesser verdict, and so does the charter as it is on the rows of the business
+        metrics the one before the edit declares, while those of the metrics added since
+        do not carry the verdict alone (the one before the edit left them out). An edit
+        undone, or results that carry the verdict without it, leave no badge; an edit
+        made in steps is found at its first. The edit's own entry, flagged at the last
+        commit (not a merge's: a merge is judged on rows both sides brought), is the
+        badge as it stands."""
+        if state.last is None or not state.gains:
             return None
         sha, day = state.last
         now = self.verdicts.at(sha, day, cid)
-        if now is None:
+        declared = self._business_ids(sha, cid)
+        if now is None or declared is None:
             return None
-        declared = set(_business(state.data))
         newest = state.gains[-1]
-        if newest.sha == sha and _newest_change(state) is newest.event:
+        if newest.sha == sha and not newest.merge and _newest_change(state) is newest.event:
             return replace(newest.event, verdict=now)  # told so at the last commit
+        at = partial(self.verdicts.at, sha, day, cid, charter_from=sha, catalogue_from=sha)
         for gain in reversed(state.gains):
             for before, name in gain.before:
                 metrics = self._business_ids(before, name)
-                at = partial(self.verdicts.at, sha, day, cid)
-                was = at(charter_from=before, charter_of=name, catalogue_from=before)
+                was = self.verdicts.at(
+                    sha, day, cid, charter_from=before, charter_of=name, catalogue_from=before
+                )
                 if metrics is None or was is None:
                     continue  # not there, or it does not load: the next place
                 same: Verdict | None = now
+                added: Verdict | None = None
                 if metrics != declared:
-                    same = at(charter_from=sha, catalogue_from=sha, only=frozenset(metrics))
-                if verdict_gained(was, now) and verdict_gained(was, same):
+                    same = at(only=frozenset(metrics))
+                    added = at(only=frozenset(declared - metrics))
+                carried = added in BUSINESS_MOVED and not verdict_gained(added, now)
+                if verdict_gained(was, now) and verdict_gained(was, same) and not carried:
                     return replace(gain.event, verdict=now)
                 break
         return None
@@ -1256,7 +1265,9 @@ def _verdict(
     """
     state.verdict = last
     if state.data is None:
-        state.verdict, state.gains = None, []
+        # Its gains stay: the charter added again (or the removal discarded by a merge)
+        # still rests on them.
+        state.verdict = None
         return
     if now is None:
         return

@@ -1448,6 +1448,67 @@ def test_a_broken_commit_before_the_edit_is_passed_over_for_the_badge(tmp_path: 
     assert _verdict_edited_at(repo, mended).date == "2026-03-04"
 
 
+def _effect_lowered(repo: Path) -> str:
+    """Charter a at 10.6 with an effect of 1 ("No impact"), then the effect lowered to 0.5
+    ("Business impact", flagged): the edit's commit."""
+    write_charter(repo, "a", _mde(1.0), _rows(10.6))
+    commit(repo, "Add", "Ana Ruiz", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5), _rows(10.6))
+    return commit(repo, "Effect", "Ben Okafor", "2026-03-03T00:00:00Z")
+
+
+@pytest.mark.parametrize("where", ["on main", "on a branch merged -s ours"])
+def test_a_charter_removed_and_back_keeps_the_badge(tmp_path: Path, where: str) -> None:
+    """The charter's folder removed after the edit (and added again on main, or removed on
+    a branch whose merge keeps main's tree): the removal forgot the edits that gained a
+    verdict, and the badge went with no entry of the history saying why (third review)."""
+    repo = _repo(tmp_path)
+    edited = _effect_lowered(repo)
+    if where == "on main":
+        shutil.rmtree(repo / "charters" / "a")
+        commit(repo, "Drop", "Chen Li", "2026-03-04T00:00:00Z")
+        write_charter(repo, "a", _mde(0.5), _rows(10.6))
+        commit(repo, "Back", "Chen Li", "2026-03-05T00:00:00Z")
+    else:
+        git(repo, "checkout", "-q", "-b", "tidy")
+        shutil.rmtree(repo / "charters" / "a")
+        commit(repo, "Drop", "Chen Li", "2026-03-04T00:00:00Z")
+        git(repo, "checkout", "-q", "main")
+        git(repo, "merge", "-q", "-s", "ours", "-m", "Tidy", "tidy", when="2026-03-05T00:00:00Z")
+    assert _verdict_edited_at(repo, edited).date == "2026-03-03"
+
+
+@pytest.mark.parametrize("merged", [False, True])
+def test_a_business_metric_added_whose_results_carry_the_verdict_leaves_no_badge(
+    tmp_path: Path, merged: bool
+) -> None:
+    """After the edit, a business metric added with an A/B test that moved it: without the
+    edit the verdict is "Business impact" all the same, yet the badge stayed (the metric
+    is left out on both sides), also when a merge brought the metric and its rows and
+    was flagged as an edit in a merge (third review)."""
+    repo = _repo(tmp_path)
+    _effect_lowered(repo)
+    rev = business_metric("rev", name="Revenue")
+    tested = [*_rows(10.6), *ab("2026-03-12", "rev", 10.0, 11.2, n=50000)]
+    if merged:
+        write_charter(repo, "a", _mde(0.5), _rows(10.6, 10.3))
+        commit(repo, "Dip", "Chen Li", "2026-03-09T00:00:00Z")
+        tested = [*_rows(10.6, 10.3), *ab("2026-03-12", "rev", 10.0, 11.2, n=50000)]
+        git(repo, "checkout", "-q", "-b", "rev")
+    write_charter(repo, "a", _mde(0.5, rev), tested[:-2])
+    commit(repo, "Revenue", "Dana Ito", "2026-03-10T00:00:00Z")
+    write_charter(repo, "a", _mde(0.5, rev), tested)
+    commit(repo, "Revenue A/B", "Dana Ito", "2026-03-13T00:00:00Z")
+    if merged:
+        git(repo, "checkout", "-q", "main")
+        write_charter(repo, "a", {**_mde(0.5), "summary": "Reworded."}, _rows(10.6, 10.3))
+        commit(repo, "Words", "Eve Park", "2026-03-14T00:00:00Z")
+        git(repo, "merge", "-q", "--no-ff", "-m", "Revenue", "rev", when="2026-03-15T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [e.verdict for e in found.events if e.kind == "verdict"][-1] == "business-impact"
+    assert found.edited_verdict is None
+
+
 def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     tmp_path: Path,
 ) -> None:
