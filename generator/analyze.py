@@ -605,9 +605,8 @@ def metric_status(
     latest row's own interval against the baseline (its `lower` and `upper`; for an ML
     metric, `ml`, also the one its chart draws from its `n`, and `std`, in `unit`
     (`stats.arm_interval`), for a production row or a row of the one arm it is measured
-    in, with no control arm, as how often agents take a suggestion);
-    else a move of at least the
-    minimum detectable effect against the control arm or the baseline. Without
+    in, with no control arm, as how often agents take a suggestion); else a move of at
+    least the minimum detectable effect against the control arm or the baseline. Without
     any of these a move is not counted as evidence (`flat`). A metric at its target is
     `met`, unless the evidence against control says the model made it worse.
     """
