@@ -1601,6 +1601,16 @@ def test_an_edit_that_brings_rows_the_charter_before_did_not_declare_is_flagged(
     assert "(an edit of the charter: before it, the same results give" in edited.text
 
 
+# A latency guardrail's rows: 3 ms worse than control, then 20 ms (past a tolerance of 5).
+LATENCY = [*ab("2026-01-31", "lat", 100.0, 103.0), *ab("2026-02-28", "lat", 100.0, 120.0)]
+
+
+def _goalpost_entries(repo: Path) -> list[tuple[str, str, bool]]:
+    """Charter a's goalpost entries: (commit, text, flagged)."""
+    events = read_history(repo).of("a").events
+    return [(e.commit, e.text, e.flagged) for e in events if e.kind == "goalpost"]
+
+
 def test_a_guardrail_tolerance_loosened_after_a_breach_is_a_flagged_entry(tmp_path: Path) -> None:
     """A guardrail breached, then its tolerance raised past the breach: its badge and alert
     went, and the history had no entry for it (`charters diff` flags it). Before results,
@@ -1613,17 +1623,13 @@ def test_a_guardrail_tolerance_loosened_after_a_breach_is_a_flagged_entry(tmp_pa
     body["measurement"]["guardrails"] = [guardrail(tolerance={"value": 8})]
     write_charter(repo, "a", body, ROWS)
     early = commit(repo, "Before results", "Ana Ruiz", "2026-03-02T00:00:00Z")
-    lat = [*ab("2026-01-31", "lat", 100.0, 103.0), *ab("2026-02-28", "lat", 100.0, 120.0)]
+    lat = LATENCY
     write_charter(repo, "a", body, [*ROWS, *lat])
     commit(repo, "Latency", "Ben Okafor", "2026-03-03T00:00:00Z")
     body["measurement"]["guardrails"] = [guardrail(tolerance={"value": 50})]
     write_charter(repo, "a", body, [*ROWS, *lat])
     loosened = commit(repo, "Loosen", "Chen Li", "2026-03-04T00:00:00Z")
-    found = [
-        (e.commit, e.text, e.flagged)
-        for e in read_history(repo).of("a").events
-        if e.kind == "goalpost"
-    ]
+    found = _goalpost_entries(repo)
     assert found == [
         (early, "Guardrail lat: tolerance.value 5 → 8 (looser)", False),
         (
@@ -1641,7 +1647,7 @@ def test_a_breached_guardrail_moved_to_the_ml_metrics_is_a_flagged_entry(tmp_pat
     repo = _repo(tmp_path)
     body = charter(12.0)
     body["measurement"]["guardrails"] = [guardrail()]
-    lat = [*ab("2026-01-31", "lat", 100.0, 103.0), *ab("2026-02-28", "lat", 100.0, 120.0)]
+    lat = LATENCY
     write_charter(repo, "a", body, [*ROWS, *lat])
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     text = (repo / "charters/a/charter.yaml").read_text(encoding="utf-8")
@@ -1658,11 +1664,7 @@ def test_a_breached_guardrail_moved_to_the_ml_metrics_is_a_flagged_entry(tmp_pat
                                     target={"value": 90})]  # fmt: skip
     write_charter(repo, "a", body, [*ROWS, *lat])
     moved = commit(repo, "Not a guardrail", "Chen Li", "2026-03-04T00:00:00Z")
-    found = [
-        (e.commit, e.text, e.flagged)
-        for e in read_history(repo).of("a").events
-        if e.kind == "goalpost"
-    ]
+    found = _goalpost_entries(repo)
     assert [text for _, text, _ in found if "nan → nan" in text] == []
     assert found[-1] == (
         moved,
