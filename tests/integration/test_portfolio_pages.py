@@ -185,7 +185,10 @@ def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBui
     doc = page(examples_build, "teams/search-discovery/index.html")
     assert doc.find("h1").text() == "Search & Discovery"
     stats = " ".join(doc.find("ul", class_="verdicts").text().split())
-    assert stats == "2 projects Business impact 2 Results overdue 1"
+    assert stats == "2 projects Business impact 2"
+    alerts = doc.find("ul", class_="alerts")
+    assert alerts.attrs["aria-label"] == "Alerts"
+    assert alerts.text() == "Alert Results overdue 1"
     auto = cells(doc.find("tr", id="project-query-autocomplete"))
     # Its newest weekly results are four weeks old on the day the examples are built as of.
     assert auto[:4] == [
@@ -199,7 +202,10 @@ def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBui
     assert "Search session conversion: 3.12% → 3.22% → 3.3%" in auto[4]
     assert "Revenue per search session: 2.42 USD → 2.46 USD → 2.55 USD" in auto[4]
     index = page(examples_build, "teams/index.html")
-    assert cells(index.find("tr", id="team-search-discovery"))[:2] == ["Search & Discovery", "2"]
+    assert cells(index.find("tr", id="team-search-discovery")) == [
+        "Search & Discovery", "2", "Business impact 2", "Results overdue 1",
+    ]  # fmt: skip
+    assert cells(index.find("tr", id="team-growth-analytics"))[2:] == ["No impact 1", "—"]
     assert len(index.find("tbody").find_all("tr")) == 7
 
 
@@ -270,6 +276,25 @@ def test_the_rules_page_renders_the_rationales_markdown(examples_build: Examples
     html = (examples_build.out / "rules/index.html").read_text(encoding="utf-8")
     assert "`" not in html
     assert "once past <code>proposed</code>" in html
+
+
+def test_the_portfolios_verdict_counts_add_up_to_its_projects_and_alerts_stand_apart(
+    examples_build: ExamplesBuild,
+) -> None:
+    """Every project has one verdict, so the verdicts' counts add up to the projects; a
+    project whose results are overdue keeps its verdict, so that alert is counted in a
+    list of its own (four of the nine examples: in it, they read as a fifth verdict)."""
+    home = page(examples_build, "index.html")
+    projects = len([tr for tr in home.find_all("tr") if "data-id" in tr.attrs])
+    assert projects == 9
+    verdicts = home.find("ul", **{"aria-label": "Projects by verdict"})
+    counts = [int(li.find("strong").text()) for li in verdicts.find_all("li")]
+    assert sum(counts) == projects
+    assert "overdue" not in verdicts.text()
+    alerts = home.find("ul", **{"aria-label": "Projects with an alert"})
+    assert alerts.text() == "Alert 4 Results overdue"
+    overdue = alerts.find("span", class_="count-filter")
+    assert (overdue.attrs["data-filter"], overdue.attrs["data-value"]) == ("alert", "overdue")
 
 
 def test_the_portfolio_says_the_date_it_judged_by_and_when_staleness_is_off(
