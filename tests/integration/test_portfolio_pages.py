@@ -297,6 +297,23 @@ def test_the_portfolios_verdict_counts_add_up_to_its_projects_and_alerts_stand_a
     assert (overdue.attrs["data-filter"], overdue.attrs["data-value"]) == ("alert", "overdue")
 
 
+def test_a_breached_guardrail_frames_the_verdict_box_in_red(examples_build: ExamplesBuild) -> None:
+    """The verdict keeps its colour (its stripe), but a green box alone would read as good
+    news beside a breached guardrail: the box is marked so its frame is red."""
+    boxes = {
+        name: page(examples_build, f"charters/{name}/index.html").find("div", class_="verdict-box")
+        for name in ("search-ranking", "card-fraud-detection")
+    }
+    ranking = boxes["search-ranking"].attrs["class"].split()
+    assert ranking == ["verdict-box", "verdict-box-business-impact", "verdict-box-breached"]
+    assert "Guardrail breached" in boxes["search-ranking"].text()
+    fraud = boxes["card-fraud-detection"].attrs["class"].split()
+    assert fraud == ["verdict-box", "verdict-box-business-impact"]
+    css = (examples_build.out / "static/style.css").read_text(encoding="utf-8")
+    rule = re.search(r"\.verdict-box-breached \{([^}]*)\}", css)
+    assert rule is not None and "border-top-color: var(--bad)" in rule.group(1)
+
+
 def test_the_portfolio_says_the_date_it_judged_by_and_when_staleness_is_off(
     scratch_project: ScratchProject,
 ) -> None:
