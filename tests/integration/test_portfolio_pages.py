@@ -314,6 +314,21 @@ def test_a_breached_guardrail_frames_the_verdict_box_in_red(examples_build: Exam
     assert rule is not None and "border-top-color: var(--bad)" in rule.group(1)
 
 
+def test_a_baseline_or_target_is_never_split_from_its_unit_on_the_portfolio(
+    examples_build: ExamplesBuild,
+) -> None:
+    """The portfolio's column is narrow: "→ 1.5" at a line's end and "USD" under it read as
+    two things. The latest value (bold), the baseline and the target each keep their unit."""
+    home = page(examples_build, "index.html")
+    row = next(tr for tr in home.find_all("tr") if tr.attrs.get("data-id") == "invoice-extraction")
+    trios = row.find_all("span", class_="trio")
+    assert [[v.text() for v in trio.find_all("span", class_="v")] for trio in trios] == [
+        ["3.8 USD", "1.5 USD"], ["52 hours", "24 hours"],
+    ]  # fmt: skip
+    css = (examples_build.out / "static/style.css").read_text(encoding="utf-8")
+    assert ".portfolio .trio .v, .portfolio time { white-space: nowrap; }" in css
+
+
 def test_the_portfolio_says_the_date_it_judged_by_and_when_staleness_is_off(
     scratch_project: ScratchProject,
 ) -> None:
