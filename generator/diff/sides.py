@@ -173,7 +173,9 @@ def _read(
         if charters.is_dir()
         else []
     )
-    errors = diags.sorted()
+    # Validation errors only: a warning (a result file the charter does not list) loads,
+    # builds and passes `check`, so it does not make a side "not load cleanly".
+    errors = [d for d in diags.sorted() if d.severity == "error"]
     if kind == "git" and not charters.is_dir():
         # A revision from before the charters (the first pull request that adds them): an
         # empty side, not one that "does not load cleanly".

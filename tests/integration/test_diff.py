@@ -720,6 +720,21 @@ def test_a_broken_charter_in_base_is_reported_not_a_crash(repo: Repo) -> None:
     assert repo.diff("HEAD~1", "--fail-on", "goalpost-moved").exit_code == 0
 
 
+def test_a_warning_does_not_make_a_side_invalid(repo: Repo) -> None:
+    """A result file the charter does not list is a warning: `check` passes (0 errors, 1
+    warning), so `diff` does not call the side invalid, nor count a validation error."""
+    repo.append("charters/card-fraud-detection/charter.yaml", "results: [results/ab-test.csv]\n")
+    repo.commit("Lists one of its two result files")
+    check = CliRunner().invoke(main, ["check", "--source", str(repo.source)])
+    assert check.exit_code == 0 and "0 errors, 1 warning" in check.output, check.output
+
+    report = repo.diff_json("HEAD~1")
+    assert report["head"]["ok"] is True and report["head"]["errors"] == []
+    assert "validation error" not in report["summary"]["text"]
+    assert "does not load cleanly" not in repo.diff("HEAD~1").stdout
+    assert repo.diff("HEAD~1", "--fail-on", "invalid").exit_code == 0
+
+
 def test_charters_that_loaded_are_compared_when_another_is_broken(repo: Repo) -> None:
     repo.append("charters/churn-prediction/charter.yaml", "tittle: typo\n")
     repo.replace(ROUTING, "status: experiment", "status: live")
