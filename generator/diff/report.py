@@ -374,13 +374,21 @@ def _metrics_table(
         if c.kind in RESULT_KINDS and (c.kind == "results-added" or c.metric not in results):
             results[c.metric] = c
     original = report.original.get(cid)
+    renamed = [c.extra["renamed_from"] for c in changes if c.extra.get("renamed_from")]
+    base = report.base.view(renamed[0] if renamed else cid)
     rows: list[str] = []
     for metric in head.metrics:
         change = results.get(metric.id)
         old = original.metric(metric.id) if original is not None else None
         if change is None and not show_all and not _moved(metric, old):
             continue
-        before = change.base_metric if change is not None else metric
+        # BASE's own metric, as BASE showed it (its unit): none for a charter or metric
+        # added since, whose latest before is "—".
+        before = (
+            change.base_metric
+            if change is not None
+            else (base.metric(metric.id) if base is not None else None)
+        )
         counts = change.extra.get("rows", {}) if change is not None else {}
         moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)
         rows.append(

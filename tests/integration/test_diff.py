@@ -1164,6 +1164,32 @@ def test_all_shows_every_charter_and_metric(repo: Repo) -> None:
     assert "| `chargeback_rate` |" in everything
 
 
+def test_all_shows_the_latest_before_as_base_had_it(repo: Repo) -> None:
+    """`--all` lists metrics whose results did not change too: their latest before is
+    BASE's own (in BASE's unit), and a charter added since had none ("—")."""
+    repo.replace(
+        ROUTING,
+        "    unit: hours\n    direction: decrease",
+        "    unit: minutes\n    direction: decrease",
+    )
+    shutil.copytree(repo.path("charters/churn-prediction"), repo.path("charters/churn-uplift"))
+    repo.replace(
+        "charters/churn-uplift/charter.yaml",
+        "title: Subscriber churn prediction",
+        "title: Uplift model for retention offers",
+    )
+    report = repo.diff("HEAD", "--all").stdout
+    routing = next(
+        line for line in report.splitlines() if line.startswith("| `resolution_hours` |")
+    )
+    before, after = routing.split(" | ")[1:3]
+    assert before == "18.2 hours (2026-11-08)" and after == "18.2 minutes (2026-11-08)", routing
+    assert "### `churn-uplift`" in report
+    section = report[report.index("### `churn-uplift`") :].split("\n### ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert rows and all(line.split(" | ")[1] == "—" for line in rows), "\n".join(rows)
+
+
 # --- missing history, bad arguments ------------------------------------------------------
 
 
