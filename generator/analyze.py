@@ -27,6 +27,7 @@ from .stats import (
     progress,
     reached,
     reaches_effect,
+    too_few,
 )
 from .vocabulary import ROLLED_OUT, TREATMENT, Kind, MetricStatus, Verdict, is_control
 
@@ -627,19 +628,17 @@ def metric_status(
         return status, move, "control", (lo, hi)
     table = as_table(rows)
     codes = control_codes(table)
-    day = latest.row.date.toordinal()
-    control = next(
-        (
-            i
-            for d, c, i in zip(
-                table.ordinals(), table.variant_codes(), table.positions, strict=True
-            )
-            if d == day and c in codes
-        ),
-        None,
-    )
+    control = _control_row(table, codes, latest)
+    few = False
     if control is not None:
         reference, label = table.store.value[control], "control"
+        # Proportions of too few customers for a test (hence no lift): the sample says
+        # nothing, so no move between the arms is evidence, however large.
+        few = too_few(
+            Arm(reference, n=table.store.n[control] or None),
+            Arm(latest.row.value, n=latest.row.n),
+            unit,
+        )
     elif baseline is not None:
         reference, label = baseline, "baseline"
     else:
@@ -660,12 +659,27 @@ def metric_status(
         interval = (lo, hi)
         if status != "met":
             status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"
-    elif mde is not None and reaches_effect(abs(move), mde):
+    elif mde is not None and not few and reaches_effect(abs(move), mde):
         if status != "met":
             status = "improved" if move > 0 else "worse"
         elif label == "control" and move < 0:
             status = "worse"  # at its target, yet worse than control by the MDE (above)
     return status, move, label, interval
+
+
+def _control_row(table: ResultTable, codes: set[int], latest: Result) -> int | None:
+    """The position of the control arm's row on `latest`'s date, if it has one."""
+    day = latest.row.date.toordinal()
+    return next(
+        (
+            i
+            for d, c, i in zip(
+                table.ordinals(), table.variant_codes(), table.positions, strict=True
+            )
+            if d == day and c in codes
+        ),
+        None,
+    )
 
 
 def _one_arm(table: ResultTable, controls: set[int], variant: str | None) -> bool:

@@ -36,6 +36,7 @@ __all__ = [
     "lift",
     "progress",
     "reached",
+    "too_few",
 ]
 
 #: Two-sided 95% standard-normal quantile, ``scipy.stats.norm.ppf(0.975)``.
@@ -171,6 +172,16 @@ def _too_few(arms: _Proportions) -> bool:
         return False
     expected = min(arms.n_c, arms.n_t) * min(arms.pooled, 1.0 - arms.pooled)
     return expected < MIN_EXPECTED * (1.0 - 1e-9)  # 4.999999999999999 is 5
+
+
+def too_few(control: Arm, treatment: Arm, unit: str) -> bool:
+    """Whether two arms are proportions of too few customers to tell apart (`_too_few`):
+    then no move between them is evidence, not even one of the minimum detectable
+    effect (1 of 2 against 0 of 2 is a move of 50 points, and Fisher's test says p = 1)."""
+    if not (is_proportion_unit(unit) and _has_n(control) and _has_n(treatment)):
+        return False
+    arms = _proportions(control, treatment, unit)
+    return arms is not None and _too_few(arms)
 
 
 def _two_proportion(control: Arm, treatment: Arm, arms: _Proportions) -> Lift:

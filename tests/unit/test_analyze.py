@@ -282,6 +282,33 @@ def test_mde_absolute_move_equal_to_mde_is_improved() -> None:
     assert conv.status == "improved"
 
 
+def test_proportions_of_too_few_customers_are_no_evidence_whatever_the_mde() -> None:
+    """1 of 2 against 0 of 2 moves 50 points, and Fisher's exact test gives p = 1: arms
+    with `n` too few for the two-proportion test have no lift, and their move is no
+    evidence either, however small the minimum detectable effect."""
+    body = charter(
+        business_metrics=[business(target=60.0)], mde={"metric": "conv", "absolute": 1.0}
+    )
+    view = analyse(body, ab(D1, "conv", 0.0, 50.0, n=2))
+    conv = view.metric("conv")
+    assert conv is not None and conv.lift is None
+    assert conv.move == 50.0 and conv.move_reference == "control"
+    assert conv.status == "flat" and view.verdict == "no-impact"
+    # 2% against 7% of 100 each: 4.5 customers expected at the pooled rate, under 5.
+    conv = analyse(body, ab(D1, "conv", 2.0, 7.0, n=100)).metric("conv")
+    assert conv is not None and conv.lift is None and conv.status == "flat"
+    # Enough customers: the test decides (significant here).
+    conv = analyse(body, ab(D1, "conv", 2.0, 7.0, n=1000)).metric("conv")
+    assert conv is not None and conv.lift is not None and conv.status == "improved"
+    # No n at all: nothing says the sample is small, and the minimum effect judges.
+    conv = analyse(body, ab(D1, "conv", 2.0, 7.0)).metric("conv")
+    assert conv is not None and conv.lift is None and conv.status == "improved"
+    # At its target, two customers behind control are not "worse" than control.
+    met = charter(business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 1.0})
+    conv = analyse(met, ab(D1, "conv", 100.0, 50.0, n=2)).metric("conv")
+    assert conv is not None and conv.status == "met"
+
+
 def test_mde_absolute_move_below_mde_is_flat() -> None:
     body = charter(
         business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 1.0}
