@@ -492,6 +492,11 @@ def evidence(view: CharterView) -> str:
             f" ({move_phrase(b)})"
             for b in moved
         )
+        # The verdict needs one business metric to move; one that got worse meanwhile is
+        # said too, or the sentence would read as good news alone.
+        text += "".join(
+            f"; but {b.name} got worse ({move_phrase(b)})" for b in business if b.status == "worse"
+        )
     elif verdict == "ml-only":
         ml = next(x for x in view.by_kind("ml") if x.met)
         text = ml_only_sentence(view, ml)

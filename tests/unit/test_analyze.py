@@ -309,6 +309,26 @@ def test_proportions_of_too_few_customers_are_no_evidence_whatever_the_mde() -> 
     assert conv is not None and conv.status == "met"
 
 
+def test_a_business_impact_sentence_names_a_business_metric_that_got_worse() -> None:
+    """One business metric moving gives the verdict; one that got significantly worse
+    meanwhile is named after it, or the sentence reads as good news alone."""
+    body = charter(
+        business_metrics=[
+            business("conv"),
+            business("csat", name="Customer satisfaction", unit="score", baseline=4.0, target=4.5),
+        ]
+    )
+    rows = ab(D1, "conv", 10.0, 11.0, n=100_000) + ab(D1, "csat", 4.0, 3.8, n=3000, std=1.0)
+    view = analyse(body, rows)
+    assert view.verdict == "business-impact"
+    csat = view.metric("csat")
+    assert csat is not None and csat.status == "worse"
+    text = evidence(view)
+    assert text.startswith("Business conv improved: 11% (+1 pp vs control, 95% CI")
+    assert text.endswith(f"; but Customer satisfaction got worse ({move_phrase(csat)}).")
+    assert "−0.2 score vs control, 95% CI −0.251 score to −0.149 score" in text
+
+
 def test_mde_absolute_move_below_mde_is_flat() -> None:
     body = charter(
         business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 1.0}
