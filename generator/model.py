@@ -9,7 +9,10 @@ problem can be located precisely.
 
 from __future__ import annotations
 
+import calendar
 import contextlib
+import functools
+import itertools
 import math
 import posixpath
 import re
@@ -107,9 +110,24 @@ def cadence_days(cadence: str | None, shortest: bool = False) -> int | None:
     count, unit = int(match.group(1)), match.group(2)
     if count == 0:  # `every 0 days`: no period at all (`every 0 months` read as -2 days)
         return None
-    if unit == "month":  # N months are at least 30 N - 2 days, and at most 31 N
-        return 30 * count - 2 if shortest else 31 * count
+    if unit == "month":
+        fewest, most = _month_span(count)
+        return fewest if shortest else most
     return count * {"day": 1, "week": 7}[unit]
+
+
+@functools.cache
+def _month_span(count: int) -> tuple[int, int]:
+    """The fewest and the most days `count` calendar months in a row take, over the 400
+    years of the Gregorian calendar's cycle: as the words say, 3 months are 89 days
+    (February to April of a common year) to 92, as `quarterly` is, and 12 are 365 to 366.
+    (30 N - 2 made `every 3 months` a day shorter than `quarterly`, which could judge an
+    experiment over a day before the next pair could come.)"""
+    starts = 400 * 12
+    lengths = [calendar.monthrange(2000 + i // 12, i % 12 + 1)[1] for i in range(starts + count)]
+    sums = list(itertools.accumulate(lengths, initial=0))
+    spans = [sums[i + count] - sums[i] for i in range(starts)]
+    return min(spans), max(spans)
 
 
 # Limits of the format (docs/format.md, "Limits"): past them a number or a date is

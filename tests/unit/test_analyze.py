@@ -1211,7 +1211,9 @@ def test_a_holdout_that_goes_on_keeps_control_until_a_pair_is_a_cadence_late(
 @pytest.mark.parametrize(
     ("cadence", "days", "judged"),
     [("monthly", 27, False), ("monthly", 28, True), ("every 2 weeks", 13, False),
-     ("every 2 weeks", 14, True), ("yearly", 365, True), ("every 3 months", 88, True),
+     ("every 2 weeks", 14, True), ("yearly", 365, True), ("every 12 months", 364, False),
+     ("every 12 months", 365, True), ("quarterly", 88, False), ("quarterly", 89, True),
+     ("every 3 months", 88, False), ("every 3 months", 89, True),
      ("when the data team has time", 1, True)],
 )  # fmt: skip
 def test_a_pair_is_due_after_the_shortest_the_cadence_can_be(

@@ -580,8 +580,8 @@ def test_mc109_cadences(tree: Tree, cadence: str, today: date, stale: bool) -> N
         ("paused", "bi-weekly", None),  # not judged for staleness anyway
         ("live", "Every 3 Days", None),
         ("live", "yearly", None),
-        # Read, but staleness would be judged only after 169 years: never.
-        ("live", "every 999 months", "'every 999 months' is 30969 days, longer than a year, so"),
+        # Read, but staleness would be judged only after 166 years: never.
+        ("live", "every 999 months", "'every 999 months' is 30408 days, longer than a year, so"),
         ("live", "every 0 days", "'every 0 days' is not a cadence the generator reads"),
     ],
 )
