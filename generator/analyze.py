@@ -294,10 +294,19 @@ def _judged_on(metric: MetricView) -> date | None:
     if metric.latest is None:
         return None
     day = metric.latest.row.date
-    if metric.lift is not None and rests_on_lift(metric) and metric.latest.row.variant is not None:
+    arm = metric.latest.row.variant
+    if metric.lift is not None and rests_on_lift(metric) and arm is not None:
         return min(day, metric.lift.date)
     if metric.move_date is not None:  # judged at an older pair, by its move (`_judged`)
         return min(day, metric.move_date)
+    if arm is not None:
+        # The arm's rows go on after control's stopped, and no lift or older pair judged
+        # it (no `n` or `std`: the same status either way): the experiment's news is
+        # still as old as its newest pair (check.md, MC109).
+        days = metric.rows.ordinals()
+        _, paired = paired_rows(metric.rows, arm)
+        if paired:
+            return min(day, date.fromordinal(max(days[p] for p in paired)))
     return day
 
 

@@ -543,6 +543,20 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
     assert finding.message.startswith(
         "newest result a business metric is judged by is from 2026-03-08, 15 days before"
     )
+    # Nor when the arm's fresh weeks give the same status as the pair (flat both ways: no
+    # `n` or `std`, a move under the minimum detectable effect), so that neither a lift
+    # nor the pair judged it: the experiment's news is still the pair's (audit).
+    flat = [
+        {"date": day, "metric": "conv", "variant": arm, "value": value}
+        for day in ("2026-03-01", "2026-03-08")
+        for arm, value in (("control", 10.0), ("treatment", 10.2))
+    ]
+    steady = [{**flat[1], "date": f"2026-03-{d}", "value": 10.3} for d in (15, 22)]
+    tree.charter(compliant(), [*flat, *steady])
+    (finding,) = tree.findings(today=date(2026, 3, 23))
+    assert finding.message.startswith(
+        "newest result a business metric is judged by is from 2026-03-08, 15 days before"
+    )
     # Nor does a row of the control arm alone, which gives no value the verdict reads.
     rows.append({"date": "2026-03-22", "metric": "conv", "variant": "control", "value": 10.0})
     tree.charter(compliant(), rows)
