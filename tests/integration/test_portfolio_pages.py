@@ -329,6 +329,24 @@ def test_a_baseline_or_target_is_never_split_from_its_unit_on_the_portfolio(
     assert ".portfolio .trio .v, .portfolio time { white-space: nowrap; }" in css
 
 
+def test_a_lift_older_than_the_latest_value_is_dated_in_the_metrics_table(
+    examples_build: ExamplesBuild,
+) -> None:
+    """Card fraud's experiment ended on 2026-04-19 and production rows go on to
+    2026-10-31: the Lift vs control cell beside the latest value says which week its
+    lift is of, as the evidence sentence does; a lift of the latest date is not dated."""
+    fraud = page(examples_build, "charters/card-fraud-detection/index.html")
+    row = fraud.find("tr", id="metric-chargeback_rate")
+    assert cells(row)[3] == "0.093%2026-10-31"
+    lift = cells(row)[6]
+    assert lift.startswith("−0.03 pp95% CI −0.0364 pp to −0.0236 pp") and lift.endswith(
+        "· p < 0.001 · on 2026-04-19"
+    ), lift
+    ranking = page(examples_build, "charters/search-ranking/index.html")
+    lift = cells(ranking.find("tr", id="metric-search_conversion"))[6]
+    assert lift.endswith("p < 0.001") and " on " not in lift, lift
+
+
 def test_the_portfolio_says_the_date_it_judged_by_and_when_staleness_is_off(
     scratch_project: ScratchProject,
 ) -> None:
