@@ -927,8 +927,10 @@ def _view(
     goal = None if wrong_side(metric.direction, baseline, target) else target
     if latest is not None and target is not None:
         met = goal is not None and reached(goal, latest.row.value, metric.direction)
-        if baseline is not None:
-            prog = progress(baseline, target, latest.row.value)
+        if baseline is not None and goal is not None:
+            # None too for a target on the wrong side: "-40% of the way" to a target the
+            # metric moved toward reads as a move the wrong way (MC106 says why).
+            prog = progress(baseline, goal, latest.row.value)
     # The lift of the newest pair, or none: a newer pair whose lift cannot be computed
     # (no spread, too few customers) is not judged by an older week's lift.
     lifts, newest_pair = lift_history(rows, metric.unit)

@@ -667,6 +667,9 @@ def test_a_target_on_the_wrong_side_of_the_baseline_is_never_met(target: float) 
     ttr = view.metric("ttr")
     assert ttr is not None and ttr.met is False and ttr.status == "flat"
     assert view.verdict == "no-impact"
+    # Nor is progress measured: 18.4 read "-1.5% of the way" to 25, a move the right way
+    # shown as one the wrong way (and none to 18.5, a gap of 0).
+    assert ttr.progress is None
 
 
 def _after_the_test(later: float, on: str = D3, cadence: str = "", **fields: Any) -> Any:
