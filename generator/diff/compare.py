@@ -455,7 +455,7 @@ def unloaded_goalposts(cid: str, base: Side, head: Side) -> Iterator[Change]:
         was, now = _raw_goalposts(before[mid]), _raw_goalposts(metric)
         for name in [*now, *(x for x in was if x not in now)]:
             if was.get(name) != now.get(name):
-                text = f"`{mid}` {name}: {show(was.get(name))} → {show(now.get(name))}; {why}"
+                text = f"`{mid}` {name}: {shown_change(was.get(name), now.get(name))}; {why}"
                 extra = {"reagreed": False}
                 yield Change(
                     "goalpost-moved",
@@ -562,7 +562,7 @@ def plan_changes(pair: Pair) -> Iterator[Change]:
     for name in [*now, *(x for x in was if x not in now)]:
         if was.get(name) == now.get(name):
             continue
-        text = f"{name}: {show(was.get(name))} → {show(now.get(name))}"
+        text = f"{name}: {shown_change(was.get(name), now.get(name))}"
         extra: dict[str, Any] = {}
         if results and name.split(".")[1] in JUDGING_PLAN_FIELDS:
             text += " (changed with results in hand: the results are judged by it)"
@@ -652,7 +652,7 @@ def catalogue_changes(pair: Pair) -> Iterator[Change]:
             if was != now:
                 text = (
                     f"`{new.id}` {name} changed in metrics.yaml, and this charter refs it:"
-                    f" {show(was)} → {show(now)}"
+                    f" {shown_change(was, now)}"
                 )
                 extra = {"catalogue": ref}
                 yield Change(
@@ -664,7 +664,7 @@ def field_change(
     cid: str, name: str, was: Any, now: Any, new: m.AnyMetric, renewed: Renewal | None = None
 ) -> Change:
     """One changed field of a metric: a plain change, or a moved goalpost."""
-    text = f"`{new.id}` {name}: {show(was)} → {show(now)}"
+    text = f"`{new.id}` {name}: {shown_change(was, now)}"
     if name == "target.value" and isinstance(was, float) and isinstance(now, float):
         text += f" ({_ambition(was, now, new.direction)})"
     if renewed is None or not is_goalpost(name):
@@ -835,6 +835,26 @@ def show(value: Any) -> str:
         return ", ".join(show(v) for v in value) or "(none)"
     text = str(value)
     return text if len(text) <= 80 else text[:77] + "…"
+
+
+def shown_change(was: Any, now: Any) -> str:
+    """`was → now`, each as `show` gives it; two long texts that differ only past what
+    `show` keeps are cut around where they first differ, so the change shows (a
+    definition's "excluding" turned "including" read as the same 77 characters twice)."""
+    before, after = show(was), show(now)
+    if before != after or not (isinstance(was, str) and isinstance(now, str)) or was == now:
+        return f"{before} → {after}"
+    same = next((i for i, (a, b) in enumerate(zip(was, now, strict=False)) if a != b), None)
+    if same is None:  # one is the other with more at its end
+        same = min(len(was), len(now))
+    begin = max(0, same - 30)
+    return f"{_window(was, begin)} → {_window(now, begin)}"
+
+
+def _window(text: str, begin: int) -> str:
+    """`text` from `begin`, at most 80 characters with its marks of what is left out."""
+    part = text[begin : begin + 76]
+    return ("…" if begin else "") + part + ("…" if begin + len(part) < len(text) else "")
 
 
 # --- results ----------------------------------------------------------------------------------

@@ -473,6 +473,9 @@ def test_removing_the_agreement_while_changing_the_definition_moves_the_goalpost
     moved = changes(report, "goalpost-moved")
     assert [(c["field"], c["reagreed"]) for c in moved] == [("definition", False)]
     assert [c["field"] for c in changes(report, "agreement-changed")] == ["agreed"]
+    # The change is past the first 77 characters: the message shows where it is.
+    assert "tickets, excluding tickets waiting on the customer. → …" in moved[0]["message"]
+    assert "tickets, excluding escalations." in moved[0]["message"]
 
 
 def test_progress_is_also_shown_against_the_original_goalposts(repo: Repo) -> None:

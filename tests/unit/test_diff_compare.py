@@ -508,3 +508,24 @@ def test_removing_an_agreed_business_metric_removes_its_agreement(tmp_path: Path
         "business metric `ttr` removed, and its agreement with it (it was agreed by Head of"
         " Support on 2026-02-15)"
     )
+
+
+def test_a_long_text_changed_past_its_first_77_characters_shows_where_it_changed() -> None:
+    """Both sides were cut at 77 characters: a definition whose "excluding" became
+    "including" at character 98 read as the same text twice."""
+    from generator.diff.compare import shown_change
+
+    was = (
+        "Mean hours from ticket creation to the ticket being marked solved, English web"
+        " and email tickets, excluding tickets waiting on the customer."
+    )
+    now = was.replace("excluding", "including")
+    before, after = shown_change(was, now).split(" → ")
+    assert before == "…nglish web and email tickets, excluding tickets waiting on the customer."
+    assert after == "…nglish web and email tickets, including tickets waiting on the customer."
+    longer = shown_change(was, was + " Weekends too.")
+    assert longer.endswith("→ …ckets waiting on the customer. Weekends too.")
+    # Short texts, numbers and texts that differ early are as `show` gives them.
+    assert shown_change("Weekly", "Daily") == "Weekly → Daily"
+    assert shown_change(15.0, 17.5) == "15 → 17.5"
+    assert shown_change("x" + was, "y" + was) == f"{('x' + was)[:77]}… → {('y' + was)[:77]}…"
