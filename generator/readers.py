@@ -649,7 +649,14 @@ def _compose_python(text: str, rel: str, diags: Diagnostics) -> list[Node] | Non
             diags.error(SourceRef(rel, line, col), "", problem, "limit")
             return None
         if exc.context:
-            problem = f"{exc.context}, {problem}"
+            began = exc.context_mark
+            if began is not None and mark is not None and began.line != mark.line:
+                # The problem is found where the parser gave up (the line after a flow
+                # mapping left open); where the construct began is where to look too.
+                at = f" that began at line {began.line + 1}, column {began.column + 1}"
+                problem = f"{exc.context}{at}, {problem}"
+            else:
+                problem = f"{exc.context}, {problem}"
         # PyYAML writes a character it names as Python does (`'\\t'`): not escaped again.
         shown = printable(problem if len(problem) <= 300 else problem[:300] + "…")
         message = f"YAML syntax error: {shown}{_syntax_hint(problem)}"

@@ -74,6 +74,21 @@ def test_yaml_syntax_error_is_located(scratch_project: ScratchProject) -> None:
     )
 
 
+def test_a_flow_mapping_left_open_says_where_it_began(scratch_project: ScratchProject) -> None:
+    """The parser finds a `{` left open on the next line's key: that line is located, and
+    the message names the line and column where the mapping began, where the fix is."""
+    text = scratch_project.charter().replace("target: {value: 4.5}", "target: {value: 4.5", 1)
+    scratch_project.charter(text=text)
+    began = at(text, "target: ", "{")
+    line, col = began.split(":")
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{int(line) + 1}:",
+        "YAML syntax error: while parsing a flow mapping that began at line"
+        f" {line}, column {col}, expected ',' or '}}', but got",
+    )
+
+
 def test_text_after_a_closing_quote_gets_no_indentation_advice(
     scratch_project: ScratchProject,
 ) -> None:
