@@ -287,8 +287,22 @@ def _resolve(top: Path, spec: str, role: str) -> str:
     found = _commit_of(top, spec)
     if found is not None:
         return found
+    kind = _object_kind(top, spec)
+    if kind is not None:  # `main:charters`, `HEAD^{tree}`: there, but no commit
+        raise DiffError(
+            f"{role} {spec!r} names a git {kind}, not a commit: give a commit (a branch, a"
+            " tag or a commit id), or a folder"
+        )
+    if os.path.lexists(spec) and not os.path.isdir(spec):  # `site.yaml`, as `./site.yaml`
+        raise DiffError(f"{role} {spec!r} is a file, not a folder, and no git revision")
     shallow = _git(["rev-parse", "--is-shallow-repository"], top).stdout.decode().strip()
     raise DiffError(missing_revision_message(spec, role, shallow == "true"))
+
+
+def _object_kind(top: Path, spec: str) -> str | None:
+    """The type of the git object `spec` names (`tree`, `blob`), or None."""
+    found = _git(["cat-file", "-t", "--end-of-options", spec], top)
+    return found.stdout.decode().strip() or None if found.returncode == 0 else None
 
 
 def _commit_date(top: Path, sha: str) -> date | None:

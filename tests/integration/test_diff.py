@@ -399,6 +399,32 @@ def test_two_dots_are_a_range_to_give_as_two_revisions(repo: Repo) -> None:
     )
 
 
+def test_a_tree_a_blob_or_a_file_is_no_revision_and_not_one_to_fetch(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`HEAD:charters` and `HEAD^{tree}` name objects that are there, and `site.yaml` a
+    file: each was "not found in this repository", with advice to fetch it."""
+    for spec, kind in (
+        ("HEAD:charters", "tree"),
+        ("HEAD^{tree}", "tree"),
+        ("HEAD:site.yaml", "blob"),
+    ):
+        result = repo.diff(spec)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            f"error: BASE {spec!r} names a git {kind}, not a commit: give a commit (a branch,"
+            " a tag or a commit id), or a folder"
+        )
+    monkeypatch.chdir(repo.source)
+    result = repo.diff("site.yaml")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == "error: BASE 'site.yaml' is a file, not a folder, and no git revision"
+    )
+    assert "was not found in this repository" in repo.diff("no-such-branch").stderr
+
+
 def test_a_folder_named_as_the_revision_is_refused_not_compared_in_its_place(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
