@@ -955,9 +955,9 @@ def test_a_one_charter_edit_renders_that_charters_rows_alone(
     assert (counted["rows rendered"], counted["rows cached"]) == (2, 6)
     routing = portfolio_tr(scratch_project.out, "routing")
     assert 'data-verdict="target-met"' in routing and "mstatus-met" in routing
-    assert "→ <strong>5.1 hours</strong> → 5.2 hours" in routing
+    assert '→ <strong>5.1 hours</strong> → <span class="v">5.2 hours</span>' in routing
     team_page = (scratch_project.out / "teams/support-engineering/index.html").read_text("utf-8")
-    assert "→ <strong>5.1 hours</strong> → 5.2 hours" in team_page
+    assert '→ <strong>5.1 hours</strong> → <span class="v">5.2 hours</span>' in team_page
     assert tree_files(scratch_project.out) == cold(scratch_project, tmp_path)
 
     # The rows template overridden: every row rendered again, from the new one.
