@@ -236,3 +236,66 @@ def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit
         csv.write_text(csv.read_text(encoding="utf-8").replace("handle_minutes", "handle_time"))
     (repo / rel).write_text(text, encoding="utf-8")
     assert gate() == 1
+
+
+def _check_step() -> dict[str, Any]:
+    """The pull-request job's step that annotates with `charters check`."""
+    (step,) = [
+        s
+        for s in _workflow()["jobs"]["pull-request"]["steps"]
+        if "charters check" in s.get("run", "")
+    ]
+    return step
+
+
+def test_workflow_annotates_the_charters_the_pull_request_changed(tmp_path: Path) -> None:
+    """GitHub shows ten annotations of each severity a step: the examples' four overdue
+    alerts and a breached guardrail of charters a change did not touch came before its
+    own new alert. The step passes the changed files, so their findings are annotated."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = _env(tmp_path / "home")
+    for rel in ("charters", "site.yaml", "metrics.yaml"):
+        copy = shutil.copytree if (REPO_ROOT / rel).is_dir() else shutil.copy2
+        copy(REPO_ROOT / rel, repo / rel)
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "Charters")):
+        assert _git(repo, env, *args).returncode == 0
+    assert _git(repo, env, "update-ref", "refs/remotes/origin/main", "HEAD").returncode == 0
+    step = _check_step()
+    assert step["env"] == {"BASE": "${{ github.base_ref }}"}
+    env.update(BASE="main", GITHUB_ACTIONS="true", SOURCE_DATE_EPOCH="1796515200")  # 2026-12-06
+
+    def annotated() -> tuple[int, set[str]]:
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", step["run"]],
+            cwd=repo, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        files = set(re.findall(r"^::\w+ file=([^,]+),", done.stdout, re.M))
+        return done.returncode, files
+
+    # No change: every charter is judged (the examples' overdue results are alerts).
+    code, files = annotated()
+    assert code == 0 and "charters/card-fraud-detection/charter.yaml" in files and len(files) > 1
+    # New rows breach the routing charter's guardrail: only its findings are annotated.
+    results = repo / "charters/support-ticket-routing/results/ab-test.csv"
+    results.write_text(
+        results.read_text(encoding="utf-8")
+        + "2026-11-15,csat,control,4.4,900,0.8,\n2026-11-15,csat,treatment,3.9,900,0.8,\n",
+        encoding="utf-8",
+    )
+    assert _git(repo, env, "commit", "-qam", "Week 14").returncode == 0
+    code, files = annotated()
+    assert (code, files) == (0, {"charters/support-ticket-routing/charter.yaml"})
+    # A charter removed alongside is no path to check; an error in the changed one fails.
+    assert _git(repo, env, "rm", "-rq", "charters/churn-prediction").returncode == 0
+    charter = repo / "charters/support-ticket-routing/charter.yaml"
+    charter.write_text(
+        charter.read_text(encoding="utf-8").replace("status: experiment", "status: [x")
+    )
+    assert _git(repo, env, "commit", "-qam", "Broken").returncode == 0
+    code, files = annotated()
+    assert code != 0 and files == {"charters/support-ticket-routing/charter.yaml"}  # xargs: 123
+    # A change of site.yaml judges every charter again.
+    (repo / "site.yaml").write_text((repo / "site.yaml").read_text() + "\n", encoding="utf-8")
+    assert _git(repo, env, "commit", "-qam", "Site").returncode == 0
+    assert len(annotated()[1]) > 1
