@@ -411,7 +411,26 @@ def _removed(cid: str, old: CharterCheck | None, new_id: str | None) -> Change:
         message = f"charter `{cid}` removed (it did not load in BASE either)"
     else:
         message = f"charter `{cid}` removed: {old.view.charter.title}"
-    extra = {"renamed_to": new_id} if new_id is not None else {}
+    extra: dict[str, Any] = {"renamed_to": new_id} if new_id is not None else {}
+    if new_id is None and old is not None:
+        # Its verdict and the evidence behind it leave the portfolio with it: a project
+        # that did not work, deleted rather than retired, takes its No impact along.
+        agreed = [b for b in old.view.charter.business_metrics if b.agreed is not None]
+        rows = sum(len(x.rows) for x in old.view.metrics)
+        if agreed or rows:
+            kept = ", ".join(
+                part
+                for part in (
+                    plural(len(agreed), "agreed business metric") if agreed else "",
+                    plural(rows, "result row") if rows else "",
+                )
+                if part
+            )
+            verdict = label(old.verdict, "verdict")
+            message += (
+                f" (verdict {verdict}; {kept} removed with it, where `status: retired` keeps them)"
+            )
+            extra["flagged"] = True
     return Change("charter-removed", cid, None, _summary(old, False), None, message, extra=extra)
 
 

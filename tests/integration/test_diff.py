@@ -812,6 +812,26 @@ def test_removed_and_renamed_charters(repo: Repo) -> None:
     assert "renamed from `search-ranking`" in added["product-search-ranking"]["message"]
     assert "renamed_to" not in removed["review-summarisation"]
     assert report["summary"]["counts"]["charter-removed"] == 2
+    # Removed with an agreed business metric: flagged (a rename is not).
+    assert removed["review-summarisation"]["flagged"] is True
+    assert "flagged" not in removed["search-ranking"]
+
+
+def test_a_charter_removed_with_its_results_is_flagged(repo: Repo) -> None:
+    """Deleting a charter that did not work, rather than retiring it, took its No impact
+    verdict, its agreements and its result rows out of the portfolio with one unflagged
+    line, and passed `--fail-on flagged`."""
+    shutil.rmtree(repo.path("charters/churn-prediction"))
+    repo.commit("Drop churn")
+    (removed,) = changes(repo.diff_json("HEAD~1"), "charter-removed")
+    assert removed["flagged"] is True
+    assert removed["message"] == (
+        "charter `churn-prediction` removed: Subscriber churn prediction (verdict No impact;"
+        " 2 agreed business metrics, 48 result rows removed with it, where `status: retired`"
+        " keeps them)"
+    )
+    assert "| 🚩 Charter removed |" in repo.diff("HEAD~1").stdout
+    assert repo.diff("HEAD~1", "--fail-on", "flagged").exit_code == 1
 
 
 def test_a_target_moved_during_a_rename_is_still_caught(repo: Repo) -> None:
