@@ -390,11 +390,15 @@ def _added(
     new = head.checks.get(cid)
     if old_id is not None:
         message = f"charter `{cid}` renamed from `{old_id}`"
+        if new is not None and old_id not in new.view.charter.aliases:
+            # Its old page goes: links and bookmarks to it find nothing (format.md).
+            message += f"; its old address is gone unless it lists `aliases: [{old_id}]`"
     elif new is None:
         message = f"charter `{cid}` added, but it does not load (see the HEAD problems)"
     else:
         status = label(new.view.charter.status, "status")
-        message = f"charter `{cid}` added: {new.view.charter.title} ({status})"
+        verdict = label(new.verdict, "verdict")
+        message = f"charter `{cid}` added: {new.view.charter.title} ({status}; verdict {verdict})"
     extra = {"renamed_from": old_id} if old_id is not None else {}
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
     if new is not None and old_id is not None:

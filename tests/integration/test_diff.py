@@ -792,6 +792,7 @@ def test_a_new_charter_is_added_with_its_findings(repo: Repo) -> None:
     (added,) = changes(report, "charter-added")
     assert added["charter"] == "pricing-model"
     assert added["after"]["status"] == "proposed"
+    assert added["message"].endswith("(Proposed; verdict No results)"), added["message"]
     assert report["head"]["ok"] is True
     findings = [c for c in changes(report, "finding-added") if c["charter"] == "pricing-model"]
     assert findings, "a proposed charter without a human baseline has an info finding"
@@ -809,7 +810,10 @@ def test_removed_and_renamed_charters(repo: Repo) -> None:
     assert set(added) == {"product-search-ranking"}
     assert removed["search-ranking"]["renamed_to"] == "product-search-ranking"
     assert added["product-search-ranking"]["renamed_from"] == "search-ranking"
-    assert "renamed from `search-ranking`" in added["product-search-ranking"]["message"]
+    assert added["product-search-ranking"]["message"] == (
+        "charter `product-search-ranking` renamed from `search-ranking`; its old address is"
+        " gone unless it lists `aliases: [search-ranking]`"
+    )
     assert "renamed_to" not in removed["review-summarisation"]
     assert report["summary"]["counts"]["charter-removed"] == 2
     # Removed with an agreed business metric: flagged (a rename is not).
@@ -1379,6 +1383,10 @@ def test_an_alias_pairs_a_rename_before_the_title_does(repo: Repo) -> None:
     assert (
         "charter `search-ranking` renamed to `product-search`"
         in removed["search-ranking"]["message"]
+    )
+    # The old address is kept by the alias: no advice to add one.
+    assert added["product-search"]["message"] == (
+        "charter `product-search` renamed from `search-ranking`"
     )
 
 
