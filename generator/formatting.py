@@ -89,6 +89,11 @@ def _number(value: float, digits: int, more: int) -> str:
         text = f"{value:,.{2 + more}f}"
     else:
         text = f"{value:.{digits + more}g}"
+        # Under 0.0001, `7.95e-05` is no way to read a rate on a page; under a billionth
+        # (no rate, a unit's mistake more likely) the exponent is shorter than the zeros.
+        if "e" in text and magnitude >= 1e-9:
+            places = digits + more - 1 - math.floor(math.log10(magnitude))
+            text = f"{value:.{places}f}"
     if "." in text and "e" not in text:
         text = text.rstrip("0").rstrip(".")
     return text.replace("-", "−")
