@@ -109,8 +109,8 @@ def fmt_value(value: float | None, unit: str, apart: float | None = None) -> str
         return f"{text}%"
     if unit.lower() in ("ratio", "", "count"):
         return text
-    if unit in ("USD", "$"):
-        return f"{text} USD"
+    if unit == "$":  # as written, before the number: which dollar it is the charter says
+        return f"\u2212${text[1:]}" if text.startswith("\u2212") else f"${text}"
     if text in ("1", "-1", "\u22121"):
         unit = _SINGULAR_UNITS.get(unit, unit)
     return f"{text} {unit}"
