@@ -160,6 +160,9 @@ class MetricView:
     # The date of the pair the move was measured on when the metric was judged there, not
     # on its latest value (`_judged`): the evidence dates the move by it.
     move_date: date | None = None
+    # The newest pair's date when the latest value, a row of the compared arm after it,
+    # gave the pair's status (`_judged`): the metric's news is as old as the pair.
+    pair_date: date | None = None
 
     @cached_property
     def newest(self) -> tuple[date, int] | None:
@@ -299,14 +302,11 @@ def _judged_on(metric: MetricView) -> date | None:
         return min(day, metric.lift.date)
     if metric.move_date is not None:  # judged at an older pair, by its move (`_judged`)
         return min(day, metric.move_date)
-    if arm is not None:
-        # The arm's rows go on after control's stopped, and no lift or older pair judged
-        # it (no `n` or `std`: the same status either way): the experiment's news is
-        # still as old as its newest pair (check.md, MC109).
-        days = metric.rows.ordinals()
-        _, paired = paired_rows(metric.rows, arm)
-        if paired:
-            return min(day, date.fromordinal(max(days[p] for p in paired)))
+    if metric.pair_date is not None:
+        # The arm's rows go on after control's stopped, giving the status the newest pair
+        # gave (no `n` or `std`, so no lift): the experiment's news is as old as that
+        # pair (check.md, MC109). Rows that give another status are news of their own.
+        return min(day, metric.pair_date)
     return day
 
 
@@ -708,6 +708,11 @@ _WORST_FIRST: tuple[Status, ...] = ("worse", "flat", "improved", "met")
 Judgement = tuple[Status, float | None, str | None, tuple[float, float] | None]
 
 
+# A metric's judgement, whether its target counts as met, the date of the pair it was
+# judged at, and the pair's date when its latest arm row gave the pair's status (`_judged`).
+Judged = tuple[Judgement, bool, date | None, date | None]
+
+
 def _judged(
     metric: m.BusinessMetric | m.MLMetric,
     rows: ResultTable,
@@ -718,9 +723,11 @@ def _judged(
     newest_pair: int,
     mde: m.MinimumDetectableEffect | None,
     ended_after: int | None,
-) -> tuple[Judgement, bool, date | None]:
-    """`metric_status` of a business or ML metric, whether its target may count as met, and
-    the date of the pair it was judged at when not its latest value. When its latest
+) -> Judged:
+    """`metric_status` of a business or ML metric, whether its target may count as met,
+    the date of the pair it was judged at when not its latest value, and the pair's date
+    when its latest value, a row of the compared arm after that pair, gave the pair's
+    status (the status is the experiment's news of that pair's date: `_judged_on`). When its latest
     value is dated after the newest date with both arms, and is a row of the compared
     arm (its control row not in yet, or left out) or a production row while the
     experiment is not over (`experiment_over`: a rolled-out charter's production beside
@@ -747,18 +754,23 @@ def _judged(
         )
 
     if latest is None:
-        return ("no-results", None, None, None), True, None
+        return ("no-results", None, None, None), True, None, None
     now = judge(latest)
     day = latest.row.date.toordinal()
     if not newest_pair or day <= newest_pair:
-        return now, True, None
+        return now, True, None, None
     if latest.row.variant is None and experiment_over(newest_pair, day, ended_after):
-        return now, True, None  # production as it stands after the experiment: it judges alone
+        return (
+            now,
+            True,
+            None,
+            None,
+        )  # production as it stands after the experiment: it judges alone
     days = rows.ordinals()
     _, paired = paired_rows(rows, treatment_variant(rows))
     pair = next((p for p in paired if days[p] == newest_pair), None)
     if pair is None:
-        return now, True, None
+        return now, True, None, None
     then = judge(rows[pair])
     there = rows[pair].row
     # Judged at the pair, the target counts as met only if the arm met it there, whichever
@@ -766,8 +778,9 @@ def _judged(
     # pair was, counted as met (the API's `target_met`, an ML metric's ml-only verdict).
     met_there = goal is None or reached(goal, there.value, metric.direction)
     if _WORST_FIRST.index(then[0]) >= _WORST_FIRST.index(now[0]):
-        return now, met_there, None
-    return then, met_there, there.date
+        same = then[0] == now[0] and latest.row.variant is not None
+        return now, met_there, None, there.date if same else None
+    return then, met_there, there.date, None
 
 
 def guardrail_move(
@@ -855,7 +868,7 @@ def _judged_by_plan(
     mde: m.MinimumDetectableEffect | None,
     ended_after: int | None,
     cadence_read: bool,
-) -> tuple[Judgement, bool, date | None]:
+) -> Judged:
     """`_judged` with the lift that still stands (`_lift_stands`), the experiment over
     `ended_after` days after its last pair (None: not rolled out).
 
@@ -866,7 +879,7 @@ def _judged_by_plan(
     production row at the target (the verdict then read target-met); read as going on,
     a production row back past the baseline hid behind a lift that showed a gain."""
 
-    def judged(over_after: int | None) -> tuple[Judgement, bool, date | None]:
+    def judged(over_after: int | None) -> Judged:
         stands = _lift_stands(current, newest_pair, latest, baseline, metric.direction, over_after)
         judging = current if stands else None
         return _judged(metric, rows, latest, goal, baseline, judging, newest_pair, mde, over_after)
@@ -877,7 +890,7 @@ def _judged_by_plan(
     going_on = judged(None)
     if _WORST_FIRST.index(going_on[0][0]) < _WORST_FIRST.index(kept[0][0]):
         kept = going_on
-    return kept[0], kept[1] and going_on[1], kept[2]
+    return kept[0], kept[1] and going_on[1], kept[2], kept[3]
 
 
 def _guardrail_judged(
@@ -922,14 +935,12 @@ def _view(
         tolerance = metric.tolerance.value
     latest = latest_row(rows, production=ended_after is not None)
     prog = met = None
-    # A target on the wrong side of the baseline (rule MC106) is met from the start: it is
-    # never counted as met, so no typo, and no `lint.disable` of the rule, fakes a verdict.
+    # A target on the wrong side of the baseline (MC106) is met from the start: never met,
+    # so no typo or `lint.disable` fakes a verdict, and no progress ("-40% of the way").
     goal = None if wrong_side(metric.direction, baseline, target) else target
     if latest is not None and target is not None:
         met = goal is not None and reached(goal, latest.row.value, metric.direction)
         if baseline is not None and goal is not None:
-            # None too for a target on the wrong side: "-40% of the way" to a target the
-            # metric moved toward reads as a move the wrong way (MC106 says why).
             prog = progress(baseline, goal, latest.row.value)
     # The lift of the newest pair, or none: a newer pair whose lift cannot be computed
     # (no spread, too few customers) is not judged by an older week's lift.
@@ -939,6 +950,7 @@ def _view(
     interval: tuple[float, float] | None = None
     rollout: date | None = None
     move_date: date | None = None
+    pair_date = move_date
     if isinstance(metric, m.Guardrail):
         move, reference, rollout = _guardrail_judged(
             rows, baseline, metric.direction, ended_after, cadence_read
@@ -952,7 +964,7 @@ def _view(
             metric, rows, latest, goal, baseline, current, newest_pair, mde, ended_after,
             cadence_read,
         )  # fmt: skip
-        (status, move, reference, interval), met_there, move_date = kept
+        (status, move, reference, interval), met_there, move_date, pair_date = kept
         met = met and met_there
     return MetricView(
         id=metric.id,
@@ -977,6 +989,7 @@ def _view(
         move_reference=reference,
         move_interval=interval,
         move_date=move_date,
+        pair_date=pair_date,
         breached=breached,
         rollout=rollout,
     )

@@ -557,6 +557,11 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
     assert finding.message.startswith(
         "newest result a business metric is judged by is from 2026-03-08, 15 days before"
     )
+    # But fresh weeks that give another status are news of their own: an interval of
+    # their own against the baseline, worse (the status rests on them), is not stale.
+    worse = [{**r, "value": 7.0, "lower": 6.5, "upper": 7.5} for r in steady]
+    tree.charter(compliant(), [*flat, *worse])
+    assert tree.findings(today=date(2026, 3, 23)) == []
     # Nor does a row of the control arm alone, which gives no value the verdict reads.
     rows.append({"date": "2026-03-22", "metric": "conv", "variant": "control", "value": 10.0})
     tree.charter(compliant(), rows)
