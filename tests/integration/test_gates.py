@@ -263,6 +263,7 @@ def test_workflow_annotates_the_charters_the_pull_request_changed(tmp_path: Path
     assert _git(repo, env, "update-ref", "refs/remotes/origin/main", "HEAD").returncode == 0
     step = _check_step()
     assert step["env"] == {"BASE": "${{ github.base_ref }}"}
+    assert step["shell"] == "bash"  # GitHub's bash with pipefail, as run below
     env.update(BASE="main", GITHUB_ACTIONS="true", SOURCE_DATE_EPOCH="1796515200")  # 2026-12-06
 
     def annotated() -> tuple[int, set[str]]:
@@ -286,7 +287,7 @@ def test_workflow_annotates_the_charters_the_pull_request_changed(tmp_path: Path
     assert _git(repo, env, "commit", "-qam", "Week 14").returncode == 0
     code, files = annotated()
     assert (code, files) == (0, {"charters/support-ticket-routing/charter.yaml"})
-    # A charter removed alongside is no path to check; an error in the changed one fails.
+    # A charter removed alongside is said to be gone; an error in the changed one fails.
     assert _git(repo, env, "rm", "-rq", "charters/churn-prediction").returncode == 0
     charter = repo / "charters/support-ticket-routing/charter.yaml"
     charter.write_text(
@@ -299,3 +300,16 @@ def test_workflow_annotates_the_charters_the_pull_request_changed(tmp_path: Path
     (repo / "site.yaml").write_text((repo / "site.yaml").read_text() + "\n", encoding="utf-8")
     assert _git(repo, env, "commit", "-qam", "Site").returncode == 0
     assert len(annotated()[1]) > 1
+    # A result file removed names its charter: the glob that read it matches nothing now.
+    assert (
+        _git(repo, env, "checkout", "-q", "-B", "drop", "refs/remotes/origin/main").returncode == 0
+    )
+    assert (
+        _git(
+            repo, env, "rm", "-q", "charters/agent-reply-suggestions/results/weekly-ab.csv"
+        ).returncode
+        == 0
+    )
+    assert _git(repo, env, "commit", "-qm", "Drop the A/B rows").returncode == 0
+    code, files = annotated()
+    assert code != 0 and files == {"charters/agent-reply-suggestions/charter.yaml"}
