@@ -272,7 +272,10 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     edited = edit_dates(base, head)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
-            report.changes.append(_removed(cid, base.checks.get(cid), renamed_to.get(cid)))
+            old = base.checks.get(cid)
+            report.changes.append(_removed(cid, old, renamed_to.get(cid)))
+            if old is not None and cid not in renamed_to:
+                report.changes.extend(_agreements_removed(cid, old))
         elif cid in added:
             old_id = renamed_from.get(cid)
             report.changes.extend(_added(cid, base, head, old_id, edited))
@@ -622,6 +625,20 @@ def _metric_added(cid: str, new: m.MetricEntry) -> Change:
     mid, about = new.metric.id, {"kind": new.kind, "name": new.metric.name}
     text = f"new {KIND_LABELS[new.kind]} `{mid}`: {new.metric.name}"
     return Change("metric-changed", cid, mid, None, about, text)
+
+
+def _agreements_removed(cid: str, old: CharterCheck) -> Iterator[Change]:
+    """A charter removed takes each agreed metric's agreement with it, as removing the
+    metric alone does (`_metric_removed`): the gate that fails on one fails on both."""
+    for entry in old.view.charter.metrics():
+        agreement = _agreement(entry.metric)
+        if agreement is not None:
+            mid, about = entry.metric.id, {"kind": entry.kind, "name": entry.metric.name}
+            text = (
+                f"{KIND_LABELS[entry.kind]} `{mid}` removed with its charter, and its agreement"
+                f" with it (it was agreed{_by_on(agreement)})"
+            )
+            yield Change("agreement-changed", cid, mid, about, None, text)
 
 
 def _metric_removed(cid: str, old: m.MetricEntry) -> Change:

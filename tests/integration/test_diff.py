@@ -836,6 +836,18 @@ def test_a_charter_removed_with_its_results_is_flagged(repo: Repo) -> None:
     )
     assert "| 🚩 Charter removed |" in repo.diff("HEAD~1").stdout
     assert repo.diff("HEAD~1", "--fail-on", "flagged").exit_code == 1
+    # Its agreed metrics take their agreements with them, as one removed alone does, so
+    # the shipped gate fails on it too.
+    agreements = changes(repo.diff_json("HEAD~1"), "agreement-changed")
+    assert [(c["metric"], c["message"]) for c in agreements] == [
+        ("monthly_churn_rate", "business metric `monthly_churn_rate` removed with its charter,"
+         " and its agreement with it (it was agreed by Chief Revenue Officer, Head of Growth on"
+         " 2026-01-09)"),
+        ("arpu", "business metric `arpu` removed with its charter, and its agreement with it (it"
+         " was agreed by Chief Revenue Officer on 2026-01-09)"),
+    ]  # fmt: skip
+    gate = "goalpost-moved,catalogue-changed,agreement-changed"
+    assert repo.diff("HEAD~1", "--fail-on", gate).exit_code == 1
 
 
 def test_a_target_moved_during_a_rename_is_still_caught(repo: Repo) -> None:
