@@ -28,6 +28,7 @@ from .stats import (
     reached,
     reaches_effect,
     too_few,
+    too_few_against,
 )
 from .vocabulary import ROLLED_OUT, TREATMENT, Kind, MetricStatus, Verdict, is_control
 
@@ -637,21 +638,10 @@ def metric_status(
         return status, move, "control", (lo, hi)
     table = as_table(rows)
     codes = control_codes(table)
-    control = _control_row(table, codes, latest)
-    few = False
-    if control is not None:
-        reference, label = table.store.value[control], "control"
-        # Proportions of too few customers for a test (hence no lift): the sample says
-        # nothing, so no move between the arms is evidence, however large.
-        few = too_few(
-            Arm(reference, n=table.store.n[control] or None),
-            Arm(latest.row.value, n=latest.row.n),
-            unit,
-        )
-    elif baseline is not None:
-        reference, label = baseline, "baseline"
-    else:
+    found = _reference(table, codes, latest, baseline, unit)
+    if found is None:
         return status, None, None, None
+    reference, label, few = found
     move = _good(latest.row.value - reference, direction)
     interval: tuple[float, float] | None = None
     row = latest.row
@@ -674,6 +664,28 @@ def metric_status(
         elif label == "control" and move < 0:
             status = "worse"  # at its target, yet worse than control by the MDE (above)
     return status, move, label, interval
+
+
+def _reference(
+    table: ResultTable, codes: set[int], latest: Result, baseline: float | None, unit: str
+) -> tuple[float, str, bool] | None:
+    """What `latest` is compared with when no lift judges it: the control row of its date,
+    else the baseline; with whether its sample is too few to tell them apart."""
+    control = _control_row(table, codes, latest)
+    row = Arm(latest.row.value, n=latest.row.n)
+    if control is not None:
+        reference, label = table.store.value[control], "control"
+        # Proportions of too few customers for a test (hence no lift): the sample says
+        # nothing, so no move between the arms is evidence, however large.
+        few = too_few(Arm(reference, n=table.store.n[control] or None), row, unit)
+    elif baseline is not None:
+        reference, label, few = baseline, "baseline", False
+    else:
+        return None
+    # Nor a row whose own sample is too few to tell from what it is compared with (a
+    # baseline, a control value without `n`): its `n` can say "no evidence", though a
+    # business metric's `n` is no evidence of a move by itself (`metric_status`).
+    return reference, label, few or too_few_against(row, reference, unit)
 
 
 def _control_row(table: ResultTable, codes: set[int], latest: Result) -> int | None:

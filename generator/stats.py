@@ -37,6 +37,7 @@ __all__ = [
     "progress",
     "reached",
     "too_few",
+    "too_few_against",
 ]
 
 #: Two-sided 95% standard-normal quantile, ``scipy.stats.norm.ppf(0.975)``.
@@ -182,6 +183,20 @@ def too_few(control: Arm, treatment: Arm, unit: str) -> bool:
         return False
     arms = _proportions(control, treatment, unit)
     return arms is not None and _too_few(arms)
+
+
+def too_few_against(arm: Arm, reference: float, unit: str) -> bool:
+    """Whether a proportion of `arm.n` customers is too few to tell apart from `reference`
+    (a baseline, or a control arm's value without `n`): at the reference's rate it
+    expects fewer than `MIN_EXPECTED` successes or failures, as `_too_few` asks of two
+    arms (1 of 2 customers against a baseline of 10% is no evidence of a gain)."""
+    if not (is_proportion_unit(unit) and _has_n(arm)) or arm.value == reference:
+        return False
+    assert arm.n is not None
+    rate = reference / (100.0 if unit.strip() == "%" else 1.0)
+    if not 0.0 <= rate <= 1.0:
+        return False
+    return arm.n * min(rate, 1.0 - rate) < MIN_EXPECTED * (1.0 - 1e-9)
 
 
 def _two_proportion(control: Arm, treatment: Arm, arms: _Proportions) -> Lift:

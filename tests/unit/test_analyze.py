@@ -303,6 +303,20 @@ def test_proportions_of_too_few_customers_are_no_evidence_whatever_the_mde() -> 
     # No n at all: nothing says the sample is small, and the minimum effect judges.
     conv = analyse(body, ab(D1, "conv", 2.0, 7.0)).metric("conv")
     assert conv is not None and conv.lift is None and conv.status == "improved"
+    # A row of two customers is too few against a control value without `n`, or against
+    # the baseline (one arm, or production): no gain either (review).
+    for rows in (
+        [row(D1, "conv", 0.0, variant="control"), row(D1, "conv", 50.0, variant="treatment", n=2)],
+        [row(D1, "conv", 50.0, variant="treatment", n=2)],
+        [row(D1, "conv", 50.0, n=2)],
+    ):
+        view = analyse(body, rows)
+        conv = view.metric("conv")
+        assert conv is not None and conv.status == "flat" and view.verdict == "no-impact", rows
+    # Against a baseline of 10%, 500 customers expect 50 successes: the minimum effect
+    # judges the move (a business metric's `n` is no evidence of it by itself).
+    conv = analyse(body, [row(D1, "conv", 11.5, n=500)]).metric("conv")
+    assert conv is not None and conv.status == "improved"
     # At its target, two customers behind control are not "worse" than control.
     met = charter(business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 1.0})
     conv = analyse(met, ab(D1, "conv", 100.0, 50.0, n=2)).metric("conv")
