@@ -85,6 +85,7 @@ from .diff.compare import (
     count_changes,
     is_goalpost,
     show,
+    shown_change,
 )
 from .formatting import plural, visible_text
 from .gitrepo import Blobs, commit_days
@@ -1007,7 +1008,7 @@ def _catalogue_events(
         before, after = _plain(old.get(key)), _plain(new.get(key))
         if before == after:
             continue
-        text = f"{name}: {key} {show(before)} → {show(after)} in {CATALOGUE}"
+        text = f"{name}: {key} {shown_change(before, after)} in {CATALOGUE}"
         if not results:
             yield stamp.event("goalpost", text, metric=mid)
             continue
@@ -1382,7 +1383,7 @@ def _guardrail_events(
             then, now = _plain(_at_key(before, key)), _plain(_at_key(guard, key))
             if _same(then, now):
                 continue
-            text = f"{state.name(guard)}: {key} {show(then)} → {show(now)}"
+            text = f"{state.name(guard)}: {key} {shown_change(then, now)}"
             if key == "tolerance.value" and _finite(then) and _finite(now):
                 text += " (looser)" if now > then else " (stricter)"
             if results:
@@ -1431,7 +1432,7 @@ def _plan_events(
         if before == after:
             continue
         flagged = results and name.split(".")[1] in JUDGING_PLAN_FIELDS
-        text = f"Plan: {name} {show(before)} → {show(after)}"
+        text = f"Plan: {name} {shown_change(before, after)}"
         text += " — changed after results began" if flagged else ""
         yield stamp.event("plan", text, flagged=flagged)
 
@@ -1516,7 +1517,7 @@ def _unread_files(
         if file.rows and read_before and not any(glob_matches(g, rest) for g in now):
             metrics = ", ".join(sorted(file.metrics))
             text = (
-                f"{rest} no longer read (results: {show(was)} → {show(now)}):"
+                f"{rest} no longer read (results: {shown_change(was, now)}):"
                 f" {plural(len(file.rows), 'past row')} left out ({metrics})"
             )
             yield stamp.event("rewritten", text, flagged=True)
@@ -1543,7 +1544,7 @@ def _metric_events(
         before, after = was.get(key), now.get(key)
         if _same(before, after):
             continue
-        text = f"{name}: {key} {show(before)} → {show(after)}"
+        text = f"{name}: {key} {shown_change(before, after)}"
         if key == "target.value" and _finite(before) and _finite(after):
             text += f" ({_ambition(before, after, state.direction(new, stamp.sha))})"
         if not results:

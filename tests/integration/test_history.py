@@ -2285,3 +2285,29 @@ def test_a_chain_of_renames_keeps_the_whole_history(tmp_path: Path) -> None:
     ]
     assert "renamed from b" in found.events[-1].text
     assert found.original_targets == {"conv": 12.0}
+
+
+def test_a_long_definition_changed_past_its_first_words_shows_where(tmp_path: Path) -> None:
+    """A definition's "60-day maturity" turned "90-day" read as the same cut text on both
+    sides of the arrow in the history, as in `charters diff` (review)."""
+    repo = _repo(tmp_path)
+    (repo / "site.yaml").write_text("title: Definitions\n", encoding="utf-8")
+    long = (
+        "Share of approved card authorisations later charged back with a fraud reason code,"
+        " by authorisation week, at 60-day maturity."
+    )
+    write_charter(
+        repo, "fraud", charter_data(business_metrics=[business_metric(definition=long)]), ROWS
+    )
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T09:00:00Z")
+    changed = long.replace("60-day", "90-day")
+    write_charter(
+        repo, "fraud", charter_data(business_metrics=[business_metric(definition=changed)]), ROWS
+    )
+    commit(repo, "Redefine", "Ben Okafor", "2026-03-05T09:00:00Z")
+    build(repo, tmp_path / "site")
+    text = history_text(tmp_path / "site", "fraud")
+    assert (
+        "Business conv: definition …de, by authorisation week, at 60-day maturity. → …de, by"
+        " authorisation week, at 90-day maturity. — moved after results began" in text
+    ), text
