@@ -187,7 +187,7 @@ def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBui
     stats = " ".join(doc.find("ul", class_="verdicts").text().split())
     assert stats == "2 projects Business impact 2"
     alerts = doc.find("ul", class_="alerts")
-    assert alerts.attrs["aria-label"] == "Alerts"
+    assert alerts.attrs["aria-label"] == "Projects with results overdue"
     assert alerts.text() == "Alert Results overdue 1"
     auto = cells(doc.find("tr", id="project-query-autocomplete"))
     # Its newest weekly results are four weeks old on the day the examples are built as of.
@@ -291,7 +291,7 @@ def test_the_portfolios_verdict_counts_add_up_to_its_projects_and_alerts_stand_a
     counts = [int(li.find("strong").text()) for li in verdicts.find_all("li")]
     assert sum(counts) == projects
     assert "overdue" not in verdicts.text()
-    alerts = home.find("ul", **{"aria-label": "Projects with an alert"})
+    alerts = home.find("ul", **{"aria-label": "Projects with results overdue"})
     assert alerts.text() == "Alert 4 Results overdue"
     overdue = alerts.find("span", class_="count-filter")
     assert (overdue.attrs["data-filter"], overdue.attrs["data-value"]) == ("alert", "overdue")
