@@ -650,7 +650,10 @@ def _compose_python(text: str, rel: str, diags: Diagnostics) -> list[Node] | Non
             return None
         if exc.context:
             began = exc.context_mark
-            if began is not None and mark is not None and began.line != mark.line:
+            # Not the document's own mapping, begun on its first line: that sends the
+            # reader to the top of the file, far from the fault.
+            top = began is not None and began.line == 0 and "block" in exc.context
+            if began is not None and mark is not None and began.line != mark.line and not top:
                 # The problem is found where the parser gave up (the line after a flow
                 # mapping left open); where the construct began is where to look too.
                 at = f" that began at line {began.line + 1}, column {began.column + 1}"
