@@ -393,9 +393,14 @@ def _added(
     new = head.checks.get(cid)
     if old_id is not None:
         message = f"charter `{cid}` renamed from `{old_id}`"
-        if new is not None and old_id not in new.view.charter.aliases:
-            # Its old page goes: links and bookmarks to it find nothing (format.md).
-            message += f"; its old address is gone unless it lists `aliases: [{old_id}]`"
+        was = base.checks.get(old_id)
+        kept = [old_id, *(was.view.charter.aliases if was is not None else [])]
+        gone = [a for a in kept if new is not None and a not in new.view.charter.aliases]
+        if gone:
+            # Its old pages go: links and bookmarks to them find nothing (format.md).
+            listed = ", ".join(new.view.charter.aliases + gone) if new is not None else ""
+            addresses = "old address is" if len(gone) == 1 else "old addresses are"
+            message += f"; its {addresses} gone unless it lists `aliases: [{listed}]`"
     elif new is None:
         message = f"charter `{cid}` added, but it does not load (see the HEAD problems)"
     else:

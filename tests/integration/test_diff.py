@@ -812,7 +812,7 @@ def test_removed_and_renamed_charters(repo: Repo) -> None:
     assert added["product-search-ranking"]["renamed_from"] == "search-ranking"
     assert added["product-search-ranking"]["message"] == (
         "charter `product-search-ranking` renamed from `search-ranking`; its old address is"
-        " gone unless it lists `aliases: [search-ranking]`"
+        " gone unless it lists `aliases: [search-reranker, search-ranking]`"
     )
     assert "renamed_to" not in removed["review-summarisation"]
     assert report["summary"]["counts"]["charter-removed"] == 2
@@ -1379,10 +1379,11 @@ def test_an_alias_pairs_a_rename_before_the_title_does(repo: Repo) -> None:
     other_title = repo.read("charters/review-summarisation/charter.yaml").splitlines()[0]
     git(repo.root, "mv", "charters/search-ranking", "charters/product-search")
     shutil.rmtree(repo.path("charters/review-summarisation"))
+    repo.replace("charters/product-search/charter.yaml", old_title, f"{other_title}\n")
     repo.replace(
         "charters/product-search/charter.yaml",
-        old_title,
-        f"{other_title}\naliases: [search-ranking]\n",
+        "aliases: [search-reranker]",
+        "aliases: [search-reranker, search-ranking]",
     )
     repo.commit("Rename search ranking, with its old id as an alias")
 
@@ -1396,9 +1397,20 @@ def test_an_alias_pairs_a_rename_before_the_title_does(repo: Repo) -> None:
         "charter `search-ranking` renamed to `product-search`"
         in removed["search-ranking"]["message"]
     )
-    # The old address is kept by the alias: no advice to add one.
+    # The old addresses are kept by the aliases: no advice to add one.
     assert added["product-search"]["message"] == (
         "charter `product-search` renamed from `search-ranking`"
+    )
+    # An older alias dropped in the rename loses its address too (review).
+    repo.replace(
+        "charters/product-search/charter.yaml",
+        "aliases: [search-reranker, search-ranking]",
+        "aliases: [search-ranking]",
+    )
+    added = {c["charter"]: c for c in changes(repo.diff_json("HEAD~1"), "charter-added")}
+    assert added["product-search"]["message"] == (
+        "charter `product-search` renamed from `search-ranking`; its old address is gone"
+        " unless it lists `aliases: [search-ranking, search-reranker]`"
     )
 
 
