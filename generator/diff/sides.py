@@ -289,9 +289,11 @@ def _resolve(top: Path, spec: str, role: str) -> str:
         return found
     kind = _object_kind(top, spec)
     if kind is not None:  # `main:charters`, `HEAD^{tree}`: there, but no commit
+        if kind == "tag":  # a tag of a tree or a blob
+            kind = f"tag of a {_object_kind(top, spec + '^{}') or 'non-commit'}"
         raise DiffError(
             f"{role} {spec!r} names a git {kind}, not a commit: give a commit (a branch, a"
-            " tag or a commit id), or a folder"
+            " tag of a commit or a commit id), or a folder"
         )
     if os.path.lexists(spec) and not os.path.isdir(spec):  # `site.yaml`, as `./site.yaml`
         raise DiffError(f"{role} {spec!r} is a file, not a folder, and no git revision")

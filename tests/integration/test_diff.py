@@ -404,16 +404,18 @@ def test_a_tree_a_blob_or_a_file_is_no_revision_and_not_one_to_fetch(
 ) -> None:
     """`HEAD:charters` and `HEAD^{tree}` name objects that are there, and `site.yaml` a
     file: each was "not found in this repository", with advice to fetch it."""
+    git(repo.root, "tag", "-a", "-m", "The charters' folder", "folder-tag", "HEAD:charters")
     for spec, kind in (
         ("HEAD:charters", "tree"),
         ("HEAD^{tree}", "tree"),
         ("HEAD:site.yaml", "blob"),
+        ("folder-tag", "tag of a tree"),
     ):
         result = repo.diff(spec)
         assert result.exit_code == 2
         assert result.stderr.strip() == (
             f"error: BASE {spec!r} names a git {kind}, not a commit: give a commit (a branch,"
-            " a tag or a commit id), or a folder"
+            " a tag of a commit or a commit id), or a folder"
         )
     monkeypatch.chdir(repo.source)
     result = repo.diff("site.yaml")
