@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..diagnostics import excerpt
 from .config import Job, PullError, Resolved, scrub
@@ -42,6 +43,18 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
         # make an empty database: a typo in the path then reads as no experiment.
         raise PullError(
             f"connection {conn.name!r} ({conn.shown}) names an MLflow store file that is not"
+            " there (a path is relative to the folder holding site.yaml)",
+            ("connection",),
+            "no-file",
+        )
+
+    local = urlsplit(conn.target)
+    folder = local.path if local.scheme == "file" else conn.target if not local.scheme else ""
+    if "/" in folder and not Path(folder).is_dir():
+        # A file store (`file:./mlruns`, a path) MLflow would make, `mlruns/0/meta.yaml`
+        # and all, even on a dry run: a typo in the path then reads as no experiment.
+        raise PullError(
+            f"connection {conn.name!r} ({conn.shown}) names an MLflow store folder that is not"
             " there (a path is relative to the folder holding site.yaml)",
             ("connection",),
             "no-file",

@@ -161,6 +161,24 @@ def test_a_store_file_that_is_not_there_is_located_and_not_made(tmp_path: Path, 
     assert not (tmp_path / "mlfow-typo.db").exists()
 
 
+@pytest.mark.parametrize("uri", ["file:./mlrns", "./mlrns"])
+def test_a_store_folder_that_is_not_there_is_located_and_not_made(tmp_path: Path, uri: str) -> None:
+    """A file store's path with a typo: MLflow made `mlrns/0/meta.yaml` and `.trash` there,
+    even on a dry run, and the pull read as "no experiment" (review)."""
+    spec = {"experiment": "support-router", "metrics": {"precision": "val_top1_precision"}}
+    text = pull_charter(
+        tmp_path,
+        [{"into": "results/offline.csv", "connection": "tracking", "mlflow": spec}],
+        site=SITE,
+    )
+    env = {ENV: uri, "MLFLOW_ALLOW_FILE_STORE": "true"}  # recent MLflow asks for it
+    result = run_pull(tmp_path, "--dry-run", env=env)
+    assert result.exit_code == 1
+    assert f"charter.yaml:{line_of(text, 'connection: tracking')}:" in result.stderr
+    assert "names an MLflow store folder that is not there" in result.stderr
+    assert not (tmp_path / "mlrns").exists()
+
+
 def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
     spec = {
         "experiment": "support-router",
