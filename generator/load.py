@@ -492,6 +492,16 @@ def _check_pulls(
             sql_problem = _sql_file_problem(folder, name) if name is not None else None
             if sql_problem is not None:
                 diags.add(loaded.doc.at(("pull", i, "sql"), *sql_problem))
+            for mid in entry.mlflow.metrics if entry.mlflow is not None else ():
+                if mid not in loaded.outline.metric_ids:  # else every pulled row is refused
+                    declared = ", ".join(loaded.outline.metric_ids) or "none"
+                    message = (
+                        f"{excerpt(mid)} is not a metric of this charter (its metrics:"
+                        f" {declared}); each key of mlflow.metrics is the id of the metric"
+                        " its rows are results of"
+                    )
+                    where = ("pull", i, "mlflow", "metrics", mid)
+                    diags.add(loaded.doc.at(where, message, "unknown-metric"))
 
 
 def _load_charter(

@@ -566,6 +566,32 @@ def test_check_reports_an_unknown_or_wrong_connection(tmp_path: Path) -> None:
     ]
 
 
+def test_check_reports_an_mlflow_metric_key_that_is_no_metric_of_the_charter(
+    tmp_path: Path,
+) -> None:
+    """`routing_prec` for `routing_precision`: check and build passed, and only the pull
+    failed, once for every run it read, at the `mlflow` line (review)."""
+    site = {"connections": {"tracking": {"mlflow": "sqlite:///m.db"}}}
+    spec = {"experiment": "router", "metrics": {"ttfr": "val_ttfr", "routing_prec": "val_p1"}}
+    text = pull_charter(
+        tmp_path,
+        [{"into": "results/a.csv", "connection": "tracking", "mlflow": spec}],
+        site=site,
+        files={"results/a.csv": GOOD_CSV},
+    )
+    _, diags = load_project(tmp_path)
+    (problem,) = [d for d in diags.sorted() if d.code == "unknown-metric"]
+    assert (problem.ref.line, problem.field) == (
+        line_of(text, "routing_prec"),
+        "pull[0].mlflow.metrics.routing_prec",
+    )
+    assert problem.message.startswith(
+        "'routing_prec' is not a metric of this charter (its metrics: ttfr, "
+    ) and problem.message.endswith(
+        "each key of mlflow.metrics is the id of the metric its rows are results of"
+    )
+
+
 def test_check_reports_a_pull_into_no_results_glob_reads_and_a_missing_sql_file(
     tmp_path: Path,
 ) -> None:
