@@ -75,6 +75,19 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
         runs = _search(client, experiment.experiment_id, query)
         if spec.runs == "latest-per-day":
             runs = _latest_per_day(runs, spec.variant)
+        logged = {key for run in runs for key in run.data.metrics}
+        unknown = [key for key in spec.metrics.values() if key not in logged]
+        if runs and unknown:  # a typo: it would read as "no rows", or leave a metric out
+            have = sorted(logged)
+            shown = ", ".join(have[:20]) + (
+                f", … ({len(have) - 20} more)" if len(have) > 20 else ""
+            )
+            raise PullError(
+                f"no run of {excerpt(spec.experiment)} this pull reads logged the MLflow metric"
+                f" {', '.join(excerpt(k) for k in unknown)} (their metrics: {shown or 'none'})",
+                ("mlflow", "metrics"),
+                "no-metric",
+            )
         rows = [row for run in runs for row in _rows(run, spec)]
         if spec.variant is None:  # no variant column at all, as a typed file would have
             return Table([c for c in COLUMNS if c != "variant"], [r[:2] + r[3:] for r in rows])

@@ -179,6 +179,24 @@ def test_a_store_folder_that_is_not_there_is_located_and_not_made(tmp_path: Path
     assert not (tmp_path / "mlrns").exists()
 
 
+def test_a_metric_key_no_run_logged_is_named_with_those_they_did(
+    tmp_path: Path, store: Store
+) -> None:
+    """`val_top1_precison` read as "the query returned no rows; the previous file is kept
+    (check its filters and parameters)": there was no previous file, nor a filter."""
+    result, _ = _pull(
+        tmp_path,
+        store,
+        {"experiment": "support-router", "metrics": {"precision": "val_top1_precison"}},
+    )
+    assert result.exit_code == 1
+    assert (
+        "pull[0].mlflow.metrics: no run of 'support-router' this pull reads logged the MLflow"
+        " metric 'val_top1_precison' (their metrics: " in result.stderr
+    )
+    assert "val_top1_precision" in result.stderr.split("their metrics: ")[1]
+
+
 def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
     spec = {
         "experiment": "support-router",
