@@ -88,6 +88,16 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
                 ("mlflow", "metrics"),
                 "no-metric",
             )
+        tagged = {key for run in runs for key in run.data.tags if not key.startswith("mlflow.")}
+        if runs and spec.variant is not None and spec.variant not in tagged:
+            # Every row would be a production row: the arms merged into one series.
+            raise PullError(
+                f"no run of {excerpt(spec.experiment)} this pull reads has the tag"
+                f" {excerpt(spec.variant)} its variant is read from (their tags:"
+                f" {', '.join(sorted(tagged)[:20]) or 'none'})",
+                ("mlflow", "variant"),
+                "no-tag",
+            )
         rows = [row for run in runs for row in _rows(run, spec)]
         if spec.variant is None:  # no variant column at all, as a typed file would have
             return Table([c for c in COLUMNS if c != "variant"], [r[:2] + r[3:] for r in rows])

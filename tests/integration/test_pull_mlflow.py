@@ -197,6 +197,18 @@ def test_a_metric_key_no_run_logged_is_named_with_those_they_did(
     assert "val_top1_precision" in result.stderr.split("their metrics: ")[1]
 
 
+def test_a_variant_tag_no_run_has_is_named(tmp_path: Path, store: Store) -> None:
+    """`variant: nosuchtag` wrote every run as a production row, the arms merged (review)."""
+    spec = {"experiment": "support-router", "metrics": {"precision": "val_top1_precision"}}
+    result, _ = _pull(tmp_path, store, {**spec, "variant": "nosuchtag"})
+    assert result.exit_code == 1
+    assert (
+        "pull[0].mlflow.variant: no run of 'support-router' this pull reads has the tag"
+        " 'nosuchtag' its variant is read from (their tags: " in result.stderr
+    )
+    assert not (tmp_path / "charters/routing/results/offline.csv").exists()
+
+
 def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
     spec = {
         "experiment": "support-router",
