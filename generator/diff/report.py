@@ -245,10 +245,13 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
     if show_all:
         ids = sorted(set(ids) | set(report.head.checks) | set(report.base.checks))
     body = [_charter_markdown(report, cid, by_charter.get(cid, []), show_all) for cid in ids]
-    body += [
-        [f"### `{_code(item['charter'])}`", "", _cell(item["message"]) + ".", ""]
-        for item in report.not_compared
-    ]
+    sections = dict(zip(ids, body, strict=True))
+    for item in report.not_compared:
+        said = [_cell(item["message"]) + ".", ""]
+        if item["charter"] in sections and sections[item["charter"]]:
+            sections[item["charter"]] += said  # its section (goalposts read as written) says it
+        else:
+            body.append([f"### `{_code(item['charter'])}`", "", *said])
     out = "\n".join(lines)
     for i, section in enumerate(body):
         text = "\n".join(section)

@@ -766,6 +766,20 @@ def test_a_warning_does_not_make_a_side_invalid(repo: Repo) -> None:
     assert repo.diff("HEAD~1", "--fail-on", "invalid").exit_code == 0
 
 
+def test_a_charter_that_no_longer_loads_has_one_section_with_its_moved_goalpost(
+    repo: Repo,
+) -> None:
+    """Its goalposts are compared as written; the comment gave it two sections, the
+    second saying it was not compared (review)."""
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 17.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "    unit: hours\n", "    unit: hours\n    targte_note: typo\n")
+    repo.commit("Soften, with a typo")
+    markdown = repo.diff("HEAD~1").stdout
+    assert markdown.count("### `support-ticket-routing`") == 1
+    section = markdown[markdown.index("### `support-ticket-routing`") :]
+    assert "Goalpost moved" in section and "Not compared: it did not load in HEAD" in section
+
+
 def test_charters_that_loaded_are_compared_when_another_is_broken(repo: Repo) -> None:
     repo.append("charters/churn-prediction/charter.yaml", "tittle: typo\n")
     repo.replace(ROUTING, "status: experiment", "status: live")
