@@ -76,7 +76,7 @@ def summary_text(report: DiffReport, shown: Callable[[str], str] = str) -> str:
         parts = "; ".join(_change_parts(report))
         text = f"Between {base} and {head}, {plural(n, 'charter')} changed: {parts}."
     problems = [
-        f"{role} ({shown(side.label)}) has {plural(len(side.errors), 'validation error')}"
+        f"{_named(role, side, shown)} has {plural(len(side.errors), 'validation error')}"
         for role, side in (("BASE", report.base), ("HEAD", report.head))
         if not side.ok
     ]
@@ -265,12 +265,19 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
     return out.rstrip("\n") + "\n"
 
 
+def _named(role: str, side: Side, shown: Callable[[str], str]) -> str:
+    """`BASE (origin/main (1a2b3c4d5e))`; a side given as `HEAD` is `HEAD (…)`, not
+    `HEAD (HEAD (…))`."""
+    label = shown(side.label)
+    return label if side.spec == role else f"{role} ({label})"
+
+
 def _side_markdown(role: str, side: Side) -> list[str]:
     lines: list[str] = []
     if not side.ok:
         lines += [
             "> [!WARNING]",
-            f"> **{role} ({_cell(side.label)}) does not load cleanly:**"
+            f"> **{_named(role, side, _cell)} does not load cleanly:**"
             f" {plural(len(side.errors), 'problem')}. Charters that loaded were still compared.",
             "",
             f"<details><summary>Problems in {role}</summary>",

@@ -780,6 +780,17 @@ def test_a_charter_that_no_longer_loads_has_one_section_with_its_moved_goalpost(
     assert "Goalpost moved" in section and "Not compared: it did not load in HEAD" in section
 
 
+def test_a_side_given_as_head_is_named_once(repo: Repo) -> None:
+    """It read "HEAD (HEAD (2195761c54)) has 1 validation error" (review)."""
+    repo.replace(ROUTING, "status: experiment", "status: [experiment")
+    repo.commit("Broken")
+    result = repo.diff("HEAD~1", "HEAD")
+    assert "HEAD (HEAD" not in result.stdout
+    sha = git(repo.root, "rev-parse", "--short=10", "HEAD").strip()
+    assert f"HEAD \\({sha}\\) has 1 validation error" in result.stdout
+    assert f"**HEAD \\({sha}\\) does not load cleanly:**" in result.stdout
+
+
 def test_charters_that_loaded_are_compared_when_another_is_broken(repo: Repo) -> None:
     repo.append("charters/churn-prediction/charter.yaml", "tittle: typo\n")
     repo.replace(ROUTING, "status: experiment", "status: live")
