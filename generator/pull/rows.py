@@ -139,6 +139,14 @@ def result_bytes(
         for p in _row_problems(job, render(names, rows), root, today, replaced)
         if p[:2] not in said
     ]
+    if problems and job.entry.mlflow is not None and "note" in names:
+        # A row of an MLflow pull is a run: its number is the tool's, its run id the
+        # user's (the note holds it), so the message names the run too.
+        at = names.index("note")
+        problems = [
+            (row, column, f"{message} ({rows[row - 1][at]})" if 0 < row <= len(rows) else message)
+            for row, column, message in problems
+        ]
     if problems:
         raise RowErrors(sorted(problems))
     key = [names.index(c) if c in names else None for c in ("date", "metric", "variant")]

@@ -111,10 +111,12 @@ def test_all_runs_refuses_two_runs_of_one_day_and_arm(tmp_path: Path, store: Sto
     # At the `mlflow` mapping, which starts at its first key; rows in MLflow's order
     # (newest first): tue's two, then mon-late's, then mon-early's.
     at = f"charters/routing/charter.yaml:{line_of(text, 'experiment:')}:7: pull[0].mlflow:"
+    # Each names its run: the row numbers are the tool's, the run ids the user's (review).
     assert result.stderr.splitlines()[:2] == [
         f"{at} row {first}: duplicate row (2026-05-04, precision, variant 'a'): also at row"
         f" {second} of this pull; keep one row per date, metric and variant"
-        for first, second in ((3, 4), (4, 3))
+        f" (MLflow run {store.runs[name]})"
+        for first, second, name in ((3, 4, "mon-late"), (4, 3, "mon-early"))
     ]
     assert not (tmp_path / "charters/routing/results/offline.csv").exists()
 
