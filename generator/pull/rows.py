@@ -125,12 +125,16 @@ def result_bytes(
     """
     names = columns(job, table)
     if not table.rows:
-        raise PullError(
-            "the query returned no rows; the previous file is kept (check its filters and"
-            " parameters)",
-            ("sql",) if job.entry.sql is not None else ("mlflow",),
-            "no-rows",
+        kept = (
+            "the previous file is kept"
+            if (job.folder / job.entry.into).exists()
+            else "no file is written"
         )
+        if job.entry.sql is not None:
+            empty = f"the query returned no rows; {kept} (check its filters and parameters)"
+        else:
+            empty = f"no finished run gave a row; {kept} (check the experiment and `runs`)"
+        raise PullError(empty, ("sql",) if job.entry.sql is not None else ("mlflow",), "no-rows")
     rows = [[cell(n, v) for n, v in zip(names, raw, strict=True)] for raw in table.rows]
     problems = _timestamps(names, table)
     said = {(row, column) for row, column, _ in problems}

@@ -529,9 +529,15 @@ def test_pulled_rows_keep_the_size_and_row_limits_of_result_files(
 
 
 def test_no_rows_keeps_the_file(tmp_path: Path) -> None:
-    err, _ = _bad(tmp_path, {"sql": "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric,"
-                             " 1.0 AS value WHERE false"})  # fmt: skip
+    empty = "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, 1.0 AS value WHERE false"
+    err, _ = _bad(tmp_path, {"sql": empty})
     assert "the query returned no rows; the previous file is kept" in err
+    # Without a previous file, none is said to be kept (review).
+    (tmp_path / "charters/routing/results/p.csv").unlink()
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert "the query returned no rows; no file is written (check its filters" in result.stderr
+    assert not (tmp_path / "charters/routing/results/p.csv").exists()
 
 
 def test_unknown_connection(tmp_path: Path) -> None:
