@@ -253,8 +253,15 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
     search = str(engines.source) if engine.dialect.name == "duckdb" else None
     state: dict[str, Any] = {}
 
+    def connect() -> Any:
+        try:
+            return engine.connect()
+        except sa.exc.SQLAlchemyError as exc:  # the server, not the query: said at the connection
+            message = _sql_message(conn, exc).replace("the query failed on", "cannot connect to")
+            raise PullError(message, ("connection",), "bad-connection") from None
+
     def work() -> Table:
-        with engine.connect() as connection:
+        with connect() as connection:
             state["raw"] = connection.connection.driver_connection
             for statement in SESSION.get(engine.dialect.name, ()):
                 connection.exec_driver_sql(statement)
@@ -295,7 +302,9 @@ def _sql_message(conn: Resolved, exc: Exception) -> str:
     orig = getattr(exc, "orig", None)
     detail = str(orig if orig is not None else exc).split("\n[SQL:")[0]
     detail = re.sub(r"\(Background on this error at: [^)]*\)", "", detail).strip()
-    lines = [line for line in detail.splitlines() if line.strip()][:4]
+    # Each line's runs of spaces and tabs as one space: PostgreSQL's "\tIs the server
+    # running…" was shown as a literal `\t`.
+    lines = [" ".join(line.split()) for line in detail.splitlines() if line.strip()][:4]
     return scrub(f"the query failed on {conn.name!r} ({conn.shown}): " + " ".join(lines), conn)
 
 

@@ -8,6 +8,7 @@ checks the located message, the exit status and that the previous file is unchan
 from __future__ import annotations
 
 import errno
+import importlib.util
 import os
 import sqlite3
 import sys
@@ -20,6 +21,7 @@ from helpers import REPO_ROOT, copy_examples
 from pull_helpers import (
     EXAMPLE_RESULTS,
     line_of,
+    need,
     pull_charter,
     run_pull,
 )
@@ -628,6 +630,19 @@ def test_check_reports_a_pull_into_no_results_glob_reads_and_a_missing_sql_file(
         f"charters/routing/charter.yaml:{line_of(text, 'sql: qqq')}:10: pull[3].sql: no file"
         f" {'q' * 200!r} … (104 more characters) in the charter's folder",
     ]
+
+
+def test_a_server_that_refuses_the_connection_is_said_at_the_connection(tmp_path: Path) -> None:
+    """A refused connection was "the query failed" at `sql`, with PostgreSQL's tab shown as
+    a literal `\\t` ("Connection refused \\tIs the server running…") (review)."""
+    need(
+        importlib.util.find_spec("psycopg"), "psycopg is not installed (pip install '.[postgres]')"
+    )
+    site = {"connections": {"pg": {"url": "postgresql://127.0.0.1:1/db"}}}
+    err, text = _bad(tmp_path, {"connection": "pg", "sql": GOOD_SQL}, site=site)
+    assert f"charter.yaml:{line_of(text, 'connection: pg')}:" in err
+    assert "pull[0].connection: cannot connect to 'pg' (postgresql://127.0.0.1:1/db):" in err
+    assert "Connection refused Is the server running" in err and "\\t" not in err
 
 
 def test_missing_environment_variable(tmp_path: Path) -> None:
