@@ -14,7 +14,7 @@ import os
 import pickle
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -492,16 +492,26 @@ def _check_pulls(
             sql_problem = _sql_file_problem(folder, name) if name is not None else None
             if sql_problem is not None:
                 diags.add(loaded.doc.at(("pull", i, "sql"), *sql_problem))
-            for mid in entry.mlflow.metrics if entry.mlflow is not None else ():
-                if mid not in loaded.outline.metric_ids:  # else every pulled row is refused
-                    declared = ", ".join(loaded.outline.metric_ids) or "none"
-                    message = (
-                        f"{excerpt(mid)} is not a metric of this charter (its metrics:"
-                        f" {declared}); each key of mlflow.metrics is the id of the metric"
-                        " its rows are results of"
-                    )
-                    where = ("pull", i, "mlflow", "metrics", mid)
-                    diags.add(loaded.doc.at(where, message, "unknown-metric"))
+            for mid, message in unknown_pull_metrics(entry, loaded.outline.metric_ids):
+                where = ("pull", i, "mlflow", "metrics", mid)
+                diags.add(loaded.doc.at(where, message, "unknown-metric"))
+
+
+def unknown_pull_metrics(entry: m.Pull, metric_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """The keys of an MLflow pull's `metrics` that are no metric of its charter, with what
+    to say of each (else every row the pull reads is refused, once a run)."""
+    if entry.mlflow is None:
+        return []
+    declared = ", ".join(metric_ids) or "none"
+    return [
+        (
+            mid,
+            f"{excerpt(mid)} is not a metric of this charter (its metrics: {declared}); each"
+            " key of mlflow.metrics is the id of the metric its rows are results of",
+        )
+        for mid in entry.mlflow.metrics
+        if mid not in metric_ids
+    ]
 
 
 def _load_charter(

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .. import model as m
 from ..diagnostics import Diagnostics, SourceRef, excerpt, format_path
-from ..load import connection_problem, load_site, no_charters
+from ..load import connection_problem, load_site, no_charters, unknown_pull_metrics
 from ..messages import validate_model
 from ..readers import Document, FieldPath, parse_yaml, read_text
 from ..results import unread_problem
@@ -127,15 +127,19 @@ def _charter_jobs(source: Path, folder: Path, diags: Diagnostics) -> list[Job]:
         return []
     metrics = tuple(e.metric.id for e in charter.metrics())
     jobs = []
+    wrong = False
     for i, entry in enumerate(charter.pull):
         out = (PurePosixPath(folder.relative_to(source).as_posix()) / entry.into).as_posix()
-        job = Job(folder.name, i, entry, folder, out, doc, metrics)
+        jobs.append(Job(folder.name, i, entry, folder, out, doc, metrics))
         problem = unread_problem(entry.into, charter.results)
         if problem is not None:
             diags.add(doc.at(("pull", i, "into"), problem, "into-not-read"))
-            continue
-        jobs.append(job)
-    return jobs
+            wrong = True
+        for mid, message in unknown_pull_metrics(entry, metrics):
+            diags.add(doc.at(("pull", i, "mlflow", "metrics", mid), message, "unknown-metric"))
+            wrong = True
+    # A charter in error runs no pull, as `charters pull` says (one of its entries ran).
+    return [] if wrong else jobs
 
 
 # --- connections ------------------------------------------------------------------------

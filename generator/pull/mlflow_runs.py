@@ -37,28 +37,7 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
     spec = job.entry.mlflow
     assert spec is not None
     custom = spec.runs not in ("all", "latest-per-day")
-    store = conn.target.partition("?")[0].removeprefix("sqlite:///")
-    if conn.target.startswith("sqlite:///") and not Path(store).is_file():
-        # MLflow would make an empty store there (even on a dry run), as a SQL driver would
-        # make an empty database: a typo in the path then reads as no experiment.
-        raise PullError(
-            f"connection {conn.name!r} ({conn.shown}) names an MLflow store file that is not"
-            " there (a path is relative to the folder holding site.yaml)",
-            ("connection",),
-            "no-file",
-        )
-
-    local = urlsplit(conn.target)
-    folder = local.path if local.scheme == "file" else conn.target if not local.scheme else ""
-    if "/" in folder and not Path(folder).is_dir():
-        # A file store (`file:./mlruns`, a path) MLflow would make, `mlruns/0/meta.yaml`
-        # and all, even on a dry run: a typo in the path then reads as no experiment.
-        raise PullError(
-            f"connection {conn.name!r} ({conn.shown}) names an MLflow store folder that is not"
-            " there (a path is relative to the folder holding site.yaml)",
-            ("connection",),
-            "no-file",
-        )
+    _store_there(conn)
 
     def work() -> Table:
         client = MlflowClient(tracking_uri=conn.target)
@@ -75,29 +54,8 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
         runs = _search(client, experiment.experiment_id, query)
         if spec.runs == "latest-per-day":
             runs = _latest_per_day(runs, spec.variant)
-        logged = {key for run in runs for key in run.data.metrics}
-        unknown = [key for key in spec.metrics.values() if key not in logged]
-        if runs and unknown:  # a typo: it would read as "no rows", or leave a metric out
-            have = sorted(logged)
-            shown = ", ".join(have[:20]) + (
-                f", … ({len(have) - 20} more)" if len(have) > 20 else ""
-            )
-            raise PullError(
-                f"no run of {excerpt(spec.experiment)} this pull reads logged the MLflow metric"
-                f" {', '.join(excerpt(k) for k in unknown)} (their metrics: {shown or 'none'})",
-                ("mlflow", "metrics"),
-                "no-metric",
-            )
-        tagged = {key for run in runs for key in run.data.tags if not key.startswith("mlflow.")}
-        if runs and spec.variant is not None and spec.variant not in tagged:
-            # Every row would be a production row: the arms merged into one series.
-            raise PullError(
-                f"no run of {excerpt(spec.experiment)} this pull reads has the tag"
-                f" {excerpt(spec.variant)} its variant is read from (their tags:"
-                f" {', '.join(sorted(tagged)[:20]) or 'none'})",
-                ("mlflow", "variant"),
-                "no-tag",
-            )
+        if runs:
+            _logged(runs, spec)
         rows = [row for run in runs for row in _rows(run, spec)]
         if spec.variant is None:  # no variant column at all, as a typed file would have
             return Table([c for c in COLUMNS if c != "variant"], [r[:2] + r[3:] for r in rows])
@@ -159,6 +117,60 @@ def _latest_per_day(runs: list[Any], variant_tag: str | None) -> list[Any]:
         ):
             latest[key] = run
     return list(latest.values())
+
+
+def _store_there(conn: Resolved) -> None:
+    """A PullError when the connection's local store (a SQLite file, a file store's
+    folder) is not there: MLflow would make it (`mlruns/0/meta.yaml` and all), even on a
+    dry run, and a typo in the path then reads as no experiment."""
+    store = conn.target.partition("?")[0].removeprefix("sqlite:///")
+    if conn.target.startswith("sqlite:///") and not Path(store).is_file():
+        # MLflow would make an empty store there (even on a dry run), as a SQL driver would
+        # make an empty database: a typo in the path then reads as no experiment.
+        raise PullError(
+            f"connection {conn.name!r} ({conn.shown}) names an MLflow store file that is not"
+            " there (a path is relative to the folder holding site.yaml)",
+            ("connection",),
+            "no-file",
+        )
+
+    local = urlsplit(conn.target)
+    folder = local.path if local.scheme == "file" else conn.target if not local.scheme else ""
+    if "/" in folder and not Path(folder).is_dir():
+        # A file store (`file:./mlruns`, a path) MLflow would make, `mlruns/0/meta.yaml`
+        # and all, even on a dry run: a typo in the path then reads as no experiment.
+        raise PullError(
+            f"connection {conn.name!r} ({conn.shown}) names an MLflow store folder that is not"
+            " there (a path is relative to the folder holding site.yaml)",
+            ("connection",),
+            "no-file",
+        )
+
+
+def _logged(runs: list[Any], spec: Any) -> None:
+    """A PullError when no run read logged one of the spec's metric keys, or has its
+    variant tag: a typo read as "no rows", left a metric out beside others, or wrote
+    every run as a production row (the arms merged into one series)."""
+    logged = {key for run in runs for key in run.data.metrics}
+    unknown = [key for key in spec.metrics.values() if key not in logged]
+    if unknown:
+        have = sorted(logged)
+        shown = ", ".join(have[:20]) + (f", … ({len(have) - 20} more)" if len(have) > 20 else "")
+        raise PullError(
+            f"no run of {excerpt(spec.experiment)} this pull reads logged the MLflow metric"
+            f" {', '.join(excerpt(k) for k in unknown)} (their metrics: {shown or 'none'})",
+            ("mlflow", "metrics"),
+            "no-metric",
+        )
+    tagged = {key for run in runs for key in run.data.tags if not key.startswith("mlflow.")}
+    if spec.variant is not None and spec.variant not in tagged:
+        raise PullError(
+            f"no run of {excerpt(spec.experiment)} this pull reads has the tag"
+            f" {excerpt(spec.variant)} its variant is read from (their tags:"
+            f" {', '.join(sorted(tagged)[:20]) or 'none'})",
+            ("mlflow", "variant"),
+            "no-tag",
+        )
 
 
 def _rows(run: Any, spec: Any) -> list[tuple[Any, ...]]:

@@ -883,6 +883,23 @@ def test_into_a_file_the_charter_does_not_read(tmp_path: Path) -> None:
     )
 
 
+def test_a_charter_with_a_pull_in_error_runs_none_of_its_pulls(tmp_path: Path) -> None:
+    """Its other entry wrote its file while the summary said the charter's pulls did not
+    run (review); an MLflow key that is no metric of it is such an error too."""
+    site = {"connections": {"tracking": {"mlflow": "sqlite:///m.db"}}}
+    mlflow = {"experiment": "router", "metrics": {"routing_prec": "val_p1"}}
+    for wrong in (
+        {"into": "exports/x.csv", "sql": GOOD_SQL},
+        {"into": "results/x.csv", "connection": "tracking", "mlflow": mlflow},
+    ):
+        pull_charter(tmp_path, [{"into": "results/p.csv", "sql": GOOD_SQL}, wrong], site=site)
+        result = run_pull(tmp_path)
+        assert result.exit_code == 1
+        assert "pull[1]." in result.stderr
+        assert "the pulls of a charter or site.yaml in error did not run" in result.stderr
+        assert not (tmp_path / "charters/routing/results/p.csv").exists()
+
+
 def test_a_password_in_site_yaml_is_refused_and_never_printed(tmp_path: Path) -> None:
     site = {"connections": {"w": {"url": "postgresql+psycopg://me:hunter22@db.example.com/x"}}}
     pull_charter(

@@ -225,14 +225,16 @@ def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
 
 def test_a_metric_value_that_fails_validation(tmp_path: Path, store: Store) -> None:
     # Precision logged as 0.81..0.845 is fine for `precision`; as the charter's `ttfr`
-    # metric it is fine too; a metric id the charter does not declare is refused by
-    # the model before anything is read.
+    # metric it is fine too; a metric id the charter does not declare is refused at its
+    # key before anything is read (it was refused once a row, at `mlflow`).
     spec = {"experiment": "support-router", "metrics": {"revenue": "val_top1_precision"}}
-    result, _ = _pull(tmp_path, store, spec)
+    result, text = _pull(tmp_path, store, spec)
     assert result.exit_code == 1
-    assert "pull[0].mlflow: row 1, column metric: 'revenue' is not a metric of this charter" in (
+    assert f"charter.yaml:{line_of(text, 'revenue')}:" in result.stderr
+    assert "pull[0].mlflow.metrics.revenue: 'revenue' is not a metric of this charter" in (
         result.stderr
     )
+    assert "row 1" not in result.stderr
 
 
 def test_an_mlflow_connection_used_for_sql(tmp_path: Path, store: Store) -> None:
