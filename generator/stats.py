@@ -187,16 +187,19 @@ def too_few(control: Arm, treatment: Arm, unit: str) -> bool:
 
 def too_few_against(arm: Arm, reference: float, unit: str) -> bool:
     """Whether a proportion of `arm.n` customers is too few to tell apart from `reference`
-    (a baseline, or a control arm's value without `n`): at the reference's rate it
-    expects fewer than `MIN_EXPECTED` successes or failures, as `_too_few` asks of two
-    arms (1 of 2 customers against a baseline of 10% is no evidence of a gain)."""
+    (a baseline, or a control arm's value without `n`): at the rate between the two (as
+    `_too_few` pools two arms) it expects fewer than `MIN_EXPECTED` successes or failures
+    (1 of 2 customers against a baseline of 10% is no evidence of a gain; 50 of 1,000
+    against a baseline of 0% is)."""
     if not (is_proportion_unit(unit) and _has_n(arm)) or arm.value == reference:
         return False
     assert arm.n is not None
-    rate = reference / (100.0 if unit.strip() == "%" else 1.0)
-    if not 0.0 <= rate <= 1.0:
+    scale = 100.0 if unit.strip() == "%" else 1.0
+    rate, own = reference / scale, arm.value / scale
+    if not (0.0 <= rate <= 1.0 and 0.0 <= own <= 1.0):
         return False
-    return arm.n * min(rate, 1.0 - rate) < MIN_EXPECTED * (1.0 - 1e-9)
+    pooled = (rate + own) / 2.0
+    return arm.n * min(pooled, 1.0 - pooled) < MIN_EXPECTED * (1.0 - 1e-9)
 
 
 def _two_proportion(control: Arm, treatment: Arm, arms: _Proportions) -> Lift:

@@ -317,6 +317,16 @@ def test_proportions_of_too_few_customers_are_no_evidence_whatever_the_mde() -> 
     # judges the move (a business metric's `n` is no evidence of it by itself).
     conv = analyse(body, [row(D1, "conv", 11.5, n=500)]).metric("conv")
     assert conv is not None and conv.status == "improved"
+    # From a baseline of 0% (a new feature's adoption), 5% of 1,000 is no sample too few:
+    # at the baseline's own rate nothing is expected, so the rate between the two is asked.
+    zero = charter(
+        business_metrics=[business(baseline=0.0, target=10.0)],
+        mde={"metric": "conv", "absolute": 1.0},
+    )
+    conv = analyse(zero, [row(D1, "conv", 5.0, n=1000)]).metric("conv")
+    assert conv is not None and conv.status == "improved"
+    conv = analyse(zero, [row(D1, "conv", 8.0, n=2)]).metric("conv")
+    assert conv is not None and conv.status == "flat"
     # At its target, two customers behind control are not "worse" than control.
     met = charter(business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 1.0})
     conv = analyse(met, ab(D1, "conv", 100.0, 50.0, n=2)).metric("conv")
