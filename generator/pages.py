@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -99,6 +100,15 @@ def latest_rows(rows: Sequence[Any], limit: int = TABLE_ROWS) -> Sequence[Any]:
     return rows[-limit:] if len(rows) > limit else rows
 
 
+_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def nowrap_dates(text: str) -> Markup:
+    """The ISO dates in `text` (HTML, escaped unless Markup) each kept on one line: a
+    browser breaks a line at a hyphen, "on 2026-" / "04-19" in a phone's verdict box."""
+    return Markup(_ISO_DATE.sub(r'<span class="nowrap">\1</span>', str(escape(text))))
+
+
 def verdict_counts(views: Iterable[CharterView]) -> dict[str, int]:
     """How many of `views` have each verdict, every verdict named (0 when none has it):
     one pass, where a count per verdict in a template would pass over them all each time."""
@@ -151,6 +161,7 @@ def make_environment(
         interval_source=interval_source,
         latest=latest_rows,
         verdict_counts=verdict_counts,
+        nowrap_dates=nowrap_dates,
         isolate=isolate,
         isolate_names=isolate_names,
         isolate_text=isolate_text,

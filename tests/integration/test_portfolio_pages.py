@@ -345,6 +345,10 @@ def test_a_lift_older_than_the_latest_value_is_dated_in_the_metrics_table(
     ranking = page(examples_build, "charters/search-ranking/index.html")
     lift = cells(ranking.find("tr", id="metric-search_conversion"))[6]
     assert lift.endswith("p < 0.001") and " on " not in lift, lift
+    # On a phone neither the date nor "p < 0.001" is broken across two lines.
+    html = (examples_build.out / "charters/card-fraud-detection/index.html").read_text("utf-8")
+    assert 'vs control on <span class="nowrap">2026-04-19</span>, 95% CI' in html
+    assert '<span class="nowrap">p &lt; 0.001</span>' in html
 
 
 def test_the_portfolio_says_the_date_it_judged_by_and_when_staleness_is_off(

@@ -392,3 +392,18 @@ def test_text_from_git_shown_on_a_page_holds_no_control_or_noncharacter() -> Non
         visible_text("Mallory\u009b31m \ufffe\u202eX\u200f")
         == "Mallory\ufffd31m \ufffd\ufffdX\ufffd"
     )
+
+
+def test_dates_in_a_sentence_are_kept_on_one_line_and_the_rest_stays_escaped() -> None:
+    """A browser breaks a line at a hyphen: "on 2026-" / "04-19" in a phone's verdict box."""
+    from markupsafe import Markup
+
+    from generator.pages import nowrap_dates
+
+    said = nowrap_dates("−0.03 pp vs control on 2026-04-19; <b>2026-01-01</b> & 12026-01-011")
+    assert said == Markup(
+        '−0.03 pp vs control on <span class="nowrap">2026-04-19</span>;'
+        ' &lt;b&gt;<span class="nowrap">2026-01-01</span>&lt;/b&gt; &amp; 12026-01-011'
+    )
+    kept = nowrap_dates(Markup('<bdi dir="auto">Churn</bdi> on 2026-04-19'))
+    assert kept == Markup('<bdi dir="auto">Churn</bdi> on <span class="nowrap">2026-04-19</span>')
