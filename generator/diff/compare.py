@@ -21,7 +21,10 @@ from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import date
 from functools import cached_property
+from pathlib import Path
 from typing import Any, NamedTuple
+
+import yaml
 
 from .. import model as m
 from ..analyze import (
@@ -34,6 +37,7 @@ from ..analyze import (
 )
 from ..diagnostics import Diagnostic, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
+from ..gitrepo import commit_days
 from ..load import Result
 from ..readers import Document
 from ..rules import (
@@ -54,7 +58,7 @@ from ..vocabulary import (
     rollout_undone,
     verdict_gained,
 )
-from .sides import Side, edit_dates
+from .sides import Side, _git, edit_dates
 
 KINDS = CHANGE_KINDS
 # A change to one of these fields of an agreed business metric moves the goalposts,
@@ -212,6 +216,10 @@ class Pair:
     base_disabled: frozenset[str] = frozenset()  # the rules BASE's site.yaml switches off
     head_disabled: frozenset[str] = frozenset()  # and HEAD's
     head_site: Document | None = None  # HEAD's site.yaml, where its rules are switched off
+    # When each business metric's goalposts were last changed between two revisions, by
+    # its id (`goalpost_edit_dates`): a renewal is held against that, not against a later
+    # commit that fixed a typo elsewhere in the file.
+    goalpost_days: Mapping[str, date] = dataclass_field(default_factory=dict)
 
     @property
     def edited(self) -> bool:
@@ -255,7 +263,56 @@ def _pair(
         frozenset(base.project.site.lint.disable),
         frozenset(head.project.site.lint.disable),
         head.project.site_doc,
+        goalpost_edit_dates(base, head, cid) if cid in edited and old_id is None else {},
     )
+
+
+def goalpost_edit_dates(base: Side, head: Side, cid: str) -> dict[str, date]:
+    """When each business metric's goalposts (as written in `charters/<cid>/charter.yaml`)
+    were last changed between two revisions of one repository, by metric id: the author
+    date (the earlier of the author's calendar and UTC's) of the newest commit in
+    BASE..HEAD, merges left out, whose file differs from its parent's there. Dated by the
+    file's newest commit, a fix of a typo after the change made an agreement renewed on
+    the day of the change read as "before the change". Empty unless both sides are
+    revisions of one repository."""
+    if base.revision is None or head.revision is None or head.repository is None:
+        return {}
+    if base.repository != head.repository:
+        return {}
+    top, prefix = head.repository
+    path = f"{prefix}charters/{cid}/charter.yaml"
+    args = ["log", "--no-merges", "--no-renames", "--format=%H%x01%aI"]
+    shown = _git([*args, f"{base.revision}..{head.revision}", "--", path], top)
+    found: dict[str, date] = {}
+    if shown.returncode != 0:
+        return found
+    for line in shown.stdout.decode("utf-8", "replace").splitlines():  # newest first
+        sha, _, stamp = line.partition("\x01")
+        days = commit_days(stamp)
+        if days is None:
+            continue
+        after, before = _goalposts_at(top, sha, path), _goalposts_at(top, f"{sha}^", path)
+        for mid in sorted(after.keys() | before.keys()):
+            if after.get(mid) != before.get(mid):
+                found.setdefault(mid, days[0])
+    return found
+
+
+def _goalposts_at(top: Path, revision: str, path: str) -> dict[str, dict[str, Any]]:
+    """The business metrics' goalposts as written in `path` at `revision`, by metric id;
+    none where the file is not there or does not parse."""
+    shown = _git(["show", f"{revision}:{path}"], top)
+    if shown.returncode != 0:
+        return {}
+    try:
+        data = yaml.safe_load(shown.stdout.decode("utf-8", "replace"))
+    except yaml.YAMLError:
+        return {}
+    return {
+        metric["id"]: _raw_goalposts(metric)
+        for _, metric in m.items_at(data, "business_metrics")
+        if isinstance(metric.get("id"), str)
+    }
 
 
 def diff_sides(base: Side, head: Side) -> DiffReport:
@@ -667,7 +724,7 @@ def _metric_fields(pair: Pair, old: m.MetricEntry, new: m.MetricEntry) -> Iterat
         text = f"`{mid}` moved from {KIND_LABELS[old.kind]}s to {KIND_LABELS[new.kind]}s"
         yield Change("metric-changed", cid, mid, old.kind, new.kind, text, field="kind")
     was, now = _fields(old.metric), _fields(new.metric)
-    renewed = renewal(old.metric, new.metric, pair.day)
+    renewed = renewal(old.metric, new.metric, pair.goalpost_days.get(mid, pair.day))
     skip = CATALOGUED_FIELDS if _same_ref(old.metric, new.metric) else ()
     for name in [*now, *(x for x in was if x not in now)]:
         if name in skip:

@@ -247,7 +247,27 @@ def test_a_change_is_dated_by_the_commit_that_edited_the_charter(repo: Repo) -> 
     repo.replace(ROUTING, "on: 2026-11-20}", "on: 2026-11-18}")
     repo.commit("Agreement date as it was", when="2026-11-28T10:00:00Z")
     (moved,) = changes(repo.diff_json("HEAD~2", "HEAD"), "goalpost-moved")
-    assert "is before the change (2026-11-28)" in moved["message"]
+    assert "is before the change (2026-11-20)" in moved["message"]
+
+
+def test_a_later_edit_elsewhere_in_the_charter_does_not_undo_a_renewal(repo: Repo) -> None:
+    """The change was dated by the newest commit that touched charter.yaml: a summary's
+    typo fixed a week later made an agreement renewed on the day the target moved read
+    as "before the change", and only a date nobody agreed on passed the gate (review)."""
+    repo.replace(ROUTING, AGREED_TARGET, "target: {value: 17.0, by: 2026-11-15}")
+    repo.replace(ROUTING, "on: 2026-08-05}", "on: 2026-12-01}")
+    repo.commit("Softer target, re-agreed", when="2026-12-01T10:00:00Z")
+    repo.replace(ROUTING, "Route each new support ticket", "Route every new support ticket")
+    repo.commit("Summary reworded", when="2026-12-07T10:00:00Z")
+    (moved,) = changes(repo.diff_json("HEAD~2", "HEAD"), "goalpost-moved")
+    assert moved["reagreed"] is True, moved["message"]
+    assert repo.diff("HEAD~2", "HEAD", "--fail-on", "goalpost-moved-unagreed").exit_code == 0
+    # A goalpost moved again in the later commit is dated by it.
+    repo.replace(ROUTING, "target: {value: 17.0,", "target: {value: 17.5,")
+    repo.commit("Softer still", when="2026-12-08T10:00:00Z")
+    (moved,) = changes(repo.diff_json("HEAD~3", "HEAD"), "goalpost-moved")
+    assert moved["reagreed"] is False
+    assert "is before the change (2026-12-08)" in moved["message"]
 
 
 def test_a_branch_name_is_shown_as_written_in_the_summary(repo: Repo) -> None:
