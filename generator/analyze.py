@@ -673,19 +673,21 @@ def _reference(
     else the baseline; with whether its sample is too few to tell them apart."""
     control = _control_row(table, codes, latest)
     row = Arm(latest.row.value, n=latest.row.n)
-    if control is not None:
-        reference, label = table.store.value[control], "control"
+    if control is not None and table.store.n[control]:
         # Proportions of too few customers for a test (hence no lift): the sample says
         # nothing, so no move between the arms is evidence, however large.
-        few = too_few(Arm(reference, n=table.store.n[control] or None), row, unit)
+        reference = table.store.value[control]
+        return reference, "control", too_few(Arm(reference, n=table.store.n[control]), row, unit)
+    if control is not None:
+        reference, label = table.store.value[control], "control"
     elif baseline is not None:
-        reference, label, few = baseline, "baseline", False
+        reference, label = baseline, "baseline"
     else:
         return None
     # Nor a row whose own sample is too few to tell from what it is compared with (a
     # baseline, a control value without `n`): its `n` can say "no evidence", though a
     # business metric's `n` is no evidence of a move by itself (`metric_status`).
-    return reference, label, few or too_few_against(row, reference, unit)
+    return reference, label, too_few_against(row, reference, unit)
 
 
 def _control_row(table: ResultTable, codes: set[int], latest: Result) -> int | None:

@@ -187,10 +187,12 @@ def too_few(control: Arm, treatment: Arm, unit: str) -> bool:
 
 def too_few_against(arm: Arm, reference: float, unit: str) -> bool:
     """Whether a proportion of `arm.n` customers is too few to tell apart from `reference`
-    (a baseline, or a control arm's value without `n`): at the rate between the two (as
-    `_too_few` pools two arms) it expects fewer than `MIN_EXPECTED` successes or failures
-    (1 of 2 customers against a baseline of 10% is no evidence of a gain; 50 of 1,000
-    against a baseline of 0% is)."""
+    (a baseline, or a control arm's value without `n`): at the reference's rate, the one
+    a test of the row against it assumes, it expects fewer than `MIN_EXPECTED` successes
+    or failures (1 of 2 customers against a baseline of 10% is no evidence of a gain,
+    and 0.25% of 400 against 2% is of a loss). A reference of 0% or 100% expects none of
+    one kind whatever the sample: the rate between the two is asked then (50 of 1,000
+    against a baseline of 0% are evidence)."""
     if not (is_proportion_unit(unit) and _has_n(arm)) or arm.value == reference:
         return False
     assert arm.n is not None
@@ -198,8 +200,9 @@ def too_few_against(arm: Arm, reference: float, unit: str) -> bool:
     rate, own = reference / scale, arm.value / scale
     if not (0.0 <= rate <= 1.0 and 0.0 <= own <= 1.0):
         return False
-    pooled = (rate + own) / 2.0
-    return arm.n * min(pooled, 1.0 - pooled) < MIN_EXPECTED * (1.0 - 1e-9)
+    if rate in (0.0, 1.0):
+        rate = (rate + own) / 2.0
+    return arm.n * min(rate, 1.0 - rate) < MIN_EXPECTED * (1.0 - 1e-9)
 
 
 def _two_proportion(control: Arm, treatment: Arm, arms: _Proportions) -> Lift:

@@ -327,6 +327,19 @@ def test_proportions_of_too_few_customers_are_no_evidence_whatever_the_mde() -> 
     assert conv is not None and conv.status == "improved"
     conv = analyse(zero, [row(D1, "conv", 8.0, n=2)]).metric("conv")
     assert conv is not None and conv.status == "flat"
+    # A drop toward 0% is judged at the baseline's rate: 0.25% of 400 against 2% expects
+    # 8 successes there (exact p about 0.003), so the drop is evidence (review).
+    two = charter(
+        business_metrics=[business(baseline=2.0, target=3.0)],
+        mde={"metric": "conv", "absolute": 0.5},
+    )
+    conv = analyse(two, [row(D1, "conv", 0.25, n=400)]).metric("conv")
+    assert conv is not None and conv.status == "worse"
+    # Beside a control row with `n`, the two-arm rule alone decides: 0.1% of 400 against
+    # 2% of 100,000 is enough customers for the test.
+    rows = [row(D1, "conv", 2.0, variant="control", n=100_000)]
+    conv = analyse(two, [*rows, row(D1, "conv", 0.1, variant="treatment", n=400)]).metric("conv")
+    assert conv is not None and conv.status == "worse"
     # At its target, two customers behind control are not "worse" than control.
     met = charter(business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 1.0})
     conv = analyse(met, ab(D1, "conv", 100.0, 50.0, n=2)).metric("conv")
