@@ -162,12 +162,13 @@ def _logged(runs: list[Any], spec: Any) -> None:
             ("mlflow", "metrics"),
             "no-metric",
         )
-    tagged = {key for run in runs for key in run.data.tags if not key.startswith("mlflow.")}
+    tagged = {key for run in runs for key in run.data.tags}
     if spec.variant is not None and spec.variant not in tagged:
+        own = sorted(key for key in tagged if not key.startswith("mlflow."))  # not MLflow's
         raise PullError(
             f"no run of {excerpt(spec.experiment)} this pull reads has the tag"
             f" {excerpt(spec.variant)} its variant is read from (their tags:"
-            f" {', '.join(sorted(tagged)[:20]) or 'none'})",
+            f" {', '.join(own[:20]) or 'none but MLflow’s own, mlflow.*'})",
             ("mlflow", "variant"),
             "no-tag",
         )

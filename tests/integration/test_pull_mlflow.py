@@ -209,6 +209,11 @@ def test_a_variant_tag_no_run_has_is_named(tmp_path: Path, store: Store) -> None
         " 'nosuchtag' its variant is read from (their tags: " in result.stderr
     )
     assert not (tmp_path / "charters/routing/results/offline.csv").exists()
+    # MLflow's own tags are tags too: the run's name as the variant (review).
+    result, _ = _pull(tmp_path, store, {**spec, "variant": "mlflow.runName"})
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "charters/routing/results/offline.csv").read_text()
+    assert ",precision,tue," in written
 
 
 def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
