@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..diagnostics import excerpt
 from .config import Job, PullError, Resolved, scrub
@@ -119,6 +119,10 @@ def _latest_per_day(runs: list[Any], variant_tag: str | None) -> list[Any]:
     return list(latest.values())
 
 
+# Tracking URIs MLflow reads without a scheme that are no folder.
+_NOT_PATHS = frozenset({"databricks", "databricks-uc", "uc"})
+
+
 def _store_there(conn: Resolved) -> None:
     """A PullError when the connection's local store (a SQLite file, a file store's
     folder) is not there: MLflow would make it (`mlruns/0/meta.yaml` and all), even on a
@@ -135,8 +139,13 @@ def _store_there(conn: Resolved) -> None:
         )
 
     local = urlsplit(conn.target)
-    folder = local.path if local.scheme == "file" else conn.target if not local.scheme else ""
-    if "/" in folder and not Path(folder).is_dir():
+    if local.scheme == "file":  # `file:mlruns`, `file:///…/my%20runs` as MLflow reads them
+        folder = unquote(local.path)
+    elif len(local.scheme) <= 1 and conn.target not in _NOT_PATHS:  # `mlruns`, `C:/mlruns`
+        folder = conn.target
+    else:
+        folder = ""
+    if folder and not Path(folder).is_dir():
         # A file store (`file:./mlruns`, a path) MLflow would make, `mlruns/0/meta.yaml`
         # and all, even on a dry run: a typo in the path then reads as no experiment.
         raise PullError(

@@ -163,7 +163,7 @@ def test_a_store_file_that_is_not_there_is_located_and_not_made(tmp_path: Path, 
     assert not (tmp_path / "mlfow-typo.db").exists()
 
 
-@pytest.mark.parametrize("uri", ["file:./mlrns", "./mlrns"])
+@pytest.mark.parametrize("uri", ["file:./mlrns", "./mlrns", "mlrns", "file:mlrns"])
 def test_a_store_folder_that_is_not_there_is_located_and_not_made(tmp_path: Path, uri: str) -> None:
     """A file store's path with a typo: MLflow made `mlrns/0/meta.yaml` and `.trash` there,
     even on a dry run, and the pull read as "no experiment" (review)."""
@@ -179,6 +179,21 @@ def test_a_store_folder_that_is_not_there_is_located_and_not_made(tmp_path: Path
     assert f"charter.yaml:{line_of(text, 'connection: tracking')}:" in result.stderr
     assert "names an MLflow store folder that is not there" in result.stderr
     assert not (tmp_path / "mlrns").exists()
+
+
+def test_a_store_folder_named_with_a_quoted_space_is_found(tmp_path: Path) -> None:
+    """`file:///…/my%20runs` is the folder `my runs`, as MLflow reads it (review)."""
+    spec = {"experiment": "support-router", "metrics": {"precision": "val_top1_precision"}}
+    pull_charter(
+        tmp_path,
+        [{"into": "results/offline.csv", "connection": "tracking", "mlflow": spec}],
+        site=SITE,
+    )
+    (tmp_path / "my runs").mkdir()
+    uri = (tmp_path / "my runs").as_uri()
+    assert "%20" in uri
+    result = run_pull(tmp_path, "--dry-run", env={ENV: uri, "MLFLOW_ALLOW_FILE_STORE": "true"})
+    assert "not there" not in result.stderr, result.stderr
 
 
 def test_a_metric_key_no_run_logged_is_named_with_those_they_did(
