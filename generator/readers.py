@@ -631,6 +631,15 @@ def _compose_c(text: str) -> list[Node] | None:
     return nodes if len(nodes) == 1 else None
 
 
+def _first_yaml_line(text: str) -> int:
+    """The index of the first line of `text` that is neither blank, a comment nor `---`."""
+    for i, line in enumerate(text.splitlines()):
+        bare = line.strip()
+        if bare and not bare.startswith("#") and bare != "---":
+            return i
+    return 0
+
+
 def _compose_python(text: str, rel: str, diags: Diagnostics) -> list[Node] | None:
     """The documents of `text` composed by PyYAML in Python; errors recorded, located."""
     loader: _Loader | None = None
@@ -650,9 +659,15 @@ def _compose_python(text: str, rel: str, diags: Diagnostics) -> list[Node] | Non
             return None
         if exc.context:
             began = exc.context_mark
-            # Not the document's own mapping, begun on its first line: that sends the
-            # reader to the top of the file, far from the fault.
-            top = began is not None and began.line == 0 and "block" in exc.context
+            # Not the document's own mapping, begun on its first line of YAML (after any
+            # comments, as `charters new` writes them, or `---`): that sends the reader
+            # to the top of the file, far from the fault.
+            top = (
+                began is not None
+                and began.column == 0
+                and began.line == _first_yaml_line(text)
+                and "block" in exc.context
+            )
             if began is not None and mark is not None and began.line != mark.line and not top:
                 # The problem is found where the parser gave up (the line after a flow
                 # mapping left open); where the construct began is where to look too.
