@@ -403,7 +403,7 @@ def json_object(members: Iterable[tuple[str, str]], ensure_ascii: bool = True) -
 
 # Backslash-escaped: the ASCII punctuation that starts Markdown inline syntax (emphasis,
 # code, links, images, raw HTML, entities, tables, strike-through).
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()!|<>~&")
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()!|<>~&$")  # `$`: GitHub reads $…$ as math
 # What text from outside the format shows as U+FFFD: what the format refuses, and the
 # bidirectional marks it allows (they are invisible).
 _NOT_SHOWN = re.compile(f"{REFUSED.pattern}|[{''.join(sorted(BIDI_CONTROLS))}]")

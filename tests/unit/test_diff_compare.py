@@ -170,6 +170,15 @@ def test_markdown_escapes_charter_text(tmp_path: Path) -> None:
     assert "\\|" in row and "\\<b\\>" in row and "<b>" not in row.replace("\\<b\\>", "")
 
 
+def test_dollar_amounts_are_escaped_so_the_forge_reads_no_math() -> None:
+    """GitHub reads `$…$` on one line as math: "from $33.5 to $32.5" in a cell (review)."""
+    from generator.formatting import escape_markdown
+
+    assert escape_markdown("from $33.5 to $32.5") == "from \\$33.5 to \\$32.5"
+    html = cmarkgfm.github_flavored_markdown_to_html(escape_markdown("from $33.5 to $32.5"))
+    assert html == "<p>from $33.5 to $32.5</p>\n"
+
+
 # A title that, were its code span to come apart in a table's cell, would link, show an
 # image, make bold text and mention a person on the forge.
 LIVE_TITLE = (
