@@ -104,6 +104,8 @@ def fmt_value(value: float | None, unit: str, apart: float | None = None) -> str
     if value is None:
         return MISSING
     text = fmt_number(value, apart=apart)
+    if text == MISSING:  # not finite: no unit beside the dash ("$—")
+        return MISSING
     unit = unit.strip()
     if unit == "%":
         return f"{text}%"

@@ -148,6 +148,8 @@ def test_fmt_difference_writes_points_for_percent(value: float, unit: str, expec
         (31.58, "USD", "31.58 USD"),
         (31.58, "$", "$31.58"),  # not read as USD: a Canadian dollar is written so too
         (-0.5, "$", "\u2212$0.5"),
+        (math.nan, "$", "—"),
+        (math.inf, "hours", "—"),
         (1250, "ms", "1,250 ms"),
         (None, "hours", "—"),
         (1, "hours", "1 hour"),
