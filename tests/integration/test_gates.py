@@ -203,11 +203,9 @@ GATED_EDITS = {
 }
 
 
-@pytest.mark.parametrize("edit", list(GATED_EDITS))
-def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit: str) -> None:
-    """The shipped gate (`--fail-on goalpost-moved`) passed a change of metrics.yaml that
-    redefines the metric each charter that refs it agreed to move, and an agreed metric
-    renamed with a looser target, while the same change written as a goalpost fails it."""
+def _examples_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The examples committed on main, with `origin/main` at that commit (a pull
+    request's base), and the environment git runs in."""
     repo = tmp_path / "repo"
     repo.mkdir()
     env = _env(tmp_path / "home")
@@ -217,6 +215,15 @@ def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit
     for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "Charters")):
         assert _git(repo, env, *args).returncode == 0
     assert _git(repo, env, "update-ref", "refs/remotes/origin/main", "HEAD").returncode == 0
+    return repo, env
+
+
+@pytest.mark.parametrize("edit", list(GATED_EDITS))
+def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit: str) -> None:
+    """The shipped gate (`--fail-on goalpost-moved`) passed a change of metrics.yaml that
+    redefines the metric each charter that refs it agreed to move, and an agreed metric
+    renamed with a looser target, while the same change written as a goalpost fails it."""
+    repo, env = _examples_repo(tmp_path)
     env["BASE"] = "main"
 
     def gate() -> int:
@@ -252,15 +259,7 @@ def test_workflow_annotates_the_charters_the_pull_request_changed(tmp_path: Path
     """GitHub shows ten annotations of each severity a step: the examples' four overdue
     alerts and a breached guardrail of charters a change did not touch came before its
     own new alert. The step passes the changed files, so their findings are annotated."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = _env(tmp_path / "home")
-    for rel in ("charters", "site.yaml", "metrics.yaml"):
-        copy = shutil.copytree if (REPO_ROOT / rel).is_dir() else shutil.copy2
-        copy(REPO_ROOT / rel, repo / rel)
-    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "Charters")):
-        assert _git(repo, env, *args).returncode == 0
-    assert _git(repo, env, "update-ref", "refs/remotes/origin/main", "HEAD").returncode == 0
+    repo, env = _examples_repo(tmp_path)
     step = _check_step()
     assert step["env"] == {"BASE": "${{ github.base_ref }}"}
     assert step["shell"] == "bash"  # GitHub's bash with pipefail, as run below
