@@ -153,13 +153,18 @@ class _Proportions(NamedTuple):
 def _proportions(control: Arm, treatment: Arm, unit: str) -> _Proportions | None:
     """The arms (both with `n`) as proportions, or None when a value is not one (then
     the caller tries other methods)."""
-    scale = 100.0 if unit.strip() == "%" else 1.0
+    scale = percent_scale(unit)
     assert control.n is not None and treatment.n is not None
     n_c, n_t = float(control.n), float(treatment.n)
     p_c, p_t = control.value / scale, treatment.value / scale
     if not (0.0 <= p_c <= 1.0 and 0.0 <= p_t <= 1.0):
         return None
     return _Proportions(n_c, n_t, p_c, p_t, (p_t * n_t + p_c * n_c) / (n_t + n_c), scale)
+
+
+def percent_scale(unit: str) -> float:
+    """What a value in `unit` is divided by to be a proportion: 100 for `%`, else 1."""
+    return 100.0 if unit.strip() == "%" else 1.0
 
 
 def _too_few(arms: _Proportions) -> bool:
@@ -196,7 +201,7 @@ def too_few_against(arm: Arm, reference: float, unit: str) -> bool:
     if not (is_proportion_unit(unit) and _has_n(arm)) or arm.value == reference:
         return False
     assert arm.n is not None
-    scale = 100.0 if unit.strip() == "%" else 1.0
+    scale = percent_scale(unit)
     rate, own = reference / scale, arm.value / scale
     if not (0.0 <= rate <= 1.0 and 0.0 <= own <= 1.0):
         return False
@@ -390,7 +395,7 @@ def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:
         return arm.lower, arm.upper
     if is_proportion_unit(unit) and _has_n(arm):
         assert arm.n is not None
-        scale = 100.0 if unit.strip() == "%" else 1.0
+        scale = percent_scale(unit)
         p = arm.value / scale
         if 0.0 <= p <= 1.0:
             half = Z_975 * math.sqrt(p * (1.0 - p) / arm.n) * scale

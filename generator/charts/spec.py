@@ -43,7 +43,14 @@ from ..bidi import isolate_text
 from ..columns import ResultTable, as_table
 from ..formatting import aligned_formatter, finite, fmt_difference, fmt_signed, fmt_value
 from ..load import Result
-from ..stats import Arm, arm_interval, beyond_tolerance, is_proportion_unit, t_quantiles
+from ..stats import (
+    Arm,
+    arm_interval,
+    beyond_tolerance,
+    is_proportion_unit,
+    percent_scale,
+    t_quantiles,
+)
 from ..vocabulary import PRODUCTION_LABEL, REF_KINDS, REF_LABELS, is_control
 
 #: Bump whenever the drawing code changes in a way that changes the output,
@@ -211,7 +218,7 @@ def interval_source(result: Result, unit: str) -> str | None:
     row = result.row
     if row.lower is not None or row.upper is not None or row_interval(result, unit) == (None, None):
         return None
-    scale = 100.0 if unit.strip() == "%" else 1.0
+    scale = percent_scale(unit)
     if is_proportion_unit(unit) and row.n is not None and 0.0 <= row.value / scale <= 1.0:
         return "n"
     return "n and std"

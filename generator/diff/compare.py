@@ -281,17 +281,24 @@ def goalpost_edit_dates(base: Side, head: Side, cid: str) -> dict[str, date]:
         return {}
     top, prefix = head.repository
     path = f"{prefix}charters/{cid}/charter.yaml"
-    args = ["log", "--no-merges", "--no-renames", "--format=%H%x01%aI"]
+    args = ["log", "--no-merges", "--no-renames", "--format=%H%x01%P%x01%aI"]
     shown = _git([*args, f"{base.revision}..{head.revision}", "--", path], top)
     found: dict[str, date] = {}
     if shown.returncode != 0:
         return found
+    read: dict[str, dict[str, dict[str, Any]]] = {}  # a commit's parent is often the next
+
+    def at(revision: str) -> dict[str, dict[str, Any]]:
+        if revision not in read:
+            read[revision] = _goalposts_at(top, revision, path)
+        return read[revision]
+
     for line in shown.stdout.decode("utf-8", "replace").splitlines():  # newest first
-        sha, _, stamp = line.partition("\x01")
+        sha, parents, stamp = line.split("\x01")
         days = commit_days(stamp)
         if days is None:
             continue
-        after, before = _goalposts_at(top, sha, path), _goalposts_at(top, f"{sha}^", path)
+        after, before = at(sha), at(parents.split()[0]) if parents else {}
         for mid in sorted(after.keys() | before.keys()):
             if after.get(mid) != before.get(mid):
                 found.setdefault(mid, days[0])
@@ -693,18 +700,13 @@ def _agreements_removed(cid: str, old: CharterCheck) -> Iterator[Change]:
     """A charter removed takes each agreed metric's agreement with it, as removing the
     metric alone does (`_metric_removed`): the gate that fails on one fails on both."""
     for entry in old.view.charter.metrics():
-        agreement = _agreement(entry.metric)
-        if agreement is not None:
-            mid, about = entry.metric.id, {"kind": entry.kind, "name": entry.metric.name}
-            text = (
-                f"{KIND_LABELS[entry.kind]} `{mid}` removed with its charter, and its agreement"
-                f" with it (it was agreed{_by_on(agreement)})"
-            )
-            yield Change("agreement-changed", cid, mid, about, None, text)
+        if _agreement(entry.metric) is not None:
+            yield _metric_removed(cid, entry, " with its charter")
 
 
-def _metric_removed(cid: str, old: m.MetricEntry) -> Change:
-    """A metric gone from HEAD; an agreed business metric takes its agreement with it."""
+def _metric_removed(cid: str, old: m.MetricEntry, how: str = "") -> Change:
+    """A metric gone from HEAD (`how`: " with its charter"); an agreed business metric
+    takes its agreement with it."""
     mid, about = old.metric.id, {"kind": old.kind, "name": old.metric.name}
     agreement = _agreement(old.metric)
     if agreement is None:
@@ -712,7 +714,7 @@ def _metric_removed(cid: str, old: m.MetricEntry) -> Change:
             "metric-changed", cid, mid, about, None, f"{KIND_LABELS[old.kind]} `{mid}` removed"
         )
     text = (
-        f"{KIND_LABELS[old.kind]} `{mid}` removed, and its agreement with it"
+        f"{KIND_LABELS[old.kind]} `{mid}` removed{how}, and its agreement with it"
         f" (it was agreed{_by_on(agreement)})"
     )
     return Change("agreement-changed", cid, mid, about, None, text)

@@ -126,31 +126,22 @@ _NOT_PATHS = frozenset({"databricks", "databricks-uc", "uc"})
 def _store_there(conn: Resolved) -> None:
     """A PullError when the connection's local store (a SQLite file, a file store's
     folder) is not there: MLflow would make it (`mlruns/0/meta.yaml` and all), even on a
-    dry run, and a typo in the path then reads as no experiment."""
-    store = conn.target.partition("?")[0].removeprefix("sqlite:///")
-    if conn.target.startswith("sqlite:///") and not Path(store).is_file():
-        # MLflow would make an empty store there (even on a dry run), as a SQL driver would
-        # make an empty database: a typo in the path then reads as no experiment.
-        raise PullError(
-            f"connection {conn.name!r} ({conn.shown}) names an MLflow store file that is not"
-            " there (a path is relative to the folder holding site.yaml)",
-            ("connection",),
-            "no-file",
-        )
-
+    dry run, and a typo in the path then reads as no experiment. A path is relative to
+    the folder holding site.yaml."""
     local = urlsplit(conn.target)
-    if local.scheme == "file":  # `file:mlruns`, `file:///…/my%20runs` as MLflow reads them
-        folder = unquote(local.path)
-    elif len(local.scheme) <= 1 and conn.target not in _NOT_PATHS:  # `mlruns`, `C:/mlruns`
-        folder = conn.target
+    if conn.target.startswith("sqlite:///"):
+        what, path = "file", Path(conn.target.partition("?")[0].removeprefix("sqlite:///"))
+        there = path.is_file()
+    elif local.scheme == "file" or (len(local.scheme) <= 1 and conn.target not in _NOT_PATHS):
+        # `file:mlruns`, `file:///…/my%20runs` as MLflow reads them; `mlruns`, `C:/mlruns`
+        folder = unquote(local.path) if local.scheme == "file" else conn.target
+        what, there = "folder", Path(folder).is_dir()
     else:
-        folder = ""
-    if folder and not Path(folder).is_dir():
-        # A file store (`file:./mlruns`, a path) MLflow would make, `mlruns/0/meta.yaml`
-        # and all, even on a dry run: a typo in the path then reads as no experiment.
+        return
+    if not there:
         raise PullError(
-            f"connection {conn.name!r} ({conn.shown}) names an MLflow store folder that is not"
-            " there (a path is relative to the folder holding site.yaml)",
+            f"connection {conn.name!r} ({conn.shown}) names an MLflow store {what} that is"
+            " not there (a path is relative to the folder holding site.yaml)",
             ("connection",),
             "no-file",
         )

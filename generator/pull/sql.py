@@ -257,7 +257,7 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
         try:
             return engine.connect()
         except sa.exc.SQLAlchemyError as exc:  # the server, not the query: said at the connection
-            message = _sql_message(conn, exc).replace("the query failed on", "cannot connect to")
+            message = _sql_message(conn, exc, "cannot connect to")
             raise PullError(message, ("connection",), "bad-connection") from None
 
     def work() -> Table:
@@ -298,14 +298,14 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
         raise PullError(message, ("connection",), "query-failed") from None
 
 
-def _sql_message(conn: Resolved, exc: Exception) -> str:
+def _sql_message(conn: Resolved, exc: Exception, what: str = "the query failed on") -> str:
     orig = getattr(exc, "orig", None)
     detail = str(orig if orig is not None else exc).split("\n[SQL:")[0]
     detail = re.sub(r"\(Background on this error at: [^)]*\)", "", detail).strip()
     # Each line's runs of spaces and tabs as one space: PostgreSQL's "\tIs the server
     # running…" was shown as a literal `\t`.
     lines = [" ".join(line.split()) for line in detail.splitlines() if line.strip()][:4]
-    return scrub(f"the query failed on {conn.name!r} ({conn.shown}): " + " ".join(lines), conn)
+    return scrub(f"{what} {conn.name!r} ({conn.shown}): " + " ".join(lines), conn)
 
 
 def _cancel(raw: Any) -> None:
