@@ -8,6 +8,7 @@ imported only here, only when an MLflow connection is used.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -149,8 +150,9 @@ def _store_there(conn: Resolved) -> None:
 
 def _logged(runs: list[Any], spec: Any) -> None:
     """A PullError when no run read logged one of the spec's metric keys, or has its
-    variant tag: a typo read as "no rows", left a metric out beside others, or wrote
-    every run as a production row (the arms merged into one series)."""
+    variant tag, or only some runs have it: a typo read as "no rows", left a metric out
+    beside others, or wrote every run as a production row (the arms merged into one
+    series)."""
     logged = {key for run in runs for key in run.data.metrics}
     unknown = [key for key in spec.metrics.values() if key not in logged]
     if unknown:
@@ -172,6 +174,29 @@ def _logged(runs: list[Any], spec: Any) -> None:
             ("mlflow", "variant"),
             "no-tag",
         )
+    if spec.variant is not None:
+        _all_tagged(runs, spec)
+
+
+def _all_tagged(runs: list[Any], spec: Any) -> None:
+    """A PullError when some runs have the variant tag and others do not: a run without
+    it would be written as a production row beside the arms, a series of its own that
+    no one asked for (an exploratory run in the experiment, say)."""
+    bare = sorted(run.info.run_id for run in runs if spec.variant not in run.data.tags)
+    if not bare:
+        return
+    shown = ", ".join(bare[:5]) + (f", … ({len(bare) - 5} more)" if len(bare) > 5 else "")
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", spec.variant)
+    name = spec.variant if plain else "`" + spec.variant + "`"  # MLflow's quoting
+    raise PullError(
+        f"{len(bare)} of the {len(runs)} runs of {excerpt(spec.experiment)} this pull reads"
+        f" {'has' if len(bare) == 1 else 'have'} no tag {excerpt(spec.variant)}"
+        f" (MLflow run{'' if len(bare) == 1 else 's'} {shown}); a run without it"
+        " would be written as a production row beside the arms: tag it, or select the"
+        f" tagged runs with runs: 'tags.{name} IS NOT NULL'",
+        ("mlflow", "variant"),
+        "untagged-run",
+    )
 
 
 def _rows(run: Any, spec: Any) -> list[tuple[Any, ...]]:

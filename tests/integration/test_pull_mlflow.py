@@ -231,6 +231,34 @@ def test_a_variant_tag_no_run_has_is_named(tmp_path: Path, store: Store) -> None
     assert ",precision,tue," in written
 
 
+def test_runs_without_the_variant_tag_are_refused(tmp_path: Path, store: Store) -> None:
+    """Runs with the tag and runs without it: those without were written as production
+    rows beside the arms (review). mon-early has no `stage` tag; mon-late and tue do."""
+    spec = {
+        "experiment": "support-router",
+        "metrics": {"precision": "val_top1_precision"},
+        "variant": "stage",
+    }
+    result, _ = _pull(tmp_path, store, spec)
+    assert result.exit_code == 1
+    assert (
+        "pull[0].mlflow.variant: 1 of the 3 runs of 'support-router' this pull reads has no"
+        f" tag 'stage' (MLflow run {store.runs['mon-early']}); a run without it would be"
+        " written as a production row beside the arms: tag it, or select the tagged runs"
+        " with runs: 'tags.stage IS NOT NULL'"
+    ) in result.stderr
+    assert not (tmp_path / "charters/routing/results/offline.csv").exists()
+    # The filter it suggests is one MLflow takes, and it leaves the untagged run out.
+    result, _ = _pull(tmp_path, store, {**spec, "runs": "tags.stage IS NOT NULL"})
+    assert result.exit_code == 0, result.output
+    r = store.runs
+    assert (tmp_path / "charters/routing/results/offline.csv").read_text() == (
+        "date,metric,variant,value,note\n"
+        f"2026-05-04,precision,prod,0.83,MLflow run {r['mon-late']}\n"
+        f"2026-05-05,precision,prod,0.845,MLflow run {r['tue']}\n"
+    )
+
+
 def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:
     spec = {
         "experiment": "support-router",
