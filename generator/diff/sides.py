@@ -83,7 +83,7 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     """
     if spec is None:
         run_day = today_from_env(today)
-        return _read(source, "working tree", "worktree", None, None, run_day, today)
+        return _read(source, _worktree_label(source), "worktree", None, None, run_day, today)
     folder = Path(spec)
     as_path = folder.is_absolute() or spec.startswith(("./", "../", "~"))
     if folder.is_dir():
@@ -233,6 +233,26 @@ def _repository(source: Path, spec: str, role: str) -> tuple[Path, str]:
             why = f"git cannot read the repository at {source}: {said[0]}"
         raise DiffError(f"{role} {spec!r} is neither a folder nor a revision: {why}")
     return Path(top.stdout.decode().strip()), prefix.stdout.decode().strip()
+
+
+def _worktree_label(source: Path) -> str:
+    """The working tree's label, with the commit it stands on when it is in a repository:
+    "working tree at HEAD (sha)" when none of the files a side reads differs from that
+    commit (a change to the docs beside them does not count), as in CI's checkout, where
+    the comment said "origin/main → working tree" and named no commit; "working tree
+    (HEAD sha and uncommitted changes)" otherwise."""
+    try:
+        head = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], source)
+        read = ["charters", "site.yaml", "metrics.yaml"]  # what a revision's side reads
+        status = _git(["status", "--porcelain", "--untracked-files=all", "--", *read], source)
+    except DiffError:  # no git
+        return "working tree"
+    if head.returncode != 0 or status.returncode != 0:  # no repository, or no commit yet
+        return "working tree"
+    sha = head.stdout.decode().strip()[:10]
+    if status.stdout.strip():
+        return f"working tree (HEAD {sha} and uncommitted changes)"
+    return f"working tree at HEAD ({sha})"
 
 
 def _names_a_revision(source: Path, spec: str) -> bool:

@@ -1046,6 +1046,10 @@ def test_two_revisions_and_two_folders(repo: Repo, tmp_path: Path) -> None:
     shutil.copytree(repo.source, before, ignore=shutil.ignore_patterns(".git"))
     repo.replace(ROUTING, "status: experiment", "status: paused")
     repo.commit("Pause routing")
+    # The working tree names the commit it stands on: "working tree" alone named none,
+    # and CI's comment read "origin/main → working tree".
+    sha = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    assert repo.diff_json("HEAD~1")["head"]["label"] == f"working tree at HEAD ({sha})"
     repo.replace(ROUTING, "status: paused", "status: retired")  # uncommitted
 
     committed = repo.diff_json("HEAD~1", "HEAD")
@@ -1057,7 +1061,7 @@ def test_two_revisions_and_two_folders(repo: Repo, tmp_path: Path) -> None:
 
     worktree = repo.diff_json("HEAD~1")
     assert [c["after"] for c in changes(worktree, "status-changed")] == ["retired"]
-    assert worktree["head"]["label"] == "working tree"
+    assert worktree["head"]["label"] == f"working tree (HEAD {sha} and uncommitted changes)"
 
     folders = repo.diff_json(str(before), str(repo.source))
     assert folders["base"]["kind"] == "folder"
