@@ -1340,7 +1340,9 @@ def _switched_off(pair: Pair) -> Iterator[Change]:
         if by == "site.yaml" and pair.head_site is not None and rule.code in site:
             doc, path = pair.head_site, ("lint", "disable", site.index(rule.code))
         d = doc.at(path, message, rule.code, rule.severity)
-        extra = {"flagged": True, "switched_off": rule.code}
+        extra: dict[str, Any] = {"flagged": True, "switched_off": rule.code}
+        if by == "site.yaml":
+            extra["by"] = "site.yaml"  # said once for all charters in the Markdown
         yield Change(
             "finding-resolved", pair.cid, None, d.as_json(), None, message, d.field, extra=extra
         )

@@ -238,9 +238,12 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
         lines += [f"**Fails on:** {', '.join(f'`{k}`' for k in matched)}.", ""]
     for role, side in (("BASE", report.base), ("HEAD", report.head)):
         lines += _side_markdown(role, side)
+    site_wide = [c for c in report.changes if c.extra.get("by") == "site.yaml"]
+    lines += _site_wide_markdown(site_wide)
     by_charter: dict[str, list[Change]] = {}
     for change in report.changes:
-        by_charter.setdefault(change.charter, []).append(change)
+        if show_all or change not in site_wide:  # said once above, not once a charter
+            by_charter.setdefault(change.charter, []).append(change)
     ids = list(by_charter)
     if show_all:
         ids = sorted(set(ids) | set(report.head.checks) | set(report.base.checks))
@@ -263,6 +266,28 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
             break
         out += "\n" + text
     return out.rstrip("\n") + "\n"
+
+
+def _site_wide_markdown(changes: list[Change]) -> list[str]:
+    """A rule switched off for every charter by site.yaml's `lint.disable`: one flagged
+    line a rule, naming the charters, where a line a charter filled the comment (18
+    for the examples, thousands for a large portfolio, the sections of the charters
+    the change did edit then left out to fit)."""
+    if not changes:
+        return []
+    by_code: dict[str, list[str]] = {}
+    for change in changes:
+        by_code.setdefault(str(change.extra["switched_off"]), []).append(change.charter)
+    lines = ["### `site.yaml`", ""]
+    for code, ids in by_code.items():
+        rule = RULES_BY_CODE.get(code)
+        name = f" {rule.name}" if rule is not None else ""
+        lines.append(
+            f"- 🚩 switched off {_cell(code)}{name} for {plural(len(ids), 'charter')}"
+            f" ({_names(sorted(ids))}) by site.yaml's lint.disable: what it finds is no"
+            " longer shown (an edit)"
+        )
+    return [*lines, ""]
 
 
 def _named(role: str, side: Side, shown: Callable[[str], str]) -> str:

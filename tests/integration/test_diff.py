@@ -1658,6 +1658,17 @@ def test_an_error_or_alert_rule_switched_off_is_flagged(repo: Repo) -> None:
     assert {c["before"]["file"] for c in told} == {"site.yaml"}
     assert all(c["message"].startswith("switched off MC109 stale-results") for c in told)
     assert "card-fraud-detection" not in {c["charter"] for c in told}
+    # The comment says it once, naming the charters, not once a charter in a section
+    # of its own (the comment filled up with them in a large portfolio).
+    comment = repo.diff("HEAD~1", "HEAD").stdout
+    ids = ", ".join(f"`{cid}`" for cid in sorted(c["charter"] for c in told))
+    (line,) = [x for x in comment.splitlines() if "switched off" in x]
+    assert line == (
+        f"- 🚩 switched off MC109 stale-results for {len(told)} charters ({ids}) by"
+        " site.yaml's lint.disable: what it finds is no longer shown (an edit)"
+    )
+    assert "### `site.yaml`" in comment
+    assert not [x for x in comment.splitlines() if x.startswith("### `") and "·" in x]
     # Switched on again: nothing flagged.
     repo.replace("site.yaml", "disable: [MC107, MC109]", "disable: []")
     repo.commit("On again")
