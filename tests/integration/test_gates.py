@@ -184,7 +184,9 @@ def test_workflow_build_commands_run_in_order_with_alerts_present(tmp_path: Path
 def _gate_step() -> str:
     """The command of the pull-request job's step that fails on moved goalposts."""
     (step,) = [
-        s for s in _workflow()["jobs"]["pull-request"]["steps"] if "--fail-on" in s.get("run", "")
+        s
+        for s in _workflow()["jobs"]["pull-request"]["steps"]
+        if "--fail-on" in s.get("run", "") and "--format md" not in s["run"]
     ]
     assert step["env"] == {"BASE": "${{ github.base_ref }}"}
     return str(step["run"])
@@ -224,13 +226,14 @@ def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit
     redefines the metric each charter that refs it agreed to move, and an agreed metric
     renamed with a looser target, while the same change written as a goalpost fails it."""
     repo, env = _examples_repo(tmp_path)
-    env["BASE"] = "main"
+    env.update(_workflow()["env"], BASE="main")  # FAIL_ON: the kinds, set once
 
     def gate() -> int:
         done = subprocess.run(["bash", "-e", "-c", _gate_step()], cwd=repo, env=env, check=False)
         return done.returncode
 
     assert gate() == 0  # nothing changed
+    assert _comment(repo, env) == (0, False)
     rel, old, new = GATED_EDITS[edit]
     text = (repo / rel).read_text(encoding="utf-8")
     assert old in text
@@ -243,6 +246,27 @@ def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit
         csv.write_text(csv.read_text(encoding="utf-8").replace("handle_minutes", "handle_time"))
     (repo / rel).write_text(text, encoding="utf-8")
     assert gate() == 1
+    # The comment is written and says why the job fails; the step itself passes.
+    assert _comment(repo, env) == (0, True)
+    # A diff that cannot run writes no comment, and fails its step.
+    env["BASE"] = "no-such-branch"
+    (repo / "diff.md").unlink()
+    assert _comment(repo, env) == (2, False)
+    assert not (repo / "diff.md").exists()
+
+
+def _comment(repo: Path, env: dict[str, str]) -> tuple[int, bool]:
+    """Run the pull-request job's step that writes the comment (GitHub runs `bash -e`):
+    its status, and whether diff.md says "Fails on"."""
+    (step,) = [
+        s for s in _workflow()["jobs"]["pull-request"]["steps"] if "--format md" in s.get("run", "")
+    ]
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, check=False
+    )
+    written = repo / "diff.md"
+    fails = written.exists() and "**Fails on:** `" in written.read_text(encoding="utf-8")
+    return done.returncode, fails
 
 
 def _check_step() -> dict[str, Any]:

@@ -46,8 +46,27 @@ def scripts(node: Any) -> Iterator[str]:
             yield from scripts(item)
 
 
-def commands(script: str) -> Iterator[list[str]]:
-    """The argument lists of every `charters` call in a shell script."""
+def variables(node: Any) -> dict[str, str]:
+    """The values a workflow or GitLab file sets (`env:`, `variables:`), by name."""
+    found: dict[str, str] = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("env", "variables") and isinstance(value, dict):
+                found.update({k: v for k, v in value.items() if "${{" not in str(v)})
+            else:
+                found.update(variables(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(variables(item))
+    return found
+
+
+def commands(script: str, values: dict[str, str] | None = None) -> Iterator[list[str]]:
+    """The argument lists of every `charters` call in a shell script; a variable the file
+    sets (`values`) is read as its value (the kinds of `--fail-on "$FAIL_ON"`), any other
+    as a revision's name."""
+    for name, value in (values or {}).items():
+        script = re.sub(rf"\$\{{?{name}\}}?(?![A-Za-z0-9_])", str(value), script)
     script = re.sub(r"\$\{\{[^}]*\}\}", "main", script)  # GitHub expressions
     script = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "main", script)  # shell variables
     script = script.replace("\\\n", " ")
@@ -73,7 +92,12 @@ def parse(args: list[str]) -> click.Context:
 
 
 def workflow_calls() -> list[list[str]]:
-    return [args for path in WORKFLOWS for s in scripts(load_yaml(path)) for args in commands(s)]
+    return [
+        args
+        for data in (load_yaml(path) for path in WORKFLOWS)
+        for s in scripts(data)
+        for args in commands(s, variables(data))
+    ]
 
 
 def gitlab_example() -> Any:
@@ -96,7 +120,7 @@ def test_every_command_in_the_workflows_parses(args: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [args for s in scripts(gitlab_example()) for args in commands(s)],
+    [args for s in scripts(gitlab_example()) for args in commands(s, variables(gitlab_example()))],
     ids=lambda a: " ".join(a),
 )
 def test_every_command_in_the_gitlab_example_parses(args: list[str]) -> None:
@@ -117,7 +141,9 @@ def test_the_pull_request_job_does_what_the_docs_say() -> None:
     diff_step = next(s for s in steps if "--format md" in s.get("run", ""))
     assert diff_step["env"]["BASE"] == "${{ github.base_ref }}"
     assert 'charters diff "origin/$BASE"' in diff_step["run"]
-    assert diff_step["run"].endswith("> diff.new && mv diff.new diff.md")
+    # With the gate's kinds, so the comment says what fails (tests/integration/test_gates.py).
+    assert '--fail-on "$FAIL_ON" > diff.new || status=$?' in diff_step["run"]
+    assert workflow["env"]["FAIL_ON"] == "goalpost-moved,catalogue-changed,agreement-changed"
     comment = next(s for s in steps if s.get("uses", "").startswith("actions/github-script@"))
     assert MARKER in comment["with"]["script"]
     assert any(s.get("uses", "").startswith("actions/upload-artifact@") for s in steps)
