@@ -230,6 +230,12 @@ class CharterView:
         return [g for g in self.by_kind("guardrail") if g.breached]
 
     @property
+    def any_breached(self) -> bool:
+        """Whether a guardrail is breached: what the portfolio and team pages count, which
+        a view read back from the cache knows without its metrics (`LazyView`)."""
+        return bool(self.breached)
+
+    @property
     def goalpost_moved(self) -> bool:
         """Whether a goalpost a business metric is judged by (its target, baseline,
         direction, unit or definition) moved after its first result (from the history:
@@ -325,8 +331,8 @@ def rests_on_lift(metric: MetricView) -> bool:
 
 class LazyView(CharterView):
     """A `CharterView` as read back from the cache (generator/reuse.py): its charter
-    (`LazyLoaded`), verdict, latest date, the date staleness is judged by and its
-    metrics' original targets at once; its
+    (`LazyLoaded`), verdict, latest date, the date staleness is judged by, its
+    metrics' original targets and whether a guardrail is breached at once; its
     metrics' views, like the charter's model and rows, unpickled from `Stored` when first
     asked for. A build after an edit of one charter reads the others' outlines, verdicts
     and keys, and unpickles only those whose page or charts are made again and those
@@ -339,6 +345,7 @@ class LazyView(CharterView):
         latest_date: date | None,
         judged_date: date | None,
         originals: tuple[Originals, ...],
+        breached: bool,
     ) -> None:
         self.__dict__.update(
             loaded=loaded,
@@ -346,6 +353,7 @@ class LazyView(CharterView):
             latest_date=latest_date,
             judged_date=judged_date,
             _originals=originals,
+            _breached=breached,
         )
 
     @property
@@ -358,6 +366,12 @@ class LazyView(CharterView):
     @metrics.setter
     def metrics(self, value: list[MetricView]) -> None:
         self.__dict__["_metrics"] = value
+
+    @property
+    def any_breached(self) -> bool:
+        if "_metrics" in self.__dict__:
+            return super().any_breached
+        return bool(self.__dict__["_breached"])
 
     @property
     def moved_goalposts(self) -> str:
@@ -391,11 +405,12 @@ def lazy_view(
     latest_date: date | None,
     judged_date: date | None,
     originals: tuple[Originals, ...],
+    breached: bool,
     blob: bytes,
 ) -> LazyView:
     """A view pickled by `reuse._lazy_view`, read back."""
     loaded = LazyLoaded(id, path, doc, outline, Stored(blob))
-    return LazyView(loaded, verdict, latest_date, judged_date, originals)
+    return LazyView(loaded, verdict, latest_date, judged_date, originals, breached)
 
 
 def control_codes(table: ResultTable) -> set[int]:

@@ -755,7 +755,8 @@ def _lazy_view(view: CharterView) -> tuple[Any, ...]:
     originals = tuple(mv.originals for mv in metrics)
     inner = _dumps((loaded.charter, loaded.results, metrics))
     fields = (view.id, loaded.path, loaded.doc, loaded.outline, view.verdict)
-    return (lazy_view, (*fields, view.latest_date, view.judged_date, originals, inner))
+    marks = (view.latest_date, view.judged_date, originals, view.any_breached)
+    return (lazy_view, (*fields, *marks, inner))
 
 
 def _by_fields(cls: type, names: tuple[str, ...], record: Any) -> tuple[Any, ...]:

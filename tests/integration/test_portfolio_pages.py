@@ -187,8 +187,9 @@ def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBui
     stats = " ".join(doc.find("ul", class_="verdicts").text().split())
     assert stats == "2 projects Business impact 2"
     alerts = doc.find("ul", class_="alerts")
-    assert alerts.attrs["aria-label"] == "Projects with results overdue"
-    assert alerts.text() == "Alert Results overdue 1"
+    assert alerts.attrs["aria-label"] == "Projects with an alert"
+    # search-ranking's breached guardrail was a badge in its row only (review).
+    assert " ".join(alerts.text().split()) == "Alert Results overdue 1 Guardrail breached 1"
     auto = cells(doc.find("tr", id="project-query-autocomplete"))
     # Its newest weekly results are four weeks old on the day the examples are built as of.
     assert auto[:4] == [
@@ -203,9 +204,9 @@ def test_a_team_page_lists_its_projects_and_verdicts(examples_build: ExamplesBui
     assert "Revenue per search session: 2.42 USD → 2.46 USD → 2.55 USD" in auto[4]
     index = page(examples_build, "teams/index.html")
     assert cells(index.find("tr", id="team-search-discovery")) == [
-        "Search & Discovery", "2", "Business impact 2", "Results overdue 1",
+        "Search & Discovery", "2", "Business impact 2", "Results overdue 1", "Breached 1",
     ]  # fmt: skip
-    assert cells(index.find("tr", id="team-growth-analytics"))[2:] == ["No impact 1", "—"]
+    assert cells(index.find("tr", id="team-growth-analytics"))[2:] == ["No impact 1", "—", "—"]
     assert len(index.find("tbody").find_all("tr")) == 7
 
 
@@ -291,10 +292,14 @@ def test_the_portfolios_verdict_counts_add_up_to_its_projects_and_alerts_stand_a
     counts = [int(li.find("strong").text()) for li in verdicts.find_all("li")]
     assert sum(counts) == projects
     assert "overdue" not in verdicts.text()
-    alerts = home.find("ul", **{"aria-label": "Projects with results overdue"})
-    assert alerts.text() == "Alert 4 Results overdue"
-    overdue = alerts.find("span", class_="count-filter")
+    alerts = home.find("ul", **{"aria-label": "Projects with an alert"})
+    assert " ".join(alerts.text().split()) == "Alert 4 Results overdue 1 Guardrail breached"
+    overdue, breached = alerts.find_all("span", class_="count-filter")
     assert (overdue.attrs["data-filter"], overdue.attrs["data-value"]) == ("alert", "overdue")
+    # A breached guardrail (search-ranking's) was counted nowhere at the top (review).
+    assert (breached.attrs["data-filter"], breached.attrs["data-value"]) == ("alert", "breached")
+    rows = [tr for tr in home.find_all("tr") if "breached" in tr.attrs.get("data-alerts", "")]
+    assert [tr.attrs["data-id"] for tr in rows] == ["search-ranking"]
 
 
 def test_a_breached_guardrail_frames_the_verdict_box_in_red(examples_build: ExamplesBuild) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from helpers import ScratchProject, parse_html
+from helpers import ScratchProject, copy_examples, parse_html
 
 import generator.analyze as analyze_stage
 import generator.load as load_stage
@@ -123,6 +123,28 @@ def test_one_charter_edit_redoes_that_charter_alone(
     assert b"Dynamic pricing, second try" in site["charters/pricing/index.html"]
     assert b"Dynamic pricing, second try" in site["index.html"]
     assert site == cold(scratch_project, tmp_path)
+
+
+def test_a_breached_guardrail_is_counted_from_a_charter_read_back(
+    observed: Observed, tmp_path: Path
+) -> None:
+    """The portfolio counts the breached guardrails at the top; after an edit of another
+    charter, search-ranking's view is read back from the cache without its metrics, and
+    its breach is still counted (a flag kept with the view), as a cold build counts it."""
+    source = copy_examples(tmp_path / "source")
+    settings = Settings(source, tmp_path / "site", cache_dir=tmp_path / "cache")
+    assert build(settings).ok
+    observed.clear()
+    churn = source / "charters/churn-prediction/charter.yaml"
+    churn.write_text(churn.read_text().replace("title: ", "title: Renamed ", 1))
+    assert build(settings).ok
+    assert observed.loaded == ["churn-prediction"]
+    home = parse_html((tmp_path / "site/index.html").read_text())
+    alerts = home.find("ul", **{"aria-label": "Projects with an alert"})
+    assert "1 Guardrail breached" in " ".join(alerts.text().split())
+    out, cache = tmp_path / "cold-site", tmp_path / "cold-cache"
+    assert build(Settings(source, out, cache_dir=cache)).ok
+    assert tree_files(tmp_path / "site") == tree_files(out)
 
 
 def test_a_failed_build_keeps_the_charters_it_loaded_for_the_build_after_the_fix(
