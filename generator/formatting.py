@@ -106,6 +106,11 @@ def fmt_value(value: float | None, unit: str, apart: float | None = None) -> str
     text = fmt_number(value, apart=apart)
     if text == MISSING:  # not finite: no unit beside the dash ("$—")
         return MISSING
+    return _united(text, unit)
+
+
+def _united(text: str, unit: str) -> str:
+    """A number as written (`fmt_number`) with its unit."""
     unit = unit.strip()
     if unit == "%":
         return f"{text}%"
@@ -137,6 +142,30 @@ def fmt_signed(value: float | None, unit: str) -> str:
         return MISSING
     sign = "+" if value > 0 else ""
     return sign + fmt_difference(value, unit)
+
+
+def fmt_estimate(value: float | None, low: float | None, high: float | None, unit: str) -> str:
+    """A change written beside its 95% interval (`fmt_interval`): with as many decimals as
+    both bounds have, where it would have fewer. `−0.03 pp, 95% CI −0.0364 pp to
+    −0.0236 pp` is `−0.0300 pp`: the zeros `fmt_number` drops read as an estimate
+    rounder than its interval. Never fewer digits than `fmt_signed` gives."""
+    text = fmt_signed(value, unit)
+    numbers = [fmt_number(x) for x in (value, low, high) if x is not None]
+    if value is None or len(numbers) < 3 or MISSING in numbers or abs(value) >= 1_000_000:
+        return text
+    places = min(_places(numbers[1]), _places(numbers[2]))
+    if places <= _places(numbers[0]) or "e" in "".join(numbers):
+        return text
+    written = f"{value:,.{places}f}".replace("-", "−")
+    if written.lstrip("−").strip("0.,") == "":  # rounded to nothing: no sign
+        written = written.lstrip("−")
+    sign = "+" if value > 0 else ""
+    return sign + _united(written, "pp" if unit.strip() == "%" else unit)
+
+
+def _places(text: str) -> int:
+    """How many digits `text`, a number as written, has after its point."""
+    return len(text.partition(".")[2])
 
 
 def fmt_interval(low: float | None, high: float | None, unit: str) -> str:

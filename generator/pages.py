@@ -42,6 +42,7 @@ from .fork import in_two
 from .formatting import (
     exact_number,
     fmt_difference,
+    fmt_estimate,
     fmt_interval,
     fmt_number,
     fmt_p,
@@ -148,6 +149,7 @@ def make_environment(
         number=fmt_number,
         value=fmt_value,
         signed=fmt_signed,
+        estimate=fmt_estimate,
         difference=fmt_difference,
         percent=fmt_percent,
         relative=fmt_relative,

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from .analyze import CharterView, MetricView, analyze_project, rests_on_lift, wrong_side
 from .diagnostics import Diagnostic, SourceRef, excerpt, format_path
-from .formatting import fmt_difference, fmt_interval, fmt_signed, fmt_value
+from .formatting import fmt_difference, fmt_estimate, fmt_interval, fmt_signed, fmt_value
 from .load import Project
 from .model import CADENCE_DAYS, cadence_days
 from .readers import Document, FieldPath
@@ -437,8 +437,8 @@ def move_phrase(metric: MetricView) -> str:
         day = metric.lift.date
         when = f" on {day.isoformat()}" if metric.latest and metric.latest.row.date > day else ""
         return (
-            f"{fmt_signed(lf.absolute, metric.unit)} vs control{when}, 95% CI"
-            f" {fmt_interval(lf.ci_low, lf.ci_high, metric.unit)}"
+            f"{fmt_estimate(lf.absolute, lf.ci_low, lf.ci_high, metric.unit)} vs control{when},"
+            f" 95% CI {fmt_interval(lf.ci_low, lf.ci_high, metric.unit)}"
         )
     if metric.latest is not None and metric.move is not None and metric.move_reference:
         raw = metric.move if metric.direction == "increase" else -metric.move

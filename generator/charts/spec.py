@@ -41,7 +41,14 @@ from ..analyze import (
 )
 from ..bidi import isolate_text
 from ..columns import ResultTable, as_table
-from ..formatting import aligned_formatter, finite, fmt_difference, fmt_signed, fmt_value
+from ..formatting import (
+    aligned_formatter,
+    finite,
+    fmt_difference,
+    fmt_estimate,
+    fmt_signed,
+    fmt_value,
+)
 from ..load import Result
 from ..stats import (
     Arm,
@@ -701,7 +708,7 @@ def _describe_lift(spec: LiftSpec) -> str:
     if not pts:
         return f"Chart of {name} with no lifts yet. {direction}"
     latest = pts[-1]
-    value = fmt_signed(latest.value, unit)
+    value = fmt_estimate(latest.value, latest.lower, latest.upper, unit)
     interval = ""
     if latest.lower is not None and latest.upper is not None:
         interval = f" (95% CI {fmt_signed(latest.lower, unit)} to {fmt_signed(latest.upper, unit)})"
@@ -848,7 +855,8 @@ def describe_forest(spec: ForestSpec) -> str:
         if row.lower is not None and row.upper is not None:
             interval = f" (95% CI {fmt_signed(row.lower, unit)} to {fmt_signed(row.upper, unit)})"
         parts.append(
-            f"{isolate_text(row.project)} {fmt_signed(row.lift, unit)}{interval}"
+            f"{isolate_text(row.project)} {fmt_estimate(row.lift, row.lower, row.upper, unit)}"
+            f"{interval}"
             f" on {row.day.isoformat()}"
         )
     direction = "Higher is better." if spec.direction == "increase" else "Lower is better."

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT, Element, ExamplesBuild, parse_html
 
-from generator.formatting import fmt_number, fmt_p, fmt_signed
+from generator.formatting import fmt_estimate, fmt_number, fmt_p, fmt_signed
 
 SVG = "{http://www.w3.org/2000/svg}"
 Z = 1.959963984540054
@@ -135,11 +135,11 @@ def test_lift_table_has_date_lift_interval_and_p_value(examples_build: ExamplesB
     for cells, (control, treatment) in zip(table, pairs, strict=True):
         lift, low, high, p_value = two_proportion(control, treatment)
         assert cells[0] == treatment["date"]
-        assert cells[1] == fmt_signed(lift, "%")
+        assert cells[1] == fmt_estimate(lift, low, high, "%")
         assert cells[2] == f"{fmt_signed(low, '%')} to {fmt_signed(high, '%')}"
         assert cells[4] == fmt_p(p_value)
         assert cells[5] == "two-proportion"
-    assert table[0][:3] == ["2026-05-03", "+0.21 pp", "+0.124 pp to +0.296 pp"]
+    assert table[0][:3] == ["2026-05-03", "+0.210 pp", "+0.124 pp to +0.296 pp"]
     assert table[0][4] == "< 0.001"  # 1.24e-06 said nothing more; 0, where it underflows, lied
 
 
@@ -149,15 +149,16 @@ def test_lift_alt_text_names_the_latest_lift_and_its_interval(
     page = charter_page(examples_build, "search-ranking")
     alt = page.find("figure", id="chart-search_conversion-lift").find("img").attrs["alt"] or ""
     lift, low, high, _ = two_proportion(*conversion_pairs()[-1])
-    latest = f"{fmt_signed(lift, '%')} (95% CI {fmt_signed(low, '%')} to {fmt_signed(high, '%')})"
+    interval = f"(95% CI {fmt_signed(low, '%')} to {fmt_signed(high, '%')})"
+    latest = f"{fmt_estimate(lift, low, high, '%')} {interval}"
     assert f"to 2026-06-21: latest {latest}" in alt
-    assert latest == "+0.24 pp (95% CI +0.154 pp to +0.326 pp)"
+    assert latest == "+0.240 pp (95% CI +0.154 pp to +0.326 pp)"
     # The plan's MDE is 5% relative to the 3.10% baseline: 0.155 points, good side up.
     assert "Minimum detectable effect at +0.155 pp" in alt
     routing = charter_page(examples_build, "support-ticket-routing")
     alt = routing.find("figure", id="chart-resolution_hours-lift").find("img").attrs["alt"] or ""
     # The ML-only example of docs/check.md: the interval includes zero.
-    assert "latest −0.2 hours (95% CI −0.887 hours to +0.487 hours)" in alt
+    assert "latest −0.200 hours (95% CI −0.887 hours to +0.487 hours)" in alt
     assert "Lower is better." in alt and "Minimum detectable effect at −1 hour" in alt
 
 

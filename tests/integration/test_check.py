@@ -521,7 +521,7 @@ def test_ml_only_on_the_site_and_in_check(tmp_path: Path) -> None:
     assert evidence == charter["evidence"]
     match = re.fullmatch(
         r"Routing precision reached 0\.95 \(target 0\.92\) but Resolution time did not move"
-        r" \([−-]0\.2 hours vs control, 95% CI ([−+-][\d.]+) hours to ([−+-][\d.]+) hours\)\.",
+        r" \([−-]0\.200 hours vs control, 95% CI ([−+-][\d.]+) hours to ([−+-][\d.]+) hours\)\.",
         evidence,
     )
     assert match, evidence

@@ -19,7 +19,7 @@ from datetime import date
 from helpers import REPO_ROOT, Element, ExamplesBuild, ScratchProject, parse_html
 
 from generator.charts import ForestRow, describe_forest, forest_spec, render_svg
-from generator.formatting import fmt_signed
+from generator.formatting import fmt_estimate, fmt_signed
 
 SVG = "{http://www.w3.org/2000/svg}"
 Z = 1.959963984540054
@@ -50,7 +50,8 @@ def latest_pair(charter: str, name: str, metric: str) -> tuple[dict[str, str], d
 
 def expected_lift(charter: str, name: str) -> str:
     lift, low, high = two_proportion(*latest_pair(charter, name, "search_conversion"))
-    return f"{fmt_signed(lift, '%')} (95% CI {fmt_signed(low, '%')} to {fmt_signed(high, '%')})"
+    interval = f"(95% CI {fmt_signed(low, '%')} to {fmt_signed(high, '%')})"
+    return f"{fmt_estimate(lift, low, high, '%')} {interval}"
 
 
 def cells(row: Element) -> list[str]:
@@ -78,7 +79,7 @@ def test_a_metric_page_shows_its_definition_agreement_and_every_claim(
     assert "In experiment" in auto[1]
     # Progress: (3.22 − 3.12) / (3.30 − 3.12) of the way.
     assert "55.6% of the way" in auto[4] and "Improved" in auto[4]
-    assert search[5].startswith("+0.24 pp95% CI +0.154 pp to +0.326 pp")
+    assert search[5].startswith("+0.240 pp95% CI +0.154 pp to +0.326 pp")
     assert auto[6] == "VP E-commerce, Head of Searchon 2026-10-05"
 
 
@@ -91,7 +92,7 @@ def test_the_forest_plot_alt_text_and_table_name_each_projects_lift(
     alt = figure.find("img").attrs["alt"] or ""
     search = expected_lift("search-ranking", "holdout-weekly.csv")
     auto = expected_lift("query-autocomplete", "ab-test.csv")
-    assert search == "+0.24 pp (95% CI +0.154 pp to +0.326 pp)"
+    assert search == "+0.240 pp (95% CI +0.154 pp to +0.326 pp)"
     assert f"Search ranking with a neural re-ranker {search} on 2026-06-21" in alt
     assert f"Query autocomplete from purchase-weighted queries {auto} on 2026-11-08" in alt
     assert alt.startswith("Forest plot of the latest lift over control of Search session")
@@ -140,8 +141,8 @@ def test_the_forest_svg_draws_one_interval_per_project_and_is_deterministic(
 def test_revenue_per_search_draws_both_projects(examples_build: ExamplesBuild) -> None:
     doc = page(examples_build, "metrics/revenue_per_search/index.html")
     alt = doc.find("figure", id="chart-forest").find("img").attrs["alt"] or ""
-    assert "Search ranking with a neural re-ranker +0.12 USD" in alt
-    assert "Query autocomplete from purchase-weighted queries +0.03 USD" in alt
+    assert "Search ranking with a neural re-ranker +0.120 USD" in alt
+    assert "Query autocomplete from purchase-weighted queries +0.030 USD" in alt
 
 
 def test_a_metric_without_lifts_says_so_and_draws_no_forest(
@@ -344,7 +345,8 @@ def test_a_lift_older_than_the_latest_value_is_dated_in_the_metrics_table(
     row = fraud.find("tr", id="metric-chargeback_rate")
     assert cells(row)[3] == "0.093%2026-10-31"
     lift = cells(row)[6]
-    assert lift.startswith("−0.03 pp95% CI −0.0364 pp to −0.0236 pp") and lift.endswith(
+    # The estimate with its interval's decimals: "−0.03" read rounder than its interval.
+    assert lift.startswith("−0.0300 pp95% CI −0.0364 pp to −0.0236 pp") and lift.endswith(
         "· p < 0.001 · on 2026-04-19"
     ), lift
     ranking = page(examples_build, "charters/search-ranking/index.html")

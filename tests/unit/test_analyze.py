@@ -361,9 +361,9 @@ def test_a_business_impact_sentence_names_a_business_metric_that_got_worse() -> 
     csat = view.metric("csat")
     assert csat is not None and csat.status == "worse"
     text = evidence(view)
-    assert text.startswith("Business conv improved: 11% (+1 pp vs control, 95% CI")
+    assert text.startswith("Business conv improved: 11% (+1.00 pp vs control, 95% CI")
     assert text.endswith(f"; but Customer satisfaction got worse ({move_phrase(csat)}).")
-    assert "−0.2 score vs control, 95% CI −0.251 score to −0.149 score" in text
+    assert "−0.200 score vs control, 95% CI −0.251 score to −0.149 score" in text
 
 
 def test_mde_absolute_move_below_mde_is_flat() -> None:
@@ -746,7 +746,7 @@ def test_a_later_value_still_better_than_the_baseline_keeps_the_lift_dated() -> 
     view = _after_the_test(17.2)
     ttr = view.metric("ttr")
     assert ttr is not None and ttr.status == "improved" and view.verdict == "business-impact"
-    assert f"(−1.6 hours vs control on {D1}, 95% CI" in evidence(view)
+    assert f"(−1.60 hours vs control on {D1}, 95% CI" in evidence(view)
 
 
 def test_a_later_row_of_the_arm_alone_does_not_overrule_the_lift() -> None:

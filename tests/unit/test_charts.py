@@ -604,7 +604,7 @@ def test_lift_spec_draws_the_mde_on_the_good_side() -> None:
     text = describe(spec)
     lf = ttfr.lifts[-1].lift
     ci = f"95% CI {fmt_signed(lf.ci_low, 'hours')} to {fmt_signed(lf.ci_high, 'hours')}"
-    assert f"to 2026-03-08: latest \u22120.6 hours ({ci}), first \u22120.4 hours." in text
+    assert f"to 2026-03-08: latest \u22120.600 hours ({ci}), first \u22120.4 hours." in text
     assert "Lower is better. Minimum detectable effect at \u22120.5 hours; no effect at 0." in text
     svg = render_svg(spec, chart_id="lift")
     texts = _texts(svg)
@@ -620,7 +620,7 @@ def test_guardrail_lift_chart_draws_the_tolerance_on_the_bad_side() -> None:
     assert spec is not None
     assert [(r.kind, r.value) for r in spec.refs] == [("zero", 0.0), ("tolerance", 5.0)]
     assert describe(spec).startswith(
-        "Chart of the lift of Guardrail lat (treatment \u2212 control) on 2026-03-01: +3 ms"
+        "Chart of the lift of Guardrail lat (treatment \u2212 control) on 2026-03-01: +3.00 ms"
     )
 
 

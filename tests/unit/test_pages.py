@@ -11,6 +11,7 @@ from helpers import Element, parse_html
 from generator.diagnostics import REFUSED
 from generator.formatting import (
     fmt_difference,
+    fmt_estimate,
     fmt_number,
     fmt_p_phrase,
     fmt_percent,
@@ -173,6 +174,36 @@ def test_fmt_value(value: float | None, unit: str, expected: str) -> None:
 )
 def test_fmt_signed(value: float | None, unit: str, expected: str) -> None:
     assert fmt_signed(value, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "unit", "expected"),
+    [
+        # The examples' lifts: a dropped zero read rounder than the interval beside it.
+        (-0.03, -0.0364, -0.0236, "%", "−0.0300 pp"),
+        (0.12, 0.0282, 0.212, "USD", "+0.120 USD"),
+        (-0.2, -0.909, 0.509, "hours", "−0.200 hours"),
+        (1.0, 0.731, 1.27, "%", "+1.00 pp"),  # as many decimals as both bounds have
+        (12.4, 9.13, 15.67, "ms", "+12.40 ms"),
+        (4, 1.5, 6.5, "orders", "+4.0 orders"),
+        (1234.5, 1000.25, 1468.75, "$", "+$1,234.50"),
+        # Never fewer digits than alone, nor more than the bounds have.
+        (0.123, -1.25, 1.5, "x", "+0.123 x"),
+        (0.5, -1.2, 2.2, "x", "+0.5 x"),
+        (-0.00004, -0.0000795, 0.0000012, "%", "−0.0000400 pp"),
+        (0.0, -0.0364, 0.0364, "%", "0.0000 pp"),  # no sign for nothing
+        (-0.0, -0.0364, 0.0364, "%", "0.0000 pp"),  # nor for a negative zero
+        (-0.00001, -0.5, 0.5, "%", "−0.00001 pp"),  # its own digits kept
+        # Nothing to match: as fmt_signed writes it.
+        (0.12, None, 0.2, "%", "+0.12 pp"),
+        (float("nan"), 0.1, 0.2, "%", "—"),
+        (2_500_000.0, 2_000_000.5, 3_000_000.25, "USD", "+2,500,000 USD"),
+    ],
+)
+def test_fmt_estimate(
+    value: float, low: float | None, high: float | None, unit: str, expected: str
+) -> None:
+    assert fmt_estimate(value, low, high, unit) == expected
 
 
 # --- Markdown sanitising ---------------------------------------------------------------

@@ -367,7 +367,7 @@ def test_mc105_says_a_driven_metric_that_got_worse_got_worse(tree: Tree) -> None
     assert check.verdict == "ml-only"
     assert check.evidence == (
         "Recommendation precision reached 0.95 (target 0.9) but Checkout conversion got"
-        " worse (\u22121 pp vs control, 95% CI \u22121.26 pp to \u22120.743 pp)."
+        " worse (\u22121.00 pp vs control, 95% CI \u22121.26 pp to \u22120.743 pp)."
     )
 
 
