@@ -58,6 +58,7 @@ from ..vocabulary import (
     rollout_undone,
     verdict_gained,
 )
+from .metric_renames import metric_renames, renamed_base
 from .sides import Side, _git, edit_dates
 
 KINDS = CHANGE_KINDS
@@ -347,12 +348,28 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:
             pair = _pair(cid, base, head, edited)
+            ids = metric_renames(pair.base, pair.head)
+            if ids:  # BASE read through them: one change each, not three flags
+                report.changes.extend(_metric_renamed(pair, ids))
+                pair = replace(pair, base=renamed_base(pair.base, ids, set(pair.base_disabled)))
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
             report.not_compared.append(_not_compared(cid, base, head))
             report.changes.extend(unloaded_goalposts(cid, base, head))
     return report
+
+
+def _metric_renamed(pair: Pair, renames: Mapping[str, str]) -> Iterator[Change]:
+    """A metric renamed and nothing else (`metric_renames`): not flagged."""
+    kinds = {e.metric.id: e.kind for e in pair.base.view.charter.metrics()}
+    rows = Counter(r.row.metric for r in pair.base.view.loaded.results)
+    for old, new in renames.items():
+        text = (
+            f"{KIND_LABELS[kinds[old]]} `{old}` renamed `{new}`: its definition, goalposts,"
+            f" agreement and {plural(rows[old], 'result row')} are as they were"
+        )
+        yield Change("metric-changed", pair.cid, new, old, new, text, field="id")
 
 
 def _judge_originally(report: DiffReport, pair: Pair) -> None:

@@ -1682,3 +1682,80 @@ def test_an_error_or_alert_rule_switched_off_is_flagged(repo: Repo) -> None:
     assert search["message"].endswith(
         "(an edit of site.yaml's lint.disable: before it, the same results raise it)"
     )
+
+
+# --- a metric renamed ----------------------------------------------------------------------
+
+AGENT = "charters/agent-reply-suggestions/charter.yaml"
+AGENT_RESULTS = "charters/agent-reply-suggestions/results/weekly-ab.csv"
+FAIL_ON = "goalpost-moved,catalogue-changed,agreement-changed"
+
+
+def _rename_handle_minutes(repo: Repo) -> None:
+    """`handle_minutes` renamed `handle_time` wherever it is written: its declaration,
+    the ML metric that drives it, the plan's minimum detectable effect, the human
+    baseline and its 16 result rows."""
+    for rel in (AGENT, AGENT_RESULTS):
+        repo.write(rel, repo.read(rel).replace("handle_minutes", "handle_time"))
+
+
+def test_a_metric_renamed_and_nothing_else_is_one_change(repo: Repo) -> None:
+    """An agreed metric renamed, its references and rows with it, read as its agreement
+    removed, its 16 rows rewritten, the plan changed with results in hand and the verdict
+    kept by an edit: four flags, and the shipped gate failed (review)."""
+    _rename_handle_minutes(repo)
+    report = repo.diff_json("HEAD")
+    assert [
+        (c["kind"], c["metric"], c["field"], c["before"], c["after"]) for c in changes(report)
+    ] == [("metric-changed", "handle_time", "id", "handle_minutes", "handle_time")]
+    (change,) = changes(report)
+    assert change["message"] == (
+        "business metric `handle_minutes` renamed `handle_time`: its definition, goalposts,"
+        " agreement and 16 result rows are as they were"
+    )
+    assert "flagged" not in change
+    assert repo.diff("HEAD", "--fail-on", FAIL_ON).exit_code == 0
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 0
+
+
+def test_a_rename_with_anything_else_of_the_metric_changed_is_no_rename(repo: Repo) -> None:
+    """Renamed with one result row changed, or with a goalpost moved: a metric removed,
+    with its agreement, and one added, as before; the gate fails."""
+    _rename_handle_minutes(repo)
+    repo.replace(
+        AGENT_RESULTS,
+        "2026-09-20,handle_time,treatment,12.8,",
+        "2026-09-20,handle_time,treatment,12.1,",
+    )
+    report = repo.diff_json("HEAD")
+    assert ("agreement-changed", "handle_minutes") in {
+        (c["kind"], c["metric"]) for c in changes(report)
+    }
+    assert not [c for c in changes(report) if c["field"] == "id"]
+    assert repo.diff("HEAD", "--fail-on", FAIL_ON).exit_code == 1
+    repo.replace(
+        AGENT_RESULTS,
+        "2026-09-20,handle_time,treatment,12.1,",
+        "2026-09-20,handle_time,treatment,12.8,",
+    )
+    assert repo.diff("HEAD", "--fail-on", FAIL_ON).exit_code == 0
+    text = repo.read(AGENT)
+    assert text.count("{value: 12.0,") == 1
+    repo.write(AGENT, text.replace("{value: 12.0,", "{value: 13.0,"))
+    report = repo.diff_json("HEAD")
+    assert ("agreement-changed", "handle_minutes") in {
+        (c["kind"], c["metric"]) for c in changes(report)
+    }
+    assert repo.diff("HEAD", "--fail-on", FAIL_ON).exit_code == 1
+
+
+def test_a_rename_beside_another_edit_reports_both(repo: Repo) -> None:
+    """The rename is one change; an edit of another metric in the same change is reported
+    as it would be alone, here the ML metric's target."""
+    _rename_handle_minutes(repo)
+    repo.replace(AGENT, "target: {value: 0.6}", "target: {value: 0.65}")
+    report = repo.diff_json("HEAD")
+    assert [(c["kind"], c["metric"], c["field"]) for c in changes(report)] == [
+        ("metric-changed", "handle_time", "id"),
+        ("metric-changed", "suggestion_acceptance", "target.value"),
+    ]

@@ -1,0 +1,145 @@
+"""Diff stage: a metric renamed and nothing else, told apart from one removed and one added.
+
+A metric's id changed in BASE..HEAD, every reference to it (an ML metric's `drives`, the
+plan's minimum detectable effect, the human baseline, an MLflow pull) and its result rows
+with it, and nothing else about it: its definition, goalposts, agreement and rows are as
+they were. Compared as two metrics, that read as its agreement removed (which fails the
+shipped gate), its rows rewritten and the plan changed with results in hand. Here BASE's
+charter is read through the rename before it is compared (`renamed_base`), so the rename
+is one unflagged change and every other edit in the same change is still reported.
+
+The test is strict: one metric in BASE only and one in HEAD only, of the same kind, equal
+once the rename is applied, whose BASE rows are HEAD's rows of the new id (value, arm,
+interval, `n`, `std` and note alike). Any other difference, a goalpost, an agreement, a
+row, and the two are a metric removed and a metric added, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from .. import model as m
+from ..analyze import analyze_charter
+from ..columns import ResultTable
+from ..load import Result
+from ..results import Row
+from ..rules import CharterCheck, check_charter
+
+
+def metric_renames(base: CharterCheck, head: CharterCheck) -> dict[str, str]:
+    """The metrics renamed and nothing else between `base` and `head`: old id → new id."""
+    before = {e.metric.id: e for e in base.view.charter.metrics()}
+    after = {e.metric.id: e for e in head.view.charter.metrics()}
+    gone = [mid for mid in before if mid not in after]
+    new = [mid for mid in after if mid not in before]
+    if not gone or not new:
+        return {}
+    # Candidates by kind and every field but the id and what names other metrics.
+    pairs: dict[str, list[str]] = {}
+    for old in gone:
+        for now in new:
+            same_kind = before[old].kind == after[now].kind
+            if same_kind and _bare(before[old].metric) == _bare(after[now].metric):
+                pairs.setdefault(old, []).append(now)
+    chosen = {old: nows[0] for old, nows in pairs.items() if len(nows) == 1}
+    taken = list(chosen.values())
+    mapping = {old: now for old, now in chosen.items() if taken.count(now) == 1}
+    if not mapping:
+        return {}
+    charter = renamed_charter(base.view.charter, mapping)
+    renamed = {e.metric.id: e.metric for e in charter.metrics()}
+    rows_before = _rows_by_metric(base.view.loaded.results, mapping)
+    rows_after = _rows_by_metric(head.view.loaded.results, {})
+    return {
+        old: now
+        for old, now in mapping.items()
+        if renamed[now] == after[now].metric and rows_before.get(now) == rows_after.get(now)
+    }
+
+
+def renamed_base(
+    base: CharterCheck, mapping: Mapping[str, str], disabled: set[str]
+) -> CharterCheck:
+    """BASE's charter and rows read through the renames, analysed and checked again as
+    `charters check` would with BASE's switched-off rules."""
+    loaded = base.view.loaded
+    results = ResultTable.of(
+        Result(_row_of(r.row, mapping[r.row.metric]), r.ref) if r.row.metric in mapping else r
+        for r in loaded.results
+    )
+    charter = renamed_charter(loaded.charter, mapping)
+    return check_charter(
+        analyze_charter(replace(loaded, charter=charter, results=results)), None, disabled
+    )
+
+
+def renamed_charter(charter: m.Charter, mapping: Mapping[str, str]) -> m.Charter:
+    """`charter` with each metric id in `mapping` renamed, where it is declared and
+    wherever it is named."""
+
+    def mid(value: str) -> str:
+        return mapping.get(value, value)
+
+    def metric(entry: Any) -> Any:
+        update: dict[str, Any] = {"id": mid(entry.id)}
+        if isinstance(entry, m.MLMetric):
+            update["drives"] = [mid(d) for d in entry.drives]
+        return entry.model_copy(update=update)
+
+    plan = charter.measurement
+    mde = plan.minimum_detectable_effect
+    if mde is not None:
+        mde = mde.model_copy(update={"metric": mid(mde.metric)})
+    plan = plan.model_copy(
+        update={
+            "guardrails": [metric(g) for g in plan.guardrails],
+            "minimum_detectable_effect": mde,
+        }
+    )
+    update: dict[str, Any] = {
+        "business_metrics": [metric(b) for b in charter.business_metrics],
+        "ml_metrics": [metric(x) for x in charter.ml_metrics],
+        "measurement": plan,
+        "pull": [_pull(p, mid) for p in charter.pull],
+    }
+    human = charter.human_baseline
+    if human is not None:
+        results = [r.model_copy(update={"metric": mid(r.metric)}) for r in human.results]
+        update["human_baseline"] = human.model_copy(update={"results": results})
+    return charter.model_copy(update=update)
+
+
+def _row_of(row: Row | m.ResultRow, metric: str) -> Row | m.ResultRow:
+    """`row` of the metric renamed `metric`."""
+    if isinstance(row, m.ResultRow):
+        return row.model_copy(update={"metric": metric})
+    return replace(row, metric=metric)
+
+
+def _pull(entry: m.Pull, mid: Any) -> m.Pull:
+    if entry.mlflow is None:
+        return entry
+    keys = {mid(k): v for k, v in entry.mlflow.metrics.items()}
+    return entry.model_copy(update={"mlflow": entry.mlflow.model_copy(update={"metrics": keys})})
+
+
+def _bare(metric: Any) -> Any:
+    """A metric without its id and the ids it names (`drives`)."""
+    update: dict[str, Any] = {"id": "x"}
+    if isinstance(metric, m.MLMetric):
+        update["drives"] = []
+    return metric.model_copy(update=update)
+
+
+def _rows_by_metric(
+    results: ResultTable, mapping: Mapping[str, str]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Each metric's rows, as values (where they are written aside), sorted; renamed."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for r in results:
+        row = r.row
+        key = (row.date, row.variant or "", row.value, row.lower, row.upper, row.n, row.std)
+        out.setdefault(mapping.get(row.metric, row.metric), []).append((*key, row.note or ""))
+    return {mid: sorted(rows, key=repr) for mid, rows in out.items()}
