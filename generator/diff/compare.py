@@ -341,6 +341,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             report.changes.append(_removed(cid, old, renamed_to.get(cid)))
             if old is not None and cid not in renamed_to:
                 report.changes.extend(_agreements_removed(cid, old))
+            elif old is None:  # did not load in BASE: its agreements as written
+                report.changes.extend(_unloaded_agreements_removed(cid, base))
         elif cid in added:
             old_id = renamed_from.get(cid)
             report.changes.extend(_added(cid, base, head, old_id, edited))
@@ -719,6 +721,21 @@ def _agreements_removed(cid: str, old: CharterCheck) -> Iterator[Change]:
     for entry in old.view.charter.metrics():
         if _agreement(entry.metric) is not None:
             yield _metric_removed(cid, entry, " with its charter")
+
+
+def _unloaded_agreements_removed(cid: str, base: Side) -> Iterator[Change]:
+    """A charter removed that did not load in BASE takes the agreements written in its
+    charter.yaml with it, as one that loaded does (`_agreements_removed`): its removal
+    was no `agreement-changed`, so the gate let it through."""
+    data = _as_written(cid, base)
+    for mid, metric in _raw_business(data).items() if data is not None else ():
+        if metric.get("agreed") is not None:
+            text = (
+                f"business metric `{mid}` removed with its charter, and its agreement with it"
+                " (BASE's charter.yaml, read as written: it did not load)"
+            )
+            about = {"kind": "business", "name": metric.get("name")}
+            yield Change("agreement-changed", cid, mid, about, None, text)
 
 
 def _metric_removed(cid: str, old: m.MetricEntry, how: str = "") -> Change:

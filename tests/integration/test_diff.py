@@ -1759,3 +1759,21 @@ def test_a_rename_beside_another_edit_reports_both(repo: Repo) -> None:
         ("metric-changed", "handle_time", "id"),
         ("metric-changed", "suggestion_acceptance", "target.value"),
     ]
+
+
+def test_a_charter_removed_that_did_not_load_in_base_takes_its_agreements(repo: Repo) -> None:
+    """Removing a charter that did not load in BASE gave no `agreement-changed`: its
+    agreements were not read from the file as written, and the gate let it through."""
+    repo.replace(ROUTING, "status: experiment", "status: experiment\nnot_a_field: 1")
+    repo.commit("Broken on main")
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    report = repo.diff_json("HEAD")
+    removed = [(c["metric"], c["message"]) for c in changes(report, "agreement-changed")]
+    assert removed == [
+        (
+            "resolution_hours",
+            "business metric `resolution_hours` removed with its charter, and its agreement"
+            " with it (BASE's charter.yaml, read as written: it did not load)",
+        )
+    ]
+    assert repo.diff("HEAD", "--fail-on", FAIL_ON).exit_code == 1
