@@ -6,8 +6,12 @@ callbacks included), so a renamed option breaks this test, not a user's CI.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ import click
 import pytest
 import yaml
 from helpers import REPO_ROOT
+from pull_helpers import in_ci
 
 from generator.cli import main
 from generator.diff import MARKER
@@ -276,3 +281,52 @@ def test_the_projects_ci_runs_the_readmes_test_command_and_stops_on_a_failed_ins
     run = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "set -euo pipefail" in run
     assert f"\n({test_command})\n" in run
+
+
+CURL = """#!/bin/sh
+# A stand-in for GitLab's notes API: pages of notes from files, writes logged.
+method=GET url=""
+for arg in "$@"; do case "$arg" in PUT|POST) method=$arg;; http*) url=$arg;; esac; done
+if [ "$method" = GET ]; then
+  page=$(printf '%s' "$url" | sed -n 's/.*[?&]page=\\([0-9]*\\).*/\\1/p')
+  cat "$NOTES/page$page.json" 2>/dev/null || echo '[]'
+else
+  echo "$method $url" >> "$NOTES/log"
+fi
+"""
+
+
+def test_the_gitlab_example_finds_its_note_past_the_first_page(tmp_path: Path) -> None:
+    """The note lookup read one page: on a merge request with more notes than a page
+    holds, the note posted before was not found, and a second one was posted."""
+    (step,) = [s for s in scripts(gitlab_example()) if "/notes" in s]
+    assert "sort=asc" in step
+    if shutil.which("jq") is None:  # CI must run it: a failure there, a skip elsewhere
+        (pytest.fail if in_ci() else pytest.skip)("jq is not installed (.ci/install-shell-deps)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").write_text(CURL, encoding="utf-8")
+    (bin_dir / "curl").chmod(0o755)
+    (tmp_path / "diff.md").write_text("<!-- charters-diff -->\n## Charter changes\n")
+    others = [{"id": i, "body": "Looks good"} for i in range(100)]
+    mine = {"id": 151, "body": "<!-- charters-diff -->\n## Charter changes: before"}
+    (tmp_path / "page1.json").write_text(json.dumps(others), encoding="utf-8")
+    (tmp_path / "page2.json").write_text(json.dumps([mine]), encoding="utf-8")
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "NOTES": str(tmp_path),
+        "CI_API_V4_URL": "https://gitlab.example.com/api/v4",
+        "CI_PROJECT_ID": "7",
+        "CI_MERGE_REQUEST_IID": "3",
+        "CHARTERS_BOT_TOKEN": "token",
+    }
+
+    def run() -> str:
+        subprocess.run(["sh", "-e", "-c", step], cwd=tmp_path, env=env, check=True)
+        return (tmp_path / "log").read_text(encoding="utf-8")
+
+    notes = "https://gitlab.example.com/api/v4/projects/7/merge_requests/3/notes"
+    assert run() == f"PUT {notes}/151\n"
+    (tmp_path / "log").unlink()
+    (tmp_path / "page2.json").unlink()  # no note yet: one is posted
+    assert run() == f"POST {notes}\n"
