@@ -253,6 +253,16 @@ def test_workflow_gate_fails_on_what_moves_an_agreed_metric(tmp_path: Path, edit
     (repo / "diff.md").unlink()
     assert _comment(repo, env) == (2, False)
     assert not (repo / "diff.md").exists()
+    # Nor does one that crashes, though Python exits 1 then, as a report that fails does.
+    stub = tmp_path / "crashing"
+    stub.mkdir()
+    (stub / "charters").write_text(
+        "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\nexit 1\n"
+    )
+    (stub / "charters").chmod(0o755)
+    env.update(BASE="main", PATH=f"{stub}:{env['PATH']}")
+    assert _comment(repo, env) == (1, False)
+    assert not (repo / "diff.md").exists()
 
 
 def _comment(repo: Path, env: dict[str, str]) -> tuple[int, bool]:
