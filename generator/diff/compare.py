@@ -363,14 +363,13 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
 
 
 def _metric_renamed(pair: Pair, renames: Mapping[str, str]) -> Iterator[Change]:
-    """A metric renamed and nothing else (`metric_renames`): not flagged."""
+    """A metric whose id changed (`metric_renames`), not flagged: what else changed of it
+    is reported against BASE's values, as for any metric."""
     kinds = {e.metric.id: e.kind for e in pair.base.view.charter.metrics()}
     rows = Counter(r.row.metric for r in pair.base.view.loaded.results)
     for old, new in renames.items():
-        text = (
-            f"{KIND_LABELS[kinds[old]]} `{old}` renamed `{new}`: its definition, goalposts,"
-            f" agreement and {plural(rows[old], 'result row')} are as they were"
-        )
+        moved = f", its {plural(rows[old], 'result row')} with it" if rows[old] else ""
+        text = f"{KIND_LABELS[kinds[old]]} `{old}` renamed `{new}`{moved}"
         yield Change("metric-changed", pair.cid, new, old, new, text, field="id")
 
 

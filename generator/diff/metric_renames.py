@@ -1,21 +1,24 @@
-"""Diff stage: a metric renamed and nothing else, told apart from one removed and one added.
+"""Diff stage: a metric whose id changed, told apart from one removed and one added.
 
 A metric's id changed in BASE..HEAD, every reference to it (an ML metric's `drives`, the
 plan's minimum detectable effect, the human baseline, an MLflow pull) and its result rows
-with it, and nothing else about it: its definition, goalposts, agreement and rows are as
-they were. Compared as two metrics, that read as its agreement removed (which fails the
-shipped gate), its rows rewritten and the plan changed with results in hand. Here BASE's
-charter is read through the rename before it is compared (`renamed_base`), so the rename
-is one unflagged change and every other edit in the same change is still reported.
+with it. Compared as two metrics, that read as its agreement removed (which fails the
+shipped gate), its rows rewritten and the plan changed with results in hand, while a
+goalpost moved in the same change was no `goalpost-moved`. Here BASE's charter is read
+through the rename before it is compared (`renamed_base`): the rename is one change,
+and whatever else changed of the metric (a target, an agreement) or of the charter is
+reported as it would be without it, against BASE's values.
 
-The test is strict: one metric in BASE only and one in HEAD only, of the same kind, equal
-once the rename is applied, whose BASE rows are HEAD's rows of the new id (value, arm,
-interval, `n`, `std` and note alike). Any other difference, a goalpost, an agreement, a
-row, and the two are a metric removed and a metric added, as before.
+The same metric is known by its data: one metric in BASE only and one in HEAD only, of
+the same kind, where every BASE row of the old id is a HEAD row of the new one (value,
+arm, interval, `n`, `std` and note alike; HEAD may have more). A metric without rows on
+either side is known by being equal but for its id. Each pairing must be the only one
+for both ids; anything else is a metric removed and one added, as before.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -29,33 +32,37 @@ from ..rules import CharterCheck, check_charter
 
 
 def metric_renames(base: CharterCheck, head: CharterCheck) -> dict[str, str]:
-    """The metrics renamed and nothing else between `base` and `head`: old id → new id."""
+    """The metrics whose id changed between `base` and `head`: old id → new id."""
     before = {e.metric.id: e for e in base.view.charter.metrics()}
     after = {e.metric.id: e for e in head.view.charter.metrics()}
     gone = [mid for mid in before if mid not in after]
     new = [mid for mid in after if mid not in before]
     if not gone or not new:
         return {}
-    # Candidates by kind and every field but the id and what names other metrics.
+    rows_before = _rows_by_metric(base.view.loaded.results)
+    rows_after = _rows_by_metric(head.view.loaded.results)
     pairs: dict[str, list[str]] = {}
     for old in gone:
         for now in new:
-            same_kind = before[old].kind == after[now].kind
-            if same_kind and _bare(before[old].metric) == _bare(after[now].metric):
+            if before[old].kind != after[now].kind:
+                continue
+            was, rows = rows_before.get(old, Counter()), rows_after.get(now, Counter())
+            same_data = bool(was) and not was - rows  # every old row is one of the new id's
+            alike = not was and not rows and _bare(before[old].metric) == _bare(after[now].metric)
+            if same_data or alike:
                 pairs.setdefault(old, []).append(now)
     chosen = {old: nows[0] for old, nows in pairs.items() if len(nows) == 1}
-    taken = list(chosen.values())
-    mapping = {old: now for old, now in chosen.items() if taken.count(now) == 1}
+    taken = Counter(chosen.values())
+    mapping = {old: now for old, now in chosen.items() if taken[now] == 1}
     if not mapping:
         return {}
+    # Without rows, equal once renamed: an ML metric's `drives` read through the rename.
     charter = renamed_charter(base.view.charter, mapping)
     renamed = {e.metric.id: e.metric for e in charter.metrics()}
-    rows_before = _rows_by_metric(base.view.loaded.results, mapping)
-    rows_after = _rows_by_metric(head.view.loaded.results, {})
     return {
         old: now
         for old, now in mapping.items()
-        if renamed[now] == after[now].metric and rows_before.get(now) == rows_after.get(now)
+        if rows_before.get(old) or renamed[now] == after[now].metric
     }
 
 
@@ -133,13 +140,11 @@ def _bare(metric: Any) -> Any:
     return metric.model_copy(update=update)
 
 
-def _rows_by_metric(
-    results: ResultTable, mapping: Mapping[str, str]
-) -> dict[str, list[tuple[Any, ...]]]:
-    """Each metric's rows, as values (where they are written aside), sorted; renamed."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
+def _rows_by_metric(results: ResultTable) -> dict[str, Counter[tuple[Any, ...]]]:
+    """Each metric's rows, as values (where they are written aside)."""
+    out: dict[str, Counter[tuple[Any, ...]]] = {}
     for r in results:
         row = r.row
         key = (row.date, row.variant or "", row.value, row.lower, row.upper, row.n, row.std)
-        out.setdefault(mapping.get(row.metric, row.metric), []).append((*key, row.note or ""))
-    return {mid: sorted(rows, key=repr) for mid, rows in out.items()}
+        out.setdefault(row.metric, Counter())[(*key, row.note or "")] += 1
+    return out

@@ -239,7 +239,7 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
     for role, side in (("BASE", report.base), ("HEAD", report.head)):
         lines += _side_markdown(role, side)
     site_wide = [c for c in report.changes if c.extra.get("by") == "site.yaml"]
-    lines += _site_wide_markdown(site_wide)
+    lines += _site_wide_markdown(site_wide, report.changes)
     by_charter: dict[str, list[Change]] = {}
     for change in report.changes:
         if show_all or change.extra.get("by") != "site.yaml":  # said once above
@@ -268,7 +268,7 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
     return out.rstrip("\n") + "\n"
 
 
-def _site_wide_markdown(changes: list[Change]) -> list[str]:
+def _site_wide_markdown(changes: list[Change], everything: list[Change]) -> list[str]:
     """A rule switched off for every charter by site.yaml's `lint.disable`: one flagged
     line a rule, naming the charters, where a line a charter filled the comment (18
     for the examples, thousands for a large portfolio, the sections of the charters
@@ -282,10 +282,22 @@ def _site_wide_markdown(changes: list[Change]) -> list[str]:
     for code, ids in by_code.items():
         rule = RULES_BY_CODE.get(code)
         name = f" {rule.name}" if rule is not None else ""
+        # A charter where it silences an alert says so in its own section, not here.
+        silencing = sorted(
+            {
+                c.charter
+                for c in everything
+                if c.kind == "finding-resolved"
+                and c.extra.get("flagged")
+                and (c.before or {}).get("code") == code
+                and c.charter not in ids
+            }
+        )
+        also = f"; where it silences an alert, in that charter's section: {_names(silencing)}"
         lines.append(
             f"- 🚩 switched off {_cell(code)}{name} for {plural(len(ids), 'charter')}"
             f" ({_names(sorted(ids))}) by site.yaml's lint.disable: what it finds is no"
-            " longer shown (an edit)"
+            f" longer shown (an edit){also if silencing else ''}"
         )
     return [*lines, ""]
 
@@ -411,6 +423,8 @@ def _metrics_table(
     original = report.original.get(cid)
     renamed = [c.extra["renamed_from"] for c in changes if c.extra.get("renamed_from")]
     base = report.base.view(renamed[0] if renamed else cid)
+    # A metric whose id changed is BASE's metric of its old id.
+    was = {c.after: c.before for c in changes if c.kind == "metric-changed" and c.field == "id"}
     rows: list[str] = []
     for metric in head.metrics:
         change = results.get(metric.id)
@@ -422,7 +436,7 @@ def _metrics_table(
         before = (
             change.base_metric
             if change is not None
-            else (base.metric(metric.id) if base is not None else None)
+            else (base.metric(was.get(metric.id, metric.id)) if base is not None else None)
         )
         counts = change.extra.get("rows", {}) if change is not None else {}
         moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)

@@ -244,7 +244,9 @@ def _worktree_label(source: Path) -> str:
     try:
         head = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], source)
         read = ["charters", "site.yaml", "metrics.yaml"]  # what a revision's side reads
-        status = _git(["status", "--porcelain", "--untracked-files=all", "--", *read], source)
+        # Ignored files too: a charters/ in .gitignore is read here and in no commit.
+        every = ["--untracked-files=all", "--ignored=matching"]
+        status = _git(["status", "--porcelain", *every, "--", *read], source)
     except DiffError:  # no git
         return "working tree"
     if head.returncode != 0 or status.returncode != 0:  # no repository, or no commit yet
