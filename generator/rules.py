@@ -428,10 +428,11 @@ _RULE_FUNCS: tuple[Callable[[CharterView, date | None], Iterator[Finding]], ...]
 # --- evidence sentences ------------------------------------------------------------------
 
 
-def move_phrase(metric: MetricView) -> str:
+def move_phrase(metric: MetricView, interval: tuple[float, float] | None = None) -> str:
     """`-0.2 hours, 95% CI -1.1 to +0.7` for the move a status rests on: the lift (dated
     when the latest value is newer than it), else the move and against what (dated when
-    it was measured at an older pair than the latest value)."""
+    it was measured at an older pair than the latest value), written with the decimals
+    of the `interval` that will follow it, if any (`fmt_estimate`)."""
     if metric.lift is not None and rests_on_lift(metric):
         lf = metric.lift.lift
         day = metric.lift.date
@@ -445,7 +446,9 @@ def move_phrase(metric: MetricView) -> str:
         # Judged at an older pair than the latest value (analyze._judged): dated so.
         at = metric.move_date
         when = f" on {at.isoformat()}" if at and metric.latest.row.date > at else ""
-        return f"{fmt_signed(raw, metric.unit)} vs {metric.move_reference}{when}"
+        low, high = interval if interval is not None else (None, None)
+        moved = fmt_estimate(raw, low, high, metric.unit)
+        return f"{moved} vs {metric.move_reference}{when}"
     return "no comparison"
 
 

@@ -712,12 +712,14 @@ def _describe_lift(spec: LiftSpec) -> str:
     interval = ""
     if latest.lower is not None and latest.upper is not None:
         interval = f" (95% CI {fmt_signed(latest.lower, unit)} to {fmt_signed(latest.upper, unit)})"
+    # The first lift with the decimals of the latest it is read beside.
+    first = fmt_estimate(pts[0].value, latest.lower, latest.upper, unit)
     if len(pts) == 1:
         sentence = f"Chart of {name} on {latest.day.isoformat()}: {value}{interval}."
     else:
         sentence = (
             f"Line chart of {name} from {pts[0].day.isoformat()} to {latest.day.isoformat()}:"
-            f" latest {value}{interval}, first {fmt_signed(pts[0].value, unit)}."
+            f" latest {value}{interval}, first {first}."
         )
     lines = [
         f"{LINE_NAMES[r.kind].lower()} at {fmt_signed(r.value, unit) if r.value else '0'}"

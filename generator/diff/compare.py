@@ -1241,11 +1241,14 @@ def evidence(view: MetricView) -> str:
     """The numbers a metric's status rests on: lift and interval, or the move and against what."""
     if view.lift is None and (view.move is None or view.move_reference is None):
         return ""
-    text = move_phrase(view)  # the words of the site's evidence sentences
+    interval = None
     if not rests_on_lift(view) and view.move_interval is not None:
         sign = 1.0 if view.direction == "increase" else -1.0
         low, high = sorted(sign * x for x in view.move_interval)
-        text += f", 95% CI {fmt_interval(low, high, view.unit)}"
+        interval = (low, high)
+    text = move_phrase(view, interval)  # the words of the site's evidence sentences
+    if interval is not None:
+        text += f", 95% CI {fmt_interval(*interval, view.unit)}"
     if view.tolerance is not None:
         text += f", tolerance {fmt_difference(view.tolerance, view.unit)}"
     return text

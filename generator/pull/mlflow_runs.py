@@ -8,6 +8,7 @@ imported only here, only when an MLflow connection is used.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -179,23 +180,39 @@ def _logged(runs: list[Any], spec: Any) -> None:
 
 
 def _all_tagged(runs: list[Any], spec: Any) -> None:
-    """A PullError when some runs have the variant tag and others do not: a run without
-    it would be written as a production row beside the arms, a series of its own that
-    no one asked for (an exploratory run in the experiment, say)."""
-    bare = sorted(run.info.run_id for run in runs if spec.variant not in run.data.tags)
+    """A PullError when some runs have a variant tag and others have none, or an empty
+    one: such a run would be written as a production row beside the arms, a series of
+    its own that no one asked for (an exploratory run in the experiment, say)."""
+    bare = sorted(run.info.run_id for run in runs if not run.data.tags.get(spec.variant))
     if not bare:
         return
     shown = ", ".join(bare[:5]) + (f", … ({len(bare) - 5} more)" if len(bare) > 5 else "")
-    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", spec.variant)
-    name = spec.variant if plain else "`" + spec.variant + "`"  # MLflow's quoting
     raise PullError(
         f"{len(bare)} of the {len(runs)} runs of {excerpt(spec.experiment)} this pull reads"
-        f" {'has' if len(bare) == 1 else 'have'} no tag {excerpt(spec.variant)}"
-        f" (MLflow run{'' if len(bare) == 1 else 's'} {shown}); a run without it"
-        " would be written as a production row beside the arms: tag it, or select the"
-        f" tagged runs with runs: 'tags.{name} IS NOT NULL'",
+        f" {'has' if len(bare) == 1 else 'have'} no tag {excerpt(spec.variant)}, or an"
+        f" empty one (MLflow run{'' if len(bare) == 1 else 's'} {shown}); such a run would"
+        f" be written as a production row beside the arms: tag it{_tagged_filter(spec)}",
         ("mlflow", "variant"),
         "untagged-run",
+    )
+
+
+def _tagged_filter(spec: Any) -> str:
+    """How to leave the untagged runs out: an MLflow filter, as a YAML line to paste
+    (a name that is no identifier quoted as MLflow quotes it; none for a name holding
+    both of its quotes)."""
+    name = spec.variant
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        if '"' not in name:
+            name = f'"{name}"'
+        elif "`" not in name:
+            name = f"`{name}`"
+        else:
+            return ""
+    line = json.dumps(f"tags.{name} != ''", ensure_ascii=False)  # a YAML scalar too
+    return (
+        f", or select the tagged runs with runs: {line} (a filter reads every run it"
+        " selects, not the latest of each day)"
     )
 
 

@@ -1814,3 +1814,24 @@ def test_a_charter_removed_that_did_not_load_in_base_takes_its_agreements(repo: 
         )
     ]
     assert repo.diff("HEAD", "--fail-on", FAIL_ON).exit_code == 1
+
+
+def test_a_move_beside_its_interval_keeps_the_intervals_decimals(tmp_path: Path) -> None:
+    """`+0.08 vs baseline, 95% CI +0.0739 to +0.0861`: the move read rounder than its
+    interval, as a lift did before it was padded (review)."""
+    before, after = copy_examples(tmp_path / "before"), copy_examples(tmp_path / "after")
+    rows = after / "charters/churn-prediction/results/holdout-monthly.json"
+    text = rows.read_text(encoding="utf-8").rstrip().removesuffix("]").rstrip()
+    new = '{"date": "2026-07-31", "metric": "precision_at_top_decile", "value": 0.26, "n": 20000}'
+    rows.write_text(f"{text},\n  {new}\n]\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["diff", str(before), str(after), "--source", str(after), "--format", "json"],
+        env={"SOURCE_DATE_EPOCH": "1796515200"},
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (added,) = [
+        c for c in changes(report, "results-added") if c["metric"] == "precision_at_top_decile"
+    ]
+    assert "(+0.0800 vs baseline, 95% CI +0.0739 to +0.0861)" in added["message"]

@@ -103,10 +103,10 @@ def test_the_forest_plot_alt_text_and_table_name_each_projects_lift(
     assert rows[0] == [
         "Query autocomplete from purchase-weighted queries",
         "2026-11-08",
-        fmt_signed(lift, "%"),
+        fmt_estimate(lift, low, high, "%"),  # as the alt text writes it (review)
         f"{fmt_signed(low, '%')} to {fmt_signed(high, '%')}",
     ]
-    assert rows[1][:3] == ["Search ranking with a neural re-ranker", "2026-06-21", "+0.24 pp"]
+    assert rows[1][:3] == ["Search ranking with a neural re-ranker", "2026-06-21", "+0.240 pp"]
     src = figure.find("img").attrs["src"]
     assert src == "forest.svg"
     assert (examples_build.out / "metrics/search_conversion/forest.svg").is_file()

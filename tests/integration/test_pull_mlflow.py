@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pull_helpers import line_of, need, pull_charter, run_pull
 
 ENV = "CHARTERS_TEST_MLFLOW_URI"
@@ -243,13 +244,14 @@ def test_runs_without_the_variant_tag_are_refused(tmp_path: Path, store: Store) 
     assert result.exit_code == 1
     assert (
         "pull[0].mlflow.variant: 1 of the 3 runs of 'support-router' this pull reads has no"
-        f" tag 'stage' (MLflow run {store.runs['mon-early']}); a run without it would be"
-        " written as a production row beside the arms: tag it, or select the tagged runs"
-        " with runs: 'tags.stage IS NOT NULL'"
+        f" tag 'stage', or an empty one (MLflow run {store.runs['mon-early']}); such a run"
+        " would be written as a production row beside the arms: tag it, or select the"
+        " tagged runs with runs: \"tags.stage != ''\" (a filter reads every run it"
+        " selects, not the latest of each day)"
     ) in result.stderr
     assert not (tmp_path / "charters/routing/results/offline.csv").exists()
     # The filter it suggests is one MLflow takes, and it leaves the untagged run out.
-    result, _ = _pull(tmp_path, store, {**spec, "runs": "tags.stage IS NOT NULL"})
+    result, _ = _pull(tmp_path, store, {**spec, "runs": "tags.stage != ''"})
     assert result.exit_code == 0, result.output
     r = store.runs
     assert (tmp_path / "charters/routing/results/offline.csv").read_text() == (
@@ -257,6 +259,32 @@ def test_runs_without_the_variant_tag_are_refused(tmp_path: Path, store: Store) 
         f"2026-05-04,precision,prod,0.83,MLflow run {r['mon-late']}\n"
         f"2026-05-05,precision,prod,0.845,MLflow run {r['tue']}\n"
     )
+
+
+def test_a_run_with_an_empty_variant_tag_is_refused_and_the_filter_quotes_the_name(
+    tmp_path: Path, store: Store
+) -> None:
+    """A run tagged with an empty value was written as a production row (review); a tag
+    name that is no identifier is quoted as MLflow quotes it, in a line YAML reads."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=store.uri)
+    experiment = client.create_experiment("quoted-arms")
+    for day, arm in (("2026-05-04", "a"), ("2026-05-05", "b"), ("2026-05-06", "")):
+        run = client.create_run(experiment, start_time=_ms(f"{day} 09:00:00"), tags={"it's": arm})
+        client.log_metric(run.info.run_id, "val_top1_precision", 0.8, timestamp=_ms(day))
+        client.set_terminated(run.info.run_id, status="FINISHED")
+    spec = {"experiment": "quoted-arms", "metrics": {"precision": "val_top1_precision"}}
+    result, _ = _pull(tmp_path, store, {**spec, "variant": "it's"})
+    assert result.exit_code == 1
+    assert "1 of the 3 runs of 'quoted-arms' this pull reads has no tag" in result.stderr
+    suggested = result.stderr.split("with runs: ")[1].split(" (a filter")[0]
+    assert suggested == '"tags.\\"it\'s\\" != \'\'"'
+    runs = yaml.safe_load(f"runs: {suggested}")["runs"]
+    result, _ = _pull(tmp_path, store, {**spec, "variant": "it's", "runs": runs})
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "charters/routing/results/offline.csv").read_text()
+    assert [line.split(",")[2] for line in written.splitlines()[1:]] == ["a", "b"]
 
 
 def test_a_bad_filter_string_is_located(tmp_path: Path, store: Store) -> None:

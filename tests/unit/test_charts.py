@@ -604,7 +604,7 @@ def test_lift_spec_draws_the_mde_on_the_good_side() -> None:
     text = describe(spec)
     lf = ttfr.lifts[-1].lift
     ci = f"95% CI {fmt_signed(lf.ci_low, 'hours')} to {fmt_signed(lf.ci_high, 'hours')}"
-    assert f"to 2026-03-08: latest \u22120.600 hours ({ci}), first \u22120.4 hours." in text
+    assert f"to 2026-03-08: latest \u22120.600 hours ({ci}), first \u22120.400 hours." in text
     assert "Lower is better. Minimum detectable effect at \u22120.5 hours; no effect at 0." in text
     svg = render_svg(spec, chart_id="lift")
     texts = _texts(svg)
