@@ -351,7 +351,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
         elif cid in base.checks and cid in head.checks:
             pair = _pair(cid, base, head, edited)
             ids = metric_renames(pair.base, pair.head)
-            if ids:  # BASE read through them: one change each, not three flags
+            if ids:  # BASE read through them: one change each, not a removal and an addition
                 report.changes.extend(_metric_renamed(pair, ids))
                 pair = replace(pair, base=renamed_base(pair.base, ids, set(pair.base_disabled)))
             report.changes.extend(compare_charter(pair))

@@ -270,9 +270,9 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
 
 def _site_wide_markdown(changes: list[Change], everything: list[Change]) -> list[str]:
     """A rule switched off for every charter by site.yaml's `lint.disable`: one flagged
-    line a rule, naming the charters, where a line a charter filled the comment (18
-    for the examples, thousands for a large portfolio, the sections of the charters
-    the change did edit then left out to fit)."""
+    line a rule, naming the charters, where a section a charter filled the comment (nine
+    for the examples, thousands for a large portfolio, the sections of the charters the
+    change did edit then left out to fit)."""
     if not changes:
         return []
     by_code: dict[str, list[str]] = {}
