@@ -688,13 +688,12 @@ def _reference(
     else the baseline; with whether its sample is too few to tell them apart."""
     control = _control_row(table, codes, latest)
     row = Arm(latest.row.value, n=latest.row.n)
-    if control is not None and table.store.n[control]:
-        # Proportions of too few customers for a test (hence no lift): the sample says
-        # nothing, so no move between the arms is evidence, however large.
-        reference = table.store.value[control]
-        return reference, "control", too_few(Arm(reference, n=table.store.n[control]), row, unit)
     if control is not None:
         reference, label = table.store.value[control], "control"
+        if table.store.n[control]:
+            # Proportions of too few customers for a test (hence no lift): the sample
+            # says nothing, so no move between the arms is evidence, however large.
+            return reference, label, too_few(Arm(reference, n=table.store.n[control]), row, unit)
     elif baseline is not None:
         reference, label = baseline, "baseline"
     else:
@@ -789,12 +788,8 @@ def _judged(
     if not newest_pair or day <= newest_pair:
         return now, True, None, None
     if latest.row.variant is None and experiment_over(newest_pair, day, ended_after):
-        return (
-            now,
-            True,
-            None,
-            None,
-        )  # production as it stands after the experiment: it judges alone
+        # Production as it stands after the experiment: it judges alone.
+        return now, True, None, None
     days = rows.ordinals()
     _, paired = paired_rows(rows, treatment_variant(rows))
     pair = next((p for p in paired if days[p] == newest_pair), None)
@@ -979,7 +974,7 @@ def _view(
     interval: tuple[float, float] | None = None
     rollout: date | None = None
     move_date: date | None = None
-    pair_date = move_date
+    pair_date: date | None = None
     if isinstance(metric, m.Guardrail):
         move, reference, rollout = _guardrail_judged(
             rows, baseline, metric.direction, ended_after, cadence_read

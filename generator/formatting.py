@@ -133,7 +133,13 @@ _SINGULAR_UNITS = {
 def fmt_difference(value: float | None, unit: str) -> str:
     """A size of a change, without a sign: `0.2 pp` (points, never `0.2%`, which reads as
     relative), `5 ms`; a tolerance, a minimum detectable effect."""
-    return fmt_value(value, "pp" if unit.strip() == "%" else unit)
+    return fmt_value(value, difference_unit(unit))
+
+
+def difference_unit(unit: str) -> str:
+    """The unit of a change in a metric of `unit`: points (`pp`) for a `%`, never `%`,
+    which reads as relative; else the unit itself."""
+    return "pp" if unit.strip() == "%" else unit.strip()
 
 
 def fmt_signed(value: float | None, unit: str) -> str:
@@ -160,7 +166,7 @@ def fmt_estimate(value: float | None, low: float | None, high: float | None, uni
     if written.lstrip("−").strip("0.,") == "":  # rounded to nothing: no sign
         written = written.lstrip("−")
     sign = "+" if value > 0 else ""
-    return sign + _united(written, "pp" if unit.strip() == "%" else unit)
+    return sign + _united(written, difference_unit(unit))
 
 
 def _places(text: str) -> int:

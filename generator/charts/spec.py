@@ -43,6 +43,7 @@ from ..bidi import isolate_text
 from ..columns import ResultTable, as_table
 from ..formatting import (
     aligned_formatter,
+    difference_unit,
     finite,
     fmt_difference,
     fmt_estimate,
@@ -201,7 +202,7 @@ class LiftSpec:
 
     def chart(self) -> ChartSpec:
         """The lift as a one-line chart with its reference lines, as drawn."""
-        unit = "pp" if self.unit.strip() == "%" else self.unit.strip()
+        unit = difference_unit(self.unit)
         axis = f"lift ({unit})" if unit else "lift"
         return ChartSpec(self.title, axis, self.direction, (self.lifts,), self.refs)
 
@@ -819,7 +820,7 @@ class ForestSpec:
 
     @property
     def axis_unit(self) -> str:
-        return "pp" if self.unit.strip() == "%" else self.unit.strip()
+        return difference_unit(self.unit)
 
 
 def forest_spec(

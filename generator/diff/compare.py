@@ -24,8 +24,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
 from .. import model as m
 from ..analyze import (
     CharterView,
@@ -35,11 +33,11 @@ from ..analyze import (
     rests_on_lift,
     treatment_variant,
 )
-from ..diagnostics import Diagnostic, excerpt, format_path
+from ..diagnostics import Diagnostic, Diagnostics, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..gitrepo import commit_days
 from ..load import Result
-from ..readers import Document
+from ..readers import Document, parse_yaml
 from ..rules import (
     CharterCheck,
     check_charter,
@@ -312,10 +310,8 @@ def _goalposts_at(top: Path, revision: str, path: str) -> dict[str, dict[str, An
     shown = _git(["show", f"{revision}:{path}"], top)
     if shown.returncode != 0:
         return {}
-    try:
-        data = yaml.safe_load(shown.stdout.decode("utf-8", "replace"))
-    except yaml.YAMLError:
-        return {}
+    doc = parse_yaml(shown.stdout.decode("utf-8", "replace"), path, Diagnostics())
+    data = doc.data if doc is not None else None  # read as the loader reads it
     return {
         metric["id"]: _raw_goalposts(metric)
         for _, metric in m.items_at(data, "business_metrics")
@@ -557,11 +553,7 @@ def unloaded_goalposts(cid: str, base: Side, head: Side) -> Iterator[Change]:
         role for role, side in (("BASE", base), ("HEAD", head)) if cid not in side.checks
     )
     why = f"{failed} did not load, so the charter.yaml of each side was compared as written"
-    for mid, metric in before.items():  # an agreed metric removed (or its id changed)
-        if mid not in after and metric.get("agreed") is not None:
-            text = f"business metric `{mid}` removed, and its agreement with it; {why}"
-            about = {"kind": "business", "name": metric.get("name")}
-            yield Change("agreement-changed", cid, mid, about, None, text)
+    yield from _raw_agreements_removed(cid, before, after, f", and its agreement with it; {why}")
     for mid, metric in after.items():
         if mid not in before:
             continue
@@ -580,6 +572,18 @@ def unloaded_goalposts(cid: str, base: Side, head: Side) -> Iterator[Change]:
                     name,
                     extra=extra,
                 )
+
+
+def _raw_agreements_removed(
+    cid: str, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], words: str
+) -> Iterator[Change]:
+    """An `agreement-changed` for each agreed business metric of `before` (as written)
+    that `after` lacks, removed or its id changed: "business metric `x` removed{words}"."""
+    for mid, metric in before.items():
+        if mid not in after and metric.get("agreed") is not None:
+            about = {"kind": "business", "name": metric.get("name")}
+            text = f"business metric `{mid}` removed{words}"
+            yield Change("agreement-changed", cid, mid, about, None, text)
 
 
 def _as_written(cid: str, side: Side) -> dict[str, Any] | None:
@@ -727,14 +731,9 @@ def _unloaded_agreements_removed(cid: str, base: Side) -> Iterator[Change]:
     charter.yaml with it, as one that loaded does (`_agreements_removed`): its removal
     was no `agreement-changed`, so the gate let it through."""
     data = _as_written(cid, base)
-    for mid, metric in _raw_business(data).items() if data is not None else ():
-        if metric.get("agreed") is not None:
-            text = (
-                f"business metric `{mid}` removed with its charter, and its agreement with it"
-                " (BASE's charter.yaml, read as written: it did not load)"
-            )
-            about = {"kind": "business", "name": metric.get("name")}
-            yield Change("agreement-changed", cid, mid, about, None, text)
+    before = _raw_business(data) if data is not None else {}
+    why = " with its charter, and its agreement with it (BASE's charter.yaml, read as"
+    yield from _raw_agreements_removed(cid, before, {}, f"{why} written: it did not load)")
 
 
 def _metric_removed(cid: str, old: m.MetricEntry, how: str = "") -> Change:

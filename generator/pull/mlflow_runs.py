@@ -158,7 +158,7 @@ def _logged(runs: list[Any], spec: Any) -> None:
     unknown = [key for key in spec.metrics.values() if key not in logged]
     if unknown:
         have = sorted(logged)
-        shown = ", ".join(have[:20]) + (f", … ({len(have) - 20} more)" if len(have) > 20 else "")
+        shown = _first(have, 20)
         raise PullError(
             f"no run of {excerpt(spec.experiment)} this pull reads logged the MLflow metric"
             f" {', '.join(excerpt(k) for k in unknown)} (their metrics: {shown or 'none'})",
@@ -186,7 +186,7 @@ def _all_tagged(runs: list[Any], spec: Any) -> None:
     bare = sorted(run.info.run_id for run in runs if not run.data.tags.get(spec.variant))
     if not bare:
         return
-    shown = ", ".join(bare[:5]) + (f", … ({len(bare) - 5} more)" if len(bare) > 5 else "")
+    shown = _first(bare, 5)
     raise PullError(
         f"{len(bare)} of the {len(runs)} runs of {excerpt(spec.experiment)} this pull reads"
         f" {'has' if len(bare) == 1 else 'have'} no tag {excerpt(spec.variant)}, or an"
@@ -214,6 +214,12 @@ def _tagged_filter(spec: Any) -> str:
         f", or select the tagged runs with runs: {line} (a filter reads every run it"
         " selects, not the latest of each day)"
     )
+
+
+def _first(names: list[str], most: int) -> str:
+    """The first `most` of `names`, then how many more: `a, b, … (3 more)`."""
+    more = f", … ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _rows(run: Any, spec: Any) -> list[tuple[Any, ...]]:
