@@ -194,6 +194,10 @@ def test_fmt_signed(value: float | None, unit: str, expected: str) -> None:
         (0.0, -0.0364, 0.0364, "%", "0.0000 pp"),  # no sign for nothing
         (-0.0, -0.0364, 0.0364, "%", "0.0000 pp"),  # nor for a negative zero
         (-0.00001, -0.5, 0.5, "%", "−0.00001 pp"),  # its own digits kept
+        # A float's arithmetic noise (0.3 - 0.1 - 0.2) is nothing, not −2.78e−17.
+        (0.3 - 0.1 - 0.2, -0.0364, 0.0364, "%", "0.0000 pp"),
+        (1e-13, -250.5, 250.5, "ms", "0.0 ms"),
+        (3e-9, -0.5, 0.5, "%", "+0.000000003 pp"),  # over a billionth of the bound: kept
         # Nothing to match: as fmt_signed writes it.
         (0.12, None, 0.2, "%", "+0.12 pp"),
         (float("nan"), 0.1, 0.2, "%", "—"),
