@@ -87,6 +87,7 @@ from .diff.compare import (
     show,
     shown_change,
 )
+from .diff.metric_renames import renames_between
 from .formatting import plural, visible_text
 from .gitrepo import Blobs, commit_days
 from .gitrepo import Repo as _Repo
@@ -777,11 +778,23 @@ class _Judge:
         for gain in reversed(state.gains):
             for before, name in gain.before:
                 metrics = self._business_ids(before, name)
+                if metrics is None:
+                    continue  # not there: the next place
+                back = self._renamed_since(before, name, sha, cid, day, metrics, declared)
                 was = self.verdicts.at(
-                    sha, day, cid, charter_from=before, charter_of=name, catalogue_from=before
+                    sha,
+                    day,
+                    cid,
+                    charter_from=before,
+                    charter_of=name,
+                    catalogue_from=before,
+                    renamed=back,
                 )
-                if metrics is None or was is None:
-                    continue  # not there, or it does not load: the next place
+                if was is None:
+                    continue  # it does not load: the next place
+                metrics = {new for new, old in back.items() if old in metrics} | (
+                    metrics - set(back.values())
+                )
                 same: Verdict | None = now
                 added: Verdict | None = None
                 if metrics != declared:
@@ -792,6 +805,23 @@ class _Judge:
                     return replace(gain.event, verdict=now)
                 break
         return None
+
+    def _renamed_since(
+        self, before: str, name: str, sha: str, cid: str, day: str, was: set[str], now: set[str]
+    ) -> dict[str, str]:
+        """The metrics of charter `name` at commit `before` (its business metrics `was`)
+        renamed by `sha` (charter `cid`, business metrics `now`): new id → old id, known by
+        their rows as `charters diff` knows them (`renames_between`). A charter before an
+        edit read through them judges the rows of a metric renamed since: without, it
+        judged none of them and a rename shed the badge."""
+        if not (was - now and now - was):
+            return {}
+        old = self.verdicts.charter_at(before, name, day)
+        new = self.verdicts.charter_at(sha, cid, day)
+        if old is None or new is None:
+            return {}
+        found = renames_between(old.charter, old.results, new.charter, new.results)
+        return {new_id: old_id for old_id, new_id in found.items()}
 
     def _business_ids(self, sha: str, name: str) -> set[str] | None:
         """The ids of the business metrics of charter `name`'s charter.yaml at commit

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +29,7 @@ from typing import Protocol
 from . import __version__
 from .analyze import analyze_charter
 from .columns import ResultTable
+from .diff.metric_renames import renamed_rows
 from .load import LoadedCharter, load_project
 from .vocabulary import VERDICTS, Verdict
 
@@ -76,6 +77,7 @@ class VerdictReplay:
         charter_of: str | None = None,
         catalogue_from: str | None = None,
         only: frozenset[str] | None = None,
+        renamed: Mapping[str, str] | None = None,
     ) -> Verdict | None:
         """The verdict of charter `cid` at `commit`, built on `day`; None if it does not load
         (or `commit` is empty: the parent of a root commit).
@@ -85,7 +87,9 @@ class VerdictReplay:
         edit, judged on the result files that came with the edit; `charter_of` names the
         folder it is read from there, for a charter renamed in `commit` (else `cid`). With
         `catalogue_from` (a commit), metrics.yaml is the one it had there. With `only`
-        (and `charter_from`), the rows of the metrics named there alone."""
+        (and `charter_from`), the rows of the metrics named there alone. With `renamed`
+        (and `charter_from`), the rows of each metric id in it as the id it maps to: the
+        rows of a metric renamed since, for the charter of before the rename."""
         if not commit:
             return None
         folder = self.objects.object(f"{commit}:{self.prefix}charters/{cid}")
@@ -106,11 +110,14 @@ class VerdictReplay:
             own = self.catalogue(commit)
             inputs += f"\0charter.yaml\0{found[0]}\0{own[0] if own else ''}"
             inputs += f"\0{sorted(only)}" if only is not None else ""
+            inputs += f"\0renamed\0{sorted(renamed.items())}" if renamed else ""
         key = hashlib.blake2b(inputs.encode(), digest_size=16).hexdigest()
         if key not in self.known:
             own = self.catalogue(commit) if charter is not None else catalogue
             judged = (own, catalogue)
-            self.known[key] = self._load(cid, folder[0], folder[2], judged, day, charter, only)
+            self.known[key] = self._load(
+                cid, folder[0], folder[2], judged, day, charter, only, renamed
+            )
             self.loaded += 1
         self.used[key] = self.known[key]
         return self.known[key]
@@ -136,6 +143,7 @@ class VerdictReplay:
         day: str,
         charter: bytes | None,
         only: frozenset[str] | None = None,
+        renamed: Mapping[str, str] | None = None,
     ) -> Verdict | None:
         """Write the charter's files and the catalogue to a temporary source; load, analyse.
 
@@ -146,15 +154,9 @@ class VerdictReplay:
         metric renamed, its target relaxed). When the folder's own version does not load,
         the other is given the files."""
         root = self._root()
-        shutil.rmtree(root / "charters", ignore_errors=True)
-        folder = root / "charters" / cid
-        folder.mkdir(parents=True)
-        for rel, content in self._files(tree, len(folder_id) // 2, ""):
-            if content is None:
-                return None  # a link or submodule: its rows cannot be told, so no verdict
-            path = folder / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
+        folder = self._folder(root, cid, folder_id, tree)
+        if folder is None:
+            return None  # a link or submodule: its rows cannot be told, so no verdict
         own_catalogue, catalogue = catalogues  # the folder's commit's; the one judged with
         today = date.fromisoformat(day)
         rows = None
@@ -166,6 +168,8 @@ class VerdictReplay:
             given = self._rows[own]
             if given is not None and only is not None:
                 given = _of_metrics(given, only)
+            if given is not None and renamed:
+                given = renamed_rows(given, renamed)
             rows = {cid: given} if given is not None else None
             (folder / "charter.yaml").write_bytes(charter)
         _catalogue(root, catalogue)
@@ -174,6 +178,35 @@ class VerdictReplay:
         if charter is None:
             self._own_rows(own, *found)
         return analyze_charter(found[0]).verdict if found else None
+
+    def charter_at(self, commit: str, name: str, day: str) -> LoadedCharter | None:
+        """Charter folder `name` at `commit` as it loads there, with its own rows and the
+        commit's metrics.yaml, built on `day`; None if it does not load (not cached: asked
+        only where a charter's metric ids changed since an edit, `history._Judge`)."""
+        found = self.objects.object(f"{commit}:{self.prefix}charters/{name}") if commit else None
+        if found is None or found[1] != "tree":
+            return None
+        root = self._root()
+        if self._folder(root, name, found[0], found[2]) is None:
+            return None
+        _catalogue(root, self.catalogue(commit))
+        charters = load_project(root, date.fromisoformat(day))[0].charters
+        return next((c for c in charters if c.id == name), None)
+
+    def _folder(self, root: Path, cid: str, folder_id: str, tree: bytes) -> Path | None:
+        """Write tree `folder_id` as the one charter folder of the temporary source `root`;
+        None (and no folder) when it holds a symbolic link or a submodule."""
+        shutil.rmtree(root / "charters", ignore_errors=True)
+        folder = root / "charters" / cid
+        folder.mkdir(parents=True)
+        for rel, content in self._files(tree, len(folder_id) // 2, ""):
+            if content is None:
+                shutil.rmtree(root / "charters", ignore_errors=True)
+                return None
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        return folder
 
     def _own_rows(self, key: str, *loaded: LoadedCharter) -> None:
         """Keep the rows a folder's own charter.yaml reads (None when it does not load), for

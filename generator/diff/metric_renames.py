@@ -33,14 +33,25 @@ from ..rules import CharterCheck, check_charter
 
 def metric_renames(base: CharterCheck, head: CharterCheck) -> dict[str, str]:
     """The metrics whose id changed between `base` and `head`: old id → new id."""
-    before = {e.metric.id: e for e in base.view.charter.metrics()}
-    after = {e.metric.id: e for e in head.view.charter.metrics()}
+    return renames_between(
+        base.view.charter, base.view.loaded.results, head.view.charter, head.view.loaded.results
+    )
+
+
+def renames_between(
+    base: m.Charter, base_rows: ResultTable, head: m.Charter, head_rows: ResultTable
+) -> dict[str, str]:
+    """The metrics whose id changed between charter `base` with its rows and charter `head`
+    with its rows: old id → new id (the history reads a charter before an edit through
+    them, history.py)."""
+    before = {e.metric.id: e for e in base.metrics()}
+    after = {e.metric.id: e for e in head.metrics()}
     gone = [mid for mid in before if mid not in after]
     new = [mid for mid in after if mid not in before]
     if not gone or not new:
         return {}
-    rows_before = _rows_by_metric(base.view.loaded.results)
-    rows_after = _rows_by_metric(head.view.loaded.results)
+    rows_before = _rows_by_metric(base_rows)
+    rows_after = _rows_by_metric(head_rows)
     pairs: dict[str, list[str]] = {}
     for old in gone:
         for now in new:
@@ -57,7 +68,7 @@ def metric_renames(base: CharterCheck, head: CharterCheck) -> dict[str, str]:
     if not mapping:
         return {}
     # Without rows, equal once renamed: an ML metric's `drives` read through the rename.
-    charter = renamed_charter(base.view.charter, mapping)
+    charter = renamed_charter(base, mapping)
     renamed = {e.metric.id: e.metric for e in charter.metrics()}
     return {
         old: now
@@ -72,13 +83,18 @@ def renamed_base(
     """BASE's charter and rows read through the renames, analysed and checked again as
     `charters check` would with BASE's switched-off rules."""
     loaded = base.view.loaded
-    results = ResultTable.of(
-        Result(_row_of(r.row, mapping[r.row.metric]), r.ref) if r.row.metric in mapping else r
-        for r in loaded.results
-    )
+    results = renamed_rows(loaded.results, mapping)
     charter = renamed_charter(loaded.charter, mapping)
     return check_charter(
         analyze_charter(replace(loaded, charter=charter, results=results)), None, disabled
+    )
+
+
+def renamed_rows(rows: ResultTable, mapping: Mapping[str, str]) -> ResultTable:
+    """`rows` with the metric of each row in `mapping` renamed."""
+    return ResultTable.of(
+        Result(_row_of(r.row, mapping[r.row.metric]), r.ref) if r.row.metric in mapping else r
+        for r in rows
     )
 
 

@@ -1339,9 +1339,12 @@ def test_a_business_metric_renamed_or_added_since_the_edit_leaves_no_badge(
     tmp_path: Path, change: str
 ) -> None:
     """After the cadence edit and a month that lost the verdict, a business metric renamed
-    (its rows with it) or added: the charter before the edit judges only the rows of the
-    metrics it declares, so it gave the results that carry the verdict "No results" and
-    the badge stayed (review). It cannot tell: no badge."""
+    (its rows with it) or added, then a month whose production row is above the baseline.
+    Added: the charter before the edit judges only the rows of the metrics it declares, so
+    it gave the results that carry the verdict "No results" and the badge stayed (review);
+    it cannot tell, so no badge. Renamed: read through the rename, the charter before the
+    edit gives these results "Business impact" too (the next test has a row below the
+    baseline, and the badge)."""
     repo, longer, _, lost = _stretched_then_lost(tmp_path)
     now = json.loads(json.dumps(longer))
     if change == "renamed":
@@ -1364,6 +1367,29 @@ def test_a_business_metric_renamed_or_added_since_the_edit_leaves_no_badge(
     found = read_history(repo).of("a")
     assert [e.verdict for e in found.events if e.kind == "verdict"][-1] == "business-impact"
     assert found.edited_verdict is None
+
+
+def test_a_business_metric_renamed_since_the_edit_keeps_its_badge(tmp_path: Path) -> None:
+    """After the cadence edit and a month that lost the verdict, the business metric renamed
+    with its rows (conv → conversion), then a month that brings the verdict back with a
+    production row below the baseline that only the stretched cadence leaves unjudged. The
+    verdict still rests on the edit, as it does without the rename
+    (test_results_that_lose_a_verdict_an_edit_brought_and_bring_it_back_keep_its_badge),
+    yet the charter before the edit declared `conv` and so judged none of these rows: a
+    rename shed the badge, an honest one passing the pull-request gate as one unflagged
+    change. The charter before the edit is read through the rename, known by its rows as
+    `charters diff` knows it (diff/metric_renames.py)."""
+    repo, longer, edited, lost = _stretched_then_lost(tmp_path)
+    now = json.loads(json.dumps(longer))
+    now["business_metrics"][0]["id"] = "conversion"
+    write_charter(repo, "a", now, [{**r, "metric": "conversion"} for r in lost])
+    commit(repo, "Rename", "Chen Li", "2026-04-02T00:00:00Z")
+    april = [*lost, *ab("2026-04-30", "conv", 10.0, 11.2, n=50000), row("2026-05-10", "conv", 9.0)]
+    write_charter(repo, "a", now, [{**r, "metric": "conversion"} for r in april])
+    commit(repo, "April", "Dana Ito", "2026-05-11T00:00:00Z")
+    assert _verdict_edited_at(repo, edited).date == "2026-03-22"
+    page = _built(repo, tmp_path / "site", "2026-05-11")
+    assert page.find("a", class_="verdict-edited") is not None
 
 
 def _mde(effect: float, *more: dict[str, Any], mid: str = "conv") -> dict[str, Any]:
