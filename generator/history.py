@@ -58,6 +58,7 @@ in a shallow clone, `History.note` says what is missing and no charter has event
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -535,6 +536,14 @@ class _Charter:
             known.clear()
         self.loaded_at = None
 
+    def rename_metrics(self, renames: Mapping[str, str]) -> None:
+        """Metrics renamed (old id → new id): what is known of each goes on under its new
+        id (its first result, its last business version, its goalposts' originals)."""
+        kept: tuple[dict[str, Any], ...] = (self.first_result, self.last_business, self.originals)
+        for known in kept:
+            moved = {renames[mid]: known.pop(mid) for mid in list(known) if mid in renames}
+            known.update(moved)
+
     def version(self, blob: str, blobs: Blobs) -> dict[str, Any] | None:
         """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
         if blob not in self.versions:
@@ -593,12 +602,14 @@ def _replay(
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names, catalogue))
                 was = state.renamed_from
-                _apply(state, stamp, changes, blobs)
+                renames = _metric_renames(judge.verdicts, state, commit, cid, changes, blobs)
+                _apply(state, stamp, changes, blobs, renames)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
                 state.results |= results
                 if results or edited or cid in refs:
-                    judge(state, stamp, commit, cid, was, results, edited, cid in refs)
+                    back = {new: old for old, new in renames.items()}
+                    judge(state, stamp, commit, cid, was, results, edited, cid in refs, back)
             for cid in sorted(refs - by_charter.keys()):
                 judge(charters[cid], stamp, commit, cid, None, False, False, True)
         badged = {cid: judge.rests_on(state, cid) for cid, state in charters.items()}
@@ -649,15 +660,19 @@ class _Judge:
         results: bool,
         edited: bool,
         catalogued: bool,
+        renamed: Mapping[str, str] | None = None,
     ) -> None:
         """`was`: the folder the charter was renamed from in the commit, if any; `results`,
         `edited`, `catalogued`: whether the commit changed a result file the charter reads,
-        its charter.yaml, an entry of metrics.yaml it `ref`s."""
+        its charter.yaml, an entry of metrics.yaml it `ref`s; `renamed`: the metrics the
+        commit renamed, new id → old id (the charter before it judges their rows)."""
         verdicts = self.verdicts
         now = verdicts.at(commit.sha, commit.day, cid)
         changed = edited or catalogued
-        before = _before(verdicts, commit, cid, was, results=results, edited=changed)
-        before = _or_loaded(before, verdicts, commit, cid, state)
+        before = _before(
+            verdicts, commit, cid, was, results=results, edited=changed, renamed=renamed
+        )
+        before = _or_loaded(before, verdicts, commit, cid, state, renamed)
         merged = _MergeVerdicts(verdicts, self.merges, cid)
         last = _on_line(state, self.lines.get(commit.sha, ""), self.lines, merged)
         edit = _edit_words(edited, catalogued) or "the charter"
@@ -1111,12 +1126,22 @@ def _removes(changes: Sequence[_Change]) -> bool:
     return any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
 
 
-def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs) -> None:
+def _apply(
+    state: _Charter,
+    stamp: _Stamp,
+    changes: list[_Change],
+    blobs: Blobs,
+    renames: Mapping[str, str] | None = None,
+) -> None:
     """One commit's changes to one charter: its result files, then its charter.yaml.
 
     A goalpost changed in the commit that brings its metric's first results is moved
-    after results began: the change was made with the results in hand.
+    after results began: the change was made with the results in hand. `renames`: the
+    metrics the commit renamed, old id → new id (`_metric_renames`): what the replay
+    knows of each goes on under its new id, and the commit is compared with its parent
+    read through them, as `charters diff` compares a change.
     """
+    renames = renames or {}
     links = [c for c in changes if c.link]
     changes = [c for c in changes if not c.link]
     if any(c.rest == "" for c in links):  # its files are gone with it: not a removal
@@ -1130,17 +1155,19 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs)
             state.data, state.folder_link = None, False
             state.files.clear()
             state.forget_metrics()
-    had, before, files = state.with_rows(), len(state.events), dict(state.files)
+    state.rename_metrics(renames)
+    had = {renames.get(mid, mid) for mid in state.with_rows()}
+    before, files = len(state.events), dict(state.files)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
-            _result_change(state, stamp, change, blobs, quiet=removed)
+            _result_change(state, stamp, change, blobs, quiet=removed, renames=renames)
     rewrites = state.events[before:]
     del state.events[before:]  # told after the charter's own changes, as it reads
     new = state.with_rows() - had
     for change in changes:
         if change.rest == "charter.yaml":
-            compared = _charter_change(state, stamp, change, blobs, had, new)
+            compared = _charter_change(state, stamp, change, blobs, had, new, renames)
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
@@ -1152,6 +1179,84 @@ def _apply(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs)
             state.first_result[mid] = stamp.time[:10]
             name = state.name(business[mid])
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
+
+
+def _metric_renames(
+    verdicts: VerdictReplay,
+    state: _Charter,
+    commit: _Commit,
+    cid: str,
+    changes: list[_Change],
+    blobs: Blobs,
+) -> dict[str, str]:
+    """The metrics a commit renamed in charter `cid` (old id → new id), its rows with it,
+    known as `charters diff` knows them (`renames_between`: every row of the old id in
+    the parent is a row of the new id). Asked only where the commit changed charter.yaml
+    and a metric id is gone and another new; both versions are loaded for it. Without,
+    a rename read as a metric removed and one added: its moved goalposts' originals (the
+    *Moved goalpost* badge) stayed with the old id, and the page lost them."""
+    change = next((c for c in changes if c.rest == "charter.yaml" and not c.link), None)
+    if change is None or not (change.old.strip("0") and change.new.strip("0")):
+        return {}
+    old, new = state.version(change.old, blobs), state.version(change.new, blobs)
+    was, now = _metric_ids(old), _metric_ids(new)
+    if not (was - now and now - was):
+        return {}
+    before = verdicts.charter_at(commit.parent, state.renamed_from or cid, commit.day)
+    after = verdicts.charter_at(commit.sha, cid, commit.day)
+    if before is None or after is None:
+        return {}
+    return renames_between(before.charter, before.results, after.charter, after.results)
+
+
+def _metric_ids(data: dict[str, Any] | None) -> set[str]:
+    """The ids of every metric a raw charter.yaml declares (business, ML, guardrails)."""
+    items = [
+        *m.items_at(data, "business_metrics"),
+        *m.items_at(data, "ml_metrics"),
+        *m.items_at(data, "measurement", "guardrails"),
+    ]
+    return {str(item["id"]) for _, item in items if "id" in item}
+
+
+def _renamed_events(
+    state: _Charter, stamp: _Stamp, renames: Mapping[str, str], data: dict[str, Any]
+) -> Iterator[Event]:
+    """One entry for each metric renamed, by its name in the new version."""
+    named = {
+        str(item.get("id")): item
+        for section in (("business_metrics",), ("ml_metrics",), ("measurement", "guardrails"))
+        for _, item in m.items_at(data, *section)
+    }
+    for old, new in sorted(renames.items()):
+        name = state.name(named.get(new, {"id": new}))
+        text = f"{name}: metric id {old} → {new}, its result rows with it"
+        yield stamp.event("renamed", text, metric=new)
+
+
+def _renamed_raw(data: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    """A raw charter.yaml with each metric id in `renames` renamed where it is declared
+    and wherever it is named (`diff.metric_renames.renamed_charter` on raw data)."""
+    out = copy.deepcopy(data)
+
+    def mid(value: Any) -> Any:
+        return renames.get(value, value) if isinstance(value, str) else value
+
+    sections = (("business_metrics",), ("ml_metrics",), ("measurement", "guardrails"))
+    for section in sections:
+        for _, item in m.items_at(out, *section):
+            if "id" in item:
+                item["id"] = mid(item["id"])
+            if isinstance(item.get("drives"), list):
+                item["drives"] = [mid(d) for d in item["drives"]]
+    plan = out.get("measurement")
+    mde = plan.get("minimum_detectable_effect") if isinstance(plan, dict) else None
+    if isinstance(mde, dict) and "metric" in mde:
+        mde["metric"] = mid(mde["metric"])
+    for _, result in m.items_at(out, "human_baseline", "results"):
+        if "metric" in result:
+            result["metric"] = mid(result["metric"])
+    return out
 
 
 @dataclass(frozen=True)
@@ -1196,6 +1301,7 @@ def _before(
     *,
     results: bool,
     edited: bool,
+    renamed: Mapping[str, str] | None = None,
 ) -> Callable[[], Verdict | None] | None:
     """What the charter's verdict at `commit` is compared with to tell an edit's gain, asked
     only when needed: with no result file changed, its verdict at the commit's parent;
@@ -1203,7 +1309,9 @@ def _before(
     changed, the parent's charter.yaml and metrics.yaml judged on the commit's results
     (as `charters diff` judges BASE's charter on HEAD's rows); with
     only result files changed, nothing (the rows brought whatever changed). For a charter
-    renamed in the commit, the parent's charter is the old folder's (`renamed_from`)."""
+    renamed in the commit, the parent's charter is the old folder's (`renamed_from`); for
+    metrics renamed in it (`renamed`, new id → old id), their rows are judged under the
+    old ids (else an honest rename read as a verdict kept by an edit)."""
     if not results:
         return partial(verdicts.at, commit.parent, commit.day, renamed_from or cid)
     if edited:
@@ -1215,6 +1323,7 @@ def _before(
             charter_from=commit.parent,
             charter_of=renamed_from,
             catalogue_from=commit.parent,
+            renamed=renamed,
         )
     return None
 
@@ -1225,6 +1334,7 @@ def _or_loaded(
     commit: _Commit,
     cid: str,
     state: _Charter,
+    renamed: Mapping[str, str] | None = None,
 ) -> Callable[[], Verdict | None] | None:
     """`before`, or when it finds no verdict (the parent's charter.yaml does not load, or
     results came while it did not), the last version that loaded (`state.loaded_at`: its
@@ -1239,6 +1349,7 @@ def _or_loaded(
         cid,
         charter_from=state.loaded_at,
         catalogue_from=state.loaded_at,
+        renamed=renamed,
     )
 
     def ask() -> Verdict | None:
@@ -1332,10 +1443,13 @@ def _charter_change(
     blobs: Blobs,
     had: set[str],
     arriving: set[str],
+    renames: Mapping[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Events of one change to charter.yaml, and the version it was compared with (None
     when it was not). `had`: the metrics with result rows before the commit;
-    `arriving`: those whose first rows the commit brings.
+    `arriving`: those whose first rows the commit brings; `renames`: the metrics the
+    commit renamed (old id → new id), each told once, the rest of the change compared
+    with the version before it read through them.
 
     The new version is compared with the commit's own parent version (so a commit on
     a merged branch is compared with what its author changed), or, when that cannot
@@ -1352,6 +1466,9 @@ def _charter_change(
         return None
     if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
         old = state.data  # unreadable, from before the folder was made a link, or renamed
+    if old is not None and renames:
+        state.events.extend(_renamed_events(state, stamp, renames, data))
+        old = _renamed_raw(old, renames)
     if state.renamed_from is not None:
         text = f"Charter renamed from {state.renamed_from} (listed in its aliases)"
         state.events.append(stamp.event("renamed", text))
@@ -1617,16 +1734,24 @@ def _moved(stamp: _Stamp, text: str, mid: str, first: str | None, renewed: Renew
 
 
 def _result_change(
-    state: _Charter, stamp: _Stamp, change: _Change, blobs: Blobs, quiet: bool = False
+    state: _Charter,
+    stamp: _Stamp,
+    change: _Change,
+    blobs: Blobs,
+    quiet: bool = False,
+    renames: Mapping[str, str] | None = None,
 ) -> None:
     """Keep the file's rows; note the rows it changed or removed (unless `quiet`: the
-    charter itself was removed)."""
+    charter itself was removed). `renames`: the metrics the commit renamed, whose rows
+    are compared under their new ids."""
     known = state.files.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None and not change.unlinked:
         old = _rows(blobs.read(change.old), change.rest)
     if old is None:  # the parent version could not be read: the last one that could
         old = known.rows if known is not None else {}
+    if renames:
+        old = {(k[0], renames.get(k[1], k[1]), *k[2:]): v for k, v in old.items()}
     new_blob = blobs.read(change.new)
     new = _rows(new_blob, change.rest) if new_blob is not None else {}
     if new is None:

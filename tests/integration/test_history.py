@@ -1392,6 +1392,35 @@ def test_a_business_metric_renamed_since_the_edit_keeps_its_badge(tmp_path: Path
     assert page.find("a", class_="verdict-edited") is not None
 
 
+def test_a_business_metric_renamed_after_its_target_moved_keeps_its_original_target(
+    tmp_path: Path,
+) -> None:
+    """The target raised after results (a moved goalpost, 12 → 12.5), then the metric
+    renamed with its rows (conv → conversion): the original target was kept by the old id,
+    and the page lost the *Moved goalpost* badge and its original target by a rename. And
+    the rename itself read as a verdict kept by an edit (the charter before it judged none
+    of the renamed rows: "No results"), flagged, with the *Verdict by an edit* badge."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", charter(12.5), ROWS)
+    commit(repo, "Raise", "Ben Okafor", "2026-03-02T00:00:00Z")
+    assert read_history(repo).of("a").original_targets == {"conv": 12.0}
+    renamed = json.loads(json.dumps(charter(12.5)))
+    renamed["business_metrics"][0]["id"] = "conversion"
+    write_charter(repo, "a", renamed, [{**r, "metric": "conversion"} for r in ROWS])
+    sha = commit(repo, "Rename", "Chen Li", "2026-03-03T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert found.original_targets == {"conversion": 12.0}
+    told = [(e.kind, e.flagged, e.text) for e in found.events if e.commit == sha]
+    text = "Business conv: metric id conv → conversion, its result rows with it"
+    assert told == [("renamed", False, text)]
+    assert found.edited_verdict is None
+    page = _built(repo, tmp_path / "site", "2026-03-03")
+    assert page.find("a", class_="goalpost-moved") is not None
+    assert not page.find_all("a", class_="verdict-edited")
+
+
 def _mde(effect: float, *more: dict[str, Any], mid: str = "conv") -> dict[str, Any]:
     """Charter a with business metric `mid` (baseline 10 %) and `more`, its rows judged by
     a minimum detectable effect of `effect` points: 10.6 moves by 1 no more, by 0.5 it does."""
@@ -1661,6 +1690,34 @@ def test_a_guardrail_tolerance_loosened_after_a_breach_is_a_flagged_entry(tmp_pa
         (
             loosened,
             "Guardrail lat: tolerance.value 8 → 50 (looser) — changed after results began",
+            True,
+        ),
+    ]
+
+
+def test_a_guardrail_renamed_in_the_commit_that_loosens_it_is_a_flagged_entry(
+    tmp_path: Path,
+) -> None:
+    """A breached guardrail renamed with its rows (lat → latency) in the commit that raises
+    its tolerance past the breach: the old id read as removed and the new one as added, so
+    the loosening had no entry and the rows' new metric read as rewritten. Read through
+    the rename, as `charters diff` reads it: the rename, then the tolerance, flagged."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    body["measurement"]["guardrails"] = [guardrail()]  # latency, tolerance 5 ms
+    write_charter(repo, "a", body, [*ROWS, *LATENCY])
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    body["measurement"]["guardrails"] = [guardrail(id="latency", tolerance={"value": 50})]
+    rows = [*ROWS, *({**r, "metric": "latency"} for r in LATENCY)]
+    write_charter(repo, "a", body, rows)
+    loosened = commit(repo, "Rename and loosen", "Chen Li", "2026-03-04T00:00:00Z")
+    events = read_history(repo).of("a").events
+    told = [(e.kind, e.text, e.flagged) for e in events if e.commit == loosened]
+    assert told == [
+        ("renamed", "Guardrail lat: metric id lat → latency, its result rows with it", False),
+        (
+            "goalpost",
+            "Guardrail lat: tolerance.value 5 → 50 (looser) — changed after results began",
             True,
         ),
     ]
