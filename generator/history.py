@@ -88,7 +88,6 @@ from .diff.compare import (
     show,
     shown_change,
 )
-from .diff.metric_renames import renames_between
 from .formatting import plural, visible_text
 from .gitrepo import Blobs, commit_days
 from .gitrepo import Repo as _Repo
@@ -538,10 +537,12 @@ class _Charter:
 
     def rename_metrics(self, renames: Mapping[str, str]) -> None:
         """Metrics renamed (old id → new id): what is known of each goes on under its new
-        id (its first result, its last business version, its goalposts' originals)."""
+        id too (its first result, its last business version, its goalposts' originals).
+        Kept under the old id as well: a branch made before the rename, replayed after it,
+        still changes the metric by its old id, after the same first result."""
         kept: tuple[dict[str, Any], ...] = (self.first_result, self.last_business, self.originals)
         for known in kept:
-            moved = {renames[mid]: known.pop(mid) for mid in list(known) if mid in renames}
+            moved = {renames[mid]: copy.deepcopy(known[mid]) for mid in known if mid in renames}
             known.update(moved)
 
     def version(self, blob: str, blobs: Blobs) -> dict[str, Any] | None:
@@ -602,7 +603,12 @@ def _replay(
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names, catalogue))
                 was = state.renamed_from
-                renames = _metric_renames(judge.verdicts, state, commit, cid, changes, blobs)
+                renames = {}
+                if any(c.rest == "charter.yaml" and not c.link for c in changes):
+                    rows = state.with_rows()
+                    renames = judge.renamed(
+                        commit.parent, was or cid, commit.sha, cid, commit.day, rows
+                    )
                 _apply(state, stamp, changes, blobs, renames)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
@@ -752,8 +758,10 @@ class _Judge:
 
     def _before(self, commit: _Commit, cid: str, state: _Charter, parent: str) -> Verdict | None:
         """The merge's rows judged by `parent`'s charter.yaml (under the charter's id there,
-        or an id it was renamed from) and metrics.yaml; None when it has none that loads."""
+        or an id it was renamed from) and metrics.yaml; None when it has none that loads.
+        The rows of a metric renamed since `parent` are judged under its id there."""
         for name in (cid, *reversed(state.former)):
+            renamed = self.renamed(parent, name, commit.sha, cid, commit.day)
             found = self.verdicts.at(
                 commit.sha,
                 commit.day,
@@ -761,6 +769,7 @@ class _Judge:
                 charter_from=parent,
                 charter_of=name,
                 catalogue_from=parent,
+                renamed={new: old for old, new in renamed.items()},
             )
             if found is not None:
                 return found
@@ -795,7 +804,8 @@ class _Judge:
                 metrics = self._business_ids(before, name)
                 if metrics is None:
                     continue  # not there: the next place
-                back = self._renamed_since(before, name, sha, cid, day, metrics, declared)
+                renamed = self.renamed(before, name, sha, cid, day)
+                back = {new: old for old, new in renamed.items()}
                 was = self.verdicts.at(
                     sha,
                     day,
@@ -821,22 +831,35 @@ class _Judge:
                 break
         return None
 
-    def _renamed_since(
-        self, before: str, name: str, sha: str, cid: str, day: str, was: set[str], now: set[str]
+    def renamed(
+        self, before: str, name: str, sha: str, cid: str, day: str, rows: set[str] | None = None
     ) -> dict[str, str]:
-        """The metrics of charter `name` at commit `before` (its business metrics `was`)
-        renamed by `sha` (charter `cid`, business metrics `now`): new id → old id, known by
-        their rows as `charters diff` knows them (`renames_between`). A charter before an
-        edit read through them judges the rows of a metric renamed since: without, it
-        judged none of them and a rename shed the badge."""
-        if not (was - now and now - was):
+        """The metrics of charter folder `name` at commit `before` whose id charter `cid`
+        changed by commit `sha` (both built on `day`), their rows with them: old id → new
+        id, known by their rows
+        as `charters diff` knows them (`VerdictReplay.renames`). Only a metric declared by
+        an `id` of its own on both sides, without a `ref`: a metric that starts or stops to
+        `ref` the catalogue takes its definition, unit and direction from elsewhere, and is
+        read as one removed and one added. Both versions are loaded only where a metric id
+        is gone and another of its kind new, and the one gone had rows (`rows`: the ids
+        with rows at `before`, None for unknown) or is written alike but for its id.
+        Without it, a rename read as a metric removed and one added: a verdict before an
+        edit judged none of its rows, and its moved goalposts stayed with the old id."""
+        old, new = self._charter_data(before, name), self._charter_data(sha, cid)
+        was, now = _own_metric_ids(old), _own_metric_ids(new)
+        if not _may_rename(old, new, rows):
             return {}
-        old = self.verdicts.charter_at(before, name, day)
-        new = self.verdicts.charter_at(sha, cid, day)
-        if old is None or new is None:
-            return {}
-        found = renames_between(old.charter, old.results, new.charter, new.results)
-        return {new_id: old_id for old_id, new_id in found.items()}
+        found = self.verdicts.renames(before, name, sha, cid, day)
+        return {a: b for a, b in found.items() if a in was - now and b in now - was}
+
+    def _charter_data(self, sha: str, name: str) -> dict[str, Any] | None:
+        """Charter `name`'s charter.yaml at commit `sha` as raw data, or None."""
+        if not sha:
+            return None
+        found = self.verdicts.objects.object(
+            f"{sha}:{self.verdicts.prefix}charters/{name}/charter.yaml"
+        )
+        return _yaml(found[2]) if found is not None and found[1] == "blob" else None
 
     def _business_ids(self, sha: str, name: str) -> set[str] | None:
         """The ids of the business metrics of charter `name`'s charter.yaml at commit
@@ -1137,7 +1160,7 @@ def _apply(
 
     A goalpost changed in the commit that brings its metric's first results is moved
     after results began: the change was made with the results in hand. `renames`: the
-    metrics the commit renamed, old id → new id (`_metric_renames`): what the replay
+    metrics the commit renamed, old id → new id (`_Judge.renamed`): what the replay
     knows of each goes on under its new id, and the commit is compared with its parent
     read through them, as `charters diff` compares a change.
     """
@@ -1181,42 +1204,47 @@ def _apply(
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
-def _metric_renames(
-    verdicts: VerdictReplay,
-    state: _Charter,
-    commit: _Commit,
-    cid: str,
-    changes: list[_Change],
-    blobs: Blobs,
-) -> dict[str, str]:
-    """The metrics a commit renamed in charter `cid` (old id → new id), its rows with it,
-    known as `charters diff` knows them (`renames_between`: every row of the old id in
-    the parent is a row of the new id). Asked only where the commit changed charter.yaml
-    and a metric id is gone and another new; both versions are loaded for it. Without,
-    a rename read as a metric removed and one added: its moved goalposts' originals (the
-    *Moved goalpost* badge) stayed with the old id, and the page lost them."""
-    change = next((c for c in changes if c.rest == "charter.yaml" and not c.link), None)
-    if change is None or not (change.old.strip("0") and change.new.strip("0")):
-        return {}
-    old, new = state.version(change.old, blobs), state.version(change.new, blobs)
-    was, now = _metric_ids(old), _metric_ids(new)
-    if not (was - now and now - was):
-        return {}
-    before = verdicts.charter_at(commit.parent, state.renamed_from or cid, commit.day)
-    after = verdicts.charter_at(commit.sha, cid, commit.day)
-    if before is None or after is None:
-        return {}
-    return renames_between(before.charter, before.results, after.charter, after.results)
+#: Where a charter.yaml declares metrics: a metric is renamed within one of them.
+METRIC_SECTIONS: tuple[tuple[str, ...], ...] = (
+    ("business_metrics",),
+    ("ml_metrics",),
+    ("measurement", "guardrails"),
+)
 
 
-def _metric_ids(data: dict[str, Any] | None) -> set[str]:
-    """The ids of every metric a raw charter.yaml declares (business, ML, guardrails)."""
-    items = [
-        *m.items_at(data, "business_metrics"),
-        *m.items_at(data, "ml_metrics"),
-        *m.items_at(data, "measurement", "guardrails"),
-    ]
-    return {str(item["id"]) for _, item in items if "id" in item}
+def _own_metrics(data: dict[str, Any] | None, section: tuple[str, ...]) -> dict[str, Any]:
+    """The metrics of one section of a raw charter.yaml declared by an `id` of their own,
+    without a `ref`, by id."""
+    items = (item for _, item in m.items_at(data, *section) if "ref" not in item)
+    return {item["id"]: item for item in items if isinstance(item.get("id"), str)}
+
+
+def _own_metric_ids(data: dict[str, Any] | None) -> set[str]:
+    """The ids of the metrics a raw charter.yaml declares by an `id` of their own, without
+    a `ref` (business, ML, guardrails)."""
+    return {mid for section in METRIC_SECTIONS for mid in _own_metrics(data, section)}
+
+
+def _may_rename(
+    old: dict[str, Any] | None, new: dict[str, Any] | None, rows: set[str] | None
+) -> bool:
+    """Whether a metric of raw charter.yaml `old` may be renamed in `new` (what
+    `renames_between` asks, read cheaply): an id gone from a section and one new in it,
+    the one gone with rows (`rows`, None for unknown) or written alike but for its id."""
+    for section in METRIC_SECTIONS:
+        was, now = _own_metrics(old, section), _own_metrics(new, section)
+        added = [now[mid] for mid in now if mid not in was]
+        for mid in (mid for mid in was if mid not in now):
+            if added and (rows is None or mid in rows):
+                return True
+            if any(_but_ids(was[mid]) == _but_ids(item) for item in added):
+                return True
+    return False
+
+
+def _but_ids(item: dict[str, Any]) -> dict[str, Any]:
+    """A raw metric without its id and the ids it names (`drives`)."""
+    return {k: v for k, v in item.items() if k not in ("id", "drives")}
 
 
 def _renamed_events(
@@ -1230,7 +1258,7 @@ def _renamed_events(
     }
     for old, new in sorted(renames.items()):
         name = state.name(named.get(new, {"id": new}))
-        text = f"{name}: metric id {old} → {new}, its result rows with it"
+        text = f"{name}: metric id {old} → {new}"
         yield stamp.event("renamed", text, metric=new)
 
 
@@ -1466,13 +1494,13 @@ def _charter_change(
         return None
     if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
         old = state.data  # unreadable, from before the folder was made a link, or renamed
-    if old is not None and renames:
-        state.events.extend(_renamed_events(state, stamp, renames, data))
-        old = _renamed_raw(old, renames)
     if state.renamed_from is not None:
         text = f"Charter renamed from {state.renamed_from} (listed in its aliases)"
         state.events.append(stamp.event("renamed", text))
         state.renamed_from = None
+    if old is not None and renames:
+        state.events.extend(_renamed_events(state, stamp, renames, data))
+        old = _renamed_raw(old, renames)
     state.folder_link = False
     state.data = data
     if old is None:

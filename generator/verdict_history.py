@@ -29,12 +29,12 @@ from typing import Protocol
 from . import __version__
 from .analyze import analyze_charter
 from .columns import ResultTable
-from .diff.metric_renames import renamed_rows
+from .diff.metric_renames import renamed_rows, renames_between
 from .load import LoadedCharter, load_project
 from .vocabulary import VERDICTS, Verdict
 
 # Another release computes again; so does a changed generator (verdict_format).
-VERDICT_FORMAT = f"verdicts-12 charters {__version__}"
+VERDICT_FORMAT = f"verdicts-13 charters {__version__}"
 
 
 def verdict_format() -> str:
@@ -61,8 +61,9 @@ class VerdictReplay:
         self.objects = objects
         self.prefix = prefix  # the source folder inside the repository, `` or `site/`
         self.cache = cache
-        self.known = _read(cache)
+        self.known, self.known_renames = _read(cache)
         self.used: dict[str, Verdict | None] = {}
+        self.used_renames: dict[str, dict[str, str]] = {}
         self.loaded = 0  # charter versions given to the loader (cache misses)
         self._catalogues: dict[str, tuple[str, bytes] | None] = {}  # by commit, the last few
         self._tmp: Path | None = None
@@ -179,11 +180,34 @@ class VerdictReplay:
             self._own_rows(own, *found)
         return analyze_charter(found[0]).verdict if found else None
 
-    def charter_at(self, commit: str, name: str, day: str) -> LoadedCharter | None:
+    def renames(self, before: str, name: str, commit: str, cid: str, day: str) -> dict[str, str]:
+        """The metrics whose id changed from charter folder `name` at commit `before` to
+        folder `cid` at `commit` (old id → new id), their rows with them, as `charters diff`
+        knows them (`renames_between`), both versions built on `day`; none when either
+        does not load. Kept by the folders' tree ids, the catalogues' blob ids and the day,
+        with the verdicts: a history asks it of every commit that changes a metric id, and
+        again for each new head."""
+        parts = [day]
+        for sha, folder in ((before, name), (commit, cid)):
+            tree = self.objects.object(f"{sha}:{self.prefix}charters/{folder}") if sha else None
+            if tree is None or tree[1] != "tree":
+                return {}
+            catalogue = self.catalogue(sha)
+            parts += [folder, tree[0], catalogue[0] if catalogue else ""]
+        key = hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+        if key not in self.known_renames:
+            old, new = self._charter_at(before, name, day), self._charter_at(commit, cid, day)
+            found = {}
+            if old is not None and new is not None:
+                found = renames_between(old.charter, old.results, new.charter, new.results)
+            self.known_renames[key] = found
+        self.used_renames[key] = self.known_renames[key]
+        return dict(self.known_renames[key])
+
+    def _charter_at(self, commit: str, name: str, day: str) -> LoadedCharter | None:
         """Charter folder `name` at `commit` as it loads there, with its own rows and the
-        commit's metrics.yaml, built on `day`; None if it does not load (not cached: asked
-        only where a charter's metric ids changed since an edit, `history._Judge`)."""
-        found = self.objects.object(f"{commit}:{self.prefix}charters/{name}") if commit else None
+        commit's metrics.yaml, built on `day`; None if it does not load."""
+        found = self.objects.object(f"{commit}:{self.prefix}charters/{name}")
         if found is None or found[1] != "tree":
             return None
         root = self._root()
@@ -241,7 +265,7 @@ class VerdictReplay:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-        _write(self.cache, self.used)
+        _write(self.cache, self.used, self.used_renames)
 
 
 def _of_metrics(rows: ResultTable, metrics: frozenset[str]) -> ResultTable:
@@ -272,27 +296,41 @@ def _entries(tree: bytes, size: int) -> Iterator[tuple[bytes, str, str]]:
             yield mode, name, sha.hex()
 
 
-def _read(path: Path | None) -> dict[str, Verdict | None]:
+def _read(path: Path | None) -> tuple[dict[str, Verdict | None], dict[str, dict[str, str]]]:
+    """The verdicts and the metric renames (`VerdictReplay.renames`) a replay kept."""
     if path is None:
-        return {}
+        return {}, {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != verdict_format():
-            return {}
-        return {
+            return {}, {}
+        verdicts = {
             str(k): v
             for k, v in data["verdicts"].items()
             if v is None or (isinstance(v, str) and v in VERDICTS)
         }
+        renames = {
+            str(k): {str(a): str(b) for a, b in v.items()}
+            for k, v in data.get("renames", {}).items()
+            if isinstance(v, dict)
+        }
+        return verdicts, renames
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
+        return {}, {}
 
 
-def _write(path: Path | None, verdicts: dict[str, Verdict | None]) -> None:
-    """Keep the verdicts of this replay; those of versions no longer in the history go."""
+def _write(
+    path: Path | None, verdicts: dict[str, Verdict | None], renames: dict[str, dict[str, str]]
+) -> None:
+    """Keep the verdicts and renames of this replay; those of versions no longer in the
+    history go."""
     if path is None:
         return
-    data = {"format": verdict_format(), "verdicts": dict(sorted(verdicts.items()))}
+    data = {
+        "format": verdict_format(),
+        "verdicts": dict(sorted(verdicts.items())),
+        "renames": dict(sorted(renames.items())),
+    }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
