@@ -342,8 +342,12 @@ def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
         parts = []
         if metric.latest is not None:
             latest = fmt_value(metric.latest.row.value, metric.unit, apart=metric.target)
-            variant = metric.latest.row.variant
-            parts.append(f"Latest {latest}" + (f" ({variant})" if variant else ""))
+            # Dated when older than the entry: a control arm's newer rows, say.
+            said = [metric.latest.row.variant or ""]
+            if metric.latest.row.date != day:
+                said.append(f"dated {metric.latest.row.date.isoformat()}")
+            told = ", ".join(x for x in said if x)
+            parts.append(f"Latest {latest}" + (f" ({told})" if told else ""))
         if metric.baseline is not None:
             parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
         if metric.target is not None:

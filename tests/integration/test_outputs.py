@@ -15,8 +15,10 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+from factory import ab, charter_data, row, view
 from helpers import EXAMPLES_DAY, ExamplesBuild, ScratchProject, at, parse_html
 
+from generator.outputs import charter_feed
 from generator.pages import fold
 from generator.paths import parse_base_url
 
@@ -190,6 +192,20 @@ def test_a_feed_entry_gives_the_newest_date_of_a_metrics_rows_and_their_number(
         count = days.count(newest)
         rows_text = f"{count} result row{'s' if count != 1 else ''} dated {newest}."
         assert (entry.findtext(f"{ATOM}summary") or "").endswith(rows_text), metric
+
+
+def test_a_feed_entry_dates_a_latest_value_older_than_the_entry() -> None:
+    """Only the control arm has rows of the newest date: the entry is dated by them, and
+    its latest value, the treatment's of a week before, read as that day's (a number
+    quietly stale). It gives its own date; a latest value of the entry's date none."""
+    rows = [*ab("2026-03-01", "conv", 10.0, 10.4, n=5000)]
+    rows.append(row("2026-03-08", "conv", 10.1, "control"))
+    entry = next(e for e in charter_feed(view(charter_data(), rows), parse_base_url(None)))
+    assert entry.updated.startswith("2026-03-08")
+    assert entry.summary.startswith("Latest 10.4% (treatment, dated 2026-03-01); baseline")
+    both = [*rows, row("2026-03-08", "conv", 10.6, "treatment")]
+    entry = next(e for e in charter_feed(view(charter_data(), both), parse_base_url(None)))
+    assert entry.summary.startswith("Latest 10.6% (treatment); baseline")
 
 
 def test_sitemap_and_robots_use_the_full_base_url(examples_build: ExamplesBuild) -> None:
