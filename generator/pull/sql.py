@@ -8,9 +8,11 @@ by the driver (`:since`), never formatted into the text.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import stat
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -270,6 +272,7 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
                     f"SET file_search_path = '{search.replace(chr(39), '')}'"
                 )
             result = connection.execute(clause, dict(job.entry.params))
+            described = result.cursor.description if result.cursor is not None else None
             rows: list[tuple[Any, ...]] = []
             while batch := result.fetchmany(FETCH_ROWS):
                 rows += map(tuple, batch)
@@ -280,6 +283,8 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
                         ("sql",),
                         "limit",
                     )
+            if engine.dialect.name == "duckdb":
+                rows = _float32_columns(described, rows)
             return Table(list(result.keys()), rows)
 
     try:
@@ -296,6 +301,44 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
     except (ValueError, OSError) as exc:  # a driver refusing its URL itself (a NUL in a path)
         message = scrub(f"cannot connect to {conn.name!r} ({conn.shown}): {exc}", conn)
         raise PullError(message, ("connection",), "query-failed") from None
+
+
+# DuckDB's names of its 4-byte float type (REAL, FLOAT4 and FLOAT are all the one type).
+FLOAT32_TYPES = frozenset({"FLOAT", "REAL", "FLOAT4"})
+
+
+def _float32_columns(description: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`rows` with each value of a column DuckDB describes as a 4-byte float (`REAL`) read
+    as the shortest decimal that is the same float32: its driver widens REAL 0.1 to the
+    double 0.10000000149011612, written so into the file, where PostgreSQL's real 0.1
+    is written 0.1."""
+    columns = [i for i, d in enumerate(description or ()) if str(d[1]).upper() in FLOAT32_TYPES]
+    if not columns:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in columns:
+            values[i] = shortest_float32(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def shortest_float32(value: Any) -> Any:
+    """A float32 value (widened to a float) as the float of the shortest decimal that reads
+    back as the same float32 (at most 9 significant digits); anything else as it is."""
+    if not isinstance(value, float) or not math.isfinite(value):
+        return value
+    try:
+        if struct.unpack("f", struct.pack("f", value))[0] != value:
+            return value  # not a float32's value
+    except OverflowError:
+        return value  # beyond a float32's range: none
+    for digits in range(1, 10):
+        shorter = float(f"{value:.{digits}g}")
+        if struct.unpack("f", struct.pack("f", shorter))[0] == value:
+            return shorter
+    return value
 
 
 def _sql_message(conn: Resolved, exc: Exception, what: str = "the query failed on") -> str:

@@ -176,6 +176,26 @@ def test_a_decimal_is_written_with_its_own_digits(tmp_path: Path) -> None:
     assert written == "date,metric,value\n2026-05-04,ttfr,98765432109876.54\n2026-05-11,ttfr,4.5\n"
 
 
+def test_a_duckdb_real_is_written_as_the_decimal_it_holds(tmp_path: Path) -> None:
+    """DuckDB's driver widens a REAL (a float32) to a double: 0.1 was written
+    0.10000000149011612, where PostgreSQL's real 0.1 is written 0.1. A DOUBLE keeps its
+    digits; a REAL of a value no shorter decimal holds keeps its own."""
+    sql = (
+        "SELECT DATE '2026-05-04' AS date, 'ttfr' AS metric, 0.1::REAL AS value,"
+        " 16777217::FLOAT4 AS n, 0.10000000149011612::DOUBLE AS std"
+        " UNION ALL SELECT DATE '2026-05-11', 'ttfr', 1234.5678::REAL, 7, 0.3::DOUBLE"
+    )
+    pull_charter(tmp_path, [{"into": "results/pulled.csv", "sql": sql}])
+    result = run_pull(tmp_path)
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "charters/routing/results/pulled.csv").read_text()
+    assert written == (
+        "date,metric,value,n,std\n"
+        "2026-05-04,ttfr,0.1,16777216,0.10000000149011612\n"
+        "2026-05-11,ttfr,1234.5677,7,0.3\n"
+    )
+
+
 def test_a_note_with_a_carriage_return_is_written_so_it_reads_back(tmp_path: Path) -> None:
     """The writer did not quote a `\\r`: the file read back as a row of one cell ("row has
     1 cell but the header has 4 columns"), though the same note typed in quotes passes."""
