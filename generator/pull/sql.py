@@ -214,7 +214,8 @@ FETCH_ROWS = 10_000
 # What each session runs before the query. DuckDB reads time zones as the machine's TZ
 # says (a TIMESTAMPTZ cast to DATE gave another day on a laptop than in CI): UTC, as
 # MLflow's dates. PostgreSQL and SQLite sessions are read-only (a query of several
-# statements wrote a table); a read-only user is still the rule (docs/pull.md).
+# statements wrote a table), and SQLite's attach no file (`_no_attach`); a read-only user
+# is still the rule (docs/pull.md).
 SESSION = {
     "duckdb": ("SET TimeZone = 'UTC'",),
     "postgresql": ("SET default_transaction_read_only = on", "SET TRANSACTION READ ONLY"),
@@ -267,6 +268,8 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
             state["raw"] = connection.connection.driver_connection
             for statement in SESSION.get(engine.dialect.name, ()):
                 connection.exec_driver_sql(statement)
+            if engine.dialect.name == "sqlite":
+                state["raw"].set_authorizer(_no_attach)
             if search is not None:  # relative paths in read_csv(...) are under the source
                 connection.exec_driver_sql(
                     f"SET file_search_path = '{search.replace(chr(39), '')}'"
@@ -301,6 +304,14 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
     except (ValueError, OSError) as exc:  # a driver refusing its URL itself (a NUL in a path)
         message = scrub(f"cannot connect to {conn.name!r} ({conn.shown}): {exc}", conn)
         raise PullError(message, ("connection",), "query-failed") from None
+
+
+def _no_attach(action: int, *_: Any) -> int:
+    """SQLite's authorizer of a pull's session: no ATTACH, which creates the file it names
+    (an empty database, left behind by a query `PRAGMA query_only` then refuses)."""
+    import sqlite3
+
+    return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK
 
 
 # DuckDB's names of its 4-byte float type (REAL, FLOAT4 and FLOAT are all the one type).

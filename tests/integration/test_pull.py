@@ -313,6 +313,22 @@ def test_sqlite_through_sqlalchemy_relative_to_site_yaml(tmp_path: Path) -> None
     )
 
 
+def test_a_sqlite_session_attaches_no_file(tmp_path: Path) -> None:
+    """`PRAGMA query_only` refused the ATTACH's writes, but SQLite had made the file it
+    named first: a failed pull left an empty database in the tree."""
+    sqlite3.connect(tmp_path / "warehouse.db").close()
+    site = {"connections": {"warehouse": {"url": "sqlite:///warehouse.db"}}}
+    sql = "ATTACH DATABASE 'made-by-pull.db' AS other"
+    pull_charter(
+        tmp_path, [{"into": "results/w.csv", "connection": "warehouse", "sql": sql}], site=site
+    )
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert not list(tmp_path.rglob("made-by-pull.db"))
+    assert "not authorized" in result.stderr
+    assert not (tmp_path / "charters/routing/results/w.csv").exists()
+
+
 def test_a_time_zone_date_is_the_same_whatever_the_machines_time_zone(tmp_path: Path) -> None:
     """DuckDB read time zones as TZ said: the same row was dated 2026-01-02 in CI (UTC)
     and 2026-01-01 on a laptop in California."""
