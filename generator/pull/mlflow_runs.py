@@ -171,7 +171,7 @@ def _logged(runs: list[Any], spec: Any) -> None:
         raise PullError(
             f"no run of {excerpt(spec.experiment)} this pull reads has the tag"
             f" {excerpt(spec.variant)} its variant is read from (their tags:"
-            f" {', '.join(own[:20]) or 'none but MLflow’s own, mlflow.*'})",
+            f" {_first(own, 20) or 'none but MLflow’s own, mlflow.*'})",
             ("mlflow", "variant"),
             "no-tag",
         )

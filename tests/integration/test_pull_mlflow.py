@@ -232,6 +232,23 @@ def test_a_variant_tag_no_run_has_is_named(tmp_path: Path, store: Store) -> None
     assert ",precision,tue," in written
 
 
+def test_a_variant_tag_no_run_has_names_twenty_tags_and_how_many_more() -> None:
+    """The runs' tags were cut at twenty without a word: the list read as all there is."""
+    from types import SimpleNamespace
+
+    from generator.pull.config import PullError
+    from generator.pull.mlflow_runs import _logged
+
+    tags = {f"tag{i:02d}": "x" for i in range(23)} | {"mlflow.runName": "r"}
+    run = SimpleNamespace(data=SimpleNamespace(metrics={"p": 1.0}, tags=tags))
+    spec = SimpleNamespace(experiment="exp", metrics={"precision": "p"}, variant="arm")
+    with pytest.raises(PullError) as raised:
+        _logged([run], spec)
+    assert raised.value.message.endswith(
+        "(their tags: " + ", ".join(f"tag{i:02d}" for i in range(20)) + ", … (3 more))"
+    )
+
+
 def test_runs_without_the_variant_tag_are_refused(tmp_path: Path, store: Store) -> None:
     """Runs with the tag and runs without it: those without were written as production
     rows beside the arms (review). mon-early has no `stage` tag; mon-late and tue do."""
