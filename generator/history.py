@@ -490,6 +490,10 @@ class _Charter:
     # The folder this charter was renamed from in the commit being replayed (its id in
     # the new charter.yaml's `aliases`): its history goes on here (`_renames`).
     renamed_from: str | None = None
+    # The metrics renamed in its history: old id → the ids it was renamed to
+    # (`rename_metrics`), for the originals of goalposts moved under an old id on a branch
+    # made before the rename (`renamed_originals`).
+    renamed_to: dict[str, set[str]] = field(default_factory=dict)
     # Its verdict as of each commit that replayed it (and each commit `_on_line` walked
     # from), for the commits after them on the same line of history.
     seen: dict[str, Verdict | None] = field(default_factory=dict)
@@ -540,10 +544,27 @@ class _Charter:
         id too (its first result, its last business version, its goalposts' originals).
         Kept under the old id as well: a branch made before the rename, replayed after it,
         still changes the metric by its old id, after the same first result."""
-        kept: tuple[dict[str, Any], ...] = (self.first_result, self.last_business, self.originals)
-        for known in kept:
-            moved = {renames[mid]: copy.deepcopy(known[mid]) for mid in known if mid in renames}
-            known.update(moved)
+        for old, new in renames.items():
+            self.renamed_to.setdefault(old, set()).add(new)
+            if old in self.first_result:  # the earlier of the two, if both have one
+                first = self.first_result[old]
+                self.first_result[new] = min(first, self.first_result.get(new, first))
+            if old in self.last_business and new not in self.last_business:
+                self.last_business[new] = copy.deepcopy(self.last_business[old])
+            for key, value in self.originals.get(old, {}).items():  # what the new id has stays
+                self.originals.setdefault(new, {}).setdefault(key, copy.deepcopy(value))
+
+    def renamed_originals(self) -> dict[str, dict[str, Any]]:
+        """`originals`, each renamed metric's new ids given what its old id has that they
+        have not: a goalpost moved under the old id on a branch made before the rename,
+        replayed after it, is the new id's too."""
+        found = copy.deepcopy(self.originals)
+        for _ in range(len(self.renamed_to)):  # a chain of renames, a → b → c, to its end
+            for old, news in self.renamed_to.items():
+                for new in news:
+                    for key, value in found.get(old, {}).items():
+                        found.setdefault(new, {}).setdefault(key, value)
+        return found
 
     def version(self, blob: str, blobs: Blobs) -> dict[str, Any] | None:
         """charter.yaml as blob `blob` holds it, read once; None when it cannot be read."""
@@ -605,7 +626,10 @@ def _replay(
                 was = state.renamed_from
                 renames = {}
                 if any(c.rest == "charter.yaml" and not c.link for c in changes):
-                    rows = state.with_rows()
+                    # The ids with rows at the parent, if the replay stands there (not
+                    # on another branch): else unknown, and the charter loaded to tell.
+                    at_parent = state.last is not None and state.last[0] == commit.parent
+                    rows = state.with_rows() if at_parent else None
                     renames = judge.renamed(
                         commit.parent, was or cid, commit.sha, cid, commit.day, rows
                     )
@@ -626,7 +650,10 @@ def _replay(
     return {
         cid: CharterHistory(
             tuple(sorted(state.events, key=lambda e: e.time)),
-            {mid: dict(sorted(known.items())) for mid, known in sorted(state.originals.items())},
+            {
+                mid: dict(sorted(known.items()))
+                for mid, known in sorted(state.renamed_originals().items())
+            },
             # Replayed parents first: the last one appended is the newest by commit.
             verdict_change=_newest_change(state),
             edited=badged.get(cid),

@@ -310,9 +310,9 @@ def _read(path: Path | None) -> tuple[dict[str, Verdict | None], dict[str, dict[
             if v is None or (isinstance(v, str) and v in VERDICTS)
         }
         renames = {
-            str(k): {str(a): str(b) for a, b in v.items()}
+            str(k): dict(v)
             for k, v in data.get("renames", {}).items()
-            if isinstance(v, dict)
+            if isinstance(v, dict) and all(isinstance(x, str) for x in (*v, *v.values()))
         }
         return verdicts, renames
     except (OSError, ValueError, TypeError, KeyError, AttributeError):

@@ -1720,9 +1720,73 @@ def test_a_target_moved_on_a_branch_made_before_a_rename_is_still_a_moved_goalpo
     write_charter(repo, "a", _renamed_conv(), [{**r, "metric": "conversion"} for r in ROWS])
     commit(repo, "Rename", "Ben Okafor", "2026-03-02T00:00:00Z")
     git(repo, "merge", "-q", "--no-edit", "raise", when="2026-03-04T00:00:00Z")
-    moved = [e for e in read_history(repo).of("a").events if e.commit == raised]
+    found = read_history(repo).of("a")
+    moved = [e for e in found.events if e.commit == raised]
     assert [(e.kind, e.moved, e.flagged) for e in moved] == [("goalpost", True, True)]
     assert "moved after results began (first result 2026-03-01)" in moved[0].text
+    # The merge leaves conversion with the raised target: its original is conv's (second
+    # review: the original stayed under conv, and the page had no badge).
+    assert found.original_targets["conversion"] == 12.0
+    page = _built(repo, tmp_path / "site", "2026-03-05")
+    assert page.find("a", class_="goalpost-moved") is not None
+
+
+def test_the_same_rename_on_two_branches_keeps_a_target_moved_after_it(tmp_path: Path) -> None:
+    """main renames conv and then raises the target after results; a branch made before
+    moves the baseline and back, then makes the same rename; merged. The branch's rename
+    copied conv's originals over those conversion had, and the raised target lost its
+    *Moved goalpost* badge and original (second review)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    rows = [{**r, "metric": "conversion"} for r in ROWS]
+    git(repo, "checkout", "-q", "-b", "b")
+    moved = charter(12.0)
+    moved["business_metrics"][0]["baseline"] = {"value": 10.5}
+    write_charter(repo, "a", moved, ROWS)
+    commit(repo, "Baseline", "Chen Li", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Baseline back", "Chen Li", "2026-03-05T00:00:00Z")
+    write_charter(repo, "a", _renamed_conv(), rows)
+    commit(repo, "Rename", "Chen Li", "2026-03-06T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", _renamed_conv(), rows)
+    commit(repo, "Rename", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", _renamed_conv(14.0), rows)
+    commit(repo, "Raise", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "b", when="2026-03-07T00:00:00Z")
+    assert read_history(repo).of("a").original_targets["conversion"] == 12.0
+    page = _built(repo, tmp_path / "site", "2026-03-08")
+    assert page.find("a", class_="goalpost-moved") is not None
+
+
+def test_a_rename_on_a_branch_made_before_another_is_known_by_its_parents_rows(
+    tmp_path: Path,
+) -> None:
+    """main renames conv conversion; a pull request made before renames it conv_rate and
+    lowers its target, and the merge takes the pull request's. The replay stood on main
+    (conv's rows under conversion), so conv had no rows to know the rename by: the lowered
+    target was a metric removed and one added, with no badge (second review)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "pr")
+    lowered = json.loads(json.dumps(charter(11.0)))
+    lowered["business_metrics"][0]["id"] = "conv_rate"
+    rate = [{**r, "metric": "conv_rate"} for r in ROWS]
+    write_charter(repo, "a", lowered, rate)
+    pr = commit(repo, "Rename and lower", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", _renamed_conv(), [{**r, "metric": "conversion"} for r in ROWS])
+    commit(repo, "Rename", "Ben Okafor", "2026-03-02T00:00:00Z")
+    subprocess.run(["git", "merge", "-q", "--no-commit", "pr"], cwd=repo, capture_output=True)
+    write_charter(repo, "a", lowered, rate)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Merge pr", when="2026-03-04T00:00:00Z")
+    found = read_history(repo).of("a")
+    told = [(e.kind, e.moved, e.flagged) for e in found.events if e.commit == pr]
+    assert told == [("renamed", False, False), ("goalpost", True, True)]
+    assert found.original_targets["conv_rate"] == 12.0
 
 
 def test_an_honest_rename_merged_from_a_branch_is_no_verdict_kept_by_an_edit(
@@ -1805,6 +1869,16 @@ def test_a_rename_is_found_once_and_kept_with_the_verdicts(
     git(repo, "commit", "-q", "--allow-empty", "-m", "Later", when="2026-03-04T00:00:00Z")
     assert [e.kind for e in read_history(repo, cache).of("a").events] == first
     assert len(loads) == 2
+
+
+def test_a_kept_rename_of_another_shape_is_not_read(tmp_path: Path) -> None:
+    """A renames entry whose ids are not text was read as text (`['conversion']`) and kept
+    (second review): only old id → new id, both text, is read back."""
+    path = tmp_path / "verdicts.json"
+    renames = {"k1": {"conv": "conversion"}, "k2": {"conv": ["conversion"]}, "k3": [1]}
+    data = {"format": verdict_history.verdict_format(), "verdicts": {}, "renames": renames}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert verdict_history._read(path) == ({}, {"k1": {"conv": "conversion"}})
 
 
 def test_a_guardrail_renamed_in_the_commit_that_loosens_it_is_a_flagged_entry(
