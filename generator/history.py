@@ -1243,7 +1243,7 @@ def _apply(
     new = state.with_rows() - had
     for change in changes:
         if change.rest == "charter.yaml":
-            gone = _all_rows(files) if not change.new.strip("0") else None
+            gone = _all_rows(files)
             compared = _charter_change(state, stamp, change, blobs, had, new, renames, gone)
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
