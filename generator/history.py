@@ -451,19 +451,6 @@ class _File:
     metrics: frozenset[str]
 
 
-@dataclass
-class _Gone:
-    """A charter as it was when its folder was removed (`_Charter.forget_metrics`), for a
-    commit that brings it back with the rows it had (`_restored`)."""
-
-    data: dict[str, Any]  # its last charter.yaml
-    rows: dict[RowKey, tuple[Any, ...]]  # every row of its result files
-    first_result: dict[str, str]
-    last_business: dict[str, dict[str, Any]]
-    originals: dict[str, dict[str, Any]]
-    commit: str  # the commit that removed it (short hash)
-
-
 # How many of a charter's last changes of verdict an edit brought `_Judge.rests_on` looks at.
 MAX_GAINS = 8
 
@@ -507,7 +494,6 @@ class _Charter:
     # (`rename_metrics`), for the originals of goalposts moved under an old id on a branch
     # made before the rename (`renamed_originals`).
     renamed_to: dict[str, set[str]] = field(default_factory=dict)
-    gone: _Gone | None = None  # as it was when its folder was last removed
     # Its verdict as of each commit that replayed it (and each commit `_on_line` walked
     # from), for the commits after them on the same line of history.
     seen: dict[str, Verdict | None] = field(default_factory=dict)
@@ -546,21 +532,9 @@ class _Charter:
     def with_rows(self) -> set[str]:
         return {mid for f in self.files.values() for mid in f.metrics}
 
-    def forget_metrics(self, rows: dict[RowKey, tuple[Any, ...]], commit: str) -> None:
-        """The charter is removed (`rows`: every row its files had, `commit`: the short
-        hash that removed it): if a charter of its id comes back, it is created again,
-        its metrics' results and goalposts begun anew (its events stay), unless it comes
-        back with every row it had (`_restored`): then it is the same project, and goes on
-        from what is kept here."""
-        if self.data is not None and rows:
-            self.gone = _Gone(
-                copy.deepcopy(self.data),
-                rows,
-                dict(self.first_result),
-                copy.deepcopy(self.last_business),
-                copy.deepcopy(self.originals),
-                commit,
-            )
+    def forget_metrics(self) -> None:
+        """The charter is removed: if a charter of its id comes back, it is created again,
+        its metrics' results and goalposts begun anew (its events stay)."""
         for known in (self.first_result, self.last_business, self.originals):
             known.clear()
         self.loaded_at = None
@@ -1228,9 +1202,9 @@ def _apply(
         changes = [c for c in changes if c.rest]
         back = any(c.rest == "charter.yaml" and c.new.strip("0") for c in changes)
         if not back:  # removed with its files; if it comes back, it is created again
-            state.forget_metrics(_all_rows(state.files), stamp.commit)
             state.data, state.folder_link = None, False
             state.files.clear()
+            state.forget_metrics()
     state.rename_metrics(renames)
     had = {renames.get(mid, mid) for mid in state.with_rows()}
     before, files = len(state.events), dict(state.files)
@@ -1243,8 +1217,7 @@ def _apply(
     new = state.with_rows() - had
     for change in changes:
         if change.rest == "charter.yaml":
-            gone = _all_rows(files)
-            compared = _charter_change(state, stamp, change, blobs, had, new, renames, gone)
+            compared = _charter_change(state, stamp, change, blobs, had, new, renames)
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
@@ -1526,22 +1499,20 @@ def _charter_change(
     had: set[str],
     arriving: set[str],
     renames: Mapping[str, str] | None = None,
-    rows: dict[RowKey, tuple[Any, ...]] | None = None,
 ) -> dict[str, Any] | None:
     """Events of one change to charter.yaml, and the version it was compared with (None
     when it was not). `had`: the metrics with result rows before the commit;
     `arriving`: those whose first rows the commit brings; `renames`: the metrics the
     commit renamed (old id → new id), each told once, the rest of the change compared
-    with the version before it read through them; `rows`: every row of its files before
-    the commit (kept if the commit removes it).
+    with the version before it read through them.
 
     The new version is compared with the commit's own parent version (so a commit on
     a merged branch is compared with what its author changed), or, when that cannot
     be read, with the last version that could.
     """
     if not change.new.strip("0"):  # removed; if it comes back, it is created again
-        state.forget_metrics(rows or {}, stamp.commit)
         state.data = None
+        state.forget_metrics()
         return None
     data = _readable(state.version(change.new, blobs))
     old = _readable(state.version(change.old, blobs)) if change.old.strip("0") else None
@@ -1559,8 +1530,6 @@ def _charter_change(
         old = _renamed_raw(old, renames)
     state.folder_link = False
     state.data = data
-    if old is None and state.gone is not None:
-        old = _restored(state, stamp, data)
     if old is None:
         status = label(str(data.get("status")), "status")
         state.events.append(stamp.event("created", f"Charter created, status {status}"))
@@ -1588,39 +1557,6 @@ def _charter_change(
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
     state.events.extend(_guardrail_events(state, stamp, old, data, had | arriving))
     return old
-
-
-def _restored(state: _Charter, stamp: _Stamp, data: dict[str, Any]) -> dict[str, Any] | None:
-    """A charter made again where one was removed (`_Charter.gone`): the same project when
-    its files hold every row the removed one had, as they were. Then what was known of its
-    metrics (first results, originals of moved goalposts) is back, an entry says so, and
-    it is compared with its last version (returned): removed in one change and made again
-    in the next with a target loosened, it had been a new project, its *Moved goalpost*
-    badge and original target gone and the loosening told nowhere. Else None: a new
-    project under the id, begun anew."""
-    gone, state.gone = state.gone, None
-    now = _all_rows(state.files)
-    if gone is None or any(now.get(key) != values for key, values in gone.rows.items()):
-        return None
-    for mid, day in gone.first_result.items():
-        state.first_result[mid] = min(day, state.first_result.get(mid, day))
-    for mid, metric in gone.last_business.items():
-        state.last_business.setdefault(mid, metric)
-    for mid, known in gone.originals.items():
-        for key, value in known.items():
-            state.originals.setdefault(mid, {}).setdefault(key, value)
-    status = label(str(data.get("status")), "status")
-    text = (
-        f"Charter restored, status {status}, with every result row it had when it was"
-        f" removed in {gone.commit}: compared with its version then"
-    )
-    state.events.append(stamp.event("created", text))
-    return gone.data
-
-
-def _all_rows(files: Mapping[str, _File]) -> dict[RowKey, tuple[Any, ...]]:
-    """Every row of a charter's result files, by date, metric and variant."""
-    return {key: values for f in files.values() for key, values in f.rows.items()}
 
 
 #: What a guardrail is judged by: a move in its bad direction beyond its tolerance, from

@@ -559,44 +559,6 @@ def test_a_charter_removed_and_made_again_does_not_keep_the_old_ones_originals(
     assert found.originals == {}
 
 
-@pytest.mark.parametrize("rows", ["kept", "one changed"])
-def test_a_charter_removed_and_brought_back_with_its_rows_goes_on(
-    tmp_path: Path, rows: str
-) -> None:
-    """The target raised after results (a moved goalpost), the charter removed, then made
-    again with its rows and the target loosened below the first one: it was a new project,
-    its original target and *Moved goalpost* badge gone, the loosening told nowhere, and
-    `charters diff` passes the second change as a charter added. With every row it had, it
-    is the same project, compared with its version before the removal; with a row
-    changed, a new one."""
-    repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    write_charter(repo, "a", charter(12.5), ROWS)
-    commit(repo, "Raise", "Ben Okafor", "2026-03-02T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
-    back = ROWS if rows == "kept" else [{**ROWS[0], "value": 10.05}, *ROWS[1:]]
-    write_charter(repo, "a", charter(11.0), back)
-    again = commit(repo, "Again", "Chen Li", "2026-03-04T00:00:00Z")
-    found = read_history(repo).of("a")
-    told = [(e.kind, e.flagged, e.text[:40]) for e in found.events if e.commit == again]
-    if rows == "kept":
-        assert told == [
-            ("created", False, "Charter restored, status Live, with ever"),
-            ("goalpost", True, "Business conv: target.value 12.5 → 11 (l"),
-        ]
-        assert found.original_targets == {"conv": 12.0}
-        page = _built(repo, tmp_path / "site", "2026-03-04")
-        assert page.find("a", class_="goalpost-moved") is not None
-    else:
-        assert told == [
-            ("created", False, "Charter created, status Live"),
-            ("first-result", False, "First result for Business conv"),
-        ]
-        assert found.original_targets == {}
-
-
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
     """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
     and was then mended: the move is in the history, but no such original is shown."""
@@ -857,8 +819,7 @@ def test_a_catalogue_goalpost_moved_before_results_and_the_ambition_of_a_ref(
 
 def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path) -> None:
     """Each commit is compared with its own parent; a broken charter.yaml is skipped over;
-    removing a charter is not a rewrite of its results, and bringing it back with its
-    rows restores it: compared with its version before the removal."""
+    removing a charter is not a rewrite of its results, and bringing it back creates it."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
@@ -887,13 +848,10 @@ def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path
         ("2026-03-02", "Ben Okafor", "goalpost", True),
         ("2026-03-03", "Chen Li", "status", False),
         ("2026-03-06", "Fay Osei", "status", False),
-        # Removed, then a charter of its id again with the same rows: restored, and its
-        # target raised since it was removed is a moved goalpost.
+        # Removed, then a charter of its id again: created anew, with results anew.
         ("2026-03-08", "Hal Moss", "created", False),
-        ("2026-03-08", "Hal Moss", "goalpost", True),
+        ("2026-03-08", "Hal Moss", "first-result", False),
     ]
-    assert events[-2].text.startswith("Charter restored, status Live, with every result row")
-    assert "13 → 14" in events[-1].text
     assert events[2].commit == raised and "12 → 13" in events[2].text
     assert [e.text for e in events if e.kind == "status"] == [
         "Status Live → Paused",
