@@ -155,15 +155,15 @@ def fmt_estimate(value: float | None, low: float | None, high: float | None, uni
     both bounds have, where it would have fewer. `−0.03 pp, 95% CI −0.0364 pp to
     −0.0236 pp` is `−0.0300 pp`: the zeros `fmt_number` drops read as an estimate
     rounder than its interval. Never fewer digits than `fmt_signed` gives, but for the
-    noise of a float's arithmetic: a change a billion times smaller than the larger bound
+    noise of a float's arithmetic: a change a billion times smaller than both bounds
     (0.3 − 0.1 − 0.2 is −2.78e−17) is written as nothing, at the bounds' decimals."""
+    bounds = [abs(x) for x in (low, high) if x is not None]
+    if value is not None and len(bounds) == 2 and 0 < abs(value) < 1e-9 * min(bounds):
+        value = 0.0
     text = fmt_signed(value, unit)
     numbers = [fmt_number(x) for x in (value, low, high) if x is not None]
     if value is None or len(numbers) < 3 or MISSING in numbers or abs(value) >= 1_000_000:
         return text
-    assert low is not None and high is not None
-    if abs(value) < 1e-9 * max(abs(low), abs(high)):
-        value, numbers[0] = 0.0, "0"
     places = min(_places(numbers[1]), _places(numbers[2]))
     if places <= _places(numbers[0]) or "e" in "".join(numbers):
         return text

@@ -12,7 +12,6 @@ import math
 import os
 import re
 import stat
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -266,14 +265,7 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
     def work() -> Table:
         with connect() as connection:
             state["raw"] = connection.connection.driver_connection
-            for statement in SESSION.get(engine.dialect.name, ()):
-                connection.exec_driver_sql(statement)
-            if engine.dialect.name == "sqlite":
-                state["raw"].set_authorizer(_no_attach)
-            if search is not None:  # relative paths in read_csv(...) are under the source
-                connection.exec_driver_sql(
-                    f"SET file_search_path = '{search.replace(chr(39), '')}'"
-                )
+            _prepare(connection, engine.dialect.name, search)
             result = connection.execute(clause, dict(job.entry.params))
             described = result.cursor.description if result.cursor is not None else None
             rows: list[tuple[Any, ...]] = []
@@ -306,6 +298,18 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
         raise PullError(message, ("connection",), "query-failed") from None
 
 
+def _prepare(connection: Any, dialect: str, search: str | None) -> None:
+    """A pull's session before its query: `SESSION`'s statements, no ATTACH on SQLite
+    (`_no_attach`), and DuckDB's search path (`search`: relative paths in read_csv(...)
+    are under the source)."""
+    for statement in SESSION.get(dialect, ()):
+        connection.exec_driver_sql(statement)
+    if dialect == "sqlite":
+        connection.connection.driver_connection.set_authorizer(_no_attach)
+    if search is not None:
+        connection.exec_driver_sql(f"SET file_search_path = '{search.replace(chr(39), '')}'")
+
+
 def _no_attach(action: int, *_: Any) -> int:
     """SQLite's authorizer of a pull's session: no ATTACH, which creates the file it names
     (an empty database, left behind by a query `PRAGMA query_only` then refuses)."""
@@ -324,32 +328,39 @@ def _float32_columns(description: Any, rows: list[tuple[Any, ...]]) -> list[tupl
     double 0.10000000149011612, written so into the file, where PostgreSQL's real 0.1
     is written 0.1."""
     columns = [i for i, d in enumerate(description or ()) if str(d[1]).upper() in FLOAT32_TYPES]
-    if not columns:
+    if not columns or not rows:
         return rows
-    out = []
-    for row in rows:
-        values = list(row)
-        for i in columns:
-            values[i] = shortest_float32(values[i])
-        out.append(tuple(values))
+    table = [list(row) for row in rows]
+    for i in columns:
+        for row, value in zip(table, shortest_float32([row[i] for row in table]), strict=True):
+            row[i] = value
+    return [tuple(row) for row in table]
+
+
+def shortest_float32(values: list[Any]) -> list[Any]:
+    """Each finite float that is a float32's value (widened) as the float of the shortest
+    decimal that reads back as the same float32, as numpy writes a float32 (and PostgreSQL
+    a `real`); anything else as it is. numpy converts the whole column at once."""
+    import numpy as np
+
+    at = [
+        i
+        for i, v in enumerate(values)
+        if isinstance(v, float) and math.isfinite(v) and abs(v) <= FLOAT32_MAX
+    ]
+    if not at:
+        return values
+    widened = np.array([values[i] for i in at], dtype=np.float64)
+    narrow = widened.astype(np.float32)
+    out = list(values)
+    same = narrow.astype(np.float64) == widened  # a float32's value, not a double's
+    for i, text, keep in zip(at, narrow.astype(str).tolist(), same.tolist(), strict=True):
+        if keep:
+            out[i] = float(text)
     return out
 
 
-def shortest_float32(value: Any) -> Any:
-    """A float32 value (widened to a float) as the float of the shortest decimal that reads
-    back as the same float32 (at most 9 significant digits); anything else as it is."""
-    if not isinstance(value, float) or not math.isfinite(value):
-        return value
-    try:
-        if struct.unpack("f", struct.pack("f", value))[0] != value:
-            return value  # not a float32's value
-    except OverflowError:
-        return value  # beyond a float32's range: none
-    for digits in range(1, 10):
-        shorter = float(f"{value:.{digits}g}")
-        if struct.unpack("f", struct.pack("f", shorter))[0] == value:
-            return shorter
-    return value
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _sql_message(conn: Resolved, exc: Exception, what: str = "the query failed on") -> str:

@@ -184,6 +184,7 @@ def test_a_duckdb_real_is_written_as_the_decimal_it_holds(tmp_path: Path) -> Non
         "SELECT DATE '2026-05-04' AS date, 'ttfr' AS metric, 0.1::REAL AS value,"
         " 16777217::FLOAT4 AS n, 0.10000000149011612::DOUBLE AS std"
         " UNION ALL SELECT DATE '2026-05-11', 'ttfr', 1234.5678::REAL, 7, 0.3::DOUBLE"
+        " UNION ALL SELECT DATE '2026-05-18', 'ttfr', pow(2, -96)::REAL, 8, 1.5::DOUBLE"
     )
     pull_charter(tmp_path, [{"into": "results/pulled.csv", "sql": sql}])
     result = run_pull(tmp_path)
@@ -193,6 +194,9 @@ def test_a_duckdb_real_is_written_as_the_decimal_it_holds(tmp_path: Path) -> Non
         "date,metric,value,n,std\n"
         "2026-05-04,ttfr,0.1,16777216,0.10000000149011612\n"
         "2026-05-11,ttfr,1234.5677,7,0.3\n"
+        # The shortest decimal, as PostgreSQL writes this real: a power of two's
+        # interval is lopsided, and a loop over digits found 1.26217745e-29 (review).
+        "2026-05-18,ttfr,1.2621775e-29,8,1.5\n"
     )
 
 

@@ -197,6 +197,9 @@ def test_fmt_signed(value: float | None, unit: str, expected: str) -> None:
         # A float's arithmetic noise (0.3 - 0.1 - 0.2) is nothing, not −2.78e−17.
         (0.3 - 0.1 - 0.2, -0.0364, 0.0364, "%", "0.0000 pp"),
         (1e-13, -250.5, 250.5, "ms", "0.0 ms"),
+        (-(0.3 - 0.1 - 0.2), -36, 36, "ms", "0 ms"),  # whole-number bounds too (review)
+        # Smaller than a billionth of the larger bound only: a lift, not noise (review).
+        (0.0005, 0.0002, 900000.12, "x", "+0.0005 x"),
         (3e-9, -0.5, 0.5, "%", "+0.000000003 pp"),  # over a billionth of the bound: kept
         # Nothing to match: as fmt_signed writes it.
         (0.12, None, 0.2, "%", "+0.12 pp"),
