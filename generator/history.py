@@ -682,6 +682,7 @@ class _Judge:
     merges: dict[str, str] = field(default_factory=dict)  # merge commit → its day
     repo: _Repo | None = None  # for the commits of a merged branch (`_brought`)
     ids: dict[tuple[str, str], str] = field(default_factory=dict)  # `_charter_blob`'s
+    parsed: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # by blob id
 
     def __call__(
         self,
@@ -863,15 +864,15 @@ class _Judge:
     ) -> dict[str, str]:
         """The metrics of charter folder `name` at commit `before` whose id charter `cid`
         changed by commit `sha` (both built on `day`), their rows with them: old id → new
-        id, known by their rows
-        as `charters diff` knows them (`VerdictReplay.renames`). Only a metric declared by
-        an `id` of its own on both sides, without a `ref`: a metric that starts or stops to
-        `ref` the catalogue takes its definition, unit and direction from elsewhere, and is
-        read as one removed and one added. Both versions are loaded only where a metric id
-        is gone and another of its kind new, and the one gone had rows (`rows`: the ids
-        with rows at `before`, None for unknown) or is written alike but for its id.
-        Without it, a rename read as a metric removed and one added: a verdict before an
-        edit judged none of its rows, and its moved goalposts stayed with the old id."""
+        id, known by their rows as `charters diff` knows them (`VerdictReplay.renames`).
+        Only a metric declared by an `id` of its own on both sides, without a `ref`: a
+        metric that starts or stops to `ref` the catalogue takes its definition, unit and
+        direction from elsewhere, and is read as one removed and one added. Both versions
+        are loaded only where a metric id is gone and another of its kind new, and the one
+        gone had rows (`rows`: the ids with rows at `before`, None for unknown) or is
+        written alike but for its id. Without it, a rename read as a metric removed and
+        one added: a verdict before an edit judged none of its rows, and its moved
+        goalposts stayed with the old id."""
         old, new = self._charter_data(before, name), self._charter_data(sha, cid)
         was, now = _own_metric_ids(old), _own_metric_ids(new)
         if not _may_rename(old, new, rows):
@@ -880,13 +881,20 @@ class _Judge:
         return {a: b for a, b in found.items() if a in was - now and b in now - was}
 
     def _charter_data(self, sha: str, name: str) -> dict[str, Any] | None:
-        """Charter `name`'s charter.yaml at commit `sha` as raw data, or None."""
+        """Charter `name`'s charter.yaml at commit `sha` as raw data, or None; each blob
+        read once for the last few asked (a commit's version is the next one's parent's)."""
         if not sha:
             return None
         found = self.verdicts.objects.object(
             f"{sha}:{self.verdicts.prefix}charters/{name}/charter.yaml"
         )
-        return _yaml(found[2]) if found is not None and found[1] == "blob" else None
+        if found is None or found[1] != "blob":
+            return None
+        if found[0] not in self.parsed:
+            if len(self.parsed) > 16:
+                self.parsed.clear()
+            self.parsed[found[0]] = _yaml(found[2])
+        return self.parsed[found[0]]
 
     def _business_ids(self, sha: str, name: str) -> set[str] | None:
         """The ids of the business metrics of charter `name`'s charter.yaml at commit
@@ -1280,7 +1288,7 @@ def _renamed_events(
     """One entry for each metric renamed, by its name in the new version."""
     named = {
         str(item.get("id")): item
-        for section in (("business_metrics",), ("ml_metrics",), ("measurement", "guardrails"))
+        for section in METRIC_SECTIONS
         for _, item in m.items_at(data, *section)
     }
     for old, new in sorted(renames.items()):
@@ -1297,8 +1305,7 @@ def _renamed_raw(data: dict[str, Any], renames: Mapping[str, str]) -> dict[str, 
     def mid(value: Any) -> Any:
         return renames.get(value, value) if isinstance(value, str) else value
 
-    sections = (("business_metrics",), ("ml_metrics",), ("measurement", "guardrails"))
-    for section in sections:
+    for section in METRIC_SECTIONS:
         for _, item in m.items_at(out, *section):
             if "id" in item:
                 item["id"] = mid(item["id"])
