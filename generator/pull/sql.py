@@ -213,7 +213,7 @@ FETCH_ROWS = 10_000
 # What each session runs before the query. DuckDB reads time zones as the machine's TZ
 # says (a TIMESTAMPTZ cast to DATE gave another day on a laptop than in CI): UTC, as
 # MLflow's dates. PostgreSQL and SQLite sessions are read-only (a query of several
-# statements wrote a table), and SQLite's attach no file (`_no_attach`); a read-only user
+# statements wrote a table), and SQLite's refuse ATTACH (`_no_attach`); a read-only user
 # is still the rule (docs/pull.md).
 SESSION = {
     "duckdb": ("SET TimeZone = 'UTC'",),
