@@ -88,6 +88,7 @@ from .diff.compare import (
     show,
     shown_change,
 )
+from .diff.metric_renames import bare_raw, renamed_raw
 from .formatting import plural, visible_text
 from .gitrepo import Blobs, commit_days
 from .gitrepo import Repo as _Repo
@@ -1239,14 +1240,6 @@ def _apply(
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
 
 
-#: Where a charter.yaml declares metrics: a metric is renamed within one of them.
-METRIC_SECTIONS: tuple[tuple[str, ...], ...] = (
-    ("business_metrics",),
-    ("ml_metrics",),
-    ("measurement", "guardrails"),
-)
-
-
 def _own_metrics(data: dict[str, Any] | None, section: tuple[str, ...]) -> dict[str, Any]:
     """The metrics of one section of a raw charter.yaml declared by an `id` of their own,
     without a `ref`, by id."""
@@ -1257,7 +1250,7 @@ def _own_metrics(data: dict[str, Any] | None, section: tuple[str, ...]) -> dict[
 def _own_metric_ids(data: dict[str, Any] | None) -> set[str]:
     """The ids of the metrics a raw charter.yaml declares by an `id` of their own, without
     a `ref` (business, ML, guardrails)."""
-    return {mid for section in METRIC_SECTIONS for mid in _own_metrics(data, section)}
+    return {mid for _, section in m.METRIC_LISTS for mid in _own_metrics(data, section)}
 
 
 def _may_rename(
@@ -1266,20 +1259,15 @@ def _may_rename(
     """Whether a metric of raw charter.yaml `old` may be renamed in `new` (what
     `renames_between` asks, read cheaply): an id gone from a section and one new in it,
     the one gone with rows (`rows`, None for unknown) or written alike but for its id."""
-    for section in METRIC_SECTIONS:
+    for _, section in m.METRIC_LISTS:
         was, now = _own_metrics(old, section), _own_metrics(new, section)
         added = [now[mid] for mid in now if mid not in was]
         for mid in (mid for mid in was if mid not in now):
             if added and (rows is None or mid in rows):
                 return True
-            if any(_but_ids(was[mid]) == _but_ids(item) for item in added):
+            if any(bare_raw(was[mid]) == bare_raw(item) for item in added):
                 return True
     return False
-
-
-def _but_ids(item: dict[str, Any]) -> dict[str, Any]:
-    """A raw metric without its id and the ids it names (`drives`)."""
-    return {k: v for k, v in item.items() if k not in ("id", "drives")}
 
 
 def _renamed_events(
@@ -1288,37 +1276,13 @@ def _renamed_events(
     """One entry for each metric renamed, by its name in the new version."""
     named = {
         str(item.get("id")): item
-        for section in METRIC_SECTIONS
+        for _, section in m.METRIC_LISTS
         for _, item in m.items_at(data, *section)
     }
     for old, new in sorted(renames.items()):
         name = state.name(named.get(new, {"id": new}))
         text = f"{name}: metric id {old} → {new}"
         yield stamp.event("renamed", text, metric=new)
-
-
-def _renamed_raw(data: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
-    """A raw charter.yaml with each metric id in `renames` renamed where it is declared
-    and wherever it is named (`diff.metric_renames.renamed_charter` on raw data)."""
-    out = copy.deepcopy(data)
-
-    def mid(value: Any) -> Any:
-        return renames.get(value, value) if isinstance(value, str) else value
-
-    for section in METRIC_SECTIONS:
-        for _, item in m.items_at(out, *section):
-            if "id" in item:
-                item["id"] = mid(item["id"])
-            if isinstance(item.get("drives"), list):
-                item["drives"] = [mid(d) for d in item["drives"]]
-    plan = out.get("measurement")
-    mde = plan.get("minimum_detectable_effect") if isinstance(plan, dict) else None
-    if isinstance(mde, dict) and "metric" in mde:
-        mde["metric"] = mid(mde["metric"])
-    for _, result in m.items_at(out, "human_baseline", "results"):
-        if "metric" in result:
-            result["metric"] = mid(result["metric"])
-    return out
 
 
 @dataclass(frozen=True)
@@ -1534,7 +1498,7 @@ def _charter_change(
         state.renamed_from = None
     if old is not None and renames:
         state.events.extend(_renamed_events(state, stamp, renames, data))
-        old = _renamed_raw(old, renames)
+        old = renamed_raw(old, renames)
     state.folder_link = False
     state.data = data
     if old is None:

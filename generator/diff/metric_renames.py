@@ -18,6 +18,7 @@ for both ids; anything else is a metric removed and one added, as before.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
@@ -100,7 +101,8 @@ def renamed_rows(rows: ResultTable, mapping: Mapping[str, str]) -> ResultTable:
 
 def renamed_charter(charter: m.Charter, mapping: Mapping[str, str]) -> m.Charter:
     """`charter` with each metric id in `mapping` renamed, where it is declared and
-    wherever it is named."""
+    wherever it is named (the places `renamed_raw` renames in a raw charter.yaml: a new
+    place a metric id is named goes into both)."""
 
     def mid(value: str) -> str:
         return mapping.get(value, value)
@@ -134,6 +136,30 @@ def renamed_charter(charter: m.Charter, mapping: Mapping[str, str]) -> m.Charter
     return charter.model_copy(update=update)
 
 
+def renamed_raw(data: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    """`renamed_charter` on a raw charter.yaml (the history compares versions as written):
+    each metric id in `renames` renamed where it is declared and wherever it is named."""
+    out = copy.deepcopy(data)
+
+    def mid(value: Any) -> Any:
+        return renames.get(value, value) if isinstance(value, str) else value
+
+    for _, section in m.METRIC_LISTS:
+        for _, item in m.items_at(out, *section):
+            if "id" in item:
+                item["id"] = mid(item["id"])
+            if isinstance(item.get("drives"), list):
+                item["drives"] = [mid(d) for d in item["drives"]]
+    plan = out.get("measurement")
+    mde = plan.get("minimum_detectable_effect") if isinstance(plan, dict) else None
+    if isinstance(mde, dict) and "metric" in mde:
+        mde["metric"] = mid(mde["metric"])
+    for _, result in m.items_at(out, "human_baseline", "results"):
+        if "metric" in result:
+            result["metric"] = mid(result["metric"])
+    return out
+
+
 def _row_of(row: Row | m.ResultRow, metric: str) -> Row | m.ResultRow:
     """`row` of the metric renamed `metric`."""
     if isinstance(row, m.ResultRow):
@@ -154,6 +180,11 @@ def _bare(metric: Any) -> Any:
     if isinstance(metric, m.MLMetric):
         update["drives"] = []
     return metric.model_copy(update=update)
+
+
+def bare_raw(item: dict[str, Any]) -> dict[str, Any]:
+    """`_bare` on a raw metric as written: without its id and the ids it names."""
+    return {k: v for k, v in item.items() if k not in ("id", "drives")}
 
 
 def _rows_by_metric(results: ResultTable) -> dict[str, Counter[tuple[Any, ...]]]:
