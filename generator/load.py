@@ -755,8 +755,11 @@ def check_references(doc: Document, diags: Diagnostics) -> list[str]:
     """Check what relates one field to another; return the declared metric ids."""
     data = doc.data if isinstance(doc.data, dict) else {}
     declared = _declared_metrics(data, doc, diags)
-    _check_drives(data, declared, doc, diags)
-    _check_metric_references(data, list(declared), doc, diags)
+    # With a metric whose id cannot be read, an id not declared may be that metric's: its
+    # references are not reported (each would repeat the id's own error).
+    unnamed = m.unnamed_metric(data)
+    _check_drives(data, declared, doc, diags, unnamed)
+    _check_metric_references(data, list(declared), doc, diags, unnamed)
     _check_relative_effect(data, doc, diags)
     _check_human_baseline_required(data, doc, diags)
     _check_goal_values(data, list(declared), doc, diags)
@@ -824,8 +827,10 @@ def _check_drives(
     declared: dict[str, tuple[m.MetricKind, FieldPath]],
     doc: Document,
     diags: Diagnostics,
+    unnamed: bool,
 ) -> None:
-    """Each id in an ML metric's `drives` names a business metric of the charter."""
+    """Each id in an ML metric's `drives` names a business metric of the charter (an id
+    not declared is not reported when `unnamed`: see `check_references`)."""
     business = [mid for mid, (kind, _) in declared.items() if kind == "business"]
     for i, ml in m.items_at(data, "ml_metrics"):
         drives = ml.get("drives")
@@ -839,17 +844,19 @@ def _check_drives(
                 named.add(target)
             if not isinstance(target, str) or target in business:
                 continue
+            if target not in declared and unnamed:
+                continue
             what = "is not a business metric" if target in declared else "is not a metric"
-            listed = ", ".join(business)
+            listed = ", ".join(business) or "none"
             message = f"{excerpt(target)} {what} of this charter (business metrics: {listed})"
             diags.add(doc.at(("ml_metrics", i, "drives", j), message, "unknown-metric"))
 
 
 def _check_metric_references(
-    data: dict[str, Any], declared: list[str], doc: Document, diags: Diagnostics
+    data: dict[str, Any], declared: list[str], doc: Document, diags: Diagnostics, unnamed: bool
 ) -> None:
-    """The minimum detectable effect and the human baseline's results name declared metrics,
-    each of the latter once."""
+    """The minimum detectable effect and the human baseline's results name declared metrics
+    (not reported when `unnamed`: see `check_references`), each of the latter once."""
     references: list[tuple[FieldPath, Any]] = []
     measurement = data.get("measurement")
     mde = measurement.get("minimum_detectable_effect") if isinstance(measurement, dict) else None
@@ -873,7 +880,7 @@ def _check_metric_references(
             diags.add(doc.at(where, message, "duplicate-id"))
         first.setdefault(mid, where)
     for where, mid in references:
-        if isinstance(mid, str) and mid not in declared:
+        if isinstance(mid, str) and mid not in declared and not unnamed:
             diags.add(doc.at(where, not_declared(mid, declared), "unknown-metric"))
 
 

@@ -74,6 +74,25 @@ def items_at(data: Any, *path: str) -> list[tuple[int, dict[str, Any]]]:
     return [(i, item) for i, item in enumerate(node) if isinstance(item, dict)]
 
 
+def unnamed_metric(data: Any) -> bool:
+    """Whether raw charter data declares a metric whose id cannot be read: an entry with no
+    id, or one that is not text (`id: [churn]`, `id: 12`), an entry that is no mapping, or a
+    metric list that is no list. The ids declared are then not all known, so a reference to
+    an id not among them may be to that metric: it is not reported until the id is mended
+    (the entry's own error stands, and the charter is refused with it)."""
+    for _, path in METRIC_LISTS:
+        node = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            continue
+        if not isinstance(node, list):
+            return True
+        if any(not isinstance(item, dict) or not isinstance(item.get("id"), str) for item in node):
+            return True
+    return False
+
+
 CADENCE_DAYS: dict[str, int] = {
     "daily": 1,
     "weekly": 7,

@@ -193,6 +193,9 @@ class RowRules:
     mde_metric: str | None = None
     # The metrics whose unit a row's `n` was refused for (`unit-not-read`): told once each.
     unit_told: set[str] = field(default_factory=set)
+    # A metric of the charter has no id that can be read (`m.unnamed_metric`): a row of an
+    # id not declared may be its, so it is refused without a word of its own.
+    unnamed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +241,12 @@ def load_results(
     duplicates across the charter's other files and the limits included).
     """
     pending = pending or {}
-    rules = RowRules(metric_bounds(doc.data, metrics), today, _mde_metric(doc.data))
+    rules = RowRules(
+        metric_bounds(doc.data, metrics),
+        today,
+        _mde_metric(doc.data),
+        unnamed=m.unnamed_metric(doc.data),
+    )
     files = [p.relative_to(root).as_posix() for p in _result_files(root, folder, doc, diags)]
     files += sorted(set(pending) - set(files))
     loaded = _Loaded(files)
@@ -1045,7 +1053,7 @@ def _load_row(
     # row is wrong too; a cell they report is not reported again by the model (an id
     # that is no declared metric is not also refused for its spelling).
     own = []
-    if not known:
+    if not known and not rules.unnamed:
         message = not_declared(metric, list(rules.metrics))
         own.append(doc.at((i, "metric"), message, "unknown-metric"))
     own += _integrity(doc, i, rules, source)
@@ -1054,7 +1062,7 @@ def _load_row(
     row = validate_model(m.ResultRow, doc, scratch, base=(i,))
     reported = {d.field for d in own}
     diags.extend(d for d in scratch if d.field not in reported)
-    if row is not None and not own:
+    if row is not None and not own and known:
         return row, None
     return None, _key(raw)
 

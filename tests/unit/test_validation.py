@@ -592,6 +592,63 @@ def test_drives_names_a_guardrail_not_a_business_metric(
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "error"),
+    [
+        ("- id: [ttfr]", "9:9: business_metrics[0].id: expected text, got a list"),
+        ("- id: 12", "9:9: business_metrics[0].id: expected text, got the number 12"),
+        ("- name: Time to first response", "9:5: business_metrics[0].id: required field 'id'"),
+    ],
+    ids=["list", "number", "missing"],
+)
+def test_a_metric_id_that_cannot_be_read_is_one_error_not_one_per_reference(
+    scratch_project: ScratchProject, written: str, error: str
+) -> None:
+    # The ML metric's `drives`, the minimum detectable effect, the human baseline and every
+    # row name 'ttfr', which the charter meant to declare: one error, at the id, not a
+    # follow-on error at each reference, which mending the id mends.
+    business = MINIMAL_BLOCKS["business_metrics"].replace("- id: ttfr", written)
+    if written.startswith("- name"):
+        business = business.replace("\n    name: Time to first response", "", 1)
+    scratch_project.charter(
+        business_metrics=business,
+        ml_metrics=ML_PRECISION,
+        measurement="\n  method: ab_test\n  population: All tickets."
+        "\n  minimum_detectable_effect: {metric: ttfr, absolute: 0.5}",
+        human_baseline="\n  method: Two agents routed 200 tickets by hand."
+        "\n  results:\n    - {metric: ttfr, value: 4.0}\n  conclusion: Faster.",
+    )
+    scratch_project.write(
+        "charters/routing/results/weekly.csv",
+        "date,metric,value\n2026-05-04,ttfr,5.9\n2026-05-11,ttfr,5.7\n",
+    )
+    assert_error(scratch_project, f"{CHARTER}:{error}")
+    # Mended, the charter loads with every reference and row.
+    scratch_project.charter(
+        ml_metrics=ML_PRECISION,
+        measurement="\n  method: ab_test\n  population: All tickets."
+        "\n  minimum_detectable_effect: {metric: ttfr, absolute: 0.5}",
+        human_baseline="\n  method: Two agents routed 200 tickets by hand."
+        "\n  results:\n    - {metric: ttfr, value: 4.0}\n  conclusion: Faster.",
+    )
+    assert scratch_project.errors() == []
+
+
+def test_a_reference_is_still_checked_beside_a_metric_id_that_can_be_read(
+    scratch_project: ScratchProject,
+) -> None:
+    # An id that is text but refused for its spelling is declared: a reference to another
+    # id is still reported, as a catalogue `ref` that names no catalogued metric is.
+    ml = [dict(ML_PRECISION[0], id="Precision!", drives=["revenue"])]
+    text = scratch_project.charter(ml_metrics=ml)
+    errors = scratch_project.errors()
+    where = at(text, "  - ", "revenue")
+    assert any(
+        e.startswith(f"{CHARTER}:{where}: ml_metrics[0].drives[0]: 'revenue' is not a metric")
+        for e in errors
+    ), errors
+
+
 def test_minimum_detectable_effect_names_unknown_metric(
     scratch_project: ScratchProject,
 ) -> None:
