@@ -634,6 +634,17 @@ def test_a_metric_id_that_cannot_be_read_is_one_error_not_one_per_reference(
     assert scratch_project.errors() == []
 
 
+def test_drives_with_no_business_metric_says_none(scratch_project: ScratchProject) -> None:
+    text = scratch_project.charter(business_metrics="[]", ml_metrics=ML_PRECISION)
+    errors = scratch_project.errors()
+    where = at(text, "drives:\n    - ", "ttfr")
+    expected = (
+        f"{CHARTER}:{where}: ml_metrics[0].drives[0]: 'ttfr' is not a metric of this charter"
+        " (business metrics: none)"
+    )
+    assert expected in errors, errors
+
+
 def test_a_reference_is_still_checked_beside_a_metric_id_that_can_be_read(
     scratch_project: ScratchProject,
 ) -> None:
