@@ -63,6 +63,7 @@ import hashlib
 import json
 import math
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -109,7 +110,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-17"
+HISTORY_FORMAT = "history-18"
 
 
 def _format() -> str:
@@ -503,6 +504,9 @@ class _Charter:
     # The changes of verdict an edit brought, oldest first (the last few): `rests_on`.
     gains: list[_Gain] = field(default_factory=list)
     last: tuple[str, str] | None = None  # the last commit that replayed it, and its day
+    # Each commit that removed its charter.yaml → what it removed (`_Removal`): a charter
+    # of its id made again after it, on the same line of history, is compared with it.
+    removals: dict[str, _Removal] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -534,11 +538,46 @@ class _Charter:
         return {mid for f in self.files.values() for mid in f.metrics}
 
     def forget_metrics(self) -> None:
-        """The charter is removed: if a charter of its id comes back, it is created again,
-        its metrics' results and goalposts begun anew (its events stay)."""
+        """The charter is removed: what the replay knows of its metrics goes (its events
+        stay); a charter of its id made again later takes it back from the removal on its
+        line of history (`removed`, `made_again`)."""
         for known in (self.first_result, self.last_business, self.originals):
             known.clear()
         self.loaded_at = None
+
+    def removed(
+        self, stamp: _Stamp, data: dict[str, Any] | None, rows: set[str], forget: bool = True
+    ) -> None:
+        """Its charter.yaml removed by the commit of `stamp`: `data` is the version removed
+        (at the commit's first parent), `rows` the metrics with result rows before the
+        commit. `forget`: not for a merge, which changes nothing else the replay knows."""
+        if data is not None:
+            self.removals[stamp.sha] = _Removal(
+                data,
+                stamp.time[:10],
+                stamp.commit,
+                set(rows),
+                copy.deepcopy(self.first_result),
+                copy.deepcopy(self.originals),
+                copy.deepcopy(self.last_business),
+            )
+        if forget:
+            self.forget_metrics()
+
+    def made_again(self, removals: Sequence[_Removal]) -> None:
+        """Made again after `removals` (on its line, nearest first): its metrics' first
+        results, originals and last business versions go on from what they knew (a
+        removal on a merged branch may have made the replay forget what the line knew
+        before the next; the oldest original of a goalpost is its original)."""
+        for removal in reversed(removals):
+            for mid, day in removal.first_result.items():
+                self.first_result[mid] = min(day, self.first_result.get(mid, day))
+            for mid, known in removal.originals.items():
+                for key, value in known.items():
+                    self.originals.setdefault(mid, {}).setdefault(key, copy.deepcopy(value))
+        for removal in removals:
+            for mid, metric in removal.last_business.items():
+                self.last_business.setdefault(mid, copy.deepcopy(metric))
 
     def rename_metrics(self, renames: Mapping[str, str]) -> None:
         """Metrics renamed (old id → new id): what is known of each goes on under its new
@@ -573,6 +612,41 @@ class _Charter:
             data = blobs.read(blob)
             self.versions[blob] = _yaml(data) if data is not None else None
         return self.versions[blob]
+
+
+@dataclass(frozen=True)
+class _Removal:
+    """A commit that removed a charter's charter.yaml, and what the replay knew of it."""
+
+    data: dict[str, Any]  # the version removed (at the commit's parent)
+    day: str
+    commit: str  # short hash
+    rows: set[str]  # the metrics with result rows before the commit
+    first_result: dict[str, str]
+    originals: dict[str, dict[str, Any]]
+    last_business: dict[str, dict[str, Any]]
+
+
+def _removals_before(
+    state: _Charter, sha: str, lines: Mapping[str, str], branches: Mapping[str, tuple[str, ...]]
+) -> list[_Removal]:
+    """The commits before commit `sha` on its line of history (its parents back, as
+    `_lines` gives them, a merged branch's too) that removed the charter's charter.yaml,
+    nearest first: a version removed on another branch is not one this commit's author
+    had."""
+    found: list[_Removal] = []
+    seen: set[str] = set()
+    queue = deque([lines.get(sha, "")] if state.removals else [])
+    while queue:
+        at = queue.popleft()
+        if not at or at in seen:
+            continue
+        seen.add(at)
+        if at in state.removals:
+            found.append(state.removals[at])
+        queue.append(lines.get(at, ""))
+        queue.extend(branches.get(at, ()))
+    return found
 
 
 @dataclass(frozen=True)
@@ -617,6 +691,7 @@ def _replay(
                     by_charter,
                     catalogue,
                     sides.get(commit.sha, set()),
+                    blobs,
                 )
                 continue
             _renames(charters, by_charter, blobs, names)
@@ -634,7 +709,10 @@ def _replay(
                     renames = judge.renamed(
                         commit.parent, was or cid, commit.sha, cid, commit.day, rows
                     )
-                _apply(state, stamp, changes, blobs, renames)
+                removals = []
+                if any(c.rest == "charter.yaml" and _added_file(c) for c in changes) and not was:
+                    removals = _removals_before(state, commit.sha, judge.lines, judge.branches)
+                _apply(state, stamp, changes, blobs, renames, removals)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
                 state.results |= results
@@ -977,11 +1055,21 @@ def _merge(
     by_charter: Mapping[str, list[_Change]],
     catalogue: _Catalogue,
     sides: set[str],
+    blobs: Blobs,
 ) -> None:
     """A merge commit: no event of a change it brought is told again (each was told at the
     commit that made it); only the verdict it leaves is judged (`_Judge.merge`), for
     the charters it changed against any of its parents (`sides`: against the others
-    than the first, `_merged_sides`), or whose `ref`s it changed."""
+    than the first, `_merged_sides`), or whose `ref`s it changed. A charter.yaml it
+    removed is kept, as a removal's (`_Charter.removed`)."""
+    for cid, changes in by_charter.items():
+        state = charters.get(cid)
+        for change in changes:
+            if state is not None and change.rest == "charter.yaml" and _removes_file(change):
+                # Removed against its first parent: a charter of its id made again after
+                # the merge is compared with that version, not with a merged branch's.
+                data = _readable(state.version(change.old, blobs)) or state.data
+                state.removed(stamp, data, state.with_rows(), forget=False)
     refs = catalogue.change(commit, stamp, charters, quiet=True)
     if CATALOGUE in sides:  # against another parent: any entry may be another
         refs |= {cid for cid, state in charters.items() if state.refs()}
@@ -1191,6 +1279,7 @@ def _apply(
     changes: list[_Change],
     blobs: Blobs,
     renames: Mapping[str, str] | None = None,
+    removals: Sequence[_Removal] = (),
 ) -> None:
     """One commit's changes to one charter: its result files, then its charter.yaml.
 
@@ -1198,7 +1287,9 @@ def _apply(
     after results began: the change was made with the results in hand. `renames`: the
     metrics the commit renamed, old id → new id (`_Judge.renamed`): what the replay
     knows of each goes on under its new id, and the commit is compared with its parent
-    read through them, as `charters diff` compares a change.
+    read through them, as `charters diff` compares a change. `removals`: the commits that
+    removed the charter before, on this commit's line (nearest first), if this one makes
+    it again.
     """
     renames = renames or {}
     links = [c for c in changes if c.link]
@@ -1226,7 +1317,7 @@ def _apply(
     new = state.with_rows() - had
     for change in changes:
         if change.rest == "charter.yaml":
-            compared = _charter_change(state, stamp, change, blobs, had, new, renames)
+            compared = _charter_change(state, stamp, change, blobs, had, new, renames, removals)
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
@@ -1238,6 +1329,16 @@ def _apply(
             state.first_result[mid] = stamp.time[:10]
             name = state.name(business[mid])
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
+
+
+def _added_file(change: _Change) -> bool:
+    """Whether the change adds its file: none at the commit's parent, one after it."""
+    return not change.old.strip("0") and bool(change.new.strip("0")) and not change.link
+
+
+def _removes_file(change: _Change) -> bool:
+    """Whether the change removes its file: one at the commit's parent, none after it."""
+    return bool(change.old.strip("0")) and not change.new.strip("0") and not change.unlinked
 
 
 def _own_metrics(data: dict[str, Any] | None, section: tuple[str, ...]) -> dict[str, Any]:
@@ -1470,28 +1571,42 @@ def _charter_change(
     had: set[str],
     arriving: set[str],
     renames: Mapping[str, str] | None = None,
+    removals: Sequence[_Removal] = (),
 ) -> dict[str, Any] | None:
     """Events of one change to charter.yaml, and the version it was compared with (None
     when it was not). `had`: the metrics with result rows before the commit;
     `arriving`: those whose first rows the commit brings; `renames`: the metrics the
     commit renamed (old id → new id), each told once, the rest of the change compared
-    with the version before it read through them.
+    with the version before it read through them; `removals`: the commits that removed
+    the charter before, on this commit's line (nearest first), if this one makes it
+    again.
 
     The new version is compared with the commit's own parent version (so a commit on
     a merged branch is compared with what its author changed), or, when that cannot
-    be read, with the last version that could.
+    be read, with the last version that could; a charter made again, with the version
+    removed (a target loosened while the charter was away is a moved goalpost).
     """
-    if not change.new.strip("0"):  # removed; if it comes back, it is created again
+    old = _readable(state.version(change.old, blobs)) if change.old.strip("0") else None
+    if not change.new.strip("0"):  # removed: kept for a charter of its id made again
+        state.removed(stamp, old or state.data, had)
         state.data = None
-        state.forget_metrics()
         return None
     data = _readable(state.version(change.new, blobs))
-    old = _readable(state.version(change.old, blobs)) if change.old.strip("0") else None
     if data is None:  # unreadable at this commit: the next readable version is compared
         state.data = old or state.data  # with the last one this branch could read
         return None
     if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
         old = state.data  # unreadable, from before the folder was made a link, or renamed
+    elif old is None and removals:
+        removal = removals[0]
+        old, had = removal.data, had.union(*(r.rows for r in removals))
+        state.made_again(removals)
+        status = label(str(data.get("status")), "status")
+        text = (
+            f"Charter created again, status {status}: removed on {removal.day} (commit"
+            f" {removal.commit}), compared with the version removed then"
+        )
+        state.events.append(stamp.event("created", text))
     if state.renamed_from is not None:
         text = f"Charter renamed from {state.renamed_from} (listed in its aliases)"
         state.events.append(stamp.event("renamed", text))

@@ -542,9 +542,12 @@ def test_a_goalpost_moved_while_the_results_are_away_moved_after_results(
     assert read_history(repo).of("a").originals == {"conv": {"baseline.value": 10.0}}
 
 
-def test_a_charter_removed_and_made_again_does_not_keep_the_old_ones_originals(
+def test_a_charter_removed_and_made_again_keeps_the_old_ones_originals(
     tmp_path: Path,
 ) -> None:
+    # Made again under its id months later, as a new project or not: the page cannot tell
+    # the two apart, and a badge shed by a removal would be one way to hide a moved
+    # goalpost. The original stays, and the new baseline is a move from the one removed.
     repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
@@ -556,7 +559,124 @@ def test_a_charter_removed_and_made_again_does_not_keep_the_old_ones_originals(
     write_charter(repo, "a", charter_data(business_metrics=[business_metric(baseline=9.5)]))
     commit(repo, "A new project", "Chen Li", "2026-06-01T00:00:00Z")
     found = read_history(repo).of("a")
+    assert found.originals == {"conv": {"baseline.value": 10.0}}
+    assert [(e.kind, e.flagged) for e in found.events if e.date == "2026-06-01"] == [
+        ("created", False),
+        ("goalpost", True),
+    ]
+
+
+def test_a_charter_removed_and_made_again_with_its_target_loosened_moved_its_goalpost(
+    tmp_path: Path,
+) -> None:
+    """Removed in one commit, made again with a lower target in the next and its rows
+    back in a third: the page lost the original target and the *Moved goalpost* badge,
+    and the loosening was told nowhere."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    removed = commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(10.5))
+    commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(10.5), ROWS)
+    commit(repo, "Rows back", "Ben Okafor", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [(e.date, e.kind, e.flagged) for e in found.events] == [
+        ("2026-03-01", "created", False),
+        ("2026-03-01", "first-result", False),
+        ("2026-03-04", "created", False),
+        ("2026-03-04", "goalpost", True),
+        ("2026-03-05", "verdict", False),  # No results → Target met, at the loose target
+    ]
+    assert found.events[2].text == (
+        f"Charter created again, status Live: removed on 2026-03-03 (commit {removed}),"
+        " compared with the version removed then"
+    )
+    assert found.events[3].text.startswith(
+        "Business conv: target.value 12 → 10.5 (less ambitious) — moved after results began"
+        " (first result 2026-03-01)"
+    ), found.events[3].text
+    assert found.original_targets == {"conv": 12.0}
+
+
+def test_a_charter_removed_and_made_again_as_it_was_has_no_moved_goalpost(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [(e.date, e.kind) for e in found.events] == [
+        ("2026-03-01", "created"),
+        ("2026-03-01", "first-result"),
+        ("2026-03-04", "created"),
+    ]
     assert found.originals == {}
+
+
+def test_a_charter_made_again_is_compared_with_the_version_its_own_line_removed(
+    tmp_path: Path,
+) -> None:
+    """A branch raised the target while main removed the charter; the merge kept it
+    removed, and main made it again at the target it had there: no move (the replay's last
+    version of the charter was the branch's)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "branch", "side")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Chen Li", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "side")
+    write_charter(repo, "a", charter(14.0), ROWS)
+    commit(repo, "Raise on a branch", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    merged = subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "side"], cwd=repo, capture_output=True, check=False
+    )
+    assert merged.returncode != 0  # modified on one side, removed on the other
+    git(repo, "rm", "-q", "-r", "charters/a")
+    commit(repo, "Merge side, the charter kept removed", "Chen Li", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Again", "Chen Li", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [(e.date, e.kind) for e in found.events if e.date >= "2026-03-04"] == [
+        ("2026-03-05", "created")
+    ]
+
+
+def test_a_charter_removed_by_a_merge_and_made_again_is_compared_with_main_s_version(
+    tmp_path: Path,
+) -> None:
+    """A branch removed the charter; main raised its target meanwhile; the merge kept it
+    removed. Made again at the branch's old target: a target lowered from main's, which
+    a comparison with the branch's removal (12 → 12) would not tell."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "tidy")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove on a branch", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(14.0), ROWS)
+    commit(repo, "Raise", "Chen Li", "2026-03-03T00:00:00Z")
+    merged = subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "tidy"], cwd=repo, capture_output=True, check=False
+    )
+    assert merged.returncode != 0  # modified on one side, removed on the other
+    git(repo, "rm", "-q", "-r", "charters/a")
+    merge = commit(repo, "Merge tidy", "Chen Li", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Again", "Dana Ito", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("a")
+    again = [e for e in found.events if e.date == "2026-03-05"]
+    assert [(e.kind, e.flagged) for e in again] == [("created", False), ("goalpost", True)]
+    assert f"removed on 2026-03-04 (commit {merge})" in again[0].text
+    assert again[1].text.startswith("Business conv: target.value 14 → 12 (less ambitious)")
 
 
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
@@ -848,11 +968,21 @@ def test_merged_branches_unreadable_versions_and_removed_charters(tmp_path: Path
         ("2026-03-02", "Ben Okafor", "goalpost", True),
         ("2026-03-03", "Chen Li", "status", False),
         ("2026-03-06", "Fay Osei", "status", False),
-        # Removed, then a charter of its id again: created anew, with results anew.
+        # Removed, then a charter of its id again: compared with the version removed,
+        # its target 13 → 14 after results (its first result stays the first).
         ("2026-03-08", "Hal Moss", "created", False),
-        ("2026-03-08", "Hal Moss", "first-result", False),
+        ("2026-03-08", "Hal Moss", "goalpost", True),
     ]
     assert events[2].commit == raised and "12 → 13" in events[2].text
+    removed = git(repo, "rev-parse", "HEAD~1").strip()[:10]
+    assert events[5].text == (
+        f"Charter created again, status Live: removed on 2026-03-07 (commit {removed}),"
+        " compared with the version removed then"
+    )
+    assert events[6].text.startswith(
+        "Business conv: target.value 13 → 14 (more ambitious) — moved after results began"
+        " (first result 2026-03-01)"
+    ), events[6].text
     assert [e.text for e in events if e.kind == "status"] == [
         "Status Live → Paused",
         "Status Paused → Live",
