@@ -307,16 +307,83 @@ def goalpost_edit_dates(base: Side, head: Side, cid: str) -> dict[str, date]:
 def _goalposts_at(top: Path, revision: str, path: str) -> dict[str, dict[str, Any]]:
     """The business metrics' goalposts as written in `path` at `revision`, by metric id;
     none where the file is not there or does not parse."""
-    shown = _git(["show", f"{revision}:{path}"], top)
-    if shown.returncode != 0:
-        return {}
-    doc = parse_yaml(shown.stdout.decode("utf-8", "replace"), path, Diagnostics())
-    data = doc.data if doc is not None else None  # read as the loader reads it
     return {
         metric["id"]: _raw_goalposts(metric)
-        for _, metric in m.items_at(data, "business_metrics")
+        for _, metric in m.items_at(_written_at(top, revision, path), "business_metrics")
         if isinstance(metric.get("id"), str)
     }
+
+
+def _written_at(top: Path, revision: str, path: str) -> Any:
+    """`path` at `revision` as the loader reads its YAML; None where the file is not there
+    or does not parse."""
+    shown = _git(["show", f"{revision}:{path}"], top)
+    if shown.returncode != 0:
+        return None
+    doc = parse_yaml(shown.stdout.decode("utf-8", "replace"), path, Diagnostics())
+    return doc.data if doc is not None else None
+
+
+class Removal(NamedTuple):
+    """The commit that removed a charter's charter.yaml, and the version it removed."""
+
+    commit: str  # short hash
+    day: str
+    data: dict[str, Any]
+
+
+def removed_before(base: Side, cid: str) -> Removal | None:
+    """The nearest commit on BASE's line of history (first parents back from BASE; a merge
+    by what it removed against its first parent) that removed `charters/<cid>/charter.yaml`,
+    when it was written and the version it removed (at its first parent, as written):
+    a charter in HEAD only that BASE's history had is made again, and compared with what
+    was removed. None unless BASE is a revision, or when that version does not parse."""
+    if base.revision is None or base.repository is None:
+        return None
+    top, prefix = base.repository
+    path = f"{prefix}charters/{cid}/charter.yaml"
+    args = ["log", "-1", "--first-parent", "--diff-merges=first-parent", "--no-patch"]
+    args += ["--diff-filter=D", "--no-renames", "--format=%H%x01%aI", base.revision, "--", path]
+    shown = _git(args, top)
+    line = shown.stdout.decode("utf-8", "replace").strip() if shown.returncode == 0 else ""
+    if "\x01" not in line:
+        return None
+    sha, stamp = line.split("\x01", 1)
+    data = _written_at(top, f"{sha}^1", path)
+    days = commit_days(stamp)
+    if not isinstance(data, dict) or days is None:
+        return None
+    return Removal(sha[:10], days[0].isoformat(), data)  # as a side names its revision
+
+
+def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Change]:
+    """A charter removed in BASE's history and made again in HEAD, its business metrics'
+    goalposts compared with the version removed, as written: each difference of a metric
+    agreed then is a `goalpost-moved` nobody is taken to have re-agreed, of one not agreed
+    a `metric-changed` (removing a charter in one change and adding it back with a lower
+    target in the next moved the target unseen); an agreed metric gone is an
+    `agreement-changed`."""
+    now = _as_written(cid, head)
+    if now is None:
+        return
+    before, after = _raw_business(removal.data), _raw_business(now)
+    why = (
+        f"the charter was removed in {removal.commit} ({removal.day}) and is added again:"
+        " compared with the version removed"
+    )
+    yield from _raw_agreements_removed(cid, before, after, f", and its agreement with it; {why}")
+    for mid, metric in after.items():
+        if mid not in before:
+            continue
+        was, is_now = _raw_goalposts(before[mid]), _raw_goalposts(metric)
+        agreed = before[mid].get("agreed") is not None
+        for name in [*is_now, *(x for x in was if x not in is_now)]:
+            if was.get(name) == is_now.get(name):
+                continue
+            text = f"`{mid}` {name}: {shown_change(was.get(name), is_now.get(name))}; {why}"
+            kind: ChangeKind = "goalpost-moved" if agreed else "metric-changed"
+            extra: dict[str, Any] = {"reagreed": False} if agreed else {}
+            yield Change(kind, cid, mid, was.get(name), is_now.get(name), text, name, extra=extra)
 
 
 def diff_sides(base: Side, head: Side) -> DiffReport:
@@ -341,7 +408,10 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
                 report.changes.extend(_unloaded_agreements_removed(cid, base))
         elif cid in added:
             old_id = renamed_from.get(cid)
-            report.changes.extend(_added(cid, base, head, old_id, edited))
+            again = removed_before(base, cid) if old_id is None else None
+            report.changes.extend(_added(cid, base, head, old_id, edited, again))
+            if again is not None:
+                report.changes.extend(made_again_goalposts(cid, again, head))
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:
@@ -465,9 +535,15 @@ def _summary(check: CharterCheck | None, verdict: bool) -> dict[str, Any] | None
 
 
 def _added(
-    cid: str, base: Side, head: Side, old_id: str | None, edited: Mapping[str, date]
+    cid: str,
+    base: Side,
+    head: Side,
+    old_id: str | None,
+    edited: Mapping[str, date],
+    again: Removal | None = None,
 ) -> list[Change]:
-    """A charter folder in HEAD only: new, or the new name of a BASE charter."""
+    """A charter folder in HEAD only: new, the new name of a BASE charter, or one that
+    BASE's history removed (`again`: made again)."""
     new = head.checks.get(cid)
     if old_id is not None:
         message = f"charter `{cid}` renamed from `{old_id}`"
@@ -485,7 +561,10 @@ def _added(
         status = label(new.view.charter.status, "status")
         verdict = label(new.verdict, "verdict")
         message = f"charter `{cid}` added: {new.view.charter.title} ({status}; verdict {verdict})"
-    extra = {"renamed_from": old_id} if old_id is not None else {}
+    extra: dict[str, Any] = {"renamed_from": old_id} if old_id is not None else {}
+    if again is not None:
+        message += f"; added again, after its removal in {again.commit} ({again.day})"
+        extra["removed_in"] = again.commit
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
     if new is not None and old_id is not None:
         out += compare_charter(_pair(cid, base, head, edited, old_id))

@@ -901,6 +901,44 @@ def test_a_charter_removed_with_its_results_is_flagged(repo: Repo) -> None:
     assert repo.diff("HEAD~1", "--fail-on", gate).exit_code == 1
 
 
+def test_a_charter_added_again_is_compared_with_the_version_removed(repo: Repo) -> None:
+    """Removed in one pull request (flagged, and perhaps accepted as a clean-up) and added
+    back with a softer target in the next: the second said only "charter added", and
+    passed `--fail-on goalpost-moved`."""
+    kept = repo.read(ROUTING)
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.commit("Drop routing", when="2026-09-01T10:00:00Z")
+    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    repo.write(ROUTING, kept.replace(AGREED_TARGET, "target: {value: 17.0, by: 2026-11-15}"))
+    shutil.copytree(
+        REPO_ROOT / "charters/support-ticket-routing/results",
+        repo.path("charters/support-ticket-routing/results"),
+    )
+    report = repo.diff_json("HEAD")
+    (added,) = changes(report, "charter-added")
+    assert added["message"].endswith(f"; added again, after its removal in {removed} (2026-09-01)")
+    assert added["removed_in"] == removed
+    (moved,) = changes(report, "goalpost-moved")
+    assert (moved["metric"], moved["field"], moved["before"], moved["after"]) == (
+        "resolution_hours",
+        "target.value",
+        15.0,
+        17.0,
+    )
+    assert moved["reagreed"] is False
+    assert moved["message"] == (
+        f"`resolution_hours` target.value: 15 → 17; the charter was removed in {removed}"
+        " (2026-09-01) and is added again: compared with the version removed"
+    )
+    assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 1
+    # Added back as it was: the same note, nothing moved.
+    repo.write(ROUTING, kept)
+    report = repo.diff_json("HEAD")
+    assert changes(report, "charter-added")[0]["removed_in"] == removed
+    assert changes(report, "goalpost-moved") == []
+    assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 0
+
+
 def test_a_target_moved_during_a_rename_is_still_caught(repo: Repo) -> None:
     git(repo.root, "mv", "charters/support-ticket-routing", "charters/ticket-routing")
     repo.replace(
