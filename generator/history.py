@@ -507,6 +507,7 @@ class _Charter:
     # Each commit that removed its charter.yaml → what it removed (`_Removal`): a charter
     # of its id made again after it, on the same line of history, is compared with it.
     removals: dict[str, _Removal] = field(default_factory=dict)
+    gone: bool = False  # the last commit replayed that changed charter.yaml removed it
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -563,6 +564,7 @@ class _Charter:
             )
         if forget:
             self.forget_metrics()
+            self.gone = True
 
     def made_again(self, removals: Sequence[_Removal]) -> None:
         """Made again after `removals` (on its line, nearest first): its metrics' first
@@ -1595,6 +1597,11 @@ def _charter_change(
     if data is None:  # unreadable at this commit: the next readable version is compared
         state.data = old or state.data  # with the last one this branch could read
         return None
+    if old is not None and state.gone:
+        # Changed on a branch made before the removal replayed last: what the replay knew
+        # before the removal is what this branch knew (or more: on the safe side).
+        state.made_again(list(reversed(state.removals.values())))
+    state.gone = False
     if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
         old = state.data  # unreadable, from before the folder was made a link, or renamed
     elif old is None and removals:

@@ -679,6 +679,35 @@ def test_a_charter_removed_by_a_merge_and_made_again_is_compared_with_main_s_ver
     assert again[1].text.startswith("Business conv: target.value 14 → 12 (less ambitious)")
 
 
+def test_a_target_lowered_on_a_branch_made_before_a_removal_moved_its_goalpost(
+    tmp_path: Path,
+) -> None:
+    """Main removed the charter; a branch made before lowered its target, and its merge
+    kept the branch's charter. The removal, replayed first, had cleared the first results,
+    so the lowering read as a change made before results: unflagged, with no badge."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "branch", "side")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Chen Li", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "side")
+    write_charter(repo, "a", charter(10.5), ROWS)
+    lowered = commit(repo, "Lower on a branch", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    merged = subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "side"], cwd=repo, capture_output=True, check=False
+    )
+    assert merged.returncode != 0  # removed on one side, modified on the other
+    git(repo, "add", "charters/a")
+    commit(repo, "Merge side, the charter kept", "Chen Li", "2026-03-04T00:00:00Z")
+    found = read_history(repo).of("a")
+    (move,) = [e for e in found.events if e.kind == "goalpost"]
+    assert (move.commit, move.moved, move.flagged) == (lowered, True, True)
+    assert "target.value 12 → 10.5 (less ambitious) — moved after results began" in move.text
+    assert found.original_targets == {"conv": 12.0}
+
+
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
     """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
     and was then mended: the move is in the history, but no such original is shown."""
