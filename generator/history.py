@@ -508,6 +508,10 @@ class _Charter:
     # of its id made again after it, on the same line of history, is compared with it.
     removals: dict[str, _Removal] = field(default_factory=dict)
     gone: bool = False  # the last commit replayed that changed charter.yaml removed it
+    # Made again: the result files it had before the removal (`_Removal.files`), each
+    # compared with the file of its path when that is back (its rows changed meanwhile
+    # are a rewrite); not rows it has (`with_rows`) until then.
+    away: dict[str, _File] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -542,7 +546,7 @@ class _Charter:
         """The charter is removed: what the replay knows of its metrics goes (its events
         stay); a charter of its id made again later takes it back from the removal on its
         line of history (`removed`, `made_again`)."""
-        for known in (self.first_result, self.last_business, self.originals):
+        for known in (self.first_result, self.last_business, self.originals, self.away):
             known.clear()
         self.loaded_at = None
 
@@ -558,6 +562,7 @@ class _Charter:
                 stamp.time[:10],
                 stamp.commit,
                 set(rows),
+                dict(self.files),
                 copy.deepcopy(self.first_result),
                 copy.deepcopy(self.originals),
                 copy.deepcopy(self.last_business),
@@ -624,6 +629,7 @@ class _Removal:
     day: str
     commit: str  # short hash
     rows: set[str]  # the metrics with result rows before the commit
+    files: dict[str, _File]  # its result files before the commit
     first_result: dict[str, str]
     originals: dict[str, dict[str, Any]]
     last_business: dict[str, dict[str, Any]]
@@ -1310,6 +1316,8 @@ def _apply(
     state.rename_metrics(renames)
     had = {renames.get(mid, mid) for mid in state.with_rows()}
     before, files = len(state.events), dict(state.files)
+    if removals:  # made again: its files of before the removal, as they come back
+        state.away = {rest: f for rest, f in removals[0].files.items() if rest not in files}
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
@@ -1320,6 +1328,8 @@ def _apply(
     for change in changes:
         if change.rest == "charter.yaml":
             compared = _charter_change(state, stamp, change, blobs, had, new, renames, removals)
+            if state.gone and stamp.sha in state.removals:  # its files before the commit
+                state.removals[stamp.sha] = replace(state.removals[stamp.sha], files=files)
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
@@ -1893,6 +1903,8 @@ def _result_change(
     charter itself was removed). `renames`: the metrics the commit renamed, whose rows
     are compared under their new ids."""
     known = state.files.get(change.rest)
+    if known is None and not change.old.strip("0"):  # back with its charter (`_Charter.away`)
+        known = state.away.pop(change.rest, None)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None and not change.unlinked:
         old = _rows(blobs.read(change.old), change.rest)

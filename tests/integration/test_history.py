@@ -708,6 +708,29 @@ def test_a_target_lowered_on_a_branch_made_before_a_removal_moved_its_goalpost(
     assert found.original_targets == {"conv": 12.0}
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["one-commit", "rows-next-commit"])
+def test_a_charter_made_again_with_a_row_changed_rewrote_its_results(
+    tmp_path: Path, split: bool
+) -> None:
+    """Removed with its rows and made again with a past row better than it was: a new
+    file, so no rewrite, and the verdict rose on a changed row without a flag."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    better = [*ROWS[:3], {**ROWS[3], "value": 11.9}]  # February's treatment row
+    if split:
+        write_charter(repo, "a", charter(12.0))
+        commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), better)
+    back = commit(repo, "Rows back", "Ben Okafor", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("a")
+    (rewrite,) = [e for e in found.events if e.kind == "rewritten"]
+    assert (rewrite.commit, rewrite.flagged) == (back, True)
+    assert rewrite.text == "results/results.csv rewritten: 1 past row revised (conv)"
+
+
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
     """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
     and was then mended: the move is in the history, but no such original is shown."""
