@@ -88,6 +88,7 @@ from .diff.compare import (
     is_goalpost,
     show,
     shown_change,
+    written_agreement,
 )
 from .diff.metric_renames import bare_raw, renamed_raw
 from .formatting import plural, visible_text
@@ -508,6 +509,7 @@ class _Charter:
     # of its id made again after it, on the same line of history, is compared with it.
     removals: dict[str, _Removal] = field(default_factory=dict)
     gone: bool = False  # the last commit replayed that changed charter.yaml removed it
+    renamed_away: bool = False  # a fresh state for a folder the commit renames (`_renames`)
     # Made again: the result files it had before the removal (`_Removal.files`), each
     # compared with the file of its path when that is back (its rows changed meanwhile
     # are a rewrite); not rows it has (`with_rows`) until then.
@@ -556,7 +558,7 @@ class _Charter:
         """Its charter.yaml removed by the commit of `stamp`: `data` is the version removed
         (at the commit's first parent), `rows` the metrics with result rows before the
         commit. `forget`: not for a merge, which changes nothing else the replay knows."""
-        if data is not None:
+        if data is not None and not self.renamed_away:
             self.removals[stamp.sha] = _Removal(
                 data,
                 stamp.time[:10],
@@ -569,7 +571,7 @@ class _Charter:
             )
         if forget:
             self.forget_metrics()
-            self.gone = True
+        self.gone = True
 
     def made_again(self, removals: Sequence[_Removal]) -> None:
         """Made again after `removals` (on its line, nearest first): its metrics' first
@@ -638,23 +640,29 @@ class _Removal:
 def _removals_before(
     state: _Charter, sha: str, lines: Mapping[str, str], branches: Mapping[str, tuple[str, ...]]
 ) -> list[_Removal]:
-    """The commits before commit `sha` on its line of history (its parents back, as
-    `_lines` gives them, a merged branch's too) that removed the charter's charter.yaml,
-    nearest first: a version removed on another branch is not one this commit's author
-    had."""
-    found: list[_Removal] = []
+    """The commits before commit `sha` on its line of history that removed the charter's
+    charter.yaml: those on its first parents back (as `_lines` gives them), nearest
+    first, then those of merged branches, fewest parents away first. A version removed
+    on another branch is not one this commit's author had. Stops once every removal
+    the replay knows of is found."""
+    found: list[str] = []
+    at = lines.get(sha, "")  # its first parents back first: main's removal before a branch's
+    while at and len(found) < len(state.removals):
+        if at in state.removals:
+            found.append(at)
+        at = lines.get(at, "")
     seen: set[str] = set()
-    queue = deque([lines.get(sha, "")] if state.removals else [])
-    while queue:
+    queue = deque([lines.get(sha, "")])
+    while queue and len(found) < len(state.removals):
         at = queue.popleft()
         if not at or at in seen:
             continue
         seen.add(at)
-        if at in state.removals:
-            found.append(state.removals[at])
+        if at in state.removals and at not in found:
+            found.append(at)
         queue.append(lines.get(at, ""))
         queue.extend(branches.get(at, ()))
-    return found
+    return [state.removals[at] for at in found]
 
 
 @dataclass(frozen=True)
@@ -718,7 +726,9 @@ def _replay(
                         commit.parent, was or cid, commit.sha, cid, commit.day, rows
                     )
                 removals = []
-                if any(c.rest == "charter.yaml" and _added_file(c) for c in changes) and not was:
+                if state.gone and any(c.rest == "charter.yaml" for c in changes) and not was:
+                    # The first version since a removal: compared with the version removed
+                    # on its line (also after an unreadable version, or a link, made first).
                     removals = _removals_before(state, commit.sha, judge.lines, judge.branches)
                 _apply(state, stamp, changes, blobs, renames, removals)
                 results = any(state.reads(c.rest) for c in changes)
@@ -1259,6 +1269,8 @@ def _renames(
         # the empty state an earlier rename left under its old id: a chain a → b → c).
         removed = [o for o in known if _removes(by_charter.get(o, []))]
         earlier = [o for o in known if charters[o].data is None and charters[o].events]
+        if not removed and cid in charters and charters[cid].removals:
+            continue  # its own id's charter made again (compared with it), not a rename
         old = next(iter(removed or earlier), None)
         if old is None:
             continue
@@ -1272,8 +1284,9 @@ def _renames(
         for change in changes:
             if not change.old.strip("0") and change.rest in was:
                 change.old = was[change.rest]
-        # The old folder's removal in this commit is replayed on a fresh state.
-        charters[old] = _Charter(names, charters[cid].catalogue)
+        # The old folder's removal in this commit is replayed on a fresh state, and is no
+        # removal a charter of its id made later is compared with: it was renamed.
+        charters[old] = _Charter(names, charters[cid].catalogue, renamed_away=True)
 
 
 def _removes(changes: Sequence[_Change]) -> bool:
@@ -1341,11 +1354,6 @@ def _apply(
             state.first_result[mid] = stamp.time[:10]
             name = state.name(business[mid])
             state.events.append(stamp.event("first-result", f"First result for {name}", metric=mid))
-
-
-def _added_file(change: _Change) -> bool:
-    """Whether the change adds its file: none at the commit's parent, one after it."""
-    return not change.old.strip("0") and bool(change.new.strip("0")) and not change.link
 
 
 def _removes_file(change: _Change) -> bool:
@@ -1614,7 +1622,7 @@ def _charter_change(
     state.gone = False
     if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
         old = state.data  # unreadable, from before the folder was made a link, or renamed
-    elif old is None and removals:
+    if old is None and removals:
         removal = removals[0]
         old, had = removal.data, had.union(*(r.rows for r in removals))
         state.made_again(removals)
@@ -1971,15 +1979,7 @@ def _goalposts(metric: dict[str, Any], catalogued: bool) -> dict[str, Any]:
     return found
 
 
-def _agreement(metric: dict[str, Any]) -> m.Agreement | None:
-    raw = metric.get("agreed")
-    if not isinstance(raw, dict):
-        return None
-    try:
-        agreed = m.Agreement.model_validate(raw)
-    except ValueError:
-        return None
-    return agreed if agreed.by or agreed.on is not None else None
+_agreement = written_agreement  # as `charters diff` reads one as written
 
 
 def _agreed_words(agreed: m.Agreement | None) -> str:

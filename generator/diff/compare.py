@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -332,28 +332,42 @@ class Removal(NamedTuple):
     data: dict[str, Any]
 
 
-def removed_before(base: Side, cid: str) -> Removal | None:
-    """The nearest commit on BASE's line of history (first parents back from BASE; a merge
-    by what it removed against its first parent) that removed `charters/<cid>/charter.yaml`,
-    when it was written and the version it removed (at its first parent, as written):
+def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
+    """For each charter id of `cids`, the nearest commit on BASE's line of history (first
+    parents back from BASE; a merge by what it removed against its first parent) that
+    removed `charters/<cid>/charter.yaml`, when it was written (the author's date, UTC, as
+    the history dates it) and the version it removed (at its first parent, as written):
     a charter in HEAD only that BASE's history had is made again, and compared with what
-    was removed. None unless BASE is a revision, or when that version does not parse."""
-    if base.revision is None or base.repository is None:
-        return None
+    was removed. One walk of the history for them all; none unless BASE is a revision, nor
+    where that version does not parse, nor for an id that a charter of BASE lists in its
+    `aliases` (renamed, not removed)."""
+    if base.revision is None or base.repository is None or not cids:
+        return {}
+    aliased = {a for check in base.checks.values() for a in check.view.charter.aliases}
     top, prefix = base.repository
-    path = f"{prefix}charters/{cid}/charter.yaml"
-    args = ["log", "-1", "--first-parent", "--diff-merges=first-parent", "--no-patch"]
-    args += ["--diff-filter=D", "--no-renames", "--format=%H%x01%aI", base.revision, "--", path]
-    shown = _git(args, top)
-    line = shown.stdout.decode("utf-8", "replace").strip() if shown.returncode == 0 else ""
-    if "\x01" not in line:
-        return None
-    sha, stamp = line.split("\x01", 1)
-    data = _written_at(top, f"{sha}^1", path)
-    days = commit_days(stamp)
-    if not isinstance(data, dict) or days is None:
-        return None
-    return Removal(sha[:10], days[0].isoformat(), data)  # as a side names its revision
+    paths = {f"{prefix}charters/{cid}/charter.yaml": cid for cid in cids if cid not in aliased}
+    if not paths:
+        return {}
+    args = ["log", "--first-parent", "--diff-merges=first-parent", "--diff-filter=D"]
+    args += ["--no-renames", "--name-only", "-z", "--format=%x02%H%x01%aI", base.revision]
+    shown = _git([*args, "--", *paths], top)
+    text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
+    found: dict[str, Removal] = {}
+    for entry in text.split("\x02")[1:]:  # newest first: the first removal of a path counts
+        header, _, names = entry.partition("\0")  # `<sha>\x01<date>`, then `\n<path>\0`…
+        sha, _, stamp = header.partition("\x01")
+        for path in names.lstrip("\n").split("\0"):
+            cid = paths.get(path)
+            if cid is None or cid in found:
+                continue
+            data = _written_at(top, f"{sha}^1", path)
+            when = datetime.fromisoformat(stamp).astimezone(UTC) if stamp else None
+            if isinstance(data, dict) and when is not None:
+                # as a side names its revision
+                found[cid] = Removal(sha[:10], when.date().isoformat(), data)
+        if len(found) == len(paths):
+            break
+    return found
 
 
 def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Change]:
@@ -376,14 +390,38 @@ def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Cha
         if mid not in before:
             continue
         was, is_now = _raw_goalposts(before[mid]), _raw_goalposts(metric)
-        agreed = before[mid].get("agreed") is not None
+        if before[mid].get("ref") is not None:
+            # Written with a `ref`, the version removed holds none of what the catalogue
+            # gives; HEAD's has it filled in (a change of the catalogue is its own).
+            for name in CATALOGUED_FIELDS:
+                was.pop(name, None)
+                is_now.pop(name, None)
+        renewed = agreement_renewal(
+            written_agreement(before[mid]), written_agreement(metric), head.day
+        )
         for name in [*is_now, *(x for x in was if x not in is_now)]:
             if was.get(name) == is_now.get(name):
                 continue
             text = f"`{mid}` {name}: {shown_change(was.get(name), is_now.get(name))}; {why}"
-            kind: ChangeKind = "goalpost-moved" if agreed else "metric-changed"
-            extra: dict[str, Any] = {"reagreed": False} if agreed else {}
+            kind: ChangeKind = "goalpost-moved" if renewed is not None else "metric-changed"
+            extra: dict[str, Any] = {}
+            if renewed is not None:
+                text += renewed.note
+                extra["reagreed"] = renewed.renewed
             yield Change(kind, cid, mid, was.get(name), is_now.get(name), text, name, extra=extra)
+
+
+def written_agreement(metric: dict[str, Any]) -> m.Agreement | None:
+    """A business metric's agreement as written (raw data); None when it has none the
+    format takes, or one that names nobody and no date."""
+    raw = metric.get("agreed")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        agreed = m.Agreement.model_validate(raw)
+    except ValueError:
+        return None
+    return agreed if agreed.by or agreed.on is not None else None
 
 
 def diff_sides(base: Side, head: Side) -> DiffReport:
@@ -398,6 +436,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     renamed_to = dict(renames)
     renamed_from = {new: old for old, new in renames}
     edited = edit_dates(base, head)
+    made_again = removed_before(base, [c for c in added if c not in renamed_from])
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
             old = base.checks.get(cid)
@@ -408,7 +447,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
                 report.changes.extend(_unloaded_agreements_removed(cid, base))
         elif cid in added:
             old_id = renamed_from.get(cid)
-            again = removed_before(base, cid) if old_id is None else None
+            again = made_again.get(cid)
             report.changes.extend(_added(cid, base, head, old_id, edited, again))
             if again is not None:
                 report.changes.extend(made_again_goalposts(cid, again, head))

@@ -928,7 +928,9 @@ def test_a_charter_added_again_is_compared_with_the_version_removed(repo: Repo) 
     assert moved["reagreed"] is False
     assert moved["message"] == (
         f"`resolution_hours` target.value: 15 → 17; the charter was removed in {removed}"
-        " (2026-09-01) and is added again: compared with the version removed"
+        " (2026-09-01) and is added again: compared with the version removed, after it was"
+        " agreed by Head of Support, VP Customer Experience on 2026-08-05, without a renewed"
+        " agreement (same `agreed.on`)"
     )
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 1
     # Added back as it was: the same note, nothing moved.
@@ -937,6 +939,42 @@ def test_a_charter_added_again_is_compared_with_the_version_removed(repo: Repo) 
     assert changes(report, "charter-added")[0]["removed_in"] == removed
     assert changes(report, "goalpost-moved") == []
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 0
+
+
+def test_a_charter_added_again_as_it_was_with_a_catalogued_metric_moved_nothing(
+    repo: Repo,
+) -> None:
+    """Its metric `ref`s metrics.yaml: the version removed, as written, holds no unit or
+    definition, which HEAD's has from the catalogue; read as three moved goalposts."""
+    search = "charters/search-ranking/charter.yaml"
+    kept = repo.read(search)
+    assert "ref: search_conversion" in kept
+    shutil.rmtree(repo.path("charters/search-ranking"))
+    repo.commit("Drop search")
+    shutil.copytree(REPO_ROOT / "charters/search-ranking", repo.path("charters/search-ranking"))
+    report = repo.diff_json("HEAD")
+    assert changes(report, "charter-added")[0]["removed_in"]
+    assert changes(report, "goalpost-moved") == changes(report, "metric-changed") == []
+    assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 0
+
+
+def test_a_charter_id_renamed_away_and_taken_by_a_new_charter_is_not_added_again(
+    repo: Repo,
+) -> None:
+    """Renamed (its new folder lists the old id in `aliases`), then a new charter takes the
+    old id: a new project, not the old one back."""
+    git(repo.root, "mv", "charters/support-ticket-routing", "charters/ticket-routing")
+    repo.replace(
+        "charters/ticket-routing/charter.yaml",
+        "title: Support ticket routing",
+        "title: Support ticket routing\naliases: [support-ticket-routing]",
+    )
+    repo.commit("Rename")
+    text = repo.read("charters/ticket-routing/charter.yaml")
+    repo.write(ROUTING, text.replace("aliases: [support-ticket-routing]\n", ""))
+    report = repo.diff_json("HEAD")
+    (added,) = changes(report, "charter-added")
+    assert "removed_in" not in added and "added again" not in added["message"]
 
 
 def test_a_target_moved_during_a_rename_is_still_caught(repo: Repo) -> None:

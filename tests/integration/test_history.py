@@ -731,6 +731,109 @@ def test_a_charter_made_again_with_a_row_changed_rewrote_its_results(
     assert rewrite.text == "results/results.csv rewritten: 1 past row revised (conv)"
 
 
+@pytest.mark.parametrize("first", ["title: [unclosed\n", "", "- a list\n"])
+def test_a_charter_made_again_unreadable_first_is_compared_when_it_reads(
+    tmp_path: Path, first: str
+) -> None:
+    """Made again first as a version that does not read (broken YAML, an empty file, no
+    mapping), then mended with a lower target: read as a charter created anew."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    (repo / "charters/a").mkdir()
+    (repo / "charters/a/charter.yaml").write_text(first, encoding="utf-8")
+    commit(repo, "Again, to do", "Ben Okafor", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(10.5), ROWS)
+    commit(repo, "Mended", "Ben Okafor", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [(e.date, e.kind, e.flagged) for e in found.events][2:] == [
+        ("2026-03-05", "created", False),
+        ("2026-03-05", "goalpost", True),
+    ]
+    assert found.original_targets == {"conv": 12.0}
+
+
+def test_a_charter_made_again_is_compared_with_main_s_removal_before_a_merged_branch_s(
+    tmp_path: Path,
+) -> None:
+    """An old branch lowered the target before any result and removed the charter; main
+    went live, removed it after results, and merged the old branch. Made again at the
+    lower target: compared with main's removal (12), not the branch's (10.5), which a
+    walk by fewest commits reached first."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0, status="proposed"))
+    write_charter(repo, "other", charter_data(title="Other"))
+    commit(repo, "Add", "Ana Ruiz", "2026-02-01T00:00:00Z")
+    git(repo, "branch", "old")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Live", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    removed = commit(repo, "Remove on main", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "other", charter_data(title="Other, again"))
+    commit(repo, "Unrelated", "Ben Okafor", "2026-03-04T00:00:00Z")
+    git(repo, "checkout", "-q", "old")
+    write_charter(repo, "a", charter(10.5, status="proposed"))
+    commit(repo, "Lower", "Eve Park", "2026-02-02T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove on a branch", "Eve Park", "2026-02-03T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-edit", "old", when="2026-03-05T00:00:00Z")
+    write_charter(repo, "a", charter(10.5), ROWS)
+    commit(repo, "Again", "Eve Park", "2026-03-06T00:00:00Z")
+    again = [e for e in read_history(repo).of("a").events if e.date == "2026-03-06"]
+    assert [(e.kind, e.flagged) for e in again] == [("created", False), ("goalpost", True)]
+    assert f"(commit {removed})" in again[0].text
+    assert "target.value 12 → 10.5" in again[1].text
+
+
+def test_a_charter_made_again_listing_an_old_removed_charter_in_aliases_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    """Its `aliases` name a pilot removed long before: read as a rename of the pilot, the
+    charter's own history (its first result, its target of 12) was dropped."""
+    repo = _repo(tmp_path)
+    pilot = charter_data(title="Old pilot", status="proposed")
+    write_charter(repo, "pilot", pilot)
+    commit(repo, "Pilot", "Ana Ruiz", "2026-01-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/pilot")
+    commit(repo, "Drop the pilot", "Ana Ruiz", "2026-01-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", {**charter(10.5), "aliases": ["pilot"]}, ROWS)
+    commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [(e.date, e.kind, e.flagged) for e in found.events] == [
+        ("2026-03-01", "created", False),
+        ("2026-03-01", "first-result", False),
+        ("2026-03-04", "created", False),
+        ("2026-03-04", "goalpost", True),
+    ]
+    assert found.original_targets == {"conv": 12.0}
+
+
+def test_a_charter_renamed_away_is_not_made_again_by_a_new_charter_of_its_id(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    write_charter(repo, "b", {**charter(12.0), "aliases": ["a"]}, ROWS)
+    commit(repo, "Rename a to b", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter_data(title="New project"), ROWS)
+    commit(repo, "A new project", "Chen Li", "2026-03-05T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [(e.date, e.kind, e.text) for e in found.events] == [
+        ("2026-03-05", "created", "Charter created, status Live"),
+        ("2026-03-05", "first-result", "First result for Business conv"),
+    ]
+    assert found.originals == {}
+
+
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
     """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
     and was then mended: the move is in the history, but no such original is shown."""
