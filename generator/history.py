@@ -563,6 +563,7 @@ class _Charter:
                 data,
                 stamp.time[:10],
                 stamp.commit,
+                stamp.sha,
                 set(rows),
                 dict(self.files),
                 copy.deepcopy(self.first_result),
@@ -630,6 +631,7 @@ class _Removal:
     data: dict[str, Any]  # the version removed (at the commit's parent)
     day: str
     commit: str  # short hash
+    sha: str  # the whole commit id
     rows: set[str]  # the metrics with result rows before the commit
     files: dict[str, _File]  # its result files before the commit
     first_result: dict[str, str]
@@ -1199,6 +1201,24 @@ class _Catalogue:
         return affected
 
 
+def _catalogue_while_away(
+    state: _Charter, stamp: _Stamp, removal: _Removal, data: dict[str, Any]
+) -> Iterator[Event]:
+    """A charter made again: the entries of metrics.yaml its business metrics `ref`, as
+    they were when it was removed (`ref`d then too) against what they are now, as a
+    change of metrics.yaml is told while the charter is there."""
+    if state.catalogue is None:
+        return
+    before, now = _business(removal.data), _business(data)
+    then, entries = state.catalogue.at(removal.sha), state.catalogue.at(stamp.sha)
+    for mid, metric in now.items():
+        ref = metric.get("ref")
+        if not isinstance(ref, str) or before.get(mid, {}).get("ref") != ref:
+            continue
+        if ref in then and ref in entries and then[ref] != entries[ref]:
+            yield from _catalogue_events(state, stamp, mid, metric, then[ref], entries[ref])
+
+
 def _catalogue_events(
     state: _Charter,
     stamp: _Stamp,
@@ -1632,6 +1652,7 @@ def _charter_change(
             f" {removal.commit}), compared with the version removed then"
         )
         state.events.append(stamp.event("created", text))
+        state.events.extend(_catalogue_while_away(state, stamp, removal, data))
     if state.renamed_from is not None:
         text = f"Charter renamed from {state.renamed_from} (listed in its aliases)"
         state.events.append(stamp.event("renamed", text))

@@ -834,6 +834,38 @@ def test_a_charter_renamed_away_is_not_made_again_by_a_new_charter_of_its_id(
     assert found.originals == {}
 
 
+def test_a_catalogue_entry_changed_while_its_charter_was_away_moved_its_goalpost(
+    tmp_path: Path,
+) -> None:
+    """The charter `ref`s conv; removed, metrics.yaml's unit changed, made again as it was:
+    the change was told to no charter (none `ref`d the entry then)."""
+    repo = _repo(tmp_path)
+
+    def catalogue(unit: str) -> None:
+        conv = {"id": "conv", "name": "Catalogued conversion", "definition": "Orders."}
+        conv |= {"unit": unit, "direction": "increase"}
+        (repo / "metrics.yaml").write_text(yaml.safe_dump([conv], sort_keys=False))
+
+    catalogue("orders")
+    claims = {"ref": "conv", "baseline": {"value": 10.0}, "target": {"value": 12.0}}
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/shop")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    catalogue("%")
+    commit(repo, "Percent", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "shop", charter_data(business_metrics=[claims]), ROWS)
+    commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
+    found = read_history(repo, names={"conv": "Catalogued conversion"}).of("shop")
+    again = [(e.kind, e.flagged, e.text) for e in found.events if e.date == "2026-03-04"]
+    assert [k for k, _, _ in again] == ["created", "goalpost"]
+    assert again[1][1] is True
+    assert again[1][2].startswith(
+        "Catalogued conversion: unit orders → % in metrics.yaml — moved after results began"
+    )
+    assert found.originals == {"conv": {"unit": "orders"}}
+
+
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
     """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
     and was then mended: the move is in the history, but no such original is shown."""
