@@ -77,8 +77,8 @@ from .diagnostics import Diagnostics
 from .diff.compare import (
     CATALOGUED_FIELDS,
     GOALPOST_FIELDS,
+    GUARDRAIL_GOALPOSTS,
     JUDGING_PLAN_FIELDS,
-    PLAN_FIELDS,
     Renewal,
     _ambition,
     _by_on,
@@ -90,6 +90,9 @@ from .diff.compare import (
     shown_change,
     written_agreement,
 )
+from .diff.compare import at_key as _at_key
+from .diff.compare import plain as _plain
+from .diff.compare import written_plan as _plan
 from .diff.metric_renames import bare_raw, renamed_raw
 from .formatting import plural, visible_text
 from .gitrepo import Blobs, commit_days
@@ -1201,6 +1204,24 @@ class _Catalogue:
         return affected
 
 
+def _made_again(
+    state: _Charter, stamp: _Stamp, removals: Sequence[_Removal], data: dict[str, Any]
+) -> dict[str, Any]:
+    """A charter made again after `removals` (on its line, nearest first): what the replay
+    knew of it then goes on, its *Created* entry says so, and the version the nearest
+    removed is returned, to compare the new one with."""
+    removal = removals[0]
+    state.made_again(removals)
+    status = label(str(data.get("status")), "status")
+    text = (
+        f"Charter created again, status {status}: removed on {removal.day} (commit"
+        f" {removal.commit}), compared with the version removed then"
+    )
+    state.events.append(stamp.event("created", text))
+    state.events.extend(_catalogue_while_away(state, stamp, removal, data))
+    return removal.data
+
+
 def _catalogue_while_away(
     state: _Charter, stamp: _Stamp, removal: _Removal, data: dict[str, Any]
 ) -> Iterator[Event]:
@@ -1643,16 +1664,7 @@ def _charter_change(
     if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
         old = state.data  # unreadable, from before the folder was made a link, or renamed
     if old is None and removals:
-        removal = removals[0]
-        old, had = removal.data, had.union(*(r.rows for r in removals))
-        state.made_again(removals)
-        status = label(str(data.get("status")), "status")
-        text = (
-            f"Charter created again, status {status}: removed on {removal.day} (commit"
-            f" {removal.commit}), compared with the version removed then"
-        )
-        state.events.append(stamp.event("created", text))
-        state.events.extend(_catalogue_while_away(state, stamp, removal, data))
+        old, had = _made_again(state, stamp, removals, data), had.union(*(r.rows for r in removals))
     if state.renamed_from is not None:
         text = f"Charter renamed from {state.renamed_from} (listed in its aliases)"
         state.events.append(stamp.event("renamed", text))
@@ -1689,11 +1701,6 @@ def _charter_change(
             state.events.append(_agreement_dropped(state, stamp, mid, metric, agreed, data))
     state.events.extend(_guardrail_events(state, stamp, old, data, had | arriving))
     return old
-
-
-#: What a guardrail is judged by: a move in its bad direction beyond its tolerance, from
-#: its baseline (or its first result).
-GUARDRAIL_GOALPOSTS = ("tolerance.value", "baseline.value", "direction", "unit")
 
 
 def _guardrail_events(
@@ -1746,14 +1753,6 @@ def _finite(value: Any) -> TypeGuard[float]:
     return isinstance(value, float) and math.isfinite(value)
 
 
-def _at_key(item: dict[str, Any], key: str) -> Any:
-    """The value at dotted `key` (`tolerance.value`) of a raw metric, or None."""
-    value: Any = item
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def _plan_events(
     stamp: _Stamp, old: dict[str, Any], new: dict[str, Any], *, results: bool
 ) -> Iterator[Event]:
@@ -1769,14 +1768,6 @@ def _plan_events(
         text = f"Plan: {name} {shown_change(before, after)}"
         text += " — changed after results began" if flagged else ""
         yield stamp.event("plan", text, flagged=flagged)
-
-
-def _plan(data: dict[str, Any]) -> dict[str, Any]:
-    plan = data.get("measurement")
-    if not isinstance(plan, dict):
-        return {}
-    fields = {k: plan[k] for k in PLAN_FIELDS if plan.get(k) is not None}
-    return {k: _plain(v) for k, v in _flatten(fields, "measurement")}
 
 
 def _readable(data: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -2005,19 +1996,6 @@ _agreement = written_agreement  # as `charters diff` reads one as written
 
 def _agreed_words(agreed: m.Agreement | None) -> str:
     return f"agreed{_by_on(agreed)}" if agreed is not None else "none"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        try:
-            return float(value)
-        except OverflowError:  # a whole number of 400 digits: no value the format takes
-            return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | None:

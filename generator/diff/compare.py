@@ -411,6 +411,78 @@ def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Cha
                 text += renewed.note
                 extra["reagreed"] = renewed.renewed
             yield Change(kind, cid, mid, was.get(name), is_now.get(name), text, name, extra=extra)
+    yield from _made_again_plan(cid, removal.data, now, head, why)
+
+
+#: What a guardrail is judged by: a move in its bad direction beyond its tolerance, from
+#: its baseline (or its first result).
+GUARDRAIL_GOALPOSTS = ("tolerance.value", "baseline.value", "direction", "unit")
+
+
+def plain(value: Any) -> Any:
+    """A raw (YAML) value as the history and a charter made again compare it: numbers as
+    floats, dates as ISO text."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        try:
+            return float(value)
+        except OverflowError:  # a whole number of 400 digits: no value the format takes
+            return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def at_key(item: dict[str, Any], key: str) -> Any:
+    """The value at dotted `key` (`tolerance.value`) of a raw metric, or None."""
+    value: Any = item
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def written_plan(data: dict[str, Any]) -> dict[str, Any]:
+    """The measurement plan's fields (`PLAN_FIELDS`) of raw charter data by dotted path."""
+    plan = data.get("measurement")
+    if not isinstance(plan, dict):
+        return {}
+    fields = {k: plan[k] for k in PLAN_FIELDS if plan.get(k) is not None}
+    return {k: plain(v) for k, v in _flatten(fields, "measurement")}
+
+
+def _made_again_plan(
+    cid: str, removed: dict[str, Any], now: dict[str, Any], head: Side, why: str
+) -> Iterator[Change]:
+    """The measurement plan and the guardrails of a charter made again against the version
+    removed, as written: a `plan-changed` (flagged for a field the results are judged by,
+    when HEAD's charter has results or did not load, as `plan_changes` flags one) and a
+    `metric-changed` for a guardrail's tolerance, baseline, direction or unit."""
+    was_plan, now_plan = written_plan(removed), written_plan(now)
+    check = head.checks.get(cid)
+    results = check is None or len(check.view.loaded.results) > 0
+    for name in [*now_plan, *(x for x in was_plan if x not in now_plan)]:
+        before, after = was_plan.get(name), now_plan.get(name)
+        if before == after:
+            continue
+        extra: dict[str, Any] = {}
+        text = f"{name}: {shown_change(before, after)}; {why}"
+        if results and name.split(".")[1] in JUDGING_PLAN_FIELDS:
+            extra["flagged"] = True
+        yield Change("plan-changed", cid, None, before, after, text, name, extra=extra)
+    guards = [
+        {str(g.get("id")): g for _, g in m.items_at(d, "measurement", "guardrails")}
+        for d in (removed, now)
+    ]
+    for gid, guard in guards[1].items():
+        old = guards[0].get(gid)
+        if old is None:
+            continue
+        for name in GUARDRAIL_GOALPOSTS:
+            before, after = plain(at_key(old, name)), plain(at_key(guard, name))
+            if before != after:
+                text = f"`{gid}` {name}: {shown_change(before, after)}; {why}"
+                yield Change("metric-changed", cid, gid, before, after, text, name)
 
 
 def written_agreement(metric: dict[str, Any]) -> m.Agreement | None:

@@ -958,6 +958,33 @@ def test_a_charter_added_again_as_it_was_with_a_catalogued_metric_moved_nothing(
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 0
 
 
+def test_a_charter_added_again_with_its_plan_and_guardrail_loosened_says_so(repo: Repo) -> None:
+    kept = repo.read(ROUTING)
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.commit("Drop routing")
+    shutil.copytree(
+        REPO_ROOT / "charters/support-ticket-routing", repo.path("charters/support-ticket-routing")
+    )
+    softer = kept.replace("absolute: 1.0}", "absolute: 0.2}").replace(
+        "tolerance: {value: 0.1}", "tolerance: {value: 0.5}"
+    )
+    repo.write(ROUTING, softer)
+    report = repo.diff_json("HEAD")
+    (plan,) = changes(report, "plan-changed")
+    assert (plan["field"], plan["before"], plan["after"], plan["flagged"]) == (
+        "measurement.minimum_detectable_effect.absolute",
+        1.0,
+        0.2,
+        True,
+    )
+    assert plan["message"].startswith(
+        "measurement.minimum_detectable_effect.absolute: 1 → 0.2; the charter was removed in"
+    )
+    (guard,) = changes(report, "metric-changed")
+    assert (guard["field"], guard["before"], guard["after"]) == ("tolerance.value", 0.1, 0.5)
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
+
+
 def test_a_charter_id_renamed_away_and_taken_by_a_new_charter_is_not_added_again(
     repo: Repo,
 ) -> None:
