@@ -561,7 +561,9 @@ class _Charter:
         """Its charter.yaml removed by the commit of `stamp`: `data` is the version removed
         (at the commit's first parent), `rows` the metrics with result rows before the
         commit. `forget`: not for a merge, which changes nothing else the replay knows."""
-        if data is not None and not self.renamed_away:
+        if self.renamed_away:  # the folder was renamed in this commit: no removal
+            self.renamed_away = False
+        elif data is not None:
             self.removals[stamp.sha] = _Removal(
                 data,
                 stamp.time[:10],
@@ -575,6 +577,8 @@ class _Charter:
             )
         if forget:
             self.forget_metrics()
+        for rest, file in self.files.items():  # a merge's: compared when they come back
+            self.away.setdefault(rest, file)
         self.gone = True
 
     def made_again(self, removals: Sequence[_Removal]) -> None:
@@ -731,9 +735,9 @@ def _replay(
                         commit.parent, was or cid, commit.sha, cid, commit.day, rows
                     )
                 removals = []
-                if state.gone and any(c.rest == "charter.yaml" for c in changes) and not was:
-                    # The first version since a removal: compared with the version removed
-                    # on its line (also after an unreadable version, or a link, made first).
+                if state.removals and not was and _comes_back(state, changes, blobs):
+                    # A version with none readable before it: compared with the version
+                    # removed on its line (also after an unreadable one, or a link, first).
                     removals = _removals_before(state, commit.sha, judge.lines, judge.branches)
                 _apply(state, stamp, changes, blobs, renames, removals)
                 results = any(state.reads(c.rest) for c in changes)
@@ -1370,8 +1374,10 @@ def _apply(
     state.rename_metrics(renames)
     had = {renames.get(mid, mid) for mid in state.with_rows()}
     before, files = len(state.events), dict(state.files)
-    if removals:  # made again: its files of before the removal, as they come back
-        state.away = {rest: f for rest, f in removals[0].files.items() if rest not in files}
+    for removal in removals:  # made again: its files before the removals on its line
+        for rest, file in removal.files.items():
+            if rest not in files:
+                state.away.setdefault(rest, file)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
@@ -1382,8 +1388,9 @@ def _apply(
     for change in changes:
         if change.rest == "charter.yaml":
             compared = _charter_change(state, stamp, change, blobs, had, new, renames, removals)
-            if state.gone and stamp.sha in state.removals:  # its files before the commit
+            if state.gone and stamp.sha in state.removals:  # its files before the commit,
                 state.removals[stamp.sha] = replace(state.removals[stamp.sha], files=files)
+                state.away = dict(files)  # each compared when a file of its path comes back
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
@@ -1400,6 +1407,17 @@ def _apply(
 def _removes_file(change: _Change) -> bool:
     """Whether the change removes its file: one at the commit's parent, none after it."""
     return bool(change.old.strip("0")) and not change.new.strip("0") and not change.unlinked
+
+
+def _comes_back(state: _Charter, changes: Sequence[_Change], blobs: Blobs) -> bool:
+    """Whether the commit writes a charter.yaml with none readable at its parent."""
+    return any(
+        c.rest == "charter.yaml"
+        and not c.link
+        and c.new.strip("0")
+        and (not c.old.strip("0") or _readable(state.version(c.old, blobs)) is None)
+        for c in changes
+    )
 
 
 def _own_metrics(data: dict[str, Any] | None, section: tuple[str, ...]) -> dict[str, Any]:

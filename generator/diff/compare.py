@@ -392,9 +392,9 @@ def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Cha
         if mid not in before:
             continue
         was, is_now = _raw_goalposts(before[mid]), _raw_goalposts(metric)
-        if before[mid].get("ref") is not None:
-            # Written with a `ref`, the version removed holds none of what the catalogue
-            # gives; HEAD's has it filled in (a change of the catalogue is its own).
+        if before[mid].get("ref") is not None and metric.get("ref") is not None:
+            # Both `ref` the catalogue: the version removed, as written, holds none of what
+            # it gives, HEAD's has it filled in (a change of the catalogue is its own).
             for name in CATALOGUED_FIELDS:
                 was.pop(name, None)
                 is_now.pop(name, None)

@@ -985,6 +985,40 @@ def test_a_charter_added_again_with_its_plan_and_guardrail_loosened_says_so(repo
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
 
 
+def test_a_charter_added_again_with_its_catalogued_metric_written_inline_is_compared(
+    repo: Repo,
+) -> None:
+    """Removed while its metric `ref`d the catalogue, added again with the metric written
+    in the charter (its catalogue entry gone): its definition was left out of the
+    comparison, as if both sides `ref`d it."""
+    catalogue = repo.read("metrics.yaml")
+    entry = (
+        "- id: ttr\n  name: Time to resolution\n  definition: Mean hours to solved.\n"
+        "  unit: hours\n  direction: decrease\n"
+    )
+    repo.write("metrics.yaml", catalogue + entry)
+    text = repo.read(ROUTING)
+    start = text.index("  - id: resolution_hours")
+    end = text.index("    baseline:", start)
+    text = text[:start] + "  - ref: ttr\n" + text[end:]
+    repo.write(ROUTING, text.replace("resolution_hours", "ttr"))
+    repo.write(ROUTING_RESULTS, "date,metric,value\n")
+    repo.commit("Routing by the catalogue's ttr")
+    kept = repo.read(ROUTING)
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.write("metrics.yaml", catalogue)
+    repo.commit("Drop routing and ttr")
+    inline = (
+        "  - id: ttr\n    name: Time to resolution\n    definition: Median hours to solved.\n"
+        "    unit: hours\n    direction: decrease\n"
+    )
+    repo.write(ROUTING, kept.replace("  - ref: ttr\n", inline))
+    repo.write(ROUTING_RESULTS, "date,metric,value\n")
+    report = repo.diff_json("HEAD")
+    moved = {c["field"]: (c["before"], c["after"]) for c in changes(report, "goalpost-moved")}
+    assert moved["definition"] == (None, "Median hours to solved.")
+
+
 def test_a_charter_id_renamed_away_and_taken_by_a_new_charter_is_not_added_again(
     repo: Repo,
 ) -> None:

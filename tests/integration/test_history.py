@@ -866,6 +866,89 @@ def test_a_catalogue_entry_changed_while_its_charter_was_away_moved_its_goalpost
     assert found.originals == {"conv": {"unit": "orders"}}
 
 
+BETTER = [*ROWS[:3], {**ROWS[3], "value": 11.9}]  # February's treatment row, better
+
+
+def _again(repo: Path) -> list[tuple[str, bool]]:
+    """The kinds and flags of the entries of charter a's last day."""
+    events = read_history(repo).of("a").events
+    return [(e.kind, e.flagged) for e in events if e.date == events[-1].date]
+
+
+def test_a_charter_made_again_after_an_edit_on_a_branch_begun_before_its_removal(
+    tmp_path: Path,
+) -> None:
+    """A branch begun before the removal edited the charter (merged with `-s ours`): its
+    edit, replayed after the removal, made the re-add on main read as created anew."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "branch", "side")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "side")
+    write_charter(repo, "a", {**charter(12.0), "title": "Retitled"}, ROWS)
+    commit(repo, "Retitle", "Chen Li", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "-s", "ours", "-m", "Side", "side", when="2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(10.5), ROWS)
+    commit(repo, "Again", "Dana Ito", "2026-03-05T00:00:00Z")
+    assert _again(repo) == [("created", False), ("goalpost", True)]
+    assert read_history(repo).of("a").original_targets == {"conv": 12.0}
+
+
+def test_a_charter_removed_through_a_merged_branch_and_made_again_with_a_row_changed(
+    tmp_path: Path,
+) -> None:
+    """Removed on a branch merged with --no-ff, as a pull request is: the merge's removal,
+    the nearest, knew no files (the branch's removal had emptied them)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "tidy")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Tidy", "tidy", when="2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), BETTER)
+    commit(repo, "Again", "Chen Li", "2026-03-04T00:00:00Z")
+    assert _again(repo) == [("created", False), ("rewritten", True)]
+
+
+def test_a_charter_made_again_with_its_rows_first_rewrote_them(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), BETTER)
+    (repo / "charters/a/charter.yaml").unlink()
+    commit(repo, "Rows back first", "Ben Okafor", "2026-03-03T00:00:00Z")
+    assert _again(repo) == [("rewritten", True)]
+    write_charter(repo, "a", charter(12.0), BETTER)
+    commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
+    assert _again(repo) == [("created", False)]
+
+
+def test_an_id_renamed_away_and_taken_again_is_compared_at_its_next_removal(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    write_charter(repo, "b", {**charter(12.0), "aliases": ["a"]}, ROWS)
+    commit(repo, "Rename a to b", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(14.0), ROWS)
+    commit(repo, "A new a", "Chen Li", "2026-03-03T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove the new a", "Chen Li", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(10.5), ROWS)
+    commit(repo, "Again", "Chen Li", "2026-03-05T00:00:00Z")
+    assert _again(repo) == [("created", False), ("goalpost", True)]
+    assert "target.value 14 → 10.5" in read_history(repo).of("a").events[-1].text
+
+
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
     """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
     and was then mended: the move is in the history, but no such original is shown."""
