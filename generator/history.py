@@ -513,9 +513,10 @@ class _Charter:
     removals: dict[str, _Removal] = field(default_factory=dict)
     gone: bool = False  # the last commit replayed that changed charter.yaml removed it
     renamed_away: bool = False  # a fresh state for a folder the commit renames (`_renames`)
-    # Made again: the result files it had before the removal (`_Removal.files`), each
-    # compared with the file of its path when that is back (its rows changed meanwhile
-    # are a rewrite); not rows it has (`with_rows`) until then.
+    # The result files its removal removed (by the commit of its charter.yaml's removal,
+    # or a merge's), each compared with the file of its path when that is back (its rows
+    # changed meanwhile are a rewrite), until the first commit that brings one of its
+    # result files back; not rows it has (`with_rows`).
     away: dict[str, _File] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
@@ -577,8 +578,6 @@ class _Charter:
             )
         if forget:
             self.forget_metrics()
-        for rest, file in self.files.items():  # a merge's: compared when they come back
-            self.away.setdefault(rest, file)
         self.gone = True
 
     def made_again(self, removals: Sequence[_Removal]) -> None:
@@ -735,7 +734,7 @@ def _replay(
                         commit.parent, was or cid, commit.sha, cid, commit.day, rows
                     )
                 removals = []
-                if state.removals and not was and _comes_back(state, changes, blobs):
+                if state.removals and _comes_back(state, changes, blobs):
                     # A version with none readable before it: compared with the version
                     # removed on its line (also after an unreadable one, or a link, first).
                     removals = _removals_before(state, commit.sha, judge.lines, judge.branches)
@@ -1094,9 +1093,12 @@ def _merge(
         for change in changes:
             if state is not None and change.rest == "charter.yaml" and _removes_file(change):
                 # Removed against its first parent: a charter of its id made again after
-                # the merge is compared with that version, not with a merged branch's.
+                # the merge is compared with that version, not with a merged branch's;
+                # its result files the merge removed, with the rows the replay knew.
                 data = _readable(state.version(change.old, blobs)) or state.data
                 state.removed(stamp, data, state.with_rows(), forget=False)
+                gone = {c.rest for c in changes if _removes_file(c)}
+                state.away |= {r: f for r, f in state.files.items() if r in gone}
     refs = catalogue.change(commit, stamp, charters, quiet=True)
     if CATALOGUE in sides:  # against another parent: any entry may be another
         refs |= {cid for cid, state in charters.items() if state.refs()}
@@ -1209,11 +1211,15 @@ class _Catalogue:
 
 
 def _made_again(
-    state: _Charter, stamp: _Stamp, removals: Sequence[_Removal], data: dict[str, Any]
+    state: _Charter,
+    stamp: _Stamp,
+    removals: Sequence[_Removal],
+    data: dict[str, Any],
+    tell: bool = True,
 ) -> dict[str, Any]:
     """A charter made again after `removals` (on its line, nearest first): what the replay
-    knew of it then goes on, its *Created* entry says so, and the version the nearest
-    removed is returned, to compare the new one with."""
+    knew of it then goes on, its *Created* entry says so (when `tell`), and the version
+    the nearest removed is returned, to compare the new one with."""
     removal = removals[0]
     state.made_again(removals)
     status = label(str(data.get("status")), "status")
@@ -1221,7 +1227,8 @@ def _made_again(
         f"Charter created again, status {status}: removed on {removal.day} (commit"
         f" {removal.commit}), compared with the version removed then"
     )
-    state.events.append(stamp.event("created", text))
+    if tell:
+        state.events.append(stamp.event("created", text))
     state.events.extend(_catalogue_while_away(state, stamp, removal, data))
     return removal.data
 
@@ -1314,7 +1321,7 @@ def _renames(
         # the empty state an earlier rename left under its old id: a chain a → b → c).
         removed = [o for o in known if _removes(by_charter.get(o, []))]
         earlier = [o for o in known if charters[o].data is None and charters[o].events]
-        if not removed and cid in charters and charters[cid].removals:
+        if not removed and _own_removal_later(charters, cid, earlier):
             continue  # its own id's charter made again (compared with it), not a rename
         old = next(iter(removed or earlier), None)
         if old is None:
@@ -1332,6 +1339,20 @@ def _renames(
         # The old folder's removal in this commit is replayed on a fresh state, and is no
         # removal a charter of its id made later is compared with: it was renamed.
         charters[old] = _Charter(names, charters[cid].catalogue, renamed_away=True)
+
+
+def _own_removal_later(charters: Mapping[str, _Charter], cid: str, aliases: list[str]) -> bool:
+    """Whether charter `cid`, made again, was removed on or after the last removal of each
+    removed charter its `aliases` name: it is its own id's charter back, not their rename
+    (a rename in two commits, the old folder removed and the new one made, is a rename)."""
+    own = charters[cid].removals if cid in charters else {}
+    if not own:
+        return False
+    last = list(own.values())[-1].day
+    return all(
+        not charters[o].removals or list(charters[o].removals.values())[-1].day <= last
+        for o in aliases
+    )
 
 
 def _removes(changes: Sequence[_Change]) -> bool:
@@ -1374,14 +1395,14 @@ def _apply(
     state.rename_metrics(renames)
     had = {renames.get(mid, mid) for mid in state.with_rows()}
     before, files = len(state.events), dict(state.files)
-    for removal in removals:  # made again: its files before the removals on its line
-        for rest, file in removal.files.items():
-            if rest not in files:
-                state.away.setdefault(rest, file)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
+    back = False  # a result file comes back, readable: what stays away is compared no more
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
             _result_change(state, stamp, change, blobs, quiet=removed, renames=renames)
+            back |= not change.old.strip("0") and change.rest in state.files
+    if back:
+        state.away.clear()
     rewrites = state.events[before:]
     del state.events[before:]  # told after the charter's own changes, as it reads
     new = state.with_rows() - had
@@ -1390,7 +1411,8 @@ def _apply(
             compared = _charter_change(state, stamp, change, blobs, had, new, renames, removals)
             if state.gone and stamp.sha in state.removals:  # its files before the commit,
                 state.removals[stamp.sha] = replace(state.removals[stamp.sha], files=files)
-                state.away = dict(files)  # each compared when a file of its path comes back
+                # The files it removed, each compared when a file of its path comes back.
+                state.away = {rest: f for rest, f in files.items() if rest not in state.files}
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
@@ -1681,8 +1703,9 @@ def _charter_change(
     state.gone = False
     if old is None and (change.old.strip("0") or state.folder_link or state.renamed_from):
         old = state.data  # unreadable, from before the folder was made a link, or renamed
-    if old is None and removals:
-        old, had = _made_again(state, stamp, removals, data), had.union(*(r.rows for r in removals))
+    if old is None and removals:  # (renamed from a folder removed before: its *Renamed* says)
+        old = _made_again(state, stamp, removals, data, tell=state.renamed_from is None)
+        had = had.union(*(r.rows for r in removals))
     if state.renamed_from is not None:
         text = f"Charter renamed from {state.renamed_from} (listed in its aliases)"
         state.events.append(stamp.event("renamed", text))
@@ -1941,8 +1964,8 @@ def _result_change(
     charter itself was removed). `renames`: the metrics the commit renamed, whose rows
     are compared under their new ids."""
     known = state.files.get(change.rest)
-    if known is None and not change.old.strip("0"):  # back with its charter (`_Charter.away`)
-        known = state.away.pop(change.rest, None)
+    if known is None and not change.old.strip("0"):  # back after a removal (`_Charter.away`)
+        known = state.away.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None and not change.unlinked:
         old = _rows(blobs.read(change.old), change.rest)
@@ -1958,6 +1981,7 @@ def _result_change(
         state.files.pop(change.rest, None)
     else:
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
+        state.away.pop(change.rest, None)
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return

@@ -330,6 +330,7 @@ class Removal(NamedTuple):
     commit: str  # short hash
     day: str
     data: dict[str, Any]
+    catalogue: dict[str, dict[str, Any]]  # metrics.yaml's entries then, by id
 
 
 def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
@@ -365,8 +366,14 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
             data = _written_at(top, f"{sha}^1", path)
             when = datetime.fromisoformat(stamp).astimezone(UTC) if stamp else None
             if isinstance(data, dict) and when is not None:
+                entries = _written_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
+                catalogue = (
+                    {str(e.get("id")): e for e in entries if isinstance(e, dict)}
+                    if isinstance(entries, list)
+                    else {}
+                )
                 # as a side names its revision
-                found[cid] = Removal(sha[:10], when.date().isoformat(), data)
+                found[cid] = Removal(sha[:10], when.date().isoformat(), data, catalogue)
         if len(found) == len(paths):
             break
     return found
@@ -391,8 +398,13 @@ def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Cha
     for mid, metric in after.items():
         if mid not in before:
             continue
-        was, is_now = _raw_goalposts(before[mid]), _raw_goalposts(metric)
-        if before[mid].get("ref") is not None and metric.get("ref") is not None:
+        ref = before[mid].get("ref")
+        entry = removal.catalogue.get(str(ref), {}) if ref is not None else {}
+        # A `ref` as the catalogue then gave it (a metric written in the charter now is
+        # compared with what it was).
+        given = {k: v for k, v in entry.items() if k in CATALOGUED_FIELDS}
+        was, is_now = _raw_goalposts({**given, **before[mid]}), _raw_goalposts(metric)
+        if ref is not None and metric.get("ref") is not None:
             # Both `ref` the catalogue: the version removed, as written, holds none of what
             # it gives, HEAD's has it filled in (a change of the catalogue is its own).
             for name in CATALOGUED_FIELDS:

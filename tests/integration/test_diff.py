@@ -1016,7 +1016,11 @@ def test_a_charter_added_again_with_its_catalogued_metric_written_inline_is_comp
     repo.write(ROUTING_RESULTS, "date,metric,value\n")
     report = repo.diff_json("HEAD")
     moved = {c["field"]: (c["before"], c["after"]) for c in changes(report, "goalpost-moved")}
-    assert moved["definition"] == (None, "Median hours to solved.")
+    # Against the catalogue's entry as it was then; the unit and direction are the same.
+    assert moved == {"definition": ("Mean hours to solved.", "Median hours to solved.")}
+    # Written inline as the catalogue had it: nothing moved.
+    repo.write(ROUTING, kept.replace("  - ref: ttr\n", inline.replace("Median", "Mean")))
+    assert changes(repo.diff_json("HEAD"), "goalpost-moved") == []
 
 
 def test_a_charter_id_renamed_away_and_taken_by_a_new_charter_is_not_added_again(

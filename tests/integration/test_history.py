@@ -949,6 +949,74 @@ def test_an_id_renamed_away_and_taken_again_is_compared_at_its_next_removal(
     assert "target.value 14 → 10.5" in read_history(repo).of("a").events[-1].text
 
 
+def _rows_of(repo: Path, name: str, rows: list[dict[str, Any]]) -> None:
+    """Write charter a's result file `name` (CSV) with `rows`."""
+    path = repo / "charters/a/results" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = ["date", "metric", "variant", "value", "n"]
+    lines = [",".join(columns)] + [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["other-file", "charter-only-removed", "after-a-fix"])
+def test_a_result_file_made_later_at_a_path_a_removal_emptied_is_new(
+    tmp_path: Path, how: str
+) -> None:
+    """No false rewrite from the files a removal took: the rows came back in another file
+    (the first file back ends the comparison), the results were never removed (only
+    charter.yaml), or a broken charter.yaml mended later (the removal is not gone back
+    to)."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    if how == "charter-only-removed":
+        (repo / "charters/a/charter.yaml").unlink()
+        commit(repo, "Remove charter.yaml", "Ben Okafor", "2026-03-02T00:00:00Z")
+        write_charter(repo, "a", charter(12.0), ROWS)
+        commit(repo, "Again", "Ben Okafor", "2026-03-03T00:00:00Z")
+        git(repo, "mv", "charters/a/results/results.csv", "charters/a/results/q1.csv")
+        commit(repo, "Move the rows", "Ben Okafor", "2026-03-04T00:00:00Z")
+    else:
+        shutil.rmtree(repo / "charters/a")
+        commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+        write_charter(repo, "a", charter(12.0))
+        _rows_of(repo, "q1.csv", ROWS)
+        commit(repo, "Again, the rows in q1.csv", "Ben Okafor", "2026-03-03T00:00:00Z")
+    if how == "after-a-fix":
+        (repo / "charters/a/charter.yaml").write_text("title: [broken\n", encoding="utf-8")
+        commit(repo, "Break", "Ben Okafor", "2026-03-04T00:00:00Z")
+        write_charter(repo, "a", charter(12.0))
+        commit(repo, "Mend", "Ben Okafor", "2026-03-05T00:00:00Z")
+    flagged = [e.date for e in read_history(repo).of("a").events if e.flagged]
+    _rows_of(repo, "results.csv", MORE)
+    commit(repo, "April, in a new results.csv", "Chen Li", "2026-04-30T00:00:00Z")
+    assert [e.date for e in read_history(repo).of("a").events if e.flagged] == flagged
+
+
+def test_a_rename_in_two_commits_to_an_id_used_long_before_is_a_rename(
+    tmp_path: Path,
+) -> None:
+    """b was a pilot, removed long ago; a was removed, and b made next listing a in
+    aliases: the rename (a's history goes on under b), not the pilot back."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "b", charter_data(title="Old pilot", status="proposed"))
+    commit(repo, "Pilot", "Ana Ruiz", "2026-01-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/b")
+    commit(repo, "Drop the pilot", "Ana Ruiz", "2026-01-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove a", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "b", {**charter(12.0), "aliases": ["a"]}, ROWS)
+    commit(repo, "b, renamed from a", "Ben Okafor", "2026-03-03T00:00:00Z")
+    events = read_history(repo).of("b").events
+    assert [(e.date, e.kind) for e in events][-3:] == [
+        ("2026-03-01", "created"),
+        ("2026-03-01", "first-result"),
+        ("2026-03-03", "renamed"),
+    ]
+
+
 def test_an_original_the_format_would_refuse_is_not_kept(tmp_path: Path) -> None:
     """A version that did not validate (a direction `down`, a baseline `.nan` or 1e300)
     and was then mended: the move is in the history, but no such original is shown."""
