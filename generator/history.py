@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -513,10 +514,9 @@ class _Charter:
     removals: dict[str, _Removal] = field(default_factory=dict)
     gone: bool = False  # the last commit replayed that changed charter.yaml removed it
     renamed_away: bool = False  # a fresh state for a folder the commit renames (`_renames`)
-    # The result files its removal removed (by the commit of its charter.yaml's removal,
-    # or a merge's), each compared with the file of its path when that is back (its rows
-    # changed meanwhile are a rewrite), until the first commit that brings one of its
-    # result files back; not rows it has (`with_rows`).
+    # The rows of the result files its removal removed (by the commit of its charter.yaml's
+    # removal, or a merge's), by file, each compared when a file brings a row of the same
+    # date, metric and variant back (`_back_after_removal`); not rows it has (`with_rows`).
     away: dict[str, _File] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
@@ -575,6 +575,7 @@ class _Charter:
                 copy.deepcopy(self.first_result),
                 copy.deepcopy(self.originals),
                 copy.deepcopy(self.last_business),
+                next(_REMOVALS),
             )
         if forget:
             self.forget_metrics()
@@ -643,6 +644,12 @@ class _Removal:
     first_result: dict[str, str]
     originals: dict[str, dict[str, Any]]
     last_business: dict[str, dict[str, Any]]
+    order: int = 0  # its place among the removals replayed (`_REMOVALS`): later is larger
+
+
+# Numbers the removals in the order they are replayed, so that the later of two is known
+# whatever dates their authors gave them.
+_REMOVALS = itertools.count()
 
 
 def _removals_before(
@@ -1348,9 +1355,9 @@ def _own_removal_later(charters: Mapping[str, _Charter], cid: str, aliases: list
     own = charters[cid].removals if cid in charters else {}
     if not own:
         return False
-    last = list(own.values())[-1].day
+    last = list(own.values())[-1].order
     return all(
-        not charters[o].removals or list(charters[o].removals.values())[-1].day <= last
+        not charters[o].removals or list(charters[o].removals.values())[-1].order < last
         for o in aliases
     )
 
@@ -1396,13 +1403,9 @@ def _apply(
     had = {renames.get(mid, mid) for mid in state.with_rows()}
     before, files = len(state.events), dict(state.files)
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
-    back = False  # a result file comes back, readable: what stays away is compared no more
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
             _result_change(state, stamp, change, blobs, quiet=removed, renames=renames)
-            back |= not change.old.strip("0") and change.rest in state.files
-    if back:
-        state.away.clear()
     rewrites = state.events[before:]
     del state.events[before:]  # told after the charter's own changes, as it reads
     new = state.with_rows() - had
@@ -1964,24 +1967,26 @@ def _result_change(
     charter itself was removed). `renames`: the metrics the commit renamed, whose rows
     are compared under their new ids."""
     known = state.files.get(change.rest)
-    if known is None and not change.old.strip("0"):  # back after a removal (`_Charter.away`)
-        known = state.away.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None and not change.unlinked:
         old = _rows(blobs.read(change.old), change.rest)
-    if old is None:  # the parent version could not be read: the last one that could
-        old = known.rows if known is not None else {}
-    if renames:
-        old = {(k[0], renames.get(k[1], k[1]), *k[2:]): v for k, v in old.items()}
     new_blob = blobs.read(change.new)
     new = _rows(new_blob, change.rest) if new_blob is not None else {}
     if new is None:
         return  # unreadable at this commit (a broken quote, a limit): not a rewrite
+    if old is None and known is None and new_blob is not None and state.away:
+        # None at the parent (or none readable): a file back after the charter's removal
+        state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
+        _back_after_removal(state, stamp, change.rest, new, quiet)
+        return
+    if old is None:  # the parent version could not be read: the last one that could
+        old = known.rows if known is not None else {}
+    if renames:
+        old = {(k[0], renames.get(k[1], k[1]), *k[2:]): v for k, v in old.items()}
     if new_blob is None:
         state.files.pop(change.rest, None)
     else:
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
-        state.away.pop(change.rest, None)
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return
@@ -1991,6 +1996,29 @@ def _result_change(
     )
     text = f"{change.rest} rewritten: {words} ({', '.join(touched)})"
     state.events.append(stamp.event("rewritten", text, flagged=True))
+
+
+def _back_after_removal(
+    state: _Charter, stamp: _Stamp, rest: str, new: dict[RowKey, tuple[Any, ...]], quiet: bool
+) -> None:
+    """A result file with none at the parent, while rows its charter's removal took are away
+    (`_Charter.away`): each of its rows that one of them had (by date, metric and
+    variant, whichever file held it) is compared with it, a changed one a flagged rewrite,
+    and is away no more. Rows not back are not told: they may come back in another file."""
+    revised: list[RowKey] = []
+    for path in sorted(state.away, key=lambda p: (p != rest, p)):  # its own path first
+        file = state.away[path]
+        common = file.rows.keys() & new.keys()
+        revised += [k for k in common if file.rows[k] != new[k]]
+        left = {k: v for k, v in file.rows.items() if k not in common}
+        if left:
+            state.away[path] = _File(file.blob, left, frozenset(k[1] for k in left))
+        else:
+            del state.away[path]
+    if revised and not quiet:
+        metrics = ", ".join(sorted({k[1] for k in revised}))
+        text = f"{rest} rewritten: {plural(len(revised), 'past row')} revised ({metrics})"
+        state.events.append(stamp.event("rewritten", text, flagged=True))
 
 
 def _yaml(blob: bytes) -> dict[str, Any] | None:

@@ -367,11 +367,10 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
             when = datetime.fromisoformat(stamp).astimezone(UTC) if stamp else None
             if isinstance(data, dict) and when is not None:
                 entries = _written_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
-                catalogue = (
-                    {str(e.get("id")): e for e in entries if isinstance(e, dict)}
-                    if isinstance(entries, list)
-                    else {}
-                )
+                catalogue: dict[str, dict[str, Any]] = {}
+                for e in entries if isinstance(entries, list) else []:
+                    if isinstance(e, dict):  # the first of an id, as the loader reads it
+                        catalogue.setdefault(str(e.get("id")), e)
                 # as a side names its revision
                 found[cid] = Removal(sha[:10], when.date().isoformat(), data, catalogue)
         if len(found) == len(paths):

@@ -1023,6 +1023,31 @@ def test_a_charter_added_again_with_its_catalogued_metric_written_inline_is_comp
     assert changes(repo.diff_json("HEAD"), "goalpost-moved") == []
 
 
+def test_a_catalogue_id_written_twice_is_read_by_its_first_entry_for_a_charter_added_again(
+    repo: Repo,
+) -> None:
+    catalogue = repo.read("metrics.yaml")
+    first = "- id: ttr\n  name: TTR\n  definition: Mean hours.\n  unit: hours\n"
+    second = "- id: ttr\n  name: TTR\n  definition: Other.\n  unit: days\n"
+    repo.write("metrics.yaml", catalogue + first + "  direction: decrease\n" + second)
+    text = repo.read(ROUTING)
+    start = text.index("  - id: resolution_hours")
+    end = text.index("    baseline:", start)
+    kept = (text[:start] + "  - ref: ttr\n" + text[end:]).replace("resolution_hours", "ttr")
+    repo.write(ROUTING, kept)
+    repo.commit("ttr, written twice in metrics.yaml")
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.write("metrics.yaml", catalogue)
+    repo.commit("Drop routing and ttr")
+    inline = (
+        "  - id: ttr\n    name: TTR\n    definition: Mean hours.\n"
+        "    unit: hours\n    direction: decrease\n"
+    )
+    repo.write(ROUTING, kept.replace("  - ref: ttr\n", inline))
+    repo.write(ROUTING_RESULTS, "date,metric,value\n")
+    assert changes(repo.diff_json("HEAD"), "goalpost-moved") == []
+
+
 def test_a_charter_id_renamed_away_and_taken_by_a_new_charter_is_not_added_again(
     repo: Repo,
 ) -> None:

@@ -993,6 +993,73 @@ def test_a_result_file_made_later_at_a_path_a_removal_emptied_is_new(
     assert [e.date for e in read_history(repo).of("a").events if e.flagged] == flagged
 
 
+@pytest.mark.parametrize("first", ["header-only", "unreadable"])
+def test_a_row_changed_while_away_is_a_rewrite_after_another_file_or_a_broken_one(
+    tmp_path: Path, first: str
+) -> None:
+    """Made again with another result file first (only a header), or with results.csv
+    unreadable at first; the changed row comes a commit later."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0))
+    if first == "header-only":
+        _rows_of(repo, "notes.csv", [])
+    else:
+        (repo / "charters/a/results").mkdir(exist_ok=True)
+        (repo / "charters/a/results/results.csv").write_text('date,metric\n"oops\n')
+    commit(repo, "Again", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), BETTER)
+    back = commit(repo, "Rows back", "Ben Okafor", "2026-03-04T00:00:00Z")
+    (rewrite,) = [e for e in read_history(repo).of("a").events if e.kind == "rewritten"]
+    assert (rewrite.commit, rewrite.text) == (
+        back,
+        "results/results.csv rewritten: 1 past row revised (conv)",
+    )
+
+
+def test_a_charter_removed_and_made_again_unchanged_on_a_branch_is_no_rewrite(
+    tmp_path: Path,
+) -> None:
+    """The branch removed and made the charter again as it was while main added rows: the
+    rows main added since were read as removed by the branch."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Again", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "March", "Chen Li", "2026-04-01T00:00:00Z")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Side", "side", when="2026-04-02T00:00:00Z")
+    assert [e for e in read_history(repo).of("a").events if e.flagged] == []
+
+
+def test_a_rename_on_the_day_an_old_id_was_removed_is_decided_by_commit_order(
+    tmp_path: Path,
+) -> None:
+    """Everything on one day: the pilot b removed, then a removed, then b made listing a in
+    aliases. Days tied, and the tie went to the pilot."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "b", charter_data(title="Old pilot", status="proposed"))
+    commit(repo, "Pilot", "Ana Ruiz", "2026-03-01T08:00:00Z")
+    shutil.rmtree(repo / "charters/b")
+    commit(repo, "Drop the pilot", "Ana Ruiz", "2026-03-01T09:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T10:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove a", "Ben Okafor", "2026-03-01T11:00:00Z")
+    write_charter(repo, "b", {**charter(11.0), "aliases": ["a"]}, ROWS)
+    commit(repo, "b, renamed from a", "Ben Okafor", "2026-03-01T12:00:00Z")
+    events = read_history(repo).of("b").events
+    assert [(e.kind, e.flagged) for e in events][-2:] == [("renamed", False), ("goalpost", True)]
+
+
 def test_a_rename_in_two_commits_to_an_id_used_long_before_is_a_rename(
     tmp_path: Path,
 ) -> None:
