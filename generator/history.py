@@ -571,7 +571,6 @@ class _Charter:
                 stamp.commit,
                 stamp.sha,
                 set(rows),
-                dict(self.files),
                 copy.deepcopy(self.first_result),
                 copy.deepcopy(self.originals),
                 copy.deepcopy(self.last_business),
@@ -640,7 +639,6 @@ class _Removal:
     commit: str  # short hash
     sha: str  # the whole commit id
     rows: set[str]  # the metrics with result rows before the commit
-    files: dict[str, _File]  # its result files before the commit
     first_result: dict[str, str]
     originals: dict[str, dict[str, Any]]
     last_business: dict[str, dict[str, Any]]
@@ -1412,9 +1410,8 @@ def _apply(
     for change in changes:
         if change.rest == "charter.yaml":
             compared = _charter_change(state, stamp, change, blobs, had, new, renames, removals)
-            if state.gone and stamp.sha in state.removals:  # its files before the commit,
-                state.removals[stamp.sha] = replace(state.removals[stamp.sha], files=files)
-                # The files it removed, each compared when a file of its path comes back.
+            if state.gone and stamp.sha in state.removals:
+                # The files it removed: their rows compared when a file brings them back.
                 state.away = {rest: f for rest, f in files.items() if rest not in state.files}
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
