@@ -109,6 +109,7 @@ from .vocabulary import (
     KIND_LABELS,
     HistoryKind,
     Verdict,
+    arm_of,
     label,
     rollout_undone,
     verdict_gained,
@@ -1978,6 +1979,9 @@ def _result_change(
         return
     if old is None:  # the parent version could not be read: the last one that could
         old = known.rows if known is not None else {}
+    if state.away:  # rows it adds may be rows its charter's removal took
+        arrived = {k: v for k, v in new.items() if k not in old}
+        _back_after_removal(state, stamp, change.rest, arrived, quiet)
     if renames:
         old = {(k[0], renames.get(k[1], k[1]), *k[2:]): v for k, v in old.items()}
     if new_blob is None:
@@ -2003,10 +2007,11 @@ def _back_after_removal(
     variant, whichever file held it) is compared with it, a changed one a flagged rewrite,
     and is away no more. Rows not back are not told: they may come back in another file."""
     revised: list[RowKey] = []
+    arms = {_arm_key(k): v for k, v in new.items()}  # a variant as the loader tells arms
     for path in sorted(state.away, key=lambda p: (p != rest, p)):  # its own path first
         file = state.away[path]
-        common = file.rows.keys() & new.keys()
-        revised += [k for k in common if file.rows[k] != new[k]]
+        common = {k for k in file.rows if _arm_key(k) in arms}
+        revised += [k for k in common if file.rows[k] != arms[_arm_key(k)]]
         left = {k: v for k, v in file.rows.items() if k not in common}
         if left:
             state.away[path] = _File(file.blob, left, frozenset(k[1] for k in left))
@@ -2016,6 +2021,11 @@ def _back_after_removal(
         metrics = ", ".join(sorted({k[1] for k in revised}))
         text = f"{rest} rewritten: {plural(len(revised), 'past row')} revised ({metrics})"
         state.events.append(stamp.event("rewritten", text, flagged=True))
+
+
+def _arm_key(key: RowKey) -> RowKey:
+    """A row's date, metric and arm (`vocabulary.arm_of`: `Treatment ` is `treatment`)."""
+    return (key[0], key[1], arm_of(key[2]), *key[3:])
 
 
 def _yaml(blob: bytes) -> dict[str, Any] | None:

@@ -993,20 +993,21 @@ def test_a_result_file_made_later_at_a_path_a_removal_emptied_is_new(
     assert [e.date for e in read_history(repo).of("a").events if e.flagged] == flagged
 
 
-@pytest.mark.parametrize("first", ["header-only", "unreadable"])
+@pytest.mark.parametrize("first", ["header-only", "header-only-same-path", "unreadable"])
 def test_a_row_changed_while_away_is_a_rewrite_after_another_file_or_a_broken_one(
     tmp_path: Path, first: str
 ) -> None:
-    """Made again with another result file first (only a header), or with results.csv
-    unreadable at first; the changed row comes a commit later."""
+    """Made again with a result file first that holds only a header (notes.csv, or
+    results.csv itself), or with results.csv unreadable at first; the changed row comes a
+    commit later."""
     repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     shutil.rmtree(repo / "charters/a")
     commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
     write_charter(repo, "a", charter(12.0))
-    if first == "header-only":
-        _rows_of(repo, "notes.csv", [])
+    if first.startswith("header-only"):
+        _rows_of(repo, "results.csv" if first.endswith("same-path") else "notes.csv", [])
     else:
         (repo / "charters/a/results").mkdir(exist_ok=True)
         (repo / "charters/a/results/results.csv").write_text('date,metric\n"oops\n')
@@ -1018,6 +1019,21 @@ def test_a_row_changed_while_away_is_a_rewrite_after_another_file_or_a_broken_on
         back,
         "results/results.csv rewritten: 1 past row revised (conv)",
     )
+
+
+def test_a_row_changed_while_away_with_its_variant_spelled_otherwise_is_a_rewrite(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    spelled = [{**r, "variant": str(r["variant"]).title()} for r in BETTER]
+    write_charter(repo, "a", charter(12.0), spelled)
+    commit(repo, "Again", "Ben Okafor", "2026-03-03T00:00:00Z")
+    (rewrite,) = [e for e in read_history(repo).of("a").events if e.kind == "rewritten"]
+    assert rewrite.text == "results/results.csv rewritten: 1 past row revised (conv)"
 
 
 def test_a_charter_removed_and_made_again_unchanged_on_a_branch_is_no_rewrite(
