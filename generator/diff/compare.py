@@ -379,12 +379,12 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
 
 
 def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Change]:
-    """A charter removed in BASE's history and made again in HEAD, its business metrics'
-    goalposts compared with the version removed, as written: each difference of a metric
-    agreed then is a `goalpost-moved` nobody is taken to have re-agreed, of one not agreed
-    a `metric-changed` (removing a charter in one change and adding it back with a lower
-    target in the next moved the target unseen); an agreed metric gone is an
-    `agreement-changed`."""
+    """A charter removed in BASE's history and made again in HEAD, compared with the
+    version removed, as written: each difference of a business metric's goalposts is a
+    `goalpost-moved` for a metric agreed then (re-agreed by the rule of an edit,
+    `agreement_renewal`), else a `metric-changed` (removing a charter in one change and
+    adding it back with a lower target in the next moved the target unseen); an agreed
+    metric gone is an `agreement-changed`; the plan and guardrails, `_made_again_plan`."""
     now = _as_written(cid, head)
     if now is None:
         return
