@@ -985,29 +985,36 @@ def test_a_charter_added_again_with_its_plan_and_guardrail_loosened_says_so(repo
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
 
 
+def _routing_by_ttr_then_dropped(repo: Repo, entries: str) -> str:
+    """Routing's business metric made a `ref: ttr` to `entries` added to metrics.yaml (its
+    rows emptied), committed; then routing and the entries removed, committed. Returns
+    routing's charter.yaml as it was removed."""
+    catalogue = repo.read("metrics.yaml")
+    repo.write("metrics.yaml", catalogue + entries)
+    text = repo.read(ROUTING)
+    start = text.index("  - id: resolution_hours")
+    end = text.index("    baseline:", start)
+    kept = (text[:start] + "  - ref: ttr\n" + text[end:]).replace("resolution_hours", "ttr")
+    repo.write(ROUTING, kept)
+    repo.write(ROUTING_RESULTS, "date,metric,value\n")
+    repo.commit("Routing by the catalogue's ttr")
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.write("metrics.yaml", catalogue)
+    repo.commit("Drop routing and ttr")
+    return kept
+
+
 def test_a_charter_added_again_with_its_catalogued_metric_written_inline_is_compared(
     repo: Repo,
 ) -> None:
     """Removed while its metric `ref`d the catalogue, added again with the metric written
     in the charter (its catalogue entry gone): its definition was left out of the
     comparison, as if both sides `ref`d it."""
-    catalogue = repo.read("metrics.yaml")
     entry = (
         "- id: ttr\n  name: Time to resolution\n  definition: Mean hours to solved.\n"
         "  unit: hours\n  direction: decrease\n"
     )
-    repo.write("metrics.yaml", catalogue + entry)
-    text = repo.read(ROUTING)
-    start = text.index("  - id: resolution_hours")
-    end = text.index("    baseline:", start)
-    text = text[:start] + "  - ref: ttr\n" + text[end:]
-    repo.write(ROUTING, text.replace("resolution_hours", "ttr"))
-    repo.write(ROUTING_RESULTS, "date,metric,value\n")
-    repo.commit("Routing by the catalogue's ttr")
-    kept = repo.read(ROUTING)
-    shutil.rmtree(repo.path("charters/support-ticket-routing"))
-    repo.write("metrics.yaml", catalogue)
-    repo.commit("Drop routing and ttr")
+    kept = _routing_by_ttr_then_dropped(repo, entry)
     inline = (
         "  - id: ttr\n    name: Time to resolution\n    definition: Median hours to solved.\n"
         "    unit: hours\n    direction: decrease\n"
@@ -1026,19 +1033,9 @@ def test_a_charter_added_again_with_its_catalogued_metric_written_inline_is_comp
 def test_a_catalogue_id_written_twice_is_read_by_its_first_entry_for_a_charter_added_again(
     repo: Repo,
 ) -> None:
-    catalogue = repo.read("metrics.yaml")
     first = "- id: ttr\n  name: TTR\n  definition: Mean hours.\n  unit: hours\n"
     second = "- id: ttr\n  name: TTR\n  definition: Other.\n  unit: days\n"
-    repo.write("metrics.yaml", catalogue + first + "  direction: decrease\n" + second)
-    text = repo.read(ROUTING)
-    start = text.index("  - id: resolution_hours")
-    end = text.index("    baseline:", start)
-    kept = (text[:start] + "  - ref: ttr\n" + text[end:]).replace("resolution_hours", "ttr")
-    repo.write(ROUTING, kept)
-    repo.commit("ttr, written twice in metrics.yaml")
-    shutil.rmtree(repo.path("charters/support-ticket-routing"))
-    repo.write("metrics.yaml", catalogue)
-    repo.commit("Drop routing and ttr")
+    kept = _routing_by_ttr_then_dropped(repo, first + "  direction: decrease\n" + second)
     inline = (
         "  - id: ttr\n    name: TTR\n    definition: Mean hours.\n"
         "    unit: hours\n    direction: decrease\n"

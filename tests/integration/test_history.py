@@ -566,6 +566,15 @@ def test_a_charter_removed_and_made_again_keeps_the_old_ones_originals(
     ]
 
 
+def _removed(repo: Path, day: str = "2026-03-02") -> str:
+    """Charter a at a target of 12 with ROWS, added on 1 March and removed on `day`: the
+    removal's commit."""
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    return commit(repo, "Remove", "Ben Okafor", f"{day}T00:00:00Z")
+
+
 def test_a_charter_removed_and_made_again_with_its_target_loosened_moved_its_goalpost(
     tmp_path: Path,
 ) -> None:
@@ -573,10 +582,7 @@ def test_a_charter_removed_and_made_again_with_its_target_loosened_moved_its_goa
     back in a third: the page lost the original target and the *Moved goalpost* badge,
     and the loosening was told nowhere."""
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    removed = commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    removed = _removed(repo, "2026-03-03")
     write_charter(repo, "a", charter(10.5))
     commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
     write_charter(repo, "a", charter(10.5), ROWS)
@@ -604,10 +610,7 @@ def test_a_charter_removed_and_made_again_as_it_was_has_no_moved_goalpost(
     tmp_path: Path,
 ) -> None:
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    _removed(repo, "2026-03-03")
     write_charter(repo, "a", charter(12.0), ROWS)
     commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
     found = read_history(repo).of("a")
@@ -715,10 +718,7 @@ def test_a_charter_made_again_with_a_row_changed_rewrote_its_results(
     """Removed with its rows and made again with a past row better than it was: a new
     file, so no rewrite, and the verdict rose on a changed row without a flag."""
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    _removed(repo, "2026-03-03")
     better = [*ROWS[:3], {**ROWS[3], "value": 11.9}]  # February's treatment row
     if split:
         write_charter(repo, "a", charter(12.0))
@@ -738,10 +738,7 @@ def test_a_charter_made_again_unreadable_first_is_compared_when_it_reads(
     """Made again first as a version that does not read (broken YAML, an empty file, no
     mapping), then mended with a lower target: read as a charter created anew."""
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    _removed(repo, "2026-03-03")
     (repo / "charters/a").mkdir()
     (repo / "charters/a/charter.yaml").write_text(first, encoding="utf-8")
     commit(repo, "Again, to do", "Ben Okafor", "2026-03-04T00:00:00Z")
@@ -917,10 +914,7 @@ def test_a_charter_removed_through_a_merged_branch_and_made_again_with_a_row_cha
 
 def test_a_charter_made_again_with_its_rows_first_rewrote_them(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _removed(repo)
     write_charter(repo, "a", charter(12.0), BETTER)
     (repo / "charters/a/charter.yaml").unlink()
     commit(repo, "Rows back first", "Ben Okafor", "2026-03-03T00:00:00Z")
@@ -1001,10 +995,7 @@ def test_a_row_changed_while_away_is_a_rewrite_after_another_file_or_a_broken_on
     results.csv itself), or with results.csv unreadable at first; the changed row comes a
     commit later."""
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _removed(repo)
     write_charter(repo, "a", charter(12.0))
     if first.startswith("header-only"):
         _rows_of(repo, "results.csv" if first.endswith("same-path") else "notes.csv", [])
@@ -1025,10 +1016,7 @@ def test_a_row_changed_while_away_with_its_variant_spelled_otherwise_is_a_rewrit
     tmp_path: Path,
 ) -> None:
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _removed(repo)
     spelled = [{**r, "variant": str(r["variant"]).title()} for r in BETTER]
     write_charter(repo, "a", charter(12.0), spelled)
     commit(repo, "Again", "Ben Okafor", "2026-03-03T00:00:00Z")
@@ -1056,20 +1044,28 @@ def test_a_charter_removed_and_made_again_unchanged_on_a_branch_is_no_rewrite(
     assert [e for e in read_history(repo).of("a").events if e.flagged] == []
 
 
+def _pilot_b_then_a_removed(repo: Path, *hours: str) -> None:
+    """A pilot b added and removed, then charter a (target 12, ROWS) added and removed, the
+    four commits at `hours` (`2026-03-01T08`)."""
+    write_charter(repo, "b", charter_data(title="Old pilot", status="proposed"))
+    commit(repo, "Pilot", "Ana Ruiz", f"{hours[0]}:00:00Z")
+    shutil.rmtree(repo / "charters/b")
+    commit(repo, "Drop the pilot", "Ana Ruiz", f"{hours[1]}:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", f"{hours[2]}:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove a", "Ben Okafor", f"{hours[3]}:00:00Z")
+
+
 def test_a_rename_on_the_day_an_old_id_was_removed_is_decided_by_commit_order(
     tmp_path: Path,
 ) -> None:
     """Everything on one day: the pilot b removed, then a removed, then b made listing a in
     aliases. Days tied, and the tie went to the pilot."""
     repo = _repo(tmp_path)
-    write_charter(repo, "b", charter_data(title="Old pilot", status="proposed"))
-    commit(repo, "Pilot", "Ana Ruiz", "2026-03-01T08:00:00Z")
-    shutil.rmtree(repo / "charters/b")
-    commit(repo, "Drop the pilot", "Ana Ruiz", "2026-03-01T09:00:00Z")
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T10:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove a", "Ben Okafor", "2026-03-01T11:00:00Z")
+    _pilot_b_then_a_removed(
+        repo, "2026-03-01T08", "2026-03-01T09", "2026-03-01T10", "2026-03-01T11"
+    )
     write_charter(repo, "b", {**charter(11.0), "aliases": ["a"]}, ROWS)
     commit(repo, "b, renamed from a", "Ben Okafor", "2026-03-01T12:00:00Z")
     events = read_history(repo).of("b").events
@@ -1082,14 +1078,9 @@ def test_a_rename_in_two_commits_to_an_id_used_long_before_is_a_rename(
     """b was a pilot, removed long ago; a was removed, and b made next listing a in
     aliases: the rename (a's history goes on under b), not the pilot back."""
     repo = _repo(tmp_path)
-    write_charter(repo, "b", charter_data(title="Old pilot", status="proposed"))
-    commit(repo, "Pilot", "Ana Ruiz", "2026-01-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/b")
-    commit(repo, "Drop the pilot", "Ana Ruiz", "2026-01-02T00:00:00Z")
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    commit(repo, "Remove a", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _pilot_b_then_a_removed(
+        repo, "2026-01-01T00", "2026-01-02T00", "2026-03-01T00", "2026-03-02T00"
+    )
     write_charter(repo, "b", {**charter(12.0), "aliases": ["a"]}, ROWS)
     commit(repo, "b, renamed from a", "Ben Okafor", "2026-03-03T00:00:00Z")
     events = read_history(repo).of("b").events
