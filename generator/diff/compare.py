@@ -339,9 +339,9 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
     removed `charters/<cid>/charter.yaml`, when it was written (the author's date, UTC, as
     the history dates it) and the version it removed (at its first parent, as written):
     a charter in HEAD only that BASE's history had is made again, and compared with what
-    was removed. One walk of the history for them all; none unless BASE is a revision, nor
-    where that version does not parse, nor for an id that a charter of BASE lists in its
-    `aliases` (renamed, not removed)."""
+    was removed (where that version does not parse, an earlier removal's). One walk of the
+    history for them all; none unless BASE is a revision, nor for an id that a charter of
+    BASE lists in its `aliases` (renamed, not removed)."""
     if base.revision is None or base.repository is None or not cids:
         return {}
     aliased = {a for check in base.checks.values() for a in check.view.charter.aliases}
@@ -359,6 +359,7 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
     for entry in text.split("\x02")[1:]:  # newest first: the first removal of a path counts
         header, _, names = entry.partition("\0")  # `<sha>\x01<date>`, then `\n<path>\0`…
         sha, _, stamp = header.partition("\x01")
+        catalogue: dict[str, dict[str, Any]] | None = None  # read once a commit
         for path in names.lstrip("\n").split("\0"):
             cid = paths.get(path)
             if cid is None or cid in found:
@@ -366,15 +367,23 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
             data = _written_at(top, f"{sha}^1", path)
             when = datetime.fromisoformat(stamp).astimezone(UTC) if stamp else None
             if isinstance(data, dict) and when is not None:
-                entries = _written_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
-                catalogue: dict[str, dict[str, Any]] = {}
-                for e in entries if isinstance(entries, list) else []:
-                    if isinstance(e, dict):  # the first of an id, as the loader reads it
-                        catalogue.setdefault(str(e.get("id")), e)
+                if catalogue is None:
+                    catalogue = _entries_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
                 # as a side names its revision
                 found[cid] = Removal(sha[:10], when.date().isoformat(), data, catalogue)
         if len(found) == len(paths):
             break
+    return found
+
+
+def _entries_at(top: Path, revision: str, path: str) -> dict[str, dict[str, Any]]:
+    """metrics.yaml's entries at `revision` by id, the first of an id as the loader reads
+    it; none where it is not there or does not parse."""
+    entries = _written_at(top, revision, path)
+    found: dict[str, dict[str, Any]] = {}
+    for e in entries if isinstance(entries, list) else []:
+        if isinstance(e, dict):
+            found.setdefault(str(e.get("id")), e)
     return found
 
 
