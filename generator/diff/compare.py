@@ -57,7 +57,7 @@ from ..vocabulary import (
     verdict_gained,
 )
 from .metric_renames import metric_renames, renamed_base
-from .sides import Side, _git, edit_dates
+from .sides import Side, _git, edit_dates, load_removed
 
 KINDS = CHANGE_KINDS
 # A change to one of these fields of an agreed business metric moves the goalposts,
@@ -331,6 +331,7 @@ class Removal(NamedTuple):
     day: str
     data: dict[str, Any]
     catalogue: dict[str, dict[str, Any]]  # metrics.yaml's entries then, by id
+    parent: str  # the full hash of the commit's first parent, where the version removed is
 
 
 def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
@@ -370,7 +371,8 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
                 if catalogue is None:
                     catalogue = _entries_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
                 # as a side names its revision
-                found[cid] = Removal(sha[:10], when.date().isoformat(), data, catalogue)
+                day = when.date().isoformat()
+                found[cid] = Removal(sha[:10], day, data, catalogue, f"{sha}^1")
         if len(found) == len(paths):
             break
     return found
@@ -432,6 +434,28 @@ def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Cha
                 extra["reagreed"] = renewed.renewed
             yield Change(kind, cid, mid, was.get(name), is_now.get(name), text, name, extra=extra)
     yield from _made_again_plan(cid, removal.data, now, head, why)
+
+
+def made_again_rows(cid: str, removal: Removal, base: Side, head: Side) -> Iterator[Change]:
+    """A charter removed in BASE's history and made again in HEAD: its result rows compared
+    with those of the version removed (loaded at the removal's parent, metrics renamed
+    between them read through), each metric's rows changed or gone a
+    `results-rewritten`. Rows a removal took and the re-add brings back otherwise were
+    the evidence the charter was judged on; none where either version does not load."""
+    new = head.checks.get(cid)
+    old = load_removed(base, cid, removal.parent) if new is not None else None
+    if new is None or old is None:
+        return
+    pair = Pair(cid, old, new)
+    if ids := metric_renames(old, new):
+        pair = replace(pair, base=renamed_base(old, ids, set()))
+    why = (
+        f"; the charter was removed in {removal.commit} ({removal.day}) and is added again:"
+        " compared with the rows of the version removed"
+    )
+    for change in result_changes(pair):
+        if change.kind == "results-rewritten":
+            yield replace(change, message=change.message + why)
 
 
 #: What a guardrail is judged by: a move in its bad direction beyond its tolerance, from
@@ -545,6 +569,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             report.changes.extend(_added(cid, base, head, old_id, edited, again))
             if again is not None:
                 report.changes.extend(made_again_goalposts(cid, again, head))
+                report.changes.extend(made_again_rows(cid, again, base, head))
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:

@@ -111,6 +111,19 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     return side
 
 
+def load_removed(base: Side, cid: str, revision: str) -> CharterCheck | None:
+    """Charter `cid` as it was at `revision` of BASE's repository (the parent of the
+    commit that removed it), loaded and checked as a side's charters are, with that
+    revision's site.yaml and metrics.yaml; None where it does not load there."""
+    if base.repository is None:
+        return None
+    top, prefix = base.repository
+    with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:
+        root = _materialise(top, revision, prefix, Path(tmp), only=cid)
+        side = _read(root, revision, "git", revision, revision, None, None)
+    return side.checks.get(cid)
+
+
 _CHARTER_YAML = re.compile(r"charters/([^/]+)/charter\.yaml")
 
 
@@ -360,8 +373,9 @@ def missing_revision_message(spec: str, role: str, shallow: bool) -> str:
     )
 
 
-def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
-    """Write the source folder's charters/, site.yaml and metrics.yaml at `sha` into `dest`.
+def _materialise(top: Path, sha: str, prefix: str, dest: Path, only: str | None = None) -> Path:
+    """Write the source folder's charters/ (or only the folder of charter `only`),
+    site.yaml and metrics.yaml at `sha` into `dest`.
 
     Each file is its blob (one `git cat-file --batch`), through its smudge filter when
     the working tree's attributes give it one (Git LFS, say: `git cat-file --filters`),
@@ -370,7 +384,8 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path) -> Path:
     comparison other files than a build of the checkout reads. A link is made as a
     link when it stays inside the repository, and what it points to is read too (a
     charter's folder kept elsewhere in the repository, as the build follows it)."""
-    wanted = [f"{prefix}charters", f"{prefix}site.yaml", f"{prefix}metrics.yaml"]
+    folder = f"{prefix}charters" + (f"/{only}" if only is not None else "")
+    wanted = [folder, f"{prefix}site.yaml", f"{prefix}metrics.yaml"]
     root = dest / prefix if prefix else dest
     root.mkdir(parents=True, exist_ok=True)
     read: list[str] = []  # the paths of the repository read so far

@@ -941,6 +941,49 @@ def test_a_charter_added_again_is_compared_with_the_version_removed(repo: Repo) 
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 0
 
 
+def test_a_charter_added_again_with_a_past_row_changed_says_its_rows_were_rewritten(
+    repo: Repo,
+) -> None:
+    """The page flags a row changed while the charter was away; the gate passed it: BASE
+    has no such charter, so `--fail-on results-rewritten` found nothing to compare."""
+    kept = repo.read(ROUTING)
+    rows = repo.read(ROUTING_RESULTS)
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.commit("Drop routing", when="2026-09-01T10:00:00Z")
+    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    repo.write(ROUTING, kept)
+    bad = "2026-08-23,resolution_hours,treatment,18.7,3027,13.6,"
+    assert bad in rows
+    repo.write(ROUTING_RESULTS, rows.replace(bad, bad.replace(",18.7,", ",16.1,")))
+    report = repo.diff_json("HEAD")
+    (rewritten,) = changes(report, "results-rewritten")
+    assert (rewritten["charter"], rewritten["metric"]) == (
+        "support-ticket-routing",
+        "resolution_hours",
+    )
+    assert rewritten["message"] == (
+        "`resolution_hours`: 1 past row revised (2026-08-23 treatment: 18.7 hours (n 3027,"
+        " std 13.6) → 16.1 hours (n 3027, std 13.6)); the charter was removed in"
+        f" {removed} (2026-09-01) and is added again: compared with the rows of the version"
+        " removed"
+    )
+    assert [r["value"] for r in rewritten["before"]] == [18.7]
+    assert [r["value"] for r in rewritten["after"]] == [16.1]
+    assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 1
+    # A row left out is gone from the evidence, as in any change.
+    repo.write(ROUTING_RESULTS, rows.replace(bad + "\n", ""))
+    (gone,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert gone["message"].startswith("`resolution_hours`: 1 past row removed (2026-08-23")
+    # Back as they were: nothing rewritten, the gate passes.
+    repo.write(ROUTING_RESULTS, rows)
+    assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
+    assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 0
+    # Its metric renamed as it came back, rows and all: read through the rename.
+    repo.write(ROUTING, kept.replace("resolution_hours", "ttr_hours"))
+    repo.write(ROUTING_RESULTS, rows.replace("resolution_hours", "ttr_hours"))
+    assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
+
+
 def test_a_charter_added_again_as_it_was_with_a_catalogued_metric_moved_nothing(
     repo: Repo,
 ) -> None:
