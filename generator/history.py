@@ -116,7 +116,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-18"
+HISTORY_FORMAT = "history-19"
 
 
 def _format() -> str:
@@ -519,6 +519,10 @@ class _Charter:
     # removal, or a merge's), by file, each compared when a file brings a row of the same
     # date, metric and variant back (`_back_after_removal`); not rows it has (`with_rows`).
     away: dict[str, _File] = field(default_factory=dict)
+    # Made again after this removal, not yet judged on results: the version removed is
+    # judged on the rows of the first commit that gives the charter a verdict on any
+    # (`_Judge.again`), as the charter before an edit is.
+    again: _Removal | None = None
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -832,9 +836,55 @@ class _Judge:
                 *state.gains[-(MAX_GAINS - 1) :],
                 _Gain(state.events[-1], tuple(read), commit.sha),
             ]
+        if state.again is not None and now not in (None, "no-results") and state.data:
+            self.again(state, stamp, commit, cid, now)
         state.seen[commit.sha] = state.verdict
         state.loaded_at = commit.sha if now is not None else state.loaded_at
         state.last = (commit.sha, commit.day)
+
+    def again(
+        self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str, now: Verdict
+    ) -> None:
+        """A charter made again (`_Charter.again`), at the first commit that gives it a
+        verdict on results: the version removed, judged on the same rows (with the
+        metrics.yaml of then; a metric renamed since read under its id then), gives a
+        lesser verdict: an edit made while it was away brought it, flagged, and the
+        charter's badge rests on it as on any edit (`rests_on`). Removing a charter and
+        adding it back with a softer rule started its verdicts again, unbadged."""
+        removal, state.again = state.again, None
+        assert removal is not None
+        before = f"{removal.sha}^1"  # where the version removed is (a merge's: its first)
+        renamed = self.renamed(before, cid, commit.sha, cid, commit.day)
+        was = self.verdicts.at(
+            commit.sha,
+            commit.day,
+            cid,
+            charter_from=before,
+            catalogue_from=before,
+            renamed={new: old for old, new in renamed.items()},
+        )
+        if was is None or not verdict_gained(was, now):
+            return
+        why = (
+            f"an edit made while the charter was away: the version removed on {removal.day}"
+            f" (commit {removal.commit}) gives the same results {label(was, 'verdict')}"
+        )
+        last = state.events[-1] if state.events else None
+        if (
+            last is not None
+            and last.kind == "verdict"
+            and last.commit == stamp.commit
+            and not last.flagged  # else a gain holds it already
+        ):
+            # This commit's change of verdict (its rows came after the charter): said so.
+            event = replace(last, text=f"{last.text} ({why})", flagged=True)
+            state.events[-1] = event
+        else:
+            text = f"Verdict: {label(now, 'verdict')}, by {why}"
+            event = stamp.event("verdict", text, flagged=True, verdict=now)
+            state.events.append(event)
+        gain = _Gain(event, ((before, cid),), commit.sha)
+        state.gains = [*state.gains[-(MAX_GAINS - 1) :], gain]
 
     def merge(self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str) -> None:
         """A merge commit that changed the charter against one of its parents: the verdict
@@ -1228,6 +1278,7 @@ def _made_again(
     the nearest removed is returned, to compare the new one with."""
     removal = removals[0]
     state.made_again(removals)
+    state.again = removal
     status = label(str(data.get("status")), "status")
     text = (
         f"Charter created again, status {status}: removed on {removal.day} (commit"

@@ -593,7 +593,9 @@ def test_a_charter_removed_and_made_again_with_its_target_loosened_moved_its_goa
         ("2026-03-01", "first-result", False),
         ("2026-03-04", "created", False),
         ("2026-03-04", "goalpost", True),
-        ("2026-03-05", "verdict", False),  # No results → Target met, at the loose target
+        # No results → Target met at the loose target, where the version removed gives
+        # Business impact: an edit made while it was away.
+        ("2026-03-05", "verdict", True),
     ]
     assert found.events[2].text == (
         f"Charter created again, status Live: removed on 2026-03-03 (commit {removed}),"
@@ -748,6 +750,7 @@ def test_a_charter_made_again_unreadable_first_is_compared_when_it_reads(
     assert [(e.date, e.kind, e.flagged) for e in found.events][2:] == [
         ("2026-03-05", "created", False),
         ("2026-03-05", "goalpost", True),
+        ("2026-03-05", "verdict", True),  # Target met at 10.5, Business impact at 12
     ]
     assert found.original_targets == {"conv": 12.0}
 
@@ -780,7 +783,11 @@ def test_a_charter_made_again_is_compared_with_main_s_removal_before_a_merged_br
     write_charter(repo, "a", charter(10.5), ROWS)
     commit(repo, "Again", "Eve Park", "2026-03-06T00:00:00Z")
     again = [e for e in read_history(repo).of("a").events if e.date == "2026-03-06"]
-    assert [(e.kind, e.flagged) for e in again] == [("created", False), ("goalpost", True)]
+    assert [(e.kind, e.flagged) for e in again] == [
+        ("created", False),
+        ("goalpost", True),
+        ("verdict", True),
+    ]
     assert f"(commit {removed})" in again[0].text
     assert "target.value 12 → 10.5" in again[1].text
 
@@ -808,6 +815,7 @@ def test_a_charter_made_again_listing_an_old_removed_charter_in_aliases_keeps_it
         ("2026-03-01", "first-result", False),
         ("2026-03-04", "created", False),
         ("2026-03-04", "goalpost", True),
+        ("2026-03-04", "verdict", True),
     ]
     assert found.original_targets == {"conv": 12.0}
 
@@ -855,7 +863,7 @@ def test_a_catalogue_entry_changed_while_its_charter_was_away_moved_its_goalpost
     commit(repo, "Again", "Ben Okafor", "2026-03-04T00:00:00Z")
     found = read_history(repo, names={"conv": "Catalogued conversion"}).of("shop")
     again = [(e.kind, e.flagged, e.text) for e in found.events if e.date == "2026-03-04"]
-    assert [k for k, _, _ in again] == ["created", "goalpost"]
+    assert [k for k, _, _ in again] == ["created", "goalpost", "verdict"]
     assert again[1][1] is True
     assert again[1][2].startswith(
         "Catalogued conversion: unit orders → % in metrics.yaml — moved after results began"
@@ -890,7 +898,7 @@ def test_a_charter_made_again_after_an_edit_on_a_branch_begun_before_its_removal
     git(repo, "merge", "-q", "-s", "ours", "-m", "Side", "side", when="2026-03-04T00:00:00Z")
     write_charter(repo, "a", charter(10.5), ROWS)
     commit(repo, "Again", "Dana Ito", "2026-03-05T00:00:00Z")
-    assert _again(repo) == [("created", False), ("goalpost", True)]
+    assert _again(repo) == [("created", False), ("goalpost", True), ("verdict", True)]
     assert read_history(repo).of("a").original_targets == {"conv": 12.0}
 
 
@@ -939,8 +947,8 @@ def test_an_id_renamed_away_and_taken_again_is_compared_at_its_next_removal(
     commit(repo, "Remove the new a", "Chen Li", "2026-03-04T00:00:00Z")
     write_charter(repo, "a", charter(10.5), ROWS)
     commit(repo, "Again", "Chen Li", "2026-03-05T00:00:00Z")
-    assert _again(repo) == [("created", False), ("goalpost", True)]
-    assert "target.value 14 → 10.5" in read_history(repo).of("a").events[-1].text
+    assert _again(repo) == [("created", False), ("goalpost", True), ("verdict", True)]
+    assert "target.value 14 → 10.5" in read_history(repo).of("a").events[-2].text
 
 
 def _rows_of(repo: Path, name: str, rows: list[dict[str, Any]]) -> None:
@@ -2133,6 +2141,61 @@ def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     build(repo, site)
     (entry,) = json.loads((site / "api/charters.json").read_bytes())["charters"]
     assert (entry["verdict"], entry["verdict_by_edit"]) == ("business-impact", "2026-03-22")
+
+
+@pytest.mark.parametrize("rows_later", [False, True])
+def test_a_verdict_a_charter_made_again_gained_by_an_edit_is_badged(
+    tmp_path: Path, rows_later: bool
+) -> None:
+    """Removed at "No impact" and added back with a cadence that no production row is
+    judged by: the verdicts started again at the re-add, and "Business impact" stood on
+    the page unbadged. With its rows in the same commit, or the commit after."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, PRODUCTION)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    removed = commit(repo, "Remove", "Ben Okafor", "2026-03-22T00:00:00Z")
+    write_charter(repo, "a", stretched(body), () if rows_later else PRODUCTION)
+    again = commit(repo, "Again", "Chen Li", "2026-03-23T00:00:00Z")
+    if rows_later:
+        write_charter(repo, "a", stretched(body), PRODUCTION)
+        again = commit(repo, "Rows back", "Chen Li", "2026-03-24T00:00:00Z")
+    found = read_history(repo).of("a")
+    verdicts = [(e.flagged, e.verdict, e.text) for e in found.events if e.kind == "verdict"]
+    why = (
+        "an edit made while the charter was away: the version removed on 2026-03-22"
+        f" (commit {removed}) gives the same results No impact"
+    )
+    assert verdicts[-1] == (
+        True,
+        "business-impact",
+        f"Verdict: No results → Business impact ({why})"
+        if rows_later
+        else f"Verdict: Business impact, by {why}",
+    )
+    _verdict_edited_at(repo, again)
+    site = tmp_path / "site"
+    build(repo, site)
+    (entry,) = json.loads((site / "api/charters.json").read_bytes())["charters"]
+    assert (entry["verdict"], entry["verdict_by_edit"]) == (
+        "business-impact",
+        "2026-03-24" if rows_later else "2026-03-23",
+    )
+
+
+def test_a_charter_made_again_as_it_was_has_no_verdict_by_an_edit(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    body = stretched(charter(12.0))
+    write_charter(repo, "a", body, PRODUCTION)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-22T00:00:00Z")
+    write_charter(repo, "a", {**body, "summary": "Reworded."}, PRODUCTION)
+    commit(repo, "Again", "Chen Li", "2026-03-23T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert not any(e.flagged for e in found.events if e.kind == "verdict")
+    assert found.edited_verdict is None
 
 
 def _verdict_edited_at(repo: Path, sha: str, verdict: str = "business-impact") -> history.Event:
