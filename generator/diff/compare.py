@@ -436,26 +436,30 @@ def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Cha
     yield from _made_again_plan(cid, removal.data, now, head, why)
 
 
-def made_again_rows(cid: str, removal: Removal, base: Side, head: Side) -> Iterator[Change]:
-    """A charter removed in BASE's history and made again in HEAD: its result rows compared
-    with those of the version removed (loaded at the removal's parent, metrics renamed
-    between them read through), each metric's rows changed or gone a
-    `results-rewritten`. Rows a removal took and the re-add brings back otherwise were
-    the evidence the charter was judged on; none where either version does not load."""
+def made_again_results(cid: str, removal: Removal, base: Side, head: Side) -> Iterator[Change]:
+    """A charter removed in BASE's history and made again in HEAD, against the version
+    removed (loaded at the removal's parent; metrics renamed between them read through):
+    each metric's rows changed or gone, a `results-rewritten`; and a verdict the version
+    removed does not give HEAD's rows, a `verdict-changed`, flagged when HEAD's says the
+    business moved more (an edit made while it was away brought it). Removing a charter
+    and adding it back hid both; nothing where either version does not load."""
     new = head.checks.get(cid)
     old = load_removed(base, cid, removal.parent) if new is not None else None
     if new is None or old is None:
         return
-    pair = Pair(cid, old, new)
+    disabled = frozenset(head.project.site.lint.disable)  # the charter's edit alone
+    pair = Pair(cid, old, new, base_disabled=disabled, head_disabled=disabled)
     if ids := metric_renames(old, new):
-        pair = replace(pair, base=renamed_base(old, ids, set()))
+        pair = replace(pair, base=renamed_base(old, ids, set(disabled)))
     why = (
         f"; the charter was removed in {removal.commit} ({removal.day}) and is added again:"
-        " compared with the rows of the version removed"
+        " compared with the version removed"
     )
     for change in result_changes(pair):
         if change.kind == "results-rewritten":
             yield replace(change, message=change.message + why)
+    for change in verdict_changes(pair):
+        yield replace(change, message=change.message + why)
 
 
 #: What a guardrail is judged by: a move in its bad direction beyond its tolerance, from
@@ -569,7 +573,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             report.changes.extend(_added(cid, base, head, old_id, edited, again))
             if again is not None:
                 report.changes.extend(made_again_goalposts(cid, again, head))
-                report.changes.extend(made_again_rows(cid, again, base, head))
+                report.changes.extend(made_again_results(cid, again, base, head))
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:

@@ -26,7 +26,7 @@ from factory import (
     write_charter,
 )
 from helpers import REPO_ROOT, copy_examples, minimal_charter
-from history_repo import MORE, ROWS, init_repo
+from history_repo import MORE, PRODUCTION, ROWS, charter, init_repo, stretched
 from pull_helpers import in_ci
 
 from generator.cli import main
@@ -964,7 +964,7 @@ def test_a_charter_added_again_with_a_past_row_changed_says_its_rows_were_rewrit
     assert rewritten["message"] == (
         "`resolution_hours`: 1 past row revised (2026-08-23 treatment: 18.7 hours (n 3027,"
         " std 13.6) → 16.1 hours (n 3027, std 13.6)); the charter was removed in"
-        f" {removed} (2026-09-01) and is added again: compared with the rows of the version"
+        f" {removed} (2026-09-01) and is added again: compared with the version"
         " removed"
     )
     assert [r["value"] for r in rewritten["before"]] == [18.7]
@@ -982,6 +982,35 @@ def test_a_charter_added_again_with_a_past_row_changed_says_its_rows_were_rewrit
     repo.write(ROUTING, kept.replace("resolution_hours", "ttr_hours"))
     repo.write(ROUTING_RESULTS, rows.replace("resolution_hours", "ttr_hours"))
     assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
+
+
+def test_a_charter_added_again_with_a_softer_rule_has_its_verdict_flagged(repo: Repo) -> None:
+    """Removed at "No impact" and added back with a cadence no production row is judged
+    by: "Business impact", which an edit brought, went through as a new charter's."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a", when="2026-09-01T10:00:00Z")
+    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "a", stretched(body), PRODUCTION)
+    report = repo.diff_json("HEAD")
+    (verdict,) = changes(report, "verdict-changed")
+    assert (verdict["charter"], verdict["before"], verdict["after"], verdict["flagged"]) == (
+        "a",
+        "no-impact",
+        "business-impact",
+        True,
+    )
+    assert verdict["message"] == (
+        "verdict: No impact → Business impact (an edit of the charter: before it, the same"
+        f" results give No impact); the charter was removed in {removed} (2026-09-01) and is"
+        " added again: compared with the version removed"
+    )
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
+    # Added back as it was: the same verdict, nothing to tell.
+    write_charter(repo.source, "a", body, PRODUCTION)
+    assert changes(repo.diff_json("HEAD"), "verdict-changed") == []
 
 
 def test_a_charter_added_again_as_it_was_with_a_catalogued_metric_moved_nothing(
