@@ -519,9 +519,9 @@ class _Charter:
     # removal, or a merge's), by file, each compared when a file brings a row of the same
     # date, metric and variant back (`_back_after_removal`); not rows it has (`with_rows`).
     away: dict[str, _File] = field(default_factory=dict)
-    # Made again after this removal, not yet judged on results: the version removed is
-    # judged on the rows of the first commit that gives the charter a verdict on any
-    # (`_Judge.again`), as the charter before an edit is.
+    # Made again after this removal, not yet judged: the version removed is judged on the
+    # rows of the first commit that gives the charter a verdict that says the business
+    # moved (`_Judge.again`), as the charter before an edit is.
     again: _Removal | None = None
 
     def name(self, metric: dict[str, Any]) -> str:
@@ -562,7 +562,12 @@ class _Charter:
         self.loaded_at = None
 
     def removed(
-        self, stamp: _Stamp, data: dict[str, Any] | None, rows: set[str], forget: bool = True
+        self,
+        stamp: _Stamp,
+        data: dict[str, Any] | None,
+        rows: set[str],
+        name: str,
+        forget: bool = True,
     ) -> None:
         """Its charter.yaml removed by the commit of `stamp`: `data` is the version removed
         (at the commit's first parent), `rows` the metrics with result rows before the
@@ -580,6 +585,7 @@ class _Charter:
                 copy.deepcopy(self.originals),
                 copy.deepcopy(self.last_business),
                 next(_REMOVALS),
+                name,
             )
         if forget:
             self.forget_metrics()
@@ -648,6 +654,7 @@ class _Removal:
     originals: dict[str, dict[str, Any]]
     last_business: dict[str, dict[str, Any]]
     order: int = 0  # its place among the removals replayed (`_REMOVALS`): later is larger
+    name: str = ""  # the charter's folder it was removed from
 
 
 # Numbers the removals in the order they are replayed, so that the later of two is known
@@ -836,7 +843,7 @@ class _Judge:
                 *state.gains[-(MAX_GAINS - 1) :],
                 _Gain(state.events[-1], tuple(read), commit.sha),
             ]
-        if state.again is not None and now not in (None, "no-results") and state.data:
+        if state.again is not None and now in BUSINESS_MOVED and state.data:
             self.again(state, stamp, commit, cid, now)
         state.seen[commit.sha] = state.verdict
         state.loaded_at = commit.sha if now is not None else state.loaded_at
@@ -845,48 +852,59 @@ class _Judge:
     def again(
         self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str, now: Verdict
     ) -> None:
-        """A charter made again (`_Charter.again`), at the first commit that gives it a
-        verdict on results: the version removed, judged on the same rows (with the
-        metrics.yaml of then; a metric renamed since read under its id then), gives a
-        lesser verdict: an edit made while it was away brought it, flagged, and the
-        charter's badge rests on it as on any edit (`rests_on`). Removing a charter and
-        adding it back with a softer rule started its verdicts again, unbadged."""
+        """A charter made again (`_Charter.again`), at the first commit (a merge too) that
+        gives it a verdict that says the business moved (the only kind an edit can gain):
+        when the version removed, judged on the same rows (from the folder it was removed
+        from, with the metrics.yaml of then; a metric renamed since read under its id
+        then), gives a lesser verdict, an edit since the removal brought it, flagged, and
+        the charter's badge rests on it as on any edit (`rests_on`); unless this commit's
+        own edit was flagged so already. Removing a charter and adding it back with a
+        softer rule started its verdicts again, unbadged."""
         removal, state.again = state.again, None
         assert removal is not None
         before = f"{removal.sha}^1"  # where the version removed is (a merge's: its first)
-        renamed = self.renamed(before, cid, commit.sha, cid, commit.day)
+        name = removal.name or cid
+        renamed = self.renamed(before, name, commit.sha, cid, commit.day)
         was = self.verdicts.at(
             commit.sha,
             commit.day,
             cid,
             charter_from=before,
+            charter_of=name,
             catalogue_from=before,
             renamed={new: old for old, new in renamed.items()},
         )
-        if was is None or not verdict_gained(was, now):
+        last = state.events[-1] if state.events else None
+        told = last is not None and last.kind == "verdict" and last.commit == stamp.commit
+        if was is None or not verdict_gained(was, now) or (told and last and last.flagged):
             return
         why = (
-            f"an edit made while the charter was away: the version removed on {removal.day}"
-            f" (commit {removal.commit}) gives the same results {label(was, 'verdict')}"
+            f"an edit since the charter was removed on {removal.day} (commit"
+            f" {removal.commit}): the version removed gives the same results"
+            f" {label(was, 'verdict')}"
         )
-        last = state.events[-1] if state.events else None
-        if (
-            last is not None
-            and last.kind == "verdict"
-            and last.commit == stamp.commit
-            and not last.flagged  # else a gain holds it already
-        ):
+        if told and last is not None:
             # This commit's change of verdict (its rows came after the charter): said so.
-            event = replace(last, text=f"{last.text} ({why})", flagged=True)
+            said = (
+                f"{last.text[:-1]}; {why})" if last.text.endswith(")") else f"{last.text} ({why})"
+            )
+            event = replace(last, text=said, flagged=True)
             state.events[-1] = event
         else:
             text = f"Verdict: {label(now, 'verdict')}, by {why}"
             event = stamp.event("verdict", text, flagged=True, verdict=now)
             state.events.append(event)
-        gain = _Gain(event, ((before, cid),), commit.sha)
+        gain = _Gain(event, ((before, name),), commit.sha, merge=commit.merge)
         state.gains = [*state.gains[-(MAX_GAINS - 1) :], gain]
 
     def merge(self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str) -> None:
+        """`_merge`, then a charter made again judged as after any commit (`again`)."""
+        self._merge(state, stamp, commit, cid)
+        now = self.verdicts.at(commit.sha, commit.day, cid)
+        if state.again is not None and now in BUSINESS_MOVED and state.data:
+            self.again(state, stamp, commit, cid, now)
+
+    def _merge(self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str) -> None:
         """A merge commit that changed the charter against one of its parents: the verdict
         it leaves, judged against each parent's line. An event, flagged, when the merge's
         rows judged by a parent's charter.yaml and metrics.yaml give a lesser verdict (an
@@ -1152,7 +1170,7 @@ def _merge(
                 # the merge is compared with that version, not with a merged branch's;
                 # its result files the merge removed, with the rows the replay knew.
                 data = _readable(state.version(change.old, blobs)) or state.data
-                state.removed(stamp, data, state.with_rows(), forget=False)
+                state.removed(stamp, data, state.with_rows(), cid, forget=False)
                 gone = {c.rest for c in changes if _removes_file(c)}
                 state.away |= {r: f for r, f in state.files.items() if r in gone}
     refs = catalogue.change(commit, stamp, charters, quiet=True)
@@ -1278,7 +1296,9 @@ def _made_again(
     the nearest removed is returned, to compare the new one with."""
     removal = removals[0]
     state.made_again(removals)
-    state.again = removal
+    # A removal not yet judged on results stays the one compared (made again softer, then
+    # removed and made again before any results, was compared with the softer version).
+    state.again = state.again or removal
     status = label(str(data.get("status")), "status")
     text = (
         f"Charter created again, status {status}: removed on {removal.day} (commit"
@@ -1741,7 +1761,7 @@ def _charter_change(
     """
     old = _readable(state.version(change.old, blobs)) if change.old.strip("0") else None
     if not change.new.strip("0"):  # removed: kept for a charter of its id made again
-        state.removed(stamp, old or state.data, had)
+        state.removed(stamp, old or state.data, had, change.cid)
         state.data = None
         return None
     data = _readable(state.version(change.new, blobs))

@@ -2164,8 +2164,8 @@ def test_a_verdict_a_charter_made_again_gained_by_an_edit_is_badged(
     found = read_history(repo).of("a")
     verdicts = [(e.flagged, e.verdict, e.text) for e in found.events if e.kind == "verdict"]
     why = (
-        "an edit made while the charter was away: the version removed on 2026-03-22"
-        f" (commit {removed}) gives the same results No impact"
+        f"an edit since the charter was removed on 2026-03-22 (commit {removed}): the version"
+        " removed gives the same results No impact"
     )
     assert verdicts[-1] == (
         True,
@@ -2182,6 +2182,57 @@ def test_a_verdict_a_charter_made_again_gained_by_an_edit_is_badged(
         "business-impact",
         "2026-03-24" if rows_later else "2026-03-23",
     )
+
+
+@pytest.mark.parametrize("how", ["guardrail-rows-first", "renamed", "rows-by-merge", "twice"])
+def test_a_verdict_a_charter_made_again_gained_later_is_badged(tmp_path: Path, how: str) -> None:
+    """Made again softer without its business rows, which come later: after a guardrail's
+    rows (a first verdict, "No business results", took the comparison), after the folder
+    was renamed (the version removed was looked for under the new id), through a merge
+    (not judged), or after a second removal and re-add (compared with the softer
+    version). Each lost the flag and the badge."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    guard = ab("2026-01-31", "lat", 100.0, 101.0, n=50000)
+    if how == "guardrail-rows-first":
+        body["measurement"]["guardrails"] = [guardrail()]
+    write_charter(repo, "a", body, PRODUCTION)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    removed = commit(repo, "Remove", "Ben Okafor", "2026-03-22T00:00:00Z")
+    cid, soft = "a", stretched(body)
+    if how == "rows-by-merge":
+        git(repo, "checkout", "-q", "-b", "rows")
+        _rows_of(repo, "results.csv", PRODUCTION)
+        commit(repo, "Rows", "Dana Ito", "2026-03-23T00:00:00Z")
+        git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", soft, guard if how == "guardrail-rows-first" else ())
+    commit(repo, "Again, no business rows", "Chen Li", "2026-03-23T12:00:00Z")
+    if how == "renamed":
+        git(repo, "mv", "charters/a", "charters/b")
+        cid, soft = "b", {**soft, "aliases": ["a"]}
+        write_charter(repo, "b", soft)
+        commit(repo, "Rename", "Chen Li", "2026-03-24T00:00:00Z")
+    if how == "twice":
+        shutil.rmtree(repo / "charters/a")
+        commit(repo, "Remove again", "Ben Okafor", "2026-03-24T00:00:00Z")
+        write_charter(repo, "a", soft)
+        commit(repo, "Again again", "Chen Li", "2026-03-24T12:00:00Z")
+    if how == "rows-by-merge":
+        git(repo, "merge", "-q", "--no-ff", "-m", "Rows", "rows", when="2026-03-25T00:00:00Z")
+        last = git(repo, "rev-parse", "--short=10", "HEAD").strip()
+    else:
+        extra = guard if how == "guardrail-rows-first" else []
+        write_charter(repo, cid, soft, [*PRODUCTION, *extra])
+        last = commit(repo, "Rows back", "Chen Li", "2026-03-25T00:00:00Z")
+    found = read_history(repo).of(cid)
+    verdict = [e for e in found.events if e.kind == "verdict"][-1]
+    assert (verdict.commit, verdict.flagged, verdict.verdict) == (last, True, "business-impact")
+    assert verdict.text.endswith(
+        f"an edit since the charter was removed on 2026-03-22 (commit {removed}): the version"
+        " removed gives the same results No impact)"
+    ), verdict.text
+    assert found.edited_verdict is not None and found.edited_verdict.commit == last
 
 
 def test_a_charter_made_again_as_it_was_has_no_verdict_by_an_edit(tmp_path: Path) -> None:
