@@ -56,7 +56,7 @@ from ..vocabulary import (
     rollout_undone,
     verdict_gained,
 )
-from .metric_renames import metric_renames, renamed_base
+from .metric_renames import metric_renames, renamed_base, renamed_raw
 from .sides import Side, _git, edit_dates, load_removed
 
 KINDS = CHANGE_KINDS
@@ -331,23 +331,34 @@ class Removal(NamedTuple):
     day: str
     data: dict[str, Any]
     catalogue: dict[str, dict[str, Any]]  # metrics.yaml's entries then, by id
-    parent: str  # the full hash of the commit's first parent, where the version removed is
+    # Where the version removed is read with its rows (`_before_deletions`): the commit's
+    # first parent, or the parent of the commits just before it that removed its files.
+    parent: str
+    name: str  # the folder removed: the charter's id, or one it lists in `aliases`
 
 
-def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
-    """For each charter id of `cids`, the nearest commit on BASE's line of history (first
-    parents back from BASE; a merge by what it removed against its first parent) that
-    removed `charters/<cid>/charter.yaml`, when it was written (the author's date, UTC, as
-    the history dates it) and the version it removed (at its first parent, as written):
-    a charter in HEAD only that BASE's history had is made again, and compared with what
-    was removed (where that version does not parse, an earlier removal's). One walk of the
-    history for them all; none unless BASE is a revision, nor for an id that a charter of
-    BASE lists in its `aliases` (renamed, not removed)."""
-    if base.revision is None or base.repository is None or not cids:
+def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, Removal]:
+    """For each charter id of `names` (with the ids it lists in `aliases`, its former
+    ones), the nearest commit on BASE's line of history (first parents back from BASE; a
+    merge by what it removed against its first parent) that removed
+    `charters/<id>/charter.yaml` for one of them, when it was written (the author's date,
+    UTC, as the history dates it) and the version it removed (at its first parent, as
+    written): a charter in HEAD only that BASE's history had is made again, and compared
+    with what was removed (where that version does not parse, an earlier removal's). One
+    walk of the history for them all; none unless BASE is a revision, nor for an id that
+    a charter of BASE has or lists in its `aliases` (renamed, not removed)."""
+    if base.revision is None or base.repository is None or not names:
         return {}
-    aliased = {a for check in base.checks.values() for a in check.view.charter.aliases}
+    taken = {a for check in base.checks.values() for a in check.view.charter.aliases}
+    taken |= set(base.present)
     top, prefix = base.repository
-    paths = {f"{prefix}charters/{cid}/charter.yaml": cid for cid in cids if cid not in aliased}
+    paths = {
+        f"{prefix}charters/{name}/charter.yaml": (cid, name)
+        for cid, ids in names.items()
+        for name in dict.fromkeys([cid, *ids])
+        if name not in taken
+    }
+    wanted = {cid for cid, _ in paths.values()}
     if not paths:
         return {}
     args = ["--literal-pathspecs", "log", "--first-parent", "--diff-merges=first-parent"]
@@ -358,22 +369,57 @@ def removed_before(base: Side, cids: Sequence[str]) -> dict[str, Removal]:
     text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
     found: dict[str, Removal] = {}
     for entry in text.split("\x02")[1:]:  # newest first: the first removal of a path counts
-        header, _, names = entry.partition("\0")  # `<sha>\x01<date>`, then `\n<path>\0`…
+        header, _, listed = entry.partition("\0")  # `<sha>\x01<date>`, then `\n<path>\0`…
         sha, _, stamp = header.partition("\x01")
         catalogue: dict[str, dict[str, Any]] | None = None  # read once a commit
-        for path in names.lstrip("\n").split("\0"):
-            cid = paths.get(path)
-            if cid is None or cid in found:
+        removed = [paths[p] for p in listed.lstrip("\n").split("\0") if p in paths]
+        parents = _before_deletions(top, sha, [f"{prefix}charters/{n}/" for _, n in removed])
+        for cid, name in removed:
+            if cid in found:
                 continue
-            data = _written_at(top, f"{sha}^1", path)
+            data = _written_at(top, f"{sha}^1", f"{prefix}charters/{name}/charter.yaml")
             when = datetime.fromisoformat(stamp).astimezone(UTC) if stamp else None
             if isinstance(data, dict) and when is not None:
                 if catalogue is None:
                     catalogue = _entries_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
                 # as a side names its revision
                 day = when.date().isoformat()
-                found[cid] = Removal(sha[:10], day, data, catalogue, f"{sha}^1")
-        if len(found) == len(paths):
+                parent = parents[f"{prefix}charters/{name}/"]
+                found[cid] = Removal(sha[:10], day, data, catalogue, parent, name)
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+#: How many commits before a removal `_before_deletions` looks at.
+DELETIONS_BEFORE = 20
+
+
+def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, str]:
+    """For each charter folder (`charters/<id>/`) the commit `sha` removed, where the
+    version removed is read with its rows: the first parent of `sha`, or, when the commits
+    just before it on the first-parent line (one after the other) only removed files of
+    the folder, the first parent of the first of them (its result files removed a commit
+    before its charter.yaml, as a pull request merged commit by commit does: read at the
+    removal, the version removed had no rows to compare a re-add's with)."""
+    found = {folder: f"{sha}^1" for folder in folders}
+    if not folders:
+        return found
+    args = ["-c", "core.quotePath=false", "log", "--first-parent", "--no-renames"]
+    args += ["--diff-merges=first-parent", "--name-status", "--format=%x02%H"]
+    shown = _git([*args, f"-n{DELETIONS_BEFORE}", f"{sha}^1", "--"], top)
+    text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
+    going = set(folders)
+    for entry in text.split("\x02")[1:]:
+        commit, *lines = entry.strip("\n").split("\n")
+        changes = [line.split("\t", 1) for line in lines if "\t" in line]
+        for folder in list(going):
+            mine = [status for status, path in changes if path.startswith(folder)]
+            if mine and all(status == "D" for status in mine):
+                found[folder] = f"{commit}^1"
+            else:
+                going.discard(folder)
+        if not going:
             break
     return found
 
@@ -389,7 +435,9 @@ def _entries_at(top: Path, revision: str, path: str) -> dict[str, dict[str, Any]
     return found
 
 
-def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Change]:
+def made_again_goalposts(
+    cid: str, removal: Removal, head: Side, had_results: bool = False
+) -> Iterator[Change]:
     """A charter removed in BASE's history and made again in HEAD, compared with the
     version removed, as written: each difference of a business metric's goalposts is a
     `goalpost-moved` for a metric agreed then (re-agreed by the rule of an edit,
@@ -433,33 +481,61 @@ def made_again_goalposts(cid: str, removal: Removal, head: Side) -> Iterator[Cha
                 text += renewed.note
                 extra["reagreed"] = renewed.renewed
             yield Change(kind, cid, mid, was.get(name), is_now.get(name), text, name, extra=extra)
-    yield from _made_again_plan(cid, removal.data, now, head, why)
+    yield from _made_again_plan(cid, removal.data, now, head, why, had_results)
 
 
-def made_again_results(cid: str, removal: Removal, base: Side, head: Side) -> Iterator[Change]:
+def made_again(
+    cid: str, removal: Removal, removed: CharterCheck | str | None, head: Side
+) -> Iterator[Change]:
     """A charter removed in BASE's history and made again in HEAD, against the version
-    removed (loaded at the removal's parent; metrics renamed between them read through):
-    each metric's rows changed or gone, a `results-rewritten`; and a verdict the version
-    removed does not give HEAD's rows, a `verdict-changed`, flagged when HEAD's says the
-    business moved more (an edit made while it was away brought it). Removing a charter
-    and adding it back hid both; nothing where either version does not load."""
+    removed (`removed`: loaded where the removal left it, `load_removed`, or why it is
+    not): a metric renamed between them, its rows with it, is one `metric-changed` and
+    read through (`metric_renames`); the goalposts, plan and guardrails as written
+    (`made_again_goalposts`); each metric's rows changed or gone, a `results-rewritten`;
+    and a verdict the version removed does not give HEAD's rows, a `verdict-changed`,
+    flagged when HEAD's says the business moved more (an edit since the removal brought
+    it). Removing a charter and adding it back hid them all. The results and verdict
+    need both versions to load."""
     new = head.checks.get(cid)
-    old = load_removed(base, cid, removal.parent) if new is not None else None
+    old = removed if isinstance(removed, CharterCheck) else None
     if new is None or old is None:
+        yield from made_again_goalposts(cid, removal, head)
         return
     disabled = frozenset(head.project.site.lint.disable)  # the charter's edit alone
     pair = Pair(cid, old, new, base_disabled=disabled, head_disabled=disabled)
-    if ids := metric_renames(old, new):
-        pair = replace(pair, base=renamed_base(old, ids, set(disabled)))
     why = (
         f"; the charter was removed in {removal.commit} ({removal.day}) and is added again:"
         " compared with the version removed"
     )
+    if ids := metric_renames(old, new):
+        for change in _metric_renamed(pair, ids):
+            yield replace(change, message=change.message + why)
+        pair = replace(pair, base=renamed_base(old, ids, set(disabled)))
+        removal = removal._replace(data=renamed_raw(removal.data, ids))
+    yield from made_again_goalposts(cid, removal, head, len(old.view.loaded.results) > 0)
     for change in result_changes(pair):
         if change.kind == "results-rewritten":
             yield replace(change, message=change.message + why)
-    for change in verdict_changes(pair):
-        yield replace(change, message=change.message + why)
+    yield from _made_again_verdict(pair, why)
+
+
+def _made_again_verdict(pair: Pair, why: str) -> Iterator[Change]:
+    """The verdict of a charter made again against the version removed's: flagged when the
+    version removed gives HEAD's rows a lesser one (`verdict_gained`), as for an edit."""
+    was, now = pair.base.verdict, pair.head.verdict
+    unedited = pair.unedited.verdict
+    if not verdict_gained(unedited, now):
+        for change in _coded(pair.cid, "verdict-changed", "verdict", was, now):
+            yield replace(change, message=change.message + why)
+        return
+    because = (
+        "an edit since the removal: the version removed gives the same results"
+        f" {label(unedited, 'verdict')}"
+    )
+    text = f"verdict: {label(was, 'verdict')} → {label(now, 'verdict')} ({because})"
+    if was == now:
+        text = f"verdict: {label(now, 'verdict')} kept by {because}"
+    yield Change("verdict-changed", pair.cid, None, was, now, text + why, extra={"flagged": True})
 
 
 #: What a guardrail is judged by: a move in its bad direction beyond its tolerance, from
@@ -500,15 +576,21 @@ def written_plan(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _made_again_plan(
-    cid: str, removed: dict[str, Any], now: dict[str, Any], head: Side, why: str
+    cid: str,
+    removed: dict[str, Any],
+    now: dict[str, Any],
+    head: Side,
+    why: str,
+    had_results: bool = False,
 ) -> Iterator[Change]:
     """The measurement plan and the guardrails of a charter made again against the version
     removed, as written: a `plan-changed` (flagged for a field the results are judged by,
-    when HEAD's charter has results or did not load, as `plan_changes` flags one) and a
-    `metric-changed` for a guardrail's tolerance, baseline, direction or unit."""
+    when HEAD's charter has results or did not load, as `plan_changes` flags one, or the
+    version removed had results: `had_results`) and a `metric-changed` for a guardrail's
+    tolerance, baseline, direction or unit."""
     was_plan, now_plan = written_plan(removed), written_plan(now)
     check = head.checks.get(cid)
-    results = check is None or len(check.view.loaded.results) > 0
+    results = had_results or check is None or len(check.view.loaded.results) > 0
     for name in [*now_plan, *(x for x in was_plan if x not in now_plan)]:
         before, after = was_plan.get(name), now_plan.get(name)
         if before == after:
@@ -558,7 +640,17 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     renamed_to = dict(renames)
     renamed_from = {new: old for old, new in renames}
     edited = edit_dates(base, head)
-    made_again = removed_before(base, [c for c in added if c not in renamed_from])
+    names = {
+        cid: check.view.charter.aliases if (check := head.checks.get(cid)) else []
+        for cid in added
+        if cid not in renamed_from
+    }
+    removals = removed_before(base, names)
+    wanted: dict[str, set[str]] = {}
+    for cid, removal in removals.items():
+        if cid in head.checks:
+            wanted.setdefault(removal.parent, set()).add(removal.name)
+    versions = load_removed(base, wanted)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
             old = base.checks.get(cid)
@@ -569,11 +661,13 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
                 report.changes.extend(_unloaded_agreements_removed(cid, base))
         elif cid in added:
             old_id = renamed_from.get(cid)
-            again = made_again.get(cid)
+            again = removals.get(cid)
             report.changes.extend(_added(cid, base, head, old_id, edited, again))
             if again is not None:
-                report.changes.extend(made_again_goalposts(cid, again, head))
-                report.changes.extend(made_again_results(cid, again, base, head))
+                removed_version = versions.get((again.parent, again.name))
+                report.changes.extend(made_again(cid, again, removed_version, head))
+                if isinstance(removed_version, str):
+                    report.not_compared.append(_removed_not_compared(cid, again, removed_version))
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
         elif cid in base.checks and cid in head.checks:
@@ -724,7 +818,12 @@ def _added(
         verdict = label(new.verdict, "verdict")
         message = f"charter `{cid}` added: {new.view.charter.title} ({status}; verdict {verdict})"
     extra: dict[str, Any] = {"renamed_from": old_id} if old_id is not None else {}
-    if again is not None:
+    if again is not None and again.name != cid:
+        message += (
+            f"; added again, after the removal of `{again.name}` (listed in its `aliases`)"
+            f" in {again.commit} ({again.day})"
+        )
+    elif again is not None:
         message += f"; added again, after its removal in {again.commit} ({again.day})"
         extra["removed_in"] = again.commit
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
@@ -763,6 +862,18 @@ def _removed(cid: str, old: CharterCheck | None, new_id: str | None) -> Change:
             )
             extra["flagged"] = True
     return Change("charter-removed", cid, None, _summary(old, False), None, message, extra=extra)
+
+
+def _removed_not_compared(cid: str, removal: Removal, why: str) -> dict[str, str]:
+    """A charter made again whose version removed could not be loaded to compare its
+    results and verdict with."""
+    return {
+        "charter": cid,
+        "side": "base",
+        "message": (
+            f"Results and verdict not compared with the version removed in {removal.commit}: {why}"
+        ),
+    }
 
 
 def _not_compared(cid: str, base: Side, head: Side) -> dict[str, str]:

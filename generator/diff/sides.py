@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -60,6 +61,7 @@ class Side:
     # The charter.yaml, as written, of each charter that did not load (when it parses):
     # its goalposts are still compared (compare.unloaded_goalposts).
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    today: date | None = None  # the build date its results were checked against
 
     @property
     def ok(self) -> bool:
@@ -111,17 +113,30 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     return side
 
 
-def load_removed(base: Side, cid: str, revision: str) -> CharterCheck | None:
-    """Charter `cid` as it was at `revision` of BASE's repository (the parent of the
-    commit that removed it), loaded and checked as a side's charters are, with that
-    revision's site.yaml and metrics.yaml; None where it does not load there."""
+def load_removed(
+    base: Side, wanted: Mapping[str, Collection[str]]
+) -> dict[tuple[str, str], CharterCheck | str]:
+    """Charters as they were at revisions of BASE's repository (each where a removal left
+    them: `wanted`, revision → charter folders), loaded and checked as a side's charters
+    are, with the revision's site.yaml and metrics.yaml and BASE's build date; each
+    revision read once, with only those folders. By (revision, folder): the charter, or
+    why it is not there to compare (it does not load, or cannot be read)."""
+    found: dict[tuple[str, str], CharterCheck | str] = {}
     if base.repository is None:
-        return None
+        return found
     top, prefix = base.repository
-    with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:
-        root = _materialise(top, revision, prefix, Path(tmp), only=cid)
-        side = _read(root, revision, "git", revision, revision, None, None)
-    return side.checks.get(cid)
+    for revision, names in sorted(wanted.items()):
+        try:
+            with tempfile.TemporaryDirectory(prefix="charters-diff-") as tmp:
+                root = _materialise(top, revision, prefix, Path(tmp), only=sorted(names))
+                side = _read(root, revision, "git", revision, revision, None, base.today)
+        except DiffError as exc:
+            found.update({(revision, name): str(exc) for name in names})
+            continue
+        for name in names:
+            check = side.checks.get(name)
+            found[(revision, name)] = check if check is not None else "it does not load there"
+    return found
 
 
 _CHARTER_YAML = re.compile(r"charters/([^/]+)/charter\.yaml")
@@ -213,6 +228,7 @@ def _read(
         present=present,
         checks=checks,
         day=day,
+        today=today,
         raw=raw,
     )
 
@@ -373,9 +389,11 @@ def missing_revision_message(spec: str, role: str, shallow: bool) -> str:
     )
 
 
-def _materialise(top: Path, sha: str, prefix: str, dest: Path, only: str | None = None) -> Path:
-    """Write the source folder's charters/ (or only the folder of charter `only`),
-    site.yaml and metrics.yaml at `sha` into `dest`.
+def _materialise(
+    top: Path, sha: str, prefix: str, dest: Path, only: Sequence[str] | None = None
+) -> Path:
+    """Write the source folder's charters/ (or only the folders of the charters `only`
+    names), site.yaml and metrics.yaml at `sha` into `dest`.
 
     Each file is its blob (one `git cat-file --batch`), through its smudge filter when
     the working tree's attributes give it one (Git LFS, say: `git cat-file --filters`),
@@ -384,8 +402,8 @@ def _materialise(top: Path, sha: str, prefix: str, dest: Path, only: str | None 
     comparison other files than a build of the checkout reads. A link is made as a
     link when it stays inside the repository, and what it points to is read too (a
     charter's folder kept elsewhere in the repository, as the build follows it)."""
-    folder = f"{prefix}charters" + (f"/{only}" if only is not None else "")
-    wanted = [folder, f"{prefix}site.yaml", f"{prefix}metrics.yaml"]
+    folders = [f"{prefix}charters/{name}" for name in only] if only is not None else []
+    wanted = [*(folders or [f"{prefix}charters"]), f"{prefix}site.yaml", f"{prefix}metrics.yaml"]
     root = dest / prefix if prefix else dest
     root.mkdir(parents=True, exist_ok=True)
     read: list[str] = []  # the paths of the repository read so far

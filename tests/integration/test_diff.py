@@ -1003,14 +1003,117 @@ def test_a_charter_added_again_with_a_softer_rule_has_its_verdict_flagged(repo: 
         True,
     )
     assert verdict["message"] == (
-        "verdict: No impact → Business impact (an edit of the charter: before it, the same"
-        f" results give No impact); the charter was removed in {removed} (2026-09-01) and is"
-        " added again: compared with the version removed"
+        "verdict: No impact → Business impact (an edit since the removal: the version removed"
+        f" gives the same results No impact); the charter was removed in {removed}"
+        " (2026-09-01) and is added again: compared with the version removed"
     )
     assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
     # Added back as it was: the same verdict, nothing to tell.
     write_charter(repo.source, "a", body, PRODUCTION)
     assert changes(repo.diff_json("HEAD"), "verdict-changed") == []
+
+
+def test_a_charter_added_again_is_compared_with_its_rows_removed_a_commit_before_it(
+    repo: Repo,
+) -> None:
+    """A pull request merged commit by commit removed the results, then the charter: read
+    at the removal, the version removed had no rows, and a row changed on the way back
+    passed `--fail-on results-rewritten`."""
+    kept, rows = repo.read(ROUTING), repo.read(ROUTING_RESULTS)
+    repo.path(ROUTING_RESULTS).unlink()
+    repo.commit("Drop the results", when="2026-08-31T10:00:00Z")
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.commit("Drop routing", when="2026-09-01T10:00:00Z")
+    repo.write(ROUTING, kept)
+    bad = "2026-08-23,resolution_hours,treatment,18.7,3027,13.6,"
+    repo.write(ROUTING_RESULTS, rows.replace(bad, bad.replace(",18.7,", ",16.1,")))
+    (rewritten,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert rewritten["message"].startswith("`resolution_hours`: 1 past row revised (2026-08-23")
+    assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 1
+
+
+def test_a_charter_added_again_under_a_new_id_listing_the_old_one_is_compared(
+    repo: Repo,
+) -> None:
+    """Removed as `a`, added back as `b` with `aliases: [a]` (its former id, as a rename
+    writes it) and a lower target: "charter added", and every gate passed."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a", when="2026-09-01T10:00:00Z")
+    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "b", {**charter(10.5), "aliases": ["a"]}, PRODUCTION)
+    report = repo.diff_json("HEAD")
+    (added,) = changes(report, "charter-added")
+    assert added["message"].endswith(
+        f"; added again, after the removal of `a` (listed in its `aliases`) in {removed}"
+        " (2026-09-01)"
+    )
+    (moved,) = changes(report, "goalpost-moved")
+    assert (moved["charter"], moved["before"], moved["after"]) == ("b", 12.0, 10.5)
+    assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 1
+
+
+def test_a_charter_added_again_with_a_metric_renamed_with_its_rows_is_one_rename(
+    repo: Repo,
+) -> None:
+    """Its metric's id changed on the way back, every reference and row with it: read as
+    the agreed metric removed (a flagged `agreement-changed`) and another added."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    renamed = json.loads(json.dumps(body).replace('"conv"', '"cvr"'))
+    write_charter(repo.source, "a", renamed, [{**r, "metric": "cvr"} for r in PRODUCTION])
+    report = repo.diff_json("HEAD")
+    (rename,) = changes(report, "metric-changed")
+    assert rename["message"].startswith(
+        "business metric `conv` renamed `cvr`, its 5 result rows with it; the charter was"
+        " removed in"
+    )
+    flagged = [c for c in report["changes"] if c.get("flagged")]
+    assert flagged == []
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 0
+
+
+def test_a_charter_added_again_without_its_rows_has_its_judging_plan_flagged(
+    repo: Repo,
+) -> None:
+    """The version removed had results; the one added back has none yet and a cadence no
+    production row is judged by: the plan change was not flagged, and the pull request
+    bringing the rows back changed the verdict by its rows alone."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    write_charter(repo.source, "a", stretched(body))
+    (plan,) = changes(repo.diff_json("HEAD"), "plan-changed")
+    assert (plan["field"], plan["flagged"]) == ("measurement.cadence", True)
+
+
+def test_a_charter_added_again_whose_version_removed_cannot_be_read_says_so(
+    repo: Repo,
+) -> None:
+    """A link out of the repository in the folder removed: an internal error (exit 1, as
+    a gate's failure) on every diff that added the charter back."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    os.symlink("/etc/hostname", repo.path("charters/a/notes.txt"))
+    repo.commit("Add a with a link out")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "a", body, PRODUCTION)
+    result = repo.diff("HEAD")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Results and verdict not compared with the version removed in {removed}: cannot read"
+    ) in result.output
+    (item,) = repo.diff_json("HEAD")["not_compared"]
+    assert (item["charter"], item["side"]) == ("a", "base")
 
 
 def test_a_charter_added_again_as_it_was_with_a_catalogued_metric_moved_nothing(
