@@ -1032,6 +1032,23 @@ def test_a_charter_added_again_is_compared_with_its_rows_removed_a_commit_before
     assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 1
 
 
+def test_a_charter_added_again_is_compared_on_the_build_date_diff_is_given(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--today` after the rows, `SOURCE_DATE_EPOCH` before them: the version removed was
+    loaded on the environment's date, its rows "in the future" kept it from loading, and
+    the changed row went uncompared."""
+    kept, rows = repo.read(ROUTING), repo.read(ROUTING_RESULTS)
+    shutil.rmtree(repo.path("charters/support-ticket-routing"))
+    repo.commit("Drop routing", when="2026-11-20T10:00:00Z")
+    repo.write(ROUTING, kept)
+    bad = "2026-08-23,resolution_hours,treatment,18.7,3027,13.6,"
+    repo.write(ROUTING_RESULTS, rows.replace(bad, bad.replace(",18.7,", ",16.1,")))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1788000000")  # 2026-08-29
+    gate = ("HEAD", "--today", "2026-12-01", "--fail-on", "results-rewritten")
+    assert repo.diff(*gate).exit_code == 1
+
+
 def test_a_charter_added_again_under_a_new_id_listing_the_old_one_is_compared(
     repo: Repo,
 ) -> None:
