@@ -755,6 +755,13 @@ def _replay(
                     # A version with none readable before it: compared with the version
                     # removed on its line (also after an unreadable one, or a link, first).
                     removals = _removals_before(state, commit.sha, judge.lines, judge.branches)
+                if removals and not renames and was is None:
+                    # Made again: its metrics renamed since the version removed, rows and
+                    # all, are renames (else an agreed metric read as removed).
+                    gone = removals[0]
+                    before = f"{gone.sha}^1"
+                    name = gone.name or cid
+                    renames = judge.renamed(before, name, commit.sha, cid, commit.day, gone.rows)
                 _apply(state, stamp, changes, blobs, renames, removals)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
@@ -1469,6 +1476,8 @@ def _apply(
             state.data, state.folder_link = None, False
             state.files.clear()
             state.forget_metrics()
+    if removals and renames:  # what the replay knew before the removal goes on renamed
+        state.made_again(removals)
     state.rename_metrics(renames)
     had = {renames.get(mid, mid) for mid in state.with_rows()}
     before, files = len(state.events), dict(state.files)

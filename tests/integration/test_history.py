@@ -2235,6 +2235,26 @@ def test_a_verdict_a_charter_made_again_gained_later_is_badged(tmp_path: Path, h
     assert found.edited_verdict is not None and found.edited_verdict.commit == last
 
 
+def test_a_charter_made_again_with_a_metric_renamed_with_its_rows_tells_a_rename(
+    tmp_path: Path,
+) -> None:
+    """Made again with its business metric's id changed, rows and all: read as the agreed
+    metric removed, flagged, and a new metric with a first result of its own."""
+    repo = _repo(tmp_path)
+    body = charter(12.0, agreed={"by": ["VP Sales"], "on": "2026-01-05"})
+    write_charter(repo, "a", body, ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-02T00:00:00Z")
+    renamed = json.loads(json.dumps(body).replace('"conv"', '"cvr"'))
+    write_charter(repo, "a", renamed, [{**r, "metric": "cvr"} for r in ROWS])
+    commit(repo, "Again", "Chen Li", "2026-03-03T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert [(e.kind, e.flagged, e.text) for e in found.events if e.date == "2026-03-03"][1:] == [
+        ("renamed", False, "Business conv: metric id conv → cvr"),
+    ]
+
+
 def test_a_charter_made_again_as_it_was_has_no_verdict_by_an_edit(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     body = stretched(charter(12.0))
