@@ -1305,7 +1305,9 @@ def _made_again(
     state.made_again(removals)
     # A removal not yet judged on results stays the one compared (made again softer, then
     # removed and made again before any results, was compared with the softer version).
-    state.again = state.again or removal
+    # One before any results is not: the plan may change before results, made again or not.
+    if removal.rows or removal.first_result:
+        state.again = state.again or removal
     status = label(str(data.get("status")), "status")
     text = (
         f"Charter created again, status {status}: removed on {removal.day} (commit"

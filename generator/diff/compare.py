@@ -512,11 +512,17 @@ def made_again(
             yield replace(change, message=change.message + why)
         pair = replace(pair, base=renamed_base(old, ids, set(disabled)))
         removal = removal._replace(data=renamed_raw(removal.data, ids))
+    for change in status_changes(pair):
+        yield replace(change, message=change.message + why)
     yield from made_again_goalposts(cid, removal, head, len(old.view.loaded.results) > 0)
+    for change in catalogue_changes(pair):  # an entry `ref`d then and now, changed meanwhile
+        yield replace(change, message=change.message + why)
     for change in result_changes(pair):
         if change.kind == "results-rewritten":
             yield replace(change, message=change.message + why)
     yield from _made_again_verdict(pair, why)
+    for change in finding_changes(pair):  # an alert an edit since the removal silenced
+        yield replace(change, message=change.message + why) if is_flagged(change) else change
 
 
 def _made_again_verdict(pair: Pair, why: str) -> Iterator[Change]:
@@ -662,9 +668,10 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
         elif cid in added:
             old_id = renamed_from.get(cid)
             again = removals.get(cid)
-            report.changes.extend(_added(cid, base, head, old_id, edited, again))
+            removed_version = versions.get((again.parent, again.name)) if again else None
+            compared = isinstance(removed_version, CharterCheck)
+            report.changes.extend(_added(cid, base, head, old_id, edited, again, compared))
             if again is not None:
-                removed_version = versions.get((again.parent, again.name))
                 report.changes.extend(made_again(cid, again, removed_version, head))
                 if isinstance(removed_version, str):
                     report.not_compared.append(_removed_not_compared(cid, again, removed_version))
@@ -797,9 +804,11 @@ def _added(
     old_id: str | None,
     edited: Mapping[str, date],
     again: Removal | None = None,
+    compared: bool = False,
 ) -> list[Change]:
     """A charter folder in HEAD only: new, the new name of a BASE charter, or one that
-    BASE's history removed (`again`: made again)."""
+    BASE's history removed (`again`: made again; `compared`: with the version removed,
+    loaded, whose findings `made_again` compares HEAD's with)."""
     new = head.checks.get(cid)
     if old_id is not None:
         message = f"charter `{cid}` renamed from `{old_id}`"
@@ -818,18 +827,18 @@ def _added(
         verdict = label(new.verdict, "verdict")
         message = f"charter `{cid}` added: {new.view.charter.title} ({status}; verdict {verdict})"
     extra: dict[str, Any] = {"renamed_from": old_id} if old_id is not None else {}
-    if again is not None and again.name != cid:
+    if again is not None:
+        extra["removed_in"] = again.commit
         message += (
             f"; added again, after the removal of `{again.name}` (listed in its `aliases`)"
-            f" in {again.commit} ({again.day})"
+            if again.name != cid
+            else "; added again, after its removal"
         )
-    elif again is not None:
-        message += f"; added again, after its removal in {again.commit} ({again.day})"
-        extra["removed_in"] = again.commit
+        message += f" in {again.commit} ({again.day})"
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
     if new is not None and old_id is not None:
         out += compare_charter(_pair(cid, base, head, edited, old_id))
-    elif new is not None:
+    elif new is not None and not compared:
         out += findings_between(cid, (), new.findings)
     return out
 

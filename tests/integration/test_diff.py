@@ -1067,6 +1067,7 @@ def test_a_charter_added_again_under_a_new_id_listing_the_old_one_is_compared(
         f"; added again, after the removal of `a` (listed in its `aliases`) in {removed}"
         " (2026-09-01)"
     )
+    assert added["removed_in"] == removed
     (moved,) = changes(report, "goalpost-moved")
     assert (moved["charter"], moved["before"], moved["after"]) == ("b", 12.0, 10.5)
     assert repo.diff("HEAD", "--fail-on", "goalpost-moved").exit_code == 1
@@ -1131,6 +1132,54 @@ def test_a_charter_added_again_whose_version_removed_cannot_be_read_says_so(
     ) in result.output
     (item,) = repo.diff_json("HEAD")["not_compared"]
     assert (item["charter"], item["side"]) == ("a", "base")
+
+
+def _dropped(repo: Repo, body: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Charter a added with `rows`, then removed, in two commits."""
+    write_charter(repo.source, "a", body, rows)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+
+
+def test_a_charter_added_again_is_judged_as_an_edit_of_the_version_removed(repo: Repo) -> None:
+    """What an edit of the charter is told and flagged for was not, for one added back:
+    its status moved back from Live (production rows no longer judge it), a guardrail's
+    tolerance loosened so that its alert goes, and a catalogued metric's entry changed
+    while it was away."""
+    body = charter(12.0)
+    _dropped(repo, body, ROWS)
+    write_charter(repo.source, "a", {**body, "status": "experiment"}, ROWS)
+    (status,) = changes(repo.diff_json("HEAD"), "status-changed")
+    assert (status["before"], status["after"], status["flagged"]) == ("live", "experiment", True)
+    assert status["message"].startswith(
+        "status: Live → In experiment (production results no longer judge the metrics); the"
+        " charter was removed in"
+    )
+    # A guardrail breached at a tolerance of 5, added back at 50.
+    guarded = {**body, "measurement": {**body["measurement"], "guardrails": [guardrail()]}}
+    rows = [*ROWS, *ab("2026-01-31", "lat", 100.0, 130.0, n=50000)]
+    _dropped(repo, guarded, rows)
+    loose = json.loads(
+        json.dumps(guarded).replace('"tolerance": {"value": 5.0}', '"tolerance": {"value": 50.0}')
+    )
+    write_charter(repo.source, "a", loose, rows)
+    (resolved,) = changes(repo.diff_json("HEAD"), "finding-resolved")
+    assert (resolved["before"]["code"], resolved["flagged"]) == ("MC108", True)
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
+
+
+def test_a_catalogue_entry_changed_while_its_charter_was_away_is_told(repo: Repo) -> None:
+    search = "charters/search-ranking"
+    shutil.rmtree(repo.path(search))
+    repo.commit("Drop search")
+    repo.replace("metrics.yaml", "within 24 hours.", "within 7 days.")
+    repo.commit("Catalogue")
+    shutil.copytree(REPO_ROOT / search, repo.path(search))
+    (told,) = changes(repo.diff_json("HEAD"), "catalogue-changed")
+    assert (told["metric"], told["field"]) == ("search_conversion", "definition")
+    assert told["message"].endswith("and is added again: compared with the version removed")
+    assert repo.diff("HEAD", "--fail-on", "catalogue-changed").exit_code == 1
 
 
 def test_a_charter_added_again_as_it_was_with_a_catalogued_metric_moved_nothing(

@@ -2255,6 +2255,28 @@ def test_a_charter_made_again_with_a_metric_renamed_with_its_rows_tells_a_rename
     ]
 
 
+def test_a_charter_removed_before_any_results_is_not_judged_against_the_version_removed(
+    tmp_path: Path,
+) -> None:
+    """Removed before any results, made again as it was, its cadence changed (before
+    results, so not flagged) and results later: badged as an edit since the removal."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-22T00:00:00Z")
+    write_charter(repo, "a", body)
+    commit(repo, "Again", "Chen Li", "2026-03-23T00:00:00Z")
+    write_charter(repo, "a", stretched(body))
+    commit(repo, "Cadence", "Chen Li", "2026-03-24T00:00:00Z")
+    write_charter(repo, "a", stretched(body), PRODUCTION)
+    commit(repo, "Results", "Chen Li", "2026-03-25T00:00:00Z")
+    found = read_history(repo).of("a")
+    assert not any(e.flagged for e in found.events)
+    assert found.edited_verdict is None
+
+
 def test_a_charter_made_again_as_it_was_has_no_verdict_by_an_edit(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     body = stretched(charter(12.0))
