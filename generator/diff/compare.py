@@ -331,10 +331,11 @@ class Removal(NamedTuple):
     day: str
     data: dict[str, Any]
     catalogue: dict[str, dict[str, Any]]  # metrics.yaml's entries then, by id
-    # Where the version removed is read with its rows (`_before_deletions`): the commit's
-    # first parent, or the parent of the commits just before it that removed its files.
-    parent: str
+    parent: str  # where the version removed is: the full hash of the commit's first parent
     name: str  # the folder removed: the charter's id, or one it lists in `aliases`
+    # Where rows it had before are read (`_before_deletions`): `parent`, or the parent of
+    # the commits shortly before the removal that removed its files.
+    earlier: str = ""
 
 
 def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, Removal]:
@@ -384,8 +385,9 @@ def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, 
                     catalogue = _entries_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
                 # as a side names its revision
                 day = when.date().isoformat()
-                parent = parents[f"{prefix}charters/{name}/"]
-                found[cid] = Removal(sha[:10], day, data, catalogue, parent, name)
+                earlier = parents[f"{prefix}charters/{name}/"]
+                removal = Removal(sha[:10], day, data, catalogue, f"{sha}^1", name, earlier)
+                found[cid] = removal
         if len(found) == len(wanted):
             break
     return found
@@ -396,29 +398,32 @@ DELETIONS_BEFORE = 20
 
 
 def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, str]:
-    """For each charter folder (`charters/<id>/`) the commit `sha` removed, where the
-    version removed is read with its rows: the first parent of `sha`, or, when the commits
-    just before it on the first-parent line (one after the other) only removed files of
-    the folder, the first parent of the first of them (its result files removed a commit
-    before its charter.yaml, as a pull request merged commit by commit does: read at the
-    removal, the version removed had no rows to compare a re-add's with)."""
+    """For each charter folder (`charters/<id>/`) the commit `sha` removed, where the rows
+    it had shortly before are read: the first parent of the first of the commits before
+    `sha` that removed files of the folder, going back through the last
+    `DELETIONS_BEFORE` commits on the first-parent line that changed any charter, and
+    stopping at one that changed a file of the folder (a result file removed a commit
+    before its charter.yaml, as a pull request merged commit by commit can: read at the
+    removal, the version removed had no rows to compare a re-add's with); else the first
+    parent of `sha`."""
     found = {folder: f"{sha}^1" for folder in folders}
     if not folders:
         return found
     args = ["-c", "core.quotePath=false", "log", "--first-parent", "--no-renames"]
     args += ["--diff-merges=first-parent", "--name-status", "--format=%x02%H"]
-    shown = _git([*args, f"-n{DELETIONS_BEFORE}", f"{sha}^1", "--"], top)
+    charters = folders[0].rstrip("/").rpartition("/")[0] + "/"
+    shown = _git([*args, f"-n{DELETIONS_BEFORE}", f"{sha}^1", "--", charters], top)
     text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
     going = set(folders)
     for entry in text.split("\x02")[1:]:
         commit, *lines = entry.strip("\n").split("\n")
         changes = [line.split("\t", 1) for line in lines if "\t" in line]
         for folder in list(going):
-            mine = [status for status, path in changes if path.startswith(folder)]
-            if mine and all(status == "D" for status in mine):
+            mine = {status[:1] for status, path in changes if path.startswith(folder)}
+            if mine - {"A", "D"} or (f"{folder}charter.yaml" in {p for _, p in changes}):
+                going.discard(folder)  # changed (or made): what it had before is its own
+            elif "D" in mine:
                 found[folder] = f"{commit}^1"
-            else:
-                going.discard(folder)
         if not going:
             break
     return found
@@ -485,7 +490,11 @@ def made_again_goalposts(
 
 
 def made_again(
-    cid: str, removal: Removal, removed: CharterCheck | str | None, head: Side
+    cid: str,
+    removal: Removal,
+    removed: CharterCheck | str | None,
+    head: Side,
+    earlier: CharterCheck | str | None = None,
 ) -> Iterator[Change]:
     """A charter removed in BASE's history and made again in HEAD, against the version
     removed (`removed`: loaded where the removal left it, `load_removed`, or why it is
@@ -495,9 +504,13 @@ def made_again(
     and a verdict the version removed does not give HEAD's rows, a `verdict-changed`,
     flagged when HEAD's says the business moved more (an edit since the removal brought
     it). Removing a charter and adding it back hid them all. The results and verdict
-    need both versions to load."""
+    need both versions to load. `earlier`: the version removed with the rows it had
+    before the commits just before the removal that removed its files
+    (`_before_deletions`): a row of those back with other numbers is rewritten too."""
     new = head.checks.get(cid)
     old = removed if isinstance(removed, CharterCheck) else None
+    if old is None and isinstance(earlier, CharterCheck):
+        old = earlier  # with its result files gone, the version removed does not load
     if new is None or old is None:
         yield from made_again_goalposts(cid, removal, head)
         return
@@ -512,17 +525,43 @@ def made_again(
             yield replace(change, message=change.message + why)
         pair = replace(pair, base=renamed_base(old, ids, set(disabled)))
         removal = removal._replace(data=renamed_raw(removal.data, ids))
+        if isinstance(earlier, CharterCheck):
+            earlier = renamed_base(earlier, ids, set(disabled))
     for change in status_changes(pair):
         yield replace(change, message=change.message + why)
     yield from made_again_goalposts(cid, removal, head, len(old.view.loaded.results) > 0)
     for change in catalogue_changes(pair):  # an entry `ref`d then and now, changed meanwhile
         yield replace(change, message=change.message + why)
-    for change in result_changes(pair):
-        if change.kind == "results-rewritten":
-            yield replace(change, message=change.message + why)
+    before = earlier if isinstance(earlier, CharterCheck) else None
+    for change in _made_again_rows(pair, before):
+        yield replace(change, message=change.message + why)
     yield from _made_again_verdict(pair, why)
     for change in finding_changes(pair):  # an alert an edit since the removal silenced
         yield replace(change, message=change.message + why) if is_flagged(change) else change
+
+
+def _made_again_rows(pair: Pair, earlier: CharterCheck | None) -> Iterator[Change]:
+    """The rows of a charter made again against the version removed's, as
+    `result_changes` tells rewritten rows, and against the rows removed shortly before
+    the removal (`earlier`'s rows the version removed has not): those back with other
+    numbers are revised too (those not back are not told: removed before, and told
+    then)."""
+    for after in pair.head.view.metrics:
+        before = pair.base.view.metric(after.id)
+        old = list(before.rows) if before is not None else []
+        pairs = rewritten_rows(old, after.rows)
+        then = earlier.view.metric(after.id) if earlier is not None else None
+        if then is not None:
+            known = {_row_key(r) for r in old}
+            gone = [r for r in then.rows if _row_key(r) not in known]
+            pairs += [(o, n) for o, n in rewritten_rows(gone, after.rows) if n is not None]
+        if pairs:
+            revised = sum(1 for _, new in pairs if new is not None)
+            rows = {"added": 0, "revised": revised, "removed": len(pairs) - revised}
+            yield _rewritten(pair.cid, before or then, after, pairs, rows)
+    for change in result_changes(pair):  # metrics gone from HEAD, their rows with them
+        if change.kind == "results-rewritten" and change.head_metric is None:
+            yield change
 
 
 def _made_again_verdict(pair: Pair, why: str) -> Iterator[Change]:
@@ -656,6 +695,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     for cid, removal in removals.items():
         if cid in head.checks:
             wanted.setdefault(removal.parent, set()).add(removal.name)
+            if removal.earlier != removal.parent:
+                wanted.setdefault(removal.earlier, set()).add(removal.name)
     versions = load_removed(base, wanted)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
@@ -669,11 +710,12 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             old_id = renamed_from.get(cid)
             again = removals.get(cid)
             removed_version = versions.get((again.parent, again.name)) if again else None
-            compared = isinstance(removed_version, CharterCheck)
+            earlier = versions.get((again.earlier, again.name)) if again else None
+            compared = any(isinstance(v, CharterCheck) for v in (removed_version, earlier))
             report.changes.extend(_added(cid, base, head, old_id, edited, again, compared))
             if again is not None:
-                report.changes.extend(made_again(cid, again, removed_version, head))
-                if isinstance(removed_version, str):
+                report.changes.extend(made_again(cid, again, removed_version, head, earlier))
+                if isinstance(removed_version, str) and not compared:
                     report.not_compared.append(_removed_not_compared(cid, again, removed_version))
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))

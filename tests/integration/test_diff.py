@@ -1032,6 +1032,54 @@ def test_a_charter_added_again_is_compared_with_its_rows_removed_a_commit_before
     assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 1
 
 
+CHANGED = [*PRODUCTION[:3], {**PRODUCTION[3], "value": 11.4}, *PRODUCTION[4:]]
+
+
+@pytest.mark.parametrize("between", ["another-commit", "a-note-added-with-it"])
+def test_rows_removed_shortly_before_a_charter_are_compared_when_it_is_added_again(
+    repo: Repo, between: str
+) -> None:
+    """Its results removed, then a commit of something else (or a note added to the
+    folder in the same commit), then the charter: the changed row went through."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a")
+    repo.path("charters/a/results/results.csv").unlink()
+    if between == "a-note-added-with-it":
+        repo.write("charters/a/NOTES.md", "Results withdrawn.\n")
+    repo.commit("Drop the results")
+    if between == "another-commit":
+        repo.write("README.md", "Notes.\n")
+        repo.commit("Readme")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    write_charter(repo.source, "a", body, CHANGED)
+    (rewritten,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert rewritten["message"].startswith(
+        "`conv`: 1 past row revised (2026-02-28 treatment: 10.9%"
+    )
+    assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 1
+
+
+def test_rows_removed_in_a_clean_up_before_a_removal_are_not_said_removed_again(
+    repo: Repo,
+) -> None:
+    """A pilot's rows removed (and flagged) long before, the charter removed in the next
+    commit and added back exactly as removed: "2 past rows removed", a false flag."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    pilot = ab("2026-01-15", "conv", 10.0, 10.1, n=5000)
+    write_charter(repo.source, "a", body, pilot, results_file="pilot.csv")
+    repo.commit("Add a", when="2026-03-25T10:00:00Z")
+    repo.path("charters/a/results/pilot.csv").unlink()
+    repo.commit("Clean-up", when="2026-04-01T10:00:00Z")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a", when="2026-09-01T10:00:00Z")
+    write_charter(repo.source, "a", body, PRODUCTION)
+    assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
+    assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 0
+
+
 def test_a_charter_added_again_is_compared_on_the_build_date_diff_is_given(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
