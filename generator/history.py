@@ -926,7 +926,10 @@ class _Judge:
         merged = _MergeVerdicts(self.verdicts, self.merges, cid)
         lines = [_on_line(state, p, self.lines, merged) if p else None for p in parents]
         now = self.verdicts.at(commit.sha, commit.day, cid)
-        state.seen[commit.sha] = now if now is not None else lines[0]
+        # A merge that removed the charter leaves it no verdict: made again after it, it
+        # starts again (its line's verdict from before the removal was told as changed).
+        gone = now is None and commit.sha in state.removals
+        state.seen[commit.sha] = now if now is not None or gone else lines[0]
         state.last = (commit.sha, commit.day)
         last = lines[0]
         if now is None or last is None or state.data is None:
@@ -1306,7 +1309,7 @@ def _made_again(
     # A removal not yet judged on results stays the one compared (made again softer, then
     # removed and made again before any results, was compared with the softer version).
     # One before any results is not: the plan may change before results, made again or not.
-    if removal.rows or removal.first_result:
+    if any(r.rows or r.first_result for r in removals):  # (a merge's may know none)
         state.again = state.again or removal
     status = label(str(data.get("status")), "status")
     text = (

@@ -2277,6 +2277,39 @@ def test_a_charter_removed_before_any_results_is_not_judged_against_the_version_
     assert found.edited_verdict is None
 
 
+def test_a_charter_removed_by_a_merge_and_made_again_softer_is_badged(tmp_path: Path) -> None:
+    """Removed by a merged branch, made again softer without rows, its rows back by another
+    merge: the line kept its verdict from before the removal ("No impact → No results" at
+    the re-add), the merge's own judgement of the rows read that stale verdict, and the
+    badge was lost."""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, PRODUCTION)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-21T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "drop")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-22T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Drop", "drop", when="2026-03-22T12:00:00Z")
+    git(repo, "checkout", "-q", "-b", "rows")
+    _rows_of(repo, "results.csv", PRODUCTION)
+    commit(repo, "Rows", "Dana Ito", "2026-03-23T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", stretched(body))
+    commit(repo, "Again, softer", "Chen Li", "2026-03-23T12:00:00Z")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Rows", "rows", when="2026-03-24T00:00:00Z")
+    merged = git(repo, "rev-parse", "--short=10", "HEAD").strip()
+    found = read_history(repo).of("a")
+    verdicts = [(e.commit, e.flagged, e.text) for e in found.events if e.kind == "verdict"]
+    assert len(verdicts) == 1, verdicts
+    assert verdicts[0][:2] == (merged, True)
+    assert verdicts[0][2].startswith(
+        "Verdict: No results → Business impact (in a merge; an edit since the charter was"
+        " removed on 2026-03-22"
+    )
+    assert found.edited_verdict is not None and found.edited_verdict.commit == merged
+
+
 def test_a_charter_made_again_as_it_was_has_no_verdict_by_an_edit(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     body = stretched(charter(12.0))
