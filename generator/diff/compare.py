@@ -37,7 +37,7 @@ from ..diagnostics import Diagnostic, Diagnostics, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..gitrepo import commit_days
 from ..load import Result
-from ..readers import Document, parse_yaml
+from ..readers import Document, parse_yaml, reader_for
 from ..rules import (
     CharterCheck,
     check_charter,
@@ -57,7 +57,7 @@ from ..vocabulary import (
     verdict_gained,
 )
 from .metric_renames import metric_renames, renamed_base, renamed_raw
-from .sides import Side, _git, edit_dates, load_removed
+from .sides import Removed, Side, _git, edit_dates, load_removed
 
 KINDS = CHANGE_KINDS
 # A change to one of these fields of an agreed business metric moves the goalposts,
@@ -402,10 +402,10 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
     it had shortly before are read: the first parent of the first of the commits before
     `sha` that removed files of the folder, going back through the last
     `DELETIONS_BEFORE` commits on the first-parent line that changed any charter, and
-    stopping at one that changed a file of the folder (a result file removed a commit
-    before its charter.yaml, as a pull request merged commit by commit can: read at the
-    removal, the version removed had no rows to compare a re-add's with); else the first
-    parent of `sha`."""
+    stopping at one that changed or made its charter.yaml or changed or added a result
+    file (a result file removed a commit before its charter.yaml, as a pull request
+    merged commit by commit can: read at the removal, the version removed had no rows
+    to compare a re-add's with); else the first parent of `sha`."""
     found = {folder: f"{sha}^1" for folder in folders}
     if not folders:
         return found
@@ -419,10 +419,12 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
         commit, *lines = entry.strip("\n").split("\n")
         changes = [line.split("\t", 1) for line in lines if "\t" in line]
         for folder in list(going):
-            mine = {status[:1] for status, path in changes if path.startswith(folder)}
-            if mine - {"A", "D"} or (f"{folder}charter.yaml" in {p for _, p in changes}):
-                going.discard(folder)  # changed (or made): what it had before is its own
-            elif "D" in mine:
+            mine = [(s[:1], p[len(folder) :]) for s, p in changes if p.startswith(folder)]
+            if any(rest == "charter.yaml" or (s != "D" and reader_for(rest)) for s, rest in mine):
+                # Its charter.yaml changed (or made), or result files changed or added: the
+                # rows it had before are not the ones taken out just before the removal.
+                going.discard(folder)
+            elif any(s == "D" for s, _ in mine):
                 found[folder] = f"{commit}^1"
         if not going:
             break
@@ -492,74 +494,79 @@ def made_again_goalposts(
 def made_again(
     cid: str,
     removal: Removal,
-    removed: CharterCheck | str | None,
+    removed: Removed | str | None,
     head: Side,
-    earlier: CharterCheck | str | None = None,
+    earlier: Removed | str | None = None,
 ) -> Iterator[Change]:
     """A charter removed in BASE's history and made again in HEAD, against the version
     removed (`removed`: loaded where the removal left it, `load_removed`, or why it is
-    not): a metric renamed between them, its rows with it, is one `metric-changed` and
-    read through (`metric_renames`); the goalposts, plan and guardrails as written
-    (`made_again_goalposts`); each metric's rows changed or gone, a `results-rewritten`;
-    and a verdict the version removed does not give HEAD's rows, a `verdict-changed`,
-    flagged when HEAD's says the business moved more (an edit since the removal brought
-    it). Removing a charter and adding it back hid them all. The results and verdict
-    need both versions to load. `earlier`: the version removed with the rows it had
-    before the commits just before the removal that removed its files
-    (`_before_deletions`): a row of those back with other numbers is rewritten too."""
+    not; `earlier`: loaded where the rows taken out with their files shortly before the
+    removal still were, `_before_deletions`, and judged on those): a metric renamed
+    between them, its rows with it, is one `metric-changed` and read through
+    (`metric_renames`); its status, as an edit's; the goalposts, plan and guardrails as
+    written (`made_again_goalposts`); a catalogue entry it `ref`s changed meanwhile;
+    its rows (`_made_again_rows`); a verdict the version removed does not give HEAD's
+    rows, a `verdict-changed`, flagged when HEAD's says the business moved more (an
+    edit since the removal brought it); its findings, an alert an edit made go
+    flagged. Removing a charter and adding it back hid them all. All but the goalposts,
+    plan and guardrails need both versions to load."""
     new = head.checks.get(cid)
-    old = removed if isinstance(removed, CharterCheck) else None
-    if old is None and isinstance(earlier, CharterCheck):
-        old = earlier  # with its result files gone, the version removed does not load
-    if new is None or old is None:
+    at = removed if isinstance(removed, Removed) else None
+    judged = earlier if isinstance(earlier, Removed) else at
+    if new is None or judged is None:
         yield from made_again_goalposts(cid, removal, head)
         return
-    disabled = frozenset(head.project.site.lint.disable)  # the charter's edit alone
-    pair = Pair(cid, old, new, base_disabled=disabled, head_disabled=disabled)
+    now_disabled = frozenset(head.project.site.lint.disable)
+    pair = Pair(cid, judged.check, new, None, judged.disabled, now_disabled)
     why = (
         f"; the charter was removed in {removal.commit} ({removal.day}) and is added again:"
         " compared with the version removed"
     )
-    if ids := metric_renames(old, new):
+    rows_then = at.check if at is not None else None
+    if ids := metric_renames(judged.check, new):
         for change in _metric_renamed(pair, ids):
             yield replace(change, message=change.message + why)
-        pair = replace(pair, base=renamed_base(old, ids, set(disabled)))
+        pair = replace(pair, base=renamed_base(judged.check, ids, set(judged.disabled)))
         removal = removal._replace(data=renamed_raw(removal.data, ids))
-        if isinstance(earlier, CharterCheck):
-            earlier = renamed_base(earlier, ids, set(disabled))
+        if rows_then is not None:
+            rows_then = renamed_base(rows_then, ids, set(judged.disabled))
     for change in status_changes(pair):
         yield replace(change, message=change.message + why)
-    yield from made_again_goalposts(cid, removal, head, len(old.view.loaded.results) > 0)
+    had_results = len(judged.check.view.loaded.results) > 0
+    yield from made_again_goalposts(cid, removal, head, had_results)
     for change in catalogue_changes(pair):  # an entry `ref`d then and now, changed meanwhile
         yield replace(change, message=change.message + why)
-    before = earlier if isinstance(earlier, CharterCheck) else None
-    for change in _made_again_rows(pair, before):
+    for change in _made_again_rows(cid, new, rows_then, pair.base):
         yield replace(change, message=change.message + why)
     yield from _made_again_verdict(pair, why)
     for change in finding_changes(pair):  # an alert an edit since the removal silenced
         yield replace(change, message=change.message + why) if is_flagged(change) else change
 
 
-def _made_again_rows(pair: Pair, earlier: CharterCheck | None) -> Iterator[Change]:
-    """The rows of a charter made again against the version removed's, as
-    `result_changes` tells rewritten rows, and against the rows removed shortly before
-    the removal (`earlier`'s rows the version removed has not): those back with other
-    numbers are revised too (those not back are not told: removed before, and told
-    then)."""
-    for after in pair.head.view.metrics:
-        before = pair.base.view.metric(after.id)
+def _made_again_rows(
+    cid: str, head: CharterCheck, at: CharterCheck | None, earlier: CharterCheck
+) -> Iterator[Change]:
+    """The rows of a charter made again against those of the version removed (`at`, as
+    the removal left it, when it loads): rows with other numbers are revised, rows it
+    had and HEAD has not removed (a metric gone, its rows with it); and against the rows
+    taken out with their files shortly before the removal (`earlier`'s that `at` has
+    not): those back with other numbers are revised too (those not back are not told
+    again: removed before the removal, and told then)."""
+    for after in head.view.metrics:
+        before = at.view.metric(after.id) if at is not None else None
+        then = earlier.view.metric(after.id)
         old = list(before.rows) if before is not None else []
         pairs = rewritten_rows(old, after.rows)
-        then = earlier.view.metric(after.id) if earlier is not None else None
-        if then is not None:
-            known = {_row_key(r) for r in old}
-            gone = [r for r in then.rows if _row_key(r) not in known]
-            pairs += [(o, n) for o, n in rewritten_rows(gone, after.rows) if n is not None]
+        known = {_row_key(r) for r in old}
+        gone = [r for r in (then.rows if then is not None else ()) if _row_key(r) not in known]
+        pairs += [(o, n) for o, n in rewritten_rows(gone, after.rows) if n is not None]
         if pairs:
             revised = sum(1 for _, new in pairs if new is not None)
             rows = {"added": 0, "revised": revised, "removed": len(pairs) - revised}
-            yield _rewritten(pair.cid, before or then, after, pairs, rows)
-    for change in result_changes(pair):  # metrics gone from HEAD, their rows with them
+            yield _rewritten(cid, then or before, after, pairs, rows)
+    if at is None:
+        return
+    for change in result_changes(Pair(cid, at, head)):  # metrics gone, their rows with them
         if change.kind == "results-rewritten" and change.head_metric is None:
             yield change
 
@@ -711,7 +718,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             again = removals.get(cid)
             removed_version = versions.get((again.parent, again.name)) if again else None
             earlier = versions.get((again.earlier, again.name)) if again else None
-            compared = any(isinstance(v, CharterCheck) for v in (removed_version, earlier))
+            compared = any(isinstance(v, Removed) for v in (removed_version, earlier))
             report.changes.extend(_added(cid, base, head, old_id, edited, again, compared))
             if again is not None:
                 report.changes.extend(made_again(cid, again, removed_version, head, earlier))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NamedTuple, NoReturn
 
 from ..analyze import CharterView
 from ..catalogue import resolve_refs
@@ -113,15 +113,23 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
     return side
 
 
+class Removed(NamedTuple):
+    """A charter as it was at a revision (`load_removed`), with the rules site.yaml
+    switched off there."""
+
+    check: CharterCheck
+    disabled: frozenset[str]
+
+
 def load_removed(
     base: Side, wanted: Mapping[str, Collection[str]]
-) -> dict[tuple[str, str], CharterCheck | str]:
+) -> dict[tuple[str, str], Removed | str]:
     """Charters as they were at revisions of BASE's repository (each where a removal left
     them: `wanted`, revision → charter folders), loaded and checked as a side's charters
     are, with the revision's site.yaml and metrics.yaml and BASE's build date; each
     revision read once, with only those folders. By (revision, folder): the charter, or
     why it is not there to compare (it does not load, or cannot be read)."""
-    found: dict[tuple[str, str], CharterCheck | str] = {}
+    found: dict[tuple[str, str], Removed | str] = {}
     if base.repository is None:
         return found
     top, prefix = base.repository
@@ -133,9 +141,11 @@ def load_removed(
         except DiffError as exc:
             found.update({(revision, name): str(exc) for name in names})
             continue
+        disabled = frozenset(side.project.site.lint.disable)
         for name in names:
             check = side.checks.get(name)
-            found[(revision, name)] = check if check is not None else "it does not load there"
+            loaded = Removed(check, disabled) if check is not None else None
+            found[(revision, name)] = loaded or "it does not load there"
     return found
 
 

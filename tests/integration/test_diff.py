@@ -1080,6 +1080,85 @@ def test_rows_removed_in_a_clean_up_before_a_removal_are_not_said_removed_again(
     assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 0
 
 
+def _guarded() -> dict[str, Any]:
+    """Charter a at a target of 12 with a latency guardrail (tolerance 5 ms)."""
+    body = charter(12.0)
+    return {**body, "measurement": {**body["measurement"], "guardrails": [guardrail()]}}
+
+
+BREACHED = [*ROWS, *ab("2026-01-31", "lat", 100.0, 130.0, n=50000)]  # lat 30 ms worse
+
+
+def _rows_dropped_then_charter(repo: Repo, body: dict[str, Any], rows: Any) -> None:
+    """Charter a added with `rows`; its results.csv removed; then the charter: three
+    commits."""
+    write_charter(repo.source, "a", body, rows)
+    repo.commit("Add a")
+    repo.path("charters/a/results/results.csv").unlink()
+    repo.commit("Drop the rows")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+
+
+def test_a_charter_added_again_after_its_rows_went_first_is_judged_with_them(
+    repo: Repo,
+) -> None:
+    """The version at the removal had no rows: added back as it was with its rows, an
+    alert it always raised read as new; added back softer without rows, the plan change
+    was not flagged (judged as a charter without results)."""
+    _rows_dropped_then_charter(repo, _guarded(), BREACHED)
+    write_charter(repo.source, "a", _guarded(), BREACHED)
+    report = repo.diff_json("HEAD")
+    assert changes(report, "finding-added") == changes(report, "verdict-changed") == []
+    write_charter(repo.source, "a", stretched(_guarded()))
+    (plan,) = changes(repo.diff_json("HEAD"), "plan-changed")
+    assert (plan["field"], plan["flagged"]) == ("measurement.cadence", True)
+
+
+def test_rows_taken_out_then_put_back_corrected_are_the_ones_compared(repo: Repo) -> None:
+    """Rows removed, put back corrected, removed again, then the charter: added back with
+    the corrected rows, they were compared with the first ones (a false flag)."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a")
+    repo.path("charters/a/results/results.csv").unlink()
+    repo.commit("Drop the rows")
+    write_charter(repo.source, "a", body, CHANGED)
+    repo.commit("Rows back, corrected")
+    repo.path("charters/a/results/results.csv").unlink()
+    repo.commit("Drop the rows again")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    write_charter(repo.source, "a", body, CHANGED)
+    assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
+
+
+def test_rows_not_back_are_not_said_removed_when_the_version_removed_does_not_load(
+    repo: Repo,
+) -> None:
+    """Its `results` names the file: without it, the version at the removal does not load,
+    and the one before the rows went was compared for rows removed too."""
+    body = {**charter(12.0), "results": ["results/results.csv"]}
+    _rows_dropped_then_charter(repo, body, PRODUCTION)
+    write_charter(repo.source, "a", body, MORE)
+    assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
+
+
+def test_a_rule_switched_off_while_a_charter_was_away_is_flagged(repo: Repo) -> None:
+    """site.yaml switched off the breached guardrail's alert while the charter was away:
+    the alert gone read as the rows' doing, unflagged."""
+    write_charter(repo.source, "a", _guarded(), BREACHED)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    repo.replace("site.yaml", "disable: []", "disable: [MC108]")
+    repo.commit("Switch off MC108")
+    write_charter(repo.source, "a", _guarded(), BREACHED)
+    report = repo.diff_json("HEAD")
+    assert any(c["kind"] == "finding-resolved" and c.get("flagged") for c in report["changes"])
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 1
+
+
 def test_a_charter_added_again_is_compared_on_the_build_date_diff_is_given(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
