@@ -741,27 +741,7 @@ def _replay(
             for cid, changes in by_charter.items():
                 state = charters.setdefault(cid, _Charter(names, catalogue))
                 was = state.renamed_from
-                renames = {}
-                if any(c.rest == "charter.yaml" and not c.link for c in changes):
-                    # The ids with rows at the parent, if the replay stands there (not
-                    # on another branch): else unknown, and the charter loaded to tell.
-                    at_parent = state.last is not None and state.last[0] == commit.parent
-                    rows = state.with_rows() if at_parent else None
-                    renames = judge.renamed(
-                        commit.parent, was or cid, commit.sha, cid, commit.day, rows
-                    )
-                removals = []
-                if state.removals and _comes_back(state, changes, blobs):
-                    # A version with none readable before it: compared with the version
-                    # removed on its line (also after an unreadable one, or a link, first).
-                    removals = _removals_before(state, commit.sha, judge.lines, judge.branches)
-                if removals and not renames and was is None:
-                    # Made again: its metrics renamed since the version removed, rows and
-                    # all, are renames (else an agreed metric read as removed).
-                    gone = removals[0]
-                    before = f"{gone.sha}^1"
-                    name = gone.name or cid
-                    renames = judge.renamed(before, name, commit.sha, cid, commit.day, gone.rows)
+                renames, removals = _renames_and_removals(judge, state, commit, cid, changes, blobs)
                 _apply(state, stamp, changes, blobs, renames, removals)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
@@ -791,6 +771,39 @@ def _replay(
         for cid, state in sorted(charters.items())
         if state.events
     }
+
+
+def _renames_and_removals(
+    judge: _Judge,
+    state: _Charter,
+    commit: _Commit,
+    cid: str,
+    changes: Sequence[_Change],
+    blobs: Blobs,
+) -> tuple[dict[str, str], list[_Removal]]:
+    """For a commit that changed charter `cid`: the metrics it renamed, old id → new id
+    (`_Judge.renamed`), and, when it makes the charter again, the removals before it on
+    its line, nearest first (`_removals_before`)."""
+    was = state.renamed_from
+    renames: dict[str, str] = {}
+    if any(c.rest == "charter.yaml" and not c.link for c in changes):
+        # The ids with rows at the parent, if the replay stands there (not on another
+        # branch): else unknown, and the charter loaded to tell.
+        at_parent = state.last is not None and state.last[0] == commit.parent
+        rows = state.with_rows() if at_parent else None
+        renames = judge.renamed(commit.parent, was or cid, commit.sha, cid, commit.day, rows)
+    removals: list[_Removal] = []
+    if state.removals and _comes_back(state, changes, blobs):
+        # A version with none readable before it: compared with the version removed on
+        # its line (also after an unreadable one, or a link, first).
+        removals = _removals_before(state, commit.sha, judge.lines, judge.branches)
+    if removals and not renames and was is None:
+        # Made again: its metrics renamed since the version removed, rows and all, are
+        # renames (else an agreed metric read as removed).
+        gone = removals[0]
+        name = gone.name or cid
+        renames = judge.renamed(f"{gone.sha}^1", name, commit.sha, cid, commit.day, gone.rows)
+    return renames, removals
 
 
 def _newest_change(state: _Charter) -> Event | None:
