@@ -884,16 +884,7 @@ class _Judge:
         assert removal is not None
         before = f"{removal.sha}^1"  # where the version removed is (a merge's: its first)
         name = removal.name or cid
-        renamed = self.renamed(before, name, commit.sha, cid, commit.day)
-        was = self.verdicts.at(
-            commit.sha,
-            commit.day,
-            cid,
-            charter_from=before,
-            charter_of=name,
-            catalogue_from=before,
-            renamed={new: old for old, new in renamed.items()},
-        )
+        was = self._judged_by(commit, cid, before, name)
         last = state.events[-1] if state.events else None
         told = last is not None and last.kind == "verdict" and last.commit == stamp.commit
         if was is None or not verdict_gained(was, now) or (told and last and last.flagged):
@@ -991,19 +982,25 @@ class _Judge:
         or an id it was renamed from) and metrics.yaml; None when it has none that loads.
         The rows of a metric renamed since `parent` are judged under its id there."""
         for name in (cid, *reversed(state.former)):
-            renamed = self.renamed(parent, name, commit.sha, cid, commit.day)
-            found = self.verdicts.at(
-                commit.sha,
-                commit.day,
-                cid,
-                charter_from=parent,
-                charter_of=name,
-                catalogue_from=parent,
-                renamed={new: old for old, new in renamed.items()},
-            )
+            found = self._judged_by(commit, cid, parent, name)
             if found is not None:
                 return found
         return None
+
+    def _judged_by(self, commit: _Commit, cid: str, at: str, name: str) -> Verdict | None:
+        """Charter `cid`'s rows at `commit` judged by the charter.yaml of folder `name` and
+        the metrics.yaml at commit `at`, the rows of a metric renamed since under its id
+        there; None when that does not load."""
+        renamed = self.renamed(at, name, commit.sha, cid, commit.day)
+        return self.verdicts.at(
+            commit.sha,
+            commit.day,
+            cid,
+            charter_from=at,
+            charter_of=name,
+            catalogue_from=at,
+            renamed={new: old for old, new in renamed.items()},
+        )
 
     def rests_on(self, state: _Charter, cid: str) -> Event | None:
         """`CharterHistory.edited_verdict`: the newest change of verdict an edit brought

@@ -984,15 +984,23 @@ def test_a_charter_added_again_with_a_past_row_changed_says_its_rows_were_rewrit
     assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
 
 
+def _dropped(
+    repo: Repo, body: dict[str, Any], rows: list[dict[str, Any]], when: str | None = None
+) -> str:
+    """Charter a added with `rows`, then removed (at `when`), in two commits; the
+    removal's short hash."""
+    write_charter(repo.source, "a", body, rows)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a", when=when)
+    return git(repo.root, "rev-parse", "HEAD").strip()[:10]
+
+
 def test_a_charter_added_again_with_a_softer_rule_has_its_verdict_flagged(repo: Repo) -> None:
     """Removed at "No impact" and added back with a cadence no production row is judged
     by: "Business impact", which an edit brought, went through as a new charter's."""
     body = charter(12.0)
-    write_charter(repo.source, "a", body, PRODUCTION)
-    repo.commit("Add a")
-    shutil.rmtree(repo.path("charters/a"))
-    repo.commit("Drop a", when="2026-09-01T10:00:00Z")
-    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    removed = _dropped(repo, body, PRODUCTION, "2026-09-01T10:00:00Z")
     write_charter(repo.source, "a", stretched(body), PRODUCTION)
     report = repo.diff_json("HEAD")
     (verdict,) = changes(report, "verdict-changed")
@@ -1182,11 +1190,7 @@ def test_a_charter_added_again_under_a_new_id_listing_the_old_one_is_compared(
     """Removed as `a`, added back as `b` with `aliases: [a]` (its former id, as a rename
     writes it) and a lower target: "charter added", and every gate passed."""
     body = charter(12.0)
-    write_charter(repo.source, "a", body, PRODUCTION)
-    repo.commit("Add a")
-    shutil.rmtree(repo.path("charters/a"))
-    repo.commit("Drop a", when="2026-09-01T10:00:00Z")
-    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    removed = _dropped(repo, body, PRODUCTION, "2026-09-01T10:00:00Z")
     write_charter(repo.source, "b", {**charter(10.5), "aliases": ["a"]}, PRODUCTION)
     report = repo.diff_json("HEAD")
     (added,) = changes(report, "charter-added")
@@ -1206,10 +1210,7 @@ def test_a_charter_added_again_with_a_metric_renamed_with_its_rows_is_one_rename
     """Its metric's id changed on the way back, every reference and row with it: read as
     the agreed metric removed (a flagged `agreement-changed`) and another added."""
     body = charter(12.0)
-    write_charter(repo.source, "a", body, PRODUCTION)
-    repo.commit("Add a")
-    shutil.rmtree(repo.path("charters/a"))
-    repo.commit("Drop a")
+    _dropped(repo, body, PRODUCTION)
     renamed = json.loads(json.dumps(body).replace('"conv"', '"cvr"'))
     write_charter(repo.source, "a", renamed, [{**r, "metric": "cvr"} for r in PRODUCTION])
     report = repo.diff_json("HEAD")
@@ -1230,10 +1231,7 @@ def test_a_charter_added_again_without_its_rows_has_its_judging_plan_flagged(
     production row is judged by: the plan change was not flagged, and the pull request
     bringing the rows back changed the verdict by its rows alone."""
     body = charter(12.0)
-    write_charter(repo.source, "a", body, PRODUCTION)
-    repo.commit("Add a")
-    shutil.rmtree(repo.path("charters/a"))
-    repo.commit("Drop a")
+    _dropped(repo, body, PRODUCTION)
     write_charter(repo.source, "a", stretched(body))
     (plan,) = changes(repo.diff_json("HEAD"), "plan-changed")
     assert (plan["field"], plan["flagged"]) == ("measurement.cadence", True)
@@ -1259,14 +1257,6 @@ def test_a_charter_added_again_whose_version_removed_cannot_be_read_says_so(
     ) in result.output
     (item,) = repo.diff_json("HEAD")["not_compared"]
     assert (item["charter"], item["side"]) == ("a", "base")
-
-
-def _dropped(repo: Repo, body: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    """Charter a added with `rows`, then removed, in two commits."""
-    write_charter(repo.source, "a", body, rows)
-    repo.commit("Add a")
-    shutil.rmtree(repo.path("charters/a"))
-    repo.commit("Drop a")
 
 
 def test_a_charter_added_again_is_judged_as_an_edit_of_the_version_removed(repo: Repo) -> None:
