@@ -333,9 +333,9 @@ class Removal(NamedTuple):
     catalogue: dict[str, dict[str, Any]]  # metrics.yaml's entries then, by id
     parent: str  # where the version removed is: the full hash of the commit's first parent
     name: str  # the folder removed: the charter's id, or one it lists in `aliases`
-    # Where rows it had before are read (`_before_deletions`): `parent`, or the parent of
-    # the commits shortly before the removal that removed its files.
-    earlier: str = ""
+    # Where rows it had shortly before are read (`_before_deletions`): the parents of
+    # the commits shortly before the removal that removed its result files, newest first.
+    earlier: tuple[str, ...] = ()
 
 
 def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, Removal]:
@@ -385,7 +385,7 @@ def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, 
                     catalogue = _entries_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
                 # as a side names its revision
                 day = when.date().isoformat()
-                earlier = parents[f"{prefix}charters/{name}/"]
+                earlier = tuple(parents[f"{prefix}charters/{name}/"])
                 removal = Removal(sha[:10], day, data, catalogue, f"{sha}^1", name, earlier)
                 found[cid] = removal
         if len(found) == len(wanted):
@@ -397,16 +397,15 @@ def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, 
 DELETIONS_BEFORE = 20
 
 
-def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, str]:
+def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, list[str]]:
     """For each charter folder (`charters/<id>/`) the commit `sha` removed, where the rows
-    it had shortly before are read: the first parent of the first of the commits before
-    `sha` that removed files of the folder, going back through the last
-    `DELETIONS_BEFORE` commits on the first-parent line that changed any charter, and
-    stopping at one that changed or made its charter.yaml or changed or added a result
-    file (a result file removed a commit before its charter.yaml, as a pull request
-    merged commit by commit can: read at the removal, the version removed had no rows
-    to compare a re-add's with); else the first parent of `sha`."""
-    found = {folder: f"{sha}^1" for folder in folders}
+    it had shortly before are read: the first parents of the commits before `sha` that
+    removed result files of the folder (newest first), going back through the last
+    `DELETIONS_BEFORE` commits on the first-parent line that changed any charter, to
+    one that made or changed its charter.yaml (a result file removed a commit before
+    its charter.yaml, as a pull request merged commit by commit can: read at the
+    removal, the version removed had no rows to compare a re-add's with)."""
+    found: dict[str, list[str]] = {folder: [] for folder in folders}
     if not folders:
         return found
     args = ["-c", "core.quotePath=false", "log", "--first-parent", "--no-renames"]
@@ -420,12 +419,10 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
         changes = [line.split("\t", 1) for line in lines if "\t" in line]
         for folder in list(going):
             mine = [(s[:1], p[len(folder) :]) for s, p in changes if p.startswith(folder)]
-            if any(rest == "charter.yaml" or (s != "D" and reader_for(rest)) for s, rest in mine):
-                # Its charter.yaml changed (or made), or result files changed or added: the
-                # rows it had before are not the ones taken out just before the removal.
-                going.discard(folder)
-            elif any(s == "D" for s, _ in mine):
-                found[folder] = f"{commit}^1"
+            if any(s == "D" and rest != "charter.yaml" and reader_for(rest) for s, rest in mine):
+                found[folder].append(f"{commit}^1")
+            if any(rest == "charter.yaml" for _, rest in mine):
+                going.discard(folder)  # made or changed: what it had before is another's
         if not going:
             break
     return found
@@ -496,47 +493,51 @@ def made_again(
     removal: Removal,
     removed: Removed | str | None,
     head: Side,
-    earlier: Removed | str | None = None,
+    earlier: Sequence[Removed | str | None] = (),
 ) -> Iterator[Change]:
     """A charter removed in BASE's history and made again in HEAD, against the version
     removed (`removed`: loaded where the removal left it, `load_removed`, or why it is
-    not; `earlier`: loaded where the rows taken out with their files shortly before the
-    removal still were, `_before_deletions`, and judged on those): a metric renamed
-    between them, its rows with it, is one `metric-changed` and read through
-    (`metric_renames`); its status, as an edit's; the goalposts, plan and guardrails as
-    written (`made_again_goalposts`); a catalogue entry it `ref`s changed meanwhile;
-    its rows (`_made_again_rows`); a verdict the version removed does not give HEAD's
-    rows, a `verdict-changed`, flagged when HEAD's says the business moved more (an
-    edit since the removal brought it); its findings, an alert an edit made go
-    flagged. Removing a charter and adding it back hid them all. All but the goalposts,
-    plan and guardrails need both versions to load."""
+    not; `earlier`: loaded where the result files taken out shortly before the removal
+    still were, `_before_deletions`, newest first): a metric renamed between them, its
+    rows with it, is one `metric-changed` and read through (`metric_renames`); its
+    status, as an edit's; the goalposts, plan and guardrails as written
+    (`made_again_goalposts`); a catalogue entry it `ref`s changed meanwhile; its rows
+    (`_made_again_rows`); a verdict the version removed does not give HEAD's rows, a
+    `verdict-changed`, flagged when HEAD's says the business moved more (an edit since
+    the removal brought it); its findings, an alert an edit made go flagged. Removing a
+    charter and adding it back hid them all. All but the goalposts, plan and guardrails
+    need a version removed that loads (where the one at the removal does not, the
+    newest earlier one that does)."""
     new = head.checks.get(cid)
+    before = [v for v in earlier if isinstance(v, Removed)]
     at = removed if isinstance(removed, Removed) else None
-    judged = earlier if isinstance(earlier, Removed) else at
+    judged = at or next(iter(before), None)
     if new is None or judged is None:
         yield from made_again_goalposts(cid, removal, head)
         return
     now_disabled = frozenset(head.project.site.lint.disable)
-    pair = Pair(cid, judged.check, new, None, judged.disabled, now_disabled)
+    site = head.project.site_doc
+    pair = Pair(cid, judged.check, new, None, judged.disabled, now_disabled, site)
     why = (
         f"; the charter was removed in {removal.commit} ({removal.day}) and is added again:"
         " compared with the version removed"
     )
-    rows_then = at.check if at is not None else None
+    then = [v.check for v in before]
     if ids := metric_renames(judged.check, new):
         for change in _metric_renamed(pair, ids):
             yield replace(change, message=change.message + why)
         pair = replace(pair, base=renamed_base(judged.check, ids, set(judged.disabled)))
         removal = removal._replace(data=renamed_raw(removal.data, ids))
-        if rows_then is not None:
-            rows_then = renamed_base(rows_then, ids, set(judged.disabled))
+        then = [renamed_base(c, ids, set(judged.disabled)) for c in then]
     for change in status_changes(pair):
         yield replace(change, message=change.message + why)
-    had_results = len(judged.check.view.loaded.results) > 0
+    # The plan is judged after results when the charter had any shortly before it went.
+    had_results = any(len(c.view.loaded.results) > 0 for c in [pair.base, *then])
     yield from made_again_goalposts(cid, removal, head, had_results)
     for change in catalogue_changes(pair):  # an entry `ref`d then and now, changed meanwhile
         yield replace(change, message=change.message + why)
-    for change in _made_again_rows(cid, new, rows_then, pair.base):
+    rows_at = pair.base if at is not None else None
+    for change in _made_again_rows(cid, new, rows_at, then):
         yield replace(change, message=change.message + why)
     yield from _made_again_verdict(pair, why)
     for change in finding_changes(pair):  # an alert an edit since the removal silenced
@@ -544,26 +545,33 @@ def made_again(
 
 
 def _made_again_rows(
-    cid: str, head: CharterCheck, at: CharterCheck | None, earlier: CharterCheck
+    cid: str, head: CharterCheck, at: CharterCheck | None, earlier: Sequence[CharterCheck]
 ) -> Iterator[Change]:
     """The rows of a charter made again against those of the version removed (`at`, as
     the removal left it, when it loads): rows with other numbers are revised, rows it
     had and HEAD has not removed (a metric gone, its rows with it); and against the rows
-    taken out with their files shortly before the removal (`earlier`'s that `at` has
-    not): those back with other numbers are revised too (those not back are not told
-    again: removed before the removal, and told then)."""
+    taken out with their files shortly before the removal (`earlier`, newest first: each
+    row as it was last): those back with other numbers are revised too (those not back
+    are not told again: removed before the removal, and told then)."""
     for after in head.view.metrics:
         before = at.view.metric(after.id) if at is not None else None
-        then = earlier.view.metric(after.id)
         old = list(before.rows) if before is not None else []
         pairs = rewritten_rows(old, after.rows)
         known = {_row_key(r) for r in old}
-        gone = [r for r in (then.rows if then is not None else ()) if _row_key(r) not in known]
+        gone: list[Result] = []
+        last: MetricView | None = None
+        for version in earlier:
+            then = version.view.metric(after.id)
+            for row in then.rows if then is not None else ():
+                if _row_key(row) not in known:
+                    known.add(_row_key(row))
+                    gone.append(row)
+                    last = last or then
         pairs += [(o, n) for o, n in rewritten_rows(gone, after.rows) if n is not None]
         if pairs:
             revised = sum(1 for _, new in pairs if new is not None)
             rows = {"added": 0, "revised": revised, "removed": len(pairs) - revised}
-            yield _rewritten(cid, then or before, after, pairs, rows)
+            yield _rewritten(cid, before if before and before.rows else last, after, pairs, rows)
     if at is None:
         return
     for change in result_changes(Pair(cid, at, head)):  # metrics gone, their rows with them
@@ -702,8 +710,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     for cid, removal in removals.items():
         if cid in head.checks:
             wanted.setdefault(removal.parent, set()).add(removal.name)
-            if removal.earlier != removal.parent:
-                wanted.setdefault(removal.earlier, set()).add(removal.name)
+            for revision in removal.earlier:
+                wanted.setdefault(revision, set()).add(removal.name)
     versions = load_removed(base, wanted)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
@@ -717,8 +725,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             old_id = renamed_from.get(cid)
             again = removals.get(cid)
             removed_version = versions.get((again.parent, again.name)) if again else None
-            earlier = versions.get((again.earlier, again.name)) if again else None
-            compared = any(isinstance(v, Removed) for v in (removed_version, earlier))
+            earlier = [versions.get((r, again.name)) for r in again.earlier] if again else []
+            compared = any(isinstance(v, Removed) for v in (removed_version, *earlier))
             report.changes.extend(_added(cid, base, head, old_id, edited, again, compared))
             if again is not None:
                 report.changes.extend(made_again(cid, again, removed_version, head, earlier))

@@ -1108,19 +1108,58 @@ def _rows_dropped_then_charter(repo: Repo, body: dict[str, Any], rows: Any) -> N
     repo.commit("Drop a")
 
 
-def test_a_charter_added_again_after_its_rows_went_first_is_judged_with_them(
-    repo: Repo,
-) -> None:
-    """The version at the removal had no rows: added back as it was with its rows, an
-    alert it always raised read as new; added back softer without rows, the plan change
-    was not flagged (judged as a charter without results)."""
+def test_a_charter_added_again_after_its_rows_went_first_had_results(repo: Repo) -> None:
+    """The version at the removal had no rows, the one a commit before had: added back
+    softer without rows, the plan change was not flagged (judged as a charter without
+    results). Added back as it was, with its rows, nothing is flagged: it is judged as
+    the removal left it (its verdict and alert are told against that, unflagged)."""
     _rows_dropped_then_charter(repo, _guarded(), BREACHED)
-    write_charter(repo.source, "a", _guarded(), BREACHED)
-    report = repo.diff_json("HEAD")
-    assert changes(report, "finding-added") == changes(report, "verdict-changed") == []
     write_charter(repo.source, "a", stretched(_guarded()))
     (plan,) = changes(repo.diff_json("HEAD"), "plan-changed")
     assert (plan["field"], plan["flagged"]) == ("measurement.cadence", True)
+    write_charter(repo.source, "a", _guarded(), BREACHED)
+    report = repo.diff_json("HEAD")
+    assert [c for c in report["changes"] if c.get("flagged")] == []
+    assert changes(report, "results-rewritten") == []
+    assert repo.diff("HEAD", "--fail-on", "flagged,results-rewritten").exit_code == 0
+
+
+def test_what_changed_before_a_removal_is_not_told_at_the_re_add(repo: Repo) -> None:
+    """Rows dropped, then a rule switched off in site.yaml, then the charter removed; added
+    back as the removal left it: judged by the version a commit before the rows went,
+    the rule read as switched off while it was away (a false flag)."""
+    write_charter(repo.source, "a", _guarded(), BREACHED)
+    repo.commit("Add a")
+    repo.path("charters/a/results/results.csv").unlink()
+    repo.commit("Drop the rows")
+    repo.replace("site.yaml", "disable: []", "disable: [MC108]")
+    repo.commit("Switch off MC108")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    write_charter(repo.source, "a", _guarded())
+    report = repo.diff_json("HEAD")
+    assert [c for c in report["changes"] if c.get("flagged")] == []
+    assert changes(report, "verdict-changed") == changes(report, "finding-added") == []
+
+
+def test_rows_taken_out_are_compared_past_a_result_file_added_after_them(repo: Repo) -> None:
+    """Rows dropped, March's rows added in another file, then the charter removed: the
+    file added stopped the look back, and a changed row went through."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a")
+    repo.path("charters/a/results/results.csv").unlink()
+    repo.commit("Drop the rows")
+    write_charter(repo.source, "a", body, MORE, results_file="march.csv")
+    repo.commit("March")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    write_charter(repo.source, "a", body, CHANGED)
+    write_charter(repo.source, "a", body, MORE, results_file="march.csv")
+    (rewritten,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert rewritten["message"].startswith(
+        "`conv`: 1 past row revised (2026-02-28 treatment: 10.9%"
+    )
 
 
 def test_rows_taken_out_then_put_back_corrected_are_the_ones_compared(repo: Repo) -> None:
