@@ -402,7 +402,7 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
     it had shortly before are read: the first parents of the commits before `sha` that
     removed result files of the folder (newest first), going back through the last
     `DELETIONS_BEFORE` commits on the first-parent line that changed any charter, to
-    one that made or changed its charter.yaml (a result file removed a commit before
+    one that made or changed its charter.yaml, not read (a result file removed a commit before
     its charter.yaml, as a pull request merged commit by commit can: read at the
     removal, the version removed had no rows to compare a re-add's with)."""
     found: dict[str, list[str]] = {folder: [] for folder in folders}
@@ -419,10 +419,10 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
         changes = [line.split("\t", 1) for line in lines if "\t" in line]
         for folder in list(going):
             mine = [(s[:1], p[len(folder) :]) for s, p in changes if p.startswith(folder)]
-            if any(s == "D" and rest != "charter.yaml" and reader_for(rest) for s, rest in mine):
-                found[folder].append(f"{commit}^1")
             if any(rest == "charter.yaml" for _, rest in mine):
                 going.discard(folder)  # made or changed: what it had before is another's
+            elif any(s == "D" and reader_for(rest) for s, rest in mine):
+                found[folder].append(f"{commit}^1")
         if not going:
             break
     return found
@@ -523,7 +523,10 @@ def made_again(
         " compared with the version removed"
     )
     then = [v.check for v in before]
-    if ids := metric_renames(judged.check, new):
+    # A metric renamed with its rows: known by the rows, those of the version removed or,
+    # taken out shortly before it, of an earlier one.
+    found = (metric_renames(c, new) for c in [judged.check, *then])
+    if ids := next((x for x in found if x), {}):
         for change in _metric_renamed(pair, ids):
             yield replace(change, message=change.message + why)
         pair = replace(pair, base=renamed_base(judged.check, ids, set(judged.disabled)))
@@ -566,7 +569,7 @@ def _made_again_rows(
                 if _row_key(row) not in known:
                     known.add(_row_key(row))
                     gone.append(row)
-                    last = last or then
+                    last = then  # the oldest with rows taken out: the status before them
         pairs += [(o, n) for o, n in rewritten_rows(gone, after.rows) if n is not None]
         if pairs:
             revised = sum(1 for _, new in pairs if new is not None)

@@ -1162,6 +1162,40 @@ def test_rows_taken_out_are_compared_past_a_result_file_added_after_them(repo: R
     )
 
 
+def test_a_metric_renamed_at_a_re_add_is_known_by_the_rows_taken_out_before(
+    repo: Repo,
+) -> None:
+    """Rows dropped a commit before the removal; added back with the metric renamed, rows
+    and all: the version at the removal has no rows to know the rename by, and the
+    agreed metric read as removed (flagged)."""
+    body = charter(12.0)
+    _rows_dropped_then_charter(repo, body, PRODUCTION)
+    renamed = json.loads(json.dumps(body).replace('"conv"', '"cvr"'))
+    write_charter(repo.source, "a", renamed, [{**r, "metric": "cvr"} for r in PRODUCTION])
+    report = repo.diff_json("HEAD")
+    (rename,) = changes(report, "metric-changed")
+    assert rename["message"].startswith("business metric `conv` renamed `cvr`")
+    assert repo.diff("HEAD", "--fail-on", "flagged").exit_code == 0
+
+
+def test_rows_taken_out_with_an_edit_of_the_charter_are_not_read(repo: Repo) -> None:
+    """An experiment restarted (a new cadence, its rows dropped in the same commit), then
+    the charter removed and added back without rows at another cadence: judged as a
+    plan changed after results, by the rows from before the restart."""
+    body = stretched(charter(12.0))
+    write_charter(repo.source, "a", charter(12.0), PRODUCTION)
+    repo.commit("Add a")
+    write_charter(repo.source, "a", body)
+    repo.path("charters/a/results/results.csv").unlink()
+    repo.commit("Restart at a new cadence")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    weekly = {**body, "measurement": {**body["measurement"], "cadence": "weekly"}}
+    write_charter(repo.source, "a", weekly)
+    (plan,) = changes(repo.diff_json("HEAD"), "plan-changed")
+    assert (plan["field"], plan.get("flagged")) == ("measurement.cadence", None)
+
+
 def test_rows_taken_out_then_put_back_corrected_are_the_ones_compared(repo: Repo) -> None:
     """Rows removed, put back corrected, removed again, then the charter: added back with
     the corrected rows, they were compared with the first ones (a false flag)."""
