@@ -1097,13 +1097,18 @@ def _guarded() -> dict[str, Any]:
 BREACHED = [*ROWS, *ab("2026-01-31", "lat", 100.0, 130.0, n=50000)]  # lat 30 ms worse
 
 
+def _drop_rows(repo: Repo, message: str) -> None:
+    """Charter a's results.csv removed, committed with `message`."""
+    repo.path("charters/a/results/results.csv").unlink()
+    repo.commit(message)
+
+
 def _rows_dropped_then_charter(repo: Repo, body: dict[str, Any], rows: Any) -> None:
     """Charter a added with `rows`; its results.csv removed; then the charter: three
     commits."""
     write_charter(repo.source, "a", body, rows)
     repo.commit("Add a")
-    repo.path("charters/a/results/results.csv").unlink()
-    repo.commit("Drop the rows")
+    _drop_rows(repo, "Drop the rows")
     shutil.rmtree(repo.path("charters/a"))
     repo.commit("Drop a")
 
@@ -1130,8 +1135,7 @@ def test_what_changed_before_a_removal_is_not_told_at_the_re_add(repo: Repo) -> 
     the rule read as switched off while it was away (a false flag)."""
     write_charter(repo.source, "a", _guarded(), BREACHED)
     repo.commit("Add a")
-    repo.path("charters/a/results/results.csv").unlink()
-    repo.commit("Drop the rows")
+    _drop_rows(repo, "Drop the rows")
     repo.replace("site.yaml", "disable: []", "disable: [MC108]")
     repo.commit("Switch off MC108")
     shutil.rmtree(repo.path("charters/a"))
@@ -1148,8 +1152,7 @@ def test_rows_taken_out_are_compared_past_a_result_file_added_after_them(repo: R
     body = charter(12.0)
     write_charter(repo.source, "a", body, PRODUCTION)
     repo.commit("Add a")
-    repo.path("charters/a/results/results.csv").unlink()
-    repo.commit("Drop the rows")
+    _drop_rows(repo, "Drop the rows")
     write_charter(repo.source, "a", body, MORE, results_file="march.csv")
     repo.commit("March")
     shutil.rmtree(repo.path("charters/a"))
@@ -1186,8 +1189,7 @@ def test_rows_taken_out_with_an_edit_of_the_charter_are_not_read(repo: Repo) -> 
     write_charter(repo.source, "a", charter(12.0), PRODUCTION)
     repo.commit("Add a")
     write_charter(repo.source, "a", body)
-    repo.path("charters/a/results/results.csv").unlink()
-    repo.commit("Restart at a new cadence")
+    _drop_rows(repo, "Restart at a new cadence")
     shutil.rmtree(repo.path("charters/a"))
     repo.commit("Drop a")
     weekly = {**body, "measurement": {**body["measurement"], "cadence": "weekly"}}
@@ -1202,12 +1204,10 @@ def test_rows_taken_out_then_put_back_corrected_are_the_ones_compared(repo: Repo
     body = charter(12.0)
     write_charter(repo.source, "a", body, PRODUCTION)
     repo.commit("Add a")
-    repo.path("charters/a/results/results.csv").unlink()
-    repo.commit("Drop the rows")
+    _drop_rows(repo, "Drop the rows")
     write_charter(repo.source, "a", body, CHANGED)
     repo.commit("Rows back, corrected")
-    repo.path("charters/a/results/results.csv").unlink()
-    repo.commit("Drop the rows again")
+    _drop_rows(repo, "Drop the rows again")
     shutil.rmtree(repo.path("charters/a"))
     repo.commit("Drop a")
     write_charter(repo.source, "a", body, CHANGED)

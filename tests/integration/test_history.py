@@ -820,15 +820,21 @@ def test_a_charter_made_again_listing_an_old_removed_charter_in_aliases_keeps_it
     assert found.original_targets == {"conv": 12.0}
 
 
-def test_a_charter_renamed_away_is_not_made_again_by_a_new_charter_of_its_id(
-    tmp_path: Path,
-) -> None:
-    repo = _repo(tmp_path)
+def _a_renamed_to_b(repo: Path) -> None:
+    """Charter a (target 12, ROWS) added on 1 March, renamed b (listing a in `aliases`)
+    on 2 March."""
     write_charter(repo, "a", charter(12.0), ROWS)
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
     shutil.rmtree(repo / "charters/a")
     write_charter(repo, "b", {**charter(12.0), "aliases": ["a"]}, ROWS)
     commit(repo, "Rename a to b", "Ben Okafor", "2026-03-02T00:00:00Z")
+
+
+def test_a_charter_renamed_away_is_not_made_again_by_a_new_charter_of_its_id(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    _a_renamed_to_b(repo)
     write_charter(repo, "a", charter_data(title="New project"), ROWS)
     commit(repo, "A new project", "Chen Li", "2026-03-05T00:00:00Z")
     found = read_history(repo).of("a")
@@ -936,11 +942,7 @@ def test_an_id_renamed_away_and_taken_again_is_compared_at_its_next_removal(
     tmp_path: Path,
 ) -> None:
     repo = _repo(tmp_path)
-    write_charter(repo, "a", charter(12.0), ROWS)
-    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
-    shutil.rmtree(repo / "charters/a")
-    write_charter(repo, "b", {**charter(12.0), "aliases": ["a"]}, ROWS)
-    commit(repo, "Rename a to b", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _a_renamed_to_b(repo)
     write_charter(repo, "a", charter(14.0), ROWS)
     commit(repo, "A new a", "Chen Li", "2026-03-03T00:00:00Z")
     shutil.rmtree(repo / "charters/a")
