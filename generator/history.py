@@ -116,7 +116,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-19"
+HISTORY_FORMAT = "history-20"
 
 
 def _format() -> str:
@@ -523,6 +523,13 @@ class _Charter:
     # rows of the first commit that gives the charter a verdict that says the business
     # moved (`_Judge.again`), as the charter before an edit is.
     again: _Removal | None = None
+    # The rows an edit took out of its result files while the charter stayed, by date,
+    # metric and arm (`_arm_key`), each as it was last and the day it went: a row of the
+    # same date, metric and arm back with other numbers, in any file and however many
+    # commits later (after a removal of the charter too), is a past row revised
+    # (`_taken_back`). Rows taken out and put back changed in the next pull request
+    # otherwise read as rows added.
+    taken: dict[RowKey, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -2070,19 +2077,21 @@ def _result_change(
     if old is None and known is None and new_blob is not None and state.away:
         # None at the parent (or none readable): a file back after the charter's removal
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
-        _back_after_removal(state, stamp, change.rest, new, quiet)
+        _taken_back(state, stamp, change.rest, new, quiet)
         return
     if old is None:  # the parent version could not be read: the last one that could
         old = known.rows if known is not None else {}
-    if state.away:  # rows it adds may be rows its charter's removal took
-        arrived = {k: v for k, v in new.items() if k not in old}
-        _back_after_removal(state, stamp, change.rest, arrived, quiet)
+    arrived = {k: v for k, v in new.items() if k not in old}
     if renames:
         old = {(k[0], renames.get(k[1], k[1]), *k[2:]): v for k, v in old.items()}
     if new_blob is None:
         state.files.pop(change.rest, None)
     else:
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
+    # Rows it adds may be rows its charter's removal, or an edit, took out.
+    _taken_back(state, stamp, change.rest, arrived, quiet)
+    if not quiet:
+        _take_out(state, stamp, change.rest, {k: v for k, v in old.items() if k not in new})
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return
@@ -2115,6 +2124,51 @@ def _back_after_removal(
     if revised and not quiet:
         metrics = ", ".join(sorted({k[1] for k in revised}))
         text = f"{rest} rewritten: {plural(len(revised), 'past row')} revised ({metrics})"
+        state.events.append(stamp.event("rewritten", text, flagged=True))
+
+
+def _take_out(
+    state: _Charter, stamp: _Stamp, rest: str, gone: dict[RowKey, tuple[Any, ...]]
+) -> None:
+    """Keep the rows an edit took out of result file `rest` (`_Charter.taken`), but those
+    another of its files holds (moved from one file to another)."""
+    if not gone:
+        return
+    held = {_arm_key(k) for path, f in state.files.items() if path != rest for k in f.rows}
+    for key, values in gone.items():
+        if _arm_key(key) not in held:
+            state.taken[_arm_key(key)] = (values, stamp.time[:10])
+
+
+def _taken_back(
+    state: _Charter,
+    stamp: _Stamp,
+    rest: str,
+    arrived: dict[RowKey, tuple[Any, ...]],
+    quiet: bool,
+) -> None:
+    """Rows a result file brings: those its charter's removal took are compared with them
+    (`_back_after_removal`); the others, with the rows an edit took out before
+    (`_Charter.taken`), a changed one a flagged rewrite ("taken out on …"). Either way
+    they are taken out no more."""
+    if not arrived:
+        return
+    away = {_arm_key(k) for f in state.away.values() for k in f.rows}
+    if away:
+        _back_after_removal(state, stamp, rest, arrived, quiet)
+    revised: dict[str, list[str]] = {}  # by the day each went: the metrics
+    for key, values in arrived.items():
+        took = state.taken.pop(_arm_key(key), None)
+        if took is not None and took[0] != values and _arm_key(key) not in away:
+            revised.setdefault(took[1], []).append(key[1])
+    if revised and not quiet:
+        n = sum(len(x) for x in revised.values())
+        metrics = ", ".join(sorted({mid for x in revised.values() for mid in x}))
+        days = " and ".join(sorted(revised))
+        text = (
+            f"{rest} rewritten: {plural(n, 'past row')} revised, taken out on {days} and"
+            f" back with other numbers ({metrics})"
+        )
         state.events.append(stamp.event("rewritten", text, flagged=True))
 
 

@@ -1431,6 +1431,89 @@ def test_a_result_file_broken_for_one_commit_is_not_a_rewrite(tmp_path: Path) ->
     assert "4 past rows removed" in events[-1].text
 
 
+def _rewrites(repo: Path) -> list[tuple[str, str, bool]]:
+    """Charter a's rewrite events: (commit, text, flagged)."""
+    events = read_history(repo).of("a").events
+    return [(e.commit, e.text, e.flagged) for e in events if e.kind == "rewritten"]
+
+
+@pytest.mark.parametrize("back", ["same-file", "another-file"])
+def test_rows_taken_out_and_put_back_with_other_numbers_later_are_a_rewrite(
+    tmp_path: Path, back: str
+) -> None:
+    """February's rows taken out in one change (a flagged removal), then, two commits
+    later, put back with a better treatment row: the new numbers are a past row revised,
+    not rows added, wherever they come back."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    dropped = commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", {**charter(12.0), "summary": "Reworded."}, ROWS[:2])
+    commit(repo, "Reword", "Chen Li", "2026-03-03T00:00:00Z")
+    better = [ROWS[2], {**ROWS[3], "value": 11.9}]
+    if back == "same-file":
+        write_charter(repo, "a", charter(12.0), [*ROWS[:2], *better])
+    else:
+        write_charter(repo, "a", charter(12.0), better, results_file="february.csv")
+    returned = commit(repo, "February again", "Dana Ito", "2026-03-04T00:00:00Z")
+    rest = "results/results.csv" if back == "same-file" else "results/february.csv"
+    assert _rewrites(repo) == [
+        (dropped, "results/results.csv rewritten: 2 past rows removed (conv)", True),
+        (
+            returned,
+            f"{rest} rewritten: 1 past row revised, taken out on 2026-03-02 and back with"
+            " other numbers (conv)",
+            True,
+        ),
+    ]
+
+
+def test_rows_taken_out_and_put_back_as_they_were_are_no_rewrite(tmp_path: Path) -> None:
+    """Back with the same numbers, or moved from one file to another in one commit and then
+    revised there (a rewrite of that file, told as such): nothing is told twice."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    dropped = commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "February back as it was", "Chen Li", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    write_charter(repo, "a", charter(12.0), ROWS[2:], results_file="february.csv")
+    moved = commit(repo, "February in a file of its own", "Dana Ito", "2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [ROWS[2], {**ROWS[3], "value": 11.9}], "february.csv")
+    revised = commit(repo, "Revise February", "Eli Park", "2026-03-05T00:00:00Z")
+    assert [(c, t) for c, t, _ in _rewrites(repo)] == [
+        (dropped, "results/results.csv rewritten: 2 past rows removed (conv)"),
+        (moved, "results/results.csv rewritten: 2 past rows removed (conv)"),
+        (revised, "results/february.csv rewritten: 1 past row revised (conv)"),
+    ]
+
+
+def test_rows_taken_out_before_the_removal_and_back_changed_are_a_rewrite(
+    tmp_path: Path,
+) -> None:
+    """February's rows taken out a commit before the charter's removal, and the charter
+    made again with them better: a past row revised, though the removal took none."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    commit(repo, "Remove", "Ben Okafor", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:3], {**ROWS[3], "value": 11.9}])
+    again = commit(repo, "Again", "Chen Li", "2026-03-04T00:00:00Z")
+    (_, last) = _rewrites(repo)
+    assert last == (
+        again,
+        "results/results.csv rewritten: 1 past row revised, taken out on 2026-03-02 and back"
+        " with other numbers (conv)",
+        True,
+    )
+
+
 def test_an_ordinary_merge_of_two_appending_branches_adds_nothing(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     write_charter(repo, "a", charter(12.0), ROWS[:2])
