@@ -221,6 +221,15 @@ class ResultTable(Sequence["Result"]):
         strings, column = self.store.strings, self.store.variant
         return [strings[column[i]] for i in self.positions]
 
+    def keys(self) -> set[tuple[str, int, str]]:
+        """Each row's metric id, day number and variant ("" for none): what tells one
+        row from another."""
+        strings, store = self.store.strings, self.store
+        metric, day, variant = store.metric, store.date, store.variant
+        return {
+            (strings[metric[i]] or "", day[i], strings[variant[i]] or "") for i in self.positions
+        }
+
     def variant_codes(self) -> list[int]:
         column = self.store.variant
         return [column[i] for i in self.positions]

@@ -92,9 +92,10 @@ from .diff.compare import (
     written_agreement,
 )
 from .diff.compare import at_key as _at_key
-from .diff.compare import plain as _plain
 from .diff.compare import written_plan as _plan
 from .diff.metric_renames import bare_raw, renamed_raw
+from .diff.rows import RowKey, raw_rows
+from .diff.rows import plain as _plain
 from .formatting import plural, visible_text
 from .gitrepo import Blobs, commit_days
 from .gitrepo import Repo as _Repo
@@ -447,9 +448,6 @@ def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
 _REGULAR = ("000000", "100644", "100755")  # none, a file, an executable file
 _LINK = "120000"
 _LINKED = "link"  # a side of a change of metrics.yaml that is a symbolic link (or not a file)
-
-RowKey = tuple[str, str, str]  # date, metric, variant
-_ROW_NUMBERS = ("value", "lower", "upper", "n", "std")
 
 
 @dataclass
@@ -2069,9 +2067,9 @@ def _result_change(
     known = state.files.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None and not change.unlinked:
-        old = _rows(blobs.read(change.old), change.rest)
+        old = raw_rows(blobs.read(change.old), change.rest)
     new_blob = blobs.read(change.new)
-    new = _rows(new_blob, change.rest) if new_blob is not None else {}
+    new = raw_rows(new_blob, change.rest) if new_blob is not None else {}
     if new is None:
         return  # unreadable at this commit (a broken quote, a limit): not a rewrite
     if old is None and known is None and new_blob is not None and state.away:
@@ -2222,36 +2220,6 @@ _agreement = written_agreement  # as `charters diff` reads one as written
 
 def _agreed_words(agreed: m.Agreement | None) -> str:
     return f"agreed{_by_on(agreed)}" if agreed is not None else "none"
-
-
-def _rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | None:
-    """A result file's rows by date, metric and variant (rows without them are left out);
-    None when the file cannot be read as rows at all."""
-    reader = reader_for(rel)
-    if blob is None or reader is None:
-        return None
-    doc = reader.parse(blob.decode("utf-8", "replace"), rel, Diagnostics())
-    rows = doc.data if doc is not None else None
-    if not isinstance(rows, Sequence) or isinstance(rows, str):
-        return None
-    out: dict[RowKey, tuple[Any, ...]] = {}
-    for i in range(len(rows)):
-        raw = rows[i]
-        if not isinstance(raw, dict) or raw.get("date") in (None, "") or not raw.get("metric"):
-            continue
-        key = (str(_plain(raw["date"])), str(raw["metric"]), str(raw.get("variant") or ""))
-        out[key] = tuple(_number(raw.get(name)) for name in _ROW_NUMBERS)
-    return out
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return float(text) if text else None
-        except ValueError:
-            return text
-    return _plain(value)
 
 
 # --- the cache ---------------------------------------------------------------------------

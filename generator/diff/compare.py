@@ -33,6 +33,7 @@ from ..analyze import (
     rests_on_lift,
     treatment_variant,
 )
+from ..columns import as_table
 from ..diagnostics import Diagnostic, Diagnostics, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
 from ..gitrepo import commit_days
@@ -57,6 +58,7 @@ from ..vocabulary import (
     verdict_gained,
 )
 from .metric_renames import metric_renames, renamed_base, renamed_raw
+from .rows import DELETIONS_BEFORE, Taking, plain, taken_out_before
 from .sides import Removed, Side, _git, edit_dates, load_removed
 
 KINDS = CHANGE_KINDS
@@ -219,6 +221,10 @@ class Pair:
     # its id (`goalpost_edit_dates`): a renewal is held against that, not against a later
     # commit that fixed a typo elsewhere in the file.
     goalpost_days: Mapping[str, date] = dataclass_field(default_factory=dict)
+    # The commits shortly before BASE that took rows out of its result files, newest
+    # first, each with the charter as it was before (`taken_out_before`): a row HEAD adds
+    # that one of them had is back, compared with it (`_back_rows`).
+    taken: Sequence[tuple[Taking, CharterCheck]] = ()
 
     @property
     def edited(self) -> bool:
@@ -391,10 +397,6 @@ def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, 
         if len(found) == len(wanted):
             break
     return found
-
-
-#: How many commits before a removal `_before_deletions` looks at.
-DELETIONS_BEFORE = 20
 
 
 def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, list[str]]:
@@ -606,21 +608,6 @@ def _made_again_verdict(pair: Pair, why: str) -> Iterator[Change]:
 GUARDRAIL_GOALPOSTS = ("tolerance.value", "baseline.value", "direction", "unit")
 
 
-def plain(value: Any) -> Any:
-    """A raw (YAML) value as the history and a charter made again compare it: numbers as
-    floats, dates as ISO text."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        try:
-            return float(value)
-        except OverflowError:  # a whole number of 400 digits: no value the format takes
-            return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def at_key(item: dict[str, Any], key: str) -> Any:
     """The value at dotted `key` (`tolerance.value`) of a raw metric, or None."""
     value: Any = item
@@ -709,12 +696,22 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
         if cid not in renamed_from
     }
     removals = removed_before(base, names)
+    pairs = {
+        cid: _pair(cid, base, head, edited)
+        for cid in base.present
+        if cid in base.checks and cid in head.checks
+    }
+    renamed = {cid: metric_renames(pair.base, pair.head) for cid, pair in pairs.items()}
+    takings = taken_out_before(base, [c for c, p in pairs.items() if _adds_rows(p, renamed[c])])
     wanted: dict[str, set[str]] = {}
     for cid, removal in removals.items():
         if cid in head.checks:
             wanted.setdefault(removal.parent, set()).add(removal.name)
             for revision in removal.earlier:
                 wanted.setdefault(revision, set()).add(removal.name)
+    for cid, found in takings.items():
+        for taking in found:
+            wanted.setdefault(taking.revision, set()).add(cid)
     versions = load_removed(base, wanted)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
@@ -737,18 +734,47 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
                     report.not_compared.append(_removed_not_compared(cid, again, removed_version))
             if old_id is not None and cid in head.checks:
                 _judge_originally(report, Pair(cid, base.checks[old_id], head.checks[cid]))
-        elif cid in base.checks and cid in head.checks:
-            pair = _pair(cid, base, head, edited)
-            ids = metric_renames(pair.base, pair.head)
+        elif cid in pairs:
+            pair, ids = pairs[cid], renamed[cid]
             if ids:  # BASE read through them: one change each, not a removal and an addition
                 report.changes.extend(_metric_renamed(pair, ids))
                 pair = replace(pair, base=renamed_base(pair.base, ids, set(pair.base_disabled)))
+            if cid in takings:
+                pair = replace(pair, taken=_taken(takings[cid], versions, cid, ids))
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
             report.not_compared.append(_not_compared(cid, base, head))
             report.changes.extend(unloaded_goalposts(cid, base, head))
     return report
+
+
+def _adds_rows(pair: Pair, renames: Mapping[str, str]) -> bool:
+    """Whether HEAD has a result row (by metric, date and variant) BASE has not, BASE's
+    metrics read through `renames`: one a commit before BASE may have taken out."""
+    had = as_table(pair.base.view.loaded.results).keys()
+    if renames:
+        had = {(renames.get(k[0], k[0]), k[1], k[2]) for k in had}
+    return not as_table(pair.head.view.loaded.results).keys() <= had
+
+
+def _taken(
+    takings: Sequence[Taking],
+    versions: Mapping[tuple[str, str], Removed | str],
+    cid: str,
+    renames: Mapping[str, str],
+) -> list[tuple[Taking, CharterCheck]]:
+    """The versions of charter `cid` before the commits that took rows out of its result
+    files (`taken_out_before`), those that load, read through BASE's metric `renames`."""
+    found = []
+    for taking in takings:
+        version = versions.get((taking.revision, cid))
+        if isinstance(version, Removed):
+            check = version.check
+            if renames:
+                check = renamed_base(check, renames, set(version.disabled))
+            found.append((taking, check))
+    return found
 
 
 def _metric_renamed(pair: Pair, renames: Mapping[str, str]) -> Iterator[Change]:
@@ -1427,6 +1453,8 @@ def result_changes(pair: Pair) -> Iterator[Change]:
         rows = row_counts(old, after.rows)
         if rows["revised"] or rows["removed"]:
             yield _rewritten(pair.cid, before, after, rewritten_rows(old, after.rows), rows)
+        if rows["added"] and pair.taken:
+            yield from _back_rows(pair, before, after)
         if rows["added"]:
             yield _results_added(pair.cid, before, after, rows)
     for before in pair.base.view.metrics:
@@ -1434,6 +1462,42 @@ def result_changes(pair: Pair) -> Iterator[Change]:
             rows = row_counts(before.rows, ())
             gone: list[tuple[Result, Result | None]] = [(r, None) for r in before.rows]
             yield _rewritten(pair.cid, before, None, gone, rows)
+
+
+def _back_rows(pair: Pair, before: MetricView | None, after: MetricView) -> Iterator[Change]:
+    """Rows HEAD adds that a commit shortly before BASE took out (`Pair.taken`), each
+    compared with the row as it was last: those back with other numbers are past rows
+    revised, whose removal was told in the change that made it. Taking rows out in one
+    pull request and putting them back changed in the next otherwise read as rows added."""
+    known = {_row_key(r) for r in before.rows} if before is not None else set()
+    gone: list[Result] = []
+    took: dict[tuple[date, str], Taking] = {}
+    last: MetricView | None = None
+    for taking, version in pair.taken:
+        then = version.view.metric(after.id)
+        for row in then.rows if then is not None else ():
+            if _row_key(row) not in known:
+                known.add(_row_key(row))
+                gone.append(row)
+                took[_row_key(row)] = taking
+                last = then
+    pairs: list[tuple[Result, Result | None]] = [
+        (o, n) for o, n in rewritten_rows(gone, after.rows) if n is not None
+    ]
+    if not pairs:
+        return
+    rows = {"added": 0, "revised": len(pairs), "removed": 0}
+    change = _rewritten(pair.cid, before or last, after, pairs, rows)
+    commits = dict.fromkeys(took[_row_key(o)] for o, _ in pairs)
+    when = " and ".join(f"{t.commit} ({t.day})" for t in commits)
+    text = f"; taken out in {when} and back with other numbers"
+    assert change.cells is not None
+    yield replace(
+        change,
+        message=change.message + text,
+        extra={**change.extra, "taken_out_in": [t.commit for t in commits]},
+        cells=(change.cells[0] + text, *change.cells[1:]),
+    )
 
 
 def _results_added(

@@ -2429,3 +2429,59 @@ def test_a_move_beside_its_interval_keeps_the_intervals_decimals(tmp_path: Path)
         c for c in changes(report, "results-added") if c["metric"] == "precision_at_top_decile"
     ]
     assert "(+0.0800 vs baseline, 95% CI +0.0739 to +0.0861)" in added["message"]
+
+
+# --- rows taken out in one change and put back in the next -------------------------------
+
+FEBRUARY_BETTER = [*ROWS[:3], {**ROWS[3], "value": 11.9}]  # its treatment row 10.9 → 11.9
+
+
+@pytest.mark.parametrize("how", ["rows-deleted", "file-removed"])
+def test_rows_taken_out_and_put_back_changed_in_the_next_change_are_rewritten(
+    repo: Repo, how: str
+) -> None:
+    """February's rows taken out of charter a on main (that change flagged their removal),
+    another charter's commit after it, then a pull request putting them back with a
+    better treatment row: a past row revised, not rows added."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a")
+    if how == "rows-deleted":
+        write_charter(repo.source, "a", charter(12.0), ROWS[:2])
+    else:
+        repo.path("charters/a/results/results.csv").unlink()
+    repo.commit("Drop February", when="2026-09-01T10:00:00Z")
+    taken = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "b", charter(12.0))
+    repo.commit("Add b")
+    write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
+    report = repo.diff_json("HEAD")
+    (rewrite,) = changes(report, "results-rewritten")
+    assert (rewrite["charter"], rewrite["metric"], rewrite["taken_out_in"]) == (
+        "a",
+        "conv",
+        [taken],
+    )
+    assert [(r["date"], r["variant"], r["value"]) for r in rewrite["before"]] == [
+        ("2026-02-28", "treatment", 10.9)
+    ]
+    assert [r["value"] for r in rewrite["after"]] == [11.9]
+    assert rewrite["message"].endswith(
+        f"; taken out in {taken} (2026-09-01) and back with other numbers"
+    )
+    assert "1 past row revised (2026-02-28 treatment: " in rewrite["message"]
+    failed = repo.diff("HEAD", "--fail-on", "results-rewritten")
+    assert failed.exit_code == 1, failed.output
+    assert "taken out in" in repo.diff("HEAD").stdout
+
+
+def test_rows_taken_out_and_put_back_as_they_were_are_only_added(repo: Repo) -> None:
+    """Back with the numbers they had, or new rows appended: rows added, nothing rewritten."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a")
+    write_charter(repo.source, "a", charter(12.0), ROWS[:2])
+    repo.commit("Drop February")
+    write_charter(repo.source, "a", charter(12.0), [*ROWS, *MORE])
+    report = repo.diff_json("HEAD")
+    assert changes(report, "results-rewritten") == []
+    (added,) = changes(report, "results-added")
+    assert added["rows"] == {"added": 4, "revised": 0, "removed": 0}
