@@ -342,6 +342,10 @@ class Removal(NamedTuple):
     # Where rows it had shortly before are read (`_before_deletions`): the parents of
     # the commits shortly before the removal that removed its result files, newest first.
     earlier: tuple[str, ...] = ()
+    # Where the version removed does not load (nor one of `earlier`): the newest version
+    # before the removal that does, `<short hash> (<day>)`, whose results and verdict are
+    # compared instead (`loadable_before`).
+    loaded_at: str | None = None
 
 
 def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, Removal]:
@@ -428,6 +432,47 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
         if not going:
             break
     return found
+
+
+def _loadable(
+    base: Side,
+    head: Side,
+    removals: dict[str, Removal],
+    versions: dict[tuple[str, str], Removed | str],
+) -> None:
+    """Each removal of a charter made again in HEAD none of whose versions loads (the
+    version removed, those with rows taken out shortly before), replaced by one compared
+    with the newest version before it that does (`loadable_before`), with that version."""
+    for cid, removal in list(removals.items()):
+        revisions = [removal.parent, *removal.earlier]
+        if cid not in head.checks or any(
+            isinstance(versions.get((r, removal.name)), Removed) for r in revisions
+        ):
+            continue
+        if (found := loadable_before(base, removal)) is not None:
+            removals[cid], versions[(found[0].parent, removal.name)] = found
+
+
+def loadable_before(base: Side, removal: Removal) -> tuple[Removal, Removed] | None:
+    """Where neither the version a removal removed nor those shortly before it with rows
+    taken out load (a row broken, then the charter removed: its results and verdict would
+    go uncompared), the newest version before the removal that does, among the last
+    `DELETIONS_BEFORE` commits on the first-parent line that changed its folder: the
+    removal to compare with it (`loaded_at` set, `parent` its commit, no `earlier`) and
+    the version loaded. None when none of them loads."""
+    if base.repository is None:
+        return None
+    top, prefix = base.repository
+    args = ["log", "--first-parent", "--format=%H%x01%aI", f"-n{DELETIONS_BEFORE}"]
+    shown = _git([*args, removal.parent, "--", f"{prefix}charters/{removal.name}/"], top)
+    text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
+    for line in text.splitlines():
+        sha, _, stamp = line.partition("\x01")
+        loaded = load_removed(base, {sha: {removal.name}}).get((sha, removal.name))
+        if isinstance(loaded, Removed):
+            day = datetime.fromisoformat(stamp).astimezone(UTC).date().isoformat()
+            return removal._replace(parent=sha, earlier=(), loaded_at=f"{sha[:10]} ({day})"), loaded
+    return None
 
 
 def _entries_at(top: Path, revision: str, path: str) -> dict[str, dict[str, Any]]:
@@ -524,6 +569,12 @@ def made_again(
         f"; the charter was removed in {removal.commit} ({removal.day}) and is added again:"
         " compared with the version removed"
     )
+    if removal.loaded_at is not None:
+        why = (
+            f"; the charter was removed in {removal.commit} ({removal.day}) and is added"
+            f" again: compared with its version of {removal.loaded_at}, the newest before the"
+            " removal that loads"
+        )
     then = [v.check for v in before]
     # A metric renamed with its rows: known by the rows, those of the version removed or,
     # taken out shortly before it, of an earlier one.
@@ -713,6 +764,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
         for taking in found:
             wanted.setdefault(taking.revision, set()).add(cid)
     versions = load_removed(base, wanted)
+    _loadable(base, head, removals, versions)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
             old = base.checks.get(cid)

@@ -2485,3 +2485,36 @@ def test_rows_taken_out_and_put_back_as_they_were_are_only_added(repo: Repo) -> 
     assert changes(report, "results-rewritten") == []
     (added,) = changes(report, "results-added")
     assert added["rows"] == {"added": 4, "revised": 0, "removed": 0}
+
+
+def test_a_charter_added_again_whose_version_removed_does_not_load_is_compared_before(
+    repo: Repo,
+) -> None:
+    """A row broken, then the charter removed, then added back with a past row better
+    and a softer rule: its results and verdict went uncompared (only a note said so).
+    They are compared with the newest version before the removal that loads."""
+    body = charter(12.0)
+    write_charter(repo.source, "a", body, PRODUCTION)
+    repo.commit("Add a", when="2026-08-30T10:00:00Z")
+    loads = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    repo.append("charters/a/results/results.csv", "2026-03-31,conv,treatment,lots\n")
+    repo.commit("Break a row")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a", when="2026-09-01T10:00:00Z")
+    removed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    better = [*PRODUCTION[:3], {**PRODUCTION[3], "value": 11.9}, *PRODUCTION[4:]]
+    write_charter(repo.source, "a", stretched(body), better)
+    report = repo.diff_json("HEAD")
+    assert report["not_compared"] == []
+    why = (
+        f"; the charter was removed in {removed} (2026-09-01) and is added again: compared"
+        f" with its version of {loads} (2026-08-30), the newest before the removal that loads"
+    )
+    (rewrite,) = changes(report, "results-rewritten")
+    assert rewrite["message"].endswith(why)
+    assert [r["value"] for r in rewrite["after"]] == [11.9]
+    (verdict,) = changes(report, "verdict-changed")
+    assert (verdict["before"], verdict["flagged"]) == ("no-impact", True)
+    assert verdict["message"].endswith(why)
+    failed = repo.diff("HEAD", "--fail-on", "flagged")
+    assert failed.exit_code == 1, failed.output
