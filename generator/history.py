@@ -117,7 +117,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-20"
+HISTORY_FORMAT = "history-21"
 
 
 def _format() -> str:
@@ -591,6 +591,7 @@ class _Charter:
                 copy.deepcopy(self.last_business),
                 next(_REMOVALS),
                 name,
+                self.loaded_at,
             )
         if forget:
             self.forget_metrics()
@@ -660,6 +661,10 @@ class _Removal:
     last_business: dict[str, dict[str, Any]]
     order: int = 0  # its place among the removals replayed (`_REMOVALS`): later is larger
     name: str = ""  # the charter's folder it was removed from
+    # The last commit replayed before the removal whose charter.yaml loaded: where the
+    # version removed does not (a row or a field broken, then the charter removed), the
+    # charter is judged as it was there (`_Judge.again`).
+    loaded_at: str | None = None
 
 
 # Numbers the removals in the order they are replayed, so that the later of two is known
@@ -890,14 +895,21 @@ class _Judge:
         before = f"{removal.sha}^1"  # where the version removed is (a merge's: its first)
         name = removal.name or cid
         was = self._judged_by(commit, cid, before, name)
+        read: tuple[tuple[str, str], ...] = ((before, name),)
+        version = "the version removed"
+        if was is None and removal.loaded_at not in (None, before):
+            # The version removed does not load: the last one before it that did.
+            loaded = str(removal.loaded_at)
+            was = self._judged_by(commit, cid, loaded, name)
+            read = (*read, (loaded, name))
+            version = f"its last version that loads before the removal (commit {loaded[:10]})"
         last = state.events[-1] if state.events else None
         told = last is not None and last.kind == "verdict" and last.commit == stamp.commit
         if was is None or not verdict_gained(was, now) or (told and last and last.flagged):
             return
         why = (
             f"an edit since the charter was removed on {removal.day} (commit"
-            f" {removal.commit}): the version removed gives the same results"
-            f" {label(was, 'verdict')}"
+            f" {removal.commit}): {version} gives the same results {label(was, 'verdict')}"
         )
         if told and last is not None:
             # This commit's change of verdict (its rows came after the charter): said so.
@@ -910,7 +922,7 @@ class _Judge:
             text = f"Verdict: {label(now, 'verdict')}, by {why}"
             event = stamp.event("verdict", text, flagged=True, verdict=now)
             state.events.append(event)
-        gain = _Gain(event, ((before, name),), commit.sha, merge=commit.merge)
+        gain = _Gain(event, read, commit.sha, merge=commit.merge)
         state.gains = [*state.gains[-(MAX_GAINS - 1) :], gain]
 
     def merge(self, state: _Charter, stamp: _Stamp, commit: _Commit, cid: str) -> None:

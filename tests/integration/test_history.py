@@ -2228,6 +2228,45 @@ def test_a_verdict_an_edit_brought_is_badged_whatever_day_its_commit_says(
     assert (entry["verdict"], entry["verdict_by_edit"]) == ("business-impact", "2026-03-22")
 
 
+@pytest.mark.parametrize("broken", ["a row", "a field"])
+def test_a_charter_broken_then_removed_and_made_again_softer_is_badged(
+    tmp_path: Path, broken: str
+) -> None:
+    """A field of charter.yaml broken, then the charter removed, then made again with a
+    softer rule: the version removed did not load, so nothing judged the re-add, and
+    "Business impact" stood unbadged. The last version that loaded does. (A row broken
+    leaves the version removed to judge: it is judged on the re-add's rows.)"""
+    repo = _repo(tmp_path)
+    body = charter(12.0)
+    write_charter(repo, "a", body, PRODUCTION)
+    loads = commit(repo, "Add", "Ana Ruiz", "2026-03-20T00:00:00Z")
+    if broken == "a row":
+        with (repo / "charters/a/results/results.csv").open("a", encoding="utf-8") as fh:
+            fh.write("2026-03-31,conv,treatment,lots\n")
+    else:
+        write_charter(repo, "a", {**body, "owner": None}, PRODUCTION)
+    commit(repo, "Break it", "Ben Okafor", "2026-03-21T00:00:00Z")
+    shutil.rmtree(repo / "charters/a")
+    removed = commit(repo, "Remove", "Ben Okafor", "2026-03-22T00:00:00Z")
+    write_charter(repo, "a", stretched(body), PRODUCTION)
+    again = commit(repo, "Again", "Chen Li", "2026-03-23T00:00:00Z")
+    found = read_history(repo).of("a")
+    (*_, last) = [e for e in found.events if e.kind == "verdict"]
+    assert (last.flagged, last.verdict, last.text) == (
+        True,
+        "business-impact",
+        f"Verdict: Business impact, by an edit since the charter was removed on 2026-03-22"
+        f" (commit {removed}): "
+        + (
+            "the version removed"
+            if broken == "a row"
+            else f"its last version that loads before the removal (commit {loads})"
+        )
+        + " gives the same results No impact",
+    )
+    _verdict_edited_at(repo, again)
+
+
 @pytest.mark.parametrize("rows_later", [False, True])
 def test_a_verdict_a_charter_made_again_gained_by_an_edit_is_badged(
     tmp_path: Path, rows_later: bool
