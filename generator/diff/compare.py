@@ -753,7 +753,9 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
         if cid in base.checks and cid in head.checks
     }
     renamed = {cid: metric_renames(pair.base, pair.head) for cid, pair in pairs.items()}
-    takings = taken_out_before(base, [c for c, p in pairs.items() if _adds_rows(p, renamed[c])])
+    moved = {old: _pair(new, base, head, edited, old) for old, new in renames}
+    adding = [c for c, p in pairs.items() if _adds_rows(p, renamed[c])]
+    takings = taken_out_before(base, [*adding, *(c for c, p in moved.items() if _adds_rows(p, {}))])
     wanted: dict[str, set[str]] = {}
     for cid, removal in removals.items():
         if cid in head.checks:
@@ -779,7 +781,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             removed_version = versions.get((again.parent, again.name)) if again else None
             earlier = [versions.get((r, again.name)) for r in again.earlier] if again else []
             compared = any(isinstance(v, Removed) for v in (removed_version, *earlier))
-            report.changes.extend(_added(cid, base, head, old_id, edited, again, compared))
+            taken = _taken(takings.get(old_id, []), versions, old_id, {}) if old_id else []
+            report.changes.extend(_added(cid, base, head, old_id, edited, again, compared, taken))
             if again is not None:
                 report.changes.extend(made_again(cid, again, removed_version, head, earlier))
                 if isinstance(removed_version, str) and not compared:
@@ -943,10 +946,12 @@ def _added(
     edited: Mapping[str, date],
     again: Removal | None = None,
     compared: bool = False,
+    taken: Sequence[tuple[Taking, CharterCheck]] = (),
 ) -> list[Change]:
-    """A charter folder in HEAD only: new, the new name of a BASE charter, or one that
-    BASE's history removed (`again`: made again; `compared`: with the version removed,
-    loaded, whose findings `made_again` compares HEAD's with)."""
+    """A charter folder in HEAD only: new, the new name of a BASE charter (`taken`: the
+    versions before commits shortly before BASE that took rows out of its result files,
+    `Pair.taken`), or one that BASE's history removed (`again`: made again; `compared`:
+    with the version removed, loaded, whose findings `made_again` compares HEAD's with)."""
     new = head.checks.get(cid)
     if old_id is not None:
         message = f"charter `{cid}` renamed from `{old_id}`"
@@ -975,7 +980,7 @@ def _added(
         message += f" in {again.commit} ({again.day})"
     out = [Change("charter-added", cid, None, None, _summary(new, True), message, extra=extra)]
     if new is not None and old_id is not None:
-        out += compare_charter(_pair(cid, base, head, edited, old_id))
+        out += compare_charter(replace(_pair(cid, base, head, edited, old_id), taken=taken))
     elif new is not None and not compared:
         out += findings_between(cid, (), new.findings)
     return out

@@ -2518,3 +2518,19 @@ def test_a_charter_added_again_whose_version_removed_does_not_load_is_compared_b
     assert verdict["message"].endswith(why)
     failed = repo.diff("HEAD", "--fail-on", "flagged")
     assert failed.exit_code == 1, failed.output
+
+
+def test_rows_taken_out_and_put_back_changed_by_a_rename_are_rewritten(repo: Repo) -> None:
+    """The same, with the charter renamed (its old id in `aliases`) in the change that
+    puts the rows back."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a")
+    write_charter(repo.source, "a", charter(12.0), ROWS[:2])
+    repo.commit("Drop February", when="2026-09-01T10:00:00Z")
+    taken = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    shutil.rmtree(repo.path("charters/a"))
+    write_charter(repo.source, "b", {**charter(12.0), "aliases": ["a"]}, FEBRUARY_BETTER)
+    report = repo.diff_json("HEAD")
+    (rewrite,) = changes(report, "results-rewritten")
+    assert (rewrite["charter"], rewrite["taken_out_in"]) == ("b", [taken])
+    assert [r["value"] for r in rewrite["after"]] == [11.9]
