@@ -525,7 +525,7 @@ class _Charter:
     # metric and arm (`_arm_key`), each as it was last and the day it went: a row of the
     # same date, metric and arm back with other numbers, in any file and however many
     # commits later (after a removal of the charter too), is a past row revised
-    # (`_taken_back`). Rows taken out and put back changed in the next pull request
+    # (`_taken_rows`). Rows taken out and put back changed in the next pull request
     # otherwise read as rows added.
     taken: dict[RowKey, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
 
@@ -551,9 +551,7 @@ class _Charter:
     def reads(self, rest: str) -> bool:
         """Whether `rest` (a path in the charter's folder) is a result file its `results`
         globs read, as this commit's charter.yaml has them."""
-        if rest == "charter.yaml" or reader_for(rest) is None:
-            return False
-        return any(glob_matches(g, rest) for g in _globs(self.data or {}))
+        return _read_by(self.data, rest)
 
     def with_rows(self) -> set[str]:
         return {mid for f in self.files.values() for mid in f.metrics}
@@ -619,6 +617,8 @@ class _Charter:
         still changes the metric by its old id, after the same first result."""
         for old, new in renames.items():
             self.renamed_to.setdefault(old, set()).add(new)
+            for arm in [a for a in self.taken if a[1] == old]:  # rows taken out before
+                self.taken.setdefault((arm[0], new, *arm[2:]), self.taken[arm])
             if old in self.first_result:  # the earlier of the two, if both have one
                 first = self.first_result[old]
                 self.first_result[new] = min(first, self.first_result.get(new, first))
@@ -1201,6 +1201,8 @@ def _merge(
     removed is kept, as a removal's (`_Charter.removed`)."""
     for cid, changes in by_charter.items():
         state = charters.get(cid)
+        if state is not None and not state.gone:
+            _merge_rows(state, stamp, changes, blobs)
         for change in changes:
             if state is not None and change.rest == "charter.yaml" and _removes_file(change):
                 # Removed against its first parent: a charter of its id made again after
@@ -1512,11 +1514,13 @@ def _apply(
         state.made_again(removals)
     state.rename_metrics(renames)
     had = {renames.get(mid, mid) for mid in state.with_rows()}
-    before, files = len(state.events), dict(state.files)
+    before, files, data = len(state.events), dict(state.files), state.data
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
+    away = {_arm_key(k) for f in state.away.values() for k in f.rows}
+    moves = _Moves()
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
-            _result_change(state, stamp, change, blobs, quiet=removed, renames=renames)
+            _result_change(state, stamp, change, blobs, removed, renames, moves)
     rewrites = state.events[before:]
     del state.events[before:]  # told after the charter's own changes, as it reads
     new = state.with_rows() - had
@@ -1529,6 +1533,10 @@ def _apply(
             if compared is not None and state.data is not None:
                 kept = {rest: f for rest, f in files.items() if rest in state.files}
                 rewrites += _unread_files(kept, stamp, compared, state.data)
+    for rest, file in files.items():  # no longer read: its rows taken out of the results
+        if rest in state.files and _read_by(data, rest) and not state.reads(rest):
+            moves.add(rest, file.rows, {})
+    rewrites += _taken_rows(state, stamp, moves, away, data, tell=not removed)
     state.events.extend(rewrites)
     state.events.extend(_linked(stamp, links, blobs))
     business = _business(state.data)
@@ -1974,6 +1982,13 @@ def _moved_to(data: dict[str, Any], mid: str, was: str) -> str:
     return "removed"
 
 
+def _read_by(data: dict[str, Any] | None, rest: str) -> bool:
+    """Whether the `results` globs of a version of charter.yaml read file `rest`."""
+    if rest == "charter.yaml" or reader_for(rest) is None:
+        return False
+    return any(glob_matches(g, rest) for g in _globs(data or {}))
+
+
 def _globs(data: dict[str, Any]) -> list[str]:
     """The `results` globs of a version of charter.yaml (the default without them)."""
     raw = data.get("results")
@@ -2072,10 +2087,12 @@ def _result_change(
     blobs: Blobs,
     quiet: bool = False,
     renames: Mapping[str, str] | None = None,
+    moves: _Moves | None = None,
 ) -> None:
     """Keep the file's rows; note the rows it changed or removed (unless `quiet`: the
     charter itself was removed). `renames`: the metrics the commit renamed, whose rows
-    are compared under their new ids."""
+    are compared under their new ids. `moves`: where the rows it took out and brought
+    are kept for the whole commit (`_taken_rows`)."""
     known = state.files.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None and not change.unlinked:
@@ -2087,21 +2104,23 @@ def _result_change(
     if old is None and known is None and new_blob is not None and state.away:
         # None at the parent (or none readable): a file back after the charter's removal
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
-        _taken_back(state, stamp, change.rest, new, quiet)
+        _back_after_removal(state, stamp, change.rest, new, quiet)
+        if moves is not None:
+            moves.add(change.rest, {}, new)
         return
     if old is None:  # the parent version could not be read: the last one that could
         old = known.rows if known is not None else {}
-    arrived = {k: v for k, v in new.items() if k not in old}
+    if state.away:  # rows it adds may be rows its charter's removal took
+        arrived = {k: v for k, v in new.items() if k not in old}
+        _back_after_removal(state, stamp, change.rest, arrived, quiet)
     if renames:
         old = {(k[0], renames.get(k[1], k[1]), *k[2:]): v for k, v in old.items()}
     if new_blob is None:
         state.files.pop(change.rest, None)
     else:
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
-    # Rows it adds may be rows its charter's removal, or an edit, took out.
-    _taken_back(state, stamp, change.rest, arrived, quiet)
-    if not quiet:
-        _take_out(state, stamp, change.rest, {k: v for k, v in old.items() if k not in new})
+    if moves is not None:
+        moves.add(change.rest, old, new)
     counts = count_changes(old, new)
     if quiet or not (counts["revised"] or counts["removed"]):
         return
@@ -2137,49 +2156,103 @@ def _back_after_removal(
         state.events.append(stamp.event("rewritten", text, flagged=True))
 
 
-def _take_out(
-    state: _Charter, stamp: _Stamp, rest: str, gone: dict[RowKey, tuple[Any, ...]]
-) -> None:
-    """Keep the rows an edit took out of result file `rest` (`_Charter.taken`), but those
-    another of its files holds (moved from one file to another)."""
-    if not gone:
-        return
-    held = {_arm_key(k) for path, f in state.files.items() if path != rest for k in f.rows}
-    for key, values in gone.items():
-        if _arm_key(key) not in held:
-            state.taken[_arm_key(key)] = (values, stamp.time[:10])
+@dataclass
+class _Moves:
+    """The rows one commit (or a merge, against its first parent) took out of a charter's
+    result files and the rows it brought, by date, metric and arm (`_arm_key`):
+    (numbers, file); and the files it changed."""
+
+    gone: dict[RowKey, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
+    arrived: dict[RowKey, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
+    files: set[str] = field(default_factory=set)
+
+    def add(
+        self,
+        rest: str,
+        old: Mapping[RowKey, tuple[Any, ...]],
+        new: Mapping[RowKey, tuple[Any, ...]],
+    ) -> None:
+        self.files.add(rest)
+        self.gone |= {_arm_key(k): (v, rest) for k, v in old.items() if k not in new}
+        self.arrived |= {_arm_key(k): (v, rest) for k, v in new.items() if k not in old}
 
 
-def _taken_back(
+def _taken_rows(
     state: _Charter,
     stamp: _Stamp,
-    rest: str,
-    arrived: dict[RowKey, tuple[Any, ...]],
-    quiet: bool,
-) -> None:
-    """Rows a result file brings: those its charter's removal took are compared with them
-    (`_back_after_removal`); the others, with the rows an edit took out before
-    (`_Charter.taken`), a changed one a flagged rewrite ("taken out on …"). Either way
-    they are taken out no more."""
-    if not arrived:
-        return
-    away = {_arm_key(k) for f in state.away.values() for k in f.rows}
-    if away:
-        _back_after_removal(state, stamp, rest, arrived, quiet)
-    revised: dict[str, list[str]] = {}  # by the day each went: the metrics
-    for key, values in arrived.items():
-        took = state.taken.pop(_arm_key(key), None)
-        if took is not None and took[0] != values and _arm_key(key) not in away:
-            revised.setdefault(took[1], []).append(key[1])
-    if revised and not quiet:
-        n = sum(len(x) for x in revised.values())
-        metrics = ", ".join(sorted({mid for x in revised.values() for mid in x}))
-        days = " and ".join(sorted(revised))
+    moves: _Moves,
+    away: set[RowKey],
+    data: dict[str, Any] | None,
+    tell: bool = True,
+    take: bool | None = None,
+    holds: Mapping[str, Mapping[RowKey, tuple[Any, ...]]] | None = None,
+) -> list[Event]:
+    """After all of a commit's result files (`moves`; `data`: its charter.yaml before the
+    commit, whose globs read the files rows were taken out of; the charter's are read
+    after it): a row brought into a file it reads, of the date, metric and arm of one an
+    earlier commit took out (`_Charter.taken`), with other numbers, is a flagged rewrite
+    ("taken out on … and back with other numbers"), unless the charter's removal took
+    it (`away`: `_back_after_removal` compares it) or `tell` is off (a merge, a commit
+    that removes the charter: rows it brings were told where they were made). A row
+    taken out of a file it read (or of one it no longer reads) that no file it reads
+    holds after the commit is kept (`take`, as `tell` by default: not by a commit that
+    removes the charter, whose removal keeps them, `away`); a row moved to another file,
+    or its variant respelled, in the commit is neither. A row a file it reads holds
+    (`holds`: the rows of the files a merge changed, over the replay's) is taken out no
+    more. Only the files its globs read count: a draft beside them is no evidence."""
+    take = tell if take is None else take
+    if not (moves.gone or moves.arrived or (moves.files and state.taken)):
+        return []
+    gone = {arm: x for arm, x in moves.gone.items() if _read_by(data, x[1])}
+    arrived = {arm: x for arm, x in moves.arrived.items() if state.reads(x[1])}
+    revised: dict[str, list[tuple[str, str]]] = {}  # by file: (metric, day taken out)
+    for arm, (values, rest) in arrived.items():
+        took = state.taken.pop(arm, None)
+        if arm in gone or took is None or arm in away or took[0] == values:
+            continue
+        revised.setdefault(rest, []).append((arm[1], took[1]))
+    if state.taken or (take and gone):
+        files: dict[str, Mapping[RowKey, tuple[Any, ...]]] = {
+            rest: f.rows for rest, f in state.files.items()
+        }
+        files.update(holds or {})
+        present = {_arm_key(k) for rest, rows in files.items() if state.reads(rest) for k in rows}
+        for arm, (values, _) in gone.items() if take else ():
+            if arm not in arrived and arm not in present:
+                state.taken[arm] = (values, stamp.time[:10])
+        for arm in [a for a in state.taken if a in present]:
+            del state.taken[arm]
+    events = []
+    for rest, found in sorted(revised.items()) if tell else ():
+        metrics = ", ".join(sorted({mid for mid, _ in found}))
+        days = " and ".join(sorted({day for _, day in found}))
         text = (
-            f"{rest} rewritten: {plural(n, 'past row')} revised, taken out on {days} and"
-            f" back with other numbers ({metrics})"
+            f"{rest} rewritten: {plural(len(found), 'past row')} revised, taken out on {days}"
+            f" and back with other numbers ({metrics})"
         )
-        state.events.append(stamp.event("rewritten", text, flagged=True))
+        events.append(stamp.event("rewritten", text, flagged=True))
+    return events
+
+
+def _merge_rows(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs) -> None:
+    """A merge's result files against its first parent (`_taken_rows`, nothing told): the
+    rows it took out (a conflict resolved without them) are kept as taken out, with the
+    first parent's numbers, and those it brought are taken out no more. A file it only
+    appended to, while nothing is taken out, is not read."""
+    moves = _Moves()
+    holds: dict[str, Mapping[RowKey, tuple[Any, ...]]] = {}
+    for change in changes:
+        if change.link or change.rest == "charter.yaml" or reader_for(change.rest) is None:
+            continue
+        old_blob, new_blob = blobs.read(change.old), blobs.read(change.new)
+        appended = old_blob is not None and new_blob is not None and new_blob.startswith(old_blob)
+        if appended and not state.taken:
+            continue
+        new = raw_rows(new_blob, change.rest) if new_blob is not None else {}
+        if new is not None:
+            moves.add(change.rest, raw_rows(old_blob, change.rest) or {}, new)
+            holds[change.rest] = new
+    _taken_rows(state, stamp, moves, set(), state.data, tell=False, take=True, holds=holds)
 
 
 def _arm_key(key: RowKey) -> RowKey:

@@ -6,6 +6,7 @@ page must show exactly those dates, names and short hashes.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -17,7 +18,16 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from factory import ab, business_metric, charter_data, guardrail, ml_metric, row, write_charter
+from factory import (
+    RESULT_COLUMNS,
+    ab,
+    business_metric,
+    charter_data,
+    guardrail,
+    ml_metric,
+    row,
+    write_charter,
+)
 from helpers import Element, parse_html, run_cli
 from history_repo import (
     MORE,
@@ -1489,6 +1499,173 @@ def test_rows_taken_out_and_put_back_as_they_were_are_no_rewrite(tmp_path: Path)
         (moved, "results/results.csv rewritten: 2 past rows removed (conv)"),
         (revised, "results/february.csv rewritten: 1 past row revised (conv)"),
     ]
+
+
+FEBRUARY = [ROWS[2], {**ROWS[3], "value": 11.9}]  # February, its treatment row revised
+
+
+def _taken_out(repo: Path, cid: str = "a") -> list[str]:
+    """The commits of charter `cid`'s rewrite events that say rows were taken out."""
+    events = read_history(repo).of(cid).events
+    return [e.commit for e in events if e.kind == "rewritten" and "taken out" in e.text]
+
+
+def _csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """`rows` as a result CSV at `path`, beside the charter's own results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=RESULT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _added(repo: Path) -> None:
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("dest", ["2026-february.csv", "zz-february.csv"])
+def test_rows_moved_to_another_file_and_revised_in_one_commit_are_not_taken_out(
+    tmp_path: Path, dest: str
+) -> None:
+    """Told as rows removed from the first file, whatever the second's name; not as rows
+    taken out and back (in the same commit), nor left to be compared later."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    write_charter(repo, "a", charter(12.0), FEBRUARY, results_file=dest)
+    commit(repo, "February in a file of its own, revised", "Ben Okafor", "2026-03-02T00:00:00Z")
+    assert _taken_out(repo) == []
+
+
+def test_a_variant_respelled_then_its_file_renamed_is_not_taken_out(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _added(repo)
+    respelled = [*ROWS[:3], {**ROWS[3], "variant": "Treatment"}]
+    write_charter(repo, "a", charter(12.0), respelled)
+    commit(repo, "Respell", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*respelled[:3], {**respelled[3], "value": 11.9}])
+    commit(repo, "Revise February", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "mv", "charters/a/results/results.csv", "charters/a/results/2026.csv")
+    commit(repo, "Rename the file", "Chen Li", "2026-03-04T00:00:00Z")
+    assert _taken_out(repo) == []
+
+
+@pytest.mark.parametrize("resolution", ["drop", "keep", "ours"])
+def test_rows_a_branch_took_out_are_judged_by_what_the_merge_left(
+    tmp_path: Path, resolution: str
+) -> None:
+    """A branch took February out while main revised it. The merge resolved without it
+    (then February back as main had it), kept main's (then the file renamed), or kept
+    all of main (`-s ours`, then the rows moved): no "taken out", which compared them
+    with the branch's old numbers."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    git(repo, "checkout", "-q", "-b", "x")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Xu Wei", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY])
+    commit(repo, "Revise February", "Mia Berg", "2026-03-03T00:00:00Z")
+    strategy = ["-s", "ours"] if resolution == "ours" else []
+    subprocess.run(
+        ["git", "merge", "-q", "--no-ff", *strategy, "x"],
+        cwd=repo,
+        check=False,
+        capture_output=True,
+    )
+    if resolution != "ours":  # a conflict, resolved
+        kept = ROWS[:2] if resolution == "drop" else [*ROWS[:2], *FEBRUARY]
+        write_charter(repo, "a", charter(12.0), kept)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--no-edit", when="2026-03-04T00:00:00Z")
+    if resolution == "drop":
+        write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY])
+    elif resolution == "keep":
+        git(repo, "mv", "charters/a/results/results.csv", "charters/a/results/2026.csv")
+    else:
+        write_charter(repo, "a", charter(12.0), ROWS[:2])
+        write_charter(repo, "a", charter(12.0), FEBRUARY, results_file="february.csv")
+    commit(repo, "After the merge", "Dana Ito", "2026-03-05T00:00:00Z")
+    assert _taken_out(repo) == []
+
+
+def test_rows_a_merge_left_out_and_back_changed_are_a_rewrite(tmp_path: Path) -> None:
+    """Both sides appended; the conflict was resolved without February: then February
+    back with other numbers."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    git(repo, "checkout", "-q", "-b", "y")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "March", "Yan Li", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    production = row("2026-03-15", "conv", 10.5)
+    write_charter(repo, "a", charter(12.0), [*ROWS, production])
+    commit(repo, "Production", "Mia Berg", "2026-03-03T00:00:00Z")
+    subprocess.run(
+        ["git", "merge", "-q", "--no-ff", "y"], cwd=repo, check=False, capture_output=True
+    )
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], production, *MORE])
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-edit", when="2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY, production, *MORE])
+    back = commit(repo, "February back changed", "Dana Ito", "2026-03-05T00:00:00Z")
+    assert _taken_out(repo) == [back]
+
+
+@pytest.mark.parametrize("parked", [True, False], ids=["parked-unread", "draft-unread"])
+def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked: bool) -> None:
+    """February moved to a file the `results/*` globs do not read, then back changed: a
+    rewrite. A draft in such a file deleted, then the final numbers: none."""
+    repo = _repo(tmp_path)
+    if parked:
+        _added(repo)
+        write_charter(repo, "a", charter(12.0), ROWS[:2])
+        _csv(repo / "charters/a/archive/february.csv", ROWS[2:])
+    else:
+        write_charter(repo, "a", charter(12.0), ROWS[:2])
+        _csv(repo / "charters/a/drafts/february.csv", [ROWS[2], {**ROWS[3], "value": 99.0}])
+        commit(repo, "Add, with a draft", "Ana Ruiz", "2026-03-01T00:00:00Z")
+        (repo / "charters/a/drafts/february.csv").unlink()
+    commit(repo, "Park or drop", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY] if parked else ROWS)
+    back = commit(repo, "February", "Chen Li", "2026-03-03T00:00:00Z")
+    assert _taken_out(repo) == ([back] if parked else [])
+
+
+def test_rows_its_globs_no_longer_read_then_back_changed_are_a_rewrite(tmp_path: Path) -> None:
+    """February in a file of its own, left out by a narrower `results` glob (told then),
+    then back changed in the file still read."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    write_charter(repo, "a", charter(12.0), ROWS[2:], results_file="february.csv")
+    commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    narrow = {**charter(12.0), "results": ["results/results.csv"]}
+    write_charter(repo, "a", narrow, ROWS[:2])
+    commit(repo, "Read one file", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", narrow, [*ROWS[:2], *FEBRUARY])
+    back = commit(repo, "February back changed", "Chen Li", "2026-03-03T00:00:00Z")
+    assert _taken_out(repo) == [back]
+
+
+def test_rows_taken_out_then_their_metric_renamed_are_compared_under_the_new_id(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path)
+    _added(repo)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    renamed = charter(12.0)
+    renamed["business_metrics"][0]["id"] = "conversion"
+
+    def under_new_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**r, "metric": "conversion"} for r in rows]
+
+    write_charter(repo, "a", renamed, under_new_id(ROWS[:2]))
+    commit(repo, "Rename conv", "Chen Li", "2026-03-03T00:00:00Z")
+    write_charter(repo, "a", renamed, under_new_id([*ROWS[:2], *FEBRUARY]))
+    back = commit(repo, "February back changed", "Dana Ito", "2026-03-04T00:00:00Z")
+    assert _taken_out(repo) == [back]
 
 
 def test_rows_taken_out_before_the_removal_and_back_changed_are_a_rewrite(
