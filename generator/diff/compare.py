@@ -53,12 +53,21 @@ from ..vocabulary import (
     ChangeKind,
     MetricStatus,
     Trend,
+    arm_of,
     label,
     rollout_undone,
     verdict_gained,
 )
 from .metric_renames import metric_renames, renamed_base, renamed_raw
-from .rows import DELETIONS_BEFORE, Taking, plain, taken_out_before
+from .rows import (
+    DELETIONS_BEFORE,
+    ArmKey,
+    Taking,
+    Wanted,
+    log_records,
+    plain,
+    taken_out_before,
+)
 from .sides import Removed, Side, _git, edit_dates, load_removed
 
 KINDS = CHANGE_KINDS
@@ -373,17 +382,15 @@ def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, 
     if not paths:
         return {}
     args = ["--literal-pathspecs", "log", "--first-parent", "--diff-merges=first-parent"]
-    args += ["--diff-filter=D", "--no-renames", "--name-only", "-z", "--format=%x02%H%x01%aI"]
+    args += ["--diff-filter=D", "--no-renames", "--raw", "--no-abbrev", "-z"]
     # One pathspec, the charters folder: git compares each commit's tree against every
     # pathspec, and 200 charters' paths over 40,000 commits took 16 s against 0.7 s.
-    shown = _git([*args, base.revision, "--", f"{prefix}charters/"], top)
+    shown = _git([*args, "--format=%H%x01%aI", base.revision, "--", f"{prefix}charters/"], top)
     text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
     found: dict[str, Removal] = {}
-    for entry in text.split("\x02")[1:]:  # newest first: the first removal of a path counts
-        header, _, listed = entry.partition("\0")  # `<sha>\x01<date>`, then `\n<path>\0`…
-        sha, _, stamp = header.partition("\x01")
+    for sha, stamp, changed in log_records(text):  # newest first: a path's first removal counts
         catalogue: dict[str, dict[str, Any]] | None = None  # read once a commit
-        removed = [paths[p] for p in listed.lstrip("\n").split("\0") if p in paths]
+        removed = [paths[p] for _, p in changed if p in paths]
         parents = _before_deletions(top, sha, [f"{prefix}charters/{n}/" for _, n in removed])
         for cid, name in removed:
             if cid in found:
@@ -414,15 +421,14 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
     found: dict[str, list[str]] = {folder: [] for folder in folders}
     if not folders:
         return found
-    args = ["-c", "core.quotePath=false", "log", "--first-parent", "--no-renames"]
-    args += ["--diff-merges=first-parent", "--name-status", "--format=%x02%H"]
+    args = ["log", "--first-parent", "--no-renames", "--diff-merges=first-parent", "--raw"]
+    args += ["--no-abbrev", "-z", "--format=%H%x01%aI"]
     charters = folders[0].rstrip("/").rpartition("/")[0] + "/"
     shown = _git([*args, f"-n{DELETIONS_BEFORE}", f"{sha}^1", "--", charters], top)
     text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
     going = set(folders)
-    for entry in text.split("\x02")[1:]:
-        commit, *lines = entry.strip("\n").split("\n")
-        changes = [line.split("\t", 1) for line in lines if "\t" in line]
+    for commit, _, changed in log_records(text):
+        changes = [(meta[-1], path) for meta, path in changed]
         for folder in list(going):
             mine = [(s[:1], p[len(folder) :]) for s, p in changes if p.startswith(folder)]
             if any(rest == "charter.yaml" for _, rest in mine):
@@ -754,17 +760,25 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     }
     renamed = {cid: metric_renames(pair.base, pair.head) for cid, pair in pairs.items()}
     moved = {old: _pair(new, base, head, edited, old) for old, new in renames}
-    adding = [c for c, p in pairs.items() if _adds_rows(p, renamed[c])]
-    takings = taken_out_before(base, [*adding, *(c for c, p in moved.items() if _adds_rows(p, {}))])
+    looked = {c: _added_rows(p, renamed[c]) for c, p in pairs.items()}
+    looked |= {old: _added_rows(p, {}) for old, p in moved.items()}
+    takings = taken_out_before(
+        base,
+        {
+            c: Wanted(rows, base.checks[c].view.charter.aliases)
+            for c, rows in looked.items()
+            if rows
+        },
+    )
     wanted: dict[str, set[str]] = {}
     for cid, removal in removals.items():
         if cid in head.checks:
             wanted.setdefault(removal.parent, set()).add(removal.name)
             for revision in removal.earlier:
                 wanted.setdefault(revision, set()).add(removal.name)
-    for cid, found in takings.items():
+    for found in takings.values():
         for taking in found:
-            wanted.setdefault(taking.revision, set()).add(cid)
+            wanted.setdefault(taking.revision, set()).add(taking.name)
     versions = load_removed(base, wanted)
     _loadable(base, head, removals, versions)
     for cid in sorted(set(base.present) | set(head.present)):
@@ -781,7 +795,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             removed_version = versions.get((again.parent, again.name)) if again else None
             earlier = [versions.get((r, again.name)) for r in again.earlier] if again else []
             compared = any(isinstance(v, Removed) for v in (removed_version, *earlier))
-            taken = _taken(takings.get(old_id, []), versions, old_id, {}) if old_id else []
+            taken = _taken(report, takings.get(old_id, []), versions, old_id, {}) if old_id else []
             report.changes.extend(_added(cid, base, head, old_id, edited, again, compared, taken))
             if again is not None:
                 report.changes.extend(made_again(cid, again, removed_version, head, earlier))
@@ -795,7 +809,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
                 report.changes.extend(_metric_renamed(pair, ids))
                 pair = replace(pair, base=renamed_base(pair.base, ids, set(pair.base_disabled)))
             if cid in takings:
-                pair = replace(pair, taken=_taken(takings[cid], versions, cid, ids))
+                pair = replace(pair, taken=_taken(report, takings[cid], versions, cid, ids))
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
@@ -804,31 +818,42 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
     return report
 
 
-def _adds_rows(pair: Pair, renames: Mapping[str, str]) -> bool:
-    """Whether HEAD has a result row (by metric, date and variant) BASE has not, BASE's
-    metrics read through `renames`: one a commit before BASE may have taken out."""
+def _added_rows(pair: Pair, renames: Mapping[str, str]) -> set[ArmKey]:
+    """The result rows (by date, metric and arm) HEAD has and BASE has not, BASE's
+    metrics read through `renames`, under BASE's ids: rows a commit before BASE may have
+    taken out."""
     had = as_table(pair.base.view.loaded.results).keys()
     if renames:
         had = {(renames.get(k[0], k[0]), k[1], k[2]) for k in had}
-    return not as_table(pair.head.view.loaded.results).keys() <= had
+    back = {new: old for old, new in renames.items()}
+    return {
+        (date.fromordinal(day).isoformat(), back.get(mid, mid), arm_of(variant))
+        for mid, day, variant in as_table(pair.head.view.loaded.results).keys() - had
+    }
 
 
 def _taken(
+    report: DiffReport,
     takings: Sequence[Taking],
     versions: Mapping[tuple[str, str], Removed | str],
     cid: str,
     renames: Mapping[str, str],
 ) -> list[tuple[Taking, CharterCheck]]:
     """The versions of charter `cid` before the commits that took rows out of its result
-    files (`taken_out_before`), those that load, read through BASE's metric `renames`."""
+    files (`taken_out_before`), read through BASE's metric `renames`; one that does not
+    load is said under the charter (`not_compared`)."""
     found = []
     for taking in takings:
-        version = versions.get((taking.revision, cid))
+        version = versions.get((taking.revision, taking.name))
         if isinstance(version, Removed):
             check = version.check
             if renames:
                 check = renamed_base(check, renames, set(version.disabled))
             found.append((taking, check))
+        else:
+            why = version or "it cannot be read"
+            text = f"Rows taken out in {taking.commit} not compared with HEAD's: {why}"
+            report.not_compared.append({"charter": cid, "side": "base", "message": text})
     return found
 
 
@@ -1511,7 +1536,9 @@ def result_changes(pair: Pair) -> Iterator[Change]:
         if rows["revised"] or rows["removed"]:
             yield _rewritten(pair.cid, before, after, rewritten_rows(old, after.rows), rows)
         if rows["added"] and pair.taken:
-            yield from _back_rows(pair, before, after)
+            for back in _back_rows(pair, before, after):  # revised, not added
+                rows = {**rows, "added": rows["added"] - back.extra["rows"]["revised"]}
+                yield back
         if rows["added"]:
             yield _results_added(pair.cid, before, after, rows)
     for before in pair.base.view.metrics:
@@ -1532,7 +1559,9 @@ def _back_rows(pair: Pair, before: MetricView | None, after: MetricView) -> Iter
     last: MetricView | None = None
     for taking, version in pair.taken:
         then = version.view.metric(after.id)
-        for row in then.rows if then is not None else ():
+        if then is None or then.unit != after.unit:
+            continue  # another unit: its numbers are not HEAD's to compare
+        for row in then.rows:
             if _row_key(row) not in known:
                 known.add(_row_key(row))
                 gone.append(row)

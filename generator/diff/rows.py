@@ -10,13 +10,15 @@ them with.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostics
 from ..gitrepo import Blobs
-from ..readers import reader_for
+from ..readers import parse_yaml, reader_for
+from ..vocabulary import arm_of
 from .sides import Side, _git
 
 RowKey = tuple[str, str, str]  # date, metric, variant, as written
@@ -77,58 +79,125 @@ class Taking(NamedTuple):
     revision: str  # where the rows still were: the commit's first parent (`<sha>^1`)
     commit: str  # short hash
     day: str  # its author's date, UTC, as the history dates it
+    name: str  # the charter's folder there: its id, or one it lists in `aliases`
 
 
-def taken_out_before(base: Side, folders: Collection[str]) -> dict[str, list[Taking]]:
-    """For each charter folder of `folders` (`charters/<id>/` of BASE), the commits among
-    the last `DELETIONS_BEFORE` on BASE's first-parent line that changed any charter
-    (a merge by what it changed against its first parent) that took rows out of one of
-    its result files (a file removed, or rows of it deleted; appending takes nothing),
-    newest first, back to the commit that made its charter.yaml. None unless BASE is a
-    revision."""
-    if base.revision is None or base.repository is None or not folders:
+ArmKey = tuple[str, str, str]  # date (ISO), metric, arm (`vocabulary.arm_of`)
+
+
+def arm_key(key: RowKey) -> ArmKey:
+    """A raw row's date, metric and arm: `Treatment ` is `treatment`."""
+    return (key[0], key[1], arm_of(key[2]))
+
+
+class Wanted(NamedTuple):
+    """What `taken_out_before` looks for, for one charter of BASE."""
+
+    rows: Collection[ArmKey]  # the rows HEAD adds, under BASE's metric ids
+    aliases: Sequence[str] = ()  # its former ids: the folders it had before a rename
+
+
+def taken_out_before(base: Side, wanted: Mapping[str, Wanted]) -> dict[str, list[Taking]]:
+    """For each charter of `wanted` (by id), the commits among the last `DELETIONS_BEFORE`
+    on BASE's first-parent line that changed any charter (a merge by what it changed
+    against its first parent) that took out of its result files rows HEAD adds (a file
+    removed, rows of it deleted; appending takes nothing) or changed its `results`
+    globs (which may leave files out), newest first, back to the commit that made its
+    charter.yaml, and on through the folders of the ids its `aliases` list when that
+    commit renamed it. None unless BASE is a revision."""
+    if base.revision is None or base.repository is None or not wanted:
         return {}
     top, prefix = base.repository
     args = ["log", "--first-parent", "--no-renames", "--diff-merges=first-parent", "--raw"]
-    args += ["--no-abbrev", "-z", "--format=%x02%H%x01%aI", f"-n{DELETIONS_BEFORE}"]
+    args += ["--no-abbrev", "-z", "--format=%H%x01%aI", f"-n{DELETIONS_BEFORE}"]
     shown = _git([*args, base.revision, "--", f"{prefix}charters/"], top)
     text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
     charters = f"{prefix}charters/"
-    going = {f"{charters}{name}/": name for name in folders}
+    going = {f"{charters}{cid}/": (cid, cid) for cid in wanted}
     found: dict[str, list[Taking]] = {}
     with Blobs(top) as blobs:
-        for entry in text.split("\x02")[1:]:
-            header, _, listed = entry.partition("\0")
-            sha, _, stamp = header.partition("\x01")
-            fields = listed.lstrip("\n").split("\0")
+        read = _Reader(blobs)
+        for sha, stamp, changed in log_records(text):
             by_folder: dict[str, list[tuple[list[str], str]]] = {}
-            for meta, path in zip(fields[::2], fields[1::2], strict=False):  # `:<modes> …`
+            for meta, path in changed:
                 folder, _, rest = path[len(charters) :].partition("/")
-                by_folder.setdefault(f"{charters}{folder}/", []).append((meta.split(), rest))
-            for folder, name in list(going.items()):
+                by_folder.setdefault(f"{charters}{folder}/", []).append((meta, rest))
+            for folder, (cid, name) in list(going.items()):
                 mine = by_folder.get(folder, [])
                 if any(meta[-1] == "A" and rest == "charter.yaml" for meta, rest in mine):
-                    del going[folder]  # made here: what was before is another's
-                elif any(_took_rows(blobs, meta, rest) for meta, rest in mine):
+                    del going[folder]  # made here: what was before is another's, or its alias
+                    going |= {f"{charters}{a}/": (cid, a) for a in wanted[cid].aliases if a != name}
+                elif any(read.took(meta, rest, wanted[cid].rows) for meta, rest in mine):
                     day = datetime.fromisoformat(stamp).astimezone(UTC).date().isoformat()
-                    found.setdefault(name, []).append(Taking(f"{sha}^1", sha[:10], day))
+                    taking = Taking(f"{sha}^1", sha[:10], day, name)
+                    found.setdefault(cid, []).append(taking)
             if not going:
                 break
     return found
 
 
-def _took_rows(blobs: Blobs, meta: list[str], rest: str) -> bool:
-    """Whether a change of a file of a charter's folder (`meta`: git's raw line, modes,
-    blobs and status) took rows out of a result file: some date, metric and variant of
-    the old version is not in the new one (a new version that does not read holds none).
-    An append, the old version a beginning of the new one, takes nothing."""
-    if len(meta) != 5 or meta[4] not in ("M", "D", "T") or rest == "charter.yaml":
-        return False
-    if reader_for(rest) is None:
-        return False
-    old, new = blobs.read(meta[2]), blobs.read(meta[3])
-    if old is None or (new is not None and new.startswith(old)):
-        return False
-    was = raw_rows(old, rest) or {}
-    now = (raw_rows(new, rest) if new is not None else None) or {}
-    return not was.keys() <= now.keys()
+def log_records(text: str) -> Iterator[tuple[str, str, list[tuple[list[str], str]]]]:
+    """`git log --raw -z --format=%H%x01%aI` read record by record: each commit's hash,
+    date and changes (git's raw fields, the path). A path is whatever follows a raw
+    line's fields, so no name of a file can pass for a commit."""
+    fields = text.split("\0")
+    commit: tuple[str, str, list[tuple[list[str], str]]] | None = None
+    i = 0
+    while i < len(fields):
+        field = fields[i].lstrip("\n")
+        if field.startswith(":") and commit is not None and i + 1 < len(fields):
+            commit[2].append((field.split(), fields[i + 1]))
+            i += 2
+            continue
+        if field:
+            if commit is not None:
+                yield commit
+            sha, _, stamp = field.partition("\x01")
+            commit = (sha, stamp, []) if _COMMIT.fullmatch(sha) and stamp else None
+        i += 1
+    if commit is not None:
+        yield commit
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 object name
+
+
+class _Reader:
+    """Result files' versions read raw, each blob once."""
+
+    def __init__(self, blobs: Blobs) -> None:
+        self.blobs = blobs
+        self.rows: dict[str, set[ArmKey] | None] = {}
+
+    def keys(self, blob: str, rest: str) -> set[ArmKey] | None:
+        if blob not in self.rows:
+            found = raw_rows(self.blobs.read(blob), rest)
+            self.rows[blob] = {arm_key(k) for k in found} if found is not None else None
+        return self.rows[blob]
+
+    def took(self, meta: list[str], rest: str, rows: Collection[ArmKey]) -> bool:
+        """Whether a change of a file of a charter's folder (`meta`: git's raw fields,
+        modes, blobs and status) took out one of `rows` (a new version that does not read
+        holds none), or changed charter.yaml's `results` globs. An append, the old
+        version a beginning of the new one, takes nothing."""
+        if len(meta) != 5 or meta[4] not in ("M", "D", "T"):
+            return False
+        if rest == "charter.yaml":
+            return bool(_globs(self.blobs.read(meta[2])) != _globs(self.blobs.read(meta[3])))
+        if reader_for(rest) is None:
+            return False
+        old, new = self.blobs.read(meta[2]), self.blobs.read(meta[3])
+        if old is None or (new is not None and new.startswith(old)):
+            return False
+        was = self.keys(meta[2], rest) or set()
+        now = (self.keys(meta[3], rest) if new is not None else None) or set()
+        return any(key in rows for key in was - now)
+
+
+def _globs(blob: bytes | None) -> Any:
+    """The `results` of a version of charter.yaml, as written."""
+    if blob is None:
+        return None
+    doc = parse_yaml(blob.decode("utf-8", "replace"), "charter.yaml", Diagnostics())
+    data = doc.data if doc is not None else None
+    return data.get("results") if isinstance(data, dict) else None

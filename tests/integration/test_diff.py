@@ -2534,3 +2534,127 @@ def test_rows_taken_out_and_put_back_changed_by_a_rename_are_rewritten(repo: Rep
     (rewrite,) = changes(report, "results-rewritten")
     assert (rewrite["charter"], rewrite["taken_out_in"]) == ("b", [taken])
     assert [r["value"] for r in rewrite["after"]] == [11.9]
+
+
+def _february_taken(repo: Repo) -> str:
+    """Charter a added with ROWS, then February's rows taken out on 2026-09-01 on main:
+    that commit's short hash."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a")
+    write_charter(repo.source, "a", charter(12.0), ROWS[:2])
+    repo.commit("Drop February", when="2026-09-01T10:00:00Z")
+    return git(repo.root, "rev-parse", "HEAD").strip()[:10]
+
+
+def test_rows_put_back_changed_are_revised_not_also_added(repo: Repo) -> None:
+    """February back, its treatment row changed: one row revised and one added (its
+    control row, back as it was), not two added."""
+    _february_taken(repo)
+    write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
+    report = repo.diff_json("HEAD")
+    (rewrite,) = changes(report, "results-rewritten")
+    (added,) = changes(report, "results-added")
+    assert (rewrite["rows"]["revised"], added["rows"]["added"]) == (1, 1)
+
+
+def test_rows_taken_out_before_a_rename_are_followed_through_its_aliases(repo: Repo) -> None:
+    """February taken out, then the charter renamed a → a2 (listing `a`), then put back
+    changed: the walk went on past the commit that made a2's charter.yaml."""
+    taken = _february_taken(repo)
+    shutil.move(repo.path("charters/a"), repo.path("charters/a2"))
+    renamed = {**charter(12.0), "aliases": ["a"]}
+    write_charter(repo.source, "a2", renamed, ROWS[:2])
+    repo.commit("Rename a to a2")
+    write_charter(repo.source, "a2", renamed, FEBRUARY_BETTER)
+    (rewrite,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert (rewrite["charter"], rewrite["taken_out_in"]) == ("a2", [taken])
+
+
+def test_rows_left_out_by_a_narrower_results_glob_then_back_changed_are_rewritten(
+    repo: Repo,
+) -> None:
+    """February in a file of its own, left out by narrowing `results` (that change was
+    flagged), then the glob widened again with the file changed."""
+    wide = {**charter(12.0), "results": ["results/*.csv"]}
+    write_charter(repo.source, "a", wide, ROWS[:2])
+    write_charter(repo.source, "a", wide, ROWS[2:], results_file="february.csv")
+    repo.commit("Add a")
+    write_charter(repo.source, "a", {**wide, "results": ["results/results.csv"]})
+    repo.commit("Read one file", when="2026-09-01T10:00:00Z")
+    narrowed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "a", wide)
+    write_charter(repo.source, "a", wide, FEBRUARY_BETTER[2:], results_file="february.csv")
+    (rewrite,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert rewrite["taken_out_in"] == [narrowed]
+
+
+@pytest.mark.parametrize("name", ["a\x02b.txt", "a\x02deadbeef\x012026-09-01T00:00:00+00:00"])
+def test_a_file_name_like_a_log_record_neither_breaks_nor_hides_a_taking(
+    repo: Repo, name: str
+) -> None:
+    """A file whose name holds the bytes a reading of git's log could take for a new
+    commit, added with February's removal: an internal error, or the taking booked to a
+    commit that does not exist."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a")
+    repo.path(f"charters/a/{name}").write_text("note", encoding="utf-8")
+    write_charter(repo.source, "a", charter(12.0), ROWS[:2])
+    repo.commit("Drop February, add a note")
+    taken = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
+    (rewrite,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert rewrite["taken_out_in"] == [taken]
+
+
+def test_rows_taken_out_of_a_version_that_does_not_load_say_so(repo: Repo) -> None:
+    """The charter did not load before the commit that took February out (a field
+    missing, fixed in that commit): the rows back are not compared, and the report says
+    so under the charter."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a")
+    broken = {k: v for k, v in charter(12.0).items() if k != "owner"}
+    write_charter(repo.source, "a", broken, ROWS)
+    repo.commit("Work in progress")
+    write_charter(repo.source, "a", charter(12.0), ROWS[:2])
+    repo.commit("Drop February, and fix")
+    taken = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
+    report = repo.diff_json("HEAD")
+    assert [(x["charter"], x["side"], x["message"]) for x in report["not_compared"]] == [
+        ("a", "base", f"Rows taken out in {taken} not compared with HEAD's: it does not load there")
+    ]
+
+
+def test_rows_taken_out_in_another_unit_are_not_compared(repo: Repo) -> None:
+    """February taken out in percent; the metric then moved to a ratio, its rows
+    converted (flagged then); February back converted: no rewrite of 10.9 into 0.109."""
+    _february_taken(repo)
+    ratio = charter_data(
+        business_metrics=[
+            business_metric(unit="ratio", baseline={"value": 0.10}, target={"value": 0.12})
+        ]
+    )
+
+    def converted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**r, "value": round(r["value"] / 100, 6)} for r in rows]
+
+    write_charter(repo.source, "a", ratio, converted(ROWS[:2]))
+    repo.commit("Unit to ratio")
+    write_charter(repo.source, "a", ratio, converted(ROWS))
+    assert changes(repo.diff_json("HEAD"), "results-rewritten") == []
+
+
+def test_a_removal_with_a_file_named_like_a_log_record_is_still_found(repo: Repo) -> None:
+    """Charter a removed with a file whose name holds the bytes a reading of git's log
+    could take for a new commit: the removal went unseen, and a re-add at a lower target
+    passed as a new charter."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.path("charters/a/a\x02x").write_text("note", encoding="utf-8")
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    repo.commit("Drop a")
+    write_charter(repo.source, "a", charter(10.0), ROWS)
+    report = repo.diff_json("HEAD")
+    (added,) = changes(report, "charter-added")
+    assert "added again" in added["message"]
+    assert [c["field"] for c in changes(report, "goalpost-moved")] == ["target.value"]
