@@ -324,7 +324,30 @@ def _log(repo: _Repo) -> list[_Commit]:
     if shown.returncode != 0:
         problem = shown.stderr.decode(errors="replace").strip().splitlines()
         raise _Unavailable(f"History could not be read from git: {(problem or ['git log'])[0]}")
-    return [c for chunk in shown.stdout.split(b"\x01")[1:] if (c := _commit(chunk, repo))]
+    return [c for parts in _records(shown.stdout) if (c := _commit(parts, repo))]
+
+
+def _records(out: bytes) -> Iterator[list[bytes]]:
+    """`git log -z --raw` with `_read_log`'s format, commit by commit: its five fields, then
+    each change's raw fields and path. A path is whatever follows a change's fields, so
+    no name of a file can pass for a commit (a name holding the byte 1 did)."""
+    tokens = out.split(b"\0")
+    record: list[bytes] | None = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lstrip(b"\n")
+        if token.startswith(b":") and record is not None:
+            record += [token, tokens[i + 1] if i + 1 < len(tokens) else b""]
+            i += 2
+        elif token.startswith(b"\x01"):
+            if record is not None:
+                yield record
+            record = [token[1:], *tokens[i + 1 : i + 5]]
+            i += 5
+        else:
+            i += 1
+    if record is not None:
+        yield record
 
 
 def _merged_sides(repo: _Repo, commits: Sequence[_Commit]) -> dict[str, set[str]]:
@@ -388,8 +411,7 @@ def _lines(repo: _Repo) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     return lines, branches
 
 
-def _commit(chunk: bytes, repo: _Repo) -> _Commit | None:
-    parts = chunk.split(b"\0")
+def _commit(parts: list[bytes], repo: _Repo) -> _Commit | None:
     if len(parts) < 5:
         return None
     authored = parts[1].strip().decode()

@@ -1633,6 +1633,19 @@ def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked
     assert _taken_out(repo) == ([back] if parked else [])
 
 
+def test_a_file_named_with_the_bytes_of_a_log_record_hides_nothing(tmp_path: Path) -> None:
+    """A file whose name holds the byte the history's reading of git's log began each
+    commit with, added with February's rows taken out: the rewrite went untold."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    (repo / "charters/a/a\x01b").write_text("note", encoding="utf-8")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    dropped = commit(repo, "Drop February, add a note", "Ben Okafor", "2026-03-02T00:00:00Z")
+    assert [(c, t) for c, t, _ in _rewrites(repo)] == [
+        (dropped, "results/results.csv rewritten: 2 past rows removed (conv)")
+    ]
+
+
 def test_rows_its_globs_no_longer_read_then_back_changed_are_a_rewrite(tmp_path: Path) -> None:
     """February in a file of its own, left out by a narrower `results` glob (told then),
     then back changed in the file still read."""
