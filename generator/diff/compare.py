@@ -440,6 +440,28 @@ def _before_deletions(top: Path, sha: str, folders: Sequence[str]) -> dict[str, 
     return found
 
 
+def _versions_before(
+    base: Side, head: Side, removals: dict[str, Removal], takings: Mapping[str, list[Taking]]
+) -> dict[tuple[str, str], Removed | str]:
+    """The charters as BASE's history had them, loaded (`load_removed`): each removed one
+    HEAD makes again as its removal left it (or as it was before the commits shortly
+    before that took result files out; where none loads, the newest that does, which
+    replaces its removal, `_loadable`), and each one before a commit that took out rows
+    HEAD adds (`takings`). By (revision, folder)."""
+    wanted: dict[str, set[str]] = {}
+    for cid, removal in removals.items():
+        if cid in head.checks:
+            wanted.setdefault(removal.parent, set()).add(removal.name)
+            for revision in removal.earlier:
+                wanted.setdefault(revision, set()).add(removal.name)
+    for found in takings.values():
+        for taking in found:
+            wanted.setdefault(taking.revision, set()).add(taking.name)
+    versions = load_removed(base, wanted)
+    _loadable(base, head, removals, versions)
+    return versions
+
+
 def _loadable(
     base: Side,
     head: Side,
@@ -770,17 +792,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             if rows
         },
     )
-    wanted: dict[str, set[str]] = {}
-    for cid, removal in removals.items():
-        if cid in head.checks:
-            wanted.setdefault(removal.parent, set()).add(removal.name)
-            for revision in removal.earlier:
-                wanted.setdefault(revision, set()).add(removal.name)
-    for found in takings.values():
-        for taking in found:
-            wanted.setdefault(taking.revision, set()).add(taking.name)
-    versions = load_removed(base, wanted)
-    _loadable(base, head, removals, versions)
+    versions = _versions_before(base, head, removals, takings)
     for cid in sorted(set(base.present) | set(head.present)):
         if cid in removed:
             old = base.checks.get(cid)
