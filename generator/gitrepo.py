@@ -8,10 +8,11 @@ history (generator/history.py) reads its commits.
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,44 @@ def commit_days(committed: str) -> tuple[date, date] | None:
     day for commits made near midnight, and each use takes the one that does not wrong
     the committer (history: the later, as a build date; diff: the earlier, as the date
     an agreement must not precede)."""
+    found = _stamp(committed)
+    utc = utc_time(committed)
+    if found is None or utc is None:
+        return None
+    days = (found[0].date(), utc.date())
+    return min(days), max(days)
+
+
+def utc_time(stamp: str) -> datetime | None:
+    """A git date (`%aI`, `%cI`) in UTC; None when it is not one. Git takes any offset
+    up to ±99:59 and years past 9999, which Python's own reading refuses (a commit so
+    dated made `charters diff` fail, and the history date it 1970): the offset is
+    applied as written, and a year past 9999 is the last moment a date can hold."""
+    found = _stamp(stamp)
+    if found is None:
+        return None
+    local, offset = found
     try:
-        when = datetime.fromisoformat(committed.strip())
+        return (local - offset).replace(tzinfo=UTC)
+    except OverflowError:
+        return (datetime.max if offset < timedelta(0) else datetime.min).replace(tzinfo=UTC)
+
+
+_STAMP = re.compile(r"(\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:Z|([+-])(\d\d):?(\d\d))")
+
+
+def _stamp(text: str) -> tuple[datetime, timedelta] | None:
+    """A git date's local time (naive) and offset from UTC."""
+    match = _STAMP.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
+    try:
+        local = datetime.max if year > 9999 else datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
-    if when.tzinfo is None:
-        return None
-    days = (when.date(), when.astimezone(UTC).date())
-    return min(days), max(days)
+    offset = timedelta(hours=int(match[8] or 0), minutes=int(match[9] or 0))
+    return local, -offset if match[7] == "-" else offset
 
 
 def git(
@@ -66,6 +97,8 @@ def git(
                 "--no-replace-objects",
                 "-c",
                 "log.showSignature=false",
+                "-c",
+                "log.showRoot=true",
                 "-c",
                 "mailmap.file=",
                 "-c",

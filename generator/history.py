@@ -97,7 +97,7 @@ from .diff.metric_renames import bare_raw, renamed_raw
 from .diff.rows import RowKey, raw_rows
 from .diff.rows import plain as _plain
 from .formatting import plural, visible_text
-from .gitrepo import Blobs, commit_days
+from .gitrepo import Blobs, commit_days, utc_time
 from .gitrepo import Repo as _Repo
 from .gitrepo import Unavailable as _Unavailable
 from .gitrepo import git as _git
@@ -415,10 +415,7 @@ def _commit(parts: list[bytes], repo: _Repo) -> _Commit | None:
     if len(parts) < 5:
         return None
     authored = parts[1].strip().decode()
-    try:
-        stamp = datetime.fromisoformat(authored).astimezone(UTC)
-    except ValueError:
-        stamp = datetime.fromtimestamp(0, tz=UTC)
+    stamp = utc_time(authored) or datetime.fromtimestamp(0, tz=UTC)
     days = commit_days(authored)
     commit = _Commit(
         parts[0].decode(),

@@ -36,7 +36,7 @@ from ..analyze import (
 from ..columns import as_table
 from ..diagnostics import Diagnostic, Diagnostics, excerpt, format_path
 from ..formatting import exact_number, fmt_difference, fmt_interval, fmt_percent, fmt_value, plural
-from ..gitrepo import commit_days
+from ..gitrepo import commit_days, utc_time
 from ..load import Result
 from ..readers import Document, parse_yaml, reader_for
 from ..rules import (
@@ -396,7 +396,7 @@ def removed_before(base: Side, names: Mapping[str, Sequence[str]]) -> dict[str, 
             if cid in found:
                 continue
             data = _written_at(top, f"{sha}^1", f"{prefix}charters/{name}/charter.yaml")
-            when = datetime.fromisoformat(stamp).astimezone(UTC) if stamp else None
+            when = utc_time(stamp)
             if isinstance(data, dict) and when is not None:
                 if catalogue is None:
                     catalogue = _entries_at(top, f"{sha}^1", f"{prefix}metrics.yaml")
@@ -498,7 +498,7 @@ def loadable_before(base: Side, removal: Removal) -> tuple[Removal, Removed] | N
         sha, _, stamp = line.partition("\x01")
         loaded = load_removed(base, {sha: {removal.name}}).get((sha, removal.name))
         if isinstance(loaded, Removed):
-            day = datetime.fromisoformat(stamp).astimezone(UTC).date().isoformat()
+            day = (utc_time(stamp) or datetime.fromtimestamp(0, tz=UTC)).date().isoformat()
             return removal._replace(parent=sha, earlier=(), loaded_at=f"{sha[:10]} ({day})"), loaded
     return None
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostics
-from ..gitrepo import Blobs
+from ..gitrepo import Blobs, utc_time
 from ..readers import parse_yaml, reader_for
 from ..vocabulary import arm_of
 from .sides import Side, _git
@@ -128,7 +128,7 @@ def taken_out_before(base: Side, wanted: Mapping[str, Wanted]) -> dict[str, list
                     del going[folder]  # made here: what was before is another's, or its alias
                     going |= {f"{charters}{a}/": (cid, a) for a in wanted[cid].aliases if a != name}
                 elif any(read.took(meta, rest, wanted[cid].rows) for meta, rest in mine):
-                    day = datetime.fromisoformat(stamp).astimezone(UTC).date().isoformat()
+                    day = (utc_time(stamp) or _EPOCH).date().isoformat()
                     taking = Taking(f"{sha}^1", sha[:10], day, name)
                     found.setdefault(cid, []).append(taking)
             if not going:
@@ -159,6 +159,7 @@ def log_records(text: str) -> Iterator[tuple[str, str, list[tuple[list[str], str
         yield commit
 
 
+_EPOCH = datetime.fromtimestamp(0, tz=UTC)
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 object name
 
 

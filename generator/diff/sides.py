@@ -251,7 +251,19 @@ def _git(
 ) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
-            ["git", "--no-replace-objects", *args],
+            # Paths as written (a folder named `:x` is no pathspec magic), and the same
+            # output whatever the machine's configuration (a signature or a root commit
+            # shown otherwise broke the reading of the log).
+            [
+                "git",
+                "--no-replace-objects",
+                "--literal-pathspecs",
+                "-c",
+                "log.showSignature=false",
+                "-c",
+                "log.showRoot=true",
+                *args,
+            ],
             cwd=cwd,
             input=given,
             capture_output=True,
@@ -271,7 +283,12 @@ def _repository(source: Path, spec: str, role: str) -> tuple[Path, str]:
         if said and "not a git repository" not in said[0]:
             why = f"git cannot read the repository at {source}: {said[0]}"
         raise DiffError(f"{role} {spec!r} is neither a folder nor a revision: {why}")
-    return Path(top.stdout.decode().strip()), prefix.stdout.decode().strip()
+
+    # Only git's line end is taken off: a folder's name may begin or end with a space.
+    def line(out: bytes) -> str:
+        return out.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+    return Path(line(top.stdout)), line(prefix.stdout)
 
 
 def _worktree_label(source: Path) -> str:

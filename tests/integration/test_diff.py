@@ -2658,3 +2658,47 @@ def test_a_removal_with_a_file_named_like_a_log_record_is_still_found(repo: Repo
     (added,) = changes(report, "charter-added")
     assert "added again" in added["message"]
     assert [c["field"] for c in changes(report, "goalpost-moved")] == ["target.value"]
+
+
+# --- git as a contributor can write it ----------------------------------------------------
+
+ODD_DATE = "@1775100000 +9959"  # git takes offsets up to ±99:59; 2026-04-02 in UTC
+
+
+def test_a_commit_dated_with_an_offset_git_takes_is_read(repo: Repo) -> None:
+    """A target raised with `agreed.on` a month before a commit dated +99:59: the date was
+    unreadable, so the agreement passed as renewed for the change (and a commit so dated
+    that took rows out made the diff fail with an internal error)."""
+    write_charter(repo.source, "a", charter(12.0), [*ROWS, *MORE])
+    repo.commit("Add a", when="2026-03-01T10:00:00Z")
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Drop March", when=ODD_DATE)
+    taken = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    raised = charter(13.0, agreed={"by": ["VP Sales"], "on": "2026-03-05"})
+    write_charter(repo.source, "a", raised, [*ROWS, *MORE[:1], {**MORE[1], "value": 11.9}])
+    repo.commit("Raise the target, March back", when=ODD_DATE)
+    report = repo.diff_json("HEAD~1", "HEAD")
+    (rewrite,) = changes(report, "results-rewritten")
+    assert rewrite["taken_out_in"] == [taken]
+    assert rewrite["message"].endswith(
+        f"taken out in {taken} (2026-04-02) and back with other numbers"
+    )
+    (moved,) = changes(report, "goalpost-moved")
+    assert moved["reagreed"] is False
+    assert "is before the change (2026-04-02)" in moved["message"]
+
+
+def test_a_charter_folder_linked_into_a_folder_named_like_pathspec_magic_is_read(
+    repo: Repo,
+) -> None:
+    """`charters/a` a link into `:x/` (a name git reads as pathspec magic unless told
+    otherwise): `check` read the charter, `diff` saw nothing of a lowered target."""
+    outside = repo.source / ":x"
+    write_charter(outside, "a", charter(12.0), ROWS)
+    repo.path("charters").mkdir(exist_ok=True)
+    os.symlink("../:x/charters/a", repo.path("charters/a"))
+    repo.commit("Add a, kept in :x")
+    write_charter(outside, "a", charter(11.0), ROWS)
+    repo.commit("Lower the target")
+    (moved,) = changes(repo.diff_json("HEAD~1", "HEAD"), "goalpost-moved")
+    assert (moved["charter"], moved["before"], moved["after"]) == ("a", 12.0, 11.0)

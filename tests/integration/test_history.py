@@ -1646,6 +1646,27 @@ def test_a_file_named_with_the_bytes_of_a_log_record_hides_nothing(tmp_path: Pat
     ]
 
 
+def test_commits_dated_with_any_offset_git_takes_and_a_root_not_shown_are_read(
+    tmp_path: Path,
+) -> None:
+    """A commit dated +99:59 (git takes it; Python's reading of ISO dates does not) was
+    dated 1970 and its verdict judged on that day; and `log.showRoot=false` in the
+    repository's configuration hid the first commit's files: no "created", no first
+    result, and a goalpost moved later unflagged."""
+    repo = _repo(tmp_path)
+    git(repo, "config", "log.showRoot", "false")
+    _added(repo)
+    write_charter(repo, "a", charter(11.0), ROWS)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Lower", when="@1775100000 +9959")
+    found = read_history(repo).of("a")
+    assert [(e.date, e.kind, e.flagged) for e in found.events][:3] == [
+        ("2026-03-01", "created", False),
+        ("2026-03-01", "first-result", False),
+        ("2026-04-02", "goalpost", True),
+    ]
+
+
 def test_rows_its_globs_no_longer_read_then_back_changed_are_a_rewrite(tmp_path: Path) -> None:
     """February in a file of its own, left out by a narrower `results` glob (told then),
     then back changed in the file still read."""
