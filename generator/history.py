@@ -434,9 +434,11 @@ def _commit(parts: list[bytes], repo: _Repo) -> _Commit | None:
         if not meta.startswith(b":"):
             i += 1
             continue
-        fields = meta[1:].decode().split()
+        fields = _ungitlinked(meta[1:].decode().split())
         path = parts[i + 1].decode("utf-8", "surrogateescape")
         i += 2
+        if fields is None:
+            continue
         if path == repo.catalogue:
             if len(fields) >= 4:
                 # A link's blob is its target's path, no version of the catalogue.
@@ -462,10 +464,26 @@ def _commit(parts: list[bytes], repo: _Repo) -> _Commit | None:
     return commit
 
 
+def _ungitlinked(fields: list[str]) -> list[str] | None:
+    """A change's raw fields with a submodule (a gitlink: no file a build can read, an
+    empty folder where the submodule is not checked out) read as no file: a charter.yaml
+    or result file made a submodule is removed, and one made a file again is added, so
+    what it brings back is compared with what it had (it was no change at all). None
+    when neither side is then a file."""
+    if len(fields) < 4 or _GITLINK not in fields[:2]:
+        return fields
+    modes, blobs = list(fields[:2]), list(fields[2:4])
+    for side in (0, 1):
+        if modes[side] == _GITLINK:
+            modes[side], blobs[side] = "000000", "0" * len(blobs[side])
+    return None if modes == ["000000", "000000"] else [*modes, *blobs, *fields[4:]]
+
+
 # --- replaying the commits --------------------------------------------------------------
 
 _REGULAR = ("000000", "100644", "100755")  # none, a file, an executable file
 _LINK = "120000"
+_GITLINK = "160000"  # a submodule's commit
 _LINKED = "link"  # a side of a change of metrics.yaml that is a symbolic link (or not a file)
 
 

@@ -1667,6 +1667,28 @@ def test_commits_dated_with_any_offset_git_takes_and_a_root_not_shown_are_read(
     ]
 
 
+def test_a_charter_yaml_made_a_submodule_and_back_lowered_is_a_moved_goalpost(
+    tmp_path: Path,
+) -> None:
+    """charter.yaml replaced by a submodule (a gitlink) for one commit, then a file again
+    with the target lowered: neither change was in the history."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    first = git(repo, "rev-parse", "HEAD").strip()
+    path = "charters/a/charter.yaml"
+    git(repo, "rm", "-q", "--cached", path)
+    (repo / path).unlink()
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{first},{path}")
+    git(repo, "commit", "-q", "-m", "A submodule", when="2026-03-02T00:00:00Z")
+    git(repo, "rm", "-q", "--cached", path)
+    write_charter(repo, "a", charter(11.0), ROWS)
+    lowered = commit(repo, "A file again, lower", "Ben Okafor", "2026-03-03T00:00:00Z")
+    found = read_history(repo).of("a")
+    (move,) = [e for e in found.events if e.kind == "goalpost"]
+    assert (move.commit, move.flagged) == (lowered, True)
+    assert found.original_targets == {"conv": 12.0}
+
+
 def test_rows_its_globs_no_longer_read_then_back_changed_are_a_rewrite(tmp_path: Path) -> None:
     """February in a file of its own, left out by a narrower `results` glob (told then),
     then back changed in the file still read."""
