@@ -85,6 +85,8 @@ def summary_text(report: DiffReport, shown: Callable[[str], str] = str) -> str:
     if report.not_compared:
         ids = _names([x["charter"] for x in report.not_compared])
         text += f" Not compared because they did not load: {ids}."
+    for note in (*report.base.notes, *report.head.notes):
+        text += " " + shown(note)
     return text
 
 
@@ -191,7 +193,7 @@ def side_json(side: Side) -> dict[str, Any]:
         "charters": sorted(side.checks),
         "failed": side.failed(),
         "errors": [d.as_json() for d in side.errors],
-        "notes": [],  # version 1 had notes when the rules could not run; they always run now
+        "notes": side.notes,
     }
 
 

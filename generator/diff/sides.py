@@ -27,6 +27,7 @@ from typing import Any, Literal, NamedTuple, NoReturn
 from ..analyze import CharterView
 from ..catalogue import resolve_refs
 from ..diagnostics import Diagnostic, Diagnostics, today_from_env
+from ..formatting import plural
 from ..gitrepo import Blobs, commit_days
 from ..load import Project, load_project
 from ..paths import real
@@ -62,6 +63,9 @@ class Side:
     # its goalposts are still compared (compare.unloaded_goalposts).
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)
     today: date | None = None  # the build date its results were checked against
+    # Remarks on how it was read that change what the comparison can see (a shallow
+    # clone's cut in BASE's history).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -110,7 +114,38 @@ def load_side(spec: str | None, source: Path, role: str, today: date | None = No
         root = _materialise(top, sha, prefix, Path(tmp))
         side = _read(root, f"{spec} ({sha[:10]})", "git", spec, sha, _commit_date(top, sha), today)
     side.repository = (top, prefix)
+    if role == "BASE":
+        side.notes += _shallow(top, sha, spec)
     return side
+
+
+#: How many commits back BASE's history is read for rows taken out or charters removed
+#: (`rows.DELETIONS_BEFORE`, `compare.removed_before`).
+HISTORY_READ = 20
+
+
+def _shallow(top: Path, sha: str, spec: str) -> list[str]:
+    """A note when BASE's history ends, in a shallow clone, within the commits a diff reads
+    back for rows taken out and charters removed (its removals are read further, to the
+    cut): what went before the cut is not compared, and nothing else would say so."""
+    if _git(["rev-parse", "--is-shallow-repository"], top).stdout.strip() != b"true":
+        return []
+    where = _git(["rev-parse", "--git-path", "shallow"], top).stdout.decode().strip()
+    try:
+        cut = set((top / where).read_text(encoding="ascii").split())
+    except OSError:
+        return []
+    listed = _git(["rev-list", "--first-parent", f"-n{HISTORY_READ}", sha], top)
+    commits = listed.stdout.decode().split()
+    if not cut.intersection(commits):
+        return []
+    n = next(i for i, c in enumerate(commits) if c in cut) + 1
+    return [
+        f"BASE ({spec}) is a shallow clone whose history ends {plural(n, 'commit')} back:"
+        " rows taken out and put back, and charters removed and added again, before"
+        " then are not compared. Fetch more history (git fetch --deepen=50, or"
+        " fetch-depth: 0 in GitHub's checkout)."
+    ]
 
 
 class Removed(NamedTuple):

@@ -2702,3 +2702,20 @@ def test_a_charter_folder_linked_into_a_folder_named_like_pathspec_magic_is_read
     repo.commit("Lower the target")
     (moved,) = changes(repo.diff_json("HEAD~1", "HEAD"), "goalpost-moved")
     assert (moved["charter"], moved["before"], moved["after"]) == ("a", 12.0, 11.0)
+
+
+def test_a_shallow_base_says_what_it_cannot_compare(repo: Repo, tmp_path: Path) -> None:
+    """February taken out on main; a clone of depth 1 (BASE fetched, its parent not)
+    puts it back changed: rows added, with nothing to say the rows taken out could not
+    be seen. The report now says so, in the JSON and the comment."""
+    _february_taken(repo)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone))
+    shallow = Repo(clone, clone / repo.source.relative_to(repo.root))
+    write_charter(shallow.source, "a", charter(12.0), FEBRUARY_BETTER)
+    report = shallow.diff_json("HEAD")
+    assert changes(report, "results-rewritten") == []
+    (note,) = report["base"]["notes"]
+    assert note.startswith("BASE (HEAD) is a shallow clone whose history ends 1 commit back")
+    assert "history ends 1 commit back" in shallow.diff("HEAD").stdout
+    assert repo.diff_json("HEAD")["base"]["notes"] == []
