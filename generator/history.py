@@ -95,6 +95,7 @@ from .diff.compare import at_key as _at_key
 from .diff.compare import written_plan as _plan
 from .diff.metric_renames import bare_raw, renamed_raw
 from .diff.rows import RowKey, raw_rows
+from .diff.rows import arm_key as _arm_key
 from .diff.rows import plain as _plain
 from .formatting import plural, visible_text
 from .gitrepo import Blobs, commit_days, utc_time
@@ -110,7 +111,6 @@ from .vocabulary import (
     KIND_LABELS,
     HistoryKind,
     Verdict,
-    arm_of,
     label,
     rollout_undone,
     verdict_gained,
@@ -2290,11 +2290,6 @@ def _merge_rows(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: B
             moves.add(change.rest, raw_rows(old_blob, change.rest) or {}, new)
             holds[change.rest] = new
     _taken_rows(state, stamp, moves, set(), state.data, tell=False, take=True, holds=holds)
-
-
-def _arm_key(key: RowKey) -> RowKey:
-    """A row's date, metric and arm (`vocabulary.arm_of`: `Treatment ` is `treatment`)."""
-    return (key[0], key[1], arm_of(key[2]), *key[3:])
 
 
 def _yaml(blob: bytes) -> dict[str, Any] | None:
