@@ -862,10 +862,11 @@ def _taken(
             if renames:
                 check = renamed_base(check, renames, set(version.disabled))
             found.append((taking, check))
-        else:
+        else:  # older takings are not compared either: a row may be the one taken here
             why = version or "it cannot be read"
             text = f"Rows taken out in {taking.commit} not compared with HEAD's: {why}"
             report.not_compared.append({"charter": cid, "side": "base", "message": text})
+            break
     return found
 
 
@@ -1565,7 +1566,7 @@ def _back_rows(pair: Pair, before: MetricView | None, after: MetricView) -> Iter
     compared with the row as it was last: those back with other numbers are past rows
     revised, whose removal was told in the change that made it. Taking rows out in one
     pull request and putting them back changed in the next otherwise read as rows added."""
-    known = {_row_key(r) for r in before.rows} if before is not None else set()
+    known = {_arm(r) for r in before.rows} if before is not None else set()
     gone: list[Result] = []
     took: dict[tuple[date, str], Taking] = {}
     last: MetricView | None = None
@@ -1574,19 +1575,22 @@ def _back_rows(pair: Pair, before: MetricView | None, after: MetricView) -> Iter
         if then is None or then.unit != after.unit:
             continue  # another unit: its numbers are not HEAD's to compare
         for row in then.rows:
-            if _row_key(row) not in known:
-                known.add(_row_key(row))
+            if _arm(row) not in known:
+                known.add(_arm(row))
                 gone.append(row)
-                took[_row_key(row)] = taking
+                took[_arm(row)] = taking
                 last = then
+    now = {_arm(r): r for r in after.rows}  # by arm: a control row back as `holdout` too
     pairs: list[tuple[Result, Result | None]] = [
-        (o, n) for o, n in rewritten_rows(gone, after.rows) if n is not None
+        (o, n)
+        for o in gone
+        if (n := now.get(_arm(o))) is not None and _row_value(n) != _row_value(o)
     ]
     if not pairs:
         return
     rows = {"added": 0, "revised": len(pairs), "removed": 0}
     change = _rewritten(pair.cid, before or last, after, pairs, rows)
-    commits = dict.fromkeys(took[_row_key(o)] for o, _ in pairs)
+    commits = dict.fromkeys(took[_arm(o)] for o, _ in pairs)
     when = " and ".join(f"{t.commit} ({t.day})" for t in commits)
     text = f"; taken out in {when} and back with other numbers"
     assert change.cells is not None
@@ -1596,6 +1600,11 @@ def _back_rows(pair: Pair, before: MetricView | None, after: MetricView) -> Iter
         extra={**change.extra, "taken_out_in": [t.commit for t in commits]},
         cells=(change.cells[0] + text, *change.cells[1:]),
     )
+
+
+def _arm(result: Result) -> tuple[date, str]:
+    """A row's date and arm (`vocabulary.arm_of`: every control name is one arm)."""
+    return result.row.date, arm_of(result.row.variant)
 
 
 def _results_added(

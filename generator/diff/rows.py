@@ -126,8 +126,12 @@ def taken_out_before(base: Side, wanted: Mapping[str, Wanted]) -> dict[str, list
                 mine = by_folder.get(folder, [])
                 if any(meta[-1] == "A" and rest == "charter.yaml" for meta, rest in mine):
                     del going[folder]  # made here: what was before is another's, or its alias
-                    going |= {f"{charters}{a}/": (cid, a) for a in wanted[cid].aliases if a != name}
-                elif any(read.took(meta, rest, wanted[cid].rows) for meta, rest in mine):
+                    aliases = [a for a in wanted[cid].aliases if a != name]
+                    going |= {f"{charters}{a}/": (cid, a) for a in aliases}
+                    # Rows the renaming commit itself took out of the old folder.
+                    mine = [x for a in aliases for x in by_folder.get(f"{charters}{a}/", [])]
+                    name = next((a for a in aliases if by_folder.get(f"{charters}{a}/")), name)
+                if any(read.took(meta, rest, wanted[cid].rows) for meta, rest in mine):
                     day = (utc_time(stamp) or _EPOCH).date().isoformat()
                     taking = Taking(f"{sha}^1", sha[:10], day, name)
                     found.setdefault(cid, []).append(taking)
@@ -164,7 +168,8 @@ _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 object 
 
 
 class _Reader:
-    """Result files' versions read raw, each blob once."""
+    """Result files' versions read raw; the last few blobs' rows kept (a commit's new
+    version is often the next one's old)."""
 
     def __init__(self, blobs: Blobs) -> None:
         self.blobs = blobs
@@ -173,6 +178,8 @@ class _Reader:
     def keys(self, blob: str, rest: str) -> set[ArmKey] | None:
         if blob not in self.rows:
             found = raw_rows(self.blobs.read(blob), rest)
+            if len(self.rows) >= 256:  # bounded: 1,000 charters' history held 4 GB
+                self.rows.pop(next(iter(self.rows)))
             self.rows[blob] = {arm_key(k) for k in found} if found is not None else None
         return self.rows[blob]
 
@@ -189,6 +196,9 @@ class _Reader:
             return False
         old, new = self.blobs.read(meta[2]), self.blobs.read(meta[3])
         if old is None or (new is not None and new.startswith(old)):
+            return False
+        dates = {key[0].encode() for key in rows}
+        if not any(day in old for day in dates):  # none of the rows wanted was there
             return False
         was = self.keys(meta[2], rest) or set()
         now = (self.keys(meta[3], rest) if new is not None else None) or set()

@@ -2719,3 +2719,41 @@ def test_a_shallow_base_says_what_it_cannot_compare(repo: Repo, tmp_path: Path) 
     assert note.startswith("BASE (HEAD) is a shallow clone whose history ends 1 commit back")
     assert "history ends 1 commit back" in shallow.diff("HEAD").stdout
     assert repo.diff_json("HEAD")["base"]["notes"] == []
+
+
+def test_a_control_row_put_back_under_another_control_name_is_rewritten(repo: Repo) -> None:
+    """Every control name is one arm: February's control row back as `holdout`, lower."""
+    taken = _february_taken(repo)
+    back = [*ROWS[:2], {**ROWS[2], "value": 9.0, "variant": "holdout"}, ROWS[3]]
+    write_charter(repo.source, "a", charter(12.0), back)
+    (rewrite,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert (rewrite["taken_out_in"], [r["value"] for r in rewrite["after"]]) == ([taken], [9.0])
+
+
+def test_rows_taken_out_in_the_commit_that_renames_the_charter_are_found(repo: Repo) -> None:
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a")
+    shutil.rmtree(repo.path("charters/a"))
+    write_charter(repo.source, "a2", {**charter(12.0), "aliases": ["a"]}, ROWS[:2])
+    repo.commit("Rename a to a2, without February")
+    renamed = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(repo.source, "a2", {**charter(12.0), "aliases": ["a"]}, FEBRUARY_BETTER)
+    (rewrite,) = changes(repo.diff_json("HEAD"), "results-rewritten")
+    assert rewrite["taken_out_in"] == [renamed]
+
+
+def test_an_older_taking_is_not_compared_past_one_that_does_not_load(repo: Repo) -> None:
+    """February taken out and put back better (flagged then); then a row broken, and
+    February taken out again with the fix; back as it last was: no rewrite against the
+    first taking's numbers (a false alarm), only the note that the last is not compared."""
+    _february_taken(repo)
+    write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
+    repo.commit("February back, better")
+    repo.append("charters/a/results/results.csv", "2026-03-31,conv,treatment,lots\n")
+    repo.commit("A broken row")
+    write_charter(repo.source, "a", charter(12.0), ROWS[:2])
+    repo.commit("Fix, and drop February again")
+    write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
+    report = repo.diff_json("HEAD")
+    assert changes(report, "results-rewritten") == []
+    assert [x["charter"] for x in report["not_compared"]] == ["a"]
