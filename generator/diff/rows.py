@@ -115,6 +115,7 @@ def taken_out_before(base: Side, wanted: Mapping[str, Wanted]) -> dict[str, list
     charters = f"{prefix}charters/"
     going = {f"{charters}{cid}/": (cid, cid) for cid in wanted}
     found: dict[str, list[Taking]] = {}
+    days = {cid: {key[0].encode() for key in w.rows} for cid, w in wanted.items()}
     with Blobs(top) as blobs:
         read = _Reader(blobs)
         for sha, stamp, changed in log_records(text):
@@ -131,7 +132,7 @@ def taken_out_before(base: Side, wanted: Mapping[str, Wanted]) -> dict[str, list
                     # Rows the renaming commit itself took out of the old folder.
                     mine = [x for a in aliases for x in by_folder.get(f"{charters}{a}/", [])]
                     name = next((a for a in aliases if by_folder.get(f"{charters}{a}/")), name)
-                if any(read.took(meta, rest, wanted[cid].rows) for meta, rest in mine):
+                if any(read.took(meta, rest, wanted[cid].rows, days[cid]) for meta, rest in mine):
                     day = (utc_time(stamp) or _EPOCH).date().isoformat()
                     taking = Taking(f"{sha}^1", sha[:10], day, name)
                     found.setdefault(cid, []).append(taking)
@@ -183,7 +184,9 @@ class _Reader:
             self.rows[blob] = {arm_key(k) for k in found} if found is not None else None
         return self.rows[blob]
 
-    def took(self, meta: list[str], rest: str, rows: Collection[ArmKey]) -> bool:
+    def took(
+        self, meta: list[str], rest: str, rows: Collection[ArmKey], days: Collection[bytes]
+    ) -> bool:
         """Whether a change of a file of a charter's folder (`meta`: git's raw fields,
         modes, blobs and status) took out one of `rows` (a new version that does not read
         holds none), or changed charter.yaml's `results` globs. An append, the old
@@ -197,8 +200,7 @@ class _Reader:
         old, new = self.blobs.read(meta[2]), self.blobs.read(meta[3])
         if old is None or (new is not None and new.startswith(old)):
             return False
-        dates = {key[0].encode() for key in rows}
-        if not any(day in old for day in dates):  # none of the rows wanted was there
+        if not any(day in old for day in days):  # none of the rows wanted was there (`days`)
             return False
         was = self.keys(meta[2], rest) or set()
         now = (self.keys(meta[3], rest) if new is not None else None) or set()
