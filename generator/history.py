@@ -117,7 +117,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-21"
+HISTORY_FORMAT = "history-22"
 
 
 def _format() -> str:
@@ -563,8 +563,9 @@ class _Charter:
     # same date, metric and arm back with other numbers, in any file and however many
     # commits later (after a removal of the charter too), is a past row revised
     # (`_taken_rows`). Rows taken out and put back changed in the next pull request
-    # otherwise read as rows added.
-    taken: dict[RowKey, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
+    # otherwise read as rows added. With each, the commit that took it: only a commit
+    # after it on its line of history brings it back (`_Lineage`).
+    taken: dict[RowKey, tuple[tuple[Any, ...], str, str]] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -760,8 +761,10 @@ def _replay(
     blobs = Blobs(repo.top)
     judge = _Judge(VerdictReplay(blobs, repo.prefix, verdict_cache), *_lines(repo), repo=repo)
     catalogue = _Catalogue(blobs, judge.verdicts.catalogue)
+    lineage = _Lineage(repo, blobs, judge.lines, judge.branches)
     try:
         commits = _log(repo)
+        lineage.order.update((c.sha, i) for i, c in enumerate(commits))
         sides = _merged_sides(repo, commits)
         for commit in commits:
             short = commit.sha[:SHORT_HASH]
@@ -780,6 +783,7 @@ def _replay(
                     catalogue,
                     sides.get(commit.sha, set()),
                     blobs,
+                    lineage,
                 )
                 continue
             _renames(charters, by_charter, blobs, names)
@@ -789,7 +793,7 @@ def _replay(
                 state = charters.setdefault(cid, _Charter(names, catalogue))
                 was = state.renamed_from
                 renames, removals = _renames_and_removals(judge, state, commit, cid, changes, blobs)
-                _apply(state, stamp, changes, blobs, renames, removals)
+                _apply(state, stamp, changes, blobs, renames, removals, lineage)
                 results = any(state.reads(c.rest) for c in changes)
                 edited = any(c.rest == "charter.yaml" for c in changes)
                 state.results |= results
@@ -1230,6 +1234,7 @@ def _merge(
     catalogue: _Catalogue,
     sides: set[str],
     blobs: Blobs,
+    lineage: _Lineage | None = None,
 ) -> None:
     """A merge commit: no event of a change it brought is told again (each was told at the
     commit that made it); only the verdict it leaves is judged (`_Judge.merge`), for
@@ -1239,7 +1244,7 @@ def _merge(
     for cid, changes in by_charter.items():
         state = charters.get(cid)
         if state is not None and not state.gone:
-            _merge_rows(state, stamp, changes, blobs)
+            _merge_rows(state, stamp, changes, blobs, lineage)
         for change in changes:
             if state is not None and change.rest == "charter.yaml" and _removes_file(change):
                 # Removed against its first parent: a charter of its id made again after
@@ -1522,6 +1527,7 @@ def _apply(
     blobs: Blobs,
     renames: Mapping[str, str] | None = None,
     removals: Sequence[_Removal] = (),
+    lineage: _Lineage | None = None,
 ) -> None:
     """One commit's changes to one charter: its result files, then its charter.yaml.
 
@@ -1531,9 +1537,10 @@ def _apply(
     knows of each goes on under its new id, and the commit is compared with its parent
     read through them, as `charters diff` compares a change. `removals`: the commits that
     removed the charter before, on this commit's line (nearest first), if this one makes
-    it again.
+    it again. `lineage`: for rows taken out, and back (`_taken_rows`).
     """
     renames = renames or {}
+    moves = _Moves(changes[0].cid if changes else "")
     links = [c for c in changes if c.link]
     changes = [c for c in changes if not c.link]
     if any(c.rest == "" for c in links):  # its files are gone with it: not a removal
@@ -1554,7 +1561,6 @@ def _apply(
     before, files, data = len(state.events), dict(state.files), state.data
     removed = any(c.rest == "charter.yaml" and not c.new.strip("0") for c in changes)
     away = {_arm_key(k) for f in state.away.values() for k in f.rows}
-    moves = _Moves()
     for change in changes:
         if change.rest != "charter.yaml" and reader_for(change.rest) is not None:
             _result_change(state, stamp, change, blobs, removed, renames, moves)
@@ -1573,7 +1579,7 @@ def _apply(
     for rest, file in files.items():  # no longer read: its rows taken out of the results
         if rest in state.files and _read_by(data, rest) and not state.reads(rest):
             moves.add(rest, file.rows, {})
-    rewrites += _taken_rows(state, stamp, moves, away, data, tell=not removed)
+    rewrites += _taken_rows(state, stamp, moves, away, data, tell=not removed, lineage=lineage)
     state.events.extend(rewrites)
     state.events.extend(_linked(stamp, links, blobs))
     business = _business(state.data)
@@ -2194,11 +2200,76 @@ def _back_after_removal(
 
 
 @dataclass
+class _Lineage:
+    """Which commit replayed is after which on its line of history, and a result file as a
+    commit has it. The replay knows each file as the last commit replayed left it, which
+    may be on another branch: a pull request's branch, made before main took rows out,
+    still holds them, and made them read as present again on main."""
+
+    repo: _Repo
+    blobs: Blobs
+    lines: Mapping[str, str]  # `_lines`
+    branches: Mapping[str, tuple[str, ...]]  # `_lines`: a merge → its other parents
+    order: dict[str, int] = field(default_factory=dict)  # each commit's place in the replay
+    known: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def descends(self, sha: str, ancestor: str) -> bool:
+        """Whether commit `sha` is `ancestor` or has it in its history. Parents are replayed
+        before their children, so the walk back stops at commits replayed before it."""
+        if sha == ancestor or ancestor not in self.order:
+            return True  # one the replay does not know took nothing it knows of
+        if (sha, ancestor) not in self.known:
+            floor, seen, todo, found = self.order[ancestor], {sha}, [sha], False
+            while todo and not found:
+                at = todo.pop()
+                for parent in (self.lines.get(at, ""), *self.branches.get(at, ())):
+                    found = found or parent == ancestor
+                    if parent and parent not in seen and self.order.get(parent, -1) > floor:
+                        seen.add(parent)
+                        todo.append(parent)
+            self.known[(sha, ancestor)] = found
+        return self.known[(sha, ancestor)]
+
+    def rows(self, sha: str, cid: str, rest: str) -> Mapping[RowKey, tuple[Any, ...]]:
+        """The rows of charter `cid`'s file `rest` as commit `sha` has it (none without it)."""
+        found = self.blobs.object(f"{sha}:{self.repo.charters}{cid}/{rest}")
+        if found is None or found[1] != "blob":
+            return {}
+        return raw_rows(found[2], rest) or {}
+
+
+def _rows_at(
+    state: _Charter,
+    moves: _Moves,
+    sha: str,
+    lineage: _Lineage | None,
+    wanted: set[RowKey],
+    holds: Mapping[str, Mapping[RowKey, tuple[Any, ...]]],
+) -> dict[str, Mapping[RowKey, tuple[Any, ...]]]:
+    """The rows of the charter's files as commit `sha` has them: those it changed
+    (`moves`, `holds`) as the replay read them; each other file the replay knows, where
+    it holds a row of `wanted` (by arm), read at the commit (`_Lineage`), since the
+    replay's version of it may be another branch's."""
+    files: dict[str, Mapping[RowKey, tuple[Any, ...]]] = {
+        rest: f.rows for rest, f in state.files.items()
+    }
+    files.update(holds)
+    if lineage is None or not moves.cid:
+        return files
+    for rest, rows in files.items():
+        changed = rest in moves.files or rest in holds
+        if not changed and state.reads(rest) and any(_arm_key(k) in wanted for k in rows):
+            files[rest] = lineage.rows(sha, moves.cid, rest)
+    return files
+
+
+@dataclass
 class _Moves:
     """The rows one commit (or a merge, against its first parent) took out of a charter's
     result files and the rows it brought, by date, metric and arm (`_arm_key`):
     (numbers, file); and the files it changed."""
 
+    cid: str = ""  # the charter's folder
     gone: dict[RowKey, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
     arrived: dict[RowKey, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
     files: set[str] = field(default_factory=set)
@@ -2223,6 +2294,7 @@ def _taken_rows(
     tell: bool = True,
     take: bool | None = None,
     holds: Mapping[str, Mapping[RowKey, tuple[Any, ...]]] | None = None,
+    lineage: _Lineage | None = None,
 ) -> list[Event]:
     """After all of a commit's result files (`moves`; `data`: its charter.yaml before the
     commit, whose globs read the files rows were taken out of; the charter's are read
@@ -2236,7 +2308,9 @@ def _taken_rows(
     removes the charter, whose removal keeps them, `away`); a row moved to another file,
     or its variant respelled, in the commit is neither. A row a file it reads holds
     (`holds`: the rows of the files a merge changed, over the replay's) is taken out no
-    more. Only the files its globs read count: a draft beside them is no evidence."""
+    more, if the commit is after the one that took it out (`lineage`; a branch made
+    before then still has it), in the files as the commit has them (`_rows_at`). Only
+    the files its globs read count: a draft beside them is no evidence."""
     take = tell if take is None else take
     if not (moves.gone or moves.arrived or (moves.files and state.taken)):
         return []
@@ -2249,16 +2323,16 @@ def _taken_rows(
             continue
         revised.setdefault(rest, []).append((arm[1], took[1]))
     if state.taken or (take and gone):
-        files: dict[str, Mapping[RowKey, tuple[Any, ...]]] = {
-            rest: f.rows for rest, f in state.files.items()
-        }
-        files.update(holds or {})
+        wanted = state.taken.keys() | gone.keys()
+        files = _rows_at(state, moves, stamp.sha, lineage, wanted, holds or {})
         present = {_arm_key(k) for rest, rows in files.items() if state.reads(rest) for k in rows}
         for arm, (values, _) in gone.items() if take else ():
             if arm not in arrived and arm not in present:
-                state.taken[arm] = (values, stamp.time[:10])
+                state.taken[arm] = (values, stamp.time[:10], stamp.sha)
+        after = lineage.descends if lineage is not None else lambda sha, ancestor: True
         for arm in [a for a in state.taken if a in present]:
-            del state.taken[arm]
+            if after(stamp.sha, state.taken[arm][2]):
+                del state.taken[arm]
     events = []
     for rest, found in sorted(revised.items()) if tell else ():
         metrics = ", ".join(sorted({mid for mid, _ in found}))
@@ -2271,12 +2345,18 @@ def _taken_rows(
     return events
 
 
-def _merge_rows(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: Blobs) -> None:
+def _merge_rows(
+    state: _Charter,
+    stamp: _Stamp,
+    changes: list[_Change],
+    blobs: Blobs,
+    lineage: _Lineage | None = None,
+) -> None:
     """A merge's result files against its first parent (`_taken_rows`, nothing told): the
     rows it took out (a conflict resolved without them) are kept as taken out, with the
     first parent's numbers, and those it brought are taken out no more. A file it only
     appended to, while nothing is taken out, is not read."""
-    moves = _Moves()
+    moves = _Moves(changes[0].cid if changes else "")
     holds: dict[str, Mapping[RowKey, tuple[Any, ...]]] = {}
     for change in changes:
         if change.link or change.rest == "charter.yaml" or reader_for(change.rest) is None:
@@ -2289,7 +2369,8 @@ def _merge_rows(state: _Charter, stamp: _Stamp, changes: list[_Change], blobs: B
         if new is not None:
             moves.add(change.rest, raw_rows(old_blob, change.rest) or {}, new)
             holds[change.rest] = new
-    _taken_rows(state, stamp, moves, set(), state.data, tell=False, take=True, holds=holds)
+    taken = partial(_taken_rows, tell=False, take=True, holds=holds, lineage=lineage)
+    taken(state, stamp, moves, set(), state.data)
 
 
 def _yaml(blob: bytes) -> dict[str, Any] | None:

@@ -1613,6 +1613,38 @@ def test_rows_a_merge_left_out_and_back_changed_are_a_rewrite(tmp_path: Path) ->
     assert _taken_out(repo) == [back]
 
 
+@pytest.mark.parametrize("main_then", [False, True], ids=["merged", "main-file-added"])
+def test_rows_taken_out_on_main_stay_taken_when_a_branch_made_before_is_merged(
+    tmp_path: Path, main_then: bool
+) -> None:
+    """A pull request's branch, made before main took February out, appends March (its
+    file still holds February); it is merged with February left out (main adds a file
+    of production rows after it, or not). February then back with other numbers is
+    back from main's taking: the branch's file, which never saw it, does not make the rows
+    present again."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    git(repo, "checkout", "-q", "-b", "pull")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "March", "Pat Lee", "2026-03-03T12:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    dropped = commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    subprocess.run(
+        ["git", "merge", "-q", "--no-ff", "pull"], cwd=repo, check=False, capture_output=True
+    )
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *MORE])  # the conflict, resolved
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-edit", when="2026-03-04T00:00:00Z")
+    if main_then:
+        _csv(repo / "charters/a/results/production.csv", [row("2026-03-20", "conv", 10.2)])
+        commit(repo, "Production", "Mia Berg", "2026-03-04T18:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY, *MORE])
+    back = commit(repo, "February back changed", "Dana Ito", "2026-03-05T00:00:00Z")
+    assert _taken_out(repo) == [back]
+    assert dropped in [c for c, _, _ in _rewrites(repo)]
+
+
 @pytest.mark.parametrize("parked", [True, False], ids=["parked-unread", "draft-unread"])
 def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked: bool) -> None:
     """February moved to a file the `results/*` globs do not read, then back changed: a
