@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -226,11 +226,34 @@ def state(source: Path) -> str:
     return "\0".join([repo.prefix, repo.head, repo.mailmap(), mark, *sorted(charters)])
 
 
+def filtered_paths(top: Path, paths: Collection[str]) -> set[str]:
+    """The paths to which the working tree's attributes give a `filter` (`git check-attr`):
+    a checkout writes such a file through its smudge filter (Git LFS, say), not as its
+    blob is."""
+    if not paths:
+        return set()
+    names = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" for path in paths)
+    done = git(["check-attr", "-z", "--stdin", "filter"], top, names)
+    fields = done.stdout.split(b"\0") if done.returncode == 0 else []
+    return {
+        fields[i].decode("utf-8", "surrogateescape")
+        for i in range(0, len(fields) - 2, 3)
+        if fields[i + 2] not in (b"unspecified", b"unset")
+    }
+
+
 class Blobs:
     """One `git cat-file --batch` process, asked for one object at a time (the history's
-    blobs, a revision's files for `charters diff`); a context manager that closes it."""
+    blobs, a revision's files for `charters diff`); a context manager that closes it.
 
-    def __init__(self, top: Path) -> None:
+    A blob of one of the `filtered` paths (`filtered_paths`) read with its path is read
+    through its smudge filter, as a checkout writes the file (one `git cat-file
+    --filters` each: git's batch mode gives such a file the blob's size, not its own)."""
+
+    def __init__(self, top: Path, filtered: Collection[str] = ()) -> None:
+        self.top = top
+        self.filtered = set(filtered)
+        self.smudged: dict[tuple[str, str], bytes | None] = {}
         self.proc = subprocess.Popen(
             ["git", "--no-replace-objects", "cat-file", "--batch"],
             cwd=top,
@@ -239,11 +262,25 @@ class Blobs:
             stderr=subprocess.DEVNULL,
         )
 
-    def read(self, sha: str) -> bytes | None:
+    def read(self, sha: str, path: str | None = None) -> bytes | None:
+        """Blob `sha`'s content; through its smudge filter when `path` (the file's path in
+        the repository) is one of the `filtered` paths; None when it cannot be read."""
         if not sha.strip("0"):
             return None
+        if path is not None and path in self.filtered:
+            return self.smudge(sha, path)
         found = self.object(sha)
         return found[2] if found is not None else None
+
+    def smudge(self, sha: str, path: str) -> bytes | None:
+        """Blob `sha` through the smudge filter of `path`; None when the filter fails (a Git
+        LFS object that was not fetched, say). The last few are kept."""
+        if (sha, path) not in self.smudged:
+            done = git(["cat-file", "--filters", f"--path={path}", sha], self.top)
+            if len(self.smudged) >= 64:
+                self.smudged.pop(next(iter(self.smudged)))
+            self.smudged[(sha, path)] = done.stdout if done.returncode == 0 else None
+        return self.smudged[(sha, path)]
 
     def object(self, name: str) -> tuple[str, str, bytes] | None:
         """(id, type, content) of an object id or `<commit>:<path>`; None if missing."""

@@ -98,7 +98,7 @@ from .diff.rows import RowKey, raw_rows
 from .diff.rows import arm_key as _arm_key
 from .diff.rows import plain as _plain
 from .formatting import plural, visible_text
-from .gitrepo import Blobs, commit_days, utc_time
+from .gitrepo import Blobs, commit_days, filtered_paths, utc_time
 from .gitrepo import Repo as _Repo
 from .gitrepo import Unavailable as _Unavailable
 from .gitrepo import git as _git
@@ -117,7 +117,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-22"
+HISTORY_FORMAT = "history-23"
 
 
 def _format() -> str:
@@ -279,6 +279,7 @@ class _Change:
     rest: str  # path inside the charter's folder
     link: bool = False  # now a symbolic link: `new` is the blob of its target's path
     unlinked: bool = False  # was a symbolic link: `old` is no version of the file
+    path: str = ""  # in the repository, for its smudge filter (`Blobs`)
 
 
 @dataclass
@@ -452,15 +453,15 @@ def _commit(parts: list[bytes], repo: _Repo) -> _Commit | None:
             where = (cid, "") if cid and "/" not in cid and not cid.startswith(".") else None
         if where is None or len(fields) < 4:
             continue
+        change = partial(_Change, fields[2], fields[3], *where, path=path)
         if fields[1] == _LINK:
-            commit.changes.append(_Change(fields[2], fields[3], *where, link=True))
+            commit.changes.append(change(link=True))
         elif not where[1]:  # the charter's folder that was a link: no longer one
-            commit.changes.append(_Change(fields[2], fields[3], *where, unlinked=True))
+            commit.changes.append(change(unlinked=True))
         elif fields[1] in _REGULAR and fields[0] in (*_REGULAR, _LINK):
             # A link made a file again is compared with the last version that could be
             # read (the link's blob, its target's path, is no version).
-            unlinked = fields[0] == _LINK
-            commit.changes.append(_Change(fields[2], fields[3], *where, unlinked=unlinked))
+            commit.changes.append(change(unlinked=fields[0] == _LINK))
     return commit
 
 
@@ -765,6 +766,10 @@ def _replay(
     try:
         commits = _log(repo)
         lineage.order.update((c.sha, i) for i, c in enumerate(commits))
+        # Result files as a checkout writes them: through a smudge filter (Git LFS) where the
+        # working tree's attributes give one.
+        paths = {change.path for c in commits for change in c.changes if not change.link}
+        blobs.filtered |= filtered_paths(repo.top, paths)
         sides = _merged_sides(repo, commits)
         for commit in commits:
             short = commit.sha[:SHORT_HASH]
@@ -2139,11 +2144,13 @@ def _result_change(
     known = state.files.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
     if old is None and not change.unlinked:
-        old = raw_rows(blobs.read(change.old), change.rest)
-    new_blob = blobs.read(change.new)
-    new = raw_rows(new_blob, change.rest) if new_blob is not None else {}
+        old = raw_rows(blobs.read(change.old, change.path), change.rest)
+    new_blob = blobs.read(change.new, change.path)
+    new = _rows_of(new_blob, change)
     if new is None:
-        return  # unreadable at this commit (a broken quote, a limit): not a rewrite
+        # Unreadable at this commit (a broken quote, a limit, a version its smudge filter
+        # cannot give): not a rewrite.
+        return
     if old is None and known is None and new_blob is not None and state.away:
         # None at the parent (or none readable): a file back after the charter's removal
         state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
@@ -2173,6 +2180,15 @@ def _result_change(
     )
     text = f"{change.rest} rewritten: {words} ({', '.join(touched)})"
     state.events.append(stamp.event("rewritten", text, flagged=True))
+
+
+def _rows_of(blob: bytes | None, change: _Change) -> dict[RowKey, tuple[Any, ...]] | None:
+    """The rows of the new version of a changed result file, as `blob` holds it: none when
+    the change removed the file; None when the version cannot be read (`raw_rows`, or
+    no content for a version there is: a smudge filter that failed)."""
+    if blob is None:
+        return None if change.new.strip("0") else {}
+    return raw_rows(blob, change.rest)
 
 
 def _back_after_removal(
@@ -2232,10 +2248,12 @@ class _Lineage:
 
     def rows(self, sha: str, cid: str, rest: str) -> Mapping[RowKey, tuple[Any, ...]]:
         """The rows of charter `cid`'s file `rest` as commit `sha` has it (none without it)."""
-        found = self.blobs.object(f"{sha}:{self.repo.charters}{cid}/{rest}")
+        path = f"{self.repo.charters}{cid}/{rest}"
+        found = self.blobs.object(f"{sha}:{path}")
         if found is None or found[1] != "blob":
             return {}
-        return raw_rows(found[2], rest) or {}
+        content = self.blobs.read(found[0], path) if path in self.blobs.filtered else found[2]
+        return raw_rows(content, rest) or {}
 
 
 def _rows_at(
@@ -2361,11 +2379,14 @@ def _merge_rows(
     for change in changes:
         if change.link or change.rest == "charter.yaml" or reader_for(change.rest) is None:
             continue
-        old_blob, new_blob = blobs.read(change.old), blobs.read(change.new)
+        old_blob, new_blob = (
+            blobs.read(change.old, change.path),
+            blobs.read(change.new, change.path),
+        )
         appended = old_blob is not None and new_blob is not None and new_blob.startswith(old_blob)
         if appended and not state.taken:
             continue
-        new = raw_rows(new_blob, change.rest) if new_blob is not None else {}
+        new = _rows_of(new_blob, change)
         if new is not None:
             moves.add(change.rest, raw_rows(old_blob, change.rest) or {}, new)
             holds[change.rest] = new

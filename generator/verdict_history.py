@@ -49,9 +49,15 @@ _MODES = (b"100644", b"100755")  # regular files; links and submodules are not r
 
 
 class Objects(Protocol):
-    """A `git cat-file --batch` reader: (id, type, content) of an object name."""
+    """A `git cat-file --batch` reader: (id, type, content) of an object name; a blob's
+    content as a checkout writes the file at a path (`gitrepo.Blobs`: through its smudge
+    filter, for one of the `filtered` paths)."""
+
+    filtered: set[str]
 
     def object(self, name: str) -> tuple[str, str, bytes] | None: ...
+
+    def read(self, sha: str, path: str | None = None) -> bytes | None: ...
 
 
 class VerdictReplay:
@@ -98,7 +104,7 @@ class VerdictReplay:
             return None
         catalogue = self.catalogue(catalogue_from or commit)
         blob = catalogue[0] if catalogue else ""
-        inputs = f"{verdict_format()}\0{cid}\0{folder[0]}\0{blob}\0{day}"
+        inputs = f"{verdict_format()}\0{cid}\0{folder[0]}\0{blob}\0{day}{self._smudging(cid)}"
         charter = None
         if charter_from is not None:
             name = f"{charter_from}:{self.prefix}charters/{charter_of or cid}/charter.yaml"
@@ -193,7 +199,7 @@ class VerdictReplay:
             if tree is None or tree[1] != "tree":
                 return {}
             catalogue = self.catalogue(sha)
-            parts += [folder, tree[0], catalogue[0] if catalogue else ""]
+            parts += [folder, tree[0], catalogue[0] if catalogue else "", self._smudging(folder)]
         key = hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
         if key not in self.known_renames:
             old, new = self._charter_at(before, name, day), self._charter_at(commit, cid, day)
@@ -217,13 +223,24 @@ class VerdictReplay:
         charters = load_project(root, date.fromisoformat(day))[0].charters
         return next((c for c in charters if c.id == name), None)
 
+    def _smudging(self, cid: str) -> str:
+        """The files of charter folder `cid` read through a smudge filter, for the keys of
+        its verdicts: the working tree's attributes may give them one later."""
+        inside = f"{self.prefix}charters/{cid}/"
+        names = sorted(p[len(inside) :] for p in self.objects.filtered if p.startswith(inside))
+        return f"\0filtered\0{names}" if names else ""
+
     def _folder(self, root: Path, cid: str, folder_id: str, tree: bytes) -> Path | None:
-        """Write tree `folder_id` as the one charter folder of the temporary source `root`;
-        None (and no folder) when it holds a symbolic link or a submodule."""
+        """Write tree `folder_id` as the one charter folder of the temporary source `root`,
+        each file as a checkout writes it; None (and no folder) when it holds a symbolic
+        link or a submodule, or a file its smudge filter does not give."""
         shutil.rmtree(root / "charters", ignore_errors=True)
         folder = root / "charters" / cid
         folder.mkdir(parents=True)
-        for rel, content in self._files(tree, len(folder_id) // 2, ""):
+        inside = f"{self.prefix}charters/{cid}/"
+        for rel, blob, content in self._files(tree, len(folder_id) // 2, ""):
+            if content is not None and f"{inside}{rel}" in self.objects.filtered:
+                content = self.objects.read(blob, f"{inside}{rel}")
             if content is None:
                 shutil.rmtree(root / "charters", ignore_errors=True)
                 return None
@@ -240,9 +257,9 @@ class VerdictReplay:
             self._rows.clear()
         self._rows[key] = loaded[0].results if loaded else None
 
-    def _files(self, tree: bytes, size: int, base: str) -> Iterator[tuple[str, bytes | None]]:
-        """Every file of a tree object (ids of `size` bytes) with its path and content;
-        None for a symbolic link or a submodule."""
+    def _files(self, tree: bytes, size: int, base: str) -> Iterator[tuple[str, str, bytes | None]]:
+        """Every file of a tree object (ids of `size` bytes) with its path, blob id and
+        content (as committed); None for a symbolic link or a submodule."""
         for mode, name, sha in _entries(tree, size):
             if mode == b"40000":
                 sub = self.objects.object(sha)
@@ -251,9 +268,9 @@ class VerdictReplay:
             elif mode in _MODES:
                 blob = self.objects.object(sha)
                 if blob is not None and blob[1] == "blob":
-                    yield f"{base}{name}", blob[2]
+                    yield f"{base}{name}", blob[0], blob[2]
             else:
-                yield f"{base}{name}", None
+                yield f"{base}{name}", "", None
 
     def _root(self) -> Path:
         if self._tmp is None:

@@ -78,13 +78,19 @@ def stretched(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "measurement": {**body["measurement"], "cadence": "every 999 months"}}
 
 
-def make_history_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A repository whose charter `routing` goes through every kind of history event."""
+def make_history_repo(tmp_path: Path, filtered: bool = False) -> tuple[Path, dict[str, str]]:
+    """A repository whose charter `routing` goes through every kind of history event.
+    `filtered`: its result files kept through a filter, as Git LFS keeps them (each blob
+    is the file in base64; a checkout decodes it)."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
     git(repo, "config", "user.email", "charters@example.com")
     git(repo, "config", "commit.gpgsign", "false")
+    if filtered:
+        git(repo, "config", "filter.b64.clean", "base64")
+        git(repo, "config", "filter.b64.smudge", "base64 -d")
+        (repo / ".gitattributes").write_text("*.csv filter=b64\n", encoding="utf-8")
     (repo / "site.yaml").write_text("title: History test\n", encoding="utf-8")
     hashes: dict[str, str] = {}
     write_charter(repo, "routing", charter(12.0, status="proposed"))

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostics
-from ..gitrepo import Blobs, utc_time
+from ..gitrepo import Blobs, filtered_paths, utc_time
 from ..readers import parse_yaml, reader_for
 from ..vocabulary import arm_of
 from .sides import Side, _git
@@ -116,23 +116,26 @@ def taken_out_before(base: Side, wanted: Mapping[str, Wanted]) -> dict[str, list
     going = {f"{charters}{cid}/": (cid, cid) for cid in wanted}
     found: dict[str, list[Taking]] = {}
     days = {cid: {key[0].encode() for key in w.rows} for cid, w in wanted.items()}
-    with Blobs(top) as blobs:
+    records = list(log_records(text))
+    paths = {path for _, _, changed in records for _, path in changed}
+    with Blobs(top, filtered_paths(top, paths)) as blobs:
         read = _Reader(blobs)
-        for sha, stamp, changed in log_records(text):
-            by_folder: dict[str, list[tuple[list[str], str]]] = {}
+        for sha, stamp, changed in records:
+            by_folder: dict[str, list[tuple[list[str], str, str]]] = {}
             for meta, path in changed:
                 folder, _, rest = path[len(charters) :].partition("/")
-                by_folder.setdefault(f"{charters}{folder}/", []).append((meta, rest))
+                by_folder.setdefault(f"{charters}{folder}/", []).append((meta, rest, path))
             for folder, (cid, name) in list(going.items()):
                 mine = by_folder.get(folder, [])
-                if any(meta[-1] == "A" and rest == "charter.yaml" for meta, rest in mine):
+                if any(meta[-1] == "A" and rest == "charter.yaml" for meta, rest, _ in mine):
                     del going[folder]  # made here: what was before is another's, or its alias
                     aliases = [a for a in wanted[cid].aliases if a != name]
                     going |= {f"{charters}{a}/": (cid, a) for a in aliases}
                     # Rows the renaming commit itself took out of the old folder.
                     mine = [x for a in aliases for x in by_folder.get(f"{charters}{a}/", [])]
                     name = next((a for a in aliases if by_folder.get(f"{charters}{a}/")), name)
-                if any(read.took(meta, rest, wanted[cid].rows, days[cid]) for meta, rest in mine):
+                rows, on = wanted[cid].rows, days[cid]
+                if any(read.took(meta, rest, path, rows, on) for meta, rest, path in mine):
                     day = (utc_time(stamp) or _EPOCH).date().isoformat()
                     taking = Taking(f"{sha}^1", sha[:10], day, name)
                     found.setdefault(cid, []).append(taking)
@@ -169,23 +172,29 @@ _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a SHA-1 or SHA-256 object 
 
 
 class _Reader:
-    """Result files' versions read raw; the last few blobs' rows kept (a commit's new
+    """Result files' versions read as a checkout writes them (through a smudge filter where
+    the attributes give one: `Blobs`); the last few blobs' rows kept (a commit's new
     version is often the next one's old)."""
 
     def __init__(self, blobs: Blobs) -> None:
         self.blobs = blobs
         self.rows: dict[str, set[ArmKey] | None] = {}
 
-    def keys(self, blob: str, rest: str) -> set[ArmKey] | None:
+    def keys(self, blob: str, rest: str, path: str) -> set[ArmKey] | None:
         if blob not in self.rows:
-            found = raw_rows(self.blobs.read(blob), rest)
+            found = raw_rows(self.blobs.read(blob, path), rest)
             if len(self.rows) >= 256:  # bounded: 1,000 charters' history held 4 GB
                 self.rows.pop(next(iter(self.rows)))
             self.rows[blob] = {arm_key(k) for k in found} if found is not None else None
         return self.rows[blob]
 
     def took(
-        self, meta: list[str], rest: str, rows: Collection[ArmKey], days: Collection[bytes]
+        self,
+        meta: list[str],
+        rest: str,
+        path: str,
+        rows: Collection[ArmKey],
+        days: Collection[bytes],
     ) -> bool:
         """Whether a change of a file of a charter's folder (`meta`: git's raw fields,
         modes, blobs and status) took out one of `rows` (a new version that does not read
@@ -194,16 +203,19 @@ class _Reader:
         if len(meta) != 5 or meta[4] not in ("M", "D", "T"):
             return False
         if rest == "charter.yaml":
-            return bool(_globs(self.blobs.read(meta[2])) != _globs(self.blobs.read(meta[3])))
+            old_globs = _globs(self.blobs.read(meta[2], path))
+            return bool(old_globs != _globs(self.blobs.read(meta[3], path)))
         if reader_for(rest) is None:
             return False
-        old, new = self.blobs.read(meta[2]), self.blobs.read(meta[3])
+        old, new = self.blobs.read(meta[2], path), self.blobs.read(meta[3], path)
         if old is None or (new is not None and new.startswith(old)):
+            return False
+        if new is None and meta[3].strip("0"):  # a version its smudge filter cannot give
             return False
         if not any(day in old for day in days):  # none of the rows wanted was there (`days`)
             return False
-        was = self.keys(meta[2], rest) or set()
-        now = (self.keys(meta[3], rest) if new is not None else None) or set()
+        was = self.keys(meta[2], rest, path) or set()
+        now = (self.keys(meta[3], rest, path) if new is not None else None) or set()
         return any(key in rows for key in was - now)
 
 

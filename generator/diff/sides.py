@@ -28,7 +28,7 @@ from ..analyze import CharterView
 from ..catalogue import resolve_refs
 from ..diagnostics import Diagnostic, Diagnostics, today_from_env
 from ..formatting import plural
-from ..gitrepo import Blobs, commit_days
+from ..gitrepo import Blobs, commit_days, filtered_paths
 from ..load import Project, load_project
 from ..paths import real
 from ..readers import parse_yaml, read_text
@@ -540,7 +540,7 @@ def _write_files(
     """Write `files` into `dest`, links as links; return the links' paths."""
     plain = [(blob, path) for mode, blob, path in files if mode != "120000"]
     links = [(blob, path) for mode, blob, path in files if mode == "120000"]
-    filtered = _filtered(top, [path for _, path in plain])
+    filtered = filtered_paths(top, [path for _, path in plain])
     for blob, path in plain:
         content = _smudged(top, sha, path) if path in filtered else _blob(blobs, blob, path, sha)
         target = dest / path
@@ -556,20 +556,6 @@ def _blob(blobs: Blobs, blob: str, path: str, sha: str) -> bytes:
     if content is None:
         raise DiffError(f"cannot read {sha[:10]} with git cat-file: {path!r} is missing")
     return content
-
-
-def _filtered(top: Path, paths: list[str]) -> set[str]:
-    """The paths to which the working tree's attributes give a `filter` (`git check-attr`)."""
-    if not paths:
-        return set()
-    names = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" for path in paths)
-    done = _git(["check-attr", "-z", "--stdin", "filter"], top, names)
-    fields = done.stdout.split(b"\0") if done.returncode == 0 else []
-    return {
-        fields[i].decode("utf-8", "surrogateescape")
-        for i in range(0, len(fields) - 2, 3)
-        if fields[i + 2] not in (b"unspecified", b"unset")
-    }
 
 
 def _smudged(top: Path, sha: str, path: str) -> bytes:

@@ -1441,6 +1441,38 @@ def test_a_result_file_broken_for_one_commit_is_not_a_rewrite(tmp_path: Path) ->
     assert "4 past rows removed" in events[-1].text
 
 
+def test_result_files_kept_through_a_filter_have_the_history_of_files_kept_as_they_are(
+    tmp_path: Path,
+) -> None:
+    """Result files kept through a filter (as Git LFS keeps them: each blob unreadable as
+    rows) are read as a checkout writes them: the same first result, rows revised and
+    verdicts as the repository that keeps the files as they are. Read raw, the history
+    had no results at all, and a past row revised went untold."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "kept").mkdir()
+    plain = make_history_repo(tmp_path / "plain")[0]
+    kept = make_history_repo(tmp_path / "kept", filtered=True)[0]
+    raw = git(kept, "show", "HEAD:charters/routing/results/results.csv")
+    assert "date,metric" not in raw  # the blob is not the file
+
+    def told(repo: Path) -> list[tuple[str, str, str, bool]]:
+        events = read_history(repo).of("routing").events
+        return [(e.kind, e.time, e.text, e.flagged) for e in events]
+
+    kinds = [kind for kind, *_ in told(kept)]
+    assert {"first-result", "rewritten", "verdict"} <= set(kinds)
+    assert told(kept) == told(plain)
+    # A filter that cannot give the last version (its Git LFS object never fetched; `git
+    # lfs install` makes its filter required): that version is not read, and its rows are
+    # not read as removed.
+    fails = 'out=$(base64 -d); case "$out" in *11.4*) exit 1;; esac; printf "%s\\n" "$out"'
+    git(kept, "config", "filter.b64.smudge", f"sh -c '{fails}'")
+    git(kept, "config", "filter.b64.required", "true")
+    unread = [e for e in told(plain) if not (e[0] == "rewritten" and "revised" in e[2])]
+    assert len(unread) == len(told(plain)) - 1
+    assert [e for e in told(kept) if e[0] != "verdict"] == [e for e in unread if e[0] != "verdict"]
+
+
 def _rewrites(repo: Path) -> list[tuple[str, str, bool]]:
     """Charter a's rewrite events: (commit, text, flagged)."""
     events = read_history(repo).of("a").events
