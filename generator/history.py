@@ -94,7 +94,7 @@ from .diff.compare import (
 from .diff.compare import at_key as _at_key
 from .diff.compare import written_plan as _plan
 from .diff.metric_renames import bare_raw, renamed_raw
-from .diff.rows import RowKey, raw_rows
+from .diff.rows import RowKey, appended_rows, raw_rows
 from .diff.rows import arm_key as _arm_key
 from .diff.rows import plain as _plain
 from .formatting import plural, visible_text
@@ -2143,10 +2143,17 @@ def _result_change(
     are kept for the whole commit (`_taken_rows`)."""
     known = state.files.get(change.rest)
     old = known.rows if known is not None and known.blob == change.old else None
+    old_blob = None
     if old is None and not change.unlinked:
-        old = raw_rows(blobs.read(change.old, change.path), change.rest)
+        old_blob = blobs.read(change.old, change.path)
+        old = raw_rows(old_blob, change.rest)
     new_blob = blobs.read(change.new, change.path)
-    new = _rows_of(new_blob, change)
+    new = None
+    if old is not None and new_blob is not None and not change.unlinked:
+        # Rows appended (a weekly pull): only the lines appended are read.
+        old_blob = old_blob if old_blob is not None else blobs.read(change.old, change.path)
+        new = appended_rows(old_blob, old, new_blob, change.rest) if old_blob else None
+    new = new if new is not None else _rows_of(new_blob, change)
     if new is None:
         # Unreadable at this commit (a broken quote, a limit, a version its smudge filter
         # cannot give): not a rewrite.
@@ -2332,8 +2339,12 @@ def _taken_rows(
     take = tell if take is None else take
     if not (moves.gone or moves.arrived or (moves.files and state.taken)):
         return []
-    gone = {arm: x for arm, x in moves.gone.items() if _read_by(data, x[1])}
-    arrived = {arm: x for arm, x in moves.arrived.items() if state.reads(x[1])}
+    then = {rest: _read_by(data, rest) for _, rest in moves.gone.values()}  # once a file
+    gone = {arm: x for arm, x in moves.gone.items() if then[x[1]]}
+    if not (state.taken or gone):
+        return []  # none to take out, none to bring back
+    now = {rest: state.reads(rest) for _, rest in moves.arrived.values()}
+    arrived = {arm: x for arm, x in moves.arrived.items() if now[x[1]]}
     revised: dict[str, list[tuple[str, str]]] = {}  # by file: (metric, day taken out)
     for arm, (values, rest) in arrived.items():
         took = state.taken.pop(arm, None)

@@ -17,12 +17,13 @@ from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostics
 from ..gitrepo import Blobs, filtered_paths, utc_time
-from ..readers import parse_yaml, reader_for
+from ..readers import MAX_ROWS, parse_yaml, reader_for
 from ..vocabulary import arm_of
 from .sides import Side, _git
 
 RowKey = tuple[str, str, str]  # date, metric, variant, as written
 ROW_NUMBERS = ("value", "lower", "upper", "n", "std")
+CSV_READER = reader_for("results.csv")
 
 #: How many commits before BASE, or before a removal, are looked at for rows taken out.
 DELETIONS_BEFORE = 20
@@ -61,6 +62,29 @@ def raw_rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | No
         key = (str(plain(raw["date"])), str(raw["metric"]), str(raw.get("variant") or ""))
         out[key] = tuple(_number(raw.get(name)) for name in ROW_NUMBERS)
     return out
+
+
+def appended_rows(
+    old_blob: bytes, old: Mapping[RowKey, tuple[Any, ...]], new_blob: bytes, rel: str
+) -> dict[RowKey, tuple[Any, ...]] | None:
+    """`raw_rows(new_blob, rel)` of a CSV file whose version `new_blob` only appends whole
+    lines to `old_blob` (whose rows are `old`), reading only the lines appended (under
+    the old version's header): a history of weekly pulls read every version whole, so
+    a year of rows took a year of years. None when it is not such an append (nor a CSV
+    file, a header with a quote in it, or a file near the rows' limit): then read the
+    new version whole."""
+    if (
+        reader_for(rel) is not CSV_READER
+        or not old_blob.endswith(b"\n")
+        or not new_blob.startswith(old_blob)
+    ):
+        return None
+    header, _, _ = old_blob.partition(b"\n")
+    tail = new_blob[len(old_blob) :]
+    if b'"' in header or old_blob.count(b"\n") + tail.count(b"\n") + 1 >= MAX_ROWS:
+        return None
+    more = raw_rows(header + b"\n" + tail, rel)
+    return {**old, **more} if more is not None else None
 
 
 def _number(value: Any) -> Any:

@@ -1,0 +1,89 @@
+"""Rows of a result file appended to, read from the lines appended alone (`appended_rows`),
+are the rows of the whole new version (`raw_rows`), or it declines."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generator.diff import rows as rows_module
+from generator.diff.rows import appended_rows, raw_rows
+
+HEADER = b"date,metric,variant,value,n\n"
+OLD = HEADER + b"2026-01-05,conv,control,10.0,500\n2026-01-05,conv,treatment,10.4,500\n"
+
+
+def _both(old_blob: bytes, new_blob: bytes, rel: str = "results/weekly.csv") -> tuple:
+    old = raw_rows(old_blob, rel)
+    assert old is not None
+    return appended_rows(old_blob, old, new_blob, rel), raw_rows(new_blob, rel)
+
+
+def test_a_week_appended_is_read_from_its_lines_alone() -> None:
+    new = OLD + b"2026-01-12,conv,control,10.1,480\n2026-01-12,conv,treatment,10.9,470\n"
+    fast, whole = _both(OLD, new)
+    assert fast is not None
+    assert fast == whole
+    assert fast[("2026-01-12", "conv", "treatment")] == (10.9, None, None, 470.0, None)
+    assert len(fast) == 4
+
+
+def test_a_row_appended_again_with_other_numbers_wins_as_in_the_whole_file() -> None:
+    """The later of two rows of one date, metric and variant is the one read, whole or not."""
+    new = OLD + b"2026-01-05,conv,treatment,11.9,500\n"
+    fast, whole = _both(OLD, new)
+    assert fast == whole
+    assert fast is not None and fast[("2026-01-05", "conv", "treatment")][0] == 11.9
+
+
+def test_not_an_append_of_whole_lines_is_read_whole() -> None:
+    """A row changed, a last line continued, a quoted header, JSON, or a file near the rows'
+    limit: declined (None), so the caller reads the new version whole."""
+    changed = OLD.replace(b"10.4", b"10.5")
+    assert _both(OLD, changed + b"2026-01-12,conv,control,10.1,480\n")[0] is None
+    unended = OLD[:-1]
+    assert appended_rows(unended, raw_rows(unended, "r.csv") or {}, OLD + b"x\n", "r.csv") is None
+    quoted = b'"date",metric,variant,value,n\n' + OLD[len(HEADER) :]
+    assert _both(quoted, quoted + b"2026-01-12,conv,control,10.1,480\n")[0] is None
+    json_old = b'[{"date": "2026-01-05", "metric": "conv", "value": 1}]\n'
+    assert appended_rows(json_old, {}, json_old + b"\n", "r.json") is None
+
+
+def test_a_file_near_the_rows_limit_is_read_whole(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(rows_module, "MAX_ROWS", 4)
+    new = OLD + b"2026-01-12,conv,control,10.1,480\n"
+    assert _both(OLD, new)[0] is None
+
+
+_CELL = st.sampled_from(
+    ["2026-01-05", "2026-01-12", "conv", "cost", "control", "treatment", "", "10.5", "x", '"q,"']
+)
+_LINE = st.lists(_CELL, min_size=0, max_size=6).map(lambda cells: ",".join(cells))
+_LINES = st.lists(_LINE, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.sampled_from(
+        ["date,metric,variant,value,n", "\ufeffdate,metric,value", "metric,date,value,variant"]
+    ),
+    old_lines=_LINES,
+    tail_lines=_LINES,
+    ending=st.sampled_from(["\n", "\r\n"]),
+    tail_end=st.sampled_from(["\n", "\r\n", ""]),
+)
+def test_rows_read_from_the_lines_appended_are_those_of_the_whole_file(
+    header: str, old_lines: list[str], tail_lines: list[str], ending: str, tail_end: str
+) -> None:
+    """Whatever the lines (rows without a date or metric, ragged rows, quotes, blank
+    lines, either line end), the rows read from the appended lines are the whole file's,
+    or there are none to compare (a version that does not read)."""
+    old_blob = (ending.join([header, *old_lines]) + ending).encode()
+    tail = ending.join(tail_lines) + (tail_end if tail_lines else "")
+    new_blob = old_blob + tail.encode()
+    old = raw_rows(old_blob, "results/r.csv")
+    if old is None:
+        return  # the history reads such a version whole
+    fast = appended_rows(old_blob, old, new_blob, "results/r.csv")
+    if fast is not None:
+        assert fast == raw_rows(new_blob, "results/r.csv")
