@@ -565,8 +565,9 @@ class _Charter:
     # commits later (after a removal of the charter too), is a past row revised
     # (`_taken_rows`). Rows taken out and put back changed in the next pull request
     # otherwise read as rows added. With each, the commit that took it: only a commit
-    # after it on its line of history brings it back (`_Lineage`).
-    taken: dict[RowKey, tuple[tuple[Any, ...], str, str]] = field(default_factory=dict)
+    # after it on its line of history brings it back (`_Lineage`); so each arm may have
+    # takings on several branches, oldest first.
+    taken: dict[RowKey, list[tuple[tuple[Any, ...], str, str]]] = field(default_factory=dict)
 
     def name(self, metric: dict[str, Any]) -> str:
         """A business metric's name: its own, the catalogue's for a `ref`, else its id."""
@@ -657,7 +658,7 @@ class _Charter:
         for old, new in renames.items():
             self.renamed_to.setdefault(old, set()).add(new)
             for arm in [a for a in self.taken if a[1] == old]:  # rows taken out before
-                self.taken.setdefault((arm[0], new, *arm[2:]), self.taken[arm])
+                self.taken.setdefault((arm[0], new, *arm[2:]), list(self.taken[arm]))
             if old in self.first_result:  # the earlier of the two, if both have one
                 first = self.first_result[old]
                 self.first_result[new] = min(first, self.first_result.get(new, first))
@@ -765,7 +766,7 @@ def _replay(
     lineage = _Lineage(repo, blobs, judge.lines, judge.branches)
     try:
         commits = _log(repo)
-        lineage.order.update((c.sha, i) for i, c in enumerate(commits))
+        lineage.replaying([c.sha for c in commits])
         # Result files as a checkout writes them: through a smudge filter (Git LFS) where the
         # working tree's attributes give one.
         paths = {change.path for c in commits for change in c.changes if not change.link}
@@ -1249,7 +1250,7 @@ def _merge(
     for cid, changes in by_charter.items():
         state = charters.get(cid)
         if state is not None and not state.gone:
-            _merge_rows(state, stamp, changes, blobs, lineage)
+            state.events.extend(_merge_rows(state, stamp, changes, blobs, lineage))
         for change in changes:
             if state is not None and change.rest == "charter.yaml" and _removes_file(change):
                 # Removed against its first parent: a charter of its id made again after
@@ -2233,25 +2234,28 @@ class _Lineage:
     blobs: Blobs
     lines: Mapping[str, str]  # `_lines`
     branches: Mapping[str, tuple[str, ...]]  # `_lines`: a merge → its other parents
-    order: dict[str, int] = field(default_factory=dict)  # each commit's place in the replay
-    known: dict[tuple[str, str], bool] = field(default_factory=dict)
+    commits: list[str] = field(default_factory=list)  # in the replay's order
+    order: dict[str, int] = field(default_factory=dict)  # each commit's place in it
+    # For each commit asked about as an ancestor: the commits after it that descend from
+    # it, as far as the replay's order has been read for it.
+    below: dict[str, tuple[set[str], int]] = field(default_factory=dict)
+
+    def replaying(self, commits: Sequence[str]) -> None:
+        self.commits = list(commits)
+        self.order = {sha: i for i, sha in enumerate(self.commits)}
 
     def descends(self, sha: str, ancestor: str) -> bool:
         """Whether commit `sha` is `ancestor` or has it in its history. Parents are replayed
-        before their children, so the walk back stops at commits replayed before it."""
-        if sha == ancestor or ancestor not in self.order:
+        before their children: the commits from `ancestor` on are read once, forward, a
+        commit descending from it when a parent does."""
+        if sha == ancestor or ancestor not in self.order or sha not in self.order:
             return True  # one the replay does not know took nothing it knows of
-        if (sha, ancestor) not in self.known:
-            floor, seen, todo, found = self.order[ancestor], {sha}, [sha], False
-            while todo and not found:
-                at = todo.pop()
-                for parent in (self.lines.get(at, ""), *self.branches.get(at, ())):
-                    found = found or parent == ancestor
-                    if parent and parent not in seen and self.order.get(parent, -1) > floor:
-                        seen.add(parent)
-                        todo.append(parent)
-            self.known[(sha, ancestor)] = found
-        return self.known[(sha, ancestor)]
+        below, read = self.below.get(ancestor) or ({ancestor}, self.order[ancestor])
+        for at in self.commits[read + 1 : self.order[sha] + 1]:
+            if any(p in below for p in (self.lines.get(at, ""), *self.branches.get(at, ()))):
+                below.add(at)
+        self.below[ancestor] = (below, max(read, self.order[sha]))
+        return sha in below
 
     def rows(self, sha: str, cid: str, rest: str) -> Mapping[RowKey, tuple[Any, ...]]:
         """The rows of charter `cid`'s file `rest` as commit `sha` has it (none without it)."""
@@ -2347,7 +2351,7 @@ def _taken_rows(
     arrived = {arm: x for arm, x in moves.arrived.items() if now[x[1]]}
     revised: dict[str, list[tuple[str, str]]] = {}  # by file: (metric, day taken out)
     for arm, (values, rest) in arrived.items():
-        took = state.taken.pop(arm, None)
+        took = _on_this_line(state, arm, stamp.sha, lineage)
         if arm in gone or took is None or arm in away or took[0] == values:
             continue
         revised.setdefault(rest, []).append((arm[1], took[1]))
@@ -2357,11 +2361,9 @@ def _taken_rows(
         present = {_arm_key(k) for rest, rows in files.items() if state.reads(rest) for k in rows}
         for arm, (values, _) in gone.items() if take else ():
             if arm not in arrived and arm not in present:
-                state.taken[arm] = (values, stamp.time[:10], stamp.sha)
-        after = lineage.descends if lineage is not None else lambda sha, ancestor: True
+                state.taken[arm] = [*state.taken.get(arm, []), (values, stamp.time[:10], stamp.sha)]
         for arm in [a for a in state.taken if a in present]:
-            if after(stamp.sha, state.taken[arm][2]):
-                del state.taken[arm]
+            _on_this_line(state, arm, stamp.sha, lineage)
     events = []
     for rest, found in sorted(revised.items()) if tell else ():
         metrics = ", ".join(sorted({mid for mid, _ in found}))
@@ -2374,17 +2376,36 @@ def _taken_rows(
     return events
 
 
+def _on_this_line(
+    state: _Charter, arm: RowKey, sha: str, lineage: _Lineage | None
+) -> tuple[tuple[Any, ...], str, str] | None:
+    """The newest taking of `arm` before commit `sha` on its line of history (`lineage`),
+    which the commit brings back: it and any older one there are taken out no more. The
+    takings on other branches stay, for the commits after them."""
+    takings = state.taken.get(arm, [])
+    mine = [t for t in takings if lineage is None or lineage.descends(sha, t[2])]
+    others = [t for t in takings if t not in mine]
+    if others:
+        state.taken[arm] = others
+    else:
+        state.taken.pop(arm, None)
+    return mine[-1] if mine else None
+
+
 def _merge_rows(
     state: _Charter,
     stamp: _Stamp,
     changes: list[_Change],
     blobs: Blobs,
     lineage: _Lineage | None = None,
-) -> None:
-    """A merge's result files against its first parent (`_taken_rows`, nothing told): the
-    rows it took out (a conflict resolved without them) are kept as taken out, with the
-    first parent's numbers, and those it brought are taken out no more. A file it only
-    appended to, while nothing is taken out, is not read."""
+) -> list[Event]:
+    """A merge's result files against its first parent (`_taken_rows`): the rows it took
+    out (a conflict resolved without them) are kept as taken out, with the first
+    parent's numbers, and those it brought are taken out no more; one that a commit
+    before it on its first parents took out, brought back with other numbers, is told
+    here (a branch made before the taking, which still had the row, did not bring it
+    back on its own line). A file it only appended to, while nothing is taken out, is
+    not read."""
     moves = _Moves(changes[0].cid if changes else "")
     holds: dict[str, Mapping[RowKey, tuple[Any, ...]]] = {}
     for change in changes:
@@ -2401,8 +2422,8 @@ def _merge_rows(
         if new is not None:
             moves.add(change.rest, raw_rows(old_blob, change.rest) or {}, new)
             holds[change.rest] = new
-    taken = partial(_taken_rows, tell=False, take=True, holds=holds, lineage=lineage)
-    taken(state, stamp, moves, set(), state.data)
+    taken = partial(_taken_rows, take=True, holds=holds, lineage=lineage)
+    return taken(state, stamp, moves, set(), state.data)
 
 
 def _yaml(blob: bytes) -> dict[str, Any] | None:

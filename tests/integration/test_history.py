@@ -1677,6 +1677,56 @@ def test_rows_taken_out_on_main_stay_taken_when_a_branch_made_before_is_merged(
     assert dropped in [c for c, _, _ in _rewrites(repo)]
 
 
+def test_rows_a_branch_took_out_and_put_back_do_not_undo_main_s_taking(tmp_path: Path) -> None:
+    """A pull request's branch, made before main took February out, removes its result
+    file and writes it again with March (February as it was): merged without February,
+    then February back changed on main. The branch's own taking and return of February
+    were on its line alone: main's taking still stands."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    git(repo, "checkout", "-q", "-b", "pull")
+    git(repo, "rm", "-q", "charters/a/results/results.csv")
+    commit(repo, "Remove for regeneration", "Pat Lee", "2026-03-02T08:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "Regenerated, with March", "Pat Lee", "2026-03-02T09:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T10:00:00Z")
+    subprocess.run(
+        ["git", "merge", "-q", "--no-ff", "pull"], cwd=repo, check=False, capture_output=True
+    )
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *MORE])  # the conflict, resolved
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-edit", when="2026-03-04T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY, *MORE])
+    back = commit(repo, "February back changed", "Dana Ito", "2026-03-05T00:00:00Z")
+    assert _taken_out(repo) == [back]
+
+
+def test_a_branch_s_row_merged_back_after_main_took_it_out_is_told_at_the_merge(
+    tmp_path: Path,
+) -> None:
+    """A branch made before main had February appends its own (a better treatment row);
+    main appends February, then takes it out; the merge keeps the branch's. On the
+    branch's line February never left: nothing is told there. The merge brings it back
+    on main's line with other numbers than it left with: told at the merge."""
+    repo = _repo(tmp_path)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "January", "Ana Ruiz", "2026-03-01T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "pull")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY])
+    branch = commit(repo, "February, recomputed", "Pat Lee", "2026-03-01T12:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T12:00:00Z")
+    git(repo, "merge", "-q", "--no-edit", "pull", author="Dana Ito", when="2026-03-03T00:00:00Z")
+    merge = git(repo, "rev-parse", "HEAD").strip()[:10]
+    assert _taken_out(repo) == [merge]
+    assert branch not in [c for c, _, _ in _rewrites(repo)]
+
+
 @pytest.mark.parametrize("parked", [True, False], ids=["parked-unread", "draft-unread"])
 def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked: bool) -> None:
     """February moved to a file the `results/*` globs do not read, then back changed: a
