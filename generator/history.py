@@ -1585,6 +1585,9 @@ def _apply(
     for rest, file in files.items():  # no longer read: its rows taken out of the results
         if rest in state.files and _read_by(data, rest) and not state.reads(rest):
             moves.add(rest, file.rows, {})
+    for rest, file in state.files.items():  # read now: its rows brought into the results
+        if rest in files and not _read_by(data, rest) and state.reads(rest):
+            moves.add(rest, {}, file.rows)
     rewrites += _taken_rows(state, stamp, moves, away, data, tell=not removed, lineage=lineage)
     state.events.extend(rewrites)
     state.events.extend(_linked(stamp, links, blobs))

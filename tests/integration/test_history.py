@@ -1747,6 +1747,25 @@ def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked
     assert _taken_out(repo) == ([back] if parked else [])
 
 
+def test_rows_taken_out_and_back_through_a_wider_results_glob_are_a_rewrite(
+    tmp_path: Path,
+) -> None:
+    """February taken out; a file the globs do not read gets it with a better treatment
+    row (no history: the charter does not read it); then `results` widened to read that
+    file. February is back in the results, with other numbers: a rewrite, where it
+    went untold."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _csv(repo / "charters/a/archive/february.csv", FEBRUARY)
+    commit(repo, "Archive a draft", "Chen Li", "2026-03-03T00:00:00Z")
+    wider = {**charter(12.0), "results": ["results/*", "archive/*"]}
+    write_charter(repo, "a", wider, ROWS[:2])
+    widened = commit(repo, "Read the archive too", "Dana Ito", "2026-03-04T00:00:00Z")
+    assert _taken_out(repo) == [widened]
+
+
 def test_a_file_named_with_the_bytes_of_a_log_record_hides_nothing(tmp_path: Path) -> None:
     """A file whose name holds the byte the history's reading of git's log began each
     commit with, added with February's rows taken out: the rewrite went untold."""
