@@ -766,7 +766,6 @@ def _replay(
     lineage = _Lineage(repo, blobs, judge.lines, judge.branches)
     try:
         commits = _log(repo)
-        lineage.replaying([c.sha for c in commits])
         # Result files as a checkout writes them: through a smudge filter (Git LFS) where the
         # working tree's attributes give one.
         paths = {change.path for c in commits for change in c.changes if not change.link}
@@ -2237,28 +2236,46 @@ class _Lineage:
     blobs: Blobs
     lines: Mapping[str, str]  # `_lines`
     branches: Mapping[str, tuple[str, ...]]  # `_lines`: a merge → its other parents
-    commits: list[str] = field(default_factory=list)  # in the replay's order
-    order: dict[str, int] = field(default_factory=dict)  # each commit's place in it
-    # For each commit asked about as an ancestor: the commits after it that descend from
-    # it, as far as the replay's order has been read for it.
-    below: dict[str, tuple[set[str], int]] = field(default_factory=dict)
+    # Each commit asked about (and each before it): the takings it descends from, one bit
+    # each (`bits`, in the order the takings were made).
+    masks: dict[str, int] = field(default_factory=dict)
+    bits: dict[str, int] = field(default_factory=dict)
 
-    def replaying(self, commits: Sequence[str]) -> None:
-        self.commits = list(commits)
-        self.order = {sha: i for i, sha in enumerate(self.commits)}
+    def took(self, sha: str) -> None:
+        """Commit `sha`, being replayed, took rows out: its descendants are told apart from
+        here. (No commit after it in the replay has been asked about yet.)"""
+        if sha not in self.bits:
+            self.bits[sha] = 1 << len(self.bits)
+            if sha in self.masks:
+                self.masks[sha] |= self.bits[sha]
 
     def descends(self, sha: str, ancestor: str) -> bool:
-        """Whether commit `sha` is `ancestor` or has it in its history. Parents are replayed
-        before their children: the commits from `ancestor` on are read once, forward, a
-        commit descending from it when a parent does."""
-        if sha == ancestor or ancestor not in self.order or sha not in self.order:
-            return True  # one the replay does not know took nothing it knows of
-        below, read = self.below.get(ancestor) or ({ancestor}, self.order[ancestor])
-        for at in self.commits[read + 1 : self.order[sha] + 1]:
-            if any(p in below for p in (self.lines.get(at, ""), *self.branches.get(at, ()))):
-                below.add(at)
-        self.below[ancestor] = (below, max(read, self.order[sha]))
-        return sha in below
+        """Whether commit `sha` is taking commit `ancestor` or has it in its history (over
+        every commit `git rev-list` gives for the paths, merges that changed none of them
+        among them)."""
+        bit = self.bits.get(ancestor)
+        return sha == ancestor or bit is None or bool(self._mask(sha) & bit)
+
+    def _mask(self, sha: str) -> int:
+        """The takings commit `sha` descends from, its parents' first (walked back only as
+        far as the commits asked about before it)."""
+        todo = [sha]
+        while todo:
+            at = todo[-1]
+            if at in self.masks:
+                todo.pop()
+                continue
+            parents = [p for p in (self.lines.get(at, ""), *self.branches.get(at, ())) if p]
+            unknown = [p for p in parents if p not in self.masks]
+            if unknown:
+                todo.extend(unknown)
+                continue
+            todo.pop()
+            mask = self.bits.get(at, 0)
+            for parent in parents:
+                mask |= self.masks[parent]
+            self.masks[at] = mask
+        return self.masks[sha]
 
     def rows(self, sha: str, cid: str, rest: str) -> Mapping[RowKey, tuple[Any, ...]]:
         """The rows of charter `cid`'s file `rest` as commit `sha` has it (none without it)."""
@@ -2365,6 +2382,8 @@ def _taken_rows(
         for arm, (values, _) in gone.items() if take else ():
             if arm not in arrived and arm not in present:
                 state.taken[arm] = [*state.taken.get(arm, []), (values, stamp.time[:10], stamp.sha)]
+                if lineage is not None:
+                    lineage.took(stamp.sha)
         for arm in [a for a in state.taken if a in present]:
             _on_this_line(state, arm, stamp.sha, lineage)
     events = []

@@ -24,6 +24,9 @@ from .sides import Side, _git
 RowKey = tuple[str, str, str]  # date, metric, variant, as written
 ROW_NUMBERS = ("value", "lower", "upper", "n", "std")
 CSV_READER = reader_for("results.csv")
+# A first line that is surely the header: words, no quote, no line break but its end (a
+# blank first line, or one of commas, is skipped by the reader, whose header comes later).
+_HEADER = re.compile(rb"(\xef\xbb\xbf)?[^\r\n\"]*[A-Za-z][^\r\n\"]*\r?")
 
 #: How many commits before BASE, or before a removal, are looked at for rows taken out.
 DELETIONS_BEFORE = 20
@@ -50,7 +53,8 @@ def raw_rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | No
     reader = reader_for(rel)
     if blob is None or reader is None:
         return None
-    doc = reader.parse(blob.decode("utf-8", "replace"), rel, Diagnostics())
+    # A byte order mark (Excel's "CSV UTF-8") is not text: the loader reads past it too.
+    doc = reader.parse(blob.decode("utf-8-sig", "replace"), rel, Diagnostics())
     rows = doc.data if doc is not None else None
     if not isinstance(rows, Sequence) or isinstance(rows, str):
         return None
@@ -61,6 +65,10 @@ def raw_rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | No
             continue
         key = (str(plain(raw["date"])), str(raw["metric"]), str(raw.get("variant") or ""))
         out[key] = tuple(_number(raw.get(name)) for name in ROW_NUMBERS)
+    if len(rows) and not out:
+        # Lines, none of them a row with a date and a metric: no file of results the loader
+        # takes (a Git LFS pointer a filter did not replace, say), not one emptied.
+        return None
     return out
 
 
@@ -81,7 +89,7 @@ def appended_rows(
         return None
     header, _, _ = old_blob.partition(b"\n")
     tail = new_blob[len(old_blob) :]
-    if b'"' in header or old_blob.count(b"\n") + tail.count(b"\n") + 1 >= MAX_ROWS:
+    if not _HEADER.fullmatch(header) or old_blob.count(b"\n") + tail.count(b"\n") >= MAX_ROWS:
         return None
     more = raw_rows(header + b"\n" + tail, rel)
     return {**old, **more} if more is not None else None

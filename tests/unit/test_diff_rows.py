@@ -3,6 +3,7 @@ are the rows of the whole new version (`raw_rows`), or it declines."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,9 +48,28 @@ def test_not_an_append_of_whole_lines_is_read_whole() -> None:
     assert _both(quoted, quoted + b"2026-01-12,conv,control,10.1,480\n")[0] is None
     json_old = b'[{"date": "2026-01-05", "metric": "conv", "value": 1}]\n'
     assert appended_rows(json_old, {}, json_old + b"\n", "r.json") is None
+    blank = b"\n" + OLD  # the reader skips the blank line: the header is the second
+    assert _both(blank, blank + b"2026-01-12,conv,control,10.1,480\n")[0] is None
 
 
-def test_a_file_near_the_rows_limit_is_read_whole(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_with_a_byte_order_mark_is_read_as_the_loader_reads_it() -> None:
+    """Excel's "CSV UTF-8" begins with a byte order mark: its rows were none."""
+    marked = b"\xef\xbb\xbf" + OLD
+    assert raw_rows(marked, "r.csv") == raw_rows(OLD, "r.csv")
+    more = marked + b"2026-01-12,conv,control,10.1,480\n"
+    fast, whole = _both(marked, more)
+    assert fast is not None and fast == whole and len(fast) == 3
+
+
+def test_lines_none_of_them_a_row_are_no_file_of_results() -> None:
+    """A Git LFS pointer (a filter that did not replace it), or any file of lines without
+    a date and a metric, does not read (None), where it read as every row removed."""
+    pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:ab12\nsize 4096\n"
+    assert raw_rows(pointer, "results/weekly.csv") is None
+    assert raw_rows(HEADER, "results/weekly.csv") == {}  # a header alone: no rows yet
+
+
+def test_a_file_near_the_rows_limit_is_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rows_module, "MAX_ROWS", 4)
     new = OLD + b"2026-01-12,conv,control,10.1,480\n"
     assert _both(OLD, new)[0] is None
@@ -65,7 +85,15 @@ _LINES = st.lists(_LINE, max_size=6)
 @settings(max_examples=300, deadline=None)
 @given(
     header=st.sampled_from(
-        ["date,metric,variant,value,n", "\ufeffdate,metric,value", "metric,date,value,variant"]
+        [
+            "date,metric,variant,value,n",
+            "\ufeffdate,metric,value",
+            "metric,date,value,variant",
+            "\ndate,metric,variant,value",  # a blank first line: the header is the next
+            ",,,,\ndate,metric,value",
+            "  \ndate,metric,value",
+            "date,metric\rvariant,value",  # a bare carriage return inside the first line
+        ]
     ),
     old_lines=_LINES,
     tail_lines=_LINES,
