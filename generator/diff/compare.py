@@ -488,18 +488,29 @@ def loadable_before(base: Side, removal: Removal) -> tuple[Removal, Removed] | N
     `DELETIONS_BEFORE` commits on the first-parent line that changed its folder: the
     removal to compare with it (`loaded_at` set, `parent` its commit, no `earlier`) and
     the version loaded. None when none of them loads."""
+    found = newest_loading(base, removal.parent, removal.name)
+    if found is None:
+        return None
+    sha, at, loaded = found
+    return removal._replace(parent=sha, earlier=(), loaded_at=at), loaded
+
+
+def newest_loading(base: Side, start: str, name: str) -> tuple[str, str, Removed] | None:
+    """The newest version of charter folder `name` that loads, among those the last
+    `DELETIONS_BEFORE` commits on the first-parent line from revision `start` that
+    changed the folder left: (commit, "its short hash (day)", the version loaded)."""
     if base.repository is None:
         return None
     top, prefix = base.repository
     args = ["log", "--first-parent", "--format=%H%x01%aI", f"-n{DELETIONS_BEFORE}"]
-    shown = _git([*args, removal.parent, "--", f"{prefix}charters/{removal.name}/"], top)
+    shown = _git([*args, start, "--", f"{prefix}charters/{name}/"], top)
     text = shown.stdout.decode("utf-8", "surrogateescape") if shown.returncode == 0 else ""
     for line in text.splitlines():
         sha, _, stamp = line.partition("\x01")
-        loaded = load_removed(base, {sha: {removal.name}}).get((sha, removal.name))
+        loaded = load_removed(base, {sha: {name}}).get((sha, name))
         if isinstance(loaded, Removed):
             day = (utc_time(stamp) or datetime.fromtimestamp(0, tz=UTC)).date().isoformat()
-            return removal._replace(parent=sha, earlier=(), loaded_at=f"{sha[:10]} ({day})"), loaded
+            return sha, f"{sha[:10]} ({day})", loaded
     return None
 
 
@@ -825,9 +836,41 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
-            report.not_compared.append(_not_compared(cid, base, head))
+            loads = _loading_before(cid, base, head)
+            report.not_compared.append(_not_compared(cid, base, head, loads))
             report.changes.extend(unloaded_goalposts(cid, base, head))
+            report.changes.extend(_since_it_loaded(cid, head, loads))
     return report
+
+
+def _loading_before(cid: str, base: Side, head: Side) -> tuple[str, Removed] | None:
+    """For a charter that loads in HEAD but not in BASE (a row broken on the base branch,
+    mended in the pull request), its newest version before BASE that loads
+    (`newest_loading`): "its short hash (day)" and the version; else None."""
+    if cid not in head.checks or cid in base.checks or base.revision is None:
+        return None
+    found = newest_loading(base, base.revision, cid)
+    return (found[1], found[2]) if found is not None else None
+
+
+def _since_it_loaded(cid: str, head: Side, loads: tuple[str, Removed] | None) -> Iterator[Change]:
+    """The results, verdict and findings of a charter that does not load in BASE, against
+    its newest version before BASE that does (`_loading_before`); its goalposts are
+    compared as written (`unloaded_goalposts`). A pull request that mended a broken row
+    and revised others passed every gate: the charter was not compared."""
+    if loads is None:
+        return
+    at, version = loads
+    now_disabled = frozenset(head.project.site.lint.disable)
+    site = head.project.site_doc
+    pair = Pair(cid, version.check, head.checks[cid], None, version.disabled, now_disabled, site)
+    why = (
+        f"; it does not load in BASE: compared with its version of {at}, the newest before"
+        " BASE that loads"
+    )
+    for comparison in (result_changes, verdict_changes, finding_changes):
+        for change in comparison(pair):
+            yield replace(change, message=change.message + why)
 
 
 def _added_rows(pair: Pair, renames: Mapping[str, str]) -> set[ArmKey]:
@@ -1066,17 +1109,28 @@ def _removed_not_compared(cid: str, removal: Removal, why: str) -> dict[str, str
     }
 
 
-def _not_compared(cid: str, base: Side, head: Side) -> dict[str, str]:
-    """A charter on both sides that did not load on one of them (or either)."""
+def _not_compared(
+    cid: str, base: Side, head: Side, loads: tuple[str, Removed] | None = None
+) -> dict[str, str]:
+    """A charter on both sides that did not load on one of them (or either); where BASE's
+    does not, with the version its results are compared with instead (`loads`)."""
     failed = [
         (role, side) for role, side in (("base", base), ("head", head)) if cid not in side.checks
     ]
     where = " and ".join(f"{role.upper()} ({side.label})" for role, side in failed)
-    return {
+    message = f"Not compared: it did not load in {where}"
+    found = {
         "charter": cid,
         "side": failed[0][0] if len(failed) == 1 else "both",
-        "message": f"Not compared: it did not load in {where}",
+        "message": message,
     }
+    if loads is not None:
+        found["message"] += (
+            f"; its results, verdict and findings are compared with its version of {loads[0]},"
+            " the newest before BASE that loads"
+        )
+        found["compared_with"] = loads[0]
+    return found
 
 
 def unloaded_goalposts(cid: str, base: Side, head: Side) -> Iterator[Change]:

@@ -82,9 +82,15 @@ def summary_text(report: DiffReport, shown: Callable[[str], str] = str) -> str:
     ]
     if problems:
         text += " " + "; ".join(problems) + "; charters that loaded were still compared."
-    if report.not_compared:
-        ids = _names([x["charter"] for x in report.not_compared])
-        text += f" Not compared because they did not load: {ids}."
+    unread = [x["charter"] for x in report.not_compared if "compared_with" not in x]
+    older = [x["charter"] for x in report.not_compared if "compared_with" in x]
+    if unread:
+        text += f" Not compared because they did not load: {_names(unread)}."
+    if older:
+        text += (
+            " Compared with their newest version before BASE that loads, as they did not"
+            f" load in BASE: {_names(older)}."
+        )
     for note in (*report.base.notes, *report.head.notes):
         text += " " + shown(note)
     return text

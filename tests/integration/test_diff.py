@@ -2436,6 +2436,38 @@ def test_a_move_beside_its_interval_keeps_the_intervals_decimals(tmp_path: Path)
 FEBRUARY_BETTER = [*ROWS[:3], {**ROWS[3], "value": 11.9}]  # its treatment row 10.9 → 11.9
 
 
+def test_rows_rewritten_while_mending_a_charter_that_does_not_load_in_base_are_flagged(
+    repo: Repo,
+) -> None:
+    """A row broken on the base branch (charter a does not load there), then a pull request
+    that mends it and revises February's treatment row: its results were "not compared",
+    and the revision passed every gate. They are compared with the newest version before
+    BASE that loads."""
+    write_charter(repo.source, "a", charter(12.0), ROWS)
+    repo.commit("Add a", when="2026-09-01T10:00:00Z")
+    loaded = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    write_charter(
+        repo.source, "a", charter(12.0), [*ROWS, {**ROWS[0], "date": "2026-03-31", "value": "n/a"}]
+    )
+    repo.commit("A broken row", when="2026-09-02T10:00:00Z")
+    write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
+    report = repo.diff_json("HEAD")
+    (rewrite,) = changes(report, "results-rewritten")
+    assert (rewrite["charter"], rewrite["metric"]) == ("a", "conv")
+    assert rewrite["message"].endswith(
+        f"; it does not load in BASE: compared with its version of {loaded} (2026-09-01),"
+        " the newest before BASE that loads"
+    )
+    assert [r["value"] for r in rewrite["after"]] == [11.9]
+    (note,) = report["not_compared"]
+    assert note["charter"] == "a" and f"compared with its version of {loaded}" in note["message"]
+    assert note["compared_with"] == f"{loaded} (2026-09-01)"
+    assert "Compared with their newest version before BASE that loads" in report["summary"]["text"]
+    assert "Not compared because" not in report["summary"]["text"]
+    failed = repo.diff("HEAD", "--fail-on", "results-rewritten")
+    assert failed.exit_code == 1, failed.output
+
+
 @pytest.mark.parametrize("how", ["rows-deleted", "file-removed", "rows-deleted-filtered"])
 def test_rows_taken_out_and_put_back_changed_in_the_next_change_are_rewritten(
     repo: Repo, how: str
