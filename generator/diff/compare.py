@@ -818,7 +818,8 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
             removed_version = versions.get((again.parent, again.name)) if again else None
             earlier = [versions.get((r, again.name)) for r in again.earlier] if again else []
             compared = any(isinstance(v, Removed) for v in (removed_version, *earlier))
-            taken = _taken(report, takings.get(old_id, []), versions, old_id, {}) if old_id else []
+            found = takings.get(old_id, []) if old_id else []
+            taken = _taken(report, found, versions, old_id, {}, base) if old_id else []
             report.changes.extend(_added(cid, base, head, old_id, edited, again, compared, taken))
             if again is not None:
                 report.changes.extend(made_again(cid, again, removed_version, head, earlier))
@@ -832,7 +833,7 @@ def diff_sides(base: Side, head: Side) -> DiffReport:
                 report.changes.extend(_metric_renamed(pair, ids))
                 pair = replace(pair, base=renamed_base(pair.base, ids, set(pair.base_disabled)))
             if cid in takings:
-                pair = replace(pair, taken=_taken(report, takings[cid], versions, cid, ids))
+                pair = replace(pair, taken=_taken(report, takings[cid], versions, cid, ids, base))
             report.changes.extend(compare_charter(pair))
             _judge_originally(report, pair)
         else:
@@ -893,24 +894,41 @@ def _taken(
     versions: Mapping[tuple[str, str], Removed | str],
     cid: str,
     renames: Mapping[str, str],
+    base: Side | None = None,
 ) -> list[tuple[Taking, CharterCheck]]:
     """The versions of charter `cid` before the commits that took rows out of its result
-    files (`taken_out_before`), read through BASE's metric `renames`; one that does not
-    load is said under the charter (`not_compared`)."""
+    files (`taken_out_before`), read through BASE's metric `renames`. Where one does not
+    load, the newest before it that does (`newest_loading`, in `base`'s history) is
+    compared instead, and the older takings are not (a row may be the one taken here);
+    either is said under the charter (`not_compared`)."""
     found = []
     for taking in takings:
         version = versions.get((taking.revision, taking.name))
         if isinstance(version, Removed):
-            check = version.check
-            if renames:
-                check = renamed_base(check, renames, set(version.disabled))
-            found.append((taking, check))
-        else:  # older takings are not compared either: a row may be the one taken here
-            why = version or "it cannot be read"
+            found.append((taking, _renamed_check(version, renames)))
+            continue
+        why = version or "it cannot be read"
+        older = newest_loading(base, taking.revision, taking.name) if base is not None else None
+        note = {"charter": cid, "side": "base"}
+        if older is None:
             text = f"Rows taken out in {taking.commit} not compared with HEAD's: {why}"
-            report.not_compared.append({"charter": cid, "side": "base", "message": text})
-            break
+        else:
+            found.append((taking, _renamed_check(older[2], renames)))
+            note["compared_with"] = older[1]
+            text = (
+                f"Rows taken out in {taking.commit} compared with its version of {older[1]},"
+                f" the newest before it that loads: {why}"
+            )
+        report.not_compared.append({**note, "message": text})
+        break
     return found
+
+
+def _renamed_check(version: Removed, renames: Mapping[str, str]) -> CharterCheck:
+    """A version of BASE's history read through BASE's metric `renames`."""
+    if not renames:
+        return version.check
+    return renamed_base(version.check, renames, set(version.disabled))
 
 
 def _metric_renamed(pair: Pair, renames: Mapping[str, str]) -> Iterator[Change]:

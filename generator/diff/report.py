@@ -88,8 +88,7 @@ def summary_text(report: DiffReport, shown: Callable[[str], str] = str) -> str:
         text += f" Not compared because they did not load: {_names(unread)}."
     if older:
         text += (
-            " Compared with their newest version before BASE that loads, as they did not"
-            f" load in BASE: {_names(older)}."
+            f" Compared with an older version, as the one to compare did not load: {_names(older)}."
         )
     for note in (*report.base.notes, *report.head.notes):
         text += " " + shown(note)

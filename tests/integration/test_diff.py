@@ -2462,7 +2462,10 @@ def test_rows_rewritten_while_mending_a_charter_that_does_not_load_in_base_are_f
     (note,) = report["not_compared"]
     assert note["charter"] == "a" and f"compared with its version of {loaded}" in note["message"]
     assert note["compared_with"] == f"{loaded} (2026-09-01)"
-    assert "Compared with their newest version before BASE that loads" in report["summary"]["text"]
+    assert (
+        "Compared with an older version, as the one to compare did not load: `a`."
+        in (report["summary"]["text"])
+    )
     assert "Not compared because" not in report["summary"]["text"]
     failed = repo.diff("HEAD", "--fail-on", "results-rewritten")
     assert failed.exit_code == 1, failed.output
@@ -2644,23 +2647,49 @@ def test_a_file_name_like_a_log_record_neither_breaks_nor_hides_a_taking(
     assert rewrite["taken_out_in"] == [taken]
 
 
-def test_rows_taken_out_of_a_version_that_does_not_load_say_so(repo: Repo) -> None:
+@pytest.mark.parametrize("loaded_before", [True, False], ids=["older-loads", "none-loads"])
+def test_rows_taken_out_of_a_version_that_does_not_load_say_so(
+    repo: Repo, loaded_before: bool
+) -> None:
     """The charter did not load before the commit that took February out (a field
-    missing, fixed in that commit): the rows back are not compared, and the report says
-    so under the charter."""
-    write_charter(repo.source, "a", charter(12.0), ROWS)
-    repo.commit("Add a")
+    missing, fixed in that commit): the rows back are compared with the newest version
+    before it that loads, and the report says so under the charter; with none, they
+    are not compared, and it says that. They went uncompared, failing no gate."""
     broken = {k: v for k, v in charter(12.0).items() if k != "owner"}
-    write_charter(repo.source, "a", broken, ROWS)
-    repo.commit("Work in progress")
+    write_charter(repo.source, "a", charter(12.0) if loaded_before else broken, ROWS)
+    repo.commit("Add a", when="2026-09-01T10:00:00Z")
+    added = git(repo.root, "rev-parse", "HEAD").strip()[:10]
+    if loaded_before:
+        write_charter(repo.source, "a", broken, ROWS)
+        repo.commit("Work in progress")
     write_charter(repo.source, "a", charter(12.0), ROWS[:2])
     repo.commit("Drop February, and fix")
     taken = git(repo.root, "rev-parse", "HEAD").strip()[:10]
     write_charter(repo.source, "a", charter(12.0), FEBRUARY_BETTER)
     report = repo.diff_json("HEAD")
-    assert [(x["charter"], x["side"], x["message"]) for x in report["not_compared"]] == [
-        ("a", "base", f"Rows taken out in {taken} not compared with HEAD's: it does not load there")
+    notes = [(x["charter"], x["side"], x["message"]) for x in report["not_compared"]]
+    rewrites = changes(report, "results-rewritten")
+    if not loaded_before:
+        assert notes == [
+            (
+                "a",
+                "base",
+                f"Rows taken out in {taken} not compared with HEAD's: it does not load there",
+            )
+        ]
+        assert rewrites == []
+        return
+    assert notes == [
+        (
+            "a",
+            "base",
+            f"Rows taken out in {taken} compared with its version of {added} (2026-09-01),"
+            " the newest before it that loads: it does not load there",
+        )
     ]
+    (rewrite,) = rewrites
+    assert rewrite["taken_out_in"] == [taken] and [r["value"] for r in rewrite["after"]] == [11.9]
+    assert repo.diff("HEAD", "--fail-on", "results-rewritten").exit_code == 1
 
 
 def test_rows_taken_out_in_another_unit_are_not_compared(repo: Repo) -> None:
