@@ -400,7 +400,11 @@ def _lines(repo: _Repo) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     merge is one when it changed the paths against its first parent (one that takes a
     branch's tree whole, as a pull request merged after main was merged into it)."""
     paths = [repo.charters, repo.catalogue]
-    args = ["--literal-pathspecs", "rev-list", "--parents", "--diff-merges=first-parent", "HEAD"]
+    # In topological order: by date, a commit dated before its parent (a clock behind)
+    # was given no parent at all, and the takings before it were lost to the commits
+    # after it.
+    args = ["--literal-pathspecs", "rev-list", "--topo-order", "--parents"]
+    args += ["--diff-merges=first-parent", "HEAD"]
     shown = _git([*args, "--", *paths], repo.top)
     lines: dict[str, str] = {}
     branches: dict[str, tuple[str, ...]] = {}

@@ -1750,6 +1750,26 @@ def test_a_merge_that_changed_no_charter_keeps_the_takings_before_it(tmp_path: P
     assert _taken_out(repo) == [back]
 
 
+def test_a_commit_dated_before_its_parent_keeps_the_takings_before_it(tmp_path: Path) -> None:
+    """Main takes February out; a branch that changed no charter is merged; the next
+    commit's clock is five minutes behind the merge's; then February back changed. Read
+    by date, that commit had no parent, and the taking was lost to the commits after it."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "README").write_text("x\n", encoding="utf-8")
+    commit(repo, "Readme", "Pat Lee", "2026-03-04T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-edit", "side", when="2026-03-06T00:00:00Z")
+    (repo / "charters/a/notes.md").write_text("n\n", encoding="utf-8")
+    commit(repo, "A note, the clock behind", "Chen Li", "2026-03-05T23:55:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY])
+    back = commit(repo, "February back changed", "Dana Ito", "2026-03-08T00:00:00Z")
+    assert _taken_out(repo) == [back]
+
+
 @pytest.mark.parametrize("parked", [True, False], ids=["parked-unread", "draft-unread"])
 def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked: bool) -> None:
     """February moved to a file the `results/*` globs do not read, then back changed: a
