@@ -242,6 +242,15 @@ def filtered_paths(top: Path, paths: Collection[str]) -> set[str]:
     }
 
 
+def is_ancestor(top: Path, ancestor: str, sha: str) -> bool:
+    """Whether commit `ancestor` is `sha` or in its history (`git merge-base
+    --is-ancestor`); true when git cannot tell (an empty id, say)."""
+    if not ancestor or ancestor == sha:
+        return True
+    done = git(["merge-base", "--is-ancestor", ancestor, sha], top)
+    return done.returncode != 1
+
+
 class Blobs:
     """One `git cat-file --batch` process, asked for one object at a time (the history's
     blobs, a revision's files for `charters diff`); a context manager that closes it.

@@ -98,7 +98,7 @@ from .diff.rows import RowKey, appended_rows, raw_rows
 from .diff.rows import arm_key as _arm_key
 from .diff.rows import plain as _plain
 from .formatting import plural, visible_text
-from .gitrepo import Blobs, commit_days, filtered_paths, utc_time
+from .gitrepo import Blobs, commit_days, filtered_paths, is_ancestor, utc_time
 from .gitrepo import Repo as _Repo
 from .gitrepo import Unavailable as _Unavailable
 from .gitrepo import git as _git
@@ -497,6 +497,7 @@ class _File:
     blob: str
     rows: dict[RowKey, tuple[Any, ...]]
     metrics: frozenset[str]
+    sha: str = ""  # the commit that left this version (on its branch)
 
 
 # How many of a charter's last changes of verdict an edit brought `_Judge.rests_on` looks at.
@@ -2167,13 +2168,16 @@ def _result_change(
         return
     if old is None and known is None and new_blob is not None and state.away:
         # None at the parent (or none readable): a file back after the charter's removal
-        state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
+        state.files[change.rest] = _File(change.new, new, _metrics(new), stamp.sha)
         _back_after_removal(state, stamp, change.rest, new, quiet)
         if moves is not None:
             moves.add(change.rest, {}, new)
         return
-    if old is None:  # the parent version could not be read: the last one that could
-        old = known.rows if known is not None else {}
+    if old is None:  # the parent version could not be read: the last one that could, if it
+        # is on this commit's line (the replay's may be another branch's: a pull request's
+        # file broken, then mended, was compared with main's rows)
+        on_line = known is not None and is_ancestor(blobs.top, known.sha, stamp.sha)
+        old = known.rows if known is not None and on_line else {}
     if state.away:  # rows it adds may be rows its charter's removal took
         arrived = {k: v for k, v in new.items() if k not in old}
         _back_after_removal(state, stamp, change.rest, arrived, quiet)
@@ -2182,7 +2186,7 @@ def _result_change(
     if new_blob is None:
         state.files.pop(change.rest, None)
     else:
-        state.files[change.rest] = _File(change.new, new, frozenset(key[1] for key in new))
+        state.files[change.rest] = _File(change.new, new, _metrics(new), stamp.sha)
     if moves is not None:
         moves.add(change.rest, old, new)
     counts = count_changes(old, new)
@@ -2194,6 +2198,10 @@ def _result_change(
     )
     text = f"{change.rest} rewritten: {words} ({', '.join(touched)})"
     state.events.append(stamp.event("rewritten", text, flagged=True))
+
+
+def _metrics(rows: Mapping[RowKey, tuple[Any, ...]]) -> frozenset[str]:
+    return frozenset(key[1] for key in rows)
 
 
 def _rows_of(blob: bytes | None, change: _Change) -> dict[RowKey, tuple[Any, ...]] | None:
@@ -2220,7 +2228,7 @@ def _back_after_removal(
         revised += [k for k in common if file.rows[k] != arms[_arm_key(k)]]
         left = {k: v for k, v in file.rows.items() if k not in common}
         if left:
-            state.away[path] = _File(file.blob, left, frozenset(k[1] for k in left))
+            state.away[path] = _File(file.blob, left, _metrics(left), file.sha)
         else:
             del state.away[path]
     if revised and not quiet:

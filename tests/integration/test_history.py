@@ -1770,6 +1770,27 @@ def test_a_commit_dated_before_its_parent_keeps_the_takings_before_it(tmp_path: 
     assert _taken_out(repo) == [back]
 
 
+def test_a_branch_s_file_broken_then_mended_is_compared_with_its_own_rows(tmp_path: Path) -> None:
+    """A pull request's result file broken in one commit (a quote left open) and mended in
+    the next, as the branch had it; main appended March meanwhile. The mend was compared
+    with the last version the replay had read, main's: "2 past rows removed"."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    git(repo, "checkout", "-q", "-b", "pull")
+    path = repo / "charters/a/results/results.csv"
+    path.write_text(path.read_text().replace("2026-02-28", '"2026-02-28', 1))
+    commit(repo, "Broken", "Pat Lee", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0), [*ROWS, *MORE])
+    commit(repo, "March", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "pull")
+    write_charter(repo, "a", charter(12.0), ROWS)
+    commit(repo, "Mended", "Pat Lee", "2026-03-04T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-edit", "pull", when="2026-03-05T00:00:00Z")
+    assert _rewrites(repo) == []
+
+
 @pytest.mark.parametrize("parked", [True, False], ids=["parked-unread", "draft-unread"])
 def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked: bool) -> None:
     """February moved to a file the `results/*` globs do not read, then back changed: a
