@@ -117,7 +117,7 @@ from .vocabulary import (
 )
 
 # Bump when the events or their wording change: older cache files are then ignored.
-HISTORY_FORMAT = "history-23"
+HISTORY_FORMAT = "history-24"
 
 
 def _format() -> str:
@@ -2413,9 +2413,11 @@ def _taken_rows(
 def _on_this_line(
     state: _Charter, arm: RowKey, sha: str, lineage: _Lineage | None
 ) -> tuple[tuple[Any, ...], str, str] | None:
-    """The newest taking of `arm` before commit `sha` on its line of history (`lineage`),
-    which the commit brings back: it and any older one there are taken out no more. The
-    takings on other branches stay, for the commits after them."""
+    """The taking of `arm` before commit `sha` on its line of history (`lineage`) that the
+    commit brings back: the newest one's numbers, on the day of the oldest (when the row
+    left the line: a later one there, such as a branch's merge of main, only carried
+    the taking onto it). They are taken out no more; the takings on other branches
+    stay, for the commits after them."""
     takings = state.taken.get(arm, [])
     mine = [t for t in takings if lineage is None or lineage.descends(sha, t[2])]
     others = [t for t in takings if t not in mine]
@@ -2423,7 +2425,7 @@ def _on_this_line(
         state.taken[arm] = others
     else:
         state.taken.pop(arm, None)
-    return mine[-1] if mine else None
+    return (mine[-1][0], mine[0][1], mine[-1][2]) if mine else None
 
 
 def _merge_rows(

@@ -1791,6 +1791,36 @@ def test_a_branch_s_file_broken_then_mended_is_compared_with_its_own_rows(tmp_pa
     assert _rewrites(repo) == []
 
 
+def test_a_row_back_after_a_branch_merged_main_is_told_with_the_day_main_took_it(
+    tmp_path: Path,
+) -> None:
+    """A pull request merges main (which took February out the day before) into its
+    branch, and is merged; then February back changed. The merge into the branch took
+    the row out of the branch's line too; the day told is main's, when it left."""
+    repo = _repo(tmp_path)
+    _added(repo)
+    git(repo, "checkout", "-q", "-b", "pull")
+    (repo / "charters/a/notes.md").write_text("n\n", encoding="utf-8")
+    commit(repo, "A note", "Pat Lee", "2026-03-02T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", "2026-03-03T00:00:00Z")
+    git(repo, "checkout", "-q", "pull")
+    git(repo, "merge", "-q", "--no-ff", "--no-edit", "main", when="2026-03-04T00:00:00Z")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-edit", "pull", when="2026-03-05T00:00:00Z")
+    write_charter(repo, "a", charter(12.0), [*ROWS[:2], *FEBRUARY])
+    back = commit(repo, "February back changed", "Dana Ito", "2026-03-07T00:00:00Z")
+    told = [(c, t) for c, t, _ in _rewrites(repo) if "taken out" in t]
+    assert told == [
+        (
+            back,
+            "results/results.csv rewritten: 1 past row revised, taken out on 2026-03-03 and"
+            " back with other numbers (conv)",
+        )
+    ]
+
+
 @pytest.mark.parametrize("parked", [True, False], ids=["parked-unread", "draft-unread"])
 def test_only_the_files_the_globs_read_are_rows_taken_out(tmp_path: Path, parked: bool) -> None:
     """February moved to a file the `results/*` globs do not read, then back changed: a
