@@ -1559,6 +1559,13 @@ def _added(repo: Path) -> None:
     commit(repo, "Add", "Ana Ruiz", "2026-03-01T00:00:00Z")
 
 
+def _february_dropped(repo: Path, when: str = "2026-03-02T00:00:00Z") -> None:
+    """Charter a added (`_added`), then February's rows taken out on main at `when`."""
+    _added(repo)
+    write_charter(repo, "a", charter(12.0), ROWS[:2])
+    commit(repo, "Drop February", "Ben Okafor", when)
+
+
 @pytest.mark.parametrize("dest", ["2026-february.csv", "zz-february.csv"])
 def test_rows_moved_to_another_file_and_revised_in_one_commit_are_not_taken_out(
     tmp_path: Path, dest: str
@@ -1735,9 +1742,7 @@ def test_a_merge_that_changed_no_charter_keeps_the_takings_before_it(tmp_path: P
     takes it out again (the merge changes nothing under charters/, and the log the
     history replays leaves it out), then February back changed: still a return."""
     repo = _repo(tmp_path)
-    _added(repo)
-    write_charter(repo, "a", charter(12.0), ROWS[:2])
-    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _february_dropped(repo)
     git(repo, "checkout", "-q", "-b", "note")
     (repo / "charters/a/README.md").write_text("draft\n", encoding="utf-8")
     commit(repo, "A note", "Pat Lee", "2026-03-02T10:00:00Z")
@@ -1755,9 +1760,7 @@ def test_a_commit_dated_before_its_parent_keeps_the_takings_before_it(tmp_path: 
     commit's clock is five minutes behind the merge's; then February back changed. Read
     by date, that commit had no parent, and the taking was lost to the commits after it."""
     repo = _repo(tmp_path)
-    _added(repo)
-    write_charter(repo, "a", charter(12.0), ROWS[:2])
-    commit(repo, "Drop February", "Ben Okafor", "2026-03-03T00:00:00Z")
+    _february_dropped(repo, "2026-03-03T00:00:00Z")
     git(repo, "checkout", "-q", "-b", "side")
     (repo / "README").write_text("x\n", encoding="utf-8")
     commit(repo, "Readme", "Pat Lee", "2026-03-04T00:00:00Z")
@@ -1849,9 +1852,7 @@ def test_rows_taken_out_and_back_through_a_wider_results_glob_are_a_rewrite(
     file. February is back in the results, with other numbers: a rewrite, where it
     went untold."""
     repo = _repo(tmp_path)
-    _added(repo)
-    write_charter(repo, "a", charter(12.0), ROWS[:2])
-    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _february_dropped(repo)
     _csv(repo / "charters/a/archive/february.csv", FEBRUARY)
     commit(repo, "Archive a draft", "Chen Li", "2026-03-03T00:00:00Z")
     wider = {**charter(12.0), "results": ["results/*", "archive/*"]}
@@ -1935,9 +1936,7 @@ def test_rows_taken_out_then_their_metric_renamed_are_compared_under_the_new_id(
     tmp_path: Path,
 ) -> None:
     repo = _repo(tmp_path)
-    _added(repo)
-    write_charter(repo, "a", charter(12.0), ROWS[:2])
-    commit(repo, "Drop February", "Ben Okafor", "2026-03-02T00:00:00Z")
+    _february_dropped(repo)
     renamed = charter(12.0)
     renamed["business_metrics"][0]["id"] = "conversion"
 
