@@ -833,11 +833,18 @@ class CsvRows(Sequence[dict[str, str]]):
     A million-row file is held as its text plus 20 bytes a row, not as a million
     dictionaries with a position per cell; positions are worked out when a message
     needs one. `rows[i] = row` replaces one row at a time (the loader turns cells into
-    numbers, then validates), which is all the loader needs.
+    numbers, then validates), which is all the loader needs. A reader of every row at
+    once (the history's `raw_rows`) keeps each row's cells as the parse found them
+    (`kept`), so that no row is parsed twice.
     """
 
     def __init__(
-        self, text: str, rel: str, header: list[str], header_at: list[SourceRef] | None = None
+        self,
+        text: str,
+        rel: str,
+        header: list[str],
+        header_at: list[SourceRef] | None = None,
+        keep: bool = False,
     ) -> None:
         self.text = text
         self.rel = rel
@@ -847,11 +854,14 @@ class CsvRows(Sequence[dict[str, str]]):
         self.ends = array("Q")
         self.lines = array("Q")
         self.replaced: tuple[int, dict[str, Any]] | None = None
+        self.kept: list[list[str]] | None = [] if keep else None
 
-    def add(self, start: int, end: int, line: int) -> None:
+    def add(self, start: int, end: int, line: int, cells: list[str]) -> None:
         self.starts.append(start)
         self.ends.append(end)
         self.lines.append(line)
+        if self.kept is not None:
+            self.kept.append(cells)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -879,6 +889,8 @@ class CsvRows(Sequence[dict[str, str]]):
         self.replaced = (index, row)
 
     def cells(self, index: int) -> list[str]:
+        if self.kept is not None:
+            return self.kept[index]
         raw = self.text[self.starts[index] : self.ends[index]]
         return next(csv.reader(io.StringIO(raw, newline=""), strict=True), [])
 
@@ -896,12 +908,13 @@ class CsvRows(Sequence[dict[str, str]]):
         return starts[column] if column < len(starts) else SourceRef(self.rel, line, 1)
 
 
-def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
+def parse_csv(text: str, rel: str, diags: Diagnostics, keep: bool = False) -> Document | None:
     """Parse CSV with a header row into a list of dicts; every cell keeps its line and column.
 
     A row with fewer or more cells than the header is refused where it stands (a
     missing cell is never taken as empty), and so is a quote that is never closed
-    (it would swallow the rows after it into one cell).
+    (it would swallow the rows after it into one cell). With `keep`, each row's cells
+    are kept as parsed (`CsvRows.kept`), for a caller that reads every row.
     """
     lines = _Lines(text)
     reader = csv.reader(lines, strict=True)
@@ -926,7 +939,7 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
                 diags.error(SourceRef(rel, line, 1), "", message, "csv-row")
                 return None
             names_at = _cell_starts(rel, text[start : lines.pos], line)
-            rows = CsvRows(text, rel, _csv_header(names_at, cells, diags), names_at)
+            rows = CsvRows(text, rel, _csv_header(names_at, cells, diags), names_at, keep)
             continue
         if len(rows) >= MAX_ROWS:
             message = f"more than {MAX_ROWS:,} rows in one file (the limit); split the file"
@@ -944,7 +957,7 @@ def parse_csv(text: str, rel: str, diags: Diagnostics) -> Document | None:
             )
             diags.error(at, "", message, "csv-row")
             continue
-        rows.add(start, lines.pos, line)
+        rows.add(start, lines.pos, line, cells)
     if rows is None:
         diags.error(SourceRef(rel, 1, 1), "", "CSV file has no header row")
         return None

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostics
 from ..gitrepo import Blobs, filtered_paths, utc_time
-from ..readers import MAX_ROWS, parse_yaml, reader_for
+from ..readers import MAX_ROWS, parse_csv, parse_yaml, reader_for
 from ..vocabulary import arm_of
 from .sides import Side, _git
 
@@ -54,7 +54,12 @@ def raw_rows(blob: bytes | None, rel: str) -> dict[RowKey, tuple[Any, ...]] | No
     if blob is None or reader is None:
         return None
     # A byte order mark (Excel's "CSV UTF-8") is not text: the loader reads past it too.
-    doc = reader.parse(blob.decode("utf-8-sig", "replace"), rel, Diagnostics())
+    text = blob.decode("utf-8-sig", "replace")
+    doc = (
+        parse_csv(text, rel, Diagnostics(), keep=True)
+        if reader is CSV_READER
+        else reader.parse(text, rel, Diagnostics())
+    )
     rows = doc.data if doc is not None else None
     if not isinstance(rows, Sequence) or isinstance(rows, str):
         return None

@@ -115,3 +115,37 @@ def test_rows_read_from_the_lines_appended_are_those_of_the_whole_file(
     fast = appended_rows(old_blob, old, new_blob, "results/r.csv")
     if fast is not None:
         assert fast == raw_rows(new_blob, "results/r.csv")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.lists(
+            st.sampled_from(
+                ["date", "metric", "value", " n ", "", "1", "a b", '"x,\ny"', '"q""', "\r"]
+            ),
+            max_size=5,
+        ).map(lambda cells: ",".join(cells)),
+        max_size=8,
+    ),
+    ending=st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_rows_kept_as_parsed_are_the_rows_parsed_when_asked_for(
+    lines: list[str], ending: str
+) -> None:
+    """`raw_rows` keeps each row's cells as the parse found them (`keep`) instead of
+    parsing each row again when it is read: the rows, and what the parse says of the
+    text, are the same either way, whatever the quotes, line ends and ragged rows."""
+    from generator.diagnostics import Diagnostics
+    from generator.readers import parse_csv
+
+    text = ending.join(lines)
+    lazy_diags, kept_diags = Diagnostics(), Diagnostics()
+    lazy = parse_csv(text, "r.csv", lazy_diags)
+    kept = parse_csv(text, "r.csv", kept_diags, keep=True)
+    assert [d.format_text() for d in kept_diags.sorted()] == [
+        d.format_text() for d in lazy_diags.sorted()
+    ]
+    assert (kept is None) == (lazy is None)
+    if kept is not None and lazy is not None:
+        assert list(kept.data) == list(lazy.data)
