@@ -281,9 +281,13 @@ class CharterView:
         any metric (no business metric has a value: rule MC104's case): what staleness
         (rule MC109) is judged by. A fresh row of an ML metric, of a control arm alone, or
         of the treatment after control rows stopped, does not make the business results
-        the verdict rests on any less stale. Kept with the cached view, as `latest_date`
-        is."""
-        days = [day for b in self.by_kind("business") if (day := _judged_on(b)) is not None]
+        the verdict rests on any less stale. When business metrics moved (the verdict
+        is *Business impact* or *Target met*), only theirs count: a flat metric's fresh
+        rows hid that the one improvement the verdict rests on was ten months old. Kept
+        with the cached view, as `latest_date` is."""
+        business = self.by_kind("business")
+        earning = [b for b in business if b.status in ("met", "improved")] or business
+        days = [day for b in earning if (day := _judged_on(b)) is not None]
         return max(days) if days else self.latest_date
 
     @property

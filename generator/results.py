@@ -253,6 +253,7 @@ def load_results(
     for rel in files:
         _load_result_file(root, rel, rules, diags, loaded, pending.get(rel))
     _one_spelling(loaded, diags)
+    _control_named(loaded, diags)
     _compared_arm_named(loaded, diags)
     _percent_scale(loaded, doc, rules, diags)
     return _without_duplicates(loaded, rules, diags)
@@ -265,8 +266,9 @@ _SCALE_NEAR = 3.0
 
 def _percent_scale(loaded: _Loaded, doc: Document, rules: RowRules, diags: Diagnostics) -> None:
     """A metric in `%` whose rows are all fractions (0.034, a spreadsheet's 3.4%) beside a
-    baseline and target of 1 or more, the rows a hundred times larger near the baseline
-    and the rows as written near neither goalpost; or the other way round. Read as
+    baseline or target of 1 or more (a rate from 1.2% to 0.8% exported as 0.011 read
+    *Target met*), the rows a hundred times larger near the baseline and the rows as
+    written near neither goalpost; or the other way round. Read as
     written, a rate of 0.034% was far below a target of 3.5%, and the verdict was
     *Target met*. Reported at the metric's first row, or at its baseline when the
     goalposts are the fractions. Only a metric with both goalposts: rows near its target
@@ -291,8 +293,8 @@ def _percent_scale(loaded: _Loaded, doc: Document, rules: RowRules, diags: Diagn
             median = float(np.median(values[rows]))
             if _near(median, baseline) or _near(median, target):
                 continue  # the rows read where the goalposts are: as written
-            low, high = min(baseline, target), max(baseline, target)
-            if low >= 1 and values[rows].max() <= 1 and _near(median * 100, baseline):
+            high = max(baseline, target)
+            if high >= 1 and values[rows].max() <= 1 and _near(median * 100, baseline):
                 first = int(rows[0])
                 message = _fraction_rows_message(bounds.metric, store.value[first], goals)
                 path_ = format_path((loaded.indices[first], "value"))
@@ -392,6 +394,36 @@ def _one_spelling(loaded: _Loaded, diags: Diagnostics) -> None:
                 spelled(i, text, usual, first)
 
 
+# A variant that names a control arm in words the vocabulary does not take as one
+# (`control_group`, `Control arm`, `holdout-2`): a word of a control name, standing alone.
+_CONTROL_WORDS = re.compile(r"(?<![^\W\d_])(controls?|ctrl|holdout|hold-out)(?![^\W\d_])")
+
+
+def _control_named(loaded: _Loaded, diags: Diagnostics) -> None:
+    """No variant named as a control arm but for a name the vocabulary takes as one
+    (`vocabulary.CONTROL_NAMES`): `control_group` beside `treatment` was an arm of its
+    own, no lift was measured, and the treatment alone against the baseline read
+    *Target met* where the same rows named `control` read *No impact*. Reported at the
+    first row of each such name."""
+    store = loaded.store
+    if not len(store):
+        return
+    codes, firsts = np.unique(np.frombuffer(store.variant, dtype=np.uint32), return_index=True)
+    for code, i in sorted(zip(codes.tolist(), firsts.tolist(), strict=True), key=lambda p: p[1]):
+        text = store.strings[code]
+        if not text or is_control(text) or not _CONTROL_WORDS.search(text.casefold()):
+            continue
+        names = ", ".join(sorted(CONTROL_NAMES))
+        message = (
+            f"variant {excerpt(text)} reads as a control arm but is not a control name"
+            f" ({names}, in any case): it would be an arm of its own, and no lift against"
+            " control measured; name the control arm 'control', or the arm otherwise"
+        )
+        diags.error(
+            store.ref(i), format_path((loaded.indices[i], "variant")), message, "control-name"
+        )
+
+
 # The names a message lists (other arms, unread files); the rest are counted.
 _LISTED = 3
 
@@ -423,7 +455,11 @@ def _compared_arm_named(loaded: _Loaded, diags: Diagnostics) -> None:
         for first, text in sorted(found):  # in the order of the rows
             if text and not is_control(text):
                 arms.setdefault(arm_of(text), (first, text))
-        if len(arms) < 2 or not any(is_control(t) for _, t in found):
+        if not any(is_control(t) for _, t in found):
+            continue
+        if len(arms) == 1:
+            _paired_with_control(loaded, code, next(iter(arms.values())), diags)
+        if len(arms) < 2:
             continue
         if TREATMENT in arms:
             _treatment_paired(loaded, code, arms, diags)
@@ -463,8 +499,9 @@ def _treatment_paired(
     if dates.get(TREATMENT, set()) & controls:
         return
     paired = [arms[a][1] for a in sorted(arms, key=lambda a: arms[a][0]) if dates[a] & controls]
-    if not paired:
-        return  # no arm beside control on any date: nothing is compared
+    if not paired:  # no arm beside control on any date
+        _paired_with_control(loaded, code, arms[TREATMENT], diags)
+        return
     i, text = arms[TREATMENT]
     listed = _listed([excerpt(t) for t in paired])
     message = (
@@ -473,6 +510,40 @@ def _treatment_paired(
         f" {listed} {'has' if len(paired) == 1 else 'have'}: its lift cannot be measured,"
         " and theirs would be put aside; give it its control rows, or, if another arm is"
         f" the one compared, name that one {TREATMENT!r} and this one otherwise"
+    )
+    diags.error(store.ref(i), format_path((loaded.indices[i], "variant")), message, "compared-arm")
+
+
+def _paired_with_control(
+    loaded: _Loaded, code: int, arm: tuple[int, str], diags: Diagnostics
+) -> None:
+    """The arm compared with control (`arm`: its first row and name) for metric `code`
+    has a row on a date with a control row, else an error at its first row: the lift
+    pairs the arms by date, so with the control rows dated a day apart, every week,
+    none was measured, control was left out, and the arm's value alone against the
+    baseline read *Target met* where it did worse than control."""
+    store = loaded.store
+    strings = store.strings
+    controls: set[int] = set()
+    own: set[int] = set()
+    compared = arm_of(arm[1])
+    for i in range(len(store)):
+        if store.metric[i] != code:
+            continue
+        name = strings[store.variant[i]]
+        if name and is_control(name):
+            controls.add(store.date[i])
+        elif name and arm_of(name) == compared:
+            own.add(store.date[i])
+    if own & controls:
+        return
+    i, text = arm
+    message = (
+        f"variant {excerpt(text)} of the metric {excerpt(strings[code] or '')} has no row"
+        " on a date with a control row: the lift compares the two arms on one date, so"
+        " none can be measured, and the control rows would be left out of the verdict;"
+        " date each period's rows of both arms alike (or, if the control rows are a time"
+        " before the model, not an arm beside it, write them without a variant)"
     )
     diags.error(store.ref(i), format_path((loaded.indices[i], "variant")), message, "compared-arm")
 

@@ -828,6 +828,35 @@ def test_a_rate_that_fell_to_its_low_target_is_not_taken_for_fractions(tmp_path:
     assert errors(tmp_path) == []
 
 
+def test_fractions_beside_goalposts_either_side_of_one_percent_are_refused(
+    tmp_path: Path,
+) -> None:
+    """An error rate from 1.2% to a target of 0.8%, exported as 0.0118 to 0.011: the rule
+    looked only where both goalposts were 1 or more, and the rows read *Target met* at
+    0.011% (review)."""
+    data = shop_charter()
+    data["business_metrics"][0] |= {
+        "direction": "decrease",
+        "baseline": {"value": 1.2},
+        "target": {"value": 0.8},
+    }
+    rows = [
+        {"date": day, "metric": "conv", "value": value}
+        for day, value in (("2026-04-27", 0.0118), ("2026-05-04", 0.0112), ("2026-05-11", 0.011))
+    ]
+    path = write_results(tmp_path, "csv", rows)
+    write_charter(tmp_path, "shop", data)
+    assert errors(tmp_path) == [
+        f"{path}:2:1: [0].value: 0.0118 reads as a fraction: every row of 'conv' is between 0"
+        " and 1, a hundredth of its baseline 1.2 and target 0.8 in '%'; write percentages"
+        " (1.18 for 1.18%), as the baseline and target are"
+    ]
+    # Written as percentages, the same rows are taken.
+    write_results(tmp_path, "csv", [{**r, "value": r["value"] * 100} for r in rows])
+    write_charter(tmp_path, "shop", data)
+    assert errors(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     "values",
     [
@@ -891,6 +920,72 @@ def test_two_arms_beside_control_need_one_named_treatment(tmp_path: Path) -> Non
     rows[1:4:2] = [row("2026-05-04", "Treatment"), row("2026-05-11", "Treatment")]
     rows[4:10] = [row("2026-05-04", arm, "tickets") for arm in ("v1", "v2", "v3", "v4", "v5")]
     write_results(tmp_path, "json", rows)
+    assert errors(tmp_path) == []
+
+
+def test_an_arm_on_no_date_with_control_is_refused(tmp_path: Path) -> None:
+    """Control rows dated a day before the treatment's, every week: no lift was measured,
+    control was left out, and the treatment alone against the baseline read *Target met*
+    where the same rows on one date read *No impact* (review). An arm whose rows go on
+    after control's stopped (a rollout) was paired before: taken."""
+
+    def row(day: str, variant: str) -> dict[str, Any]:
+        return {**GOOD, "date": day, "variant": variant}
+
+    apart = [
+        row(day, arm)
+        for week in ("04", "11")
+        for day, arm in (
+            (f"2026-05-{week}", "control"),
+            (f"2026-05-{int(week) + 1:02}", "treatment"),
+        )
+    ]
+    path = write_results(tmp_path, "csv", apart)
+    assert errors(tmp_path) == [
+        f"{path}:3:1: [1].variant: variant 'treatment' of the metric 'conv' has no row on a"
+        " date with a control row: the lift compares the two arms on one date, so none can"
+        " be measured, and the control rows would be left out of the verdict; date each"
+        " period's rows of both arms alike (or, if the control rows are a time before the"
+        " model, not an arm beside it, write them without a variant)"
+    ]
+    # The same with other arms beside `treatment`, none of them on a date with control.
+    model = [{**r, "variant": "model"} for r in apart if r["variant"] == "treatment"]
+    path = write_results(tmp_path, "csv", [*apart, *model])
+    assert [e.split(": ", 2)[1] for e in errors(tmp_path)] == ["[1].variant"]
+    rollout = [row("2026-05-04", "control"), row("2026-05-04", "treatment")]
+    rollout += [row(day, "treatment") for day in ("2026-05-11", "2026-05-18")]
+    write_results(tmp_path, "csv", rollout)
+    assert errors(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["control_group", "Control arm", "controls", "holdout-2", "CTRL 1"]
+)
+def test_a_control_arm_not_named_as_one_is_refused(tmp_path: Path, name: str) -> None:
+    """`control_group` beside `treatment` was an arm of its own: no lift, and the treatment
+    alone against the baseline read *Target met* where `control` read *No impact*."""
+    rows = [
+        {**GOOD, "date": day, "variant": arm}
+        for day in ("2026-05-04", "2026-05-11")
+        for arm in (name, "treatment")
+    ]
+    path = write_results(tmp_path, "csv", rows)
+    assert errors(tmp_path) == [
+        f"{path}:2:1: [0].variant: variant {name!r} reads as a control arm but is not a"
+        " control name (a/a, baseline, control, ctrl, holdout, in any case): it would be an"
+        " arm of its own, and no lift against control measured; name the control arm"
+        " 'control', or the arm otherwise"
+    ]
+
+
+@pytest.mark.parametrize("name", ["uncontrolled", "remote-controller", "model", "Control"])
+def test_arms_with_control_inside_a_word_are_taken(tmp_path: Path, name: str) -> None:
+    rows = [
+        {**GOOD, "date": day, "variant": arm}
+        for day in ("2026-05-04", "2026-05-11")
+        for arm in (name, "treatment")
+    ]
+    write_results(tmp_path, "csv", rows)
     assert errors(tmp_path) == []
 
 

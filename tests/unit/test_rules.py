@@ -571,6 +571,37 @@ def test_mc109_is_judged_by_the_newest_business_result(tree: Tree) -> None:
     assert tree.findings(today=date(2026, 3, 23)) == []
 
 
+def test_mc109_is_judged_by_the_business_metrics_the_verdict_rests_on(tree: Tree) -> None:
+    """*Business impact* rested on a lift of conversion weeks old, while a second business
+    metric, flat, had fresh rows: the verdict showed no *Results overdue* (review). The
+    metrics that moved are what it rests on; with none moved, all of them count."""
+    body = compliant()
+    body["business_metrics"].append(
+        business_metric("aov", name="Basket value", unit="USD", target=60.0, baseline=50.0)
+    )
+    flat = [
+        {"date": day, "metric": "aov", "variant": arm, "value": 50.0, "std": 20.0, "n": 5000}
+        for day in ("2026-03-08", "2026-03-15", "2026-03-22")
+        for arm in ("control", "treatment")
+    ]
+    tree.charter(body, [*compliant_rows(), *flat])
+    checks = tree.check(today=date(2026, 3, 23))
+    assert checks["shop"].view.verdict == "business-impact"
+    (finding,) = checks["shop"].findings
+    assert finding.code == "MC109"
+    assert finding.message == (
+        "newest result a business metric is judged by is from 2026-03-08, 15 days before"
+        " 2026-03-23 (the newest of any metric is from 2026-03-22); the cadence is 'weekly'"
+    )
+    # Conversion flat too: no verdict rests on one metric more than the other, and the
+    # fresh weeks of basket value are news.
+    level = [{**r, "value": 10.0} if r["metric"] == "conv" else r for r in compliant_rows()]
+    tree.charter(body, [*level, *flat])
+    checks = tree.check(today=date(2026, 3, 23))
+    assert checks["shop"].view.verdict == "no-impact"
+    assert checks["shop"].findings == []
+
+
 @pytest.mark.parametrize(
     ("cadence", "today", "stale"),
     [
