@@ -440,7 +440,8 @@ def feed_context(
         # The newest entry's date: a build without new data has the same bytes.
         "updated": entries[0].updated if entries else "1970-01-01T00:00:00Z",
         "self": base.link("feed.xml"),
-        "home": base.link(""),
+        # The site's front page: with no base_url, "" would be the feed's own address.
+        "home": base.link("") or "./",
         "entries": entries,
         # What the built-in feed.xml writes of them: each entry's XML, made with it.
         "entries_xml": Markup("".join(e.xml for e in entries)),

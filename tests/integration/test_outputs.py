@@ -9,8 +9,9 @@ import csv
 import io
 import json
 import os
+from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -18,7 +19,9 @@ import yaml
 from factory import ab, charter_data, row, view
 from helpers import EXAMPLES_DAY, ExamplesBuild, ScratchProject, at, parse_html
 
-from generator.outputs import charter_feed
+from generator.analyze import analyze_project
+from generator.load import load_project
+from generator.outputs import charter_feed, feed_context
 from generator.pages import fold
 from generator.paths import parse_base_url
 
@@ -170,6 +173,27 @@ def test_feed_is_atom_with_stable_ids_newest_first(examples_build: ExamplesBuild
         link = entry.find(f"{ATOM}link").attrib["href"]  # type: ignore[union-attr]
         assert link.startswith("https://ml.example.com/charters/charters/")
         assert entry.findtext(f"{ATOM}author/{ATOM}name")
+
+
+def test_the_feeds_link_to_the_site_is_its_front_page_whatever_the_base_url(
+    examples_build: ExamplesBuild,
+) -> None:
+    """Without a base_url the feed's link to the site was `href=""`, which a reader
+    resolves to the feed's own address."""
+    project, _ = load_project(examples_build.source, date.fromisoformat(EXAMPLES_DAY))
+    views = analyze_project(project)
+    homes = {
+        base: feed_context(project, views, parse_base_url(base))["home"]
+        for base in (None, "/charters/", "https://ml.example.com/charters/")
+    }
+    assert homes == {
+        None: "./",
+        "/charters/": "/charters/",
+        "https://ml.example.com/charters/": "https://ml.example.com/charters/",
+    }
+    assert urljoin("https://intranet.example/portfolio/feed.xml", homes[None]) == (
+        "https://intranet.example/portfolio/"
+    )
 
 
 def test_a_feed_entry_gives_the_newest_date_of_a_metrics_rows_and_their_number(
