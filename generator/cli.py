@@ -234,15 +234,16 @@ def build(
         sys.exit(1)
     if not quiet:
         click.echo(printable(result.summary(out)))
-        if result.rule_errors:  # the site is built, but a CI step running check fails
-            them = "it" if result.rule_errors == 1 else "them"
-            click.echo(
-                f"note: {plural(result.rule_errors, 'rule error')} on the charters' pages:"
-                f" `charters check` fails on {them}",
-                err=True,
-            )
-        if result.pruned is not None:
-            click.echo(result.pruned.summary())
+    if result.rule_errors:  # the site is built, but a CI step running check fails: a
+        # problem, said with --quiet too
+        them = "it" if result.rule_errors == 1 else "them"
+        click.echo(
+            f"note: {plural(result.rule_errors, 'rule error')} on the charters' pages:"
+            f" `charters check` fails on {them}",
+            err=True,
+        )
+    if not quiet and result.pruned is not None:
+        click.echo(result.pruned.summary())
 
 
 def run() -> None:

@@ -1148,6 +1148,10 @@ def test_a_build_says_how_many_rule_errors_its_pages_show(
         assert built.exit_code == 0, built.output
         assert built.stderr.splitlines() == [line]
     assert "nothing changed" in built.stdout
+    # --quiet leaves out the summary, not the problem (it said nothing at all).
+    hushed = run_cli("build", "--source", root, "--out", out, "--quiet")
+    assert hushed.exit_code == 0 and hushed.stdout == ""
+    assert hushed.stderr.splitlines() == [line]
     scratch_project.write("site.yaml", "title: Portfolio\nlint: {disable: [MC104, MC108]}\n")
     quiet = run_cli("build", "--source", root, "--out", out)
     assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
