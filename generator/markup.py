@@ -27,7 +27,13 @@ ALLOWED_TAGS = {
     "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub",
     "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "ol": {"start"},
+    "td": {"align"},
+    "th": {"align"},
+}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
@@ -80,15 +86,58 @@ def hidden_words(text: str) -> list[str]:
     # The words shown, run together: a tag the sanitiser takes out may join two words
     # (`<summary>S</summary>body` shows as `Sbody`), which hides neither.
     shown = "".join(_words(_sanitised_html(text)))
-    lost: list[str] = []
+    words = _words(written, written=True)
+    kept = _aligned(words, shown)
+    if kept is not None:
+        return [word for word, shows in zip(words, kept, strict=True) if not shows]
+    lost: list[str] = []  # no alignment (the sanitiser changed a word): the first match
     at = 0
-    for word in _words(written, written=True):
+    for word in words:
         found = shown.find(word, at)
         if found < 0:
             lost.append(word)
         else:
             at = found + len(word)
     return lost
+
+
+# Beyond this many ways of reading the words at once, `_aligned` gives up (a field of one
+# word written thousands of times); the first match is taken then.
+_ALIGNED_STATES = 50_000
+
+
+def _aligned(words: list[str], shown: str) -> list[bool] | None:
+    """Which of the written `words` the page shows: the reading of them, in order, that
+    spells `shown` (the words shown, run together) whole with the most of them, the others
+    hidden. Taking the first place each word is found named the wrong ones: `the` of
+    `Hi <style>the</style> there` was found in `there`, and `there` was said hidden. None
+    when no reading spells it."""
+    # At each word: the places in `shown` reached → (words shown so far, place before,
+    # whether this word was shown to get there).
+    steps: list[dict[int, tuple[int, int, bool]]] = [{0: (0, 0, False)}]
+    states = 0
+    for word in words:
+        here: dict[int, tuple[int, int, bool]] = {}
+        for at, (count, _, _) in steps[-1].items():
+            if count >= here.get(at, (-1, 0, False))[0]:
+                here[at] = (count, at, False)
+            if shown.startswith(word, at):
+                end = at + len(word)
+                if count + 1 > here.get(end, (-1, 0, False))[0]:
+                    here[end] = (count + 1, at, True)
+        states += len(here)
+        if states > _ALIGNED_STATES:
+            return None
+        steps.append(here)
+    if len(shown) not in steps[-1]:
+        return None
+    kept: list[bool] = []
+    at = len(shown)
+    for step in reversed(steps[1:]):
+        _, at, shows = step[at]
+        kept.append(shows)
+    kept.reverse()
+    return kept
 
 
 def shows_nothing(text: str) -> bool:
@@ -188,25 +237,44 @@ class _BlankBeforeList(markdown.preprocessors.Preprocessor):
     """Put a blank line before a list item that follows a line of text outside a list. As
     in CommonMark, a numbered list breaks into a paragraph only when it starts at 1, so
     a line such as "2019. was the year" stays text; an item indented by four spaces or
-    more is not a list's start either."""
+    more is not a list's start either. Such a line opening a paragraph, alone, stays
+    text too (`_as_text`); a list of several items numbered from 3 keeps its numbers
+    (sane_lists gives its `<ol>` a `start`, which the sanitiser keeps)."""
 
     BULLET = re.compile(r" {0,3}[-+*][ \t]+\S")
-    FIRST = re.compile(r" {0,3}1\.[ \t]+\S")
+    FIRST = re.compile(r" {0,3}0*1\.[ \t]+\S")
     ITEM = re.compile(r" *(?:[-+*]|\d{1,9}\.)[ \t]+\S")
+    NUMBERED = re.compile(r"( {0,3}\d{1,9})(\.[ \t]+\S)")
 
     def run(self, lines: list[str]) -> list[str]:
         out: list[str] = []
         in_list = False  # a list item since the last blank line
-        for line in lines:
+        open_list = False  # a list not yet ended by a paragraph (blank lines go on in one)
+        for i, line in enumerate(lines):
+            after_blank = not out or not out[-1].strip()
             if not line.strip():
                 in_list = False
             elif self.ITEM.match(line):
                 starts = self.BULLET.match(line) or self.FIRST.match(line)
-                if starts and not in_list and out and out[-1].strip():
+                if starts and not in_list and not after_blank:
                     out.append("")
+                elif not (starts or open_list or not after_blank):
+                    line = self._as_text(line, lines[i + 1 : i + 2])
                 in_list = in_list or bool(starts)
+                open_list = open_list or in_list
+            elif after_blank and not line[:1].isspace():
+                open_list = False
             out.append(line)
         return out
+
+    def _as_text(self, line: str, after: list[str]) -> str:
+        """A paragraph's first line numbered other than 1, no item after it ("2019. was the
+        year"): text, its number kept. Python-Markdown made it a list of one item and
+        dropped the number, from the page, its description and the API's summary."""
+        numbered = self.NUMBERED.match(line)
+        if numbered is None or (after and self.ITEM.match(after[0])):
+            return line
+        return f"{numbered.group(1)}\\{numbered.group(2)}{line[numbered.end() :]}"
 
 
 def render_inline_markdown(text: str | None) -> Markup:

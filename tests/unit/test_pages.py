@@ -355,6 +355,14 @@ def test_render_markdown_keeps_ordinary_markdown() -> None:
         ("Text\n    - indented", "<p>Text\n    - indented</p>"),
         ("Text\n```\nkeys:\n- item\n```", "<p>Text</p>\n<pre><code>keys:\n- item\n</code></pre>"),
         ("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>"),
+        # A paragraph opened by such a line, alone, is text too: it was a list of one
+        # item, and "2019" was lost from the page, its description and the API (review).
+        ("2019. was the year we started.", "<p>2019. was the year we started.</p>"),
+        ("Intro.\n\n2019. was the year", "<p>Intro.</p>\n<p>2019. was the year</p>"),
+        # A list of items numbered from 3 keeps its numbers; one item after a blank line
+        # in a list goes on with it.
+        ("3. three\n4. four", '<ol start="3">\n<li>three</li>\n<li>four</li>\n</ol>'),
+        ("1. a\n\n2. b", "<ol>\n<li>\n<p>a</p>\n</li>\n<li>\n<p>b</p>\n</li>\n</ol>"),
     ],
 )
 def test_render_markdown_starts_a_list_after_a_line_of_text(text: str, html: str) -> None:

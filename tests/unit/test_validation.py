@@ -244,6 +244,27 @@ def test_markdown_whose_page_would_hide_words_is_warned_of(scratch_project: Scra
 
 
 @pytest.mark.parametrize(
+    ("summary", "hidden"),
+    [
+        ("Hi <style>the</style> there", "the"),
+        ("Visit <style>in</style> the inbox", "in"),
+        ("Hi <style>and the rest</style> there", "and the rest"),
+    ],
+)
+def test_the_words_a_page_would_hide_are_the_ones_named(
+    scratch_project: ScratchProject, summary: str, hidden: str
+) -> None:
+    """The hidden `the` was found inside `there`, and the warning named `there`, which
+    the page shows (review)."""
+    text = scratch_project.charter(summary=json.dumps(summary))
+    where = at(text, "summary: ", '"')
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:{where}: summary: the page would"
+        f" not show {hidden!r}: {REMOVED_WITH_TAGS}"
+    ]
+
+
+@pytest.mark.parametrize(
     "written",
     [
         *("<!-- TODO -->", "&nbsp;", "<br>", "---", "###", "[](x)", "<span></span>"),
