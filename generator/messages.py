@@ -313,6 +313,8 @@ def _message(error: ErrorDetails, doc: Document, path: FieldPath) -> str:
         text = str(ctx.get("error", error["msg"]))
         if number and math.isfinite(value):  # a number field refused it: no "quote it" hint
             return text
+        if isinstance(value, date):  # a date field refused the date (out of range): text
+            return text  # is no date, and quoting it is refused too
         return text + _yaml_hint(doc, path, value)
     return f"{error['msg']}, got {describe(value)}{_yaml_hint(doc, path, value)}"
 

@@ -227,6 +227,20 @@ REMOVED_WITH_TAGS = (
 )
 
 
+@pytest.mark.parametrize("written", ["0026-02-01", '"0026-02-01"'])
+def test_a_date_out_of_range_says_so_without_a_hint_to_quote_it(
+    scratch_project: ScratchProject, written: str
+) -> None:
+    """`as_of: 0026-02-01` was told to quote the date to keep it as text, and the quoted
+    date gets the same error: a date field takes no text (review)."""
+    text = scratch_project.charter(decisions=f'\n  - date: {written}\n    decision: "Go."')
+    where = at(text, "date: ", written[0])
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:{where}: decisions[0].date: 0026-02-01 is out of"
+        " range: dates are limited to 1900-01-01 to 2199-12-31 (is the year mistyped?)"
+    ]
+
+
 def test_markdown_whose_page_would_hide_words_is_warned_of(scratch_project: ScratchProject) -> None:
     # The sanitiser removed an unclosed <style> with the rest of the summary: the page
     # showed "Intro." and nothing said why (review). A warning: the page is still safe,
