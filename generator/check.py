@@ -113,9 +113,15 @@ def report_of(
     """The report of a loaded tree: the rules' findings by charter (`checks`, left as they
     are), with what `build` says of linked files (refused types, missing files) added to
     each charter's findings, the loader's problems (`errors`, sorted) and site.yaml's
-    findings. `build` makes the same report from what it computed (check_cache.py)."""
+    findings. `build` makes the same report from what it computed (check_cache.py). The
+    project's own templates are compiled as a build compiles them (`template_problems`),
+    their problems among the loader's."""
     from .rules import site_findings
 
+    if (project.root / "templates").is_dir():
+        from .pages import template_problems  # imported only for a project with templates
+
+        errors = sorted([*errors, *template_problems(project.root)], key=Diagnostic.sort_key)
     judged = _with_link_problems(checks, link_problems)
     if only is not None:
         ids = set(only)

@@ -278,6 +278,70 @@ def template_diagnostic(exc: Exception, root: Path) -> Diagnostic | None:
     return Diagnostic(where, "", message, code="template")
 
 
+def template_problems(root: Path) -> list[Diagnostic]:
+    """The project's own templates (`templates/`) compiled as a build compiles them, for
+    `charters check`'s report (a build makes the same report): each template a build may
+    render by name (every built-in one's), and each one those extend, include or import
+    by a name written out, as the loader finds it (the project's first); a syntax error,
+    an unknown filter or test, and a name no template has, where the project's own
+    template writes it. `check` passed a template that `build` refused. An undefined
+    value shows only when a page is rendered: at `charters build`."""
+    folder = root / "templates"
+    if not folder.is_dir():
+        return []
+    env = make_environment(folder)
+    own = real(folder)
+    todo = sorted((p.name for p in BUILTIN_TEMPLATES.iterdir() if p.is_file()), reverse=True)
+    seen: set[str] = set()
+    problems: list[Diagnostic] = []
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+            tree = env.parse(source, name, filename)
+            mine = filename is not None and real(Path(filename)).is_relative_to(own)
+            if mine:
+                env.compile(tree, name, filename)
+        except (jinja2.TemplateError, UnicodeDecodeError, OSError) as exc:
+            problem = template_diagnostic(exc, root)
+            if problem is not None:
+                problems.append(problem)
+            continue
+        for named, line, optional in _named_templates(tree):
+            if named in seen:
+                continue
+            try:
+                env.loader.get_source(env, named)  # type: ignore[union-attr]
+            except jinja2.TemplateNotFound:
+                if mine and not optional:
+                    where = SourceRef(_template_name(filename, root), line, 1)
+                    message = (
+                        f"template {named!r} not found in templates/ or the built-in templates"
+                    )
+                    problems.append(Diagnostic(where, "", message, code="template"))
+                continue
+            todo.append(named)
+    return sorted(problems, key=Diagnostic.sort_key)
+
+
+def _named_templates(tree: jinja2.nodes.Template) -> Iterator[tuple[str, int, bool]]:
+    """The templates `tree` extends, includes or imports by a name written out: each
+    name, its line and whether it may be missing (`ignore missing`)."""
+    kinds = (jinja2.nodes.Extends, jinja2.nodes.Include, jinja2.nodes.Import)
+    for node in tree.find_all((*kinds, jinja2.nodes.FromImport)):
+        target = getattr(node, "template", None)
+        optional = bool(getattr(node, "ignore_missing", False))
+        names = (
+            target.items if isinstance(target, jinja2.nodes.List | jinja2.nodes.Tuple) else [target]
+        )
+        for item in names:
+            if isinstance(item, jinja2.nodes.Const) and isinstance(item.value, str):
+                yield item.value, node.lineno, optional or len(names) > 1
+
+
 # ---------------------------------------------------------------------------
 # The portfolio finder: its search index, as data-* attributes on each row, and
 # the choices of its filters.

@@ -925,3 +925,63 @@ def test_summary_counts_folders_that_could_not_be_loaded(tmp_path: Path) -> None
     assert lines[-1] == (
         "checked 1 charter (2 not loaded: invalid): 2 errors, 0 warnings, 0 info, 0 alerts"
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        (
+            '{% extends "builtin/charter.html" %}\n{% block footer %}{{ x.y }{% endblock %}\n',
+            "templates/charter.html:2:1: template error: template syntax error: unexpected '}'",
+        ),
+        (
+            '{% extends "builtin/charter.html" %}\n'
+            "{% block footer %}{{ 3|nosuch }}{% endblock %}\n",
+            "templates/charter.html:2:1: template error: template syntax error: No filter named"
+            " 'nosuch'.",
+        ),
+        (
+            '{% extends "builtin/charter.html" %}\n{% block footer %}\n{% include "_mine.html" %}'
+            '{% include "_maybe.html" ignore missing %}{% endblock %}\n',
+            "templates/charter.html:3:1: template error: template '_mine.html' not found in"
+            " templates/ or the built-in templates",
+        ),
+    ],
+)
+def test_check_refuses_a_template_the_build_refuses(
+    tmp_path: Path, template: str, problem: str
+) -> None:
+    """`check` passed a template `build` refused, so the pre-commit hook and the CI step
+    never caught one (review); the build's report for check says the same."""
+    source = copy_examples(tmp_path / "src")
+    (source / "templates").mkdir()
+    (source / "templates" / "charter.html").write_text(template, encoding="utf-8")
+    checked = run("check", "--source", source, "--today", TODAY, "--cache-dir", tmp_path / "c1")
+    assert checked.exit_code == 1
+    assert [line for line in checked.stdout.splitlines() if "template" in line] == [problem]
+    built = run("build", "--source", source, "--out", tmp_path / "site", "--today", TODAY)
+    assert built.exit_code == 1
+    assert problem.replace(" template error:", "") in built.stderr
+    # A build primes check's report in its cache folder; the check after it prints it.
+    cache = tmp_path / "c2"
+    run(
+        "build",
+        "--source",
+        source,
+        "--out",
+        tmp_path / "site",
+        "--today",
+        TODAY,
+        "--cache-dir",
+        cache,
+    )
+    again = run("check", "--source", source, "--today", TODAY, "--cache-dir", cache)
+    assert again.stdout == checked.stdout
+    # Mended, the templates pass check as they pass the build.
+    (source / "templates" / "_mine.html").write_text("{{ 1 }}\n", encoding="utf-8")
+    (source / "templates" / "charter.html").write_text(
+        '{% extends "builtin/charter.html" %}{% block footer %}{% include "_mine.html" %}'
+        "{% endblock %}\n",
+        encoding="utf-8",
+    )
+    assert run("check", "--source", source, "--today", TODAY).exit_code == 0
