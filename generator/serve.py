@@ -168,12 +168,14 @@ class SourceFilter:
             return False
         if rel.name in GIT_FILES and (len(rel.parts) == 1 or rel.parts[0] == "charters"):
             return True
-        if any(_ignored(part) for part in rel.parts[:-1]):
+        if any(_hidden_folder(part) for part in rel.parts[:-1]):
             return False
         if _ignored(rel.name) and not _published(rel):
             return False
-        if rel.name.isdigit():
-            return False  # vim's probe that the folder is writable: 4913, 5036, …
+        if rel.name.isdigit() and len(rel.parts) > 2:
+            # vim's probe that the folder is writable (4913, 5036, …), in the folder of the
+            # file it saves; `charters/2024` is a charter's folder
+            return False
         return rel.parts[0] in WATCHED_DIRS or str(rel) in WATCHED_FILES
 
 
@@ -191,13 +193,22 @@ def _published(rel: PurePosixPath) -> bool:
 
 
 def _ignored(name: str) -> bool:
-    """Editor droppings and caches: hidden files (`.x.swp`, emacs' `.#x` locks), backups
-    (`x~`, `#x#`), swap and temporary files, `__pycache__`."""
+    """Editor droppings and caches: emacs' `.#x` locks and `#x#` autosaves, backups (`x~`),
+    vim's swap files (`.x.swp`), temporary files, `__pycache__`. Other names that start
+    with `.` or `#` may be files the build reads (a result file `#late.csv` that
+    `results/*.csv` reads, a linked `.notes.txt`): a save of one went unbuilt."""
     return (
-        name.startswith((".", "#"))
+        name.startswith(".#")
+        or (len(name) > 1 and name.startswith("#") and name.endswith("#"))
         or name.endswith(("~", ".swp", ".swx", ".tmp"))
         or name == "__pycache__"
     )
+
+
+def _hidden_folder(name: str) -> bool:
+    """A folder whose files the build never reads (a results glob's `**` skips hidden
+    folders): `.git`, `.ipynb_checkpoints`, and `__pycache__`."""
+    return name.startswith(".") or _ignored(name)
 
 
 # ---------------------------------------------------------------------------
@@ -696,22 +707,18 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
     try:
         while not stop.is_set():
             folder = _identity(inputs.root)
-            for changes in watchfiles.watch(
-                *inputs.watched,
-                watch_filter=inputs,
-                stop_event=_Watching(stop, ready),
-                step=WATCH_QUIET_MS,
-                raise_interrupt=False,
-                ignore_permission_denied=True,  # an unreadable folder beside charters/: not ours
-            ):
-                if stop.is_set():  # the server is stopping: no build begins now
-                    return
-                state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
+            try:
+                if _watch_once(state, inputs, folder, stop, ready):
+                    return  # stopped
+            except RuntimeError as exc:  # watchfiles' own (`WatchfilesRustInternalError`)
+                if "decode path" not in str(exc):
+                    raise
+                # A file name that is not UTF-8 (an archive's Latin-1 name) ended the watch,
+                # with the other changes of its burst: watched on, and built (a build says
+                # where such a name is an input).
+                state.echo(f"warning: {exc}; watching on and rebuilding…", err=True)
                 state.rebuild()
-                if _identity(inputs.root) != folder:
-                    break
-            else:
-                return  # stopped
+                continue
             while _identity(inputs.root) is None and not stop.wait(0.2):
                 pass  # removed: watched again once it is back
             if stop.is_set():
@@ -726,6 +733,32 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
             " Pages no longer rebuild; restart `charters serve`.",
             err=True,
         )
+
+
+def _watch_once(
+    state: SiteState,
+    inputs: SourceFilter,
+    folder: tuple[int, int] | None,
+    stop: threading.Event,
+    ready: threading.Event,
+) -> bool:
+    """Rebuild after each burst of changes, until the server stops (True) or the source
+    folder `folder` is no longer the one at its path (False)."""
+    for changes in watchfiles.watch(
+        *inputs.watched,
+        watch_filter=inputs,
+        stop_event=_Watching(stop, ready),
+        step=WATCH_QUIET_MS,
+        raise_interrupt=False,
+        ignore_permission_denied=True,  # an unreadable folder beside charters/: not ours
+    ):
+        if stop.is_set():  # the server is stopping: no build begins now
+            return True
+        state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
+        state.rebuild()
+        if _identity(inputs.root) != folder:
+            return False
+    return True
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:

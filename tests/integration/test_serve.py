@@ -53,6 +53,13 @@ INPUTS = [
     ".mailmap",  # the authors' names in the history
     ".gitignore",  # which new files are uncommitted changes
     "charters/.gitignore",
+    # Files the build may read that an editor's droppings looked like: a charter whose id
+    # is a year, a result file `results/*.csv` reads, others a glob or a link names.
+    "charters/2024",
+    "charters/2024/charter.yaml",
+    "charters/routing/results/#late.csv",
+    "charters/routing/results/.late.csv",
+    "charters/routing/.notes.txt",
 ]
 NOT_INPUTS = [
     "charters/routing/charter.yaml~",
@@ -929,3 +936,26 @@ def test_a_site_left_open_past_midnight_is_built_again_for_the_new_date(
     assert "the date is now 2030-01-02; rebuilding…" in echoed
     text = page.read_text("utf-8")
     assert "days before 2030-01-02" in text and "days before 2030-01-01" not in text
+
+
+def test_a_file_name_that_is_not_utf8_does_not_stop_the_watch(
+    scratch_project: ScratchProject,
+) -> None:
+    """A file named in Latin-1 anywhere in the source (an archive extracted there) ended
+    the watch: "stopped watching … restart", and no later save was built (review)."""
+    scratch_project.charter("routing")
+    proc = start(scratch_project.root, "--port", "0")
+    try:
+        url = wait_for_url(proc)
+        page = url + "charters/routing/index.html"
+        first = get(url + "__charters__/version")[1]
+        with open(os.fsencode(scratch_project.root / "charters") + b"/notes-\xff.txt", "w") as f:
+            f.write("x")
+        time.sleep(0.5)
+        scratch_project.charter("routing", title="Edited after the name")
+        wait_for(page, "Edited after the name", timeout=20)
+        assert get(url + "__charters__/version")[1] != first
+    finally:
+        _, err = stop(proc)
+    assert "stopped watching" not in err
+    assert "not UTF-8" in err or "decode path" in err  # said, and watched on
