@@ -787,8 +787,11 @@ def template_cache(cache: Cache) -> Any:
 
     Jinja finds an entry by the template's name and checks the hash of its source
     and Jinja's version before using it; the folder is per generator fingerprint,
-    since the environment's settings shape the compiled code too. An entry that
-    cannot be read is compiled again; one that cannot be written stops the cache.
+    since the environment's settings shape the compiled code too. Each entry says its
+    size and CRC-32 first (`summed`), as the cache's other entries do: Jinja checks
+    the source's hash, not the compiled code's, and a bit flipped in it was published
+    on every page (`</gooter>`) or failed a good tree. An entry that cannot be read,
+    or is damaged, is compiled again; one that cannot be written stops the cache.
     """
     folder = cache.folder(f"templates/{generator_fingerprint()}")
     if folder is None:
@@ -798,13 +801,27 @@ def template_cache(cache: Cache) -> Any:
     class _Templates(jinja2.FileSystemBytecodeCache):
         def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
             try:
-                super().load_bytecode(bucket)
-            except Exception:  # a truncated or foreign entry: compile instead
+                with open(self._get_cache_filename(bucket), "rb") as f:
+                    body = unsummed(f.read())
+                if body is not None:
+                    bucket.bytecode_from_string(bytes(body))
+            except Exception:  # missing, truncated or foreign: compile instead
                 bucket.reset()
 
         def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            import tempfile
+
+            path = self._get_cache_filename(bucket)
             try:
-                super().dump_bytecode(bucket)
+                fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(summed(bucket.bytecode_to_string()))
+                    os.replace(tmp, path)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    raise
             except OSError as exc:
                 cache.fail(exc)
 

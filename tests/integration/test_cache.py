@@ -206,6 +206,35 @@ def test_bad_cache_entries_are_ignored_and_made_again(
     assert tree_files(scratch_project.out) == expected
 
 
+def test_a_compiled_template_damaged_inside_is_compiled_again(
+    scratch_project: ScratchProject,
+) -> None:
+    """Jinja checks a compiled template's source hash, not its code: one bit flipped in a
+    string of base.html's compiled code (`</footer>` read `</gooter>`) was published on
+    every page (review). Each entry now says its size and CRC-32 first."""
+    write_full_project(scratch_project)
+    scratch_project.write("site.yaml", "title: Portfolio\n")
+    scratch_project.build()
+    cache = scratch_project.root / ".charters-cache"
+    flipped = 0
+    for path in cache.glob("templates/*/__jinja2_*.cache"):
+        data = path.read_bytes()
+        at = data.find(b"</footer>")
+        if at >= 0:
+            path.write_bytes(data[: at + 2] + bytes([data[at + 2] ^ 1]) + data[at + 3 :])
+            flipped += 1
+    assert flipped
+    scratch_project.write("site.yaml", "title: Charters\n")  # every page rendered again
+    assert scratch_project.build().ok
+    damaged = tree_files(scratch_project.out)
+    shutil.rmtree(cache)
+    shutil.rmtree(scratch_project.out)
+    assert scratch_project.build().ok
+    cold = tree_files(scratch_project.out)
+    assert damaged == cold
+    assert not any(b"</gooter>" in data for data in damaged.values())
+
+
 def test_a_cache_folder_that_cannot_be_written_costs_a_warning(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
