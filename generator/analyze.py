@@ -194,6 +194,22 @@ class MetricView:
         return any(x is not None for x in self.originals)
 
     @property
+    def together(self) -> tuple[float | None, ...]:
+        """The numbers shown side by side wherever the metric is (its baseline, human
+        baseline, latest value, target, and the original target and baseline): each is
+        written with the digits that tell it from the others, the same wherever it is
+        shown (`fmt_value`'s `apart`)."""
+        latest = self.latest.row.value if self.latest is not None else None
+        return (
+            self.baseline,
+            self.human,
+            latest,
+            self.target,
+            self.original_target,
+            self.original_baseline,
+        )
+
+    @property
     def variants(self) -> list[str]:
         """Variant labels in a stable order: production first, control, then the rest."""
         names = {v or "" for v in self.rows.variant_names()}

@@ -8,6 +8,7 @@ This module imports nothing heavy (no Jinja, Markdown, nh3, matplotlib or SciPy)
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -41,24 +42,47 @@ def plural(n: int, noun: str, plural_form: str | None = None) -> str:
     return f"{n} {word}"
 
 
-def fmt_number(value: float | None, digits: int = 3, apart: float | None = None) -> str:
+# What `fmt_number`'s `apart` takes: a value a number is read beside, or several.
+Beside = float | Iterable[float | None] | None
+
+
+def fmt_number(value: float | None, digits: int = 3, apart: Beside = None) -> str:
     """A value as people read it: thousands separated, trailing zeros dropped.
 
-    `apart`: a value it is read beside (a latest value's target): where the two differ
-    but would read the same, this one gets the digits that tell them apart, so that a
-    latest of 999.995 short of a target of 1,000 never reads `1,000`."""
+    `apart`: the values it is read beside (a latest value's baseline and target), or one.
+    Where two of them and this one differ but would read the same, all get the digits
+    that tell them apart, the same number more for each, so that a baseline of 4.496
+    beside a target of 4.5 never reads `4.5`, nor a latest of 4.497 beside it reads
+    `4.497` and above it. Each value written so with the same `apart` (itself in it or
+    not) keeps its order: rounded to the same places, a smaller value never reads larger."""
     if value is None or not math.isfinite(value):
         return MISSING
-    text = _number(value, digits, 0)
-    if apart is not None and math.isfinite(apart) and apart != value:
-        beside = _number(apart, digits, 0)
-        if text == beside:  # the rare case: how far to go is asked only then
-            most = _more_written(value, digits)
-            more = 0
-            while text == beside and more < most:
-                more += 1
-                text = _number(value, digits, more)
-    return text
+    together = _together(value, apart)
+    more = _more_apart(together, digits) if len(together) > 1 else 0
+    return _number(value, digits, min(more, _more_written(value, digits)) if more else 0)
+
+
+def _together(value: float, apart: Beside) -> list[float]:
+    """`value` and the finite values of `apart`, each once, in order."""
+    if apart is None:
+        return [value]
+    others = [apart] if isinstance(apart, (int, float)) else apart
+    return sorted({value, *(x for x in others if x is not None and math.isfinite(x))})
+
+
+def _more_apart(values: list[float], digits: int) -> int:
+    """The fewest digits more than `_number` gives at which no two of `values` (distinct,
+    in order) read the same, none written with more digits than it has
+    (`_more_written`): 0 but where two would read the same."""
+    texts = [_number(v, digits, 0) for v in values]
+    if all(a != b for a, b in itertools.pairwise(texts)):
+        return 0
+    most = [_more_written(v, digits) for v in values]  # the rare case: asked only then
+    for more in range(1, max(most) + 1):
+        texts = [_number(v, digits, min(more, m)) for v, m in zip(values, most, strict=True)]
+        if all(a != b for a, b in itertools.pairwise(texts)):
+            return more
+    return max(most)
 
 
 def _more_written(value: float, digits: int) -> int:
@@ -99,7 +123,7 @@ def _number(value: float, digits: int, more: int) -> str:
     return text.replace("-", "−")
 
 
-def fmt_value(value: float | None, unit: str, apart: float | None = None) -> str:
+def fmt_value(value: float | None, unit: str, apart: Beside = None) -> str:
     """A value with its unit: `4.4%`, `0.92`, `6.2 hours`; `apart`: see `fmt_number`."""
     if value is None:
         return MISSING

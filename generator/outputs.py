@@ -340,8 +340,9 @@ def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
             continue
         day, rows = metric.newest
         parts = []
+        beside = metric.together  # each number told from the others, as on the pages
         if metric.latest is not None:
-            latest = fmt_value(metric.latest.row.value, metric.unit, apart=metric.target)
+            latest = fmt_value(metric.latest.row.value, metric.unit, apart=beside)
             # Dated when older than the entry: a control arm's newer rows, say.
             said = [metric.latest.row.variant or ""]
             if metric.latest.row.date != day:
@@ -349,10 +350,9 @@ def charter_feed(view: CharterView, base: BaseUrl) -> list[FeedEntry]:
             told = ", ".join(x for x in said if x)
             parts.append(f"Latest {latest}" + (f" ({told})" if told else ""))
         if metric.baseline is not None:
-            parts.append(f"baseline {fmt_value(metric.baseline, metric.unit)}")
+            parts.append(f"baseline {fmt_value(metric.baseline, metric.unit, apart=beside)}")
         if metric.target is not None:
-            shown = metric.latest.row.value if metric.latest is not None else None
-            parts.append(f"target {fmt_value(metric.target, metric.unit, apart=shown)}")
+            parts.append(f"target {fmt_value(metric.target, metric.unit, apart=beside)}")
         if metric.progress is not None:
             parts.append(f"{fmt_percent(metric.progress)} of the way to target")
         parts.append(f"{plural(rows, 'result row')} dated {day.isoformat()}")

@@ -253,12 +253,15 @@ def _wrong_side(view: CharterView, today: date | None) -> Iterator[Finding]:
             continue
         if wrong_side(metric.direction, metric.baseline, metric.target):
             word = "above" if metric.direction == "increase" else "below"
+            target, baseline = (
+                fmt_value(x, metric.unit, apart=metric.together)
+                for x in (metric.target, metric.baseline)
+            )
             yield (
                 "MC106",
                 (*_metric_path(view, metric), "target", "value"),
-                f"target {fmt_value(metric.target, metric.unit)} of {metric.id!r} is not {word}"
-                f" its baseline {fmt_value(metric.baseline, metric.unit)}, yet the direction is"
-                f" {metric.direction!r}",
+                f"target {target} of {metric.id!r} is not {word} its baseline {baseline}, yet"
+                f" the direction is {metric.direction!r}",
             )
 
 
@@ -464,18 +467,18 @@ def ml_only_sentence(view: CharterView, ml: MetricView) -> str:
         else:
             parts.append(f"{d.name} did not move ({move_phrase(d)})")
     return (
-        f"{ml.name} reached {fmt_value(ml.latest.row.value, ml.unit, apart=ml.target)} (target"
-        f" {fmt_value(ml.target, ml.unit, apart=ml.latest.row.value)}) but " + "; ".join(parts)
+        f"{ml.name} reached {fmt_value(ml.latest.row.value, ml.unit, apart=ml.together)} (target"
+        f" {fmt_value(ml.target, ml.unit, apart=ml.together)}) but " + "; ".join(parts)
     )
 
 
 def _at_target(metric: MetricView) -> str:
-    """`Name at 12.07 minutes (target 13.9 minutes)`, each with the digits that tell the
-    two apart (`fmt_value`'s `apart`)."""
+    """`Name at 12.07 minutes (target 13.9 minutes)`, each with the digits that tell it
+    from the numbers shown with it (`MetricView.together`), as on the pages."""
     latest = metric.latest.row.value if metric.latest else None
     return (
-        f"{metric.name} at {fmt_value(latest, metric.unit, apart=metric.target)}"
-        f" (target {fmt_value(metric.target, metric.unit, apart=latest)})"
+        f"{metric.name} at {fmt_value(latest, metric.unit, apart=metric.together)}"
+        f" (target {fmt_value(metric.target, metric.unit, apart=metric.together)})"
     )
 
 
@@ -491,7 +494,7 @@ def evidence(view: CharterView) -> str:
         moved = [b for b in business if b.status in ("met", "improved")]
         text = "; ".join(
             f"{b.name} {'reached its target' if b.status == 'met' else 'improved'}:"
-            f" {fmt_value(b.latest.row.value if b.latest else None, b.unit, apart=b.target)}"
+            f" {fmt_value(b.latest.row.value if b.latest else None, b.unit, apart=b.together)}"
             f" ({move_phrase(b)})"
             for b in moved
         )

@@ -473,8 +473,9 @@ def chart_spec(metric: MetricView) -> ChartSpec:
     chart draws at most the variants :func:`drawn_variants` keeps and counts the
     rest in `hidden`; the tolerance is still judged on every row.
     """
+    beside = metric.together  # labelled as the page writes them, each told from the others
     refs = [
-        RefLine(kind, f"{REF_LABELS[kind]} {fmt_value(value, metric.unit)}", value)
+        RefLine(kind, f"{REF_LABELS[kind]} {fmt_value(value, metric.unit, apart=beside)}", value)
         for kind, value in zip(
             REF_KINDS, (metric.baseline, metric.human, metric.target), strict=True
         )
@@ -486,7 +487,8 @@ def chart_spec(metric: MetricView) -> ChartSpec:
     )
     for kind, value in moved:
         if value is not None:
-            refs.append(RefLine(kind, f"{LINE_NAMES[kind]} {fmt_value(value, metric.unit)}", value))
+            label = f"{LINE_NAMES[kind]} {fmt_value(value, metric.unit, apart=beside)}"
+            refs.append(RefLine(kind, label, value))
     groups = _by_variant(metric)
     variants, hidden = drawn_variants(groups, keep=treatment_variant(metric.rows))
     return ChartSpec(

@@ -1723,7 +1723,11 @@ def _first_result_moved(before: MetricView | None, after: MetricView) -> str | N
         or _row_key(was) + _row_value(was) == _row_key(now) + _row_value(now)
     ):
         return None
-    said = [f"{fmt_value(r.row.value, after.unit)} on {r.row.date.isoformat()}" for r in (now, was)]
+    pair = (now.row.value, was.row.value)
+    said = [
+        f"{fmt_value(r.row.value, after.unit, apart=pair)} on {r.row.date.isoformat()}"
+        for r in (now, was)
+    ]
     return f"; judged against its first result, now {said[0]} (was {said[1]})"
 
 
@@ -1924,9 +1928,11 @@ def _results_message(
     if after.latest is None:
         return text + " (no latest value outside the control arm)"
     was = "no result"
+    # Read side by side: the numbers of both, each written apart from all the others.
+    together = after.together + (before.together if before is not None else ())
     if before is not None and before.latest is not None:
-        was = fmt_value(before.latest.row.value, before.unit, apart=before.target)
-    now = fmt_value(after.latest.row.value, after.unit, apart=after.target)
+        was = fmt_value(before.latest.row.value, before.unit, apart=together)
+    now = fmt_value(after.latest.row.value, after.unit, apart=together)
     text += f"; latest {was} → {now} ({after.latest.row.date.isoformat()})"
     text += f"; status {status_words(before)} → {status_words(after)}"
     numbers = evidence(after)
@@ -1934,7 +1940,7 @@ def _results_message(
     if moved.trend is not None:
         text += f", {moved.trend}"
     if after.progress is not None and after.target is not None:
-        target = fmt_value(after.target, after.unit)
+        target = fmt_value(after.target, after.unit, apart=together)
         text += f"; {fmt_percent(after.progress)} of the way to the target {target}"
     if after.met:
         text += " (target met)"

@@ -473,7 +473,7 @@ def _trend_cell(change: Change | None) -> str:
 def _latest_cell(metric: MetricView | None) -> str:
     if metric is None or metric.latest is None:
         return "—"
-    value = _cell(fmt_value(metric.latest.row.value, metric.unit, apart=metric.target))
+    value = _cell(fmt_value(metric.latest.row.value, metric.unit, apart=metric.together))
     return f"{value} ({fmt_date(metric.latest.row.date)})"
 
 
@@ -500,7 +500,7 @@ def _progress_text(metric: MetricView) -> str:
     if metric.latest is not None and metric.progress is not None:
         text = (
             f"{fmt_percent(metric.progress)} of the way to"
-            f" {_cell(fmt_value(metric.target, metric.unit, apart=metric.latest.row.value))}"
+            f" {_cell(fmt_value(metric.target, metric.unit, apart=metric.together))}"
         )
     if metric.latest is not None and metric.met:
         text = (text + " ✓ met").strip()

@@ -420,6 +420,37 @@ def test_a_human_baseline_that_differs_from_the_baseline_never_reads_as_it(
     assert "6.2 hours 6.205 hours" in section(charter, "human-baseline").text()
 
 
+def test_a_baseline_beside_its_latest_and_target_never_reads_as_either(
+    scratch_project: ScratchProject,
+) -> None:
+    """A baseline of 4.504 hours, written with no digits to tell it from the target of 4.5,
+    read "4.5 hours → 4.502 hours → 4.5 hours": a metric back at its baseline, or one
+    that had got worse. An ML metric's ratio baseline of 0.99952 read "1" beside a latest
+    of "0.9996", as if it had fallen. Baseline, latest and target read apart and in order
+    on the charter page, the portfolio and in the feed."""
+    scratch_project.charter(
+        measurement="\n  method: before_after\n  population: All tickets.",
+        business_metrics=MINIMAL_BLOCKS["business_metrics"].replace("6.2}", "4.504}"),
+        ml_metrics="\n  - id: uptime\n    name: Availability\n    definition: Minutes up."
+        "\n    unit: ratio\n    direction: increase\n    baseline: {value: 0.99952}"
+        "\n    target: {value: 0.99999}\n    drives: [ttfr]",
+    )
+    scratch_project.write(
+        "charters/routing/results/production.csv",
+        "date,metric,value\n2026-05-04,ttfr,4.502\n2026-05-04,uptime,0.99961\n",
+    )
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html")
+    cells = [td.text() for td in charter.find("tr", id="metric-ttfr").find_all("td")[:4]]
+    assert cells == ["4.504 hours", "—", "4.502 hours2026-05-04", "4.5 hours"], cells
+    cells = [td.text() for td in charter.find("tr", id="metric-uptime").find_all("td")[:4]]
+    assert cells[0] == "0.9995" and cells[2].startswith("0.9996"), cells
+    portfolio = page(scratch_project.out, "index.html").text()
+    assert "4.504 hours → 4.502 hours → 4.5 hours" in portfolio
+    feed = (scratch_project.out / "feed.xml").read_text(encoding="utf-8")
+    assert "Latest 4.502 hours; baseline 4.504 hours; target 4.5 hours" in feed
+
+
 # --- untrusted text --------------------------------------------------------------------
 
 SCRIPT = "<script>alert(1)</script>"

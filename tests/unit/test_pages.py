@@ -7,6 +7,8 @@ import posixpath
 
 import pytest
 from helpers import Element, parse_html
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.diagnostics import REFUSED
 from generator.formatting import (
@@ -97,6 +99,50 @@ def test_a_value_read_beside_another_gets_the_digits_that_tell_them_apart(
     value: float, target: float | None, expected: str
 ) -> None:
     assert fmt_value(value, "USD", apart=target) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "unit", "expected"),
+    [
+        # baseline, latest, target: the baseline read "4.5 USD" beside the target's
+        ((4.496, 4.497, 4.5), "USD", ["4.496 USD", "4.497 USD", "4.5 USD"]),
+        # a ratio's baseline read "1" beside a latest of "0.9996", as if it had fallen
+        ((0.99952, 0.99961, 0.99999), "ratio", ["0.9995", "0.9996", "1"]),
+        ((99.996, 99.5, 100.0), "%", ["99.996%", "99.5%", "100%"]),
+        ((6.2, 4.505, 4.5), "hours", ["6.2 hours", "4.505 hours", "4.5 hours"]),
+        ((6.2, 5.1, 4.5), "hours", ["6.2 hours", "5.1 hours", "4.5 hours"]),  # apart already
+    ],
+)
+def test_numbers_read_together_never_read_equal_nor_out_of_order(
+    values: tuple[float, ...], unit: str, expected: list[str]
+) -> None:
+    assert [fmt_value(v, unit, apart=values) for v in values] == expected
+
+
+def _read_back(text: str) -> float:
+    return float(text.replace(",", "").replace("\u2212", "-"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(-2e6, 2e6, allow_nan=False),
+            st.decimals(-2, 2, places=6).map(float),  # values as files write them
+            st.sampled_from([0.05, 0.9995, 0.99952, 1.0, 4.4949, 4.4951, 4.5, 999.995, 1e6]),
+        ),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_numbers_read_together_keep_their_order(values: list[float]) -> None:
+    """Each number of a group written with the others as `apart` reads back in the order of
+    the numbers themselves, and two that differ never read the same."""
+    shown = {v: _read_back(fmt_number(v, apart=values)) for v in values}
+    for a in values:
+        for b in values:
+            if a < b:
+                assert shown[a] < shown[b], (a, b, fmt_number(a, apart=values))
 
 
 @pytest.mark.parametrize(
