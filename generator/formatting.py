@@ -113,6 +113,9 @@ def _number(value: float, digits: int, more: int) -> str:
         text = f"{value:,.{2 + more}f}"
     else:
         text = f"{value:.{digits + more}g}"
+        while text in ("1", "-1") and more < 17:  # short of a whole, never a whole:
+            more += 1  # an availability of 0.9996 is not 1
+            text = f"{value:.{digits + more}g}"
         # Under 0.0001, `7.95e-05` is no way to read a rate on a page; under a billionth
         # (no rate, a unit's mistake more likely) the exponent is shorter than the zeros.
         if "e" in text and magnitude >= 1e-9:

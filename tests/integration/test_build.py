@@ -445,6 +445,7 @@ def test_a_baseline_beside_its_latest_and_target_never_reads_as_either(
     assert cells == ["4.504 hours", "—", "4.502 hours2026-05-04", "4.5 hours"], cells
     cells = [td.text() for td in charter.find("tr", id="metric-uptime").find_all("td")[:4]]
     assert cells[0] == "0.9995" and cells[2].startswith("0.9996"), cells
+    assert cells[3].startswith("0.99999"), cells  # a target short of a whole is not 1
     portfolio = page(scratch_project.out, "index.html").text()
     assert "4.504 hours → 4.502 hours → 4.5 hours" in portfolio
     feed = (scratch_project.out / "feed.xml").read_text(encoding="utf-8")

@@ -48,6 +48,8 @@ from generator.pages import relative_url
         (0.92, "0.92"),
         (0.5, "0.5"),
         (0.123456, "0.123"),
+        (0.9996, "0.9996"),  # short of a whole, never `1`
+        (-0.99951, "\u22120.9995"),
         (0.094, "0.094"),
         (0.000457, "0.000457"),
         (0.0000795, "0.0000795"),  # not `7.95e−05`
@@ -106,8 +108,9 @@ def test_a_value_read_beside_another_gets_the_digits_that_tell_them_apart(
     [
         # baseline, latest, target: the baseline read "4.5 USD" beside the target's
         ((4.496, 4.497, 4.5), "USD", ["4.496 USD", "4.497 USD", "4.5 USD"]),
-        # a ratio's baseline read "1" beside a latest of "0.9996", as if it had fallen
-        ((0.99952, 0.99961, 0.99999), "ratio", ["0.9995", "0.9996", "1"]),
+        # a ratio's baseline read "1" beside a latest of "0.9996", as if it had fallen;
+        # short of a whole, a ratio never reads as one
+        ((0.99952, 0.99961, 0.99999), "ratio", ["0.9995", "0.9996", "0.99999"]),
         ((99.996, 99.5, 100.0), "%", ["99.996%", "99.5%", "100%"]),
         ((6.2, 4.505, 4.5), "hours", ["6.2 hours", "4.505 hours", "4.5 hours"]),
         ((6.2, 5.1, 4.5), "hours", ["6.2 hours", "5.1 hours", "4.5 hours"]),  # apart already
