@@ -214,15 +214,22 @@ def fmt_interval(low: float | None, high: float | None, unit: str) -> str:
 def fmt_percent(value: float | None) -> str:
     """A fraction as a percentage with at most one decimal: 0.456 → `45.6%`, −0.2 →
     `−20%`. Short of a whole, never `100%`: 0.99997 of the way to a target not met is
-    `99.9%`."""
+    `99.9%`; more than nothing, never `0%` (`_tiny_percent`): 0.0004 is `0.04%`."""
     if value is None or not math.isfinite(value):
         return MISSING
     text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
     if text == "100" and value < 1:
         text = "99.9"
-    if text == "-0":  # rounded to nothing: no sign
-        text = "0"
+    if text in ("0", "-0"):
+        text = _tiny_percent(value)
     return f"{text}%".replace("-", "\u2212")  # the minus sign, as every other number
+
+
+def _tiny_percent(value: float) -> str:
+    """A fraction one decimal of a percentage rounds to nothing, as a percentage: `0`
+    when it is nothing (no sign, as `fmt_number` writes zero), else at one significant
+    digit (0.0004 is `0.04`, −0.0004 `−0.04`), never read as no change at all."""
+    return _number(value * 100, 1, 0) if value else "0"
 
 
 def meter_value(value: float) -> str:
@@ -233,10 +240,16 @@ def meter_value(value: float) -> str:
 
 
 def fmt_relative(value: float | None) -> str:
-    """A relative change with its sign: 0.123 → `+12.3%`, -0.011 → `−1.1%`."""
+    """A relative change with its sign: 0.123 → `+12.3%`, -0.011 → `−1.1%`. No change is
+    `0.0%`, without a sign; a change one decimal rounds to nothing keeps a significant
+    digit (`_tiny_percent`): −0.0004 is `−0.04%`, never `−0.0%`."""
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"{value * 100:+.1f}%".replace("-", "−")
+    text = f"{value * 100:+.1f}"
+    if text in ("+0.0", "-0.0"):
+        tiny = _tiny_percent(value)
+        text = "0.0" if tiny == "0" else ("+" if value > 0 else "") + tiny
+    return f"{text}%".replace("-", "−")
 
 
 # Below it a p-value is written as `< 0.001` (`7.88e-143` says nothing more; `0`, where

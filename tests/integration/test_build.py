@@ -357,6 +357,25 @@ def test_minimum_detectable_effect_keeps_its_decimals(scratch_project: ScratchPr
     assert "2.5% relative on Time to first response" in plan.text()
 
 
+def test_a_small_share_never_reads_as_nothing(scratch_project: ScratchProject) -> None:
+    """A relative minimum detectable effect of 0.0004 read "0% relative", and a relative
+    lift of −0.0004 read "−0.0%" in the lift table: each reads with a significant digit."""
+    scratch_project.charter(
+        measurement="\n  method: ab_test\n  population: All tickets."
+        "\n  minimum_detectable_effect: {metric: ttfr, relative: 0.0004}"
+    )
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value,lower,upper\n2026-05-04,ttfr,control,100,99,101\n"
+        "2026-05-04,ttfr,treatment,99.96,98.96,100.96\n",
+    )
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html")
+    assert "0.04% relative on Time to first response" in section(charter, "measurement").text()
+    table = charter.find("figure", id="chart-ttfr-lift").find("tbody").text()
+    assert "−0.04%" in table and "0.0%" not in table, table
+
+
 def test_a_latest_value_short_of_its_target_never_reads_as_the_target(
     scratch_project: ScratchProject,
 ) -> None:

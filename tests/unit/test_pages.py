@@ -17,6 +17,7 @@ from generator.formatting import (
     fmt_number,
     fmt_p_phrase,
     fmt_percent,
+    fmt_relative,
     fmt_signed,
     fmt_value,
     meter_value,
@@ -151,11 +152,33 @@ def test_numbers_read_together_keep_their_order(values: list[float]) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(0.456, "45.6%"), (1.0, "100%"), (1.0004, "100%"), (0.99997, "99.9%"), (0.9995, "99.9%"),
-     (0.9994, "99.9%"), (0.0, "0%"), (-0.25, "\u221225%"), (-0.0001, "0%"), (None, "—")],
+     (0.9994, "99.9%"), (0.0, "0%"), (-0.0, "0%"), (-0.25, "\u221225%"), (None, "—")],
 )  # fmt: skip
 def test_fmt_percent_never_says_a_whole_short_of_one(value: float | None, expected: str) -> None:
     # 15.0004 hours against a target of 15 (decrease) is not met: it read "100% of the way".
     assert fmt_percent(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.0004, "0.04%"), (-0.0001, "\u22120.01%"), (0.00049, "0.05%"), (0.0005, "0.1%"),
+     (0.0000004, "0.00004%")],
+)  # fmt: skip
+def test_fmt_percent_never_says_nothing_of_something(value: float, expected: str) -> None:
+    # A relative minimum detectable effect of 0.0004 read "0% relative".
+    assert fmt_percent(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.123, "+12.3%"), (-0.011, "\u22121.1%"), (0.4, "+40.0%"), (0.0, "0.0%"), (-0.0, "0.0%"),
+     (-0.0004, "\u22120.04%"), (0.0004, "+0.04%"), (0.00049, "+0.05%"), (None, "—")],
+)  # fmt: skip
+def test_a_relative_change_that_rounds_to_nothing_reads_as_it_is(
+    value: float | None, expected: str
+) -> None:
+    # A relative lift of −0.0004 read "−0.0%", a negative nothing; no change read "+0.0%".
+    assert fmt_relative(value) == expected
 
 
 @pytest.mark.parametrize(
