@@ -255,13 +255,24 @@ def fmt_relative(value: float | None) -> str:
 # Below it a p-value is written as `< 0.001` (`7.88e-143` says nothing more; `0`, where
 # the normal tail underflows, says something false).
 P_FLOOR = 0.001
+# The levels a p-value is read against: one below a level never reads as at it.
+P_LEVELS = (0.05, 0.01)
 
 
 def fmt_p(value: float | None) -> str:
-    """A p-value to three significant digits, or `< 0.001`."""
+    """A p-value to three significant digits, or `< 0.001`; with as many more as keep it
+    below a level (`P_LEVELS`) it is below: 0.04996 is `0.04996`, never `0.05`, which
+    reads as not significant at 0.05."""
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"< {P_FLOOR}" if value < P_FLOOR else f"{value:.3g}"
+    if value < P_FLOOR:
+        return f"< {P_FLOOR}"
+    digits = 3
+    text = f"{value:.{digits}g}"
+    while digits < 17 and any(value < level <= float(text) for level in P_LEVELS):
+        digits += 1
+        text = f"{value:.{digits}g}"
+    return text
 
 
 def fmt_p_phrase(value: float | None) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import pathlib
 import re
 import subprocess
 import sys
 from pathlib import Path
+from statistics import NormalDist
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
@@ -374,6 +376,27 @@ def test_a_small_share_never_reads_as_nothing(scratch_project: ScratchProject) -
     assert "0.04% relative on Time to first response" in section(charter, "measurement").text()
     table = charter.find("figure", id="chart-ttfr-lift").find("tbody").text()
     assert "−0.04%" in table and "0.0%" not in table, table
+
+
+def test_a_p_value_just_below_005_never_reads_as_005(scratch_project: ScratchProject) -> None:
+    """A lift whose 95% interval is clear of 0 has p = 0.04996, written "p = 0.05" beside
+    it (three significant digits): a reader took it as not significant at 0.05."""
+    z = NormalDist().inv_cdf(0.975)
+    lift, half = NormalDist().inv_cdf(1 - 0.04996 / 2), z / math.sqrt(2)  # the lift's se: 1
+    rows = [("control", 100.0), ("treatment", 100.0 - lift)]  # lower is better
+    scratch_project.charter()
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value,lower,upper\n"
+        + "".join(f"2026-05-04,ttfr,{arm},{v!r},{v - half!r},{v + half!r}\n" for arm, v in rows),
+    )
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html")
+    lift_cell = charter.find("tr", id="metric-ttfr").find("span", class_="nowrap").text()
+    assert lift_cell == "p = 0.04996", lift_cell
+    row = charter.find("figure", id="chart-ttfr-lift").find("tbody").find("tr")
+    cells = [td.text() for td in row.find_all("td")]
+    assert cells[4] == "0.04996", cells
 
 
 def test_a_latest_value_short_of_its_target_never_reads_as_the_target(

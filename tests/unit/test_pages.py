@@ -201,6 +201,16 @@ def test_a_tiny_p_value_is_below_a_floor_never_zero(value: float | None, expecte
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.04996, "p = 0.04996"), (0.0499996, "p = 0.0499996"), (0.0099951, "p = 0.009995"),
+     (0.0499, "p = 0.0499"), (0.05, "p = 0.05"), (0.050004, "p = 0.05"), (0.0100004, "p = 0.01")],
+)  # fmt: skip
+def test_a_p_value_below_a_level_never_reads_as_at_it(value: float, expected: str) -> None:
+    # 0.04996, its interval clear of 0, read "p = 0.05": not significant at 0.05.
+    assert fmt_p_phrase(value) == expected
+
+
+@pytest.mark.parametrize(
     ("value", "unit", "expected"),
     [(0.2, "%", "0.2 pp"), (0.2, " % ", "0.2 pp"), (5, "ms", "5 ms"), (0.1, "score", "0.1 score")],
 )
