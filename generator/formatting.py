@@ -444,13 +444,16 @@ def _with_quotes(row: list[str], delimiter: str, at: list[int]) -> list[str]:
 
 
 def json_ready(data: Any) -> Any:
-    """`data` with every infinite or not-a-number float replaced by None (JSON `null`).
+    """`data` with every infinite or not-a-number float replaced by None (JSON `null`),
+    and a negative zero by zero.
 
     JSON has no Infinity or NaN; `json.dumps(..., allow_nan=False)` of the result
     never fails on a number. A progress over a target next to zero can be infinite.
+    A value written `-0` is `0` on the pages and in CSV (`exact_number`): `0.0`, never
+    `-0.0`, in JSON.
     """
     if isinstance(data, float):
-        return data if math.isfinite(data) else None
+        return (data or 0.0) if math.isfinite(data) else None
     if isinstance(data, dict):
         return {key: json_ready(value) for key, value in data.items()}
     if isinstance(data, (list, tuple)):

@@ -89,7 +89,7 @@ def flat_json(record: dict[str, Any]) -> str:
         if kind is str:
             text = _json_string(value)
         elif kind is float:
-            text = repr(value) if math.isfinite(value) else "null"
+            text = repr(value or 0.0) if math.isfinite(value) else "null"  # as json_ready
         elif kind is int:
             text = int.__repr__(value)
         elif value is None:

@@ -371,6 +371,27 @@ def test_results_csv_keeps_values_exactly(scratch_project: ScratchProject) -> No
     assert (out / "charters/fraud/results.csv").read_text(encoding="utf-8").count("\n") == 1
 
 
+def test_a_value_written_minus_zero_is_zero_in_every_download(
+    scratch_project: ScratchProject,
+) -> None:
+    """A value written `-0` was `0` on the page and in results.csv but `-0.0` in
+    results.json: the downloads disagreed about the same row."""
+    scratch_project.charter(measurement="\n  method: before_after\n  population: All tickets.")
+    scratch_project.write(
+        "charters/routing/results/production.csv",
+        "date,metric,value,lower,upper\n2026-05-04,ttfr,-0,-0.0,0.5\n",
+    )
+    assert scratch_project.build().ok
+    folder = scratch_project.out / "charters/routing"
+    (record,) = json.loads((folder / "results.json").read_text(encoding="utf-8"))["rows"]
+    assert [str(record[k]) for k in ("value", "lower", "upper")] == ["0.0", "0.0", "0.5"]
+    (row,) = csv.DictReader(io.StringIO((folder / "results.csv").read_text(encoding="utf-8")))
+    assert [row[k] for k in ("value", "lower", "upper")] == ["0", "0", "0.5"]
+    api = json.loads((scratch_project.out / "api/charters.json").read_text(encoding="utf-8"))
+    (metric,) = api["charters"][0]["business_metrics"]
+    assert str(metric["latest"]["value"]) == "0.0", metric
+
+
 def test_outputs_are_the_same_bytes_on_every_build(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
