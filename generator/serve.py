@@ -242,6 +242,19 @@ class SiteState:
     clock: Callable[[], date] = field(default=functools.partial(today_from_env, None))
     day: date | None = None
 
+    def _own_folder_whole(self) -> None:
+        """The server's own site folder, whose manifest was removed (a cleaner of the
+        temporary folder took its files, or that one), is emptied: a build refused it as
+        a folder charters did not write, every build after until the server restarted,
+        and every page answered 500 (review). A folder of the server's, not the user's."""
+        from .write import MANIFEST
+
+        out = self.out
+        if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
+            shutil.rmtree(out, ignore_errors=True)
+            if self.kept is not None:
+                self.kept.site = None  # nothing of it is as the last build wrote it
+
     def rebuild(self) -> bool:
         """Build once; on failure keep the last good site and record the problems."""
         from .build import Settings, build
@@ -257,6 +270,7 @@ class SiteState:
                 if self.kept is None:
                     self.kept = Kept()
                 self.day = self.clock()
+                self._own_folder_whole()
                 result = build(
                     Settings(
                         self.source,

@@ -801,6 +801,28 @@ def test_a_build_that_changes_nothing_keeps_the_token(
     assert len({first, edited, failed, state.token}) == 4
 
 
+@pytest.mark.parametrize("lost", ["manifest", "files"])
+def test_the_servers_own_folder_that_lost_its_files_is_built_again(
+    scratch_project: ScratchProject, tmp_path: Path, lost: str
+) -> None:
+    """A cleaner of the temporary folder took the server's site files, or its manifest:
+    every build after was refused ("not written by charters … choose another --out",
+    which serve has not) and every page answered 500 until a restart (review)."""
+    scratch_project.charter("routing")
+    out = tmp_path / "site"
+    state = SiteState(scratch_project.root, out, echo=lambda *a, **k: None)
+    assert state.rebuild()
+    if lost == "manifest":
+        (out / ".charters-site.json").unlink()
+    else:
+        for path in [p for p in out.rglob("*") if p.is_file()]:
+            path.unlink()
+    scratch_project.charter("routing", title="Edited after the cleaner")
+    assert state.rebuild(), state.errors
+    assert "Edited after the cleaner" in (out / "charters/routing/index.html").read_text()
+    assert state.rebuild() and state.errors is None
+
+
 def test_a_page_is_never_read_with_the_token_of_a_build_that_failed(
     scratch_project: ScratchProject, tmp_path: Path
 ) -> None:
