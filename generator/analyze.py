@@ -599,6 +599,8 @@ def _lift_stands(
     if not experiment_over(newest_pair, latest.row.date.toordinal(), ended_after):
         return True
     lf = current.lift
+    if not lf.significant:  # no gain nor loss shown (`Lift.significant`)
+        return True
     lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
     now = _good(latest.row.value - baseline, direction)
     return not ((lo > 0 and now <= 0) or (hi < 0 and now >= 0))
@@ -666,10 +668,13 @@ def metric_status(
         lf = current_lift.lift
         lo, hi = sorted((_good(lf.ci_low, direction), _good(lf.ci_high, direction)))
         move = _good(lf.absolute, direction)
+        # Significant: the interval excludes 0 and p < 0.05 (`Lift.significant`), so the
+        # status never says a move the printed p-value does not.
+        better, worse = lf.significant and lo > 0, lf.significant and hi < 0
         # A target reached while the model does significantly worse than control (both
         # arms moved, by the season, say) is no success of the model's: `worse`.
-        if status != "met" or hi < 0:
-            status = "improved" if lo > 0 else "worse" if hi < 0 else "flat"
+        if status != "met" or worse:
+            status = "improved" if better else "worse" if worse else "flat"
         return status, move, "control", (lo, hi)
     table = as_table(rows)
     codes = control_codes(table)

@@ -29,6 +29,7 @@ from .formatting import is_finite
 from .memo import MEMO
 
 __all__ = [
+    "ALPHA",
     "Z_975",
     "Arm",
     "Lift",
@@ -42,6 +43,9 @@ __all__ = [
 
 #: Two-sided 95% standard-normal quantile, ``scipy.stats.norm.ppf(0.975)``.
 Z_975 = 1.959963984540054
+
+#: The two-sided level a lift is judged at, the 95% interval's.
+ALPHA = 0.05
 
 Method = Literal["two-proportion", "welch", "intervals"]
 
@@ -70,8 +74,11 @@ class Lift:
 
     @property
     def significant(self) -> bool:
-        """True when the 95% CI excludes zero."""
-        return self.ci_low > 0 or self.ci_high < 0
+        """True when the 95% CI excludes zero and p < 0.05. The two-proportion interval
+        and p-value are different approximations (the interval's error is each arm's,
+        the test's is the pooled rate's) that can disagree near the edge: a lift then
+        counts only when both say so, never beside a p-value printed above 0.05."""
+        return (self.ci_low > 0 or self.ci_high < 0) and self.p_value < ALPHA
 
 
 def is_proportion_unit(unit: str) -> bool:

@@ -14,6 +14,7 @@ from factory import ab, guardrail, ml_metric, row
 from factory import business_metric as business
 from factory import charter_data as charter
 from factory import view as analyse
+from statsmodels.stats.proportion import proportions_ztest
 
 from generator.analyze import (
     DatedLift,
@@ -204,7 +205,8 @@ def test_flat_when_lift_ci_touches_zero_exactly_decrease() -> None:
 def test_metric_status_borderline_intervals(
     direction: str, ci: tuple[float, float], expected: str
 ) -> None:
-    """metric_status on its own: an interval with an end exactly at zero is `flat`."""
+    """metric_status on its own: an interval with an end exactly at zero is `flat` (its
+    p-value below 0.05, so the interval decides)."""
     from generator.diagnostics import SourceRef
     from generator.load import Result
     from generator.model import ResultRow
@@ -217,7 +219,7 @@ def test_metric_status_borderline_intervals(
     )
     mid = (ci[0] + ci[1]) / 2
     dated = DatedLift(
-        date(2026, 3, 1), "treatment", Lift(mid, None, ci[0], ci[1], 0.5, "intervals")
+        date(2026, 3, 1), "treatment", Lift(mid, None, ci[0], ci[1], 0.01, "intervals")
     )
     status, _, reference, _ = metric_status(
         direction=direction,  # type: ignore[arg-type]
@@ -230,6 +232,34 @@ def test_metric_status_borderline_intervals(
     )
     assert status == expected
     assert reference == "control"
+
+
+@pytest.mark.parametrize(
+    ("direction", "target", "control", "treatment"),
+    [("increase", 65, (16, 50), (9, 15)), ("decrease", 25, (9, 15), (16, 50))],
+)
+def test_a_lift_whose_p_value_is_above_005_is_no_move_though_its_interval_excludes_zero(
+    direction: str, target: float, control: tuple[int, int], treatment: tuple[int, int]
+) -> None:
+    # 32% of 50 against 60% of 15: the interval of the difference excludes zero (its
+    # low end +0.0391 pp by the unpooled Wald interval, +0.0905 pp by Newcombe's) while the
+    # pooled z-test printed beside it says p = 0.0506. The page said "Improved" beside
+    # that p-value; a move now counts only when both say so.
+    body = charter(business_metrics=[business(direction=direction, baseline=45, target=target)])
+    (k_c, n_c), (k_t, n_t) = control, treatment
+    rows = [
+        row(D1, "conv", 100 * k_c / n_c, variant="control", n=n_c),
+        row(D1, "conv", 100 * k_t / n_t, variant="treatment", n=n_t),
+    ]
+    view = analyse(body, rows)
+    conv = view.metric("conv")
+    assert conv is not None and conv.lift is not None
+    lf = conv.lift.lift
+    _, p_value = proportions_ztest([k_t, k_c], [n_t, n_c])  # the pooled z-test
+    assert lf.p_value == pytest.approx(p_value, abs=1e-9) and 0.05 < p_value < 0.051
+    assert lf.ci_low > 0 or lf.ci_high < 0  # the interval alone would say "moved"
+    assert not lf.significant
+    assert conv.status == "flat" and view.verdict == "no-impact"
 
 
 def test_worse_increase_metric() -> None:
