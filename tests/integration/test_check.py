@@ -267,7 +267,7 @@ def reference_lift(c: dict[str, Any], t: dict[str, Any], unit: str) -> dict[str,
         scale = 100.0 if unit == "%" else 1.0
         count_t, count_c = t["value"] / scale * t["n"], c["value"] / scale * c["n"]
         low, high = confint_proportions_2indep(
-            count_t, t["n"], count_c, c["n"], method="wald", compare="diff"
+            count_t, t["n"], count_c, c["n"], method="newcomb", compare="diff"
         )
         _, p_value = proportions_ztest([count_t, count_c], [t["n"], c["n"]])
         return {

@@ -8,7 +8,6 @@ Expected lifts are worked out here from the example result files with textbook f
 from __future__ import annotations
 
 import csv
-import math
 import os
 import re
 import subprocess
@@ -22,18 +21,20 @@ from generator.charts import ForestRow, describe_forest, forest_spec, render_svg
 from generator.formatting import fmt_estimate, fmt_signed
 
 SVG = "{http://www.w3.org/2000/svg}"
-Z = 1.959963984540054
 
 
 def two_proportion(
     control: dict[str, str], treatment: dict[str, str]
 ) -> tuple[float, float, float]:
-    """Lift of two % rows in points, with its Wald 95% interval."""
+    """Lift of two % rows in points, with its 95% interval (Newcombe's hybrid score
+    interval, by statsmodels)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     pc, nc = float(control["value"]) / 100, int(control["n"])
     pt, nt = float(treatment["value"]) / 100, int(treatment["n"])
-    half = Z * math.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc) * 100
+    low, high = confint_proportions_2indep(pt * nt, nt, pc * nc, nc, method="newcomb")
     lift = float(treatment["value"]) - float(control["value"])
-    return lift, lift - half, lift + half
+    return lift, float(low) * 100, float(high) * 100
 
 
 def page(build: ExamplesBuild, path: str) -> Element:
@@ -79,7 +80,7 @@ def test_a_metric_page_shows_its_definition_agreement_and_every_claim(
     assert "In experiment" in auto[1]
     # Progress: (3.22 − 3.12) / (3.30 − 3.12) of the way.
     assert "55.6% of the way" in auto[4] and "Improved" in auto[4]
-    assert search[5].startswith("+0.240 pp95% CI +0.154 pp to +0.326 pp")
+    assert search[5].startswith("+0.240 pp95% CI +0.153 pp to +0.326 pp")
     assert auto[6] == "VP E-commerce, Head of Searchon 2026-10-05"
 
 
@@ -92,7 +93,7 @@ def test_the_forest_plot_alt_text_and_table_name_each_projects_lift(
     alt = figure.find("img").attrs["alt"] or ""
     search = expected_lift("search-ranking", "holdout-weekly.csv")
     auto = expected_lift("query-autocomplete", "ab-test.csv")
-    assert search == "+0.240 pp (95% CI +0.154 pp to +0.326 pp)"
+    assert search == "+0.240 pp (95% CI +0.153 pp to +0.326 pp)"
     assert f"Search ranking with a neural re-ranker {search} on 2026-06-21" in alt
     assert f"Query autocomplete from purchase-weighted queries {auto} on 2026-11-08" in alt
     assert alt.startswith("Forest plot of the latest lift over control of Search session")

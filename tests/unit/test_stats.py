@@ -7,7 +7,11 @@ import math
 import numpy as np
 import pytest
 from scipy import stats as sps
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    proportions_ztest,
+)
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from generator.formatting import fmt_relative
@@ -30,10 +34,11 @@ TOL = 1e-6
 def _reference_two_proportion(
     p_c: float, n_c: int, p_t: float, n_t: int
 ) -> tuple[float, float, float]:
-    """(ci_low, ci_high, p_value) from statsmodels, on the fraction scale."""
+    """(ci_low, ci_high, p_value) from statsmodels, on the fraction scale: Newcombe's
+    hybrid score interval (Newcombe 1998, method 10) and the pooled z-test."""
     count_c, count_t = p_c * n_c, p_t * n_t
     low, high = confint_proportions_2indep(
-        count_t, n_t, count_c, n_c, method="wald", compare="diff"
+        count_t, n_t, count_c, n_c, method="newcomb", compare="diff"
     )
     _, p_value = proportions_ztest([count_t, count_c], [n_t, n_c])
     return float(low), float(high), float(p_value)
@@ -129,36 +134,67 @@ def test_two_proportion_ignores_std_and_intervals() -> None:
     assert result.method == "two-proportion"
 
 
-@pytest.mark.parametrize("value", [0.0, 1.0])
-def test_two_proportion_degenerate_all_same(value: float) -> None:
-    result = lift(Arm(value, n=500), Arm(value, n=700), "ratio")
+@pytest.mark.parametrize(("value", "unit"), [(0.0, "ratio"), (1.0, "ratio"), (100.0, "%")])
+def test_two_proportion_all_at_0_or_100_percent(value: float, unit: str) -> None:
+    # Equal arms with no spread of their own: no difference (p = 1), and an interval
+    # of Newcombe's, from each arm's Wilson interval, not one of no width (0 to 0).
+    result = lift(Arm(value, n=500), Arm(value, n=700), unit)
     assert result is not None
     assert result.method == "two-proportion"
-    assert result.absolute == 0.0
+    assert result.absolute == 0.0 and result.relative == (None if value == 0 else 0.0)
     assert result.p_value == 1.0
-    assert result.ci_low == result.ci_high == 0.0
+    scale = 100.0 if unit == "%" else 1.0
+    k_c, k_t = value / scale * 500, value / scale * 700  # (the z-test of these is nan)
+    low, high = confint_proportions_2indep(k_t, 700, k_c, 500, method="newcomb")
+    assert result.ci_low == pytest.approx(low * scale, abs=TOL)
+    assert result.ci_high == pytest.approx(high * scale, abs=TOL)
+    assert result.ci_low < 0 < result.ci_high
 
 
-def test_two_proportion_degenerate_percent_hundred() -> None:
-    result = lift(Arm(100.0, n=50), Arm(100.0, n=60), "%")
-    assert result is not None
-    assert (result.p_value, result.ci_low, result.ci_high) == (1.0, 0.0, 0.0)
-    assert result.relative == 0.0
-
-
-@pytest.mark.parametrize(("n", "significant"), [(10, True), (100, True)])
-def test_two_proportion_opposite_extremes_take_the_pooled_error(n: int, significant: bool) -> None:
-    # Each arm's own variance is 0, so the Wald interval had zero width: one customer at
-    # 0% and one at 100% was a certain +1 while the pooled test said p = 0.157. The
-    # interval now takes the pooled error, so the two agree (at any n the test holds).
+@pytest.mark.parametrize("n", [10, 100])
+def test_two_proportion_opposite_extremes(n: int) -> None:
+    # Each arm's own variance is 0: the Wald interval had no width (a certain +1). The
+    # Wilson interval of 0 of n is 0 to z²/(n + z²) (and of n of n its mirror), so the
+    # difference's low end is 1 − √2·z²/(n + z²) (0.608 at n = 10); it never passes 1.
     result = lift(Arm(0.0, n=n), Arm(1.0, n=n), "ratio")
     assert result is not None and result.relative is None
-    _, _, p_value = _reference_two_proportion(0.0, n, 1.0, n)
+    z2 = float(sps.norm.ppf(0.975)) ** 2
+    assert result.ci_low == pytest.approx(1.0 - math.sqrt(2.0) * z2 / (n + z2), abs=1e-12)
+    assert result.ci_high == 1.0
+    low_sm, high_sm, p_value = _reference_two_proportion(0.0, n, 1.0, n)
+    assert (result.ci_low, result.ci_high) == pytest.approx((low_sm, high_sm), abs=TOL)
     assert result.p_value == pytest.approx(p_value, abs=TOL)
-    se_pooled = math.sqrt(0.5 * 0.5 * 2 / n)
-    assert result.ci_low == pytest.approx(1.0 - Z_975 * se_pooled)
-    assert result.ci_high == pytest.approx(1.0 + Z_975 * se_pooled)
-    assert result.significant is significant is (result.p_value < 0.05)
+    assert result.significant
+
+
+@pytest.mark.parametrize(
+    ("control", "treatment", "low", "high"),
+    [
+        # 90% of 10,000 against 95% of 100: the unpooled Wald interval, +0.688 to +9.31 pp,
+        # excluded zero beside p = 0.0965 (Fisher's exact test: 0.128).
+        ((90.0, 10_000), (95.0, 100), -1.20, 7.91),
+        # 0 of 60 against 10% of 10,000: an arm at 0% had no spread of its own, and the
+        # Wald interval was -10.59 to -9.41 pp, only the control arm's noise.
+        ((10.0, 10_000), (0.0, 60), -10.60, -3.96),
+    ],
+)
+def test_two_proportion_interval_near_0_or_100_percent_is_uneven(
+    control: tuple[float, int], treatment: tuple[float, int], low: float, high: float
+) -> None:
+    result = lift(Arm(control[0], n=control[1]), Arm(treatment[0], n=treatment[1]), "%")
+    assert result is not None
+    # Newcombe's method 10 written out: the difference less, and plus, the root sum of
+    # squares of each arm's Wilson interval's reach below and above its rate.
+    (v_c, n_c), (v_t, n_t) = control, treatment
+    p_c, p_t = v_c / 100, v_t / 100
+    l_c, u_c = proportion_confint(p_c * n_c, n_c, method="wilson")
+    l_t, u_t = proportion_confint(p_t * n_t, n_t, method="wilson")
+    d = p_t - p_c
+    expected_low = 100 * (d - math.hypot(p_t - l_t, u_c - p_c))
+    expected_high = 100 * (d + math.hypot(u_t - p_t, p_c - l_c))
+    assert result.ci_low == pytest.approx(expected_low, abs=TOL)
+    assert result.ci_high == pytest.approx(expected_high, abs=TOL)
+    assert (round(result.ci_low, 2), round(result.ci_high, 2)) == (low, high)
 
 
 @pytest.mark.parametrize(
