@@ -416,8 +416,10 @@ def beyond_tolerance(worse: float, tolerance: float) -> bool:
 def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:
     """A 95% interval for one arm's value, from the row's own data.
 
-    The row's `lower`/`upper` when given; else a Wald interval for a proportion
-    with `n`; else mean ± t·std/√n. None when the row carries no uncertainty.
+    The row's `lower`/`upper` when given; else Wilson's score interval for a proportion
+    with `n` (`_wilson`: within 0 to 100% where the Wald interval passed them, 0.8 of 5
+    read 0.449 to 1.15; a reference outside it is one the score test against it
+    rejects at 5%); else mean ± t·std/√n. None when the row carries no uncertainty.
     """
     if _has_interval(arm):
         assert arm.lower is not None and arm.upper is not None
@@ -427,8 +429,9 @@ def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:
         scale = percent_scale(unit)
         p = arm.value / scale
         if 0.0 <= p <= 1.0:
-            half = Z_975 * math.sqrt(p * (1.0 - p) / arm.n) * scale
-            return arm.value - half, arm.value + half
+            low, high = _wilson(p, float(arm.n))
+            # Scaled back, the bounds still hold the value as written (33.3 / 100 * 100).
+            return min(low * scale, arm.value), max(high * scale, arm.value)
     if _has_n(arm, 2) and _has_std(arm):
         assert arm.n is not None and arm.std is not None
         half = t_quantile(arm.n - 1) * arm.std / math.sqrt(arm.n)

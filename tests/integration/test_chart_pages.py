@@ -118,6 +118,14 @@ def two_proportion(control: dict[str, str], treatment: dict[str, str]) -> tuple[
     return lift, float(low) * 100, float(high) * 100, p_value
 
 
+def wilson(p: float, n: int) -> tuple[float, float]:
+    """Wilson's 95% score interval of a proportion p of n (E. B. Wilson, 1927):
+    (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n)."""
+    centre = p + Z**2 / (2 * n)
+    spread = Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2))
+    return (centre - spread) / (1 + Z**2 / n), (centre + spread) / (1 + Z**2 / n)
+
+
 def conversion_pairs() -> list[tuple[dict[str, str], dict[str, str]]]:
     rows = [
         r
@@ -311,12 +319,11 @@ def test_value_tables_show_given_and_computed_intervals(examples_build: Examples
         table = table_rows(page.find("figure", id=f"chart-{metric}"))
         return next(c for c in table if c[0] == "2026-05-03" and c[1] == variant)[3]
 
-    # A proportion with n: the Wald interval.
+    # A proportion with n: Wilson's score interval.
     row = first("search_conversion", "control")
-    p, n = float(row["value"]) / 100, int(row["n"])
-    half = Z * math.sqrt(p * (1 - p) / n) * 100
+    low, high = wilson(float(row["value"]) / 100, int(row["n"]))
     assert cell("search_conversion", "control") == (
-        f"{fmt_number(p * 100 - half)} to {fmt_number(p * 100 + half)} computed from n"
+        f"{fmt_number(low * 100)} to {fmt_number(high * 100)} computed from n"
     )
     assert cell("search_conversion", "control").startswith("3.05 to 3.21")
     # A mean with n and std: the t interval.
@@ -333,6 +340,29 @@ def test_value_tables_show_given_and_computed_intervals(examples_build: Examples
     assert cell("ndcg_at_10", "control") == f"{row['lower']} to {row['upper']}"
     # No measure of noise: no interval.
     assert cell("p95_latency_ms", "control") == ""
+
+
+def test_an_ml_ratio_of_few_gets_an_interval_within_0_and_1_and_no_status_from_it(
+    tmp_path: Path,
+) -> None:
+    """Acceptance 0.8 of 5 suggestions against a baseline of 0.4: the Wald interval its
+    table showed, 0.449 to 1.15, passed 1 and made it "Improved"; the binomial test says
+    p = 0.087. Wilson's interval is 0.376 to 0.964, and holds the baseline."""
+    from factory import charter_data, ml_metric, row, write_charter
+
+    from generator.build import Settings, build
+
+    metric = ml_metric("acc", baseline={"value": 0.4}, target={"value": 0.9})
+    rows = [row("2026-03-01", "conv", 10.5), row("2026-03-01", "acc", 0.8, n=5)]
+    write_charter(tmp_path / "src", "tiny", charter_data(ml_metrics=[metric]), rows)
+    build(Settings(source=tmp_path / "src", out=tmp_path / "site"))
+    page = parse_html(tmp_path / "site" / "charters" / "tiny" / "index.html")
+    low, high = wilson(0.8, 5)
+    assert (round(low, 3), round(high, 3)) == (0.376, 0.964)
+    [cells] = table_rows(page.find("figure", id="chart-acc"))
+    assert cells[3] == f"{fmt_number(low)} to {fmt_number(high)} computed from n"
+    status = page.find("tr", id="metric-acc").text()
+    assert "Did not move" in status and "Improved" not in status
 
 
 def test_build_counts_the_lift_charts(examples_build: ExamplesBuild) -> None:

@@ -14,7 +14,7 @@ from factory import ab, guardrail, ml_metric, row
 from factory import business_metric as business
 from factory import charter_data as charter
 from factory import view as analyse
-from statsmodels.stats.proportion import proportions_ztest
+from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from generator.analyze import (
     DatedLift,
@@ -559,24 +559,31 @@ def test_production_interval_beats_mde() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "extra", "expected", "interval"),
+    ("value", "n", "baseline", "expected"),
     [
-        # 0.8 of 1,000: 0.8 ± 1.96·√(0.8·0.2/1000) = 0.8 ± 0.0248, above 0.7.
-        (0.8, {"n": 1000}, "improved", (0.0752, 0.1248)),
-        (0.8, {"n": 30}, "flat", (-0.0431, 0.2431)),  # 0.8 ± 0.143
-        (0.6, {"n": 1000}, "worse", (-0.1304, -0.0696)),  # 0.6 ± 0.0304
+        (0.8, 1000, 0.7, "improved"),  # Wilson: 0.774 to 0.824, above 0.7
+        (0.8, 30, 0.7, "flat"),  # 0.627 to 0.905
+        (0.6, 1000, 0.7, "worse"),  # 0.569 to 0.630
+        # 4 of 5 against 0.4: the Wald interval, 0.449 to 1.15, passed 1 and made it
+        # "Improved"; the binomial test says p = 0.087. Wilson: 0.376 to 0.964.
+        (0.8, 5, 0.4, "flat"),
+        # 0 of 20: the Wald interval had no width, so no evidence; Wilson 0 to 0.161
+        # (the binomial test against 0.3: p = 0.0011).
+        (0.0, 20, 0.3, "worse"),
     ],
 )
 def test_an_ml_metric_s_production_row_is_judged_by_the_interval_its_chart_draws(
-    value: float, extra: dict[str, Any], expected: str, interval: tuple[float, float]
+    value: float, n: int, baseline: float, expected: str
 ) -> None:
     """Precision in the top decile, 0.18 → 0.26 on 20,000 subscribers, its chart's 95%
     interval 0.254 to 0.266: its status read "Did not move" beside that chart, since only
-    a `lower` and `upper` the row gives counted as its interval (visual review)."""
-    body = charter(ml_metrics=[ml_metric()])
-    found = analyse(body, [row(D1, "prec", value, **extra)]).metric("prec")
+    a `lower` and `upper` the row gives counted as its interval (visual review). The
+    interval of a proportion with `n` is Wilson's score interval, within 0 and 1."""
+    body = charter(ml_metrics=[ml_metric(baseline={"value": baseline})])
+    found = analyse(body, [row(D1, "prec", value, n=n)]).metric("prec")
     assert found is not None and found.status == expected
-    assert found.move_interval == pytest.approx(interval, abs=1e-4)
+    low, high = proportion_confint(round(value * n), n, method="wilson")  # statsmodels
+    assert found.move_interval == pytest.approx((low - baseline, high - baseline), abs=1e-9)
 
 
 def test_a_score_with_n_and_std_is_judged_by_its_t_interval() -> None:
