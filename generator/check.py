@@ -118,7 +118,7 @@ def report_of(
     their problems among the loader's."""
     from .rules import site_findings
 
-    if (project.root / "templates").is_dir():
+    if _own_templates(project.root):
         from .pages import template_problems  # imported only for a project with templates
 
         errors = sorted([*errors, *template_problems(project.root)], key=Diagnostic.sort_key)
@@ -128,6 +128,15 @@ def report_of(
         judged = {k: v for k, v in judged.items() if k in ids}
         errors = [d for d in errors if _charter_of(d.ref.path) in ids or _site_wide(d.ref.path)]
     return CheckReport([judged[k] for k in sorted(judged)], errors, site_findings(project))
+
+
+def _own_templates(root: Path) -> bool:
+    """Whether the project has templates of its own: a `templates/` folder that is not the
+    built-in one (the generator's own repository, whose examples are a project too)."""
+    from .assets import BUILTIN_TEMPLATES
+
+    folder = root / "templates"
+    return folder.is_dir() and real(folder) != real(BUILTIN_TEMPLATES)
 
 
 def _with_link_problems(
