@@ -175,7 +175,13 @@ def _engine(conn: Resolved, source: Path) -> Engine:
             "no-file",
         )
     # A DuckDB file is opened read-only: it has no users to make one read-only.
-    args = {"read_only": True} if local and backend == "duckdb" else {}
+    args: dict[str, Any] = {"read_only": True} if local and backend == "duckdb" else {}
+    if backend == "postgresql" and url.get_driver_name() == "psycopg":
+        # Every statement prepared, so sent through the extended protocol, where the
+        # server refuses a query of several statements (`ONE_STATEMENT`): psycopg sent one
+        # without parameters as a simple query, whose rows were the first statement's, and
+        # whose `COMMIT` ended the read-only transaction before the next statement wrote.
+        args["prepare_threshold"] = 0
     try:
         return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=args)
     except NoSuchModuleError:
@@ -222,12 +228,8 @@ SESSION = {
 }
 
 
-def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
-    """Run the job's query on `conn` within its timeout; every failure is a PullError."""
-    import sqlalchemy as sa
-
-    query = sql_text(job)
-    clause = sa.text(query)
+def _check_params(job: Job, clause: Any) -> None:
+    """Refuse a parameter the query does not bind, and one it binds that `params` lacks."""
     used = set(clause.compile().params)
     unused = sorted(set(job.entry.params) - used)
     if unused:
@@ -251,6 +253,14 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
             ("params",) if job.entry.params else ("sql",),
             "missing-param",
         )
+
+
+def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
+    """Run the job's query on `conn` within its timeout; every failure is a PullError."""
+    import sqlalchemy as sa
+
+    clause = sa.text(sql_text(job))
+    _check_params(job, clause)
     engine = engines.get(conn)
     search = str(engines.source) if engine.dialect.name == "duckdb" else None
     state: dict[str, Any] = {}
@@ -267,20 +277,7 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
             state["raw"] = connection.connection.driver_connection
             _prepare(connection, engine.dialect.name, search)
             result = connection.execute(clause, dict(job.entry.params))
-            described = result.cursor.description if result.cursor is not None else None
-            rows: list[tuple[Any, ...]] = []
-            while batch := result.fetchmany(FETCH_ROWS):
-                rows += map(tuple, batch)
-                if len(rows) > MAX_ROWS:  # not the whole answer in memory to refuse it
-                    raise PullError(
-                        f"the query returns more than {MAX_ROWS:,} rows, the limit of a"
-                        " result file; aggregate in the query or split it",
-                        ("sql",),
-                        "limit",
-                    )
-            if engine.dialect.name == "duckdb":
-                rows = _float32_columns(described, rows)
-            return Table(list(result.keys()), rows)
+            return _read(result, engine.dialect.name)
 
     try:
         return with_timeout(work, job.entry.timeout, lambda: _cancel(state.get("raw")))
@@ -292,10 +289,51 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
             "timeout",
         ) from None
     except sa.exc.SQLAlchemyError as exc:
+        if ONE_STATEMENT in str(getattr(exc, "orig", exc)):
+            raise PullError(_several(conn), ("sql",), "query-failed") from None
         raise PullError(_sql_message(conn, exc), ("sql",), "query-failed") from None
     except (ValueError, OSError) as exc:  # a driver refusing its URL itself (a NUL in a path)
         message = scrub(f"cannot connect to {conn.name!r} ({conn.shown}): {exc}", conn)
         raise PullError(message, ("connection",), "query-failed") from None
+
+
+def _read(result: Any, dialect: str) -> Table:
+    """The rows of a query's result, refused past the row limit as they arrive."""
+    if not result.returns_rows:  # SQLAlchemy's message says nothing of the query
+        raise PullError(
+            "the query returns no result set: its last statement is no SELECT (it is"
+            " a comment only, or a statement such as SET); end it with the SELECT"
+            " whose rows are pulled",
+            ("sql",),
+            "no-rows",
+        )
+    described = result.cursor.description if result.cursor is not None else None
+    rows: list[tuple[Any, ...]] = []
+    while batch := result.fetchmany(FETCH_ROWS):
+        rows += map(tuple, batch)
+        if len(rows) > MAX_ROWS:  # not the whole answer in memory to refuse it
+            raise PullError(
+                f"the query returns more than {MAX_ROWS:,} rows, the limit of a"
+                " result file; aggregate in the query or split it",
+                ("sql",),
+                "limit",
+            )
+    if dialect == "duckdb":
+        rows = _float32_columns(described, rows)
+    return Table(list(result.keys()), rows)
+
+
+# PostgreSQL's refusal of a prepared query of several statements.
+ONE_STATEMENT = "cannot insert multiple commands into a prepared statement"
+
+
+def _several(conn: Resolved) -> str:
+    return (
+        f"the query on {conn.name!r} ({conn.shown}) has several statements; on PostgreSQL"
+        " a pull runs one (the server refuses more, so that the rows are the one SELECT's"
+        " and the session stays read-only): leave only the SELECT, and set the search path"
+        " in the connection URL instead, e.g. ?options=-csearch_path%3Dmarts"
+    )
 
 
 def _prepare(connection: Any, dialect: str, search: str | None) -> None:

@@ -492,6 +492,13 @@ def test_missing_column(tmp_path: Path) -> None:
     assert "pull[0].sql: the query returns no column 'value' (it returns: date, metric)" in err
 
 
+def test_a_query_that_is_only_a_comment(tmp_path: Path) -> None:
+    """SQLAlchemy's "This result object does not return rows" reached the user."""
+    err, _ = _bad(tmp_path, {"sql": "-- only a comment"})
+    assert "pull[0].sql: the query returns no result set: its last statement is no SELECT" in err
+    assert "This result object" not in err
+
+
 def test_wrong_type_names_the_row_and_column(tmp_path: Path) -> None:
     sql = GOOD_SQL + " UNION ALL SELECT DATE '2026-05-10', 'ttfr', 'control', 'six', 3, 1"
     err, _ = _bad(tmp_path, {"sql": sql})

@@ -110,24 +110,82 @@ def test_a_query_error_is_located_and_hides_the_password(
     assert "s3cret-pw" not in result.output
 
 
-def test_a_query_of_several_statements_cannot_write(postgres: Postgres, tmp_path: Path) -> None:
-    """`…; CREATE TABLE …; COMMIT` wrote a table on the server: the session is read-only
-    (and a read-only user the rule, docs/pull.md)."""
-    sql = (
-        "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, 1.5 AS value;"
-        " CREATE TABLE written_by_pull AS SELECT 1 AS a; COMMIT;"
-        " CREATE TABLE written_after_commit AS SELECT 1 AS a"
+SELECT_ROW = "SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, {} AS value"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # psycopg sent it as a simple query and read the first statement's rows (111)
+        f"{SELECT_ROW.format(111)}; {SELECT_ROW.format(222)}",
+        # docs/pull.md's old example: SQLAlchemy's "does not return rows" reached the user
+        f"SET search_path TO public; {SELECT_ROW.format(1)}",
+        # the COMMIT ended the read-only transaction: the table was dropped, exit 0
+        f"{SELECT_ROW.format(1)}; SET default_transaction_read_only = off; COMMIT;"
+        " DROP TABLE kept_by_pull",
+        "CREATE TABLE written_by_pull AS SELECT 1 AS a; COMMIT;"
+        " CREATE TABLE written_after_commit AS SELECT 1 AS a",
+    ],
+)
+def test_a_query_of_several_statements_is_refused(
+    postgres: Postgres, tmp_path: Path, sql: str
+) -> None:
+    with postgres.connect() as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS kept_by_pull (a int)")
+    text = pull_charter(
+        tmp_path, [{"into": "results/pg.csv", "connection": "warehouse", "sql": sql}], site=SITE
     )
-    pull_charter(tmp_path, [{"into": "results/pg.csv", "connection": "warehouse", "sql": sql}],
-                 site=SITE)  # fmt: skip
     result = run_pull(tmp_path, env={URL_ENV: postgres.url()})
     assert result.exit_code == 1
-    assert "cannot execute CREATE TABLE AS in a read-only transaction" in result.stderr
+    line = line_of(text, "sql: ")
+    assert (
+        f"charters/routing/charter.yaml:{line}:10: pull[0].sql: the query on 'warehouse'"
+        " (postgresql+psycopg://charters@/events?host=" in result.stderr
+    )
+    assert "has several statements; on PostgreSQL a pull runs one" in result.stderr
+    assert "in the connection URL instead, e.g. ?options=-csearch_path%3Dmarts" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "charters/routing/results/pg.csv").exists()
     with postgres.connect() as connection:
         tables = connection.execute(
-            "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'written_%'"
+            "SELECT string_agg(tablename, ',') FROM pg_tables"
+            " WHERE tablename LIKE 'written_%' OR tablename = 'kept_by_pull'"
         ).fetchone()
-    assert tables == (0,)
+    assert tables == ("kept_by_pull",)
+
+
+def test_the_search_path_is_set_in_the_url(postgres: Postgres, tmp_path: Path) -> None:
+    """What docs/pull.md says to do instead of `SET search_path TO marts; SELECT …`."""
+    with postgres.connect() as connection:
+        connection.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS marts.weekly AS"
+            " SELECT DATE '2026-01-04' AS date, 'ttfr' AS metric, 7.5 AS value"
+        )
+    sql = "SELECT date, metric, value FROM weekly;"  # one statement, its `;` allowed
+    pull_charter(
+        tmp_path, [{"into": "results/pg.csv", "connection": "warehouse", "sql": sql}], site=SITE
+    )
+    url = postgres.url() + "&options=-csearch_path%3Dmarts"
+    result = run_pull(tmp_path, env={URL_ENV: url})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "charters/routing/results/pg.csv").read_text() == (
+        "date,metric,value\n2026-01-04,ttfr,7.5\n"
+    )
+
+
+@pytest.mark.parametrize("sql", ["-- only a comment", "SET TimeZone = 'UTC'"])
+def test_a_query_that_returns_no_result_set(postgres: Postgres, tmp_path: Path, sql: str) -> None:
+    pull_charter(
+        tmp_path, [{"into": "results/pg.csv", "connection": "warehouse", "sql": sql}], site=SITE
+    )
+    result = run_pull(tmp_path, env={URL_ENV: postgres.url()})
+    assert result.exit_code == 1
+    assert (
+        "pull[0].sql: the query returns no result set: its last statement is no SELECT"
+        " (it is a comment only, or a statement such as SET); end it with the SELECT"
+    ) in result.stderr
+    assert "This result object" not in result.output
 
 
 def test_a_wrong_type_from_postgresql(postgres: Postgres, tmp_path: Path) -> None:
