@@ -380,12 +380,10 @@ def load_site(root: Path, diags: Diagnostics) -> tuple[m.SiteConfig, Document | 
         return m.SiteConfig(), None
     site = validate_model(m.SiteConfig, doc, diags, source=text)
     for name, conn in (site.connections if site is not None else {}).items():
-        if conn.url is not None and written_password(conn.url):
-            message = (
-                f"connection {name!r} has a password written in site.yaml; put the URL, or its"
-                ' password, in an environment variable: url: "${WAREHOUSE_URL}"'
-            )
-            diags.add(doc.at(("connections", name, "url"), message, "secret-in-file"))
+        key = "url" if conn.url is not None else "mlflow"
+        if written_password(conn.url or conn.mlflow or ""):
+            message = secret_in_file(name, key)
+            diags.add(doc.at(("connections", name, key), message, "secret-in-file"))
     if site is not None and m.DEFAULT_CONNECTION in site.connections:
         message = (
             f"{m.DEFAULT_CONNECTION!r} is the embedded DuckDB and cannot be redefined;"
@@ -436,6 +434,15 @@ SECRET_PARAMS = frozenset(
      "sslpassword", "credentials_base64", "credentials_info", "oauth_client_secret",
      "refresh_token", "id_token", "auth_token", "session_token", "sas_token"}
 )  # fmt: skip
+
+
+def secret_in_file(name: str, key: str) -> str:
+    """What a connection whose `key` (url, mlflow) has a secret written in site.yaml is told."""
+    what, example = ("URL", "WAREHOUSE_URL") if key == "url" else ("URI", "MLFLOW_TRACKING_URI")
+    return (
+        f"connection {name!r} has a password written in site.yaml; put the {what}, or its"
+        f' password, in an environment variable: {key}: "${{{example}}}"'
+    )
 
 
 def written_password(url: str) -> bool:

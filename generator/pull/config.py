@@ -13,11 +13,19 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .. import model as m
 from ..diagnostics import Diagnostics, SourceRef, excerpt, format_path
-from ..load import connection_problem, load_site, no_charters, unknown_pull_metrics
+from ..load import (
+    SECRET_PARAMS,
+    connection_problem,
+    load_site,
+    no_charters,
+    secret_in_file,
+    unknown_pull_metrics,
+    written_password,
+)
 from ..messages import validate_model
 from ..readers import Document, FieldPath, parse_yaml, read_text
 from ..results import unread_problem
@@ -172,25 +180,67 @@ def resolve(plan: Plan, job: Job) -> Resolved:
 
         shown, secrets = check_url(name, raw, target, where)
         return Resolved(name, "sql", target, shown, secrets)
+    if written_password(raw):  # the rule `check` applies (load.py)
+        raise PullError(written_here(name, key, where), ("connection",), "secret-in-file")
     try:
-        password = urlsplit(target).password
+        password = urlsplit(target).password  # urllib ends the user part at its last `@`
     except ValueError:
         password = None
-    return Resolved(name, "mlflow", target, _hide(target), (password,) if password else ())
+    query = urlsplit(target).query if "?" in target else ""
+    params = [v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() in SECRET_PARAMS]
+    secrets = tuple(s for s in (password, *params) if s)
+    return Resolved(name, "mlflow", target, hide(target), secrets)
+
+
+def written_here(name: str, key: str, where: str) -> str:
+    """`secret_in_file`'s message with where in site.yaml the secret is written."""
+    return secret_in_file(name, key).replace(" in site.yaml;", f" in site.yaml ({where});", 1)
 
 
 def _line(plan: Plan, path: FieldPath) -> int:
     return plan.site_doc.ref(path).line if plan.site_doc is not None else 0
 
 
-def _hide(uri: str) -> str:
-    """A URI with any password replaced by ***."""
-    return re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1***@", uri)
+# The user part of a URL (`scheme://user:password@`), up to the `@` that starts its host.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<rest>\S*)")
+# A secret query parameter, or a driver's `key=value` setting of one, and its value.
+_SECRET_PARAM = re.compile(
+    r"(?i)(?<![\w-])(?P<key>" + "|".join(sorted(SECRET_PARAMS)) + r")=[^&\s#'\"()]*"
+)
+# A secret shorter than this is not looked for in a message word for word: `postgres`
+# or `x` would be masked where it is the user's or the database's name, garbling the
+# message and telling the password. URLs and `key=value` settings are masked whatever
+# their secret.
+LONG_SECRET = 12
+
+
+def hide(text: str) -> str:
+    """`text` with each URL's password and secret query parameters replaced by ***.
+
+    A password may hold an `@` no one escaped: the user part ends at the last `@` before
+    the host's end (a `/`, `?`, `#`, space or bracket after the first `@`), as urllib reads
+    it, so no part of such a password is shown."""
+    out: list[str] = []
+    at = 0
+    for found in _USERINFO.finditer(text):
+        rest = found.group("rest")
+        first = rest.find("@")
+        if first < 0:
+            continue
+        end = re.search(r"[/?#)'\"]", rest[first:])
+        host_end = first + end.start() if end else len(rest)
+        last = rest.rfind("@", 0, host_end)
+        out += [text[at : found.start("rest")], "***"]
+        at = found.start("rest") + last
+    out.append(text[at:])
+    return _SECRET_PARAM.sub(lambda mt: mt.group("key") + "=***", "".join(out))
 
 
 def scrub(text: str, resolved: Resolved | None) -> str:
-    """A driver's message without the connection's secrets."""
-    text = _hide(text)
+    """A driver's message without the connection's secrets: its URLs' passwords and secret
+    parameters masked, and any long secret quoted on its own."""
+    text = hide(text)
     for secret in resolved.secrets if resolved else ():
-        text = text.replace(secret, "***")
+        if len(secret) >= LONG_SECRET:
+            text = text.replace(secret, "***")
     return text

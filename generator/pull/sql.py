@@ -24,7 +24,7 @@ from ..diagnostics import excerpt
 from ..load import SECRET_PARAMS, sql_leaves_folder, written_password
 from ..paths import real
 from ..readers import MAX_ROWS
-from .config import Job, PullError, Resolved, scrub
+from .config import Job, PullError, Resolved, hide, scrub, written_here
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -83,16 +83,22 @@ def check_url(name: str, raw: str, target: str, where: str) -> tuple[str, tuple[
             "bad-connection",
         ) from None
     if written_password(raw):  # the rule `check` applies (load.py)
-        raise PullError(
-            f"connection {name!r} has a password written in site.yaml ({where}); put the URL,"
-            ' or its password, in an environment variable: url: "${WAREHOUSE_URL}"',
-            ("connection",),
-            "secret-in-file",
-        )
+        raise PullError(written_here(name, "url", where), ("connection",), "secret-in-file")
     params = _secret_params(url)
     secrets = [url.password if isinstance(url.password, str) else "", *_values(params)]
     shown = url.set(query={**url.query, **dict.fromkeys(params, "***")})
-    return shown.render_as_string(hide_password=True), tuple(s for s in secrets if s)
+    text = hide(shown.render_as_string(hide_password=True))
+    if "@" in f"{url.host or ''}{url.port or ''}":
+        # SQLAlchemy ends the password at its first `@`: the rest of it was read as the
+        # host, and printed in every message about the connection.
+        raise PullError(
+            f"connection {name!r} ({text}) has an '@' in its password or user name that is not"
+            " escaped (the URL's host would start after it); write it %40 in the URL:"
+            " pass@word as pass%40word",
+            ("connection",),
+            "bad-connection",
+        )
+    return text, tuple(s for s in secrets if s)
 
 
 def _secret_params(url: Any) -> dict[str, tuple[str, ...]]:

@@ -973,6 +973,86 @@ def test_a_password_in_site_yaml_is_refused_and_never_printed(tmp_path: Path) ->
     assert [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"] == []
 
 
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://alice:FilePassword1@127.0.0.1:1",
+        "postgresql://charters:FilePassword2@127.0.0.1:1/postgres",
+        "http://127.0.0.1:1/?token=FileToken3",
+    ],
+)
+def test_a_secret_in_an_mlflow_uri_in_site_yaml_is_refused(tmp_path: Path, uri: str) -> None:
+    """Only `url:` was looked at: an MLflow URI's password or token was taken, and the
+    token printed in full."""
+    (tmp_path / "site.yaml").write_text(
+        f'title: t\nconnections:\n  tracking: {{mlflow: "{uri}"}}\n'
+    )
+    spec = {"experiment": "e", "metrics": {"precision": "p"}}
+    pull_charter(tmp_path, [{"into": "results/p.csv", "connection": "tracking", "mlflow": spec}])
+    found = [d for d in load_project(tmp_path)[1].sorted() if d.ref.path == "site.yaml"]
+    assert [(d.ref.line, d.field, d.code) for d in found] == [
+        (3, "connections.tracking.mlflow", "secret-in-file")
+    ]
+    result = run_pull(tmp_path)
+    assert result.exit_code == 1
+    assert (
+        "site.yaml:3:22: connections.tracking.mlflow: connection 'tracking' has a password"
+        " written in site.yaml; put the URI, or its password, in an environment variable:"
+        ' mlflow: "${MLFLOW_TRACKING_URI}"'
+    ) in result.stderr
+    assert "File" not in result.output + found[0].format_text()
+
+
+def test_an_unescaped_at_in_a_password_is_refused_and_not_printed(tmp_path: Path) -> None:
+    """SQLAlchemy ends a password at its first `@`: the rest was read as the host and
+    printed (`charters:***@ssWord99@127.0.0.1`) in every message."""
+    site = {"connections": {"w": {"url": "${CHARTERS_TEST_URL}"}}}
+    text = pull_charter(
+        tmp_path, [{"into": "results/p.csv", "connection": "w", "sql": GOOD_SQL}], site=site
+    )
+    url = "postgresql+psycopg://charters:Pa@ssWord99@127.0.0.1:1/postgres"
+    result = run_pull(tmp_path, env={"CHARTERS_TEST_URL": url})
+    assert result.exit_code == 1
+    assert (
+        f"charters/routing/charter.yaml:{line_of(text, 'connection: w')}:17: pull[0].connection:"
+        " connection 'w' (postgresql+psycopg://charters:***@127.0.0.1:1/postgres) has an '@' in"
+        " its password or user name that is not escaped"
+    ) in result.stderr
+    assert "write it %40 in the URL: pass@word as pass%40word" in result.stderr
+    assert "ssWord" not in result.output
+
+
+def test_a_password_that_is_a_word_of_the_message_is_not_masked_in_it(tmp_path: Path) -> None:
+    """The password was replaced wherever it stood: `postgres` masked the user and the
+    database (postgresql+psycopg://***:***@…/***), which garbled the message and told it."""
+    site = {"connections": {"w": {"url": "${CHARTERS_TEST_URL}"}}}
+    pull_charter(
+        tmp_path, [{"into": "results/p.csv", "connection": "w", "sql": GOOD_SQL}], site=site
+    )
+    url = "postgresql+psycopg://postgres:postgres@127.0.0.1:1/postgres?sslmode=disable"
+    result = run_pull(tmp_path, env={"CHARTERS_TEST_URL": url})
+    assert result.exit_code == 1
+    assert (
+        "cannot connect to 'w' (postgresql+psycopg://postgres:***@127.0.0.1:1/postgres"
+        "?sslmode=disable): connection failed:"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("at postgresql://u:Pa@ss@w@rd@h:5/db.", "at postgresql://u:***@h:5/db."),
+        ("(http://bob:p/a@ss@h:1) and http://x:y@z", "(http://bob:***@h:1) and http://x:***@z"),
+        ("http://h:1/?token=t0k&a=1 password=pw x", "http://h:1/?token=***&a=1 password=*** x"),
+        ("postgresql+psycopg://u@h/db?host=/tmp", "postgresql+psycopg://u@h/db?host=/tmp"),
+    ],
+)
+def test_hide_masks_every_password_and_secret_parameter(text: str, shown: str) -> None:
+    from generator.pull.config import hide
+
+    assert hide(text) == shown
+
+
 def test_a_password_in_the_urls_query_is_a_secret_too(tmp_path: Path) -> None:
     """`?password=` is read by most drivers: it was printed in every error and not refused
     when written in site.yaml."""

@@ -339,3 +339,28 @@ def test_an_mlflow_connection_used_for_sql(tmp_path: Path, store: Store) -> None
     result = run_pull(tmp_path, env={ENV: store.uri})
     assert result.exit_code == 1
     assert "connection 'tracking' is an MLflow tracking store; use `mlflow:`" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("http://127.0.0.1:1/?token=EnvToken8", "MLflow at http://127.0.0.1:1/?token=***"),
+        ("http://bob:Pa@ssWord99@127.0.0.1:1", "MLflow at http://bob:***@127.0.0.1:1"),
+    ],
+)
+def test_an_mlflow_uris_token_and_password_are_never_printed(
+    tmp_path: Path, uri: str, shown: str
+) -> None:
+    """`?token=` was printed in full (only a password was masked), and of a password with
+    an `@` the part after it."""
+    need(importlib.util.find_spec("mlflow"), "MLflow is not installed (pip install '.[mlflow]')")
+    spec = {"experiment": "support-router", "metrics": {"precision": "val_top1_precision"}}
+    pull_charter(
+        tmp_path,
+        [{"into": "results/offline.csv", "connection": "tracking", "mlflow": spec}],
+        site=SITE,
+    )
+    result = run_pull(tmp_path, env={ENV: uri, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
+    assert result.exit_code == 1
+    assert f"pull[0].connection: {shown} refused the request" in result.stderr
+    assert "EnvToken" not in result.output and "ssWord" not in result.output
