@@ -192,6 +192,7 @@ def _row_problems(
     rows = _row_numbers(job.rel, text)
     place = re.compile(re.escape(job.rel) + r":(\d+):1\b")
     out: list[tuple[int, str, str]] = []
+    seen: set[tuple[int, str]] = set()  # one problem a cell (a look through `out` was N²)
     for d in diags.errors:
         if d.ref.path != job.rel:
             continue
@@ -200,7 +201,8 @@ def _row_problems(
         message = place.sub(
             lambda mt: f"row {rows.get(int(mt.group(1)), 0)} of this pull", d.message
         )
-        if not any(p[:2] == (row, column) for p in out):
+        if (row, column) not in seen:
+            seen.add((row, column))
             out.append((row, column, message))
     return out
 

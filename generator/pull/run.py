@@ -232,6 +232,11 @@ def _run_all(
     return out
 
 
+# The problems of one pull's rows printed: a query wrong in every row printed one line a
+# row (40,000 of them), which hid every other pull's problems.
+SHOWN_ROW_PROBLEMS = 100
+
+
 def _collect(job: Job, future: Future[bytes], out: dict[str, bytes], diags: Diagnostics) -> None:
     try:
         out[job.rel] = future.result()
@@ -239,9 +244,17 @@ def _collect(job: Job, future: Future[bytes], out: dict[str, bytes], diags: Diag
         diags.error(job.ref(exc.where), job.field(exc.where), exc.message, exc.code)
     except RowErrors as exc:
         where = ("sql",) if job.entry.sql is not None else ("mlflow",)
-        for row, column, message in exc.problems:
+        for row, column, message in exc.problems[:SHOWN_ROW_PROBLEMS]:
             at = f"row {row}, column {column}: " if column else f"row {row}: " if row else ""
             diags.error(job.ref(where), job.field(where), f"{at}{message}", "invalid-row")
+        if len(exc.problems) > SHOWN_ROW_PROBLEMS:
+            left = len(exc.problems) - SHOWN_ROW_PROBLEMS
+            message = (  # "rows …" is printed after every "row N" (diagnostics sort)
+                f"rows not shown: {left:,} more problem{'s' if left > 1 else ''} in this"
+                f" pull's rows ({len(exc.problems):,} in all; the first"
+                f" {SHOWN_ROW_PROBLEMS} are above)"
+            )
+            diags.error(job.ref(where), job.field(where), message, "invalid-row")
 
 
 def _run_job(plan: Plan, job: Job, engines: Engines, replaced: Sequence[str] = ()) -> bytes:

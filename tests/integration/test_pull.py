@@ -499,6 +499,26 @@ def test_a_query_that_is_only_a_comment(tmp_path: Path) -> None:
     assert "This result object" not in err
 
 
+def test_many_invalid_rows_are_told_quickly_and_the_first_hundred_shown(tmp_path: Path) -> None:
+    """Each problem was looked for among those found before it: 10,000 rows dated after
+    the build date took 13 s, 40,000 266 s, and printed one line a row."""
+    sql = (
+        "SELECT DATE '2030-01-01' + CAST(i AS INTEGER) AS date, 'ttfr' AS metric, 1 AS value"
+        " FROM range(20000) t(i)"
+    )
+    started = time.monotonic()
+    err, _ = _bad(tmp_path, {"sql": sql})
+    assert time.monotonic() - started < 10  # 2 s; 20 s before
+    lines = err.splitlines()
+    assert len([line for line in lines if "pull[0].sql: row " in line]) == 100
+    assert "pull[0].sql: row 100, column date: 2030-04-10 is after the build date" in err
+    assert lines[-2].endswith(
+        "pull[0].sql: rows not shown: 19,900 more problems in this pull's rows"
+        " (20,000 in all; the first 100 are above)"
+    )
+    assert lines[-1].startswith("error: 101 problems found")
+
+
 def test_wrong_type_names_the_row_and_column(tmp_path: Path) -> None:
     sql = GOOD_SQL + " UNION ALL SELECT DATE '2026-05-10', 'ttfr', 'control', 'six', 3, 1"
     err, _ = _bad(tmp_path, {"sql": sql})
