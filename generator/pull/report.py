@@ -17,10 +17,14 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from ..cache import INPUT_FILES
+from ..diagnostics import Diagnostics
 from ..formatting import plural
+from ..readers import parse_yaml, read_text
+from ..results import DEFAULT_RESULTS, glob_matches
 from ..vocabulary import ChangeKind
 
 KEY = ("date", "metric", "variant")
@@ -125,12 +129,17 @@ def verdict_lines(
 
 
 def _copy_inputs(source: Path, into: Path, files: Mapping[str, bytes | None]) -> Path:
-    """A copy of the inputs of `source` (charters/, site.yaml, metrics.yaml) in the new
-    folder `into`, with `files` (source-relative) put in place: their bytes, or removed
-    where None."""
+    """What a load of `source` reads (`_copied`), copied into the new folder `into`, with
+    `files` (source-relative) put in place: their bytes, or removed where None."""
     into.mkdir()
     if (source / "charters").is_dir():
-        shutil.copytree(source / "charters", into / "charters", symlinks=True, ignore=_not_regular)
+        shutil.copytree(
+            source / "charters",
+            into / "charters",
+            symlinks=True,
+            ignore=_not_regular,
+            copy_function=partial(_copied, source / "charters", {}),
+        )
     for name in INPUT_FILES:  # site.yaml and the metric catalogue
         if (source / name).is_file():
             shutil.copy2(source / name, into / name)
@@ -142,6 +151,33 @@ def _copy_inputs(source: Path, into: Path, files: Mapping[str, bytes | None]) ->
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     return into
+
+
+def _copied(charters: Path, globs: dict[str, list[str]], src: str, dst: str) -> None:
+    """Copy a file of charters/ whose bytes a load reads (a charter.yaml, a file one of its
+    `results` globs matches); any other is made empty: a load asks only whether it is
+    there (a `.sql` file, a linked one). A charter's raw data (a 1 GB export beside its
+    query) was copied on every pull, dry runs too, and a full disk then stopped the pull."""
+    rel = Path(src).relative_to(charters).as_posix()
+    charter, _, inside = rel.partition("/")
+    if charter not in globs:
+        globs[charter] = _results_globs(charters, charter)
+    if inside == "charter.yaml" or any(glob_matches(g, inside) for g in globs[charter]):
+        shutil.copy2(src, dst)
+    else:
+        Path(dst).touch()
+
+
+def _results_globs(charters: Path, charter: str) -> list[str]:
+    """The `results` globs of a charter.yaml, read as a load reads it (the default when it
+    gives none it can use: it loads in neither the copy nor the source then)."""
+    rel = f"{charter}/charter.yaml"
+    text = read_text(charters, rel, Diagnostics()) if (charters / rel).is_file() else None
+    doc = parse_yaml(text, rel, Diagnostics()) if text is not None else None
+    globs = doc.data.get("results") if doc is not None and isinstance(doc.data, dict) else None
+    if isinstance(globs, list) and all(isinstance(g, str) for g in globs):
+        return globs
+    return list(DEFAULT_RESULTS)
 
 
 def _not_regular(folder: str, names: list[str]) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import shutil
 import stat
 import tempfile
 import threading
@@ -119,7 +121,7 @@ def _pull(
         if not change.unchanged:
             files[job.rel], olds[job.rel] = data, old
     if files:
-        report.verdicts = verdict_lines(source, files, plan.today)
+        report.verdicts = _verdicts(source, files, plan.today)
     if not dry_run:
         for job in selected:
             if job.rel in files:
@@ -135,8 +137,34 @@ def _pull(
         if len(report.written) < len(files):  # what was written did less: say what
             done = {rel: files[rel] for rel in report.written}
             before = {rel: olds[rel] for rel in report.written}
-            report.verdicts = verdict_lines(source, done, plan.today, before) if done else []
+            report.verdicts = _verdicts(source, done, plan.today, before) if done else []
     return report
+
+
+def _verdicts(
+    source: Path,
+    files: dict[str, bytes],
+    today: date,
+    before: dict[str, bytes | None] | None = None,
+) -> list[str]:
+    """`verdict_lines`, or a line saying it could not be made: a copy of the charters it
+    compares that failed (a full disk) stopped the valid files from being written."""
+    try:
+        return verdict_lines(source, files, today, before)
+    except OSError as exc:
+        return [
+            f"not worked out: the copy of the charters it compares failed ({_reason(exc)});"
+            " the files are pulled all the same, and `charters diff` says what they do"
+        ]
+
+
+def _reason(exc: OSError) -> str:
+    """Why a copy failed, without its paths: copytree gathers each file's error as text."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        why = str(exc.args[0][0][-1]) if exc.args[0] else ""
+        found = re.match(r"\[Errno \d+\] ([^:]+)", why)
+        return found.group(1) if found else "a file could not be copied"
+    return exc.strerror or type(exc).__name__
 
 
 def _check_together(

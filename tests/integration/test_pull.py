@@ -11,6 +11,7 @@ import errno
 import importlib.util
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -1409,3 +1410,57 @@ def test_a_charter_that_does_not_parse_fails_the_pull_located_and_the_others_sti
     assert result.stderr.rstrip().endswith(
         "error: 1 problem found; the pulls of a charter or site.yaml in error did not run"
     )
+
+
+def _pull_with_files_limited_to(
+    source: Path, limit: int, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`charters pull` in a process that cannot write a file past `limit` bytes (a full
+    disk, as far as a copy of a larger file goes: it fails with "File too large")."""
+    import resource
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    command = [sys.executable, "-m", "generator", "pull", "--source", str(source), *args]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, preexec_fn=limited, check=False
+    )
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_pull_copies_no_raw_data_to_say_what_it_does(tmp_path: Path, dry: bool) -> None:
+    """Every pull, dry runs too, copied the whole of charters/ to compare the verdicts:
+    raw data beside the query (5 MB here, 1 GB in the field) was copied each time, and
+    where it could not be the pull failed with "internal error", writing nothing."""
+    pull_charter(
+        tmp_path,
+        [{"into": "results/p.csv", "sql": GOOD_SQL}],
+        files={"data/events.csv": "x" * 5_000_000, "results/old.csv": OLD},
+    )
+    result = _pull_with_files_limited_to(tmp_path, 1_000_000, *(["--dry-run"] if dry else []))
+    assert result.returncode == 0, result.stderr
+    assert "What this does to the charters (as `charters diff` reports it):" in result.stdout
+    assert "  routing: ttfr: 3 rows added" in result.stdout
+    assert "  routing: verdict: No impact → Business impact" in result.stdout
+    assert (tmp_path / "charters/routing/results/p.csv").exists() is not dry
+
+
+def test_the_files_are_written_when_what_they_do_cannot_be_worked_out(tmp_path: Path) -> None:
+    """A copy of a result file that failed (a full disk) ended the pull with "internal
+    error", and the valid pulled file was not written."""
+    pull_charter(
+        tmp_path,
+        [{"into": "results/p.csv", "sql": GOOD_SQL}],
+        files={"results/old.csv": OLD + "\n" * 2_000_000},
+    )
+    result = _pull_with_files_limited_to(tmp_path, 1_000_000)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "charters/routing/results/p.csv").read_text() == GOOD_CSV
+    assert (
+        "What this does to the charters (as `charters diff` reports it):\n"
+        "  not worked out: the copy of the charters it compares failed (File too large);"
+        " the files are pulled all the same, and `charters diff` says what they do\n"
+    ) in result.stdout
+    assert "Traceback" not in result.stderr and str(tmp_path) not in result.stdout
