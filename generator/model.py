@@ -963,8 +963,9 @@ class MlflowPull(Model):
     )
     runs: Text = Field(
         "latest-per-day",
-        description="Which finished runs: 'latest-per-day' (the last run started each UTC day),"
-        " 'all', or an MLflow filter string such as \"tags.stage = 'prod'\".",
+        description="Which finished runs: 'latest-per-day' (the last run started each UTC day"
+        " that logged the metric), 'all', or an MLflow filter string such as"
+        " \"tags.stage = 'prod'\".",
         examples=["latest-per-day"],
     )
     variant: Text | None = Field(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,12 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
             )
         query = f"{FINISHED} and {spec.runs}" if custom else FINISHED
         runs = _search(client, experiment.experiment_id, query)
-        if spec.runs == "latest-per-day":
-            runs = _latest_per_day(runs, spec.variant)
         if runs:
             _logged(runs, spec)
-        rows = [row for run in runs for row in _rows(run, spec)]
+        if spec.runs == "latest-per-day":
+            rows = _latest_per_day(runs, spec)
+        else:
+            rows = [row for run in runs for row in _rows(run, spec, spec.metrics)]
         if spec.variant is None:  # no variant column at all, as a typed file would have
             return Table([c for c in COLUMNS if c != "variant"], [r[:2] + r[3:] for r in rows])
         return Table(COLUMNS, rows)
@@ -108,17 +110,27 @@ def _day(run: Any) -> date:
     return datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC).date()
 
 
-def _latest_per_day(runs: list[Any], variant_tag: str | None) -> list[Any]:
-    latest: dict[tuple[date, str], Any] = {}
+def _latest_per_day(runs: list[Any], spec: Any) -> list[tuple[Any, ...]]:
+    """The rows of the run started last on each day, per variant and metric, among the runs
+    that logged the metric's key: a later run that day that did not (an evaluation of
+    other metrics) no longer drops the day's value."""
+    latest: dict[tuple[date, str, str], Any] = {}
     for run in runs:
-        key = (_day(run), run.data.tags.get(variant_tag, "") if variant_tag else "")
-        seen = latest.get(key)
-        if seen is None or (run.info.start_time, run.info.run_id) > (
-            seen.info.start_time,
-            seen.info.run_id,
-        ):
-            latest[key] = run
-    return list(latest.values())
+        variant = run.data.tags.get(spec.variant, "") if spec.variant else ""
+        for metric_id, key in spec.metrics.items():
+            if key not in run.data.metrics:
+                continue
+            at = (_day(run), variant, metric_id)
+            seen = latest.get(at)
+            if seen is None or _started(run) > _started(seen):
+                latest[at] = run
+    return [row for (_, _, mid), run in latest.items() for row in _rows(run, spec, [mid])]
+
+
+def _started(run: Any) -> tuple[int, str]:
+    """A run's place among a day's runs: its start time, then its id (runs started at the
+    same millisecond: the same one is taken each time)."""
+    return (run.info.start_time, run.info.run_id)
 
 
 # Tracking URIs MLflow reads without a scheme that are no folder.
@@ -222,10 +234,12 @@ def _first(names: list[str], most: int) -> str:
     return ", ".join(names[:most]) + more
 
 
-def _rows(run: Any, spec: Any) -> list[tuple[Any, ...]]:
+def _rows(run: Any, spec: Any, metric_ids: Iterable[str]) -> list[tuple[Any, ...]]:
+    """The run's row of each of `metric_ids` whose MLflow key it logged."""
     variant = run.data.tags.get(spec.variant) if spec.variant else None
     rows = []
-    for metric_id, key in spec.metrics.items():
+    for metric_id in metric_ids:
+        key = spec.metrics[metric_id]
         if key in run.data.metrics:
             note = f"MLflow run {run.info.run_id}"
             rows.append((_day(run), metric_id, variant, run.data.metrics[key], note))

@@ -90,10 +90,12 @@ def test_two_metrics_and_a_variant_tag(tmp_path: Path, store: Store) -> None:
     result, _ = _pull(tmp_path, store, spec)
     assert result.exit_code == 0, result.output
     r = store.runs
-    # The latest run of each day and arm; mon-late logged no recall.
+    # The latest run of each day and arm that logged the metric: mon-late logged no
+    # recall, so Monday's is mon-early's (the day's recall was dropped).
     assert (tmp_path / "charters/routing/results/offline.csv").read_text() == (
         "date,metric,variant,value,note\n"
         f"2026-05-04,precision,a,0.83,MLflow run {r['mon-late']}\n"
+        f"2026-05-04,ttfr,a,0.7,MLflow run {r['mon-early']}\n"
         f"2026-05-05,precision,b,0.845,MLflow run {r['tue']}\n"
         f"2026-05-05,ttfr,b,0.72,MLflow run {r['tue']}\n"
     )
