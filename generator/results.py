@@ -486,16 +486,7 @@ def _treatment_paired(
     and made its unpaired value the one judged. Reported at its first row."""
     store = loaded.store
     strings = store.strings
-    dates: dict[str, set[int]] = {}
-    controls: set[int] = set()
-    for i in range(len(store)):
-        if store.metric[i] != code:
-            continue
-        name = strings[store.variant[i]]
-        if name and is_control(name):
-            controls.add(store.date[i])
-        elif name:
-            dates.setdefault(arm_of(name), set()).add(store.date[i])
+    controls, dates = _arm_dates(loaded, code)
     if dates.get(TREATMENT, set()) & controls:
         return
     paired = [arms[a][1] for a in sorted(arms, key=lambda a: arms[a][0]) if dates[a] & controls]
@@ -514,6 +505,23 @@ def _treatment_paired(
     diags.error(store.ref(i), format_path((loaded.indices[i], "variant")), message, "compared-arm")
 
 
+def _arm_dates(loaded: _Loaded, code: int) -> tuple[set[int], dict[str, set[int]]]:
+    """The dates of metric `code`'s control rows, and of each other arm's (`arm_of`)."""
+    store = loaded.store
+    strings = store.strings
+    controls: set[int] = set()
+    dates: dict[str, set[int]] = {}
+    for i in range(len(store)):
+        if store.metric[i] != code:
+            continue
+        name = strings[store.variant[i]]
+        if name and is_control(name):
+            controls.add(store.date[i])
+        elif name:
+            dates.setdefault(arm_of(name), set()).add(store.date[i])
+    return controls, dates
+
+
 def _paired_with_control(
     loaded: _Loaded, code: int, arm: tuple[int, str], diags: Diagnostics
 ) -> None:
@@ -524,18 +532,8 @@ def _paired_with_control(
     baseline read *Target met* where it did worse than control."""
     store = loaded.store
     strings = store.strings
-    controls: set[int] = set()
-    own: set[int] = set()
-    compared = arm_of(arm[1])
-    for i in range(len(store)):
-        if store.metric[i] != code:
-            continue
-        name = strings[store.variant[i]]
-        if name and is_control(name):
-            controls.add(store.date[i])
-        elif name and arm_of(name) == compared:
-            own.add(store.date[i])
-    if own & controls:
+    controls, dates = _arm_dates(loaded, code)
+    if dates.get(arm_of(arm[1]), set()) & controls:
         return
     i, text = arm
     message = (
