@@ -122,11 +122,18 @@ def _relative(absolute: float, control: Arm) -> float | None:
 
 def _symmetric(absolute: float, control: Arm, half: float, p_value: float, method: Method) -> Lift:
     """A lift whose 95% interval is `absolute ± half`."""
+    return _spanning(absolute, control, half, half, p_value, method)
+
+
+def _spanning(
+    absolute: float, control: Arm, below: float, above: float, p_value: float, method: Method
+) -> Lift:
+    """A lift whose 95% interval runs from `absolute - below` to `absolute + above`."""
     return Lift(
         absolute=absolute,
         relative=_relative(absolute, control),
-        ci_low=absolute - half,
-        ci_high=absolute + half,
+        ci_low=absolute - below,
+        ci_high=absolute + above,
         p_value=p_value,
         method=method,
     )
@@ -251,14 +258,7 @@ def _two_proportion(control: Arm, treatment: Arm, arms: _Proportions) -> Lift:
     # se_pooled == 0 only when both arms are all-0 or all-1: identical, p = 1.
     p_value = _normal_p(p_t - p_c, se_pooled)
 
-    return Lift(
-        absolute=absolute,
-        relative=_relative(absolute, control),
-        ci_low=absolute - below,
-        ci_high=absolute + above,
-        p_value=p_value,
-        method="two-proportion",
-    )
+    return _spanning(absolute, control, below, above, p_value, "two-proportion")
 
 
 # The 97.5% quantile of Student's t by degrees of freedom; bounded, so a stream of
