@@ -301,16 +301,18 @@ def template_problems(root: Path) -> list[Diagnostic]:
         seen.add(name)
         try:
             source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
-            tree = env.parse(source, name, filename)
             mine = filename is not None and real(Path(filename)).is_relative_to(own)
-            if mine:
+            named_here = _builtin_names(env, name, source, filename) if not mine else None
+            if named_here is None:
+                tree = env.parse(source, name, filename)
                 env.compile(tree, name, filename)
+                named_here = list(_named_templates(tree))
         except (jinja2.TemplateError, UnicodeDecodeError, OSError) as exc:
             problem = template_diagnostic(exc, root)
             if problem is not None:
                 problems.append(problem)
             continue
-        for named, line, optional in _named_templates(tree):
+        for named, line, optional in named_here:
             if named in seen:
                 continue
             try:
@@ -325,6 +327,20 @@ def template_problems(root: Path) -> list[Diagnostic]:
                 continue
             todo.append(named)
     return sorted(problems, key=Diagnostic.sort_key)
+
+
+def _builtin_names(
+    env: jinja2.Environment, name: str, source: str, filename: str | None
+) -> list[tuple[str, int, bool]]:
+    """The templates a built-in template names (`_named_templates`), parsed once for the
+    generator's version (kept in the memo: a template edit's build compiled the built-in
+    pages again for check's report, beside the pages it rendered)."""
+    key = ("named templates", name)
+    found = MEMO.get(key)
+    if found is None:
+        found = list(_named_templates(env.parse(source, name, filename)))
+        MEMO.put(key, found)
+    return list(found)
 
 
 def _named_templates(tree: jinja2.nodes.Template) -> Iterator[tuple[str, int, bool]]:
