@@ -436,12 +436,14 @@ SECRET_PARAMS = frozenset(
 )  # fmt: skip
 
 
-def secret_in_file(name: str, key: str) -> str:
-    """What a connection whose `key` (url, mlflow) has a secret written in site.yaml is told."""
+def secret_in_file(name: str, key: str, where: str = "") -> str:
+    """What a connection whose `key` (url, mlflow) has a secret written in site.yaml is told;
+    `where`, when given, is the place in site.yaml it is written (`charters pull`)."""
     what, example = ("URL", "WAREHOUSE_URL") if key == "url" else ("URI", "MLFLOW_TRACKING_URI")
+    place = f" ({where})" if where else ""
     return (
-        f"connection {name!r} has a password written in site.yaml; put the {what}, or its"
-        f' password, in an environment variable: {key}: "${{{example}}}"'
+        f"connection {name!r} has a password written in site.yaml{place}; put the {what}, or"
+        f' its password, in an environment variable: {key}: "${{{example}}}"'
     )
 
 

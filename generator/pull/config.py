@@ -194,7 +194,7 @@ def resolve(plan: Plan, job: Job) -> Resolved:
 
 def written_here(name: str, key: str, where: str) -> str:
     """`secret_in_file`'s message with where in site.yaml the secret is written."""
-    return secret_in_file(name, key).replace(" in site.yaml;", f" in site.yaml ({where});", 1)
+    return secret_in_file(name, key, where)
 
 
 def _line(plan: Plan, path: FieldPath) -> int:
