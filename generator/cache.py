@@ -67,6 +67,11 @@ INPUT_FOLDERS = ("charters", "templates")
 # Libraries whose version can change a byte of the output.
 LIBRARIES = ("jinja2", "markdown", "nh3", "matplotlib", "numpy", "scipy", "pydantic", "pyyaml")
 _CHUNK = 1 << 20
+# A charter.yaml, site.yaml or metrics.yaml larger than this is refused by its size
+# before a byte of it is read (readers.MAX_CHARTER_BYTES; MAX_YAML_BYTES, should a
+# charter's results glob name its charter.yaml), so the walk hashes its size alone: a
+# sparse file of gigabytes took most of a minute to hash before its one-line error.
+_UNREAD_ABOVE = 5_000_000
 # What `Cache.memory` keeps: entries of at most this size, of kinds other than these
 # (a charter is kept analysed, not as its pickle; a page is large and rarely read back).
 REMEMBERED_SIZE = 32 << 10
@@ -203,10 +208,14 @@ def unsummed(entry: bytes | None) -> memoryview | None:
     return body
 
 
-def _hash_file(path: str | Path, h: Any) -> None:
+def _hash_file(path: str | Path, h: Any, unread_above: int | None = None) -> None:
+    """Hash a file's bytes; only its size when it is larger than `unread_above`."""
     # Read with os.read, not a file object: a walk reads thousands of small files.
     fd = os.open(path, os.O_RDONLY)
     try:
+        if unread_above is not None and (size := os.fstat(fd).st_size) > unread_above:
+            h.update(f"unread {size}\0".encode())
+            return
         while chunk := os.read(fd, _CHUNK):
             h.update(chunk)
     finally:
@@ -482,13 +491,22 @@ def _hash_one(
             _hash_folder(path, rel, walk, seen | {real}, real)
         elif mode is not None and stat.S_ISREG(mode):
             h.update(b"file\0")
-            _hash_file(path, h)
+            _hash_file(path, h, _UNREAD_ABOVE if _sized_only(rel) else None)
             h.update(b"\0end\0")
         else:
             h.update(b"absent\0" if not os.path.lexists(path) else b"other\0")
     except OSError as exc:
         # An unreadable entry: the build itself reports it; the hash only has to differ.
         h.update(f"error {exc.errno}\0".encode())
+
+
+def _sized_only(rel: str) -> bool:
+    """Whether `rel` is a file hashed by its size alone past `_UNREAD_ABOVE`: site.yaml,
+    metrics.yaml, or a charter's charter.yaml."""
+    if rel in INPUT_FILES:
+        return True
+    head, _, rest = rel.partition("/")
+    return head == "charters" and rest.count("/") == 1 and rest.endswith("/charter.yaml")
 
 
 def _hash_folder(path: str, rel: str, walk: _Walk, seen: set[str], real: str) -> None:

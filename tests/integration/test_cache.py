@@ -727,3 +727,42 @@ def test_the_cache_folder_is_ignored_by_git_and_tagged_for_backup_tools(
         assert list(folder.glob("charts/*/*.svg"))
     assert sorted(p.name for p in own.iterdir() if p.is_file()) == ["notes.txt"]
     assert (made / ".gitignore").is_file() and (made / "CACHEDIR.TAG").is_file()
+
+
+def test_an_oversized_charter_yaml_is_refused_by_its_size_without_being_read(
+    scratch_project: ScratchProject,
+) -> None:
+    """A sparse charter.yaml of 3 GB: the build says it is too large, from its size. The
+    tree's hash takes its size alone (two of the same size, one with a byte set in its
+    middle, hash alike), so the walk does not read three gigabytes first."""
+    from generator import readers
+    from generator.cache import _UNREAD_ABOVE, source_tree
+
+    assert max(readers.MAX_CHARTER_BYTES, readers.MAX_YAML_BYTES) <= _UNREAD_ABOVE
+    write_full_project(scratch_project)
+    scratch_project.build()
+    before = tree_files(scratch_project.out)
+    big = scratch_project.root / "charters/routing/charter.yaml"
+    size = 3 * 1024**3
+    with big.open("wb") as handle:
+        handle.truncate(size)
+    first = source_tree(scratch_project.root).digest
+    with big.open("r+b") as handle:
+        handle.seek(size // 2)
+        handle.write(b"x")
+    assert source_tree(scratch_project.root).digest == first
+    with big.open("r+b") as handle:
+        handle.truncate(size + 1)
+    assert source_tree(scratch_project.root).digest != first
+
+    result = run_cli("build", "--source", scratch_project.root, "--out", scratch_project.out)
+    assert result.exit_code == 1, result.output
+    assert "charters/routing/charter.yaml: file is 3,221,225,473 bytes; files of this kind" in (
+        result.output
+    )
+    assert tree_files(scratch_project.out) == before
+    # A small charter.yaml is hashed by its bytes, as every other file.
+    scratch_project.charter("routing")
+    small = source_tree(scratch_project.root).digest
+    scratch_project.charter("routing", text=scratch_project.minimal_charter() + "\n")
+    assert source_tree(scratch_project.root).digest != small
