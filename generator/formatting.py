@@ -214,10 +214,11 @@ def fmt_interval(low: float | None, high: float | None, unit: str) -> str:
 def fmt_percent(value: float | None) -> str:
     """A fraction as a percentage with at most one decimal: 0.456 → `45.6%`, −0.2 →
     `−20%`. Short of a whole, never `100%`: 0.99997 of the way to a target not met is
-    `99.9%`; more than nothing, never `0%` (`_tiny_percent`): 0.0004 is `0.04%`."""
+    `99.9%`; more than nothing, never `0%` (`_tiny_percent`): 0.0004 is `0.04%`; with
+    thousands separators, as every other number: 123.4 is `12,340%`."""
     if value is None or not math.isfinite(value):
         return MISSING
-    text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
+    text = f"{value * 100:,.1f}".rstrip("0").rstrip(".")
     if text == "100" and value < 1:
         text = "99.9"
     if text in ("0", "-0"):
@@ -242,10 +243,10 @@ def meter_value(value: float) -> str:
 def fmt_relative(value: float | None) -> str:
     """A relative change with its sign: 0.123 → `+12.3%`, -0.011 → `−1.1%`. No change is
     `0.0%`, without a sign; a change one decimal rounds to nothing keeps a significant
-    digit (`_tiny_percent`): −0.0004 is `−0.04%`, never `−0.0%`."""
+    digit (`_tiny_percent`): −0.0004 is `−0.04%`, never `−0.0%`. 123.4 is `+12,340.0%`."""
     if value is None or not math.isfinite(value):
         return MISSING
-    text = f"{value * 100:+.1f}"
+    text = f"{value * 100:+,.1f}"
     if text in ("+0.0", "-0.0"):
         tiny = _tiny_percent(value)
         text = "0.0" if tiny == "0" else ("+" if value > 0 else "") + tiny

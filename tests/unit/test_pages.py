@@ -160,6 +160,20 @@ def test_fmt_percent_never_says_a_whole_short_of_one(value: float | None, expect
 
 
 @pytest.mark.parametrize(
+    ("value", "expected", "relative"),
+    [(12.3456, "1,234.6%", "+1,234.6%"), (123.4, "12,340%", "+12,340.0%"),
+     (-55.5, "\u22125,550%", "\u22125,550.0%"), (9.999, "999.9%", "+999.9%")],
+)  # fmt: skip
+def test_a_large_percentage_has_thousands_separators(
+    value: float, expected: str, relative: str
+) -> None:
+    # A progress of 123.4 read "12340%", a relative lift "+12340.0%": every other number
+    # on a page has its separators.
+    assert fmt_percent(value) == expected
+    assert fmt_relative(value) == relative
+
+
+@pytest.mark.parametrize(
     ("value", "expected"),
     [(0.0004, "0.04%"), (-0.0001, "\u22120.01%"), (0.00049, "0.05%"), (0.0005, "0.1%"),
      (0.0000004, "0.00004%")],
