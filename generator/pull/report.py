@@ -48,15 +48,23 @@ class FileChange:
     changed: int
     removed: int
     created: bool
+    # The same rows written otherwise (their order, `5.50` for `5.5`): the file is written
+    # again in the pull's form, no row changed.
+    respelled: bool = False
 
     @property
     def unchanged(self) -> bool:
-        return not (self.created or self.added or self.changed or self.removed)
+        return not (self.created or self.added or self.changed or self.removed or self.respelled)
 
     def line(self, dry_run: bool) -> str:
         if self.unchanged:
             return f"{self.rel}: unchanged ({plural(self.rows, 'row')})"
         verb = "would be " if dry_run else ""
+        if self.respelled:
+            return (
+                f"{self.rel}: the same {plural(self.rows, 'row')}, {verb}written again in"
+                " the pull's form (order, spelling of numbers)"
+            )
         what = (
             f"{verb}created with {plural(self.rows, 'row')}"
             if self.created
@@ -70,9 +78,25 @@ def _keyed(text: str) -> Counter[tuple[tuple[str, ...], tuple[tuple[str, str], .
     out: Counter[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = Counter()
     for row in csv.DictReader(io.StringIO(text)):
         key = tuple((row.get(k) or "").strip() for k in KEY)
-        rest = tuple(sorted((k, (v or "").strip()) for k, v in row.items() if k and k not in KEY))
+        rest = tuple(sorted((k, _cell(k, v)) for k, v in row.items() if k and k not in KEY))
         out[(key, rest)] += 1
     return out
+
+
+# The columns of numbers: a row whose numbers are the same written otherwise (`5.50` in
+# the file, `5.5` pulled) is the same row.
+NUMBERS = frozenset({"value", "lower", "upper", "n", "std"})
+
+
+def _cell(column: str, text: str | None) -> str:
+    """A cell as compared: stripped, and a number by its value."""
+    cell = (text or "").strip()
+    if column in NUMBERS and cell:
+        try:
+            return repr(float(cell.replace(",", "")) + 0.0)  # + 0.0: -0 is 0
+        except ValueError:
+            pass
+    return cell
 
 
 def compare(rel: str, old: bytes | None, new: bytes) -> FileChange:
@@ -90,9 +114,8 @@ def compare(rel: str, old: bytes | None, new: bytes) -> FileChange:
     changed = sum((gone_keys & came_keys).values())
     added = sum(came_keys.values()) - changed
     removed = sum(gone_keys.values()) - changed
-    if not (added or changed or removed):  # same rows, other bytes (order, spelling)
-        changed = rows
-    return FileChange(rel, rows, added, changed, removed, False)
+    # Same rows, other bytes (order, spelling): rewritten, no row changed.
+    return FileChange(rel, rows, added, changed, removed, False, not (added or changed or removed))
 
 
 def verdict_lines(

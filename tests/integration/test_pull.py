@@ -162,6 +162,35 @@ def test_inline_sql_is_sorted_and_written_with_stable_numbers(tmp_path: Path) ->
     assert "unchanged (3 rows)" in again.stdout
 
 
+def test_numbers_spelled_otherwise_are_not_changed_rows(tmp_path: Path) -> None:
+    """A file written by hand with `6.10`, `120.0` and its rows in another order holds
+    the same rows as the pull's: no row reads as changed, the file is written again in
+    the pull's form; a value that did change is the one changed row."""
+    pull_charter(tmp_path, [{"into": "results/pulled.csv", "sql": GOOD_SQL}])
+    written = tmp_path / "charters/routing/results/pulled.csv"
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text(
+        "date,metric,variant,value,n,std\n"
+        "2026-05-03,ttfr,treatment,5.250,118,2.25\n"
+        "2026-05-03,ttfr,control,6.10,120.0,2.50\n"
+        "2026-04-26,ttfr,control,6.2,121,2.5\n"
+    )
+    result = run_pull(tmp_path, "--dry-run")
+    assert result.exit_code == 0, result.output
+    line = (
+        "charters/routing/results/pulled.csv: the same 3 rows, would be written again in"
+        " the pull's form (order, spelling of numbers)"
+    )
+    assert line in result.stdout
+    assert "changed, " not in result.stdout.replace("1 changed, 0 unchanged", "")
+    assert run_pull(tmp_path).exit_code == 0
+    assert written.read_text() == GOOD_CSV
+    assert "unchanged (3 rows)" in run_pull(tmp_path).stdout
+    written.write_text(GOOD_CSV.replace("6.1,120", "6.10,120").replace("6.2,121", "6.3,121"))
+    result = run_pull(tmp_path, "--dry-run")
+    assert "charters/routing/results/pulled.csv: 0 added, 1 changed, 0 removed" in result.stdout
+
+
 def test_a_decimal_is_written_with_its_own_digits(tmp_path: Path) -> None:
     """Read through a float, 98765432109876.54 was written 98765432109876.55: docs/pull.md
     says a value rounded in SQL is written with exactly those digits."""
