@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import urllib.request
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,6 +45,7 @@ def run_mlflow(job: Job, conn: Resolved) -> Table:
     _store_there(conn)
 
     def work() -> Table:
+        _answers(conn, min(job.entry.timeout, PROBE_SECONDS))
         client = MlflowClient(tracking_uri=conn.target)
         experiment = client.get_experiment_by_name(spec.experiment)
         if experiment is None:
@@ -135,6 +138,50 @@ def _started(run: Any) -> tuple[int, str]:
 
 # Tracking URIs MLflow reads without a scheme that are no folder.
 _NOT_PATHS = frozenset({"databricks", "databricks-uc", "uc"})
+
+
+# How long a connection to a tracking server or its database is waited for, at most.
+PROBE_SECONDS = 10.0
+# The database servers an MLflow store may be kept in (with or without `+driver`).
+_DATABASES = ("postgresql", "mysql", "mssql")
+
+
+def _answers(conn: Resolved, seconds: float) -> None:
+    """A PullError when the tracking server, or the database server of a store kept in
+    one, does not take a connection. MLflow retries both for minutes (ten engines over
+    some 100 s, printing each failure; an HTTP request seven times over some 4 minutes),
+    as it would a server that is busy for a moment; one that refuses is down."""
+    parts = urlsplit(conn.target)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        host, port = parts.hostname, parts.port or (443 if scheme == "https" else 80)
+        if not host or (urllib.request.getproxies() and not urllib.request.proxy_bypass(host)):
+            return  # through a proxy, the proxy is what answers
+        try:
+            socket.create_connection((host, port), timeout=seconds).close()
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise PullError(
+                scrub(f"cannot connect to {conn.name!r} ({conn.shown}): {reason}", conn),
+                ("connection",),
+                "bad-connection",
+            ) from None
+    elif scheme.partition("+")[0] in _DATABASES:
+        _database_answers(conn, seconds)
+
+
+def _database_answers(conn: Resolved, seconds: float) -> None:
+    import sqlalchemy as sa
+
+    from .sql import connect_message
+
+    args = {"connect_timeout": max(1, round(seconds))} if conn.target.startswith("postgres") else {}
+    try:
+        engine = sa.create_engine(conn.target, connect_args=args, poolclass=sa.pool.NullPool)
+        with engine.connect():
+            pass
+    except sa.exc.SQLAlchemyError as exc:
+        raise PullError(connect_message(conn, exc), ("connection",), "bad-connection") from None
 
 
 def _store_there(conn: Resolved) -> None:

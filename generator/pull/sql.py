@@ -275,8 +275,7 @@ def run_sql(job: Job, conn: Resolved, engines: Engines) -> Table:
         try:
             return engine.connect()
         except sa.exc.SQLAlchemyError as exc:  # the server, not the query: said at the connection
-            message = _sql_message(conn, exc, "cannot connect to")
-            raise PullError(message, ("connection",), "bad-connection") from None
+            raise PullError(connect_message(conn, exc), ("connection",), "bad-connection") from None
 
     def work() -> Table:
         with connect() as connection:
@@ -405,6 +404,11 @@ def shortest_float32(values: list[Any]) -> list[Any]:
 
 
 FLOAT32_MAX = 3.4028234663852886e38
+
+
+def connect_message(conn: Resolved, exc: Exception) -> str:
+    """The message of a connection that failed, its driver's words on one line."""
+    return _sql_message(conn, exc, "cannot connect to")
 
 
 def _sql_message(conn: Resolved, exc: Exception, what: str = "the query failed on") -> str:

@@ -8,6 +8,7 @@ days, so the expected rows are known exactly.
 from __future__ import annotations
 
 import importlib.util
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -346,8 +347,8 @@ def test_an_mlflow_connection_used_for_sql(tmp_path: Path, store: Store) -> None
 @pytest.mark.parametrize(
     ("uri", "shown"),
     [
-        ("http://127.0.0.1:1/?token=EnvToken8", "MLflow at http://127.0.0.1:1/?token=***"),
-        ("http://bob:Pa@ssWord99@127.0.0.1:1", "MLflow at http://bob:***@127.0.0.1:1"),
+        ("http://127.0.0.1:1/?token=EnvToken8", "'tracking' (http://127.0.0.1:1/?token=***)"),
+        ("http://bob:Pa@ssWord99@127.0.0.1:1", "'tracking' (http://bob:***@127.0.0.1:1)"),
     ],
 )
 def test_an_mlflow_uris_token_and_password_are_never_printed(
@@ -364,5 +365,42 @@ def test_an_mlflow_uris_token_and_password_are_never_printed(
     )
     result = run_pull(tmp_path, env={ENV: uri, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
     assert result.exit_code == 1
-    assert f"pull[0].connection: {shown} refused the request" in result.stderr
+    assert f"pull[0].connection: cannot connect to {shown}: Connection refused" in result.stderr
     assert "EnvToken" not in result.output and "ssWord" not in result.output
+
+
+def _closed_port() -> int:
+    """A port of this machine nothing listens on (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize(
+    ("scheme", "module"), [("http", "mlflow"), ("postgresql+psycopg", "psycopg")]
+)
+def test_a_tracking_server_or_store_database_that_is_down_fails_at_once(
+    tmp_path: Path, scheme: str, module: str
+) -> None:
+    """MLflow retries a server that refuses for minutes, printing each failure (ten engines
+    over some 100 s for a database, seven requests over some 4 minutes for HTTP): the pull
+    asks once and says the connection failed, at the connection."""
+    need(importlib.util.find_spec("mlflow"), "MLflow is not installed (pip install '.[mlflow]')")
+    need(importlib.util.find_spec(module), f"{module} is not installed")
+    uri = f"{scheme}://127.0.0.1:{_closed_port()}" + ("/db" if module == "psycopg" else "")
+    spec = {"experiment": "support-router", "metrics": {"precision": "val_top1_precision"}}
+    text = pull_charter(
+        tmp_path,
+        [{"into": "results/offline.csv", "connection": "tracking", "mlflow": spec}],
+        site=SITE,
+    )
+    result = run_pull(tmp_path, env={ENV: uri})
+    assert result.exit_code == 1
+    where = f"charters/routing/charter.yaml:{line_of(text, 'connection: tracking')}"
+    assert f"{where}:17: pull[0].connection: cannot connect to 'tracking' ({uri}): " in (
+        result.stderr
+    )
+    assert "Connection refused" in result.stderr
+    assert "retried" not in result.output and "WARNING" not in result.output
+    assert not (tmp_path / "charters/routing/results/offline.csv").exists()
