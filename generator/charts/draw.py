@@ -187,6 +187,9 @@ _RC: dict[str, Any] = {
     "axes.unicode_minus": True,
     "path.simplify": False,
     "svg.image_inline": True,
+    # Every text is drawn as written: a variant `$\euro$ off` stopped the build (a
+    # mathtext error), `$\mathregular{treatment}$` drew a second "treatment" in the legend.
+    "text.parse_math": False,
 }
 
 # rcParams are process-global; serialise renders within a process.

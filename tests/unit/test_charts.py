@@ -957,3 +957,22 @@ def test_a_chart_is_saved_as_matplotlibs_own_svg_canvas_saves_it(make: Any) -> N
         mine, matplotlibs = saved(ours), saved(theirs)
     assert "<use " in mine  # markers were written
     assert mine == matplotlibs
+
+
+def test_text_with_dollar_signs_is_drawn_as_written() -> None:
+    """Matplotlib reads text between two `$` as mathtext: a variant `$\\euro$ off` stopped
+    the build (an unknown symbol) that `check` passed, and one named
+    `$\\mathregular{treatment}$` drew a second "treatment" in the legend, beside the real
+    arm; a title `Fee: $5 to $3` lost its dollars. Every text is drawn as written."""
+    base = _ab_spec()
+    euro = replace(base.series[1], label="$\\euro$ off")
+    fake = replace(base.series[1], label="$\\mathregular{treatment}$")
+    spec = replace(
+        base, title="Fee: $5 to $3", unit="$ per $1k", series=(base.series[0], euro, fake)
+    )
+    svg = render_svg(spec, chart_id="c1")
+    texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert "$\\euro$ off" in texts
+    assert "$\\mathregular{treatment}$" in texts
+    assert texts.count("treatment") == 1
+    assert any("$ per $1k" in t for t in texts)
