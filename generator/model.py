@@ -541,11 +541,34 @@ class Model(BaseModel):
         return rest
 
 
+# One e-mail address, as a `mailto:` link takes it: a local part of letters, digits and
+# `.!#$'*+/=^_`{|}~-` (not `?`, `&` or `%`, which a mailto link reads as headers and
+# escapes), `@`, and a domain of labels joined by dots.
+_EMAIL = re.compile(r"[\w.!#$'*+/=^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _check_email(value: str) -> str:
+    """One address: `ann@example.com?bcc=x@evil.example&subject=…` made the page's mailto
+    link copy every message to another address, with a subject of the charter's choosing."""
+    if _EMAIL.fullmatch(value):
+        return value
+    odd = next((ch for ch in value if not (ch.isalnum() or ch in ".@!#$'*+/=^_`{|}~-")), None)
+    why = f" (it holds {odd!r})" if odd is not None else ""
+    if odd == "?":
+        why = " (it holds '?', which a mailto link reads as the start of headers such as bcc)"
+    raise ValueError(f"not one e-mail address{why}; write one address, such as ana@example.com")
+
+
+Email = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_email)]
+
+
 class Owner(Model):
     """The person accountable for the project."""
 
     name: Text = Field(description="Full name of the owner.", examples=["Ana Ruiz"])
-    email: Text | None = Field(None, description="Contact e-mail.", examples=["ana@example.com"])
+    email: Email | None = Field(
+        None, description="Contact e-mail: one address.", examples=["ana@example.com"]
+    )
 
 
 class Link(Model):

@@ -1568,3 +1568,38 @@ def test_a_base_url_with_a_control_or_invisible_character_is_refused(
     )
     error = only_error(scratch_project)
     assert error.startswith("site.yaml:1:") and "base_url: " in error
+
+
+@pytest.mark.parametrize(
+    ("email", "why"),
+    [
+        (
+            "ann@example.com?bcc=attacker@evil.example&subject=Approved",
+            " (it holds '?', which a mailto link reads as the start of headers such as bcc)",
+        ),
+        ("ann@example.com,bob@example.com", " (it holds ',')"),
+        ("Ann Lee <ann@example.com>", " (it holds ' ')"),
+        ("ann%40example.com", " (it holds '%')"),
+        ("ann.example.com", ""),
+    ],
+)
+def test_an_owner_email_is_one_address(
+    scratch_project: ScratchProject, email: str, why: str
+) -> None:
+    # `?bcc=…&subject=…` went into the page's mailto link: a reader writing to the owner
+    # copied another address, with a subject of the charter's choosing.
+    text = scratch_project.charter(owner=f'\n  name: Ana Ruiz\n  email: "{email}"')
+    assert scratch_project.errors() == [
+        f"charters/routing/charter.yaml:{at(text, 'email: ', chr(34))}: owner.email: not one"
+        f" e-mail address{why}; write one address, such as ana@example.com"
+    ]
+
+
+@pytest.mark.parametrize(
+    "email", ["ana@example.com", "ana.ruiz+charters@mail.example.co.uk", "zoë@exämple.de"]
+)
+def test_an_owner_email_of_one_address_is_taken(
+    scratch_project: ScratchProject, email: str
+) -> None:
+    scratch_project.charter(owner=f"\n  name: Ana Ruiz\n  email: {email}")
+    assert scratch_project.errors() == []
