@@ -571,6 +571,7 @@ def _load_charter(
     if charter is not None:
         _check_hidden_words(charter, doc, diags)
         _check_markdown_shown(charter, doc, diags)
+        _check_other_hosts(charter, doc, diags)
     metrics = check_references(doc, diags)
     _check_agreement_dates(doc, today, diags)
     _check_linked_files(folder, doc, diags)
@@ -645,6 +646,25 @@ def _check_markdown_shown(charter: m.Charter, doc: Document, diags: Diagnostics)
                 " [Flow chart](flow.png)"
             )
             diags.add(doc.at(path, message, "html-removed", "warning"))
+
+
+def _check_other_hosts(charter: m.Charter, doc: Document, diags: Diagnostics) -> None:
+    """A Markdown link to another host without a scheme (`//evil.example/a`, or with
+    backslashes), which the `links` field refuses: the page drops its address
+    (`markup.host_relative`), so the words show without their link; a warning."""
+    texts = [(path, t) for path, t in m.markdown_texts(charter) if "//" in t or "\\" in t]
+    if not texts:
+        return
+    from .markup import removed_links  # Markdown and the sanitiser: only when needed
+
+    for path, text in texts:
+        for href in removed_links(text):
+            message = (
+                f"the link {excerpt(href)} names a host without a scheme (a browser takes"
+                " it to that host, or from a site opened from disk to a network share); the"
+                " page shows its words without the link: write the whole address, https://…"
+            )
+            diags.add(doc.at(path, message, "link-target", "warning"))
 
 
 def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> None:

@@ -66,6 +66,7 @@ def _sanitised_html(text: str) -> str:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
+        attribute_filter=_no_other_host,
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
@@ -73,6 +74,41 @@ def _sanitised_html(text: str) -> str:
     # (diagnostics.REFUSED) that got past the check of Markdown fields never reaches the
     # page or the feed's XML as itself.
     return REFUSED.sub("\ufffd", str(clean))
+
+
+def _no_other_host(tag: str, attribute: str, value: str) -> str | None:
+    """The sanitiser's look at each attribute it keeps: a link's address that names
+    another host without a scheme is dropped (`host_relative`)."""
+    return None if tag == "a" and attribute == "href" and host_relative(value) else value
+
+
+# What a browser takes out of an address before it reads it (the URL Standard): C0
+# controls and spaces at its ends, tabs and line breaks anywhere.
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def host_relative(href: str) -> bool:
+    """Whether a browser takes `href` to another host though it has no scheme:
+    `//evil.example/a`, and with a backslash read as a slash, `\\evil.example\\b` and
+    `/\\evil.example/c`. Over http that host; from a site opened from disk, a `file:`
+    address of a network share, which on Windows may send the reader's login."""
+    address = re.sub(r"[\t\n\r]", "", href.strip(_C0_AND_SPACE)).replace("\\", "/")
+    return address.startswith("//")
+
+
+# A link's address as HTML writes it: in double quotes, single quotes or none.
+_HREF = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+
+
+def removed_links(text: str) -> list[str]:
+    """The links of the Markdown `text` that name another host without a scheme
+    (`host_relative`), as written: the sanitiser drops their address, the words stay."""
+    if "//" not in text and "\\" not in text:
+        return []
+    from html import unescape
+
+    hrefs = (unescape("".join(found)) for found in _HREF.findall(_converted(text)))
+    return list(dict.fromkeys(href for href in hrefs if host_relative(href)))
 
 
 def hidden_words(text: str) -> list[str]:

@@ -1603,3 +1603,36 @@ def test_an_owner_email_of_one_address_is_taken(
 ) -> None:
     scratch_project.charter(owner=f"\n  name: Ana Ruiz\n  email: {email}")
     assert scratch_project.errors() == []
+
+
+def test_a_markdown_link_to_another_host_without_a_scheme_is_dropped_and_warned_of(
+    scratch_project: ScratchProject,
+) -> None:
+    # `links` refused `//host`, Markdown did not: the page kept href="//evil.example/a",
+    # "\\evil.example\b" and "/\evil.example/c", which a browser takes to evil.example
+    # (over http), or to a network share from a site opened from disk.
+    from generator.markup import render_markdown
+
+    summary = (
+        "See [the notes](//evil.example/a), <a href='\\\\evil.example\\b'>b</a>,"
+        " [c](/\\evil.example/c), [d](notes/d.txt) and [e](https://example.com/e)."
+    )
+    text = scratch_project.charter(summary=f'"{summary}"'.replace("\\", "\\\\"))
+    where = f"charters/routing/charter.yaml:{at(text, 'summary: ', chr(34))}: summary:"
+    why = (
+        " names a host without a scheme (a browser takes it to that host, or from a site"
+        " opened from disk to a network share); the page shows its words without the link:"
+        " write the whole address, https://…"
+    )
+    found = [e for e in scratch_project.errors() if "without a scheme" in e]
+    assert sorted(found) == sorted(
+        [
+            f"{where} the link '//evil.example/a'{why}",
+            f"{where} the link '\\\\\\\\evil.example\\\\b'{why}",
+            f"{where} the link '/\\\\evil.example/c'{why}",
+        ]
+    )
+    html = str(render_markdown(summary))
+    assert "evil.example" not in html.replace(">the notes<", "")
+    assert 'href="notes/d.txt"' in html and 'href="https://example.com/e"' in html
+    assert "the notes" in html and ">b<" in html and ">c<" in html
