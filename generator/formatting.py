@@ -520,10 +520,11 @@ def escape_markdown(text: str) -> str:
     """Charter text shown as written in a Markdown comment, never as live Markdown.
 
     Links, images, HTML, entities, emphasis and table pipes are backslash-escaped;
-    `@name` and `#123` get a zero-width space after the sign so the forge neither
-    mentions a person or team nor links an issue; the `:` of `scheme://` and the
-    `.` of `www.` are escaped so no autolink forms; a list or heading start is
-    escaped; the text is put on one line (a newline could start a block).
+    `@name` and `#123` get a zero-width space after the sign (`GH-123` before its
+    `-`) so the forge neither mentions a person or team nor links an issue; the `:`
+    of `scheme://` and the `.` of `www.` are escaped so no autolink forms; a list or
+    heading start is escaped; the text is put on one line (a newline could start a
+    block).
     """
     return _escape_line(visible_text(text))
 
@@ -542,6 +543,8 @@ def _escape_line(line: str, at_start: bool = True) -> str:
             out.append("\\:")
         elif ch == "." and line[max(0, i - 3) : i].lower() == "www":
             out.append("\\.")
+        elif ch == "-" and _gh_reference(line, i):
+            out.append(ZERO_WIDTH_SPACE + "-")  # GH-123 links an issue as #123 does
         else:
             out.append(ch)
     escaped = "".join(out)
@@ -549,6 +552,18 @@ def _escape_line(line: str, at_start: bool = True) -> str:
     if match:
         escaped = escaped[: match.end() - 1] + "\\" + escaped[match.end() - 1 :]
     return escaped
+
+
+def _gh_reference(line: str, dash: int) -> bool:
+    """Whether the `-` at `dash` makes a `GH-123` (any case), which GitHub links to an
+    issue as it does `#123`: `GH` starts a word, a digit follows."""
+    start = dash - 2
+    return (
+        start >= 0
+        and line[start:dash].lower() == "gh"
+        and (start == 0 or not line[start - 1].isalnum())
+        and line[dash + 1 : dash + 2].isdigit()
+    )
 
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")

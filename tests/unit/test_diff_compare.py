@@ -179,6 +179,22 @@ def test_dollar_amounts_are_escaped_so_the_forge_reads_no_math() -> None:
     assert html == "<p>from $33.5 to $32.5</p>\n"
 
 
+@pytest.mark.parametrize(
+    ("text", "references"),
+    [("Checkout ranking (fixes GH-1, see gh-22)", 2), ("NGH-1, GH-x, a-b, GH-", 0)],
+)
+def test_a_gh_reference_links_no_issue(text: str, references: int) -> None:
+    """GitHub links `GH-123` to issue 123 as it does `#123`, which is broken: a charter
+    title "(fixes GH-1, see GH-2)" linked and cross-referenced both issues (review)."""
+    from generator.formatting import ZERO_WIDTH_SPACE, escape_markdown
+
+    escaped = escape_markdown(text)
+    assert not re.search(r"(?<![A-Za-z0-9])gh-[0-9]", escaped, re.I)
+    assert escaped.count(ZERO_WIDTH_SPACE + "-") == references
+    html = cmarkgfm.github_flavored_markdown_to_html(escaped).replace(ZERO_WIDTH_SPACE, "")
+    assert html == f"<p>{text}</p>\n"
+
+
 # A title that, were its code span to come apart in a table's cell, would link, show an
 # image, make bold text and mention a person on the forge.
 LIVE_TITLE = (
