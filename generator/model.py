@@ -542,9 +542,9 @@ class Model(BaseModel):
 
 
 # One e-mail address, as a `mailto:` link takes it: a local part of letters, digits and
-# `.!#$'*+/=^_`{|}~-` (not `?`, `&` or `%`, which a mailto link reads as headers and
-# escapes), `@`, and a domain of labels joined by dots.
-_EMAIL = re.compile(r"[\w.!#$'*+/=^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# `.!$'*+/=^_`{|}~-` (not `?`, `&`, `#` or `%`, which a mailto link reads as headers,
+# a fragment and escapes), `@`, and a domain of labels joined by dots.
+_EMAIL = re.compile(r"[\w.!$'*+/=^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def _check_email(value: str) -> str:
@@ -552,7 +552,7 @@ def _check_email(value: str) -> str:
     link copy every message to another address, with a subject of the charter's choosing."""
     if _EMAIL.fullmatch(value):
         return value
-    odd = next((ch for ch in value if not (ch.isalnum() or ch in ".@!#$'*+/=^_`{|}~-")), None)
+    odd = next((ch for ch in value if not (ch.isalnum() or ch in ".@!$'*+/=^_`{|}~-")), None)
     why = f" (it holds {odd!r})" if odd is not None else ""
     if odd == "?":
         why = " (it holds '?', which a mailto link reads as the start of headers such as bcc)"

@@ -86,7 +86,9 @@ def hostile_charter(case: str, index: int = 0) -> dict[str, Any]:
         title=line,
         summary=shown,
         status="experiment",
-        owner={"name": line, "email": line},
+        # One address (owner.email refuses any other text), of the characters it may hold
+        # that mean something in HTML, URLs or Markdown.
+        owner={"name": line, "email": f"o'hara+{index}/a=b{{c}}|`d`$e!g~h^i*j@example.com"},
         team=own,
         tags=[own, "tag " + own],
         links=[

@@ -510,7 +510,7 @@ def hostile_charter() -> dict[str, object]:
         "title": p,
         "summary": p,
         "status": "experiment",
-        "owner": {"name": p, "email": p},
+        "owner": {"name": p, "email": "o'hara+a/b=c{d}|`e`$f!h@example.com"},
         "team": p,
         "tags": [p, SCRIPT],
         "links": [{"title": p, "url": "https://example.com/?q=<script>"}],

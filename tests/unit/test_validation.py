@@ -1580,6 +1580,7 @@ def test_a_base_url_with_a_control_or_invisible_character_is_refused(
         ("ann@example.com,bob@example.com", " (it holds ',')"),
         ("Ann Lee <ann@example.com>", " (it holds ' ')"),
         ("ann%40example.com", " (it holds '%')"),
+        ("ann#x@example.com", " (it holds '#')"),
         ("ann.example.com", ""),
     ],
 )
