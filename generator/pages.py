@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 from . import __version__
 from .analyze import CharterView, MetricView
 from .assets import BUILTIN_TEMPLATES, StaticFileError, static_files
-from .bidi import isolate, isolate_names, isolate_text
+from .bidi import isolate, isolate_names, isolate_text, right_to_left
 from .cache import digest, digest_after
 from .charts import Chart, ChartSet, interval_source, row_interval
 from .diagnostics import Diagnostic, SourceRef
@@ -147,16 +147,16 @@ def make_environment(
         markdown=render_markdown,
         inline_markdown=render_inline_markdown,
         number=fmt_number,
-        value=fmt_value,
-        signed=fmt_signed,
-        estimate=fmt_estimate,
-        difference=fmt_difference,
+        value=_unit_isolated(fmt_value),
+        signed=_unit_isolated(fmt_signed),
+        estimate=_unit_isolated(fmt_estimate),
+        difference=_unit_isolated(fmt_difference),
         percent=fmt_percent,
         relative=fmt_relative,
         p_value=fmt_p,
         p_phrase=fmt_p_phrase,
         meter_value=meter_value,
-        interval=fmt_interval,
+        interval=_unit_isolated(fmt_interval),
         label=label,
         variant=variant_label,
         row_interval=row_interval,
@@ -170,6 +170,22 @@ def make_environment(
     )
     env.globals.update(generator_version=__version__)
     return env
+
+
+def _unit_isolated(fmt: Callable[..., str]) -> Callable[..., str | Markup]:
+    """A filter writing numbers with their unit (the unit its last argument) whose unit,
+    when it holds right-to-left letters (`ש״ח`), is in `<bdi>`: a unit run into by the
+    numbers beside it showed "10 ש״ח 15 → 12 ש״ח → ש״ח" for 10 → 12 → 15 ש״ח. Other
+    units are text as before (same bytes)."""
+
+    def filtered(*args: Any, **kwargs: Any) -> str | Markup:
+        text = fmt(*args, **kwargs)
+        unit = kwargs.get("unit", args[-1] if args else "")
+        if not isinstance(unit, str) or not right_to_left(unit):
+            return text
+        return isolate_names(text, [unit.strip()])
+
+    return filtered
 
 
 def render_page(env: jinja2.Environment, template: str, page: str, **context: Any) -> str:

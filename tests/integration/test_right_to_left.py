@@ -10,6 +10,7 @@ from helpers import (
     RTL_TITLE,
     ExamplesBuild,
     ScratchProject,
+    minimal_charter,
     right_to_left_site,
 )
 
@@ -88,3 +89,30 @@ def test_left_to_right_pages_hold_no_isolating_characters(examples_build: Exampl
     ]
     assert len(files) > 40
     assert [p for p in files if "\u2068" in p.read_text() or "\u2069" in p.read_text()] == []
+
+
+def test_a_right_to_left_unit_is_isolated_beside_its_numbers(
+    scratch_project: ScratchProject,
+) -> None:
+    """A unit in Hebrew letters, `ש״ח`, ran into the numbers beside it: the portfolio's
+    "10 ש״ח → 12 ש״ח → 15 ש״ח" showed as "10 ש״ח 15 → 12 ש״ח → ש״ח", target and latest
+    swapped to a reader. Each value's unit is isolated, in every table and sentence."""
+    unit = "ש״ח"
+    text = minimal_charter().replace("unit: hours", f"unit: {unit}")
+    assert f"unit: {unit}" in text
+    scratch_project.charter("routing", text=text)
+    scratch_project.write(
+        "charters/routing/results/r.csv", "date,metric,value\n2026-05-04,ttfr,4.0\n"
+    )
+    result = scratch_project.build()
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    out = scratch_project.out
+    portfolio = (out / "index.html").read_text()
+    bdi = f"<bdi>{unit}</bdi>"
+    assert f'<span class="v">6.2 {bdi}</span> → <strong>4 {bdi}</strong>' in portfolio
+    page = (out / "charters/routing/index.html").read_text()
+    assert f"<td>6.2 {bdi}" in page  # the baseline, in the business metrics' table
+    assert f" at 4 {bdi} (target 4.5 {bdi})." in page  # the verdict's sentence
+    assert f"· {bdi} ·" in page  # the chart's caption
+    assert f"{unit}</bdi></td>" in page or f"4 {bdi}</td>" in page  # the data table
+    assert f" {unit}<" not in page.replace(bdi, "")  # no unit left bare beside a number
