@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -595,3 +596,94 @@ def escape_code_span(text: str, table: bool = False) -> str:
     which GFM shows as `|` there (and only there)."""
     shown = visible_text(text).replace("`", "'")
     return shown.replace("|", "\\|") if table else shown
+
+
+# --- text cut to fit a Markdown comment ----------------------------------------------------
+# Text is cut before it is escaped, so no backslash escape, and no zero-width space the
+# escaping puts after an `@` or a `#`, is ever split from what it guards.
+
+ELLIPSIS = "\u2026"
+ZERO_WIDTH_JOINER = "\u200d"
+# How far a cut moves to keep together what shows as one character.
+_MOST_MOVED = 32
+
+
+def cut_text(text: str, most: int, begin: int = 0) -> str:
+    """`text` on one line (`visible_text`): at most `most` of its characters from `begin`
+    (a cut moved to keep a character whole), with `…` where some is left out at either
+    end. A cut never splits what shows as one character (`_joined`)."""
+    line = visible_text(text)
+    if begin <= 0 and len(line) <= most:
+        return line
+    start = _whole(line, min(begin, len(line)), 0) if begin > 0 else 0
+    end = _whole(line, start + most, start) if start + most < len(line) else len(line)
+    return (ELLIPSIS if start else "") + line[start:end] + (ELLIPSIS if end < len(line) else "")
+
+
+def cut_message(text: str, most: int) -> str:
+    """A generated message (`escape_message`) cut as `cut_text` cuts it: a code span the
+    cut falls in is closed after its `…`, so no backtick is left open to pair with
+    another and make live text code, or code live text."""
+    line = visible_text(text)
+    if len(line) <= most:
+        return line
+    end = _whole(line, most, 0)
+    if end >= len(line):
+        return line
+    inside = False
+    for span in _CODE_SPAN.finditer(line):  # as `escape_message` pairs the backticks
+        if span.start() >= end:
+            break
+        inside = end < span.end()
+    return line[:end] + ELLIPSIS + ("`" if inside else "")
+
+
+def _whole(text: str, at: int, floor: int) -> int:
+    """`at`, or the nearest place before it (after `floor`), else after it, at most
+    `_MOST_MOVED` away, where a cut splits no character; failing that (a letter under
+    hundreds of marks), `at` moved off the middle of a surrogate pair."""
+    for place in range(at, max(floor, at - _MOST_MOVED), -1):
+        if not _joined(text, place):
+            return place
+    for place in range(at + 1, min(len(text), at + _MOST_MOVED) + 1):
+        if not _joined(text, place):
+            return place
+    return at + 1 if _surrogates(text, at) else at
+
+
+def _joined(text: str, at: int) -> bool:
+    """Whether `text[at - 1]` and `text[at]` show as one character, so a cut at `at`
+    would split it: a mark (an accent, a variation selector) after its letter, a joiner
+    and what it joins (an emoji sequence), a skin tone or a tag after its emoji, the two
+    regional indicators of a flag, the two halves of a surrogate pair."""
+    if not 0 < at < len(text):
+        return False
+    before, after = text[at - 1], text[at]
+    return (
+        ZERO_WIDTH_JOINER in (before, after)
+        or unicodedata.category(after) in ("Mn", "Mc", "Me")
+        or "\U0001f3fb" <= after <= "\U0001f3ff"
+        or "\U000e0020" <= after <= "\U000e007f"
+        or _surrogates(text, at)
+        or (_regional(after) and _regional(before) and _first_of_pair(text, at - 1))
+    )
+
+
+def _surrogates(text: str, at: int) -> bool:
+    """Whether a high surrogate ends `text[:at]` and a low one starts `text[at:]`."""
+    if not 0 < at < len(text):
+        return False
+    return "\ud800" <= text[at - 1] <= "\udbff" and "\udc00" <= text[at] <= "\udfff"
+
+
+def _regional(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def _first_of_pair(text: str, at: int) -> bool:
+    """Whether the regional indicator at `at` starts a flag: an even number of them
+    before it in its run (they pair from the run's start)."""
+    run = 0
+    while at - run - 1 >= 0 and _regional(text[at - run - 1]):
+        run += 1
+    return run % 2 == 0

@@ -13,6 +13,8 @@ from typing import Any
 
 from ..analyze import MetricView
 from ..formatting import (
+    cut_message,
+    cut_text,
     escape_code_span,
     escape_markdown,
     escape_message,
@@ -21,6 +23,7 @@ from ..formatting import (
     fmt_value,
     json_text,
     plural,
+    visible_text,
 )
 from ..rules import RULES_BY_CODE
 from ..vocabulary import CHANGE_LABELS, ChangeKind, label
@@ -33,6 +36,15 @@ JSON_VERSION = 2
 MARKER = "<!-- charters-diff -->"
 # Markdown comments are capped by the forges (GitHub: 65,536 characters).
 MAX_MARKDOWN = 60_000
+# Room kept for the note that names the charter sections left out (at most `MAX_NAMES`
+# names of at most `MAX_NAME_CHARS`): the comment with it stays within MAX_MARKDOWN.
+NOTE_ROOM = 3_000
+# The characters of charter text shown in one table cell (a population or a definition
+# may be of any length: one of 63,000 characters took the whole comment, and every
+# section was left out); the JSON has it whole. Two long values of a changed field are
+# both shown from a little before where they first differ.
+MAX_CELL_CHARS = 500
+CELL_CONTEXT = 100
 # Problems listed per side before the rest are counted, and the characters of one shown
 # (a path may be long): with the names listed in the summary, the opening of a comment
 # stays well within MAX_MARKDOWN, whatever the charters hold.
@@ -236,7 +248,8 @@ def format_json(report: DiffReport, fail_on: Iterable[str] = ()) -> str:
 
 
 def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterable[str] = ()) -> str:
-    """A pull-request comment: marker, summary paragraph, then a section per charter."""
+    """A pull-request comment: marker, summary paragraph, then a section per charter,
+    those with a flagged change or a new alert first."""
     base, head = _cell(report.base.label), _cell(report.head.label)
     lines = [MARKER, f"## Charter changes: {base} → {head}", ""]
     lines += [summary_text(report, _cell), ""]
@@ -247,6 +260,13 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
         lines += _side_markdown(role, side)
     site_wide = [c for c in report.changes if c.extra.get("by") == "site.yaml"]
     lines += _site_wide_markdown(site_wide, report.changes)
+    return _fitted("\n".join(lines), _sections(report, show_all))
+
+
+def _sections(report: DiffReport, show_all: bool) -> list[tuple[str, str]]:
+    """(charter id, Markdown) of each charter's section: those with a flagged change or a
+    new alert first, then the others, each in the order of the changes (charter id), then
+    those of charters only not compared; the same report gives the same order."""
     by_charter: dict[str, list[Change]] = {}
     for change in report.changes:
         if show_all or change.extra.get("by") != "site.yaml":  # said once above
@@ -254,25 +274,47 @@ def format_markdown(report: DiffReport, show_all: bool = False, fail_on: Iterabl
     ids = list(by_charter)
     if show_all:
         ids = sorted(set(ids) | set(report.head.checks) | set(report.base.checks))
-    body = [_charter_markdown(report, cid, by_charter.get(cid, []), show_all) for cid in ids]
-    sections = dict(zip(ids, body, strict=True))
+    body = [(cid, _charter_markdown(report, cid, by_charter.get(cid, []), show_all)) for cid in ids]
+    sections = dict(body)
     for item in report.not_compared:
         said = [_cell(item["message"]) + ".", ""]
         if item["charter"] in sections and sections[item["charter"]]:
             sections[item["charter"]] += said  # its section (goalposts read as written) says it
         else:
-            body.append([f"### `{_code(item['charter'])}`", "", *said])
-    out = "\n".join(lines)
-    for i, section in enumerate(body):
-        text = "\n".join(section)
-        if len(out) + len(text) > MAX_MARKDOWN:
-            out += (
-                f"\n_{len(body) - i} more charter section(s) left out to fit a comment;"
-                " run `charters diff` locally or use `--format json` for everything._\n"
-            )
-            break
-        out += "\n" + text
-    return out.rstrip("\n") + "\n"
+            body.append((item["charter"], [f"### `{_code(item['charter'])}`", "", *said]))
+    flagged = {
+        cid
+        for cid, changes in by_charter.items()
+        if _alerts(changes) or any(is_flagged(c) for c in changes)
+    }
+    body.sort(key=lambda section: section[0] not in flagged)  # stable: ties keep their order
+    return [(cid, "\n".join(section)) for cid, section in body]
+
+
+def _fitted(opening: str, sections: list[tuple[str, str]]) -> str:
+    """The comment: `opening`, then the sections, within `MAX_MARKDOWN`. When they do not
+    all fit, every section that still fits is taken in turn, a small one after a large one
+    left out, and a note ends the comment naming those left out."""
+    whole = "\n".join([opening, *(text for _, text in sections)]).rstrip("\n") + "\n"
+    if len(whole) <= MAX_MARKDOWN:
+        return whole
+    out, left_out = opening, []
+    for cid, text in sections:
+        if len(out) + 1 + len(text) <= MAX_MARKDOWN - NOTE_ROOM:
+            out += "\n" + text
+        else:
+            left_out.append(cid)
+    return out + "\n" + _left_out_note(left_out) + "\n"
+
+
+def _left_out_note(ids: list[str]) -> str:
+    """What the comment leaves out to fit, and where the rest is: at most `NOTE_ROOM`
+    characters, however many sections and whatever their ids."""
+    return (
+        f"_{plural(len(ids), 'charter section')} left out to fit a comment:"
+        f" {_names(list(dict.fromkeys(ids)))}; run `charters diff` locally or use"
+        " `--format json` for everything._"
+    )
 
 
 def _site_wide_markdown(changes: list[Change], everything: list[Change]) -> list[str]:
@@ -394,12 +436,12 @@ def _changes_table(changes: list[Change]) -> list[str]:
         return []
     lines = ["| Change | Metric | Field | Before | After |", "| --- | --- | --- | --- | --- |"]
     for c in changes:
-        field = _cell(c.field or "")
+        field = _in_cell(c.field or "")
         if c.cells is not None:
-            field, before, after = (_cell(cell) for cell in c.cells)
+            field, before, after = (_in_cell(cell) for cell in c.cells)
         else:
             before, after = _before_after(c)
-        name = f"`{_code(c.metric, table=True)}`" if c.metric else ""
+        name = f"`{_id_in_cell(c.metric)}`" if c.metric else ""
         kind = ("🚩 " if c.extra.get("flagged") else "") + CHANGE_LABELS[c.kind]
         lines.append(f"| {kind} | {name} | {field} | {before} | {after} |")
     return [*lines, ""]
@@ -408,12 +450,24 @@ def _changes_table(changes: list[Change]) -> list[str]:
 def _before_after(change: Change) -> tuple[str, str]:
     """The Before and After cells of a change's row."""
     if change.kind in MESSAGE_KINDS:
-        message = _message(change.message, table=True)
+        message = _message(cut_message(change.message, MAX_CELL_CHARS), table=True)
         return ("", message) if change.before is None else (message, "")
     vocabulary = CODED_KINDS.get(change.kind)
     if vocabulary is not None:
-        return _cell(label(change.before, vocabulary)), _cell(label(change.after, vocabulary))
-    return _cell_value(change.before), _cell_value(change.after)
+        return _in_cell(label(change.before, vocabulary)), _in_cell(label(change.after, vocabulary))
+    return _cell_pair(_cell_text(change.before), _cell_text(change.after))
+
+
+def _cell_pair(before: str, after: str) -> tuple[str, str]:
+    """The Before and After cells of a changed value, each cut at `MAX_CELL_CHARS`; two
+    long texts that differ only past that are both shown from a little before where they
+    first differ, so the change shows (as the message shows it)."""
+    was, now = visible_text(before), visible_text(after)
+    same = next((i for i, (a, b) in enumerate(zip(was, now, strict=False)) if a != b), None)
+    if same is None:  # one is the other with more at its end
+        same = min(len(was), len(now))
+    begin = same - CELL_CONTEXT if same > MAX_CELL_CHARS - CELL_CONTEXT else 0
+    return _in_cell(was, begin), _in_cell(now, begin)
 
 
 def _metrics_table(
@@ -448,7 +502,7 @@ def _metrics_table(
         counts = change.extra.get("rows", {}) if change is not None else {}
         moved = ", ".join(f"+{v}" if k == "added" else f"{v} {k}" for k, v in counts.items() if v)
         rows.append(
-            f"| `{_code(metric.id, table=True)}` | {_latest_cell(before)} | {_latest_cell(metric)}"
+            f"| `{_id_in_cell(metric.id)}` | {_latest_cell(before)} | {_latest_cell(metric)}"
             f" | {_trend_cell(change)} | {_progress_cell(metric, old)} | {moved} |"
         )
     if not rows:
@@ -473,7 +527,7 @@ def _trend_cell(change: Change | None) -> str:
 def _latest_cell(metric: MetricView | None) -> str:
     if metric is None or metric.latest is None:
         return "—"
-    value = _cell(fmt_value(metric.latest.row.value, metric.unit, apart=metric.together))
+    value = _in_cell(fmt_value(metric.latest.row.value, metric.unit, apart=metric.together))
     return f"{value} ({fmt_date(metric.latest.row.date)})"
 
 
@@ -500,7 +554,7 @@ def _progress_text(metric: MetricView) -> str:
     if metric.latest is not None and metric.progress is not None:
         text = (
             f"{fmt_percent(metric.progress)} of the way to"
-            f" {_cell(fmt_value(metric.target, metric.unit, apart=metric.together))}"
+            f" {_in_cell(fmt_value(metric.target, metric.unit, apart=metric.together))}"
         )
     if metric.latest is not None and metric.met:
         text = (text + " ✓ met").strip()
@@ -514,16 +568,30 @@ def _cell(value: Any) -> str:
     return escape_markdown(text)
 
 
+def _in_cell(value: Any, begin: int = 0) -> str:
+    """Charter text in a table's cell: as `_cell` shows it, its first `MAX_CELL_CHARS`
+    characters (from `begin`), with `…` where some is left out."""
+    text = show(value) if not isinstance(value, str) else value
+    return escape_markdown(cut_text(text, MAX_CELL_CHARS, begin))
+
+
+def _id_in_cell(text: str) -> str:
+    """An id inside a code span in a table's cell, cut as the summary cuts names (a
+    charter that did not load may have one of any length)."""
+    return _code(cut_text(text, MAX_NAME_CHARS), table=True)
+
+
 def _message(value: Any, table: bool = False) -> str:
     """A message of the comparison, which quotes charter text: its `id` code spans stay
     code, everything else is escaped as `_cell` escapes it (`table`: in a table's cell)."""
     return escape_message(value if isinstance(value, str) else show(value), table)
 
 
-def _cell_value(value: Any) -> str:
+def _cell_text(value: Any) -> str:
+    """A field's value as a table's cell shows it, before it is cut and escaped."""
     if isinstance(value, dict):
-        return _cell(", ".join(f"{k}: {show(v)}" for k, v in value.items() if v is not None))
-    return _cell(value)
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items() if v is not None)
+    return value if isinstance(value, str) else show(value)
 
 
 def _code(text: str, table: bool = False) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -22,10 +23,18 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
+import cmarkgfm
 import pytest
 from helpers import MINIMAL_BLOCKS, ScratchProject, at, parse_html, run_cli
 
-from generator.formatting import escape_markdown, escape_message, spreadsheet_cell, spreadsheet_row
+from generator.formatting import (
+    cut_message,
+    cut_text,
+    escape_markdown,
+    escape_message,
+    spreadsheet_cell,
+    spreadsheet_row,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -990,3 +999,66 @@ def test_a_linked_csv_is_read_at_the_separator_it_is_written_with(
     assert scratch_project.build().ok
     out = scratch_project.out / "charters/routing/data.csv"
     assert out.read_text(encoding="utf-8") == published
+
+
+# --- charter text cut to fit the comment -----------------------------------------------------
+
+
+def test_a_cut_cell_keeps_the_escaping_whole() -> None:
+    """A table cell is cut to fit the comment: cut before it is escaped, wherever it falls
+    no escape is split, no `@` or `#` loses its zero-width space, and the cell is one cell
+    that shows the text as written up to an `…`."""
+    text = HOSTILE_TITLE * 2
+    for most in range(1, len(HOSTILE_TITLE) + 1):
+        cell = escape_markdown(cut_text(text, most))
+        assert cell.endswith("…")
+        assert_no_live_markdown(cell)
+        assert re.sub(r"\\(.)", r"\1", cell).replace("\u200b", "") == text[:most] + "…"
+        html = cmarkgfm.github_flavored_markdown_to_html(f"| a | b |\n| - | - |\n| x | {cell} |\n")
+        assert html.count("<td>") == 2 and "<a " not in html and "<img" not in html, cell
+
+
+# What shows as one character, of one code point or more: a cut never splits one.
+SHOWN_AS_ONE = [
+    "e\u0301",  # e and a combining accent
+    "\U0001f469\u200d\U0001f4bb",  # woman, joiner, laptop: one emoji
+    "\U0001f1eb\U0001f1f7",  # a flag: two regional indicators
+    "\U0001f1e9\U0001f1ea",
+    "\U0001f44d\U0001f3fd",  # thumbs up with a skin tone
+    "\u2764\ufe0f",  # a heart with its variation selector
+    "\ud83d\ude00",  # a surrogate pair, as YAML reads the escapes "\ud83d\ude00"
+    "x",
+    "a\u0308\u0301",
+]
+
+
+def test_a_cut_never_splits_a_character() -> None:
+    """Cut at every place, from the start or from a place (two long values are shown from
+    where they differ), a cell starts and ends between two characters as shown."""
+    text = "".join(SHOWN_AS_ONE * 3)
+    ends = set(itertools.accumulate(len(c) for c in SHOWN_AS_ONE * 3))
+    for most in range(1, len(text)):
+        kept = cut_text(text, most)
+        assert kept.endswith("…") and len(kept) - 1 in ends and text.startswith(kept[:-1]), most
+        window = cut_text(text, 5, most)  # shown from `most`, as two long values are
+        shown = window.strip("…")
+        assert window.startswith("…") and any(
+            text.startswith(shown, start) and start + len(shown) in ends for start in ends
+        ), most
+
+
+def test_a_cut_message_closes_the_code_span_it_falls_in() -> None:
+    """A message in a cell (a charter added, a finding) keeps its ids as code spans: a cut
+    inside one closes it after the `…`, so no backtick is left to pair with another and
+    make the rest of the comment code, or an id live text."""
+    ids = ["a" * 20, "b|c", "d" * 20]
+    message = f"`{ids[0]}` was @team `{ids[1]}` then `{ids[2]}` and a`lone [x](y)"
+    for most in range(1, len(message) + 2):
+        cell = escape_message(cut_message(message, most), table=True)
+        bare = re.sub(r"\\.", "", cell)
+        assert bare.count("`") % 2 == 0, cell
+        html = cmarkgfm.github_flavored_markdown_to_html(f"| a |\n| - |\n| {cell} |\n")
+        assert html.count("<td>") == 1 and "<a " not in html, cell
+        for code in re.findall("<code>(.*?)</code>", html):
+            shown = code.replace("…", "")
+            assert any(x.startswith(shown) for x in ids) and (code.endswith("…") or shown in ids)

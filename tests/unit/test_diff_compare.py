@@ -554,3 +554,126 @@ def test_a_long_text_changed_past_its_first_77_characters_shows_where_it_changed
     assert shown_change("Weekly", "Daily") == "Weekly → Daily"
     assert shown_change(15.0, 17.5) == "15 → 17.5"
     assert shown_change("x" + was, "y" + was) == f"{('x' + was)[:77]}… → {('y' + was)[:77]}…"
+
+
+# --- fitting the comment --------------------------------------------------------------------
+
+
+def compare_charters(tmp_path: Path, charters: dict[str, tuple[str, str]]) -> DiffReport:
+    """Two folders holding charters by id, each as (BASE's text, HEAD's), compared."""
+    sides = []
+    for i, name in enumerate(("base", "head")):
+        for cid, texts in charters.items():
+            folder = tmp_path / name / "charters" / cid
+            folder.mkdir(parents=True)
+            (folder / "charter.yaml").write_text(texts[i], encoding="utf-8")
+        sides.append(load_side(str(tmp_path / name), tmp_path, name.upper()))
+    assert sides[0].ok and sides[1].ok, sides[0].errors + sides[1].errors
+    return diff_sides(sides[0], sides[1])
+
+
+def plan(**fields: str) -> str:
+    """The minimal charter with these fields of its measurement plan (JSON is YAML)."""
+    fields = {"population": "All tickets.", **fields}
+    more = "".join(f"\n  {key}: {json.dumps(value)}" for key, value in fields.items())
+    return minimal_charter(measurement="\n  method: ab_test" + more)
+
+
+# The minimal charter's agreed metric with its target lowered: a goalpost moved, less
+# ambitious, without a renewed agreement (same `agreed.on`).
+MOVED = (
+    minimal_charter(business_metrics=AGREED),
+    minimal_charter(business_metrics=AGREED.replace("value: 4.5", "value: 5.5")),
+)
+MOVED_ROW = "| 🚩 Goalpost moved | `ttfr` | target.value | 4.5 | 5.5 |"
+
+
+def cells(row: str) -> list[str]:
+    return re.split(r"(?<!\\)\|", row)[1:-1]
+
+
+def test_a_long_plan_text_leaves_a_moved_goalpost_in_the_comment(tmp_path: Path) -> None:
+    """A population of 63,000 characters in a charter whose id sorts first was shown
+    whole in its table cell: its section did not fit, and every section after it was left
+    out with it, the moved goalpost of another charter too: the comment was its summary
+    and a note."""
+    population = "All sessions in every market. " * 2_100
+    report = compare_charters(
+        tmp_path,
+        {"aaa": (minimal_charter(), plan(population=population)), "m": MOVED},
+    )
+    comment = format_markdown(report)
+    assert len(comment) <= 60_000
+    assert "left out" not in comment
+    lines = comment.splitlines()
+    # The flagged section first, whole: its row and its sentence.
+    assert lines.index("### `m` · Ticket routing") < lines.index("### `aaa` · Ticket routing")
+    assert MOVED_ROW in lines
+    assert any(
+        x.startswith("- 🚩 `ttfr` target.value: 4.5 → 5.5") and "without a renewed agreement" in x
+        for x in lines
+    )
+    # The long text is cut in its cell, with a mark that some is left out.
+    row = next(x for x in lines if "measurement.population" in x)
+    assert cells(row)[4] == f" {population[:500]}… "
+    assert len(row) < 700
+
+
+def test_sections_that_do_not_fit_leave_out_only_themselves(tmp_path: Path) -> None:
+    """Forty charters whose plans were reworded, one moved goalpost and one small change:
+    the sections stopped at the first that did not fit, so the moved goalpost (`m`) and
+    the small change (`zzz`), after them by id, were left out with the rest."""
+    long = {
+        key: f"{key} " + "Every ticket opened in the web form, by email or by chat. " * 10
+        for key in ("population", "unit_of_analysis", "decision_rule")
+    }
+    charters = {f"a{i:02d}": (minimal_charter(), plan(**long)) for i in range(40)}
+    renamed = minimal_charter(
+        business_metrics=MINIMAL_BLOCKS["business_metrics"].replace("first response", "first reply")
+    )
+    report = compare_charters(
+        tmp_path, {**charters, "m": MOVED, "zzz": (minimal_charter(), renamed)}
+    )
+    comment = format_markdown(report)
+    assert len(comment) <= 60_000
+    lines = comment.splitlines()
+    headings = [x for x in lines if x.startswith("### ")]
+    # The flagged section first; then every section in turn that still fits.
+    assert headings[0] == "### `m` · Ticket routing"
+    assert MOVED_ROW in lines
+    assert any("without a renewed agreement" in x for x in lines if x.startswith("- 🚩 "))
+    assert headings[-1] == "### `zzz` · Ticket routing"
+    assert (
+        "| Metric changed | `ttfr` | name | Time to first response | Time to first reply |" in lines
+    )
+    shown = [x.split("`")[1] for x in headings]
+    left = [cid for cid in charters if cid not in shown]
+    assert 0 < len(left) < 20 and shown[1:-1] == [c for c in charters if c not in left]
+    # The note names every section left out, and where everything is.
+    assert lines[-1] == (
+        f"_{len(left)} charter sections left out to fit a comment: "
+        + ", ".join(f"`{cid}`" for cid in left)
+        + "; run `charters diff` locally or use `--format json` for everything._"
+    )
+    assert format_markdown(report) == comment  # the same report, the same bytes
+
+
+def test_two_long_texts_that_differ_late_show_where_in_their_cells(tmp_path: Path) -> None:
+    """A cell shows 500 characters: two texts the same for longer are both shown from
+    a little before where they differ, not as the same 500 characters twice."""
+    was = "Every ticket opened in the web form, by email or by chat. " * 12 + "Not spam."
+    now = was.replace("Not spam.", "Spam too.")
+    report = compare_charters(tmp_path, {"routing": (plan(population=was), plan(population=now))})
+    row = next(x for x in format_markdown(report).splitlines() if "measurement.population" in x)
+    before, after = (cell.strip() for cell in cells(row)[3:5])
+    assert before == "…" + was[len(was) - 109 :] and after == "…" + now[len(now) - 109 :]
+
+
+def test_the_note_of_sections_left_out_fits_the_room_kept_for_it() -> None:
+    from generator.diff.report import NOTE_ROOM, _left_out_note
+
+    note = _left_out_note([f"{i}" + "x" * 5_000 for i in range(100_000)])
+    assert len(note) + 2 <= NOTE_ROOM  # with the line breaks around it
+    assert note.endswith(
+        " and 99980 more; run `charters diff` locally or use `--format json` for everything._"
+    )
