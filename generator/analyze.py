@@ -6,6 +6,7 @@ plain data, so each rule can be tested on its own.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -682,6 +683,12 @@ def metric_status(
     if found is None:
         return status, None, None, None
     reference, label, few = found
+    # Against the control row of its date with no lift: the arms' measures of noise (`n`
+    # and `std`, an interval) could not be put together (an arm of n = 1, an interval
+    # beside a `std`), so the move is no evidence, as with too few customers. The minimum
+    # detectable effect judges only arms without any: `control 1` against `treatment 2`
+    # with `std` 100 read "Business impact" at n = 1 and "No impact" at n = 2.
+    few = few or (label == "control" and _noise_unused(table, codes, latest))
     move = _good(latest.row.value - reference, direction)
     interval: tuple[float, float] | None = None
     row = latest.row
@@ -727,6 +734,23 @@ def _reference(
     # baseline, a control value without `n`): its `n` can say "no evidence", though a
     # business metric's `n` is no evidence of a move by itself (`metric_status`).
     return reference, label, too_few_against(row, reference, unit)
+
+
+def _noise_unused(table: ResultTable, codes: set[int], latest: Result) -> bool:
+    """Whether `latest` or the control row of its date measures its noise (an `n` with a
+    `std`, an interval of some width): with no lift between them, a measure that went
+    unused. A `std` without `n` is the spread of single units, not the value's noise."""
+    row = latest.row
+    if (row.std is not None and row.n is not None) or (
+        row.lower is not None and row.upper is not None and row.upper > row.lower
+    ):
+        return True
+    control = _control_row(table, codes, latest)
+    if control is None:
+        return False
+    store = table.store
+    measured = store.n[control] > 0 and not math.isnan(store.std[control])
+    return measured or store.lower[control] < store.upper[control]  # NaN < x is False
 
 
 def _control_row(table: ResultTable, codes: set[int], latest: Result) -> int | None:

@@ -693,6 +693,42 @@ def test_missing_n_and_intervals_falls_back_to_mde() -> None:
     assert conv.status == "improved"
 
 
+@pytest.mark.parametrize(
+    ("control", "treatment"),
+    [
+        ({"n": 1, "std": 100.0}, {"n": 1, "std": 100.0}),  # arms of one: no lift
+        ({"lower": 0.0, "upper": 21.0}, {"n": 5000, "std": 100.0}),  # an interval, a std
+        ({}, {"n": 1, "std": 100.0}),  # the treatment's noise, an arm of one
+    ],
+    ids=["n1-both", "interval-and-std", "n1-treatment"],
+)
+def test_a_measure_of_noise_that_makes_no_lift_leaves_the_move_no_evidence(
+    control: dict[str, float], treatment: dict[str, float]
+) -> None:
+    """`control 10` against `treatment 11` with `std` 100: at n = 2 the lift's interval
+    spans 0 (`flat`); at n = 1 no lift is made, and the move of the minimum detectable
+    effect read `improved` (Business impact): less data gave a better verdict. The plan's
+    effect judges arms that say nothing of their noise; these say it, unused."""
+    body = charter(
+        business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 0.5}
+    )
+    rows = [
+        row(D1, "conv", 10.0, "control", **control),
+        row(D1, "conv", 11.0, "treatment", **treatment),
+    ]
+    view = analyse(body, rows)
+    conv = view.metric("conv")
+    assert conv is not None and conv.lift is None
+    assert conv.move_reference == "control" and conv.move == pytest.approx(1.0)
+    assert conv.status == "flat"
+    assert view.verdict == "no-impact"
+    two = [
+        row(D1, "conv", 10.0, "control", n=2, std=100.0),
+        row(D1, "conv", 11.0, "treatment", n=2, std=100.0),
+    ]
+    assert analyse(body, two).metric("conv").status == "flat"  # type: ignore[union-attr]
+
+
 # ============================================================== latest value and progress
 
 
