@@ -709,9 +709,8 @@ def test_a_measure_of_noise_that_makes_no_lift_leaves_the_move_no_evidence(
     spans 0 (`flat`); at n = 1 no lift is made, and the move of the minimum detectable
     effect read `improved` (Business impact): less data gave a better verdict. The plan's
     effect judges arms that say nothing of their noise; these say it, unused."""
-    body = charter(
-        business_metrics=[business(target=15.0)], mde={"metric": "conv", "absolute": 0.5}
-    )
+    metric = business(target=15.0, unit="hours")  # not a proportion: `n` alone says nothing
+    body = charter(business_metrics=[metric], mde={"metric": "conv", "absolute": 0.5})
     rows = [
         row(D1, "conv", 10.0, "control", **control),
         row(D1, "conv", 11.0, "treatment", **treatment),
