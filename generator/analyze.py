@@ -687,7 +687,7 @@ def metric_status(
     # and `std`, an interval) could not be put together (an arm of n = 1, an interval
     # beside a `std`), so the move is no evidence, as with too few customers. The minimum
     # detectable effect judges only arms without any: `control 1` against `treatment 2`
-    # with `std` 100 read "Business impact" at n = 1 and "No impact" at n = 2.
+    # with `std` 100 read *Business impact* at n = 1 and *No impact* at n = 2.
     few = few or (label == "control" and _noise_unused(table, codes, latest))
     move = _good(latest.row.value - reference, direction)
     interval: tuple[float, float] | None = None
