@@ -827,6 +827,17 @@ class _Lines:
         return match.group()
 
 
+@dataclass(frozen=True)
+class Misfit:
+    """Rows of a CSV file longer than its header, most of them: `rows` of the file's
+    `total`, the first at line `line` with `cells` cells."""
+
+    rows: int
+    total: int
+    cells: int
+    line: int
+
+
 class CsvRows(Sequence[dict[str, str]]):
     """The rows of a CSV file, kept as offsets into its text and parsed when asked for.
 
@@ -855,6 +866,9 @@ class CsvRows(Sequence[dict[str, str]]):
         self.lines = array("Q")
         self.replaced: tuple[int, dict[str, Any]] | None = None
         self.kept: list[list[str]] | None = [] if keep else None
+        # Most rows have more cells than the header has columns: the header is what is
+        # wrong, told once there by the loader, not at every row (`_misfits`).
+        self.misfit: Misfit | None = None
 
     def add(self, start: int, end: int, line: int, cells: list[str]) -> None:
         self.starts.append(start)
@@ -913,12 +927,15 @@ def parse_csv(text: str, rel: str, diags: Diagnostics, keep: bool = False) -> Do
 
     A row with fewer or more cells than the header is refused where it stands (a
     missing cell is never taken as empty), and so is a quote that is never closed
-    (it would swallow the rows after it into one cell). With `keep`, each row's cells
-    are kept as parsed (`CsvRows.kept`), for a caller that reads every row.
+    (it would swallow the rows after it into one cell); when most rows are longer than
+    the header, the header is what is wrong (`CsvRows.misfit`). With
+    `keep`, each row's cells are kept as parsed (`CsvRows.kept`), for a caller that
+    reads every row.
     """
     lines = _Lines(text)
     reader = csv.reader(lines, strict=True)
     rows: CsvRows | None = None
+    misfits: list[tuple[int, int, int, int]] = []  # start, end, line, cells
     while True:
         start, line = lines.pos, reader.line_num + 1
         try:
@@ -927,6 +944,8 @@ def parse_csv(text: str, rel: str, diags: Diagnostics, keep: bool = False) -> Do
             break
         except csv.Error as exc:
             diags.add(_csv_error(rel, text[start : lines.pos], line, str(exc)))
+            if rows is not None:
+                _refuse_misfits(rows, misfits, diags)  # as read so far, where they stand
             return None
         if not cells or all(not c.strip() for c in cells):
             continue
@@ -941,29 +960,52 @@ def parse_csv(text: str, rel: str, diags: Diagnostics, keep: bool = False) -> Do
             names_at = _cell_starts(rel, text[start : lines.pos], line)
             rows = CsvRows(text, rel, _csv_header(names_at, cells, diags), names_at, keep)
             continue
-        if len(rows) >= MAX_ROWS:
+        if len(rows) + len(misfits) >= MAX_ROWS:
             message = f"more than {MAX_ROWS:,} rows in one file (the limit); split the file"
             diags.error(SourceRef(rel, line, 1), "", message, "limit")
             return None
         if len(cells) != len(rows.header):
             if len(rows.header) == 1 and re.search(r"[;\t]", rows.header[0]):
                 continue  # another separator: said once, at the header (results.py)
-            starts = _cell_starts(rel, text[start : lines.pos], line)
-            at = _nth(starts, len(rows.header)) if len(cells) > len(rows.header) else starts[-1]
-            message = (
-                f"row has {plural(len(cells), 'cell')} but the header has"
-                f" {plural(len(rows.header), 'column')};"
-                " write an empty cell as two commas, and quote cells holding a comma"
-            )
-            diags.error(at, "", message, "csv-row")
+            misfits.append((start, lines.pos, line, len(cells)))
             continue
         rows.add(start, lines.pos, line, cells)
     if rows is None:
         diags.error(SourceRef(rel, 1, 1), "", "CSV file has no header row")
         return None
+    _misfits(rows, misfits, diags)
     doc = Document(rel, rows, locate=rows.locate)
     doc.positions[()] = SourceRef(rel, 1, 1)
     return doc
+
+
+def _misfits(rows: CsvRows, misfits: list[tuple[int, int, int, int]], diags: Diagnostics) -> None:
+    """Each row that does not fit the header refused where it stands; or, when more than
+    half of the rows (two or more) are longer than the header, none of them: the header
+    lost a column's name, told once at the header (`CsvRows.misfit`), not once at each
+    of 20,000 rows with advice to write empty cells. (Rows shorter than the header are
+    refused one by one: a row leaving out a cell the header names is the usual cause.)"""
+    width = len(rows.header)
+    total = len(rows) + len(misfits)
+    longer = [f for f in misfits if f[3] > width]
+    if len(longer) >= 2 and 2 * len(longer) > total:
+        rows.misfit = Misfit(len(longer), total, longer[0][3], longer[0][2])
+        return
+    _refuse_misfits(rows, misfits, diags)
+
+
+def _refuse_misfits(
+    rows: CsvRows, misfits: list[tuple[int, int, int, int]], diags: Diagnostics
+) -> None:
+    width = len(rows.header)
+    for start, end, line, cells in misfits:
+        starts = _cell_starts(rows.rel, rows.text[start:end], line)
+        at = _nth(starts, width) if cells > width else starts[-1]
+        message = (
+            f"row has {plural(cells, 'cell')} but the header has {plural(width, 'column')};"
+            " write an empty cell as two commas, and quote cells holding a comma"
+        )
+        diags.error(at, "", message, "csv-row")
 
 
 def _csv_header(cols: list[SourceRef], cells: list[str], diags: Diagnostics) -> list[str]:

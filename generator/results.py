@@ -48,7 +48,7 @@ from .diagnostics import (
     has_control_characters,
     printable,
 )
-from .formatting import finite
+from .formatting import finite, plural
 from .messages import describe, not_declared, validate_model, written_at
 from .names import by_reading, how_it_differs, latin_twin, looks, mixed_word
 from .paths import real
@@ -1094,13 +1094,36 @@ def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
         )
         diags.error(at, excerpt(name, 60)[1:-1], message, "unknown-key")
     needed = [name for name, f in m.ResultRow.model_fields.items() if f.is_required()]
-    if missing := [name for name in needed if name not in rows.header]:
-        at = rows.header_at[0] if rows.header_at else SourceRef(rows.rel, 1, 1)
+    missing = [name for name in needed if name not in rows.header]
+    at = rows.header_at[0] if rows.header_at else SourceRef(rows.rel, 1, 1)
+    if rows.misfit is not None:
+        diags.error(SourceRef(at.path, at.line, 1), "", _misfit_message(rows, missing), "csv-row")
+        return False
+    if missing:
         names = ", ".join(repr(name) for name in missing)
         message = f"the header has no {names} column; every result row needs {', '.join(needed)}"
         diags.error(SourceRef(at.path, at.line, 1), "", message, "missing-field")
         return False
     return not unknown
+
+
+def _misfit_message(rows: CsvRows, missing: list[str]) -> str:
+    """Most rows longer than the header: the columns the header should name."""
+    misfit = rows.misfit
+    assert misfit is not None
+    needed = [name for name, f in m.ResultRow.model_fields.items() if f.is_required()]
+    others = [n for n in m.ResultRow.model_fields if n != "extensions" and n not in needed]
+    lacks = f" (this header has no {', '.join(repr(n) for n in missing)})" if missing else ""
+    cells = plural(misfit.cells, "cell")
+    return (
+        f"rows have more cells than the header has columns: {misfit.rows:,} of the"
+        f" {misfit.total:,} rows (the first at line {misfit.line}, with {cells}), and the"
+        f" header names {plural(len(rows.header), 'column')}"
+        f" ({', '.join(excerpt(name, 40) for name in rows.header)}); is a column's name"
+        f" missing from it? Name each column in the rows' order: every result row needs"
+        f" {', '.join(needed)}{lacks}, and may have {', '.join(others)}, or x-* extension"
+        " columns"
+    )
 
 
 def _load_row(

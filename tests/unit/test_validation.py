@@ -1016,6 +1016,32 @@ def test_a_wrong_header_is_one_error_at_the_header_not_two_at_every_row(
     ]
 
 
+def test_a_header_that_lost_a_column_is_one_error_at_the_header_not_one_at_every_row(
+    scratch_project: ScratchProject,
+) -> None:
+    # The 'value' name deleted from the header: every row had its own error, advising
+    # to write empty cells as two commas, and the header's own error was lost among them.
+    rows = "".join(f"2026-05-{d:02d},ttfr,control,5.9\n" for d in range(1, 29))
+    with_results(scratch_project, "ab.csv", "date,metric,variant\n" + rows)
+    assert scratch_project.errors() == [
+        "charters/routing/results/ab.csv:1:1: rows have more cells than the header has"
+        " columns: 28 of the 28 rows (the first at line 2, with 4 cells), and the header names"
+        " 3 columns ('date', 'metric', 'variant'); is a column's name missing from it? Name"
+        " each column in the rows' order: every result row needs date, metric, value (this"
+        " header has no 'value'), and may have lower, upper, variant, n, std, note, or x-*"
+        " extension columns"
+    ]
+    # A few long rows (a comma left unquoted in a note) are each refused where they stand.
+    few = rows.replace(",5.9\n", ",5.9,\n").replace(
+        "03,ttfr,control,5.9,", "03,ttfr,control,5.9,a, b"
+    )
+    with_results(scratch_project, "ab.csv", "date,metric,variant,value,note\n" + few)
+    assert scratch_project.errors() == [
+        "charters/routing/results/ab.csv:4:31: row has 6 cells but the header has 5 columns;"
+        " write an empty cell as two commas, and quote cells holding a comma"
+    ]
+
+
 def test_a_decimal_comma_in_a_mapping_in_braces_says_so(scratch_project: ScratchProject) -> None:
     """`{value: 4,5}` is the mapping {value: 4, 5: null}: "unknown key '5'" alone."""
     blocks = MINIMAL_BLOCKS["business_metrics"].replace("{value: 4.5}", "{value: 4,5}")
