@@ -132,11 +132,14 @@ class RefusedCharacter(ValueError):
     """A text field holds a character text may not hold (`control_message` says which):
     reported as `invisible-character`, as the same character in a result file is.
     `written` is the character, or the character reference that writes it, as found in
-    the text, so the message can be placed where it is written (`messages.py`)."""
+    the text, so the message can be placed where it is written (`messages.py`). A
+    character reference that names no character is reported so too, as `invalid-value`
+    (`code`)."""
 
-    def __init__(self, message: str, written: str = "") -> None:
+    def __init__(self, message: str, written: str = "", code: str = "invisible-character"):
         super().__init__(message)
         self.written = written
+        self.code = code
 
 
 def control_message(ch: str, reference: str | None = None) -> str:

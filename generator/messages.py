@@ -159,7 +159,7 @@ def _record(
     elif isinstance(refused := (error.get("ctx") or {}).get("error"), RefusedCharacter):
         ref = written_at(doc, path, source, refused.written)
         message = _message(error, doc, path)
-        diags.add(Diagnostic(ref, format_path(path), message, "invisible-character"))
+        diags.add(Diagnostic(ref, format_path(path), message, refused.code))
     else:
         diags.add(doc.at(path, _message(error, doc, path), "invalid-value"))
 

@@ -399,22 +399,58 @@ def _check_references(value: str) -> str:
     if "&#" not in value and "&\\#" not in value:
         return value
     for match in _CHARACTER_REFERENCE.finditer(value):
-        found = control_character(_referenced(match.group(0)))
+        reference = match.group(0)
+        digits = _digits(reference)
+        code = _code_point(digits)
+        if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            message = _no_character(reference, code, len(digits))
+            raise RefusedCharacter(message, reference, "invalid-value")
+        found = control_character(_referenced(code))
         if found is not None:
-            raise RefusedCharacter(control_message(found, reference=match.group(0)), match.group(0))
+            raise RefusedCharacter(control_message(found, reference=reference), reference)
     return value
 
 
-def _referenced(reference: str) -> str:
-    """The character a browser's HTML parser makes of a numeric character reference
-    (HTML's "numeric character reference end state"): a control character is kept (a
-    parse error, but kept), 0x80 to 0x9F are read as Windows-1252 where it has a
-    character there, and NUL, surrogates and numbers past Unicode are U+FFFD. (Python's
-    `html.unescape` drops the control characters instead.)"""
-    digits = reference.replace("\\", "")[2:].rstrip(";")
-    code = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
-    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        return "\ufffd"
+def _digits(reference: str) -> str:
+    """The digits of a numeric character reference, `x` first for a hexadecimal one."""
+    return reference.replace("\\", "")[2:].rstrip(";")
+
+
+def _code_point(digits: str) -> int:
+    """The number a reference's `_digits` write; any number past Unicode's last code
+    point as 0x110000, so that one of 5,000 digits is not read (Python reads no whole
+    number of more than 4,300 digits, and said so in the error)."""
+    hexadecimal = digits[0] in "xX"
+    number = (digits[1:] if hexadecimal else digits).lstrip("0") or "0"
+    if len(number) > 8:
+        return 0x110000
+    return min(int(number, 16 if hexadecimal else 10), 0x110000)
+
+
+def _no_character(reference: str, code: int, digits: int) -> str:
+    """What a located error says of a character reference that names no character, as a
+    browser's HTML parser reads it: NUL, surrogates and numbers past Unicode are U+FFFD."""
+    written = reference if len(reference) <= 24 else f"{reference[:16]}…{reference[-1]}"
+    if code > 0x10FFFF:
+        length = f" of {digits:,} digits" if len(reference) > 24 else ""
+        why = f"its number{length} is past U+10FFFF, the last code point of Unicode"
+    elif code == 0:
+        why = "U+0000 is no character a text holds"
+    else:
+        why = f"U+{code:04X} is half of a surrogate pair, no character on its own"
+    return (
+        f"holds the character reference {written}, which names no character: {why} (a page"
+        " would show it as the replacement character �); write the character itself, or"
+        " remove the reference"
+    )
+
+
+def _referenced(code: int) -> str:
+    """The character a browser's HTML parser makes of a numeric character reference to
+    the code point `code` (HTML's "numeric character reference end state"; not NUL, a
+    surrogate or past Unicode, `_no_character`): a control character is kept (a parse
+    error, but kept), 0x80 to 0x9F are read as Windows-1252 where it has a character
+    there. (Python's `html.unescape` drops the control characters instead.)"""
     if 0x80 <= code <= 0x9F:
         with contextlib.suppress(UnicodeDecodeError):
             return bytes([code]).decode("cp1252")

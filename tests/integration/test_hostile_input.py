@@ -559,6 +559,39 @@ def test_character_references_to_refused_characters_in_markdown_are_located_erro
     ElementTree.fromstring(feed.encode("utf-8"))  # well-formed XML
 
 
+def test_a_character_reference_naming_no_character_is_a_located_error(
+    scratch_project: ScratchProject,
+) -> None:
+    """A reference of 4,301 digits or more printed Python's own message ("Exceeds the
+    limit (4300 digits) for integer string conversion … use sys.set_int_max_str_digits()");
+    shorter ones past U+10FFFF, to a surrogate or to NUL were taken, and a page showed
+    the replacement character in their place."""
+    end = (
+        "which names no character: {why} (a page would show it as the replacement"
+        " character \ufffd); write the character itself, or remove the reference"
+    )
+    past = "is past U+10FFFF, the last code point of Unicode"
+    cases = [
+        ("&#" + "1" * 4301 + ";", "&#11111111111111\u2026;", f"its number of 4,301 digits {past}"),
+        ("&#1114112;", "&#1114112;", f"its number {past}"),
+        ("&\\#x110000;", "&\\#x110000;", f"its number {past}"),
+        ("&#xDC00;", "&#xDC00;", "U+DC00 is half of a surrogate pair, no character on its own"),
+        ("&#0;", "&#0;", "U+0000 is no character a text holds"),
+    ]
+    for reference, written, why in cases:
+        text = minimal_charter(summary=f"'See {reference} here.'")
+        scratch_project.charter("routing", text=text)
+        assert scratch_project.errors() == [
+            f"charters/routing/charter.yaml:2:15: summary: holds the character reference"
+            f" {written}, " + end.format(why=why)
+        ]
+    _, diags = load_project(scratch_project.root)
+    assert [d.code for d in diags] == ["invalid-value"]
+    # The last code point, and one written with leading zeros, name characters.
+    scratch_project.charter("routing", summary="'See &#x10FFFD; and &#0000065; here.'")
+    assert scratch_project.errors() == []
+
+
 def test_a_folder_name_ending_in_a_newline_is_no_charter_id(
     scratch_project: ScratchProject,
 ) -> None:
