@@ -216,7 +216,8 @@ def _summary_line(report: CheckReport) -> str:
     # Charter folders with a problem of the loader that did not load, counted by folder:
     # charters/<id>/... and also folder-level problems (charters/<id> without
     # charter.yaml, an invalid id). A charter with only a warning, or an error that
-    # leaves it loaded (an unknown pull connection), was checked and is not counted.
+    # leaves it loaded (an unknown pull connection), was checked and is not counted; nor
+    # is a YAML file directly under charters/ (`not-a-folder`), which is no charter.
     loaded = {check.id for check in report.checks}
     invalid = len(
         {
@@ -225,6 +226,7 @@ def _summary_line(report: CheckReport) -> str:
             if len(segments := d.ref.path.split("/")) >= 2
             and segments[0] == "charters"
             and segments[1] not in loaded
+            and d.code != "not-a-folder"
         }
     )
     extra = f" ({invalid} not loaded: invalid)" if invalid else ""

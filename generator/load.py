@@ -303,7 +303,10 @@ def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:
     for listed in entries:
         entry, link = charters_dir / listed.name, listed.is_symlink()
         if not (entry.is_dir() if link else listed.is_dir(follow_symlinks=False)):
-            continue
+            if Path(listed.name).suffix.lower() in (".yaml", ".yml"):
+                message = _not_a_charter_folder(charters_dir, listed.name)
+                diags.error(SourceRef(_rel(root, entry)), "", message, code="not-a-folder")
+            continue  # another file (a README) is left alone
         # charters/ is inside the tree, so a folder in it that is not a link is too.
         if link and not inside(root, entry):
             message = "charter folder is a symbolic link that leaves the source folder; not built"
@@ -314,6 +317,19 @@ def _charter_folders(root: Path, diags: Diagnostics) -> list[Path]:
         else:
             folders.append(entry)
     return folders
+
+
+def _not_a_charter_folder(charters_dir: Path, name: str) -> str:
+    """What a located error says of a YAML file directly under charters/: a charter saved
+    as `charters/routing.yaml` was left out without a word."""
+    stem = Path(name).stem
+    where = "into a folder of its own, as charters/<id>/charter.yaml"
+    if re.fullmatch(m.ID_PATTERN, stem) and not os.path.lexists(charters_dir / stem):
+        where = f"to charters/{stem}/charter.yaml"
+    return (
+        "a file, not a charter's folder: every charter is a folder charters/<id>/ holding its"
+        f" charter.yaml, so this file is not read; move it {where}, or out of charters/"
+    )
 
 
 def check_tree_links(root: Path, folder: str, diags: Diagnostics) -> None:

@@ -927,6 +927,34 @@ def test_summary_counts_folders_that_could_not_be_loaded(tmp_path: Path) -> None
     )
 
 
+def test_a_charter_saved_as_a_yaml_file_in_charters_is_an_error(tmp_path: Path) -> None:
+    """A whole charter saved as charters/pricing.yaml, not charters/pricing/charter.yaml,
+    was left out without a word: check passed and the site had no page for it."""
+    source = write_tree(tmp_path / "src", {"routing": (base_charter(), _compliant_rows())})
+    (source / "charters" / "README.md").write_text("One folder a project.\n", encoding="utf-8")
+    assert run("check", "--source", source, "--today", TODAY).exit_code == 0  # README: fine
+    text = yaml.safe_dump(base_charter())
+    (source / "charters" / "pricing.yaml").write_text(text, encoding="utf-8")
+    (source / "charters" / "routing.YML").write_text(text, encoding="utf-8")
+    result = run("check", "--source", source, "--today", TODAY)
+    assert result.exit_code == 1
+    common = (
+        "not-a-folder error: a file, not a charter's folder: every charter is a folder"
+        " charters/<id>/ holding its charter.yaml, so this file is not read; move it"
+    )
+    assert result.stdout.splitlines() == [
+        f"charters/pricing.yaml: {common} to charters/pricing/charter.yaml, or out of charters/",
+        # charters/routing/ is a charter already.
+        f"charters/routing.YML: {common} into a folder of its own, as"
+        " charters/<id>/charter.yaml, or out of charters/",
+        *[line for line in result.stdout.splitlines() if line.startswith("routing: ")],
+        "checked 1 charter: 2 errors, 0 warnings, 0 info, 0 alerts",
+    ]
+    built = run("build", "--source", source, "--out", tmp_path / "site", "--today", TODAY)
+    assert built.exit_code == 1
+    assert "charters/pricing.yaml: a file, not a charter's folder" in built.stderr
+
+
 @pytest.mark.parametrize(
     ("template", "problem"),
     [
