@@ -590,6 +590,7 @@ def _load_charter(
         _check_other_hosts(charter, doc, diags)
     metrics = check_references(doc, diags)
     _check_agreement_dates(doc, today, diags)
+    _check_target_dates(doc, diags)
     _check_linked_files(folder, doc, diags)
     if not isinstance(doc.data, dict):  # no metrics declared: every row would be refused
         return None
@@ -698,6 +699,25 @@ def _check_agreement_dates(doc: Document, today: date, diags: Diagnostics) -> No
                 " else today)"
             )
             diags.add(doc.at(where, message, "future-date"))
+
+
+def _check_target_dates(doc: Document, diags: Diagnostics) -> None:
+    """A business metric's target is to be met by its `target.by`, after its baseline was
+    measured (`baseline.as_of`): a target dated before its baseline was taken as written,
+    a deadline passed before the project's starting point was known."""
+    for i, item in m.items_at(doc.data, "business_metrics"):
+        baseline, target = item.get("baseline"), item.get("target")
+        if not isinstance(baseline, dict) or not isinstance(target, dict):
+            continue
+        measured, due = _day(baseline.get("as_of")), _day(target.get("by"))
+        if measured is not None and due is not None and due < measured:
+            message = (
+                f"{due.isoformat()} is before the baseline's as_of, {measured.isoformat()}:"
+                " a target is met by its 'by' date, after the baseline it moves from was"
+                f" measured; write a date from {measured.isoformat()} on, or correct"
+                " baseline.as_of"
+            )
+            diags.add(doc.at(("business_metrics", i, "target", "by"), message, "invalid-value"))
 
 
 def _past_dates(data: Any) -> Iterator[tuple[FieldPath, date, str]]:

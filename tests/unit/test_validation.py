@@ -764,6 +764,31 @@ def test_a_baseline_measured_after_the_build_date_is_refused(
     assert scratch_project.errors() == []
 
 
+def test_a_target_due_before_its_baseline_was_measured_is_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    """`target.by: 2026-01-15` under `baseline.as_of: 2026-07-31` was taken as written:
+    a deadline before the starting point it moves from was measured."""
+    blocks = MINIMAL_BLOCKS["business_metrics"].replace(
+        "baseline: {value: 6.2}", "baseline: {value: 6.2, as_of: 2026-07-31}"
+    )
+    text = scratch_project.charter(
+        business_metrics=blocks.replace("{value: 4.5}", "{value: 4.5, by: 2026-01-15}")
+    )
+    assert_error(
+        scratch_project,
+        f"{CHARTER}:{at(text, 'by: ', '2026-01-15')}: business_metrics[0].target.by: ",
+        "2026-01-15 is before the baseline's as_of, 2026-07-31: a target is met by its 'by'"
+        " date, after the baseline it moves from was measured; write a date from 2026-07-31"
+        " on, or correct baseline.as_of",
+    )
+    # Due the day it was measured, or later: fine.
+    scratch_project.charter(
+        business_metrics=blocks.replace("{value: 4.5}", "{value: 4.5, by: 2026-07-31}")
+    )
+    assert scratch_project.errors() == []
+
+
 def test_an_agreement_date_with_a_time_is_a_located_error_not_a_crash(
     scratch_project: ScratchProject,
 ) -> None:
