@@ -156,12 +156,45 @@ def _record(
         diags.add(doc.at(path, _message(error, doc, path), "invalid-choice"))
     elif kind.endswith("_type") and not _too_large(error):
         diags.add(doc.at(path, _message(error, doc, path), "wrong-type"))
+    elif kind == "string_unicode" and (surrogate := _surrogate(error.get("input"))):
+        escape, message = surrogate
+        ref = doc.ref(path)
+        for spelling in (escape, escape.upper().replace("\\U", "\\u")):
+            if (found := written_at(doc, path, source, spelling)) != ref:
+                ref = found  # the escape where it is written, in a value of many lines too
+                break
+        diags.add(Diagnostic(ref, format_path(path), message, "invalid-value"))
     elif isinstance(refused := (error.get("ctx") or {}).get("error"), RefusedCharacter):
         ref = written_at(doc, path, source, refused.written)
         message = _message(error, doc, path)
         diags.add(Diagnostic(ref, format_path(path), message, refused.code))
     else:
         diags.add(doc.at(path, _message(error, doc, path), "invalid-value"))
+
+
+def _surrogate(text: Any) -> tuple[str, str] | None:
+    """The first surrogate in the text `text` (a lone one, which no text may hold:
+    pydantic said "unable to parse raw data as a unicode string"), as an escape, and what
+    a located error says of it; None when it holds none. YAML reads each `\\u` escape as
+    one code point, so the pair JSON writes for a character past U+FFFF is two halves."""
+    if not isinstance(text, str):
+        return None
+    at = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), None)
+    if at is None:
+        return None
+    pair = text[at : at + 2]
+    if len(pair) == 2 and "\ud800" <= pair[0] <= "\udbff" and "\udc00" <= pair[1] <= "\udfff":
+        code = ord(pair.encode("utf-16-le", "surrogatepass").decode("utf-16-le"))
+        escapes = "".join(f"\\u{ord(half):04x}" for half in pair)
+        return escapes, (
+            f"holds the surrogate escapes {escapes}, a pair that YAML reads as two halves, no"
+            f" character; write the character itself, or the escape \\U{code:08X}"
+        )
+    escape = f"\\u{ord(text[at]):04x}"
+    return escape, (
+        f"holds the unpaired surrogate escape {escape}, which is no character (a surrogate is"
+        " one half of a UTF-16 pair); write the character itself"
+    )
 
 
 def describe(value: Any) -> str:

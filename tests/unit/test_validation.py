@@ -789,6 +789,27 @@ def test_a_target_due_before_its_baseline_was_measured_is_refused(
     assert scratch_project.errors() == []
 
 
+def test_a_surrogate_escape_in_yaml_text_says_what_it_is(scratch_project: ScratchProject) -> None:
+    """`title: "Mini \\ud800 charter"` gave pydantic's "Input should be a valid string,
+    unable to parse raw data as a unicode string"."""
+    text = scratch_project.charter(title='"Ticket \\ud800 routing"')
+    where = at(text, "Ticket ", "\\ud800")
+    assert scratch_project.errors() == [
+        f"{CHARTER}:{where}: title: holds the unpaired surrogate escape \\ud800, which is no"
+        " character (a surrogate is one half of a UTF-16 pair); write the character itself"
+    ]
+    # The pair JSON writes for a character past U+FFFF: two halves in YAML.
+    text = scratch_project.charter(title='"Ticket \\uD83D\\uDE00 routing"')
+    where = at(text, "Ticket ", "\\uD83D")
+    assert scratch_project.errors() == [
+        f"{CHARTER}:{where}: title: holds the surrogate escapes \\ud83d\\ude00, a pair that"
+        " YAML reads as two halves, no character; write the character itself, or the escape"
+        " \\U0001F600"
+    ]
+    scratch_project.charter(title='"Ticket \\U0001F600 routing"')
+    assert scratch_project.errors() == []
+
+
 def test_an_agreement_date_with_a_time_is_a_located_error_not_a_crash(
     scratch_project: ScratchProject,
 ) -> None:
