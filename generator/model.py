@@ -77,9 +77,14 @@ def items_at(data: Any, *path: str) -> list[tuple[int, dict[str, Any]]]:
 def unnamed_metric(data: Any) -> bool:
     """Whether raw charter data declares a metric whose id cannot be read: an entry with no
     id, or one that is not text (`id: [churn]`, `id: 12`), an entry that is no mapping, or a
-    metric list that is no list. The ids declared are then not all known, so a reference to
-    an id not among them may be to that metric: it is not reported until the id is mended
-    (the entry's own error stands, and the charter is refused with it)."""
+    metric list that is no list; or the required list of business metrics not there (its
+    key misspelt, `busines_metrics`, or its value left out). The ids declared are then not
+    all known, so a reference to an id not among them may be to that metric: it is not
+    reported until the id or the list is mended (its own error stands, and the charter is
+    refused with it); each result row was refused as "not a metric of this charter
+    (declared: )". (An empty list, `[]`, declares none: references are still checked.)"""
+    if isinstance(data, dict) and data.get("business_metrics") is None:
+        return True
     for _, path in METRIC_LISTS:
         node = data
         for part in path:

@@ -669,6 +669,48 @@ def test_a_metric_id_that_cannot_be_read_is_one_error_not_one_per_reference(
     assert scratch_project.errors() == []
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (
+            "busines_metrics:",
+            [
+                f"{CHARTER}:1:1: business_metrics: required field 'business_metrics' is missing",
+                f"{CHARTER}:8:1: busines_metrics: unknown key 'busines_metrics' (did you mean"
+                " 'business_metrics'?); allowed: title, summary, status, owner, team, aliases,"
+                " tags, links, objective, business_metrics, ml_metrics, measurement,"
+                " human_baseline, results, decisions, pull, or x-* extension keys",
+            ],
+        ),
+        (
+            "business_metrics: null\nx-old:",
+            [
+                f"{CHARTER}:8:19: business_metrics: expected a list, got nothing (null) (YAML"
+                " reads null as null)"
+            ],
+        ),
+    ],
+    ids=["misspelt", "null"],
+)
+def test_business_metrics_not_there_is_one_error_not_one_per_reference(
+    scratch_project: ScratchProject, written: str, expected: list[str]
+) -> None:
+    """`busines_metrics:` misspelt declared no metric: each result row, the ML metric's
+    `drives` and the minimum detectable effect were also refused, as "'ttfr' is not a
+    metric of this charter (declared: )", besides the key's own errors."""
+    text = scratch_project.charter(
+        ml_metrics=ML_PRECISION,
+        measurement="\n  method: ab_test\n  population: All tickets."
+        "\n  minimum_detectable_effect: {metric: ttfr, absolute: 0.5}",
+    ).replace("business_metrics:", written)
+    scratch_project.charter(text=text)
+    scratch_project.write(
+        "charters/routing/results/weekly.csv",
+        "date,metric,value\n2026-05-04,ttfr,5.9\n2026-05-11,ttfr,5.7\n",
+    )
+    assert scratch_project.errors() == expected
+
+
 def test_drives_with_no_business_metric_says_none(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(business_metrics="[]", ml_metrics=ML_PRECISION)
     errors = scratch_project.errors()
