@@ -811,7 +811,41 @@ def _result_files(root: Path, folder: Path, doc: Document, diags: Diagnostics) -
         _folders_left_unread(root, folder, folder_real, folders, matched, doc, diags)
     if explicit and len(diags) == reported:  # a wrong glob's own message says enough
         _results_left_unread(folder, {real(p) for p in matched}, doc, diags)
+    if not explicit:
+        _results_in_another_case(root, folder, diags)
     return sorted(files.values())
+
+
+def _same(path: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # `other` is not there
+        return False
+
+
+def _results_in_another_case(root: Path, folder: Path, diags: Diagnostics) -> None:
+    """Refuse a folder `Results/` (`RESULTS/`, …): the default glob, `results/*`, reads
+    results/ as written, so its files were left out without a word where names are told
+    apart by case (Linux); where they are not (macOS), it is results/, and read."""
+    try:
+        with os.scandir(folder) as listing:
+            names = sorted(
+                e.name for e in listing if e.name.lower() == "results" and e.name != "results"
+            )
+    except OSError:  # the folder cannot be listed: said where it is read
+        return
+    for name in names:
+        path = folder / name
+        if not path.is_dir() or _same(path, folder / "results"):
+            continue
+        message = (
+            f"result files are read from results/, in lowercase (without `results`, the glob"
+            f" results/*): none of the files in {name}/ is read; rename it results, or read"
+            f" it with `results: [{name}/*]`"
+        )
+        diags.error(
+            SourceRef((folder / name).relative_to(root).as_posix()), "", message, "no-match"
+        )
 
 
 def _results_left_unread(

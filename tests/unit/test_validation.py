@@ -1278,6 +1278,27 @@ def test_results_glob_matching_nothing_is_located_after_a_wrong_item(
     ]
 
 
+def test_a_results_folder_named_in_another_case_is_refused(
+    scratch_project: ScratchProject,
+) -> None:
+    """Without `results`, the rows of Results/ab.csv were left out without a word: the
+    default glob reads results/, and a retired charter showed "No results yet"."""
+    scratch_project.charter()
+    scratch_project.write("charters/routing/Results/ab.csv", "date,metric,value\n")
+    if (scratch_project.root / "charters/routing/results").exists():
+        pytest.skip("names are not told apart by case here: results/* reads Results/")
+    assert scratch_project.errors() == [
+        "charters/routing/Results: result files are read from results/, in lowercase (without"
+        " `results`, the glob results/*): none of the files in Results/ is read; rename it"
+        " results, or read it with `results: [Results/*]`"
+    ]
+    # Beside results/, as much left out.
+    scratch_project.write("charters/routing/results/cd.csv", "date,metric,value\n")
+    assert len(scratch_project.errors()) == 1
+    scratch_project.charter(results="[results/*, Results/*]")
+    assert scratch_project.errors() == []
+
+
 def test_an_empty_results_glob_is_one_error(scratch_project: ScratchProject) -> None:
     text = scratch_project.charter(results='[""]')
     where = at(text, "results: [", '""')
