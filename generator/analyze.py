@@ -28,6 +28,7 @@ from .stats import (
     progress,
     reached,
     reaches_effect,
+    tolerance_limit,
     too_few,
     too_few_against,
 )
@@ -152,6 +153,10 @@ class MetricView:
     # A guardrail's experiment's last paired date, when production rows after it judge it
     # against the baseline (see `guardrail_move`); the chart draws its limit so.
     rollout: date | None = None
+    # The limit a guardrail's move was judged against: the value it was judged against
+    # (control, the baseline, its first result) less its tolerance, or plus it; None
+    # for other metrics, and without results.
+    limit: float | None = None
     # What a goalpost the verdict is judged by was before it moved after results, while it
     # is not back there (history.with_history); None where it did not move.
     original_target: float | None = None
@@ -197,9 +202,9 @@ class MetricView:
     @property
     def together(self) -> tuple[float | None, ...]:
         """The numbers shown side by side wherever the metric is (its baseline, human
-        baseline, latest value, target, and the original target and baseline): each is
-        written with the digits that tell it from the others, the same wherever it is
-        shown (`fmt_value`'s `apart`)."""
+        baseline, latest value, target, the original target and baseline, and a
+        guardrail's limit): each is written with the digits that tell it from the
+        others, the same wherever it is shown (`fmt_value`'s `apart`)."""
         latest = self.latest.row.value if self.latest is not None else None
         return (
             self.baseline,
@@ -208,7 +213,32 @@ class MetricView:
             self.target,
             self.original_target,
             self.original_baseline,
+            self.limit,
         )
+
+    @property
+    def change(self) -> float | None:
+        """The move in the metric's own sign (`move` is good-positive): what a guardrail's
+        table and alert write. A guardrail's move that `beyond_tolerance` takes for its
+        tolerance, but for the float's last bits (4.3 − 4.4 is −0.10000000000000053), is
+        the tolerance: told apart from it (`sizes`), it would read with 17 digits."""
+        if self.move is None:
+            return None
+        raw = self.move if self.direction == "increase" else -self.move
+        tol = self.tolerance
+        if tol is not None and math.isclose(abs(raw), tol, rel_tol=1e-9, abs_tol=1e-12):
+            return math.copysign(tol, raw)
+        return raw
+
+    @property
+    def sizes(self) -> tuple[float, ...]:
+        """What a guardrail's change and tolerance are read beside (`fmt_signed`'s and
+        `fmt_difference`'s `apart`): each other, so that a move of −0.1001 beside a
+        tolerance of 0.1 never reads −0.1; () for other metrics."""
+        if self.tolerance is None:
+            return ()
+        change = self.change
+        return (self.tolerance,) if change is None else (self.tolerance, abs(change))
 
     @property
     def variants(self) -> list[str]:
@@ -789,6 +819,10 @@ Judgement = tuple[Status, float | None, str | None, tuple[float, float] | None]
 # judged at, and the pair's date when its latest arm row gave the pair's status (`_judged`).
 Judged = tuple[Judgement, bool, date | None, date | None]
 
+# A guardrail's move in its good direction, against what, the date after which production
+# rows are judged, and the value it was judged against (`guardrail_move`).
+Moved = tuple[float | None, str | None, date | None, float | None]
+
 
 def _judged(
     metric: m.BusinessMetric | m.MLMetric,
@@ -861,9 +895,10 @@ def guardrail_move(
     baseline: float | None,
     direction: m.Direction,
     ended_after: int | None = None,
-) -> tuple[float | None, str | None, date | None]:
+) -> Moved:
     """How far a guardrail moved in its good direction (negative = worse), against what,
-    and the date after which production rows are judged (see below), if any.
+    the date after which production rows are judged (see below), if any, and the value
+    it was judged against (its limit is that value less the tolerance, or plus it).
 
     Against the control arm where results have one (the latest date with both
     arms; a newer row of the compared arm alone is judged by `unpaired_reference`),
@@ -887,36 +922,38 @@ def guardrail_move(
         alone = rows_after(table, arm, day)
         over = newest is not None and experiment_over(day, store.date[newest], ended_after)
         rollout = date.fromordinal(day) if over else None  # production after it is judged
-        arm_move: tuple[float, str] | None = None
+        arm_move: tuple[float, str, float] | None = None
         arm_day = 0
         if alone:  # the arm's newest row has no control row beside it
             reference, label = unpaired_reference(baseline, store.value[control[day]])
             newest_alone = table.positions[alone[-1]]
-            arm_move = (_good(store.value[newest_alone] - reference, direction), label)
+            arm_move = (_good(store.value[newest_alone] - reference, direction), label, reference)
             arm_day = store.date[newest_alone]
         if over:
             assert baseline is not None and newest is not None
-            judged = [(_good(store.value[newest] - baseline, direction), "baseline")]
+            judged = [(_good(store.value[newest] - baseline, direction), "baseline", baseline)]
             # The arm's newest row alone, dated on or after the newest production row, is
             # judged too, and the worse of the two decides: judged alone, a breach at
             # 130 ms hid behind production at 101 a week before (the chart marked it),
             # and judged instead, an arm row at 101 cleared production's breach at 130.
             if arm_move is not None and arm_day >= store.date[newest]:
                 judged.append(arm_move)
-            move, label = min(judged, key=lambda found: found[0])  # production first on a tie
-            return move, label, rollout
+            # The worse of the two decides; production first on a tie.
+            move, label, against = min(judged, key=lambda found: found[0])
+            return move, label, rollout, against
         if arm_move is not None:
-            return arm_move[0], arm_move[1], None
-        value = store.value[last] - store.value[control[day]]
-        return _good(value, direction), "control", None
+            return arm_move[0], arm_move[1], None, arm_move[2]
+        against = store.value[control[day]]
+        return _good(store.value[last] - against, direction), "control", None, against
     latest = latest_row(table, production=ended_after is not None)
     if latest is None:
-        return None, None, None
+        return None, None, None, None
     if baseline is not None:
-        return _good(latest.row.value - baseline, direction), "baseline", None
+        return _good(latest.row.value - baseline, direction), "baseline", None, baseline
     first = first_result(table)
     assert first is not None  # there is a latest row, so a row outside the control arm
-    return _good(latest.row.value - first.row.value, direction), "first result", None
+    against = first.row.value
+    return _good(latest.row.value - against, direction), "first result", None, against
 
 
 def first_result(rows: Sequence[Result]) -> Result | None:
@@ -972,7 +1009,7 @@ def _guardrail_judged(
     direction: m.Direction,
     ended_after: int | None,
     cadence_read: bool,
-) -> tuple[float | None, str | None, date | None]:
+) -> Moved:
     """`guardrail_move`; with a cadence the generator does not read, whether the
     experiment is over is not known: judged both ways, the worse move decides, as for
     the other metrics (`_judged_by_plan`). Read as over a day after the pair, production
@@ -984,6 +1021,29 @@ def _guardrail_judged(
     if going_on[0] is not None and (found[0] is None or going_on[0] < found[0]):
         return going_on
     return found
+
+
+def _guardrail_status(
+    metric: m.Guardrail,
+    rows: ResultTable,
+    latest: Result | None,
+    ended_after: int | None,
+    cadence_read: bool,
+) -> tuple[Status, float | None, str | None, date | None, bool, float | None]:
+    """A guardrail's status, move, what it moved against, the date after which production
+    rows are judged, whether it is breached, and the limit it was judged by."""
+    baseline = metric.baseline.value if metric.baseline else None
+    tolerance = metric.tolerance.value
+    move, reference, rollout, against = _guardrail_judged(
+        rows, baseline, metric.direction, ended_after, cadence_read
+    )
+    status: Status = "no-results" if latest is None else "flat"
+    breached = False
+    if move is not None:
+        breached = beyond_tolerance(-move, tolerance)
+        status = "worse" if breached else "flat"
+    limit = tolerance_limit(against, tolerance, metric.direction) if against is not None else None
+    return status, move, reference, rollout, breached, limit
 
 
 def _view(
@@ -1024,14 +1084,10 @@ def _view(
     rollout: date | None = None
     move_date: date | None = None
     pair_date: date | None = None
+    limit: float | None = None
     if isinstance(metric, m.Guardrail):
-        move, reference, rollout = _guardrail_judged(
-            rows, baseline, metric.direction, ended_after, cadence_read
-        )
-        status: Status = "no-results" if latest is None else "flat"
-        if move is not None:
-            breached = beyond_tolerance(-move, metric.tolerance.value)
-            status = "worse" if breached else "flat"
+        judged = _guardrail_status(metric, rows, latest, ended_after, cadence_read)
+        status, move, reference, rollout, breached, limit = judged
     else:
         kept = _judged_by_plan(
             metric, rows, latest, goal, baseline, current, newest_pair, mde, ended_after,
@@ -1065,6 +1121,7 @@ def _view(
         pair_date=pair_date,
         breached=breached,
         rollout=rollout,
+        limit=limit,
     )
 
 

@@ -158,10 +158,11 @@ _SINGULAR_UNITS = {
 }
 
 
-def fmt_difference(value: float | None, unit: str) -> str:
+def fmt_difference(value: float | None, unit: str, apart: Beside = None) -> str:
     """A size of a change, without a sign: `0.2 pp` (points, never `0.2%`, which reads as
-    relative), `5 ms`; a tolerance, a minimum detectable effect."""
-    return fmt_value(value, difference_unit(unit))
+    relative), `5 ms`; a tolerance, a minimum detectable effect. `apart`: the sizes it is
+    read beside (a guardrail's tolerance beside its change: `fmt_number`)."""
+    return fmt_value(value, difference_unit(unit), apart=apart)
 
 
 def difference_unit(unit: str) -> str:
@@ -170,26 +171,41 @@ def difference_unit(unit: str) -> str:
     return "pp" if unit.strip() == "%" else unit.strip()
 
 
-def fmt_signed(value: float | None, unit: str) -> str:
-    """A change with its sign: `+0.4 pp`, `−1.2 hours`."""
+def fmt_signed(value: float | None, unit: str, apart: Beside = None) -> str:
+    """A change with its sign: `+0.4 pp`, `−1.2 hours`. `apart`: the sizes it is read
+    beside, whatever their sign (a guardrail's change beside its tolerance of 0.1 is
+    `−0.1001 score`, never `−0.1 score`)."""
     if value is None:
         return MISSING
     sign = "+" if value > 0 else ""
-    return sign + fmt_difference(value, unit)
+    return sign + fmt_difference(value, unit, _signed_as(value, apart))
 
 
-def fmt_estimate(value: float | None, low: float | None, high: float | None, unit: str) -> str:
+def _signed_as(value: float, apart: Beside) -> Beside:
+    """The sizes of `apart` with the sign of `value`: the numbers it is told from."""
+    if apart is None:
+        return None
+    sizes = [apart] if isinstance(apart, (int, float)) else apart
+    return [math.copysign(x, value) for x in sizes if x is not None]
+
+
+def fmt_estimate(
+    value: float | None, low: float | None, high: float | None, unit: str, apart: Beside = None
+) -> str:
     """A change written beside its 95% interval (`fmt_interval`): with as many decimals as
     both bounds have, where it would have fewer. `−0.03 pp, 95% CI −0.0364 pp to
     −0.0236 pp` is `−0.0300 pp`: the zeros `fmt_number` drops read as an estimate
-    rounder than its interval. Never fewer digits than `fmt_signed` gives, but for the
-    noise of a float's arithmetic: a change a billion times smaller than both bounds
-    (0.3 − 0.1 − 0.2 is −2.78e−17) is written as nothing, at the bounds' decimals."""
+    rounder than its interval. Never fewer digits than `fmt_signed` gives (with `apart`,
+    the sizes it is read beside), but for the noise of a float's arithmetic: a change a
+    billion times smaller than both bounds (0.3 − 0.1 − 0.2 is −2.78e−17) is written as
+    nothing, at the bounds' decimals."""
     bounds = [abs(x) for x in (low, high) if x is not None]
     if value is not None and len(bounds) == 2 and 0 < abs(value) < 1e-9 * min(bounds):
         value = 0.0
-    text = fmt_signed(value, unit)
-    numbers = [fmt_number(x) for x in (value, low, high) if x is not None]
+    text = fmt_signed(value, unit, apart)
+    beside = _signed_as(value, apart) if value is not None else None
+    numbers = [fmt_number(value, apart=beside)] if value is not None else []
+    numbers += [fmt_number(x) for x in (low, high) if x is not None]
     if value is None or len(numbers) < 3 or MISSING in numbers or abs(value) >= 1_000_000:
         return text
     places = min(_places(numbers[1]), _places(numbers[2]))
@@ -320,20 +336,33 @@ def aligned_formatter(values: Iterable[float]) -> Callable[[float], str]:
     `5.0 → 4.6` does not read as `5 → 4.6`; at 4 significant digits a value below 1
     keeps what tells it from the others (`0.00081` beside its target `0.00080`), and
     numbers that would need more than `_MOST_DECIMALS` are written with an exponent.
-    A minus sign is `−`, as on the pages.
+    Two of them that differ never read the same: all get as many decimals more as tell
+    them apart (`16.0000 → 15.0004`, target `15.0000`, never `16.0 → 15.0`, target
+    `15.0`). A minus sign is `−`, as on the pages.
     """
     numbers = list(values)
     decimals = max([_decimals(v) for v in numbers] + [0])
     if any(v != round(v) for v in numbers):
         decimals = max(decimals, 1)
+    distinct = sorted({v for v in numbers if math.isfinite(v)})
+    fmt = _aligned(decimals, 0)
+    for more in range(1, 18):  # two floats that differ do at 17 significant digits
+        if all(a != b for a, b in itertools.pairwise(map(fmt, distinct))):
+            break
+        fmt = _aligned(decimals, more)
+    return fmt
+
+
+def _aligned(decimals: int, more: int) -> Callable[[float], str]:
+    """`aligned_formatter`'s numbers at `decimals` (`more` digits more)."""
 
     def fmt(v: float) -> str:
         if abs(v) >= 10_000:
-            text = f"{v:,.0f}"
+            text = f"{v:,.{more}f}"
         elif decimals > _MOST_DECIMALS:
-            text = f"{v:.6g}"
+            text = f"{v:.{6 + more}g}"
         else:
-            text = f"{v:.{decimals}f}"
+            text = f"{v:.{decimals + more}f}"
         return text.replace("-", "−")  # the pages' minus sign, the exponent's too
 
     return fmt

@@ -36,7 +36,7 @@ from .analyze import CharterView, MetricView
 from .assets import BUILTIN_TEMPLATES, StaticFileError, static_files
 from .bidi import isolate, isolate_names, isolate_text, right_to_left
 from .cache import digest, digest_after
-from .charts import Chart, ChartSet, interval_source, row_interval
+from .charts import Chart, ChartSet, Tolerance, interval_source, row_interval, tolerance_of
 from .diagnostics import Diagnostic, SourceRef
 from .fork import in_two
 from .formatting import (
@@ -54,7 +54,7 @@ from .formatting import (
     meter_value,
 )
 from .history import CharterHistory, History
-from .load import Project
+from .load import Project, Result
 from .markup import render_inline_markdown, render_markdown
 from .memo import MEMO
 from .model import SiteConfig
@@ -161,6 +161,8 @@ def make_environment(
         variant=variant_label,
         row_interval=row_interval,
         interval_source=interval_source,
+        beside=row_beside,
+        tolerances=tolerances,
         latest=latest_rows,
         verdict_counts=verdict_counts,
         nowrap_dates=nowrap_dates,
@@ -170,6 +172,25 @@ def make_environment(
     )
     env.globals.update(generator_version=__version__)
     return env
+
+
+def row_beside(
+    result: Result, metric: MetricView | None, tolerance: Tolerance | None
+) -> tuple[float | None, ...]:
+    """The numbers a result row's value is read beside in a data table, each told from the
+    others (`fmt_value`'s `apart`): its metric's (`MetricView.together`: target, baseline,
+    latest value…), and a guardrail's limit the row is judged against, with the row's
+    own value that the limit is told from. 15.0004 beside a target of 15 is `15.0004`."""
+    row = result.row
+    limit = tolerance.limit_for(row.variant, row.date) if tolerance is not None else None
+    together = metric.together if metric is not None else ()
+    return (*together, row.value, limit)
+
+
+def tolerances(view: CharterView) -> dict[str, Tolerance]:
+    """Each guardrail's limits and the points beyond them (`charts.tolerance_of`), by id."""
+    found = ((g.id, tolerance_of(g)) for g in view.by_kind("guardrail"))
+    return {gid: tol for gid, tol in found if tol is not None}
 
 
 def _unit_isolated(fmt: Callable[..., str]) -> Callable[..., str | Markup]:

@@ -285,13 +285,13 @@ def _decision_rule(view: CharterView, today: date | None) -> Iterator[Finding]:
 def _guardrails(view: CharterView, today: date | None) -> Iterator[Finding]:
     for g in view.by_kind("guardrail"):
         if g.breached and g.move is not None and g.tolerance is not None:
-            raw = g.move if g.direction == "increase" else -g.move
+            # The change and the tolerance each told from the other (`MetricView.sizes`).
             yield (
                 "MC108",
                 (*_metric_path(view, g), "tolerance"),
-                f"guardrail {excerpt(g.name)} moved {fmt_signed(raw, g.unit)} against"
-                f" {g.move_reference}, beyond its tolerance of"
-                f" {fmt_difference(g.tolerance, g.unit)}",
+                f"guardrail {excerpt(g.name)} moved {fmt_signed(g.change, g.unit, g.sizes)}"
+                f" against {g.move_reference}, beyond its tolerance of"
+                f" {fmt_difference(g.tolerance, g.unit, g.sizes)}",
             )
 
 
@@ -445,12 +445,12 @@ def move_phrase(metric: MetricView, interval: tuple[float, float] | None = None)
             f" 95% CI {fmt_interval(lf.ci_low, lf.ci_high, metric.unit)}"
         )
     if metric.latest is not None and metric.move is not None and metric.move_reference:
-        raw = metric.move if metric.direction == "increase" else -metric.move
         # Judged at an older pair than the latest value (analyze._judged): dated so.
         at = metric.move_date
         when = f" on {at.isoformat()}" if at and metric.latest.row.date > at else ""
         low, high = interval if interval is not None else (None, None)
-        moved = fmt_estimate(raw, low, high, metric.unit)
+        # A guardrail's change told from its tolerance (`MetricView.sizes`).
+        moved = fmt_estimate(metric.change, low, high, metric.unit, metric.sizes)
         return f"{moved} vs {metric.move_reference}{when}"
     return "no comparison"
 

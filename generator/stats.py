@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from .formatting import is_finite
@@ -411,6 +412,17 @@ def beyond_tolerance(worse: float, tolerance: float) -> bool:
     of exactly the tolerance is accepted, also when the subtraction that made it is off in
     the last bits (4.3 - 4.4 is -0.10000000000000053, not -0.1)."""
     return worse > tolerance and not math.isclose(worse, tolerance, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def tolerance_limit(
+    reference: float, tolerance: float, direction: Literal["increase", "decrease"]
+) -> float:
+    """A guardrail's limit: `reference` less its `tolerance` (higher is better), or plus
+    it, added as the numbers are written, never off in the last bits (0.3 − 0.1 is
+    0.19999999999999998 in floats, which read beside a value of 0.2 needs 17 digits)."""
+    step = Decimal(repr(tolerance))
+    exact = Decimal(repr(reference)) + (step if direction == "decrease" else -step)
+    return float(exact)
 
 
 def arm_interval(arm: Arm, unit: str) -> tuple[float, float] | None:

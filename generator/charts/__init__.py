@@ -53,6 +53,7 @@ from .spec import (
     lift_spec,
     row_interval,
     spec_key,
+    tolerance_of,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "render_svg",
     "row_interval",
     "spec_key",
+    "tolerance_of",
 ]
 
 

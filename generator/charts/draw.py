@@ -718,7 +718,13 @@ def _tolerance(ax: Axes, spec: ChartSpec, legend: Legend) -> RefLine | None:
             gid=BREACH_GID,
         )
         legend.add(marks, "Beyond tolerance")
-    label = f"Tolerance limit {fmt_value(tol.limits[0], spec.unit)}" if flat else "Tolerance limit"
+    # Told from the reference lines' labels beside it (the baseline it is set from).
+    beside = [r.value for r in spec.refs]
+    label = (
+        f"Tolerance limit {fmt_value(tol.limits[0], spec.unit, apart=beside)}"
+        if flat
+        else "Tolerance limit"
+    )
     return RefLine("tolerance", label, tol.limits[-1])
 
 

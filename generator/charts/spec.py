@@ -58,6 +58,7 @@ from ..stats import (
     is_proportion_unit,
     percent_scale,
     t_quantiles,
+    tolerance_limit,
 )
 from ..vocabulary import PRODUCTION_LABEL, REF_KINDS, REF_LABELS, is_control
 
@@ -439,16 +440,17 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
     reference, judged, refs, rollout = _judged(metric)
     if not judged:
         return None
-    sign = 1.0 if metric.direction == "decrease" else -1.0
     days, variants, values = judged.dates(), judged.variants(), judged.values()
     order = sorted(range(len(judged)), key=lambda k: (days[k], variants[k] or ""))
-    limits = {days[k]: refs[k] + sign * tol for k in order}
+    # Each reference's limit, added once (most share a few: the baseline, control's values).
+    limit_of = {ref: tolerance_limit(ref, tol, metric.direction) for ref in set(refs)}
+    limits = {days[k]: limit_of[refs[k]] for k in order}
     breaches = tuple(
-        Breach(days[k], variants[k] or "", values[k], refs[k] + sign * tol)
+        Breach(days[k], variants[k] or "", values[k], limit_of[refs[k]])
         for k in order
         if beyond_tolerance(_worse_by(values[k], refs[k], metric.direction), tol)
     )
-    side = "+" if sign > 0 else "\u2212"
+    side = "+" if metric.direction == "decrease" else "\u2212"
     # After a rollout, or an arm's rows after its last pair judged against the baseline
     # (`unpaired_reference`): "(control, then baseline, + 1)", short for the legend.
     then_baseline = rollout is not None or (
@@ -456,7 +458,7 @@ def tolerance_of(metric: MetricView) -> Tolerance | None:
     )
     against = f"{reference}, then baseline," if then_baseline else reference
     return Tolerance(
-        label=f"Tolerance ({against} {side} {fmt_difference(tol, metric.unit)})",
+        label=f"Tolerance ({against} {side} {fmt_difference(tol, metric.unit, metric.sizes)})",
         reference=reference,
         arm=treatment_variant(metric.rows) if reference == "control" else None,
         dates=tuple(limits),
@@ -525,7 +527,8 @@ def lift_spec(metric: MetricView, mde: float | None) -> LiftSpec | None:
     refs = [RefLine("zero", "No effect", 0.0)]
     if metric.kind == "guardrail" and metric.tolerance is not None:
         value = -good * metric.tolerance
-        refs.append(RefLine("tolerance", f"Tolerance {fmt_signed(value, metric.unit)}", value))
+        label = f"Tolerance {fmt_signed(value, metric.unit, metric.sizes)}"
+        refs.append(RefLine("tolerance", label, value))
     elif mde is not None and mde > 0:
         value = good * mde
         refs.append(RefLine("mde", f"MDE {fmt_signed(value, metric.unit)}", value))
@@ -711,12 +714,15 @@ def _describe_lift(spec: LiftSpec) -> str:
     if not pts:
         return f"Chart of {name} with no lifts yet. {direction}"
     latest = pts[-1]
-    value = fmt_estimate(latest.value, latest.lower, latest.upper, unit)
+    refs = ordered_refs(spec.chart())
+    # A guardrail's lifts and its tolerance, each told from the others (`fmt_signed`).
+    tolerance = [abs(r.value) for r in refs if r.kind == "tolerance"]
+    value = fmt_estimate(latest.value, latest.lower, latest.upper, unit, tolerance)
     interval = ""
     if latest.lower is not None and latest.upper is not None:
         interval = f" (95% CI {fmt_signed(latest.lower, unit)} to {fmt_signed(latest.upper, unit)})"
     # The first lift with the decimals of the latest it is read beside.
-    first = fmt_estimate(pts[0].value, latest.lower, latest.upper, unit)
+    first = fmt_estimate(pts[0].value, latest.lower, latest.upper, unit, tolerance)
     if len(pts) == 1:
         sentence = f"Chart of {name} on {latest.day.isoformat()}: {value}{interval}."
     else:
@@ -724,9 +730,10 @@ def _describe_lift(spec: LiftSpec) -> str:
             f"Line chart of {name} from {pts[0].day.isoformat()} to {latest.day.isoformat()}:"
             f" latest {value}{interval}, first {first}."
         )
+    named = (latest.value, pts[0].value)  # the lifts a tolerance is told from
     lines = [
-        f"{LINE_NAMES[r.kind].lower()} at {fmt_signed(r.value, unit) if r.value else '0'}"
-        for r in ordered_refs(spec.chart())
+        f"{LINE_NAMES[r.kind].lower()} at {_line_value(r, unit, named) if r.value else '0'}"
+        for r in refs
     ]
     text = "; ".join(lines)
     return (
@@ -734,6 +741,13 @@ def _describe_lift(spec: LiftSpec) -> str:
         if lines
         else f"{sentence} {direction}"
     ) + thinned_note((spec.lifts,))
+
+
+def _line_value(line: RefLine, unit: str, lifts: tuple[float, ...]) -> str:
+    """A lift chart's line as its text alternative names it: a tolerance told from the
+    `lifts` named beside it, as they are from it."""
+    beside = [abs(x) for x in lifts] if line.kind == "tolerance" else None
+    return fmt_signed(line.value, unit, beside)
 
 
 def describe(spec: ChartSpec | LiftSpec) -> str:

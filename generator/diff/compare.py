@@ -1743,9 +1743,18 @@ def _rewritten(
     metric = after or before
     assert metric is not None
     dated = [f"{old.row.date.isoformat()} {variant_name(old)}: " for old, _ in pairs]
-    # Each side's rows in its own unit: a change of unit shows as one.
-    was = [_row_numbers(old, (before or metric).unit) for old, _ in pairs]
-    now = [_row_numbers(new, metric.unit) if new is not None else None for _, new in pairs]
+    # Each side's rows in its own unit: a change of unit shows as one. A value and the one
+    # it was revised to are told apart, and from their side's numbers of the metric.
+    was: list[str] = []
+    now: list[str | None] = []
+    for old, new in pairs:
+        pair = (old.row.value, new.row.value if new is not None else None)
+        side = before or metric
+        was.append(_row_numbers(old, side.unit, (*side.together, *pair)))
+        if new is None:
+            now.append(None)
+        else:
+            now.append(_row_numbers(new, metric.unit, (*metric.together, *pair)))
     shown = _first_rows(
         [
             f"{d}{a} → {b}" if b else f"{d}{a} removed"
@@ -1833,9 +1842,9 @@ def variant_name(result: Result) -> str:
     return result.row.variant or "production"
 
 
-def _row_numbers(result: Result, unit: str) -> str:
+def _row_numbers(result: Result, unit: str, apart: tuple[float | None, ...] = ()) -> str:
     row = result.row
-    text = fmt_value(row.value, unit)
+    text = fmt_value(row.value, unit, apart=apart)
     if row.lower is not None and row.upper is not None:
         text += f" [{exact_number(row.lower)}, {exact_number(row.upper)}]"
     extras = [f"{k} {exact_number(float(v))}" for k, v in (("n", row.n), ("std", row.std)) if v]
@@ -1917,7 +1926,7 @@ def evidence(view: MetricView) -> str:
     if interval is not None:
         text += f", 95% CI {fmt_interval(*interval, view.unit)}"
     if view.tolerance is not None:
-        text += f", tolerance {fmt_difference(view.tolerance, view.unit)}"
+        text += f", tolerance {fmt_difference(view.tolerance, view.unit, view.sizes)}"
     return text
 
 

@@ -433,6 +433,89 @@ def test_a_latest_value_short_of_its_target_never_reads_as_the_target(
     assert "6.2 hours → 4.5 hours → 4.4999 hours" in portfolio
 
 
+# Just short of a target, just past a guardrail's limit (4.31 − 0.1): the latest of each.
+HAIR_METRICS = {
+    "ml_metrics": "\n  - {id: prec, name: Precision, definition: Share right., unit: ratio,"
+    " direction: increase, baseline: {value: 0.71}, target: {value: 0.92}, drives: [ttfr]}",
+    "measurement": "\n  method: before_after\n  population: All tickets.\n  guardrails:"
+    "\n    - {id: csat, name: CSAT, definition: Mean score., unit: score, direction: increase,"
+    " baseline: {value: 4.31}, tolerance: {value: 0.1}}",
+    "business_metrics": MINIMAL_BLOCKS["business_metrics"]
+    .replace("6.2}", "18.5}")
+    .replace("4.5}", "15.0}"),
+}
+HAIR_ROWS = (
+    "date,metric,value\n2026-05-01,ttfr,16\n2026-05-29,ttfr,15.0004\n"
+    "2026-05-29,prec,0.91996\n2026-05-29,csat,4.2099\n"
+)
+
+
+def test_a_value_a_hair_from_its_target_or_limit_never_reads_as_it_anywhere(
+    scratch_project: ScratchProject,
+) -> None:
+    """The metrics tables told 15.0004 hours from a target of 15, but the page's other
+    places rounded it there: "All result rows" read 15, 0.92 (a target of 0.92) and 4.21
+    (a guardrail's limit of 4.21); the charts' text "16.0 → 15.0 … Target 15.0" and "at
+    4.21 against a limit of 4.21"; the guardrail's table 4.21 and "−0.1 score" beside a
+    tolerance of 0.1, as its alert did."""
+    scratch_project.charter(**HAIR_METRICS)
+    scratch_project.write("charters/routing/results/production.csv", HAIR_ROWS)
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html")
+    everything = charter.find("details", class_="all-results").find("tbody").find_all("tr")
+    values = [[td.text() for td in tr.find_all("td")][1::2][:2] for tr in everything]
+    assert values == [["ttfr", "16"], ["csat", "4.2099"], ["prec", "0.91996"], ["ttfr", "15.0004"]]
+    alts = {
+        figure.attrs["id"]: figure.find("img").attrs["alt"]
+        for figure in charter.find_all("figure")
+        if figure.find("img") is not None
+    }
+    assert "2026-05-29: 16.0000 \u2192 15.0004. Lower is better. Target 15.0000," in (
+        alts["chart-ttfr"] or ""
+    )
+    assert ": 0.91996. Higher is better. Target 0.92000, baseline 0.71000." in (
+        alts["chart-prec"] or ""
+    )
+    assert "latest 2026-05-29 at 4.2099 against a limit of 4.2100." in (alts["chart-csat"] or "")
+    # Baseline, latest (then its date), change (then against what), tolerance.
+    csat = [td.children[0] for td in charter.find("tr", id="metric-csat").find_all("td")]
+    assert csat[:4] == [
+        "4.31 score",
+        "4.2099 score",
+        "\u22120.1001 score",
+        "at most 0.1 score worse",
+    ]
+    table = charter.find("figure", id="chart-csat").find("tbody").text()
+    assert "2026-05-29 production 4.2099 score" in table and "4.21 score beyond" in table, table
+    findings = section(charter, "findings").text()
+    assert (
+        "moved \u22120.1001 score against baseline, beyond its tolerance of 0.1 score" in findings
+    )
+
+
+def test_a_guardrail_lift_a_hair_beyond_its_tolerance_never_reads_as_it(
+    scratch_project: ScratchProject,
+) -> None:
+    """Treatment 5.0004 ms slower than control, beyond a tolerance of 5 ms: the lift's data
+    table read "+5.00 ms" below a line labelled "Tolerance +5 ms", and its change "+5 ms"."""
+    scratch_project.charter(
+        measurement="\n  method: ab_test\n  population: All tickets.\n  guardrails:"
+        "\n    - {id: lat, name: Latency, unit: ms, direction: decrease, tolerance: {value: 5}}"
+    )
+    scratch_project.write(
+        "charters/routing/results/ab.csv",
+        "date,metric,variant,value,n,std\n"
+        "2026-05-04,lat,control,200,500,20\n2026-05-04,lat,treatment,205.0004,500,20\n",
+    )
+    assert scratch_project.build().ok
+    charter = page(scratch_project.out, "charters/routing/index.html")
+    lift = charter.find("figure", id="chart-lat-lift")
+    cells = [td.text() for td in lift.find("tbody").find("tr").find_all("td")]
+    assert cells[1] == "+5.0004 ms", cells
+    assert "+5.0004 ms" in (lift.find("img").attrs["alt"] or "")
+    assert charter.find("tr", id="metric-lat").find_all("td")[2].children[0] == "+5.0004 ms"
+
+
 def test_a_human_baseline_that_differs_from_the_baseline_never_reads_as_it(
     scratch_project: ScratchProject,
 ) -> None:

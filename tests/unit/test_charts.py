@@ -624,6 +624,67 @@ def test_guardrail_lift_chart_draws_the_tolerance_on_the_bad_side() -> None:
     )
 
 
+def test_a_value_a_hair_from_a_line_never_reads_as_it_in_the_chart_text() -> None:
+    """16 → 15.0004 hours against a target of 15 read "16.0 → 15.0. … Target 15.0"; a
+    guardrail at 4.2099, beyond its limit of 4.31 − 0.1, "at 4.21 against a limit of 4.21"."""
+    body = charter(
+        business_metrics=[
+            business("ttfr", unit="hours", direction="decrease", baseline=18.5, target=15.0)
+        ],
+        guardrails=[
+            guardrail("csat", unit="score", direction="increase", baseline=4.31, tolerance=0.1)
+        ],
+    )
+    view = analyse(body, [row(D1, "ttfr", 16.0), row(D2, "ttfr", 15.0004), row(D2, "csat", 4.2099)])
+    ttfr, csat = view.metric("ttfr"), view.metric("csat")
+    assert ttfr is not None and csat is not None
+    text = describe(chart_spec(ttfr))
+    assert "2026-03-08: 16.0000 \u2192 15.0004. Lower is better." in text, text
+    assert text.endswith("Target 15.0000, baseline 18.5000.")
+    text = describe(chart_spec(csat))
+    assert "with results on 2026-03-08: 4.2099. Higher is better. Baseline 4.3100." in text
+    assert text.endswith("latest 2026-03-08 at 4.2099 against a limit of 4.2100."), text
+
+
+def test_a_limit_is_its_reference_and_tolerance_added_as_written() -> None:
+    # 0.3 − 0.1 is 0.19999999999999998 in floats: told apart from a value of 0.2 at the
+    # limit, it read with 17 digits.
+    body = charter(
+        guardrails=[guardrail("g", unit="ratio", direction="increase", baseline=0.3, tolerance=0.1)]
+    )
+    g = _metric(body, [row(D1, "g", 0.2), row(D2, "g", 0.19)], "g")
+    tol = chart_spec(g).tolerance
+    assert tol is not None and tol.limits == (0.2, 0.2)
+    assert g.limit == 0.2 and 0.2 in g.together
+
+
+def test_a_flat_limit_drawn_beside_its_baseline_never_reads_as_it() -> None:
+    # A tolerance of 0.0001 below a baseline of 4.31 drew "Tolerance limit 4.31 score"
+    # beside "Baseline 4.31 score".
+    body = charter(
+        guardrails=[
+            guardrail("csat", unit="score", direction="increase", baseline=4.31, tolerance=0.0001)
+        ]
+    )
+    spec = chart_spec(_metric(body, [row(D1, "csat", 4.3098)], "csat"))
+    texts = _texts(render_svg(spec, chart_id="limit"))
+    assert "Tolerance limit 4.3099 score" in texts and "Baseline 4.31 score" in texts, texts
+
+
+def test_a_guardrail_lift_a_hair_beyond_its_tolerance_never_reads_as_it() -> None:
+    # A lift of +5.0004 ms beyond a tolerance of 5 ms read "+5.00 ms", "tolerance at +5 ms".
+    body = charter(guardrails=[guardrail()])
+    lat = _metric(body, ab(D1, "lat", 200.0, 205.0004, n=500, std=20.0), "lat")
+    assert lat.breached
+    spec = lift_spec(lat, None)
+    assert spec is not None
+    text = describe(spec)
+    assert text.startswith(
+        "Chart of the lift of Guardrail lat (treatment \u2212 control) on 2026-03-01: +5.0004 ms"
+    ), text
+    assert "Tolerance at +5 ms; no effect at 0." in text, text
+
+
 def test_spec_key_covers_the_lift_and_the_tolerance() -> None:
     body = charter(guardrails=[guardrail(baseline=100.0)])
     rows = [row(D1, "lat", 103.0), row(D2, "lat", 106.0)]

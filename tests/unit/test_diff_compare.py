@@ -516,6 +516,36 @@ def test_a_guardrail_regresses_only_when_newly_breached(
         assert "Alerts" not in text
 
 
+def test_a_guardrail_a_hair_beyond_its_tolerance_never_reads_as_at_it(tmp_path: Path) -> None:
+    """4.2099 against a baseline of 4.31 and a tolerance of 0.1 read "latest 4.31 score →
+    4.21 score", "−0.1 score vs baseline, tolerance 0.1 score" beside its breach."""
+    charter = minimal_charter(
+        measurement="\n  method: before_after\n  population: All tickets.\n  guardrails:"
+        "\n    - {id: csat, name: CSAT, unit: score, direction: increase,"
+        " baseline: {value: 4.31}, tolerance: {value: 0.1}}"
+    )
+    base = "date,metric,value\n2026-01-05,csat,4.31\n"
+    report = compare(tmp_path, charter, charter, (base, base + "2026-01-12,csat,4.2099\n"))
+    (added,) = report.of_kind("results-added")
+    assert "latest 4.31 score \u2192 4.2099 score (2026-01-12)" in added.message, added.message
+    assert "(\u22120.1001 score vs baseline, tolerance 0.1 score)" in added.message, added.message
+    text = format_markdown(report)
+    assert "moved \u22120.1001 score against baseline, beyond its tolerance of 0.1 score" in text
+
+
+def test_a_past_row_revised_by_a_hair_reads_as_revised(tmp_path: Path) -> None:
+    # 4.5049 hours revised to the target of 4.5 read "4.5 hours → 4.5 hours".
+    base, head = (
+        "date,metric,value\n2026-01-05,ttfr,4.5049\n",
+        "date,metric,value\n2026-01-05,ttfr,4.5\n",
+    )
+    report = compare(tmp_path, minimal_charter(), minimal_charter(), (base, head))
+    (rewritten,) = report.of_kind("results-rewritten")
+    assert "(2026-01-05 production: 4.505 hours \u2192 4.5 hours)" in rewritten.message, (
+        rewritten.message
+    )
+
+
 def test_removing_an_agreed_business_metric_removes_its_agreement(tmp_path: Path) -> None:
     """Dropping the agreed metric (say, for a new one with another id) is not a quiet change."""
     other = (

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from generator.diagnostics import REFUSED
 from generator.formatting import (
+    aligned_formatter,
     fmt_difference,
     fmt_estimate,
     fmt_number,
@@ -147,6 +148,46 @@ def test_numbers_read_together_keep_their_order(values: list[float]) -> None:
         for b in values:
             if a < b:
                 assert shown[a] < shown[b], (a, b, fmt_number(a, apart=values))
+
+
+@pytest.mark.parametrize(
+    ("change", "tolerance", "unit", "expected_change", "expected_tolerance"),
+    [
+        # 4.2099 against a baseline of 4.31 (the float's −0.10009999999999941) beside a
+        # tolerance of 0.1 read "moved −0.1 score …, beyond its tolerance of 0.1 score".
+        (4.2099 - 4.31, 0.1, "score", "\u22120.1001 score", "0.1 score"),
+        (20.0004, 20.0, "ms", "+20.0004 ms", "20 ms"),
+        (-0.2, 0.19996, "%", "\u22120.2 pp", "0.19996 pp"),  # the tolerance gets the digits
+        (-0.5, 0.1, "score", "\u22120.5 score", "0.1 score"),  # they read apart already
+    ],
+)
+def test_a_change_beside_its_tolerance_never_reads_as_it(
+    change: float, tolerance: float, unit: str, expected_change: str, expected_tolerance: str
+) -> None:
+    sizes = (tolerance, abs(change))
+    assert fmt_signed(change, unit, sizes) == expected_change
+    assert fmt_difference(tolerance, unit, sizes) == expected_tolerance
+    # Beside its 95% interval it keeps the interval's decimals, and what tells it apart.
+    assert fmt_estimate(change, change - 1, change + 1, unit, sizes) == expected_change
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # first → latest, target, baseline: it read "16.0 → 15.0. … Target 15.0, …"
+        ((16.0, 15.0004, 15.0, 18.5), ["16.0000", "15.0004", "15.0000", "18.5000"]),
+        ((0.91996, 0.92, 0.71), ["0.91996", "0.92000", "0.71000"]),
+        ((4.2099, 4.31, 4.21), ["4.2099", "4.3100", "4.2100"]),
+        ((15_000.4, 15_000.0), ["15,000.4", "15,000.0"]),
+        ((5.0, 4.6, 4.5), ["5.0", "4.6", "4.5"]),  # apart already: as they were
+        ((0.00093, 0.00081, 0.0008), ["0.00093", "0.00081", "0.00080"]),
+    ],
+)
+def test_a_chart_text_tells_apart_every_number_it_names(
+    values: tuple[float, ...], expected: list[str]
+) -> None:
+    fmt = aligned_formatter(values)
+    assert [fmt(v) for v in values] == expected
 
 
 @pytest.mark.parametrize(

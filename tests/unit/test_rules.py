@@ -447,6 +447,47 @@ def test_mc108_message_gives_move_reference_and_tolerance(tree: Tree) -> None:
     )
 
 
+def test_mc108_a_move_a_hair_beyond_the_tolerance_never_reads_as_it(tree: Tree) -> None:
+    # +20.0004 ms against a tolerance of 20 ms read "moved +20 ms …, beyond its tolerance
+    # of 20 ms": the alert seemed to contradict itself.
+    body, rows = compliant(), compliant_rows()
+    for r in rows:
+        if r["metric"] == "latency" and r["variant"] == "treatment":
+            r["value"] = 320.0004 if r["date"] == "2026-03-08" else 300.0
+    tree.charter(body, rows)
+    (finding,) = tree.findings()
+    assert finding.message == (
+        "guardrail 'Checkout p95 latency' moved +20.0004 ms against control, beyond its"
+        " tolerance of 20 ms"
+    )
+
+
+@pytest.mark.parametrize(
+    ("latest", "change", "tolerance"),
+    [
+        (4.3, "\u22120.1 score", "0.1 score"),  # 4.3 − 4.4 is −0.10000000000000053
+        (4.2999, "\u22120.1001 score", "0.1 score"),
+        (4.30001, "\u22120.09999 score", "0.1 score"),
+    ],
+)
+def test_a_guardrails_change_beside_its_tolerance_reads_as_written(
+    tree: Tree, latest: float, change: str, tolerance: str
+) -> None:
+    """The guardrail table's change and tolerance, each told from the other, never with
+    the float's last bits: a move of exactly the tolerance reads as the tolerance."""
+    guard = guardrail(
+        "csat", name="CSAT", unit="score", direction="increase", baseline=4.4, tolerance=0.1
+    )
+    body = charter_data(measurement=measurement(method="before_after", guardrails=[guard]))
+    tree.charter(body, [{"date": "2026-03-08", "metric": "csat", "value": latest}])
+    out = tree.root.parent / "site"
+    assert build(Settings(source=tree.root, out=out, today=TODAY)).ok
+    row = parse_html(out / "charters/shop/index.html").find("tr", id="metric-csat")
+    cells = row.find_all("td")
+    assert cells[2].children[0] == change, cells[2].text()  # then "vs baseline", in a span
+    assert cells[3].text() == f"at most {tolerance} worse"
+
+
 def test_mc108_not_at_exactly_the_tolerance(tree: Tree) -> None:
     body, rows = compliant(), compliant_rows()
     for r in rows:
