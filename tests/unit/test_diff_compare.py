@@ -185,7 +185,7 @@ def test_dollar_amounts_are_escaped_so_the_forge_reads_no_math() -> None:
 )
 def test_a_gh_reference_links_no_issue(text: str, references: int) -> None:
     """GitHub links `GH-123` to issue 123 as it does `#123`, which is broken: a charter
-    title "(fixes GH-1, see GH-2)" linked and cross-referenced both issues (review)."""
+    title "(fixes GH-1, see GH-2)" linked and cross-referenced both issues."""
     from generator.formatting import ZERO_WIDTH_SPACE, escape_markdown
 
     escaped = escape_markdown(text)
