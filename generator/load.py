@@ -9,7 +9,6 @@ what it could load and a list of located diagnostics. Nothing is written here.
 
 from __future__ import annotations
 
-import html
 import os
 import pickle
 import posixpath
@@ -115,18 +114,6 @@ class Outline:
         )
 
 
-_HREF = re.compile(r'<a\s[^>]*?\bhref="([^"]*)"')
-
-
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
-
-
-def as_browsers_read(href: str) -> str:
-    """An href as a browser takes it (the URL Standard): spaces and control characters
-    at its ends dropped, tabs and line breaks anywhere in it removed."""
-    return re.sub(r"[\t\n\r]", "", href.strip(_C0_AND_SPACE))
-
-
 def relative_markdown_links(charter: m.Charter) -> tuple[tuple[FieldPath, str], ...]:
     """The links of the charter's Markdown to a path (no scheme, not a fragment of the
     page alone), with the field each is written in, once each, as its page renders them:
@@ -138,12 +125,11 @@ def relative_markdown_links(charter: m.Charter) -> tuple[tuple[FieldPath, str], 
     ]
     if not texts:
         return ()
-    from .markup import render_markdown  # Markdown and the sanitiser: only when needed
+    from .markup import hrefs, render_markdown  # Markdown and the sanitiser: only when needed
 
     found: list[tuple[FieldPath, str]] = []
     for path, text in texts:
-        for written in _HREF.findall(str(render_markdown(text))):
-            href = as_browsers_read(html.unescape(written))
+        for href in hrefs(str(render_markdown(text))):
             try:
                 scheme = urlsplit(href).scheme
             except ValueError:  # not a URL a browser follows

@@ -87,28 +87,37 @@ def _no_other_host(tag: str, attribute: str, value: str) -> str | None:
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 
 
+def as_browsers_read(href: str) -> str:
+    """An href as a browser takes it (the URL Standard): spaces and control characters
+    at its ends dropped, tabs and line breaks anywhere in it removed."""
+    return re.sub(r"[\t\n\r]", "", href.strip(_C0_AND_SPACE))
+
+
 def host_relative(href: str) -> bool:
     """Whether a browser takes `href` to another host though it has no scheme:
     `//evil.example/a`, and with a backslash read as a slash, `\\evil.example\\b` and
     `/\\evil.example/c`. Over http that host; from a site opened from disk, a `file:`
     address of a network share, which on Windows may send the reader's login."""
-    address = re.sub(r"[\t\n\r]", "", href.strip(_C0_AND_SPACE)).replace("\\", "/")
-    return address.startswith("//")
+    return as_browsers_read(href).replace("\\", "/").startswith("//")
 
 
 # A link's address as HTML writes it: in double quotes, single quotes or none.
 _HREF = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
 
 
-def removed_links(text: str) -> list[str]:
-    """The links of the Markdown `text` that name another host without a scheme
-    (`host_relative`), as written: the sanitiser drops their address, the words stay."""
-    if "//" not in text and "\\" not in text:
-        return []
+def hrefs(page: str) -> list[str]:
+    """The addresses of the links in the HTML `page`, as a browser reads them."""
     from html import unescape
 
-    hrefs = (unescape("".join(found)) for found in _HREF.findall(_converted(text)))
-    return list(dict.fromkeys(href for href in hrefs if host_relative(href)))
+    return [as_browsers_read(unescape("".join(found))) for found in _HREF.findall(page)]
+
+
+def removed_links(text: str) -> list[str]:
+    """The links of the Markdown `text` that name another host without a scheme
+    (`host_relative`), as read: the sanitiser drops their address, the words stay."""
+    if "//" not in text and "\\" not in text:
+        return []
+    return list(dict.fromkeys(href for href in hrefs(_converted(text)) if host_relative(href)))
 
 
 def hidden_words(text: str) -> list[str]:
