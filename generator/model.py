@@ -585,7 +585,8 @@ class Model(BaseModel):
 # One e-mail address, as a `mailto:` link takes it: a local part of letters, digits and
 # `.!$'*+/=^_`{|}~-` (not `?`, `&`, `#` or `%`, which a mailto link reads as headers,
 # a fragment and escapes), `@`, and a domain of labels joined by dots.
-_EMAIL = re.compile(r"[\w.!$'*+/=^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL_SIGNS = ".!$'*+/=^_`{|}~-"
+_EMAIL = re.compile(rf"[\w{re.escape(_EMAIL_SIGNS)}]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def _check_email(value: str) -> str:
@@ -593,7 +594,7 @@ def _check_email(value: str) -> str:
     link copy every message to another address, with a subject of the charter's choosing."""
     if _EMAIL.fullmatch(value):
         return value
-    odd = next((ch for ch in value if not (ch.isalnum() or ch in ".@!$'*+/=^_`{|}~-")), None)
+    odd = next((ch for ch in value if not (ch.isalnum() or ch in "@" + _EMAIL_SIGNS)), None)
     why = f" (it holds {odd!r})" if odd is not None else ""
     if odd == "?":
         why = " (it holds '?', which a mailto link reads as the start of headers such as bcc)"

@@ -1131,7 +1131,8 @@ def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
     missing = [name for name in needed if name not in rows.header]
     at = rows.header_at[0] if rows.header_at else SourceRef(rows.rel, 1, 1)
     if rows.misfit is not None:
-        diags.error(SourceRef(at.path, at.line, 1), "", _misfit_message(rows, missing), "csv-row")
+        message = _misfit_message(rows, needed, missing)
+        diags.error(SourceRef(at.path, at.line, 1), "", message, "csv-row")
         return False
     if missing:
         names = ", ".join(repr(name) for name in missing)
@@ -1141,11 +1142,11 @@ def _header_fits(rows: CsvRows, diags: Diagnostics) -> bool:
     return not unknown
 
 
-def _misfit_message(rows: CsvRows, missing: list[str]) -> str:
-    """Most rows longer than the header: the columns the header should name."""
+def _misfit_message(rows: CsvRows, needed: list[str], missing: list[str]) -> str:
+    """Most rows longer than the header: the columns the header should name (`needed`
+    by every row, of which it lacks `missing`)."""
     misfit = rows.misfit
     assert misfit is not None
-    needed = [name for name, f in m.ResultRow.model_fields.items() if f.is_required()]
     others = [n for n in m.ResultRow.model_fields if n != "extensions" and n not in needed]
     lacks = f" (this header has no {', '.join(repr(n) for n in missing)})" if missing else ""
     cells = plural(misfit.cells, "cell")
