@@ -217,14 +217,22 @@ class MetricView:
         )
 
     @property
-    def change(self) -> float | None:
-        """The move in the metric's own sign (`move` is good-positive): what a guardrail's
-        table and alert write. A guardrail's move that `beyond_tolerance` takes for its
-        tolerance, but for the float's last bits (4.3 − 4.4 is −0.10000000000000053), is
-        the tolerance: told apart from it (`sizes`), it would read with 17 digits."""
+    def raw_change(self) -> float | None:
+        """The move in the metric's own sign (`move` is good-positive), as computed: what
+        check's JSON report gives."""
         if self.move is None:
             return None
-        raw = self.move if self.direction == "increase" else -self.move
+        return self.move if self.direction == "increase" else -self.move
+
+    @property
+    def change(self) -> float | None:
+        """`raw_change` as a guardrail's table and alert write it: a guardrail's move that
+        `beyond_tolerance` takes for its tolerance, but for the float's last bits (4.3 −
+        4.4 is −0.10000000000000053), is the tolerance: told apart from it (`sizes`), it
+        would read with 17 digits."""
+        raw = self.raw_change
+        if raw is None:
+            return None
         tol = self.tolerance
         if tol is not None and math.isclose(abs(raw), tol, rel_tol=1e-9, abs_tol=1e-12):
             return math.copysign(tol, raw)

@@ -265,13 +265,6 @@ def _lift_json(metric: MetricView) -> dict[str, Any] | None:
     }
 
 
-def _raw_change(metric: MetricView) -> float | None:
-    """A move stored good-positive, back in the metric's own sign."""
-    if metric.move is None:
-        return None
-    return metric.move if metric.direction == "increase" else -metric.move
-
-
 def metric_json(metric: MetricView) -> dict[str, Any]:
     latest = metric.latest
     return {
@@ -308,7 +301,7 @@ def charter_json(check: CharterCheck) -> dict[str, Any]:
                 "unit": g.unit,
                 "direction": g.direction,
                 "tolerance": g.tolerance,
-                "change": _raw_change(g),
+                "change": g.raw_change,
                 "reference": g.move_reference,
                 "breached": g.breached,
             }
