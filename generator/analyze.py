@@ -717,7 +717,8 @@ def metric_status(
         return status, move, "control", (lo, hi)
     table = as_table(rows)
     codes = control_codes(table)
-    found = _reference(table, codes, latest, baseline, unit)
+    control = _control_row(table, codes, latest)
+    found = _reference(table, control, latest, baseline, unit)
     if found is None:
         return status, None, None, None
     reference, label, few = found
@@ -726,7 +727,7 @@ def metric_status(
     # beside a `std`), so the move is no evidence, as with too few customers. The minimum
     # detectable effect judges only arms without any: `control 1` against `treatment 2`
     # with `std` 100 read *Business impact* at n = 1 and *No impact* at n = 2.
-    few = few or (label == "control" and _noise_unused(table, codes, latest))
+    few = few or (label == "control" and _noise_unused(table, control, latest))
     move = _good(latest.row.value - reference, direction)
     interval: tuple[float, float] | None = None
     row = latest.row
@@ -752,11 +753,11 @@ def metric_status(
 
 
 def _reference(
-    table: ResultTable, codes: set[int], latest: Result, baseline: float | None, unit: str
+    table: ResultTable, control: int | None, latest: Result, baseline: float | None, unit: str
 ) -> tuple[float, str, bool] | None:
-    """What `latest` is compared with when no lift judges it: the control row of its date,
-    else the baseline; with whether its sample is too few to tell them apart."""
-    control = _control_row(table, codes, latest)
+    """What `latest` is compared with when no lift judges it: the control row of its date
+    (its position `control`, `_control_row`), else the baseline; with whether its sample
+    is too few to tell them apart."""
     row = Arm(latest.row.value, n=latest.row.n)
     if control is not None:
         reference, label = table.store.value[control], "control"
@@ -774,16 +775,16 @@ def _reference(
     return reference, label, too_few_against(row, reference, unit)
 
 
-def _noise_unused(table: ResultTable, codes: set[int], latest: Result) -> bool:
-    """Whether `latest` or the control row of its date measures its noise (an `n` with a
-    `std`, an interval of some width): with no lift between them, a measure that went
-    unused. A `std` without `n` is the spread of single units, not the value's noise."""
+def _noise_unused(table: ResultTable, control: int | None, latest: Result) -> bool:
+    """Whether `latest` or the control row of its date (at `control`) measures its noise
+    (an `n` with a `std`, an interval of some width): with no lift between them, a
+    measure that went unused. A `std` without `n` is the spread of single units, not the
+    value's noise."""
     row = latest.row
     if (row.std is not None and row.n is not None) or (
         row.lower is not None and row.upper is not None and row.upper > row.lower
     ):
         return True
-    control = _control_row(table, codes, latest)
     if control is None:
         return False
     store = table.store
