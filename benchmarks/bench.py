@@ -43,6 +43,7 @@ import importlib.util
 import json
 import os
 import platform
+import queue
 import re
 import secrets
 import shutil
@@ -52,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -399,6 +401,84 @@ def measure_serve(corpus: Corpus, figures: Figures, first_build: float, idle: fl
     figures.seconds["serve reload"] = reloads
 
 
+class Watched:
+    """`charters build --watch` on the corpus, its output read line by line: a build ends
+    when the watch prints its summary line ("Built …"), once the new site is swapped in."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def built(self, timeout: float) -> float:
+        """Seconds until the next summary line; exits on an error or after `timeout`."""
+        started = time.perf_counter()
+        while True:
+            left = timeout - (time.perf_counter() - started)
+            try:
+                line = self.lines.get(timeout=max(left, 0.0))
+            except queue.Empty:
+                message = f"charters build --watch built nothing in {timeout:.0f} s"
+                raise SystemExit(message) from None
+            if line is None:
+                raise SystemExit(f"charters build --watch exited {self.proc.wait()}")
+            if line.startswith("Built "):
+                return time.perf_counter() - started
+            if "problem" in line or line.startswith("error"):
+                raise SystemExit(f"charters build --watch: {line.strip()}")
+
+
+@contextlib.contextmanager
+def watching(corpus: Corpus) -> Iterator[Watched]:
+    cmd = [*charters_cmd(), "build", "--watch", "--source", str(corpus.source)]
+    cmd += ["--out", str(corpus.out), *corpus.cache_args()]
+    before = children()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield Watched(proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reap_orphans(before)  # its workers' server, adopted once it ended
+
+
+def measure_watch(
+    corpus: Corpus, figures: Figures, first_build: float, refs: References, only: set[str]
+) -> None:
+    """Seconds from an edit to `charters build --watch` having swapped the new site in: the
+    YAML and result edits, and the template edit with `template`, each after a Hugo build
+    (and an MkDocs build for the template edit), as the fresh-process edits are timed."""
+    edits = [
+        ("watch: charter YAML", corpus.edit_yaml, (refs.hugo,)),
+        ("watch: result file", corpus.edit_result, (refs.hugo,)),
+    ]
+    if "template" in only:
+        edits.append(("watch: template", corpus.edit_template, (refs.hugo, refs.mkdocs)))
+    with watching(corpus) as watched:
+        watched.built(timeout=first_build * 5 + 120)
+        for key, edit, beside in edits:
+            for i in range(figures.repeat):
+                for reference in beside:
+                    reference()
+                time.sleep(1.0)  # the reference's writes and the last build's events settle
+                started = time.perf_counter()
+                edit()
+                watched.built(timeout=first_build * 5 + 120)
+                seconds = time.perf_counter() - started
+                figures.seconds.setdefault(key, []).append(seconds)
+                note(f"  {key} {i + 1}/{figures.repeat}: {seconds:.2f} s")
+
+
 def note(message: str) -> None:
     """Progress on stderr: the table alone goes to stdout."""
     print(message, file=sys.stderr, flush=True)
@@ -476,7 +556,18 @@ class References:
 
 
 # What `--only` can name, in the order they run.
-MEASUREMENTS = ("cold", "noop", "check", "edits", "template", "serve", "hugo", "mkdocs", "naive")
+MEASUREMENTS = (
+    "cold",
+    "noop",
+    "check",
+    "edits",
+    "template",
+    "watch",
+    "serve",
+    "hugo",
+    "mkdocs",
+    "naive",
+)
 # The references each measurement is compared with (run with it under --only).
 NEEDS = {
     "cold": ("naive",),
@@ -484,6 +575,7 @@ NEEDS = {
     "check": ("hugo",),
     "edits": ("hugo",),
     "template": ("hugo", "mkdocs"),
+    "watch": ("hugo",),
     "serve": ("hugo",),
 }
 
@@ -536,6 +628,10 @@ def measure(corpus: Corpus, n: int, times: int, idle: float, only: set[str]) -> 
     if "template" in only:
         both = (refs.hugo, refs.mkdocs)
         f.seconds["edit: template"] = repeat(times, corpus.build, corpus.edit_template, both)
+    if "watch" in only:
+        note("charters build --watch")
+        first = statistics.median(f.seconds.get("cold build", [30.0]))
+        measure_watch(corpus, f, first, refs, only)
     if "serve" in only:
         note("charters serve")
         measure_serve(corpus, f, statistics.median(f.seconds.get("cold build", [30.0])), idle)
@@ -557,6 +653,13 @@ TARGETS: list[tuple[str, str, list[tuple[str, float]]]] = [
     ("one charter edited: its YAML", "edit: charter YAML", [("Hugo build", 1.5)]),
     ("one charter edited: a result file", "edit: result file", [("Hugo build", 1.5)]),
     ("template edit", "edit: template", [("Hugo build", 3.0), ("MkDocs build", 0.2)]),
+    ("`build --watch`: a YAML edit", "watch: charter YAML", [("Hugo build", 1.5)]),
+    ("`build --watch`: a result edit", "watch: result file", [("Hugo build", 1.5)]),
+    (
+        "`build --watch`: a template edit",
+        "watch: template",
+        [("Hugo build", 3.0), ("MkDocs build", 0.2)],
+    ),
     ("charters check, unchanged tree", "check", [("Hugo build", 1.0)]),
     ("serve: a save shows in the page", "serve reload", [("Hugo build", 1.5)]),
 ]

@@ -77,7 +77,7 @@ class Settings:
     wait: bool = False  # wait for another build writing `out` instead of refusing
     cache_dir: Path | None = None  # None: CHARTERS_CACHE_DIR, else <source>/.charters-cache
     kept: Kept | None = None  # what a process that builds again (serve) keeps in memory
-    in_place: bool = False  # write `out` where it is (serve's own folder: write_in_place)
+    in_place: bool = False  # write `out` where it is (serve, build --watch: write_in_place)
     gc: bool = False  # after a successful build, remove the cache entries it did not use
 
 
@@ -100,6 +100,17 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
+
+    def rule_errors_note(self) -> str | None:
+        """What a successful build says of its rule errors, None without any: the site is
+        built, but a CI step running `charters check` fails (said with --quiet too)."""
+        if not self.rule_errors:
+            return None
+        them = "it" if self.rule_errors == 1 else "them"
+        return (
+            f"note: {plural(self.rule_errors, 'rule error')} on the charters' pages:"
+            f" `charters check` fails on {them}"
+        )
 
     def summary(self, out: Path | None = None) -> str:
         """The one-line report of a successful build."""

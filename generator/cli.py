@@ -188,6 +188,15 @@ def main(verbose: bool) -> None:
     help="After a successful build, remove the cache entries it did not use (and say how"
     " many), so a cache kept between CI runs does not grow without end.",
 )
+@click.option(
+    "--watch",
+    "-w",
+    is_flag=True,
+    help="After the build, keep running and build again whenever an input changes (a"
+    " charter, a result file, a template, site.yaml, metrics.yaml, a commit), until"
+    " Ctrl-C. The process keeps what it loaded, so a build after an edit redoes only the"
+    " charters that changed.",
+)
 @_guard
 def build(
     source: Path,
@@ -197,13 +206,16 @@ def build(
     today: Any,
     cache_dir: Path | None,
     gc: bool,
+    watch: bool,
 ) -> None:
     """Validate every charter and build the static site.
 
     Nothing is written unless the whole tree is valid; the previous site stays
     as it was otherwise. On a terminal, a build longer than a second shows a
     progress bar on standard error. With --gc, the cache keeps only what this
-    build used (a failed build removes nothing).
+    build used (a failed build removes nothing). With --watch, a build that
+    fails is reported and the watch goes on; the exit status at Ctrl-C is that
+    of the last build.
     """
     from .build import Settings
     from .build import build as run_build
@@ -211,6 +223,19 @@ def build(
     from .write import OutputError
 
     out = out if out is not None else source / "site"
+    if watch:
+        if gc:
+            raise click.UsageError(
+                "--gc and --watch do not go together: run `charters build --gc` once instead"
+                " (the entries a watched build did not use may be wanted by the next)"
+            )
+        from .serve import build_and_watch
+
+        code = build_and_watch(
+            source, out, echo=click.echo, today=today, cache_dir=cache_dir, wait=wait, quiet=quiet
+        )
+        _stop_workers()
+        sys.exit(code)
     try:
         with Progress(quiet=quiet) as progress:
             settings = Settings(
@@ -234,14 +259,8 @@ def build(
         sys.exit(1)
     if not quiet:
         click.echo(printable(result.summary(out)))
-    if result.rule_errors:  # the site is built, but a CI step running check fails: a
-        # problem, said with --quiet too
-        them = "it" if result.rule_errors == 1 else "them"
-        click.echo(
-            f"note: {plural(result.rule_errors, 'rule error')} on the charters' pages:"
-            f" `charters check` fails on {them}",
-            err=True,
-        )
+    if (rule_errors := result.rule_errors_note()) is not None:
+        click.echo(rule_errors, err=True)
     if not quiet and result.pruned is not None:
         click.echo(result.pruned.summary())
 

@@ -61,6 +61,8 @@ from .formatting import plural
 from .paths import real as real_path
 
 if TYPE_CHECKING:
+    from .build import BuildResult
+    from .progress import Report
     from .reuse import Kept
 
 SPECIAL = "/__charters__/"
@@ -217,11 +219,21 @@ def _hidden_folder(name: str) -> bool:
 
 @dataclass
 class SiteState:
-    """What the server shows: the newest build token and, after a failed build, why."""
+    """What the server shows: the newest build token and, after a failed build, why.
+
+    `charters build --watch` builds with one too (`watching` set): into the user's output
+    folder, written in place as the server writes its own (`write.write_in_place`: only
+    what changed, each file by one rename), its pages without the live-reload script,
+    each build reported as `charters build` reports it. The server's check that its own
+    folder still holds its manifest (`_own_folder_whole`) is not made there: that folder
+    is the user's, and is never emptied."""
 
     source: Path
     out: Path
     echo: Echo = _default_echo
+    watching: bool = False  # `charters build --watch`, not `charters serve`
+    quiet: bool = False  # `build --watch --quiet`: no progress bar and no summary lines
+    wait: bool = False  # `build --watch --wait`: wait for another build writing `out`
     token: str = ""
     errors: list[str] | None = None
     cache_dir: Path | None = None  # the build cache (generator/cache.py); None: the default
@@ -270,42 +282,34 @@ class SiteState:
                 if self.kept is None:
                     self.kept = Kept()
                 self.day = self.clock()
-                self._own_folder_whole()
-                result = build(
-                    Settings(
-                        self.source,
-                        self.out,
-                        live_reload=PLACEHOLDER,
-                        today=self.day,
-                        cache_dir=self.cache_dir,
-                        kept=self.kept,
-                        in_place=True,
-                    ),
-                    self._writes,
-                )
+                if not self.watching:
+                    self._own_folder_whole()
+                with self._progress() as progress:
+                    result = build(
+                        Settings(
+                            self.source,
+                            self.out,
+                            live_reload=not self.watching and PLACEHOLDER,
+                            today=self.day,
+                            wait=self.wait,
+                            cache_dir=self.cache_dir,
+                            kept=self.kept,
+                            in_place=True,
+                        ),
+                        progress,
+                    )
                 self._settle()
             except (OutputError, InputError) as exc:
                 errors = [f"error: {printable(str(exc))}"]
             except Exception as exc:  # a bug must not stop the server
                 errors = [f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"]
             else:
-                warnings = [d for d in result.diagnostics if d.severity != "error"]
-                for d in warnings:
-                    self.echo(f"{d.severity}: {d.format_text()}", err=True)
-                if not result.ok:
-                    errors = [d.format_text() for d in result.diagnostics if d.severity == "error"]
-                else:
-                    self.echo(printable(result.summary()))
-                    unchanged = result.unchanged
+                errors = self._report(result)
+                unchanged = result.ok and result.unchanged
             if errors:
                 for line in errors:
                     self.echo(line, err=True)
-                count = len(errors)
-                self.echo(
-                    f"{plural(count, 'problem')} found; the open pages show"
-                    " them. Still serving; save a fix to rebuild.",
-                    err=True,
-                )
+                self.echo(self._failed(len(errors)), err=True)
             with self._changed:
                 # A build that changed nothing after one that succeeded (a commit's last
                 # writes to .git/ after the build they started, say) keeps the token: the
@@ -317,6 +321,51 @@ class SiteState:
                 self._writing = False
                 self._changed.notify_all()
         return errors is None
+
+    def note(self, message: str) -> None:
+        """Say what the watch does (a change seen, a rebuild begun), unless `quiet`."""
+        if not self.quiet:
+            self.echo(message)
+
+    def _progress(self) -> contextlib.AbstractContextManager[Report]:
+        """What hears of the build's stages: the server's own note of when the build
+        writes (`_writes`); for `build --watch`, the progress bar `charters build` shows."""
+        if not self.watching:
+            return contextlib.nullcontext(self._writes)
+        from .progress import Progress
+
+        return Progress(quiet=self.quiet)
+
+    def _report(self, result: BuildResult) -> list[str] | None:
+        """Print what a build that ran says besides its errors, as `charters build` prints
+        it for `build --watch`; return its errors, None when it succeeded."""
+        for d in result.diagnostics:
+            if d.severity != "error":
+                self.echo(f"{d.severity}: {d.format_text()}", err=True)
+        if not result.ok:
+            return [d.format_text() for d in result.diagnostics if d.severity == "error"]
+        if not self.watching:
+            self.echo(printable(result.summary()))
+            return None
+        for line in result.left:
+            self.echo(f"warning: {printable(line)}", err=True)
+        if not self.quiet:
+            self.echo(printable(result.summary(self.out)))
+        if (rule_errors := result.rule_errors_note()) is not None:
+            self.echo(rule_errors, err=True)
+        return None
+
+    def _failed(self, count: int) -> str:
+        """The line after a failed build's problems."""
+        if not self.watching:
+            return (
+                f"{plural(count, 'problem')} found; the open pages show"
+                " them. Still serving; save a fix to rebuild."
+            )
+        return (
+            f"{plural(count, 'problem')} found; nothing was written ({printable(str(self.out))}"
+            " is unchanged). Still watching; save a fix to rebuild."
+        )
 
     def new_day(self) -> date | None:
         """The date builds now judge by, when it is not the last build's; else None."""
@@ -737,14 +786,15 @@ def watch(state: SiteState, stop: threading.Event, ready: threading.Event | None
                 pass  # removed: watched again once it is back
             if stop.is_set():
                 return
-            state.echo(f"{inputs.root} was made again; watching it anew and rebuilding…")
+            state.note(f"{inputs.root} was made again; watching it anew and rebuilding…")
             inputs = SourceFilter.of(state.source.absolute())
             state.rebuild()
     except Exception as exc:  # the server goes on with the last build
         ready.set()
+        command = "charters build --watch" if state.watching else "charters serve"
         state.echo(
             f"error: stopped watching {inputs.root} for changes: {exc}."
-            " Pages no longer rebuild; restart `charters serve`.",
+            f" Pages no longer rebuild; restart `{command}`.",
             err=True,
         )
 
@@ -768,7 +818,7 @@ def _watch_once(
     ):
         if stop.is_set():  # the server is stopping: no build begins now
             return True
-        state.echo(f"{_describe(inputs, changes)} changed; rebuilding…")
+        state.note(f"{_describe(inputs, changes)} changed; rebuilding…")
         state.rebuild()
         if _identity(inputs.root) != folder:
             return False
@@ -799,7 +849,7 @@ def follow_the_date(
     while not stop.wait(every):
         today = state.new_day()
         if today is not None:
-            state.echo(f"the date is now {today.isoformat()}; rebuilding…")
+            state.note(f"the date is now {today.isoformat()}; rebuilding…")
             state.rebuild()
 
 
@@ -925,15 +975,7 @@ def serve(
     server: PreviewServer | None = None
     watcher: threading.Thread | None = None
     dating: threading.Thread | None = None
-    # Ctrl-C, SIGTERM and SIGHUP (its terminal closed) stop the server and remove its
-    # folder, even when started with SIGINT ignored (as a shell does to `charters serve
-    # &`): as Hugo's server does. A SIGHUP ignored (`nohup`) stays ignored.
-    hangup = tuple(s for s in _HANGUP if signal.getsignal(s) is not signal.SIG_IGN)
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, *hangup)}
-    with contextlib.suppress(ValueError):  # not in the main thread (tests)
-        for sig in (signal.SIGTERM, *hangup):
-            signal.signal(sig, _raise_interrupt)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = _stop_on_signals()
     try:
         handler = functools.partial(PreviewHandler, directory=str(state.out))
         try:
@@ -978,11 +1020,88 @@ def serve(
         finally:
             if server is not None:
                 server.server_close()
-            with contextlib.suppress(ValueError):
-                for sig, was in previous.items():
-                    signal.signal(sig, was)
+            _restore_signals(previous)
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def build_and_watch(
+    source: Path,
+    out: Path,
+    *,
+    echo: Echo = _default_echo,
+    today: date | None = None,
+    cache_dir: Path | None = None,
+    wait: bool = False,
+    quiet: bool = False,
+) -> int:
+    """`charters build --watch`: build `source` into `out`, then build again after each burst
+    of changes to its inputs (and when the date builds judge by changes, unless `today`
+    fixes it), until interrupted. Each build is `charters build`'s, from a process that
+    keeps every charter it loaded (`SiteState.kept`), so a build after an edit loads and
+    analyses only the charters that changed, and writes `out` in place, as the server
+    writes its folder: only what changed. The exit status: 0 when the last build
+    succeeded, 1 when it failed."""
+    state = SiteState(
+        source=source, out=out, echo=echo, cache_dir=cache_dir, watching=True, quiet=quiet
+    )
+    state.wait = wait
+    if today is not None:
+        state.clock = lambda: today
+    stop = threading.Event()
+    watcher: threading.Thread | None = None
+    dating: threading.Thread | None = None
+    previous = _stop_on_signals()
+    try:
+        ready = threading.Event()
+        watcher = threading.Thread(target=watch, args=(state, stop, ready), daemon=True)
+        watcher.start()
+        ready.wait(timeout=WATCH_SETUP_SECONDS)
+        state.rebuild()
+        if today is None:
+            dating = threading.Thread(target=follow_the_date, args=(state, stop), daemon=True)
+            dating.start()
+        if not quiet:
+            echo(f"Watching {source} for changes (Ctrl-C to stop)")
+        while watcher.is_alive():
+            watcher.join(timeout=1.0)
+        return 1  # the watch stopped (and said why): nothing more will be built
+    except KeyboardInterrupt:
+        if not quiet:
+            echo("Stopped.")
+    finally:
+        stop.set()
+        state.close()
+        try:
+            _wind_down(state, watcher, dating)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            _restore_signals(previous)
+    return 0 if state.errors is None else 1
+
+
+Handlers = dict[signal.Signals, Any]
+
+
+def _stop_on_signals() -> Handlers:
+    """Make Ctrl-C, SIGTERM and SIGHUP (the terminal closed) raise KeyboardInterrupt, so a
+    server removes its folder and a watched build ends its build, even when started with
+    SIGINT ignored (as a shell does to `charters serve &`): as Hugo's server does. A
+    SIGHUP ignored (`nohup`) stays ignored. Returns the handlers to restore."""
+    hangup = tuple(s for s in _HANGUP if signal.getsignal(s) is not signal.SIG_IGN)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, *hangup)}
+    with contextlib.suppress(ValueError):  # not in the main thread (tests)
+        for sig in (signal.SIGTERM, *hangup):
+            signal.signal(sig, _raise_interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return previous
+
+
+def _restore_signals(previous: Handlers) -> None:
+    with contextlib.suppress(ValueError):  # not in the main thread (tests)
+        for sig, was in previous.items():
+            signal.signal(sig, was)
 
 
 def _wind_down(

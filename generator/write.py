@@ -754,7 +754,8 @@ def write_in_place(
     listed: object = READ_IT,
 ) -> OwnSite | None:
     """Write `files` into `out` where it is, file by file: for the folder of `charters
-    serve`, which is its own (a temporary folder) and which only its server reads.
+    serve`, which is its own (a temporary folder) and which only its server reads, and
+    the output folder of `charters build --watch`, written again on every save.
 
     Building a new folder of links and swapping it in costs a link per file of the site,
     the old folder's removal on top; here only what changed is written. Each file is

@@ -409,8 +409,9 @@ class Builds:
     def build(
         src: Path, out: Path, cache: Path, kept: Kept | None = None, gc: bool = False
     ) -> BuildResult:
-        """A build; with `kept`, as `charters serve` builds: what it keeps in memory
-        between builds, and its folder written in place; with `gc`, pruning the cache."""
+        """A build; with `kept`, as `charters serve` and `charters build --watch` build:
+        what they keep in memory between builds, and the folder written in place; with
+        `gc`, pruning the cache."""
         return build(
             Settings(
                 source=src,

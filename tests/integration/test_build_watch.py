@@ -1,0 +1,161 @@
+"""`charters build --watch`: builds again into the output folder on every change to its
+inputs, each build the bytes a fresh `charters build` of the same tree writes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from helpers import copy_examples, run_cli
+
+from generator.write import MANIFEST
+
+EPOCH = "1797292800"  # 2026-12-15, after every example result: each build judges by it
+
+
+class Watch:
+    """`charters build --watch` as a process, its standard output and error read line by
+    line as they come."""
+
+    def __init__(self, source: Path, out: Path, cache: Path, *args: str) -> None:
+        cmd = [sys.executable, "-m", "generator", "build", "--watch", "--source", str(source)]
+        cmd += ["--out", str(out), "--cache-dir", str(cache), *args]
+        env = dict(os.environ, PYTHONUNBUFFERED="1", SOURCE_DATE_EPOCH=EPOCH)
+        env.pop("CHARTERS_CACHE_DIR", None)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.out: list[str] = []
+        self.err: list[str] = []
+        for name, stream in (("out", self.proc.stdout), ("err", self.proc.stderr)):
+            threading.Thread(target=self._read, args=(name, stream), daemon=True).start()
+
+    def _read(self, name: str, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            (self.out if name == "out" else self.err).append(line.rstrip("\n"))
+            self.lines.put((name, line.rstrip("\n")))
+
+    def until(self, start: str, timeout: float = 60) -> list[str]:
+        """The lines printed until one that starts with `start` (that one included)."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                _, line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                pytest.fail(f"no line starting {start!r} within {timeout} s; last: {seen[-5:]}")
+            seen.append(line)
+            if line.startswith(start):
+                return seen
+
+    def stop(self) -> int:
+        """Ctrl-C, and the exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=30)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file of a site by its path, with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def cold_build(source: Path, out: Path, cache: Path) -> dict[str, bytes]:
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    env.pop("CHARTERS_CACHE_DIR", None)
+    cmd = [sys.executable, "-m", "generator", "build", "--source", str(source), "--quiet"]
+    cmd += ["--out", str(out), "--cache-dir", str(cache)]
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    return tree(out)
+
+
+def test_each_edit_is_built_into_the_site_as_a_cold_build_would_write_it(tmp_path: Path) -> None:
+    source = copy_examples(tmp_path / "src")
+    out = tmp_path / "site"
+    watch = Watch(source, out, tmp_path / "cache")
+    try:
+        first = watch.until("Built ")
+        assert first[-1].startswith("Built 9 charters:") and first[-1].endswith(f"→ {out}")
+        watch.until("Watching ")
+        (out / "CNAME").write_text("charters.example.com\n")  # the user's, kept by every build
+
+        charter = source / "charters" / "support-ticket-routing" / "charter.yaml"
+        text = charter.read_text()
+        charter.write_text(text.replace("title: ", "title: Watched edit of ", 1))
+        lines = watch.until("Built ")
+        assert "charters/support-ticket-routing/charter.yaml changed; rebuilding…" in lines
+        page = (out / "charters" / "support-ticket-routing" / "index.html").read_text()
+        assert "Watched edit of " in page
+
+        results = sorted((charter.parent / "results").glob("*.csv"))[0]
+        rows = results.read_text().splitlines()
+        results.write_text("\n".join(rows[:-1]) + "\n")  # its last row dropped
+        lines = watch.until("Built ")
+        assert any(line.startswith("charters/support-ticket-routing/results/") for line in lines)
+    finally:
+        status = watch.stop()
+    assert status == 0
+    assert watch.out[-1] == "Stopped."
+    assert not [line for line in watch.err if "Traceback" in line or "error" in line]
+    watched = tree(out)
+    assert watched.pop("CNAME") == b"charters.example.com\n"
+    assert watched == cold_build(source, tmp_path / "cold", tmp_path / "cold-cache")
+    assert MANIFEST in watched
+
+
+def test_a_broken_edit_keeps_the_site_and_the_watch_and_its_status_is_the_last_builds(
+    tmp_path: Path,
+) -> None:
+    source = copy_examples(tmp_path / "src")
+    out = tmp_path / "site"
+    charter = source / "charters" / "support-ticket-routing" / "charter.yaml"
+    good = charter.read_text()
+    watch = Watch(source, out, tmp_path / "cache", "--quiet")
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / MANIFEST).is_file():
+            assert time.monotonic() < deadline and watch.proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.5)
+        before = tree(out)
+        charter.write_text(good + "ownr: nobody\n")
+        lines = watch.until(f"1 problem found; nothing was written ({out} is unchanged)")
+        line = len(good.splitlines()) + 1
+        assert f"charters/support-ticket-routing/charter.yaml:{line}:1: ownr: unknown key" in (
+            "\n".join(lines)
+        )
+        assert lines[-1].endswith("Still watching; save a fix to rebuild.")
+        assert tree(out) == before
+
+        charter.write_text(good.replace("title: ", "title: Mended ", 1))
+        deadline = time.monotonic() + 30
+        page = out / "charters" / "support-ticket-routing" / "index.html"
+        while "Mended " not in page.read_text():
+            assert time.monotonic() < deadline, "the mended charter was never built"
+            time.sleep(0.05)
+        assert not watch.out, "--quiet prints no summary lines"
+
+        charter.write_text(good + "ownr: nobody\n")
+        watch.until("1 problem found")
+    finally:
+        status = watch.stop()
+    assert status == 1, "the last build failed"
+
+
+def test_watch_and_gc_are_refused_together(tmp_path: Path) -> None:
+    source = copy_examples(tmp_path / "src")
+    result = run_cli("build", "--source", source, "--watch", "--gc")
+    assert result.exit_code == 2
+    assert "--gc and --watch do not go together" in result.output
+    assert not (source / "site").exists()
