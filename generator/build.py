@@ -79,6 +79,9 @@ class Settings:
     kept: Kept | None = None  # what a process that builds again (serve) keeps in memory
     in_place: bool = False  # write `out` where it is (serve, build --watch: write_in_place)
     gc: bool = False  # after a successful build, remove the cache entries it did not use
+    # Build an unchanged tree too, not as a no-op: what `build --watch` does after a no-op
+    # first build, so that what it keeps in memory (`kept`) holds every charter at once.
+    whole: bool = False
 
 
 @dataclass
@@ -216,7 +219,9 @@ def _build(settings: Settings, progress: Report) -> BuildResult:
         del parts[name]
     trusted = mine is not None
     result = (
-        None if tree.outside else _unchanged(settings.out, previous, cache, fingerprint, trusted)
+        None
+        if tree.outside or settings.whole
+        else _unchanged(settings.out, previous, cache, fingerprint, trusted)
     )
     if result is None:
         before = PreviousSite.of(settings.out, previous, trusted=trusted)

@@ -248,6 +248,7 @@ class SiteState:
     _closing: bool = False
     _warned: set[str] = field(default_factory=set)  # the policy's warnings printed (warn_once)
     _writing: bool = False  # a build is writing the folder; its token is not given yet
+    unchanged: bool = False  # the last build was a no-op (it loaded no charter)
     # The date each build judges by (staleness, days since): today's, or SOURCE_DATE_EPOCH's.
     # `watch` builds again when it is no longer the date of the last build (`day`), so a
     # page left open past midnight does not show yesterday's figures until the next save.
@@ -267,8 +268,10 @@ class SiteState:
             if self.kept is not None:
                 self.kept.site = None  # nothing of it is as the last build wrote it
 
-    def rebuild(self) -> bool:
-        """Build once; on failure keep the last good site and record the problems."""
+    def rebuild(self, whole: bool = False) -> bool:
+        """Build once; on failure keep the last good site and record the problems. With
+        `whole`, an unchanged tree is built too (not a no-op), to fill `kept`; such a
+        build that succeeds says nothing (the no-op before it said it all)."""
         from .build import Settings, build
         from .reuse import Kept
         from .write import OutputError
@@ -295,6 +298,7 @@ class SiteState:
                             cache_dir=self.cache_dir,
                             kept=self.kept,
                             in_place=True,
+                            whole=whole,
                         ),
                         progress,
                     )
@@ -304,8 +308,9 @@ class SiteState:
             except Exception as exc:  # a bug must not stop the server
                 errors = [f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"]
             else:
-                errors = self._report(result)
-                unchanged = result.ok and result.unchanged
+                errors = None if whole and result.ok else self._report(result)
+                unchanged = result.ok and (result.unchanged or whole)
+                self.unchanged = result.ok and result.unchanged
             if errors:
                 for line in errors:
                     self.echo(line, err=True)
@@ -321,6 +326,17 @@ class SiteState:
                 self._writing = False
                 self._changed.notify_all()
         return errors is None
+
+    def first_build(self) -> None:
+        """`build --watch`'s first build, and after a no-op a build of the same tree that
+        loads every charter into `kept` and changes no file (the manifest is written again
+        with the same bytes): a no-op loads none, and the
+        first edit would read every one back from the cache (1.2 s at 1,000 charters, the
+        next edits 0.6 s). "Watching" is said between the two: the site is up to date."""
+        self.rebuild()
+        self.note(f"Watching {self.source} for changes (Ctrl-C to stop)")
+        if self.unchanged:
+            self.rebuild(whole=True)
 
     def note(self, message: str) -> None:
         """Say what the watch does (a change seen, a rebuild begun), unless `quiet`."""
@@ -1057,12 +1073,10 @@ def build_and_watch(
         watcher = threading.Thread(target=watch, args=(state, stop, ready), daemon=True)
         watcher.start()
         ready.wait(timeout=WATCH_SETUP_SECONDS)
-        state.rebuild()
+        state.first_build()
         if today is None:
             dating = threading.Thread(target=follow_the_date, args=(state, stop), daemon=True)
             dating.start()
-        if not quiet:
-            echo(f"Watching {source} for changes (Ctrl-C to stop)")
         while watcher.is_alive():
             watcher.join(timeout=1.0)
         return 1  # the watch stopped (and said why): nothing more will be built

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import copy_examples, run_cli
 
+from generator.serve import SiteState
 from generator.write import MANIFEST
 
 EPOCH = "1797292800"  # 2026-12-15, after every example result: each build judges by it
@@ -159,3 +160,32 @@ def test_watch_and_gc_are_refused_together(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--gc and --watch do not go together" in result.output
     assert not (source / "site").exists()
+
+
+def test_a_watch_started_on_a_built_tree_loads_every_charter_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first build is a no-op, which loads no charter; then every charter is loaded
+    into what the process keeps, so the first edit reads none back from the cache."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    source = copy_examples(tmp_path / "src")
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    built = cold_build(source, out, cache)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    said: list[str] = []
+    state = SiteState(
+        source,
+        out,
+        echo=lambda message="", err=False: said.append(message),
+        cache_dir=cache,
+        watching=True,
+    )
+    state.first_build()
+    assert said[0].endswith("; nothing changed") and said[1].startswith("Watching ")
+    assert len(said) == 2, said
+    assert state.kept is not None and len(state.kept.charters) == 9
+    assert tree(out) == built
+    # No file is written again but the manifest (first replaced by one that vouches for
+    # none while the folder is written in place), with the same bytes.
+    now = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert {p for p in now if now[p] != stamps[p]} <= {out / MANIFEST}
