@@ -6,9 +6,10 @@ the same corpus and each tool as a subprocess, the median of `--repeat` runs of:
 - charters: cold build (cache and output deleted), no-op rebuild, one charter
   edited (its YAML; then one of its result files), a template edit (the built-in
   charter.html copied into the source's templates/ and changed), `charters
-  check` on an unchanged tree, `charters serve` (a save until the served page
-  shows it, learned as an open page learns it; CPU used while idle) and the peak
-  memory of a build;
+  check` on an unchanged tree, the same edits under `charters build --watch` (an
+  edit until the watch prints its summary line), `charters serve` (a save until
+  the served page shows it, learned as an open page learns it; CPU used while
+  idle) and the peak memory of a build;
 - Hugo: a full build of the same pages (into the folder its last build wrote, as
   `hugo` run again writes it); MkDocs: a build of the same pages;
 - naive matplotlib: as many charts as the generator drew, a fresh figure each.

@@ -71,10 +71,13 @@ def test_each_reference_was_built_beside_the_runs_it_is_compared_with(
 ) -> None:
     report, _, _ = run
     seconds = report["figures"]["seconds"]  # type: ignore[index]
-    # One Hugo build before each no-op, check, YAML edit, result edit and template edit.
-    assert len(seconds["Hugo build"]) == 5
-    assert len(seconds["MkDocs build"]) == 1  # before the template edit
+    # One Hugo build before each no-op, check, YAML edit, result edit and template edit,
+    # and before each of the three edits under `build --watch`.
+    assert len(seconds["Hugo build"]) == 8
+    assert len(seconds["MkDocs build"]) == 2  # before each template edit
     assert len(seconds["naive matplotlib"]) == 1  # after the cold build
+    for edit in ("charter YAML", "result file", "template"):
+        assert len(seconds[f"watch: {edit}"]) == 1
 
 
 def test_the_edits_reached_the_site(run: tuple[dict[str, object], str, Path]) -> None:
@@ -98,7 +101,7 @@ def test_the_table_has_every_row(run: tuple[dict[str, object], str, Path]) -> No
     lines = [line for line in stdout.splitlines() if line.startswith("| ")]
     assert lines[1].startswith("| --- |")
     assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == ROWS
-    for line in lines[2 : 2 + 9]:
+    for line in lines[2 : 2 + 12]:  # every target, the idle CPU and the peak memory
         assert line.rstrip().endswith(("| PASS |", "| FAIL |")), line
     assert [row[0] for row in report["rows"]] == ROWS  # type: ignore[index]
     machine = report["machine"]  # type: ignore[index]
