@@ -43,6 +43,7 @@ from .progress import Report
 from .prune import Pruned, load_used, prune, save_used, superseded
 from .reuse import Kept, Reuse
 from .write import (
+    MANIFEST,
     OutputError,
     PreviousSite,
     WriteReport,
@@ -409,10 +410,13 @@ def _charts(
 def _write(
     settings: Settings, files: Mapping[str, Any], data: Mapping[str, Any], before: PreviousSite
 ) -> WriteReport:
-    """Write the site: where it is (serve's own folder) or as a new folder swapped in. The
-    files the current site's manifest lists are those read as the build began, under the
-    output's lock it still holds (`before`), not read again."""
-    if settings.in_place:
+    """Write the site: where it is (serve's own folder, and the output of `build --watch`)
+    or as a new folder swapped in. The files the current site's manifest lists are those
+    read as the build began, under the output's lock it still holds (`before`), not read
+    again. A folder with no manifest yet is made whole and swapped in, even in place: one
+    killed as it was first written would hold files and no manifest, which every later
+    build refuses as a folder charters did not write."""
+    if settings.in_place and (settings.out / MANIFEST).is_file():
         kept = settings.kept
         if kept is not None:
             kept.site = None  # the folder as it is being written: nothing to take as written

@@ -195,7 +195,7 @@ def main(verbose: bool) -> None:
     help="After the build, keep running and build again whenever an input changes (a"
     " charter, a result file, a template, site.yaml, metrics.yaml, a commit), until"
     " Ctrl-C. The process keeps what it loaded, so a build after an edit redoes only the"
-    " charters that changed.",
+    " charters that changed, and writes the output folder in place (only what changed).",
 )
 @_guard
 def build(
@@ -215,7 +215,7 @@ def build(
     progress bar on standard error. With --gc, the cache keeps only what this
     build used (a failed build removes nothing). With --watch, a build that
     fails is reported and the watch goes on; the exit status at Ctrl-C is that
-    of the last build.
+    of the last build, or 130 if it cut one short.
     """
     from .build import Settings
     from .build import build as run_build
@@ -232,7 +232,7 @@ def build(
         from .serve import build_and_watch
 
         code = build_and_watch(
-            source, out, echo=click.echo, today=today, cache_dir=cache_dir, wait=wait, quiet=quiet
+            source, out, echo=click.echo, today=today, cache_dir=cache_dir, quiet=quiet
         )
         _stop_workers()
         sys.exit(code)

@@ -40,7 +40,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from http import HTTPStatus
@@ -233,7 +233,6 @@ class SiteState:
     echo: Echo = _default_echo
     watching: bool = False  # `charters build --watch`, not `charters serve`
     quiet: bool = False  # `build --watch --quiet`: no progress bar and no summary lines
-    wait: bool = False  # `build --watch --wait`: wait for another build writing `out`
     token: str = ""
     errors: list[str] | None = None
     cache_dir: Path | None = None  # the build cache (generator/cache.py); None: the default
@@ -249,6 +248,8 @@ class SiteState:
     _warned: set[str] = field(default_factory=set)  # the policy's warnings printed (warn_once)
     _writing: bool = False  # a build is writing the folder; its token is not given yet
     unchanged: bool = False  # the last build was a no-op (it loaded no charter)
+    refused: bool = False  # the last build's folders could not be used (an OutputError)
+    cut_short: bool = False  # a build was interrupted (Ctrl-C) in the thread that ran it
     # The date each build judges by (staleness, days since): today's, or SOURCE_DATE_EPOCH's.
     # `watch` builds again when it is no longer the date of the last build (`day`), so a
     # page left open past midnight does not show yesterday's figures until the next save.
@@ -294,7 +295,9 @@ class SiteState:
                             self.out,
                             live_reload=not self.watching and PLACEHOLDER,
                             today=self.day,
-                            wait=self.wait,
+                            # Another build writing the folder (a `charters build` run
+                            # by hand): the watch's waits for it, so no edit goes unbuilt.
+                            wait=self.watching,
                             cache_dir=self.cache_dir,
                             kept=self.kept,
                             in_place=True,
@@ -305,8 +308,12 @@ class SiteState:
                 self._settle()
             except (OutputError, InputError) as exc:
                 errors = [f"error: {printable(str(exc))}"]
+                self.refused = isinstance(exc, OutputError)
             except Exception as exc:  # a bug must not stop the server
                 errors = [f"error: internal error: {type(exc).__name__}: {printable(str(exc))}"]
+            except BaseException:  # Ctrl-C (KeyboardInterrupt), in the thread that builds
+                self.cut_short = True
+                raise
             else:
                 errors = None if whole and result.ok else self._report(result)
                 unchanged = result.ok and (result.unchanged or whole)
@@ -314,7 +321,7 @@ class SiteState:
             if errors:
                 for line in errors:
                     self.echo(line, err=True)
-                self.echo(self._failed(len(errors)), err=True)
+                self.echo(self._failed(len(errors), self._writing), err=True)
             with self._changed:
                 # A build that changed nothing after one that succeeded (a commit's last
                 # writes to .git/ after the build they started, say) keeps the token: the
@@ -334,6 +341,8 @@ class SiteState:
         first edit would read every one back from the cache (1.2 s at 1,000 charters, the
         next edits 0.6 s). "Watching" is said between the two: the site is up to date."""
         self.rebuild()
+        if self.refused:  # the folders cannot be used: `build_and_watch` ends
+            return
         self.note(f"Watching {self.source} for changes (Ctrl-C to stop)")
         if self.unchanged:
             self.rebuild(whole=True)
@@ -343,14 +352,22 @@ class SiteState:
         if not self.quiet:
             self.echo(message)
 
-    def _progress(self) -> contextlib.AbstractContextManager[Report]:
-        """What hears of the build's stages: the server's own note of when the build
-        writes (`_writes`); for `build --watch`, the progress bar `charters build` shows."""
+    @contextlib.contextmanager
+    def _progress(self) -> Iterator[Report]:
+        """What hears of the build's stages: the note of when the build writes the folder
+        (`_writes`); for `build --watch`, also the progress bar `charters build` shows."""
         if not self.watching:
-            return contextlib.nullcontext(self._writes)
+            yield self._writes
+            return
         from .progress import Progress
 
-        return Progress(quiet=self.quiet)
+        with Progress(quiet=self.quiet) as bar:
+
+            def both(stage: str, done: int, total: int, item: str) -> None:
+                self._writes(stage, done, total, item)
+                bar(stage, done, total, item)
+
+            yield both
 
     def _report(self, result: BuildResult) -> list[str] | None:
         """Print what a build that ran says besides its errors, as `charters build` prints
@@ -371,17 +388,23 @@ class SiteState:
             self.echo(rule_errors, err=True)
         return None
 
-    def _failed(self, count: int) -> str:
-        """The line after a failed build's problems."""
+    def _failed(self, count: int, writing: bool) -> str:
+        """The line after a failed build's problems; `writing`: it failed as it wrote
+        the folder (a full disk), which it writes in place."""
         if not self.watching:
             return (
                 f"{plural(count, 'problem')} found; the open pages show"
                 " them. Still serving; save a fix to rebuild."
             )
-        return (
-            f"{plural(count, 'problem')} found; nothing was written ({printable(str(self.out))}"
-            " is unchanged). Still watching; save a fix to rebuild."
-        )
+        out = printable(str(self.out))
+        if writing:
+            what = (
+                f"the build stopped as it wrote {out}: some of its files are new and some"
+                " old until a build succeeds"
+            )
+        else:
+            what = f"nothing was written ({out} is unchanged)"
+        return f"{plural(count, 'problem')} found; {what}. Still watching; a save rebuilds."
 
     def new_day(self) -> date | None:
         """The date builds now judge by, when it is not the last build's; else None."""
@@ -1048,7 +1071,6 @@ def build_and_watch(
     echo: Echo = _default_echo,
     today: date | None = None,
     cache_dir: Path | None = None,
-    wait: bool = False,
     quiet: bool = False,
 ) -> int:
     """`charters build --watch`: build `source` into `out`, then build again after each burst
@@ -1056,43 +1078,73 @@ def build_and_watch(
     fixes it), until interrupted. Each build is `charters build`'s, from a process that
     keeps every charter it loaded (`SiteState.kept`), so a build after an edit loads and
     analyses only the charters that changed, and writes `out` in place, as the server
-    writes its folder: only what changed. The exit status: 0 when the last build
-    succeeded, 1 when it failed."""
+    writes its folder: only what changed; it waits for another build writing `out`.
+
+    The exit status: 0 when the last build succeeded; 1 when it failed, or when the first
+    could not use its folders (`--out` inside `charters/`, say: no save can mend that);
+    130 when Ctrl-C cut a build short (then `out` may be part old, part new)."""
     state = SiteState(
         source=source, out=out, echo=echo, cache_dir=cache_dir, watching=True, quiet=quiet
     )
-    state.wait = wait
     if today is not None:
         state.clock = lambda: today
     stop = threading.Event()
-    watcher: threading.Thread | None = None
-    dating: threading.Thread | None = None
+    threads: list[threading.Thread] = []
     previous = _stop_on_signals()
+    stopped, cut = False, False
     try:
-        ready = threading.Event()
-        watcher = threading.Thread(target=watch, args=(state, stop, ready), daemon=True)
-        watcher.start()
-        ready.wait(timeout=WATCH_SETUP_SECONDS)
-        state.first_build()
-        if today is None:
-            dating = threading.Thread(target=follow_the_date, args=(state, stop), daemon=True)
-            dating.start()
-        while watcher.is_alive():
-            watcher.join(timeout=1.0)
-        return 1  # the watch stopped (and said why): nothing more will be built
+        status = _watch_and_build(state, stop, threads, follow=today is None)
     except KeyboardInterrupt:
-        if not quiet:
-            echo("Stopped.")
+        stopped, status = True, 0
     finally:
         stop.set()
         state.close()
         try:
-            _wind_down(state, watcher, dating)
-        except KeyboardInterrupt:
-            pass
+            _wind_down(state, *threads)
+        except KeyboardInterrupt:  # a second Ctrl-C: the build under way is cut short
+            cut = state.build_lock.locked()
         finally:
             _restore_signals(previous)
+    if not stopped:
+        return status
+    with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): nothing to say it to
+        if state.cut_short or cut:
+            shown = printable(str(out))
+            echo(
+                f"interrupted as a build wrote {shown}: some of its files may be new and"
+                " some old until the next build"
+                if state._writing or cut
+                else f"interrupted; {shown} is unchanged",
+                err=True,
+            )
+        elif not quiet:
+            echo("Stopped.")
+    if state.cut_short or cut:
+        return 130
     return 0 if state.errors is None else 1
+
+
+def _watch_and_build(
+    state: SiteState, stop: threading.Event, threads: list[threading.Thread], follow: bool
+) -> int:
+    """`build_and_watch` until interrupted (KeyboardInterrupt), or until the watch stops
+    (it says why) or the first build cannot use its folders: then the exit status, 1.
+    The threads it starts go into `threads`."""
+    ready = threading.Event()
+    watcher = threading.Thread(target=watch, args=(state, stop, ready), daemon=True)
+    threads.append(watcher)
+    watcher.start()
+    ready.wait(timeout=WATCH_SETUP_SECONDS)
+    state.first_build()
+    if state.refused:
+        return 1
+    if follow:
+        dating = threading.Thread(target=follow_the_date, args=(state, stop), daemon=True)
+        threads.append(dating)
+        dating.start()
+    while watcher.is_alive():
+        watcher.join(timeout=1.0)
+    return 1
 
 
 Handlers = dict[signal.Signals, Any]
@@ -1118,13 +1170,11 @@ def _restore_signals(previous: Handlers) -> None:
             signal.signal(sig, was)
 
 
-def _wind_down(
-    state: SiteState, watcher: threading.Thread | None, dating: threading.Thread | None
-) -> None:
+def _wind_down(state: SiteState, *threads: threading.Thread | None) -> None:
     """Wait for the threads, the build under way (which writes the folder about to be
     removed, and the cache) and the removal of what the last build no longer used, which
     would otherwise be left to `--gc`. A second Ctrl-C stops the wait (KeyboardInterrupt)."""
-    for thread in (watcher, dating):
+    for thread in threads:
         if thread is not None and thread.ident is not None:  # Ctrl-C may beat start()
             thread.join(timeout=2.0)
     if not state.build_lock.acquire(blocking=False):

@@ -259,6 +259,9 @@ class _Held:
     spool: Path  # the build's spool folder (generator/spool.py), named now, made on first use
     standby: str | None = None  # the site before last, kept for the next build (its name)
     left: list[str] = field(default_factory=list)  # folders of ours that could not be removed
+    # While the folder is written in place: the token in the names of the temporary files
+    # (`.NAME.TOKEN.tmp` beside each file), so a build killed meanwhile leaves none behind.
+    in_place: str | None = None
 
     def write_record(self, temporary: list[str]) -> None:
         """Record this build's temporary folders before they exist, so a crash is
@@ -267,6 +270,8 @@ class _Held:
         record: dict[str, Any] = {"pid": os.getpid(), "temporary": names}
         if self.standby is not None:
             record["standby"] = self.standby
+        if self.in_place is not None:
+            record["in_place"] = self.in_place
         data = json.dumps(record).encode() + b"\n"
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, data, 0)
@@ -398,6 +403,7 @@ def _recover(out: Path, record: Mapping[str, Any]) -> list[str]:
     touched; the output folder itself is never removed here. Returns the names of those
     that could not be removed (a file in them made immutable), to be recorded again.
     """
+    _remove_temporary_files(out, record.get("in_place"))
     names = record.get("temporary")
     if not isinstance(names, list):
         return []
@@ -413,6 +419,20 @@ def _recover(out: Path, record: Mapping[str, Any]) -> list[str]:
     for path in ours:
         _remove(path)
     return [path.name for path in ours if os.path.lexists(path)]
+
+
+def _remove_temporary_files(out: Path, token: object) -> None:
+    """Remove the temporary files (`.NAME.TOKEN.tmp`) a build killed while it wrote the
+    folder in place left in it: its record names the token (`_Held.in_place`). A walk
+    that follows no link; only files of that very token's name are removed."""
+    if not (isinstance(token, str) and re.fullmatch(r"[0-9a-f]{12}", token)):
+        return
+    end = f".{token}.tmp"
+    for folder, _, names in os.walk(out):
+        for name in names:
+            if name.startswith(".") and name.endswith(end):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
 
 
 # --- writing and swapping ------------------------------------------------------------------
@@ -772,24 +792,33 @@ def write_in_place(
     """
     with lock_output(out):
         listed = _listed(out, listed)
+        held = _HELD[lock_path(out)]
         try:
-            return OwnSite.of(out, _write_in_place(out, files, manifest, listed))
+            held.in_place = secrets.token_hex(6)
+            held.write_record([])
+            return OwnSite.of(out, _write_in_place(out, files, manifest, listed, held.in_place))
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             raise OutputError(
                 f"cannot write the site into {out}: {exc.strerror or exc}{where}"
             ) from None
+        finally:
+            if held.in_place is not None:
+                held.in_place = None
+                with contextlib.suppress(OSError):
+                    held.write_record([])
 
 
 def _write_in_place(
-    out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any], listed: object
+    out: Path, files: Mapping[str, Content], manifest: Mapping[str, Any], listed: object, token: str
 ) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     before = {f for f in listed if isinstance(f, str)} if isinstance(listed, list) else set()
     names, written = sorted(files), set(files)
     vouching = {k: v for k, v in manifest.items() if k not in ("made", "input", "counts")}
-    _replace_manifest(out, {**vouching, "files": sorted(before | written)})
+    _replace_manifest(out, {**vouching, "files": sorted(before | written)}, token)
     root = f"{out}{os.sep}"  # plain strings: a site has thousands of files
+    _no_links_on_the_way(root, [*before, *names])
     for rel in sorted(before - written, reverse=True):
         _remove_gone(root, rel)
     made: set[str] = {""}
@@ -801,16 +830,16 @@ def _write_in_place(
         target = root + rel
         source = _source(target, files[rel])
         if not (isinstance(source, Spooled) and source.path == target):  # else unchanged
-            _replace_file(source, target)
+            _replace_file(source, target, token)
     full = dict(manifest)
     full["files"] = names
     full["sizes"] = {rel: size_of(files[rel]) for rel in names}
-    _replace_manifest(out, full)
+    _replace_manifest(out, full, token)
     return full
 
 
-def _replace_manifest(out: Path, data: Mapping[str, Any]) -> None:
-    _replace_file(manifest_text(data).encode("utf-8"), f"{out}{os.sep}{MANIFEST}")
+def _replace_manifest(out: Path, data: Mapping[str, Any], token: str | None = None) -> None:
+    _replace_file(manifest_text(data).encode("utf-8"), f"{out}{os.sep}{MANIFEST}", token)
 
 
 def manifest_text(data: Mapping[str, Any]) -> str:
@@ -819,6 +848,29 @@ def manifest_text(data: Mapping[str, Any]) -> str:
     encoder is written in Python, its plain one in C, ten times faster on tens of
     thousands of entries."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def _no_links_on_the_way(root: str, rels: Iterable[str]) -> None:
+    """Remove each symbolic link (never what it leads to) where a folder of the files
+    `rels` goes: a file written or removed in place under a link went through it, out of
+    the folder (a link put into a site that is a git checkout, say). A folder is made
+    where the link was, as a new folder would have one (what a build writing a new
+    folder does: `write_site` reports the link as replaced)."""
+    seen: set[str] = {""}
+    for rel in rels:
+        folder = rel.rpartition("/")[0]
+        if folder in seen:
+            continue
+        for parent in _ancestors(folder + "/"):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            path = root + parent
+            try:
+                if stat.S_ISLNK(os.lstat(path).st_mode):
+                    os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 def _remove_gone(root: str, rel: str) -> None:
@@ -861,15 +913,16 @@ def _holds(path: str, content: Content) -> bool:
         return False
 
 
-def _replace_file(content: Content, target: str) -> None:
+def _replace_file(content: Content, target: str, token: str | None = None) -> None:
     """Put `content` at `target` in one rename (a folder there, the previous build's of
-    that name, is removed first). A spooled file is linked, not moved: it stays in the
-    spool until the build ends, for a new folder to take should this one fail (a file
-    of the standby that cannot be replaced)."""
+    that name, is removed first), by way of `.NAME.TOKEN.tmp` beside it (`token`: the
+    write's, which a killed build's record names; else one of its own). A spooled file
+    is linked, not moved: it stays in the spool until the build ends, for a new folder
+    to take should this one fail (a file of the standby that cannot be replaced)."""
     if os.path.isdir(target) and not os.path.islink(target):
         shutil.rmtree(target)
     folder, name = os.path.split(target)
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(folder, f".{name}.{token or secrets.token_hex(6)}.tmp")
     try:
         if isinstance(content, Spooled):
             link_or_copy(content.path, tmp)

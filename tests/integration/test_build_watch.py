@@ -16,7 +16,7 @@ import pytest
 from helpers import copy_examples, run_cli
 
 from generator.serve import SiteState
-from generator.write import MANIFEST
+from generator.write import MANIFEST, lock_output
 
 EPOCH = "1797292800"  # 2026-12-15, after every example result: each build judges by it
 
@@ -77,7 +77,8 @@ def cold_build(source: Path, out: Path, cache: Path) -> dict[str, bytes]:
     env.pop("CHARTERS_CACHE_DIR", None)
     cmd = [sys.executable, "-m", "generator", "build", "--source", str(source), "--quiet"]
     cmd += ["--out", str(out), "--cache-dir", str(cache)]
-    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     return tree(out)
 
 
@@ -136,7 +137,7 @@ def test_a_broken_edit_keeps_the_site_and_the_watch_and_its_status_is_the_last_b
         assert f"charters/support-ticket-routing/charter.yaml:{line}:1: ownr: unknown key" in (
             "\n".join(lines)
         )
-        assert lines[-1].endswith("Still watching; save a fix to rebuild.")
+        assert lines[-1].endswith("Still watching; a save rebuilds.")
         assert tree(out) == before
 
         charter.write_text(good.replace("title: ", "title: Mended ", 1))
@@ -189,3 +190,142 @@ def test_a_watch_started_on_a_built_tree_loads_every_charter_and_changes_nothing
     # none while the folder is written in place), with the same bytes.
     now = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     assert {p for p in now if now[p] != stamps[p]} <= {out / MANIFEST}
+
+
+def test_a_link_in_the_output_folder_is_not_followed(tmp_path: Path) -> None:
+    """A folder of the site made a symbolic link (a link committed to a site that is a
+    git checkout): written in place, the build wrote and removed files where it led."""
+    source = copy_examples(tmp_path / "src")
+    out = tmp_path / "site"
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "product-content").mkdir(parents=True)
+    (elsewhere / "index.html").write_text("precious\n")
+    (elsewhere / "product-content" / "index.html").write_text("precious too\n")
+    watch = Watch(source, out, tmp_path / "cache")
+    try:
+        watch.until("Watching ")
+        teams = out / "teams"
+        for page in sorted(teams.rglob("*"), reverse=True):
+            page.unlink() if page.is_file() else page.rmdir()
+        teams.rmdir()
+        teams.symlink_to(elsewhere, target_is_directory=True)
+        site_yaml = source / "site.yaml"
+        site_yaml.write_text(site_yaml.read_text().replace("title: ", "title: Linked ", 1))
+        watch.until("Built ")
+    finally:
+        assert watch.stop() == 0
+    assert (elsewhere / "index.html").read_text() == "precious\n"
+    assert (elsewhere / "product-content" / "index.html").read_text() == "precious too\n"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["index.html", "product-content"]
+    assert teams.is_dir() and not teams.is_symlink()
+    assert tree(out) == cold_build(source, tmp_path / "cold", tmp_path / "cold-cache")
+
+
+def test_an_edit_made_while_another_build_writes_the_folder_is_built_after_it(
+    tmp_path: Path,
+) -> None:
+    """A `charters build` run by hand into the folder the watch writes: the watch's build
+    of an edit was refused ("another build is writing"), and the edit went unbuilt."""
+    source = copy_examples(tmp_path / "src")
+    out = tmp_path / "site"
+    watch = Watch(source, out, tmp_path / "cache")
+    page = out / "charters" / "support-ticket-routing" / "index.html"
+    charter = source / "charters" / "support-ticket-routing" / "charter.yaml"
+    try:
+        watch.until("Watching ")
+        time.sleep(0.5)
+        with lock_output(out):  # as another process's build holds it
+            charter.write_text(charter.read_text().replace("title: ", "title: Waited ", 1))
+            watch.until("charters/support-ticket-routing/charter.yaml changed")
+            time.sleep(1.0)
+            assert "Waited " not in page.read_text()
+        watch.until("Built ")
+        assert "Waited " in page.read_text()
+    finally:
+        assert watch.stop() == 0
+    assert not [line for line in watch.err if "error" in line], watch.err
+
+
+# `charters build --watch` whose first write of a file sleeps, so that Ctrl-C comes while
+# the build writes the folder in place.
+SLOW_WRITE = """
+import sys, time
+import generator.write as write
+from generator.cli import main
+def slow(*args, **kwargs):
+    print("writing", flush=True)
+    time.sleep(60)
+write._replace_file = slow
+main(sys.argv[1:])
+"""
+
+
+def test_ctrl_c_as_a_build_writes_says_so_and_exits_130(tmp_path: Path) -> None:
+    """It said "Stopped." and exited 0, the folder part old and part new."""
+    source = copy_examples(tmp_path / "src")
+    out = tmp_path / "site"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", SOURCE_DATE_EPOCH=EPOCH)
+    cmd = [sys.executable, "-c", SLOW_WRITE, "build", "--watch", "--source", str(source)]
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(out), "--cache-dir", str(tmp_path / "cache")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "writing\n"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert f"interrupted as a build wrote {out}: some of its files may be new" in stderr
+    assert "Stopped." not in stdout and "Traceback" not in stderr
+
+
+# `charters build --watch` killed (SIGKILL) as it writes the folder in place: its first file
+# is put in place by way of a temporary one beside it (`.NAME.TOKEN.tmp`, renamed over the
+# file once whole), made here as it makes it, before the kill.
+KILLED_WRITING = """
+import os, signal, sys
+import generator.write as write
+from generator.cli import main
+def killed(content, target, token=None):
+    folder, name = os.path.split(target)
+    with open(os.path.join(folder, f".{name}.{token}.tmp"), "wb") as half:
+        half.write(b"half a file")
+    os.kill(os.getpid(), signal.SIGKILL)
+write._replace_file = killed
+main(sys.argv[1:])
+"""
+
+
+def test_the_temporary_files_of_a_watch_killed_as_it_wrote_are_removed(tmp_path: Path) -> None:
+    """They stayed in the site for good, carried over by every later build as files
+    charters did not write, and published."""
+    source = copy_examples(tmp_path / "src")
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    cold_build(source, out, cache)  # a first build is swapped in whole, never in place
+    site_yaml = source / "site.yaml"
+    site_yaml.write_text(site_yaml.read_text().replace("title: ", "title: Killed ", 1))
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    cmd = [sys.executable, "-c", KILLED_WRITING, "build", "--watch", "--source", str(source)]
+    done = subprocess.run(
+        [*cmd, "--out", str(out), "--cache-dir", str(cache)], env=env, capture_output=True
+    )
+    assert done.returncode == -signal.SIGKILL
+    assert [p.name for p in out.rglob("*.tmp")] != []  # what the killed build left
+    cold_build(source, out, cache)  # the next build, into the same folder
+    assert [p.name for p in out.rglob("*.tmp")] == []
+    assert tree(out) == cold_build(source, tmp_path / "cold", tmp_path / "cold-cache")
+
+
+def test_a_first_build_that_cannot_use_its_folders_ends_the_watch(tmp_path: Path) -> None:
+    """`--out` inside `charters/`: no save can mend the command line, but the watch went on
+    failing on every save."""
+    source = copy_examples(tmp_path / "src")
+    out = source / "charters" / "out"
+    watch = Watch(source, out, tmp_path / "cache")
+    assert watch.proc.wait(timeout=60) == 1
+    time.sleep(0.2)  # the last lines read
+    assert any("error: " in line for line in watch.err), watch.err
+    assert not [line for line in watch.out if line.startswith("Watching")]

@@ -705,11 +705,11 @@ def test_an_in_place_write_stopped_midway_leaves_nothing_to_take_unread(
     ScratchProject(src).charter("c01", title="Charter one, again")
     replace_file, calls = write_stage._replace_file, []
 
-    def failing(content: object, target: str) -> None:
+    def failing(content: object, target: str, token: str | None = None) -> None:
         calls.append(target)
         if len(calls) == 3:  # the manifest that vouches for nothing, two files, then this
             raise OSError(28, "No space left on device", target)
-        replace_file(content, target)  # type: ignore[arg-type]
+        replace_file(content, target, token)  # type: ignore[arg-type]
 
     monkeypatch.setattr(write_stage, "_replace_file", failing)
     result = refused(serve_like)
