@@ -371,13 +371,20 @@ def serving(corpus: Corpus) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         try:
             yield proc, f"http://127.0.0.1:{port}/charters/{corpus.ids[0]}/"
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            reap_orphans(before)  # its workers' server, adopted once it ended
+            interrupt(proc, before, timeout=20)
+
+
+def interrupt(proc: subprocess.Popen[Any], before: set[int], timeout: float) -> None:
+    """Ctrl-C a long-running command (serve, build --watch), killed if it does not end
+    within `timeout`; then wait for what it left running (its workers' server, adopted
+    once it ended)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    reap_orphans(before)
 
 
 def measure_serve(corpus: Corpus, figures: Figures, first_build: float, idle: float) -> None:
@@ -444,13 +451,7 @@ def watching(corpus: Corpus) -> Iterator[Watched]:
     try:
         yield Watched(proc)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        reap_orphans(before)  # its workers' server, adopted once it ended
+        interrupt(proc, before, timeout=60)
 
 
 def measure_watch(
