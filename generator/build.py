@@ -45,10 +45,12 @@ from .reuse import Kept, Reuse
 from .write import (
     MANIFEST,
     OutputError,
+    OwnSite,
     PreviousSite,
     WriteReport,
     check_cache_folder,
     check_output,
+    full_manifest,
     left_beside,
     lock_output,
     open_spool,
@@ -416,15 +418,18 @@ def _write(
     again. A folder with no manifest yet is made whole and swapped in, even in place: one
     killed as it was first written would hold files and no manifest, which every later
     build refuses as a folder charters did not write."""
+    kept = settings.kept if settings.in_place else None
+    if kept is not None:
+        kept.site = None  # the folder as it is being written: nothing to take as written
     if settings.in_place and (settings.out / MANIFEST).is_file():
-        kept = settings.kept
-        if kept is not None:
-            kept.site = None  # the folder as it is being written: nothing to take as written
         site = write_in_place(settings.out, files, data, before.listed)
         if kept is not None:
             kept.site = site
         return WriteReport()
-    return write_site(settings.out, files, data, before.listed, before.identities)
+    report = write_site(settings.out, files, data, before.listed, before.identities)
+    if kept is not None:
+        kept.site = OwnSite.of(settings.out, full_manifest(files, data))
+    return report
 
 
 def _counts(

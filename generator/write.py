@@ -531,11 +531,17 @@ def _write_and_swap(
     report = WriteReport()
     if out.is_dir():
         _carry_user_files(out, tmp, set(files), report, listed)
+    _replace_manifest(tmp, full_manifest(files, manifest))
+    return report, _swap(tmp, out, old)
+
+
+def full_manifest(files: Mapping[str, Content], manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest a write of `files` leaves in the folder: `manifest` with the name and
+    size of every file written."""
     full = dict(manifest)
     full["files"] = sorted(files)
-    full["sizes"] = {rel: size_of(files[rel]) for rel in sorted(files)}
-    _replace_manifest(tmp, full)
-    return report, _swap(tmp, out, old)
+    full["sizes"] = {rel: size_of(files[rel]) for rel in full["files"]}
+    return full
 
 
 # --- the standby: the site before last, brought up to date by the next build -------------
@@ -831,9 +837,7 @@ def _write_in_place(
         source = _source(target, files[rel])
         if not (isinstance(source, Spooled) and source.path == target):  # else unchanged
             _replace_file(source, target, token)
-    full = dict(manifest)
-    full["files"] = names
-    full["sizes"] = {rel: size_of(files[rel]) for rel in names}
+    full = full_manifest(files, manifest)
     _replace_manifest(out, full, token)
     return full
 

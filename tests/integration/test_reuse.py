@@ -1170,11 +1170,11 @@ def test_serve_takes_its_own_folder_as_its_last_build_wrote_it(
     real_replace = write_stage._replace_file
     failed: list[str] = []
 
-    def failing(content: object, target: str) -> None:
+    def failing(content: object, target: str, token: str | None = None) -> None:
         if f"{os.sep}pricing{os.sep}" in target and not failed:
             failed.append(target)
             raise OSError(28, "No space left on device", target)
-        real_replace(content, target)  # type: ignore[arg-type]
+        real_replace(content, target, token)  # type: ignore[arg-type]
 
     monkeypatch.setattr(write_stage, "_replace_file", failing)
     scratch_project.charter("pricing", title="Dynamic pricing, served twice", team=None)
